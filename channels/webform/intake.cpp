@@ -1,0 +1,289 @@
+#include "channels/webform/intake.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/media.hpp"
+#include "core/text.hpp"
+
+namespace meldestelle::webform {
+
+namespace {
+
+constexpr size_t kMaxAddressChars = 300;
+
+struct Alias {
+  std::string_view name;
+  std::string_view canonical;
+};
+constexpr Alias kAliases[] = {
+    {"description", "description"}, {"beschreibung", "description"},
+    {"category", "category"},       {"kategorie", "category"},
+    {"lat", "lat"},                 {"lon", "lon"},
+    {"lng", "lon"},                 {"address", "address"},
+    {"adresse", "address"},         {"email", "email"},
+    {"phone", "phone"},             {"telefon", "phone"},
+    {"language", "language"},       {"sprache", "language"},
+    {"website", "website"},         {"form_token", "form_token"},
+    {"photos", "photos"},           {"photos[]", "photos"},
+    {"fotos", "photos"},            {"fotos[]", "photos"},
+};
+
+Error BadRequest(std::string code, std::string message) {
+  return MakeError(std::move(code), std::move(message));
+}
+
+std::string PercentDecodeForm(std::string_view s, bool* ok) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        *ok = false;
+        return out;
+      }
+      out.push_back(static_cast<char>(std::strtol(std::string(s.substr(i + 1, 2)).c_str(),
+                                                  nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Status AddField(Submission& s, std::string_view raw_name, std::string value) {
+  std::string name = CanonicalField(raw_name);
+  if (name.empty()) {
+    return BadRequest("unknown_field", "Unbekanntes Feld \"" + std::string(raw_name) + "\".");
+  }
+  if (name == "photos") {
+    return BadRequest("photo_not_a_file", "Fotos müssen als Datei hochgeladen werden.");
+  }
+  if (!s.fields.emplace(name, std::move(value)).second) {
+    return BadRequest("duplicate_field", "Das Feld \"" + name + "\" kommt mehrfach vor.");
+  }
+  return Ok{};
+}
+
+std::optional<double> ParseCoordinate(const std::string& text) {
+  std::string_view t = TrimAscii(text);
+  if (t.empty() || t.size() > 32) return std::nullopt;
+  std::string copy(t);
+  std::replace(copy.begin(), copy.end(), ',', '.');  // German decimal comma
+  char* end = nullptr;
+  double v = std::strtod(copy.c_str(), &end);
+  if (end == copy.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+bool LooksLikeEmail(const std::string& e) {
+  static const std::regex kEmail(R"(^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$)");
+  return e.size() <= 254 && std::regex_match(e, kEmail);
+}
+
+bool LooksLikePhone(const std::string& p) {
+  static const std::regex kPhone(R"(^\+?[0-9 ()/\-]{6,24}$)");
+  if (!std::regex_match(p, kPhone)) return false;
+  int digits = 0;
+  for (char c : p) digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
+  return digits >= 6 && digits <= 17;
+}
+
+std::string Field(const Submission& s, const char* name) {
+  auto it = s.fields.find(name);
+  return it == s.fields.end() ? "" : std::string(TrimAscii(it->second));
+}
+
+}  // namespace
+
+std::string CanonicalField(std::string_view name) {
+  for (const auto& a : kAliases) {
+    if (a.name == name) return std::string(a.canonical);
+  }
+  return "";
+}
+
+Result<Submission> FromParts(const std::vector<UploadedFile>& parts) {
+  Submission s;
+  for (const auto& p : parts) {
+    std::string name = CanonicalField(p.field);
+    if (name == "photos") {
+      if (p.filename.empty() && p.content.empty()) continue;  // browser: no file chosen
+      s.files.push_back(p);
+      continue;
+    }
+    if (!p.filename.empty()) {
+      return BadRequest("unknown_file_field",
+                        "Dateien sind nur im Feld für Fotos erlaubt (Feld \"" + p.field + "\").");
+    }
+    if (auto st = AddField(s, p.field, p.content); !st) return st.error();
+  }
+  return s;
+}
+
+Result<Submission> FromUrlEncoded(std::string_view body) {
+  Submission s;
+  size_t pos = 0;
+  while (pos <= body.size() && !body.empty()) {
+    size_t amp = body.find('&', pos);
+    std::string_view pair = body.substr(pos, amp == std::string_view::npos ? body.npos : amp - pos);
+    if (!pair.empty()) {
+      size_t eq = pair.find('=');
+      bool ok = true;
+      std::string name = PercentDecodeForm(pair.substr(0, eq), &ok);
+      std::string value =
+          eq == std::string_view::npos ? "" : PercentDecodeForm(pair.substr(eq + 1), &ok);
+      if (!ok) {
+        return BadRequest("form_invalid", "Die Formulardaten sind fehlerhaft kodiert.");
+      }
+      if (auto st = AddField(s, name, std::move(value)); !st) return st.error();
+    }
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  return s;
+}
+
+Result<Submission> FromJson(std::string_view body) {
+  if (!IsValidUtf8(body)) {
+    return BadRequest("invalid_utf8", "Der Text ist kein gültiges UTF-8.");
+  }
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return BadRequest("json_invalid", "Der Inhalt ist kein gültiges JSON.");
+  }
+  if (!j.is_object()) {
+    return BadRequest("json_invalid", "Erwartet wird ein JSON-Objekt.");
+  }
+  Submission s;
+  for (const auto& [key, value] : j.items()) {
+    std::string name = CanonicalField(key);
+    if (name.empty() || name == "photos" || name == "website" || name == "form_token") {
+      return BadRequest("unknown_field", "Unbekanntes Feld \"" + key + "\".");
+    }
+    if (value.is_null()) continue;
+    std::string text;
+    if (name == "lat" || name == "lon") {
+      if (!value.is_number()) {
+        return BadRequest("coordinates_invalid", "\"" + key + "\" muss eine Zahl sein.");
+      }
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.8f", value.get<double>());
+      text = buf;
+    } else if (value.is_string()) {
+      text = value.get<std::string>();
+    } else {
+      return BadRequest("field_type_invalid", "\"" + key + "\" muss eine Zeichenkette sein.");
+    }
+    if (auto st = AddField(s, name, std::move(text)); !st) return st.error();
+  }
+  return s;
+}
+
+Validation Validate(const Submission& s, const Limits& limits, const Config& config) {
+  Validation v;
+  auto fail = [&](const char* field, const char* code, std::string message) {
+    v.errors.push_back(FieldError{field, code, std::move(message)});
+  };
+  for (const auto& [name, value] : s.fields) {
+    if (!IsValidUtf8(value)) {
+      fail(name == "description" ? "description" : "", "invalid_utf8",
+           "Die Eingabe enthält ungültige Zeichen (kein UTF-8).");
+      return v;
+    }
+  }
+  Intake in;
+  Report& r = in.report;
+  r.text = Field(s, "description");
+  if (r.text.empty()) {
+    fail("description", "description_missing", "Bitte beschreiben Sie den Mangel.");
+  } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {
+    fail("description", "description_too_long",
+         "Die Beschreibung ist zu lang (höchstens " +
+             std::to_string(limits.max_description_chars) + " Zeichen).");
+  }
+  r.category = Field(s, "category");
+  if (!r.category.empty() && config.FindCategory(r.category) == nullptr) {
+    fail("category", "category_unknown", "Bitte wählen Sie eine Kategorie aus der Liste.");
+  }
+  std::string lat = Field(s, "lat");
+  std::string lon = Field(s, "lon");
+  if (!lat.empty() || !lon.empty()) {
+    auto la = ParseCoordinate(lat);
+    auto lo = ParseCoordinate(lon);
+    if (!la || !lo) {
+      fail("lat", "coordinates_invalid",
+           "Der Standort ist ungültig: Breite und Länge müssen Zahlen sein.");
+    } else if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
+      fail("lat", "coordinates_out_of_range",
+           "Der Standort ist ungültig: Breite −90…90, Länge −180…180.");
+    } else {
+      r.location.lat = *la;
+      r.location.lon = *lo;
+      r.location.source = LocationSource::kDevice;
+    }
+  }
+  r.location.address = Field(s, "address");
+  if (Utf8Length(r.location.address) > kMaxAddressChars) {
+    fail("address", "address_too_long", "Die Adresse ist zu lang.");
+  } else if (!r.location.lat && !r.location.address.empty()) {
+    r.location.source = LocationSource::kAddress;
+  }
+  std::string email = Field(s, "email");
+  std::string phone = Field(s, "phone");
+  if (!email.empty() && !LooksLikeEmail(email)) {
+    fail("email", "email_invalid", "Bitte prüfen Sie die E-Mail-Adresse.");
+  }
+  if (!phone.empty() && !LooksLikePhone(phone)) {
+    fail("phone", "phone_invalid", "Bitte prüfen Sie die Telefonnummer.");
+  }
+  std::string language = Field(s, "language");
+  r.reporter.language = language.empty() ? "de" : language;
+  if (r.reporter.language != "de" && r.reporter.language != "en") {
+    fail("language", "language_unsupported", "Sprache wird nicht unterstützt (de oder en).");
+  }
+  if (!email.empty()) {
+    r.reporter.address = email;
+    r.reporter.ack_channel = "email";
+    r.reporter.ack_address = email;
+  } else if (!phone.empty()) {
+    r.reporter.address = phone;
+    r.reporter.ack_channel = "sms";
+    r.reporter.ack_address = phone;
+  } else {
+    r.reporter.ack_channel = "none";
+  }
+  if (s.files.size() > static_cast<size_t>(limits.max_photos)) {
+    fail("photos", "too_many_photos",
+         "Bitte höchstens " + std::to_string(limits.max_photos) + " Fotos anhängen.");
+  }
+  for (const auto& f : s.files) {
+    std::string name = SanitizeFilename(f.filename);
+    std::string shown = name.empty() ? "Datei" : "\"" + name + "\"";
+    if (static_cast<int64_t>(f.content.size()) > limits.max_photo_bytes) {
+      fail("photos", "photo_too_large",
+           shown + " ist zu groß (höchstens " +
+               std::to_string(limits.max_photo_bytes / (1024 * 1024)) + " MB je Foto).");
+      continue;
+    }
+    std::string type = SniffMediaType(f.content);
+    if (!IsImageMediaType(type)) {
+      fail("photos", "not_an_image",
+           shown + " ist kein Foto. Erlaubt sind JPEG, PNG, HEIC, WebP und GIF.");
+      continue;
+    }
+    in.photos.push_back(Photo{f.content, type, name});
+  }
+  if (v.errors.empty()) {
+    v.intake = std::move(in);
+  }
+  return v;
+}
+
+}  // namespace meldestelle::webform

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/report.hpp"
+#include "core/result.hpp"
+
+// The web form and app channel: turns a submission (HTML form, multipart or JSON) into a
+// normalized report. Pure: bytes in, a report draft or field errors out.
+namespace meldestelle::webform {
+
+struct UploadedFile {
+  std::string field;
+  std::string filename;
+  std::string declared_type;  // what the client claimed; never trusted
+  std::string content;
+};
+
+// A submission with its channel format already decoded. Field names may be the German form names
+// (beschreibung, kategorie, adresse, telefon, sprache, fotos[]) or the API names (description,
+// category, address, phone, language, photos).
+struct Submission {
+  std::map<std::string, std::string> fields;  // canonical English names after Canonicalize
+  std::vector<UploadedFile> files;
+};
+
+struct FieldError {
+  std::string field;    // canonical field name, or "" for the whole request
+  std::string code;     // machine-readable, e.g. "description_missing"
+  std::string message;  // German, for citizens
+};
+
+struct Limits {
+  int max_photos = 5;
+  int64_t max_photo_bytes = 10 * 1024 * 1024;
+  int max_description_chars = 4000;
+};
+
+struct Photo {
+  std::string content;
+  std::string media_type;  // sniffed
+  std::string filename;    // sanitised
+};
+
+// What the gateway needs to finish a report: everything but id, reference, time and raw_ref.
+struct Intake {
+  Report report;  // text, category, location, reporter filled
+  std::vector<Photo> photos;
+};
+
+struct Validation {
+  std::optional<Intake> intake;
+  std::vector<FieldError> errors;  // non-empty iff !intake
+};
+
+// Maps a field name to its canonical name, or "" if unknown.
+std::string CanonicalField(std::string_view name);
+
+// Builds a submission from multipart parts: text parts become fields, parts with a filename
+// (or in the photo field) become files. Unknown parts and repeated text fields are errors.
+Result<Submission> FromParts(const std::vector<UploadedFile>& parts);
+// application/x-www-form-urlencoded.
+Result<Submission> FromUrlEncoded(std::string_view body);
+// The JSON API body: {"description", "category", "lat", "lon", "address", "email", "phone",
+// "language"}; lat/lon are numbers.
+Result<Submission> FromJson(std::string_view body);
+
+// Validates a submission against the limits and the configured categories.
+Validation Validate(const Submission& s, const Limits& limits, const Config& config);
+
+// The form's honeypot field name; a non-empty value marks a bot.
+inline constexpr std::string_view kHoneypotField = "website";
+
+}  // namespace meldestelle::webform

@@ -1,0 +1,60 @@
+#pragma once
+
+// Server-rendered HTML for the citizens' web form and its confirmation page. Pure functions, no
+// I/O. The pages are self-contained (inline CSS and a small inline script, no external
+// resources), German, accessible and usable without JavaScript; the script only adds
+// conveniences (geolocation, photo previews, client-side limit checks).
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meldestelle::webform {
+
+struct CategoryOption {
+  std::string code, name, group;
+};
+
+// Input as submitted, shown again after an error. Never contains photos: browsers cannot
+// pre-fill file inputs, so the page asks to choose the photos again.
+struct FormValues {
+  std::string description, category, address, lat, lon, email, phone, language;
+};
+
+struct FormPage {
+  std::string town_name;
+  // Grouped by `group` into <optgroup> (groups in order of first appearance, options in the given
+  // order); options with an empty group are rendered outside any <optgroup>.
+  std::vector<CategoryOption> categories;
+  FormValues values;
+  // German messages for the error summary at the top (role=alert); empty = fresh form.
+  std::vector<std::string> errors;
+  // Form field name -> German message shown next to the field. Keys: "fotos[]" (or "fotos"),
+  // "beschreibung", "kategorie", "adresse", "email", "telefon"; "standort", "lat" and "lon" are
+  // shown in the location block. Every field error also appears (linked) in the summary unless
+  // the same text is already among `errors`.
+  std::map<std::string, std::string> field_errors;
+  std::string form_token;  // hidden input "form_token"
+  int max_photos = 5;      // values below 1 are treated as 1
+  long long max_photo_bytes = 10 * 1024 * 1024;
+  std::string action = "/formular/meldung";
+};
+
+// The report form. Field names: fotos[], beschreibung, kategorie, adresse, lat, lon, email,
+// telefon, sprache, form_token and the honeypot "website" (must stay empty).
+std::string RenderFormPage(const FormPage& page);
+
+struct ConfirmationPage {
+  std::string town_name, reference, status_url;
+  bool email_given = false;
+};
+
+// "Vielen Dank!" page with the reference in groups of four for reading ("K7QX 4RT2 WNPA"), a
+// spelled-out aria-label, the status link and a link back to "/" for another report.
+std::string RenderConfirmationPage(const ConfirmationPage& page);
+
+// Escapes & < > " ' for use in text and in double- or single-quoted attribute values.
+std::string HtmlEscape(std::string_view s);
+
+}  // namespace meldestelle::webform

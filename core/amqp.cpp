@@ -1,0 +1,226 @@
+#include "core/amqp.hpp"
+
+#include <amqp_tcp_socket.h>
+
+#include <cstring>
+#include <vector>
+
+namespace meldestelle {
+
+namespace {
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string BytesToString(amqp_bytes_t b) {
+  return std::string(static_cast<const char*>(b.bytes), b.len);
+}
+
+}  // namespace
+
+Result<AmqpUrl> ParseAmqpUrl(std::string_view url) {
+  AmqpUrl u;
+  constexpr std::string_view kScheme = "amqp://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return MakeError("config_invalid", "AMQP URL must start with amqp://");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view path;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    path = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    auto colon = cred.find(':');
+    u.user = PercentDecode(cred.substr(0, colon));
+    u.password = colon == std::string_view::npos ? "" : PercentDecode(cred.substr(colon + 1));
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    try {
+      u.port = std::stoi(std::string(rest.substr(colon + 1)));
+    } catch (...) {
+      return MakeError("config_invalid", "AMQP URL has an invalid port");
+    }
+    rest = rest.substr(0, colon);
+  }
+  if (!rest.empty()) u.host = std::string(rest);
+  if (!path.empty()) u.vhost = PercentDecode(path);
+  return u;
+}
+
+std::string DescribeRpcReply(const amqp_rpc_reply_t& reply) {
+  switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "missing RPC reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return amqp_error_string2(reply.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_connection_close_t*>(reply.reply.decoded);
+        return "connection closed by broker: " + std::to_string(m->reply_code) + " " +
+               BytesToString(m->reply_text);
+      }
+      if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+        return "channel closed by broker: " + std::to_string(m->reply_code) + " " +
+               BytesToString(m->reply_text);
+      }
+      return "broker error";
+  }
+  return "unknown RPC reply";
+}
+
+Result<AmqpConnection> AmqpConnection::Open(const AmqpUrl& url, int heartbeat_seconds,
+                                            std::chrono::milliseconds timeout) {
+  amqp_connection_state_t conn = amqp_new_connection();
+  AmqpConnection c(conn);
+  c.broken_ = true;  // until login succeeded
+  amqp_socket_t* socket = amqp_tcp_socket_new(conn);
+  if (socket == nullptr) {
+    return MakeError("broker_unavailable", "cannot create socket");
+  }
+  struct timeval tv;
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  int rc = amqp_socket_open_noblock(socket, url.host.c_str(), url.port, &tv);
+  if (rc != AMQP_STATUS_OK) {
+    return MakeError("broker_unavailable", "cannot connect to the broker",
+                     url.host + ":" + std::to_string(url.port) + ": " + amqp_error_string2(rc));
+  }
+  amqp_set_handshake_timeout(conn, &tv);
+  amqp_set_rpc_timeout(conn, &tv);
+  amqp_rpc_reply_t login =
+      amqp_login(conn, url.vhost.c_str(), 0, 131072, heartbeat_seconds, AMQP_SASL_METHOD_PLAIN,
+                 url.user.c_str(), url.password.c_str());
+  if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+    return MakeError("broker_unavailable", "broker login failed", DescribeRpcReply(login));
+  }
+  amqp_channel_open(conn, kChannel);
+  amqp_rpc_reply_t open = amqp_get_rpc_reply(conn);
+  if (open.reply_type != AMQP_RESPONSE_NORMAL) {
+    return MakeError("broker_unavailable", "cannot open channel", DescribeRpcReply(open));
+  }
+  c.broken_ = false;
+  return c;
+}
+
+AmqpConnection::AmqpConnection(AmqpConnection&& other) noexcept
+    : conn_(other.conn_), broken_(other.broken_) {
+  other.conn_ = nullptr;
+}
+
+AmqpConnection& AmqpConnection::operator=(AmqpConnection&& other) noexcept {
+  if (this != &other) {
+    this->~AmqpConnection();
+    conn_ = other.conn_;
+    broken_ = other.broken_;
+    other.conn_ = nullptr;
+  }
+  return *this;
+}
+
+AmqpConnection::~AmqpConnection() {
+  if (conn_ == nullptr) return;
+  if (!broken_) {
+    amqp_channel_close(conn_, kChannel, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+  }
+  amqp_destroy_connection(conn_);
+  conn_ = nullptr;
+}
+
+Status AmqpConnection::CheckRpc(std::string_view what) {
+  amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+    return Ok{};
+  }
+  broken_ = true;
+  return MakeError("broker_error", std::string(what) + " failed", DescribeRpcReply(r));
+}
+
+namespace {
+
+amqp_table_entry_t StringEntry(const char* key, const char* value) {
+  amqp_table_entry_t e;
+  e.key = amqp_cstring_bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_UTF8;
+  e.value.value.bytes = amqp_cstring_bytes(value);
+  return e;
+}
+
+amqp_table_entry_t IntEntry(const char* key, int64_t value) {
+  amqp_table_entry_t e;
+  e.key = amqp_cstring_bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_I64;
+  e.value.value.i64 = value;
+  return e;
+}
+
+}  // namespace
+
+Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg, int delivery_limit) {
+  amqp_connection_state_t c = conn.get();
+  constexpr amqp_channel_t ch = AmqpConnection::kChannel;
+  amqp_exchange_declare(c, ch, amqp_cstring_bytes(cfg.exchange.c_str()),
+                        amqp_cstring_bytes("direct"), 0, /*durable=*/1, 0, 0, amqp_empty_table);
+  if (auto st = conn.CheckRpc("exchange.declare " + cfg.exchange); !st) return st;
+
+  amqp_table_entry_t dl_entries[] = {StringEntry("x-queue-type", "quorum")};
+  amqp_table_t dl_args{1, dl_entries};
+  amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.dead_letter_queue.c_str()), 0, 1, 0, 0,
+                     dl_args);
+  if (auto st = conn.CheckRpc("queue.declare " + cfg.dead_letter_queue); !st) return st;
+
+  amqp_table_entry_t q_entries[] = {
+      StringEntry("x-queue-type", "quorum"),
+      IntEntry("x-delivery-limit", delivery_limit),
+      StringEntry("x-dead-letter-exchange", ""),
+      StringEntry("x-dead-letter-routing-key", cfg.dead_letter_queue.c_str()),
+  };
+  amqp_table_t q_args{4, q_entries};
+  amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.queue.c_str()), 0, 1, 0, 0, q_args);
+  if (auto st = conn.CheckRpc("queue.declare " + cfg.queue); !st) return st;
+  amqp_queue_bind(c, ch, amqp_cstring_bytes(cfg.queue.c_str()),
+                  amqp_cstring_bytes(cfg.exchange.c_str()),
+                  amqp_cstring_bytes(std::string(kReportRoutingKey).c_str()), amqp_empty_table);
+  return conn.CheckRpc("queue.bind");
+}
+
+std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view name) {
+  if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0) return "";
+  for (int i = 0; i < props.headers.num_entries; ++i) {
+    const amqp_table_entry_t& e = props.headers.entries[i];
+    if (std::string_view(static_cast<const char*>(e.key.bytes), e.key.len) != name) continue;
+    switch (e.value.kind) {
+      case AMQP_FIELD_KIND_UTF8:
+      case AMQP_FIELD_KIND_BYTES:
+        return BytesToString(e.value.value.bytes);
+      case AMQP_FIELD_KIND_I8: return std::to_string(e.value.value.i8);
+      case AMQP_FIELD_KIND_U8: return std::to_string(e.value.value.u8);
+      case AMQP_FIELD_KIND_I16: return std::to_string(e.value.value.i16);
+      case AMQP_FIELD_KIND_U16: return std::to_string(e.value.value.u16);
+      case AMQP_FIELD_KIND_I32: return std::to_string(e.value.value.i32);
+      case AMQP_FIELD_KIND_U32: return std::to_string(e.value.value.u32);
+      case AMQP_FIELD_KIND_I64: return std::to_string(e.value.value.i64);
+      case AMQP_FIELD_KIND_U64: return std::to_string(e.value.value.u64);
+      default: return "";
+    }
+  }
+  return "";
+}
+
+}  // namespace meldestelle

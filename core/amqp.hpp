@@ -1,0 +1,63 @@
+#pragma once
+
+#include <amqp.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+struct AmqpUrl {
+  std::string host = "127.0.0.1";
+  int port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";
+};
+
+// amqp://user:pass@host:port/vhost (vhost percent-encoded; empty path = "/").
+Result<AmqpUrl> ParseAmqpUrl(std::string_view url);
+
+// Move-only RAII owner of one librabbitmq connection with channel 1 open. Not thread-safe:
+// one connection per thread (or one I/O thread that owns it), as librabbitmq requires.
+class AmqpConnection {
+ public:
+  static Result<AmqpConnection> Open(const AmqpUrl& url, int heartbeat_seconds,
+                                     std::chrono::milliseconds timeout);
+  AmqpConnection(AmqpConnection&& other) noexcept;
+  AmqpConnection& operator=(AmqpConnection&& other) noexcept;
+  AmqpConnection(const AmqpConnection&) = delete;
+  AmqpConnection& operator=(const AmqpConnection&) = delete;
+  ~AmqpConnection();
+
+  amqp_connection_state_t get() const { return conn_; }
+  static constexpr amqp_channel_t kChannel = 1;
+  // Turns the last RPC reply into a Status with a readable reason.
+  Status CheckRpc(std::string_view what);
+  // Marks the connection as broken so the destructor does not attempt a graceful close.
+  void MarkBroken() { broken_ = true; }
+
+ private:
+  explicit AmqpConnection(amqp_connection_state_t conn) : conn_(conn) {}
+  amqp_connection_state_t conn_ = nullptr;
+  bool broken_ = false;
+};
+
+std::string DescribeRpcReply(const amqp_rpc_reply_t& reply);
+
+// Declares the durable exchange, the quorum work queue (with delivery limit and dead-lettering
+// into the dead-letter queue) and the quorum dead-letter queue. Idempotent; the gateway and
+// every worker call it with the same arguments.
+Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg, int delivery_limit);
+
+inline constexpr std::string_view kReportRoutingKey = "report";
+
+// Reads a header value from message properties (string or integer), or "" if absent.
+std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view name);
+
+}  // namespace meldestelle

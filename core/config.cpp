@@ -1,0 +1,198 @@
+#include "core/config.hpp"
+
+#include <cstdlib>
+#include <regex>
+#include <set>
+
+#include "core/yaml_reader.hpp"
+
+namespace meldestelle {
+
+const Department* Config::FindDepartment(std::string_view id) const {
+  for (const auto& d : departments) {
+    if (d.id == id) return &d;
+  }
+  return nullptr;
+}
+
+const Category* Config::FindCategory(std::string_view code) const {
+  for (const auto& c : categories) {
+    if (c.code == code) return &c;
+  }
+  return nullptr;
+}
+
+std::filesystem::path ResolveConfigPath(const std::string& from_flag) {
+  if (!from_flag.empty()) return from_flag;
+  if (const char* env = std::getenv("MELDESTELLE_CONFIG"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return "config/example/meldestelle.yaml";
+}
+
+namespace {
+
+template <typename T>
+void ReadInt(YamlReader& rd, const YAML::Node& map, const char* name, T* out, int64_t min,
+             int64_t max, const char* path) {
+  int64_t v = *out;
+  rd.Int(map, name, &v, min, max, path);
+  *out = static_cast<T>(v);
+}
+
+void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
+  if (auto n = root["town"]; n && rd.ExpectMap(n, "town", {"name", "timezone"})) {
+    rd.String(n, "name", &c.town.name, true, "town");
+    rd.String(n, "timezone", &c.town.timezone, false, "town");
+  } else if (!n) {
+    rd.Fail(root, "town", "is required");
+  }
+  if (auto n = root["gateway"]; n && rd.ExpectMap(n, "gateway",
+                                                  {"listen", "port", "public_base_url",
+                                                   "instance_id", "threads", "publish_timeout_ms",
+                                                   "max_request_bytes"})) {
+    rd.String(n, "listen", &c.gateway.listen, false, "gateway");
+    ReadInt(rd, n, "port", &c.gateway.port, 0, 65535, "gateway");
+    rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");
+    ReadInt(rd, n, "instance_id", &c.gateway.instance_id, 0, 1023, "gateway");
+    ReadInt(rd, n, "threads", &c.gateway.threads, 2, 1024, "gateway");
+    ReadInt(rd, n, "publish_timeout_ms", &c.gateway.publish_timeout_ms, 100, 60000, "gateway");
+    ReadInt(rd, n, "max_request_bytes", &c.gateway.max_request_bytes, 1024, int64_t{1} << 32,
+            "gateway");
+  }
+  if (auto n = root["amqp"];
+      n && rd.ExpectMap(n, "amqp", {"url", "exchange", "queue", "dead_letter_queue"})) {
+    rd.String(n, "url", &c.amqp.url, true, "amqp");
+    rd.String(n, "exchange", &c.amqp.exchange, false, "amqp");
+    rd.String(n, "queue", &c.amqp.queue, false, "amqp");
+    rd.String(n, "dead_letter_queue", &c.amqp.dead_letter_queue, false, "amqp");
+  }
+  if (auto n = root["database"]; n && rd.ExpectMap(n, "database", {"url"})) {
+    rd.String(n, "url", &c.database.url, true, "database");
+  }
+  if (auto n = root["storage"]; n && rd.ExpectMap(n, "storage", {"media_dir"})) {
+    std::string dir = c.storage.media_dir.string();
+    rd.String(n, "media_dir", &dir, false, "storage");
+    c.storage.media_dir = dir;
+  }
+  if (auto n = root["worker"];
+      n && rd.ExpectMap(n, "worker", {"prefetch", "max_attempts", "metrics_port"})) {
+    ReadInt(rd, n, "prefetch", &c.worker.prefetch, 1, 10000, "worker");
+    ReadInt(rd, n, "max_attempts", &c.worker.max_attempts, 1, 100, "worker");
+    ReadInt(rd, n, "metrics_port", &c.worker.metrics_port, 0, 65535, "worker");
+  }
+  if (auto n = root["webform"];
+      n && rd.ExpectMap(n, "webform",
+                        {"max_photos", "max_photo_bytes", "max_description_chars", "token_secret",
+                         "token_min_age_seconds", "token_max_age_seconds"})) {
+    ReadInt(rd, n, "max_photos", &c.webform.max_photos, 0, 20, "webform");
+    ReadInt(rd, n, "max_photo_bytes", &c.webform.max_photo_bytes, 1024, int64_t{1} << 30,
+            "webform");
+    ReadInt(rd, n, "max_description_chars", &c.webform.max_description_chars, 1, 100000,
+            "webform");
+    ReadInt(rd, n, "token_min_age_seconds", &c.webform.token_min_age_seconds, 0, 3600, "webform");
+    ReadInt(rd, n, "token_max_age_seconds", &c.webform.token_max_age_seconds, 10, 7 * 86400,
+            "webform");
+    if (auto s = n["token_secret"]; s && s.IsScalar()) {
+      // Secrets are referenced by environment variable, never written into the file.
+      static const std::regex kEnvRef(R"(^\$\{([A-Z_][A-Z0-9_]*)\}$)");
+      std::smatch m;
+      const std::string raw = s.Scalar();
+      if (!std::regex_match(raw, m, kEnvRef)) {
+        rd.Fail(s, "webform.token_secret",
+                "must reference an environment variable, e.g. ${MELDESTELLE_FORM_SECRET}; "
+                "secrets are never written into the file");
+      } else {
+        c.webform.token_secret_var = m[1];
+        const char* v = std::getenv(m[1].str().c_str());
+        c.webform.token_secret = v != nullptr ? v : "";
+      }
+    }
+  }
+}
+
+void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
+  static const std::regex kId("^[a-z0-9_-]+$");
+  auto n = root["departments"];
+  if (!n) {
+    rd.Fail(root, "departments", "is required");
+    return;
+  }
+  if (!rd.ExpectSequence(n, "departments")) return;
+  std::set<std::string> seen;
+  for (const auto& item : n) {
+    if (!rd.ExpectMap(item, "departments[]", {"id", "name", "email"})) continue;
+    Department d;
+    rd.String(item, "id", &d.id, true, "departments[]");
+    rd.String(item, "name", &d.name, true, "departments[]");
+    rd.String(item, "email", &d.email, false, "departments[]");
+    if (!d.id.empty() && !std::regex_match(d.id, kId)) {
+      rd.Fail(item["id"], "departments[].id", "must match [a-z0-9_-]+, got \"" + d.id + "\"");
+    }
+    if (!seen.insert(d.id).second) {
+      rd.Fail(item["id"], "departments[].id", "duplicate id \"" + d.id + "\"");
+    }
+    c.departments.push_back(std::move(d));
+  }
+  if (c.departments.empty()) {
+    rd.Fail(n, "departments", "must list at least one department");
+  }
+}
+
+void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
+  static const std::regex kCode("^[A-Z]{2,4}-[0-9]{2}$");
+  auto n = root["categories"];
+  if (!n) return;
+  if (!rd.ExpectSequence(n, "categories")) return;
+  std::set<std::string> seen;
+  for (const auto& item : n) {
+    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords"})) continue;
+    Category cat;
+    rd.String(item, "code", &cat.code, true, "categories[]");
+    rd.String(item, "name", &cat.name, true, "categories[]");
+    rd.String(item, "group", &cat.group, false, "categories[]");
+    rd.StringList(item, "keywords", &cat.keywords, "categories[]");
+    if (!cat.code.empty() && !std::regex_match(cat.code, kCode)) {
+      rd.Fail(item["code"], "categories[].code",
+              "must look like STR-01 ([A-Z]{2,4}-[0-9]{2}), got \"" + cat.code + "\"");
+    }
+    if (!seen.insert(cat.code).second) {
+      rd.Fail(item["code"], "categories[].code", "duplicate code \"" + cat.code + "\"");
+    }
+    c.categories.push_back(std::move(cat));
+  }
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::filesystem::path& file) {
+  YamlReader rd(file.string());
+  YAML::Node root = rd.LoadFile();
+  if (!rd.ok()) {
+    return MakeError("config_invalid", rd.JoinedErrors());
+  }
+  Config c;
+  c.file = file;
+  rd.ExpectMap(root, "",
+               {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
+                "departments", "categories", "routing"});
+  ReadSections(rd, root, c);
+  ReadDepartments(rd, root, c);
+  ReadCategories(rd, root, c);
+  if (auto n = root["routing"]; n && rd.ExpectMap(n, "routing", {"rules_file"})) {
+    std::string rules;
+    rd.String(n, "rules_file", &rules, true, "routing");
+    if (!rules.empty()) {
+      std::filesystem::path p(rules);
+      c.routing.rules_file = p.is_absolute() ? p : file.parent_path() / p;
+    }
+  } else if (!n) {
+    rd.Fail(root, "routing", "is required");
+  }
+  if (!rd.ok()) {
+    return MakeError("config_invalid", rd.JoinedErrors());
+  }
+  return c;
+}
+
+}  // namespace meldestelle

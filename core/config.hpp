@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+struct Department {
+  std::string id;
+  std::string name;
+  std::string email;
+};
+
+struct Category {
+  std::string code;
+  std::string name;
+  std::string group;
+  std::vector<std::string> keywords;
+};
+
+// The whole configuration, parsed once at startup (docs/configuration.md). Immutable after load.
+struct Config {
+  std::filesystem::path file;
+  struct Town {
+    std::string name;
+    std::string timezone = "Europe/Berlin";
+  } town;
+  struct Gateway {
+    std::string listen = "127.0.0.1";
+    int port = 8080;
+    std::string public_base_url = "http://127.0.0.1:8080";
+    int instance_id = 0;
+    int threads = 64;
+    int publish_timeout_ms = 5000;
+    int64_t max_request_bytes = 60'000'000;
+  } gateway;
+  struct Amqp {
+    std::string url = "amqp://guest:guest@127.0.0.1:5672/";
+    std::string exchange = "meldestelle.reports";
+    std::string queue = "meldestelle.reports";
+    std::string dead_letter_queue = "meldestelle.reports.dead";
+  } amqp;
+  struct Database {
+    std::string url = "postgresql://postgres@127.0.0.1:55432/meldestelle";
+  } database;
+  struct Storage {
+    std::filesystem::path media_dir = "var/media";
+  } storage;
+  struct Worker {
+    int prefetch = 50;
+    int max_attempts = 5;
+    int metrics_port = 0;
+  } worker;
+  struct Webform {
+    int max_photos = 5;
+    int64_t max_photo_bytes = 10 * 1024 * 1024;
+    int max_description_chars = 4000;
+    std::string token_secret;      // from the environment; empty if unset
+    std::string token_secret_var;  // the variable's name, for error messages
+    int token_min_age_seconds = 3;
+    int token_max_age_seconds = 7200;
+  } webform;
+  std::vector<Department> departments;
+  std::vector<Category> categories;
+  struct Routing {
+    std::filesystem::path rules_file;  // resolved against the config file's directory
+  } routing;
+
+  const Department* FindDepartment(std::string_view id) const;
+  const Category* FindCategory(std::string_view code) const;
+};
+
+// Loads and validates; the error message lists every problem as "file:line: key: reason".
+Result<Config> LoadConfig(const std::filesystem::path& file);
+// --config, else $MELDESTELLE_CONFIG, else config/example/meldestelle.yaml.
+std::filesystem::path ResolveConfigPath(const std::string& from_flag);
+
+}  // namespace meldestelle

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// Thin wrappers around OpenSSL for hashing, MACs, encodings and randomness. Thread-safe.
+namespace meldestelle {
+
+std::string Sha256Hex(std::string_view data);
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+std::string HexEncode(std::string_view bytes);
+std::string Base64Encode(std::string_view bytes);
+// Returns false on malformed input. Whitespace is not accepted.
+bool Base64Decode(std::string_view text, std::string* out);
+// Compares in constant time with respect to the contents (the length is not secret).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+std::string RandomHex(size_t bytes);
+uint64_t RandomU64();
+// Random version-4 UUID in canonical form.
+std::string NewUuid();
+
+}  // namespace meldestelle

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+// Opens a libpqxx connection; errors become values ("db_unavailable"). The connection is not
+// thread-safe: one per thread.
+Result<std::unique_ptr<pqxx::connection>> ConnectDb(const std::string& url);
+
+// Error codes produced by RunDb: "db_unavailable" for failures of the environment (connection,
+// resources, shutdown, serialisation) that deserve a retry, "db_error" for the rest.
+bool IsTransientDbError(const Error& e);
+
+// Runs `fn` and turns libpqxx exceptions into an Error. Exceptions stay inside this wrapper.
+template <typename T, typename Fn>
+Result<T> RunDb(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const pqxx::broken_connection& e) {
+    return MakeError("db_unavailable", "database unavailable", e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    return MakeError("db_unavailable", "database transaction in doubt", e.what());
+  } catch (const pqxx::sql_error& e) {
+    const std::string& state = e.sqlstate();
+    std::string cls = state.substr(0, 2);
+    bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "40" || state.empty();
+    return MakeError(transient ? "db_unavailable" : "db_error", "database error",
+                     state + ": " + e.what());
+  } catch (const std::exception& e) {
+    return MakeError("db_error", "database error", e.what());
+  }
+}
+
+// Replaces the database name in a postgresql:// URL (used to reach the maintenance database).
+std::string WithDatabase(const std::string& url, const std::string& dbname);
+std::string DatabaseName(const std::string& url);
+
+}  // namespace meldestelle

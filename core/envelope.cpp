@@ -1,0 +1,46 @@
+#include "core/envelope.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+
+namespace meldestelle {
+
+std::string EncodeEnvelope(const Envelope& e) {
+  nlohmann::json j{{"report", ReportToJson(e.report)},
+                   {"raw",
+                    {{"content_type", e.raw.content_type},
+                     {"body_base64", Base64Encode(e.raw.body)}}}};
+  return j.dump();
+}
+
+Result<Envelope> DecodeEnvelope(std::string_view body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return MakeError("envelope_invalid", "message body is not a JSON object");
+  }
+  auto report = j.find("report");
+  if (report == j.end()) {
+    return MakeError("envelope_invalid", "message has no report");
+  }
+  auto parsed = ReportFromJson(*report);
+  if (!parsed) {
+    return MakeError("envelope_invalid", "report: " + parsed.error().message);
+  }
+  Envelope e;
+  e.report = std::move(parsed).value();
+  if (auto raw = j.find("raw"); raw != j.end() && raw->is_object()) {
+    auto ct = raw->find("content_type");
+    auto b64 = raw->find("body_base64");
+    if (ct == raw->end() || !ct->is_string() || b64 == raw->end() || !b64->is_string()) {
+      return MakeError("envelope_invalid", "raw payload is malformed");
+    }
+    e.raw.content_type = ct->get<std::string>();
+    if (!Base64Decode(b64->get<std::string>(), &e.raw.body)) {
+      return MakeError("envelope_invalid", "raw payload is not base64");
+    }
+  }
+  return e;
+}
+
+}  // namespace meldestelle

@@ -1,0 +1,234 @@
+#include "core/report.hpp"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "core/text.hpp"
+
+namespace meldestelle {
+
+using nlohmann::json;
+
+const char* ToString(LocationSource s) {
+  switch (s) {
+    case LocationSource::kDevice:
+      return "device";
+    case LocationSource::kPhoto:
+      return "photo";
+    case LocationSource::kAddress:
+      return "address";
+    case LocationSource::kNone:
+      break;
+  }
+  return "none";
+}
+
+std::optional<LocationSource> LocationSourceFromString(std::string_view s) {
+  if (s == "none") return LocationSource::kNone;
+  if (s == "device") return LocationSource::kDevice;
+  if (s == "photo") return LocationSource::kPhoto;
+  if (s == "address") return LocationSource::kAddress;
+  return std::nullopt;
+}
+
+std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string NowTimestamp() { return FormatTimestamp(std::chrono::system_clock::now()); }
+
+namespace {
+
+json OptionalNumber(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+}  // namespace
+
+json ReportToJson(const Report& r) {
+  json attachments = json::array();
+  for (const auto& a : r.attachments) {
+    attachments.push_back({{"sha256", a.sha256},
+                           {"media_type", a.media_type},
+                           {"size", a.size},
+                           {"filename", a.filename}});
+  }
+  return json{
+      {"schema_version", r.schema_version},
+      {"id", r.id},
+      {"reference", r.reference},
+      {"channel", r.channel},
+      {"channel_message_id", r.channel_message_id},
+      {"received_at", r.received_at},
+      {"reporter",
+       {{"address", r.reporter.address},
+        {"name", r.reporter.name},
+        {"ack", {{"channel", r.reporter.ack_channel}, {"address", r.reporter.ack_address}}},
+        {"language", r.reporter.language}}},
+      {"text", r.text},
+      {"category", r.category.empty() ? json(nullptr) : json(r.category)},
+      {"location",
+       {{"lat", OptionalNumber(r.location.lat)},
+        {"lon", OptionalNumber(r.location.lon)},
+        {"accuracy_m", OptionalNumber(r.location.accuracy_m)},
+        {"source", ToString(r.location.source)},
+        {"address", r.location.address}}},
+      {"attachments", attachments},
+      {"raw_ref", r.raw_ref},
+  };
+}
+
+namespace {
+
+// Small typed accessors that turn a wrong shape into an Error instead of an exception.
+class Reader {
+ public:
+  bool String(const json& obj, const char* key, std::string* out, bool required, Error* err,
+              const std::string& path) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) {
+      if (required) {
+        *err = MakeError("schema_invalid", path + key + " is required");
+        return false;
+      }
+      return true;
+    }
+    if (!it->is_string()) {
+      *err = MakeError("schema_invalid", path + key + " must be a string");
+      return false;
+    }
+    *out = it->get<std::string>();
+    if (!IsValidUtf8(*out)) {
+      *err = MakeError("schema_invalid", path + key + " is not valid UTF-8");
+      return false;
+    }
+    return true;
+  }
+
+  bool Number(const json& obj, const char* key, std::optional<double>* out, Error* err,
+              const std::string& path) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) {
+      return true;
+    }
+    if (!it->is_number()) {
+      *err = MakeError("schema_invalid", path + key + " must be a number");
+      return false;
+    }
+    *out = it->get<double>();
+    return true;
+  }
+};
+
+}  // namespace
+
+Result<Report> ReportFromJson(const json& j) {
+  if (!j.is_object()) {
+    return MakeError("schema_invalid", "report must be a JSON object");
+  }
+  Report r;
+  Error err;
+  Reader rd;
+  auto version = j.find("schema_version");
+  if (version == j.end() || !version->is_number_integer()) {
+    return MakeError("schema_invalid", "schema_version must be an integer");
+  }
+  r.schema_version = version->get<int>();
+  if (r.schema_version != kReportSchemaVersion) {
+    return MakeError("schema_version_unsupported",
+                     "schema_version " + std::to_string(r.schema_version) + " is not supported");
+  }
+  if (!rd.String(j, "id", &r.id, true, &err, "") ||
+      !rd.String(j, "reference", &r.reference, true, &err, "") ||
+      !rd.String(j, "channel", &r.channel, true, &err, "") ||
+      !rd.String(j, "channel_message_id", &r.channel_message_id, true, &err, "") ||
+      !rd.String(j, "received_at", &r.received_at, true, &err, "") ||
+      !rd.String(j, "text", &r.text, false, &err, "") ||
+      !rd.String(j, "category", &r.category, false, &err, "") ||
+      !rd.String(j, "raw_ref", &r.raw_ref, false, &err, "")) {
+    return err;
+  }
+  if (r.channel.empty() || r.channel_message_id.empty()) {
+    return MakeError("schema_invalid", "channel and channel_message_id must not be empty");
+  }
+  if (auto rep = j.find("reporter"); rep != j.end() && !rep->is_null()) {
+    if (!rep->is_object()) {
+      return MakeError("schema_invalid", "reporter must be an object");
+    }
+    if (!rd.String(*rep, "address", &r.reporter.address, false, &err, "reporter.") ||
+        !rd.String(*rep, "name", &r.reporter.name, false, &err, "reporter.") ||
+        !rd.String(*rep, "language", &r.reporter.language, false, &err, "reporter.")) {
+      return err;
+    }
+    if (auto ack = rep->find("ack"); ack != rep->end() && !ack->is_null()) {
+      if (!ack->is_object()) {
+        return MakeError("schema_invalid", "reporter.ack must be an object");
+      }
+      if (!rd.String(*ack, "channel", &r.reporter.ack_channel, false, &err, "reporter.ack.") ||
+          !rd.String(*ack, "address", &r.reporter.ack_address, false, &err, "reporter.ack.")) {
+        return err;
+      }
+    }
+  }
+  if (auto loc = j.find("location"); loc != j.end() && !loc->is_null()) {
+    if (!loc->is_object()) {
+      return MakeError("schema_invalid", "location must be an object");
+    }
+    std::string source = "none";
+    if (!rd.Number(*loc, "lat", &r.location.lat, &err, "location.") ||
+        !rd.Number(*loc, "lon", &r.location.lon, &err, "location.") ||
+        !rd.Number(*loc, "accuracy_m", &r.location.accuracy_m, &err, "location.") ||
+        !rd.String(*loc, "source", &source, false, &err, "location.") ||
+        !rd.String(*loc, "address", &r.location.address, false, &err, "location.")) {
+      return err;
+    }
+    auto parsed = LocationSourceFromString(source);
+    if (!parsed) {
+      return MakeError("schema_invalid", "location.source must be none, device, photo or address");
+    }
+    r.location.source = *parsed;
+    if (r.location.lat.has_value() != r.location.lon.has_value()) {
+      return MakeError("schema_invalid", "location.lat and location.lon go together");
+    }
+    if (r.location.lat && (*r.location.lat < -90 || *r.location.lat > 90 ||
+                           *r.location.lon < -180 || *r.location.lon > 180)) {
+      return MakeError("schema_invalid", "location coordinates out of range");
+    }
+  }
+  if (auto atts = j.find("attachments"); atts != j.end() && !atts->is_null()) {
+    if (!atts->is_array()) {
+      return MakeError("schema_invalid", "attachments must be an array");
+    }
+    for (const auto& a : *atts) {
+      if (!a.is_object()) {
+        return MakeError("schema_invalid", "attachments[] must be objects");
+      }
+      Attachment att;
+      std::string path = "attachments[].";
+      if (!rd.String(a, "sha256", &att.sha256, true, &err, path) ||
+          !rd.String(a, "media_type", &att.media_type, true, &err, path) ||
+          !rd.String(a, "filename", &att.filename, false, &err, path)) {
+        return err;
+      }
+      auto size = a.find("size");
+      if (size == a.end() || !size->is_number_integer() || size->get<int64_t>() < 0) {
+        return MakeError("schema_invalid", "attachments[].size must be a non-negative integer");
+      }
+      att.size = size->get<int64_t>();
+      if (att.sha256.size() != 64 ||
+          att.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return MakeError("schema_invalid", "attachments[].sha256 must be 64 lowercase hex digits");
+      }
+      r.attachments.push_back(std::move(att));
+    }
+  }
+  return r;
+}
+
+}  // namespace meldestelle

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+// The normalized report: the one currency between channels, queue, routing and store.
+// Documented in docs/report-schema.md; bump kReportSchemaVersion on incompatible changes.
+inline constexpr int kReportSchemaVersion = 1;
+
+enum class LocationSource { kNone, kDevice, kPhoto, kAddress };
+
+struct Location {
+  std::optional<double> lat;         // WGS84 degrees
+  std::optional<double> lon;         // WGS84 degrees
+  std::optional<double> accuracy_m;  // radius in metres, if known
+  LocationSource source = LocationSource::kNone;
+  std::string address;  // the address text as the citizen gave it (may be empty)
+};
+
+struct Reporter {
+  std::string address;     // channel address (e-mail, phone number, chat id); empty = anonymous
+  std::string name;        // if given
+  std::string ack_channel; // how to reach them for the acknowledgement: "email", "sms", "none", …
+  std::string ack_address; // where, on that channel
+  std::string language = "de";
+};
+
+struct Attachment {
+  std::string sha256;      // lowercase hex of the stored bytes
+  std::string media_type;  // sniffed from the magic bytes, never the client's claim
+  int64_t size = 0;
+  std::string filename;    // original file name, sanitised
+};
+
+struct Report {
+  int schema_version = kReportSchemaVersion;
+  std::string id;  // UUID
+  std::string reference;
+  std::string channel;             // "webform", "api", …
+  std::string channel_message_id;  // deduplication key, unique per channel
+  std::string received_at;         // RFC 3339 UTC with milliseconds
+  Reporter reporter;
+  std::string text;      // valid UTF-8
+  std::string category;  // category code the citizen chose; empty if none
+  Location location;
+  std::vector<Attachment> attachments;
+  std::string raw_ref;  // "sha256:<hex>" of the raw inbound payload kept for audit
+};
+
+const char* ToString(LocationSource s);
+std::optional<LocationSource> LocationSourceFromString(std::string_view s);
+
+nlohmann::json ReportToJson(const Report& r);
+// Validates types, required fields, UTF-8 and coordinate ranges.
+Result<Report> ReportFromJson(const nlohmann::json& j);
+
+// RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-27T13:06:28.123Z.
+std::string FormatTimestamp(std::chrono::system_clock::time_point t);
+std::string NowTimestamp();
+
+}  // namespace meldestelle

@@ -1,0 +1,134 @@
+#include "core/text.hpp"
+
+namespace meldestelle {
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) {
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+size_t Utf8Length(std::string_view s) {
+  size_t count = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+std::string_view TrimAscii(std::string_view s) {
+  const char* ws = " \t\r\n\f\v";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) {
+    return {};
+  }
+  auto e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+std::string FoldGerman(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  bool pending_space = false;
+  auto emit = [&](std::string_view piece) {
+    if (pending_space && !out.empty()) {
+      out.push_back(' ');
+    }
+    pending_space = false;
+    out.append(piece);
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (std::isalnum(c)) {
+        char lower = static_cast<char>(std::tolower(c));
+        emit(std::string_view(&lower, 1));
+      } else {
+        pending_space = true;
+      }
+      continue;
+    }
+    // Two-byte sequences for the German letters (U+00C4.. U+00FC, U+00DF, U+1E9E).
+    if (c == 0xC3 && i + 1 < s.size()) {
+      unsigned char d = static_cast<unsigned char>(s[i + 1]);
+      const char* rep = nullptr;
+      switch (d) {
+        case 0x84: case 0xA4: rep = "ae"; break;  // Ä ä
+        case 0x96: case 0xB6: rep = "oe"; break;  // Ö ö
+        case 0x9C: case 0xBC: rep = "ue"; break;  // Ü ü
+        case 0x9F: rep = "ss"; break;             // ß
+        default: break;
+      }
+      if (rep != nullptr) {
+        emit(rep);
+        ++i;
+        continue;
+      }
+      if (d >= 0x80 && d <= 0x9E && d != 0x97) {  // other Latin-1 capitals: lowercase
+        char buf[2] = {static_cast<char>(0xC3), static_cast<char>(d + 0x20)};
+        emit(std::string_view(buf, 2));
+        ++i;
+        continue;
+      }
+    }
+    if (c == 0xE1 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xBA &&
+        static_cast<unsigned char>(s[i + 2]) == 0x9E) {  // ẞ
+      emit("ss");
+      i += 2;
+      continue;
+    }
+    // Latin-1 punctuation (NBSP, «», °) and General Punctuation (–, „, “, …) separate words.
+    if (c == 0xC2 || (c == 0xE2 && i + 1 < s.size() &&
+                      (static_cast<unsigned char>(s[i + 1]) == 0x80 ||
+                       static_cast<unsigned char>(s[i + 1]) == 0x81))) {
+      pending_space = true;
+      i += (c == 0xC2) ? 1 : 2;
+      continue;
+    }
+    // Any other multi-byte character is kept as it is (a letter of another script).
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    emit(s.substr(i, len));
+    i += len - 1;
+  }
+  return out;
+}
+
+}  // namespace meldestelle

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace meldestelle {
+
+// True if `s` is well-formed UTF-8 (no overlongs, no surrogates, no code points > U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+// Number of code points in valid UTF-8.
+size_t Utf8Length(std::string_view s);
+// Trims ASCII whitespace on both ends.
+std::string_view TrimAscii(std::string_view s);
+// Lowercases and folds German spelling variants so that "Straße", "STRASSE" and "strasse"
+// compare equal: ä→ae, ö→oe, ü→ue, ß→ss, other characters kept; runs of non-alphanumerics
+// become one space. Input must be valid UTF-8.
+std::string FoldGerman(std::string_view s);
+
+}  // namespace meldestelle

@@ -1,0 +1,178 @@
+#include "core/yaml_reader.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace meldestelle {
+
+YAML::Node YamlReader::LoadFile() {
+  try {
+    YAML::Node root = YAML::LoadFile(file_);
+    if (!root || root.IsNull()) {
+      FailAtLine(1, "(file)", "is empty");
+      return {};
+    }
+    return root;
+  } catch (const YAML::BadFile&) {
+    FailAtLine(0, "(file)", "cannot be read");
+  } catch (const YAML::Exception& e) {
+    FailAtLine(e.mark.line + 1, "(syntax)", e.msg);
+  }
+  return {};
+}
+
+void YamlReader::FailAtLine(int line, std::string_view key, std::string_view reason) {
+  errors_.push_back(file_ + ":" + std::to_string(line) + ": " + std::string(key) + ": " +
+                    std::string(reason));
+}
+
+void YamlReader::Fail(const YAML::Node& at, std::string_view key, std::string_view reason) {
+  FailAtLine(at ? Line(at) : 0, key, reason);
+}
+
+bool YamlReader::ExpectMap(const YAML::Node& map, std::string_view key,
+                           std::initializer_list<std::string_view> allowed) {
+  if (!map.IsMap()) {
+    Fail(map, key, "must be a mapping");
+    return false;
+  }
+  for (const auto& kv : map) {
+    std::string k = kv.first.Scalar();
+    bool known = false;
+    for (auto a : allowed) {
+      known = known || a == k;
+    }
+    if (!known) {
+      std::string full = key.empty() ? k : std::string(key) + "." + k;
+      std::string list;
+      for (auto a : allowed) {
+        list += (list.empty() ? "" : ", ") + std::string(a);
+      }
+      FailAtLine(Line(kv.first), full, "unknown key (allowed: " + list + ")");
+    }
+  }
+  return true;
+}
+
+bool YamlReader::ExpectSequence(const YAML::Node& seq, std::string_view key) {
+  if (!seq.IsSequence()) {
+    Fail(seq, key, "must be a list");
+    return false;
+  }
+  return true;
+}
+
+std::string YamlReader::Expand(const std::string& raw, std::vector<std::string>* unset) const {
+  std::string out;
+  size_t i = 0;
+  while (i < raw.size()) {
+    if (raw[i] == '$' && i + 1 < raw.size() && raw[i + 1] == '{') {
+      size_t end = raw.find('}', i + 2);
+      if (end != std::string::npos) {
+        std::string inner = raw.substr(i + 2, end - i - 2);
+        std::string name = inner;
+        std::optional<std::string> def;
+        if (auto sep = inner.find(":-"); sep != std::string::npos) {
+          name = inner.substr(0, sep);
+          def = inner.substr(sep + 2);
+        }
+        const char* v = std::getenv(name.c_str());
+        if (v != nullptr && *v != '\0') {
+          out += v;
+        } else if (def) {
+          out += *def;
+        } else if (unset != nullptr) {
+          unset->push_back(name);
+        }
+        i = end + 1;
+        continue;
+      }
+    }
+    out.push_back(raw[i++]);
+  }
+  return out;
+}
+
+namespace {
+std::string Join(std::string_view path, std::string_view name) {
+  return path.empty() ? std::string(name) : std::string(path) + "." + std::string(name);
+}
+}  // namespace
+
+void YamlReader::String(const YAML::Node& map, std::string_view name, std::string* out,
+                        bool required, std::string_view path) {
+  YAML::Node n = map[std::string(name)];
+  if (!n || n.IsNull()) {
+    if (required) {
+      Fail(map, Join(path, name), "is required");
+    }
+    return;
+  }
+  if (!n.IsScalar()) {
+    Fail(n, Join(path, name), "must be a string");
+    return;
+  }
+  *out = Expand(n.Scalar());
+  if (required && out->empty()) {
+    Fail(n, Join(path, name), "must not be empty");
+  }
+}
+
+void YamlReader::Int(const YAML::Node& map, std::string_view name, int64_t* out, int64_t min,
+                     int64_t max, std::string_view path) {
+  YAML::Node n = map[std::string(name)];
+  if (!n || n.IsNull()) {
+    return;
+  }
+  if (!n.IsScalar()) {
+    Fail(n, Join(path, name), "must be a number");
+    return;
+  }
+  std::string text = Expand(n.Scalar());
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0) {
+    Fail(n, Join(path, name), "must be an integer, got \"" + text + "\"");
+    return;
+  }
+  if (v < min || v > max) {
+    Fail(n, Join(path, name),
+         "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return;
+  }
+  *out = v;
+}
+
+void YamlReader::StringList(const YAML::Node& map, std::string_view name,
+                            std::vector<std::string>* out, std::string_view path) {
+  YAML::Node n = map[std::string(name)];
+  if (!n || n.IsNull()) {
+    return;
+  }
+  if (n.IsScalar()) {
+    out->push_back(Expand(n.Scalar()));
+    return;
+  }
+  if (!n.IsSequence()) {
+    Fail(n, Join(path, name), "must be a list of strings");
+    return;
+  }
+  for (const auto& item : n) {
+    if (!item.IsScalar()) {
+      Fail(item, Join(path, name), "must be a list of strings");
+      continue;
+    }
+    out->push_back(Expand(item.Scalar()));
+  }
+}
+
+std::string YamlReader::JoinedErrors() const {
+  std::string out;
+  for (const auto& e : errors_) {
+    out += e + "\n";
+  }
+  return out;
+}
+
+}  // namespace meldestelle

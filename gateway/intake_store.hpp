@@ -1,0 +1,56 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace meldestelle::gateway {
+
+// The gateway's view of the database: deduplication keys of submissions (Idempotency-Key, form
+// nonce) and the public status of a reference. Holds a small pool of connections; each call
+// borrows one. Thread-safe: mu_ guards the pool.
+class IntakeStore {
+ public:
+  explicit IntakeStore(std::string url, size_t max_idle = 16);
+
+  struct Key {
+    std::string reference;
+    std::string report_id;
+    std::string request_hash;
+    std::string state;  // "pending" or "confirmed"
+    std::string envelope;
+  };
+
+  // Reserves (channel, key) for a new submission. If it already exists, returns the existing row
+  // instead (and inserts nothing).
+  Result<std::optional<Key>> Reserve(const std::string& channel, const std::string& key,
+                                     const Key& fresh);
+  Status MarkConfirmed(const std::string& channel, const std::string& key);
+
+  struct PublicStatus {
+    std::string reference;
+    std::string status;
+    std::string department;
+    std::string category;
+    std::string received_at;
+    std::string updated_at;
+  };
+  Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
+  Status Ping();
+
+ private:
+  Result<std::unique_ptr<pqxx::connection>> Borrow();
+  void Return(std::unique_ptr<pqxx::connection> c);
+
+  const std::string url_;
+  const size_t max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mu_
+};
+
+}  // namespace meldestelle::gateway

@@ -1,0 +1,278 @@
+#include "gateway/publisher.hpp"
+
+#include <amqp_framing.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace meldestelle::gateway {
+
+void Publisher::Pending::Finish(std::optional<Error> e) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (done) return;
+    done = true;
+    error = std::move(e);
+  }
+  cv.notify_all();
+}
+
+Publisher::Publisher(Config::Amqp config, int delivery_limit, metrics::Registry& registry)
+    : config_(std::move(config)),
+      delivery_limit_(delivery_limit),
+      published_(registry.GetCounter("meldestelle_published_total",
+                                     "Messages published to the broker.")),
+      confirmed_(registry.GetCounter("meldestelle_confirmed_total",
+                                     "Messages confirmed by the broker.")),
+      failed_(registry.GetCounter("meldestelle_publish_failed_total",
+                                  "Publishes that were not confirmed (nack, lost, timeout).")),
+      connected_gauge_(registry.GetGauge("meldestelle_broker_connected",
+                                         "1 if the gateway's publisher is connected.")) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+Publisher::~Publisher() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Publisher::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Publisher::Stop() {
+  if (stop_.exchange(true)) return;
+  Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Publisher::Wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+Status Publisher::Publish(std::string body, std::string message_id, int64_t received_ms,
+                          std::chrono::milliseconds timeout) {
+  if (!connected_.load()) {
+    return MakeError("broker_unavailable", "broker not connected");
+  }
+  auto p = std::make_shared<Pending>();
+  p->body = std::move(body);
+  p->message_id = std::move(message_id);
+  p->received_ms = received_ms;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(p);
+  }
+  Wake();
+  std::unique_lock<std::mutex> lock(p->mu);
+  if (!p->cv.wait_for(lock, timeout, [&] { return p->done; })) {
+    // The message may still be confirmed later; the caller answers 503 and the client's retry
+    // is deduplicated downstream.
+    p->done = true;
+    p->error = MakeError("broker_timeout", "no confirm from the broker in time");
+  }
+  if (p->error) {
+    failed_.Inc();
+    return *p->error;
+  }
+  confirmed_.Inc();
+  return Ok{};
+}
+
+Status Publisher::ConnectOnce() {
+  auto url = ParseAmqpUrl(config_.url);
+  if (!url) return url.error();
+  auto conn = AmqpConnection::Open(*url, /*heartbeat=*/0, std::chrono::seconds(3));
+  if (!conn) return conn.error();
+  if (auto st = DeclareTopology(*conn, config_, delivery_limit_); !st) return st;
+  amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
+  if (auto st = conn->CheckRpc("confirm.select"); !st) return st;
+  conn_ = std::move(conn).value();
+  next_tag_ = 0;
+  return Ok{};
+}
+
+void Publisher::FailAll(const Error& e) {
+  for (auto& [tag, p] : outstanding_) {
+    p->Finish(e);
+  }
+  outstanding_.clear();
+  std::deque<std::shared_ptr<Pending>> queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued.swap(queue_);
+  }
+  for (auto& p : queued) {
+    p->Finish(e);
+  }
+}
+
+void Publisher::PublishQueued() {
+  std::deque<std::shared_ptr<Pending>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(queue_);
+  }
+  for (auto& p : batch) {
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      if (p->done) continue;  // its request already timed out
+    }
+    amqp_basic_properties_t props;
+    std::memset(&props, 0, sizeof props);
+    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
+                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    props.delivery_mode = 2;  // persistent
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.message_id = amqp_cstring_bytes(p->message_id.c_str());
+    std::string received = std::to_string(p->received_ms);
+    amqp_table_entry_t header;
+    header.key = amqp_cstring_bytes("x-received-ms");
+    header.value.kind = AMQP_FIELD_KIND_UTF8;
+    header.value.value.bytes = amqp_cstring_bytes(received.c_str());
+    props.headers = amqp_table_t{1, &header};
+    amqp_bytes_t body{p->body.size(), p->body.data()};
+    int rc = amqp_basic_publish(conn_->get(), AmqpConnection::kChannel,
+                                amqp_cstring_bytes(config_.exchange.c_str()),
+                                amqp_cstring_bytes(std::string(kReportRoutingKey).c_str()),
+                                /*mandatory=*/1, 0, &props, body);
+    if (rc != AMQP_STATUS_OK) {
+      p->Finish(MakeError("broker_unavailable", "publish failed", amqp_error_string2(rc)));
+      throw std::runtime_error(std::string("publish failed: ") + amqp_error_string2(rc));
+    }
+    outstanding_[++next_tag_] = p;
+    published_.Inc();
+  }
+}
+
+// Reads and handles every frame that is available (or waits for one if `block`).
+Status Publisher::ReadFrames(bool block) {
+  amqp_connection_state_t c = conn_->get();
+  bool first = true;
+  while (true) {
+    amqp_frame_t frame;
+    struct timeval zero {0, 0};
+    struct timeval wait {0, 200000};
+    bool may_block = block && first;
+    int rc = amqp_simple_wait_frame_noblock(c, &frame, may_block ? &wait : &zero);
+    first = false;
+    if (rc == AMQP_STATUS_TIMEOUT) return Ok{};
+    if (rc != AMQP_STATUS_OK) {
+      return MakeError("broker_unavailable", "connection lost", amqp_error_string2(rc));
+    }
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_ACK_METHOD:
+      case AMQP_BASIC_NACK_METHOD: {
+        bool ack = frame.payload.method.id == AMQP_BASIC_ACK_METHOD;
+        uint64_t tag;
+        bool multiple;
+        if (ack) {
+          auto* m = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+          tag = m->delivery_tag;
+          multiple = m->multiple;
+        } else {
+          auto* m = static_cast<amqp_basic_nack_t*>(frame.payload.method.decoded);
+          tag = m->delivery_tag;
+          multiple = m->multiple;
+        }
+        auto end = multiple ? outstanding_.upper_bound(tag) : outstanding_.find(tag);
+        auto begin = multiple ? outstanding_.begin() : end;
+        if (!multiple && end != outstanding_.end()) ++end;
+        for (auto it = begin; it != end; ++it) {
+          it->second->Finish(ack ? std::nullopt
+                                 : std::optional<Error>(MakeError(
+                                       "broker_refused", "the broker refused the message")));
+        }
+        outstanding_.erase(begin, end);
+        break;
+      }
+      case AMQP_BASIC_RETURN_METHOD: {
+        // Unroutable (mandatory): the message body follows; the confirm comes afterwards.
+        amqp_message_t msg;
+        if (amqp_read_message(c, AmqpConnection::kChannel, &msg, 0).reply_type ==
+            AMQP_RESPONSE_NORMAL) {
+          std::string id(static_cast<const char*>(msg.properties.message_id.bytes),
+                         msg.properties.message_id.len);
+          for (auto& [t, p] : outstanding_) {
+            if (p->message_id == id) {
+              p->Finish(MakeError("broker_refused", "message was unroutable"));
+            }
+          }
+          amqp_destroy_message(&msg);
+        }
+        break;
+      }
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD:
+        return MakeError("broker_unavailable", "broker closed the connection");
+      default:
+        break;
+    }
+  }
+}
+
+void Publisher::Loop() {
+  std::chrono::milliseconds backoff(200);
+  while (!stop_.load()) {
+    if (!conn_) {
+      auto st = ConnectOnce();
+      if (!st) {
+        connected_gauge_.Set(0);
+        FailAll(MakeError("broker_unavailable", "broker not connected"));
+        if (last_error_ != st.error().detail) {  // log each new reason once
+          log::Warn("broker unavailable", {{"error", st.error().detail}});
+          last_error_ = st.error().detail;
+        }
+        pollfd pfd{wake_fd_, POLLIN, 0};
+        poll(&pfd, 1, static_cast<int>(backoff.count()));
+        uint64_t drained;
+        [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(200);
+      last_error_.clear();
+      connected_.store(true);
+      connected_gauge_.Set(1);
+      log::Info("broker connected", {{"exchange", config_.exchange}});
+    }
+    try {
+      PublishQueued();
+      Status st = ReadFrames(false);
+      if (st) {
+        pollfd pfds[2] = {{wake_fd_, POLLIN, 0}, {amqp_get_sockfd(conn_->get()), POLLIN, 0}};
+        bool buffered = amqp_frames_enqueued(conn_->get()) || amqp_data_in_buffer(conn_->get());
+        bool idle;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          idle = queue_.empty();
+        }
+        if (!buffered && idle) {
+          poll(pfds, 2, 1000);
+        }
+        if (pfds[0].revents & POLLIN) {
+          uint64_t drained;
+          [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
+        }
+        continue;
+      }
+      throw std::runtime_error(st.error().detail);
+    } catch (const std::exception& e) {
+      log::Warn("broker connection lost", {{"error", e.what()}});
+      connected_.store(false);
+      connected_gauge_.Set(0);
+      conn_->MarkBroken();
+      conn_.reset();
+      FailAll(MakeError("broker_unavailable", "connection to the broker lost"));
+    }
+  }
+  connected_.store(false);
+  FailAll(MakeError("broker_unavailable", "gateway stopping"));
+  conn_.reset();
+}
+
+}  // namespace meldestelle::gateway

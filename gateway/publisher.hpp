@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/amqp.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle::gateway {
+
+// Publishes persistent messages with publisher confirms, pipelined: one I/O thread owns the
+// AMQP connection and keeps many publishes outstanding, so concurrent HTTP requests share round
+// trips. Publish() blocks the calling request thread until the broker confirmed, refused, or the
+// deadline passed. Reconnects by itself with backoff. Thread-safe: mu_ guards the queues.
+class Publisher {
+ public:
+  Publisher(Config::Amqp config, int delivery_limit, metrics::Registry& registry);
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  void Start();
+  void Stop();
+
+  // Errors: "broker_unavailable" (not connected or connection lost before the confirm),
+  // "broker_timeout" (no confirm before the deadline), "broker_refused" (nack or return).
+  Status Publish(std::string body, std::string message_id, int64_t received_ms,
+                 std::chrono::milliseconds timeout);
+  bool Connected() const { return connected_.load(); }
+
+ private:
+  struct Pending {
+    std::string body;
+    std::string message_id;
+    int64_t received_ms = 0;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;          // guarded by mu
+    std::optional<Error> error; // guarded by mu
+    void Finish(std::optional<Error> e);
+  };
+
+  void Loop();
+  Status ConnectOnce();
+  void FailAll(const Error& e);
+  void PublishQueued();
+  Status ReadFrames(bool block);
+  void Wake();
+
+  const Config::Amqp config_;
+  const int delivery_limit_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  std::thread thread_;
+  int wake_fd_ = -1;  // eventfd: request threads wake the I/O thread
+
+  std::mutex mu_;
+  std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mu_
+
+  // Owned by the I/O thread only.
+  std::optional<AmqpConnection> conn_;
+  uint64_t next_tag_ = 0;
+  std::map<uint64_t, std::shared_ptr<Pending>> outstanding_;
+  std::string last_error_;
+
+  metrics::Counter& published_;
+  metrics::Counter& confirmed_;
+  metrics::Counter& failed_;
+  metrics::Gauge& connected_gauge_;
+};
+
+}  // namespace meldestelle::gateway

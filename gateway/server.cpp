@@ -1,0 +1,548 @@
+#include "gateway/server.hpp"
+
+#include <sys/socket.h>
+
+#include <nlohmann/json.hpp>
+
+#include "channels/webform/page.hpp"
+#include "channels/webform/token.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+
+namespace meldestelle::gateway {
+
+using nlohmann::json;
+
+bool BacklogServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
+
+namespace {
+
+constexpr const char* kFormChannel = "webform";
+constexpr const char* kAppChannel = "app";
+constexpr const char* kMultipartSummaryType =
+    "application/vnd.meldestelle.multipart-summary+json";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t NowUnix() { return NowMs() / 1000; }
+
+// HTTP status for a validation or parse error code.
+int StatusFor(const std::string& code) {
+  if (code == "photo_too_large" || code == "payload_too_large") return 413;
+  if (code == "not_an_image" || code == "unsupported_media_type") return 415;
+  if (code == "json_invalid" || code == "multipart_invalid" || code == "form_invalid" ||
+      code == "invalid_utf8" || code == "unknown_field" || code == "duplicate_field" ||
+      code == "field_type_invalid" || code == "unknown_file_field" ||
+      code == "photo_not_a_file" || code == "idempotency_key_invalid") {
+    return 400;
+  }
+  if (code == "idempotency_key_reused") return 422;
+  if (code.rfind("broker_", 0) == 0 || code.rfind("db_", 0) == 0 ||
+      code == "storage_failed") {
+    return 503;
+  }
+  return 422;
+}
+
+// The form's German field names for the canonical ones.
+std::string FormFieldName(const std::string& canonical) {
+  if (canonical == "description") return "beschreibung";
+  if (canonical == "category") return "kategorie";
+  if (canonical == "address") return "adresse";
+  if (canonical == "phone") return "telefon";
+  if (canonical == "photos") return "fotos[]";
+  if (canonical == "lat" || canonical == "lon") return "standort";
+  return canonical;
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+json ErrorJson(const std::string& code, const std::string& message,
+               const std::vector<webform::FieldError>& fields = {}) {
+  json j{{"code", code}, {"message", message}};
+  if (!fields.empty()) {
+    json list = json::array();
+    for (const auto& f : fields) {
+      list.push_back({{"field", f.field}, {"code", f.code}, {"message", f.message}});
+    }
+    j["fields"] = list;
+  }
+  return json{{"error", j}};
+}
+
+void SetUnavailable(httplib::Response& res) { res.set_header("Retry-After", "5"); }
+
+}  // namespace
+
+struct Gateway::Body {
+  webform::Submission submission;
+  RawPayload raw;
+  std::string hash;
+};
+
+Gateway::Gateway(const Config& config, metrics::Registry& registry)
+    : config_(config),
+      registry_(registry),
+      blobs_(config.storage.media_dir),
+      references_(config.gateway.instance_id),
+      store_(config.database.url),
+      publisher_(config.amqp, config.worker.max_attempts + 2, registry) {}
+
+Gateway::~Gateway() { Stop(); }
+
+std::string Gateway::NewFormToken() const {
+  return webform::IssueFormToken(config_.webform.token_secret, NowUnix());
+}
+
+void Gateway::CountRejected(const std::string& channel, const std::string& reason) {
+  registry_
+      .GetCounter("meldestelle_reports_rejected_total", "Submissions rejected, by reason.",
+                  {{"channel", channel}, {"reason", reason}})
+      .Inc();
+}
+
+Result<int> Gateway::Start() {
+  if (config_.webform.token_secret.empty()) {
+    return MakeError("config_invalid",
+                     "webform.token_secret: environment variable " +
+                         (config_.webform.token_secret_var.empty()
+                              ? std::string("(none configured)")
+                              : config_.webform.token_secret_var) +
+                         " is not set; the gateway needs it to sign form tokens");
+  }
+  Routes();
+  server_.set_tcp_nodelay(true);
+  server_.set_keep_alive_max_count(1000);
+  server_.set_keep_alive_timeout(5);
+  server_.set_read_timeout(60, 0);  // mobile uploads are slow
+  server_.set_write_timeout(30, 0);
+  server_.set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
+  int threads = config_.gateway.threads;
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Drop SO_REUSEPORT (a stale server must not silently share our port).
+  server_.set_socket_options([](socket_t s) {
+    int on = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  });
+  int port = config_.gateway.port;
+  if (port == 0) {
+    port = server_.bind_to_any_port(config_.gateway.listen);
+  } else if (!server_.bind_to_port(config_.gateway.listen, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return MakeError("bind_failed", "cannot listen on " + config_.gateway.listen + ":" +
+                                        std::to_string(config_.gateway.port));
+  }
+  server_.WidenBacklog(1024);
+  port_ = port;
+  publisher_.Start();
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  return port;
+}
+
+void Gateway::Stop() {
+  if (thread_.joinable()) {
+    server_.stop();
+    thread_.join();
+  }
+  publisher_.Stop();
+}
+
+void Gateway::Routes() {
+  // Chunked bodies bypass cpp-httplib 0.11's payload limit: refuse them before reading.
+  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    auto te = req.get_header_value("Transfer-Encoding");
+    if (te.find("chunked") != std::string::npos) {
+      res.set_header("Connection", "close");
+      SendJson(res, 411,
+               ErrorJson("length_required",
+                         "Chunked uploads are not accepted; send a Content-Length."));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server_.Get("/", [this](const auto& req, auto& res) { HandleFormPage(req, res); });
+  server_.Get("/formular", [this](const auto& req, auto& res) { HandleFormPage(req, res); });
+  server_.Post("/formular/meldung", [this](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader) {
+    HandleFormPost(req, res, reader);
+  });
+  server_.Post("/api/v1/reports", [this](const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& reader) {
+    HandleApiPost(req, res, reader);
+  });
+  server_.Get(R"(/api/v1/reports/([^/]+))",
+              [this](const auto& req, auto& res) { HandleStatus(req, res); });
+  server_.Get("/healthz", [](const auto&, auto& res) {
+    res.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  server_.Get("/readyz", [this](const auto& req, auto& res) { HandleReady(req, res); });
+  server_.Get("/metrics", [this](const auto&, auto& res) {
+    res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_.set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
+  server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413) {
+      SendJson(res, 413, ErrorJson("payload_too_large",
+                                   "Die Anfrage ist zu groß. Bitte weniger oder kleinere Fotos "
+                                   "senden."));
+    } else if (res.status == 404) {
+      SendJson(res, 404, ErrorJson("not_found", "Diese Seite gibt es nicht."));
+    }
+  });
+}
+
+void Gateway::HandleFormPage(const httplib::Request&, httplib::Response& res) {
+  webform::FormPage page;
+  page.town_name = config_.town.name;
+  for (const auto& c : config_.categories) {
+    page.categories.push_back({c.code, c.name, c.group});
+  }
+  page.form_token = NewFormToken();
+  page.max_photos = config_.webform.max_photos;
+  page.max_photo_bytes = config_.webform.max_photo_bytes;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(webform::RenderFormPage(page), "text/html; charset=utf-8");
+}
+
+Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req,
+                                        const httplib::ContentReader& reader) {
+  Body body;
+  const std::string content_type = req.get_header_value("Content-Type");
+  const size_t file_cap = static_cast<size_t>(config_.webform.max_photo_bytes) + 1;
+  if (req.is_multipart_form_data()) {
+    std::vector<webform::UploadedFile> parts;
+    bool ok = reader(
+        [&](const httplib::MultipartFormData& header) {
+          parts.push_back({header.name, header.filename, header.content_type, {}});
+          return parts.size() <= 64;
+        },
+        [&](const char* data, size_t n) {
+          std::string& content = parts.back().content;
+          // Keep at most one byte beyond the limit: enough to know a photo is too large.
+          content.append(data, std::min(n, file_cap - std::min(file_cap, content.size())));
+          return true;
+        });
+    if (!ok) {
+      return MakeError("multipart_invalid",
+                       parts.size() > 64 ? "Zu viele Teile in der Anfrage."
+                                         : "Die Formulardaten sind beschädigt (multipart).");
+    }
+    // What is kept for audit: every part's metadata and text, files by their digest.
+    json summary = json::array();
+    for (const auto& p : parts) {
+      json part{{"name", p.field}, {"size", p.content.size()}};
+      if (!p.filename.empty() || webform::CanonicalField(p.field) == "photos") {
+        part["filename"] = p.filename;
+        part["content_type"] = p.declared_type;
+        part["sha256"] = Sha256Hex(p.content);
+      } else {
+        part["value"] = IsValidUtf8(p.content) ? p.content : std::string("(invalid UTF-8)");
+      }
+      summary.push_back(part);
+    }
+    body.raw = {kMultipartSummaryType, summary.dump()};
+    auto sub = webform::FromParts(parts);
+    if (!sub) return sub.error();
+    body.submission = std::move(sub).value();
+  } else {
+    std::string raw;
+    bool ok = reader([&](const char* data, size_t n) {
+      raw.append(data, n);
+      return true;
+    });
+    if (!ok) {
+      return MakeError("payload_invalid", "Die Anfrage konnte nicht gelesen werden.");
+    }
+    Result<webform::Submission> sub = webform::Submission{};
+    if (content_type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      sub = webform::FromUrlEncoded(raw);
+    } else if (content_type.rfind("application/json", 0) == 0) {
+      sub = webform::FromJson(raw);
+    } else {
+      return MakeError("unsupported_media_type",
+                       "Erwartet wird application/json, multipart/form-data oder "
+                       "application/x-www-form-urlencoded.");
+    }
+    if (!sub) return sub.error();
+    body.submission = std::move(sub).value();
+    body.raw = {content_type, std::move(raw)};
+  }
+  body.hash = Sha256Hex(body.raw.body);
+  return body;
+}
+
+Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake intake,
+                                  const std::string& dedup_key, const std::string& request_hash,
+                                  RawPayload raw) {
+  Accepted out;
+  auto fail = [&](Error e) {
+    out.status = StatusFor(e.code);
+    out.error = std::move(e);
+    return out;
+  };
+  Report& r = intake.report;
+  for (auto& photo : intake.photos) {
+    auto sha = blobs_.Put(photo.content);
+    if (!sha) {
+      log::Error("storing a photo failed", {{"error", sha.error().detail}});
+      return fail(sha.error());
+    }
+    r.attachments.push_back(
+        {*sha, photo.media_type, static_cast<int64_t>(photo.content.size()), photo.filename});
+  }
+  int64_t received_ms = NowMs();
+  r.id = NewUuid();
+  r.reference = references_.Next();
+  r.channel = channel;
+  r.channel_message_id = dedup_key.empty() ? r.id : dedup_key;
+  r.received_at = FormatTimestamp(std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(received_ms)));
+  r.raw_ref = "sha256:" + Sha256Hex(raw.body);
+  std::string envelope = EncodeEnvelope(Envelope{r, std::move(raw)});
+  std::string message_id = r.id;
+  if (!dedup_key.empty()) {
+    auto existing =
+        store_.Reserve(channel, dedup_key, {r.reference, r.id, request_hash, "pending", envelope});
+    if (!existing) {
+      log::Warn("database unavailable at intake", {{"error", existing.error().detail}});
+      return fail(existing.error());
+    }
+    if (existing->has_value()) {
+      const IntakeStore::Key& k = **existing;
+      if (k.request_hash != request_hash && channel == kAppChannel) {
+        return fail(MakeError("idempotency_key_reused",
+                              "Dieser Idempotency-Key wurde bereits für eine andere Meldung "
+                              "verwendet."));
+      }
+      out.reference = k.reference;
+      if (k.state == "confirmed") {
+        out.replay = true;
+        return out;
+      }
+      // An earlier attempt was not confirmed: publish the same report again (the worker
+      // deduplicates if the first one did arrive).
+      envelope = k.envelope;
+      message_id = k.report_id;
+      r.reference = k.reference;
+    }
+  }
+  auto published = publisher_.Publish(envelope, message_id, received_ms,
+                                       std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
+  if (!published) {
+    log::Warn("report not accepted: broker", {{"error", published.error().message},
+                                               {"channel", channel}});
+    return fail(published.error());
+  }
+  if (!dedup_key.empty()) {
+    if (auto st = store_.MarkConfirmed(channel, dedup_key); !st) {
+      // The report is safely queued; a retry would republish and be deduplicated downstream.
+      log::Warn("could not mark intake key confirmed", {{"error", st.error().detail}});
+    }
+  }
+  out.reference = r.reference;
+  registry_
+      .GetCounter("meldestelle_reports_accepted_total", "Reports accepted (broker-confirmed).",
+                  {{"channel", channel}})
+      .Inc();
+  log::Info("report accepted",
+            {{"reference", r.reference}, {"channel", channel},
+             {"photos", std::to_string(r.attachments.size())}});
+  return out;
+}
+
+void Gateway::HandleApiPost(const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+  registry_
+      .GetCounter("meldestelle_reports_received_total", "Submissions received, by channel.",
+                  {{"channel", kAppChannel}})
+      .Inc();
+  auto reject = [&](const std::string& code, const std::string& message,
+                    const std::vector<webform::FieldError>& fields = {}) {
+    CountRejected(kAppChannel, code);
+    SendJson(res, StatusFor(code), ErrorJson(code, message, fields));
+  };
+  std::string key = req.get_header_value("Idempotency-Key");
+  if (key.size() > 200 || (!key.empty() && !IsValidUtf8(key))) {
+    return reject("idempotency_key_invalid",
+                  "Idempotency-Key must be valid UTF-8 of at most 200 bytes.");
+  }
+  auto body = ReadBody(req, reader);
+  if (!body) {
+    return reject(body.error().code, body.error().message);
+  }
+  webform::Limits limits{config_.webform.max_photos, config_.webform.max_photo_bytes,
+                         config_.webform.max_description_chars};
+  webform::Validation v = webform::Validate(body->submission, limits, config_);
+  if (!v.intake) {
+    const auto& first = v.errors.front();
+    return reject(first.code, first.message, v.errors);
+  }
+  Accepted a = Accept(kAppChannel, std::move(*v.intake), key, body->hash, std::move(body->raw));
+  if (a.status != 202) {
+    if (a.status == 503) SetUnavailable(res);
+    return reject(a.error.code, a.status == 503 ? "Der Dienst ist vorübergehend nicht "
+                                                  "erreichbar. Bitte später erneut senden."
+                                                : a.error.message);
+  }
+  if (a.replay) res.set_header("Idempotent-Replayed", "true");
+  res.set_header("Location", "/api/v1/reports/" + a.reference);
+  SendJson(res, 202,
+           json{{"reference", a.reference},
+                {"status_url", config_.gateway.public_base_url + "/api/v1/reports/" +
+                                   a.reference}});
+}
+
+void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader) {
+  registry_
+      .GetCounter("meldestelle_reports_received_total", "Submissions received, by channel.",
+                  {{"channel", kFormChannel}})
+      .Inc();
+  webform::FormPage page;
+  page.town_name = config_.town.name;
+  for (const auto& c : config_.categories) {
+    page.categories.push_back({c.code, c.name, c.group});
+  }
+  page.max_photos = config_.webform.max_photos;
+  page.max_photo_bytes = config_.webform.max_photo_bytes;
+  auto show_form = [&](int status, const std::string& code) {
+    CountRejected(kFormChannel, code);
+    page.form_token = NewFormToken();
+    res.status = status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(webform::RenderFormPage(page), "text/html; charset=utf-8");
+  };
+  auto confirm = [&](const std::string& reference, bool email) {
+    webform::ConfirmationPage c{config_.town.name, reference,
+                                config_.gateway.public_base_url + "/api/v1/reports/" + reference,
+                                email};
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(webform::RenderConfirmationPage(c), "text/html; charset=utf-8");
+  };
+  auto body = ReadBody(req, reader);
+  if (!body) {
+    page.errors.push_back(body.error().message);
+    return show_form(StatusFor(body.error().code), body.error().code);
+  }
+  const auto& fields = body->submission.fields;
+  auto field = [&](const char* name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  page.values = {field("description"), field("category"), field("address"), field("lat"),
+                 field("lon"),         field("email"),    field("phone"),   field("language")};
+  // Bots: a filled honeypot, or a token that is missing, forged or submitted too fast, is
+  // answered like a success; nothing is published.
+  auto discard = [&](const std::string& reason) {
+    registry_
+        .GetCounter("meldestelle_spam_discarded_total",
+                    "Form submissions answered like a success but discarded, by reason.",
+                    {{"reason", reason}})
+        .Inc();
+    log::Info("form submission discarded", {{"reason", reason}});
+    confirm(references_.Next(), false);
+  };
+  if (!TrimAscii(field("website")).empty()) {
+    return discard("honeypot");
+  }
+  auto token = webform::VerifyFormToken(field("form_token"), config_.webform.token_secret,
+                                        NowUnix(), config_.webform.token_min_age_seconds,
+                                        config_.webform.token_max_age_seconds);
+  if (token.verdict == webform::TokenVerdict::kExpired) {
+    page.errors.push_back(
+        "Das Formular war zu lange geöffnet. Bitte prüfen Sie Ihre Angaben, wählen Sie die Fotos "
+        "erneut aus und senden Sie noch einmal ab.");
+    return show_form(400, "token_expired");
+  }
+  if (token.verdict != webform::TokenVerdict::kValid) {
+    return discard(std::string("token_") + webform::ToString(token.verdict));
+  }
+  webform::Limits limits{config_.webform.max_photos, config_.webform.max_photo_bytes,
+                         config_.webform.max_description_chars};
+  webform::Validation v = webform::Validate(body->submission, limits, config_);
+  if (!v.intake) {
+    for (const auto& e : v.errors) {
+      std::string name = FormFieldName(e.field);
+      if (name.empty() || page.field_errors.count(name) > 0) {
+        page.errors.push_back(e.message);
+      } else {
+        page.field_errors[name] = e.message;
+      }
+    }
+    return show_form(StatusFor(v.errors.front().code), v.errors.front().code);
+  }
+  bool email = v.intake->report.reporter.ack_channel == "email";
+  Accepted a =
+      Accept(kFormChannel, std::move(*v.intake), token.nonce, body->hash, std::move(body->raw));
+  if (a.status != 202) {
+    if (a.status == 503) SetUnavailable(res);
+    page.errors.push_back(a.status == 503
+                              ? "Ihre Meldung konnte gerade nicht angenommen werden. Bitte senden "
+                                "Sie sie in einigen Minuten noch einmal – Ihre Angaben bleiben "
+                                "erhalten (Fotos bitte erneut auswählen)."
+                              : a.error.message);
+    return show_form(a.status, a.error.code);
+  }
+  if (a.replay) {
+    registry_
+        .GetCounter("meldestelle_spam_discarded_total",
+                    "Form submissions answered like a success but discarded, by reason.",
+                    {{"reason", "token_replayed"}})
+        .Inc();
+  }
+  confirm(a.reference, email);
+}
+
+void Gateway::HandleStatus(const httplib::Request& req, httplib::Response& res) {
+  auto ref = ParseReference(req.matches[1].str());
+  if (!ref) {
+    return SendJson(res, 404, ErrorJson(ref.error().code, ref.error().message));
+  }
+  auto found = store_.Lookup(*ref);
+  if (!found) {
+    SetUnavailable(res);
+    return SendJson(res, 503, ErrorJson("unavailable", "Der Status ist gerade nicht abrufbar."));
+  }
+  if (!found->has_value()) {
+    return SendJson(res, 404, ErrorJson("reference_unknown",
+                                        "Zu dieser Vorgangsnummer ist keine Meldung bekannt."));
+  }
+  const auto& s = **found;
+  json category = nullptr;
+  json category_name = nullptr;
+  if (!s.category.empty()) {
+    category = s.category;
+    if (const Category* c = config_.FindCategory(s.category)) category_name = c->name;
+  }
+  res.set_header("Cache-Control", "no-store");
+  SendJson(res, 200,
+           json{{"reference", s.reference},
+                {"status", s.status},
+                {"department", s.department.empty() ? json(nullptr) : json(s.department)},
+                {"category", category},
+                {"category_name", category_name},
+                {"received_at", s.received_at},
+                {"updated_at", s.updated_at}});
+}
+
+void Gateway::HandleReady(const httplib::Request&, httplib::Response& res) {
+  bool broker = publisher_.Connected();
+  auto db = store_.Ping();
+  json body{{"broker", broker ? "ok" : "unavailable"}, {"database", db ? "ok" : "unavailable"}};
+  SendJson(res, broker && db ? 200 : 503, body);
+}
+
+}  // namespace meldestelle::gateway

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "channels/webform/intake.hpp"
+#include "core/config.hpp"
+#include "core/envelope.hpp"
+#include "core/media.hpp"
+#include "core/metrics.hpp"
+#include "core/reference.hpp"
+#include "gateway/intake_store.hpp"
+#include "gateway/publisher.hpp"
+
+namespace meldestelle::gateway {
+
+// cpp-httplib's listen backlog is compiled in as 5; widen it on the bound socket (platform.md).
+class BacklogServer : public httplib::Server {
+ public:
+  bool WidenBacklog(int n);
+};
+
+// The HTTP front: authenticates and validates each request, stores photos content-addressed,
+// publishes the normalized report with a broker confirm and answers only then. Thread-safe: the
+// handlers run on the server's pool and share only thread-safe members.
+class Gateway {
+ public:
+  Gateway(const Config& config, metrics::Registry& registry);
+  ~Gateway();
+
+  // Binds (port 0 = any free port) and starts serving in a background thread. Returns the port.
+  Result<int> Start();
+  void Stop();
+  int port() const { return port_; }
+
+  // The outcome of accepting one validated submission (exposed for tests).
+  struct Accepted {
+    int status = 202;  // 202, or an error status
+    std::string reference;
+    bool replay = false;
+    Error error;
+  };
+  Accepted Accept(const std::string& channel, webform::Intake intake,
+                  const std::string& dedup_key, const std::string& request_hash,
+                  RawPayload raw);
+
+ private:
+  void Routes();
+  void HandleFormPage(const httplib::Request& req, httplib::Response& res);
+  void HandleFormPost(const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader);
+  void HandleApiPost(const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader);
+  void HandleStatus(const httplib::Request& req, httplib::Response& res);
+  void HandleReady(const httplib::Request& req, httplib::Response& res);
+
+  struct Body;
+  Result<Body> ReadBody(const httplib::Request& req, const httplib::ContentReader& reader);
+  std::string NewFormToken() const;
+  void CountRejected(const std::string& channel, const std::string& reason);
+
+  const Config& config_;
+  metrics::Registry& registry_;
+  BlobStore blobs_;
+  ReferenceGenerator references_;
+  IntakeStore store_;
+  Publisher publisher_;
+  BacklogServer server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace meldestelle::gateway

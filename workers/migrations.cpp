@@ -1,0 +1,159 @@
+#include "workers/migrations.hpp"
+
+#include "core/db.hpp"
+#include "core/log.hpp"
+
+namespace meldestelle::workers {
+
+namespace {
+
+constexpr const char* kInitial = R"SQL(
+CREATE TABLE tickets (
+  id                 uuid PRIMARY KEY,
+  reference          text NOT NULL UNIQUE,
+  channel            text NOT NULL,
+  channel_message_id text NOT NULL,
+  received_at        timestamptz NOT NULL,
+  created_at         timestamptz NOT NULL DEFAULT now(),
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  status             text NOT NULL DEFAULT 'assigned'
+                     CHECK (status IN ('assigned', 'accepted', 'in_progress', 'done', 'rejected')),
+  department_id      text NOT NULL,
+  department_name    text NOT NULL,
+  category           text,
+  rule_id            text,
+  ruleset_version    text NOT NULL,
+  text               text NOT NULL,
+  lat                double precision,
+  lon                double precision,
+  accuracy_m         double precision,
+  location_source    text NOT NULL,
+  address            text NOT NULL DEFAULT '',
+  reporter           jsonb NOT NULL,
+  report             jsonb NOT NULL,
+  raw_ref            text,
+  UNIQUE (channel, channel_message_id)
+);
+CREATE INDEX tickets_department_status ON tickets (department_id, status);
+CREATE INDEX tickets_received_at ON tickets (received_at);
+
+CREATE TABLE attachments (
+  ticket_id  uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  position   int NOT NULL,
+  sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  media_type text NOT NULL,
+  size       bigint NOT NULL,
+  filename   text NOT NULL DEFAULT '',
+  PRIMARY KEY (ticket_id, position)
+);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+
+CREATE TABLE raw_payloads (
+  sha256       text PRIMARY KEY,
+  content_type text NOT NULL,
+  body         bytea NOT NULL,
+  stored_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE outbox (
+  id              bigserial PRIMARY KEY,
+  ticket_id       uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  kind            text NOT NULL,
+  channel         text NOT NULL,
+  address         text NOT NULL DEFAULT '',
+  payload         jsonb NOT NULL,
+  status          text NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'sent', 'failed', 'done')),
+  attempts        int NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (ticket_id, kind)
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE status = 'pending';
+
+CREATE TABLE intake_keys (
+  channel      text NOT NULL,
+  key          text NOT NULL,
+  reference    text NOT NULL UNIQUE,
+  report_id    uuid NOT NULL,
+  request_hash text NOT NULL,
+  state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'confirmed')),
+  envelope     text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel, key)
+);
+)SQL";
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "initial schema: tickets, attachments, raw payloads, outbox, intake keys", kInitial},
+  };
+  return kMigrations;
+}
+
+namespace {
+
+Status EnsureDatabase(const std::string& url) {
+  std::string name = DatabaseName(url);
+  if (name.empty()) {
+    return MakeError("config_invalid", "database URL names no database");
+  }
+  auto probe = ConnectDb(url);
+  if (probe) {
+    return Ok{};
+  }
+  // The database may not exist yet: create it through the maintenance database.
+  auto admin = ConnectDb(WithDatabase(url, "postgres"));
+  if (!admin) {
+    return probe.error();
+  }
+  return RunDb<Ok>([&]() -> Ok {
+    pqxx::nontransaction tx(**admin);
+    auto r = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name);
+    if (r.empty()) {
+      tx.exec0("CREATE DATABASE " + tx.quote_name(name));
+      log::Info("created database", {{"database", name}});
+    }
+    return Ok{};
+  });
+}
+
+}  // namespace
+
+Result<int> Migrate(const std::string& database_url) {
+  if (auto st = EnsureDatabase(database_url); !st) {
+    return st.error();
+  }
+  auto conn = ConnectDb(database_url);
+  if (!conn) {
+    return conn.error();
+  }
+  return RunDb<int>([&]() -> int {
+    int applied = 0;
+    for (const auto& m : Migrations()) {
+      pqxx::work tx(**conn);
+      // One migrator at a time; the lock ends with the transaction.
+      tx.exec0("SELECT pg_advisory_xact_lock(7412001)");
+      tx.exec0(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " version int PRIMARY KEY, name text NOT NULL,"
+          " applied_at timestamptz NOT NULL DEFAULT now())");
+      auto done = tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
+      if (!done.empty()) {
+        tx.commit();
+        continue;
+      }
+      tx.exec0(m.sql);
+      tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                      m.name);
+      tx.commit();
+      ++applied;
+      log::Info("applied migration", {{"version", std::to_string(m.version)}, {"name", m.name}});
+    }
+    return applied;
+  });
+}
+
+}  // namespace meldestelle::workers

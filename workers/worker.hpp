@@ -1,0 +1,54 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/amqp.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "routing/rules.hpp"
+#include "workers/ticket_store.hpp"
+
+namespace meldestelle::workers {
+
+// The routing worker: consumes reports with manual acknowledgement and a prefetch window, routes
+// them, writes the ticket in one transaction, then acks. Failures of the environment (database
+// down) are retried in place without counting; failures of the message count as attempts and
+// after worker.max_attempts the message goes to the dead-letter queue with the reason.
+// An unparseable message goes there at once. Several worker processes may run side by side.
+class Worker {
+ public:
+  Worker(const Config& config, std::shared_ptr<const routing::RuleSet> rules,
+         metrics::Registry& registry);
+  // Runs until `stop` becomes true. Returns non-zero only for unrecoverable setup errors.
+  int Run(const std::atomic<bool>& stop);
+
+  enum class Verdict { kAck, kRequeue, kDeadLetter };
+  struct Handled {
+    Verdict verdict;
+    std::string reason;  // for dead letters and logs
+  };
+  // Processes one delivery body (exposed for tests). `attempt` counts from 1.
+  Handled Process(std::string_view body, int attempt, const std::atomic<bool>& stop);
+
+ private:
+  Status Connect();
+  Status DeadLetter(std::string_view body, const amqp_basic_properties_t& props,
+                    const std::string& reason);
+
+  const Config& config_;
+  std::shared_ptr<const routing::RuleSet> rules_;
+  TicketStore store_;
+  std::optional<AmqpConnection> conn_;
+  std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
+  metrics::Counter& processed_created_;
+  metrics::Counter& processed_duplicate_;
+  metrics::Counter& dead_lettered_;
+  metrics::Counter& requeued_;
+  metrics::Counter& db_retries_;
+  metrics::Histogram& latency_;
+};
+
+}  // namespace meldestelle::workers
