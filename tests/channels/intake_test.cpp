@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "channels/webform/intake.hpp"
+#include "channels/webform/token.hpp"
+#include "core/config.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::webform;
+
+namespace {
+
+const Config& ExampleConfig() {
+  static const Config cfg = [] {
+    auto c = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
+                        "config/example/meldestelle.yaml");
+    REQUIRE(c.ok());
+    return std::move(c).value();
+  }();
+  return cfg;
+}
+
+std::string ReadVector(const std::string& rel) {
+  std::ifstream in(std::string(MELDESTELLE_VECTORS_DIR) + "/" + rel, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const std::string kJpeg = ReadVector("webform/tiny-test.jpg");
+
+Validation ValidateJson(const std::string& body, Limits limits = {}) {
+  auto sub = FromJson(body);
+  REQUIRE(sub.ok());
+  return Validate(*sub, limits, ExampleConfig());
+}
+
+std::string FirstCode(const Validation& v) { return v.errors.empty() ? "" : v.errors[0].code; }
+
+}  // namespace
+
+TEST_CASE("a JSON report from an app is normalised") {
+  auto v = ValidateJson(
+      R"({"description":"Laterne brennt nicht","category":"BEL-01","lat":50.9381,"lon":6.9584,)"
+      R"("email":"a@example.net","language":"en"})");
+  REQUIRE(v.intake);
+  const Report& r = v.intake->report;
+  CHECK(r.text == "Laterne brennt nicht");
+  CHECK(r.category == "BEL-01");
+  CHECK(*r.location.lat == Approx(50.9381));
+  CHECK(r.location.source == LocationSource::kDevice);
+  CHECK(r.reporter.ack_channel == "email");
+  CHECK(r.reporter.ack_address == "a@example.net");
+  CHECK(r.reporter.language == "en");
+}
+
+TEST_CASE("an address without coordinates is kept as given") {
+  auto v = ValidateJson(R"({"description":"Müll","address":"Lindenstraße 7","phone":"+49 221 123456"})");
+  REQUIRE(v.intake);
+  CHECK(v.intake->report.location.source == LocationSource::kAddress);
+  CHECK(v.intake->report.location.address == "Lindenstraße 7");
+  CHECK(v.intake->report.reporter.ack_channel == "sms");
+}
+
+TEST_CASE("broken JSON bodies are refused with a code") {
+  CHECK(FromJson("").error().code == "json_invalid");
+  CHECK(FromJson("{\"description\":").error().code == "json_invalid");
+  CHECK(FromJson("[1,2]").error().code == "json_invalid");
+  CHECK(FromJson("{\"description\":\"a\xFF\"}").error().code == "invalid_utf8");
+  CHECK(FromJson(R"({"description":"a","colour":"red"})").error().code == "unknown_field");
+  CHECK(FromJson(R"({"description":5})").error().code == "field_type_invalid");
+  CHECK(FromJson(R"({"description":"a","lat":"50.1"})").error().code == "coordinates_invalid");
+  CHECK(FromJson(R"({"description":"a","website":"x"})").error().code == "unknown_field");
+}
+
+TEST_CASE("bad field values are refused with German messages") {
+  CHECK(FirstCode(ValidateJson(R"({"description":"   "})")) == "description_missing");
+  CHECK(FirstCode(ValidateJson(R"({"category":"STR-01"})")) == "description_missing");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","category":"XXX-99"})")) ==
+        "category_unknown");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","lat":91,"lon":6})")) ==
+        "coordinates_out_of_range");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","lat":50,"lon":-181})")) ==
+        "coordinates_out_of_range");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","email":"kein-at-zeichen"})")) ==
+        "email_invalid");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","phone":"12"})")) == "phone_invalid");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","language":"fr"})")) ==
+        "language_unsupported");
+  Limits small;
+  small.max_description_chars = 5;
+  auto v = ValidateJson(R"({"description":"Schlagloch"})", small);
+  CHECK(FirstCode(v) == "description_too_long");
+  CHECK_THAT(v.errors[0].message, Catch::Contains("höchstens 5 Zeichen"));
+  // Five umlauts are five characters, not ten bytes.
+  CHECK(ValidateJson(R"({"description":"äöüßä"})", small).intake);
+}
+
+TEST_CASE("the multipart vector from a browser becomes a report with two photos") {
+  // The parts as cpp-httplib hands them over (see channels.md §6): all in one list.
+  std::vector<UploadedFile> parts = {
+      {"kategorie", "", "", "STR-01"},
+      {"beschreibung", "", "", "Schlagloch auf der Fahrbahn, ca. 40 cm breit."},
+      {"lat", "", "", "50.937531"},
+      {"lon", "", "", "6.960279"},
+      {"adresse", "", "", "Mühlenweg 12"},
+      {"email", "", "", "j.mueller@example.net"},
+      {"website", "", "", ""},
+      {"form_token", "", "", "1741600000.abc.def"},
+      {"fotos[]", "Straße_Mühlenweg.jpg", "image/jpeg", kJpeg},
+      {"fotos[]", "IMG_0412.JPG", "image/jpeg", kJpeg},
+  };
+  auto sub = FromParts(parts);
+  REQUIRE(sub.ok());
+  CHECK(sub->fields.at("website").empty());
+  auto v = Validate(*sub, Limits{}, ExampleConfig());
+  REQUIRE(v.intake);
+  REQUIRE(v.intake->photos.size() == 2);
+  CHECK(v.intake->photos[0].filename == "Straße_Mühlenweg.jpg");
+  CHECK(v.intake->photos[0].media_type == "image/jpeg");
+  CHECK(v.intake->report.location.address == "Mühlenweg 12");
+}
+
+TEST_CASE("photos are checked by magic bytes, count and size") {
+  auto with_files = [](std::vector<UploadedFile> files, Limits limits = {}) {
+    std::vector<UploadedFile> parts = {{"beschreibung", "", "", "Müll"}};
+    parts.insert(parts.end(), files.begin(), files.end());
+    auto sub = FromParts(parts);
+    REQUIRE(sub.ok());
+    return Validate(*sub, limits, ExampleConfig());
+  };
+  CHECK(FirstCode(with_files({{"fotos[]", "virus.jpg", "image/jpeg", "MZ\x90\x00"}})) ==
+        "not_an_image");
+  Limits two;
+  two.max_photos = 2;
+  CHECK(FirstCode(with_files({{"fotos[]", "a.jpg", "", kJpeg},
+                              {"fotos[]", "b.jpg", "", kJpeg},
+                              {"fotos[]", "c.jpg", "", kJpeg}},
+                             two)) == "too_many_photos");
+  Limits tiny;
+  tiny.max_photo_bytes = 100;
+  CHECK(FirstCode(with_files({{"fotos[]", "a.jpg", "", kJpeg}}, tiny)) == "photo_too_large");
+  // An empty file input is what a browser sends when no photo was chosen.
+  auto none = with_files({{"fotos[]", "", "application/octet-stream", ""}});
+  REQUIRE(none.intake);
+  CHECK(none.intake->photos.empty());
+}
+
+TEST_CASE("broken or unexpected multipart parts are refused") {
+  CHECK(FromParts({{"bogus", "", "", "x"}}).error().code == "unknown_field");
+  CHECK(FromParts({{"beschreibung", "", "", "a"}, {"beschreibung", "", "", "b"}})
+            .error()
+            .code == "duplicate_field");
+  CHECK(FromParts({{"beschreibung", "x.txt", "text/plain", "a"}}).error().code ==
+        "unknown_file_field");
+}
+
+TEST_CASE("the url-encoded vector is decoded") {
+  auto sub = FromUrlEncoded(ReadVector("webform/03-urlencoded-no-photo.txt"));
+  REQUIRE(sub.ok());
+  CHECK(sub->fields.at("description") ==
+        "Laterne vor Hausnummer 7 brennt nicht (Nr. 0815 am Mast).");
+  CHECK(sub->fields.at("address") == "Lindenstraße 7");
+  auto v = Validate(*sub, Limits{}, ExampleConfig());
+  REQUIRE(v.intake);
+  CHECK(v.intake->report.reporter.ack_channel == "none");
+  CHECK(v.intake->report.category == "BEL-01");
+}
+
+TEST_CASE("broken url-encoded bodies are refused") {
+  CHECK(FromUrlEncoded("beschreibung=%ZZ").error().code == "form_invalid");
+  CHECK(FromUrlEncoded("beschreibung=%4").error().code == "form_invalid");
+  CHECK(FromUrlEncoded("x=1").error().code == "unknown_field");
+  auto sub = FromUrlEncoded("beschreibung=%FF%FE");
+  REQUIRE(sub.ok());
+  CHECK(FirstCode(Validate(*sub, Limits{}, ExampleConfig())) == "invalid_utf8");
+  CHECK(FromUrlEncoded("").ok());
+}
+
+TEST_CASE("form tokens are signed, timed and carry a nonce") {
+  const std::string secret = "test-secret";
+  std::string token = IssueFormTokenAt(secret, 1000, "abc123");
+  auto ok = VerifyFormToken(token, secret, 1010, 3, 7200);
+  CHECK(ok.verdict == TokenVerdict::kValid);
+  CHECK(ok.nonce == "abc123");
+  CHECK(VerifyFormToken(token, secret, 1001, 3, 7200).verdict == TokenVerdict::kTooFast);
+  CHECK(VerifyFormToken(token, secret, 1000 + 7201, 3, 7200).verdict == TokenVerdict::kExpired);
+  CHECK(VerifyFormToken(token, "other", 1010, 3, 7200).verdict == TokenVerdict::kBadSignature);
+  std::string forged = IssueFormTokenAt(secret, 1000, "abc123");
+  forged[0] = '9';  // change the time, keep the MAC
+  CHECK(VerifyFormToken(forged, secret, 9000, 3, 7200).verdict == TokenVerdict::kBadSignature);
+  CHECK(VerifyFormToken("", secret, 1010, 3, 7200).verdict == TokenVerdict::kMalformed);
+  CHECK(VerifyFormToken("1741600000.8f2c1a9e", secret, 1741600010, 3, 7200).verdict ==
+        TokenVerdict::kMalformed);
+  CHECK(IssueFormToken(secret, 5) != IssueFormToken(secret, 5));
+}

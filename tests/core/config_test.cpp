@@ -1,0 +1,128 @@
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "core/config.hpp"
+#include "core/crypto.hpp"
+
+using namespace meldestelle;
+
+namespace {
+
+std::filesystem::path WriteTemp(const std::string& text) {
+  auto dir = std::filesystem::temp_directory_path() / ("cfg-" + RandomHex(6));
+  std::filesystem::create_directories(dir);
+  auto path = dir / "meldestelle.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kMinimal = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+categories:
+  - code: STR-01
+    name: Schlagloch
+routing:
+  rules_file: rules.yaml
+)";
+
+}  // namespace
+
+TEST_CASE("a minimal config loads with defaults") {
+  auto cfg = LoadConfig(WriteTemp(kMinimal));
+  REQUIRE(cfg.ok());
+  CHECK(cfg->town.name == "Teststadt");
+  CHECK(cfg->gateway.port == 8080);
+  CHECK(cfg->webform.max_photos == 5);
+  CHECK(cfg->webform.max_photo_bytes == 10 * 1024 * 1024);
+  CHECK(cfg->routing.rules_file.filename() == "rules.yaml");
+  CHECK(cfg->routing.rules_file.parent_path() == cfg->file.parent_path());
+  CHECK(cfg->FindCategory("STR-01") != nullptr);
+  CHECK(cfg->FindDepartment("nope") == nullptr);
+}
+
+TEST_CASE("an unknown key stops loading with file:line: key: reason") {
+  std::string text = std::string(kMinimal) + "gatway:\n  port: 1\n";
+  auto path = WriteTemp(text);
+  auto cfg = LoadConfig(path);
+  REQUIRE_FALSE(cfg.ok());
+  CHECK_THAT(cfg.error().message,
+             Catch::Contains(path.string() + ":11: gatway: unknown key"));
+}
+
+TEST_CASE("every problem is reported with its line") {
+  std::string text = R"(town:
+  name: Teststadt
+gateway:
+  port: achtzig
+  threads: 1
+departments:
+  - id: Tiefbau Amt
+    name: Tiefbauamt
+  - id: x
+categories:
+  - code: strasse
+    name: Schlagloch
+    colour: red
+routing: {}
+)";
+  auto path = WriteTemp(text);
+  auto cfg = LoadConfig(path);
+  REQUIRE_FALSE(cfg.ok());
+  const std::string& m = cfg.error().message;
+  CHECK_THAT(m, Catch::Contains(":4: gateway.port: must be an integer"));
+  CHECK_THAT(m, Catch::Contains(":5: gateway.threads: must be between 2 and 1024"));
+  CHECK_THAT(m, Catch::Contains(":7: departments[].id: must match"));
+  CHECK_THAT(m, Catch::Contains(":9: departments[].name: is required"));
+  CHECK_THAT(m, Catch::Contains(":11: categories[].code: must look like STR-01"));
+  CHECK_THAT(m, Catch::Contains(":13: categories[].colour: unknown key"));
+  CHECK_THAT(m, Catch::Contains("routing.rules_file: is required"));
+}
+
+TEST_CASE("broken YAML is reported with its line") {
+  auto cfg = LoadConfig(WriteTemp("town:\n  name: [unclosed\n"));
+  REQUIRE_FALSE(cfg.ok());
+  CHECK_THAT(cfg.error().message, Catch::Contains("(syntax)"));
+  auto missing = LoadConfig("/nonexistent/meldestelle.yaml");
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.error().message, Catch::Contains("cannot be read"));
+}
+
+TEST_CASE("environment variables are expanded, with defaults") {
+  setenv("MS_TEST_PORT", "9099", 1);
+  unsetenv("MS_TEST_UNSET");
+  std::string text = std::string(kMinimal) +
+                     "gateway:\n  port: ${MS_TEST_PORT:-1}\n  listen: ${MS_TEST_UNSET:-0.0.0.0}\n";
+  auto cfg = LoadConfig(WriteTemp(text));
+  REQUIRE(cfg.ok());
+  CHECK(cfg->gateway.port == 9099);
+  CHECK(cfg->gateway.listen == "0.0.0.0");
+}
+
+TEST_CASE("secrets are referenced by environment variable, never written into the file") {
+  std::string literal = std::string(kMinimal) + "webform:\n  token_secret: hunter2\n";
+  auto bad = LoadConfig(WriteTemp(literal));
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message,
+             Catch::Contains(":12: webform.token_secret: must reference an environment"));
+  setenv("MS_TEST_SECRET", "s3cret", 1);
+  auto good = LoadConfig(
+      WriteTemp(std::string(kMinimal) + "webform:\n  token_secret: ${MS_TEST_SECRET}\n"));
+  REQUIRE(good.ok());
+  CHECK(good->webform.token_secret == "s3cret");
+  CHECK(good->webform.token_secret_var == "MS_TEST_SECRET");
+}
+
+TEST_CASE("the example configuration loads") {
+  auto cfg = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
+                        "config/example/meldestelle.yaml");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->departments.size() >= 12);
+  CHECK(cfg->categories.size() >= 25);
+  CHECK(cfg->FindDepartment("buergerservice") != nullptr);
+}

@@ -1,0 +1,105 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/envelope.hpp"
+#include "core/report.hpp"
+
+using namespace meldestelle;
+using nlohmann::json;
+
+namespace {
+Report Sample() {
+  Report r;
+  r.id = "4b7f2c1e-0d9a-4c3b-8e5f-1a2b3c4d5e6f";
+  r.reference = "4KQ7XRT2WNPA";
+  r.channel = "webform";
+  r.channel_message_id = "nonce-1";
+  r.received_at = "2026-11-27T13:06:28.123Z";
+  r.reporter = {"j.mueller@example.net", "Jana Müller", "email", "j.mueller@example.net", "de"};
+  r.text = "Schlagloch auf der Fahrbahn – gefährlich!";
+  r.category = "STR-01";
+  r.location.lat = 50.937531;
+  r.location.lon = 6.960279;
+  r.location.accuracy_m = 12;
+  r.location.source = LocationSource::kDevice;
+  r.location.address = "Mühlenweg 12";
+  r.attachments.push_back({std::string(64, 'a'), "image/jpeg", 334, "Straße_Mühlenweg.jpg"});
+  r.raw_ref = "sha256:" + std::string(64, 'b');
+  return r;
+}
+}  // namespace
+
+TEST_CASE("a report survives a round trip through JSON") {
+  Report r = Sample();
+  json j = ReportToJson(r);
+  CHECK(j["schema_version"] == kReportSchemaVersion);
+  CHECK(j["location"]["source"] == "device");
+  auto back = ReportFromJson(j);
+  REQUIRE(back.ok());
+  CHECK(ReportToJson(*back) == j);
+}
+
+TEST_CASE("report JSON with a wrong shape is rejected with a reason") {
+  json good = ReportToJson(Sample());
+  struct Case {
+    const char* what;
+    std::function<void(json&)> mutate;
+    const char* code;
+  };
+  std::vector<Case> cases = {
+      {"not an object", [](json& j) { j = json::array(); }, "schema_invalid"},
+      {"missing version", [](json& j) { j.erase("schema_version"); }, "schema_invalid"},
+      {"future version", [](json& j) { j["schema_version"] = 99; }, "schema_version_unsupported"},
+      {"id missing", [](json& j) { j.erase("id"); }, "schema_invalid"},
+      {"text a number", [](json& j) { j["text"] = 5; }, "schema_invalid"},
+      {"lat without lon", [](json& j) { j["location"]["lon"] = nullptr; }, "schema_invalid"},
+      {"lat out of range", [](json& j) { j["location"]["lat"] = 91.0; }, "schema_invalid"},
+      {"lon out of range", [](json& j) { j["location"]["lon"] = -180.5; }, "schema_invalid"},
+      {"bad source", [](json& j) { j["location"]["source"] = "gps"; }, "schema_invalid"},
+      {"bad digest", [](json& j) { j["attachments"][0]["sha256"] = "xyz"; }, "schema_invalid"},
+      {"negative size", [](json& j) { j["attachments"][0]["size"] = -1; }, "schema_invalid"},
+      {"empty channel", [](json& j) { j["channel"] = ""; }, "schema_invalid"},
+      {"reporter a string", [](json& j) { j["reporter"] = "x"; }, "schema_invalid"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    json j = good;
+    c.mutate(j);
+    auto r = ReportFromJson(j);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == c.code);
+  }
+}
+
+TEST_CASE("report text must be valid UTF-8") {
+  json j = ReportToJson(Sample());
+  j["text"] = std::string("caf\xC3", 4);  // nlohmann stores bytes as given
+  auto r = ReportFromJson(j);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("UTF-8") != std::string::npos);
+}
+
+TEST_CASE("an envelope carries the report and the raw payload byte for byte") {
+  Envelope e{Sample(), {"application/octet-stream", std::string("\x00\xFF\r\nraw", 7)}};
+  auto back = DecodeEnvelope(EncodeEnvelope(e));
+  REQUIRE(back.ok());
+  CHECK(back->raw.body == e.raw.body);
+  CHECK(back->raw.content_type == e.raw.content_type);
+  CHECK(back->report.reference == e.report.reference);
+}
+
+TEST_CASE("broken envelopes are recognised") {
+  CHECK_FALSE(DecodeEnvelope("").ok());
+  CHECK_FALSE(DecodeEnvelope("{").ok());
+  CHECK_FALSE(DecodeEnvelope("[]").ok());
+  CHECK_FALSE(DecodeEnvelope(R"({"raw":{}})").ok());
+  CHECK_FALSE(DecodeEnvelope(R"({"report":{"schema_version":1}})").ok());
+  json j{{"report", ReportToJson(Sample())},
+         {"raw", {{"content_type", "x"}, {"body_base64", "***"}}}};
+  CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
+}
+
+TEST_CASE("timestamps are RFC 3339 UTC with milliseconds") {
+  auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1741600000123));
+  CHECK(FormatTimestamp(t) == "2025-03-10T09:46:40.123Z");
+}

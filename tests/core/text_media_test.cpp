@@ -1,0 +1,82 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "core/crypto.hpp"
+#include "core/media.hpp"
+#include "core/text.hpp"
+
+using namespace meldestelle;
+
+TEST_CASE("UTF-8 validation rejects malformed sequences") {
+  CHECK(IsValidUtf8("Straße 🚧"));
+  CHECK(IsValidUtf8(""));
+  CHECK_FALSE(IsValidUtf8("\xC3"));              // truncated
+  CHECK_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  CHECK_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(IsValidUtf8("\xFF"));
+  CHECK_FALSE(IsValidUtf8("M\xFC" "hlenweg"));   // Latin-1 byte
+}
+
+TEST_CASE("German folding makes spelling variants equal") {
+  CHECK(FoldGerman("Straße") == FoldGerman("STRASSE"));
+  CHECK(FoldGerman("Müll") == "muell");
+  CHECK(FoldGerman("Schlaglöcher, überall!") == "schlagloecher ueberall");
+  CHECK(FoldGerman("Grünfläche – „kaputt“") == "gruenflaeche kaputt");
+  CHECK(FoldGerman("  ") == "");
+}
+
+TEST_CASE("media types are sniffed from magic bytes, not names") {
+  CHECK(SniffMediaType("\xFF\xD8\xFF\xE0rest") == "image/jpeg");
+  CHECK(SniffMediaType(std::string("\x89PNG\r\n\x1A\n", 8) + "x") == "image/png");
+  CHECK(SniffMediaType(std::string("\0\0\0\x18" "ftypheic", 12)) == "image/heic");
+  CHECK(SniffMediaType("RIFF1234WEBPVP8 ") == "image/webp");
+  CHECK(SniffMediaType("%PDF-1.7") == "application/pdf");
+  CHECK(SniffMediaType("just text") == "");
+  CHECK(SniffMediaType("") == "");
+  CHECK_FALSE(IsImageMediaType("application/pdf"));
+}
+
+TEST_CASE("file names are sanitised") {
+  CHECK(SanitizeFilename("../../etc/passwd") == "passwd");
+  CHECK(SanitizeFilename("C:\\Users\\x\\Bild.jpg") == "Bild.jpg");
+  CHECK(SanitizeFilename("a\r\nb.jpg") == "ab.jpg");
+  CHECK(SanitizeFilename("..") == "");
+  CHECK(SanitizeFilename("Straße_Mühlenweg.jpg") == "Straße_Mühlenweg.jpg");
+  CHECK(SanitizeFilename(std::string(300, 'x')).size() <= 120);
+  CHECK(IsValidUtf8(SanitizeFilename(std::string(200, 'x') + "ü")));
+}
+
+TEST_CASE("the blob store is content-addressed and stores the same bytes once") {
+  auto root = std::filesystem::temp_directory_path() / ("blobs-" + RandomHex(6));
+  BlobStore store(root);
+  std::string bytes = "\xFF\xD8\xFF photo bytes";
+  auto a = store.Put(bytes);
+  auto b = store.Put(bytes);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a == *b);
+  CHECK(*a == Sha256Hex(bytes));
+  CHECK(store.Contains(*a));
+  CHECK(*store.Get(*a) == bytes);
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    files += e.is_regular_file() ? 1 : 0;
+  }
+  CHECK(files == 1);
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("crypto helpers match known answers") {
+  CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(HmacSha256Hex("key", "The quick brown fox jumps over the lazy dog") ==
+        "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+  std::string decoded;
+  CHECK(Base64Decode(Base64Encode(std::string("\x00\x01\x02\xFF", 4)), &decoded));
+  CHECK(decoded == std::string("\x00\x01\x02\xFF", 4));
+  CHECK_FALSE(Base64Decode("abc", &decoded));
+  CHECK(ConstantTimeEquals("same", "same"));
+  CHECK_FALSE(ConstantTimeEquals("same", "sama"));
+  CHECK(NewUuid().size() == 36);
+}
