@@ -28,7 +28,10 @@ Result<T> RunDb(Fn&& fn) {
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
     std::string cls = state.substr(0, 2);
-    bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "40" || state.empty();
+    // 42P01/42703: the schema is missing or older than the code (migrate not run yet) - wait
+    // for the operator instead of dead-lettering every message.
+    bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "40" || state.empty() ||
+                     state == "42P01" || state == "42703";
     return MakeError(transient ? "db_unavailable" : "db_error", "database error",
                      state + ": " + e.what());
   } catch (const std::exception& e) {

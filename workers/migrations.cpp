@@ -135,7 +135,7 @@ Result<int> Migrate(const std::string& database_url) {
     for (const auto& m : Migrations()) {
       pqxx::work tx(**conn);
       // One migrator at a time; the lock ends with the transaction.
-      tx.exec0("SELECT pg_advisory_xact_lock(7412001)");
+      tx.exec("SELECT pg_advisory_xact_lock(7412001)");
       tx.exec0(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " version int PRIMARY KEY, name text NOT NULL,"
