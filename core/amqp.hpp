@@ -1,6 +1,7 @@
 #pragma once
 
 #include <amqp.h>
+#include <amqp_framing.h>
 
 #include <chrono>
 #include <map>

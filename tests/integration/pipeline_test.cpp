@@ -1,0 +1,436 @@
+// End-to-end tests of the intake pipeline against the real broker and database.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/crypto.hpp"
+#include "core/envelope.hpp"
+#include "core/reference.hpp"
+#include "stack.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+const char* kTickets = "SELECT count(*) FROM tickets";
+
+std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
+// A second, different photo: the same JPEG with bytes after its end-of-image marker.
+std::string OtherJpeg() { return Jpeg() + "trailing bytes make another file"; }
+
+httplib::MultipartFormDataItems FormItems(const std::string& token) {
+  return {
+      {"kategorie", "STR-01", "", ""},
+      {"beschreibung", "Schlagloch auf der Fahrbahn, ca. 40 cm breit. Radfahrer müssen "
+                       "ausweichen – gefährlich bei Dunkelheit!", "", ""},
+      {"lat", "50.937531", "", ""},
+      {"lon", "6.960279", "", ""},
+      {"adresse", "Mühlenweg 12", "", ""},
+      {"email", "j.mueller@example.net", "", ""},
+      {"website", "", "", ""},
+      {"form_token", token, "", ""},
+      {"fotos[]", Jpeg(), "Straße_Mühlenweg.jpg", "image/jpeg"},
+      {"fotos[]", OtherJpeg(), "IMG_0412.JPG", "image/jpeg"},
+  };
+}
+
+std::string ReferenceOnPage(const std::string& html) {
+  // The confirmation page shows the reference grouped for reading ("XXXX XXXX XXXX").
+  std::smatch m;
+  std::regex grouped("([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4})");
+  if (std::regex_search(html, m, grouped)) return m[1].str() + m[2].str() + m[3].str();
+  return "";
+}
+
+std::string PostJson(Stack& s, const std::string& body, int* status,
+                     const httplib::Headers& headers = {}) {
+  auto res = s.Client().Post("/api/v1/reports", headers, body, "application/json");
+  REQUIRE(res);
+  *status = res->status;
+  return res->body;
+}
+
+}  // namespace
+
+TEST_CASE("a form with two photos becomes one routed ticket with both photos stored") {
+  Stack s;
+  auto res = s.Client().Post("/formular/meldung", FormItems(s.MintFormToken(10)));
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  std::string ref = ReferenceOnPage(res->body);
+  REQUIRE(ParseReference(ref).ok());
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount(kTickets, 1));
+  auto t = s.Query("SELECT reference, department_id, rule_id, ruleset_version, category, text,"
+                   " lat, location_source, address FROM tickets");
+  REQUIRE(t.size() == 1);
+  CHECK(t[0][0].as<std::string>() == ref);
+  CHECK(t[0][1].as<std::string>() == "tiefbauamt");
+  CHECK_FALSE(t[0][2].is_null());
+  CHECK(t[0][3].as<std::string>().rfind("sha256:", 0) == 0);
+  CHECK(t[0][4].as<std::string>() == "STR-01");
+  CHECK_THAT(t[0][5].as<std::string>(), Catch::Contains("gefährlich"));
+  CHECK(t[0][6].as<double>() == Approx(50.937531));
+  CHECK(t[0][7].as<std::string>() == "device");
+  CHECK(t[0][8].as<std::string>() == "Mühlenweg 12");
+  auto att = s.Query("SELECT sha256, media_type, size, filename FROM attachments ORDER BY position");
+  REQUIRE(att.size() == 2);
+  const std::string photos[] = {Jpeg(), OtherJpeg()};
+  for (int i = 0; i < 2; ++i) {
+    std::string sha = att[i][0].as<std::string>();
+    CHECK(sha == Sha256Hex(photos[i]));
+    CHECK(att[i][1].as<std::string>() == "image/jpeg");
+    CHECK(att[i][2].as<long long>() == static_cast<long long>(photos[i].size()));
+    auto stored = s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha;
+    CHECK(ReadFile(stored) == photos[i]);
+  }
+  CHECK(att[0][3].as<std::string>() == "Straße_Mühlenweg.jpg");
+  // The acknowledgement waits in the outbox for the e-mail sender.
+  auto outbox = s.Query("SELECT channel, address, status FROM outbox");
+  REQUIRE(outbox.size() == 1);
+  CHECK(outbox[0][0].as<std::string>() == "email");
+  CHECK(outbox[0][2].as<std::string>() == "pending");
+  // The raw payload is kept for audit, without the photo bytes.
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 1);
+  // The public status names the department and no personal data.
+  auto st = s.Client().Get(("/api/v1/reports/" + ref).c_str());
+  REQUIRE(st);
+  CHECK(st->status == 200);
+  json j = json::parse(st->body);
+  CHECK(j["reference"] == ref);
+  CHECK(j["status"] == "assigned");
+  CHECK(j["department"] == "Tiefbauamt");
+  CHECK(st->body.find("mueller") == std::string::npos);
+}
+
+TEST_CASE("the same submission twice gives one ticket") {
+  Stack s;
+  SECTION("the form, sent twice with the same token") {
+    auto items = FormItems(s.MintFormToken(10));
+    auto first = s.Client().Post("/formular/meldung", items);
+    auto second = s.Client().Post("/formular/meldung", items);
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first->status == 200);
+    CHECK(second->status == 200);
+    std::string ref = ReferenceOnPage(first->body);
+    CHECK(ReferenceOnPage(second->body) == ref);
+    REQUIRE(s.WaitForCount(kTickets, 1));
+    // A third, different submission proves the worker is still consuming; then count again.
+    auto other = s.Client().Post("/formular/meldung", FormItems(s.MintFormToken(10)));
+    REQUIRE(other);
+    REQUIRE(s.WaitForCount(kTickets, 2));
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + ref + "'") == 1);
+    CHECK(s.Count(kTickets) == 2);
+    CHECK(s.Count("SELECT count(*) FROM outbox") == 2);
+  }
+  SECTION("the API, sent twice with the same Idempotency-Key") {
+    std::string body = R"({"description":"Laterne brennt nicht","lat":50.9381,"lon":6.9584})";
+    int s1 = 0;
+    int s2 = 0;
+    httplib::Headers h = {{"Idempotency-Key", "app-req-42"}};
+    json a = json::parse(PostJson(s, body, &s1, h));
+    json b = json::parse(PostJson(s, body, &s2, h));
+    CHECK(s1 == 202);
+    CHECK(s2 == 202);
+    CHECK(a["reference"] == b["reference"]);
+    int s3 = 0;
+    json c = json::parse(PostJson(s, R"({"description":"etwas anderes"})", &s3, h));
+    CHECK(s3 == 422);
+    CHECK(c["error"]["code"] == "idempotency_key_reused");
+    int s4 = 0;
+    PostJson(s, body, &s4, {{"Idempotency-Key", "app-req-43"}});
+    REQUIRE(s.WaitForCount(kTickets, 2));
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" +
+                  a["reference"].get<std::string>() + "'") == 1);
+    CHECK(s.Count(kTickets) == 2);
+  }
+  SECTION("the same message delivered twice by the broker") {
+    Report r;
+    r.id = NewUuid();
+    r.reference = ReferenceGenerator(999).Next();
+    r.channel = "app";
+    r.channel_message_id = "dup-1";
+    r.received_at = NowTimestamp();
+    r.text = "Sperrmüll am Straßenrand";
+    std::string body = EncodeEnvelope(Envelope{r, {"application/json", "{}"}});
+    s.PublishRaw(body, r.id);
+    s.PublishRaw(body, r.id);
+    r.id = NewUuid();
+    r.reference = ReferenceGenerator(998).Next();
+    r.channel_message_id = "marker";
+    s.PublishRaw(EncodeEnvelope(Envelope{r, {"application/json", "{}"}}), r.id);
+    REQUIRE(s.WaitForCount(kTickets, 2));
+    REQUIRE(WaitFor([&] { return s.QueueDepth(s.queue()) == 0; }));
+    CHECK(s.Count(kTickets) == 2);
+    CHECK(s.Count("SELECT count(*) FROM outbox") == 2);
+  }
+}
+
+TEST_CASE("bad input gets a 4xx and leaves no trace in the queue or the database") {
+  StackOptions options;
+  options.workers = 0;  // whatever were published would stay visible in the queue
+  Stack s(options);
+  struct Case {
+    const char* what;
+    std::function<httplib::Result(httplib::Client&)> send;
+    int status;
+    const char* code;
+  };
+  std::string big_photo = Jpeg() + std::string(10 * 1024 * 1024, 'x');
+  std::vector<Case> cases = {
+      {"missing description",
+       [](httplib::Client& c) {
+         return c.Post("/api/v1/reports", R"({"lat":50.9,"lon":6.9})", "application/json");
+       },
+       422, "description_missing"},
+      {"broken JSON",
+       [](httplib::Client& c) {
+         return c.Post("/api/v1/reports", R"({"description": "a)", "application/json");
+       },
+       400, "json_invalid"},
+      {"invalid UTF-8",
+       [](httplib::Client& c) {
+         return c.Post("/api/v1/reports", "{\"description\":\"M\xFCll\"}", "application/json");
+       },
+       400, "invalid_utf8"},
+      {"coordinates out of range",
+       [](httplib::Client& c) {
+         return c.Post("/api/v1/reports", R"({"description":"a","lat":95,"lon":6.9})",
+                       "application/json");
+       },
+       422, "coordinates_out_of_range"},
+      {"a file that is not an image",
+       [](httplib::Client& c) {
+         httplib::MultipartFormDataItems items = {
+             {"description", "Müll", "", ""},
+             {"photos", "MZ\x90\x00 not a photo", "foto.jpg", "image/jpeg"}};
+         return c.Post("/api/v1/reports", items);
+       },
+       415, "not_an_image"},
+      {"too many files",
+       [](httplib::Client& c) {
+         httplib::MultipartFormDataItems items = {{"description", "Müll", "", ""}};
+         for (int i = 0; i < 6; ++i) items.push_back({"photos", Jpeg(), "f.jpg", "image/jpeg"});
+         return c.Post("/api/v1/reports", items);
+       },
+       422, "too_many_photos"},
+      {"too large a file",
+       [&](httplib::Client& c) {
+         httplib::MultipartFormDataItems items = {{"description", "Müll", "", ""},
+                                                  {"photos", big_photo, "f.jpg", "image/jpeg"}};
+         return c.Post("/api/v1/reports", items);
+       },
+       413, "photo_too_large"},
+      {"broken multipart",
+       [](httplib::Client& c) {
+         return c.Post("/api/v1/reports",
+                       "--XYZ\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n"
+                       "text without end",
+                       "multipart/form-data; boundary=XYZ");
+       },
+       400, "multipart_invalid"},
+      {"unsupported content type",
+       [](httplib::Client& c) { return c.Post("/api/v1/reports", "hello", "text/plain"); }, 415,
+       "unsupported_media_type"},
+      {"an unknown category",
+       [](httplib::Client& c) {
+         return c.Post("/api/v1/reports", R"({"description":"a","category":"NOPE-01"})",
+                       "application/json");
+       },
+       422, "category_unknown"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    auto client = s.Client();
+    auto res = c.send(client);
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == c.status);
+    json j = json::parse(res->body, nullptr, false);
+    REQUIRE(j.is_object());
+    CHECK(j["error"]["code"] == c.code);
+    CHECK_FALSE(j["error"]["message"].get<std::string>().empty());
+  }
+  SECTION("on the HTML form the message is German and the input is kept") {
+    auto items = FormItems(s.MintFormToken(10));
+    items[1].content = "";  // no description
+    items.erase(items.begin() + 8, items.end());
+    auto res = s.Client().Post("/formular/meldung", items);
+    REQUIRE(res);
+    CHECK(res->status == 422);
+    CHECK_THAT(res->body, Catch::Contains("Bitte beschreiben Sie den Mangel."));
+    CHECK_THAT(res->body, Catch::Contains("Mühlenweg 12"));
+    CHECK_THAT(res->body, Catch::Contains("j.mueller@example.net"));
+  }
+  CHECK(s.QueueDepth(s.queue()) == 0);
+  CHECK(s.Count(kTickets) == 0);
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") == 0);
+  CHECK_FALSE(std::filesystem::exists(s.media_dir()));
+  // The check above can see a published report: a good one shows up in the queue.
+  int status = 0;
+  PostJson(s, R"({"description":"Schlagloch"})", &status);
+  CHECK(status == 202);
+  CHECK(s.QueueDepth(s.queue()) == 1);
+}
+
+TEST_CASE("bots are answered like citizens but nothing is published") {
+  StackOptions options;
+  options.workers = 0;
+  Stack s(options);
+  auto send = [&](httplib::MultipartFormDataItems items) {
+    auto res = s.Client().Post("/formular/meldung", items);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK_THAT(res->body, Catch::Contains("Vielen Dank"));
+  };
+  auto honeypot = FormItems(s.MintFormToken(10));
+  honeypot[6].content = "http://spam.example";
+  send(honeypot);
+  send(FormItems(s.MintFormToken(0)));  // faster than a person can fill the form
+  auto forged = FormItems("1741600000.8f2c1a9e4b7d3f60a5c2e1d0b9a8f7e6.0123456789abcdef");
+  send(forged);
+  CHECK(s.QueueDepth(s.queue()) == 0);
+  auto metrics = s.Client().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK_THAT(metrics->body,
+             Catch::Contains("meldestelle_spam_discarded_total{reason=\"honeypot\"} 1"));
+  CHECK_THAT(metrics->body,
+             Catch::Contains("meldestelle_spam_discarded_total{reason=\"token_too_fast\"} 1"));
+  // A replayed token: the first submission is published once, the replay is not.
+  auto items = FormItems(s.MintFormToken(10));
+  send(items);
+  send(items);
+  CHECK(s.QueueDepth(s.queue()) == 1);
+}
+
+TEST_CASE("without a broker the gateway answers 503, and recovers by itself") {
+  Stack s;
+  std::string body = R"({"description":"Ampel ausgefallen","lat":50.94,"lon":6.95})";
+  int status = 0;
+  PostJson(s, body, &status);
+  REQUIRE(status == 202);
+  REQUIRE(s.WaitForCount(kTickets, 1));
+  StopBroker();
+  REQUIRE(WaitFor([&] { return !s.Ready(); }));
+  auto res = s.Client().Post("/api/v1/reports", body, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 503);
+  CHECK(res->get_header_value("Retry-After") == "5");
+  CHECK(json::parse(res->body)["error"]["code"].get<std::string>().rfind("broker_", 0) == 0);
+  auto form = s.Client().Post("/formular/meldung", FormItems(s.MintFormToken(10)));
+  REQUIRE(form);
+  CHECK(form->status == 503);
+  CHECK_THAT(form->body, Catch::Contains("Mühlenweg 12"));  // the citizen's input is kept
+  StartBroker();
+  INFO(s.GatewayLog());
+  REQUIRE(WaitFor([&] { return s.Ready(); }, std::chrono::seconds(30)));
+  PostJson(s, body, &status);
+  CHECK(status == 202);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount(kTickets, 2, std::chrono::seconds(30)));
+  CHECK(s.Count(kTickets) == 2);  // the refused report left no ticket
+}
+
+TEST_CASE("poison messages end in the dead-letter queue with the reason") {
+  StackOptions options;
+  options.max_attempts = 3;
+  Stack s(options);
+  SECTION("an unparseable message goes there at once") {
+    s.PublishRaw("this is not JSON", "poison-1");
+    REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+    std::string body;
+    std::string reason;
+    REQUIRE(s.GetDeadLetter(&body, &reason));
+    CHECK(body == "this is not JSON");
+    CHECK_THAT(reason, Catch::StartsWith("unparseable"));
+    CHECK(s.Count(kTickets) == 0);
+  }
+  SECTION("a message that keeps failing goes there after max_attempts") {
+    // Two reports with the same reference but different message ids: the second always
+    // violates the unique reference and can never be stored.
+    Report r;
+    r.id = NewUuid();
+    r.reference = ReferenceGenerator(997).Next();
+    r.channel = "app";
+    r.channel_message_id = "first";
+    r.received_at = NowTimestamp();
+    r.text = "Graffiti an der Brücke";
+    s.PublishRaw(EncodeEnvelope(Envelope{r, {}}), r.id);
+    REQUIRE(s.WaitForCount(kTickets, 1));
+    r.id = NewUuid();
+    r.channel_message_id = "second";
+    s.PublishRaw(EncodeEnvelope(Envelope{r, {}}), r.id);
+    INFO(s.WorkerLogs());
+    REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+    std::string body;
+    std::string reason;
+    REQUIRE(s.GetDeadLetter(&body, &reason));
+    CHECK_THAT(reason, Catch::StartsWith("failed 3 times"));
+    CHECK_THAT(reason, Catch::Contains("tickets_reference_key"));
+    CHECK(s.QueueDepth(s.queue()) == 0);
+    CHECK(s.Count(kTickets) == 1);
+  }
+}
+
+TEST_CASE("several workers share the queue without double work") {
+  StackOptions options;
+  options.workers = 3;
+  Stack s(options);
+  const int n = 60;
+  for (int i = 0; i < n; ++i) {
+    int status = 0;
+    PostJson(s, R"({"description":"Wilder Müll Nr. )" + std::to_string(i) + R"("})", &status);
+    REQUIRE(status == 202);
+  }
+  REQUIRE(s.WaitForCount(kTickets, n, std::chrono::seconds(60)));
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.queue()) == 0; }));
+  CHECK(s.Count(kTickets) == n);
+  CHECK(s.Count("SELECT count(*) FROM outbox") == n);
+  // Each report was written exactly once: no worker saw a duplicate.
+  std::string logs = s.WorkerLogs();
+  CHECK(logs.find("duplicate report ignored") == std::string::npos);
+}
+
+TEST_CASE("an unknown or mistyped reference gets 404 saying which") {
+  Stack s;
+  std::string ref = ReferenceGenerator(42).Next();
+  auto unknown = s.Client().Get(("/api/v1/reports/" + ref).c_str());
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  CHECK(json::parse(unknown->body)["error"]["code"] == "reference_unknown");
+  std::string typo = ref;
+  typo[3] = typo[3] == 'A' ? 'B' : 'A';
+  auto mistyped = s.Client().Get(("/api/v1/reports/" + typo).c_str());
+  REQUIRE(mistyped);
+  CHECK(mistyped->status == 404);
+  CHECK(json::parse(mistyped->body)["error"]["code"] == "reference_check_failed");
+  auto malformed = s.Client().Get("/api/v1/reports/abc");
+  REQUIRE(malformed);
+  CHECK(json::parse(malformed->body)["error"]["code"] == "reference_malformed");
+}
+
+TEST_CASE("operations endpoints report health, readiness and metrics") {
+  Stack s;
+  auto health = s.Client().Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  int status = 0;
+  PostJson(s, R"({"description":"Baum umgestürzt"})", &status);
+  auto bad = s.Client().Post("/api/v1/reports", "{", "application/json");
+  auto m = s.Client().Get("/metrics");
+  REQUIRE(m);
+  CHECK_THAT(m->body, Catch::Contains("meldestelle_reports_received_total{channel=\"app\"} 2"));
+  CHECK_THAT(m->body, Catch::Contains("meldestelle_reports_accepted_total{channel=\"app\"} 1"));
+  CHECK_THAT(m->body, Catch::Contains(
+                          "meldestelle_reports_rejected_total{channel=\"app\",reason=\"json_invalid\"} 1"));
+  CHECK_THAT(m->body, Catch::Contains("meldestelle_confirmed_total 1"));
+  // Chunked uploads would bypass the size limit: refused before reading.
+  httplib::Headers chunked = {{"Transfer-Encoding", "chunked"}};
+  auto ch = s.Client().Post("/api/v1/reports", chunked, "5\r\nhello\r\n0\r\n\r\n",
+                            "application/json");
+  if (ch) CHECK(ch->status == 411);
+}

@@ -1,0 +1,340 @@
+#include "stack.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "channels/webform/token.hpp"
+#include "core/amqp.hpp"
+#include "core/crypto.hpp"
+#include "core/db.hpp"
+
+extern char** environ;
+
+namespace meldestelle::testing {
+
+namespace fs = std::filesystem;
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string VectorFile(const std::string& rel) {
+  return ReadFile(fs::path(MELDESTELLE_VECTORS_DIR) / rel);
+}
+
+int FreePort() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(s);
+  return ntohs(addr.sin_port);
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));  // poll interval
+  }
+  return condition();
+}
+
+Process::Process(std::vector<std::string> argv, std::vector<std::string> env, fs::path log_file)
+    : log_file_(std::move(log_file)) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    FAIL("cannot start " << argv[0] << ": " << std::strerror(rc));
+  }
+}
+
+Process::~Process() { Stop(); }
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_ || r < 0) {
+    pid_ = -1;  // exited and reaped
+    return false;
+  }
+  return true;
+}
+
+void Process::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  // Bounded wait; a process that does not stop is killed.
+  bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
+                        std::chrono::seconds(15));
+  if (!exited) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+}
+
+namespace {
+
+void Replace(std::string& text, const std::string& from, const std::string& to) {
+  auto pos = text.find(from);
+  REQUIRE(pos != std::string::npos);
+  text.replace(pos, from.size(), to);
+}
+
+AmqpConnection Broker() {
+  auto url = ParseAmqpUrl(Env("MELDESTELLE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"));
+  REQUIRE(url.ok());
+  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
+  INFO((conn.ok() ? "" : conn.error().detail));
+  REQUIRE(conn.ok());
+  return std::move(conn).value();
+}
+
+}  // namespace
+
+Stack::Stack(StackOptions options) : options_(options) {
+  std::string id = RandomHex(4);
+  dir_ = fs::temp_directory_path() / ("meldestelle-it-" + id);
+  fs::create_directories(dir_);
+  media_dir_ = dir_ / "media";
+  queue_ = "it-" + id + ".reports";
+  dlq_ = "it-" + id + ".dead";
+  exchange_ = "it-" + id + ".exchange";
+  secret_ = "integration-secret-" + id;
+  port_ = FreePort();
+  amqp_url_ = Env("MELDESTELLE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/");
+  std::string base_db = Env("MELDESTELLE_DATABASE_URL",
+                            "postgresql://postgres@127.0.0.1:55432/meldestelle");
+  db_url_ = WithDatabase(base_db, "meldestelle_it_" + id);
+
+  fs::path example = fs::path(MELDESTELLE_SOURCE_DIR) / "config/example";
+  std::string cfg = ReadFile(example / "meldestelle.yaml");
+  Replace(cfg, "exchange: meldestelle.reports", "exchange: " + exchange_);
+  Replace(cfg, "queue: meldestelle.reports", "queue: " + queue_);
+  Replace(cfg, "dead_letter_queue: meldestelle.reports.dead", "dead_letter_queue: " + dlq_);
+  Replace(cfg, "max_attempts: 5", "max_attempts: " + std::to_string(options_.max_attempts));
+  Replace(cfg, "token_min_age_seconds: 3",
+          "token_min_age_seconds: " + std::to_string(options_.token_min_age_seconds));
+  Replace(cfg, "rules_file: rules.yaml", "rules_file: " + (example / "rules.yaml").string());
+  config_file_ = dir_ / "meldestelle.yaml";
+  std::ofstream(config_file_) << cfg;
+
+  Process migrate({MELDESTELLE_BINARY, "migrate", "--config", config_file_.string()},
+                  ProcessEnv(), dir_ / "migrate.log");
+  int status = 0;
+  REQUIRE(WaitFor([&] { return !migrate.Running(); }, std::chrono::seconds(60)));
+  INFO(ReadFile(dir_ / "migrate.log"));
+  REQUIRE(ReadFile(dir_ / "migrate.log").find("schema at version") != std::string::npos);
+  (void)status;
+  auto conn = ConnectDb(db_url_);
+  REQUIRE(conn.ok());
+  db_ = std::move(conn).value();
+  for (int i = 0; i < options_.workers; ++i) StartWorker();
+  StartGateway();
+}
+
+Stack::~Stack() {
+  gateway_.reset();
+  workers_.clear();
+  db_.reset();
+  try {
+    AmqpConnection c = Broker();
+    for (const auto& q : {queue_, dlq_}) {
+      amqp_queue_delete(c.get(), AmqpConnection::kChannel, amqp_cstring_bytes(q.c_str()), 0, 0);
+      amqp_get_rpc_reply(c.get());
+    }
+    amqp_exchange_delete(c.get(), AmqpConnection::kChannel, amqp_cstring_bytes(exchange_.c_str()),
+                         0);
+    amqp_get_rpc_reply(c.get());
+  } catch (...) {
+  }
+  try {
+    pqxx::connection admin(WithDatabase(db_url_, "postgres"));
+    pqxx::nontransaction tx(admin);
+    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(DatabaseName(db_url_)) + " WITH (FORCE)");
+  } catch (...) {
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::vector<std::string> Stack::ProcessEnv() const {
+  std::vector<std::string> env = {
+      "MELDESTELLE_CONFIG=" + config_file_.string(),
+      "MELDESTELLE_AMQP_URL=" + amqp_url_,
+      "MELDESTELLE_DATABASE_URL=" + db_url_,
+      "MELDESTELLE_HTTP_PORT=" + std::to_string(port_),
+      "MELDESTELLE_PUBLIC_BASE_URL=http://127.0.0.1:" + std::to_string(port_),
+      "MELDESTELLE_MEDIA_DIR=" + media_dir_.string(),
+      "MELDESTELLE_FORM_SECRET=" + secret_,
+      "MELDESTELLE_WORKER_METRICS_PORT=0",
+      "PATH=" + Env("PATH", "/usr/bin:/bin"),
+  };
+  for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (!Env(pass).empty()) env.push_back(std::string(pass) + "=" + Env(pass));
+  }
+  return env;
+}
+
+void Stack::StartGateway() {
+  gateway_ = std::make_unique<Process>(
+      std::vector<std::string>{MELDESTELLE_BINARY, "gateway"}, ProcessEnv(),
+      dir_ / "gateway.log");
+  INFO(GatewayLog());
+  REQUIRE(WaitFor([&] { return Ready(); }, std::chrono::seconds(30)));
+}
+
+void Stack::StartWorker() {
+  size_t n = workers_.size();
+  workers_.push_back(std::make_unique<Process>(
+      std::vector<std::string>{MELDESTELLE_BINARY, "worker"}, ProcessEnv(),
+      dir_ / ("worker" + std::to_string(n) + ".log")));
+}
+
+void Stack::StopWorkers() { workers_.clear(); }
+
+std::string Stack::WorkerLogs() const {
+  std::string all;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    all += ReadFile(dir_ / ("worker" + std::to_string(i) + ".log"));
+  }
+  return all;
+}
+
+httplib::Client Stack::Client() const {
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(30, 0);
+  c.set_connection_timeout(5, 0);
+  return c;
+}
+
+bool Stack::Ready() {
+  auto res = Client().Get("/readyz");
+  return res && res->status == 200;
+}
+
+std::string Stack::MintFormToken(int age_seconds) const {
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  return webform::IssueFormTokenAt(secret_, now - age_seconds, RandomHex(12));
+}
+
+pqxx::result Stack::Query(const std::string& sql) {
+  pqxx::nontransaction tx(*db_);
+  return tx.exec(sql);
+}
+
+long long Stack::Count(const std::string& sql) {
+  return Query(sql)[0][0].as<long long>();
+}
+
+bool Stack::WaitForCount(const std::string& sql, long long n, std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return Count(sql) >= n; }, timeout);
+}
+
+long long Stack::QueueDepth(const std::string& queue) {
+  AmqpConnection c = Broker();
+  auto* ok = amqp_queue_declare(c.get(), AmqpConnection::kChannel,
+                                amqp_cstring_bytes(queue.c_str()), /*passive=*/1, 0, 0, 0,
+                                amqp_empty_table);
+  REQUIRE(c.CheckRpc("queue.declare passive").ok());
+  return ok->message_count;
+}
+
+void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
+  AmqpConnection c = Broker();
+  amqp_confirm_select(c.get(), AmqpConnection::kChannel);
+  REQUIRE(c.CheckRpc("confirm.select").ok());
+  amqp_basic_properties_t props;
+  std::memset(&props, 0, sizeof props);
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+  props.delivery_mode = 2;
+  props.message_id = amqp_cstring_bytes(message_id.c_str());
+  amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
+  REQUIRE(amqp_basic_publish(c.get(), AmqpConnection::kChannel,
+                             amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"),
+                             1, 0, &props, payload) == AMQP_STATUS_OK);
+  amqp_frame_t frame;
+  REQUIRE(amqp_simple_wait_frame(c.get(), &frame) == AMQP_STATUS_OK);
+  REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
+}
+
+bool Stack::GetDeadLetter(std::string* body, std::string* reason) {
+  AmqpConnection c = Broker();
+  amqp_rpc_reply_t r = amqp_basic_get(c.get(), AmqpConnection::kChannel,
+                                      amqp_cstring_bytes(dlq_.c_str()), /*no_ack=*/1);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) {
+    return false;
+  }
+  amqp_message_t msg;
+  if (amqp_read_message(c.get(), AmqpConnection::kChannel, &msg, 0).reply_type !=
+      AMQP_RESPONSE_NORMAL) {
+    return false;
+  }
+  *body = std::string(static_cast<const char*>(msg.body.bytes), msg.body.len);
+  *reason = HeaderValue(msg.properties, "x-meldestelle-reason");
+  amqp_destroy_message(&msg);
+  return true;
+}
+
+namespace {
+void RunServices(const std::string& action) {
+  std::string scripts = Env("MELDESTELLE_SCRIPTS_DIR", std::string(MELDESTELLE_SOURCE_DIR) +
+                                                           "/scripts");
+  std::string cmd = scripts + "/services " + action + " rabbitmq > /dev/null";
+  INFO(cmd);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}
+}  // namespace
+
+void StopBroker() { RunServices("stop"); }
+void StartBroker() { RunServices("start"); }
+
+}  // namespace meldestelle::testing

@@ -1,0 +1,104 @@
+#pragma once
+
+// Test harness: runs the real `meldestelle` binary (gateway and workers) against the real
+// RabbitMQ and PostgreSQL that scripts/test started. Each Stack gets its own database, queue
+// names, media directory and port, so tests do not see each other's data.
+
+#include <httplib.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace meldestelle::testing {
+
+std::string Env(const char* name, const std::string& fallback = "");
+std::string ReadFile(const std::filesystem::path& p);
+std::string VectorFile(const std::string& rel);
+int FreePort();
+
+// Polls `condition` until it holds or `timeout` passes (a deadline, not a sleep to synchronise).
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::vector<std::string> env,
+          std::filesystem::path log_file);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  void Stop();  // SIGTERM and wait
+  bool Running();
+  std::string Log() const { return ReadFile(log_file_); }
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path log_file_;
+};
+
+struct StackOptions {
+  int workers = 1;
+  int max_attempts = 3;
+  int token_min_age_seconds = 3;
+};
+
+class Stack {
+ public:
+  explicit Stack(StackOptions options = {});
+  ~Stack();
+
+  void StartGateway();
+  void StartWorker();
+  void StopWorkers();
+  httplib::Client Client() const;
+  const std::string& form_secret() const { return secret_; }
+  const std::filesystem::path& media_dir() const { return media_dir_; }
+  const std::string& queue() const { return queue_; }
+  const std::string& dead_letter_queue() const { return dlq_; }
+  const std::string& exchange() const { return exchange_; }
+  int port() const { return port_; }
+  std::string GatewayLog() const { return gateway_ ? gateway_->Log() : ""; }
+  std::string WorkerLogs() const;
+
+  // SQL helpers on the stack's own database.
+  long long Count(const std::string& sql);
+  pqxx::result Query(const std::string& sql);
+  // Waits until `sql` (a COUNT query) returns at least `n`.
+  bool WaitForCount(const std::string& sql, long long n,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  // Broker helpers.
+  long long QueueDepth(const std::string& queue);
+  void PublishRaw(const std::string& body, const std::string& message_id);
+  // Takes one message from the dead-letter queue: body and the x-meldestelle-reason header.
+  bool GetDeadLetter(std::string* body, std::string* reason);
+
+  bool Ready();
+  std::string MintFormToken(int age_seconds) const;
+
+ private:
+  std::vector<std::string> ProcessEnv() const;
+  StackOptions options_;
+  std::filesystem::path dir_;
+  std::filesystem::path config_file_;
+  std::filesystem::path media_dir_;
+  std::string db_url_;
+  std::string amqp_url_;
+  std::string queue_, dlq_, exchange_;
+  std::string secret_;
+  int port_ = 0;
+  std::unique_ptr<Process> gateway_;
+  std::vector<std::unique_ptr<Process>> workers_;
+  std::unique_ptr<pqxx::connection> db_;
+};
+
+// Stops and starts the shared RabbitMQ node through scripts/services.
+void StopBroker();
+void StartBroker();
+
+}  // namespace meldestelle::testing
