@@ -16,6 +16,7 @@
 #include "core/metrics.hpp"
 #include "gateway/server.hpp"
 #include "routing/rules.hpp"
+#include "workers/dead_letters.hpp"
 #include "workers/migrations.hpp"
 #include "workers/worker.hpp"
 
@@ -40,6 +41,7 @@ Commands:
   worker            route queued reports and store tickets
   migrate           create or update the database schema
   rules check FILE  validate a routing rule file
+  dead-letters      list the dead-letter queue, or move its messages back (requeue)
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help.
@@ -76,8 +78,17 @@ categories (checked against the configuration), rules that can never match. Prin
 as FILE:LINE: KEY: REASON and exits 1 if there is any, 0 if the file is valid.
 )";
 
+const char* kDeadLettersHelp = R"(Usage: meldestelle dead-letters [list|requeue] [--limit N] [--config FILE]
+
+list     (default) prints up to N (default 20) messages of the dead-letter queue with the
+         reason each one failed; they stay in the queue.
+requeue  moves up to N messages back onto the work queue, e.g. after the cause was fixed; each
+         is republished with a broker confirm before it leaves the dead-letter queue.
+)";
+
 struct Args {
   std::string config;
+  int limit = 20;
   bool help = false;
   std::vector<std::string> positional;
   std::string error;
@@ -95,6 +106,12 @@ Args ParseArgs(int argc, char** argv, int start) {
         return a;
       }
       a.config = argv[++i];
+    } else if (arg == "--limit") {
+      if (i + 1 >= argc || std::atoi(argv[i + 1]) <= 0) {
+        a.error = "--limit needs a positive number";
+        return a;
+      }
+      a.limit = std::atoi(argv[++i]);
     } else if (arg.rfind("--config=", 0) == 0) {
       a.config = arg.substr(9);
     } else if (!arg.empty() && arg[0] == '-') {
@@ -249,6 +266,30 @@ int RunRules(const Args& args) {
   return kExitOk;
 }
 
+int RunDeadLetters(const Args& args) {
+  if (args.help) {
+    std::cout << kDeadLettersHelp;
+    return kExitOk;
+  }
+  std::string action = args.positional.empty() ? "list" : args.positional[0];
+  if ((action != "list" && action != "requeue") || args.positional.size() > 1) {
+    std::cerr << "meldestelle dead-letters: expected list or requeue\n" << kDeadLettersHelp;
+    return kExitUsage;
+  }
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  auto n = action == "list" ? workers::ListDeadLetters(*cfg, args.limit, std::cout)
+                            : workers::RequeueDeadLetters(*cfg, args.limit, std::cout);
+  if (!n) {
+    std::cerr << "meldestelle dead-letters: " << n.error().message << ": " << n.error().detail
+              << "\n";
+    return kExitFailure;
+  }
+  std::cout << *n << " message(s) " << (action == "list" ? "listed" : "requeued") << " from "
+            << cfg->amqp.dead_letter_queue << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,6 +316,7 @@ int main(int argc, char** argv) {
     if (cmd == "worker") return RunWorker(args);
     if (cmd == "migrate") return RunMigrate(args);
     if (cmd == "rules") return RunRules(args);
+    if (cmd == "dead-letters") return RunDeadLetters(args);
   } catch (const std::exception& e) {
     std::cerr << "meldestelle " << cmd << ": " << e.what() << "\n";
     return kExitFailure;

@@ -342,12 +342,35 @@ TEST_CASE("poison messages end in the dead-letter queue with the reason") {
   SECTION("an unparseable message goes there at once") {
     s.PublishRaw("this is not JSON", "poison-1");
     REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+    // Operators inspect it with a command; listing leaves it in place.
+    int status = -1;
+    std::string listing = s.RunCommand({"dead-letters", "list"}, &status);
+    CHECK(status == 0);
+    CHECK_THAT(listing, Catch::Contains("reason: unparseable"));
+    CHECK_THAT(listing, Catch::Contains("1 message(s) listed"));
+    REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
     std::string body;
     std::string reason;
     REQUIRE(s.GetDeadLetter(&body, &reason));
     CHECK(body == "this is not JSON");
     CHECK_THAT(reason, Catch::StartsWith("unparseable"));
     CHECK(s.Count(kTickets) == 0);
+  }
+  SECTION("operators can move dead letters back onto the work queue") {
+    s.PublishRaw("still not JSON", "poison-2");
+    REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+    int status = -1;
+    std::string out = s.RunCommand({"dead-letters", "requeue"}, &status);
+    CHECK(status == 0);
+    CHECK_THAT(out, Catch::Contains("1 message(s) requeued"));
+    // The worker sees it again and, as it is still broken, dead-letters it a second time.
+    REQUIRE(WaitFor([&] {
+      std::string logs = s.WorkerLogs();
+      size_t first = logs.find("message dead-lettered");
+      return first != std::string::npos &&
+             logs.find("message dead-lettered", first + 1) != std::string::npos;
+    }));
+    CHECK(s.QueueDepth(s.dead_letter_queue()) == 1);
   }
   SECTION("a message that keeps failing goes there after max_attempts") {
     // Two reports with the same reference but different message ids: the second always

@@ -99,6 +99,7 @@ bool Process::Running() {
   int status = 0;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_ || r < 0) {
+    if (r == pid_ && WIFEXITED(status)) exit_status_ = WEXITSTATUS(status);
     pid_ = -1;  // exited and reaped
     return false;
   }
@@ -165,13 +166,11 @@ Stack::Stack(StackOptions options) : options_(options) {
   config_file_ = dir_ / "meldestelle.yaml";
   std::ofstream(config_file_) << cfg;
 
-  Process migrate({MELDESTELLE_BINARY, "migrate", "--config", config_file_.string()},
-                  ProcessEnv(), dir_ / "migrate.log");
-  int status = 0;
-  REQUIRE(WaitFor([&] { return !migrate.Running(); }, std::chrono::seconds(60)));
-  INFO(ReadFile(dir_ / "migrate.log"));
-  REQUIRE(ReadFile(dir_ / "migrate.log").find("schema at version") != std::string::npos);
-  (void)status;
+  int status = -1;
+  std::string migrate = RunCommand({"migrate"}, &status);
+  INFO(migrate);
+  REQUIRE(status == 0);
+  REQUIRE(migrate.find("schema at version") != std::string::npos);
   auto conn = ConnectDb(db_url_);
   REQUIRE(conn.ok());
   db_ = std::move(conn).value();
@@ -252,6 +251,16 @@ httplib::Client Stack::Client() const {
   c.set_read_timeout(30, 0);
   c.set_connection_timeout(5, 0);
   return c;
+}
+
+std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_status) {
+  std::vector<std::string> argv = {MELDESTELLE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  fs::path log = dir_ / ("command-" + RandomHex(4) + ".log");
+  Process p(argv, ProcessEnv(), log);
+  REQUIRE(WaitFor([&] { return !p.Running(); }, std::chrono::seconds(60)));
+  if (exit_status != nullptr) *exit_status = p.exit_status();
+  return ReadFile(log);
 }
 
 bool Stack::Ready() {

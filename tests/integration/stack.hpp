@@ -34,10 +34,12 @@ class Process {
   Process& operator=(const Process&) = delete;
   void Stop();  // SIGTERM and wait
   bool Running();
+  int exit_status() const { return exit_status_; }
   std::string Log() const { return ReadFile(log_file_); }
 
  private:
   pid_t pid_ = -1;
+  int exit_status_ = -1;
   std::filesystem::path log_file_;
 };
 
@@ -77,6 +79,9 @@ class Stack {
   void PublishRaw(const std::string& body, const std::string& message_id);
   // Takes one message from the dead-letter queue: body and the x-meldestelle-reason header.
   bool GetDeadLetter(std::string* body, std::string* reason);
+
+  // Runs `meldestelle ARGS...` with the stack's environment; returns its output and exit status.
+  std::string RunCommand(const std::vector<std::string>& args, int* exit_status = nullptr);
 
   bool Ready();
   std::string MintFormToken(int age_seconds) const;
