@@ -1,6 +1,9 @@
 #include "core/amqp.hpp"
 
 #include <amqp_tcp_socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <vector>
@@ -9,17 +12,28 @@ namespace meldestelle {
 
 namespace {
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Returns false on a malformed escape.
+bool PercentDecode(std::string_view s, std::string* out) {
+  out->clear();
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
+    if (s[i] != '%') {
+      out->push_back(s[i]);
+      continue;
     }
+    int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
+    int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
   }
-  return out;
+  return true;
 }
 
 std::string BytesToString(amqp_bytes_t b) {
@@ -44,19 +58,28 @@ Result<AmqpUrl> ParseAmqpUrl(std::string_view url) {
     std::string_view cred = rest.substr(0, at);
     rest = rest.substr(at + 1);
     auto colon = cred.find(':');
-    u.user = PercentDecode(cred.substr(0, colon));
-    u.password = colon == std::string_view::npos ? "" : PercentDecode(cred.substr(colon + 1));
+    bool ok = PercentDecode(cred.substr(0, colon), &u.user);
+    if (colon == std::string_view::npos) {
+      u.password.clear();
+    } else {
+      ok = PercentDecode(cred.substr(colon + 1), &u.password) && ok;
+    }
+    if (!ok) return MakeError("config_invalid", "AMQP URL has a malformed %-escape");
   }
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    try {
-      u.port = std::stoi(std::string(rest.substr(colon + 1)));
-    } catch (...) {
+    std::string port(rest.substr(colon + 1));
+    char* end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end != '\0' || p <= 0 || p > 65535) {
       return MakeError("config_invalid", "AMQP URL has an invalid port");
     }
+    u.port = static_cast<int>(p);
     rest = rest.substr(0, colon);
   }
   if (!rest.empty()) u.host = std::string(rest);
-  if (!path.empty()) u.vhost = PercentDecode(path);
+  if (!path.empty() && !PercentDecode(path, &u.vhost)) {
+    return MakeError("config_invalid", "AMQP URL has a malformed %-escape");
+  }
   return u;
 }
 
@@ -101,6 +124,17 @@ Result<AmqpConnection> AmqpConnection::Open(const AmqpUrl& url, int heartbeat_se
     return MakeError("broker_unavailable", "cannot connect to the broker",
                      url.host + ":" + std::to_string(url.port) + ": " + amqp_error_string2(rc));
   }
+  // TCP keepalive notices a broker that vanished without closing the connection, also on
+  // connections that run without AMQP heartbeats.
+  int fd = amqp_get_sockfd(conn);
+  int on = 1;
+  int idle = 20;
+  int interval = 5;
+  int count = 3;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
   amqp_set_handshake_timeout(conn, &tv);
   amqp_set_rpc_timeout(conn, &tv);
   amqp_rpc_reply_t login =
@@ -172,7 +206,7 @@ amqp_table_entry_t IntEntry(const char* key, int64_t value) {
 
 }  // namespace
 
-Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg, int delivery_limit) {
+Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg) {
   amqp_connection_state_t c = conn.get();
   constexpr amqp_channel_t ch = AmqpConnection::kChannel;
   amqp_exchange_declare(c, ch, amqp_cstring_bytes(cfg.exchange.c_str()),
@@ -187,13 +221,29 @@ Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg, int delive
 
   amqp_table_entry_t q_entries[] = {
       StringEntry("x-queue-type", "quorum"),
-      IntEntry("x-delivery-limit", delivery_limit),
+      IntEntry("x-delivery-limit", kBrokerDeliveryLimit),
       StringEntry("x-dead-letter-exchange", ""),
       StringEntry("x-dead-letter-routing-key", cfg.dead_letter_queue.c_str()),
   };
   amqp_table_t q_args{4, q_entries};
   amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.queue.c_str()), 0, 1, 0, 0, q_args);
-  if (auto st = conn.CheckRpc("queue.declare " + cfg.queue); !st) return st;
+  amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
+  if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+      static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_PRECONDITION_FAILED) {
+    // The queue exists with other arguments (declared by an older version): use it as it is
+    // rather than stop the whole pipeline. The broker closed the channel; open it again.
+    amqp_channel_close_ok_t close_ok{};
+    amqp_send_method(c, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+    amqp_channel_open(c, ch);
+    if (auto st = conn.CheckRpc("channel.open"); !st) return st;
+    amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.queue.c_str()), /*passive=*/1, 0, 0, 0,
+                       amqp_empty_table);
+    if (auto st = conn.CheckRpc("queue.declare (passive) " + cfg.queue); !st) return st;
+  } else if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    conn.MarkBroken();
+    return MakeError("broker_error", "queue.declare " + cfg.queue + " failed",
+                     DescribeRpcReply(r));
+  }
   amqp_queue_bind(c, ch, amqp_cstring_bytes(cfg.queue.c_str()),
                   amqp_cstring_bytes(cfg.exchange.c_str()),
                   amqp_cstring_bytes(std::string(kReportRoutingKey).c_str()), amqp_empty_table);

@@ -51,10 +51,16 @@ class AmqpConnection {
 
 std::string DescribeRpcReply(const amqp_rpc_reply_t& reply);
 
+// The broker's own delivery limit on the work queue: a backstop for messages that crash workers
+// before they can decide. A constant (not derived from worker.max_attempts, which is at most 15)
+// because queue arguments cannot change after declaration: a config change must not make every
+// later declaration fail with PRECONDITION_FAILED.
+inline constexpr int kBrokerDeliveryLimit = 20;
+
 // Declares the durable exchange, the quorum work queue (with delivery limit and dead-lettering
 // into the dead-letter queue) and the quorum dead-letter queue. Idempotent; the gateway and
 // every worker call it with the same arguments.
-Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg, int delivery_limit);
+Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg);
 
 inline constexpr std::string_view kReportRoutingKey = "report";
 

@@ -78,7 +78,7 @@ void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
   if (auto n = root["worker"];
       n && rd.ExpectMap(n, "worker", {"prefetch", "max_attempts", "metrics_port"})) {
     ReadInt(rd, n, "prefetch", &c.worker.prefetch, 1, 10000, "worker");
-    ReadInt(rd, n, "max_attempts", &c.worker.max_attempts, 1, 100, "worker");
+    ReadInt(rd, n, "max_attempts", &c.worker.max_attempts, 1, 15, "worker");
     ReadInt(rd, n, "metrics_port", &c.worker.metrics_port, 0, 65535, "worker");
   }
   if (auto n = root["webform"];
@@ -173,6 +173,10 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   Config c;
   c.file = file;
+  if (!root.IsMap()) {
+    rd.FailAtLine(YamlReader::Line(root), "(file)", "must be a mapping of sections (town, gateway, …)");
+    return MakeError("config_invalid", rd.JoinedErrors());
+  }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
                 "departments", "categories", "routing"});

@@ -115,6 +115,12 @@ std::string FoldGerman(std::string_view s) {
       i += 2;
       continue;
     }
+    // A combining diaeresis (decomposed "u" + U+0308) folds like the precomposed umlaut.
+    if (c == 0xCC && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x88) {
+      out.push_back('e');
+      ++i;
+      continue;
+    }
     // Latin-1 punctuation (NBSP, «», °) and General Punctuation (–, „, “, …) separate words.
     if (c == 0xC2 || (c == 0xE2 && i + 1 < s.size() &&
                       (static_cast<unsigned char>(s[i + 1]) == 0x80 ||

@@ -112,8 +112,12 @@ void YamlReader::String(const YAML::Node& map, std::string_view name, std::strin
     Fail(n, Join(path, name), "must be a string");
     return;
   }
-  *out = Expand(n.Scalar());
-  if (required && out->empty()) {
+  std::vector<std::string> unset;
+  *out = Expand(n.Scalar(), &unset);
+  for (const auto& var : unset) {
+    Fail(n, Join(path, name), "environment variable " + var + " is not set (and has no default)");
+  }
+  if (required && out->empty() && unset.empty()) {
     Fail(n, Join(path, name), "must not be empty");
   }
 }
@@ -128,7 +132,12 @@ void YamlReader::Int(const YAML::Node& map, std::string_view name, int64_t* out,
     Fail(n, Join(path, name), "must be a number");
     return;
   }
-  std::string text = Expand(n.Scalar());
+  std::vector<std::string> unset;
+  std::string text = Expand(n.Scalar(), &unset);
+  if (!unset.empty()) {
+    Fail(n, Join(path, name), "environment variable " + unset[0] + " is not set (and has no default)");
+    return;
+  }
   char* end = nullptr;
   errno = 0;
   long long v = std::strtoll(text.c_str(), &end, 10);

@@ -21,9 +21,8 @@ void Publisher::Pending::Finish(std::optional<Error> e) {
   cv.notify_all();
 }
 
-Publisher::Publisher(Config::Amqp config, int delivery_limit, metrics::Registry& registry)
+Publisher::Publisher(Config::Amqp config, metrics::Registry& registry)
     : config_(std::move(config)),
-      delivery_limit_(delivery_limit),
       published_(registry.GetCounter("meldestelle_published_total",
                                      "Messages published to the broker.")),
       confirmed_(registry.GetCounter("meldestelle_confirmed_total",
@@ -85,9 +84,9 @@ Status Publisher::Publish(std::string body, std::string message_id, int64_t rece
 Status Publisher::ConnectOnce() {
   auto url = ParseAmqpUrl(config_.url);
   if (!url) return url.error();
-  auto conn = AmqpConnection::Open(*url, /*heartbeat=*/0, std::chrono::seconds(3));
+  auto conn = AmqpConnection::Open(*url, /*heartbeat=*/10, std::chrono::seconds(3));
   if (!conn) return conn.error();
-  if (auto st = DeclareTopology(*conn, config_, delivery_limit_); !st) return st;
+  if (auto st = DeclareTopology(*conn, config_); !st) return st;
   amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
   if (auto st = conn->CheckRpc("confirm.select"); !st) return st;
   conn_ = std::move(conn).value();
@@ -140,7 +139,11 @@ void Publisher::PublishQueued() {
                                 amqp_cstring_bytes(std::string(kReportRoutingKey).c_str()),
                                 /*mandatory=*/1, 0, &props, body);
     if (rc != AMQP_STATUS_OK) {
-      p->Finish(MakeError("broker_unavailable", "publish failed", amqp_error_string2(rc)));
+      // Fail this one and the rest of the batch at once; the caller drops the connection.
+      Error e = MakeError("broker_unavailable", "publish failed", amqp_error_string2(rc));
+      for (auto& rest : batch) {
+        rest->Finish(e);
+      }
       throw std::runtime_error(std::string("publish failed: ") + amqp_error_string2(rc));
     }
     outstanding_[++next_tag_] = p;
@@ -193,17 +196,20 @@ Status Publisher::ReadFrames(bool block) {
       case AMQP_BASIC_RETURN_METHOD: {
         // Unroutable (mandatory): the message body follows; the confirm comes afterwards.
         amqp_message_t msg;
-        if (amqp_read_message(c, AmqpConnection::kChannel, &msg, 0).reply_type ==
+        if (amqp_read_message(c, AmqpConnection::kChannel, &msg, 0).reply_type !=
             AMQP_RESPONSE_NORMAL) {
-          std::string id(static_cast<const char*>(msg.properties.message_id.bytes),
-                         msg.properties.message_id.len);
-          for (auto& [t, p] : outstanding_) {
-            if (p->message_id == id) {
-              p->Finish(MakeError("broker_refused", "message was unroutable"));
-            }
-          }
-          amqp_destroy_message(&msg);
+          // We cannot tell which message was returned: treat it as a lost connection so that
+          // no request is answered 2xx for an unrouted message.
+          return MakeError("broker_unavailable", "could not read a returned message");
         }
+        std::string id(static_cast<const char*>(msg.properties.message_id.bytes),
+                       msg.properties.message_id.len);
+        for (auto& [t, p] : outstanding_) {
+          if (p->message_id == id) {
+            p->Finish(MakeError("broker_refused", "message was unroutable"));
+          }
+        }
+        amqp_destroy_message(&msg);
         break;
       }
       case AMQP_CHANNEL_CLOSE_METHOD:
@@ -219,7 +225,13 @@ void Publisher::Loop() {
   std::chrono::milliseconds backoff(200);
   while (!stop_.load()) {
     if (!conn_) {
-      auto st = ConnectOnce();
+      Status st = [&]() -> Status {
+        try {
+          return ConnectOnce();
+        } catch (const std::exception& e) {
+          return MakeError("broker_unavailable", "connect failed", e.what());
+        }
+      }();
       if (!st) {
         connected_gauge_.Set(0);
         FailAll(MakeError("broker_unavailable", "broker not connected"));
@@ -241,6 +253,8 @@ void Publisher::Loop() {
       log::Info("broker connected", {{"exchange", config_.exchange}});
     }
     try {
+      // Frames (acks) are allocated from the connection's pool; release it between rounds.
+      amqp_maybe_release_buffers(conn_->get());
       PublishQueued();
       Status st = ReadFrames(false);
       if (st) {

@@ -23,7 +23,7 @@ namespace meldestelle::gateway {
 // deadline passed. Reconnects by itself with backoff. Thread-safe: mu_ guards the queues.
 class Publisher {
  public:
-  Publisher(Config::Amqp config, int delivery_limit, metrics::Registry& registry);
+  Publisher(Config::Amqp config, metrics::Registry& registry);
   ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
@@ -57,7 +57,6 @@ class Publisher {
   void Wake();
 
   const Config::Amqp config_;
-  const int delivery_limit_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;

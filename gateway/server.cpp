@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "channels/webform/page.hpp"
@@ -35,7 +36,8 @@ int64_t NowUnix() { return NowMs() / 1000; }
 int StatusFor(const std::string& code) {
   if (code == "photo_too_large" || code == "payload_too_large") return 413;
   if (code == "not_an_image" || code == "unsupported_media_type") return 415;
-  if (code == "json_invalid" || code == "multipart_invalid" || code == "form_invalid" ||
+  if (code == "json_invalid" || code == "multipart_invalid" || code == "payload_invalid" ||
+      code == "control_characters" || code == "form_invalid" ||
       code == "invalid_utf8" || code == "unknown_field" || code == "duplicate_field" ||
       code == "field_type_invalid" || code == "unknown_file_field" ||
       code == "photo_not_a_file" || code == "idempotency_key_invalid") {
@@ -95,7 +97,7 @@ Gateway::Gateway(const Config& config, metrics::Registry& registry)
       blobs_(config.storage.media_dir),
       references_(config.gateway.instance_id),
       store_(config.database.url),
-      publisher_(config.amqp, config.worker.max_attempts + 2, registry) {}
+      publisher_(config.amqp, registry) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -160,13 +162,29 @@ void Gateway::Stop() {
 
 void Gateway::Routes() {
   // Chunked bodies bypass cpp-httplib 0.11's payload limit: refuse them before reading.
-  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    auto te = req.get_header_value("Transfer-Encoding");
-    if (te.find("chunked") != std::string::npos) {
+  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // A POST without Content-Length would be read until the client stops, past every limit.
+    std::string te = req.get_header_value("Transfer-Encoding");
+    std::transform(te.begin(), te.end(), te.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    bool chunked = te.find("chunked") != std::string::npos;
+    if (req.method == "POST" && (chunked || !req.has_header("Content-Length"))) {
       res.set_header("Connection", "close");
       SendJson(res, 411,
                ErrorJson("length_required",
-                         "Chunked uploads are not accepted; send a Content-Length."));
+                         "Chunked or unsized uploads are not accepted; send a Content-Length."));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Too large by its Content-Length: answer at once instead of reading (and discarding) it.
+    if (req.method == "POST" &&
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+            static_cast<unsigned long long>(config_.gateway.max_request_bytes)) {
+      res.set_header("Connection", "close");
+      SendJson(res, 413,
+               ErrorJson("payload_too_large",
+                         "Die Anfrage ist zu groß (höchstens " +
+                             std::to_string(config_.gateway.max_request_bytes / 1000000) +
+                             " MB). Bitte weniger oder kleinere Fotos senden."));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -216,9 +234,17 @@ void Gateway::HandleFormPage(const httplib::Request&, httplib::Response& res) {
   res.set_content(webform::RenderFormPage(page), "text/html; charset=utf-8");
 }
 
-Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req,
+Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
   Body body;
+  // cpp-httplib answers an over-long Content-Length itself by setting 413 and failing the read.
+  auto too_large = [&]() -> Error {
+    res.status = 200;
+    return MakeError("payload_too_large",
+                     "Die Anfrage ist zu groß (höchstens " +
+                         std::to_string(config_.gateway.max_request_bytes / 1000000) +
+                         " MB). Bitte weniger oder kleinere Fotos senden.");
+  };
   const std::string content_type = req.get_header_value("Content-Type");
   const size_t file_cap = static_cast<size_t>(config_.webform.max_photo_bytes) + 1;
   if (req.is_multipart_form_data()) {
@@ -234,6 +260,7 @@ Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req,
           content.append(data, std::min(n, file_cap - std::min(file_cap, content.size())));
           return true;
         });
+    if (!ok && res.status == 413) return too_large();
     if (!ok) {
       return MakeError("multipart_invalid",
                        parts.size() > 64 ? "Zu viele Teile in der Anfrage."
@@ -258,10 +285,14 @@ Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req,
     body.submission = std::move(sub).value();
   } else {
     std::string raw;
+    const size_t cap = static_cast<size_t>(config_.gateway.max_request_bytes);
+    bool over = false;
     bool ok = reader([&](const char* data, size_t n) {
-      raw.append(data, n);
-      return true;
+      over = raw.size() + n > cap;
+      if (!over) raw.append(data, n);
+      return !over;
     });
+    if (!ok && (res.status == 413 || over)) return too_large();
     if (!ok) {
       return MakeError("payload_invalid", "Die Anfrage konnte nicht gelesen werden.");
     }
@@ -293,14 +324,9 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     return out;
   };
   Report& r = intake.report;
-  for (auto& photo : intake.photos) {
-    auto sha = blobs_.Put(photo.content);
-    if (!sha) {
-      log::Error("storing a photo failed", {{"error", sha.error().detail}});
-      return fail(sha.error());
-    }
-    r.attachments.push_back(
-        {*sha, photo.media_type, static_cast<int64_t>(photo.content.size()), photo.filename});
+  for (const auto& photo : intake.photos) {
+    r.attachments.push_back({Sha256Hex(photo.content), photo.media_type,
+                             static_cast<int64_t>(photo.content.size()), photo.filename});
   }
   int64_t received_ms = NowMs();
   r.id = NewUuid();
@@ -336,6 +362,14 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
       envelope = k.envelope;
       message_id = k.report_id;
       r.reference = k.reference;
+    }
+  }
+  // The photos are stored only now, after every check that can refuse the request, and before
+  // the report that points to them is published.
+  for (const auto& photo : intake.photos) {
+    if (auto sha = blobs_.Put(photo.content); !sha) {
+      log::Error("storing a photo failed", {{"error", sha.error().detail}});
+      return fail(sha.error());
     }
   }
   auto published = publisher_.Publish(envelope, message_id, received_ms,
@@ -378,7 +412,7 @@ void Gateway::HandleApiPost(const httplib::Request& req, httplib::Response& res,
     return reject("idempotency_key_invalid",
                   "Idempotency-Key must be valid UTF-8 of at most 200 bytes.");
   }
-  auto body = ReadBody(req, reader);
+  auto body = ReadBody(req, res, reader);
   if (!body) {
     return reject(body.error().code, body.error().message);
   }
@@ -419,7 +453,7 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
   page.max_photo_bytes = config_.webform.max_photo_bytes;
   auto show_form = [&](int status, const std::string& code) {
     CountRejected(kFormChannel, code);
-    page.form_token = NewFormToken();
+    if (page.form_token.empty()) page.form_token = NewFormToken();
     res.status = status;
     res.set_header("Cache-Control", "no-store");
     res.set_content(webform::RenderFormPage(page), "text/html; charset=utf-8");
@@ -432,7 +466,7 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
     res.set_header("Cache-Control", "no-store");
     res.set_content(webform::RenderConfirmationPage(c), "text/html; charset=utf-8");
   };
-  auto body = ReadBody(req, reader);
+  auto body = ReadBody(req, res, reader);
   if (!body) {
     page.errors.push_back(body.error().message);
     return show_form(StatusFor(body.error().code), body.error().code);
@@ -488,7 +522,12 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
   Accepted a =
       Accept(kFormChannel, std::move(*v.intake), token.nonce, body->hash, std::move(body->raw));
   if (a.status != 202) {
-    if (a.status == 503) SetUnavailable(res);
+    if (a.status == 503) {
+      SetUnavailable(res);
+      // Keep the token: a resubmission then meets the pending reservation and gets the same
+      // reference, so a report that was queued after all is not doubled.
+      page.form_token = field("form_token");
+    }
     page.errors.push_back(a.status == 503
                               ? "Ihre Meldung konnte gerade nicht angenommen werden. Bitte senden "
                                 "Sie sie in einigen Minuten noch einmal – Ihre Angaben bleiben "

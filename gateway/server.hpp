@@ -58,7 +58,8 @@ class Gateway {
   void HandleReady(const httplib::Request& req, httplib::Response& res);
 
   struct Body;
-  Result<Body> ReadBody(const httplib::Request& req, const httplib::ContentReader& reader);
+  Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader);
   std::string NewFormToken() const;
   void CountRejected(const std::string& channel, const std::string& reason);
 

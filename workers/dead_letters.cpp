@@ -23,7 +23,7 @@ Result<AmqpConnection> Connect(const Config& config) {
   if (!url) return url.error();
   auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
   if (!conn) return conn.error();
-  if (auto st = DeclareTopology(*conn, config.amqp, config.worker.max_attempts + 2); !st) {
+  if (auto st = DeclareTopology(*conn, config.amqp); !st) {
     return st.error();
   }
   return conn;

@@ -59,10 +59,12 @@ Worker::Worker(const Config& config, std::shared_ptr<const routing::RuleSet> rul
 Status Worker::Connect() {
   auto url = ParseAmqpUrl(config_.amqp.url);
   if (!url) return url.error();
-  auto conn = AmqpConnection::Open(*url, 30, std::chrono::seconds(5));
+  // No AMQP heartbeats: while the database is down the worker retries in place without calling
+  // into librabbitmq, and a heartbeat timeout would drop the connection and return (and count)
+  // every prefetched message. TCP keepalive (set in Open) notices a vanished broker instead.
+  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
   if (!conn) return conn.error();
-  // Broker-side backstop for messages that crash a worker before it can decide.
-  if (auto st = DeclareTopology(*conn, config_.amqp, config_.worker.max_attempts + 2); !st) {
+  if (auto st = DeclareTopology(*conn, config_.amqp); !st) {
     return st;
   }
   amqp_connection_state_t c = conn->get();
@@ -127,6 +129,12 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
       return MakeError("broker_unavailable", "no confirm for dead letter", amqp_error_string2(rc));
     }
     if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    if (frame.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
+      // Unroutable (the dead-letter queue is missing): the ack that follows means nothing.
+      dl_conn_->MarkBroken();
+      dl_conn_.reset();
+      return MakeError("broker_error", "dead letter was unroutable");
+    }
     if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) return Ok{};
     if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) {
       return MakeError("broker_error", "dead letter was nacked by the broker");

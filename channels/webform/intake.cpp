@@ -1,5 +1,6 @@
 #include "channels/webform/intake.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -195,6 +196,16 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
     if (!IsValidUtf8(value)) {
       fail(name == "description" ? "description" : "", "invalid_utf8",
            "Die Eingabe enthält ungültige Zeichen (kein UTF-8).");
+      return v;
+    }
+    // NUL and other control characters cannot be stored as text (PostgreSQL refuses U+0000).
+    bool control = std::any_of(value.begin(), value.end(), [](char ch) {
+      auto c = static_cast<unsigned char>(ch);
+      return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
+    });
+    if (control) {
+      fail(name == "description" ? "description" : "", "control_characters",
+           "Die Eingabe enthält unzulässige Steuerzeichen.");
       return v;
     }
   }

@@ -169,6 +169,16 @@ TEST_CASE("the url-encoded vector is decoded") {
   CHECK(v.intake->report.category == "BEL-01");
 }
 
+TEST_CASE("control characters are refused, NUL above all") {
+  CHECK(FirstCode(ValidateJson(R"({"description":"Loch\u0000im Weg"})")) == "control_characters");
+  CHECK(FirstCode(ValidateJson(R"({"description":"a","address":"Weg\u001b[31m"})")) ==
+        "control_characters");
+  CHECK(ValidateJson(R"({"description":"Zeile 1\r\nZeile 2\tTab"})").intake);
+  auto sub = FromUrlEncoded("beschreibung=a%00b");
+  REQUIRE(sub.ok());
+  CHECK(FirstCode(Validate(*sub, Limits{}, ExampleConfig())) == "control_characters");
+}
+
 TEST_CASE("broken url-encoded bodies are refused") {
   CHECK(FromUrlEncoded("beschreibung=%ZZ").error().code == "form_invalid");
   CHECK(FromUrlEncoded("beschreibung=%4").error().code == "form_invalid");

@@ -126,3 +126,14 @@ TEST_CASE("the example configuration loads") {
   CHECK(cfg->categories.size() >= 25);
   CHECK(cfg->FindDepartment("buergerservice") != nullptr);
 }
+
+TEST_CASE("a config that is not a mapping, or uses an unset variable, is refused clearly") {
+  auto scalar = LoadConfig(WriteTemp("just a string\n"));
+  REQUIRE_FALSE(scalar.ok());
+  CHECK_THAT(scalar.error().message, Catch::Contains("must be a mapping of sections"));
+  unsetenv("MS_TEST_NOT_SET");
+  auto unset = LoadConfig(WriteTemp(std::string(kMinimal) + "gateway:\n  listen: ${MS_TEST_NOT_SET}\n"));
+  REQUIRE_FALSE(unset.ok());
+  CHECK_THAT(unset.error().message,
+             Catch::Contains(":12: gateway.listen: environment variable MS_TEST_NOT_SET is not set"));
+}

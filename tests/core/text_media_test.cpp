@@ -25,6 +25,7 @@ TEST_CASE("German folding makes spelling variants equal") {
   CHECK(FoldGerman("Schlaglöcher, überall!") == "schlagloecher ueberall");
   CHECK(FoldGerman("Grünfläche – „kaputt“") == "gruenflaeche kaputt");
   CHECK(FoldGerman("  ") == "");
+  CHECK(FoldGerman("Mu\xCC\x88ll") == "muell");  // decomposed ü
 }
 
 TEST_CASE("media types are sniffed from magic bytes, not names") {

@@ -20,6 +20,8 @@ std::string Env(const char* name, const std::string& fallback = "");
 std::string ReadFile(const std::filesystem::path& p);
 std::string VectorFile(const std::string& rel);
 int FreePort();
+// Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
+std::string RawHttp(int port, const std::string& request);
 
 // Polls `condition` until it holds or `timeout` passes (a deadline, not a sleep to synchronise).
 bool WaitFor(const std::function<bool()>& condition,

@@ -1,0 +1,164 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/*, bench/run. Source it; it sets no shell options of its own.
+#
+# Settings (environment, all optional):
+#   MELDESTELLE_VAR               state directory                      [<repo>/var]
+#   MELDESTELLE_AMQP_PORT         RabbitMQ AMQP listener               [5672]
+#   MELDESTELLE_RABBIT_DIST_PORT  Erlang distribution port             [AMQP port + 20000]
+#   MELDESTELLE_EPMD_PORT         private epmd port                    [AMQP port - 1303, i.e. 4369 for 5672]
+#   MELDESTELLE_RABBIT_NODENAME   Erlang node name                     [meldestelle@localhost]
+#   MELDESTELLE_PG_PORT           PostgreSQL port                      [55432]
+#   MELDESTELLE_PG_BIN            PostgreSQL server binaries           [/usr/lib/postgresql/15/bin]
+
+MELDESTELLE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MELDESTELLE_SCRIPTS_DIR=$MELDESTELLE_ROOT/scripts
+
+ms_log() { printf '%s: %s\n' "${MS_PROG:-meldestelle}" "$*" >&2; }
+ms_die() { ms_log "error: $*"; exit 1; }
+
+# Fills in every setting that is not given. Call once after the caller has exported its overrides.
+ms_defaults() {
+  : "${MELDESTELLE_VAR:=$MELDESTELLE_ROOT/var}"
+  : "${MELDESTELLE_AMQP_PORT:=5672}"
+  : "${MELDESTELLE_RABBIT_DIST_PORT:=$((MELDESTELLE_AMQP_PORT + 20000))}"
+  # Each instance gets its own epmd so that test, bench and run never share a node registry.
+  : "${MELDESTELLE_EPMD_PORT:=$((MELDESTELLE_AMQP_PORT - 1303))}"
+  : "${MELDESTELLE_RABBIT_NODENAME:=meldestelle@localhost}"
+  : "${MELDESTELLE_PG_PORT:=55432}"
+  if [[ -z ${MELDESTELLE_PG_BIN:-} ]]; then
+    MELDESTELLE_PG_BIN=/usr/lib/postgresql/15/bin
+    if [[ ! -x $MELDESTELLE_PG_BIN/pg_ctl ]]; then
+      local d
+      for d in /usr/lib/postgresql/*/bin; do [[ -x $d/pg_ctl ]] && MELDESTELLE_PG_BIN=$d; done
+    fi
+  fi
+  export MELDESTELLE_VAR MELDESTELLE_AMQP_PORT MELDESTELLE_RABBIT_DIST_PORT MELDESTELLE_EPMD_PORT \
+         MELDESTELLE_RABBIT_NODENAME MELDESTELLE_PG_PORT MELDESTELLE_PG_BIN
+  [[ $MELDESTELLE_VAR == /* ]] || MELDESTELLE_VAR=$PWD/$MELDESTELLE_VAR
+  [[ $MELDESTELLE_VAR != *[[:space:]\'\"]* ]] ||
+    ms_die "MELDESTELLE_VAR must not contain blanks or quotes: '$MELDESTELLE_VAR'"
+}
+
+# The vhost is spelled out: by the AMQP URI spec (and amqp_parse_url) a bare trailing "/" names
+# the empty vhost "", which does not exist; the default vhost "/" is "%2f".
+ms_amqp_url() { printf 'amqp://guest:guest@127.0.0.1:%s/%%2f' "$MELDESTELLE_AMQP_PORT"; }
+ms_database_url() {
+  printf 'postgresql://postgres@127.0.0.1:%s/meldestelle' "$MELDESTELLE_PG_PORT"
+}
+
+# True if something accepts TCP connections on 127.0.0.1:$1.
+ms_port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# True if PID $1 exists, is not a zombie and (if $2 is given) its command line contains $2.
+# Zombies matter here: reparented children of this sandbox's PID 1 are never reaped.
+ms_pid_alive() {
+  local pid=$1 want=${2:-} stat cmd
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]] || return 1
+  if [[ -n $want ]]; then
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *"$want"* ]] || return 1
+  fi
+}
+
+# ms_children PID: the PIDs whose parent is PID.
+ms_children() {
+  local stat f
+  for f in /proc/[0-9]*/stat; do
+    stat=$(cat "$f" 2>/dev/null) || continue
+    stat=${stat##*) }
+    local ppid
+    read -r _ ppid _ <<<"$stat"
+    [[ $ppid != "$1" ]] || { f=${f#/proc/}; echo "${f%/stat}"; }
+  done
+}
+
+# ms_wait_gone PID SECONDS: waits until PID is gone; false on timeout.
+ms_wait_gone() {
+  local pid=$1 tenths=$(($2 * 10))
+  while ((tenths-- > 0)); do
+    ms_pid_alive "$pid" || return 0
+    sleep 0.1
+  done
+  ! ms_pid_alive "$pid"
+}
+
+# ms_stop_pid PID NAME [SECONDS]: TERM, wait, then KILL. For processes this script family started.
+ms_stop_pid() {
+  local pid=$1 name=$2 secs=${3:-20}
+  ms_pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! ms_wait_gone "$pid" "$secs"; then
+    ms_log "$name (pid $pid) did not stop within ${secs}s, killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    ms_wait_gone "$pid" 5 || true
+  fi
+}
+
+# ms_wait_http URL SECONDS [PID]: polls URL until it answers 2xx; fails early if PID dies.
+ms_wait_http() {
+  local url=$1 tenths=$(($2 * 10)) pid=${3:-}
+  while ((tenths-- > 0)); do
+    curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && return 0
+    [[ -z $pid ]] || ms_pid_alive "$pid" || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- used by scripts/run and bench/run ------------------------------------------------------
+
+# ms_services_start: starts both services, remembering in MS_STARTED_SERVICES the ones that were
+# not running before, so that ms_services_stop_started leaves other people's instances alone.
+MS_STARTED_SERVICES=()
+ms_services_start() {
+  local s
+  for s in rabbitmq postgres; do
+    if ! "$MELDESTELLE_SCRIPTS_DIR/services" status "$s" >/dev/null 2>&1; then
+      MS_STARTED_SERVICES+=("$s")
+    fi
+    "$MELDESTELLE_SCRIPTS_DIR/services" start "$s"
+  done
+}
+ms_services_stop_started() {
+  local s
+  for s in "${MS_STARTED_SERVICES[@]}"; do
+    "$MELDESTELLE_SCRIPTS_DIR/services" stop "$s" || true
+  done
+  MS_STARTED_SERVICES=()
+}
+
+# ms_app_start BIN CONFIG LOGDIR: migrates, starts gateway and worker in the background
+# (MS_GATEWAY_PID, MS_WORKER_PID) and waits until the gateway's /readyz answers.
+MS_GATEWAY_PID=
+MS_WORKER_PID=
+ms_app_start() {
+  local bin=$1 config=$2 logdir=$3 port=${MELDESTELLE_HTTP_PORT:-8080}
+  mkdir -p "$logdir"
+  ms_log "migrating the database"
+  "$bin" migrate --config "$config" >>"$logdir/migrate.log" 2>&1 ||
+    { tail -n 20 "$logdir/migrate.log" >&2; ms_die "migrate failed (log: $logdir/migrate.log)"; }
+  if ms_port_open "$port"; then
+    ms_die "port $port is already in use (set MELDESTELLE_HTTP_PORT)"
+  fi
+  "$bin" gateway --config "$config" >>"$logdir/gateway.log" 2>&1 &
+  MS_GATEWAY_PID=$!
+  "$bin" worker --config "$config" >>"$logdir/worker.log" 2>&1 &
+  MS_WORKER_PID=$!
+  ms_log "gateway pid $MS_GATEWAY_PID, worker pid $MS_WORKER_PID, logs in $logdir"
+  if ! ms_wait_http "http://127.0.0.1:$port/readyz" 60 "$MS_GATEWAY_PID"; then
+    tail -n 20 "$logdir/gateway.log" >&2
+    ms_die "gateway did not become ready on port $port (log: $logdir/gateway.log)"
+  fi
+  ms_pid_alive "$MS_WORKER_PID" ||
+    { tail -n 20 "$logdir/worker.log" >&2; ms_die "worker exited (log: $logdir/worker.log)"; }
+}
+ms_app_stop() {
+  [[ -z $MS_WORKER_PID ]] || ms_stop_pid "$MS_WORKER_PID" worker
+  [[ -z $MS_GATEWAY_PID ]] || ms_stop_pid "$MS_GATEWAY_PID" gateway
+  MS_WORKER_PID='' MS_GATEWAY_PID=''
+}
