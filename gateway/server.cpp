@@ -83,6 +83,16 @@ json ErrorJson(const std::string& code, const std::string& message,
 
 void SetUnavailable(httplib::Response& res) { res.set_header("Retry-After", "5"); }
 
+// Counters on the hot path are looked up once, not per request (the lookup takes a lock).
+metrics::Counter& ReceivedCounter(metrics::Registry& r, const char* channel) {
+  return r.GetCounter("meldestelle_reports_received_total", "Submissions received, by channel.",
+                      {{"channel", channel}});
+}
+metrics::Counter& AcceptedCounter(metrics::Registry& r, const char* channel) {
+  return r.GetCounter("meldestelle_reports_accepted_total",
+                      "Reports accepted (broker-confirmed), by channel.", {{"channel", channel}});
+}
+
 }  // namespace
 
 struct Gateway::Body {
@@ -97,7 +107,11 @@ Gateway::Gateway(const Config& config, metrics::Registry& registry)
       blobs_(config.storage.media_dir),
       references_(config.gateway.instance_id),
       store_(config.database.url),
-      publisher_(config.amqp, registry) {}
+      publisher_(config.amqp, registry),
+      received_form_(ReceivedCounter(registry, kFormChannel)),
+      received_app_(ReceivedCounter(registry, kAppChannel)),
+      accepted_form_(AcceptedCounter(registry, kFormChannel)),
+      accepted_app_(AcceptedCounter(registry, kAppChannel)) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -386,10 +400,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     }
   }
   out.reference = r.reference;
-  registry_
-      .GetCounter("meldestelle_reports_accepted_total", "Reports accepted (broker-confirmed).",
-                  {{"channel", channel}})
-      .Inc();
+  (channel == kFormChannel ? accepted_form_ : accepted_app_).Inc();
   log::Info("report accepted",
             {{"reference", r.reference}, {"channel", channel},
              {"photos", std::to_string(r.attachments.size())}});
@@ -398,10 +409,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
 
 void Gateway::HandleApiPost(const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
-  registry_
-      .GetCounter("meldestelle_reports_received_total", "Submissions received, by channel.",
-                  {{"channel", kAppChannel}})
-      .Inc();
+  received_app_.Inc();
   auto reject = [&](const std::string& code, const std::string& message,
                     const std::vector<webform::FieldError>& fields = {}) {
     CountRejected(kAppChannel, code);
@@ -440,10 +448,7 @@ void Gateway::HandleApiPost(const httplib::Request& req, httplib::Response& res,
 
 void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res,
                              const httplib::ContentReader& reader) {
-  registry_
-      .GetCounter("meldestelle_reports_received_total", "Submissions received, by channel.",
-                  {{"channel", kFormChannel}})
-      .Inc();
+  received_form_.Inc();
   webform::FormPage page;
   page.town_name = config_.town.name;
   for (const auto& c : config_.categories) {

@@ -72,6 +72,10 @@ class Gateway {
   BacklogServer server_;
   std::thread thread_;
   int port_ = 0;
+  metrics::Counter& received_form_;
+  metrics::Counter& received_app_;
+  metrics::Counter& accepted_form_;
+  metrics::Counter& accepted_app_;
 };
 
 }  // namespace meldestelle::gateway

@@ -437,7 +437,9 @@ TEST_CASE("an unknown or mistyped reference gets 404 saying which") {
 }
 
 TEST_CASE("operations endpoints report health, readiness and metrics") {
-  Stack s;
+  StackOptions options;
+  options.worker_metrics_port = FreePort();
+  Stack s(options);
   auto health = s.Client().Get("/healthz");
   REQUIRE(health);
   CHECK(health->status == 200);
@@ -451,6 +453,20 @@ TEST_CASE("operations endpoints report health, readiness and metrics") {
   CHECK_THAT(m->body, Catch::Contains(
                           "meldestelle_reports_rejected_total{channel=\"app\",reason=\"json_invalid\"} 1"));
   CHECK_THAT(m->body, Catch::Contains("meldestelle_confirmed_total 1"));
+  // The worker's own metrics: processed, and the intake-to-ticket latency.
+  REQUIRE(s.WaitForCount(kTickets, 1));
+  httplib::Client worker("127.0.0.1", options.worker_metrics_port);
+  std::string wm;
+  REQUIRE(WaitFor([&] {
+    auto r = worker.Get("/metrics");
+    wm = r ? r->body : "";
+    return wm.find("outcome=\"ticket_created\"} 1") != std::string::npos;
+  }));
+  CHECK_THAT(wm, Catch::Contains("meldestelle_intake_to_ticket_seconds_count 1"));
+  CHECK_THAT(wm, Catch::Contains("meldestelle_worker_dead_lettered_total 0"));
+  auto ready = s.Client().Get("/readyz");
+  REQUIRE(ready);
+  CHECK(ready->body == R"({"broker":"ok","database":"ok"})");
 }
 
 TEST_CASE("uploads beyond the limits are refused before they are read") {

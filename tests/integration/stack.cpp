@@ -231,7 +231,7 @@ std::vector<std::string> Stack::ProcessEnv() const {
       "MELDESTELLE_PUBLIC_BASE_URL=http://127.0.0.1:" + std::to_string(port_),
       "MELDESTELLE_MEDIA_DIR=" + media_dir_.string(),
       "MELDESTELLE_FORM_SECRET=" + secret_,
-      "MELDESTELLE_WORKER_METRICS_PORT=0",
+      "MELDESTELLE_WORKER_METRICS_PORT=" + std::to_string(options_.worker_metrics_port),
       "PATH=" + Env("PATH", "/usr/bin:/bin"),
   };
   for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {

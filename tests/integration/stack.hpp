@@ -49,6 +49,7 @@ struct StackOptions {
   int workers = 1;
   int max_attempts = 3;
   int token_min_age_seconds = 3;
+  int worker_metrics_port = 0;  // 0 = off
 };
 
 class Stack {
