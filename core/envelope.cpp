@@ -3,15 +3,21 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "core/json_writer.hpp"
 
 namespace meldestelle {
 
 std::string EncodeEnvelope(const Envelope& e) {
-  nlohmann::json j{{"report", ReportToJson(e.report)},
-                   {"raw",
-                    {{"content_type", e.raw.content_type},
-                     {"body_base64", Base64Encode(e.raw.body)}}}};
-  return j.dump();
+  std::string out;
+  out.reserve(512 + e.report.text.size() * 2 + e.raw.body.size() * 4 / 3);
+  out += "{\"report\":";
+  AppendReportJson(out, e.report);
+  out += ",\"raw\":{\"content_type\":";
+  json_writer::AppendString(out, e.raw.content_type);
+  out += ",\"body_base64\":\"";
+  out += Base64Encode(e.raw.body);  // the base64 alphabet needs no escaping
+  out += "\"}}";
+  return out;
 }
 
 Result<Envelope> DecodeEnvelope(std::string_view body) {

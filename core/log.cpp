@@ -2,9 +2,10 @@
 
 #include <cstdio>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
+#include "core/json_writer.hpp"
 #include "core/report.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle::log {
 
@@ -38,22 +39,47 @@ void SetMinLevel(Level level) {
   g_min = level;
 }
 
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  nlohmann::json j;
-  j["ts"] = NowTimestamp();
-  j["level"] = LevelName(level);
-  j["msg"] = std::string(msg);
+std::string FormatLine(Level level, std::string_view component, std::string_view msg,
+                       std::initializer_list<Field> fields) {
+  // Written directly rather than through a JSON DOM: one line per accepted report is on the
+  // gateway's hot path. Invalid UTF-8 in a field is replaced so that the line stays JSON.
+  auto text = [](std::string_view v) -> std::string {
+    if (IsValidUtf8(v)) return std::string(v);
+    std::string ascii;
+    for (unsigned char c : v) ascii.push_back(c < 0x80 ? static_cast<char>(c) : '?');
+    return ascii;
+  };
+  std::string line;
+  line.reserve(160);
+  line += "{\"component\":";
+  json_writer::AppendString(line, text(component));
+  line += ",\"ts\":";
+  json_writer::AppendString(line, NowTimestamp());
+  line += ",\"level\":";
+  json_writer::AppendString(line, LevelName(level));
+  line += ",\"msg\":";
+  json_writer::AppendString(line, text(msg));
   for (const auto& [k, v] : fields) {
-    j[std::string(k)] = v;
+    line.push_back(',');
+    json_writer::AppendString(line, text(k));
+    line.push_back(':');
+    json_writer::AppendString(line, text(v));
   }
-  std::string line =
-      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  line += "}\n";
+  return line;
+}
+
+void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  std::string component;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (level < g_min) {
+      return;
+    }
+    component = g_component;
+  }
+  std::string line = FormatLine(level, component, msg, fields);
   std::lock_guard<std::mutex> lock(g_mu);
-  if (level < g_min) {
-    return;
-  }
-  // Component added under the lock so that SetComponent is respected.
-  line.insert(1, "\"component\":\"" + g_component + "\",");
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

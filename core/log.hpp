@@ -14,6 +14,9 @@ using Field = std::pair<std::string_view, std::string>;
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 void SetComponent(std::string component);
+// One log line (JSON object and newline); exposed for tests.
+std::string FormatLine(Level level, std::string_view component, std::string_view msg,
+                       std::initializer_list<Field> fields);
 void SetMinLevel(Level level);
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 inline void Info(std::string_view msg, std::initializer_list<Field> f = {}) {

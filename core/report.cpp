@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/json_writer.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle {
@@ -82,6 +83,69 @@ json ReportToJson(const Report& r) {
       {"attachments", attachments},
       {"raw_ref", r.raw_ref},
   };
+}
+
+void AppendReportJson(std::string& out, const Report& r) {
+  using json_writer::AppendInt;
+  using json_writer::AppendNumber;
+  using json_writer::AppendString;
+  // Keys in the order nlohmann::json (a std::map) writes them, so both forms are identical.
+  out += "{\"attachments\":[";
+  for (size_t i = 0; i < r.attachments.size(); ++i) {
+    const Attachment& a = r.attachments[i];
+    out += i == 0 ? "{\"filename\":" : ",{\"filename\":";
+    AppendString(out, a.filename);
+    out += ",\"media_type\":";
+    AppendString(out, a.media_type);
+    out += ",\"sha256\":";
+    AppendString(out, a.sha256);
+    out += ",\"size\":";
+    AppendInt(out, a.size);
+    out += "}";
+  }
+  out += "],\"category\":";
+  if (r.category.empty()) {
+    out += "null";
+  } else {
+    AppendString(out, r.category);
+  }
+  out += ",\"channel\":";
+  AppendString(out, r.channel);
+  out += ",\"channel_message_id\":";
+  AppendString(out, r.channel_message_id);
+  out += ",\"id\":";
+  AppendString(out, r.id);
+  out += ",\"location\":{\"accuracy_m\":";
+  AppendNumber(out, r.location.accuracy_m);
+  out += ",\"address\":";
+  AppendString(out, r.location.address);
+  out += ",\"lat\":";
+  AppendNumber(out, r.location.lat);
+  out += ",\"lon\":";
+  AppendNumber(out, r.location.lon);
+  out += ",\"source\":";
+  AppendString(out, ToString(r.location.source));
+  out += "},\"raw_ref\":";
+  AppendString(out, r.raw_ref);
+  out += ",\"received_at\":";
+  AppendString(out, r.received_at);
+  out += ",\"reference\":";
+  AppendString(out, r.reference);
+  out += ",\"reporter\":{\"ack\":{\"address\":";
+  AppendString(out, r.reporter.ack_address);
+  out += ",\"channel\":";
+  AppendString(out, r.reporter.ack_channel);
+  out += "},\"address\":";
+  AppendString(out, r.reporter.address);
+  out += ",\"language\":";
+  AppendString(out, r.reporter.language);
+  out += ",\"name\":";
+  AppendString(out, r.reporter.name);
+  out += "},\"schema_version\":";
+  AppendInt(out, r.schema_version);
+  out += ",\"text\":";
+  AppendString(out, r.text);
+  out += "}";
 }
 
 namespace {

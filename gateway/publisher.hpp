@@ -55,6 +55,9 @@ class Publisher {
   void PublishQueued();
   Status ReadFrames(bool block);
   void Wake();
+  size_t QueuedCount();
+  // Publishes gathered while a batch is in flight are sent at the latest at this many.
+  static constexpr size_t kGatherLimit = 256;
 
   const Config::Amqp config_;
   std::atomic<bool> stop_{false};

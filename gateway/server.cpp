@@ -349,7 +349,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
   r.channel_message_id = dedup_key.empty() ? r.id : dedup_key;
   r.received_at = FormatTimestamp(std::chrono::system_clock::time_point(
       std::chrono::milliseconds(received_ms)));
-  r.raw_ref = "sha256:" + Sha256Hex(raw.body);
+  r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
   std::string envelope = EncodeEnvelope(Envelope{r, std::move(raw)});
   std::string message_id = r.id;
   if (!dedup_key.empty()) {

@@ -103,3 +103,24 @@ TEST_CASE("timestamps are RFC 3339 UTC with milliseconds") {
   auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1741600000123));
   CHECK(FormatTimestamp(t) == "2025-03-10T09:46:40.123Z");
 }
+
+TEST_CASE("the fast report writer produces exactly the JSON of the DOM writer") {
+  std::vector<Report> samples;
+  samples.push_back(Sample());
+  Report odd = Sample();
+  odd.text = std::string("Quote \" backslash \\ tab \t newline \n nul-free \x01\x1f end ü 🚧");
+  odd.category.clear();
+  odd.location.lat = -0.000001234;
+  odd.location.lon = 179.99999999999997;
+  odd.location.accuracy_m.reset();
+  odd.attachments.push_back({std::string(64, 'c'), "image/png", 0, "a\"b.png"});
+  samples.push_back(odd);
+  Report empty;
+  samples.push_back(empty);
+  for (const auto& r : samples) {
+    std::string fast;
+    AppendReportJson(fast, r);
+    CHECK(fast == ReportToJson(r).dump());
+    CHECK(json::parse(fast) == ReportToJson(r));
+  }
+}
