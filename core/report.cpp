@@ -46,43 +46,11 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
 
 std::string NowTimestamp() { return FormatTimestamp(std::chrono::system_clock::now()); }
 
-namespace {
-
-json OptionalNumber(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-
-}  // namespace
-
 json ReportToJson(const Report& r) {
-  json attachments = json::array();
-  for (const auto& a : r.attachments) {
-    attachments.push_back({{"sha256", a.sha256},
-                           {"media_type", a.media_type},
-                           {"size", a.size},
-                           {"filename", a.filename}});
-  }
-  return json{
-      {"schema_version", r.schema_version},
-      {"id", r.id},
-      {"reference", r.reference},
-      {"channel", r.channel},
-      {"channel_message_id", r.channel_message_id},
-      {"received_at", r.received_at},
-      {"reporter",
-       {{"address", r.reporter.address},
-        {"name", r.reporter.name},
-        {"ack", {{"channel", r.reporter.ack_channel}, {"address", r.reporter.ack_address}}},
-        {"language", r.reporter.language}}},
-      {"text", r.text},
-      {"category", r.category.empty() ? json(nullptr) : json(r.category)},
-      {"location",
-       {{"lat", OptionalNumber(r.location.lat)},
-        {"lon", OptionalNumber(r.location.lon)},
-        {"accuracy_m", OptionalNumber(r.location.accuracy_m)},
-        {"source", ToString(r.location.source)},
-        {"address", r.location.address}}},
-      {"attachments", attachments},
-      {"raw_ref", r.raw_ref},
-  };
+  // One serializer: the DOM is read back from the direct writer.
+  std::string text;
+  AppendReportJson(text, r);
+  return json::parse(text);
 }
 
 void AppendReportJson(std::string& out, const Report& r) {

@@ -58,7 +58,7 @@ const char* ToString(LocationSource s);
 std::optional<LocationSource> LocationSourceFromString(std::string_view s);
 
 nlohmann::json ReportToJson(const Report& r);
-// The same JSON as ReportToJson(r).dump(), written directly (the queue's hot path).
+// Writes the report's JSON directly (the queue's hot path); ReportToJson parses this back.
 void AppendReportJson(std::string& out, const Report& r);
 // Validates types, required fields, UTF-8 and coordinate ranges.
 Result<Report> ReportFromJson(const nlohmann::json& j);
