@@ -6,7 +6,7 @@ namespace meldestelle::routing {
 
 namespace {
 
-constexpr size_t kMinStem = 3;
+constexpr size_t kMinStem = 4;
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;

@@ -10,7 +10,7 @@ namespace meldestelle::routing {
 
 // Stems one folded word (output of FoldGerman: lowercase, ä→ae, ö→oe, ü→ue, ß→ss):
 //  1. strips the first matching ending of "ern", "en", "er", "es", "e", "n", "s" if at least
-//     three characters remain ("laternen"→"latern", "schlagloechern"→"schlagloech");
+//     four characters remain ("laternen"→"latern", "schlagloechern"→"schlagloech");
 //  2. then removes umlaut plurals by mapping "ae"→"a", "oe"→"o", "ue"→"u" everywhere
 //     ("schlagloech"→"schlagloch", "baeum"→"baum").
 // Both sides of a comparison are stemmed the same way, so over-stemming ("feuer"→"feu") only
