@@ -5,7 +5,12 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -14,6 +19,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 #include "gateway/server.hpp"
 #include "routing/rules.hpp"
 #include "workers/dead_letters.hpp"
@@ -40,7 +46,8 @@ Commands:
   gateway           serve the HTTP front (web form, API, webhooks, /metrics)
   worker            route queued reports and store tickets
   migrate           create or update the database schema
-  rules check FILE  validate a routing rule file
+  rules check       validate the routing rules (and the areas they use)
+  rules explain     show which rule routes a report file, and why
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
@@ -71,11 +78,21 @@ Creates the database named in database.url if it is missing and applies every sc
 not yet applied. Safe to run twice, concurrently and on every start.
 )";
 
-const char* kRulesHelp = R"(Usage: meldestelle rules check FILE [--config FILE]
+const char* kRulesHelp = R"(Usage: meldestelle rules check [FILE] [--config FILE]
+       meldestelle rules explain [--format text|json] [--config FILE] REPORT.json
 
-Validates a routing rule file: syntax, unknown keys, duplicate ids, unknown departments and
-categories (checked against the configuration), rules that can never match. Prints every problem
-as FILE:LINE: KEY: REASON and exits 1 if there is any, 0 if the file is valid.
+check    validates a routing rule file (default: routing.rules_file of the config): syntax,
+         unknown keys, duplicate ids, unknown departments, categories, category groups, areas,
+         points and lines, invalid regular expressions, invalid GeoJSON polygons (routing.areas),
+         unreachable rules. Prints every problem as FILE:LINE: KEY: REASON and exits 1 if there
+         is any, 0 if the rules are valid.
+explain  routes one report with the configured rules and prints the department, the matching
+         rule, the conditions that held with the values they saw, and for each earlier rule why
+         it did not match. REPORT.json is a normalized report (docs/report-schema.md) or just
+         {"description", "lat", "lon", "channel", "category", "received_at", "photo"}; all keys
+         are optional. --format json prints {"department", "category", "rule",
+         "ruleset_version", "conditions": [...], "rejected": [{"rule", "reason"}], ...}.
+Exit codes: 0 success, 1 invalid rules, 2 usage error or unreadable report.
 )";
 
 const char* kDeadLettersHelp = R"(Usage: meldestelle dead-letters [list|requeue] [--limit N] [--config FILE]
@@ -88,6 +105,7 @@ requeue  moves up to N messages back onto the work queue, e.g. after the cause w
 
 struct Args {
   std::string config;
+  std::string format = "text";
   int limit = 20;
   bool help = false;
   std::vector<std::string> positional;
@@ -112,6 +130,13 @@ Args ParseArgs(int argc, char** argv, int start) {
         return a;
       }
       a.limit = std::atoi(argv[++i]);
+    } else if (arg == "--format") {
+      if (i + 1 >= argc || (std::string(argv[i + 1]) != "text" &&
+                            std::string(argv[i + 1]) != "json")) {
+        a.error = "--format needs text or json";
+        return a;
+      }
+      a.format = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       a.config = arg.substr(9);
     } else if (!arg.empty() && arg[0] == '-') {
@@ -245,24 +270,109 @@ int RunMigrate(const Args& args) {
   return kExitOk;
 }
 
+// Reads REPORT.json for `rules explain`: a normalized report, or the short form.
+Result<Report> ReadReportFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return MakeError("usage", path + ": cannot be read");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return MakeError("usage", path + ": not a JSON object");
+  }
+  if (j.contains("schema_version")) {
+    auto r = ReportFromJson(j);
+    if (!r) {
+      return MakeError("usage", path + ": not a valid report: " + r.error().message);
+    }
+    return r;
+  }
+  Report r;
+  static const std::set<std::string> kShort = {"description", "text", "lat", "lon", "channel",
+                                               "category", "received_at", "photo"};
+  for (const auto& [key, value] : j.items()) {
+    if (kShort.count(key) == 0) {
+      return MakeError("usage", path + ": unknown key \"" + key +
+                                    "\" (description, lat, lon, channel, category, "
+                                    "received_at, photo; or a normalized report)");
+    }
+    bool is_text = key != "lat" && key != "lon" && key != "photo";
+    if (is_text && !value.is_string()) {
+      return MakeError("usage", path + ": " + key + " must be a string");
+    }
+  }
+  auto str = [&](const char* k) { return j.contains(k) ? j[k].get<std::string>() : ""; };
+  r.text = j.contains("description") ? str("description") : str("text");
+  r.channel = j.contains("channel") ? str("channel") : "webform";
+  r.category = str("category");
+  r.received_at = j.contains("received_at") ? str("received_at") : NowTimestamp();
+  if (!IsValidUtf8(r.text)) {
+    return MakeError("usage", path + ": description is not valid UTF-8");
+  }
+  if (j.contains("lat") != j.contains("lon")) {
+    return MakeError("usage", path + ": lat and lon go together");
+  }
+  if (j.contains("lat")) {
+    if (!j["lat"].is_number() || !j["lon"].is_number() ||
+        !routing::ValidLonLat(j["lon"].get<double>(), j["lat"].get<double>())) {
+      return MakeError("usage", path + ": lat/lon must be numbers in range");
+    }
+    r.location.lat = j["lat"].get<double>();
+    r.location.lon = j["lon"].get<double>();
+    r.location.source = LocationSource::kDevice;
+  }
+  if (j.contains("photo")) {
+    if (!j["photo"].is_boolean()) {
+      return MakeError("usage", path + ": photo must be true or false");
+    }
+    if (j["photo"].get<bool>()) {
+      r.attachments.push_back({std::string(64, '0'), "image/jpeg", 0, "photo.jpg"});
+    }
+  }
+  return r;
+}
+
 int RunRules(const Args& args) {
   if (args.help || args.positional.empty()) {
     std::cout << kRulesHelp;
     return args.help ? kExitOk : kExitUsage;
   }
-  if (args.positional[0] != "check" || args.positional.size() != 2) {
-    std::cerr << "meldestelle rules: expected `rules check FILE`\n" << kRulesHelp;
+  const std::string& action = args.positional[0];
+  bool check = action == "check" && args.positional.size() <= 2;
+  bool explain = action == "explain" && args.positional.size() == 2;
+  if (!check && !explain) {
+    std::cerr << "meldestelle rules: expected `rules check [FILE]` or `rules explain REPORT`\n"
+              << kRulesHelp;
     return kExitUsage;
   }
   auto cfg = LoadOrReport(args);
   if (!cfg) return kExitUsage;
-  auto rules = routing::LoadRuleSet(args.positional[1], &*cfg);
+  std::filesystem::path file = check && args.positional.size() == 2
+                                   ? std::filesystem::path(args.positional[1])
+                                   : cfg->routing.rules_file;
+  auto rules = routing::LoadRuleSet(file, &*cfg);
   if (!rules) {
     std::cerr << rules.error().message;
-    return kExitFailure;
+    return explain ? kExitUsage : kExitFailure;
   }
-  std::cout << args.positional[1] << ": ok, " << (*rules)->rules.size() << " rules, version "
-            << (*rules)->version << "\n";
+  if (check) {
+    std::cout << file.string() << ": ok, " << (*rules)->rules.size() << " rules, "
+              << (*rules)->geometries.size() << " areas, version " << (*rules)->version << "\n";
+    return kExitOk;
+  }
+  auto report = ReadReportFile(args.positional[1]);
+  if (!report) {
+    std::cerr << "meldestelle rules explain: " << report.error().message << "\n";
+    return kExitUsage;
+  }
+  routing::Explanation e = routing::Explain(**rules, *report);
+  if (args.format == "json") {
+    std::cout << routing::ExplanationToJson(e).dump(2) << "\n";
+  } else {
+    std::cout << routing::ExplanationToText(e);
+  }
   return kExitOk;
 }
 

@@ -139,6 +139,36 @@ void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
   }
 }
 
+void ReadAreas(YamlReader& rd, const YAML::Node& routing, const std::filesystem::path& file,
+               Config& c) {
+  static const std::regex kName("^[a-z0-9_-]+$");
+  YAML::Node areas = routing["areas"];
+  if (!areas || !rd.ExpectSequence(areas, "routing.areas")) {
+    return;
+  }
+  std::set<std::string> names;
+  for (const auto& node : areas) {
+    if (!rd.ExpectMap(node, "routing.areas[]", {"name", "file"})) {
+      continue;
+    }
+    Config::GeoFile g;
+    g.line = YamlReader::Line(node);
+    std::string path;
+    rd.String(node, "name", &g.name, true, "routing.areas[]");
+    rd.String(node, "file", &path, true, "routing.areas[" + g.name + "]");
+    if (!g.name.empty() && !std::regex_match(g.name, kName)) {
+      rd.Fail(node["name"], "routing.areas[].name", "must match [a-z0-9_-]+");
+    } else if (!g.name.empty() && !names.insert(g.name).second) {
+      rd.Fail(node["name"], "routing.areas[].name", "duplicate area name \"" + g.name + "\"");
+    }
+    if (!path.empty()) {
+      std::filesystem::path p(path);
+      g.file = p.is_absolute() ? p : file.parent_path() / p;
+    }
+    c.routing.areas.push_back(std::move(g));
+  }
+}
+
 void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
   static const std::regex kCode("^[A-Z]{2,4}-[0-9]{2}$");
   auto n = root["categories"];
@@ -183,13 +213,14 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   ReadSections(rd, root, c);
   ReadDepartments(rd, root, c);
   ReadCategories(rd, root, c);
-  if (auto n = root["routing"]; n && rd.ExpectMap(n, "routing", {"rules_file"})) {
+  if (auto n = root["routing"]; n && rd.ExpectMap(n, "routing", {"rules_file", "areas"})) {
     std::string rules;
     rd.String(n, "rules_file", &rules, true, "routing");
     if (!rules.empty()) {
       std::filesystem::path p(rules);
       c.routing.rules_file = p.is_absolute() ? p : file.parent_path() / p;
     }
+    ReadAreas(rd, n, file, c);
   } else if (!n) {
     rd.Fail(root, "routing", "is required");
   }

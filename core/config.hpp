@@ -66,8 +66,16 @@ struct Config {
   } webform;
   std::vector<Department> departments;
   std::vector<Category> categories;
+  // A named GeoJSON geometry used by routing conditions (`area:`, `near:`); the file is parsed
+  // and validated by the routing library when the rule set is loaded.
+  struct GeoFile {
+    std::string name;            // [a-z0-9_-]+, unique; referenced by rules
+    std::filesystem::path file;  // resolved against the config file's directory
+    int line = 0;                // line of the entry in the config file, for error messages
+  };
   struct Routing {
     std::filesystem::path rules_file;  // resolved against the config file's directory
+    std::vector<GeoFile> areas;        // polygons, points and lines, by name
   } routing;
 
   const Department* FindDepartment(std::string_view id) const;

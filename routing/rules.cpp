@@ -1,18 +1,444 @@
+// The matcher: evaluates rules against a report, and explains the result.
 #include "routing/rules.hpp"
 
-#include <fstream>
-#include <regex>
-#include <set>
-#include <sstream>
+#include <re2/re2.h>
 
-#include "core/crypto.hpp"
+#include <cmath>
+#include <cstdio>
+
 #include "core/text.hpp"
-#include "core/yaml_reader.hpp"
 
 namespace meldestelle::routing {
 
+namespace {
+
+constexpr size_t kShortList = 6;
+constexpr size_t kMaxSeenChars = 80;
+const char* const kWeekdayNames[] = {"mo", "di", "mi", "do", "fr", "sa", "so"};
+
+std::string JoinList(const std::vector<std::string>& v, bool full) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!full && i == kShortList) {
+      out += ", … (" + std::to_string(v.size()) + " in all)";
+      break;
+    }
+    out += (i == 0 ? "" : ", ") + v[i];
+  }
+  return out + "]";
+}
+
+std::string HhMm(int minute) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
+  return buf;
+}
+
+std::string Metres(double m) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f m", m);
+  return buf;
+}
+
+std::string Quote(std::string_view s) {
+  // Cut on a UTF-8 boundary so the explanation stays valid UTF-8.
+  if (s.size() > kMaxSeenChars) {
+    size_t cut = kMaxSeenChars;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    return "\"" + std::string(s.substr(0, cut)) + "…\"";
+  }
+  return "\"" + std::string(s) + "\"";
+}
+
+bool HasPhoto(const Report& r) {
+  for (const auto& a : r.attachments) {
+    if (a.media_type.rfind("image/", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Per-report state for one Route/Explain call: the folded text and local time are computed at
+// most once, and only if a rule asks for them.
+class Context {
+ public:
+  Context(const RuleSet& rs, const Report& r) : rs_(rs), report_(r) {}
+
+  const Report& report() const { return report_; }
+  const RuleSet& rules() const { return rs_; }
+
+  const Words& TextWords() {
+    if (!words_ready_) {
+      words_ready_ = true;
+      if (IsValidUtf8(report_.text)) {
+        words_ = SplitAndStem(FoldGerman(report_.text));
+      }
+    }
+    return words_;
+  }
+
+  std::optional<LonLat> Location() const {
+    const auto& l = report_.location;
+    if (!l.lat || !l.lon || !ValidLonLat(*l.lon, *l.lat)) {
+      return std::nullopt;
+    }
+    return LonLat{*l.lon, *l.lat};
+  }
+
+  std::optional<LocalTime> Local() {
+    if (!time_ready_) {
+      time_ready_ = true;
+      if (auto t = ParseRfc3339(report_.received_at)) {
+        local_ = ToLocal(rs_.timezone, *t);
+      }
+    }
+    return local_;
+  }
+
+  // Filled while tracing the matched rule.
+  std::vector<std::string> found_keywords;
+  bool category_matched = false;
+
+ private:
+  const RuleSet& rs_;
+  const Report& report_;
+  bool words_ready_ = false;
+  Words words_;
+  bool time_ready_ = false;
+  std::optional<LocalTime> local_;
+};
+
+bool InList(const std::vector<std::string>& v, const std::string& s) {
+  for (const auto& x : v) {
+    if (x == s) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string CategorySeen(const Report& r) {
+  return r.category.empty() ? "no category" : r.category + " (chosen by the citizen)";
+}
+
+bool TimeHolds(const Condition& c, const LocalTime& t) {
+  int m = t.minute_of_day;
+  auto day_ok = [&](int weekday) { return (c.weekdays >> weekday) & 1u; };
+  if (c.from_minute < c.to_minute) {
+    return m >= c.from_minute && m < c.to_minute && day_ok(t.weekday);
+  }
+  // Spans midnight: the part after midnight belongs to the window that began the day before.
+  if (m >= c.from_minute) {
+    return day_ok(t.weekday);
+  }
+  return m < c.to_minute && day_ok((t.weekday + 6) % 7);
+}
+
+// Evaluates a leaf condition. `seen`, if given, receives the value it looked at.
+bool Leaf(const Condition& c, Context& ctx, std::string* seen, bool trace) {
+  const Report& r = ctx.report();
+  switch (c.kind) {
+    case CondKind::kCategory:
+    case CondKind::kCategoryGroup: {
+      bool held = !r.category.empty() &&
+                  InList(c.kind == CondKind::kCategory ? c.values : c.codes, r.category);
+      if (seen != nullptr) {
+        *seen = CategorySeen(r);
+      }
+      if (trace && held) {
+        ctx.category_matched = true;
+      }
+      return held;
+    }
+    case CondKind::kKeywords: {
+      const Words& words = ctx.TextWords();
+      std::vector<std::string> found;
+      for (const auto& kw : c.keywords) {
+        if (ContainsPhrase(words, kw.words)) {
+          if (seen == nullptr && !trace) {
+            return true;
+          }
+          found.push_back(kw.written);
+        }
+      }
+      if (seen != nullptr) {
+        *seen = words.words.empty() ? "empty text"
+                : found.empty()     ? "none found in " + Quote(r.text)
+                                    : "found " + JoinList(found, true);
+      }
+      if (trace) {
+        ctx.found_keywords.insert(ctx.found_keywords.end(), found.begin(), found.end());
+      }
+      return !found.empty();
+    }
+    case CondKind::kRegex: {
+      re2::StringPiece match;
+      bool held = c.regex != nullptr &&
+                  c.regex->Match(r.text, 0, r.text.size(), RE2::UNANCHORED, &match, 1);
+      if (seen != nullptr) {
+        *seen = r.text.empty() ? "empty text"
+                : held         ? "matched " + Quote(std::string_view(match.data(), match.size()))
+                               : "no match in " + Quote(r.text);
+      }
+      return held;
+    }
+    case CondKind::kArea: {
+      auto p = ctx.Location();
+      const auto& geos = ctx.rules().geometries;
+      bool held = p && c.geometry >= 0 && Contains(geos[static_cast<size_t>(c.geometry)], *p);
+      if (seen != nullptr) {
+        char buf[64];
+        if (p) {
+          std::snprintf(buf, sizeof buf, "%.6f, %.6f", p->lat, p->lon);
+        }
+        *seen = !p ? std::string("no location")
+                   : std::string(buf) + (held ? " inside " : " outside ") + c.geometry_name;
+      }
+      return held;
+    }
+    case CondKind::kNear: {
+      auto p = ctx.Location();
+      if (!p) {
+        if (seen != nullptr) {
+          *seen = "no location";
+        }
+        return false;
+      }
+      if (!c.near_bbox.Contains(*p) && seen == nullptr) {
+        return false;  // quick reject
+      }
+      double d = std::numeric_limits<double>::infinity();
+      if (c.near_point) {
+        d = HaversineMetres(*p, *c.near_point);
+      } else if (c.geometry >= 0) {
+        d = DistanceMetres(ctx.rules().geometries[static_cast<size_t>(c.geometry)], *p);
+      }
+      if (seen != nullptr) {
+        *seen = "distance " + Metres(d) + " to " + c.geometry_name;
+      }
+      return d <= c.within_m;
+    }
+    case CondKind::kChannel:
+      if (seen != nullptr) {
+        *seen = r.channel.empty() ? "no channel" : r.channel;
+      }
+      return InList(c.values, r.channel);
+    case CondKind::kTime: {
+      auto t = ctx.Local();
+      if (seen != nullptr) {
+        *seen = !t ? "no valid received_at (" + Quote(r.received_at) + ")"
+                   : std::string(kWeekdayNames[t->weekday]) + " " + HhMm(t->minute_of_day) +
+                         " " + ctx.rules().timezone.name();
+      }
+      return t && TimeHolds(c, *t);
+    }
+    case CondKind::kHasPhoto: {
+      bool photo = HasPhoto(r);
+      if (seen != nullptr) {
+        *seen = photo ? "has a photo" : "no photo";
+      }
+      return photo == c.flag;
+    }
+    case CondKind::kHasLocation: {
+      bool loc = ctx.Location().has_value();
+      if (seen != nullptr) {
+        *seen = loc ? "has a location" : "no location";
+      }
+      return loc == c.flag;
+    }
+    case CondKind::kAll:
+    case CondKind::kAny:
+    case CondKind::kNot:
+      break;
+  }
+  return false;
+}
+
+// Evaluates a condition tree; with `trace`, records every evaluated node depth-first.
+bool Eval(const Condition& c, Context& ctx, std::vector<ConditionTrace>* trace, int depth) {
+  size_t at = 0;
+  if (trace != nullptr) {
+    at = trace->size();
+    trace->push_back({ToString(c.kind), depth, false, c.Describe(), ""});
+  }
+  bool held = false;
+  switch (c.kind) {
+    case CondKind::kAll:
+      held = true;
+      for (const auto& child : c.children) {
+        if (!Eval(child, ctx, trace, depth + 1)) {
+          held = false;
+          break;
+        }
+      }
+      break;
+    case CondKind::kAny:
+      for (const auto& child : c.children) {
+        if (Eval(child, ctx, trace, depth + 1)) {
+          held = true;
+          break;
+        }
+      }
+      break;
+    case CondKind::kNot:
+      held = !Eval(c.children[0], ctx, trace, depth + 1);
+      break;
+    default: {
+      std::string seen;
+      held = Leaf(c, ctx, trace != nullptr ? &seen : nullptr, trace != nullptr);
+      if (trace != nullptr) {
+        (*trace)[at].seen = std::move(seen);
+      }
+    }
+  }
+  if (trace != nullptr) {
+    (*trace)[at].held = held;
+  }
+  return held;
+}
+
+// Why `c` does not hold (called only when it does not): the first failing condition.
+std::string FailReason(const Condition& c, Context& ctx) {
+  switch (c.kind) {
+    case CondKind::kAll:
+      for (const auto& child : c.children) {
+        if (!Eval(child, ctx, nullptr, 0)) {
+          return FailReason(child, ctx);
+        }
+      }
+      return "all of its conditions held";  // not reached
+    case CondKind::kAny: {
+      std::string out = "none of: ";
+      for (size_t i = 0; i < c.children.size(); ++i) {
+        out += (i == 0 ? "" : "; ") + FailReason(c.children[i], ctx);
+      }
+      return out;
+    }
+    case CondKind::kNot: {
+      std::vector<ConditionTrace> inner;
+      Eval(c.children[0], ctx, &inner, 0);
+      return "not (" + c.children[0].Describe() + "), but it held: " + inner[0].seen;
+    }
+    default: {
+      std::string seen;
+      Leaf(c, ctx, &seen, false);
+      return c.Describe() + ": " + seen;
+    }
+  }
+}
+
+Decision Matched(const RuleSet& rs, const Rule* rule, Context& ctx) {
+  Decision d;
+  d.ruleset_version = rs.version;
+  d.category = ctx.report().category;
+  d.category_source = d.category.empty() ? "" : "citizen";
+  if (rule == nullptr) {
+    d.department = rs.default_department;
+    return d;
+  }
+  d.department = rule->department;
+  d.rule_id = rule->id;
+  d.priority = rule->priority;
+  d.tags = rule->tags;
+  d.forward = rule->forward;
+  if (rule->when) {
+    Eval(*rule->when, ctx, &d.conditions, 0);
+    d.matched_keywords = std::move(ctx.found_keywords);
+    d.matched_category = ctx.category_matched;
+  }
+  return d;
+}
+
+}  // namespace
+
+const char* ToString(CondKind k) {
+  switch (k) {
+    case CondKind::kAll: return "all";
+    case CondKind::kAny: return "any";
+    case CondKind::kNot: return "not";
+    case CondKind::kCategory: return "category";
+    case CondKind::kCategoryGroup: return "category_group";
+    case CondKind::kKeywords: return "keywords";
+    case CondKind::kRegex: return "regex";
+    case CondKind::kArea: return "area";
+    case CondKind::kNear: return "near";
+    case CondKind::kChannel: return "channel";
+    case CondKind::kTime: return "time";
+    case CondKind::kHasPhoto: return "has_photo";
+    case CondKind::kHasLocation: return "has_location";
+  }
+  return "?";
+}
+
+std::string Condition::Describe(bool full) const {
+  switch (kind) {
+    case CondKind::kAll:
+    case CondKind::kAny: {
+      std::string out = std::string(kind == CondKind::kAll ? "all of" : "any of") + " (";
+      for (size_t i = 0; i < children.size(); ++i) {
+        out += (i == 0 ? "" : "; ") + children[i].Describe(full);
+      }
+      return out + ")";
+    }
+    case CondKind::kNot:
+      return "not (" + children[0].Describe(full) + ")";
+    case CondKind::kCategory: return "category in " + JoinList(values, full);
+    case CondKind::kCategoryGroup: return "category group in " + JoinList(values, full);
+    case CondKind::kKeywords: return "text contains one of " + JoinList(values, full);
+    case CondKind::kRegex: return "text matches /" + pattern + "/";
+    case CondKind::kArea: return "location in area " + geometry_name;
+    case CondKind::kNear: return "location within " + Metres(within_m) + " of " + geometry_name;
+    case CondKind::kChannel: return "channel in " + JoinList(values, full);
+    case CondKind::kTime: {
+      std::string out = "received " + HhMm(from_minute) + "–" + HhMm(to_minute);
+      if (weekdays != 0x7f) {
+        std::vector<std::string> days;
+        for (int i = 0; i < 7; ++i) {
+          if ((weekdays >> i) & 1u) {
+            days.emplace_back(kWeekdayNames[i]);
+          }
+        }
+        out += " on " + JoinList(days, true);
+      }
+      return out + (from_minute > to_minute ? " (spans midnight)" : "");
+    }
+    case CondKind::kHasPhoto: return flag ? "has a photo" : "has no photo";
+    case CondKind::kHasLocation: return flag ? "has a location" : "has no location";
+  }
+  return "?";
+}
+
+Decision Route(const RuleSet& rs, const Report& report) {
+  Context ctx(rs, report);
+  for (const auto& rule : rs.rules) {
+    if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
+      return Matched(rs, &rule, ctx);
+    }
+  }
+  return Matched(rs, nullptr, ctx);
+}
+
+Explanation Explain(const RuleSet& rs, const Report& report) {
+  Explanation e;
+  Context ctx(rs, report);
+  for (const auto& rule : rs.rules) {
+    if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
+      e.decision = Matched(rs, &rule, ctx);
+      return e;
+    }
+    e.rejected.push_back({rule.id, FailReason(*rule.when, ctx)});
+  }
+  e.decision = Matched(rs, nullptr, ctx);
+  return e;
+}
+
 bool ContainsKeyword(std::string_view text, std::string_view kw) {
-  if (kw.empty()) return false;
+  if (kw.empty()) {
+    return false;
+  }
   size_t pos = 0;
   while ((pos = text.find(kw, pos)) != std::string_view::npos) {
     if (pos == 0 || text[pos - 1] == ' ') {
@@ -21,131 +447,6 @@ bool ContainsKeyword(std::string_view text, std::string_view kw) {
     ++pos;
   }
   return false;
-}
-
-Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::filesystem::path& file,
-                                                   const Config* config) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    return MakeError("rules_invalid", file.string() + ":0: (file): cannot be read\n");
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ParseRuleSet(ss.str(), file.string(), config);
-}
-
-Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& text,
-                                                    const std::string& file_name,
-                                                    const Config* config) {
-  static const std::regex kId("^[a-z0-9_-]+$");
-  YamlReader rd(file_name);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    rd.FailAtLine(e.mark.line + 1, "(syntax)", e.msg);
-    return MakeError("rules_invalid", rd.JoinedErrors());
-  }
-  if (!root || !root.IsMap()) {
-    rd.FailAtLine(1, "(file)", "must be a mapping with default_department and rules");
-    return MakeError("rules_invalid", rd.JoinedErrors());
-  }
-  auto rs = std::make_shared<RuleSet>();
-  rs->file = file_name;
-  rs->version = "sha256:" + Sha256Hex(text);
-  rd.ExpectMap(root, "", {"default_department", "rules"});
-  rd.String(root, "default_department", &rs->default_department, true);
-  auto check_department = [&](const YAML::Node& at, const std::string& key,
-                              const std::string& id) {
-    if (config != nullptr && !id.empty() && config->FindDepartment(id) == nullptr) {
-      rd.Fail(at, key, "unknown department \"" + id + "\"");
-    }
-  };
-  check_department(root["default_department"], "default_department", rs->default_department);
-
-  YAML::Node rules = root["rules"];
-  if (!rules) {
-    rd.Fail(root, "rules", "is required");
-  } else if (rd.ExpectSequence(rules, "rules")) {
-    std::set<std::string> ids;
-    std::string catch_all;  // "id (line n)" of the first rule without conditions
-    for (const auto& node : rules) {
-      if (!rd.ExpectMap(node, "rules[]", {"id", "description", "when", "department"})) continue;
-      Rule r;
-      r.line = YamlReader::Line(node);
-      rd.String(node, "id", &r.id, true, "rules[]");
-      rd.String(node, "description", &r.description, false, "rules[]");
-      rd.String(node, "department", &r.department, true, "rules[" + r.id + "]");
-      std::string key = "rules[" + r.id + "]";
-      if (!r.id.empty() && !std::regex_match(r.id, kId)) {
-        rd.Fail(node["id"], key + ".id", "must match [a-z0-9_-]+");
-      }
-      if (!r.id.empty() && !ids.insert(r.id).second) {
-        rd.Fail(node["id"], key + ".id", "duplicate rule id");
-      }
-      check_department(node["department"], key + ".department", r.department);
-      if (auto when = node["when"]; when && !when.IsNull()) {
-        if (rd.ExpectMap(when, key + ".when", {"category", "keywords"})) {
-          rd.StringList(when, "category", &r.categories, key + ".when");
-          rd.StringList(when, "keywords", &r.keywords, key + ".when");
-          for (const auto& code : r.categories) {
-            if (config != nullptr && config->FindCategory(code) == nullptr) {
-              rd.Fail(when["category"], key + ".when.category",
-                      "unknown category \"" + code + "\"");
-            }
-          }
-          for (const auto& kw : r.keywords) {
-            std::string folded = IsValidUtf8(kw) ? FoldGerman(kw) : "";
-            if (folded.empty()) {
-              rd.Fail(when["keywords"], key + ".when.keywords",
-                      "keyword \"" + kw + "\" is empty after normalisation");
-            }
-            r.folded_keywords.push_back(folded);
-          }
-          if (r.AlwaysMatches()) {
-            rd.Fail(when, key + ".when", "has no condition (omit `when` for a catch-all rule)");
-          }
-        }
-      }
-      if (!catch_all.empty()) {
-        rd.Fail(node, key, "is unreachable: rule " + catch_all + " matches every report first");
-      } else if (r.AlwaysMatches()) {
-        catch_all = "\"" + r.id + "\" (line " + std::to_string(r.line) + ")";
-      }
-      rs->rules.push_back(std::move(r));
-    }
-  }
-  if (!rd.ok()) {
-    return MakeError("rules_invalid", rd.JoinedErrors());
-  }
-  return std::shared_ptr<const RuleSet>(std::move(rs));
-}
-
-Decision Route(const RuleSet& rules, const Report& report) {
-  Decision d;
-  d.ruleset_version = rules.version;
-  std::string folded = FoldGerman(report.text);
-  for (const auto& rule : rules.rules) {
-    bool category_ok = rule.categories.empty();
-    for (const auto& code : rule.categories) {
-      category_ok = category_ok || code == report.category;
-    }
-    if (!category_ok) continue;
-    std::vector<std::string> found;
-    for (size_t i = 0; i < rule.folded_keywords.size(); ++i) {
-      if (ContainsKeyword(folded, rule.folded_keywords[i])) {
-        found.push_back(rule.keywords[i]);
-      }
-    }
-    if (!rule.keywords.empty() && found.empty()) continue;
-    d.department = rule.department;
-    d.rule_id = rule.id;
-    d.matched_keywords = std::move(found);
-    d.matched_category = !rule.categories.empty();
-    return d;
-  }
-  d.department = rules.default_department;
-  return d;
 }
 
 }  // namespace meldestelle::routing

@@ -1,57 +1,146 @@
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/report.hpp"
 #include "core/result.hpp"
+#include "routing/geo.hpp"
+#include "routing/german.hpp"
+#include "routing/timezone.hpp"
 
-// The routing rule model and matcher: pure, no I/O except loading the file.
+namespace re2 {
+class RE2;
+}
+
+// The routing rule language (docs/routing.md): model, loader, matcher and explanations. Pure: no
+// I/O except reading the rule file, the GeoJSON files and the time zone when loading.
 namespace meldestelle::routing {
+
+enum class CondKind {
+  kAll, kAny, kNot,
+  kCategory, kCategoryGroup, kKeywords, kRegex, kArea, kNear, kChannel, kTime, kHasPhoto,
+  kHasLocation,
+};
+const char* ToString(CondKind k);
+
+// One node of a rule's condition tree. Built by the loader, immutable afterwards.
+struct Condition {
+  CondKind kind = CondKind::kAll;
+  int line = 0;
+  std::vector<Condition> children;  // all / any (≥ 1), not (exactly 1)
+  std::vector<std::string> values;  // category codes, group names, channels: as written
+  std::vector<std::string> codes;   // category_group: the groups' category codes
+  std::vector<Keyword> keywords;
+  std::string pattern;                  // regex, as written
+  std::shared_ptr<const re2::RE2> regex;
+  int geometry = -1;                    // area / near NAME: index into RuleSet::geometries
+  std::string geometry_name;
+  std::optional<LonLat> near_point;     // near: {point: [lon, lat]}
+  double within_m = 0;
+  BBox near_bbox;                       // the target's box widened by within_m: quick reject
+  int from_minute = 0;                  // time: [from, to) in local minutes of the day
+  int to_minute = 24 * 60;
+  uint8_t weekdays = 0x7f;              // bit 0 = Monday
+  bool flag = true;                     // has_photo / has_location
+
+  // Human-readable form, e.g. "category in [STR-01]". `full` lists every keyword (used to
+  // compare conditions); otherwise long lists are shortened.
+  std::string Describe(bool full = false) const;
+};
+
+struct Forward {
+  std::string authority;
+  std::string email;
+};
 
 struct Rule {
   std::string id;
   std::string description;
   int line = 0;
-  std::vector<std::string> categories;      // any of these codes (empty = no condition)
-  std::vector<std::string> keywords;        // as written
-  std::vector<std::string> folded_keywords; // FoldGerman(keywords)
-  std::string department;
-  bool AlwaysMatches() const { return categories.empty() && keywords.empty(); }
+  std::optional<Condition> when;  // none: matches every report
+  std::string department;         // for forwards: who hands the report over (default dept.)
+  std::string priority = "normal";
+  std::vector<std::string> tags;
+  std::optional<Forward> forward;
+  bool AlwaysMatches() const { return !when.has_value(); }
 };
 
 // Immutable after loading; shared between threads through shared_ptr<const RuleSet>.
 struct RuleSet {
-  std::string version;  // "sha256:<hex>" of the file's bytes
+  std::string version;  // "sha256:<hex>" of the rule file's bytes
   std::string file;
   std::string default_department;
   std::vector<Rule> rules;
+  std::vector<Geometry> geometries;  // from the config's routing.areas
+  TimeZone timezone = TimeZone::Utc();
+};
+
+// What one condition saw while it was evaluated (for explanations).
+struct ConditionTrace {
+  std::string condition;  // "category", "keywords", "all", …
+  int depth = 0;          // 0 = the rule's top-level condition
+  bool held = false;
+  std::string expected;   // Describe()
+  std::string seen;       // the value it looked at, e.g. "STR-01 (chosen by the citizen)"
 };
 
 struct Decision {
   std::string department;
   std::string rule_id;  // empty when the default department was used
   std::string ruleset_version;
-  std::vector<std::string> matched_keywords;
+  std::string priority = "normal";
+  std::vector<std::string> tags;
+  std::optional<Forward> forward;
+  std::string category;         // the report's category code, empty if none
+  std::string category_source;  // "citizen" when the citizen chose it, "" if none
+  std::vector<std::string> matched_keywords;  // as written in the rule
   bool matched_category = false;
+  std::vector<ConditionTrace> conditions;  // of the matched rule, depth-first
 };
 
-// Parses and validates a rule file. With a config, departments and categories are checked
-// against it. The error message lists every problem as "file:line: key: reason".
+struct Rejection {
+  std::string rule;
+  std::string reason;  // the first condition that failed, with the value seen
+};
+
+struct Explanation {
+  Decision decision;
+  std::vector<Rejection> rejected;  // every rule before the matching one, in order
+};
+
+// Parses and validates a rule file. With a config, departments, categories, groups and areas are
+// checked against it, the config's GeoJSON areas and town.timezone are loaded. The error
+// message lists every problem as "file:line: key: reason", one per line.
 Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::filesystem::path& file,
                                                    const Config* config);
 Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& yaml_text,
                                                     const std::string& file_name,
                                                     const Config* config);
 
-// First matching rule wins; otherwise the default department.
+// First matching rule wins; otherwise the default department. Fills the explanation of the
+// matched rule (conditions) but not the rejections. Thread-safe.
 Decision Route(const RuleSet& rules, const Report& report);
+// Route plus, for every earlier rule, why it did not match.
+Explanation Explain(const RuleSet& rules, const Report& report);
 
-// True if `folded_keyword` occurs in `folded_text` starting at a word boundary (so "laterne"
-// matches "laternen", but "rat" does not match "strasse").
+// {"department", "category", "category_source", "rule", "ruleset_version", "priority", "tags",
+//  "forward", "conditions": [{"condition", "depth", "held", "expected", "seen"}]}; Explain's
+// form adds "rejected": [{"rule", "reason"}].
+nlohmann::json DecisionToJson(const Decision& d);
+nlohmann::json ExplanationToJson(const Explanation& e);
+// Human-readable, English, one fact per line.
+std::string ExplanationToText(const Explanation& e);
+
+// v1 helper kept for callers: true if `folded_keyword` occurs in `folded_text` starting at a word
+// boundary.
 bool ContainsKeyword(std::string_view folded_text, std::string_view folded_keyword);
 
 }  // namespace meldestelle::routing

@@ -84,11 +84,18 @@ CREATE TABLE intake_keys (
 );
 )SQL";
 
+// Every ticket records why it went where it went (routing::DecisionToJson).
+constexpr const char* kRoutingExplanation = R"SQL(
+ALTER TABLE tickets ADD COLUMN routing_explanation jsonb;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "initial schema: tickets, attachments, raw payloads, outbox, intake keys", kInitial},
+      {2, "tickets.routing_explanation: the routing decision and its explanation",
+       kRoutingExplanation},
   };
   return kMigrations;
 }

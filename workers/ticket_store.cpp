@@ -45,18 +45,20 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
     pqxx::work tx(*conn_);
     nlohmann::json report_json = ReportToJson(r);
     nlohmann::json reporter = report_json["reporter"];
+    std::string explanation = routing::DecisionToJson(decision).dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
     auto inserted = tx.exec_params(
         "INSERT INTO tickets (id, reference, channel, channel_message_id, received_at,"
         " department_id, department_name, category, rule_id, ruleset_version, text, lat, lon,"
-        " accuracy_m, location_source, address, reporter, report, raw_ref)"
+        " accuracy_m, location_source, address, reporter, report, raw_ref, routing_explanation)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12, $13,"
-        " $14, $15, $16, $17::jsonb, $18::jsonb, NULLIF($19, ''))"
+        " $14, $15, $16, $17::jsonb, $18::jsonb, NULLIF($19, ''), $20::jsonb)"
         " ON CONFLICT (channel, channel_message_id) DO NOTHING RETURNING id",
         r.id, r.reference, r.channel, r.channel_message_id, r.received_at, decision.department,
         department_name, r.category, decision.rule_id, decision.ruleset_version, r.text,
         Opt(r.location.lat), Opt(r.location.lon), Opt(r.location.accuracy_m),
         std::string(ToString(r.location.source)), r.location.address, reporter.dump(),
-        report_json.dump(), r.raw_ref);
+        report_json.dump(), r.raw_ref, explanation);
     if (inserted.empty()) {
       return Outcome::kDuplicate;  // the transaction rolls back: nothing else is written
     }
