@@ -76,6 +76,11 @@ TEST_CASE("a form with two photos becomes one routed ticket with both photos sto
   CHECK(t[0][6].as<double>() == Approx(50.937531));
   CHECK(t[0][7].as<std::string>() == "device");
   CHECK(t[0][8].as<std::string>() == "Mühlenweg 12");
+  // The ticket carries the explanation of its routing decision.
+  auto why = s.Query("SELECT routing_explanation::text, rule_id FROM tickets");
+  REQUIRE_FALSE(why[0][0].is_null());
+  json explanation = json::parse(why[0][0].as<std::string>());
+  CHECK(explanation.dump().find(why[0][1].as<std::string>()) != std::string::npos);
   auto att = s.Query("SELECT sha256, media_type, size, filename FROM attachments ORDER BY position");
   REQUIRE(att.size() == 2);
   const std::string photos[] = {Jpeg(), OtherJpeg()};

@@ -182,6 +182,13 @@ Stack::Stack(StackOptions options) : options_(options) {
   Replace(cfg, "token_min_age_seconds: 3",
           "token_min_age_seconds: " + std::to_string(options_.token_min_age_seconds));
   Replace(cfg, "rules_file: rules.yaml", "rules_file: " + (example / "rules.yaml").string());
+  // Area files are relative to the configuration file, which the test writes elsewhere.
+  for (size_t pos = cfg.find("file: areas/"); pos != std::string::npos;
+       pos = cfg.find("file: areas/", pos)) {
+    std::string absolute = "file: " + (example / "areas").string() + "/";
+    cfg.replace(pos, std::string("file: areas/").size(), absolute);
+    pos += absolute.size();
+  }
   config_file_ = dir_ / "meldestelle.yaml";
   std::ofstream(config_file_) << cfg;
 
