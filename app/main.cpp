@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -23,7 +24,10 @@
 #include "gateway/server.hpp"
 #include "routing/rules.hpp"
 #include "workers/dead_letters.hpp"
+#include "routing/fixtures.hpp"
 #include "workers/migrations.hpp"
+#include "workers/rule_history.hpp"
+#include "workers/rule_source.hpp"
 #include "workers/worker.hpp"
 
 #ifndef MELDESTELLE_VERSION
@@ -46,8 +50,11 @@ Commands:
   gateway           serve the HTTP front (web form, API, webhooks, /metrics)
   worker            route queued reports and store tickets
   migrate           create or update the database schema
-  rules check       validate the routing rules (and the areas they use)
+  rules check       validate the routing rules (and the areas they use), run their fixtures
   rules explain     show which rule routes a report file, and why
+  rules shadow-report  where the candidate rule set disagreed with the live one
+  rules promote     make the candidate rule set live (keeping the previous for rollback)
+  rules rollback    bring the previous rule set back
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
@@ -70,6 +77,12 @@ each ticket with its attachments and acknowledgement in one transaction, then ac
 message. Several workers may run at once. Messages that fail worker.max_attempts times, or that
 cannot be parsed, go to the dead-letter queue with the reason. Serves /metrics on
 worker.metrics_port (0 = off). Stops on SIGINT or SIGTERM.
+
+Reloads the rules on SIGHUP and when the rule file, its fixtures or an area file change
+(routing.reload_interval_ms): the new set is checked fully (rules and fixtures) and swapped in
+whole; a set that fails stays out and the previous one stays live. With
+routing.shadow_rules_file, a candidate set is evaluated beside the live one and disagreements
+are recorded (rules shadow-report).
 )";
 
 const char* kMigrateHelp = R"(Usage: meldestelle migrate [--config FILE]
@@ -78,21 +91,33 @@ Creates the database named in database.url if it is missing and applies every sc
 not yet applied. Safe to run twice, concurrently and on every start.
 )";
 
-const char* kRulesHelp = R"(Usage: meldestelle rules check [FILE] [--config FILE]
+const char* kRulesHelp = R"(Usage: meldestelle rules check [FILE] [--tests FILE] [--config FILE]
        meldestelle rules explain [--format text|json] [--config FILE] REPORT.json
+       meldestelle rules shadow-report [--since DATE] [--format text|json] [--config FILE]
+       meldestelle rules promote [CANDIDATE] [--config FILE]
+       meldestelle rules rollback [--config FILE]
 
 check    validates a routing rule file (default: routing.rules_file of the config): syntax,
          unknown keys, duplicate ids, unknown departments, categories, category groups, areas,
          points and lines, invalid regular expressions, invalid GeoJSON polygons (routing.areas),
-         unreachable rules. Prints every problem as FILE:LINE: KEY: REASON and exits 1 if there
-         is any, 0 if the rules are valid.
+         unreachable rules. Then runs the fixture file (--tests FILE, default: rules-tests.yaml
+         beside rules.yaml, i.e. NAME-tests.yaml beside NAME.yaml) and lists every case routed
+         elsewhere than expected. Prints every problem as FILE:LINE: KEY: REASON and exits 1 if
+         there is any, 0 if the rules are valid and every fixture passes.
 explain  routes one report with the configured rules and prints the department, the matching
          rule, the conditions that held with the values they saw, and for each earlier rule why
          it did not match. REPORT.json is a normalized report (docs/report-schema.md) or just
          {"description", "lat", "lon", "channel", "category", "received_at", "photo"}; all keys
          are optional. --format json prints {"department", "category", "rule",
          "ruleset_version", "conditions": [...], "rejected": [{"rule", "reason"}], ...}.
-Exit codes: 0 success, 1 invalid rules, 2 usage error or unreadable report.
+shadow-report  counts the tickets the candidate set (routing.shadow_rules_file) would have
+         routed elsewhere, by live department -> candidate department and candidate rule, with
+         example references; --since DATE (e.g. 2025-06-01) limits the period.
+promote  checks the candidate (default routing.shadow_rules_file) with its fixtures, keeps the
+         live rules.yaml (and rules-tests.yaml) as *.previous and puts the candidate in its
+         place; running workers reload it. Recorded in ruleset_swaps.
+rollback exchanges rules.yaml with rules.yaml.previous (after checking it). Recorded too.
+Exit codes: 0 success, 1 invalid rules or failed fixtures, 2 usage error or unreadable report.
 )";
 
 const char* kDeadLettersHelp = R"(Usage: meldestelle dead-letters [list|requeue] [--limit N] [--config FILE]
@@ -105,6 +130,8 @@ requeue  moves up to N messages back onto the work queue, e.g. after the cause w
 
 struct Args {
   std::string config;
+  std::string tests;
+  std::string since;
   std::string format = "text";
   int limit = 20;
   bool help = false;
@@ -124,6 +151,12 @@ Args ParseArgs(int argc, char** argv, int start) {
         return a;
       }
       a.config = argv[++i];
+    } else if (arg == "--tests" || arg == "--since") {
+      if (i + 1 >= argc) {
+        a.error = arg + " needs a value";
+        return a;
+      }
+      (arg == "--tests" ? a.tests : a.since) = argv[++i];
     } else if (arg == "--limit") {
       if (i + 1 >= argc || std::atoi(argv[i + 1]) <= 0) {
         a.error = "--limit needs a positive number";
@@ -159,7 +192,8 @@ std::optional<Config> LoadOrReport(const Args& args) {
   return std::move(cfg).value();
 }
 
-// Blocks SIGINT/SIGTERM in every thread; a dedicated thread waits for them and sets `stop`.
+// Blocks SIGINT/SIGTERM/SIGHUP in every thread (construct it before starting threads); Wait()
+// receives them synchronously with sigwait, so no work happens in a signal handler.
 class SignalWaiter {
  public:
   SignalWaiter() {
@@ -170,13 +204,20 @@ class SignalWaiter {
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     signal(SIGPIPE, SIG_IGN);
   }
-  // Waits for SIGINT or SIGTERM (SIGHUP is ignored for now) and returns.
-  void Wait() {
+  // Waits for SIGINT or SIGTERM and returns; calls `on_hup` for each SIGHUP (ignored if empty).
+  void Wait(const std::function<void()>& on_hup = {}) {
     while (true) {
       int sig = 0;
-      if (sigwait(&set_, &sig) == 0 && (sig == SIGINT || sig == SIGTERM)) {
+      if (sigwait(&set_, &sig) != 0) {
+        continue;
+      }
+      if (sig == SIGINT || sig == SIGTERM) {
         log::Info("stopping", {{"signal", strsignal(sig)}});
         return;
+      }
+      if (sig == SIGHUP && on_hup) {
+        log::Info("reload requested", {{"signal", strsignal(sig)}});
+        on_hup();
       }
     }
   }
@@ -218,12 +259,12 @@ int RunWorker(const Args& args) {
   SignalWaiter signals;
   auto cfg = LoadOrReport(args);
   if (!cfg) return kExitUsage;
-  auto rules = routing::LoadRuleSet(cfg->routing.rules_file, &*cfg);
-  if (!rules) {
-    std::cerr << rules.error().message;
+  metrics::Registry registry;
+  workers::RuleSource rules(*cfg, registry);
+  if (auto st = rules.LoadInitial(); !st) {
+    std::cerr << st.error().message;
     return kExitUsage;
   }
-  metrics::Registry registry;
   httplib::Server metrics_server;
   std::thread metrics_thread;
   if (cfg->worker.metrics_port > 0) {
@@ -238,11 +279,14 @@ int RunWorker(const Args& args) {
     }
   }
   std::atomic<bool> stop{false};
-  workers::Worker worker(*cfg, *rules, registry);
-  log::Info("worker starting", {{"rules", (*rules)->version}});
+  workers::Worker worker(*cfg, rules, registry);
+  log::Info("worker starting", {{"rules", rules.Current().live->version}});
   std::thread run([&] { worker.Run(stop); });
-  signals.Wait();
+  std::thread reloader([&] { rules.Run(stop); });
+  signals.Wait([&] { rules.RequestReload(); });
   stop.store(true);
+  rules.Wake();
+  reloader.join();
   run.join();
   if (metrics_thread.joinable()) {
     metrics_server.stop();
@@ -334,6 +378,71 @@ Result<Report> ReadReportFile(const std::string& path) {
   return r;
 }
 
+// `rules check`: the rule file, then its fixtures; every problem listed, exit 1 if any.
+int RunRulesCheck(const std::filesystem::path& file, const std::string& tests_flag,
+                  const Config& cfg) {
+  auto rules = routing::LoadRuleSet(file, &cfg);
+  if (!rules) {
+    std::cerr << rules.error().message;
+    return kExitFailure;
+  }
+  std::filesystem::path tests =
+      tests_flag.empty() ? routing::FixturesBeside(file) : std::filesystem::path(tests_flag);
+  std::error_code ec;
+  std::string fixtures_note = "no fixture file (" + tests.string() + ")";
+  if (!tests_flag.empty() || std::filesystem::exists(tests, ec)) {
+    auto cases = routing::LoadFixtures(tests, &cfg);
+    if (!cases) {
+      std::cerr << cases.error().message;
+      return kExitFailure;
+    }
+    auto failures = routing::RunFixtures(**rules, *cases);
+    if (!failures.empty()) {
+      std::cerr << routing::DescribeFailures(tests.string(), failures) << failures.size()
+                << " of " << cases->size() << " fixture(s) failed\n";
+      return kExitFailure;
+    }
+    fixtures_note = std::to_string(cases->size()) + " fixture(s) passed (" + tests.string() + ")";
+  }
+  std::cout << file.string() << ": ok, " << (*rules)->rules.size() << " rules, "
+            << (*rules)->geometries.size() << " areas, version " << (*rules)->version << "; "
+            << fixtures_note << "\n";
+  return kExitOk;
+}
+
+// `rules shadow-report`, `rules promote`, `rules rollback`.
+int RunRulesChange(const Args& args, const Config& cfg) {
+  const std::string& action = args.positional[0];
+  if (action == "shadow-report") {
+    auto n = workers::ShadowReport(cfg.database.url, args.since, args.format, std::cout);
+    if (!n) {
+      std::cerr << "meldestelle rules shadow-report: " << n.error().message << ": "
+                << n.error().detail << "\n";
+      return kExitFailure;
+    }
+    return kExitOk;
+  }
+  Status st = Ok{};
+  if (action == "promote") {
+    std::filesystem::path candidate = args.positional.size() == 2
+                                          ? std::filesystem::path(args.positional[1])
+                                          : cfg.routing.shadow_rules_file;
+    if (candidate.empty()) {
+      std::cerr << "meldestelle rules promote: no CANDIDATE given and no "
+                   "routing.shadow_rules_file configured\n";
+      return kExitUsage;
+    }
+    st = workers::PromoteRules(cfg, candidate, std::cout);
+  } else {
+    st = workers::RollbackRules(cfg, std::cout);
+  }
+  if (!st) {
+    std::cerr << "meldestelle rules " << action << ": " << st.error().message << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int RunRules(const Args& args) {
   if (args.help || args.positional.empty()) {
     std::cout << kRulesHelp;
@@ -342,25 +451,30 @@ int RunRules(const Args& args) {
   const std::string& action = args.positional[0];
   bool check = action == "check" && args.positional.size() <= 2;
   bool explain = action == "explain" && args.positional.size() == 2;
-  if (!check && !explain) {
-    std::cerr << "meldestelle rules: expected `rules check [FILE]` or `rules explain REPORT`\n"
+  bool other = ((action == "shadow-report" || action == "rollback") &&
+                args.positional.size() == 1) ||
+               (action == "promote" && args.positional.size() <= 2);
+  if (!check && !explain && !other) {
+    std::cerr << "meldestelle rules: expected check [FILE], explain REPORT, shadow-report, "
+                 "promote [CANDIDATE] or rollback\n"
               << kRulesHelp;
     return kExitUsage;
   }
   auto cfg = LoadOrReport(args);
   if (!cfg) return kExitUsage;
+  if (other) {
+    return RunRulesChange(args, *cfg);
+  }
   std::filesystem::path file = check && args.positional.size() == 2
                                    ? std::filesystem::path(args.positional[1])
                                    : cfg->routing.rules_file;
+  if (check) {
+    return RunRulesCheck(file, args.tests, *cfg);
+  }
   auto rules = routing::LoadRuleSet(file, &*cfg);
   if (!rules) {
     std::cerr << rules.error().message;
-    return explain ? kExitUsage : kExitFailure;
-  }
-  if (check) {
-    std::cout << file.string() << ": ok, " << (*rules)->rules.size() << " rules, "
-              << (*rules)->geometries.size() << " areas, version " << (*rules)->version << "\n";
-    return kExitOk;
+    return kExitUsage;
   }
   auto report = ReadReportFile(args.positional[1]);
   if (!report) {

@@ -213,13 +213,23 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   ReadSections(rd, root, c);
   ReadDepartments(rd, root, c);
   ReadCategories(rd, root, c);
-  if (auto n = root["routing"]; n && rd.ExpectMap(n, "routing", {"rules_file", "areas"})) {
+  if (auto n = root["routing"]; n && rd.ExpectMap(n, "routing", {"rules_file", "areas", "shadow_rules_file",
+                                                    "reload_interval_ms"})) {
     std::string rules;
     rd.String(n, "rules_file", &rules, true, "routing");
     if (!rules.empty()) {
       std::filesystem::path p(rules);
       c.routing.rules_file = p.is_absolute() ? p : file.parent_path() / p;
     }
+    std::string shadow;
+    rd.String(n, "shadow_rules_file", &shadow, false, "routing");
+    if (!shadow.empty()) {
+      std::filesystem::path p(shadow);
+      c.routing.shadow_rules_file = p.is_absolute() ? p : file.parent_path() / p;
+    }
+    int64_t interval = c.routing.reload_interval_ms;
+    rd.Int(n, "reload_interval_ms", &interval, 0, 3'600'000, "routing");
+    c.routing.reload_interval_ms = static_cast<int>(interval);
     ReadAreas(rd, n, file, c);
   } else if (!n) {
     rd.Fail(root, "routing", "is required");

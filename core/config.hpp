@@ -76,6 +76,10 @@ struct Config {
   struct Routing {
     std::filesystem::path rules_file;  // resolved against the config file's directory
     std::vector<GeoFile> areas;        // polygons, points and lines, by name
+    // A candidate rule set evaluated beside the live one (shadow mode); empty = none.
+    std::filesystem::path shadow_rules_file;
+    // How often workers look for changed rule, fixture and area files; 0 = only on SIGHUP.
+    int reload_interval_ms = 2000;
   } routing;
 
   const Department* FindDepartment(std::string_view id) const;

@@ -89,6 +89,41 @@ constexpr const char* kRoutingExplanation = R"SQL(
 ALTER TABLE tickets ADD COLUMN routing_explanation jsonb;
 )SQL";
 
+// Every rule set that was taken live or refused (hot reload, promote, rollback), and by whom.
+constexpr const char* kRulesetSwaps = R"SQL(
+CREATE TABLE ruleset_swaps (
+  id               bigserial PRIMARY KEY,
+  at               timestamptz NOT NULL DEFAULT now(),
+  rule_set         text NOT NULL DEFAULT 'live' CHECK (rule_set IN ('live', 'shadow')),
+  version          text NOT NULL,
+  previous_version text,
+  source           text NOT NULL
+                   CHECK (source IN ('sighup', 'file_change', 'promote', 'rollback', 'startup')),
+  worker           text NOT NULL,
+  accepted         boolean NOT NULL,
+  error            text
+);
+CREATE INDEX ruleset_swaps_at ON ruleset_swaps (at);
+)SQL";
+
+// Shadow mode: reports the candidate rule set would have routed elsewhere. Written in the
+// ticket's transaction.
+constexpr const char* kShadowDisagreements = R"SQL(
+CREATE TABLE shadow_disagreements (
+  id                   bigserial PRIMARY KEY,
+  ticket_id            uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  reference            text NOT NULL,
+  live_version         text NOT NULL,
+  live_department      text NOT NULL,
+  live_rule            text,
+  candidate_version    text NOT NULL,
+  candidate_department text NOT NULL,
+  candidate_rule       text,
+  at                   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX shadow_disagreements_at ON shadow_disagreements (at);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -96,6 +131,9 @@ const std::vector<Migration>& Migrations() {
       {1, "initial schema: tickets, attachments, raw payloads, outbox, intake keys", kInitial},
       {2, "tickets.routing_explanation: the routing decision and its explanation",
        kRoutingExplanation},
+      {3, "ruleset_swaps: every rule set reload, promotion and rollback", kRulesetSwaps},
+      {4, "shadow_disagreements: where a candidate rule set would have routed differently",
+       kShadowDisagreements},
   };
   return kMigrations;
 }

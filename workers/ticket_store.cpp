@@ -38,7 +38,8 @@ std::optional<double> Opt(const std::optional<double>& v) { return v; }
 
 Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
                                                        const routing::Decision& decision,
-                                                       const std::string& department_name) {
+                                                       const std::string& department_name,
+                                                       const routing::Decision* shadow) {
   if (auto st = EnsureConnected(); !st) return st.error();
   const Report& r = env.report;
   auto result = RunDb<Outcome>([&]() -> Outcome {
@@ -87,6 +88,14 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
         " VALUES ($1, 'ack', $2, $3, $4::jsonb, $5)",
         r.id, r.reporter.ack_channel.empty() ? "none" : r.reporter.ack_channel,
         r.reporter.ack_address, payload.dump(), can_send ? "pending" : "done");
+    if (shadow != nullptr) {
+      tx.exec_params0(
+          "INSERT INTO shadow_disagreements (ticket_id, reference, live_version, live_department,"
+          " live_rule, candidate_version, candidate_department, candidate_rule)"
+          " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, NULLIF($8, ''))",
+          r.id, r.reference, decision.ruleset_version, decision.department, decision.rule_id,
+          shadow->ruleset_version, shadow->department, shadow->rule_id);
+    }
     tx.commit();
     return Outcome::kCreated;
   });

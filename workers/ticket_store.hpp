@@ -18,9 +18,11 @@ class TicketStore {
   enum class Outcome { kCreated, kDuplicate };
 
   // In one transaction: the ticket (idempotent on channel + channel message id), its attachments,
-  // the raw payload and the acknowledgement outbox row. A duplicate changes nothing.
+  // the raw payload, the acknowledgement outbox row and, in shadow mode, the candidate's
+  // disagreeing decision (`shadow`, may be null). A duplicate changes nothing.
   Result<Outcome> CreateTicket(const Envelope& envelope, const routing::Decision& decision,
-                               const std::string& department_name);
+                               const std::string& department_name,
+                               const routing::Decision* shadow = nullptr);
 
   Status Ping();
 

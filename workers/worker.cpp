@@ -34,10 +34,9 @@ int64_t NowMs() {
 
 }  // namespace
 
-Worker::Worker(const Config& config, std::shared_ptr<const routing::RuleSet> rules,
-               metrics::Registry& registry)
+Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry)
     : config_(config),
-      rules_(std::move(rules)),
+      rules_(rules),
       store_(config.database.url),
       processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
                                              "Reports processed by the worker, by outcome.",
@@ -51,6 +50,12 @@ Worker::Worker(const Config& config, std::shared_ptr<const routing::RuleSet> rul
                                     "Messages handed back to the queue after a failed attempt.")),
       db_retries_(registry.GetCounter("meldestelle_worker_db_retries_total",
                                       "Retries because the database was unavailable.")),
+      shadow_evaluated_(registry.GetCounter(
+          "meldestelle_shadow_evaluated_total",
+          "Tickets also routed by the candidate rule set (shadow mode).")),
+      shadow_disagreements_(registry.GetCounter(
+          "meldestelle_shadow_disagreements_total",
+          "Tickets the candidate rule set would have routed to another department or rule.")),
       latency_(registry.GetHistogram(
           "meldestelle_intake_to_ticket_seconds",
           "Time from intake at the gateway to the committed ticket.",
@@ -154,15 +159,30 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
   if (!env) {
     return {Verdict::kDeadLetter, "unparseable: " + env.error().message};
   }
-  routing::Decision decision = routing::Route(*rules_, env->report);
+  // One snapshot per report: a reload in the meantime does not affect this one.
+  RuleSets sets = rules_.Current();
+  routing::Decision decision = routing::Route(*sets.live, env->report);
+  std::optional<routing::Decision> shadow;
+  if (sets.candidate) {
+    routing::Decision candidate = routing::Route(*sets.candidate, env->report);
+    if (candidate.department != decision.department || candidate.rule_id != decision.rule_id) {
+      shadow = std::move(candidate);
+    }
+  }
   const Department* dept = config_.FindDepartment(decision.department);
   std::string dept_name = dept != nullptr ? dept->name : decision.department;
   std::chrono::milliseconds backoff(200);
   while (true) {
-    auto outcome = store_.CreateTicket(*env, decision, dept_name);
+    auto outcome = store_.CreateTicket(*env, decision, dept_name, shadow ? &*shadow : nullptr);
     if (outcome) {
       if (*outcome == TicketStore::Outcome::kCreated) {
         processed_created_.Inc();
+        if (sets.candidate) {
+          shadow_evaluated_.Inc();
+        }
+        if (shadow) {
+          shadow_disagreements_.Inc();
+        }
         log::Info("ticket created", {{"reference", env->report.reference},
                                      {"department", decision.department},
                                      {"rule", decision.rule_id}});

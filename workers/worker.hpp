@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "routing/rules.hpp"
+#include "workers/rule_source.hpp"
 #include "workers/ticket_store.hpp"
 
 namespace meldestelle::workers {
@@ -18,10 +19,11 @@ namespace meldestelle::workers {
 // down) are retried in place without counting; failures of the message count as attempts and
 // after worker.max_attempts the message goes to the dead-letter queue with the reason.
 // An unparseable message goes there at once. Several worker processes may run side by side.
+// Each report is routed by one snapshot of `rules` (live set, and the candidate in shadow mode);
+// `rules` must outlive the worker.
 class Worker {
  public:
-  Worker(const Config& config, std::shared_ptr<const routing::RuleSet> rules,
-         metrics::Registry& registry);
+  Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry);
   // Runs until `stop` becomes true. Returns non-zero only for unrecoverable setup errors.
   int Run(const std::atomic<bool>& stop);
 
@@ -39,7 +41,7 @@ class Worker {
                     const std::string& reason);
 
   const Config& config_;
-  std::shared_ptr<const routing::RuleSet> rules_;
+  const RuleSource& rules_;
   TicketStore store_;
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
@@ -48,6 +50,8 @@ class Worker {
   metrics::Counter& dead_lettered_;
   metrics::Counter& requeued_;
   metrics::Counter& db_retries_;
+  metrics::Counter& shadow_evaluated_;
+  metrics::Counter& shadow_disagreements_;
   metrics::Histogram& latency_;
 };
 

@@ -125,6 +125,10 @@ bool Process::Running() {
   return true;
 }
 
+void Process::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
 void Process::Stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
@@ -181,7 +185,24 @@ Stack::Stack(StackOptions options) : options_(options) {
   Replace(cfg, "max_attempts: 5", "max_attempts: " + std::to_string(options_.max_attempts));
   Replace(cfg, "token_min_age_seconds: 3",
           "token_min_age_seconds: " + std::to_string(options_.token_min_age_seconds));
-  Replace(cfg, "rules_file: rules.yaml", "rules_file: " + (example / "rules.yaml").string());
+  // The rules live in the stack's directory, so tests can change them while workers run.
+  if (options_.rules_yaml.empty()) {
+    fs::copy_file(example / "rules.yaml", dir_ / "rules.yaml");
+    fs::copy_file(example / "rules-tests.yaml", dir_ / "rules-tests.yaml");
+  } else {
+    std::ofstream(dir_ / "rules.yaml") << options_.rules_yaml;
+    if (!options_.rules_tests_yaml.empty()) {
+      std::ofstream(dir_ / "rules-tests.yaml") << options_.rules_tests_yaml;
+    }
+  }
+  std::string routing = "rules_file: " + (dir_ / "rules.yaml").string();
+  if (!options_.shadow_rules_yaml.empty()) {
+    std::ofstream(dir_ / "rules.candidate.yaml") << options_.shadow_rules_yaml;
+    routing += "\n  shadow_rules_file: " + (dir_ / "rules.candidate.yaml").string();
+  }
+  Replace(cfg, "rules_file: rules.yaml", routing);
+  Replace(cfg, "reload_interval_ms: 2000",
+          "reload_interval_ms: " + std::to_string(options_.reload_interval_ms));
   // Area files are relative to the configuration file, which the test writes elsewhere.
   for (size_t pos = cfg.find("file: areas/"); pos != std::string::npos;
        pos = cfg.find("file: areas/", pos)) {
@@ -263,6 +284,10 @@ void Stack::StartWorker() {
 }
 
 void Stack::StopWorkers() { workers_.clear(); }
+
+void Stack::SignalWorkers(int sig) {
+  for (auto& w : workers_) w->Signal(sig);
+}
 
 std::string Stack::WorkerLogs() const {
   std::string all;

@@ -35,6 +35,7 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
   void Stop();  // SIGTERM and wait
+  void Signal(int sig);
   bool Running();
   int exit_status() const { return exit_status_; }
   std::string Log() const { return ReadFile(log_file_); }
@@ -50,6 +51,12 @@ struct StackOptions {
   int max_attempts = 3;
   int token_min_age_seconds = 3;
   int worker_metrics_port = 0;  // 0 = off
+  // The live rule file, written to the stack's directory as rules.yaml; empty = the example
+  // rules and their fixtures (rules-tests.yaml).
+  std::string rules_yaml;
+  std::string rules_tests_yaml;   // with rules_yaml: rules-tests.yaml beside it, if not empty
+  std::string shadow_rules_yaml;  // not empty: rules.candidate.yaml, the shadow rule set
+  int reload_interval_ms = 100;   // routing.reload_interval_ms; 0 = SIGHUP only
 };
 
 class Stack {
@@ -60,6 +67,10 @@ class Stack {
   void StartGateway();
   void StartWorker();
   void StopWorkers();
+  void SignalWorkers(int sig);
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path rules_file() const { return dir_ / "rules.yaml"; }
+  std::filesystem::path shadow_rules_file() const { return dir_ / "rules.candidate.yaml"; }
   httplib::Client Client() const;
   const std::string& form_secret() const { return secret_; }
   const std::filesystem::path& media_dir() const { return media_dir_; }
