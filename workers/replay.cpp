@@ -90,8 +90,8 @@ Result<int64_t> ParseReplayTime(std::string_view s, const routing::TimeZone& tz,
   int h = 0;
   int mi = 0;
   int se = 0;
-  if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &h) ||
-      s.size() < 16 || s[13] != ':' || !Digits(s, 14, 2, &mi)) {
+  if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &h) || s.size() < 16 ||
+      s[13] != ':' || !Digits(s, 14, 2, &mi)) {
     return bad("expected THH:MM after the date");
   }
   size_t pos = 16;
@@ -258,13 +258,27 @@ bool SplitCopyLine(std::string& line, std::string_view* fields, bool* nulls, siz
         if (c == '\\' && r + 1 < size) {
           char e = p[++r];
           switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'v': c = '\v'; break;
-            default: c = e; break;  // \\ and any other escaped character
+            case 'n':
+              c = '\n';
+              break;
+            case 't':
+              c = '\t';
+              break;
+            case 'r':
+              c = '\r';
+              break;
+            case 'b':
+              c = '\b';
+              break;
+            case 'f':
+              c = '\f';
+              break;
+            case 'v':
+              c = '\v';
+              break;
+            default:
+              c = e;
+              break;  // \\ and any other escaped character
           }
         }
         p[w++] = c;

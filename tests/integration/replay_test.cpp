@@ -24,8 +24,8 @@ std::string Post(Stack& s, const std::string& description) {
 
 // The example rules with one rule in front that sends graffiti to the waste department.
 std::filesystem::path WriteCandidate(const Stack& s) {
-  std::string rules = ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                               "config/example/rules.yaml");
+  std::string rules =
+      ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/rules.yaml");
   const std::string anchor = "\nrules:\n";
   auto pos = rules.find(anchor);
   REQUIRE(pos != std::string::npos);
@@ -72,8 +72,8 @@ TEST_CASE("rules replay shows which stored tickets a candidate rule set would mo
 
   SECTION("JSON: one ticket moves, by the new rule, with its reference") {
     int status = -1;
-    std::string out = s.RunCommand({"rules", "replay", "--rules", candidate, "--format", "json"},
-                                   &status);
+    std::string out =
+        s.RunCommand({"rules", "replay", "--rules", candidate, "--format", "json"}, &status);
     INFO(out);
     REQUIRE(status == 0);
     json j = ParseJsonOutput(out);
@@ -96,9 +96,9 @@ TEST_CASE("rules replay shows which stored tickets a candidate rule set would mo
     CHECK_THAT(out, Catch::Contains("replay of 3 stored report(s)"));
     CHECK_THAT(out, Catch::Contains("unchanged: 2\n"));
     CHECK_THAT(out, Catch::Contains("moved:     1\n"));
-    CHECK_THAT(out, Catch::Matches(
-                        "[\\s\\S]*ordnungsamt +abfallwirtschaft +graffiti-reinigung +1  " +
-                        graffiti + "\n[\\s\\S]*"));
+    CHECK_THAT(out,
+               Catch::Matches("[\\s\\S]*ordnungsamt +abfallwirtschaft +graffiti-reinigung +1  " +
+                              graffiti + "\n[\\s\\S]*"));
   }
   SECTION("the live rules themselves move nothing; a period in the future holds no ticket") {
     int status = -1;
@@ -108,9 +108,9 @@ TEST_CASE("rules replay shows which stored tickets a candidate rule set would mo
     CHECK(status == 0);
     CHECK(same["total"] == 3);
     CHECK(same["moved"] == 0);
-    json none = ParseJsonOutput(s.RunCommand({"rules", "replay", "--rules", candidate, "--since",
-                                              "2999-01-01", "--format", "json"},
-                                             &status));
+    json none = ParseJsonOutput(s.RunCommand(
+        {"rules", "replay", "--rules", candidate, "--since", "2999-01-01", "--format", "json"},
+        &status));
     CHECK(status == 0);
     CHECK(none["total"] == 0);
     CHECK(none["since"] == "2998-12-31T23:00:00Z");
@@ -136,9 +136,9 @@ TEST_CASE("rules replay shows which stored tickets a candidate rule set would mo
     CHECK_THAT(out, Catch::Contains("--since"));
     CHECK_THAT(out, Catch::Contains("ISO 8601"));
 
-    out = s.RunCommand({"rules", "replay", "--rules", candidate},
-                       &status, {"MELDESTELLE_DATABASE_URL=postgresql://postgres:secret@127.0.0.1:" +
-                                     std::to_string(FreePort()) + "/meldestelle"});
+    out = s.RunCommand({"rules", "replay", "--rules", candidate}, &status,
+                       {"MELDESTELLE_DATABASE_URL=postgresql://postgres:secret@127.0.0.1:" +
+                        std::to_string(FreePort()) + "/meldestelle"});
     CHECK(status == 1);
     CHECK_THAT(out, Catch::Contains("database unavailable"));
     CHECK(out.find("secret") == std::string::npos);

@@ -57,11 +57,11 @@ TEST_CASE("replay dates: date-times with and without an offset") {
 }
 
 TEST_CASE("replay dates: bad values are refused with what was expected") {
-  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-02-29", "2026-11-31", "2026-1-01",
-                          "01.11.2026", "2026-11-01T", "2026-11-01T25:00", "2026-11-01T08:60",
-                          "2026-11-01T08:00:61Z", "2026-11-01T08:00Zx", "2026-11-01T08:00+1",
-                          "2026-11-01T08:00:00.Z", "2026-11-01T08:00:00+01:00:00",
-                          "2026-11-01T24:30Z", "2026-11-01X08:00"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-13-01", "2026-02-29", "2026-11-31", "2026-1-01", "01.11.2026",
+        "2026-11-01T", "2026-11-01T25:00", "2026-11-01T08:60", "2026-11-01T08:00:61Z",
+        "2026-11-01T08:00Zx", "2026-11-01T08:00+1", "2026-11-01T08:00:00.Z",
+        "2026-11-01T08:00:00+01:00:00", "2026-11-01T24:30Z", "2026-11-01X08:00"}) {
     auto t = ParseReplayTime(bad, Berlin(), false);
     INFO(bad);
     REQUIRE_FALSE(t.ok());
@@ -132,7 +132,8 @@ TEST_CASE("replay output: JSON for tooling and a text table") {
   CHECK_THAT(text, Catch::Contains("unchanged: 1\n"));
   CHECK_THAT(text, Catch::Contains("moved:     3\n"));
   CHECK_THAT(text, Catch::Contains("from         to                rule       count  examples\n"));
-  CHECK_THAT(text, Catch::Contains("tiefbauamt   gruenflaechenamt  baum           2  BBBB, CCCC\n"));
+  CHECK_THAT(text,
+             Catch::Contains("tiefbauamt   gruenflaechenamt  baum           2  BBBB, CCCC\n"));
   CHECK_THAT(text, Catch::Contains("ordnungsamt  buergerservice    (default)      1  EEEE\n"));
 
   ReplayResult none{ReplayAggregate(3), "sha256:abc", std::nullopt, std::nullopt, 0};
