@@ -2,8 +2,10 @@
 // hands over to a component.
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -15,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "core/config.hpp"
@@ -28,6 +31,7 @@
 #include "workers/migrations.hpp"
 #include "workers/rule_history.hpp"
 #include "workers/rule_source.hpp"
+#include "workers/replay.hpp"
 #include "workers/worker.hpp"
 
 #ifndef MELDESTELLE_VERSION
@@ -55,6 +59,7 @@ Commands:
   rules shadow-report  where the candidate rule set disagreed with the live one
   rules promote     make the candidate rule set live (keeping the previous for rollback)
   rules rollback    bring the previous rule set back
+  rules replay      re-route stored tickets with a candidate rule set: who would move where
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
@@ -118,6 +123,30 @@ promote  checks the candidate (default routing.shadow_rules_file) with its fixtu
          place; running workers reload it. Recorded in ruleset_swaps.
 rollback exchanges rules.yaml with rules.yaml.previous (after checking it). Recorded too.
 Exit codes: 0 success, 1 invalid rules or failed fixtures, 2 usage error or unreadable report.
+
+See also `meldestelle rules replay --help`.
+)";
+
+const char* kReplayHelp = R"(Usage: meldestelle rules replay --rules CANDIDATE.yaml [--config FILE] [--since DATE]
+                               [--until DATE] [--format text|json] [--examples N] [--quiet]
+
+Re-routes the tickets stored in database.url with the candidate rule set and prints how many
+would move from which department to which, by the candidate's rule, with up to N (default 3)
+example references per line, and the totals (unchanged / moved). Changes nothing: the tickets
+are read in one READ ONLY, REPEATABLE READ transaction and streamed, so memory stays small for
+any number of tickets.
+
+--rules FILE     the candidate rule file; it is checked like `rules check` first (exit 2 with
+                 every problem if it fails). Areas and departments come from the config.
+--since DATE     only tickets received at or after DATE
+--until DATE     only tickets received before DATE; a bare date includes that whole day
+                 DATE is ISO 8601: 2026-11-01 (midnight in town.timezone), 2026-11-01T08:00,
+                 2026-11-01T08:00:00Z or 2026-11-01T08:00:00+01:00 (no offset = town time)
+--format json    {"total", "unchanged", "moved", "moves": [{"from", "to", "rule", "count",
+                 "examples"}], "ruleset_version", "since", "until", "seconds", ...}
+--examples N     example references per line (0 = none)
+--quiet          no progress on stderr (progress is shown only when stderr is a terminal)
+Exit codes: 0 success, 1 database unreachable or failing, 2 usage error or invalid candidate.
 )";
 
 const char* kDeadLettersHelp = R"(Usage: meldestelle dead-letters [list|requeue] [--limit N] [--config FILE]
@@ -135,6 +164,10 @@ struct Args {
   std::string format = "text";
   int limit = 20;
   bool help = false;
+  bool quiet = false;
+  std::string rules;       // rules replay --rules
+  std::string until;       // rules replay --until
+  int examples = 3;        // rules replay --examples
   std::vector<std::string> positional;
   std::string error;
 };
@@ -163,6 +196,24 @@ Args ParseArgs(int argc, char** argv, int start) {
         return a;
       }
       a.limit = std::atoi(argv[++i]);
+    } else if (arg == "--quiet" || arg == "-q") {
+      a.quiet = true;
+    } else if (arg == "--rules" || arg == "--until") {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        a.error = arg + " needs a value";
+        return a;
+      }
+      std::string& target = arg == "--rules" ? a.rules : a.until;
+      target = argv[++i];
+    } else if (arg == "--examples") {
+      char* end = nullptr;
+      long n = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : -1;
+      if (i + 1 >= argc || *end != '\0' || n < 0 || n > 1000) {
+        a.error = "--examples needs a number from 0 to 1000";
+        return a;
+      }
+      a.examples = static_cast<int>(n);
+      ++i;
     } else if (arg == "--format") {
       if (i + 1 >= argc || (std::string(argv[i + 1]) != "text" &&
                             std::string(argv[i + 1]) != "json")) {
@@ -443,7 +494,91 @@ int RunRulesChange(const Args& args, const Config& cfg) {
   return kExitOk;
 }
 
+// The database URL for an error message, without a password.
+std::string RedactUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) {
+    return url;
+  }
+  size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) {
+    return url;
+  }
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+// Progress on stderr, rewritten in place once a second: only for a terminal, where a person
+// waits; in logs and pipes it would only be noise.
+void PrintProgress(int64_t rows, double seconds) {
+  std::fprintf(stderr, "\rreplay: %lld reports, %.0f/s, %.0f s ", static_cast<long long>(rows),
+               seconds > 0 ? static_cast<double>(rows) / seconds : 0.0, seconds);
+  std::fflush(stderr);
+}
+
+int RunReplay(const Args& args) {
+  if (args.help) {
+    std::cout << kReplayHelp;
+    return kExitOk;
+  }
+  if (args.rules.empty() || args.positional.size() != 1) {
+    std::cerr << "meldestelle rules replay: "
+              << (args.rules.empty() ? "--rules CANDIDATE.yaml is required"
+                                     : "unexpected argument " + args.positional[1])
+              << "\n" << kReplayHelp;
+    return kExitUsage;
+  }
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  auto rules = routing::LoadRuleSet(args.rules, &*cfg);
+  if (!rules) {
+    std::cerr << "meldestelle rules replay: the candidate rules are invalid:\n"
+              << rules.error().message;
+    return kExitUsage;
+  }
+  workers::ReplayOptions options;
+  options.examples = static_cast<size_t>(args.examples);
+  const routing::TimeZone& tz = (*rules)->timezone;
+  for (auto [flag, text, target, end] :
+       {std::tuple{"--since", &args.since, &options.since, false},
+        std::tuple{"--until", &args.until, &options.until, true}}) {
+    if (text->empty()) continue;
+    auto t = workers::ParseReplayTime(*text, tz, end);
+    if (!t) {
+      std::cerr << "meldestelle rules replay: " << flag << ": " << t.error().message << "\n";
+      return kExitUsage;
+    }
+    *target = *t;
+  }
+  if (options.since && options.until && *options.until <= *options.since) {
+    std::cerr << "meldestelle rules replay: --until must be later than --since\n";
+    return kExitUsage;
+  }
+  bool progress = !args.quiet && isatty(STDERR_FILENO) != 0;
+  if (progress) {
+    options.progress = PrintProgress;
+  }
+  auto result = workers::Replay(cfg->database.url, **rules, options);
+  if (progress) {
+    std::cerr << "\r\033[K" << std::flush;
+  }
+  if (!result) {
+    std::cerr << "meldestelle rules replay: " << result.error().message << " ("
+              << RedactUrl(cfg->database.url) << "): " << result.error().detail << "\n";
+    return kExitFailure;
+  }
+  if (args.format == "json") {
+    std::cout << workers::ReplayToJson(*result).dump(2) << "\n";
+  } else {
+    std::cout << workers::ReplayToText(*result);
+  }
+  return kExitOk;
+}
+
 int RunRules(const Args& args) {
+  if (!args.positional.empty() && args.positional[0] == "replay") {
+    return RunReplay(args);
+  }
   if (args.help || args.positional.empty()) {
     std::cout << kRulesHelp;
     return args.help ? kExitOk : kExitUsage;

@@ -421,6 +421,16 @@ Decision Route(const RuleSet& rs, const Report& report) {
   return Matched(rs, nullptr, ctx);
 }
 
+const Rule* FirstMatch(const RuleSet& rs, const Report& report) {
+  Context ctx(rs, report);
+  for (const auto& rule : rs.rules) {
+    if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
+      return &rule;
+    }
+  }
+  return nullptr;
+}
+
 Explanation Explain(const RuleSet& rs, const Report& report) {
   Explanation e;
   Context ctx(rs, report);

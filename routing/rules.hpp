@@ -128,6 +128,10 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& yaml_text
 // First matching rule wins; otherwise the default department. Fills the explanation of the
 // matched rule (conditions) but not the rejections. Thread-safe.
 Decision Route(const RuleSet& rules, const Report& report);
+// Only the first matching rule (nullptr: the default department), without any explanation: for
+// replaying many stored reports, where building the trace would cost more than matching.
+// Thread-safe.
+const Rule* FirstMatch(const RuleSet& rules, const Report& report);
 // Route plus, for every earlier rule, why it did not match.
 Explanation Explain(const RuleSet& rules, const Report& report);
 

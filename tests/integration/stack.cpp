@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -304,11 +305,19 @@ httplib::Client Stack::Client() const {
   return c;
 }
 
-std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_status) {
+std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_status,
+                              const std::vector<std::string>& env_overrides) {
   std::vector<std::string> argv = {MELDESTELLE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   fs::path log = dir_ / ("command-" + RandomHex(4) + ".log");
-  Process p(argv, ProcessEnv(), log);
+  std::vector<std::string> env = ProcessEnv();
+  for (const auto& o : env_overrides) {
+    std::string name = o.substr(0, o.find('=') + 1);
+    auto same = [&](const std::string& e) { return e.rfind(name, 0) == 0; };
+    env.erase(std::remove_if(env.begin(), env.end(), same), env.end());
+    env.push_back(o);
+  }
+  Process p(argv, env, log);
   REQUIRE(WaitFor([&] { return !p.Running(); }, std::chrono::seconds(60)));
   if (exit_status != nullptr) *exit_status = p.exit_status();
   return ReadFile(log);

@@ -94,8 +94,10 @@ class Stack {
   // Takes one message from the dead-letter queue: body and the x-meldestelle-reason header.
   bool GetDeadLetter(std::string* body, std::string* reason);
 
-  // Runs `meldestelle ARGS...` with the stack's environment; returns its output and exit status.
-  std::string RunCommand(const std::vector<std::string>& args, int* exit_status = nullptr);
+  // Runs `meldestelle ARGS...` with the stack's environment, where `env_overrides` ("NAME=value")
+  // replace or add variables; returns its output (stdout and stderr) and exit status.
+  std::string RunCommand(const std::vector<std::string>& args, int* exit_status = nullptr,
+                         const std::vector<std::string>& env_overrides = {});
 
   bool Ready();
   std::string MintFormToken(int age_seconds) const;

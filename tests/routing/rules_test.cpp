@@ -134,3 +134,29 @@ TEST_CASE("the example rules load against the example config and route the vecto
   CHECK(Route(**rs, WithText("Laterne vor Hausnummer 7 brennt nicht")).department ==
         "strassenbeleuchtung");
 }
+
+TEST_CASE("FirstMatch picks the rule Route picks, without an explanation") {
+  auto cfg = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
+                        "config/example/meldestelle.yaml");
+  REQUIRE(cfg.ok());
+  auto rs = LoadRuleSet(cfg->routing.rules_file, &*cfg);
+  REQUIRE(rs.ok());
+  std::vector<Report> reports = {
+      WithText("Schlagloch auf der Fahrbahn", "STR-01"), WithText("Laterne brennt nicht"),
+      WithText("Graffiti an der Schule"), WithText("Irgendwas ganz anderes"), WithText("")};
+  Report outside = WithText("Schlagloch");  // outside the town: a forward
+  outside.location.lat = 51.5;
+  outside.location.lon = 7.5;
+  reports.push_back(outside);
+  for (const auto& r : reports) {
+    INFO(r.text);
+    Decision d = Route(**rs, r);
+    const Rule* rule = FirstMatch(**rs, r);
+    CHECK((rule == nullptr ? std::string() : rule->id) == d.rule_id);
+    CHECK((rule == nullptr ? (*rs)->default_department : rule->department) == d.department);
+  }
+  const Rule* fwd = FirstMatch(**rs, outside);
+  REQUIRE(fwd != nullptr);
+  CHECK(fwd->forward.has_value());
+  CHECK(FirstMatch(**rs, WithText("Irgendwas ganz anderes")) == nullptr);
+}
