@@ -169,6 +169,50 @@ void ReadAreas(YamlReader& rd, const YAML::Node& routing, const std::filesystem:
   }
 }
 
+constexpr double kMaxKeywordWeight = 100.0;
+
+// `keywords`: a list whose entries are a string (weight 1) or a one-key mapping
+// `{phrase: weight}`; a single string is a one-item list.
+void ReadKeywords(YamlReader& rd, const YAML::Node& n, const std::string& key,
+                  std::vector<CategoryKeyword>& out) {
+  if (!n || n.IsNull()) {
+    return;
+  }
+  if (n.IsScalar()) {
+    out.push_back({rd.Expand(n.Scalar()), 1.0, YamlReader::Line(n)});
+    return;
+  }
+  if (!n.IsSequence()) {
+    rd.Fail(n, key, "must be a list of keywords (\"word\" or {\"phrase\": weight})");
+    return;
+  }
+  for (const auto& item : n) {
+    CategoryKeyword kw;
+    kw.line = YamlReader::Line(item);
+    if (item.IsScalar()) {
+      kw.text = rd.Expand(item.Scalar());
+    } else if (item.IsMap() && item.size() == 1) {
+      auto kv = *item.begin();
+      kw.text = kv.first.IsScalar() ? rd.Expand(kv.first.Scalar()) : "";
+      if (!rd.ScalarDouble(kv.second, &kw.weight) || kw.weight <= 0 ||
+          kw.weight > kMaxKeywordWeight) {
+        rd.Fail(kv.second, key,
+                "weight of \"" + kw.text + "\" must be a number > 0 and <= 100, got \"" +
+                    (kv.second.IsScalar() ? kv.second.Scalar() : "") + "\"");
+        continue;
+      }
+    } else {
+      rd.Fail(item, key, "entries must be \"word\" or {\"phrase\": weight}");
+      continue;
+    }
+    if (kw.text.empty()) {
+      rd.Fail(item, key, "keyword must not be empty");
+      continue;
+    }
+    out.push_back(std::move(kw));
+  }
+}
+
 void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
   static const std::regex kCode("^[A-Z]{2,4}-[0-9]{2}$");
   auto n = root["categories"];
@@ -181,7 +225,7 @@ void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.String(item, "code", &cat.code, true, "categories[]");
     rd.String(item, "name", &cat.name, true, "categories[]");
     rd.String(item, "group", &cat.group, false, "categories[]");
-    rd.StringList(item, "keywords", &cat.keywords, "categories[]");
+    ReadKeywords(rd, item["keywords"], "categories[" + cat.code + "].keywords", cat.keywords);
     if (!cat.code.empty() && !std::regex_match(cat.code, kCode)) {
       rd.Fail(item["code"], "categories[].code",
               "must look like STR-01 ([A-Z]{2,4}-[0-9]{2}), got \"" + cat.code + "\"");
@@ -209,12 +253,18 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "departments", "categories", "routing"});
+                "departments", "categories", "classifier", "routing"});
   ReadSections(rd, root, c);
   ReadDepartments(rd, root, c);
   ReadCategories(rd, root, c);
-  if (auto n = root["routing"]; n && rd.ExpectMap(n, "routing", {"rules_file", "areas", "shadow_rules_file",
-                                                    "reload_interval_ms"})) {
+  if (auto n = root["classifier"];
+      n && rd.ExpectMap(n, "classifier", {"min_score", "min_confidence"})) {
+    rd.Double(n, "min_score", &c.classifier.min_score, 0.0, 10000.0, "classifier");
+    rd.Double(n, "min_confidence", &c.classifier.min_confidence, 0.0, 1.0, "classifier");
+  }
+  if (auto n = root["routing"];
+      n && rd.ExpectMap(n, "routing",
+                        {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms"})) {
     std::string rules;
     rd.String(n, "rules_file", &rules, true, "routing");
     if (!rules.empty()) {

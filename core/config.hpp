@@ -15,11 +15,19 @@ struct Department {
   std::string email;
 };
 
+// A word or phrase that suggests a category in free text, with the weight the classifier gives
+// it (docs/configuration.md, `categories[].keywords`).
+struct CategoryKeyword {
+  std::string text;
+  double weight = 1.0;
+  int line = 0;  // in the config file, for messages
+};
+
 struct Category {
   std::string code;
   std::string name;
   std::string group;
-  std::vector<std::string> keywords;
+  std::vector<CategoryKeyword> keywords;
 };
 
 // The whole configuration, parsed once at startup (docs/configuration.md). Immutable after load.
@@ -66,6 +74,11 @@ struct Config {
   } webform;
   std::vector<Department> departments;
   std::vector<Category> categories;
+  // The automatic category for reports without one (docs/routing.md, "Automatic category").
+  struct Classifier {
+    double min_score = 1.0;       // the best category needs at least this sum of weights
+    double min_confidence = 0.5;  // and at least this share of all categories' scores
+  } classifier;
   // A named GeoJSON geometry used by routing conditions (`area:`, `near:`); the file is parsed
   // and validated by the routing library when the rule set is loaded.
   struct GeoFile {

@@ -1,6 +1,8 @@
 #include "core/yaml_reader.hpp"
 
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace meldestelle {
@@ -94,6 +96,12 @@ std::string YamlReader::Expand(const std::string& raw, std::vector<std::string>*
 }
 
 namespace {
+std::string FormatNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string Join(std::string_view path, std::string_view name) {
   return path.empty() ? std::string(name) : std::string(path) + "." + std::string(name);
 }
@@ -174,6 +182,41 @@ void YamlReader::StringList(const YAML::Node& map, std::string_view name,
     }
     out->push_back(Expand(item.Scalar()));
   }
+}
+
+bool YamlReader::ScalarDouble(const YAML::Node& n, double* out) const {
+  if (!n.IsScalar()) {
+    return false;
+  }
+  std::string text = Expand(n.Scalar());
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno != 0 || !std::isfinite(v)) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+void YamlReader::Double(const YAML::Node& map, std::string_view name, double* out, double min,
+                        double max, std::string_view path) {
+  YAML::Node n = map[std::string(name)];
+  if (!n || n.IsNull()) {
+    return;
+  }
+  double v = 0;
+  if (!ScalarDouble(n, &v)) {
+    Fail(n, Join(path, name),
+         "must be a number, got \"" + (n.IsScalar() ? n.Scalar() : "") + "\"");
+    return;
+  }
+  if (v < min || v > max) {
+    Fail(n, Join(path, name),
+         "must be between " + FormatNumber(min) + " and " + FormatNumber(max));
+    return;
+  }
+  *out = v;
 }
 
 std::string YamlReader::JoinedErrors() const {

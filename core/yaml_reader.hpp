@@ -37,6 +37,11 @@ class YamlReader {
            std::string_view path = {});
   void StringList(const YAML::Node& map, std::string_view name, std::vector<std::string>* out,
                   std::string_view path = {});
+  // A finite number in [min, max].
+  void Double(const YAML::Node& map, std::string_view name, double* out, double min, double max,
+              std::string_view path = {});
+  // Parses one scalar node as a finite number; false (nothing recorded) if it is none.
+  bool ScalarDouble(const YAML::Node& n, double* out) const;
 
   // Expands ${VAR} / ${VAR:-default}. Records the names of unset variables without default.
   std::string Expand(const std::string& raw, std::vector<std::string>* unset = nullptr) const;

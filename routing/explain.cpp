@@ -1,11 +1,35 @@
 // Explanations as JSON (stored on the ticket, `rules explain --format json`) and as text.
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <sstream>
 
 #include "routing/rules.hpp"
 
 namespace meldestelle::routing {
+
+namespace {
+
+// "confidence 0.75: STR-01 3 [schlagloch, fahrbahn], STR-02 1 [gehweg]"
+std::string ClassifierLine(const Classification& c) {
+  if (c.top.empty()) {
+    return "no keyword found";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "confidence %.2f:", c.confidence);
+  std::string out = buf;
+  for (size_t i = 0; i < c.top.size(); ++i) {
+    std::snprintf(buf, sizeof buf, " %s %g [", c.top[i].category.c_str(), c.top[i].score);
+    out += (i == 0 ? "" : ",") + std::string(buf);
+    for (size_t k = 0; k < c.top[i].keywords.size(); ++k) {
+      out += (k == 0 ? "" : ", ") + c.top[i].keywords[k];
+    }
+    out += "]";
+  }
+  return out;
+}
+
+}  // namespace
 
 nlohmann::json DecisionToJson(const Decision& d) {
   nlohmann::json conditions = nlohmann::json::array();
@@ -27,6 +51,19 @@ nlohmann::json DecisionToJson(const Decision& d) {
                    {"conditions", std::move(conditions)}};
   if (d.forward) {
     j["forward"] = {{"authority", d.forward->authority}, {"email", d.forward->email}};
+  }
+  j["flags"] = d.flags;
+  j["classifier"] = nullptr;
+  if (d.classification) {
+    nlohmann::json scores = nlohmann::json::array();
+    for (const auto& s : d.classification->top) {
+      scores.push_back({{"category", s.category}, {"score", s.score}, {"keywords", s.keywords}});
+    }
+    j["classifier"] = {{"category", d.classification->category.empty()
+                                        ? nlohmann::json()
+                                        : nlohmann::json(d.classification->category)},
+                       {"confidence", d.classification->confidence},
+                       {"scores", std::move(scores)}};
   }
   return j;
 }
@@ -52,6 +89,16 @@ std::string ExplanationToText(const Explanation& e) {
       << "\n";
   out << "category:    "
       << (d.category.empty() ? "(none)" : d.category + " (" + d.category_source + ")") << "\n";
+  if (d.classification) {
+    out << "classifier:  " << ClassifierLine(*d.classification) << "\n";
+  }
+  if (!d.flags.empty()) {
+    out << "flags:       ";
+    for (size_t i = 0; i < d.flags.size(); ++i) {
+      out << (i == 0 ? "" : ", ") << d.flags[i];
+    }
+    out << "\n";
+  }
   out << "priority:    " << d.priority << "\n";
   if (!d.tags.empty()) {
     out << "tags:        ";

@@ -8,6 +8,15 @@ namespace {
 
 constexpr size_t kMinStem = 4;
 
+// FNV-1a: cheap, and only ever compared for equality before the strings themselves.
+uint64_t HashStem(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : s) {
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  return h;
+}
+
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -46,6 +55,7 @@ Words SplitAndStem(std::string_view text) {
       std::string_view word = text.substr(pos, end - pos);
       w.words.emplace_back(word);
       w.stems.push_back(StemGerman(word));
+      w.stem_hashes.push_back(HashStem(w.stems.back()));
     }
     pos = end + 1;
   }
@@ -67,11 +77,14 @@ bool MatchesAt(const Words& text, size_t start, const Words& phrase) {
     return false;
   }
   for (size_t i = 0; i < n; ++i) {
-    const std::string& tw = text.words[start + i];
-    if (text.stems[start + i] == phrase.stems[i]) {
+    if (text.stem_hashes[start + i] == phrase.stem_hashes[i] &&
+        text.stems[start + i] == phrase.stems[i]) {
       continue;
     }
-    if (i + 1 == n && tw.compare(0, phrase.words[i].size(), phrase.words[i]) == 0) {
+    const std::string& tw = text.words[start + i];
+    const std::string& pw = phrase.words[i];
+    if (i + 1 == n && tw.size() >= pw.size() && tw[0] == pw[0] &&
+        tw.compare(0, pw.size(), pw) == 0) {
       continue;
     }
     return false;

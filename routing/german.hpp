@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,10 +18,12 @@ namespace meldestelle::routing {
 // matters if two different words collapse onto one stem.
 std::string StemGerman(std::string_view folded_word);
 
-// A folded text split at spaces, with each word's stem. Words keep their order.
+// A folded text split at spaces, with each word's stem. Words keep their order. `stem_hashes`
+// lets the matcher reject most word pairs with one integer compare (the hot loop of Route).
 struct Words {
   std::vector<std::string> words;
   std::vector<std::string> stems;
+  std::vector<uint64_t> stem_hashes;
 };
 Words SplitAndStem(std::string_view folded_text);
 

@@ -428,6 +428,15 @@ void LoadConfigParts(const Config& config, RuleSet& rs, YamlReader& cfg_rd) {
     }
     rs.geometries.push_back(std::move(*g));
   }
+  for (const auto& cat : config.categories) {
+    for (const auto& kw : cat.keywords) {
+      if (PrepareKeyword(kw.text).words.words.empty()) {
+        cfg_rd.FailAtLine(kw.line, "categories[" + cat.code + "].keywords",
+                          "keyword \"" + kw.text + "\" is empty after normalisation");
+      }
+    }
+  }
+  rs.classifier = Classifier(config);
   auto tz = TimeZone::Load(config.town.timezone);
   if (!tz) {
     cfg_rd.FailAtLine(0, "town.timezone", tz.error().message);

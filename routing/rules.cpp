@@ -80,6 +80,22 @@ class Context {
     return words_;
   }
 
+  // The citizen's category, else the classifier's (computed once, on first use).
+  const std::string& Category() {
+    if (!report_.category.empty()) {
+      return report_.category;
+    }
+    if (!classified_ && rs_.classifier.enabled()) {
+      classified_ = true;
+      classification_ = rs_.classifier.Classify(TextWords());
+    }
+    return classification_ ? classification_->category : report_.category;
+  }
+  const std::optional<Classification>& classification() {
+    Category();
+    return classification_;
+  }
+
   std::optional<LonLat> Location() const {
     const auto& l = report_.location;
     if (!l.lat || !l.lon || !ValidLonLat(*l.lon, *l.lat)) {
@@ -109,6 +125,8 @@ class Context {
   Words words_;
   bool time_ready_ = false;
   std::optional<LocalTime> local_;
+  bool classified_ = false;
+  std::optional<Classification> classification_;
 };
 
 bool InList(const std::vector<std::string>& v, const std::string& s) {
@@ -120,8 +138,25 @@ bool InList(const std::vector<std::string>& v, const std::string& s) {
   return false;
 }
 
-std::string CategorySeen(const Report& r) {
-  return r.category.empty() ? "no category" : r.category + " (chosen by the citizen)";
+std::string Confidence(double c) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", c);
+  return buf;
+}
+
+std::string CategorySeen(Context& ctx) {
+  const std::string& category = ctx.Category();
+  if (!ctx.report().category.empty()) {
+    return category + " (chosen by the citizen)";
+  }
+  const auto& c = ctx.classification();
+  if (!c) {
+    return "no category";
+  }
+  if (!category.empty()) {
+    return category + " (classifier, confidence " + Confidence(c->confidence) + ")";
+  }
+  return std::string("no category (") + kFlagCategoryUncertain + ")";
 }
 
 bool TimeHolds(const Condition& c, const LocalTime& t) {
@@ -143,10 +178,11 @@ bool Leaf(const Condition& c, Context& ctx, std::string* seen, bool trace) {
   switch (c.kind) {
     case CondKind::kCategory:
     case CondKind::kCategoryGroup: {
-      bool held = !r.category.empty() &&
-                  InList(c.kind == CondKind::kCategory ? c.values : c.codes, r.category);
+      const std::string& category = ctx.Category();
+      bool held = !category.empty() &&
+                  InList(c.kind == CondKind::kCategory ? c.values : c.codes, category);
       if (seen != nullptr) {
-        *seen = CategorySeen(r);
+        *seen = CategorySeen(ctx);
       }
       if (trace && held) {
         ctx.category_matched = true;
@@ -333,8 +369,14 @@ std::string FailReason(const Condition& c, Context& ctx) {
 Decision Matched(const RuleSet& rs, const Rule* rule, Context& ctx) {
   Decision d;
   d.ruleset_version = rs.version;
-  d.category = ctx.report().category;
-  d.category_source = d.category.empty() ? "" : "citizen";
+  d.category = ctx.Category();
+  d.classification = ctx.classification();
+  d.category_source = !ctx.report().category.empty() ? "citizen"
+                      : !d.category.empty()          ? "classifier"
+                                                     : "none";
+  if (d.classification && d.category.empty()) {
+    d.flags.emplace_back(kFlagCategoryUncertain);
+  }
   if (rule == nullptr) {
     d.department = rs.default_department;
     return d;

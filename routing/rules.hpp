@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/report.hpp"
 #include "core/result.hpp"
+#include "routing/classifier.hpp"
 #include "routing/geo.hpp"
 #include "routing/german.hpp"
 #include "routing/timezone.hpp"
@@ -81,7 +82,11 @@ struct RuleSet {
   std::vector<Rule> rules;
   std::vector<Geometry> geometries;  // from the config's routing.areas
   TimeZone timezone = TimeZone::Utc();
+  Classifier classifier;  // from the config's categories[].keywords and classifier section
 };
+
+// The flag on a report without a category the classifier could not decide.
+inline constexpr const char* kFlagCategoryUncertain = "Kategorie unsicher";
 
 // What one condition saw while it was evaluated (for explanations).
 struct ConditionTrace {
@@ -99,8 +104,11 @@ struct Decision {
   std::string priority = "normal";
   std::vector<std::string> tags;
   std::optional<Forward> forward;
-  std::string category;         // the report's category code, empty if none
-  std::string category_source;  // "citizen" when the citizen chose it, "" if none
+  std::string category;         // the citizen's or the inferred category code, empty if none
+  std::string category_source;  // "citizen", "classifier" or "none"
+  // Set when the citizen gave no category and the classifier is enabled (it ran).
+  std::optional<Classification> classification;
+  std::vector<std::string> flags;  // for staff, e.g. kFlagCategoryUncertain
   std::vector<std::string> matched_keywords;  // as written in the rule
   bool matched_category = false;
   std::vector<ConditionTrace> conditions;  // of the matched rule, depth-first
@@ -125,8 +133,10 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& yaml_text
                                                     const std::string& file_name,
                                                     const Config* config);
 
-// First matching rule wins; otherwise the default department. Fills the explanation of the
-// matched rule (conditions) but not the rejections. Thread-safe.
+// First matching rule wins; otherwise the default department. A report without a category gets
+// the classifier's (if it is sure) before any rule is evaluated, so `category` conditions see
+// it; if it is unsure the report stays without a category and is flagged "Kategorie unsicher".
+// Fills the explanation of the matched rule (conditions) but not the rejections. Thread-safe.
 Decision Route(const RuleSet& rules, const Report& report);
 // Only the first matching rule (nullptr: the default department), without any explanation: for
 // replaying many stored reports, where building the trace would cost more than matching.
@@ -136,8 +146,9 @@ const Rule* FirstMatch(const RuleSet& rules, const Report& report);
 Explanation Explain(const RuleSet& rules, const Report& report);
 
 // {"department", "category", "category_source", "rule", "ruleset_version", "priority", "tags",
-//  "forward", "conditions": [{"condition", "depth", "held", "expected", "seen"}]}; Explain's
-// form adds "rejected": [{"rule", "reason"}].
+//  "forward", "flags", "classifier": null | {"category", "confidence", "scores": [{"category",
+//  "score", "keywords"}]}, "conditions": [{"condition", "depth", "held", "expected", "seen"}]};
+// Explain's form adds "rejected": [{"rule", "reason"}].
 nlohmann::json DecisionToJson(const Decision& d);
 nlohmann::json ExplanationToJson(const Explanation& e);
 // Human-readable, English, one fact per line.

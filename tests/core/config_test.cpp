@@ -137,3 +137,67 @@ TEST_CASE("a config that is not a mapping, or uses an unset variable, is refused
   CHECK_THAT(unset.error().message,
              Catch::Contains(":12: gateway.listen: environment variable MS_TEST_NOT_SET is not set"));
 }
+
+TEST_CASE("category keywords are plain words or {phrase: weight}; bad weights name their line") {
+  std::string text = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+categories:
+  - code: STR-01
+    name: Schlagloch
+    keywords:
+      - schlagloch
+      - {tiefes loch: 3}
+      - asphalt: 0.5
+classifier:
+  min_confidence: 0.6
+  min_score: 2
+routing:
+  rules_file: rules.yaml
+)";
+  auto cfg = LoadConfig(WriteTemp(text));
+  REQUIRE(cfg.ok());
+  const auto& kws = cfg->FindCategory("STR-01")->keywords;
+  REQUIRE(kws.size() == 3);
+  CHECK(kws[0].text == "schlagloch");
+  CHECK(kws[0].weight == 1.0);
+  CHECK(kws[1].text == "tiefes loch");
+  CHECK(kws[1].weight == 3.0);
+  CHECK(kws[1].line == 11);
+  CHECK(kws[2].weight == 0.5);
+  CHECK(cfg->classifier.min_confidence == 0.6);
+  CHECK(cfg->classifier.min_score == 2.0);
+
+  auto defaults = LoadConfig(WriteTemp(kMinimal));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->classifier.min_confidence == 0.5);
+  CHECK(defaults->classifier.min_score == 1.0);
+
+  std::string bad = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+categories:
+  - code: STR-01
+    name: Schlagloch
+    keywords: [schlagloch, {loch: -1}, {tief: viel}, {a: 1, b: 2}, [x]]
+classifier: {min_confidence: 1.5, min_score: x, max: 1}
+routing:
+  rules_file: rules.yaml
+)";
+  auto path = WriteTemp(bad);
+  auto err = LoadConfig(path);
+  REQUIRE_FALSE(err.ok());
+  const std::string& m = err.error().message;
+  std::string f = path.string();
+  CHECK_THAT(m, Catch::Contains(f + ":9: categories[STR-01].keywords: weight of \"loch\" must be"));
+  CHECK_THAT(m,
+             Catch::Contains("weight of \"tief\" must be a number > 0 and <= 100, got \"viel\""));
+  CHECK_THAT(m, Catch::Contains("entries must be \"word\" or {\"phrase\": weight}"));
+  CHECK_THAT(m, Catch::Contains(f + ":10: classifier.min_confidence: must be between 0 and 1"));
+  CHECK_THAT(m, Catch::Contains(f + ":10: classifier.min_score: must be a number, got \"x\""));
+  CHECK_THAT(m, Catch::Contains(f + ":10: classifier.max: unknown key"));
+}
