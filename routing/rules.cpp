@@ -491,16 +491,27 @@ void CheckBorders(const RuleSet& rs, const Report& report, LonLat p, Decision& d
     if (!nearest || metres > lc.border_distance_m) {
       continue;
     }
-    auto q = AcrossBoundary(g, home_g, p, *nearest, metres);
-    if (!q) {
-      continue;
+    auto department_at = [&](LonLat q) -> const std::string& {
+      Report moved = report;
+      moved.location.lat = q.lat;
+      moved.location.lon = q.lon;
+      return DepartmentOf(rs, FirstMatch(rs, moved));
+    };
+    if (auto q = AcrossBoundary(g, home_g, p, *nearest, metres)) {
+      const std::string& other = department_at(*q);
+      if (other != d.department) {
+        d.location->grenzlage.push_back({home->name, d.department, dist.name, other, metres});
+      }
     }
-    Report moved = report;
-    moved.location.lat = q->lat;
-    moved.location.lon = q->lon;
-    const std::string& other = DepartmentOf(rs, FirstMatch(rs, moved));
-    if (other != d.department) {
-      d.location->grenzlage.push_back({home->name, d.department, dist.name, other, metres});
+    // On the shared boundary itself the point lies in both districts and the rules may have
+    // decided by the neighbour: also route it just inside the home district.
+    if (Contains(g, p)) {
+      if (auto q = AcrossBoundary(home_g, g, p, p, 0)) {
+        const std::string& other = department_at(*q);
+        if (other != d.department) {
+          d.location->grenzlage.push_back({dist.name, d.department, home->name, other, 0});
+        }
+      }
     }
   }
   if (!d.location->grenzlage.empty()) {

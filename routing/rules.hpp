@@ -126,7 +126,9 @@ struct LocationCheck {
   bool outside = false;   // outside town_area
   std::string action;     // outside: "forward" or "ask"
   std::string message;    // outside + ask: the question for the citizen
-  std::string district;   // the first configured district containing the location, if any
+  // The first configured district containing the location; only looked up when the location
+  // is near (bounding box widened by border_distance_m) two or more districts.
+  std::string district;
   std::vector<BorderNeighbour> grenzlage;  // non-empty: flagged kFlagBorder
 };
 
