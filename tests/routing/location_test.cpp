@@ -235,7 +235,14 @@ TEST_CASE("config: location check keys are validated with file and line") {
   std::ifstream in(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml");
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
+  // The example's own location check keys are replaced by the ones under test.
+  std::string text;
+  for (std::string line; std::getline(ss, line);) {
+    if (line.rfind("  town_area:", 0) != 0 && line.rfind("  districts:", 0) != 0 &&
+        line.rfind("  border_distance_m:", 0) != 0) {
+      text += line + "\n";
+    }
+  }
   auto at = text.find("\n  areas:\n");
   REQUIRE(at != std::string::npos);
   auto with = [&](const std::string& keys) {
