@@ -237,6 +237,67 @@ void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
   }
 }
 
+// routing.town_area / outside / districts / border_distance_m (docs/configuration.md). Area names
+// must be in routing.areas; that they are polygons is checked when the GeoJSON is loaded.
+void ReadLocationChecks(YamlReader& rd, const YAML::Node& n, Config& c) {
+  auto known = [&](const std::string& name) {
+    for (const auto& a : c.routing.areas) {
+      if (a.name == name) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (YAML::Node t = n["town_area"]) {
+    c.routing.town_area_line = YamlReader::Line(t);
+    rd.String(n, "town_area", &c.routing.town_area, false, "routing");
+    if (!c.routing.town_area.empty() && !known(c.routing.town_area)) {
+      rd.Fail(t, "routing.town_area",
+              "unknown area \"" + c.routing.town_area + "\" (not in routing.areas)");
+    }
+  }
+  if (YAML::Node o = n["outside"]) {
+    auto& out = c.routing.outside;
+    out.line = YamlReader::Line(o);
+    if (rd.ExpectMap(o, "routing.outside", {"action", "authority", "email", "message"})) {
+      rd.String(o, "action", &out.action, true, "routing.outside");
+      rd.String(o, "authority", &out.authority, false, "routing.outside");
+      rd.String(o, "email", &out.email, false, "routing.outside");
+      rd.String(o, "message", &out.message, false, "routing.outside");
+      if (!out.action.empty() && out.action != "forward" && out.action != "ask") {
+        rd.Fail(o["action"], "routing.outside.action",
+                "must be forward or ask, got \"" + out.action + "\"");
+        out.action.clear();
+      }
+      if (out.action == "forward") {
+        if (out.authority.empty()) {
+          rd.Fail(o, "routing.outside.authority", "is required for action forward");
+        }
+        if (out.email.empty() || out.email.find('@') == std::string::npos) {
+          rd.Fail(o["email"] ? o["email"] : o, "routing.outside.email",
+                  "needs an e-mail address for action forward");
+        }
+      }
+      if (c.routing.town_area.empty()) {
+        rd.Fail(o, "routing.outside", "needs routing.town_area (the town boundary)");
+      }
+    }
+  }
+  if (YAML::Node d = n["districts"]) {
+    c.routing.districts_line = YamlReader::Line(d);
+    rd.StringList(n, "districts", &c.routing.districts, "routing");
+    std::set<std::string> seen;
+    for (const auto& name : c.routing.districts) {
+      if (!known(name)) {
+        rd.Fail(d, "routing.districts", "unknown area \"" + name + "\" (not in routing.areas)");
+      } else if (!seen.insert(name).second) {
+        rd.Fail(d, "routing.districts", "duplicate district \"" + name + "\"");
+      }
+    }
+  }
+  rd.Double(n, "border_distance_m", &c.routing.border_distance_m, 0.0, 1000.0, "routing");
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(const std::filesystem::path& file) {
@@ -264,7 +325,8 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   if (auto n = root["routing"];
       n && rd.ExpectMap(n, "routing",
-                        {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms"})) {
+                        {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms",
+                         "town_area", "outside", "districts", "border_distance_m"})) {
     std::string rules;
     rd.String(n, "rules_file", &rules, true, "routing");
     if (!rules.empty()) {
@@ -281,6 +343,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
     rd.Int(n, "reload_interval_ms", &interval, 0, 3'600'000, "routing");
     c.routing.reload_interval_ms = static_cast<int>(interval);
     ReadAreas(rd, n, file, c);
+    ReadLocationChecks(rd, n, c);
   } else if (!n) {
     rd.Fail(root, "routing", "is required");
   }

@@ -93,6 +93,21 @@ struct Config {
     std::filesystem::path shadow_rules_file;
     // How often workers look for changed rule, fixture and area files; 0 = only on SIGHUP.
     int reload_interval_ms = 2000;
+    // Location checks (docs/routing.md, "Location checks"), evaluated before the rules.
+    // The town boundary: a located report outside it gets `outside`. Empty = no check.
+    std::string town_area;
+    int town_area_line = 0;
+    struct Outside {
+      std::string action;  // "forward" or "ask"; empty = not configured
+      std::string authority;  // forward: who receives the report
+      std::string email;
+      std::string message;  // ask: the question for the citizen
+      int line = 0;
+    } outside;
+    // The districts whose shared boundaries are checked for "Grenzlage"; empty = no check.
+    std::vector<std::string> districts;
+    int districts_line = 0;
+    double border_distance_m = 25;
   } routing;
 
   const Department* FindDepartment(std::string_view id) const;

@@ -1,6 +1,7 @@
 // Explanations as JSON (stored on the ticket, `rules explain --format json`) and as text.
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -53,6 +54,28 @@ nlohmann::json DecisionToJson(const Decision& d) {
     j["forward"] = {{"authority", d.forward->authority}, {"email", d.forward->email}};
   }
   j["flags"] = d.flags;
+  j["needs_location_confirmation"] = d.needs_location_confirmation;
+  j["location"] = nullptr;
+  if (d.location) {
+    const LocationCheck& l = *d.location;
+    nlohmann::json border = nlohmann::json::array();
+    for (const auto& b : l.grenzlage) {
+      border.push_back({{"district", b.district},
+                        {"department", b.department},
+                        {"neighbour", b.neighbour},
+                        {"neighbour_department", b.neighbour_department},
+                        {"distance_m", std::round(b.distance_m * 10) / 10}});
+    }
+    auto str_or_null = [](const std::string& s) {
+      return s.empty() ? nlohmann::json() : nlohmann::json(s);
+    };
+    j["location"] = {{"town_area", str_or_null(l.town_area)},
+                     {"outside", l.outside},
+                     {"action", str_or_null(l.action)},
+                     {"message", str_or_null(l.message)},
+                     {"district", str_or_null(l.district)},
+                     {"grenzlage", std::move(border)}};
+  }
   j["classifier"] = nullptr;
   if (d.classification) {
     nlohmann::json scores = nlohmann::json::array();
@@ -85,7 +108,11 @@ std::string ExplanationToText(const Explanation& e) {
   if (d.forward) {
     out << "forward to:  " << d.forward->authority << " <" << d.forward->email << ">\n";
   }
-  out << "rule:        " << (d.rule_id.empty() ? "(none matched: default department)" : d.rule_id)
+  bool forwarded_outside = d.location && d.location->outside && d.location->action == "forward";
+  out << "rule:        "
+      << (forwarded_outside ? "(none evaluated: location outside " + d.location->town_area + ")"
+          : d.rule_id.empty() ? "(none matched: default department)"
+                              : d.rule_id)
       << "\n";
   out << "category:    "
       << (d.category.empty() ? "(none)" : d.category + " (" + d.category_source + ")") << "\n";
@@ -98,6 +125,28 @@ std::string ExplanationToText(const Explanation& e) {
       out << (i == 0 ? "" : ", ") << d.flags[i];
     }
     out << "\n";
+  }
+  if (d.location) {
+    const LocationCheck& l = *d.location;
+    if (!l.town_area.empty()) {
+      out << "location:    " << (l.outside ? "outside " : "inside ") << l.town_area;
+      if (l.outside && !l.action.empty()) {
+        out << " (action " << l.action << ")";
+      }
+      out << "\n";
+    }
+    if (d.needs_location_confirmation) {
+      out << "ask citizen: " << (l.message.empty() ? "(confirm the location)" : l.message) << "\n";
+    }
+    if (!l.district.empty()) {
+      out << "district:    " << l.district << "\n";
+    }
+    for (const auto& b : l.grenzlage) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f m", b.distance_m);
+      out << "grenzlage:   " << b.district << " → " << b.department << ", " << buf << " from "
+          << b.neighbour << " → " << b.neighbour_department << "\n";
+    }
   }
   out << "priority:    " << d.priority << "\n";
   if (!d.tags.empty()) {

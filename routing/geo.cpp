@@ -348,3 +348,34 @@ double DistanceMetres(const Geometry& g, LonLat p) {
 }
 
 }  // namespace meldestelle::routing
+
+namespace meldestelle::routing {
+
+std::optional<LonLat> NearestBoundaryPoint(const Geometry& g, LonLat p, double* distance_m) {
+  double k = std::cos(Rad(p.lat)) * kEarthRadiusM;
+  double best = std::numeric_limits<double>::infinity();
+  std::optional<LonLat> at;
+  for (const auto& poly : g.polygons) {
+    for (const auto& ring : poly.rings) {
+      for (size_t i = 0; i + 1 < ring.size(); ++i) {
+        LonLat a = ring[i], b = ring[i + 1];
+        double ax = Rad(a.lon - p.lon) * k, ay = Rad(a.lat - p.lat) * kEarthRadiusM;
+        double bx = Rad(b.lon - p.lon) * k, by = Rad(b.lat - p.lat) * kEarthRadiusM;
+        double dx = bx - ax, dy = by - ay;
+        double len2 = dx * dx + dy * dy;
+        double t = std::clamp(len2 > 0 ? -(ax * dx + ay * dy) / len2 : 0.0, 0.0, 1.0);
+        double d = std::hypot(ax + t * dx, ay + t * dy);
+        if (d < best) {
+          best = d;
+          at = LonLat{a.lon + t * (b.lon - a.lon), a.lat + t * (b.lat - a.lat)};
+        }
+      }
+    }
+  }
+  if (distance_m != nullptr) {
+    *distance_m = best;
+  }
+  return at;
+}
+
+}  // namespace meldestelle::routing

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ bool Contains(const Geometry& g, LonLat p);
 // Returns +infinity if the geometry has no points or lines (areas count by their boundary rings).
 double DistanceMetres(const Geometry& g, LonLat p);
 double HaversineMetres(LonLat a, LonLat b);
+// The point on an area's boundary rings (outer rings and holes) nearest to `p`, in the same local
+// projection as DistanceMetres; `distance_m` receives its distance. Nullopt if `g` has no polygon.
+std::optional<LonLat> NearestBoundaryPoint(const Geometry& g, LonLat p, double* distance_m);
 
 bool ValidLonLat(double lon, double lat);
 

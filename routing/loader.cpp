@@ -417,6 +417,53 @@ const std::set<std::string>& Priorities() {
   return k;
 }
 
+// `b` widened by `m` metres on every side (generously: degrees of longitude shrink with cos(lat),
+// so the pole-ward edge is used).
+BBox Widen(const BBox& b, double m) {
+  double dlat = m / kMetresPerDegreeLat;
+  double coslat = std::cos(std::min(89.0, std::max(std::fabs(b.min_lat), std::fabs(b.max_lat)) +
+                                              dlat) *
+                           3.14159265358979323846 / 180.0);
+  double dlon = m / (kMetresPerDegreeLat * std::max(coslat, 1e-6));
+  return BBox{b.min_lon - dlon, b.min_lat - dlat, b.max_lon + dlon, b.max_lat + dlat};
+}
+
+// routing.town_area / outside / districts → RuleSet::location. The config loader checked that
+// the names are in routing.areas; here they must also be areas (polygons). An area whose file
+// failed to load was reported already.
+void ResolveLocationChecks(const Config& config, RuleSet& rs, YamlReader& cfg_rd) {
+  auto find = [&](const std::string& name, int line, const std::string& key) {
+    for (size_t i = 0; i < rs.geometries.size(); ++i) {
+      if (rs.geometries[i].name == name) {
+        if (!rs.geometries[i].IsArea()) {
+          cfg_rd.FailAtLine(line, key,
+                            "\"" + name + "\" is not an area (no Polygon or MultiPolygon)");
+          return -1;
+        }
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
+  const auto& r = config.routing;
+  LocationChecks& lc = rs.location;
+  if (!r.town_area.empty()) {
+    lc.town_area = find(r.town_area, r.town_area_line, "routing.town_area");
+    lc.town_area_name = r.town_area;
+  }
+  lc.outside_action = r.outside.action;
+  lc.outside_forward = Forward{r.outside.authority, r.outside.email};
+  lc.outside_message = r.outside.message;
+  lc.border_distance_m = r.border_distance_m;
+  for (const auto& name : r.districts) {
+    int g = find(name, r.districts_line, "routing.districts");
+    if (g >= 0) {
+      lc.districts.push_back(
+          {g, name, Widen(rs.geometries[static_cast<size_t>(g)].bbox, r.border_distance_m)});
+    }
+  }
+}
+
 // Loads the config's GeoJSON files and time zone; problems are reported against the config.
 void LoadConfigParts(const Config& config, RuleSet& rs, YamlReader& cfg_rd) {
   for (const auto& a : config.routing.areas) {
@@ -437,6 +484,7 @@ void LoadConfigParts(const Config& config, RuleSet& rs, YamlReader& cfg_rd) {
     }
   }
   rs.classifier = Classifier(config);
+  ResolveLocationChecks(config, rs, cfg_rd);
   auto tz = TimeZone::Load(config.town.timezone);
   if (!tz) {
     cfg_rd.FailAtLine(0, "town.timezone", tz.error().message);

@@ -394,6 +394,161 @@ Decision Matched(const RuleSet& rs, const Rule* rule, Context& ctx) {
   return d;
 }
 
+// The outside-the-town check, before the rules. Returns the LocationCheck to record (nullopt:
+// no location or no checks configured).
+std::optional<LocationCheck> CheckTown(const RuleSet& rs, const Context& ctx) {
+  const LocationChecks& lc = rs.location;
+  if (lc.town_area < 0 && lc.districts.empty()) {
+    return std::nullopt;
+  }
+  auto p = ctx.Location();
+  if (!p) {
+    return std::nullopt;
+  }
+  LocationCheck check;
+  if (lc.town_area >= 0) {
+    check.town_area = lc.town_area_name;
+    check.outside = !Contains(rs.geometries[static_cast<size_t>(lc.town_area)], *p);
+    if (check.outside) {
+      check.action = lc.outside_action;
+      if (lc.outside_action == "ask") {
+        check.message = lc.outside_message;
+      }
+    }
+  }
+  return check;
+}
+
+// The department a rule gives (a forward is handed over by its department).
+const std::string& DepartmentOf(const RuleSet& rs, const Rule* rule) {
+  return rule == nullptr ? rs.default_department : rule->department;
+}
+
+// A point just inside `district` (and outside `home`), across the boundary nearest to `p`.
+std::optional<LonLat> AcrossBoundary(const Geometry& district, const Geometry& home, LonLat p,
+                                     LonLat nearest, double distance_m) {
+  constexpr double kMetresPerDegree = 111320.0;
+  double coslat = std::max(std::cos(p.lat * 3.14159265358979323846 / 180.0), 1e-6);
+  auto ok = [&](LonLat q) { return Contains(district, q) && !Contains(home, q); };
+  // Direction in metres (east, north).
+  std::vector<std::pair<double, double>> dirs;
+  if (distance_m > 0.01) {
+    double ex = (nearest.lon - p.lon) * coslat * kMetresPerDegree;
+    double ny = (nearest.lat - p.lat) * kMetresPerDegree;
+    double len = std::hypot(ex, ny);
+    dirs.emplace_back(ex / len, ny / len);
+  }
+  for (int i = 0; i < 8; ++i) {
+    double a = i * 3.14159265358979323846 / 4;
+    dirs.emplace_back(std::cos(a), std::sin(a));
+  }
+  for (double step : {0.5, 1.0, 2.0, 4.0}) {
+    for (const auto& [ex, ny] : dirs) {
+      LonLat q{nearest.lon + ex * step / (coslat * kMetresPerDegree),
+               nearest.lat + ny * step / kMetresPerDegree};
+      if (ok(q)) {
+        return q;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// The "Grenzlage" check, after the rules: for every other district within border_distance_m
+// (bounding-box prefilter first), route the report as if it lay just across that boundary.
+void CheckBorders(const RuleSet& rs, const Report& report, LonLat p, Decision& d) {
+  const LocationChecks& lc = rs.location;
+  if (lc.districts.empty() || lc.border_distance_m <= 0) {
+    return;
+  }
+  size_t near = 0;
+  for (const auto& dist : lc.districts) {
+    near += dist.near_bbox.Contains(p) ? 1 : 0;
+  }
+  if (near < 2) {
+    return;  // quick reject: not near two districts
+  }
+  const LocationChecks::District* home = nullptr;
+  for (const auto& dist : lc.districts) {
+    if (dist.near_bbox.Contains(p) &&
+        Contains(rs.geometries[static_cast<size_t>(dist.geometry)], p)) {
+      home = &dist;
+      break;
+    }
+  }
+  if (home == nullptr) {
+    return;
+  }
+  d.location->district = home->name;
+  const Geometry& home_g = rs.geometries[static_cast<size_t>(home->geometry)];
+  for (const auto& dist : lc.districts) {
+    if (&dist == home || !dist.near_bbox.Contains(p)) {
+      continue;
+    }
+    const Geometry& g = rs.geometries[static_cast<size_t>(dist.geometry)];
+    double metres = 0;
+    auto nearest = NearestBoundaryPoint(g, p, &metres);
+    if (!nearest || metres > lc.border_distance_m) {
+      continue;
+    }
+    auto department_at = [&](LonLat q) -> const std::string& {
+      Report moved = report;
+      moved.location.lat = q.lat;
+      moved.location.lon = q.lon;
+      return DepartmentOf(rs, FirstMatch(rs, moved));
+    };
+    if (auto q = AcrossBoundary(g, home_g, p, *nearest, metres)) {
+      const std::string& other = department_at(*q);
+      if (other != d.department) {
+        d.location->grenzlage.push_back({home->name, d.department, dist.name, other, metres});
+      }
+    }
+    // On the shared boundary itself the point lies in both districts and the rules may have
+    // decided by the neighbour: also route it just inside the home district.
+    if (Contains(g, p)) {
+      if (auto q = AcrossBoundary(home_g, g, p, p, 0)) {
+        const std::string& other = department_at(*q);
+        if (other != d.department) {
+          d.location->grenzlage.push_back({dist.name, d.department, home->name, other, 0});
+        }
+      }
+    }
+  }
+  if (!d.location->grenzlage.empty()) {
+    d.flags.emplace_back(kFlagBorder);
+  }
+}
+
+// Records the location checks on a decision made by the rules (or forwarded before them).
+void ApplyLocation(const RuleSet& rs, const Report& report, const Context& ctx,
+                   std::optional<LocationCheck> check, Decision& d) {
+  if (!check) {
+    return;
+  }
+  d.location = std::move(check);
+  if (d.location->outside) {
+    if (d.location->action == "ask") {
+      d.flags.emplace_back(kFlagOutside);
+      d.needs_location_confirmation = true;
+    }
+    return;  // outside the town: no district boundaries to check
+  }
+  CheckBorders(rs, report, *ctx.Location(), d);
+}
+
+// A located report outside the town with action forward: no rule is evaluated.
+bool ForwardsOutside(const std::optional<LocationCheck>& check) {
+  return check && check->outside && check->action == "forward";
+}
+
+Decision ForwardedOutside(const RuleSet& rs, Context& ctx, LocationCheck check) {
+  Decision d = Matched(rs, nullptr, ctx);
+  d.forward = rs.location.outside_forward;
+  d.flags.emplace_back(kFlagOutside);
+  d.location = std::move(check);
+  return d;
+}
+
 }  // namespace
 
 const char* ToString(CondKind k) {
@@ -455,12 +610,20 @@ std::string Condition::Describe(bool full) const {
 
 Decision Route(const RuleSet& rs, const Report& report) {
   Context ctx(rs, report);
+  auto check = CheckTown(rs, ctx);
+  if (ForwardsOutside(check)) {
+    return ForwardedOutside(rs, ctx, std::move(*check));
+  }
+  const Rule* matched = nullptr;
   for (const auto& rule : rs.rules) {
     if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
-      return Matched(rs, &rule, ctx);
+      matched = &rule;
+      break;
     }
   }
-  return Matched(rs, nullptr, ctx);
+  Decision d = Matched(rs, matched, ctx);
+  ApplyLocation(rs, report, ctx, std::move(check), d);
+  return d;
 }
 
 const Rule* FirstMatch(const RuleSet& rs, const Report& report) {
@@ -476,14 +639,21 @@ const Rule* FirstMatch(const RuleSet& rs, const Report& report) {
 Explanation Explain(const RuleSet& rs, const Report& report) {
   Explanation e;
   Context ctx(rs, report);
+  auto check = CheckTown(rs, ctx);
+  if (ForwardsOutside(check)) {
+    e.decision = ForwardedOutside(rs, ctx, std::move(*check));
+    return e;
+  }
+  const Rule* matched = nullptr;
   for (const auto& rule : rs.rules) {
     if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
-      e.decision = Matched(rs, &rule, ctx);
-      return e;
+      matched = &rule;
+      break;
     }
     e.rejected.push_back({rule.id, FailReason(*rule.when, ctx)});
   }
-  e.decision = Matched(rs, nullptr, ctx);
+  e.decision = Matched(rs, matched, ctx);
+  ApplyLocation(rs, report, ctx, std::move(check), e.decision);
   return e;
 }
 

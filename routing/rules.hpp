@@ -74,6 +74,23 @@ struct Rule {
   bool AlwaysMatches() const { return !when.has_value(); }
 };
 
+// The location checks of the config (routing.town_area, outside, districts, border_distance_m),
+// resolved to geometries. Evaluated around the rules: docs/routing.md, "Location checks".
+struct LocationChecks {
+  int town_area = -1;           // index into RuleSet::geometries; -1 = no town check
+  std::string town_area_name;
+  std::string outside_action;   // "forward", "ask" or empty (not configured)
+  Forward outside_forward;      // for "forward"
+  std::string outside_message;  // for "ask" (the acknowledgement's question), may be empty
+  struct District {
+    int geometry = -1;
+    std::string name;
+    BBox near_bbox;  // the district's box widened by border_distance_m: quick reject
+  };
+  std::vector<District> districts;
+  double border_distance_m = 25;
+};
+
 // Immutable after loading; shared between threads through shared_ptr<const RuleSet>.
 struct RuleSet {
   std::string version;  // "sha256:<hex>" of the rule file's bytes
@@ -83,10 +100,37 @@ struct RuleSet {
   std::vector<Geometry> geometries;  // from the config's routing.areas
   TimeZone timezone = TimeZone::Utc();
   Classifier classifier;  // from the config's categories[].keywords and classifier section
+  LocationChecks location;
 };
 
 // The flag on a report without a category the classifier could not decide.
 inline constexpr const char* kFlagCategoryUncertain = "Kategorie unsicher";
+// A located report outside routing.town_area (action ask: the citizen is asked to confirm).
+inline constexpr const char* kFlagOutside = "Ort außerhalb";
+// A report near the boundary of two districts whose rules give different departments.
+inline constexpr const char* kFlagBorder = "Grenzlage";
+
+// One neighbouring district within routing.border_distance_m whose department differs.
+struct BorderNeighbour {
+  std::string district;    // the district the report lies in
+  std::string department;  // the department the report got
+  std::string neighbour;   // the other district
+  std::string neighbour_department;  // the department it would get just across the boundary
+  double distance_m = 0;   // from the report's location to the neighbour's boundary
+};
+
+// What the location checks saw; set when the report has a valid location and the config has a
+// town_area or districts.
+struct LocationCheck {
+  std::string town_area;  // empty: no town check configured
+  bool outside = false;   // outside town_area
+  std::string action;     // outside: "forward" or "ask"
+  std::string message;    // outside + ask: the question for the citizen
+  // The first configured district containing the location; only looked up when the location
+  // is near (bounding box widened by border_distance_m) two or more districts.
+  std::string district;
+  std::vector<BorderNeighbour> grenzlage;  // non-empty: flagged kFlagBorder
+};
 
 // What one condition saw while it was evaluated (for explanations).
 struct ConditionTrace {
@@ -112,6 +156,9 @@ struct Decision {
   std::vector<std::string> matched_keywords;  // as written in the rule
   bool matched_category = false;
   std::vector<ConditionTrace> conditions;  // of the matched rule, depth-first
+  std::optional<LocationCheck> location;
+  // Outside the town with action ask: the acknowledgement asks the citizen to confirm the place.
+  bool needs_location_confirmation = false;
 };
 
 struct Rejection {
@@ -137,16 +184,23 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& yaml_text
 // the classifier's (if it is sure) before any rule is evaluated, so `category` conditions see
 // it; if it is unsure the report stays without a category and is flagged "Kategorie unsicher".
 // Fills the explanation of the matched rule (conditions) but not the rejections. Thread-safe.
+// Location checks (docs/routing.md): a located report outside routing.town_area with action
+// forward is forwarded before any rule is evaluated (rule_id empty, department = default
+// department); with action ask it is flagged and routed normally. After the rules, a report
+// within border_distance_m of another district is routed once more as if it lay just across
+// that boundary; if the department differs it is flagged "Grenzlage".
 Decision Route(const RuleSet& rules, const Report& report);
 // Only the first matching rule (nullptr: the default department), without any explanation: for
 // replaying many stored reports, where building the trace would cost more than matching.
-// Thread-safe.
+// Ignores the location checks. Thread-safe.
 const Rule* FirstMatch(const RuleSet& rules, const Report& report);
 // Route plus, for every earlier rule, why it did not match.
 Explanation Explain(const RuleSet& rules, const Report& report);
 
 // {"department", "category", "category_source", "rule", "ruleset_version", "priority", "tags",
-//  "forward", "flags", "classifier": null | {"category", "confidence", "scores": [{"category",
+//  "forward", "flags", "needs_location_confirmation", "location": null | {"town_area",
+//  "outside", "action", "message", "district", "grenzlage": [{"district", "department",
+//  "neighbour", "neighbour_department", "distance_m"}]}, "classifier": null | {"category", "confidence", "scores": [{"category",
 //  "score", "keywords"}]}, "conditions": [{"condition", "depth", "held", "expected", "seen"}]};
 // Explain's form adds "rejected": [{"rule", "reason"}].
 nlohmann::json DecisionToJson(const Decision& d);
