@@ -64,6 +64,8 @@ std::optional<Link> FindOpenTicket(pqxx::work& tx, const Config::Duplicates& cfg
       "SELECT id::text, reference, lat, lon FROM tickets"
       " WHERE routed_category = $1 AND status NOT IN ('done', 'rejected', 'duplicate')"
       " AND duplicate_of IS NULL AND lat IS NOT NULL AND lon IS NOT NULL"
+      // A photo without text is not linked in either direction: no report joins it either.
+      " AND btrim(text, E' \\t\\r\\n') <> ''"
       " AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5"
       " AND received_at BETWEEN $6::timestamptz - make_interval(days => $7)"
       " AND $6::timestamptz + make_interval(days => $7)"

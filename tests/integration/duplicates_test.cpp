@@ -153,6 +153,16 @@ TEST_CASE("a second report of the same defect from another channel is linked, no
                      ref + "'") == "assigned/true");
   }
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE status = 'duplicate'") == 1);
+  // A report without a category, which the classifier puts into STR-01, is linked as well —
+  // to the first, not to the nearer photo without text.
+  std::string inferred = PostApp(s, {{"description",
+                                      "Tiefes Schlagloch in der Fahrbahn, Asphalt aufgebrochen"},
+                                     {"lat", 50.93756},
+                                     {"lon", 6.96029}});
+  REQUIRE(s.WaitForCount(kTickets, 7));
+  CHECK(PublicStatus(s, inferred)["duplicate_of"] == first);
+  CHECK(One(s, "SELECT category IS NULL FROM tickets WHERE reference = '" + inferred + "'") ==
+        "t");
 
   // 5. Staff unlink the second: its own open ticket; again: nothing changes.
   int status = -1;
@@ -162,7 +172,7 @@ TEST_CASE("a second report of the same defect from another channel is linked, no
   CHECK_THAT(out, Catch::Contains("unlinked from " + first));
   CHECK(One(s, "SELECT status || '/' || (duplicate_of IS NULL) || '/' || department_id"
                " FROM tickets WHERE reference = '" + second + "'") == "assigned/true/tiefbauamt");
-  CHECK(s.Count("SELECT count(*) FROM ticket_reporters") == 0);
+  CHECK(s.Count("SELECT count(*) FROM ticket_reporters") == 1);  // the inferred one's
   CHECK(s.Count("SELECT count(*) FROM duplicate_unlinks") == 1);
   CHECK_FALSE(PublicStatus(s, second).contains("duplicate_of"));
   out = s.RunCommand({"tickets", "unlink", second}, &status);
