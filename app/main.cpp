@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -32,6 +33,7 @@
 #include "workers/rule_history.hpp"
 #include "workers/rule_source.hpp"
 #include "workers/replay.hpp"
+#include "workers/unlink.hpp"
 #include "workers/worker.hpp"
 
 #ifndef MELDESTELLE_VERSION
@@ -61,6 +63,7 @@ Commands:
   rules rollback    bring the previous rule set back
   rules replay      re-route stored tickets with a candidate rule set: who would move where
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
+  tickets unlink    make a report linked as a duplicate its own open ticket again
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help.
@@ -88,6 +91,14 @@ Reloads the rules on SIGHUP and when the rule file, its fixtures or an area file
 whole; a set that fails stays out and the previous one stays live. With
 routing.shadow_rules_file, a candidate set is evaluated beside the live one and disagreements
 are recorded (rules shadow-report).
+)";
+
+const char* kTicketsHelp = R"(Usage: meldestelle tickets unlink REFERENCE [--config FILE]
+
+A report linked to an open ticket as its duplicate (docs/duplicates.md) becomes its own open
+ticket again, for the department its own routing chose when it arrived. The unlinking is
+recorded (duplicate_unlinks, with $USER). Running it again changes nothing.
+Exit codes: 0 unlinked or not linked, 1 unknown reference or database failure.
 )";
 
 const char* kMigrateHelp = R"(Usage: meldestelle migrate [--config FILE]
@@ -649,6 +660,35 @@ int RunDeadLetters(const Args& args) {
   return kExitOk;
 }
 
+int RunTickets(const Args& args) {
+  if (args.help) {
+    std::cout << kTicketsHelp;
+    return kExitOk;
+  }
+  if (args.positional.size() != 2 || args.positional[0] != "unlink") {
+    std::cerr << "meldestelle tickets: expected unlink REFERENCE\n" << kTicketsHelp;
+    return kExitUsage;
+  }
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  const std::string& ref = args.positional[1];
+  const char* user = std::getenv("USER");
+  auto r = workers::UnlinkDuplicate(cfg->database.url, ref,
+                                    std::string("cli:") + (user != nullptr ? user : "unknown"));
+  if (!r) {
+    std::cerr << "meldestelle tickets unlink: " << r.error().message
+              << (r.error().detail.empty() ? "" : ": " + r.error().detail) << "\n";
+    return kExitFailure;
+  }
+  if (r->kind == workers::UnlinkResult::Kind::kUnlinked) {
+    std::cout << ref << ": unlinked from " << r->existing_reference
+              << ", now its own open ticket for " << r->department << "\n";
+  } else {
+    std::cout << ref << ": not linked to another ticket, nothing changed\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -676,6 +716,7 @@ int main(int argc, char** argv) {
     if (cmd == "migrate") return RunMigrate(args);
     if (cmd == "rules") return RunRules(args);
     if (cmd == "dead-letters") return RunDeadLetters(args);
+    if (cmd == "tickets") return RunTickets(args);
   } catch (const std::exception& e) {
     std::cerr << "meldestelle " << cmd << ": " << e.what() << "\n";
     return kExitFailure;

@@ -314,7 +314,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "departments", "categories", "classifier", "routing"});
+                "departments", "categories", "classifier", "duplicates", "routing"});
   ReadSections(rd, root, c);
   ReadDepartments(rd, root, c);
   ReadCategories(rd, root, c);
@@ -322,6 +322,14 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
       n && rd.ExpectMap(n, "classifier", {"min_score", "min_confidence"})) {
     rd.Double(n, "min_score", &c.classifier.min_score, 0.0, 10000.0, "classifier");
     rd.Double(n, "min_confidence", &c.classifier.min_confidence, 0.0, 1.0, "classifier");
+  }
+  if (auto n = root["duplicates"];
+      n && rd.ExpectMap(n, "duplicates", {"enabled", "distance_m", "window_days"})) {
+    rd.Bool(n, "enabled", &c.duplicates.enabled, "duplicates");
+    rd.Double(n, "distance_m", &c.duplicates.distance_m, 1.0, 1000.0, "duplicates");
+    int64_t days = c.duplicates.window_days;
+    rd.Int(n, "window_days", &days, 1, 365, "duplicates");
+    c.duplicates.window_days = static_cast<int>(days);
   }
   if (auto n = root["routing"];
       n && rd.ExpectMap(n, "routing",

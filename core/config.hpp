@@ -79,6 +79,13 @@ struct Config {
     double min_score = 1.0;       // the best category needs at least this sum of weights
     double min_confidence = 0.5;  // and at least this share of all categories' scores
   } classifier;
+  // Duplicate linking (docs/duplicates.md): a report of the same category near an open ticket of
+  // the last days is linked to it instead of opening a second ticket.
+  struct Duplicates {
+    bool enabled = true;
+    double distance_m = 30;
+    int window_days = 14;
+  } duplicates;
   // A named GeoJSON geometry used by routing conditions (`area:`, `near:`); the file is parsed
   // and validated by the routing library when the rule set is loaded.
   struct GeoFile {

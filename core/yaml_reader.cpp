@@ -161,6 +161,22 @@ void YamlReader::Int(const YAML::Node& map, std::string_view name, int64_t* out,
   *out = v;
 }
 
+void YamlReader::Bool(const YAML::Node& map, std::string_view name, bool* out,
+                      std::string_view path) {
+  YAML::Node n = map[std::string(name)];
+  if (!n || n.IsNull()) {
+    return;
+  }
+  std::string text = n.IsScalar() ? Expand(n.Scalar()) : "";
+  if (text == "true" || text == "yes" || text == "on") {
+    *out = true;
+  } else if (text == "false" || text == "no" || text == "off") {
+    *out = false;
+  } else {
+    Fail(n, Join(path, name), "must be true or false, got \"" + text + "\"");
+  }
+}
+
 void YamlReader::StringList(const YAML::Node& map, std::string_view name,
                             std::vector<std::string>* out, std::string_view path) {
   YAML::Node n = map[std::string(name)];

@@ -37,6 +37,8 @@ class YamlReader {
            std::string_view path = {});
   void StringList(const YAML::Node& map, std::string_view name, std::vector<std::string>* out,
                   std::string_view path = {});
+  // true/false (also yes/no, on/off); anything else is an error.
+  void Bool(const YAML::Node& map, std::string_view name, bool* out, std::string_view path = {});
   // A finite number in [min, max].
   void Double(const YAML::Node& map, std::string_view name, double* out, double min, double max,
               std::string_view path = {});

@@ -90,15 +90,20 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
         pqxx::nontransaction tx(c);
         const char* kIso = "YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"";
         auto t = tx.exec_params(
-            std::string("SELECT reference, status, department_name, COALESCE(category, ''),"
-                        " to_char(received_at AT TIME ZONE 'UTC', '") + kIso + "'),"
-                        " to_char(updated_at AT TIME ZONE 'UTC', '" + kIso + "')"
-                        " FROM tickets WHERE reference = $1",
+            std::string("SELECT t.reference, COALESCE(o.status, t.status),"
+                        " COALESCE(o.department_name, t.department_name),"
+                        " COALESCE(t.category, ''),"
+                        " to_char(t.received_at AT TIME ZONE 'UTC', '") + kIso + "'),"
+                        " to_char(COALESCE(o.updated_at, t.updated_at) AT TIME ZONE 'UTC', '" +
+                        kIso + "'), COALESCE(o.reference, '')"
+                        " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
+                        " WHERE t.reference = $1",
             ref);
         if (!t.empty()) {
           return PublicStatus{t[0][0].as<std::string>(), t[0][1].as<std::string>(),
                               t[0][2].as<std::string>(), t[0][3].as<std::string>(),
-                              t[0][4].as<std::string>(), t[0][5].as<std::string>()};
+                              t[0][4].as<std::string>(), t[0][5].as<std::string>(),
+                              t[0][6].as<std::string>()};
         }
         // Accepted at intake, not yet routed (the worker is behind or the message is pending).
         auto k = tx.exec_params(
@@ -107,7 +112,7 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
             ref);
         if (!k.empty()) {
           std::string at = k[0][1].as<std::string>();
-          return PublicStatus{ref, "received", "", "", at, at};
+          return PublicStatus{ref, "received", "", "", at, at, ""};
         }
         return std::nullopt;
       },

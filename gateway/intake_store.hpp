@@ -39,6 +39,9 @@ class IntakeStore {
     std::string category;
     std::string received_at;
     std::string updated_at;
+    // A report linked to an open ticket (docs/duplicates.md): that ticket's reference; the
+    // status, department and updated_at above are then that ticket's.
+    std::string duplicate_of;
   };
   Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
   Status Ping();

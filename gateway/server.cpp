@@ -572,14 +572,18 @@ void Gateway::HandleStatus(const httplib::Request& req, httplib::Response& res) 
     if (const Category* c = config_.FindCategory(s.category)) category_name = c->name;
   }
   res.set_header("Cache-Control", "no-store");
-  SendJson(res, 200,
-           json{{"reference", s.reference},
-                {"status", s.status},
-                {"department", s.department.empty() ? json(nullptr) : json(s.department)},
-                {"category", category},
-                {"category_name", category_name},
-                {"received_at", s.received_at},
-                {"updated_at", s.updated_at}});
+  json body{{"reference", s.reference},
+            {"status", s.status},
+            {"department", s.department.empty() ? json(nullptr) : json(s.department)},
+            {"category", category},
+            {"category_name", category_name},
+            {"received_at", s.received_at},
+            {"updated_at", s.updated_at}};
+  if (!s.duplicate_of.empty()) {
+    // Linked to an open ticket: its status, and its reference (docs/duplicates.md).
+    body["duplicate_of"] = s.duplicate_of;
+  }
+  SendJson(res, 200, body);
 }
 
 void Gateway::HandleReady(const httplib::Request&, httplib::Response& res) {

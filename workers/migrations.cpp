@@ -124,6 +124,43 @@ CREATE TABLE shadow_disagreements (
 CREATE INDEX shadow_disagreements_at ON shadow_disagreements (at);
 )SQL";
 
+// Duplicate linking (docs/duplicates.md). A duplicate keeps its own row (its reference and its
+// own routing stay valid, for unlinking) with status 'duplicate' and `duplicate_of` the open
+// ticket it was linked to; `ticket_reporters` lists the further reporters of a ticket (their
+// contact is in their own row). `routed_category` is the category routing used (the citizen's or
+// the classifier's), the key the search for an open ticket uses. The status CHECK was created
+// inline in migration 1, so PostgreSQL named it tickets_status_check.
+constexpr const char* kDuplicates = R"SQL(
+ALTER TABLE tickets DROP CONSTRAINT tickets_status_check;
+ALTER TABLE tickets ADD CONSTRAINT tickets_status_check
+  CHECK (status IN ('assigned', 'accepted', 'in_progress', 'done', 'rejected', 'duplicate'));
+ALTER TABLE tickets ADD COLUMN duplicate_of uuid REFERENCES tickets (id);
+ALTER TABLE tickets ADD COLUMN routed_category text;
+ALTER TABLE tickets ADD CONSTRAINT tickets_duplicate_status
+  CHECK ((status = 'duplicate') = (duplicate_of IS NOT NULL));
+UPDATE tickets SET routed_category = COALESCE(category, NULLIF(routing_explanation->>'category', ''));
+CREATE INDEX tickets_open_by_category ON tickets (routed_category, lat, lon)
+  WHERE status NOT IN ('done', 'rejected', 'duplicate') AND lat IS NOT NULL;
+CREATE INDEX tickets_duplicate_of ON tickets (duplicate_of) WHERE duplicate_of IS NOT NULL;
+
+CREATE TABLE ticket_reporters (
+  ticket_id          uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  reporter_ticket_id uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  distance_m         double precision NOT NULL,
+  linked_at          timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (ticket_id, reporter_ticket_id)
+);
+CREATE INDEX ticket_reporters_reporter ON ticket_reporters (reporter_ticket_id);
+
+CREATE TABLE duplicate_unlinks (
+  id                 bigserial PRIMARY KEY,
+  ticket_id          uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  was_duplicate_of   uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  at                 timestamptz NOT NULL DEFAULT now(),
+  by                 text NOT NULL
+);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -134,6 +171,8 @@ const std::vector<Migration>& Migrations() {
       {3, "ruleset_swaps: every rule set reload, promotion and rollback", kRulesetSwaps},
       {4, "shadow_disagreements: where a candidate rule set would have routed differently",
        kShadowDisagreements},
+      {5, "duplicates: tickets.duplicate_of, routed_category, ticket_reporters, duplicate_unlinks",
+       kDuplicates},
   };
   return kMigrations;
 }

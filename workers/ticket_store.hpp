@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "core/config.hpp"
 #include "core/envelope.hpp"
 #include "core/result.hpp"
 #include "routing/rules.hpp"
@@ -13,22 +14,29 @@ namespace meldestelle::workers {
 // Writes tickets. One instance per thread (it owns one database connection).
 class TicketStore {
  public:
-  explicit TicketStore(std::string url) : url_(std::move(url)) {}
+  explicit TicketStore(std::string url, Config::Duplicates duplicates = {})
+      : url_(std::move(url)), duplicates_(duplicates) {}
 
-  enum class Outcome { kCreated, kDuplicate };
+  // kDuplicate: the same message again (redelivery), nothing written. kLinked: a new report of
+  // an already open ticket (docs/duplicates.md), stored with status 'duplicate'.
+  enum class Outcome { kCreated, kDuplicate, kLinked };
 
   // In one transaction: the ticket (idempotent on channel + channel message id), its attachments,
   // the raw payload, the acknowledgement outbox row and, in shadow mode, the candidate's
-  // disagreeing decision (`shadow`, may be null). A duplicate changes nothing.
+  // disagreeing decision (`shadow`, may be null). A redelivery changes nothing. A report of the
+  // same category near an open ticket is linked to it (duplicate_of, ticket_reporters) and its
+  // acknowledgement names the existing reference; `linked_reference` (may be null) receives it.
   Result<Outcome> CreateTicket(const Envelope& envelope, const routing::Decision& decision,
                                const std::string& department_name,
-                               const routing::Decision* shadow = nullptr);
+                               const routing::Decision* shadow = nullptr,
+                               std::string* linked_reference = nullptr);
 
   Status Ping();
 
  private:
   Status EnsureConnected();
   std::string url_;
+  Config::Duplicates duplicates_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

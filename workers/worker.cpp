@@ -37,13 +37,16 @@ int64_t NowMs() {
 Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry)
     : config_(config),
       rules_(rules),
-      store_(config.database.url),
+      store_(config.database.url, config.duplicates),
       processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
                                              "Reports processed by the worker, by outcome.",
                                              {{"outcome", "ticket_created"}})),
       processed_duplicate_(registry.GetCounter("meldestelle_worker_processed_total",
                                                "Reports processed by the worker, by outcome.",
                                                {{"outcome", "duplicate"}})),
+      duplicates_linked_(registry.GetCounter(
+          "meldestelle_duplicates_linked_total",
+          "Reports linked to an open ticket of the same category nearby (docs/duplicates.md).")),
       dead_lettered_(registry.GetCounter("meldestelle_worker_dead_lettered_total",
                                          "Messages moved to the dead-letter queue.")),
       requeued_(registry.GetCounter("meldestelle_worker_requeued_total",
@@ -173,16 +176,25 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
   std::string dept_name = dept != nullptr ? dept->name : decision.department;
   std::chrono::milliseconds backoff(200);
   while (true) {
-    auto outcome = store_.CreateTicket(*env, decision, dept_name, shadow ? &*shadow : nullptr);
+    std::string linked;
+    auto outcome =
+        store_.CreateTicket(*env, decision, dept_name, shadow ? &*shadow : nullptr, &linked);
     if (outcome) {
-      if (*outcome == TicketStore::Outcome::kCreated) {
-        processed_created_.Inc();
+      if (*outcome != TicketStore::Outcome::kDuplicate) {
         if (sets.candidate) {
           shadow_evaluated_.Inc();
         }
         if (shadow) {
           shadow_disagreements_.Inc();
         }
+      }
+      if (*outcome == TicketStore::Outcome::kLinked) {
+        duplicates_linked_.Inc();
+        log::Info("report linked to an open ticket", {{"reference", env->report.reference},
+                                                      {"existing_reference", linked},
+                                                      {"category", decision.category}});
+      } else if (*outcome == TicketStore::Outcome::kCreated) {
+        processed_created_.Inc();
         log::Info("ticket created", {{"reference", env->report.reference},
                                      {"department", decision.department},
                                      {"rule", decision.rule_id}});

@@ -47,6 +47,7 @@ class Worker {
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
   metrics::Counter& processed_created_;
   metrics::Counter& processed_duplicate_;
+  metrics::Counter& duplicates_linked_;
   metrics::Counter& dead_lettered_;
   metrics::Counter& requeued_;
   metrics::Counter& db_retries_;

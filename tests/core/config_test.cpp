@@ -201,3 +201,48 @@ routing:
   CHECK_THAT(m, Catch::Contains(f + ":10: classifier.min_score: must be a number, got \"x\""));
   CHECK_THAT(m, Catch::Contains(f + ":10: classifier.max: unknown key"));
 }
+
+TEST_CASE("duplicates: defaults, values and file:line errors") {
+  auto defaults = LoadConfig(WriteTemp(kMinimal));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->duplicates.enabled);
+  CHECK(defaults->duplicates.distance_m == 30.0);
+  CHECK(defaults->duplicates.window_days == 14);
+
+  std::string text = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+duplicates:
+  enabled: false
+  distance_m: 50
+  window_days: 7
+routing:
+  rules_file: rules.yaml
+)";
+  auto cfg = LoadConfig(WriteTemp(text));
+  REQUIRE(cfg.ok());
+  CHECK_FALSE(cfg->duplicates.enabled);
+  CHECK(cfg->duplicates.distance_m == 50.0);
+  CHECK(cfg->duplicates.window_days == 7);
+
+  std::string bad = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+duplicates: {enabled: vielleicht, distance_m: 0, window_days: 400, radius: 3}
+routing:
+  rules_file: rules.yaml
+)";
+  auto path = WriteTemp(bad);
+  auto err = LoadConfig(path);
+  REQUIRE_FALSE(err.ok());
+  const std::string& m = err.error().message;
+  std::string f = path.string();
+  CHECK_THAT(m, Catch::Contains(f + ":6: duplicates.enabled: must be true or false"));
+  CHECK_THAT(m, Catch::Contains(f + ":6: duplicates.distance_m: must be between"));
+  CHECK_THAT(m, Catch::Contains(f + ":6: duplicates.window_days: must be between 1 and 365"));
+  CHECK_THAT(m, Catch::Contains(f + ":6: duplicates.radius: unknown key"));
+}
