@@ -157,11 +157,35 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
       payload["existing_reference"] = link->reference;
       payload["message"] = "bereits gemeldet, wird bearbeitet";
     }
+    if (decision.needs_location_confirmation && decision.location) {
+      // Outside the town with `outside.action: ask`: the acknowledgement asks for the place.
+      payload["ask_location"] = true;
+      payload["location_message"] = decision.location->message;
+    }
+    if (decision.forward) {
+      payload["forwarded_to"] = decision.forward->authority;
+    }
     tx.exec_params0(
         "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
         " VALUES ($1, 'ack', $2, $3, $4::jsonb, $5)",
         r.id, r.reporter.ack_channel.empty() ? "none" : r.reporter.ack_channel,
         r.reporter.ack_address, payload.dump(), can_send ? "pending" : "done");
+    if (decision.forward) {
+      // "Forward to another authority": the report goes out by e-mail from the outbox, in the
+      // same transaction as the ticket (the sender comes with the departments' delivery).
+      nlohmann::json forward{{"reference", r.reference},
+                             {"authority", decision.forward->authority},
+                             {"rule", decision.rule_id},
+                             {"category", decision.category},
+                             {"text", r.text},
+                             {"lat", report_json["location"]["lat"]},
+                             {"lon", report_json["location"]["lon"]},
+                             {"address", r.location.address}};
+      tx.exec_params0(
+          "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
+          " VALUES ($1, 'forward', 'email', $2, $3::jsonb, 'pending')",
+          r.id, decision.forward->email, forward.dump());
+    }
     if (shadow != nullptr) {
       tx.exec_params0(
           "INSERT INTO shadow_disagreements (ticket_id, reference, live_version, live_department,"

@@ -501,3 +501,29 @@ TEST_CASE("uploads beyond the limits are refused before they are read") {
   CHECK_THAT(oversized, Catch::Contains("payload_too_large"));
   CHECK(s.QueueDepth(s.queue()) == 0);
 }
+
+TEST_CASE("a report outside the town is handed to the other authority through the outbox") {
+  Stack s;
+  int status = 0;
+  json a = json::parse(PostJson(
+      s, R"({"description":"Schlagloch auf der Landstraße","lat":51.2,"lon":7.4,)"
+         R"("email":"b@example.net"})",
+      &status));
+  REQUIRE(status == 202);
+  int inside_status = 0;
+  PostJson(s, R"({"description":"Schlagloch vor Hausnummer 3","lat":50.94,"lon":6.96})",
+           &inside_status);
+  REQUIRE(s.WaitForCount(kTickets, 2));
+  auto fw = s.Query(
+      "SELECT o.address, o.payload->>'authority', o.payload->>'reference', t.rule_id"
+      " FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.kind = 'forward'");
+  REQUIRE(fw.size() == 1);  // only the report outside the town
+  CHECK(fw[0][0].as<std::string>() == "maengel@musterkreis.example");
+  CHECK(fw[0][1].as<std::string>() == "Kreisverwaltung Musterkreis");
+  CHECK(fw[0][2].as<std::string>() == a["reference"].get<std::string>());
+  CHECK(fw[0][3].as<std::string>() == "ausserhalb-stadtgebiet");
+  auto ack = s.Query("SELECT payload->>'forwarded_to' FROM outbox WHERE kind = 'ack' AND"
+                     " address = 'b@example.net'");
+  REQUIRE(ack.size() == 1);
+  CHECK(ack[0][0].as<std::string>() == "Kreisverwaltung Musterkreis");
+}
