@@ -19,6 +19,8 @@ int64_t ReadBE(std::string_view d, size_t pos, int bytes) {
   return static_cast<int64_t>(v);
 }
 
+}  // namespace
+
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2 ? 1 : 0;
@@ -29,7 +31,7 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) {
     return false;
   }
@@ -44,8 +46,6 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
-}  // namespace
-
 TimeZone TimeZone::Utc() { return TimeZone(); }
 
 Result<TimeZone> TimeZone::Load(const std::string& name) {
@@ -56,8 +56,8 @@ Result<TimeZone> TimeZone::Load(const std::string& name) {
     return MakeError("timezone_invalid", "\"" + name + "\" is not a time zone name");
   }
   const char* dir = std::getenv("TZDIR");
-  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") +
-                     "/" + name;
+  std::string path =
+      std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") + "/" + name;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return MakeError("timezone_invalid", "unknown time zone \"" + name + "\" (no " + path + ")");
@@ -145,10 +145,10 @@ LocalTime ToLocal(const TimeZone& tz, int64_t t) {
 
 std::optional<int64_t> ParseRfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
-  if (!Digits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, &se)) {
+  if (!ParseDigits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !ParseDigits(s, 5, 2, &mo) ||
+      s[7] != '-' || !ParseDigits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !ParseDigits(s, 11, 2, &h) || s[13] != ':' || !ParseDigits(s, 14, 2, &mi) || s[16] != ':' ||
+      !ParseDigits(s, 17, 2, &se)) {
     return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
@@ -166,8 +166,8 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;
-    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, &om)) {
+    if (!ParseDigits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !ParseDigits(s, pos + 4, 2, &om)) {
       return std::nullopt;
     }
     offset = (oh * 60 + om) * 60 * (s[pos] == '-' ? -1 : 1);

@@ -43,4 +43,9 @@ LocalTime ToLocal(const TimeZone& tz, int64_t unix_seconds);
 // Parses RFC 3339 ("2026-11-27T13:06:28.123Z", or with ±HH:MM) into Unix seconds.
 std::optional<int64_t> ParseRfc3339(std::string_view s);
 
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+// Reads `n` ASCII digits at `pos` of `s`; false if they are not all digits or `s` is too short.
+bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out);
+
 }  // namespace meldestelle::routing

@@ -9,42 +9,17 @@
 #include <sstream>
 
 #include "core/db.hpp"
+#include "routing/timezone.hpp"
 
 namespace meldestelle::workers {
 
 namespace {
-
-// Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int DaysInMonth(int y, int m) {
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// Reads `n` ASCII digits at `pos`.
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) {
-    return false;
-  }
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') {
-      return false;
-    }
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
 }
 
 // Unix seconds of a wall-clock time in `tz` (for a time that a DST change skips or repeats, the
@@ -76,27 +51,28 @@ Result<int64_t> ParseReplayTime(std::string_view s, const routing::TimeZone& tz,
   int y = 0;
   int mo = 0;
   int d = 0;
-  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+  if (!routing::ParseDigits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' ||
+      !routing::ParseDigits(s, 5, 2, &mo) || s[7] != '-' || !routing::ParseDigits(s, 8, 2, &d)) {
     return bad("expected YYYY-MM-DD");
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo)) {
     return bad("no such day");
   }
-  int64_t day = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400;
+  int64_t day =
+      routing::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400;
   if (s.size() == 10) {
     return FromLocal(tz, day + (end_of_day ? 86400 : 0));
   }
   int h = 0;
   int mi = 0;
   int se = 0;
-  if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &h) || s.size() < 16 ||
-      s[13] != ':' || !Digits(s, 14, 2, &mi)) {
+  if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !routing::ParseDigits(s, 11, 2, &h) ||
+      s.size() < 16 || s[13] != ':' || !routing::ParseDigits(s, 14, 2, &mi)) {
     return bad("expected THH:MM after the date");
   }
   size_t pos = 16;
   if (pos < s.size() && s[pos] == ':') {
-    if (!Digits(s, pos + 1, 2, &se)) {
+    if (!routing::ParseDigits(s, pos + 1, 2, &se)) {
       return bad("expected two digits of seconds");
     }
     pos += 3;
@@ -130,14 +106,14 @@ Result<int64_t> ParseReplayTime(std::string_view s, const routing::TimeZone& tz,
   int oh = 0;
   int om = 0;
   size_t after = pos + 3;
-  if (!Digits(s, pos + 1, 2, &oh)) {
+  if (!routing::ParseDigits(s, pos + 1, 2, &oh)) {
     return bad("expected an offset like +01:00");
   }
   if (after < s.size()) {
     if (s[after] == ':') {
       ++after;
     }
-    if (!Digits(s, after, 2, &om)) {
+    if (!routing::ParseDigits(s, after, 2, &om)) {
       return bad("expected an offset like +01:00");
     }
     after += 2;
