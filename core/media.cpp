@@ -108,7 +108,10 @@ Status FsyncPath(const fs::path& p, int flags) {
 }  // namespace
 
 Result<std::string> BlobStore::Put(std::string_view bytes) const {
-  std::string sha = Sha256Hex(bytes);
+  return Put(bytes, Sha256Hex(bytes));
+}
+
+Result<std::string> BlobStore::Put(std::string_view bytes, const std::string& sha) const {
   fs::path target = PathFor(sha);
   std::error_code ec;
   if (fs::exists(target, ec)) {

@@ -22,6 +22,8 @@ class BlobStore {
   explicit BlobStore(std::filesystem::path root);
   // Stores `bytes` and returns their SHA-256 hex digest.
   Result<std::string> Put(std::string_view bytes) const;
+  // The same, when the caller already has the digest of `bytes`.
+  Result<std::string> Put(std::string_view bytes, const std::string& sha256) const;
   std::filesystem::path PathFor(std::string_view sha256) const;
   bool Contains(std::string_view sha256) const;
   Result<std::string> Get(std::string_view sha256) const;

@@ -339,7 +339,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
   };
   Report& r = intake.report;
   for (const auto& photo : intake.photos) {
-    r.attachments.push_back({Sha256Hex(photo.content), photo.media_type,
+    r.attachments.push_back({photo.sha256, photo.media_type,
                              static_cast<int64_t>(photo.content.size()), photo.filename});
   }
   int64_t received_ms = NowMs();
@@ -381,7 +381,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
   // The photos are stored only now, after every check that can refuse the request, and before
   // the report that points to them is published.
   for (const auto& photo : intake.photos) {
-    if (auto sha = blobs_.Put(photo.content); !sha) {
+    if (auto sha = blobs_.Put(photo.content, photo.sha256); !sha) {
       log::Error("storing a photo failed", {{"error", sha.error().detail}});
       return fail(sha.error());
     }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "core/crypto.hpp"
 #include "core/media.hpp"
 #include "core/text.hpp"
 
@@ -289,7 +290,7 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
            shown + " ist kein Foto. Erlaubt sind JPEG, PNG, HEIC, WebP und GIF.");
       continue;
     }
-    in.photos.push_back(Photo{f.content, type, name});
+    in.photos.push_back(Photo{f.content, type, name, Sha256Hex(f.content)});
   }
   if (v.errors.empty()) {
     v.intake = std::move(in);

@@ -46,6 +46,7 @@ struct Photo {
   std::string content;
   std::string media_type;  // sniffed
   std::string filename;    // sanitised
+  std::string sha256;      // of content, computed once here
 };
 
 // What the gateway needs to finish a report: everything but id, reference, time and raw_ref.

@@ -32,12 +32,6 @@ httplib::MultipartFormDataItems FormItems(const std::string& token) {
   };
 }
 
-std::string ReferenceOnPage(const std::string& html) {
-  std::smatch m;
-  std::regex grouped("([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4})");
-  if (std::regex_search(html, m, grouped)) return m[1].str() + m[2].str() + m[3].str();
-  return "";
-}
 
 // Posts to the JSON API (channel "app") and returns the reference.
 std::string PostApp(Stack& s, const json& body) {

@@ -36,13 +36,6 @@ httplib::MultipartFormDataItems FormItems(const std::string& token) {
   };
 }
 
-std::string ReferenceOnPage(const std::string& html) {
-  // The confirmation page shows the reference grouped for reading ("XXXX XXXX XXXX").
-  std::smatch m;
-  std::regex grouped("([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4})");
-  if (std::regex_search(html, m, grouped)) return m[1].str() + m[2].str() + m[3].str();
-  return "";
-}
 
 std::string PostJson(Stack& s, const std::string& body, int* status,
                      const httplib::Headers& headers = {}) {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -41,6 +42,14 @@ std::string ReadFile(const fs::path& p) {
 
 std::string VectorFile(const std::string& rel) {
   return ReadFile(fs::path(MELDESTELLE_VECTORS_DIR) / rel);
+}
+
+std::string ReferenceOnPage(const std::string& html) {
+  std::smatch m;
+  static const std::regex kGrouped(
+      "([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4})");
+  if (std::regex_search(html, m, kGrouped)) return m[1].str() + m[2].str() + m[3].str();
+  return "";
 }
 
 int FreePort() {

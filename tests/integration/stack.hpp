@@ -20,6 +20,8 @@ std::string Env(const char* name, const std::string& fallback = "");
 std::string ReadFile(const std::filesystem::path& p);
 std::string VectorFile(const std::string& rel);
 int FreePort();
+// The reference on the form's confirmation page, shown grouped ("XXXX XXXX XXXX"); "" if none.
+std::string ReferenceOnPage(const std::string& html);
 // Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
 std::string RawHttp(int port, const std::string& request);
 
