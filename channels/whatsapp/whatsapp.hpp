@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channels/chat/event.hpp"
+#include "core/result.hpp"
+
+// WhatsApp Business Cloud API (Meta Graph API): webhook authentication, notification parsing,
+// and the JSON of the calls we make. Pure: bytes in, values out; no I/O, no clock. All functions
+// are thread-safe. Facts and sources: shared/reference/channels.md §1.
+namespace meldestelle::whatsapp {
+
+enum class SignatureCheck { kOk, kMissing, kMismatch };
+
+// Checks `X-Hub-Signature-256: sha256=<hex>` against HMAC-SHA256(app_secret, raw_body), in
+// constant time. `raw_body` must be the bytes as received. Upper-case hex is accepted. An empty
+// header is kMissing; an empty app secret never verifies (kMismatch).
+SignatureCheck VerifySignature(std::string_view app_secret, std::string_view raw_body,
+                               std::string_view header_value);
+
+// The GET verification handshake (hub.mode, hub.verify_token, hub.challenge): the challenge to
+// echo with 200, or nullopt for 403. Never accepts an empty configured token or challenge.
+std::optional<std::string> VerifyHandshake(std::string_view mode, std::string_view verify_token,
+                                           std::string_view challenge,
+                                           std::string_view configured_token);
+
+// Every message and status of every change with field "messages" in every entry, in payload
+// order (within a change: messages, then statuses). Other fields are skipped. Errors (codes
+// "body_empty", "invalid_utf8", "json_invalid", "object_unexpected", "field_missing",
+// "field_type_invalid", "field_value_invalid") name the JSON path; a whole notification is
+// refused if one item in it is malformed, since a half-read notification would be retried
+// whole anyway.
+Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body);
+
+// POST /<phone-number-id>/messages body for a free-form text (channels.md §1.5). `body` is cut to
+// 4096 code points; `reply_to_wamid` adds "context" (quotes the citizen's message).
+std::string BuildTextMessage(std::string_view to, std::string_view body,
+                             std::string_view reply_to_wamid = {});
+
+// A template message (outside the 24-hour window) with the body parameters as text parameters.
+std::string BuildTemplateMessage(std::string_view to, std::string_view template_name,
+                                 std::string_view language_code,
+                                 const std::vector<std::string>& body_params);
+
+struct SendResult {
+  std::string message_id;  // our wamid on success; statuses refer to it
+  int error_code = 0;      // Graph error.code, or 0 (then error_message says why)
+  std::string error_message;
+  bool permanent = false;  // retrying the same request will not help
+};
+
+// Maps the answer to a send. 2xx: message_id from messages[0].id; a 2xx body without it is an
+// error "response_invalid". Otherwise a SendResult with the Graph error: 4xx is permanent except
+// 429 and the rate-limit codes 4, 80007, 130429, 131056; 5xx and anything else is temporary.
+Result<SendResult> ParseSendResponse(int http_status, std::string_view body);
+
+struct MediaInfo {
+  std::string url;  // valid ~5 minutes; fetch it with the same bearer token
+  std::string mime_type;
+  std::string sha256_hex;  // normalised as in chat::Media
+  std::optional<int64_t> file_size;
+};
+
+// The answer to GET /<media-id>. `url` must be https (the bearer token is sent to it); a Graph
+// error body is returned as error "graph_error".
+Result<MediaInfo> ParseMediaInfo(std::string_view body);
+
+// Lowercase hex of a SHA-256 given as 64 hex digits or as base64 (standard or URL alphabet,
+// padding optional); "" for anything else.
+std::string NormalizeSha256(std::string_view value);
+
+}  // namespace meldestelle::whatsapp
