@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,8 @@
 #include "core/text.hpp"
 #include "gateway/server.hpp"
 #include "routing/rules.hpp"
+#include "workers/chat_dispatcher.hpp"
+#include "workers/chat_drafts.hpp"
 #include "workers/dead_letters.hpp"
 #include "routing/fixtures.hpp"
 #include "workers/migrations.hpp"
@@ -54,7 +57,8 @@ Usage: meldestelle [--version] [--help] <command> [options]
 
 Commands:
   gateway           serve the HTTP front (web form, API, webhooks, /metrics)
-  worker            route queued reports and store tickets
+  worker            route queued reports and store tickets; close chat drafts
+  dispatcher        send replies in the chat (WhatsApp, Telegram) from the outbox
   migrate           create or update the database schema
   rules check       validate the routing rules (and the areas they use), run their fixtures
   rules explain     show which rule routes a report file, and why
@@ -91,6 +95,20 @@ Reloads the rules on SIGHUP and when the rule file, its fixtures or an area file
 whole; a set that fails stays out and the previous one stays live. With
 routing.shadow_rules_file, a candidate set is evaluated beside the live one and disagreements
 are recorded (rules shadow-report).
+
+Chat messages (WhatsApp, Telegram) are merged into drafts per sender; the worker also closes
+drafts whose chat.draft_window_seconds have passed: a draft with a place becomes a ticket, one
+without is asked for it once and routed after a second window, flagged "Ort fehlt".
+)";
+
+const char* kDispatcherHelp = R"(Usage: meldestelle dispatcher [--config FILE]
+
+Sends what the outbox holds for the chat channels: acknowledgements with the reference and the
+department, questions for the place, replies to unsupported messages and follow-ups. WhatsApp
+gets free text within 24 hours of the citizen's last message and the configured template
+(whatsapp.template) after that; Telegram gets sendMessage. Temporary failures are retried with
+exponential backoff up to chat.send_max_attempts; the provider's message id and the delivery
+state are recorded in the outbox. Several dispatchers may run at once. Stops on SIGINT or SIGTERM.
 )";
 
 const char* kTicketsHelp = R"(Usage: meldestelle tickets unlink REFERENCE [--config FILE]
@@ -345,15 +363,42 @@ int RunWorker(const Args& args) {
   log::Info("worker starting", {{"rules", rules.Current().live->version}});
   std::thread run([&] { worker.Run(stop); });
   std::thread reloader([&] { rules.Run(stop); });
+  workers::DraftCloser closer(*cfg, rules, registry);
+  // Drafts are checked often enough that a window closes within a quarter of its length.
+  auto interval = std::chrono::milliseconds(
+      std::clamp(cfg->chat.draft_window_seconds * 250, 200, 1000));
+  std::thread drafts([&] { closer.Run(stop, interval); });
   signals.Wait([&] { rules.RequestReload(); });
   stop.store(true);
   rules.Wake();
   reloader.join();
+  drafts.join();
   run.join();
   if (metrics_thread.joinable()) {
     metrics_server.stop();
     metrics_thread.join();
   }
+  return kExitOk;
+}
+
+int RunDispatcher(const Args& args) {
+  if (args.help) {
+    std::cout << kDispatcherHelp;
+    return kExitOk;
+  }
+  log::SetComponent("dispatcher");
+  SignalWaiter signals;
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  metrics::Registry registry;
+  std::atomic<bool> stop{false};
+  workers::ChatDispatcher dispatcher(*cfg, registry);
+  log::Info("dispatcher starting", {{"whatsapp", cfg->whatsapp.access_token.empty() ? "off" : "on"},
+                                    {"telegram", cfg->telegram.bot_token.empty() ? "off" : "on"}});
+  std::thread run([&] { dispatcher.Run(stop, std::chrono::milliseconds(250)); });
+  signals.Wait();
+  stop.store(true);
+  run.join();
   return kExitOk;
 }
 
@@ -713,6 +758,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "gateway") return RunGateway(args);
     if (cmd == "worker") return RunWorker(args);
+    if (cmd == "dispatcher") return RunDispatcher(args);
     if (cmd == "migrate") return RunMigrate(args);
     if (cmd == "rules") return RunRules(args);
     if (cmd == "dead-letters") return RunDeadLetters(args);

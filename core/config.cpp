@@ -40,6 +40,66 @@ void ReadInt(YamlReader& rd, const YAML::Node& map, const char* name, T* out, in
   *out = static_cast<T>(v);
 }
 
+// Secrets are referenced by environment variable, never written into the file: the value must be
+// exactly ${NAME}. An unset variable leaves the secret empty (the feature stays off).
+void ReadSecret(YamlReader& rd, const YAML::Node& map, const char* name, const char* path,
+                const char* example, std::string* out, std::string* var_out = nullptr) {
+  auto s = map[name];
+  if (!s) return;
+  static const std::regex kEnvRef(R"(^\$\{([A-Z_][A-Z0-9_]*)\}$)");
+  std::smatch m;
+  const std::string raw = s.IsScalar() ? s.Scalar() : std::string();
+  if (!s.IsScalar() || !std::regex_match(raw, m, kEnvRef)) {
+    rd.Fail(s, std::string(path) + "." + name,
+            std::string("must reference an environment variable, e.g. ${") + example +
+                "}; secrets are never written into the file");
+    return;
+  }
+  if (var_out != nullptr) *var_out = m[1];
+  const char* v = std::getenv(m[1].str().c_str());
+  *out = v != nullptr ? v : "";
+}
+
+void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
+  if (auto n = root["whatsapp"];
+      n && rd.ExpectMap(n, "whatsapp",
+                        {"app_secret", "verify_token", "access_token", "api_base", "template"})) {
+    ReadSecret(rd, n, "app_secret", "whatsapp", "MELDESTELLE_WHATSAPP_APP_SECRET",
+               &c.whatsapp.app_secret);
+    ReadSecret(rd, n, "verify_token", "whatsapp", "MELDESTELLE_WHATSAPP_VERIFY_TOKEN",
+               &c.whatsapp.verify_token);
+    ReadSecret(rd, n, "access_token", "whatsapp", "MELDESTELLE_WHATSAPP_ACCESS_TOKEN",
+               &c.whatsapp.access_token);
+    rd.String(n, "api_base", &c.whatsapp.api_base, false, "whatsapp");
+    if (auto t = n["template"]; t && rd.ExpectMap(t, "whatsapp.template", {"name", "language"})) {
+      rd.String(t, "name", &c.whatsapp.template_name, true, "whatsapp.template");
+      rd.String(t, "language", &c.whatsapp.template_language, true, "whatsapp.template");
+    }
+  }
+  if (auto n = root["telegram"];
+      n && rd.ExpectMap(n, "telegram", {"secret_token", "bot_token", "api_base"})) {
+    ReadSecret(rd, n, "secret_token", "telegram", "MELDESTELLE_TELEGRAM_SECRET_TOKEN",
+               &c.telegram.secret_token);
+    ReadSecret(rd, n, "bot_token", "telegram", "MELDESTELLE_TELEGRAM_BOT_TOKEN",
+               &c.telegram.bot_token);
+    rd.String(n, "api_base", &c.telegram.api_base, false, "telegram");
+  }
+  for (std::string* base : {&c.whatsapp.api_base, &c.telegram.api_base}) {
+    while (!base->empty() && base->back() == '/') base->pop_back();
+  }
+  if (auto n = root["chat"];
+      n && rd.ExpectMap(n, "chat",
+                        {"draft_window_seconds", "rate_limit_per_minute", "dedupe_days",
+                         "max_media_bytes", "media_timeout_seconds", "send_max_attempts"})) {
+    ReadInt(rd, n, "draft_window_seconds", &c.chat.draft_window_seconds, 1, 86400, "chat");
+    ReadInt(rd, n, "rate_limit_per_minute", &c.chat.rate_limit_per_minute, 1, 100000, "chat");
+    ReadInt(rd, n, "dedupe_days", &c.chat.dedupe_days, 1, 365, "chat");
+    ReadInt(rd, n, "max_media_bytes", &c.chat.max_media_bytes, 1024, int64_t{1} << 31, "chat");
+    ReadInt(rd, n, "media_timeout_seconds", &c.chat.media_timeout_seconds, 1, 600, "chat");
+    ReadInt(rd, n, "send_max_attempts", &c.chat.send_max_attempts, 1, 100, "chat");
+  }
+}
+
 void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
   if (auto n = root["town"]; n && rd.ExpectMap(n, "town", {"name", "timezone"})) {
     rd.String(n, "name", &c.town.name, true, "town");
@@ -93,21 +153,8 @@ void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
     ReadInt(rd, n, "token_min_age_seconds", &c.webform.token_min_age_seconds, 0, 3600, "webform");
     ReadInt(rd, n, "token_max_age_seconds", &c.webform.token_max_age_seconds, 10, 7 * 86400,
             "webform");
-    if (auto s = n["token_secret"]; s && s.IsScalar()) {
-      // Secrets are referenced by environment variable, never written into the file.
-      static const std::regex kEnvRef(R"(^\$\{([A-Z_][A-Z0-9_]*)\}$)");
-      std::smatch m;
-      const std::string raw = s.Scalar();
-      if (!std::regex_match(raw, m, kEnvRef)) {
-        rd.Fail(s, "webform.token_secret",
-                "must reference an environment variable, e.g. ${MELDESTELLE_FORM_SECRET}; "
-                "secrets are never written into the file");
-      } else {
-        c.webform.token_secret_var = m[1];
-        const char* v = std::getenv(m[1].str().c_str());
-        c.webform.token_secret = v != nullptr ? v : "";
-      }
-    }
+    ReadSecret(rd, n, "token_secret", "webform", "MELDESTELLE_FORM_SECRET",
+               &c.webform.token_secret, &c.webform.token_secret_var);
   }
 }
 
@@ -314,8 +361,9 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "departments", "categories", "classifier", "duplicates", "routing"});
+                "whatsapp", "telegram", "chat", "departments", "categories", "classifier", "duplicates", "routing"});
   ReadSections(rd, root, c);
+  ReadMessengers(rd, root, c);
   ReadDepartments(rd, root, c);
   ReadCategories(rd, root, c);
   if (auto n = root["classifier"];

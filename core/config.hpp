@@ -72,6 +72,34 @@ struct Config {
     int token_min_age_seconds = 3;
     int token_max_age_seconds = 7200;
   } webform;
+  // Messenger channels (docs/channels/whatsapp.md, docs/channels/telegram.md). A channel is
+  // enabled when its authentication secret is set in the environment.
+  struct WhatsApp {
+    std::string app_secret;    // X-Hub-Signature-256 key
+    std::string verify_token;  // GET handshake
+    std::string access_token;  // Graph API bearer token (media download, sending)
+    std::string api_base = "https://graph.facebook.com/v21.0";
+    // Approved template used outside the 24-hour window; its body takes the reference and the
+    // message text as parameters {{1}} and {{2}}.
+    std::string template_name = "meldung_statusupdate";
+    std::string template_language = "de";
+    bool enabled() const { return !app_secret.empty(); }
+  } whatsapp;
+  struct Telegram {
+    std::string secret_token;  // X-Telegram-Bot-Api-Secret-Token
+    std::string bot_token;     // Bot API token (media download, sending)
+    std::string api_base = "https://api.telegram.org";
+    bool enabled() const { return !secret_token.empty(); }
+  } telegram;
+  // How chat messages become reports (docs/channels/whatsapp.md, "Multi-message reports").
+  struct Chat {
+    int draft_window_seconds = 180;   // a draft closes this long after its last message
+    int rate_limit_per_minute = 20;   // messages per sender; beyond that dropped and counted
+    int dedupe_days = 7;              // how long provider message ids are remembered
+    int64_t max_media_bytes = 20 * 1024 * 1024;
+    int media_timeout_seconds = 30;
+    int send_max_attempts = 8;        // outgoing chat messages: attempts before "failed"
+  } chat;
   std::vector<Department> departments;
   std::vector<Category> categories;
   // The automatic category for reports without one (docs/routing.md, "Automatic category").

@@ -215,6 +215,12 @@ void Gateway::Routes() {
   });
   server_.Get(R"(/api/v1/reports/([^/]+))",
               [this](const auto& req, auto& res) { HandleStatus(req, res); });
+  server_.Get("/webhooks/whatsapp",
+              [this](const auto& req, auto& res) { HandleWhatsAppVerify(req, res); });
+  server_.Post("/webhooks/whatsapp",
+               [this](const auto& req, auto& res) { HandleWhatsAppPost(req, res); });
+  server_.Post("/webhooks/telegram",
+               [this](const auto& req, auto& res) { HandleTelegramPost(req, res); });
   server_.Get("/healthz", [](const auto&, auto& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });

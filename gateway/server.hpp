@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "channels/chat/event.hpp"
 #include "channels/webform/intake.hpp"
 #include "core/config.hpp"
 #include "core/envelope.hpp"
@@ -56,6 +57,14 @@ class Gateway {
                      const httplib::ContentReader& reader);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
+  // Messenger webhooks (gateway/webhooks.cpp).
+  void HandleWhatsAppVerify(const httplib::Request& req, httplib::Response& res);
+  void HandleWhatsAppPost(const httplib::Request& req, httplib::Response& res);
+  void HandleTelegramPost(const httplib::Request& req, httplib::Response& res);
+  // Publishes a notification's events as one chat batch and answers 200 after the confirm.
+  void PublishChat(const std::string& channel, std::vector<chat::ChatEvent> events,
+                   const httplib::Request& req, httplib::Response& res);
+  void CountWebhook(const std::string& channel, const std::string& outcome);
 
   struct Body;
   Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,

@@ -132,10 +132,12 @@ ms_services_stop_started() {
   MS_STARTED_SERVICES=()
 }
 
-# ms_app_start BIN CONFIG LOGDIR: migrates, starts gateway and worker in the background
-# (MS_GATEWAY_PID, MS_WORKER_PID) and waits until the gateway's /readyz answers.
+# ms_app_start BIN CONFIG LOGDIR: migrates, starts gateway, worker and dispatcher in the
+# background (MS_GATEWAY_PID, MS_WORKER_PID, MS_DISPATCHER_PID) and waits until the gateway's
+# /readyz answers.
 MS_GATEWAY_PID=
 MS_WORKER_PID=
+MS_DISPATCHER_PID=
 ms_app_start() {
   local bin=$1 config=$2 logdir=$3 port=${MELDESTELLE_HTTP_PORT:-8080}
   mkdir -p "$logdir"
@@ -149,7 +151,10 @@ ms_app_start() {
   MS_GATEWAY_PID=$!
   "$bin" worker --config "$config" >>"$logdir/worker.log" 2>&1 &
   MS_WORKER_PID=$!
-  ms_log "gateway pid $MS_GATEWAY_PID, worker pid $MS_WORKER_PID, logs in $logdir"
+  "$bin" dispatcher --config "$config" >>"$logdir/dispatcher.log" 2>&1 &
+  MS_DISPATCHER_PID=$!
+  ms_log "gateway pid $MS_GATEWAY_PID, worker pid $MS_WORKER_PID," \
+    "dispatcher pid $MS_DISPATCHER_PID, logs in $logdir"
   if ! ms_wait_http "http://127.0.0.1:$port/readyz" 60 "$MS_GATEWAY_PID"; then
     tail -n 20 "$logdir/gateway.log" >&2
     ms_die "gateway did not become ready on port $port (log: $logdir/gateway.log)"
@@ -158,7 +163,8 @@ ms_app_start() {
     { tail -n 20 "$logdir/worker.log" >&2; ms_die "worker exited (log: $logdir/worker.log)"; }
 }
 ms_app_stop() {
+  [[ -z $MS_DISPATCHER_PID ]] || ms_stop_pid "$MS_DISPATCHER_PID" dispatcher
   [[ -z $MS_WORKER_PID ]] || ms_stop_pid "$MS_WORKER_PID" worker
   [[ -z $MS_GATEWAY_PID ]] || ms_stop_pid "$MS_GATEWAY_PID" gateway
-  MS_WORKER_PID='' MS_GATEWAY_PID=''
+  MS_WORKER_PID='' MS_GATEWAY_PID='' MS_DISPATCHER_PID=''
 }

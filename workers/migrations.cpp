@@ -161,6 +161,96 @@ CREATE TABLE duplicate_unlinks (
 );
 )SQL";
 
+// Messenger channels (docs/channels/whatsapp.md): provider events remembered for deduplication,
+// per-sender drafts that merge several messages into one report, follow-ups to tickets, and the
+// outbox grown into a delivery log for chat replies (provider message id, delivery state).
+constexpr const char* kChat = R"SQL(
+CREATE TABLE chat_events (
+  channel     text NOT NULL,
+  dedupe_key  text NOT NULL,
+  sender      text NOT NULL DEFAULT '',
+  outcome     text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel, dedupe_key)
+);
+CREATE INDEX chat_events_sender ON chat_events (channel, sender, received_at);
+CREATE INDEX chat_events_received ON chat_events (received_at);
+
+CREATE TABLE chat_contacts (
+  channel         text NOT NULL,
+  address         text NOT NULL,
+  account         text NOT NULL DEFAULT '',
+  name            text NOT NULL DEFAULT '',
+  language        text NOT NULL DEFAULT 'de',
+  last_inbound_at timestamptz NOT NULL,
+  PRIMARY KEY (channel, address)
+);
+
+CREATE TABLE chat_drafts (
+  id              bigserial PRIMARY KEY,
+  channel         text NOT NULL,
+  sender          text NOT NULL,
+  report_id       uuid NOT NULL UNIQUE,
+  reference       text NOT NULL UNIQUE,
+  state           text NOT NULL DEFAULT 'open'
+                  CHECK (state IN ('open', 'asked_location', 'published')),
+  first_message_id text NOT NULL,
+  opened_at       timestamptz NOT NULL DEFAULT now(),
+  last_message_at timestamptz NOT NULL DEFAULT now(),
+  deadline        timestamptz NOT NULL,
+  ticket_id       uuid REFERENCES tickets (id),
+  published_at    timestamptz
+);
+CREATE UNIQUE INDEX chat_drafts_one_open ON chat_drafts (channel, sender) WHERE state <> 'published';
+CREATE INDEX chat_drafts_due ON chat_drafts (deadline) WHERE state <> 'published';
+
+CREATE TABLE chat_draft_items (
+  draft_id    bigint NOT NULL REFERENCES chat_drafts (id) ON DELETE CASCADE,
+  message_id  text NOT NULL,
+  kind        text NOT NULL CHECK (kind IN ('text', 'photo', 'location', 'audio', 'document')),
+  text        text NOT NULL DEFAULT '',
+  lat         double precision,
+  lon         double precision,
+  accuracy_m  double precision,
+  place       text NOT NULL DEFAULT '',
+  sha256      text,
+  media_type  text,
+  size        bigint,
+  filename    text NOT NULL DEFAULT '',
+  photo_lat   double precision,
+  photo_lon   double precision,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  edited_at   timestamptz,
+  PRIMARY KEY (draft_id, message_id, kind)
+);
+
+CREATE TABLE ticket_followups (
+  id          bigserial PRIMARY KEY,
+  ticket_id   uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  channel     text NOT NULL,
+  message_id  text NOT NULL,
+  text        text NOT NULL DEFAULT '',
+  attachments jsonb NOT NULL DEFAULT '[]',
+  lat         double precision,
+  lon         double precision,
+  at          timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (channel, message_id)
+);
+
+ALTER TABLE outbox ALTER COLUMN ticket_id DROP NOT NULL;
+ALTER TABLE outbox ADD COLUMN dedupe_key text UNIQUE;
+ALTER TABLE outbox ADD COLUMN provider_message_id text;
+ALTER TABLE outbox ADD COLUMN delivery_state text;
+ALTER TABLE outbox ADD COLUMN last_error text;
+ALTER TABLE outbox ADD COLUMN sent_at timestamptz;
+ALTER TABLE outbox ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
+  CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'done'));
+CREATE INDEX outbox_provider_message ON outbox (channel, provider_message_id)
+  WHERE provider_message_id IS NOT NULL;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -173,6 +263,9 @@ const std::vector<Migration>& Migrations() {
        kShadowDisagreements},
       {5, "duplicates: tickets.duplicate_of, routed_category, ticket_reporters, duplicate_unlinks",
        kDuplicates},
+      {6, "messenger channels: chat_events, chat_contacts, chat_drafts, ticket_followups, outbox"
+          " delivery state",
+       kChat},
   };
   return kMigrations;
 }

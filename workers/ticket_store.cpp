@@ -147,7 +147,8 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
     }
     // The acknowledgement: for the web form the reference was shown at once; an e-mail or SMS
     // acknowledgement waits in the outbox for its sender.
-    bool can_send = r.reporter.ack_channel == "email" || r.reporter.ack_channel == "sms";
+    const std::string& ack = r.reporter.ack_channel;
+    bool can_send = ack == "email" || ack == "sms" || ack == "whatsapp" || ack == "telegram";
     nlohmann::json payload{{"reference", r.reference},
                            {"department", department_name},
                            {"language", r.reporter.language}};

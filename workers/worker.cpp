@@ -38,6 +38,8 @@ Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry&
     : config_(config),
       rules_(rules),
       store_(config.database.url, config.duplicates),
+      media_(config),
+      chat_(config, media_, registry),
       processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
                                              "Reports processed by the worker, by outcome.",
                                              {{"outcome", "ticket_created"}})),
@@ -156,8 +158,37 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
   }
 }
 
+Worker::Handled Worker::ProcessChat(std::string_view body, int attempt,
+                                    const std::atomic<bool>& stop) {
+  auto batch = chat::DecodeBatch(body);
+  if (!batch) {
+    return {Verdict::kDeadLetter, "unparseable: " + batch.error().message};
+  }
+  std::chrono::milliseconds backoff(200);
+  while (true) {
+    auto st = chat_.Process(*batch);
+    if (st) return {Verdict::kAck, ""};
+    if (!IsTransientDbError(st.error())) {
+      // Media that could not be fetched for now, or an error of the message itself: the events
+      // already handled are remembered, so a retry continues where this one stopped.
+      std::string reason = st.error().message + ": " + st.error().detail;
+      if (attempt >= config_.worker.max_attempts) {
+        return {Verdict::kDeadLetter,
+                "failed " + std::to_string(attempt) + " times; last error: " + reason};
+      }
+      return {Verdict::kRequeue, reason};
+    }
+    db_retries_.Inc();
+    log::Warn("database unavailable, retrying", {{"error", st.error().detail}});
+    Backoff(backoff, stop);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    if (stop.load()) return {Verdict::kRequeue, "stopping"};
+  }
+}
+
 Worker::Handled Worker::Process(std::string_view body, int attempt,
                                 const std::atomic<bool>& stop) {
+  if (chat::IsBatch(body)) return ProcessChat(body, attempt, stop);
   auto env = DecodeEnvelope(body);
   if (!env) {
     return {Verdict::kDeadLetter, "unparseable: " + env.error().message};

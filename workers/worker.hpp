@@ -9,6 +9,8 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "routing/rules.hpp"
+#include "workers/chat_intake.hpp"
+#include "workers/chat_media.hpp"
 #include "workers/rule_source.hpp"
 #include "workers/ticket_store.hpp"
 
@@ -39,10 +41,14 @@ class Worker {
   Status Connect();
   Status DeadLetter(std::string_view body, const amqp_basic_properties_t& props,
                     const std::string& reason);
+  // A chat notification's events (messages, edits, statuses) into drafts.
+  Handled ProcessChat(std::string_view body, int attempt, const std::atomic<bool>& stop);
 
   const Config& config_;
   const RuleSource& rules_;
   TicketStore store_;
+  ProviderMedia media_;
+  ChatIntake chat_;
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
   metrics::Counter& processed_created_;

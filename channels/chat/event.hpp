@@ -43,6 +43,7 @@ struct ChatEvent {
                             // Telegram: "update:<update_id>"
   std::string message_id;   // WhatsApp wamid; Telegram "<chat_id>:<message_id>"
                             // (Telegram button press: "callback:<callback_query id>")
+  std::string account;      // WhatsApp metadata.phone_number_id (the number to answer from); ""
   std::string sender;       // WhatsApp wa_id/from (digits); Telegram chat.id as decimal string
   std::string sender_name;  // WhatsApp contacts[].profile.name matching wa_id;
                             // Telegram first_name + " " + last_name

@@ -65,9 +65,10 @@ struct MediaInfo {
   std::optional<int64_t> file_size;
 };
 
-// The answer to GET /<media-id>. `url` must be https (the bearer token is sent to it); a Graph
-// error body is returned as error "graph_error".
-Result<MediaInfo> ParseMediaInfo(std::string_view body);
+// The answer to GET /<media-id>. `url` must be https (the bearer token is sent to it) — or start
+// with `trusted_origin` (the configured API base's scheme://host[:port], so that a local stand-in
+// on plain http works in tests); a Graph error body is returned as error "graph_error".
+Result<MediaInfo> ParseMediaInfo(std::string_view body, std::string_view trusted_origin = {});
 
 // Lowercase hex of a SHA-256 given as 64 hex digits or as base64 (standard or URL alphabet,
 // padding optional); "" for anything else.

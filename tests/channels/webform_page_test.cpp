@@ -271,7 +271,7 @@ TEST_CASE("Error summary and field errors", "[webform]") {
   CHECK_FALSE(Contains(TagWith(html, "name=\"kategorie\""), "aria-invalid"));
 }
 
-TEST_CASE("Field errors alone still produce a summary; messages are escaped", "[webform]") {
+TEST_CASE("Field errors alone still produce a summary, and messages are escaped", "[webform]") {
   FormPage page = SamplePage();
   page.field_errors = {{"telefon", kHostile}};
   std::string html = RenderFormPage(page);

@@ -142,6 +142,7 @@ TEST_CASE("whatsapp vectors: parsed events match _expected.json") {
     CHECK(e.dedupe_key == e.message_id);
     CHECK(e.sender == "493023125017");
     CHECK(e.sender_name == "Jürgen Müller");
+    CHECK(e.account == "106540352242922");  // metadata.phone_number_id: we answer from it
     CHECK(IsValidUtf8(e.text));
     if (expected.contains("dedupe_key")) {
       CHECK(e.dedupe_key == expected["dedupe_key"].get<std::string>());
@@ -709,6 +710,8 @@ TEST_CASE("whatsapp media: sizes as numbers, errors and plain-http URLs") {
   auto no_size = ParseMediaInfo(R"({"url":"https://lookaside.example/x"})");
   REQUIRE(no_size.ok());
   CHECK_FALSE(no_size->file_size);
+  CHECK(ParseMediaInfo(R"({"url":"http://127.0.0.1:8/x"})", "http://127.0.0.1:8").ok());
+  CHECK_FALSE(ParseMediaInfo(R"({"url":"http://127.0.0.1:80/x"})", "http://127.0.0.1:8").ok());
   CHECK(ParseMediaInfo(R"({"url":"http://lookaside.example/x"})").error().code ==
         "field_value_invalid");
   CHECK(ParseMediaInfo(R"({"url":"https://x","file_size":"-3"})").error().code ==

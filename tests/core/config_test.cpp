@@ -246,3 +246,38 @@ routing:
   CHECK_THAT(m, Catch::Contains(f + ":6: duplicates.window_days: must be between 1 and 365"));
   CHECK_THAT(m, Catch::Contains(f + ":6: duplicates.radius: unknown key"));
 }
+
+TEST_CASE("messenger channels: secrets from the environment, off when unset, bad values by line") {
+  ::setenv("MS_TEST_WA_SECRET", "app-secret", 1);
+  ::unsetenv("MS_TEST_TG_SECRET");
+  auto good = LoadConfig(WriteTemp(std::string(kMinimal) +
+                                   "whatsapp:\n"
+                                   "  app_secret: ${MS_TEST_WA_SECRET}\n"
+                                   "  api_base: http://127.0.0.1:9/v21.0/\n"
+                                   "  template: {name: status_de, language: de}\n"
+                                   "telegram:\n"
+                                   "  secret_token: ${MS_TEST_TG_SECRET}\n"
+                                   "chat:\n"
+                                   "  draft_window_seconds: 1\n"
+                                   "  rate_limit_per_minute: 5\n"));
+  INFO((good ? std::string() : good.error().message));
+  REQUIRE(good.ok());
+  CHECK(good->whatsapp.enabled());
+  CHECK(good->whatsapp.app_secret == "app-secret");
+  CHECK(good->whatsapp.api_base == "http://127.0.0.1:9/v21.0");  // trailing slash dropped
+  CHECK(good->whatsapp.template_name == "status_de");
+  CHECK_FALSE(good->telegram.enabled());  // its variable is unset
+  CHECK(good->telegram.api_base == "https://api.telegram.org");
+  CHECK(good->chat.draft_window_seconds == 1);
+  CHECK(good->chat.rate_limit_per_minute == 5);
+  CHECK(good->chat.dedupe_days == 7);
+
+  auto literal = LoadConfig(WriteTemp(std::string(kMinimal) +
+                                      "telegram:\n  bot_token: 123:abc\n"
+                                      "chat:\n  draft_window_seconds: 0\n  colour: blue\n"));
+  REQUIRE_FALSE(literal.ok());
+  const std::string& msg = literal.error().message;
+  CHECK_THAT(msg, Catch::Contains(":12: telegram.bot_token: must reference an environment"));
+  CHECK_THAT(msg, Catch::Contains(":14: chat.draft_window_seconds"));
+  CHECK_THAT(msg, Catch::Contains(":15: chat.colour: unknown key"));
+}

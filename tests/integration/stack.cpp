@@ -232,11 +232,13 @@ Stack::Stack(StackOptions options) : options_(options) {
   REQUIRE(conn.ok());
   db_ = std::move(conn).value();
   for (int i = 0; i < options_.workers; ++i) StartWorker();
+  if (options_.dispatcher) StartDispatcher();
   StartGateway();
 }
 
 Stack::~Stack() {
   gateway_.reset();
+  dispatcher_.reset();
   workers_.clear();
   db_.reset();
   try {
@@ -275,6 +277,7 @@ std::vector<std::string> Stack::ProcessEnv() const {
   for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
     if (!Env(pass).empty()) env.push_back(std::string(pass) + "=" + Env(pass));
   }
+  env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
   return env;
 }
 
@@ -294,6 +297,14 @@ void Stack::StartWorker() {
 }
 
 void Stack::StopWorkers() { workers_.clear(); }
+
+void Stack::StartDispatcher() {
+  dispatcher_ = std::make_unique<Process>(
+      std::vector<std::string>{MELDESTELLE_BINARY, "dispatcher"}, ProcessEnv(),
+      dir_ / "dispatcher.log");
+}
+
+std::string Stack::DispatcherLog() const { return ReadFile(dir_ / "dispatcher.log"); }
 
 void Stack::SignalWorkers(int sig) {
   for (auto& w : workers_) w->Signal(sig);

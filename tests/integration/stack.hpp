@@ -59,6 +59,10 @@ struct StackOptions {
   std::string rules_tests_yaml;   // with rules_yaml: rules-tests.yaml beside it, if not empty
   std::string shadow_rules_yaml;  // not empty: rules.candidate.yaml, the shadow rule set
   int reload_interval_ms = 100;   // routing.reload_interval_ms; 0 = SIGHUP only
+  // More environment for every process ("NAME=value"), e.g. the messenger secrets and the
+  // stand-in providers' base URLs.
+  std::vector<std::string> extra_env;
+  bool dispatcher = false;  // also run `meldestelle dispatcher`
 };
 
 class Stack {
@@ -69,6 +73,8 @@ class Stack {
   void StartGateway();
   void StartWorker();
   void StopWorkers();
+  void StartDispatcher();
+  std::string DispatcherLog() const;
   void SignalWorkers(int sig);
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path rules_file() const { return dir_ / "rules.yaml"; }
@@ -117,6 +123,7 @@ class Stack {
   int port_ = 0;
   std::unique_ptr<Process> gateway_;
   std::vector<std::unique_ptr<Process>> workers_;
+  std::unique_ptr<Process> dispatcher_;
   std::unique_ptr<pqxx::connection> db_;
 };
 

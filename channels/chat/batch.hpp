@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channels/chat/event.hpp"
+#include "core/envelope.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle::chat {
+
+// What the gateway publishes for one authenticated provider notification: its events (messages,
+// edits, delivery statuses) in order, a reference and report id per event (assigned at intake and
+// used if the event opens a new draft), and the raw notification for audit. JSON:
+// {"kind":"chat_batch","channel":…,"received_at":…,"events":[{…,"reference","report_id"}],
+//  "raw":{"content_type","body_base64"}}. Documented in docs/channels/whatsapp.md.
+struct Batch {
+  std::string channel;
+  std::string received_at;  // RFC 3339
+  struct Item {
+    ChatEvent event;
+    std::string reference;
+    std::string report_id;
+  };
+  std::vector<Item> items;
+  RawPayload raw;
+};
+
+// Distinguishes a batch from a report envelope on the shared queue without a full parse.
+bool IsBatch(std::string_view body);
+std::string EncodeBatch(const Batch& b);
+Result<Batch> DecodeBatch(std::string_view body);
+
+}  // namespace meldestelle::chat

@@ -1,0 +1,100 @@
+#include "core/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+namespace meldestelle {
+
+namespace {
+
+struct Sink {
+  std::string* body;
+  int64_t max_bytes;
+  bool too_large = false;
+};
+
+size_t Write(char* data, size_t size, size_t n, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  size_t len = size * n;
+  if (static_cast<int64_t>(sink->body->size() + len) > sink->max_bytes) {
+    sink->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  sink->body->append(data, len);
+  return len;
+}
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+}  // namespace
+
+HttpClient::HttpClient() {
+  GlobalInit();
+  curl_ = curl_easy_init();
+}
+
+HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+Result<HttpClient::Response> HttpClient::Send(const Request& req) {
+  CURL* c = static_cast<CURL*>(curl_);
+  if (c == nullptr) return MakeError("http_unreachable", "curl_easy_init failed");
+  curl_easy_reset(c);
+  Response res;
+  Sink sink{&res.body, req.max_bytes};
+  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<int64_t>(req.timeout.count(), 10000)));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_bytes));
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "meldestelle/1");
+  if (req.method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  curl_slist* headers = nullptr;
+  for (const auto& [k, v] : req.headers) {
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  }
+  // No "Expect: 100-continue" round trip for small JSON posts.
+  headers = curl_slist_append(headers, "Expect:");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(headers);
+  if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    return MakeError("http_too_large",
+                     "response larger than " + std::to_string(req.max_bytes) + " bytes");
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return MakeError("http_timeout", "no complete answer within " +
+                                         std::to_string(req.timeout.count()) + " ms");
+  }
+  if (rc != CURLE_OK) {
+    // curl_easy_strerror never contains the URL.
+    return MakeError("http_unreachable", curl_easy_strerror(rc));
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res.status);
+  char* type = nullptr;
+  if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) {
+    res.content_type = type;
+  }
+  return res;
+}
+
+std::string RedactUrl(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "…";
+  size_t path = url.find('/', scheme + 3);
+  return std::string(url.substr(0, path)) + "/…";
+}
+
+}  // namespace meldestelle

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+// A small blocking HTTP client on libcurl for the providers' APIs (media download, sending
+// replies). One instance per thread (it reuses one curl handle and its connections).
+// URLs may carry secrets (Telegram puts the bot token in the path): errors never contain the URL,
+// and callers log RedactUrl() only.
+class HttpClient {
+ public:
+  struct Response {
+    long status = 0;
+    std::string content_type;
+    std::string body;
+  };
+  struct Request {
+    std::string method = "GET";  // GET or POST
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;  // POST only
+    std::chrono::milliseconds timeout{30000};
+    int64_t max_bytes = 16 * 1024 * 1024;  // a larger response body is an error
+  };
+
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Errors: "http_timeout", "http_too_large", "http_unreachable" (connect/DNS/TLS/transfer) —
+  // all transient except "http_too_large". Any HTTP status is a Response, not an error.
+  Result<Response> Send(const Request& request);
+
+ private:
+  void* curl_;  // CURL*
+};
+
+// "https://api.telegram.org/bot<secret>/getFile" → "https://api.telegram.org/…" (scheme and host).
+std::string RedactUrl(std::string_view url);
+
+}  // namespace meldestelle

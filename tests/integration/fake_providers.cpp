@@ -1,0 +1,191 @@
+#include "fake_providers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "core/crypto.hpp"
+
+namespace meldestelle::testing {
+
+using nlohmann::json;
+
+namespace {
+
+bool Bearer(const httplib::Request& req) {
+  return req.get_header_value("Authorization") ==
+         std::string("Bearer ") + FakeProviders::kWhatsAppToken;
+}
+
+}  // namespace
+
+FakeProviders::FakeProviders() {
+  const std::string wa = "/v21.0";
+  const std::string tg = std::string("/bot") + kTelegramToken;
+  // WhatsApp step 1: media id → download URL (valid "five minutes"), sha256, size.
+  server_.Get(R"(/v21.0/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++media_requests_;
+    auto it = media_.find(req.matches[1]);
+    if (!Bearer(req)) {
+      res.status = 401;
+      return;
+    }
+    if (it == media_.end()) {
+      res.status = 404;
+      res.set_content(R"({"error":{"message":"unknown media","code":100}})", "application/json");
+      return;
+    }
+    json j{{"messaging_product", "whatsapp"},
+           {"url", "http://127.0.0.1:" + std::to_string(port_) + "/whatsapp-media/" +
+                       it->first + "?ext=1"},
+           {"mime_type", "image/jpeg"},
+           {"sha256", Sha256Hex(it->second)},
+           {"file_size", std::to_string(it->second.size())},
+           {"id", it->first}};
+    res.set_content(j.dump(), "application/json");
+  });
+  // WhatsApp step 2: the bytes, only with the bearer token.
+  server_.Get(R"(/whatsapp-media/(\d+))",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard<std::mutex> lock(mu_);
+                auto it = media_.find(req.matches[1]);
+                if (!Bearer(req) || it == media_.end()) {
+                  res.status = Bearer(req) ? 404 : 401;
+                  return;
+                }
+                res.set_content(it->second, "image/jpeg");
+              });
+  server_.Post(R"(/v21.0/(\d+)/messages)",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard<std::mutex> lock(mu_);
+                 if (!Bearer(req)) {
+                   res.status = 401;
+                   res.set_content(R"({"error":{"message":"bad token","code":190}})",
+                                   "application/json");
+                   return;
+                 }
+                 if (fail_sends_ > 0) {
+                   --fail_sends_;
+                   res.status = fail_status_;
+                   res.set_content(fail_body_, "application/json");
+                   return;
+                 }
+                 json body = json::parse(req.body, nullptr, false);
+                 sent_.push_back({"whatsapp", req.path, body});
+                 std::string id = "wamid.OUT" + std::to_string(next_id_++);
+                 res.set_content(json{{"messaging_product", "whatsapp"},
+                                      {"contacts", {{{"input", body.value("to", "")},
+                                                     {"wa_id", body.value("to", "")}}}},
+                                      {"messages", {{{"id", id}}}}}
+                                     .dump(),
+                                 "application/json");
+                 cv_.notify_all();
+               });
+  server_.Get(tg + "/getFile", [this](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++media_requests_;
+    std::string id = req.get_param_value("file_id");
+    auto it = media_.find(id);
+    if (it == media_.end()) {
+      res.status = 400;
+      res.set_content(
+          R"({"ok":false,"error_code":400,"description":"Bad Request: invalid file_id"})",
+          "application/json");
+      return;
+    }
+    res.set_content(json{{"ok", true},
+                         {"result",
+                          {{"file_id", id},
+                           {"file_unique_id", "U" + id},
+                           {"file_size", it->second.size()},
+                           {"file_path", "photos/" + id + ".jpg"}}}}
+                        .dump(),
+                    "application/json");
+  });
+  server_.Get(R"(/file/bot[^/]+/photos/(.+)\.jpg)",
+              [this, tg](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard<std::mutex> lock(mu_);
+                auto it = media_.find(req.matches[1]);
+                if (req.path.find(tg) == std::string::npos || it == media_.end()) {
+                  res.status = 404;
+                  return;
+                }
+                res.set_content(it->second, "image/jpeg");
+              });
+  server_.Post(tg + "/sendMessage", [this](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fail_sends_ > 0) {
+      --fail_sends_;
+      res.status = fail_status_;
+      res.set_content(fail_body_, "application/json");
+      return;
+    }
+    json body = json::parse(req.body, nullptr, false);
+    sent_.push_back({"telegram", req.path, body});
+    int id = next_id_++;
+    res.set_content(json{{"ok", true},
+                         {"result",
+                          {{"message_id", id},
+                           {"date", 1764250000},
+                           {"chat", {{"id", body.value("chat_id", json(0))}, {"type", "private"}}},
+                           {"text", body.value("text", "")}}}}
+                        .dump(),
+                    "application/json");
+    cv_.notify_all();
+  });
+  port_ = server_.bind_to_any_port("127.0.0.1");
+  REQUIRE(port_ > 0);
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  // Bound before listening: connections wait in the backlog until the loop accepts them.
+}
+
+FakeProviders::~FakeProviders() {
+  server_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string FakeProviders::whatsapp_base() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/v21.0";
+}
+
+std::string FakeProviders::telegram_base() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
+
+std::vector<std::string> FakeProviders::Env() const {
+  return {"MELDESTELLE_WHATSAPP_APP_SECRET=whatsapp-test-app-secret-0123456789",
+          "MELDESTELLE_WHATSAPP_VERIFY_TOKEN=verify-token-for-tests",
+          std::string("MELDESTELLE_WHATSAPP_ACCESS_TOKEN=") + kWhatsAppToken,
+          "MELDESTELLE_WHATSAPP_API_BASE=" + whatsapp_base(),
+          "MELDESTELLE_TELEGRAM_SECRET_TOKEN=telegram-secret-token-for-tests",
+          std::string("MELDESTELLE_TELEGRAM_BOT_TOKEN=") + kTelegramToken,
+          "MELDESTELLE_TELEGRAM_API_BASE=" + telegram_base()};
+}
+
+void FakeProviders::AddMedia(const std::string& id, std::string bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  media_[id] = std::move(bytes);
+}
+
+std::vector<FakeProviders::Sent> FakeProviders::sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sent_;
+}
+
+bool FakeProviders::WaitForSent(size_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return sent_.size() >= n; });
+}
+
+void FakeProviders::FailNextSends(int n, int status, std::string body) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_sends_ = n;
+  fail_status_ = status;
+  fail_body_ = std::move(body);
+}
+
+int FakeProviders::media_requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return media_requests_;
+}
+
+}  // namespace meldestelle::testing

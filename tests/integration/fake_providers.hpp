@@ -1,0 +1,65 @@
+#pragma once
+
+// Local stand-ins for the messenger providers' APIs, started by the tests: Meta's Graph API
+// (media lookup and download with a bearer token, POST /{phone-number-id}/messages) and the
+// Telegram Bot API (getFile, file download, sendMessage). They serve media the test registered
+// and record every message sent, so a test can assert what the citizen saw in the chat.
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace meldestelle::testing {
+
+class FakeProviders {
+ public:
+  static constexpr const char* kWhatsAppToken = "wa-access-token-for-tests";
+  static constexpr const char* kTelegramToken = "123456:telegram-bot-token-for-tests";
+
+  FakeProviders();
+  ~FakeProviders();
+
+  int port() const { return port_; }
+  std::string whatsapp_base() const;  // http://127.0.0.1:PORT/v21.0
+  std::string telegram_base() const;  // http://127.0.0.1:PORT
+  // Environment for the stack: api bases and tokens.
+  std::vector<std::string> Env() const;
+
+  // Registers media: a WhatsApp media id, or a Telegram file_id (served as photos/<id>.jpg).
+  void AddMedia(const std::string& id, std::string bytes);
+
+  struct Sent {
+    std::string channel;  // whatsapp | telegram
+    std::string path;
+    nlohmann::json body;
+  };
+  std::vector<Sent> sent() const;
+  // Waits until at least `n` messages were sent (condition variable, with a deadline).
+  bool WaitForSent(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The next `n` sends are answered with this status and body (e.g. 500, or WhatsApp 131047).
+  void FailNextSends(int n, int status, std::string body);
+  int media_requests() const;
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::string> media_;  // guarded by mu_
+  std::vector<Sent> sent_;                    // guarded by mu_
+  int fail_sends_ = 0;                        // guarded by mu_
+  int fail_status_ = 500;
+  std::string fail_body_;
+  int next_id_ = 1000;
+  int media_requests_ = 0;
+};
+
+}  // namespace meldestelle::testing

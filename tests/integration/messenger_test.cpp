@@ -1,0 +1,399 @@
+// Messenger channels end to end (docs/channels/whatsapp.md, docs/channels/telegram.md): the real
+// gateway, worker and dispatcher against the real broker and database, with local stand-ins for
+// Meta's Graph API and the Telegram Bot API that serve media and record what was sent.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "core/photo.hpp"
+#include "fake_providers.hpp"
+#include "stack.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
+constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
+constexpr const char* kPhoneNumberId = "106540352242922";
+
+StackOptions MessengerOptions(const FakeProviders& fake, int window_seconds) {
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=" + std::to_string(window_seconds));
+  return o;
+}
+
+// One WhatsApp notification holding `messages` from `from`, as Meta sends it.
+std::string WhatsAppNotification(const std::string& from, const json& messages) {
+  json value{{"messaging_product", "whatsapp"},
+             {"metadata", {{"display_phone_number", "4922123125000"},
+                           {"phone_number_id", kPhoneNumberId}}},
+             {"contacts", {{{"profile", {{"name", "Jürgen Müller"}}}, {"wa_id", from}}}},
+             {"messages", messages}};
+  json n{{"object", "whatsapp_business_account"},
+         {"entry", {{{"id", "102290129340398"},
+                     {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
+  return n.dump(-1, ' ', true);  // non-ASCII escaped as \uXXXX, like Meta
+}
+
+json WaText(const std::string& from, const std::string& id, const std::string& text) {
+  return {{"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "text"},
+          {"text", {{"body", text}}}};
+}
+
+json WaImage(const std::string& from, const std::string& id, const std::string& media_id,
+             const std::string& caption = "") {
+  json image{{"mime_type", "image/jpeg"}, {"id", media_id}};
+  if (!caption.empty()) image["caption"] = caption;
+  return {{"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "image"},
+          {"image", image}};
+}
+
+json WaLocation(const std::string& from, const std::string& id, double lat, double lon) {
+  return {{"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "location"},
+          {"location", {{"latitude", lat}, {"longitude", lon}}}};
+}
+
+httplib::Result PostWhatsApp(Stack& s, const std::string& body,
+                             const std::string& secret = kAppSecret) {
+  httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(secret, body)}};
+  return s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
+}
+
+httplib::Result PostTelegram(Stack& s, const json& update,
+                             const std::string& secret = kTelegramSecret) {
+  httplib::Headers h{{"X-Telegram-Bot-Api-Secret-Token", secret}};
+  return s.Client().Post("/webhooks/telegram", h, update.dump(), "application/json");
+}
+
+json TgMessage(int64_t update_id, int64_t chat, int64_t message_id, const json& fields) {
+  json m{{"message_id", message_id},
+         {"from", {{"id", chat}, {"is_bot", false}, {"first_name", "Erika"},
+                   {"language_code", "de"}}},
+         {"chat", {{"id", chat}, {"type", "private"}}},
+         {"date", 1764250000}};
+  m.update(fields);
+  return {{"update_id", update_id}, {"message", m}};
+}
+
+std::string One(Stack& s, const std::string& sql) {
+  auto r = s.Query(sql);
+  REQUIRE(r.size() == 1);
+  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
+}
+
+std::string GpsPhoto() {
+  return ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/data/gps-photo.jpg");
+}
+
+}  // namespace
+
+TEST_CASE("WhatsApp: photo, pin and text as three messages become one located ticket with one reply",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 2));
+  const std::string from = "493023125017";
+  fake.AddMedia("1037543291543636", GpsPhoto());
+
+  auto r1 = PostWhatsApp(s, WhatsAppNotification(
+                                from, json::array({WaImage(from, "wamid.A1", "1037543291543636")})));
+  REQUIRE(r1);
+  REQUIRE(r1->status == 200);
+  auto r2 = PostWhatsApp(
+      s, WhatsAppNotification(from, json::array({WaLocation(from, "wamid.A2", 50.9375312,
+                                                            6.9602786)})));
+  REQUIRE(r2->status == 200);
+  auto r3 = PostWhatsApp(
+      s, WhatsAppNotification(
+             from, json::array({WaText(from, "wamid.A3",
+                                       "Tiefes Schlagloch auf der Fahrbahn vor Hausnummer 12")})));
+  REQUIRE(r3->status == 200);
+
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'whatsapp'", 1,
+                         std::chrono::seconds(30)));
+  auto t = s.Query(
+      "SELECT reference, department_id, lat, lon, location_source, text, id::text FROM tickets");
+  REQUIRE(t.size() == 1);
+  CHECK(t[0][1].as<std::string>() == "tiefbauamt");
+  // The pin wins over the photo's GPS position.
+  CHECK(t[0][2].as<double>() == Approx(50.9375312));
+  CHECK(t[0][3].as<double>() == Approx(6.9602786));
+  CHECK(t[0][4].as<std::string>() == "device");
+  CHECK(t[0][5].as<std::string>().find("Schlagloch") != std::string::npos);
+  std::string reference = t[0][0].as<std::string>();
+
+  // The stored photo is the stripped copy: no EXIF, no GPS.
+  auto att = s.Query("SELECT sha256, media_type FROM attachments");
+  REQUIRE(att.size() == 1);
+  CHECK(att[0][1].as<std::string>() == "image/jpeg");
+  std::string sha = att[0][0].as<std::string>();
+  std::string stored = ReadFile(s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha);
+  REQUIRE(!stored.empty());
+  CHECK(stored.find(std::string("Exif\0\0", 6)) == std::string::npos);
+  CHECK(stored.find("Musterkamera") == std::string::npos);
+  auto meta = ReadPhotoMetadata(stored);
+  REQUIRE(meta);
+  CHECK_FALSE(meta->lat.has_value());
+  CHECK(GpsPhoto().find("Musterkamera") != std::string::npos);  // the original had it
+
+  // Exactly one reply in the chat: the acknowledgement with the reference and the department.
+  INFO(s.DispatcherLog());
+  REQUIRE(fake.WaitForSent(1));
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'"
+                         " AND provider_message_id IS NOT NULL",
+                         1));
+  auto sent = fake.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].path == std::string("/v21.0/") + kPhoneNumberId + "/messages");
+  CHECK(sent[0].body["to"] == from);
+  CHECK(sent[0].body["type"] == "text");
+  std::string text = sent[0].body["text"]["body"];
+  CHECK(text.find(reference.substr(0, 4)) != std::string::npos);
+  CHECK(text.find("Tiefbauamt") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'whatsapp'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state = 'published'") == 1);
+
+  // A delivery receipt updates our message's state and sends nothing.
+  std::string wamid = One(s, "SELECT provider_message_id FROM outbox WHERE kind = 'ack'");
+  json status_value{{"messaging_product", "whatsapp"},
+                    {"metadata", {{"phone_number_id", kPhoneNumberId}}},
+                    {"statuses", {{{"id", wamid}, {"status", "delivered"},
+                                   {"timestamp", "1764250100"}, {"recipient_id", from}}}}};
+  json status{{"object", "whatsapp_business_account"},
+              {"entry", {{{"id", "1"}, {"changes", {{{"value", status_value},
+                                                     {"field", "messages"}}}}}}}};
+  REQUIRE(PostWhatsApp(s, status.dump())->status == 200);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM outbox WHERE kind = 'ack' AND delivery_state = 'delivered'", 1));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+
+  // A reply to the acknowledgement is a follow-up to the ticket, not a new report.
+  json reply = WaText(from, "wamid.A4", "Es ist inzwischen noch größer geworden.");
+  reply["context"] = {{"from", "4922123125000"}, {"id", wamid}};
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(from, json::array({reply})))->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
+  CHECK(One(s, "SELECT t.reference FROM ticket_followups f JOIN tickets t ON t.id = f.ticket_id") ==
+        reference);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+}
+
+TEST_CASE("WhatsApp: a photo with EXIF GPS and no pin becomes a ticket at the photo's position",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 1));
+  const std::string from = "4915112345678";
+  fake.AddMedia("2000000000000001", GpsPhoto());
+  auto r = PostWhatsApp(
+      s, WhatsAppNotification(
+             from, json::array({WaImage(from, "wamid.B1", "2000000000000001",
+                                        "Laterne brennt nicht, Straßenlaterne dunkel")})));
+  REQUIRE(r->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  auto t = s.Query("SELECT lat, lon, location_source, department_id FROM tickets");
+  CHECK(t[0][0].as<double>() == Approx(50.9401).margin(1e-4));
+  CHECK(t[0][1].as<double>() == Approx(6.9555).margin(1e-4));
+  CHECK(t[0][2].as<std::string>() == "photo");
+  CHECK(t[0][3].as<std::string>() == "strassenbeleuchtung");
+  // No question for the place was needed.
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply'") == 0);
+}
+
+TEST_CASE("WhatsApp: a redelivered notification and a forged one change nothing",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 60));
+  const std::string from = "493023125017";
+  std::string vector02 = VectorFile("whatsapp/02-text-umlauts.json");
+  std::string vector06 = VectorFile("whatsapp/06-duplicate-retry-of-02.json");
+  REQUIRE(PostWhatsApp(s, vector02)->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 1));
+  REQUIRE(PostWhatsApp(s, vector06)->status == 200);
+  REQUIRE(PostWhatsApp(s, vector02)->status == 200);
+  // The redeliveries are seen by the worker (counted as events) but change nothing.
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events", 1));
+  // Drain: a marker message from another sender is processed after the redeliveries.
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              "491700000000", json::array({WaText("491700000000", "wamid.MARK",
+                                                                  "Markierung")})))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events WHERE dedupe_key = 'wamid.MARK'", 1));
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE sender = '493023125017'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_draft_items i JOIN chat_drafts d ON d.id = i.draft_id"
+                " WHERE d.sender = '493023125017'") == 1);
+  CHECK(One(s, "SELECT text FROM chat_draft_items i JOIN chat_drafts d ON d.id = i.draft_id"
+               " WHERE d.sender = '493023125017'")
+            .find("Straßenlaterne vor Mühlenweg 12") != std::string::npos);
+
+  // Forged: the vector with a wrong signature, and one without any.
+  std::string forged = VectorFile("whatsapp/11-bad-signature.json");
+  auto bad = s.Client().Post("/webhooks/whatsapp",
+                             {{"X-Hub-Signature-256", "sha256=" + std::string(64, '0')}}, forged,
+                             "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 403);
+  auto none = s.Client().Post("/webhooks/whatsapp", forged, "application/json");
+  REQUIRE(none);
+  CHECK(none->status == 401);
+  auto wrong_key = PostWhatsApp(s, vector02, "not-the-app-secret");
+  CHECK(wrong_key->status == 403);
+  CHECK(s.QueueDepth(s.queue()) == 0);
+  CHECK(s.Count("SELECT count(*) FROM chat_events") == 2);
+  auto metrics = s.Client().Get("/metrics");
+  CHECK(metrics->body.find(
+            "meldestelle_webhook_requests_total{channel=\"whatsapp\",outcome=\"signature_invalid\"} 2") !=
+        std::string::npos);
+
+  // The verification handshake answers the challenge only for the configured token.
+  auto ok = s.Client().Get(
+      "/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-token-for-tests");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  CHECK(ok->body == "1158201444");
+  auto refused = s.Client().Get(
+      "/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=wrong");
+  CHECK(refused->status == 403);
+}
+
+TEST_CASE("WhatsApp: no place asks once, the pin then publishes at once; unsupported types get a "
+          "friendly reply; 131047 switches to the template",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 1));
+  const std::string from = "493055566677";
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaText(from, "wamid.C1",
+                                                        "Wilder Müll, Sperrmüll abgeladen")})))
+              ->status == 200);
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  REQUIRE(fake.WaitForSent(1));
+  std::string question = fake.sent()[0].body["text"]["body"];
+  CHECK(question.find("Standort") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 0);
+  CHECK(One(s, "SELECT state FROM chat_drafts") == "asked_location");
+
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaLocation(from, "wamid.C2", 50.9401, 6.9555)})))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+  CHECK(One(s, "SELECT department_id FROM tickets") == "abfallwirtschaft");
+  CHECK(One(s, "SELECT location_source FROM tickets") == "device");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1));
+  REQUIRE(fake.sent().size() == 2);
+
+  // Meta reports the acknowledgement failed: outside the 24-hour window. It goes again as the
+  // configured template.
+  std::string wamid = One(s, "SELECT provider_message_id FROM outbox WHERE kind = 'ack'");
+  json failed_value{
+      {"messaging_product", "whatsapp"},
+      {"metadata", {{"phone_number_id", kPhoneNumberId}}},
+      {"statuses",
+       {{{"id", wamid}, {"status", "failed"}, {"timestamp", "1764250100"}, {"recipient_id", from},
+         {"errors", {{{"code", 131047}, {"title", "Re-engagement message"}}}}}}}};
+  json failed{{"object", "whatsapp_business_account"},
+              {"entry", {{{"id", "1"}, {"changes", {{{"value", failed_value},
+                                                     {"field", "messages"}}}}}}}};
+  REQUIRE(PostWhatsApp(s, failed.dump())->status == 200);
+  REQUIRE(fake.WaitForSent(3));
+  auto templ = fake.sent()[2].body;
+  CHECK(templ["type"] == "template");
+  CHECK(templ["template"]["name"] == "meldung_statusupdate");
+  CHECK(templ["template"]["components"][0]["parameters"][0]["text"].get<std::string>().find(
+            "M-") == 0);
+
+  // A sticker is not a report: a friendly reply, no draft.
+  json sticker{{"from", from}, {"id", "wamid.C3"}, {"timestamp", "1764250000"},
+               {"type", "sticker"}, {"sticker", {{"id", "99"}, {"mime_type", "image/webp"}}}};
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(from, json::array({sticker})))->status == 200);
+  REQUIRE(fake.WaitForSent(4));
+  CHECK(fake.sent()[3].body["text"]["body"].get<std::string>().find("Foto") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
+}
+
+TEST_CASE("Telegram: photo with caption, an edit, a pin and \"fertig\" become one ticket at once",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));  // a long window: only "fertig" can close it
+  const int64_t chat = 5123456789;
+  fake.AddMedia("AgACAgIAAxkBAAIGB2XuYH0", GpsPhoto());
+  json photo = TgMessage(
+      734512900, chat, 1600,
+      {{"photo", {{{"file_id", "small-one"}, {"file_unique_id", "s1"}, {"width", 90},
+                   {"height", 67}},
+                  {{"file_id", "AgACAgIAAxkBAAIGB2XuYH0"}, {"file_unique_id", "b1"},
+                   {"width", 1280}, {"height", 960}}}},
+       {"caption", "Umgestürzter Baum blockiert Gehweg"}});
+  REQUIRE(PostTelegram(s, photo)->status == 200);
+  // Wrong and missing secrets are refused.
+  CHECK(PostTelegram(s, photo, "wrong")->status == 403);
+  auto none = s.Client().Post("/webhooks/telegram", photo.dump(), "application/json");
+  CHECK(none->status == 401);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 1));
+  REQUIRE(PostTelegram(s, TgMessage(734512901, chat, 1601, {{"text", "Ahornallee 3"}}))->status ==
+          200);
+  json edit = TgMessage(734512902, chat, 1601, {{"text", "Ahornallee 5, vor dem Kiosk"},
+                                                {"edit_date", 1764250100}});
+  edit["edited_message"] = edit["message"];
+  edit.erase("message");
+  REQUIRE(PostTelegram(s, edit)->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734512903, chat, 1602,
+                                    {{"location", {{"latitude", 50.9375}, {"longitude", 6.9602},
+                                                   {"horizontal_accuracy", 14.2}}}}))
+              ->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734512904, chat, 1603, {{"text", "Fertig"}}))->status == 200);
+
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  auto t = s.Query("SELECT text, department_id, accuracy_m, reference FROM tickets");
+  std::string text = t[0][0].as<std::string>();
+  CHECK(text.find("Umgestürzter Baum") != std::string::npos);
+  CHECK(text.find("Ahornallee 5, vor dem Kiosk") != std::string::npos);  // the edit
+  CHECK(text.find("Ahornallee 3") == std::string::npos);
+  CHECK(text.find("Fertig") == std::string::npos);
+  CHECK(t[0][1].as<std::string>() == "gruenflaechenamt");
+  CHECK(t[0][2].as<double>() == Approx(14.2));
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 1);
+  CHECK(fake.media_requests() == 1);  // only the largest size was fetched
+
+  INFO(s.DispatcherLog());
+  REQUIRE(fake.WaitForSent(1));
+  auto sent = fake.sent()[0];
+  CHECK(sent.channel == "telegram");
+  CHECK(sent.body["chat_id"] == chat);
+  CHECK(sent.body["reply_parameters"]["message_id"] == 1600);
+  CHECK(sent.body["text"].get<std::string>().find("Grünflächenamt") != std::string::npos);
+
+  // A redelivered update changes nothing; an edit after publishing is ignored.
+  REQUIRE(PostTelegram(s, photo)->status == 200);
+  json late = TgMessage(734512905, chat, 1601, {{"text", "ganz anders"}, {"edit_date", 1764250200}});
+  late["edited_message"] = late["message"];
+  late.erase("message");
+  REQUIRE(PostTelegram(s, late)->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events WHERE outcome = 'edit_ignored'", 1));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox") == 1);
+}
+
+TEST_CASE("Chat rate limit: beyond 20 messages a minute a sender's messages are dropped and counted",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));
+  const int64_t chat = 777001;
+  for (int i = 0; i < 23; ++i) {
+    auto r = PostTelegram(s, TgMessage(900000 + i, chat, 10 + i,
+                                       {{"text", "Nachricht " + std::to_string(i)}}));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);  // acknowledged to the provider, so it stops retrying
+  }
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events", 23));
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'rate_limited'") == 3);
+  CHECK(s.Count("SELECT count(*) FROM chat_draft_items") == 20);
+}

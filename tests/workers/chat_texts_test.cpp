@@ -1,0 +1,34 @@
+#include <catch2/catch.hpp>
+
+#include "workers/chat_texts.hpp"
+
+using namespace meldestelle::workers;
+
+TEST_CASE("chat texts: language, the done word and the displayed reference", "[chat]") {
+  CHECK(ChatLanguage("telegram", "5123", "de-AT") == "de");
+  CHECK(ChatLanguage("telegram", "5123", "en") == "en");
+  CHECK(ChatLanguage("telegram", "5123", "fr") == "en");
+  CHECK(ChatLanguage("telegram", "5123", "") == "de");
+  CHECK(ChatLanguage("whatsapp", "493023125017", "") == "de");
+  CHECK(ChatLanguage("whatsapp", "436641234567", "") == "de");
+  CHECK(ChatLanguage("whatsapp", "447700900123", "") == "en");
+
+  CHECK(IsDoneWord("fertig"));
+  CHECK(IsDoneWord("  Fertig! "));
+  CHECK(IsDoneWord("DONE."));
+  CHECK(IsDoneWord("Das war's"));
+  CHECK_FALSE(IsDoneWord("Die Laterne ist fertig kaputt"));
+  CHECK_FALSE(IsDoneWord(""));
+
+  CHECK(DisplayReference("4KQ7XRT2WNPA") == "M-4KQ7-XRT2-WNPA");
+  CHECK(DisplayReference("short") == "short");
+
+  std::string de = AckText("de", "4KQ7XRT2WNPA", "Tiefbauamt", false);
+  CHECK(de.find("M-4KQ7-XRT2-WNPA") != std::string::npos);
+  CHECK(de.find("Tiefbauamt") != std::string::npos);
+  CHECK(de.find("Ort") == std::string::npos);
+  CHECK(AckText("de", "4KQ7XRT2WNPA", "Tiefbauamt", true).find("Ort") != std::string::npos);
+  CHECK(AckText("en", "4KQ7XRT2WNPA", "Tiefbauamt", false).find("Thank you") == 0);
+  CHECK(AskLocationText("de").find("Standort") != std::string::npos);
+  CHECK(AskLocationText("en").find("location") != std::string::npos);
+}

@@ -1,0 +1,254 @@
+#include "workers/chat_dispatcher.hpp"
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "channels/telegram/telegram.hpp"
+#include "channels/whatsapp/whatsapp.hpp"
+#include "core/db.hpp"
+#include "core/log.hpp"
+#include "workers/chat_texts.hpp"
+
+namespace meldestelle::workers {
+
+using nlohmann::json;
+
+struct ChatDispatcher::Row {
+  int64_t id = 0;
+  std::string ticket_id, kind, channel, address;
+  json payload;
+  int attempts = 0;
+  // Looked up with the row:
+  std::string text;            // what to say
+  std::string template_param;  // WhatsApp template {{2}} (one line)
+  std::string reference;       // WhatsApp template {{1}}
+  std::string reply_to;        // provider message id to quote, if any
+  std::string account;         // WhatsApp phone_number_id
+  bool outside_window = false; // WhatsApp: last citizen message older than 24 h
+};
+
+ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry)
+    : config_(config), registry_(registry) {}
+
+Status ChatDispatcher::EnsureConnected() {
+  if (conn_ && conn_->is_open()) return Ok{};
+  auto c = ConnectDb(config_.database.url);
+  if (!c) return c.error();
+  conn_ = std::move(c).value();
+  return Ok{};
+}
+
+namespace {
+
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return s.substr(0, 900);
+}
+
+bool HasFlag(const json& flags, const char* flag) {
+  if (!flags.is_array()) return false;
+  for (const auto& f : flags) {
+    if (f.is_string() && f.get<std::string>() == flag) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<int> ChatDispatcher::RunOnce() {
+  if (auto st = EnsureConnected(); !st) return st.error();
+  std::vector<Row> rows;
+  auto claimed = RunDb<Ok>([&] {
+    pqxx::work tx(*conn_);
+    auto r = tx.exec(
+        "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
+        " next_attempt_at = now() + interval '2 minutes', updated_at = now()"
+        " FROM (SELECT id FROM outbox WHERE channel IN ('whatsapp', 'telegram')"
+        "       AND status IN ('pending', 'sending') AND next_attempt_at <= now()"
+        "       ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED) due"
+        " WHERE o.id = due.id"
+        " RETURNING o.id, coalesce(o.ticket_id::text, ''), o.kind, o.channel, o.address,"
+        " o.payload::text, o.attempts");
+    for (const auto& row : r) {
+      Row x;
+      x.id = row[0].as<int64_t>();
+      x.ticket_id = row[1].as<std::string>();
+      x.kind = row[2].as<std::string>();
+      x.channel = row[3].as<std::string>();
+      x.address = row[4].as<std::string>();
+      x.payload = json::parse(row[5].as<std::string>(), nullptr, false);
+      x.attempts = row[6].as<int>();
+      auto contact = tx.exec_params(
+          "SELECT account, last_inbound_at < now() - interval '24 hours' FROM chat_contacts"
+          " WHERE channel = $1 AND address = $2",
+          x.channel, x.address);
+      if (!contact.empty()) {
+        x.account = contact[0][0].as<std::string>();
+        x.outside_window = contact[0][1].as<bool>();
+      }
+      std::string language = x.payload.value("language", "de");
+      x.reference = x.payload.value("reference", "");
+      if (x.kind == "ack") {
+        json flags;
+        if (!x.ticket_id.empty()) {
+          auto t = tx.exec_params(
+              "SELECT coalesce(routing_explanation->'flags', '[]')::text,"
+              " coalesce((SELECT first_message_id FROM chat_drafts WHERE ticket_id = $1::uuid),"
+              " '') FROM tickets WHERE id = $1::uuid",
+              x.ticket_id);
+          if (!t.empty()) {
+            flags = json::parse(t[0][0].as<std::string>(), nullptr, false);
+            x.reply_to = t[0][1].as<std::string>();
+          }
+        }
+        std::string department = x.payload.value("department", "");
+        if (x.payload.value("forwarded_to", "") != "") {
+          x.text = ForwardAckText(language, x.reference, x.payload.value("forwarded_to", ""));
+        } else if (x.payload.value("duplicate", false)) {
+          x.text = DuplicateAckText(language, x.reference,
+                                    x.payload.value("existing_reference", ""));
+        } else {
+          x.text = AckText(language, x.reference, department, HasFlag(flags, "Ort fehlt"));
+        }
+        if (x.payload.value("ask_location", false)) {
+          x.text += " " + x.payload.value("location_message", "");
+        }
+        x.template_param = language == "en" ? "received, responsible: " + department
+                                            : "eingegangen, zuständig: " + department;
+      } else {
+        x.text = x.payload.value("text", "");
+        x.reply_to = x.payload.value("reply_to", "");
+        x.template_param = OneLine(x.text);
+      }
+      rows.push_back(std::move(x));
+    }
+    tx.commit();
+    return Ok{};
+  });
+  if (!claimed) {
+    if (IsTransientDbError(claimed.error())) conn_.reset();
+    return claimed.error();
+  }
+  for (const Row& row : rows) {
+    Outcome out = Send(row);
+    std::string result;
+    auto recorded = RunDb<Ok>([&] {
+      pqxx::work tx(*conn_);
+      if (out.ok) {
+        result = "sent";
+        tx.exec_params0(
+            "UPDATE outbox SET status = 'sent', provider_message_id = $2,"
+            " delivery_state = 'sent', sent_at = now(), updated_at = now(), last_error = NULL"
+            " WHERE id = $1",
+            row.id, out.provider_message_id);
+      } else if (out.permanent || row.attempts >= config_.chat.send_max_attempts) {
+        result = "failed";
+        tx.exec_params0(
+            "UPDATE outbox SET status = 'failed', delivery_state = 'failed', last_error = $2,"
+            " updated_at = now() WHERE id = $1",
+            row.id, out.error);
+      } else {
+        result = "retry";
+        // 1 s, 2 s, 4 s, … capped at 10 minutes; Telegram's retry_after wins if longer.
+        int backoff = std::min(600, 1 << std::min(row.attempts - 1, 10));
+        backoff = std::max(backoff, out.retry_after_s);
+        tx.exec_params0(
+            "UPDATE outbox SET status = 'pending', last_error = $2, updated_at = now(),"
+            " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+            row.id, out.error, backoff);
+      }
+      tx.commit();
+      return Ok{};
+    });
+    if (!recorded) {
+      // The lease runs out and the row is sent again: at-least-once, logged.
+      log::Warn("outcome of a chat reply not recorded",
+                {{"reference", row.reference}, {"error", recorded.error().detail}});
+      conn_.reset();
+      return recorded.error();
+    }
+    registry_
+        .GetCounter("meldestelle_chat_replies_total", "Chat replies attempted, by outcome.",
+                    {{"channel", row.channel}, {"outcome", result}})
+        .Inc();
+    log::Info("chat reply", {{"reference", row.reference},
+                             {"channel", row.channel},
+                             {"kind", row.kind},
+                             {"outcome", result},
+                             {"error", out.error}});
+  }
+  return static_cast<int>(rows.size());
+}
+
+ChatDispatcher::Outcome ChatDispatcher::Send(const Row& row) {
+  if (row.text.empty()) return {false, true, "", "nothing to send", 0};
+  if (row.channel == "whatsapp") return SendWhatsApp(row);
+  return SendTelegram(row);
+}
+
+ChatDispatcher::Outcome ChatDispatcher::SendWhatsApp(const Row& row) {
+  const auto& wa = config_.whatsapp;
+  if (wa.access_token.empty()) return {false, true, "", "whatsapp.access_token is not set", 0};
+  if (row.account.empty()) return {false, true, "", "no WhatsApp phone number id known", 0};
+  bool use_template = row.outside_window || row.payload.value("use_template", false);
+  HttpClient::Request req;
+  req.method = "POST";
+  req.url = wa.api_base + "/" + row.account + "/messages";
+  req.headers = {{"Authorization", "Bearer " + wa.access_token},
+                 {"Content-Type", "application/json"}};
+  req.timeout = std::chrono::seconds(20);
+  req.body = use_template
+                 ? whatsapp::BuildTemplateMessage(row.address, wa.template_name,
+                                                  wa.template_language,
+                                                  {DisplayReference(row.reference),
+                                                   row.template_param})
+                 : whatsapp::BuildTextMessage(row.address, row.text, row.reply_to);
+  auto res = http_.Send(req);
+  if (!res) return {false, false, "", res.error().code + ": " + res.error().message, 0};
+  auto parsed = whatsapp::ParseSendResponse(static_cast<int>(res->status), res->body);
+  if (!parsed) return {false, res->status < 500, "", parsed.error().message, 0};
+  if (!parsed->message_id.empty()) return {true, false, parsed->message_id, "", 0};
+  return {false, parsed->permanent, "",
+          std::to_string(parsed->error_code) + " " + parsed->error_message, 0};
+}
+
+ChatDispatcher::Outcome ChatDispatcher::SendTelegram(const Row& row) {
+  const auto& tg = config_.telegram;
+  if (tg.bot_token.empty()) return {false, true, "", "telegram.bot_token is not set", 0};
+  std::optional<int64_t> reply;
+  if (auto colon = row.reply_to.rfind(':'); colon != std::string::npos) {
+    reply = std::strtoll(row.reply_to.c_str() + colon + 1, nullptr, 10);
+  }
+  HttpClient::Request req;
+  req.method = "POST";
+  req.url = tg.api_base + "/bot" + tg.bot_token + "/sendMessage";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.timeout = std::chrono::seconds(20);
+  req.body = telegram::BuildSendMessage(row.address, row.text, reply);
+  auto res = http_.Send(req);
+  if (!res) return {false, false, "", res.error().code + ": " + res.error().message, 0};
+  auto parsed = telegram::ParseSendResponse(static_cast<int>(res->status), res->body);
+  if (!parsed) return {false, res->status < 500, "", parsed.error().message, 0};
+  if (!parsed->message_id.empty()) return {true, false, parsed->message_id, "", 0};
+  return {false, parsed->permanent, "",
+          std::to_string(parsed->error_code) + " " + parsed->description, parsed->retry_after};
+}
+
+void ChatDispatcher::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  while (!stop.load()) {
+    auto r = RunOnce();
+    if (!r) {
+      log::Warn("chat dispatcher: database unavailable, retrying",
+                {{"error", r.error().message + ": " + r.error().detail}});
+    }
+    if (r && *r > 0) continue;  // more may be due
+    for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
+         waited += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+}  // namespace meldestelle::workers

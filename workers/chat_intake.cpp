@@ -1,0 +1,357 @@
+#include "workers/chat_intake.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "core/db.hpp"
+#include "core/log.hpp"
+#include "core/photo.hpp"
+#include "workers/chat_texts.hpp"
+
+namespace meldestelle::workers {
+
+using chat::ChatEvent;
+using chat::EventKind;
+using chat::MessageType;
+
+struct ChatIntake::StoredMedia {
+  std::string kind;  // photo | audio | document
+  std::string sha256;
+  std::string media_type;
+  int64_t size = 0;
+  std::string filename;
+  std::optional<double> photo_lat, photo_lon;
+  std::string problem;  // why the file could not be loaded ("" = stored)
+};
+
+ChatIntake::ChatIntake(const Config& config, MediaSource& media, metrics::Registry& registry)
+    : config_(config),
+      media_(media),
+      blobs_(config.storage.media_dir),
+      registry_(registry),
+      rate_limited_(registry.GetCounter("meldestelle_chat_rate_limited_total",
+                                        "Chat messages dropped by the per-sender rate limit.")),
+      duplicates_(registry.GetCounter("meldestelle_chat_duplicate_events_total",
+                                      "Redelivered provider events recognised and ignored.")) {}
+
+Status ChatIntake::EnsureConnected() {
+  if (conn_ && conn_->is_open()) return Ok{};
+  auto c = ConnectDb(config_.database.url);
+  if (!c) return c.error();
+  conn_ = std::move(c).value();
+  return Ok{};
+}
+
+Status ChatIntake::Process(const chat::Batch& batch) {
+  for (const auto& item : batch.items) {
+    auto st = ProcessEvent(batch, item);
+    if (!st) {
+      if (IsTransientDbError(st.error())) conn_.reset();
+      return st;
+    }
+  }
+  return Ok{};
+}
+
+bool ChatIntake::Seen(const ChatEvent& e) {
+  auto r = RunDb<bool>([&] {
+    pqxx::nontransaction tx(*conn_);
+    return !tx.exec_params("SELECT 1 FROM chat_events WHERE channel = $1 AND dedupe_key = $2",
+                           e.channel, e.dedupe_key)
+                .empty();
+  });
+  return r && *r;
+}
+
+Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEvent& e) {
+  std::vector<StoredMedia> out;
+  for (const auto& m : e.media) {
+    StoredMedia s;
+    s.kind = e.type == MessageType::kAudio ? "audio" : e.type == MessageType::kImage ? "photo"
+                                                                                       : "document";
+    s.filename = SanitizeFilename(m.filename);
+    auto bytes = media_.Fetch(e, m);
+    if (!bytes) {
+      if (bytes.error().code == "media_transient") return bytes.error();
+      s.problem = bytes.error().message;
+      log::Warn("chat media not loadable",
+                {{"channel", e.channel}, {"reason", bytes.error().message}});
+      out.push_back(std::move(s));
+      continue;
+    }
+    std::string type = SniffMediaType(*bytes);
+    std::string stored = std::move(bytes).value();
+    if (IsImageMediaType(type)) {
+      s.kind = "photo";  // a document that is an image by its bytes is a photo
+      if (auto meta = ReadPhotoMetadata(stored); meta && meta->lat && meta->lon) {
+        s.photo_lat = meta->lat;
+        s.photo_lon = meta->lon;
+      }
+      // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
+      if (auto stripped = StripPhoto(stored); stripped) {
+        stored = std::move(stripped).value();
+      } else {
+        log::Warn("photo metadata not removed", {{"channel", e.channel},
+                                                  {"reason", stripped.error().message}});
+      }
+    } else if (type.empty()) {
+      type = "application/octet-stream";
+    }
+    std::string sha = Sha256Hex(stored);
+    if (auto put = blobs_.Put(stored, sha); !put) {
+      return MakeError("db_unavailable", "media storage failed", put.error().message);
+    }
+    s.sha256 = sha;
+    s.media_type = type;
+    s.size = static_cast<int64_t>(stored.size());
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+namespace {
+
+void QueueReply(pqxx::work& tx, const ChatEvent& e, const std::string& dedupe,
+                const std::string& text, const std::string& language,
+                const std::string& reference = {}) {
+  nlohmann::json payload{{"text", text},
+                         {"language", language},
+                         {"reply_to", e.message_id},
+                         {"reference", reference}};
+  tx.exec_params0(
+      "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
+      " VALUES (NULL, 'chat_reply', $1, $2, $3::jsonb, 'pending', $4)"
+      " ON CONFLICT (dedupe_key) DO NOTHING",
+      e.channel, e.sender, payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+      dedupe);
+}
+
+bool Remember(pqxx::work& tx, const ChatEvent& e, const std::string& outcome) {
+  return !tx.exec_params(
+                "INSERT INTO chat_events (channel, dedupe_key, sender, outcome)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
+                e.channel, e.dedupe_key, e.sender, outcome)
+              .empty();
+}
+
+int StateRank(const std::string& s) {
+  if (s == "sent") return 1;
+  if (s == "delivered") return 2;
+  if (s == "read") return 3;
+  return 0;
+}
+
+}  // namespace
+
+Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item) {
+  const ChatEvent& e = item.event;
+  if (auto st = EnsureConnected(); !st) return st;
+  if (Seen(e)) {
+    duplicates_.Inc();
+    return Ok{};
+  }
+  // Slow work before the transaction: the media download.
+  std::vector<StoredMedia> media;
+  bool fetch = e.kind == EventKind::kMessage && !e.media.empty() &&
+               e.type != MessageType::kUnsupported;
+  if (fetch) {
+    auto m = FetchMedia(e);
+    if (!m) return m.error();
+    media = std::move(m).value();
+  }
+  const std::string language = ChatLanguage(e.channel, e.sender, e.language);
+  const int window = config_.chat.draft_window_seconds;
+  auto done = RunDb<Ok>([&]() -> Ok {
+    pqxx::work tx(*conn_);
+    if (e.kind == EventKind::kStatus) {
+      if (!Remember(tx, e, "status")) return Ok{};
+      // Delivery receipts for our own messages; they may arrive out of order.
+      auto rows = tx.exec_params(
+          "SELECT id, coalesce(delivery_state, ''), payload FROM outbox"
+          " WHERE channel = $1 AND provider_message_id = $2 FOR UPDATE",
+          e.channel, e.status_message_id);
+      for (const auto& row : rows) {
+        int64_t id = row[0].as<int64_t>();
+        std::string current = row[1].as<std::string>();
+        if (e.status == "failed") {
+          if (e.error_code == 131047) {
+            // Outside the 24-hour window: send the approved template instead.
+            tx.exec_params0(
+                "UPDATE outbox SET status = 'pending', delivery_state = 'failed',"
+                " provider_message_id = NULL, next_attempt_at = now(), updated_at = now(),"
+                " last_error = $2, payload = payload || '{\"use_template\": true}'::jsonb"
+                " WHERE id = $1",
+                id, "131047 " + e.error_title);
+          } else {
+            tx.exec_params0(
+                "UPDATE outbox SET status = 'failed', delivery_state = 'failed',"
+                " last_error = $2, updated_at = now() WHERE id = $1",
+                id, std::to_string(e.error_code) + " " + e.error_title);
+          }
+        } else if (StateRank(e.status) > StateRank(current) && current != "failed") {
+          tx.exec_params0(
+              "UPDATE outbox SET delivery_state = $2, updated_at = now() WHERE id = $1", id,
+              e.status);
+        }
+      }
+      tx.commit();
+      return Ok{};
+    }
+    // Rate limit per sender, counted over the events of the last minute (all workers).
+    auto recent = tx.exec_params1(
+        "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
+        " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
+        e.channel, e.sender);
+    if (recent[0].as<int64_t>() >= config_.chat.rate_limit_per_minute) {
+      if (Remember(tx, e, "rate_limited")) {
+        tx.commit();
+        rate_limited_.Inc();
+      }
+      return Ok{};
+    }
+    tx.exec_params0(
+        "INSERT INTO chat_contacts (channel, address, account, name, language, last_inbound_at)"
+        " VALUES ($1, $2, $3, $4, $5, now())"
+        " ON CONFLICT (channel, address) DO UPDATE SET last_inbound_at = now(),"
+        " account = CASE WHEN EXCLUDED.account = '' THEN chat_contacts.account"
+        "           ELSE EXCLUDED.account END,"
+        " name = CASE WHEN EXCLUDED.name = '' THEN chat_contacts.name ELSE EXCLUDED.name END,"
+        " language = EXCLUDED.language",
+        e.channel, e.sender, e.account, e.sender_name, language);
+    if (!batch.raw.body.empty()) {
+      pqxx::binarystring body(batch.raw.body.data(), batch.raw.body.size());
+      tx.exec_params0(
+          "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
+          " ON CONFLICT (sha256) DO NOTHING",
+          Sha256Hex(batch.raw.body), batch.raw.content_type, body);
+    }
+    if (e.kind == EventKind::kEdit) {
+      // An edit changes the draft while it is open; afterwards it is ignored.
+      auto r = tx.exec_params(
+          "UPDATE chat_draft_items i SET text = $3, edited_at = now() FROM chat_drafts d"
+          " WHERE i.draft_id = d.id AND d.state <> 'published' AND d.channel = $1"
+          " AND i.message_id = $2 AND i.kind = 'text' RETURNING 1",
+          e.channel, e.message_id, e.text);
+      if (!Remember(tx, e, r.empty() ? "edit_ignored" : "edit")) return Ok{};
+      tx.commit();
+      return Ok{};
+    }
+    if (e.type == MessageType::kUnsupported) {
+      if (!Remember(tx, e, "unsupported")) return Ok{};
+      QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key, UnsupportedText(language),
+                 language);
+      tx.commit();
+      return Ok{};
+    }
+    // A reply to one of our messages about a published ticket is a follow-up to that ticket.
+    if (!e.reply_to.empty()) {
+      auto t = tx.exec_params(
+          "SELECT o.ticket_id::text, t.reference FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+          " WHERE o.channel = $1 AND o.provider_message_id = $2 AND o.address = $3",
+          e.channel, e.reply_to, e.sender);
+      if (!t.empty()) {
+        if (!Remember(tx, e, "followup")) return Ok{};
+        nlohmann::json files = nlohmann::json::array();
+        for (const auto& m : media) {
+          if (m.sha256.empty()) continue;
+          files.push_back({{"sha256", m.sha256}, {"media_type", m.media_type},
+                           {"size", m.size}, {"filename", m.filename}});
+        }
+        std::optional<double> lat, lon;
+        if (e.location) lat = e.location->lat, lon = e.location->lon;
+        tx.exec_params0(
+            "INSERT INTO ticket_followups (ticket_id, channel, message_id, text, attachments,"
+            " lat, lon) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7)"
+            " ON CONFLICT (channel, message_id) DO NOTHING",
+            t[0][0].as<std::string>(), e.channel, e.message_id, e.text, files.dump(), lat, lon);
+        tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid",
+                        t[0][0].as<std::string>());
+        std::string reference = t[0][1].as<std::string>();
+        QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
+                   FollowupText(language, reference), language, reference);
+        tx.commit();
+        return Ok{};
+      }
+    }
+    auto open = tx.exec_params(
+        "SELECT id, state FROM chat_drafts WHERE channel = $1 AND sender = $2"
+        " AND state <> 'published' FOR UPDATE",
+        e.channel, e.sender);
+    bool done_word = (e.type == MessageType::kText && IsDoneWord(e.text)) ||
+                     (e.type == MessageType::kInteractive &&
+                      (IsDoneWord(e.interactive_id) || IsDoneWord(e.interactive_title)));
+    if (done_word) {
+      if (!Remember(tx, e, open.empty() ? "ignored" : "done")) return Ok{};
+      // The citizen says the report is complete: the closer publishes it now (or asks for the
+      // place at once if it is missing).
+      if (!open.empty()) {
+        tx.exec_params0("UPDATE chat_drafts SET deadline = now() WHERE id = $1",
+                        open[0][0].as<int64_t>());
+      }
+      tx.commit();
+      return Ok{};
+    }
+    if (!Remember(tx, e, "draft")) return Ok{};
+    int64_t draft = 0;
+    bool asked = false;
+    if (open.empty()) {
+      draft = tx.exec_params1(
+                    "INSERT INTO chat_drafts (channel, sender, report_id, reference,"
+                    " first_message_id, deadline)"
+                    " VALUES ($1, $2, $3::uuid, $4, $5, now() + make_interval(secs => $6))"
+                    " RETURNING id",
+                    e.channel, e.sender, item.report_id, item.reference, e.message_id, window)[0]
+                  .as<int64_t>();
+    } else {
+      draft = open[0][0].as<int64_t>();
+      asked = open[0][1].as<std::string>() == "asked_location";
+    }
+    std::string text = e.type == MessageType::kInteractive ? e.interactive_title : e.text;
+    if (!text.empty()) {
+      tx.exec_params0(
+          "INSERT INTO chat_draft_items (draft_id, message_id, kind, text)"
+          " VALUES ($1, $2, 'text', $3) ON CONFLICT DO NOTHING",
+          draft, e.message_id, text);
+    }
+    for (size_t i = 0; i < media.size(); ++i) {
+      const auto& m = media[i];
+      tx.exec_params0(
+          "INSERT INTO chat_draft_items (draft_id, message_id, kind, sha256, media_type, size,"
+          " filename, photo_lat, photo_lon, text)"
+          " VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10)"
+          " ON CONFLICT DO NOTHING",
+          draft, i == 0 ? e.message_id : e.message_id + "#" + std::to_string(i), m.kind, m.sha256,
+          m.media_type, m.size, m.filename, m.photo_lat, m.photo_lon, m.problem);
+    }
+    bool has_pin = false;
+    if (e.location) {
+      has_pin = true;
+      std::string place = e.location->name;
+      if (!e.location->address.empty()) {
+        place += (place.empty() ? "" : ", ") + e.location->address;
+      }
+      tx.exec_params0(
+          "INSERT INTO chat_draft_items (draft_id, message_id, kind, lat, lon, accuracy_m, place)"
+          " VALUES ($1, $2, 'location', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+          draft, e.message_id, e.location->lat, e.location->lon, e.location->accuracy_m, place);
+    }
+    bool photo_located = false;
+    for (const auto& m : media) photo_located = photo_located || m.photo_lat.has_value();
+    // We asked for the place and it came: publish now. Otherwise the window starts again.
+    if (asked && (has_pin || photo_located)) {
+      tx.exec_params0("UPDATE chat_drafts SET last_message_at = now(), deadline = now()"
+                      " WHERE id = $1", draft);
+    } else {
+      tx.exec_params0(
+          "UPDATE chat_drafts SET last_message_at = now(),"
+          " deadline = now() + make_interval(secs => $2) WHERE id = $1",
+          draft, window);
+    }
+    tx.commit();
+    return Ok{};
+  });
+  if (!done) return done.error();
+  return Ok{};
+}
+
+}  // namespace meldestelle::workers

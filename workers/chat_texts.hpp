@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace meldestelle::workers {
+
+// What the chat says to citizens, in German or English ("de" unless the language is English).
+// docs/channels/whatsapp.md quotes every text.
+std::string ChatLanguage(std::string_view channel, std::string_view sender,
+                         std::string_view language_code);
+std::string AskLocationText(std::string_view language);
+std::string UnsupportedText(std::string_view language);
+std::string AckText(std::string_view language, std::string_view reference,
+                    std::string_view department, bool location_missing);
+std::string DuplicateAckText(std::string_view language, std::string_view reference,
+                             std::string_view existing_reference);
+std::string ForwardAckText(std::string_view language, std::string_view reference,
+                           std::string_view authority);
+std::string FollowupText(std::string_view language, std::string_view reference);
+// True for "fertig", "Fertig!", "done", "ok fertig" …: the citizen says the report is complete.
+bool IsDoneWord(std::string_view text);
+// The reference as read to citizens: "M-" and groups of four ("M-4KQ7-XRT2-WNPA").
+std::string DisplayReference(std::string_view reference);
+
+}  // namespace meldestelle::workers
