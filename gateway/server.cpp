@@ -8,6 +8,7 @@
 #include "channels/webform/page.hpp"
 #include "channels/webform/token.hpp"
 #include "core/crypto.hpp"
+#include "core/photo.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 
@@ -344,6 +345,23 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     return out;
   };
   Report& r = intake.report;
+  for (auto& photo : intake.photos) {
+    // The place the camera recorded, when the citizen gave none (docs/report-schema.md).
+    if (!r.location.lat && r.location.address.empty()) {
+      if (auto meta = ReadPhotoMetadata(photo.content); meta && meta->lat && meta->lon) {
+        r.location.lat = meta->lat;
+        r.location.lon = meta->lon;
+        r.location.source = LocationSource::kPhoto;
+      }
+    }
+    // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
+    if (auto stripped = StripPhoto(photo.content); stripped) {
+      photo.content = std::move(stripped).value();
+      photo.sha256 = Sha256Hex(photo.content);
+    } else {
+      log::Warn("photo metadata not removed", {{"reason", stripped.error().message}});
+    }
+  }
   for (const auto& photo : intake.photos) {
     r.attachments.push_back({photo.sha256, photo.media_type,
                              static_cast<int64_t>(photo.content.size()), photo.filename});

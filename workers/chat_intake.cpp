@@ -1,5 +1,6 @@
 #include "workers/chat_intake.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
@@ -143,8 +144,27 @@ int StateRank(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+// PostgreSQL text cannot hold U+0000, which JSON may carry as \u0000: it is dropped.
+ChatEvent WithoutNul(ChatEvent e) {
+  for (std::string* s : {&e.text, &e.sender_name, &e.interactive_title, &e.interactive_id}) {
+    s->erase(std::remove(s->begin(), s->end(), '\0'), s->end());
+  }
+  if (e.location) {
+    for (std::string* s : {&e.location->name, &e.location->address}) {
+      s->erase(std::remove(s->begin(), s->end(), '\0'), s->end());
+    }
+  }
+  for (auto& m : e.media) m.filename.erase(std::remove(m.filename.begin(), m.filename.end(), '\0'),
+                                           m.filename.end());
+  return e;
+}
+
+}  // namespace
+
 Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item) {
-  const ChatEvent& e = item.event;
+  const ChatEvent e = WithoutNul(item.event);
   if (auto st = EnsureConnected(); !st) return st;
   if (Seen(e)) {
     duplicates_.Inc();

@@ -397,3 +397,41 @@ TEST_CASE("Chat rate limit: beyond 20 messages a minute a sender's messages are 
   CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'rate_limited'") == 3);
   CHECK(s.Count("SELECT count(*) FROM chat_draft_items") == 20);
 }
+
+TEST_CASE("Chat drafts survive a worker restart, are routed without a place after a second window, "
+          "and a later message starts a new report",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 2));
+  const int64_t chat = 424242;
+  // A NUL inside the text (JSON \u0000) must not break the store.
+  json first = TgMessage(800001, chat, 5, {{"text", std::string("Ampel defekt\0!", 14)}});
+  REQUIRE(PostTelegram(s, first)->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 1));
+  CHECK(One(s, "SELECT text FROM chat_draft_items") == "Ampel defekt!");
+  // The worker goes away while the draft is open; the draft is in the database, not in memory.
+  s.StopWorkers();
+  s.StartWorker();
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  // No place: asked once, then — no answer — routed anyway and flagged for staff.
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(40)));
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply'"
+                " AND dedupe_key LIKE 'ask_location:%'") == 1);
+  CHECK(One(s, "SELECT location_source FROM tickets") == "none");
+  CHECK(One(s, "SELECT department_id FROM tickets") == "verkehrsbehoerde");
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Ort fehlt'") == 1);
+  REQUIRE(fake.WaitForSent(2));
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1));
+  auto sent = fake.sent();
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].body["text"].get<std::string>().find("Standort") != std::string::npos);
+  CHECK(sent[1].body["text"].get<std::string>().find("Ort") != std::string::npos);
+
+  // A new message (not a reply to us) after publishing opens a new draft.
+  REQUIRE(PostTelegram(s, TgMessage(800002, chat, 9, {{"text", "Noch etwas: Laterne aus"}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts", 2));
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 1);
+}

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/crypto.hpp"
+#include "core/photo.hpp"
 #include "core/envelope.hpp"
 #include "core/reference.hpp"
 #include "stack.hpp"
@@ -17,8 +18,13 @@ namespace {
 const char* kTickets = "SELECT count(*) FROM tickets";
 
 std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
-// A second, different photo: the same JPEG with bytes after its end-of-image marker.
-std::string OtherJpeg() { return Jpeg() + "trailing bytes make another file"; }
+// A second, different photo: the same pixels, but its EXIF says "turn me by 90°" — the stored
+// copy is turned and differs.
+std::string OtherJpeg() {
+  return ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/data/rotated-photo.jpg");
+}
+// What the gateway stores for a photo: the copy without metadata, turned upright.
+std::string StoredCopy(const std::string& photo) { return StripPhoto(photo).value(); }
 
 httplib::MultipartFormDataItems FormItems(const std::string& token) {
   return {
@@ -76,10 +82,13 @@ TEST_CASE("a form with two photos becomes one routed ticket with both photos sto
   CHECK(explanation.dump().find(why[0][1].as<std::string>()) != std::string::npos);
   auto att = s.Query("SELECT sha256, media_type, size, filename FROM attachments ORDER BY position");
   REQUIRE(att.size() == 2);
-  const std::string photos[] = {Jpeg(), OtherJpeg()};
+  const std::string photos[] = {StoredCopy(Jpeg()), StoredCopy(OtherJpeg())};
+  CHECK(photos[0] != photos[1]);
+  CHECK(OtherJpeg().find(std::string("Exif\0\0", 6)) != std::string::npos);
   for (int i = 0; i < 2; ++i) {
     std::string sha = att[i][0].as<std::string>();
     CHECK(sha == Sha256Hex(photos[i]));
+    CHECK(photos[i].find(std::string("Exif\0\0", 6)) == std::string::npos);
     CHECK(att[i][1].as<std::string>() == "image/jpeg");
     CHECK(att[i][2].as<long long>() == static_cast<long long>(photos[i].size()));
     auto stored = s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha;
@@ -519,4 +528,31 @@ TEST_CASE("a report outside the town is handed to the other authority through th
                      " address = 'b@example.net'");
   REQUIRE(ack.size() == 1);
   CHECK(ack[0][0].as<std::string>() == "Kreisverwaltung Musterkreis");
+}
+
+TEST_CASE("An app report without a place is located by its photo's EXIF GPS, and the stored copy "
+          "has no metadata",
+          "[integration][photo]") {
+  Stack s;
+  std::string gps = ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
+                             "tests/data/gps-photo.jpg");
+  httplib::MultipartFormDataItems items = {
+      {"description", "Straßenlaterne brennt nicht, Laterne dunkel", "", ""},
+      {"photos", gps, "laterne.jpg", "image/jpeg"}};
+  auto res = s.Client().Post("/api/v1/reports", items);
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+  auto t = s.Query("SELECT lat, lon, location_source FROM tickets");
+  CHECK(t[0][0].as<double>() == Approx(50.9401).margin(1e-4));
+  CHECK(t[0][1].as<double>() == Approx(6.9555).margin(1e-4));
+  CHECK(t[0][2].as<std::string>() == "photo");
+  std::string sha = s.Query("SELECT sha256 FROM attachments")[0][0].as<std::string>();
+  std::string stored = ReadFile(s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha);
+  CHECK(gps.find("Musterkamera") != std::string::npos);
+  CHECK(stored.find("Musterkamera") == std::string::npos);
+  auto meta = ReadPhotoMetadata(stored);
+  REQUIRE(meta);
+  CHECK_FALSE(meta->lat.has_value());
 }
