@@ -44,6 +44,14 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
+std::string HmacSha1Base64(std::string_view key, std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), digest,
+       &len);
+  return Base64Encode(std::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
 std::string Base64Encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), Bytes(bytes),

@@ -9,6 +9,8 @@ namespace meldestelle {
 
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
+// Base64 (standard alphabet, padded) of HMAC-SHA1: the X-Twilio-Signature scheme.
+std::string HmacSha1Base64(std::string_view key, std::string_view data);
 std::string HexEncode(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
 // Returns false on malformed input. Whitespace is not accepted.
