@@ -30,6 +30,8 @@
 #include "routing/rules.hpp"
 #include "workers/chat_dispatcher.hpp"
 #include "workers/chat_drafts.hpp"
+#include "workers/phone_calls.hpp"
+#include "routing/gazetteer.hpp"
 #include "workers/dead_letters.hpp"
 #include "routing/fixtures.hpp"
 #include "workers/migrations.hpp"
@@ -99,6 +101,11 @@ are recorded (rules shadow-report).
 Chat messages (WhatsApp, Telegram) are merged into drafts per sender; the worker also closes
 drafts whose chat.draft_window_seconds have passed: a draft with a place becomes a ticket, one
 without is asked for it once and routed after a second window, flagged "Ort fehlt".
+
+Phone calls: the worker joins a call's callbacks, downloads the recording, gets the text
+(provider callback, speech-to-text service or none), finds the place in it with the street list
+(routing.gazetteer_file) and writes the ticket; recordings are deleted after
+phone.recording_retention_days.
 )";
 
 const char* kDispatcherHelp = R"(Usage: meldestelle dispatcher [--config FILE]
@@ -345,6 +352,15 @@ int RunWorker(const Args& args) {
     std::cerr << st.error().message;
     return kExitUsage;
   }
+  std::optional<routing::Gazetteer> gazetteer;
+  if (!cfg->routing.gazetteer_file.empty()) {
+    auto g = routing::LoadGazetteer(cfg->routing.gazetteer_file);
+    if (!g) {
+      std::cerr << "meldestelle worker: " << g.error().message << "\n";
+      return kExitUsage;
+    }
+    gazetteer = std::move(g).value();
+  }
   httplib::Server metrics_server;
   std::thread metrics_thread;
   if (cfg->worker.metrics_port > 0) {
@@ -364,6 +380,8 @@ int RunWorker(const Args& args) {
   std::thread run([&] { worker.Run(stop); });
   std::thread reloader([&] { rules.Run(stop); });
   workers::DraftCloser closer(*cfg, rules, registry);
+  workers::PhoneCloser calls(*cfg, rules, gazetteer ? &*gazetteer : nullptr, registry);
+  std::thread phone_thread([&] { calls.Run(stop, std::chrono::milliseconds(500)); });
   // Drafts are checked often enough that a window closes within a quarter of its length.
   auto interval = std::chrono::milliseconds(
       std::clamp(cfg->chat.draft_window_seconds * 250, 200, 1000));
@@ -373,6 +391,7 @@ int RunWorker(const Args& args) {
   rules.Wake();
   reloader.join();
   drafts.join();
+  phone_thread.join();
   run.join();
   if (metrics_thread.joinable()) {
     metrics_server.stop();

@@ -87,6 +87,35 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
   for (std::string* base : {&c.whatsapp.api_base, &c.telegram.api_base}) {
     while (!base->empty() && base->back() == '/') base->pop_back();
   }
+  if (auto n = root["phone"];
+      n && rd.ExpectMap(n, "phone",
+                        {"auth_token", "account_sid", "api_base", "sms_from",
+                         "max_recording_seconds", "transcription", "stt_url",
+                         "stt_timeout_seconds", "transcription_wait_seconds", "transcript_secret",
+                         "recording_retention_days", "location_min_confidence"})) {
+    Config::Phone& p = c.phone;
+    ReadSecret(rd, n, "auth_token", "phone", "MELDESTELLE_TWILIO_AUTH_TOKEN", &p.auth_token);
+    rd.String(n, "account_sid", &p.account_sid, false, "phone");
+    rd.String(n, "api_base", &p.api_base, false, "phone");
+    while (!p.api_base.empty() && p.api_base.back() == '/') p.api_base.pop_back();
+    rd.String(n, "sms_from", &p.sms_from, false, "phone");
+    ReadInt(rd, n, "max_recording_seconds", &p.max_recording_seconds, 10, 3600, "phone");
+    rd.String(n, "transcription", &p.transcription, false, "phone");
+    if (auto t = n["transcription"]; t && p.transcription != "auto" && p.transcription != "provider" &&
+                                     p.transcription != "stt" && p.transcription != "none") {
+      rd.Fail(t, "phone.transcription", "must be auto, provider, stt or none");
+    }
+    rd.String(n, "stt_url", &p.stt_url, false, "phone");
+    if (auto t = n["transcription"]; t && p.transcription == "stt" && p.stt_url.empty()) {
+      rd.Fail(t, "phone.transcription", "stt needs phone.stt_url");
+    }
+    ReadInt(rd, n, "stt_timeout_seconds", &p.stt_timeout_seconds, 1, 3600, "phone");
+    ReadInt(rd, n, "transcription_wait_seconds", &p.transcription_wait_seconds, 1, 86400, "phone");
+    ReadSecret(rd, n, "transcript_secret", "phone", "MELDESTELLE_PHONE_TRANSCRIPT_SECRET",
+               &p.transcript_secret);
+    ReadInt(rd, n, "recording_retention_days", &p.recording_retention_days, 1, 3650, "phone");
+    rd.Double(n, "location_min_confidence", &p.location_min_confidence, 0.0, 1.0, "phone");
+  }
   if (auto n = root["chat"];
       n && rd.ExpectMap(n, "chat",
                         {"draft_window_seconds", "rate_limit_per_minute", "dedupe_days",
@@ -361,7 +390,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "whatsapp", "telegram", "chat", "departments", "categories", "classifier", "duplicates", "routing"});
+                "whatsapp", "telegram", "phone", "chat", "departments", "categories", "classifier", "duplicates", "routing"});
   ReadSections(rd, root, c);
   ReadMessengers(rd, root, c);
   ReadDepartments(rd, root, c);
@@ -382,7 +411,8 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   if (auto n = root["routing"];
       n && rd.ExpectMap(n, "routing",
                         {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms",
-                         "town_area", "outside", "districts", "border_distance_m"})) {
+                         "town_area", "outside", "districts", "border_distance_m",
+                         "gazetteer_file"})) {
     std::string rules;
     rd.String(n, "rules_file", &rules, true, "routing");
     if (!rules.empty()) {
@@ -394,6 +424,12 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
     if (!shadow.empty()) {
       std::filesystem::path p(shadow);
       c.routing.shadow_rules_file = p.is_absolute() ? p : file.parent_path() / p;
+    }
+    std::string gazetteer;
+    rd.String(n, "gazetteer_file", &gazetteer, false, "routing");
+    if (!gazetteer.empty()) {
+      std::filesystem::path p(gazetteer);
+      c.routing.gazetteer_file = p.is_absolute() ? p : file.parent_path() / p;
     }
     int64_t interval = c.routing.reload_interval_ms;
     rd.Int(n, "reload_interval_ms", &interval, 0, 3'600'000, "routing");

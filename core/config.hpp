@@ -91,6 +91,29 @@ struct Config {
     std::string api_base = "https://api.telegram.org";
     bool enabled() const { return !secret_token.empty(); }
   } telegram;
+  // Phone calls through a Twilio-compatible provider (docs/channels/phone.md). On when the auth
+  // token is set (it signs every webhook).
+  struct Phone {
+    std::string auth_token;   // X-Twilio-Signature key; also the password for recordings and SMS
+    std::string account_sid;
+    std::string api_base = "https://api.twilio.com";
+    std::string sms_from;     // the number SMS confirmations are sent from; empty = no SMS offer
+    int max_recording_seconds = 120;
+    // Where the text comes from: "provider" (transcribeCallback), "stt" (stt_url), "none";
+    // "auto" = stt if stt_url is set, else provider.
+    std::string transcription = "auto";
+    std::string stt_url;
+    int stt_timeout_seconds = 60;
+    int transcription_wait_seconds = 120;  // provider: how long to wait for the callback
+    std::string transcript_secret;         // POST /webhooks/phone/transcript (HMAC-SHA256)
+    int recording_retention_days = 90;
+    double location_min_confidence = 0.6;  // below: "Ort unsicher"
+    bool enabled() const { return !auth_token.empty(); }
+    std::string TranscriptionMode() const {
+      if (transcription != "auto") return transcription;
+      return stt_url.empty() ? "provider" : "stt";
+    }
+  } phone;
   // How chat messages become reports (docs/channels/whatsapp.md, "Multi-message reports").
   struct Chat {
     int draft_window_seconds = 180;   // a draft closes this long after its last message
@@ -143,6 +166,9 @@ struct Config {
     std::vector<std::string> districts;
     int districts_line = 0;
     double border_distance_m = 25;
+    // The street list and landmarks for finding a place in text (phone transcripts, e-mail);
+    // empty = none. Resolved against the config file's directory.
+    std::filesystem::path gazetteer_file;
   } routing;
 
   const Department* FindDepartment(std::string_view id) const;

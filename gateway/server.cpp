@@ -222,6 +222,13 @@ void Gateway::Routes() {
                [this](const auto& req, auto& res) { HandleWhatsAppPost(req, res); });
   server_.Post("/webhooks/telegram",
                [this](const auto& req, auto& res) { HandleTelegramPost(req, res); });
+  for (const char* step : {"voice", "menu", "recorded", "recording", "transcription", "sms"}) {
+    std::string name = step;
+    server_.Post("/webhooks/phone/" + name,
+                 [this, name](const auto& req, auto& res) { HandlePhone(req, res, name); });
+  }
+  server_.Post("/webhooks/phone/transcript",
+               [this](const auto& req, auto& res) { HandlePhoneTranscript(req, res); });
   server_.Get("/healthz", [](const auto&, auto& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });

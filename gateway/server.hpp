@@ -7,6 +7,7 @@
 #include <string>
 
 #include "channels/chat/event.hpp"
+#include "channels/phone/event.hpp"
 #include "channels/webform/intake.hpp"
 #include "core/config.hpp"
 #include "core/envelope.hpp"
@@ -65,6 +66,13 @@ class Gateway {
   void PublishChat(const std::string& channel, std::vector<chat::ChatEvent> events,
                    const httplib::Request& req, httplib::Response& res);
   void CountWebhook(const std::string& channel, const std::string& outcome);
+  // Phone webhooks (gateway/phone.cpp).
+  void HandlePhone(const httplib::Request& req, httplib::Response& res, const std::string& step);
+  void HandlePhoneTranscript(const httplib::Request& req, httplib::Response& res);
+  // Publishes one phone event; with `intake_key` the reference is reserved per key, so a retried
+  // webhook gets the same reference. Returns the reference, or an error.
+  Result<std::string> PublishPhone(phone::Event event, const std::string& intake_key,
+                                   const httplib::Request& req, const std::string& audio_url = {});
 
   struct Body;
   Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,

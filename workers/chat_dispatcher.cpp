@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "channels/phone/twilio.hpp"
 #include "channels/telegram/telegram.hpp"
+#include "core/crypto.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/db.hpp"
 #include "core/log.hpp"
@@ -28,7 +30,18 @@ struct ChatDispatcher::Row {
 };
 
 ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry)
-    : config_(config), registry_(registry) {}
+    : config_(config), registry_(registry) {
+  std::vector<std::string> on;
+  if (!config.whatsapp.access_token.empty()) on.push_back("whatsapp");
+  if (!config.telegram.bot_token.empty()) on.push_back("telegram");
+  if (config.phone.enabled() && !config.phone.account_sid.empty() &&
+      !config.phone.sms_from.empty()) {
+    on.push_back("sms");
+  }
+  channels_ = "{";
+  for (size_t i = 0; i < on.size(); ++i) channels_ += (i ? "," : "") + on[i];
+  channels_ += "}";
+}
 
 Status ChatDispatcher::EnsureConnected() {
   if (conn_ && conn_->is_open()) return Ok{};
@@ -58,19 +71,21 @@ bool HasFlag(const json& flags, const char* flag) {
 }  // namespace
 
 Result<int> ChatDispatcher::RunOnce() {
+  if (channels_ == "{}") return 0;
   if (auto st = EnsureConnected(); !st) return st.error();
   std::vector<Row> rows;
   auto claimed = RunDb<Ok>([&] {
     pqxx::work tx(*conn_);
-    auto r = tx.exec(
+    auto r = tx.exec_params(
         "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
         " next_attempt_at = now() + interval '2 minutes', updated_at = now()"
-        " FROM (SELECT id FROM outbox WHERE channel IN ('whatsapp', 'telegram')"
+        " FROM (SELECT id FROM outbox WHERE channel = ANY($1::text[])"
         "       AND status IN ('pending', 'sending') AND next_attempt_at <= now()"
         "       ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED) due"
         " WHERE o.id = due.id"
         " RETURNING o.id, coalesce(o.ticket_id::text, ''), o.kind, o.channel, o.address,"
-        " o.payload::text, o.attempts");
+        " o.payload::text, o.attempts",
+        channels_);
     for (const auto& row : r) {
       Row x;
       x.id = row[0].as<int64_t>();
@@ -114,6 +129,11 @@ Result<int> ChatDispatcher::RunOnce() {
         }
         if (x.payload.value("ask_location", false)) {
           x.text += " " + x.payload.value("location_message", "");
+        }
+        if (x.channel == "sms") {
+          // Short: one SMS, no chat phrases ("reply to this message").
+          x.text = SmsAckText(language, config_.town.name, x.reference, department,
+                              x.payload.value("existing_reference", ""));
         }
         x.template_param = language == "en" ? "received, responsible: " + department
                                             : "eingegangen, zuständig: " + department;
@@ -185,6 +205,7 @@ Result<int> ChatDispatcher::RunOnce() {
 ChatDispatcher::Outcome ChatDispatcher::Send(const Row& row) {
   if (row.text.empty()) return {false, true, "", "nothing to send", 0};
   if (row.channel == "whatsapp") return SendWhatsApp(row);
+  if (row.channel == "sms") return SendSms(row);
   return SendTelegram(row);
 }
 
@@ -234,6 +255,24 @@ ChatDispatcher::Outcome ChatDispatcher::SendTelegram(const Row& row) {
   if (!parsed->message_id.empty()) return {true, false, parsed->message_id, "", 0};
   return {false, parsed->permanent, "",
           std::to_string(parsed->error_code) + " " + parsed->description, parsed->retry_after};
+}
+
+ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {
+  const auto& ph = config_.phone;
+  HttpClient::Request req;
+  req.method = "POST";
+  req.url = ph.api_base + "/2010-04-01/Accounts/" + ph.account_sid + "/Messages.json";
+  req.headers = {{"Authorization", "Basic " + Base64Encode(ph.account_sid + ":" + ph.auth_token)},
+                 {"Content-Type", "application/x-www-form-urlencoded"}};
+  req.timeout = std::chrono::seconds(20);
+  req.body = twilio::BuildSmsForm(ph.sms_from, row.address, row.text);
+  auto res = http_.Send(req);
+  if (!res) return {false, false, "", res.error().code + ": " + res.error().message, 0};
+  auto parsed = twilio::ParseSmsResponse(static_cast<int>(res->status), res->body);
+  if (!parsed) return {false, res->status < 500, "", parsed.error().message, 0};
+  if (!parsed->sid.empty()) return {true, false, parsed->sid, "", 0};
+  return {false, parsed->permanent, "",
+          std::to_string(parsed->error_code) + " " + parsed->error_message, 0};
 }
 
 void ChatDispatcher::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {

@@ -13,7 +13,9 @@
 namespace meldestelle::workers {
 
 // Sends what the outbox holds for the chat channels — acknowledgements, questions, replies —
-// through the WhatsApp Cloud API and the Telegram Bot API (docs/channels/whatsapp.md, "Replies").
+// through the WhatsApp Cloud API and the Telegram Bot API (docs/channels/whatsapp.md, "Replies"),
+// and SMS acknowledgements through the phone provider's Messages API (docs/channels/phone.md).
+// Only channels whose credentials are configured are taken; rows of the others wait.
 // A row is claimed with a lease (status 'sending', next_attempt_at = now + 2 min), so several
 // dispatchers never send the same row at once and a crashed one's rows are taken up again.
 // Temporary failures are retried with exponential backoff (Telegram's retry_after respected)
@@ -40,9 +42,11 @@ class ChatDispatcher {
   Outcome Send(const Row& row);
   Outcome SendWhatsApp(const Row& row);
   Outcome SendTelegram(const Row& row);
+  Outcome SendSms(const Row& row);
 
   const Config& config_;
   HttpClient http_;
+  std::string channels_;  // PostgreSQL array literal of the configured channels, e.g. {whatsapp}
   std::unique_ptr<pqxx::connection> conn_;
   metrics::Registry& registry_;
 };

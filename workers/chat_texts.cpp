@@ -106,6 +106,25 @@ std::string ForwardAckText(std::string_view language, std::string_view reference
               authority, " weitergeleitet."});
 }
 
+std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
+                       std::string_view department, std::string_view existing_reference) {
+  std::string ref = DisplayReference(reference);
+  if (English(language)) {
+    std::string text = Cat({town, ": your report ", ref, " has been received. Responsible: ",
+                            department, "."});
+    if (!existing_reference.empty()) {
+      text += Cat({" Already reported as ", DisplayReference(existing_reference), "."});
+    }
+    return text;
+  }
+  std::string text = Cat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department,
+                          "."});
+  if (!existing_reference.empty()) {
+    text += Cat({" Bereits gemeldet als ", DisplayReference(existing_reference), "."});
+  }
+  return text;
+}
+
 std::string FollowupText(std::string_view language, std::string_view reference) {
   if (English(language)) {
     return Cat({"Thank you, we have added this to your report ", DisplayReference(reference), "."});

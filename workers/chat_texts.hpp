@@ -17,6 +17,9 @@ std::string DuplicateAckText(std::string_view language, std::string_view referen
                              std::string_view existing_reference);
 std::string ForwardAckText(std::string_view language, std::string_view reference,
                            std::string_view authority);
+// The SMS acknowledgement (phone callers who asked for it, web-form reporters who left a number).
+std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
+                       std::string_view department, std::string_view existing_reference);
 std::string FollowupText(std::string_view language, std::string_view reference);
 // True for "fertig", "Fertig!", "done", "ok fertig" …: the citizen says the report is complete.
 bool IsDoneWord(std::string_view text);

@@ -251,6 +251,40 @@ CREATE INDEX outbox_provider_message ON outbox (channel, provider_message_id)
   WHERE provider_message_id IS NOT NULL;
 )SQL";
 
+// Phone calls (docs/channels/phone.md): the events of one call joined by its call id.
+constexpr const char* kPhone = R"SQL(
+CREATE TABLE phone_calls (
+  call_id              text PRIMARY KEY,
+  caller               text NOT NULL DEFAULT '',
+  called               text NOT NULL DEFAULT '',
+  language             text NOT NULL DEFAULT 'de',
+  reference            text UNIQUE,
+  report_id            uuid UNIQUE,
+  state                text NOT NULL DEFAULT 'open'
+                       CHECK (state IN ('open', 'recorded', 'published')),
+  recording_sid        text NOT NULL DEFAULT '',
+  recording_url        text NOT NULL DEFAULT '',
+  recording_status     text NOT NULL DEFAULT '',
+  recording_duration_s int NOT NULL DEFAULT 0,
+  recording_sha256     text,
+  recording_type       text,
+  recording_size       bigint,
+  recording_deleted_at timestamptz,
+  transcript           text,
+  transcript_source    text,
+  wants_sms            boolean NOT NULL DEFAULT false,
+  attempts             int NOT NULL DEFAULT 0,
+  deadline             timestamptz,
+  created_at           timestamptz NOT NULL DEFAULT now(),
+  recorded_at          timestamptz,
+  ticket_id            uuid REFERENCES tickets (id),
+  published_at         timestamptz
+);
+CREATE INDEX phone_calls_due ON phone_calls (deadline) WHERE state = 'recorded';
+CREATE INDEX phone_calls_retention ON phone_calls (recorded_at)
+  WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -266,6 +300,7 @@ const std::vector<Migration>& Migrations() {
       {6, "messenger channels: chat_events, chat_contacts, chat_drafts, ticket_followups, outbox"
           " delivery state",
        kChat},
+      {7, "phone calls: the events of a call joined by call id", kPhone},
   };
   return kMigrations;
 }

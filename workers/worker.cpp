@@ -40,6 +40,7 @@ Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry&
       store_(config.database.url, config.duplicates),
       media_(config),
       chat_(config, media_, registry),
+      phone_(config, registry),
       processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
                                              "Reports processed by the worker, by outcome.",
                                              {{"outcome", "ticket_created"}})),
@@ -158,15 +159,11 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
   }
 }
 
-Worker::Handled Worker::ProcessChat(std::string_view body, int attempt,
-                                    const std::atomic<bool>& stop) {
-  auto batch = chat::DecodeBatch(body);
-  if (!batch) {
-    return {Verdict::kDeadLetter, "unparseable: " + batch.error().message};
-  }
+Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attempt,
+                                 const std::atomic<bool>& stop) {
   std::chrono::milliseconds backoff(200);
   while (true) {
-    auto st = chat_.Process(*batch);
+    auto st = step();
     if (st) return {Verdict::kAck, ""};
     if (!IsTransientDbError(st.error())) {
       // Media that could not be fetched for now, or an error of the message itself: the events
@@ -186,9 +183,28 @@ Worker::Handled Worker::ProcessChat(std::string_view body, int attempt,
   }
 }
 
+Worker::Handled Worker::ProcessChat(std::string_view body, int attempt,
+                                    const std::atomic<bool>& stop) {
+  auto batch = chat::DecodeBatch(body);
+  if (!batch) {
+    return {Verdict::kDeadLetter, "unparseable: " + batch.error().message};
+  }
+  return Retrying([&] { return chat_.Process(*batch); }, attempt, stop);
+}
+
+Worker::Handled Worker::ProcessPhone(std::string_view body, int attempt,
+                                     const std::atomic<bool>& stop) {
+  auto message = phone::DecodeMessage(body);
+  if (!message) {
+    return {Verdict::kDeadLetter, "unparseable: " + message.error().message};
+  }
+  return Retrying([&] { return phone_.Process(*message); }, attempt, stop);
+}
+
 Worker::Handled Worker::Process(std::string_view body, int attempt,
                                 const std::atomic<bool>& stop) {
   if (chat::IsBatch(body)) return ProcessChat(body, attempt, stop);
+  if (phone::IsMessage(body)) return ProcessPhone(body, attempt, stop);
   auto env = DecodeEnvelope(body);
   if (!env) {
     return {Verdict::kDeadLetter, "unparseable: " + env.error().message};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "routing/rules.hpp"
 #include "workers/chat_intake.hpp"
 #include "workers/chat_media.hpp"
+#include "workers/phone_calls.hpp"
 #include "workers/rule_source.hpp"
 #include "workers/ticket_store.hpp"
 
@@ -43,12 +45,17 @@ class Worker {
                     const std::string& reason);
   // A chat notification's events (messages, edits, statuses) into drafts.
   Handled ProcessChat(std::string_view body, int attempt, const std::atomic<bool>& stop);
+  // A phone webhook's event into the call it belongs to.
+  Handled ProcessPhone(std::string_view body, int attempt, const std::atomic<bool>& stop);
+  // Retries `step` in place while the database is unavailable; other errors count an attempt.
+  Handled Retrying(const std::function<Status()>& step, int attempt, const std::atomic<bool>& stop);
 
   const Config& config_;
   const RuleSource& rules_;
   TicketStore store_;
   ProviderMedia media_;
   ChatIntake chat_;
+  PhoneIntake phone_;
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
   metrics::Counter& processed_created_;

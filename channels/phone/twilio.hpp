@@ -88,6 +88,7 @@ struct VoiceScript {
   std::string sms_yes;          // "Sie erhalten in Kürze eine SMS."
   std::string goodbye;          // "Auf Wiederhören."
   std::string nothing_heard;    // no recording was made
+  std::string unavailable;      // the report could not be saved: please call again later
 };
 
 // The built-in texts for "en"; anything else gets the German ones.
@@ -123,6 +124,10 @@ std::string TwimlReference(const VoiceScript& script, std::string_view reference
 
 // The answer to the SMS key: sms_yes (if yes), goodbye, <Hangup/>.
 std::string TwimlSmsAnswer(const VoiceScript& script, bool yes);
+
+// When the report could not be accepted (broker unavailable): `unavailable`, <Hangup/>. The
+// caller hears no reference we could not keep.
+std::string TwimlUnavailable(const VoiceScript& script);
 
 // The reference spelled for text-to-speech so that a caller can write it down: symbols in groups
 // of four, symbols separated by ", ", groups by " – " (plain <Say> has no SSML <break>; TTS

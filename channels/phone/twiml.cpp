@@ -110,6 +110,9 @@ VoiceScript DefaultScript(std::string_view language) {
     s.sms_yes = "You will receive a text message shortly.";
     s.goodbye = "Goodbye.";
     s.nothing_heard = "Sorry, we did not hear a message. Please call again.";
+    s.unavailable =
+        "Sorry, we cannot take your report at the moment because of a technical fault. Please "
+        "call again in a few minutes.";
     return s;
   }
   s.voice_language = "de-DE";
@@ -124,6 +127,9 @@ VoiceScript DefaultScript(std::string_view language) {
   s.sms_yes = "Sie erhalten in Kürze eine SMS.";
   s.goodbye = "Auf Wiederhören.";
   s.nothing_heard = "Wir haben leider keine Nachricht gehört. Bitte rufen Sie noch einmal an.";
+  s.unavailable =
+      "Wegen einer technischen Störung können wir Ihre Meldung gerade leider nicht annehmen. "
+      "Bitte rufen Sie in ein paar Minuten noch einmal an.";
   return s;
 }
 
@@ -184,6 +190,12 @@ std::string TwimlSmsAnswer(const VoiceScript& script, bool yes) {
     t.Say(script.voice_language, script.sms_yes);
   }
   t.Say(script.voice_language, script.goodbye).Line("<Hangup/>");
+  return t.Done();
+}
+
+std::string TwimlUnavailable(const VoiceScript& script) {
+  Twiml t;
+  t.Say(script.voice_language, script.unavailable).Line("<Hangup/>");
   return t.Done();
 }
 

@@ -132,6 +132,59 @@ FakeProviders::FakeProviders() {
                     "application/json");
     cv_.notify_all();
   });
+  // Twilio REST API: recordings (Basic auth) and the Messages API.
+  const std::string basic =
+      "Basic " + Base64Encode(std::string(kTwilioSid) + ":" + kTwilioToken);
+  server_.Get(R"(/2010-04-01/Accounts/([^/]+)/Recordings/([^/.]+)\.wav)",
+              [this, basic](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard<std::mutex> lock(mu_);
+                ++recording_requests_;
+                if (req.get_header_value("Authorization") != basic) {
+                  res.status = 401;
+                  return;
+                }
+                auto it = recordings_.find(req.matches[2]);
+                if (it == recordings_.end()) {
+                  res.status = 404;
+                  return;
+                }
+                res.set_content(it->second, "audio/x-wav");
+              });
+  server_.Post(R"(/2010-04-01/Accounts/([^/]+)/Messages\.json)",
+               [this, basic](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard<std::mutex> lock(mu_);
+                 if (req.get_header_value("Authorization") != basic) {
+                   res.status = 401;
+                   res.set_content(R"({"code":20003,"message":"Authenticate","status":401})",
+                                   "application/json");
+                   return;
+                 }
+                 if (fail_sends_ > 0) {
+                   --fail_sends_;
+                   res.status = fail_status_;
+                   res.set_content(fail_body_, "application/json");
+                   return;
+                 }
+                 json body = json::object();
+                 for (const auto& [k, v] : req.params) body[k] = v;
+                 sent_.push_back({"sms", req.path, body});
+                 res.status = 201;
+                 res.set_content(json{{"sid", "SM" + std::to_string(next_id_++)},
+                                      {"status", "queued"}}
+                                     .dump(),
+                                 "application/json");
+                 cv_.notify_all();
+               });
+  server_.Post("/stt", [this](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stt_requests_;
+    if (stt_fail_ || req.body.substr(0, 4) != "RIFF") {
+      res.status = 500;
+      res.set_content("model not loaded", "text/plain");
+      return;
+    }
+    res.set_content(json{{"text", stt_text_}}.dump(), "application/json");
+  });
   port_ = server_.bind_to_any_port("127.0.0.1");
   REQUIRE(port_ > 0);
   thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -151,14 +204,50 @@ std::string FakeProviders::telegram_base() const {
   return "http://127.0.0.1:" + std::to_string(port_);
 }
 
-std::vector<std::string> FakeProviders::Env() const {
-  return {"MELDESTELLE_WHATSAPP_APP_SECRET=whatsapp-test-app-secret-0123456789",
+std::string FakeProviders::twilio_base() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string FakeProviders::RecordingUrl(const std::string& recording_sid) const {
+  return twilio_base() + "/2010-04-01/Accounts/" + kTwilioSid + "/Recordings/" + recording_sid;
+}
+
+void FakeProviders::AddRecording(const std::string& recording_sid, std::string wav) {
+  std::lock_guard<std::mutex> lock(mu_);
+  recordings_[recording_sid] = std::move(wav);
+}
+
+void FakeProviders::SetStt(std::string text, bool fail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stt_text_ = std::move(text);
+  stt_fail_ = fail;
+}
+
+int FakeProviders::stt_requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stt_requests_;
+}
+
+int FakeProviders::recording_requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recording_requests_;
+}
+
+std::vector<std::string> FakeProviders::Env(bool stt) const {
+  std::vector<std::string> env = {
+          std::string("MELDESTELLE_TWILIO_AUTH_TOKEN=") + kTwilioToken,
+          std::string("MELDESTELLE_TWILIO_ACCOUNT_SID=") + kTwilioSid,
+          "MELDESTELLE_TWILIO_API_BASE=" + twilio_base(),
+          std::string("MELDESTELLE_TWILIO_SMS_FROM=") + kSmsFrom,
+          std::string("MELDESTELLE_PHONE_TRANSCRIPT_SECRET=") + kTranscriptSecret,"MELDESTELLE_WHATSAPP_APP_SECRET=whatsapp-test-app-secret-0123456789",
           "MELDESTELLE_WHATSAPP_VERIFY_TOKEN=verify-token-for-tests",
           std::string("MELDESTELLE_WHATSAPP_ACCESS_TOKEN=") + kWhatsAppToken,
           "MELDESTELLE_WHATSAPP_API_BASE=" + whatsapp_base(),
           "MELDESTELLE_TELEGRAM_SECRET_TOKEN=telegram-secret-token-for-tests",
           std::string("MELDESTELLE_TELEGRAM_BOT_TOKEN=") + kTelegramToken,
           "MELDESTELLE_TELEGRAM_API_BASE=" + telegram_base()};
+  if (stt) env.push_back("MELDESTELLE_STT_URL=" + twilio_base() + "/stt");
+  return env;
 }
 
 void FakeProviders::AddMedia(const std::string& id, std::string bytes) {

@@ -22,6 +22,10 @@ class FakeProviders {
  public:
   static constexpr const char* kWhatsAppToken = "wa-access-token-for-tests";
   static constexpr const char* kTelegramToken = "123456:telegram-bot-token-for-tests";
+  static constexpr const char* kTwilioSid = "AC3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c";
+  static constexpr const char* kTwilioToken = "0123456789abcdef0123456789abcdef";
+  static constexpr const char* kSmsFrom = "+4922123125000";
+  static constexpr const char* kTranscriptSecret = "call-centre-secret-for-tests";
 
   FakeProviders();
   ~FakeProviders();
@@ -29,8 +33,17 @@ class FakeProviders {
   int port() const { return port_; }
   std::string whatsapp_base() const;  // http://127.0.0.1:PORT/v21.0
   std::string telegram_base() const;  // http://127.0.0.1:PORT
-  // Environment for the stack: api bases and tokens.
-  std::vector<std::string> Env() const;
+  // Environment for the stack: api bases and tokens (messengers and phone; with `stt`, the
+  // speech-to-text stand-in's URL too).
+  std::vector<std::string> Env(bool stt = false) const;
+  std::string twilio_base() const;  // http://127.0.0.1:PORT (the REST API root)
+  std::string RecordingUrl(const std::string& recording_sid) const;  // as Twilio sends it
+  // Phone: a recording served as <RecordingUrl>.wav (Basic auth with sid and token).
+  void AddRecording(const std::string& recording_sid, std::string wav);
+  // Speech-to-text: the text it answers, or (fail = true) HTTP 500.
+  void SetStt(std::string text, bool fail = false);
+  int stt_requests() const;
+  int recording_requests() const;
 
   // Registers media: a WhatsApp media id, or a Telegram file_id (served as photos/<id>.jpg).
   void AddMedia(const std::string& id, std::string bytes);
@@ -60,6 +73,11 @@ class FakeProviders {
   std::string fail_body_;
   int next_id_ = 1000;
   int media_requests_ = 0;
+  std::map<std::string, std::string> recordings_;  // guarded by mu_
+  std::string stt_text_;
+  bool stt_fail_ = false;
+  int stt_requests_ = 0;
+  int recording_requests_ = 0;
 };
 
 }  // namespace meldestelle::testing

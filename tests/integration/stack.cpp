@@ -220,6 +220,8 @@ Stack::Stack(StackOptions options) : options_(options) {
     cfg.replace(pos, std::string("file: areas/").size(), absolute);
     pos += absolute.size();
   }
+  Replace(cfg, "gazetteer_file: streets.yaml",
+          "gazetteer_file: " + (example / "streets.yaml").string());
   config_file_ = dir_ / "meldestelle.yaml";
   std::ofstream(config_file_) << cfg;
 

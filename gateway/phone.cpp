@@ -1,0 +1,225 @@
+// The phone webhooks of a Twilio-compatible provider (docs/channels/phone.md). Stateless: what
+// the call needs later (language, reference) travels in our own TwiML's URLs, and every event
+// that matters is published to the queue, where the worker joins a call's events by CallSid.
+#include <nlohmann/json.hpp>
+
+#include "channels/phone/message.hpp"
+#include "channels/phone/twilio.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "gateway/server.hpp"
+
+namespace meldestelle::gateway {
+
+namespace {
+
+void SendTwiml(httplib::Response& res, const std::string& twiml) {
+  res.status = 200;
+  res.set_content(twiml, "text/xml; charset=utf-8");
+}
+
+void SendError(httplib::Response& res, int status, const std::string& code,
+               const std::string& message) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(),
+                  "application/json; charset=utf-8");
+}
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Lang(const httplib::Request& req) {
+  // Only our own query parameter; req.get_param_value would also see the body's fields.
+  size_t q = req.target.find('?');
+  std::string query = q == std::string::npos ? "" : req.target.substr(q + 1);
+  return query.find("lang=en") != std::string::npos ? "en" : "de";
+}
+
+}  // namespace
+
+Result<std::string> Gateway::PublishPhone(phone::Event event, const std::string& intake_key,
+                                          const httplib::Request& req,
+                                          const std::string& audio_url) {
+  int64_t received_ms = NowMillis();
+  phone::Message m;
+  m.event = std::move(event);
+  m.reference = references_.Next();
+  m.report_id = NewUuid();
+  m.received_at = FormatTimestamp(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms)));
+  m.audio_url = audio_url;
+  m.raw = {req.get_header_value("Content-Type"), req.body};
+  std::string body = phone::EncodeMessage(m);
+  std::string message_id = m.report_id;
+  if (!intake_key.empty()) {
+    auto existing = store_.Reserve("phone", intake_key,
+                                   {m.reference, m.report_id, Sha256Hex(req.body), "pending", body});
+    if (!existing) {
+      // Without the database the reference cannot be reserved; the worker still deduplicates.
+      log::Warn("phone intake key not reserved", {{"error", existing.error().detail}});
+    } else if (existing->has_value()) {
+      // A retried webhook: the same reference and the same message again.
+      m.reference = (*existing)->reference;
+      body = (*existing)->envelope;
+      message_id = (*existing)->report_id;
+    }
+  }
+  auto published = publisher_.Publish(body, message_id, received_ms,
+                                       std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
+  if (!published) return published.error();
+  if (!intake_key.empty()) (void)store_.MarkConfirmed("phone", intake_key);
+  return m.reference;
+}
+
+void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
+                          const std::string& step) {
+  const Config::Phone& cfg = config_.phone;
+  if (!cfg.enabled()) {
+    return SendError(res, 404, "channel_disabled", "The phone channel is not configured.");
+  }
+  auto params = twilio::ParseForm(req.body);
+  if (!params) {
+    CountWebhook("phone", "invalid");
+    return SendError(res, 400, params.error().code, params.error().message);
+  }
+  // The provider signs the public URL it called (behind a proxy): rebuilt from the configuration,
+  // with the path and query exactly as received; the parameters come from the body only.
+  std::string url = config_.gateway.public_base_url + req.target;
+  switch (twilio::VerifySignature(cfg.auth_token, url, *params,
+                                  req.get_header_value("X-Twilio-Signature"))) {
+    case twilio::SignatureCheck::kMissing:
+      CountWebhook("phone", "signature_missing");
+      return SendError(res, 403, "signature_missing", "X-Twilio-Signature is required.");
+    case twilio::SignatureCheck::kMismatch:
+      CountWebhook("phone", "signature_invalid");
+      log::Warn("phone webhook with a wrong signature refused", {{"step", step}});
+      return SendError(res, 403, "signature_invalid",
+                       "X-Twilio-Signature does not match the URL and parameters.");
+    case twilio::SignatureCheck::kOk:
+      break;
+  }
+  const std::string lang = Lang(req);
+  twilio::VoiceScript script = twilio::DefaultScript(lang);
+  auto value = [&](const char* name) {
+    for (const auto& [k, v] : *params) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  auto invalid = [&](const Error& e) {
+    CountWebhook("phone", "invalid");
+    SendError(res, 400, e.code, e.message);
+  };
+  CountWebhook("phone", step);
+  if (step == "voice") {
+    return SendTwiml(res, twilio::TwimlIncoming(twilio::DefaultScript("de"),
+                                                twilio::DefaultScript("en"),
+                                                "/webhooks/phone/menu"));
+  }
+  if (step == "menu") {
+    std::string chosen = value("Digits") == "2" ? "en" : "de";
+    std::string transcribe = "/webhooks/phone/transcription";
+    bool provider = cfg.TranscriptionMode() == "provider";
+    return SendTwiml(res, twilio::TwimlRecord(
+                              twilio::DefaultScript(chosen),
+                              "/webhooks/phone/recorded?lang=" + chosen, "/webhooks/phone/recording",
+                              provider ? std::optional<std::string_view>(transcribe) : std::nullopt,
+                              cfg.max_recording_seconds));
+  }
+  if (step == "recorded") {
+    auto event = twilio::ParseRecorded(*params, lang);
+    if (!event) return invalid(event.error());
+    std::string call = event->call_id;
+    bool can_sms = !event->from.empty() && !cfg.sms_from.empty();
+    auto reference = PublishPhone(std::move(event).value(), "recorded:" + call, req);
+    if (!reference) {
+      CountWebhook("phone", "unavailable");
+      log::Warn("phone report not accepted: broker", {{"error", reference.error().message}});
+      // The caller must not hear a reference we could not keep.
+      return SendTwiml(res, twilio::TwimlUnavailable(script));
+    }
+    registry_
+        .GetCounter("meldestelle_reports_accepted_total",
+                    "Reports accepted (broker-confirmed), by channel.", {{"channel", "phone"}})
+        .Inc();
+    log::Info("phone report accepted", {{"reference", *reference}});
+    return SendTwiml(res, twilio::TwimlReference(script, *reference, can_sms,
+                                                 "/webhooks/phone/sms?lang=" + lang));
+  }
+  if (step == "sms") {
+    bool yes = value("Digits") == "1";
+    if (yes) {
+      phone::Event e;
+      e.kind = phone::EventKind::kSmsConsent;
+      e.call_id = value("CallSid");
+      e.from = twilio::CallerNumber(value("From"));
+      e.language = lang;
+      e.dedupe_key = "sms:" + e.call_id;
+      if (e.call_id.empty()) return invalid(MakeError("field_missing", "CallSid: missing"));
+      if (auto r = PublishPhone(e, "", req); !r) {
+        CountWebhook("phone", "unavailable");
+        return SendTwiml(res, twilio::TwimlUnavailable(script));
+      }
+    }
+    return SendTwiml(res, twilio::TwimlSmsAnswer(script, yes));
+  }
+  Result<phone::Event> event = step == "recording" ? twilio::ParseRecordingStatus(*params)
+                                                   : twilio::ParseTranscription(*params);
+  if (!event) return invalid(event.error());
+  if (auto r = PublishPhone(std::move(event).value(), "", req); !r) {
+    CountWebhook("phone", "unavailable");
+    res.set_header("Retry-After", "5");
+    return SendError(res, 503, r.error().code, "The broker is unavailable; please retry.");
+  }
+  res.status = 204;
+}
+
+void Gateway::HandlePhoneTranscript(const httplib::Request& req, httplib::Response& res) {
+  const Config::Phone& cfg = config_.phone;
+  if (cfg.transcript_secret.empty()) {
+    return SendError(res, 404, "channel_disabled",
+                     "The transcript endpoint is not configured (phone.transcript_secret).");
+  }
+  std::string signature = req.get_header_value("X-Meldestelle-Signature");
+  if (signature.empty()) {
+    CountWebhook("phone_transcript", "signature_missing");
+    return SendError(res, 401, "signature_missing",
+                     "X-Meldestelle-Signature: sha256=<hex HMAC-SHA256 of the body> is required.");
+  }
+  if (!twilio::VerifyTranscriptSignature(cfg.transcript_secret, req.body, signature)) {
+    CountWebhook("phone_transcript", "signature_invalid");
+    return SendError(res, 403, "signature_invalid", "X-Meldestelle-Signature does not match.");
+  }
+  auto t = twilio::ParseExternalTranscript(req.body);
+  if (!t) {
+    CountWebhook("phone_transcript", "invalid");
+    return SendError(res, 400, t.error().code, t.error().message);
+  }
+  phone::Event e;
+  e.kind = phone::EventKind::kExternalTranscript;
+  e.call_id = "ext:" + t->call_id;
+  e.dedupe_key = "transcript:" + t->call_id;
+  e.from = t->caller;
+  e.language = t->language;
+  e.transcription_status = "completed";
+  e.transcription_text = t->transcript;
+  auto reference = PublishPhone(e, "transcript:" + t->call_id, req, t->audio_url);
+  if (!reference) {
+    CountWebhook("phone_transcript", "unavailable");
+    res.set_header("Retry-After", "5");
+    return SendError(res, 503, reference.error().code, "The broker is unavailable; please retry.");
+  }
+  CountWebhook("phone_transcript", "accepted");
+  res.status = 202;
+  res.set_content(
+      nlohmann::json{{"reference", *reference},
+                     {"status_url", config_.gateway.public_base_url + "/api/v1/reports/" +
+                                        *reference}}
+          .dump(),
+      "application/json; charset=utf-8");
+}
+
+}  // namespace meldestelle::gateway

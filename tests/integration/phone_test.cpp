@@ -1,0 +1,335 @@
+// The phone channel end to end (docs/channels/phone.md): the real gateway, worker and dispatcher
+// against the real broker and database, with a local stand-in for the provider's REST API
+// (serves the recording, accepts SMS) and for the speech-to-text service.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "channels/phone/twilio.hpp"
+#include "core/crypto.hpp"
+#include "fake_providers.hpp"
+#include "routing/gazetteer.hpp"
+#include "stack.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kCaller = "+4917612345678";
+
+StackOptions PhoneOptions(const FakeProviders& fake, bool stt, int wait_seconds = 60) {
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env(stt);
+  o.extra_env.push_back("MELDESTELLE_PHONE_TRANSCRIPTION_WAIT_SECONDS=" +
+                        std::to_string(wait_seconds));
+  return o;
+}
+
+// A short WAV file: 8 kHz, 16 bit, mono, `samples` samples of a square wave.
+std::string Wav(int samples, int seed) {
+  auto le = [](uint32_t v, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+    return s;
+  };
+  std::string data;
+  for (int i = 0; i < samples; ++i) data += le(((i / (8 + seed)) % 2) ? 8000 : 0xe0c0, 2);
+  return "RIFF" + le(36 + static_cast<uint32_t>(data.size()), 4) + "WAVEfmt " + le(16, 4) +
+         le(1, 2) + le(1, 2) + le(8000, 4) + le(16000, 4) + le(2, 2) + le(16, 2) + "data" +
+         le(static_cast<uint32_t>(data.size()), 4) + data;
+}
+
+std::string FormBody(const twilio::Params& params) {
+  std::string body;
+  for (const auto& [k, v] : params) {
+    if (!body.empty()) body += "&";
+    body += k + "=";
+    for (unsigned char c : v) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+        body += static_cast<char>(c);
+      } else if (c == ' ') {
+        body += '+';
+      } else {
+        static const char* kHex = "0123456789ABCDEF";
+        body += '%';
+        body += kHex[c >> 4];
+        body += kHex[c & 15];
+      }
+    }
+  }
+  return body;
+}
+
+// Posts like the provider: form-encoded, signed over the public URL and the body's parameters.
+httplib::Result PostTwilio(Stack& s, const std::string& path_and_query,
+                           const twilio::Params& params, bool sign = true) {
+  std::string url = "http://127.0.0.1:" + std::to_string(s.port()) + path_and_query;
+  httplib::Headers h;
+  if (sign) {
+    h.emplace("X-Twilio-Signature",
+              twilio::ComputeSignature(FakeProviders::kTwilioToken, url, params));
+  }
+  return s.Client().Post(path_and_query.c_str(), h, FormBody(params),
+                         "application/x-www-form-urlencoded");
+}
+
+twilio::Params CallParams(const std::string& call_sid, const std::string& from = kCaller) {
+  return {{"AccountSid", FakeProviders::kTwilioSid}, {"ApiVersion", "2010-04-01"},
+          {"CallSid", call_sid},                    {"CallStatus", "in-progress"},
+          {"From", from},                           {"To", FakeProviders::kSmsFrom},
+          {"Direction", "inbound"}};
+}
+
+twilio::Params With(twilio::Params p, const twilio::Params& more) {
+  p.insert(p.end(), more.begin(), more.end());
+  return p;
+}
+
+std::string One(Stack& s, const std::string& sql) {
+  auto r = s.Query(sql);
+  REQUIRE(r.size() == 1);
+  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
+}
+
+routing::Gazetteer ExampleGazetteer() {
+  auto g = routing::LoadGazetteer(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
+                                  "config/example/streets.yaml");
+  REQUIRE(g.ok());
+  return std::move(g).value();
+}
+
+size_t Occurrences(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("A call naming Lindenstraße dreizehn becomes one located ticket with its recording and "
+          "one SMS, and repeated callbacks change nothing",
+          "[integration][phone]") {
+  FakeProviders fake;
+  Stack s(PhoneOptions(fake, /*stt=*/false));
+  const std::string call = "CA00000000000000000000000000000001";
+  const std::string rec = "RE00000000000000000000000000000001";
+  std::string wav = Wav(4000, 1);
+  fake.AddRecording(rec, wav);
+
+  auto voice = PostTwilio(s, "/webhooks/phone/voice", CallParams(call));
+  REQUIRE(voice);
+  INFO(voice->body);
+  REQUIRE(voice->status == 200);
+  CHECK(voice->body.find("<Gather") != std::string::npos);
+  CHECK(voice->body.find("/webhooks/phone/menu") != std::string::npos);
+  auto menu = PostTwilio(s, "/webhooks/phone/menu", With(CallParams(call), {{"Digits", ""}}));
+  REQUIRE(menu->status == 200);
+  CHECK(menu->body.find("<Record") != std::string::npos);
+  CHECK(menu->body.find("/webhooks/phone/recorded?lang=de") != std::string::npos);
+  CHECK(menu->body.find("transcribeCallback") != std::string::npos);
+
+  twilio::Params recorded = With(CallParams(call), {{"RecordingSid", rec},
+                                                    {"RecordingUrl", fake.RecordingUrl(rec)},
+                                                    {"RecordingDuration", "21"},
+                                                    {"Digits", "#"}});
+  auto done = PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded);
+  REQUIRE(done->status == 200);
+  std::string twiml = done->body;
+  CHECK(twiml.find("/webhooks/phone/sms") != std::string::npos);  // the SMS offer
+  REQUIRE(PostTwilio(s, "/webhooks/phone/sms?lang=de", With(CallParams(call), {{"Digits", "1"}}))
+              ->status == 200);
+  twilio::Params status = {{"AccountSid", FakeProviders::kTwilioSid}, {"CallSid", call},
+                           {"RecordingSid", rec}, {"RecordingUrl", fake.RecordingUrl(rec)},
+                           {"RecordingStatus", "completed"}, {"RecordingDuration", "21"}};
+  REQUIRE(PostTwilio(s, "/webhooks/phone/recording", status)->status / 100 == 2);
+  twilio::Params transcription = With(
+      CallParams(call),
+      {{"TranscriptionSid", "TR00000000000000000000000000000001"},
+       {"TranscriptionText",
+        "Guten Tag in der Lindenstraße dreizehn ist ein tiefes Schlagloch auf der Fahrbahn"},
+       {"TranscriptionStatus", "completed"},
+       {"RecordingSid", rec},
+       {"RecordingUrl", fake.RecordingUrl(rec)}});
+  REQUIRE(PostTwilio(s, "/webhooks/phone/transcription", transcription)->status / 100 == 2);
+
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'phone'", 1,
+                         std::chrono::seconds(40)));
+  auto t = s.Query("SELECT reference, lat, lon, location_source, address, department_id, text"
+                   " FROM tickets");
+  std::string reference = t[0][0].as<std::string>();
+  // The caller heard exactly this reference, spelled, twice.
+  std::string spelled = twilio::SpellReference(reference, "de");
+  CHECK(Occurrences(twiml, spelled) == 2);
+  auto place = routing::FindPlace(ExampleGazetteer(), "Lindenstraße 13");
+  REQUIRE(place);
+  CHECK(t[0][1].as<double>() == Approx(place->lat));
+  CHECK(t[0][2].as<double>() == Approx(place->lon));
+  CHECK(t[0][3].as<std::string>() == "address");
+  CHECK(t[0][4].as<std::string>().find("Lindenstraße") == 0);
+  CHECK(t[0][5].as<std::string>() == "tiefbauamt");
+  CHECK(t[0][6].as<std::string>().find("Schlagloch") != std::string::npos);
+  auto att = s.Query("SELECT sha256, media_type FROM attachments");
+  REQUIRE(att.size() == 1);
+  CHECK(att[0][0].as<std::string>() == Sha256Hex(wav));
+  CHECK(att[0][1].as<std::string>() == "audio/wav");
+
+  INFO(s.DispatcherLog());
+  REQUIRE(fake.WaitForSent(1));
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'sent'",
+                         1));
+  auto sms = fake.sent();
+  REQUIRE(sms.size() == 1);
+  CHECK(sms[0].channel == "sms");
+  CHECK(sms[0].body["To"] == kCaller);
+  CHECK(sms[0].body["From"] == FakeProviders::kSmsFrom);
+  CHECK(sms[0].body["Body"].get<std::string>().find(reference.substr(0, 4)) != std::string::npos);
+
+  // Repeated callbacks: the same reference is read out again, and nothing else changes.
+  auto again = PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded);
+  REQUIRE(again->status == 200);
+  CHECK(Occurrences(again->body, spelled) == 2);
+  REQUIRE(PostTwilio(s, "/webhooks/phone/transcription", transcription)->status / 100 == 2);
+  REQUIRE(PostTwilio(s, "/webhooks/phone/sms?lang=de", With(CallParams(call), {{"Digits", "1"}}))
+              ->status == 200);
+  REQUIRE(PostTwilio(s, "/webhooks/phone/recording", status)->status / 100 == 2);
+  // A marker call shows the repeated events were consumed before we count.
+  const std::string marker = "CA00000000000000000000000000000099";
+  REQUIRE(PostTwilio(s, "/webhooks/phone/sms?lang=de", With(CallParams(marker), {{"Digits", "1"}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM phone_calls WHERE call_id = '" + marker + "'", 1));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox") == 1);
+  CHECK(fake.sent().size() == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE channel = 'phone'") == 5);
+
+  // Forged or unsigned callbacks are refused and publish nothing.
+  auto forged = s.Client().Post("/webhooks/phone/recorded?lang=de",
+                                {{"X-Twilio-Signature", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}},
+                                FormBody(recorded), "application/x-www-form-urlencoded");
+  CHECK(forged->status == 403);
+  CHECK(PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded, /*sign=*/false)->status == 403);
+  // Signed for another URL (the query is part of what is signed).
+  auto moved = s.Client().Post(
+      "/webhooks/phone/recorded?lang=en",
+      {{"X-Twilio-Signature",
+        twilio::ComputeSignature(FakeProviders::kTwilioToken,
+                                 "http://127.0.0.1:" + std::to_string(s.port()) +
+                                     "/webhooks/phone/recorded?lang=de",
+                                 recorded)}},
+      FormBody(recorded), "application/x-www-form-urlencoded");
+  CHECK(moved->status == 403);
+  CHECK(s.QueueDepth(s.queue()) == 0);
+}
+
+TEST_CASE("A failed transcription becomes a ticket with the recording and no text",
+          "[integration][phone]") {
+  FakeProviders fake;
+  Stack s(PhoneOptions(fake, /*stt=*/false));
+  const std::string call = "CA00000000000000000000000000000002";
+  const std::string rec = "RE00000000000000000000000000000002";
+  std::string wav = Wav(3000, 2);
+  fake.AddRecording(rec, wav);
+  // A withheld number: accepted, but no SMS offer.
+  twilio::Params recorded = With(CallParams(call, "anonymous"),
+                                 {{"RecordingSid", rec},
+                                  {"RecordingUrl", fake.RecordingUrl(rec)},
+                                  {"RecordingDuration", "12"}});
+  auto done = PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded);
+  REQUIRE(done->status == 200);
+  CHECK(done->body.find("/webhooks/phone/sms") == std::string::npos);
+  twilio::Params failed = With(CallParams(call, "anonymous"),
+                               {{"TranscriptionSid", "TR00000000000000000000000000000002"},
+                                {"TranscriptionText", ""},
+                                {"TranscriptionStatus", "failed"},
+                                {"RecordingSid", rec}});
+  REQUIRE(PostTwilio(s, "/webhooks/phone/transcription", failed)->status / 100 == 2);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(40)));
+  CHECK(One(s, "SELECT text FROM tickets") == "");
+  CHECK(One(s, "SELECT department_id FROM tickets") == "buergerservice");
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Sprachaufnahme, nicht transkribiert'") == 1);
+  CHECK(One(s, "SELECT sha256 FROM attachments") == Sha256Hex(wav));
+  CHECK(One(s, "SELECT reporter->>'address' FROM tickets") == "");
+}
+
+TEST_CASE("Speech-to-text: the town's service transcribes the recording, and when it fails the "
+          "report goes out with the recording only",
+          "[integration][phone]") {
+  FakeProviders fake;
+  Stack s(PhoneOptions(fake, /*stt=*/true));
+  fake.SetStt("Die Straßenlaterne am Rathaus ist seit drei Tagen dunkel");
+  const std::string call = "CA00000000000000000000000000000003";
+  const std::string rec = "RE00000000000000000000000000000003";
+  fake.AddRecording(rec, Wav(2000, 3));
+  auto menu = PostTwilio(s, "/webhooks/phone/menu", With(CallParams(call), {{"Digits", "2"}}));
+  CHECK(menu->body.find("/webhooks/phone/recorded?lang=en") != std::string::npos);
+  CHECK(menu->body.find("transcribeCallback") == std::string::npos);  // our own STT instead
+  REQUIRE(PostTwilio(s, "/webhooks/phone/recorded?lang=en",
+                     With(CallParams(call), {{"RecordingSid", rec},
+                                             {"RecordingUrl", fake.RecordingUrl(rec)},
+                                             {"RecordingDuration", "9"}}))
+              ->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(40)));
+  CHECK(One(s, "SELECT text FROM tickets").find("Rathaus") != std::string::npos);
+  CHECK(One(s, "SELECT department_id FROM tickets") == "strassenbeleuchtung");
+  CHECK(One(s, "SELECT location_source FROM tickets") == "address");
+  CHECK(One(s, "SELECT reporter->>'language' FROM tickets") == "en");
+  CHECK(fake.stt_requests() == 1);
+
+  // The service fails: retried, then the ticket carries the recording without text.
+  fake.SetStt("", /*fail=*/true);
+  const std::string call2 = "CA00000000000000000000000000000004";
+  const std::string rec2 = "RE00000000000000000000000000000004";
+  fake.AddRecording(rec2, Wav(2500, 4));
+  REQUIRE(PostTwilio(s, "/webhooks/phone/recorded?lang=de",
+                     With(CallParams(call2), {{"RecordingSid", rec2},
+                                              {"RecordingUrl", fake.RecordingUrl(rec2)},
+                                              {"RecordingDuration", "7"}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2, std::chrono::seconds(60)));
+  CHECK(One(s, "SELECT text FROM tickets WHERE channel_message_id = '" + call2 + "'") == "");
+  CHECK(s.Count("SELECT count(*) FROM attachments a JOIN tickets t ON t.id = a.ticket_id"
+                " WHERE t.channel_message_id = '" + call2 + "'") == 1);
+  CHECK(fake.stt_requests() == 1 + 3);
+}
+
+TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at once",
+          "[integration][phone]") {
+  FakeProviders fake;
+  Stack s(PhoneOptions(fake, /*stt=*/false));
+  json body{{"call_id", "cc-4711"},
+            {"caller", "+4930123456"},
+            {"transcript", "Wilder Müll, Sperrmüll abgeladen in der Hauptstraße zwölf"}};
+  std::string raw = body.dump();
+  auto post = [&](const std::string& b, const std::string& sig) {
+    httplib::Headers h;
+    if (!sig.empty()) h.emplace("X-Meldestelle-Signature", sig);
+    return s.Client().Post("/webhooks/phone/transcript", h, b, "application/json");
+  };
+  std::string sig = "sha256=" + HmacSha256Hex(FakeProviders::kTranscriptSecret, raw);
+  auto res = post(raw, sig);
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  std::string reference = json::parse(res->body)["reference"];
+  CHECK(post(raw, sig)->status == 202);  // a retry: same reference, nothing new
+  CHECK(json::parse(post(raw, sig)->body)["reference"] == reference);
+  CHECK(post(raw, "")->status == 401);
+  CHECK(post(raw, "sha256=" + std::string(64, '0'))->status == 403);
+  CHECK(post("{\"call_id\": 5}", "sha256=" + HmacSha256Hex(FakeProviders::kTranscriptSecret,
+                                                           "{\"call_id\": 5}"))
+            ->status == 400);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+  CHECK(One(s, "SELECT reference FROM tickets") == reference);
+  CHECK(One(s, "SELECT department_id FROM tickets") == "abfallwirtschaft");
+  CHECK(One(s, "SELECT address FROM tickets").find("Hauptstraße") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+}

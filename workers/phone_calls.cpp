@@ -1,0 +1,467 @@
+#include "workers/phone_calls.hpp"
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "core/db.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "workers/chat_texts.hpp"
+
+namespace meldestelle::workers {
+
+using phone::EventKind;
+
+namespace {
+
+bool Remember(pqxx::work& tx, const std::string& key) {
+  return !tx.exec_params(
+                "INSERT INTO chat_events (channel, dedupe_key, outcome) VALUES ('phone', $1, 'phone')"
+                " ON CONFLICT DO NOTHING RETURNING 1",
+                key)
+              .empty();
+}
+
+}  // namespace
+
+PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry)
+    : config_(config),
+      duplicates_(registry.GetCounter("meldestelle_phone_duplicate_events_total",
+                                      "Repeated phone callbacks recognised and ignored.")) {}
+
+Status PhoneIntake::EnsureConnected() {
+  if (conn_ && conn_->is_open()) return Ok{};
+  auto c = ConnectDb(config_.database.url);
+  if (!c) return c.error();
+  conn_ = std::move(c).value();
+  return Ok{};
+}
+
+Status PhoneIntake::Process(const phone::Message& m) {
+  if (auto st = EnsureConnected(); !st) return st;
+  const phone::Event& e = m.event;
+  // Provider transcription: wait for its callback; otherwise the call is ready at once.
+  int wait = config_.phone.TranscriptionMode() == "provider"
+                 ? config_.phone.transcription_wait_seconds
+                 : 0;
+  auto r = RunDb<Ok>([&]() -> Ok {
+    pqxx::work tx(*conn_);
+    if (!Remember(tx, e.dedupe_key)) {
+      duplicates_.Inc();
+      return Ok{};
+    }
+    if (!m.raw.body.empty()) {
+      pqxx::binarystring body(m.raw.body.data(), m.raw.body.size());
+      tx.exec_params0(
+          "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
+          " ON CONFLICT (sha256) DO NOTHING",
+          Sha256Hex(m.raw.body), m.raw.content_type, body);
+    }
+    switch (e.kind) {
+      case EventKind::kCallStarted:
+        tx.exec_params0(
+            "INSERT INTO phone_calls (call_id, caller, called) VALUES ($1, $2, $3)"
+            " ON CONFLICT (call_id) DO NOTHING",
+            e.call_id, e.from, e.to);
+        break;
+      case EventKind::kRecorded:
+      case EventKind::kExternalTranscript: {
+        bool external = e.kind == EventKind::kExternalTranscript;
+        std::optional<std::string> transcript;
+        if (external) transcript = e.transcription_text;
+        tx.exec_params0(
+            "INSERT INTO phone_calls (call_id, caller, called, language, reference, report_id,"
+            " state, recording_sid, recording_url, recording_duration_s, transcript,"
+            " transcript_source, recorded_at, deadline)"
+            " VALUES ($1, $2, $3, $4, $5, $6::uuid, 'recorded', $7, $8, $9, $10,"
+            " CASE WHEN $10::text IS NULL THEN NULL ELSE 'call_centre' END, now(),"
+            " now() + make_interval(secs => $11))"
+            " ON CONFLICT (call_id) DO UPDATE SET"
+            " caller = CASE WHEN phone_calls.caller = '' THEN EXCLUDED.caller"
+            "          ELSE phone_calls.caller END,"
+            " called = CASE WHEN phone_calls.called = '' THEN EXCLUDED.called"
+            "          ELSE phone_calls.called END,"
+            " language = EXCLUDED.language,"
+            " reference = COALESCE(phone_calls.reference, EXCLUDED.reference),"
+            " report_id = COALESCE(phone_calls.report_id, EXCLUDED.report_id),"
+            " state = CASE WHEN phone_calls.state = 'published' THEN 'published'"
+            "         ELSE 'recorded' END,"
+            " recording_sid = CASE WHEN phone_calls.recording_sid = ''"
+            "   THEN EXCLUDED.recording_sid ELSE phone_calls.recording_sid END,"
+            " recording_url = CASE WHEN phone_calls.recording_url = ''"
+            "   THEN EXCLUDED.recording_url ELSE phone_calls.recording_url END,"
+            " recording_duration_s = GREATEST(phone_calls.recording_duration_s,"
+            "   EXCLUDED.recording_duration_s),"
+            " recorded_at = COALESCE(phone_calls.recorded_at, now()),"
+            // A transcription that came first makes the call ready at once.
+            " deadline = CASE WHEN phone_calls.transcript IS NOT NULL THEN now()"
+            "            ELSE EXCLUDED.deadline END",
+            e.call_id, e.from, e.to, e.language, m.reference, m.report_id, e.recording_sid,
+            external ? m.audio_url : e.recording_url, e.recording_duration_s, transcript,
+            external ? 0 : wait);
+        break;
+      }
+      case EventKind::kRecordingStatus:
+        tx.exec_params0(
+            "INSERT INTO phone_calls (call_id, recording_sid, recording_url, recording_status,"
+            " recording_duration_s) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (call_id) DO UPDATE SET recording_status = EXCLUDED.recording_status,"
+            " recording_sid = CASE WHEN phone_calls.recording_sid = ''"
+            "   THEN EXCLUDED.recording_sid ELSE phone_calls.recording_sid END,"
+            " recording_url = CASE WHEN phone_calls.recording_url = ''"
+            "   THEN EXCLUDED.recording_url ELSE phone_calls.recording_url END,"
+            " recording_duration_s = GREATEST(phone_calls.recording_duration_s,"
+            "   EXCLUDED.recording_duration_s)",
+            e.call_id, e.recording_sid, e.recording_url, e.recording_status,
+            e.recording_duration_s);
+        break;
+      case EventKind::kTranscription: {
+        std::string text = e.transcription_status == "completed" ? e.transcription_text : "";
+        auto row = tx.exec_params(
+            "INSERT INTO phone_calls (call_id, transcript, transcript_source)"
+            " VALUES ($1, $2, 'provider')"
+            " ON CONFLICT (call_id) DO UPDATE SET"
+            " transcript = CASE WHEN phone_calls.state = 'published' THEN phone_calls.transcript"
+            "              ELSE EXCLUDED.transcript END,"
+            " transcript_source = CASE WHEN phone_calls.state = 'published'"
+            "   THEN phone_calls.transcript_source ELSE 'provider' END,"
+            " deadline = CASE WHEN phone_calls.state = 'recorded' THEN now()"
+            "            ELSE phone_calls.deadline END"
+            " RETURNING state, coalesce(ticket_id::text, '')",
+            e.call_id, text);
+        // Too late for the ticket (the wait ran out): added to it as a follow-up for staff.
+        if (!row.empty() && row[0][0].as<std::string>() == "published" && !text.empty() &&
+            !row[0][1].as<std::string>().empty()) {
+          tx.exec_params0(
+              "INSERT INTO ticket_followups (ticket_id, channel, message_id, text)"
+              " VALUES ($1::uuid, 'phone', $2, $3) ON CONFLICT (channel, message_id) DO NOTHING",
+              row[0][1].as<std::string>(), e.dedupe_key, "Transkription: " + text);
+        }
+        break;
+      }
+      case EventKind::kSmsConsent: {
+        auto row = tx.exec_params(
+            "INSERT INTO phone_calls (call_id, caller, wants_sms) VALUES ($1, $2, true)"
+            " ON CONFLICT (call_id) DO UPDATE SET wants_sms = true,"
+            " caller = CASE WHEN phone_calls.caller = '' THEN EXCLUDED.caller"
+            "          ELSE phone_calls.caller END"
+            " RETURNING coalesce(ticket_id::text, ''), caller",
+            e.call_id, e.from);
+        // Pressed after the ticket was written: its acknowledgement goes out by SMS after all.
+        if (!row.empty() && !row[0][0].as<std::string>().empty() &&
+            !row[0][1].as<std::string>().empty()) {
+          tx.exec_params0(
+              "UPDATE outbox SET channel = 'sms', address = $2, status = 'pending',"
+              " next_attempt_at = now(), updated_at = now()"
+              " WHERE ticket_id = $1::uuid AND kind = 'ack' AND channel = 'none'",
+              row[0][0].as<std::string>(), row[0][1].as<std::string>());
+        }
+        break;
+      }
+    }
+    tx.commit();
+    return Ok{};
+  });
+  if (!r && IsTransientDbError(r.error())) conn_.reset();
+  return r;
+}
+
+PhoneCloser::PhoneCloser(const Config& config, const RuleSource& rules,
+                         const routing::Gazetteer* gazetteer, metrics::Registry& registry)
+    : config_(config),
+      rules_(rules),
+      gazetteer_(gazetteer),
+      blobs_(config.storage.media_dir),
+      store_(config.database.url, config.duplicates),
+      published_(registry.GetCounter("meldestelle_phone_reports_total",
+                                     "Phone calls turned into tickets.")),
+      untranscribed_(registry.GetCounter(
+          "meldestelle_phone_untranscribed_total",
+          "Phone tickets without text (transcription failed, empty or off).")) {}
+
+Status PhoneCloser::EnsureConnected() {
+  if (conn_ && conn_->is_open()) return Ok{};
+  auto c = ConnectDb(config_.database.url);
+  if (!c) return c.error();
+  conn_ = std::move(c).value();
+  return Ok{};
+}
+
+namespace {
+
+struct Call {
+  std::string call_id, caller, language, reference, report_id, recording_url, recording_status;
+  std::optional<std::string> recording_sha, recording_type, transcript;
+  int64_t recording_size = 0;
+  bool wants_sms = false;
+  int attempts = 0;
+  std::string recorded_at;
+};
+
+// Twilio's RecordingUrl has no extension: ".wav" asks for the WAV file.
+std::string RecordingDownloadUrl(const std::string& url, const std::string& api_base) {
+  if (url.rfind(api_base, 0) != 0) return url;
+  size_t slash = url.rfind('/');
+  if (url.find('.', slash == std::string::npos ? 0 : slash) != std::string::npos) return url;
+  return url + ".wav";
+}
+
+}  // namespace
+
+Result<int> PhoneCloser::RunOnce() {
+  if (auto st = EnsureConnected(); !st) return st.error();
+  const Config::Phone& cfg = config_.phone;
+  int handled = 0;
+  while (true) {
+    std::string current;
+    auto r = RunDb<bool>([&]() -> bool {
+      pqxx::work tx(*conn_);
+      auto rows = tx.exec(
+          "SELECT call_id, caller, language, reference, report_id::text, recording_url,"
+          " recording_status, recording_sha256, recording_type, coalesce(recording_size, 0),"
+          " transcript, wants_sms, attempts,"
+          " to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+          " FROM phone_calls WHERE state = 'recorded' AND deadline <= now()"
+          " AND reference IS NOT NULL ORDER BY deadline LIMIT 1 FOR UPDATE SKIP LOCKED");
+      if (rows.empty()) return false;
+      const auto& row = rows[0];
+      Call c;
+      c.call_id = row[0].as<std::string>();
+      current = c.call_id;
+      c.caller = row[1].as<std::string>();
+      c.language = row[2].as<std::string>();
+      c.reference = row[3].as<std::string>();
+      c.report_id = row[4].as<std::string>();
+      c.recording_url = row[5].as<std::string>();
+      c.recording_status = row[6].as<std::string>();
+      if (!row[7].is_null()) c.recording_sha = row[7].as<std::string>();
+      if (!row[8].is_null()) c.recording_type = row[8].as<std::string>();
+      c.recording_size = row[9].as<int64_t>();
+      if (!row[10].is_null()) c.transcript = row[10].as<std::string>();
+      c.wants_sms = row[11].as<bool>();
+      c.attempts = row[12].as<int>();
+      c.recorded_at = row[13].as<std::string>();
+      auto retry_later = [&](const std::string& why) {
+        int delay = std::min(600, 2 << std::min(c.attempts, 8));  // 2 s, 4 s, 8 s, …
+        tx.exec_params0(
+            "UPDATE phone_calls SET attempts = attempts + 1,"
+            " deadline = now() + make_interval(secs => $2) WHERE call_id = $1",
+            c.call_id, delay);
+        tx.commit();
+        log::Warn("phone call postponed", {{"reference", c.reference}, {"reason", why},
+                                           {"retry_in_s", std::to_string(delay)}});
+        return true;
+      };
+      constexpr int kMaxAttempts = 5;
+      std::vector<std::string> flags;
+      // 1. The recording, once.
+      std::string audio;
+      if (!c.recording_sha && !c.recording_url.empty()) {
+        HttpClient::Request req;
+        req.url = RecordingDownloadUrl(c.recording_url, cfg.api_base);
+        if (req.url.rfind(cfg.api_base, 0) == 0 && !cfg.account_sid.empty()) {
+          // The provider's credentials go to the provider only.
+          req.headers.emplace_back(
+              "Authorization", "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
+        }
+        req.timeout = std::chrono::seconds(60);
+        req.max_bytes = config_.chat.max_media_bytes;
+        auto res = http_.Send(req);
+        bool transient = !res ? res.error().code != "http_too_large"
+                              : (res->status == 404 || res->status == 429 || res->status >= 500);
+        if (res && res->status == 200 && !res->body.empty()) {
+          std::string type = SniffMediaType(res->body);
+          if (type.empty()) type = "application/octet-stream";
+          std::string sha = Sha256Hex(res->body);
+          if (auto put = blobs_.Put(res->body, sha); !put) {
+            throw std::runtime_error("storing a recording failed: " + put.error().message);
+          }
+          c.recording_sha = sha;
+          c.recording_type = type;
+          c.recording_size = static_cast<int64_t>(res->body.size());
+          audio = std::move(res->body);
+          tx.exec_params0(
+              "UPDATE phone_calls SET recording_sha256 = $2, recording_type = $3,"
+              " recording_size = $4 WHERE call_id = $1",
+              c.call_id, sha, type, c.recording_size);
+        } else if (transient && c.attempts < kMaxAttempts) {
+          // 404: the provider may not have finished the file yet.
+          return retry_later(res ? "recording answered HTTP " + std::to_string(res->status)
+                                 : res.error().message);
+        } else {
+          flags.push_back("Aufnahme nicht geladen");
+          log::Warn("recording not loadable", {{"reference", c.reference},
+                                               {"url", RedactUrl(req.url)}});
+        }
+      } else if (c.recording_sha) {
+        if (auto got = blobs_.Get(*c.recording_sha); got) audio = std::move(got).value();
+      }
+      // 2. The text.
+      std::string mode = cfg.TranscriptionMode();
+      if (!c.transcript && mode == "stt" && !audio.empty()) {
+        HttpClient::Request req;
+        req.method = "POST";
+        req.url = cfg.stt_url;
+        req.headers = {{"Content-Type", c.recording_type.value_or("audio/wav")},
+                       {"Accept", "application/json, text/plain"}};
+        req.body = audio;
+        req.timeout = std::chrono::seconds(cfg.stt_timeout_seconds);
+        req.max_bytes = 1024 * 1024;
+        auto res = http_.Send(req);
+        if (res && res->status == 200) {
+          std::string text = res->body;
+          nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
+          if (j.is_object() && j.contains("text") && j["text"].is_string()) {
+            text = j["text"].get<std::string>();
+          }
+          if (!IsValidUtf8(text)) text.clear();
+          c.transcript = text;
+          tx.exec_params0(
+              "UPDATE phone_calls SET transcript = $2, transcript_source = 'stt'"
+              " WHERE call_id = $1",
+              c.call_id, text);
+        } else if (c.attempts < 2) {  // two more tries (2 s, 4 s), then without text
+          return retry_later(res ? "speech-to-text answered HTTP " + std::to_string(res->status)
+                                 : res.error().message);
+        } else {
+          log::Warn("speech-to-text failed; the recording goes out without text",
+                    {{"reference", c.reference}});
+        }
+      }
+      std::string text = c.transcript.value_or("");
+      // 3. The report.
+      Report report;
+      report.id = c.report_id;
+      report.reference = c.reference;
+      report.channel = "phone";
+      report.channel_message_id = c.call_id;
+      report.received_at = c.recorded_at;
+      report.reporter.address = c.caller;
+      report.reporter.language = c.language;
+      report.reporter.ack_channel = c.wants_sms && !c.caller.empty() ? "sms" : "none";
+      report.reporter.ack_address = c.wants_sms ? c.caller : "";
+      report.text = text;
+      if (c.recording_sha) {
+        report.attachments.push_back({*c.recording_sha, c.recording_type.value_or(""),
+                                      c.recording_size, "aufnahme-" + c.reference + ".wav"});
+      }
+      if (text.empty()) {
+        flags.push_back("Sprachaufnahme, nicht transkribiert");
+        untranscribed_.Inc();
+      }
+      std::optional<routing::PlaceMatch> place;
+      if (gazetteer_ != nullptr && !text.empty()) place = routing::FindPlace(*gazetteer_, text);
+      if (place) {
+        report.location.lat = place->lat;
+        report.location.lon = place->lon;
+        report.location.source = LocationSource::kAddress;
+        report.location.address =
+            place->street + (place->house_number.empty() ? "" : " " + place->house_number);
+        if (place->confidence < cfg.location_min_confidence) flags.push_back("Ort unsicher");
+      } else {
+        flags.push_back("Ort fehlt");
+      }
+      RuleSets sets = rules_.Current();
+      routing::Decision decision = routing::Route(*sets.live, report);
+      for (auto& f : flags) decision.flags.push_back(f);
+      if (place) {
+        decision.flags.push_back("Ort aus Sprache: " + place->matched_text + " (Sicherheit " +
+                                 std::to_string(static_cast<int>(place->confidence * 100)) +
+                                 " %)");
+      }
+      const Department* dept = config_.FindDepartment(decision.department);
+      Envelope env{report, {}};
+      auto outcome = store_.CreateTicket(env, decision,
+                                         dept != nullptr ? dept->name : decision.department);
+      if (!outcome) {
+        if (IsTransientDbError(outcome.error())) throw pqxx::broken_connection("ticket store");
+        throw std::runtime_error("ticket for call " + c.reference + ": " +
+                                 outcome.error().message + ": " + outcome.error().detail);
+      }
+      tx.exec_params0(
+          "UPDATE phone_calls SET state = 'published', published_at = now(),"
+          " ticket_id = (SELECT id FROM tickets WHERE channel = 'phone'"
+          "              AND channel_message_id = $1)"
+          " WHERE call_id = $1",
+          c.call_id);
+      tx.commit();
+      published_.Inc();
+      log::Info("phone report published",
+                {{"reference", c.reference},
+                 {"department", decision.department},
+                 {"text", text.empty() ? "none" : "yes"},
+                 {"place", place ? place->kind : "none"}});
+      return true;
+    });
+    if (!r) {
+      if (IsTransientDbError(r.error())) {
+        conn_.reset();
+        return r.error();
+      }
+      // Not the environment's fault: set this call aside for a while so the others proceed.
+      log::Error("phone call could not be published; retrying it in 5 minutes",
+                 {{"error", r.error().message + ": " + r.error().detail}});
+      auto later = RunDb<Ok>([&] {
+        pqxx::work tx(*conn_);
+        tx.exec_params0(
+            "UPDATE phone_calls SET deadline = now() + interval '5 minutes' WHERE call_id = $1",
+            current);
+        tx.commit();
+        return Ok{};
+      });
+      if (!later) return later.error();
+      continue;
+    }
+    if (!*r) return handled;
+    ++handled;
+  }
+}
+
+Result<int> PhoneCloser::DeleteExpiredRecordings() {
+  if (auto st = EnsureConnected(); !st) return st.error();
+  return RunDb<int>([&] {
+    pqxx::work tx(*conn_);
+    auto rows = tx.exec_params(
+        "SELECT call_id, recording_sha256, coalesce(ticket_id::text, '') FROM phone_calls"
+        " WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL"
+        " AND recorded_at < now() - make_interval(days => $1) LIMIT 1000",
+        config_.phone.recording_retention_days);
+    for (const auto& row : rows) {
+      std::string sha = row[1].as<std::string>();
+      std::error_code ec;
+      std::filesystem::remove(blobs_.PathFor(sha), ec);
+      if (!row[2].as<std::string>().empty()) {
+        tx.exec_params0("DELETE FROM attachments WHERE ticket_id = $1::uuid AND sha256 = $2",
+                        row[2].as<std::string>(), sha);
+      }
+      tx.exec_params0("UPDATE phone_calls SET recording_deleted_at = now() WHERE call_id = $1",
+                      row[0].as<std::string>());
+    }
+    tx.commit();
+    return static_cast<int>(rows.size());
+  });
+}
+
+void PhoneCloser::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  auto next_cleanup = std::chrono::steady_clock::now();
+  while (!stop.load()) {
+    if (std::chrono::steady_clock::now() >= next_cleanup) {
+      if (auto n = DeleteExpiredRecordings(); n && *n > 0) {
+        log::Info("recordings past their retention deleted", {{"count", std::to_string(*n)}});
+      }
+      next_cleanup = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    }
+    auto r = RunOnce();
+    if (!r) {
+      log::Warn("closing phone calls failed, retrying",
+                {{"error", r.error().message + ": " + r.error().detail}});
+    }
+    for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
+         waited += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+}  // namespace meldestelle::workers
