@@ -92,7 +92,7 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
                         {"auth_token", "account_sid", "api_base", "sms_from",
                          "max_recording_seconds", "transcription", "stt_url",
                          "stt_timeout_seconds", "transcription_wait_seconds", "transcript_secret",
-                         "recording_retention_days", "location_min_confidence"})) {
+                         "recording_retention_days", "location_min_confidence", "texts"})) {
     Config::Phone& p = c.phone;
     ReadSecret(rd, n, "auth_token", "phone", "MELDESTELLE_TWILIO_AUTH_TOKEN", &p.auth_token);
     rd.String(n, "account_sid", &p.account_sid, false, "phone");
@@ -115,6 +115,23 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
                &p.transcript_secret);
     ReadInt(rd, n, "recording_retention_days", &p.recording_retention_days, 1, 3650, "phone");
     rd.Double(n, "location_min_confidence", &p.location_min_confidence, 0.0, 1.0, "phone");
+    if (auto t = n["texts"]; t && rd.ExpectMap(t, "phone.texts", {"de", "en"})) {
+      for (const char* lang : {"de", "en"}) {
+        auto l = t[lang];
+        std::string path = std::string("phone.texts.") + lang;
+        if (!l || !rd.ExpectMap(l, path, {"greeting", "language_offer", "instructions",
+                                          "reference_intro", "repeat_intro", "sms_offer",
+                                          "sms_yes", "goodbye", "nothing_heard", "unavailable"})) {
+          continue;
+        }
+        for (const auto& kv : l) {
+          std::string key = kv.first.Scalar();
+          std::string value;
+          rd.String(l, key, &value, true, path);
+          if (!value.empty()) p.texts[lang][key] = value;
+        }
+      }
+    }
   }
   if (auto n = root["chat"];
       n && rd.ExpectMap(n, "chat",

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,9 @@ struct Config {
     std::string transcript_secret;         // POST /webhooks/phone/transcript (HMAC-SHA256)
     int recording_retention_days = 90;
     double location_min_confidence = 0.6;  // below: "Ort unsicher"
+    // What the caller hears, per language ("de", "en") and text (greeting, instructions, …):
+    // overrides of the built-in script (docs/channels/phone.md, "What the caller hears").
+    std::map<std::string, std::map<std::string, std::string>> texts;
     bool enabled() const { return !auth_token.empty(); }
     std::string TranscriptionMode() const {
       if (transcription != "auto") return transcription;

@@ -41,7 +41,8 @@ HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 Result<HttpClient::Response> HttpClient::Send(const Request& req) {
   CURL* c = static_cast<CURL*>(curl_);
-  if (c == nullptr) return MakeError("http_unreachable", "curl_easy_init failed");
+  if (c == nullptr)
+    return MakeError("http_unreachable", "curl_easy_init failed");
   curl_easy_reset(c);
   Response res;
   Sink sink{&res.body, req.max_bytes};
@@ -75,8 +76,8 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
                      "response larger than " + std::to_string(req.max_bytes) + " bytes");
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return MakeError("http_timeout", "no complete answer within " +
-                                         std::to_string(req.timeout.count()) + " ms");
+    return MakeError("http_timeout",
+                     "no complete answer within " + std::to_string(req.timeout.count()) + " ms");
   }
   if (rc != CURLE_OK) {
     // curl_easy_strerror never contains the URL.
@@ -92,7 +93,8 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
 
 std::string RedactUrl(std::string_view url) {
   size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return "…";
+  if (scheme == std::string_view::npos)
+    return "…";
   size_t path = url.find('/', scheme + 3);
   return std::string(url.substr(0, path)) + "/…";
 }

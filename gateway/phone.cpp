@@ -31,6 +31,31 @@ int64_t NowMillis() {
       .count();
 }
 
+// The built-in script with the town's name and the configured texts (phone.texts).
+twilio::VoiceScript Script(const Config& config, const std::string& lang) {
+  twilio::VoiceScript s = twilio::DefaultScript(lang);
+  s.greeting = lang == "en" ? "Welcome to the defect reporting line of " + config.town.name + "."
+                            : "Willkommen beim Mängelmelder von " + config.town.name + ".";
+  auto texts = config.phone.texts.find(lang);
+  if (texts == config.phone.texts.end())
+    return s;
+  std::pair<const char*, std::string*> fields[] = {{"greeting", &s.greeting},
+                                                   {"language_offer", &s.language_offer},
+                                                   {"instructions", &s.instructions},
+                                                   {"reference_intro", &s.reference_intro},
+                                                   {"repeat_intro", &s.repeat_intro},
+                                                   {"sms_offer", &s.sms_offer},
+                                                   {"sms_yes", &s.sms_yes},
+                                                   {"goodbye", &s.goodbye},
+                                                   {"nothing_heard", &s.nothing_heard},
+                                                   {"unavailable", &s.unavailable}};
+  for (auto& [key, field] : fields) {
+    if (auto it = texts->second.find(key); it != texts->second.end())
+      *field = it->second;
+  }
+  return s;
+}
+
 std::string Lang(const httplib::Request& req) {
   // Only our own query parameter; req.get_param_value would also see the body's fields.
   size_t q = req.target.find('?');
@@ -55,8 +80,8 @@ Result<std::string> Gateway::PublishPhone(phone::Event event, const std::string&
   std::string body = phone::EncodeMessage(m);
   std::string message_id = m.report_id;
   if (!intake_key.empty()) {
-    auto existing = store_.Reserve("phone", intake_key,
-                                   {m.reference, m.report_id, Sha256Hex(req.body), "pending", body});
+    auto existing = store_.Reserve(
+        "phone", intake_key, {m.reference, m.report_id, Sha256Hex(req.body), "pending", body});
     if (!existing) {
       // Without the database the reference cannot be reserved; the worker still deduplicates.
       log::Warn("phone intake key not reserved", {{"error", existing.error().detail}});
@@ -67,10 +92,12 @@ Result<std::string> Gateway::PublishPhone(phone::Event event, const std::string&
       message_id = (*existing)->report_id;
     }
   }
-  auto published = publisher_.Publish(body, message_id, received_ms,
-                                       std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
-  if (!published) return published.error();
-  if (!intake_key.empty()) (void)store_.MarkConfirmed("phone", intake_key);
+  auto published = publisher_.Publish(
+      body, message_id, received_ms, std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
+  if (!published)
+    return published.error();
+  if (!intake_key.empty())
+    (void)store_.MarkConfirmed("phone", intake_key);
   return m.reference;
 }
 
@@ -102,10 +129,11 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
       break;
   }
   const std::string lang = Lang(req);
-  twilio::VoiceScript script = twilio::DefaultScript(lang);
+  twilio::VoiceScript script = Script(config_, lang);
   auto value = [&](const char* name) {
     for (const auto& [k, v] : *params) {
-      if (k == name) return v;
+      if (k == name)
+        return v;
     }
     return std::string();
   };
@@ -115,8 +143,7 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
   };
   CountWebhook("phone", step);
   if (step == "voice") {
-    return SendTwiml(res, twilio::TwimlIncoming(twilio::DefaultScript("de"),
-                                                twilio::DefaultScript("en"),
+    return SendTwiml(res, twilio::TwimlIncoming(Script(config_, "de"), Script(config_, "en"),
                                                 "/webhooks/phone/menu"));
   }
   if (step == "menu") {
@@ -124,14 +151,15 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
     std::string transcribe = "/webhooks/phone/transcription";
     bool provider = cfg.TranscriptionMode() == "provider";
     return SendTwiml(res, twilio::TwimlRecord(
-                              twilio::DefaultScript(chosen),
-                              "/webhooks/phone/recorded?lang=" + chosen, "/webhooks/phone/recording",
+                              Script(config_, chosen), "/webhooks/phone/recorded?lang=" + chosen,
+                              "/webhooks/phone/recording",
                               provider ? std::optional<std::string_view>(transcribe) : std::nullopt,
                               cfg.max_recording_seconds));
   }
   if (step == "recorded") {
     auto event = twilio::ParseRecorded(*params, lang);
-    if (!event) return invalid(event.error());
+    if (!event)
+      return invalid(event.error());
     std::string call = event->call_id;
     bool can_sms = !event->from.empty() && !cfg.sms_from.empty();
     auto reference = PublishPhone(std::move(event).value(), "recorded:" + call, req);
@@ -158,7 +186,8 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
       e.from = twilio::CallerNumber(value("From"));
       e.language = lang;
       e.dedupe_key = "sms:" + e.call_id;
-      if (e.call_id.empty()) return invalid(MakeError("field_missing", "CallSid: missing"));
+      if (e.call_id.empty())
+        return invalid(MakeError("field_missing", "CallSid: missing"));
       if (auto r = PublishPhone(e, "", req); !r) {
         CountWebhook("phone", "unavailable");
         return SendTwiml(res, twilio::TwimlUnavailable(script));
@@ -168,7 +197,8 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
   }
   Result<phone::Event> event = step == "recording" ? twilio::ParseRecordingStatus(*params)
                                                    : twilio::ParseTranscription(*params);
-  if (!event) return invalid(event.error());
+  if (!event)
+    return invalid(event.error());
   if (auto r = PublishPhone(std::move(event).value(), "", req); !r) {
     CountWebhook("phone", "unavailable");
     res.set_header("Retry-After", "5");
@@ -214,12 +244,11 @@ void Gateway::HandlePhoneTranscript(const httplib::Request& req, httplib::Respon
   }
   CountWebhook("phone_transcript", "accepted");
   res.status = 202;
-  res.set_content(
-      nlohmann::json{{"reference", *reference},
-                     {"status_url", config_.gateway.public_base_url + "/api/v1/reports/" +
-                                        *reference}}
-          .dump(),
-      "application/json; charset=utf-8");
+  res.set_content(nlohmann::json{{"reference", *reference},
+                                 {"status_url", config_.gateway.public_base_url +
+                                                    "/api/v1/reports/" + *reference}}
+                      .dump(),
+                  "application/json; charset=utf-8");
 }
 
 }  // namespace meldestelle::gateway

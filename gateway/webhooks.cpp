@@ -97,8 +97,7 @@ void Gateway::HandleTelegramPost(const httplib::Request& req, httplib::Response&
   if (!telegram::VerifySecret(config_.telegram.secret_token, secret)) {
     CountWebhook("telegram", "secret_invalid");
     log::Warn("telegram webhook with a wrong secret refused", {});
-    return SendError(res, 403, "secret_invalid",
-                     "X-Telegram-Bot-Api-Secret-Token does not match.");
+    return SendError(res, 403, "secret_invalid", "X-Telegram-Bot-Api-Secret-Token does not match.");
   }
   auto events = telegram::ParseUpdate(req.body);
   if (!events) {
@@ -137,8 +136,7 @@ void Gateway::PublishChat(const std::string& channel, std::vector<chat::ChatEven
     log::Warn("chat notification not accepted: broker",
               {{"channel", channel}, {"error", published.error().message}});
     res.set_header("Retry-After", "5");
-    return SendError(res, 503, published.error().code,
-                     "The broker is unavailable; please retry.");
+    return SendError(res, 503, published.error().code, "The broker is unavailable; please retry.");
   }
   CountWebhook(channel, "accepted");
   registry_

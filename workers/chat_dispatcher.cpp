@@ -5,8 +5,8 @@
 
 #include "channels/phone/twilio.hpp"
 #include "channels/telegram/telegram.hpp"
-#include "core/crypto.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
+#include "core/crypto.hpp"
 #include "core/db.hpp"
 #include "core/log.hpp"
 #include "workers/chat_texts.hpp"
@@ -21,32 +21,37 @@ struct ChatDispatcher::Row {
   json payload;
   int attempts = 0;
   // Looked up with the row:
-  std::string text;            // what to say
-  std::string template_param;  // WhatsApp template {{2}} (one line)
-  std::string reference;       // WhatsApp template {{1}}
-  std::string reply_to;        // provider message id to quote, if any
-  std::string account;         // WhatsApp phone_number_id
-  bool outside_window = false; // WhatsApp: last citizen message older than 24 h
+  std::string text;             // what to say
+  std::string template_param;   // WhatsApp template {{2}} (one line)
+  std::string reference;        // WhatsApp template {{1}}
+  std::string reply_to;         // provider message id to quote, if any
+  std::string account;          // WhatsApp phone_number_id
+  bool outside_window = false;  // WhatsApp: last citizen message older than 24 h
 };
 
 ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry)
     : config_(config), registry_(registry) {
   std::vector<std::string> on;
-  if (!config.whatsapp.access_token.empty()) on.push_back("whatsapp");
-  if (!config.telegram.bot_token.empty()) on.push_back("telegram");
+  if (!config.whatsapp.access_token.empty())
+    on.push_back("whatsapp");
+  if (!config.telegram.bot_token.empty())
+    on.push_back("telegram");
   if (config.phone.enabled() && !config.phone.account_sid.empty() &&
       !config.phone.sms_from.empty()) {
     on.push_back("sms");
   }
   channels_ = "{";
-  for (size_t i = 0; i < on.size(); ++i) channels_ += (i ? "," : "") + on[i];
+  for (size_t i = 0; i < on.size(); ++i)
+    channels_ += (i ? "," : "") + on[i];
   channels_ += "}";
 }
 
 Status ChatDispatcher::EnsureConnected() {
-  if (conn_ && conn_->is_open()) return Ok{};
+  if (conn_ && conn_->is_open())
+    return Ok{};
   auto c = ConnectDb(config_.database.url);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   conn_ = std::move(c).value();
   return Ok{};
 }
@@ -55,15 +60,18 @@ namespace {
 
 std::string OneLine(std::string s) {
   for (char& c : s) {
-    if (c == '\n' || c == '\t') c = ' ';
+    if (c == '\n' || c == '\t')
+      c = ' ';
   }
   return s.substr(0, 900);
 }
 
 bool HasFlag(const json& flags, const char* flag) {
-  if (!flags.is_array()) return false;
+  if (!flags.is_array())
+    return false;
   for (const auto& f : flags) {
-    if (f.is_string() && f.get<std::string>() == flag) return true;
+    if (f.is_string() && f.get<std::string>() == flag)
+      return true;
   }
   return false;
 }
@@ -71,8 +79,10 @@ bool HasFlag(const json& flags, const char* flag) {
 }  // namespace
 
 Result<int> ChatDispatcher::RunOnce() {
-  if (channels_ == "{}") return 0;
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (channels_ == "{}")
+    return 0;
+  if (auto st = EnsureConnected(); !st)
+    return st.error();
   std::vector<Row> rows;
   auto claimed = RunDb<Ok>([&] {
     pqxx::work tx(*conn_);
@@ -122,8 +132,8 @@ Result<int> ChatDispatcher::RunOnce() {
         if (x.payload.value("forwarded_to", "") != "") {
           x.text = ForwardAckText(language, x.reference, x.payload.value("forwarded_to", ""));
         } else if (x.payload.value("duplicate", false)) {
-          x.text = DuplicateAckText(language, x.reference,
-                                    x.payload.value("existing_reference", ""));
+          x.text =
+              DuplicateAckText(language, x.reference, x.payload.value("existing_reference", ""));
         } else {
           x.text = AckText(language, x.reference, department, HasFlag(flags, "Ort fehlt"));
         }
@@ -148,7 +158,8 @@ Result<int> ChatDispatcher::RunOnce() {
     return Ok{};
   });
   if (!claimed) {
-    if (IsTransientDbError(claimed.error())) conn_.reset();
+    if (IsTransientDbError(claimed.error()))
+      conn_.reset();
     return claimed.error();
   }
   for (const Row& row : rows) {
@@ -203,16 +214,21 @@ Result<int> ChatDispatcher::RunOnce() {
 }
 
 ChatDispatcher::Outcome ChatDispatcher::Send(const Row& row) {
-  if (row.text.empty()) return {false, true, "", "nothing to send", 0};
-  if (row.channel == "whatsapp") return SendWhatsApp(row);
-  if (row.channel == "sms") return SendSms(row);
+  if (row.text.empty())
+    return {false, true, "", "nothing to send", 0};
+  if (row.channel == "whatsapp")
+    return SendWhatsApp(row);
+  if (row.channel == "sms")
+    return SendSms(row);
   return SendTelegram(row);
 }
 
 ChatDispatcher::Outcome ChatDispatcher::SendWhatsApp(const Row& row) {
   const auto& wa = config_.whatsapp;
-  if (wa.access_token.empty()) return {false, true, "", "whatsapp.access_token is not set", 0};
-  if (row.account.empty()) return {false, true, "", "no WhatsApp phone number id known", 0};
+  if (wa.access_token.empty())
+    return {false, true, "", "whatsapp.access_token is not set", 0};
+  if (row.account.empty())
+    return {false, true, "", "no WhatsApp phone number id known", 0};
   bool use_template = row.outside_window || row.payload.value("use_template", false);
   HttpClient::Request req;
   req.method = "POST";
@@ -220,24 +236,26 @@ ChatDispatcher::Outcome ChatDispatcher::SendWhatsApp(const Row& row) {
   req.headers = {{"Authorization", "Bearer " + wa.access_token},
                  {"Content-Type", "application/json"}};
   req.timeout = std::chrono::seconds(20);
-  req.body = use_template
-                 ? whatsapp::BuildTemplateMessage(row.address, wa.template_name,
-                                                  wa.template_language,
-                                                  {DisplayReference(row.reference),
-                                                   row.template_param})
-                 : whatsapp::BuildTextMessage(row.address, row.text, row.reply_to);
+  req.body = use_template ? whatsapp::BuildTemplateMessage(
+                                row.address, wa.template_name, wa.template_language,
+                                {DisplayReference(row.reference), row.template_param})
+                          : whatsapp::BuildTextMessage(row.address, row.text, row.reply_to);
   auto res = http_.Send(req);
-  if (!res) return {false, false, "", res.error().code + ": " + res.error().message, 0};
+  if (!res)
+    return {false, false, "", res.error().code + ": " + res.error().message, 0};
   auto parsed = whatsapp::ParseSendResponse(static_cast<int>(res->status), res->body);
-  if (!parsed) return {false, res->status < 500, "", parsed.error().message, 0};
-  if (!parsed->message_id.empty()) return {true, false, parsed->message_id, "", 0};
+  if (!parsed)
+    return {false, res->status < 500, "", parsed.error().message, 0};
+  if (!parsed->message_id.empty())
+    return {true, false, parsed->message_id, "", 0};
   return {false, parsed->permanent, "",
           std::to_string(parsed->error_code) + " " + parsed->error_message, 0};
 }
 
 ChatDispatcher::Outcome ChatDispatcher::SendTelegram(const Row& row) {
   const auto& tg = config_.telegram;
-  if (tg.bot_token.empty()) return {false, true, "", "telegram.bot_token is not set", 0};
+  if (tg.bot_token.empty())
+    return {false, true, "", "telegram.bot_token is not set", 0};
   std::optional<int64_t> reply;
   if (auto colon = row.reply_to.rfind(':'); colon != std::string::npos) {
     reply = std::strtoll(row.reply_to.c_str() + colon + 1, nullptr, 10);
@@ -249,10 +267,13 @@ ChatDispatcher::Outcome ChatDispatcher::SendTelegram(const Row& row) {
   req.timeout = std::chrono::seconds(20);
   req.body = telegram::BuildSendMessage(row.address, row.text, reply);
   auto res = http_.Send(req);
-  if (!res) return {false, false, "", res.error().code + ": " + res.error().message, 0};
+  if (!res)
+    return {false, false, "", res.error().code + ": " + res.error().message, 0};
   auto parsed = telegram::ParseSendResponse(static_cast<int>(res->status), res->body);
-  if (!parsed) return {false, res->status < 500, "", parsed.error().message, 0};
-  if (!parsed->message_id.empty()) return {true, false, parsed->message_id, "", 0};
+  if (!parsed)
+    return {false, res->status < 500, "", parsed.error().message, 0};
+  if (!parsed->message_id.empty())
+    return {true, false, parsed->message_id, "", 0};
   return {false, parsed->permanent, "",
           std::to_string(parsed->error_code) + " " + parsed->description, parsed->retry_after};
 }
@@ -267,10 +288,13 @@ ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {
   req.timeout = std::chrono::seconds(20);
   req.body = twilio::BuildSmsForm(ph.sms_from, row.address, row.text);
   auto res = http_.Send(req);
-  if (!res) return {false, false, "", res.error().code + ": " + res.error().message, 0};
+  if (!res)
+    return {false, false, "", res.error().code + ": " + res.error().message, 0};
   auto parsed = twilio::ParseSmsResponse(static_cast<int>(res->status), res->body);
-  if (!parsed) return {false, res->status < 500, "", parsed.error().message, 0};
-  if (!parsed->sid.empty()) return {true, false, parsed->sid, "", 0};
+  if (!parsed)
+    return {false, res->status < 500, "", parsed.error().message, 0};
+  if (!parsed->sid.empty())
+    return {true, false, parsed->sid, "", 0};
   return {false, parsed->permanent, "",
           std::to_string(parsed->error_code) + " " + parsed->error_message, 0};
 }
@@ -282,7 +306,8 @@ void ChatDispatcher::Run(const std::atomic<bool>& stop, std::chrono::millisecond
       log::Warn("chat dispatcher: database unavailable, retrying",
                 {{"error", r.error().message + ": " + r.error().detail}});
     }
-    if (r && *r > 0) continue;  // more may be due
+    if (r && *r > 0)
+      continue;  // more may be due
     for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
          waited += std::chrono::milliseconds(50)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

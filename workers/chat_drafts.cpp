@@ -9,8 +9,7 @@
 
 namespace meldestelle::workers {
 
-DraftCloser::DraftCloser(const Config& config, const RuleSource& rules,
-                         metrics::Registry& registry)
+DraftCloser::DraftCloser(const Config& config, const RuleSource& rules, metrics::Registry& registry)
     : config_(config),
       rules_(rules),
       store_(config.database.url, config.duplicates),
@@ -20,9 +19,11 @@ DraftCloser::DraftCloser(const Config& config, const RuleSource& rules,
                                  "Chat drafts without a place whose sender was asked for it.")) {}
 
 Status DraftCloser::EnsureConnected() {
-  if (conn_ && conn_->is_open()) return Ok{};
+  if (conn_ && conn_->is_open())
+    return Ok{};
   auto c = ConnectDb(config_.database.url);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   conn_ = std::move(c).value();
   return Ok{};
 }
@@ -38,7 +39,8 @@ struct Draft {
 }  // namespace
 
 Result<int> DraftCloser::RunOnce() {
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (auto st = EnsureConnected(); !st)
+    return st.error();
   int handled = 0;
   while (true) {
     int64_t current = 0;
@@ -54,7 +56,8 @@ Result<int> DraftCloser::RunOnce() {
           "   ON c.channel = d.channel AND c.address = d.sender"
           " WHERE d.state <> 'published' AND d.deadline <= now()"
           " ORDER BY d.deadline LIMIT 1 FOR UPDATE OF d SKIP LOCKED");
-      if (rows.empty()) return false;
+      if (rows.empty())
+        return false;
       Draft d;
       const auto& row = rows[0];
       d.id = row[0].as<int64_t>();
@@ -91,14 +94,15 @@ Result<int> DraftCloser::RunOnce() {
         std::string kind = it[0].as<std::string>();
         if (kind == "text") {
           std::string t = it[1].as<std::string>();
-          if (!report.text.empty()) report.text += "\n";
+          if (!report.text.empty())
+            report.text += "\n";
           report.text += t;
           has_content = true;
         } else if (kind == "location") {
           report.location.lat = it[2].as<double>();
           report.location.lon = it[3].as<double>();
-          report.location.accuracy_m = it[4].is_null() ? std::optional<double>()
-                                                       : std::optional<double>(it[4].as<double>());
+          report.location.accuracy_m =
+              it[4].is_null() ? std::optional<double>() : std::optional<double>(it[4].as<double>());
           report.location.source = LocationSource::kDevice;
           report.location.address = it[5].as<std::string>();
         } else {
@@ -148,9 +152,12 @@ Result<int> DraftCloser::RunOnce() {
       }
       RuleSets sets = rules_.Current();
       routing::Decision decision = routing::Route(*sets.live, report);
-      if (!located) decision.flags.push_back("Ort fehlt");
-      if (voice) decision.flags.push_back("Sprachnachricht");
-      if (unloadable) decision.flags.push_back("Anhang nicht geladen");
+      if (!located)
+        decision.flags.push_back("Ort fehlt");
+      if (voice)
+        decision.flags.push_back("Sprachnachricht");
+      if (unloadable)
+        decision.flags.push_back("Anhang nicht geladen");
       std::optional<routing::Decision> shadow;
       if (sets.candidate) {
         routing::Decision candidate = routing::Route(*sets.candidate, report);
@@ -160,9 +167,9 @@ Result<int> DraftCloser::RunOnce() {
       }
       const Department* dept = config_.FindDepartment(decision.department);
       Envelope env{report, {}};
-      auto outcome = store_.CreateTicket(env, decision,
-                                         dept != nullptr ? dept->name : decision.department,
-                                         shadow ? &*shadow : nullptr);
+      auto outcome =
+          store_.CreateTicket(env, decision, dept != nullptr ? dept->name : decision.department,
+                              shadow ? &*shadow : nullptr);
       if (!outcome) {
         throw std::runtime_error("ticket for chat draft " + d.reference + ": " +
                                  outcome.error().message + ": " + outcome.error().detail);
@@ -196,16 +203,19 @@ Result<int> DraftCloser::RunOnce() {
         tx.commit();
         return Ok{};
       });
-      if (!later) return later.error();
+      if (!later)
+        return later.error();
       continue;
     }
-    if (!*r) return handled;
+    if (!*r)
+      return handled;
     ++handled;
   }
 }
 
 Result<int64_t> DraftCloser::ForgetOldEvents() {
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (auto st = EnsureConnected(); !st)
+    return st.error();
   return RunDb<int64_t>([&] {
     pqxx::work tx(*conn_);
     auto r = tx.exec_params(

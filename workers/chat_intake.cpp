@@ -36,9 +36,11 @@ ChatIntake::ChatIntake(const Config& config, MediaSource& media, metrics::Regist
                                       "Redelivered provider events recognised and ignored.")) {}
 
 Status ChatIntake::EnsureConnected() {
-  if (conn_ && conn_->is_open()) return Ok{};
+  if (conn_ && conn_->is_open())
+    return Ok{};
   auto c = ConnectDb(config_.database.url);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   conn_ = std::move(c).value();
   return Ok{};
 }
@@ -47,7 +49,8 @@ Status ChatIntake::Process(const chat::Batch& batch) {
   for (const auto& item : batch.items) {
     auto st = ProcessEvent(batch, item);
     if (!st) {
-      if (IsTransientDbError(st.error())) conn_.reset();
+      if (IsTransientDbError(st.error()))
+        conn_.reset();
       return st;
     }
   }
@@ -68,12 +71,14 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
   std::vector<StoredMedia> out;
   for (const auto& m : e.media) {
     StoredMedia s;
-    s.kind = e.type == MessageType::kAudio ? "audio" : e.type == MessageType::kImage ? "photo"
-                                                                                       : "document";
+    s.kind = e.type == MessageType::kAudio   ? "audio"
+             : e.type == MessageType::kImage ? "photo"
+                                             : "document";
     s.filename = SanitizeFilename(m.filename);
     auto bytes = media_.Fetch(e, m);
     if (!bytes) {
-      if (bytes.error().code == "media_transient") return bytes.error();
+      if (bytes.error().code == "media_transient")
+        return bytes.error();
       s.problem = bytes.error().message;
       log::Warn("chat media not loadable",
                 {{"channel", e.channel}, {"reason", bytes.error().message}});
@@ -92,8 +97,8 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
       if (auto stripped = StripPhoto(stored); stripped) {
         stored = std::move(stripped).value();
       } else {
-        log::Warn("photo metadata not removed", {{"channel", e.channel},
-                                                  {"reason", stripped.error().message}});
+        log::Warn("photo metadata not removed",
+                  {{"channel", e.channel}, {"reason", stripped.error().message}});
       }
     } else if (type.empty()) {
       type = "application/octet-stream";
@@ -115,10 +120,8 @@ namespace {
 void QueueReply(pqxx::work& tx, const ChatEvent& e, const std::string& dedupe,
                 const std::string& text, const std::string& language,
                 const std::string& reference = {}) {
-  nlohmann::json payload{{"text", text},
-                         {"language", language},
-                         {"reply_to", e.message_id},
-                         {"reference", reference}};
+  nlohmann::json payload{
+      {"text", text}, {"language", language}, {"reply_to", e.message_id}, {"reference", reference}};
   tx.exec_params0(
       "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
       " VALUES (NULL, 'chat_reply', $1, $2, $3::jsonb, 'pending', $4)"
@@ -136,9 +139,12 @@ bool Remember(pqxx::work& tx, const ChatEvent& e, const std::string& outcome) {
 }
 
 int StateRank(const std::string& s) {
-  if (s == "sent") return 1;
-  if (s == "delivered") return 2;
-  if (s == "read") return 3;
+  if (s == "sent")
+    return 1;
+  if (s == "delivered")
+    return 2;
+  if (s == "read")
+    return 3;
   return 0;
 }
 
@@ -156,8 +162,8 @@ ChatEvent WithoutNul(ChatEvent e) {
       s->erase(std::remove(s->begin(), s->end(), '\0'), s->end());
     }
   }
-  for (auto& m : e.media) m.filename.erase(std::remove(m.filename.begin(), m.filename.end(), '\0'),
-                                           m.filename.end());
+  for (auto& m : e.media)
+    m.filename.erase(std::remove(m.filename.begin(), m.filename.end(), '\0'), m.filename.end());
   return e;
 }
 
@@ -165,18 +171,20 @@ ChatEvent WithoutNul(ChatEvent e) {
 
 Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item) {
   const ChatEvent e = WithoutNul(item.event);
-  if (auto st = EnsureConnected(); !st) return st;
+  if (auto st = EnsureConnected(); !st)
+    return st;
   if (Seen(e)) {
     duplicates_.Inc();
     return Ok{};
   }
   // Slow work before the transaction: the media download.
   std::vector<StoredMedia> media;
-  bool fetch = e.kind == EventKind::kMessage && !e.media.empty() &&
-               e.type != MessageType::kUnsupported;
+  bool fetch =
+      e.kind == EventKind::kMessage && !e.media.empty() && e.type != MessageType::kUnsupported;
   if (fetch) {
     auto m = FetchMedia(e);
-    if (!m) return m.error();
+    if (!m)
+      return m.error();
     media = std::move(m).value();
   }
   const std::string language = ChatLanguage(e.channel, e.sender, e.language);
@@ -184,7 +192,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
   auto done = RunDb<Ok>([&]() -> Ok {
     pqxx::work tx(*conn_);
     if (e.kind == EventKind::kStatus) {
-      if (!Remember(tx, e, "status")) return Ok{};
+      if (!Remember(tx, e, "status"))
+        return Ok{};
       // Delivery receipts for our own messages; they may arrive out of order.
       auto rows = tx.exec_params(
           "SELECT id, coalesce(delivery_state, ''), payload FROM outbox"
@@ -209,9 +218,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
                 id, std::to_string(e.error_code) + " " + e.error_title);
           }
         } else if (StateRank(e.status) > StateRank(current) && current != "failed") {
-          tx.exec_params0(
-              "UPDATE outbox SET delivery_state = $2, updated_at = now() WHERE id = $1", id,
-              e.status);
+          tx.exec_params0("UPDATE outbox SET delivery_state = $2, updated_at = now() WHERE id = $1",
+                          id, e.status);
         }
       }
       tx.commit();
@@ -252,12 +260,14 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
           " WHERE i.draft_id = d.id AND d.state <> 'published' AND d.channel = $1"
           " AND i.message_id = $2 AND i.kind = 'text' RETURNING 1",
           e.channel, e.message_id, e.text);
-      if (!Remember(tx, e, r.empty() ? "edit_ignored" : "edit")) return Ok{};
+      if (!Remember(tx, e, r.empty() ? "edit_ignored" : "edit"))
+        return Ok{};
       tx.commit();
       return Ok{};
     }
     if (e.type == MessageType::kUnsupported) {
-      if (!Remember(tx, e, "unsupported")) return Ok{};
+      if (!Remember(tx, e, "unsupported"))
+        return Ok{};
       QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key, UnsupportedText(language),
                  language);
       tx.commit();
@@ -270,15 +280,20 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
           " WHERE o.channel = $1 AND o.provider_message_id = $2 AND o.address = $3",
           e.channel, e.reply_to, e.sender);
       if (!t.empty()) {
-        if (!Remember(tx, e, "followup")) return Ok{};
+        if (!Remember(tx, e, "followup"))
+          return Ok{};
         nlohmann::json files = nlohmann::json::array();
         for (const auto& m : media) {
-          if (m.sha256.empty()) continue;
-          files.push_back({{"sha256", m.sha256}, {"media_type", m.media_type},
-                           {"size", m.size}, {"filename", m.filename}});
+          if (m.sha256.empty())
+            continue;
+          files.push_back({{"sha256", m.sha256},
+                           {"media_type", m.media_type},
+                           {"size", m.size},
+                           {"filename", m.filename}});
         }
         std::optional<double> lat, lon;
-        if (e.location) lat = e.location->lat, lon = e.location->lon;
+        if (e.location)
+          lat = e.location->lat, lon = e.location->lon;
         tx.exec_params0(
             "INSERT INTO ticket_followups (ticket_id, channel, message_id, text, attachments,"
             " lat, lon) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7)"
@@ -301,7 +316,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
                      (e.type == MessageType::kInteractive &&
                       (IsDoneWord(e.interactive_id) || IsDoneWord(e.interactive_title)));
     if (done_word) {
-      if (!Remember(tx, e, open.empty() ? "ignored" : "done")) return Ok{};
+      if (!Remember(tx, e, open.empty() ? "ignored" : "done"))
+        return Ok{};
       // The citizen says the report is complete: the closer publishes it now (or asks for the
       // place at once if it is missing).
       if (!open.empty()) {
@@ -311,7 +327,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
       tx.commit();
       return Ok{};
     }
-    if (!Remember(tx, e, "draft")) return Ok{};
+    if (!Remember(tx, e, "draft"))
+      return Ok{};
     int64_t draft = 0;
     bool asked = false;
     if (open.empty()) {
@@ -356,11 +373,14 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
           draft, e.message_id, e.location->lat, e.location->lon, e.location->accuracy_m, place);
     }
     bool photo_located = false;
-    for (const auto& m : media) photo_located = photo_located || m.photo_lat.has_value();
+    for (const auto& m : media)
+      photo_located = photo_located || m.photo_lat.has_value();
     // We asked for the place and it came: publish now. Otherwise the window starts again.
     if (asked && (has_pin || photo_located)) {
-      tx.exec_params0("UPDATE chat_drafts SET last_message_at = now(), deadline = now()"
-                      " WHERE id = $1", draft);
+      tx.exec_params0(
+          "UPDATE chat_drafts SET last_message_at = now(), deadline = now()"
+          " WHERE id = $1",
+          draft);
     } else {
       tx.exec_params0(
           "UPDATE chat_drafts SET last_message_at = now(),"
@@ -370,7 +390,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
     tx.commit();
     return Ok{};
   });
-  if (!done) return done.error();
+  if (!done)
+    return done.error();
   return Ok{};
 }
 

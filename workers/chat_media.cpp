@@ -19,7 +19,8 @@ Error Unavailable(std::string message) {
 // "http://127.0.0.1:8080/v21.0" → "http://127.0.0.1:8080".
 std::string Origin(const std::string& url) {
   size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return {};
+  if (scheme == std::string::npos)
+    return {};
   return url.substr(0, url.find('/', scheme + 3));
 }
 
@@ -44,7 +45,8 @@ Result<HttpClient::Response> ProviderMedia::Get(const std::string& url, const st
                                                 int64_t max_bytes) {
   HttpClient::Request req;
   req.url = url;
-  if (!bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + bearer);
+  if (!bearer.empty())
+    req.headers.emplace_back("Authorization", "Bearer " + bearer);
   req.timeout = std::chrono::seconds(config_.chat.media_timeout_seconds);
   req.max_bytes = max_bytes;
   std::chrono::milliseconds backoff(500);
@@ -54,12 +56,13 @@ Result<HttpClient::Response> ProviderMedia::Get(const std::string& url, const st
       return Unavailable("media larger than " + std::to_string(max_bytes) + " bytes");
     }
     bool retry = !res || Transient(res->status);
-    if (!retry) return res;
+    if (!retry)
+      return res;
     if (attempt >= 3) {
-      return MakeError("media_transient",
-                       res ? "provider answered HTTP " + std::to_string(res->status)
-                           : res.error().message,
-                       RedactUrl(url));
+      return MakeError(
+          "media_transient",
+          res ? "provider answered HTTP " + std::to_string(res->status) : res.error().message,
+          RedactUrl(url));
     }
     std::this_thread::sleep_for(backoff);  // retry backoff against the provider, not a test wait
     backoff *= 2;
@@ -72,7 +75,8 @@ Result<std::string> ProviderMedia::Fetch(const chat::ChatEvent& event, const cha
                        " bytes");
   }
   auto bytes = event.channel == "telegram" ? FetchTelegram(media) : FetchWhatsApp(media);
-  if (!bytes) return bytes;
+  if (!bytes)
+    return bytes;
   if (!media.sha256_hex.empty() && Sha256Hex(*bytes) != media.sha256_hex) {
     return Unavailable("media checksum does not match the provider's sha256");
   }
@@ -86,18 +90,21 @@ Result<std::string> ProviderMedia::FetchWhatsApp(const chat::Media& media) {
   }
   for (int round = 0; round < 2; ++round) {
     auto meta = Get(wa.api_base + "/" + UrlEscape(media.id), wa.access_token, 64 * 1024);
-    if (!meta) return meta.error();
+    if (!meta)
+      return meta.error();
     if (meta->status != 200) {
       return Unavailable("media id lookup answered HTTP " + std::to_string(meta->status));
     }
     auto info = whatsapp::ParseMediaInfo(meta->body, Origin(wa.api_base));
-    if (!info) return Unavailable("media info: " + info.error().message);
+    if (!info)
+      return Unavailable("media info: " + info.error().message);
     if (info->file_size && *info->file_size > config_.chat.max_media_bytes) {
       return Unavailable("media larger than " + std::to_string(config_.chat.max_media_bytes) +
                          " bytes");
     }
     auto file = Get(info->url, wa.access_token, config_.chat.max_media_bytes);
-    if (!file) return file.error();
+    if (!file)
+      return file.error();
     if (file->status == 200) {
       if (!info->sha256_hex.empty() && Sha256Hex(file->body) != info->sha256_hex) {
         return Unavailable("media checksum does not match the provider's sha256");
@@ -119,16 +126,19 @@ Result<std::string> ProviderMedia::FetchTelegram(const chat::Media& media) {
   }
   auto meta = Get(tg.api_base + "/bot" + tg.bot_token + "/getFile?file_id=" + UrlEscape(media.id),
                   "", 64 * 1024);
-  if (!meta) return meta.error();
+  if (!meta)
+    return meta.error();
   auto info = telegram::ParseGetFile(meta->body);
-  if (!info) return Unavailable("getFile: " + info.error().message);
+  if (!info)
+    return Unavailable("getFile: " + info.error().message);
   if (info->file_size && *info->file_size > config_.chat.max_media_bytes) {
     return Unavailable("media larger than " + std::to_string(config_.chat.max_media_bytes) +
                        " bytes");
   }
   auto file = Get(tg.api_base + "/file/bot" + tg.bot_token + "/" + info->file_path, "",
                   config_.chat.max_media_bytes);
-  if (!file) return file.error();
+  if (!file)
+    return file.error();
   if (file->status != 200) {
     return Unavailable("file download answered HTTP " + std::to_string(file->status));
   }

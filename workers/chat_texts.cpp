@@ -11,7 +11,8 @@ bool English(std::string_view language) { return language == "en"; }
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string out;
-  for (auto p : parts) out += p;
+  for (auto p : parts)
+    out += p;
   return out;
 }
 
@@ -26,7 +27,8 @@ std::string ChatLanguage(std::string_view channel, std::string_view sender,
   // get German, all others English.
   if (channel == "whatsapp") {
     for (std::string_view prefix : {"49", "43", "41", "423"}) {
-      if (sender.substr(0, prefix.size()) == prefix) return "de";
+      if (sender.substr(0, prefix.size()) == prefix)
+        return "de";
     }
     return "en";
   }
@@ -34,8 +36,9 @@ std::string ChatLanguage(std::string_view channel, std::string_view sender,
 }
 
 std::string DisplayReference(std::string_view ref) {
-  if (ref.size() != 12) return std::string(ref);
-  return Cat({"M-", ref.substr(0, 4), "-", ref.substr(4, 4), "-", ref.substr(8, 4)});
+  if (ref.size() != 12)
+    return std::string(ref);
+  return Cat({ref.substr(0, 4), "-", ref.substr(4, 4), "-", ref.substr(8, 4)});
 }
 
 std::string AskLocationText(std::string_view language) {
@@ -69,25 +72,28 @@ std::string AckText(std::string_view language, std::string_view reference,
     if (location_missing) {
       text += " We could not tell where the problem is; staff may ask you for the place.";
     }
-    text += " Please quote the reference if you contact us. Reply to this message to add "
-            "something.";
+    text +=
+        " Please quote the reference if you contact us. Reply to this message to add "
+        "something.";
     return text;
   }
   text = Cat({"Danke! Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
   if (location_missing) {
     text += " Den Ort konnten wir nicht bestimmen; eventuell fragen wir noch einmal nach.";
   }
-  text += " Bitte nennen Sie die Nummer bei Rückfragen. Antworten Sie auf diese Nachricht, um "
-          "etwas zu ergänzen.";
+  text +=
+      " Bitte nennen Sie die Nummer bei Rückfragen. Antworten Sie auf diese Nachricht, um "
+      "etwas zu ergänzen.";
   return text;
 }
 
 std::string DuplicateAckText(std::string_view language, std::string_view reference,
                              std::string_view existing_reference) {
   if (English(language)) {
-    return Cat({"Thank you! This problem has already been reported (", DisplayReference(existing_reference),
-                ") and is being dealt with. We have added your report ", DisplayReference(reference),
-                " to it and will keep you informed."});
+    return Cat({"Thank you! This problem has already been reported (",
+                DisplayReference(existing_reference),
+                ") and is being dealt with. We have added your report ",
+                DisplayReference(reference), " to it and will keep you informed."});
   }
   return Cat({"Danke! Dieser Mangel wurde bereits gemeldet (", DisplayReference(existing_reference),
               ") und wird bearbeitet. Ihre Meldung ", DisplayReference(reference),
@@ -110,15 +116,15 @@ std::string SmsAckText(std::string_view language, std::string_view town, std::st
                        std::string_view department, std::string_view existing_reference) {
   std::string ref = DisplayReference(reference);
   if (English(language)) {
-    std::string text = Cat({town, ": your report ", ref, " has been received. Responsible: ",
-                            department, "."});
+    std::string text =
+        Cat({town, ": your report ", ref, " has been received. Responsible: ", department, "."});
     if (!existing_reference.empty()) {
       text += Cat({" Already reported as ", DisplayReference(existing_reference), "."});
     }
     return text;
   }
-  std::string text = Cat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department,
-                          "."});
+  std::string text =
+      Cat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
   if (!existing_reference.empty()) {
     text += Cat({" Bereits gemeldet als ", DisplayReference(existing_reference), "."});
   }
@@ -129,20 +135,24 @@ std::string FollowupText(std::string_view language, std::string_view reference) 
   if (English(language)) {
     return Cat({"Thank you, we have added this to your report ", DisplayReference(reference), "."});
   }
-  return Cat({"Danke, wir haben das zu Ihrer Meldung ", DisplayReference(reference),
-              " hinzugefügt."});
+  return Cat(
+      {"Danke, wir haben das zu Ihrer Meldung ", DisplayReference(reference), " hinzugefügt."});
 }
 
 bool IsDoneWord(std::string_view text) {
   std::string t;
   for (unsigned char c : text) {
-    if (std::isalpha(c)) t += static_cast<char>(std::tolower(c));
-    else if (c == ' ' && !t.empty() && t.back() != ' ') t += ' ';
+    if (std::isalpha(c))
+      t += static_cast<char>(std::tolower(c));
+    else if (c == ' ' && !t.empty() && t.back() != ' ')
+      t += ' ';
   }
-  while (!t.empty() && t.back() == ' ') t.pop_back();
+  while (!t.empty() && t.back() == ' ')
+    t.pop_back();
   for (std::string_view w : {"fertig", "done", "ok fertig", "das wars", "absenden", "senden",
                              "fertig danke", "done thanks"}) {
-    if (t == w) return true;
+    if (t == w)
+      return true;
   }
   return false;
 }

@@ -23,7 +23,8 @@ std::string SmsAckText(std::string_view language, std::string_view town, std::st
 std::string FollowupText(std::string_view language, std::string_view reference);
 // True for "fertig", "Fertig!", "done", "ok fertig" …: the citizen says the report is complete.
 bool IsDoneWord(std::string_view text);
-// The reference as read to citizens: "M-" and groups of four ("M-4KQ7-XRT2-WNPA").
+// The reference as written to citizens: groups of four ("4KQ7-XRT2-WNPA"); the status lookup
+// and staff accept it with or without the dashes.
 std::string DisplayReference(std::string_view reference);
 
 }  // namespace meldestelle::workers

@@ -17,7 +17,8 @@ namespace {
 
 bool Remember(pqxx::work& tx, const std::string& key) {
   return !tx.exec_params(
-                "INSERT INTO chat_events (channel, dedupe_key, outcome) VALUES ('phone', $1, 'phone')"
+                "INSERT INTO chat_events (channel, dedupe_key, outcome) VALUES ('phone', $1, "
+                "'phone')"
                 " ON CONFLICT DO NOTHING RETURNING 1",
                 key)
               .empty();
@@ -31,15 +32,18 @@ PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry)
                                       "Repeated phone callbacks recognised and ignored.")) {}
 
 Status PhoneIntake::EnsureConnected() {
-  if (conn_ && conn_->is_open()) return Ok{};
+  if (conn_ && conn_->is_open())
+    return Ok{};
   auto c = ConnectDb(config_.database.url);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   conn_ = std::move(c).value();
   return Ok{};
 }
 
 Status PhoneIntake::Process(const phone::Message& m) {
-  if (auto st = EnsureConnected(); !st) return st;
+  if (auto st = EnsureConnected(); !st)
+    return st;
   const phone::Event& e = m.event;
   // Provider transcription: wait for its callback; otherwise the call is ready at once.
   int wait = config_.phone.TranscriptionMode() == "provider"
@@ -69,7 +73,8 @@ Status PhoneIntake::Process(const phone::Message& m) {
       case EventKind::kExternalTranscript: {
         bool external = e.kind == EventKind::kExternalTranscript;
         std::optional<std::string> transcript;
-        if (external) transcript = e.transcription_text;
+        if (external)
+          transcript = e.transcription_text;
         tx.exec_params0(
             "INSERT INTO phone_calls (call_id, caller, called, language, reference, report_id,"
             " state, recording_sid, recording_url, recording_duration_s, transcript,"
@@ -163,7 +168,8 @@ Status PhoneIntake::Process(const phone::Message& m) {
     tx.commit();
     return Ok{};
   });
-  if (!r && IsTransientDbError(r.error())) conn_.reset();
+  if (!r && IsTransientDbError(r.error()))
+    conn_.reset();
   return r;
 }
 
@@ -181,9 +187,11 @@ PhoneCloser::PhoneCloser(const Config& config, const RuleSource& rules,
           "Phone tickets without text (transcription failed, empty or off).")) {}
 
 Status PhoneCloser::EnsureConnected() {
-  if (conn_ && conn_->is_open()) return Ok{};
+  if (conn_ && conn_->is_open())
+    return Ok{};
   auto c = ConnectDb(config_.database.url);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   conn_ = std::move(c).value();
   return Ok{};
 }
@@ -201,16 +209,19 @@ struct Call {
 
 // Twilio's RecordingUrl has no extension: ".wav" asks for the WAV file.
 std::string RecordingDownloadUrl(const std::string& url, const std::string& api_base) {
-  if (url.rfind(api_base, 0) != 0) return url;
+  if (url.rfind(api_base, 0) != 0)
+    return url;
   size_t slash = url.rfind('/');
-  if (url.find('.', slash == std::string::npos ? 0 : slash) != std::string::npos) return url;
+  if (url.find('.', slash == std::string::npos ? 0 : slash) != std::string::npos)
+    return url;
   return url + ".wav";
 }
 
 }  // namespace
 
 Result<int> PhoneCloser::RunOnce() {
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (auto st = EnsureConnected(); !st)
+    return st.error();
   const Config::Phone& cfg = config_.phone;
   int handled = 0;
   while (true) {
@@ -224,7 +235,8 @@ Result<int> PhoneCloser::RunOnce() {
           " to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
           " FROM phone_calls WHERE state = 'recorded' AND deadline <= now()"
           " AND reference IS NOT NULL ORDER BY deadline LIMIT 1 FOR UPDATE SKIP LOCKED");
-      if (rows.empty()) return false;
+      if (rows.empty())
+        return false;
       const auto& row = rows[0];
       Call c;
       c.call_id = row[0].as<std::string>();
@@ -235,10 +247,13 @@ Result<int> PhoneCloser::RunOnce() {
       c.report_id = row[4].as<std::string>();
       c.recording_url = row[5].as<std::string>();
       c.recording_status = row[6].as<std::string>();
-      if (!row[7].is_null()) c.recording_sha = row[7].as<std::string>();
-      if (!row[8].is_null()) c.recording_type = row[8].as<std::string>();
+      if (!row[7].is_null())
+        c.recording_sha = row[7].as<std::string>();
+      if (!row[8].is_null())
+        c.recording_type = row[8].as<std::string>();
       c.recording_size = row[9].as<int64_t>();
-      if (!row[10].is_null()) c.transcript = row[10].as<std::string>();
+      if (!row[10].is_null())
+        c.transcript = row[10].as<std::string>();
       c.wants_sms = row[11].as<bool>();
       c.attempts = row[12].as<int>();
       c.recorded_at = row[13].as<std::string>();
@@ -249,8 +264,9 @@ Result<int> PhoneCloser::RunOnce() {
             " deadline = now() + make_interval(secs => $2) WHERE call_id = $1",
             c.call_id, delay);
         tx.commit();
-        log::Warn("phone call postponed", {{"reference", c.reference}, {"reason", why},
-                                           {"retry_in_s", std::to_string(delay)}});
+        log::Warn(
+            "phone call postponed",
+            {{"reference", c.reference}, {"reason", why}, {"retry_in_s", std::to_string(delay)}});
         return true;
       };
       constexpr int kMaxAttempts = 5;
@@ -262,8 +278,8 @@ Result<int> PhoneCloser::RunOnce() {
         req.url = RecordingDownloadUrl(c.recording_url, cfg.api_base);
         if (req.url.rfind(cfg.api_base, 0) == 0 && !cfg.account_sid.empty()) {
           // The provider's credentials go to the provider only.
-          req.headers.emplace_back(
-              "Authorization", "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
+          req.headers.emplace_back("Authorization",
+                                   "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
         }
         req.timeout = std::chrono::seconds(60);
         req.max_bytes = config_.chat.max_media_bytes;
@@ -272,7 +288,8 @@ Result<int> PhoneCloser::RunOnce() {
                               : (res->status == 404 || res->status == 429 || res->status >= 500);
         if (res && res->status == 200 && !res->body.empty()) {
           std::string type = SniffMediaType(res->body);
-          if (type.empty()) type = "application/octet-stream";
+          if (type.empty())
+            type = "application/octet-stream";
           std::string sha = Sha256Hex(res->body);
           if (auto put = blobs_.Put(res->body, sha); !put) {
             throw std::runtime_error("storing a recording failed: " + put.error().message);
@@ -291,11 +308,12 @@ Result<int> PhoneCloser::RunOnce() {
                                  : res.error().message);
         } else {
           flags.push_back("Aufnahme nicht geladen");
-          log::Warn("recording not loadable", {{"reference", c.reference},
-                                               {"url", RedactUrl(req.url)}});
+          log::Warn("recording not loadable",
+                    {{"reference", c.reference}, {"url", RedactUrl(req.url)}});
         }
       } else if (c.recording_sha) {
-        if (auto got = blobs_.Get(*c.recording_sha); got) audio = std::move(got).value();
+        if (auto got = blobs_.Get(*c.recording_sha); got)
+          audio = std::move(got).value();
       }
       // 2. The text.
       std::string mode = cfg.TranscriptionMode();
@@ -315,7 +333,8 @@ Result<int> PhoneCloser::RunOnce() {
           if (j.is_object() && j.contains("text") && j["text"].is_string()) {
             text = j["text"].get<std::string>();
           }
-          if (!IsValidUtf8(text)) text.clear();
+          if (!IsValidUtf8(text))
+            text.clear();
           c.transcript = text;
           tx.exec_params0(
               "UPDATE phone_calls SET transcript = $2, transcript_source = 'stt'"
@@ -351,33 +370,36 @@ Result<int> PhoneCloser::RunOnce() {
         untranscribed_.Inc();
       }
       std::optional<routing::PlaceMatch> place;
-      if (gazetteer_ != nullptr && !text.empty()) place = routing::FindPlace(*gazetteer_, text);
+      if (gazetteer_ != nullptr && !text.empty())
+        place = routing::FindPlace(*gazetteer_, text);
       if (place) {
         report.location.lat = place->lat;
         report.location.lon = place->lon;
         report.location.source = LocationSource::kAddress;
         report.location.address =
             place->street + (place->house_number.empty() ? "" : " " + place->house_number);
-        if (place->confidence < cfg.location_min_confidence) flags.push_back("Ort unsicher");
+        if (place->confidence < cfg.location_min_confidence)
+          flags.push_back("Ort unsicher");
       } else {
         flags.push_back("Ort fehlt");
       }
       RuleSets sets = rules_.Current();
       routing::Decision decision = routing::Route(*sets.live, report);
-      for (auto& f : flags) decision.flags.push_back(f);
+      for (auto& f : flags)
+        decision.flags.push_back(f);
       if (place) {
         decision.flags.push_back("Ort aus Sprache: " + place->matched_text + " (Sicherheit " +
-                                 std::to_string(static_cast<int>(place->confidence * 100)) +
-                                 " %)");
+                                 std::to_string(static_cast<int>(place->confidence * 100)) + " %)");
       }
       const Department* dept = config_.FindDepartment(decision.department);
       Envelope env{report, {}};
-      auto outcome = store_.CreateTicket(env, decision,
-                                         dept != nullptr ? dept->name : decision.department);
+      auto outcome =
+          store_.CreateTicket(env, decision, dept != nullptr ? dept->name : decision.department);
       if (!outcome) {
-        if (IsTransientDbError(outcome.error())) throw pqxx::broken_connection("ticket store");
-        throw std::runtime_error("ticket for call " + c.reference + ": " +
-                                 outcome.error().message + ": " + outcome.error().detail);
+        if (IsTransientDbError(outcome.error()))
+          throw pqxx::broken_connection("ticket store");
+        throw std::runtime_error("ticket for call " + c.reference + ": " + outcome.error().message +
+                                 ": " + outcome.error().detail);
       }
       tx.exec_params0(
           "UPDATE phone_calls SET state = 'published', published_at = now(),"
@@ -387,11 +409,10 @@ Result<int> PhoneCloser::RunOnce() {
           c.call_id);
       tx.commit();
       published_.Inc();
-      log::Info("phone report published",
-                {{"reference", c.reference},
-                 {"department", decision.department},
-                 {"text", text.empty() ? "none" : "yes"},
-                 {"place", place ? place->kind : "none"}});
+      log::Info("phone report published", {{"reference", c.reference},
+                                           {"department", decision.department},
+                                           {"text", text.empty() ? "none" : "yes"},
+                                           {"place", place ? place->kind : "none"}});
       return true;
     });
     if (!r) {
@@ -410,16 +431,19 @@ Result<int> PhoneCloser::RunOnce() {
         tx.commit();
         return Ok{};
       });
-      if (!later) return later.error();
+      if (!later)
+        return later.error();
       continue;
     }
-    if (!*r) return handled;
+    if (!*r)
+      return handled;
     ++handled;
   }
 }
 
 Result<int> PhoneCloser::DeleteExpiredRecordings() {
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (auto st = EnsureConnected(); !st)
+    return st.error();
   return RunDb<int>([&] {
     pqxx::work tx(*conn_);
     auto rows = tx.exec_params(

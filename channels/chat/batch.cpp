@@ -14,22 +14,32 @@ constexpr std::string_view kPrefix = R"({"kind":"chat_batch")";
 
 const char* KindName(EventKind k) {
   switch (k) {
-    case EventKind::kMessage: return "message";
-    case EventKind::kEdit: return "edit";
-    case EventKind::kStatus: return "status";
+    case EventKind::kMessage:
+      return "message";
+    case EventKind::kEdit:
+      return "edit";
+    case EventKind::kStatus:
+      return "status";
   }
   return "message";
 }
 
 const char* TypeName(MessageType t) {
   switch (t) {
-    case MessageType::kText: return "text";
-    case MessageType::kImage: return "image";
-    case MessageType::kLocation: return "location";
-    case MessageType::kDocument: return "document";
-    case MessageType::kAudio: return "audio";
-    case MessageType::kInteractive: return "interactive";
-    case MessageType::kUnsupported: return "unsupported";
+    case MessageType::kText:
+      return "text";
+    case MessageType::kImage:
+      return "image";
+    case MessageType::kLocation:
+      return "location";
+    case MessageType::kDocument:
+      return "document";
+    case MessageType::kAudio:
+      return "audio";
+    case MessageType::kInteractive:
+      return "interactive";
+    case MessageType::kUnsupported:
+      return "unsupported";
   }
   return "unsupported";
 }
@@ -37,9 +47,14 @@ const char* TypeName(MessageType t) {
 json EventToJson(const ChatEvent& e) {
   json media = json::array();
   for (const auto& m : e.media) {
-    json jm{{"id", m.id},         {"unique_id", m.unique_id}, {"mime_type", m.mime_type},
-            {"sha256", m.sha256_hex}, {"filename", m.filename}, {"voice", m.voice}};
-    if (m.size) jm["size"] = *m.size;
+    json jm{{"id", m.id},
+            {"unique_id", m.unique_id},
+            {"mime_type", m.mime_type},
+            {"sha256", m.sha256_hex},
+            {"filename", m.filename},
+            {"voice", m.voice}};
+    if (m.size)
+      jm["size"] = *m.size;
     media.push_back(std::move(jm));
   }
   json j{{"kind", KindName(e.kind)},
@@ -64,9 +79,12 @@ json EventToJson(const ChatEvent& e) {
          {"error_code", e.error_code},
          {"error_title", e.error_title}};
   if (e.location) {
-    json l{{"lat", e.location->lat}, {"lon", e.location->lon}, {"name", e.location->name},
+    json l{{"lat", e.location->lat},
+           {"lon", e.location->lon},
+           {"name", e.location->name},
            {"address", e.location->address}};
-    if (e.location->accuracy_m) l["accuracy_m"] = *e.location->accuracy_m;
+    if (e.location->accuracy_m)
+      l["accuracy_m"] = *e.location->accuracy_m;
     j["location"] = std::move(l);
   }
   return j;
@@ -77,8 +95,9 @@ json EventToJson(const ChatEvent& e) {
 ChatEvent EventFromJson(const json& j) {
   ChatEvent e;
   std::string kind = j.at("kind").get<std::string>();
-  e.kind = kind == "edit" ? EventKind::kEdit : kind == "status" ? EventKind::kStatus
-                                                                 : EventKind::kMessage;
+  e.kind = kind == "edit"     ? EventKind::kEdit
+           : kind == "status" ? EventKind::kStatus
+                              : EventKind::kMessage;
   e.channel = j.at("channel").get<std::string>();
   e.dedupe_key = j.at("dedupe_key").get<std::string>();
   e.message_id = j.at("message_id").get<std::string>();
@@ -88,10 +107,11 @@ ChatEvent EventFromJson(const json& j) {
   e.language = j.value("language", "");
   e.timestamp = j.value("timestamp", int64_t{0});
   std::string type = j.value("type", "text");
-  for (MessageType t : {MessageType::kText, MessageType::kImage, MessageType::kLocation,
-                        MessageType::kDocument, MessageType::kAudio, MessageType::kInteractive,
-                        MessageType::kUnsupported}) {
-    if (type == TypeName(t)) e.type = t;
+  for (MessageType t :
+       {MessageType::kText, MessageType::kImage, MessageType::kLocation, MessageType::kDocument,
+        MessageType::kAudio, MessageType::kInteractive, MessageType::kUnsupported}) {
+    if (type == TypeName(t))
+      e.type = t;
   }
   e.text = j.value("text", "");
   for (const auto& jm : j.at("media")) {
@@ -102,7 +122,8 @@ ChatEvent EventFromJson(const json& j) {
     m.sha256_hex = jm.value("sha256", "");
     m.filename = jm.value("filename", "");
     m.voice = jm.value("voice", false);
-    if (auto s = jm.find("size"); s != jm.end()) m.size = s->get<int64_t>();
+    if (auto s = jm.find("size"); s != jm.end())
+      m.size = s->get<int64_t>();
     e.media.push_back(std::move(m));
   }
   if (auto l = j.find("location"); l != j.end()) {
@@ -111,7 +132,8 @@ ChatEvent EventFromJson(const json& j) {
     loc.lon = l->at("lon").get<double>();
     loc.name = l->value("name", "");
     loc.address = l->value("address", "");
-    if (auto a = l->find("accuracy_m"); a != l->end()) loc.accuracy_m = a->get<double>();
+    if (auto a = l->find("accuracy_m"); a != l->end())
+      loc.accuracy_m = a->get<double>();
     e.location = std::move(loc);
   }
   e.reply_to = j.value("reply_to", "");
@@ -138,11 +160,11 @@ std::string EncodeBatch(const Batch& b) {
     e["report_id"] = it.report_id;
     items.push_back(std::move(e));
   }
-  json rest{{"channel", b.channel},
-            {"received_at", b.received_at},
-            {"events", std::move(items)},
-            {"raw", {{"content_type", b.raw.content_type},
-                     {"body_base64", Base64Encode(b.raw.body)}}}};
+  json rest{
+      {"channel", b.channel},
+      {"received_at", b.received_at},
+      {"events", std::move(items)},
+      {"raw", {{"content_type", b.raw.content_type}, {"body_base64", Base64Encode(b.raw.body)}}}};
   // The kind goes first so that IsBatch can tell without parsing.
   std::string out(kPrefix);
   std::string tail = rest.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -17,14 +17,15 @@ enum class EventKind {
 
 struct Event {
   EventKind kind = EventKind::kCallStarted;
-  std::string call_id;     // Twilio CallSid (or the call-centre's call id)
-  std::string dedupe_key;  // "call:<CallSid>", "recorded:<CallSid>", "recording:<RecordingSid>:<status>",
-                           // "transcription:<TranscriptionSid>", "sms:<CallSid>", "transcript:<call id>"
-  std::string from;        // E.164 caller number; "" when withheld or unknown
-  std::string to;          // the number that was called
+  std::string call_id;  // Twilio CallSid (or the call-centre's call id)
+  std::string
+      dedupe_key;    // "call:<CallSid>", "recorded:<CallSid>", "recording:<RecordingSid>:<status>",
+                     // "transcription:<TranscriptionSid>", "sms:<CallSid>", "transcript:<call id>"
+  std::string from;  // E.164 caller number; "" when withheld or unknown
+  std::string to;    // the number that was called
   std::string language = "de";  // "de" or "en" (chosen by key press)
   std::string recording_sid;
-  std::string recording_url;    // without extension, as the provider sends it
+  std::string recording_url;  // without extension, as the provider sends it
   int recording_duration_s = 0;
   std::string recording_status;  // completed | absent | failed | in-progress
   std::string transcription_sid;

@@ -20,12 +20,18 @@ constexpr EventKind kKinds[] = {EventKind::kCallStarted,     EventKind::kRecorde
 
 const char* ToString(EventKind k) {
   switch (k) {
-    case EventKind::kCallStarted: return "call_started";
-    case EventKind::kRecorded: return "recorded";
-    case EventKind::kRecordingStatus: return "recording_status";
-    case EventKind::kTranscription: return "transcription";
-    case EventKind::kSmsConsent: return "sms_consent";
-    case EventKind::kExternalTranscript: return "external_transcript";
+    case EventKind::kCallStarted:
+      return "call_started";
+    case EventKind::kRecorded:
+      return "recorded";
+    case EventKind::kRecordingStatus:
+      return "recording_status";
+    case EventKind::kTranscription:
+      return "transcription";
+    case EventKind::kSmsConsent:
+      return "sms_consent";
+    case EventKind::kExternalTranscript:
+      return "external_transcript";
   }
   return "call_started";
 }
@@ -34,26 +40,26 @@ bool IsMessage(std::string_view body) { return body.substr(0, kPrefix.size()) ==
 
 std::string EncodeMessage(const Message& m) {
   const Event& e = m.event;
-  json rest{{"received_at", m.received_at},
-            {"reference", m.reference},
-            {"report_id", m.report_id},
-            {"audio_url", m.audio_url},
-            {"event",
-             {{"kind", ToString(e.kind)},
-              {"call_id", e.call_id},
-              {"dedupe_key", e.dedupe_key},
-              {"from", e.from},
-              {"to", e.to},
-              {"language", e.language},
-              {"recording_sid", e.recording_sid},
-              {"recording_url", e.recording_url},
-              {"recording_duration_s", e.recording_duration_s},
-              {"recording_status", e.recording_status},
-              {"transcription_sid", e.transcription_sid},
-              {"transcription_status", e.transcription_status},
-              {"transcription_text", e.transcription_text}}},
-            {"raw", {{"content_type", m.raw.content_type},
-                     {"body_base64", Base64Encode(m.raw.body)}}}};
+  json rest{
+      {"received_at", m.received_at},
+      {"reference", m.reference},
+      {"report_id", m.report_id},
+      {"audio_url", m.audio_url},
+      {"event",
+       {{"kind", ToString(e.kind)},
+        {"call_id", e.call_id},
+        {"dedupe_key", e.dedupe_key},
+        {"from", e.from},
+        {"to", e.to},
+        {"language", e.language},
+        {"recording_sid", e.recording_sid},
+        {"recording_url", e.recording_url},
+        {"recording_duration_s", e.recording_duration_s},
+        {"recording_status", e.recording_status},
+        {"transcription_sid", e.transcription_sid},
+        {"transcription_status", e.transcription_status},
+        {"transcription_text", e.transcription_text}}},
+      {"raw", {{"content_type", m.raw.content_type}, {"body_base64", Base64Encode(m.raw.body)}}}};
   std::string out(kPrefix);
   std::string tail = rest.dump(-1, ' ', false, json::error_handler_t::replace);
   out += ",";
@@ -82,7 +88,8 @@ Result<Message> DecodeMessage(std::string_view body) {
         known = true;
       }
     }
-    if (!known) return MakeError("phone_message_invalid", "unknown phone event kind " + kind);
+    if (!known)
+      return MakeError("phone_message_invalid", "unknown phone event kind " + kind);
     e.call_id = je.at("call_id").get<std::string>();
     e.dedupe_key = je.at("dedupe_key").get<std::string>();
     e.from = je.value("from", "");
@@ -105,7 +112,8 @@ Result<Message> DecodeMessage(std::string_view body) {
     }
     return m;
   } catch (const json::exception& ex) {
-    return MakeError("phone_message_invalid", std::string("phone event is malformed: ") + ex.what());
+    return MakeError("phone_message_invalid",
+                     std::string("phone event is malformed: ") + ex.what());
   }
 }
 

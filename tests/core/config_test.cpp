@@ -281,3 +281,32 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
   CHECK_THAT(msg, Catch::Contains(":14: chat.draft_window_seconds"));
   CHECK_THAT(msg, Catch::Contains(":15: chat.colour: unknown key"));
 }
+
+TEST_CASE("phone: texts per language, transcription modes and their errors by line") {
+  ::setenv("MS_TEST_TWILIO", "tok", 1);
+  auto good = LoadConfig(WriteTemp(std::string(kMinimal) +
+                                   "phone:\n"
+                                   "  auth_token: ${MS_TEST_TWILIO}\n"
+                                   "  stt_url: http://127.0.0.1:9/stt\n"
+                                   "  texts:\n"
+                                   "    de: {greeting: Hallo Teststadt}\n"));
+  INFO((good ? std::string() : good.error().message));
+  REQUIRE(good.ok());
+  CHECK(good->phone.enabled());
+  CHECK(good->phone.TranscriptionMode() == "stt");  // auto with an stt_url
+  CHECK(good->phone.texts.at("de").at("greeting") == "Hallo Teststadt");
+  auto bad = LoadConfig(WriteTemp(std::string(kMinimal) +
+                                  "phone:\n"
+                                  "  transcription: whisper\n"
+                                  "  texts:\n"
+                                  "    fr: {greeting: Bonjour}\n"
+                                  "    de: {welcome: Hallo}\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains(":12: phone.transcription: must be auto"));
+  CHECK_THAT(bad.error().message, Catch::Contains(":14: phone.texts.fr: unknown key"));
+  CHECK_THAT(bad.error().message, Catch::Contains(":15: phone.texts.de.welcome: unknown key"));
+  auto stt_without_url = LoadConfig(WriteTemp(std::string(kMinimal) +
+                                              "phone:\n  transcription: stt\n"));
+  REQUIRE_FALSE(stt_without_url.ok());
+  CHECK_THAT(stt_without_url.error().message, Catch::Contains("stt needs phone.stt_url"));
+}

@@ -35,8 +35,8 @@ FakeProviders::FakeProviders() {
       return;
     }
     json j{{"messaging_product", "whatsapp"},
-           {"url", "http://127.0.0.1:" + std::to_string(port_) + "/whatsapp-media/" +
-                       it->first + "?ext=1"},
+           {"url", "http://127.0.0.1:" + std::to_string(port_) + "/whatsapp-media/" + it->first +
+                       "?ext=1"},
            {"mime_type", "image/jpeg"},
            {"sha256", Sha256Hex(it->second)},
            {"file_size", std::to_string(it->second.size())},
@@ -54,32 +54,31 @@ FakeProviders::FakeProviders() {
                 }
                 res.set_content(it->second, "image/jpeg");
               });
-  server_.Post(R"(/v21.0/(\d+)/messages)",
-               [this](const httplib::Request& req, httplib::Response& res) {
-                 std::lock_guard<std::mutex> lock(mu_);
-                 if (!Bearer(req)) {
-                   res.status = 401;
-                   res.set_content(R"({"error":{"message":"bad token","code":190}})",
-                                   "application/json");
-                   return;
-                 }
-                 if (fail_sends_ > 0) {
-                   --fail_sends_;
-                   res.status = fail_status_;
-                   res.set_content(fail_body_, "application/json");
-                   return;
-                 }
-                 json body = json::parse(req.body, nullptr, false);
-                 sent_.push_back({"whatsapp", req.path, body});
-                 std::string id = "wamid.OUT" + std::to_string(next_id_++);
-                 res.set_content(json{{"messaging_product", "whatsapp"},
-                                      {"contacts", {{{"input", body.value("to", "")},
-                                                     {"wa_id", body.value("to", "")}}}},
-                                      {"messages", {{{"id", id}}}}}
-                                     .dump(),
-                                 "application/json");
-                 cv_.notify_all();
-               });
+  server_.Post(
+      R"(/v21.0/(\d+)/messages)", [this](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!Bearer(req)) {
+          res.status = 401;
+          res.set_content(R"({"error":{"message":"bad token","code":190}})", "application/json");
+          return;
+        }
+        if (fail_sends_ > 0) {
+          --fail_sends_;
+          res.status = fail_status_;
+          res.set_content(fail_body_, "application/json");
+          return;
+        }
+        json body = json::parse(req.body, nullptr, false);
+        sent_.push_back({"whatsapp", req.path, body});
+        std::string id = "wamid.OUT" + std::to_string(next_id_++);
+        res.set_content(
+            json{{"messaging_product", "whatsapp"},
+                 {"contacts", {{{"input", body.value("to", "")}, {"wa_id", body.value("to", "")}}}},
+                 {"messages", {{{"id", id}}}}}
+                .dump(),
+            "application/json");
+        cv_.notify_all();
+      });
   server_.Get(tg + "/getFile", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     ++media_requests_;
@@ -133,8 +132,7 @@ FakeProviders::FakeProviders() {
     cv_.notify_all();
   });
   // Twilio REST API: recordings (Basic auth) and the Messages API.
-  const std::string basic =
-      "Basic " + Base64Encode(std::string(kTwilioSid) + ":" + kTwilioToken);
+  const std::string basic = "Basic " + Base64Encode(std::string(kTwilioSid) + ":" + kTwilioToken);
   server_.Get(R"(/2010-04-01/Accounts/([^/]+)/Recordings/([^/.]+)\.wav)",
               [this, basic](const httplib::Request& req, httplib::Response& res) {
                 std::lock_guard<std::mutex> lock(mu_);
@@ -166,13 +164,13 @@ FakeProviders::FakeProviders() {
                    return;
                  }
                  json body = json::object();
-                 for (const auto& [k, v] : req.params) body[k] = v;
+                 for (const auto& [k, v] : req.params)
+                   body[k] = v;
                  sent_.push_back({"sms", req.path, body});
                  res.status = 201;
-                 res.set_content(json{{"sid", "SM" + std::to_string(next_id_++)},
-                                      {"status", "queued"}}
-                                     .dump(),
-                                 "application/json");
+                 res.set_content(
+                     json{{"sid", "SM" + std::to_string(next_id_++)}, {"status", "queued"}}.dump(),
+                     "application/json");
                  cv_.notify_all();
                });
   server_.Post("/stt", [this](const httplib::Request& req, httplib::Response& res) {
@@ -193,7 +191,8 @@ FakeProviders::FakeProviders() {
 
 FakeProviders::~FakeProviders() {
   server_.stop();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable())
+    thread_.join();
 }
 
 std::string FakeProviders::whatsapp_base() const {
@@ -235,18 +234,20 @@ int FakeProviders::recording_requests() const {
 
 std::vector<std::string> FakeProviders::Env(bool stt) const {
   std::vector<std::string> env = {
-          std::string("MELDESTELLE_TWILIO_AUTH_TOKEN=") + kTwilioToken,
-          std::string("MELDESTELLE_TWILIO_ACCOUNT_SID=") + kTwilioSid,
-          "MELDESTELLE_TWILIO_API_BASE=" + twilio_base(),
-          std::string("MELDESTELLE_TWILIO_SMS_FROM=") + kSmsFrom,
-          std::string("MELDESTELLE_PHONE_TRANSCRIPT_SECRET=") + kTranscriptSecret,"MELDESTELLE_WHATSAPP_APP_SECRET=whatsapp-test-app-secret-0123456789",
-          "MELDESTELLE_WHATSAPP_VERIFY_TOKEN=verify-token-for-tests",
-          std::string("MELDESTELLE_WHATSAPP_ACCESS_TOKEN=") + kWhatsAppToken,
-          "MELDESTELLE_WHATSAPP_API_BASE=" + whatsapp_base(),
-          "MELDESTELLE_TELEGRAM_SECRET_TOKEN=telegram-secret-token-for-tests",
-          std::string("MELDESTELLE_TELEGRAM_BOT_TOKEN=") + kTelegramToken,
-          "MELDESTELLE_TELEGRAM_API_BASE=" + telegram_base()};
-  if (stt) env.push_back("MELDESTELLE_STT_URL=" + twilio_base() + "/stt");
+      std::string("MELDESTELLE_TWILIO_AUTH_TOKEN=") + kTwilioToken,
+      std::string("MELDESTELLE_TWILIO_ACCOUNT_SID=") + kTwilioSid,
+      "MELDESTELLE_TWILIO_API_BASE=" + twilio_base(),
+      std::string("MELDESTELLE_TWILIO_SMS_FROM=") + kSmsFrom,
+      std::string("MELDESTELLE_PHONE_TRANSCRIPT_SECRET=") + kTranscriptSecret,
+      "MELDESTELLE_WHATSAPP_APP_SECRET=whatsapp-test-app-secret-0123456789",
+      "MELDESTELLE_WHATSAPP_VERIFY_TOKEN=verify-token-for-tests",
+      std::string("MELDESTELLE_WHATSAPP_ACCESS_TOKEN=") + kWhatsAppToken,
+      "MELDESTELLE_WHATSAPP_API_BASE=" + whatsapp_base(),
+      "MELDESTELLE_TELEGRAM_SECRET_TOKEN=telegram-secret-token-for-tests",
+      std::string("MELDESTELLE_TELEGRAM_BOT_TOKEN=") + kTelegramToken,
+      "MELDESTELLE_TELEGRAM_API_BASE=" + telegram_base()};
+  if (stt)
+    env.push_back("MELDESTELLE_STT_URL=" + twilio_base() + "/stt");
   return env;
 }
 

@@ -30,31 +30,38 @@ StackOptions MessengerOptions(const FakeProviders& fake, int window_seconds) {
 // One WhatsApp notification holding `messages` from `from`, as Meta sends it.
 std::string WhatsAppNotification(const std::string& from, const json& messages) {
   json value{{"messaging_product", "whatsapp"},
-             {"metadata", {{"display_phone_number", "4922123125000"},
-                           {"phone_number_id", kPhoneNumberId}}},
+             {"metadata",
+              {{"display_phone_number", "4922123125000"}, {"phone_number_id", kPhoneNumberId}}},
              {"contacts", {{{"profile", {{"name", "Jürgen Müller"}}}, {"wa_id", from}}}},
              {"messages", messages}};
   json n{{"object", "whatsapp_business_account"},
-         {"entry", {{{"id", "102290129340398"},
-                     {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
+         {"entry",
+          {{{"id", "102290129340398"}, {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
   return n.dump(-1, ' ', true);  // non-ASCII escaped as \uXXXX, like Meta
 }
 
 json WaText(const std::string& from, const std::string& id, const std::string& text) {
-  return {{"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "text"},
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "text"},
           {"text", {{"body", text}}}};
 }
 
 json WaImage(const std::string& from, const std::string& id, const std::string& media_id,
              const std::string& caption = "") {
   json image{{"mime_type", "image/jpeg"}, {"id", media_id}};
-  if (!caption.empty()) image["caption"] = caption;
-  return {{"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "image"},
-          {"image", image}};
+  if (!caption.empty())
+    image["caption"] = caption;
+  return {
+      {"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "image"}, {"image", image}};
 }
 
 json WaLocation(const std::string& from, const std::string& id, double lat, double lon) {
-  return {{"from", from}, {"id", id}, {"timestamp", "1764250000"}, {"type", "location"},
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "location"},
           {"location", {{"latitude", lat}, {"longitude", lon}}}};
 }
 
@@ -71,11 +78,11 @@ httplib::Result PostTelegram(Stack& s, const json& update,
 }
 
 json TgMessage(int64_t update_id, int64_t chat, int64_t message_id, const json& fields) {
-  json m{{"message_id", message_id},
-         {"from", {{"id", chat}, {"is_bot", false}, {"first_name", "Erika"},
-                   {"language_code", "de"}}},
-         {"chat", {{"id", chat}, {"type", "private"}}},
-         {"date", 1764250000}};
+  json m{
+      {"message_id", message_id},
+      {"from", {{"id", chat}, {"is_bot", false}, {"first_name", "Erika"}, {"language_code", "de"}}},
+      {"chat", {{"id", chat}, {"type", "private"}}},
+      {"date", 1764250000}};
   m.update(fields);
   return {{"update_id", update_id}, {"message", m}};
 }
@@ -92,20 +99,21 @@ std::string GpsPhoto() {
 
 }  // namespace
 
-TEST_CASE("WhatsApp: photo, pin and text as three messages become one located ticket with one reply",
-          "[integration][messenger]") {
+TEST_CASE(
+    "WhatsApp: photo, pin and text as three messages become one located ticket with one reply",
+    "[integration][messenger]") {
   FakeProviders fake;
   Stack s(MessengerOptions(fake, 2));
   const std::string from = "493023125017";
   fake.AddMedia("1037543291543636", GpsPhoto());
 
-  auto r1 = PostWhatsApp(s, WhatsAppNotification(
-                                from, json::array({WaImage(from, "wamid.A1", "1037543291543636")})));
+  auto r1 = PostWhatsApp(
+      s, WhatsAppNotification(from, json::array({WaImage(from, "wamid.A1", "1037543291543636")})));
   REQUIRE(r1);
   REQUIRE(r1->status == 200);
   auto r2 = PostWhatsApp(
-      s, WhatsAppNotification(from, json::array({WaLocation(from, "wamid.A2", 50.9375312,
-                                                            6.9602786)})));
+      s, WhatsAppNotification(from,
+                              json::array({WaLocation(from, "wamid.A2", 50.9375312, 6.9602786)})));
   REQUIRE(r2->status == 200);
   auto r3 = PostWhatsApp(
       s, WhatsAppNotification(
@@ -144,9 +152,10 @@ TEST_CASE("WhatsApp: photo, pin and text as three messages become one located ti
   // Exactly one reply in the chat: the acknowledgement with the reference and the department.
   INFO(s.DispatcherLog());
   REQUIRE(fake.WaitForSent(1));
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'"
-                         " AND provider_message_id IS NOT NULL",
-                         1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'"
+                     " AND provider_message_id IS NOT NULL",
+                     1));
   auto sent = fake.sent();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].path == std::string("/v21.0/") + kPhoneNumberId + "/messages");
@@ -162,11 +171,14 @@ TEST_CASE("WhatsApp: photo, pin and text as three messages become one located ti
   std::string wamid = One(s, "SELECT provider_message_id FROM outbox WHERE kind = 'ack'");
   json status_value{{"messaging_product", "whatsapp"},
                     {"metadata", {{"phone_number_id", kPhoneNumberId}}},
-                    {"statuses", {{{"id", wamid}, {"status", "delivered"},
-                                   {"timestamp", "1764250100"}, {"recipient_id", from}}}}};
-  json status{{"object", "whatsapp_business_account"},
-              {"entry", {{{"id", "1"}, {"changes", {{{"value", status_value},
-                                                     {"field", "messages"}}}}}}}};
+                    {"statuses",
+                     {{{"id", wamid},
+                       {"status", "delivered"},
+                       {"timestamp", "1764250100"},
+                       {"recipient_id", from}}}}};
+  json status{
+      {"object", "whatsapp_business_account"},
+      {"entry", {{{"id", "1"}, {"changes", {{{"value", status_value}, {"field", "messages"}}}}}}}};
   REQUIRE(PostWhatsApp(s, status.dump())->status == 200);
   REQUIRE(s.WaitForCount(
       "SELECT count(*) FROM outbox WHERE kind = 'ack' AND delivery_state = 'delivered'", 1));
@@ -220,15 +232,16 @@ TEST_CASE("WhatsApp: a redelivered notification and a forged one change nothing"
   REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events", 1));
   // Drain: a marker message from another sender is processed after the redeliveries.
   REQUIRE(PostWhatsApp(s, WhatsAppNotification(
-                              "491700000000", json::array({WaText("491700000000", "wamid.MARK",
-                                                                  "Markierung")})))
+                              "491700000000",
+                              json::array({WaText("491700000000", "wamid.MARK", "Markierung")})))
               ->status == 200);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events WHERE dedupe_key = 'wamid.MARK'", 1));
   CHECK(s.Count("SELECT count(*) FROM chat_events WHERE sender = '493023125017'") == 1);
   CHECK(s.Count("SELECT count(*) FROM chat_draft_items i JOIN chat_drafts d ON d.id = i.draft_id"
                 " WHERE d.sender = '493023125017'") == 1);
-  CHECK(One(s, "SELECT text FROM chat_draft_items i JOIN chat_drafts d ON d.id = i.draft_id"
-               " WHERE d.sender = '493023125017'")
+  CHECK(One(s,
+            "SELECT text FROM chat_draft_items i JOIN chat_drafts d ON d.id = i.draft_id"
+            " WHERE d.sender = '493023125017'")
             .find("Straßenlaterne vor Mühlenweg 12") != std::string::npos);
 
   // Forged: the vector with a wrong signature, and one without any.
@@ -246,13 +259,14 @@ TEST_CASE("WhatsApp: a redelivered notification and a forged one change nothing"
   CHECK(s.QueueDepth(s.queue()) == 0);
   CHECK(s.Count("SELECT count(*) FROM chat_events") == 2);
   auto metrics = s.Client().Get("/metrics");
-  CHECK(metrics->body.find(
-            "meldestelle_webhook_requests_total{channel=\"whatsapp\",outcome=\"signature_invalid\"} 2") !=
-        std::string::npos);
+  CHECK(metrics->body.find("meldestelle_webhook_requests_total{channel=\"whatsapp\",outcome="
+                           "\"signature_invalid\"} 2") != std::string::npos);
 
   // The verification handshake answers the challenge only for the configured token.
   auto ok = s.Client().Get(
-      "/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-token-for-tests");
+      "/webhooks/"
+      "whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-token-for-"
+      "tests");
   REQUIRE(ok);
   CHECK(ok->status == 200);
   CHECK(ok->body == "1158201444");
@@ -261,16 +275,18 @@ TEST_CASE("WhatsApp: a redelivered notification and a forged one change nothing"
   CHECK(refused->status == 403);
 }
 
-TEST_CASE("WhatsApp: no place asks once, the pin then publishes at once; unsupported types get a "
-          "friendly reply; 131047 switches to the template",
-          "[integration][messenger]") {
+TEST_CASE(
+    "WhatsApp: no place asks once, the pin then publishes at once; unsupported types get a "
+    "friendly reply; 131047 switches to the template",
+    "[integration][messenger]") {
   FakeProviders fake;
   Stack s(MessengerOptions(fake, 1));
   const std::string from = "493055566677";
-  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
-                              from, json::array({WaText(from, "wamid.C1",
-                                                        "Wilder Müll, Sperrmüll abgeladen")})))
-              ->status == 200);
+  REQUIRE(
+      PostWhatsApp(
+          s, WhatsAppNotification(
+                 from, json::array({WaText(from, "wamid.C1", "Wilder Müll, Sperrmüll abgeladen")})))
+          ->status == 200);
   INFO(s.WorkerLogs());
   INFO(s.DispatcherLog());
   REQUIRE(fake.WaitForSent(1));
@@ -291,26 +307,32 @@ TEST_CASE("WhatsApp: no place asks once, the pin then publishes at once; unsuppo
   // Meta reports the acknowledgement failed: outside the 24-hour window. It goes again as the
   // configured template.
   std::string wamid = One(s, "SELECT provider_message_id FROM outbox WHERE kind = 'ack'");
-  json failed_value{
-      {"messaging_product", "whatsapp"},
-      {"metadata", {{"phone_number_id", kPhoneNumberId}}},
-      {"statuses",
-       {{{"id", wamid}, {"status", "failed"}, {"timestamp", "1764250100"}, {"recipient_id", from},
-         {"errors", {{{"code", 131047}, {"title", "Re-engagement message"}}}}}}}};
-  json failed{{"object", "whatsapp_business_account"},
-              {"entry", {{{"id", "1"}, {"changes", {{{"value", failed_value},
-                                                     {"field", "messages"}}}}}}}};
+  json failed_value{{"messaging_product", "whatsapp"},
+                    {"metadata", {{"phone_number_id", kPhoneNumberId}}},
+                    {"statuses",
+                     {{{"id", wamid},
+                       {"status", "failed"},
+                       {"timestamp", "1764250100"},
+                       {"recipient_id", from},
+                       {"errors", {{{"code", 131047}, {"title", "Re-engagement message"}}}}}}}};
+  json failed{
+      {"object", "whatsapp_business_account"},
+      {"entry", {{{"id", "1"}, {"changes", {{{"value", failed_value}, {"field", "messages"}}}}}}}};
   REQUIRE(PostWhatsApp(s, failed.dump())->status == 200);
   REQUIRE(fake.WaitForSent(3));
   auto templ = fake.sent()[2].body;
   CHECK(templ["type"] == "template");
   CHECK(templ["template"]["name"] == "meldung_statusupdate");
-  CHECK(templ["template"]["components"][0]["parameters"][0]["text"].get<std::string>().find(
-            "M-") == 0);
+  std::string ack_ref = One(s, "SELECT reference FROM tickets");
+  CHECK(templ["template"]["components"][0]["parameters"][0]["text"] ==
+        ack_ref.substr(0, 4) + "-" + ack_ref.substr(4, 4) + "-" + ack_ref.substr(8, 4));
 
   // A sticker is not a report: a friendly reply, no draft.
-  json sticker{{"from", from}, {"id", "wamid.C3"}, {"timestamp", "1764250000"},
-               {"type", "sticker"}, {"sticker", {{"id", "99"}, {"mime_type", "image/webp"}}}};
+  json sticker{{"from", from},
+               {"id", "wamid.C3"},
+               {"timestamp", "1764250000"},
+               {"type", "sticker"},
+               {"sticker", {{"id", "99"}, {"mime_type", "image/webp"}}}};
   REQUIRE(PostWhatsApp(s, WhatsAppNotification(from, json::array({sticker})))->status == 200);
   REQUIRE(fake.WaitForSent(4));
   CHECK(fake.sent()[3].body["text"]["body"].get<std::string>().find("Foto") != std::string::npos);
@@ -325,10 +347,12 @@ TEST_CASE("Telegram: photo with caption, an edit, a pin and \"fertig\" become on
   fake.AddMedia("AgACAgIAAxkBAAIGB2XuYH0", GpsPhoto());
   json photo = TgMessage(
       734512900, chat, 1600,
-      {{"photo", {{{"file_id", "small-one"}, {"file_unique_id", "s1"}, {"width", 90},
-                   {"height", 67}},
-                  {{"file_id", "AgACAgIAAxkBAAIGB2XuYH0"}, {"file_unique_id", "b1"},
-                   {"width", 1280}, {"height", 960}}}},
+      {{"photo",
+        {{{"file_id", "small-one"}, {"file_unique_id", "s1"}, {"width", 90}, {"height", 67}},
+         {{"file_id", "AgACAgIAAxkBAAIGB2XuYH0"},
+          {"file_unique_id", "b1"},
+          {"width", 1280},
+          {"height", 960}}}},
        {"caption", "Umgestürzter Baum blockiert Gehweg"}});
   REQUIRE(PostTelegram(s, photo)->status == 200);
   // Wrong and missing secrets are refused.
@@ -338,15 +362,18 @@ TEST_CASE("Telegram: photo with caption, an edit, a pin and \"fertig\" become on
   REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 1));
   REQUIRE(PostTelegram(s, TgMessage(734512901, chat, 1601, {{"text", "Ahornallee 3"}}))->status ==
           200);
-  json edit = TgMessage(734512902, chat, 1601, {{"text", "Ahornallee 5, vor dem Kiosk"},
-                                                {"edit_date", 1764250100}});
+  json edit = TgMessage(734512902, chat, 1601,
+                        {{"text", "Ahornallee 5, vor dem Kiosk"}, {"edit_date", 1764250100}});
   edit["edited_message"] = edit["message"];
   edit.erase("message");
   REQUIRE(PostTelegram(s, edit)->status == 200);
-  REQUIRE(PostTelegram(s, TgMessage(734512903, chat, 1602,
-                                    {{"location", {{"latitude", 50.9375}, {"longitude", 6.9602},
-                                                   {"horizontal_accuracy", 14.2}}}}))
-              ->status == 200);
+  REQUIRE(
+      PostTelegram(
+          s, TgMessage(
+                 734512903, chat, 1602,
+                 {{"location",
+                   {{"latitude", 50.9375}, {"longitude", 6.9602}, {"horizontal_accuracy", 14.2}}}}))
+          ->status == 200);
   REQUIRE(PostTelegram(s, TgMessage(734512904, chat, 1603, {{"text", "Fertig"}}))->status == 200);
 
   INFO(s.WorkerLogs());
@@ -372,7 +399,8 @@ TEST_CASE("Telegram: photo with caption, an edit, a pin and \"fertig\" become on
 
   // A redelivered update changes nothing; an edit after publishing is ignored.
   REQUIRE(PostTelegram(s, photo)->status == 200);
-  json late = TgMessage(734512905, chat, 1601, {{"text", "ganz anders"}, {"edit_date", 1764250200}});
+  json late =
+      TgMessage(734512905, chat, 1601, {{"text", "ganz anders"}, {"edit_date", 1764250200}});
   late["edited_message"] = late["message"];
   late.erase("message");
   REQUIRE(PostTelegram(s, late)->status == 200);
@@ -382,14 +410,15 @@ TEST_CASE("Telegram: photo with caption, an edit, a pin and \"fertig\" become on
   CHECK(s.Count("SELECT count(*) FROM outbox") == 1);
 }
 
-TEST_CASE("Chat rate limit: beyond 20 messages a minute a sender's messages are dropped and counted",
-          "[integration][messenger]") {
+TEST_CASE(
+    "Chat rate limit: beyond 20 messages a minute a sender's messages are dropped and counted",
+    "[integration][messenger]") {
   FakeProviders fake;
   Stack s(MessengerOptions(fake, 600));
   const int64_t chat = 777001;
   for (int i = 0; i < 23; ++i) {
-    auto r = PostTelegram(s, TgMessage(900000 + i, chat, 10 + i,
-                                       {{"text", "Nachricht " + std::to_string(i)}}));
+    auto r = PostTelegram(
+        s, TgMessage(900000 + i, chat, 10 + i, {{"text", "Nachricht " + std::to_string(i)}}));
     REQUIRE(r);
     REQUIRE(r->status == 200);  // acknowledged to the provider, so it stops retrying
   }
@@ -398,9 +427,10 @@ TEST_CASE("Chat rate limit: beyond 20 messages a minute a sender's messages are 
   CHECK(s.Count("SELECT count(*) FROM chat_draft_items") == 20);
 }
 
-TEST_CASE("Chat drafts survive a worker restart, are routed without a place after a second window, "
-          "and a later message starts a new report",
-          "[integration][messenger]") {
+TEST_CASE(
+    "Chat drafts survive a worker restart, are routed without a place after a second window, "
+    "and a later message starts a new report",
+    "[integration][messenger]") {
   FakeProviders fake;
   Stack s(MessengerOptions(fake, 2));
   const int64_t chat = 424242;
@@ -430,8 +460,9 @@ TEST_CASE("Chat drafts survive a worker restart, are routed without a place afte
   CHECK(sent[1].body["text"].get<std::string>().find("Ort") != std::string::npos);
 
   // A new message (not a reply to us) after publishing opens a new draft.
-  REQUIRE(PostTelegram(s, TgMessage(800002, chat, 9, {{"text", "Noch etwas: Laterne aus"}}))
-              ->status == 200);
+  REQUIRE(
+      PostTelegram(s, TgMessage(800002, chat, 9, {{"text", "Noch etwas: Laterne aus"}}))->status ==
+      200);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts", 2));
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 1);
 }

@@ -31,11 +31,13 @@ StackOptions PhoneOptions(const FakeProviders& fake, bool stt, int wait_seconds 
 std::string Wav(int samples, int seed) {
   auto le = [](uint32_t v, int n) {
     std::string s;
-    for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+    for (int i = 0; i < n; ++i)
+      s += static_cast<char>((v >> (8 * i)) & 0xff);
     return s;
   };
   std::string data;
-  for (int i = 0; i < samples; ++i) data += le(((i / (8 + seed)) % 2) ? 8000 : 0xe0c0, 2);
+  for (int i = 0; i < samples; ++i)
+    data += le(((i / (8 + seed)) % 2) ? 8000 : 0xe0c0, 2);
   return "RIFF" + le(36 + static_cast<uint32_t>(data.size()), 4) + "WAVEfmt " + le(16, 4) +
          le(1, 2) + le(1, 2) + le(8000, 4) + le(16000, 4) + le(2, 2) + le(16, 2) + "data" +
          le(static_cast<uint32_t>(data.size()), 4) + data;
@@ -44,7 +46,8 @@ std::string Wav(int samples, int seed) {
 std::string FormBody(const twilio::Params& params) {
   std::string body;
   for (const auto& [k, v] : params) {
-    if (!body.empty()) body += "&";
+    if (!body.empty())
+      body += "&";
     body += k + "=";
     for (unsigned char c : v) {
       if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
@@ -76,9 +79,12 @@ httplib::Result PostTwilio(Stack& s, const std::string& path_and_query,
 }
 
 twilio::Params CallParams(const std::string& call_sid, const std::string& from = kCaller) {
-  return {{"AccountSid", FakeProviders::kTwilioSid}, {"ApiVersion", "2010-04-01"},
-          {"CallSid", call_sid},                    {"CallStatus", "in-progress"},
-          {"From", from},                           {"To", FakeProviders::kSmsFrom},
+  return {{"AccountSid", FakeProviders::kTwilioSid},
+          {"ApiVersion", "2010-04-01"},
+          {"CallSid", call_sid},
+          {"CallStatus", "in-progress"},
+          {"From", from},
+          {"To", FakeProviders::kSmsFrom},
           {"Direction", "inbound"}};
 }
 
@@ -110,9 +116,10 @@ size_t Occurrences(const std::string& haystack, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("A call naming Lindenstraße dreizehn becomes one located ticket with its recording and "
-          "one SMS, and repeated callbacks change nothing",
-          "[integration][phone]") {
+TEST_CASE(
+    "A call naming Lindenstraße dreizehn becomes one located ticket with its recording and "
+    "one SMS, and repeated callbacks change nothing",
+    "[integration][phone]") {
   FakeProviders fake;
   Stack s(PhoneOptions(fake, /*stt=*/false));
   const std::string call = "CA00000000000000000000000000000001";
@@ -125,6 +132,10 @@ TEST_CASE("A call naming Lindenstraße dreizehn becomes one located ticket with 
   INFO(voice->body);
   REQUIRE(voice->status == 200);
   CHECK(voice->body.find("<Gather") != std::string::npos);
+  // The greeting configured in phone.texts (config/example) replaces the built-in one.
+  CHECK(voice->body.find("Willkommen beim Mängelmelder der Stadt Musterstadt.") !=
+        std::string::npos);
+  CHECK(voice->body.find("For English, press 2.") != std::string::npos);
   CHECK(voice->body.find("/webhooks/phone/menu") != std::string::npos);
   auto menu = PostTwilio(s, "/webhooks/phone/menu", With(CallParams(call), {{"Digits", ""}}));
   REQUIRE(menu->status == 200);
@@ -142,25 +153,29 @@ TEST_CASE("A call naming Lindenstraße dreizehn becomes one located ticket with 
   CHECK(twiml.find("/webhooks/phone/sms") != std::string::npos);  // the SMS offer
   REQUIRE(PostTwilio(s, "/webhooks/phone/sms?lang=de", With(CallParams(call), {{"Digits", "1"}}))
               ->status == 200);
-  twilio::Params status = {{"AccountSid", FakeProviders::kTwilioSid}, {"CallSid", call},
-                           {"RecordingSid", rec}, {"RecordingUrl", fake.RecordingUrl(rec)},
-                           {"RecordingStatus", "completed"}, {"RecordingDuration", "21"}};
+  twilio::Params status = {{"AccountSid", FakeProviders::kTwilioSid},
+                           {"CallSid", call},
+                           {"RecordingSid", rec},
+                           {"RecordingUrl", fake.RecordingUrl(rec)},
+                           {"RecordingStatus", "completed"},
+                           {"RecordingDuration", "21"}};
   REQUIRE(PostTwilio(s, "/webhooks/phone/recording", status)->status / 100 == 2);
-  twilio::Params transcription = With(
-      CallParams(call),
-      {{"TranscriptionSid", "TR00000000000000000000000000000001"},
-       {"TranscriptionText",
-        "Guten Tag in der Lindenstraße dreizehn ist ein tiefes Schlagloch auf der Fahrbahn"},
-       {"TranscriptionStatus", "completed"},
-       {"RecordingSid", rec},
-       {"RecordingUrl", fake.RecordingUrl(rec)}});
+  twilio::Params transcription =
+      With(CallParams(call),
+           {{"TranscriptionSid", "TR00000000000000000000000000000001"},
+            {"TranscriptionText",
+             "Guten Tag in der Lindenstraße dreizehn ist ein tiefes Schlagloch auf der Fahrbahn"},
+            {"TranscriptionStatus", "completed"},
+            {"RecordingSid", rec},
+            {"RecordingUrl", fake.RecordingUrl(rec)}});
   REQUIRE(PostTwilio(s, "/webhooks/phone/transcription", transcription)->status / 100 == 2);
 
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'phone'", 1,
                          std::chrono::seconds(40)));
-  auto t = s.Query("SELECT reference, lat, lon, location_source, address, department_id, text"
-                   " FROM tickets");
+  auto t = s.Query(
+      "SELECT reference, lat, lon, location_source, address, department_id, text"
+      " FROM tickets");
   std::string reference = t[0][0].as<std::string>();
   // The caller heard exactly this reference, spelled, twice.
   std::string spelled = twilio::SpellReference(reference, "de");
@@ -180,8 +195,8 @@ TEST_CASE("A call naming Lindenstraße dreizehn becomes one located ticket with 
 
   INFO(s.DispatcherLog());
   REQUIRE(fake.WaitForSent(1));
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'sent'",
-                         1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'sent'", 1));
   auto sms = fake.sent();
   REQUIRE(sms.size() == 1);
   CHECK(sms[0].channel == "sms");
@@ -214,14 +229,14 @@ TEST_CASE("A call naming Lindenstraße dreizehn becomes one located ticket with 
   CHECK(forged->status == 403);
   CHECK(PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded, /*sign=*/false)->status == 403);
   // Signed for another URL (the query is part of what is signed).
-  auto moved = s.Client().Post(
-      "/webhooks/phone/recorded?lang=en",
-      {{"X-Twilio-Signature",
-        twilio::ComputeSignature(FakeProviders::kTwilioToken,
-                                 "http://127.0.0.1:" + std::to_string(s.port()) +
-                                     "/webhooks/phone/recorded?lang=de",
-                                 recorded)}},
-      FormBody(recorded), "application/x-www-form-urlencoded");
+  auto moved =
+      s.Client().Post("/webhooks/phone/recorded?lang=en",
+                      {{"X-Twilio-Signature",
+                        twilio::ComputeSignature(FakeProviders::kTwilioToken,
+                                                 "http://127.0.0.1:" + std::to_string(s.port()) +
+                                                     "/webhooks/phone/recorded?lang=de",
+                                                 recorded)}},
+                      FormBody(recorded), "application/x-www-form-urlencoded");
   CHECK(moved->status == 403);
   CHECK(s.QueueDepth(s.queue()) == 0);
 }
@@ -235,10 +250,10 @@ TEST_CASE("A failed transcription becomes a ticket with the recording and no tex
   std::string wav = Wav(3000, 2);
   fake.AddRecording(rec, wav);
   // A withheld number: accepted, but no SMS offer.
-  twilio::Params recorded = With(CallParams(call, "anonymous"),
-                                 {{"RecordingSid", rec},
-                                  {"RecordingUrl", fake.RecordingUrl(rec)},
-                                  {"RecordingDuration", "12"}});
+  twilio::Params recorded =
+      With(CallParams(call, "anonymous"), {{"RecordingSid", rec},
+                                           {"RecordingUrl", fake.RecordingUrl(rec)},
+                                           {"RecordingDuration", "12"}});
   auto done = PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded);
   REQUIRE(done->status == 200);
   CHECK(done->body.find("/webhooks/phone/sms") == std::string::npos);
@@ -258,9 +273,10 @@ TEST_CASE("A failed transcription becomes a ticket with the recording and no tex
   CHECK(One(s, "SELECT reporter->>'address' FROM tickets") == "");
 }
 
-TEST_CASE("Speech-to-text: the town's service transcribes the recording, and when it fails the "
-          "report goes out with the recording only",
-          "[integration][phone]") {
+TEST_CASE(
+    "Speech-to-text: the town's service transcribes the recording, and when it fails the "
+    "report goes out with the recording only",
+    "[integration][phone]") {
   FakeProviders fake;
   Stack s(PhoneOptions(fake, /*stt=*/true));
   fake.SetStt("Die Straßenlaterne am Rathaus ist seit drei Tagen dunkel");
@@ -296,7 +312,8 @@ TEST_CASE("Speech-to-text: the town's service transcribes the recording, and whe
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2, std::chrono::seconds(60)));
   CHECK(One(s, "SELECT text FROM tickets WHERE channel_message_id = '" + call2 + "'") == "");
   CHECK(s.Count("SELECT count(*) FROM attachments a JOIN tickets t ON t.id = a.ticket_id"
-                " WHERE t.channel_message_id = '" + call2 + "'") == 1);
+                " WHERE t.channel_message_id = '" +
+                call2 + "'") == 1);
   CHECK(fake.stt_requests() == 1 + 3);
 }
 
@@ -310,7 +327,8 @@ TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at
   std::string raw = body.dump();
   auto post = [&](const std::string& b, const std::string& sig) {
     httplib::Headers h;
-    if (!sig.empty()) h.emplace("X-Meldestelle-Signature", sig);
+    if (!sig.empty())
+      h.emplace("X-Meldestelle-Signature", sig);
     return s.Client().Post("/webhooks/phone/transcript", h, b, "application/json");
   };
   std::string sig = "sha256=" + HmacSha256Hex(FakeProviders::kTranscriptSecret, raw);
@@ -323,8 +341,8 @@ TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at
   CHECK(json::parse(post(raw, sig)->body)["reference"] == reference);
   CHECK(post(raw, "")->status == 401);
   CHECK(post(raw, "sha256=" + std::string(64, '0'))->status == 403);
-  CHECK(post("{\"call_id\": 5}", "sha256=" + HmacSha256Hex(FakeProviders::kTranscriptSecret,
-                                                           "{\"call_id\": 5}"))
+  CHECK(post("{\"call_id\": 5}",
+             "sha256=" + HmacSha256Hex(FakeProviders::kTranscriptSecret, "{\"call_id\": 5}"))
             ->status == 400);
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "workers/chat_texts.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace meldestelle::workers;
 
@@ -20,11 +20,11 @@ TEST_CASE("chat texts: language, the done word and the displayed reference", "[c
   CHECK_FALSE(IsDoneWord("Die Laterne ist fertig kaputt"));
   CHECK_FALSE(IsDoneWord(""));
 
-  CHECK(DisplayReference("4KQ7XRT2WNPA") == "M-4KQ7-XRT2-WNPA");
+  CHECK(DisplayReference("4KQ7XRT2WNPA") == "4KQ7-XRT2-WNPA");
   CHECK(DisplayReference("short") == "short");
 
   std::string de = AckText("de", "4KQ7XRT2WNPA", "Tiefbauamt", false);
-  CHECK(de.find("M-4KQ7-XRT2-WNPA") != std::string::npos);
+  CHECK(de.find("4KQ7-XRT2-WNPA") != std::string::npos);
   CHECK(de.find("Tiefbauamt") != std::string::npos);
   CHECK(de.find("Ort") == std::string::npos);
   CHECK(AckText("de", "4KQ7XRT2WNPA", "Tiefbauamt", true).find("Ort") != std::string::npos);
