@@ -133,6 +133,28 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
       }
     }
   }
+  if (auto n = root["email"];
+      n && rd.ExpectMap(n, "email", {"smtp_url", "smtp_user", "smtp_password", "from", "from_name",
+                                     "templates"})) {
+    Config::Email& e = c.email;
+    rd.String(n, "smtp_url", &e.smtp_url, false, "email");
+    rd.String(n, "smtp_user", &e.smtp_user, false, "email");
+    ReadSecret(rd, n, "smtp_password", "email", "MELDESTELLE_SMTP_PASSWORD", &e.smtp_password);
+    rd.String(n, "from", &e.from, false, "email");
+    rd.String(n, "from_name", &e.from_name, false, "email");
+    if (auto f = n["from"]; f && e.from.find('@') == std::string::npos) {
+      rd.Fail(f, "email.from", "must be an e-mail address");
+    }
+    if (auto t = n["templates"]; t && rd.ExpectMap(t, "email.templates", {"de", "en"})) {
+      for (const char* lang : {"de", "en"}) {
+        auto l = t[lang];
+        std::string path = std::string("email.templates.") + lang;
+        if (!l || !rd.ExpectMap(l, path, {"subject", "body"})) continue;
+        rd.String(l, "subject", &e.ack_templates[lang].subject, true, path);
+        rd.String(l, "body", &e.ack_templates[lang].body, true, path);
+      }
+    }
+  }
   if (auto n = root["chat"];
       n && rd.ExpectMap(n, "chat",
                         {"draft_window_seconds", "rate_limit_per_minute", "dedupe_days",
@@ -407,7 +429,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "whatsapp", "telegram", "phone", "chat", "departments", "categories", "classifier", "duplicates", "routing"});
+                "whatsapp", "telegram", "phone", "email", "chat", "departments", "categories", "classifier", "duplicates", "routing"});
   ReadSections(rd, root, c);
   ReadMessengers(rd, root, c);
   ReadDepartments(rd, root, c);

@@ -118,6 +118,35 @@ struct Config {
       return stt_url.empty() ? "provider" : "stt";
     }
   } phone;
+  // Sending e-mail (docs/channels/email.md): acknowledgements to citizens who left an address
+  // and forwards to other authorities. Off (rows wait in the outbox) while smtp_url is empty.
+  struct Email {
+    std::string smtp_url;
+    std::string smtp_user;
+    std::string smtp_password;
+    std::string from = "maengel@musterstadt.example";
+    std::string from_name = "Meldestelle";
+    struct Template {
+      std::string subject;
+      std::string body;
+    };
+    // Acknowledgement per language; placeholders {reference}, {department}, {town}, {status_url}.
+    std::map<std::string, Template> ack_templates = {
+        {"de",
+         {"[{reference}] Ihre Meldung ist eingegangen",
+          "Guten Tag,\n\nvielen Dank für Ihre Meldung. Sie hat die Vorgangsnummer {reference}. "
+          "Zuständig ist: {department}.\n\nDen Stand können Sie jederzeit hier "
+          "abrufen: {status_url}\n\nBitte nennen Sie die Vorgangsnummer bei Rückfragen. Wenn Sie "
+          "etwas ergänzen möchten, antworten Sie einfach auf diese E-Mail.\n\nMit freundlichen "
+          "Grüßen\nIhre Stadtverwaltung {town}"}},
+        {"en",
+         {"[{reference}] Your report has been received",
+          "Hello,\n\nthank you for your report. Its reference is {reference}; it has been "
+          "passed to: {department}.\n\nYou can check its status at any time: {status_url}\n\n"
+          "Please quote the reference if you contact us. To add something, just reply to this "
+          "e-mail.\n\nKind regards\nTown of {town}"}}};
+    bool enabled() const { return !smtp_url.empty(); }
+  } email;
   // How chat messages become reports (docs/channels/whatsapp.md, "Multi-message reports").
   struct Chat {
     int draft_window_seconds = 180;   // a draft closes this long after its last message

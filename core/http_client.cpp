@@ -93,10 +93,26 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
 
 std::string RedactUrl(std::string_view url) {
   size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos)
-    return "…";
+  if (scheme == std::string_view::npos) return "…";
   size_t path = url.find('/', scheme + 3);
-  return std::string(url.substr(0, path)) + "/…";
+  std::string_view authority =
+      url.substr(scheme + 3, path == std::string_view::npos ? std::string_view::npos
+                                                            : path - scheme - 3);
+  // user:password@host → host
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority = authority.substr(at + 1);
+  }
+  return std::string(url.substr(0, scheme + 3)) + std::string(authority) + "/…";
+}
+
+bool UrlUnder(std::string_view url, std::string_view base) {
+  if (base.empty() || url.size() <= base.size() || url.substr(0, base.size()) != base) {
+    return false;
+  }
+  if (base.back() != '/' && url[base.size()] != '/') return false;  // api.x.com.evil.tld
+  size_t scheme = url.find("://");
+  size_t path = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
+  return url.substr(0, path).find('@') == std::string_view::npos;  // api.x.com@evil.tld
 }
 
 }  // namespace meldestelle

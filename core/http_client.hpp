@@ -44,7 +44,11 @@ class HttpClient {
   void* curl_;  // CURL*
 };
 
-// "https://api.telegram.org/bot<secret>/getFile" → "https://api.telegram.org/…" (scheme and host).
+// "https://api.telegram.org/bot<secret>/getFile" → "https://api.telegram.org/…" (scheme and host;
+// user:password@ dropped).
 std::string RedactUrl(std::string_view url);
+// True if `url` lies under `base` (a path below it, on the same host: not "base.evil.tld", no
+// "user@" in the authority). Credentials go only to such URLs.
+bool UrlUnder(std::string_view url, std::string_view base);
 
 }  // namespace meldestelle

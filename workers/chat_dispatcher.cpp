@@ -3,12 +3,15 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "channels/email/compose.hpp"
 #include "channels/phone/twilio.hpp"
+#include "core/smtp_client.hpp"
 #include "channels/telegram/telegram.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
 #include "core/db.hpp"
 #include "core/log.hpp"
+#include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
 
 namespace meldestelle::workers {
@@ -27,6 +30,7 @@ struct ChatDispatcher::Row {
   std::string reply_to;         // provider message id to quote, if any
   std::string account;          // WhatsApp phone_number_id
   bool outside_window = false;  // WhatsApp: last citizen message older than 24 h
+  std::string subject;          // e-mail
 };
 
 ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry)
@@ -36,6 +40,7 @@ ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry
     on.push_back("whatsapp");
   if (!config.telegram.bot_token.empty())
     on.push_back("telegram");
+  if (config.email.enabled()) on.push_back("email");
   if (config.phone.enabled() && !config.phone.account_sid.empty() &&
       !config.phone.sms_from.empty()) {
     on.push_back("sms");
@@ -91,7 +96,7 @@ Result<int> ChatDispatcher::RunOnce() {
         " next_attempt_at = now() + interval '2 minutes', updated_at = now()"
         " FROM (SELECT id FROM outbox WHERE channel = ANY($1::text[])"
         "       AND status IN ('pending', 'sending') AND next_attempt_at <= now()"
-        "       ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED) due"
+        "       ORDER BY next_attempt_at LIMIT 4 FOR UPDATE SKIP LOCKED) due"
         " WHERE o.id = due.id"
         " RETURNING o.id, coalesce(o.ticket_id::text, ''), o.kind, o.channel, o.address,"
         " o.payload::text, o.attempts",
@@ -140,6 +145,38 @@ Result<int> ChatDispatcher::RunOnce() {
         if (x.payload.value("ask_location", false)) {
           x.text += " " + x.payload.value("location_message", "");
         }
+        if (x.channel == "email") {
+          const auto& templates = config_.email.ack_templates;
+          auto t = templates.find(language);
+          if (t == templates.end()) t = templates.find("de");
+          std::string status_url =
+              config_.gateway.public_base_url + "/api/v1/reports/" + x.reference;
+          auto fill = [&](std::string s) {
+            for (auto [key, value] :
+                 {std::pair<std::string, std::string>{"{reference}", DisplayReference(x.reference)},
+                  {"{department}", department},
+                  {"{town}", config_.town.name},
+                  {"{status_url}", status_url}}) {
+              for (size_t p = s.find(key); p != std::string::npos; p = s.find(key, p + value.size())) {
+                s.replace(p, key.size(), value);
+              }
+            }
+            return s;
+          };
+          std::string extra;
+          if (x.payload.value("forwarded_to", "") != "") {
+            extra = ForwardAckText(language, x.reference, x.payload.value("forwarded_to", ""));
+          } else if (x.payload.value("duplicate", false)) {
+            extra = DuplicateAckText(language, x.reference,
+                                     x.payload.value("existing_reference", ""));
+          }
+          if (x.payload.value("ask_location", false)) {
+            extra += (extra.empty() ? "" : " ") + x.payload.value("location_message", "");
+          }
+          x.subject = fill(t->second.subject);
+          x.text = fill(t->second.body);
+          if (!extra.empty()) x.text = extra + "\n\n" + x.text;
+        }
         if (x.channel == "sms") {
           // Short: one SMS, no chat phrases ("reply to this message").
           x.text = SmsAckText(language, config_.town.name, x.reference, department,
@@ -147,6 +184,26 @@ Result<int> ChatDispatcher::RunOnce() {
         }
         x.template_param = language == "en" ? "received, responsible: " + department
                                             : "eingegangen, zuständig: " + department;
+      } else if (x.kind == "forward") {
+        // To another authority: the report itself.
+        std::string lat = x.payload.contains("lat") && x.payload["lat"].is_number()
+                              ? x.payload["lat"].dump() : "";
+        std::string lon = x.payload.contains("lon") && x.payload["lon"].is_number()
+                              ? x.payload["lon"].dump() : "";
+        x.subject = "Weitergeleitete Mängelmeldung " + DisplayReference(x.reference) + " (" +
+                    config_.town.name + ")";
+        x.text = "Guten Tag,\n\ndie folgende Meldung ist bei der Stadt " + config_.town.name +
+                 " eingegangen; zuständig ist nach unserer Kenntnis " +
+                 x.payload.value("authority", "Ihre Behörde") +
+                 ". Wir leiten sie deshalb an Sie weiter.\n\nVorgangsnummer: " +
+                 DisplayReference(x.reference) + "\nKategorie: " +
+                 x.payload.value("category", "–") + "\nOrt: " +
+                 x.payload.value("address", "") +
+                 (lat.empty() ? "" : " (" + lat + ", " + lon +
+                                         ") https://www.openstreetmap.org/?mlat=" + lat +
+                                         "&mlon=" + lon + "#map=18/" + lat + "/" + lon) +
+                 "\n\nText der Meldung:\n" + x.payload.value("text", "") +
+                 "\n\nMit freundlichen Grüßen\nStadtverwaltung " + config_.town.name;
       } else {
         x.text = x.payload.value("text", "");
         x.reply_to = x.payload.value("reply_to", "");
@@ -163,6 +220,23 @@ Result<int> ChatDispatcher::RunOnce() {
     return claimed.error();
   }
   for (const Row& row : rows) {
+    // Renew the lease just before sending: if another dispatcher took the row over after our
+    // lease ran out (a slow provider), it is its row now and we skip it.
+    auto mine = RunDb<bool>([&] {
+      pqxx::work tx(*conn_);
+      bool ok = !tx.exec_params("UPDATE outbox SET next_attempt_at = now() + interval '2 minutes'"
+                                " WHERE id = $1 AND status = 'sending' AND attempts = $2"
+                                " RETURNING 1",
+                                row.id, row.attempts)
+                     .empty();
+      tx.commit();
+      return ok;
+    });
+    if (!mine) {
+      conn_.reset();
+      return mine.error();
+    }
+    if (!*mine) continue;
     Outcome out = Send(row);
     std::string result;
     auto recorded = RunDb<Ok>([&] {
@@ -172,14 +246,16 @@ Result<int> ChatDispatcher::RunOnce() {
         tx.exec_params0(
             "UPDATE outbox SET status = 'sent', provider_message_id = $2,"
             " delivery_state = 'sent', sent_at = now(), updated_at = now(), last_error = NULL"
-            " WHERE id = $1",
-            row.id, out.provider_message_id);
+            " WHERE id = $1 AND attempts = $3",
+            row.id, out.provider_message_id, row.attempts);
+        // A receipt that overtook the provider's answer was parked: apply it now.
+        ApplyParkedStatuses(tx, row.channel, out.provider_message_id);
       } else if (out.permanent || row.attempts >= config_.chat.send_max_attempts) {
         result = "failed";
         tx.exec_params0(
             "UPDATE outbox SET status = 'failed', delivery_state = 'failed', last_error = $2,"
-            " updated_at = now() WHERE id = $1",
-            row.id, out.error);
+            " updated_at = now() WHERE id = $1 AND attempts = $3",
+            row.id, out.error, row.attempts);
       } else {
         result = "retry";
         // 1 s, 2 s, 4 s, … capped at 10 minutes; Telegram's retry_after wins if longer.
@@ -187,8 +263,8 @@ Result<int> ChatDispatcher::RunOnce() {
         backoff = std::max(backoff, out.retry_after_s);
         tx.exec_params0(
             "UPDATE outbox SET status = 'pending', last_error = $2, updated_at = now(),"
-            " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
-            row.id, out.error, backoff);
+            " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1 AND attempts = $4",
+            row.id, out.error, backoff, row.attempts);
       }
       tx.commit();
       return Ok{};
@@ -276,6 +352,38 @@ ChatDispatcher::Outcome ChatDispatcher::SendTelegram(const Row& row) {
     return {true, false, parsed->message_id, "", 0};
   return {false, parsed->permanent, "",
           std::to_string(parsed->error_code) + " " + parsed->description, parsed->retry_after};
+}
+
+ChatDispatcher::Outcome ChatDispatcher::SendEmail(const Row& row) {
+  const auto& cfg = config_.email;
+  email::Outgoing m;
+  m.from_address = cfg.from;
+  m.from_name = cfg.from_name;
+  m.to = row.address;
+  m.subject = row.subject;
+  m.text = row.text;
+  m.date = email::NowRfc5322();
+  m.message_id = email::NewMessageId(row.kind == "forward" ? "fwd" : "ack", row.reference,
+                                     email::DomainOf(cfg.from));
+  // Threaded to the citizen's own mail when the report came by e-mail.
+  m.in_reply_to = row.payload.value("in_reply_to", "");
+  if (row.payload.contains("references") && row.payload["references"].is_array()) {
+    for (const auto& r : row.payload["references"]) {
+      if (r.is_string()) m.references.push_back(r.get<std::string>());
+    }
+  }
+  m.auto_reply = row.kind == "ack";
+  SmtpMessage smtp;
+  smtp.url = cfg.smtp_url;
+  smtp.user = cfg.smtp_user;
+  smtp.password = cfg.smtp_password;
+  // Acknowledgements go out with the null sender, so that bounces never loop (RFC 3834).
+  smtp.mail_from = row.kind == "ack" ? "" : cfg.from;
+  smtp.recipients = {row.address};
+  smtp.data = email::Compose(m);
+  auto st = SendSmtp(smtp);
+  if (st) return {true, false, m.message_id, "", 0};
+  return {false, st.error().code == "smtp_permanent", "", st.error().message, 0};
 }
 
 ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {

@@ -43,6 +43,7 @@ class ChatDispatcher {
   Outcome SendWhatsApp(const Row& row);
   Outcome SendTelegram(const Row& row);
   Outcome SendSms(const Row& row);
+  Outcome SendEmail(const Row& row);
 
   const Config& config_;
   HttpClient http_;

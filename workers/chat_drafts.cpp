@@ -192,6 +192,7 @@ Result<int> DraftCloser::RunOnce() {
         conn_.reset();
         return r.error();
       }
+      if (current == 0) return r.error();  // failed before a draft was taken: nothing to set aside
       // Not the environment's fault: set this draft aside for a while so the others proceed.
       log::Error("chat draft could not be published; retrying it in 5 minutes",
                  {{"error", r.error().message + ": " + r.error().detail}});
@@ -220,6 +221,10 @@ Result<int64_t> DraftCloser::ForgetOldEvents() {
     pqxx::work tx(*conn_);
     auto r = tx.exec_params(
         "DELETE FROM chat_events WHERE received_at < now() - make_interval(days => $1)",
+        config_.chat.dedupe_days);
+    // Receipts parked for ids we never recorded (not ours, or long gone).
+    tx.exec_params0(
+        "DELETE FROM chat_status_backlog WHERE received_at < now() - make_interval(days => $1)",
         config_.chat.dedupe_days);
     tx.commit();
     return static_cast<int64_t>(r.affected_rows());

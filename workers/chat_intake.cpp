@@ -7,6 +7,7 @@
 #include "core/db.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
+#include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
 
 namespace meldestelle::workers {
@@ -45,9 +46,9 @@ Status ChatIntake::EnsureConnected() {
   return Ok{};
 }
 
-Status ChatIntake::Process(const chat::Batch& batch) {
+Status ChatIntake::Process(const chat::Batch& batch, bool last_attempt) {
   for (const auto& item : batch.items) {
-    auto st = ProcessEvent(batch, item);
+    auto st = ProcessEvent(batch, item, last_attempt);
     if (!st) {
       if (IsTransientDbError(st.error()))
         conn_.reset();
@@ -67,7 +68,8 @@ bool ChatIntake::Seen(const ChatEvent& e) {
   return r && *r;
 }
 
-Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEvent& e) {
+Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEvent& e,
+                                                                    bool last_attempt) {
   std::vector<StoredMedia> out;
   for (const auto& m : e.media) {
     StoredMedia s;
@@ -77,7 +79,7 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
     s.filename = SanitizeFilename(m.filename);
     auto bytes = media_.Fetch(e, m);
     if (!bytes) {
-      if (bytes.error().code == "media_transient")
+      if (bytes.error().code == "media_transient" && !last_attempt)
         return bytes.error();
       s.problem = bytes.error().message;
       log::Warn("chat media not loadable",
@@ -97,8 +99,13 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
       if (auto stripped = StripPhoto(stored); stripped) {
         stored = std::move(stripped).value();
       } else {
-        log::Warn("photo metadata not removed",
+        // Staff only ever see copies without metadata: a photo we cannot clean (HEIC, broken)
+        // is not kept; the ticket says so.
+        s.problem = "Foto nicht bereinigt: " + stripped.error().message;
+        log::Warn("photo not kept: metadata could not be removed",
                   {{"channel", e.channel}, {"reason", stripped.error().message}});
+        out.push_back(std::move(s));
+        continue;
       }
     } else if (type.empty()) {
       type = "application/octet-stream";
@@ -138,15 +145,6 @@ bool Remember(pqxx::work& tx, const ChatEvent& e, const std::string& outcome) {
               .empty();
 }
 
-int StateRank(const std::string& s) {
-  if (s == "sent")
-    return 1;
-  if (s == "delivered")
-    return 2;
-  if (s == "read")
-    return 3;
-  return 0;
-}
 
 }  // namespace
 
@@ -169,7 +167,8 @@ ChatEvent WithoutNul(ChatEvent e) {
 
 }  // namespace
 
-Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item) {
+Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item,
+                                bool last_attempt) {
   const ChatEvent e = WithoutNul(item.event);
   if (auto st = EnsureConnected(); !st)
     return st;
@@ -182,7 +181,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
   bool fetch =
       e.kind == EventKind::kMessage && !e.media.empty() && e.type != MessageType::kUnsupported;
   if (fetch) {
-    auto m = FetchMedia(e);
+    auto m = FetchMedia(e, last_attempt);
     if (!m)
       return m.error();
     media = std::move(m).value();
@@ -195,33 +194,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
       if (!Remember(tx, e, "status"))
         return Ok{};
       // Delivery receipts for our own messages; they may arrive out of order.
-      auto rows = tx.exec_params(
-          "SELECT id, coalesce(delivery_state, ''), payload FROM outbox"
-          " WHERE channel = $1 AND provider_message_id = $2 FOR UPDATE",
-          e.channel, e.status_message_id);
-      for (const auto& row : rows) {
-        int64_t id = row[0].as<int64_t>();
-        std::string current = row[1].as<std::string>();
-        if (e.status == "failed") {
-          if (e.error_code == 131047) {
-            // Outside the 24-hour window: send the approved template instead.
-            tx.exec_params0(
-                "UPDATE outbox SET status = 'pending', delivery_state = 'failed',"
-                " provider_message_id = NULL, next_attempt_at = now(), updated_at = now(),"
-                " last_error = $2, payload = payload || '{\"use_template\": true}'::jsonb"
-                " WHERE id = $1",
-                id, "131047 " + e.error_title);
-          } else {
-            tx.exec_params0(
-                "UPDATE outbox SET status = 'failed', delivery_state = 'failed',"
-                " last_error = $2, updated_at = now() WHERE id = $1",
-                id, std::to_string(e.error_code) + " " + e.error_title);
-          }
-        } else if (StateRank(e.status) > StateRank(current) && current != "failed") {
-          tx.exec_params0("UPDATE outbox SET delivery_state = $2, updated_at = now() WHERE id = $1",
-                          id, e.status);
-        }
-      }
+      ApplyDeliveryStatus(tx, e.channel, e.status_message_id, e.status, e.error_code,
+                          e.error_title);
       tx.commit();
       return Ok{};
     }
@@ -308,6 +282,10 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
         return Ok{};
       }
     }
+    // Two first messages of one sender processed at once (two workers) must not both open a
+    // draft: serialise per sender (key space 7412006).
+    tx.exec_params("SELECT pg_advisory_xact_lock(7412006, hashtext($1 || '/' || $2))", e.channel,
+                   e.sender);
     auto open = tx.exec_params(
         "SELECT id, state FROM chat_drafts WHERE channel = $1 AND sender = $2"
         " AND state <> 'published' FOR UPDATE",

@@ -23,13 +23,15 @@ class ChatIntake {
   ChatIntake(const Config& config, MediaSource& media, metrics::Registry& registry);
 
   // Errors: transient ones ("db_unavailable", "media_transient") mean "try the batch again".
-  Status Process(const chat::Batch& batch);
+  // On the `last_attempt`, media that still cannot be fetched no longer holds the batch up: the
+  // message goes into the draft without it (flagged "Anhang nicht geladen").
+  Status Process(const chat::Batch& batch, bool last_attempt = false);
 
  private:
   struct StoredMedia;
   Status EnsureConnected();
-  Status ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item);
-  Result<std::vector<StoredMedia>> FetchMedia(const chat::ChatEvent& event);
+  Status ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item, bool last_attempt);
+  Result<std::vector<StoredMedia>> FetchMedia(const chat::ChatEvent& event, bool last_attempt);
   bool Seen(const chat::ChatEvent& event);
 
   const Config& config_;

@@ -285,6 +285,20 @@ CREATE INDEX phone_calls_retention ON phone_calls (recorded_at)
   WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL;
 )SQL";
 
+// Delivery receipts that overtook the provider's answer to our send (workers/chat_status.hpp).
+constexpr const char* kStatusBacklog = R"SQL(
+CREATE TABLE chat_status_backlog (
+  id                  bigserial PRIMARY KEY,
+  channel             text NOT NULL,
+  provider_message_id text NOT NULL,
+  status              text NOT NULL,
+  error_code          int NOT NULL DEFAULT 0,
+  error_title         text NOT NULL DEFAULT '',
+  received_at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX chat_status_backlog_id ON chat_status_backlog (channel, provider_message_id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -301,6 +315,7 @@ const std::vector<Migration>& Migrations() {
           " delivery state",
        kChat},
       {7, "phone calls: the events of a call joined by call id", kPhone},
+      {8, "chat_status_backlog: delivery receipts that overtook the send's answer", kStatusBacklog},
   };
   return kMigrations;
 }

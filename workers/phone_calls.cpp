@@ -1,5 +1,6 @@
 #include "workers/phone_calls.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -209,8 +210,7 @@ struct Call {
 
 // Twilio's RecordingUrl has no extension: ".wav" asks for the WAV file.
 std::string RecordingDownloadUrl(const std::string& url, const std::string& api_base) {
-  if (url.rfind(api_base, 0) != 0)
-    return url;
+  if (!UrlUnder(url, api_base)) return url;
   size_t slash = url.rfind('/');
   if (url.find('.', slash == std::string::npos ? 0 : slash) != std::string::npos)
     return url;
@@ -219,197 +219,238 @@ std::string RecordingDownloadUrl(const std::string& url, const std::string& api_
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kCallColumns =
+    "call_id, caller, language, reference, report_id::text, recording_url, recording_status,"
+    " recording_sha256, recording_type, coalesce(recording_size, 0), transcript, wants_sms,"
+    " attempts, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+Call ReadCall(const pqxx::row& row) {
+  Call c;
+  c.call_id = row[0].as<std::string>();
+  c.caller = row[1].as<std::string>();
+  c.language = row[2].as<std::string>();
+  c.reference = row[3].as<std::string>();
+  c.report_id = row[4].as<std::string>();
+  c.recording_url = row[5].as<std::string>();
+  c.recording_status = row[6].as<std::string>();
+  if (!row[7].is_null()) c.recording_sha = row[7].as<std::string>();
+  if (!row[8].is_null()) c.recording_type = row[8].as<std::string>();
+  c.recording_size = row[9].as<int64_t>();
+  if (!row[10].is_null()) c.transcript = row[10].as<std::string>();
+  c.wants_sms = row[11].as<bool>();
+  c.attempts = row[12].as<int>();
+  c.recorded_at = row[13].as<std::string>();
+  return c;
+}
+
+// What the slow part (downloads, speech-to-text) found out, outside any transaction.
+struct Fetched {
+  std::optional<std::string> sha, type;
+  int64_t size = 0;
+  std::optional<std::string> transcript;  // from the STT service
+  std::string retry;                      // non-empty: try again later, with this reason
+  bool recording_lost = false;
+};
+
+}  // namespace
+
 Result<int> PhoneCloser::RunOnce() {
-  if (auto st = EnsureConnected(); !st)
-    return st.error();
+  if (auto st = EnsureConnected(); !st) return st.error();
   const Config::Phone& cfg = config_.phone;
+  constexpr int kMaxAttempts = 5;
   int handled = 0;
   while (true) {
-    std::string current;
+    // 1. Claim one ready call with a lease (10 minutes), so the slow work below holds no lock:
+    //    the intake (an SMS key, a late transcription) never waits for a download.
+    auto claimed = RunDb<std::optional<Call>>([&]() -> std::optional<Call> {
+      pqxx::work tx(*conn_);
+      auto rows = tx.exec(std::string("SELECT ") + kCallColumns +
+                          " FROM phone_calls WHERE state = 'recorded' AND deadline <= now()"
+                          " AND reference IS NOT NULL ORDER BY deadline LIMIT 1"
+                          " FOR UPDATE SKIP LOCKED");
+      if (rows.empty()) return std::nullopt;
+      Call c = ReadCall(rows[0]);
+      tx.exec_params0(
+          "UPDATE phone_calls SET deadline = now() + interval '10 minutes' WHERE call_id = $1",
+          c.call_id);
+      tx.commit();
+      return c;
+    });
+    if (!claimed) {
+      if (IsTransientDbError(claimed.error())) conn_.reset();
+      return claimed.error();
+    }
+    if (!*claimed) return handled;
+    const Call c = std::move(**claimed);
+
+    // 2. The slow part: the recording (once), then the text from the STT service.
+    Fetched f;
+    std::string audio;
+    if (!c.recording_sha && !c.recording_url.empty()) {
+      HttpClient::Request req;
+      req.url = RecordingDownloadUrl(c.recording_url, cfg.api_base);
+      if (UrlUnder(req.url, cfg.api_base) && !cfg.account_sid.empty()) {
+        // The provider's credentials go to the provider only.
+        req.headers.emplace_back(
+            "Authorization", "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
+      }
+      req.timeout = std::chrono::seconds(60);
+      req.max_bytes = config_.chat.max_media_bytes;
+      auto res = http_.Send(req);
+      bool transient = !res ? res.error().code != "http_too_large"
+                            : (res->status == 404 || res->status == 429 || res->status >= 500);
+      if (res && res->status == 200 && !res->body.empty()) {
+        std::string type = SniffMediaType(res->body);
+        if (type.empty()) type = "application/octet-stream";
+        std::string sha = Sha256Hex(res->body);
+        if (auto put = blobs_.Put(res->body, sha); !put) {
+          f.retry = "storing the recording failed: " + put.error().message;
+        } else {
+          f.sha = sha;
+          f.type = type;
+          f.size = static_cast<int64_t>(res->body.size());
+          audio = std::move(res->body);
+        }
+      } else if (transient && c.attempts < kMaxAttempts) {
+        // 404: the provider may not have finished writing the file yet.
+        f.retry = res ? "recording answered HTTP " + std::to_string(res->status)
+                      : res.error().message;
+      } else {
+        f.recording_lost = true;
+        log::Warn("recording not loadable",
+                  {{"reference", c.reference}, {"url", RedactUrl(req.url)}});
+      }
+    } else if (c.recording_sha) {
+      if (auto got = blobs_.Get(*c.recording_sha); got) audio = std::move(got).value();
+    }
+    if (f.retry.empty() && !c.transcript && cfg.TranscriptionMode() == "stt" && !audio.empty()) {
+      HttpClient::Request req;
+      req.method = "POST";
+      req.url = cfg.stt_url;
+      req.headers = {{"Content-Type", f.type.value_or(c.recording_type.value_or("audio/wav"))},
+                     {"Accept", "application/json, text/plain"}};
+      req.body = audio;
+      req.timeout = std::chrono::seconds(cfg.stt_timeout_seconds);
+      req.max_bytes = 1024 * 1024;
+      auto res = http_.Send(req);
+      if (res && res->status == 200) {
+        std::string text = res->body;
+        nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
+        if (j.is_object() && j.contains("text") && j["text"].is_string()) {
+          text = j["text"].get<std::string>();
+        }
+        if (!IsValidUtf8(text)) text.clear();
+        text.erase(std::remove(text.begin(), text.end(), '\0'), text.end());
+        f.transcript = text;
+      } else if (c.attempts < 2) {  // two more tries (2 s, 4 s), then without text
+        f.retry = res ? "speech-to-text answered HTTP " + std::to_string(res->status)
+                      : res.error().message;
+      } else {
+        log::Warn("speech-to-text failed; the recording goes out without text",
+                  {{"reference", c.reference}});
+      }
+    }
+
+    // 3. One short transaction: re-read the call (an SMS key or a transcription may have come
+    //    meanwhile), record what was fetched, and write the ticket or postpone.
     auto r = RunDb<bool>([&]() -> bool {
       pqxx::work tx(*conn_);
-      auto rows = tx.exec(
-          "SELECT call_id, caller, language, reference, report_id::text, recording_url,"
-          " recording_status, recording_sha256, recording_type, coalesce(recording_size, 0),"
-          " transcript, wants_sms, attempts,"
-          " to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-          " FROM phone_calls WHERE state = 'recorded' AND deadline <= now()"
-          " AND reference IS NOT NULL ORDER BY deadline LIMIT 1 FOR UPDATE SKIP LOCKED");
-      if (rows.empty())
-        return false;
-      const auto& row = rows[0];
-      Call c;
-      c.call_id = row[0].as<std::string>();
-      current = c.call_id;
-      c.caller = row[1].as<std::string>();
-      c.language = row[2].as<std::string>();
-      c.reference = row[3].as<std::string>();
-      c.report_id = row[4].as<std::string>();
-      c.recording_url = row[5].as<std::string>();
-      c.recording_status = row[6].as<std::string>();
-      if (!row[7].is_null())
-        c.recording_sha = row[7].as<std::string>();
-      if (!row[8].is_null())
-        c.recording_type = row[8].as<std::string>();
-      c.recording_size = row[9].as<int64_t>();
-      if (!row[10].is_null())
-        c.transcript = row[10].as<std::string>();
-      c.wants_sms = row[11].as<bool>();
-      c.attempts = row[12].as<int>();
-      c.recorded_at = row[13].as<std::string>();
-      auto retry_later = [&](const std::string& why) {
-        int delay = std::min(600, 2 << std::min(c.attempts, 8));  // 2 s, 4 s, 8 s, …
+      auto rows = tx.exec_params(std::string("SELECT ") + kCallColumns +
+                                     " FROM phone_calls WHERE call_id = $1 AND state = 'recorded'"
+                                     " FOR UPDATE",
+                                 c.call_id);
+      if (rows.empty()) return true;  // published by another closer meanwhile
+      Call now = ReadCall(rows[0]);
+      if (f.sha) {
+        tx.exec_params0(
+            "UPDATE phone_calls SET recording_sha256 = $2, recording_type = $3,"
+            " recording_size = $4 WHERE call_id = $1",
+            c.call_id, *f.sha, *f.type, f.size);
+        now.recording_sha = f.sha;
+        now.recording_type = f.type;
+        now.recording_size = f.size;
+      }
+      if (f.transcript && !now.transcript) {
+        tx.exec_params0(
+            "UPDATE phone_calls SET transcript = $2, transcript_source = 'stt' WHERE call_id = $1",
+            c.call_id, *f.transcript);
+        now.transcript = f.transcript;
+      }
+      if (!f.retry.empty()) {
+        int delay = std::min(600, 2 << std::min(now.attempts, 8));  // 2 s, 4 s, 8 s, …
         tx.exec_params0(
             "UPDATE phone_calls SET attempts = attempts + 1,"
             " deadline = now() + make_interval(secs => $2) WHERE call_id = $1",
             c.call_id, delay);
         tx.commit();
-        log::Warn(
-            "phone call postponed",
-            {{"reference", c.reference}, {"reason", why}, {"retry_in_s", std::to_string(delay)}});
+        log::Warn("phone call postponed", {{"reference", c.reference},
+                                           {"reason", f.retry},
+                                           {"retry_in_s", std::to_string(delay)}});
         return true;
-      };
-      constexpr int kMaxAttempts = 5;
+      }
       std::vector<std::string> flags;
-      // 1. The recording, once.
-      std::string audio;
-      if (!c.recording_sha && !c.recording_url.empty()) {
-        HttpClient::Request req;
-        req.url = RecordingDownloadUrl(c.recording_url, cfg.api_base);
-        if (req.url.rfind(cfg.api_base, 0) == 0 && !cfg.account_sid.empty()) {
-          // The provider's credentials go to the provider only.
-          req.headers.emplace_back("Authorization",
-                                   "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
-        }
-        req.timeout = std::chrono::seconds(60);
-        req.max_bytes = config_.chat.max_media_bytes;
-        auto res = http_.Send(req);
-        bool transient = !res ? res.error().code != "http_too_large"
-                              : (res->status == 404 || res->status == 429 || res->status >= 500);
-        if (res && res->status == 200 && !res->body.empty()) {
-          std::string type = SniffMediaType(res->body);
-          if (type.empty())
-            type = "application/octet-stream";
-          std::string sha = Sha256Hex(res->body);
-          if (auto put = blobs_.Put(res->body, sha); !put) {
-            throw std::runtime_error("storing a recording failed: " + put.error().message);
-          }
-          c.recording_sha = sha;
-          c.recording_type = type;
-          c.recording_size = static_cast<int64_t>(res->body.size());
-          audio = std::move(res->body);
-          tx.exec_params0(
-              "UPDATE phone_calls SET recording_sha256 = $2, recording_type = $3,"
-              " recording_size = $4 WHERE call_id = $1",
-              c.call_id, sha, type, c.recording_size);
-        } else if (transient && c.attempts < kMaxAttempts) {
-          // 404: the provider may not have finished the file yet.
-          return retry_later(res ? "recording answered HTTP " + std::to_string(res->status)
-                                 : res.error().message);
-        } else {
-          flags.push_back("Aufnahme nicht geladen");
-          log::Warn("recording not loadable",
-                    {{"reference", c.reference}, {"url", RedactUrl(req.url)}});
-        }
-      } else if (c.recording_sha) {
-        if (auto got = blobs_.Get(*c.recording_sha); got)
-          audio = std::move(got).value();
-      }
-      // 2. The text.
-      std::string mode = cfg.TranscriptionMode();
-      if (!c.transcript && mode == "stt" && !audio.empty()) {
-        HttpClient::Request req;
-        req.method = "POST";
-        req.url = cfg.stt_url;
-        req.headers = {{"Content-Type", c.recording_type.value_or("audio/wav")},
-                       {"Accept", "application/json, text/plain"}};
-        req.body = audio;
-        req.timeout = std::chrono::seconds(cfg.stt_timeout_seconds);
-        req.max_bytes = 1024 * 1024;
-        auto res = http_.Send(req);
-        if (res && res->status == 200) {
-          std::string text = res->body;
-          nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
-          if (j.is_object() && j.contains("text") && j["text"].is_string()) {
-            text = j["text"].get<std::string>();
-          }
-          if (!IsValidUtf8(text))
-            text.clear();
-          c.transcript = text;
-          tx.exec_params0(
-              "UPDATE phone_calls SET transcript = $2, transcript_source = 'stt'"
-              " WHERE call_id = $1",
-              c.call_id, text);
-        } else if (c.attempts < 2) {  // two more tries (2 s, 4 s), then without text
-          return retry_later(res ? "speech-to-text answered HTTP " + std::to_string(res->status)
-                                 : res.error().message);
-        } else {
-          log::Warn("speech-to-text failed; the recording goes out without text",
-                    {{"reference", c.reference}});
-        }
-      }
-      std::string text = c.transcript.value_or("");
-      // 3. The report.
+      if (f.recording_lost) flags.push_back("Aufnahme nicht geladen");
+      std::string text = now.transcript.value_or("");
       Report report;
-      report.id = c.report_id;
-      report.reference = c.reference;
+      report.id = now.report_id;
+      report.reference = now.reference;
       report.channel = "phone";
-      report.channel_message_id = c.call_id;
-      report.received_at = c.recorded_at;
-      report.reporter.address = c.caller;
-      report.reporter.language = c.language;
-      report.reporter.ack_channel = c.wants_sms && !c.caller.empty() ? "sms" : "none";
-      report.reporter.ack_address = c.wants_sms ? c.caller : "";
+      report.channel_message_id = now.call_id;
+      report.received_at = now.recorded_at;
+      report.reporter.address = now.caller;
+      report.reporter.language = now.language;
+      bool sms = now.wants_sms && !now.caller.empty();
+      report.reporter.ack_channel = sms ? "sms" : "none";
+      report.reporter.ack_address = sms ? now.caller : "";
       report.text = text;
-      if (c.recording_sha) {
-        report.attachments.push_back({*c.recording_sha, c.recording_type.value_or(""),
-                                      c.recording_size, "aufnahme-" + c.reference + ".wav"});
+      if (now.recording_sha) {
+        report.attachments.push_back({*now.recording_sha, now.recording_type.value_or(""),
+                                      now.recording_size, "aufnahme-" + now.reference + ".wav"});
       }
       if (text.empty()) {
         flags.push_back("Sprachaufnahme, nicht transkribiert");
         untranscribed_.Inc();
       }
       std::optional<routing::PlaceMatch> place;
-      if (gazetteer_ != nullptr && !text.empty())
-        place = routing::FindPlace(*gazetteer_, text);
+      if (gazetteer_ != nullptr && !text.empty()) place = routing::FindPlace(*gazetteer_, text);
       if (place) {
         report.location.lat = place->lat;
         report.location.lon = place->lon;
         report.location.source = LocationSource::kAddress;
         report.location.address =
             place->street + (place->house_number.empty() ? "" : " " + place->house_number);
-        if (place->confidence < cfg.location_min_confidence)
-          flags.push_back("Ort unsicher");
+        if (place->confidence < cfg.location_min_confidence) flags.push_back("Ort unsicher");
       } else {
         flags.push_back("Ort fehlt");
       }
       RuleSets sets = rules_.Current();
       routing::Decision decision = routing::Route(*sets.live, report);
-      for (auto& f : flags)
-        decision.flags.push_back(f);
+      for (auto& flag : flags) decision.flags.push_back(flag);
       if (place) {
         decision.flags.push_back("Ort aus Sprache: " + place->matched_text + " (Sicherheit " +
-                                 std::to_string(static_cast<int>(place->confidence * 100)) + " %)");
+                                 std::to_string(static_cast<int>(place->confidence * 100)) +
+                                 " %)");
       }
       const Department* dept = config_.FindDepartment(decision.department);
       Envelope env{report, {}};
       auto outcome =
           store_.CreateTicket(env, decision, dept != nullptr ? dept->name : decision.department);
       if (!outcome) {
-        if (IsTransientDbError(outcome.error()))
-          throw pqxx::broken_connection("ticket store");
-        throw std::runtime_error("ticket for call " + c.reference + ": " + outcome.error().message +
-                                 ": " + outcome.error().detail);
+        if (IsTransientDbError(outcome.error())) throw pqxx::broken_connection("ticket store");
+        throw std::runtime_error("ticket for call " + now.reference + ": " +
+                                 outcome.error().message + ": " + outcome.error().detail);
       }
       tx.exec_params0(
           "UPDATE phone_calls SET state = 'published', published_at = now(),"
           " ticket_id = (SELECT id FROM tickets WHERE channel = 'phone'"
           "              AND channel_message_id = $1)"
           " WHERE call_id = $1",
-          c.call_id);
+          now.call_id);
       tx.commit();
       published_.Inc();
-      log::Info("phone report published", {{"reference", c.reference},
+      log::Info("phone report published", {{"reference", now.reference},
                                            {"department", decision.department},
                                            {"text", text.empty() ? "none" : "yes"},
                                            {"place", place ? place->kind : "none"}});
@@ -422,21 +463,19 @@ Result<int> PhoneCloser::RunOnce() {
       }
       // Not the environment's fault: set this call aside for a while so the others proceed.
       log::Error("phone call could not be published; retrying it in 5 minutes",
-                 {{"error", r.error().message + ": " + r.error().detail}});
+                 {{"reference", c.reference},
+                  {"error", r.error().message + ": " + r.error().detail}});
       auto later = RunDb<Ok>([&] {
         pqxx::work tx(*conn_);
         tx.exec_params0(
             "UPDATE phone_calls SET deadline = now() + interval '5 minutes' WHERE call_id = $1",
-            current);
+            c.call_id);
         tx.commit();
         return Ok{};
       });
-      if (!later)
-        return later.error();
+      if (!later) return later.error();
       continue;
     }
-    if (!*r)
-      return handled;
     ++handled;
   }
 }

@@ -189,7 +189,8 @@ Worker::Handled Worker::ProcessChat(std::string_view body, int attempt,
   if (!batch) {
     return {Verdict::kDeadLetter, "unparseable: " + batch.error().message};
   }
-  return Retrying([&] { return chat_.Process(*batch); }, attempt, stop);
+  bool last = attempt >= config_.worker.max_attempts;
+  return Retrying([&] { return chat_.Process(*batch, last); }, attempt, stop);
 }
 
 Worker::Handled Worker::ProcessPhone(std::string_view body, int attempt,

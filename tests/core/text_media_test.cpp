@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/crypto.hpp"
+#include "core/http_client.hpp"
 #include "core/media.hpp"
 #include "core/text.hpp"
 
@@ -80,4 +81,19 @@ TEST_CASE("crypto helpers match known answers") {
   CHECK(ConstantTimeEquals("same", "same"));
   CHECK_FALSE(ConstantTimeEquals("same", "sama"));
   CHECK(NewUuid().size() == 36);
+}
+
+TEST_CASE("credentials only go to URLs under the configured base, and logs never see userinfo") {
+  using meldestelle::RedactUrl;
+  using meldestelle::UrlUnder;
+  CHECK(UrlUnder("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+                 "https://api.twilio.com"));
+  CHECK_FALSE(UrlUnder("https://api.twilio.com.evil.tld/x", "https://api.twilio.com"));
+  CHECK_FALSE(UrlUnder("https://api.twilio.com@evil.tld/x", "https://api.twilio.com"));
+  CHECK_FALSE(UrlUnder("https://api.twilio.com", "https://api.twilio.com"));
+  CHECK_FALSE(UrlUnder("http://other.example/x", ""));
+  CHECK(RedactUrl("https://user:secret@host.example/bot123:abc/getFile") ==
+        "https://host.example/…");
+  CHECK(RedactUrl("https://api.telegram.org/bot123:abc/getFile").find("123") ==
+        std::string::npos);
 }

@@ -1,0 +1,152 @@
+#include "channels/email/compose.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/crypto.hpp"
+
+namespace meldestelle::email {
+
+namespace {
+
+bool PrintableAscii(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// A header line never carries CR or LF from its value (header injection).
+std::string OneLine(std::string_view s) {
+  std::string out;
+  for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+  return out;
+}
+
+}  // namespace
+
+std::string EncodeQuotedPrintable(std::string_view text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  size_t line = 0;
+  auto put = [&](const std::string& piece) {
+    if (line + piece.size() > 75) {  // leave room for the soft break "="
+      out += "=\r\n";
+      line = 0;
+    }
+    out += piece;
+    line += piece.size();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\r') continue;
+    if (c == '\n') {
+      // Trailing whitespace before a line break must be encoded.
+      if (!out.empty() && line > 0 && (out.back() == ' ' || out.back() == '\t')) {
+        char ws = out.back();
+        out.pop_back();
+        --line;
+        put(std::string("=") + kHex[static_cast<unsigned char>(ws) >> 4] +
+            kHex[static_cast<unsigned char>(ws) & 15]);
+      }
+      out += "\r\n";
+      line = 0;
+      continue;
+    }
+    bool plain = (c >= 33 && c <= 126 && c != '=') || c == ' ' || c == '\t';
+    // A line starting with "." or "From " is encoded, for old transports.
+    if (line == 0 && (c == '.' || (c == 'F' && text.substr(i, 5) == "From "))) plain = false;
+    if (plain) {
+      put(std::string(1, static_cast<char>(c)));
+    } else {
+      put(std::string("=") + kHex[c >> 4] + kHex[c & 15]);
+    }
+  }
+  if (!out.empty() && (out.back() == ' ' || out.back() == '\t')) {
+    char ws = out.back();
+    out.pop_back();
+    out += std::string("=") + kHex[static_cast<unsigned char>(ws) >> 4] +
+           kHex[static_cast<unsigned char>(ws) & 15];
+  }
+  return out;
+}
+
+std::string EncodeHeaderText(std::string_view raw) {
+  std::string text = OneLine(raw);
+  if (PrintableAscii(text)) return text;
+  // "=?UTF-8?B?" + base64 + "?=" within 75 characters: at most 45 bytes of text per word.
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = std::min(text.size(), i + 45);
+    // Do not split a UTF-8 sequence: back up over continuation bytes.
+    while (end < text.size() && end > i && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+      --end;
+    }
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + Base64Encode(text.substr(i, end - i)) + "?=";
+    i = end;
+  }
+  return out;
+}
+
+std::string NewMessageId(std::string_view kind, std::string_view reference,
+                         std::string_view domain) {
+  return std::string(kind) + "." + std::string(reference) + "." + RandomHex(8) + "@" +
+         std::string(domain.empty() ? "meldestelle.invalid" : domain);
+}
+
+std::string NowRfc5322() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+std::string DomainOf(std::string_view address) {
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return "";
+  std::string d(address.substr(at + 1));
+  while (!d.empty() && (d.back() == '>' || d.back() == ' ')) d.pop_back();
+  return d;
+}
+
+std::string Compose(const Outgoing& m) {
+  std::string h;
+  auto header = [&](const std::string& name, const std::string& value) {
+    h += name + ": " + value + "\r\n";
+  };
+  std::string from = OneLine(m.from_address);
+  header("From", m.from_name.empty() ? from
+                                     : (PrintableAscii(m.from_name) && m.from_name.find('"') ==
+                                                                          std::string::npos
+                                            ? "\"" + m.from_name + "\""
+                                            : EncodeHeaderText(m.from_name)) +
+                                           " <" + from + ">");
+  header("To", OneLine(m.to));
+  header("Subject", EncodeHeaderText(m.subject));
+  header("Date", OneLine(m.date));
+  header("Message-ID", "<" + OneLine(m.message_id) + ">");
+  if (!m.in_reply_to.empty()) header("In-Reply-To", "<" + OneLine(m.in_reply_to) + ">");
+  std::string refs;
+  for (const auto& r : m.references) refs += (refs.empty() ? "<" : " <") + OneLine(r) + ">";
+  if (!m.in_reply_to.empty() &&
+      std::find(m.references.begin(), m.references.end(), m.in_reply_to) == m.references.end()) {
+    refs += (refs.empty() ? "<" : " <") + OneLine(m.in_reply_to) + ">";
+  }
+  if (!refs.empty()) header("References", refs);
+  if (m.auto_reply) {
+    // RFC 3834, and what keeps out-of-office robots from answering us.
+    header("Auto-Submitted", "auto-replied");
+    header("Precedence", "bulk");
+    header("X-Auto-Response-Suppress", "All");
+  }
+  header("MIME-Version", "1.0");
+  header("Content-Type", "text/plain; charset=UTF-8");
+  header("Content-Transfer-Encoding", "quoted-printable");
+  return h + "\r\n" + EncodeQuotedPrintable(m.text) + "\r\n";
+}
+
+}  // namespace meldestelle::email

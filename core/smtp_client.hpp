@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+// Sends one message through an SMTP relay with libcurl (smtp:// or smtps://; STARTTLS is used
+// when the server offers it). Errors: "smtp_temporary" (connection, timeout, 4xx: try again)
+// and "smtp_permanent" (5xx: the relay refused the message or the recipient). The URL and the
+// password never appear in an error.
+struct SmtpMessage {
+  std::string url;          // smtp://host:port
+  std::string user, password;
+  std::string mail_from;    // envelope sender; "" sends MAIL FROM:<> (auto-replies)
+  std::vector<std::string> recipients;
+  std::string data;         // the RFC 5322 message, CRLF line ends
+  std::chrono::seconds timeout{30};
+};
+Status SendSmtp(const SmtpMessage& message);
+
+}  // namespace meldestelle

@@ -1,0 +1,95 @@
+// The e-mails we send: RFC 5322 + MIME, quoted-printable UTF-8, encoded words, threading headers.
+#include <catch2/catch.hpp>
+
+#include "channels/email/compose.hpp"
+#include "core/crypto.hpp"
+
+using namespace meldestelle::email;
+
+namespace {
+
+// Decodes quoted-printable (soft breaks, =XX) for the round-trip check.
+std::string DecodeQp(const std::string& qp) {
+  std::string out;
+  for (size_t i = 0; i < qp.size(); ++i) {
+    if (qp[i] == '=' && i + 2 < qp.size() && qp[i + 1] == '\r' && qp[i + 2] == '\n') {
+      i += 2;
+    } else if (qp[i] == '=' && i + 2 < qp.size()) {
+      out += static_cast<char>(std::stoi(qp.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else if (qp[i] == '\r') {
+      continue;
+    } else {
+      out += qp[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("quoted-printable keeps UTF-8, line lengths and trailing spaces safe", "[compose]") {
+  std::string text = "Grüße aus Mühlheim – „Straße“ 😀\nZeile mit Leerzeichen am Ende   \n" +
+                     std::string(200, 'x') + "\n.Punkt am Anfang\nFrom here\n=gleich";
+  std::string qp = EncodeQuotedPrintable(text);
+  CHECK(DecodeQp(qp) == text);
+  size_t start = 0;
+  while (start < qp.size()) {
+    size_t end = qp.find("\r\n", start);
+    if (end == std::string::npos) end = qp.size();
+    CHECK(end - start <= 76);
+    std::string line = qp.substr(start, end - start);
+    if (!line.empty()) CHECK(line.back() != ' ');
+    start = end + 2;
+  }
+  for (unsigned char c : qp) CHECK(c < 0x80);
+  CHECK(qp.find("\r\n.Punkt") == std::string::npos);
+  CHECK(qp.find("\r\nFrom here") == std::string::npos);
+}
+
+TEST_CASE("header text: ASCII as is, anything else as UTF-8 encoded words, no line breaks",
+          "[compose]") {
+  CHECK(EncodeHeaderText("[4KQ7-XRT2-WNPA] Ihre Meldung") == "[4KQ7-XRT2-WNPA] Ihre Meldung");
+  std::string long_subject(60, 'a');
+  long_subject += " Straßenlaterne in der Mühlenstraße flackert – bitte prüfen";
+  std::string enc = EncodeHeaderText(long_subject);
+  std::string decoded;
+  size_t pos = 0;
+  while ((pos = enc.find("=?UTF-8?B?", pos)) != std::string::npos) {
+    size_t end = enc.find("?=", pos + 10);
+    REQUIRE(end != std::string::npos);
+    CHECK(end + 2 - pos <= 75);
+    std::string part;
+    REQUIRE(meldestelle::Base64Decode(enc.substr(pos + 10, end - pos - 10), &part));
+    decoded += part;
+    pos = end + 2;
+  }
+  CHECK(decoded == long_subject);
+  CHECK(EncodeHeaderText("Evil\r\nBcc: x@example.org").find("\n") == std::string::npos);
+}
+
+TEST_CASE("an acknowledgement threads to the citizen's mail and says it is automatic",
+          "[compose]") {
+  Outgoing m;
+  m.from_address = "maengel@musterstadt.example";
+  m.from_name = "Meldestelle Musterstadt";
+  m.to = "erika@example.org";
+  m.subject = "[4KQ7-XRT2-WNPA] Ihre Meldung ist eingegangen";
+  m.text = "Grüße";
+  m.message_id = NewMessageId("ack", "4KQ7XRT2WNPA", DomainOf(m.from_address));
+  m.in_reply_to = "b7e0c3a1@example.org";
+  m.references = {"root@example.org"};
+  m.date = NowRfc5322();
+  std::string mail = Compose(m);
+  CHECK(mail.find("From: \"Meldestelle Musterstadt\" <maengel@musterstadt.example>\r\n") == 0);
+  CHECK(mail.find("\r\nIn-Reply-To: <b7e0c3a1@example.org>\r\n") != std::string::npos);
+  CHECK(mail.find("\r\nReferences: <root@example.org> <b7e0c3a1@example.org>\r\n") !=
+        std::string::npos);
+  CHECK(mail.find("\r\nAuto-Submitted: auto-replied\r\n") != std::string::npos);
+  CHECK(mail.find("\r\nMessage-ID: <ack.4KQ7XRT2WNPA.") != std::string::npos);
+  CHECK(mail.find("@musterstadt.example>\r\n") != std::string::npos);
+  CHECK(mail.find("Content-Transfer-Encoding: quoted-printable") != std::string::npos);
+  CHECK(mail.find("\r\n\r\nGr=C3=BC=C3=9Fe") != std::string::npos);
+  m.auto_reply = false;
+  CHECK(Compose(m).find("Auto-Submitted") == std::string::npos);
+}
