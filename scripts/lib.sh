@@ -9,6 +9,11 @@
 #   MELDESTELLE_RABBIT_NODENAME   Erlang node name                     [meldestelle@localhost]
 #   MELDESTELLE_PG_PORT           PostgreSQL port                      [55432]
 #   MELDESTELLE_PG_BIN            PostgreSQL server binaries           [/usr/lib/postgresql/15/bin]
+#   MELDESTELLE_IMAP_PORT         Dovecot IMAP listener (e-mail tests) [10143]
+#   MELDESTELLE_IMAP_USER         the Dovecot test mailbox's user      [maengel]
+#   MELDESTELLE_SMTP_PORT         SMTP sink listener (e-mail tests)    [10025]
+#   MELDESTELLE_MAIL_SERVICES     1: "services start" without a name and scripts/run start the
+#                                 mail servers too                     [0]
 
 MELDESTELLE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MELDESTELLE_SCRIPTS_DIR=$MELDESTELLE_ROOT/scripts
@@ -25,6 +30,10 @@ ms_defaults() {
   : "${MELDESTELLE_EPMD_PORT:=$((MELDESTELLE_AMQP_PORT - 1303))}"
   : "${MELDESTELLE_RABBIT_NODENAME:=meldestelle@localhost}"
   : "${MELDESTELLE_PG_PORT:=55432}"
+  : "${MELDESTELLE_IMAP_PORT:=10143}"
+  : "${MELDESTELLE_IMAP_USER:=maengel}"
+  : "${MELDESTELLE_SMTP_PORT:=10025}"
+  : "${MELDESTELLE_MAIL_SERVICES:=0}"
   if [[ -z ${MELDESTELLE_PG_BIN:-} ]]; then
     MELDESTELLE_PG_BIN=/usr/lib/postgresql/15/bin
     if [[ ! -x $MELDESTELLE_PG_BIN/pg_ctl ]]; then
@@ -33,7 +42,10 @@ ms_defaults() {
     fi
   fi
   export MELDESTELLE_VAR MELDESTELLE_AMQP_PORT MELDESTELLE_RABBIT_DIST_PORT MELDESTELLE_EPMD_PORT \
-         MELDESTELLE_RABBIT_NODENAME MELDESTELLE_PG_PORT MELDESTELLE_PG_BIN
+         MELDESTELLE_RABBIT_NODENAME MELDESTELLE_PG_PORT MELDESTELLE_PG_BIN \
+         MELDESTELLE_IMAP_PORT MELDESTELLE_IMAP_USER MELDESTELLE_SMTP_PORT MELDESTELLE_MAIL_SERVICES
+  [[ $MELDESTELLE_IMAP_USER =~ ^[a-z][a-z0-9._-]*$ ]] ||
+    ms_die "MELDESTELLE_IMAP_USER must be a plain lower-case name: '$MELDESTELLE_IMAP_USER'"
   [[ $MELDESTELLE_VAR == /* ]] || MELDESTELLE_VAR=$PWD/$MELDESTELLE_VAR
   [[ $MELDESTELLE_VAR != *[[:space:]\'\"]* ]] ||
     ms_die "MELDESTELLE_VAR must not contain blanks or quotes: '$MELDESTELLE_VAR'"
@@ -44,6 +56,12 @@ ms_defaults() {
 ms_amqp_url() { printf 'amqp://guest:guest@127.0.0.1:%s/%%2f' "$MELDESTELLE_AMQP_PORT"; }
 ms_database_url() {
   printf 'postgresql://postgres@127.0.0.1:%s/meldestelle' "$MELDESTELLE_PG_PORT"
+}
+
+# ms_elapsed START: seconds since START (an $EPOCHREALTIME value), e.g. "0.21s".
+ms_elapsed() {
+  local now=${EPOCHREALTIME/,/.} start=${1/,/.}
+  awk -v a="$start" -v b="$now" 'BEGIN { printf "%.2fs", b - a }'
 }
 
 # True if something accepts TCP connections on 127.0.0.1:$1.
@@ -112,12 +130,14 @@ ms_wait_http() {
 
 # --- used by scripts/run and bench/run ------------------------------------------------------
 
-# ms_services_start: starts both services, remembering in MS_STARTED_SERVICES the ones that were
+# ms_services_start: starts RabbitMQ and PostgreSQL (and Dovecot and the SMTP sink if
+# MELDESTELLE_MAIL_SERVICES=1), remembering in MS_STARTED_SERVICES the ones that were
 # not running before, so that ms_services_stop_started leaves other people's instances alone.
 MS_STARTED_SERVICES=()
 ms_services_start() {
-  local s
-  for s in rabbitmq postgres; do
+  local s list=(rabbitmq postgres)
+  [[ ${MELDESTELLE_MAIL_SERVICES:-0} != 1 ]] || list+=(dovecot smtp-sink)
+  for s in "${list[@]}"; do
     if ! "$MELDESTELLE_SCRIPTS_DIR/services" status "$s" >/dev/null 2>&1; then
       MS_STARTED_SERVICES+=("$s")
     fi
