@@ -33,6 +33,7 @@
 #include "workers/phone_calls.hpp"
 #include "routing/gazetteer.hpp"
 #include "workers/dead_letters.hpp"
+#include "workers/mail_poll.hpp"
 #include "routing/fixtures.hpp"
 #include "workers/migrations.hpp"
 #include "workers/rule_history.hpp"
@@ -60,7 +61,9 @@ Usage: meldestelle [--version] [--help] <command> [options]
 Commands:
   gateway           serve the HTTP front (web form, API, webhooks, /metrics)
   worker            route queued reports and store tickets; close chat drafts
-  dispatcher        send replies in the chat (WhatsApp, Telegram) from the outbox
+  dispatcher        send replies from the outbox: chat (WhatsApp, Telegram), SMS, e-mail
+  mailgate          hand one e-mail from stdin to the gateway (for the mail server's pipe)
+  mail-poll         fetch e-mail from the IMAP mailbox and hand it to the gateway
   migrate           create or update the database schema
   rules check       validate the routing rules (and the areas they use), run their fixtures
   rules explain     show which rule routes a report file, and why
@@ -106,6 +109,27 @@ Phone calls: the worker joins a call's callbacks, downloads the recording, gets 
 (provider callback, speech-to-text service or none), finds the place in it with the street list
 (routing.gazetteer_file) and writes the ticket; recordings are deleted after
 phone.recording_retention_days.
+)";
+
+const char* kMailgateHelp = R"(Usage: meldestelle mailgate [--config FILE] [--url GATEWAY_URL] < message
+
+Reads one RFC 5322 message from stdin and hands it to the gateway (POST /api/v1/mail with the
+bearer secret email.intake_secret). Meant to be piped into by the town's mail server, e.g. a
+Postfix transport (docs/channels/email.md). GATEWAY_URL defaults to the configured gateway
+address. Exit codes as sendmail/Postfix expect them:
+  0   accepted (the reference is printed)
+  65  refused for good (too large, too many attachments, not a message): the MTA bounces it
+      with the reason printed on stderr
+  75  temporary failure (gateway or broker unavailable): the MTA keeps it and retries
+)";
+
+const char* kMailPollHelp = R"(Usage: meldestelle mail-poll [--config FILE] [--url GATEWAY_URL] [--once]
+
+Polls the IMAP mailbox (email.imap_url, email.imap_user, email.imap_password) every
+email.imap_interval_seconds: each message is fetched, handed to the gateway and moved to the
+folder "verarbeitet" only after the gateway confirmed it, or to "fehler" when it was refused for
+good (with a log line saying why). On a temporary failure it stays in the mailbox for the next
+round. --once polls one round and exits (0: all handled, 75: something is left for later).
 )";
 
 const char* kDispatcherHelp = R"(Usage: meldestelle dispatcher [--config FILE]
@@ -204,6 +228,8 @@ struct Args {
   std::string rules;       // rules replay --rules
   std::string until;       // rules replay --until
   int examples = 3;        // rules replay --examples
+  std::string url;         // mailgate / mail-poll --url
+  bool once = false;       // mail-poll --once
   std::vector<std::string> positional;
   std::string error;
 };
@@ -232,6 +258,14 @@ Args ParseArgs(int argc, char** argv, int start) {
         return a;
       }
       a.limit = std::atoi(argv[++i]);
+    } else if (arg == "--url") {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        a.error = "--url needs a value";
+        return a;
+      }
+      a.url = argv[++i];
+    } else if (arg == "--once") {
+      a.once = true;
     } else if (arg == "--quiet" || arg == "-q") {
       a.quiet = true;
     } else if (arg == "--rules" || arg == "--until") {
@@ -375,7 +409,7 @@ int RunWorker(const Args& args) {
     }
   }
   std::atomic<bool> stop{false};
-  workers::Worker worker(*cfg, rules, registry);
+  workers::Worker worker(*cfg, rules, registry, gazetteer ? &*gazetteer : nullptr);
   log::Info("worker starting", {{"rules", rules.Current().live->version}});
   std::thread run([&] { worker.Run(stop); });
   std::thread reloader([&] { rules.Run(stop); });
@@ -415,6 +449,84 @@ int RunDispatcher(const Args& args) {
   log::Info("dispatcher starting", {{"whatsapp", cfg->whatsapp.access_token.empty() ? "off" : "on"},
                                     {"telegram", cfg->telegram.bot_token.empty() ? "off" : "on"}});
   std::thread run([&] { dispatcher.Run(stop, std::chrono::milliseconds(250)); });
+  signals.Wait();
+  stop.store(true);
+  run.join();
+  return kExitOk;
+}
+
+std::string GatewayUrl(const Config& cfg, const Args& args) {
+  if (!args.url.empty()) return args.url;
+  std::string host = cfg.gateway.listen == "0.0.0.0" ? "127.0.0.1" : cfg.gateway.listen;
+  return "http://" + host + ":" + std::to_string(cfg.gateway.port);
+}
+
+int RunMailgate(const Args& args) {
+  constexpr int kExDataErr = 65, kExTempFail = 75;
+  if (args.help) {
+    std::cout << kMailgateHelp;
+    return kExitOk;
+  }
+  log::SetComponent("mailgate");
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExTempFail;  // a broken config must not bounce citizens' mail
+  if (cfg->email.intake_secret.empty()) {
+    std::cerr << "meldestelle mailgate: email.intake_secret is not set (MELDESTELLE_MAIL_SECRET)\n";
+    return kExTempFail;
+  }
+  std::string raw;
+  char buf[65536];
+  while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+    raw.append(buf, static_cast<size_t>(std::cin.gcount()));
+    if (static_cast<int64_t>(raw.size()) > cfg->email.max_message_bytes) {
+      std::cerr << "meldestelle mailgate: message larger than " << cfg->email.max_message_bytes
+                << " bytes; refused\n";
+      return kExDataErr;
+    }
+  }
+  auto h = workers::HandToGateway(GatewayUrl(*cfg, args), cfg->email.intake_secret, "mailgate",
+                                  raw);
+  switch (h.delivery) {
+    case workers::Delivery::kAccepted:
+      std::cout << h.detail << "\n";
+      return kExitOk;
+    case workers::Delivery::kRefused:
+      std::cerr << "meldestelle mailgate: refused: " << h.detail << "\n";
+      return kExDataErr;
+    case workers::Delivery::kTemporary:
+      break;
+  }
+  std::cerr << "meldestelle mailgate: try again later: " << h.detail << "\n";
+  return kExTempFail;
+}
+
+int RunMailPoll(const Args& args) {
+  if (args.help) {
+    std::cout << kMailPollHelp;
+    return kExitOk;
+  }
+  log::SetComponent("mail-poll");
+  SignalWaiter signals;
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  if (cfg->email.imap_url.empty() || cfg->email.intake_secret.empty()) {
+    std::cerr << "meldestelle mail-poll: email.imap_url and email.intake_secret must be set "
+                 "(MELDESTELLE_IMAP_URL, MELDESTELLE_MAIL_SECRET)\n";
+    return kExitUsage;
+  }
+  workers::MailPoller poller(*cfg, GatewayUrl(*cfg, args));
+  if (args.once) {
+    auto r = poller.PollOnce();
+    if (!r) {
+      std::cerr << "meldestelle mail-poll: " << r.error().message << "\n";
+      return 75;
+    }
+    std::cout << "mail-poll: " << r->accepted << " accepted, " << r->refused << " refused, "
+              << r->temporary << " left for later\n";
+    return r->temporary > 0 ? 75 : kExitOk;
+  }
+  std::atomic<bool> stop{false};
+  std::thread run([&] { poller.Run(stop); });
   signals.Wait();
   stop.store(true);
   run.join();
@@ -778,6 +890,8 @@ int main(int argc, char** argv) {
     if (cmd == "gateway") return RunGateway(args);
     if (cmd == "worker") return RunWorker(args);
     if (cmd == "dispatcher") return RunDispatcher(args);
+    if (cmd == "mailgate") return RunMailgate(args);
+    if (cmd == "mail-poll") return RunMailPoll(args);
     if (cmd == "migrate") return RunMigrate(args);
     if (cmd == "rules") return RunRules(args);
     if (cmd == "dead-letters") return RunDeadLetters(args);

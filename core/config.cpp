@@ -135,13 +135,23 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
   }
   if (auto n = root["email"];
       n && rd.ExpectMap(n, "email", {"smtp_url", "smtp_user", "smtp_password", "from", "from_name",
-                                     "templates"})) {
+                                     "templates", "intake_secret", "imap_url", "imap_user",
+                                     "imap_password", "imap_interval_seconds",
+                                     "max_message_bytes", "max_attachments", "max_depth"})) {
     Config::Email& e = c.email;
     rd.String(n, "smtp_url", &e.smtp_url, false, "email");
     rd.String(n, "smtp_user", &e.smtp_user, false, "email");
     ReadSecret(rd, n, "smtp_password", "email", "MELDESTELLE_SMTP_PASSWORD", &e.smtp_password);
     rd.String(n, "from", &e.from, false, "email");
     rd.String(n, "from_name", &e.from_name, false, "email");
+    ReadSecret(rd, n, "intake_secret", "email", "MELDESTELLE_MAIL_SECRET", &e.intake_secret);
+    rd.String(n, "imap_url", &e.imap_url, false, "email");
+    rd.String(n, "imap_user", &e.imap_user, false, "email");
+    ReadSecret(rd, n, "imap_password", "email", "MELDESTELLE_IMAP_PASSWORD", &e.imap_password);
+    ReadInt(rd, n, "imap_interval_seconds", &e.imap_interval_seconds, 1, 86400, "email");
+    ReadInt(rd, n, "max_message_bytes", &e.max_message_bytes, 1024, int64_t{1} << 31, "email");
+    ReadInt(rd, n, "max_attachments", &e.max_attachments, 0, 1000, "email");
+    ReadInt(rd, n, "max_depth", &e.max_depth, 1, 100, "email");
     if (auto f = n["from"]; f && e.from.find('@') == std::string::npos) {
       rd.Fail(f, "email.from", "must be an e-mail address");
     }

@@ -146,6 +146,15 @@ struct Config {
           "Please quote the reference if you contact us. To add something, just reply to this "
           "e-mail.\n\nKind regards\nTown of {town}"}}};
     bool enabled() const { return !smtp_url.empty(); }
+    // Receiving (docs/channels/email.md): POST /api/v1/mail (mailgate, IMAP poller) needs this
+    // bearer secret; empty = off.
+    std::string intake_secret;
+    std::string imap_url;  // imap://host:port/INBOX; empty = no polling
+    std::string imap_user, imap_password;
+    int imap_interval_seconds = 30;
+    int64_t max_message_bytes = 30 * 1024 * 1024;
+    int max_attachments = 20;
+    int max_depth = 10;
   } email;
   // How chat messages become reports (docs/channels/whatsapp.md, "Multi-message reports").
   struct Chat {

@@ -29,12 +29,15 @@ size_t Read(char* buffer, size_t size, size_t n, void* user) {
 Status SendSmtp(const SmtpMessage& m) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (m.recipients.empty()) return MakeError("smtp_permanent", "no recipient");
+  if (m.recipients.empty())
+    return MakeError("smtp_permanent", "no recipient");
   CURL* c = curl_easy_init();
-  if (c == nullptr) return MakeError("smtp_temporary", "curl_easy_init failed");
+  if (c == nullptr)
+    return MakeError("smtp_temporary", "curl_easy_init failed");
   Source src{&m.data};
   curl_slist* rcpt = nullptr;
-  for (const auto& r : m.recipients) rcpt = curl_slist_append(rcpt, ("<" + r + ">").c_str());
+  for (const auto& r : m.recipients)
+    rcpt = curl_slist_append(rcpt, ("<" + r + ">").c_str());
   std::string from = "<" + m.mail_from + ">";
   curl_easy_setopt(c, CURLOPT_URL, m.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -57,10 +60,12 @@ Status SendSmtp(const SmtpMessage& m) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(c);
-  if (rc == CURLE_OK) return Ok{};
+  if (rc == CURLE_OK)
+    return Ok{};
   std::string why = std::string(curl_easy_strerror(rc)) +
                     (code > 0 ? " (SMTP " + std::to_string(code) + ")" : "");
-  if (code >= 500 && code < 600) return MakeError("smtp_permanent", why);
+  if (code >= 500 && code < 600)
+    return MakeError("smtp_permanent", why);
   return MakeError("smtp_temporary", why);
 }
 

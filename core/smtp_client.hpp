@@ -13,11 +13,11 @@ namespace meldestelle {
 // and "smtp_permanent" (5xx: the relay refused the message or the recipient). The URL and the
 // password never appear in an error.
 struct SmtpMessage {
-  std::string url;          // smtp://host:port
+  std::string url;  // smtp://host:port
   std::string user, password;
-  std::string mail_from;    // envelope sender; "" sends MAIL FROM:<> (auto-replies)
+  std::string mail_from;  // envelope sender; "" sends MAIL FROM:<> (auto-replies)
   std::vector<std::string> recipients;
-  std::string data;         // the RFC 5322 message, CRLF line ends
+  std::string data;  // the RFC 5322 message, CRLF line ends
   std::chrono::seconds timeout{30};
 };
 Status SendSmtp(const SmtpMessage& message);

@@ -227,6 +227,7 @@ void Gateway::Routes() {
     server_.Post("/webhooks/phone/" + name,
                  [this, name](const auto& req, auto& res) { HandlePhone(req, res, name); });
   }
+  server_.Post("/api/v1/mail", [this](const auto& req, auto& res) { HandleMail(req, res); });
   server_.Post("/webhooks/phone/transcript",
                [this](const auto& req, auto& res) { HandlePhoneTranscript(req, res); });
   server_.Get("/healthz", [](const auto&, auto& res) {

@@ -69,6 +69,8 @@ class Gateway {
   // Phone webhooks (gateway/phone.cpp).
   void HandlePhone(const httplib::Request& req, httplib::Response& res, const std::string& step);
   void HandlePhoneTranscript(const httplib::Request& req, httplib::Response& res);
+  // Raw e-mail from mailgate and the IMAP poller (gateway/mail.cpp).
+  void HandleMail(const httplib::Request& req, httplib::Response& res);
   // Publishes one phone event; with `intake_key` the reference is reserved per key, so a retried
   // webhook gets the same reference. Returns the reference, or an error.
   Result<std::string> PublishPhone(phone::Event event, const std::string& intake_key,

@@ -294,9 +294,10 @@ ChatDispatcher::Outcome ChatDispatcher::Send(const Row& row) {
     return {false, true, "", "nothing to send", 0};
   if (row.channel == "whatsapp")
     return SendWhatsApp(row);
-  if (row.channel == "sms")
-    return SendSms(row);
-  return SendTelegram(row);
+  if (row.channel == "sms") return SendSms(row);
+  if (row.channel == "email") return SendEmail(row);
+  if (row.channel == "telegram") return SendTelegram(row);
+  return {false, true, "", "no sender for channel " + row.channel, 0};
 }
 
 ChatDispatcher::Outcome ChatDispatcher::SendWhatsApp(const Row& row) {

@@ -5,9 +5,12 @@ namespace meldestelle::workers {
 namespace {
 
 int StateRank(const std::string& s) {
-  if (s == "sent") return 1;
-  if (s == "delivered") return 2;
-  if (s == "read") return 3;
+  if (s == "sent")
+    return 1;
+  if (s == "delivered")
+    return 2;
+  if (s == "read")
+    return 3;
   return 0;
 }
 
@@ -47,8 +50,8 @@ void ApplyDeliveryStatus(pqxx::work& tx, const std::string& channel,
             id, std::to_string(error_code) + " " + error_title);
       }
     } else if (StateRank(status) > StateRank(current) && current != "failed") {
-      tx.exec_params0("UPDATE outbox SET delivery_state = $2, updated_at = now() WHERE id = $1",
-                      id, status);
+      tx.exec_params0("UPDATE outbox SET delivery_state = $2, updated_at = now() WHERE id = $1", id,
+                      status);
     }
   }
 }
@@ -60,8 +63,8 @@ void ApplyParkedStatuses(pqxx::work& tx, const std::string& channel,
       " RETURNING status, error_code, error_title",
       channel, provider_message_id);
   for (const auto& p : parked) {
-    ApplyDeliveryStatus(tx, channel, provider_message_id, p[0].as<std::string>(),
-                        p[1].as<int>(), p[2].as<std::string>());
+    ApplyDeliveryStatus(tx, channel, provider_message_id, p[0].as<std::string>(), p[1].as<int>(),
+                        p[2].as<std::string>());
   }
 }
 

@@ -89,7 +89,8 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
                                                        const routing::Decision& decision,
                                                        const std::string& department_name,
                                                        const routing::Decision* shadow,
-                                                       std::string* linked_reference) {
+                                                       std::string* linked_reference,
+                                                       const nlohmann::json* ack_extra) {
   if (auto st = EnsureConnected(); !st) return st.error();
   const Report& r = env.report;
   auto result = RunDb<Outcome>([&]() -> Outcome {
@@ -165,6 +166,12 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
     }
     if (decision.forward) {
       payload["forwarded_to"] = decision.forward->authority;
+    }
+    if (ack_extra != nullptr && ack_extra->is_object()) {
+      // Channel specifics for the sender, e.g. the citizen's Message-ID to thread the reply to.
+      for (const auto& [k, v] : ack_extra->items()) {
+        if (!payload.contains(k)) payload[k] = v;
+      }
     }
     tx.exec_params0(
         "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -29,7 +30,8 @@ class TicketStore {
   Result<Outcome> CreateTicket(const Envelope& envelope, const routing::Decision& decision,
                                const std::string& department_name,
                                const routing::Decision* shadow = nullptr,
-                               std::string* linked_reference = nullptr);
+                               std::string* linked_reference = nullptr,
+                               const nlohmann::json* ack_extra = nullptr);
 
   Status Ping();
 

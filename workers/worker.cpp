@@ -34,13 +34,15 @@ int64_t NowMs() {
 
 }  // namespace
 
-Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry)
+Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry,
+               const routing::Gazetteer* gazetteer)
     : config_(config),
       rules_(rules),
       store_(config.database.url, config.duplicates),
       media_(config),
       chat_(config, media_, registry),
       phone_(config, registry),
+      mail_(config, rules, gazetteer, registry),
       processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
                                              "Reports processed by the worker, by outcome.",
                                              {{"outcome", "ticket_created"}})),
@@ -202,10 +204,20 @@ Worker::Handled Worker::ProcessPhone(std::string_view body, int attempt,
   return Retrying([&] { return phone_.Process(*message); }, attempt, stop);
 }
 
+Worker::Handled Worker::ProcessMail(std::string_view body, int attempt,
+                                    const std::atomic<bool>& stop) {
+  auto message = email::DecodeMessage(body);
+  if (!message) {
+    return {Verdict::kDeadLetter, "unparseable: " + message.error().message};
+  }
+  return Retrying([&] { return mail_.Process(*message); }, attempt, stop);
+}
+
 Worker::Handled Worker::Process(std::string_view body, int attempt,
                                 const std::atomic<bool>& stop) {
   if (chat::IsBatch(body)) return ProcessChat(body, attempt, stop);
   if (phone::IsMessage(body)) return ProcessPhone(body, attempt, stop);
+  if (email::IsMessage(body)) return ProcessMail(body, attempt, stop);
   auto env = DecodeEnvelope(body);
   if (!env) {
     return {Verdict::kDeadLetter, "unparseable: " + env.error().message};

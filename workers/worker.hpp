@@ -12,6 +12,7 @@
 #include "routing/rules.hpp"
 #include "workers/chat_intake.hpp"
 #include "workers/chat_media.hpp"
+#include "workers/mail_intake.hpp"
 #include "workers/phone_calls.hpp"
 #include "workers/rule_source.hpp"
 #include "workers/ticket_store.hpp"
@@ -27,7 +28,9 @@ namespace meldestelle::workers {
 // `rules` must outlive the worker.
 class Worker {
  public:
-  Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry);
+  // `gazetteer` (may be null) finds places in e-mail text.
+  Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry,
+         const routing::Gazetteer* gazetteer = nullptr);
   // Runs until `stop` becomes true. Returns non-zero only for unrecoverable setup errors.
   int Run(const std::atomic<bool>& stop);
 
@@ -47,6 +50,7 @@ class Worker {
   Handled ProcessChat(std::string_view body, int attempt, const std::atomic<bool>& stop);
   // A phone webhook's event into the call it belongs to.
   Handled ProcessPhone(std::string_view body, int attempt, const std::atomic<bool>& stop);
+  Handled ProcessMail(std::string_view body, int attempt, const std::atomic<bool>& stop);
   // Retries `step` in place while the database is unavailable; other errors count an attempt.
   Handled Retrying(const std::function<Status()>& step, int attempt, const std::atomic<bool>& stop);
 
@@ -56,6 +60,7 @@ class Worker {
   ProviderMedia media_;
   ChatIntake chat_;
   PhoneIntake phone_;
+  MailIntake mail_;
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
   metrics::Counter& processed_created_;

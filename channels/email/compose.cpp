@@ -11,7 +11,8 @@ namespace {
 
 bool PrintableAscii(std::string_view s) {
   for (unsigned char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
+    if (c < 0x20 || c > 0x7e)
+      return false;
   }
   return true;
 }
@@ -19,7 +20,8 @@ bool PrintableAscii(std::string_view s) {
 // A header line never carries CR or LF from its value (header injection).
 std::string OneLine(std::string_view s) {
   std::string out;
-  for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+  for (char c : s)
+    out += (c == '\r' || c == '\n') ? ' ' : c;
   return out;
 }
 
@@ -39,7 +41,8 @@ std::string EncodeQuotedPrintable(std::string_view text) {
   };
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\r') continue;
+    if (c == '\r')
+      continue;
     if (c == '\n') {
       // Trailing whitespace before a line break must be encoded.
       if (!out.empty() && line > 0 && (out.back() == ' ' || out.back() == '\t')) {
@@ -55,7 +58,8 @@ std::string EncodeQuotedPrintable(std::string_view text) {
     }
     bool plain = (c >= 33 && c <= 126 && c != '=') || c == ' ' || c == '\t';
     // A line starting with "." or "From " is encoded, for old transports.
-    if (line == 0 && (c == '.' || (c == 'F' && text.substr(i, 5) == "From "))) plain = false;
+    if (line == 0 && (c == '.' || (c == 'F' && text.substr(i, 5) == "From ")))
+      plain = false;
     if (plain) {
       put(std::string(1, static_cast<char>(c)));
     } else {
@@ -73,7 +77,8 @@ std::string EncodeQuotedPrintable(std::string_view text) {
 
 std::string EncodeHeaderText(std::string_view raw) {
   std::string text = OneLine(raw);
-  if (PrintableAscii(text)) return text;
+  if (PrintableAscii(text))
+    return text;
   // "=?UTF-8?B?" + base64 + "?=" within 75 characters: at most 45 bytes of text per word.
   std::string out;
   size_t i = 0;
@@ -83,7 +88,8 @@ std::string EncodeHeaderText(std::string_view raw) {
     while (end < text.size() && end > i && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
       --end;
     }
-    if (!out.empty()) out += "\r\n ";
+    if (!out.empty())
+      out += "\r\n ";
     out += "=?UTF-8?B?" + Base64Encode(text.substr(i, end - i)) + "?=";
     i = end;
   }
@@ -107,9 +113,11 @@ std::string NowRfc5322() {
 
 std::string DomainOf(std::string_view address) {
   size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return "";
+  if (at == std::string_view::npos)
+    return "";
   std::string d(address.substr(at + 1));
-  while (!d.empty() && (d.back() == '>' || d.back() == ' ')) d.pop_back();
+  while (!d.empty() && (d.back() == '>' || d.back() == ' '))
+    d.pop_back();
   return d;
 }
 
@@ -119,24 +127,27 @@ std::string Compose(const Outgoing& m) {
     h += name + ": " + value + "\r\n";
   };
   std::string from = OneLine(m.from_address);
-  header("From", m.from_name.empty() ? from
-                                     : (PrintableAscii(m.from_name) && m.from_name.find('"') ==
-                                                                          std::string::npos
-                                            ? "\"" + m.from_name + "\""
-                                            : EncodeHeaderText(m.from_name)) +
-                                           " <" + from + ">");
+  header("From", m.from_name.empty()
+                     ? from
+                     : (PrintableAscii(m.from_name) && m.from_name.find('"') == std::string::npos
+                            ? "\"" + m.from_name + "\""
+                            : EncodeHeaderText(m.from_name)) +
+                           " <" + from + ">");
   header("To", OneLine(m.to));
   header("Subject", EncodeHeaderText(m.subject));
   header("Date", OneLine(m.date));
   header("Message-ID", "<" + OneLine(m.message_id) + ">");
-  if (!m.in_reply_to.empty()) header("In-Reply-To", "<" + OneLine(m.in_reply_to) + ">");
+  if (!m.in_reply_to.empty())
+    header("In-Reply-To", "<" + OneLine(m.in_reply_to) + ">");
   std::string refs;
-  for (const auto& r : m.references) refs += (refs.empty() ? "<" : " <") + OneLine(r) + ">";
+  for (const auto& r : m.references)
+    refs += (refs.empty() ? "<" : " <") + OneLine(r) + ">";
   if (!m.in_reply_to.empty() &&
       std::find(m.references.begin(), m.references.end(), m.in_reply_to) == m.references.end()) {
     refs += (refs.empty() ? "<" : " <") + OneLine(m.in_reply_to) + ">";
   }
-  if (!refs.empty()) header("References", refs);
+  if (!refs.empty())
+    header("References", refs);
   if (m.auto_reply) {
     // RFC 3834, and what keeps out-of-office robots from answering us.
     header("Auto-Submitted", "auto-replied");

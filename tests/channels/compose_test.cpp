@@ -1,7 +1,8 @@
 // The e-mails we send: RFC 5322 + MIME, quoted-printable UTF-8, encoded words, threading headers.
+#include "channels/email/compose.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "channels/email/compose.hpp"
 #include "core/crypto.hpp"
 
 using namespace meldestelle::email;
@@ -36,13 +37,16 @@ TEST_CASE("quoted-printable keeps UTF-8, line lengths and trailing spaces safe",
   size_t start = 0;
   while (start < qp.size()) {
     size_t end = qp.find("\r\n", start);
-    if (end == std::string::npos) end = qp.size();
+    if (end == std::string::npos)
+      end = qp.size();
     CHECK(end - start <= 76);
     std::string line = qp.substr(start, end - start);
-    if (!line.empty()) CHECK(line.back() != ' ');
+    if (!line.empty())
+      CHECK(line.back() != ' ');
     start = end + 2;
   }
-  for (unsigned char c : qp) CHECK(c < 0x80);
+  for (unsigned char c : qp)
+    CHECK(c < 0x80);
   CHECK(qp.find("\r\n.Punkt") == std::string::npos);
   CHECK(qp.find("\r\nFrom here") == std::string::npos);
 }

@@ -345,6 +345,16 @@ std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_st
   return ReadFile(log);
 }
 
+std::string Stack::RunShell(const std::string& script, int* exit_status) {
+  fs::path log = dir_ / ("shell-" + RandomHex(4) + ".log");
+  std::vector<std::string> env = ProcessEnv();
+  env.push_back(std::string("MELDESTELLE=") + MELDESTELLE_BINARY);
+  Process p({"/bin/sh", "-c", script}, env, log);
+  REQUIRE(WaitFor([&] { return !p.Running(); }, std::chrono::seconds(60)));
+  if (exit_status != nullptr) *exit_status = p.exit_status();
+  return ReadFile(log);
+}
+
 bool Stack::Ready() {
   auto res = Client().Get("/readyz");
   return res && res->status == 200;

@@ -107,6 +107,10 @@ class Stack {
   std::string RunCommand(const std::vector<std::string>& args, int* exit_status = nullptr,
                          const std::vector<std::string>& env_overrides = {});
 
+  // Runs `/bin/sh -c script` with the stack's environment (MELDESTELLE_BINARY in $MELDESTELLE);
+  // returns stdout and stderr.
+  std::string RunShell(const std::string& script, int* exit_status = nullptr);
+
   bool Ready();
   std::string MintFormToken(int age_seconds) const;
 

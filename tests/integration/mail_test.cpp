@@ -1,0 +1,214 @@
+// The e-mail channel end to end (docs/channels/email.md): a real Dovecot IMAP server and a real
+// SMTP sink (both started by scripts/test through scripts/services), the real gateway, worker
+// and dispatcher, the real broker and database.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "stack.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSecret = "mail-intake-secret-for-tests";
+
+StackOptions MailOptions() {
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = {std::string("MELDESTELLE_MAIL_SECRET=") + kSecret,
+                 "MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"),
+                 "MELDESTELLE_SMTP_FROM=maengel@musterstadt.example",
+                 "MELDESTELLE_IMAP_URL=" + Env("MELDESTELLE_IMAP_URL"),
+                 "MELDESTELLE_IMAP_USER=" + Env("MELDESTELLE_IMAP_USER"),
+                 "MELDESTELLE_IMAP_PASSWORD=" + Env("MELDESTELLE_IMAP_PASSWORD")};
+  return o;
+}
+
+// The acknowledgements the SMTP sink received for `rcpt`: the message files.
+std::vector<std::string> SinkMessagesTo(const std::string& rcpt) {
+  std::vector<std::string> out;
+  fs::path dir = Env("MELDESTELLE_SMTP_SINK_DIR");
+  if (!fs::exists(dir))
+    return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json")
+      continue;
+    json env = json::parse(ReadFile(e.path()), nullptr, false);
+    if (!env.is_object())
+      continue;
+    for (const auto& r : env.value("rcpt_tos", json::array())) {
+      if (r.is_string() && r.get<std::string>() == rcpt) {
+        fs::path eml = e.path();
+        eml.replace_extension(".eml");
+        out.push_back(ReadFile(eml));
+      }
+    }
+  }
+  return out;
+}
+
+std::string Header(const std::string& mail, const std::string& name) {
+  size_t p = mail.find("\r\n" + name + ": ");
+  if (p == std::string::npos)
+    return "";
+  size_t start = p + 4 + name.size();
+  return mail.substr(start, mail.find("\r\n", start) - start);
+}
+
+// Delivers a message into the Dovecot mailbox the way the mail server would.
+void Deliver(Stack& s, const std::string& mail) {
+  fs::path file = s.dir() / ("in-" + RandomHex(4) + ".eml");
+  std::ofstream(file, std::ios::binary) << mail;
+  int status = -1;
+  std::string out =
+      s.RunShell("doveadm -c \"" + Env("MELDESTELLE_DOVECOT_CONFIG") + "\" save -u \"" +
+                     Env("MELDESTELLE_IMAP_USER") + "\" -m INBOX < \"" + file.string() + "\"",
+                 &status);
+  INFO(out);
+  REQUIRE(status == 0);
+}
+
+std::string PhotoMail(const std::string& from, const std::string& message_id) {
+  std::string photo = Base64Encode(VectorFile("webform/tiny-test.jpg"));
+  return "From: Erika Mustermann <" + from +
+         ">\r\n"
+         "To: maengel@musterstadt.example\r\n"
+         "Subject: =?UTF-8?Q?Schlagloch_vor_dem_Haus?=\r\n"
+         "Date: Fri, 27 Nov 2026 09:00:00 +0100\r\n"
+         "Message-ID: <" +
+         message_id +
+         ">\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+         "--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+         "Guten Tag,\r\nin der Lindenstra=DFe 13 ist ein tiefes Schlagloch in der Fahrbahn.\r\n"
+         "\r\n-- \r\nErika Mustermann\r\nTel. 0221 12345\r\n"
+         "--b1\r\nContent-Type: image/jpeg; name=\"loch.jpg\"\r\n"
+         "Content-Disposition: attachment; filename=\"loch.jpg\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" +
+         photo + "\r\n--b1--\r\n";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "E-mail: a mail with a photo and an address becomes one located ticket with one threaded "
+    "acknowledgement, and an out-of-office reply makes nothing new",
+    "[integration][mail]") {
+  INFO("scripts/test starts Dovecot and the SMTP sink (MELDESTELLE_MAIL_SERVICES=1)");
+  REQUIRE_FALSE(Env("MELDESTELLE_IMAP_URL").empty());
+  REQUIRE_FALSE(Env("MELDESTELLE_SMTP_SINK_DIR").empty());
+  Stack s(MailOptions());
+  const std::string from = "erika+" + RandomHex(4) + "@example.org";
+  const std::string mid = RandomHex(8) + "@example.org";
+  Deliver(s, PhotoMail(from, mid));
+
+  int status = -1;
+  std::string polled = s.RunCommand({"mail-poll", "--once"}, &status);
+  INFO(polled);
+  REQUIRE(status == 0);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'email'", 1));
+  auto t = s.Query(
+      "SELECT reference, location_source, address, department_id, text,"
+      " channel_message_id FROM tickets");
+  std::string reference = t[0][0].as<std::string>();
+  CHECK(t[0][1].as<std::string>() == "address");
+  CHECK(t[0][2].as<std::string>().find("Lindenstraße") == 0);
+  CHECK(t[0][3].as<std::string>() == "tiefbauamt");
+  CHECK(t[0][4].as<std::string>().find("Schlagloch") != std::string::npos);
+  CHECK(t[0][4].as<std::string>().find("Tel. 0221") == std::string::npos);  // signature gone
+  CHECK(t[0][5].as<std::string>() == mid);
+  CHECK(s.Count("SELECT count(*) FROM attachments WHERE media_type = 'image/jpeg'") == 1);
+  // Moved to "verarbeitet" after the confirm; the mailbox is empty.
+  std::string box = s.RunShell(
+      "curl -sS --user \"$MELDESTELLE_IMAP_USER:$MELDESTELLE_IMAP_PASSWORD\""
+      " -X 'STATUS verarbeitet (MESSAGES)' \"${MELDESTELLE_IMAP_URL%/INBOX}/\"");
+  CHECK(box.find("MESSAGES") != std::string::npos);
+  CHECK(s.RunCommand({"mail-poll", "--once"}, &status).find("0 accepted") != std::string::npos);
+
+  // One acknowledgement, threaded, automatic, with the reference in the subject.
+  INFO(s.DispatcherLog());
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(from).size() == 1; }));
+  std::string ack = SinkMessagesTo(from)[0];
+  CHECK(Header(ack, "In-Reply-To") == "<" + mid + ">");
+  CHECK(Header(ack, "Auto-Submitted") == "auto-replied");
+  CHECK(Header(ack, "Subject").find(reference.substr(0, 4)) != std::string::npos);
+  std::string ack_id = Header(ack, "Message-ID");
+  REQUIRE(ack_id.size() > 2);
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE channel = 'email' AND status = 'sent'"
+                     " AND '<' || provider_message_id || '>' = '" +
+                         ack_id + "'",
+                     1));
+
+  // The citizen's out-of-office answers our acknowledgement: kept with the ticket, no new ticket,
+  // no new mail.
+  std::string ooo = "From: " + from +
+                    "\r\nTo: maengel@musterstadt.example\r\n"
+                    "Subject: Automatische Antwort: Ihre Meldung\r\n"
+                    "Date: Fri, 27 Nov 2026 09:05:00 +0100\r\n"
+                    "Message-ID: <" +
+                    RandomHex(8) +
+                    "@example.org>\r\n"
+                    "In-Reply-To: " +
+                    ack_id +
+                    "\r\nAuto-Submitted: auto-replied\r\n"
+                    "X-Autoreply: yes\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                    "Ich bin bis Montag nicht im Büro.\r\n";
+  Deliver(s, ooo);
+  REQUIRE(s.RunCommand({"mail-poll", "--once"}, &status).find("1 accepted") != std::string::npos);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'email'") == 1);
+  CHECK(SinkMessagesTo(from).size() == 1);
+
+  // The mail server's pipe: the same message again is the same ticket; broken input is refused
+  // for good (65), so the MTA bounces it with the reason.
+  fs::path again = s.dir() / "again.eml";
+  std::ofstream(again, std::ios::binary) << PhotoMail(from, mid);
+  std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + again.string() + "\"", &status);
+  CHECK(status == 0);
+  CHECK(out.find(reference) != std::string::npos);
+  fs::path broken = s.dir() / "broken.eml";
+  std::ofstream(broken, std::ios::binary) << "this is not an e-mail";
+  out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + broken.string() + "\"", &status);
+  INFO(out);
+  CHECK(status == 65);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+
+  // A bounce of our acknowledgement marks that delivery failed and makes no ticket.
+  std::string dsn =
+      "From: MAILER-DAEMON@mx.example.org\r\nTo: maengel@musterstadt.example\r\n"
+      "Subject: Undelivered Mail Returned to Sender\r\nDate: Fri, 27 Nov 2026 09:10:00 +0100\r\n"
+      "Message-ID: <" +
+      RandomHex(8) +
+      "@mx.example.org>\r\nAuto-Submitted: auto-replied\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+      " boundary=\"r1\"\r\n\r\n--r1\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+      "--r1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
+      "mx.example.org\r\n\r\n"
+      "Final-Recipient: rfc822; " +
+      from +
+      "\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+      "--r1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: " +
+      ack_id +
+      "\r\n"
+      "From: maengel@musterstadt.example\r\nTo: " +
+      from + "\r\n\r\n--r1--\r\n";
+  fs::path bounce = s.dir() / "bounce.eml";
+  std::ofstream(bounce, std::ios::binary) << dsn;
+  out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + bounce.string() + "\"", &status);
+  INFO(out);
+  CHECK(status == 0);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM outbox WHERE channel = 'email' AND delivery_state = 'bounced'", 1));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+}

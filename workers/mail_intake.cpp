@@ -1,0 +1,235 @@
+#include "workers/mail_intake.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "channels/email/mail.hpp"
+#include "core/crypto.hpp"
+#include "core/db.hpp"
+#include "core/log.hpp"
+#include "core/photo.hpp"
+
+namespace meldestelle::workers {
+
+using nlohmann::json;
+
+MailIntake::MailIntake(const Config& config, const RuleSource& rules,
+                       const routing::Gazetteer* gazetteer, metrics::Registry& registry)
+    : config_(config),
+      rules_(rules),
+      gazetteer_(gazetteer),
+      blobs_(config.storage.media_dir),
+      store_(config.database.url, config.duplicates),
+      reports_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
+                                   {{"outcome", "report"}})),
+      followups_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
+                                     {{"outcome", "followup"}})),
+      bounces_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
+                                   {{"outcome", "bounce"}})) {}
+
+Status MailIntake::EnsureConnected() {
+  if (conn_ && conn_->is_open())
+    return Ok{};
+  auto c = ConnectDb(config_.database.url);
+  if (!c)
+    return c.error();
+  conn_ = std::move(c).value();
+  return Ok{};
+}
+
+namespace {
+
+struct Stored {
+  Attachment attachment;
+  std::optional<double> lat, lon;
+};
+
+bool Remember(pqxx::work& tx, const std::string& key, const std::string& outcome) {
+  return !tx.exec_params(
+                "INSERT INTO chat_events (channel, dedupe_key, outcome) VALUES ('email', $1, $2)"
+                " ON CONFLICT DO NOTHING RETURNING 1",
+                key, outcome)
+              .empty();
+}
+
+}  // namespace
+
+Status MailIntake::Process(const email::Message& m) {
+  if (auto st = EnsureConnected(); !st)
+    return st;
+  const auto& cfg = config_.email;
+  auto parsed =
+      email::ParseMail(m.raw, {cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth});
+  if (!parsed)
+    return MakeError("mail_invalid", parsed.error().message);
+  const email::Mail& mail = *parsed;
+
+  // Attachments first (file system, no transaction): photos without metadata, others as they are.
+  std::vector<Stored> files;
+  bool unclean = false;
+  for (const auto& a : mail.attachments) {
+    if (a.bytes.empty())
+      continue;
+    std::string type = SniffMediaType(a.bytes);
+    std::string bytes = a.bytes;
+    Stored s;
+    if (IsImageMediaType(type)) {
+      if (auto meta = ReadPhotoMetadata(bytes); meta && meta->lat && meta->lon) {
+        s.lat = meta->lat;
+        s.lon = meta->lon;
+      }
+      auto stripped = StripPhoto(bytes);
+      if (!stripped) {
+        unclean = true;  // staff only ever see cleaned copies
+        continue;
+      }
+      bytes = std::move(stripped).value();
+    } else if (type.empty()) {
+      type = "application/octet-stream";
+    }
+    std::string sha = Sha256Hex(bytes);
+    if (auto put = blobs_.Put(bytes, sha); !put) {
+      return MakeError("db_unavailable", "media storage failed", put.error().message);
+    }
+    s.attachment = {sha, type, static_cast<int64_t>(bytes.size()),
+                    a.filename.empty() ? "anhang" : a.filename};
+    files.push_back(std::move(s));
+  }
+
+  // Bounces and follow-ups: one transaction, remembered by the mail's key.
+  auto handled = RunDb<bool>([&]() -> bool {
+    pqxx::work tx(*conn_);
+    if (mail.robot == email::Robot::kBounce) {
+      if (!Remember(tx, mail.dedupe_key, "bounce"))
+        return true;
+      if (!mail.bounced_message_id.empty()) {
+        tx.exec_params0(
+            "UPDATE outbox SET status = 'failed', delivery_state = 'bounced', updated_at = now(),"
+            " last_error = 'bounced: ' || $2 WHERE channel = 'email' AND provider_message_id = $1",
+            mail.bounced_message_id, mail.subject.substr(0, 200));
+      }
+      tx.commit();
+      bounces_.Inc();
+      return true;
+    }
+    // A reply to one of our mails, or a mail that names a reference: a follow-up.
+    std::string ticket;
+    for (const auto& id : mail.in_reply_to_and_references) {
+      auto r = tx.exec_params(
+          "SELECT ticket_id::text FROM outbox WHERE channel = 'email' AND provider_message_id = $1"
+          " AND ticket_id IS NOT NULL",
+          id);
+      if (!r.empty()) {
+        ticket = r[0][0].as<std::string>();
+        break;
+      }
+    }
+    if (ticket.empty() && !mail.references_reference.empty()) {
+      auto r = tx.exec_params("SELECT id::text FROM tickets WHERE reference = $1",
+                              mail.references_reference);
+      if (!r.empty())
+        ticket = r[0][0].as<std::string>();
+    }
+    if (ticket.empty())
+      return false;
+    if (!Remember(tx, mail.dedupe_key, "followup"))
+      return true;
+    json list = json::array();
+    for (const auto& f : files) {
+      list.push_back({{"sha256", f.attachment.sha256},
+                      {"media_type", f.attachment.media_type},
+                      {"size", f.attachment.size},
+                      {"filename", f.attachment.filename}});
+    }
+    std::string text = mail.text;
+    if (mail.robot != email::Robot::kNone)
+      text = "[Automatische Nachricht] " + text;
+    tx.exec_params0(
+        "INSERT INTO ticket_followups (ticket_id, channel, message_id, text, attachments)"
+        " VALUES ($1::uuid, 'email', $2, $3, $4::jsonb) ON CONFLICT (channel, message_id) DO "
+        "NOTHING",
+        ticket, mail.dedupe_key, text, list.dump());
+    tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", ticket);
+    tx.commit();
+    followups_.Inc();
+    return true;
+  });
+  if (!handled) {
+    if (IsTransientDbError(handled.error()))
+      conn_.reset();
+    return handled.error();
+  }
+  if (*handled)
+    return Ok{};
+
+  // A new report.
+  Report r;
+  r.id = m.report_id;
+  r.reference = m.reference;
+  r.channel = "email";
+  r.channel_message_id = mail.dedupe_key;
+  r.received_at = m.received_at;
+  std::string address = mail.reply_to.empty() ? mail.from_address : mail.reply_to;
+  r.reporter.address = mail.from_address;
+  r.reporter.name = mail.from_name;
+  bool answer = mail.robot == email::Robot::kNone && !mail.return_path_empty && !address.empty();
+  r.reporter.ack_channel = answer ? "email" : "none";
+  r.reporter.ack_address = answer ? address : "";
+  r.text = mail.text;
+  std::vector<std::string> flags;
+  for (const auto& f : files) {
+    r.attachments.push_back(f.attachment);
+    if (!r.location.lat && f.lat) {
+      r.location.lat = f.lat;
+      r.location.lon = f.lon;
+      r.location.source = LocationSource::kPhoto;
+    }
+  }
+  if (unclean)
+    flags.push_back("Foto nicht bereinigt, nicht gespeichert");
+  std::optional<routing::PlaceMatch> place;
+  if (!r.location.lat && gazetteer_ != nullptr)
+    place = routing::FindPlace(*gazetteer_, mail.text);
+  if (place) {
+    r.location.lat = place->lat;
+    r.location.lon = place->lon;
+    r.location.source = LocationSource::kAddress;
+    r.location.address =
+        place->street + (place->house_number.empty() ? "" : " " + place->house_number);
+    if (place->confidence < config_.phone.location_min_confidence)
+      flags.push_back("Ort unsicher");
+  }
+  json extra{{"in_reply_to", mail.message_id}, {"subject", mail.subject}};
+  json refs = json::array();
+  for (auto it = mail.in_reply_to_and_references.rbegin();
+       it != mail.in_reply_to_and_references.rend(); ++it) {
+    refs.push_back(*it);
+  }
+  extra["references"] = refs;
+  if (!r.location.lat) {
+    flags.push_back("Ort fehlt");
+    extra["ask_location"] = true;
+    extra["location_message"] =
+        "Leider konnten wir den Ort nicht erkennen. Bitte antworten Sie auf diese E-Mail mit "
+        "Straße und Hausnummer oder einem Foto mit Standort.";
+  }
+  if (mail.robot != email::Robot::kNone)
+    flags.push_back("Automatische Nachricht");
+  RuleSets sets = rules_.Current();
+  routing::Decision decision = routing::Route(*sets.live, r);
+  for (auto& f : flags)
+    decision.flags.push_back(f);
+  const Department* dept = config_.FindDepartment(decision.department);
+  Envelope env{r, {"message/rfc822", m.raw}};
+  auto outcome = store_.CreateTicket(
+      env, decision, dept != nullptr ? dept->name : decision.department, nullptr, nullptr, &extra);
+  if (!outcome)
+    return outcome.error();
+  reports_.Inc();
+  log::Info("mail report", {{"reference", r.reference},
+                            {"department", decision.department},
+                            {"place", place ? place->kind : (r.location.lat ? "photo" : "none")},
+                            {"answer", answer ? "yes" : "no"}});
+  return Ok{};
+}
+
+}  // namespace meldestelle::workers
