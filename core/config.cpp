@@ -136,7 +136,7 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
   if (auto n = root["email"];
       n && rd.ExpectMap(n, "email", {"smtp_url", "smtp_user", "smtp_password", "from", "from_name",
                                      "templates", "intake_secret", "imap_url", "imap_user",
-                                     "imap_password", "imap_interval_seconds",
+                                     "imap_password", "imap_interval_seconds", "mailgun_signing_key", "sendgrid_secret",
                                      "max_message_bytes", "max_attachments", "max_depth"})) {
     Config::Email& e = c.email;
     rd.String(n, "smtp_url", &e.smtp_url, false, "email");
@@ -149,6 +149,10 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.String(n, "imap_user", &e.imap_user, false, "email");
     ReadSecret(rd, n, "imap_password", "email", "MELDESTELLE_IMAP_PASSWORD", &e.imap_password);
     ReadInt(rd, n, "imap_interval_seconds", &e.imap_interval_seconds, 1, 86400, "email");
+    ReadSecret(rd, n, "mailgun_signing_key", "email", "MELDESTELLE_MAILGUN_SIGNING_KEY",
+               &e.mailgun_signing_key);
+    ReadSecret(rd, n, "sendgrid_secret", "email", "MELDESTELLE_SENDGRID_SECRET",
+               &e.sendgrid_secret);
     ReadInt(rd, n, "max_message_bytes", &e.max_message_bytes, 1024, int64_t{1} << 31, "email");
     ReadInt(rd, n, "max_attachments", &e.max_attachments, 0, 1000, "email");
     ReadInt(rd, n, "max_depth", &e.max_depth, 1, 100, "email");

@@ -152,6 +152,8 @@ struct Config {
     std::string imap_url;  // imap://host:port/INBOX; empty = no polling
     std::string imap_user, imap_password;
     int imap_interval_seconds = 30;
+    std::string mailgun_signing_key;  // /webhooks/mailgun; empty = off
+    std::string sendgrid_secret;      // /webhooks/sendgrid?key=… or Basic auth password; empty = off
     int64_t max_message_bytes = 30 * 1024 * 1024;
     int max_attachments = 20;
     int max_depth = 10;

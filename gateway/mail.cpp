@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "channels/email/message.hpp"
+#include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "gateway/server.hpp"
@@ -60,6 +61,11 @@ void Gateway::HandleMail(const httplib::Request& req, httplib::Response& res) {
   std::string source = req.get_param_value("source");
   if (source != "imap" && source != "mailgate")
     source = "api";
+  AcceptMail(mail->dedupe_key, "rfc822", req.body, source, mail->robot != email::Robot::kNone, res);
+}
+
+void Gateway::AcceptMail(const std::string& dedupe_key, const std::string& format, std::string raw,
+                         const std::string& source, bool robot, httplib::Response& res) {
   int64_t received_ms = NowMillis();
   email::Message m;
   m.reference = references_.Next();
@@ -67,13 +73,15 @@ void Gateway::HandleMail(const httplib::Request& req, httplib::Response& res) {
   m.received_at = FormatTimestamp(
       std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms)));
   m.source = source;
-  m.raw = req.body;
+  m.format = format;
+  std::string hash = Sha256Hex(raw);
+  m.raw = std::move(raw);
   std::string body = email::EncodeMessage(m);
   std::string message_id = m.report_id;
   bool repeated = false;
   // The same message through IMAP and the mail server, or fetched twice: one reference.
-  auto existing = store_.Reserve("email", mail->dedupe_key,
-                                 {m.reference, m.report_id, Sha256Hex(req.body), "pending", body});
+  auto existing =
+      store_.Reserve("email", dedupe_key, {m.reference, m.report_id, hash, "pending", body});
   if (!existing) {
     log::Warn("database unavailable at mail intake", {{"error", existing.error().detail}});
     res.set_header("Retry-After", "30");
@@ -97,12 +105,128 @@ void Gateway::HandleMail(const httplib::Request& req, httplib::Response& res) {
     return SendError(res, 503, published.error().code,
                      "The broker is unavailable; try again later.");
   }
-  (void)store_.MarkConfirmed("email", mail->dedupe_key);
+  (void)store_.MarkConfirmed("email", dedupe_key);
   CountWebhook("email", "accepted");
-  log::Info("mail accepted", {{"reference", m.reference},
-                              {"source", source},
-                              {"robot", mail->robot == email::Robot::kNone ? "no" : "yes"}});
+  log::Info("mail accepted",
+            {{"reference", m.reference}, {"source", source}, {"robot", robot ? "yes" : "no"}});
   Send(res, 202, {{"reference", m.reference}, {"repeated", repeated}});
+}
+
+void Gateway::HandleInboundParse(const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader,
+                                 const std::string& provider) {
+  const Config::Email& cfg = config_.email;
+  bool mailgun = provider == "mailgun";
+  const std::string& secret = mailgun ? cfg.mailgun_signing_key : cfg.sendgrid_secret;
+  if (secret.empty()) {
+    return SendError(res, 404, "channel_disabled",
+                     "The " + provider + " webhook is not configured.");
+  }
+  // The fields, read by our own code (no 8 KB limit on url-encoded bodies, a cap on the total).
+  std::vector<email::FormField> fields;
+  const size_t cap = static_cast<size_t>(cfg.max_message_bytes) + 1024 * 1024;
+  size_t total = 0;
+  bool over = false;
+  std::string raw_body;
+  bool ok = true;
+  if (req.is_multipart_form_data()) {
+    ok = reader(
+        [&](const httplib::MultipartFormData& h) {
+          fields.push_back({h.name, h.filename, h.content_type, {}});
+          return fields.size() <= 200;
+        },
+        [&](const char* data, size_t n) {
+          total += n;
+          over = over || total > cap;
+          if (!over)
+            fields.back().value.append(data, n);
+          return !over;
+        });
+  } else {
+    ok = reader([&](const char* data, size_t n) {
+      over = raw_body.size() + n > cap;
+      if (!over)
+        raw_body.append(data, n);
+      return !over;
+    });
+    if (ok && !over) {
+      auto form = twilio::ParseForm(raw_body);
+      if (!form) {
+        CountWebhook(provider, "invalid");
+        return SendError(res, 400, form.error().code, form.error().message);
+      }
+      for (auto& [k, v] : *form)
+        fields.push_back({k, "", "", v});
+    }
+  }
+  if (over) {
+    CountWebhook(provider, "mail_too_large");
+    return SendError(res, mailgun ? 406 : 413, "mail_too_large", "The message is too large.");
+  }
+  if (!ok) {
+    CountWebhook(provider, "invalid");
+    return SendError(res, 400, "form_invalid", "The form data could not be read.");
+  }
+  auto field = [&](const char* name) {
+    for (const auto& f : fields) {
+      if (f.name == name && f.filename.empty())
+        return f.value;
+    }
+    return std::string();
+  };
+  std::string request_hash;
+  if (mailgun) {
+    int64_t now = NowMillis() / 1000;
+    if (!email::VerifyMailgun(secret, field("timestamp"), field("token"), field("signature"),
+                              now)) {
+      CountWebhook(provider, "signature_invalid");
+      return SendError(res, 403, "signature_invalid",
+                       "signature, timestamp and token do not verify (or the timestamp is stale).");
+    }
+    // A token is used once. Mailgun's own retry repeats the same request, which is fine; the
+    // same token with other content is a replay.
+    std::string digest;
+    for (const auto& f : fields)
+      digest += f.name + "\n" + Sha256Hex(f.value) + "\n";
+    request_hash = Sha256Hex(digest);
+    auto used = store_.Reserve("mailgun-token", field("token"),
+                               {"mg-" + field("token"), NewUuid(), request_hash, "confirmed", ""});
+    if (used && used->has_value() && (*used)->request_hash != request_hash) {
+      CountWebhook(provider, "token_replayed");
+      return SendError(res, 406, "token_replayed", "This token was already used.");
+    }
+  } else {
+    std::string key = req.get_param_value("key");
+    std::string auth = req.get_header_value("Authorization");
+    std::string basic_password;
+    if (auth.rfind("Basic ", 0) == 0) {
+      std::string decoded;
+      if (Base64Decode(auth.substr(6), &decoded)) {
+        basic_password = decoded.substr(
+            decoded.find(':') == std::string::npos ? decoded.size() : decoded.find(':') + 1);
+      }
+    }
+    if (!ConstantTimeEquals(key, secret) && !ConstantTimeEquals(basic_password, secret)) {
+      CountWebhook(provider, "auth_invalid");
+      return SendError(res, 403, "auth_invalid",
+                       "The webhook URL's key (or the Basic auth password) does not match.");
+    }
+  }
+  email::Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
+  auto mail = mailgun ? email::FromMailgun(fields, limits) : email::FromSendGrid(fields, limits);
+  if (!mail) {
+    CountWebhook(provider, mail.error().code);
+    // Mailgun retries everything but 406 for 8 hours; SendGrid retries only 5xx.
+    return SendError(res, mailgun ? 406 : 422, mail.error().code, mail.error().message);
+  }
+  std::string raw_mime = field(mailgun ? "body-mime" : "email");
+  if (!raw_mime.empty()) {
+    AcceptMail(mail->dedupe_key, "rfc822", raw_mime, provider, mail->robot != email::Robot::kNone,
+               res);
+  } else {
+    AcceptMail(mail->dedupe_key, provider, email::EncodeFields(fields), provider,
+               mail->robot != email::Robot::kNone, res);
+  }
 }
 
 }  // namespace meldestelle::gateway

@@ -228,6 +228,14 @@ void Gateway::Routes() {
                  [this, name](const auto& req, auto& res) { HandlePhone(req, res, name); });
   }
   server_.Post("/api/v1/mail", [this](const auto& req, auto& res) { HandleMail(req, res); });
+  for (const char* provider : {"mailgun", "sendgrid"}) {
+    std::string name = provider;
+    server_.Post("/webhooks/" + name, [this, name](const httplib::Request& req,
+                                                   httplib::Response& res,
+                                                   const httplib::ContentReader& reader) {
+      HandleInboundParse(req, res, reader, name);
+    });
+  }
   server_.Post("/webhooks/phone/transcript",
                [this](const auto& req, auto& res) { HandlePhoneTranscript(req, res); });
   server_.Get("/healthz", [](const auto&, auto& res) {

@@ -71,6 +71,12 @@ class Gateway {
   void HandlePhoneTranscript(const httplib::Request& req, httplib::Response& res);
   // Raw e-mail from mailgate and the IMAP poller (gateway/mail.cpp).
   void HandleMail(const httplib::Request& req, httplib::Response& res);
+  // Mailgun Routes and SendGrid Inbound Parse (gateway/mail.cpp).
+  void HandleInboundParse(const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader, const std::string& provider);
+  // Reserves the mail's key, publishes it and answers (202, or 200 for a repeat, or 503).
+  void AcceptMail(const std::string& dedupe_key, const std::string& format, std::string raw,
+                  const std::string& source, bool robot, httplib::Response& res);
   // Publishes one phone event; with `intake_key` the reference is reserved per key, so a retried
   // webhook gets the same reference. Returns the reference, or an error.
   Result<std::string> PublishPhone(phone::Event event, const std::string& intake_key,

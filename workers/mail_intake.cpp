@@ -57,8 +57,17 @@ Status MailIntake::Process(const email::Message& m) {
   if (auto st = EnsureConnected(); !st)
     return st;
   const auto& cfg = config_.email;
-  auto parsed =
-      email::ParseMail(m.raw, {cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth});
+  email::Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
+  Result<email::Mail> parsed = MakeError("mail_invalid", "unknown format " + m.format);
+  if (m.format == "rfc822") {
+    parsed = email::ParseMail(m.raw, limits);
+  } else if (m.format == "mailgun" || m.format == "sendgrid") {
+    auto fields = email::DecodeFields(m.raw);
+    if (!fields)
+      return fields.error();
+    parsed = m.format == "mailgun" ? email::FromMailgun(*fields, limits)
+                                   : email::FromSendGrid(*fields, limits);
+  }
   if (!parsed)
     return MakeError("mail_invalid", parsed.error().message);
   const email::Mail& mail = *parsed;
@@ -219,7 +228,10 @@ Status MailIntake::Process(const email::Message& m) {
   for (auto& f : flags)
     decision.flags.push_back(f);
   const Department* dept = config_.FindDepartment(decision.department);
-  Envelope env{r, {"message/rfc822", m.raw}};
+  Envelope env{r,
+               {m.format == "rfc822" ? "message/rfc822"
+                                     : "application/vnd.meldestelle." + m.format + "+json",
+                m.raw}};
   auto outcome = store_.CreateTicket(
       env, decision, dept != nullptr ? dept->name : decision.department, nullptr, nullptr, &extra);
   if (!outcome)

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "channels/email/mail.hpp"
 #include "core/crypto.hpp"
 
 namespace meldestelle::email {
@@ -15,11 +16,9 @@ constexpr std::string_view kPrefix = R"({"kind":"mail_event")";
 bool IsMessage(std::string_view body) { return body.substr(0, kPrefix.size()) == kPrefix; }
 
 std::string EncodeMessage(const Message& m) {
-  json rest{{"reference", m.reference},
-            {"report_id", m.report_id},
-            {"received_at", m.received_at},
-            {"source", m.source},
-            {"raw_base64", Base64Encode(m.raw)}};
+  json rest{{"reference", m.reference},     {"report_id", m.report_id},
+            {"received_at", m.received_at}, {"source", m.source},
+            {"format", m.format},           {"raw_base64", Base64Encode(m.raw)}};
   std::string out(kPrefix);
   std::string tail = rest.dump();
   out += ",";
@@ -38,6 +37,7 @@ Result<Message> DecodeMessage(std::string_view body) {
     m.report_id = j.at("report_id").get<std::string>();
     m.received_at = j.at("received_at").get<std::string>();
     m.source = j.value("source", "");
+    m.format = j.value("format", "rfc822");
     if (!Base64Decode(j.at("raw_base64").get<std::string>(), &m.raw)) {
       return MakeError("mail_message_invalid", "raw mail is not base64");
     }
@@ -45,6 +45,39 @@ Result<Message> DecodeMessage(std::string_view body) {
   } catch (const json::exception& e) {
     return MakeError("mail_message_invalid", std::string("mail event is malformed: ") + e.what());
   }
+}
+
+std::string EncodeFields(const std::vector<FormField>& fields) {
+  json list = json::array();
+  for (const auto& f : fields) {
+    list.push_back({{"name", f.name},
+                    {"filename", f.filename},
+                    {"content_type", f.content_type},
+                    {"value_base64", Base64Encode(f.value)}});
+  }
+  return list.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<std::vector<FormField>> DecodeFields(std::string_view text) {
+  json list = json::parse(text, nullptr, false);
+  if (!list.is_array())
+    return MakeError("mail_message_invalid", "form fields are not a list");
+  std::vector<FormField> out;
+  try {
+    for (const auto& f : list) {
+      FormField field;
+      field.name = f.at("name").get<std::string>();
+      field.filename = f.value("filename", "");
+      field.content_type = f.value("content_type", "");
+      if (!Base64Decode(f.at("value_base64").get<std::string>(), &field.value)) {
+        return MakeError("mail_message_invalid", "form field is not base64");
+      }
+      out.push_back(std::move(field));
+    }
+  } catch (const json::exception& e) {
+    return MakeError("mail_message_invalid", std::string("form fields: ") + e.what());
+  }
+  return out;
 }
 
 }  // namespace meldestelle::email

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -15,8 +16,16 @@ struct Message {
   std::string report_id;
   std::string received_at;
   std::string source;
+  // "rfc822": raw is the message. "mailgun" / "sendgrid": a parsed inbound-parse POST, raw is
+  // the JSON list of its form fields (EncodeFields), turned into a Mail by
+  // FromMailgun/FromSendGrid.
+  std::string format = "rfc822";
   std::string raw;
 };
+
+struct FormField;  // mail.hpp
+std::string EncodeFields(const std::vector<FormField>& fields);
+Result<std::vector<FormField>> DecodeFields(std::string_view json);
 
 bool IsMessage(std::string_view body);
 std::string EncodeMessage(const Message& m);

@@ -97,3 +97,34 @@ TEST_CASE("an acknowledgement threads to the citizen's mail and says it is autom
   m.auto_reply = false;
   CHECK(Compose(m).find("Auto-Submitted") == std::string::npos);
 }
+
+#include "channels/email/mail.hpp"
+#include "channels/email/message.hpp"
+
+TEST_CASE("a mail event survives the queue, with inbound-parse fields as they came", "[compose]") {
+  using namespace meldestelle::email;
+  Message m;
+  m.reference = "4KQ7XRT2WNPA";
+  m.report_id = "00000000-0000-4000-8000-000000000001";
+  m.received_at = "2026-11-27T10:00:00.000Z";
+  m.source = "mailgun";
+  m.format = "mailgun";
+  m.raw =
+      EncodeFields({{"subject", "", "", "Grüße"},
+                    {"attachment-1", "a.jpg", "image/jpeg", std::string("\xff\xd8\xff\x00", 4)}});
+  std::string body = EncodeMessage(m);
+  REQUIRE(IsMessage(body));
+  auto back = DecodeMessage(body);
+  REQUIRE(back.ok());
+  CHECK(back->format == "mailgun");
+  CHECK(back->reference == m.reference);
+  auto fields = DecodeFields(back->raw);
+  REQUIRE(fields.ok());
+  REQUIRE(fields->size() == 2);
+  CHECK((*fields)[0].value == "Grüße");
+  CHECK((*fields)[1].value == std::string("\xff\xd8\xff\x00", 4));
+  CHECK((*fields)[1].filename == "a.jpg");
+  CHECK_FALSE(DecodeMessage(R"({"kind":"mail_event","reference":1})").ok());
+  CHECK_FALSE(DecodeFields("[{\"name\":\"x\",\"value_base64\":\"!!\"}]").ok());
+  CHECK_FALSE(DecodeFields("{}").ok());
+}
