@@ -158,6 +158,7 @@ ms_services_stop_started() {
 MS_GATEWAY_PID=
 MS_WORKER_PID=
 MS_DISPATCHER_PID=
+MS_MAILPOLL_PID=
 ms_app_start() {
   local bin=$1 config=$2 logdir=$3 port=${MELDESTELLE_HTTP_PORT:-8080}
   mkdir -p "$logdir"
@@ -173,6 +174,11 @@ ms_app_start() {
   MS_WORKER_PID=$!
   "$bin" dispatcher --config "$config" >>"$logdir/dispatcher.log" 2>&1 &
   MS_DISPATCHER_PID=$!
+  # IMAP polling only when a mailbox is configured (docs/channels/email.md).
+  if [[ -n ${MELDESTELLE_IMAP_URL:-} && -n ${MELDESTELLE_MAIL_SECRET:-} ]]; then
+    "$bin" mail-poll --config "$config" >>"$logdir/mail-poll.log" 2>&1 &
+    MS_MAILPOLL_PID=$!
+  fi
   ms_log "gateway pid $MS_GATEWAY_PID, worker pid $MS_WORKER_PID," \
     "dispatcher pid $MS_DISPATCHER_PID, logs in $logdir"
   if ! ms_wait_http "http://127.0.0.1:$port/readyz" 60 "$MS_GATEWAY_PID"; then
@@ -183,8 +189,9 @@ ms_app_start() {
     { tail -n 20 "$logdir/worker.log" >&2; ms_die "worker exited (log: $logdir/worker.log)"; }
 }
 ms_app_stop() {
+  [[ -z $MS_MAILPOLL_PID ]] || ms_stop_pid "$MS_MAILPOLL_PID" mail-poll
   [[ -z $MS_DISPATCHER_PID ]] || ms_stop_pid "$MS_DISPATCHER_PID" dispatcher
   [[ -z $MS_WORKER_PID ]] || ms_stop_pid "$MS_WORKER_PID" worker
   [[ -z $MS_GATEWAY_PID ]] || ms_stop_pid "$MS_GATEWAY_PID" gateway
-  MS_WORKER_PID='' MS_GATEWAY_PID='' MS_DISPATCHER_PID=''
+  MS_WORKER_PID='' MS_GATEWAY_PID='' MS_DISPATCHER_PID='' MS_MAILPOLL_PID=''
 }
