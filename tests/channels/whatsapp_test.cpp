@@ -353,7 +353,7 @@ TEST_CASE("whatsapp: every entry, change, message and status is returned in orde
   CHECK(events[5].timestamp == 1741600006);
 }
 
-TEST_CASE("whatsapp: only field \"messages\" is read, and empty notifications are fine") {
+TEST_CASE("whatsapp: only the field messages is read, and empty notifications are fine") {
   CHECK(Parse(R"({"object":"whatsapp_business_account","entry":[]})").empty());
   CHECK(
       Parse(R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[]}]})").empty());

@@ -138,7 +138,7 @@ TEST_CASE("a config that is not a mapping, or uses an unset variable, is refused
              Catch::Contains(":12: gateway.listen: environment variable MS_TEST_NOT_SET is not set"));
 }
 
-TEST_CASE("category keywords are plain words or {phrase: weight}; bad weights name their line") {
+TEST_CASE("category keywords are plain words or {phrase: weight}, bad weights name their line") {
   std::string text = R"(town:
   name: Teststadt
 departments:

@@ -276,8 +276,8 @@ TEST_CASE("WhatsApp: a redelivered notification and a forged one change nothing"
 }
 
 TEST_CASE(
-    "WhatsApp: no place asks once, the pin then publishes at once; unsupported types get a "
-    "friendly reply; 131047 switches to the template",
+    "WhatsApp: no place asks once, the pin then publishes at once, unsupported types get a "
+    "friendly reply, 131047 switches to the template",
     "[integration][messenger]") {
   FakeProviders fake;
   Stack s(MessengerOptions(fake, 1));
@@ -339,7 +339,7 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
 }
 
-TEST_CASE("Telegram: photo with caption, an edit, a pin and \"fertig\" become one ticket at once",
+TEST_CASE("Telegram: photo with caption, an edit, a pin and fertig become one ticket at once",
           "[integration][messenger]") {
   FakeProviders fake;
   Stack s(MessengerOptions(fake, 600));  // a long window: only "fertig" can close it

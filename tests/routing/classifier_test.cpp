@@ -70,7 +70,7 @@ TEST_CASE("the classifier infers the category and rules see it") {
   CHECK(d.classification->top[0].score == 3.0);
 }
 
-TEST_CASE("the citizen's category wins; the classifier does not run") {
+TEST_CASE("the citizen's category wins and the classifier does not run") {
   Config cfg = ClassifierConfig();
   auto rs = ParseRuleSet(kRules, "r.yaml", &cfg);
   REQUIRE(rs.ok());

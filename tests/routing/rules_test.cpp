@@ -44,7 +44,7 @@ Report WithText(std::string text, std::string category = "") {
 
 }  // namespace
 
-TEST_CASE("first matching rule wins; otherwise the default department") {
+TEST_CASE("first matching rule wins, otherwise the default department") {
   Config cfg = TestConfig();
   auto rs = ParseRuleSet(kRules, "rules.yaml", &cfg);
   REQUIRE(rs.ok());
