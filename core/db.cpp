@@ -38,4 +38,12 @@ std::string WithDatabase(const std::string& url, const std::string& dbname) {
   return url.substr(0, b) + dbname + url.substr(e);
 }
 
+Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::string& url) {
+  if (conn && conn->is_open()) return Ok{};
+  auto c = ConnectDb(url);
+  if (!c) return c.error();
+  conn = std::move(c).value();
+  return Ok{};
+}
+
 }  // namespace meldestelle

@@ -12,6 +12,10 @@ namespace meldestelle {
 // thread-safe: one per thread.
 Result<std::unique_ptr<pqxx::connection>> ConnectDb(const std::string& url);
 
+// Opens `conn` on `url` unless it is open already (the per-thread connection of a store or loop;
+// reset it after a transient error and the next call reconnects).
+Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::string& url);
+
 // Error codes produced by RunDb: "db_unavailable" for failures of the environment (connection,
 // resources, shutdown, serialisation) that deserve a retry, "db_error" for the rest.
 bool IsTransientDbError(const Error& e);

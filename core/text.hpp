@@ -11,6 +11,8 @@ bool IsValidUtf8(std::string_view s);
 size_t Utf8Length(std::string_view s);
 // Trims ASCII whitespace on both ends.
 std::string_view TrimAscii(std::string_view s);
+// A-Z to a-z; every other byte as it is (header values, tokens, charset names).
+std::string AsciiLower(std::string_view s);
 // Lowercases and folds German spelling variants so that "Straße", "STRASSE" and "strasse"
 // compare equal: ä→ae, ö→oe, ü→ue, ß→ss, other characters kept; runs of non-alphanumerics
 // become one space. Input must be valid UTF-8.

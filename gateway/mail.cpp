@@ -10,6 +10,7 @@
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "gateway/respond.hpp"
 #include "gateway/server.hpp"
 
 namespace meldestelle::gateway {
@@ -20,17 +21,6 @@ void Send(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   "application/json; charset=utf-8");
-}
-
-void SendError(httplib::Response& res, int status, const std::string& code,
-               const std::string& message) {
-  Send(res, status, {{"error", {{"code", code}, {"message", message}}}});
-}
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

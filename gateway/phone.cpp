@@ -7,6 +7,7 @@
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "gateway/respond.hpp"
 #include "gateway/server.hpp"
 
 namespace meldestelle::gateway {
@@ -16,19 +17,6 @@ namespace {
 void SendTwiml(httplib::Response& res, const std::string& twiml) {
   res.status = 200;
   res.set_content(twiml, "text/xml; charset=utf-8");
-}
-
-void SendError(httplib::Response& res, int status, const std::string& code,
-               const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(),
-                  "application/json; charset=utf-8");
-}
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // The built-in script with the town's name and the configured texts (phone.texts).

@@ -11,6 +11,7 @@
 #include "core/photo.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "gateway/respond.hpp"
 
 namespace meldestelle::gateway {
 
@@ -25,13 +26,7 @@ constexpr const char* kAppChannel = "app";
 constexpr const char* kMultipartSummaryType =
     "application/vnd.meldestelle.multipart-summary+json";
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t NowUnix() { return NowMs() / 1000; }
+int64_t NowUnix() { return NowMillis() / 1000; }
 
 // HTTP status for a validation or parse error code.
 int StatusFor(const std::string& code) {
@@ -382,7 +377,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     r.attachments.push_back({photo.sha256, photo.media_type,
                              static_cast<int64_t>(photo.content.size()), photo.filename});
   }
-  int64_t received_ms = NowMs();
+  int64_t received_ms = NowMillis();
   r.id = NewUuid();
   r.reference = references_.Next();
   r.channel = channel;

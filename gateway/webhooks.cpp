@@ -9,26 +9,10 @@
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "gateway/respond.hpp"
 #include "gateway/server.hpp"
 
 namespace meldestelle::gateway {
-
-namespace {
-
-void SendError(httplib::Response& res, int status, const std::string& code,
-               const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(),
-                  "application/json; charset=utf-8");
-}
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void Gateway::CountWebhook(const std::string& channel, const std::string& outcome) {
   registry_

@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
+#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
 
@@ -51,16 +52,6 @@ ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry
   channels_ += "}";
 }
 
-Status ChatDispatcher::EnsureConnected() {
-  if (conn_ && conn_->is_open())
-    return Ok{};
-  auto c = ConnectDb(config_.database.url);
-  if (!c)
-    return c.error();
-  conn_ = std::move(c).value();
-  return Ok{};
-}
-
 namespace {
 
 std::string OneLine(std::string s) {
@@ -86,7 +77,7 @@ bool HasFlag(const json& flags, const char* flag) {
 Result<int> ChatDispatcher::RunOnce() {
   if (channels_ == "{}")
     return 0;
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st.error();
   std::vector<Row> rows;
   auto claimed = RunDb<Ok>([&] {
@@ -417,10 +408,7 @@ void ChatDispatcher::Run(const std::atomic<bool>& stop, std::chrono::millisecond
     }
     if (r && *r > 0)
       continue;  // more may be due
-    for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
-         waited += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    WaitUnlessStopped(interval, stop);
   }
 }
 

@@ -38,7 +38,6 @@ class ChatDispatcher {
     std::string error;
     int retry_after_s = 0;
   };
-  Status EnsureConnected();
   Outcome Send(const Row& row);
   Outcome SendWhatsApp(const Row& row);
   Outcome SendTelegram(const Row& row);

@@ -6,6 +6,7 @@
 #include "core/db.hpp"
 #include "core/log.hpp"
 #include "workers/chat_texts.hpp"
+#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
 
@@ -18,16 +19,6 @@ DraftCloser::DraftCloser(const Config& config, const RuleSource& rules, metrics:
       asked_(registry.GetCounter("meldestelle_chat_location_asked_total",
                                  "Chat drafts without a place whose sender was asked for it.")) {}
 
-Status DraftCloser::EnsureConnected() {
-  if (conn_ && conn_->is_open())
-    return Ok{};
-  auto c = ConnectDb(config_.database.url);
-  if (!c)
-    return c.error();
-  conn_ = std::move(c).value();
-  return Ok{};
-}
-
 namespace {
 
 struct Draft {
@@ -39,7 +30,7 @@ struct Draft {
 }  // namespace
 
 Result<int> DraftCloser::RunOnce() {
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st.error();
   int handled = 0;
   while (true) {
@@ -215,7 +206,7 @@ Result<int> DraftCloser::RunOnce() {
 }
 
 Result<int64_t> DraftCloser::ForgetOldEvents() {
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st.error();
   return RunDb<int64_t>([&] {
     pqxx::work tx(*conn_);
@@ -247,10 +238,7 @@ void DraftCloser::Run(const std::atomic<bool>& stop, std::chrono::milliseconds i
                 {{"error", r.error().message + ": " + r.error().detail}});
     }
     // Polling interval of a background loop (not a test synchronisation).
-    for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
-         waited += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    WaitUnlessStopped(interval, stop);
   }
 }
 

@@ -31,7 +31,6 @@ class DraftCloser {
   void Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval);
 
  private:
-  Status EnsureConnected();
   const Config& config_;
   const RuleSource& rules_;
   TicketStore store_;

@@ -9,6 +9,7 @@
 #include "core/photo.hpp"
 #include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
+#include "workers/provider_events.hpp"
 
 namespace meldestelle::workers {
 
@@ -35,16 +36,6 @@ ChatIntake::ChatIntake(const Config& config, MediaSource& media, metrics::Regist
                                         "Chat messages dropped by the per-sender rate limit.")),
       duplicates_(registry.GetCounter("meldestelle_chat_duplicate_events_total",
                                       "Redelivered provider events recognised and ignored.")) {}
-
-Status ChatIntake::EnsureConnected() {
-  if (conn_ && conn_->is_open())
-    return Ok{};
-  auto c = ConnectDb(config_.database.url);
-  if (!c)
-    return c.error();
-  conn_ = std::move(c).value();
-  return Ok{};
-}
 
 Status ChatIntake::Process(const chat::Batch& batch, bool last_attempt) {
   for (const auto& item : batch.items) {
@@ -137,15 +128,6 @@ void QueueReply(pqxx::work& tx, const ChatEvent& e, const std::string& dedupe,
       dedupe);
 }
 
-bool Remember(pqxx::work& tx, const ChatEvent& e, const std::string& outcome) {
-  return !tx.exec_params(
-                "INSERT INTO chat_events (channel, dedupe_key, sender, outcome)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
-                e.channel, e.dedupe_key, e.sender, outcome)
-              .empty();
-}
-
-
 }  // namespace
 
 namespace {
@@ -170,7 +152,7 @@ ChatEvent WithoutNul(ChatEvent e) {
 Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item,
                                 bool last_attempt) {
   const ChatEvent e = WithoutNul(item.event);
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st;
   if (Seen(e)) {
     duplicates_.Inc();
@@ -191,7 +173,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
   auto done = RunDb<Ok>([&]() -> Ok {
     pqxx::work tx(*conn_);
     if (e.kind == EventKind::kStatus) {
-      if (!Remember(tx, e, "status"))
+      if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "status"))
         return Ok{};
       // Delivery receipts for our own messages; they may arrive out of order.
       ApplyDeliveryStatus(tx, e.channel, e.status_message_id, e.status, e.error_code,
@@ -205,7 +187,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
         " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
         e.channel, e.sender);
     if (recent[0].as<int64_t>() >= config_.chat.rate_limit_per_minute) {
-      if (Remember(tx, e, "rate_limited")) {
+      if (RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "rate_limited")) {
         tx.commit();
         rate_limited_.Inc();
       }
@@ -221,11 +203,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
         " language = EXCLUDED.language",
         e.channel, e.sender, e.account, e.sender_name, language);
     if (!batch.raw.body.empty()) {
-      pqxx::binarystring body(batch.raw.body.data(), batch.raw.body.size());
-      tx.exec_params0(
-          "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
-          " ON CONFLICT (sha256) DO NOTHING",
-          Sha256Hex(batch.raw.body), batch.raw.content_type, body);
+      StoreRawPayload(tx, batch.raw);
     }
     if (e.kind == EventKind::kEdit) {
       // An edit changes the draft while it is open; afterwards it is ignored.
@@ -234,13 +212,14 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
           " WHERE i.draft_id = d.id AND d.state <> 'published' AND d.channel = $1"
           " AND i.message_id = $2 AND i.kind = 'text' RETURNING 1",
           e.channel, e.message_id, e.text);
-      if (!Remember(tx, e, r.empty() ? "edit_ignored" : "edit"))
+      if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
+                                 r.empty() ? "edit_ignored" : "edit"))
         return Ok{};
       tx.commit();
       return Ok{};
     }
     if (e.type == MessageType::kUnsupported) {
-      if (!Remember(tx, e, "unsupported"))
+      if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "unsupported"))
         return Ok{};
       QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key, UnsupportedText(language),
                  language);
@@ -254,7 +233,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
           " WHERE o.channel = $1 AND o.provider_message_id = $2 AND o.address = $3",
           e.channel, e.reply_to, e.sender);
       if (!t.empty()) {
-        if (!Remember(tx, e, "followup"))
+        if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "followup"))
           return Ok{};
         nlohmann::json files = nlohmann::json::array();
         for (const auto& m : media) {
@@ -294,7 +273,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
                      (e.type == MessageType::kInteractive &&
                       (IsDoneWord(e.interactive_id) || IsDoneWord(e.interactive_title)));
     if (done_word) {
-      if (!Remember(tx, e, open.empty() ? "ignored" : "done"))
+      if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
+                                 open.empty() ? "ignored" : "done"))
         return Ok{};
       // The citizen says the report is complete: the closer publishes it now (or asks for the
       // place at once if it is missing).
@@ -305,7 +285,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
       tx.commit();
       return Ok{};
     }
-    if (!Remember(tx, e, "draft"))
+    if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "draft"))
       return Ok{};
     int64_t draft = 0;
     bool asked = false;

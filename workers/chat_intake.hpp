@@ -29,7 +29,6 @@ class ChatIntake {
 
  private:
   struct StoredMedia;
-  Status EnsureConnected();
   Status ProcessEvent(const chat::Batch& batch, const chat::Batch::Item& item, bool last_attempt);
   Result<std::vector<StoredMedia>> FetchMedia(const chat::ChatEvent& event, bool last_attempt);
   bool Seen(const chat::ChatEvent& event);

@@ -7,6 +7,7 @@
 #include "core/db.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
+#include "workers/provider_events.hpp"
 
 namespace meldestelle::workers {
 
@@ -26,16 +27,6 @@ MailIntake::MailIntake(const Config& config, const RuleSource& rules,
       bounces_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
                                    {{"outcome", "bounce"}})) {}
 
-Status MailIntake::EnsureConnected() {
-  if (conn_ && conn_->is_open())
-    return Ok{};
-  auto c = ConnectDb(config_.database.url);
-  if (!c)
-    return c.error();
-  conn_ = std::move(c).value();
-  return Ok{};
-}
-
 namespace {
 
 struct Stored {
@@ -43,18 +34,10 @@ struct Stored {
   std::optional<double> lat, lon;
 };
 
-bool Remember(pqxx::work& tx, const std::string& key, const std::string& outcome) {
-  return !tx.exec_params(
-                "INSERT INTO chat_events (channel, dedupe_key, outcome) VALUES ('email', $1, $2)"
-                " ON CONFLICT DO NOTHING RETURNING 1",
-                key, outcome)
-              .empty();
-}
-
 }  // namespace
 
 Status MailIntake::Process(const email::Message& m) {
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st;
   const auto& cfg = config_.email;
   email::Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
@@ -108,7 +91,7 @@ Status MailIntake::Process(const email::Message& m) {
   auto handled = RunDb<bool>([&]() -> bool {
     pqxx::work tx(*conn_);
     if (mail.robot == email::Robot::kBounce) {
-      if (!Remember(tx, mail.dedupe_key, "bounce"))
+      if (!RememberProviderEvent(tx, "email", mail.dedupe_key, "", "bounce"))
         return true;
       if (!mail.bounced_message_id.empty()) {
         tx.exec_params0(
@@ -140,7 +123,7 @@ Status MailIntake::Process(const email::Message& m) {
     }
     if (ticket.empty())
       return false;
-    if (!Remember(tx, mail.dedupe_key, "followup"))
+    if (!RememberProviderEvent(tx, "email", mail.dedupe_key, "", "followup"))
       return true;
     json list = json::array();
     for (const auto& f : files) {

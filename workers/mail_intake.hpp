@@ -28,7 +28,6 @@ class MailIntake {
   Status Process(const email::Message& message);
 
  private:
-  Status EnsureConnected();
   const Config& config_;
   const RuleSource& rules_;
   const routing::Gazetteer* gazetteer_;

@@ -8,6 +8,7 @@
 
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
 
@@ -136,10 +137,7 @@ void MailPoller::Run(const std::atomic<bool>& stop) {
     auto r = PollOnce();
     if (!r)
       log::Warn("mail poll failed, retrying", {{"error", r.error().message}});
-    for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
-         waited += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    WaitUnlessStopped(interval, stop);
   }
 }
 

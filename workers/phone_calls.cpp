@@ -9,41 +9,20 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "workers/chat_texts.hpp"
+#include "workers/provider_events.hpp"
+#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
 
 using phone::EventKind;
-
-namespace {
-
-bool Remember(pqxx::work& tx, const std::string& key) {
-  return !tx.exec_params(
-                "INSERT INTO chat_events (channel, dedupe_key, outcome) VALUES ('phone', $1, "
-                "'phone')"
-                " ON CONFLICT DO NOTHING RETURNING 1",
-                key)
-              .empty();
-}
-
-}  // namespace
 
 PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry)
     : config_(config),
       duplicates_(registry.GetCounter("meldestelle_phone_duplicate_events_total",
                                       "Repeated phone callbacks recognised and ignored.")) {}
 
-Status PhoneIntake::EnsureConnected() {
-  if (conn_ && conn_->is_open())
-    return Ok{};
-  auto c = ConnectDb(config_.database.url);
-  if (!c)
-    return c.error();
-  conn_ = std::move(c).value();
-  return Ok{};
-}
-
 Status PhoneIntake::Process(const phone::Message& m) {
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st;
   const phone::Event& e = m.event;
   // Provider transcription: wait for its callback; otherwise the call is ready at once.
@@ -52,16 +31,12 @@ Status PhoneIntake::Process(const phone::Message& m) {
                  : 0;
   auto r = RunDb<Ok>([&]() -> Ok {
     pqxx::work tx(*conn_);
-    if (!Remember(tx, e.dedupe_key)) {
+    if (!RememberProviderEvent(tx, "phone", e.dedupe_key, "", "phone")) {
       duplicates_.Inc();
       return Ok{};
     }
     if (!m.raw.body.empty()) {
-      pqxx::binarystring body(m.raw.body.data(), m.raw.body.size());
-      tx.exec_params0(
-          "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
-          " ON CONFLICT (sha256) DO NOTHING",
-          Sha256Hex(m.raw.body), m.raw.content_type, body);
+      StoreRawPayload(tx, m.raw);
     }
     switch (e.kind) {
       case EventKind::kCallStarted:
@@ -187,16 +162,6 @@ PhoneCloser::PhoneCloser(const Config& config, const RuleSource& rules,
           "meldestelle_phone_untranscribed_total",
           "Phone tickets without text (transcription failed, empty or off).")) {}
 
-Status PhoneCloser::EnsureConnected() {
-  if (conn_ && conn_->is_open())
-    return Ok{};
-  auto c = ConnectDb(config_.database.url);
-  if (!c)
-    return c.error();
-  conn_ = std::move(c).value();
-  return Ok{};
-}
-
 namespace {
 
 struct Call {
@@ -210,7 +175,8 @@ struct Call {
 
 // Twilio's RecordingUrl has no extension: ".wav" asks for the WAV file.
 std::string RecordingDownloadUrl(const std::string& url, const std::string& api_base) {
-  if (!UrlUnder(url, api_base)) return url;
+  if (!UrlUnder(url, api_base))
+    return url;
   size_t slash = url.rfind('/');
   if (url.find('.', slash == std::string::npos ? 0 : slash) != std::string::npos)
     return url;
@@ -235,10 +201,13 @@ Call ReadCall(const pqxx::row& row) {
   c.report_id = row[4].as<std::string>();
   c.recording_url = row[5].as<std::string>();
   c.recording_status = row[6].as<std::string>();
-  if (!row[7].is_null()) c.recording_sha = row[7].as<std::string>();
-  if (!row[8].is_null()) c.recording_type = row[8].as<std::string>();
+  if (!row[7].is_null())
+    c.recording_sha = row[7].as<std::string>();
+  if (!row[8].is_null())
+    c.recording_type = row[8].as<std::string>();
   c.recording_size = row[9].as<int64_t>();
-  if (!row[10].is_null()) c.transcript = row[10].as<std::string>();
+  if (!row[10].is_null())
+    c.transcript = row[10].as<std::string>();
   c.wants_sms = row[11].as<bool>();
   c.attempts = row[12].as<int>();
   c.recorded_at = row[13].as<std::string>();
@@ -257,7 +226,8 @@ struct Fetched {
 }  // namespace
 
 Result<int> PhoneCloser::RunOnce() {
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
+    return st.error();
   const Config::Phone& cfg = config_.phone;
   constexpr int kMaxAttempts = 5;
   int handled = 0;
@@ -270,7 +240,8 @@ Result<int> PhoneCloser::RunOnce() {
                           " FROM phone_calls WHERE state = 'recorded' AND deadline <= now()"
                           " AND reference IS NOT NULL ORDER BY deadline LIMIT 1"
                           " FOR UPDATE SKIP LOCKED");
-      if (rows.empty()) return std::nullopt;
+      if (rows.empty())
+        return std::nullopt;
       Call c = ReadCall(rows[0]);
       tx.exec_params0(
           "UPDATE phone_calls SET deadline = now() + interval '10 minutes' WHERE call_id = $1",
@@ -279,10 +250,12 @@ Result<int> PhoneCloser::RunOnce() {
       return c;
     });
     if (!claimed) {
-      if (IsTransientDbError(claimed.error())) conn_.reset();
+      if (IsTransientDbError(claimed.error()))
+        conn_.reset();
       return claimed.error();
     }
-    if (!*claimed) return handled;
+    if (!*claimed)
+      return handled;
     const Call c = std::move(**claimed);
 
     // 2. The slow part: the recording (once), then the text from the STT service.
@@ -293,8 +266,8 @@ Result<int> PhoneCloser::RunOnce() {
       req.url = RecordingDownloadUrl(c.recording_url, cfg.api_base);
       if (UrlUnder(req.url, cfg.api_base) && !cfg.account_sid.empty()) {
         // The provider's credentials go to the provider only.
-        req.headers.emplace_back(
-            "Authorization", "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
+        req.headers.emplace_back("Authorization",
+                                 "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
       }
       req.timeout = std::chrono::seconds(60);
       req.max_bytes = config_.chat.max_media_bytes;
@@ -303,7 +276,8 @@ Result<int> PhoneCloser::RunOnce() {
                             : (res->status == 404 || res->status == 429 || res->status >= 500);
       if (res && res->status == 200 && !res->body.empty()) {
         std::string type = SniffMediaType(res->body);
-        if (type.empty()) type = "application/octet-stream";
+        if (type.empty())
+          type = "application/octet-stream";
         std::string sha = Sha256Hex(res->body);
         if (auto put = blobs_.Put(res->body, sha); !put) {
           f.retry = "storing the recording failed: " + put.error().message;
@@ -315,15 +289,16 @@ Result<int> PhoneCloser::RunOnce() {
         }
       } else if (transient && c.attempts < kMaxAttempts) {
         // 404: the provider may not have finished writing the file yet.
-        f.retry = res ? "recording answered HTTP " + std::to_string(res->status)
-                      : res.error().message;
+        f.retry =
+            res ? "recording answered HTTP " + std::to_string(res->status) : res.error().message;
       } else {
         f.recording_lost = true;
         log::Warn("recording not loadable",
                   {{"reference", c.reference}, {"url", RedactUrl(req.url)}});
       }
     } else if (c.recording_sha) {
-      if (auto got = blobs_.Get(*c.recording_sha); got) audio = std::move(got).value();
+      if (auto got = blobs_.Get(*c.recording_sha); got)
+        audio = std::move(got).value();
     }
     if (f.retry.empty() && !c.transcript && cfg.TranscriptionMode() == "stt" && !audio.empty()) {
       HttpClient::Request req;
@@ -341,7 +316,8 @@ Result<int> PhoneCloser::RunOnce() {
         if (j.is_object() && j.contains("text") && j["text"].is_string()) {
           text = j["text"].get<std::string>();
         }
-        if (!IsValidUtf8(text)) text.clear();
+        if (!IsValidUtf8(text))
+          text.clear();
         text.erase(std::remove(text.begin(), text.end(), '\0'), text.end());
         f.transcript = text;
       } else if (c.attempts < 2) {  // two more tries (2 s, 4 s), then without text
@@ -361,7 +337,8 @@ Result<int> PhoneCloser::RunOnce() {
                                      " FROM phone_calls WHERE call_id = $1 AND state = 'recorded'"
                                      " FOR UPDATE",
                                  c.call_id);
-      if (rows.empty()) return true;  // published by another closer meanwhile
+      if (rows.empty())
+        return true;  // published by another closer meanwhile
       Call now = ReadCall(rows[0]);
       if (f.sha) {
         tx.exec_params0(
@@ -391,7 +368,8 @@ Result<int> PhoneCloser::RunOnce() {
         return true;
       }
       std::vector<std::string> flags;
-      if (f.recording_lost) flags.push_back("Aufnahme nicht geladen");
+      if (f.recording_lost)
+        flags.push_back("Aufnahme nicht geladen");
       std::string text = now.transcript.value_or("");
       Report report;
       report.id = now.report_id;
@@ -414,31 +392,34 @@ Result<int> PhoneCloser::RunOnce() {
         untranscribed_.Inc();
       }
       std::optional<routing::PlaceMatch> place;
-      if (gazetteer_ != nullptr && !text.empty()) place = routing::FindPlace(*gazetteer_, text);
+      if (gazetteer_ != nullptr && !text.empty())
+        place = routing::FindPlace(*gazetteer_, text);
       if (place) {
         report.location.lat = place->lat;
         report.location.lon = place->lon;
         report.location.source = LocationSource::kAddress;
         report.location.address =
             place->street + (place->house_number.empty() ? "" : " " + place->house_number);
-        if (place->confidence < cfg.location_min_confidence) flags.push_back("Ort unsicher");
+        if (place->confidence < cfg.location_min_confidence)
+          flags.push_back("Ort unsicher");
       } else {
         flags.push_back("Ort fehlt");
       }
       RuleSets sets = rules_.Current();
       routing::Decision decision = routing::Route(*sets.live, report);
-      for (auto& flag : flags) decision.flags.push_back(flag);
+      for (auto& flag : flags)
+        decision.flags.push_back(flag);
       if (place) {
         decision.flags.push_back("Ort aus Sprache: " + place->matched_text + " (Sicherheit " +
-                                 std::to_string(static_cast<int>(place->confidence * 100)) +
-                                 " %)");
+                                 std::to_string(static_cast<int>(place->confidence * 100)) + " %)");
       }
       const Department* dept = config_.FindDepartment(decision.department);
       Envelope env{report, {}};
       auto outcome =
           store_.CreateTicket(env, decision, dept != nullptr ? dept->name : decision.department);
       if (!outcome) {
-        if (IsTransientDbError(outcome.error())) throw pqxx::broken_connection("ticket store");
+        if (IsTransientDbError(outcome.error()))
+          throw pqxx::broken_connection("ticket store");
         throw std::runtime_error("ticket for call " + now.reference + ": " +
                                  outcome.error().message + ": " + outcome.error().detail);
       }
@@ -462,9 +443,9 @@ Result<int> PhoneCloser::RunOnce() {
         return r.error();
       }
       // Not the environment's fault: set this call aside for a while so the others proceed.
-      log::Error("phone call could not be published; retrying it in 5 minutes",
-                 {{"reference", c.reference},
-                  {"error", r.error().message + ": " + r.error().detail}});
+      log::Error(
+          "phone call could not be published; retrying it in 5 minutes",
+          {{"reference", c.reference}, {"error", r.error().message + ": " + r.error().detail}});
       auto later = RunDb<Ok>([&] {
         pqxx::work tx(*conn_);
         tx.exec_params0(
@@ -473,7 +454,8 @@ Result<int> PhoneCloser::RunOnce() {
         tx.commit();
         return Ok{};
       });
-      if (!later) return later.error();
+      if (!later)
+        return later.error();
       continue;
     }
     ++handled;
@@ -481,7 +463,7 @@ Result<int> PhoneCloser::RunOnce() {
 }
 
 Result<int> PhoneCloser::DeleteExpiredRecordings() {
-  if (auto st = EnsureConnected(); !st)
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st.error();
   return RunDb<int>([&] {
     pqxx::work tx(*conn_);
@@ -520,10 +502,7 @@ void PhoneCloser::Run(const std::atomic<bool>& stop, std::chrono::milliseconds i
       log::Warn("closing phone calls failed, retrying",
                 {{"error", r.error().message + ": " + r.error().detail}});
     }
-    for (auto waited = std::chrono::milliseconds(0); waited < interval && !stop.load();
-         waited += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    WaitUnlessStopped(interval, stop);
   }
 }
 

@@ -27,7 +27,6 @@ class PhoneIntake {
   Status Process(const phone::Message& message);
 
  private:
-  Status EnsureConnected();
   const Config& config_;
   std::unique_ptr<pqxx::connection> conn_;
   metrics::Counter& duplicates_;
@@ -49,7 +48,6 @@ class PhoneCloser {
   void Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval);
 
  private:
-  Status EnsureConnected();
   const Config& config_;
   const RuleSource& rules_;
   const routing::Gazetteer* gazetteer_;

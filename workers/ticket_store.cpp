@@ -5,23 +5,12 @@
 #include "core/crypto.hpp"
 #include "core/db.hpp"
 #include "workers/duplicates.hpp"
+#include "workers/provider_events.hpp"
 
 namespace meldestelle::workers {
 
-Status TicketStore::EnsureConnected() {
-  if (conn_ && conn_->is_open()) {
-    return Ok{};
-  }
-  auto c = ConnectDb(url_);
-  if (!c) {
-    return c.error();
-  }
-  conn_ = std::move(c).value();
-  return Ok{};
-}
-
 Status TicketStore::Ping() {
-  if (auto st = EnsureConnected(); !st) return st;
+  if (auto st = EnsureConnected(conn_, url_); !st) return st;
   auto r = RunDb<Ok>([&] {
     pqxx::nontransaction tx(*conn_);
     tx.exec1("SELECT 1");
@@ -91,7 +80,7 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
                                                        const routing::Decision* shadow,
                                                        std::string* linked_reference,
                                                        const nlohmann::json* ack_extra) {
-  if (auto st = EnsureConnected(); !st) return st.error();
+  if (auto st = EnsureConnected(conn_, url_); !st) return st.error();
   const Report& r = env.report;
   auto result = RunDb<Outcome>([&]() -> Outcome {
     pqxx::work tx(*conn_);
@@ -140,11 +129,7 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
           r.id, static_cast<int>(i), a.sha256, a.media_type, a.size, a.filename);
     }
     if (!env.raw.body.empty() || !env.raw.content_type.empty()) {
-      pqxx::binarystring body(env.raw.body.data(), env.raw.body.size());
-      tx.exec_params0(
-          "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
-          " ON CONFLICT (sha256) DO NOTHING",
-          Sha256Hex(env.raw.body), env.raw.content_type, body);
+      StoreRawPayload(tx, env.raw);
     }
     // The acknowledgement: for the web form the reference was shown at once; an e-mail or SMS
     // acknowledgement waits in the outbox for its sender.

@@ -36,7 +36,6 @@ class TicketStore {
   Status Ping();
 
  private:
-  Status EnsureConnected();
   std::string url_;
   Config::Duplicates duplicates_;
   std::unique_ptr<pqxx::connection> conn_;

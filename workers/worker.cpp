@@ -8,6 +8,7 @@
 
 #include "core/db.hpp"
 #include "core/log.hpp"
+#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
 
@@ -16,15 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string Bytes(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
-
-// Waits up to `d`, waking early when `stop` is set (polled in small steps: this is a backoff, not
-// synchronisation).
-void Backoff(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
-  auto until = Clock::now() + d;
-  while (!stop.load() && Clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -179,7 +171,7 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
     }
     db_retries_.Inc();
     log::Warn("database unavailable, retrying", {{"error", st.error().detail}});
-    Backoff(backoff, stop);
+    WaitUnlessStopped(backoff, stop);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     if (stop.load()) return {Verdict::kRequeue, "stopping"};
   }
@@ -277,7 +269,7 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
     db_retries_.Inc();
     log::Warn("database unavailable, retrying",
               {{"reference", env->report.reference}, {"error", outcome.error().detail}});
-    Backoff(backoff, stop);
+    WaitUnlessStopped(backoff, stop);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     if (stop.load()) {
       return {Verdict::kRequeue, "stopping"};
@@ -291,7 +283,7 @@ int Worker::Run(const std::atomic<bool>& stop) {
     if (!conn_) {
       if (auto st = Connect(); !st) {
         log::Warn("broker unavailable, retrying", {{"error", st.error().detail}});
-        Backoff(backoff, stop);
+        WaitUnlessStopped(backoff, stop);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
         continue;
       }

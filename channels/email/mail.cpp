@@ -20,14 +20,6 @@ namespace internal {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 std::string Str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
 // Takes ownership of a g_malloc'ed string.
@@ -99,7 +91,7 @@ void AppendIds(const std::string& value, std::vector<std::string>* ids) {
 
 std::string MimeType(GMimeObject* obj) {
   GMimeContentType* ct = obj == nullptr ? nullptr : g_mime_object_get_content_type(obj);
-  return ct == nullptr ? std::string() : Lower(TakeStr(g_mime_content_type_get_mime_type(ct)));
+  return ct == nullptr ? std::string() : AsciiLower(TakeStr(g_mime_content_type_get_mime_type(ct)));
 }
 
 std::string LocalPart(std::string_view address) {
@@ -169,14 +161,14 @@ bool HasToken(const std::string& lower_value, std::string_view token) {
 RobotFinding FindRobot(GMimeMessage* m, const HeaderFacts& facts, const Mail& mail) {
   RobotFinding f;
   std::string auto_submitted = Header(m, "Auto-Submitted");
-  std::string as_token = Lower(auto_submitted.substr(0, auto_submitted.find(';')));
+  std::string as_token = AsciiLower(auto_submitted.substr(0, auto_submitted.find(';')));
   if (!auto_submitted.empty() && std::string(TrimAscii(as_token)) != "no") {
     f.Add(kAuto, "Auto-Submitted: " + auto_submitted);
   }
   if (mail.return_path_empty) {
     f.Add(kAuto, "Return-Path: <>");
   }
-  std::string local = Lower(LocalPart(mail.from_address));
+  std::string local = AsciiLower(LocalPart(mail.from_address));
   if (local == "mailer-daemon" || local == "postmaster" || local == "bounce" ||
       local == "bounces") {
     f.Add(kBounce, "From " + LocalPart(mail.from_address));
@@ -186,7 +178,7 @@ RobotFinding FindRobot(GMimeMessage* m, const HeaderFacts& facts, const Mail& ma
   } else if (local == "listserv") {
     f.Add(kList, "From " + LocalPart(mail.from_address));
   }
-  std::string precedence = Lower(Header(m, "Precedence"));
+  std::string precedence = AsciiLower(Header(m, "Precedence"));
   if (precedence == "bulk" || precedence == "list" || precedence == "junk") {
     f.Add(kList, "Precedence: " + precedence);
   } else if (precedence == "auto_reply") {
@@ -198,14 +190,14 @@ RobotFinding FindRobot(GMimeMessage* m, const HeaderFacts& facts, const Mail& ma
     }
   }
   std::string autoreply = Header(m, "X-Autoreply");
-  if (g_mime_object_get_header(AsObject(m), "X-Autoreply") != nullptr && Lower(autoreply) != "no") {
+  if (g_mime_object_get_header(AsObject(m), "X-Autoreply") != nullptr && AsciiLower(autoreply) != "no") {
     f.Add(kAuto, "X-Autoreply: " + autoreply);
   }
   if (g_mime_object_get_header(AsObject(m), "X-Autorespond") != nullptr) {
     f.Add(kAuto, "X-Autorespond");
   }
   std::string suppress = Header(m, "X-Auto-Response-Suppress");
-  std::string suppress_l = Lower(suppress);
+  std::string suppress_l = AsciiLower(suppress);
   if (HasToken(suppress_l, "oof") || HasToken(suppress_l, "autoreply") ||
       HasToken(suppress_l, "all")) {
     f.Add(kAuto, "X-Auto-Response-Suppress: " + suppress);
@@ -236,7 +228,7 @@ RobotFinding FindRobot(GMimeMessage* m, const HeaderFacts& facts, const Mail& ma
       {"delivery status notification", "Delivery Status Notification", kBounce},
       {"unzustellbar", "Unzustellbar", kBounce},
   };
-  std::string subject = Lower(mail.subject);
+  std::string subject = AsciiLower(mail.subject);
   for (const auto& r : kSubjects) {
     if (subject.find(r.needle) != std::string::npos) {
       f.Add(r.kind, std::string("Subject: ") + r.label);
@@ -314,7 +306,7 @@ HeaderFacts ReadHeaders(GMimeMessage* m, Mail* mail) {
   GMimeObject* top = g_mime_message_get_mime_part(m);
   facts.content_type = MimeType(top);
   if (top != nullptr) {
-    facts.report_type = Lower(Str(g_mime_object_get_content_type_parameter(top, "report-type")));
+    facts.report_type = AsciiLower(Str(g_mime_object_get_content_type_parameter(top, "report-type")));
   }
   facts.hash_input = Header(m, "Date") + "\n" + Header(m, "From") + "\n" + Header(m, "Subject");
   return facts;
@@ -489,10 +481,10 @@ std::string BodyText(GMimeObject* body) {
     return HtmlToText(text);
   }
   std::string format =
-      internal::Lower(Str(g_mime_object_get_content_type_parameter(body, "format")));
+      AsciiLower(Str(g_mime_object_get_content_type_parameter(body, "format")));
   if (format == "flowed") {
     std::string delsp =
-        internal::Lower(Str(g_mime_object_get_content_type_parameter(body, "delsp")));
+        AsciiLower(Str(g_mime_object_get_content_type_parameter(body, "delsp")));
     text = Unflow(text, delsp == "yes");
   }
   return text;
@@ -503,7 +495,7 @@ Attachment MakeAttachment(GMimeObject* o) {
   a.filename = SanitizeFilename(FixDecodedText(Str(g_mime_part_get_filename(AsPart(o)))));
   a.declared_type = internal::MimeType(o);
   a.content_id = Str(g_mime_object_get_content_id(o));
-  std::string disposition = internal::Lower(Str(g_mime_object_get_disposition(o)));
+  std::string disposition = AsciiLower(Str(g_mime_object_get_disposition(o)));
   a.inline_part = disposition == "inline" || (disposition.empty() && !a.content_id.empty());
   a.bytes = PartBytes(o);
   return a;
@@ -631,7 +623,7 @@ bool VerifyMailgun(std::string_view signing_key, std::string_view timestamp, std
     return false;
   }
   std::string expected = HmacSha256Hex(signing_key, std::string(timestamp) + std::string(token));
-  return ConstantTimeEquals(expected, internal::Lower(TrimAscii(signature)));
+  return ConstantTimeEquals(expected, AsciiLower(TrimAscii(signature)));
 }
 
 }  // namespace meldestelle::email

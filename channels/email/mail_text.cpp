@@ -14,14 +14,6 @@ namespace meldestelle::email::internal {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 bool IsLatin1Label(const std::string& label) {
   // WHATWG Encoding: all of these labels mean windows-1252.
   static const char* const kLabels[] = {
@@ -87,7 +79,7 @@ std::string MakeValidUtf8(std::string_view s) {
 }  // namespace
 
 std::string ToUtf8(std::string_view bytes, std::string_view charset) {
-  std::string label = Lower(TrimAscii(charset));
+  std::string label = AsciiLower(TrimAscii(charset));
   if (label.empty() || label == "us-ascii" || label == "ascii") {
     // Unlabelled or "ASCII" with 8-bit bytes: UTF-8 if it is UTF-8, else the usual suspect.
     if (IsValidUtf8(bytes)) {
@@ -277,7 +269,7 @@ std::string HtmlToText(std::string_view html) {
       i = end + 1;
       if (!closing && (name == "script" || name == "style" || name == "head" || name == "title")) {
         // Skip to the matching end tag (no nesting in these).
-        std::string lower = Lower(html.substr(i));
+        std::string lower = AsciiLower(html.substr(i));
         size_t close = lower.find("</" + name);
         if (close == std::string::npos) {
           break;
@@ -348,11 +340,11 @@ std::string_view RTrim(std::string_view s) {
 }
 
 bool StartsWithI(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && AsciiLower(s.substr(0, prefix.size())) == prefix;
 }
 
 bool ContainsI(std::string_view s, std::string_view needle) {
-  return Lower(s).find(needle) != std::string::npos;
+  return AsciiLower(s).find(needle) != std::string::npos;
 }
 
 bool HasDigit(std::string_view s) {
@@ -382,7 +374,7 @@ bool IsAttribution(std::string_view line, std::string_view next) {
     return false;
   }
   std::string_view verb = de ? " schrieb" : " wrote";
-  size_t at = Lower(joined).find(verb);
+  size_t at = AsciiLower(joined).find(verb);
   return at != std::string::npos && HasDigit(std::string_view(joined).substr(0, at));
 }
 

@@ -25,16 +25,6 @@ bool IsHex(std::string_view s) {
   });
 }
 
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 // Error codes are int in our model; Graph codes are small, but the payload is untrusted.
 int ClampCode(int64_t code) {
   if (code < std::numeric_limits<int>::min() || code > std::numeric_limits<int>::max()) {
@@ -270,10 +260,10 @@ SignatureCheck VerifySignature(std::string_view app_secret, std::string_view raw
   }
   constexpr std::string_view kPrefix = "sha256=";
   if (app_secret.empty() || header.size() != kPrefix.size() + 64 ||
-      LowerAscii(header.substr(0, kPrefix.size())) != kPrefix) {
+      AsciiLower(header.substr(0, kPrefix.size())) != kPrefix) {
     return SignatureCheck::kMismatch;
   }
-  std::string given = LowerAscii(header.substr(kPrefix.size()));
+  std::string given = AsciiLower(header.substr(kPrefix.size()));
   std::string expected = HmacSha256Hex(app_secret, raw_body);
   return ConstantTimeEquals(expected, given) ? SignatureCheck::kOk : SignatureCheck::kMismatch;
 }
@@ -292,7 +282,7 @@ std::optional<std::string> VerifyHandshake(std::string_view mode, std::string_vi
 
 std::string NormalizeSha256(std::string_view value) {
   if (value.size() == 64 && IsHex(value)) {
-    return LowerAscii(value);
+    return AsciiLower(value);
   }
   // 32 bytes are 43 base64 characters plus one '='.
   std::string b64(value);

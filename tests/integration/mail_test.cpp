@@ -222,26 +222,6 @@ TEST_CASE(
 
 namespace {
 
-std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string body;
-  for (const auto& [k, v] : fields) {
-    if (!body.empty())
-      body += "&";
-    body += k + "=";
-    for (unsigned char c : v) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-        body += static_cast<char>(c);
-      } else {
-        static const char* kHex = "0123456789ABCDEF";
-        body += '%';
-        body += kHex[c >> 4];
-        body += kHex[c & 15];
-      }
-    }
-  }
-  return body;
-}
-
 std::string VectorHeader(const std::string& file, const std::string& name) {
   std::string h = VectorFile(file);
   size_t p = h.find("\n" + name + ": ");
@@ -274,7 +254,7 @@ TEST_CASE("Mailgun and SendGrid inbound parse: signed, replay-checked, one repor
       {"subject", "Laterne defekt"},
       {"Message-Id", "<" + RandomHex(6) + "@example.org>"},
       {"body-plain", "Die Straßenlaterne in der Hauptstraße 12 ist dunkel.\n"}};
-  std::string body = FormEncode(fields);
+  std::string body = FormUrlEncode(fields);
   auto res = s.Client().Post("/webhooks/mailgun", body, "application/x-www-form-urlencoded");
   REQUIRE(res);
   INFO(res->body);
@@ -284,7 +264,7 @@ TEST_CASE("Mailgun and SendGrid inbound parse: signed, replay-checked, one repor
         200);
   fields.back().second = "Etwas ganz anderes";
   auto replay =
-      s.Client().Post("/webhooks/mailgun", FormEncode(fields), "application/x-www-form-urlencoded");
+      s.Client().Post("/webhooks/mailgun", FormUrlEncode(fields), "application/x-www-form-urlencoded");
   CHECK(replay->status == 406);
   // The vector as recorded: its timestamp is long past.
   auto stale =

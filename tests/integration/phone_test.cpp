@@ -43,28 +43,6 @@ std::string Wav(int samples, int seed) {
          le(static_cast<uint32_t>(data.size()), 4) + data;
 }
 
-std::string FormBody(const twilio::Params& params) {
-  std::string body;
-  for (const auto& [k, v] : params) {
-    if (!body.empty())
-      body += "&";
-    body += k + "=";
-    for (unsigned char c : v) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-        body += static_cast<char>(c);
-      } else if (c == ' ') {
-        body += '+';
-      } else {
-        static const char* kHex = "0123456789ABCDEF";
-        body += '%';
-        body += kHex[c >> 4];
-        body += kHex[c & 15];
-      }
-    }
-  }
-  return body;
-}
-
 // Posts like the provider: form-encoded, signed over the public URL and the body's parameters.
 httplib::Result PostTwilio(Stack& s, const std::string& path_and_query,
                            const twilio::Params& params, bool sign = true) {
@@ -74,7 +52,7 @@ httplib::Result PostTwilio(Stack& s, const std::string& path_and_query,
     h.emplace("X-Twilio-Signature",
               twilio::ComputeSignature(FakeProviders::kTwilioToken, url, params));
   }
-  return s.Client().Post(path_and_query.c_str(), h, FormBody(params),
+  return s.Client().Post(path_and_query.c_str(), h, FormUrlEncode(params),
                          "application/x-www-form-urlencoded");
 }
 
@@ -225,7 +203,7 @@ TEST_CASE(
   // Forged or unsigned callbacks are refused and publish nothing.
   auto forged = s.Client().Post("/webhooks/phone/recorded?lang=de",
                                 {{"X-Twilio-Signature", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}},
-                                FormBody(recorded), "application/x-www-form-urlencoded");
+                                FormUrlEncode(recorded), "application/x-www-form-urlencoded");
   CHECK(forged->status == 403);
   CHECK(PostTwilio(s, "/webhooks/phone/recorded?lang=de", recorded, /*sign=*/false)->status == 403);
   // Signed for another URL (the query is part of what is signed).
@@ -236,7 +214,7 @@ TEST_CASE(
                                                  "http://127.0.0.1:" + std::to_string(s.port()) +
                                                      "/webhooks/phone/recorded?lang=de",
                                                  recorded)}},
-                      FormBody(recorded), "application/x-www-form-urlencoded");
+                      FormUrlEncode(recorded), "application/x-www-form-urlencoded");
   CHECK(moved->status == 403);
   CHECK(s.QueueDepth(s.queue()) == 0);
 }

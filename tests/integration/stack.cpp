@@ -65,6 +65,27 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string body;
+  for (const auto& [k, v] : fields) {
+    if (!body.empty()) body += "&";
+    body += k + "=";
+    for (unsigned char c : v) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+        body += static_cast<char>(c);
+      } else if (c == ' ') {
+        body += '+';
+      } else {
+        body += '%';
+        body += kHex[c >> 4];
+        body += kHex[c & 15];
+      }
+    }
+  }
+  return body;
+}
+
 std::string RawHttp(int port, const std::string& request) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

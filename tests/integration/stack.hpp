@@ -22,6 +22,8 @@ std::string VectorFile(const std::string& rel);
 int FreePort();
 // The reference on the form's confirmation page, shown grouped ("XXXX XXXX XXXX"); "" if none.
 std::string ReferenceOnPage(const std::string& html);
+// application/x-www-form-urlencoded, in the given order (spaces as '+').
+std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>& fields);
 // Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
 std::string RawHttp(int port, const std::string& request);
 

@@ -1,0 +1,24 @@
+#include "workers/provider_events.hpp"
+
+#include "core/crypto.hpp"
+
+namespace meldestelle::workers {
+
+bool RememberProviderEvent(pqxx::work& tx, const std::string& channel, const std::string& key,
+                           const std::string& sender, const std::string& outcome) {
+  return !tx.exec_params(
+                "INSERT INTO chat_events (channel, dedupe_key, sender, outcome)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
+                channel, key, sender, outcome)
+              .empty();
+}
+
+void StoreRawPayload(pqxx::work& tx, const RawPayload& raw) {
+  pqxx::binarystring body(raw.body.data(), raw.body.size());
+  tx.exec_params0(
+      "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
+      " ON CONFLICT (sha256) DO NOTHING",
+      Sha256Hex(raw.body), raw.content_type, body);
+}
+
+}  // namespace meldestelle::workers
