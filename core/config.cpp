@@ -22,6 +22,31 @@ const Category* Config::FindCategory(std::string_view code) const {
   return nullptr;
 }
 
+std::optional<Span> ParseSpan(const std::string& text) {
+  static const std::regex kSpan(
+      R"(^\s*(\d{1,6})\s*(minutes?|minuten?|min|hours?|stunden?|h|days?|tage?|working days?|)"
+      R"(arbeitstage?|werktage?)\s*$)",
+      std::regex::icase);
+  std::smatch m;
+  if (!std::regex_match(text, m, kSpan)) return std::nullopt;
+  Span s;
+  s.amount = std::stoll(m[1]);
+  s.text = text;
+  std::string unit = m[2];
+  for (char& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (unit.rfind("min", 0) == 0) {
+    s.unit = Span::Unit::kMinutes;
+  } else if (unit == "h" || unit.rfind("hour", 0) == 0 || unit.rfind("stunde", 0) == 0) {
+    s.unit = Span::Unit::kHours;
+  } else if (unit.rfind("working", 0) == 0 || unit.rfind("arbeits", 0) == 0 ||
+             unit.rfind("werk", 0) == 0) {
+    s.unit = Span::Unit::kWorkingDays;
+  } else {
+    s.unit = Span::Unit::kDays;
+  }
+  return s;
+}
+
 std::filesystem::path ResolveConfigPath(const std::string& from_flag) {
   if (!from_flag.empty()) return from_flag;
   if (const char* env = std::getenv("MELDESTELLE_CONFIG"); env != nullptr && *env != '\0') {
@@ -240,6 +265,22 @@ void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
   }
 }
 
+void ReadSpan(YamlReader& rd, const YAML::Node& map, const char* name, const std::string& path,
+              Span* out) {
+  auto n = map[name];
+  if (!n) return;
+  std::string raw;
+  rd.String(map, name, &raw, false, path);
+  auto span = ParseSpan(raw);
+  if (!span || !span->set()) {
+    rd.Fail(n, path + "." + name,
+            "must be a time span like \"4 hours\", \"2 days\" or \"2 working days\", got \"" +
+                raw + "\"");
+    return;
+  }
+  *out = *span;
+}
+
 void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
   static const std::regex kId("^[a-z0-9_-]+$");
   auto n = root["departments"];
@@ -250,21 +291,179 @@ void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
   if (!rd.ExpectSequence(n, "departments")) return;
   std::set<std::string> seen;
   for (const auto& item : n) {
-    if (!rd.ExpectMap(item, "departments[]", {"id", "name", "email"})) continue;
+    if (!rd.ExpectMap(item, "departments[]",
+                      {"id", "name", "email", "delivery", "webhook", "show_reporter_contact",
+                       "remind_after", "reassign_after"}))
+      continue;
     Department d;
     rd.String(item, "id", &d.id, true, "departments[]");
     rd.String(item, "name", &d.name, true, "departments[]");
     rd.String(item, "email", &d.email, false, "departments[]");
+    std::string path = "departments[" + d.id + "]";
     if (!d.id.empty() && !std::regex_match(d.id, kId)) {
       rd.Fail(item["id"], "departments[].id", "must match [a-z0-9_-]+, got \"" + d.id + "\"");
     }
     if (!seen.insert(d.id).second) {
       rd.Fail(item["id"], "departments[].id", "duplicate id \"" + d.id + "\"");
     }
+    if (!d.email.empty() && d.email.find('@') == std::string::npos) {
+      rd.Fail(item["email"], path + ".email", "must be an e-mail address");
+    }
+    rd.String(item, "delivery", &d.delivery, false, path);
+    if (d.delivery.empty()) d.delivery = d.email.empty() ? "none" : "email";
+    if (d.delivery != "email" && d.delivery != "webhook" && d.delivery != "none") {
+      rd.Fail(item["delivery"], path + ".delivery",
+              "must be email, webhook or none, got \"" + d.delivery + "\"");
+    }
+    if (d.delivery == "email" && d.email.empty()) {
+      rd.Fail(item, path + ".email", "is required for delivery: email");
+    }
+    if (auto w = item["webhook"]; w && rd.ExpectMap(w, path + ".webhook", {"url", "secret"})) {
+      rd.String(w, "url", &d.webhook_url, true, path + ".webhook");
+      ReadSecret(rd, w, "secret", (path + ".webhook").c_str(), "MELDESTELLE_WEBHOOK_SECRET",
+                 &d.webhook_secret);
+      if (!d.webhook_url.empty() && d.webhook_url.rfind("http://", 0) != 0 &&
+          d.webhook_url.rfind("https://", 0) != 0) {
+        rd.Fail(w["url"], path + ".webhook.url", "must be an http:// or https:// URL");
+      }
+    }
+    if (d.delivery == "webhook" && d.webhook_url.empty()) {
+      rd.Fail(item, path + ".webhook", "is required for delivery: webhook (url and secret)");
+    }
+    rd.Bool(item, "show_reporter_contact", &d.show_reporter_contact, path);
+    ReadSpan(rd, item, "remind_after", path, &d.remind_after);
+    ReadSpan(rd, item, "reassign_after", path, &d.reassign_after);
     c.departments.push_back(std::move(d));
   }
   if (c.departments.empty()) {
     rd.Fail(n, "departments", "must list at least one department");
+  }
+}
+
+void ReadTickets(YamlReader& rd, const YAML::Node& root, Config& c) {
+  auto n = root["tickets"];
+  if (!n || !rd.ExpectMap(n, "tickets",
+                          {"triage_department", "working_days", "holidays", "remind_after",
+                           "reassign_after", "delivery_max_attempts", "delivery_timeout_seconds",
+                           "attach_max_bytes", "jobs_interval_ms"}))
+    return;
+  Config::Tickets& t = c.tickets;
+  rd.String(n, "triage_department", &t.triage_department, false, "tickets");
+  if (!t.triage_department.empty() && c.FindDepartment(t.triage_department) == nullptr) {
+    rd.Fail(n["triage_department"], "tickets.triage_department",
+            "unknown department \"" + t.triage_department + "\"");
+  }
+  if (auto w = n["working_days"]) {
+    static const std::map<std::string, int> kDays = {{"mon", 1}, {"tue", 2}, {"wed", 3},
+                                                     {"thu", 4}, {"fri", 5}, {"sat", 6},
+                                                     {"sun", 7}};
+    std::vector<std::string> names;
+    rd.StringList(n, "working_days", &names, "tickets");
+    t.working_days.clear();
+    for (const auto& d : names) {
+      auto it = kDays.find(d);
+      if (it == kDays.end()) {
+        rd.Fail(w, "tickets.working_days", "unknown day \"" + d + "\" (mon … sun)");
+      } else {
+        t.working_days.push_back(it->second);
+      }
+    }
+    if (t.working_days.empty() && !names.empty()) t.working_days = {1, 2, 3, 4, 5};
+    if (names.empty()) rd.Fail(w, "tickets.working_days", "must name at least one day");
+  }
+  rd.StringList(n, "holidays", &t.holidays, "tickets");
+  static const std::regex kDate(R"(^\d{4}-\d{2}-\d{2}$)");
+  for (const auto& h : t.holidays) {
+    if (!std::regex_match(h, kDate)) {
+      rd.Fail(n["holidays"], "tickets.holidays", "\"" + h + "\" is not a date YYYY-MM-DD");
+    }
+  }
+  ReadSpan(rd, n, "remind_after", "tickets", &t.remind_after);
+  ReadSpan(rd, n, "reassign_after", "tickets", &t.reassign_after);
+  ReadInt(rd, n, "delivery_max_attempts", &t.delivery_max_attempts, 1, 100, "tickets");
+  ReadInt(rd, n, "delivery_timeout_seconds", &t.delivery_timeout_seconds, 1, 600, "tickets");
+  ReadInt(rd, n, "attach_max_bytes", &t.attach_max_bytes, 0, int64_t{1} << 31, "tickets");
+  ReadInt(rd, n, "jobs_interval_ms", &t.jobs_interval_ms, 50, 3'600'000, "tickets");
+}
+
+// The default texts citizens get when their ticket changes; the config may override each.
+void DefaultNotificationTexts(Config::Notifications& n) {
+  n.texts["de"] = {
+      {"accepted",
+       "Ihre Meldung {reference} wurde von {department} übernommen und wird bearbeitet.{note}"},
+      {"in_progress", "Ihre Meldung {reference} ist in Bearbeitung ({department}).{note}"},
+      {"done", "Ihre Meldung {reference} ist erledigt. Vielen Dank für Ihren Hinweis!{note}"},
+      {"rejected", "Ihre Meldung {reference} wurde abgeschlossen, ohne dass wir tätig werden "
+                   "konnten.{note}"},
+      {"forwarded", "Ihre Meldung {reference} wurde an {department} weitergegeben.{note}"},
+      {"duplicate", "Ihre Meldung {reference} betrifft denselben Mangel wie die Meldung "
+                    "{existing_reference}; wir bearbeiten beide gemeinsam.{note}"}};
+  n.texts["en"] = {
+      {"accepted", "Your report {reference} has been taken on by {department}.{note}"},
+      {"in_progress", "Your report {reference} is being worked on ({department}).{note}"},
+      {"done", "Your report {reference} has been dealt with. Thank you!{note}"},
+      {"rejected", "Your report {reference} has been closed without action.{note}"},
+      {"forwarded", "Your report {reference} has been passed to {department}.{note}"},
+      {"duplicate", "Your report {reference} concerns the same problem as report "
+                    "{existing_reference}; we handle them together.{note}"}};
+  n.email_subjects["de"] = "[{reference}] Neuigkeiten zu Ihrer Meldung";
+  n.email_subjects["en"] = "[{reference}] News about your report";
+}
+
+void ReadNotifications(YamlReader& rd, const YAML::Node& root, Config& c) {
+  DefaultNotificationTexts(c.notifications);
+  auto n = root["notifications"];
+  if (!n || !rd.ExpectMap(n, "notifications", {"enabled", "texts", "email_subjects",
+                                               "optout_secret"}))
+    return;
+  rd.Bool(n, "enabled", &c.notifications.enabled, "notifications");
+  ReadSecret(rd, n, "optout_secret", "notifications", "MELDESTELLE_OPTOUT_SECRET",
+             &c.notifications.optout_secret);
+  if (auto t = n["texts"]; t && rd.ExpectMap(t, "notifications.texts", {"de", "en"})) {
+    for (const char* lang : {"de", "en"}) {
+      auto l = t[lang];
+      std::string path = std::string("notifications.texts.") + lang;
+      if (!l || !rd.ExpectMap(l, path, {"accepted", "in_progress", "done", "rejected",
+                                        "forwarded", "duplicate"}))
+        continue;
+      for (const char* ev :
+           {"accepted", "in_progress", "done", "rejected", "forwarded", "duplicate"}) {
+        rd.String(l, ev, &c.notifications.texts[lang][ev], false, path);
+      }
+    }
+  }
+  if (auto t = n["email_subjects"];
+      t && rd.ExpectMap(t, "notifications.email_subjects", {"de", "en"})) {
+    for (const char* lang : {"de", "en"}) {
+      rd.String(t, lang, &c.notifications.email_subjects[lang], false,
+                "notifications.email_subjects");
+    }
+  }
+}
+
+void ReadOpen311(YamlReader& rd, const YAML::Node& root, Config& c) {
+  auto n = root["open311"];
+  if (!n || !rd.ExpectMap(n, "open311", {"jurisdiction_id", "api_keys", "max_media_bytes",
+                                         "media_timeout_seconds"}))
+    return;
+  rd.String(n, "jurisdiction_id", &c.open311.jurisdiction_id, false, "open311");
+  ReadInt(rd, n, "max_media_bytes", &c.open311.max_media_bytes, 1024, int64_t{1} << 30,
+          "open311");
+  ReadInt(rd, n, "media_timeout_seconds", &c.open311.media_timeout_seconds, 1, 600, "open311");
+  if (auto k = n["api_keys"]; k && rd.ExpectSequence(k, "open311.api_keys")) {
+    std::set<std::string> clients;
+    for (const auto& item : k) {
+      if (!rd.ExpectMap(item, "open311.api_keys[]", {"client", "key"})) continue;
+      Config::Open311::ApiKey key;
+      rd.String(item, "client", &key.client, true, "open311.api_keys[]");
+      ReadSecret(rd, item, "key", "open311.api_keys[]", "MELDESTELLE_OPEN311_API_KEY", &key.key);
+      if (!item["key"]) rd.Fail(item, "open311.api_keys[].key", "is required");
+      if (!key.client.empty() && !clients.insert(key.client).second) {
+        rd.Fail(item["client"], "open311.api_keys[].client",
+                "duplicate client \"" + key.client + "\"");
+      }
+      c.open311.api_keys.push_back(std::move(key));
+    }
   }
 }
 
@@ -443,10 +642,15 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   rd.ExpectMap(root, "",
                {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "whatsapp", "telegram", "phone", "email", "chat", "departments", "categories", "classifier", "duplicates", "routing"});
+                "whatsapp", "telegram", "phone", "email", "chat", "departments", "tickets",
+                "notifications", "open311", "categories", "classifier", "duplicates",
+                "routing"});
   ReadSections(rd, root, c);
   ReadMessengers(rd, root, c);
   ReadDepartments(rd, root, c);
+  ReadTickets(rd, root, c);
+  ReadNotifications(rd, root, c);
+  ReadOpen311(rd, root, c);
   ReadCategories(rd, root, c);
   if (auto n = root["classifier"];
       n && rd.ExpectMap(n, "classifier", {"min_score", "min_confidence"})) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,10 +11,33 @@
 
 namespace meldestelle {
 
+// A time span for deadlines (docs/departments.md, "Deadlines"): "30 minutes", "4 hours",
+// "2 days", "2 working days" (German too: "Minuten", "Stunden", "Tage", "Arbeitstage").
+// Working days skip the weekend and holidays in `tickets:` and count in the town's time zone.
+struct Span {
+  enum class Unit { kNone, kMinutes, kHours, kDays, kWorkingDays };
+  int64_t amount = 0;
+  Unit unit = Unit::kNone;
+  std::string text;  // as written, for messages
+  bool set() const { return unit != Unit::kNone && amount > 0; }
+};
+// Parses a Span; nullopt if `text` is none of the forms above.
+std::optional<Span> ParseSpan(const std::string& text);
+
 struct Department {
   std::string id;
   std::string name;
   std::string email;
+  // How a new ticket reaches the department (docs/departments.md): "email" (to `email`),
+  // "webhook" (signed JSON to webhook_url; falls back to `email`), or "none" (staff API only).
+  // Default: "email" when an address is set, else "none".
+  std::string delivery;
+  std::string webhook_url;
+  std::string webhook_secret;  // ${VAR}; HMAC-SHA256 key of the X-Meldestelle-Signature header
+  bool show_reporter_contact = false;  // may the department see the citizen's contact?
+  // Acceptance deadline; unset = the defaults in `tickets:`.
+  Span remind_after;
+  Span reassign_after;
 };
 
 // A word or phrase that suggests a category in free text, with the weight the classifier gives
@@ -168,6 +192,47 @@ struct Config {
     int send_max_attempts = 8;        // outgoing chat messages: attempts before "failed"
   } chat;
   std::vector<Department> departments;
+  // The ticket's life after routing (docs/departments.md): triage, deadlines, delivery.
+  struct Tickets {
+    // Where handed-back tickets go when no rule finds another department, and escalations;
+    // empty = the rule set's default department.
+    std::string triage_department;
+    std::vector<int> working_days = {1, 2, 3, 4, 5};  // ISO weekdays, 1 = Monday
+    std::vector<std::string> holidays;                // YYYY-MM-DD, not working days
+    Span remind_after;    // no acceptance within this: a reminder to the department
+    Span reassign_after;  // no acceptance within this: the ticket goes to the triage department
+    int delivery_max_attempts = 6;    // department deliveries: attempts before giving up
+    int delivery_timeout_seconds = 20;
+    int64_t attach_max_bytes = 5 * 1024 * 1024;  // e-mail delivery: photos beyond this are linked
+    int jobs_interval_ms = 5000;  // how often workers look for due deadlines and hand-backs
+  } tickets;
+  // What citizens are told when their ticket changes (docs/departments.md, "Citizens").
+  struct Notifications {
+    bool enabled = true;
+    // texts[language][event], event one of accepted, in_progress, done, rejected, forwarded,
+    // duplicate; placeholders {reference}, {department}, {note}, {town}, {status_url},
+    // {existing_reference}.
+    std::map<std::string, std::map<std::string, std::string>> texts;
+    std::map<std::string, std::string> email_subjects;  // per language, same placeholders
+    // Signs the opt-out links in e-mails; ${VAR}. Empty = webform.token_secret.
+    std::string optout_secret;
+  } notifications;
+  // Open311 GeoReport v2 (docs/open311.md). On when at least one api key is set.
+  struct Open311 {
+    std::string jurisdiction_id;
+    struct ApiKey {
+      std::string client;  // the client application's name
+      std::string key;     // ${VAR}
+    };
+    std::vector<ApiKey> api_keys;
+    int64_t max_media_bytes = 10 * 1024 * 1024;
+    int media_timeout_seconds = 30;
+    bool enabled() const {
+      for (const auto& k : api_keys)
+        if (!k.key.empty()) return true;
+      return false;
+    }
+  } open311;
   std::vector<Category> categories;
   // The automatic category for reports without one (docs/routing.md, "Automatic category").
   struct Classifier {

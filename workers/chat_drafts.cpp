@@ -13,7 +13,7 @@ namespace meldestelle::workers {
 DraftCloser::DraftCloser(const Config& config, const RuleSource& rules, metrics::Registry& registry)
     : config_(config),
       rules_(rules),
-      store_(config.database.url, config.duplicates),
+      store_(config),
       published_(registry.GetCounter("meldestelle_chat_drafts_published_total",
                                      "Chat drafts turned into reports.")),
       asked_(registry.GetCounter("meldestelle_chat_location_asked_total",

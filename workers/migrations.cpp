@@ -299,6 +299,87 @@ CREATE TABLE chat_status_backlog (
 CREATE INDEX chat_status_backlog_id ON chat_status_backlog (channel, provider_message_id);
 )SQL";
 
+
+// Departments and the closed loop (docs/departments.md, docs/api.md): the ticket's life after
+// routing — accepted, handed back, in progress, done, rejected — with its history, the staff API's
+// tokens (only a SHA-256 of each secret is kept), the outcome of every delivery attempt, and the
+// citizens who asked not to hear from us again. The outbox now holds several rows of one kind per
+// ticket (status notifications, deliveries), deduplicated by dedupe_key; ack and forward stay one.
+constexpr const char* kDepartments = R"SQL(
+ALTER TABLE tickets DROP CONSTRAINT tickets_status_check;
+ALTER TABLE tickets ADD CONSTRAINT tickets_status_check
+  CHECK (status IN ('assigned', 'handed_back', 'accepted', 'in_progress', 'done', 'rejected',
+                    'duplicate'));
+ALTER TABLE tickets ADD COLUMN assigned_at timestamptz;
+UPDATE tickets SET assigned_at = created_at;
+ALTER TABLE tickets ALTER COLUMN assigned_at SET DEFAULT now();
+ALTER TABLE tickets ALTER COLUMN assigned_at SET NOT NULL;
+ALTER TABLE tickets ADD COLUMN accepted_at timestamptz;
+ALTER TABLE tickets ADD COLUMN closed_at timestamptz;
+ALTER TABLE tickets ADD COLUMN public_note text NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN excluded_departments text[] NOT NULL DEFAULT '{}';
+ALTER TABLE tickets ADD COLUMN escalation_level int NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN first_rule_id text;
+ALTER TABLE tickets ADD COLUMN first_department_id text;
+UPDATE tickets SET first_rule_id = rule_id, first_department_id = department_id;
+CREATE INDEX tickets_awaiting_acceptance ON tickets (assigned_at) WHERE status = 'assigned';
+CREATE INDEX tickets_handed_back ON tickets (updated_at) WHERE status = 'handed_back';
+
+CREATE TABLE ticket_history (
+  id              bigserial PRIMARY KEY,
+  ticket_id       uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  at              timestamptz NOT NULL DEFAULT now(),
+  actor           text NOT NULL,
+  actor_department text,
+  action          text NOT NULL
+                  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status',
+                                    'note', 'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                                    'delivery_fallback')),
+  from_status     text,
+  to_status       text,
+  from_department text,
+  to_department   text,
+  public_note     text NOT NULL DEFAULT '',
+  note            text NOT NULL DEFAULT '',
+  details         jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id, id);
+CREATE INDEX ticket_history_action_at ON ticket_history (action, at);
+
+CREATE TABLE api_tokens (
+  id            text PRIMARY KEY,
+  secret_sha256 text NOT NULL UNIQUE CHECK (secret_sha256 ~ '^[0-9a-f]{64}$'),
+  role          text NOT NULL CHECK (role IN ('department', 'operator')),
+  department_id text,
+  label         text NOT NULL DEFAULT '',
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  revoked_at    timestamptz,
+  last_used_at  timestamptz,
+  CHECK ((role = 'department') = (department_id IS NOT NULL))
+);
+
+CREATE TABLE outbox_attempts (
+  outbox_id  bigint NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+  attempt    int NOT NULL,
+  at         timestamptz NOT NULL DEFAULT now(),
+  outcome    text NOT NULL CHECK (outcome IN ('sent', 'retry', 'failed')),
+  detail     text NOT NULL DEFAULT '',
+  PRIMARY KEY (outbox_id, attempt)
+);
+
+CREATE TABLE notification_optouts (
+  channel text NOT NULL,
+  address text NOT NULL,
+  source  text NOT NULL,
+  at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel, address)
+);
+
+ALTER TABLE outbox DROP CONSTRAINT outbox_ticket_id_kind_key;
+CREATE UNIQUE INDEX outbox_one_ack ON outbox (ticket_id, kind) WHERE kind IN ('ack', 'forward');
+CREATE INDEX outbox_ticket ON outbox (ticket_id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -316,6 +397,7 @@ const std::vector<Migration>& Migrations() {
        kChat},
       {7, "phone calls: the events of a call joined by call id", kPhone},
       {8, "chat_status_backlog: delivery receipts that overtook the send's answer", kStatusBacklog},
+      {9, "departments: ticket history, staff tokens, delivery attempts, opt-outs", kDepartments},
   };
   return kMigrations;
 }

@@ -155,7 +155,7 @@ PhoneCloser::PhoneCloser(const Config& config, const RuleSource& rules,
       rules_(rules),
       gazetteer_(gazetteer),
       blobs_(config.storage.media_dir),
-      store_(config.database.url, config.duplicates),
+      store_(config),
       published_(registry.GetCounter("meldestelle_phone_reports_total",
                                      "Phone calls turned into tickets.")),
       untranscribed_(registry.GetCounter(

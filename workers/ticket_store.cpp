@@ -6,6 +6,7 @@
 #include "core/db.hpp"
 #include "workers/duplicates.hpp"
 #include "workers/provider_events.hpp"
+#include "workers/ticket_events.hpp"
 
 namespace meldestelle::workers {
 
@@ -101,10 +102,10 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
         "INSERT INTO tickets (id, reference, channel, channel_message_id, received_at,"
         " department_id, department_name, category, rule_id, ruleset_version, text, lat, lon,"
         " accuracy_m, location_source, address, reporter, report, raw_ref, routing_explanation,"
-        " routed_category, status, duplicate_of)"
+        " routed_category, status, duplicate_of, first_rule_id, first_department_id)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12, $13,"
         " $14, $15, $16, $17::jsonb, $18::jsonb, NULLIF($19, ''), $20::jsonb, NULLIF($21, ''),"
-        " $22, NULLIF($23, '')::uuid)"
+        " $22, NULLIF($23, '')::uuid, NULLIF($9, ''), $6)"
         " ON CONFLICT (channel, channel_message_id) DO NOTHING RETURNING id",
         r.id, r.reference, r.channel, r.channel_message_id, r.received_at, decision.department,
         department_name, r.category, decision.rule_id, decision.ruleset_version, r.text,
@@ -178,6 +179,16 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
           "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
           " VALUES ($1, 'forward', 'email', $2, $3::jsonb, 'pending')",
           r.id, decision.forward->email, forward.dump());
+    }
+    if (!link) {
+      HistoryEntry routed;
+      routed.actor = "system:router";
+      routed.action = "routed";
+      routed.to_status = "assigned";
+      routed.to_department = decision.department;
+      routed.details = {{"rule", decision.rule_id}, {"ruleset_version", decision.ruleset_version}};
+      int64_t h = RecordHistory(tx, r.id, routed);
+      if (!decision.forward) EnqueueDelivery(tx, config_, r.id, decision.department, "new", h);
     }
     if (shadow != nullptr) {
       tx.exec_params0(

@@ -15,8 +15,8 @@ namespace meldestelle::workers {
 // Writes tickets. One instance per thread (it owns one database connection).
 class TicketStore {
  public:
-  explicit TicketStore(std::string url, Config::Duplicates duplicates = {})
-      : url_(std::move(url)), duplicates_(duplicates) {}
+  explicit TicketStore(const Config& config)
+      : config_(config), url_(config.database.url), duplicates_(config.duplicates) {}
 
   // kDuplicate: the same message again (redelivery), nothing written. kLinked: a new report of
   // an already open ticket (docs/duplicates.md), stored with status 'duplicate'.
@@ -24,7 +24,8 @@ class TicketStore {
 
   // In one transaction: the ticket (idempotent on channel + channel message id), its attachments,
   // the raw payload, the acknowledgement outbox row and, in shadow mode, the candidate's
-  // disagreeing decision (`shadow`, may be null). A redelivery changes nothing. A report of the
+  // disagreeing decision (`shadow`, may be null), the history's "routed" entry and the delivery
+  // to the department (docs/departments.md). A redelivery changes nothing. A report of the
   // same category near an open ticket is linked to it (duplicate_of, ticket_reporters) and its
   // acknowledgement names the existing reference; `linked_reference` (may be null) receives it.
   Result<Outcome> CreateTicket(const Envelope& envelope, const routing::Decision& decision,
@@ -36,6 +37,7 @@ class TicketStore {
   Status Ping();
 
  private:
+  const Config& config_;
   std::string url_;
   Config::Duplicates duplicates_;
   std::unique_ptr<pqxx::connection> conn_;

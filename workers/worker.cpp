@@ -30,7 +30,7 @@ Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry&
                const routing::Gazetteer* gazetteer)
     : config_(config),
       rules_(rules),
-      store_(config.database.url, config.duplicates),
+      store_(config),
       media_(config),
       chat_(config, media_, registry),
       phone_(config, registry),

@@ -174,13 +174,13 @@ void Process::Stop() {
   pid_ = -1;
 }
 
-namespace {
-
 void Replace(std::string& text, const std::string& from, const std::string& to) {
   auto pos = text.find(from);
   REQUIRE(pos != std::string::npos);
   text.replace(pos, from.size(), to);
 }
+
+namespace {
 
 AmqpConnection Broker() {
   auto url = ParseAmqpUrl(Env("MELDESTELLE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"));
@@ -243,6 +243,7 @@ Stack::Stack(StackOptions options) : options_(options) {
   }
   Replace(cfg, "gazetteer_file: streets.yaml",
           "gazetteer_file: " + (example / "streets.yaml").string());
+  if (options_.edit_config) options_.edit_config(cfg);
   config_file_ = dir_ / "meldestelle.yaml";
   std::ofstream(config_file_) << cfg;
 

@@ -24,6 +24,8 @@ int FreePort();
 std::string ReferenceOnPage(const std::string& html);
 // application/x-www-form-urlencoded, in the given order (spaces as '+').
 std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>& fields);
+// Replaces the first `from` in `text` (which must contain it) by `to`.
+void Replace(std::string& text, const std::string& from, const std::string& to);
 // Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
 std::string RawHttp(int port, const std::string& request);
 
@@ -65,6 +67,8 @@ struct StackOptions {
   // stand-in providers' base URLs.
   std::vector<std::string> extra_env;
   bool dispatcher = false;  // also run `meldestelle dispatcher`
+  // Changes the configuration text (the example config, adapted) before it is written.
+  std::function<void(std::string&)> edit_config;
 };
 
 class Stack {
