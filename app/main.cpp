@@ -28,6 +28,8 @@
 #include "core/text.hpp"
 #include "gateway/server.hpp"
 #include "routing/rules.hpp"
+#include "core/db.hpp"
+#include "workers/api_tokens.hpp"
 #include "workers/chat_dispatcher.hpp"
 #include "workers/chat_drafts.hpp"
 #include "workers/phone_calls.hpp"
@@ -73,6 +75,7 @@ Commands:
   rules replay      re-route stored tickets with a candidate rule set: who would move where
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
   tickets unlink    make a report linked as a duplicate its own open ticket again
+  token             create, list and revoke the staff API's tokens (per department, operator)
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help.
@@ -148,6 +151,19 @@ A report linked to an open ticket as its duplicate (docs/duplicates.md) becomes 
 ticket again, for the department its own routing chose when it arrived. The unlinking is
 recorded (duplicate_unlinks, with $USER). Running it again changes nothing.
 Exit codes: 0 unlinked or not linked, 1 unknown reference or database failure.
+)";
+
+const char* kTokenHelp = R"(Usage: meldestelle token create --department ID [--label TEXT] [--config FILE]
+       meldestelle token create --operator [--label TEXT]
+       meldestelle token list [--format text|json]
+       meldestelle token revoke ID
+
+Tokens let departments use the staff API (/api/v1/tickets) and the staff inbox (/staff); see
+docs/api.md. A department token sees and works only that department's tickets; an operator token
+sees all of them. `create` prints the token once: it is stored only as a SHA-256 hash, so keep it
+(a lost token is revoked and replaced). The label (a person's or a system's name) appears in the
+ticket history as who acted. `revoke` takes the id from `list`; it takes effect at once.
+Exit codes: 0 success, 1 database failure or unknown token id, 2 usage error.
 )";
 
 const char* kMigrateHelp = R"(Usage: meldestelle migrate [--config FILE]
@@ -230,6 +246,9 @@ struct Args {
   int examples = 3;        // rules replay --examples
   std::string url;         // mailgate / mail-poll --url
   bool once = false;       // mail-poll --once
+  std::string department;  // token create --department
+  std::string label;       // token create --label
+  bool operator_role = false;  // token create --operator
   std::vector<std::string> positional;
   std::string error;
 };
@@ -266,6 +285,14 @@ Args ParseArgs(int argc, char** argv, int start) {
       a.url = argv[++i];
     } else if (arg == "--once") {
       a.once = true;
+    } else if (arg == "--operator") {
+      a.operator_role = true;
+    } else if (arg == "--department" || arg == "--label") {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        a.error = arg + " needs a value";
+        return a;
+      }
+      (arg == "--department" ? a.department : a.label) = argv[++i];
     } else if (arg == "--quiet" || arg == "-q") {
       a.quiet = true;
     } else if (arg == "--rules" || arg == "--until") {
@@ -865,6 +892,79 @@ int RunTickets(const Args& args) {
   return kExitOk;
 }
 
+int RunToken(const Args& args) {
+  if (args.help) {
+    std::cout << kTokenHelp;
+    return kExitOk;
+  }
+  const std::string action = args.positional.empty() ? "" : args.positional[0];
+  bool shape_ok = (action == "create" && args.positional.size() == 1 &&
+                   (args.operator_role != !args.department.empty())) ||
+                  (action == "list" && args.positional.size() == 1) ||
+                  (action == "revoke" && args.positional.size() == 2);
+  if (!shape_ok) {
+    std::cerr << "meldestelle token: expected create --department ID | create --operator | list"
+                 " | revoke ID\n\n"
+              << kTokenHelp;
+    return kExitUsage;
+  }
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  auto conn = ConnectDb(cfg->database.url);
+  if (!conn) {
+    std::cerr << "meldestelle token: " << conn.error().message << ": " << conn.error().detail
+              << "\n";
+    return kExitFailure;
+  }
+  if (action == "create") {
+    auto c = workers::CreateToken(**conn, *cfg, args.department, args.operator_role, args.label);
+    if (!c) {
+      std::cerr << "meldestelle token create: " << c.error().message
+                << (c.error().detail.empty() ? "" : " (" + c.error().detail + ")") << "\n";
+      return c.error().code == "unknown_department" ? kExitUsage : kExitFailure;
+    }
+    std::cerr << "created token " << c->token.id << " for "
+              << (args.operator_role ? std::string("operators (all departments)")
+                                     : "department " + args.department)
+              << "; it is shown only now:\n";
+    std::cout << c->secret << "\n";
+    return kExitOk;
+  }
+  if (action == "list") {
+    auto list = workers::ListTokens(**conn);
+    if (!list) {
+      std::cerr << "meldestelle token list: " << list.error().message << "\n";
+      return kExitFailure;
+    }
+    if (args.format == "json") {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& t : *list) {
+        out.push_back({{"id", t.id}, {"role", t.role}, {"department", t.department_id},
+                       {"label", t.label}, {"created_at", t.created_at},
+                       {"revoked_at", t.revoked_at}, {"last_used_at", t.last_used_at}});
+      }
+      std::cout << out.dump(2) << "\n";
+      return kExitOk;
+    }
+    std::printf("%-9s %-10s %-22s %-21s %-21s %s\n", "ID", "ROLE", "DEPARTMENT", "CREATED",
+                "LAST USED", "LABEL");
+    for (const auto& t : *list) {
+      std::printf("%-9s %-10s %-22s %-21s %-21s %s%s\n", t.id.c_str(), t.role.c_str(),
+                  t.department_id.empty() ? "-" : t.department_id.c_str(), t.created_at.c_str(),
+                  t.last_used_at.empty() ? "never" : t.last_used_at.c_str(), t.label.c_str(),
+                  t.revoked_at.empty() ? "" : (" [revoked " + t.revoked_at + "]").c_str());
+    }
+    return kExitOk;
+  }
+  auto st = workers::RevokeToken(**conn, args.positional[1]);
+  if (!st) {
+    std::cerr << "meldestelle token revoke: " << st.error().message << "\n";
+    return kExitFailure;
+  }
+  std::cout << "revoked token " << args.positional[1] << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -896,6 +996,7 @@ int main(int argc, char** argv) {
     if (cmd == "rules") return RunRules(args);
     if (cmd == "dead-letters") return RunDeadLetters(args);
     if (cmd == "tickets") return RunTickets(args);
+    if (cmd == "token") return RunToken(args);
   } catch (const std::exception& e) {
     std::cerr << "meldestelle " << cmd << ": " << e.what() << "\n";
     return kExitFailure;

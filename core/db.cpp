@@ -46,4 +46,22 @@ Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::strin
   return Ok{};
 }
 
+Result<std::unique_ptr<pqxx::connection>> DbPool::Borrow() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return ConnectDb(url_);
+}
+
+void DbPool::Return(std::unique_ptr<pqxx::connection> c) {
+  if (!c || !c->is_open()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
+}
+
 }  // namespace meldestelle

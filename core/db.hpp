@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -42,6 +44,30 @@ Result<T> RunDb(Fn&& fn) {
     return MakeError("db_error", "database error", e.what());
   }
 }
+
+// A small pool of connections shared by the threads of a server: Run borrows one (or opens one),
+// runs fn(connection) inside RunDb, and returns it unless it failed transiently. Thread-safe.
+class DbPool {
+ public:
+  explicit DbPool(std::string url, size_t max_idle = 16) : url_(std::move(url)), max_idle_(max_idle) {}
+  template <typename T, typename Fn>
+  Result<T> Run(Fn&& fn) {
+    auto borrowed = Borrow();
+    if (!borrowed) return borrowed.error();
+    auto conn = std::move(borrowed).value();
+    Result<T> r = RunDb<T>([&] { return fn(*conn); });
+    if (r || !IsTransientDbError(r.error())) Return(std::move(conn));
+    return r;
+  }
+
+ private:
+  Result<std::unique_ptr<pqxx::connection>> Borrow();
+  void Return(std::unique_ptr<pqxx::connection> c);
+  const std::string url_;
+  const size_t max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mu_
+};
 
 // Replaces the database name in a postgresql:// URL (used to reach the maintenance database).
 std::string WithDatabase(const std::string& url, const std::string& dbname);

@@ -104,6 +104,7 @@ Gateway::Gateway(const Config& config, metrics::Registry& registry)
       references_(config.gateway.instance_id),
       store_(config.database.url),
       publisher_(config.amqp, registry),
+      staff_(config, registry),
       received_form_(ReceivedCounter(registry, kFormChannel)),
       received_app_(ReceivedCounter(registry, kAppChannel)),
       accepted_form_(AcceptedCounter(registry, kFormChannel)),
@@ -132,6 +133,7 @@ Result<int> Gateway::Start() {
                          " is not set; the gateway needs it to sign form tokens");
   }
   Routes();
+  if (auto st = staff_.Register(server_); !st) return st.error();
   server_.set_tcp_nodelay(true);
   server_.set_keep_alive_max_count(1000);
   server_.set_keep_alive_timeout(5);

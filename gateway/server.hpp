@@ -16,6 +16,7 @@
 #include "core/reference.hpp"
 #include "gateway/intake_store.hpp"
 #include "gateway/publisher.hpp"
+#include "gateway/staff.hpp"
 
 namespace meldestelle::gateway {
 
@@ -94,6 +95,7 @@ class Gateway {
   ReferenceGenerator references_;
   IntakeStore store_;
   Publisher publisher_;
+  Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
   BacklogServer server_;
   std::thread thread_;
   int port_ = 0;

@@ -23,7 +23,8 @@ bool IsPublicEvent(const std::string& event) {
 
 int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std::string& ticket_id,
                                 const std::string& event, const std::string& department,
-                                const std::string& public_note, int64_t history_id) {
+                                const std::string& public_note, int64_t history_id,
+                                const std::string& existing_reference) {
   if (!config.notifications.enabled || !IsPublicEvent(event)) return 0;
   // The ticket's own reporter and the reporters of its duplicates, reached the way their own
   // acknowledgement went (or was to go).
@@ -48,6 +49,7 @@ int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std:
                  {"department", department},
                  {"note", public_note},
                  {"language", row[4].as<std::string>()}};
+    if (!existing_reference.empty()) payload["existing_reference"] = existing_reference;
     // E-mail: threaded to our first acknowledgement (and the citizen's own mail before it).
     if (std::string ack_id = row[5].as<std::string>(); !ack_id.empty()) {
       payload["in_reply_to"] = ack_id;

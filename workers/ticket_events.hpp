@@ -38,10 +38,12 @@ bool IsPublicEvent(const std::string& event);
 // acknowledgement (which also says whether they can be reached: web form without contact, phone
 // without SMS consent → nobody), unless they opted out. One row per citizen per history entry
 // (dedupe_key "status:<history_id>:<ticket>"), so a retried transaction sends nothing twice.
-// `department` is the name the text mentions. Returns how many rows were queued.
+// `department` is the name the text mentions; `existing_reference` (event duplicate) the ticket it
+// was merged into. Returns how many rows were queued.
 int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std::string& ticket_id,
                                 const std::string& event, const std::string& department,
-                                const std::string& public_note, int64_t history_id);
+                                const std::string& public_note, int64_t history_id,
+                                const std::string& existing_reference = {});
 
 // Queues the delivery of `ticket_id` to department `department_id` as its configuration says
 // (e-mail → channel dept_email, webhook → dept_webhook; none → nothing). `reason`: new,

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/db.hpp"
+#include "core/media.hpp"
+#include "core/metrics.hpp"
+#include "routing/geo.hpp"
+#include "workers/api_tokens.hpp"
+#include "workers/ticket_actions.hpp"
+
+namespace meldestelle::gateway {
+
+// The departments' side of the gateway: the staff API under /api/v1/tickets (gateway/staff_api.cpp,
+// docs/api.md) and the staff inbox pages under /staff (gateway/staff_inbox.cpp). Both
+// authenticate with the department's bearer token (the inbox keeps it in a cookie after login)
+// and act through workers::ApplyStaffAction. Thread-safe: handlers share only the pool.
+class Staff {
+ public:
+  Staff(const Config& config, metrics::Registry& registry);
+  // Loads the named areas for the `area` filter; registers the routes.
+  Status Register(httplib::Server& server);
+
+  // A page of tickets for the list endpoints (exposed for the inbox).
+  struct Filter {
+    std::string department;        // forced for department tokens
+    std::vector<std::string> statuses;
+    std::string category;
+    std::string area;              // a routing area's name
+    std::optional<routing::BBox> bbox;
+    std::string since, until;      // received_at bounds, ISO 8601 date or time
+    int limit = 50;
+    int offset = 0;
+  };
+
+ private:
+  // Authenticates the bearer token (or, for the inbox, the session cookie); answers 401 itself.
+  std::optional<workers::ApiToken> Authenticate(const std::string& bearer);
+  std::optional<workers::ApiToken> ApiAuth(const httplib::Request& req, httplib::Response& res);
+  // Parses the list query; "" or the error message.
+  std::string ParseFilter(const httplib::Request& req, const workers::ApiToken& token,
+                          Filter* f) const;
+  struct Page {
+    nlohmann::json items = nlohmann::json::array();
+    long long total = 0;
+  };
+  Result<Page> List(const Filter& f, bool include_contact_for_all);
+  Result<std::optional<nlohmann::json>> Get(const workers::ApiToken& token,
+                                            const std::string& reference);
+  Result<bool> Act(const workers::ApiToken& token, const std::string& reference,
+                   const workers::StaffAction& action);
+  // The stored photo (sha256, media type) at `position` of a ticket the token may read.
+  Result<std::optional<std::pair<std::string, std::string>>> FindPhoto(
+      const workers::ApiToken& token, const std::string& reference, int position);
+  bool MayRead(const workers::ApiToken& token, const std::string& department) const;
+  bool ShowsContact(const workers::ApiToken& token, const std::string& department) const;
+
+  void HandleList(const httplib::Request& req, httplib::Response& res);
+  void HandleGet(const httplib::Request& req, httplib::Response& res);
+  void HandleAttachment(const httplib::Request& req, httplib::Response& res);
+  void HandleAction(const httplib::Request& req, httplib::Response& res,
+                    workers::StaffAction::Kind kind);
+  void HandleOpenApi(const httplib::Request& req, httplib::Response& res);
+
+  // Inbox (gateway/staff_inbox.cpp).
+  void RegisterInbox(httplib::Server& server);
+  std::optional<workers::ApiToken> InboxAuth(const httplib::Request& req, httplib::Response& res);
+  std::string Csrf(const workers::ApiToken& token) const;
+  void InboxLoginPage(const httplib::Request& req, httplib::Response& res);
+  void InboxLogin(const httplib::Request& req, httplib::Response& res);
+  void InboxLogout(const httplib::Request& req, httplib::Response& res);
+  void InboxList(const httplib::Request& req, httplib::Response& res);
+  void InboxTicket(const httplib::Request& req, httplib::Response& res);
+  void InboxAction(const httplib::Request& req, httplib::Response& res);
+  void InboxPhoto(const httplib::Request& req, httplib::Response& res);
+
+  const Config& config_;
+  metrics::Registry& registry_;
+  DbPool db_;
+  BlobStore blobs_;
+  std::map<std::string, routing::Geometry> areas_;
+};
+
+}  // namespace meldestelle::gateway

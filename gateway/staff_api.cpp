@@ -1,0 +1,445 @@
+// The staff API (docs/api.md, OpenAPI in docs/openapi.yaml): departments list, read and work
+// their tickets with a bearer token.
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/log.hpp"
+#include "core/reference.hpp"
+#include "gateway/respond.hpp"
+#include "gateway/staff.hpp"
+#include "workers/ticket_view.hpp"
+
+namespace meldestelle::gateway {
+
+using nlohmann::json;
+using workers::ApiToken;
+using workers::StaffAction;
+
+Staff::Staff(const Config& config, metrics::Registry& registry)
+    : config_(config), registry_(registry), db_(config.database.url), blobs_(config.storage.media_dir) {}
+
+Status Staff::Register(httplib::Server& server) {
+  for (const auto& a : config_.routing.areas) {
+    auto g = routing::LoadGeoJson(a.file, a.name);
+    if (!g) return g.error();
+    if (g->IsArea()) areas_.emplace(a.name, std::move(*g));
+  }
+  server.Get("/api/v1/tickets", [this](const auto& req, auto& res) { HandleList(req, res); });
+  server.Get(R"(/api/v1/tickets/([^/]+))",
+             [this](const auto& req, auto& res) { HandleGet(req, res); });
+  server.Get(R"(/api/v1/tickets/([^/]+)/attachments/(\d+))",
+             [this](const auto& req, auto& res) { HandleAttachment(req, res); });
+  const std::pair<const char*, StaffAction::Kind> actions[] = {
+      {"accept", StaffAction::Kind::kAccept},     {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},     {"notes", StaffAction::Kind::kNote},
+      {"duplicate", StaffAction::Kind::kDuplicate}};
+  for (const auto& [name, kind] : actions) {
+    server.Post(std::string(R"(/api/v1/tickets/([^/]+)/)") + name,
+                [this, kind = kind](const auto& req, auto& res) { HandleAction(req, res, kind); });
+  }
+  server.Get("/api/v1/openapi.yaml",
+             [this](const auto& req, auto& res) { HandleOpenApi(req, res); });
+  RegisterInbox(server);
+  return Ok{};
+}
+
+std::optional<ApiToken> Staff::Authenticate(const std::string& bearer) {
+  auto r = db_.Run<std::optional<ApiToken>>([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto t = workers::Authenticate(tx, bearer);
+    tx.commit();
+    return t;
+  });
+  if (!r) {
+    log::Warn("staff token check failed", {{"error", r.error().detail}});
+    return std::nullopt;
+  }
+  return *r;
+}
+
+std::optional<ApiToken> Staff::ApiAuth(const httplib::Request& req, httplib::Response& res) {
+  std::string h = req.get_header_value("Authorization");
+  static const std::string kBearer = "Bearer ";
+  if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) {
+    res.set_header("WWW-Authenticate", "Bearer realm=\"meldestelle\"");
+    SendError(res, 401, "unauthorized",
+              "send the department's token as Authorization: Bearer <token>");
+    return std::nullopt;
+  }
+  auto t = Authenticate(h.substr(kBearer.size()));
+  if (!t) {
+    res.set_header("WWW-Authenticate", "Bearer realm=\"meldestelle\", error=\"invalid_token\"");
+    SendError(res, 401, "unauthorized", "the token is unknown or revoked");
+    registry_
+        .GetCounter("meldestelle_staff_auth_failures_total", "Staff API/inbox requests with a bad token.")
+        .Inc();
+  }
+  return t;
+}
+
+bool Staff::MayRead(const ApiToken& token, const std::string& department) const {
+  return token.role == "operator" || token.department_id == department;
+}
+
+bool Staff::ShowsContact(const ApiToken& token, const std::string& department) const {
+  const Department* d = config_.FindDepartment(department);
+  // Operators see the contact; a department only if it may (departments[].show_reporter_contact).
+  return token.role == "operator" || (d != nullptr && d->show_reporter_contact);
+}
+
+namespace {
+
+bool ParseInt(const std::string& s, int min, int max, int* out) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  int v = std::stoi(s);
+  if (v < min || v > max) return false;
+  *out = v;
+  return true;
+}
+
+bool IsTime(const std::string& s) {
+  static const std::regex kTime(
+      R"(^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$)");
+  return std::regex_match(s, kTime);
+}
+
+const std::set<std::string>& KnownStatuses() {
+  static const std::set<std::string> k = {"assigned", "handed_back", "accepted", "in_progress",
+                                          "done",     "rejected",    "duplicate"};
+  return k;
+}
+
+}  // namespace
+
+std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& token,
+                               Filter* f) const {
+  static const std::set<std::string> kParams = {"status", "category", "area",   "bbox",
+                                                "since",  "until",    "limit",  "offset",
+                                                "department"};
+  for (const auto& [k, v] : req.params) {
+    if (!kParams.count(k)) return "unknown parameter \"" + k + "\"";
+  }
+  f->department = token.department_id;
+  if (req.has_param("department")) {
+    std::string d = req.get_param_value("department");
+    if (token.role != "operator" && d != token.department_id) {
+      return "department: a department token lists only its own tickets";
+    }
+    if (config_.FindDepartment(d) == nullptr) return "department: unknown \"" + d + "\"";
+    f->department = d;
+  }
+  if (req.has_param("status")) {
+    std::stringstream ss(req.get_param_value("status"));
+    for (std::string s; std::getline(ss, s, ',');) {
+      if (s == "open") {
+        for (const char* o : {"assigned", "handed_back", "accepted", "in_progress"})
+          f->statuses.push_back(o);
+      } else if (s == "closed") {
+        f->statuses.push_back("done");
+        f->statuses.push_back("rejected");
+      } else if (KnownStatuses().count(s)) {
+        f->statuses.push_back(s);
+      } else {
+        return "status: unknown \"" + s + "\" (open, closed, or one of assigned, handed_back,"
+               " accepted, in_progress, done, rejected, duplicate)";
+      }
+    }
+  }
+  if (req.has_param("category")) {
+    f->category = req.get_param_value("category");
+    if (config_.FindCategory(f->category) == nullptr) {
+      return "category: unknown \"" + f->category + "\"";
+    }
+  }
+  if (req.has_param("area")) {
+    f->area = req.get_param_value("area");
+    if (!areas_.count(f->area)) return "area: unknown \"" + f->area + "\"";
+  }
+  if (req.has_param("bbox")) {
+    // min_lon,min_lat,max_lon,max_lat (the GeoJSON order).
+    std::stringstream ss(req.get_param_value("bbox"));
+    std::vector<double> v;
+    for (std::string s; std::getline(ss, s, ',');) {
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (s.empty() || *end != '\0') return "bbox: not a number: \"" + s + "\"";
+      v.push_back(d);
+    }
+    if (v.size() != 4 || v[0] > v[2] || v[1] > v[3] || v[0] < -180 || v[2] > 180 ||
+        v[1] < -90 || v[3] > 90) {
+      return "bbox: expected min_lon,min_lat,max_lon,max_lat";
+    }
+    f->bbox = routing::BBox{v[0], v[1], v[2], v[3]};
+  }
+  for (auto [name, out] : {std::pair<const char*, std::string*>{"since", &f->since},
+                           {"until", &f->until}}) {
+    if (!req.has_param(name)) continue;
+    *out = req.get_param_value(name);
+    if (!IsTime(*out)) {
+      return std::string(name) + ": expected a date (2026-11-27) or time (2026-11-27T10:00:00Z)";
+    }
+  }
+  if (req.has_param("limit") && !ParseInt(req.get_param_value("limit"), 1, 200, &f->limit)) {
+    return "limit: a number from 1 to 200";
+  }
+  if (req.has_param("offset") &&
+      !ParseInt(req.get_param_value("offset"), 0, 100000000, &f->offset)) {
+    return "offset: a number from 0";
+  }
+  return "";
+}
+
+Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
+  return db_.Run<Page>([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::string statuses = "{";
+    for (size_t i = 0; i < f.statuses.size(); ++i) statuses += (i ? "," : "") + f.statuses[i];
+    statuses += "}";
+    const routing::Geometry* area = f.area.empty() ? nullptr : &areas_.at(f.area);
+    std::optional<routing::BBox> box = f.bbox;
+    if (area != nullptr) box = area->bbox;  // narrowed further below
+    auto rows = tx.exec_params(
+        "SELECT id::text, lat, lon FROM tickets"
+        " WHERE ($1 = '' OR department_id = $1)"
+        " AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))"
+        " AND ($3 = '' OR coalesce(category, routed_category) = $3)"
+        " AND ($4 = '' OR received_at >= $4::timestamptz)"
+        " AND ($5 = '' OR received_at < CASE WHEN length($5) = 10"
+        "      THEN $5::date + 1 ELSE $5::timestamptz END)"
+        " AND (NOT $6 OR (lat BETWEEN $7 AND $8 AND lon BETWEEN $9 AND $10))"
+        " ORDER BY received_at DESC, reference",
+        f.department, statuses, f.category, f.since, f.until, box.has_value(),
+        box ? box->min_lat : 0.0, box ? box->max_lat : 0.0, box ? box->min_lon : 0.0,
+        box ? box->max_lon : 0.0);
+    std::vector<std::string> ids;
+    for (const auto& row : rows) {
+      if (area != nullptr &&
+          !routing::Contains(*area, {row[2].as<double>(), row[1].as<double>()})) {
+        continue;
+      }
+      ids.push_back(row[0].as<std::string>());
+    }
+    Page page;
+    page.total = static_cast<long long>(ids.size());
+    for (size_t i = static_cast<size_t>(f.offset);
+         i < ids.size() && i < static_cast<size_t>(f.offset + f.limit); ++i) {
+      auto t = workers::LoadTicketById(tx, ids[i], false);
+      if (!t) continue;
+      const Department* d = config_.FindDepartment(t->department_id);
+      bool contact = operator_view || (d != nullptr && d->show_reporter_contact);
+      page.items.push_back(
+          workers::TicketToJson(*t, config_, contact, config_.gateway.public_base_url));
+    }
+    return page;
+  });
+}
+
+void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
+  auto token = ApiAuth(req, res);
+  if (!token) return;
+  Filter f;
+  if (std::string err = ParseFilter(req, *token, &f); !err.empty()) {
+    SendError(res, 400, "invalid_parameter", err);
+    return;
+  }
+  auto page = List(f, token->role == "operator");
+  if (!page) {
+    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    return;
+  }
+  json body{{"items", page->items}, {"total", page->total}, {"limit", f.limit},
+            {"offset", f.offset}};
+  body["next_offset"] = f.offset + f.limit < page->total ? json(f.offset + f.limit) : json(nullptr);
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+Result<std::optional<json>> Staff::Get(const ApiToken& token, const std::string& reference) {
+  return db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
+    pqxx::read_transaction tx(c);
+    auto t = workers::LoadTicketByReference(tx, reference, true);
+    if (!t || !MayRead(token, t->department_id)) return std::nullopt;
+    return workers::TicketToJson(*t, config_, ShowsContact(token, t->department_id),
+                                 config_.gateway.public_base_url);
+  });
+}
+
+namespace {
+
+// The reference from the path, normalised; answers 404 itself when it cannot be one.
+std::optional<std::string> PathReference(const httplib::Request& req, httplib::Response& res) {
+  auto ref = ParseReference(req.matches[1].str());
+  if (!ref) {
+    SendError(res, 404, "not_found",
+              ref.error().code == "reference_check_failed"
+                  ? "no such ticket: the reference's check character does not match (mistyped?)"
+                  : "no such ticket: a reference has 12 characters");
+    return std::nullopt;
+  }
+  return *ref;
+}
+
+}  // namespace
+
+void Staff::HandleGet(const httplib::Request& req, httplib::Response& res) {
+  auto token = ApiAuth(req, res);
+  if (!token) return;
+  auto ref = PathReference(req, res);
+  if (!ref) return;
+  auto t = Get(*token, *ref);
+  if (!t) {
+    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+  } else if (!*t) {
+    SendError(res, 404, "not_found", "no ticket " + *ref + " for this department");
+  } else {
+    res.set_content((*t)->dump(-1, ' ', false, json::error_handler_t::replace),
+                    "application/json; charset=utf-8");
+  }
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> Staff::FindPhoto(
+    const ApiToken& token, const std::string& reference, int position) {
+  return db_.Run<std::optional<std::pair<std::string, std::string>>>(
+      [&](pqxx::connection& c) -> std::optional<std::pair<std::string, std::string>> {
+        pqxx::read_transaction tx(c);
+        auto r = tx.exec_params(
+            "SELECT a.sha256, a.media_type, t.department_id FROM attachments a"
+            " JOIN tickets t ON t.id = a.ticket_id WHERE t.reference = $1 AND a.position = $2",
+            reference, position);
+        if (r.empty() || !MayRead(token, r[0][2].as<std::string>())) return std::nullopt;
+        return std::make_pair(r[0][0].as<std::string>(), r[0][1].as<std::string>());
+      });
+}
+
+void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res) {
+  auto token = ApiAuth(req, res);
+  if (!token) return;
+  auto ref = PathReference(req, res);
+  if (!ref) return;
+  int position = std::atoi(req.matches[2].str().c_str());
+  auto found = FindPhoto(*token, *ref, position);
+  if (!found) {
+    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    return;
+  }
+  if (!*found) {
+    SendError(res, 404, "not_found", "no such attachment");
+    return;
+  }
+  auto bytes = blobs_.Get((*found)->first);
+  if (!bytes) {
+    SendError(res, 404, "not_found", "the attachment's file is missing from the media store");
+    return;
+  }
+  res.set_header("Cache-Control", "private, max-age=3600");
+  res.set_content(*bytes, (*found)->second);
+}
+
+Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
+                        const StaffAction& action) {
+  workers::StaffActor actor{token.Actor(), token.department_id, token.role == "operator"};
+  auto r = db_.Run<Result<bool>>([&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto applied = workers::ApplyStaffAction(tx, config_, actor, reference, action);
+    if (applied) tx.commit();  // a refused action changes nothing
+    return applied;
+  });
+  if (!r) {
+    return MakeError("unavailable", "the database is unavailable; try again shortly",
+                     r.error().detail);
+  }
+  return *r;
+}
+
+void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
+                         StaffAction::Kind kind) {
+  auto token = ApiAuth(req, res);
+  if (!token) return;
+  auto ref = PathReference(req, res);
+  if (!ref) return;
+  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    SendError(res, 400, "invalid_json", "the body must be a JSON object");
+    return;
+  }
+  StaffAction action;
+  action.kind = kind;
+  std::map<std::string, std::string*> fields;
+  switch (kind) {
+    case StaffAction::Kind::kAccept:
+      fields = {{"public_note", &action.public_note}};
+      break;
+    case StaffAction::Kind::kHandBack:
+      fields = {{"reason", &action.text}};
+      break;
+    case StaffAction::Kind::kStatus:
+      fields = {{"status", &action.status}, {"public_note", &action.public_note}};
+      break;
+    case StaffAction::Kind::kNote:
+      fields = {{"note", &action.text}};
+      break;
+    case StaffAction::Kind::kDuplicate:
+      fields = {{"duplicate_of", &action.duplicate_of}};
+      break;
+  }
+  for (const auto& [k, v] : body.items()) {
+    auto it = fields.find(k);
+    if (it == fields.end()) {
+      SendError(res, 400, "invalid_request", "unknown field \"" + k + "\"");
+      return;
+    }
+    if (!v.is_string()) {
+      SendError(res, 400, "invalid_request", "\"" + k + "\" must be a string");
+      return;
+    }
+    *it->second = v.get<std::string>();
+    if (it->second->size() > 5000) {
+      SendError(res, 400, "invalid_request", "\"" + k + "\" is longer than 5000 characters");
+      return;
+    }
+  }
+  if (kind == StaffAction::Kind::kDuplicate && !action.duplicate_of.empty()) {
+    auto other = ParseReference(action.duplicate_of);
+    if (!other) {
+      SendError(res, 400, "invalid_request", "duplicate_of is not a valid reference");
+      return;
+    }
+    action.duplicate_of = *other;
+  }
+  auto r = Act(*token, *ref, action);
+  if (!r) {
+    int status = r.error().code == "unavailable" ? 503 : workers::StaffErrorStatus(r.error().code);
+    SendError(res, status, r.error().code, r.error().message);
+    return;
+  }
+  registry_
+      .GetCounter("meldestelle_staff_actions_total", "Staff actions on tickets, by kind.",
+                  {{"kind", req.matches[0].str().substr(req.matches[0].str().rfind('/') + 1)},
+                   {"changed", *r ? "true" : "false"}})
+      .Inc();
+  auto t = Get(*token, *ref);
+  if (!t || !*t) {
+    // Handed back or merged: the department may no longer see it.
+    res.set_content(json{{"reference", *ref}, {"changed", *r}}.dump(),
+                    "application/json; charset=utf-8");
+    return;
+  }
+  (**t)["changed"] = *r;
+  res.set_content((*t)->dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+void Staff::HandleOpenApi(const httplib::Request&, httplib::Response& res) {
+  std::ifstream in(std::filesystem::path(MELDESTELLE_DOCS_DIR) / "openapi.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().empty()) {
+    SendError(res, 404, "not_found", "the OpenAPI description is not installed");
+    return;
+  }
+  res.set_content(ss.str(), "application/yaml; charset=utf-8");
+}
+
+}  // namespace meldestelle::gateway

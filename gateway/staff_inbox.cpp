@@ -1,0 +1,479 @@
+// The staff inbox (docs/departments.md, "Inbox"): server-rendered pages for departments that
+// work in Meldestelle itself. Login with the department's token (kept in an HttpOnly,
+// SameSite=Strict cookie), the open tickets on a list, one ticket with its photos, place and
+// history, and the actions of the staff API as plain HTML forms (no JavaScript needed).
+#include <sstream>
+
+#include "channels/webform/page.hpp"
+#include "core/links.hpp"
+#include "core/log.hpp"
+#include "core/reference.hpp"
+#include "gateway/respond.hpp"
+#include "gateway/staff.hpp"
+#include "workers/chat_texts.hpp"
+#include "workers/ticket_view.hpp"
+
+namespace meldestelle::gateway {
+
+using nlohmann::json;
+using webform::HtmlEscape;
+using workers::ApiToken;
+using workers::StaffAction;
+
+namespace {
+
+constexpr const char* kCookie = "ms_staff";
+
+constexpr const char* kStyle = R"css(
+*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f6f6f4}
+header{background:#0b4f6c;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center;gap:1rem;flex-wrap:wrap}
+header a,header button{color:#fff}main{padding:1rem;max-width:70rem;margin:0 auto}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
+.status{font-size:.85rem;padding:.1rem .4rem;border-radius:.3rem;background:#e6eef2}
+.msg{padding:.6rem .8rem;border-radius:.3rem;margin:.5rem 0}.ok{background:#e3f4e1}.err{background:#fde2e1}
+section{background:#fff;padding:.8rem 1rem;margin:.8rem 0;border-radius:.3rem}
+form.inline{display:inline}label{display:block;margin:.4rem 0 .2rem}textarea,input[type=text],input[type=password],select{width:100%;max-width:36rem;padding:.4rem;font:inherit}
+button{font:inherit;padding:.45rem .9rem;margin-top:.4rem;cursor:pointer}
+.photos img{max-width:18rem;max-height:14rem;margin:.3rem;border:1px solid #ccc}
+.actions{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:.8rem}
+)css";
+
+std::string HtmlPage(const std::string& title, const std::string& header_right,
+                 const std::string& body) {
+  return "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>" + HtmlEscape(title) + " – Meldestelle</title><style>" + kStyle +
+         "</style></head><body><header><strong>Meldestelle – Eingang</strong>" + header_right +
+         "</header><main>" + body + "</main></body></html>";
+}
+
+std::string CookieValue(const httplib::Request& req, const std::string& name) {
+  std::string all = req.get_header_value("Cookie");
+  std::stringstream ss(all);
+  for (std::string part; std::getline(ss, part, ';');) {
+    size_t b = part.find_first_not_of(' ');
+    if (b == std::string::npos) continue;
+    part = part.substr(b);
+    if (part.compare(0, name.size() + 1, name + "=") == 0) return part.substr(name.size() + 1);
+  }
+  return "";
+}
+
+const std::map<std::string, std::string>& StatusNames() {
+  static const std::map<std::string, std::string> k = {
+      {"assigned", "neu"},           {"handed_back", "zurückgegeben"},
+      {"accepted", "angenommen"},    {"in_progress", "in Bearbeitung"},
+      {"done", "erledigt"},          {"rejected", "abgelehnt"},
+      {"duplicate", "Duplikat"}};
+  return k;
+}
+
+std::string StatusName(const std::string& s) {
+  auto it = StatusNames().find(s);
+  return it == StatusNames().end() ? s : it->second;
+}
+
+std::string ActionName(const std::string& a) {
+  static const std::map<std::string, std::string> k = {
+      {"routed", "zugewiesen"},        {"accepted", "angenommen"},
+      {"handed_back", "zurückgegeben"}, {"rerouted", "neu zugewiesen"},
+      {"status", "Status geändert"},   {"note", "Notiz"},
+      {"duplicate", "als Duplikat markiert"}, {"reminder", "Erinnerung"},
+      {"escalated", "eskaliert"},      {"delivery_failed", "Zustellung fehlgeschlagen"},
+      {"delivery_fallback", "Zustellung per E-Mail"}};
+  auto it = k.find(a);
+  return it == k.end() ? a : it->second;
+}
+
+std::string Msg(const httplib::Request& req) {
+  static const std::map<std::string, std::string> kOk = {
+      {"accept", "Die Meldung ist angenommen."},
+      {"hand-back", "Die Meldung ist zurückgegeben und wird neu zugewiesen."},
+      {"status", "Der Status ist gespeichert."},
+      {"notes", "Die Notiz ist gespeichert."},
+      {"duplicate", "Die Meldung ist als Duplikat verknüpft."},
+      {"unchanged", "Keine Änderung: die Meldung war schon in diesem Stand."}};
+  if (req.has_param("ok")) {
+    auto it = kOk.find(req.get_param_value("ok"));
+    if (it != kOk.end())
+      return "<p class=\"msg ok\" role=\"status\">" + HtmlEscape(it->second) + "</p>";
+  }
+  return "";
+}
+
+// German messages for the action errors of ApplyStaffAction.
+std::string GermanError(const Error& e) {
+  if (e.code == "invalid_request") {
+    if (e.message.find("reason") != std::string::npos)
+      return "Bitte geben Sie einen Grund für die Rückgabe an.";
+    if (e.message.find("public_note") != std::string::npos)
+      return "Bitte geben Sie für die Ablehnung einen Hinweis für die Bürgerin oder den Bürger an.";
+    if (e.message.find("note needs") != std::string::npos) return "Die Notiz ist leer.";
+    if (e.message.find("itself") != std::string::npos)
+      return "Eine Meldung kann kein Duplikat von sich selbst sein.";
+    if (e.message.find("duplicate_of") != std::string::npos || e.message.find("no ticket") != std::string::npos)
+      return "Zu dieser Vorgangsnummer gibt es keine Meldung.";
+    return "Die Eingabe ist ungültig.";
+  }
+  if (e.code == "ticket_closed") return "Die Meldung ist bereits abgeschlossen.";
+  if (e.code == "ticket_is_duplicate")
+    return "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche Meldung.";
+  if (e.code == "invalid_transition") return "Dieser Schritt ist im jetzigen Stand nicht möglich.";
+  if (e.code == "not_found") return "Diese Meldung gibt es für Ihren Fachbereich nicht.";
+  return "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.";
+}
+
+}  // namespace
+
+void Staff::RegisterInbox(httplib::Server& server) {
+  server.Get("/staff", [this](const auto& req, auto& res) { InboxList(req, res); });
+  server.Get("/staff/login", [this](const auto& req, auto& res) { InboxLoginPage(req, res); });
+  server.Post("/staff/login", [this](const auto& req, auto& res) { InboxLogin(req, res); });
+  server.Post("/staff/logout", [this](const auto& req, auto& res) { InboxLogout(req, res); });
+  server.Get(R"(/staff/tickets/([^/]+))",
+             [this](const auto& req, auto& res) { InboxTicket(req, res); });
+  server.Post(R"(/staff/tickets/([^/]+)/aktion)",
+              [this](const auto& req, auto& res) { InboxAction(req, res); });
+  server.Get(R"(/staff/tickets/([^/]+)/fotos/(\d+))",
+             [this](const auto& req, auto& res) { InboxPhoto(req, res); });
+}
+
+std::string Staff::Csrf(const ApiToken& token) const {
+  return SignLink(LinkSecret(config_), "staff-csrf", token.id, 0);
+}
+
+std::optional<ApiToken> Staff::InboxAuth(const httplib::Request& req, httplib::Response& res) {
+  std::string secret = CookieValue(req, kCookie);
+  std::optional<ApiToken> t;
+  if (!secret.empty()) t = Authenticate(secret);
+  if (!t) {
+    res.status = 303;
+    res.set_header("Location", "/staff/login?weiter=" + httplib::detail::encode_query_param(req.path));
+  }
+  return t;
+}
+
+void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) {
+  std::string error = req.has_param("fehler")
+                          ? "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Der Zugangsschlüssel "
+                            "ist unbekannt oder gesperrt.</p>"
+                          : "";
+  std::string next = req.has_param("weiter") ? req.get_param_value("weiter") : "/staff";
+  res.set_content(
+      HtmlPage("Anmelden", "",
+           "<h1>Anmelden</h1>" + error +
+               "<form method=\"post\" action=\"/staff/login\"><label for=\"token\">"
+               "Zugangsschlüssel Ihres Fachbereichs</label><input type=\"password\" id=\"token\" "
+               "name=\"token\" autocomplete=\"current-password\" required>"
+               "<input type=\"hidden\" name=\"weiter\" value=\"" + HtmlEscape(next) +
+               "\"><button type=\"submit\">Anmelden</button></form>"),
+      "text/html; charset=utf-8");
+}
+
+void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
+  std::string token = req.get_param_value("token");
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r'))
+    token.pop_back();
+  auto t = token.empty() ? std::nullopt : Authenticate(token);
+  if (!t) {
+    res.status = 303;
+    res.set_header("Location", "/staff/login?fehler=1");
+    return;
+  }
+  std::string next = req.get_param_value("weiter");
+  if (next.rfind("/staff", 0) != 0 || next.find("//") != std::string::npos) next = "/staff";
+  res.status = 303;
+  res.set_header("Set-Cookie", std::string(kCookie) + "=" + token +
+                                   "; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=43200");
+  res.set_header("Location", next);
+}
+
+void Staff::InboxLogout(const httplib::Request&, httplib::Response& res) {
+  res.status = 303;
+  res.set_header("Set-Cookie",
+                 std::string(kCookie) + "=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0");
+  res.set_header("Location", "/staff/login");
+}
+
+namespace {
+
+std::string HeaderRight(const ApiToken& t, const Config& config) {
+  const Department* d = config.FindDepartment(t.department_id);
+  std::string who = t.role == "operator" ? "Leitstelle (alle Fachbereiche)"
+                                         : (d != nullptr ? d->name : t.department_id);
+  return "<span>" + HtmlEscape(who) + " · " + HtmlEscape(t.label) +
+         " <form class=\"inline\" method=\"post\" action=\"/staff/logout\"><button "
+         "type=\"submit\">Abmelden</button></form></span>";
+}
+
+}  // namespace
+
+void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
+  auto token = InboxAuth(req, res);
+  if (!token) return;
+  Filter f;
+  f.department = token->department_id;
+  f.limit = 200;
+  std::string view = req.has_param("ansicht") ? req.get_param_value("ansicht") : "offen";
+  if (view == "erledigt") {
+    f.statuses = {"done", "rejected"};
+  } else if (view != "alle") {
+    view = "offen";
+    f.statuses = {"assigned", "accepted", "in_progress"};
+  }
+  auto page = List(f, token->role == "operator");
+  if (!page) {
+    res.status = 503;
+    res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_),
+                         "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
+                         "erreichbar. Bitte laden Sie die Seite gleich neu.</p>"),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  std::string nav = "<nav aria-label=\"Ansicht\"><p>";
+  for (auto [key, name] : {std::pair<const char*, const char*>{"offen", "Offen"},
+                           {"erledigt", "Abgeschlossen"},
+                           {"alle", "Alle"}}) {
+    nav += view == key ? std::string("<strong>") + name + "</strong> "
+                       : std::string("<a href=\"/staff?ansicht=") + key + "\">" + name + "</a> ";
+  }
+  nav += "</p></nav>";
+  std::string rows;
+  for (const auto& t : page->items) {
+    std::string ref = t["reference"];
+    std::string cat = t["category_name"].is_string() ? t["category_name"].get<std::string>()
+                                                     : "–";
+    std::string place = t["location"]["address"].get<std::string>();
+    if (place.empty() && t["location"]["lat"].is_number()) place = "Standort (Karte)";
+    std::string text = t["text"];
+    if (text.size() > 140) {
+      size_t cut = 140;
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      text = text.substr(0, cut) + "…";
+    }
+    rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\"><td><a href=\"/staff/tickets/" +
+            HtmlEscape(ref) + "\">" + HtmlEscape(workers::DisplayReference(ref)) + "</a></td><td>" +
+            HtmlEscape(t["received_at"].get<std::string>()) + "</td><td>" + HtmlEscape(cat) +
+            "</td><td>" + HtmlEscape(place) + "</td><td>" + HtmlEscape(text) +
+            "</td><td><span class=\"status\">" +
+            HtmlEscape(StatusName(t["status"].get<std::string>())) + "</span></td></tr>";
+  }
+  std::string body = "<h1>Meldungen</h1>" + nav;
+  if (rows.empty()) {
+    body += "<p id=\"leer\">Keine Meldungen in dieser Ansicht.</p>";
+  } else {
+    body += "<table><caption class=\"sr\">" + std::to_string(page->total) +
+            " Meldungen</caption><thead><tr><th>Vorgang</th><th>Eingang (UTC)</th>"
+            "<th>Kategorie</th><th>Ort</th><th>Text</th><th>Status</th></tr></thead><tbody>" +
+            rows + "</tbody></table>";
+  }
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_), body), "text/html; charset=utf-8");
+}
+
+void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
+  auto token = InboxAuth(req, res);
+  if (!token) return;
+  auto ref = ParseReference(req.matches[1].str());
+  std::optional<json> t;
+  if (ref) {
+    auto got = Get(*token, *ref);
+    if (!got) {
+      res.status = 503;
+      res.set_content(HtmlPage("Meldung", HeaderRight(*token, config_),
+                           "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
+                           "erreichbar.</p>"),
+                      "text/html; charset=utf-8");
+      return;
+    }
+    t = *got;
+  }
+  if (!t) {
+    res.status = 404;
+    res.set_content(HtmlPage("Nicht gefunden", HeaderRight(*token, config_),
+                         "<h1>Nicht gefunden</h1><p>Diese Meldung gibt es für Ihren Fachbereich "
+                         "nicht.</p><p><a href=\"/staff\">Zur Liste</a></p>"),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  const json& j = *t;
+  std::string r = j["reference"];
+  std::string status = j["status"];
+  std::string body = "<p><a href=\"/staff\">← Zur Liste</a></p><h1>Meldung " +
+                     HtmlEscape(workers::DisplayReference(r)) + "</h1>" + Msg(req);
+  if (req.has_param("fehler")) {
+    body += "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(req.get_param_value("fehler")) +
+            "</p>";
+  }
+  body += "<section><p>Status: <span class=\"status\" id=\"status\">" +
+          HtmlEscape(StatusName(status)) + "</span> · Fachbereich: " +
+          HtmlEscape(j["department"]["name"].get<std::string>()) + " · Eingang: " +
+          HtmlEscape(j["received_at"].get<std::string>()) + " (UTC) · Kanal: " +
+          HtmlEscape(j["channel"].get<std::string>()) + "</p><p>Kategorie: " +
+          HtmlEscape(j["category_name"].is_string() ? j["category_name"].get<std::string>()
+                                                    : "–") +
+          "</p><h2>Beschreibung</h2><p id=\"text\">" + HtmlEscape(j["text"].get<std::string>()) +
+          "</p><h2>Ort</h2><p>" + HtmlEscape(j["location"]["address"].get<std::string>());
+  if (j["location"]["lat"].is_number()) {
+    body += " (" + j["location"]["lat"].dump() + ", " + j["location"]["lon"].dump() +
+            ") <a id=\"karte\" href=\"" + HtmlEscape(j["location"]["map_url"].get<std::string>()) +
+            "\" target=\"_blank\" rel=\"noopener\">Karte (OpenStreetMap)</a>";
+  }
+  body += "</p>";
+  if (!j["flags"].empty()) {
+    body += "<p>Hinweise: ";
+    for (const auto& f : j["flags"]) body += HtmlEscape(f.is_string() ? f.get<std::string>() : f.dump()) + " ";
+    body += "</p>";
+  }
+  if (j["reporter"].is_object()) {
+    body += "<p>Kontakt: " + HtmlEscape(j["reporter"]["name"].get<std::string>()) + " " +
+            HtmlEscape(j["reporter"]["contact"].get<std::string>()) + "</p>";
+  }
+  if (!j["public_note"].get<std::string>().empty()) {
+    body += "<p>Öffentlicher Hinweis: " + HtmlEscape(j["public_note"].get<std::string>()) + "</p>";
+  }
+  body += "</section>";
+  if (!j["attachments"].empty()) {
+    body += "<section class=\"photos\"><h2>Fotos</h2>";
+    for (const auto& a : j["attachments"]) {
+      std::string n = std::to_string(a["position"].get<int>());
+      body += "<a href=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n + "\"><img src=\"/staff/tickets/" +
+              HtmlEscape(r) + "/fotos/" + n + "\" alt=\"Foto " +
+              std::to_string(a["position"].get<int>() + 1) + " der Meldung\"></a>";
+    }
+    body += "</section>";
+  }
+  std::string csrf = "<input type=\"hidden\" name=\"csrf\" value=\"" + Csrf(*token) + "\">";
+  std::string action = "/staff/tickets/" + HtmlEscape(r) + "/aktion";
+  bool open = status == "assigned" || status == "accepted" || status == "in_progress";
+  body += "<section><h2>Bearbeiten</h2><div class=\"actions\">";
+  if (status == "assigned") {
+    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
+            "<input type=\"hidden\" name=\"aktion\" value=\"accept\"><p>Die Meldung gehört zu uns."
+            "</p><button type=\"submit\" id=\"annehmen\">Annehmen</button></form>";
+  }
+  if (open) {
+    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
+            "<input type=\"hidden\" name=\"aktion\" value=\"status\"><label for=\"neuer-status\">"
+            "Status</label><select id=\"neuer-status\" name=\"status\"><option value=\"in_progress\">"
+            "in Bearbeitung</option><option value=\"done\">erledigt</option><option "
+            "value=\"rejected\">abgelehnt</option></select><label for=\"hinweis\">Hinweis für die "
+            "Bürgerin / den Bürger (bei Ablehnung nötig)</label><textarea id=\"hinweis\" "
+            "name=\"public_note\" rows=\"2\"></textarea><button type=\"submit\" "
+            "id=\"status-setzen\">Status setzen</button></form>";
+    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
+            "<input type=\"hidden\" name=\"aktion\" value=\"hand-back\"><label for=\"grund\">"
+            "Nicht unsere Zuständigkeit – Grund</label><textarea id=\"grund\" name=\"reason\" "
+            "rows=\"2\" required></textarea><button type=\"submit\" id=\"zurueckgeben\">"
+            "Zurückgeben</button></form>";
+    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
+            "<input type=\"hidden\" name=\"aktion\" value=\"duplicate\"><label for=\"duplikat\">"
+            "Duplikat von Vorgang</label><input type=\"text\" id=\"duplikat\" "
+            "name=\"duplicate_of\" autocomplete=\"off\"><button type=\"submit\">Als Duplikat "
+            "verknüpfen</button></form>";
+  }
+  body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
+          "<input type=\"hidden\" name=\"aktion\" value=\"notes\"><label for=\"notiz\">Interne "
+          "Notiz</label><textarea id=\"notiz\" name=\"note\" rows=\"2\" required></textarea>"
+          "<button type=\"submit\">Notiz speichern</button></form></div></section>";
+  body += "<section><h2>Verlauf</h2><ol id=\"verlauf\">";
+  for (const auto& h : j.value("history", json::array())) {
+    std::string line = h["at"].get<std::string>() + " – " + ActionName(h["action"]) + " – " +
+                       h["actor"].get<std::string>();
+    if (h["to_department"].is_string()) line += " → " + h["to_department"].get<std::string>();
+    if (h["to_status"].is_string() && h["action"] == "status")
+      line += ": " + StatusName(h["to_status"]);
+    if (!h["note"].get<std::string>().empty()) line += " – " + h["note"].get<std::string>();
+    if (!h["public_note"].get<std::string>().empty())
+      line += " – öffentlich: " + h["public_note"].get<std::string>();
+    body += "<li>" + HtmlEscape(line) + "</li>";
+  }
+  body += "</ol></section>";
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(HtmlPage("Meldung " + workers::DisplayReference(r), HeaderRight(*token, config_), body),
+                  "text/html; charset=utf-8");
+}
+
+void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
+  auto token = InboxAuth(req, res);
+  if (!token) return;
+  auto ref = ParseReference(req.matches[1].str());
+  std::string page = "/staff/tickets/" + req.matches[1].str();
+  if (!ref || req.get_param_value("csrf") != Csrf(*token)) {
+    res.status = 403;
+    res.set_content(HtmlPage("Abgelehnt", HeaderRight(*token, config_),
+                         "<p class=\"msg err\" role=\"alert\">Das Formular ist ungültig oder "
+                         "veraltet. Bitte laden Sie die Seite neu.</p>"),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  std::string kind = req.get_param_value("aktion");
+  StaffAction a;
+  static const std::map<std::string, StaffAction::Kind> kKinds = {
+      {"accept", StaffAction::Kind::kAccept},   {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},   {"notes", StaffAction::Kind::kNote},
+      {"duplicate", StaffAction::Kind::kDuplicate}};
+  auto k = kKinds.find(kind);
+  if (k == kKinds.end()) {
+    res.status = 400;
+    res.set_content(HtmlPage("Fehler", HeaderRight(*token, config_),
+                         "<p class=\"msg err\" role=\"alert\">Unbekannte Aktion.</p>"),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  a.kind = k->second;
+  a.status = req.get_param_value("status");
+  a.public_note = req.get_param_value("public_note");
+  a.text = a.kind == StaffAction::Kind::kHandBack ? req.get_param_value("reason")
+                                                  : req.get_param_value("note");
+  if (a.kind == StaffAction::Kind::kDuplicate) {
+    auto other = ParseReference(req.get_param_value("duplicate_of"));
+    a.duplicate_of = other ? *other : std::string();
+    if (!other) {
+      res.status = 303;
+      res.set_header("Location",
+                     page + "?fehler=" +
+                         httplib::detail::encode_query_param(
+                             "Die Vorgangsnummer ist ungültig (12 Zeichen, Prüfzeichen am Ende)."));
+      return;
+    }
+  }
+  auto r = Act(*token, *ref, a);
+  res.status = 303;
+  if (!r) {
+    res.set_header("Location",
+                   page + "?fehler=" + httplib::detail::encode_query_param(GermanError(r.error())));
+    return;
+  }
+  // After a hand-back the ticket is no longer the department's: back to the list.
+  if (a.kind == StaffAction::Kind::kHandBack && token->role != "operator") {
+    res.set_header("Location", "/staff?ok=hand-back");
+    return;
+  }
+  res.set_header("Location", page + "?ok=" + (*r ? kind : std::string("unchanged")));
+}
+
+void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
+  auto token = InboxAuth(req, res);
+  if (!token) return;
+  auto ref = ParseReference(req.matches[1].str());
+  if (!ref) {
+    res.status = 404;
+    return;
+  }
+  int position = std::atoi(req.matches[2].str().c_str());
+  auto found = FindPhoto(*token, *ref, position);
+  if (!found || !*found) {
+    res.status = found ? 404 : 503;
+    return;
+  }
+  auto bytes = blobs_.Get((*found)->first);
+  if (!bytes) {
+    res.status = 404;
+    return;
+  }
+  res.set_header("Cache-Control", "private, max-age=3600");
+  res.set_content(*bytes, (*found)->second);
+}
+
+}  // namespace meldestelle::gateway

@@ -1,0 +1,301 @@
+// The staff API and tokens (docs/api.md) against the real gateway, worker, broker and database.
+#include <yaml-cpp/yaml.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "integration/stack.hpp"
+
+using meldestelle::testing::ReadFile;
+using meldestelle::testing::Stack;
+using nlohmann::json;
+
+namespace {
+
+// Creates a token with `meldestelle token create`; returns the bearer secret.
+std::string CreateToken(Stack& s, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"token", "create"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int status = -1;
+  std::string out = s.RunCommand(argv, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  // The secret is the one line that starts with mst_.
+  auto p = out.find("mst_");
+  REQUIRE(p != std::string::npos);
+  return out.substr(p, out.find('\n', p) - p);
+}
+
+// Submits a report through the app API and waits for its ticket; returns the reference.
+std::string Report(Stack& s, const std::string& category, double lat, double lon,
+                   const std::string& email = "buerger@example.net",
+                   const std::string& text = "Tiefes Loch in der Fahrbahn") {
+  json body{{"description", text}, {"category", category}, {"lat", lat}, {"lon", lon},
+            {"language", "de"}};
+  if (!email.empty()) body["email"] = email;
+  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  std::string ref = json::parse(res->body)["reference"];
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref + "'", 1));
+  return ref;
+}
+
+struct Answer {
+  int status = 0;
+  json body;
+};
+
+Answer Call(Stack& s, const std::string& method, const std::string& path, const std::string& token,
+            const std::string& body = "") {
+  httplib::Headers h;
+  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+  auto c = s.Client();
+  httplib::Result res = method == "GET" ? c.Get(path.c_str(), h)
+                                        : c.Post(path.c_str(), h, body, "application/json");
+  REQUIRE(res);
+  Answer a;
+  a.status = res->status;
+  a.body = json::parse(res->body, nullptr, false);
+  return a;
+}
+
+long long StatusRows(Stack& s, const std::string& ref, const std::string& event) {
+  return s.Count(
+      "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.kind = 'status'"
+      " AND t.reference = '" + ref + "' AND o.payload->>'event' = '" + event + "'");
+}
+
+}  // namespace
+
+TEST_CASE("staff API: a department sees and works only its own tickets, with history", "[staff]") {
+  Stack s;
+  std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
+  std::string gruen = CreateToken(s, {"--department", "gruenflaechenamt", "--label", "Herr Linde"});
+  std::string ref = Report(s, "STR-01", 50.948, 6.975);
+
+  SECTION("no token or a wrong one is 401 and shows nothing") {
+    CHECK(Call(s, "GET", "/api/v1/tickets", "").status == 401);
+    auto bad = Call(s, "GET", "/api/v1/tickets",
+                    "mst_00000000_000000000000000000000000000000000000000000000000");
+    CHECK(bad.status == 401);
+    CHECK(bad.body["error"]["code"] == "unauthorized");
+    CHECK(Call(s, "GET", "/api/v1/tickets/" + ref, "garbage").status == 401);
+  }
+
+  SECTION("the list and the ticket carry the department's id and name") {
+    auto list = Call(s, "GET", "/api/v1/tickets", tiefbau);
+    REQUIRE(list.status == 200);
+    REQUIRE(list.body["total"] == 1);
+    CHECK(list.body["items"][0]["reference"] == ref);
+    CHECK(list.body["items"][0]["department"]["id"] == "tiefbauamt");
+    CHECK(list.body["items"][0]["department"]["name"] == "Tiefbauamt");
+    // The Tiefbauamt may not see the citizen's contact (show_reporter_contact is off).
+    CHECK(list.body["items"][0]["reporter"].is_null());
+    auto one = Call(s, "GET", "/api/v1/tickets/" + ref, tiefbau);
+    REQUIRE(one.status == 200);
+    CHECK(one.body["history"][0]["action"] == "routed");
+    CHECK(one.body["history"][0]["to_department"] == "tiefbauamt");
+  }
+
+  SECTION("another department gets 404 for the ticket and an empty list") {
+    auto other = Call(s, "GET", "/api/v1/tickets/" + ref, gruen);
+    CHECK(other.status == 404);
+    CHECK(other.body["error"]["code"] == "not_found");
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", gruen).status == 404);
+    CHECK(Call(s, "GET", "/api/v1/tickets", gruen).body["total"] == 0);
+    CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'accepted'") == 0);
+  }
+
+  SECTION("accept, in progress, done: each recorded once, each told to the citizen once") {
+    auto a = Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", tiefbau);
+    REQUIRE(a.status == 200);
+    CHECK(a.body["status"] == "accepted");
+    CHECK(a.body["changed"] == true);
+    CHECK(!a.body["accepted_at"].is_null());
+    // Accepting again changes nothing and tells nobody again.
+    auto again = Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", tiefbau);
+    CHECK(again.status == 200);
+    CHECK(again.body["changed"] == false);
+    CHECK(StatusRows(s, ref, "accepted") == 1);
+
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau,
+               R"({"status":"in_progress"})").status == 200);
+    auto done = Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau,
+                     R"({"status":"done","public_note":"Das Loch ist verfüllt."})");
+    REQUIRE(done.status == 200);
+    CHECK(done.body["status"] == "done");
+    CHECK(done.body["public_note"] == "Das Loch ist verfüllt.");
+    CHECK(!done.body["closed_at"].is_null());
+    CHECK(StatusRows(s, ref, "in_progress") == 1);
+    CHECK(StatusRows(s, ref, "done") == 1);
+    auto row = s.Query("SELECT o.channel, o.address, o.payload->>'note' FROM outbox o"
+                       " WHERE o.kind = 'status' AND o.payload->>'event' = 'done'");
+    REQUIRE(row.size() == 1);
+    CHECK(row[0][0].as<std::string>() == "email");
+    CHECK(row[0][1].as<std::string>() == "buerger@example.net");
+    CHECK(row[0][2].as<std::string>() == "Das Loch ist verfüllt.");
+
+    // A closed ticket cannot be handed back or set again.
+    auto late = Call(s, "POST", "/api/v1/tickets/" + ref + "/hand-back", tiefbau,
+                     R"({"reason":"doch nicht"})");
+    CHECK(late.status == 409);
+    CHECK(late.body["error"]["code"] == "ticket_closed");
+
+    auto one = Call(s, "GET", "/api/v1/tickets/" + ref, tiefbau);
+    std::vector<std::string> actions;
+    for (const auto& h : one.body["history"]) actions.push_back(h["action"]);
+    CHECK(actions == std::vector<std::string>{"routed", "accepted", "status", "status"});
+    std::string actor = one.body["history"][1]["actor"];
+    CHECK(actor.rfind("Frau Berg (token ", 0) == 0);
+    CHECK(one.body["history"][1]["actor_department"] == "tiefbauamt");
+  }
+
+  SECTION("bad requests are refused precisely and change nothing") {
+    auto a = Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau,
+                  R"({"status":"rejected"})");
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "invalid_request");
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau, R"({"status":"weg"})")
+              .status == 400);
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau, R"({"status":)")
+              .body["error"]["code"] == "invalid_json");
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", tiefbau, R"({"wer":"ich"})")
+              .status == 400);
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/hand-back", tiefbau, "{}").status == 400);
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/notes", tiefbau, R"({"note":42})")
+              .status == 400);
+    // A mistyped reference (check character) is 404 with a reason.
+    std::string typo = ref;
+    typo[3] = typo[3] == 'A' ? 'B' : 'A';
+    auto t = Call(s, "GET", "/api/v1/tickets/" + typo, tiefbau);
+    CHECK(t.status == 404);
+    CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action <> 'routed'") == 0);
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE status <> 'assigned'") == 0);
+  }
+
+  SECTION("hand back with a reason, an internal note stays internal") {
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/notes", tiefbau,
+               R"({"note":"Bauhof fragen"})").status == 200);
+    CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 0);
+    auto h = Call(s, "POST", "/api/v1/tickets/" + ref + "/hand-back", tiefbau,
+                  R"({"reason":"Privatgrundstück, nicht städtisch"})");
+    REQUIRE(h.status == 200);
+    CHECK(h.body["changed"] == true);
+    auto t = s.Query("SELECT status, excluded_departments::text FROM tickets WHERE reference = '" +
+                     ref + "'");
+    CHECK(t[0][0].as<std::string>() == "handed_back");
+    CHECK(t[0][1].as<std::string>() == "{tiefbauamt}");
+    CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'handed_back' AND note ="
+                  " 'Privatgrundstück, nicht städtisch' AND from_department = 'tiefbauamt'") == 1);
+  }
+}
+
+TEST_CASE("staff API: marking a duplicate links the tickets and tells both reporters", "[staff]") {
+  Stack s;
+  std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
+  std::string first = Report(s, "STR-01", 50.948, 6.975, "erste@example.net");
+  std::string second = Report(s, "STR-02", 50.9482, 6.9752, "zweite@example.net",
+                              "Gehwegplatte locker neben dem Loch");
+  auto d = Call(s, "POST", "/api/v1/tickets/" + second + "/duplicate", tiefbau,
+                json{{"duplicate_of", first}}.dump());
+  INFO(d.body.dump());
+  REQUIRE(d.status == 200);
+  CHECK(d.body["status"] == "duplicate");
+  CHECK(d.body["duplicate_of"] == first);
+  // The second reporter is told the reference it was merged into.
+  auto told = s.Query("SELECT address, payload->>'existing_reference' FROM outbox"
+                      " WHERE kind = 'status' AND payload->>'event' = 'duplicate'");
+  REQUIRE(told.size() == 1);
+  CHECK(told[0][0].as<std::string>() == "zweite@example.net");
+  CHECK(told[0][1].as<std::string>() == first);
+  // From now on, a change of the first ticket reaches both reporters, once each.
+  REQUIRE(Call(s, "POST", "/api/v1/tickets/" + first + "/accept", tiefbau).status == 200);
+  auto both = s.Query("SELECT address FROM outbox WHERE kind = 'status'"
+                      " AND payload->>'event' = 'accepted' ORDER BY address");
+  REQUIRE(both.size() == 2);
+  CHECK(both[0][0].as<std::string>() == "erste@example.net");
+  CHECK(both[1][0].as<std::string>() == "zweite@example.net");
+  CHECK(Call(s, "GET", "/api/v1/tickets/" + first, tiefbau).body["reporters"] == 2);
+  // The duplicate itself cannot be worked on; a ticket cannot duplicate itself.
+  CHECK(Call(s, "POST", "/api/v1/tickets/" + second + "/accept", tiefbau).status == 409);
+  CHECK(Call(s, "POST", "/api/v1/tickets/" + first + "/duplicate", tiefbau,
+             json{{"duplicate_of", second}}.dump()).status == 400);
+}
+
+TEST_CASE("staff API: filters and pages, operators see every department", "[staff]") {
+  Stack s;
+  std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt"});
+  std::string op = CreateToken(s, {"--operator", "--label", "Leitstelle"});
+  std::string altstadt = Report(s, "STR-01", 50.948, 6.975);
+  std::string nordstadt = Report(s, "STR-02", 50.945, 6.950, "", "Gehwegplatte kaputt");
+  std::string grün = Report(s, "GRU-01", 50.9405, 6.9405, "", "Baum umgestürzt");
+  auto dept = [&](const std::string& r) {
+    return s.Query("SELECT department_id FROM tickets WHERE reference = '" + r + "'")[0][0]
+        .as<std::string>();
+  };
+  REQUIRE(dept(altstadt) == "tiefbauamt");
+  REQUIRE(dept(nordstadt) == "tiefbauamt");
+  REQUIRE(dept(grün) != "tiefbauamt");
+  auto refs = [&](const std::string& query, const std::string& token) {
+    auto a = Call(s, "GET", "/api/v1/tickets" + query, token);
+    INFO(query << " " << a.body.dump());
+    REQUIRE(a.status == 200);
+    std::set<std::string> out;
+    for (const auto& t : a.body["items"]) out.insert(t["reference"].get<std::string>());
+    return out;
+  };
+  CHECK(refs("", tiefbau) == std::set<std::string>{altstadt, nordstadt});
+  CHECK(refs("?area=altstadt", tiefbau) == std::set<std::string>{altstadt});
+  CHECK(refs("?bbox=6.94,50.94,6.96,50.95", tiefbau) == std::set<std::string>{nordstadt});
+  CHECK(refs("?category=STR-02", tiefbau) == std::set<std::string>{nordstadt});
+  CHECK(refs("?status=closed", tiefbau).empty());
+  CHECK(refs("?status=open&since=2020-01-01", tiefbau).size() == 2);
+  CHECK(refs("?until=2020-01-01", tiefbau).empty());
+  CHECK(refs("", op) == std::set<std::string>{altstadt, nordstadt, grün});
+  CHECK(refs("?department=tiefbauamt", op).size() == 2);
+  // Pages: one at a time, newest first, with the next offset.
+  auto p1 = Call(s, "GET", "/api/v1/tickets?limit=1", tiefbau);
+  CHECK(p1.body["total"] == 2);
+  CHECK(p1.body["items"].size() == 1);
+  CHECK(p1.body["next_offset"] == 1);
+  CHECK(p1.body["items"][0]["reference"] == nordstadt);
+  auto p2 = Call(s, "GET", "/api/v1/tickets?limit=1&offset=1", tiefbau);
+  CHECK(p2.body["items"][0]["reference"] == altstadt);
+  CHECK(p2.body["next_offset"].is_null());
+  // Bad parameters are named.
+  for (const char* q : {"?status=offen", "?area=mond", "?bbox=1,2,3", "?limit=0", "?since=gestern",
+                        "?department=gruenflaechenamt", "?farbe=rot", "?category=XYZ-99"}) {
+    auto a = Call(s, "GET", std::string("/api/v1/tickets") + q, tiefbau);
+    INFO(q);
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "invalid_parameter");
+  }
+}
+
+TEST_CASE("tokens: listed without their secret, revoked at once, unknown departments refused",
+          "[staff]") {
+  Stack s;
+  std::string token = CreateToken(s, {"--department", "tiefbauamt", "--label", "Laptop 3"});
+  std::string id = token.substr(4, 8);
+  CHECK(Call(s, "GET", "/api/v1/tickets", token).status == 200);
+  int status = -1;
+  std::string list = s.RunCommand({"token", "list"}, &status);
+  CHECK(status == 0);
+  CHECK(list.find(id) != std::string::npos);
+  CHECK(list.find("Laptop 3") != std::string::npos);
+  CHECK(list.find(token.substr(14)) == std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM api_tokens WHERE secret_sha256 LIKE '%" + token.substr(14) +
+                "%'") == 0);
+  std::string out = s.RunCommand({"token", "revoke", id}, &status);
+  CHECK(status == 0);
+  CHECK(Call(s, "GET", "/api/v1/tickets", token).status == 401);
+  s.RunCommand({"token", "revoke", "ffffffff"}, &status);
+  CHECK(status == 1);
+  out = s.RunCommand({"token", "create", "--department", "mondamt"}, &status);
+  CHECK(status == 2);
+  CHECK(out.find("unknown department") != std::string::npos);
+  s.RunCommand({"token", "create"}, &status);
+  CHECK(status == 2);
+}

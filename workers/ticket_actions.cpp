@@ -1,0 +1,219 @@
+#include "workers/ticket_actions.hpp"
+
+#include "workers/ticket_events.hpp"
+
+namespace meldestelle::workers {
+
+namespace {
+
+bool IsClosed(const std::string& status) { return status == "done" || status == "rejected"; }
+
+struct Current {
+  std::string id, status, department_id, department_name, public_note;
+};
+
+std::optional<Current> LockTicket(pqxx::work& tx, const std::string& reference) {
+  auto r = tx.exec_params(
+      "SELECT id::text, status, department_id, department_name, public_note FROM tickets"
+      " WHERE reference = $1 FOR UPDATE",
+      reference);
+  if (r.empty()) return std::nullopt;
+  return Current{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                 r[0][3].as<std::string>(), r[0][4].as<std::string>()};
+}
+
+HistoryEntry Entry(const StaffActor& actor, const Current& t, const std::string& action) {
+  HistoryEntry e;
+  e.actor = actor.name;
+  e.actor_department = actor.is_operator ? "" : actor.department_id;
+  e.action = action;
+  e.from_status = t.status;
+  e.from_department = t.department_id;
+  return e;
+}
+
+Result<bool> Accept(pqxx::work& tx, const Config& config, const StaffActor& actor,
+                    const Current& t, const StaffAction& a) {
+  if (t.status == "accepted" || t.status == "in_progress") return false;
+  if (t.status != "assigned") {
+    return MakeError("invalid_transition",
+                     "a ticket with status " + t.status + " cannot be accepted");
+  }
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'accepted', accepted_at = coalesce(accepted_at, now()),"
+      " public_note = CASE WHEN $2 <> '' THEN $2 ELSE public_note END, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, a.public_note);
+  HistoryEntry e = Entry(actor, t, "accepted");
+  e.to_status = "accepted";
+  e.public_note = a.public_note;
+  int64_t h = RecordHistory(tx, t.id, e);
+  EnqueueCitizenNotifications(tx, config, t.id, "accepted", t.department_name, a.public_note, h);
+  return true;
+}
+
+Result<bool> SetStatus(pqxx::work& tx, const Config& config, const StaffActor& actor,
+                       const Current& t, const StaffAction& a) {
+  if (a.status != "in_progress" && a.status != "done" && a.status != "rejected") {
+    return MakeError("invalid_request",
+                     "status must be in_progress, done or rejected, got \"" + a.status + "\"");
+  }
+  if (a.status == "rejected" && a.public_note.empty()) {
+    return MakeError("invalid_request",
+                     "rejecting needs a public_note: the citizen is told why");
+  }
+  if (t.status == a.status && (a.public_note.empty() || a.public_note == t.public_note)) {
+    return false;
+  }
+  if (IsClosed(t.status)) {
+    return MakeError("ticket_closed", "the ticket is already " + t.status);
+  }
+  if (t.status != "assigned" && t.status != "accepted" && t.status != "in_progress") {
+    return MakeError("invalid_transition",
+                     "a ticket with status " + t.status + " cannot change its status");
+  }
+  tx.exec_params0(
+      "UPDATE tickets SET status = $2, accepted_at = coalesce(accepted_at, now()),"
+      " closed_at = CASE WHEN $2 IN ('done', 'rejected') THEN now() ELSE closed_at END,"
+      " public_note = CASE WHEN $3 <> '' THEN $3 ELSE public_note END, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, a.status, a.public_note);
+  HistoryEntry e = Entry(actor, t, "status");
+  e.to_status = a.status;
+  e.public_note = a.public_note;
+  int64_t h = RecordHistory(tx, t.id, e);
+  EnqueueCitizenNotifications(tx, config, t.id, a.status, t.department_name, a.public_note, h);
+  return true;
+}
+
+Result<bool> HandBack(pqxx::work& tx, const StaffActor& actor, const Current& t,
+                      const StaffAction& a) {
+  if (a.text.empty()) {
+    return MakeError("invalid_request", "handing back needs a reason");
+  }
+  if (IsClosed(t.status)) return MakeError("ticket_closed", "the ticket is already " + t.status);
+  if (t.status == "handed_back") return false;
+  if (t.status != "assigned" && t.status != "accepted" && t.status != "in_progress") {
+    return MakeError("invalid_transition",
+                     "a ticket with status " + t.status + " cannot be handed back");
+  }
+  // The worker re-routes it without this department (workers/ticket_jobs).
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'handed_back', updated_at = now(),"
+      " excluded_departments = CASE WHEN $2 = ANY(excluded_departments)"
+      "   THEN excluded_departments ELSE array_append(excluded_departments, $2) END"
+      " WHERE id = $1::uuid",
+      t.id, t.department_id);
+  HistoryEntry e = Entry(actor, t, "handed_back");
+  e.to_status = "handed_back";
+  e.note = a.text;
+  RecordHistory(tx, t.id, e);
+  return true;
+}
+
+Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActor& actor,
+                           const Current& t, const StaffAction& a) {
+  if (a.duplicate_of.empty()) {
+    return MakeError("invalid_request", "duplicate_of needs the reference of the other ticket");
+  }
+  if (IsClosed(t.status)) return MakeError("ticket_closed", "the ticket is already " + t.status);
+  if (t.status == "handed_back") {
+    return MakeError("invalid_transition", "the ticket is waiting to be re-routed");
+  }
+  // The other ticket may belong to any department (a department knows the reference); a
+  // duplicate's original stands for it.
+  auto o = tx.exec_params(
+      "SELECT coalesce(o.id, t.id)::text, coalesce(o.reference, t.reference),"
+      " coalesce(o.status, t.status), coalesce(o.department_name, t.department_name)"
+      " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of WHERE t.reference = $1"
+      " FOR UPDATE OF t",
+      a.duplicate_of);
+  if (o.empty()) {
+    return MakeError("invalid_request", "no ticket " + a.duplicate_of + " to link to");
+  }
+  std::string target = o[0][0].as<std::string>(), target_ref = o[0][1].as<std::string>();
+  if (target == t.id) {
+    return MakeError("invalid_request", "a ticket cannot be a duplicate of itself");
+  }
+  if (IsClosed(o[0][2].as<std::string>())) {
+    return MakeError("invalid_transition", "ticket " + target_ref + " is already closed");
+  }
+  HistoryEntry e = Entry(actor, t, "duplicate");
+  e.to_status = "duplicate";
+  e.details = {{"duplicate_of", target_ref}};
+  int64_t h = RecordHistory(tx, t.id, e);
+  // Told before the links move, so this ticket's own duplicates' reporters are found too.
+  EnqueueCitizenNotifications(tx, config, t.id, "duplicate", o[0][3].as<std::string>(), "", h,
+                              target_ref);
+  tx.exec_params0(
+      "INSERT INTO ticket_reporters (ticket_id, reporter_ticket_id, distance_m)"
+      " SELECT $2::uuid, id, 0 FROM tickets WHERE id = $1::uuid OR duplicate_of = $1::uuid"
+      " ON CONFLICT DO NOTHING",
+      t.id, target);
+  tx.exec_params0("DELETE FROM ticket_reporters WHERE ticket_id = $1::uuid", t.id);
+  tx.exec_params0(
+      "UPDATE tickets SET duplicate_of = $2::uuid, updated_at = now()"
+      " WHERE duplicate_of = $1::uuid",
+      t.id, target);
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'duplicate', duplicate_of = $2::uuid, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, target);
+  HistoryEntry merged;
+  merged.actor = actor.name;
+  merged.actor_department = actor.is_operator ? "" : actor.department_id;
+  merged.action = "note";
+  merged.note = "Meldung " + a.duplicate_of + " als Duplikat hierher verknüpft";
+  merged.details = {{"merged", a.duplicate_of}};
+  RecordHistory(tx, target, merged);
+  return true;
+}
+
+}  // namespace
+
+int StaffErrorStatus(const std::string& code) {
+  if (code == "not_found") return 404;
+  if (code == "invalid_request") return 400;
+  if (code == "ticket_closed" || code == "invalid_transition" || code == "ticket_is_duplicate")
+    return 409;
+  return 500;
+}
+
+Result<bool> ApplyStaffAction(pqxx::work& tx, const Config& config, const StaffActor& actor,
+                              const std::string& reference, const StaffAction& action) {
+  auto t = LockTicket(tx, reference);
+  // Another department's ticket is answered like an unknown one: its existence is not shown.
+  if (!t || (!actor.is_operator && t->department_id != actor.department_id)) {
+    return MakeError("not_found", "no ticket " + reference + " for this department");
+  }
+  using Kind = StaffAction::Kind;
+  if (action.kind == Kind::kNote) {
+    if (action.text.empty()) return MakeError("invalid_request", "a note needs text");
+    HistoryEntry e = Entry(actor, *t, "note");
+    e.from_status.clear();
+    e.from_department.clear();
+    e.note = action.text;
+    RecordHistory(tx, t->id, e);
+    tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", t->id);
+    return true;
+  }
+  if (t->status == "duplicate") {
+    return MakeError("ticket_is_duplicate",
+                     "the ticket is linked as a duplicate; work on the original ticket");
+  }
+  switch (action.kind) {
+    case Kind::kAccept:
+      return Accept(tx, config, actor, *t, action);
+    case Kind::kStatus:
+      return SetStatus(tx, config, actor, *t, action);
+    case Kind::kHandBack:
+      return HandBack(tx, actor, *t, action);
+    case Kind::kDuplicate:
+      return MarkDuplicate(tx, config, actor, *t, action);
+    case Kind::kNote:
+      break;
+  }
+  return false;
+}
+
+}  // namespace meldestelle::workers
