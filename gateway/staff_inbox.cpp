@@ -258,7 +258,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
             "</td><td><span class=\"status\">" +
             HtmlEscape(StatusName(t["status"].get<std::string>())) + "</span></td></tr>";
   }
-  std::string body = "<h1>Meldungen</h1>" + nav;
+  std::string body = "<h1>Meldungen</h1>" + Msg(req) + nav;
   if (rows.empty()) {
     body += "<p id=\"leer\">Keine Meldungen in dieser Ansicht.</p>";
   } else {

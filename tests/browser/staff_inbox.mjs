@@ -1,0 +1,90 @@
+// Drives the staff inbox (/staff) in a real headless Chromium (Debian's chromium, driven by
+// playwright-core) the way department staff use it: log in with the department's token, find
+// the ticket on the list, open it with its photo and map link, accept it, set it done with a
+// note for the citizen, hand another ticket back, log out. Called by the integration test
+// tests/integration/inbox_test.cpp, which prepared the tickets and checks the database after.
+//
+// Environment: BASE_URL, TOKEN, REF (a ticket with a photo), REF2 (another ticket), CHROMIUM
+// (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
+import { chromium } from 'playwright-core';
+
+const base = process.env.BASE_URL;
+const token = process.env.TOKEN;
+const ref = process.env.REF;
+const ref2 = process.env.REF2;
+if (!base || !token || !ref || !ref2) {
+  console.error('usage: BASE_URL=… TOKEN=… REF=… REF2=… node staff_inbox.mjs');
+  process.exit(2);
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error('step failed: ' + what);
+  console.log('ok - ' + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  timeout: 60000,
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+
+  await page.goto(base + '/staff');
+  check(page.url().includes('/staff/login'), 'without a session /staff leads to the login');
+  await page.fill('#token', 'mst_00000000_' + '0'.repeat(48));
+  await page.click('button[type=submit]');
+  check((await page.textContent('#fehler')).includes('unbekannt'), 'a wrong token is refused in German');
+
+  await page.fill('#token', token);
+  await page.click('button[type=submit]');
+  await page.waitForURL(base + '/staff');
+  const row = page.locator(`tr[data-reference="${ref}"]`);
+  check(await row.count() === 1, 'the ticket is on the list of open tickets');
+  check(await page.locator(`tr[data-reference="${ref2}"]`).count() === 1, 'so is the second one');
+
+  await row.locator('a').click();
+  await page.waitForURL(new RegExp('/staff/tickets/' + ref));
+  check((await page.textContent('#text')).includes('Schlagloch'), 'the ticket shows its text');
+  const photoOk = await page.locator('.photos img').first().evaluate(
+      (img) => img.complete && img.naturalWidth > 0);
+  check(photoOk, 'its photo loads');
+  const map = await page.getAttribute('#karte', 'href');
+  check(map && map.startsWith('https://www.openstreetmap.org/?mlat='), 'it links to the map');
+
+  await page.click('#annehmen');
+  await page.waitForURL(/ok=accept/);
+  check((await page.textContent('#status')).trim() === 'angenommen', 'accepting shows "angenommen"');
+
+  await page.selectOption('#neuer-status', 'done');
+  await page.fill('#hinweis', 'Das Schlagloch ist verfüllt.');
+  await page.click('#status-setzen');
+  await page.waitForURL(/ok=status/);
+  check((await page.textContent('#status')).trim() === 'erledigt', 'the status is now "erledigt"');
+  const history = await page.locator('#verlauf li').allTextContents();
+  check(history.some((h) => h.includes('angenommen')) &&
+        history.some((h) => h.includes('Das Schlagloch ist verfüllt.')),
+        'the history lists the acceptance and the public note');
+
+  await page.goto(base + '/staff/tickets/' + ref2);
+  await page.fill('#grund', 'Privatweg, nicht städtisch');
+  await page.click('#zurueckgeben');
+  await page.waitForURL(/\/staff\?ok=hand-back/);
+  check((await page.textContent('.msg.ok')).includes('zurückgegeben'), 'handing back returns to the list');
+  check(await page.locator(`tr[data-reference="${ref}"]`).count() === 0,
+        'the finished ticket is no longer among the open ones');
+
+  await page.click('header button');
+  await page.waitForURL(/\/staff\/login/);
+  await page.goto(base + '/staff');
+  check(page.url().includes('/staff/login'), 'after logging out the inbox asks for the token again');
+} catch (e) {
+  failed = true;
+  console.error(e.message || e);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
