@@ -33,8 +33,7 @@ WorkingCalendar WorkingCalendar::From(const std::vector<int>& working_days,
 }
 
 bool WorkingCalendar::IsWorkingDay(int64_t day) const {
-  if (std::find(working_days.begin(), working_days.end(), IsoWeekday(day)) ==
-      working_days.end()) {
+  if (std::find(working_days.begin(), working_days.end(), IsoWeekday(day)) == working_days.end()) {
     return false;
   }
   return !std::binary_search(holidays.begin(), holidays.end(), day);
@@ -96,11 +95,15 @@ int64_t MinimumSeconds(const Span& span) {
     return 0;
   }
   switch (span.unit) {
-    case Span::Unit::kMinutes: return span.amount * 60;
-    case Span::Unit::kHours: return span.amount * 3600;
+    case Span::Unit::kMinutes:
+      return span.amount * 60;
+    case Span::Unit::kHours:
+      return span.amount * 3600;
     case Span::Unit::kDays:
-    case Span::Unit::kWorkingDays: return span.amount * 23 * 3600;
-    case Span::Unit::kNone: break;
+    case Span::Unit::kWorkingDays:
+      return span.amount * 23 * 3600;
+    case Span::Unit::kNone:
+      break;
   }
   return 0;
 }

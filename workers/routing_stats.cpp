@@ -39,7 +39,8 @@ constexpr const char* kTimes =
     " percentile_cont(0.9) WITHIN GROUP (ORDER BY done_s)";
 
 std::optional<double> OptDouble(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
+  if (f.is_null())
+    return std::nullopt;
   return f.as<double>();
 }
 
@@ -91,7 +92,8 @@ void Table(std::ostringstream& out, const char* title, const std::vector<Quality
   // Column widths in code points (keys are ASCII ids; "…" style text does not occur).
   std::vector<size_t> width(cells[0].size(), 0);
   for (const auto& line : cells) {
-    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+    for (size_t i = 0; i < line.size(); ++i)
+      width[i] = std::max(width[i], line[i].size());
   }
   for (const auto& line : cells) {
     std::string text;
@@ -100,10 +102,12 @@ void Table(std::ostringstream& out, const char* title, const std::vector<Quality
       // The first column left-aligned, the figures right-aligned.
       text += i == 0 ? line[i] + pad : "  " + pad + line[i];
     }
-    while (!text.empty() && text.back() == ' ') text.pop_back();
+    while (!text.empty() && text.back() == ' ')
+      text.pop_back();
     out << text << "\n";
   }
-  if (rows.empty()) out << "(no tickets)\n";
+  if (rows.empty())
+    out << "(no tickets)\n";
 }
 
 }  // namespace
@@ -116,12 +120,11 @@ RoutingQuality LoadRoutingQuality(pqxx::transaction_base& tx, std::optional<int6
   // [year 1, year 9999]: no bound.
   const int64_t from = since.value_or(-62135596800);
   const int64_t to = until.value_or(253402300799);
-  auto rules = tx.exec_params(
-      std::string(kPeriod) +
-          "SELECT rule, count(*), count(*) FILTER (WHERE handed_back),"
-          " count(*) FILTER (WHERE escalated)," +
-          kTimes + " FROM t GROUP BY rule",
-      from, to);
+  auto rules = tx.exec_params(std::string(kPeriod) +
+                                  "SELECT rule, count(*), count(*) FILTER (WHERE handed_back),"
+                                  " count(*) FILTER (WHERE escalated)," +
+                                  kTimes + " FROM t GROUP BY rule",
+                              from, to);
   for (const auto& row : rules) {
     QualityRow r;
     r.key = row[0].as<std::string>();
@@ -167,7 +170,8 @@ RoutingQuality LoadRoutingQuality(pqxx::transaction_base& tx, std::optional<int6
 Result<RoutingQuality> ReadRoutingQuality(const std::string& url, std::optional<int64_t> since,
                                           std::optional<int64_t> until) {
   auto conn = ConnectDb(url);
-  if (!conn) return conn.error();
+  if (!conn)
+    return conn.error();
   return RunDb<RoutingQuality>([&] {
     pqxx::read_transaction tx(**conn);
     return LoadRoutingQuality(tx, since, until);
@@ -177,14 +181,17 @@ Result<RoutingQuality> ReadRoutingQuality(const std::string& url, std::optional<
 void SortByMisrouteRate(std::vector<QualityRow>& rows) {
   std::sort(rows.begin(), rows.end(), [](const QualityRow& a, const QualityRow& b) {
     double ra = a.MisrouteRate(), rb = b.MisrouteRate();
-    if (ra != rb) return ra > rb;
-    if (a.routed != b.routed) return a.routed > b.routed;
+    if (ra != rb)
+      return ra > rb;
+    if (a.routed != b.routed)
+      return a.routed > b.routed;
     return a.key < b.key;
   });
 }
 
 std::string FormatDuration(std::optional<double> seconds) {
-  if (!seconds) return "-";
+  if (!seconds)
+    return "-";
   double s = *seconds;
   char buf[32];
   if (s < 60) {
@@ -214,9 +221,11 @@ std::string QualityToText(const RoutingQuality& q) {
 
 nlohmann::json QualityToJson(const RoutingQuality& q) {
   nlohmann::json rules = nlohmann::json::array();
-  for (const auto& r : q.rules) rules.push_back(RowJson(r, "rule", true));
+  for (const auto& r : q.rules)
+    rules.push_back(RowJson(r, "rule", true));
   nlohmann::json departments = nlohmann::json::array();
-  for (const auto& r : q.departments) departments.push_back(RowJson(r, "department", false));
+  for (const auto& r : q.departments)
+    departments.push_back(RowJson(r, "department", false));
   return {{"since", q.since ? nlohmann::json(FormatUnixSeconds(*q.since)) : nlohmann::json()},
           {"until", q.until ? nlohmann::json(FormatUnixSeconds(*q.until)) : nlohmann::json()},
           {"rules", std::move(rules)},

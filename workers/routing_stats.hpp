@@ -16,7 +16,7 @@
 namespace meldestelle::workers {
 
 struct QualityRow {
-  std::string key;  // rule id ("" = the default department) or department id
+  std::string key;          // rule id ("" = the default department) or department id
   int64_t routed = 0;       // tickets first routed here (by this rule / to this department)
   int64_t handed_back = 0;  // … that the first department handed back
   int64_t escalated = 0;    // rules: … reassigned to triage for a missed deadline (any

@@ -24,8 +24,7 @@ constexpr int64_t kMetricsWindowSeconds = 30 * 86400;
 routing::WorkingCalendar CalendarOf(const Config& config) {
   auto tz = routing::TimeZone::Load(config.town.timezone);
   if (!tz) {
-    log::Warn("town.timezone unreadable; deadlines count in UTC",
-              {{"error", tz.error().message}});
+    log::Warn("town.timezone unreadable; deadlines count in UTC", {{"error", tz.error().message}});
   }
   return routing::WorkingCalendar::From(config.tickets.working_days, config.tickets.holidays,
                                         tz ? *tz : routing::TimeZone::Utc());
@@ -36,7 +35,8 @@ std::vector<std::string> JsonStrings(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_array()) {
     for (const auto& v : j) {
-      if (v.is_string()) out.push_back(v.get<std::string>());
+      if (v.is_string())
+        out.push_back(v.get<std::string>());
     }
   }
   return out;
@@ -49,7 +49,10 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 }  // namespace
 
 TicketJobs::TicketJobs(const Config& config, RulesFn rules, metrics::Registry* registry)
-    : config_(config), rules_(std::move(rules)), registry_(registry), calendar_(CalendarOf(config)) {
+    : config_(config),
+      rules_(std::move(rules)),
+      registry_(registry),
+      calendar_(CalendarOf(config)) {
   if (registry_ != nullptr) {
     rerouted_ = &registry_->GetCounter("meldestelle_tickets_rerouted_total",
                                        "Handed-back tickets routed again.");
@@ -74,24 +77,28 @@ std::string TicketJobs::DepartmentName(const std::string& id) const {
 TicketJobs::Deadlines TicketJobs::DeadlinesFor(const std::string& department_id,
                                                int64_t assigned_at) const {
   const Department* d = config_.FindDepartment(department_id);
-  const Span& remind = d != nullptr && d->remind_after.set() ? d->remind_after
-                                                             : config_.tickets.remind_after;
-  const Span& reassign = d != nullptr && d->reassign_after.set()
-                             ? d->reassign_after
-                             : config_.tickets.reassign_after;
+  const Span& remind =
+      d != nullptr && d->remind_after.set() ? d->remind_after : config_.tickets.remind_after;
+  const Span& reassign =
+      d != nullptr && d->reassign_after.set() ? d->reassign_after : config_.tickets.reassign_after;
   Deadlines out;
-  if (remind.set()) out.remind = routing::AddSpan(assigned_at, remind, calendar_);
-  if (reassign.set()) out.reassign = routing::AddSpan(assigned_at, reassign, calendar_);
+  if (remind.set())
+    out.remind = routing::AddSpan(assigned_at, remind, calendar_);
+  if (reassign.set())
+    out.reassign = routing::AddSpan(assigned_at, reassign, calendar_);
   return out;
 }
 
 Result<std::vector<TicketJobs::Action>> TicketJobs::RunOnce(int64_t now) {
-  if (auto st = EnsureConnected(conn_, config_.database.url); !st) return st.error();
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
+    return st.error();
   std::vector<Action> actions;
   Status st = Reroute(now, actions);
-  if (st) st = Deadline(now, actions);
+  if (st)
+    st = Deadline(now, actions);
   if (!st) {
-    if (IsTransientDbError(st.error())) conn_.reset();
+    if (IsTransientDbError(st.error()))
+      conn_.reset();
     return st.error();
   }
   return actions;
@@ -99,9 +106,11 @@ Result<std::vector<TicketJobs::Action>> TicketJobs::RunOnce(int64_t now) {
 
 Status TicketJobs::Reroute(int64_t now, std::vector<Action>& actions) {
   auto rules = rules_();
-  if (!rules) return MakeError("rules_unavailable", "no rule set loaded");
+  if (!rules)
+    return MakeError("rules_unavailable", "no rule set loaded");
   const std::string triage = TriageDepartment(*rules);
   while (true) {
+    std::string current;  // the ticket taken, for setting it aside after a failure
     // One ticket per transaction; the row lock keeps other workers (and the staff API) away.
     auto r = RunDb<bool>([&]() -> bool {
       pqxx::work tx(*conn_);
@@ -109,13 +118,16 @@ Status TicketJobs::Reroute(int64_t now, std::vector<Action>& actions) {
           "SELECT id::text, reference, department_id, report::text,"
           " array_to_json(excluded_departments)::text FROM tickets"
           " WHERE status = 'handed_back' ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED");
-      if (rows.empty()) return false;
+      if (rows.empty())
+        return false;
       const auto& row = rows[0];
       std::string id = row[0].as<std::string>();
+      current = id;
       std::string reference = row[1].as<std::string>();
       std::string from = row[2].as<std::string>();
       std::vector<std::string> excluded = JsonStrings(row[4].as<std::string>());
-      if (!Contains(excluded, from)) excluded.push_back(from);  // whoever handed it back
+      if (!Contains(excluded, from))
+        excluded.push_back(from);  // whoever handed it back
       routing::Decision d;
       std::string why;
       auto report = ReportFromJson(json::parse(row[3].as<std::string>(), nullptr, false));
@@ -153,22 +165,41 @@ Status TicketJobs::Reroute(int64_t now, std::vector<Action>& actions) {
                    {"excluded_departments", excluded},
                    {"triage", to_triage},
                    {"explanation", explanation}};
-      if (to_triage) h.details["triage_reason"] = why;
+      if (to_triage)
+        h.details["triage_reason"] = why;
       int64_t hid = RecordHistory(tx, id, h);
       EnqueueDelivery(tx, config_, id, d.department, "rerouted", hid);
       EnqueueCitizenNotifications(tx, config_, id, "forwarded", name, "", hid);
       tx.commit();
       actions.push_back({reference, "rerouted", from, d.department,
                          to_triage ? "triage: " + why : "rule " + d.rule_id});
-      if (rerouted_ != nullptr) rerouted_->Inc();
+      if (rerouted_ != nullptr)
+        rerouted_->Inc();
       log::Info("handed-back ticket rerouted", {{"reference", reference},
                                                 {"from", from},
                                                 {"to", d.department},
                                                 {"rule", to_triage ? "" : d.rule_id}});
       return true;
     });
-    if (!r) return r.error();
-    if (!*r) return Ok{};
+    if (!r) {
+      if (!IsTransientDbError(r.error()) && !current.empty()) {
+        // Not the environment's fault: this ticket goes to the back of the queue so the others
+        // proceed; it is tried again on the next pass.
+        log::Error("handed-back ticket could not be rerouted",
+                   {{"ticket", current}, {"error", r.error().message + ": " + r.error().detail}});
+        auto later = RunDb<Ok>([&] {
+          pqxx::work tx(*conn_);
+          tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", current);
+          tx.commit();
+          return Ok{};
+        });
+        if (!later)
+          return later.error();
+      }
+      return r.error();
+    }
+    if (!*r)
+      return Ok{};
   }
 }
 
@@ -176,7 +207,8 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
   // Only tickets old enough for the shortest configured span can be due.
   int64_t shortest = std::numeric_limits<int64_t>::max();
   auto consider = [&](const Span& s) {
-    if (s.set()) shortest = std::min(shortest, routing::MinimumSeconds(s));
+    if (s.set())
+      shortest = std::min(shortest, routing::MinimumSeconds(s));
   };
   consider(config_.tickets.remind_after);
   consider(config_.tickets.reassign_after);
@@ -184,9 +216,11 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
     consider(d.remind_after);
     consider(d.reassign_after);
   }
-  if (shortest == std::numeric_limits<int64_t>::max()) return Ok{};  // no deadlines configured
+  if (shortest == std::numeric_limits<int64_t>::max())
+    return Ok{};  // no deadlines configured
   auto rules = rules_();
-  if (!rules) return MakeError("rules_unavailable", "no rule set loaded");
+  if (!rules)
+    return MakeError("rules_unavailable", "no rule set loaded");
   const std::string triage = TriageDepartment(*rules);
 
   struct Candidate {
@@ -207,11 +241,14 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
           " ORDER BY 2, 1 LIMIT $4",
           now - shortest, after_id_at, after_id, kBatch);
       std::vector<Candidate> out;
-      for (const auto& row : rows) out.push_back({row[0].as<std::string>(), row[1].as<int64_t>()});
+      for (const auto& row : rows)
+        out.push_back({row[0].as<std::string>(), row[1].as<int64_t>()});
       return out;
     });
-    if (!page) return page.error();
-    if (page->empty()) return Ok{};
+    if (!page)
+      return page.error();
+    if (page->empty())
+      return Ok{};
     after_id = page->back().id;
     after_id_at = page->back().assigned_at;
     for (const auto& c : *page) {
@@ -223,7 +260,8 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
             " WHERE id = $1::uuid AND status = 'assigned' AND escalation_level < 2"
             " FOR UPDATE SKIP LOCKED",
             c.id);
-        if (rows.empty()) return Ok{};  // changed meanwhile, or another worker has it
+        if (rows.empty())
+          return Ok{};  // changed meanwhile, or another worker has it
         std::string reference = rows[0][0].as<std::string>();
         std::string dept = rows[0][1].as<std::string>();
         int level = rows[0][2].as<int>();
@@ -231,7 +269,8 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
         Deadlines due = DeadlinesFor(dept, assigned_at);
         bool reassign = due.reassign != 0 && now >= due.reassign && dept != triage;
         bool remind = !reassign && level == 0 && due.remind != 0 && now >= due.remind;
-        if (!reassign && !remind) return Ok{};
+        if (!reassign && !remind)
+          return Ok{};
         HistoryEntry h;
         h.actor = "system:deadline";
         h.from_status = "assigned";
@@ -250,7 +289,8 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
           tx.commit();
           actions.push_back({reference, "reminder", dept, dept,
                              "not accepted by " + FormatUnixSeconds(due.remind)});
-          if (reminders_ != nullptr) reminders_->Inc();
+          if (reminders_ != nullptr)
+            reminders_->Inc();
           log::Info("acceptance reminder", {{"reference", reference}, {"department", dept}});
           return Ok{};
         }
@@ -272,26 +312,37 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
         tx.commit();
         actions.push_back({reference, "escalated", dept, triage,
                            "not accepted by " + FormatUnixSeconds(due.reassign)});
-        if (escalations_ != nullptr) escalations_->Inc();
+        if (escalations_ != nullptr)
+          escalations_->Inc();
         log::Info("ticket escalated to triage",
                   {{"reference", reference}, {"from", dept}, {"to", triage}});
         return Ok{};
       });
-      if (!r) return r.error();
+      if (!r) {
+        if (IsTransientDbError(r.error()))
+          return r.error();
+        // This ticket's fault, not the environment's: the others still get their deadlines.
+        log::Error("deadline of a ticket could not be handled",
+                   {{"ticket", c.id}, {"error", r.error().message + ": " + r.error().detail}});
+      }
     }
-    if (page->size() < static_cast<size_t>(kBatch)) return Ok{};
+    if (page->size() < static_cast<size_t>(kBatch))
+      return Ok{};
   }
 }
 
 Status TicketJobs::RefreshMetrics(int64_t now) {
-  if (registry_ == nullptr) return Ok{};
-  if (auto st = EnsureConnected(conn_, config_.database.url); !st) return st.error();
+  if (registry_ == nullptr)
+    return Ok{};
+  if (auto st = EnsureConnected(conn_, config_.database.url); !st)
+    return st.error();
   auto q = RunDb<RoutingQuality>([&] {
     pqxx::read_transaction tx(*conn_);
     return LoadRoutingQuality(tx, now - kMetricsWindowSeconds, std::nullopt);
   });
   if (!q) {
-    if (IsTransientDbError(q.error())) conn_.reset();
+    if (IsTransientDbError(q.error()))
+      conn_.reset();
     return q.error();
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -307,8 +358,8 @@ Status TicketJobs::RefreshMetrics(int64_t now) {
     values[{"meldestelle_department_tickets", l}] = static_cast<double>(r.routed);
     values[{"meldestelle_department_handed_back", l}] = static_cast<double>(r.handed_back);
     values[{"meldestelle_department_escalated", l}] = static_cast<double>(r.escalated);
-    for (auto [quantile, accept, done] :
-         {std::tuple{"0.5", r.accept_p50, r.done_p50}, std::tuple{"0.9", r.accept_p90, r.done_p90}}) {
+    for (auto [quantile, accept, done] : {std::tuple{"0.5", r.accept_p50, r.done_p50},
+                                          std::tuple{"0.9", r.accept_p90, r.done_p90}}) {
       metrics::Labels lq{{"department", r.key}, {"quantile", quantile}};
       values[{"meldestelle_department_accept_seconds", lq}] = accept.value_or(nan);
       values[{"meldestelle_department_done_seconds", lq}] = done.value_or(nan);

@@ -54,16 +54,19 @@ void HandBack(Stack& s, const std::string& ref, const std::string& reason) {
   s.Query(
       "WITH t AS (UPDATE tickets SET status = 'handed_back',"
       " excluded_departments = array_append(excluded_departments, department_id),"
-      " updated_at = now() WHERE reference = " + Q(ref) + " RETURNING id, department_id)"
+      " updated_at = now() WHERE reference = " +
+      Q(ref) +
+      " RETURNING id, department_id)"
       " INSERT INTO ticket_history (ticket_id, actor, actor_department, action, from_status,"
       " to_status, from_department, note)"
       " SELECT id, 'token:t1', department_id, 'handed_back', 'assigned', 'handed_back',"
-      " department_id, " + Q(reason) + " FROM t");
+      " department_id, " +
+      Q(reason) + " FROM t");
 }
 
 std::string Field(Stack& s, const std::string& ref, const std::string& expr) {
-  auto r = s.Query("SELECT coalesce((" + expr + ")::text, '') FROM tickets WHERE reference = " +
-                   Q(ref));
+  auto r =
+      s.Query("SELECT coalesce((" + expr + ")::text, '') FROM tickets WHERE reference = " + Q(ref));
   REQUIRE(r.size() == 1);
   return r[0][0].as<std::string>();
 }
@@ -86,7 +89,8 @@ json ParseJsonOutput(const std::string& out) {
 
 const json* Row(const json& rows, const char* key, const json& value) {
   for (const auto& r : rows) {
-    if (r[key] == value) return &r;
+    if (r[key] == value)
+      return &r;
   }
   return nullptr;
 }
@@ -103,8 +107,11 @@ TEST_CASE("a handed-back ticket is re-routed to the next matching rule's departm
 
   HandBack(s, ref, "Mast gehört dem Tiefbauamt");
   // The worker's jobs thread routes it again without the department that handed it back.
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
-                         " department_id = 'tiefbauamt' AND reference = " + Q(ref), 1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
+                     " department_id = 'tiefbauamt' AND reference = " +
+                         Q(ref),
+                     1));
   CHECK(Field(s, ref, "rule_id") == "laterne-mast");
   CHECK(Field(s, ref, "department_name") == "Tiefbauamt");
   CHECK(Field(s, ref, "first_rule_id") == "laterne-licht");
@@ -114,7 +121,8 @@ TEST_CASE("a handed-back ticket is re-routed to the next matching rule's departm
   auto h = s.Query(
       "SELECT h.actor, h.from_department, h.to_department, h.details->>'rule', h.from_status,"
       " h.to_status FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
-      " WHERE h.action = 'rerouted' AND t.reference = " + Q(ref));
+      " WHERE h.action = 'rerouted' AND t.reference = " +
+      Q(ref));
   REQUIRE(h.size() == 1);
   CHECK(h[0][0].as<std::string>() == "system:router");
   CHECK(h[0][1].as<std::string>() == "strassenbeleuchtung");
@@ -126,23 +134,31 @@ TEST_CASE("a handed-back ticket is re-routed to the next matching rule's departm
   CHECK(s.Count("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
                 " WHERE o.kind = 'status' AND o.channel = 'email'"
                 " AND o.address = 'buerger@example.net' AND o.payload->>'event' = 'forwarded'"
-                " AND o.payload->>'department' = 'Tiefbauamt' AND t.reference = " + Q(ref)) == 1);
+                " AND o.payload->>'department' = 'Tiefbauamt' AND t.reference = " +
+                Q(ref)) == 1);
 
   SECTION("handed back by the last candidate too: the triage department") {
     HandBack(s, ref, "auch nicht unseres");
-    REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
-                           " department_id = 'ordnungsamt' AND reference = " + Q(ref), 1));
+    REQUIRE(
+        s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
+                       " department_id = 'ordnungsamt' AND reference = " +
+                           Q(ref),
+                       1));
     CHECK(Field(s, ref, "excluded_departments") == "{strassenbeleuchtung,tiefbauamt}");
     CHECK(Field(s, ref, "rule_id").empty());
     CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
                   " WHERE h.action = 'rerouted' AND h.to_department = 'ordnungsamt'"
-                  " AND (h.details->>'triage')::boolean AND t.reference = " + Q(ref)) == 1);
+                  " AND (h.details->>'triage')::boolean AND t.reference = " +
+                  Q(ref)) == 1);
     CHECK(Deliveries(s, ref, "ordnungsamt", "rerouted") == 1);
     // Triage hands it back as well: triage anyway, nobody else is left.
     HandBack(s, ref, "bitte prüfen");
-    REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_history h JOIN tickets t"
-                           " ON t.id = h.ticket_id WHERE h.action = 'rerouted'"
-                           " AND t.reference = " + Q(ref), 3));
+    REQUIRE(
+        s.WaitForCount("SELECT count(*) FROM ticket_history h JOIN tickets t"
+                       " ON t.id = h.ticket_id WHERE h.action = 'rerouted'"
+                       " AND t.reference = " +
+                           Q(ref),
+                       3));
     CHECK(Field(s, ref, "status") == "assigned");
     CHECK(Field(s, ref, "department_id") == "ordnungsamt");
   }
@@ -154,13 +170,17 @@ TEST_CASE("a ticket only one rule matches goes to triage when handed back", "[jo
   std::string ref = Post(s, {{"description", "Graffiti an der Wand der Grundschule"}});
   REQUIRE(Field(s, ref, "department_id") == "abfallwirtschaft");
   HandBack(s, ref, "Graffiti macht das Ordnungsamt");
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
-                         " department_id = 'ordnungsamt' AND reference = " + Q(ref), 1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
+                     " department_id = 'ordnungsamt' AND reference = " +
+                         Q(ref),
+                     1));
   CHECK(Deliveries(s, ref, "ordnungsamt", "rerouted") == 1);
   CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
                 " WHERE h.action = 'rerouted' AND h.from_department = 'abfallwirtschaft'"
                 " AND h.details->>'triage_reason' = 'no other rule matched'"
-                " AND t.reference = " + Q(ref)) == 1);
+                " AND t.reference = " +
+                Q(ref)) == 1);
   // No contact given: no citizen notification.
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 0);
 }
@@ -169,8 +189,8 @@ TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an in
           "[jobs]") {
   Stack s(Options());
   INFO(s.WorkerLogs());
-  std::string ref = Post(s, {{"description", "Laterne vor Nr. 7 ist dunkel"},
-                             {"email", "buerger@example.net"}});
+  std::string ref =
+      Post(s, {{"description", "Laterne vor Nr. 7 ist dunkel"}, {"email", "buerger@example.net"}});
   REQUIRE(Field(s, ref, "department_id") == "strassenbeleuchtung");
   // Assigned on Friday 2036-11-28 14:00 (far from the real clock, which the worker's own jobs
   // use): remind_after 2 working days = Tuesday 14:00, reassign_after 4 = Thursday 14:00.
@@ -184,8 +204,10 @@ TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an in
     return out;
   };
   auto history = [&](const std::string& action) {
-    return s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
-                   " WHERE h.action = " + Q(action) + " AND t.reference = " + Q(ref));
+    return s.Count(
+        "SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
+        " WHERE h.action = " +
+        Q(action) + " AND t.reference = " + Q(ref));
   };
   const char* kOutbox = "SELECT count(*) FROM outbox";
   long long outbox = s.Count(kOutbox);
@@ -203,7 +225,8 @@ TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an in
   CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
                 " WHERE h.action = 'reminder' AND h.actor = 'system:deadline'"
                 " AND h.details->>'deadline' = '2036-12-02T13:00:00Z'"
-                " AND t.reference = " + Q(ref)) == 1);
+                " AND t.reference = " +
+                Q(ref)) == 1);
   // Again at the same time, and later but before the reassignment: nothing more.
   outbox = s.Count(kOutbox);
   CHECK(run("2036-12-02T14:00:00+01:00").find("0 ticket(s) changed") != std::string::npos);
@@ -223,7 +246,8 @@ TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an in
   CHECK(Deliveries(s, ref, "ordnungsamt", "reassigned") == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
                 " WHERE o.kind = 'status' AND o.payload->>'event' = 'forwarded'"
-                " AND o.payload->>'department' = 'Ordnungsamt' AND t.reference = " + Q(ref)) == 1);
+                " AND o.payload->>'department' = 'Ordnungsamt' AND t.reference = " +
+                Q(ref)) == 1);
 
   // Idempotent, and triage is never escalated from, however late.
   outbox = s.Count(kOutbox);
@@ -245,8 +269,7 @@ TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an in
   }
 }
 
-TEST_CASE("stats and the worker metrics show the misroute rate and the times per rule",
-          "[jobs]") {
+TEST_CASE("stats and the worker metrics show the misroute rate and the times per rule", "[jobs]") {
   StackOptions o = Options();
   o.worker_metrics_port = FreePort();
   Stack s(o);
@@ -257,13 +280,20 @@ TEST_CASE("stats and the worker metrics show the misroute rate and the times per
   }
   std::string graffiti = Post(s, {{"description", "Graffiti am Rathaus"}});
   HandBack(s, lamps[0], "kein Strom, sondern der Mast");
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
-                         " department_id = 'tiefbauamt' AND reference = " + Q(lamps[0]), 1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
+                     " department_id = 'tiefbauamt' AND reference = " +
+                         Q(lamps[0]),
+                     1));
   // The graffiti is accepted an hour after its creation and done two hours after it.
-  s.Query("UPDATE tickets SET status = 'done', accepted_at = created_at + interval '1 hour',"
-          " closed_at = created_at + interval '2 hours' WHERE reference = " + Q(graffiti));
-  s.Query("UPDATE tickets SET status = 'accepted', accepted_at = created_at + interval '3 hours'"
-          " WHERE reference = " + Q(lamps[1]));
+  s.Query(
+      "UPDATE tickets SET status = 'done', accepted_at = created_at + interval '1 hour',"
+      " closed_at = created_at + interval '2 hours' WHERE reference = " +
+      Q(graffiti));
+  s.Query(
+      "UPDATE tickets SET status = 'accepted', accepted_at = created_at + interval '3 hours'"
+      " WHERE reference = " +
+      Q(lamps[1]));
 
   int status = -1;
   std::string out = s.RunCommand({"stats", "--format", "json"}, &status);
@@ -313,8 +343,8 @@ TEST_CASE("stats and the worker metrics show the misroute rate and the times per
     CHECK(text.find("2.0 h") != std::string::npos);  // the graffiti's time to done
   }
   SECTION("a period without tickets, and bad dates") {
-    std::string none = s.RunCommand({"stats", "--since", "2090-01-01", "--format", "json"},
-                                    &status);
+    std::string none =
+        s.RunCommand({"stats", "--since", "2090-01-01", "--format", "json"}, &status);
     INFO(none);
     REQUIRE(status == 0);
     json e = ParseJsonOutput(none);

@@ -1,9 +1,10 @@
 // AddSpan: deadlines in minutes, hours, days and working days in the town's time zone.
+#include "routing/working_time.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "core/config.hpp"
 #include "routing/timezone.hpp"
-#include "routing/working_time.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::routing;
@@ -86,11 +87,9 @@ TEST_CASE("days and working days keep the local time across the DST changes") {
   CHECK(mon == T("2026-10-26T10:00:00+01:00"));
   CHECK(mon - fri == 73 * 3600);
   // Calendar day across the change: Saturday 12:00 CEST + 1 day = Sunday 12:00 CET (25 hours).
-  CHECK(AddSpan(T("2026-10-24T12:00:00+02:00"), S("1 day"), cal) ==
-        T("2026-10-25T12:00:00+01:00"));
+  CHECK(AddSpan(T("2026-10-24T12:00:00+02:00"), S("1 day"), cal) == T("2026-10-25T12:00:00+01:00"));
   // Spring forward on 2026-03-29: 23 hours.
-  CHECK(AddSpan(T("2026-03-28T12:00:00+01:00"), S("1 Tag"), cal) ==
-        T("2026-03-29T12:00:00+02:00"));
+  CHECK(AddSpan(T("2026-03-28T12:00:00+01:00"), S("1 Tag"), cal) == T("2026-03-29T12:00:00+02:00"));
   // Hours are elapsed time, not wall-clock time.
   CHECK(AddSpan(T("2026-03-29T00:30:00+01:00"), S("4 hours"), cal) ==
         T("2026-03-29T05:30:00+02:00"));
@@ -106,15 +105,14 @@ TEST_CASE("local times in the DST gap and overlap") {
   int64_t local_twice = DaysFromCivil(2026, 10, 25) * 86400 + 2 * 3600 + 30 * 60;
   CHECK(FromLocal(cal.timezone, local_twice) == T("2026-10-25T02:30:00+02:00"));
   // A start in the gap's neighbourhood + 1 day.
-  CHECK(AddSpan(T("2026-03-28T02:30:00+01:00"), S("1 day"), cal) ==
-        T("2026-03-29T03:30:00+02:00"));
+  CHECK(AddSpan(T("2026-03-28T02:30:00+01:00"), S("1 day"), cal) == T("2026-03-29T03:30:00+02:00"));
 }
 
 TEST_CASE("an unset span is no deadline shift and broken holidays are ignored") {
   auto tz = TimeZone::Load("Europe/Berlin");
   REQUIRE(tz.ok());
-  auto cal = WorkingCalendar::From({1, 2, 3, 4, 5}, {"2026-13-01", "gestern", "", "2026-12-1"},
-                                   *tz);
+  auto cal =
+      WorkingCalendar::From({1, 2, 3, 4, 5}, {"2026-13-01", "gestern", "", "2026-12-1"}, *tz);
   CHECK(cal.holidays.empty());
   CHECK(AddSpan(1000, Span{}, cal) == 1000);
   CHECK(MinimumSeconds(S("2 working days")) == 2 * 23 * 3600);
@@ -125,6 +123,5 @@ TEST_CASE("an unset span is no deadline shift and broken holidays are ignored") 
 TEST_CASE("UTC calendar: midnight starts and week boundaries") {
   auto cal = WorkingCalendar::From({1, 2, 3, 4, 5}, {}, TimeZone::Utc());
   CHECK(AddSpan(T("2026-11-27T23:59:59Z"), S("1 working day"), cal) == T("2026-11-30T23:59:59Z"));
-  CHECK(AddSpan(T("2026-11-30T00:00:00Z"), S("10 working days"), cal) ==
-        T("2026-12-14T00:00:00Z"));
+  CHECK(AddSpan(T("2026-11-30T00:00:00Z"), S("10 working days"), cal) == T("2026-12-14T00:00:00Z"));
 }

@@ -1,8 +1,8 @@
 // The pure parts of `meldestelle stats`: order, durations, the table and the JSON.
+#include "workers/routing_stats.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
-#include "workers/routing_stats.hpp"
 
 using namespace meldestelle::workers;
 
@@ -19,11 +19,12 @@ QualityRow Row(std::string key, int64_t routed, int64_t handed_back) {
 }  // namespace
 
 TEST_CASE("quality rows are sorted by misroute rate, then by size") {
-  std::vector<QualityRow> rows = {Row("a", 10, 1), Row("b", 4, 2), Row("c", 20, 2),
-                                  Row("d", 0, 0), Row("e", 8, 4)};
+  std::vector<QualityRow> rows = {Row("a", 10, 1), Row("b", 4, 2), Row("c", 20, 2), Row("d", 0, 0),
+                                  Row("e", 8, 4)};
   SortByMisrouteRate(rows);
   std::vector<std::string> keys;
-  for (const auto& r : rows) keys.push_back(r.key);
+  for (const auto& r : rows)
+    keys.push_back(r.key);
   // b and e both 50 %: more tickets first; a and c both 10 %: c first.
   CHECK(keys == std::vector<std::string>{"e", "b", "c", "a", "d"});
   CHECK(rows[4].MisrouteRate() == 0.0);  // no tickets: no division by zero
