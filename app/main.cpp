@@ -41,6 +41,8 @@
 #include "workers/rule_history.hpp"
 #include "workers/rule_source.hpp"
 #include "workers/replay.hpp"
+#include "workers/routing_stats.hpp"
+#include "workers/ticket_jobs.hpp"
 #include "workers/unlink.hpp"
 #include "workers/worker.hpp"
 
@@ -76,6 +78,8 @@ Commands:
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
   tickets unlink    make a report linked as a duplicate its own open ticket again
   token             create, list and revoke the staff API's tokens (per department, operator)
+  deadlines run     one pass of the ticket jobs (re-routing, acceptance deadlines) at a time
+  stats             routing quality per rule and department: misroutes, escalations, times
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help.
@@ -112,6 +116,11 @@ Phone calls: the worker joins a call's callbacks, downloads the recording, gets 
 (provider callback, speech-to-text service or none), finds the place in it with the street list
 (routing.gazetteer_file) and writes the ticket; recordings are deleted after
 phone.recording_retention_days.
+
+Ticket jobs, every tickets.jobs_interval_ms: tickets a department handed back are routed again
+without it (or go to tickets.triage_department); departments that did not accept a ticket in
+time are reminded, later the ticket goes to triage (see `meldestelle deadlines --help`). The
+routing-quality gauges (`meldestelle stats --help`) are refreshed every minute.
 )";
 
 const char* kMailgateHelp = R"(Usage: meldestelle mailgate [--config FILE] [--url GATEWAY_URL] < message
@@ -225,6 +234,41 @@ any number of tickets.
 Exit codes: 0 success, 1 database unreachable or failing, 2 usage error or invalid candidate.
 )";
 
+const char* kDeadlinesHelp = R"(Usage: meldestelle deadlines run [--now TIME] [--config FILE]
+
+Runs one pass of the ticket jobs every worker runs every tickets.jobs_interval_ms, as if the time
+were TIME (default: now), and prints what it did, one ticket per line:
+- handed-back tickets are routed again by the live rules (routing.rules_file) without the
+  departments that handed them back; if no rule of another department matches, they go to
+  tickets.triage_department (default: the rules' default department);
+- a department that has not accepted a ticket within remind_after (its own, else tickets:) is
+  reminded; after reassign_after the ticket goes to the triage department.
+Each change is recorded in the ticket's history, with the department's delivery and the
+citizens' notification queued in the outbox. Running it twice at the same TIME changes nothing.
+TIME is ISO 8601: 2026-12-01T15:00, 2026-12-01T15:00:00+01:00 or ...Z (no offset = town time).
+Exit codes: 0 success, 1 database unreachable or failing, 2 usage error.
+)";
+
+const char* kStatsHelp = R"(Usage: meldestelle stats [--since DATE] [--until DATE] [--format text|json] [--config FILE]
+
+Routing quality of the tickets received in the period, per rule (the rule that first routed the
+ticket) and per department (the department it was first routed to; the times by the department
+that has it now), sorted by misroute rate:
+  routed       tickets (linked duplicates do not count)
+  handed back  of those, tickets the first department handed back
+  misroute     handed back / routed: the rule to fix is at the top
+  escalated    rules: tickets moved to triage for a missed acceptance deadline; departments:
+               tickets this department let escalate
+  accept p50/p90, done p50/p90  median and 90th percentile of the time from the ticket's
+               creation to its acceptance, and to done
+Reads in one READ ONLY transaction. DATE as for `rules replay` (2026-11-01, midnight in
+town.timezone; --until includes a bare date's whole day).
+--format json  {"since", "until", "rules": [{"rule", "routed", "handed_back", "misroute_rate",
+               "escalated", "accepted", "accept_seconds": {"p50", "p90"}, "done",
+               "done_seconds": {"p50", "p90"}}], "departments": [{"department", ...}]}
+Exit codes: 0 success, 1 database unreachable or failing, 2 usage error.
+)";
+
 const char* kDeadLettersHelp = R"(Usage: meldestelle dead-letters [list|requeue] [--limit N] [--config FILE]
 
 list     (default) prints up to N (default 20) messages of the dead-letter queue with the
@@ -242,7 +286,8 @@ struct Args {
   bool help = false;
   bool quiet = false;
   std::string rules;       // rules replay --rules
-  std::string until;       // rules replay --until
+  std::string until;       // rules replay --until, stats --until
+  std::string now;         // deadlines run --now
   int examples = 3;        // rules replay --examples
   std::string url;         // mailgate / mail-poll --url
   bool once = false;       // mail-poll --once
@@ -295,12 +340,12 @@ Args ParseArgs(int argc, char** argv, int start) {
       (arg == "--department" ? a.department : a.label) = argv[++i];
     } else if (arg == "--quiet" || arg == "-q") {
       a.quiet = true;
-    } else if (arg == "--rules" || arg == "--until") {
+    } else if (arg == "--rules" || arg == "--until" || arg == "--now") {
       if (i + 1 >= argc || argv[i + 1][0] == '\0') {
         a.error = arg + " needs a value";
         return a;
       }
-      std::string& target = arg == "--rules" ? a.rules : a.until;
+      std::string& target = arg == "--rules" ? a.rules : arg == "--now" ? a.now : a.until;
       target = argv[++i];
     } else if (arg == "--examples") {
       char* end = nullptr;
@@ -447,11 +492,15 @@ int RunWorker(const Args& args) {
   auto interval = std::chrono::milliseconds(
       std::clamp(cfg->chat.draft_window_seconds * 250, 200, 1000));
   std::thread drafts([&] { closer.Run(stop, interval); });
+  workers::TicketJobs jobs(*cfg, [&] { return rules.Current().live; }, &registry);
+  std::thread jobs_thread(
+      [&] { jobs.Run(stop, std::chrono::milliseconds(cfg->tickets.jobs_interval_ms)); });
   signals.Wait([&] { rules.RequestReload(); });
   stop.store(true);
   rules.Wake();
   reloader.join();
   drafts.join();
+  jobs_thread.join();
   phone_thread.join();
   run.join();
   if (metrics_thread.joinable()) {
@@ -863,6 +912,102 @@ int RunDeadLetters(const Args& args) {
   return kExitOk;
 }
 
+// --since/--until/--now in the town's time zone (as `rules replay`).
+bool ParseTimes(const char* cmd, const Config& cfg,
+                std::initializer_list<std::tuple<const char*, const std::string*,
+                                                 std::optional<int64_t>*, bool>> flags) {
+  auto tz = routing::TimeZone::Load(cfg.town.timezone);
+  if (!tz) {
+    std::cerr << "meldestelle " << cmd << ": town.timezone: " << tz.error().message << "\n";
+    return false;
+  }
+  for (auto [flag, text, target, end] : flags) {
+    if (text->empty()) continue;
+    auto t = workers::ParseReplayTime(*text, *tz, end);
+    if (!t) {
+      std::cerr << "meldestelle " << cmd << ": " << flag << ": " << t.error().message << "\n";
+      return false;
+    }
+    *target = *t;
+  }
+  return true;
+}
+
+int RunDeadlines(const Args& args) {
+  if (args.help) {
+    std::cout << kDeadlinesHelp;
+    return kExitOk;
+  }
+  if (args.positional.size() != 1 || args.positional[0] != "run") {
+    std::cerr << "meldestelle deadlines: expected run\n" << kDeadlinesHelp;
+    return kExitUsage;
+  }
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  std::optional<int64_t> now;
+  if (!ParseTimes("deadlines run", *cfg, {{"--now", &args.now, &now, false}})) return kExitUsage;
+  if (!now) {
+    now = std::chrono::duration_cast<std::chrono::seconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  }
+  auto rules = routing::LoadRuleSet(cfg->routing.rules_file, &*cfg);
+  if (!rules) {
+    std::cerr << rules.error().message;
+    return kExitUsage;
+  }
+  std::shared_ptr<const routing::RuleSet> live = *rules;
+  workers::TicketJobs jobs(*cfg, [&] { return live; }, nullptr);
+  auto actions = jobs.RunOnce(*now);
+  if (!actions) {
+    std::cerr << "meldestelle deadlines run: " << actions.error().message << " ("
+              << RedactUrl(cfg->database.url) << "): " << actions.error().detail << "\n";
+    return kExitFailure;
+  }
+  for (const auto& a : *actions) {
+    std::cout << a.reference << "  " << a.action << "  " << a.from_department << " -> "
+              << a.to_department << "  (" << a.detail << ")\n";
+  }
+  std::cout << actions->size() << " ticket(s) changed at " << workers::FormatUnixSeconds(*now)
+            << "\n";
+  return kExitOk;
+}
+
+int RunStats(const Args& args) {
+  if (args.help) {
+    std::cout << kStatsHelp;
+    return kExitOk;
+  }
+  if (!args.positional.empty()) {
+    std::cerr << "meldestelle stats: unexpected argument " << args.positional[0] << "\n"
+              << kStatsHelp;
+    return kExitUsage;
+  }
+  auto cfg = LoadOrReport(args);
+  if (!cfg) return kExitUsage;
+  std::optional<int64_t> since, until;
+  if (!ParseTimes("stats", *cfg,
+                  {{"--since", &args.since, &since, false}, {"--until", &args.until, &until, true}})) {
+    return kExitUsage;
+  }
+  if (since && until && *until <= *since) {
+    std::cerr << "meldestelle stats: --until must be later than --since\n";
+    return kExitUsage;
+  }
+  auto q = workers::ReadRoutingQuality(cfg->database.url, since, until);
+  if (!q) {
+    std::cerr << "meldestelle stats: " << q.error().message << " ("
+              << RedactUrl(cfg->database.url) << "): " << q.error().detail << "\n";
+    return kExitFailure;
+  }
+  if (args.format == "json") {
+    std::cout << workers::QualityToJson(*q).dump(2) << "\n";
+  } else {
+    std::cout << workers::QualityToText(*q);
+  }
+  return kExitOk;
+}
+
 int RunTickets(const Args& args) {
   if (args.help) {
     std::cout << kTicketsHelp;
@@ -997,6 +1142,8 @@ int main(int argc, char** argv) {
     if (cmd == "dead-letters") return RunDeadLetters(args);
     if (cmd == "tickets") return RunTickets(args);
     if (cmd == "token") return RunToken(args);
+    if (cmd == "deadlines") return RunDeadlines(args);
+    if (cmd == "stats") return RunStats(args);
   } catch (const std::exception& e) {
     std::cerr << "meldestelle " << cmd << ": " << e.what() << "\n";
     return kExitFailure;

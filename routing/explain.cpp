@@ -76,6 +76,12 @@ nlohmann::json DecisionToJson(const Decision& d) {
                      {"district", str_or_null(l.district)},
                      {"grenzlage", std::move(border)}};
   }
+  if (!d.excluded_departments.empty()) {
+    // Re-routing after a hand-back (docs/deadlines-and-stats.md).
+    j["excluded"] = {{"departments", d.excluded_departments},
+                     {"skipped_rules", d.skipped_rules},
+                     {"default_excluded", d.default_excluded}};
+  }
   j["classifier"] = nullptr;
   if (d.classification) {
     nlohmann::json scores = nlohmann::json::array();
@@ -125,6 +131,14 @@ std::string ExplanationToText(const Explanation& e) {
       out << (i == 0 ? "" : ", ") << d.flags[i];
     }
     out << "\n";
+  }
+  if (!d.excluded_departments.empty()) {
+    out << "excluded:    ";
+    for (size_t i = 0; i < d.excluded_departments.size(); ++i) {
+      out << (i == 0 ? "" : ", ") << d.excluded_departments[i];
+    }
+    out << " (handed back; " << d.skipped_rules.size() << " rule(s) skipped"
+        << (d.default_excluded ? ", the default department too" : "") << ")\n";
   }
   if (d.location) {
     const LocationCheck& l = *d.location;

@@ -549,6 +549,17 @@ Decision ForwardedOutside(const RuleSet& rs, Context& ctx, LocationCheck check) 
   return d;
 }
 
+// Records a re-routing's exclusions on the decision.
+void NoteExclusions(const RuleSet& rs, const std::vector<std::string>& excluded,
+                    std::vector<std::string> skipped, Decision& d) {
+  if (excluded.empty()) {
+    return;
+  }
+  d.excluded_departments = excluded;
+  d.skipped_rules = std::move(skipped);
+  d.default_excluded = InList(excluded, rs.default_department);
+}
+
 }  // namespace
 
 const char* ToString(CondKind k) {
@@ -608,20 +619,30 @@ std::string Condition::Describe(bool full) const {
   return "?";
 }
 
-Decision Route(const RuleSet& rs, const Report& report) {
+Decision Route(const RuleSet& rs, const Report& report) { return Route(rs, report, {}); }
+
+Decision Route(const RuleSet& rs, const Report& report, const std::vector<std::string>& excluded) {
   Context ctx(rs, report);
   auto check = CheckTown(rs, ctx);
   if (ForwardsOutside(check)) {
-    return ForwardedOutside(rs, ctx, std::move(*check));
+    Decision d = ForwardedOutside(rs, ctx, std::move(*check));
+    NoteExclusions(rs, excluded, {}, d);
+    return d;
   }
   const Rule* matched = nullptr;
+  std::vector<std::string> skipped;
   for (const auto& rule : rs.rules) {
+    if (!excluded.empty() && InList(excluded, rule.department)) {
+      skipped.push_back(rule.id);
+      continue;
+    }
     if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
       matched = &rule;
       break;
     }
   }
   Decision d = Matched(rs, matched, ctx);
+  NoteExclusions(rs, excluded, std::move(skipped), d);
   ApplyLocation(rs, report, ctx, std::move(check), d);
   return d;
 }
@@ -636,16 +657,25 @@ const Rule* FirstMatch(const RuleSet& rs, const Report& report) {
   return nullptr;
 }
 
-Explanation Explain(const RuleSet& rs, const Report& report) {
+Explanation Explain(const RuleSet& rs, const Report& report,
+                    const std::vector<std::string>& excluded) {
   Explanation e;
   Context ctx(rs, report);
   auto check = CheckTown(rs, ctx);
   if (ForwardsOutside(check)) {
     e.decision = ForwardedOutside(rs, ctx, std::move(*check));
+    NoteExclusions(rs, excluded, {}, e.decision);
     return e;
   }
   const Rule* matched = nullptr;
+  std::vector<std::string> skipped;
   for (const auto& rule : rs.rules) {
+    if (!excluded.empty() && InList(excluded, rule.department)) {
+      skipped.push_back(rule.id);
+      e.rejected.push_back({rule.id, "department " + rule.department +
+                                         " is excluded (it handed the ticket back)"});
+      continue;
+    }
     if (!rule.when || Eval(*rule.when, ctx, nullptr, 0)) {
       matched = &rule;
       break;
@@ -653,6 +683,7 @@ Explanation Explain(const RuleSet& rs, const Report& report) {
     e.rejected.push_back({rule.id, FailReason(*rule.when, ctx)});
   }
   e.decision = Matched(rs, matched, ctx);
+  NoteExclusions(rs, excluded, std::move(skipped), e.decision);
   ApplyLocation(rs, report, ctx, std::move(check), e.decision);
   return e;
 }

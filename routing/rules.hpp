@@ -159,6 +159,12 @@ struct Decision {
   std::optional<LocationCheck> location;
   // Outside the town with action ask: the acknowledgement asks the citizen to confirm the place.
   bool needs_location_confirmation = false;
+  // Re-routing after a hand-back: the departments that may not get the report, and the rules
+  // skipped (not evaluated) because their department is one of them, in rule order.
+  std::vector<std::string> excluded_departments;
+  std::vector<std::string> skipped_rules;
+  // The default department is one of the excluded: the caller must decide (triage).
+  bool default_excluded = false;
 };
 
 struct Rejection {
@@ -190,12 +196,19 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& yaml_text
 // within border_distance_m of another district is routed once more as if it lay just across
 // that boundary; if the department differs it is flagged "Grenzlage".
 Decision Route(const RuleSet& rules, const Report& report);
+// Route for re-routing a ticket a department handed back: rules whose department is in
+// `excluded_departments` are skipped without being evaluated (recorded in skipped_rules), and
+// default_excluded says whether the fallback, the default department, is excluded too.
+Decision Route(const RuleSet& rules, const Report& report,
+               const std::vector<std::string>& excluded_departments);
 // Only the first matching rule (nullptr: the default department), without any explanation: for
 // replaying many stored reports, where building the trace would cost more than matching.
 // Ignores the location checks. Thread-safe.
 const Rule* FirstMatch(const RuleSet& rules, const Report& report);
-// Route plus, for every earlier rule, why it did not match.
-Explanation Explain(const RuleSet& rules, const Report& report);
+// Route plus, for every earlier rule, why it did not match (a rule of an excluded department:
+// "department X is excluded").
+Explanation Explain(const RuleSet& rules, const Report& report,
+                    const std::vector<std::string>& excluded_departments = {});
 
 // {"department", "category", "category_source", "rule", "ruleset_version", "priority", "tags",
 //  "forward", "flags", "needs_location_confirmation", "location": null | {"town_area",
