@@ -183,10 +183,15 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
                   R"({"reason":"Privatgrundstück, nicht städtisch"})");
     REQUIRE(h.status == 200);
     CHECK(h.body["changed"] == true);
-    auto t = s.Query("SELECT status, excluded_departments::text FROM tickets WHERE reference = '" +
-                     ref + "'");
-    CHECK(t[0][0].as<std::string>() == "handed_back");
-    CHECK(t[0][1].as<std::string>() == "{tiefbauamt}");
+    auto t = s.Query("SELECT excluded_departments::text FROM tickets WHERE reference = '" + ref +
+                     "'");
+    CHECK(t[0][0].as<std::string>() == "{tiefbauamt}");
+    // The worker re-routes it without the Tiefbauamt (workers/ticket_jobs), which then no
+    // longer sees it.
+    CHECK(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref +
+                             "' AND status = 'assigned' AND department_id <> 'tiefbauamt'",
+                         1));
+    CHECK(Call(s, "GET", "/api/v1/tickets/" + ref, tiefbau).status == 404);
     CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'handed_back' AND note ="
                   " 'Privatgrundstück, nicht städtisch' AND from_department = 'tiefbauamt'") == 1);
   }
