@@ -31,6 +31,7 @@
 #include "core/db.hpp"
 #include "workers/api_tokens.hpp"
 #include "workers/chat_dispatcher.hpp"
+#include "workers/department_dispatcher.hpp"
 #include "workers/chat_drafts.hpp"
 #include "workers/phone_calls.hpp"
 #include "routing/gazetteer.hpp"
@@ -144,7 +145,7 @@ good (with a log line saying why). On a temporary failure it stays in the mailbo
 round. --once polls one round and exits (0: all handled, 75: something is left for later).
 )";
 
-const char* kDispatcherHelp = R"(Usage: meldestelle dispatcher [--config FILE]
+const char* kDispatcherHelp = R"(Usage: meldestelle dispatcher [--config FILE] [--metrics-port PORT]
 
 Sends what the outbox holds for the chat channels: acknowledgements with the reference and the
 department, questions for the place, replies to unsupported messages and follow-ups. WhatsApp
@@ -152,6 +153,11 @@ gets free text within 24 hours of the citizen's last message and the configured 
 (whatsapp.template) after that; Telegram gets sendMessage. Temporary failures are retried with
 exponential backoff up to chat.send_max_attempts; the provider's message id and the delivery
 state are recorded in the outbox. Several dispatchers may run at once. Stops on SIGINT or SIGTERM.
+
+A second thread delivers tickets to the departments (docs/departments.md): e-mail with the
+photos (SMTP, email.smtp_url) or a signed JSON webhook, every attempt recorded, retried up to
+tickets.delivery_max_attempts; a webhook that keeps failing falls back to the department's
+e-mail. --metrics-port serves /metrics on 127.0.0.1:PORT (0 = off, the default).
 )";
 
 const char* kTicketsHelp = R"(Usage: meldestelle tickets unlink REFERENCE [--config FILE]
@@ -294,6 +300,7 @@ struct Args {
   std::string department;  // token create --department
   std::string label;       // token create --label
   bool operator_role = false;  // token create --operator
+  int metrics_port = 0;    // dispatcher --metrics-port
   std::vector<std::string> positional;
   std::string error;
 };
@@ -328,6 +335,15 @@ Args ParseArgs(int argc, char** argv, int start) {
         return a;
       }
       a.url = argv[++i];
+    } else if (arg == "--metrics-port") {
+      char* end = nullptr;
+      long n = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : -1;
+      if (i + 1 >= argc || *end != '\0' || n < 0 || n > 65535) {
+        a.error = "--metrics-port needs a port from 0 to 65535";
+        return a;
+      }
+      a.metrics_port = static_cast<int>(n);
+      ++i;
     } else if (arg == "--once") {
       a.once = true;
     } else if (arg == "--operator") {
@@ -419,6 +435,35 @@ class SignalWaiter {
   sigset_t set_;
 };
 
+// /metrics of a background process on 127.0.0.1:port (0 = off), served until destruction.
+class MetricsServer {
+ public:
+  MetricsServer(metrics::Registry& registry, int port, const char* process) {
+    if (port <= 0) return;
+    server_.Get("/metrics", [&registry](const auto&, auto& res) {
+      res.set_content(registry.Render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    if (server_.bind_to_port("127.0.0.1", port)) {
+      thread_ = std::thread([this] { server_.listen_after_bind(); });
+    } else {
+      log::Warn(std::string(process) + " metrics port busy; metrics not served",
+                {{"port", std::to_string(port)}});
+    }
+  }
+  ~MetricsServer() {
+    if (thread_.joinable()) {
+      server_.stop();
+      thread_.join();
+    }
+  }
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+};
+
 int RunGateway(const Args& args) {
   if (args.help) {
     std::cout << kGatewayHelp;
@@ -467,19 +512,7 @@ int RunWorker(const Args& args) {
     }
     gazetteer = std::move(g).value();
   }
-  httplib::Server metrics_server;
-  std::thread metrics_thread;
-  if (cfg->worker.metrics_port > 0) {
-    metrics_server.Get("/metrics", [&](const auto&, auto& res) {
-      res.set_content(registry.Render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    if (metrics_server.bind_to_port("127.0.0.1", cfg->worker.metrics_port)) {
-      metrics_thread = std::thread([&] { metrics_server.listen_after_bind(); });
-    } else {
-      log::Warn("worker metrics port busy; metrics not served",
-                {{"port", std::to_string(cfg->worker.metrics_port)}});
-    }
-  }
+  MetricsServer metrics(registry, cfg->worker.metrics_port, "worker");
   std::atomic<bool> stop{false};
   workers::Worker worker(*cfg, rules, registry, gazetteer ? &*gazetteer : nullptr);
   log::Info("worker starting", {{"rules", rules.Current().live->version}});
@@ -503,10 +536,6 @@ int RunWorker(const Args& args) {
   jobs_thread.join();
   phone_thread.join();
   run.join();
-  if (metrics_thread.joinable()) {
-    metrics_server.stop();
-    metrics_thread.join();
-  }
   return kExitOk;
 }
 
@@ -521,13 +550,17 @@ int RunDispatcher(const Args& args) {
   if (!cfg) return kExitUsage;
   metrics::Registry registry;
   std::atomic<bool> stop{false};
+  MetricsServer metrics(registry, args.metrics_port, "dispatcher");
   workers::ChatDispatcher dispatcher(*cfg, registry);
+  workers::DepartmentDispatcher departments(*cfg, registry);
   log::Info("dispatcher starting", {{"whatsapp", cfg->whatsapp.access_token.empty() ? "off" : "on"},
                                     {"telegram", cfg->telegram.bot_token.empty() ? "off" : "on"}});
   std::thread run([&] { dispatcher.Run(stop, std::chrono::milliseconds(250)); });
+  std::thread deliveries([&] { departments.Run(stop, std::chrono::milliseconds(250)); });
   signals.Wait();
   stop.store(true);
   run.join();
+  deliveries.join();
   return kExitOk;
 }
 

@@ -235,6 +235,8 @@ void Gateway::Routes() {
   }
   server_.Post("/webhooks/phone/transcript",
                [this](const auto& req, auto& res) { HandlePhoneTranscript(req, res); });
+  server_.Get(R"(/media/([0-9a-f]{64}))",
+              [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
   server_.Get("/healthz", [](const auto&, auto& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });

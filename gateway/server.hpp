@@ -59,6 +59,8 @@ class Gateway {
                      const httplib::ContentReader& reader);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
+  // Signed links to large photos in department mails (gateway/media_links.cpp).
+  void HandleMediaLink(const httplib::Request& req, httplib::Response& res);
   // Messenger webhooks (gateway/webhooks.cpp).
   void HandleWhatsAppVerify(const httplib::Request& req, httplib::Response& res);
   void HandleWhatsAppPost(const httplib::Request& req, httplib::Response& res);

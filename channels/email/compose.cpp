@@ -25,7 +25,72 @@ std::string OneLine(std::string_view s) {
   return out;
 }
 
+// A MIME token for a media type: anything else becomes application/octet-stream.
+std::string MediaTypeToken(std::string_view t) {
+  if (t.empty() || t.find('/') == std::string_view::npos)
+    return "application/octet-stream";
+  for (char c : t) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$&^_.+-/").find(c) != std::string_view::npos;
+    if (!ok)
+      return "application/octet-stream";
+  }
+  return std::string(t);
+}
+
+// RFC 2231 value characters (attr-char); everything else is %XX.
+std::string PercentEncode2231(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) !=
+                     std::string_view::npos;
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string EncodeBase64Lines(std::string_view bytes) {
+  std::string b64 = Base64Encode(bytes);
+  std::string out;
+  out.reserve(b64.size() + b64.size() / 76 * 2 + 2);
+  for (size_t i = 0; i < b64.size(); i += 76) {
+    out.append(b64, i, 76);
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string AttachmentHeaders(const OutgoingAttachment& a) {
+  // No control characters, quotes or backslashes in a name (header injection, broken quoting).
+  std::string name;
+  for (char c : a.filename) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\')
+      continue;
+    name += c;
+  }
+  if (name.empty())
+    name = "anhang";
+  std::string type = MediaTypeToken(a.media_type);
+  if (PrintableAscii(name)) {
+    return "Content-Type: " + type + "; name=\"" + name +
+           "\"\r\nContent-Disposition: attachment; filename=\"" + name + "\"";
+  }
+  // RFC 2231 for readers that know it; the RFC 2047 `name` for those that do not.
+  return "Content-Type: " + type + "; name=\"=?UTF-8?B?" + Base64Encode(name) +
+         "?=\"\r\nContent-Disposition: attachment;\r\n filename*=UTF-8''" +
+         PercentEncode2231(name);
+}
 
 std::string EncodeQuotedPrintable(std::string_view text) {
   static const char* kHex = "0123456789ABCDEF";
@@ -155,9 +220,24 @@ std::string Compose(const Outgoing& m) {
     header("X-Auto-Response-Suppress", "All");
   }
   header("MIME-Version", "1.0");
-  header("Content-Type", "text/plain; charset=UTF-8");
-  header("Content-Transfer-Encoding", "quoted-printable");
-  return h + "\r\n" + EncodeQuotedPrintable(m.text) + "\r\n";
+  if (m.attachments.empty()) {
+    header("Content-Type", "text/plain; charset=UTF-8");
+    header("Content-Transfer-Encoding", "quoted-printable");
+    return h + "\r\n" + EncodeQuotedPrintable(m.text) + "\r\n";
+  }
+  // "=_" never occurs in quoted-printable or base64 text, so the boundary cannot collide.
+  const std::string boundary = "=_meldestelle_" + RandomHex(12);
+  header("Content-Type", "multipart/mixed; boundary=\"" + boundary + "\"");
+  std::string body = "This is a multi-part message in MIME format.\r\n\r\n--" + boundary +
+                     "\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+                     "Content-Transfer-Encoding: quoted-printable\r\n\r\n" +
+                     EncodeQuotedPrintable(m.text) + "\r\n";
+  for (const auto& a : m.attachments) {
+    body += "--" + boundary + "\r\n" + AttachmentHeaders(a) +
+            "\r\nContent-Transfer-Encoding: base64\r\n\r\n" + EncodeBase64Lines(a.bytes);
+  }
+  body += "--" + boundary + "--\r\n";
+  return h + "\r\n" + body;
 }
 
 }  // namespace meldestelle::email

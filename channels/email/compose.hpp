@@ -4,9 +4,16 @@
 #include <string_view>
 #include <vector>
 
-// Composing the e-mails we send (acknowledgements, forwards): RFC 5322 + MIME, UTF-8 text as
-// quoted-printable, non-ASCII header text as RFC 2047 encoded words. Pure.
+// Composing the e-mails we send (acknowledgements, forwards, department deliveries): RFC 5322 +
+// MIME, UTF-8 text as quoted-printable, non-ASCII header text as RFC 2047 encoded words; with
+// attachments a multipart/mixed message whose files are base64 parts. Pure.
 namespace meldestelle::email {
+
+struct OutgoingAttachment {
+  std::string filename;    // UTF-8; sent as RFC 2231 filename* (and an RFC 2047 name) if not ASCII
+  std::string media_type;  // e.g. image/jpeg; "" = application/octet-stream
+  std::string bytes;
+};
 
 struct Outgoing {
   std::string from_address;             // maengel@musterstadt.example
@@ -19,6 +26,7 @@ struct Outgoing {
   std::vector<std::string> references;  // ids without <>, oldest first
   std::string date;                     // RFC 5322 date, e.g. "Fri, 27 Nov 2026 16:00:00 +0000"
   bool auto_reply = true;               // Auto-Submitted: auto-replied + loop-prevention headers
+  std::vector<OutgoingAttachment> attachments;  // none: a single text/plain part
 };
 
 std::string Compose(const Outgoing& mail);
@@ -27,6 +35,11 @@ std::string EncodeQuotedPrintable(std::string_view text);
 // An unstructured header value: as is if printable ASCII, else RFC 2047 "B" encoded words of at
 // most 75 characters each, split on UTF-8 character boundaries.
 std::string EncodeHeaderText(std::string_view text);
+// Base64 with CRLF line breaks every 76 characters (RFC 2045 body of a part).
+std::string EncodeBase64Lines(std::string_view bytes);
+// The Content-Type and Content-Disposition header lines of an attachment part (without the final
+// CRLF): ASCII names quoted, others as RFC 2231 `filename*=UTF-8''…` and an RFC 2047 `name`.
+std::string AttachmentHeaders(const OutgoingAttachment& attachment);
 // "ack.<reference>.<random hex>@<domain>": recognisable in replies (In-Reply-To / References).
 std::string NewMessageId(std::string_view kind, std::string_view reference,
                          std::string_view domain);

@@ -128,3 +128,68 @@ TEST_CASE("a mail event survives the queue, with inbound-parse fields as they ca
   CHECK_FALSE(DecodeFields("[{\"name\":\"x\",\"value_base64\":\"!!\"}]").ok());
   CHECK_FALSE(DecodeFields("{}").ok());
 }
+
+TEST_CASE("a mail with attachments is multipart/mixed and GMime reads back text, names and bytes",
+          "[compose]") {
+  Outgoing m;
+  m.from_address = "maengel@musterstadt.example";
+  m.to = "tiefbauamt@musterstadt.example";
+  m.subject = "Neue Meldung 4KQ7 XRT2 WNPA: Schlagloch";
+  m.text = "Guten Tag,\nKategorie: Schlagloch – Größe 40 cm\n";
+  m.message_id = "dept.4KQ7XRT2WNPA.1@musterstadt.example";
+  m.date = NowRfc5322();
+  m.auto_reply = false;
+  std::string binary;
+  for (int i = 0; i < 600; ++i) binary += static_cast<char>(i * 7 % 256);
+  m.attachments = {{"Straße_Mühlenweg ÄÖÜ.jpg", "image/jpeg", binary},
+                   {"IMG_0412.JPG", "image/jpeg", "\xff\xd8\xff\xe0 small"},
+                   {"evil\"\r\nBcc: x@example.org.png", "image/png; x=\r\ny", "p"}};
+  std::string mail = Compose(m);
+  CHECK(mail.find("\r\nContent-Type: multipart/mixed; boundary=\"=_meldestelle_") !=
+        std::string::npos);
+  // RFC 2231 for the umlauts, an RFC 2047 name beside it; no header injection from a name.
+  CHECK(mail.find("filename*=UTF-8''Stra%C3%9Fe_M%C3%BChlenweg%20%C3%84%C3%96%C3%9C.jpg") !=
+        std::string::npos);
+  CHECK(mail.find("name=\"=?UTF-8?B?") != std::string::npos);
+  CHECK(mail.find("\r\nBcc:") == std::string::npos);
+  CHECK(mail.find("Content-Type: application/octet-stream; name=\"evilBcc: x@example.org.png\"") !=
+        std::string::npos);
+  for (unsigned char c : mail) CHECK(c < 0x80);
+  // Every line within the RFC 5322 limit; base64 lines at most 76.
+  size_t start = 0;
+  while (start < mail.size()) {
+    size_t end = mail.find("\r\n", start);
+    REQUIRE(end != std::string::npos);
+    CHECK(end - start <= 998);
+    start = end + 2;
+  }
+  auto parsed = ParseMail(mail);
+  REQUIRE(parsed);
+  CHECK(parsed->subject == m.subject);
+  CHECK(parsed->text.find("Größe 40 cm") != std::string::npos);
+  REQUIRE(parsed->attachments.size() == 3);
+  CHECK(parsed->attachments[0].filename == "Straße_Mühlenweg ÄÖÜ.jpg");
+  CHECK(parsed->attachments[0].declared_type == "image/jpeg");
+  CHECK(parsed->attachments[0].bytes == binary);
+  CHECK(parsed->attachments[1].filename == "IMG_0412.JPG");
+  CHECK(parsed->attachments[1].bytes == "\xff\xd8\xff\xe0 small");
+  CHECK(parsed->attachments[2].bytes == "p");
+}
+
+TEST_CASE("base64 lines are 76 characters and decode to the bytes", "[compose]") {
+  std::string bytes(1000, '\x01');
+  std::string lines = EncodeBase64Lines(bytes);
+  std::string joined;
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t end = lines.find("\r\n", start);
+    REQUIRE(end != std::string::npos);
+    CHECK(end - start <= 76);
+    joined += lines.substr(start, end - start);
+    start = end + 2;
+  }
+  std::string back;
+  REQUIRE(meldestelle::Base64Decode(joined, &back));
+  CHECK(back == bytes);
+  CHECK(EncodeBase64Lines("").empty());
+}

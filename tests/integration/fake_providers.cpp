@@ -278,4 +278,49 @@ int FakeProviders::media_requests() const {
   return media_requests_;
 }
 
+FakeWebhook::FakeWebhook() {
+  server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int status = 200;
+    if (fail_left_ != 0) {
+      status = fail_status_;
+      if (fail_left_ > 0) --fail_left_;
+    }
+    requests_.push_back({req.headers, req.body, status});
+    res.status = status;
+    res.set_content(status / 100 == 2 ? R"({"ok":true})" : R"({"error":"unavailable"})",
+                    "application/json");
+    cv_.notify_all();
+  });
+  port_ = server_.bind_to_any_port("127.0.0.1");
+  REQUIRE(port_ > 0);
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+FakeWebhook::~FakeWebhook() {
+  server_.stop();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+std::string FakeWebhook::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
+}
+
+void FakeWebhook::FailFirst(int n, int status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_left_ = n;
+  fail_status_ = status;
+}
+
+std::vector<FakeWebhook::Request> FakeWebhook::requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return requests_;
+}
+
+bool FakeWebhook::WaitForRequests(size_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+}
+
 }  // namespace meldestelle::testing

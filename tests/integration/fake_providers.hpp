@@ -80,4 +80,38 @@ class FakeProviders {
   int recording_requests_ = 0;
 };
 
+// A department's own ticket system receiving our webhook (docs/departments.md, "Webhook"): it
+// records every POST to /hook (headers and body) and answers `status` (200 unless told) after
+// the first `fail_first` requests, which get `fail_status` (500 unless told).
+class FakeWebhook {
+ public:
+  FakeWebhook();
+  ~FakeWebhook();
+  FakeWebhook(const FakeWebhook&) = delete;
+  FakeWebhook& operator=(const FakeWebhook&) = delete;
+
+  std::string url() const;  // http://127.0.0.1:PORT/hook
+  // The first `n` requests (from now) get `status`; with n < 0 every request does.
+  void FailFirst(int n, int status = 500);
+
+  struct Request {
+    httplib::Headers headers;
+    std::string body;
+    int answered = 0;  // the status we answered
+  };
+  std::vector<Request> requests() const;
+  // Waits until at least `n` requests came (condition variable, with a deadline).
+  bool WaitForRequests(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Request> requests_;  // guarded by mu_
+  int fail_left_ = 0;              // guarded by mu_; < 0 = always
+  int fail_status_ = 500;          // guarded by mu_
+};
+
 }  // namespace meldestelle::testing

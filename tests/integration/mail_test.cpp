@@ -31,29 +31,6 @@ StackOptions MailOptions() {
   return o;
 }
 
-// The acknowledgements the SMTP sink received for `rcpt`: the message files.
-std::vector<std::string> SinkMessagesTo(const std::string& rcpt) {
-  std::vector<std::string> out;
-  fs::path dir = Env("MELDESTELLE_SMTP_SINK_DIR");
-  if (!fs::exists(dir))
-    return out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".json")
-      continue;
-    json env = json::parse(ReadFile(e.path()), nullptr, false);
-    if (!env.is_object())
-      continue;
-    for (const auto& r : env.value("rcpt_tos", json::array())) {
-      if (r.is_string() && r.get<std::string>() == rcpt) {
-        fs::path eml = e.path();
-        eml.replace_extension(".eml");
-        out.push_back(ReadFile(eml));
-      }
-    }
-  }
-  return out;
-}
-
 std::string One(Stack& s, const std::string& sql) {
   auto r = s.Query(sql);
   REQUIRE(r.size() == 1);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -174,6 +175,29 @@ void Process::Stop() {
   pid_ = -1;
 }
 
+std::vector<std::string> SinkMessagesTo(const std::string& rcpt) {
+  std::vector<fs::path> files;
+  fs::path dir = Env("MELDESTELLE_SMTP_SINK_DIR");
+  if (dir.empty() || !fs::exists(dir)) return {};
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    auto env = nlohmann::json::parse(ReadFile(e.path()), nullptr, false);
+    if (!env.is_object()) continue;
+    for (const auto& r : env.value("rcpt_tos", nlohmann::json::array())) {
+      if (r.is_string() && r.get<std::string>() == rcpt) {
+        fs::path eml = e.path();
+        eml.replace_extension(".eml");
+        // The .eml appears last (atomically): a message without it is still being written.
+        if (fs::exists(eml)) files.push_back(eml);
+      }
+    }
+  }
+  std::sort(files.begin(), files.end());  // the names start with the UTC time
+  std::vector<std::string> out;
+  for (const auto& f : files) out.push_back(ReadFile(f));
+  return out;
+}
+
 void Replace(std::string& text, const std::string& from, const std::string& to) {
   auto pos = text.find(from);
   REQUIRE(pos != std::string::npos);
@@ -323,9 +347,12 @@ void Stack::StartWorker() {
 void Stack::StopWorkers() { workers_.clear(); }
 
 void Stack::StartDispatcher() {
-  dispatcher_ = std::make_unique<Process>(
-      std::vector<std::string>{MELDESTELLE_BINARY, "dispatcher"}, ProcessEnv(),
-      dir_ / "dispatcher.log");
+  std::vector<std::string> argv{MELDESTELLE_BINARY, "dispatcher"};
+  if (options_.dispatcher_metrics_port > 0) {
+    argv.push_back("--metrics-port");
+    argv.push_back(std::to_string(options_.dispatcher_metrics_port));
+  }
+  dispatcher_ = std::make_unique<Process>(argv, ProcessEnv(), dir_ / "dispatcher.log");
 }
 
 std::string Stack::DispatcherLog() const { return ReadFile(dir_ / "dispatcher.log"); }

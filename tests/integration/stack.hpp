@@ -29,6 +29,10 @@ void Replace(std::string& text, const std::string& from, const std::string& to);
 // Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
 std::string RawHttp(int port, const std::string& request);
 
+// The messages the SMTP sink (scripts/smtp-sink.py, $MELDESTELLE_SMTP_SINK_DIR) received for
+// `rcpt`, oldest first: the .eml files as sent.
+std::vector<std::string> SinkMessagesTo(const std::string& rcpt);
+
 // Polls `condition` until it holds or `timeout` passes (a deadline, not a sleep to synchronise).
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -67,6 +71,7 @@ struct StackOptions {
   // stand-in providers' base URLs.
   std::vector<std::string> extra_env;
   bool dispatcher = false;  // also run `meldestelle dispatcher`
+  int dispatcher_metrics_port = 0;  // the dispatcher's --metrics-port; 0 = off
   // Changes the configuration text (the example config, adapted) before it is written.
   std::function<void(std::string&)> edit_config;
 };
