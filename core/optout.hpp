@@ -14,8 +14,7 @@ namespace meldestelle {
 // RFC 3986 percent-encoding of everything but unreserved characters.
 std::string PercentEncode(std::string_view s);
 // The opt-out link for `address` on `channel` ("email").
-std::string OptOutUrl(const Config& config, const std::string& channel,
-                      const std::string& address);
+std::string OptOutUrl(const Config& config, const std::string& channel, const std::string& address);
 
 struct OptOutRequest {
   std::string channel;

@@ -161,13 +161,16 @@ bool IsDoneWord(std::string_view text) {
 
 OptWord ParseOptWord(std::string_view text) {
   std::string_view t = TrimAscii(text);
-  while (!t.empty() && (t.back() == '.' || t.back() == '!')) t.remove_suffix(1);
+  while (!t.empty() && (t.back() == '.' || t.back() == '!'))
+    t.remove_suffix(1);
   std::string w = AsciiLower(TrimAscii(t));
   for (std::string_view stop : {"stop", "stopp", "abmelden", "unsubscribe"}) {
-    if (w == stop) return OptWord::kStop;
+    if (w == stop)
+      return OptWord::kStop;
   }
   for (std::string_view start : {"start", "anmelden"}) {
-    if (w == start) return OptWord::kStart;
+    if (w == start)
+      return OptWord::kStart;
   }
   return OptWord::kNone;
 }

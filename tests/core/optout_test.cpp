@@ -1,9 +1,10 @@
 // The signed opt-out link of status e-mails (core/optout): built, checked, and broken links
 // refused with a German message.
+#include "core/optout.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "core/links.hpp"
-#include "core/optout.hpp"
 
 using namespace meldestelle;
 
@@ -18,13 +19,14 @@ Config LinkConfig() {
 
 }  // namespace
 
-TEST_CASE("the opt-out link carries the percent-encoded address and its signature",
-          "[optout]") {
+TEST_CASE("the opt-out link carries the percent-encoded address and its signature", "[optout]") {
   Config c = LinkConfig();
   std::string url = OptOutUrl(c, "email", "erika+bau@example.org");
   std::string sig = SignLink("optout-secret-for-tests", "optout", "email:erika+bau@example.org", 0);
-  CHECK(url == "https://meldung.musterstadt.example/abmelden?c=email&a=erika%2Bbau%40example.org"
-               "&s=" + sig);
+  CHECK(url ==
+        "https://meldung.musterstadt.example/abmelden?c=email&a=erika%2Bbau%40example.org"
+        "&s=" +
+            sig);
   CHECK(PercentEncode("a b&c=ü") == "a%20b%26c%3D%C3%BC");
   auto ok = CheckOptOutLink(c, "email", "erika+bau@example.org", sig);
   REQUIRE(ok);

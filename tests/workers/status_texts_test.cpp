@@ -1,10 +1,11 @@
 // What citizens are told when their ticket changes (workers/status_texts), and the STOP/START
 // words of the messenger opt-out (workers/chat_texts).
+#include "workers/status_texts.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "core/text.hpp"
 #include "workers/chat_texts.hpp"
-#include "workers/status_texts.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::workers;
@@ -65,8 +66,7 @@ TEST_CASE("a chat notice has the reference, the department and the note on one l
   CHECK(StatusText(c, fr, NoticeStyle::kChat) == "Ihre Meldung 4KQ7-XRT2-WNPA ist erledigt.");
 }
 
-TEST_CASE("a duplicate's reporter learns with which report theirs is handled",
-          "[status_texts]") {
+TEST_CASE("a duplicate's reporter learns with which report theirs is handled", "[status_texts]") {
   Config c = TextsConfig();
   StatusNotice n = Notice("done");
   n.reference = "ZZZZYYYYXXXX";  // the duplicate's own reference
@@ -95,7 +95,8 @@ TEST_CASE("an SMS notice names the town and fits one SMS by shortening the note"
   CHECK(sms.substr(sms.size() - 3) == "…");
   // Umlauts count as one character each.
   std::string umlauts;
-  for (int i = 0; i < 200; ++i) umlauts += "ü";
+  for (int i = 0; i < 200; ++i)
+    umlauts += "ü";
   CHECK(Utf8Length(StatusText(c, Notice("done", umlauts), NoticeStyle::kSms)) == 160);
 }
 
@@ -122,9 +123,10 @@ TEST_CASE("the WhatsApp template line is one short line", "[status_texts]") {
 TEST_CASE("STOP and START are recognised as whole messages only", "[status_texts]") {
   for (const char* w : {"STOP", "Stop", "stopp", " abmelden ", "STOP.", "stop!", "Unsubscribe"})
     CHECK(ParseOptWord(w) == OptWord::kStop);
-  for (const char* w : {"START", "start", "Anmelden."}) CHECK(ParseOptWord(w) == OptWord::kStart);
-  for (const char* w : {"", ".", "stop bitte", "Stoppschild umgefahren", "nicht stop", "sto p",
-                        "stopstop"})
+  for (const char* w : {"START", "start", "Anmelden."})
+    CHECK(ParseOptWord(w) == OptWord::kStart);
+  for (const char* w :
+       {"", ".", "stop bitte", "Stoppschild umgefahren", "nicht stop", "sto p", "stopstop"})
     CHECK(ParseOptWord(w) == OptWord::kNone);
   CHECK(OptOutConfirmText("de") ==
         "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
