@@ -58,6 +58,9 @@ class Gateway {
                      const httplib::ContentReader& reader);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
+  // Citizens' opt-out link from status e-mails (gateway/optout.cpp).
+  void HandleOptOutPage(const httplib::Request& req, httplib::Response& res);
+  void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
   // Messenger webhooks (gateway/webhooks.cpp).
   void HandleWhatsAppVerify(const httplib::Request& req, httplib::Response& res);
   void HandleWhatsAppPost(const httplib::Request& req, httplib::Response& res);
