@@ -258,9 +258,10 @@ TEST_CASE(
   std::string link = body.substr(link_at, body.find('\n', link_at) - link_at);
   CHECK(Header(notice, "List-Unsubscribe").find(link) != std::string::npos);
   // Every attempt is in the delivery log (written after the SMTP server took the mail).
-  CHECK(s.WaitForCount("SELECT count(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
-                       " WHERE o.kind = 'status' AND a.outcome = 'sent'",
-                       1));
+  CHECK(
+      s.WaitForCount("SELECT count(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
+                     " WHERE o.kind = 'status' AND a.outcome = 'sent'",
+                     1));
 
   // A retried transaction queues nothing twice.
   {
@@ -306,6 +307,15 @@ TEST_CASE(
   CHECK(done->body.find("Sie sind abgemeldet") != std::string::npos);
   CHECK(One(s, "SELECT channel || ' ' || address || ' ' || source FROM notification_optouts") ==
         "email " + from + " link");
+  // A mail program's one-click request (RFC 8058): POST to the link itself.
+  std::string max_sig = SignLink(s.form_secret(), "optout", "email:max@example.org", 0);
+  auto one_click =
+      s.Client().Post("/abmelden?c=email&a=max%40example.org&s=" + max_sig,
+                      "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded");
+  REQUIRE(one_click);
+  CHECK(one_click->status == 200);
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts WHERE address = 'max@example.org'") ==
+        1);
 
   // A status row queued before the opt-out is not sent either; none is queued after it.
   {
