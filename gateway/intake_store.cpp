@@ -135,4 +135,23 @@ Status IntakeStore::Ping() {
   return r;
 }
 
+Status IntakeStore::RecordOptOut(const std::string& channel, const std::string& address,
+                                 const std::string& source) {
+  std::unique_ptr<pqxx::connection> back;
+  auto r = WithConnection<Ok>(
+      Borrow(),
+      [&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_params0(
+            "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, $3)"
+            " ON CONFLICT (channel, address) DO NOTHING",
+            channel, address, source);
+        tx.commit();
+        return Ok{};
+      },
+      &back);
+  Return(std::move(back));
+  return r;
+}
+
 }  // namespace meldestelle::gateway

@@ -45,6 +45,9 @@ class IntakeStore {
   };
   Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
   Status Ping();
+  // A citizen declined status notifications (docs/citizen-notifications.md); idempotent.
+  Status RecordOptOut(const std::string& channel, const std::string& address,
+                      const std::string& source);
 
  private:
   Result<std::unique_ptr<pqxx::connection>> Borrow();

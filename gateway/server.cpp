@@ -237,6 +237,8 @@ void Gateway::Routes() {
                [this](const auto& req, auto& res) { HandlePhoneTranscript(req, res); });
   server_.Get(R"(/media/([0-9a-f]{64}))",
               [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
+  server_.Get("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPage(req, res); });
+  server_.Post("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPost(req, res); });
   server_.Get("/healthz", [](const auto&, auto& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });

@@ -61,6 +61,9 @@ class Gateway {
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   // Signed links to large photos in department mails (gateway/media_links.cpp).
   void HandleMediaLink(const httplib::Request& req, httplib::Response& res);
+  // Citizens' opt-out link from status e-mails (gateway/optout.cpp).
+  void HandleOptOutPage(const httplib::Request& req, httplib::Response& res);
+  void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
   // Messenger webhooks (gateway/webhooks.cpp).
   void HandleWhatsAppVerify(const httplib::Request& req, httplib::Response& res);
   void HandleWhatsAppPost(const httplib::Request& req, httplib::Response& res);

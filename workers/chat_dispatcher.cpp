@@ -11,8 +11,10 @@
 #include "core/crypto.hpp"
 #include "core/db.hpp"
 #include "core/log.hpp"
+#include "core/optout.hpp"
 #include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
+#include "workers/status_texts.hpp"
 #include "workers/wait.hpp"
 
 namespace meldestelle::workers {
@@ -32,6 +34,7 @@ struct ChatDispatcher::Row {
   std::string account;          // WhatsApp phone_number_id
   bool outside_window = false;  // WhatsApp: last citizen message older than 24 h
   std::string subject;          // e-mail
+  std::string optout_url;       // e-mail status notices: List-Unsubscribe
 };
 
 ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry)
@@ -142,17 +145,11 @@ Result<int> ChatDispatcher::RunOnce() {
           if (t == templates.end()) t = templates.find("de");
           std::string status_url =
               config_.gateway.public_base_url + "/api/v1/reports/" + x.reference;
-          auto fill = [&](std::string s) {
-            for (auto [key, value] :
-                 {std::pair<std::string, std::string>{"{reference}", DisplayReference(x.reference)},
-                  {"{department}", department},
-                  {"{town}", config_.town.name},
-                  {"{status_url}", status_url}}) {
-              for (size_t p = s.find(key); p != std::string::npos; p = s.find(key, p + value.size())) {
-                s.replace(p, key.size(), value);
-              }
-            }
-            return s;
+          auto fill = [&](const std::string& s) {
+            return FillPlaceholders(s, {{"reference", DisplayReference(x.reference)},
+                                        {"department", department},
+                                        {"town", config_.town.name},
+                                        {"status_url", status_url}});
           };
           std::string extra;
           if (x.payload.value("forwarded_to", "") != "") {
@@ -167,6 +164,14 @@ Result<int> ChatDispatcher::RunOnce() {
           x.subject = fill(t->second.subject);
           x.text = fill(t->second.body);
           if (!extra.empty()) x.text = extra + "\n\n" + x.text;
+          if (config_.notifications.enabled) {
+            // The status notices to come can be declined already (docs/citizen-notifications.md).
+            x.text += language == "en"
+                          ? "\n\n-- \nDo not want status e-mails about your report? Unsubscribe: " +
+                                OptOutUrl(config_, "email", x.address)
+                          : "\n\n-- \nKeine Statusmeldungen per E-Mail gewünscht? Abmelden: " +
+                                OptOutUrl(config_, "email", x.address);
+          }
         }
         if (x.channel == "sms") {
           // Short: one SMS, no chat phrases ("reply to this message").
@@ -175,6 +180,56 @@ Result<int> ChatDispatcher::RunOnce() {
         }
         x.template_param = language == "en" ? "received, responsible: " + department
                                             : "eingegangen, zuständig: " + department;
+      } else if (x.kind == "status") {
+        // A ticket changed (docs/citizen-notifications.md). Opted out since it was queued: not
+        // sent.
+        if (!tx.exec_params("SELECT 1 FROM notification_optouts WHERE channel = $1"
+                            " AND address = $2",
+                            x.channel, x.address)
+                 .empty()) {
+          tx.exec_params0(
+              "UPDATE outbox SET status = 'done', last_error = 'opted out', updated_at = now()"
+              " WHERE id = $1",
+              x.id);
+          log::Info("status notice not sent: opted out",
+                    {{"reference", x.reference}, {"channel", x.channel}});
+          continue;
+        }
+        StatusNotice n{x.payload.value("event", ""),
+                       language,
+                       x.reference,
+                       x.payload.value("ticket_reference", ""),
+                       x.payload.value("merged_into", ""),
+                       x.payload.value("department", ""),
+                       x.payload.value("note", "")};
+        if (x.channel == "email") {
+          x.optout_url = OptOutUrl(config_, "email", x.address);
+          x.text = StatusText(config_, n, NoticeStyle::kEmail, x.optout_url);
+          x.subject = StatusSubject(config_, n);
+          if (x.payload.value("in_reply_to", "") == "" && !x.ticket_id.empty()) {
+            // Queued before the acknowledgement was sent: thread to it now.
+            auto ack = tx.exec_params(
+                "SELECT provider_message_id, coalesce(payload->>'in_reply_to', ''),"
+                " coalesce(payload->'references', '[]')::text FROM outbox"
+                " WHERE ticket_id = $1::uuid AND kind = 'ack' AND channel = 'email'"
+                " AND provider_message_id IS NOT NULL",
+                x.ticket_id);
+            if (!ack.empty()) {
+              json refs = json::parse(ack[0][2].as<std::string>(), nullptr, false);
+              if (!refs.is_array())
+                refs = json::array();
+              if (std::string first = ack[0][1].as<std::string>(); !first.empty())
+                refs.push_back(first);
+              refs.push_back(ack[0][0].as<std::string>());
+              x.payload["in_reply_to"] = ack[0][0].as<std::string>();
+              x.payload["references"] = refs;
+            }
+          }
+        } else {
+          x.text =
+              StatusText(config_, n, x.channel == "sms" ? NoticeStyle::kSms : NoticeStyle::kChat);
+        }
+        x.template_param = StatusTemplateLine(n);
       } else if (x.kind == "forward") {
         // To another authority: the report itself.
         std::string lat = x.payload.contains("lat") && x.payload["lat"].is_number()
@@ -257,6 +312,11 @@ Result<int> ChatDispatcher::RunOnce() {
             " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1 AND attempts = $4",
             row.id, out.error, backoff, row.attempts);
       }
+      // Every attempt, for the delivery log (the staff see why a citizen was not reached).
+      tx.exec_params0(
+          "INSERT INTO outbox_attempts (outbox_id, attempt, outcome, detail)"
+          " VALUES ($1, $2, $3, $4) ON CONFLICT (outbox_id, attempt) DO NOTHING",
+          row.id, row.attempts, result, out.ok ? out.provider_message_id : out.error);
       tx.commit();
       return Ok{};
     });
@@ -355,8 +415,10 @@ ChatDispatcher::Outcome ChatDispatcher::SendEmail(const Row& row) {
   m.subject = row.subject;
   m.text = row.text;
   m.date = email::NowRfc5322();
-  m.message_id = email::NewMessageId(row.kind == "forward" ? "fwd" : "ack", row.reference,
-                                     email::DomainOf(cfg.from));
+  m.message_id = email::NewMessageId(row.kind == "forward"  ? "fwd"
+                                     : row.kind == "status" ? "status"
+                                                            : "ack",
+                                     row.reference, email::DomainOf(cfg.from));
   // Threaded to the citizen's own mail when the report came by e-mail.
   m.in_reply_to = row.payload.value("in_reply_to", "");
   if (row.payload.contains("references") && row.payload["references"].is_array()) {
@@ -365,6 +427,14 @@ ChatDispatcher::Outcome ChatDispatcher::SendEmail(const Row& row) {
     }
   }
   m.auto_reply = row.kind == "ack";
+  if (row.kind == "status") {
+    m.headers.push_back({"Auto-Submitted", "auto-generated"});
+    if (!row.optout_url.empty()) {
+      // RFC 2369 and RFC 8058: the mail program's own "unsubscribe" button, one click.
+      m.headers.push_back({"List-Unsubscribe", "<" + row.optout_url + ">"});
+      m.headers.push_back({"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"});
+    }
+  }
   SmtpMessage smtp;
   smtp.url = cfg.smtp_url;
   smtp.user = cfg.smtp_user;

@@ -226,6 +226,27 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
       tx.commit();
       return Ok{};
     }
+    // "STOP" / "START": the citizen's opt-out from status notifications
+    // (docs/citizen-notifications.md) — never a report, confirmed once per message.
+    if (OptWord w = e.type == MessageType::kText ? ParseOptWord(e.text) : OptWord::kNone;
+        w != OptWord::kNone) {
+      bool stop = w == OptWord::kStop;
+      if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, stop ? "optout" : "optin"))
+        return Ok{};
+      if (stop) {
+        tx.exec_params0(
+            "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, 'stop')"
+            " ON CONFLICT (channel, address) DO NOTHING",
+            e.channel, e.sender);
+      } else {
+        tx.exec_params0("DELETE FROM notification_optouts WHERE channel = $1 AND address = $2",
+                        e.channel, e.sender);
+      }
+      QueueReply(tx, e, (stop ? "optout:" : "optin:") + e.channel + ":" + e.dedupe_key,
+                 stop ? OptOutConfirmText(language) : OptInConfirmText(language), language);
+      tx.commit();
+      return Ok{};
+    }
     // A reply to one of our messages about a published ticket is a follow-up to that ticket.
     if (!e.reply_to.empty()) {
       auto t = tx.exec_params(

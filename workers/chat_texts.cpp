@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace meldestelle::workers {
 
 namespace {
@@ -155,6 +157,37 @@ bool IsDoneWord(std::string_view text) {
       return true;
   }
   return false;
+}
+
+OptWord ParseOptWord(std::string_view text) {
+  std::string_view t = TrimAscii(text);
+  while (!t.empty() && (t.back() == '.' || t.back() == '!'))
+    t.remove_suffix(1);
+  std::string w = AsciiLower(TrimAscii(t));
+  for (std::string_view stop : {"stop", "stopp", "abmelden", "unsubscribe"}) {
+    if (w == stop)
+      return OptWord::kStop;
+  }
+  for (std::string_view start : {"start", "anmelden"}) {
+    if (w == start)
+      return OptWord::kStart;
+  }
+  return OptWord::kNone;
+}
+
+std::string OptOutConfirmText(std::string_view language) {
+  if (English(language)) {
+    return "You will no longer receive status updates about your reports. Send START to receive "
+           "them again.";
+  }
+  return "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.";
+}
+
+std::string OptInConfirmText(std::string_view language) {
+  if (English(language)) {
+    return "You will receive status updates about your reports again. Send STOP to stop them.";
+  }
+  return "Sie erhalten wieder Statusmeldungen zu Ihren Meldungen. Mit STOP abmelden.";
 }
 
 }  // namespace meldestelle::workers

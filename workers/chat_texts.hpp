@@ -23,6 +23,13 @@ std::string SmsAckText(std::string_view language, std::string_view town, std::st
 std::string FollowupText(std::string_view language, std::string_view reference);
 // True for "fertig", "Fertig!", "done", "ok fertig" …: the citizen says the report is complete.
 bool IsDoneWord(std::string_view text);
+// "STOP", "Stop", "stopp", "abmelden", "STOP." (case-insensitive, trimmed, the whole message)
+// → kStop; "START", "anmelden" → kStart: the citizen's opt-out from status notifications.
+enum class OptWord { kNone, kStop, kStart };
+OptWord ParseOptWord(std::string_view text);
+// The confirmations of STOP and START.
+std::string OptOutConfirmText(std::string_view language);
+std::string OptInConfirmText(std::string_view language);
 // The reference as written to citizens: groups of four ("4KQ7-XRT2-WNPA"); the status lookup
 // and staff accept it with or without the dashes.
 std::string DisplayReference(std::string_view reference);

@@ -1,5 +1,7 @@
 #include "workers/ticket_events.hpp"
 
+#include <algorithm>
+
 namespace meldestelle::workers {
 
 using nlohmann::json;
@@ -27,34 +29,54 @@ int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std:
                                 const std::string& existing_reference) {
   if (!config.notifications.enabled || !IsPublicEvent(event)) return 0;
   // The ticket's own reporter and the reporters of its duplicates, reached the way their own
-  // acknowledgement went (or was to go).
+  // acknowledgement went (or was to go); one message per address, even if one citizen reported
+  // the same defect twice (their own ticket's row first).
   auto rows = tx.exec_params(
-      "SELECT t.id::text, t.reference, a.channel, a.address,"
+      "SELECT DISTINCT ON (a.channel, a.address) t.id::text, t.reference, a.channel, a.address,"
       " coalesce(a.payload->>'language', t.reporter->>'language', 'de'),"
       " coalesce(a.provider_message_id, ''), coalesce(a.payload->>'in_reply_to', ''),"
-      " (SELECT reference FROM tickets WHERE id = $1::uuid)"
+      " coalesce(a.payload->'references', '[]')::text"
       " FROM tickets t JOIN outbox a ON a.ticket_id = t.id AND a.kind = 'ack'"
       " WHERE (t.id = $1::uuid OR t.duplicate_of = $1::uuid)"
       " AND a.channel NOT IN ('none', '') AND a.address <> ''"
       " AND NOT EXISTS (SELECT 1 FROM notification_optouts o"
       "                 WHERE o.channel = a.channel AND o.address = a.address)"
-      " ORDER BY t.received_at",
+      " ORDER BY a.channel, a.address, t.id <> $1::uuid, t.received_at",
       ticket_id);
+  // The changed ticket's reference, and for `duplicate` the ticket it was merged into.
+  auto ticket = tx.exec_params(
+      "SELECT t.reference, coalesce(d.reference, '') FROM tickets t"
+      " LEFT JOIN tickets d ON d.id = t.duplicate_of WHERE t.id = $1::uuid",
+      ticket_id);
+  if (ticket.empty()) return 0;
   int queued = 0;
   for (const auto& row : rows) {
     std::string reporter_ticket = row[0].as<std::string>();
+    std::string channel = row[2].as<std::string>();
     json payload{{"event", event},
                  {"reference", row[1].as<std::string>()},
-                 {"ticket_reference", row[7].as<std::string>()},
+                 {"ticket_reference", ticket[0][0].as<std::string>()},
                  {"department", department},
                  {"note", public_note},
                  {"language", row[4].as<std::string>()}};
-    if (!existing_reference.empty()) payload["existing_reference"] = existing_reference;
-    // E-mail: threaded to our first acknowledgement (and the citizen's own mail before it).
-    if (std::string ack_id = row[5].as<std::string>(); !ack_id.empty()) {
+    if (event == "duplicate") {
+      // The staff API names the ticket before the link is written; otherwise it is duplicate_of.
+      payload["merged_into"] =
+          !existing_reference.empty() ? existing_reference : ticket[0][1].as<std::string>();
+    }
+    // E-mail: threaded to our first acknowledgement and the citizen's mails before it. If the
+    // acknowledgement is not sent yet, the dispatcher looks its Message-ID up when sending.
+    if (std::string ack_id = row[5].as<std::string>(); channel == "email" && !ack_id.empty()) {
       payload["in_reply_to"] = ack_id;
       json refs = json::array();
-      if (std::string first = row[6].as<std::string>(); !first.empty()) refs.push_back(first);
+      json before = json::parse(row[7].as<std::string>(), nullptr, false);
+      if (before.is_array()) {
+        for (const auto& r : before)
+          if (r.is_string()) refs.push_back(r);
+      }
+      if (std::string first = row[6].as<std::string>();
+          !first.empty() && std::find(refs.begin(), refs.end(), json(first)) == refs.end())
+        refs.push_back(first);
       refs.push_back(ack_id);
       payload["references"] = refs;
     }
@@ -62,7 +84,7 @@ int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std:
         "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
         " VALUES ($1::uuid, 'status', $2, $3, $4::jsonb, 'pending', $5)"
         " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        reporter_ticket, row[2].as<std::string>(), row[3].as<std::string>(),
+        reporter_ticket, channel, row[3].as<std::string>(),
         payload.dump(-1, ' ', false, json::error_handler_t::replace),
         "status:" + std::to_string(history_id) + ":" + reporter_ticket);
     queued += inserted.empty() ? 0 : 1;

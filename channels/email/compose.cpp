@@ -213,6 +213,8 @@ std::string Compose(const Outgoing& m) {
   }
   if (!refs.empty())
     header("References", refs);
+  for (const auto& [name, value] : m.headers)
+    header(OneLine(name), OneLine(value));
   if (m.auto_reply) {
     // RFC 3834, and what keeps out-of-office robots from answering us.
     header("Auto-Submitted", "auto-replied");

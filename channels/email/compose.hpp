@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // Composing the e-mails we send (acknowledgements, forwards, department deliveries): RFC 5322 +
@@ -27,6 +28,9 @@ struct Outgoing {
   std::string date;                     // RFC 5322 date, e.g. "Fri, 27 Nov 2026 16:00:00 +0000"
   bool auto_reply = true;               // Auto-Submitted: auto-replied + loop-prevention headers
   std::vector<OutgoingAttachment> attachments;  // none: a single text/plain part
+  // More header fields (name, value), printable ASCII, after the threading headers; e.g.
+  // List-Unsubscribe (RFC 2369) and List-Unsubscribe-Post (RFC 8058) of status notices.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 std::string Compose(const Outgoing& mail);

@@ -193,3 +193,22 @@ TEST_CASE("base64 lines are 76 characters and decode to the bytes", "[compose]")
   CHECK(back == bytes);
   CHECK(EncodeBase64Lines("").empty());
 }
+
+TEST_CASE("extra header fields are written on one line each", "[compose]") {
+  Outgoing m;
+  m.from_address = "maengel@musterstadt.example";
+  m.to = "erika@example.org";
+  m.subject = "Neuigkeiten";
+  m.text = "x";
+  m.message_id = "status.X@musterstadt.example";
+  m.date = NowRfc5322();
+  m.auto_reply = false;
+  m.headers = {{"List-Unsubscribe", "<https://x.example/abmelden?c=email>"},
+               {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click\r\nBcc: evil@example.org"}};
+  std::string mail = Compose(m);
+  CHECK(mail.find("\r\nList-Unsubscribe: <https://x.example/abmelden?c=email>\r\n") !=
+        std::string::npos);
+  CHECK(mail.find("\r\nBcc:") == std::string::npos);
+  CHECK(mail.find("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click  Bcc") !=
+        std::string::npos);
+}

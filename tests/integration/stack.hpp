@@ -97,6 +97,8 @@ class Stack {
   const std::string& dead_letter_queue() const { return dlq_; }
   const std::string& exchange() const { return exchange_; }
   int port() const { return port_; }
+  // The stack's own database, for tests that write as another component would (a pqxx::work).
+  const std::string& db_url() const { return db_url_; }
   std::string GatewayLog() const { return gateway_ ? gateway_->Log() : ""; }
   std::string WorkerLogs() const;
 

@@ -210,7 +210,7 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
   CHECK(d.body["status"] == "duplicate");
   CHECK(d.body["duplicate_of"] == first);
   // The second reporter is told the reference it was merged into.
-  auto told = s.Query("SELECT address, payload->>'existing_reference' FROM outbox"
+  auto told = s.Query("SELECT address, payload->>'merged_into' FROM outbox"
                       " WHERE kind = 'status' AND payload->>'event' = 'duplicate'");
   REQUIRE(told.size() == 1);
   CHECK(told[0][0].as<std::string>() == "zweite@example.net");

@@ -1,0 +1,58 @@
+#include "core/optout.hpp"
+
+#include "core/links.hpp"
+#include "core/text.hpp"
+
+namespace meldestelle {
+
+std::string PercentEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string OptOutUrl(const Config& config, const std::string& channel,
+                      const std::string& address) {
+  return config.gateway.public_base_url + "/abmelden?c=" + PercentEncode(channel) +
+         "&a=" + PercentEncode(address) +
+         "&s=" + SignLink(LinkSecret(config), "optout", channel + ":" + address, 0);
+}
+
+Result<OptOutRequest> CheckOptOutLink(const Config& config, std::string_view channel,
+                                      std::string_view address, std::string_view signature) {
+  auto bad = [](std::string detail) {
+    return MakeError("optout_invalid",
+                     "Dieser Abmeldelink ist ungültig oder unvollständig. Bitte verwenden Sie den "
+                     "vollständigen Link aus unserer E-Mail.",
+                     std::move(detail));
+  };
+  if (channel.empty() || address.empty() || signature.empty())
+    return bad("c, a and s are required");
+  if (channel != "email")
+    return bad("unknown channel");
+  if (address.size() > 254 || !IsValidUtf8(address) || address.find('@') == std::string_view::npos)
+    return bad("malformed address");
+  for (unsigned char c : address) {
+    if (c < 0x21 || c == 0x7f)
+      return bad("malformed address");
+  }
+  if (signature.size() != 32)
+    return bad("malformed signature");
+  std::string ch(channel), addr(address);
+  if (!VerifyLink(LinkSecret(config), "optout", ch + ":" + addr, 0, std::string(signature), 0))
+    return bad("wrong signature");
+  return OptOutRequest{ch, addr};
+}
+
+}  // namespace meldestelle

@@ -1,0 +1,84 @@
+// The citizens' opt-out link of status e-mails (docs/citizen-notifications.md): GET shows a
+// confirmation page with a button, so that mail scanners fetching links unsubscribe nobody; POST
+// (the button, or a mail program's RFC 8058 one-click request) records the opt-out. A link with a
+// wrong signature gets a German 400 page and changes nothing.
+#include "core/optout.hpp"
+
+#include "channels/webform/page.hpp"
+#include "core/log.hpp"
+#include "gateway/server.hpp"
+
+namespace meldestelle::gateway {
+
+namespace {
+
+using webform::HtmlEscape;
+
+std::string Page(const std::string& town, const std::string& title, const std::string& body) {
+  return "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>" +
+         HtmlEscape(title) + " – " + HtmlEscape(town) +
+         "</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;"
+         "padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.5rem 1rem}</style>"
+         "</head><body><main><h1>" +
+         HtmlEscape(title) + "</h1>" + body + "</main></body></html>\n";
+}
+
+void SendPage(httplib::Response& res, int status, const std::string& html) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Robots-Tag", "noindex");
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
+}  // namespace
+
+void Gateway::HandleOptOutPage(const httplib::Request& req, httplib::Response& res) {
+  std::string c = req.get_param_value("c"), a = req.get_param_value("a"),
+              s = req.get_param_value("s");
+  auto link = CheckOptOutLink(config_, c, a, s);
+  if (!link) {
+    return SendPage(res, 400,
+                    Page(config_.town.name, "Link ungültig",
+                         "<p>" + HtmlEscape(link.error().message) + "</p>"));
+  }
+  SendPage(
+      res, 200,
+      Page(config_.town.name, "Statusmeldungen abbestellen",
+           "<p>Sie erhalten Nachrichten, wenn sich der Stand Ihrer Meldungen ändert, an <strong>" +
+               HtmlEscape(link->address) +
+               "</strong>. Möchten Sie diese E-Mails nicht mehr erhalten?</p>"
+               "<form method=\"post\" action=\"/abmelden\">"
+               "<input type=\"hidden\" name=\"c\" value=\"" +
+               HtmlEscape(c) + "\"><input type=\"hidden\" name=\"a\" value=\"" + HtmlEscape(a) +
+               "\"><input type=\"hidden\" name=\"s\" value=\"" + HtmlEscape(s) +
+               "\"><button type=\"submit\">Ja, abmelden</button></form>"
+               "<p>Ihre Meldungen selbst bleiben davon unberührt.</p>"));
+}
+
+void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& res) {
+  // The form's fields, or for a one-click request (RFC 8058) the link's query.
+  auto link = CheckOptOutLink(config_, req.get_param_value("c"), req.get_param_value("a"),
+                              req.get_param_value("s"));
+  if (!link) {
+    return SendPage(res, 400,
+                    Page(config_.town.name, "Link ungültig",
+                         "<p>" + HtmlEscape(link.error().message) + "</p>"));
+  }
+  if (auto st = store_.RecordOptOut(link->channel, link->address, "link"); !st) {
+    log::Warn("opt-out not recorded", {{"error", st.error().message + ": " + st.error().detail}});
+    res.set_header("Retry-After", "5");
+    return SendPage(res, 503,
+                    Page(config_.town.name, "Bitte später noch einmal",
+                         "<p>Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es in "
+                         "einigen Minuten noch einmal.</p>"));
+  }
+  log::Info("citizen opted out of status e-mails", {{"channel", link->channel}});
+  SendPage(res, 200,
+           Page(config_.town.name, "Sie sind abgemeldet",
+                "<p>Sie sind abgemeldet: An <strong>" + HtmlEscape(link->address) +
+                    "</strong> senden wir keine Statusmeldungen mehr.</p>"));
+}
+
+}  // namespace meldestelle::gateway

@@ -1,0 +1,475 @@
+// The closed loop to citizens (docs/citizen-notifications.md): a status change applied the way
+// the staff API applies it (ticket updated, history recorded, EnqueueCitizenNotifications in the
+// same transaction) reaches every reporter once, in their own channel — e-mail threaded to our
+// acknowledgement (real SMTP sink), WhatsApp text or template by the 24-hour window, Telegram and
+// SMS (the stand-ins for the Graph API, the Bot API and Twilio) — and opting out (STOP, the
+// e-mail link) stops it. Real gateway, worker, dispatcher, broker and database.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "core/config.hpp"
+#include "core/crypto.hpp"
+#include "core/links.hpp"
+#include "fake_providers.hpp"
+#include "stack.hpp"
+#include "workers/chat_texts.hpp"
+#include "workers/ticket_events.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMailSecret = "mail-intake-secret-for-loop-tests";
+constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
+constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
+constexpr const char* kPhoneNumberId = "106540352242922";
+
+StackOptions LoopOptions(const FakeProviders& fake) {
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=2");
+  o.extra_env.push_back(std::string("MELDESTELLE_MAIL_SECRET=") + kMailSecret);
+  o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
+  o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
+  return o;
+}
+
+std::string One(Stack& s, const std::string& sql) {
+  auto r = s.Query(sql);
+  REQUIRE(r.size() == 1);
+  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
+}
+
+// Applies a status change as the staff API does, in one transaction; returns the history id.
+int64_t ApplyChange(Stack& s, const std::string& reference, const std::string& event,
+                    const std::string& status, const std::string& note,
+                    const std::string& duplicate_of = {}) {
+  pqxx::connection c(s.db_url());
+  pqxx::work tx(c);
+  auto t = tx.exec_params1("SELECT id::text, status FROM tickets WHERE reference = $1", reference);
+  std::string id = t[0].as<std::string>();
+  tx.exec_params0(
+      "UPDATE tickets SET status = $2, public_note = $3,"
+      " duplicate_of = coalesce((SELECT id FROM tickets WHERE reference = NULLIF($4, '')),"
+      "                         duplicate_of),"
+      " accepted_at = CASE WHEN $2 = 'accepted' THEN now() ELSE accepted_at END,"
+      " closed_at = CASE WHEN $2 IN ('done', 'rejected') THEN now() ELSE closed_at END"
+      " WHERE id = $1::uuid",
+      id, status, note, duplicate_of);
+  workers::HistoryEntry e;
+  e.actor = "token:loop-test";
+  e.action = event == "accepted" ? "accepted" : event == "duplicate" ? "duplicate" : "status";
+  e.from_status = t[1].as<std::string>();
+  e.to_status = status;
+  e.public_note = note;
+  int64_t history = workers::RecordHistory(tx, id, e);
+  Config config;  // notifications on, as by default
+  workers::EnqueueCitizenNotifications(tx, config, id, event, "Tiefbauamt", note, history);
+  tx.commit();
+  return history;
+}
+
+// The mails the SMTP sink received for `rcpt`, oldest first.
+std::vector<std::string> SinkMessagesTo(const std::string& rcpt) {
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  fs::path dir = Env("MELDESTELLE_SMTP_SINK_DIR");
+  if (!fs::exists(dir))
+    return {};
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json")
+      continue;
+    json env = json::parse(ReadFile(e.path()), nullptr, false);
+    if (!env.is_object())
+      continue;
+    for (const auto& r : env.value("rcpt_tos", json::array())) {
+      if (r.is_string() && r.get<std::string>() == rcpt) {
+        fs::path eml = e.path();
+        eml.replace_extension(".eml");
+        found.emplace_back(fs::last_write_time(e.path()), ReadFile(eml));
+      }
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& f : found)
+    out.push_back(std::move(f.second));
+  return out;
+}
+
+std::string Header(const std::string& mail, const std::string& name) {
+  size_t p = mail.find("\r\n" + name + ": ");
+  if (p == std::string::npos)
+    return "";
+  size_t start = p + 4 + name.size();
+  return mail.substr(start, mail.find("\r\n", start) - start);
+}
+
+// The body of a quoted-printable text mail, decoded.
+std::string BodyOf(const std::string& mail) {
+  std::string qp = mail.substr(mail.find("\r\n\r\n") + 4), out;
+  for (size_t i = 0; i < qp.size(); ++i) {
+    if (qp[i] == '\r')
+      continue;
+    if (qp[i] == '=' && i + 1 < qp.size() && qp[i + 1] == '\r') {
+      i += 2;  // soft line break "=\r\n"
+      continue;
+    }
+    if (qp[i] == '=' && i + 2 < qp.size()) {
+      out += static_cast<char>(std::stoi(qp.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+      continue;
+    }
+    out += qp[i];
+  }
+  return out;
+}
+
+std::string WhatsAppNotification(const std::string& from, const json& messages) {
+  json value{{"messaging_product", "whatsapp"},
+             {"metadata",
+              {{"display_phone_number", "4922123125000"}, {"phone_number_id", kPhoneNumberId}}},
+             {"contacts", {{{"profile", {{"name", "Jürgen Müller"}}}, {"wa_id", from}}}},
+             {"messages", messages}};
+  json n{{"object", "whatsapp_business_account"},
+         {"entry",
+          {{{"id", "102290129340398"}, {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
+  return n.dump(-1, ' ', true);
+}
+
+void PostWhatsApp(Stack& s, const std::string& from, const json& messages) {
+  std::string body = WhatsAppNotification(from, messages);
+  httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
+  auto r = s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+}
+
+json WaText(const std::string& from, const std::string& id, const std::string& text) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "text"},
+          {"text", {{"body", text}}}};
+}
+
+json WaLocation(const std::string& from, const std::string& id) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "location"},
+          {"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}};
+}
+
+void PostTelegram(Stack& s, int64_t update_id, int64_t chat, int64_t message_id,
+                  const json& fields) {
+  json m{
+      {"message_id", message_id},
+      {"from", {{"id", chat}, {"is_bot", false}, {"first_name", "Anna"}, {"language_code", "en"}}},
+      {"chat", {{"id", chat}, {"type", "private"}}},
+      {"date", 1764250000}};
+  m.update(fields);
+  httplib::Headers h{{"X-Telegram-Bot-Api-Secret-Token", kTelegramSecret}};
+  auto r =
+      s.Client().Post("/webhooks/telegram", h,
+                      json{{"update_id", update_id}, {"message", m}}.dump(), "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+}
+
+std::string PostApp(Stack& s, const json& body) {
+  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  return json::parse(res->body)["reference"].get<std::string>();
+}
+
+std::vector<FakeProviders::Sent> SentTo(const FakeProviders& fake, const std::string& channel,
+                                        const std::string& to_key, const std::string& to) {
+  std::vector<FakeProviders::Sent> out;
+  for (const auto& m : fake.sent()) {
+    if (m.channel != channel || !m.body.contains(to_key))
+      continue;
+    const json& v = m.body[to_key];
+    std::string addr = v.is_string() ? v.get<std::string>() : v.dump();
+    if (addr == to)
+      out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "loop: an e-mail reporter gets each status change once, threaded, and the signed link "
+    "opts out",
+    "[integration][loop]") {
+  FakeProviders fake;
+  Stack s(LoopOptions(fake));
+  const std::string from = "erika." + RandomHex(4) + "@example.org";
+  const std::string mid = RandomHex(8) + "@example.org";
+  std::string mail = "From: Erika Mustermann <" + from +
+                     ">\r\nTo: maengel@musterstadt.example\r\n"
+                     "Subject: Schlagloch\r\nDate: Fri, 27 Nov 2026 09:00:00 +0100\r\n"
+                     "Message-ID: <" +
+                     mid +
+                     ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                     "Tiefes Schlagloch in der Fahrbahn vor der Lindenstraße 13.\r\n";
+  auto posted = s.Client().Post(
+      "/api/v1/mail", httplib::Headers{{"Authorization", std::string("Bearer ") + kMailSecret}},
+      mail, "message/rfc822");
+  REQUIRE(posted);
+  INFO(posted->body);
+  REQUIRE(posted->status == 202);
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(from).size() == 1; }));
+  std::string ack = SinkMessagesTo(from)[0];
+  std::string ack_id = Header(ack, "Message-ID");
+  REQUIRE(ack_id.size() > 2);
+  std::string reference = One(s, "SELECT reference FROM tickets");
+  // The acknowledgement already offers the opt-out.
+  CHECK(BodyOf(ack).find("/abmelden?c=email&a=") != std::string::npos);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1));
+
+  int64_t accepted = ApplyChange(s, reference, "accepted", "accepted", "Wir kommen am Montag.");
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(from).size() == 2; }));
+  std::string notice = SinkMessagesTo(from)[1];
+  // Threaded to our acknowledgement, which answered the citizen's mail.
+  CHECK(Header(notice, "In-Reply-To") == ack_id);
+  CHECK(Header(notice, "References") == "<" + mid + "> " + ack_id);
+  CHECK(Header(notice, "Subject").find(workers::DisplayReference(reference)) != std::string::npos);
+  CHECK(Header(notice, "Auto-Submitted") == "auto-generated");
+  CHECK(Header(notice, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click");
+  std::string body = BodyOf(notice);
+  CHECK(body.find("Ihre Meldung " + workers::DisplayReference(reference) +
+                  " wurde von Tiefbauamt übernommen") != std::string::npos);
+  CHECK(body.find("Hinweis: Wir kommen am Montag.") != std::string::npos);
+  size_t link_at = body.find("/abmelden?");
+  REQUIRE(link_at != std::string::npos);
+  std::string link = body.substr(link_at, body.find('\n', link_at) - link_at);
+  CHECK(Header(notice, "List-Unsubscribe").find(link) != std::string::npos);
+  // Every attempt is in the delivery log (written after the SMTP server took the mail).
+  CHECK(
+      s.WaitForCount("SELECT count(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
+                     " WHERE o.kind = 'status' AND a.outcome = 'sent'",
+                     1));
+
+  // A retried transaction queues nothing twice.
+  {
+    pqxx::connection c(s.db_url());
+    pqxx::work tx(c);
+    std::string id = tx.exec1("SELECT id::text FROM tickets")[0].as<std::string>();
+    CHECK(workers::EnqueueCitizenNotifications(tx, Config{}, id, "accepted", "Tiefbauamt",
+                                               "Wir kommen am Montag.", accepted) == 0);
+    tx.commit();
+  }
+
+  // The link: GET only asks (mail scanners fetch links), a forged signature changes nothing,
+  // POST opts out.
+  auto page = s.Client().Get(link.c_str());
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("Ja, abmelden") != std::string::npos);
+  CHECK(page->body.find("method=\"post\"") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
+  std::string sig = SignLink(s.form_secret(), "optout", "email:" + from, 0);
+  REQUIRE(link.find(sig) != std::string::npos);
+  std::string forged = sig;
+  forged[0] = forged[0] == 'a' ? 'b' : 'a';
+  auto bad =
+      s.Client().Post("/abmelden", FormUrlEncode({{"c", "email"}, {"a", from}, {"s", forged}}),
+                      "application/x-www-form-urlencoded");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("ungültig") != std::string::npos);
+  auto other = s.Client().Post(
+      "/abmelden", FormUrlEncode({{"c", "email"}, {"a", "max@example.org"}, {"s", sig}}),
+      "application/x-www-form-urlencoded");
+  REQUIRE(other);
+  CHECK(other->status == 400);
+  auto broken = s.Client().Get("/abmelden?c=email");
+  REQUIRE(broken);
+  CHECK(broken->status == 400);
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
+  auto done = s.Client().Post("/abmelden", FormUrlEncode({{"c", "email"}, {"a", from}, {"s", sig}}),
+                              "application/x-www-form-urlencoded");
+  REQUIRE(done);
+  CHECK(done->status == 200);
+  CHECK(done->body.find("Sie sind abgemeldet") != std::string::npos);
+  CHECK(One(s, "SELECT channel || ' ' || address || ' ' || source FROM notification_optouts") ==
+        "email " + from + " link");
+  // A mail program's one-click request (RFC 8058): POST to the link itself.
+  std::string max_sig = SignLink(s.form_secret(), "optout", "email:max@example.org", 0);
+  auto one_click =
+      s.Client().Post("/abmelden?c=email&a=max%40example.org&s=" + max_sig,
+                      "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded");
+  REQUIRE(one_click);
+  CHECK(one_click->status == 200);
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts WHERE address = 'max@example.org'") ==
+        1);
+
+  // A status row queued before the opt-out is not sent either; none is queued after it.
+  {
+    pqxx::connection c(s.db_url());
+    pqxx::work tx(c);
+    tx.exec0(
+        "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
+        " SELECT ticket_id, 'status', channel, address, payload, 'pending', 'test:queued-before'"
+        " FROM outbox WHERE kind = 'status'");
+    tx.commit();
+  }
+  ApplyChange(s, reference, "done", "done", "Geflickt.");
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE dedupe_key = 'test:queued-before'"
+                     " AND status = 'done' AND last_error = 'opted out'",
+                     1));
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 2);
+  CHECK(SinkMessagesTo(from).size() == 2);
+}
+
+TEST_CASE(
+    "loop: WhatsApp gets free text inside the 24-hour window and the template outside, "
+    "and STOP ends it",
+    "[integration][loop]") {
+  FakeProviders fake;
+  Stack s(LoopOptions(fake));
+  const std::string from = "493023125099";
+  PostWhatsApp(s, from,
+               json::array({WaText(from, "wamid.L1", "Tiefes Schlagloch vor Hausnummer 12"),
+                            WaLocation(from, "wamid.L2")}));
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1,
+                         std::chrono::seconds(30)));
+  std::string reference = One(s, "SELECT reference FROM tickets");
+  std::string shown = workers::DisplayReference(reference);
+  REQUIRE(SentTo(fake, "whatsapp", "to", from).size() == 1);
+
+  ApplyChange(s, reference, "accepted", "accepted", "");
+  REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 2; }));
+  auto text = SentTo(fake, "whatsapp", "to", from)[1].body;
+  CHECK(text["type"] == "text");
+  CHECK(text["text"]["body"].get<std::string>() ==
+        "Ihre Meldung " + shown + " wurde von Tiefbauamt übernommen und wird bearbeitet.");
+
+  // The citizen's last message is older than 24 hours: only the template may be sent.
+  s.Query("UPDATE chat_contacts SET last_inbound_at = now() - interval '25 hours'");
+  ApplyChange(s, reference, "in_progress", "in_progress", "Material ist bestellt.");
+  REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 3; }));
+  auto tmpl = SentTo(fake, "whatsapp", "to", from)[2].body;
+  CHECK(tmpl["type"] == "template");
+  auto params = tmpl["template"]["components"][0]["parameters"];
+  REQUIRE(params.size() == 2);
+  CHECK(params[0]["text"] == shown);
+  CHECK(params[1]["text"] == "in Bearbeitung. Hinweis: Material ist bestellt.");
+
+  // STOP: confirmed once, no report opened, no further notices.
+  PostWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
+  REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 4; }));
+  CHECK(SentTo(fake, "whatsapp", "to", from)[3].body["text"]["body"] ==
+        "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
+  CHECK(One(s, "SELECT source FROM notification_optouts WHERE channel = 'whatsapp'") == "stop");
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
+  // The same webhook again (Meta retries) changes nothing.
+  PostWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
+  ApplyChange(s, reference, "done", "done", "");
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 2);
+  // START: notices again.
+  PostWhatsApp(s, from, json::array({WaText(from, "wamid.L4", "START")}));
+  REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 5; }));
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply'") == 2);
+  CHECK(SentTo(fake, "whatsapp", "to", from).size() == 5);
+}
+
+TEST_CASE(
+    "loop: SMS reporters and a duplicate's reporter hear of the change once each, and a "
+    "Telegram reporter in English",
+    "[integration][loop]") {
+  FakeProviders fake;
+  Stack s(LoopOptions(fake));
+  // The first report, and two duplicates: one by another citizen (English), one by the first
+  // citizen again (still one SMS for them).
+  std::string first = PostApp(s, {{"description", "Tiefes Schlagloch vor Hausnummer 12"},
+                                  {"category", "STR-01"},
+                                  {"lat", 50.93755},
+                                  {"lon", 6.96027},
+                                  {"phone", "+49 170 1234567"}});
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+  std::string second = PostApp(s, {{"description", "Pothole in front of number 12"},
+                                   {"category", "STR-01"},
+                                   {"lat", 50.93757},
+                                   {"lon", 6.96029},
+                                   {"language", "en"},
+                                   {"phone", "+49 170 7654321"}});
+  std::string again = PostApp(s, {{"description", "Schlagloch immer noch da"},
+                                  {"category", "STR-01"},
+                                  {"lat", 50.93756},
+                                  {"lon", 6.96028},
+                                  {"phone", "+49 170 1234567"}});
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'duplicate'", 2));
+  std::string phone1 = One(s,
+                           "SELECT address FROM outbox WHERE kind = 'ack' AND ticket_id ="
+                           " (SELECT id FROM tickets WHERE reference = '" +
+                               first + "')");
+  std::string phone2 = One(s,
+                           "SELECT address FROM outbox WHERE kind = 'ack' AND ticket_id ="
+                           " (SELECT id FROM tickets WHERE reference = '" +
+                               second + "')");
+  REQUIRE(WaitFor([&] {
+    return SentTo(fake, "sms", "To", phone1).size() == 2 &&
+           SentTo(fake, "sms", "To", phone2).size() == 1;
+  }));
+
+  ApplyChange(s, first, "done", "done", "Die Fahrbahn ist ausgebessert.");
+  REQUIRE(WaitFor([&] {
+    return SentTo(fake, "sms", "To", phone1).size() == 3 &&
+           SentTo(fake, "sms", "To", phone2).size() == 2;
+  }));
+  std::string sms1 = SentTo(fake, "sms", "To", phone1)[2].body["Body"];
+  std::string sms2 = SentTo(fake, "sms", "To", phone2)[1].body["Body"];
+  CHECK(sms1.find("Ihre Meldung " + workers::DisplayReference(first) + " ist erledigt.") !=
+        std::string::npos);
+  CHECK(sms1.find("Hinweis: Die Fahrbahn ist ausgebessert.") != std::string::npos);
+  CHECK(sms2.find("Your report " + workers::DisplayReference(second) + " (together with report " +
+                  workers::DisplayReference(first) + ") has been dealt with.") !=
+        std::string::npos);
+  CHECK(sms2.find("Note: Die Fahrbahn ist ausgebessert.") != std::string::npos);
+  CHECK(sms1.find("antworten") == std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 2);
+  (void)again;
+
+  // Telegram, in English; later merged as a duplicate into the first ticket.
+  const int64_t chat = 77001234;
+  PostTelegram(s, 1, chat, 11, {{"text", "Street lamp broken at the corner"}});
+  PostTelegram(s, 2, chat, 12,
+               {{"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}});
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'telegram'"
+                     " AND status = 'sent'",
+                     1, std::chrono::seconds(30)));
+  std::string tg = One(s, "SELECT reference FROM tickets WHERE channel = 'telegram'");
+  ApplyChange(s, tg, "accepted", "accepted", "");
+  auto tg_sent = [&] { return SentTo(fake, "telegram", "chat_id", std::to_string(chat)); };
+  REQUIRE(WaitFor([&] { return tg_sent().size() == 2; }));
+  CHECK(tg_sent()[1].body["text"] ==
+        "Your report " + workers::DisplayReference(tg) + " has been taken on by Tiefbauamt.");
+  ApplyChange(s, tg, "duplicate", "duplicate", "", first);
+  REQUIRE(WaitFor([&] { return tg_sent().size() == 3; }));
+  CHECK(tg_sent()[2].body["text"] ==
+        "Your report " + workers::DisplayReference(tg) + " concerns the same problem as report " +
+            workers::DisplayReference(first) + "; we handle them together.");
+  CHECK(SentTo(fake, "sms", "To", phone1).size() == 3);
+}
