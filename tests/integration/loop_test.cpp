@@ -76,34 +76,6 @@ int64_t ApplyChange(Stack& s, const std::string& reference, const std::string& e
   return history;
 }
 
-// The mails the SMTP sink received for `rcpt`, oldest first.
-std::vector<std::string> SinkMessagesTo(const std::string& rcpt) {
-  std::vector<std::pair<fs::file_time_type, std::string>> found;
-  fs::path dir = Env("MELDESTELLE_SMTP_SINK_DIR");
-  if (!fs::exists(dir))
-    return {};
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".json")
-      continue;
-    json env = json::parse(ReadFile(e.path()), nullptr, false);
-    if (!env.is_object())
-      continue;
-    for (const auto& r : env.value("rcpt_tos", json::array())) {
-      if (r.is_string() && r.get<std::string>() == rcpt) {
-        fs::path eml = e.path();
-        eml.replace_extension(".eml");
-        found.emplace_back(fs::last_write_time(e.path()), ReadFile(eml));
-      }
-    }
-  }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<std::string> out;
-  for (auto& f : found)
-    out.push_back(std::move(f.second));
-  return out;
-}
-
 std::string Header(const std::string& mail, const std::string& name) {
   size_t p = mail.find("\r\n" + name + ": ");
   if (p == std::string::npos)
