@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,9 @@ class IntakeStore {
   };
   Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
   Status Ping();
+  // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's
+  // GET requests). A database error is returned; a failed connection is not reused.
+  Status Read(const std::function<void(pqxx::connection&)>& read);
 
  private:
   Result<std::unique_ptr<pqxx::connection>> Borrow();

@@ -23,8 +23,9 @@ constexpr size_t kMaxIds = 1000;
 // Element names of array items in XML (the specification's "Spark convention" in reverse).
 std::string ItemName(const std::string& array_name) {
   static const std::map<std::string, std::string> kItems = {
-      {"services", "service"},     {"service_requests", "request"}, {"errors", "error"},
-      {"attributes", "attribute"}, {"values", "value"},            {"endpoints", "endpoint"},
+      {"services", "service"}, {"service_requests", "request"},
+      {"errors", "error"},     {"attributes", "attribute"},
+      {"values", "value"},     {"endpoints", "endpoint"},
       {"formats", "format"}};
   auto it = kItems.find(array_name);
   return it == kItems.end() ? "item" : it->second;
@@ -33,12 +34,23 @@ std::string ItemName(const std::string& array_name) {
 void AppendXmlText(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -46,10 +58,12 @@ void AppendXmlText(std::string& out, std::string_view s) {
 void AppendXml(std::string& out, const std::string& name, const ojson& v) {
   out += "<" + name + ">";
   if (v.is_object()) {
-    for (const auto& [key, child] : v.items()) AppendXml(out, key, child);
+    for (const auto& [key, child] : v.items())
+      AppendXml(out, key, child);
   } else if (v.is_array()) {
     std::string item = ItemName(name);
-    for (const auto& child : v) AppendXml(out, item, child);
+    for (const auto& child : v)
+      AppendXml(out, item, child);
   } else if (v.is_string()) {
     AppendXmlText(out, v.get_ref<const std::string&>());
   } else if (!v.is_null()) {
@@ -93,10 +107,14 @@ Error311 Translate(const webform::FieldError& e, int max_chars) {
   if (e.code == "description_too_long")
     return {"DESCRIPTION_TOO_LONG",
             "description is longer than " + std::to_string(max_chars) + " characters"};
-  if (e.code == "address_too_long") return {"ADDRESS_TOO_LONG", "address_string is too long"};
-  if (e.code == "email_invalid") return {"EMAIL_INVALID", "email is not a valid e-mail address"};
-  if (e.code == "phone_invalid") return {"PHONE_INVALID", "phone is not a valid phone number"};
-  if (e.code == "invalid_utf8") return {"400", "the request is not valid UTF-8"};
+  if (e.code == "address_too_long")
+    return {"ADDRESS_TOO_LONG", "address_string is too long"};
+  if (e.code == "email_invalid")
+    return {"EMAIL_INVALID", "email is not a valid e-mail address"};
+  if (e.code == "phone_invalid")
+    return {"PHONE_INVALID", "phone is not a valid phone number"};
+  if (e.code == "invalid_utf8")
+    return {"400", "the request is not valid UTF-8"};
   if (e.code == "control_characters")
     return {"400", "a field contains control characters"};
   return {"400", e.field.empty() ? e.code : e.field + ": " + e.code};
@@ -130,18 +148,21 @@ Resource SplitFormat(std::string_view path, std::string_view accept) {
 
 std::string RenderErrors(const std::vector<Error311>& errors, Format f) {
   ojson list = ojson::array();
-  for (const auto& e : errors) list.push_back({{"code", Code(e.code)}, {"description", e.description}});
+  for (const auto& e : errors)
+    list.push_back({{"code", Code(e.code)}, {"description", e.description}});
   return Render(list, "errors", f);
 }
 
 Result<Form> ParseForm(std::string_view body) {
   auto pairs = webform::ParseUrlEncoded(body);
-  if (!pairs) return MakeError("form_invalid", "the form-encoded body has a broken %-escape");
+  if (!pairs)
+    return MakeError("form_invalid", "the form-encoded body has a broken %-escape");
   return std::move(pairs).value();
 }
 
 Result<Form> ParseJsonBody(std::string_view body) {
-  if (!IsValidUtf8(body)) return MakeError("invalid_utf8", "the body is not valid UTF-8");
+  if (!IsValidUtf8(body))
+    return MakeError("invalid_utf8", "the body is not valid UTF-8");
   auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return MakeError("json_invalid", "the body is not a JSON object");
@@ -158,7 +179,8 @@ Result<Form> ParseJsonBody(std::string_view body) {
     return true;
   };
   for (const auto& [key, value] : j.items()) {
-    if (value.is_null()) continue;
+    if (value.is_null())
+      continue;
     std::string text;
     if (value.is_array()) {
       for (const auto& item : value) {
@@ -178,22 +200,27 @@ Result<Form> ParseJsonBody(std::string_view body) {
 
 Result<Form> ParseBody(std::string_view content_type, std::string_view body) {
   std::string type = AsciiLower(content_type);
-  if (type.rfind("application/x-www-form-urlencoded", 0) == 0) return ParseForm(body);
-  if (type.rfind("application/json", 0) == 0) return ParseJsonBody(body);
+  if (type.rfind("application/x-www-form-urlencoded", 0) == 0)
+    return ParseForm(body);
+  if (type.rfind("application/json", 0) == 0)
+    return ParseJsonBody(body);
   return MakeError("unsupported_media_type",
                    "send application/x-www-form-urlencoded (or application/json)");
 }
 
 std::optional<std::string> ClientForKey(const Config& config, std::string_view key) {
-  if (key.empty()) return std::nullopt;
+  if (key.empty())
+    return std::nullopt;
   for (const auto& k : config.open311.api_keys) {
     // Constant-time comparison: the key is a secret.
-    if (k.key.size() != key.size() || k.key.empty()) continue;
+    if (k.key.size() != key.size() || k.key.empty())
+      continue;
     unsigned diff = 0;
     for (size_t i = 0; i < key.size(); ++i) {
       diff |= static_cast<unsigned char>(k.key[i]) ^ static_cast<unsigned char>(key[i]);
     }
-    if (diff == 0) return k.client;
+    if (diff == 0)
+      return k.client;
   }
   return std::nullopt;
 }
@@ -204,20 +231,22 @@ Failure InvalidApiKey() {
 
 PostParse ParseRequest(const Form& form, const Config& config) {
   static const std::set<std::string> kFields = {
-      "api_key",     "jurisdiction_id", "service_code", "lat",        "long",
-      "address_string", "address_id",   "email",        "device_id",  "account_id",
-      "first_name",  "last_name",       "phone",        "description", "media_url"};
+      "api_key",        "jurisdiction_id", "service_code", "lat",         "long",
+      "address_string", "address_id",      "email",        "device_id",   "account_id",
+      "first_name",     "last_name",       "phone",        "description", "media_url"};
   PostParse out;
-  std::vector<Error311> bad;     // 400
-  std::vector<Error311> unknown; // 404
+  std::vector<Error311> bad;      // 400
+  std::vector<Error311> unknown;  // 404
   std::map<std::string, std::string> f;
   for (const auto& [name, value] : form) {
-    if (name.rfind("attribute[", 0) == 0) continue;  // our services define no attributes
+    if (name.rfind("attribute[", 0) == 0)
+      continue;  // our services define no attributes
     if (kFields.count(name) == 0) {
       bad.push_back({"400", "unknown field " + name});
       continue;
     }
-    if (!f.emplace(name, value).second) bad.push_back({"400", name + " was given more than once"});
+    if (!f.emplace(name, value).second)
+      bad.push_back({"400", name + " was given more than once"});
   }
   auto field = [&](const char* name) {
     auto it = f.find(name);
@@ -253,7 +282,8 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   }
   std::string name = field("first_name");
   std::string last = field("last_name");
-  if (!last.empty()) name += name.empty() ? last : " " + last;
+  if (!last.empty())
+    name += name.empty() ? last : " " + last;
   if (Utf8Length(name) > kMaxNameChars) {
     bad.push_back({"NAME_TOO_LONG", "first_name and last_name are too long"});
   }
@@ -263,7 +293,8 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   // The common checks (UTF-8, coordinates, e-mail, phone, lengths) are the web form's.
   webform::Submission s;
   auto put = [&](const char* key, const std::string& value) {
-    if (!value.empty()) s.fields[key] = value;
+    if (!value.empty())
+      s.fields[key] = value;
   };
   put("description", field("description"));
   put("lat", lat);
@@ -274,7 +305,8 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   webform::Limits limits{0, 0, config.webform.max_description_chars, false};
   webform::Validation v = webform::Validate(s, limits, config);
   for (const auto& e : v.errors) {
-    if (e.code == "coordinates_invalid" && lat.empty() != lon.empty()) continue;  // said above
+    if (e.code == "coordinates_invalid" && lat.empty() != lon.empty())
+      continue;  // said above
     bad.push_back(Translate(e, config.webform.max_description_chars));
   }
   for (const auto& text : {name, req.device_id, req.account_id, req.media_url}) {
@@ -298,7 +330,8 @@ PostParse ParseRequest(const Form& form, const Config& config) {
 
 std::string MediaUrlFromRaw(const RawPayload& raw) {
   auto form = ParseBody(raw.content_type, raw.body);
-  if (!form) return "";
+  if (!form)
+    return "";
   for (const auto& [name, value] : *form) {
     if (name == "media_url") {
       std::string url(TrimAscii(value));
@@ -317,7 +350,8 @@ std::vector<Service> ServicesFromConfig(const Config& config) {
     s.description = c.group.empty() ? c.name : c.group + ": " + c.name;
     s.group = c.group;
     for (const auto& k : c.keywords) {
-      if (!s.keywords.empty()) s.keywords += ", ";
+      if (!s.keywords.empty())
+        s.keywords += ", ";
       s.keywords += k.text;
     }
     out.push_back(std::move(s));
@@ -343,7 +377,8 @@ std::string RenderServiceDefinition(const ServiceDefinition& d, Format f) {
   ojson attributes = ojson::array();
   for (const auto& a : d.attributes) {
     ojson values = ojson::array();
-    for (const auto& v : a.values) values.push_back({{"key", v.key}, {"name", v.name}});
+    for (const auto& v : a.values)
+      values.push_back({{"key", v.key}, {"name", v.name}});
     attributes.push_back({{"variable", a.variable},
                           {"code", a.code},
                           {"datatype", a.datatype},
@@ -415,7 +450,8 @@ bool IsW3cDateTime(std::string_view s) {
   static const std::regex kDate(
       R"(^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])()"
       R"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?$)");
-  if (s.size() > 40 || !std::regex_match(std::string(s), kDate)) return false;
+  if (s.size() > 40 || !std::regex_match(std::string(s), kDate))
+    return false;
   // The day must exist in its month (PostgreSQL would refuse 2025-02-30).
   int year = std::stoi(std::string(s.substr(0, 4)));
   int month = std::stoi(std::string(s.substr(5, 2)));
@@ -436,11 +472,14 @@ QueryParse ParseQueryValues(const std::string& ids, const std::string& service_c
     size_t comma = ids.find(',', pos);
     std::string id(TrimAscii(std::string_view(ids).substr(
         pos, comma == std::string::npos ? std::string::npos : comma - pos)));
-    if (!id.empty()) q.ids.push_back(id);
-    if (comma == std::string::npos) break;
+    if (!id.empty())
+      q.ids.push_back(id);
+    if (comma == std::string::npos)
+      break;
     pos = comma + 1;
   }
-  if (q.ids.size() > kMaxIds) errors.push_back({"400", "at most 1000 service_request_ids"});
+  if (q.ids.size() > kMaxIds)
+    errors.push_back({"400", "at most 1000 service_request_ids"});
   q.service_code = std::string(TrimAscii(service_code));
   q.start_date = std::string(TrimAscii(start_date));
   q.end_date = std::string(TrimAscii(end_date));

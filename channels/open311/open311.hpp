@@ -64,7 +64,7 @@ struct PostRequest {
   std::string service_code;
   std::string device_id;
   std::string account_id;
-  std::string media_url;  // http(s), fetched by the worker (docs/open311.md)
+  std::string media_url;   // http(s), fetched by the worker (docs/open311.md)
   webform::Intake intake;  // text, category, location, reporter; no photos
 };
 struct PostParse {
@@ -160,8 +160,8 @@ QueryParse ParseQueryValues(const std::string& ids, const std::string& service_c
                             const std::string& status);
 template <typename Param>
 QueryParse ParseQuery(const Param& param) {
-  return ParseQueryValues(param("service_request_id"), param("service_code"),
-                          param("start_date"), param("end_date"), param("status"));
+  return ParseQueryValues(param("service_request_id"), param("service_code"), param("start_date"),
+                          param("end_date"), param("status"));
 }
 // W3C date-time: YYYY-MM-DD, or with Thh:mm[:ss[.f]] and Z or ±hh:mm.
 bool IsW3cDateTime(std::string_view s);

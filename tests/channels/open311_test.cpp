@@ -1,10 +1,11 @@
+#include "channels/open311/open311.hpp"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
-#include "channels/open311/open311.hpp"
 #include "vector_files.hpp"
 
 using namespace meldestelle;
@@ -32,7 +33,8 @@ std::string V(const std::string& name) { return vector_files::Read("open311/" + 
 // The body of an HTTP answer transcript (after the blank line).
 std::string HttpBody(const std::string& text) {
   size_t at = text.find("\n\n");
-  if (at == std::string::npos) at = text.find("\r\n\r\n");
+  if (at == std::string::npos)
+    at = text.find("\r\n\r\n");
   REQUIRE(at != std::string::npos);
   return text.substr(at + 2);
 }
@@ -41,7 +43,8 @@ int HttpStatus(const std::string& text) { return std::stoi(text.substr(9, 3)); }
 
 std::string Decoded(const Form& form, const std::string& name) {
   for (const auto& [k, v] : form)
-    if (k == name) return v;
+    if (k == name)
+      return v;
   return "(absent)";
 }
 
@@ -53,7 +56,8 @@ PostParse Parse(const std::string& body) {
 
 std::set<std::string> Codes(const Failure& f) {
   std::set<std::string> out;
-  for (const auto& e : f.errors) out.insert(e.code);
+  for (const auto& e : f.errors)
+    out.insert(e.code);
   return out;
 }
 
@@ -70,7 +74,8 @@ TEST_CASE("open311 vectors: the POST body (01) decodes to the expected fields") 
     if (value.is_array()) {
       std::vector<std::string> got;
       for (const auto& [k, v] : *form)
-        if (k == name) got.push_back(v);
+        if (k == name)
+          got.push_back(v);
       CHECK(got == value.get<std::vector<std::string>>());
     } else {
       CHECK(Decoded(*form, name) == value.get<std::string>());
@@ -154,9 +159,10 @@ TEST_CASE("open311 vectors: services (06) and a service definition (07) render a
   auto def = ojson::parse(V("07-get-service-definition-STR-01.json"));
   ServiceDefinition d{def["service_code"], {}};
   for (const auto& a : def["attributes"]) {
-    Attribute at{a["variable"], a["code"], a["datatype"], a["required"], "", a["order"],
+    Attribute at{a["variable"],    a["code"], a["datatype"], a["required"], "", a["order"],
                  a["description"], {}};
-    for (const auto& v : a["values"]) at.values.push_back({v["key"], v["name"]});
+    for (const auto& v : a["values"])
+      at.values.push_back({v["key"], v["name"]});
     d.attributes.push_back(at);
   }
   CHECK(ojson::parse(RenderServiceDefinition(d, Format::kJson)) == def);
@@ -203,7 +209,8 @@ TEST_CASE("open311 vectors: every file in the folder is used by a test above") {
                                 "_expected.json"};
   CHECK(vector_files::List("open311") == used);
   std::set<std::string> cases;
-  for (const auto& name : vector_files::ExpectedCases("open311")) cases.insert(name);
+  for (const auto& name : vector_files::ExpectedCases("open311"))
+    cases.insert(name);
   CHECK(cases == std::set<std::string>{"01-post-request", "04-error-403-invalid-api-key",
                                        "05-error-400-multiple"});
 }
@@ -231,8 +238,8 @@ TEST_CASE("open311: XML answers are escaped, with the declaration and item eleme
   std::string def = RenderServiceDefinition({"STR-01", {}}, Format::kXml);
   CHECK(def.find("<service_definition><service_code>STR-01</service_code><attributes></"
                  "attributes></service_definition>") != std::string::npos);
-  std::string disc = RenderDiscovery({"2026-01-01T00:00:00Z", "c", "k", "http://x/open311/v2"},
-                                     Format::kXml);
+  std::string disc =
+      RenderDiscovery({"2026-01-01T00:00:00Z", "c", "k", "http://x/open311/v2"}, Format::kXml);
   CHECK(disc.find("<formats><format>text/xml</format><format>application/json</format>") !=
         std::string::npos);
 }
@@ -370,11 +377,12 @@ TEST_CASE("open311: GET requests filters are checked") {
   for (const char* s : {"2025-03-10T10:21Z", "2025-03-10T10:21:38.5Z", "2025-03-10T10:21:38-0500"})
     CHECK(IsW3cDateTime(s));
   CHECK(IsW3cDateTime("2024-02-29"));
-  for (const char* s : {"2025-3-10", "2025-03-10 10:21:38", "2025-03-10T25:00Z", "'; DROP", "2025-02-29", "2025-04-31T00:00Z",
-                        "2025-03-10T10:21:38+01:00x"})
+  for (const char* s : {"2025-3-10", "2025-03-10 10:21:38", "2025-03-10T25:00Z", "'; DROP",
+                        "2025-02-29", "2025-04-31T00:00Z", "2025-03-10T10:21:38+01:00x"})
     CHECK_FALSE(IsW3cDateTime(s));
   std::string many;
-  for (int i = 0; i < 1001; ++i) many += "A" + std::to_string(i) + ",";
+  for (int i = 0; i < 1001; ++i)
+    many += "A" + std::to_string(i) + ",";
   CHECK_FALSE(ParseQueryValues(many, "", "", "", "").query);
 }
 
