@@ -444,9 +444,10 @@ void ReadNotifications(YamlReader& rd, const YAML::Node& root, Config& c) {
 void ReadOpen311(YamlReader& rd, const YAML::Node& root, Config& c) {
   auto n = root["open311"];
   if (!n || !rd.ExpectMap(n, "open311", {"jurisdiction_id", "api_keys", "max_media_bytes",
-                                         "media_timeout_seconds"}))
+                                         "media_timeout_seconds", "service_notice"}))
     return;
   rd.String(n, "jurisdiction_id", &c.open311.jurisdiction_id, false, "open311");
+  rd.String(n, "service_notice", &c.open311.service_notice, false, "open311");
   ReadInt(rd, n, "max_media_bytes", &c.open311.max_media_bytes, 1024, int64_t{1} << 30,
           "open311");
   ReadInt(rd, n, "media_timeout_seconds", &c.open311.media_timeout_seconds, 1, 600, "open311");

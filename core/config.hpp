@@ -227,6 +227,8 @@ struct Config {
     std::vector<ApiKey> api_keys;
     int64_t max_media_bytes = 10 * 1024 * 1024;
     int media_timeout_seconds = 30;
+    // `service_notice` of every created request (e.g. how long the check takes); "" = null.
+    std::string service_notice;
     bool enabled() const {
       for (const auto& k : api_keys)
         if (!k.key.empty()) return true;

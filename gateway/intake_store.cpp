@@ -121,6 +121,19 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
   return r;
 }
 
+Status IntakeStore::Read(const std::function<void(pqxx::connection&)>& read) {
+  std::unique_ptr<pqxx::connection> back;
+  auto r = WithConnection<Ok>(
+      Borrow(),
+      [&](pqxx::connection& c) {
+        read(c);
+        return Ok{};
+      },
+      &back);
+  Return(std::move(back));
+  return r;
+}
+
 Status IntakeStore::Ping() {
   std::unique_ptr<pqxx::connection> back;
   auto r = WithConnection<Ok>(

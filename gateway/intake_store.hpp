@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,9 @@ class IntakeStore {
   // A citizen declined status notifications (docs/citizen-notifications.md); idempotent.
   Status RecordOptOut(const std::string& channel, const std::string& address,
                       const std::string& source);
+  // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's
+  // GET requests). A database error is returned; a failed connection is not reused.
+  Status Read(const std::function<void(pqxx::connection&)>& read);
 
  private:
   Result<std::unique_ptr<pqxx::connection>> Borrow();

@@ -79,6 +79,16 @@ json ErrorJson(const std::string& code, const std::string& message,
 
 void SetUnavailable(httplib::Response& res) { res.set_header("Retry-After", "5"); }
 
+// cpp-httplib answers an over-long Content-Length itself by setting 413 and failing the read;
+// the handler answers instead.
+Error TooLarge(const Config& config, httplib::Response& res) {
+  res.status = 200;
+  return MakeError("payload_too_large",
+                   "Die Anfrage ist zu groß (höchstens " +
+                       std::to_string(config.gateway.max_request_bytes / 1000000) +
+                       " MB). Bitte weniger oder kleinere Fotos senden.");
+}
+
 // Counters on the hot path are looked up once, not per request (the lookup takes a lock).
 metrics::Counter& ReceivedCounter(metrics::Registry& r, const char* channel) {
   return r.GetCounter("meldestelle_reports_received_total", "Submissions received, by channel.",
@@ -239,6 +249,13 @@ void Gateway::Routes() {
               [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
   server_.Get("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPage(req, res); });
   server_.Post("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPost(req, res); });
+  // Open311 GeoReport v2 (gateway/open311.cpp).
+  server_.Get(R"(/open311/v2/(.+))",
+              [this](const auto& req, auto& res) { HandleOpen311Get(req, res); });
+  server_.Post(
+      R"(/open311/v2/(requests(\.json|\.xml)?))",
+      [this](const httplib::Request& req, httplib::Response& res,
+             const httplib::ContentReader& reader) { HandleOpen311Post(req, res, reader); });
   server_.Get("/healthz", [](const auto&, auto& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });
@@ -272,17 +289,26 @@ void Gateway::HandleFormPage(const httplib::Request&, httplib::Response& res) {
   res.set_content(webform::RenderFormPage(page), "text/html; charset=utf-8");
 }
 
+Result<std::string> Gateway::ReadRaw(httplib::Response& res, const httplib::ContentReader& reader) {
+  std::string raw;
+  const size_t cap = static_cast<size_t>(config_.gateway.max_request_bytes);
+  bool over = false;
+  bool ok = reader([&](const char* data, size_t n) {
+    over = raw.size() + n > cap;
+    if (!over) raw.append(data, n);
+    return !over;
+  });
+  if (!ok && (res.status == 413 || over)) return TooLarge(config_, res);
+  if (!ok) {
+    return MakeError("payload_invalid", "Die Anfrage konnte nicht gelesen werden.");
+  }
+  return raw;
+}
+
 Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
   Body body;
-  // cpp-httplib answers an over-long Content-Length itself by setting 413 and failing the read.
-  auto too_large = [&]() -> Error {
-    res.status = 200;
-    return MakeError("payload_too_large",
-                     "Die Anfrage ist zu groß (höchstens " +
-                         std::to_string(config_.gateway.max_request_bytes / 1000000) +
-                         " MB). Bitte weniger oder kleinere Fotos senden.");
-  };
+  auto too_large = [&]() { return TooLarge(config_, res); };
   const std::string content_type = req.get_header_value("Content-Type");
   const size_t file_cap = static_cast<size_t>(config_.webform.max_photo_bytes) + 1;
   if (req.is_multipart_form_data()) {
@@ -322,18 +348,9 @@ Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req, httplib::Re
     if (!sub) return sub.error();
     body.submission = std::move(sub).value();
   } else {
-    std::string raw;
-    const size_t cap = static_cast<size_t>(config_.gateway.max_request_bytes);
-    bool over = false;
-    bool ok = reader([&](const char* data, size_t n) {
-      over = raw.size() + n > cap;
-      if (!over) raw.append(data, n);
-      return !over;
-    });
-    if (!ok && (res.status == 413 || over)) return too_large();
-    if (!ok) {
-      return MakeError("payload_invalid", "Die Anfrage konnte nicht gelesen werden.");
-    }
+    auto read = ReadRaw(res, reader);
+    if (!read) return read.error();
+    std::string raw = std::move(read).value();
     Result<webform::Submission> sub = webform::Submission{};
     if (content_type.rfind("application/x-www-form-urlencoded", 0) == 0) {
       sub = webform::FromUrlEncoded(raw);
@@ -402,7 +419,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     }
     if (existing->has_value()) {
       const IntakeStore::Key& k = **existing;
-      if (k.request_hash != request_hash && channel == kAppChannel) {
+      if (k.request_hash != request_hash && channel != kFormChannel) {
         return fail(MakeError("idempotency_key_reused",
                               "Dieser Idempotency-Key wurde bereits für eine andere Meldung "
                               "verwendet."));
@@ -441,7 +458,11 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     }
   }
   out.reference = r.reference;
-  (channel == kFormChannel ? accepted_form_ : accepted_app_).Inc();
+  if (channel == kFormChannel || channel == kAppChannel) {
+    (channel == kFormChannel ? accepted_form_ : accepted_app_).Inc();
+  } else {
+    AcceptedCounter(registry_, channel.c_str()).Inc();
+  }
   log::Info("report accepted",
             {{"reference", r.reference}, {"channel", channel},
              {"photos", std::to_string(r.attachments.size())}});

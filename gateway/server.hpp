@@ -88,7 +88,14 @@ class Gateway {
   Result<std::string> PublishPhone(phone::Event event, const std::string& intake_key,
                                    const httplib::Request& req, const std::string& audio_url = {});
 
+  // Open311 GeoReport v2 (gateway/open311.cpp).
+  void HandleOpen311Get(const httplib::Request& req, httplib::Response& res);
+  void HandleOpen311Post(const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& reader);
+
   struct Body;
+  // The whole body, up to gateway.max_request_bytes ("payload_too_large" beyond).
+  Result<std::string> ReadRaw(httplib::Response& res, const httplib::ContentReader& reader);
   Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader);
   std::string NewFormToken() const;

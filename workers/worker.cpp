@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "channels/open311/open311.hpp"
 #include "core/db.hpp"
 #include "core/log.hpp"
 #include "workers/wait.hpp"
@@ -35,6 +36,7 @@ Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry&
       chat_(config, media_, registry),
       phone_(config, registry),
       mail_(config, rules, gazetteer, registry),
+      open311_media_(config),
       processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
                                              "Reports processed by the worker, by outcome.",
                                              {{"outcome", "ticket_created"}})),
@@ -214,9 +216,33 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
   if (!env) {
     return {Verdict::kDeadLetter, "unparseable: " + env.error().message};
   }
+  // Open311: the media_url is fetched now, outside the ticket's transaction (docs/open311.md).
+  bool photo_missing = false;
+  if (env->report.channel == "open311" && env->report.attachments.empty()) {
+    if (std::string url = open311::MediaUrlFromRaw(env->raw); !url.empty()) {
+      auto photo = open311_media_.Fetch(url, stop);
+      if (stop.load()) return {Verdict::kRequeue, "stopping"};
+      if (photo) {
+        env->report.attachments.push_back(std::move(photo).value());
+      } else if (photo.error().code == "storage_failed") {
+        std::string reason = photo.error().message + ": " + photo.error().detail;
+        if (attempt >= config_.worker.max_attempts) {
+          return {Verdict::kDeadLetter,
+                  "failed " + std::to_string(attempt) + " times; last error: " + reason};
+        }
+        return {Verdict::kRequeue, reason};
+      } else {
+        photo_missing = true;
+        log::Warn("open311 media_url not fetched", {{"reference", env->report.reference},
+                                                    {"url", RedactUrl(url)},
+                                                    {"reason", photo.error().message}});
+      }
+    }
+  }
   // One snapshot per report: a reload in the meantime does not affect this one.
   RuleSets sets = rules_.Current();
   routing::Decision decision = routing::Route(*sets.live, env->report);
+  if (photo_missing) decision.flags.push_back(kFlagPhotoUnavailable);
   std::optional<routing::Decision> shadow;
   if (sets.candidate) {
     routing::Decision candidate = routing::Route(*sets.candidate, env->report);

@@ -13,6 +13,7 @@
 #include "workers/chat_intake.hpp"
 #include "workers/chat_media.hpp"
 #include "workers/mail_intake.hpp"
+#include "workers/open311_media.hpp"
 #include "workers/phone_calls.hpp"
 #include "workers/rule_source.hpp"
 #include "workers/ticket_store.hpp"
@@ -61,6 +62,7 @@ class Worker {
   ChatIntake chat_;
   PhoneIntake phone_;
   MailIntake mail_;
+  Open311Media open311_media_;
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
   metrics::Counter& processed_created_;

@@ -129,8 +129,8 @@ Result<Submission> FromParts(const std::vector<UploadedFile>& parts) {
   return s;
 }
 
-Result<Submission> FromUrlEncoded(std::string_view body) {
-  Submission s;
+Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::string_view body) {
+  std::vector<std::pair<std::string, std::string>> pairs;
   size_t pos = 0;
   while (pos <= body.size() && !body.empty()) {
     size_t amp = body.find('&', pos);
@@ -144,10 +144,20 @@ Result<Submission> FromUrlEncoded(std::string_view body) {
       if (!ok) {
         return BadRequest("form_invalid", "Die Formulardaten sind fehlerhaft kodiert.");
       }
-      if (auto st = AddField(s, name, std::move(value)); !st) return st.error();
+      pairs.emplace_back(std::move(name), std::move(value));
     }
     if (amp == std::string_view::npos) break;
     pos = amp + 1;
+  }
+  return pairs;
+}
+
+Result<Submission> FromUrlEncoded(std::string_view body) {
+  auto pairs = ParseUrlEncoded(body);
+  if (!pairs) return pairs.error();
+  Submission s;
+  for (auto& [name, value] : *pairs) {
+    if (auto st = AddField(s, name, std::move(value)); !st) return st.error();
   }
   return s;
 }
@@ -213,7 +223,7 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   Intake in;
   Report& r = in.report;
   r.text = Field(s, "description");
-  if (r.text.empty()) {
+  if (r.text.empty() && limits.require_description) {
     fail("description", "description_missing", "Bitte beschreiben Sie den Mangel.");
   } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {
     fail("description", "description_too_long",

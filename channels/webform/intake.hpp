@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config.hpp"
@@ -40,6 +41,7 @@ struct Limits {
   int max_photos = 5;
   int64_t max_photo_bytes = 10 * 1024 * 1024;
   int max_description_chars = 4000;
+  bool require_description = true;  // Open311: the description is optional
 };
 
 struct Photo {
@@ -68,6 +70,9 @@ std::string CanonicalField(std::string_view name);
 Result<Submission> FromParts(const std::vector<UploadedFile>& parts);
 // application/x-www-form-urlencoded.
 Result<Submission> FromUrlEncoded(std::string_view body);
+// The decoded (name, value) pairs of an application/x-www-form-urlencoded body, in order,
+// repeated names kept ('+' is a space). Error "form_invalid" on a broken %-escape.
+Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::string_view body);
 // The JSON API body: {"description", "category", "lat", "lon", "address", "email", "phone",
 // "language"}; lat/lon are numbers.
 Result<Submission> FromJson(std::string_view body);

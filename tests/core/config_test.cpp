@@ -310,3 +310,14 @@ TEST_CASE("phone: texts per language, transcription modes and their errors by li
   REQUIRE_FALSE(stt_without_url.ok());
   CHECK_THAT(stt_without_url.error().message, Catch::Contains("stt needs phone.stt_url"));
 }
+
+TEST_CASE("open311 service_notice is read, and a non-string is refused") {
+  auto cfg = LoadConfig(WriteTemp(std::string(kMinimal) +
+                                  "open311:\n  service_notice: Geprüft in 3 Werktagen.\n"));
+  REQUIRE(cfg.ok());
+  CHECK(cfg->open311.service_notice == "Geprüft in 3 Werktagen.");
+  CHECK(LoadConfig(WriteTemp(kMinimal))->open311.service_notice.empty());
+  auto bad = LoadConfig(WriteTemp(std::string(kMinimal) + "open311:\n  service_notice: [a]\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("open311.service_notice"));
+}

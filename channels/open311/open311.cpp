@@ -1,0 +1,523 @@
+#include "channels/open311/open311.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "core/text.hpp"
+
+namespace meldestelle::open311 {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+constexpr size_t kMaxNameChars = 200;
+constexpr size_t kMaxIdChars = 200;
+constexpr size_t kMaxUrlBytes = 2000;
+constexpr size_t kMaxIds = 1000;
+
+// Element names of array items in XML (the specification's "Spark convention" in reverse).
+std::string ItemName(const std::string& array_name) {
+  static const std::map<std::string, std::string> kItems = {
+      {"services", "service"}, {"service_requests", "request"},
+      {"errors", "error"},     {"attributes", "attribute"},
+      {"values", "value"},     {"endpoints", "endpoint"},
+      {"formats", "format"}};
+  auto it = kItems.find(array_name);
+  return it == kItems.end() ? "item" : it->second;
+}
+
+void AppendXmlText(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+void AppendXml(std::string& out, const std::string& name, const ojson& v) {
+  out += "<" + name + ">";
+  if (v.is_object()) {
+    for (const auto& [key, child] : v.items())
+      AppendXml(out, key, child);
+  } else if (v.is_array()) {
+    std::string item = ItemName(name);
+    for (const auto& child : v)
+      AppendXml(out, item, child);
+  } else if (v.is_string()) {
+    AppendXmlText(out, v.get_ref<const std::string&>());
+  } else if (!v.is_null()) {
+    out += v.dump();  // numbers and booleans
+  }
+  out += "</" + name + ">";
+}
+
+// `root` is the document element; an array's items are named after it (see ItemName).
+std::string Render(const ojson& doc, const std::string& root, Format f) {
+  if (f == Format::kJson) {
+    return doc.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  }
+  std::string out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+  AppendXml(out, root, doc);
+  out += "\n";
+  return out;
+}
+
+ojson NullIfEmpty(const std::string& s) { return s.empty() ? ojson(nullptr) : ojson(s); }
+
+ojson Code(const std::string& code) {
+  bool digits = !code.empty() && std::all_of(code.begin(), code.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+  return digits ? ojson(std::stoi(code)) : ojson(code);
+}
+
+bool IsHttpUrl(std::string_view url) {
+  static const std::regex kUrl(R"(^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[^\s]*)?$)",
+                               std::regex::icase);
+  return url.size() <= kMaxUrlBytes && std::regex_match(std::string(url), kUrl);
+}
+
+// What a webform::Validate error code means to an integrator.
+Error311 Translate(const webform::FieldError& e, int max_chars) {
+  if (e.code == "coordinates_invalid")
+    return {"LOCATION_INVALID", "lat and long must both be given as decimal numbers"};
+  if (e.code == "coordinates_out_of_range")
+    return {"LOCATION_INVALID", "lat must lie in -90..90 and long in -180..180"};
+  if (e.code == "description_too_long")
+    return {"DESCRIPTION_TOO_LONG",
+            "description is longer than " + std::to_string(max_chars) + " characters"};
+  if (e.code == "address_too_long")
+    return {"ADDRESS_TOO_LONG", "address_string is too long"};
+  if (e.code == "email_invalid")
+    return {"EMAIL_INVALID", "email is not a valid e-mail address"};
+  if (e.code == "phone_invalid")
+    return {"PHONE_INVALID", "phone is not a valid phone number"};
+  if (e.code == "invalid_utf8")
+    return {"400", "the request is not valid UTF-8"};
+  if (e.code == "control_characters")
+    return {"400", "a field contains control characters"};
+  return {"400", e.field.empty() ? e.code : e.field + ": " + e.code};
+}
+
+}  // namespace
+
+const char* ContentType(Format f) {
+  return f == Format::kJson ? "application/json; charset=utf-8" : "text/xml; charset=utf-8";
+}
+
+Resource SplitFormat(std::string_view path, std::string_view accept) {
+  Resource r;
+  auto ends = [&](std::string_view suffix) {
+    return path.size() > suffix.size() && path.substr(path.size() - suffix.size()) == suffix;
+  };
+  if (ends(".json")) {
+    r.name = std::string(path.substr(0, path.size() - 5));
+  } else if (ends(".xml")) {
+    r.name = std::string(path.substr(0, path.size() - 4));
+    r.format = Format::kXml;
+  } else {
+    r.name = std::string(path);
+    std::string a = AsciiLower(accept);
+    if (a.find("xml") != std::string::npos && a.find("json") == std::string::npos) {
+      r.format = Format::kXml;
+    }
+  }
+  return r;
+}
+
+std::string RenderErrors(const std::vector<Error311>& errors, Format f) {
+  ojson list = ojson::array();
+  for (const auto& e : errors)
+    list.push_back({{"code", Code(e.code)}, {"description", e.description}});
+  return Render(list, "errors", f);
+}
+
+Result<Form> ParseForm(std::string_view body) {
+  auto pairs = webform::ParseUrlEncoded(body);
+  if (!pairs)
+    return MakeError("form_invalid", "the form-encoded body has a broken %-escape");
+  return std::move(pairs).value();
+}
+
+Result<Form> ParseJsonBody(std::string_view body) {
+  if (!IsValidUtf8(body))
+    return MakeError("invalid_utf8", "the body is not valid UTF-8");
+  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return MakeError("json_invalid", "the body is not a JSON object");
+  }
+  Form form;
+  auto scalar = [](const nlohmann::json& v, std::string* out) {
+    if (v.is_string()) {
+      *out = v.get<std::string>();
+    } else if (v.is_number()) {
+      *out = v.dump();
+    } else {
+      return false;
+    }
+    return true;
+  };
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_null())
+      continue;
+    std::string text;
+    if (value.is_array()) {
+      for (const auto& item : value) {
+        if (!scalar(item, &text)) {
+          return MakeError("field_type_invalid", key + " must hold strings or numbers");
+        }
+        form.emplace_back(key, text);
+      }
+    } else if (scalar(value, &text)) {
+      form.emplace_back(key, std::move(text));
+    } else {
+      return MakeError("field_type_invalid", key + " must be a string or a number");
+    }
+  }
+  return form;
+}
+
+Result<Form> ParseBody(std::string_view content_type, std::string_view body) {
+  std::string type = AsciiLower(content_type);
+  if (type.rfind("application/x-www-form-urlencoded", 0) == 0)
+    return ParseForm(body);
+  if (type.rfind("application/json", 0) == 0)
+    return ParseJsonBody(body);
+  return MakeError("unsupported_media_type",
+                   "send application/x-www-form-urlencoded (or application/json)");
+}
+
+std::optional<std::string> ClientForKey(const Config& config, std::string_view key) {
+  if (key.empty())
+    return std::nullopt;
+  for (const auto& k : config.open311.api_keys) {
+    // Constant-time comparison: the key is a secret.
+    if (k.key.size() != key.size() || k.key.empty())
+      continue;
+    unsigned diff = 0;
+    for (size_t i = 0; i < key.size(); ++i) {
+      diff |= static_cast<unsigned char>(k.key[i]) ^ static_cast<unsigned char>(key[i]);
+    }
+    if (diff == 0)
+      return k.client;
+  }
+  return std::nullopt;
+}
+
+Failure InvalidApiKey() {
+  return {403, {{"403", "Invalid api_key received -- can't proceed with create_request."}}};
+}
+
+PostParse ParseRequest(const Form& form, const Config& config) {
+  static const std::set<std::string> kFields = {
+      "api_key",        "jurisdiction_id", "service_code", "lat",         "long",
+      "address_string", "address_id",      "email",        "device_id",   "account_id",
+      "first_name",     "last_name",       "phone",        "description", "media_url"};
+  PostParse out;
+  std::vector<Error311> bad;      // 400
+  std::vector<Error311> unknown;  // 404
+  std::map<std::string, std::string> f;
+  for (const auto& [name, value] : form) {
+    if (name.rfind("attribute[", 0) == 0)
+      continue;  // our services define no attributes
+    if (kFields.count(name) == 0) {
+      bad.push_back({"400", "unknown field " + name});
+      continue;
+    }
+    if (!f.emplace(name, value).second)
+      bad.push_back({"400", name + " was given more than once"});
+  }
+  auto field = [&](const char* name) {
+    auto it = f.find(name);
+    return it == f.end() ? std::string() : std::string(TrimAscii(it->second));
+  };
+  PostRequest req;
+  req.api_key = field("api_key");
+  req.jurisdiction_id = field("jurisdiction_id");
+  req.service_code = field("service_code");
+  req.device_id = field("device_id");
+  req.account_id = field("account_id");
+  req.media_url = field("media_url");
+  if (!req.jurisdiction_id.empty() && !config.open311.jurisdiction_id.empty() &&
+      req.jurisdiction_id != config.open311.jurisdiction_id) {
+    unknown.push_back({"404", "jurisdiction_id " + req.jurisdiction_id + " not found"});
+  }
+  if (req.service_code.empty()) {
+    bad.push_back({"400", "service_code was not provided"});
+  } else if (config.FindCategory(req.service_code) == nullptr) {
+    unknown.push_back({"404", "service_code " + req.service_code + " not found"});
+  }
+  std::string lat = field("lat");
+  std::string lon = field("long");
+  std::string address = field("address_string");
+  std::string address_id = field("address_id");
+  if (lat.empty() && lon.empty() && address.empty() && address_id.empty()) {
+    bad.push_back({"LOCATION_MISSING", "lat/long, address_string or address_id required"});
+  } else if (lat.empty() != lon.empty()) {
+    bad.push_back({"LOCATION_INVALID", "lat and long must be given together"});
+  }
+  if (!req.media_url.empty() && !IsHttpUrl(req.media_url)) {
+    bad.push_back({"MEDIA_URL_INVALID", "media_url must be an http or https URL"});
+  }
+  std::string name = field("first_name");
+  std::string last = field("last_name");
+  if (!last.empty())
+    name += name.empty() ? last : " " + last;
+  if (Utf8Length(name) > kMaxNameChars) {
+    bad.push_back({"NAME_TOO_LONG", "first_name and last_name are too long"});
+  }
+  if (req.device_id.size() > kMaxIdChars || req.account_id.size() > kMaxIdChars) {
+    bad.push_back({"400", "device_id and account_id may have at most 200 characters"});
+  }
+  // The common checks (UTF-8, coordinates, e-mail, phone, lengths) are the web form's.
+  webform::Submission s;
+  auto put = [&](const char* key, const std::string& value) {
+    if (!value.empty())
+      s.fields[key] = value;
+  };
+  put("description", field("description"));
+  put("lat", lat);
+  put("lon", lon);
+  put("address", address.empty() ? address_id : address);
+  put("email", field("email"));
+  put("phone", field("phone"));
+  webform::Limits limits{0, 0, config.webform.max_description_chars, false};
+  webform::Validation v = webform::Validate(s, limits, config);
+  for (const auto& e : v.errors) {
+    if (e.code == "coordinates_invalid" && lat.empty() != lon.empty())
+      continue;  // said above
+    bad.push_back(Translate(e, config.webform.max_description_chars));
+  }
+  for (const auto& text : {name, req.device_id, req.account_id, req.media_url}) {
+    if (!IsValidUtf8(text)) {
+      bad.push_back({"400", "the request is not valid UTF-8"});
+      break;
+    }
+  }
+  if (!bad.empty() || !unknown.empty()) {
+    out.failure.http_status = bad.empty() ? 404 : 400;
+    out.failure.errors = std::move(bad);
+    out.failure.errors.insert(out.failure.errors.end(), unknown.begin(), unknown.end());
+    return out;
+  }
+  req.intake = std::move(*v.intake);
+  req.intake.report.category = req.service_code;
+  req.intake.report.reporter.name = name;
+  out.request = std::move(req);
+  return out;
+}
+
+std::string MediaUrlFromRaw(const RawPayload& raw) {
+  auto form = ParseBody(raw.content_type, raw.body);
+  if (!form)
+    return "";
+  for (const auto& [name, value] : *form) {
+    if (name == "media_url") {
+      std::string url(TrimAscii(value));
+      return IsHttpUrl(url) ? url : "";
+    }
+  }
+  return "";
+}
+
+std::vector<Service> ServicesFromConfig(const Config& config) {
+  std::vector<Service> out;
+  for (const auto& c : config.categories) {
+    Service s;
+    s.code = c.code;
+    s.name = c.name;
+    s.description = c.group.empty() ? c.name : c.group + ": " + c.name;
+    s.group = c.group;
+    for (const auto& k : c.keywords) {
+      if (!s.keywords.empty())
+        s.keywords += ", ";
+      s.keywords += k.text;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string RenderServices(const std::vector<Service>& services, Format f) {
+  ojson list = ojson::array();
+  for (const auto& s : services) {
+    list.push_back({{"service_code", s.code},
+                    {"service_name", s.name},
+                    {"description", s.description},
+                    {"metadata", s.metadata},
+                    {"type", s.type},
+                    {"keywords", s.keywords},
+                    {"group", s.group}});
+  }
+  return Render(list, "services", f);
+}
+
+std::string RenderServiceDefinition(const ServiceDefinition& d, Format f) {
+  ojson attributes = ojson::array();
+  for (const auto& a : d.attributes) {
+    ojson values = ojson::array();
+    for (const auto& v : a.values)
+      values.push_back({{"key", v.key}, {"name", v.name}});
+    attributes.push_back({{"variable", a.variable},
+                          {"code", a.code},
+                          {"datatype", a.datatype},
+                          {"required", a.required},
+                          {"datatype_description", NullIfEmpty(a.datatype_description)},
+                          {"order", a.order},
+                          {"description", a.description},
+                          {"values", values}});
+  }
+  ojson doc{{"service_code", d.service_code}, {"attributes", attributes}};
+  return Render(doc, "service_definition", f);
+}
+
+std::string RenderCreated(const Created& c, Format f) {
+  ojson item = ojson::object();
+  if (c.service_request_id.empty()) {
+    item["token"] = c.token;  // batch services: the token alone (vector 03)
+  } else {
+    item["service_request_id"] = c.service_request_id;
+    item["service_notice"] = NullIfEmpty(c.service_notice);
+    item["account_id"] = NullIfEmpty(c.account_id);
+  }
+  return Render(ojson::array({item}), "service_requests", f);
+}
+
+std::string RenderToken(const TokenAnswer& t, Format f) {
+  return Render(ojson::array({{{"service_request_id", t.service_request_id}, {"token", t.token}}}),
+                "service_requests", f);
+}
+
+std::string RenderRequests(const std::vector<ServiceRequest>& requests, Format f) {
+  ojson list = ojson::array();
+  for (const auto& r : requests) {
+    list.push_back({{"service_request_id", r.service_request_id},
+                    {"status", r.status},
+                    {"status_notes", NullIfEmpty(r.status_notes)},
+                    {"service_name", NullIfEmpty(r.service_name)},
+                    {"service_code", NullIfEmpty(r.service_code)},
+                    {"description", NullIfEmpty(r.description)},
+                    {"agency_responsible", NullIfEmpty(r.agency_responsible)},
+                    {"service_notice", NullIfEmpty(r.service_notice)},
+                    {"requested_datetime", NullIfEmpty(r.requested_datetime)},
+                    {"updated_datetime", NullIfEmpty(r.updated_datetime)},
+                    {"expected_datetime", NullIfEmpty(r.expected_datetime)},
+                    {"address", NullIfEmpty(r.address)},
+                    {"address_id", NullIfEmpty(r.address_id)},
+                    {"zipcode", NullIfEmpty(r.zipcode)},
+                    {"lat", r.lat ? ojson(*r.lat) : ojson(nullptr)},
+                    {"long", r.lon ? ojson(*r.lon) : ojson(nullptr)},
+                    {"media_url", NullIfEmpty(r.media_url)}});
+  }
+  return Render(list, "service_requests", f);
+}
+
+std::string StatusOf(std::string_view ticket_status) {
+  return ticket_status == "done" || ticket_status == "rejected" || ticket_status == "duplicate"
+             ? "closed"
+             : "open";
+}
+
+std::string ZipcodeIn(std::string_view address) {
+  static const std::regex kZip(R"((^|[^0-9])([0-9]{5})([^0-9]|$))");
+  std::smatch m;
+  std::string a(address);
+  return std::regex_search(a, m, kZip) ? m[2].str() : "";
+}
+
+bool IsW3cDateTime(std::string_view s) {
+  static const std::regex kDate(
+      R"(^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])()"
+      R"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?$)");
+  if (s.size() > 40 || !std::regex_match(std::string(s), kDate))
+    return false;
+  // The day must exist in its month (PostgreSQL would refuse 2025-02-30).
+  int year = std::stoi(std::string(s.substr(0, 4)));
+  int month = std::stoi(std::string(s.substr(5, 2)));
+  int day = std::stoi(std::string(s.substr(8, 2)));
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+QueryParse ParseQueryValues(const std::string& ids, const std::string& service_code,
+                            const std::string& start_date, const std::string& end_date,
+                            const std::string& status) {
+  QueryParse out;
+  Query q;
+  std::vector<Error311> errors;
+  size_t pos = 0;
+  while (!ids.empty() && pos <= ids.size()) {
+    size_t comma = ids.find(',', pos);
+    std::string id(TrimAscii(std::string_view(ids).substr(
+        pos, comma == std::string::npos ? std::string::npos : comma - pos)));
+    if (!id.empty())
+      q.ids.push_back(id);
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  if (q.ids.size() > kMaxIds)
+    errors.push_back({"400", "at most 1000 service_request_ids"});
+  q.service_code = std::string(TrimAscii(service_code));
+  q.start_date = std::string(TrimAscii(start_date));
+  q.end_date = std::string(TrimAscii(end_date));
+  q.status = std::string(TrimAscii(status));
+  if (!q.start_date.empty() && !IsW3cDateTime(q.start_date)) {
+    errors.push_back({"400", "start_date is not a W3C date-time (e.g. 2025-03-10T00:00:00Z)"});
+  }
+  if (!q.end_date.empty() && !IsW3cDateTime(q.end_date)) {
+    errors.push_back({"400", "end_date is not a W3C date-time (e.g. 2025-03-10T00:00:00Z)"});
+  }
+  if (!q.status.empty() && q.status != "open" && q.status != "closed") {
+    errors.push_back({"400", "status must be open or closed"});
+  }
+  for (const auto& v : {q.service_code, q.start_date, q.end_date, q.status}) {
+    if (!IsValidUtf8(v) || v.size() > kMaxIdChars) {
+      errors.push_back({"400", "a parameter is too long or not valid UTF-8"});
+      break;
+    }
+  }
+  if (!errors.empty()) {
+    out.failure = {400, std::move(errors)};
+    return out;
+  }
+  out.query = std::move(q);
+  return out;
+}
+
+std::string RenderDiscovery(const Discovery& d, Format f) {
+  ojson endpoint{{"specification", "http://wiki.open311.org/GeoReport_v2"},
+                 {"url", d.endpoint_url},
+                 {"changeset", d.changeset},
+                 {"type", "production"},
+                 {"formats", ojson::array({"text/xml", "application/json"})}};
+  ojson doc{{"changeset", d.changeset},
+            {"contact", d.contact},
+            {"key_service", d.key_service},
+            {"endpoints", ojson::array({endpoint})}};
+  return Render(doc, "discovery", f);
+}
+
+}  // namespace meldestelle::open311

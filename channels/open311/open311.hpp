@@ -1,0 +1,178 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "channels/webform/intake.hpp"
+#include "core/config.hpp"
+#include "core/envelope.hpp"
+#include "core/result.hpp"
+
+// Open311 GeoReport v2 (docs/open311.md): the pure adapter. Parses a POST requests body into the
+// normalized report intake, validates it per the specification, and renders every answer (and
+// the specification's error list) as JSON or XML. No I/O.
+namespace meldestelle::open311 {
+
+enum class Format { kJson, kXml };
+
+// "application/json; charset=utf-8" or "text/xml; charset=utf-8".
+const char* ContentType(Format f);
+
+// A resource path without its format suffix: "requests.xml" → {"requests", kXml}. Without a
+// suffix the format is JSON, unless `accept` names XML (and not JSON).
+struct Resource {
+  std::string name;
+  Format format = Format::kJson;
+};
+Resource SplitFormat(std::string_view path, std::string_view accept = {});
+
+// One entry of the specification's error list. `code` is the HTTP status ("400") or a more
+// specific code ("LOCATION_MISSING"); digits are written as a number in JSON.
+struct Error311 {
+  std::string code;
+  std::string description;
+};
+struct Failure {
+  int http_status = 400;
+  std::vector<Error311> errors;
+};
+// JSON `[{"code":400,"description":"…"}]`, XML `<errors><error><code>…`.
+std::string RenderErrors(const std::vector<Error311>& errors, Format f);
+
+// The decoded fields of a POST body, in order, repeated names kept.
+using Form = std::vector<std::pair<std::string, std::string>>;
+// application/x-www-form-urlencoded (the specification's format).
+Result<Form> ParseForm(std::string_view body);
+// A JSON object (some clients send one): strings and numbers; an array of strings stands for a
+// repeated field (attribute[CODE][]).
+Result<Form> ParseJsonBody(std::string_view body);
+// By Content-Type: form-encoded or JSON; anything else is an error "unsupported_media_type".
+Result<Form> ParseBody(std::string_view content_type, std::string_view body);
+
+// The client application an api_key belongs to; nullopt for a missing or unknown key.
+std::optional<std::string> ClientForKey(const Config& config, std::string_view key);
+// The error list when the key is wrong (HTTP 403).
+Failure InvalidApiKey();
+
+// A validated POST requests.
+struct PostRequest {
+  std::string api_key;
+  std::string jurisdiction_id;
+  std::string service_code;
+  std::string device_id;
+  std::string account_id;
+  std::string media_url;   // http(s), fetched by the worker (docs/open311.md)
+  webform::Intake intake;  // text, category, location, reporter; no photos
+};
+struct PostParse {
+  std::optional<PostRequest> request;
+  Failure failure;  // when !request
+};
+// Validates the fields per the specification and our limits (webform.max_description_chars).
+// Several problems are reported at once; HTTP 404 when only the service_code or jurisdiction_id
+// is unknown, 400 otherwise. The api_key is not checked here (ClientForKey).
+PostParse ParseRequest(const Form& form, const Config& config);
+
+// media_url of a report that came in through Open311, read from its raw payload (the POST body
+// kept in the envelope); "" if none or not an Open311 body.
+std::string MediaUrlFromRaw(const RawPayload& raw);
+
+// GET services.
+struct Service {
+  std::string code, name, description;
+  bool metadata = false;
+  std::string type = "realtime";  // realtime | batch | blackbox
+  std::string keywords, group;
+};
+std::vector<Service> ServicesFromConfig(const Config& config);
+std::string RenderServices(const std::vector<Service>& services, Format f);
+
+// GET services/{code}: the definition. Ours have no attributes (metadata false).
+struct AttributeValue {
+  std::string key, name;
+};
+struct Attribute {
+  bool variable = true;
+  std::string code, datatype;  // string|number|datetime|text|singlevaluelist|multivaluelist
+  bool required = false;
+  std::string datatype_description;  // "" = null
+  int order = 0;
+  std::string description;
+  std::vector<AttributeValue> values;
+};
+struct ServiceDefinition {
+  std::string service_code;
+  std::vector<Attribute> attributes;
+};
+std::string RenderServiceDefinition(const ServiceDefinition& d, Format f);
+
+// The answer to POST requests: `[{service_request_id | token, service_notice, account_id}]`.
+struct Created {
+  std::string service_request_id;  // "" = answered with a token instead
+  std::string token;
+  std::string service_notice;  // "" = null
+  std::string account_id;      // "" = null
+};
+std::string RenderCreated(const Created& c, Format f);
+
+// GET tokens/{token}.
+struct TokenAnswer {
+  std::string service_request_id;
+  std::string token;
+};
+std::string RenderToken(const TokenAnswer& t, Format f);
+
+// One service request as GET requests shows it; empty strings are null.
+struct ServiceRequest {
+  std::string service_request_id, status, status_notes, service_name, service_code, description,
+      agency_responsible, service_notice, requested_datetime, updated_datetime, expected_datetime,
+      address, address_id, zipcode;
+  std::optional<double> lat, lon;
+  std::string media_url;
+};
+std::string RenderRequests(const std::vector<ServiceRequest>& requests, Format f);
+
+// Our ticket status → "open" or "closed" (done, rejected and duplicate are closed).
+std::string StatusOf(std::string_view ticket_status);
+// A German postcode (five digits) in an address, or "".
+std::string ZipcodeIn(std::string_view address);
+
+// The filters of GET requests.
+struct Query {
+  std::vector<std::string> ids;  // service_request_id, comma list
+  std::string service_code;
+  std::string start_date, end_date;  // W3C date-times as given; "" = none
+  std::string status;                // "", "open" or "closed"
+};
+struct QueryParse {
+  std::optional<Query> query;
+  Failure failure;
+};
+// `param(name)` returns the query parameter's value ("" if absent: the specification treats an
+// empty parameter like an absent one).
+template <typename Param>
+QueryParse ParseQuery(const Param& param);
+QueryParse ParseQueryValues(const std::string& ids, const std::string& service_code,
+                            const std::string& start_date, const std::string& end_date,
+                            const std::string& status);
+template <typename Param>
+QueryParse ParseQuery(const Param& param) {
+  return ParseQueryValues(param("service_request_id"), param("service_code"), param("start_date"),
+                          param("end_date"), param("status"));
+}
+// W3C date-time: YYYY-MM-DD, or with Thh:mm[:ss[.f]] and Z or ±hh:mm.
+bool IsW3cDateTime(std::string_view s);
+
+// The discovery document: our one endpoint, its formats and the contact.
+struct Discovery {
+  std::string changeset;  // a date-time
+  std::string contact;
+  std::string key_service;
+  std::string endpoint_url;  // <base>/open311/v2
+};
+std::string RenderDiscovery(const Discovery& d, Format f);
+
+}  // namespace meldestelle::open311

@@ -1,0 +1,393 @@
+#include "channels/open311/open311.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "vector_files.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::open311;
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+// The example configuration with the vectors' api key and jurisdiction.
+const Config& TestConfig() {
+  static const Config cfg = [] {
+    auto c = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
+                        "config/example/meldestelle.yaml");
+    REQUIRE(c.ok());
+    Config out = std::move(c).value();
+    out.open311.api_keys = {{"default", "test-api-key-123"}};
+    out.open311.jurisdiction_id = "musterstadt.example";
+    return out;
+  }();
+  return cfg;
+}
+
+std::string V(const std::string& name) { return vector_files::Read("open311/" + name); }
+
+// The body of an HTTP answer transcript (after the blank line).
+std::string HttpBody(const std::string& text) {
+  size_t at = text.find("\n\n");
+  if (at == std::string::npos)
+    at = text.find("\r\n\r\n");
+  REQUIRE(at != std::string::npos);
+  return text.substr(at + 2);
+}
+
+int HttpStatus(const std::string& text) { return std::stoi(text.substr(9, 3)); }
+
+std::string Decoded(const Form& form, const std::string& name) {
+  for (const auto& [k, v] : form)
+    if (k == name)
+      return v;
+  return "(absent)";
+}
+
+PostParse Parse(const std::string& body) {
+  auto form = ParseForm(body);
+  REQUIRE(form.ok());
+  return ParseRequest(*form, TestConfig());
+}
+
+std::set<std::string> Codes(const Failure& f) {
+  std::set<std::string> out;
+  for (const auto& e : f.errors)
+    out.insert(e.code);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("open311 vectors: the POST body (01) decodes to the expected fields") {
+  auto http = vector_files::ReadHeaders("open311/01-post-request.headers");
+  std::string body = V("01-post-request.txt");
+  CHECK(std::to_string(body.size()) == http.Header("content-length"));
+  auto form = ParseBody(http.Header("content-type"), body);
+  REQUIRE(form.ok());
+  auto expected = vector_files::Expected("open311", "01-post-request").at("decoded");
+  for (const auto& [name, value] : expected.items()) {
+    if (value.is_array()) {
+      std::vector<std::string> got;
+      for (const auto& [k, v] : *form)
+        if (k == name)
+          got.push_back(v);
+      CHECK(got == value.get<std::vector<std::string>>());
+    } else {
+      CHECK(Decoded(*form, name) == value.get<std::string>());
+    }
+  }
+  // The request line's path selects JSON.
+  CHECK(http.request_line.find("/open311/v2/requests.json") != std::string::npos);
+  CHECK(SplitFormat("requests.json").format == Format::kJson);
+}
+
+TEST_CASE("open311 vectors: the POST (01) validates into the report and answers as 02") {
+  auto p = Parse(V("01-post-request.txt"));
+  REQUIRE(p.request);
+  const auto& r = *p.request;
+  CHECK(ClientForKey(TestConfig(), r.api_key) == std::optional<std::string>("default"));
+  CHECK(r.jurisdiction_id == "musterstadt.example");
+  CHECK(r.media_url == "https://meldungen.stadt.example/media/7c1e2b3d/gehweg.jpg");
+  const Report& rep = r.intake.report;
+  CHECK(rep.category == "STR-01");
+  CHECK(rep.text ==
+        "Gehwegplatte angehoben (ca. 5 cm Kante), Stolpergefahr für Fußgänger.\r\nGegenüber der "
+        "Bäckerei.");
+  REQUIRE(rep.location.lat);
+  CHECK(*rep.location.lat == Approx(50.937531));
+  CHECK(*rep.location.lon == Approx(6.960279));
+  CHECK(rep.location.source == LocationSource::kDevice);
+  CHECK(rep.location.address == "Mühlenweg 12, 12345 Musterstadt");
+  CHECK(rep.reporter.name == "Jürgen Müller");
+  CHECK(rep.reporter.ack_channel == "email");
+  CHECK(rep.reporter.ack_address == "j.mueller@example.net");
+  CHECK(r.intake.photos.empty());
+
+  auto expected = vector_files::Expected("open311", "01-post-request");
+  auto want = ojson::parse(V(expected.at("expected_response").get<std::string>()));
+  Created c{want[0]["service_request_id"], "", want[0]["service_notice"], ""};
+  CHECK(ojson::parse(RenderCreated(c, Format::kJson)) == want);
+}
+
+TEST_CASE("open311 vectors: batch token (03) and its lookup (03b)") {
+  CHECK(ojson::parse(RenderCreated({"", "12345", "", ""}, Format::kJson)) ==
+        ojson::parse(V("03-post-response-batch-token.json")));
+  CHECK(ojson::parse(RenderToken({"M-2025-004715", "12345"}, Format::kJson)) ==
+        ojson::parse(V("03b-get-token-response.json")));
+}
+
+TEST_CASE("open311 vectors: a wrong api key (04) is 403 in the spec's error format") {
+  std::string text = V("04-error-403-invalid-api-key.txt");
+  CHECK(HttpStatus(text) == vector_files::Expected("open311", "04-error-403-invalid-api-key")
+                                .at("http_status")
+                                .get<int>());
+  CHECK_FALSE(ClientForKey(TestConfig(), "wrong-key"));
+  CHECK_FALSE(ClientForKey(TestConfig(), ""));
+  CHECK_FALSE(ClientForKey(TestConfig(), "test-api-key-12"));
+  Failure f = InvalidApiKey();
+  CHECK(f.http_status == 403);
+  CHECK(nlohmann::json::parse(RenderErrors(f.errors, Format::kJson)) ==
+        nlohmann::json::parse(HttpBody(text)));
+  CHECK(text.find(ContentType(Format::kJson)) != std::string::npos);
+}
+
+TEST_CASE("open311 vectors: missing service_code and place (05) give both errors at once") {
+  std::string text = V("05-error-400-multiple.txt");
+  auto p = Parse("api_key=test-api-key-123&description=Loch");
+  REQUIRE_FALSE(p.request);
+  CHECK(p.failure.http_status ==
+        vector_files::Expected("open311", "05-error-400-multiple").at("http_status").get<int>());
+  CHECK(HttpStatus(text) == p.failure.http_status);
+  CHECK(nlohmann::json::parse(RenderErrors(p.failure.errors, Format::kJson)) ==
+        nlohmann::json::parse(HttpBody(text)));
+}
+
+TEST_CASE("open311 vectors: services (06) and a service definition (07) render as given") {
+  auto want = ojson::parse(V("06-get-services-response.json"));
+  std::vector<Service> services;
+  for (const auto& s : want) {
+    services.push_back({s["service_code"], s["service_name"], s["description"], s["metadata"],
+                        s["type"], s["keywords"], s["group"]});
+  }
+  CHECK(ojson::parse(RenderServices(services, Format::kJson)) == want);
+
+  auto def = ojson::parse(V("07-get-service-definition-STR-01.json"));
+  ServiceDefinition d{def["service_code"], {}};
+  for (const auto& a : def["attributes"]) {
+    Attribute at{a["variable"],    a["code"], a["datatype"], a["required"], "", a["order"],
+                 a["description"], {}};
+    for (const auto& v : a["values"])
+      at.values.push_back({v["key"], v["name"]});
+    d.attributes.push_back(at);
+  }
+  CHECK(ojson::parse(RenderServiceDefinition(d, Format::kJson)) == def);
+}
+
+TEST_CASE("open311 vectors: a service request (08) renders field for field") {
+  auto want = ojson::parse(V("08-get-request-by-id-response.json"));
+  const auto& w = want[0];
+  ServiceRequest r;
+  r.service_request_id = w["service_request_id"].get<std::string>();
+  r.status = w["status"].get<std::string>();
+  r.service_name = w["service_name"].get<std::string>();
+  r.service_code = w["service_code"].get<std::string>();
+  r.description = w["description"].get<std::string>();
+  r.agency_responsible = w["agency_responsible"].get<std::string>();
+  r.service_notice = w["service_notice"].get<std::string>();
+  r.requested_datetime = w["requested_datetime"].get<std::string>();
+  r.updated_datetime = w["updated_datetime"].get<std::string>();
+  r.expected_datetime = w["expected_datetime"].get<std::string>();
+  r.address = w["address"].get<std::string>();
+  r.zipcode = ZipcodeIn(r.address);
+  r.lat = w["lat"].get<double>();
+  r.lon = w["long"].get<double>();
+  r.media_url = w["media_url"].get<std::string>();
+  CHECK(ojson::parse(RenderRequests({r}, Format::kJson)) == want);
+  CHECK(StatusOf("assigned") == "open");
+  CHECK(StatusOf("in_progress") == "open");
+  CHECK(StatusOf("handed_back") == "open");
+  CHECK(StatusOf("done") == "closed");
+  CHECK(StatusOf("rejected") == "closed");
+}
+
+TEST_CASE("open311 vectors: every file in the folder is used by a test above") {
+  std::set<std::string> used = {"01-post-request.headers",
+                                "01-post-request.txt",
+                                "02-post-response-realtime.json",
+                                "03-post-response-batch-token.json",
+                                "03b-get-token-response.json",
+                                "04-error-403-invalid-api-key.txt",
+                                "05-error-400-multiple.txt",
+                                "06-get-services-response.json",
+                                "07-get-service-definition-STR-01.json",
+                                "08-get-request-by-id-response.json",
+                                "_expected.json"};
+  CHECK(vector_files::List("open311") == used);
+  std::set<std::string> cases;
+  for (const auto& name : vector_files::ExpectedCases("open311"))
+    cases.insert(name);
+  CHECK(cases == std::set<std::string>{"01-post-request", "04-error-403-invalid-api-key",
+                                       "05-error-400-multiple"});
+}
+
+TEST_CASE("open311: XML answers are escaped, with the declaration and item elements") {
+  ServiceRequest r;
+  r.service_request_id = "ABC";
+  r.status = "open";
+  r.description = "Müll <b>&</b> \"mehr\"";
+  r.lat = 50.5;
+  std::string xml = RenderRequests({r}, Format::kXml);
+  CHECK(xml.rfind("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests><request>", 0) ==
+        0);
+  CHECK(xml.find("<description>Müll &lt;b&gt;&amp;&lt;/b&gt; &quot;mehr&quot;</description>") !=
+        std::string::npos);
+  CHECK(xml.find("<lat>50.5</lat><long></long>") != std::string::npos);
+  CHECK(xml.find("<status_notes></status_notes>") != std::string::npos);
+  std::string errors = RenderErrors({{"400", "a < b"}, {"LOCATION_MISSING", "x"}}, Format::kXml);
+  CHECK(errors.find("<errors><error><code>400</code><description>a &lt; b</description></error>"
+                    "<error><code>LOCATION_MISSING</code>") != std::string::npos);
+  std::string services = RenderServices(ServicesFromConfig(TestConfig()), Format::kXml);
+  CHECK(services.find("<services><service><service_code>STR-01</service_code>") !=
+        std::string::npos);
+  CHECK(services.find("<metadata>false</metadata>") != std::string::npos);
+  std::string def = RenderServiceDefinition({"STR-01", {}}, Format::kXml);
+  CHECK(def.find("<service_definition><service_code>STR-01</service_code><attributes></"
+                 "attributes></service_definition>") != std::string::npos);
+  std::string disc =
+      RenderDiscovery({"2026-01-01T00:00:00Z", "c", "k", "http://x/open311/v2"}, Format::kXml);
+  CHECK(disc.find("<formats><format>text/xml</format><format>application/json</format>") !=
+        std::string::npos);
+}
+
+TEST_CASE("open311: services come from the configured categories") {
+  auto services = ServicesFromConfig(TestConfig());
+  REQUIRE(services.size() == TestConfig().categories.size());
+  CHECK(services[0].code == "STR-01");
+  CHECK(services[0].name == "Schlagloch");
+  CHECK(services[0].group == "Straße und Verkehr");
+  CHECK(services[0].keywords.rfind("schlagloch, loch in der straße", 0) == 0);
+  CHECK_FALSE(services[0].metadata);
+  CHECK(services[0].type == "realtime");
+}
+
+TEST_CASE("open311: the format comes from the suffix, else from Accept, else JSON") {
+  CHECK(SplitFormat("services.xml").name == "services");
+  CHECK(SplitFormat("services.xml").format == Format::kXml);
+  CHECK(SplitFormat("services").format == Format::kJson);
+  CHECK(SplitFormat("services", "text/xml").format == Format::kXml);
+  CHECK(SplitFormat("services", "application/json, text/xml").format == Format::kJson);
+  CHECK(SplitFormat("STR-01.json").name == "STR-01");
+  CHECK(SplitFormat(".json").name == ".json");
+}
+
+TEST_CASE("open311: address string without coordinates is kept as the address") {
+  auto p = Parse("service_code=BEL-01&address_string=Lindenstra%C3%9Fe+3");
+  REQUIRE(p.request);
+  const auto& loc = p.request->intake.report.location;
+  CHECK_FALSE(loc.lat);
+  CHECK(loc.source == LocationSource::kAddress);
+  CHECK(loc.address == "Lindenstraße 3");
+  CHECK(p.request->intake.report.text.empty());  // description is optional in Open311
+  CHECK(p.request->intake.report.reporter.ack_channel == "none");
+  auto id = Parse("service_code=BEL-01&address_id=4711");
+  REQUIRE(id.request);
+  CHECK(id.request->intake.report.location.address == "4711");
+}
+
+TEST_CASE("open311: broken POST input gets precise errors") {
+  SECTION("unknown service code is 404") {
+    auto p = Parse("service_code=XXX-99&lat=50.9&long=6.9");
+    REQUIRE_FALSE(p.request);
+    CHECK(p.failure.http_status == 404);
+    CHECK(p.failure.errors.at(0).description == "service_code XXX-99 not found");
+  }
+  SECTION("another jurisdiction is 404") {
+    auto p = Parse("service_code=STR-01&lat=50.9&long=6.9&jurisdiction_id=sfgov.org");
+    REQUIRE_FALSE(p.request);
+    CHECK(p.failure.http_status == 404);
+  }
+  SECTION("lat without long") {
+    auto p = Parse("service_code=STR-01&lat=50.9");
+    REQUIRE_FALSE(p.request);
+    CHECK(Codes(p.failure) == std::set<std::string>{"LOCATION_INVALID"});
+  }
+  SECTION("coordinates out of range or not numbers, bad e-mail and phone, several at once") {
+    auto p = Parse("service_code=STR-01&lat=95&long=6.9&email=nope&phone=abc");
+    REQUIRE_FALSE(p.request);
+    CHECK(p.failure.http_status == 400);
+    CHECK(Codes(p.failure) ==
+          std::set<std::string>{"LOCATION_INVALID", "EMAIL_INVALID", "PHONE_INVALID"});
+    auto q = Parse("service_code=STR-01&lat=abc&long=6.9");
+    CHECK(Codes(q.failure) == std::set<std::string>{"LOCATION_INVALID"});
+  }
+  SECTION("description over 4000 characters") {
+    auto p = Parse("service_code=STR-01&lat=50.9&long=6.9&description=" + std::string(4001, 'a'));
+    REQUIRE_FALSE(p.request);
+    CHECK(Codes(p.failure) == std::set<std::string>{"DESCRIPTION_TOO_LONG"});
+  }
+  SECTION("media_url that is not http(s)") {
+    for (const char* url : {"file%3A%2F%2F%2Fetc%2Fpasswd", "ftp%3A%2F%2Fx%2Fa.jpg",
+                            "http%3A%2F%2Fa+b%2Fc", "javascript%3Aalert(1)"}) {
+      auto p = Parse(std::string("service_code=STR-01&lat=50.9&long=6.9&media_url=") + url);
+      REQUIRE_FALSE(p.request);
+      CHECK(Codes(p.failure) == std::set<std::string>{"MEDIA_URL_INVALID"});
+    }
+  }
+  SECTION("unknown and repeated fields") {
+    auto p = Parse("service_code=STR-01&lat=50.9&long=6.9&lat=51&colour=red");
+    REQUIRE_FALSE(p.request);
+    CHECK(p.failure.errors.size() == 2);
+  }
+  SECTION("invalid UTF-8 and control characters") {
+    auto p = Parse("service_code=STR-01&lat=50.9&long=6.9&description=%FF%FE");
+    REQUIRE_FALSE(p.request);
+    auto q = Parse("service_code=STR-01&lat=50.9&long=6.9&first_name=%C3");
+    REQUIRE_FALSE(q.request);
+    auto n = Parse("service_code=STR-01&lat=50.9&long=6.9&description=a%00b");
+    REQUIRE_FALSE(n.request);
+  }
+  SECTION("broken encodings") {
+    CHECK_FALSE(ParseForm("service_code=STR-01&lat=%4").ok());
+    CHECK_FALSE(ParseForm("a=%zz").ok());
+    CHECK_FALSE(ParseJsonBody("{\"service_code\": ").ok());
+    CHECK_FALSE(ParseJsonBody("[1,2]").ok());
+    CHECK_FALSE(ParseJsonBody("{\"lat\": {\"x\": 1}}").ok());
+    CHECK_FALSE(ParseJsonBody("{\"a\": [[1]]}").ok());
+    CHECK_FALSE(ParseJsonBody("\xff").ok());
+    CHECK(ParseBody("text/plain", "a=b").error().code == "unsupported_media_type");
+  }
+}
+
+TEST_CASE("open311: a JSON body is read like the form") {
+  auto form = ParseBody("application/json",
+                        R"({"service_code":"STR-01","lat":50.9,"long":6.9,"account_id":null,)"
+                        R"("attribute[GEFAHR][]":["kfz","radfahrer"]})");
+  REQUIRE(form.ok());
+  auto p = ParseRequest(*form, TestConfig());
+  REQUIRE(p.request);
+  CHECK(*p.request->intake.report.location.lat == Approx(50.9));
+}
+
+TEST_CASE("open311: media_url is read back from the raw payload of the envelope") {
+  RawPayload raw{"application/x-www-form-urlencoded; charset=utf-8", V("01-post-request.txt")};
+  CHECK(MediaUrlFromRaw(raw) == "https://meldungen.stadt.example/media/7c1e2b3d/gehweg.jpg");
+  CHECK(MediaUrlFromRaw({"application/json", R"({"media_url":"http://127.0.0.1:9/a.jpg"})"}) ==
+        "http://127.0.0.1:9/a.jpg");
+  CHECK(MediaUrlFromRaw({"application/json", R"({"media_url":"file:///etc/passwd"})"}).empty());
+  CHECK(MediaUrlFromRaw({"multipart/form-data", "x"}).empty());
+  CHECK(MediaUrlFromRaw({"application/x-www-form-urlencoded", "a=%"}).empty());
+}
+
+TEST_CASE("open311: GET requests filters are checked") {
+  auto ok = ParseQueryValues("A1, B2,,C3", "STR-01", "2025-03-01T00:00:00Z",
+                             "2025-03-10T10:21:38+01:00", "open");
+  REQUIRE(ok.query);
+  CHECK(ok.query->ids == std::vector<std::string>{"A1", "B2", "C3"});
+  CHECK(ParseQueryValues("", "", "2025-03-01", "", "").query);
+  CHECK(ParseQueryValues("", "", "", "", "").query);
+  auto bad = ParseQueryValues("", "", "gestern", "2025-13-01", "pending");
+  REQUIRE_FALSE(bad.query);
+  CHECK(bad.failure.http_status == 400);
+  CHECK(bad.failure.errors.size() == 3);
+  for (const char* s : {"2025-03-10T10:21Z", "2025-03-10T10:21:38.5Z", "2025-03-10T10:21:38-0500"})
+    CHECK(IsW3cDateTime(s));
+  CHECK(IsW3cDateTime("2024-02-29"));
+  for (const char* s : {"2025-3-10", "2025-03-10 10:21:38", "2025-03-10T25:00Z", "'; DROP",
+                        "2025-02-29", "2025-04-31T00:00Z", "2025-03-10T10:21:38+01:00x"})
+    CHECK_FALSE(IsW3cDateTime(s));
+  std::string many;
+  for (int i = 0; i < 1001; ++i)
+    many += "A" + std::to_string(i) + ",";
+  CHECK_FALSE(ParseQueryValues(many, "", "", "", "").query);
+}
+
+TEST_CASE("open311: zipcode from the address") {
+  CHECK(ZipcodeIn("Mühlenweg 12, 12345 Musterstadt") == "12345");
+  CHECK(ZipcodeIn("Mühlenweg 12") == "");
+  CHECK(ZipcodeIn("Tel 0123456789") == "");
+}

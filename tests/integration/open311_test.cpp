@@ -1,0 +1,393 @@
+// Open311 GeoReport v2 end to end (docs/open311.md): the real gateway, broker, worker and
+// database; a local HTTP server stands in for the client's media host.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "core/media.hpp"
+#include "core/photo.hpp"
+#include "stack.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+const char* kKey = "it-open311-key";
+
+StackOptions Options() {
+  StackOptions o;
+  o.extra_env = {std::string("MELDESTELLE_OPEN311_API_KEY=") + kKey};
+  o.edit_config = [](std::string& text) {
+    Replace(text, "  max_media_bytes: 10485760\n  media_timeout_seconds: 30\n",
+            "  max_media_bytes: 10485760\n  media_timeout_seconds: 5\n  service_notice: Die "
+            "Meldung wird innerhalb von 3 "
+            "Werktagen geprüft.\n");
+  };
+  return o;
+}
+
+std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
+
+// Serves /photo.jpg, /missing.jpg (404), /big.jpg (larger than the limit), /text.jpg (not an
+// image) and /flaky.jpg (500 once, then the photo) on 127.0.0.1.
+class MediaHost {
+ public:
+  MediaHost() {
+    server_.Get("/photo.jpg",
+                [](const auto&, auto& res) { res.set_content(Jpeg(), "image/jpeg"); });
+    server_.Get("/missing.jpg", [](const auto&, auto& res) { res.status = 404; });
+    server_.Get("/big.jpg", [](const auto&, auto& res) {
+      res.set_content(Jpeg() + std::string(11 * 1024 * 1024, 'x'), "image/jpeg");
+    });
+    server_.Get("/text.jpg",
+                [](const auto&, auto& res) { res.set_content("<html>no</html>", "image/jpeg"); });
+    server_.Get("/flaky.jpg", [this](const auto&, auto& res) {
+      if (flaky_calls_++ == 0) {
+        res.status = 500;
+        return;
+      }
+      res.set_content(Jpeg(), "image/jpeg");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~MediaHost() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int flaky_calls() const { return flaky_calls_.load(); }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> flaky_calls_{0};
+};
+
+std::vector<std::pair<std::string, std::string>> Fields(const std::string& description) {
+  return {{"api_key", kKey},
+          {"jurisdiction_id", "musterstadt.example"},
+          {"service_code", "STR-01"},
+          {"lat", "50.937531"},
+          {"long", "6.960279"},
+          {"address_string", "Mühlenweg 12, 12345 Musterstadt"},
+          {"email", "j.mueller@example.net"},
+          {"first_name", "Jürgen"},
+          {"last_name", "Müller"},
+          {"description", description},
+          {"attribute[SCHADENSART]", "stolperfalle"}};
+}
+
+httplib::Result Post(Stack& s, const std::vector<std::pair<std::string, std::string>>& fields,
+                     const std::string& path = "/open311/v2/requests.json",
+                     const httplib::Headers& headers = {}) {
+  return s.Client().Post(path.c_str(), headers, FormUrlEncode(fields),
+                         "application/x-www-form-urlencoded; charset=utf-8");
+}
+
+// POSTs and returns the service_request_id of the JSON answer.
+std::string Create(Stack& s, std::vector<std::pair<std::string, std::string>> fields) {
+  auto res = Post(s, fields);
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  auto j = json::parse(res->body);
+  REQUIRE(j.is_array());
+  REQUIRE(j.size() == 1);
+  return j[0].at("service_request_id").get<std::string>();
+}
+
+json GetJson(Stack& s, const std::string& path, int expected_status = 200) {
+  auto res = s.Client().Get(path.c_str());
+  REQUIRE(res);
+  INFO(path << ": " << res->body);
+  REQUIRE(res->status == expected_status);
+  CHECK(res->get_header_value("Content-Type") == "application/json; charset=utf-8");
+  return json::parse(res->body);
+}
+
+std::string TicketCount(const std::string& ref) {
+  return "SELECT count(*) FROM tickets WHERE reference = '" + ref + "'";
+}
+
+}  // namespace
+
+TEST_CASE("Open311 POST and GET round-trip", "[open311]") {
+  Stack s(Options());
+  std::string id = Create(s, Fields("Gehwegplatte angehoben, Stolpergefahr."));
+  REQUIRE(s.WaitForCount(TicketCount(id), 1));
+  auto t = s.Query(
+      "SELECT channel, category, department_name, reporter->>'name', address,"
+      " location_source FROM tickets WHERE reference = '" +
+      id + "'");
+  CHECK(t[0][0].as<std::string>() == "open311");
+  CHECK(t[0][1].as<std::string>() == "STR-01");
+  std::string department = t[0][2].as<std::string>();
+  CHECK(t[0][3].as<std::string>() == "Jürgen Müller");
+  CHECK(t[0][4].as<std::string>() == "Mühlenweg 12, 12345 Musterstadt");
+  CHECK(t[0][5].as<std::string>() == "device");
+
+  auto one = GetJson(s, "/open311/v2/requests/" + id + ".json");
+  REQUIRE(one.is_array());
+  REQUIRE(one.size() == 1);
+  CHECK(one[0]["service_request_id"] == id);
+  CHECK(one[0]["status"] == "open");
+  CHECK(one[0]["service_code"] == "STR-01");
+  CHECK(one[0]["service_name"] == "Schlagloch");
+  CHECK(one[0]["agency_responsible"] == department);
+  CHECK(one[0]["description"] == "Gehwegplatte angehoben, Stolpergefahr.");
+  CHECK(one[0]["address"] == "Mühlenweg 12, 12345 Musterstadt");
+  CHECK(one[0]["zipcode"] == "12345");
+  CHECK(one[0]["lat"].get<double>() == Approx(50.937531));
+  CHECK(one[0]["long"].get<double>() == Approx(6.960279));
+  CHECK(one[0]["status_notes"].is_null());
+  CHECK(one[0]["service_notice"] == "Die Meldung wird innerhalb von 3 Werktagen geprüft.");
+  // Local time of the town with its offset (Europe/Berlin: +01:00 or +02:00).
+  std::string requested = one[0]["requested_datetime"];
+  CHECK(std::regex_match(requested, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00)")));
+
+  auto xml = s.Client().Get(("/open311/v2/requests/" + id + ".xml").c_str());
+  REQUIRE(xml);
+  CHECK(xml->status == 200);
+  CHECK(xml->get_header_value("Content-Type") == "text/xml; charset=utf-8");
+  CHECK(xml->body.rfind("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests><request>"
+                        "<service_request_id>" +
+                            id + "</service_request_id><status>open</status>",
+                        0) == 0);
+  CHECK(xml->body.find("<agency_responsible>" + department + "</agency_responsible>") !=
+        std::string::npos);
+
+  // Closed by the department: closed, with its public note.
+  s.Query(
+      "UPDATE tickets SET status = 'done', public_note = 'Platte neu verlegt.',"
+      " closed_at = now() WHERE reference = '" +
+      id + "'");
+  auto closed = GetJson(s, "/open311/v2/requests/" + id + ".json");
+  CHECK(closed[0]["status"] == "closed");
+  CHECK(closed[0]["status_notes"] == "Platte neu verlegt.");
+
+  // The token is the service_request_id.
+  auto token = GetJson(s, "/open311/v2/tokens/" + id + ".json");
+  CHECK(token ==
+        json::parse(R"([{"service_request_id":")" + id + R"(","token":")" + id + R"("}])"));
+  GetJson(s, "/open311/v2/tokens/ZZZZZZZZZZZZ.json", 404);
+  GetJson(s, "/open311/v2/requests/ZZZZZZZZZZZZ.json", 404);
+}
+
+TEST_CASE("Open311 GET requests filters by status, service code and id", "[open311]") {
+  Stack s(Options());
+  std::string a = Create(s, Fields("Erste Meldung"));
+  auto lamp = Fields("Laterne aus");
+  lamp[2].second = "BEL-01";
+  lamp[3].second = "50.941";  // elsewhere: not a duplicate of the first
+  std::string b = Create(s, lamp);
+  std::string c = Create(s, [] {
+    auto f = Fields("Dritte Meldung");
+    f[3].second = "50.945";
+    return f;
+  }());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 3));
+  s.Query("UPDATE tickets SET status = 'rejected', closed_at = now() WHERE reference = '" + c +
+          "'");
+  auto ids = [](const json& list) {
+    std::set<std::string> out;
+    for (const auto& r : list)
+      out.insert(r["service_request_id"].get<std::string>());
+    return out;
+  };
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json")) == std::set<std::string>{a, b, c});
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?status=open&service_code=STR-01")) ==
+        std::set<std::string>{a});
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?status=closed")) == std::set<std::string>{c});
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?service_request_id=" + a + "," + b)) ==
+        std::set<std::string>{a, b});
+  CHECK(ids(GetJson(s,
+                    "/open311/v2/requests.json?start_date=2000-01-01T00:00:00Z"
+                    "&end_date=2000-02-01T00:00:00Z"))
+            .empty());
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?jurisdiction_id=musterstadt.example")).size() ==
+        3);
+  auto bad = GetJson(s, "/open311/v2/requests.json?status=pending&start_date=gestern", 400);
+  CHECK(bad.size() == 2);
+  CHECK(bad[0]["code"] == 400);
+  GetJson(s, "/open311/v2/requests.json?jurisdiction_id=sfgov.org", 404);
+  // A report from another channel is listed without its text.
+  auto res = s.Client().Post("/api/v1/reports",
+                             R"({"description":"Privat: bitte nicht veröffentlichen",)"
+                             R"("category":"BEL-01","lat":50.95,"lon":6.95})",
+                             "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 202);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 4));
+  auto all = GetJson(s, "/open311/v2/requests.json?service_code=BEL-01");
+  REQUIRE(all.size() == 2);
+  int without_text = 0;
+  for (const auto& r : all)
+    without_text += r["description"].is_null() ? 1 : 0;
+  CHECK(without_text == 1);
+}
+
+TEST_CASE("Open311 POST errors: wrong key 403 and missing fields 400, in the spec format",
+          "[open311]") {
+  Stack s(Options());
+  auto wrong = Fields("x");
+  wrong[0].second = "falsch";
+  auto res = Post(s, wrong);
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK(
+      json::parse(res->body) ==
+      json::parse(VectorFile("open311/04-error-403-invalid-api-key.txt")
+                      .substr(VectorFile("open311/04-error-403-invalid-api-key.txt").find("[{"))));
+  // The key in the query string works as well; here with nothing else.
+  res = s.Client().Post((std::string("/open311/v2/requests.json?api_key=") + kKey).c_str(),
+                        "description=Loch", "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  auto errors = json::parse(res->body);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == json{{"code", 400}, {"description", "service_code was not provided"}});
+  CHECK(errors[1]["code"] == "LOCATION_MISSING");
+  // XML errors.
+  res = Post(s, {{"api_key", kKey}, {"service_code", "XXX-99"}, {"lat", "1"}, {"long", "2"}},
+             "/open311/v2/requests.xml");
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  CHECK(res->body.find("<errors><error><code>404</code><description>service_code XXX-99 not "
+                       "found</description></error></errors>") != std::string::npos);
+  // Broken encoding and an unsupported type.
+  res = s.Client().Post("/open311/v2/requests.json", "api_key=%zz",
+                        "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = s.Client().Post("/open311/v2/requests.json", "hallo", "text/plain");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(json::parse(res->body)[0]["code"] == 400);
+  // Nothing was published or stored.
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") == 0);
+  CHECK(s.QueueDepth(s.queue()) == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 0);
+  auto metrics = s.Client().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("meldestelle_reports_rejected_total{channel=\"open311\",reason=\"api_"
+                           "key_invalid\"} 1") != std::string::npos);
+}
+
+TEST_CASE("Open311 services, definitions and discovery", "[open311]") {
+  Stack s(Options());
+  auto services = GetJson(s, "/open311/v2/services.json");
+  REQUIRE(services.is_array());
+  REQUIRE(services.size() >= 20);
+  CHECK(services[0]["service_code"] == "STR-01");
+  CHECK(services[0]["service_name"] == "Schlagloch");
+  CHECK(services[0]["group"] == "Straße und Verkehr");
+  CHECK(services[0]["metadata"] == false);
+  CHECK(services[0]["type"] == "realtime");
+  bool lamp = false;
+  for (const auto& sv : services)
+    lamp = lamp || sv["service_code"] == "BEL-01";
+  CHECK(lamp);
+  auto xml = s.Client().Get("/open311/v2/services.xml");
+  REQUIRE(xml);
+  CHECK(xml->body.find("<services><service><service_code>STR-01</service_code>") !=
+        std::string::npos);
+  // Without a suffix: JSON.
+  CHECK(GetJson(s, "/open311/v2/services").size() == services.size());
+  auto def = GetJson(s, "/open311/v2/services/BEL-01.json");
+  CHECK(def == json{{"service_code", "BEL-01"}, {"attributes", json::array()}});
+  GetJson(s, "/open311/v2/services/NOPE-1.json", 404);
+  auto disc = GetJson(s, "/open311/v2/discovery.json");
+  CHECK(disc["endpoints"][0]["url"].get<std::string>().find("/open311/v2") != std::string::npos);
+  GetJson(s, "/open311/v2/unknown.json", 404);
+}
+
+TEST_CASE("Open311 media_url is fetched by the worker and attached", "[open311]") {
+  MediaHost host;
+  Stack s(Options());
+  auto with_url = [&](const std::string& path, const std::string& lat) {
+    auto f = Fields("Mit Foto " + path);
+    f[3].second = lat;  // apart from each other: no duplicates
+    f.emplace_back("media_url", host.Url(path));
+    return Create(s, f);
+  };
+  std::string good = with_url("/photo.jpg", "50.930");
+  std::string flaky = with_url("/flaky.jpg", "50.932");
+  std::string missing = with_url("/missing.jpg", "50.934");
+  std::string big = with_url("/big.jpg", "50.936");
+  std::string text = with_url("/text.jpg", "50.938");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 5, std::chrono::seconds(40)));
+  std::string stored = StripPhoto(Jpeg()).value();
+  for (const auto& ref : {good, flaky}) {
+    INFO(ref << "\n" << s.WorkerLogs());
+    auto a = s.Query(
+        "SELECT a.sha256, a.media_type, a.filename FROM attachments a"
+        " JOIN tickets t ON t.id = a.ticket_id WHERE t.reference = '" +
+        ref + "'");
+    REQUIRE(a.size() == 1);
+    CHECK(a[0][0].as<std::string>() == Sha256Hex(stored));
+    CHECK(a[0][1].as<std::string>() == "image/jpeg");
+    CHECK(BlobStore(s.media_dir()).Get(a[0][0].as<std::string>()).value() == stored);
+  }
+  CHECK(host.flaky_calls() == 2);
+  for (const auto& ref : {missing, big, text}) {
+    INFO(ref);
+    CHECK(s.Count("SELECT count(*) FROM attachments a JOIN tickets t ON t.id = a.ticket_id"
+                  " WHERE t.reference = '" +
+                  ref + "'") == 0);
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + ref +
+                  "' AND routing_explanation->'flags' ? 'Foto nicht abrufbar'") == 1);
+  }
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Foto nicht abrufbar'") == 3);
+  // GET requests shows the client's media_url.
+  auto one = GetJson(s, "/open311/v2/requests/" + good + ".json");
+  CHECK(one[0]["media_url"] == host.Url("/photo.jpg"));
+}
+
+TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[open311]") {
+  Stack s(Options());
+  auto fields = Fields("Einmal");
+  auto first = Post(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
+  auto second = Post(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
+  REQUIRE(first);
+  REQUIRE(second);
+  REQUIRE(first->status == 200);
+  REQUIRE(second->status == 200);
+  CHECK(json::parse(first->body)[0]["service_request_id"] ==
+        json::parse(second->body)[0]["service_request_id"]);
+  CHECK(second->get_header_value("Idempotent-Replayed") == "true");
+  fields[9].second = "Anders";
+  auto other = Post(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
+  REQUIRE(other);
+  CHECK(other->status == 400);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") == 1);
+}
+
+TEST_CASE("Open311 POST without the broker is 503 in the spec format and stores nothing",
+          "[open311]") {
+  Stack s(Options());
+  StopBroker();
+  REQUIRE(WaitFor([&] { return !s.Ready(); }));
+  auto res = Post(s, Fields("Ohne Broker"), "/open311/v2/requests.xml");
+  REQUIRE(res);
+  CHECK(res->status == 503);
+  CHECK(res->get_header_value("Retry-After") == "5");
+  CHECK(res->body.find("<errors><error><code>503</code>") != std::string::npos);
+  StartBroker();
+  REQUIRE(WaitFor([&] { return s.Ready(); }, std::chrono::seconds(30)));
+  std::string id = Create(s, Fields("Mit Broker"));
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);  // the refused request left no ticket
+  CHECK(s.Count(TicketCount(id)) == 1);
+}
