@@ -25,6 +25,9 @@ struct Span {
 std::optional<Span> ParseSpan(const std::string& text);
 
 struct Department {
+  Department() = default;
+  Department(std::string id_, std::string name_, std::string email_ = {})
+      : id(std::move(id_)), name(std::move(name_)), email(std::move(email_)) {}
   std::string id;
   std::string name;
   std::string email;
