@@ -215,7 +215,7 @@ TEST_CASE(
   // Every attempt recorded, with the backoff between them (1 s, then 2 s).
   auto attempts = s.Query(
       "SELECT attempt, outcome, detail, extract(epoch FROM at - lag(at) OVER (ORDER BY attempt))"
-      " FROM outbox_attempts ORDER BY attempt");
+      " FROM outbox_attempts WHERE outbox_id = " + id + " ORDER BY attempt");
   REQUIRE(attempts.size() == 3);
   CHECK(attempts[0][1].as<std::string>() == "retry");
   CHECK(attempts[0][2].as<std::string>() == "HTTP 500");
