@@ -6,7 +6,7 @@
 #include "core/config.hpp"
 #include "core/result.hpp"
 
-// Citizens' opt-out from status notifications by e-mail link (docs/citizen-notifications.md):
+// Citizens' opt-out from status notifications by e-mail link (docs/departments.md, "Citizens"):
 // {gateway.public_base_url}/abmelden?c=email&a=<address>&s=<signature>, the signature being
 // SignLink(LinkSecret(config), "optout", "email:" + address, 0). Pure.
 namespace meldestelle {

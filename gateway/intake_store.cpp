@@ -90,7 +90,9 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
         pqxx::nontransaction tx(c);
         const char* kIso = "YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"";
         auto t = tx.exec_params(
-            std::string("SELECT t.reference, COALESCE(o.status, t.status),"
+            // A hand-back is internal: the citizen sees "assigned" until it is re-routed.
+            std::string("SELECT t.reference, replace(COALESCE(o.status, t.status),"
+                        " 'handed_back', 'assigned'),"
                         " COALESCE(o.department_name, t.department_name),"
                         " COALESCE(t.category, ''),"
                         " to_char(t.received_at AT TIME ZONE 'UTC', '") + kIso + "'),"

@@ -46,7 +46,7 @@ class IntakeStore {
   };
   Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
   Status Ping();
-  // A citizen declined status notifications (docs/citizen-notifications.md); idempotent.
+  // A citizen declined status notifications (docs/departments.md, "Citizens"); idempotent.
   Status RecordOptOut(const std::string& channel, const std::string& address,
                       const std::string& source);
   // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's

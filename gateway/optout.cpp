@@ -1,4 +1,4 @@
-// The citizens' opt-out link of status e-mails (docs/citizen-notifications.md): GET shows a
+// The citizens' opt-out link of status e-mails (docs/departments.md, "Citizens"): GET shows a
 // confirmation page with a button, so that mail scanners fetching links unsubscribe nobody; POST
 // (the button, or a mail program's RFC 8058 one-click request) records the opt-out. A link with a
 // wrong signature gets a German 400 page and changes nothing.

@@ -77,7 +77,7 @@ nlohmann::json DecisionToJson(const Decision& d) {
                      {"grenzlage", std::move(border)}};
   }
   if (!d.excluded_departments.empty()) {
-    // Re-routing after a hand-back (docs/deadlines-and-stats.md).
+    // Re-routing after a hand-back (docs/departments.md, "Re-routing, acceptance deadlines").
     j["excluded"] = {{"departments", d.excluded_departments},
                      {"skipped_rules", d.skipped_rules},
                      {"default_excluded", d.default_excluded}};

@@ -7,7 +7,7 @@
 #include "core/config.hpp"
 #include "routing/timezone.hpp"
 
-// Deadlines in the town's calendar (docs/deadlines-and-stats.md, "Working days"). Pure.
+// Deadlines in the town's calendar (docs/departments.md, "Re-routing, acceptance deadlines", "Working days"). Pure.
 namespace meldestelle::routing {
 
 // The town's working calendar: ISO weekdays (1 = Monday … 7 = Sunday) that are working days,

@@ -165,7 +165,7 @@ Result<int> ChatDispatcher::RunOnce() {
           x.text = fill(t->second.body);
           if (!extra.empty()) x.text = extra + "\n\n" + x.text;
           if (config_.notifications.enabled) {
-            // The status notices to come can be declined already (docs/citizen-notifications.md).
+            // The status notices to come can be declined already (docs/departments.md, "Citizens").
             x.text += language == "en"
                           ? "\n\n-- \nDo not want status e-mails about your report? Unsubscribe: " +
                                 OptOutUrl(config_, "email", x.address)
@@ -181,7 +181,7 @@ Result<int> ChatDispatcher::RunOnce() {
         x.template_param = language == "en" ? "received, responsible: " + department
                                             : "eingegangen, zuständig: " + department;
       } else if (x.kind == "status") {
-        // A ticket changed (docs/citizen-notifications.md). Opted out since it was queued: not
+        // A ticket changed (docs/departments.md, "Citizens"). Opted out since it was queued: not
         // sent.
         if (!tx.exec_params("SELECT 1 FROM notification_optouts WHERE channel = $1"
                             " AND address = $2",

@@ -22,7 +22,7 @@ namespace meldestelle::workers {
 // up to chat.send_max_attempts; permanent ones mark the row failed. The provider's message id and
 // delivery state are recorded. WhatsApp: free text within 24 hours of the citizen's last message,
 // the configured template after that (or when Meta reported 131047). Status notices to citizens
-// (kind `status`, docs/citizen-notifications.md) go the same way, e-mail threaded to our
+// (kind `status`, docs/departments.md, "Citizens") go the same way, e-mail threaded to our
 // acknowledgement; a row for an address that opted out meanwhile is marked done, not sent. Every
 // attempt is recorded in outbox_attempts.
 class ChatDispatcher {

@@ -227,7 +227,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
       return Ok{};
     }
     // "STOP" / "START": the citizen's opt-out from status notifications
-    // (docs/citizen-notifications.md) — never a report, confirmed once per message.
+    // (docs/departments.md, "Citizens") — never a report, confirmed once per message.
     if (OptWord w = e.type == MessageType::kText ? ParseOptWord(e.text) : OptWord::kNone;
         w != OptWord::kNone) {
       bool stop = w == OptWord::kStop;

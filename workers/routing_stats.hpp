@@ -9,7 +9,7 @@
 
 #include "core/result.hpp"
 
-// Routing quality (docs/deadlines-and-stats.md, "Routing quality"): per rule and per department,
+// Routing quality (docs/departments.md, "Re-routing, acceptance deadlines", "Routing quality"): per rule and per department,
 // how many tickets were routed, how many the department handed back (the misroute rate), how
 // many missed their acceptance deadline, and how long acceptance and completion took. Read by
 // `meldestelle stats` and the worker's /metrics gauges.

@@ -7,7 +7,7 @@
 
 #include "core/config.hpp"
 
-// What citizens are told when their ticket changes (docs/citizen-notifications.md): the texts of
+// What citizens are told when their ticket changes (docs/departments.md, "Citizens"): the texts of
 // `notifications.texts` with their placeholders filled, per channel. Pure.
 namespace meldestelle::workers {
 

@@ -18,7 +18,7 @@
 
 namespace meldestelle::workers {
 
-// The worker's ticket jobs (docs/deadlines-and-stats.md), a thread of every worker:
+// The worker's ticket jobs (docs/departments.md, "Re-routing, acceptance deadlines"), a thread of every worker:
 // - re-routing: a ticket a department handed back is routed again by the current rules without
 //   the departments in its excluded_departments; nothing left but the default department (or
 //   a forward) → the triage department;

@@ -1,4 +1,4 @@
-// The closed loop to citizens (docs/citizen-notifications.md): a status change applied the way
+// The closed loop to citizens (docs/departments.md, "Citizens"): a status change applied the way
 // the staff API applies it (ticket updated, history recorded, EnqueueCitizenNotifications in the
 // same transaction) reaches every reporter once, in their own channel — e-mail threaded to our
 // acknowledgement (real SMTP sink), WhatsApp text or template by the 24-hour window, Telegram and
