@@ -17,8 +17,10 @@ std::string SignLink(const std::string& secret, const std::string& purpose,
 
 bool VerifyLink(const std::string& secret, const std::string& purpose, const std::string& subject,
                 int64_t expires_unix, const std::string& signature, int64_t now_unix) {
-  if (secret.empty()) return false;
-  if (expires_unix != 0 && expires_unix < now_unix) return false;
+  if (secret.empty())
+    return false;
+  if (expires_unix != 0 && expires_unix < now_unix)
+    return false;
   return ConstantTimeEquals(SignLink(secret, purpose, subject, expires_unix), signature);
 }
 

@@ -11,8 +11,6 @@
 // SignLink(LinkSecret(config), "optout", "email:" + address, 0). Pure.
 namespace meldestelle {
 
-// RFC 3986 percent-encoding of everything but unreserved characters.
-std::string PercentEncode(std::string_view s);
 // The opt-out link for `address` on `channel` ("email").
 std::string OptOutUrl(const Config& config, const std::string& channel, const std::string& address);
 

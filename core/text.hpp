@@ -13,6 +13,12 @@ size_t Utf8Length(std::string_view s);
 std::string_view TrimAscii(std::string_view s);
 // A-Z to a-z; every other byte as it is (header values, tokens, charset names).
 std::string AsciiLower(std::string_view s);
+// Percent-encoding (%XX, upper case) of every byte but ASCII letters, digits and `also_plain`;
+// the default leaves RFC 3986's unreserved characters as they are.
+std::string PercentEncode(std::string_view s, std::string_view also_plain = "-._~");
+// Escapes the five XML specials (& < > " ') for text and attribute values and drops the control
+// characters XML 1.0 does not allow (all below U+0020 but tab, LF and CR).
+std::string XmlEscape(std::string_view s);
 // Lowercases and folds German spelling variants so that "Straße", "STRASSE" and "strasse"
 // compare equal: ä→ae, ö→oe, ü→ue, ß→ss, other characters kept; runs of non-alphanumerics
 // become one space. Input must be valid UTF-8.

@@ -4,88 +4,40 @@
 
 namespace meldestelle::gateway {
 
-IntakeStore::IntakeStore(std::string url, size_t max_idle)
-    : url_(std::move(url)), max_idle_(max_idle) {}
-
-Result<std::unique_ptr<pqxx::connection>> IntakeStore::Borrow() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
-    }
-  }
-  return ConnectDb(url_);
-}
-
-void IntakeStore::Return(std::unique_ptr<pqxx::connection> c) {
-  if (!c || !c->is_open()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
-}
-
-namespace {
-// Runs fn(conn) on a borrowed connection; a connection that failed is dropped, not returned.
-template <typename T, typename Fn>
-Result<T> WithConnection(Result<std::unique_ptr<pqxx::connection>> borrowed, Fn&& fn,
-                         std::unique_ptr<pqxx::connection>* back) {
-  if (!borrowed) return borrowed.error();
-  auto conn = std::move(borrowed).value();
-  Result<T> r = RunDb<T>([&] { return fn(*conn); });
-  if (r || !IsTransientDbError(r.error())) {
-    *back = std::move(conn);
-  }
-  return r;
-}
-}  // namespace
+IntakeStore::IntakeStore(std::string url, size_t max_idle) : pool_(std::move(url), max_idle) {}
 
 Result<std::optional<IntakeStore::Key>> IntakeStore::Reserve(const std::string& channel,
                                                              const std::string& key,
                                                              const Key& fresh) {
-  std::unique_ptr<pqxx::connection> back;
-  auto r = WithConnection<std::optional<Key>>(
-      Borrow(),
-      [&](pqxx::connection& c) -> std::optional<Key> {
-        pqxx::nontransaction tx(c);
-        auto ins = tx.exec_params(
-            "INSERT INTO intake_keys (channel, key, reference, report_id, request_hash, envelope)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel, key) DO NOTHING"
-            " RETURNING 1",
-            channel, key, fresh.reference, fresh.report_id, fresh.request_hash, fresh.envelope);
-        if (!ins.empty()) return std::nullopt;
-        auto row = tx.exec_params1(
-            "SELECT reference, report_id::text, request_hash, state, envelope FROM intake_keys"
-            " WHERE channel = $1 AND key = $2",
-            channel, key);
-        return Key{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                   row[3].as<std::string>(), row[4].as<std::string>()};
-      },
-      &back);
-  Return(std::move(back));
-  return r;
+  return pool_.Run<std::optional<Key>>([&](pqxx::connection& c) -> std::optional<Key> {
+    pqxx::nontransaction tx(c);
+    auto ins = tx.exec_params(
+        "INSERT INTO intake_keys (channel, key, reference, report_id, request_hash, envelope)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel, key) DO NOTHING"
+        " RETURNING 1",
+        channel, key, fresh.reference, fresh.report_id, fresh.request_hash, fresh.envelope);
+    if (!ins.empty())
+      return std::nullopt;
+    auto row = tx.exec_params1(
+        "SELECT reference, report_id::text, request_hash, state, envelope FROM intake_keys"
+        " WHERE channel = $1 AND key = $2",
+        channel, key);
+    return Key{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+               row[3].as<std::string>(), row[4].as<std::string>()};
+  });
 }
 
 Status IntakeStore::MarkConfirmed(const std::string& channel, const std::string& key) {
-  std::unique_ptr<pqxx::connection> back;
-  auto r = WithConnection<Ok>(
-      Borrow(),
-      [&](pqxx::connection& c) {
-        pqxx::nontransaction tx(c);
-        tx.exec_params0(
-            "UPDATE intake_keys SET state = 'confirmed' WHERE channel = $1 AND key = $2", channel,
-            key);
-        return Ok{};
-      },
-      &back);
-  Return(std::move(back));
-  return r;
+  return pool_.Run<Ok>([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_params0("UPDATE intake_keys SET state = 'confirmed' WHERE channel = $1 AND key = $2",
+                    channel, key);
+    return Ok{};
+  });
 }
 
 Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::string& ref) {
-  std::unique_ptr<pqxx::connection> back;
-  auto r = WithConnection<std::optional<PublicStatus>>(
-      Borrow(),
+  return pool_.Run<std::optional<PublicStatus>>(
       [&](pqxx::connection& c) -> std::optional<PublicStatus> {
         pqxx::nontransaction tx(c);
         const char* kIso = "YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"";
@@ -95,11 +47,14 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
                         " 'handed_back', 'assigned'),"
                         " COALESCE(o.department_name, t.department_name),"
                         " COALESCE(t.category, ''),"
-                        " to_char(t.received_at AT TIME ZONE 'UTC', '") + kIso + "'),"
-                        " to_char(COALESCE(o.updated_at, t.updated_at) AT TIME ZONE 'UTC', '" +
-                        kIso + "'), COALESCE(o.reference, '')"
-                        " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
-                        " WHERE t.reference = $1",
+                        " to_char(t.received_at AT TIME ZONE 'UTC', '") +
+                kIso +
+                "'),"
+                " to_char(COALESCE(o.updated_at, t.updated_at) AT TIME ZONE 'UTC', '" +
+                kIso +
+                "'), COALESCE(o.reference, '')"
+                " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
+                " WHERE t.reference = $1",
             ref);
         if (!t.empty()) {
           return PublicStatus{t[0][0].as<std::string>(), t[0][1].as<std::string>(),
@@ -117,56 +72,35 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
           return PublicStatus{ref, "received", "", "", at, at, ""};
         }
         return std::nullopt;
-      },
-      &back);
-  Return(std::move(back));
-  return r;
+      });
 }
 
 Status IntakeStore::Read(const std::function<void(pqxx::connection&)>& read) {
-  std::unique_ptr<pqxx::connection> back;
-  auto r = WithConnection<Ok>(
-      Borrow(),
-      [&](pqxx::connection& c) {
-        read(c);
-        return Ok{};
-      },
-      &back);
-  Return(std::move(back));
-  return r;
+  return pool_.Run<Ok>([&](pqxx::connection& c) {
+    read(c);
+    return Ok{};
+  });
 }
 
 Status IntakeStore::Ping() {
-  std::unique_ptr<pqxx::connection> back;
-  auto r = WithConnection<Ok>(
-      Borrow(),
-      [&](pqxx::connection& c) {
-        pqxx::nontransaction tx(c);
-        tx.exec1("SELECT 1");
-        return Ok{};
-      },
-      &back);
-  Return(std::move(back));
-  return r;
+  return pool_.Run<Ok>([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec1("SELECT 1");
+    return Ok{};
+  });
 }
 
 Status IntakeStore::RecordOptOut(const std::string& channel, const std::string& address,
                                  const std::string& source) {
-  std::unique_ptr<pqxx::connection> back;
-  auto r = WithConnection<Ok>(
-      Borrow(),
-      [&](pqxx::connection& c) {
-        pqxx::work tx(c);
-        tx.exec_params0(
-            "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, $3)"
-            " ON CONFLICT (channel, address) DO NOTHING",
-            channel, address, source);
-        tx.commit();
-        return Ok{};
-      },
-      &back);
-  Return(std::move(back));
-  return r;
+  return pool_.Run<Ok>([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params0(
+        "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, $3)"
+        " ON CONFLICT (channel, address) DO NOTHING",
+        channel, address, source);
+    tx.commit();
+    return Ok{};
+  });
 }
 
 }  // namespace meldestelle::gateway

@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "core/db.hpp"
 #include "core/result.hpp"
 
 namespace meldestelle::gateway {
 
 // The gateway's view of the database: deduplication keys of submissions (Idempotency-Key, form
 // nonce) and the public status of a reference. Holds a small pool of connections; each call
-// borrows one. Thread-safe: mu_ guards the pool.
+// borrows one. Thread-safe (DbPool).
 class IntakeStore {
  public:
   explicit IntakeStore(std::string url, size_t max_idle = 16);
@@ -54,13 +55,7 @@ class IntakeStore {
   Status Read(const std::function<void(pqxx::connection&)>& read);
 
  private:
-  Result<std::unique_ptr<pqxx::connection>> Borrow();
-  void Return(std::unique_ptr<pqxx::connection> c);
-
-  const std::string url_;
-  const size_t max_idle_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mu_
+  DbPool pool_;
 };
 
 }  // namespace meldestelle::gateway

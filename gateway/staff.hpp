@@ -29,12 +29,12 @@ class Staff {
 
   // A page of tickets for the list endpoints (exposed for the inbox).
   struct Filter {
-    std::string department;        // forced for department tokens
+    std::string department;  // forced for department tokens
     std::vector<std::string> statuses;
     std::string category;
-    std::string area;              // a routing area's name
+    std::string area;  // a routing area's name
     std::optional<routing::BBox> bbox;
-    std::string since, until;      // received_at bounds, ISO 8601 date or time
+    std::string since, until;  // received_at bounds, ISO 8601 date or time
     int limit = 50;
     int offset = 0;
   };

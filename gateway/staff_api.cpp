@@ -17,13 +17,18 @@ using workers::ApiToken;
 using workers::StaffAction;
 
 Staff::Staff(const Config& config, metrics::Registry& registry)
-    : config_(config), registry_(registry), db_(config.database.url), blobs_(config.storage.media_dir) {}
+    : config_(config),
+      registry_(registry),
+      db_(config.database.url),
+      blobs_(config.storage.media_dir) {}
 
 Status Staff::Register(httplib::Server& server) {
   for (const auto& a : config_.routing.areas) {
     auto g = routing::LoadGeoJson(a.file, a.name);
-    if (!g) return g.error();
-    if (g->IsArea()) areas_.emplace(a.name, std::move(*g));
+    if (!g)
+      return g.error();
+    if (g->IsArea())
+      areas_.emplace(a.name, std::move(*g));
   }
   server.Get("/api/v1/tickets", [this](const auto& req, auto& res) { HandleList(req, res); });
   server.Get(R"(/api/v1/tickets/([^/]+))",
@@ -31,8 +36,10 @@ Status Staff::Register(httplib::Server& server) {
   server.Get(R"(/api/v1/tickets/([^/]+)/attachments/(\d+))",
              [this](const auto& req, auto& res) { HandleAttachment(req, res); });
   const std::pair<const char*, StaffAction::Kind> actions[] = {
-      {"accept", StaffAction::Kind::kAccept},     {"hand-back", StaffAction::Kind::kHandBack},
-      {"status", StaffAction::Kind::kStatus},     {"notes", StaffAction::Kind::kNote},
+      {"accept", StaffAction::Kind::kAccept},
+      {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},
+      {"notes", StaffAction::Kind::kNote},
       {"duplicate", StaffAction::Kind::kDuplicate}};
   for (const auto& [name, kind] : actions) {
     server.Post(std::string(R"(/api/v1/tickets/([^/]+)/)") + name,
@@ -72,7 +79,8 @@ std::optional<ApiToken> Staff::ApiAuth(const httplib::Request& req, httplib::Res
     res.set_header("WWW-Authenticate", "Bearer realm=\"meldestelle\", error=\"invalid_token\"");
     SendError(res, 401, "unauthorized", "the token is unknown or revoked");
     registry_
-        .GetCounter("meldestelle_staff_auth_failures_total", "Staff API/inbox requests with a bad token.")
+        .GetCounter("meldestelle_staff_auth_failures_total",
+                    "Staff API/inbox requests with a bad token.")
         .Inc();
   }
   return t;
@@ -94,7 +102,8 @@ bool ParseInt(const std::string& s, int min, int max, int* out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
     return false;
   int v = std::stoi(s);
-  if (v < min || v > max) return false;
+  if (v < min || v > max)
+    return false;
   *out = v;
   return true;
 }
@@ -115,11 +124,11 @@ const std::set<std::string>& KnownStatuses() {
 
 std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& token,
                                Filter* f) const {
-  static const std::set<std::string> kParams = {"status", "category", "area",   "bbox",
-                                                "since",  "until",    "limit",  "offset",
-                                                "department"};
+  static const std::set<std::string> kParams = {
+      "status", "category", "area", "bbox", "since", "until", "limit", "offset", "department"};
   for (const auto& [k, v] : req.params) {
-    if (!kParams.count(k)) return "unknown parameter \"" + k + "\"";
+    if (!kParams.count(k))
+      return "unknown parameter \"" + k + "\"";
   }
   f->department = token.department_id;
   if (req.has_param("department")) {
@@ -127,7 +136,8 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
     if (token.role != "operator" && d != token.department_id) {
       return "department: a department token lists only its own tickets";
     }
-    if (config_.FindDepartment(d) == nullptr) return "department: unknown \"" + d + "\"";
+    if (config_.FindDepartment(d) == nullptr)
+      return "department: unknown \"" + d + "\"";
     f->department = d;
   }
   if (req.has_param("status")) {
@@ -142,7 +152,8 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
       } else if (KnownStatuses().count(s)) {
         f->statuses.push_back(s);
       } else {
-        return "status: unknown \"" + s + "\" (open, closed, or one of assigned, handed_back,"
+        return "status: unknown \"" + s +
+               "\" (open, closed, or one of assigned, handed_back,"
                " accepted, in_progress, done, rejected, duplicate)";
       }
     }
@@ -155,7 +166,8 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
   }
   if (req.has_param("area")) {
     f->area = req.get_param_value("area");
-    if (!areas_.count(f->area)) return "area: unknown \"" + f->area + "\"";
+    if (!areas_.count(f->area))
+      return "area: unknown \"" + f->area + "\"";
   }
   if (req.has_param("bbox")) {
     // min_lon,min_lat,max_lon,max_lat (the GeoJSON order).
@@ -164,18 +176,20 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
     for (std::string s; std::getline(ss, s, ',');) {
       char* end = nullptr;
       double d = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0') return "bbox: not a number: \"" + s + "\"";
+      if (s.empty() || *end != '\0')
+        return "bbox: not a number: \"" + s + "\"";
       v.push_back(d);
     }
-    if (v.size() != 4 || v[0] > v[2] || v[1] > v[3] || v[0] < -180 || v[2] > 180 ||
-        v[1] < -90 || v[3] > 90) {
+    if (v.size() != 4 || v[0] > v[2] || v[1] > v[3] || v[0] < -180 || v[2] > 180 || v[1] < -90 ||
+        v[3] > 90) {
       return "bbox: expected min_lon,min_lat,max_lon,max_lat";
     }
     f->bbox = routing::BBox{v[0], v[1], v[2], v[3]};
   }
-  for (auto [name, out] : {std::pair<const char*, std::string*>{"since", &f->since},
-                           {"until", &f->until}}) {
-    if (!req.has_param(name)) continue;
+  for (auto [name, out] :
+       {std::pair<const char*, std::string*>{"since", &f->since}, {"until", &f->until}}) {
+    if (!req.has_param(name))
+      continue;
     *out = req.get_param_value(name);
     if (!IsTime(*out)) {
       return std::string(name) + ": expected a date (2026-11-27) or time (2026-11-27T10:00:00Z)";
@@ -195,11 +209,13 @@ Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
   return db_.Run<Page>([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     std::string statuses = "{";
-    for (size_t i = 0; i < f.statuses.size(); ++i) statuses += (i ? "," : "") + f.statuses[i];
+    for (size_t i = 0; i < f.statuses.size(); ++i)
+      statuses += (i ? "," : "") + f.statuses[i];
     statuses += "}";
     const routing::Geometry* area = f.area.empty() ? nullptr : &areas_.at(f.area);
     std::optional<routing::BBox> box = f.bbox;
-    if (area != nullptr) box = area->bbox;  // narrowed further below
+    if (area != nullptr)
+      box = area->bbox;  // narrowed further below
     auto rows = tx.exec_params(
         "SELECT id::text, lat, lon FROM tickets"
         " WHERE ($1 = '' OR department_id = $1)"
@@ -226,7 +242,8 @@ Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
     for (size_t i = static_cast<size_t>(f.offset);
          i < ids.size() && i < static_cast<size_t>(f.offset + f.limit); ++i) {
       auto t = workers::LoadTicketById(tx, ids[i], false);
-      if (!t) continue;
+      if (!t)
+        continue;
       const Department* d = config_.FindDepartment(t->department_id);
       bool contact = operator_view || (d != nullptr && d->show_reporter_contact);
       page.items.push_back(
@@ -238,7 +255,8 @@ Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
 
 void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
   auto token = ApiAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   Filter f;
   if (std::string err = ParseFilter(req, *token, &f); !err.empty()) {
     SendError(res, 400, "invalid_parameter", err);
@@ -249,8 +267,8 @@ void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
     SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
     return;
   }
-  json body{{"items", page->items}, {"total", page->total}, {"limit", f.limit},
-            {"offset", f.offset}};
+  json body{
+      {"items", page->items}, {"total", page->total}, {"limit", f.limit}, {"offset", f.offset}};
   body["next_offset"] = f.offset + f.limit < page->total ? json(f.offset + f.limit) : json(nullptr);
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
                   "application/json; charset=utf-8");
@@ -260,7 +278,8 @@ Result<std::optional<json>> Staff::Get(const ApiToken& token, const std::string&
   return db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
     pqxx::read_transaction tx(c);
     auto t = workers::LoadTicketByReference(tx, reference, true);
-    if (!t || !MayRead(token, t->department_id)) return std::nullopt;
+    if (!t || !MayRead(token, t->department_id))
+      return std::nullopt;
     return workers::TicketToJson(*t, config_, ShowsContact(token, t->department_id),
                                  config_.gateway.public_base_url);
   });
@@ -285,9 +304,11 @@ std::optional<std::string> PathReference(const httplib::Request& req, httplib::R
 
 void Staff::HandleGet(const httplib::Request& req, httplib::Response& res) {
   auto token = ApiAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   auto ref = PathReference(req, res);
-  if (!ref) return;
+  if (!ref)
+    return;
   auto t = Get(*token, *ref);
   if (!t) {
     SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
@@ -308,16 +329,19 @@ Result<std::optional<std::pair<std::string, std::string>>> Staff::FindPhoto(
             "SELECT a.sha256, a.media_type, t.department_id FROM attachments a"
             " JOIN tickets t ON t.id = a.ticket_id WHERE t.reference = $1 AND a.position = $2",
             reference, position);
-        if (r.empty() || !MayRead(token, r[0][2].as<std::string>())) return std::nullopt;
+        if (r.empty() || !MayRead(token, r[0][2].as<std::string>()))
+          return std::nullopt;
         return std::make_pair(r[0][0].as<std::string>(), r[0][1].as<std::string>());
       });
 }
 
 void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res) {
   auto token = ApiAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   auto ref = PathReference(req, res);
-  if (!ref) return;
+  if (!ref)
+    return;
   int position = std::atoi(req.matches[2].str().c_str());
   auto found = FindPhoto(*token, *ref, position);
   if (!found) {
@@ -343,7 +367,8 @@ Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
   auto r = db_.Run<Result<bool>>([&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto applied = workers::ApplyStaffAction(tx, config_, actor, reference, action);
-    if (applied) tx.commit();  // a refused action changes nothing
+    if (applied)
+      tx.commit();  // a refused action changes nothing
     return applied;
   });
   if (!r) {
@@ -356,9 +381,11 @@ Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
 void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
                          StaffAction::Kind kind) {
   auto token = ApiAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   auto ref = PathReference(req, res);
-  if (!ref) return;
+  if (!ref)
+    return;
   json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     SendError(res, 400, "invalid_json", "the body must be a JSON object");

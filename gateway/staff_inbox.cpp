@@ -39,10 +39,11 @@ button{font:inherit;padding:.45rem .9rem;margin-top:.4rem;cursor:pointer}
 )css";
 
 std::string HtmlPage(const std::string& title, const std::string& header_right,
-                 const std::string& body) {
+                     const std::string& body) {
   return "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<title>" + HtmlEscape(title) + " – Meldestelle</title><style>" + kStyle +
+         "<title>" +
+         HtmlEscape(title) + " – Meldestelle</title><style>" + kStyle +
          "</style></head><body><header><strong>Meldestelle – Eingang</strong>" + header_right +
          "</header><main>" + body + "</main></body></html>";
 }
@@ -52,18 +53,20 @@ std::string CookieValue(const httplib::Request& req, const std::string& name) {
   std::stringstream ss(all);
   for (std::string part; std::getline(ss, part, ';');) {
     size_t b = part.find_first_not_of(' ');
-    if (b == std::string::npos) continue;
+    if (b == std::string::npos)
+      continue;
     part = part.substr(b);
-    if (part.compare(0, name.size() + 1, name + "=") == 0) return part.substr(name.size() + 1);
+    if (part.compare(0, name.size() + 1, name + "=") == 0)
+      return part.substr(name.size() + 1);
   }
   return "";
 }
 
 const std::map<std::string, std::string>& StatusNames() {
   static const std::map<std::string, std::string> k = {
-      {"assigned", "neu"},           {"handed_back", "zurückgegeben"},
-      {"accepted", "angenommen"},    {"in_progress", "in Bearbeitung"},
-      {"done", "erledigt"},          {"rejected", "abgelehnt"},
+      {"assigned", "neu"},        {"handed_back", "zurückgegeben"},
+      {"accepted", "angenommen"}, {"in_progress", "in Bearbeitung"},
+      {"done", "erledigt"},       {"rejected", "abgelehnt"},
       {"duplicate", "Duplikat"}};
   return k;
 }
@@ -75,11 +78,16 @@ std::string StatusName(const std::string& s) {
 
 std::string ActionName(const std::string& a) {
   static const std::map<std::string, std::string> k = {
-      {"routed", "zugewiesen"},        {"accepted", "angenommen"},
-      {"handed_back", "zurückgegeben"}, {"rerouted", "neu zugewiesen"},
-      {"status", "Status geändert"},   {"note", "Notiz"},
-      {"duplicate", "als Duplikat markiert"}, {"reminder", "Erinnerung"},
-      {"escalated", "eskaliert"},      {"delivery_failed", "Zustellung fehlgeschlagen"},
+      {"routed", "zugewiesen"},
+      {"accepted", "angenommen"},
+      {"handed_back", "zurückgegeben"},
+      {"rerouted", "neu zugewiesen"},
+      {"status", "Status geändert"},
+      {"note", "Notiz"},
+      {"duplicate", "als Duplikat markiert"},
+      {"reminder", "Erinnerung"},
+      {"escalated", "eskaliert"},
+      {"delivery_failed", "Zustellung fehlgeschlagen"},
       {"delivery_fallback", "Zustellung per E-Mail"}};
   auto it = k.find(a);
   return it == k.end() ? a : it->second;
@@ -108,18 +116,24 @@ std::string GermanError(const Error& e) {
       return "Bitte geben Sie einen Grund für die Rückgabe an.";
     if (e.message.find("public_note") != std::string::npos)
       return "Bitte geben Sie für die Ablehnung einen Hinweis für die Bürgerin oder den Bürger an.";
-    if (e.message.find("note needs") != std::string::npos) return "Die Notiz ist leer.";
+    if (e.message.find("note needs") != std::string::npos)
+      return "Die Notiz ist leer.";
     if (e.message.find("itself") != std::string::npos)
       return "Eine Meldung kann kein Duplikat von sich selbst sein.";
-    if (e.message.find("duplicate_of") != std::string::npos || e.message.find("no ticket") != std::string::npos)
+    if (e.message.find("duplicate_of") != std::string::npos ||
+        e.message.find("no ticket") != std::string::npos)
       return "Zu dieser Vorgangsnummer gibt es keine Meldung.";
     return "Die Eingabe ist ungültig.";
   }
-  if (e.code == "ticket_closed") return "Die Meldung ist bereits abgeschlossen.";
+  if (e.code == "ticket_closed")
+    return "Die Meldung ist bereits abgeschlossen.";
   if (e.code == "ticket_is_duplicate")
-    return "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche Meldung.";
-  if (e.code == "invalid_transition") return "Dieser Schritt ist im jetzigen Stand nicht möglich.";
-  if (e.code == "not_found") return "Diese Meldung gibt es für Ihren Fachbereich nicht.";
+    return "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche "
+           "Meldung.";
+  if (e.code == "invalid_transition")
+    return "Dieser Schritt ist im jetzigen Stand nicht möglich.";
+  if (e.code == "not_found")
+    return "Diese Meldung gibt es für Ihren Fachbereich nicht.";
   return "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.";
 }
 
@@ -145,28 +159,32 @@ std::string Staff::Csrf(const ApiToken& token) const {
 std::optional<ApiToken> Staff::InboxAuth(const httplib::Request& req, httplib::Response& res) {
   std::string secret = CookieValue(req, kCookie);
   std::optional<ApiToken> t;
-  if (!secret.empty()) t = Authenticate(secret);
+  if (!secret.empty())
+    t = Authenticate(secret);
   if (!t) {
     res.status = 303;
-    res.set_header("Location", "/staff/login?weiter=" + httplib::detail::encode_query_param(req.path));
+    res.set_header("Location",
+                   "/staff/login?weiter=" + httplib::detail::encode_query_param(req.path));
   }
   return t;
 }
 
 void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) {
-  std::string error = req.has_param("fehler")
-                          ? "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Der Zugangsschlüssel "
-                            "ist unbekannt oder gesperrt.</p>"
-                          : "";
+  std::string error =
+      req.has_param("fehler")
+          ? "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Der Zugangsschlüssel "
+            "ist unbekannt oder gesperrt.</p>"
+          : "";
   std::string next = req.has_param("weiter") ? req.get_param_value("weiter") : "/staff";
   res.set_content(
-      HtmlPage("Anmelden", "",
-           "<h1>Anmelden</h1>" + error +
-               "<form method=\"post\" action=\"/staff/login\"><label for=\"token\">"
-               "Zugangsschlüssel Ihres Fachbereichs</label><input type=\"password\" id=\"token\" "
-               "name=\"token\" autocomplete=\"current-password\" required>"
-               "<input type=\"hidden\" name=\"weiter\" value=\"" + HtmlEscape(next) +
-               "\"><button type=\"submit\">Anmelden</button></form>"),
+      HtmlPage(
+          "Anmelden", "",
+          "<h1>Anmelden</h1>" + error +
+              "<form method=\"post\" action=\"/staff/login\"><label for=\"token\">"
+              "Zugangsschlüssel Ihres Fachbereichs</label><input type=\"password\" id=\"token\" "
+              "name=\"token\" autocomplete=\"current-password\" required>"
+              "<input type=\"hidden\" name=\"weiter\" value=\"" +
+              HtmlEscape(next) + "\"><button type=\"submit\">Anmelden</button></form>"),
       "text/html; charset=utf-8");
 }
 
@@ -181,7 +199,8 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   std::string next = req.get_param_value("weiter");
-  if (next.rfind("/staff", 0) != 0 || next.find("//") != std::string::npos) next = "/staff";
+  if (next.rfind("/staff", 0) != 0 || next.find("//") != std::string::npos)
+    next = "/staff";
   res.status = 303;
   res.set_header("Set-Cookie", std::string(kCookie) + "=" + token +
                                    "; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=43200");
@@ -210,7 +229,8 @@ std::string HeaderRight(const ApiToken& t, const Config& config) {
 
 void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   auto token = InboxAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   Filter f;
   f.department = token->department_id;
   f.limit = 200;
@@ -225,8 +245,8 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   if (!page) {
     res.status = 503;
     res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_),
-                         "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
-                         "erreichbar. Bitte laden Sie die Seite gleich neu.</p>"),
+                             "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
+                             "erreichbar. Bitte laden Sie die Seite gleich neu.</p>"),
                     "text/html; charset=utf-8");
     return;
   }
@@ -241,14 +261,15 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   std::string rows;
   for (const auto& t : page->items) {
     std::string ref = t["reference"];
-    std::string cat = t["category_name"].is_string() ? t["category_name"].get<std::string>()
-                                                     : "–";
+    std::string cat = t["category_name"].is_string() ? t["category_name"].get<std::string>() : "–";
     std::string place = t["location"]["address"].get<std::string>();
-    if (place.empty() && t["location"]["lat"].is_number()) place = "Standort (Karte)";
+    if (place.empty() && t["location"]["lat"].is_number())
+      place = "Standort (Karte)";
     std::string text = t["text"];
     if (text.size() > 140) {
       size_t cut = 140;
-      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+        --cut;
       text = text.substr(0, cut) + "…";
     }
     rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\"><td><a href=\"/staff/tickets/" +
@@ -268,12 +289,14 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
             rows + "</tbody></table>";
   }
   res.set_header("Cache-Control", "no-store");
-  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_), body), "text/html; charset=utf-8");
+  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_), body),
+                  "text/html; charset=utf-8");
 }
 
 void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   auto token = InboxAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   auto ref = ParseReference(req.matches[1].str());
   std::optional<json> t;
   if (ref) {
@@ -281,8 +304,8 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
     if (!got) {
       res.status = 503;
       res.set_content(HtmlPage("Meldung", HeaderRight(*token, config_),
-                           "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
-                           "erreichbar.</p>"),
+                               "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
+                               "erreichbar.</p>"),
                       "text/html; charset=utf-8");
       return;
     }
@@ -290,10 +313,11 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   }
   if (!t) {
     res.status = 404;
-    res.set_content(HtmlPage("Nicht gefunden", HeaderRight(*token, config_),
-                         "<h1>Nicht gefunden</h1><p>Diese Meldung gibt es für Ihren Fachbereich "
-                         "nicht.</p><p><a href=\"/staff\">Zur Liste</a></p>"),
-                    "text/html; charset=utf-8");
+    res.set_content(
+        HtmlPage("Nicht gefunden", HeaderRight(*token, config_),
+                 "<h1>Nicht gefunden</h1><p>Diese Meldung gibt es für Ihren Fachbereich "
+                 "nicht.</p><p><a href=\"/staff\">Zur Liste</a></p>"),
+        "text/html; charset=utf-8");
     return;
   }
   const json& j = *t;
@@ -302,16 +326,15 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   std::string body = "<p><a href=\"/staff\">← Zur Liste</a></p><h1>Meldung " +
                      HtmlEscape(workers::DisplayReference(r)) + "</h1>" + Msg(req);
   if (req.has_param("fehler")) {
-    body += "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(req.get_param_value("fehler")) +
-            "</p>";
+    body +=
+        "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(req.get_param_value("fehler")) + "</p>";
   }
   body += "<section><p>Status: <span class=\"status\" id=\"status\">" +
-          HtmlEscape(StatusName(status)) + "</span> · Fachbereich: " +
-          HtmlEscape(j["department"]["name"].get<std::string>()) + " · Eingang: " +
-          HtmlEscape(j["received_at"].get<std::string>()) + " (UTC) · Kanal: " +
-          HtmlEscape(j["channel"].get<std::string>()) + "</p><p>Kategorie: " +
-          HtmlEscape(j["category_name"].is_string() ? j["category_name"].get<std::string>()
-                                                    : "–") +
+          HtmlEscape(StatusName(status)) +
+          "</span> · Fachbereich: " + HtmlEscape(j["department"]["name"].get<std::string>()) +
+          " · Eingang: " + HtmlEscape(j["received_at"].get<std::string>()) +
+          " (UTC) · Kanal: " + HtmlEscape(j["channel"].get<std::string>()) + "</p><p>Kategorie: " +
+          HtmlEscape(j["category_name"].is_string() ? j["category_name"].get<std::string>() : "–") +
           "</p><h2>Beschreibung</h2><p id=\"text\">" + HtmlEscape(j["text"].get<std::string>()) +
           "</p><h2>Ort</h2><p>" + HtmlEscape(j["location"]["address"].get<std::string>());
   if (j["location"]["lat"].is_number()) {
@@ -322,7 +345,8 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   body += "</p>";
   if (!j["flags"].empty()) {
     body += "<p>Hinweise: ";
-    for (const auto& f : j["flags"]) body += HtmlEscape(f.is_string() ? f.get<std::string>() : f.dump()) + " ";
+    for (const auto& f : j["flags"])
+      body += HtmlEscape(f.is_string() ? f.get<std::string>() : f.dump()) + " ";
     body += "</p>";
   }
   if (j["reporter"].is_object()) {
@@ -337,8 +361,8 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
     body += "<section class=\"photos\"><h2>Fotos</h2>";
     for (const auto& a : j["attachments"]) {
       std::string n = std::to_string(a["position"].get<int>());
-      body += "<a href=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n + "\"><img src=\"/staff/tickets/" +
-              HtmlEscape(r) + "/fotos/" + n + "\" alt=\"Foto " +
+      body += "<a href=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n +
+              "\"><img src=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n + "\" alt=\"Foto " +
               std::to_string(a["position"].get<int>() + 1) + " der Meldung\"></a>";
     }
     body += "</section>";
@@ -353,14 +377,15 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
             "</p><button type=\"submit\" id=\"annehmen\">Annehmen</button></form>";
   }
   if (open) {
-    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
-            "<input type=\"hidden\" name=\"aktion\" value=\"status\"><label for=\"neuer-status\">"
-            "Status</label><select id=\"neuer-status\" name=\"status\"><option value=\"in_progress\">"
-            "in Bearbeitung</option><option value=\"done\">erledigt</option><option "
-            "value=\"rejected\">abgelehnt</option></select><label for=\"hinweis\">Hinweis für die "
-            "Bürgerin / den Bürger (bei Ablehnung nötig)</label><textarea id=\"hinweis\" "
-            "name=\"public_note\" rows=\"2\"></textarea><button type=\"submit\" "
-            "id=\"status-setzen\">Status setzen</button></form>";
+    body +=
+        "<form method=\"post\" action=\"" + action + "\">" + csrf +
+        "<input type=\"hidden\" name=\"aktion\" value=\"status\"><label for=\"neuer-status\">"
+        "Status</label><select id=\"neuer-status\" name=\"status\"><option value=\"in_progress\">"
+        "in Bearbeitung</option><option value=\"done\">erledigt</option><option "
+        "value=\"rejected\">abgelehnt</option></select><label for=\"hinweis\">Hinweis für die "
+        "Bürgerin / den Bürger (bei Ablehnung nötig)</label><textarea id=\"hinweis\" "
+        "name=\"public_note\" rows=\"2\"></textarea><button type=\"submit\" "
+        "id=\"status-setzen\">Status setzen</button></form>";
     body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
             "<input type=\"hidden\" name=\"aktion\" value=\"hand-back\"><label for=\"grund\">"
             "Nicht unsere Zuständigkeit – Grund</label><textarea id=\"grund\" name=\"reason\" "
@@ -380,44 +405,50 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   for (const auto& h : j.value("history", json::array())) {
     std::string line = h["at"].get<std::string>() + " – " + ActionName(h["action"]) + " – " +
                        h["actor"].get<std::string>();
-    if (h["to_department"].is_string()) line += " → " + h["to_department"].get<std::string>();
+    if (h["to_department"].is_string())
+      line += " → " + h["to_department"].get<std::string>();
     if (h["to_status"].is_string() && h["action"] == "status")
       line += ": " + StatusName(h["to_status"]);
-    if (!h["note"].get<std::string>().empty()) line += " – " + h["note"].get<std::string>();
+    if (!h["note"].get<std::string>().empty())
+      line += " – " + h["note"].get<std::string>();
     if (!h["public_note"].get<std::string>().empty())
       line += " – öffentlich: " + h["public_note"].get<std::string>();
     body += "<li>" + HtmlEscape(line) + "</li>";
   }
   body += "</ol></section>";
   res.set_header("Cache-Control", "no-store");
-  res.set_content(HtmlPage("Meldung " + workers::DisplayReference(r), HeaderRight(*token, config_), body),
-                  "text/html; charset=utf-8");
+  res.set_content(
+      HtmlPage("Meldung " + workers::DisplayReference(r), HeaderRight(*token, config_), body),
+      "text/html; charset=utf-8");
 }
 
 void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   auto token = InboxAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   auto ref = ParseReference(req.matches[1].str());
   std::string page = "/staff/tickets/" + req.matches[1].str();
   if (!ref || req.get_param_value("csrf") != Csrf(*token)) {
     res.status = 403;
     res.set_content(HtmlPage("Abgelehnt", HeaderRight(*token, config_),
-                         "<p class=\"msg err\" role=\"alert\">Das Formular ist ungültig oder "
-                         "veraltet. Bitte laden Sie die Seite neu.</p>"),
+                             "<p class=\"msg err\" role=\"alert\">Das Formular ist ungültig oder "
+                             "veraltet. Bitte laden Sie die Seite neu.</p>"),
                     "text/html; charset=utf-8");
     return;
   }
   std::string kind = req.get_param_value("aktion");
   StaffAction a;
   static const std::map<std::string, StaffAction::Kind> kKinds = {
-      {"accept", StaffAction::Kind::kAccept},   {"hand-back", StaffAction::Kind::kHandBack},
-      {"status", StaffAction::Kind::kStatus},   {"notes", StaffAction::Kind::kNote},
+      {"accept", StaffAction::Kind::kAccept},
+      {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},
+      {"notes", StaffAction::Kind::kNote},
       {"duplicate", StaffAction::Kind::kDuplicate}};
   auto k = kKinds.find(kind);
   if (k == kKinds.end()) {
     res.status = 400;
     res.set_content(HtmlPage("Fehler", HeaderRight(*token, config_),
-                         "<p class=\"msg err\" role=\"alert\">Unbekannte Aktion.</p>"),
+                             "<p class=\"msg err\" role=\"alert\">Unbekannte Aktion.</p>"),
                     "text/html; charset=utf-8");
     return;
   }
@@ -455,7 +486,8 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
 
 void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
   auto token = InboxAuth(req, res);
-  if (!token) return;
+  if (!token)
+    return;
   auto ref = ParseReference(req.matches[1].str());
   if (!ref) {
     res.status = 404;

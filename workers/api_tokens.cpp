@@ -24,10 +24,17 @@ ApiToken FromRow(const pqxx::row& row) {
 }
 
 std::string Columns() {
-  return std::string("SELECT id, role, coalesce(department_id, ''), label,"
-                     " to_char(created_at AT TIME ZONE 'UTC', '") + kIso + "'),"
-         " coalesce(to_char(revoked_at AT TIME ZONE 'UTC', '" + kIso + "'), ''),"
-         " coalesce(to_char(last_used_at AT TIME ZONE 'UTC', '" + kIso + "'), '')"
+  return std::string(
+             "SELECT id, role, coalesce(department_id, ''), label,"
+             " to_char(created_at AT TIME ZONE 'UTC', '") +
+         kIso +
+         "'),"
+         " coalesce(to_char(revoked_at AT TIME ZONE 'UTC', '" +
+         kIso +
+         "'), ''),"
+         " coalesce(to_char(last_used_at AT TIME ZONE 'UTC', '" +
+         kIso +
+         "'), '')"
          " FROM api_tokens ";
 }
 
@@ -53,14 +60,15 @@ Result<CreatedToken> CreateToken(pqxx::connection& conn, const Config& config,
     // Ids are short for people to read; a collision (1 in 4 billion) just draws again.
     for (;;) {
       c.token.id = RandomHex(4);
-      if (tx.exec_params("SELECT 1 FROM api_tokens WHERE id = $1", c.token.id).empty()) break;
+      if (tx.exec_params("SELECT 1 FROM api_tokens WHERE id = $1", c.token.id).empty())
+        break;
     }
     c.secret = "mst_" + c.token.id + "_" + RandomHex(24);
     tx.exec_params0(
         "INSERT INTO api_tokens (id, secret_sha256, role, department_id, label)"
         " VALUES ($1, $2, $3, NULLIF($4, ''), $5)",
-        c.token.id, Sha256Hex(c.secret), operator_role ? "operator" : "department",
-        department_id, label);
+        c.token.id, Sha256Hex(c.secret), operator_role ? "operator" : "department", department_id,
+        label);
     auto row = tx.exec_params1(Columns() + "WHERE id = $1", c.token.id);
     c.token = FromRow(row);
     tx.commit();
@@ -90,17 +98,21 @@ Status RevokeToken(pqxx::connection& conn, const std::string& id) {
     tx.commit();
     return found;
   });
-  if (!r) return r.error();
-  if (!*r) return MakeError("not_found", "no token with id \"" + id + "\"");
+  if (!r)
+    return r.error();
+  if (!*r)
+    return MakeError("not_found", "no token with id \"" + id + "\"");
   return Ok{};
 }
 
 std::optional<ApiToken> Authenticate(pqxx::work& tx, const std::string& bearer) {
   static const std::regex kShape("^mst_[0-9a-f]{8}_[0-9a-f]{48}$");
-  if (!std::regex_match(bearer, kShape)) return std::nullopt;
+  if (!std::regex_match(bearer, kShape))
+    return std::nullopt;
   auto r = tx.exec_params(Columns() + "WHERE secret_sha256 = $1 AND revoked_at IS NULL",
                           Sha256Hex(bearer));
-  if (r.empty()) return std::nullopt;
+  if (r.empty())
+    return std::nullopt;
   ApiToken t = FromRow(r[0]);
   tx.exec_params0(
       "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"

@@ -470,16 +470,7 @@ ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {
 }
 
 void ChatDispatcher::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
-  while (!stop.load()) {
-    auto r = RunOnce();
-    if (!r) {
-      log::Warn("chat dispatcher: database unavailable, retrying",
-                {{"error", r.error().message + ": " + r.error().detail}});
-    }
-    if (r && *r > 0)
-      continue;  // more may be due
-    WaitUnlessStopped(interval, stop);
-  }
+  PollUntilStopped("chat dispatcher", [this] { return RunOnce(); }, stop, interval);
 }
 
 }  // namespace meldestelle::workers

@@ -544,16 +544,7 @@ DepartmentDispatcher::Outcome DepartmentDispatcher::SendWebhook(const Row& row,
 }
 
 void DepartmentDispatcher::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
-  while (!stop.load()) {
-    auto r = RunOnce();
-    if (!r) {
-      log::Warn("department dispatcher: database unavailable, retrying",
-                {{"error", r.error().message + ": " + r.error().detail}});
-    }
-    if (r && *r > 0)
-      continue;  // more may be due
-    WaitUnlessStopped(interval, stop);
-  }
+  PollUntilStopped("department dispatcher", [this] { return RunOnce(); }, stop, interval);
 }
 
 }  // namespace meldestelle::workers

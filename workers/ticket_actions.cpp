@@ -17,7 +17,8 @@ std::optional<Current> LockTicket(pqxx::work& tx, const std::string& reference) 
       "SELECT id::text, status, department_id, department_name, public_note FROM tickets"
       " WHERE reference = $1 FOR UPDATE",
       reference);
-  if (r.empty()) return std::nullopt;
+  if (r.empty())
+    return std::nullopt;
   return Current{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
                  r[0][3].as<std::string>(), r[0][4].as<std::string>()};
 }
@@ -32,9 +33,10 @@ HistoryEntry Entry(const StaffActor& actor, const Current& t, const std::string&
   return e;
 }
 
-Result<bool> Accept(pqxx::work& tx, const Config& config, const StaffActor& actor,
-                    const Current& t, const StaffAction& a) {
-  if (t.status == "accepted" || t.status == "in_progress") return false;
+Result<bool> Accept(pqxx::work& tx, const Config& config, const StaffActor& actor, const Current& t,
+                    const StaffAction& a) {
+  if (t.status == "accepted" || t.status == "in_progress")
+    return false;
   if (t.status != "assigned") {
     return MakeError("invalid_transition",
                      "a ticket with status " + t.status + " cannot be accepted");
@@ -59,8 +61,7 @@ Result<bool> SetStatus(pqxx::work& tx, const Config& config, const StaffActor& a
                      "status must be in_progress, done or rejected, got \"" + a.status + "\"");
   }
   if (a.status == "rejected" && a.public_note.empty()) {
-    return MakeError("invalid_request",
-                     "rejecting needs a public_note: the citizen is told why");
+    return MakeError("invalid_request", "rejecting needs a public_note: the citizen is told why");
   }
   if (t.status == a.status && (a.public_note.empty() || a.public_note == t.public_note)) {
     return false;
@@ -91,8 +92,10 @@ Result<bool> HandBack(pqxx::work& tx, const StaffActor& actor, const Current& t,
   if (a.text.empty()) {
     return MakeError("invalid_request", "handing back needs a reason");
   }
-  if (IsClosed(t.status)) return MakeError("ticket_closed", "the ticket is already " + t.status);
-  if (t.status == "handed_back") return false;
+  if (IsClosed(t.status))
+    return MakeError("ticket_closed", "the ticket is already " + t.status);
+  if (t.status == "handed_back")
+    return false;
   if (t.status != "assigned" && t.status != "accepted" && t.status != "in_progress") {
     return MakeError("invalid_transition",
                      "a ticket with status " + t.status + " cannot be handed back");
@@ -116,7 +119,8 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
   if (a.duplicate_of.empty()) {
     return MakeError("invalid_request", "duplicate_of needs the reference of the other ticket");
   }
-  if (IsClosed(t.status)) return MakeError("ticket_closed", "the ticket is already " + t.status);
+  if (IsClosed(t.status))
+    return MakeError("ticket_closed", "the ticket is already " + t.status);
   if (t.status == "handed_back") {
     return MakeError("invalid_transition", "the ticket is waiting to be re-routed");
   }
@@ -172,8 +176,10 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
 }  // namespace
 
 int StaffErrorStatus(const std::string& code) {
-  if (code == "not_found") return 404;
-  if (code == "invalid_request") return 400;
+  if (code == "not_found")
+    return 404;
+  if (code == "invalid_request")
+    return 400;
   if (code == "ticket_closed" || code == "invalid_transition" || code == "ticket_is_duplicate")
     return 409;
   return 500;
@@ -188,7 +194,8 @@ Result<bool> ApplyStaffAction(pqxx::work& tx, const Config& config, const StaffA
   }
   using Kind = StaffAction::Kind;
   if (action.kind == Kind::kNote) {
-    if (action.text.empty()) return MakeError("invalid_request", "a note needs text");
+    if (action.text.empty())
+      return MakeError("invalid_request", "a note needs text");
     HistoryEntry e = Entry(actor, *t, "note");
     e.from_status.clear();
     e.from_department.clear();

@@ -20,10 +20,10 @@ struct StaffActor {
 
 struct StaffAction {
   enum class Kind { kAccept, kHandBack, kStatus, kNote, kDuplicate } kind = Kind::kNote;
-  std::string status;       // kStatus: in_progress, done or rejected
-  std::string public_note;  // kAccept, kStatus: told to the citizen (required for rejected)
-  std::string text;         // kHandBack: the reason; kNote: the internal note
-  std::string duplicate_of; // kDuplicate: the reference of the ticket this one duplicates
+  std::string status;        // kStatus: in_progress, done or rejected
+  std::string public_note;   // kAccept, kStatus: told to the citizen (required for rejected)
+  std::string text;          // kHandBack: the reason; kNote: the internal note
+  std::string duplicate_of;  // kDuplicate: the reference of the ticket this one duplicates
 };
 
 // Applies `action` to the ticket `reference` (normalised) as `actor`. Returns whether anything

@@ -19,15 +19,16 @@ int64_t RecordHistory(pqxx::work& tx, const std::string& ticket_id, const Histor
 }
 
 bool IsPublicEvent(const std::string& event) {
-  return event == "accepted" || event == "in_progress" || event == "done" ||
-         event == "rejected" || event == "forwarded" || event == "duplicate";
+  return event == "accepted" || event == "in_progress" || event == "done" || event == "rejected" ||
+         event == "forwarded" || event == "duplicate";
 }
 
 int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std::string& ticket_id,
                                 const std::string& event, const std::string& department,
                                 const std::string& public_note, int64_t history_id,
                                 const std::string& existing_reference) {
-  if (!config.notifications.enabled || !IsPublicEvent(event)) return 0;
+  if (!config.notifications.enabled || !IsPublicEvent(event))
+    return 0;
   // The ticket's own reporter and the reporters of its duplicates, reached the way their own
   // acknowledgement went (or was to go); one message per address, even if one citizen reported
   // the same defect twice (their own ticket's row first).
@@ -48,7 +49,8 @@ int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std:
       "SELECT t.reference, coalesce(d.reference, '') FROM tickets t"
       " LEFT JOIN tickets d ON d.id = t.duplicate_of WHERE t.id = $1::uuid",
       ticket_id);
-  if (ticket.empty()) return 0;
+  if (ticket.empty())
+    return 0;
   int queued = 0;
   for (const auto& row : rows) {
     std::string reporter_ticket = row[0].as<std::string>();
@@ -72,7 +74,8 @@ int EnqueueCitizenNotifications(pqxx::work& tx, const Config& config, const std:
       json before = json::parse(row[7].as<std::string>(), nullptr, false);
       if (before.is_array()) {
         for (const auto& r : before)
-          if (r.is_string()) refs.push_back(r);
+          if (r.is_string())
+            refs.push_back(r);
       }
       if (std::string first = row[6].as<std::string>();
           !first.empty() && std::find(refs.begin(), refs.end(), json(first)) == refs.end())
@@ -96,10 +99,12 @@ bool EnqueueDelivery(pqxx::work& tx, const Config& config, const std::string& ti
                      const std::string& department_id, const std::string& reason,
                      int64_t history_id) {
   const Department* d = config.FindDepartment(department_id);
-  if (d == nullptr || d->delivery == "none") return false;
+  if (d == nullptr || d->delivery == "none")
+    return false;
   std::string channel = d->delivery == "webhook" ? "dept_webhook" : "dept_email";
   std::string address = d->delivery == "webhook" ? d->webhook_url : d->email;
-  if (address.empty()) return false;
+  if (address.empty())
+    return false;
   json payload{{"department", department_id}, {"reason", reason}, {"history_id", history_id}};
   tx.exec_params0(
       "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
@@ -112,10 +117,14 @@ bool EnqueueDelivery(pqxx::work& tx, const Config& config, const std::string& ti
 }
 
 std::string PublicStatus(const std::string& status) {
-  if (status == "assigned" || status == "handed_back") return "received";
-  if (status == "accepted" || status == "in_progress") return "in_progress";
-  if (status == "done") return "done";
-  if (status == "rejected") return "rejected";
+  if (status == "assigned" || status == "handed_back")
+    return "received";
+  if (status == "accepted" || status == "in_progress")
+    return "in_progress";
+  if (status == "done")
+    return "done";
+  if (status == "rejected")
+    return "rejected";
   return status;
 }
 

@@ -28,24 +28,26 @@ constexpr const char* kColumns =
 std::optional<TicketView> Load(pqxx::transaction_base& tx, const std::string& where,
                                const std::string& key, bool with_history) {
   auto r = tx.exec_params(std::string(kColumns) + where, key);
-  if (r.empty()) return std::nullopt;
+  if (r.empty())
+    return std::nullopt;
   const auto& row = r[0];
   TicketView t;
   int i = 0;
-  for (std::string* s :
-       {&t.id, &t.reference, &t.channel, &t.status, &t.department_id, &t.department_name,
-        &t.category, &t.rule_id, &t.text, &t.address, &t.location_source, &t.received_at,
-        &t.updated_at, &t.assigned_at, &t.accepted_at, &t.closed_at, &t.public_note,
-        &t.duplicate_of}) {
+  for (std::string* s : {&t.id, &t.reference, &t.channel, &t.status, &t.department_id,
+                         &t.department_name, &t.category, &t.rule_id, &t.text, &t.address,
+                         &t.location_source, &t.received_at, &t.updated_at, &t.assigned_at,
+                         &t.accepted_at, &t.closed_at, &t.public_note, &t.duplicate_of}) {
     *s = row[i++].as<std::string>();
   }
   for (std::optional<double>* d : {&t.lat, &t.lon, &t.accuracy_m}) {
-    if (!row[i].is_null()) *d = row[i].as<double>();
+    if (!row[i].is_null())
+      *d = row[i].as<double>();
     ++i;
   }
   t.reporter = json::parse(row[i++].as<std::string>(), nullptr, false);
   t.flags = json::parse(row[i++].as<std::string>(), nullptr, false);
-  if (!t.flags.is_array()) t.flags = json::array();
+  if (!t.flags.is_array())
+    t.flags = json::array();
   t.escalation_level = row[i++].as<int>();
   t.reporters = row[i++].as<int>();
   auto photos = tx.exec_params(
@@ -68,9 +70,9 @@ std::optional<TicketView> Load(pqxx::transaction_base& tx, const std::string& wh
       TicketView::History e;
       e.id = row2[0].as<int64_t>();
       int j = 1;
-      for (std::string* s : {&e.at, &e.actor, &e.actor_department, &e.action, &e.from_status,
-                             &e.to_status, &e.from_department, &e.to_department, &e.public_note,
-                             &e.note}) {
+      for (std::string* s :
+           {&e.at, &e.actor, &e.actor_department, &e.action, &e.from_status, &e.to_status,
+            &e.from_department, &e.to_department, &e.public_note, &e.note}) {
         *s = row2[j++].as<std::string>();
       }
       e.details = json::parse(row2[j].as<std::string>(), nullptr, false);
@@ -99,7 +101,8 @@ std::optional<TicketView> LoadTicketById(pqxx::transaction_base& tx, const std::
 }
 
 std::string MapLink(const TicketView& t) {
-  if (!t.lat || !t.lon) return "";
+  if (!t.lat || !t.lon)
+    return "";
   std::string lat = Num(*t.lat), lon = Num(*t.lon);
   return "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=18/" + lat + "/" +
          lon;
@@ -157,7 +160,9 @@ json TicketToJson(const TicketView& t, const Config& config, bool include_contac
     json h = json::array();
     for (const auto& e : t.history) {
       json x{{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"action", e.action}};
-      auto opt = [&](const char* k, const std::string& v) { x[k] = v.empty() ? json(nullptr) : json(v); };
+      auto opt = [&](const char* k, const std::string& v) {
+        x[k] = v.empty() ? json(nullptr) : json(v);
+      };
       opt("actor_department", e.actor_department);
       opt("from_status", e.from_status);
       opt("to_status", e.to_status);

@@ -20,10 +20,10 @@ struct TicketView {
   std::string public_note;
   std::string duplicate_of;  // the original's reference, for a linked duplicate
   std::optional<double> lat, lon, accuracy_m;
-  nlohmann::json reporter;   // name, address, ack_channel, ack_address, language
+  nlohmann::json reporter;  // name, address, ack_channel, ack_address, language
   nlohmann::json flags = nlohmann::json::array();  // routing flags ("Ort fehlt", …)
   int escalation_level = 0;
-  int reporters = 1;         // this ticket's reporter and those of its duplicates
+  int reporters = 1;  // this ticket's reporter and those of its duplicates
   struct Photo {
     int position = 0;
     std::string sha256, media_type, filename;

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle::email {
 
@@ -39,23 +40,7 @@ std::string MediaTypeToken(std::string_view t) {
 }
 
 // RFC 2231 value characters (attr-char); everything else is %XX.
-std::string PercentEncode2231(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) !=
-                     std::string_view::npos;
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string PercentEncode2231(std::string_view s) { return PercentEncode(s, "!#$&+-.^_`|~"); }
 
 }  // namespace
 

@@ -31,29 +31,6 @@ std::string ItemName(const std::string& array_name) {
   return it == kItems.end() ? "item" : it->second;
 }
 
-void AppendXmlText(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
 
 void AppendXml(std::string& out, const std::string& name, const ojson& v) {
   out += "<" + name + ">";
@@ -65,7 +42,7 @@ void AppendXml(std::string& out, const std::string& name, const ojson& v) {
     for (const auto& child : v)
       AppendXml(out, item, child);
   } else if (v.is_string()) {
-    AppendXmlText(out, v.get_ref<const std::string&>());
+    out += XmlEscape(v.get_ref<const std::string&>());
   } else if (!v.is_null()) {
     out += v.dump();  // numbers and booleans
   }

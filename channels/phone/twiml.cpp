@@ -2,42 +2,13 @@
 #include <array>
 
 #include "channels/phone/twilio.hpp"
+#include "core/text.hpp"
 
 // The TwiML documents of the call flow (channels.md §3.1) and the spoken reference. Every text
 // and URL goes through XmlEscape: the action URLs carry query strings with '&'.
 namespace meldestelle::twilio {
 
 namespace {
-
-// Escapes the five XML specials; drops the control characters XML 1.0 does not allow.
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 16);
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
-}
 
 // Builds one TwiML document line by line.
 class Twiml {

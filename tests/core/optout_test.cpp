@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/links.hpp"
+#include "core/text.hpp"
 
 using namespace meldestelle;
 

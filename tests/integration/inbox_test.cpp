@@ -16,8 +16,8 @@ TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[
   REQUIRE(std::filesystem::exists(dir / "node_modules/playwright-core"));
   Stack s;
   int st = -1;
-  std::string out = s.RunCommand(
-      {"token", "create", "--department", "tiefbauamt", "--label", "Frau Berg"}, &st);
+  std::string out =
+      s.RunCommand({"token", "create", "--department", "tiefbauamt", "--label", "Frau Berg"}, &st);
   REQUIRE(st == 0);
   std::string token = out.substr(out.find("mst_"), 61);
   httplib::MultipartFormDataItems parts = {
@@ -33,27 +33,34 @@ TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[
   std::string ref = json::parse(r1->body)["reference"];
   auto r2 = s.Client().Post("/api/v1/reports",
                             json{{"description", "Gehweg am Privatweg uneben"},
-                                 {"category", "STR-02"}, {"lat", 50.9405}, {"lon", 6.9405}}.dump(),
+                                 {"category", "STR-02"},
+                                 {"lat", 50.9405},
+                                 {"lon", 6.9405}}
+                                .dump(),
                             "application/json");
   REQUIRE(r2);
   REQUIRE(r2->status == 202);
   std::string ref2 = json::parse(r2->body)["reference"];
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE department_id = 'tiefbauamt'", 2));
 
-  std::string script = "cd '" + dir.string() + "' && BASE_URL=http://127.0.0.1:" +
-                       std::to_string(s.port()) + " TOKEN=" + token + " REF=" + ref +
-                       " REF2=" + ref2 + " node staff_inbox.mjs";
+  std::string script =
+      "cd '" + dir.string() + "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
+      " TOKEN=" + token + " REF=" + ref + " REF2=" + ref2 + " node staff_inbox.mjs";
   out = s.RunShell(script, &st);
   INFO(out);
   CHECK(st == 0);
 
-  auto t = s.Query("SELECT status, public_note, accepted_at IS NOT NULL FROM tickets"
-                   " WHERE reference = '" + ref + "'");
+  auto t = s.Query(
+      "SELECT status, public_note, accepted_at IS NOT NULL FROM tickets"
+      " WHERE reference = '" +
+      ref + "'");
   CHECK(t[0][0].as<std::string>() == "done");
   CHECK(t[0][1].as<std::string>() == "Das Schlagloch ist verfüllt.");
   CHECK(t[0][2].as<bool>());
   CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
-                " WHERE t.reference = '" + ref2 + "' AND h.action = 'handed_back'"
+                " WHERE t.reference = '" +
+                ref2 +
+                "' AND h.action = 'handed_back'"
                 " AND h.note = 'Privatweg, nicht städtisch'"
                 " AND h.actor LIKE 'Frau Berg (token %'") == 1);
   // The citizen heard of both public changes, once each.

@@ -31,7 +31,8 @@ YAML::Node Resolve(const YAML::Node& root, YAML::Node n) {
       at.reset(child);
       INFO(ref);
       REQUIRE(at);
-      if (next == std::string::npos) break;
+      if (next == std::string::npos)
+        break;
       pos = next + 1;
     }
     n.reset(at);
@@ -43,26 +44,30 @@ void Validate(const YAML::Node& root, YAML::Node schema, const json& v, const st
               std::vector<std::string>& errors) {
   schema.reset(Resolve(root, schema));
   if (v.is_null()) {
-    if (!(schema["nullable"] && schema["nullable"].as<bool>())) errors.push_back(path + ": null");
+    if (!(schema["nullable"] && schema["nullable"].as<bool>()))
+      errors.push_back(path + ": null");
     return;
   }
   std::string type = schema["type"] ? schema["type"].as<std::string>() : "";
   bool ok = type.empty() || (type == "object" && v.is_object()) ||
             (type == "array" && v.is_array()) || (type == "string" && v.is_string()) ||
-            (type == "integer" && v.is_number_integer()) ||
-            (type == "number" && v.is_number()) || (type == "boolean" && v.is_boolean());
+            (type == "integer" && v.is_number_integer()) || (type == "number" && v.is_number()) ||
+            (type == "boolean" && v.is_boolean());
   if (!ok) {
     errors.push_back(path + ": expected " + type + ", got " + v.dump().substr(0, 60));
     return;
   }
   if (schema["enum"] && v.is_string()) {
     bool found = false;
-    for (const auto& e : schema["enum"]) found = found || e.as<std::string>() == v.get<std::string>();
-    if (!found) errors.push_back(path + ": " + v.dump() + " is not in the enum");
+    for (const auto& e : schema["enum"])
+      found = found || e.as<std::string>() == v.get<std::string>();
+    if (!found)
+      errors.push_back(path + ": " + v.dump() + " is not in the enum");
   }
   if (v.is_object()) {
     for (const auto& r : schema["required"]) {
-      if (!v.contains(r.as<std::string>())) errors.push_back(path + ": missing " + r.as<std::string>());
+      if (!v.contains(r.as<std::string>()))
+        errors.push_back(path + ": missing " + r.as<std::string>());
     }
     YAML::Node props = schema["properties"];
     for (const auto& [k, x] : v.items()) {
@@ -95,18 +100,25 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
   std::string token = out.substr(out.find("mst_"), 61);
   // Three tickets for the Tiefbauamt, the first with a photo.
   httplib::MultipartFormDataItems parts = {
-      {"description", "Schlagloch, tief", "", ""}, {"category", "STR-01", "", ""},
-      {"lat", "50.948", "", ""},                  {"lon", "6.975", "", ""},
-      {"email", "a@example.net", "", ""},         {"photos", VectorFile("webform/tiny-test.jpg"), "a.jpg", "image/jpeg"}};
+      {"description", "Schlagloch, tief", "", ""},
+      {"category", "STR-01", "", ""},
+      {"lat", "50.948", "", ""},
+      {"lon", "6.975", "", ""},
+      {"email", "a@example.net", "", ""},
+      {"photos", VectorFile("webform/tiny-test.jpg"), "a.jpg", "image/jpeg"}};
   auto r1 = s.Client().Post("/api/v1/reports", parts);
   REQUIRE(r1);
   REQUIRE(r1->status == 202);
   std::string a = json::parse(r1->body)["reference"];
   std::vector<std::string> refs = {a};
-  for (auto [cat, lat] : {std::pair<const char*, const char*>{"STR-02", "50.9405"}, {"STR-03", "50.9435"}}) {
+  for (auto [cat, lat] :
+       {std::pair<const char*, const char*>{"STR-02", "50.9405"}, {"STR-03", "50.9435"}}) {
     auto r = s.Client().Post("/api/v1/reports",
-                             json{{"description", "Gehweg uneben"}, {"category", cat},
-                                  {"lat", std::stod(lat)}, {"lon", 6.9405}}.dump(),
+                             json{{"description", "Gehweg uneben"},
+                                  {"category", cat},
+                                  {"lat", std::stod(lat)},
+                                  {"lon", 6.9405}}
+                                 .dump(),
                              "application/json");
     REQUIRE(r);
     REQUIRE(r->status == 202);
@@ -126,13 +138,16 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
        R"({"status":"in_progress","public_note":"Wir kommen am Montag."})"},
       {"markTicketDuplicate", "post", "/api/v1/tickets/" + b + "/duplicate",
        json{{"duplicate_of", a}}.dump()},
-      {"handBackTicket", "post", "/api/v1/tickets/" + c + "/hand-back", R"({"reason":"Privatweg"})"},
+      {"handBackTicket", "post", "/api/v1/tickets/" + c + "/hand-back",
+       R"({"reason":"Privatweg"})"},
   };
   std::set<std::string> documented, called;
-  for (const auto& c2 : calls) called.insert(c2.operation);
+  for (const auto& c2 : calls)
+    called.insert(c2.operation);
   for (const auto& p : spec["paths"]) {
     for (const auto& m : p.second) {
-      if (m.first.as<std::string>() == "parameters") continue;
+      if (m.first.as<std::string>() == "parameters")
+        continue;
       documented.insert(m.second["operationId"].as<std::string>());
     }
   }
@@ -153,13 +168,15 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
   };
   auto send = [&](const Call& c2, bool with_token, const std::string& body) {
     httplib::Headers h;
-    if (with_token) h.emplace("Authorization", "Bearer " + token);
+    if (with_token)
+      h.emplace("Authorization", "Bearer " + token);
     auto cl = s.Client();
     return c2.method == "get" ? cl.Get(c2.path.c_str(), h)
                               : cl.Post(c2.path.c_str(), h, body, "application/json");
   };
   auto check = [&](const Call& c2, const httplib::Result& res, int expected) {
-    INFO(c2.operation << " " << c2.path << " -> " << res->status << " " << res->body.substr(0, 300));
+    INFO(c2.operation << " " << c2.path << " -> " << res->status << " "
+                      << res->body.substr(0, 300));
     CHECK(res->status == expected);
     YAML::Node op = find_op(c2);
     YAML::Node documented_response = op["responses"][std::to_string(res->status)];
@@ -177,7 +194,8 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
   for (const auto& c2 : calls) {
     check(c2, send(c2, false, c2.body), 401);
     check(c2, send(c2, true, c2.body), 200);
-    if (c2.method == "post") check(c2, send(c2, true, R"({"unbekannt":"x"})"), 400);
+    if (c2.method == "post")
+      check(c2, send(c2, true, R"({"unbekannt":"x"})"), 400);
     if (c2.path.find(a) != std::string::npos) {
       Call other = c2;
       other.path.replace(other.path.find(a), a.size(), "ZZZZZZZZZZZZ");
@@ -185,6 +203,8 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
     }
   }
   // Paths the description does not have are not served either.
-  CHECK(s.Client().Post(("/api/v1/tickets/" + a + "/reopen").c_str(), "{}", "application/json")->status == 404);
+  CHECK(s.Client()
+            .Post(("/api/v1/tickets/" + a + "/reopen").c_str(), "{}", "application/json")
+            ->status == 404);
   CHECK(s.Client().Delete(("/api/v1/tickets/" + a).c_str())->status == 404);
 }

@@ -30,9 +30,13 @@ std::string CreateToken(Stack& s, const std::vector<std::string>& args) {
 std::string Report(Stack& s, const std::string& category, double lat, double lon,
                    const std::string& email = "buerger@example.net",
                    const std::string& text = "Tiefes Loch in der Fahrbahn") {
-  json body{{"description", text}, {"category", category}, {"lat", lat}, {"lon", lon},
+  json body{{"description", text},
+            {"category", category},
+            {"lat", lat},
+            {"lon", lon},
             {"language", "de"}};
-  if (!email.empty()) body["email"] = email;
+  if (!email.empty())
+    body["email"] = email;
   auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
   REQUIRE(res);
   INFO(res->body);
@@ -50,10 +54,11 @@ struct Answer {
 Answer Call(Stack& s, const std::string& method, const std::string& path, const std::string& token,
             const std::string& body = "") {
   httplib::Headers h;
-  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+  if (!token.empty())
+    h.emplace("Authorization", "Bearer " + token);
   auto c = s.Client();
-  httplib::Result res = method == "GET" ? c.Get(path.c_str(), h)
-                                        : c.Post(path.c_str(), h, body, "application/json");
+  httplib::Result res =
+      method == "GET" ? c.Get(path.c_str(), h) : c.Post(path.c_str(), h, body, "application/json");
   REQUIRE(res);
   Answer a;
   a.status = res->status;
@@ -64,7 +69,8 @@ Answer Call(Stack& s, const std::string& method, const std::string& path, const 
 long long StatusRows(Stack& s, const std::string& ref, const std::string& event) {
   return s.Count(
       "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.kind = 'status'"
-      " AND t.reference = '" + ref + "' AND o.payload->>'event' = '" + event + "'");
+      " AND t.reference = '" +
+      ref + "' AND o.payload->>'event' = '" + event + "'");
 }
 
 }  // namespace
@@ -121,7 +127,8 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
     CHECK(StatusRows(s, ref, "accepted") == 1);
 
     CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau,
-               R"({"status":"in_progress"})").status == 200);
+               R"({"status":"in_progress"})")
+              .status == 200);
     auto done = Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau,
                      R"({"status":"done","public_note":"Das Loch ist verfüllt."})");
     REQUIRE(done.status == 200);
@@ -130,8 +137,9 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
     CHECK(!done.body["closed_at"].is_null());
     CHECK(StatusRows(s, ref, "in_progress") == 1);
     CHECK(StatusRows(s, ref, "done") == 1);
-    auto row = s.Query("SELECT o.channel, o.address, o.payload->>'note' FROM outbox o"
-                       " WHERE o.kind = 'status' AND o.payload->>'event' = 'done'");
+    auto row = s.Query(
+        "SELECT o.channel, o.address, o.payload->>'note' FROM outbox o"
+        " WHERE o.kind = 'status' AND o.payload->>'event' = 'done'");
     REQUIRE(row.size() == 1);
     CHECK(row[0][0].as<std::string>() == "email");
     CHECK(row[0][1].as<std::string>() == "buerger@example.net");
@@ -145,7 +153,8 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
 
     auto one = Call(s, "GET", "/api/v1/tickets/" + ref, tiefbau);
     std::vector<std::string> actions;
-    for (const auto& h : one.body["history"]) actions.push_back(h["action"]);
+    for (const auto& h : one.body["history"])
+      actions.push_back(h["action"]);
     CHECK(actions == std::vector<std::string>{"routed", "accepted", "status", "status"});
     std::string actor = one.body["history"][1]["actor"];
     CHECK(actor.rfind("Frau Berg (token ", 0) == 0);
@@ -153,19 +162,20 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
   }
 
   SECTION("bad requests are refused precisely and change nothing") {
-    auto a = Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau,
-                  R"({"status":"rejected"})");
+    auto a =
+        Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau, R"({"status":"rejected"})");
     CHECK(a.status == 400);
     CHECK(a.body["error"]["code"] == "invalid_request");
     CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau, R"({"status":"weg"})")
               .status == 400);
     CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/status", tiefbau, R"({"status":)")
               .body["error"]["code"] == "invalid_json");
-    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", tiefbau, R"({"wer":"ich"})")
-              .status == 400);
+    CHECK(
+        Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", tiefbau, R"({"wer":"ich"})").status ==
+        400);
     CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/hand-back", tiefbau, "{}").status == 400);
-    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/notes", tiefbau, R"({"note":42})")
-              .status == 400);
+    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/notes", tiefbau, R"({"note":42})").status ==
+          400);
     // A mistyped reference (check character) is 404 with a reason.
     std::string typo = ref;
     typo[3] = typo[3] == 'A' ? 'B' : 'A';
@@ -176,15 +186,16 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
   }
 
   SECTION("hand back with a reason, an internal note stays internal") {
-    CHECK(Call(s, "POST", "/api/v1/tickets/" + ref + "/notes", tiefbau,
-               R"({"note":"Bauhof fragen"})").status == 200);
+    CHECK(
+        Call(s, "POST", "/api/v1/tickets/" + ref + "/notes", tiefbau, R"({"note":"Bauhof fragen"})")
+            .status == 200);
     CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 0);
     auto h = Call(s, "POST", "/api/v1/tickets/" + ref + "/hand-back", tiefbau,
                   R"({"reason":"Privatgrundstück, nicht städtisch"})");
     REQUIRE(h.status == 200);
     CHECK(h.body["changed"] == true);
-    auto t = s.Query("SELECT excluded_departments::text FROM tickets WHERE reference = '" + ref +
-                     "'");
+    auto t =
+        s.Query("SELECT excluded_departments::text FROM tickets WHERE reference = '" + ref + "'");
     CHECK(t[0][0].as<std::string>() == "{tiefbauamt}");
     // The worker re-routes it without the Tiefbauamt (workers/ticket_jobs), which then no
     // longer sees it.
@@ -210,15 +221,17 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
   CHECK(d.body["status"] == "duplicate");
   CHECK(d.body["duplicate_of"] == first);
   // The second reporter is told the reference it was merged into.
-  auto told = s.Query("SELECT address, payload->>'merged_into' FROM outbox"
-                      " WHERE kind = 'status' AND payload->>'event' = 'duplicate'");
+  auto told = s.Query(
+      "SELECT address, payload->>'merged_into' FROM outbox"
+      " WHERE kind = 'status' AND payload->>'event' = 'duplicate'");
   REQUIRE(told.size() == 1);
   CHECK(told[0][0].as<std::string>() == "zweite@example.net");
   CHECK(told[0][1].as<std::string>() == first);
   // From now on, a change of the first ticket reaches both reporters, once each.
   REQUIRE(Call(s, "POST", "/api/v1/tickets/" + first + "/accept", tiefbau).status == 200);
-  auto both = s.Query("SELECT address FROM outbox WHERE kind = 'status'"
-                      " AND payload->>'event' = 'accepted' ORDER BY address");
+  auto both = s.Query(
+      "SELECT address FROM outbox WHERE kind = 'status'"
+      " AND payload->>'event' = 'accepted' ORDER BY address");
   REQUIRE(both.size() == 2);
   CHECK(both[0][0].as<std::string>() == "erste@example.net");
   CHECK(both[1][0].as<std::string>() == "zweite@example.net");
@@ -226,7 +239,8 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
   // The duplicate itself cannot be worked on; a ticket cannot duplicate itself.
   CHECK(Call(s, "POST", "/api/v1/tickets/" + second + "/accept", tiefbau).status == 409);
   CHECK(Call(s, "POST", "/api/v1/tickets/" + first + "/duplicate", tiefbau,
-             json{{"duplicate_of", second}}.dump()).status == 400);
+             json{{"duplicate_of", second}}.dump())
+            .status == 400);
 }
 
 TEST_CASE("staff API: filters and pages, operators see every department", "[staff]") {
@@ -248,7 +262,8 @@ TEST_CASE("staff API: filters and pages, operators see every department", "[staf
     INFO(query << " " << a.body.dump());
     REQUIRE(a.status == 200);
     std::set<std::string> out;
-    for (const auto& t : a.body["items"]) out.insert(t["reference"].get<std::string>());
+    for (const auto& t : a.body["items"])
+      out.insert(t["reference"].get<std::string>());
     return out;
   };
   CHECK(refs("", tiefbau) == std::set<std::string>{altstadt, nordstadt});
