@@ -6,6 +6,28 @@
 
 namespace meldestelle::testing {
 
+std::string WhatsAppNotification(const std::string& from, const nlohmann::json& messages) {
+  nlohmann::json value{
+      {"messaging_product", "whatsapp"},
+      {"metadata",
+       {{"display_phone_number", "4922123125000"}, {"phone_number_id", kPhoneNumberId}}},
+      {"contacts", {{{"profile", {{"name", "Jürgen Müller"}}}, {"wa_id", from}}}},
+      {"messages", messages}};
+  nlohmann::json n{
+      {"object", "whatsapp_business_account"},
+      {"entry",
+       {{{"id", "102290129340398"}, {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
+  return n.dump(-1, ' ', true);
+}
+
+nlohmann::json WaText(const std::string& from, const std::string& id, const std::string& text) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "text"},
+          {"text", {{"body", text}}}};
+}
+
 using nlohmann::json;
 
 namespace {

@@ -18,6 +18,14 @@
 
 namespace meldestelle::testing {
 
+// The WhatsApp business number the tests receive on (its phone_number_id).
+inline constexpr const char* kPhoneNumberId = "106540352242922";
+// One WhatsApp notification holding `messages` from `from`, as Meta sends it (non-ASCII escaped
+// as \uXXXX, like Meta).
+std::string WhatsAppNotification(const std::string& from, const nlohmann::json& messages);
+// A WhatsApp text message object from `from` with message id `id`.
+nlohmann::json WaText(const std::string& from, const std::string& id, const std::string& text);
+
 class FakeProviders {
  public:
   static constexpr const char* kWhatsAppToken = "wa-access-token-for-tests";

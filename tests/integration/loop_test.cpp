@@ -28,7 +28,6 @@ namespace {
 constexpr const char* kMailSecret = "mail-intake-secret-for-loop-tests";
 constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
 constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
-constexpr const char* kPhoneNumberId = "106540352242922";
 
 StackOptions LoopOptions(const FakeProviders& fake) {
   StackOptions o;
@@ -104,32 +103,12 @@ std::string BodyOf(const std::string& mail) {
   return out;
 }
 
-std::string WhatsAppNotification(const std::string& from, const json& messages) {
-  json value{{"messaging_product", "whatsapp"},
-             {"metadata",
-              {{"display_phone_number", "4922123125000"}, {"phone_number_id", kPhoneNumberId}}},
-             {"contacts", {{{"profile", {{"name", "Jürgen Müller"}}}, {"wa_id", from}}}},
-             {"messages", messages}};
-  json n{{"object", "whatsapp_business_account"},
-         {"entry",
-          {{{"id", "102290129340398"}, {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
-  return n.dump(-1, ' ', true);
-}
-
 void PostWhatsApp(Stack& s, const std::string& from, const json& messages) {
   std::string body = WhatsAppNotification(from, messages);
   httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
   auto r = s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
   REQUIRE(r);
   REQUIRE(r->status == 200);
-}
-
-json WaText(const std::string& from, const std::string& id, const std::string& text) {
-  return {{"from", from},
-          {"id", id},
-          {"timestamp", "1764250000"},
-          {"type", "text"},
-          {"text", {{"body", text}}}};
 }
 
 json WaLocation(const std::string& from, const std::string& id) {

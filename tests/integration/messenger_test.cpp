@@ -17,7 +17,6 @@ namespace {
 
 constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
 constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
-constexpr const char* kPhoneNumberId = "106540352242922";
 
 StackOptions MessengerOptions(const FakeProviders& fake, int window_seconds) {
   StackOptions o;
@@ -25,27 +24,6 @@ StackOptions MessengerOptions(const FakeProviders& fake, int window_seconds) {
   o.extra_env = fake.Env();
   o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=" + std::to_string(window_seconds));
   return o;
-}
-
-// One WhatsApp notification holding `messages` from `from`, as Meta sends it.
-std::string WhatsAppNotification(const std::string& from, const json& messages) {
-  json value{{"messaging_product", "whatsapp"},
-             {"metadata",
-              {{"display_phone_number", "4922123125000"}, {"phone_number_id", kPhoneNumberId}}},
-             {"contacts", {{{"profile", {{"name", "Jürgen Müller"}}}, {"wa_id", from}}}},
-             {"messages", messages}};
-  json n{{"object", "whatsapp_business_account"},
-         {"entry",
-          {{{"id", "102290129340398"}, {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
-  return n.dump(-1, ' ', true);  // non-ASCII escaped as \uXXXX, like Meta
-}
-
-json WaText(const std::string& from, const std::string& id, const std::string& text) {
-  return {{"from", from},
-          {"id", id},
-          {"timestamp", "1764250000"},
-          {"type", "text"},
-          {"text", {{"body", text}}}};
 }
 
 json WaImage(const std::string& from, const std::string& id, const std::string& media_id,
