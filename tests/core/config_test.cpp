@@ -321,3 +321,106 @@ TEST_CASE("open311 service_notice is read, and a non-string is refused") {
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message, Catch::Contains("open311.service_notice"));
 }
+
+TEST_CASE("time spans for deadlines: units in English and German, anything else refused") {
+  auto two = ParseSpan("2 working days");
+  REQUIRE(two);
+  CHECK(two->amount == 2);
+  CHECK(two->unit == Span::Unit::kWorkingDays);
+  CHECK(ParseSpan("3 Arbeitstage")->unit == Span::Unit::kWorkingDays);
+  CHECK(ParseSpan("1 Werktag")->unit == Span::Unit::kWorkingDays);
+  CHECK(ParseSpan("4 hours")->unit == Span::Unit::kHours);
+  CHECK(ParseSpan("4 Stunden")->unit == Span::Unit::kHours);
+  CHECK(ParseSpan("30 minutes")->unit == Span::Unit::kMinutes);
+  CHECK(ParseSpan("1 day")->unit == Span::Unit::kDays);
+  CHECK(ParseSpan("2 Tage")->unit == Span::Unit::kDays);
+  for (const char* bad : {"", "zwei Tage", "2", "2 weeks", "-1 days", "2.5 hours", "2 days later",
+                          "9999999 days"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseSpan(bad));
+  }
+}
+
+TEST_CASE("departments and tickets: delivery, webhook, deadlines, triage, by line when wrong") {
+  setenv("MELDESTELLE_TEST_HOOK_SECRET", "geheim", 1);
+  std::string text = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+    email: tiefbau@teststadt.example
+    remind_after: 1 working day
+  - id: stadtwerke
+    name: Stadtwerke
+    email: leitstelle@stadtwerke.example
+    delivery: webhook
+    webhook: {url: "https://tickets.stadtwerke.example/hook", secret: "${MELDESTELLE_TEST_HOOK_SECRET}"}
+    show_reporter_contact: true
+  - id: zentrale
+    name: Zentrale
+tickets:
+  triage_department: zentrale
+  working_days: [mon, tue, wed, thu]
+  holidays: ["2026-12-24"]
+  remind_after: 2 working days
+  reassign_after: 4 Arbeitstage
+routing:
+  rules_file: rules.yaml
+)";
+  auto cfg = LoadConfig(WriteTemp(text));
+  INFO((cfg.ok() ? "" : cfg.error().message));
+  REQUIRE(cfg.ok());
+  const Department* t = cfg->FindDepartment("tiefbauamt");
+  CHECK(t->delivery == "email");
+  CHECK(t->remind_after.amount == 1);
+  const Department* w = cfg->FindDepartment("stadtwerke");
+  CHECK(w->delivery == "webhook");
+  CHECK(w->webhook_secret == "geheim");
+  CHECK(w->show_reporter_contact);
+  CHECK(cfg->FindDepartment("zentrale")->delivery == "none");
+  CHECK(cfg->tickets.triage_department == "zentrale");
+  CHECK(cfg->tickets.working_days == std::vector<int>{1, 2, 3, 4});
+  CHECK(cfg->tickets.reassign_after.unit == Span::Unit::kWorkingDays);
+
+  std::string bad = R"(town:
+  name: Teststadt
+departments:
+  - id: tiefbauamt
+    name: Tiefbauamt
+    delivery: brieftaube
+  - id: stadtwerke
+    name: Stadtwerke
+    delivery: webhook
+  - id: gruen
+    name: Grün
+    delivery: email
+    remind_after: bald
+  - id: kanal
+    name: Kanal
+    email: kein-at-zeichen
+    webhook: {url: "ftp://x.example/", secret: geheim}
+tickets:
+  triage_department: mondamt
+  working_days: [mon, montag]
+  holidays: [morgen]
+  delivery_max_attempts: 0
+routing:
+  rules_file: rules.yaml
+)";
+  auto path = WriteTemp(bad);
+  auto err = LoadConfig(path);
+  REQUIRE_FALSE(err.ok());
+  const std::string& m = err.error().message;
+  std::string f = path.string();
+  CHECK_THAT(m, Catch::Contains(f + ":6: departments[tiefbauamt].delivery: must be email, webhook or none"));
+  CHECK_THAT(m, Catch::Contains("departments[stadtwerke].webhook: is required for delivery: webhook"));
+  CHECK_THAT(m, Catch::Contains("departments[gruen].email: is required for delivery: email"));
+  CHECK_THAT(m, Catch::Contains(f + ":13: departments[gruen].remind_after: must be a time span"));
+  CHECK_THAT(m, Catch::Contains(f + ":16: departments[kanal].email: must be an e-mail address"));
+  CHECK_THAT(m, Catch::Contains("departments[kanal].webhook.url: must be an http:// or https:// URL"));
+  CHECK_THAT(m, Catch::Contains("departments[kanal].webhook.secret: must reference an environment variable"));
+  CHECK_THAT(m, Catch::Contains(f + ":19: tickets.triage_department: unknown department \"mondamt\""));
+  CHECK_THAT(m, Catch::Contains("tickets.working_days: unknown day \"montag\""));
+  CHECK_THAT(m, Catch::Contains("tickets.holidays: \"morgen\" is not a date YYYY-MM-DD"));
+  CHECK_THAT(m, Catch::Contains("tickets.delivery_max_attempts: must be between 1 and 100"));
+}
