@@ -1054,7 +1054,7 @@ int RunTickets(const Args& args) {
   if (!cfg) return kExitUsage;
   const std::string& ref = args.positional[1];
   const char* user = std::getenv("USER");
-  auto r = workers::UnlinkDuplicate(cfg->database.url, ref,
+  auto r = workers::UnlinkDuplicate(*cfg, ref,
                                     std::string("cli:") + (user != nullptr ? user : "unknown"));
   if (!r) {
     std::cerr << "meldestelle tickets unlink: " << r.error().message

@@ -40,8 +40,9 @@ class Staff {
   };
 
  private:
-  // Authenticates the bearer token (or, for the inbox, the session cookie); answers 401 itself.
-  std::optional<workers::ApiToken> Authenticate(const std::string& bearer);
+  // The live token for a bearer secret (or the inbox's cookie); nullopt = unknown or revoked,
+  // an error = the database is away. ApiAuth / InboxAuth answer 401 / 503 themselves.
+  Result<std::optional<workers::ApiToken>> Authenticate(const std::string& bearer);
   std::optional<workers::ApiToken> ApiAuth(const httplib::Request& req, httplib::Response& res);
   // Parses the list query; "" or the error message.
   std::string ParseFilter(const httplib::Request& req, const workers::ApiToken& token,

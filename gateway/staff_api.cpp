@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/text.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/staff.hpp"
 #include "workers/ticket_view.hpp"
@@ -51,18 +52,16 @@ Status Staff::Register(httplib::Server& server) {
   return Ok{};
 }
 
-std::optional<ApiToken> Staff::Authenticate(const std::string& bearer) {
+Result<std::optional<ApiToken>> Staff::Authenticate(const std::string& bearer) {
   auto r = db_.Run<std::optional<ApiToken>>([&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto t = workers::Authenticate(tx, bearer);
     tx.commit();
     return t;
   });
-  if (!r) {
+  if (!r)
     log::Warn("staff token check failed", {{"error", r.error().detail}});
-    return std::nullopt;
-  }
-  return *r;
+  return r;
 }
 
 std::optional<ApiToken> Staff::ApiAuth(const httplib::Request& req, httplib::Response& res) {
@@ -74,7 +73,14 @@ std::optional<ApiToken> Staff::ApiAuth(const httplib::Request& req, httplib::Res
               "send the department's token as Authorization: Bearer <token>");
     return std::nullopt;
   }
-  auto t = Authenticate(h.substr(kBearer.size()));
+  auto checked = Authenticate(h.substr(kBearer.size()));
+  if (!checked) {
+    // The database is away: that says nothing about the token.
+    res.set_header("Retry-After", "5");
+    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    return std::nullopt;
+  }
+  std::optional<ApiToken> t = *checked;
   if (!t) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"meldestelle\", error=\"invalid_token\"");
     SendError(res, 401, "unauthorized", "the token is unknown or revoked");
@@ -263,6 +269,11 @@ void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   auto page = List(f, token->role == "operator");
+  if (!page && page.error().detail.rfind("22", 0) == 0) {
+    // A date of the right shape that does not exist (2026-13-45): PostgreSQL's data exception.
+    SendError(res, 400, "invalid_parameter", "since/until: not a valid date or time");
+    return;
+  }
   if (!page) {
     SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
     return;
@@ -358,19 +369,26 @@ void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res
     return;
   }
   res.set_header("Cache-Control", "private, max-age=3600");
+  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(*bytes, (*found)->second);
 }
 
 Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
                         const StaffAction& action) {
   workers::StaffActor actor{token.Actor(), token.department_id, token.role == "operator"};
-  auto r = db_.Run<Result<bool>>([&](pqxx::connection& c) -> Result<bool> {
-    pqxx::work tx(c);
-    auto applied = workers::ApplyStaffAction(tx, config_, actor, reference, action);
-    if (applied)
-      tx.commit();  // a refused action changes nothing
-    return applied;
-  });
+  auto once = [&] {
+    return db_.Run<Result<bool>>([&](pqxx::connection& c) -> Result<bool> {
+      pqxx::work tx(c);
+      auto applied = workers::ApplyStaffAction(tx, config_, actor, reference, action);
+      if (applied)
+        tx.commit();  // a refused action changes nothing
+      return applied;
+    });
+  };
+  auto r = once();
+  // Two opposite merges at once deadlock; PostgreSQL aborts one, which is simply done again.
+  for (int retry = 0; retry < 2 && !r && r.error().detail.rfind("40", 0) == 0; ++retry)
+    r = once();
   if (!r) {
     return MakeError("unavailable", "the database is unavailable; try again shortly",
                      r.error().detail);
@@ -422,7 +440,7 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
       return;
     }
     *it->second = v.get<std::string>();
-    if (it->second->size() > 5000) {
+    if (Utf8Length(*it->second) > 5000) {
       SendError(res, 400, "invalid_request", "\"" + k + "\" is longer than 5000 characters");
       return;
     }
@@ -447,10 +465,21 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
                    {"changed", *r ? "true" : "false"}})
       .Inc();
   auto t = Get(*token, *ref);
+  if (t && !*t) {
+    // Re-routed by a worker in the moment since the hand-back: the ticket as it is, without the
+    // new department's contact view or history.
+    auto plain = db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
+      pqxx::read_transaction tx(c);
+      auto v = workers::LoadTicketByReference(tx, *ref, false);
+      if (!v) return std::nullopt;
+      return workers::TicketToJson(*v, config_, false, config_.gateway.public_base_url);
+    });
+    if (plain && *plain) t = plain;
+  }
   if (!t || !*t) {
-    // Handed back or merged: the department may no longer see it.
-    res.set_content(json{{"reference", *ref}, {"changed", *r}}.dump(),
-                    "application/json; charset=utf-8");
+    // The change is committed; only reading it back failed.
+    SendError(res, 503, "unavailable",
+              "the change was saved, but the ticket could not be read back; GET it again");
     return;
   }
   (**t)["changed"] = *r;

@@ -5,7 +5,9 @@
 #include <sstream>
 
 #include "channels/webform/page.hpp"
+#include "core/crypto.hpp"
 #include "core/links.hpp"
+#include "core/text.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
 #include "gateway/respond.hpp"
@@ -109,32 +111,53 @@ std::string Msg(const httplib::Request& req) {
   return "";
 }
 
-// German messages for the action errors of ApplyStaffAction.
-std::string GermanError(const Error& e) {
+void DatabaseAway(httplib::Response& res) {
+  res.status = 503;
+  res.set_header("Retry-After", "5");
+  res.set_content(HtmlPage("Nicht erreichbar", "",
+                           "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
+                           "erreichbar. Bitte laden Sie die Seite gleich neu.</p>"),
+                  "text/html; charset=utf-8");
+}
+
+// The inbox's error messages by the key its redirects carry (?fehler=KEY): fixed texts only, so
+// a crafted link cannot put words of its own into the page.
+const std::map<std::string, std::string>& InboxErrors() {
+  static const std::map<std::string, std::string> k = {
+      {"grund", "Bitte geben Sie einen Grund für die Rückgabe an."},
+      {"hinweis",
+       "Bitte geben Sie für die Ablehnung einen Hinweis für die Bürgerin oder den Bürger an."},
+      {"notiz", "Die Notiz ist leer."},
+      {"selbst", "Eine Meldung kann kein Duplikat von sich selbst sein."},
+      {"unbekannt", "Zu dieser Vorgangsnummer gibt es keine Meldung Ihres Fachbereichs."},
+      {"vorgangsnummer", "Die Vorgangsnummer ist ungültig (12 Zeichen, Prüfzeichen am Ende)."},
+      {"zu-lang", "Der Text ist zu lang (höchstens 5000 Zeichen)."},
+      {"eingabe", "Die Eingabe ist ungültig."},
+      {"abgeschlossen", "Die Meldung ist bereits abgeschlossen."},
+      {"duplikat",
+       "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche Meldung."},
+      {"schritt", "Dieser Schritt ist im jetzigen Stand nicht möglich."},
+      {"fremd", "Diese Meldung gibt es für Ihren Fachbereich nicht."},
+      {"datenbank",
+       "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}};
+  return k;
+}
+
+// The key of InboxErrors for an error of ApplyStaffAction.
+std::string ErrorKey(const Error& e) {
   if (e.code == "invalid_request") {
-    if (e.message.find("reason") != std::string::npos)
-      return "Bitte geben Sie einen Grund für die Rückgabe an.";
-    if (e.message.find("public_note") != std::string::npos)
-      return "Bitte geben Sie für die Ablehnung einen Hinweis für die Bürgerin oder den Bürger an.";
-    if (e.message.find("note needs") != std::string::npos)
-      return "Die Notiz ist leer.";
-    if (e.message.find("itself") != std::string::npos)
-      return "Eine Meldung kann kein Duplikat von sich selbst sein.";
-    if (e.message.find("duplicate_of") != std::string::npos ||
-        e.message.find("no ticket") != std::string::npos)
-      return "Zu dieser Vorgangsnummer gibt es keine Meldung.";
-    return "Die Eingabe ist ungültig.";
+    if (e.message.find("reason") != std::string::npos) return "grund";
+    if (e.message.find("public_note") != std::string::npos) return "hinweis";
+    if (e.message.find("note needs") != std::string::npos) return "notiz";
+    if (e.message.find("itself") != std::string::npos) return "selbst";
+    if (e.message.find("no ticket") != std::string::npos) return "unbekannt";
+    return "eingabe";
   }
-  if (e.code == "ticket_closed")
-    return "Die Meldung ist bereits abgeschlossen.";
-  if (e.code == "ticket_is_duplicate")
-    return "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche "
-           "Meldung.";
-  if (e.code == "invalid_transition")
-    return "Dieser Schritt ist im jetzigen Stand nicht möglich.";
-  if (e.code == "not_found")
-    return "Diese Meldung gibt es für Ihren Fachbereich nicht.";
-  return "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.";
+  if (e.code == "ticket_closed") return "abgeschlossen";
+  if (e.code == "ticket_is_duplicate") return "duplikat";
+  if (e.code == "invalid_transition") return "schritt";
+  if (e.code == "not_found") return "fremd";
+  return "datenbank";
 }
 
 }  // namespace
@@ -159,8 +182,14 @@ std::string Staff::Csrf(const ApiToken& token) const {
 std::optional<ApiToken> Staff::InboxAuth(const httplib::Request& req, httplib::Response& res) {
   std::string secret = CookieValue(req, kCookie);
   std::optional<ApiToken> t;
-  if (!secret.empty())
-    t = Authenticate(secret);
+  if (!secret.empty()) {
+    auto checked = Authenticate(secret);
+    if (!checked) {
+      DatabaseAway(res);
+      return std::nullopt;
+    }
+    t = *checked;
+  }
   if (!t) {
     res.status = 303;
     res.set_header("Location",
@@ -192,7 +221,15 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
   std::string token = req.get_param_value("token");
   while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r'))
     token.pop_back();
-  auto t = token.empty() ? std::nullopt : Authenticate(token);
+  std::optional<ApiToken> t;
+  if (!token.empty()) {
+    auto checked = Authenticate(token);
+    if (!checked) {
+      DatabaseAway(res);
+      return;
+    }
+    t = *checked;
+  }
   if (!t) {
     res.status = 303;
     res.set_header("Location", "/staff/login?fehler=1");
@@ -202,8 +239,11 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
   if (next.rfind("/staff", 0) != 0 || next.find("//") != std::string::npos)
     next = "/staff";
   res.status = 303;
+  // Secure wherever the gateway is reached by https (always, but for a local trial on http).
+  bool https = config_.gateway.public_base_url.rfind("https://", 0) == 0;
   res.set_header("Set-Cookie", std::string(kCookie) + "=" + token +
-                                   "; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=43200");
+                                   "; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=43200" +
+                                   (https ? "; Secure" : ""));
   res.set_header("Location", next);
 }
 
@@ -233,7 +273,9 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
     return;
   Filter f;
   f.department = token->department_id;
-  f.limit = 200;
+  f.limit = 100;
+  int seite = std::max(1, std::min(100000, std::atoi(req.get_param_value("seite").c_str())));
+  f.offset = (seite - 1) * f.limit;
   std::string view = req.has_param("ansicht") ? req.get_param_value("ansicht") : "offen";
   if (view == "erledigt") {
     f.statuses = {"done", "rejected"};
@@ -288,6 +330,17 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
             "<th>Kategorie</th><th>Ort</th><th>Text</th><th>Status</th></tr></thead><tbody>" +
             rows + "</tbody></table>";
   }
+  if (seite > 1 || page->total > f.offset + f.limit) {
+    body += "<nav aria-label=\"Seiten\"><p>";
+    if (seite > 1)
+      body += "<a href=\"/staff?ansicht=" + view + "&amp;seite=" + std::to_string(seite - 1) +
+              "\">← Neuere</a> ";
+    body += "Seite " + std::to_string(seite) + " ";
+    if (page->total > f.offset + f.limit)
+      body += "<a href=\"/staff?ansicht=" + view + "&amp;seite=" + std::to_string(seite + 1) +
+              "\">Ältere →</a>";
+    body += "</p></nav>";
+  }
   res.set_header("Cache-Control", "no-store");
   res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_), body),
                   "text/html; charset=utf-8");
@@ -325,9 +378,9 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   std::string status = j["status"];
   std::string body = "<p><a href=\"/staff\">← Zur Liste</a></p><h1>Meldung " +
                      HtmlEscape(workers::DisplayReference(r)) + "</h1>" + Msg(req);
-  if (req.has_param("fehler")) {
+  if (auto e = InboxErrors().find(req.get_param_value("fehler")); e != InboxErrors().end()) {
     body +=
-        "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(req.get_param_value("fehler")) + "</p>";
+        "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(e->second) + "</p>";
   }
   body += "<section><p>Status: <span class=\"status\" id=\"status\">" +
           HtmlEscape(StatusName(status)) +
@@ -428,7 +481,7 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
     return;
   auto ref = ParseReference(req.matches[1].str());
   std::string page = "/staff/tickets/" + req.matches[1].str();
-  if (!ref || req.get_param_value("csrf") != Csrf(*token)) {
+  if (!ref || !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*token))) {
     res.status = 403;
     res.set_content(HtmlPage("Abgelehnt", HeaderRight(*token, config_),
                              "<p class=\"msg err\" role=\"alert\">Das Formular ist ungültig oder "
@@ -463,9 +516,14 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
     if (!other) {
       res.status = 303;
       res.set_header("Location",
-                     page + "?fehler=" +
-                         httplib::detail::encode_query_param(
-                             "Die Vorgangsnummer ist ungültig (12 Zeichen, Prüfzeichen am Ende)."));
+                     page + "?fehler=vorgangsnummer");
+      return;
+    }
+  }
+  for (const std::string* text : {&a.public_note, &a.text}) {
+    if (!IsValidUtf8(*text) || Utf8Length(*text) > 5000) {
+      res.status = 303;
+      res.set_header("Location", page + (IsValidUtf8(*text) ? "?fehler=zu-lang" : "?fehler=eingabe"));
       return;
     }
   }
@@ -473,7 +531,7 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   res.status = 303;
   if (!r) {
     res.set_header("Location",
-                   page + "?fehler=" + httplib::detail::encode_query_param(GermanError(r.error())));
+                   page + "?fehler=" + ErrorKey(r.error()));
     return;
   }
   // After a hand-back the ticket is no longer the department's: back to the list.
@@ -505,6 +563,7 @@ void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   res.set_header("Cache-Control", "private, max-age=3600");
+  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(*bytes, (*found)->second);
 }
 

@@ -295,6 +295,33 @@ Result<int> DepartmentDispatcher::RunOnce() {
     }
     if (!*mine)
       continue;
+    // Queued for a department that no longer has the ticket (re-routed, escalated meanwhile), or
+    // a reminder for a ticket accepted meanwhile: nothing to send, no failure to raise.
+    std::string obsolete;
+    if (ticket && ticket->department_id != row.department_id) {
+      obsolete = "obsolete: the ticket is now with " + ticket->department_id;
+    } else if (ticket && row.reason == "reminder" && ticket->status != "assigned") {
+      obsolete = "obsolete: the ticket is " + ticket->status;
+    }
+    if (!obsolete.empty()) {
+      auto done = RunDb<Ok>([&] {
+        pqxx::work tx(*conn_);
+        tx.exec_params0(
+            "UPDATE outbox SET status = 'done', last_error = $2, updated_at = now()"
+            " WHERE id = $1 AND attempts = $3 AND status = 'sending'",
+            row.id, obsolete, row.attempts);
+        tx.commit();
+        return Ok{};
+      });
+      if (!done) {
+        conn_.reset();
+        return done.error();
+      }
+      log::Info("department delivery dropped",
+                {{"reference", ticket->reference}, {"department", row.department_id},
+                 {"why", obsolete}});
+      continue;
+    }
     Outcome out;
     if (!ticket) {
       out = {false, true, "", "ticket not found"};

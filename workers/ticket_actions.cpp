@@ -9,18 +9,18 @@ namespace {
 bool IsClosed(const std::string& status) { return status == "done" || status == "rejected"; }
 
 struct Current {
-  std::string id, status, department_id, department_name, public_note;
+  std::string id, status, department_id, department_name, public_note, reference;
 };
 
 std::optional<Current> LockTicket(pqxx::work& tx, const std::string& reference) {
   auto r = tx.exec_params(
-      "SELECT id::text, status, department_id, department_name, public_note FROM tickets"
-      " WHERE reference = $1 FOR UPDATE",
+      "SELECT id::text, status, department_id, department_name, public_note, reference"
+      " FROM tickets WHERE reference = $1 FOR UPDATE",
       reference);
   if (r.empty())
     return std::nullopt;
   return Current{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
-                 r[0][3].as<std::string>(), r[0][4].as<std::string>()};
+                 r[0][3].as<std::string>(), r[0][4].as<std::string>(), r[0][5].as<std::string>()};
 }
 
 HistoryEntry Entry(const StaffActor& actor, const Current& t, const std::string& action) {
@@ -74,7 +74,9 @@ Result<bool> SetStatus(pqxx::work& tx, const Config& config, const StaffActor& a
                      "a ticket with status " + t.status + " cannot change its status");
   }
   tx.exec_params0(
-      "UPDATE tickets SET status = $2, accepted_at = coalesce(accepted_at, now()),"
+      // Rejecting straight away is no acceptance (the time-to-accept figures stay honest).
+      "UPDATE tickets SET status = $2, accepted_at = CASE WHEN $2 = 'rejected' THEN accepted_at"
+      " ELSE coalesce(accepted_at, now()) END,"
       " closed_at = CASE WHEN $2 IN ('done', 'rejected') THEN now() ELSE closed_at END,"
       " public_note = CASE WHEN $3 <> '' THEN $3 ELSE public_note END, updated_at = now()"
       " WHERE id = $1::uuid",
@@ -124,22 +126,34 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
   if (t.status == "handed_back") {
     return MakeError("invalid_transition", "the ticket is waiting to be re-routed");
   }
-  // The other ticket may belong to any department (a department knows the reference); a
-  // duplicate's original stands for it.
+  // A duplicate's original stands for it. A department links only to its own tickets (another
+  // department's is answered like an unknown one, as everywhere); operators link across.
+  auto named = tx.exec_params(
+      "SELECT coalesce(duplicate_of, id)::text FROM tickets WHERE reference = $1", a.duplicate_of);
+  auto unknown = [&] {
+    return MakeError("invalid_request",
+                     "no ticket " + a.duplicate_of + " to link to for this department");
+  };
+  if (named.empty()) return unknown();
+  // Locked after this ticket; a concurrent merge the other way round is a deadlock PostgreSQL
+  // breaks, and the caller retries (Staff::Act).
   auto o = tx.exec_params(
-      "SELECT coalesce(o.id, t.id)::text, coalesce(o.reference, t.reference),"
-      " coalesce(o.status, t.status), coalesce(o.department_name, t.department_name)"
-      " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of WHERE t.reference = $1"
-      " FOR UPDATE OF t",
-      a.duplicate_of);
-  if (o.empty()) {
-    return MakeError("invalid_request", "no ticket " + a.duplicate_of + " to link to");
-  }
+      "SELECT id::text, reference, status, department_id, department_name FROM tickets"
+      " WHERE id = $1::uuid FOR UPDATE",
+      named[0][0].as<std::string>());
+  if (o.empty()) return unknown();
   std::string target = o[0][0].as<std::string>(), target_ref = o[0][1].as<std::string>();
+  std::string target_status = o[0][2].as<std::string>();
+  if (!actor.is_operator && o[0][3].as<std::string>() != actor.department_id) return unknown();
   if (target == t.id) {
     return MakeError("invalid_request", "a ticket cannot be a duplicate of itself");
   }
-  if (IsClosed(o[0][2].as<std::string>())) {
+  if (target_status == "duplicate") {
+    // Merged elsewhere between the two reads: no chains of duplicates.
+    return MakeError("invalid_transition",
+                     "ticket " + target_ref + " was just linked to another ticket; try again");
+  }
+  if (IsClosed(target_status)) {
     return MakeError("invalid_transition", "ticket " + target_ref + " is already closed");
   }
   HistoryEntry e = Entry(actor, t, "duplicate");
@@ -147,7 +161,7 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
   e.details = {{"duplicate_of", target_ref}};
   int64_t h = RecordHistory(tx, t.id, e);
   // Told before the links move, so this ticket's own duplicates' reporters are found too.
-  EnqueueCitizenNotifications(tx, config, t.id, "duplicate", o[0][3].as<std::string>(), "", h,
+  EnqueueCitizenNotifications(tx, config, t.id, "duplicate", o[0][4].as<std::string>(), "", h,
                               target_ref);
   tx.exec_params0(
       "INSERT INTO ticket_reporters (ticket_id, reporter_ticket_id, distance_m)"
@@ -167,8 +181,8 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
   merged.actor = actor.name;
   merged.actor_department = actor.is_operator ? "" : actor.department_id;
   merged.action = "note";
-  merged.note = "Meldung " + a.duplicate_of + " als Duplikat hierher verknüpft";
-  merged.details = {{"merged", a.duplicate_of}};
+  merged.note = "Meldung " + t.reference + " als Duplikat hierher verknüpft";
+  merged.details = {{"merged", t.reference}};
   RecordHistory(tx, target, merged);
   return true;
 }

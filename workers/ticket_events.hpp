@@ -52,7 +52,8 @@ bool EnqueueDelivery(pqxx::work& tx, const Config& config, const std::string& ti
                      const std::string& department_id, const std::string& reason,
                      int64_t history_id);
 
-// The status citizens see for a ticket status (GET /api/v1/reports/{ref}, Open311, inbox).
+// A coarse public status for a ticket status (received, in_progress, done, rejected): the
+// `public_status` of the staff API's ticket JSON and of the department deliveries.
 std::string PublicStatus(const std::string& status);
 
 }  // namespace meldestelle::workers

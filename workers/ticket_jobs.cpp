@@ -94,8 +94,12 @@ Result<std::vector<TicketJobs::Action>> TicketJobs::RunOnce(int64_t now) {
     return st.error();
   std::vector<Action> actions;
   Status st = Reroute(now, actions);
-  if (st)
-    st = Deadline(now, actions);
+  // A ticket that cannot be re-routed (set aside above) must not hold up the deadlines of all
+  // the others; only a database that is away stops the pass.
+  if (st || !IsTransientDbError(st.error())) {
+    Status deadlines = Deadline(now, actions);
+    if (st) st = deadlines;
+  }
   if (!st) {
     if (IsTransientDbError(st.error()))
       conn_.reset();
@@ -169,7 +173,9 @@ Status TicketJobs::Reroute(int64_t now, std::vector<Action>& actions) {
         h.details["triage_reason"] = why;
       int64_t hid = RecordHistory(tx, id, h);
       EnqueueDelivery(tx, config_, id, d.department, "rerouted", hid);
-      EnqueueCitizenNotifications(tx, config_, id, "forwarded", name, "", hid);
+      // Triage handing back to triage keeps the ticket where it was: nothing to tell.
+      if (d.department != from)
+        EnqueueCitizenNotifications(tx, config_, id, "forwarded", name, "", hid);
       tx.commit();
       actions.push_back({reference, "rerouted", from, d.department,
                          to_triage ? "triage: " + why : "rule " + d.rule_id});

@@ -4,18 +4,20 @@
 #include <pqxx/pqxx>
 
 #include "core/db.hpp"
+#include "workers/ticket_events.hpp"
 
 namespace meldestelle::workers {
 
-Result<UnlinkResult> UnlinkDuplicate(const std::string& database_url,
-                                     const std::string& reference, const std::string& by) {
-  auto conn = ConnectDb(database_url);
+Result<UnlinkResult> UnlinkDuplicate(const Config& config, const std::string& reference,
+                                     const std::string& by) {
+  auto conn = ConnectDb(config.database.url);
   if (!conn) return conn.error();
   auto r = RunDb<std::optional<UnlinkResult>>([&]() -> std::optional<UnlinkResult> {
     pqxx::work tx(**conn);
     // The row lock makes two concurrent unlinks of the same ticket take turns.
     auto row = tx.exec_params(
-        "SELECT t.id::text, t.duplicate_of::text, COALESCE(o.reference, ''), t.department_name"
+        "SELECT t.id::text, t.duplicate_of::text, COALESCE(o.reference, ''), t.department_name,"
+        " t.department_id"
         " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
         " WHERE t.reference = $1 FOR UPDATE OF t",
         reference);
@@ -29,9 +31,18 @@ Result<UnlinkResult> UnlinkDuplicate(const std::string& database_url,
     std::string id = row[0][0].as<std::string>();
     std::string was = row[0][1].as<std::string>();
     tx.exec_params0(
-        "UPDATE tickets SET status = 'assigned', duplicate_of = NULL, updated_at = now()"
-        " WHERE id = $1::uuid",
+        "UPDATE tickets SET status = 'assigned', duplicate_of = NULL, updated_at = now(),"
+        " assigned_at = now(), accepted_at = NULL, escalation_level = 0 WHERE id = $1::uuid",
         id);
+    HistoryEntry routed;
+    routed.actor = by;
+    routed.action = "routed";
+    routed.from_status = "duplicate";
+    routed.to_status = "assigned";
+    routed.to_department = row[0][4].as<std::string>();
+    routed.details = {{"unlinked_from", row[0][2].as<std::string>()}};
+    int64_t h = RecordHistory(tx, id, routed);
+    EnqueueDelivery(tx, config, id, routed.to_department, "new", h);
     tx.exec_params0(
         "DELETE FROM ticket_reporters WHERE ticket_id = $1::uuid AND reporter_ticket_id = $2::uuid",
         was, id);

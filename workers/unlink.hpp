@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/config.hpp"
 #include "core/result.hpp"
 
 namespace meldestelle::workers {
@@ -15,9 +16,11 @@ struct UnlinkResult {
 // Staff correct a wrong duplicate match (docs/duplicates.md): the ticket `reference` stops being
 // a duplicate and becomes its own open ticket ('assigned') for the department its own routing
 // chose; the link row is removed and the unlinking recorded in duplicate_unlinks (with `by`).
+// Its department's clock starts now (assigned_at, no escalation yet), the history gets a
+// "routed" entry and the department its delivery, as for a new ticket.
 // Idempotent: a ticket that is not (or no longer) linked is left as it is (kNotLinked). Error
 // "not_found" for an unknown reference.
-Result<UnlinkResult> UnlinkDuplicate(const std::string& database_url,
-                                     const std::string& reference, const std::string& by);
+Result<UnlinkResult> UnlinkDuplicate(const Config& config, const std::string& reference,
+                                     const std::string& by);
 
 }  // namespace meldestelle::workers

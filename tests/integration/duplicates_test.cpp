@@ -169,6 +169,15 @@ TEST_CASE("a second report of the same defect from another channel is linked, no
   CHECK(s.Count("SELECT count(*) FROM ticket_reporters") == 1);  // the inferred one's
   CHECK(s.Count("SELECT count(*) FROM duplicate_unlinks") == 1);
   CHECK_FALSE(PublicStatus(s, second).contains("duplicate_of"));
+  // Its department's clock starts now, and it gets the ticket as a new one.
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + second +
+                "' AND assigned_at > created_at AND escalation_level = 0") == 1);
+  CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
+                " WHERE t.reference = '" + second + "' AND h.action = 'routed'"
+                " AND h.details->>'unlinked_from' = '" + first + "'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+                " WHERE t.reference = '" + second + "' AND o.kind = 'delivery'"
+                " AND o.address = 'tiefbauamt@musterstadt.example'") == 1);
   out = s.RunCommand({"tickets", "unlink", second}, &status);
   CHECK(status == 0);
   CHECK_THAT(out, Catch::Contains("nothing changed"));

@@ -236,11 +236,75 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
   CHECK(both[0][0].as<std::string>() == "erste@example.net");
   CHECK(both[1][0].as<std::string>() == "zweite@example.net");
   CHECK(Call(s, "GET", "/api/v1/tickets/" + first, tiefbau).body["reporters"] == 2);
+  // The merge is recorded on the original too, naming the merged ticket.
+  CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
+                " WHERE t.reference = '" + first + "' AND h.details->>'merged' = '" + second +
+                "'") == 1);
   // The duplicate itself cannot be worked on; a ticket cannot duplicate itself.
   CHECK(Call(s, "POST", "/api/v1/tickets/" + second + "/accept", tiefbau).status == 409);
   CHECK(Call(s, "POST", "/api/v1/tickets/" + first + "/duplicate", tiefbau,
              json{{"duplicate_of", second}}.dump())
             .status == 400);
+  // Another department's ticket cannot be linked to, nor probed: the same answer as for none.
+  std::string tree = Report(s, "GRU-01", 50.9405, 6.9405, "baum@example.net", "Baum umgestürzt");
+  REQUIRE(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + tree +
+                  "' AND department_id <> 'tiefbauamt'") == 1);
+  std::string third = Report(s, "STR-03", 50.9435, 6.9405, "", "Glatteis auf dem Gehweg");
+  auto probe = Call(s, "POST", "/api/v1/tickets/" + third + "/duplicate", tiefbau,
+                    json{{"duplicate_of", tree}}.dump());
+  CHECK(probe.status == 400);
+  auto none = Call(s, "POST", "/api/v1/tickets/" + third + "/duplicate", tiefbau,
+                   json{{"duplicate_of", "ZZZZZZZZZZZZ"}}.dump());
+  CHECK(none.status == 400);
+  CHECK(probe.body["error"]["message"].get<std::string>().find("for this department") !=
+        std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE status = 'duplicate'") == 1);
+  // An operator may merge across departments.
+  std::string op = CreateToken(s, {"--operator", "--label", "Leitstelle"});
+  CHECK(Call(s, "POST", "/api/v1/tickets/" + third + "/duplicate", op,
+             json{{"duplicate_of", tree}}.dump())
+            .status == 200);
+}
+
+TEST_CASE("staff inbox: login sets the session, forms need their token, error texts are fixed",
+          "[staff]") {
+  Stack s;
+  std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
+  std::string ref = Report(s, "STR-01", 50.948, 6.975);
+  auto c = s.Client();
+  auto bare = c.Get("/staff");
+  REQUIRE(bare);
+  CHECK(bare->status == 303);
+  CHECK(bare->get_header_value("Location").rfind("/staff/login", 0) == 0);
+  auto wrong =
+      c.Post("/staff/login", "token=mst_1&weiter=/staff", "application/x-www-form-urlencoded");
+  REQUIRE(wrong);
+  CHECK(wrong->get_header_value("Location") == "/staff/login?fehler=1");
+  CHECK(wrong->get_header_value("Set-Cookie").empty());
+  // After login only paths under /staff are followed (no open redirect).
+  auto login = c.Post("/staff/login", "token=" + tiefbau + "&weiter=https://evil.example/",
+                      "application/x-www-form-urlencoded");
+  REQUIRE(login);
+  CHECK(login->status == 303);
+  CHECK(login->get_header_value("Location") == "/staff");
+  std::string cookie = login->get_header_value("Set-Cookie");
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+  CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+  httplib::Headers h{{"Cookie", cookie.substr(0, cookie.find(';'))}};
+  auto page =
+      c.Get(("/staff/tickets/" + ref + "?fehler=Bitte%20neuen%20Schl%C3%BCssel").c_str(), h);
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("neuen Schl") == std::string::npos);
+  auto known = c.Get(("/staff/tickets/" + ref + "?fehler=grund").c_str(), h);
+  REQUIRE(known);
+  CHECK(known->body.find("Bitte geben Sie einen Grund") != std::string::npos);
+  // A form without its token (another site posting it) changes nothing.
+  auto forged = c.Post(("/staff/tickets/" + ref + "/aktion").c_str(), h, "aktion=accept&csrf=x",
+                       "application/x-www-form-urlencoded");
+  REQUIRE(forged);
+  CHECK(forged->status == 403);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE status = 'accepted'") == 0);
 }
 
 TEST_CASE("staff API: filters and pages, operators see every department", "[staff]") {
