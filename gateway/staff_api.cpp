@@ -36,14 +36,8 @@ Status Staff::Register(httplib::Server& server) {
              [this](const auto& req, auto& res) { HandleGet(req, res); });
   server.Get(R"(/api/v1/tickets/([^/]+)/attachments/(\d+))",
              [this](const auto& req, auto& res) { HandleAttachment(req, res); });
-  const std::pair<const char*, StaffAction::Kind> actions[] = {
-      {"accept", StaffAction::Kind::kAccept},
-      {"hand-back", StaffAction::Kind::kHandBack},
-      {"status", StaffAction::Kind::kStatus},
-      {"notes", StaffAction::Kind::kNote},
-      {"duplicate", StaffAction::Kind::kDuplicate}};
-  for (const auto& [name, kind] : actions) {
-    server.Post(std::string(R"(/api/v1/tickets/([^/]+)/)") + name,
+  for (const auto& [name, kind] : workers::StaffActionNames()) {
+    server.Post(R"(/api/v1/tickets/([^/]+)/)" + name,
                 [this, kind = kind](const auto& req, auto& res) { HandleAction(req, res, kind); });
   }
   server.Get("/api/v1/openapi.yaml",
@@ -471,10 +465,12 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
     auto plain = db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
       pqxx::read_transaction tx(c);
       auto v = workers::LoadTicketByReference(tx, *ref, false);
-      if (!v) return std::nullopt;
+      if (!v)
+        return std::nullopt;
       return workers::TicketToJson(*v, config_, false, config_.gateway.public_base_url);
     });
-    if (plain && *plain) t = plain;
+    if (plain && *plain)
+      t = plain;
   }
   if (!t || !*t) {
     // The change is committed; only reading it back failed.

@@ -2,14 +2,15 @@
 // work in Meldestelle itself. Login with the department's token (kept in an HttpOnly,
 // SameSite=Strict cookie), the open tickets on a list, one ticket with its photos, place and
 // history, and the actions of the staff API as plain HTML forms (no JavaScript needed).
+#include <algorithm>
 #include <sstream>
 
 #include "channels/webform/page.hpp"
 #include "core/crypto.hpp"
 #include "core/links.hpp"
-#include "core/text.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/text.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/staff.hpp"
 #include "workers/chat_texts.hpp"
@@ -111,13 +112,22 @@ std::string Msg(const httplib::Request& req) {
   return "";
 }
 
-void DatabaseAway(httplib::Response& res) {
-  res.status = 503;
+// An alert paragraph (the text is escaped).
+std::string Alert(const std::string& text) {
+  return "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(text) + "</p>";
+}
+
+void SendPage(httplib::Response& res, int status, const std::string& title,
+              const std::string& header_right, const std::string& body) {
+  res.status = status;
+  res.set_content(HtmlPage(title, header_right, body), "text/html; charset=utf-8");
+}
+
+void DatabaseAway(httplib::Response& res, const std::string& header_right = {}) {
   res.set_header("Retry-After", "5");
-  res.set_content(HtmlPage("Nicht erreichbar", "",
-                           "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
-                           "erreichbar. Bitte laden Sie die Seite gleich neu.</p>"),
-                  "text/html; charset=utf-8");
+  SendPage(res, 503, "Nicht erreichbar", header_right,
+           Alert("Die Datenbank ist gerade nicht erreichbar. Bitte laden Sie die Seite gleich "
+                 "neu."));
 }
 
 // The inbox's error messages by the key its redirects carry (?fehler=KEY): fixed texts only, so
@@ -146,17 +156,26 @@ const std::map<std::string, std::string>& InboxErrors() {
 // The key of InboxErrors for an error of ApplyStaffAction.
 std::string ErrorKey(const Error& e) {
   if (e.code == "invalid_request") {
-    if (e.message.find("reason") != std::string::npos) return "grund";
-    if (e.message.find("public_note") != std::string::npos) return "hinweis";
-    if (e.message.find("note needs") != std::string::npos) return "notiz";
-    if (e.message.find("itself") != std::string::npos) return "selbst";
-    if (e.message.find("no ticket") != std::string::npos) return "unbekannt";
+    if (e.message.find("reason") != std::string::npos)
+      return "grund";
+    if (e.message.find("public_note") != std::string::npos)
+      return "hinweis";
+    if (e.message.find("note needs") != std::string::npos)
+      return "notiz";
+    if (e.message.find("itself") != std::string::npos)
+      return "selbst";
+    if (e.message.find("no ticket") != std::string::npos)
+      return "unbekannt";
     return "eingabe";
   }
-  if (e.code == "ticket_closed") return "abgeschlossen";
-  if (e.code == "ticket_is_duplicate") return "duplikat";
-  if (e.code == "invalid_transition") return "schritt";
-  if (e.code == "not_found") return "fremd";
+  if (e.code == "ticket_closed")
+    return "abgeschlossen";
+  if (e.code == "ticket_is_duplicate")
+    return "duplikat";
+  if (e.code == "invalid_transition")
+    return "schritt";
+  if (e.code == "not_found")
+    return "fremd";
   return "datenbank";
 }
 
@@ -285,11 +304,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   }
   auto page = List(f, token->role == "operator");
   if (!page) {
-    res.status = 503;
-    res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_),
-                             "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
-                             "erreichbar. Bitte laden Sie die Seite gleich neu.</p>"),
-                    "text/html; charset=utf-8");
+    DatabaseAway(res, HeaderRight(*token, config_));
     return;
   }
   std::string nav = "<nav aria-label=\"Ansicht\"><p>";
@@ -355,22 +370,15 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   if (ref) {
     auto got = Get(*token, *ref);
     if (!got) {
-      res.status = 503;
-      res.set_content(HtmlPage("Meldung", HeaderRight(*token, config_),
-                               "<p class=\"msg err\" role=\"alert\">Die Datenbank ist gerade nicht "
-                               "erreichbar.</p>"),
-                      "text/html; charset=utf-8");
+      DatabaseAway(res, HeaderRight(*token, config_));
       return;
     }
     t = *got;
   }
   if (!t) {
-    res.status = 404;
-    res.set_content(
-        HtmlPage("Nicht gefunden", HeaderRight(*token, config_),
-                 "<h1>Nicht gefunden</h1><p>Diese Meldung gibt es für Ihren Fachbereich "
-                 "nicht.</p><p><a href=\"/staff\">Zur Liste</a></p>"),
-        "text/html; charset=utf-8");
+    SendPage(res, 404, "Nicht gefunden", HeaderRight(*token, config_),
+             "<h1>Nicht gefunden</h1><p>Diese Meldung gibt es für Ihren Fachbereich nicht.</p>"
+             "<p><a href=\"/staff\">Zur Liste</a></p>");
     return;
   }
   const json& j = *t;
@@ -379,8 +387,7 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   std::string body = "<p><a href=\"/staff\">← Zur Liste</a></p><h1>Meldung " +
                      HtmlEscape(workers::DisplayReference(r)) + "</h1>" + Msg(req);
   if (auto e = InboxErrors().find(req.get_param_value("fehler")); e != InboxErrors().end()) {
-    body +=
-        "<p class=\"msg err\" role=\"alert\">" + HtmlEscape(e->second) + "</p>";
+    body += Alert(e->second);
   }
   body += "<section><p>Status: <span class=\"status\" id=\"status\">" +
           HtmlEscape(StatusName(status)) +
@@ -482,27 +489,16 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   auto ref = ParseReference(req.matches[1].str());
   std::string page = "/staff/tickets/" + req.matches[1].str();
   if (!ref || !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*token))) {
-    res.status = 403;
-    res.set_content(HtmlPage("Abgelehnt", HeaderRight(*token, config_),
-                             "<p class=\"msg err\" role=\"alert\">Das Formular ist ungültig oder "
-                             "veraltet. Bitte laden Sie die Seite neu.</p>"),
-                    "text/html; charset=utf-8");
+    SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_),
+             Alert("Das Formular ist ungültig oder veraltet. Bitte laden Sie die Seite neu."));
     return;
   }
   std::string kind = req.get_param_value("aktion");
   StaffAction a;
-  static const std::map<std::string, StaffAction::Kind> kKinds = {
-      {"accept", StaffAction::Kind::kAccept},
-      {"hand-back", StaffAction::Kind::kHandBack},
-      {"status", StaffAction::Kind::kStatus},
-      {"notes", StaffAction::Kind::kNote},
-      {"duplicate", StaffAction::Kind::kDuplicate}};
-  auto k = kKinds.find(kind);
-  if (k == kKinds.end()) {
-    res.status = 400;
-    res.set_content(HtmlPage("Fehler", HeaderRight(*token, config_),
-                             "<p class=\"msg err\" role=\"alert\">Unbekannte Aktion.</p>"),
-                    "text/html; charset=utf-8");
+  const auto& names = workers::StaffActionNames();
+  auto k = std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.first == kind; });
+  if (k == names.end()) {
+    SendPage(res, 400, "Fehler", HeaderRight(*token, config_), Alert("Unbekannte Aktion."));
     return;
   }
   a.kind = k->second;
@@ -515,23 +511,22 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
     a.duplicate_of = other ? *other : std::string();
     if (!other) {
       res.status = 303;
-      res.set_header("Location",
-                     page + "?fehler=vorgangsnummer");
+      res.set_header("Location", page + "?fehler=vorgangsnummer");
       return;
     }
   }
   for (const std::string* text : {&a.public_note, &a.text}) {
     if (!IsValidUtf8(*text) || Utf8Length(*text) > 5000) {
       res.status = 303;
-      res.set_header("Location", page + (IsValidUtf8(*text) ? "?fehler=zu-lang" : "?fehler=eingabe"));
+      res.set_header("Location",
+                     page + (IsValidUtf8(*text) ? "?fehler=zu-lang" : "?fehler=eingabe"));
       return;
     }
   }
   auto r = Act(*token, *ref, a);
   res.status = 303;
   if (!r) {
-    res.set_header("Location",
-                   page + "?fehler=" + ErrorKey(r.error()));
+    res.set_header("Location", page + "?fehler=" + ErrorKey(r.error()));
     return;
   }
   // After a hand-back the ticket is no longer the department's: back to the list.

@@ -134,17 +134,20 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
     return MakeError("invalid_request",
                      "no ticket " + a.duplicate_of + " to link to for this department");
   };
-  if (named.empty()) return unknown();
+  if (named.empty())
+    return unknown();
   // Locked after this ticket; a concurrent merge the other way round is a deadlock PostgreSQL
   // breaks, and the caller retries (Staff::Act).
   auto o = tx.exec_params(
       "SELECT id::text, reference, status, department_id, department_name FROM tickets"
       " WHERE id = $1::uuid FOR UPDATE",
       named[0][0].as<std::string>());
-  if (o.empty()) return unknown();
+  if (o.empty())
+    return unknown();
   std::string target = o[0][0].as<std::string>(), target_ref = o[0][1].as<std::string>();
   std::string target_status = o[0][2].as<std::string>();
-  if (!actor.is_operator && o[0][3].as<std::string>() != actor.department_id) return unknown();
+  if (!actor.is_operator && o[0][3].as<std::string>() != actor.department_id)
+    return unknown();
   if (target == t.id) {
     return MakeError("invalid_request", "a ticket cannot be a duplicate of itself");
   }
@@ -188,6 +191,16 @@ Result<bool> MarkDuplicate(pqxx::work& tx, const Config& config, const StaffActo
 }
 
 }  // namespace
+
+const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames() {
+  static const std::vector<std::pair<std::string, StaffAction::Kind>> k = {
+      {"accept", StaffAction::Kind::kAccept},
+      {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},
+      {"notes", StaffAction::Kind::kNote},
+      {"duplicate", StaffAction::Kind::kDuplicate}};
+  return k;
+}
 
 int StaffErrorStatus(const std::string& code) {
   if (code == "not_found")

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/result.hpp"
@@ -25,6 +27,10 @@ struct StaffAction {
   std::string text;          // kHandBack: the reason; kNote: the internal note
   std::string duplicate_of;  // kDuplicate: the reference of the ticket this one duplicates
 };
+
+// The actions by the name the staff API's paths (`POST …/{reference}/<name>`) and the inbox's
+// forms use: accept, hand-back, status, notes, duplicate.
+const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames();
 
 // Applies `action` to the ticket `reference` (normalised) as `actor`. Returns whether anything
 // changed (accepting an accepted ticket changes nothing and notifies nobody). Errors, with the

@@ -6,6 +6,22 @@
 
 namespace meldestelle::testing {
 
+LocalServer::~LocalServer() {
+  server_.stop();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void LocalServer::Start() {
+  port_ = server_.bind_to_any_port("127.0.0.1");
+  REQUIRE(port_ > 0);
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+std::string LocalServer::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
 std::string WhatsAppNotification(const std::string& from, const nlohmann::json& messages) {
   nlohmann::json value{
       {"messaging_product", "whatsapp"},
@@ -43,7 +59,7 @@ FakeProviders::FakeProviders() {
   const std::string wa = "/v21.0";
   const std::string tg = std::string("/bot") + kTelegramToken;
   // WhatsApp step 1: media id → download URL (valid "five minutes"), sha256, size.
-  server_.Get(R"(/v21.0/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+  http_.server().Get(R"(/v21.0/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     ++media_requests_;
     auto it = media_.find(req.matches[1]);
@@ -57,7 +73,7 @@ FakeProviders::FakeProviders() {
       return;
     }
     json j{{"messaging_product", "whatsapp"},
-           {"url", "http://127.0.0.1:" + std::to_string(port_) + "/whatsapp-media/" + it->first +
+           {"url", http_.Url("/whatsapp-media/") + it->first +
                        "?ext=1"},
            {"mime_type", "image/jpeg"},
            {"sha256", Sha256Hex(it->second)},
@@ -66,7 +82,7 @@ FakeProviders::FakeProviders() {
     res.set_content(j.dump(), "application/json");
   });
   // WhatsApp step 2: the bytes, only with the bearer token.
-  server_.Get(R"(/whatsapp-media/(\d+))",
+  http_.server().Get(R"(/whatsapp-media/(\d+))",
               [this](const httplib::Request& req, httplib::Response& res) {
                 std::lock_guard<std::mutex> lock(mu_);
                 auto it = media_.find(req.matches[1]);
@@ -76,7 +92,7 @@ FakeProviders::FakeProviders() {
                 }
                 res.set_content(it->second, "image/jpeg");
               });
-  server_.Post(
+  http_.server().Post(
       R"(/v21.0/(\d+)/messages)", [this](const httplib::Request& req, httplib::Response& res) {
         std::lock_guard<std::mutex> lock(mu_);
         if (!Bearer(req)) {
@@ -101,7 +117,7 @@ FakeProviders::FakeProviders() {
             "application/json");
         cv_.notify_all();
       });
-  server_.Get(tg + "/getFile", [this](const httplib::Request& req, httplib::Response& res) {
+  http_.server().Get(tg + "/getFile", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     ++media_requests_;
     std::string id = req.get_param_value("file_id");
@@ -122,7 +138,7 @@ FakeProviders::FakeProviders() {
                         .dump(),
                     "application/json");
   });
-  server_.Get(R"(/file/bot[^/]+/photos/(.+)\.jpg)",
+  http_.server().Get(R"(/file/bot[^/]+/photos/(.+)\.jpg)",
               [this, tg](const httplib::Request& req, httplib::Response& res) {
                 std::lock_guard<std::mutex> lock(mu_);
                 auto it = media_.find(req.matches[1]);
@@ -132,7 +148,7 @@ FakeProviders::FakeProviders() {
                 }
                 res.set_content(it->second, "image/jpeg");
               });
-  server_.Post(tg + "/sendMessage", [this](const httplib::Request& req, httplib::Response& res) {
+  http_.server().Post(tg + "/sendMessage", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     if (fail_sends_ > 0) {
       --fail_sends_;
@@ -155,7 +171,7 @@ FakeProviders::FakeProviders() {
   });
   // Twilio REST API: recordings (Basic auth) and the Messages API.
   const std::string basic = "Basic " + Base64Encode(std::string(kTwilioSid) + ":" + kTwilioToken);
-  server_.Get(R"(/2010-04-01/Accounts/([^/]+)/Recordings/([^/.]+)\.wav)",
+  http_.server().Get(R"(/2010-04-01/Accounts/([^/]+)/Recordings/([^/.]+)\.wav)",
               [this, basic](const httplib::Request& req, httplib::Response& res) {
                 std::lock_guard<std::mutex> lock(mu_);
                 ++recording_requests_;
@@ -170,7 +186,7 @@ FakeProviders::FakeProviders() {
                 }
                 res.set_content(it->second, "audio/x-wav");
               });
-  server_.Post(R"(/2010-04-01/Accounts/([^/]+)/Messages\.json)",
+  http_.server().Post(R"(/2010-04-01/Accounts/([^/]+)/Messages\.json)",
                [this, basic](const httplib::Request& req, httplib::Response& res) {
                  std::lock_guard<std::mutex> lock(mu_);
                  if (req.get_header_value("Authorization") != basic) {
@@ -195,7 +211,7 @@ FakeProviders::FakeProviders() {
                      "application/json");
                  cv_.notify_all();
                });
-  server_.Post("/stt", [this](const httplib::Request& req, httplib::Response& res) {
+  http_.server().Post("/stt", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     ++stt_requests_;
     if (stt_fail_ || req.body.substr(0, 4) != "RIFF") {
@@ -205,28 +221,19 @@ FakeProviders::FakeProviders() {
     }
     res.set_content(json{{"text", stt_text_}}.dump(), "application/json");
   });
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  REQUIRE(port_ > 0);
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-  // Bound before listening: connections wait in the backlog until the loop accepts them.
-}
-
-FakeProviders::~FakeProviders() {
-  server_.stop();
-  if (thread_.joinable())
-    thread_.join();
+  http_.Start();
 }
 
 std::string FakeProviders::whatsapp_base() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/v21.0";
+  return http_.Url("/v21.0");
 }
 
 std::string FakeProviders::telegram_base() const {
-  return "http://127.0.0.1:" + std::to_string(port_);
+  return http_.Url("");
 }
 
 std::string FakeProviders::twilio_base() const {
-  return "http://127.0.0.1:" + std::to_string(port_);
+  return http_.Url("");
 }
 
 std::string FakeProviders::RecordingUrl(const std::string& recording_sid) const {
@@ -301,7 +308,7 @@ int FakeProviders::media_requests() const {
 }
 
 FakeWebhook::FakeWebhook() {
-  server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+  http_.server().Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     int status = 200;
     if (fail_left_ != 0) {
@@ -314,19 +321,11 @@ FakeWebhook::FakeWebhook() {
                     "application/json");
     cv_.notify_all();
   });
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  REQUIRE(port_ > 0);
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-}
-
-FakeWebhook::~FakeWebhook() {
-  server_.stop();
-  if (thread_.joinable())
-    thread_.join();
+  http_.Start();
 }
 
 std::string FakeWebhook::url() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
+  return http_.Url("/hook");
 }
 
 void FakeWebhook::FailFirst(int n, int status) {

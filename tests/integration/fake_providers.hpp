@@ -26,6 +26,28 @@ std::string WhatsAppNotification(const std::string& from, const nlohmann::json& 
 // A WhatsApp text message object from `from` with message id `id`.
 nlohmann::json WaText(const std::string& from, const std::string& id, const std::string& text);
 
+// An httplib server on a free loopback port, serving from its own thread between Start() and its
+// destruction. Declare it as the last member of a stand-in, so that it stops before the members
+// its handlers use are gone.
+class LocalServer {
+ public:
+  LocalServer() = default;
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+  ~LocalServer();
+  httplib::Server& server() { return server_; }
+  // Binds (the test fails if it cannot) and serves; connections made before the loop runs wait
+  // in the backlog.
+  void Start();
+  int port() const { return port_; }
+  std::string Url(const std::string& path) const;  // http://127.0.0.1:PORT<path>
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
 class FakeProviders {
  public:
   static constexpr const char* kWhatsAppToken = "wa-access-token-for-tests";
@@ -36,9 +58,8 @@ class FakeProviders {
   static constexpr const char* kTranscriptSecret = "call-centre-secret-for-tests";
 
   FakeProviders();
-  ~FakeProviders();
 
-  int port() const { return port_; }
+  int port() const { return http_.port(); }
   std::string whatsapp_base() const;  // http://127.0.0.1:PORT/v21.0
   std::string telegram_base() const;  // http://127.0.0.1:PORT
   // Environment for the stack: api bases and tokens (messengers and phone; with `stt`, the
@@ -69,9 +90,6 @@ class FakeProviders {
   int media_requests() const;
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::string> media_;  // guarded by mu_
@@ -86,6 +104,7 @@ class FakeProviders {
   bool stt_fail_ = false;
   int stt_requests_ = 0;
   int recording_requests_ = 0;
+  LocalServer http_;  // last: stops first
 };
 
 // A department's own ticket system receiving our webhook (docs/departments.md, "Webhook"): it
@@ -94,9 +113,6 @@ class FakeProviders {
 class FakeWebhook {
  public:
   FakeWebhook();
-  ~FakeWebhook();
-  FakeWebhook(const FakeWebhook&) = delete;
-  FakeWebhook& operator=(const FakeWebhook&) = delete;
 
   std::string url() const;  // http://127.0.0.1:PORT/hook
   // The first `n` requests (from now) get `status`; with n < 0 every request does.
@@ -112,14 +128,12 @@ class FakeWebhook {
   bool WaitForRequests(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Request> requests_;  // guarded by mu_
   int fail_left_ = 0;              // guarded by mu_; < 0 = always
   int fail_status_ = 500;          // guarded by mu_
+  LocalServer http_;               // last: stops first
 };
 
 }  // namespace meldestelle::testing

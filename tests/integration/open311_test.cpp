@@ -10,6 +10,7 @@
 #include "core/crypto.hpp"
 #include "core/media.hpp"
 #include "core/photo.hpp"
+#include "fake_providers.hpp"
 #include "stack.hpp"
 
 using namespace meldestelle;
@@ -39,38 +40,29 @@ std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
 class MediaHost {
  public:
   MediaHost() {
-    server_.Get("/photo.jpg",
+    http_.server().Get("/photo.jpg",
                 [](const auto&, auto& res) { res.set_content(Jpeg(), "image/jpeg"); });
-    server_.Get("/missing.jpg", [](const auto&, auto& res) { res.status = 404; });
-    server_.Get("/big.jpg", [](const auto&, auto& res) {
+    http_.server().Get("/missing.jpg", [](const auto&, auto& res) { res.status = 404; });
+    http_.server().Get("/big.jpg", [](const auto&, auto& res) {
       res.set_content(Jpeg() + std::string(11 * 1024 * 1024, 'x'), "image/jpeg");
     });
-    server_.Get("/text.jpg",
+    http_.server().Get("/text.jpg",
                 [](const auto&, auto& res) { res.set_content("<html>no</html>", "image/jpeg"); });
-    server_.Get("/flaky.jpg", [this](const auto&, auto& res) {
+    http_.server().Get("/flaky.jpg", [this](const auto&, auto& res) {
       if (flaky_calls_++ == 0) {
         res.status = 500;
         return;
       }
       res.set_content(Jpeg(), "image/jpeg");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    http_.Start();
   }
-  ~MediaHost() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string Url(const std::string& path) const { return http_.Url(path); }
   int flaky_calls() const { return flaky_calls_.load(); }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
   std::atomic<int> flaky_calls_{0};
+  LocalServer http_;  // last: stops first
 };
 
 std::vector<std::pair<std::string, std::string>> Fields(const std::string& description) {
