@@ -3,8 +3,10 @@
 #include <amqp_tcp_socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -271,6 +273,135 @@ std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view n
     }
   }
   return "";
+}
+
+namespace {
+
+// AMQP 0-9-1 frame: type, channel, payload size, payload, frame-end octet (spec §4.2.3).
+constexpr size_t kFrameHeader = 7;
+constexpr unsigned char kFrameEnd = 0xCE;
+
+void PutBig(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+// Starts a frame whose payload size is filled in by EndFrame.
+size_t BeginFrame(std::string& out, uint8_t type, amqp_channel_t channel) {
+  out.push_back(static_cast<char>(type));
+  PutBig(out, channel, 2);
+  size_t at = out.size();
+  PutBig(out, 0, 4);
+  return at;
+}
+
+void EndFrame(std::string& out, size_t size_at) {
+  uint64_t size = out.size() - size_at - 4;
+  for (int i = 0; i < 4; ++i) {
+    out[size_at + i] = static_cast<char>((size >> (8 * (3 - i))) & 0xFF);
+  }
+  out.push_back(static_cast<char>(kFrameEnd));
+}
+
+amqp_bytes_t Bytes(std::string_view s) {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+
+// Encodes into the free space after out's end with `encode(bytes) -> length or error`.
+template <typename Encode>
+Status AppendEncoded(std::string& out, size_t room, const char* what, Encode encode) {
+  size_t at = out.size();
+  out.resize(at + room);
+  int n = encode(amqp_bytes_t{room, out.data() + at});
+  if (n < 0) {
+    out.resize(at);
+    return MakeError("amqp_encode", std::string("cannot encode ") + what, amqp_error_string2(n));
+  }
+  out.resize(at + static_cast<size_t>(n));
+  return Ok{};
+}
+
+}  // namespace
+
+Status AppendPublishFrames(std::string& out, amqp_channel_t channel, std::string_view exchange,
+                           std::string_view routing_key, bool mandatory,
+                           const amqp_basic_properties_t& props, std::string_view body,
+                           size_t frame_max) {
+  if (frame_max <= kFrameHeader + 1) {
+    return MakeError("amqp_encode", "frame_max too small: " + std::to_string(frame_max));
+  }
+  size_t payload_max = frame_max - kFrameHeader - 1;
+  size_t start = out.size();
+  auto fail = [&](Status st) {
+    out.resize(start);
+    return st;
+  };
+
+  size_t at = BeginFrame(out, AMQP_FRAME_METHOD, channel);
+  PutBig(out, AMQP_BASIC_PUBLISH_METHOD, 4);
+  amqp_basic_publish_t method{};
+  method.exchange = Bytes(exchange);
+  method.routing_key = Bytes(routing_key);
+  method.mandatory = mandatory ? 1 : 0;
+  // Two short strings (<= 255 bytes each) and a few octets.
+  if (auto st = AppendEncoded(out, 2 + 2 * 256 + 1, "basic.publish",
+                              [&](amqp_bytes_t b) {
+                                return amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, &method, b);
+                              });
+      !st) {
+    return fail(st);
+  }
+  EndFrame(out, at);
+
+  at = BeginFrame(out, AMQP_FRAME_HEADER, channel);
+  PutBig(out, AMQP_BASIC_CLASS, 2);
+  PutBig(out, 0, 2);  // weight
+  PutBig(out, body.size(), 8);
+  amqp_basic_properties_t copy = props;
+  if (auto st = AppendEncoded(
+          out, payload_max - 12, "message properties",
+          [&](amqp_bytes_t b) { return amqp_encode_properties(AMQP_BASIC_CLASS, &copy, b); });
+      !st) {
+    return fail(st);
+  }
+  EndFrame(out, at);
+
+  for (size_t off = 0; off < body.size(); off += payload_max) {
+    at = BeginFrame(out, AMQP_FRAME_BODY, channel);
+    out.append(body.substr(off, payload_max));
+    EndFrame(out, at);
+  }
+  return Ok{};
+}
+
+Status SendRaw(amqp_connection_state_t conn, std::string_view data,
+               std::chrono::milliseconds timeout) {
+  int fd = amqp_get_sockfd(conn);
+  if (fd < 0)
+    return MakeError("broker_unavailable", "not connected");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return MakeError("broker_unavailable", "sending to the broker timed out");
+      }
+      pollfd pfd{fd, POLLOUT, 0};
+      poll(&pfd, 1, static_cast<int>(left.count()));
+      continue;
+    }
+    return MakeError("broker_unavailable", "sending to the broker failed",
+                     n < 0 ? std::strerror(errno) : "connection closed");
+  }
+  return Ok{};
 }
 
 }  // namespace meldestelle

@@ -64,6 +64,21 @@ Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg);
 
 inline constexpr std::string_view kReportRoutingKey = "report";
 
+// Appends the frames of one basic.publish (method, content header, body split at frame_max) to
+// `out`, encoded by librabbitmq's own encoders: byte for byte what amqp_basic_publish() sends.
+// A publisher that gathers many messages sends them with one write instead of three per message.
+// Errors: "amqp_encode" when a field does not fit a frame.
+Status AppendPublishFrames(std::string& out, amqp_channel_t channel, std::string_view exchange,
+                           std::string_view routing_key, bool mandatory,
+                           const amqp_basic_properties_t& props, std::string_view body,
+                           size_t frame_max);
+
+// Writes all of `data` to the connection's socket (non-blocking in librabbitmq 0.11), waiting
+// for it to drain up to `timeout`. Only for the thread that owns the connection, between
+// librabbitmq calls, and only with whole frames. Errors: "broker_unavailable".
+Status SendRaw(amqp_connection_state_t conn, std::string_view data,
+               std::chrono::milliseconds timeout);
+
 // Reads a header value from message properties (string or integer), or "" if absent.
 std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view name);
 

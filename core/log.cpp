@@ -1,7 +1,10 @@
 #include "core/log.hpp"
 
-#include <cstdio>
+#include <unistd.h>
+
+#include <cerrno>
 #include <mutex>
+#include <string_view>
 
 #include "core/json_writer.hpp"
 #include "core/report.hpp"
@@ -79,9 +82,18 @@ void Write(Level level, std::string_view msg, std::initializer_list<Field> field
     component = g_component;
   }
   std::string line = FormatLine(level, component, msg, fields);
-  std::lock_guard<std::mutex> lock(g_mu);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  // One write(2) per line, without a lock: the gateway logs a line per accepted report from many
+  // threads, and a write to a pipe (journald, scripts/run) or an O_APPEND file keeps lines of
+  // this size whole. Nothing is buffered, so nothing is lost when the process dies.
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;  // stderr is gone: nowhere left to report it
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
 }
 
 }  // namespace meldestelle::log

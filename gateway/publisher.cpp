@@ -23,14 +23,18 @@ void Publisher::Pending::Finish(std::optional<Error> e) {
 
 Publisher::Publisher(Config::Amqp config, metrics::Registry& registry)
     : config_(std::move(config)),
-      published_(registry.GetCounter("meldestelle_published_total",
-                                     "Messages published to the broker.")),
-      confirmed_(registry.GetCounter("meldestelle_confirmed_total",
-                                     "Messages confirmed by the broker.")),
+      published_(
+          registry.GetCounter("meldestelle_published_total", "Messages published to the broker.")),
+      confirmed_(
+          registry.GetCounter("meldestelle_confirmed_total", "Messages confirmed by the broker.")),
       failed_(registry.GetCounter("meldestelle_publish_failed_total",
                                   "Publishes that were not confirmed (nack, lost, timeout).")),
       connected_gauge_(registry.GetGauge("meldestelle_broker_connected",
-                                         "1 if the gateway's publisher is connected.")) {
+                                         "1 if the gateway's publisher is connected.")),
+      batch_size_(registry.GetHistogram(
+          "meldestelle_publish_batch_size",
+          "Reports sent to the broker together, in one round of the publisher.",
+          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512})) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -61,11 +65,19 @@ Status Publisher::Publish(std::string body, std::string message_id, int64_t rece
   p->body = std::move(body);
   p->message_id = std::move(message_id);
   p->received_ms = received_ms;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(p);
+    // Wake the I/O thread only when it would act on this publish: a wake per request while a
+    // batch waits for its confirm costs a context switch each and sends nothing.
+    if (!woken_ && queue_.size() >= wake_at_) {
+      woken_ = true;
+      wake = true;
+    }
   }
-  Wake();
+  if (wake)
+    Wake();
   std::unique_lock<std::mutex> lock(p->mu);
   if (!p->cv.wait_for(lock, timeout, [&] { return p->done; })) {
     // The message may still be confirmed later; the caller answers 503 and the client's retry
@@ -94,9 +106,19 @@ Status Publisher::ConnectOnce() {
   return Ok{};
 }
 
-size_t Publisher::QueuedCount() {
+bool Publisher::ReadyToPublish(bool arm) {
+  // Group commit: while a batch waits for its confirm, new publishes gather and go out together
+  // when the broker has confirmed (or when enough have gathered). Larger batches cost the broker
+  // and this thread far less per message than a trickle of single ones.
+  size_t threshold = outstanding_.empty() ? 1 : kGatherLimit;
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  if (queue_.size() >= threshold)
+    return true;
+  if (arm) {
+    wake_at_ = threshold;
+    woken_ = false;
+  }
+  return false;
 }
 
 void Publisher::FailAll(const Error& e) {
@@ -120,6 +142,11 @@ void Publisher::PublishQueued() {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(queue_);
   }
+  // The whole batch goes out in one write: three sends per message (method, header, body), each
+  // through the loopback stack into the broker, cost this thread more than everything else.
+  frames_.clear();
+  const size_t frame_max = static_cast<size_t>(amqp_get_frame_max(conn_->get()));
+  size_t sent = 0;
   for (auto& p : batch) {
     {
       std::lock_guard<std::mutex> lock(p->mu);
@@ -138,22 +165,27 @@ void Publisher::PublishQueued() {
     header.value.kind = AMQP_FIELD_KIND_UTF8;
     header.value.value.bytes = amqp_cstring_bytes(received.c_str());
     props.headers = amqp_table_t{1, &header};
-    amqp_bytes_t body{p->body.size(), p->body.data()};
-    int rc = amqp_basic_publish(conn_->get(), AmqpConnection::kChannel,
-                                amqp_cstring_bytes(config_.exchange.c_str()),
-                                amqp_cstring_bytes(std::string(kReportRoutingKey).c_str()),
-                                /*mandatory=*/1, 0, &props, body);
-    if (rc != AMQP_STATUS_OK) {
-      // Fail this one and the rest of the batch at once; the caller drops the connection.
-      Error e = MakeError("broker_unavailable", "publish failed", amqp_error_string2(rc));
-      for (auto& rest : batch) {
-        rest->Finish(e);
-      }
-      throw std::runtime_error(std::string("publish failed: ") + amqp_error_string2(rc));
+    if (auto st =
+            AppendPublishFrames(frames_, AmqpConnection::kChannel, config_.exchange,
+                                kReportRoutingKey, /*mandatory=*/true, props, p->body, frame_max);
+        !st) {
+      // This message cannot be framed (nothing of it was written); the others still go.
+      p->Finish(st.error());
+      continue;
     }
     outstanding_[++next_tag_] = p;
-    published_.Inc();
+    ++sent;
   }
+  if (sent == 0)
+    return;
+  batch_size_.Observe(static_cast<double>(sent));
+  if (auto st = SendRaw(conn_->get(), frames_, kSendTimeout); !st) {
+    // Part of a frame may be on the wire: the connection is unusable. The caller drops it and
+    // fails every outstanding publish, this batch included.
+    const Error& e = st.error();
+    throw std::runtime_error(e.message + (e.detail.empty() ? "" : ": " + e.detail));
+  }
+  published_.Inc(sent);
 }
 
 // Reads and handles every frame that is available (or waits for one if `block`).
@@ -260,19 +292,13 @@ void Publisher::Loop() {
     try {
       // Frames (acks) are allocated from the connection's pool; release it between rounds.
       amqp_maybe_release_buffers(conn_->get());
-      // Group commit: while a batch waits for its confirm, new publishes gather and go out
-      // together when the broker has confirmed (or when enough have gathered). Larger batches
-      // cost the broker and this thread far less per message than a trickle of single ones.
-      if (outstanding_.empty() || QueuedCount() >= kGatherLimit) {
+      if (ReadyToPublish(false))
         PublishQueued();
-      }
       Status st = ReadFrames(false);
       if (st) {
         pollfd pfds[2] = {{wake_fd_, POLLIN, 0}, {amqp_get_sockfd(conn_->get()), POLLIN, 0}};
         bool buffered = amqp_frames_enqueued(conn_->get()) || amqp_data_in_buffer(conn_->get());
-        size_t queued = QueuedCount();
-        bool publishable = queued > 0 && (outstanding_.empty() || queued >= kGatherLimit);
-        if (!buffered && !publishable) {
+        if (!buffered && !ReadyToPublish(true)) {
           poll(pfds, 2, 1000);
         }
         if (pfds[0].revents & POLLIN) {

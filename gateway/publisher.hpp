@@ -55,7 +55,9 @@ class Publisher {
   void PublishQueued();
   Status ReadFrames(bool block);
   void Wake();
-  size_t QueuedCount();
+  // Whether queued publishes should go out now (I/O thread only). With `arm`, a request thread
+  // that queues the publish that makes it so will wake this thread.
+  bool ReadyToPublish(bool arm);
   // Publishes gathered while a batch is in flight are sent at the latest at this many.
   static constexpr size_t kGatherLimit = 256;
 
@@ -67,17 +69,22 @@ class Publisher {
 
   std::mutex mu_;
   std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mu_
+  size_t wake_at_ = 1;                          // guarded by mu_: queue size that needs a wake
+  bool woken_ = false;                          // guarded by mu_: a wake is on its way
 
   // Owned by the I/O thread only.
   std::optional<AmqpConnection> conn_;
   uint64_t next_tag_ = 0;
   std::map<uint64_t, std::shared_ptr<Pending>> outstanding_;
+  std::string frames_;  // the batch being sent, encoded (capacity kept between batches)
+  static constexpr std::chrono::milliseconds kSendTimeout{5000};
   std::string last_error_;
 
   metrics::Counter& published_;
   metrics::Counter& confirmed_;
   metrics::Counter& failed_;
   metrics::Gauge& connected_gauge_;
+  metrics::Histogram& batch_size_;
 };
 
 }  // namespace meldestelle::gateway
