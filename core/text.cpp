@@ -145,9 +145,7 @@ std::string FoldGerman(std::string_view s) {
   return out;
 }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 16);
+void AppendMarkupEscaped(std::string& out, std::string_view s, Markup markup) {
   for (char c : s) {
     switch (c) {
       case '&':
@@ -163,14 +161,21 @@ std::string XmlEscape(std::string_view s) {
         out += "&quot;";
         break;
       case '\'':
-        out += "&apos;";
+        out += markup == Markup::kXml ? "&apos;" : "&#39;";
         break;
       default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
+        if (markup == Markup::kHtml || static_cast<unsigned char>(c) >= 0x20 || c == '\t' ||
+            c == '\n' || c == '\r') {
           out.push_back(c);
         }
     }
   }
+}
+
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 16);
+  AppendMarkupEscaped(out, s, Markup::kXml);
   return out;
 }
 

@@ -16,8 +16,13 @@ std::string AsciiLower(std::string_view s);
 // Percent-encoding (%XX, upper case) of every byte but ASCII letters, digits and `also_plain`;
 // the default leaves RFC 3986's unreserved characters as they are.
 std::string PercentEncode(std::string_view s, std::string_view also_plain = "-._~");
-// Escapes the five XML specials (& < > " ') for text and attribute values and drops the control
-// characters XML 1.0 does not allow (all below U+0020 but tab, LF and CR).
+// Appends `s` with the five markup specials (& < > " ') escaped, for text and for double- or
+// single-quoted attribute values. kHtml writes ' as &#39; (HTML 4 has no &apos;) and keeps every
+// other byte; kXml writes &apos; and drops the control characters XML 1.0 does not allow (all
+// below U+0020 but tab, LF and CR).
+enum class Markup { kHtml, kXml };
+void AppendMarkupEscaped(std::string& out, std::string_view s, Markup markup);
+// AppendMarkupEscaped(…, Markup::kXml) into a new string.
 std::string XmlEscape(std::string_view s);
 // Lowercases and folds German spelling variants so that "Straße", "STRASSE" and "strasse"
 // compare equal: ä→ae, ö→oe, ü→ue, ß→ss, other characters kept; runs of non-alphanumerics

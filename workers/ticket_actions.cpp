@@ -8,6 +8,11 @@ namespace {
 
 bool IsClosed(const std::string& status) { return status == "done" || status == "rejected"; }
 
+// With its department and not yet closed: the statuses staff can move on from.
+bool IsWithDepartment(const std::string& status) {
+  return status == "assigned" || status == "accepted" || status == "in_progress";
+}
+
 struct Current {
   std::string id, status, department_id, department_name, public_note, reference;
 };
@@ -69,7 +74,7 @@ Result<bool> SetStatus(pqxx::work& tx, const Config& config, const StaffActor& a
   if (IsClosed(t.status)) {
     return MakeError("ticket_closed", "the ticket is already " + t.status);
   }
-  if (t.status != "assigned" && t.status != "accepted" && t.status != "in_progress") {
+  if (!IsWithDepartment(t.status)) {
     return MakeError("invalid_transition",
                      "a ticket with status " + t.status + " cannot change its status");
   }
@@ -98,7 +103,7 @@ Result<bool> HandBack(pqxx::work& tx, const StaffActor& actor, const Current& t,
     return MakeError("ticket_closed", "the ticket is already " + t.status);
   if (t.status == "handed_back")
     return false;
-  if (t.status != "assigned" && t.status != "accepted" && t.status != "in_progress") {
+  if (!IsWithDepartment(t.status)) {
     return MakeError("invalid_transition",
                      "a ticket with status " + t.status + " cannot be handed back");
   }
