@@ -10,14 +10,19 @@
 #include <cstring>
 #include <vector>
 
+#include "core/errors.hpp"
+
 namespace meldestelle {
 
 namespace {
 
 int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -31,7 +36,8 @@ bool PercentDecode(std::string_view s, std::string* out) {
     }
     int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
     int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0) return false;
+    if (hi < 0 || lo < 0)
+      return false;
     out->push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }
@@ -48,7 +54,7 @@ Result<AmqpUrl> ParseAmqpUrl(std::string_view url) {
   AmqpUrl u;
   constexpr std::string_view kScheme = "amqp://";
   if (url.substr(0, kScheme.size()) != kScheme) {
-    return MakeError("config_invalid", "AMQP URL must start with amqp://");
+    return MakeError(errors::kConfigInvalid, "AMQP URL must start with amqp://");
   }
   std::string_view rest = url.substr(kScheme.size());
   std::string_view path;
@@ -66,21 +72,23 @@ Result<AmqpUrl> ParseAmqpUrl(std::string_view url) {
     } else {
       ok = PercentDecode(cred.substr(colon + 1), &u.password) && ok;
     }
-    if (!ok) return MakeError("config_invalid", "AMQP URL has a malformed %-escape");
+    if (!ok)
+      return MakeError(errors::kConfigInvalid, "AMQP URL has a malformed %-escape");
   }
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     std::string port(rest.substr(colon + 1));
     char* end = nullptr;
     long p = std::strtol(port.c_str(), &end, 10);
     if (port.empty() || *end != '\0' || p <= 0 || p > 65535) {
-      return MakeError("config_invalid", "AMQP URL has an invalid port");
+      return MakeError(errors::kConfigInvalid, "AMQP URL has an invalid port");
     }
     u.port = static_cast<int>(p);
     rest = rest.substr(0, colon);
   }
-  if (!rest.empty()) u.host = std::string(rest);
+  if (!rest.empty())
+    u.host = std::string(rest);
   if (!path.empty() && !PercentDecode(path, &u.vhost)) {
-    return MakeError("config_invalid", "AMQP URL has a malformed %-escape");
+    return MakeError(errors::kConfigInvalid, "AMQP URL has a malformed %-escape");
   }
   return u;
 }
@@ -116,14 +124,14 @@ Result<AmqpConnection> AmqpConnection::Open(const AmqpUrl& url, int heartbeat_se
   c.broken_ = true;  // until login succeeded
   amqp_socket_t* socket = amqp_tcp_socket_new(conn);
   if (socket == nullptr) {
-    return MakeError("broker_unavailable", "cannot create socket");
+    return MakeError(errors::kBrokerUnavailable, "cannot create socket");
   }
   struct timeval tv;
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
   int rc = amqp_socket_open_noblock(socket, url.host.c_str(), url.port, &tv);
   if (rc != AMQP_STATUS_OK) {
-    return MakeError("broker_unavailable", "cannot connect to the broker",
+    return MakeError(errors::kBrokerUnavailable, "cannot connect to the broker",
                      url.host + ":" + std::to_string(url.port) + ": " + amqp_error_string2(rc));
   }
   // TCP keepalive notices a broker that vanished without closing the connection, also on
@@ -143,12 +151,12 @@ Result<AmqpConnection> AmqpConnection::Open(const AmqpUrl& url, int heartbeat_se
       amqp_login(conn, url.vhost.c_str(), 0, 131072, heartbeat_seconds, AMQP_SASL_METHOD_PLAIN,
                  url.user.c_str(), url.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
-    return MakeError("broker_unavailable", "broker login failed", DescribeRpcReply(login));
+    return MakeError(errors::kBrokerUnavailable, "broker login failed", DescribeRpcReply(login));
   }
   amqp_channel_open(conn, kChannel);
   amqp_rpc_reply_t open = amqp_get_rpc_reply(conn);
   if (open.reply_type != AMQP_RESPONSE_NORMAL) {
-    return MakeError("broker_unavailable", "cannot open channel", DescribeRpcReply(open));
+    return MakeError(errors::kBrokerUnavailable, "cannot open channel", DescribeRpcReply(open));
   }
   c.broken_ = false;
   return c;
@@ -170,7 +178,8 @@ AmqpConnection& AmqpConnection::operator=(AmqpConnection&& other) noexcept {
 }
 
 AmqpConnection::~AmqpConnection() {
-  if (conn_ == nullptr) return;
+  if (conn_ == nullptr)
+    return;
   if (!broken_) {
     amqp_channel_close(conn_, kChannel, AMQP_REPLY_SUCCESS);
     amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
@@ -185,7 +194,7 @@ Status AmqpConnection::CheckRpc(std::string_view what) {
     return Ok{};
   }
   broken_ = true;
-  return MakeError("broker_error", std::string(what) + " failed", DescribeRpcReply(r));
+  return MakeError(errors::kBrokerError, std::string(what) + " failed", DescribeRpcReply(r));
 }
 
 namespace {
@@ -213,13 +222,14 @@ Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg) {
   constexpr amqp_channel_t ch = AmqpConnection::kChannel;
   amqp_exchange_declare(c, ch, amqp_cstring_bytes(cfg.exchange.c_str()),
                         amqp_cstring_bytes("direct"), 0, /*durable=*/1, 0, 0, amqp_empty_table);
-  if (auto st = conn.CheckRpc("exchange.declare " + cfg.exchange); !st) return st;
+  if (auto st = conn.CheckRpc("exchange.declare " + cfg.exchange); !st)
+    return st;
 
   amqp_table_entry_t dl_entries[] = {StringEntry("x-queue-type", "quorum")};
   amqp_table_t dl_args{1, dl_entries};
-  amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.dead_letter_queue.c_str()), 0, 1, 0, 0,
-                     dl_args);
-  if (auto st = conn.CheckRpc("queue.declare " + cfg.dead_letter_queue); !st) return st;
+  amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.dead_letter_queue.c_str()), 0, 1, 0, 0, dl_args);
+  if (auto st = conn.CheckRpc("queue.declare " + cfg.dead_letter_queue); !st)
+    return st;
 
   amqp_table_entry_t q_entries[] = {
       StringEntry("x-queue-type", "quorum"),
@@ -237,13 +247,15 @@ Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg) {
     amqp_channel_close_ok_t close_ok{};
     amqp_send_method(c, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
     amqp_channel_open(c, ch);
-    if (auto st = conn.CheckRpc("channel.open"); !st) return st;
+    if (auto st = conn.CheckRpc("channel.open"); !st)
+      return st;
     amqp_queue_declare(c, ch, amqp_cstring_bytes(cfg.queue.c_str()), /*passive=*/1, 0, 0, 0,
                        amqp_empty_table);
-    if (auto st = conn.CheckRpc("queue.declare (passive) " + cfg.queue); !st) return st;
+    if (auto st = conn.CheckRpc("queue.declare (passive) " + cfg.queue); !st)
+      return st;
   } else if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     conn.MarkBroken();
-    return MakeError("broker_error", "queue.declare " + cfg.queue + " failed",
+    return MakeError(errors::kBrokerError, "queue.declare " + cfg.queue + " failed",
                      DescribeRpcReply(r));
   }
   amqp_queue_bind(c, ch, amqp_cstring_bytes(cfg.queue.c_str()),
@@ -253,23 +265,34 @@ Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg) {
 }
 
 std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view name) {
-  if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0) return "";
+  if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0)
+    return "";
   for (int i = 0; i < props.headers.num_entries; ++i) {
     const amqp_table_entry_t& e = props.headers.entries[i];
-    if (std::string_view(static_cast<const char*>(e.key.bytes), e.key.len) != name) continue;
+    if (std::string_view(static_cast<const char*>(e.key.bytes), e.key.len) != name)
+      continue;
     switch (e.value.kind) {
       case AMQP_FIELD_KIND_UTF8:
       case AMQP_FIELD_KIND_BYTES:
         return BytesToString(e.value.value.bytes);
-      case AMQP_FIELD_KIND_I8: return std::to_string(e.value.value.i8);
-      case AMQP_FIELD_KIND_U8: return std::to_string(e.value.value.u8);
-      case AMQP_FIELD_KIND_I16: return std::to_string(e.value.value.i16);
-      case AMQP_FIELD_KIND_U16: return std::to_string(e.value.value.u16);
-      case AMQP_FIELD_KIND_I32: return std::to_string(e.value.value.i32);
-      case AMQP_FIELD_KIND_U32: return std::to_string(e.value.value.u32);
-      case AMQP_FIELD_KIND_I64: return std::to_string(e.value.value.i64);
-      case AMQP_FIELD_KIND_U64: return std::to_string(e.value.value.u64);
-      default: return "";
+      case AMQP_FIELD_KIND_I8:
+        return std::to_string(e.value.value.i8);
+      case AMQP_FIELD_KIND_U8:
+        return std::to_string(e.value.value.u8);
+      case AMQP_FIELD_KIND_I16:
+        return std::to_string(e.value.value.i16);
+      case AMQP_FIELD_KIND_U16:
+        return std::to_string(e.value.value.u16);
+      case AMQP_FIELD_KIND_I32:
+        return std::to_string(e.value.value.i32);
+      case AMQP_FIELD_KIND_U32:
+        return std::to_string(e.value.value.u32);
+      case AMQP_FIELD_KIND_I64:
+        return std::to_string(e.value.value.i64);
+      case AMQP_FIELD_KIND_U64:
+        return std::to_string(e.value.value.u64);
+      default:
+        return "";
     }
   }
   return "";
@@ -315,7 +338,8 @@ Status AppendEncoded(std::string& out, size_t room, const char* what, Encode enc
   int n = encode(amqp_bytes_t{room, out.data() + at});
   if (n < 0) {
     out.resize(at);
-    return MakeError("amqp_encode", std::string("cannot encode ") + what, amqp_error_string2(n));
+    return MakeError(errors::kAmqpEncode, std::string("cannot encode ") + what,
+                     amqp_error_string2(n));
   }
   out.resize(at + static_cast<size_t>(n));
   return Ok{};
@@ -328,7 +352,7 @@ Status AppendPublishFrames(std::string& out, amqp_channel_t channel, std::string
                            const amqp_basic_properties_t& props, std::string_view body,
                            size_t frame_max) {
   if (frame_max <= kFrameHeader + 1) {
-    return MakeError("amqp_encode", "frame_max too small: " + std::to_string(frame_max));
+    return MakeError(errors::kAmqpEncode, "frame_max too small: " + std::to_string(frame_max));
   }
   size_t payload_max = frame_max - kFrameHeader - 1;
   size_t start = out.size();
@@ -378,7 +402,7 @@ Status SendRaw(amqp_connection_state_t conn, std::string_view data,
                std::chrono::milliseconds timeout) {
   int fd = amqp_get_sockfd(conn);
   if (fd < 0)
-    return MakeError("broker_unavailable", "not connected");
+    return MakeError(errors::kBrokerUnavailable, "not connected");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -392,13 +416,13 @@ Status SendRaw(amqp_connection_state_t conn, std::string_view data,
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
-        return MakeError("broker_unavailable", "sending to the broker timed out");
+        return MakeError(errors::kBrokerUnavailable, "sending to the broker timed out");
       }
       pollfd pfd{fd, POLLOUT, 0};
       poll(&pfd, 1, static_cast<int>(left.count()));
       continue;
     }
-    return MakeError("broker_unavailable", "sending to the broker failed",
+    return MakeError(errors::kBrokerUnavailable, "sending to the broker failed",
                      n < 0 ? std::strerror(errno) : "connection closed");
   }
   return Ok{};

@@ -4,20 +4,23 @@
 #include <regex>
 #include <set>
 
+#include "core/errors.hpp"
 #include "core/yaml_reader.hpp"
 
 namespace meldestelle {
 
 const Department* Config::FindDepartment(std::string_view id) const {
   for (const auto& d : departments) {
-    if (d.id == id) return &d;
+    if (d.id == id)
+      return &d;
   }
   return nullptr;
 }
 
 const Category* Config::FindCategory(std::string_view code) const {
   for (const auto& c : categories) {
-    if (c.code == code) return &c;
+    if (c.code == code)
+      return &c;
   }
   return nullptr;
 }
@@ -28,12 +31,14 @@ std::optional<Span> ParseSpan(const std::string& text) {
       R"(arbeitstage?|werktage?)\s*$)",
       std::regex::icase);
   std::smatch m;
-  if (!std::regex_match(text, m, kSpan)) return std::nullopt;
+  if (!std::regex_match(text, m, kSpan))
+    return std::nullopt;
   Span s;
   s.amount = std::stoll(m[1]);
   s.text = text;
   std::string unit = m[2];
-  for (char& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (char& ch : unit)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (unit.rfind("min", 0) == 0) {
     s.unit = Span::Unit::kMinutes;
   } else if (unit == "h" || unit.rfind("hour", 0) == 0 || unit.rfind("stunde", 0) == 0) {
@@ -48,7 +53,8 @@ std::optional<Span> ParseSpan(const std::string& text) {
 }
 
 std::filesystem::path ResolveConfigPath(const std::string& from_flag) {
-  if (!from_flag.empty()) return from_flag;
+  if (!from_flag.empty())
+    return from_flag;
   if (const char* env = std::getenv("MELDESTELLE_CONFIG"); env != nullptr && *env != '\0') {
     return env;
   }
@@ -70,7 +76,8 @@ void ReadInt(YamlReader& rd, const YAML::Node& map, const char* name, T* out, in
 void ReadSecret(YamlReader& rd, const YAML::Node& map, const char* name, const char* path,
                 const char* example, std::string* out, std::string* var_out = nullptr) {
   auto s = map[name];
-  if (!s) return;
+  if (!s)
+    return;
   static const std::regex kEnvRef(R"(^\$\{([A-Z_][A-Z0-9_]*)\}$)");
   std::smatch m;
   const std::string raw = s.IsScalar() ? s.Scalar() : std::string();
@@ -80,7 +87,8 @@ void ReadSecret(YamlReader& rd, const YAML::Node& map, const char* name, const c
                 "}; secrets are never written into the file");
     return;
   }
-  if (var_out != nullptr) *var_out = m[1];
+  if (var_out != nullptr)
+    *var_out = m[1];
   const char* v = std::getenv(m[1].str().c_str());
   *out = v != nullptr ? v : "";
 }
@@ -110,24 +118,27 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.String(n, "api_base", &c.telegram.api_base, false, "telegram");
   }
   for (std::string* base : {&c.whatsapp.api_base, &c.telegram.api_base}) {
-    while (!base->empty() && base->back() == '/') base->pop_back();
+    while (!base->empty() && base->back() == '/')
+      base->pop_back();
   }
   if (auto n = root["phone"];
       n && rd.ExpectMap(n, "phone",
                         {"auth_token", "account_sid", "api_base", "sms_from",
-                         "max_recording_seconds", "transcription", "stt_url",
-                         "stt_timeout_seconds", "transcription_wait_seconds", "transcript_secret",
+                         "max_recording_seconds", "transcription", "stt_url", "stt_timeout_seconds",
+                         "transcription_wait_seconds", "transcript_secret",
                          "recording_retention_days", "location_min_confidence", "texts"})) {
     Config::Phone& p = c.phone;
     ReadSecret(rd, n, "auth_token", "phone", "MELDESTELLE_TWILIO_AUTH_TOKEN", &p.auth_token);
     rd.String(n, "account_sid", &p.account_sid, false, "phone");
     rd.String(n, "api_base", &p.api_base, false, "phone");
-    while (!p.api_base.empty() && p.api_base.back() == '/') p.api_base.pop_back();
+    while (!p.api_base.empty() && p.api_base.back() == '/')
+      p.api_base.pop_back();
     rd.String(n, "sms_from", &p.sms_from, false, "phone");
     ReadInt(rd, n, "max_recording_seconds", &p.max_recording_seconds, 10, 3600, "phone");
     rd.String(n, "transcription", &p.transcription, false, "phone");
-    if (auto t = n["transcription"]; t && p.transcription != "auto" && p.transcription != "provider" &&
-                                     p.transcription != "stt" && p.transcription != "none") {
+    if (auto t = n["transcription"]; t && p.transcription != "auto" &&
+                                     p.transcription != "provider" && p.transcription != "stt" &&
+                                     p.transcription != "none") {
       rd.Fail(t, "phone.transcription", "must be auto, provider, stt or none");
     }
     rd.String(n, "stt_url", &p.stt_url, false, "phone");
@@ -144,25 +155,28 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
       for (const char* lang : {"de", "en"}) {
         auto l = t[lang];
         std::string path = std::string("phone.texts.") + lang;
-        if (!l || !rd.ExpectMap(l, path, {"greeting", "language_offer", "instructions",
-                                          "reference_intro", "repeat_intro", "sms_offer",
-                                          "sms_yes", "goodbye", "nothing_heard", "unavailable"})) {
+        if (!l || !rd.ExpectMap(l, path,
+                                {"greeting", "language_offer", "instructions", "reference_intro",
+                                 "repeat_intro", "sms_offer", "sms_yes", "goodbye", "nothing_heard",
+                                 "unavailable"})) {
           continue;
         }
         for (const auto& kv : l) {
           std::string key = kv.first.Scalar();
           std::string value;
           rd.String(l, key, &value, true, path);
-          if (!value.empty()) p.texts[lang][key] = value;
+          if (!value.empty())
+            p.texts[lang][key] = value;
         }
       }
     }
   }
   if (auto n = root["email"];
-      n && rd.ExpectMap(n, "email", {"smtp_url", "smtp_user", "smtp_password", "from", "from_name",
-                                     "templates", "intake_secret", "imap_url", "imap_user",
-                                     "imap_password", "imap_interval_seconds", "mailgun_signing_key", "sendgrid_secret",
-                                     "max_message_bytes", "max_attachments", "max_depth"})) {
+      n && rd.ExpectMap(n, "email",
+                        {"smtp_url", "smtp_user", "smtp_password", "from", "from_name", "templates",
+                         "intake_secret", "imap_url", "imap_user", "imap_password",
+                         "imap_interval_seconds", "mailgun_signing_key", "sendgrid_secret",
+                         "max_message_bytes", "max_attachments", "max_depth"})) {
     Config::Email& e = c.email;
     rd.String(n, "smtp_url", &e.smtp_url, false, "email");
     rd.String(n, "smtp_user", &e.smtp_user, false, "email");
@@ -188,7 +202,8 @@ void ReadMessengers(YamlReader& rd, const YAML::Node& root, Config& c) {
       for (const char* lang : {"de", "en"}) {
         auto l = t[lang];
         std::string path = std::string("email.templates.") + lang;
-        if (!l || !rd.ExpectMap(l, path, {"subject", "body"})) continue;
+        if (!l || !rd.ExpectMap(l, path, {"subject", "body"}))
+          continue;
         rd.String(l, "subject", &e.ack_templates[lang].subject, true, path);
         rd.String(l, "body", &e.ack_templates[lang].body, true, path);
       }
@@ -214,10 +229,10 @@ void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
   } else if (!n) {
     rd.Fail(root, "town", "is required");
   }
-  if (auto n = root["gateway"]; n && rd.ExpectMap(n, "gateway",
-                                                  {"listen", "port", "public_base_url",
-                                                   "instance_id", "threads", "publish_timeout_ms",
-                                                   "max_request_bytes"})) {
+  if (auto n = root["gateway"];
+      n && rd.ExpectMap(n, "gateway",
+                        {"listen", "port", "public_base_url", "instance_id", "threads",
+                         "publish_timeout_ms", "max_request_bytes"})) {
     rd.String(n, "listen", &c.gateway.listen, false, "gateway");
     ReadInt(rd, n, "port", &c.gateway.port, 0, 65535, "gateway");
     rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");
@@ -255,27 +270,27 @@ void ReadSections(YamlReader& rd, const YAML::Node& root, Config& c) {
     ReadInt(rd, n, "max_photos", &c.webform.max_photos, 0, 20, "webform");
     ReadInt(rd, n, "max_photo_bytes", &c.webform.max_photo_bytes, 1024, int64_t{1} << 30,
             "webform");
-    ReadInt(rd, n, "max_description_chars", &c.webform.max_description_chars, 1, 100000,
-            "webform");
+    ReadInt(rd, n, "max_description_chars", &c.webform.max_description_chars, 1, 100000, "webform");
     ReadInt(rd, n, "token_min_age_seconds", &c.webform.token_min_age_seconds, 0, 3600, "webform");
     ReadInt(rd, n, "token_max_age_seconds", &c.webform.token_max_age_seconds, 10, 7 * 86400,
             "webform");
-    ReadSecret(rd, n, "token_secret", "webform", "MELDESTELLE_FORM_SECRET",
-               &c.webform.token_secret, &c.webform.token_secret_var);
+    ReadSecret(rd, n, "token_secret", "webform", "MELDESTELLE_FORM_SECRET", &c.webform.token_secret,
+               &c.webform.token_secret_var);
   }
 }
 
 void ReadSpan(YamlReader& rd, const YAML::Node& map, const char* name, const std::string& path,
               Span* out) {
   auto n = map[name];
-  if (!n) return;
+  if (!n)
+    return;
   std::string raw;
   rd.String(map, name, &raw, false, path);
   auto span = ParseSpan(raw);
   if (!span || !span->set()) {
     rd.Fail(n, path + "." + name,
-            "must be a time span like \"4 hours\", \"2 days\" or \"2 working days\", got \"" +
-                raw + "\"");
+            "must be a time span like \"4 hours\", \"2 days\" or \"2 working days\", got \"" + raw +
+                "\"");
     return;
   }
   *out = *span;
@@ -288,7 +303,8 @@ void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Fail(root, "departments", "is required");
     return;
   }
-  if (!rd.ExpectSequence(n, "departments")) return;
+  if (!rd.ExpectSequence(n, "departments"))
+    return;
   std::set<std::string> seen;
   for (const auto& item : n) {
     if (!rd.ExpectMap(item, "departments[]",
@@ -310,7 +326,8 @@ void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
       rd.Fail(item["email"], path + ".email", "must be an e-mail address");
     }
     rd.String(item, "delivery", &d.delivery, false, path);
-    if (d.delivery.empty()) d.delivery = d.email.empty() ? "none" : "email";
+    if (d.delivery.empty())
+      d.delivery = d.email.empty() ? "none" : "email";
     if (d.delivery != "email" && d.delivery != "webhook" && d.delivery != "none") {
       rd.Fail(item["delivery"], path + ".delivery",
               "must be email, webhook or none, got \"" + d.delivery + "\"");
@@ -354,9 +371,8 @@ void ReadTickets(YamlReader& rd, const YAML::Node& root, Config& c) {
             "unknown department \"" + t.triage_department + "\"");
   }
   if (auto w = n["working_days"]) {
-    static const std::map<std::string, int> kDays = {{"mon", 1}, {"tue", 2}, {"wed", 3},
-                                                     {"thu", 4}, {"fri", 5}, {"sat", 6},
-                                                     {"sun", 7}};
+    static const std::map<std::string, int> kDays = {{"mon", 1}, {"tue", 2}, {"wed", 3}, {"thu", 4},
+                                                     {"fri", 5}, {"sat", 6}, {"sun", 7}};
     std::vector<std::string> names;
     rd.StringList(n, "working_days", &names, "tickets");
     t.working_days.clear();
@@ -368,8 +384,10 @@ void ReadTickets(YamlReader& rd, const YAML::Node& root, Config& c) {
         t.working_days.push_back(it->second);
       }
     }
-    if (t.working_days.empty() && !names.empty()) t.working_days = {1, 2, 3, 4, 5};
-    if (names.empty()) rd.Fail(w, "tickets.working_days", "must name at least one day");
+    if (t.working_days.empty() && !names.empty())
+      t.working_days = {1, 2, 3, 4, 5};
+    if (names.empty())
+      rd.Fail(w, "tickets.working_days", "must name at least one day");
   }
   rd.StringList(n, "holidays", &t.holidays, "tickets");
   static const std::regex kDate(R"(^\d{4}-\d{2}-\d{2}$)");
@@ -393,19 +411,22 @@ void DefaultNotificationTexts(Config::Notifications& n) {
        "Ihre Meldung {reference} wurde von {department} übernommen und wird bearbeitet.{note}"},
       {"in_progress", "Ihre Meldung {reference} ist in Bearbeitung ({department}).{note}"},
       {"done", "Ihre Meldung {reference} ist erledigt. Vielen Dank für Ihren Hinweis!{note}"},
-      {"rejected", "Ihre Meldung {reference} wurde abgeschlossen, ohne dass wir tätig werden "
-                   "konnten.{note}"},
+      {"rejected",
+       "Ihre Meldung {reference} wurde abgeschlossen, ohne dass wir tätig werden "
+       "konnten.{note}"},
       {"forwarded", "Ihre Meldung {reference} wurde an {department} weitergegeben.{note}"},
-      {"duplicate", "Ihre Meldung {reference} betrifft denselben Mangel wie die Meldung "
-                    "{existing_reference}; wir bearbeiten beide gemeinsam.{note}"}};
+      {"duplicate",
+       "Ihre Meldung {reference} betrifft denselben Mangel wie die Meldung "
+       "{existing_reference}; wir bearbeiten beide gemeinsam.{note}"}};
   n.texts["en"] = {
       {"accepted", "Your report {reference} has been taken on by {department}.{note}"},
       {"in_progress", "Your report {reference} is being worked on ({department}).{note}"},
       {"done", "Your report {reference} has been dealt with. Thank you!{note}"},
       {"rejected", "Your report {reference} has been closed without action.{note}"},
       {"forwarded", "Your report {reference} has been passed to {department}.{note}"},
-      {"duplicate", "Your report {reference} concerns the same problem as report "
-                    "{existing_reference}; we handle them together.{note}"}};
+      {"duplicate",
+       "Your report {reference} concerns the same problem as report "
+       "{existing_reference}; we handle them together.{note}"}};
   n.email_subjects["de"] = "[{reference}] Neuigkeiten zu Ihrer Meldung";
   n.email_subjects["en"] = "[{reference}] News about your report";
 }
@@ -413,8 +434,8 @@ void DefaultNotificationTexts(Config::Notifications& n) {
 void ReadNotifications(YamlReader& rd, const YAML::Node& root, Config& c) {
   DefaultNotificationTexts(c.notifications);
   auto n = root["notifications"];
-  if (!n || !rd.ExpectMap(n, "notifications", {"enabled", "texts", "email_subjects",
-                                               "optout_secret"}))
+  if (!n ||
+      !rd.ExpectMap(n, "notifications", {"enabled", "texts", "email_subjects", "optout_secret"}))
     return;
   rd.Bool(n, "enabled", &c.notifications.enabled, "notifications");
   ReadSecret(rd, n, "optout_secret", "notifications", "MELDESTELLE_OPTOUT_SECRET",
@@ -423,8 +444,9 @@ void ReadNotifications(YamlReader& rd, const YAML::Node& root, Config& c) {
     for (const char* lang : {"de", "en"}) {
       auto l = t[lang];
       std::string path = std::string("notifications.texts.") + lang;
-      if (!l || !rd.ExpectMap(l, path, {"accepted", "in_progress", "done", "rejected",
-                                        "forwarded", "duplicate"}))
+      if (!l ||
+          !rd.ExpectMap(l, path,
+                        {"accepted", "in_progress", "done", "rejected", "forwarded", "duplicate"}))
         continue;
       for (const char* ev :
            {"accepted", "in_progress", "done", "rejected", "forwarded", "duplicate"}) {
@@ -443,22 +465,24 @@ void ReadNotifications(YamlReader& rd, const YAML::Node& root, Config& c) {
 
 void ReadOpen311(YamlReader& rd, const YAML::Node& root, Config& c) {
   auto n = root["open311"];
-  if (!n || !rd.ExpectMap(n, "open311", {"jurisdiction_id", "api_keys", "max_media_bytes",
-                                         "media_timeout_seconds", "service_notice"}))
+  if (!n || !rd.ExpectMap(n, "open311",
+                          {"jurisdiction_id", "api_keys", "max_media_bytes",
+                           "media_timeout_seconds", "service_notice"}))
     return;
   rd.String(n, "jurisdiction_id", &c.open311.jurisdiction_id, false, "open311");
   rd.String(n, "service_notice", &c.open311.service_notice, false, "open311");
-  ReadInt(rd, n, "max_media_bytes", &c.open311.max_media_bytes, 1024, int64_t{1} << 30,
-          "open311");
+  ReadInt(rd, n, "max_media_bytes", &c.open311.max_media_bytes, 1024, int64_t{1} << 30, "open311");
   ReadInt(rd, n, "media_timeout_seconds", &c.open311.media_timeout_seconds, 1, 600, "open311");
   if (auto k = n["api_keys"]; k && rd.ExpectSequence(k, "open311.api_keys")) {
     std::set<std::string> clients;
     for (const auto& item : k) {
-      if (!rd.ExpectMap(item, "open311.api_keys[]", {"client", "key"})) continue;
+      if (!rd.ExpectMap(item, "open311.api_keys[]", {"client", "key"}))
+        continue;
       Config::Open311::ApiKey key;
       rd.String(item, "client", &key.client, true, "open311.api_keys[]");
       ReadSecret(rd, item, "key", "open311.api_keys[]", "MELDESTELLE_OPEN311_API_KEY", &key.key);
-      if (!item["key"]) rd.Fail(item, "open311.api_keys[].key", "is required");
+      if (!item["key"])
+        rd.Fail(item, "open311.api_keys[].key", "is required");
       if (!key.client.empty() && !clients.insert(key.client).second) {
         rd.Fail(item["client"], "open311.api_keys[].client",
                 "duplicate client \"" + key.client + "\"");
@@ -545,11 +569,14 @@ void ReadKeywords(YamlReader& rd, const YAML::Node& n, const std::string& key,
 void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
   static const std::regex kCode("^[A-Z]{2,4}-[0-9]{2}$");
   auto n = root["categories"];
-  if (!n) return;
-  if (!rd.ExpectSequence(n, "categories")) return;
+  if (!n)
+    return;
+  if (!rd.ExpectSequence(n, "categories"))
+    return;
   std::set<std::string> seen;
   for (const auto& item : n) {
-    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords"})) continue;
+    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords"}))
+      continue;
     Category cat;
     rd.String(item, "code", &cat.code, true, "categories[]");
     rd.String(item, "name", &cat.name, true, "categories[]");
@@ -633,19 +660,19 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   YamlReader rd(file.string());
   YAML::Node root = rd.LoadFile();
   if (!rd.ok()) {
-    return MakeError("config_invalid", rd.JoinedErrors());
+    return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   }
   Config c;
   c.file = file;
   if (!root.IsMap()) {
-    rd.FailAtLine(YamlReader::Line(root), "(file)", "must be a mapping of sections (town, gateway, …)");
-    return MakeError("config_invalid", rd.JoinedErrors());
+    rd.FailAtLine(YamlReader::Line(root), "(file)",
+                  "must be a mapping of sections (town, gateway, …)");
+    return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   }
-  rd.ExpectMap(root, "",
-               {"town", "gateway", "amqp", "database", "storage", "worker", "webform",
-                "whatsapp", "telegram", "phone", "email", "chat", "departments", "tickets",
-                "notifications", "open311", "categories", "classifier", "duplicates",
-                "routing"});
+  rd.ExpectMap(root, "", {"town",    "gateway",    "amqp",        "database",   "storage",
+                          "worker",  "webform",    "whatsapp",    "telegram",   "phone",
+                          "email",   "chat",       "departments", "tickets",    "notifications",
+                          "open311", "categories", "classifier",  "duplicates", "routing"});
   ReadSections(rd, root, c);
   ReadMessengers(rd, root, c);
   ReadDepartments(rd, root, c);
@@ -667,10 +694,10 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
     c.duplicates.window_days = static_cast<int>(days);
   }
   if (auto n = root["routing"];
-      n && rd.ExpectMap(n, "routing",
-                        {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms",
-                         "town_area", "outside", "districts", "border_distance_m",
-                         "gazetteer_file"})) {
+      n &&
+      rd.ExpectMap(n, "routing",
+                   {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms", "town_area",
+                    "outside", "districts", "border_distance_m", "gazetteer_file"})) {
     std::string rules;
     rd.String(n, "rules_file", &rules, true, "routing");
     if (!rules.empty()) {
@@ -698,7 +725,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
     rd.Fail(root, "routing", "is required");
   }
   if (!rd.ok()) {
-    return MakeError("config_invalid", rd.JoinedErrors());
+    return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   }
   return c;
 }

@@ -1,13 +1,97 @@
 #include "core/db.hpp"
 
-namespace meldestelle {
+#include "core/sql.hpp"
 
-Result<std::unique_ptr<pqxx::connection>> ConnectDb(const std::string& url) {
-  return RunDb<std::unique_ptr<pqxx::connection>>(
-      [&] { return std::make_unique<pqxx::connection>(url); });
+namespace meldestelle::db {
+
+bool IsTransient(const Error& e) { return e.code == errors::kDbUnavailable; }
+
+Error ErrorFrom(const std::exception& ex) {
+  if (const auto* e = dynamic_cast<const pqxx::broken_connection*>(&ex)) {
+    return MakeError(errors::kDbUnavailable, "database unavailable", e->what());
+  }
+  if (const auto* e = dynamic_cast<const pqxx::in_doubt_error*>(&ex)) {
+    return MakeError(errors::kDbUnavailable, "database transaction in doubt", e->what());
+  }
+  if (const auto* e = dynamic_cast<const pqxx::sql_error*>(&ex)) {
+    const std::string& state = e->sqlstate();
+    std::string cls = state.substr(0, 2);
+    // 42P01/42703: the schema is missing or older than the code (migrate not run yet) - wait
+    // for the operator instead of dead-lettering every message.
+    bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "40" || state.empty() ||
+                     state == "42P01" || state == "42703";
+    return MakeError(transient ? errors::kDbUnavailable : errors::kDbError, "database error",
+                     state + ": " + e->what());
+  }
+  return MakeError(errors::kDbError, "database error", ex.what());
 }
 
-bool IsTransientDbError(const Error& e) { return e.code == "db_unavailable"; }
+Result<std::unique_ptr<Connection>> Connect(const std::string& url) {
+  return Guard<std::unique_ptr<Connection>>([&] { return std::make_unique<Connection>(url); });
+}
+
+// --- Session ---
+
+Session::Session(std::string url) : url_(std::move(url)) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+Status Session::Connect() {
+  if (conn_ && conn_->is_open())
+    return Ok{};
+  auto c = db::Connect(url_);
+  if (!c)
+    return c.error();
+  conn_ = std::move(c).value();
+  return Ok{};
+}
+
+void Session::Drop() { conn_.reset(); }
+
+Status Session::Ping() {
+  return Run<Ok>([](Connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec1("SELECT 1");
+    return Ok{};
+  });
+}
+
+// --- Pool ---
+
+Pool::Pool(std::string url, size_t max_idle) : url_(std::move(url)), max_idle_(max_idle) {}
+Pool::~Pool() = default;
+
+Result<std::unique_ptr<Connection>> Pool::Borrow() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return db::Connect(url_);
+}
+
+void Pool::Return(std::unique_ptr<Connection> c, const Status& outcome) {
+  // A connection that failed transiently is not trusted again.
+  if (!c || !c->is_open() || (!outcome && IsTransient(outcome.error())))
+    return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < max_idle_)
+    idle_.push_back(std::move(c));
+}
+
+Status Pool::Ping() {
+  return Run<Ok>([](Connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec1("SELECT 1");
+    return Ok{};
+  });
+}
+
+// --- URLs ---
 
 namespace {
 // Returns [begin, end) of the path's database name in a URL like scheme://auth@host:port/db?x.
@@ -38,30 +122,4 @@ std::string WithDatabase(const std::string& url, const std::string& dbname) {
   return url.substr(0, b) + dbname + url.substr(e);
 }
 
-Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::string& url) {
-  if (conn && conn->is_open()) return Ok{};
-  auto c = ConnectDb(url);
-  if (!c) return c.error();
-  conn = std::move(c).value();
-  return Ok{};
-}
-
-Result<std::unique_ptr<pqxx::connection>> DbPool::Borrow() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
-    }
-  }
-  return ConnectDb(url_);
-}
-
-void DbPool::Return(std::unique_ptr<pqxx::connection> c) {
-  if (!c || !c->is_open()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
-}
-
-}  // namespace meldestelle
+}  // namespace meldestelle::db

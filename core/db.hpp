@@ -1,76 +1,92 @@
 #pragma once
 
+// The database as the rest of the code sees it: a per-thread Session and a shared Pool that run a
+// function inside a transaction and turn every libpqxx exception into an Error value. Headers
+// name only the opaque db::Tx; libpqxx itself is included by core/sql.hpp, and only in the .cpp
+// files of the classes that own the SQL.
+#include <cstddef>
 #include <memory>
 #include <mutex>
-#include <vector>
-#include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
+#include "core/errors.hpp"
 #include "core/result.hpp"
 
-namespace meldestelle {
+namespace meldestelle::db {
 
-// Opens a libpqxx connection; errors become values ("db_unavailable"). The connection is not
-// thread-safe: one per thread.
-Result<std::unique_ptr<pqxx::connection>> ConnectDb(const std::string& url);
+class Connection;  // a libpqxx connection (core/sql.hpp)
+class Tx;          // a read-write transaction (pqxx::work; core/sql.hpp)
+class ReadTx;      // a READ ONLY transaction, usable wherever a Tx is (core/sql.hpp)
 
-// Opens `conn` on `url` unless it is open already (the per-thread connection of a store or loop;
-// reset it after a transient error and the next call reconnects).
-Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::string& url);
+// Errors: errors::kDbUnavailable for a failure of the environment (connection, resources,
+// shutdown, serialisation, a schema older than the code) that deserves a retry; errors::kDbError
+// for everything else. IsTransient is true for the first: retry later, it is not the message's
+// or the request's fault.
+bool IsTransient(const Error& e);
 
-// Error codes produced by RunDb: "db_unavailable" for failures of the environment (connection,
-// resources, shutdown, serialisation) that deserve a retry, "db_error" for the rest.
-bool IsTransientDbError(const Error& e);
-
-// Runs `fn` and turns libpqxx exceptions into an Error. Exceptions stay inside this wrapper.
-template <typename T, typename Fn>
-Result<T> RunDb(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const pqxx::broken_connection& e) {
-    return MakeError("db_unavailable", "database unavailable", e.what());
-  } catch (const pqxx::in_doubt_error& e) {
-    return MakeError("db_unavailable", "database transaction in doubt", e.what());
-  } catch (const pqxx::sql_error& e) {
-    const std::string& state = e.sqlstate();
-    std::string cls = state.substr(0, 2);
-    // 42P01/42703: the schema is missing or older than the code (migrate not run yet) - wait
-    // for the operator instead of dead-lettering every message.
-    bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "40" || state.empty() ||
-                     state == "42P01" || state == "42703";
-    return MakeError(transient ? "db_unavailable" : "db_error", "database error",
-                     state + ": " + e.what());
-  } catch (const std::exception& e) {
-    return MakeError("db_error", "database error", e.what());
-  }
-}
-
-// A small pool of connections shared by the threads of a server: Run borrows one (or opens one),
-// runs fn(connection) inside RunDb, and returns it unless it failed transiently. Thread-safe.
-class DbPool {
+// One thread's connection, opened on first use and again after a transient failure. Not
+// thread-safe: one Session per thread (or per object that a single thread uses).
+class Session {
  public:
-  explicit DbPool(std::string url, size_t max_idle = 16) : url_(std::move(url)), max_idle_(max_idle) {}
+  explicit Session(std::string url);
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs fn(Tx&) in a new read-write transaction; fn commits it (a transaction fn does not commit
+  // rolls back). Exceptions become errors; after a transient one the connection is dropped, so
+  // the next call reconnects. Defined in core/sql.hpp.
   template <typename T, typename Fn>
-  Result<T> Run(Fn&& fn) {
-    auto borrowed = Borrow();
-    if (!borrowed) return borrowed.error();
-    auto conn = std::move(borrowed).value();
-    Result<T> r = RunDb<T>([&] { return fn(*conn); });
-    if (r || !IsTransientDbError(r.error())) Return(std::move(conn));
-    return r;
-  }
+  Result<T> Transact(Fn&& fn);
+  // Runs fn(Connection&) on the open connection (for nontransactions and streams).
+  template <typename T, typename Fn>
+  Result<T> Run(Fn&& fn);
+  // SELECT 1 on the connection.
+  Status Ping();
+  const std::string& url() const { return url_; }
 
  private:
-  Result<std::unique_ptr<pqxx::connection>> Borrow();
-  void Return(std::unique_ptr<pqxx::connection> c);
+  Status Connect();
+  void Drop();
+  std::string url_;
+  std::unique_ptr<Connection> conn_;
+};
+
+// A small pool of connections shared by the threads of a server: each call borrows one (or
+// opens one), runs fn, and gives it back unless it failed transiently. Thread-safe.
+class Pool {
+ public:
+  explicit Pool(std::string url, size_t max_idle = 16);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // As Session::Transact and Session::Run, on a borrowed connection. Defined in core/sql.hpp.
+  template <typename T, typename Fn>
+  Result<T> Transact(Fn&& fn);
+  template <typename T, typename Fn>
+  Result<T> Read(Fn&& fn);  // fn(ReadTx&)
+  template <typename T, typename Fn>
+  Result<T> Run(Fn&& fn);
+  Status Ping();
+
+ private:
+  Result<std::unique_ptr<Connection>> Borrow();
+  void Return(std::unique_ptr<Connection> c, const Status& outcome);
   const std::string url_;
   const size_t max_idle_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mu_
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
 };
+
+// Opens a connection of its own (for short-lived commands); see core/sql.hpp for its use.
+Result<std::unique_ptr<Connection>> Connect(const std::string& url);
 
 // Replaces the database name in a postgresql:// URL (used to reach the maintenance database).
 std::string WithDatabase(const std::string& url, const std::string& dbname);
 std::string DatabaseName(const std::string& url);
 
-}  // namespace meldestelle
+}  // namespace meldestelle::db

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/json_writer.hpp"
 
 namespace meldestelle {
@@ -23,15 +24,15 @@ std::string EncodeEnvelope(const Envelope& e) {
 Result<Envelope> DecodeEnvelope(std::string_view body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return MakeError("envelope_invalid", "message body is not a JSON object");
+    return MakeError(errors::kEnvelopeInvalid, "message body is not a JSON object");
   }
   auto report = j.find("report");
   if (report == j.end()) {
-    return MakeError("envelope_invalid", "message has no report");
+    return MakeError(errors::kEnvelopeInvalid, "message has no report");
   }
   auto parsed = ReportFromJson(*report);
   if (!parsed) {
-    return MakeError("envelope_invalid", "report: " + parsed.error().message);
+    return MakeError(errors::kEnvelopeInvalid, "report: " + parsed.error().message);
   }
   Envelope e;
   e.report = std::move(parsed).value();
@@ -39,11 +40,11 @@ Result<Envelope> DecodeEnvelope(std::string_view body) {
     auto ct = raw->find("content_type");
     auto b64 = raw->find("body_base64");
     if (ct == raw->end() || !ct->is_string() || b64 == raw->end() || !b64->is_string()) {
-      return MakeError("envelope_invalid", "raw payload is malformed");
+      return MakeError(errors::kEnvelopeInvalid, "raw payload is malformed");
     }
     e.raw.content_type = ct->get<std::string>();
     if (!Base64Decode(b64->get<std::string>(), &e.raw.body)) {
-      return MakeError("envelope_invalid", "raw payload is not base64");
+      return MakeError(errors::kEnvelopeInvalid, "raw payload is not base64");
     }
   }
   return e;

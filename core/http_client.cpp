@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "core/errors.hpp"
+
 namespace meldestelle {
 
 namespace {
@@ -42,7 +44,7 @@ HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 Result<HttpClient::Response> HttpClient::Send(const Request& req) {
   CURL* c = static_cast<CURL*>(curl_);
   if (c == nullptr)
-    return MakeError("http_unreachable", "curl_easy_init failed");
+    return MakeError(errors::kHttpUnreachable, "curl_easy_init failed");
   curl_easy_reset(c);
   Response res;
   Sink sink{&res.body, req.max_bytes};
@@ -72,16 +74,16 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
   if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-    return MakeError("http_too_large",
+    return MakeError(errors::kHttpTooLarge,
                      "response larger than " + std::to_string(req.max_bytes) + " bytes");
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return MakeError("http_timeout",
+    return MakeError(errors::kHttpTimeout,
                      "no complete answer within " + std::to_string(req.timeout.count()) + " ms");
   }
   if (rc != CURLE_OK) {
     // curl_easy_strerror never contains the URL.
-    return MakeError("http_unreachable", curl_easy_strerror(rc));
+    return MakeError(errors::kHttpUnreachable, curl_easy_strerror(rc));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res.status);
   char* type = nullptr;
@@ -93,11 +95,11 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
 
 std::string RedactUrl(std::string_view url) {
   size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return "…";
+  if (scheme == std::string_view::npos)
+    return "…";
   size_t path = url.find('/', scheme + 3);
-  std::string_view authority =
-      url.substr(scheme + 3, path == std::string_view::npos ? std::string_view::npos
-                                                            : path - scheme - 3);
+  std::string_view authority = url.substr(
+      scheme + 3, path == std::string_view::npos ? std::string_view::npos : path - scheme - 3);
   // user:password@host → host
   if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
     authority = authority.substr(at + 1);
@@ -109,7 +111,8 @@ bool UrlUnder(std::string_view url, std::string_view base) {
   if (base.empty() || url.size() <= base.size() || url.substr(0, base.size()) != base) {
     return false;
   }
-  if (base.back() != '/' && url[base.size()] != '/') return false;  // api.x.com.evil.tld
+  if (base.back() != '/' && url[base.size()] != '/')
+    return false;  // api.x.com.evil.tld
   size_t scheme = url.find("://");
   size_t path = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
   return url.substr(0, path).find('@') == std::string_view::npos;  // api.x.com@evil.tld

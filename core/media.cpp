@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle {
@@ -19,21 +20,29 @@ std::string SniffMediaType(std::string_view b) {
   auto starts = [&](std::string_view magic, size_t offset = 0) {
     return b.size() >= offset + magic.size() && b.substr(offset, magic.size()) == magic;
   };
-  if (starts("\xFF\xD8\xFF")) return "image/jpeg";
-  if (starts("\x89PNG\r\n\x1A\n")) return "image/png";
-  if (starts("GIF87a") || starts("GIF89a")) return "image/gif";
-  if (starts("RIFF") && starts("WEBP", 8)) return "image/webp";
+  if (starts("\xFF\xD8\xFF"))
+    return "image/jpeg";
+  if (starts("\x89PNG\r\n\x1A\n"))
+    return "image/png";
+  if (starts("GIF87a") || starts("GIF89a"))
+    return "image/gif";
+  if (starts("RIFF") && starts("WEBP", 8))
+    return "image/webp";
   if (starts("ftyp", 4)) {
     std::string_view brand = b.size() >= 12 ? b.substr(8, 4) : std::string_view{};
     if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "heim" ||
         brand == "heis" || brand == "mif1" || brand == "msf1") {
       return "image/heic";
     }
-    if (brand == "avif") return "image/avif";
+    if (brand == "avif")
+      return "image/avif";
   }
-  if (starts("%PDF-")) return "application/pdf";
-  if (starts("OggS")) return "audio/ogg";
-  if (starts("RIFF") && starts("WAVE", 8)) return "audio/wav";
+  if (starts("%PDF-"))
+    return "application/pdf";
+  if (starts("OggS"))
+    return "audio/ogg";
+  if (starts("RIFF") && starts("WAVE", 8))
+    return "audio/wav";
   if (starts("ID3") || (b.size() > 1 && static_cast<unsigned char>(b[0]) == 0xFF &&
                         (static_cast<unsigned char>(b[1]) & 0xE0) == 0xE0)) {
     return "audio/mpeg";
@@ -95,12 +104,13 @@ namespace {
 Status FsyncPath(const fs::path& p, int flags) {
   int fd = ::open(p.c_str(), flags | O_CLOEXEC);
   if (fd < 0) {
-    return MakeError("storage_failed", "cannot open for fsync", p.string() + ": " + strerror(errno));
+    return MakeError(errors::kStorageFailed, "cannot open for fsync",
+                     p.string() + ": " + strerror(errno));
   }
   int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) {
-    return MakeError("storage_failed", "fsync failed", p.string() + ": " + strerror(errno));
+    return MakeError(errors::kStorageFailed, "fsync failed", p.string() + ": " + strerror(errno));
   }
   return Ok{};
 }
@@ -119,33 +129,34 @@ Result<std::string> BlobStore::Put(std::string_view bytes, const std::string& sh
   }
   fs::create_directories(target.parent_path(), ec);
   if (ec) {
-    return MakeError("storage_failed", "cannot create media directory", ec.message());
+    return MakeError(errors::kStorageFailed, "cannot create media directory", ec.message());
   }
   fs::path tmp = target.parent_path() / (".tmp-" + RandomHex(8));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) {
-    return MakeError("storage_failed", "cannot write media file", strerror(errno));
+    return MakeError(errors::kStorageFailed, "cannot write media file", strerror(errno));
   }
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR)
+        continue;
       std::string why = strerror(errno);
       ::close(fd);
       fs::remove(tmp, ec);
-      return MakeError("storage_failed", "cannot write media file", why);
+      return MakeError(errors::kStorageFailed, "cannot write media file", why);
     }
     off += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     fs::remove(tmp, ec);
-    return MakeError("storage_failed", "cannot flush media file", strerror(errno));
+    return MakeError(errors::kStorageFailed, "cannot flush media file", strerror(errno));
   }
   fs::rename(tmp, target, ec);
   if (ec) {
     fs::remove(tmp, ec);
-    return MakeError("storage_failed", "cannot rename media file", ec.message());
+    return MakeError(errors::kStorageFailed, "cannot rename media file", ec.message());
   }
   if (auto st = FsyncPath(target.parent_path(), O_RDONLY | O_DIRECTORY); !st) {
     return st.error();
@@ -156,7 +167,7 @@ Result<std::string> BlobStore::Put(std::string_view bytes, const std::string& sh
 Result<std::string> BlobStore::Get(std::string_view sha) const {
   std::ifstream in(PathFor(sha), std::ios::binary);
   if (!in) {
-    return MakeError("not_found", "blob not found", std::string(sha));
+    return MakeError(errors::kNotFound, "blob not found", std::string(sha));
   }
   std::ostringstream ss;
   ss << in.rdbuf();

@@ -1,5 +1,6 @@
 #include "core/optout.hpp"
 
+#include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/text.hpp"
 
@@ -15,7 +16,7 @@ std::string OptOutUrl(const Config& config, const std::string& channel,
 Result<OptOutRequest> CheckOptOutLink(const Config& config, std::string_view channel,
                                       std::string_view address, std::string_view signature) {
   auto bad = [](std::string detail) {
-    return MakeError("optout_invalid",
+    return MakeError(errors::kOptoutInvalid,
                      "Dieser Abmeldelink ist ungültig oder unvollständig. Bitte verwenden Sie den "
                      "vollständigen Link aus unserer E-Mail.",
                      std::move(detail));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/errors.hpp"
 #include "core/media.hpp"
 
 namespace meldestelle {
@@ -21,7 +22,7 @@ namespace {
 constexpr std::int64_t kMaxJpegPixels = 100'000'000;
 
 Error Invalid(std::string detail) {
-  return MakeError(std::string(kInvalidPhoto), "the photo could not be read", std::move(detail));
+  return MakeError(errors::kInvalidPhoto, "the photo could not be read", std::move(detail));
 }
 
 // Exiv2 keeps its log level and XMP toolkit in globals. The toolkit's namespace registry (which
@@ -300,7 +301,8 @@ std::string WithIccProfile(std::string jpeg, const std::string& icc) noexcept {
 Result<std::string> StripJpeg(std::string_view bytes) {
   TjHandle tj(tjInitTransform());
   if (!tj) {
-    return MakeError("internal", "the photo could not be processed", "tjInitTransform failed");
+    return MakeError(errors::kInternal, "the photo could not be processed",
+                     "tjInitTransform failed");
   }
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto size = static_cast<unsigned long>(bytes.size());
@@ -312,7 +314,7 @@ Result<std::string> StripJpeg(std::string_view bytes) {
     return Invalid(std::string("JPEG header: ") + tjGetErrorStr2(tj.get()));
   }
   if (static_cast<std::int64_t>(width) * height > kMaxJpegPixels) {
-    return MakeError(std::string(kPhotoTooLarge), "the photo is too large",
+    return MakeError(errors::kPhotoTooLarge, "the photo is too large",
                      std::to_string(width) + "x" + std::to_string(height));
   }
   Exiv2Read meta = ReadWithExiv2(bytes);
@@ -499,13 +501,13 @@ Result<std::string> StripPhoto(std::string_view bytes) {
       return std::string(bytes);
     }
     if (!type.empty() || Exiv2Recognises(bytes)) {
-      return MakeError(std::string(kUnsupportedPhotoType),
+      return MakeError(errors::kUnsupportedPhotoType,
                        "photos of this type cannot be shown without their metadata",
                        type.empty() ? "type recognised by Exiv2" : type);
     }
     return Invalid("not a known image type");
   } catch (const std::exception& e) {  // std::bad_alloc from a copy
-    return MakeError("internal", "the photo could not be processed", e.what());
+    return MakeError(errors::kInternal, "the photo could not be processed", e.what());
   }
 }
 

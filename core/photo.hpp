@@ -20,16 +20,14 @@ struct PhotoMetadata {
   int orientation = 1;        // Exif.Image.Orientation 1..8 (1 if missing or invalid)
 };
 
-// Error codes of this module (Error::code).
-inline constexpr std::string_view kInvalidPhoto = "invalid_photo";
-inline constexpr std::string_view kUnsupportedPhotoType = "unsupported_photo_type";
-inline constexpr std::string_view kPhotoTooLarge = "photo_too_large";
+// Error codes of this module (Error::code): errors::kInvalidPhoto, errors::kUnsupportedPhotoType,
+// errors::kPhotoTooLarge (core/errors.hpp).
 
 // Photos without metadata, or with broken/garbage metadata, give an empty PhotoMetadata
 // (orientation 1). Bytes that Exiv2 does not recognise as an image at all (empty, random, a PDF)
-// give kInvalidPhoto. A GPS position with a missing reference, a zero denominator or a value out
-// of range gives no location; so does exactly 0/0, which receivers write when they have no fix.
-// Also reads HEIC/AVIF (Exiv2's BMFF support), although StripPhoto does not take them.
+// give errors::kInvalidPhoto. A GPS position with a missing reference, a zero denominator or a
+// value out of range gives no location; so does exactly 0/0, which receivers write when they have
+// no fix. Also reads HEIC/AVIF (Exiv2's BMFF support), although StripPhoto does not take them.
 Result<PhotoMetadata> ReadPhotoMetadata(std::string_view bytes);
 
 // A copy without metadata that displays as the original does:
@@ -46,9 +44,9 @@ Result<PhotoMetadata> ReadPhotoMetadata(std::string_view bytes);
 //   chunks dropped), the VP8X EXIF/XMP flags are cleared.
 // - GIF: returned as is (GIF has no EXIF; comment and application extensions are kept).
 // PNG and WebP pixels are not rotated: an EXIF orientation in them is dropped with the EXIF.
-// HEIC, AVIF and any other recognised type give kUnsupportedPhotoType; broken input (a truncated
-// JPEG, even one libjpeg would warn about and pad) gives kInvalidPhoto; a JPEG above 100
-// megapixels gives kPhotoTooLarge.
+// HEIC, AVIF and any other recognised type give errors::kUnsupportedPhotoType; broken input (a
+// truncated JPEG, even one libjpeg would warn about and pad) gives errors::kInvalidPhoto; a JPEG
+// above 100 megapixels gives errors::kPhotoTooLarge.
 Result<std::string> StripPhoto(std::string_view bytes);
 
 }  // namespace meldestelle

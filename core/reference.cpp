@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/errors.hpp"
+
 namespace meldestelle {
 
 namespace {
@@ -54,12 +56,12 @@ Result<std::string> ParseReference(std::string_view typed) {
   }
   if (ref.size() != kReferenceLength ||
       !std::all_of(ref.begin(), ref.end(), [](char c) { return SymbolValue(c) >= 0; })) {
-    return MakeError("reference_malformed",
+    return MakeError(errors::kReferenceMalformed,
                      "Das ist keine gültige Vorgangsnummer: sie hat 12 Zeichen aus Ziffern 2–9 "
                      "und Buchstaben (ohne I, L, O).");
   }
   if (WeightedSum(ref) != 0) {
-    return MakeError("reference_check_failed",
+    return MakeError(errors::kReferenceCheckFailed,
                      "Die Prüfziffer der Vorgangsnummer stimmt nicht – bitte prüfen Sie die "
                      "Nummer auf einen Tippfehler.");
   }

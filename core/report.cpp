@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/errors.hpp"
 #include "core/json_writer.hpp"
 #include "core/text.hpp"
 
@@ -25,10 +26,14 @@ const char* ToString(LocationSource s) {
 }
 
 std::optional<LocationSource> LocationSourceFromString(std::string_view s) {
-  if (s == "none") return LocationSource::kNone;
-  if (s == "device") return LocationSource::kDevice;
-  if (s == "photo") return LocationSource::kPhoto;
-  if (s == "address") return LocationSource::kAddress;
+  if (s == "none")
+    return LocationSource::kNone;
+  if (s == "device")
+    return LocationSource::kDevice;
+  if (s == "photo")
+    return LocationSource::kPhoto;
+  if (s == "address")
+    return LocationSource::kAddress;
   return std::nullopt;
 }
 
@@ -126,18 +131,18 @@ class Reader {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) {
       if (required) {
-        *err = MakeError("schema_invalid", path + key + " is required");
+        *err = MakeError(errors::kSchemaInvalid, path + key + " is required");
         return false;
       }
       return true;
     }
     if (!it->is_string()) {
-      *err = MakeError("schema_invalid", path + key + " must be a string");
+      *err = MakeError(errors::kSchemaInvalid, path + key + " must be a string");
       return false;
     }
     *out = it->get<std::string>();
     if (!IsValidUtf8(*out)) {
-      *err = MakeError("schema_invalid", path + key + " is not valid UTF-8");
+      *err = MakeError(errors::kSchemaInvalid, path + key + " is not valid UTF-8");
       return false;
     }
     return true;
@@ -150,7 +155,7 @@ class Reader {
       return true;
     }
     if (!it->is_number()) {
-      *err = MakeError("schema_invalid", path + key + " must be a number");
+      *err = MakeError(errors::kSchemaInvalid, path + key + " must be a number");
       return false;
     }
     *out = it->get<double>();
@@ -162,18 +167,18 @@ class Reader {
 
 Result<Report> ReportFromJson(const json& j) {
   if (!j.is_object()) {
-    return MakeError("schema_invalid", "report must be a JSON object");
+    return MakeError(errors::kSchemaInvalid, "report must be a JSON object");
   }
   Report r;
   Error err;
   Reader rd;
   auto version = j.find("schema_version");
   if (version == j.end() || !version->is_number_integer()) {
-    return MakeError("schema_invalid", "schema_version must be an integer");
+    return MakeError(errors::kSchemaInvalid, "schema_version must be an integer");
   }
   r.schema_version = version->get<int>();
   if (r.schema_version != kReportSchemaVersion) {
-    return MakeError("schema_version_unsupported",
+    return MakeError(errors::kSchemaVersionUnsupported,
                      "schema_version " + std::to_string(r.schema_version) + " is not supported");
   }
   if (!rd.String(j, "id", &r.id, true, &err, "") ||
@@ -187,11 +192,11 @@ Result<Report> ReportFromJson(const json& j) {
     return err;
   }
   if (r.channel.empty() || r.channel_message_id.empty()) {
-    return MakeError("schema_invalid", "channel and channel_message_id must not be empty");
+    return MakeError(errors::kSchemaInvalid, "channel and channel_message_id must not be empty");
   }
   if (auto rep = j.find("reporter"); rep != j.end() && !rep->is_null()) {
     if (!rep->is_object()) {
-      return MakeError("schema_invalid", "reporter must be an object");
+      return MakeError(errors::kSchemaInvalid, "reporter must be an object");
     }
     if (!rd.String(*rep, "address", &r.reporter.address, false, &err, "reporter.") ||
         !rd.String(*rep, "name", &r.reporter.name, false, &err, "reporter.") ||
@@ -200,7 +205,7 @@ Result<Report> ReportFromJson(const json& j) {
     }
     if (auto ack = rep->find("ack"); ack != rep->end() && !ack->is_null()) {
       if (!ack->is_object()) {
-        return MakeError("schema_invalid", "reporter.ack must be an object");
+        return MakeError(errors::kSchemaInvalid, "reporter.ack must be an object");
       }
       if (!rd.String(*ack, "channel", &r.reporter.ack_channel, false, &err, "reporter.ack.") ||
           !rd.String(*ack, "address", &r.reporter.ack_address, false, &err, "reporter.ack.")) {
@@ -210,7 +215,7 @@ Result<Report> ReportFromJson(const json& j) {
   }
   if (auto loc = j.find("location"); loc != j.end() && !loc->is_null()) {
     if (!loc->is_object()) {
-      return MakeError("schema_invalid", "location must be an object");
+      return MakeError(errors::kSchemaInvalid, "location must be an object");
     }
     std::string source = "none";
     if (!rd.Number(*loc, "lat", &r.location.lat, &err, "location.") ||
@@ -222,24 +227,25 @@ Result<Report> ReportFromJson(const json& j) {
     }
     auto parsed = LocationSourceFromString(source);
     if (!parsed) {
-      return MakeError("schema_invalid", "location.source must be none, device, photo or address");
+      return MakeError(errors::kSchemaInvalid,
+                       "location.source must be none, device, photo or address");
     }
     r.location.source = *parsed;
     if (r.location.lat.has_value() != r.location.lon.has_value()) {
-      return MakeError("schema_invalid", "location.lat and location.lon go together");
+      return MakeError(errors::kSchemaInvalid, "location.lat and location.lon go together");
     }
     if (r.location.lat && (*r.location.lat < -90 || *r.location.lat > 90 ||
                            *r.location.lon < -180 || *r.location.lon > 180)) {
-      return MakeError("schema_invalid", "location coordinates out of range");
+      return MakeError(errors::kSchemaInvalid, "location coordinates out of range");
     }
   }
   if (auto atts = j.find("attachments"); atts != j.end() && !atts->is_null()) {
     if (!atts->is_array()) {
-      return MakeError("schema_invalid", "attachments must be an array");
+      return MakeError(errors::kSchemaInvalid, "attachments must be an array");
     }
     for (const auto& a : *atts) {
       if (!a.is_object()) {
-        return MakeError("schema_invalid", "attachments[] must be objects");
+        return MakeError(errors::kSchemaInvalid, "attachments[] must be objects");
       }
       Attachment att;
       std::string path = "attachments[].";
@@ -250,12 +256,14 @@ Result<Report> ReportFromJson(const json& j) {
       }
       auto size = a.find("size");
       if (size == a.end() || !size->is_number_integer() || size->get<int64_t>() < 0) {
-        return MakeError("schema_invalid", "attachments[].size must be a non-negative integer");
+        return MakeError(errors::kSchemaInvalid,
+                         "attachments[].size must be a non-negative integer");
       }
       att.size = size->get<int64_t>();
       if (att.sha256.size() != 64 ||
           att.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
-        return MakeError("schema_invalid", "attachments[].sha256 must be 64 lowercase hex digits");
+        return MakeError(errors::kSchemaInvalid,
+                         "attachments[].sha256 must be 64 lowercase hex digits");
       }
       r.attachments.push_back(std::move(att));
     }

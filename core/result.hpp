@@ -1,15 +1,38 @@
 #pragma once
 
+#include <iosfwd>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace meldestelle {
 
-// An error as a value. `code` is machine-readable (snake_case, stable), `message` is meant for the
-// client (German for citizens where the caller says so), `detail` only for the log.
+// A machine-readable error code: stable snake_case text for logs, metrics and the wire (the
+// "code" of a JSON error). Each code is a named constant declared once, next to the domain that
+// raises it (db::kUnavailable in core/db.hpp, webform::errors in channels/webform/intake.hpp, …),
+// and compared by that name; a code cannot be made up from a string literal in passing.
+class ErrorCode {
+ public:
+  constexpr ErrorCode() = default;
+  constexpr explicit ErrorCode(std::string_view name) : name_(name) {}
+  constexpr std::string_view name() const { return name_; }
+  std::string str() const { return std::string(name_); }
+  constexpr bool empty() const { return name_.empty(); }
+  friend constexpr bool operator==(ErrorCode a, ErrorCode b) { return a.name_ == b.name_; }
+  friend constexpr bool operator!=(ErrorCode a, ErrorCode b) { return !(a == b); }
+
+ private:
+  std::string_view name_;
+};
+
+// Writes the code's name (logs, test output).
+std::ostream& operator<<(std::ostream& out, ErrorCode code);
+
+// An error as a value. `code` is machine-readable, `message` is meant for the client (German for
+// citizens where the caller says so), `detail` only for the log.
 struct Error {
-  std::string code;
+  ErrorCode code;
   std::string message;
   std::string detail;
 };
@@ -18,7 +41,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -39,8 +62,8 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error MakeError(std::string code, std::string message, std::string detail = {}) {
-  return Error{std::move(code), std::move(message), std::move(detail)};
+inline Error MakeError(ErrorCode code, std::string message, std::string detail = {}) {
+  return Error{code, std::move(message), std::move(detail)};
 }
 
 }  // namespace meldestelle

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/errors.hpp"
+
 namespace meldestelle {
 
 namespace {
@@ -30,10 +32,10 @@ Status SendSmtp(const SmtpMessage& m) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (m.recipients.empty())
-    return MakeError("smtp_permanent", "no recipient");
+    return MakeError(errors::kSmtpPermanent, "no recipient");
   CURL* c = curl_easy_init();
   if (c == nullptr)
-    return MakeError("smtp_temporary", "curl_easy_init failed");
+    return MakeError(errors::kSmtpTemporary, "curl_easy_init failed");
   Source src{&m.data};
   curl_slist* rcpt = nullptr;
   for (const auto& r : m.recipients)
@@ -65,8 +67,8 @@ Status SendSmtp(const SmtpMessage& m) {
   std::string why = std::string(curl_easy_strerror(rc)) +
                     (code > 0 ? " (SMTP " + std::to_string(code) + ")" : "");
   if (code >= 500 && code < 600)
-    return MakeError("smtp_permanent", why);
-  return MakeError("smtp_temporary", why);
+    return MakeError(errors::kSmtpPermanent, why);
+  return MakeError(errors::kSmtpTemporary, why);
 }
 
 }  // namespace meldestelle

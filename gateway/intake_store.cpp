@@ -1,6 +1,6 @@
 #include "gateway/intake_store.hpp"
 
-#include "core/db.hpp"
+#include "core/sql.hpp"
 
 namespace meldestelle::gateway {
 
@@ -75,8 +75,8 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
       });
 }
 
-Status IntakeStore::Read(const std::function<void(pqxx::connection&)>& read) {
-  return pool_.Run<Ok>([&](pqxx::connection& c) {
+Status IntakeStore::Read(const std::function<void(db::Connection&)>& read) {
+  return pool_.Run<Ok>([&](db::Connection& c) {
     read(c);
     return Ok{};
   });
@@ -93,7 +93,7 @@ Status IntakeStore::Ping() {
 Status IntakeStore::RecordOptOut(const std::string& channel, const std::string& address,
                                  const std::string& source) {
   return pool_.Run<Ok>([&](pqxx::connection& c) {
-    pqxx::work tx(c);
+    db::Tx tx(c);
     tx.exec_params0(
         "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, $3)"
         " ON CONFLICT (channel, address) DO NOTHING",

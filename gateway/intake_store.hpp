@@ -4,7 +4,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -15,7 +14,7 @@ namespace meldestelle::gateway {
 
 // The gateway's view of the database: deduplication keys of submissions (Idempotency-Key, form
 // nonce) and the public status of a reference. Holds a small pool of connections; each call
-// borrows one. Thread-safe (DbPool).
+// borrows one. Thread-safe (db::Pool).
 class IntakeStore {
  public:
   explicit IntakeStore(std::string url, size_t max_idle = 16);
@@ -52,10 +51,10 @@ class IntakeStore {
                       const std::string& source);
   // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's
   // GET requests). A database error is returned; a failed connection is not reused.
-  Status Read(const std::function<void(pqxx::connection&)>& read);
+  Status Read(const std::function<void(db::Connection&)>& read);
 
  private:
-  DbPool pool_;
+  db::Pool pool_;
 };
 
 }  // namespace meldestelle::gateway

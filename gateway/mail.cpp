@@ -9,6 +9,7 @@
 #include "channels/email/message.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/server.hpp"
@@ -28,24 +29,25 @@ void Send(httplib::Response& res, int status, const nlohmann::json& body) {
 void Gateway::HandleMail(const httplib::Request& req, httplib::Response& res) {
   const Config::Email& cfg = config_.email;
   if (cfg.intake_secret.empty()) {
-    return SendError(res, 404, "channel_disabled",
+    return SendError(res, 404, errors::kChannelDisabled,
                      "Mail intake is not configured (email.intake_secret).");
   }
   std::string auth = req.get_header_value("Authorization");
   if (auth.empty()) {
     CountWebhook("email", "auth_missing");
-    return SendError(res, 401, "auth_missing", "Authorization: Bearer <mail secret> is required.");
+    return SendError(res, 401, errors::kAuthMissing,
+                     "Authorization: Bearer <mail secret> is required.");
   }
   if (!ConstantTimeEquals(auth, "Bearer " + cfg.intake_secret)) {
     CountWebhook("email", "auth_invalid");
-    return SendError(res, 403, "auth_invalid", "The mail secret does not match.");
+    return SendError(res, 403, errors::kAuthInvalid, "The mail secret does not match.");
   }
   email::Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
   auto mail = email::ParseMail(req.body, limits);
   if (!mail) {
-    CountWebhook("email", mail.error().code);
-    log::Warn("mail refused", {{"reason", mail.error().code}});
-    return SendError(res, mail.error().code == "mail_too_large" ? 413 : 422, mail.error().code,
+    CountWebhook("email", mail.error().code.str());
+    log::Warn("mail refused", {{"reason", mail.error().code.str()}});
+    return SendError(res, mail.error().code == errors::kMailTooLarge ? 413 : 422, mail.error().code,
                      mail.error().message);
   }
   std::string source = req.get_param_value("source");
@@ -75,7 +77,8 @@ void Gateway::AcceptMail(const std::string& dedupe_key, const std::string& forma
   if (!existing) {
     log::Warn("database unavailable at mail intake", {{"error", existing.error().detail}});
     res.set_header("Retry-After", "30");
-    return SendError(res, 503, "db_unavailable", "The database is unavailable; try again later.");
+    return SendError(res, 503, errors::kDbUnavailable,
+                     "The database is unavailable; try again later.");
   }
   if (existing->has_value()) {
     m.reference = (*existing)->reference;
@@ -109,7 +112,7 @@ void Gateway::HandleInboundParse(const httplib::Request& req, httplib::Response&
   bool mailgun = provider == "mailgun";
   const std::string& secret = mailgun ? cfg.mailgun_signing_key : cfg.sendgrid_secret;
   if (secret.empty()) {
-    return SendError(res, 404, "channel_disabled",
+    return SendError(res, 404, errors::kChannelDisabled,
                      "The " + provider + " webhook is not configured.");
   }
   // The fields, read by our own code (no 8 KB limit on url-encoded bodies, a cap on the total).
@@ -151,11 +154,11 @@ void Gateway::HandleInboundParse(const httplib::Request& req, httplib::Response&
   }
   if (over) {
     CountWebhook(provider, "mail_too_large");
-    return SendError(res, mailgun ? 406 : 413, "mail_too_large", "The message is too large.");
+    return SendError(res, mailgun ? 406 : 413, errors::kMailTooLarge, "The message is too large.");
   }
   if (!ok) {
     CountWebhook(provider, "invalid");
-    return SendError(res, 400, "form_invalid", "The form data could not be read.");
+    return SendError(res, 400, errors::kFormInvalid, "The form data could not be read.");
   }
   auto field = [&](const char* name) {
     for (const auto& f : fields) {
@@ -170,7 +173,7 @@ void Gateway::HandleInboundParse(const httplib::Request& req, httplib::Response&
     if (!email::VerifyMailgun(secret, field("timestamp"), field("token"), field("signature"),
                               now)) {
       CountWebhook(provider, "signature_invalid");
-      return SendError(res, 403, "signature_invalid",
+      return SendError(res, 403, errors::kSignatureInvalid,
                        "signature, timestamp and token do not verify (or the timestamp is stale).");
     }
     // A token is used once. Mailgun's own retry repeats the same request, which is fine; the
@@ -183,7 +186,7 @@ void Gateway::HandleInboundParse(const httplib::Request& req, httplib::Response&
                                {"mg-" + field("token"), NewUuid(), request_hash, "confirmed", ""});
     if (used && used->has_value() && (*used)->request_hash != request_hash) {
       CountWebhook(provider, "token_replayed");
-      return SendError(res, 406, "token_replayed", "This token was already used.");
+      return SendError(res, 406, errors::kTokenReplayed, "This token was already used.");
     }
   } else {
     std::string key = req.get_param_value("key");
@@ -198,14 +201,14 @@ void Gateway::HandleInboundParse(const httplib::Request& req, httplib::Response&
     }
     if (!ConstantTimeEquals(key, secret) && !ConstantTimeEquals(basic_password, secret)) {
       CountWebhook(provider, "auth_invalid");
-      return SendError(res, 403, "auth_invalid",
+      return SendError(res, 403, errors::kAuthInvalid,
                        "The webhook URL's key (or the Basic auth password) does not match.");
     }
   }
   email::Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
   auto mail = mailgun ? email::FromMailgun(fields, limits) : email::FromSendGrid(fields, limits);
   if (!mail) {
-    CountWebhook(provider, mail.error().code);
+    CountWebhook(provider, mail.error().code.str());
     // Mailgun retries everything but 406 for 8 hours; SendGrid retries only 5xx.
     return SendError(res, mailgun ? 406 : 422, mail.error().code, mail.error().message);
   }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/media.hpp"
 #include "gateway/respond.hpp"
@@ -39,14 +40,14 @@ void Gateway::HandleMediaLink(const httplib::Request& req, httplib::Response& re
   if (!expiry || *expiry == 0 ||
       !VerifyLink(LinkSecret(config_), "media", sha256, *expiry, signature,
                   static_cast<int64_t>(std::time(nullptr)))) {
-    SendError(res, 403, "link_invalid",
+    SendError(res, 403, errors::kLinkInvalid,
               "Der Link ist ungültig oder abgelaufen. Bitte öffnen Sie die Meldung im "
               "Posteingang der Meldestelle.");
     return;
   }
   auto bytes = blobs_.Get(sha256);
   if (!bytes) {
-    SendError(res, 404, "not_found", "Das Foto ist nicht mehr gespeichert.");
+    SendError(res, 404, errors::kNotFound, "Das Foto ist nicht mehr gespeichert.");
     return;
   }
   std::string type = SniffMediaType(*bytes);

@@ -6,8 +6,10 @@
 #include <pqxx/pqxx>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/sql.hpp"
 #include "core/text.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/server.hpp"
@@ -120,16 +122,16 @@ void Gateway::HandleOpen311Post(const httplib::Request& req, httplib::Response& 
   }
   auto raw = ReadRaw(res, reader);
   if (!raw) {
-    bool large = raw.error().code == "payload_too_large";
+    bool large = raw.error().code == errors::kPayloadTooLarge;
     return reject(One(large ? 413 : 400,
                       large ? "the request is larger than " +
                                   std::to_string(config_.gateway.max_request_bytes) + " bytes"
                             : "the request body could not be read"),
-                  raw.error().code);
+                  raw.error().code.str());
   }
   auto form = open311::ParseBody(content_type, *raw);
   if (!form)
-    return reject(One(400, form.error().message), form.error().code);
+    return reject(One(400, form.error().message), form.error().code.str());
   // The key comes as a form field (the specification) or in the query string.
   std::string key;
   for (const auto& [name, value] : *form) {
@@ -161,13 +163,14 @@ void Gateway::HandleOpen311Post(const httplib::Request& req, httplib::Response& 
       return reject(One(503,
                         "the service is temporarily unavailable; send the request again "
                         "later"),
-                    a.error.code);
+                    a.error.code.str());
     }
-    return reject(One(a.status == 422 ? 400 : a.status, a.error.code == "idempotency_key_reused"
-                                                            ? "this Idempotency-Key was used for "
-                                                              "a different request"
-                                                            : a.error.message),
-                  a.error.code);
+    return reject(
+        One(a.status == 422 ? 400 : a.status, a.error.code == errors::kIdempotencyKeyReused
+                                                  ? "this Idempotency-Key was used for "
+                                                    "a different request"
+                                                  : a.error.message),
+        a.error.code.str());
   }
   if (a.replay)
     res.set_header("Idempotent-Replayed", "true");
@@ -233,7 +236,7 @@ void Gateway::HandleOpen311Get(const httplib::Request& req, httplib::Response& r
   }
   std::vector<open311::ServiceRequest> found;
   auto st = store_.Read([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    db::ReadTx tx(c);
     tx.exec_params("SELECT set_config('TimeZone', $1, true)", config_.town.timezone);
     std::string sql = RequestColumns() + " WHERE TRUE";
     if (!q.ids.empty()) {

@@ -6,6 +6,7 @@
 #include "channels/phone/message.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/server.hpp"
@@ -93,7 +94,7 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
                           const std::string& step) {
   const Config::Phone& cfg = config_.phone;
   if (!cfg.enabled()) {
-    return SendError(res, 404, "channel_disabled", "The phone channel is not configured.");
+    return SendError(res, 404, errors::kChannelDisabled, "The phone channel is not configured.");
   }
   auto params = twilio::ParseForm(req.body);
   if (!params) {
@@ -107,11 +108,11 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
                                   req.get_header_value("X-Twilio-Signature"))) {
     case twilio::SignatureCheck::kMissing:
       CountWebhook("phone", "signature_missing");
-      return SendError(res, 403, "signature_missing", "X-Twilio-Signature is required.");
+      return SendError(res, 403, errors::kSignatureMissing, "X-Twilio-Signature is required.");
     case twilio::SignatureCheck::kMismatch:
       CountWebhook("phone", "signature_invalid");
       log::Warn("phone webhook with a wrong signature refused", {{"step", step}});
-      return SendError(res, 403, "signature_invalid",
+      return SendError(res, 403, errors::kSignatureInvalid,
                        "X-Twilio-Signature does not match the URL and parameters.");
     case twilio::SignatureCheck::kOk:
       break;
@@ -175,7 +176,7 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
       e.language = lang;
       e.dedupe_key = "sms:" + e.call_id;
       if (e.call_id.empty())
-        return invalid(MakeError("field_missing", "CallSid: missing"));
+        return invalid(MakeError(errors::kFieldMissing, "CallSid: missing"));
       if (auto r = PublishPhone(e, "", req); !r) {
         CountWebhook("phone", "unavailable");
         return SendTwiml(res, twilio::TwimlUnavailable(script));
@@ -198,18 +199,19 @@ void Gateway::HandlePhone(const httplib::Request& req, httplib::Response& res,
 void Gateway::HandlePhoneTranscript(const httplib::Request& req, httplib::Response& res) {
   const Config::Phone& cfg = config_.phone;
   if (cfg.transcript_secret.empty()) {
-    return SendError(res, 404, "channel_disabled",
+    return SendError(res, 404, errors::kChannelDisabled,
                      "The transcript endpoint is not configured (phone.transcript_secret).");
   }
   std::string signature = req.get_header_value("X-Meldestelle-Signature");
   if (signature.empty()) {
     CountWebhook("phone_transcript", "signature_missing");
-    return SendError(res, 401, "signature_missing",
+    return SendError(res, 401, errors::kSignatureMissing,
                      "X-Meldestelle-Signature: sha256=<hex HMAC-SHA256 of the body> is required.");
   }
   if (!twilio::VerifyTranscriptSignature(cfg.transcript_secret, req.body, signature)) {
     CountWebhook("phone_transcript", "signature_invalid");
-    return SendError(res, 403, "signature_invalid", "X-Meldestelle-Signature does not match.");
+    return SendError(res, 403, errors::kSignatureInvalid,
+                     "X-Meldestelle-Signature does not match.");
   }
   auto t = twilio::ParseExternalTranscript(req.body);
   if (!t) {

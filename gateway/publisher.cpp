@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "core/errors.hpp"
 #include "core/log.hpp"
 
 namespace meldestelle::gateway {
@@ -14,7 +15,8 @@ namespace meldestelle::gateway {
 void Publisher::Pending::Finish(std::optional<Error> e) {
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (done) return;
+    if (done)
+      return;
     done = true;
     error = std::move(e);
   }
@@ -40,15 +42,20 @@ Publisher::Publisher(Config::Amqp config, metrics::Registry& registry)
 
 Publisher::~Publisher() {
   Stop();
-  if (wake_fd_ >= 0) close(wake_fd_);
+  if (wake_fd_ >= 0)
+    close(wake_fd_);
 }
 
-void Publisher::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Publisher::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Publisher::Stop() {
-  if (stop_.exchange(true)) return;
+  if (stop_.exchange(true))
+    return;
   Wake();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable())
+    thread_.join();
 }
 
 void Publisher::Wake() {
@@ -59,7 +66,7 @@ void Publisher::Wake() {
 Status Publisher::Publish(std::string body, std::string message_id, int64_t received_ms,
                           std::chrono::milliseconds timeout) {
   if (!connected_.load()) {
-    return MakeError("broker_unavailable", "broker not connected");
+    return MakeError(errors::kBrokerUnavailable, "broker not connected");
   }
   auto p = std::make_shared<Pending>();
   p->body = std::move(body);
@@ -83,7 +90,7 @@ Status Publisher::Publish(std::string body, std::string message_id, int64_t rece
     // The message may still be confirmed later; the caller answers 503 and the client's retry
     // is deduplicated downstream.
     p->done = true;
-    p->error = MakeError("broker_timeout", "no confirm from the broker in time");
+    p->error = MakeError(errors::kBrokerTimeout, "no confirm from the broker in time");
   }
   if (p->error) {
     failed_.Inc();
@@ -95,12 +102,16 @@ Status Publisher::Publish(std::string body, std::string message_id, int64_t rece
 
 Status Publisher::ConnectOnce() {
   auto url = ParseAmqpUrl(config_.url);
-  if (!url) return url.error();
+  if (!url)
+    return url.error();
   auto conn = AmqpConnection::Open(*url, /*heartbeat=*/10, std::chrono::seconds(3));
-  if (!conn) return conn.error();
-  if (auto st = DeclareTopology(*conn, config_); !st) return st;
+  if (!conn)
+    return conn.error();
+  if (auto st = DeclareTopology(*conn, config_); !st)
+    return st;
   amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
-  if (auto st = conn->CheckRpc("confirm.select"); !st) return st;
+  if (auto st = conn->CheckRpc("confirm.select"); !st)
+    return st;
   conn_ = std::move(conn).value();
   next_tag_ = 0;
   return Ok{};
@@ -150,7 +161,8 @@ void Publisher::PublishQueued() {
   for (auto& p : batch) {
     {
       std::lock_guard<std::mutex> lock(p->mu);
-      if (p->done) continue;  // its request already timed out
+      if (p->done)
+        continue;  // its request already timed out
     }
     amqp_basic_properties_t props;
     std::memset(&props, 0, sizeof props);
@@ -194,16 +206,22 @@ Status Publisher::ReadFrames(bool block) {
   bool first = true;
   while (true) {
     amqp_frame_t frame;
-    struct timeval zero {0, 0};
-    struct timeval wait {0, 200000};
+    struct timeval zero {
+      0, 0
+    };
+    struct timeval wait {
+      0, 200000
+    };
     bool may_block = block && first;
     int rc = amqp_simple_wait_frame_noblock(c, &frame, may_block ? &wait : &zero);
     first = false;
-    if (rc == AMQP_STATUS_TIMEOUT) return Ok{};
+    if (rc == AMQP_STATUS_TIMEOUT)
+      return Ok{};
     if (rc != AMQP_STATUS_OK) {
-      return MakeError("broker_unavailable", "connection lost", amqp_error_string2(rc));
+      return MakeError(errors::kBrokerUnavailable, "connection lost", amqp_error_string2(rc));
     }
-    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    if (frame.frame_type != AMQP_FRAME_METHOD)
+      continue;
     switch (frame.payload.method.id) {
       case AMQP_BASIC_ACK_METHOD:
       case AMQP_BASIC_NACK_METHOD: {
@@ -221,11 +239,12 @@ Status Publisher::ReadFrames(bool block) {
         }
         auto end = multiple ? outstanding_.upper_bound(tag) : outstanding_.find(tag);
         auto begin = multiple ? outstanding_.begin() : end;
-        if (!multiple && end != outstanding_.end()) ++end;
+        if (!multiple && end != outstanding_.end())
+          ++end;
         for (auto it = begin; it != end; ++it) {
           it->second->Finish(ack ? std::nullopt
                                  : std::optional<Error>(MakeError(
-                                       "broker_refused", "the broker refused the message")));
+                                       errors::kBrokerRefused, "the broker refused the message")));
         }
         outstanding_.erase(begin, end);
         break;
@@ -237,13 +256,13 @@ Status Publisher::ReadFrames(bool block) {
             AMQP_RESPONSE_NORMAL) {
           // We cannot tell which message was returned: treat it as a lost connection so that
           // no request is answered 2xx for an unrouted message.
-          return MakeError("broker_unavailable", "could not read a returned message");
+          return MakeError(errors::kBrokerUnavailable, "could not read a returned message");
         }
         std::string id(static_cast<const char*>(msg.properties.message_id.bytes),
                        msg.properties.message_id.len);
         for (auto& [t, p] : outstanding_) {
           if (p->message_id == id) {
-            p->Finish(MakeError("broker_refused", "message was unroutable"));
+            p->Finish(MakeError(errors::kBrokerRefused, "message was unroutable"));
           }
         }
         amqp_destroy_message(&msg);
@@ -251,7 +270,7 @@ Status Publisher::ReadFrames(bool block) {
       }
       case AMQP_CHANNEL_CLOSE_METHOD:
       case AMQP_CONNECTION_CLOSE_METHOD:
-        return MakeError("broker_unavailable", "broker closed the connection");
+        return MakeError(errors::kBrokerUnavailable, "broker closed the connection");
       default:
         break;
     }
@@ -266,12 +285,12 @@ void Publisher::Loop() {
         try {
           return ConnectOnce();
         } catch (const std::exception& e) {
-          return MakeError("broker_unavailable", "connect failed", e.what());
+          return MakeError(errors::kBrokerUnavailable, "connect failed", e.what());
         }
       }();
       if (!st) {
         connected_gauge_.Set(0);
-        FailAll(MakeError("broker_unavailable", "broker not connected"));
+        FailAll(MakeError(errors::kBrokerUnavailable, "broker not connected"));
         if (last_error_ != st.error().detail) {  // log each new reason once
           log::Warn("broker unavailable", {{"error", st.error().detail}});
           last_error_ = st.error().detail;
@@ -314,11 +333,11 @@ void Publisher::Loop() {
       connected_gauge_.Set(0);
       conn_->MarkBroken();
       conn_.reset();
-      FailAll(MakeError("broker_unavailable", "connection to the broker lost"));
+      FailAll(MakeError(errors::kBrokerUnavailable, "connection to the broker lost"));
     }
   }
   connected_.store(false);
-  FailAll(MakeError("broker_unavailable", "gateway stopping"));
+  FailAll(MakeError(errors::kBrokerUnavailable, "gateway stopping"));
   conn_.reset();
 }
 

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/errors.hpp"
+
 // Small pieces every handler file of the gateway uses.
 namespace meldestelle::gateway {
 
@@ -17,10 +19,10 @@ inline int64_t NowMillis() {
 }
 
 // {"error": {"code", "message"}} — the error shape of every JSON answer.
-inline void SendError(httplib::Response& res, int status, const std::string& code,
+inline void SendError(httplib::Response& res, int status, ErrorCode code,
                       const std::string& message) {
   res.status = status;
-  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
+  res.set_content(nlohmann::json{{"error", {{"code", code.str()}, {"message", message}}}}.dump(
                       -1, ' ', false, nlohmann::json::error_handler_t::replace),
                   "application/json; charset=utf-8");
 }

@@ -8,8 +8,9 @@
 #include "channels/webform/page.hpp"
 #include "channels/webform/token.hpp"
 #include "core/crypto.hpp"
-#include "core/photo.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/photo.hpp"
 #include "core/text.hpp"
 #include "gateway/respond.hpp"
 
@@ -23,25 +24,30 @@ namespace {
 
 constexpr const char* kFormChannel = "webform";
 constexpr const char* kAppChannel = "app";
-constexpr const char* kMultipartSummaryType =
-    "application/vnd.meldestelle.multipart-summary+json";
+constexpr const char* kMultipartSummaryType = "application/vnd.meldestelle.multipart-summary+json";
 
 int64_t NowUnix() { return NowMillis() / 1000; }
 
 // HTTP status for a validation or parse error code.
-int StatusFor(const std::string& code) {
-  if (code == "photo_too_large" || code == "payload_too_large") return 413;
-  if (code == "not_an_image" || code == "unsupported_media_type") return 415;
-  if (code == "json_invalid" || code == "multipart_invalid" || code == "payload_invalid" ||
-      code == "control_characters" || code == "form_invalid" ||
-      code == "invalid_utf8" || code == "unknown_field" || code == "duplicate_field" ||
-      code == "field_type_invalid" || code == "unknown_file_field" ||
-      code == "photo_not_a_file" || code == "idempotency_key_invalid") {
+int StatusFor(ErrorCode code) {
+  if (code == errors::kPhotoTooLarge || code == errors::kPayloadTooLarge)
+    return 413;
+  if (code == errors::kNotAnImage || code == errors::kUnsupportedMediaType)
+    return 415;
+  if (code == errors::kJsonInvalid || code == errors::kMultipartInvalid ||
+      code == errors::kPayloadInvalid || code == errors::kControlCharacters ||
+      code == errors::kFormInvalid || code == errors::kInvalidUtf8 ||
+      code == errors::kUnknownField || code == errors::kDuplicateField ||
+      code == errors::kFieldTypeInvalid || code == errors::kUnknownFileField ||
+      code == errors::kPhotoNotAFile || code == errors::kIdempotencyKeyInvalid) {
     return 400;
   }
-  if (code == "idempotency_key_reused") return 422;
-  if (code.rfind("broker_", 0) == 0 || code.rfind("db_", 0) == 0 ||
-      code == "storage_failed") {
+  if (code == errors::kIdempotencyKeyReused)
+    return 422;
+  if (code == errors::kBrokerUnavailable || code == errors::kBrokerTimeout ||
+      code == errors::kBrokerRefused || code == errors::kBrokerError ||
+      code == errors::kDbUnavailable || code == errors::kDbError ||
+      code == errors::kStorageFailed) {
     return 503;
   }
   return 422;
@@ -49,12 +55,18 @@ int StatusFor(const std::string& code) {
 
 // The form's German field names for the canonical ones.
 std::string FormFieldName(const std::string& canonical) {
-  if (canonical == "description") return "beschreibung";
-  if (canonical == "category") return "kategorie";
-  if (canonical == "address") return "adresse";
-  if (canonical == "phone") return "telefon";
-  if (canonical == "photos") return "fotos[]";
-  if (canonical == "lat" || canonical == "lon") return "standort";
+  if (canonical == "description")
+    return "beschreibung";
+  if (canonical == "category")
+    return "kategorie";
+  if (canonical == "address")
+    return "adresse";
+  if (canonical == "phone")
+    return "telefon";
+  if (canonical == "photos")
+    return "fotos[]";
+  if (canonical == "lat" || canonical == "lon")
+    return "standort";
   return canonical;
 }
 
@@ -64,13 +76,13 @@ void SendJson(httplib::Response& res, int status, const json& body) {
                   "application/json; charset=utf-8");
 }
 
-json ErrorJson(const std::string& code, const std::string& message,
+json ErrorJson(ErrorCode code, const std::string& message,
                const std::vector<webform::FieldError>& fields = {}) {
-  json j{{"code", code}, {"message", message}};
+  json j{{"code", code.str()}, {"message", message}};
   if (!fields.empty()) {
     json list = json::array();
     for (const auto& f : fields) {
-      list.push_back({{"field", f.field}, {"code", f.code}, {"message", f.message}});
+      list.push_back({{"field", f.field}, {"code", f.code.str()}, {"message", f.message}});
     }
     j["fields"] = list;
   }
@@ -83,7 +95,7 @@ void SetUnavailable(httplib::Response& res) { res.set_header("Retry-After", "5")
 // the handler answers instead.
 Error TooLarge(const Config& config, httplib::Response& res) {
   res.status = 200;
-  return MakeError("payload_too_large",
+  return MakeError(errors::kPayloadTooLarge,
                    "Die Anfrage ist zu groß (höchstens " +
                        std::to_string(config.gateway.max_request_bytes / 1000000) +
                        " MB). Bitte weniger oder kleinere Fotos senden.");
@@ -135,15 +147,16 @@ void Gateway::CountRejected(const std::string& channel, const std::string& reaso
 
 Result<int> Gateway::Start() {
   if (config_.webform.token_secret.empty()) {
-    return MakeError("config_invalid",
-                     "webform.token_secret: environment variable " +
-                         (config_.webform.token_secret_var.empty()
-                              ? std::string("(none configured)")
-                              : config_.webform.token_secret_var) +
-                         " is not set; the gateway needs it to sign form tokens");
+    return MakeError(
+        errors::kConfigInvalid,
+        "webform.token_secret: environment variable " +
+            (config_.webform.token_secret_var.empty() ? std::string("(none configured)")
+                                                      : config_.webform.token_secret_var) +
+            " is not set; the gateway needs it to sign form tokens");
   }
   Routes();
-  if (auto st = staff_.Register(server_); !st) return st.error();
+  if (auto st = staff_.Register(server_); !st)
+    return st.error();
   server_.set_tcp_nodelay(true);
   server_.set_keep_alive_max_count(1000);
   server_.set_keep_alive_timeout(5);
@@ -164,8 +177,8 @@ Result<int> Gateway::Start() {
     port = -1;
   }
   if (port <= 0) {
-    return MakeError("bind_failed", "cannot listen on " + config_.gateway.listen + ":" +
-                                        std::to_string(config_.gateway.port));
+    return MakeError(errors::kBindFailed, "cannot listen on " + config_.gateway.listen + ":" +
+                                              std::to_string(config_.gateway.port));
   }
   server_.WidenBacklog(1024);
   port_ = port;
@@ -193,7 +206,7 @@ void Gateway::Routes() {
     if (req.method == "POST" && (chunked || !req.has_header("Content-Length"))) {
       res.set_header("Connection", "close");
       SendJson(res, 411,
-               ErrorJson("length_required",
+               ErrorJson(errors::kLengthRequired,
                          "Chunked or unsized uploads are not accepted; send a Content-Length."));
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -203,7 +216,7 @@ void Gateway::Routes() {
             static_cast<unsigned long long>(config_.gateway.max_request_bytes)) {
       res.set_header("Connection", "close");
       SendJson(res, 413,
-               ErrorJson("payload_too_large",
+               ErrorJson(errors::kPayloadTooLarge,
                          "Die Anfrage ist zu groß (höchstens " +
                              std::to_string(config_.gateway.max_request_bytes / 1000000) +
                              " MB). Bitte weniger oder kleinere Fotos senden."));
@@ -213,14 +226,12 @@ void Gateway::Routes() {
   });
   server_.Get("/", [this](const auto& req, auto& res) { HandleFormPage(req, res); });
   server_.Get("/formular", [this](const auto& req, auto& res) { HandleFormPage(req, res); });
-  server_.Post("/formular/meldung", [this](const httplib::Request& req, httplib::Response& res,
-                                           const httplib::ContentReader& reader) {
-    HandleFormPost(req, res, reader);
-  });
-  server_.Post("/api/v1/reports", [this](const httplib::Request& req, httplib::Response& res,
-                                         const httplib::ContentReader& reader) {
-    HandleApiPost(req, res, reader);
-  });
+  server_.Post("/formular/meldung",
+               [this](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) { HandleFormPost(req, res, reader); });
+  server_.Post("/api/v1/reports",
+               [this](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) { HandleApiPost(req, res, reader); });
   server_.Get(R"(/api/v1/reports/([^/]+))",
               [this](const auto& req, auto& res) { HandleStatus(req, res); });
   server_.Get("/webhooks/whatsapp",
@@ -237,11 +248,11 @@ void Gateway::Routes() {
   server_.Post("/api/v1/mail", [this](const auto& req, auto& res) { HandleMail(req, res); });
   for (const char* provider : {"mailgun", "sendgrid"}) {
     std::string name = provider;
-    server_.Post("/webhooks/" + name, [this, name](const httplib::Request& req,
-                                                   httplib::Response& res,
-                                                   const httplib::ContentReader& reader) {
-      HandleInboundParse(req, res, reader, name);
-    });
+    server_.Post("/webhooks/" + name,
+                 [this, name](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+                   HandleInboundParse(req, res, reader, name);
+                 });
   }
   server_.Post("/webhooks/phone/transcript",
                [this](const auto& req, auto& res) { HandlePhoneTranscript(req, res); });
@@ -256,22 +267,23 @@ void Gateway::Routes() {
       R"(/open311/v2/(requests(\.json|\.xml)?))",
       [this](const httplib::Request& req, httplib::Response& res,
              const httplib::ContentReader& reader) { HandleOpen311Post(req, res, reader); });
-  server_.Get("/healthz", [](const auto&, auto& res) {
-    res.set_content("ok\n", "text/plain; charset=utf-8");
-  });
+  server_.Get("/healthz",
+              [](const auto&, auto& res) { res.set_content("ok\n", "text/plain; charset=utf-8"); });
   server_.Get("/readyz", [this](const auto& req, auto& res) { HandleReady(req, res); });
   server_.Get("/metrics", [this](const auto&, auto& res) {
     res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server_.set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
   server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
+    if (!res.body.empty())
+      return;
     if (res.status == 413) {
-      SendJson(res, 413, ErrorJson("payload_too_large",
-                                   "Die Anfrage ist zu groß. Bitte weniger oder kleinere Fotos "
-                                   "senden."));
+      SendJson(res, 413,
+               ErrorJson(errors::kPayloadTooLarge,
+                         "Die Anfrage ist zu groß. Bitte weniger oder kleinere Fotos "
+                         "senden."));
     } else if (res.status == 404) {
-      SendJson(res, 404, ErrorJson("not_found", "Diese Seite gibt es nicht."));
+      SendJson(res, 404, ErrorJson(errors::kNotFound, "Diese Seite gibt es nicht."));
     }
   });
 }
@@ -295,12 +307,14 @@ Result<std::string> Gateway::ReadRaw(httplib::Response& res, const httplib::Cont
   bool over = false;
   bool ok = reader([&](const char* data, size_t n) {
     over = raw.size() + n > cap;
-    if (!over) raw.append(data, n);
+    if (!over)
+      raw.append(data, n);
     return !over;
   });
-  if (!ok && (res.status == 413 || over)) return TooLarge(config_, res);
+  if (!ok && (res.status == 413 || over))
+    return TooLarge(config_, res);
   if (!ok) {
-    return MakeError("payload_invalid", "Die Anfrage konnte nicht gelesen werden.");
+    return MakeError(errors::kPayloadInvalid, "Die Anfrage konnte nicht gelesen werden.");
   }
   return raw;
 }
@@ -324,9 +338,10 @@ Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req, httplib::Re
           content.append(data, std::min(n, file_cap - std::min(file_cap, content.size())));
           return true;
         });
-    if (!ok && res.status == 413) return too_large();
+    if (!ok && res.status == 413)
+      return too_large();
     if (!ok) {
-      return MakeError("multipart_invalid",
+      return MakeError(errors::kMultipartInvalid,
                        parts.size() > 64 ? "Zu viele Teile in der Anfrage."
                                          : "Die Formulardaten sind beschädigt (multipart).");
     }
@@ -345,11 +360,13 @@ Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req, httplib::Re
     }
     body.raw = {kMultipartSummaryType, summary.dump()};
     auto sub = webform::FromParts(parts);
-    if (!sub) return sub.error();
+    if (!sub)
+      return sub.error();
     body.submission = std::move(sub).value();
   } else {
     auto read = ReadRaw(res, reader);
-    if (!read) return read.error();
+    if (!read)
+      return read.error();
     std::string raw = std::move(read).value();
     Result<webform::Submission> sub = webform::Submission{};
     if (content_type.rfind("application/x-www-form-urlencoded", 0) == 0) {
@@ -357,11 +374,12 @@ Result<Gateway::Body> Gateway::ReadBody(const httplib::Request& req, httplib::Re
     } else if (content_type.rfind("application/json", 0) == 0) {
       sub = webform::FromJson(raw);
     } else {
-      return MakeError("unsupported_media_type",
+      return MakeError(errors::kUnsupportedMediaType,
                        "Erwartet wird application/json, multipart/form-data oder "
                        "application/x-www-form-urlencoded.");
     }
-    if (!sub) return sub.error();
+    if (!sub)
+      return sub.error();
     body.submission = std::move(sub).value();
     body.raw = {content_type, std::move(raw)};
   }
@@ -405,8 +423,8 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
   r.reference = references_.Next();
   r.channel = channel;
   r.channel_message_id = dedup_key.empty() ? r.id : dedup_key;
-  r.received_at = FormatTimestamp(std::chrono::system_clock::time_point(
-      std::chrono::milliseconds(received_ms)));
+  r.received_at = FormatTimestamp(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms)));
   r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
   std::string envelope = EncodeEnvelope(Envelope{r, std::move(raw)});
   std::string message_id = r.id;
@@ -420,7 +438,7 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
     if (existing->has_value()) {
       const IntakeStore::Key& k = **existing;
       if (k.request_hash != request_hash && channel != kFormChannel) {
-        return fail(MakeError("idempotency_key_reused",
+        return fail(MakeError(errors::kIdempotencyKeyReused,
                               "Dieser Idempotency-Key wurde bereits für eine andere Meldung "
                               "verwendet."));
       }
@@ -444,11 +462,12 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
       return fail(sha.error());
     }
   }
-  auto published = publisher_.Publish(envelope, message_id, received_ms,
-                                       std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
+  auto published =
+      publisher_.Publish(envelope, message_id, received_ms,
+                         std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
   if (!published) {
-    log::Warn("report not accepted: broker", {{"error", published.error().message},
-                                               {"channel", channel}});
+    log::Warn("report not accepted: broker",
+              {{"error", published.error().message}, {"channel", channel}});
     return fail(published.error());
   }
   if (!dedup_key.empty()) {
@@ -463,23 +482,23 @@ Gateway::Accepted Gateway::Accept(const std::string& channel, webform::Intake in
   } else {
     AcceptedCounter(registry_, channel.c_str()).Inc();
   }
-  log::Info("report accepted",
-            {{"reference", r.reference}, {"channel", channel},
-             {"photos", std::to_string(r.attachments.size())}});
+  log::Info("report accepted", {{"reference", r.reference},
+                                {"channel", channel},
+                                {"photos", std::to_string(r.attachments.size())}});
   return out;
 }
 
 void Gateway::HandleApiPost(const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
   received_app_.Inc();
-  auto reject = [&](const std::string& code, const std::string& message,
+  auto reject = [&](ErrorCode code, const std::string& message,
                     const std::vector<webform::FieldError>& fields = {}) {
-    CountRejected(kAppChannel, code);
+    CountRejected(kAppChannel, code.str());
     SendJson(res, StatusFor(code), ErrorJson(code, message, fields));
   };
   std::string key = req.get_header_value("Idempotency-Key");
   if (key.size() > 200 || (!key.empty() && !IsValidUtf8(key))) {
-    return reject("idempotency_key_invalid",
+    return reject(errors::kIdempotencyKeyInvalid,
                   "Idempotency-Key must be valid UTF-8 of at most 200 bytes.");
   }
   auto body = ReadBody(req, res, reader);
@@ -495,17 +514,19 @@ void Gateway::HandleApiPost(const httplib::Request& req, httplib::Response& res,
   }
   Accepted a = Accept(kAppChannel, std::move(*v.intake), key, body->hash, std::move(body->raw));
   if (a.status != 202) {
-    if (a.status == 503) SetUnavailable(res);
+    if (a.status == 503)
+      SetUnavailable(res);
     return reject(a.error.code, a.status == 503 ? "Der Dienst ist vorübergehend nicht "
                                                   "erreichbar. Bitte später erneut senden."
                                                 : a.error.message);
   }
-  if (a.replay) res.set_header("Idempotent-Replayed", "true");
+  if (a.replay)
+    res.set_header("Idempotent-Replayed", "true");
   res.set_header("Location", "/api/v1/reports/" + a.reference);
-  SendJson(res, 202,
-           json{{"reference", a.reference},
-                {"status_url", config_.gateway.public_base_url + "/api/v1/reports/" +
-                                   a.reference}});
+  SendJson(
+      res, 202,
+      json{{"reference", a.reference},
+           {"status_url", config_.gateway.public_base_url + "/api/v1/reports/" + a.reference}});
 }
 
 void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res,
@@ -520,7 +541,8 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
   page.max_photo_bytes = config_.webform.max_photo_bytes;
   auto show_form = [&](int status, const std::string& code) {
     CountRejected(kFormChannel, code);
-    if (page.form_token.empty()) page.form_token = NewFormToken();
+    if (page.form_token.empty())
+      page.form_token = NewFormToken();
     res.status = status;
     res.set_header("Cache-Control", "no-store");
     res.set_content(webform::RenderFormPage(page), "text/html; charset=utf-8");
@@ -536,7 +558,7 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
   auto body = ReadBody(req, res, reader);
   if (!body) {
     page.errors.push_back(body.error().message);
-    return show_form(StatusFor(body.error().code), body.error().code);
+    return show_form(StatusFor(body.error().code), body.error().code.str());
   }
   const auto& fields = body->submission.fields;
   auto field = [&](const char* name) {
@@ -583,7 +605,7 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
         page.field_errors[name] = e.message;
       }
     }
-    return show_form(StatusFor(v.errors.front().code), v.errors.front().code);
+    return show_form(StatusFor(v.errors.front().code), v.errors.front().code.str());
   }
   bool email = v.intake->report.reporter.ack_channel == "email";
   Accepted a =
@@ -600,7 +622,7 @@ void Gateway::HandleFormPost(const httplib::Request& req, httplib::Response& res
                                 "Sie sie in einigen Minuten noch einmal – Ihre Angaben bleiben "
                                 "erhalten (Fotos bitte erneut auswählen)."
                               : a.error.message);
-    return show_form(a.status, a.error.code);
+    return show_form(a.status, a.error.code.str());
   }
   if (a.replay) {
     registry_
@@ -620,18 +642,21 @@ void Gateway::HandleStatus(const httplib::Request& req, httplib::Response& res) 
   auto found = store_.Lookup(*ref);
   if (!found) {
     SetUnavailable(res);
-    return SendJson(res, 503, ErrorJson("unavailable", "Der Status ist gerade nicht abrufbar."));
+    return SendJson(res, 503,
+                    ErrorJson(errors::kUnavailable, "Der Status ist gerade nicht abrufbar."));
   }
   if (!found->has_value()) {
-    return SendJson(res, 404, ErrorJson("reference_unknown",
-                                        "Zu dieser Vorgangsnummer ist keine Meldung bekannt."));
+    return SendJson(res, 404,
+                    ErrorJson(errors::kReferenceUnknown,
+                              "Zu dieser Vorgangsnummer ist keine Meldung bekannt."));
   }
   const auto& s = **found;
   json category = nullptr;
   json category_name = nullptr;
   if (!s.category.empty()) {
     category = s.category;
-    if (const Category* c = config_.FindCategory(s.category)) category_name = c->name;
+    if (const Category* c = config_.FindCategory(s.category))
+      category_name = c->name;
   }
   res.set_header("Cache-Control", "no-store");
   json body{{"reference", s.reference},

@@ -12,15 +12,15 @@
 #include "core/media.hpp"
 #include "core/metrics.hpp"
 #include "routing/geo.hpp"
-#include "workers/api_tokens.hpp"
-#include "workers/ticket_actions.hpp"
+#include "tickets/actions.hpp"
+#include "tickets/api_tokens.hpp"
 
 namespace meldestelle::gateway {
 
 // The departments' side of the gateway: the staff API under /api/v1/tickets (gateway/staff_api.cpp,
 // docs/api.md) and the staff inbox pages under /staff (gateway/staff_inbox.cpp). Both
 // authenticate with the department's bearer token (the inbox keeps it in a cookie after login)
-// and act through workers::ApplyStaffAction. Thread-safe: handlers share only the pool.
+// and act through tickets::ApplyStaffAction. Thread-safe: handlers share only the pool.
 class Staff {
  public:
   Staff(const Config& config, metrics::Registry& registry);
@@ -42,37 +42,37 @@ class Staff {
  private:
   // The live token for a bearer secret (or the inbox's cookie); nullopt = unknown or revoked,
   // an error = the database is away. ApiAuth / InboxAuth answer 401 / 503 themselves.
-  Result<std::optional<workers::ApiToken>> Authenticate(const std::string& bearer);
-  std::optional<workers::ApiToken> ApiAuth(const httplib::Request& req, httplib::Response& res);
+  Result<std::optional<tickets::ApiToken>> Authenticate(const std::string& bearer);
+  std::optional<tickets::ApiToken> ApiAuth(const httplib::Request& req, httplib::Response& res);
   // Parses the list query; "" or the error message.
-  std::string ParseFilter(const httplib::Request& req, const workers::ApiToken& token,
+  std::string ParseFilter(const httplib::Request& req, const tickets::ApiToken& token,
                           Filter* f) const;
   struct Page {
     nlohmann::json items = nlohmann::json::array();
     long long total = 0;
   };
   Result<Page> List(const Filter& f, bool include_contact_for_all);
-  Result<std::optional<nlohmann::json>> Get(const workers::ApiToken& token,
+  Result<std::optional<nlohmann::json>> Get(const tickets::ApiToken& token,
                                             const std::string& reference);
-  Result<bool> Act(const workers::ApiToken& token, const std::string& reference,
-                   const workers::StaffAction& action);
+  Result<bool> Act(const tickets::ApiToken& token, const std::string& reference,
+                   const tickets::StaffAction& action);
   // The stored photo (sha256, media type) at `position` of a ticket the token may read.
   Result<std::optional<std::pair<std::string, std::string>>> FindPhoto(
-      const workers::ApiToken& token, const std::string& reference, int position);
-  bool MayRead(const workers::ApiToken& token, const std::string& department) const;
-  bool ShowsContact(const workers::ApiToken& token, const std::string& department) const;
+      const tickets::ApiToken& token, const std::string& reference, int position);
+  bool MayRead(const tickets::ApiToken& token, const std::string& department) const;
+  bool ShowsContact(const tickets::ApiToken& token, const std::string& department) const;
 
   void HandleList(const httplib::Request& req, httplib::Response& res);
   void HandleGet(const httplib::Request& req, httplib::Response& res);
   void HandleAttachment(const httplib::Request& req, httplib::Response& res);
   void HandleAction(const httplib::Request& req, httplib::Response& res,
-                    workers::StaffAction::Kind kind);
+                    tickets::StaffAction::Kind kind);
   void HandleOpenApi(const httplib::Request& req, httplib::Response& res);
 
   // Inbox (gateway/staff_inbox.cpp).
   void RegisterInbox(httplib::Server& server);
-  std::optional<workers::ApiToken> InboxAuth(const httplib::Request& req, httplib::Response& res);
-  std::string Csrf(const workers::ApiToken& token) const;
+  std::optional<tickets::ApiToken> InboxAuth(const httplib::Request& req, httplib::Response& res);
+  std::string Csrf(const tickets::ApiToken& token) const;
   void InboxLoginPage(const httplib::Request& req, httplib::Response& res);
   void InboxLogin(const httplib::Request& req, httplib::Response& res);
   void InboxLogout(const httplib::Request& req, httplib::Response& res);
@@ -83,7 +83,7 @@ class Staff {
 
   const Config& config_;
   metrics::Registry& registry_;
-  DbPool db_;
+  db::Pool db_;
   BlobStore blobs_;
   std::map<std::string, routing::Geometry> areas_;
 };

@@ -4,18 +4,20 @@
 #include <regex>
 #include <sstream>
 
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/sql.hpp"
 #include "core/text.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/staff.hpp"
-#include "workers/ticket_view.hpp"
+#include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
 
 using nlohmann::json;
-using workers::ApiToken;
-using workers::StaffAction;
+using tickets::ApiToken;
+using tickets::StaffAction;
 
 Staff::Staff(const Config& config, metrics::Registry& registry)
     : config_(config),
@@ -36,7 +38,7 @@ Status Staff::Register(httplib::Server& server) {
              [this](const auto& req, auto& res) { HandleGet(req, res); });
   server.Get(R"(/api/v1/tickets/([^/]+)/attachments/(\d+))",
              [this](const auto& req, auto& res) { HandleAttachment(req, res); });
-  for (const auto& [name, kind] : workers::StaffActionNames()) {
+  for (const auto& [name, kind] : tickets::StaffActionNames()) {
     server.Post(R"(/api/v1/tickets/([^/]+)/)" + name,
                 [this, kind = kind](const auto& req, auto& res) { HandleAction(req, res, kind); });
   }
@@ -48,8 +50,8 @@ Status Staff::Register(httplib::Server& server) {
 
 Result<std::optional<ApiToken>> Staff::Authenticate(const std::string& bearer) {
   auto r = db_.Run<std::optional<ApiToken>>([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    auto t = workers::Authenticate(tx, bearer);
+    db::Tx tx(c);
+    auto t = tickets::Authenticate(tx, bearer);
     tx.commit();
     return t;
   });
@@ -63,7 +65,7 @@ std::optional<ApiToken> Staff::ApiAuth(const httplib::Request& req, httplib::Res
   static const std::string kBearer = "Bearer ";
   if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"meldestelle\"");
-    SendError(res, 401, "unauthorized",
+    SendError(res, 401, errors::kUnauthorized,
               "send the department's token as Authorization: Bearer <token>");
     return std::nullopt;
   }
@@ -71,13 +73,13 @@ std::optional<ApiToken> Staff::ApiAuth(const httplib::Request& req, httplib::Res
   if (!checked) {
     // The database is away: that says nothing about the token.
     res.set_header("Retry-After", "5");
-    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    SendError(res, 503, errors::kUnavailable, "the database is unavailable; try again shortly");
     return std::nullopt;
   }
   std::optional<ApiToken> t = *checked;
   if (!t) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"meldestelle\", error=\"invalid_token\"");
-    SendError(res, 401, "unauthorized", "the token is unknown or revoked");
+    SendError(res, 401, errors::kUnauthorized, "the token is unknown or revoked");
     registry_
         .GetCounter("meldestelle_staff_auth_failures_total",
                     "Staff API/inbox requests with a bad token.")
@@ -207,7 +209,7 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
 
 Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
   return db_.Run<Page>([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    db::ReadTx tx(c);
     std::string statuses = "{";
     for (size_t i = 0; i < f.statuses.size(); ++i)
       statuses += (i ? "," : "") + f.statuses[i];
@@ -241,13 +243,13 @@ Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
     page.total = static_cast<long long>(ids.size());
     for (size_t i = static_cast<size_t>(f.offset);
          i < ids.size() && i < static_cast<size_t>(f.offset + f.limit); ++i) {
-      auto t = workers::LoadTicketById(tx, ids[i], false);
+      auto t = tickets::LoadTicketById(tx, ids[i], false);
       if (!t)
         continue;
       const Department* d = config_.FindDepartment(t->department_id);
       bool contact = operator_view || (d != nullptr && d->show_reporter_contact);
       page.items.push_back(
-          workers::TicketToJson(*t, config_, contact, config_.gateway.public_base_url));
+          tickets::TicketToJson(*t, config_, contact, config_.gateway.public_base_url));
     }
     return page;
   });
@@ -259,17 +261,17 @@ void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
     return;
   Filter f;
   if (std::string err = ParseFilter(req, *token, &f); !err.empty()) {
-    SendError(res, 400, "invalid_parameter", err);
+    SendError(res, 400, errors::kInvalidParameter, err);
     return;
   }
   auto page = List(f, token->role == "operator");
   if (!page && page.error().detail.rfind("22", 0) == 0) {
     // A date of the right shape that does not exist (2026-13-45): PostgreSQL's data exception.
-    SendError(res, 400, "invalid_parameter", "since/until: not a valid date or time");
+    SendError(res, 400, errors::kInvalidParameter, "since/until: not a valid date or time");
     return;
   }
   if (!page) {
-    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    SendError(res, 503, errors::kUnavailable, "the database is unavailable; try again shortly");
     return;
   }
   json body{
@@ -281,11 +283,11 @@ void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
 
 Result<std::optional<json>> Staff::Get(const ApiToken& token, const std::string& reference) {
   return db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
-    pqxx::read_transaction tx(c);
-    auto t = workers::LoadTicketByReference(tx, reference, true);
+    db::ReadTx tx(c);
+    auto t = tickets::LoadTicketByReference(tx, reference, true);
     if (!t || !MayRead(token, t->department_id))
       return std::nullopt;
-    return workers::TicketToJson(*t, config_, ShowsContact(token, t->department_id),
+    return tickets::TicketToJson(*t, config_, ShowsContact(token, t->department_id),
                                  config_.gateway.public_base_url);
   });
 }
@@ -296,8 +298,8 @@ namespace {
 std::optional<std::string> PathReference(const httplib::Request& req, httplib::Response& res) {
   auto ref = ParseReference(req.matches[1].str());
   if (!ref) {
-    SendError(res, 404, "not_found",
-              ref.error().code == "reference_check_failed"
+    SendError(res, 404, errors::kNotFound,
+              ref.error().code == errors::kReferenceCheckFailed
                   ? "no such ticket: the reference's check character does not match (mistyped?)"
                   : "no such ticket: a reference has 12 characters");
     return std::nullopt;
@@ -316,9 +318,9 @@ void Staff::HandleGet(const httplib::Request& req, httplib::Response& res) {
     return;
   auto t = Get(*token, *ref);
   if (!t) {
-    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    SendError(res, 503, errors::kUnavailable, "the database is unavailable; try again shortly");
   } else if (!*t) {
-    SendError(res, 404, "not_found", "no ticket " + *ref + " for this department");
+    SendError(res, 404, errors::kNotFound, "no ticket " + *ref + " for this department");
   } else {
     res.set_content((*t)->dump(-1, ' ', false, json::error_handler_t::replace),
                     "application/json; charset=utf-8");
@@ -329,7 +331,7 @@ Result<std::optional<std::pair<std::string, std::string>>> Staff::FindPhoto(
     const ApiToken& token, const std::string& reference, int position) {
   return db_.Run<std::optional<std::pair<std::string, std::string>>>(
       [&](pqxx::connection& c) -> std::optional<std::pair<std::string, std::string>> {
-        pqxx::read_transaction tx(c);
+        db::ReadTx tx(c);
         auto r = tx.exec_params(
             "SELECT a.sha256, a.media_type, t.department_id FROM attachments a"
             " JOIN tickets t ON t.id = a.ticket_id WHERE t.reference = $1 AND a.position = $2",
@@ -350,16 +352,16 @@ void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res
   int position = std::atoi(req.matches[2].str().c_str());
   auto found = FindPhoto(*token, *ref, position);
   if (!found) {
-    SendError(res, 503, "unavailable", "the database is unavailable; try again shortly");
+    SendError(res, 503, errors::kUnavailable, "the database is unavailable; try again shortly");
     return;
   }
   if (!*found) {
-    SendError(res, 404, "not_found", "no such attachment");
+    SendError(res, 404, errors::kNotFound, "no such attachment");
     return;
   }
   auto bytes = blobs_.Get((*found)->first);
   if (!bytes) {
-    SendError(res, 404, "not_found", "the attachment's file is missing from the media store");
+    SendError(res, 404, errors::kNotFound, "the attachment's file is missing from the media store");
     return;
   }
   res.set_header("Cache-Control", "private, max-age=3600");
@@ -369,11 +371,11 @@ void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res
 
 Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
                         const StaffAction& action) {
-  workers::StaffActor actor{token.Actor(), token.department_id, token.role == "operator"};
+  tickets::StaffActor actor{token.Actor(), token.department_id, token.role == "operator"};
   auto once = [&] {
     return db_.Run<Result<bool>>([&](pqxx::connection& c) -> Result<bool> {
-      pqxx::work tx(c);
-      auto applied = workers::ApplyStaffAction(tx, config_, actor, reference, action);
+      db::Tx tx(c);
+      auto applied = tickets::ApplyStaffAction(tx, config_, actor, reference, action);
       if (applied)
         tx.commit();  // a refused action changes nothing
       return applied;
@@ -384,7 +386,7 @@ Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
   for (int retry = 0; retry < 2 && !r && r.error().detail.rfind("40", 0) == 0; ++retry)
     r = once();
   if (!r) {
-    return MakeError("unavailable", "the database is unavailable; try again shortly",
+    return MakeError(errors::kUnavailable, "the database is unavailable; try again shortly",
                      r.error().detail);
   }
   return *r;
@@ -400,7 +402,7 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
     return;
   json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    SendError(res, 400, "invalid_json", "the body must be a JSON object");
+    SendError(res, 400, errors::kInvalidJson, "the body must be a JSON object");
     return;
   }
   StaffAction action;
@@ -426,30 +428,31 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
   for (const auto& [k, v] : body.items()) {
     auto it = fields.find(k);
     if (it == fields.end()) {
-      SendError(res, 400, "invalid_request", "unknown field \"" + k + "\"");
+      SendError(res, 400, errors::kInvalidRequest, "unknown field \"" + k + "\"");
       return;
     }
     if (!v.is_string()) {
-      SendError(res, 400, "invalid_request", "\"" + k + "\" must be a string");
+      SendError(res, 400, errors::kInvalidRequest, "\"" + k + "\" must be a string");
       return;
     }
     *it->second = v.get<std::string>();
     if (Utf8Length(*it->second) > 5000) {
-      SendError(res, 400, "invalid_request", "\"" + k + "\" is longer than 5000 characters");
+      SendError(res, 400, errors::kInvalidRequest, "\"" + k + "\" is longer than 5000 characters");
       return;
     }
   }
   if (kind == StaffAction::Kind::kDuplicate && !action.duplicate_of.empty()) {
     auto other = ParseReference(action.duplicate_of);
     if (!other) {
-      SendError(res, 400, "invalid_request", "duplicate_of is not a valid reference");
+      SendError(res, 400, errors::kInvalidRequest, "duplicate_of is not a valid reference");
       return;
     }
     action.duplicate_of = *other;
   }
   auto r = Act(*token, *ref, action);
   if (!r) {
-    int status = r.error().code == "unavailable" ? 503 : workers::StaffErrorStatus(r.error().code);
+    int status =
+        r.error().code == errors::kUnavailable ? 503 : tickets::StaffErrorStatus(r.error().code);
     SendError(res, status, r.error().code, r.error().message);
     return;
   }
@@ -463,18 +466,18 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
     // Re-routed by a worker in the moment since the hand-back: the ticket as it is, without the
     // new department's contact view or history.
     auto plain = db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
-      pqxx::read_transaction tx(c);
-      auto v = workers::LoadTicketByReference(tx, *ref, false);
+      db::ReadTx tx(c);
+      auto v = tickets::LoadTicketByReference(tx, *ref, false);
       if (!v)
         return std::nullopt;
-      return workers::TicketToJson(*v, config_, false, config_.gateway.public_base_url);
+      return tickets::TicketToJson(*v, config_, false, config_.gateway.public_base_url);
     });
     if (plain && *plain)
       t = plain;
   }
   if (!t || !*t) {
     // The change is committed; only reading it back failed.
-    SendError(res, 503, "unavailable",
+    SendError(res, 503, errors::kUnavailable,
               "the change was saved, but the ticket could not be read back; GET it again");
     return;
   }
@@ -488,7 +491,7 @@ void Staff::HandleOpenApi(const httplib::Request&, httplib::Response& res) {
   std::stringstream ss;
   ss << in.rdbuf();
   if (ss.str().empty()) {
-    SendError(res, 404, "not_found", "the OpenAPI description is not installed");
+    SendError(res, 404, errors::kNotFound, "the OpenAPI description is not installed");
     return;
   }
   res.set_content(ss.str(), "application/yaml; charset=utf-8");

@@ -7,21 +7,23 @@
 
 #include "channels/webform/page.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/sql.hpp"
 #include "core/text.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/staff.hpp"
-#include "workers/chat_texts.hpp"
-#include "workers/ticket_view.hpp"
+#include "tickets/reference.hpp"
+#include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
 
 using nlohmann::json;
+using tickets::ApiToken;
+using tickets::StaffAction;
 using webform::HtmlEscape;
-using workers::ApiToken;
-using workers::StaffAction;
 
 namespace {
 
@@ -155,7 +157,7 @@ const std::map<std::string, std::string>& InboxErrors() {
 
 // The key of InboxErrors for an error of ApplyStaffAction.
 std::string ErrorKey(const Error& e) {
-  if (e.code == "invalid_request") {
+  if (e.code == errors::kInvalidRequest) {
     if (e.message.find("reason") != std::string::npos)
       return "grund";
     if (e.message.find("public_note") != std::string::npos)
@@ -168,13 +170,13 @@ std::string ErrorKey(const Error& e) {
       return "unbekannt";
     return "eingabe";
   }
-  if (e.code == "ticket_closed")
+  if (e.code == errors::kTicketClosed)
     return "abgeschlossen";
-  if (e.code == "ticket_is_duplicate")
+  if (e.code == errors::kTicketIsDuplicate)
     return "duplikat";
-  if (e.code == "invalid_transition")
+  if (e.code == errors::kInvalidTransition)
     return "schritt";
-  if (e.code == "not_found")
+  if (e.code == errors::kNotFound)
     return "fremd";
   return "datenbank";
 }
@@ -330,7 +332,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
       text = text.substr(0, cut) + "…";
     }
     rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\"><td><a href=\"/staff/tickets/" +
-            HtmlEscape(ref) + "\">" + HtmlEscape(workers::DisplayReference(ref)) + "</a></td><td>" +
+            HtmlEscape(ref) + "\">" + HtmlEscape(tickets::DisplayReference(ref)) + "</a></td><td>" +
             HtmlEscape(t["received_at"].get<std::string>()) + "</td><td>" + HtmlEscape(cat) +
             "</td><td>" + HtmlEscape(place) + "</td><td>" + HtmlEscape(text) +
             "</td><td><span class=\"status\">" +
@@ -385,7 +387,7 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   std::string r = j["reference"];
   std::string status = j["status"];
   std::string body = "<p><a href=\"/staff\">← Zur Liste</a></p><h1>Meldung " +
-                     HtmlEscape(workers::DisplayReference(r)) + "</h1>" + Msg(req);
+                     HtmlEscape(tickets::DisplayReference(r)) + "</h1>" + Msg(req);
   if (auto e = InboxErrors().find(req.get_param_value("fehler")); e != InboxErrors().end()) {
     body += Alert(e->second);
   }
@@ -478,7 +480,7 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   body += "</ol></section>";
   res.set_header("Cache-Control", "no-store");
   res.set_content(
-      HtmlPage("Meldung " + workers::DisplayReference(r), HeaderRight(*token, config_), body),
+      HtmlPage("Meldung " + tickets::DisplayReference(r), HeaderRight(*token, config_), body),
       "text/html; charset=utf-8");
 }
 
@@ -495,7 +497,7 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   }
   std::string kind = req.get_param_value("aktion");
   StaffAction a;
-  const auto& names = workers::StaffActionNames();
+  const auto& names = tickets::StaffActionNames();
   auto k = std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.first == kind; });
   if (k == names.end()) {
     SendPage(res, 400, "Fehler", HeaderRight(*token, config_), Alert("Unbekannte Aktion."));

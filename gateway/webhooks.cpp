@@ -8,6 +8,7 @@
 #include "channels/telegram/telegram.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "gateway/respond.hpp"
 #include "gateway/server.hpp"
@@ -24,14 +25,14 @@ void Gateway::CountWebhook(const std::string& channel, const std::string& outcom
 
 void Gateway::HandleWhatsAppVerify(const httplib::Request& req, httplib::Response& res) {
   if (!config_.whatsapp.enabled()) {
-    return SendError(res, 404, "channel_disabled", "The WhatsApp channel is not configured.");
+    return SendError(res, 404, errors::kChannelDisabled, "The WhatsApp channel is not configured.");
   }
   auto challenge = whatsapp::VerifyHandshake(
       req.get_param_value("hub.mode"), req.get_param_value("hub.verify_token"),
       req.get_param_value("hub.challenge"), config_.whatsapp.verify_token);
   if (!challenge) {
     CountWebhook("whatsapp", "verify_refused");
-    return SendError(res, 403, "verify_token_mismatch",
+    return SendError(res, 403, errors::kVerifyTokenMismatch,
                      "hub.mode must be subscribe and hub.verify_token must match the configured "
                      "verify token.");
   }
@@ -42,19 +43,19 @@ void Gateway::HandleWhatsAppVerify(const httplib::Request& req, httplib::Respons
 
 void Gateway::HandleWhatsAppPost(const httplib::Request& req, httplib::Response& res) {
   if (!config_.whatsapp.enabled()) {
-    return SendError(res, 404, "channel_disabled", "The WhatsApp channel is not configured.");
+    return SendError(res, 404, errors::kChannelDisabled, "The WhatsApp channel is not configured.");
   }
   switch (whatsapp::VerifySignature(config_.whatsapp.app_secret, req.body,
                                     req.get_header_value("X-Hub-Signature-256"))) {
     case whatsapp::SignatureCheck::kMissing:
       CountWebhook("whatsapp", "signature_missing");
-      return SendError(res, 401, "signature_missing",
+      return SendError(res, 401, errors::kSignatureMissing,
                        "X-Hub-Signature-256 is required (HMAC-SHA256 of the body with the app "
                        "secret).");
     case whatsapp::SignatureCheck::kMismatch:
       CountWebhook("whatsapp", "signature_invalid");
       log::Warn("whatsapp webhook with a wrong signature refused", {});
-      return SendError(res, 403, "signature_invalid",
+      return SendError(res, 403, errors::kSignatureInvalid,
                        "X-Hub-Signature-256 does not match the body.");
     case whatsapp::SignatureCheck::kOk:
       break;
@@ -69,19 +70,20 @@ void Gateway::HandleWhatsAppPost(const httplib::Request& req, httplib::Response&
 
 void Gateway::HandleTelegramPost(const httplib::Request& req, httplib::Response& res) {
   if (!config_.telegram.enabled()) {
-    return SendError(res, 404, "channel_disabled", "The Telegram channel is not configured.");
+    return SendError(res, 404, errors::kChannelDisabled, "The Telegram channel is not configured.");
   }
   std::string secret = req.get_header_value("X-Telegram-Bot-Api-Secret-Token");
   if (secret.empty()) {
     CountWebhook("telegram", "secret_missing");
-    return SendError(res, 401, "secret_missing",
+    return SendError(res, 401, errors::kSecretMissing,
                      "X-Telegram-Bot-Api-Secret-Token is required (the secret_token given to "
                      "setWebhook).");
   }
   if (!telegram::VerifySecret(config_.telegram.secret_token, secret)) {
     CountWebhook("telegram", "secret_invalid");
     log::Warn("telegram webhook with a wrong secret refused", {});
-    return SendError(res, 403, "secret_invalid", "X-Telegram-Bot-Api-Secret-Token does not match.");
+    return SendError(res, 403, errors::kSecretInvalid,
+                     "X-Telegram-Bot-Api-Secret-Token does not match.");
   }
   auto events = telegram::ParseUpdate(req.body);
   if (!events) {

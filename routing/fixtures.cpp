@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/errors.hpp"
 #include "core/text.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -36,8 +37,9 @@ bool Coordinate(YamlReader& rd, const YAML::Node& map, const char* name, const s
 
 void ReadReport(YamlReader& rd, const YAML::Node& node, const std::string& key,
                 const Config* config, FixtureCase& c) {
-  if (!rd.ExpectMap(node, key, {"description", "category", "lat", "lon", "channel",
-                                "has_photo", "received_at"})) {
+  if (!rd.ExpectMap(
+          node, key,
+          {"description", "category", "lat", "lon", "channel", "has_photo", "received_at"})) {
     return;
   }
   Report& r = c.report;
@@ -77,7 +79,7 @@ fs::path FixturesBeside(const fs::path& rules_file) {
 Result<std::vector<FixtureCase>> LoadFixtures(const fs::path& file, const Config* config) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return MakeError("fixtures_invalid", file.string() + ":0: (file): cannot be read\n");
+    return MakeError(errors::kFixturesInvalid, file.string() + ":0: (file): cannot be read\n");
   }
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -85,19 +87,18 @@ Result<std::vector<FixtureCase>> LoadFixtures(const fs::path& file, const Config
 }
 
 Result<std::vector<FixtureCase>> ParseFixtures(const std::string& text,
-                                               const std::string& file_name,
-                                               const Config* config) {
+                                               const std::string& file_name, const Config* config) {
   YamlReader rd(file_name);
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     rd.FailAtLine(e.mark.line + 1, "(syntax)", e.msg);
-    return MakeError("fixtures_invalid", rd.JoinedErrors());
+    return MakeError(errors::kFixturesInvalid, rd.JoinedErrors());
   }
   if (!root || !root.IsSequence()) {
     rd.FailAtLine(1, "(file)", "must be a list of {report, expect} cases");
-    return MakeError("fixtures_invalid", rd.JoinedErrors());
+    return MakeError(errors::kFixturesInvalid, rd.JoinedErrors());
   }
   std::vector<FixtureCase> cases;
   for (size_t i = 0; i < root.size(); ++i) {
@@ -135,7 +136,7 @@ Result<std::vector<FixtureCase>> ParseFixtures(const std::string& text,
     cases.push_back(std::move(c));
   }
   if (!rd.ok()) {
-    return MakeError("fixtures_invalid", rd.JoinedErrors());
+    return MakeError(errors::kFixturesInvalid, rd.JoinedErrors());
   }
   return cases;
 }
@@ -204,10 +205,10 @@ Result<std::shared_ptr<const RuleSet>> LoadCheckedRuleSet(const fs::path& rules_
   }
   auto failures = RunFixtures(**rules, *cases);
   if (!failures.empty()) {
-    return MakeError("fixtures_failed",
-                     DescribeFailures(fixtures.string(), failures) +
-                         std::to_string(failures.size()) + " of " +
-                         std::to_string(cases->size()) + " fixture(s) failed\n");
+    return MakeError(errors::kFixturesFailed, DescribeFailures(fixtures.string(), failures) +
+                                                  std::to_string(failures.size()) + " of " +
+                                                  std::to_string(cases->size()) +
+                                                  " fixture(s) failed\n");
   }
   return rules;
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/text.hpp"
 #include "core/yaml_reader.hpp"
 #include "routing/gazetteer.hpp"
@@ -125,7 +126,7 @@ class GazetteerLoader {
 Result<Gazetteer> LoadGazetteer(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return MakeError("gazetteer_invalid", file.string() + ":0: (file): cannot be read\n");
+    return MakeError(errors::kGazetteerInvalid, file.string() + ":0: (file): cannot be read\n");
   }
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -134,7 +135,7 @@ Result<Gazetteer> LoadGazetteer(const std::filesystem::path& file) {
 
 Result<Gazetteer> ParseGazetteer(const std::string& text, const std::string& file_name) {
   YamlReader rd(file_name);
-  auto fail = [&] { return MakeError("gazetteer_invalid", rd.JoinedErrors()); };
+  auto fail = [&] { return MakeError(errors::kGazetteerInvalid, rd.JoinedErrors()); };
   Gazetteer g;
   g.version = "sha256:" + Sha256Hex(text);
   YAML::Node root;

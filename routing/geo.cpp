@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/errors.hpp"
+
 namespace meldestelle::routing {
 
 namespace {
@@ -287,16 +289,16 @@ Result<Geometry> ParseGeoJson(const std::string& text, const std::string& name) 
     for (size_t i = 0; i + 1 < upto; ++i) {
       line += text[i] == '\n' ? 1 : 0;
     }
-    return MakeError("geojson_invalid", "line " + std::to_string(line) + ": invalid JSON");
+    return MakeError(errors::kGeojsonInvalid, "line " + std::to_string(line) + ": invalid JSON");
   }
   GeoParser gp;
   gp.g.name = name;
   gp.g.bbox = BBox::Empty();
   if (!gp.Geom(j, "")) {
-    return MakeError("geojson_invalid", gp.error);
+    return MakeError(errors::kGeojsonInvalid, gp.error);
   }
   if (gp.g.polygons.empty() && gp.g.points.empty() && gp.g.lines.empty()) {
-    return MakeError("geojson_invalid", "(file): contains no geometry");
+    return MakeError(errors::kGeojsonInvalid, "(file): contains no geometry");
   }
   return std::move(gp.g);
 }
@@ -304,7 +306,7 @@ Result<Geometry> ParseGeoJson(const std::string& text, const std::string& name) 
 Result<Geometry> LoadGeoJson(const std::filesystem::path& file, const std::string& name) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return MakeError("geojson_invalid", "cannot be read");
+    return MakeError(errors::kGeojsonInvalid, "cannot be read");
   }
   std::ostringstream ss;
   ss << in.rdbuf();

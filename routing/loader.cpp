@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/text.hpp"
 #include "core/yaml_reader.hpp"
 #include "routing/rules.hpp"
@@ -56,11 +57,11 @@ class Loader {
   // `when: {category: …, keywords: …}`).
   std::optional<Condition> Map(const YAML::Node& node, const std::string& key) {
     static const std::set<std::string> kKeys = {
-        "all",     "any",  "not",  "category", "category_group", "keywords",    "regex",
-        "area",    "near", "time", "channel",  "has_photo",      "has_location"};
-    if (!rd_.ExpectMap(node, key, {"all", "any", "not", "category", "category_group",
-                                   "keywords", "regex", "area", "near", "channel", "time",
-                                   "has_photo", "has_location"})) {
+        "all",  "any",  "not",  "category", "category_group", "keywords",    "regex",
+        "area", "near", "time", "channel",  "has_photo",      "has_location"};
+    if (!rd_.ExpectMap(node, key,
+                       {"all", "any", "not", "category", "category_group", "keywords", "regex",
+                        "area", "near", "channel", "time", "has_photo", "has_location"})) {
       return std::nullopt;
     }
     std::vector<Condition> parts;
@@ -262,9 +263,8 @@ class Loader {
     }
     if (re->ProgramSize() > kMaxRegexProgramSize) {
       rd_.Fail(v, key,
-               "regular expression too large (program size " +
-                   std::to_string(re->ProgramSize()) + ", at most " +
-                   std::to_string(kMaxRegexProgramSize) + ")");
+               "regular expression too large (program size " + std::to_string(re->ProgramSize()) +
+                   ", at most " + std::to_string(kMaxRegexProgramSize) + ")");
       return std::nullopt;
     }
     c.regex = std::move(re);
@@ -286,7 +286,8 @@ class Loader {
     double m = -1;
     if (!within || !within.IsScalar() || !YAML::convert<double>::decode(within, m) ||
         !std::isfinite(m) || m <= 0 || m > 100000) {
-      rd_.Fail(within ? within : v, key + ".within_m", "must be a number of metres, 0 < m ≤ 100000");
+      rd_.Fail(within ? within : v, key + ".within_m",
+               "must be a number of metres, 0 < m ≤ 100000");
       return std::nullopt;
     }
     c.within_m = m;
@@ -324,9 +325,9 @@ class Loader {
     }
     // Widen generously (cos(lat) shrinks degrees of longitude; use the pole-ward edge).
     double dlat = m / kMetresPerDegreeLat;
-    double coslat = std::cos(std::min(89.0, std::max(std::fabs(target.min_lat),
-                                                     std::fabs(target.max_lat)) + dlat) *
-                             3.14159265358979323846 / 180.0);
+    double coslat = std::cos(
+        std::min(89.0, std::max(std::fabs(target.min_lat), std::fabs(target.max_lat)) + dlat) *
+        3.14159265358979323846 / 180.0);
     double dlon = m / (kMetresPerDegreeLat * std::max(coslat, 1e-6));
     c.near_bbox = BBox{target.min_lon - dlon, target.min_lat - dlat, target.max_lon + dlon,
                        target.max_lat + dlat};
@@ -400,8 +401,9 @@ class Loader {
       }
       // A configured file that failed to load was reported already.
       if (!configured) {
-        rd_.Fail(at, key, std::string("unknown ") + (area ? "area" : "point or line") + " \"" +
-                              name + "\" (not in routing.areas of the config)");
+        rd_.Fail(at, key,
+                 std::string("unknown ") + (area ? "area" : "point or line") + " \"" + name +
+                     "\" (not in routing.areas of the config)");
       }
     }
     return -1;
@@ -421,9 +423,9 @@ const std::set<std::string>& Priorities() {
 // so the pole-ward edge is used).
 BBox Widen(const BBox& b, double m) {
   double dlat = m / kMetresPerDegreeLat;
-  double coslat = std::cos(std::min(89.0, std::max(std::fabs(b.min_lat), std::fabs(b.max_lat)) +
-                                              dlat) *
-                           3.14159265358979323846 / 180.0);
+  double coslat =
+      std::cos(std::min(89.0, std::max(std::fabs(b.min_lat), std::fabs(b.max_lat)) + dlat) *
+               3.14159265358979323846 / 180.0);
   double dlon = m / (kMetresPerDegreeLat * std::max(coslat, 1e-6));
   return BBox{b.min_lon - dlon, b.min_lat - dlat, b.max_lon + dlon, b.max_lat + dlat};
 }
@@ -516,8 +518,7 @@ void ReadResult(YamlReader& rd, const YAML::Node& node, const std::string& key, 
   }
   if (config != nullptr && !r.department.empty() &&
       config->FindDepartment(r.department) == nullptr) {
-    rd.Fail(node["department"], key + ".department",
-            "unknown department \"" + r.department + "\"");
+    rd.Fail(node["department"], key + ".department", "unknown department \"" + r.department + "\"");
   }
 }
 
@@ -527,7 +528,7 @@ Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::filesystem::path& 
                                                    const Config* config) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return MakeError("rules_invalid", file.string() + ":0: (file): cannot be read\n");
+    return MakeError(errors::kRulesInvalid, file.string() + ":0: (file): cannot be read\n");
   }
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -548,7 +549,7 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& text,
   }
   auto fail = [&] {
     std::string all = cfg_rd.ok() ? "" : cfg_rd.JoinedErrors();
-    return MakeError("rules_invalid", all + rd.JoinedErrors());
+    return MakeError(errors::kRulesInvalid, all + rd.JoinedErrors());
   };
   YAML::Node root;
   try {
@@ -577,8 +578,9 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& text,
     std::map<std::string, std::string> seen_conditions;  // Describe(full) → "id (line n)"
     std::string catch_all;  // "id (line n)" of the first rule without conditions
     for (const auto& node : rules) {
-      if (!rd.ExpectMap(node, "rules[]", {"id", "description", "when", "department", "priority",
-                                          "tags", "forward"})) {
+      if (!rd.ExpectMap(
+              node, "rules[]",
+              {"id", "description", "when", "department", "priority", "tags", "forward"})) {
         continue;
       }
       Rule r;

@@ -48,4 +48,13 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 // Reads `n` ASCII digits at `pos` of `s`; false if they are not all digits or `s` is too short.
 bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out);
 
+// Parses a --since/--until/--now value: an ISO 8601 date ("2026-11-01", midnight in the town's
+// time zone `tz`) or date-time ("2026-11-01T08:00", "2026-11-01 08:00:00", optional seconds and
+// fraction, optional "Z" or "±HH:MM"; without an offset it is the town's local time).
+// `end_of_day` makes a bare date mean the end of that day (the next midnight), so `--until
+// 2026-11-30` includes the 30th. Returns Unix seconds, or an error naming what was expected.
+Result<int64_t> ParseTownTime(std::string_view text, const TimeZone& tz, bool end_of_day);
+// RFC 3339 UTC ("2026-11-01T07:00:00Z") of Unix seconds.
+std::string FormatUnixSeconds(int64_t unix_seconds);
+
 }  // namespace meldestelle::routing

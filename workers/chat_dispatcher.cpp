@@ -5,19 +5,23 @@
 
 #include "channels/email/compose.hpp"
 #include "channels/phone/twilio.hpp"
-#include "core/smtp_client.hpp"
 #include "channels/telegram/telegram.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
-#include "core/db.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/optout.hpp"
+#include "core/smtp_client.hpp"
+#include "core/sql.hpp"
+#include "core/wait.hpp"
+#include "tickets/notices.hpp"
+#include "tickets/reference.hpp"
 #include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
-#include "workers/status_texts.hpp"
-#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 using nlohmann::json;
 
@@ -44,7 +48,8 @@ ChatDispatcher::ChatDispatcher(const Config& config, metrics::Registry& registry
     on.push_back("whatsapp");
   if (!config.telegram.bot_token.empty())
     on.push_back("telegram");
-  if (config.email.enabled()) on.push_back("email");
+  if (config.email.enabled())
+    on.push_back("email");
   if (config.phone.enabled() && !config.phone.account_sid.empty() &&
       !config.phone.sms_from.empty()) {
     on.push_back("sms");
@@ -84,7 +89,7 @@ Result<int> ChatDispatcher::RunOnce() {
     return st.error();
   std::vector<Row> rows;
   auto claimed = RunDb<Ok>([&] {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     auto r = tx.exec_params(
         "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
         " next_attempt_at = now() + interval '2 minutes', updated_at = now()"
@@ -142,7 +147,8 @@ Result<int> ChatDispatcher::RunOnce() {
         if (x.channel == "email") {
           const auto& templates = config_.email.ack_templates;
           auto t = templates.find(language);
-          if (t == templates.end()) t = templates.find("de");
+          if (t == templates.end())
+            t = templates.find("de");
           std::string status_url =
               config_.gateway.public_base_url + "/api/v1/reports/" + x.reference;
           auto fill = [&](const std::string& s) {
@@ -155,15 +161,16 @@ Result<int> ChatDispatcher::RunOnce() {
           if (x.payload.value("forwarded_to", "") != "") {
             extra = ForwardAckText(language, x.reference, x.payload.value("forwarded_to", ""));
           } else if (x.payload.value("duplicate", false)) {
-            extra = DuplicateAckText(language, x.reference,
-                                     x.payload.value("existing_reference", ""));
+            extra =
+                DuplicateAckText(language, x.reference, x.payload.value("existing_reference", ""));
           }
           if (x.payload.value("ask_location", false)) {
             extra += (extra.empty() ? "" : " ") + x.payload.value("location_message", "");
           }
           x.subject = fill(t->second.subject);
           x.text = fill(t->second.body);
-          if (!extra.empty()) x.text = extra + "\n\n" + x.text;
+          if (!extra.empty())
+            x.text = extra + "\n\n" + x.text;
           if (config_.notifications.enabled) {
             // The status notices to come can be declined already (docs/departments.md, "Citizens").
             x.text += language == "en"
@@ -233,21 +240,23 @@ Result<int> ChatDispatcher::RunOnce() {
       } else if (x.kind == "forward") {
         // To another authority: the report itself.
         std::string lat = x.payload.contains("lat") && x.payload["lat"].is_number()
-                              ? x.payload["lat"].dump() : "";
+                              ? x.payload["lat"].dump()
+                              : "";
         std::string lon = x.payload.contains("lon") && x.payload["lon"].is_number()
-                              ? x.payload["lon"].dump() : "";
+                              ? x.payload["lon"].dump()
+                              : "";
         x.subject = "Weitergeleitete Mängelmeldung " + DisplayReference(x.reference) + " (" +
                     config_.town.name + ")";
         x.text = "Guten Tag,\n\ndie folgende Meldung ist bei der Stadt " + config_.town.name +
                  " eingegangen; zuständig ist nach unserer Kenntnis " +
                  x.payload.value("authority", "Ihre Behörde") +
                  ". Wir leiten sie deshalb an Sie weiter.\n\nVorgangsnummer: " +
-                 DisplayReference(x.reference) + "\nKategorie: " +
-                 x.payload.value("category", "–") + "\nOrt: " +
-                 x.payload.value("address", "") +
-                 (lat.empty() ? "" : " (" + lat + ", " + lon +
-                                         ") https://www.openstreetmap.org/?mlat=" + lat +
-                                         "&mlon=" + lon + "#map=18/" + lat + "/" + lon) +
+                 DisplayReference(x.reference) +
+                 "\nKategorie: " + x.payload.value("category", "–") +
+                 "\nOrt: " + x.payload.value("address", "") +
+                 (lat.empty() ? ""
+                              : " (" + lat + ", " + lon + ") https://www.openstreetmap.org/?mlat=" +
+                                    lat + "&mlon=" + lon + "#map=18/" + lat + "/" + lon) +
                  "\n\nText der Meldung:\n" + x.payload.value("text", "") +
                  "\n\nMit freundlichen Grüßen\nStadtverwaltung " + config_.town.name;
       } else {
@@ -269,11 +278,12 @@ Result<int> ChatDispatcher::RunOnce() {
     // Renew the lease just before sending: if another dispatcher took the row over after our
     // lease ran out (a slow provider), it is its row now and we skip it.
     auto mine = RunDb<bool>([&] {
-      pqxx::work tx(*conn_);
-      bool ok = !tx.exec_params("UPDATE outbox SET next_attempt_at = now() + interval '2 minutes'"
-                                " WHERE id = $1 AND status = 'sending' AND attempts = $2"
-                                " RETURNING 1",
-                                row.id, row.attempts)
+      db::Tx tx(*conn_);
+      bool ok = !tx.exec_params(
+                       "UPDATE outbox SET next_attempt_at = now() + interval '2 minutes'"
+                       " WHERE id = $1 AND status = 'sending' AND attempts = $2"
+                       " RETURNING 1",
+                       row.id, row.attempts)
                      .empty();
       tx.commit();
       return ok;
@@ -282,11 +292,12 @@ Result<int> ChatDispatcher::RunOnce() {
       conn_.reset();
       return mine.error();
     }
-    if (!*mine) continue;
+    if (!*mine)
+      continue;
     Outcome out = Send(row);
     std::string result;
     auto recorded = RunDb<Ok>([&] {
-      pqxx::work tx(*conn_);
+      db::Tx tx(*conn_);
       if (out.ok) {
         result = "sent";
         tx.exec_params0(
@@ -345,9 +356,12 @@ ChatDispatcher::Outcome ChatDispatcher::Send(const Row& row) {
     return {false, true, "", "nothing to send", 0};
   if (row.channel == "whatsapp")
     return SendWhatsApp(row);
-  if (row.channel == "sms") return SendSms(row);
-  if (row.channel == "email") return SendEmail(row);
-  if (row.channel == "telegram") return SendTelegram(row);
+  if (row.channel == "sms")
+    return SendSms(row);
+  if (row.channel == "email")
+    return SendEmail(row);
+  if (row.channel == "telegram")
+    return SendTelegram(row);
   return {false, true, "", "no sender for channel " + row.channel, 0};
 }
 
@@ -370,7 +384,7 @@ ChatDispatcher::Outcome ChatDispatcher::SendWhatsApp(const Row& row) {
                           : whatsapp::BuildTextMessage(row.address, row.text, row.reply_to);
   auto res = http_.Send(req);
   if (!res)
-    return {false, false, "", res.error().code + ": " + res.error().message, 0};
+    return {false, false, "", res.error().code.str() + ": " + res.error().message, 0};
   auto parsed = whatsapp::ParseSendResponse(static_cast<int>(res->status), res->body);
   if (!parsed)
     return {false, res->status < 500, "", parsed.error().message, 0};
@@ -396,7 +410,7 @@ ChatDispatcher::Outcome ChatDispatcher::SendTelegram(const Row& row) {
   req.body = telegram::BuildSendMessage(row.address, row.text, reply);
   auto res = http_.Send(req);
   if (!res)
-    return {false, false, "", res.error().code + ": " + res.error().message, 0};
+    return {false, false, "", res.error().code.str() + ": " + res.error().message, 0};
   auto parsed = telegram::ParseSendResponse(static_cast<int>(res->status), res->body);
   if (!parsed)
     return {false, res->status < 500, "", parsed.error().message, 0};
@@ -423,7 +437,8 @@ ChatDispatcher::Outcome ChatDispatcher::SendEmail(const Row& row) {
   m.in_reply_to = row.payload.value("in_reply_to", "");
   if (row.payload.contains("references") && row.payload["references"].is_array()) {
     for (const auto& r : row.payload["references"]) {
-      if (r.is_string()) m.references.push_back(r.get<std::string>());
+      if (r.is_string())
+        m.references.push_back(r.get<std::string>());
     }
   }
   m.auto_reply = row.kind == "ack";
@@ -444,8 +459,9 @@ ChatDispatcher::Outcome ChatDispatcher::SendEmail(const Row& row) {
   smtp.recipients = {row.address};
   smtp.data = email::Compose(m);
   auto st = SendSmtp(smtp);
-  if (st) return {true, false, m.message_id, "", 0};
-  return {false, st.error().code == "smtp_permanent", "", st.error().message, 0};
+  if (st)
+    return {true, false, m.message_id, "", 0};
+  return {false, st.error().code == errors::kSmtpPermanent, "", st.error().message, 0};
 }
 
 ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {
@@ -459,7 +475,7 @@ ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {
   req.body = twilio::BuildSmsForm(ph.sms_from, row.address, row.text);
   auto res = http_.Send(req);
   if (!res)
-    return {false, false, "", res.error().code + ": " + res.error().message, 0};
+    return {false, false, "", res.error().code.str() + ": " + res.error().message, 0};
   auto parsed = twilio::ParseSmsResponse(static_cast<int>(res->status), res->body);
   if (!parsed)
     return {false, res->status < 500, "", parsed.error().message, 0};
@@ -470,7 +486,8 @@ ChatDispatcher::Outcome ChatDispatcher::SendSms(const Row& row) {
 }
 
 void ChatDispatcher::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
-  PollUntilStopped("chat dispatcher", [this] { return RunOnce(); }, stop, interval);
+  PollUntilStopped(
+      "chat dispatcher", [this] { return RunOnce(); }, stop, interval);
 }
 
 }  // namespace meldestelle::workers

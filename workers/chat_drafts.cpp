@@ -3,12 +3,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "core/db.hpp"
 #include "core/log.hpp"
+#include "core/sql.hpp"
+#include "core/wait.hpp"
 #include "workers/chat_texts.hpp"
-#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 DraftCloser::DraftCloser(const Config& config, const RuleSource& rules, metrics::Registry& registry)
     : config_(config),
@@ -37,7 +39,7 @@ Result<int> DraftCloser::RunOnce() {
     int64_t current = 0;
     // One draft per transaction; the row lock keeps other closers and the intake away from it.
     auto r = RunDb<bool>([&]() -> bool {
-      pqxx::work tx(*conn_);
+      db::Tx tx(*conn_);
       auto rows = tx.exec(
           "SELECT d.id, d.channel, d.sender, d.report_id::text, d.reference, d.state,"
           " d.first_message_id,"
@@ -183,12 +185,13 @@ Result<int> DraftCloser::RunOnce() {
         conn_.reset();
         return r.error();
       }
-      if (current == 0) return r.error();  // failed before a draft was taken: nothing to set aside
+      if (current == 0)
+        return r.error();  // failed before a draft was taken: nothing to set aside
       // Not the environment's fault: set this draft aside for a while so the others proceed.
       log::Error("chat draft could not be published; retrying it in 5 minutes",
                  {{"error", r.error().message + ": " + r.error().detail}});
       auto later = RunDb<Ok>([&] {
-        pqxx::work tx(*conn_);
+        db::Tx tx(*conn_);
         tx.exec_params0(
             "UPDATE chat_drafts SET deadline = now() + interval '5 minutes' WHERE id = $1",
             current);
@@ -209,7 +212,7 @@ Result<int64_t> DraftCloser::ForgetOldEvents() {
   if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st.error();
   return RunDb<int64_t>([&] {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     auto r = tx.exec_params(
         "DELETE FROM chat_events WHERE received_at < now() - make_interval(days => $1)",
         config_.chat.dedupe_days);

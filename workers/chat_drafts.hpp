@@ -7,8 +7,8 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/result.hpp"
+#include "tickets/store.hpp"
 #include "workers/rule_source.hpp"
-#include "workers/ticket_store.hpp"
 
 namespace meldestelle::workers {
 
@@ -33,7 +33,7 @@ class DraftCloser {
  private:
   const Config& config_;
   const RuleSource& rules_;
-  TicketStore store_;
+  tickets::TicketStore store_;
   std::unique_ptr<pqxx::connection> conn_;
   metrics::Counter& published_;
   metrics::Counter& asked_;

@@ -4,14 +4,17 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
-#include "core/db.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
+#include "core/sql.hpp"
+#include "tickets/provider_events.hpp"
 #include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
-#include "workers/provider_events.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 using chat::ChatEvent;
 using chat::EventKind;
@@ -70,7 +73,7 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
     s.filename = SanitizeFilename(m.filename);
     auto bytes = media_.Fetch(e, m);
     if (!bytes) {
-      if (bytes.error().code == "media_transient" && !last_attempt)
+      if (bytes.error().code == errors::kMediaTransient && !last_attempt)
         return bytes.error();
       s.problem = bytes.error().message;
       log::Warn("chat media not loadable",
@@ -103,7 +106,7 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
     }
     std::string sha = Sha256Hex(stored);
     if (auto put = blobs_.Put(stored, sha); !put) {
-      return MakeError("db_unavailable", "media storage failed", put.error().message);
+      return MakeError(errors::kDbUnavailable, "media storage failed", put.error().message);
     }
     s.sha256 = sha;
     s.media_type = type;
@@ -115,9 +118,8 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
 
 namespace {
 
-void QueueReply(pqxx::work& tx, const ChatEvent& e, const std::string& dedupe,
-                const std::string& text, const std::string& language,
-                const std::string& reference = {}) {
+void QueueReply(db::Tx& tx, const ChatEvent& e, const std::string& dedupe, const std::string& text,
+                const std::string& language, const std::string& reference = {}) {
   nlohmann::json payload{
       {"text", text}, {"language", language}, {"reply_to", e.message_id}, {"reference", reference}};
   tx.exec_params0(
@@ -171,7 +173,7 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
   const std::string language = ChatLanguage(e.channel, e.sender, e.language);
   const int window = config_.chat.draft_window_seconds;
   auto done = RunDb<Ok>([&]() -> Ok {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     if (e.kind == EventKind::kStatus) {
       if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "status"))
         return Ok{};

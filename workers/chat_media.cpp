@@ -5,6 +5,7 @@
 #include "channels/telegram/telegram.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::workers {
 
@@ -13,7 +14,7 @@ namespace {
 bool Transient(long status) { return status == 429 || status >= 500; }
 
 Error Unavailable(std::string message) {
-  return MakeError("media_unavailable", std::move(message));
+  return MakeError(errors::kMediaUnavailable, std::move(message));
 }
 
 // "http://127.0.0.1:8080/v21.0" → "http://127.0.0.1:8080".
@@ -52,7 +53,7 @@ Result<HttpClient::Response> ProviderMedia::Get(const std::string& url, const st
   std::chrono::milliseconds backoff(500);
   for (int attempt = 1;; ++attempt) {
     auto res = http_.Send(req);
-    if (!res && res.error().code == "http_too_large") {
+    if (!res && res.error().code == errors::kHttpTooLarge) {
       return Unavailable("media larger than " + std::to_string(max_bytes) + " bytes");
     }
     bool retry = !res || Transient(res->status);
@@ -60,7 +61,7 @@ Result<HttpClient::Response> ProviderMedia::Get(const std::string& url, const st
       return res;
     if (attempt >= 3) {
       return MakeError(
-          "media_transient",
+          errors::kMediaTransient,
           res ? "provider answered HTTP " + std::to_string(res->status) : res.error().message,
           RedactUrl(url));
     }

@@ -1,5 +1,7 @@
 #include "workers/chat_status.hpp"
 
+#include "core/sql.hpp"
+
 namespace meldestelle::workers {
 
 namespace {
@@ -16,7 +18,7 @@ int StateRank(const std::string& s) {
 
 }  // namespace
 
-void ApplyDeliveryStatus(pqxx::work& tx, const std::string& channel,
+void ApplyDeliveryStatus(db::Tx& tx, const std::string& channel,
                          const std::string& provider_message_id, const std::string& status,
                          int error_code, const std::string& error_title) {
   auto rows = tx.exec_params(
@@ -56,7 +58,7 @@ void ApplyDeliveryStatus(pqxx::work& tx, const std::string& channel,
   }
 }
 
-void ApplyParkedStatuses(pqxx::work& tx, const std::string& channel,
+void ApplyParkedStatuses(db::Tx& tx, const std::string& channel,
                          const std::string& provider_message_id) {
   auto parked = tx.exec_params(
       "DELETE FROM chat_status_backlog WHERE channel = $1 AND provider_message_id = $2"

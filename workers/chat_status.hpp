@@ -1,7 +1,8 @@
 #pragma once
 
-#include <pqxx/pqxx>
 #include <string>
+
+#include "core/db.hpp"
 
 namespace meldestelle::workers {
 
@@ -11,11 +12,11 @@ namespace meldestelle::workers {
 // other failures mark it failed. A status for an id not recorded yet (the dispatcher records it
 // after the provider's answer, and a fast receipt can overtake that) is parked in
 // chat_status_backlog and applied by the dispatcher when it records the id.
-void ApplyDeliveryStatus(pqxx::work& tx, const std::string& channel,
+void ApplyDeliveryStatus(db::Tx& tx, const std::string& channel,
                          const std::string& provider_message_id, const std::string& status,
                          int error_code, const std::string& error_title);
 // Applies the parked statuses of `provider_message_id` (the dispatcher, after recording it).
-void ApplyParkedStatuses(pqxx::work& tx, const std::string& channel,
+void ApplyParkedStatuses(db::Tx& tx, const std::string& channel,
                          const std::string& provider_message_id);
 
 }  // namespace meldestelle::workers

@@ -4,8 +4,11 @@
 #include <cctype>
 
 #include "core/text.hpp"
+#include "tickets/reference.hpp"
 
 namespace meldestelle::workers {
+
+using tickets::DisplayReference;
 
 namespace {
 
@@ -35,12 +38,6 @@ std::string ChatLanguage(std::string_view channel, std::string_view sender,
     return "en";
   }
   return "de";
-}
-
-std::string DisplayReference(std::string_view ref) {
-  if (ref.size() != 12)
-    return std::string(ref);
-  return Cat({ref.substr(0, 4), "-", ref.substr(4, 4), "-", ref.substr(8, 4)});
 }
 
 std::string AskLocationText(std::string_view language) {

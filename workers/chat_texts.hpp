@@ -30,8 +30,5 @@ OptWord ParseOptWord(std::string_view text);
 // The confirmations of STOP and START.
 std::string OptOutConfirmText(std::string_view language);
 std::string OptInConfirmText(std::string_view language);
-// The reference as written to citizens: groups of four ("4KQ7-XRT2-WNPA"); the status lookup
-// and staff accept it with or without the dashes.
-std::string DisplayReference(std::string_view reference);
 
 }  // namespace meldestelle::workers

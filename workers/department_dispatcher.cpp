@@ -7,15 +7,19 @@
 
 #include "channels/email/compose.hpp"
 #include "core/crypto.hpp"
-#include "core/db.hpp"
+#include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/smtp_client.hpp"
+#include "core/sql.hpp"
+#include "core/wait.hpp"
+#include "tickets/events.hpp"
+#include "tickets/reference.hpp"
 #include "workers/chat_texts.hpp"
-#include "workers/ticket_events.hpp"
-#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 using nlohmann::json;
 
@@ -239,7 +243,7 @@ Result<int> DepartmentDispatcher::RunOnce() {
   const int lease = 2 * config_.tickets.delivery_timeout_seconds + 60;
   std::vector<Row> rows;
   auto claimed = RunDb<Ok>([&] {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     auto r = tx.exec_params(
         "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
         " next_attempt_at = now() + make_interval(secs => $2), updated_at = now()"
@@ -276,7 +280,7 @@ Result<int> DepartmentDispatcher::RunOnce() {
     // after our lease ran out, it is its row now and we skip it.
     std::optional<TicketView> ticket;
     auto mine = RunDb<bool>([&] {
-      pqxx::work tx(*conn_);
+      db::Tx tx(*conn_);
       bool ok = !tx.exec_params(
                        "UPDATE outbox SET next_attempt_at = now() +"
                        " make_interval(secs => $3)"
@@ -305,7 +309,7 @@ Result<int> DepartmentDispatcher::RunOnce() {
     }
     if (!obsolete.empty()) {
       auto done = RunDb<Ok>([&] {
-        pqxx::work tx(*conn_);
+        db::Tx tx(*conn_);
         tx.exec_params0(
             "UPDATE outbox SET status = 'done', last_error = $2, updated_at = now()"
             " WHERE id = $1 AND attempts = $3 AND status = 'sending'",
@@ -317,9 +321,9 @@ Result<int> DepartmentDispatcher::RunOnce() {
         conn_.reset();
         return done.error();
       }
-      log::Info("department delivery dropped",
-                {{"reference", ticket->reference}, {"department", row.department_id},
-                 {"why", obsolete}});
+      log::Info(
+          "department delivery dropped",
+          {{"reference", ticket->reference}, {"department", row.department_id}, {"why", obsolete}});
       continue;
     }
     Outcome out;
@@ -359,7 +363,7 @@ Status DepartmentDispatcher::Record(const Row& row, const Outcome& out, std::str
   const Department* d = config_.FindDepartment(row.department_id);
   bool final_failure = false, fell_back = false;
   auto recorded = RunDb<Ok>([&] {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     std::string outcome;
     pqxx::result updated;
     if (out.ok) {
@@ -531,7 +535,7 @@ DepartmentDispatcher::Outcome DepartmentDispatcher::SendEmail(const Row& row,
   auto st = SendSmtp(smtp);
   if (st)
     return {true, false, m.message_id, "sent"};
-  return {false, st.error().code == "smtp_permanent", "", st.error().message};
+  return {false, st.error().code == errors::kSmtpPermanent, "", st.error().message};
 }
 
 DepartmentDispatcher::Outcome DepartmentDispatcher::SendWebhook(const Row& row,
@@ -561,8 +565,8 @@ DepartmentDispatcher::Outcome DepartmentDispatcher::SendWebhook(const Row& row,
   req.max_bytes = 64 * 1024;  // we read only the status
   auto res = http_.Send(req);
   if (!res) {
-    return {false, res.error().code == "http_too_large", "",
-            res.error().code + ": " + res.error().message};
+    return {false, res.error().code == errors::kHttpTooLarge, "",
+            res.error().code.str() + ": " + res.error().message};
   }
   std::string status = "HTTP " + std::to_string(res->status);
   if (res->status >= 200 && res->status < 300)
@@ -571,7 +575,8 @@ DepartmentDispatcher::Outcome DepartmentDispatcher::SendWebhook(const Row& row,
 }
 
 void DepartmentDispatcher::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
-  PollUntilStopped("department dispatcher", [this] { return RunOnce(); }, stop, interval);
+  PollUntilStopped(
+      "department dispatcher", [this] { return RunOnce(); }, stop, interval);
 }
 
 }  // namespace meldestelle::workers

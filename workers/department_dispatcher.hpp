@@ -14,7 +14,7 @@
 #include "core/metrics.hpp"
 #include "core/result.hpp"
 #include "routing/timezone.hpp"
-#include "workers/ticket_view.hpp"
+#include "tickets/view.hpp"
 
 namespace meldestelle::workers {
 
@@ -43,9 +43,9 @@ class DepartmentDispatcher {
     std::string provider_id;  // e-mail: our Message-ID; webhook: "HTTP <status>"
     std::string detail;       // "HTTP 500", the SMTP error, …
   };
-  Outcome Send(const Row& row, const TicketView& ticket);
-  Outcome SendEmail(const Row& row, const TicketView& ticket);
-  Outcome SendWebhook(const Row& row, const TicketView& ticket);
+  Outcome Send(const Row& row, const tickets::TicketView& ticket);
+  Outcome SendEmail(const Row& row, const tickets::TicketView& ticket);
+  Outcome SendWebhook(const Row& row, const tickets::TicketView& ticket);
   Status Record(const Row& row, const Outcome& out, std::string* result);
 
   const Config& config_;
@@ -72,7 +72,7 @@ int DeliveryBackoffSeconds(int attempts);
 struct PhotoPlan {
   std::vector<size_t> attach, link;
 };
-PhotoPlan PlanPhotos(const std::vector<TicketView::Photo>& photos, int64_t max_bytes);
+PhotoPlan PlanPhotos(const std::vector<tickets::TicketView::Photo>& photos, int64_t max_bytes);
 
 // "27.11.2026, 14:05 Uhr" in `zone` for an ISO 8601 UTC time; the input itself if unparseable.
 std::string LocalTimeText(const routing::TimeZone& zone, const std::string& iso_utc);
@@ -82,7 +82,7 @@ std::string LocalTimeText(const routing::TimeZone& zone, const std::string& iso_
 struct DepartmentMail {
   std::string subject, text;
 };
-DepartmentMail RenderDepartmentMail(const TicketView& ticket, const Config& config,
+DepartmentMail RenderDepartmentMail(const tickets::TicketView& ticket, const Config& config,
                                     const Department& department, const std::string& reason,
                                     const std::string& received_local,
                                     const std::vector<std::string>& photo_lines);

@@ -4,12 +4,15 @@
 
 #include "channels/email/mail.hpp"
 #include "core/crypto.hpp"
-#include "core/db.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
-#include "workers/provider_events.hpp"
+#include "core/sql.hpp"
+#include "tickets/provider_events.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 using nlohmann::json;
 
@@ -41,7 +44,7 @@ Status MailIntake::Process(const email::Message& m) {
     return st;
   const auto& cfg = config_.email;
   email::Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
-  Result<email::Mail> parsed = MakeError("mail_invalid", "unknown format " + m.format);
+  Result<email::Mail> parsed = MakeError(errors::kMailInvalid, "unknown format " + m.format);
   if (m.format == "rfc822") {
     parsed = email::ParseMail(m.raw, limits);
   } else if (m.format == "mailgun" || m.format == "sendgrid") {
@@ -52,7 +55,7 @@ Status MailIntake::Process(const email::Message& m) {
                                    : email::FromSendGrid(*fields, limits);
   }
   if (!parsed)
-    return MakeError("mail_invalid", parsed.error().message);
+    return MakeError(errors::kMailInvalid, parsed.error().message);
   const email::Mail& mail = *parsed;
 
   // Attachments first (file system, no transaction): photos without metadata, others as they are.
@@ -80,7 +83,7 @@ Status MailIntake::Process(const email::Message& m) {
     }
     std::string sha = Sha256Hex(bytes);
     if (auto put = blobs_.Put(bytes, sha); !put) {
-      return MakeError("db_unavailable", "media storage failed", put.error().message);
+      return MakeError(errors::kDbUnavailable, "media storage failed", put.error().message);
     }
     s.attachment = {sha, type, static_cast<int64_t>(bytes.size()),
                     a.filename.empty() ? "anhang" : a.filename};
@@ -89,7 +92,7 @@ Status MailIntake::Process(const email::Message& m) {
 
   // Bounces and follow-ups: one transaction, remembered by the mail's key.
   auto handled = RunDb<bool>([&]() -> bool {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     if (mail.robot == email::Robot::kBounce) {
       if (!RememberProviderEvent(tx, "email", mail.dedupe_key, "", "bounce"))
         return true;

@@ -9,8 +9,8 @@
 #include "core/metrics.hpp"
 #include "core/result.hpp"
 #include "routing/gazetteer.hpp"
+#include "tickets/store.hpp"
 #include "workers/rule_source.hpp"
-#include "workers/ticket_store.hpp"
 
 namespace meldestelle::workers {
 
@@ -32,7 +32,7 @@ class MailIntake {
   const RuleSource& rules_;
   const routing::Gazetteer* gazetteer_;
   BlobStore blobs_;
-  TicketStore store_;
+  tickets::TicketStore store_;
   std::unique_ptr<pqxx::connection> conn_;
   metrics::Counter& reports_;
   metrics::Counter& followups_;

@@ -6,9 +6,10 @@
 #include <sstream>
 #include <thread>
 
+#include "core/errors.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
-#include "workers/wait.hpp"
+#include "core/wait.hpp"
 
 namespace meldestelle::workers {
 
@@ -53,7 +54,7 @@ size_t Append(char* data, size_t size, size_t n, void* user) {
 Result<std::string> MailPoller::Imap(const std::string& url, const std::string& custom_request) {
   CURL* c = curl_easy_init();
   if (c == nullptr)
-    return MakeError("imap_unavailable", "curl_easy_init failed");
+    return MakeError(errors::kImapUnavailable, "curl_easy_init failed");
   std::string out;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
@@ -73,7 +74,7 @@ Result<std::string> MailPoller::Imap(const std::string& url, const std::string& 
   CURLcode rc = curl_easy_perform(c);
   curl_easy_cleanup(c);
   if (rc != CURLE_OK) {
-    return MakeError("imap_unavailable", std::string("IMAP: ") + curl_easy_strerror(rc));
+    return MakeError(errors::kImapUnavailable, std::string("IMAP: ") + curl_easy_strerror(rc));
   }
   return out;
 }

@@ -1,9 +1,10 @@
 #include "workers/open311_media.hpp"
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
-#include "workers/wait.hpp"
+#include "core/wait.hpp"
 
 namespace meldestelle::workers {
 
@@ -12,7 +13,7 @@ namespace {
 constexpr int kAttempts = 3;
 
 Error Unavailable(std::string message) {
-  return MakeError("media_unavailable", std::move(message));
+  return MakeError(errors::kMediaUnavailable, std::move(message));
 }
 
 // "https://host/media/7c1e/gehweg.jpg?x=1" → "gehweg.jpg".
@@ -39,7 +40,7 @@ Result<Attachment> Open311Media::Fetch(const std::string& url, const std::atomic
   std::string bytes;
   for (int attempt = 1;; ++attempt) {
     auto res = http_.Send(req);
-    if (!res && res.error().code == "http_too_large") {
+    if (!res && res.error().code == errors::kHttpTooLarge) {
       return Unavailable("larger than " + std::to_string(config_.open311.max_media_bytes) +
                          " bytes");
     }
@@ -66,7 +67,7 @@ Result<Attachment> Open311Media::Fetch(const std::string& url, const std::atomic
     return Unavailable("photo not cleaned: " + stripped.error().message);
   std::string sha = Sha256Hex(*stripped);
   if (auto put = blobs_.Put(*stripped, sha); !put) {
-    return MakeError("storage_failed", "media storage failed", put.error().message);
+    return MakeError(errors::kStorageFailed, "media storage failed", put.error().message);
   }
   std::string name = FileNameOf(url);
   type = SniffMediaType(*stripped);

@@ -5,14 +5,17 @@
 #include <thread>
 
 #include "core/crypto.hpp"
-#include "core/db.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/sql.hpp"
 #include "core/text.hpp"
+#include "core/wait.hpp"
+#include "tickets/provider_events.hpp"
 #include "workers/chat_texts.hpp"
-#include "workers/provider_events.hpp"
-#include "workers/wait.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 using phone::EventKind;
 
@@ -30,7 +33,7 @@ Status PhoneIntake::Process(const phone::Message& m) {
                  ? config_.phone.transcription_wait_seconds
                  : 0;
   auto r = RunDb<Ok>([&]() -> Ok {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     if (!RememberProviderEvent(tx, "phone", e.dedupe_key, "", "phone")) {
       duplicates_.Inc();
       return Ok{};
@@ -235,7 +238,7 @@ Result<int> PhoneCloser::RunOnce() {
     // 1. Claim one ready call with a lease (10 minutes), so the slow work below holds no lock:
     //    the intake (an SMS key, a late transcription) never waits for a download.
     auto claimed = RunDb<std::optional<Call>>([&]() -> std::optional<Call> {
-      pqxx::work tx(*conn_);
+      db::Tx tx(*conn_);
       auto rows = tx.exec(std::string("SELECT ") + kCallColumns +
                           " FROM phone_calls WHERE state = 'recorded' AND deadline <= now()"
                           " AND reference IS NOT NULL ORDER BY deadline LIMIT 1"
@@ -272,7 +275,7 @@ Result<int> PhoneCloser::RunOnce() {
       req.timeout = std::chrono::seconds(60);
       req.max_bytes = config_.chat.max_media_bytes;
       auto res = http_.Send(req);
-      bool transient = !res ? res.error().code != "http_too_large"
+      bool transient = !res ? res.error().code != errors::kHttpTooLarge
                             : (res->status == 404 || res->status == 429 || res->status >= 500);
       if (res && res->status == 200 && !res->body.empty()) {
         std::string type = SniffMediaType(res->body);
@@ -332,7 +335,7 @@ Result<int> PhoneCloser::RunOnce() {
     // 3. One short transaction: re-read the call (an SMS key or a transcription may have come
     //    meanwhile), record what was fetched, and write the ticket or postpone.
     auto r = RunDb<bool>([&]() -> bool {
-      pqxx::work tx(*conn_);
+      db::Tx tx(*conn_);
       auto rows = tx.exec_params(std::string("SELECT ") + kCallColumns +
                                      " FROM phone_calls WHERE call_id = $1 AND state = 'recorded'"
                                      " FOR UPDATE",
@@ -447,7 +450,7 @@ Result<int> PhoneCloser::RunOnce() {
           "phone call could not be published; retrying it in 5 minutes",
           {{"reference", c.reference}, {"error", r.error().message + ": " + r.error().detail}});
       auto later = RunDb<Ok>([&] {
-        pqxx::work tx(*conn_);
+        db::Tx tx(*conn_);
         tx.exec_params0(
             "UPDATE phone_calls SET deadline = now() + interval '5 minutes' WHERE call_id = $1",
             c.call_id);
@@ -466,7 +469,7 @@ Result<int> PhoneCloser::DeleteExpiredRecordings() {
   if (auto st = EnsureConnected(conn_, config_.database.url); !st)
     return st.error();
   return RunDb<int>([&] {
-    pqxx::work tx(*conn_);
+    db::Tx tx(*conn_);
     auto rows = tx.exec_params(
         "SELECT call_id, recording_sha256, coalesce(ticket_id::text, '') FROM phone_calls"
         " WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL"

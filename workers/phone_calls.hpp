@@ -12,8 +12,8 @@
 #include "core/metrics.hpp"
 #include "core/result.hpp"
 #include "routing/gazetteer.hpp"
+#include "tickets/store.hpp"
 #include "workers/rule_source.hpp"
-#include "workers/ticket_store.hpp"
 
 namespace meldestelle::workers {
 
@@ -52,7 +52,7 @@ class PhoneCloser {
   const RuleSource& rules_;
   const routing::Gazetteer* gazetteer_;
   BlobStore blobs_;
-  TicketStore store_;
+  tickets::TicketStore store_;
   HttpClient http_;
   std::unique_ptr<pqxx::connection> conn_;
   metrics::Counter& published_;

@@ -1,52 +1,25 @@
 #pragma once
 
-#include <filesystem>
-#include <ostream>
 #include <string>
 
 #include "core/result.hpp"
 
-// The database side of rule set changes: the ruleset_swaps log (hot reload, promote, rollback)
-// and the shadow-mode report. Each call opens its own short-lived connection (these are rare
-// events), so any thread may call them.
+// The ruleset_swaps log (hot reload, startup; `rules promote` and `rollback` write it too). Each
+// call opens its own short-lived connection (these are rare events), so any thread may call it.
 namespace meldestelle::workers {
 
 struct SwapRecord {
   std::string rule_set = "live";  // "live" or "shadow"
   std::string version;
-  std::string previous_version;   // empty = none
-  std::string source;             // sighup | file_change | promote | rollback | startup
+  std::string previous_version;  // empty = none
+  std::string source;            // sighup | file_change | promote | rollback | startup
   bool accepted = true;
-  std::string error;              // why it was refused
+  std::string error;  // why it was refused
 };
 
 // "host:pid" of this process.
 std::string ProcessIdentity();
 
 Status RecordSwap(const std::string& database_url, const SwapRecord& swap);
-
-// `rules shadow-report`: counts of disagreements since `since` (a date or timestamp PostgreSQL
-// understands; empty = all) by (live department → candidate department, candidate rule), with
-// up to three example references each. `format` is "text" or "json". Returns the total count.
-Result<long long> ShadowReport(const std::string& database_url, const std::string& since,
-                               const std::string& format, std::ostream& out);
-
-}  // namespace meldestelle::workers
-
-namespace meldestelle {
-struct Config;
-}
-
-namespace meldestelle::workers {
-
-// `rules promote`: checks `candidate` against the fixtures that will be live with it (its own
-// `…-tests.yaml` if there is one, else the live fixtures), keeps the live rule and fixture files as
-// `*.previous`, and writes the candidate (and its fixtures) over the live files, each by an atomic
-// rename. Workers pick the change up by their reload. Records a "promote" swap. Prints what it did.
-Status PromoteRules(const Config& config, const std::filesystem::path& candidate,
-                    std::ostream& out);
-// `rules rollback`: exchanges the live rule (and fixture) files with their `*.previous` copies
-// after checking the previous set. Records a "rollback" swap.
-Status RollbackRules(const Config& config, std::ostream& out);
 
 }  // namespace meldestelle::workers

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "routing/fixtures.hpp"
 #include "workers/rule_history.hpp"
@@ -50,10 +51,10 @@ std::string RuleSource::Fingerprint(const Slot& slot) const {
 
 void RuleSource::Count(const std::string& set, const std::string& source, bool accepted) {
   registry_
-      .GetCounter("meldestelle_ruleset_reloads_total",
-                  "Rule set loads by set (live, shadow), source and outcome.",
-                  {{"set", set}, {"source", source},
-                   {"outcome", accepted ? "accepted" : "rejected"}})
+      .GetCounter(
+          "meldestelle_ruleset_reloads_total",
+          "Rule set loads by set (live, shadow), source and outcome.",
+          {{"set", set}, {"source", source}, {"outcome", accepted ? "accepted" : "rejected"}})
       .Inc();
 }
 
@@ -80,7 +81,7 @@ Status RuleSource::ReloadSlot(Slot& slot, const std::string& source) {
     }
     log::Warn("shadow rules file missing; shadow mode off until it appears",
               {{"file", slot.file.string()}});
-    return MakeError("rules_missing", slot.file.string() + ": missing");
+    return MakeError(errors::kRulesMissing, slot.file.string() + ": missing");
   }
   auto loaded = routing::LoadCheckedRuleSet(slot.file, &config_);
   if (!loaded) {

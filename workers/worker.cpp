@@ -7,11 +7,14 @@
 #include <thread>
 
 #include "channels/open311/open311.hpp"
-#include "core/db.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
-#include "workers/wait.hpp"
+#include "core/sql.hpp"
+#include "core/wait.hpp"
 
 namespace meldestelle::workers {
+
+using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
 
 namespace {
 
@@ -52,9 +55,9 @@ Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry&
                                     "Messages handed back to the queue after a failed attempt.")),
       db_retries_(registry.GetCounter("meldestelle_worker_db_retries_total",
                                       "Retries because the database was unavailable.")),
-      shadow_evaluated_(registry.GetCounter(
-          "meldestelle_shadow_evaluated_total",
-          "Tickets also routed by the candidate rule set (shadow mode).")),
+      shadow_evaluated_(
+          registry.GetCounter("meldestelle_shadow_evaluated_total",
+                              "Tickets also routed by the candidate rule set (shadow mode).")),
       shadow_disagreements_(registry.GetCounter(
           "meldestelle_shadow_disagreements_total",
           "Tickets the candidate rule set would have routed to another department or rule.")),
@@ -65,22 +68,25 @@ Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry&
 
 Status Worker::Connect() {
   auto url = ParseAmqpUrl(config_.amqp.url);
-  if (!url) return url.error();
+  if (!url)
+    return url.error();
   // No AMQP heartbeats: while the database is down the worker retries in place without calling
   // into librabbitmq, and a heartbeat timeout would drop the connection and return (and count)
   // every prefetched message. TCP keepalive (set in Open) notices a vanished broker instead.
   auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
-  if (!conn) return conn.error();
+  if (!conn)
+    return conn.error();
   if (auto st = DeclareTopology(*conn, config_.amqp); !st) {
     return st;
   }
   amqp_connection_state_t c = conn->get();
-  amqp_basic_qos(c, AmqpConnection::kChannel, 0, static_cast<uint16_t>(config_.worker.prefetch),
-                 0);
-  if (auto st = conn->CheckRpc("basic.qos"); !st) return st;
+  amqp_basic_qos(c, AmqpConnection::kChannel, 0, static_cast<uint16_t>(config_.worker.prefetch), 0);
+  if (auto st = conn->CheckRpc("basic.qos"); !st)
+    return st;
   amqp_basic_consume(c, AmqpConnection::kChannel, amqp_cstring_bytes(config_.amqp.queue.c_str()),
                      amqp_empty_bytes, 0, /*no_ack=*/0, 0, amqp_empty_table);
-  if (auto st = conn->CheckRpc("basic.consume"); !st) return st;
+  if (auto st = conn->CheckRpc("basic.consume"); !st)
+    return st;
   conn_ = std::move(conn).value();
   return Ok{};
 }
@@ -89,17 +95,20 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
                           const std::string& reason) {
   if (!dl_conn_) {
     auto url = ParseAmqpUrl(config_.amqp.url);
-    if (!url) return url.error();
+    if (!url)
+      return url.error();
     auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
-    if (!conn) return conn.error();
+    if (!conn)
+      return conn.error();
     amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
-    if (auto st = conn->CheckRpc("confirm.select"); !st) return st;
+    if (auto st = conn->CheckRpc("confirm.select"); !st)
+      return st;
     dl_conn_ = std::move(conn).value();
   }
   amqp_basic_properties_t props;
   std::memset(&props, 0, sizeof props);
-  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
-                 AMQP_BASIC_HEADERS_FLAG;
+  props._flags =
+      AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_HEADERS_FLAG;
   props.delivery_mode = 2;
   props.content_type = amqp_cstring_bytes("application/json");
   std::string reason_text = reason.substr(0, 1000);
@@ -123,34 +132,40 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
                               &props, payload);
   if (rc != AMQP_STATUS_OK) {
     dl_conn_.reset();
-    return MakeError("broker_unavailable", "dead-letter publish failed", amqp_error_string2(rc));
+    return MakeError(errors::kBrokerUnavailable, "dead-letter publish failed",
+                     amqp_error_string2(rc));
   }
   // Wait for the broker's confirm (only confirms arrive on this connection).
   while (true) {
     amqp_frame_t frame;
-    struct timeval tv {10, 0};
+    struct timeval tv {
+      10, 0
+    };
     rc = amqp_simple_wait_frame_noblock(dl_conn_->get(), &frame, &tv);
     if (rc != AMQP_STATUS_OK) {
       dl_conn_->MarkBroken();
       dl_conn_.reset();
-      return MakeError("broker_unavailable", "no confirm for dead letter", amqp_error_string2(rc));
+      return MakeError(errors::kBrokerUnavailable, "no confirm for dead letter",
+                       amqp_error_string2(rc));
     }
-    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    if (frame.frame_type != AMQP_FRAME_METHOD)
+      continue;
     if (frame.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
       // Unroutable (the dead-letter queue is missing): the ack that follows means nothing.
       dl_conn_->MarkBroken();
       dl_conn_.reset();
-      return MakeError("broker_error", "dead letter was unroutable");
+      return MakeError(errors::kBrokerError, "dead letter was unroutable");
     }
-    if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) return Ok{};
+    if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD)
+      return Ok{};
     if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) {
-      return MakeError("broker_error", "dead letter was nacked by the broker");
+      return MakeError(errors::kBrokerError, "dead letter was nacked by the broker");
     }
     if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
         frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
       dl_conn_->MarkBroken();
       dl_conn_.reset();
-      return MakeError("broker_error", "broker closed the dead-letter channel");
+      return MakeError(errors::kBrokerError, "broker closed the dead-letter channel");
     }
   }
 }
@@ -160,7 +175,8 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
   std::chrono::milliseconds backoff(200);
   while (true) {
     auto st = step();
-    if (st) return {Verdict::kAck, ""};
+    if (st)
+      return {Verdict::kAck, ""};
     if (!IsTransientDbError(st.error())) {
       // Media that could not be fetched for now, or an error of the message itself: the events
       // already handled are remembered, so a retry continues where this one stopped.
@@ -175,7 +191,8 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
     log::Warn("database unavailable, retrying", {{"error", st.error().detail}});
     WaitUnlessStopped(backoff, stop);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-    if (stop.load()) return {Verdict::kRequeue, "stopping"};
+    if (stop.load())
+      return {Verdict::kRequeue, "stopping"};
   }
 }
 
@@ -207,11 +224,13 @@ Worker::Handled Worker::ProcessMail(std::string_view body, int attempt,
   return Retrying([&] { return mail_.Process(*message); }, attempt, stop);
 }
 
-Worker::Handled Worker::Process(std::string_view body, int attempt,
-                                const std::atomic<bool>& stop) {
-  if (chat::IsBatch(body)) return ProcessChat(body, attempt, stop);
-  if (phone::IsMessage(body)) return ProcessPhone(body, attempt, stop);
-  if (email::IsMessage(body)) return ProcessMail(body, attempt, stop);
+Worker::Handled Worker::Process(std::string_view body, int attempt, const std::atomic<bool>& stop) {
+  if (chat::IsBatch(body))
+    return ProcessChat(body, attempt, stop);
+  if (phone::IsMessage(body))
+    return ProcessPhone(body, attempt, stop);
+  if (email::IsMessage(body))
+    return ProcessMail(body, attempt, stop);
   auto env = DecodeEnvelope(body);
   if (!env) {
     return {Verdict::kDeadLetter, "unparseable: " + env.error().message};
@@ -221,10 +240,11 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
   if (env->report.channel == "open311" && env->report.attachments.empty()) {
     if (std::string url = open311::MediaUrlFromRaw(env->raw); !url.empty()) {
       auto photo = open311_media_.Fetch(url, stop);
-      if (stop.load()) return {Verdict::kRequeue, "stopping"};
+      if (stop.load())
+        return {Verdict::kRequeue, "stopping"};
       if (photo) {
         env->report.attachments.push_back(std::move(photo).value());
-      } else if (photo.error().code == "storage_failed") {
+      } else if (photo.error().code == errors::kStorageFailed) {
         std::string reason = photo.error().message + ": " + photo.error().detail;
         if (attempt >= config_.worker.max_attempts) {
           return {Verdict::kDeadLetter,
@@ -242,7 +262,8 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
   // One snapshot per report: a reload in the meantime does not affect this one.
   RuleSets sets = rules_.Current();
   routing::Decision decision = routing::Route(*sets.live, env->report);
-  if (photo_missing) decision.flags.push_back(kFlagPhotoUnavailable);
+  if (photo_missing)
+    decision.flags.push_back(kFlagPhotoUnavailable);
   std::optional<routing::Decision> shadow;
   if (sets.candidate) {
     routing::Decision candidate = routing::Route(*sets.candidate, env->report);
@@ -278,8 +299,8 @@ Worker::Handled Worker::Process(std::string_view body, int attempt,
                                      {"rule", decision.rule_id}});
       } else {
         processed_duplicate_.Inc();
-        log::Info("duplicate report ignored", {{"reference", env->report.reference},
-                                               {"channel", env->report.channel}});
+        log::Info("duplicate report ignored",
+                  {{"reference", env->report.reference}, {"channel", env->report.channel}});
       }
       return {Verdict::kAck, ""};
     }
@@ -319,7 +340,9 @@ int Worker::Run(const std::atomic<bool>& stop) {
     amqp_connection_state_t c = conn_->get();
     amqp_maybe_release_buffers(c);
     amqp_envelope_t envelope;
-    struct timeval tv {0, 500000};
+    struct timeval tv {
+      0, 500000
+    };
     amqp_rpc_reply_t reply = amqp_consume_message(c, &envelope, &tv, 0);
     if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
         reply.library_error == AMQP_STATUS_TIMEOUT) {
@@ -368,8 +391,8 @@ int Worker::Run(const std::atomic<bool>& stop) {
     if (h.verdict == Verdict::kRequeue) {
       requeued_.Inc();
       if (!stop.load()) {
-        log::Warn("message requeued", {{"attempt", std::to_string(attempt)},
-                                       {"reason", h.reason.substr(0, 300)}});
+        log::Warn("message requeued",
+                  {{"attempt", std::to_string(attempt)}, {"reason", h.reason.substr(0, 300)}});
       }
       rc = amqp_basic_nack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0, /*requeue=*/1);
     } else {

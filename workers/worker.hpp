@@ -10,13 +10,13 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "routing/rules.hpp"
+#include "tickets/store.hpp"
 #include "workers/chat_intake.hpp"
 #include "workers/chat_media.hpp"
 #include "workers/mail_intake.hpp"
 #include "workers/open311_media.hpp"
 #include "workers/phone_calls.hpp"
 #include "workers/rule_source.hpp"
-#include "workers/ticket_store.hpp"
 
 namespace meldestelle::workers {
 
@@ -57,7 +57,7 @@ class Worker {
 
   const Config& config_;
   const RuleSource& rules_;
-  TicketStore store_;
+  tickets::TicketStore store_;
   ProviderMedia media_;
   ChatIntake chat_;
   PhoneIntake phone_;

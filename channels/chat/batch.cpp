@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::chat {
 
@@ -176,7 +177,7 @@ std::string EncodeBatch(const Batch& b) {
 Result<Batch> DecodeBatch(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("kind", "") != "chat_batch") {
-    return MakeError("batch_invalid", "message is not a chat batch");
+    return MakeError(errors::kBatchInvalid, "message is not a chat batch");
   }
   try {
     Batch b;
@@ -192,11 +193,11 @@ Result<Batch> DecodeBatch(std::string_view body) {
     const auto& raw = j.at("raw");
     b.raw.content_type = raw.at("content_type").get<std::string>();
     if (!Base64Decode(raw.at("body_base64").get<std::string>(), &b.raw.body)) {
-      return MakeError("batch_invalid", "raw payload is not base64");
+      return MakeError(errors::kBatchInvalid, "raw payload is not base64");
     }
     return b;
   } catch (const json::exception& e) {
-    return MakeError("batch_invalid", std::string("chat batch is malformed: ") + e.what());
+    return MakeError(errors::kBatchInvalid, std::string("chat batch is malformed: ") + e.what());
   }
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/errors.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::chat {
@@ -15,10 +16,10 @@ const char* TypeName(const Json& v) { return v.type_name(); }
 
 Result<Json> ParseObject(std::string_view body) {
   if (TrimAscii(body).empty()) {
-    return MakeError("body_empty", "the request body is empty");
+    return MakeError(errors::kBodyEmpty, "the request body is empty");
   }
   if (!IsValidUtf8(body)) {
-    return MakeError("invalid_utf8", "the request body is not valid UTF-8");
+    return MakeError(errors::kInvalidUtf8, "the request body is not valid UTF-8");
   }
   Json j;
   try {
@@ -28,11 +29,12 @@ Result<Json> ParseObject(std::string_view body) {
     // "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
     std::string what = e.what();
     size_t cut = what.find("] ");
-    return MakeError("json_invalid", "the request body is not valid JSON: " +
-                                         (cut == std::string::npos ? what : what.substr(cut + 2)));
+    return MakeError(errors::kJsonInvalid,
+                     "the request body is not valid JSON: " +
+                         (cut == std::string::npos ? what : what.substr(cut + 2)));
   }
   if (!j.is_object()) {
-    return MakeError("json_invalid",
+    return MakeError(errors::kJsonInvalid,
                      std::string("the request body must be a JSON object, not ") + TypeName(j));
   }
   return j;
@@ -82,12 +84,12 @@ std::string_view TruncateUtf8(std::string_view s, size_t max_code_points) {
   return s;
 }
 
-void FieldReader::Fail(std::string code, std::string_view path, std::string_view reason) {
+void FieldReader::Fail(ErrorCode code, std::string_view path, std::string_view reason) {
   if (!error_) {
     std::string message(path);
     message += ": ";
     message += reason;
-    error_ = MakeError(std::move(code), std::move(message));
+    error_ = MakeError(code, std::move(message));
   }
 }
 
@@ -109,7 +111,7 @@ std::optional<std::string> FieldReader::String(const Json& obj, std::string_view
     return std::nullopt;
   }
   if (!v->is_string()) {
-    Fail("field_type_invalid", Path(path, key),
+    Fail(errors::kFieldTypeInvalid, Path(path, key),
          std::string("expected a string, got ") + TypeName(*v));
     return std::nullopt;
   }
@@ -125,7 +127,7 @@ std::optional<int64_t> FieldReader::Int(const Json& obj, std::string_view key,
   if (v->is_number_unsigned()) {
     auto u = v->get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      Fail("field_value_invalid", Path(path, key), "integer out of range");
+      Fail(errors::kFieldValueInvalid, Path(path, key), "integer out of range");
       return std::nullopt;
     }
     return static_cast<int64_t>(u);
@@ -133,7 +135,7 @@ std::optional<int64_t> FieldReader::Int(const Json& obj, std::string_view key,
   if (v->is_number_integer()) {
     return v->get<int64_t>();
   }
-  Fail("field_type_invalid", Path(path, key),
+  Fail(errors::kFieldTypeInvalid, Path(path, key),
        std::string("expected an integer, got ") + TypeName(*v));
   return std::nullopt;
 }
@@ -145,7 +147,7 @@ std::optional<double> FieldReader::Number(const Json& obj, std::string_view key,
     return std::nullopt;
   }
   if (!v->is_number()) {
-    Fail("field_type_invalid", Path(path, key),
+    Fail(errors::kFieldTypeInvalid, Path(path, key),
          std::string("expected a number, got ") + TypeName(*v));
     return std::nullopt;
   }
@@ -159,7 +161,7 @@ std::optional<bool> FieldReader::Bool(const Json& obj, std::string_view key,
     return std::nullopt;
   }
   if (!v->is_boolean()) {
-    Fail("field_type_invalid", Path(path, key),
+    Fail(errors::kFieldTypeInvalid, Path(path, key),
          std::string("expected true or false, got ") + TypeName(*v));
     return std::nullopt;
   }
@@ -176,14 +178,14 @@ std::optional<int64_t> FieldReader::IntOrDigits(const Json& obj, std::string_vie
     const auto& s = v->get_ref<const std::string&>();
     auto n = s.empty() || s[0] == '-' ? std::nullopt : ParseInt64(s);
     if (!n) {
-      Fail("field_value_invalid", Path(path, key),
+      Fail(errors::kFieldValueInvalid, Path(path, key),
            "expected decimal digits, got \"" + std::string(TruncateUtf8(s, 32)) + "\"");
     }
     return n;
   }
   auto n = Int(obj, key, path);
   if (n && *n < 0) {
-    Fail("field_value_invalid", Path(path, key), "must not be negative");
+    Fail(errors::kFieldValueInvalid, Path(path, key), "must not be negative");
     return std::nullopt;
   }
   return n;
@@ -192,7 +194,7 @@ std::optional<int64_t> FieldReader::IntOrDigits(const Json& obj, std::string_vie
 const Json* FieldReader::Object(const Json& obj, std::string_view key, std::string_view path) {
   const Json* v = Find(obj, key);
   if (v != nullptr && !v->is_object()) {
-    Fail("field_type_invalid", Path(path, key),
+    Fail(errors::kFieldTypeInvalid, Path(path, key),
          std::string("expected an object, got ") + TypeName(*v));
     return nullptr;
   }
@@ -202,7 +204,7 @@ const Json* FieldReader::Object(const Json& obj, std::string_view key, std::stri
 const Json* FieldReader::Array(const Json& obj, std::string_view key, std::string_view path) {
   const Json* v = Find(obj, key);
   if (v != nullptr && !v->is_array()) {
-    Fail("field_type_invalid", Path(path, key),
+    Fail(errors::kFieldTypeInvalid, Path(path, key),
          std::string("expected an array, got ") + TypeName(*v));
     return nullptr;
   }
@@ -213,7 +215,7 @@ std::string FieldReader::RequiredString(const Json& obj, std::string_view key,
                                         std::string_view path) {
   auto v = String(obj, key, path);
   if (!v || v->empty()) {
-    Fail("field_missing", Path(path, key), v ? "must not be empty" : "missing");
+    Fail(errors::kFieldMissing, Path(path, key), v ? "must not be empty" : "missing");
     return {};
   }
   return *v;
@@ -222,7 +224,7 @@ std::string FieldReader::RequiredString(const Json& obj, std::string_view key,
 int64_t FieldReader::RequiredInt(const Json& obj, std::string_view key, std::string_view path) {
   auto v = Int(obj, key, path);
   if (!v) {
-    Fail("field_missing", Path(path, key), "missing");
+    Fail(errors::kFieldMissing, Path(path, key), "missing");
     return 0;
   }
   return *v;
@@ -231,7 +233,7 @@ int64_t FieldReader::RequiredInt(const Json& obj, std::string_view key, std::str
 double FieldReader::RequiredNumber(const Json& obj, std::string_view key, std::string_view path) {
   auto v = Number(obj, key, path);
   if (!v) {
-    Fail("field_missing", Path(path, key), "missing");
+    Fail(errors::kFieldMissing, Path(path, key), "missing");
     return 0;
   }
   return *v;
@@ -241,7 +243,7 @@ const Json* FieldReader::RequiredObject(const Json& obj, std::string_view key,
                                         std::string_view path) {
   const Json* v = Object(obj, key, path);
   if (v == nullptr) {
-    Fail("field_missing", Path(path, key), "missing");
+    Fail(errors::kFieldMissing, Path(path, key), "missing");
   }
   return v;
 }
@@ -250,7 +252,7 @@ const Json* FieldReader::RequiredArray(const Json& obj, std::string_view key,
                                        std::string_view path) {
   const Json* v = Array(obj, key, path);
   if (v == nullptr) {
-    Fail("field_missing", Path(path, key), "missing");
+    Fail(errors::kFieldMissing, Path(path, key), "missing");
   }
   return v;
 }
@@ -261,7 +263,7 @@ const Json* FieldReader::ObjectAt(const Json& array, size_t index, std::string_v
   }
   const Json& v = array[index];
   if (!v.is_object()) {
-    Fail("field_type_invalid", Path(array_path, index),
+    Fail(errors::kFieldTypeInvalid, Path(array_path, index),
          std::string("expected an object, got ") + TypeName(v));
     return nullptr;
   }

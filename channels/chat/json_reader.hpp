@@ -47,7 +47,7 @@ class FieldReader {
   const Json* ObjectAt(const Json& array, size_t index, std::string_view array_path);
 
   // Records an error unless one is recorded already.
-  void Fail(std::string code, std::string_view path, std::string_view reason);
+  void Fail(ErrorCode code, std::string_view path, std::string_view reason);
   bool failed() const { return error_.has_value(); }
   const Error& error() const { return *error_; }
 

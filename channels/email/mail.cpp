@@ -9,6 +9,7 @@
 
 #include "channels/email/mail_internal.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/media.hpp"
 #include "core/reference.hpp"
 #include "core/text.hpp"
@@ -190,7 +191,8 @@ RobotFinding FindRobot(GMimeMessage* m, const HeaderFacts& facts, const Mail& ma
     }
   }
   std::string autoreply = Header(m, "X-Autoreply");
-  if (g_mime_object_get_header(AsObject(m), "X-Autoreply") != nullptr && AsciiLower(autoreply) != "no") {
+  if (g_mime_object_get_header(AsObject(m), "X-Autoreply") != nullptr &&
+      AsciiLower(autoreply) != "no") {
     f.Add(kAuto, "X-Autoreply: " + autoreply);
   }
   if (g_mime_object_get_header(AsObject(m), "X-Autorespond") != nullptr) {
@@ -306,7 +308,8 @@ HeaderFacts ReadHeaders(GMimeMessage* m, Mail* mail) {
   GMimeObject* top = g_mime_message_get_mime_part(m);
   facts.content_type = MimeType(top);
   if (top != nullptr) {
-    facts.report_type = AsciiLower(Str(g_mime_object_get_content_type_parameter(top, "report-type")));
+    facts.report_type =
+        AsciiLower(Str(g_mime_object_get_content_type_parameter(top, "report-type")));
   }
   facts.hash_input = Header(m, "Date") + "\n" + Header(m, "From") + "\n" + Header(m, "Subject");
   return facts;
@@ -336,7 +339,7 @@ void Finish(GMimeMessage* m, const HeaderFacts& facts, std::string_view body, Ma
 
 Error TooManyAttachments(const Limits& limits) {
   return MakeError(
-      "mail_too_many_attachments",
+      errors::kMailTooManyAttachments,
       "The mail has more than " + std::to_string(limits.max_attachments) + " attachments.");
 }
 
@@ -480,11 +483,9 @@ std::string BodyText(GMimeObject* body) {
   if (internal::MimeType(body) == "text/html") {
     return HtmlToText(text);
   }
-  std::string format =
-      AsciiLower(Str(g_mime_object_get_content_type_parameter(body, "format")));
+  std::string format = AsciiLower(Str(g_mime_object_get_content_type_parameter(body, "format")));
   if (format == "flowed") {
-    std::string delsp =
-        AsciiLower(Str(g_mime_object_get_content_type_parameter(body, "delsp")));
+    std::string delsp = AsciiLower(Str(g_mime_object_get_content_type_parameter(body, "delsp")));
     text = Unflow(text, delsp == "yes");
   }
   return text;
@@ -552,15 +553,15 @@ std::string BouncedMessageId(GMimeObject* report) {
 }
 
 Error TooDeep(const Limits& limits) {
-  return MakeError("mail_too_deep", "The mail nests MIME parts deeper than " +
-                                        std::to_string(limits.max_depth) + " levels.");
+  return MakeError(errors::kMailTooDeep, "The mail nests MIME parts deeper than " +
+                                             std::to_string(limits.max_depth) + " levels.");
 }
 
 }  // namespace
 
 Result<Mail> ParseMail(std::string_view raw, const Limits& limits) {
   if (static_cast<int64_t>(raw.size()) > limits.max_bytes) {
-    return MakeError("mail_too_large",
+    return MakeError(errors::kMailTooLarge,
                      "The mail is larger than " + std::to_string(limits.max_bytes) + " bytes.",
                      std::to_string(raw.size()) + " bytes");
   }
@@ -575,7 +576,8 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits) {
   g_mime_parser_options_free(options);
   if (message == nullptr ||
       g_mime_header_list_get_count(g_mime_object_get_header_list(AsObject(message.get()))) == 0) {
-    return MakeError("mail_invalid", "This is not an e-mail message (no header block found).");
+    return MakeError(errors::kMailInvalid,
+                     "This is not an e-mail message (no header block found).");
   }
   GMimeObject* root = g_mime_message_get_mime_part(message.get());
   // GMime stops at 1024 levels itself (and says so); that is beyond any max_depth.
@@ -583,7 +585,7 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits) {
     return TooDeep(limits);
   }
   if (warnings.truncated) {
-    return MakeError("mail_invalid",
+    return MakeError(errors::kMailInvalid,
                      "The mail is truncated: a multipart part lacks its closing boundary.");
   }
   std::vector<GMimeObject*> alternatives;

@@ -8,6 +8,7 @@
 
 #include "channels/email/mail.hpp"
 #include "channels/email/mail_internal.hpp"
+#include "core/errors.hpp"
 #include "core/media.hpp"
 #include "core/text.hpp"
 
@@ -42,7 +43,7 @@ std::optional<Error> CheckSize(const std::vector<FormField>& fields, const Limit
                                   f.value.size());
   }
   if (total > limits.max_bytes) {
-    return MakeError("mail_too_large",
+    return MakeError(errors::kMailTooLarge,
                      "The mail is larger than " + std::to_string(limits.max_bytes) + " bytes.",
                      std::to_string(total) + " bytes in the form fields");
   }
@@ -156,8 +157,9 @@ Attachment FromFile(const FormField& f, const std::map<std::string, std::string>
 }
 
 Error MissingHeaders(const char* provider) {
-  return MakeError("mail_invalid", std::string("The ") + provider +
-                                       " post carries neither the mail headers nor a sender.");
+  return MakeError(
+      errors::kMailInvalid,
+      std::string("The ") + provider + " post carries neither the mail headers nor a sender.");
 }
 
 }  // namespace
@@ -173,7 +175,7 @@ Result<Mail> FromMailgun(const std::vector<FormField>& fields, const Limits& lim
   if (const FormField* headers = Find(fields, "message-headers")) {
     Json j = Json::parse(headers->value, nullptr, false);
     if (!j.is_array()) {
-      return MakeError("mail_invalid", "Mailgun's message-headers is not a JSON list.");
+      return MakeError(errors::kMailInvalid, "Mailgun's message-headers is not a JSON list.");
     }
     for (const auto& h : j) {
       if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string()) {

@@ -4,6 +4,7 @@
 
 #include "channels/email/mail.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::email {
 
@@ -29,7 +30,7 @@ std::string EncodeMessage(const Message& m) {
 Result<Message> DecodeMessage(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("kind", "") != "mail_event") {
-    return MakeError("mail_message_invalid", "message is not a mail event");
+    return MakeError(errors::kMailMessageInvalid, "message is not a mail event");
   }
   try {
     Message m;
@@ -39,11 +40,12 @@ Result<Message> DecodeMessage(std::string_view body) {
     m.source = j.value("source", "");
     m.format = j.value("format", "rfc822");
     if (!Base64Decode(j.at("raw_base64").get<std::string>(), &m.raw)) {
-      return MakeError("mail_message_invalid", "raw mail is not base64");
+      return MakeError(errors::kMailMessageInvalid, "raw mail is not base64");
     }
     return m;
   } catch (const json::exception& e) {
-    return MakeError("mail_message_invalid", std::string("mail event is malformed: ") + e.what());
+    return MakeError(errors::kMailMessageInvalid,
+                     std::string("mail event is malformed: ") + e.what());
   }
 }
 
@@ -61,7 +63,7 @@ std::string EncodeFields(const std::vector<FormField>& fields) {
 Result<std::vector<FormField>> DecodeFields(std::string_view text) {
   json list = json::parse(text, nullptr, false);
   if (!list.is_array())
-    return MakeError("mail_message_invalid", "form fields are not a list");
+    return MakeError(errors::kMailMessageInvalid, "form fields are not a list");
   std::vector<FormField> out;
   try {
     for (const auto& f : list) {
@@ -70,12 +72,12 @@ Result<std::vector<FormField>> DecodeFields(std::string_view text) {
       field.filename = f.value("filename", "");
       field.content_type = f.value("content_type", "");
       if (!Base64Decode(f.at("value_base64").get<std::string>(), &field.value)) {
-        return MakeError("mail_message_invalid", "form field is not base64");
+        return MakeError(errors::kMailMessageInvalid, "form field is not base64");
       }
       out.push_back(std::move(field));
     }
   } catch (const json::exception& e) {
-    return MakeError("mail_message_invalid", std::string("form fields: ") + e.what());
+    return MakeError(errors::kMailMessageInvalid, std::string("form fields: ") + e.what());
   }
   return out;
 }

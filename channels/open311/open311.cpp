@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "core/errors.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::open311 {
@@ -30,7 +31,6 @@ std::string ItemName(const std::string& array_name) {
   auto it = kItems.find(array_name);
   return it == kItems.end() ? "item" : it->second;
 }
-
 
 void AppendXml(std::string& out, const std::string& name, const ojson& v) {
   out += "<" + name + ">";
@@ -77,24 +77,24 @@ bool IsHttpUrl(std::string_view url) {
 
 // What a webform::Validate error code means to an integrator.
 Error311 Translate(const webform::FieldError& e, int max_chars) {
-  if (e.code == "coordinates_invalid")
+  if (e.code == errors::kCoordinatesInvalid)
     return {"LOCATION_INVALID", "lat and long must both be given as decimal numbers"};
-  if (e.code == "coordinates_out_of_range")
+  if (e.code == errors::kCoordinatesOutOfRange)
     return {"LOCATION_INVALID", "lat must lie in -90..90 and long in -180..180"};
-  if (e.code == "description_too_long")
+  if (e.code == errors::kDescriptionTooLong)
     return {"DESCRIPTION_TOO_LONG",
             "description is longer than " + std::to_string(max_chars) + " characters"};
-  if (e.code == "address_too_long")
+  if (e.code == errors::kAddressTooLong)
     return {"ADDRESS_TOO_LONG", "address_string is too long"};
-  if (e.code == "email_invalid")
+  if (e.code == errors::kEmailInvalid)
     return {"EMAIL_INVALID", "email is not a valid e-mail address"};
-  if (e.code == "phone_invalid")
+  if (e.code == errors::kPhoneInvalid)
     return {"PHONE_INVALID", "phone is not a valid phone number"};
-  if (e.code == "invalid_utf8")
+  if (e.code == errors::kInvalidUtf8)
     return {"400", "the request is not valid UTF-8"};
-  if (e.code == "control_characters")
+  if (e.code == errors::kControlCharacters)
     return {"400", "a field contains control characters"};
-  return {"400", e.field.empty() ? e.code : e.field + ": " + e.code};
+  return {"400", e.field.empty() ? e.code.str() : e.field + ": " + e.code.str()};
 }
 
 }  // namespace
@@ -133,16 +133,16 @@ std::string RenderErrors(const std::vector<Error311>& errors, Format f) {
 Result<Form> ParseForm(std::string_view body) {
   auto pairs = webform::ParseUrlEncoded(body);
   if (!pairs)
-    return MakeError("form_invalid", "the form-encoded body has a broken %-escape");
+    return MakeError(errors::kFormInvalid, "the form-encoded body has a broken %-escape");
   return std::move(pairs).value();
 }
 
 Result<Form> ParseJsonBody(std::string_view body) {
   if (!IsValidUtf8(body))
-    return MakeError("invalid_utf8", "the body is not valid UTF-8");
+    return MakeError(errors::kInvalidUtf8, "the body is not valid UTF-8");
   auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return MakeError("json_invalid", "the body is not a JSON object");
+    return MakeError(errors::kJsonInvalid, "the body is not a JSON object");
   }
   Form form;
   auto scalar = [](const nlohmann::json& v, std::string* out) {
@@ -162,14 +162,14 @@ Result<Form> ParseJsonBody(std::string_view body) {
     if (value.is_array()) {
       for (const auto& item : value) {
         if (!scalar(item, &text)) {
-          return MakeError("field_type_invalid", key + " must hold strings or numbers");
+          return MakeError(errors::kFieldTypeInvalid, key + " must hold strings or numbers");
         }
         form.emplace_back(key, text);
       }
     } else if (scalar(value, &text)) {
       form.emplace_back(key, std::move(text));
     } else {
-      return MakeError("field_type_invalid", key + " must be a string or a number");
+      return MakeError(errors::kFieldTypeInvalid, key + " must be a string or a number");
     }
   }
   return form;
@@ -181,7 +181,7 @@ Result<Form> ParseBody(std::string_view content_type, std::string_view body) {
     return ParseForm(body);
   if (type.rfind("application/json", 0) == 0)
     return ParseJsonBody(body);
-  return MakeError("unsupported_media_type",
+  return MakeError(errors::kUnsupportedMediaType,
                    "send application/x-www-form-urlencoded (or application/json)");
 }
 
@@ -282,7 +282,7 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   webform::Limits limits{0, 0, config.webform.max_description_chars, false};
   webform::Validation v = webform::Validate(s, limits, config);
   for (const auto& e : v.errors) {
-    if (e.code == "coordinates_invalid" && lat.empty() != lon.empty())
+    if (e.code == errors::kCoordinatesInvalid && lat.empty() != lon.empty())
       continue;  // said above
     bad.push_back(Translate(e, config.webform.max_description_chars));
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::phone {
 
@@ -70,7 +71,7 @@ std::string EncodeMessage(const Message& m) {
 Result<Message> DecodeMessage(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("kind", "") != "phone_event") {
-    return MakeError("phone_message_invalid", "message is not a phone event");
+    return MakeError(errors::kPhoneMessageInvalid, "message is not a phone event");
   }
   try {
     Message m;
@@ -89,7 +90,7 @@ Result<Message> DecodeMessage(std::string_view body) {
       }
     }
     if (!known)
-      return MakeError("phone_message_invalid", "unknown phone event kind " + kind);
+      return MakeError(errors::kPhoneMessageInvalid, "unknown phone event kind " + kind);
     e.call_id = je.at("call_id").get<std::string>();
     e.dedupe_key = je.at("dedupe_key").get<std::string>();
     e.from = je.value("from", "");
@@ -105,14 +106,14 @@ Result<Message> DecodeMessage(std::string_view body) {
     const json& raw = j.at("raw");
     m.raw.content_type = raw.at("content_type").get<std::string>();
     if (!Base64Decode(raw.at("body_base64").get<std::string>(), &m.raw.body)) {
-      return MakeError("phone_message_invalid", "raw payload is not base64");
+      return MakeError(errors::kPhoneMessageInvalid, "raw payload is not base64");
     }
     if (e.call_id.empty() || e.dedupe_key.empty()) {
-      return MakeError("phone_message_invalid", "phone event without call id or dedupe key");
+      return MakeError(errors::kPhoneMessageInvalid, "phone event without call id or dedupe key");
     }
     return m;
   } catch (const json::exception& ex) {
-    return MakeError("phone_message_invalid",
+    return MakeError(errors::kPhoneMessageInvalid,
                      std::string("phone event is malformed: ") + ex.what());
   }
 }

@@ -7,6 +7,7 @@
 
 #include "channels/chat/json_reader.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/text.hpp"
 
 // Form decoding, signatures and callback mapping. The TwiML and the spelling are in twiml.cpp.
@@ -51,7 +52,7 @@ bool DecodeComponent(std::string_view in, std::string* out) {
 }
 
 Error FormError(std::string_view why, size_t segment) {
-  return MakeError("form_invalid",
+  return MakeError(errors::kFormInvalid,
                    "form field " + std::to_string(segment + 1) + ": " + std::string(why));
 }
 
@@ -101,28 +102,28 @@ class ParamReader {
   std::string Required(std::string_view name) {
     std::string v = Optional(name);
     if (v.empty()) {
-      Fail("field_missing", name, "missing");
+      Fail(errors::kFieldMissing, name, "missing");
     }
     return v;
   }
   std::string Sid(std::string_view name, bool required) {
     std::string v = required ? Required(name) : Optional(name);
     if (!v.empty() && !IsSid(v)) {
-      Fail("field_value_invalid", name, "not a SID");
+      Fail(errors::kFieldValueInvalid, name, "not a SID");
     }
     return v;
   }
   std::string Status(std::string_view name) {
     std::string v = Required(name);
     if (!v.empty() && !IsStatusToken(v)) {
-      Fail("field_value_invalid", name, "not a status");
+      Fail(errors::kFieldValueInvalid, name, "not a status");
     }
     return v;
   }
   std::string Url(std::string_view name, bool required) {
     std::string v = required ? Required(name) : Optional(name);
     if (!v.empty() && !IsHttpUrl(v)) {
-      Fail("field_value_invalid", name, "not an http(s) URL");
+      Fail(errors::kFieldValueInvalid, name, "not an http(s) URL");
     }
     return v;
   }
@@ -134,14 +135,14 @@ class ParamReader {
     }
     auto n = chat::ParseInt64(v);
     if (!n || *n > std::numeric_limits<int>::max() || *n < std::numeric_limits<int>::min()) {
-      Fail("field_value_invalid", name, "not an integer");
+      Fail(errors::kFieldValueInvalid, name, "not an integer");
       return 0;
     }
     return *n < 0 ? 0 : static_cast<int>(*n);
   }
-  void Fail(std::string_view code, std::string_view name, std::string_view reason) {
+  void Fail(ErrorCode code, std::string_view name, std::string_view reason) {
     if (!error_) {
-      error_ = MakeError(std::string(code), std::string(name) + ": " + std::string(reason));
+      error_ = MakeError(code, std::string(name) + ": " + std::string(reason));
     }
   }
   bool failed() const { return error_.has_value(); }
@@ -261,7 +262,7 @@ Result<phone::Event> ParseIncomingCall(const Params& params) {
   e.call_id = r.Sid("CallSid", true);
   e.dedupe_key = "call:" + e.call_id;
   if (!Find(params, "From")) {
-    r.Fail("field_missing", "From", "missing");
+    r.Fail(errors::kFieldMissing, "From", "missing");
   }
   e.from = CallerNumber(r.Optional("From"));
   e.to = r.Optional("To");
@@ -359,11 +360,11 @@ Result<SmsResult> ParseSmsResponse(int http_status, std::string_view body) {
   SmsResult s;
   if (http_status >= 200 && http_status < 300) {
     if (!parsed) {
-      return MakeError("response_invalid", parsed.error().message);
+      return MakeError(errors::kResponseInvalid, parsed.error().message);
     }
     s.sid = r.RequiredString(*parsed, "sid", "");
     if (r.failed()) {
-      return MakeError("response_invalid", r.error().message);
+      return MakeError(errors::kResponseInvalid, r.error().message);
     }
     return s;
   }
@@ -391,8 +392,8 @@ namespace {
 
 constexpr size_t kMaxCallIdCodePoints = 200;
 
-Error FieldError(std::string code, std::string_view key, std::string_view reason) {
-  return MakeError(std::move(code), std::string(key) + ": " + std::string(reason));
+Error FieldError(ErrorCode code, std::string_view key, std::string_view reason) {
+  return MakeError(code, std::string(key) + ": " + std::string(reason));
 }
 
 }  // namespace
@@ -401,10 +402,10 @@ Result<ExternalTranscript> ParseExternalTranscript(std::string_view body) {
   // nlohmann rejects invalid UTF-8 in strings as a parse error.
   auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
-    return MakeError("json_invalid", "body: not valid JSON");
+    return MakeError(errors::kJsonInvalid, "body: not valid JSON");
   }
   if (!json.is_object()) {
-    return MakeError("json_invalid", "body: expected a JSON object");
+    return MakeError(errors::kJsonInvalid, "body: expected a JSON object");
   }
   static constexpr std::array<std::string_view, 5> kKnown = {"call_id", "caller", "transcript",
                                                              "audio_url", "language"};
@@ -413,22 +414,22 @@ Result<ExternalTranscript> ParseExternalTranscript(std::string_view body) {
   bool has_transcript = false;
   for (const auto& [key, value] : json.items()) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
-      return FieldError("unknown_field", chat::TruncateUtf8(key, 64), "unknown field");
+      return FieldError(errors::kUnknownField, chat::TruncateUtf8(key, 64), "unknown field");
     }
     bool required = key == "call_id" || key == "transcript";
     if (value.is_null() && !required) {
       continue;
     }
     if (!value.is_string()) {
-      return FieldError("field_type_invalid", key, "expected a string");
+      return FieldError(errors::kFieldTypeInvalid, key, "expected a string");
     }
     const auto& s = value.get_ref<const std::string&>();
     if (Contains(s, '\0')) {
-      return FieldError("field_value_invalid", key, "contains NUL");
+      return FieldError(errors::kFieldValueInvalid, key, "contains NUL");
     }
     if (key == "call_id") {
       if (s.empty() || Utf8Length(s) > kMaxCallIdCodePoints) {
-        return FieldError(s.empty() ? "field_missing" : "field_value_invalid", key,
+        return FieldError(s.empty() ? errors::kFieldMissing : errors::kFieldValueInvalid, key,
                           "must be 1 to 200 characters");
       }
       t.call_id = s;
@@ -440,21 +441,21 @@ Result<ExternalTranscript> ParseExternalTranscript(std::string_view body) {
       has_transcript = true;
     } else if (key == "audio_url") {
       if (!s.empty() && !IsHttpUrl(s)) {
-        return FieldError("field_value_invalid", key, "not an http(s) URL");
+        return FieldError(errors::kFieldValueInvalid, key, "not an http(s) URL");
       }
       t.audio_url = s;
     } else if (key == "language") {
       if (s != "de" && s != "en") {
-        return FieldError("field_value_invalid", key, "expected \"de\" or \"en\"");
+        return FieldError(errors::kFieldValueInvalid, key, "expected \"de\" or \"en\"");
       }
       t.language = s;
     }
   }
   if (!has_call_id) {
-    return FieldError("field_missing", "call_id", "missing");
+    return FieldError(errors::kFieldMissing, "call_id", "missing");
   }
   if (!has_transcript) {
-    return FieldError("field_missing", "transcript", "missing");
+    return FieldError(errors::kFieldMissing, "transcript", "missing");
   }
   return t;
 }

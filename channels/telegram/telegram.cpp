@@ -6,6 +6,7 @@
 
 #include "channels/chat/json_reader.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::telegram {
 
@@ -68,7 +69,7 @@ chat::Media ReadFile(FieldReader& r, const Json& obj, std::string_view path) {
   m.filename = r.String(obj, "file_name", path).value_or("");
   m.size = r.Int(obj, "file_size", path);
   if (m.size && *m.size < 0) {
-    r.Fail("field_value_invalid", Path(path, "file_size"), "must not be negative");
+    r.Fail(errors::kFieldValueInvalid, Path(path, "file_size"), "must not be negative");
   }
   return m;
 }
@@ -116,7 +117,7 @@ void ReadLocation(FieldReader& r, const Json& msg, std::string_view path, chat::
     return;
   }
   if (l.lat < -90 || l.lat > 90 || l.lon < -180 || l.lon > 180) {
-    r.Fail("field_value_invalid", lp, "coordinates out of range");
+    r.Fail(errors::kFieldValueInvalid, lp, "coordinates out of range");
     return;
   }
   e.location = std::move(l);
@@ -304,7 +305,7 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
   auto parsed = chat::ParseObject(body);
   bool success_status = http_status >= 200 && http_status < 300;
   if (success_status && !parsed) {
-    return MakeError("response_invalid", parsed.error().message);
+    return MakeError(errors::kResponseInvalid, parsed.error().message);
   }
   FieldReader r;
   SendResult s;
@@ -314,7 +315,7 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
     const Json* chat = result ? r.RequiredObject(*result, "chat", "result") : nullptr;
     int64_t chat_id = chat ? r.RequiredInt(*chat, "id", "result.chat") : 0;
     if (r.failed()) {
-      return MakeError("response_invalid", r.error().message);
+      return MakeError(errors::kResponseInvalid, r.error().message);
     }
     s.message_id = ChatMessageId(chat_id, message_id);
     return s;
@@ -347,7 +348,7 @@ Result<FileInfo> ParseGetFile(std::string_view body) {
   if (!r.Bool(*parsed, "ok", "").value_or(false)) {
     std::string description = r.String(*parsed, "description", "").value_or("no description");
     int64_t code = r.Int(*parsed, "error_code", "").value_or(0);
-    return MakeError("telegram_error",
+    return MakeError(errors::kTelegramError,
                      "getFile failed (" + std::to_string(code) + "): " + description);
   }
   const Json* result = r.RequiredObject(*parsed, "result", "");

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/media.hpp"
 #include "core/text.hpp"
 
@@ -21,20 +22,30 @@ struct Alias {
   std::string_view canonical;
 };
 constexpr Alias kAliases[] = {
-    {"description", "description"}, {"beschreibung", "description"},
-    {"category", "category"},       {"kategorie", "category"},
-    {"lat", "lat"},                 {"lon", "lon"},
-    {"lng", "lon"},                 {"address", "address"},
-    {"adresse", "address"},         {"email", "email"},
-    {"phone", "phone"},             {"telefon", "phone"},
-    {"language", "language"},       {"sprache", "language"},
-    {"website", "website"},         {"form_token", "form_token"},
-    {"photos", "photos"},           {"photos[]", "photos"},
-    {"fotos", "photos"},            {"fotos[]", "photos"},
+    {"description", "description"},
+    {"beschreibung", "description"},
+    {"category", "category"},
+    {"kategorie", "category"},
+    {"lat", "lat"},
+    {"lon", "lon"},
+    {"lng", "lon"},
+    {"address", "address"},
+    {"adresse", "address"},
+    {"email", "email"},
+    {"phone", "phone"},
+    {"telefon", "phone"},
+    {"language", "language"},
+    {"sprache", "language"},
+    {"website", "website"},
+    {"form_token", "form_token"},
+    {"photos", "photos"},
+    {"photos[]", "photos"},
+    {"fotos", "photos"},
+    {"fotos[]", "photos"},
 };
 
-Error BadRequest(std::string code, std::string message) {
-  return MakeError(std::move(code), std::move(message));
+Error BadRequest(ErrorCode code, std::string message) {
+  return MakeError(code, std::move(message));
 }
 
 std::string PercentDecodeForm(std::string_view s, bool* ok) {
@@ -49,8 +60,8 @@ std::string PercentDecodeForm(std::string_view s, bool* ok) {
         *ok = false;
         return out;
       }
-      out.push_back(static_cast<char>(std::strtol(std::string(s.substr(i + 1, 2)).c_str(),
-                                                  nullptr, 16)));
+      out.push_back(
+          static_cast<char>(std::strtol(std::string(s.substr(i + 1, 2)).c_str(), nullptr, 16)));
       i += 2;
     } else {
       out.push_back(c);
@@ -62,25 +73,27 @@ std::string PercentDecodeForm(std::string_view s, bool* ok) {
 Status AddField(Submission& s, std::string_view raw_name, std::string value) {
   std::string name = CanonicalField(raw_name);
   if (name.empty()) {
-    return BadRequest("unknown_field", "Unbekanntes Feld \"" + std::string(raw_name) + "\".");
+    return BadRequest(errors::kUnknownField, "Unbekanntes Feld \"" + std::string(raw_name) + "\".");
   }
   if (name == "photos") {
-    return BadRequest("photo_not_a_file", "Fotos müssen als Datei hochgeladen werden.");
+    return BadRequest(errors::kPhotoNotAFile, "Fotos müssen als Datei hochgeladen werden.");
   }
   if (!s.fields.emplace(name, std::move(value)).second) {
-    return BadRequest("duplicate_field", "Das Feld \"" + name + "\" kommt mehrfach vor.");
+    return BadRequest(errors::kDuplicateField, "Das Feld \"" + name + "\" kommt mehrfach vor.");
   }
   return Ok{};
 }
 
 std::optional<double> ParseCoordinate(const std::string& text) {
   std::string_view t = TrimAscii(text);
-  if (t.empty() || t.size() > 32) return std::nullopt;
+  if (t.empty() || t.size() > 32)
+    return std::nullopt;
   std::string copy(t);
   std::replace(copy.begin(), copy.end(), ',', '.');  // German decimal comma
   char* end = nullptr;
   double v = std::strtod(copy.c_str(), &end);
-  if (end == copy.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+  if (end == copy.c_str() || *end != '\0' || !std::isfinite(v))
+    return std::nullopt;
   return v;
 }
 
@@ -91,9 +104,11 @@ bool LooksLikeEmail(const std::string& e) {
 
 bool LooksLikePhone(const std::string& p) {
   static const std::regex kPhone(R"(^\+?[0-9 ()/\-]{6,24}$)");
-  if (!std::regex_match(p, kPhone)) return false;
+  if (!std::regex_match(p, kPhone))
+    return false;
   int digits = 0;
-  for (char c : p) digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
+  for (char c : p)
+    digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
   return digits >= 6 && digits <= 17;
 }
 
@@ -106,7 +121,8 @@ std::string Field(const Submission& s, const char* name) {
 
 std::string CanonicalField(std::string_view name) {
   for (const auto& a : kAliases) {
-    if (a.name == name) return std::string(a.canonical);
+    if (a.name == name)
+      return std::string(a.canonical);
   }
   return "";
 }
@@ -116,15 +132,17 @@ Result<Submission> FromParts(const std::vector<UploadedFile>& parts) {
   for (const auto& p : parts) {
     std::string name = CanonicalField(p.field);
     if (name == "photos") {
-      if (p.filename.empty() && p.content.empty()) continue;  // browser: no file chosen
+      if (p.filename.empty() && p.content.empty())
+        continue;  // browser: no file chosen
       s.files.push_back(p);
       continue;
     }
     if (!p.filename.empty()) {
-      return BadRequest("unknown_file_field",
+      return BadRequest(errors::kUnknownFileField,
                         "Dateien sind nur im Feld für Fotos erlaubt (Feld \"" + p.field + "\").");
     }
-    if (auto st = AddField(s, p.field, p.content); !st) return st.error();
+    if (auto st = AddField(s, p.field, p.content); !st)
+      return st.error();
   }
   return s;
 }
@@ -142,11 +160,12 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::st
       std::string value =
           eq == std::string_view::npos ? "" : PercentDecodeForm(pair.substr(eq + 1), &ok);
       if (!ok) {
-        return BadRequest("form_invalid", "Die Formulardaten sind fehlerhaft kodiert.");
+        return BadRequest(errors::kFormInvalid, "Die Formulardaten sind fehlerhaft kodiert.");
       }
       pairs.emplace_back(std::move(name), std::move(value));
     }
-    if (amp == std::string_view::npos) break;
+    if (amp == std::string_view::npos)
+      break;
     pos = amp + 1;
   }
   return pairs;
@@ -154,36 +173,39 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::st
 
 Result<Submission> FromUrlEncoded(std::string_view body) {
   auto pairs = ParseUrlEncoded(body);
-  if (!pairs) return pairs.error();
+  if (!pairs)
+    return pairs.error();
   Submission s;
   for (auto& [name, value] : *pairs) {
-    if (auto st = AddField(s, name, std::move(value)); !st) return st.error();
+    if (auto st = AddField(s, name, std::move(value)); !st)
+      return st.error();
   }
   return s;
 }
 
 Result<Submission> FromJson(std::string_view body) {
   if (!IsValidUtf8(body)) {
-    return BadRequest("invalid_utf8", "Der Text ist kein gültiges UTF-8.");
+    return BadRequest(errors::kInvalidUtf8, "Der Text ist kein gültiges UTF-8.");
   }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return BadRequest("json_invalid", "Der Inhalt ist kein gültiges JSON.");
+    return BadRequest(errors::kJsonInvalid, "Der Inhalt ist kein gültiges JSON.");
   }
   if (!j.is_object()) {
-    return BadRequest("json_invalid", "Erwartet wird ein JSON-Objekt.");
+    return BadRequest(errors::kJsonInvalid, "Erwartet wird ein JSON-Objekt.");
   }
   Submission s;
   for (const auto& [key, value] : j.items()) {
     std::string name = CanonicalField(key);
     if (name.empty() || name == "photos" || name == "website" || name == "form_token") {
-      return BadRequest("unknown_field", "Unbekanntes Feld \"" + key + "\".");
+      return BadRequest(errors::kUnknownField, "Unbekanntes Feld \"" + key + "\".");
     }
-    if (value.is_null()) continue;
+    if (value.is_null())
+      continue;
     std::string text;
     if (name == "lat" || name == "lon") {
       if (!value.is_number()) {
-        return BadRequest("coordinates_invalid", "\"" + key + "\" muss eine Zahl sein.");
+        return BadRequest(errors::kCoordinatesInvalid, "\"" + key + "\" muss eine Zahl sein.");
       }
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.8f", value.get<double>());
@@ -191,21 +213,22 @@ Result<Submission> FromJson(std::string_view body) {
     } else if (value.is_string()) {
       text = value.get<std::string>();
     } else {
-      return BadRequest("field_type_invalid", "\"" + key + "\" muss eine Zeichenkette sein.");
+      return BadRequest(errors::kFieldTypeInvalid, "\"" + key + "\" muss eine Zeichenkette sein.");
     }
-    if (auto st = AddField(s, name, std::move(text)); !st) return st.error();
+    if (auto st = AddField(s, name, std::move(text)); !st)
+      return st.error();
   }
   return s;
 }
 
 Validation Validate(const Submission& s, const Limits& limits, const Config& config) {
   Validation v;
-  auto fail = [&](const char* field, const char* code, std::string message) {
+  auto fail = [&](const char* field, ErrorCode code, std::string message) {
     v.errors.push_back(FieldError{field, code, std::move(message)});
   };
   for (const auto& [name, value] : s.fields) {
     if (!IsValidUtf8(value)) {
-      fail(name == "description" ? "description" : "", "invalid_utf8",
+      fail(name == "description" ? "description" : "", errors::kInvalidUtf8,
            "Die Eingabe enthält ungültige Zeichen (kein UTF-8).");
       return v;
     }
@@ -215,7 +238,7 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
       return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
     });
     if (control) {
-      fail(name == "description" ? "description" : "", "control_characters",
+      fail(name == "description" ? "description" : "", errors::kControlCharacters,
            "Die Eingabe enthält unzulässige Steuerzeichen.");
       return v;
     }
@@ -224,15 +247,15 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   Report& r = in.report;
   r.text = Field(s, "description");
   if (r.text.empty() && limits.require_description) {
-    fail("description", "description_missing", "Bitte beschreiben Sie den Mangel.");
+    fail("description", errors::kDescriptionMissing, "Bitte beschreiben Sie den Mangel.");
   } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {
-    fail("description", "description_too_long",
-         "Die Beschreibung ist zu lang (höchstens " +
-             std::to_string(limits.max_description_chars) + " Zeichen).");
+    fail("description", errors::kDescriptionTooLong,
+         "Die Beschreibung ist zu lang (höchstens " + std::to_string(limits.max_description_chars) +
+             " Zeichen).");
   }
   r.category = Field(s, "category");
   if (!r.category.empty() && config.FindCategory(r.category) == nullptr) {
-    fail("category", "category_unknown", "Bitte wählen Sie eine Kategorie aus der Liste.");
+    fail("category", errors::kCategoryUnknown, "Bitte wählen Sie eine Kategorie aus der Liste.");
   }
   std::string lat = Field(s, "lat");
   std::string lon = Field(s, "lon");
@@ -240,10 +263,10 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
     auto la = ParseCoordinate(lat);
     auto lo = ParseCoordinate(lon);
     if (!la || !lo) {
-      fail("lat", "coordinates_invalid",
+      fail("lat", errors::kCoordinatesInvalid,
            "Der Standort ist ungültig: Breite und Länge müssen Zahlen sein.");
     } else if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
-      fail("lat", "coordinates_out_of_range",
+      fail("lat", errors::kCoordinatesOutOfRange,
            "Der Standort ist ungültig: Breite −90…90, Länge −180…180.");
     } else {
       r.location.lat = *la;
@@ -253,22 +276,22 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   }
   r.location.address = Field(s, "address");
   if (Utf8Length(r.location.address) > kMaxAddressChars) {
-    fail("address", "address_too_long", "Die Adresse ist zu lang.");
+    fail("address", errors::kAddressTooLong, "Die Adresse ist zu lang.");
   } else if (!r.location.lat && !r.location.address.empty()) {
     r.location.source = LocationSource::kAddress;
   }
   std::string email = Field(s, "email");
   std::string phone = Field(s, "phone");
   if (!email.empty() && !LooksLikeEmail(email)) {
-    fail("email", "email_invalid", "Bitte prüfen Sie die E-Mail-Adresse.");
+    fail("email", errors::kEmailInvalid, "Bitte prüfen Sie die E-Mail-Adresse.");
   }
   if (!phone.empty() && !LooksLikePhone(phone)) {
-    fail("phone", "phone_invalid", "Bitte prüfen Sie die Telefonnummer.");
+    fail("phone", errors::kPhoneInvalid, "Bitte prüfen Sie die Telefonnummer.");
   }
   std::string language = Field(s, "language");
   r.reporter.language = language.empty() ? "de" : language;
   if (r.reporter.language != "de" && r.reporter.language != "en") {
-    fail("language", "language_unsupported", "Sprache wird nicht unterstützt (de oder en).");
+    fail("language", errors::kLanguageUnsupported, "Sprache wird nicht unterstützt (de oder en).");
   }
   if (!email.empty()) {
     r.reporter.address = email;
@@ -282,21 +305,21 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
     r.reporter.ack_channel = "none";
   }
   if (s.files.size() > static_cast<size_t>(limits.max_photos)) {
-    fail("photos", "too_many_photos",
+    fail("photos", errors::kTooManyPhotos,
          "Bitte höchstens " + std::to_string(limits.max_photos) + " Fotos anhängen.");
   }
   for (const auto& f : s.files) {
     std::string name = SanitizeFilename(f.filename);
     std::string shown = name.empty() ? "Datei" : "\"" + name + "\"";
     if (static_cast<int64_t>(f.content.size()) > limits.max_photo_bytes) {
-      fail("photos", "photo_too_large",
+      fail("photos", errors::kPhotoTooLarge,
            shown + " ist zu groß (höchstens " +
                std::to_string(limits.max_photo_bytes / (1024 * 1024)) + " MB je Foto).");
       continue;
     }
     std::string type = SniffMediaType(f.content);
     if (!IsImageMediaType(type)) {
-      fail("photos", "not_an_image",
+      fail("photos", errors::kNotAnImage,
            shown + " ist kein Foto. Erlaubt sind JPEG, PNG, HEIC, WebP und GIF.");
       continue;
     }

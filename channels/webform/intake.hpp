@@ -33,7 +33,7 @@ struct Submission {
 
 struct FieldError {
   std::string field;    // canonical field name, or "" for the whole request
-  std::string code;     // machine-readable, e.g. "description_missing"
+  ErrorCode code;       // machine-readable, e.g. errors::kDescriptionMissing
   std::string message;  // German, for citizens
 };
 

@@ -6,6 +6,7 @@
 
 #include "channels/chat/json_reader.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::whatsapp {
@@ -76,7 +77,7 @@ void ReadLocation(FieldReader& r, const Json& obj, std::string_view path, chat::
     return;
   }
   if (loc.lat < -90 || loc.lat > 90 || loc.lon < -180 || loc.lon > 180) {
-    r.Fail("field_value_invalid", path, "coordinates out of range");
+    r.Fail(errors::kFieldValueInvalid, path, "coordinates out of range");
     return;
   }
   e.location = std::move(loc);
@@ -324,8 +325,9 @@ Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body
     return r.error();
   }
   if (object != "whatsapp_business_account") {
-    return MakeError("object_unexpected", "object: expected \"whatsapp_business_account\", got \"" +
-                                              std::string(chat::TruncateUtf8(object, 64)) + "\"");
+    return MakeError(errors::kObjectUnexpected,
+                     "object: expected \"whatsapp_business_account\", got \"" +
+                         std::string(chat::TruncateUtf8(object, 64)) + "\"");
   }
   const Json* entries = r.RequiredArray(root, "entry", "");
   if (r.failed()) {
@@ -397,16 +399,16 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
   SendResult s;
   if (http_status >= 200 && http_status < 300) {
     if (!parsed) {
-      return MakeError("response_invalid", parsed.error().message);
+      return MakeError(errors::kResponseInvalid, parsed.error().message);
     }
     const Json* messages = r.RequiredArray(*parsed, "messages", "");
     const Json* first = messages ? r.ObjectAt(*messages, 0, "messages") : nullptr;
     if (messages != nullptr && messages->empty()) {
-      r.Fail("field_missing", "messages", "empty");
+      r.Fail(errors::kFieldMissing, "messages", "empty");
     }
     s.message_id = first ? r.RequiredString(*first, "id", "messages[0]") : "";
     if (r.failed()) {
-      return MakeError("response_invalid", r.error().message);
+      return MakeError(errors::kResponseInvalid, r.error().message);
     }
     return s;
   }
@@ -440,7 +442,7 @@ Result<MediaInfo> ParseMediaInfo(std::string_view body, std::string_view trusted
   if (const Json* error = r.Object(*parsed, "error", "")) {
     std::string message = r.String(*error, "message", "error").value_or("");
     int64_t code = r.Int(*error, "code", "error").value_or(0);
-    return MakeError("graph_error", "Graph error " + std::to_string(code) + ": " + message);
+    return MakeError(errors::kGraphError, "Graph error " + std::to_string(code) + ": " + message);
   }
   MediaInfo info;
   info.url = r.RequiredString(*parsed, "url", "");
@@ -455,7 +457,7 @@ Result<MediaInfo> ParseMediaInfo(std::string_view body, std::string_view trusted
                  info.url.compare(0, trusted_origin.size(), trusted_origin) == 0 &&
                  info.url[trusted_origin.size()] == '/';
   if (info.url.rfind("https://", 0) != 0 && !trusted) {
-    return MakeError("field_value_invalid", "url: must be an https URL");
+    return MakeError(errors::kFieldValueInvalid, "url: must be an https URL");
   }
   return info;
 }

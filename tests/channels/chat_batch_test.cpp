@@ -92,7 +92,7 @@ TEST_CASE("a report envelope is not a chat batch, and broken batches are refused
   auto wrong_type = DecodeBatch(
       R"({"kind":"chat_batch","channel":"telegram","received_at":"x","events":[{"kind":"message","channel":"telegram","dedupe_key":5}],"raw":{"content_type":"","body_base64":""}})");
   REQUIRE_FALSE(wrong_type.ok());
-  CHECK(wrong_type.error().code == "batch_invalid");
+  CHECK(wrong_type.error().code.name() == "batch_invalid");
   auto bad_base64 = DecodeBatch(
       R"({"kind":"chat_batch","channel":"telegram","received_at":"x","events":[],"raw":{"content_type":"","body_base64":"!!"}})");
   CHECK_FALSE(bad_base64.ok());

@@ -29,11 +29,11 @@ Mail Parsed(const std::string& raw, const Limits& limits = {}) {
   return std::move(r).value();
 }
 
-std::string ErrorCode(const std::string& raw, const Limits& limits = {}) {
+std::string CodeOf(const std::string& raw, const Limits& limits = {}) {
   auto r = ParseMail(raw, limits);
   REQUIRE_FALSE(r.ok());
   CHECK_FALSE(r.error().message.empty());
-  return r.error().code;
+  return r.error().code.str();
 }
 
 Mail Unwrap(Result<Mail> r) {
@@ -377,9 +377,10 @@ TEST_CASE("raw-MIME fields of Mailgun and SendGrid go through ParseMail", "[mail
   Mail sg = Unwrap(FromSendGrid({{"email", "", "", raw}}));
   CHECK(mg.text == direct.text);
   CHECK(sg.dedupe_key == direct.dedupe_key);
-  CHECK(FromMailgun({{"timestamp", "", "", "1"}}).error().code == "mail_invalid");
-  CHECK(FromMailgun({{"message-headers", "", "", "{not json"}}).error().code == "mail_invalid");
-  CHECK(FromSendGrid({{"text", "", "", "hallo"}}).error().code == "mail_invalid");
+  CHECK(FromMailgun({{"timestamp", "", "", "1"}}).error().code.name() == "mail_invalid");
+  CHECK(FromMailgun({{"message-headers", "", "", "{not json"}}).error().code.name() ==
+        "mail_invalid");
+  CHECK(FromSendGrid({{"text", "", "", "hallo"}}).error().code.name() == "mail_invalid");
 }
 
 TEST_CASE("provider posts obey the attachment and size limits", "[mail]") {
@@ -391,12 +392,12 @@ TEST_CASE("provider posts obey the attachment and size limits", "[mail]") {
   }
   Limits two;
   two.max_attachments = 2;
-  CHECK(FromMailgun(fields, two).error().code == "mail_too_many_attachments");
+  CHECK(FromMailgun(fields, two).error().code.name() == "mail_too_many_attachments");
   CHECK(Unwrap(FromMailgun(fields)).attachments.size() == 3);
   Limits tiny;
   tiny.max_bytes = 100;
-  CHECK(FromMailgun(fields, tiny).error().code == "mail_too_large");
-  CHECK(FromSendGrid(fields, tiny).error().code == "mail_too_large");
+  CHECK(FromMailgun(fields, tiny).error().code.name() == "mail_too_large");
+  CHECK(FromSendGrid(fields, tiny).error().code.name() == "mail_too_large");
   // Mailgun's content-id-map marks inline images.
   fields.push_back({"content-id-map", "", "", R"({"<img1@x>": "attachment-2"})"});
   Mail m = Unwrap(FromMailgun(fields));
@@ -589,10 +590,10 @@ TEST_CASE("twenty attachments are fine, twenty-one are refused", "[mail]") {
   Mail ok = Parsed(with(20));
   CHECK(ok.attachments.size() == 20);
   CHECK(ok.attachments[19].filename == "f19.jpg");
-  CHECK(ErrorCode(with(21)) == "mail_too_many_attachments");
+  CHECK(CodeOf(with(21)) == "mail_too_many_attachments");
   Limits three;
   three.max_attachments = 3;
-  CHECK(ErrorCode(with(4), three) == "mail_too_many_attachments");
+  CHECK(CodeOf(with(4), three) == "mail_too_many_attachments");
 }
 
 namespace {
@@ -615,43 +616,43 @@ TEST_CASE("nesting beyond max_depth is refused, a bomb of 1000 levels quickly", 
   // Nested(n) puts the text leaf at depth n.
   Mail ok = Parsed(Nested(10));
   CHECK(Body(ok) == "tief");
-  CHECK(ErrorCode(Nested(11)) == "mail_too_deep");
+  CHECK(CodeOf(Nested(11)) == "mail_too_deep");
   Limits shallow;
   shallow.max_depth = 2;
-  CHECK(ErrorCode(Nested(3), shallow) == "mail_too_deep");
-  CHECK(ErrorCode(Nested(1000)) == "mail_too_deep");
+  CHECK(CodeOf(Nested(3), shallow) == "mail_too_deep");
+  CHECK(CodeOf(Nested(1000)) == "mail_too_deep");
   // Unclosed and far deeper than GMime's own limit (1024): still an error, not a stack overflow.
   std::string bomb = "From: a@example.org\r\nSubject: bomb\r\nMIME-Version: 1.0\r\n";
   for (int i = 0; i < 20000; ++i) {
     bomb += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" +
             std::to_string(i) + "\r\n";
   }
-  CHECK(ErrorCode(bomb) == "mail_too_deep");
+  CHECK(CodeOf(bomb) == "mail_too_deep");
   // message/rfc822 inside message/rfc822 counts as well.
   std::string msg = Msg({"From: a@example.org", "Content-Type: text/plain"}, "innen");
   for (int i = 0; i < 12; ++i) {
     msg = Msg({"From: a@example.org", "Content-Type: message/rfc822"}, msg);
   }
-  CHECK(ErrorCode(msg) == "mail_too_deep");
+  CHECK(CodeOf(msg) == "mail_too_deep");
 }
 
 TEST_CASE("truncated, empty and non-mail input is mail_invalid", "[mail]") {
   std::string full = Read("02-latin1-qp-jpeg-rfc2047-rfc2231.eml");
   // Cut inside the JPEG: the closing boundaries are missing.
-  CHECK(ErrorCode(full.substr(0, full.size() - 200)) == "mail_invalid");
+  CHECK(CodeOf(full.substr(0, full.size() - 200)) == "mail_invalid");
   // Cut inside the header block.
-  CHECK(ErrorCode(full.substr(0, 300)) == "mail_invalid");
-  CHECK(ErrorCode("") == "mail_invalid");
-  CHECK(ErrorCode("hello world, this is not a mail") == "mail_invalid");
-  CHECK(ErrorCode("{\"json\": true}") == "mail_invalid");
-  CHECK(ErrorCode(std::string("\x00\x01\x02\xFF", 4)) == "mail_invalid");
+  CHECK(CodeOf(full.substr(0, 300)) == "mail_invalid");
+  CHECK(CodeOf("") == "mail_invalid");
+  CHECK(CodeOf("hello world, this is not a mail") == "mail_invalid");
+  CHECK(CodeOf("{\"json\": true}") == "mail_invalid");
+  CHECK(CodeOf(std::string("\x00\x01\x02\xFF", 4)) == "mail_invalid");
 }
 
 TEST_CASE("an oversized mail is refused before parsing", "[mail]") {
   std::string raw = TextPlain("utf-8", "8bit", std::string(2000, 'a'));
   Limits small;
   small.max_bytes = 1000;
-  CHECK(ErrorCode(raw, small) == "mail_too_large");
+  CHECK(CodeOf(raw, small) == "mail_too_large");
   small.max_bytes = static_cast<int64_t>(raw.size());
   CHECK(ParseMail(raw, small).ok());
 }

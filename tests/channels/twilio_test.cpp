@@ -36,7 +36,7 @@ std::string FormErrorCode(std::string_view body) {
   auto r = ParseForm(body);
   INFO(body);
   REQUIRE_FALSE(r.ok());
-  return r.error().code;
+  return r.error().code.str();
 }
 
 phone::Event EventOf(Result<phone::Event> r) {
@@ -298,8 +298,8 @@ TEST_CASE("twilio vectors: parsed events match _expected.json", "[twilio]") {
       CHECK(e.to == "+4922123125000");
       CHECK(e.dedupe_key == "call:" + kCallSid);
       CHECK(e.language == "de");
-      CHECK(Err(ParseRecordingStatus(params)).code == "field_missing");
-      CHECK(Err(ParseTranscription(params)).code == "field_missing");
+      CHECK(Err(ParseRecordingStatus(params)).code.name() == "field_missing");
+      CHECK(Err(ParseTranscription(params)).code.name() == "field_missing");
       CheckWellFormed(TwimlIncoming(DefaultScript("de"), DefaultScript("en"), "/twilio/menu"));
     } else if (verdict.rfind("attach_recording(CallSid)", 0) == 0) {
       phone::Event e = EventOf(ParseRecordingStatus(params));
@@ -474,12 +474,12 @@ TEST_CASE("twilio callbacks: required fields are named, SIDs and URLs checked", 
   CHECK(e.to == "+4922112345");
   CHECK(e.dedupe_key == "call:CA1");
   Error missing = Err(ParseIncomingCall(Form("From=%2B49221&To=%2B49")));
-  CHECK(missing.code == "field_missing");
+  CHECK(missing.code.name() == "field_missing");
   CHECK(missing.message.find("CallSid") != std::string::npos);
-  CHECK(Err(ParseIncomingCall(Form("CallSid=&From=%2B49221"))).code == "field_missing");
+  CHECK(Err(ParseIncomingCall(Form("CallSid=&From=%2B49221"))).code.name() == "field_missing");
   CHECK(Err(ParseIncomingCall(Form("CallSid=CA1"))).message.find("From") != std::string::npos);
-  CHECK(Err(ParseIncomingCall(Form("CallSid=CA1:x&From=x"))).code == "field_value_invalid");
-  CHECK(Err(ParseIncomingCall(Form("CallSid=CA+1&From=x"))).code == "field_value_invalid");
+  CHECK(Err(ParseIncomingCall(Form("CallSid=CA1:x&From=x"))).code.name() == "field_value_invalid");
+  CHECK(Err(ParseIncomingCall(Form("CallSid=CA+1&From=x"))).code.name() == "field_value_invalid");
   // SignalWire's SIDs are UUIDs.
   CHECK(EventOf(ParseIncomingCall(Form("CallSid=6e1b2f0c-8d3a-4f6b-9e2c-7a1d0b4c3e5f&From=x")))
             .call_id == "6e1b2f0c-8d3a-4f6b-9e2c-7a1d0b4c3e5f");
@@ -504,18 +504,18 @@ TEST_CASE("twilio callbacks: the Record action with the chosen language", "[twil
         0);
   CHECK(Err(ParseRecorded(Form(base), "de")).message.find("RecordingDuration") !=
         std::string::npos);
-  CHECK(Err(ParseRecorded(Form(base + "&RecordingDuration=4.5"), "de")).code ==
+  CHECK(Err(ParseRecorded(Form(base + "&RecordingDuration=4.5"), "de")).code.name() ==
         "field_value_invalid");
-  CHECK(Err(ParseRecorded(Form(base + "&RecordingDuration=99999999999"), "de")).code ==
+  CHECK(Err(ParseRecorded(Form(base + "&RecordingDuration=99999999999"), "de")).code.name() ==
         "field_value_invalid");
   Error no_url = Err(ParseRecorded(Form("CallSid=CA1&RecordingDuration=1"), "de"));
-  CHECK(no_url.code == "field_missing");
+  CHECK(no_url.code.name() == "field_missing");
   CHECK(no_url.message.find("RecordingUrl") != std::string::npos);
   for (std::string url : {"ftp%3A%2F%2Fx", "file%3A%2F%2F%2Fetc%2Fpasswd", "https%3A%2F%2F",
                           "https%3A%2F%2Fa+b", "%2Frelative"}) {
     INFO(url);
     CHECK(Err(ParseRecorded(Form("CallSid=CA1&RecordingDuration=1&RecordingUrl=" + url), "de"))
-              .code == "field_value_invalid");
+              .code.name() == "field_value_invalid");
   }
 }
 
@@ -529,8 +529,8 @@ TEST_CASE("twilio callbacks: recording status absent and transcription failed wi
   CHECK(absent.recording_duration_s == 0);
   CHECK(Err(ParseRecordingStatus(Form("CallSid=CA1&RecordingStatus=completed")))
             .message.find("RecordingSid") != std::string::npos);
-  CHECK(Err(ParseRecordingStatus(Form("CallSid=CA1&RecordingSid=RE1&RecordingStatus=a:b"))).code ==
-        "field_value_invalid");
+  CHECK(Err(ParseRecordingStatus(Form("CallSid=CA1&RecordingSid=RE1&RecordingStatus=a:b")))
+            .code.name() == "field_value_invalid");
 
   // A failed transcription never carries text into the report, even if some was sent.
   const std::string base = "CallSid=CA1&TranscriptionSid=TR1&TranscriptionText=+Hallo+";
@@ -763,7 +763,7 @@ TEST_CASE("twilio sms: answers, errors, permanence", "[twilio]") {
     INFO(body);
     auto r = ParseSmsResponse(201, body);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == "response_invalid");
+    CHECK(r.error().code.name() == "response_invalid");
   }
   auto invalid_to = ParseSmsResponse(
       400, R"({"code":21211,"message":"The 'To' number +49 is not a valid phone number.",)"
@@ -856,7 +856,7 @@ TEST_CASE("twilio external transcript: broken input is refused with a code", "[t
     INFO(body);
     auto r = ParseExternalTranscript(body);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == code);
+    CHECK(r.error().code.name() == code);
   }
 }
 

@@ -58,7 +58,7 @@ TEST_CASE("broken or forged opt-out links are refused", "[optout]") {
     auto r = CheckOptOutLink(c, k.channel, k.address, k.sig);
     INFO(k.channel << " " << k.address << " " << k.sig);
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == "optout_invalid");
+    CHECK(r.error().code.name() == "optout_invalid");
     CHECK(r.error().message.find("Abmeldelink ist ungültig") != std::string::npos);
   }
   // Another secret signs other links: the town's secret changed, old links stop working.

@@ -1,8 +1,9 @@
+#include "core/report.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/envelope.hpp"
-#include "core/report.hpp"
 
 using namespace meldestelle;
 using nlohmann::json;
@@ -67,7 +68,7 @@ TEST_CASE("report JSON with a wrong shape is rejected with a reason") {
     c.mutate(j);
     auto r = ReportFromJson(j);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == c.code);
+    CHECK(r.error().code.name() == c.code);
   }
 }
 

@@ -13,10 +13,11 @@
 #include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/links.hpp"
+#include "core/sql.hpp"
 #include "fake_providers.hpp"
 #include "stack.hpp"
-#include "workers/chat_texts.hpp"
-#include "workers/ticket_events.hpp"
+#include "tickets/events.hpp"
+#include "tickets/reference.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::testing;
@@ -51,7 +52,7 @@ int64_t ApplyChange(Stack& s, const std::string& reference, const std::string& e
                     const std::string& status, const std::string& note,
                     const std::string& duplicate_of = {}) {
   pqxx::connection c(s.db_url());
-  pqxx::work tx(c);
+  db::Tx tx(c);
   auto t = tx.exec_params1("SELECT id::text, status FROM tickets WHERE reference = $1", reference);
   std::string id = t[0].as<std::string>();
   tx.exec_params0(
@@ -62,15 +63,15 @@ int64_t ApplyChange(Stack& s, const std::string& reference, const std::string& e
       " closed_at = CASE WHEN $2 IN ('done', 'rejected') THEN now() ELSE closed_at END"
       " WHERE id = $1::uuid",
       id, status, note, duplicate_of);
-  workers::HistoryEntry e;
+  tickets::HistoryEntry e;
   e.actor = "token:loop-test";
   e.action = event == "accepted" ? "accepted" : event == "duplicate" ? "duplicate" : "status";
   e.from_status = t[1].as<std::string>();
   e.to_status = status;
   e.public_note = note;
-  int64_t history = workers::RecordHistory(tx, id, e);
+  int64_t history = tickets::RecordHistory(tx, id, e);
   Config config;  // notifications on, as by default
-  workers::EnqueueCitizenNotifications(tx, config, id, event, "Tiefbauamt", note, history);
+  tickets::EnqueueCitizenNotifications(tx, config, id, event, "Tiefbauamt", note, history);
   tx.commit();
   return history;
 }
@@ -197,11 +198,11 @@ TEST_CASE(
   // Threaded to our acknowledgement, which answered the citizen's mail.
   CHECK(Header(notice, "In-Reply-To") == ack_id);
   CHECK(Header(notice, "References") == "<" + mid + "> " + ack_id);
-  CHECK(Header(notice, "Subject").find(workers::DisplayReference(reference)) != std::string::npos);
+  CHECK(Header(notice, "Subject").find(tickets::DisplayReference(reference)) != std::string::npos);
   CHECK(Header(notice, "Auto-Submitted") == "auto-generated");
   CHECK(Header(notice, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click");
   std::string body = BodyOf(notice);
-  CHECK(body.find("Ihre Meldung " + workers::DisplayReference(reference) +
+  CHECK(body.find("Ihre Meldung " + tickets::DisplayReference(reference) +
                   " wurde von Tiefbauamt übernommen") != std::string::npos);
   CHECK(body.find("Hinweis: Wir kommen am Montag.") != std::string::npos);
   size_t link_at = body.find("/abmelden?");
@@ -217,9 +218,9 @@ TEST_CASE(
   // A retried transaction queues nothing twice.
   {
     pqxx::connection c(s.db_url());
-    pqxx::work tx(c);
+    db::Tx tx(c);
     std::string id = tx.exec1("SELECT id::text FROM tickets")[0].as<std::string>();
-    CHECK(workers::EnqueueCitizenNotifications(tx, Config{}, id, "accepted", "Tiefbauamt",
+    CHECK(tickets::EnqueueCitizenNotifications(tx, Config{}, id, "accepted", "Tiefbauamt",
                                                "Wir kommen am Montag.", accepted) == 0);
     tx.commit();
   }
@@ -271,7 +272,7 @@ TEST_CASE(
   // A status row queued before the opt-out is not sent either; none is queued after it.
   {
     pqxx::connection c(s.db_url());
-    pqxx::work tx(c);
+    db::Tx tx(c);
     tx.exec0(
         "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
         " SELECT ticket_id, 'status', channel, address, payload, 'pending', 'test:queued-before'"
@@ -302,7 +303,7 @@ TEST_CASE(
   REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1,
                          std::chrono::seconds(30)));
   std::string reference = One(s, "SELECT reference FROM tickets");
-  std::string shown = workers::DisplayReference(reference);
+  std::string shown = tickets::DisplayReference(reference);
   REQUIRE(SentTo(fake, "whatsapp", "to", from).size() == 1);
 
   ApplyChange(s, reference, "accepted", "accepted", "");
@@ -391,11 +392,11 @@ TEST_CASE(
   }));
   std::string sms1 = SentTo(fake, "sms", "To", phone1)[2].body["Body"];
   std::string sms2 = SentTo(fake, "sms", "To", phone2)[1].body["Body"];
-  CHECK(sms1.find("Ihre Meldung " + workers::DisplayReference(first) + " ist erledigt.") !=
+  CHECK(sms1.find("Ihre Meldung " + tickets::DisplayReference(first) + " ist erledigt.") !=
         std::string::npos);
   CHECK(sms1.find("Hinweis: Die Fahrbahn ist ausgebessert.") != std::string::npos);
-  CHECK(sms2.find("Your report " + workers::DisplayReference(second) + " (together with report " +
-                  workers::DisplayReference(first) + ") has been dealt with.") !=
+  CHECK(sms2.find("Your report " + tickets::DisplayReference(second) + " (together with report " +
+                  tickets::DisplayReference(first) + ") has been dealt with.") !=
         std::string::npos);
   CHECK(sms2.find("Note: Die Fahrbahn ist ausgebessert.") != std::string::npos);
   CHECK(sms1.find("antworten") == std::string::npos);
@@ -416,11 +417,11 @@ TEST_CASE(
   auto tg_sent = [&] { return SentTo(fake, "telegram", "chat_id", std::to_string(chat)); };
   REQUIRE(WaitFor([&] { return tg_sent().size() == 2; }));
   CHECK(tg_sent()[1].body["text"] ==
-        "Your report " + workers::DisplayReference(tg) + " has been taken on by Tiefbauamt.");
+        "Your report " + tickets::DisplayReference(tg) + " has been taken on by Tiefbauamt.");
   ApplyChange(s, tg, "duplicate", "duplicate", "", first);
   REQUIRE(WaitFor([&] { return tg_sent().size() == 3; }));
   CHECK(tg_sent()[2].body["text"] ==
-        "Your report " + workers::DisplayReference(tg) + " concerns the same problem as report " +
-            workers::DisplayReference(first) + "; we handle them together.");
+        "Your report " + tickets::DisplayReference(tg) + " concerns the same problem as report " +
+            tickets::DisplayReference(first) + "; we handle them together.");
   CHECK(SentTo(fake, "sms", "To", phone1).size() == 3);
 }

@@ -21,7 +21,7 @@
 #include "channels/webform/token.hpp"
 #include "core/amqp.hpp"
 #include "core/crypto.hpp"
-#include "core/db.hpp"
+#include "core/sql.hpp"
 
 extern char** environ;
 
@@ -49,7 +49,8 @@ std::string ReferenceOnPage(const std::string& html) {
   std::smatch m;
   static const std::regex kGrouped(
       "([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4}) ([2-9A-HJKMNP-Z]{4})");
-  if (std::regex_search(html, m, kGrouped)) return m[1].str() + m[2].str() + m[3].str();
+  if (std::regex_search(html, m, kGrouped))
+    return m[1].str() + m[2].str() + m[3].str();
   return "";
 }
 
@@ -70,7 +71,8 @@ std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>
   static const char* kHex = "0123456789ABCDEF";
   std::string body;
   for (const auto& [k, v] : fields) {
-    if (!body.empty()) body += "&";
+    if (!body.empty())
+      body += "&";
     body += k + "=";
     for (unsigned char c : v) {
       if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
@@ -101,7 +103,8 @@ std::string RawHttp(int port, const std::string& request) {
   std::string answer;
   char buf[4096];
   ssize_t n;
-  while ((n = recv(s, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  while ((n = recv(s, buf, sizeof buf, 0)) > 0)
+    answer.append(buf, static_cast<size_t>(n));
   close(s);
   return answer;
 }
@@ -109,7 +112,8 @@ std::string RawHttp(int port, const std::string& request) {
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
+    if (condition())
+      return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));  // poll interval
   }
   return condition();
@@ -119,8 +123,8 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env, fs
     : log_file_(std::move(log_file)) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_t attr;
@@ -130,10 +134,12 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env, fs
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
   std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
+  for (auto& e : env)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
   int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -146,11 +152,13 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env, fs
 Process::~Process() { Stop(); }
 
 bool Process::Running() {
-  if (pid_ <= 0) return false;
+  if (pid_ <= 0)
+    return false;
   int status = 0;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_ || r < 0) {
-    if (r == pid_ && WIFEXITED(status)) exit_status_ = WEXITSTATUS(status);
+    if (r == pid_ && WIFEXITED(status))
+      exit_status_ = WEXITSTATUS(status);
     pid_ = -1;  // exited and reaped
     return false;
   }
@@ -158,16 +166,18 @@ bool Process::Running() {
 }
 
 void Process::Signal(int sig) {
-  if (pid_ > 0) kill(pid_, sig);
+  if (pid_ > 0)
+    kill(pid_, sig);
 }
 
 void Process::Stop() {
-  if (pid_ <= 0) return;
+  if (pid_ <= 0)
+    return;
   kill(pid_, SIGTERM);
   int status = 0;
   // Bounded wait; a process that does not stop is killed.
-  bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
-                        std::chrono::seconds(15));
+  bool exited =
+      WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(15));
   if (!exited) {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
@@ -178,23 +188,28 @@ void Process::Stop() {
 std::vector<std::string> SinkMessagesTo(const std::string& rcpt) {
   std::vector<fs::path> files;
   fs::path dir = Env("MELDESTELLE_SMTP_SINK_DIR");
-  if (dir.empty() || !fs::exists(dir)) return {};
+  if (dir.empty() || !fs::exists(dir))
+    return {};
   for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".json") continue;
+    if (e.path().extension() != ".json")
+      continue;
     auto env = nlohmann::json::parse(ReadFile(e.path()), nullptr, false);
-    if (!env.is_object()) continue;
+    if (!env.is_object())
+      continue;
     for (const auto& r : env.value("rcpt_tos", nlohmann::json::array())) {
       if (r.is_string() && r.get<std::string>() == rcpt) {
         fs::path eml = e.path();
         eml.replace_extension(".eml");
         // The .eml appears last (atomically): a message without it is still being written.
-        if (fs::exists(eml)) files.push_back(eml);
+        if (fs::exists(eml))
+          files.push_back(eml);
       }
     }
   }
   std::sort(files.begin(), files.end());  // the names start with the UTC time
   std::vector<std::string> out;
-  for (const auto& f : files) out.push_back(ReadFile(f));
+  for (const auto& f : files)
+    out.push_back(ReadFile(f));
   return out;
 }
 
@@ -228,8 +243,8 @@ Stack::Stack(StackOptions options) : options_(options) {
   secret_ = "integration-secret-" + id;
   port_ = FreePort();
   amqp_url_ = Env("MELDESTELLE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/");
-  std::string base_db = Env("MELDESTELLE_DATABASE_URL",
-                            "postgresql://postgres@127.0.0.1:55432/meldestelle");
+  std::string base_db =
+      Env("MELDESTELLE_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/meldestelle");
   db_url_ = WithDatabase(base_db, "meldestelle_it_" + id);
 
   fs::path example = fs::path(MELDESTELLE_SOURCE_DIR) / "config/example";
@@ -267,7 +282,8 @@ Stack::Stack(StackOptions options) : options_(options) {
   }
   Replace(cfg, "gazetteer_file: streets.yaml",
           "gazetteer_file: " + (example / "streets.yaml").string());
-  if (options_.edit_config) options_.edit_config(cfg);
+  if (options_.edit_config)
+    options_.edit_config(cfg);
   config_file_ = dir_ / "meldestelle.yaml";
   std::ofstream(config_file_) << cfg;
 
@@ -279,8 +295,10 @@ Stack::Stack(StackOptions options) : options_(options) {
   auto conn = ConnectDb(db_url_);
   REQUIRE(conn.ok());
   db_ = std::move(conn).value();
-  for (int i = 0; i < options_.workers; ++i) StartWorker();
-  if (options_.dispatcher) StartDispatcher();
+  for (int i = 0; i < options_.workers; ++i)
+    StartWorker();
+  if (options_.dispatcher)
+    StartDispatcher();
   StartGateway();
 }
 
@@ -323,25 +341,25 @@ std::vector<std::string> Stack::ProcessEnv() const {
       "PATH=" + Env("PATH", "/usr/bin:/bin"),
   };
   for (const char* pass : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
-    if (!Env(pass).empty()) env.push_back(std::string(pass) + "=" + Env(pass));
+    if (!Env(pass).empty())
+      env.push_back(std::string(pass) + "=" + Env(pass));
   }
   env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
   return env;
 }
 
 void Stack::StartGateway() {
-  gateway_ = std::make_unique<Process>(
-      std::vector<std::string>{MELDESTELLE_BINARY, "gateway"}, ProcessEnv(),
-      dir_ / "gateway.log");
+  gateway_ = std::make_unique<Process>(std::vector<std::string>{MELDESTELLE_BINARY, "gateway"},
+                                       ProcessEnv(), dir_ / "gateway.log");
   INFO(GatewayLog());
   REQUIRE(WaitFor([&] { return Ready(); }, std::chrono::seconds(30)));
 }
 
 void Stack::StartWorker() {
   size_t n = workers_.size();
-  workers_.push_back(std::make_unique<Process>(
-      std::vector<std::string>{MELDESTELLE_BINARY, "worker"}, ProcessEnv(),
-      dir_ / ("worker" + std::to_string(n) + ".log")));
+  workers_.push_back(
+      std::make_unique<Process>(std::vector<std::string>{MELDESTELLE_BINARY, "worker"},
+                                ProcessEnv(), dir_ / ("worker" + std::to_string(n) + ".log")));
 }
 
 void Stack::StopWorkers() { workers_.clear(); }
@@ -358,7 +376,8 @@ void Stack::StartDispatcher() {
 std::string Stack::DispatcherLog() const { return ReadFile(dir_ / "dispatcher.log"); }
 
 void Stack::SignalWorkers(int sig) {
-  for (auto& w : workers_) w->Signal(sig);
+  for (auto& w : workers_)
+    w->Signal(sig);
 }
 
 std::string Stack::WorkerLogs() const {
@@ -390,7 +409,8 @@ std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_st
   }
   Process p(argv, env, log);
   REQUIRE(WaitFor([&] { return !p.Running(); }, std::chrono::seconds(60)));
-  if (exit_status != nullptr) *exit_status = p.exit_status();
+  if (exit_status != nullptr)
+    *exit_status = p.exit_status();
   return ReadFile(log);
 }
 
@@ -400,7 +420,8 @@ std::string Stack::RunShell(const std::string& script, int* exit_status) {
   env.push_back(std::string("MELDESTELLE=") + MELDESTELLE_BINARY);
   Process p({"/bin/sh", "-c", script}, env, log);
   REQUIRE(WaitFor([&] { return !p.Running(); }, std::chrono::seconds(60)));
-  if (exit_status != nullptr) *exit_status = p.exit_status();
+  if (exit_status != nullptr)
+    *exit_status = p.exit_status();
   return ReadFile(log);
 }
 
@@ -421,9 +442,7 @@ pqxx::result Stack::Query(const std::string& sql) {
   return tx.exec(sql);
 }
 
-long long Stack::Count(const std::string& sql) {
-  return Query(sql)[0][0].as<long long>();
-}
+long long Stack::Count(const std::string& sql) { return Query(sql)[0][0].as<long long>(); }
 
 bool Stack::WaitForCount(const std::string& sql, long long n, std::chrono::milliseconds timeout) {
   return WaitFor([&] { return Count(sql) >= n; }, timeout);
@@ -431,9 +450,9 @@ bool Stack::WaitForCount(const std::string& sql, long long n, std::chrono::milli
 
 long long Stack::QueueDepth(const std::string& queue) {
   AmqpConnection c = Broker();
-  auto* ok = amqp_queue_declare(c.get(), AmqpConnection::kChannel,
-                                amqp_cstring_bytes(queue.c_str()), /*passive=*/1, 0, 0, 0,
-                                amqp_empty_table);
+  auto* ok =
+      amqp_queue_declare(c.get(), AmqpConnection::kChannel, amqp_cstring_bytes(queue.c_str()),
+                         /*passive=*/1, 0, 0, 0, amqp_empty_table);
   REQUIRE(c.CheckRpc("queue.declare passive").ok());
   return ok->message_count;
 }
@@ -449,8 +468,8 @@ void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
   props.message_id = amqp_cstring_bytes(message_id.c_str());
   amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
   REQUIRE(amqp_basic_publish(c.get(), AmqpConnection::kChannel,
-                             amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"),
-                             1, 0, &props, payload) == AMQP_STATUS_OK);
+                             amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"), 1,
+                             0, &props, payload) == AMQP_STATUS_OK);
   amqp_frame_t frame;
   REQUIRE(amqp_simple_wait_frame(c.get(), &frame) == AMQP_STATUS_OK);
   REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
@@ -476,8 +495,8 @@ bool Stack::GetDeadLetter(std::string* body, std::string* reason) {
 
 namespace {
 void RunServices(const std::string& action) {
-  std::string scripts = Env("MELDESTELLE_SCRIPTS_DIR", std::string(MELDESTELLE_SOURCE_DIR) +
-                                                           "/scripts");
+  std::string scripts =
+      Env("MELDESTELLE_SCRIPTS_DIR", std::string(MELDESTELLE_SOURCE_DIR) + "/scripts");
   std::string cmd = scripts + "/services " + action + " rabbitmq > /dev/null";
   INFO(cmd);
   REQUIRE(std::system(cmd.c_str()) == 0);

@@ -1,4 +1,6 @@
 // The operator's fixture file (rules-tests.yaml): parsing, running, failure lists.
+#include "routing/fixtures.hpp"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -6,7 +8,6 @@
 #include <fstream>
 
 #include "core/config.hpp"
-#include "routing/fixtures.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::routing;
@@ -91,8 +92,9 @@ TEST_CASE("a failing fixture names its line, what was expected and what matched"
   auto failures = RunFixtures(**rs, *cases);
   REQUIRE(failures.size() == 3);
   std::string text = DescribeFailures("rules-tests.yaml", failures);
-  CHECK_THAT(text, Catch::Contains("rules-tests.yaml:3: case 2: expected department tiefbauamt, "
-                                   "got strassenbeleuchtung (rule laterne) for \"Laterne kaputt\""));
+  CHECK_THAT(text,
+             Catch::Contains("rules-tests.yaml:3: case 2: expected department tiefbauamt, "
+                             "got strassenbeleuchtung (rule laterne) for \"Laterne kaputt\""));
   CHECK_THAT(text, Catch::Contains("rules-tests.yaml:5: case 3: expected department tiefbauamt "
                                    "(rule laterne), got tiefbauamt (rule schlagloch)"));
   CHECK_THAT(text, Catch::Contains("rules-tests.yaml:7: case 4: expected department tiefbauamt, "
@@ -150,7 +152,7 @@ TEST_CASE("the full check runs the fixture file beside the rules") {
               "- report: {description: Laterne}\n  expect: {department: tiefbauamt}\n");
     auto r = LoadCheckedRuleSet(rules, &cfg, {}, &n);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == "fixtures_failed");
+    CHECK(r.error().code.name() == "fixtures_failed");
     CHECK_THAT(r.error().message, Catch::Contains("rules-tests.yaml:3: case 2"));
     CHECK_THAT(r.error().message, Catch::Contains("1 of 2 fixture(s) failed"));
   }

@@ -422,7 +422,7 @@ TEST_CASE("gazetteer loader: broken YAML", "[gazetteer]") {
   CHECK(err.find("list.yaml:1: (file): must be a mapping") != std::string::npos);
   auto r = LoadGazetteer("/nonexistent/streets.yaml");
   REQUIRE_FALSE(r);
-  CHECK(r.error().code == "gazetteer_invalid");
+  CHECK(r.error().code.name() == "gazetteer_invalid");
   CHECK(r.error().message.find("/nonexistent/streets.yaml:0: (file): cannot be read") !=
         std::string::npos);
 }

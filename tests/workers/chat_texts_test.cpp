@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "tickets/reference.hpp"
+
 using namespace meldestelle::workers;
+using meldestelle::tickets::DisplayReference;
 
 TEST_CASE("chat texts: language, the done word and the displayed reference", "[chat]") {
   CHECK(ChatLanguage("telegram", "5123", "de-AT") == "de");
@@ -31,4 +34,17 @@ TEST_CASE("chat texts: language, the done word and the displayed reference", "[c
   CHECK(AckText("en", "4KQ7XRT2WNPA", "Tiefbauamt", false).find("Thank you") == 0);
   CHECK(AskLocationText("de").find("Standort") != std::string::npos);
   CHECK(AskLocationText("en").find("location") != std::string::npos);
+}
+
+TEST_CASE("STOP and START are recognised as whole messages only", "[status_texts]") {
+  for (const char* w : {"STOP", "Stop", "stopp", " abmelden ", "STOP.", "stop!", "Unsubscribe"})
+    CHECK(ParseOptWord(w) == OptWord::kStop);
+  for (const char* w : {"START", "start", "Anmelden."})
+    CHECK(ParseOptWord(w) == OptWord::kStart);
+  for (const char* w :
+       {"", ".", "stop bitte", "Stoppschild umgefahren", "nicht stop", "sto p", "stopstop"})
+    CHECK(ParseOptWord(w) == OptWord::kNone);
+  CHECK(OptOutConfirmText("de") ==
+        "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
+  CHECK(OptOutConfirmText("en").find("START") != std::string::npos);
 }

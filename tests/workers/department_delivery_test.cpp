@@ -7,6 +7,7 @@
 
 using namespace meldestelle;
 using namespace meldestelle::workers;
+using namespace meldestelle::tickets;
 
 TEST_CASE("webhook signature: HMAC-SHA256 over timestamp dot body, known answer", "[delivery]") {
   // Computed independently: python3 -c 'import hmac, hashlib; print(hmac.new(b"whsec-test",

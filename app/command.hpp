@@ -1,0 +1,105 @@
+#pragma once
+
+// The pieces every `meldestelle` command shares: its flags, exit codes, loading the config,
+// signals, the /metrics server of background processes. Each command lives in a file of its own
+// (app/<command>.cpp); main only parses the command name and dispatches (app/main.cpp).
+#include <signal.h>
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+
+namespace meldestelle::app {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// The flags of all commands; each command reads the ones it knows.
+struct Args {
+  std::string config;
+  std::string tests;
+  std::string since;
+  std::string format = "text";
+  int limit = 20;
+  bool help = false;
+  bool quiet = false;
+  std::string rules;           // rules replay --rules
+  std::string until;           // rules replay --until, stats --until
+  std::string now;             // deadlines run --now
+  int examples = 3;            // rules replay --examples
+  std::string url;             // mailgate / mail-poll --url
+  bool once = false;           // mail-poll --once
+  std::string department;      // token create --department
+  std::string label;           // token create --label
+  bool operator_role = false;  // token create --operator
+  int metrics_port = 0;        // dispatcher --metrics-port
+  std::vector<std::string> positional;
+  std::string error;
+};
+
+// Parses argv[start…]; Args::error says what was wrong.
+Args ParseArgs(int argc, char** argv, int start);
+
+// The config of --config (else $MELDESTELLE_CONFIG, else the example); prints why it failed.
+std::optional<Config> LoadOrReport(const Args& args);
+
+// Blocks SIGINT/SIGTERM/SIGHUP in every thread (construct it before starting threads); Wait()
+// receives them synchronously with sigwait, so no work happens in a signal handler.
+class SignalWaiter {
+ public:
+  SignalWaiter();
+  // Waits for SIGINT or SIGTERM and returns; calls `on_hup` for each SIGHUP (ignored if empty).
+  void Wait(const std::function<void()>& on_hup = {});
+
+ private:
+  sigset_t set_;
+};
+
+// /metrics of a background process on 127.0.0.1:port (0 = off), served until destruction.
+class MetricsServer {
+ public:
+  MetricsServer(metrics::Registry& registry, int port, const char* process);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The gateway's address for mailgate and mail-poll: --url, else the configured listen address.
+std::string GatewayUrl(const Config& cfg, const Args& args);
+// The database URL for an error message, without a password.
+std::string RedactUrl(const std::string& url);
+// --since/--until/--now in the town's time zone (as `rules replay`); prints what was wrong.
+bool ParseTimes(const char* cmd, const Config& cfg,
+                std::initializer_list<
+                    std::tuple<const char*, const std::string*, std::optional<int64_t>*, bool>>
+                    flags);
+
+// The commands, one file each.
+int RunGateway(const Args& args);
+int RunWorker(const Args& args);
+int RunDispatcher(const Args& args);
+int RunMailgate(const Args& args);
+int RunMailPoll(const Args& args);
+int RunMigrate(const Args& args);
+int RunRules(const Args& args);  // check, explain, shadow-report, promote, rollback, replay
+int RunReplay(const Args& args);
+int RunDeadLetters(const Args& args);
+int RunTickets(const Args& args);
+int RunToken(const Args& args);
+int RunDeadlines(const Args& args);
+int RunStats(const Args& args);
+
+}  // namespace meldestelle::app

@@ -1,0 +1,135 @@
+#include "app/dead_letter_queue.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "core/amqp.hpp"
+#include "core/envelope.hpp"
+#include "core/errors.hpp"
+
+namespace meldestelle::app {
+
+namespace {
+
+struct Letter {
+  uint64_t tag = 0;
+  std::string body;
+  std::string reason;
+  std::string message_id;
+  std::string failed_at_ms;
+};
+
+Result<AmqpConnection> Connect(const Config& config) {
+  auto url = ParseAmqpUrl(config.amqp.url);
+  if (!url)
+    return url.error();
+  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
+  if (!conn)
+    return conn.error();
+  if (auto st = DeclareTopology(*conn, config.amqp); !st) {
+    return st.error();
+  }
+  return conn;
+}
+
+// Takes up to `limit` messages without acknowledging them (they stay owned by this channel
+// until acked or the connection closes, which returns them to the queue).
+Result<std::vector<Letter>> Take(AmqpConnection& conn, const std::string& queue, int limit) {
+  std::vector<Letter> letters;
+  for (int i = 0; i < limit; ++i) {
+    amqp_rpc_reply_t r = amqp_basic_get(conn.get(), AmqpConnection::kChannel,
+                                        amqp_cstring_bytes(queue.c_str()), /*no_ack=*/0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return MakeError(errors::kBrokerError, "basic.get failed", DescribeRpcReply(r));
+    }
+    if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
+      break;  // queue empty
+    auto* ok = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded);
+    Letter l;
+    l.tag = ok->delivery_tag;
+    amqp_message_t msg;
+    amqp_rpc_reply_t read = amqp_read_message(conn.get(), AmqpConnection::kChannel, &msg, 0);
+    if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+      return MakeError(errors::kBrokerError, "reading a dead letter failed",
+                       DescribeRpcReply(read));
+    }
+    l.body.assign(static_cast<const char*>(msg.body.bytes), msg.body.len);
+    l.reason = HeaderValue(msg.properties, "x-meldestelle-reason");
+    if (l.reason.empty()) {
+      // Dead-lettered by the broker itself (delivery limit): no reason of ours.
+      l.reason = "delivery limit reached (the worker never finished this message)";
+    }
+    l.message_id = HeaderValue(msg.properties, "x-meldestelle-message-id");
+    l.failed_at_ms = HeaderValue(msg.properties, "x-meldestelle-failed-at-ms");
+    amqp_destroy_message(&msg);
+    letters.push_back(std::move(l));
+  }
+  return letters;
+}
+
+std::string Describe(const Letter& l) {
+  std::string reference = "(unparseable)";
+  if (auto env = DecodeEnvelope(l.body))
+    reference = env->report.reference;
+  return "reference " + reference + " · message " + (l.message_id.empty() ? "-" : l.message_id) +
+         " · " + std::to_string(l.body.size()) + " bytes\n    reason: " + l.reason + "\n";
+}
+
+}  // namespace
+
+Result<int> ListDeadLetters(const Config& config, int limit, std::ostream& out) {
+  auto conn = Connect(config);
+  if (!conn)
+    return conn.error();
+  auto letters = Take(*conn, config.amqp.dead_letter_queue, limit);
+  if (!letters)
+    return letters.error();
+  for (const auto& l : *letters)
+    out << Describe(l);
+  // Hand them all back untouched.
+  if (!letters->empty()) {
+    amqp_basic_nack(conn->get(), AmqpConnection::kChannel, letters->back().tag, /*multiple=*/1,
+                    /*requeue=*/1);
+  }
+  return static_cast<int>(letters->size());
+}
+
+Result<int> RequeueDeadLetters(const Config& config, int limit, std::ostream& out) {
+  auto conn = Connect(config);
+  if (!conn)
+    return conn.error();
+  auto publisher = Connect(config);
+  if (!publisher)
+    return publisher.error();
+  amqp_confirm_select(publisher->get(), AmqpConnection::kChannel);
+  if (auto st = publisher->CheckRpc("confirm.select"); !st)
+    return st.error();
+  auto letters = Take(*conn, config.amqp.dead_letter_queue, limit);
+  if (!letters)
+    return letters.error();
+  int moved = 0;
+  for (const auto& l : *letters) {
+    amqp_basic_properties_t props;
+    std::memset(&props, 0, sizeof props);
+    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
+    props.delivery_mode = 2;
+    props.content_type = amqp_cstring_bytes("application/json");
+    amqp_bytes_t body{l.body.size(), const_cast<char*>(l.body.data())};
+    int rc = amqp_basic_publish(publisher->get(), AmqpConnection::kChannel,
+                                amqp_cstring_bytes(config.amqp.exchange.c_str()),
+                                amqp_cstring_bytes(std::string(kReportRoutingKey).c_str()), 1, 0,
+                                &props, body);
+    amqp_frame_t frame;
+    if (rc != AMQP_STATUS_OK ||
+        amqp_simple_wait_frame(publisher->get(), &frame) != AMQP_STATUS_OK ||
+        frame.frame_type != AMQP_FRAME_METHOD || frame.payload.method.id != AMQP_BASIC_ACK_METHOD) {
+      return MakeError(errors::kBrokerError, "requeue not confirmed; the dead letter was kept");
+    }
+    amqp_basic_ack(conn->get(), AmqpConnection::kChannel, l.tag, 0);
+    out << "requeued " << Describe(l);
+    ++moved;
+  }
+  return moved;
+}
+
+}  // namespace meldestelle::app

@@ -1,0 +1,469 @@
+#include "app/migrations.hpp"
+
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/sql.hpp"
+
+namespace meldestelle::app {
+
+namespace {
+
+constexpr const char* kInitial = R"SQL(
+CREATE TABLE tickets (
+  id                 uuid PRIMARY KEY,
+  reference          text NOT NULL UNIQUE,
+  channel            text NOT NULL,
+  channel_message_id text NOT NULL,
+  received_at        timestamptz NOT NULL,
+  created_at         timestamptz NOT NULL DEFAULT now(),
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  status             text NOT NULL DEFAULT 'assigned'
+                     CHECK (status IN ('assigned', 'accepted', 'in_progress', 'done', 'rejected')),
+  department_id      text NOT NULL,
+  department_name    text NOT NULL,
+  category           text,
+  rule_id            text,
+  ruleset_version    text NOT NULL,
+  text               text NOT NULL,
+  lat                double precision,
+  lon                double precision,
+  accuracy_m         double precision,
+  location_source    text NOT NULL,
+  address            text NOT NULL DEFAULT '',
+  reporter           jsonb NOT NULL,
+  report             jsonb NOT NULL,
+  raw_ref            text,
+  UNIQUE (channel, channel_message_id)
+);
+CREATE INDEX tickets_department_status ON tickets (department_id, status);
+CREATE INDEX tickets_received_at ON tickets (received_at);
+
+CREATE TABLE attachments (
+  ticket_id  uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  position   int NOT NULL,
+  sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  media_type text NOT NULL,
+  size       bigint NOT NULL,
+  filename   text NOT NULL DEFAULT '',
+  PRIMARY KEY (ticket_id, position)
+);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+
+CREATE TABLE raw_payloads (
+  sha256       text PRIMARY KEY,
+  content_type text NOT NULL,
+  body         bytea NOT NULL,
+  stored_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE outbox (
+  id              bigserial PRIMARY KEY,
+  ticket_id       uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  kind            text NOT NULL,
+  channel         text NOT NULL,
+  address         text NOT NULL DEFAULT '',
+  payload         jsonb NOT NULL,
+  status          text NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'sent', 'failed', 'done')),
+  attempts        int NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (ticket_id, kind)
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE status = 'pending';
+
+CREATE TABLE intake_keys (
+  channel      text NOT NULL,
+  key          text NOT NULL,
+  reference    text NOT NULL UNIQUE,
+  report_id    uuid NOT NULL,
+  request_hash text NOT NULL,
+  state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'confirmed')),
+  envelope     text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel, key)
+);
+)SQL";
+
+// Every ticket records why it went where it went (routing::DecisionToJson).
+constexpr const char* kRoutingExplanation = R"SQL(
+ALTER TABLE tickets ADD COLUMN routing_explanation jsonb;
+)SQL";
+
+// Every rule set that was taken live or refused (hot reload, promote, rollback), and by whom.
+constexpr const char* kRulesetSwaps = R"SQL(
+CREATE TABLE ruleset_swaps (
+  id               bigserial PRIMARY KEY,
+  at               timestamptz NOT NULL DEFAULT now(),
+  rule_set         text NOT NULL DEFAULT 'live' CHECK (rule_set IN ('live', 'shadow')),
+  version          text NOT NULL,
+  previous_version text,
+  source           text NOT NULL
+                   CHECK (source IN ('sighup', 'file_change', 'promote', 'rollback', 'startup')),
+  worker           text NOT NULL,
+  accepted         boolean NOT NULL,
+  error            text
+);
+CREATE INDEX ruleset_swaps_at ON ruleset_swaps (at);
+)SQL";
+
+// Shadow mode: reports the candidate rule set would have routed elsewhere. Written in the
+// ticket's transaction.
+constexpr const char* kShadowDisagreements = R"SQL(
+CREATE TABLE shadow_disagreements (
+  id                   bigserial PRIMARY KEY,
+  ticket_id            uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  reference            text NOT NULL,
+  live_version         text NOT NULL,
+  live_department      text NOT NULL,
+  live_rule            text,
+  candidate_version    text NOT NULL,
+  candidate_department text NOT NULL,
+  candidate_rule       text,
+  at                   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX shadow_disagreements_at ON shadow_disagreements (at);
+)SQL";
+
+// Duplicate linking (docs/duplicates.md). A duplicate keeps its own row (its reference and its
+// own routing stay valid, for unlinking) with status 'duplicate' and `duplicate_of` the open
+// ticket it was linked to; `ticket_reporters` lists the further reporters of a ticket (their
+// contact is in their own row). `routed_category` is the category routing used (the citizen's or
+// the classifier's), the key the search for an open ticket uses. The status CHECK was created
+// inline in migration 1, so PostgreSQL named it tickets_status_check.
+constexpr const char* kDuplicates = R"SQL(
+ALTER TABLE tickets DROP CONSTRAINT tickets_status_check;
+ALTER TABLE tickets ADD CONSTRAINT tickets_status_check
+  CHECK (status IN ('assigned', 'accepted', 'in_progress', 'done', 'rejected', 'duplicate'));
+ALTER TABLE tickets ADD COLUMN duplicate_of uuid REFERENCES tickets (id);
+ALTER TABLE tickets ADD COLUMN routed_category text;
+ALTER TABLE tickets ADD CONSTRAINT tickets_duplicate_status
+  CHECK ((status = 'duplicate') = (duplicate_of IS NOT NULL));
+UPDATE tickets SET routed_category = COALESCE(category, NULLIF(routing_explanation->>'category', ''));
+CREATE INDEX tickets_open_by_category ON tickets (routed_category, lat, lon)
+  WHERE status NOT IN ('done', 'rejected', 'duplicate') AND lat IS NOT NULL;
+CREATE INDEX tickets_duplicate_of ON tickets (duplicate_of) WHERE duplicate_of IS NOT NULL;
+
+CREATE TABLE ticket_reporters (
+  ticket_id          uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  reporter_ticket_id uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  distance_m         double precision NOT NULL,
+  linked_at          timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (ticket_id, reporter_ticket_id)
+);
+CREATE INDEX ticket_reporters_reporter ON ticket_reporters (reporter_ticket_id);
+
+CREATE TABLE duplicate_unlinks (
+  id                 bigserial PRIMARY KEY,
+  ticket_id          uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  was_duplicate_of   uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  at                 timestamptz NOT NULL DEFAULT now(),
+  by                 text NOT NULL
+);
+)SQL";
+
+// Messenger channels (docs/channels/whatsapp.md): provider events remembered for deduplication,
+// per-sender drafts that merge several messages into one report, follow-ups to tickets, and the
+// outbox grown into a delivery log for chat replies (provider message id, delivery state).
+constexpr const char* kChat = R"SQL(
+CREATE TABLE chat_events (
+  channel     text NOT NULL,
+  dedupe_key  text NOT NULL,
+  sender      text NOT NULL DEFAULT '',
+  outcome     text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel, dedupe_key)
+);
+CREATE INDEX chat_events_sender ON chat_events (channel, sender, received_at);
+CREATE INDEX chat_events_received ON chat_events (received_at);
+
+CREATE TABLE chat_contacts (
+  channel         text NOT NULL,
+  address         text NOT NULL,
+  account         text NOT NULL DEFAULT '',
+  name            text NOT NULL DEFAULT '',
+  language        text NOT NULL DEFAULT 'de',
+  last_inbound_at timestamptz NOT NULL,
+  PRIMARY KEY (channel, address)
+);
+
+CREATE TABLE chat_drafts (
+  id              bigserial PRIMARY KEY,
+  channel         text NOT NULL,
+  sender          text NOT NULL,
+  report_id       uuid NOT NULL UNIQUE,
+  reference       text NOT NULL UNIQUE,
+  state           text NOT NULL DEFAULT 'open'
+                  CHECK (state IN ('open', 'asked_location', 'published')),
+  first_message_id text NOT NULL,
+  opened_at       timestamptz NOT NULL DEFAULT now(),
+  last_message_at timestamptz NOT NULL DEFAULT now(),
+  deadline        timestamptz NOT NULL,
+  ticket_id       uuid REFERENCES tickets (id),
+  published_at    timestamptz
+);
+CREATE UNIQUE INDEX chat_drafts_one_open ON chat_drafts (channel, sender) WHERE state <> 'published';
+CREATE INDEX chat_drafts_due ON chat_drafts (deadline) WHERE state <> 'published';
+
+CREATE TABLE chat_draft_items (
+  draft_id    bigint NOT NULL REFERENCES chat_drafts (id) ON DELETE CASCADE,
+  message_id  text NOT NULL,
+  kind        text NOT NULL CHECK (kind IN ('text', 'photo', 'location', 'audio', 'document')),
+  text        text NOT NULL DEFAULT '',
+  lat         double precision,
+  lon         double precision,
+  accuracy_m  double precision,
+  place       text NOT NULL DEFAULT '',
+  sha256      text,
+  media_type  text,
+  size        bigint,
+  filename    text NOT NULL DEFAULT '',
+  photo_lat   double precision,
+  photo_lon   double precision,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  edited_at   timestamptz,
+  PRIMARY KEY (draft_id, message_id, kind)
+);
+
+CREATE TABLE ticket_followups (
+  id          bigserial PRIMARY KEY,
+  ticket_id   uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  channel     text NOT NULL,
+  message_id  text NOT NULL,
+  text        text NOT NULL DEFAULT '',
+  attachments jsonb NOT NULL DEFAULT '[]',
+  lat         double precision,
+  lon         double precision,
+  at          timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (channel, message_id)
+);
+
+ALTER TABLE outbox ALTER COLUMN ticket_id DROP NOT NULL;
+ALTER TABLE outbox ADD COLUMN dedupe_key text UNIQUE;
+ALTER TABLE outbox ADD COLUMN provider_message_id text;
+ALTER TABLE outbox ADD COLUMN delivery_state text;
+ALTER TABLE outbox ADD COLUMN last_error text;
+ALTER TABLE outbox ADD COLUMN sent_at timestamptz;
+ALTER TABLE outbox ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
+  CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'done'));
+CREATE INDEX outbox_provider_message ON outbox (channel, provider_message_id)
+  WHERE provider_message_id IS NOT NULL;
+)SQL";
+
+// Phone calls (docs/channels/phone.md): the events of one call joined by its call id.
+constexpr const char* kPhone = R"SQL(
+CREATE TABLE phone_calls (
+  call_id              text PRIMARY KEY,
+  caller               text NOT NULL DEFAULT '',
+  called               text NOT NULL DEFAULT '',
+  language             text NOT NULL DEFAULT 'de',
+  reference            text UNIQUE,
+  report_id            uuid UNIQUE,
+  state                text NOT NULL DEFAULT 'open'
+                       CHECK (state IN ('open', 'recorded', 'published')),
+  recording_sid        text NOT NULL DEFAULT '',
+  recording_url        text NOT NULL DEFAULT '',
+  recording_status     text NOT NULL DEFAULT '',
+  recording_duration_s int NOT NULL DEFAULT 0,
+  recording_sha256     text,
+  recording_type       text,
+  recording_size       bigint,
+  recording_deleted_at timestamptz,
+  transcript           text,
+  transcript_source    text,
+  wants_sms            boolean NOT NULL DEFAULT false,
+  attempts             int NOT NULL DEFAULT 0,
+  deadline             timestamptz,
+  created_at           timestamptz NOT NULL DEFAULT now(),
+  recorded_at          timestamptz,
+  ticket_id            uuid REFERENCES tickets (id),
+  published_at         timestamptz
+);
+CREATE INDEX phone_calls_due ON phone_calls (deadline) WHERE state = 'recorded';
+CREATE INDEX phone_calls_retention ON phone_calls (recorded_at)
+  WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL;
+)SQL";
+
+// Delivery receipts that overtook the provider's answer to our send (workers/chat_status.hpp).
+constexpr const char* kStatusBacklog = R"SQL(
+CREATE TABLE chat_status_backlog (
+  id                  bigserial PRIMARY KEY,
+  channel             text NOT NULL,
+  provider_message_id text NOT NULL,
+  status              text NOT NULL,
+  error_code          int NOT NULL DEFAULT 0,
+  error_title         text NOT NULL DEFAULT '',
+  received_at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX chat_status_backlog_id ON chat_status_backlog (channel, provider_message_id);
+)SQL";
+
+// Departments and the closed loop (docs/departments.md, docs/api.md): the ticket's life after
+// routing — accepted, handed back, in progress, done, rejected — with its history, the staff API's
+// tokens (only a SHA-256 of each secret is kept), the outcome of every delivery attempt, and the
+// citizens who asked not to hear from us again. The outbox now holds several rows of one kind per
+// ticket (status notifications, deliveries), deduplicated by dedupe_key; ack and forward stay one.
+constexpr const char* kDepartments = R"SQL(
+ALTER TABLE tickets DROP CONSTRAINT tickets_status_check;
+ALTER TABLE tickets ADD CONSTRAINT tickets_status_check
+  CHECK (status IN ('assigned', 'handed_back', 'accepted', 'in_progress', 'done', 'rejected',
+                    'duplicate'));
+ALTER TABLE tickets ADD COLUMN assigned_at timestamptz;
+UPDATE tickets SET assigned_at = created_at;
+ALTER TABLE tickets ALTER COLUMN assigned_at SET DEFAULT now();
+ALTER TABLE tickets ALTER COLUMN assigned_at SET NOT NULL;
+ALTER TABLE tickets ADD COLUMN accepted_at timestamptz;
+ALTER TABLE tickets ADD COLUMN closed_at timestamptz;
+ALTER TABLE tickets ADD COLUMN public_note text NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN excluded_departments text[] NOT NULL DEFAULT '{}';
+ALTER TABLE tickets ADD COLUMN escalation_level int NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN first_rule_id text;
+ALTER TABLE tickets ADD COLUMN first_department_id text;
+UPDATE tickets SET first_rule_id = rule_id, first_department_id = department_id;
+CREATE INDEX tickets_awaiting_acceptance ON tickets (assigned_at) WHERE status = 'assigned';
+CREATE INDEX tickets_handed_back ON tickets (updated_at) WHERE status = 'handed_back';
+
+CREATE TABLE ticket_history (
+  id              bigserial PRIMARY KEY,
+  ticket_id       uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  at              timestamptz NOT NULL DEFAULT now(),
+  actor           text NOT NULL,
+  actor_department text,
+  action          text NOT NULL
+                  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status',
+                                    'note', 'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                                    'delivery_fallback')),
+  from_status     text,
+  to_status       text,
+  from_department text,
+  to_department   text,
+  public_note     text NOT NULL DEFAULT '',
+  note            text NOT NULL DEFAULT '',
+  details         jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id, id);
+CREATE INDEX ticket_history_action_at ON ticket_history (action, at);
+
+CREATE TABLE api_tokens (
+  id            text PRIMARY KEY,
+  secret_sha256 text NOT NULL UNIQUE CHECK (secret_sha256 ~ '^[0-9a-f]{64}$'),
+  role          text NOT NULL CHECK (role IN ('department', 'operator')),
+  department_id text,
+  label         text NOT NULL DEFAULT '',
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  revoked_at    timestamptz,
+  last_used_at  timestamptz,
+  CHECK ((role = 'department') = (department_id IS NOT NULL))
+);
+
+CREATE TABLE outbox_attempts (
+  outbox_id  bigint NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+  attempt    int NOT NULL,
+  at         timestamptz NOT NULL DEFAULT now(),
+  outcome    text NOT NULL CHECK (outcome IN ('sent', 'retry', 'failed')),
+  detail     text NOT NULL DEFAULT '',
+  PRIMARY KEY (outbox_id, attempt)
+);
+
+CREATE TABLE notification_optouts (
+  channel text NOT NULL,
+  address text NOT NULL,
+  source  text NOT NULL,
+  at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel, address)
+);
+
+ALTER TABLE outbox DROP CONSTRAINT outbox_ticket_id_kind_key;
+CREATE UNIQUE INDEX outbox_one_ack ON outbox (ticket_id, kind) WHERE kind IN ('ack', 'forward');
+CREATE INDEX outbox_ticket ON outbox (ticket_id);
+)SQL";
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "initial schema: tickets, attachments, raw payloads, outbox, intake keys", kInitial},
+      {2, "tickets.routing_explanation: the routing decision and its explanation",
+       kRoutingExplanation},
+      {3, "ruleset_swaps: every rule set reload, promotion and rollback", kRulesetSwaps},
+      {4, "shadow_disagreements: where a candidate rule set would have routed differently",
+       kShadowDisagreements},
+      {5, "duplicates: tickets.duplicate_of, routed_category, ticket_reporters, duplicate_unlinks",
+       kDuplicates},
+      {6,
+       "messenger channels: chat_events, chat_contacts, chat_drafts, ticket_followups, outbox"
+       " delivery state",
+       kChat},
+      {7, "phone calls: the events of a call joined by call id", kPhone},
+      {8, "chat_status_backlog: delivery receipts that overtook the send's answer", kStatusBacklog},
+      {9, "departments: ticket history, staff tokens, delivery attempts, opt-outs", kDepartments},
+  };
+  return kMigrations;
+}
+
+namespace {
+
+Status EnsureDatabase(const std::string& url) {
+  std::string name = DatabaseName(url);
+  if (name.empty()) {
+    return MakeError(errors::kConfigInvalid, "database URL names no database");
+  }
+  auto probe = ConnectDb(url);
+  if (probe) {
+    return Ok{};
+  }
+  // The database may not exist yet: create it through the maintenance database.
+  auto admin = ConnectDb(WithDatabase(url, "postgres"));
+  if (!admin) {
+    return probe.error();
+  }
+  return RunDb<Ok>([&]() -> Ok {
+    pqxx::nontransaction tx(**admin);
+    auto r = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name);
+    if (r.empty()) {
+      tx.exec0("CREATE DATABASE " + tx.quote_name(name));
+      log::Info("created database", {{"database", name}});
+    }
+    return Ok{};
+  });
+}
+
+}  // namespace
+
+Result<int> Migrate(const std::string& database_url) {
+  if (auto st = EnsureDatabase(database_url); !st) {
+    return st.error();
+  }
+  auto conn = ConnectDb(database_url);
+  if (!conn) {
+    return conn.error();
+  }
+  return RunDb<int>([&]() -> int {
+    int applied = 0;
+    for (const auto& m : Migrations()) {
+      db::Tx tx(**conn);
+      // One migrator at a time; the lock ends with the transaction.
+      tx.exec("SELECT pg_advisory_xact_lock(7412001)");
+      tx.exec0(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " version int PRIMARY KEY, name text NOT NULL,"
+          " applied_at timestamptz NOT NULL DEFAULT now())");
+      auto done = tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
+      if (!done.empty()) {
+        tx.commit();
+        continue;
+      }
+      tx.exec0(m.sql);
+      tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                      m.name);
+      tx.commit();
+      ++applied;
+      log::Info("applied migration", {{"version", std::to_string(m.version)}, {"name", m.name}});
+    }
+    return applied;
+  });
+}
+
+}  // namespace meldestelle::app

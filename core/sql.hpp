@@ -1,0 +1,120 @@
+#pragma once
+
+// libpqxx behind core/db.hpp: the concrete connection and transaction types and the templates of
+// Session and Pool. Include it only in .cpp files that run SQL, never in a header.
+#include <pqxx/pqxx>
+#include <utility>
+
+#include "core/db.hpp"
+
+namespace meldestelle::db {
+
+class Connection : public pqxx::connection {
+ public:
+  explicit Connection(const std::string& url) : pqxx::connection(url) {}
+};
+
+// pqxx::work (its virtual base namedclass is constructed by the most derived class).
+class Tx : public pqxx::work {
+ public:
+  explicit Tx(pqxx::connection& c) : pqxx::internal::namedclass("transaction"), pqxx::work(c) {}
+};
+
+// READ ONLY: PostgreSQL refuses any write in it.
+class ReadTx : public Tx {
+ public:
+  explicit ReadTx(pqxx::connection& c) : pqxx::internal::namedclass("transaction"), Tx(c) {
+    exec0("SET TRANSACTION READ ONLY");
+  }
+};
+
+// Turns the exceptions of libpqxx (and any other) into an Error: kUnavailable for failures of
+// the environment, kFailed for the rest. The only place that catches libpqxx's exceptions.
+Error ErrorFrom(const std::exception& e);
+
+// Runs fn and turns exceptions into an Error.
+template <typename T, typename Fn>
+Result<T> Guard(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return ErrorFrom(e);
+  }
+}
+
+template <typename T, typename Fn>
+Result<T> Session::Run(Fn&& fn) {
+  if (auto st = Connect(); !st)
+    return st.error();
+  Result<T> r = Guard<T>([&]() -> T { return fn(*conn_); });
+  if (!r && IsTransient(r.error()))
+    Drop();
+  return r;
+}
+
+template <typename T, typename Fn>
+Result<T> Session::Transact(Fn&& fn) {
+  return Run<T>([&](Connection& c) -> T {
+    Tx tx(c);
+    return fn(tx);
+  });
+}
+
+template <typename T, typename Fn>
+Result<T> Pool::Run(Fn&& fn) {
+  auto borrowed = Borrow();
+  if (!borrowed)
+    return borrowed.error();
+  std::unique_ptr<Connection> conn = std::move(borrowed).value();
+  Result<T> r = Guard<T>([&]() -> T { return fn(*conn); });
+  Return(std::move(conn), r ? Status(Ok{}) : Status(r.error()));
+  return r;
+}
+
+template <typename T, typename Fn>
+Result<T> Pool::Transact(Fn&& fn) {
+  return Run<T>([&](Connection& c) -> T {
+    Tx tx(c);
+    return fn(tx);
+  });
+}
+
+template <typename T, typename Fn>
+Result<T> Pool::Read(Fn&& fn) {
+  return Run<T>([&](Connection& c) -> T {
+    ReadTx tx(c);
+    return fn(tx);
+  });
+}
+
+}  // namespace meldestelle::db
+
+// --- Transitional: the pre-Session API, until every user has moved to db::Session / db::Pool.
+namespace meldestelle {
+
+inline bool IsTransientDbError(const Error& e) { return db::IsTransient(e); }
+
+template <typename T, typename Fn>
+Result<T> RunDb(Fn&& fn) {
+  return db::Guard<T>(std::forward<Fn>(fn));
+}
+
+inline Result<std::unique_ptr<pqxx::connection>> ConnectDb(const std::string& url) {
+  return RunDb<std::unique_ptr<pqxx::connection>>(
+      [&] { return std::make_unique<pqxx::connection>(url); });
+}
+
+inline Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::string& url) {
+  if (conn && conn->is_open())
+    return Ok{};
+  auto c = ConnectDb(url);
+  if (!c)
+    return c.error();
+  conn = std::move(c).value();
+  return Ok{};
+}
+
+using db::DatabaseName;
+using db::WithDatabase;
+
+}  // namespace meldestelle

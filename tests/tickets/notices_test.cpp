@@ -1,0 +1,120 @@
+// What citizens are told when their ticket changes (workers/status_texts), and the STOP/START
+// words of the messenger opt-out (workers/chat_texts).
+#include "tickets/notices.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "core/text.hpp"
+
+using namespace meldestelle;
+using namespace meldestelle::tickets;
+
+namespace {
+
+Config TextsConfig() {
+  Config c;
+  c.town.name = "Musterstadt";
+  c.gateway.public_base_url = "https://meldung.musterstadt.example";
+  c.notifications.texts["de"]["done"] = "Ihre Meldung {reference} ist erledigt.{note}";
+  c.notifications.texts["de"]["accepted"] =
+      "Ihre Meldung {reference} wurde von {department} übernommen.{note}";
+  c.notifications.texts["de"]["duplicate"] =
+      "Ihre Meldung {reference} betrifft denselben Mangel wie {existing_reference}.{note}";
+  c.notifications.texts["en"]["done"] = "Your report {reference} has been dealt with.{note}";
+  c.notifications.email_subjects["de"] = "[{reference}] Neuigkeiten";
+  c.notifications.email_subjects["en"] = "[{reference}] News";
+  return c;
+}
+
+StatusNotice Notice(std::string event, std::string note = "") {
+  StatusNotice n;
+  n.event = std::move(event);
+  n.language = "de";
+  n.reference = "4KQ7XRT2WNPA";
+  n.ticket_reference = "4KQ7XRT2WNPA";
+  n.department = "Tiefbauamt";
+  n.note = std::move(note);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("placeholders are filled once, unknown ones stay", "[status_texts]") {
+  CHECK(FillPlaceholders("{a} und {b} {c} {", {{"a", "{b}"}, {"b", "zwei"}}) ==
+        "{b} und zwei {c} {");
+  CHECK(FillPlaceholders("", {{"a", "x"}}) == "");
+  CHECK(FillPlaceholders("ohne", {}) == "ohne");
+}
+
+TEST_CASE("a chat notice has the reference, the department and the note on one line",
+          "[status_texts]") {
+  Config c = TextsConfig();
+  CHECK(StatusText(c, Notice("accepted"), NoticeStyle::kChat) ==
+        "Ihre Meldung 4KQ7-XRT2-WNPA wurde von Tiefbauamt übernommen.");
+  CHECK(StatusText(c, Notice("done", "Loch\ngeflickt"), NoticeStyle::kChat) ==
+        "Ihre Meldung 4KQ7-XRT2-WNPA ist erledigt. Hinweis: Loch geflickt");
+  StatusNotice en = Notice("done", "Filled");
+  en.language = "en";
+  CHECK(StatusText(c, en, NoticeStyle::kChat) ==
+        "Your report 4KQ7-XRT2-WNPA has been dealt with. Note: Filled");
+  // A language without texts, or an event missing in English, falls back to German.
+  en.event = "accepted";
+  CHECK(StatusText(c, en, NoticeStyle::kChat).find("übernommen") != std::string::npos);
+  StatusNotice fr = Notice("done");
+  fr.language = "fr";
+  CHECK(StatusText(c, fr, NoticeStyle::kChat) == "Ihre Meldung 4KQ7-XRT2-WNPA ist erledigt.");
+}
+
+TEST_CASE("a duplicate's reporter learns with which report theirs is handled", "[status_texts]") {
+  Config c = TextsConfig();
+  StatusNotice n = Notice("done");
+  n.reference = "ZZZZYYYYXXXX";  // the duplicate's own reference
+  CHECK(StatusText(c, n, NoticeStyle::kChat) ==
+        "Ihre Meldung ZZZZ-YYYY-XXXX (gemeinsam mit Meldung 4KQ7-XRT2-WNPA) ist erledigt.");
+  CHECK(ExistingReference(n) == "4KQ7XRT2WNPA");
+  // The subject names only their own reference.
+  CHECK(StatusSubject(c, n) == "[ZZZZ-YYYY-XXXX] Neuigkeiten");
+  // Merged as a duplicate: the text names the ticket it was merged into, once.
+  StatusNotice d = Notice("duplicate");
+  d.merged_into = "AAAABBBBCCCC";
+  CHECK(StatusText(c, d, NoticeStyle::kChat) ==
+        "Ihre Meldung 4KQ7-XRT2-WNPA betrifft denselben Mangel wie AAAA-BBBB-CCCC.");
+  CHECK(StatusTemplateLine(d) == "gemeinsam bearbeitet mit AAAA-BBBB-CCCC");
+}
+
+TEST_CASE("an SMS notice names the town and fits one SMS by shortening the note",
+          "[status_texts]") {
+  Config c = TextsConfig();
+  CHECK(StatusText(c, Notice("done", "Erledigt."), NoticeStyle::kSms) ==
+        "Musterstadt: Ihre Meldung 4KQ7-XRT2-WNPA ist erledigt. Hinweis: Erledigt.");
+  std::string note(400, 'x');
+  std::string sms = StatusText(c, Notice("done", note), NoticeStyle::kSms);
+  CHECK(Utf8Length(sms) == 160);
+  CHECK(sms.find("Hinweis: xxx") != std::string::npos);
+  CHECK(sms.substr(sms.size() - 3) == "…");
+  // Umlauts count as one character each.
+  std::string umlauts;
+  for (int i = 0; i < 200; ++i)
+    umlauts += "ü";
+  CHECK(Utf8Length(StatusText(c, Notice("done", umlauts), NoticeStyle::kSms)) == 160);
+}
+
+TEST_CASE("an e-mail notice is a letter with the status link, the note and the opt-out link",
+          "[status_texts]") {
+  Config c = TextsConfig();
+  std::string mail = StatusText(c, Notice("done", "Zwei Zeilen\nHinweis"), NoticeStyle::kEmail,
+                                "https://x.example/abmelden?c=email");
+  CHECK(mail.find("Guten Tag,\n\nIhre Meldung 4KQ7-XRT2-WNPA ist erledigt.\n\nHinweis: Zwei "
+                  "Zeilen\nHinweis\n\n") != std::string::npos);
+  CHECK(mail.find("https://meldung.musterstadt.example/api/v1/reports/4KQ7XRT2WNPA") !=
+        std::string::npos);
+  CHECK(mail.find("Abmelden: https://x.example/abmelden?c=email") != std::string::npos);
+  CHECK(StatusText(c, Notice("done"), NoticeStyle::kEmail).find("Abmelden") == std::string::npos);
+  CHECK(StatusSubject(c, Notice("done")) == "[4KQ7-XRT2-WNPA] Neuigkeiten");
+}
+
+TEST_CASE("the WhatsApp template line is one short line", "[status_texts]") {
+  CHECK(StatusTemplateLine(Notice("accepted")) == "übernommen von Tiefbauamt");
+  CHECK(StatusTemplateLine(Notice("done", "a\nb")) == "erledigt. Hinweis: a b");
+  CHECK(StatusTemplateLine(Notice("done", std::string(2000, 'y'))).size() == 900);
+}

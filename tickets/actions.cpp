@@ -1,0 +1,262 @@
+#include "tickets/actions.hpp"
+
+#include "core/errors.hpp"
+#include "core/sql.hpp"
+#include "tickets/events.hpp"
+
+namespace meldestelle::tickets {
+
+namespace {
+
+bool IsClosed(const std::string& status) { return status == "done" || status == "rejected"; }
+
+// With its department and not yet closed: the statuses staff can move on from.
+bool IsWithDepartment(const std::string& status) {
+  return status == "assigned" || status == "accepted" || status == "in_progress";
+}
+
+struct Current {
+  std::string id, status, department_id, department_name, public_note, reference;
+};
+
+std::optional<Current> LockTicket(db::Tx& tx, const std::string& reference) {
+  auto r = tx.exec_params(
+      "SELECT id::text, status, department_id, department_name, public_note, reference"
+      " FROM tickets WHERE reference = $1 FOR UPDATE",
+      reference);
+  if (r.empty())
+    return std::nullopt;
+  return Current{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                 r[0][3].as<std::string>(), r[0][4].as<std::string>(), r[0][5].as<std::string>()};
+}
+
+HistoryEntry Entry(const StaffActor& actor, const Current& t, const std::string& action) {
+  HistoryEntry e;
+  e.actor = actor.name;
+  e.actor_department = actor.is_operator ? "" : actor.department_id;
+  e.action = action;
+  e.from_status = t.status;
+  e.from_department = t.department_id;
+  return e;
+}
+
+Result<bool> Accept(db::Tx& tx, const Config& config, const StaffActor& actor, const Current& t,
+                    const StaffAction& a) {
+  if (t.status == "accepted" || t.status == "in_progress")
+    return false;
+  if (t.status != "assigned") {
+    return MakeError(errors::kInvalidTransition,
+                     "a ticket with status " + t.status + " cannot be accepted");
+  }
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'accepted', accepted_at = coalesce(accepted_at, now()),"
+      " public_note = CASE WHEN $2 <> '' THEN $2 ELSE public_note END, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, a.public_note);
+  HistoryEntry e = Entry(actor, t, "accepted");
+  e.to_status = "accepted";
+  e.public_note = a.public_note;
+  int64_t h = RecordHistory(tx, t.id, e);
+  EnqueueCitizenNotifications(tx, config, t.id, "accepted", t.department_name, a.public_note, h);
+  return true;
+}
+
+Result<bool> SetStatus(db::Tx& tx, const Config& config, const StaffActor& actor, const Current& t,
+                       const StaffAction& a) {
+  if (a.status != "in_progress" && a.status != "done" && a.status != "rejected") {
+    return MakeError(errors::kInvalidRequest,
+                     "status must be in_progress, done or rejected, got \"" + a.status + "\"");
+  }
+  if (a.status == "rejected" && a.public_note.empty()) {
+    return MakeError(errors::kInvalidRequest,
+                     "rejecting needs a public_note: the citizen is told why");
+  }
+  if (t.status == a.status && (a.public_note.empty() || a.public_note == t.public_note)) {
+    return false;
+  }
+  if (IsClosed(t.status)) {
+    return MakeError(errors::kTicketClosed, "the ticket is already " + t.status);
+  }
+  if (!IsWithDepartment(t.status)) {
+    return MakeError(errors::kInvalidTransition,
+                     "a ticket with status " + t.status + " cannot change its status");
+  }
+  tx.exec_params0(
+      // Rejecting straight away is no acceptance (the time-to-accept figures stay honest).
+      "UPDATE tickets SET status = $2, accepted_at = CASE WHEN $2 = 'rejected' THEN accepted_at"
+      " ELSE coalesce(accepted_at, now()) END,"
+      " closed_at = CASE WHEN $2 IN ('done', 'rejected') THEN now() ELSE closed_at END,"
+      " public_note = CASE WHEN $3 <> '' THEN $3 ELSE public_note END, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, a.status, a.public_note);
+  HistoryEntry e = Entry(actor, t, "status");
+  e.to_status = a.status;
+  e.public_note = a.public_note;
+  int64_t h = RecordHistory(tx, t.id, e);
+  EnqueueCitizenNotifications(tx, config, t.id, a.status, t.department_name, a.public_note, h);
+  return true;
+}
+
+Result<bool> HandBack(db::Tx& tx, const StaffActor& actor, const Current& t, const StaffAction& a) {
+  if (a.text.empty()) {
+    return MakeError(errors::kInvalidRequest, "handing back needs a reason");
+  }
+  if (IsClosed(t.status))
+    return MakeError(errors::kTicketClosed, "the ticket is already " + t.status);
+  if (t.status == "handed_back")
+    return false;
+  if (!IsWithDepartment(t.status)) {
+    return MakeError(errors::kInvalidTransition,
+                     "a ticket with status " + t.status + " cannot be handed back");
+  }
+  // The worker re-routes it without this department (workers/ticket_jobs).
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'handed_back', updated_at = now(),"
+      " excluded_departments = CASE WHEN $2 = ANY(excluded_departments)"
+      "   THEN excluded_departments ELSE array_append(excluded_departments, $2) END"
+      " WHERE id = $1::uuid",
+      t.id, t.department_id);
+  HistoryEntry e = Entry(actor, t, "handed_back");
+  e.to_status = "handed_back";
+  e.note = a.text;
+  RecordHistory(tx, t.id, e);
+  return true;
+}
+
+Result<bool> MarkDuplicate(db::Tx& tx, const Config& config, const StaffActor& actor,
+                           const Current& t, const StaffAction& a) {
+  if (a.duplicate_of.empty()) {
+    return MakeError(errors::kInvalidRequest,
+                     "duplicate_of needs the reference of the other ticket");
+  }
+  if (IsClosed(t.status))
+    return MakeError(errors::kTicketClosed, "the ticket is already " + t.status);
+  if (t.status == "handed_back") {
+    return MakeError(errors::kInvalidTransition, "the ticket is waiting to be re-routed");
+  }
+  // A duplicate's original stands for it. A department links only to its own tickets (another
+  // department's is answered like an unknown one, as everywhere); operators link across.
+  auto named = tx.exec_params(
+      "SELECT coalesce(duplicate_of, id)::text FROM tickets WHERE reference = $1", a.duplicate_of);
+  auto unknown = [&] {
+    return MakeError(errors::kInvalidRequest,
+                     "no ticket " + a.duplicate_of + " to link to for this department");
+  };
+  if (named.empty())
+    return unknown();
+  // Locked after this ticket; a concurrent merge the other way round is a deadlock PostgreSQL
+  // breaks, and the caller retries (Staff::Act).
+  auto o = tx.exec_params(
+      "SELECT id::text, reference, status, department_id, department_name FROM tickets"
+      " WHERE id = $1::uuid FOR UPDATE",
+      named[0][0].as<std::string>());
+  if (o.empty())
+    return unknown();
+  std::string target = o[0][0].as<std::string>(), target_ref = o[0][1].as<std::string>();
+  std::string target_status = o[0][2].as<std::string>();
+  if (!actor.is_operator && o[0][3].as<std::string>() != actor.department_id)
+    return unknown();
+  if (target == t.id) {
+    return MakeError(errors::kInvalidRequest, "a ticket cannot be a duplicate of itself");
+  }
+  if (target_status == "duplicate") {
+    // Merged elsewhere between the two reads: no chains of duplicates.
+    return MakeError(errors::kInvalidTransition,
+                     "ticket " + target_ref + " was just linked to another ticket; try again");
+  }
+  if (IsClosed(target_status)) {
+    return MakeError(errors::kInvalidTransition, "ticket " + target_ref + " is already closed");
+  }
+  HistoryEntry e = Entry(actor, t, "duplicate");
+  e.to_status = "duplicate";
+  e.details = {{"duplicate_of", target_ref}};
+  int64_t h = RecordHistory(tx, t.id, e);
+  // Told before the links move, so this ticket's own duplicates' reporters are found too.
+  EnqueueCitizenNotifications(tx, config, t.id, "duplicate", o[0][4].as<std::string>(), "", h,
+                              target_ref);
+  tx.exec_params0(
+      "INSERT INTO ticket_reporters (ticket_id, reporter_ticket_id, distance_m)"
+      " SELECT $2::uuid, id, 0 FROM tickets WHERE id = $1::uuid OR duplicate_of = $1::uuid"
+      " ON CONFLICT DO NOTHING",
+      t.id, target);
+  tx.exec_params0("DELETE FROM ticket_reporters WHERE ticket_id = $1::uuid", t.id);
+  tx.exec_params0(
+      "UPDATE tickets SET duplicate_of = $2::uuid, updated_at = now()"
+      " WHERE duplicate_of = $1::uuid",
+      t.id, target);
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'duplicate', duplicate_of = $2::uuid, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, target);
+  HistoryEntry merged;
+  merged.actor = actor.name;
+  merged.actor_department = actor.is_operator ? "" : actor.department_id;
+  merged.action = "note";
+  merged.note = "Meldung " + t.reference + " als Duplikat hierher verknüpft";
+  merged.details = {{"merged", t.reference}};
+  RecordHistory(tx, target, merged);
+  return true;
+}
+
+}  // namespace
+
+const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames() {
+  static const std::vector<std::pair<std::string, StaffAction::Kind>> k = {
+      {"accept", StaffAction::Kind::kAccept},
+      {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},
+      {"notes", StaffAction::Kind::kNote},
+      {"duplicate", StaffAction::Kind::kDuplicate}};
+  return k;
+}
+
+int StaffErrorStatus(ErrorCode code) {
+  if (code == errors::kNotFound)
+    return 404;
+  if (code == errors::kInvalidRequest)
+    return 400;
+  if (code == errors::kTicketClosed || code == errors::kInvalidTransition ||
+      code == errors::kTicketIsDuplicate)
+    return 409;
+  return 500;
+}
+
+Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor& actor,
+                              const std::string& reference, const StaffAction& action) {
+  auto t = LockTicket(tx, reference);
+  // Another department's ticket is answered like an unknown one: its existence is not shown.
+  if (!t || (!actor.is_operator && t->department_id != actor.department_id)) {
+    return MakeError(errors::kNotFound, "no ticket " + reference + " for this department");
+  }
+  using Kind = StaffAction::Kind;
+  if (action.kind == Kind::kNote) {
+    if (action.text.empty())
+      return MakeError(errors::kInvalidRequest, "a note needs text");
+    HistoryEntry e = Entry(actor, *t, "note");
+    e.from_status.clear();
+    e.from_department.clear();
+    e.note = action.text;
+    RecordHistory(tx, t->id, e);
+    tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", t->id);
+    return true;
+  }
+  if (t->status == "duplicate") {
+    return MakeError(errors::kTicketIsDuplicate,
+                     "the ticket is linked as a duplicate; work on the original ticket");
+  }
+  switch (action.kind) {
+    case Kind::kAccept:
+      return Accept(tx, config, actor, *t, action);
+    case Kind::kStatus:
+      return SetStatus(tx, config, actor, *t, action);
+    case Kind::kHandBack:
+      return HandBack(tx, actor, *t, action);
+    case Kind::kDuplicate:
+      return MarkDuplicate(tx, config, actor, *t, action);
+    case Kind::kNote:
+      break;
+  }
+  return false;
+}
+
+}  // namespace meldestelle::tickets

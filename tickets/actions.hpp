@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/db.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle::tickets {
+
+// What department staff (and operators) do with a ticket (docs/api.md): the rules of each step,
+// shared by the staff API and the staff inbox. Every change is one transaction: the ticket, its
+// history entry (who and when) and, for public changes, the citizens' notifications.
+
+struct StaffActor {
+  std::string name;           // for the history: "<label> (token <id>)"
+  std::string department_id;  // the token's department; empty for an operator
+  bool is_operator = false;
+};
+
+struct StaffAction {
+  enum class Kind { kAccept, kHandBack, kStatus, kNote, kDuplicate } kind = Kind::kNote;
+  std::string status;        // kStatus: in_progress, done or rejected
+  std::string public_note;   // kAccept, kStatus: told to the citizen (required for rejected)
+  std::string text;          // kHandBack: the reason; kNote: the internal note
+  std::string duplicate_of;  // kDuplicate: the reference of the ticket this one duplicates
+};
+
+// The actions by the name the staff API's paths (`POST …/{reference}/<name>`) and the inbox's
+// forms use: accept, hand-back, status, notes, duplicate.
+const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames();
+
+// Applies `action` to the ticket `reference` (normalised) as `actor`. Returns whether anything
+// changed (accepting an accepted ticket changes nothing and notifies nobody). Errors, with the
+// HTTP status the API answers: not_found (404; also another department's ticket),
+// invalid_request (400), ticket_closed / invalid_transition / ticket_is_duplicate (409).
+Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor& actor,
+                              const std::string& reference, const StaffAction& action);
+
+// The HTTP status for an error code of ApplyStaffAction.
+int StaffErrorStatus(ErrorCode code);
+
+}  // namespace meldestelle::tickets

@@ -1,0 +1,201 @@
+#include "tickets/notices.hpp"
+
+#include "core/text.hpp"
+#include "tickets/reference.hpp"
+
+namespace meldestelle::tickets {
+
+namespace {
+
+bool English(std::string_view language) { return language == "en"; }
+
+std::string Lang(const Config& config, const std::string& language) {
+  return config.notifications.texts.count(language) ? language : "de";
+}
+
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t')
+      c = ' ';
+  }
+  return s;
+}
+
+// The first `n` code points of valid UTF-8.
+std::string Utf8Prefix(const std::string& s, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (count == n)
+        return s.substr(0, i);
+      ++count;
+    }
+  }
+  return s;
+}
+
+std::string StatusUrl(const Config& config, const std::string& reference) {
+  return config.gateway.public_base_url + "/api/v1/reports/" + reference;
+}
+
+std::vector<std::pair<std::string, std::string>> Values(const Config& config, const StatusNotice& n,
+                                                        const std::string& template_text,
+                                                        const std::string& note) {
+  std::string existing = ExistingReference(n);
+  std::string reference = DisplayReference(n.reference);
+  // A duplicate's reporter: their own reference, and with which report it is handled, unless
+  // the text names that already.
+  if (!existing.empty() && n.event != "duplicate" &&
+      template_text.find("{existing_reference}") == std::string::npos) {
+    reference += English(n.language)
+                     ? " (together with report " + DisplayReference(existing) + ")"
+                     : " (gemeinsam mit Meldung " + DisplayReference(existing) + ")";
+  }
+  return {{"reference", reference},
+          {"department", n.department},
+          {"note", note},
+          {"town", config.town.name},
+          {"status_url", StatusUrl(config, n.reference)},
+          {"existing_reference", DisplayReference(existing)}};
+}
+
+std::string Template(const Config& config, const StatusNotice& n) {
+  const auto& texts = config.notifications.texts;
+  auto lang = texts.find(Lang(config, n.language));
+  if (lang != texts.end()) {
+    if (auto t = lang->second.find(n.event); t != lang->second.end() && !t->second.empty())
+      return t->second;
+  }
+  if (auto de = texts.find("de"); de != texts.end()) {
+    if (auto t = de->second.find(n.event); t != de->second.end())
+      return t->second;
+  }
+  return "{reference}: " + n.event + "{note}";
+}
+
+}  // namespace
+
+std::string FillPlaceholders(std::string_view text,
+                             const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t open = text.find('{', i);
+    if (open == std::string_view::npos)
+      break;
+    out.append(text.substr(i, open - i));
+    size_t close = text.find('}', open);
+    bool replaced = false;
+    if (close != std::string_view::npos) {
+      std::string_view key = text.substr(open + 1, close - open - 1);
+      for (const auto& [k, v] : values) {
+        if (key == k) {
+          out += v;
+          i = close + 1;
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) {
+      out += '{';
+      i = open + 1;
+    }
+  }
+  if (i < text.size())
+    out.append(text.substr(i));
+  return out;
+}
+
+std::string ExistingReference(const StatusNotice& n) {
+  if (n.event == "duplicate" && !n.merged_into.empty() && n.merged_into != n.reference)
+    return n.merged_into;
+  if (!n.ticket_reference.empty() && n.ticket_reference != n.reference)
+    return n.ticket_reference;
+  return "";
+}
+
+std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle style,
+                       const std::string& optout_url) {
+  bool en = English(n.language);
+  std::string tmpl = Template(config, n);
+  std::string note_label = en ? "Note: " : "Hinweis: ";
+  std::string note = OneLine(n.note);
+  if (style == NoticeStyle::kEmail) {
+    std::string text = FillPlaceholders(
+        tmpl, Values(config, n, tmpl, note.empty() ? "" : "\n\n" + note_label + n.note));
+    std::string out = en ? "Hello,\n\n" : "Guten Tag,\n\n";
+    out += text + "\n\n";
+    out += (en ? "The current state of your report: "
+               : "Den aktuellen Stand Ihrer Meldung sehen Sie hier: ") +
+           StatusUrl(config, n.reference) + "\n\n";
+    out += en ? "Kind regards\nTown of " + config.town.name
+              : "Mit freundlichen Grüßen\nStadtverwaltung " + config.town.name;
+    if (!optout_url.empty()) {
+      out +=
+          en ? "\n\n-- \nNo more status e-mails about your reports: " + optout_url
+             : "\n\n-- \nSie möchten keine Statusmeldungen mehr per E-Mail erhalten? Abmelden: " +
+                   optout_url;
+    }
+    return out;
+  }
+  if (style == NoticeStyle::kSms) {
+    std::string prefix = config.town.name.empty() ? "" : config.town.name + ": ";
+    std::string bare = prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, ""));
+    if (note.empty())
+      return bare;
+    std::string full =
+        prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + note_label + note));
+    size_t length = Utf8Length(full);
+    if (length <= 160)
+      return full;
+    // Shorten the note so that one SMS holds it all; if even that is not enough, send it whole.
+    size_t over = length - 160 + 1;  // + the ellipsis
+    size_t note_len = Utf8Length(note);
+    if (over + 10 > note_len)
+      return full;
+    std::string shortened = Utf8Prefix(note, note_len - over) + "…";
+    return prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + note_label + shortened));
+  }
+  return FillPlaceholders(tmpl,
+                          Values(config, n, tmpl, note.empty() ? "" : " " + note_label + note));
+}
+
+std::string StatusSubject(const Config& config, const StatusNotice& n) {
+  const auto& subjects = config.notifications.email_subjects;
+  auto s = subjects.find(Lang(config, n.language));
+  if (s == subjects.end())
+    s = subjects.find("de");
+  std::string tmpl = s != subjects.end() ? s->second : "[{reference}]";
+  // The subject names the reporter's own reference only: it is what they quote.
+  StatusNotice own = n;
+  own.ticket_reference = n.reference;
+  own.merged_into.clear();
+  return OneLine(FillPlaceholders(tmpl, Values(config, own, tmpl, "")));
+}
+
+std::string StatusTemplateLine(const StatusNotice& n) {
+  bool en = English(n.language);
+  std::string existing = DisplayReference(ExistingReference(n));
+  std::string line;
+  if (n.event == "accepted") {
+    line = en ? "taken on by " + n.department : "übernommen von " + n.department;
+  } else if (n.event == "in_progress") {
+    line = en ? "being worked on" : "in Bearbeitung";
+  } else if (n.event == "done") {
+    line = en ? "dealt with" : "erledigt";
+  } else if (n.event == "rejected") {
+    line = en ? "closed without action" : "abgeschlossen ohne Maßnahme";
+  } else if (n.event == "forwarded") {
+    line = en ? "passed to " + n.department : "weitergegeben an " + n.department;
+  } else if (n.event == "duplicate") {
+    line = en ? "handled together with " + existing : "gemeinsam bearbeitet mit " + existing;
+  } else {
+    line = n.event;
+  }
+  if (!n.note.empty())
+    line += (en ? ". Note: " : ". Hinweis: ") + n.note;
+  return Utf8Prefix(OneLine(line), 900);
+}
+
+}  // namespace meldestelle::tickets

@@ -1,0 +1,201 @@
+#include "tickets/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "core/sql.hpp"
+#include "tickets/duplicates.hpp"
+#include "tickets/events.hpp"
+#include "tickets/provider_events.hpp"
+
+namespace meldestelle::tickets {
+
+Status TicketStore::Ping() { return session_.Ping(); }
+
+namespace {
+
+std::optional<double> Opt(const std::optional<double>& v) { return v; }
+
+struct Link {
+  std::string id;
+  std::string reference;
+  double distance_m = 0;
+};
+
+// The open ticket this report duplicates, if any. Serialised per category and coarse grid cell
+// with transaction-scoped advisory locks (key space 7412005; the two-int form never collides with
+// the migrator's one-bigint lock): two near-identical reports processed at once by two workers
+// share a lock key (LockKeys), so the second waits until the first has committed and then finds
+// it — they cannot both become originals. Locks are taken in hash order, so no deadlock.
+std::optional<Link> FindOpenTicket(db::Tx& tx, const Config::Duplicates& cfg, const Report& r,
+                                   const std::string& category) {
+  if (!MayLinkAsDuplicate(cfg, r, category))
+    return std::nullopt;
+  double lat = *r.location.lat, lon = *r.location.lon;
+  SearchBox box = BoxAround(lat, lon, cfg.distance_m);
+  std::string array = "{";
+  for (const auto& k : LockKeys(category, box)) {
+    array += (array.size() > 1 ? "," : "") + std::string("\"") + k + "\"";
+  }
+  array += "}";
+  tx.exec_params(
+      "SELECT pg_advisory_xact_lock(7412005, h) FROM"
+      " (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS keys",
+      array);
+  auto rows = tx.exec_params(
+      "SELECT id::text, reference, lat, lon FROM tickets"
+      " WHERE routed_category = $1 AND status NOT IN ('done', 'rejected', 'duplicate')"
+      " AND duplicate_of IS NULL AND lat IS NOT NULL AND lon IS NOT NULL"
+      // A photo without text is not linked in either direction: no report joins it either.
+      " AND btrim(text, E' \\t\\r\\n') <> ''"
+      " AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5"
+      " AND received_at BETWEEN $6::timestamptz - make_interval(days => $7)"
+      " AND $6::timestamptz + make_interval(days => $7)"
+      " AND id <> $8::uuid ORDER BY received_at, reference",
+      category, box.min_lat, box.max_lat, box.min_lon, box.max_lon, r.received_at, cfg.window_days,
+      r.id);
+  std::vector<DuplicateCandidate> candidates;
+  for (const auto& row : rows) {
+    candidates.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<double>(),
+                          row[3].as<double>()});
+  }
+  int i = NearestWithin(candidates, lat, lon, cfg.distance_m);
+  if (i < 0)
+    return std::nullopt;
+  const auto& c = candidates[static_cast<size_t>(i)];
+  return Link{c.id, c.reference, DistanceM(lat, lon, c.lat, c.lon)};
+}
+
+}  // namespace
+
+Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
+                                                       const routing::Decision& decision,
+                                                       const std::string& department_name,
+                                                       const routing::Decision* shadow,
+                                                       std::string* linked_reference,
+                                                       const nlohmann::json* ack_extra) {
+  const Report& r = env.report;
+  return session_.Transact<Outcome>([&](db::Tx& tx) -> Outcome {
+    nlohmann::json report_json = ReportToJson(r);
+    nlohmann::json reporter = report_json["reporter"];
+    std::string explanation = routing::DecisionToJson(decision).dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // A redelivery is recognised before the duplicate search (which would find nothing new).
+    auto seen =
+        tx.exec_params("SELECT 1 FROM tickets WHERE channel = $1 AND channel_message_id = $2",
+                       r.channel, r.channel_message_id);
+    if (!seen.empty()) {
+      return Outcome::kDuplicate;
+    }
+    std::optional<Link> link = FindOpenTicket(tx, duplicates_, r, decision.category);
+    // The duplicate keeps its own routing (department, rule) so that unlinking can open it.
+    auto inserted = tx.exec_params(
+        "INSERT INTO tickets (id, reference, channel, channel_message_id, received_at,"
+        " department_id, department_name, category, rule_id, ruleset_version, text, lat, lon,"
+        " accuracy_m, location_source, address, reporter, report, raw_ref, routing_explanation,"
+        " routed_category, status, duplicate_of, first_rule_id, first_department_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12, $13,"
+        " $14, $15, $16, $17::jsonb, $18::jsonb, NULLIF($19, ''), $20::jsonb, NULLIF($21, ''),"
+        " $22, NULLIF($23, '')::uuid, NULLIF($9, ''), $6)"
+        " ON CONFLICT (channel, channel_message_id) DO NOTHING RETURNING id",
+        r.id, r.reference, r.channel, r.channel_message_id, r.received_at, decision.department,
+        department_name, r.category, decision.rule_id, decision.ruleset_version, r.text,
+        Opt(r.location.lat), Opt(r.location.lon), Opt(r.location.accuracy_m),
+        std::string(ToString(r.location.source)), r.location.address, reporter.dump(),
+        report_json.dump(), r.raw_ref, explanation, decision.category,
+        link ? "duplicate" : "assigned", link ? link->id : std::string());
+    if (inserted.empty()) {
+      return Outcome::kDuplicate;  // the transaction rolls back: nothing else is written
+    }
+    if (link) {
+      tx.exec_params0(
+          "INSERT INTO ticket_reporters (ticket_id, reporter_ticket_id, distance_m)"
+          " VALUES ($1::uuid, $2::uuid, $3)",
+          link->id, r.id, link->distance_m);
+    }
+    for (size_t i = 0; i < r.attachments.size(); ++i) {
+      const Attachment& a = r.attachments[i];
+      tx.exec_params0(
+          "INSERT INTO attachments (ticket_id, position, sha256, media_type, size, filename)"
+          " VALUES ($1, $2, $3, $4, $5, $6)",
+          r.id, static_cast<int>(i), a.sha256, a.media_type, a.size, a.filename);
+    }
+    if (!env.raw.body.empty() || !env.raw.content_type.empty()) {
+      StoreRawPayload(tx, env.raw);
+    }
+    // The acknowledgement: for the web form the reference was shown at once; an e-mail or SMS
+    // acknowledgement waits in the outbox for its sender.
+    const std::string& ack = r.reporter.ack_channel;
+    bool can_send = ack == "email" || ack == "sms" || ack == "whatsapp" || ack == "telegram";
+    nlohmann::json payload{{"reference", r.reference},
+                           {"department", department_name},
+                           {"language", r.reporter.language}};
+    if (link) {
+      // "bereits gemeldet, wird bearbeitet": the citizen learns the existing reference.
+      payload["duplicate"] = true;
+      payload["existing_reference"] = link->reference;
+      payload["message"] = "bereits gemeldet, wird bearbeitet";
+    }
+    if (decision.needs_location_confirmation && decision.location) {
+      // Outside the town with `outside.action: ask`: the acknowledgement asks for the place.
+      payload["ask_location"] = true;
+      payload["location_message"] = decision.location->message;
+    }
+    if (decision.forward) {
+      payload["forwarded_to"] = decision.forward->authority;
+    }
+    if (ack_extra != nullptr && ack_extra->is_object()) {
+      // Channel specifics for the sender, e.g. the citizen's Message-ID to thread the reply to.
+      for (const auto& [k, v] : ack_extra->items()) {
+        if (!payload.contains(k))
+          payload[k] = v;
+      }
+    }
+    tx.exec_params0(
+        "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
+        " VALUES ($1, 'ack', $2, $3, $4::jsonb, $5)",
+        r.id, r.reporter.ack_channel.empty() ? "none" : r.reporter.ack_channel,
+        r.reporter.ack_address, payload.dump(), can_send ? "pending" : "done");
+    if (decision.forward) {
+      // "Forward to another authority": the report goes out by e-mail from the outbox, in the
+      // same transaction as the ticket (the sender comes with the departments' delivery).
+      nlohmann::json forward{{"reference", r.reference},
+                             {"authority", decision.forward->authority},
+                             {"rule", decision.rule_id},
+                             {"category", decision.category},
+                             {"text", r.text},
+                             {"lat", report_json["location"]["lat"]},
+                             {"lon", report_json["location"]["lon"]},
+                             {"address", r.location.address}};
+      tx.exec_params0(
+          "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
+          " VALUES ($1, 'forward', 'email', $2, $3::jsonb, 'pending')",
+          r.id, decision.forward->email, forward.dump());
+    }
+    if (!link) {
+      HistoryEntry routed;
+      routed.actor = "system:router";
+      routed.action = "routed";
+      routed.to_status = "assigned";
+      routed.to_department = decision.department;
+      routed.details = {{"rule", decision.rule_id}, {"ruleset_version", decision.ruleset_version}};
+      int64_t h = RecordHistory(tx, r.id, routed);
+      if (!decision.forward)
+        EnqueueDelivery(tx, config_, r.id, decision.department, "new", h);
+    }
+    if (shadow != nullptr) {
+      tx.exec_params0(
+          "INSERT INTO shadow_disagreements (ticket_id, reference, live_version, live_department,"
+          " live_rule, candidate_version, candidate_department, candidate_rule)"
+          " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, NULLIF($8, ''))",
+          r.id, r.reference, decision.ruleset_version, decision.department, decision.rule_id,
+          shadow->ruleset_version, shadow->department, shadow->rule_id);
+    }
+    tx.commit();
+    if (link && linked_reference != nullptr)
+      *linked_reference = link->reference;
+    return link ? Outcome::kLinked : Outcome::kCreated;
+  });
+}
+
+}  // namespace meldestelle::tickets

@@ -1,0 +1,181 @@
+#include "tickets/view.hpp"
+
+#include <cstdio>
+
+#include "core/sql.hpp"
+#include "tickets/events.hpp"
+
+namespace meldestelle::tickets {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kColumns =
+    "SELECT t.id::text, t.reference, t.channel, t.status, t.department_id, t.department_name,"
+    " coalesce(t.category, t.routed_category, ''), coalesce(t.rule_id, ''), t.text, t.address,"
+    " t.location_source,"
+    " to_char(t.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " to_char(t.assigned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " coalesce(to_char(t.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+    " coalesce(to_char(t.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+    " t.public_note, coalesce((SELECT reference FROM tickets o WHERE o.id = t.duplicate_of), ''),"
+    " t.lat, t.lon, t.accuracy_m, t.reporter::text,"
+    " coalesce(t.routing_explanation->'flags', '[]')::text, t.escalation_level,"
+    " 1 + (SELECT count(*) FROM tickets d WHERE d.duplicate_of = t.id)"
+    " FROM tickets t ";
+
+std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::string& key,
+                               bool with_history) {
+  auto r = tx.exec_params(std::string(kColumns) + where, key);
+  if (r.empty())
+    return std::nullopt;
+  const auto& row = r[0];
+  TicketView t;
+  int i = 0;
+  for (std::string* s : {&t.id, &t.reference, &t.channel, &t.status, &t.department_id,
+                         &t.department_name, &t.category, &t.rule_id, &t.text, &t.address,
+                         &t.location_source, &t.received_at, &t.updated_at, &t.assigned_at,
+                         &t.accepted_at, &t.closed_at, &t.public_note, &t.duplicate_of}) {
+    *s = row[i++].as<std::string>();
+  }
+  for (std::optional<double>* d : {&t.lat, &t.lon, &t.accuracy_m}) {
+    if (!row[i].is_null())
+      *d = row[i].as<double>();
+    ++i;
+  }
+  t.reporter = json::parse(row[i++].as<std::string>(), nullptr, false);
+  t.flags = json::parse(row[i++].as<std::string>(), nullptr, false);
+  if (!t.flags.is_array())
+    t.flags = json::array();
+  t.escalation_level = row[i++].as<int>();
+  t.reporters = row[i++].as<int>();
+  auto photos = tx.exec_params(
+      "SELECT position, sha256, media_type, size, filename FROM attachments"
+      " WHERE ticket_id = $1::uuid ORDER BY position",
+      t.id);
+  for (const auto& p : photos) {
+    t.attachments.push_back({p[0].as<int>(), p[1].as<std::string>(), p[2].as<std::string>(),
+                             p[4].as<std::string>(), p[3].as<int64_t>()});
+  }
+  if (with_history) {
+    auto h = tx.exec_params(
+        "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor,"
+        " coalesce(actor_department, ''), action, coalesce(from_status, ''),"
+        " coalesce(to_status, ''), coalesce(from_department, ''), coalesce(to_department, ''),"
+        " public_note, note, details::text FROM ticket_history WHERE ticket_id = $1::uuid"
+        " ORDER BY id",
+        t.id);
+    for (const auto& row2 : h) {
+      TicketView::History e;
+      e.id = row2[0].as<int64_t>();
+      int j = 1;
+      for (std::string* s :
+           {&e.at, &e.actor, &e.actor_department, &e.action, &e.from_status, &e.to_status,
+            &e.from_department, &e.to_department, &e.public_note, &e.note}) {
+        *s = row2[j++].as<std::string>();
+      }
+      e.details = json::parse(row2[j].as<std::string>(), nullptr, false);
+      t.history.push_back(std::move(e));
+    }
+  }
+  return t;
+}
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<TicketView> LoadTicketByReference(db::Tx& tx, const std::string& reference,
+                                                bool with_history) {
+  return Load(tx, "WHERE t.reference = $1", reference, with_history);
+}
+
+std::optional<TicketView> LoadTicketById(db::Tx& tx, const std::string& id, bool with_history) {
+  return Load(tx, "WHERE t.id = $1::uuid", id, with_history);
+}
+
+std::string MapLink(const TicketView& t) {
+  if (!t.lat || !t.lon)
+    return "";
+  std::string lat = Num(*t.lat), lon = Num(*t.lon);
+  return "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=18/" + lat + "/" +
+         lon;
+}
+
+json TicketToJson(const TicketView& t, const Config& config, bool include_contact,
+                  const std::string& base_url) {
+  const Category* cat = config.FindCategory(t.category);
+  json j{{"reference", t.reference},
+         {"status", t.status},
+         {"public_status", PublicStatus(t.status)},
+         {"department", {{"id", t.department_id}, {"name", t.department_name}}},
+         {"category", t.category.empty() ? json(nullptr) : json(t.category)},
+         {"category_name", cat != nullptr ? json(cat->name) : json(nullptr)},
+         {"rule", t.rule_id.empty() ? json(nullptr) : json(t.rule_id)},
+         {"channel", t.channel},
+         {"text", t.text},
+         {"received_at", t.received_at},
+         {"updated_at", t.updated_at},
+         {"assigned_at", t.assigned_at},
+         {"accepted_at", t.accepted_at.empty() ? json(nullptr) : json(t.accepted_at)},
+         {"closed_at", t.closed_at.empty() ? json(nullptr) : json(t.closed_at)},
+         {"public_note", t.public_note},
+         {"duplicate_of", t.duplicate_of.empty() ? json(nullptr) : json(t.duplicate_of)},
+         {"reporters", t.reporters},
+         {"flags", t.flags},
+         {"escalation_level", t.escalation_level}};
+  json loc{{"address", t.address}, {"source", t.location_source}};
+  loc["lat"] = t.lat ? json(*t.lat) : json(nullptr);
+  loc["lon"] = t.lon ? json(*t.lon) : json(nullptr);
+  loc["accuracy_m"] = t.accuracy_m ? json(*t.accuracy_m) : json(nullptr);
+  std::string map = MapLink(t);
+  loc["map_url"] = map.empty() ? json(nullptr) : json(map);
+  j["location"] = loc;
+  json photos = json::array();
+  for (const auto& p : t.attachments) {
+    photos.push_back({{"position", p.position},
+                      {"sha256", p.sha256},
+                      {"media_type", p.media_type},
+                      {"size", p.size},
+                      {"filename", p.filename},
+                      {"url", base_url + "/api/v1/tickets/" + t.reference + "/attachments/" +
+                                  std::to_string(p.position)}});
+  }
+  j["attachments"] = photos;
+  if (include_contact && t.reporter.is_object()) {
+    j["reporter"] = {{"name", t.reporter.value("name", "")},
+                     {"contact_channel", t.reporter.value("ack_channel", "")},
+                     {"contact", t.reporter.value("ack_address", "")},
+                     {"language", t.reporter.value("language", "de")}};
+  } else {
+    j["reporter"] = nullptr;
+  }
+  if (!t.history.empty()) {
+    json h = json::array();
+    for (const auto& e : t.history) {
+      json x{{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"action", e.action}};
+      auto opt = [&](const char* k, const std::string& v) {
+        x[k] = v.empty() ? json(nullptr) : json(v);
+      };
+      opt("actor_department", e.actor_department);
+      opt("from_status", e.from_status);
+      opt("to_status", e.to_status);
+      opt("from_department", e.from_department);
+      opt("to_department", e.to_department);
+      x["public_note"] = e.public_note;
+      x["note"] = e.note;
+      x["details"] = e.details;
+      h.push_back(std::move(x));
+    }
+    j["history"] = h;
+  }
+  return j;
+}
+
+}  // namespace meldestelle::tickets

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/db.hpp"
+
+namespace meldestelle::tickets {
+
+// One ticket as staff, departments' systems and mails see it (docs/api.md, "Ticket"): read by
+// the staff API and inbox, the department deliveries (e-mail, webhook) and Open311.
+struct TicketView {
+  std::string id, reference, channel, status, department_id, department_name;
+  std::string category, rule_id, text, address, location_source;
+  std::string received_at, updated_at, assigned_at, accepted_at, closed_at;  // ISO 8601 UTC
+  std::string public_note;
+  std::string duplicate_of;  // the original's reference, for a linked duplicate
+  std::optional<double> lat, lon, accuracy_m;
+  nlohmann::json reporter;  // name, address, ack_channel, ack_address, language
+  nlohmann::json flags = nlohmann::json::array();  // routing flags ("Ort fehlt", …)
+  int escalation_level = 0;
+  int reporters = 1;  // this ticket's reporter and those of its duplicates
+  struct Photo {
+    int position = 0;
+    std::string sha256, media_type, filename;
+    int64_t size = 0;
+  };
+  std::vector<Photo> attachments;
+  struct History {
+    int64_t id = 0;
+    std::string at, actor, actor_department, action, from_status, to_status, from_department,
+        to_department, public_note, note;
+    nlohmann::json details;
+  };
+  std::vector<History> history;  // oldest first; filled only when asked for
+};
+
+// Loads by reference (normalised, without spaces or dashes) or by id; nullopt if none.
+std::optional<TicketView> LoadTicketByReference(db::Tx& tx, const std::string& reference,
+                                                bool with_history);
+std::optional<TicketView> LoadTicketById(db::Tx& tx, const std::string& id, bool with_history);
+
+// The ticket as JSON (docs/api.md). The reporter's contact only with `include_contact`.
+// Attachment URLs point at the staff API under `base_url`.
+nlohmann::json TicketToJson(const TicketView& t, const Config& config, bool include_contact,
+                            const std::string& base_url);
+// An OpenStreetMap link to the ticket's place; "" without coordinates.
+std::string MapLink(const TicketView& t);
+
+}  // namespace meldestelle::tickets
