@@ -1,12 +1,18 @@
 // `meldestelle dispatcher`: sends what the outbox holds.
+#include "outbox/dispatcher.hpp"
+
 #include <atomic>
 #include <iostream>
 #include <thread>
 
 #include "app/command.hpp"
+#include "channels/email/sender.hpp"
+#include "channels/phone/sms_sender.hpp"
+#include "channels/telegram/sender.hpp"
+#include "channels/whatsapp/sender.hpp"
 #include "core/log.hpp"
-#include "workers/chat_dispatcher.hpp"
-#include "workers/department_dispatcher.hpp"
+#include "core/smtp_client.hpp"
+#include "tickets/delivery.hpp"
 
 namespace meldestelle::app {
 
@@ -27,6 +33,56 @@ tickets.delivery_max_attempts; a webhook that keeps failing falls back to the de
 e-mail. --metrics-port serves /metrics on 127.0.0.1:PORT (0 = off, the default).
 )";
 
+SmtpRelay RelayOf(const Config& cfg) {
+  const auto& e = cfg.email;
+  return {e.smtp_url, e.smtp_user, e.smtp_password, e.from, e.from_name};
+}
+
+// What goes to citizens and other authorities: the channels whose credentials are configured.
+outbox::Senders CitizenSenders(const Config& cfg) {
+  outbox::Senders s;
+  using outbox::Kind;
+  if (!cfg.whatsapp.access_token.empty()) {
+    s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "whatsapp",
+          std::make_shared<whatsapp::Sender>(cfg));
+  }
+  if (!cfg.telegram.bot_token.empty()) {
+    s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "telegram",
+          std::make_shared<telegram::Sender>(cfg));
+  }
+  if (cfg.phone.enabled() && !cfg.phone.account_sid.empty() && !cfg.phone.sms_from.empty()) {
+    s.Add({Kind::kAck, Kind::kStatus}, "sms", std::make_shared<phone::SmsSender>(cfg));
+  }
+  SmtpRelay relay = RelayOf(cfg);
+  if (relay.enabled()) {
+    s.Add({Kind::kAck}, "email", std::make_shared<email::AckSender>(cfg, relay));
+    s.Add({Kind::kStatus}, "email", std::make_shared<email::StatusSender>(cfg, relay));
+  }
+  tickets::AddForwardSender(s, cfg, relay);
+  return s;
+}
+
+outbox::Senders DepartmentSenders(const Config& cfg, metrics::Registry& registry) {
+  outbox::Senders s;
+  tickets::AddDepartmentSenders(s, cfg, RelayOf(cfg), registry);
+  return s;
+}
+
+outbox::LaneSettings CitizenLane(const Config& cfg) {
+  return {"citizens", std::chrono::seconds(120),        cfg.chat.send_max_attempts,
+          4,          "meldestelle_chat_replies_total", "Chat replies attempted, by outcome."};
+}
+
+outbox::LaneSettings DepartmentLane(const Config& cfg) {
+  // The lease outlasts one attempt's timeout, so a slow receiver is not sent to twice.
+  return {"departments",
+          std::chrono::seconds(2 * cfg.tickets.delivery_timeout_seconds + 60),
+          cfg.tickets.delivery_max_attempts,
+          4,
+          "meldestelle_department_deliveries_total",
+          "Department delivery attempts, by channel and outcome."};
+}
+
 }  // namespace
 
 int RunDispatcher(const Args& args) {
@@ -42,11 +98,14 @@ int RunDispatcher(const Args& args) {
   metrics::Registry registry;
   std::atomic<bool> stop{false};
   MetricsServer metrics(registry, args.metrics_port, "dispatcher");
-  workers::ChatDispatcher dispatcher(*cfg, registry);
-  workers::DepartmentDispatcher departments(*cfg, registry);
+  // Two lanes of the one sending loop, so that a slow department webhook never holds up the
+  // citizens' acknowledgements; each with its own senders (and connections).
+  outbox::Lane citizens(cfg->database.url, CitizenSenders(*cfg), CitizenLane(*cfg), registry);
+  outbox::Lane departments(cfg->database.url, DepartmentSenders(*cfg, registry),
+                           DepartmentLane(*cfg), registry);
   log::Info("dispatcher starting", {{"whatsapp", cfg->whatsapp.access_token.empty() ? "off" : "on"},
                                     {"telegram", cfg->telegram.bot_token.empty() ? "off" : "on"}});
-  std::thread run([&] { dispatcher.Run(stop, std::chrono::milliseconds(250)); });
+  std::thread run([&] { citizens.Run(stop, std::chrono::milliseconds(250)); });
   std::thread deliveries([&] { departments.Run(stop, std::chrono::milliseconds(250)); });
   signals.Wait();
   stop.store(true);

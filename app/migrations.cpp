@@ -286,7 +286,8 @@ CREATE INDEX phone_calls_retention ON phone_calls (recorded_at)
   WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL;
 )SQL";
 
-// Delivery receipts that overtook the provider's answer to our send (workers/chat_status.hpp).
+// Delivery receipts that overtook the provider's answer to our send (outbox/outbox.hpp,
+// ApplyReceipt).
 constexpr const char* kStatusBacklog = R"SQL(
 CREATE TABLE chat_status_backlog (
   id                  bigserial PRIMARY KEY,

@@ -71,4 +71,15 @@ Status SendSmtp(const SmtpMessage& m) {
   return MakeError(errors::kSmtpTemporary, why);
 }
 
+SmtpMessage SmtpRelay::To(const std::string& to, std::string mail_from, std::string data) const {
+  SmtpMessage m;
+  m.url = url;
+  m.user = user;
+  m.password = password;
+  m.mail_from = std::move(mail_from);
+  m.recipients = {to};
+  m.data = std::move(data);
+  return m;
+}
+
 }  // namespace meldestelle

@@ -22,4 +22,16 @@ struct SmtpMessage {
 };
 Status SendSmtp(const SmtpMessage& message);
 
+// The relay our own mails go out through, and the sender they carry (email.smtp_url, …): handed
+// to every sender of e-mail, whoever owns its settings.
+struct SmtpRelay {
+  std::string url;  // empty: no relay, e-mail rows wait in the outbox
+  std::string user, password;
+  std::string from;       // maengel@musterstadt.example
+  std::string from_name;  // "Meldestelle"
+  bool enabled() const { return !url.empty(); }
+  // An SmtpMessage through this relay to `to`, with `mail_from` as the envelope sender.
+  SmtpMessage To(const std::string& to, std::string mail_from, std::string data) const;
+};
+
 }  // namespace meldestelle

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/sql.hpp"
+#include "outbox/outbox.hpp"
 
 namespace meldestelle::tickets {
 
@@ -85,14 +86,11 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
       refs.push_back(ack_id);
       payload["references"] = refs;
     }
-    auto inserted = tx.exec_params(
-        "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
-        " VALUES ($1::uuid, 'status', $2, $3, $4::jsonb, 'pending', $5)"
-        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        reporter_ticket, channel, row[3].as<std::string>(),
-        payload.dump(-1, ' ', false, json::error_handler_t::replace),
-        "status:" + std::to_string(history_id) + ":" + reporter_ticket);
-    queued += inserted.empty() ? 0 : 1;
+    auto inserted = outbox::Enqueue(
+        tx, {outbox::Kind::kStatus, reporter_ticket, channel, row[3].as<std::string>(),
+             payload.dump(-1, ' ', false, json::error_handler_t::replace),
+             "status:" + std::to_string(history_id) + ":" + reporter_ticket});
+    queued += inserted ? 1 : 0;
   }
   return queued;
 }
@@ -108,13 +106,9 @@ bool EnqueueDelivery(db::Tx& tx, const Config& config, const std::string& ticket
   if (address.empty())
     return false;
   json payload{{"department", department_id}, {"reason", reason}, {"history_id", history_id}};
-  tx.exec_params0(
-      "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
-      " VALUES ($1::uuid, 'delivery', $2, $3, $4::jsonb, 'pending', $5)"
-      " ON CONFLICT (dedupe_key) DO NOTHING",
-      ticket_id, channel, address, payload.dump(),
-      "delivery:" + ticket_id + ":" + department_id + ":" + reason + ":" +
-          std::to_string(history_id));
+  outbox::Enqueue(tx, {outbox::Kind::kDelivery, ticket_id, channel, address, payload.dump(),
+                       "delivery:" + ticket_id + ":" + department_id + ":" + reason + ":" +
+                           std::to_string(history_id)});
   return true;
 }
 

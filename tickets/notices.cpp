@@ -1,13 +1,25 @@
 #include "tickets/notices.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "core/sql.hpp"
 #include "core/text.hpp"
 #include "tickets/reference.hpp"
 
 namespace meldestelle::tickets {
 
+using nlohmann::json;
+
 namespace {
 
 bool English(std::string_view language) { return language == "en"; }
+
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto p : parts)
+    out += p;
+  return out;
+}
 
 std::string Lang(const Config& config, const std::string& language) {
   return config.notifications.texts.count(language) ? language : "de";
@@ -196,6 +208,158 @@ std::string StatusTemplateLine(const StatusNotice& n) {
   if (!n.note.empty())
     line += (en ? ". Note: " : ". Hinweis: ") + n.note;
   return Utf8Prefix(OneLine(line), 900);
+}
+
+// --- Acknowledgements ---
+
+std::string AckText(std::string_view language, std::string_view reference,
+                    std::string_view department, bool location_missing) {
+  std::string ref = DisplayReference(reference);
+  std::string text;
+  if (English(language)) {
+    text = Cat({"Thank you! Your report ", ref, " has been received by ", department, "."});
+    if (location_missing) {
+      text += " We could not tell where the problem is; staff may ask you for the place.";
+    }
+    text +=
+        " Please quote the reference if you contact us. Reply to this message to add "
+        "something.";
+    return text;
+  }
+  text = Cat({"Danke! Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
+  if (location_missing) {
+    text += " Den Ort konnten wir nicht bestimmen; eventuell fragen wir noch einmal nach.";
+  }
+  text +=
+      " Bitte nennen Sie die Nummer bei Rückfragen. Antworten Sie auf diese Nachricht, um "
+      "etwas zu ergänzen.";
+  return text;
+}
+
+std::string DuplicateAckText(std::string_view language, std::string_view reference,
+                             std::string_view existing_reference) {
+  if (English(language)) {
+    return Cat({"Thank you! This problem has already been reported (",
+                DisplayReference(existing_reference),
+                ") and is being dealt with. We have added your report ",
+                DisplayReference(reference), " to it and will keep you informed."});
+  }
+  return Cat({"Danke! Dieser Mangel wurde bereits gemeldet (", DisplayReference(existing_reference),
+              ") und wird bearbeitet. Ihre Meldung ", DisplayReference(reference),
+              " haben wir dazugelegt; wir halten Sie auf dem Laufenden."});
+}
+
+std::string ForwardAckText(std::string_view language, std::string_view reference,
+                           std::string_view authority) {
+  if (English(language)) {
+    return Cat({"Thank you! Your report ", DisplayReference(reference),
+                " concerns a place the town is not responsible for. We have forwarded it to ",
+                authority, "."});
+  }
+  return Cat({"Danke! Ihre Meldung ", DisplayReference(reference),
+              " betrifft einen Ort, für den die Stadt nicht zuständig ist. Wir haben sie an ",
+              authority, " weitergeleitet."});
+}
+
+std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
+                       std::string_view department, std::string_view existing_reference) {
+  std::string ref = DisplayReference(reference);
+  if (English(language)) {
+    std::string text =
+        Cat({town, ": your report ", ref, " has been received. Responsible: ", department, "."});
+    if (!existing_reference.empty()) {
+      text += Cat({" Already reported as ", DisplayReference(existing_reference), "."});
+    }
+    return text;
+  }
+  std::string text =
+      Cat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
+  if (!existing_reference.empty()) {
+    text += Cat({" Bereits gemeldet als ", DisplayReference(existing_reference), "."});
+  }
+  return text;
+}
+
+Acknowledgement ReadAcknowledgement(const std::string& payload_json) {
+  Acknowledgement a;
+  json p = json::parse(payload_json, nullptr, false);
+  if (!p.is_object())
+    return a;
+  a.reference = p.value("reference", "");
+  a.department = p.value("department", "");
+  a.language = p.value("language", "de");
+  a.duplicate = p.value("duplicate", false);
+  a.existing_reference = p.value("existing_reference", "");
+  a.forwarded_to = p.value("forwarded_to", "");
+  a.ask_location = p.value("ask_location", false);
+  a.location_message = p.value("location_message", "");
+  return a;
+}
+
+std::string AckChatText(const Acknowledgement& a, bool location_missing) {
+  std::string text =
+      !a.forwarded_to.empty() ? ForwardAckText(a.language, a.reference, a.forwarded_to)
+      : a.duplicate           ? DuplicateAckText(a.language, a.reference, a.existing_reference)
+                              : AckText(a.language, a.reference, a.department, location_missing);
+  if (a.ask_location)
+    text += " " + a.location_message;
+  return text;
+}
+
+std::string AckPreamble(const Acknowledgement& a) {
+  std::string extra;
+  if (!a.forwarded_to.empty()) {
+    extra = ForwardAckText(a.language, a.reference, a.forwarded_to);
+  } else if (a.duplicate) {
+    extra = DuplicateAckText(a.language, a.reference, a.existing_reference);
+  }
+  if (a.ask_location)
+    extra += (extra.empty() ? "" : " ") + a.location_message;
+  return extra;
+}
+
+std::string AckTemplateLine(const Acknowledgement& a) {
+  return English(a.language) ? "received, responsible: " + a.department
+                             : "eingegangen, zuständig: " + a.department;
+}
+
+StatusNotice ReadStatusNotice(const std::string& payload_json) {
+  StatusNotice n;
+  json p = json::parse(payload_json, nullptr, false);
+  if (!p.is_object())
+    return n;
+  n.event = p.value("event", "");
+  n.language = p.value("language", "de");
+  n.reference = p.value("reference", "");
+  n.ticket_reference = p.value("ticket_reference", "");
+  n.merged_into = p.value("merged_into", "");
+  n.department = p.value("department", "");
+  n.note = p.value("note", "");
+  return n;
+}
+
+bool OptedOut(db::Tx& tx, const std::string& channel, const std::string& address) {
+  return !tx.exec_params("SELECT 1 FROM notification_optouts WHERE channel = $1 AND address = $2",
+                         channel, address)
+              .empty();
+}
+
+bool LocationMissing(db::Tx& tx, const std::string& ticket_id) {
+  if (ticket_id.empty())
+    return false;
+  auto t = tx.exec_params(
+      "SELECT coalesce(routing_explanation->'flags', '[]')::text FROM tickets WHERE id = $1::uuid",
+      ticket_id);
+  if (t.empty())
+    return false;
+  json flags = json::parse(t[0][0].as<std::string>(), nullptr, false);
+  if (!flags.is_array())
+    return false;
+  for (const auto& f : flags) {
+    if (f.is_string() && f.get<std::string>() == "Ort fehlt")
+      return true;
+  }
+  return false;
 }
 
 }  // namespace meldestelle::tickets

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/db.hpp"
 
-// What citizens are told when their ticket changes (docs/departments.md, "Citizens"): the texts of
-// `notifications.texts` with their placeholders filled, per channel. Pure.
+// What citizens are told about their ticket: the acknowledgement of a new report, and the status
+// notices when it changes (docs/departments.md, "Citizens"): the texts of `notifications.texts`
+// with their placeholders filled, per channel. Pure but for the two lookups at the end.
 namespace meldestelle::tickets {
 
 // One outbox row of kind `status`, as EnqueueCitizenNotifications wrote its payload.
@@ -42,5 +44,43 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
 std::string StatusSubject(const Config& config, const StatusNotice& n);
 // One line for the WhatsApp template's second parameter, e.g. "erledigt. Hinweis: …".
 std::string StatusTemplateLine(const StatusNotice& n);
+
+// --- Acknowledgements (the outbox rows of kind `ack`) ---
+
+// The acknowledgement as the ticket store wrote its payload.
+struct Acknowledgement {
+  std::string reference, department, language = "de";
+  bool duplicate = false;
+  std::string existing_reference;  // duplicate: the open ticket it was linked to
+  std::string forwarded_to;        // forwarded to another authority: who
+  bool ask_location = false;       // outside the town: ask where
+  std::string location_message;
+};
+Acknowledgement ReadAcknowledgement(const std::string& payload_json);
+
+// The texts, in German or English ("de" unless the language is English).
+std::string AckText(std::string_view language, std::string_view reference,
+                    std::string_view department, bool location_missing);
+std::string DuplicateAckText(std::string_view language, std::string_view reference,
+                             std::string_view existing_reference);
+std::string ForwardAckText(std::string_view language, std::string_view reference,
+                           std::string_view authority);
+// The SMS acknowledgement (phone callers who asked for it, web-form reporters who left a number).
+std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
+                       std::string_view department, std::string_view existing_reference);
+// The chat acknowledgement of `a` (forwarded, duplicate or new), with the question for the place.
+std::string AckChatText(const Acknowledgement& a, bool location_missing);
+// What goes before the e-mail acknowledgement's letter: forwarded or duplicate, and the question.
+std::string AckPreamble(const Acknowledgement& a);
+// The WhatsApp template's second parameter for an acknowledgement.
+std::string AckTemplateLine(const Acknowledgement& a);
+
+// The status notice as EnqueueCitizenNotifications wrote its payload.
+StatusNotice ReadStatusNotice(const std::string& payload_json);
+
+// Whether the citizen at (channel, address) declined status notices.
+bool OptedOut(db::Tx& tx, const std::string& channel, const std::string& address);
+// Whether the ticket was routed without a place ("Ort fehlt").
+bool LocationMissing(db::Tx& tx, const std::string& ticket_id);
 
 }  // namespace meldestelle::tickets

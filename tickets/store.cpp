@@ -4,6 +4,7 @@
 
 #include "core/crypto.hpp"
 #include "core/sql.hpp"
+#include "outbox/outbox.hpp"
 #include "tickets/duplicates.hpp"
 #include "tickets/events.hpp"
 #include "tickets/provider_events.hpp"
@@ -151,11 +152,10 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
           payload[k] = v;
       }
     }
-    tx.exec_params0(
-        "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
-        " VALUES ($1, 'ack', $2, $3, $4::jsonb, $5)",
-        r.id, r.reporter.ack_channel.empty() ? "none" : r.reporter.ack_channel,
-        r.reporter.ack_address, payload.dump(), can_send ? "pending" : "done");
+    outbox::Enqueue(tx, {outbox::Kind::kAck, r.id,
+                         r.reporter.ack_channel.empty() ? std::string(outbox::kNoChannel)
+                                                        : r.reporter.ack_channel,
+                         r.reporter.ack_address, payload.dump(), "", can_send});
     if (decision.forward) {
       // "Forward to another authority": the report goes out by e-mail from the outbox, in the
       // same transaction as the ticket (the sender comes with the departments' delivery).
@@ -167,10 +167,8 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
                              {"lat", report_json["location"]["lat"]},
                              {"lon", report_json["location"]["lon"]},
                              {"address", r.location.address}};
-      tx.exec_params0(
-          "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status)"
-          " VALUES ($1, 'forward', 'email', $2, $3::jsonb, 'pending')",
-          r.id, decision.forward->email, forward.dump());
+      outbox::Enqueue(
+          tx, {outbox::Kind::kForward, r.id, "email", decision.forward->email, forward.dump()});
     }
     if (!link) {
       HistoryEntry routed;

@@ -6,6 +6,7 @@
 #include "core/log.hpp"
 #include "core/sql.hpp"
 #include "core/wait.hpp"
+#include "outbox/outbox.hpp"
 #include "workers/chat_texts.hpp"
 
 namespace meldestelle::workers {
@@ -128,11 +129,8 @@ Result<int> DraftCloser::RunOnce() {
                                {"language", d.language},
                                {"reply_to", ""},
                                {"reference", ""}};
-        tx.exec_params0(
-            "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
-            " VALUES (NULL, 'chat_reply', $1, $2, $3::jsonb, 'pending', $4)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
-            d.channel, d.sender, payload.dump(), "ask_location:" + std::to_string(d.id));
+        outbox::Enqueue(tx, {outbox::Kind::kChatReply, "", d.channel, d.sender, payload.dump(),
+                             "ask_location:" + std::to_string(d.id)});
         tx.exec_params0(
             "UPDATE chat_drafts SET state = 'asked_location',"
             " deadline = now() + make_interval(secs => $2) WHERE id = $1",
@@ -217,9 +215,7 @@ Result<int64_t> DraftCloser::ForgetOldEvents() {
         "DELETE FROM chat_events WHERE received_at < now() - make_interval(days => $1)",
         config_.chat.dedupe_days);
     // Receipts parked for ids we never recorded (not ours, or long gone).
-    tx.exec_params0(
-        "DELETE FROM chat_status_backlog WHERE received_at < now() - make_interval(days => $1)",
-        config_.chat.dedupe_days);
+    outbox::ForgetParkedReceipts(tx, config_.chat.dedupe_days);
     tx.commit();
     return static_cast<int64_t>(r.affected_rows());
   });

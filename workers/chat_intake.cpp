@@ -8,8 +8,9 @@
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/sql.hpp"
+#include "outbox/outbox.hpp"
+#include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
-#include "workers/chat_status.hpp"
 #include "workers/chat_texts.hpp"
 
 namespace meldestelle::workers {
@@ -122,12 +123,9 @@ void QueueReply(db::Tx& tx, const ChatEvent& e, const std::string& dedupe, const
                 const std::string& language, const std::string& reference = {}) {
   nlohmann::json payload{
       {"text", text}, {"language", language}, {"reply_to", e.message_id}, {"reference", reference}};
-  tx.exec_params0(
-      "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
-      " VALUES (NULL, 'chat_reply', $1, $2, $3::jsonb, 'pending', $4)"
-      " ON CONFLICT (dedupe_key) DO NOTHING",
-      e.channel, e.sender, payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-      dedupe);
+  outbox::Enqueue(tx,
+                  {outbox::Kind::kChatReply, "", e.channel, e.sender,
+                   payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), dedupe});
 }
 
 }  // namespace
@@ -178,8 +176,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
       if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "status"))
         return Ok{};
       // Delivery receipts for our own messages; they may arrive out of order.
-      ApplyDeliveryStatus(tx, e.channel, e.status_message_id, e.status, e.error_code,
-                          e.error_title);
+      outbox::ApplyReceipt(tx, e.channel, e.status_message_id,
+                           {e.status, e.error_code, e.error_title, e.resend_as_template});
       tx.commit();
       return Ok{};
     }
@@ -251,11 +249,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
     }
     // A reply to one of our messages about a published ticket is a follow-up to that ticket.
     if (!e.reply_to.empty()) {
-      auto t = tx.exec_params(
-          "SELECT o.ticket_id::text, t.reference FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
-          " WHERE o.channel = $1 AND o.provider_message_id = $2 AND o.address = $3",
-          e.channel, e.reply_to, e.sender);
-      if (!t.empty()) {
+      std::string ticket = outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
+      if (!ticket.empty()) {
         if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "followup"))
           return Ok{};
         nlohmann::json files = nlohmann::json::array();
@@ -270,14 +265,8 @@ Status ChatIntake::ProcessEvent(const chat::Batch& batch, const chat::Batch::Ite
         std::optional<double> lat, lon;
         if (e.location)
           lat = e.location->lat, lon = e.location->lon;
-        tx.exec_params0(
-            "INSERT INTO ticket_followups (ticket_id, channel, message_id, text, attachments,"
-            " lat, lon) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7)"
-            " ON CONFLICT (channel, message_id) DO NOTHING",
-            t[0][0].as<std::string>(), e.channel, e.message_id, e.text, files.dump(), lat, lon);
-        tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid",
-                        t[0][0].as<std::string>());
-        std::string reference = t[0][1].as<std::string>();
+        RecordFollowup(tx, {ticket, e.channel, e.message_id, e.text, files.dump(), lat, lon});
+        std::string reference = ReferenceOf(tx, ticket);
         QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
                    FollowupText(language, reference), language, reference);
         tx.commit();

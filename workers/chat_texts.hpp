@@ -11,15 +11,6 @@ std::string ChatLanguage(std::string_view channel, std::string_view sender,
                          std::string_view language_code);
 std::string AskLocationText(std::string_view language);
 std::string UnsupportedText(std::string_view language);
-std::string AckText(std::string_view language, std::string_view reference,
-                    std::string_view department, bool location_missing);
-std::string DuplicateAckText(std::string_view language, std::string_view reference,
-                             std::string_view existing_reference);
-std::string ForwardAckText(std::string_view language, std::string_view reference,
-                           std::string_view authority);
-// The SMS acknowledgement (phone callers who asked for it, web-form reporters who left a number).
-std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
-                       std::string_view department, std::string_view existing_reference);
 std::string FollowupText(std::string_view language, std::string_view reference);
 // True for "fertig", "Fertig!", "done", "ok fertig" …: the citizen says the report is complete.
 bool IsDoneWord(std::string_view text);

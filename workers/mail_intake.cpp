@@ -8,6 +8,8 @@
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/sql.hpp"
+#include "outbox/outbox.hpp"
+#include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
 
 namespace meldestelle::workers {
@@ -97,10 +99,7 @@ Status MailIntake::Process(const email::Message& m) {
       if (!RememberProviderEvent(tx, "email", mail.dedupe_key, "", "bounce"))
         return true;
       if (!mail.bounced_message_id.empty()) {
-        tx.exec_params0(
-            "UPDATE outbox SET status = 'failed', delivery_state = 'bounced', updated_at = now(),"
-            " last_error = 'bounced: ' || $2 WHERE channel = 'email' AND provider_message_id = $1",
-            mail.bounced_message_id, mail.subject.substr(0, 200));
+        outbox::MarkBounced(tx, mail.bounced_message_id, mail.subject.substr(0, 200));
       }
       tx.commit();
       bounces_.Inc();
@@ -109,20 +108,12 @@ Status MailIntake::Process(const email::Message& m) {
     // A reply to one of our mails, or a mail that names a reference: a follow-up.
     std::string ticket;
     for (const auto& id : mail.in_reply_to_and_references) {
-      auto r = tx.exec_params(
-          "SELECT ticket_id::text FROM outbox WHERE channel = 'email' AND provider_message_id = $1"
-          " AND ticket_id IS NOT NULL",
-          id);
-      if (!r.empty()) {
-        ticket = r[0][0].as<std::string>();
+      ticket = outbox::TicketOfMessage(tx, "email", id);
+      if (!ticket.empty())
         break;
-      }
     }
     if (ticket.empty() && !mail.references_reference.empty()) {
-      auto r = tx.exec_params("SELECT id::text FROM tickets WHERE reference = $1",
-                              mail.references_reference);
-      if (!r.empty())
-        ticket = r[0][0].as<std::string>();
+      ticket = TicketIdOf(tx, mail.references_reference);
     }
     if (ticket.empty())
       return false;
@@ -138,12 +129,7 @@ Status MailIntake::Process(const email::Message& m) {
     std::string text = mail.text;
     if (mail.robot != email::Robot::kNone)
       text = "[Automatische Nachricht] " + text;
-    tx.exec_params0(
-        "INSERT INTO ticket_followups (ticket_id, channel, message_id, text, attachments)"
-        " VALUES ($1::uuid, 'email', $2, $3, $4::jsonb) ON CONFLICT (channel, message_id) DO "
-        "NOTHING",
-        ticket, mail.dedupe_key, text, list.dump());
-    tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", ticket);
+    RecordFollowup(tx, {ticket, "email", mail.dedupe_key, text, list.dump()});
     tx.commit();
     followups_.Inc();
     return true;

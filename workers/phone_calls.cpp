@@ -10,6 +10,8 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "core/wait.hpp"
+#include "outbox/outbox.hpp"
+#include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
 #include "workers/chat_texts.hpp"
 
@@ -117,10 +119,8 @@ Status PhoneIntake::Process(const phone::Message& m) {
         // Too late for the ticket (the wait ran out): added to it as a follow-up for staff.
         if (!row.empty() && row[0][0].as<std::string>() == "published" && !text.empty() &&
             !row[0][1].as<std::string>().empty()) {
-          tx.exec_params0(
-              "INSERT INTO ticket_followups (ticket_id, channel, message_id, text)"
-              " VALUES ($1::uuid, 'phone', $2, $3) ON CONFLICT (channel, message_id) DO NOTHING",
-              row[0][1].as<std::string>(), e.dedupe_key, "Transkription: " + text);
+          RecordFollowup(
+              tx, {row[0][1].as<std::string>(), "phone", e.dedupe_key, "Transkription: " + text});
         }
         break;
       }
@@ -135,11 +135,8 @@ Status PhoneIntake::Process(const phone::Message& m) {
         // Pressed after the ticket was written: its acknowledgement goes out by SMS after all.
         if (!row.empty() && !row[0][0].as<std::string>().empty() &&
             !row[0][1].as<std::string>().empty()) {
-          tx.exec_params0(
-              "UPDATE outbox SET channel = 'sms', address = $2, status = 'pending',"
-              " next_attempt_at = now(), updated_at = now()"
-              " WHERE ticket_id = $1::uuid AND kind = 'ack' AND channel = 'none'",
-              row[0][0].as<std::string>(), row[0][1].as<std::string>());
+          outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
+                                          row[0][1].as<std::string>());
         }
         break;
       }

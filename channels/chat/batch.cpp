@@ -78,7 +78,8 @@ json EventToJson(const ChatEvent& e) {
          {"status_message_id", e.status_message_id},
          {"recipient", e.recipient},
          {"error_code", e.error_code},
-         {"error_title", e.error_title}};
+         {"error_title", e.error_title},
+         {"resend_as_template", e.resend_as_template}};
   if (e.location) {
     json l{{"lat", e.location->lat},
            {"lon", e.location->lon},
@@ -146,6 +147,10 @@ ChatEvent EventFromJson(const json& j) {
   e.recipient = j.value("recipient", "");
   e.error_code = j.value("error_code", 0);
   e.error_title = j.value("error_title", "");
+  // Batches queued before the flag existed: only WhatsApp reports delivery failures, and 131047
+  // is its "outside the 24-hour window".
+  e.resend_as_template =
+      j.value("resend_as_template", e.status == "failed" && e.error_code == 131047);
   return e;
 }
 

@@ -62,6 +62,9 @@ struct ChatEvent {
   std::string recipient;          // recipient_id
   int error_code = 0;             // first errors[].code, e.g. 131047 (also set on kUnsupported)
   std::string error_title;
+  // A failed delivery that should go out again as the approved template (WhatsApp 131047: the
+  // 24-hour window had closed).
+  bool resend_as_template = false;
 };
 
 }  // namespace meldestelle::chat

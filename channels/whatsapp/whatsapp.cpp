@@ -212,6 +212,7 @@ chat::ChatEvent ReadStatus(FieldReader& r, const Json& st, std::string_view path
   e.recipient = r.String(st, "recipient_id", path).value_or("");
   e.timestamp = r.IntOrDigits(st, "timestamp", path).value_or(0);
   ReadFirstError(r, st, path, e);
+  e.resend_as_template = e.status == "failed" && e.error_code == kOutsideWindow;
   return e;
 }
 

@@ -14,6 +14,10 @@
 // are thread-safe. Facts and sources: shared/reference/channels.md §1.
 namespace meldestelle::whatsapp {
 
+// Meta's error code for a message outside the 24-hour customer service window: only an approved
+// template may be sent then.
+inline constexpr int kOutsideWindow = 131047;
+
 enum class SignatureCheck { kOk, kMissing, kMismatch };
 
 // Checks `X-Hub-Signature-256: sha256=<hex>` against HMAC-SHA256(app_secret, raw_body), in

@@ -2,9 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "tickets/notices.hpp"
 #include "tickets/reference.hpp"
 
 using namespace meldestelle::workers;
+using meldestelle::tickets::AckText;
 using meldestelle::tickets::DisplayReference;
 
 TEST_CASE("chat texts: language, the done word and the displayed reference", "[chat]") {

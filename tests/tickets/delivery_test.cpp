@@ -1,12 +1,12 @@
 // The pure pieces of the department delivery (docs/departments.md, "Delivery"): the webhook
 // signature, which answers end a delivery, the backoff, which photos are attached, the mail text.
+#include "tickets/delivery.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "core/crypto.hpp"
-#include "workers/department_dispatcher.hpp"
 
 using namespace meldestelle;
-using namespace meldestelle::workers;
 using namespace meldestelle::tickets;
 
 TEST_CASE("webhook signature: HMAC-SHA256 over timestamp dot body, known answer", "[delivery]") {
@@ -36,14 +36,14 @@ TEST_CASE("webhook answers: 4xx ends the delivery except 408 and 429, 5xx is ret
 }
 
 TEST_CASE("delivery backoff doubles from one second and stops at ten minutes", "[delivery]") {
-  CHECK(DeliveryBackoffSeconds(1) == 1);
-  CHECK(DeliveryBackoffSeconds(2) == 2);
-  CHECK(DeliveryBackoffSeconds(3) == 4);
-  CHECK(DeliveryBackoffSeconds(9) == 256);
-  CHECK(DeliveryBackoffSeconds(10) == 512);
-  CHECK(DeliveryBackoffSeconds(11) == 600);
-  CHECK(DeliveryBackoffSeconds(40) == 600);
-  CHECK(DeliveryBackoffSeconds(0) == 1);
+  CHECK(outbox::BackoffSeconds(1) == 1);
+  CHECK(outbox::BackoffSeconds(2) == 2);
+  CHECK(outbox::BackoffSeconds(3) == 4);
+  CHECK(outbox::BackoffSeconds(9) == 256);
+  CHECK(outbox::BackoffSeconds(10) == 512);
+  CHECK(outbox::BackoffSeconds(11) == 600);
+  CHECK(outbox::BackoffSeconds(40) == 600);
+  CHECK(outbox::BackoffSeconds(0) == 1);
 }
 
 TEST_CASE("photos are attached in order while they fit, the rest is linked", "[delivery]") {

@@ -1,0 +1,61 @@
+#include "channels/phone/sms_sender.hpp"
+
+#include "channels/phone/twilio.hpp"
+#include "core/crypto.hpp"
+#include "core/http_client.hpp"
+#include "tickets/notices.hpp"
+
+namespace meldestelle::phone {
+
+namespace {
+
+using outbox::Attempt;
+
+// The SMS text of the row; nullopt: a status notice to a citizen who opted out.
+std::optional<std::string> SmsText(db::Tx& tx, const Config& config, const outbox::Row& row) {
+  if (row.kind == outbox::Kind::kStatus) {
+    if (tickets::OptedOut(tx, row.channel, row.address))
+      return std::nullopt;
+    return tickets::StatusText(config, tickets::ReadStatusNotice(row.payload),
+                               tickets::NoticeStyle::kSms);
+  }
+  tickets::Acknowledgement a = tickets::ReadAcknowledgement(row.payload);
+  return tickets::SmsAckText(a.language, config.town.name, a.reference, a.department,
+                             a.existing_reference);
+}
+
+Attempt Send(HttpClient& http, const Config& config, const std::string& to,
+             const std::string& text) {
+  const auto& ph = config.phone;
+  HttpClient::Request req;
+  req.method = "POST";
+  req.url = ph.api_base + "/2010-04-01/Accounts/" + ph.account_sid + "/Messages.json";
+  req.headers = {{"Authorization", "Basic " + Base64Encode(ph.account_sid + ":" + ph.auth_token)},
+                 {"Content-Type", "application/x-www-form-urlencoded"}};
+  req.timeout = std::chrono::seconds(20);
+  req.body = twilio::BuildSmsForm(ph.sms_from, to, text);
+  auto res = http.Send(req);
+  if (!res)
+    return Attempt::Failed(res.error().code.str() + ": " + res.error().message, false);
+  auto parsed = twilio::ParseSmsResponse(static_cast<int>(res->status), res->body);
+  if (!parsed)
+    return Attempt::Failed(parsed.error().message, res->status < 500);
+  if (!parsed->sid.empty())
+    return Attempt::Sent(parsed->sid);
+  return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
+                         parsed->permanent);
+}
+
+}  // namespace
+
+outbox::Plan SmsSender::Prepare(db::Tx& tx, const outbox::Row& row) {
+  auto text = SmsText(tx, config_, row);
+  if (!text)
+    return outbox::Plan::Skip("opted out");
+  if (text->empty())
+    return outbox::Plan::Fail("nothing to send");
+  return outbox::Plan::Send(
+      [this, to = row.address, text = std::move(*text)] { return Send(http_, config_, to, text); });
+}
+
+}  // namespace meldestelle::phone

@@ -1,0 +1,70 @@
+#include "channels/telegram/sender.hpp"
+
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include "channels/chat/outgoing.hpp"
+#include "channels/telegram/telegram.hpp"
+#include "core/http_client.hpp"
+
+namespace meldestelle::telegram {
+
+namespace {
+
+using outbox::Attempt;
+
+class Message final : public outbox::Prepared {
+ public:
+  Message(const Config& config, std::string address, chat::Outgoing out)
+      : config_(config), address_(std::move(address)), out_(std::move(out)) {}
+
+  Attempt Send() override {
+    const auto& tg = config_.telegram;
+    std::optional<int64_t> reply;
+    // Our chat message ids are "<chat id>:<message id>".
+    if (auto colon = out_.reply_to.rfind(':'); colon != std::string::npos) {
+      reply = std::strtoll(out_.reply_to.c_str() + colon + 1, nullptr, 10);
+    }
+    HttpClient::Request req;
+    req.method = "POST";
+    req.url = tg.api_base + "/bot" + tg.bot_token + "/sendMessage";
+    req.headers = {{"Content-Type", "application/json"}};
+    req.timeout = std::chrono::seconds(20);
+    req.body = BuildSendMessage(address_, out_.text, reply);
+    auto res = http_.Send(req);
+    if (!res)
+      return Attempt::Failed(res.error().code.str() + ": " + res.error().message, false);
+    auto parsed = ParseSendResponse(static_cast<int>(res->status), res->body);
+    if (!parsed)
+      return Attempt::Failed(parsed.error().message, res->status < 500);
+    if (!parsed->message_id.empty())
+      return Attempt::Sent(parsed->message_id);
+    return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->description,
+                           parsed->permanent, parsed->retry_after);
+  }
+
+  void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {
+    if (outcome == outbox::Outcome::kSent)
+      outbox::ApplyParkedReceipts(tx, "telegram", a.provider_id);
+  }
+
+ private:
+  const Config& config_;
+  const std::string address_;
+  const chat::Outgoing out_;
+  HttpClient http_;
+};
+
+}  // namespace
+
+outbox::Plan Sender::Prepare(db::Tx& tx, const outbox::Row& row) {
+  auto out = chat::PrepareOutgoing(tx, config_, row);
+  if (!out)
+    return outbox::Plan::Skip("opted out");
+  if (out->text.empty())
+    return outbox::Plan::Fail("nothing to send");
+  return outbox::Plan::Send(std::make_unique<Message>(config_, row.address, std::move(*out)));
+}
+
+}  // namespace meldestelle::telegram

@@ -1,0 +1,303 @@
+#include "outbox/dispatcher.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "core/log.hpp"
+#include "core/sql.hpp"
+#include "core/wait.hpp"
+
+namespace meldestelle::outbox {
+
+Attempt Attempt::Sent(std::string provider_id, std::string detail) {
+  Attempt a;
+  a.sent = true;
+  a.provider_id = std::move(provider_id);
+  a.detail = std::move(detail);
+  return a;
+}
+
+Attempt Attempt::Failed(std::string detail, bool permanent, int retry_after_s) {
+  Attempt a;
+  a.permanent = permanent;
+  a.detail = std::move(detail);
+  a.retry_after_s = retry_after_s;
+  return a;
+}
+
+void Prepared::Recorded(db::Tx&, const Attempt&, Outcome) {}
+void Prepared::Committed(const Attempt&, Outcome) {}
+
+namespace {
+
+class OnlySend final : public Prepared {
+ public:
+  explicit OnlySend(std::function<Attempt()> send) : send_(std::move(send)) {}
+  Attempt Send() override { return send_(); }
+
+ private:
+  std::function<Attempt()> send_;
+};
+
+}  // namespace
+
+Plan Plan::Send(std::unique_ptr<Prepared> prepared) {
+  Plan p;
+  p.prepared = std::move(prepared);
+  return p;
+}
+
+Plan Plan::Send(std::function<Attempt()> send) {
+  return Send(std::make_unique<OnlySend>(std::move(send)));
+}
+
+Plan Plan::Skip(std::string reason) {
+  Plan p;
+  p.action = Action::kSkip;
+  p.reason = std::move(reason);
+  return p;
+}
+
+Plan Plan::Fail(std::string reason) {
+  Plan p;
+  p.action = Action::kFail;
+  p.reason = std::move(reason);
+  return p;
+}
+
+std::string_view Name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kSent:
+      return "sent";
+    case Outcome::kRetry:
+      return "retry";
+    case Outcome::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+void Senders::Add(std::initializer_list<Kind> kinds, std::string channel,
+                  std::shared_ptr<Sender> sender) {
+  for (Kind k : kinds)
+    entries_.push_back({k, channel, sender});
+}
+
+Sender* Senders::Find(Kind kind, std::string_view channel) const {
+  for (const auto& e : entries_) {
+    if (e.kind == kind && e.channel == channel)
+      return e.sender.get();
+  }
+  return nullptr;
+}
+
+namespace {
+
+// {a,b} of the distinct values, for `= ANY($1::text[])` (channel and kind names need no quoting).
+std::string ArrayOf(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i)
+    out += (i ? "," : "") + values[i];
+  return out + "}";
+}
+
+void AddDistinct(std::vector<std::string>& v, std::string s) {
+  if (std::find(v.begin(), v.end(), s) == v.end())
+    v.push_back(std::move(s));
+}
+
+}  // namespace
+
+std::string Senders::ChannelArray() const {
+  std::vector<std::string> v;
+  for (const auto& e : entries_)
+    AddDistinct(v, e.channel);
+  return ArrayOf(v);
+}
+
+std::string Senders::KindArray() const {
+  std::vector<std::string> v;
+  for (const auto& e : entries_)
+    AddDistinct(v, std::string(Name(e.kind)));
+  return ArrayOf(v);
+}
+
+int BackoffSeconds(int attempts) { return std::min(600, 1 << std::clamp(attempts - 1, 0, 10)); }
+
+Lane::Lane(const std::string& database_url, Senders senders, LaneSettings settings,
+           metrics::Registry& registry)
+    : session_(database_url),
+      senders_(std::move(senders)),
+      settings_(std::move(settings)),
+      registry_(registry) {}
+
+Result<std::vector<Row>> Lane::Claim() {
+  const int lease = static_cast<int>(settings_.lease.count());
+  return session_.Transact<std::vector<Row>>([&](db::Tx& tx) {
+    auto r = tx.exec_params(
+        "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
+        " next_attempt_at = now() + make_interval(secs => $3), updated_at = now()"
+        " FROM (SELECT id FROM outbox WHERE channel = ANY($1::text[]) AND kind = ANY($2::text[])"
+        "       AND status IN ('pending', 'sending') AND next_attempt_at <= now()"
+        "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
+        " WHERE o.id = due.id"
+        " RETURNING o.id, coalesce(o.ticket_id::text, ''), o.kind, o.channel, o.address,"
+        " o.payload::text, o.attempts",
+        senders_.ChannelArray(), senders_.KindArray(), lease, settings_.batch);
+    std::vector<Row> rows;
+    for (const auto& row : r) {
+      Row x;
+      x.id = row[0].as<int64_t>();
+      x.ticket_id = row[1].as<std::string>();
+      x.kind = KindNamed(row[2].as<std::string>()).value_or(Kind::kChatReply);
+      x.channel = row[3].as<std::string>();
+      x.address = row[4].as<std::string>();
+      x.payload = row[5].as<std::string>();
+      x.attempts = row[6].as<int>();
+      rows.push_back(std::move(x));
+    }
+    tx.commit();
+    return rows;
+  });
+}
+
+Result<std::optional<Plan>> Lane::Prepare(const Row& row) {
+  const int lease = static_cast<int>(settings_.lease.count());
+  return session_.Transact<std::optional<Plan>>([&](db::Tx& tx) -> std::optional<Plan> {
+    // Renewed just before sending: if another dispatcher took the row over after our lease ran
+    // out (a slow provider), it is its row now and we leave it.
+    bool mine = !tx.exec_params(
+                       "UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $3)"
+                       " WHERE id = $1 AND status = 'sending' AND attempts = $2 RETURNING 1",
+                       row.id, row.attempts, lease)
+                     .empty();
+    if (!mine)
+      return std::nullopt;
+    Sender* sender = senders_.Find(row.kind, row.channel);
+    Plan plan =
+        sender != nullptr
+            ? sender->Prepare(tx, row)
+            : Plan::Fail("no sender for " + std::string(Name(row.kind)) + " on " + row.channel);
+    tx.commit();
+    return plan;
+  });
+}
+
+Status Lane::MarkDone(const Row& row, const std::string& reason) {
+  return session_.Transact<Ok>([&](db::Tx& tx) {
+    tx.exec_params0(
+        "UPDATE outbox SET status = 'done', last_error = $2, updated_at = now()"
+        " WHERE id = $1 AND attempts = $3 AND status = 'sending'",
+        row.id, reason, row.attempts);
+    tx.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<Outcome>> Lane::Record(const Row& row, const Attempt& a, Prepared* prepared) {
+  return session_.Transact<std::optional<Outcome>>([&](db::Tx& tx) -> std::optional<Outcome> {
+    Outcome outcome = a.sent                                                  ? Outcome::kSent
+                      : a.permanent || row.attempts >= settings_.max_attempts ? Outcome::kFailed
+                                                                              : Outcome::kRetry;
+    pqxx::result updated;
+    if (outcome == Outcome::kSent) {
+      updated = tx.exec_params(
+          "UPDATE outbox SET status = 'sent', provider_message_id = NULLIF($2, ''),"
+          " delivery_state = 'sent', sent_at = now(), updated_at = now(), last_error = NULL"
+          " WHERE id = $1 AND attempts = $3 AND status = 'sending' RETURNING 1",
+          row.id, a.provider_id, row.attempts);
+    } else if (outcome == Outcome::kFailed) {
+      updated = tx.exec_params(
+          "UPDATE outbox SET status = 'failed', delivery_state = 'failed', last_error = $2,"
+          " updated_at = now() WHERE id = $1 AND attempts = $3 AND status = 'sending'"
+          " RETURNING 1",
+          row.id, a.detail, row.attempts);
+    } else {
+      updated = tx.exec_params(
+          "UPDATE outbox SET status = 'pending', last_error = $2, updated_at = now(),"
+          " next_attempt_at = now() + make_interval(secs => $3)"
+          " WHERE id = $1 AND attempts = $4 AND status = 'sending' RETURNING 1",
+          row.id, a.detail, std::max(BackoffSeconds(row.attempts), a.retry_after_s), row.attempts);
+    }
+    if (updated.empty())
+      return std::nullopt;  // taken over by another dispatcher: its outcome
+    // Every attempt, for the delivery log (staff see why a citizen or a department was not
+    // reached).
+    tx.exec_params0(
+        "INSERT INTO outbox_attempts (outbox_id, attempt, outcome, detail)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (outbox_id, attempt) DO UPDATE"
+        " SET outcome = EXCLUDED.outcome, detail = EXCLUDED.detail, at = now()",
+        row.id, row.attempts, std::string(Name(outcome)), a.sent ? a.provider_id : a.detail);
+    if (prepared != nullptr)
+      prepared->Recorded(tx, a, outcome);
+    tx.commit();
+    return outcome;
+  });
+}
+
+void Lane::Report(const Row& row, const Attempt& a, Outcome outcome) {
+  registry_
+      .GetCounter(settings_.counter_name, settings_.counter_help,
+                  {{"channel", row.channel}, {"outcome", std::string(Name(outcome))}})
+      .Inc();
+  log::Info("outbox attempt", {{"lane", settings_.name},
+                               {"outbox_id", std::to_string(row.id)},
+                               {"kind", std::string(Name(row.kind))},
+                               {"channel", row.channel},
+                               {"attempt", std::to_string(row.attempts)},
+                               {"outcome", std::string(Name(outcome))},
+                               {"detail", a.sent ? a.provider_id : a.detail}});
+}
+
+Status Lane::Finish(const Row& row, Plan plan) {
+  if (plan.action == Plan::Action::kSkip) {
+    if (auto st = MarkDone(row, plan.reason); !st)
+      return st;
+    log::Info("outbox row not sent", {{"lane", settings_.name},
+                                      {"outbox_id", std::to_string(row.id)},
+                                      {"channel", row.channel},
+                                      {"why", plan.reason}});
+    return Ok{};
+  }
+  Attempt a = plan.action == Plan::Action::kFail ? Attempt::Failed(plan.reason, true)
+                                                 : plan.prepared->Send();
+  auto recorded = Record(row, a, plan.prepared.get());
+  if (!recorded) {
+    // The lease runs out and the row is sent again: at-least-once (receivers deduplicate on the
+    // delivery id), logged.
+    log::Warn("outcome of an outbox row not recorded",
+              {{"outbox_id", std::to_string(row.id)}, {"error", recorded.error().detail}});
+    return recorded.error();
+  }
+  if (!*recorded)
+    return Ok{};
+  Report(row, a, **recorded);
+  if (plan.prepared)
+    plan.prepared->Committed(a, **recorded);
+  return Ok{};
+}
+
+Result<int> Lane::RunOnce() {
+  if (senders_.empty())
+    return 0;
+  auto rows = Claim();
+  if (!rows)
+    return rows.error();
+  for (const Row& row : *rows) {
+    auto plan = Prepare(row);
+    if (!plan)
+      return plan.error();
+    if (!*plan)
+      continue;  // no longer ours
+    if (auto st = Finish(row, std::move(**plan)); !st)
+      return st.error();
+  }
+  return static_cast<int>(rows->size());
+}
+
+void Lane::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  PollUntilStopped(
+      settings_.name.c_str(), [this] { return RunOnce(); }, stop, interval);
+}
+
+}  // namespace meldestelle::outbox

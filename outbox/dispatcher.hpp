@@ -1,0 +1,149 @@
+#pragma once
+
+// The one sending loop of the outbox (docs/architecture.md, "The outbox"). A Lane claims due rows
+// of the (kind, channel) pairs it has senders for, with a lease (status 'sending', the next
+// attempt pushed past the lease), so several dispatchers never send a row at once and a crashed
+// one's rows are taken up again. For each row, in one transaction, it renews the lease and asks
+// the row's sender to prepare it — read what the message needs, the department, the contact, the
+// ticket as it is now — or to skip it (opted out, obsolete); then the sender sends, outside any
+// transaction; then the outcome is recorded: sent, retry with exponential backoff (1 s, 2 s,
+// 4 s … 10 min; longer if the provider asked), or failed (permanent, or out of attempts). Every
+// attempt is a row of outbox_attempts. A row another dispatcher took over (after our lease ran
+// out) is left to it.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/db.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+#include "outbox/outbox.hpp"
+
+namespace meldestelle::outbox {
+
+// One claimed row.
+struct Row {
+  int64_t id = 0;
+  Kind kind = Kind::kAck;
+  std::string ticket_id;  // empty: none
+  std::string channel, address;
+  std::string payload;  // the JSON object it was enqueued with
+  int attempts = 0;     // including the current one
+};
+
+// What one attempt came to.
+struct Attempt {
+  bool sent = false;
+  bool permanent = false;   // a failure that retrying will not mend
+  std::string provider_id;  // sent: the provider's message id (e-mail: our Message-ID)
+  std::string detail;       // what went wrong ("HTTP 500", the SMTP error); or a note
+  int retry_after_s = 0;    // the provider asked to wait at least this long
+  static Attempt Sent(std::string provider_id, std::string detail = {});
+  static Attempt Failed(std::string detail, bool permanent, int retry_after_s = 0);
+};
+
+// How an attempt was recorded.
+enum class Outcome { kSent, kRetry, kFailed };
+std::string_view Name(Outcome outcome);
+
+// One row made ready to send by its sender, holding what the sender resolved once for it (the
+// department, the address, the text, the ticket as it is now) until its outcome is recorded.
+class Prepared {
+ public:
+  virtual ~Prepared() = default;
+  // Sends; runs outside any transaction.
+  virtual Attempt Send() = 0;
+  // In the transaction that records the attempt, after the row's new status is written.
+  virtual void Recorded(db::Tx& tx, const Attempt& attempt, Outcome outcome);
+  // After that transaction committed (alerts).
+  virtual void Committed(const Attempt& attempt, Outcome outcome);
+};
+
+// What a sender makes of a row: send it, or nothing to send (the row is done; `reason` is
+// recorded), or fail it at once (`reason` is the error).
+struct Plan {
+  enum class Action { kSend, kSkip, kFail } action = Action::kSend;
+  std::string reason;
+  std::unique_ptr<Prepared> prepared;  // kSend
+  static Plan Send(std::unique_ptr<Prepared> prepared);
+  // A Prepared that only sends.
+  static Plan Send(std::function<Attempt()> send);
+  static Plan Skip(std::string reason);
+  static Plan Fail(std::string reason);
+};
+
+// Sends rows of one or more kinds on one channel. Each lane thread has its own instances (the
+// dispatcher builds a table per lane), so a sender need not be thread-safe.
+class Sender {
+ public:
+  virtual ~Sender() = default;
+  // In the transaction that renews the row's lease, just before sending.
+  virtual Plan Prepare(db::Tx& tx, const Row& row) = 0;
+};
+
+// The senders by kind and channel: the one table of what the outbox can send.
+class Senders {
+ public:
+  void Add(std::initializer_list<Kind> kinds, std::string channel, std::shared_ptr<Sender> sender);
+  Sender* Find(Kind kind, std::string_view channel) const;
+  // The channels and kinds with a sender, as PostgreSQL array literals for the claim.
+  std::string ChannelArray() const;
+  std::string KindArray() const;
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    Kind kind;
+    std::string channel;
+    std::shared_ptr<Sender> sender;
+  };
+  std::vector<Entry> entries_;
+};
+
+// The wait before attempt `attempts` + 1: 1 s, 2 s, 4 s, … capped at 10 minutes.
+int BackoffSeconds(int attempts);
+
+struct LaneSettings {
+  std::string name;  // in logs: "citizens", "departments"
+  std::chrono::seconds lease{120};
+  int max_attempts = 8;
+  int batch = 4;  // rows claimed at once
+  // The counter of attempts by channel and outcome (sent, retry, failed).
+  std::string counter_name;
+  std::string counter_help;
+};
+
+// One sending loop over its senders. One instance per thread (it owns a database session).
+class Lane {
+ public:
+  Lane(const std::string& database_url, Senders senders, LaneSettings settings,
+       metrics::Registry& registry);
+  // Sends every due row once; returns how many were claimed.
+  Result<int> RunOnce();
+  // RunOnce again at once while there is work, every `interval` when idle, until `stop`.
+  void Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval);
+
+ private:
+  Result<std::vector<Row>> Claim();
+  // Renews the lease and prepares; nullopt when the row is no longer ours.
+  Result<std::optional<Plan>> Prepare(const Row& row);
+  Status Finish(const Row& row, Plan plan);
+  Status MarkDone(const Row& row, const std::string& reason);
+  // Writes the attempt's outcome; nullopt when another dispatcher took the row over.
+  Result<std::optional<Outcome>> Record(const Row& row, const Attempt& attempt, Prepared* prepared);
+  void Report(const Row& row, const Attempt& attempt, Outcome outcome);
+
+  db::Session session_;
+  Senders senders_;
+  LaneSettings settings_;
+  metrics::Registry& registry_;
+};
+
+}  // namespace meldestelle::outbox
