@@ -6,12 +6,9 @@
 #include <thread>
 
 #include "app/command.hpp"
-#include "channels/email/sender.hpp"
-#include "channels/phone/sms_sender.hpp"
-#include "channels/telegram/sender.hpp"
-#include "channels/whatsapp/sender.hpp"
+#include "channels/builtin.hpp"
+#include "channels/email/channel.hpp"
 #include "core/log.hpp"
-#include "core/smtp_client.hpp"
 #include "tickets/delivery.hpp"
 
 namespace meldestelle::app {
@@ -33,38 +30,21 @@ tickets.delivery_max_attempts; a webhook that keeps failing falls back to the de
 e-mail. --metrics-port serves /metrics on 127.0.0.1:PORT (0 = off, the default).
 )";
 
-SmtpRelay RelayOf(const Config& cfg) {
-  const auto& e = cfg.email;
-  return {e.smtp_url, e.smtp_user, e.smtp_password, e.from, e.from_name};
-}
-
-// What goes to citizens and other authorities: the channels whose credentials are configured.
-outbox::Senders CitizenSenders(const Config& cfg) {
+// What goes to citizens (each channel adds its senders where its credentials are configured)
+// and to other authorities.
+outbox::Senders CitizenSenders(const Config& cfg, const channels::Registry& channels) {
   outbox::Senders s;
-  using outbox::Kind;
-  if (!cfg.whatsapp.access_token.empty()) {
-    s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "whatsapp",
-          std::make_shared<whatsapp::Sender>(cfg));
+  for (const auto& channel : channels.channels()) {
+    if (channel.senders)
+      channel.senders(s, cfg);
   }
-  if (!cfg.telegram.bot_token.empty()) {
-    s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "telegram",
-          std::make_shared<telegram::Sender>(cfg));
-  }
-  if (cfg.phone.enabled() && !cfg.phone.account_sid.empty() && !cfg.phone.sms_from.empty()) {
-    s.Add({Kind::kAck, Kind::kStatus}, "sms", std::make_shared<phone::SmsSender>(cfg));
-  }
-  SmtpRelay relay = RelayOf(cfg);
-  if (relay.enabled()) {
-    s.Add({Kind::kAck}, "email", std::make_shared<email::AckSender>(cfg, relay));
-    s.Add({Kind::kStatus}, "email", std::make_shared<email::StatusSender>(cfg, relay));
-  }
-  tickets::AddForwardSender(s, cfg, relay);
+  tickets::AddForwardSender(s, cfg, email::Relay(cfg));
   return s;
 }
 
 outbox::Senders DepartmentSenders(const Config& cfg, metrics::Registry& registry) {
   outbox::Senders s;
-  tickets::AddDepartmentSenders(s, cfg, RelayOf(cfg), registry);
+  tickets::AddDepartmentSenders(s, cfg, email::Relay(cfg), registry);
   return s;
 }
 
@@ -100,7 +80,9 @@ int RunDispatcher(const Args& args) {
   MetricsServer metrics(registry, args.metrics_port, "dispatcher");
   // Two lanes of the one sending loop, so that a slow department webhook never holds up the
   // citizens' acknowledgements; each with its own senders (and connections).
-  outbox::Lane citizens(cfg->database.url, CitizenSenders(*cfg), CitizenLane(*cfg), registry);
+  channels::Registry channels = channels::BuiltinChannels();
+  outbox::Lane citizens(cfg->database.url, CitizenSenders(*cfg, channels), CitizenLane(*cfg),
+                        registry);
   outbox::Lane departments(cfg->database.url, DepartmentSenders(*cfg, registry),
                            DepartmentLane(*cfg), registry);
   log::Info("dispatcher starting", {{"whatsapp", cfg->whatsapp.access_token.empty() ? "off" : "on"},

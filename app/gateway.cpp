@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "app/command.hpp"
+#include "channels/builtin.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "gateway/server.hpp"
@@ -31,7 +32,8 @@ int RunGateway(const Args& args) {
   if (!cfg)
     return kExitUsage;
   metrics::Registry registry;
-  gateway::Gateway gw(*cfg, registry);
+  channels::Registry channels = channels::BuiltinChannels();
+  gateway::Gateway gw(*cfg, channels, registry);
   auto port = gw.Start();
   if (!port) {
     std::cerr << "meldestelle gateway: " << port.error().message << "\n";

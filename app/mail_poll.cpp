@@ -1,11 +1,10 @@
 // `meldestelle mail-poll`: the IMAP mailbox to the gateway.
-#include "workers/mail_poll.hpp"
-
 #include <atomic>
 #include <iostream>
 #include <thread>
 
 #include "app/command.hpp"
+#include "channels/email/poll.hpp"
 #include "core/log.hpp"
 
 namespace meldestelle::app {
@@ -39,7 +38,7 @@ int RunMailPoll(const Args& args) {
                  "(MELDESTELLE_IMAP_URL, MELDESTELLE_MAIL_SECRET)\n";
     return kExitUsage;
   }
-  workers::MailPoller poller(*cfg, GatewayUrl(*cfg, args));
+  email::MailPoller poller(*cfg, GatewayUrl(*cfg, args));
   if (args.once) {
     auto r = poller.PollOnce();
     if (!r) {

@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "app/command.hpp"
+#include "channels/email/poll.hpp"
 #include "core/log.hpp"
-#include "workers/mail_poll.hpp"
 
 namespace meldestelle::app {
 
@@ -48,16 +48,15 @@ int RunMailgate(const Args& args) {
       return kExDataErr;
     }
   }
-  auto h =
-      workers::HandToGateway(GatewayUrl(*cfg, args), cfg->email.intake_secret, "mailgate", raw);
+  auto h = email::HandToGateway(GatewayUrl(*cfg, args), cfg->email.intake_secret, "mailgate", raw);
   switch (h.delivery) {
-    case workers::Delivery::kAccepted:
+    case email::Delivery::kAccepted:
       std::cout << h.detail << "\n";
       return kExitOk;
-    case workers::Delivery::kRefused:
+    case email::Delivery::kRefused:
       std::cerr << "meldestelle mailgate: refused: " << h.detail << "\n";
       return kExDataErr;
-    case workers::Delivery::kTemporary:
+    case email::Delivery::kTemporary:
       break;
   }
   std::cerr << "meldestelle mailgate: try again later: " << h.detail << "\n";

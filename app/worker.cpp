@@ -1,5 +1,4 @@
 // `meldestelle worker`: consumes the queue, routes, writes tickets; the closers and ticket jobs.
-#include "workers/worker.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -7,12 +6,10 @@
 #include <thread>
 
 #include "app/command.hpp"
+#include "channels/builtin.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
-#include "routing/gazetteer.hpp"
-#include "tickets/jobs.hpp"
-#include "workers/chat_drafts.hpp"
-#include "workers/phone_calls.hpp"
-#include "workers/rule_source.hpp"
+#include "workers/process.hpp"
 
 namespace meldestelle::app {
 
@@ -60,45 +57,20 @@ int RunWorker(const Args& args) {
   if (!cfg)
     return kExitUsage;
   metrics::Registry registry;
-  workers::RuleSource rules(*cfg, registry);
-  if (auto st = rules.LoadInitial(); !st) {
-    std::cerr << st.error().message;
+  channels::Registry channels = channels::BuiltinChannels();
+  workers::WorkerProcess worker(*cfg, channels, registry);
+  if (auto st = worker.Start(); !st) {
+    // The rules' own errors are complete lines (file:line: key: reason).
+    if (st.error().code == errors::kConfigInvalid) {
+      std::cerr << "meldestelle worker: " << st.error().message << "\n";
+    } else {
+      std::cerr << st.error().message;
+    }
     return kExitUsage;
   }
-  std::optional<routing::Gazetteer> gazetteer;
-  if (!cfg->routing.gazetteer_file.empty()) {
-    auto g = routing::LoadGazetteer(cfg->routing.gazetteer_file);
-    if (!g) {
-      std::cerr << "meldestelle worker: " << g.error().message << "\n";
-      return kExitUsage;
-    }
-    gazetteer = std::move(g).value();
-  }
   MetricsServer metrics(registry, cfg->worker.metrics_port, "worker");
-  std::atomic<bool> stop{false};
-  workers::Worker worker(*cfg, rules, registry, gazetteer ? &*gazetteer : nullptr);
-  log::Info("worker starting", {{"rules", rules.Current().live->version}});
-  std::thread run([&] { worker.Run(stop); });
-  std::thread reloader([&] { rules.Run(stop); });
-  workers::DraftCloser closer(*cfg, rules, registry);
-  workers::PhoneCloser calls(*cfg, rules, gazetteer ? &*gazetteer : nullptr, registry);
-  std::thread phone_thread([&] { calls.Run(stop, std::chrono::milliseconds(500)); });
-  // Drafts are checked often enough that a window closes within a quarter of its length.
-  auto interval =
-      std::chrono::milliseconds(std::clamp(cfg->chat.draft_window_seconds * 250, 200, 1000));
-  std::thread drafts([&] { closer.Run(stop, interval); });
-  tickets::TicketJobs jobs(
-      *cfg, [&] { return rules.Current().live; }, &registry);
-  std::thread jobs_thread(
-      [&] { jobs.Run(stop, std::chrono::milliseconds(cfg->tickets.jobs_interval_ms)); });
-  signals.Wait([&] { rules.RequestReload(); });
-  stop.store(true);
-  rules.Wake();
-  reloader.join();
-  drafts.join();
-  jobs_thread.join();
-  phone_thread.join();
-  run.join();
+  signals.Wait([&] { worker.RequestReload(); });
+  worker.Stop();
   return kExitOk;
 }
 

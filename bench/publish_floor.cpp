@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   std::atomic<uint64_t> n{0};
   server.Post("/floor", [&](const httplib::Request& req, httplib::Response& res) {
-    auto st = publisher.Publish(req.body, std::to_string(++n), 0, std::chrono::milliseconds(5000));
+    auto st = publisher.Publish(req.body, std::to_string(++n), "report", 0,
+                                std::chrono::milliseconds(5000));
     res.status = st ? 202 : 503;
     res.set_content(st ? "{\"status\":\"accepted\"}" : "{\"error\":\"broker\"}",
                     "application/json");

@@ -17,7 +17,12 @@ std::string EncodeEnvelope(const Envelope& e) {
   json_writer::AppendString(out, e.raw.content_type);
   out += ",\"body_base64\":\"";
   out += Base64Encode(e.raw.body);  // the base64 alphabet needs no escaping
-  out += "\"}}";
+  out += "\"}";
+  if (!e.channel_data.empty()) {
+    out += ",\"channel_data\":";
+    out += e.channel_data;  // a JSON object written by the channel
+  }
+  out += "}";
   return out;
 }
 
@@ -46,6 +51,12 @@ Result<Envelope> DecodeEnvelope(std::string_view body) {
     if (!Base64Decode(b64->get<std::string>(), &e.raw.body)) {
       return MakeError(errors::kEnvelopeInvalid, "raw payload is not base64");
     }
+  }
+  if (auto data = j.find("channel_data"); data != j.end()) {
+    if (!data->is_object()) {
+      return MakeError(errors::kEnvelopeInvalid, "channel_data must be an object");
+    }
+    e.channel_data = data->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return e;
 }

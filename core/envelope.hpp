@@ -8,8 +8,10 @@
 
 namespace meldestelle {
 
-// What travels on the queue: the normalized report plus the raw inbound payload kept for audit.
-// JSON: {"report": {...}, "raw": {"content_type": "...", "body_base64": "..."}}.
+// What travels on the queue: the normalized report plus the raw inbound payload kept for audit,
+// and what the channel's worker needs besides the report (Open311: the media_url to fetch).
+// JSON: {"report": {...}, "raw": {"content_type": "...", "body_base64": "..."},
+// "channel_data": {...}} ("channel_data" only when there is any).
 struct RawPayload {
   std::string content_type;
   std::string body;
@@ -18,6 +20,7 @@ struct RawPayload {
 struct Envelope {
   Report report;
   RawPayload raw;
+  std::string channel_data;  // a JSON object, or "" for none
 };
 
 std::string EncodeEnvelope(const Envelope& e);

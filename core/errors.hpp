@@ -45,6 +45,8 @@ inline constexpr ErrorCode kMediaUnavailable{"media_unavailable"};
 inline constexpr ErrorCode kSchemaInvalid{"schema_invalid"};
 inline constexpr ErrorCode kSchemaVersionUnsupported{"schema_version_unsupported"};
 inline constexpr ErrorCode kEnvelopeInvalid{"envelope_invalid"};
+inline constexpr ErrorCode kMessageInvalid{"message_invalid"};  // any queue message: dead-lettered
+inline constexpr ErrorCode kStopping{"stopping"};  // the worker stops: the message is requeued
 inline constexpr ErrorCode kBatchInvalid{"batch_invalid"};
 inline constexpr ErrorCode kPhoneMessageInvalid{"phone_message_invalid"};
 inline constexpr ErrorCode kMailMessageInvalid{"mail_message_invalid"};

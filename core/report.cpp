@@ -58,6 +58,21 @@ json ReportToJson(const Report& r) {
   return json::parse(text);
 }
 
+void AppendReporterJson(std::string& out, const Reporter& reporter) {
+  using json_writer::AppendString;
+  out += "{\"ack\":{\"address\":";
+  AppendString(out, reporter.ack_address);
+  out += ",\"channel\":";
+  AppendString(out, reporter.ack_channel);
+  out += "},\"address\":";
+  AppendString(out, reporter.address);
+  out += ",\"language\":";
+  AppendString(out, reporter.language);
+  out += ",\"name\":";
+  AppendString(out, reporter.name);
+  out += "}";
+}
+
 void AppendReportJson(std::string& out, const Report& r) {
   using json_writer::AppendInt;
   using json_writer::AppendNumber;
@@ -104,17 +119,9 @@ void AppendReportJson(std::string& out, const Report& r) {
   AppendString(out, r.received_at);
   out += ",\"reference\":";
   AppendString(out, r.reference);
-  out += ",\"reporter\":{\"ack\":{\"address\":";
-  AppendString(out, r.reporter.ack_address);
-  out += ",\"channel\":";
-  AppendString(out, r.reporter.ack_channel);
-  out += "},\"address\":";
-  AppendString(out, r.reporter.address);
-  out += ",\"language\":";
-  AppendString(out, r.reporter.language);
-  out += ",\"name\":";
-  AppendString(out, r.reporter.name);
-  out += "},\"schema_version\":";
+  out += ",\"reporter\":";
+  AppendReporterJson(out, r.reporter);
+  out += ",\"schema_version\":";
   AppendInt(out, r.schema_version);
   out += ",\"text\":";
   AppendString(out, r.text);

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <chrono>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,10 +25,10 @@ struct Location {
 };
 
 struct Reporter {
-  std::string address;     // channel address (e-mail, phone number, chat id); empty = anonymous
-  std::string name;        // if given
-  std::string ack_channel; // how to reach them for the acknowledgement: "email", "sms", "none", …
-  std::string ack_address; // where, on that channel
+  std::string address;      // channel address (e-mail, phone number, chat id); empty = anonymous
+  std::string name;         // if given
+  std::string ack_channel;  // how to reach them for the acknowledgement: "email", "sms", "none", …
+  std::string ack_address;  // where, on that channel
   std::string language = "de";
 };
 
@@ -36,7 +36,7 @@ struct Attachment {
   std::string sha256;      // lowercase hex of the stored bytes
   std::string media_type;  // sniffed from the magic bytes, never the client's claim
   int64_t size = 0;
-  std::string filename;    // original file name, sanitised
+  std::string filename;  // original file name, sanitised
 };
 
 struct Report {
@@ -57,9 +57,12 @@ struct Report {
 const char* ToString(LocationSource s);
 std::optional<LocationSource> LocationSourceFromString(std::string_view s);
 
-nlohmann::json ReportToJson(const Report& r);
-// Writes the report's JSON directly (the queue's hot path); ReportToJson parses this back.
+// The one writer of a report's JSON, for the queue and the database alike: written directly, no
+// DOM (the queue's hot path). ReportToJson parses it back (tools, tests).
 void AppendReportJson(std::string& out, const Report& r);
+// The `reporter` object of the report's JSON, alone (the tickets' reporter column).
+void AppendReporterJson(std::string& out, const Reporter& reporter);
+nlohmann::json ReportToJson(const Report& r);
 // Validates types, required fields, UTF-8 and coordinate ranges.
 Result<Report> ReportFromJson(const nlohmann::json& j);
 

@@ -7,13 +7,16 @@
 #include <optional>
 #include <string>
 
+#include "channels/http.hpp"
 #include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/media.hpp"
-#include "gateway/respond.hpp"
 #include "gateway/server.hpp"
 
 namespace meldestelle::gateway {
+
+using channels::NowMillis;
+using channels::SendError;
 
 namespace {
 

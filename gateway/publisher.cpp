@@ -63,14 +63,15 @@ void Publisher::Wake() {
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
 
-Status Publisher::Publish(std::string body, std::string message_id, int64_t received_ms,
-                          std::chrono::milliseconds timeout) {
+Status Publisher::Publish(std::string body, std::string message_id, std::string type,
+                          int64_t received_ms, std::chrono::milliseconds timeout) {
   if (!connected_.load()) {
     return MakeError(errors::kBrokerUnavailable, "broker not connected");
   }
   auto p = std::make_shared<Pending>();
   p->body = std::move(body);
   p->message_id = std::move(message_id);
+  p->type = std::move(type);
   p->received_ms = received_ms;
   bool wake = false;
   {
@@ -167,10 +168,12 @@ void Publisher::PublishQueued() {
     amqp_basic_properties_t props;
     std::memset(&props, 0, sizeof props);
     props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
-                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_TYPE_FLAG;
     props.delivery_mode = 2;  // persistent
     props.content_type = amqp_cstring_bytes("application/json");
     props.message_id = amqp_cstring_bytes(p->message_id.c_str());
+    // The worker hands the message to the handler registered for its type (channels/).
+    props.type = amqp_cstring_bytes(p->type.c_str());
     std::string received = std::to_string(p->received_ms);
     amqp_table_entry_t header;
     header.key = amqp_cstring_bytes("x-received-ms");

@@ -33,7 +33,8 @@ class Publisher {
 
   // Errors: "broker_unavailable" (not connected or connection lost before the confirm),
   // "broker_timeout" (no confirm before the deadline), "broker_refused" (nack or return).
-  Status Publish(std::string body, std::string message_id, int64_t received_ms,
+  // `type` goes into the AMQP type property: the worker dispatches on it.
+  Status Publish(std::string body, std::string message_id, std::string type, int64_t received_ms,
                  std::chrono::milliseconds timeout);
   bool Connected() const { return connected_.load(); }
 
@@ -41,11 +42,12 @@ class Publisher {
   struct Pending {
     std::string body;
     std::string message_id;
+    std::string type;
     int64_t received_ms = 0;
     std::mutex mu;
     std::condition_variable cv;
-    bool done = false;          // guarded by mu
-    std::optional<Error> error; // guarded by mu
+    bool done = false;           // guarded by mu
+    std::optional<Error> error;  // guarded by mu
     void Finish(std::optional<Error> e);
   };
 

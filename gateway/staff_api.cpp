@@ -4,16 +4,19 @@
 #include <regex>
 #include <sstream>
 
+#include "channels/http.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
-#include "gateway/respond.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
+
+using channels::NowMillis;
+using channels::SendError;
 
 using nlohmann::json;
 using tickets::ApiToken;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "channels/http.hpp"
 #include "channels/webform/page.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
@@ -13,7 +14,6 @@
 #include "core/reference.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
-#include "gateway/respond.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/reference.hpp"
 #include "tickets/view.hpp"

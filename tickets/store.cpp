@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/crypto.hpp"
 #include "core/sql.hpp"
 #include "outbox/outbox.hpp"
 #include "tickets/duplicates.hpp"
@@ -15,7 +14,7 @@ Status TicketStore::Ping() { return session_.Ping(); }
 
 namespace {
 
-std::optional<double> Opt(const std::optional<double>& v) { return v; }
+using nlohmann::json;
 
 struct Link {
   std::string id;
@@ -67,46 +66,131 @@ std::optional<Link> FindOpenTicket(db::Tx& tx, const Config::Duplicates& cfg, co
   return Link{c.id, c.reference, DistanceM(lat, lon, c.lat, c.lon)};
 }
 
+// The ticket row itself; false if the report is there already (a redelivery).
+bool InsertTicket(db::Tx& tx, const NewTicket& t, const std::optional<Link>& link) {
+  const Report& r = t.envelope.report;
+  const routing::Decision& d = t.decision;
+  std::string reporter, report;
+  AppendReporterJson(reporter, r.reporter);
+  AppendReportJson(report, r);
+  std::string explanation =
+      routing::DecisionToJson(d).dump(-1, ' ', false, json::error_handler_t::replace);
+  // The duplicate keeps its own routing (department, rule) so that unlinking can open it.
+  auto inserted = tx.exec_params(
+      "INSERT INTO tickets (id, reference, channel, channel_message_id, received_at,"
+      " department_id, department_name, category, rule_id, ruleset_version, text, lat, lon,"
+      " accuracy_m, location_source, address, reporter, report, raw_ref, routing_explanation,"
+      " routed_category, status, duplicate_of, first_rule_id, first_department_id)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12, $13,"
+      " $14, $15, $16, $17::jsonb, $18::jsonb, NULLIF($19, ''), $20::jsonb, NULLIF($21, ''),"
+      " $22, NULLIF($23, '')::uuid, NULLIF($9, ''), $6)"
+      " ON CONFLICT (channel, channel_message_id) DO NOTHING RETURNING id",
+      r.id, r.reference, r.channel, r.channel_message_id, r.received_at, d.department,
+      t.department_name, r.category, d.rule_id, d.ruleset_version, r.text, r.location.lat,
+      r.location.lon, r.location.accuracy_m, std::string(ToString(r.location.source)),
+      r.location.address, reporter, report, r.raw_ref, explanation, d.category,
+      link ? "duplicate" : "assigned", link ? link->id : std::string());
+  return !inserted.empty();
+}
+
+void StoreAttachments(db::Tx& tx, const Report& r) {
+  for (size_t i = 0; i < r.attachments.size(); ++i) {
+    const Attachment& a = r.attachments[i];
+    tx.exec_params0(
+        "INSERT INTO attachments (ticket_id, position, sha256, media_type, size, filename)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        r.id, static_cast<int>(i), a.sha256, a.media_type, a.size, a.filename);
+  }
+}
+
+// The acknowledgement: for the web form the reference was shown at once (done); an e-mail, SMS
+// or chat acknowledgement waits in the outbox for its sender.
+void EnqueueAcknowledgement(db::Tx& tx, const NewTicket& t, const std::optional<Link>& link) {
+  const Report& r = t.envelope.report;
+  const std::string& ack = r.reporter.ack_channel;
+  bool can_send = ack == "email" || ack == "sms" || ack == "whatsapp" || ack == "telegram";
+  json payload{{"reference", r.reference},
+               {"department", t.department_name},
+               {"language", r.reporter.language}};
+  if (link) {
+    // "bereits gemeldet, wird bearbeitet": the citizen learns the existing reference.
+    payload["duplicate"] = true;
+    payload["existing_reference"] = link->reference;
+    payload["message"] = "bereits gemeldet, wird bearbeitet";
+  }
+  if (t.decision.needs_location_confirmation && t.decision.location) {
+    // Outside the town with `outside.action: ask`: the acknowledgement asks for the place.
+    payload["ask_location"] = true;
+    payload["location_message"] = t.decision.location->message;
+  }
+  if (t.decision.forward)
+    payload["forwarded_to"] = t.decision.forward->authority;
+  json extra = json::parse(t.ack_extra.empty() ? "{}" : t.ack_extra, nullptr, false);
+  if (extra.is_object()) {
+    // Channel specifics for the sender, e.g. the citizen's Message-ID to thread the reply to.
+    for (const auto& [k, v] : extra.items()) {
+      if (!payload.contains(k))
+        payload[k] = v;
+    }
+  }
+  outbox::Enqueue(tx,
+                  {outbox::Kind::kAck, r.id, ack.empty() ? std::string(outbox::kNoChannel) : ack,
+                   r.reporter.ack_address, payload.dump(), "", can_send});
+}
+
+// "Forward to another authority": the report goes out by e-mail from the outbox.
+void EnqueueForward(db::Tx& tx, const NewTicket& t) {
+  const Report& r = t.envelope.report;
+  const routing::Decision& d = t.decision;
+  json forward{{"reference", r.reference},
+               {"authority", d.forward->authority},
+               {"rule", d.rule_id},
+               {"category", d.category},
+               {"text", r.text},
+               {"lat", r.location.lat ? json(*r.location.lat) : json(nullptr)},
+               {"lon", r.location.lon ? json(*r.location.lon) : json(nullptr)},
+               {"address", r.location.address}};
+  outbox::Enqueue(tx, {outbox::Kind::kForward, r.id, "email", d.forward->email, forward.dump()});
+}
+
+// The history's first entry and the department's delivery.
+void RecordRouting(db::Tx& tx, const Config& config, const NewTicket& t) {
+  const routing::Decision& d = t.decision;
+  HistoryEntry routed;
+  routed.actor = "system:router";
+  routed.action = "routed";
+  routed.to_status = "assigned";
+  routed.to_department = d.department;
+  routed.details = {{"rule", d.rule_id}, {"ruleset_version", d.ruleset_version}};
+  int64_t h = RecordHistory(tx, t.envelope.report.id, routed);
+  if (!d.forward)
+    EnqueueDelivery(tx, config, t.envelope.report.id, d.department, "new", h);
+}
+
+void RecordShadow(db::Tx& tx, const NewTicket& t) {
+  const Report& r = t.envelope.report;
+  tx.exec_params0(
+      "INSERT INTO shadow_disagreements (ticket_id, reference, live_version, live_department,"
+      " live_rule, candidate_version, candidate_department, candidate_rule)"
+      " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, NULLIF($8, ''))",
+      r.id, r.reference, t.decision.ruleset_version, t.decision.department, t.decision.rule_id,
+      t.shadow->ruleset_version, t.shadow->department, t.shadow->rule_id);
+}
+
 }  // namespace
 
-Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
-                                                       const routing::Decision& decision,
-                                                       const std::string& department_name,
-                                                       const routing::Decision* shadow,
-                                                       std::string* linked_reference,
-                                                       const nlohmann::json* ack_extra) {
-  const Report& r = env.report;
-  return session_.Transact<Outcome>([&](db::Tx& tx) -> Outcome {
-    nlohmann::json report_json = ReportToJson(r);
-    nlohmann::json reporter = report_json["reporter"];
-    std::string explanation = routing::DecisionToJson(decision).dump(
-        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
+  const Report& r = t.envelope.report;
+  return session_.Transact<Created>([&](db::Tx& tx) -> Created {
     // A redelivery is recognised before the duplicate search (which would find nothing new).
-    auto seen =
-        tx.exec_params("SELECT 1 FROM tickets WHERE channel = $1 AND channel_message_id = $2",
-                       r.channel, r.channel_message_id);
-    if (!seen.empty()) {
-      return Outcome::kDuplicate;
+    if (!tx.exec_params("SELECT 1 FROM tickets WHERE channel = $1 AND channel_message_id = $2",
+                        r.channel, r.channel_message_id)
+             .empty()) {
+      return {Outcome::kRedelivered, ""};
     }
-    std::optional<Link> link = FindOpenTicket(tx, duplicates_, r, decision.category);
-    // The duplicate keeps its own routing (department, rule) so that unlinking can open it.
-    auto inserted = tx.exec_params(
-        "INSERT INTO tickets (id, reference, channel, channel_message_id, received_at,"
-        " department_id, department_name, category, rule_id, ruleset_version, text, lat, lon,"
-        " accuracy_m, location_source, address, reporter, report, raw_ref, routing_explanation,"
-        " routed_category, status, duplicate_of, first_rule_id, first_department_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12, $13,"
-        " $14, $15, $16, $17::jsonb, $18::jsonb, NULLIF($19, ''), $20::jsonb, NULLIF($21, ''),"
-        " $22, NULLIF($23, '')::uuid, NULLIF($9, ''), $6)"
-        " ON CONFLICT (channel, channel_message_id) DO NOTHING RETURNING id",
-        r.id, r.reference, r.channel, r.channel_message_id, r.received_at, decision.department,
-        department_name, r.category, decision.rule_id, decision.ruleset_version, r.text,
-        Opt(r.location.lat), Opt(r.location.lon), Opt(r.location.accuracy_m),
-        std::string(ToString(r.location.source)), r.location.address, reporter.dump(),
-        report_json.dump(), r.raw_ref, explanation, decision.category,
-        link ? "duplicate" : "assigned", link ? link->id : std::string());
-    if (inserted.empty()) {
-      return Outcome::kDuplicate;  // the transaction rolls back: nothing else is written
+    std::optional<Link> link = FindOpenTicket(tx, duplicates_, r, t.decision.category);
+    if (!InsertTicket(tx, t, link)) {
+      return {Outcome::kRedelivered, ""};  // the transaction rolls back: nothing else is written
     }
     if (link) {
       tx.exec_params0(
@@ -114,85 +198,21 @@ Result<TicketStore::Outcome> TicketStore::CreateTicket(const Envelope& env,
           " VALUES ($1::uuid, $2::uuid, $3)",
           link->id, r.id, link->distance_m);
     }
-    for (size_t i = 0; i < r.attachments.size(); ++i) {
-      const Attachment& a = r.attachments[i];
-      tx.exec_params0(
-          "INSERT INTO attachments (ticket_id, position, sha256, media_type, size, filename)"
-          " VALUES ($1, $2, $3, $4, $5, $6)",
-          r.id, static_cast<int>(i), a.sha256, a.media_type, a.size, a.filename);
+    StoreAttachments(tx, r);
+    if (!t.envelope.raw.body.empty() || !t.envelope.raw.content_type.empty()) {
+      StoreRawPayload(tx, t.envelope.raw);
     }
-    if (!env.raw.body.empty() || !env.raw.content_type.empty()) {
-      StoreRawPayload(tx, env.raw);
-    }
-    // The acknowledgement: for the web form the reference was shown at once; an e-mail or SMS
-    // acknowledgement waits in the outbox for its sender.
-    const std::string& ack = r.reporter.ack_channel;
-    bool can_send = ack == "email" || ack == "sms" || ack == "whatsapp" || ack == "telegram";
-    nlohmann::json payload{{"reference", r.reference},
-                           {"department", department_name},
-                           {"language", r.reporter.language}};
-    if (link) {
-      // "bereits gemeldet, wird bearbeitet": the citizen learns the existing reference.
-      payload["duplicate"] = true;
-      payload["existing_reference"] = link->reference;
-      payload["message"] = "bereits gemeldet, wird bearbeitet";
-    }
-    if (decision.needs_location_confirmation && decision.location) {
-      // Outside the town with `outside.action: ask`: the acknowledgement asks for the place.
-      payload["ask_location"] = true;
-      payload["location_message"] = decision.location->message;
-    }
-    if (decision.forward) {
-      payload["forwarded_to"] = decision.forward->authority;
-    }
-    if (ack_extra != nullptr && ack_extra->is_object()) {
-      // Channel specifics for the sender, e.g. the citizen's Message-ID to thread the reply to.
-      for (const auto& [k, v] : ack_extra->items()) {
-        if (!payload.contains(k))
-          payload[k] = v;
-      }
-    }
-    outbox::Enqueue(tx, {outbox::Kind::kAck, r.id,
-                         r.reporter.ack_channel.empty() ? std::string(outbox::kNoChannel)
-                                                        : r.reporter.ack_channel,
-                         r.reporter.ack_address, payload.dump(), "", can_send});
-    if (decision.forward) {
-      // "Forward to another authority": the report goes out by e-mail from the outbox, in the
-      // same transaction as the ticket (the sender comes with the departments' delivery).
-      nlohmann::json forward{{"reference", r.reference},
-                             {"authority", decision.forward->authority},
-                             {"rule", decision.rule_id},
-                             {"category", decision.category},
-                             {"text", r.text},
-                             {"lat", report_json["location"]["lat"]},
-                             {"lon", report_json["location"]["lon"]},
-                             {"address", r.location.address}};
-      outbox::Enqueue(
-          tx, {outbox::Kind::kForward, r.id, "email", decision.forward->email, forward.dump()});
-    }
-    if (!link) {
-      HistoryEntry routed;
-      routed.actor = "system:router";
-      routed.action = "routed";
-      routed.to_status = "assigned";
-      routed.to_department = decision.department;
-      routed.details = {{"rule", decision.rule_id}, {"ruleset_version", decision.ruleset_version}};
-      int64_t h = RecordHistory(tx, r.id, routed);
-      if (!decision.forward)
-        EnqueueDelivery(tx, config_, r.id, decision.department, "new", h);
-    }
-    if (shadow != nullptr) {
-      tx.exec_params0(
-          "INSERT INTO shadow_disagreements (ticket_id, reference, live_version, live_department,"
-          " live_rule, candidate_version, candidate_department, candidate_rule)"
-          " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, NULLIF($8, ''))",
-          r.id, r.reference, decision.ruleset_version, decision.department, decision.rule_id,
-          shadow->ruleset_version, shadow->department, shadow->rule_id);
-    }
+    EnqueueAcknowledgement(tx, t, link);
+    if (t.decision.forward)
+      EnqueueForward(tx, t);
+    if (!link)
+      RecordRouting(tx, config_, t);
+    if (t.shadow != nullptr)
+      RecordShadow(tx, t);
     tx.commit();
-    if (link && linked_reference != nullptr)
-      *linked_reference = link->reference;
-    return link ? Outcome::kLinked : Outcome::kCreated;
+    if (link)
+      return {Outcome::kLinked, link->reference};
+    return {Outcome::kCreated, ""};
   });
 }
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/config.hpp"
@@ -12,27 +10,37 @@
 
 namespace meldestelle::tickets {
 
+// What the admit step hands the store for one report: the report (with its raw payload), how the
+// live rules routed it, and what the candidate rules would have done instead.
+struct NewTicket {
+  const Envelope& envelope;
+  const routing::Decision& decision;
+  std::string department_name;
+  const routing::Decision* shadow = nullptr;  // the candidate's disagreeing decision, if any
+  std::string ack_extra;  // a JSON object of channel specifics for the acknowledgement's sender
+};
+
 // Writes tickets. One instance per thread (it owns one database connection).
 class TicketStore {
  public:
   explicit TicketStore(const Config& config)
       : config_(config), duplicates_(config.duplicates), session_(config.database.url) {}
 
-  // kDuplicate: the same message again (redelivery), nothing written. kLinked: a new report of
-  // an already open ticket (docs/duplicates.md), stored with status 'duplicate'.
-  enum class Outcome { kCreated, kDuplicate, kLinked };
+  // kRedelivered: the same message again, nothing written. kLinked: a new report of an already
+  // open ticket (docs/duplicates.md), stored with status 'duplicate'.
+  enum class Outcome { kCreated, kRedelivered, kLinked };
+  struct Created {
+    Outcome outcome = Outcome::kCreated;
+    std::string linked_reference;  // kLinked: the open ticket's reference
+  };
 
   // In one transaction: the ticket (idempotent on channel + channel message id), its attachments,
-  // the raw payload, the acknowledgement outbox row and, in shadow mode, the candidate's
-  // disagreeing decision (`shadow`, may be null), the history's "routed" entry and the delivery
-  // to the department (docs/departments.md). A redelivery changes nothing. A report of the
-  // same category near an open ticket is linked to it (duplicate_of, ticket_reporters) and its
-  // acknowledgement names the existing reference; `linked_reference` (may be null) receives it.
-  Result<Outcome> CreateTicket(const Envelope& envelope, const routing::Decision& decision,
-                               const std::string& department_name,
-                               const routing::Decision* shadow = nullptr,
-                               std::string* linked_reference = nullptr,
-                               const nlohmann::json* ack_extra = nullptr);
+  // the raw payload, the acknowledgement in the outbox (and the forward, when the rules forward
+  // the report), in shadow mode the candidate's disagreeing decision, the history's "routed"
+  // entry and the delivery to the department (docs/departments.md). A report of the same category
+  // near an open ticket is linked to it (duplicate_of, ticket_reporters) and its acknowledgement
+  // names the existing reference.
+  Result<Created> Create(const NewTicket& t);
 
   Status Ping();
 

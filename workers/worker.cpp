@@ -6,19 +6,14 @@
 #include <cstring>
 #include <thread>
 
-#include "channels/open311/open311.hpp"
+#include "core/db.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
-#include "core/sql.hpp"
 #include "core/wait.hpp"
 
 namespace meldestelle::workers {
 
-using namespace meldestelle::tickets;  // NOLINT: until the outbox and channel moves
-
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::string Bytes(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
 
@@ -30,37 +25,17 @@ int64_t NowMs() {
 
 }  // namespace
 
-Worker::Worker(const Config& config, const RuleSource& rules, metrics::Registry& registry,
-               const routing::Gazetteer* gazetteer)
+Worker::Worker(const Config& config, const channels::Registry& channels,
+               channels::WorkerServices& services, metrics::Registry& registry)
     : config_(config),
-      rules_(rules),
-      store_(config),
-      media_(config),
-      chat_(config, media_, registry),
-      phone_(config, registry),
-      mail_(config, rules, gazetteer, registry),
-      open311_media_(config),
-      processed_created_(registry.GetCounter("meldestelle_worker_processed_total",
-                                             "Reports processed by the worker, by outcome.",
-                                             {{"outcome", "ticket_created"}})),
-      processed_duplicate_(registry.GetCounter("meldestelle_worker_processed_total",
-                                               "Reports processed by the worker, by outcome.",
-                                               {{"outcome", "duplicate"}})),
-      duplicates_linked_(registry.GetCounter(
-          "meldestelle_duplicates_linked_total",
-          "Reports linked to an open ticket of the same category nearby (docs/duplicates.md).")),
+      channels_(channels),
+      services_(services),
       dead_lettered_(registry.GetCounter("meldestelle_worker_dead_lettered_total",
                                          "Messages moved to the dead-letter queue.")),
       requeued_(registry.GetCounter("meldestelle_worker_requeued_total",
                                     "Messages handed back to the queue after a failed attempt.")),
       db_retries_(registry.GetCounter("meldestelle_worker_db_retries_total",
                                       "Retries because the database was unavailable.")),
-      shadow_evaluated_(
-          registry.GetCounter("meldestelle_shadow_evaluated_total",
-                              "Tickets also routed by the candidate rule set (shadow mode).")),
-      shadow_disagreements_(registry.GetCounter(
-          "meldestelle_shadow_disagreements_total",
-          "Tickets the candidate rule set would have routed to another department or rule.")),
       latency_(registry.GetHistogram(
           "meldestelle_intake_to_ticket_seconds",
           "Time from intake at the gateway to the committed ticket.",
@@ -177,7 +152,12 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
     auto st = step();
     if (st)
       return {Verdict::kAck, ""};
-    if (!IsTransientDbError(st.error())) {
+    if (st.error().code == errors::kStopping)
+      return {Verdict::kRequeue, "stopping"};
+    if (st.error().code == errors::kMessageInvalid) {
+      return {Verdict::kDeadLetter, st.error().message};
+    }
+    if (!db::IsTransient(st.error())) {
       // Media that could not be fetched for now, or an error of the message itself: the events
       // already handled are remembered, so a retry continues where this one stopped.
       std::string reason = st.error().message + ": " + st.error().detail;
@@ -196,131 +176,66 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
   }
 }
 
-Worker::Handled Worker::ProcessChat(std::string_view body, int attempt,
-                                    const std::atomic<bool>& stop) {
-  auto batch = chat::DecodeBatch(body);
-  if (!batch) {
-    return {Verdict::kDeadLetter, "unparseable: " + batch.error().message};
-  }
-  bool last = attempt >= config_.worker.max_attempts;
-  return Retrying([&] { return chat_.Process(*batch, last); }, attempt, stop);
+// The handler of the message's type, made on first use; for a message without a type (queued
+// before messages carried one), the type the registry recognises it as. Null: nobody handles it.
+channels::Handler* Worker::HandlerFor(std::string_view type, std::string_view body) {
+  const channels::MessageType* t =
+      type.empty() ? channels_.TypeOfUntyped(body) : channels_.Type(type);
+  if (t == nullptr)
+    return nullptr;
+  auto it = handlers_.find(t->name);
+  if (it == handlers_.end())
+    it = handlers_.emplace(t->name, t->handler(services_)).first;
+  return it->second.get();
 }
 
-Worker::Handled Worker::ProcessPhone(std::string_view body, int attempt,
-                                     const std::atomic<bool>& stop) {
-  auto message = phone::DecodeMessage(body);
-  if (!message) {
-    return {Verdict::kDeadLetter, "unparseable: " + message.error().message};
+Worker::Handled Worker::Process(std::string_view type, std::string_view body, int attempt,
+                                const std::atomic<bool>& stop) {
+  channels::Handler* handler = HandlerFor(type, body);
+  if (handler == nullptr) {
+    return {Verdict::kDeadLetter, "no handler for message type \"" + std::string(type) + "\""};
   }
-  return Retrying([&] { return phone_.Process(*message); }, attempt, stop);
+  channels::Delivery d{body, attempt, attempt >= config_.worker.max_attempts, &stop};
+  return Retrying([&] { return handler->Handle(d); }, attempt, stop);
 }
 
-Worker::Handled Worker::ProcessMail(std::string_view body, int attempt,
-                                    const std::atomic<bool>& stop) {
-  auto message = email::DecodeMessage(body);
-  if (!message) {
-    return {Verdict::kDeadLetter, "unparseable: " + message.error().message};
+// Acknowledges, requeues or dead-letters the delivery as `h` says.
+void Worker::Settle(const amqp_envelope_t& envelope, int attempt, Handled h,
+                    const std::atomic<bool>& stop) {
+  std::string_view body(static_cast<const char*>(envelope.message.body.bytes),
+                        envelope.message.body.len);
+  if (h.verdict == Verdict::kDeadLetter) {
+    if (auto st = DeadLetter(body, envelope.message.properties, h.reason); !st) {
+      log::Error("dead-lettering failed, message stays on the queue",
+                 {{"error", st.error().message + ": " + st.error().detail}});
+      h.verdict = Verdict::kRequeue;
+    } else {
+      dead_lettered_.Inc();
+      log::Warn("message dead-lettered", {{"reason", h.reason}});
+    }
   }
-  return Retrying([&] { return mail_.Process(*message); }, attempt, stop);
-}
-
-Worker::Handled Worker::Process(std::string_view body, int attempt, const std::atomic<bool>& stop) {
-  if (chat::IsBatch(body))
-    return ProcessChat(body, attempt, stop);
-  if (phone::IsMessage(body))
-    return ProcessPhone(body, attempt, stop);
-  if (email::IsMessage(body))
-    return ProcessMail(body, attempt, stop);
-  auto env = DecodeEnvelope(body);
-  if (!env) {
-    return {Verdict::kDeadLetter, "unparseable: " + env.error().message};
-  }
-  // Open311: the media_url is fetched now, outside the ticket's transaction (docs/open311.md).
-  bool photo_missing = false;
-  if (env->report.channel == "open311" && env->report.attachments.empty()) {
-    if (std::string url = open311::MediaUrlFromRaw(env->raw); !url.empty()) {
-      auto photo = open311_media_.Fetch(url, stop);
-      if (stop.load())
-        return {Verdict::kRequeue, "stopping"};
-      if (photo) {
-        env->report.attachments.push_back(std::move(photo).value());
-      } else if (photo.error().code == errors::kStorageFailed) {
-        std::string reason = photo.error().message + ": " + photo.error().detail;
-        if (attempt >= config_.worker.max_attempts) {
-          return {Verdict::kDeadLetter,
-                  "failed " + std::to_string(attempt) + " times; last error: " + reason};
-        }
-        return {Verdict::kRequeue, reason};
-      } else {
-        photo_missing = true;
-        log::Warn("open311 media_url not fetched", {{"reference", env->report.reference},
-                                                    {"url", RedactUrl(url)},
-                                                    {"reason", photo.error().message}});
+  amqp_connection_state_t c = conn_->get();
+  int rc = AMQP_STATUS_OK;
+  if (h.verdict == Verdict::kRequeue) {
+    requeued_.Inc();
+    if (!stop.load()) {
+      log::Warn("message requeued",
+                {{"attempt", std::to_string(attempt)}, {"reason", h.reason.substr(0, 300)}});
+    }
+    rc = amqp_basic_nack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0, /*requeue=*/1);
+  } else {
+    rc = amqp_basic_ack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0);
+    if (h.verdict == Verdict::kAck) {
+      std::string received = HeaderValue(envelope.message.properties, "x-received-ms");
+      if (!received.empty()) {
+        latency_.Observe(static_cast<double>(NowMs() - std::atoll(received.c_str())) / 1000.0);
       }
     }
   }
-  // One snapshot per report: a reload in the meantime does not affect this one.
-  RuleSets sets = rules_.Current();
-  routing::Decision decision = routing::Route(*sets.live, env->report);
-  if (photo_missing)
-    decision.flags.push_back(kFlagPhotoUnavailable);
-  std::optional<routing::Decision> shadow;
-  if (sets.candidate) {
-    routing::Decision candidate = routing::Route(*sets.candidate, env->report);
-    if (candidate.department != decision.department || candidate.rule_id != decision.rule_id) {
-      shadow = std::move(candidate);
-    }
-  }
-  const Department* dept = config_.FindDepartment(decision.department);
-  std::string dept_name = dept != nullptr ? dept->name : decision.department;
-  std::chrono::milliseconds backoff(200);
-  while (true) {
-    std::string linked;
-    auto outcome =
-        store_.CreateTicket(*env, decision, dept_name, shadow ? &*shadow : nullptr, &linked);
-    if (outcome) {
-      if (*outcome != TicketStore::Outcome::kDuplicate) {
-        if (sets.candidate) {
-          shadow_evaluated_.Inc();
-        }
-        if (shadow) {
-          shadow_disagreements_.Inc();
-        }
-      }
-      if (*outcome == TicketStore::Outcome::kLinked) {
-        duplicates_linked_.Inc();
-        log::Info("report linked to an open ticket", {{"reference", env->report.reference},
-                                                      {"existing_reference", linked},
-                                                      {"category", decision.category}});
-      } else if (*outcome == TicketStore::Outcome::kCreated) {
-        processed_created_.Inc();
-        log::Info("ticket created", {{"reference", env->report.reference},
-                                     {"department", decision.department},
-                                     {"rule", decision.rule_id}});
-      } else {
-        processed_duplicate_.Inc();
-        log::Info("duplicate report ignored",
-                  {{"reference", env->report.reference}, {"channel", env->report.channel}});
-      }
-      return {Verdict::kAck, ""};
-    }
-    if (!IsTransientDbError(outcome.error())) {
-      std::string reason = outcome.error().message + ": " + outcome.error().detail;
-      if (attempt >= config_.worker.max_attempts) {
-        return {Verdict::kDeadLetter,
-                "failed " + std::to_string(attempt) + " times; last error: " + reason};
-      }
-      return {Verdict::kRequeue, reason};
-    }
-    // The database is unavailable: not the message's fault, so retry in place.
-    db_retries_.Inc();
-    log::Warn("database unavailable, retrying",
-              {{"reference", env->report.reference}, {"error", outcome.error().detail}});
-    WaitUnlessStopped(backoff, stop);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-    if (stop.load()) {
-      return {Verdict::kRequeue, "stopping"};
-    }
+  if (rc != AMQP_STATUS_OK) {
+    log::Warn("ack failed; the broker will redeliver", {{"error", amqp_error_string2(rc)}});
+    conn_->MarkBroken();
+    conn_.reset();
   }
 }
 
@@ -367,49 +282,23 @@ int Worker::Run(const std::atomic<bool>& stop) {
     }
     std::string_view body(static_cast<const char*>(envelope.message.body.bytes),
                           envelope.message.body.len);
+    std::string type =
+        envelope.message.properties._flags & AMQP_BASIC_TYPE_FLAG
+            ? std::string(static_cast<const char*>(envelope.message.properties.type.bytes),
+                          envelope.message.properties.type.len)
+            : std::string();
     std::string count = HeaderValue(envelope.message.properties, "x-delivery-count");
     int attempt = 1 + (count.empty() ? 0 : std::atoi(count.c_str()));
     Handled h;
     try {
-      h = Process(body, attempt, stop);
+      h = Process(type, body, attempt, stop);
     } catch (const std::exception& e) {  // one message fails, never the process
       h = attempt >= config_.worker.max_attempts
               ? Handled{Verdict::kDeadLetter, std::string("unexpected error: ") + e.what()}
               : Handled{Verdict::kRequeue, e.what()};
     }
-    if (h.verdict == Verdict::kDeadLetter) {
-      if (auto st = DeadLetter(body, envelope.message.properties, h.reason); !st) {
-        log::Error("dead-lettering failed, message stays on the queue",
-                   {{"error", st.error().message + ": " + st.error().detail}});
-        h.verdict = Verdict::kRequeue;
-      } else {
-        dead_lettered_.Inc();
-        log::Warn("message dead-lettered", {{"reason", h.reason}});
-      }
-    }
-    int rc = AMQP_STATUS_OK;
-    if (h.verdict == Verdict::kRequeue) {
-      requeued_.Inc();
-      if (!stop.load()) {
-        log::Warn("message requeued",
-                  {{"attempt", std::to_string(attempt)}, {"reason", h.reason.substr(0, 300)}});
-      }
-      rc = amqp_basic_nack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0, /*requeue=*/1);
-    } else {
-      rc = amqp_basic_ack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0);
-      if (h.verdict == Verdict::kAck) {
-        std::string received = HeaderValue(envelope.message.properties, "x-received-ms");
-        if (!received.empty()) {
-          latency_.Observe(static_cast<double>(NowMs() - std::atoll(received.c_str())) / 1000.0);
-        }
-      }
-    }
+    Settle(envelope, attempt, std::move(h), stop);
     amqp_destroy_envelope(&envelope);
-    if (rc != AMQP_STATUS_OK) {
-      log::Warn("ack failed; the broker will redeliver", {{"error", amqp_error_string2(rc)}});
-      conn_->MarkBroken();
-      conn_.reset();
-    }
   }
   conn_.reset();
   dl_conn_.reset();

@@ -27,7 +27,11 @@ struct Batch {
   RawPayload raw;
 };
 
-// Distinguishes a batch from a report envelope on the shared queue without a full parse.
+// The AMQP type of a chat batch on the work queue.
+inline constexpr std::string_view kBatchType = "chat_batch";
+
+// Whether an untyped message (published before messages carried their type) is a chat batch:
+// its JSON starts with {"kind":"chat_batch".
 bool IsBatch(std::string_view body);
 std::string EncodeBatch(const Batch& b);
 Result<Batch> DecodeBatch(std::string_view body);

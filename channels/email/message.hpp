@@ -27,6 +27,10 @@ struct FormField;  // mail.hpp
 std::string EncodeFields(const std::vector<FormField>& fields);
 Result<std::vector<FormField>> DecodeFields(std::string_view json);
 
+// The AMQP type of a mail on the work queue.
+inline constexpr std::string_view kMessageType = "mail_event";
+
+// Whether an untyped message (published before messages carried their type) is a mail.
 bool IsMessage(std::string_view body);
 std::string EncodeMessage(const Message& m);
 Result<Message> DecodeMessage(std::string_view body);

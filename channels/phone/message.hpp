@@ -22,6 +22,10 @@ struct Message {
   RawPayload raw;
 };
 
+// The AMQP type of a phone event on the work queue.
+inline constexpr std::string_view kMessageType = "phone_event";
+
+// Whether an untyped message (published before messages carried their type) is a phone event.
 bool IsMessage(std::string_view body);
 std::string EncodeMessage(const Message& m);
 Result<Message> DecodeMessage(std::string_view body);

@@ -1,0 +1,64 @@
+#include "channels/channel.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace meldestelle::channels {
+
+namespace {
+
+[[noreturn]] void Taken(const std::string& what) {
+  std::fprintf(stderr, "meldestelle: %s is registered twice\n", what.c_str());
+  std::abort();
+}
+
+}  // namespace
+
+void Registry::Add(Channel channel) {
+  if (Find(channel.name) != nullptr)
+    Taken("channel " + channel.name);
+  for (const auto& t : channel.message_types) {
+    if (Type(t.name) != nullptr)
+      Taken("message type " + t.name);
+  }
+  channels_.push_back(std::move(channel));
+}
+
+const Channel* Registry::Find(std::string_view name) const {
+  for (const auto& c : channels_) {
+    if (c.name == name)
+      return &c;
+  }
+  return nullptr;
+}
+
+const MessageType* Registry::Type(std::string_view name) const {
+  for (const auto& c : channels_) {
+    for (const auto& t : c.message_types) {
+      if (t.name == name)
+        return &t;
+    }
+  }
+  return nullptr;
+}
+
+const MessageType* Registry::TypeOfUntyped(std::string_view body) const {
+  const MessageType* fallback = nullptr;
+  for (const auto& c : channels_) {
+    for (const auto& t : c.message_types) {
+      if (t.untyped_default) {
+        fallback = &t;
+      } else if (t.claims_untyped && t.claims_untyped(body)) {
+        return &t;
+      }
+    }
+  }
+  return fallback;
+}
+
+std::string Registry::DisplayName(std::string_view channel) const {
+  const Channel* c = Find(channel);
+  return c != nullptr && !c->display_name.empty() ? c->display_name : std::string(channel);
+}
+
+}  // namespace meldestelle::channels

@@ -1,0 +1,182 @@
+#pragma once
+
+// The channel contract (docs/adding-a-channel.md): what a channel registers in one place — its
+// HTTP routes, the message types it puts on the work queue with their worker handlers, the
+// background jobs it needs in the worker, the senders it adds to the outbox and its configuration
+// section — and what the gateway and the worker offer it in return. The gateway and the worker
+// know no channel by name: they take a Registry (channels/builtin.hpp: the built-in channels).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channels/admission.hpp"
+#include "core/config.hpp"
+#include "core/envelope.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace meldestelle::routing {
+class Gazetteer;
+}
+
+namespace meldestelle::outbox {
+class Senders;
+}
+
+namespace meldestelle::tickets {
+class IntakeStore;
+}
+
+namespace meldestelle::webform {
+struct Intake;
+}
+
+namespace meldestelle::channels {
+
+// --- The work queue ---
+
+// One message for the work queue. Its type travels in the AMQP `type` property; the worker hands
+// the message to the handler registered for that type.
+struct QueueMessage {
+  std::string type;
+  std::string body;
+  std::string message_id;  // the AMQP message-id (tracing; the worker deduplicates by content)
+};
+
+// The common web intake of reports with a form's fields (web form, app API, Open311).
+struct ReportIntake {
+  std::string channel;
+  std::string message_type = "report";  // what the worker runs it through
+  std::string dedup_key;                // a nonce or Idempotency-Key; "" = none
+  std::string request_hash;             // SHA-256 of the raw payload
+  RawPayload raw;
+  std::string channel_data;  // a JSON object the channel's worker needs (Open311: media_url)
+};
+
+// What became of a ReportIntake.
+struct Accepted {
+  int status = 202;  // 202, or the HTTP status of the error
+  std::string reference;
+  bool replay = false;  // the same dedup key again: the first answer
+  Error error;
+};
+
+// What the gateway offers a channel's HTTP handlers. Thread-safe.
+class Intake {
+ public:
+  virtual ~Intake() = default;
+  virtual const Config& config() const = 0;
+  virtual metrics::Registry& metrics() = 0;
+  // A new reference (unique across gateways).
+  virtual std::string NewReference() = 0;
+  // Publishes persistently and waits for the broker's confirm. Errors: broker_unavailable,
+  // broker_timeout, broker_refused: the request is answered 503 and the provider retries.
+  virtual Status Publish(const QueueMessage& message, int64_t received_ms) = 0;
+  // Deduplication keys (intake_keys) and the public status of references.
+  virtual tickets::IntakeStore& store() = 0;
+  // The web intake: photos read for their position and stripped, the report's reference and
+  // dedup key reserved, the photos stored, the report published, the key confirmed.
+  virtual Accepted AcceptReport(ReportIntake request, webform::Intake intake) = 0;
+  // Counts a request by channel and outcome (meldestelle_webhook_requests_total) and a refused
+  // submission by channel and reason (meldestelle_reports_rejected_total).
+  virtual void CountWebhook(const std::string& channel, const std::string& outcome) = 0;
+  virtual void CountRejected(const std::string& channel, const std::string& reason) = 0;
+};
+
+// --- The worker ---
+
+// One message from the work queue.
+struct Delivery {
+  std::string_view body;
+  int attempt = 1;            // counts from 1 (the broker's delivery count)
+  bool last_attempt = false;  // worker.max_attempts reached: give up what cannot be had now
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// Handles the messages of one type. Ok: done (the message is acknowledged). Errors:
+// db_unavailable — the worker retries in place without counting an attempt; message_invalid —
+// dead-lettered at once; stopping — requeued; anything else counts an attempt (requeued,
+// dead-lettered after worker.max_attempts). One instance per consumer thread.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual Status Handle(const Delivery& delivery) = 0;
+};
+
+// A loop a channel runs in the worker beside the consumer (closing chat drafts, joining phone
+// calls), in a thread of its own, until `stop`.
+class Job {
+ public:
+  virtual ~Job() = default;
+  virtual void Run(const std::atomic<bool>& stop) = 0;
+};
+
+// What the worker offers a channel's handlers and jobs.
+class WorkerServices {
+ public:
+  virtual ~WorkerServices() = default;
+  virtual const Config& config() const = 0;
+  virtual metrics::Registry& metrics() = 0;
+  // The street list for finding places in text; null when none is configured.
+  virtual const routing::Gazetteer* gazetteer() const = 0;
+  // A new admit step for the calling thread (each owns a database connection).
+  virtual std::unique_ptr<Admission> NewAdmission() = 0;
+};
+
+struct MessageType {
+  std::string name;  // the AMQP type
+  std::function<std::unique_ptr<Handler>(WorkerServices&)> handler;
+  // Messages published before they carried a type: whether this type takes such a body (by its
+  // shape). May be empty. The worker asks the other types before the `untyped_default` one.
+  std::function<bool(std::string_view body)> claims_untyped;
+  bool untyped_default = false;
+};
+
+struct JobSpec {
+  std::string name;
+  std::function<std::unique_ptr<Job>(WorkerServices&)> make;
+};
+
+// --- A channel ---
+
+struct Channel {
+  std::string name;          // the report's and the outbox's channel name: "whatsapp"
+  std::string display_name;  // for people: "WhatsApp"
+  // Registers the channel's HTTP routes with the gateway's server. May be empty.
+  std::function<void(httplib::Server&, Intake&)> routes;
+  std::vector<MessageType> message_types;
+  std::vector<JobSpec> jobs;
+  // Adds the channel's senders to the outbox's table (the citizens' lane). May be empty.
+  std::function<void(outbox::Senders&, const Config&)> senders;
+  // Whether the channel is configured (its secrets are set); off: routes answer 404.
+  std::function<bool(const Config&)> enabled;
+};
+
+// The channels of one process. Built once at startup, read-only afterwards (thread-safe then).
+class Registry {
+ public:
+  // Adds a channel. A channel or message type whose name is taken already is a programming
+  // error: Add aborts with a message.
+  void Add(Channel channel);
+  const std::vector<Channel>& channels() const { return channels_; }
+  const Channel* Find(std::string_view name) const;
+  const MessageType* Type(std::string_view name) const;
+  // The type of a message without one (published before messages were typed).
+  const MessageType* TypeOfUntyped(std::string_view body) const;
+  // "WhatsApp" for "whatsapp"; the name itself for an unknown one.
+  std::string DisplayName(std::string_view channel) const;
+
+ private:
+  std::vector<Channel> channels_;
+};
+
+}  // namespace meldestelle::channels

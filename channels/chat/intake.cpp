@@ -1,0 +1,402 @@
+#include "channels/chat/intake.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "channels/chat/texts.hpp"
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/photo.hpp"
+#include "core/sql.hpp"
+#include "outbox/outbox.hpp"
+#include "tickets/followups.hpp"
+#include "tickets/provider_events.hpp"
+
+namespace meldestelle::chat {
+
+using tickets::RememberProviderEvent;
+
+struct ChatIntake::StoredMedia {
+  std::string kind;  // photo | audio | document
+  std::string sha256;
+  std::string media_type;
+  int64_t size = 0;
+  std::string filename;
+  std::optional<double> photo_lat, photo_lon;
+  std::string problem;  // why the file could not be loaded ("" = stored)
+};
+
+// One event on its way through ProcessEvent: what every step needs.
+struct ChatIntake::Step {
+  const Batch& batch;
+  const Batch::Item& item;
+  const ChatEvent& e;
+  const std::vector<StoredMedia>& media;
+  std::string language;
+};
+
+ChatIntake::ChatIntake(const Config& config, MediaSource& media, metrics::Registry& registry)
+    : config_(config),
+      media_(media),
+      blobs_(config.storage.media_dir),
+      session_(config.database.url),
+      rate_limited_(registry.GetCounter("meldestelle_chat_rate_limited_total",
+                                        "Chat messages dropped by the per-sender rate limit.")),
+      duplicates_(registry.GetCounter("meldestelle_chat_duplicate_events_total",
+                                      "Redelivered provider events recognised and ignored.")) {}
+
+Status ChatIntake::Process(const Batch& batch, bool last_attempt) {
+  for (const auto& item : batch.items) {
+    if (auto st = ProcessEvent(batch, item, last_attempt); !st)
+      return st;
+  }
+  return Ok{};
+}
+
+bool ChatIntake::Seen(const ChatEvent& e) {
+  auto r = session_.Run<bool>([&](db::Connection& c) {
+    pqxx::nontransaction tx(c);
+    return !tx.exec_params("SELECT 1 FROM chat_events WHERE channel = $1 AND dedupe_key = $2",
+                           e.channel, e.dedupe_key)
+                .empty();
+  });
+  return r && *r;
+}
+
+Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEvent& e,
+                                                                    bool last_attempt) {
+  std::vector<StoredMedia> out;
+  for (const auto& m : e.media) {
+    StoredMedia s;
+    s.kind = e.type == MessageType::kAudio   ? "audio"
+             : e.type == MessageType::kImage ? "photo"
+                                             : "document";
+    s.filename = SanitizeFilename(m.filename);
+    auto bytes = media_.Fetch(e, m);
+    if (!bytes) {
+      if (bytes.error().code == errors::kMediaTransient && !last_attempt)
+        return bytes.error();
+      s.problem = bytes.error().message;
+      log::Warn("chat media not loadable",
+                {{"channel", e.channel}, {"reason", bytes.error().message}});
+      out.push_back(std::move(s));
+      continue;
+    }
+    std::string type = SniffMediaType(*bytes);
+    std::string stored = std::move(bytes).value();
+    if (IsImageMediaType(type)) {
+      s.kind = "photo";  // a document that is an image by its bytes is a photo
+      if (auto meta = ReadPhotoMetadata(stored); meta && meta->lat && meta->lon) {
+        s.photo_lat = meta->lat;
+        s.photo_lon = meta->lon;
+      }
+      // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
+      if (auto stripped = StripPhoto(stored); stripped) {
+        stored = std::move(stripped).value();
+      } else {
+        // Staff only ever see copies without metadata: a photo we cannot clean (HEIC, broken)
+        // is not kept; the ticket says so.
+        s.problem = "Foto nicht bereinigt: " + stripped.error().message;
+        log::Warn("photo not kept: metadata could not be removed",
+                  {{"channel", e.channel}, {"reason", stripped.error().message}});
+        out.push_back(std::move(s));
+        continue;
+      }
+    } else if (type.empty()) {
+      type = "application/octet-stream";
+    }
+    std::string sha = Sha256Hex(stored);
+    if (auto put = blobs_.Put(stored, sha); !put) {
+      return MakeError(errors::kDbUnavailable, "media storage failed", put.error().message);
+    }
+    s.sha256 = sha;
+    s.media_type = type;
+    s.size = static_cast<int64_t>(stored.size());
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+namespace {
+
+void QueueReply(db::Tx& tx, const ChatEvent& e, const std::string& dedupe, const std::string& text,
+                const std::string& language, const std::string& reference = {}) {
+  nlohmann::json payload{
+      {"text", text}, {"language", language}, {"reply_to", e.message_id}, {"reference", reference}};
+  outbox::Enqueue(tx,
+                  {outbox::Kind::kChatReply, "", e.channel, e.sender,
+                   payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), dedupe});
+}
+
+// PostgreSQL text cannot hold U+0000, which JSON may carry as \u0000: it is dropped.
+ChatEvent WithoutNul(ChatEvent e) {
+  for (std::string* s : {&e.text, &e.sender_name, &e.interactive_title, &e.interactive_id}) {
+    s->erase(std::remove(s->begin(), s->end(), '\0'), s->end());
+  }
+  if (e.location) {
+    for (std::string* s : {&e.location->name, &e.location->address}) {
+      s->erase(std::remove(s->begin(), s->end(), '\0'), s->end());
+    }
+  }
+  for (auto& m : e.media)
+    m.filename.erase(std::remove(m.filename.begin(), m.filename.end(), '\0'), m.filename.end());
+  return e;
+}
+
+}  // namespace
+
+Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, bool last_attempt) {
+  const ChatEvent e = WithoutNul(item.event);
+  if (Seen(e)) {
+    duplicates_.Inc();
+    return Ok{};
+  }
+  // Slow work before the transaction: the media download.
+  std::vector<StoredMedia> media;
+  if (e.kind == EventKind::kMessage && !e.media.empty() && e.type != MessageType::kUnsupported) {
+    auto m = FetchMedia(e, last_attempt);
+    if (!m)
+      return m.error();
+    media = std::move(m).value();
+  }
+  Step step{batch, item, e, media, ChatLanguage(e.channel, e.sender, e.language)};
+  auto done = session_.Transact<Ok>([&](db::Tx& tx) -> Ok {
+    if (e.kind == EventKind::kStatus) {
+      ApplyReceipt(tx, e);
+    } else if (!WithinRateLimit(tx, e)) {
+      // counted and remembered
+    } else {
+      Remember(tx, step);
+      if (e.kind == EventKind::kEdit) {
+        ApplyEdit(tx, e);
+      } else if (e.type == MessageType::kUnsupported) {
+        Unsupported(tx, step);
+      } else if (!OptInOrOut(tx, step) && !Followup(tx, step)) {
+        AddToDraft(tx, step);
+      }
+    }
+    return Ok{};
+  });
+  if (!done)
+    return done.error();
+  return Ok{};
+}
+
+// Delivery receipts for our own messages; they may arrive out of order.
+void ChatIntake::ApplyReceipt(db::Tx& tx, const ChatEvent& e) {
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "status"))
+    return;
+  outbox::ApplyReceipt(tx, e.channel, e.status_message_id,
+                       {e.status, e.error_code, e.error_title, e.resend_as_template});
+  tx.commit();
+}
+
+// The rate limit per sender, counted over the events of the last minute (all workers): false
+// (and remembered as rate_limited) when the sender is over it.
+bool ChatIntake::WithinRateLimit(db::Tx& tx, const ChatEvent& e) {
+  auto recent = tx.exec_params1(
+      "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
+      " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
+      e.channel, e.sender);
+  if (recent[0].as<int64_t>() < config_.chat.rate_limit_per_minute)
+    return true;
+  if (RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "rate_limited")) {
+    tx.commit();
+    rate_limited_.Inc();
+  }
+  return false;
+}
+
+// The contact (the 24-hour window, language, the number to answer from) and the raw payload.
+void ChatIntake::Remember(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  tx.exec_params0(
+      "INSERT INTO chat_contacts (channel, address, account, name, language, last_inbound_at)"
+      " VALUES ($1, $2, $3, $4, $5, now())"
+      " ON CONFLICT (channel, address) DO UPDATE SET last_inbound_at = now(),"
+      " account = CASE WHEN EXCLUDED.account = '' THEN chat_contacts.account"
+      "           ELSE EXCLUDED.account END,"
+      " name = CASE WHEN EXCLUDED.name = '' THEN chat_contacts.name ELSE EXCLUDED.name END,"
+      " language = EXCLUDED.language",
+      e.channel, e.sender, e.account, e.sender_name, s.language);
+  if (!s.batch.raw.body.empty())
+    tickets::StoreRawPayload(tx, s.batch.raw);
+}
+
+// An edit changes the draft while it is open; afterwards it is ignored.
+void ChatIntake::ApplyEdit(db::Tx& tx, const ChatEvent& e) {
+  auto r = tx.exec_params(
+      "UPDATE chat_draft_items i SET text = $3, edited_at = now() FROM chat_drafts d"
+      " WHERE i.draft_id = d.id AND d.state <> 'published' AND d.channel = $1"
+      " AND i.message_id = $2 AND i.kind = 'text' RETURNING 1",
+      e.channel, e.message_id, e.text);
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
+                             r.empty() ? "edit_ignored" : "edit")) {
+    return;
+  }
+  tx.commit();
+}
+
+void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "unsupported"))
+    return;
+  QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key, UnsupportedText(s.language),
+             s.language);
+  tx.commit();
+}
+
+// "STOP" / "START": the citizen's opt-out from status notifications (docs/departments.md,
+// "Citizens") — never a report, confirmed once per message. False if the message is none.
+bool ChatIntake::OptInOrOut(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  OptWord w = e.type == MessageType::kText ? ParseOptWord(e.text) : OptWord::kNone;
+  if (w == OptWord::kNone)
+    return false;
+  bool stop = w == OptWord::kStop;
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, stop ? "optout" : "optin")) {
+    return true;
+  }
+  if (stop) {
+    tx.exec_params0(
+        "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, 'stop')"
+        " ON CONFLICT (channel, address) DO NOTHING",
+        e.channel, e.sender);
+  } else {
+    tx.exec_params0("DELETE FROM notification_optouts WHERE channel = $1 AND address = $2",
+                    e.channel, e.sender);
+  }
+  QueueReply(tx, e, (stop ? "optout:" : "optin:") + e.channel + ":" + e.dedupe_key,
+             stop ? OptOutConfirmText(s.language) : OptInConfirmText(s.language), s.language);
+  tx.commit();
+  return true;
+}
+
+// A reply to one of our messages about a published ticket is a follow-up to that ticket. False
+// if the message is none.
+bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  if (e.reply_to.empty())
+    return false;
+  std::string ticket = outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
+  if (ticket.empty())
+    return false;
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "followup"))
+    return true;
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& m : s.media) {
+    if (m.sha256.empty())
+      continue;
+    files.push_back({{"sha256", m.sha256},
+                     {"media_type", m.media_type},
+                     {"size", m.size},
+                     {"filename", m.filename}});
+  }
+  std::optional<double> lat, lon;
+  if (e.location)
+    lat = e.location->lat, lon = e.location->lon;
+  tickets::RecordFollowup(tx, {ticket, e.channel, e.message_id, e.text, files.dump(), lat, lon});
+  std::string reference = tickets::ReferenceOf(tx, ticket);
+  QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
+             FollowupText(s.language, reference), s.language, reference);
+  tx.commit();
+  return true;
+}
+
+// The message joins the sender's open draft (or opens one); "fertig" closes it early.
+void ChatIntake::AddToDraft(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  // Two first messages of one sender processed at once (two workers) must not both open a
+  // draft: serialise per sender (key space 7412006).
+  tx.exec_params("SELECT pg_advisory_xact_lock(7412006, hashtext($1 || '/' || $2))", e.channel,
+                 e.sender);
+  auto open = tx.exec_params(
+      "SELECT id, state FROM chat_drafts WHERE channel = $1 AND sender = $2"
+      " AND state <> 'published' FOR UPDATE",
+      e.channel, e.sender);
+  bool done_word = (e.type == MessageType::kText && IsDoneWord(e.text)) ||
+                   (e.type == MessageType::kInteractive &&
+                    (IsDoneWord(e.interactive_id) || IsDoneWord(e.interactive_title)));
+  if (done_word) {
+    if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
+                               open.empty() ? "ignored" : "done")) {
+      return;
+    }
+    // The citizen says the report is complete: the closer publishes it now (or asks for the
+    // place at once if it is missing).
+    if (!open.empty()) {
+      tx.exec_params0("UPDATE chat_drafts SET deadline = now() WHERE id = $1",
+                      open[0][0].as<int64_t>());
+    }
+    tx.commit();
+    return;
+  }
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "draft"))
+    return;
+  int64_t draft = 0;
+  bool asked = false;
+  if (open.empty()) {
+    draft = tx.exec_params1(
+                  "INSERT INTO chat_drafts (channel, sender, report_id, reference,"
+                  " first_message_id, deadline)"
+                  " VALUES ($1, $2, $3::uuid, $4, $5, now() + make_interval(secs => $6))"
+                  " RETURNING id",
+                  e.channel, e.sender, s.item.report_id, s.item.reference, e.message_id,
+                  config_.chat.draft_window_seconds)[0]
+                .as<int64_t>();
+  } else {
+    draft = open[0][0].as<int64_t>();
+    asked = open[0][1].as<std::string>() == "asked_location";
+  }
+  bool located = AddItems(tx, draft, s);
+  // We asked for the place and it came: publish now. Otherwise the window starts again.
+  if (asked && located) {
+    tx.exec_params0(
+        "UPDATE chat_drafts SET last_message_at = now(), deadline = now() WHERE id = $1", draft);
+  } else {
+    tx.exec_params0(
+        "UPDATE chat_drafts SET last_message_at = now(),"
+        " deadline = now() + make_interval(secs => $2) WHERE id = $1",
+        draft, config_.chat.draft_window_seconds);
+  }
+  tx.commit();
+}
+
+// The message's text, media and pin as items of the draft; whether they say where it is.
+bool ChatIntake::AddItems(db::Tx& tx, int64_t draft, const Step& s) {
+  const ChatEvent& e = s.e;
+  std::string text = e.type == MessageType::kInteractive ? e.interactive_title : e.text;
+  if (!text.empty()) {
+    tx.exec_params0(
+        "INSERT INTO chat_draft_items (draft_id, message_id, kind, text)"
+        " VALUES ($1, $2, 'text', $3) ON CONFLICT DO NOTHING",
+        draft, e.message_id, text);
+  }
+  bool located = false;
+  for (size_t i = 0; i < s.media.size(); ++i) {
+    const auto& m = s.media[i];
+    tx.exec_params0(
+        "INSERT INTO chat_draft_items (draft_id, message_id, kind, sha256, media_type, size,"
+        " filename, photo_lat, photo_lon, text)"
+        " VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10)"
+        " ON CONFLICT DO NOTHING",
+        draft, i == 0 ? e.message_id : e.message_id + "#" + std::to_string(i), m.kind, m.sha256,
+        m.media_type, m.size, m.filename, m.photo_lat, m.photo_lon, m.problem);
+    located = located || m.photo_lat.has_value();
+  }
+  if (e.location) {
+    located = true;
+    std::string place = e.location->name;
+    if (!e.location->address.empty()) {
+      place += (place.empty() ? "" : ", ") + e.location->address;
+    }
+    tx.exec_params0(
+        "INSERT INTO chat_draft_items (draft_id, message_id, kind, lat, lon, accuracy_m, place)"
+        " VALUES ($1, $2, 'location', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        draft, e.message_id, e.location->lat, e.location->lon, e.location->accuracy_m, place);
+  }
+  return located;
+}
+
+}  // namespace meldestelle::chat

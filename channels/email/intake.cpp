@@ -1,0 +1,227 @@
+#include "channels/email/intake.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/photo.hpp"
+#include "core/sql.hpp"
+#include "outbox/outbox.hpp"
+#include "routing/gazetteer.hpp"
+#include "tickets/followups.hpp"
+#include "tickets/provider_events.hpp"
+
+namespace meldestelle::email {
+
+using nlohmann::json;
+using tickets::RememberProviderEvent;
+
+struct MailIntake::Stored {
+  meldestelle::Attachment attachment;
+  std::optional<double> lat, lon;
+};
+
+struct MailIntake::Files {
+  std::vector<Stored> stored;
+  bool unclean = false;  // a photo that could not be cleaned was not kept
+};
+
+MailIntake::MailIntake(const Config& config, channels::Admission& admission,
+                       const routing::Gazetteer* gazetteer, metrics::Registry& registry)
+    : config_(config),
+      admission_(admission),
+      gazetteer_(gazetteer),
+      blobs_(config.storage.media_dir),
+      session_(config.database.url),
+      reports_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
+                                   {{"outcome", "report"}})),
+      followups_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
+                                     {{"outcome", "followup"}})),
+      bounces_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
+                                   {{"outcome", "bounce"}})) {}
+
+Status MailIntake::Process(const Message& m) {
+  auto mail = Parse(m);
+  if (!mail)
+    return mail.error();
+  auto files = StoreFiles(*mail);
+  if (!files)
+    return files.error();
+  auto known = HandleKnown(*mail, *files);
+  if (!known)
+    return known.error();
+  if (*known)
+    return Ok{};
+  std::string place;
+  auto admitted = admission_.Admit(ReportOf(m, *mail, *files, &place));
+  if (!admitted)
+    return admitted.error();
+  reports_.Inc();
+  log::Info("mail report",
+            {{"reference", m.reference}, {"department", admitted->department}, {"place", place}});
+  return Ok{};
+}
+
+Result<Mail> MailIntake::Parse(const Message& m) const {
+  const auto& cfg = config_.email;
+  Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
+  Result<Mail> parsed = MakeError(errors::kMailInvalid, "unknown format " + m.format);
+  if (m.format == "rfc822") {
+    parsed = ParseMail(m.raw, limits);
+  } else if (m.format == "mailgun" || m.format == "sendgrid") {
+    auto fields = DecodeFields(m.raw);
+    if (!fields)
+      return fields.error();
+    parsed = m.format == "mailgun" ? FromMailgun(*fields, limits) : FromSendGrid(*fields, limits);
+  }
+  if (!parsed)
+    return MakeError(errors::kMailInvalid, parsed.error().message);
+  return parsed;
+}
+
+// Attachments first (file system, no transaction): photos without metadata, others as they are.
+Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
+  Files out;
+  for (const auto& a : mail.attachments) {
+    if (a.bytes.empty())
+      continue;
+    std::string type = SniffMediaType(a.bytes);
+    std::string bytes = a.bytes;
+    Stored s;
+    if (IsImageMediaType(type)) {
+      if (auto meta = ReadPhotoMetadata(bytes); meta && meta->lat && meta->lon) {
+        s.lat = meta->lat;
+        s.lon = meta->lon;
+      }
+      auto stripped = StripPhoto(bytes);
+      if (!stripped) {
+        out.unclean = true;  // staff only ever see cleaned copies
+        continue;
+      }
+      bytes = std::move(stripped).value();
+    } else if (type.empty()) {
+      type = "application/octet-stream";
+    }
+    std::string sha = Sha256Hex(bytes);
+    if (auto put = blobs_.Put(bytes, sha); !put) {
+      return MakeError(errors::kDbUnavailable, "media storage failed", put.error().message);
+    }
+    s.attachment = {sha, type, static_cast<int64_t>(bytes.size()),
+                    a.filename.empty() ? "anhang" : a.filename};
+    out.stored.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
+  // Bounces and follow-ups: one transaction, remembered by the mail's key.
+  return session_.Transact<bool>([&](db::Tx& tx) -> bool {
+    if (mail.robot == Robot::kBounce) {
+      if (!RememberProviderEvent(tx, "email", mail.dedupe_key, "", "bounce"))
+        return true;
+      if (!mail.bounced_message_id.empty()) {
+        outbox::MarkBounced(tx, mail.bounced_message_id, mail.subject.substr(0, 200));
+      }
+      tx.commit();
+      bounces_.Inc();
+      return true;
+    }
+    // A reply to one of our mails, or a mail that names a reference: a follow-up.
+    std::string ticket;
+    for (const auto& id : mail.in_reply_to_and_references) {
+      ticket = outbox::TicketOfMessage(tx, "email", id);
+      if (!ticket.empty())
+        break;
+    }
+    if (ticket.empty() && !mail.references_reference.empty()) {
+      ticket = tickets::TicketIdOf(tx, mail.references_reference);
+    }
+    if (ticket.empty())
+      return false;
+    if (!RememberProviderEvent(tx, "email", mail.dedupe_key, "", "followup"))
+      return true;
+    json list = json::array();
+    for (const auto& f : files.stored) {
+      list.push_back({{"sha256", f.attachment.sha256},
+                      {"media_type", f.attachment.media_type},
+                      {"size", f.attachment.size},
+                      {"filename", f.attachment.filename}});
+    }
+    std::string text = mail.text;
+    if (mail.robot != Robot::kNone)
+      text = "[Automatische Nachricht] " + text;
+    tickets::RecordFollowup(tx, {ticket, "email", mail.dedupe_key, text, list.dump()});
+    tx.commit();
+    followups_.Inc();
+    return true;
+  });
+}
+
+// A new report: the sender's address for the answer (none for robots), photos and their GPS
+// position, else the place named in the text; threaded to the citizen's mail.
+channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, const Files& files,
+                                            std::string* place_kind) const {
+  channels::AdmitRequest request;
+  Report& r = request.envelope.report;
+  std::vector<std::string>& flags = request.flags;
+  r.id = m.report_id;
+  r.reference = m.reference;
+  r.channel = "email";
+  r.channel_message_id = mail.dedupe_key;
+  r.received_at = m.received_at;
+  std::string address = mail.reply_to.empty() ? mail.from_address : mail.reply_to;
+  r.reporter.address = mail.from_address;
+  r.reporter.name = mail.from_name;
+  bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty();
+  r.reporter.ack_channel = answer ? "email" : "none";
+  r.reporter.ack_address = answer ? address : "";
+  r.text = mail.text;
+  for (const auto& f : files.stored) {
+    r.attachments.push_back(f.attachment);
+    if (!r.location.lat && f.lat) {
+      r.location.lat = f.lat;
+      r.location.lon = f.lon;
+      r.location.source = LocationSource::kPhoto;
+    }
+  }
+  if (files.unclean)
+    flags.push_back("Foto nicht bereinigt, nicht gespeichert");
+  *place_kind = r.location.lat ? "photo" : "none";
+  std::optional<routing::PlaceMatch> place;
+  if (!r.location.lat && gazetteer_ != nullptr)
+    place = routing::FindPlace(*gazetteer_, mail.text);
+  if (place) {
+    r.location.lat = place->lat;
+    r.location.lon = place->lon;
+    r.location.source = LocationSource::kAddress;
+    r.location.address =
+        place->street + (place->house_number.empty() ? "" : " " + place->house_number);
+    if (place->confidence < config_.phone.location_min_confidence)
+      flags.push_back("Ort unsicher");
+    *place_kind = place->kind;
+  }
+  json extra{{"in_reply_to", mail.message_id}, {"subject", mail.subject}};
+  json refs = json::array();
+  for (auto it = mail.in_reply_to_and_references.rbegin();
+       it != mail.in_reply_to_and_references.rend(); ++it) {
+    refs.push_back(*it);
+  }
+  extra["references"] = refs;
+  if (!r.location.lat) {
+    flags.push_back("Ort fehlt");
+    extra["ask_location"] = true;
+    extra["location_message"] =
+        "Leider konnten wir den Ort nicht erkennen. Bitte antworten Sie auf diese E-Mail mit "
+        "Straße und Hausnummer oder einem Foto mit Standort.";
+  }
+  if (mail.robot != Robot::kNone)
+    flags.push_back("Automatische Nachricht");
+  request.envelope.raw = {
+      m.format == "rfc822" ? "message/rfc822" : "application/vnd.meldestelle." + m.format + "+json",
+      m.raw};
+  request.ack_extra = extra.dump(-1, ' ', false, json::error_handler_t::replace);
+  return request;
+}
+
+}  // namespace meldestelle::email

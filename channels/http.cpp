@@ -1,0 +1,52 @@
+#include "channels/http.hpp"
+
+namespace meldestelle::channels {
+
+int HttpStatusFor(ErrorCode code) {
+  if (code == errors::kPhotoTooLarge || code == errors::kPayloadTooLarge)
+    return 413;
+  if (code == errors::kNotAnImage || code == errors::kUnsupportedMediaType)
+    return 415;
+  if (code == errors::kJsonInvalid || code == errors::kMultipartInvalid ||
+      code == errors::kPayloadInvalid || code == errors::kControlCharacters ||
+      code == errors::kFormInvalid || code == errors::kInvalidUtf8 ||
+      code == errors::kUnknownField || code == errors::kDuplicateField ||
+      code == errors::kFieldTypeInvalid || code == errors::kUnknownFileField ||
+      code == errors::kPhotoNotAFile || code == errors::kIdempotencyKeyInvalid) {
+    return 400;
+  }
+  if (code == errors::kIdempotencyKeyReused)
+    return 422;
+  if (code == errors::kBrokerUnavailable || code == errors::kBrokerTimeout ||
+      code == errors::kBrokerRefused || code == errors::kBrokerError ||
+      code == errors::kDbUnavailable || code == errors::kDbError ||
+      code == errors::kStorageFailed) {
+    return 503;
+  }
+  return 422;
+}
+
+Result<std::string> ReadAll(httplib::Response& res, const httplib::ContentReader& reader,
+                            size_t cap) {
+  std::string raw;
+  bool over = false;
+  bool ok = reader([&](const char* data, size_t n) {
+    over = raw.size() + n > cap;
+    if (!over)
+      raw.append(data, n);
+    return !over;
+  });
+  if (!ok && (res.status == 413 || over)) {
+    // cpp-httplib answers an over-long Content-Length itself by setting 413 and failing the
+    // read; the handler answers instead.
+    res.status = 200;
+    return MakeError(errors::kPayloadTooLarge,
+                     "Die Anfrage ist zu groß (höchstens " + std::to_string(cap / 1000000) +
+                         " MB). Bitte weniger oder kleinere Fotos senden.");
+  }
+  if (!ok)
+    return MakeError(errors::kPayloadInvalid, "Die Anfrage konnte nicht gelesen werden.");
+  return raw;
+}
+
+}  // namespace meldestelle::channels

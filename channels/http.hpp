@@ -1,0 +1,49 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/errors.hpp"
+
+// Small pieces every HTTP handler uses: the gateway's own and the channels'. Include it only in
+// .cpp files (it brings cpp-httplib and nlohmann/json).
+namespace meldestelle::channels {
+
+inline int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// {"error": {"code", "message"}} — the error shape of every JSON answer.
+inline void SendError(httplib::Response& res, int status, ErrorCode code,
+                      const std::string& message) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", {{"code", code.str()}, {"message", message}}}}.dump(
+                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+// The HTTP status of an intake error: 413 too large, 415 not an image or unsupported type, 400
+// unreadable input, 422 what does not validate or an Idempotency-Key used for another report,
+// 503 when the broker, the database or our disk is away.
+int HttpStatusFor(ErrorCode code);
+
+// Sends `body` as JSON (invalid UTF-8 replaced).
+inline void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+// Reads a request body through cpp-httplib's ContentReader, up to `cap` bytes. Errors:
+// payload_too_large (beyond `cap`, or the library refused the Content-Length), payload_invalid
+// (the connection broke). The messages are German, for citizens; callers may say it otherwise.
+Result<std::string> ReadAll(httplib::Response& res, const httplib::ContentReader& reader,
+                            size_t cap);
+
+}  // namespace meldestelle::channels

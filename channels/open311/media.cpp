@@ -1,0 +1,77 @@
+#include "channels/open311/media.hpp"
+
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/photo.hpp"
+#include "core/wait.hpp"
+
+namespace meldestelle::open311 {
+
+namespace {
+
+constexpr int kAttempts = 3;
+
+Error Unavailable(std::string message) {
+  return MakeError(errors::kMediaUnavailable, std::move(message));
+}
+
+// "https://host/media/7c1e/gehweg.jpg?x=1" → "gehweg.jpg".
+std::string FileNameOf(const std::string& url) {
+  std::string path = url.substr(0, url.find_first_of("?#"));
+  size_t scheme = path.find("://");
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || (scheme != std::string::npos && slash < scheme + 3))
+    return "";
+  return SanitizeFilename(path.substr(slash + 1));
+}
+
+}  // namespace
+
+Result<Attachment> MediaFetcher::Fetch(const std::string& url, const std::atomic<bool>& stop) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return Unavailable("media_url is not http or https");
+  }
+  HttpClient::Request req;
+  req.url = url;
+  req.timeout = std::chrono::seconds(config_.open311.media_timeout_seconds);
+  req.max_bytes = config_.open311.max_media_bytes;
+  std::chrono::milliseconds backoff(500);
+  std::string bytes;
+  for (int attempt = 1;; ++attempt) {
+    auto res = http_.Send(req);
+    if (!res && res.error().code == errors::kHttpTooLarge) {
+      return Unavailable("larger than " + std::to_string(config_.open311.max_media_bytes) +
+                         " bytes");
+    }
+    if (res && res->status == 200) {
+      bytes = std::move(res->body);
+      break;
+    }
+    bool transient = !res || res->status == 429 || res->status >= 500;
+    std::string why = res ? "HTTP " + std::to_string(res->status) : res.error().message;
+    if (!transient || attempt >= kAttempts || stop.load()) {
+      return Unavailable(
+          why + (transient ? " after " + std::to_string(attempt) + " attempts" : std::string()));
+    }
+    log::Info("open311 media_url: retrying", {{"url", RedactUrl(url)}, {"reason", why}});
+    WaitUnlessStopped(backoff, stop);  // backoff against the client's server, not a test wait
+    backoff *= 2;
+  }
+  std::string type = SniffMediaType(bytes);
+  if (!IsImageMediaType(type))
+    return Unavailable("not an image");
+  // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
+  auto stripped = StripPhoto(bytes);
+  if (!stripped)
+    return Unavailable("photo not cleaned: " + stripped.error().message);
+  std::string sha = Sha256Hex(*stripped);
+  if (auto put = blobs_.Put(*stripped, sha); !put) {
+    return MakeError(errors::kStorageFailed, "media storage failed", put.error().message);
+  }
+  std::string name = FileNameOf(url);
+  type = SniffMediaType(*stripped);
+  return Attachment{sha, type, static_cast<int64_t>(stripped->size()), name};
+}
+
+}  // namespace meldestelle::open311

@@ -1,0 +1,406 @@
+// Open311 GeoReport v2 at /open311/v2/ (docs/open311.md): discovery, services, POST requests
+// through the same intake as every other channel, GET requests and tokens. The parsing,
+// validation and rendering are the pure adapter channels/open311.
+#include "channels/open311/routes.hpp"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "channels/http.hpp"
+#include "channels/open311/open311.hpp"
+#include "channels/webform/intake.hpp"
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/reference.hpp"
+#include "core/sql.hpp"
+#include "core/text.hpp"
+#include "tickets/intake.hpp"
+
+namespace meldestelle::open311 {
+
+namespace {
+
+constexpr const char* kChannel = "open311";
+// When this endpoint's behaviour last changed (discovery's changeset).
+constexpr const char* kChangeset = "2026-11-27T00:00:00Z";
+constexpr int kMaxRequests = 1000;
+
+using channels::Accepted;
+constexpr const char* kIsoLocal = "YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM";
+
+void Send(httplib::Response& res, int status, std::string body, Format f) {
+  res.status = status;
+  res.set_content(std::move(body), ContentType(f));
+}
+
+void SendFailure(httplib::Response& res, const Failure& failure, Format f) {
+  Send(res, failure.http_status, RenderErrors(failure.errors, f), f);
+}
+
+Failure One(int status, std::string description) {
+  return {status, {{std::to_string(status), std::move(description)}}};
+}
+
+// The parameter from the query string ("" if absent: the specification treats an empty value
+// like a missing one).
+std::string Param(const httplib::Request& req, const char* name) {
+  return std::string(TrimAscii(req.get_param_value(name)));
+}
+
+// One row of the requests query → what GET requests shows. Descriptions and media of reports
+// that did not come through Open311 are not published (docs/open311.md, "Privacy").
+ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
+  ServiceRequest r;
+  r.service_request_id = row[0].as<std::string>();
+  std::string status = row[1].as<std::string>();
+  r.status = StatusOf(status);
+  r.status_notes = row[2].as<std::string>();
+  r.service_code = row[3].as<std::string>();
+  if (const Category* c = config.FindCategory(r.service_code))
+    r.service_name = c->name;
+  bool from_open311 = row[11].as<std::string>() == kChannel;
+  if (from_open311)
+    r.description = row[4].as<std::string>();
+  r.agency_responsible = row[5].as<std::string>();
+  r.service_notice = config.open311.service_notice;
+  r.requested_datetime = row[6].as<std::string>();
+  r.updated_datetime = row[7].as<std::string>();
+  r.address = row[8].as<std::string>();
+  r.zipcode = ZipcodeIn(r.address);
+  if (!row[9].is_null())
+    r.lat = row[9].as<double>();
+  if (!row[10].is_null())
+    r.lon = row[10].as<double>();
+  if (from_open311 && !row[12].is_null()) {
+    pqxx::binarystring body(row[13]);
+    r.media_url = MediaUrlFromRaw({row[12].as<std::string>(), body.str()});
+  }
+  return r;
+}
+
+// The SELECT list ToServiceRequest reads; dates in the town's time zone with its offset.
+std::string RequestColumns() {
+  return std::string(
+             "SELECT t.reference, t.status, t.public_note, COALESCE(t.category, ''), t.text,"
+             " t.department_name, to_char(t.received_at, '") +
+         kIsoLocal + "'), to_char(t.updated_at, '" + kIsoLocal +
+         "'), t.address, t.lat, t.lon, t.channel, rp.content_type, rp.body"
+         " FROM tickets t LEFT JOIN raw_payloads rp"
+         " ON t.channel = 'open311' AND rp.sha256 = substr(t.raw_ref, 8)";
+}
+
+// "{A,B}" for the references that are valid; the invalid ones cannot match anything.
+std::string ReferenceArray(const std::vector<std::string>& ids) {
+  std::string out = "{";
+  for (const auto& id : ids) {
+    auto ref = ParseReference(id);
+    if (!ref)
+      continue;
+    if (out.size() > 1)
+      out += ",";
+    out += *ref;  // letters and digits only
+  }
+  return out + "}";
+}
+
+// The Open311 endpoints of one gateway. Shared by the server's threads: the Intake is
+// thread-safe, the rest read-only.
+class Routes {
+ public:
+  explicit Routes(channels::Intake& intake)
+      : intake_(intake),
+        received_(intake.metrics().GetCounter("meldestelle_reports_received_total",
+                                              "Submissions received, by channel.",
+                                              {{"channel", kChannel}})),
+        accepted_(intake.metrics().GetCounter("meldestelle_reports_accepted_total",
+                                              "Reports accepted (broker-confirmed), by channel.",
+                                              {{"channel", kChannel}})) {}
+  void Post(const httplib::Request& req, httplib::Response& res,
+            const httplib::ContentReader& reader);
+  void Get(const httplib::Request& req, httplib::Response& res);
+
+ private:
+  const Config& config() const { return intake_.config(); }
+  // The validated request of a POST, or nullopt after the error answer was sent.
+  struct Valid {
+    PostRequest request;
+    std::string client;
+    std::string raw, content_type;
+  };
+  std::optional<Valid> Validate(const httplib::Request& req, httplib::Response& res, Format f,
+                                const httplib::ContentReader& reader);
+  void Reject(httplib::Response& res, Format f, const Failure& failure, const std::string& reason);
+  void Unavailable(httplib::Response& res, Format f);
+  bool Token(const std::string& path, httplib::Response& res, Format f);
+  void Requests(const httplib::Request& req, httplib::Response& res, Format f,
+                const std::string& path);
+  Result<std::vector<ServiceRequest>> Find(const Query& q);
+  std::optional<ServiceRequest> NotYetRouted(const std::string& id, httplib::Response& res,
+                                             Format f);
+
+  channels::Intake& intake_;
+  metrics::Counter& received_;
+  metrics::Counter& accepted_;
+};
+
+void Routes::Reject(httplib::Response& res, Format f, const Failure& failure,
+                    const std::string& reason) {
+  intake_.CountRejected(kChannel, reason);
+  SendFailure(res, failure, f);
+}
+
+void Routes::Unavailable(httplib::Response& res, Format f) {
+  res.set_header("Retry-After", "5");
+  SendFailure(res, One(503, "the database is temporarily unavailable"), f);
+}
+
+std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httplib::Response& res,
+                                              Format f, const httplib::ContentReader& reader) {
+  std::string content_type = req.get_header_value("Content-Type");
+  if (req.is_multipart_form_data()) {
+    Reject(res, f,
+           One(400,
+               "multipart uploads are not supported; send "
+               "application/x-www-form-urlencoded and a media_url"),
+           "unsupported_media_type");
+    return std::nullopt;
+  }
+  const size_t cap = static_cast<size_t>(config().gateway.max_request_bytes);
+  auto raw = channels::ReadAll(res, reader, cap);
+  if (!raw) {
+    bool large = raw.error().code == errors::kPayloadTooLarge;
+    Reject(res, f,
+           One(large ? 413 : 400,
+               large ? "the request is larger than " + std::to_string(cap) + " bytes"
+                     : "the request body could not be read"),
+           raw.error().code.str());
+    return std::nullopt;
+  }
+  auto form = ParseBody(content_type, *raw);
+  if (!form) {
+    Reject(res, f, One(400, form.error().message), form.error().code.str());
+    return std::nullopt;
+  }
+  // The key comes as a form field (the specification) or in the query string; it is checked
+  // before anything else of the request is.
+  std::string key;
+  for (const auto& [name, value] : *form) {
+    if (name == "api_key")
+      key = std::string(TrimAscii(value));
+  }
+  if (key.empty())
+    key = Param(req, "api_key");
+  auto client = ClientForKey(config(), key);
+  if (!client) {
+    Reject(res, f, InvalidApiKey(), "api_key_invalid");
+    return std::nullopt;
+  }
+  auto parsed = ParseRequest(*form, config());
+  if (!parsed.request) {
+    Reject(res, f, parsed.failure, parsed.failure.http_status == 404 ? "not_found" : "invalid");
+    return std::nullopt;
+  }
+  return Valid{std::move(*parsed.request), *client, std::move(raw).value(), content_type};
+}
+
+void Routes::Post(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader) {
+  auto resource = SplitFormat(req.matches[1].str(), req.get_header_value("Accept"));
+  const Format f = resource.format;
+  received_.Inc();
+  // A client's retry with the same Idempotency-Key gets the same service_request_id.
+  std::string idem = req.get_header_value("Idempotency-Key");
+  auto valid = Validate(req, res, f, reader);
+  if (!valid)
+    return;
+  if (idem.size() > 200 || (!idem.empty() && !IsValidUtf8(idem))) {
+    return Reject(res, f, One(400, "Idempotency-Key must be valid UTF-8 of at most 200 bytes"),
+                  "idempotency_key_invalid");
+  }
+  // The worker fetches the media_url before routing (docs/open311.md): it travels with the report.
+  nlohmann::json data = nlohmann::json::object();
+  if (!valid->request.media_url.empty())
+    data["media_url"] = valid->request.media_url;
+  channels::ReportIntake intake{std::string(kChannel),
+                                std::string(kMessageType),
+                                idem.empty() ? "" : valid->client + ":" + idem,
+                                Sha256Hex(valid->raw),
+                                RawPayload{valid->content_type, std::move(valid->raw)},
+                                data.empty() ? "" : data.dump()};
+  Accepted a = intake_.AcceptReport(std::move(intake), std::move(valid->request.intake));
+  if (a.status != 202) {
+    if (a.status == 503) {
+      res.set_header("Retry-After", "5");
+      return Reject(res, f,
+                    One(503,
+                        "the service is temporarily unavailable; send the request again "
+                        "later"),
+                    a.error.code.str());
+    }
+    return Reject(res, f,
+                  One(a.status == 422 ? 400 : a.status,
+                      a.error.code == errors::kIdempotencyKeyReused
+                          ? "this Idempotency-Key was used for a different request"
+                          : a.error.message),
+                  a.error.code.str());
+  }
+  if (a.replay) {
+    res.set_header("Idempotent-Replayed", "true");
+  } else {
+    accepted_.Inc();
+  }
+  log::Info("open311 request accepted", {{"reference", a.reference}, {"client", valid->client}});
+  Send(res, 200, RenderCreated({a.reference, "", config().open311.service_notice, ""}, f), f);
+}
+
+void Routes::Get(const httplib::Request& req, httplib::Response& res) {
+  auto resource = SplitFormat(req.matches[1].str(), req.get_header_value("Accept"));
+  const Format f = resource.format;
+  const std::string& path = resource.name;
+  const Config& cfg = config();
+  std::string jurisdiction = Param(req, "jurisdiction_id");
+  if (!jurisdiction.empty() && !cfg.open311.jurisdiction_id.empty() &&
+      jurisdiction != cfg.open311.jurisdiction_id) {
+    return SendFailure(res, One(404, "jurisdiction_id " + jurisdiction + " not found"), f);
+  }
+  if (path == "discovery") {
+    Discovery d{kChangeset, cfg.email.from,
+                "API keys are issued by the operators of the Meldestelle " + cfg.town.name + " (" +
+                    cfg.email.from + ")",
+                cfg.gateway.public_base_url + "/open311/v2"};
+    return Send(res, 200, RenderDiscovery(d, f), f);
+  }
+  if (path == "services")
+    return Send(res, 200, RenderServices(ServicesFromConfig(cfg), f), f);
+  if (path.rfind("services/", 0) == 0) {
+    std::string code = path.substr(9);
+    if (cfg.FindCategory(code) == nullptr) {
+      return SendFailure(res, One(404, "service_code " + code + " not found"), f);
+    }
+    return Send(res, 200, RenderServiceDefinition({code, {}}, f), f);
+  }
+  if (path.rfind("tokens/", 0) == 0) {
+    Token(path.substr(7), res, f);
+    return;
+  }
+  Requests(req, res, f, path);
+}
+
+// Our tokens are the service_request_ids themselves (assigned at intake).
+bool Routes::Token(const std::string& token, httplib::Response& res, Format f) {
+  auto ref = ParseReference(token);
+  if (!ref) {
+    SendFailure(res, One(404, "token " + token + " not found"), f);
+    return false;
+  }
+  auto found = intake_.store().Lookup(*ref);
+  if (!found) {
+    Unavailable(res, f);
+    return false;
+  }
+  if (!found->has_value()) {
+    SendFailure(res, One(404, "token " + token + " not found"), f);
+    return false;
+  }
+  Send(res, 200, RenderToken({(*found)->reference, token}, f), f);
+  return true;
+}
+
+Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
+  std::vector<ServiceRequest> found;
+  auto st = intake_.store().Read([&](db::Connection& c) {
+    db::ReadTx tx(c);
+    tx.exec_params("SELECT set_config('TimeZone', $1, true)", config().town.timezone);
+    std::string sql = RequestColumns() + " WHERE TRUE";
+    if (!q.ids.empty()) {
+      sql += " AND t.reference = ANY(" + tx.quote(ReferenceArray(q.ids)) + "::text[])";
+    } else {
+      // The specification's default window: 90 days (before end_date, if given).
+      std::string end = q.end_date.empty() ? "now()" : tx.quote(q.end_date) + "::timestamptz";
+      sql += " AND t.received_at >= " +
+             (q.start_date.empty() ? end + " - interval '90 days'"
+                                   : "GREATEST(" + tx.quote(q.start_date) + "::timestamptz, " +
+                                         end + " - interval '90 days')");
+      if (!q.end_date.empty())
+        sql += " AND t.received_at <= " + end;
+    }
+    if (!q.service_code.empty())
+      sql += " AND t.category = " + tx.quote(q.service_code);
+    if (q.status == "closed") {
+      sql += " AND t.status IN ('done', 'rejected', 'duplicate')";
+    } else if (q.status == "open") {
+      sql += " AND t.status NOT IN ('done', 'rejected', 'duplicate')";
+    }
+    sql += " ORDER BY t.received_at DESC LIMIT " + std::to_string(kMaxRequests);
+    for (const auto& row : tx.exec(sql))
+      found.push_back(ToServiceRequest(row, config()));
+  });
+  if (!st)
+    return st.error();
+  return found;
+}
+
+// A request accepted at intake that the worker has not written yet: open, without details.
+std::optional<ServiceRequest> Routes::NotYetRouted(const std::string& id, httplib::Response& res,
+                                                   Format f) {
+  auto ref = ParseReference(id);
+  auto known = ref ? intake_.store().Lookup(*ref)
+                   : Result<std::optional<tickets::IntakeStore::PublicStatus>>(std::nullopt);
+  if (!known) {
+    Unavailable(res, f);
+    return std::nullopt;
+  }
+  if (!known->has_value()) {
+    SendFailure(res, One(404, "service_request_id " + id + " not found"), f);
+    return std::nullopt;
+  }
+  ServiceRequest r;
+  r.service_request_id = (*known)->reference;
+  r.status = "open";
+  r.service_notice = config().open311.service_notice;
+  r.requested_datetime = (*known)->received_at;
+  r.updated_datetime = (*known)->updated_at;
+  return r;
+}
+
+void Routes::Requests(const httplib::Request& req, httplib::Response& res, Format f,
+                      const std::string& path) {
+  Query q;
+  if (path == "requests") {
+    auto parsed = ParseQuery([&](const char* name) { return Param(req, name); });
+    if (!parsed.query)
+      return SendFailure(res, parsed.failure, f);
+    q = std::move(*parsed.query);
+  } else if (path.rfind("requests/", 0) == 0) {
+    q.ids = {path.substr(9)};
+  } else {
+    return SendFailure(res, One(404, "no such resource: /open311/v2/" + path), f);
+  }
+  auto found = Find(q);
+  if (!found) {
+    log::Warn("open311 requests query failed", {{"error", found.error().detail}});
+    return Unavailable(res, f);
+  }
+  if (path != "requests" && found->empty()) {
+    auto pending = NotYetRouted(q.ids.front(), res, f);
+    if (!pending)
+      return;
+    found->push_back(std::move(*pending));
+  }
+  res.set_header("Cache-Control", "no-store");
+  Send(res, 200, RenderRequests(*found, f), f);
+}
+
+}  // namespace
+
+void RegisterRoutes(httplib::Server& server, channels::Intake& intake) {
+  auto routes = std::make_shared<Routes>(intake);
+  server.Get(R"(/open311/v2/(.+))",
+             [routes](const auto& req, auto& res) { routes->Get(req, res); });
+  server.Post(R"(/open311/v2/(requests(\.json|\.xml)?))",
+              [routes](const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader) { routes->Post(req, res, reader); });
+}
+
+}  // namespace meldestelle::open311

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "channels/channel.hpp"
+#include "channels/phone/message.hpp"
+#include "core/config.hpp"
+#include "core/db.hpp"
+#include "core/http_client.hpp"
+#include "core/media.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle::phone {
+
+// Joins the events of a phone call by its call id in `phone_calls` (docs/channels/phone.md).
+// Each event is handled once (its dedupe key is remembered in chat_events with channel "phone"),
+// so repeated callbacks change nothing. One instance per thread.
+class PhoneIntake {
+ public:
+  PhoneIntake(const Config& config, metrics::Registry& registry);
+  // Errors are transient (db_unavailable) or the message's own.
+  Status Process(const Message& message);
+
+ private:
+  void Recorded(db::Tx& tx, const Message& m);
+  void RecordingStatus(db::Tx& tx, const Event& e);
+  void Transcription(db::Tx& tx, const Event& e);
+  void SmsConsent(db::Tx& tx, const Event& e);
+
+  const Config& config_;
+  db::Session session_;
+  metrics::Counter& duplicates_;
+};
+
+// Turns recorded calls into tickets once their text is settled: the provider's transcription
+// arrived (or its wait ran out), the speech-to-text service answered (or failed for good), or
+// there is no transcription. Downloads the recording (with the provider's credentials), stores
+// it content-addressed, finds the place in the transcript (gazetteer), and admits the report
+// with the recording attached. A failed or empty transcription never loses the report: it goes
+// out with the recording, flagged "Sprachaufnahme, nicht transkribiert". Also deletes
+// recordings past phone.recording_retention_days. One instance per thread.
+class PhoneCloser final : public channels::Job {
+ public:
+  PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
+              const routing::Gazetteer* gazetteer, metrics::Registry& registry);
+  Result<int> RunOnce();
+  Result<int> DeleteExpiredRecordings();
+  void Run(const std::atomic<bool>& stop) override;
+
+  struct Call;     // a row of phone_calls (calls.cpp)
+  struct Fetched;  // what the downloads and the speech-to-text service gave (calls.cpp)
+
+ private:
+  Result<std::optional<Call>> Claim();
+  Fetched Fetch(const Call& c);
+  std::string FetchRecording(const Call& c, Fetched& f);
+  void Transcribe(const Call& c, const std::string& audio, Fetched& f);
+  bool Finish(db::Tx& tx, const Call& claimed, const Fetched& f);
+  void Postpone(db::Tx& tx, const Call& c, const std::string& why);
+  channels::AdmitRequest ReportOf(const Call& c, bool recording_lost, std::string* place_kind);
+  void Publish(db::Tx& tx, const Call& c, bool recording_lost);
+  Status SetAside(const std::string& call_id);
+
+  const Config& config_;
+  std::unique_ptr<channels::Admission> admission_;
+  const routing::Gazetteer* gazetteer_;
+  BlobStore blobs_;
+  HttpClient http_;
+  db::Session session_;
+  metrics::Counter& published_;
+  metrics::Counter& untranscribed_;
+};
+
+}  // namespace meldestelle::phone

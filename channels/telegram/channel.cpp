@@ -1,0 +1,25 @@
+#include "channels/telegram/channel.hpp"
+
+#include "channels/telegram/sender.hpp"
+#include "channels/telegram/webhook.hpp"
+#include "outbox/dispatcher.hpp"
+
+namespace meldestelle::telegram {
+
+channels::Channel Channel() {
+  channels::Channel c;
+  c.name = "telegram";
+  c.display_name = "Telegram";
+  c.routes = RegisterRoutes;
+  c.senders = [](outbox::Senders& s, const Config& config) {
+    if (config.telegram.bot_token.empty())
+      return;
+    using outbox::Kind;
+    s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "telegram",
+          std::make_shared<Sender>(config));
+  };
+  c.enabled = [](const Config& config) { return config.telegram.enabled(); };
+  return c;
+}
+
+}  // namespace meldestelle::telegram

@@ -1,0 +1,374 @@
+// The web form and the report API for apps (docs/intake-api.md): GET / and /formular (the form),
+// POST /formular/meldung (the form's submission, answered with HTML) and POST /api/v1/reports
+// (JSON or multipart, answered with JSON). The body is read by our own code (no 8 KB limit on
+// url-encoded bodies, multipart parts streamed, a photo capped at its limit + 1 byte while
+// reading), parsed and validated by the pure adapter (channels/webform/intake); any error
+// answers 4xx and nothing is stored or published. The form also checks the honeypot and the
+// signed time token: bots get a success page and nothing happens.
+#include "channels/webform/routes.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "channels/http.hpp"
+#include "channels/webform/intake.hpp"
+#include "channels/webform/page.hpp"
+#include "channels/webform/token.hpp"
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+
+namespace meldestelle::webform {
+
+namespace {
+
+using channels::Accepted;
+using channels::HttpStatusFor;
+using channels::NowMillis;
+using channels::ReadAll;
+using channels::SendJson;
+using nlohmann::json;
+
+constexpr const char* kMultipartSummaryType = "application/vnd.meldestelle.multipart-summary+json";
+
+int64_t NowUnix() { return NowMillis() / 1000; }
+
+// The form's German field names for the canonical ones.
+std::string FormFieldName(const std::string& canonical) {
+  if (canonical == "description")
+    return "beschreibung";
+  if (canonical == "category")
+    return "kategorie";
+  if (canonical == "address")
+    return "adresse";
+  if (canonical == "phone")
+    return "telefon";
+  if (canonical == "photos")
+    return "fotos[]";
+  if (canonical == "lat" || canonical == "lon")
+    return "standort";
+  return canonical;
+}
+
+json ErrorJson(ErrorCode code, const std::string& message,
+               const std::vector<FieldError>& fields = {}) {
+  json j{{"code", code.str()}, {"message", message}};
+  if (!fields.empty()) {
+    json list = json::array();
+    for (const auto& f : fields) {
+      list.push_back({{"field", f.field}, {"code", f.code.str()}, {"message", f.message}});
+    }
+    j["fields"] = list;
+  }
+  return json{{"error", j}};
+}
+
+void SetUnavailable(httplib::Response& res) { res.set_header("Retry-After", "5"); }
+
+metrics::Counter& Counter(metrics::Registry& r, const char* name, const char* help,
+                          const std::string& channel) {
+  return r.GetCounter(name, help, {{"channel", channel}});
+}
+
+// The handlers of one channel (webform or app). Shared by the server's threads: only counters
+// (atomic) and the thread-safe Intake.
+class Routes {
+ public:
+  Routes(channels::Intake& intake, std::string channel)
+      : intake_(intake),
+        channel_(std::move(channel)),
+        // Counters on the hot path are looked up once, not per request (the lookup locks).
+        received_(Counter(intake.metrics(), "meldestelle_reports_received_total",
+                          "Submissions received, by channel.", channel_)),
+        accepted_(Counter(intake.metrics(), "meldestelle_reports_accepted_total",
+                          "Reports accepted (broker-confirmed), by channel.", channel_)) {}
+
+  void ShowForm(const httplib::Request& req, httplib::Response& res);
+  void SubmitForm(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader);
+  void SubmitReport(const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader);
+
+ private:
+  struct Body {
+    Submission submission;
+    RawPayload raw;
+    std::string hash;
+  };
+  const Config& config() const { return intake_.config(); }
+  size_t MaxRequestBytes() const { return static_cast<size_t>(config().gateway.max_request_bytes); }
+  Error TooLarge(httplib::Response& res) const;
+  Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader);
+  std::string NewFormToken() const {
+    return IssueFormToken(config().webform.token_secret, NowUnix());
+  }
+  FormPage EmptyPage() const;
+
+  channels::Intake& intake_;
+  const std::string channel_;
+  metrics::Counter& received_;
+  metrics::Counter& accepted_;
+};
+
+Error Routes::TooLarge(httplib::Response& res) const {
+  res.status = 200;
+  return MakeError(errors::kPayloadTooLarge,
+                   "Die Anfrage ist zu groß (höchstens " +
+                       std::to_string(config().gateway.max_request_bytes / 1000000) +
+                       " MB). Bitte weniger oder kleinere Fotos senden.");
+}
+
+FormPage Routes::EmptyPage() const {
+  FormPage page;
+  page.town_name = config().town.name;
+  for (const auto& c : config().categories)
+    page.categories.push_back({c.code, c.name, c.group});
+  page.max_photos = config().webform.max_photos;
+  page.max_photo_bytes = config().webform.max_photo_bytes;
+  return page;
+}
+
+Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Response& res,
+                                      const httplib::ContentReader& reader) {
+  Body body;
+
+  const std::string content_type = req.get_header_value("Content-Type");
+  const size_t file_cap = static_cast<size_t>(config().webform.max_photo_bytes) + 1;
+  if (req.is_multipart_form_data()) {
+    std::vector<UploadedFile> parts;
+    bool ok = reader(
+        [&](const httplib::MultipartFormData& header) {
+          parts.push_back({header.name, header.filename, header.content_type, {}});
+          return parts.size() <= 64;
+        },
+        [&](const char* data, size_t n) {
+          std::string& content = parts.back().content;
+          // Keep at most one byte beyond the limit: enough to know a photo is too large.
+          content.append(data, std::min(n, file_cap - std::min(file_cap, content.size())));
+          return true;
+        });
+    if (!ok && res.status == 413)
+      return TooLarge(res);
+    if (!ok) {
+      return MakeError(errors::kMultipartInvalid,
+                       parts.size() > 64 ? "Zu viele Teile in der Anfrage."
+                                         : "Die Formulardaten sind beschädigt (multipart).");
+    }
+    // What is kept for audit: every part's metadata and text, files by their digest.
+    json summary = json::array();
+    for (const auto& p : parts) {
+      json part{{"name", p.field}, {"size", p.content.size()}};
+      if (!p.filename.empty() || CanonicalField(p.field) == "photos") {
+        part["filename"] = p.filename;
+        part["content_type"] = p.declared_type;
+        part["sha256"] = Sha256Hex(p.content);
+      } else {
+        part["value"] = IsValidUtf8(p.content) ? p.content : std::string("(invalid UTF-8)");
+      }
+      summary.push_back(part);
+    }
+    body.raw = {kMultipartSummaryType, summary.dump()};
+    auto sub = FromParts(parts);
+    if (!sub)
+      return sub.error();
+    body.submission = std::move(sub).value();
+  } else {
+    auto read = ReadAll(res, reader, MaxRequestBytes());
+    if (!read)
+      return read.error();
+    std::string raw = std::move(read).value();
+    Result<Submission> sub = Submission{};
+    if (content_type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      sub = FromUrlEncoded(raw);
+    } else if (content_type.rfind("application/json", 0) == 0) {
+      sub = FromJson(raw);
+    } else {
+      return MakeError(errors::kUnsupportedMediaType,
+                       "Erwartet wird application/json, multipart/form-data oder "
+                       "application/x-www-form-urlencoded.");
+    }
+    if (!sub)
+      return sub.error();
+    body.submission = std::move(sub).value();
+    body.raw = {content_type, std::move(raw)};
+  }
+  body.hash = Sha256Hex(body.raw.body);
+  return body;
+}
+
+void Routes::ShowForm(const httplib::Request&, httplib::Response& res) {
+  FormPage page = EmptyPage();
+  page.form_token = NewFormToken();
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
+}
+
+void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader) {
+  received_.Inc();
+  auto reject = [&](ErrorCode code, const std::string& message,
+                    const std::vector<FieldError>& fields = {}) {
+    intake_.CountRejected(channel_, code.str());
+    SendJson(res, HttpStatusFor(code), ErrorJson(code, message, fields));
+  };
+  std::string key = req.get_header_value("Idempotency-Key");
+  if (key.size() > 200 || (!key.empty() && !IsValidUtf8(key))) {
+    return reject(errors::kIdempotencyKeyInvalid,
+                  "Idempotency-Key must be valid UTF-8 of at most 200 bytes.");
+  }
+  auto body = ReadBody(req, res, reader);
+  if (!body) {
+    return reject(body.error().code, body.error().message);
+  }
+  Limits limits{config().webform.max_photos, config().webform.max_photo_bytes,
+                config().webform.max_description_chars};
+  Validation v = Validate(body->submission, limits, config());
+  if (!v.intake) {
+    const auto& first = v.errors.front();
+    return reject(first.code, first.message, v.errors);
+  }
+  Accepted a = intake_.AcceptReport({channel_, "report", key, body->hash, std::move(body->raw)},
+                                    std::move(*v.intake));
+  if (a.status != 202) {
+    if (a.status == 503)
+      SetUnavailable(res);
+    return reject(a.error.code, a.status == 503 ? "Der Dienst ist vorübergehend nicht "
+                                                  "erreichbar. Bitte später erneut senden."
+                                                : a.error.message);
+  }
+  if (a.replay) {
+    res.set_header("Idempotent-Replayed", "true");
+  } else {
+    accepted_.Inc();
+  }
+  res.set_header("Location", "/api/v1/reports/" + a.reference);
+  SendJson(
+      res, 202,
+      json{{"reference", a.reference},
+           {"status_url", config().gateway.public_base_url + "/api/v1/reports/" + a.reference}});
+}
+
+void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader) {
+  received_.Inc();
+  FormPage page = EmptyPage();
+  auto show_form = [&](int status, const std::string& code) {
+    intake_.CountRejected(channel_, code);
+    if (page.form_token.empty())
+      page.form_token = NewFormToken();
+    res.status = status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
+  };
+  auto confirm = [&](const std::string& reference, bool email) {
+    ConfirmationPage c{config().town.name, reference,
+                       config().gateway.public_base_url + "/api/v1/reports/" + reference, email};
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");
+  };
+  auto body = ReadBody(req, res, reader);
+  if (!body) {
+    page.errors.push_back(body.error().message);
+    return show_form(HttpStatusFor(body.error().code), body.error().code.str());
+  }
+  const auto& fields = body->submission.fields;
+  auto field = [&](const char* name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  page.values = {field("description"), field("category"), field("address"), field("lat"),
+                 field("lon"),         field("email"),    field("phone"),   field("language")};
+  // Bots: a filled honeypot, or a token that is missing, forged or submitted too fast, is
+  // answered like a success; nothing is published.
+  auto discard = [&](const std::string& reason) {
+    intake_.metrics()
+        .GetCounter("meldestelle_spam_discarded_total",
+                    "Form submissions answered like a success but discarded, by reason.",
+                    {{"reason", reason}})
+        .Inc();
+    log::Info("form submission discarded", {{"reason", reason}});
+    confirm(intake_.NewReference(), false);
+  };
+  if (!TrimAscii(field("website")).empty()) {
+    return discard("honeypot");
+  }
+  auto token = VerifyFormToken(field("form_token"), config().webform.token_secret, NowUnix(),
+                               config().webform.token_min_age_seconds,
+                               config().webform.token_max_age_seconds);
+  if (token.verdict == TokenVerdict::kExpired) {
+    page.errors.push_back(
+        "Das Formular war zu lange geöffnet. Bitte prüfen Sie Ihre Angaben, wählen Sie die Fotos "
+        "erneut aus und senden Sie noch einmal ab.");
+    return show_form(400, "token_expired");
+  }
+  if (token.verdict != TokenVerdict::kValid) {
+    return discard(std::string("token_") + ToString(token.verdict));
+  }
+  Limits limits{config().webform.max_photos, config().webform.max_photo_bytes,
+                config().webform.max_description_chars};
+  Validation v = Validate(body->submission, limits, config());
+  if (!v.intake) {
+    for (const auto& e : v.errors) {
+      std::string name = FormFieldName(e.field);
+      if (name.empty() || page.field_errors.count(name) > 0) {
+        page.errors.push_back(e.message);
+      } else {
+        page.field_errors[name] = e.message;
+      }
+    }
+    return show_form(HttpStatusFor(v.errors.front().code), v.errors.front().code.str());
+  }
+  bool email = v.intake->report.reporter.ack_channel == "email";
+  Accepted a = intake_.AcceptReport(
+      {channel_, "report", token.nonce, body->hash, std::move(body->raw)}, std::move(*v.intake));
+  if (a.status != 202) {
+    if (a.status == 503) {
+      SetUnavailable(res);
+      // Keep the token: a resubmission then meets the pending reservation and gets the same
+      // reference, so a report that was queued after all is not doubled.
+      page.form_token = field("form_token");
+    }
+    page.errors.push_back(a.status == 503
+                              ? "Ihre Meldung konnte gerade nicht angenommen werden. Bitte senden "
+                                "Sie sie in einigen Minuten noch einmal – Ihre Angaben bleiben "
+                                "erhalten (Fotos bitte erneut auswählen)."
+                              : a.error.message);
+    return show_form(a.status, a.error.code.str());
+  }
+  if (a.replay) {
+    intake_.metrics()
+        .GetCounter("meldestelle_spam_discarded_total",
+                    "Form submissions answered like a success but discarded, by reason.",
+                    {{"reason", "token_replayed"}})
+        .Inc();
+  } else {
+    accepted_.Inc();
+  }
+  confirm(a.reference, email);
+}
+
+}  // namespace
+
+void RegisterFormRoutes(httplib::Server& server, channels::Intake& intake) {
+  auto routes = std::make_shared<Routes>(intake, "webform");
+  server.Get("/", [routes](const auto& req, auto& res) { routes->ShowForm(req, res); });
+  server.Get("/formular", [routes](const auto& req, auto& res) { routes->ShowForm(req, res); });
+  server.Post("/formular/meldung", [routes](const httplib::Request& req, httplib::Response& res,
+                                            const httplib::ContentReader& reader) {
+    routes->SubmitForm(req, res, reader);
+  });
+}
+
+void RegisterApiRoutes(httplib::Server& server, channels::Intake& intake) {
+  auto routes = std::make_shared<Routes>(intake, "app");
+  server.Post("/api/v1/reports", [routes](const httplib::Request& req, httplib::Response& res,
+                                          const httplib::ContentReader& reader) {
+    routes->SubmitReport(req, res, reader);
+  });
+}
+
+}  // namespace meldestelle::webform

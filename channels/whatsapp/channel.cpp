@@ -1,0 +1,25 @@
+#include "channels/whatsapp/channel.hpp"
+
+#include "channels/whatsapp/sender.hpp"
+#include "channels/whatsapp/webhook.hpp"
+#include "outbox/dispatcher.hpp"
+
+namespace meldestelle::whatsapp {
+
+channels::Channel Channel() {
+  channels::Channel c;
+  c.name = "whatsapp";
+  c.display_name = "WhatsApp";
+  c.routes = RegisterRoutes;
+  c.senders = [](outbox::Senders& s, const Config& config) {
+    if (config.whatsapp.access_token.empty())
+      return;
+    using outbox::Kind;
+    s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "whatsapp",
+          std::make_shared<Sender>(config));
+  };
+  c.enabled = [](const Config& config) { return config.whatsapp.enabled(); };
+  return c;
+}
+
+}  // namespace meldestelle::whatsapp

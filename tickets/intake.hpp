@@ -1,0 +1,60 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/db.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle::tickets {
+
+// The gateway's view of the database: deduplication keys of submissions (Idempotency-Key, form
+// nonce) and the public status of a reference. Holds a small pool of connections; each call
+// borrows one. Thread-safe (db::Pool).
+class IntakeStore {
+ public:
+  explicit IntakeStore(std::string url, size_t max_idle = 16);
+
+  struct Key {
+    std::string reference;
+    std::string report_id;
+    std::string request_hash;
+    std::string state;  // "pending" or "confirmed"
+    std::string envelope;
+  };
+
+  // Reserves (channel, key) for a new submission. If it already exists, returns the existing row
+  // instead (and inserts nothing).
+  Result<std::optional<Key>> Reserve(const std::string& channel, const std::string& key,
+                                     const Key& fresh);
+  Status MarkConfirmed(const std::string& channel, const std::string& key);
+
+  struct PublicStatus {
+    std::string reference;
+    std::string status;
+    std::string department;
+    std::string category;
+    std::string received_at;
+    std::string updated_at;
+    // A report linked to an open ticket (docs/duplicates.md): that ticket's reference; the
+    // status, department and updated_at above are then that ticket's.
+    std::string duplicate_of;
+  };
+  Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
+  Status Ping();
+  // A citizen declined status notifications (docs/departments.md, "Citizens"); idempotent.
+  Status RecordOptOut(const std::string& channel, const std::string& address,
+                      const std::string& source);
+  // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's
+  // GET requests). A database error is returned; a failed connection is not reused.
+  Status Read(const std::function<void(db::Connection&)>& read);
+
+ private:
+  db::Pool pool_;
+};
+
+}  // namespace meldestelle::tickets

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "channels/admission.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "tickets/store.hpp"
+#include "workers/rule_source.hpp"
+
+namespace meldestelle::workers {
+
+// The one admit step (channels/admission.hpp): one rule snapshot per report — the live set, and
+// the candidate in shadow mode, whose disagreement is stored with the ticket — then the ticket,
+// its acknowledgement and its delivery in one transaction (tickets::TicketStore), then the
+// metrics. One instance per thread (it owns the store's connection).
+class Admitter final : public channels::Admission {
+ public:
+  Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry);
+  Result<channels::Admitted> Admit(const channels::AdmitRequest& request) override;
+  Status Ping() { return store_.Ping(); }
+
+ private:
+  void Count(const channels::AdmitRequest& request, const channels::Admitted& admitted,
+             bool shadow_on, bool disagreed);
+
+  const Config& config_;
+  const RuleSource& rules_;
+  tickets::TicketStore store_;
+  metrics::Counter& created_;
+  metrics::Counter& redelivered_;
+  metrics::Counter& linked_;
+  metrics::Counter& shadow_evaluated_;
+  metrics::Counter& shadow_disagreements_;
+};
+
+}  // namespace meldestelle::workers

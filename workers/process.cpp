@@ -1,0 +1,57 @@
+#include "workers/process.hpp"
+
+#include "core/errors.hpp"
+#include "core/log.hpp"
+
+namespace meldestelle::workers {
+
+WorkerProcess::WorkerProcess(const Config& config, const channels::Registry& channels,
+                             metrics::Registry& registry)
+    : config_(config), channels_(channels), registry_(registry), rules_(config, registry) {}
+
+WorkerProcess::~WorkerProcess() { Stop(); }
+
+Status WorkerProcess::Start() {
+  if (auto st = rules_.LoadInitial(); !st)
+    return st;
+  if (!config_.routing.gazetteer_file.empty()) {
+    auto g = routing::LoadGazetteer(config_.routing.gazetteer_file);
+    if (!g)
+      return MakeError(errors::kConfigInvalid, g.error().message);
+    gazetteer_ = std::move(g).value();
+  }
+  services_ =
+      std::make_unique<Services>(config_, rules_, registry_, gazetteer_ ? &*gazetteer_ : nullptr);
+  worker_ = std::make_unique<Worker>(config_, channels_, *services_, registry_);
+  ticket_jobs_ = std::make_unique<tickets::TicketJobs>(
+      config_, [this] { return rules_.Current().live; }, &registry_);
+  for (const auto& channel : channels_.channels()) {
+    for (const auto& job : channel.jobs)
+      jobs_.push_back(job.make(*services_));
+  }
+  log::Info("worker starting", {{"rules", rules_.Current().live->version}});
+  threads_.emplace_back([this] { worker_->Run(stop_); });
+  threads_.emplace_back([this] { rules_.Run(stop_); });
+  threads_.emplace_back([this] {
+    ticket_jobs_->Run(stop_, std::chrono::milliseconds(config_.tickets.jobs_interval_ms));
+  });
+  for (auto& job : jobs_) {
+    channels::Job* j = job.get();
+    threads_.emplace_back([this, j] { j->Run(stop_); });
+  }
+  return Ok{};
+}
+
+void WorkerProcess::RequestReload() { rules_.RequestReload(); }
+
+void WorkerProcess::Stop() {
+  stop_.store(true);
+  rules_.Wake();
+  for (auto& t : threads_) {
+    if (t.joinable())
+      t.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace meldestelle::workers

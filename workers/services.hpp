@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+
+#include "channels/channel.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "workers/rule_source.hpp"
+
+namespace meldestelle::workers {
+
+// What the worker process offers the channels' handlers and jobs: the config, the metrics, the
+// street list and the admit step on the live (and shadow) rules. Thread-safe; every admit step
+// it makes belongs to the thread that asked for it.
+class Services final : public channels::WorkerServices {
+ public:
+  // All four must outlive the services; `gazetteer` may be null.
+  Services(const Config& config, const RuleSource& rules, metrics::Registry& registry,
+           const routing::Gazetteer* gazetteer)
+      : config_(config), rules_(rules), registry_(registry), gazetteer_(gazetteer) {}
+  const Config& config() const override { return config_; }
+  metrics::Registry& metrics() override { return registry_; }
+  const routing::Gazetteer* gazetteer() const override { return gazetteer_; }
+  std::unique_ptr<channels::Admission> NewAdmission() override;
+
+ private:
+  const Config& config_;
+  const RuleSource& rules_;
+  metrics::Registry& registry_;
+  const routing::Gazetteer* gazetteer_;
+};
+
+}  // namespace meldestelle::workers
