@@ -108,7 +108,7 @@ void StoreAttachments(db::Tx& tx, const Report& r) {
 void EnqueueAcknowledgement(db::Tx& tx, const NewTicket& t, const std::optional<Link>& link) {
   const Report& r = t.envelope.report;
   const std::string& ack = r.reporter.ack_channel;
-  bool can_send = ack == "email" || ack == "sms" || ack == "whatsapp" || ack == "telegram";
+  bool can_send = !ack.empty() && ack != outbox::kNoChannel;
   json payload{{"reference", r.reference},
                {"department", t.department_name},
                {"language", r.reporter.language}};

@@ -295,11 +295,26 @@ Stack::Stack(StackOptions options) : options_(options) {
   auto conn = ConnectDb(db_url_);
   REQUIRE(conn.ok());
   db_ = std::move(conn).value();
+  if (!options_.processes)
+    return;
   for (int i = 0; i < options_.workers; ++i)
     StartWorker();
   if (options_.dispatcher)
     StartDispatcher();
   StartGateway();
+}
+
+Config Stack::ConfigHere() const {
+  for (const auto& kv : ProcessEnv()) {
+    size_t eq = kv.find('=');
+    if (kv.compare(0, eq, "PATH") == 0)
+      continue;
+    setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+  }
+  auto config = LoadConfig(config_file_);
+  INFO((config ? "" : config.error().message));
+  REQUIRE(config.ok());
+  return std::move(config).value();
 }
 
 Stack::~Stack() {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
+
 namespace meldestelle::testing {
 
 std::string Env(const char* name, const std::string& fallback = "");
@@ -70,10 +72,13 @@ struct StackOptions {
   // More environment for every process ("NAME=value"), e.g. the messenger secrets and the
   // stand-in providers' base URLs.
   std::vector<std::string> extra_env;
-  bool dispatcher = false;  // also run `meldestelle dispatcher`
+  bool dispatcher = false;          // also run `meldestelle dispatcher`
   int dispatcher_metrics_port = 0;  // the dispatcher's --metrics-port; 0 = off
   // Changes the configuration text (the example config, adapted) before it is written.
   std::function<void(std::string&)> edit_config;
+  // false: no gateway, worker or dispatcher process; the test runs its own in its binary
+  // (ConfigHere) against the stack's database, queues and port.
+  bool processes = true;
 };
 
 class Stack {
@@ -125,6 +130,8 @@ class Stack {
   std::string RunShell(const std::string& script, int* exit_status = nullptr);
 
   bool Ready();
+  // The stack's environment set in this process and its config loaded (processes = false).
+  Config ConfigHere() const;
   std::string MintFormToken(int age_seconds) const;
 
  private:
