@@ -5,102 +5,128 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
+#include <string_view>
 #include <thread>
 
+#include "channels/builtin.hpp"
 #include "core/log.hpp"
 #include "routing/timezone.hpp"
+#include "workers/settings.hpp"
 
 namespace meldestelle::app {
 
+namespace {
+
+// The options of every command (each command's --help says which it takes).
+struct Flag {
+  std::string_view name;
+  bool Args::*field;
+};
+const Flag kFlags[] = {{"--help", &Args::help},   {"-h", &Args::help},
+                       {"--once", &Args::once},   {"--operator", &Args::operator_role},
+                       {"--quiet", &Args::quiet}, {"-q", &Args::quiet}};
+
+struct TextOption {
+  std::string_view name;
+  std::string Args::*field;
+  bool may_be_empty;
+  const char* missing;  // the message when the value is missing (or empty)
+};
+const TextOption kTextOptions[] = {
+    {"--config", &Args::config, true, "--config needs a file"},
+    {"-c", &Args::config, true, "--config needs a file"},
+    {"--tests", &Args::tests, true, "--tests needs a value"},
+    {"--since", &Args::since, true, "--since needs a value"},
+    {"--url", &Args::url, false, "--url needs a value"},
+    {"--department", &Args::department, false, "--department needs a value"},
+    {"--label", &Args::label, false, "--label needs a value"},
+    {"--rules", &Args::rules, false, "--rules needs a value"},
+    {"--until", &Args::until, false, "--until needs a value"},
+    {"--now", &Args::now, false, "--now needs a value"},
+    {"--format", &Args::format, false, "--format needs text or json"}};
+
+struct NumberOption {
+  std::string_view name;
+  int Args::*field;
+  long min, max;
+  bool lenient;  // atoi's reading ("5x" is 5) instead of the whole value a number
+  const char* wrong;
+};
+const NumberOption kNumberOptions[] = {
+    {"--limit", &Args::limit, 1, 1L << 30, true, "--limit needs a positive number"},
+    {"--metrics-port", &Args::metrics_port, 0, 65535, false,
+     "--metrics-port needs a port from 0 to 65535"},
+    {"--examples", &Args::examples, 0, 1000, false, "--examples needs a number from 0 to 1000"}};
+
+std::optional<long> Number(const char* text, bool lenient) {
+  if (lenient)
+    return std::atol(text);
+  char* end = nullptr;
+  long n = std::strtol(text, &end, 10);
+  if (*end != '\0')
+    return std::nullopt;
+  return n;
+}
+
+// Reads the option at argv[i] (and its value, advancing i); false if `arg` is no option of
+// these tables. Problems go to a.error.
+bool ReadOption(const std::string& arg, int argc, char** argv, int& i, Args& a) {
+  const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+  for (const auto& f : kFlags) {
+    if (arg == f.name) {
+      a.*f.field = true;
+      return true;
+    }
+  }
+  for (const auto& o : kTextOptions) {
+    if (arg != o.name)
+      continue;
+    if (value == nullptr || (!o.may_be_empty && value[0] == '\0'))
+      a.error = o.missing;
+    else
+      a.*o.field = argv[++i];
+    return true;
+  }
+  for (const auto& o : kNumberOptions) {
+    if (arg != o.name)
+      continue;
+    auto n = value != nullptr ? Number(value, o.lenient) : std::nullopt;
+    if (!n || *n < o.min || *n > o.max) {
+      a.error = o.wrong;
+    } else {
+      a.*o.field = static_cast<int>(*n);
+      ++i;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Args ParseArgs(int argc, char** argv, int start) {
   Args a;
-  for (int i = start; i < argc; ++i) {
+  for (int i = start; i < argc && a.error.empty(); ++i) {
     std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      a.help = true;
-    } else if (arg == "--config" || arg == "-c") {
-      if (i + 1 >= argc) {
-        a.error = "--config needs a file";
-        return a;
-      }
-      a.config = argv[++i];
-    } else if (arg == "--tests" || arg == "--since") {
-      if (i + 1 >= argc) {
-        a.error = arg + " needs a value";
-        return a;
-      }
-      (arg == "--tests" ? a.tests : a.since) = argv[++i];
-    } else if (arg == "--limit") {
-      if (i + 1 >= argc || std::atoi(argv[i + 1]) <= 0) {
-        a.error = "--limit needs a positive number";
-        return a;
-      }
-      a.limit = std::atoi(argv[++i]);
-    } else if (arg == "--url") {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        a.error = "--url needs a value";
-        return a;
-      }
-      a.url = argv[++i];
-    } else if (arg == "--metrics-port") {
-      char* end = nullptr;
-      long n = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : -1;
-      if (i + 1 >= argc || *end != '\0' || n < 0 || n > 65535) {
-        a.error = "--metrics-port needs a port from 0 to 65535";
-        return a;
-      }
-      a.metrics_port = static_cast<int>(n);
-      ++i;
-    } else if (arg == "--once") {
-      a.once = true;
-    } else if (arg == "--operator") {
-      a.operator_role = true;
-    } else if (arg == "--department" || arg == "--label") {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        a.error = arg + " needs a value";
-        return a;
-      }
-      (arg == "--department" ? a.department : a.label) = argv[++i];
-    } else if (arg == "--quiet" || arg == "-q") {
-      a.quiet = true;
-    } else if (arg == "--rules" || arg == "--until" || arg == "--now") {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        a.error = arg + " needs a value";
-        return a;
-      }
-      std::string& target = arg == "--rules" ? a.rules : arg == "--now" ? a.now : a.until;
-      target = argv[++i];
-    } else if (arg == "--examples") {
-      char* end = nullptr;
-      long n = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : -1;
-      if (i + 1 >= argc || *end != '\0' || n < 0 || n > 1000) {
-        a.error = "--examples needs a number from 0 to 1000";
-        return a;
-      }
-      a.examples = static_cast<int>(n);
-      ++i;
-    } else if (arg == "--format") {
-      if (i + 1 >= argc ||
-          (std::string(argv[i + 1]) != "text" && std::string(argv[i + 1]) != "json")) {
-        a.error = "--format needs text or json";
-        return a;
-      }
-      a.format = argv[++i];
-    } else if (arg.rfind("--config=", 0) == 0) {
+    if (ReadOption(arg, argc, argv, i, a))
+      continue;
+    if (arg.rfind("--config=", 0) == 0) {
       a.config = arg.substr(9);
     } else if (!arg.empty() && arg[0] == '-') {
       a.error = "unknown option " + arg;
-      return a;
     } else {
       a.positional.push_back(arg);
     }
   }
+  if (a.error.empty() && a.format != "text" && a.format != "json")
+    a.error = "--format needs text or json";
   return a;
 }
 
 std::optional<Config> LoadOrReport(const Args& args) {
   auto path = ResolveConfigPath(args.config);
-  auto cfg = LoadConfig(path);
+  auto cfg = LoadConfig(path, workers::AllSections(channels::BuiltinChannels()));
   if (!cfg) {
     std::cerr << cfg.error().message;
     return std::nullopt;

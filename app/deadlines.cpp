@@ -5,6 +5,7 @@
 
 #include "app/command.hpp"
 #include "routing/rules.hpp"
+#include "routing/settings.hpp"
 #include "routing/timezone.hpp"
 #include "tickets/jobs.hpp"
 
@@ -49,7 +50,7 @@ int RunDeadlines(const Args& args) {
               std::chrono::system_clock::now().time_since_epoch())
               .count();
   }
-  auto rules = routing::LoadRuleSet(cfg->routing.rules_file, &*cfg);
+  auto rules = routing::LoadRuleSet(cfg->Get<routing::Settings>().rules_file, &*cfg);
   if (!rules) {
     std::cerr << rules.error().message;
     return kExitUsage;

@@ -7,9 +7,13 @@
 
 #include "app/command.hpp"
 #include "channels/builtin.hpp"
+#include "channels/chat/settings.hpp"
 #include "channels/email/channel.hpp"
+#include "channels/telegram/settings.hpp"
+#include "channels/whatsapp/settings.hpp"
 #include "core/log.hpp"
 #include "tickets/delivery.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::app {
 
@@ -49,15 +53,16 @@ outbox::Senders DepartmentSenders(const Config& cfg, metrics::Registry& registry
 }
 
 outbox::LaneSettings CitizenLane(const Config& cfg) {
-  return {"citizens", std::chrono::seconds(120),        cfg.chat.send_max_attempts,
+  return {"citizens", std::chrono::seconds(120),        cfg.Get<chat::Settings>().send_max_attempts,
           4,          "meldestelle_chat_replies_total", "Chat replies attempted, by outcome."};
 }
 
 outbox::LaneSettings DepartmentLane(const Config& cfg) {
+  const auto& tickets = cfg.Get<tickets::Settings>();
   // The lease outlasts one attempt's timeout, so a slow receiver is not sent to twice.
   return {"departments",
-          std::chrono::seconds(2 * cfg.tickets.delivery_timeout_seconds + 60),
-          cfg.tickets.delivery_max_attempts,
+          std::chrono::seconds(2 * tickets.delivery_timeout_seconds + 60),
+          tickets.delivery_max_attempts,
           4,
           "meldestelle_department_deliveries_total",
           "Department delivery attempts, by channel and outcome."};
@@ -85,8 +90,9 @@ int RunDispatcher(const Args& args) {
                         registry);
   outbox::Lane departments(cfg->database.url, DepartmentSenders(*cfg, registry),
                            DepartmentLane(*cfg), registry);
-  log::Info("dispatcher starting", {{"whatsapp", cfg->whatsapp.access_token.empty() ? "off" : "on"},
-                                    {"telegram", cfg->telegram.bot_token.empty() ? "off" : "on"}});
+  auto on = [](const std::string& secret) { return secret.empty() ? "off" : "on"; };
+  log::Info("dispatcher starting", {{"whatsapp", on(cfg->Get<whatsapp::Settings>().access_token)},
+                                    {"telegram", on(cfg->Get<telegram::Settings>().bot_token)}});
   std::thread run([&] { citizens.Run(stop, std::chrono::milliseconds(250)); });
   std::thread deliveries([&] { departments.Run(stop, std::chrono::milliseconds(250)); });
   signals.Wait();

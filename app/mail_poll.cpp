@@ -5,6 +5,7 @@
 
 #include "app/command.hpp"
 #include "channels/email/poll.hpp"
+#include "channels/email/settings.hpp"
 #include "core/log.hpp"
 
 namespace meldestelle::app {
@@ -33,7 +34,8 @@ int RunMailPoll(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExitUsage;
-  if (cfg->email.imap_url.empty() || cfg->email.intake_secret.empty()) {
+  const auto& mail = cfg->Get<email::Settings>();
+  if (mail.imap_url.empty() || mail.intake_secret.empty()) {
     std::cerr << "meldestelle mail-poll: email.imap_url and email.intake_secret must be set "
                  "(MELDESTELLE_IMAP_URL, MELDESTELLE_MAIL_SECRET)\n";
     return kExitUsage;

@@ -3,6 +3,7 @@
 
 #include "app/command.hpp"
 #include "channels/email/poll.hpp"
+#include "channels/email/settings.hpp"
 #include "core/log.hpp"
 
 namespace meldestelle::app {
@@ -34,7 +35,8 @@ int RunMailgate(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExTempFail;  // a broken config must not bounce citizens' mail
-  if (cfg->email.intake_secret.empty()) {
+  const auto& mail = cfg->Get<email::Settings>();
+  if (mail.intake_secret.empty()) {
     std::cerr << "meldestelle mailgate: email.intake_secret is not set (MELDESTELLE_MAIL_SECRET)\n";
     return kExTempFail;
   }
@@ -42,13 +44,13 @@ int RunMailgate(const Args& args) {
   char buf[65536];
   while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
     raw.append(buf, static_cast<size_t>(std::cin.gcount()));
-    if (static_cast<int64_t>(raw.size()) > cfg->email.max_message_bytes) {
-      std::cerr << "meldestelle mailgate: message larger than " << cfg->email.max_message_bytes
+    if (static_cast<int64_t>(raw.size()) > mail.max_message_bytes) {
+      std::cerr << "meldestelle mailgate: message larger than " << mail.max_message_bytes
                 << " bytes; refused\n";
       return kExDataErr;
     }
   }
-  auto h = email::HandToGateway(GatewayUrl(*cfg, args), cfg->email.intake_secret, "mailgate", raw);
+  auto h = email::HandToGateway(GatewayUrl(*cfg, args), mail.intake_secret, "mailgate", raw);
   switch (h.delivery) {
     case email::Delivery::kAccepted:
       std::cout << h.detail << "\n";

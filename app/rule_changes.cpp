@@ -12,6 +12,7 @@
 #include "core/errors.hpp"
 #include "core/sql.hpp"
 #include "routing/fixtures.hpp"
+#include "routing/settings.hpp"
 #include "workers/rule_history.hpp"
 
 namespace meldestelle::app {
@@ -123,7 +124,7 @@ void Record(const Config& config, SwapRecord rec, std::ostream& out) {
 }  // namespace
 
 Status PromoteRules(const Config& config, const fs::path& candidate, std::ostream& out) {
-  const fs::path& live = config.routing.rules_file;
+  const fs::path& live = config.Get<routing::Settings>().rules_file;
   fs::path live_tests = routing::FixturesBeside(live);
   fs::path cand_tests = routing::FixturesBeside(candidate);
   std::error_code ec;
@@ -176,7 +177,7 @@ Status PromoteRules(const Config& config, const fs::path& candidate, std::ostrea
 }
 
 Status RollbackRules(const Config& config, std::ostream& out) {
-  const fs::path& live = config.routing.rules_file;
+  const fs::path& live = config.Get<routing::Settings>().rules_file;
   fs::path live_tests = routing::FixturesBeside(live);
   auto prev_text = Slurp(Previous(live));
   if (!prev_text) {

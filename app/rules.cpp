@@ -14,6 +14,7 @@
 #include "core/text.hpp"
 #include "routing/fixtures.hpp"
 #include "routing/geo.hpp"
+#include "routing/settings.hpp"
 
 namespace meldestelle::app {
 
@@ -162,7 +163,7 @@ int RunRulesChange(const Args& args, const Config& cfg) {
   if (action == "promote") {
     std::filesystem::path candidate = args.positional.size() == 2
                                           ? std::filesystem::path(args.positional[1])
-                                          : cfg.routing.shadow_rules_file;
+                                          : cfg.Get<routing::Settings>().shadow_rules_file;
     if (candidate.empty()) {
       std::cerr << "meldestelle rules promote: no CANDIDATE given and no "
                    "routing.shadow_rules_file configured\n";
@@ -209,7 +210,7 @@ int RunRules(const Args& args) {
   }
   std::filesystem::path file = check && args.positional.size() == 2
                                    ? std::filesystem::path(args.positional[1])
-                                   : cfg->routing.rules_file;
+                                   : cfg->Get<routing::Settings>().rules_file;
   if (check) {
     return RunRulesCheck(file, args.tests, *cfg);
   }

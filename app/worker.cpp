@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "workers/process.hpp"
+#include "workers/settings.hpp"
 
 namespace meldestelle::app {
 
@@ -68,7 +69,7 @@ int RunWorker(const Args& args) {
     }
     return kExitUsage;
   }
-  MetricsServer metrics(registry, cfg->worker.metrics_port, "worker");
+  MetricsServer metrics(registry, cfg->Get<workers::Settings>().metrics_port, "worker");
   signals.Wait([&] { worker.RequestReload(); });
   worker.Stop();
   return kExitOk;

@@ -3,17 +3,17 @@
 // Each line of the data file is {"text": "...", "category": "STR-01"}. A report the classifier
 // leaves without a category ("Kategorie unsicher") counts as wrong. Prints precision and recall
 // per category as a Markdown table and the overall accuracy; --errors also lists every miss.
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/config.hpp"
 #include "core/text.hpp"
 #include "routing/classifier.hpp"
+#include "routing/settings.hpp"
 
 using namespace meldestelle;
 
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  auto config = LoadConfig(config_path);
+  auto config = LoadConfig(config_path, routing::Sections(), /*ignore_other_keys=*/true);
   if (!config) {
     std::cerr << config.error().message;
     return 2;

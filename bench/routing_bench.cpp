@@ -3,8 +3,6 @@
 // and without a category, so the classifier runs for half of them) and locations (inside and
 // outside the districts, some without). Prints the median over many warm runs.
 //   build/bench/routing_bench [--runs N]      (run from the source directory)
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -19,6 +18,7 @@
 
 #include "core/config.hpp"
 #include "routing/rules.hpp"
+#include "routing/settings.hpp"
 
 using namespace meldestelle;
 
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  auto config = LoadConfig("config/example/meldestelle.yaml");
+  auto config = LoadConfig("config/example/meldestelle.yaml", routing::Sections(),
+                           /*ignore_other_keys=*/true);
   if (!config) {
     std::cerr << config.error().message;
     return 2;
@@ -96,9 +97,10 @@ int main(int argc, char** argv) {
   auto dir = std::filesystem::temp_directory_path() / "meldestelle-routing-bench";
   std::filesystem::create_directories(dir);
   for (int i = 0; i < kDistricts; ++i) {
-    config->routing.areas.push_back({"bezirk-" + std::to_string(i), WriteDistrict(dir, i), 0});
+    config->Set<routing::Settings>().areas.push_back(
+        {"bezirk-" + std::to_string(i), WriteDistrict(dir, i), 0});
   }
-  std::string rules = ReadFile(config->routing.rules_file);
+  std::string rules = ReadFile(config->Get<routing::Settings>().rules_file);
   const std::string marker = "  # --- Special cases";
   size_t at = rules.find(marker);
   if (at == std::string::npos) {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 namespace meldestelle::channels {
 
@@ -59,6 +60,18 @@ const MessageType* Registry::TypeOfUntyped(std::string_view body) const {
 std::string Registry::DisplayName(std::string_view channel) const {
   const Channel* c = Find(channel);
   return c != nullptr && !c->display_name.empty() ? c->display_name : std::string(channel);
+}
+
+meldestelle::ConfigSections Registry::ConfigSections() const {
+  meldestelle::ConfigSections all;
+  std::set<std::string_view> keys;
+  for (const auto& c : channels_) {
+    for (const auto& s : c.config_sections) {
+      if (keys.insert(s->key()).second)
+        all.push_back(s);
+    }
+  }
+  return all;
 }
 
 }  // namespace meldestelle::channels

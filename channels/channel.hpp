@@ -159,6 +159,9 @@ struct Channel {
   std::function<void(outbox::Senders&, const Config&)> senders;
   // Whether the channel is configured (its secrets are set); off: routes answer 404.
   std::function<bool(const Config&)> enabled;
+  // The channel's sections of the configuration file (channels/<name>/settings.hpp). A section
+  // several channels share (chat:) may be listed by each; it is read once.
+  ConfigSections config_sections;
 };
 
 // The channels of one process. Built once at startup, read-only afterwards (thread-safe then).
@@ -174,6 +177,8 @@ class Registry {
   const MessageType* TypeOfUntyped(std::string_view body) const;
   // "WhatsApp" for "whatsapp"; the name itself for an unknown one.
   std::string DisplayName(std::string_view channel) const;
+  // The configuration sections of all channels, each key once, in the order of the channels.
+  meldestelle::ConfigSections ConfigSections() const;
 
  private:
   std::vector<Channel> channels_;

@@ -4,10 +4,7 @@
 
 namespace meldestelle {
 
-std::string LinkSecret(const Config& config) {
-  return !config.notifications.optout_secret.empty() ? config.notifications.optout_secret
-                                                     : config.webform.token_secret;
-}
+std::string LinkSecret(const Config& config) { return config.link_secret; }
 
 std::string SignLink(const std::string& secret, const std::string& purpose,
                      const std::string& subject, int64_t expires_unix) {

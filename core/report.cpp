@@ -170,6 +170,98 @@ class Reader {
   }
 };
 
+// The parts of a report (ReportFromJson); each returns the first problem, or Ok.
+
+Status ReadReporter(const json& rep, Reporter& out) {
+  Reader rd;
+  Error err;
+  if (!rep.is_object()) {
+    return MakeError(errors::kSchemaInvalid, "reporter must be an object");
+  }
+  if (!rd.String(rep, "address", &out.address, false, &err, "reporter.") ||
+      !rd.String(rep, "name", &out.name, false, &err, "reporter.") ||
+      !rd.String(rep, "language", &out.language, false, &err, "reporter.")) {
+    return err;
+  }
+  if (auto ack = rep.find("ack"); ack != rep.end() && !ack->is_null()) {
+    if (!ack->is_object()) {
+      return MakeError(errors::kSchemaInvalid, "reporter.ack must be an object");
+    }
+    if (!rd.String(*ack, "channel", &out.ack_channel, false, &err, "reporter.ack.") ||
+        !rd.String(*ack, "address", &out.ack_address, false, &err, "reporter.ack.")) {
+      return err;
+    }
+  }
+  return Ok{};
+}
+
+Status ReadLocation(const json& loc, Location& out) {
+  Reader rd;
+  Error err;
+  if (!loc.is_object()) {
+    return MakeError(errors::kSchemaInvalid, "location must be an object");
+  }
+  std::string source = "none";
+  if (!rd.Number(loc, "lat", &out.lat, &err, "location.") ||
+      !rd.Number(loc, "lon", &out.lon, &err, "location.") ||
+      !rd.Number(loc, "accuracy_m", &out.accuracy_m, &err, "location.") ||
+      !rd.String(loc, "source", &source, false, &err, "location.") ||
+      !rd.String(loc, "address", &out.address, false, &err, "location.")) {
+    return err;
+  }
+  auto parsed = LocationSourceFromString(source);
+  if (!parsed) {
+    return MakeError(errors::kSchemaInvalid,
+                     "location.source must be none, device, photo or address");
+  }
+  out.source = *parsed;
+  if (out.lat.has_value() != out.lon.has_value()) {
+    return MakeError(errors::kSchemaInvalid, "location.lat and location.lon go together");
+  }
+  if (out.lat && (*out.lat < -90 || *out.lat > 90 || *out.lon < -180 || *out.lon > 180)) {
+    return MakeError(errors::kSchemaInvalid, "location coordinates out of range");
+  }
+  return Ok{};
+}
+
+Status ReadAttachments(const json& atts, std::vector<Attachment>& out) {
+  Reader rd;
+  Error err;
+  if (!atts.is_array()) {
+    return MakeError(errors::kSchemaInvalid, "attachments must be an array");
+  }
+  for (const auto& a : atts) {
+    if (!a.is_object()) {
+      return MakeError(errors::kSchemaInvalid, "attachments[] must be objects");
+    }
+    Attachment att;
+    std::string path = "attachments[].";
+    if (!rd.String(a, "sha256", &att.sha256, true, &err, path) ||
+        !rd.String(a, "media_type", &att.media_type, true, &err, path) ||
+        !rd.String(a, "filename", &att.filename, false, &err, path)) {
+      return err;
+    }
+    auto size = a.find("size");
+    if (size == a.end() || !size->is_number_integer() || size->get<int64_t>() < 0) {
+      return MakeError(errors::kSchemaInvalid, "attachments[].size must be a non-negative integer");
+    }
+    att.size = size->get<int64_t>();
+    if (att.sha256.size() != 64 ||
+        att.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return MakeError(errors::kSchemaInvalid,
+                       "attachments[].sha256 must be 64 lowercase hex digits");
+    }
+    out.push_back(std::move(att));
+  }
+  return Ok{};
+}
+
+// A member that is absent or null is not read.
+const json* Present(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && !it->is_null() ? &*it : nullptr;
+}
+
 }  // namespace
 
 Result<Report> ReportFromJson(const json& j) {
@@ -201,79 +293,17 @@ Result<Report> ReportFromJson(const json& j) {
   if (r.channel.empty() || r.channel_message_id.empty()) {
     return MakeError(errors::kSchemaInvalid, "channel and channel_message_id must not be empty");
   }
-  if (auto rep = j.find("reporter"); rep != j.end() && !rep->is_null()) {
-    if (!rep->is_object()) {
-      return MakeError(errors::kSchemaInvalid, "reporter must be an object");
-    }
-    if (!rd.String(*rep, "address", &r.reporter.address, false, &err, "reporter.") ||
-        !rd.String(*rep, "name", &r.reporter.name, false, &err, "reporter.") ||
-        !rd.String(*rep, "language", &r.reporter.language, false, &err, "reporter.")) {
-      return err;
-    }
-    if (auto ack = rep->find("ack"); ack != rep->end() && !ack->is_null()) {
-      if (!ack->is_object()) {
-        return MakeError(errors::kSchemaInvalid, "reporter.ack must be an object");
-      }
-      if (!rd.String(*ack, "channel", &r.reporter.ack_channel, false, &err, "reporter.ack.") ||
-          !rd.String(*ack, "address", &r.reporter.ack_address, false, &err, "reporter.ack.")) {
-        return err;
-      }
-    }
+  if (const json* rep = Present(j, "reporter"); rep != nullptr) {
+    if (auto st = ReadReporter(*rep, r.reporter); !st)
+      return st.error();
   }
-  if (auto loc = j.find("location"); loc != j.end() && !loc->is_null()) {
-    if (!loc->is_object()) {
-      return MakeError(errors::kSchemaInvalid, "location must be an object");
-    }
-    std::string source = "none";
-    if (!rd.Number(*loc, "lat", &r.location.lat, &err, "location.") ||
-        !rd.Number(*loc, "lon", &r.location.lon, &err, "location.") ||
-        !rd.Number(*loc, "accuracy_m", &r.location.accuracy_m, &err, "location.") ||
-        !rd.String(*loc, "source", &source, false, &err, "location.") ||
-        !rd.String(*loc, "address", &r.location.address, false, &err, "location.")) {
-      return err;
-    }
-    auto parsed = LocationSourceFromString(source);
-    if (!parsed) {
-      return MakeError(errors::kSchemaInvalid,
-                       "location.source must be none, device, photo or address");
-    }
-    r.location.source = *parsed;
-    if (r.location.lat.has_value() != r.location.lon.has_value()) {
-      return MakeError(errors::kSchemaInvalid, "location.lat and location.lon go together");
-    }
-    if (r.location.lat && (*r.location.lat < -90 || *r.location.lat > 90 ||
-                           *r.location.lon < -180 || *r.location.lon > 180)) {
-      return MakeError(errors::kSchemaInvalid, "location coordinates out of range");
-    }
+  if (const json* loc = Present(j, "location"); loc != nullptr) {
+    if (auto st = ReadLocation(*loc, r.location); !st)
+      return st.error();
   }
-  if (auto atts = j.find("attachments"); atts != j.end() && !atts->is_null()) {
-    if (!atts->is_array()) {
-      return MakeError(errors::kSchemaInvalid, "attachments must be an array");
-    }
-    for (const auto& a : *atts) {
-      if (!a.is_object()) {
-        return MakeError(errors::kSchemaInvalid, "attachments[] must be objects");
-      }
-      Attachment att;
-      std::string path = "attachments[].";
-      if (!rd.String(a, "sha256", &att.sha256, true, &err, path) ||
-          !rd.String(a, "media_type", &att.media_type, true, &err, path) ||
-          !rd.String(a, "filename", &att.filename, false, &err, path)) {
-        return err;
-      }
-      auto size = a.find("size");
-      if (size == a.end() || !size->is_number_integer() || size->get<int64_t>() < 0) {
-        return MakeError(errors::kSchemaInvalid,
-                         "attachments[].size must be a non-negative integer");
-      }
-      att.size = size->get<int64_t>();
-      if (att.sha256.size() != 64 ||
-          att.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
-        return MakeError(errors::kSchemaInvalid,
-                         "attachments[].sha256 must be 64 lowercase hex digits");
-      }
-      r.attachments.push_back(std::move(att));
-    }
+  if (const json* atts = Present(j, "attachments"); atts != nullptr) {
+    if (auto st = ReadAttachments(*atts, r.attachments); !st)
+      return st.error();
   }
   return r;
 }

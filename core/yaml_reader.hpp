@@ -35,6 +35,12 @@ class YamlReader {
               bool required = false, std::string_view path = {});
   void Int(const YAML::Node& map, std::string_view name, int64_t* out, int64_t min, int64_t max,
            std::string_view path = {});
+  void Int(const YAML::Node& map, std::string_view name, int* out, int64_t min, int64_t max,
+           std::string_view path = {}) {
+    int64_t v = *out;
+    Int(map, name, &v, min, max, path);
+    *out = static_cast<int>(v);
+  }
   void StringList(const YAML::Node& map, std::string_view name, std::vector<std::string>* out,
                   std::string_view path = {});
   // true/false (also yes/no, on/off); anything else is an error.

@@ -7,6 +7,7 @@
 
 #include "channels/http.hpp"
 #include "channels/webform/intake.hpp"
+#include "channels/webform/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -68,13 +69,13 @@ void Gateway::CountRejected(const std::string& channel, const std::string& reaso
 }
 
 Result<int> Gateway::Start() {
-  if (config_.webform.token_secret.empty()) {
-    return MakeError(
-        errors::kConfigInvalid,
-        "webform.token_secret: environment variable " +
-            (config_.webform.token_secret_var.empty() ? std::string("(none configured)")
-                                                      : config_.webform.token_secret_var) +
-            " is not set; the gateway needs it to sign form tokens");
+  const auto& form = config_.Get<webform::Settings>();
+  if (form.token_secret.empty()) {
+    return MakeError(errors::kConfigInvalid,
+                     "webform.token_secret: environment variable " +
+                         (form.token_secret_var.empty() ? std::string("(none configured)")
+                                                        : form.token_secret_var) +
+                         " is not set; the gateway needs it to sign form tokens");
   }
   Routes();
   if (auto st = staff_.Register(server_); !st)
@@ -178,19 +179,14 @@ void Gateway::Routes() {
   });
 }
 
-channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform::Intake intake) {
-  const std::string& channel = request.channel;
-  const std::string& dedup_key = request.dedup_key;
-  const std::string& request_hash = request.request_hash;
-  channels::Accepted out;
-  auto fail = [&](Error e) {
-    out.status = channels::HttpStatusFor(e.code);
-    out.error = std::move(e);
-    return out;
-  };
+namespace {
+
+// The photos as staff will see them: the place the camera recorded taken as the report's when
+// the citizen gave none (docs/report-schema.md); a copy without EXIF/XMP/IPTC, turned upright
+// (the original is not kept); each listed as an attachment.
+void PreparePhotos(webform::Intake& intake) {
   Report& r = intake.report;
   for (auto& photo : intake.photos) {
-    // The place the camera recorded, when the citizen gave none (docs/report-schema.md).
     if (!r.location.lat && r.location.address.empty()) {
       if (auto meta = ReadPhotoMetadata(photo.content); meta && meta->lat && meta->lon) {
         r.location.lat = meta->lat;
@@ -198,7 +194,6 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
         r.location.source = LocationSource::kPhoto;
       }
     }
-    // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
     if (auto stripped = StripPhoto(photo.content); stripped) {
       photo.content = std::move(stripped).value();
       photo.sha256 = Sha256Hex(photo.content);
@@ -210,6 +205,22 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
     r.attachments.push_back({photo.sha256, photo.media_type,
                              static_cast<int64_t>(photo.content.size()), photo.filename});
   }
+}
+
+}  // namespace
+
+channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform::Intake intake) {
+  const std::string& channel = request.channel;
+  const std::string& dedup_key = request.dedup_key;
+  const std::string& request_hash = request.request_hash;
+  channels::Accepted out;
+  auto fail = [&](Error e) {
+    out.status = channels::HttpStatusFor(e.code);
+    out.error = std::move(e);
+    return out;
+  };
+  Report& r = intake.report;
+  PreparePhotos(intake);
   int64_t received_ms = NowMillis();
   r.id = NewUuid();
   r.reference = references_.Next();

@@ -11,6 +11,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "gateway/staff.hpp"
+#include "routing/settings.hpp"
 #include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
@@ -29,7 +30,7 @@ Staff::Staff(const Config& config, metrics::Registry& registry)
       blobs_(config.storage.media_dir) {}
 
 Status Staff::Register(httplib::Server& server) {
-  for (const auto& a : config_.routing.areas) {
+  for (const auto& a : config_.Get<routing::Settings>().areas) {
     auto g = routing::LoadGeoJson(a.file, a.name);
     if (!g)
       return g.error();
@@ -127,6 +128,50 @@ const std::set<std::string>& KnownStatuses() {
 
 }  // namespace
 
+namespace {
+
+// status=open,done,…: "open" and "closed" stand for their statuses. Returns the problem, or "".
+std::string ParseStatuses(const std::string& text, std::vector<std::string>& out) {
+  std::stringstream ss(text);
+  for (std::string s; std::getline(ss, s, ',');) {
+    if (s == "open") {
+      for (const char* o : {"assigned", "handed_back", "accepted", "in_progress"})
+        out.push_back(o);
+    } else if (s == "closed") {
+      out.push_back("done");
+      out.push_back("rejected");
+    } else if (KnownStatuses().count(s)) {
+      out.push_back(s);
+    } else {
+      return "status: unknown \"" + s +
+             "\" (open, closed, or one of assigned, handed_back,"
+             " accepted, in_progress, done, rejected, duplicate)";
+    }
+  }
+  return "";
+}
+
+// bbox=min_lon,min_lat,max_lon,max_lat (the GeoJSON order). Returns the problem, or "".
+std::string ParseBBox(const std::string& text, std::optional<routing::BBox>& out) {
+  std::stringstream ss(text);
+  std::vector<double> v;
+  for (std::string s; std::getline(ss, s, ',');) {
+    char* end = nullptr;
+    double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0')
+      return "bbox: not a number: \"" + s + "\"";
+    v.push_back(d);
+  }
+  if (v.size() != 4 || v[0] > v[2] || v[1] > v[3] || v[0] < -180 || v[2] > 180 || v[1] < -90 ||
+      v[3] > 90) {
+    return "bbox: expected min_lon,min_lat,max_lon,max_lat";
+  }
+  out = routing::BBox{v[0], v[1], v[2], v[3]};
+  return "";
+}
+
+}  // namespace
+
 std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& token,
                                Filter* f) const {
   static const std::set<std::string> kParams = {
@@ -146,22 +191,8 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
     f->department = d;
   }
   if (req.has_param("status")) {
-    std::stringstream ss(req.get_param_value("status"));
-    for (std::string s; std::getline(ss, s, ',');) {
-      if (s == "open") {
-        for (const char* o : {"assigned", "handed_back", "accepted", "in_progress"})
-          f->statuses.push_back(o);
-      } else if (s == "closed") {
-        f->statuses.push_back("done");
-        f->statuses.push_back("rejected");
-      } else if (KnownStatuses().count(s)) {
-        f->statuses.push_back(s);
-      } else {
-        return "status: unknown \"" + s +
-               "\" (open, closed, or one of assigned, handed_back,"
-               " accepted, in_progress, done, rejected, duplicate)";
-      }
-    }
+    if (auto e = ParseStatuses(req.get_param_value("status"), f->statuses); !e.empty())
+      return e;
   }
   if (req.has_param("category")) {
     f->category = req.get_param_value("category");
@@ -175,21 +206,8 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
       return "area: unknown \"" + f->area + "\"";
   }
   if (req.has_param("bbox")) {
-    // min_lon,min_lat,max_lon,max_lat (the GeoJSON order).
-    std::stringstream ss(req.get_param_value("bbox"));
-    std::vector<double> v;
-    for (std::string s; std::getline(ss, s, ',');) {
-      char* end = nullptr;
-      double d = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0')
-        return "bbox: not a number: \"" + s + "\"";
-      v.push_back(d);
-    }
-    if (v.size() != 4 || v[0] > v[2] || v[1] > v[3] || v[0] < -180 || v[2] > 180 || v[1] < -90 ||
-        v[3] > 90) {
-      return "bbox: expected min_lon,min_lat,max_lon,max_lat";
-    }
-    f->bbox = routing::BBox{v[0], v[1], v[2], v[3]};
+    if (auto e = ParseBBox(req.get_param_value("bbox"), f->bbox); !e.empty())
+      return e;
   }
   for (auto [name, out] :
        {std::pair<const char*, std::string*>{"since", &f->since}, {"until", &f->until}}) {
@@ -395,19 +413,11 @@ Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
   return *r;
 }
 
-void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
-                         StaffAction::Kind kind) {
-  auto token = ApiAuth(req, res);
-  if (!token)
-    return;
-  auto ref = PathReference(req, res);
-  if (!ref)
-    return;
-  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    SendError(res, 400, errors::kInvalidJson, "the body must be a JSON object");
-    return;
-  }
+namespace {
+
+// An action's body: the fields of its kind, strings of at most 5,000 characters; a duplicate's
+// reference in its canonical form.
+Result<StaffAction> ParseAction(const json& body, StaffAction::Kind kind) {
   StaffAction action;
   action.kind = kind;
   std::map<std::string, std::string*> fields;
@@ -430,29 +440,45 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
   }
   for (const auto& [k, v] : body.items()) {
     auto it = fields.find(k);
-    if (it == fields.end()) {
-      SendError(res, 400, errors::kInvalidRequest, "unknown field \"" + k + "\"");
-      return;
-    }
-    if (!v.is_string()) {
-      SendError(res, 400, errors::kInvalidRequest, "\"" + k + "\" must be a string");
-      return;
-    }
+    if (it == fields.end())
+      return MakeError(errors::kInvalidRequest, "unknown field \"" + k + "\"");
+    if (!v.is_string())
+      return MakeError(errors::kInvalidRequest, "\"" + k + "\" must be a string");
     *it->second = v.get<std::string>();
     if (Utf8Length(*it->second) > 5000) {
-      SendError(res, 400, errors::kInvalidRequest, "\"" + k + "\" is longer than 5000 characters");
-      return;
+      return MakeError(errors::kInvalidRequest, "\"" + k + "\" is longer than 5000 characters");
     }
   }
   if (kind == StaffAction::Kind::kDuplicate && !action.duplicate_of.empty()) {
     auto other = ParseReference(action.duplicate_of);
-    if (!other) {
-      SendError(res, 400, errors::kInvalidRequest, "duplicate_of is not a valid reference");
-      return;
-    }
+    if (!other)
+      return MakeError(errors::kInvalidRequest, "duplicate_of is not a valid reference");
     action.duplicate_of = *other;
   }
-  auto r = Act(*token, *ref, action);
+  return action;
+}
+
+}  // namespace
+
+void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
+                         StaffAction::Kind kind) {
+  auto token = ApiAuth(req, res);
+  if (!token)
+    return;
+  auto ref = PathReference(req, res);
+  if (!ref)
+    return;
+  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    SendError(res, 400, errors::kInvalidJson, "the body must be a JSON object");
+    return;
+  }
+  auto action = ParseAction(body, kind);
+  if (!action) {
+    SendError(res, 400, action.error().code, action.error().message);
+    return;
+  }
+  auto r = Act(*token, *ref, *action);
   if (!r) {
     int status =
         r.error().code == errors::kUnavailable ? 503 : tickets::StaffErrorStatus(r.error().code);

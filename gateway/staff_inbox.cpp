@@ -181,6 +181,116 @@ std::string ErrorKey(const Error& e) {
   return "datenbank";
 }
 
+// The ticket page's parts (InboxTicket), from the staff view of the ticket (tickets/view.hpp).
+
+// Status, department, received, channel, category, text, place, flags, contact, public note.
+std::string TicketFacts(const json& j) {
+  std::string body =
+      "<section><p>Status: <span class=\"status\" id=\"status\">" +
+      HtmlEscape(StatusName(j["status"].get<std::string>())) +
+      "</span> · Fachbereich: " + HtmlEscape(j["department"]["name"].get<std::string>()) +
+      " · Eingang: " + HtmlEscape(j["received_at"].get<std::string>()) +
+      " (UTC) · Kanal: " + HtmlEscape(j["channel"].get<std::string>()) + "</p><p>Kategorie: " +
+      HtmlEscape(j["category_name"].is_string() ? j["category_name"].get<std::string>() : "–") +
+      "</p><h2>Beschreibung</h2><p id=\"text\">" + HtmlEscape(j["text"].get<std::string>()) +
+      "</p><h2>Ort</h2><p>" + HtmlEscape(j["location"]["address"].get<std::string>());
+  if (j["location"]["lat"].is_number()) {
+    body += " (" + j["location"]["lat"].dump() + ", " + j["location"]["lon"].dump() +
+            ") <a id=\"karte\" href=\"" + HtmlEscape(j["location"]["map_url"].get<std::string>()) +
+            "\" target=\"_blank\" rel=\"noopener\">Karte (OpenStreetMap)</a>";
+  }
+  body += "</p>";
+  if (!j["flags"].empty()) {
+    body += "<p>Hinweise: ";
+    for (const auto& f : j["flags"])
+      body += HtmlEscape(f.is_string() ? f.get<std::string>() : f.dump()) + " ";
+    body += "</p>";
+  }
+  if (j["reporter"].is_object()) {
+    body += "<p>Kontakt: " + HtmlEscape(j["reporter"]["name"].get<std::string>()) + " " +
+            HtmlEscape(j["reporter"]["contact"].get<std::string>()) + "</p>";
+  }
+  if (!j["public_note"].get<std::string>().empty()) {
+    body += "<p>Öffentlicher Hinweis: " + HtmlEscape(j["public_note"].get<std::string>()) + "</p>";
+  }
+  return body + "</section>";
+}
+
+// The photos, each linked to itself.
+std::string TicketPhotos(const json& j) {
+  if (j["attachments"].empty())
+    return "";
+  const std::string r = j["reference"];
+  std::string body = "<section class=\"photos\"><h2>Fotos</h2>";
+  for (const auto& a : j["attachments"]) {
+    std::string n = std::to_string(a["position"].get<int>());
+    body += "<a href=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n +
+            "\"><img src=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n + "\" alt=\"Foto " +
+            std::to_string(a["position"].get<int>() + 1) + " der Meldung\"></a>";
+  }
+  return body + "</section>";
+}
+
+// The forms of what staff may do in the ticket's status: accept; set the status, hand back, mark
+// as duplicate while it is with the department; a note always.
+std::string TicketForms(const json& j, const std::string& csrf_value) {
+  const std::string status = j["status"];
+  const std::string csrf = "<input type=\"hidden\" name=\"csrf\" value=\"" + csrf_value + "\">";
+  const std::string form = "<form method=\"post\" action=\"/staff/tickets/" +
+                           HtmlEscape(j["reference"].get<std::string>()) + "/aktion\">" + csrf;
+  std::string body = "<section><h2>Bearbeiten</h2><div class=\"actions\">";
+  if (status == "assigned") {
+    body += form +
+            "<input type=\"hidden\" name=\"aktion\" value=\"accept\"><p>Die Meldung gehört zu uns."
+            "</p><button type=\"submit\" id=\"annehmen\">Annehmen</button></form>";
+  }
+  if (status == "assigned" || status == "accepted" || status == "in_progress") {
+    body +=
+        form +
+        "<input type=\"hidden\" name=\"aktion\" value=\"status\"><label for=\"neuer-status\">"
+        "Status</label><select id=\"neuer-status\" name=\"status\"><option value=\"in_progress\">"
+        "in Bearbeitung</option><option value=\"done\">erledigt</option><option "
+        "value=\"rejected\">abgelehnt</option></select><label for=\"hinweis\">Hinweis für die "
+        "Bürgerin / den Bürger (bei Ablehnung nötig)</label><textarea id=\"hinweis\" "
+        "name=\"public_note\" rows=\"2\"></textarea><button type=\"submit\" "
+        "id=\"status-setzen\">Status setzen</button></form>";
+    body += form +
+            "<input type=\"hidden\" name=\"aktion\" value=\"hand-back\"><label for=\"grund\">"
+            "Nicht unsere Zuständigkeit – Grund</label><textarea id=\"grund\" name=\"reason\" "
+            "rows=\"2\" required></textarea><button type=\"submit\" id=\"zurueckgeben\">"
+            "Zurückgeben</button></form>";
+    body += form +
+            "<input type=\"hidden\" name=\"aktion\" value=\"duplicate\"><label for=\"duplikat\">"
+            "Duplikat von Vorgang</label><input type=\"text\" id=\"duplikat\" "
+            "name=\"duplicate_of\" autocomplete=\"off\"><button type=\"submit\">Als Duplikat "
+            "verknüpfen</button></form>";
+  }
+  body += form +
+          "<input type=\"hidden\" name=\"aktion\" value=\"notes\"><label for=\"notiz\">Interne "
+          "Notiz</label><textarea id=\"notiz\" name=\"note\" rows=\"2\" required></textarea>"
+          "<button type=\"submit\">Notiz speichern</button></form></div></section>";
+  return body;
+}
+
+// The history, oldest first: when, what, who, where to, and the notes.
+std::string TicketHistory(const json& j) {
+  std::string body = "<section><h2>Verlauf</h2><ol id=\"verlauf\">";
+  for (const auto& h : j.value("history", json::array())) {
+    std::string line = h["at"].get<std::string>() + " – " + ActionName(h["action"]) + " – " +
+                       h["actor"].get<std::string>();
+    if (h["to_department"].is_string())
+      line += " → " + h["to_department"].get<std::string>();
+    if (h["to_status"].is_string() && h["action"] == "status")
+      line += ": " + StatusName(h["to_status"]);
+    if (!h["note"].get<std::string>().empty())
+      line += " – " + h["note"].get<std::string>();
+    if (!h["public_note"].get<std::string>().empty())
+      line += " – öffentlich: " + h["public_note"].get<std::string>();
+    body += "<li>" + HtmlEscape(line) + "</li>";
+  }
+  return body + "</ol></section>";
+}
+
 }  // namespace
 
 void Staff::RegisterInbox(httplib::Server& server) {
@@ -385,99 +495,12 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   }
   const json& j = *t;
   std::string r = j["reference"];
-  std::string status = j["status"];
   std::string body = "<p><a href=\"/staff\">← Zur Liste</a></p><h1>Meldung " +
                      HtmlEscape(tickets::DisplayReference(r)) + "</h1>" + Msg(req);
   if (auto e = InboxErrors().find(req.get_param_value("fehler")); e != InboxErrors().end()) {
     body += Alert(e->second);
   }
-  body += "<section><p>Status: <span class=\"status\" id=\"status\">" +
-          HtmlEscape(StatusName(status)) +
-          "</span> · Fachbereich: " + HtmlEscape(j["department"]["name"].get<std::string>()) +
-          " · Eingang: " + HtmlEscape(j["received_at"].get<std::string>()) +
-          " (UTC) · Kanal: " + HtmlEscape(j["channel"].get<std::string>()) + "</p><p>Kategorie: " +
-          HtmlEscape(j["category_name"].is_string() ? j["category_name"].get<std::string>() : "–") +
-          "</p><h2>Beschreibung</h2><p id=\"text\">" + HtmlEscape(j["text"].get<std::string>()) +
-          "</p><h2>Ort</h2><p>" + HtmlEscape(j["location"]["address"].get<std::string>());
-  if (j["location"]["lat"].is_number()) {
-    body += " (" + j["location"]["lat"].dump() + ", " + j["location"]["lon"].dump() +
-            ") <a id=\"karte\" href=\"" + HtmlEscape(j["location"]["map_url"].get<std::string>()) +
-            "\" target=\"_blank\" rel=\"noopener\">Karte (OpenStreetMap)</a>";
-  }
-  body += "</p>";
-  if (!j["flags"].empty()) {
-    body += "<p>Hinweise: ";
-    for (const auto& f : j["flags"])
-      body += HtmlEscape(f.is_string() ? f.get<std::string>() : f.dump()) + " ";
-    body += "</p>";
-  }
-  if (j["reporter"].is_object()) {
-    body += "<p>Kontakt: " + HtmlEscape(j["reporter"]["name"].get<std::string>()) + " " +
-            HtmlEscape(j["reporter"]["contact"].get<std::string>()) + "</p>";
-  }
-  if (!j["public_note"].get<std::string>().empty()) {
-    body += "<p>Öffentlicher Hinweis: " + HtmlEscape(j["public_note"].get<std::string>()) + "</p>";
-  }
-  body += "</section>";
-  if (!j["attachments"].empty()) {
-    body += "<section class=\"photos\"><h2>Fotos</h2>";
-    for (const auto& a : j["attachments"]) {
-      std::string n = std::to_string(a["position"].get<int>());
-      body += "<a href=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n +
-              "\"><img src=\"/staff/tickets/" + HtmlEscape(r) + "/fotos/" + n + "\" alt=\"Foto " +
-              std::to_string(a["position"].get<int>() + 1) + " der Meldung\"></a>";
-    }
-    body += "</section>";
-  }
-  std::string csrf = "<input type=\"hidden\" name=\"csrf\" value=\"" + Csrf(*token) + "\">";
-  std::string action = "/staff/tickets/" + HtmlEscape(r) + "/aktion";
-  bool open = status == "assigned" || status == "accepted" || status == "in_progress";
-  body += "<section><h2>Bearbeiten</h2><div class=\"actions\">";
-  if (status == "assigned") {
-    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
-            "<input type=\"hidden\" name=\"aktion\" value=\"accept\"><p>Die Meldung gehört zu uns."
-            "</p><button type=\"submit\" id=\"annehmen\">Annehmen</button></form>";
-  }
-  if (open) {
-    body +=
-        "<form method=\"post\" action=\"" + action + "\">" + csrf +
-        "<input type=\"hidden\" name=\"aktion\" value=\"status\"><label for=\"neuer-status\">"
-        "Status</label><select id=\"neuer-status\" name=\"status\"><option value=\"in_progress\">"
-        "in Bearbeitung</option><option value=\"done\">erledigt</option><option "
-        "value=\"rejected\">abgelehnt</option></select><label for=\"hinweis\">Hinweis für die "
-        "Bürgerin / den Bürger (bei Ablehnung nötig)</label><textarea id=\"hinweis\" "
-        "name=\"public_note\" rows=\"2\"></textarea><button type=\"submit\" "
-        "id=\"status-setzen\">Status setzen</button></form>";
-    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
-            "<input type=\"hidden\" name=\"aktion\" value=\"hand-back\"><label for=\"grund\">"
-            "Nicht unsere Zuständigkeit – Grund</label><textarea id=\"grund\" name=\"reason\" "
-            "rows=\"2\" required></textarea><button type=\"submit\" id=\"zurueckgeben\">"
-            "Zurückgeben</button></form>";
-    body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
-            "<input type=\"hidden\" name=\"aktion\" value=\"duplicate\"><label for=\"duplikat\">"
-            "Duplikat von Vorgang</label><input type=\"text\" id=\"duplikat\" "
-            "name=\"duplicate_of\" autocomplete=\"off\"><button type=\"submit\">Als Duplikat "
-            "verknüpfen</button></form>";
-  }
-  body += "<form method=\"post\" action=\"" + action + "\">" + csrf +
-          "<input type=\"hidden\" name=\"aktion\" value=\"notes\"><label for=\"notiz\">Interne "
-          "Notiz</label><textarea id=\"notiz\" name=\"note\" rows=\"2\" required></textarea>"
-          "<button type=\"submit\">Notiz speichern</button></form></div></section>";
-  body += "<section><h2>Verlauf</h2><ol id=\"verlauf\">";
-  for (const auto& h : j.value("history", json::array())) {
-    std::string line = h["at"].get<std::string>() + " – " + ActionName(h["action"]) + " – " +
-                       h["actor"].get<std::string>();
-    if (h["to_department"].is_string())
-      line += " → " + h["to_department"].get<std::string>();
-    if (h["to_status"].is_string() && h["action"] == "status")
-      line += ": " + StatusName(h["to_status"]);
-    if (!h["note"].get<std::string>().empty())
-      line += " – " + h["note"].get<std::string>();
-    if (!h["public_note"].get<std::string>().empty())
-      line += " – öffentlich: " + h["public_note"].get<std::string>();
-    body += "<li>" + HtmlEscape(line) + "</li>";
-  }
-  body += "</ol></section>";
+  body += TicketFacts(j) + TicketPhotos(j) + TicketForms(j, Csrf(*token)) + TicketHistory(j);
   res.set_header("Cache-Control", "no-store");
   res.set_content(
       HtmlPage("Meldung " + tickets::DisplayReference(r), HeaderRight(*token, config_), body),

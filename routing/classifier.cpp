@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <map>
 
+#include "routing/settings.hpp"
+
 namespace meldestelle::routing {
 
 Classifier::Classifier(const Config& config)
-    : min_score_(config.classifier.min_score), min_confidence_(config.classifier.min_confidence) {
+    : min_score_(config.Get<ClassifierSettings>().min_score),
+      min_confidence_(config.Get<ClassifierSettings>().min_confidence) {
   for (const auto& cat : config.categories) {
     size_t index = codes_.size();
     codes_.push_back(cat.code);

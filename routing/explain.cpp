@@ -107,6 +107,64 @@ nlohmann::json ExplanationToJson(const Explanation& e) {
   return j;
 }
 
+namespace {
+
+// "a, b, c"
+void JoinedLine(std::ostream& out, const char* label, const std::vector<std::string>& items) {
+  out << label;
+  for (size_t i = 0; i < items.size(); ++i) {
+    out << (i == 0 ? "" : ", ") << items[i];
+  }
+}
+
+// The location checks: inside or outside the town, the question for the citizen, the district
+// and the Grenzlage.
+void LocationLines(std::ostream& out, const Decision& d) {
+  const LocationCheck& l = *d.location;
+  if (!l.town_area.empty()) {
+    out << "location:    " << (l.outside ? "outside " : "inside ") << l.town_area;
+    if (l.outside && !l.action.empty()) {
+      out << " (action " << l.action << ")";
+    }
+    out << "\n";
+  }
+  if (d.needs_location_confirmation) {
+    out << "ask citizen: " << (l.message.empty() ? "(confirm the location)" : l.message) << "\n";
+  }
+  if (!l.district.empty()) {
+    out << "district:    " << l.district << "\n";
+  }
+  for (const auto& b : l.grenzlage) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f m", b.distance_m);
+    out << "grenzlage:   " << b.district << " → " << b.department << ", " << buf << " from "
+        << b.neighbour << " → " << b.neighbour_department << "\n";
+  }
+}
+
+// The conditions of the deciding rule, indented by depth, and the rules before it.
+void TraceLines(std::ostream& out, const Explanation& e) {
+  if (!e.decision.conditions.empty()) {
+    out << "conditions:\n";
+    for (const auto& c : e.decision.conditions) {
+      out << "  " << std::string(static_cast<size_t>(c.depth) * 2, ' ')
+          << (c.held ? "[held]   " : "[failed] ") << c.expected;
+      if (!c.seen.empty()) {
+        out << " — " << c.seen;
+      }
+      out << "\n";
+    }
+  }
+  if (!e.rejected.empty()) {
+    out << "earlier rules that did not match:\n";
+    for (const auto& r : e.rejected) {
+      out << "  " << r.rule << ": " << r.reason << "\n";
+    }
+  }
+}
+
+}  // namespace
+
 std::string ExplanationToText(const Explanation& e) {
   const Decision& d = e.decision;
   std::ostringstream out;
@@ -126,68 +184,24 @@ std::string ExplanationToText(const Explanation& e) {
     out << "classifier:  " << ClassifierLine(*d.classification) << "\n";
   }
   if (!d.flags.empty()) {
-    out << "flags:       ";
-    for (size_t i = 0; i < d.flags.size(); ++i) {
-      out << (i == 0 ? "" : ", ") << d.flags[i];
-    }
+    JoinedLine(out, "flags:       ", d.flags);
     out << "\n";
   }
   if (!d.excluded_departments.empty()) {
-    out << "excluded:    ";
-    for (size_t i = 0; i < d.excluded_departments.size(); ++i) {
-      out << (i == 0 ? "" : ", ") << d.excluded_departments[i];
-    }
+    JoinedLine(out, "excluded:    ", d.excluded_departments);
     out << " (handed back; " << d.skipped_rules.size() << " rule(s) skipped"
         << (d.default_excluded ? ", the default department too" : "") << ")\n";
   }
   if (d.location) {
-    const LocationCheck& l = *d.location;
-    if (!l.town_area.empty()) {
-      out << "location:    " << (l.outside ? "outside " : "inside ") << l.town_area;
-      if (l.outside && !l.action.empty()) {
-        out << " (action " << l.action << ")";
-      }
-      out << "\n";
-    }
-    if (d.needs_location_confirmation) {
-      out << "ask citizen: " << (l.message.empty() ? "(confirm the location)" : l.message) << "\n";
-    }
-    if (!l.district.empty()) {
-      out << "district:    " << l.district << "\n";
-    }
-    for (const auto& b : l.grenzlage) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.1f m", b.distance_m);
-      out << "grenzlage:   " << b.district << " → " << b.department << ", " << buf << " from "
-          << b.neighbour << " → " << b.neighbour_department << "\n";
-    }
+    LocationLines(out, d);
   }
   out << "priority:    " << d.priority << "\n";
   if (!d.tags.empty()) {
-    out << "tags:        ";
-    for (size_t i = 0; i < d.tags.size(); ++i) {
-      out << (i == 0 ? "" : ", ") << d.tags[i];
-    }
+    JoinedLine(out, "tags:        ", d.tags);
     out << "\n";
   }
   out << "rule set:    " << d.ruleset_version << "\n";
-  if (!d.conditions.empty()) {
-    out << "conditions:\n";
-    for (const auto& c : d.conditions) {
-      out << "  " << std::string(static_cast<size_t>(c.depth) * 2, ' ')
-          << (c.held ? "[held]   " : "[failed] ") << c.expected;
-      if (!c.seen.empty()) {
-        out << " — " << c.seen;
-      }
-      out << "\n";
-    }
-  }
-  if (!e.rejected.empty()) {
-    out << "earlier rules that did not match:\n";
-    for (const auto& r : e.rejected) {
-      out << "  " << r.rule << ": " << r.reason << "\n";
-    }
-  }
+  TraceLines(out, e);
   return out.str();
 }
 

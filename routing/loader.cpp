@@ -13,6 +13,7 @@
 #include "core/text.hpp"
 #include "core/yaml_reader.hpp"
 #include "routing/rules.hpp"
+#include "routing/settings.hpp"
 
 namespace meldestelle::routing {
 
@@ -396,7 +397,7 @@ class Loader {
     }
     if (config_ != nullptr) {
       bool configured = false;
-      for (const auto& a : config_->routing.areas) {
+      for (const auto& a : config_->Get<Settings>().areas) {
         configured = configured || a.name == name;
       }
       // A configured file that failed to load was reported already.
@@ -447,7 +448,7 @@ void ResolveLocationChecks(const Config& config, RuleSet& rs, YamlReader& cfg_rd
     }
     return -1;
   };
-  const auto& r = config.routing;
+  const auto& r = config.Get<Settings>();
   LocationChecks& lc = rs.location;
   if (!r.town_area.empty()) {
     lc.town_area = find(r.town_area, r.town_area_line, "routing.town_area");
@@ -468,7 +469,7 @@ void ResolveLocationChecks(const Config& config, RuleSet& rs, YamlReader& cfg_rd
 
 // Loads the config's GeoJSON files and time zone; problems are reported against the config.
 void LoadConfigParts(const Config& config, RuleSet& rs, YamlReader& cfg_rd) {
-  for (const auto& a : config.routing.areas) {
+  for (const auto& a : config.Get<Settings>().areas) {
     auto g = LoadGeoJson(a.file, a.name);
     if (!g) {
       cfg_rd.FailAtLine(a.line, "routing.areas[" + a.name + "].file",
@@ -522,6 +523,55 @@ void ReadResult(YamlReader& rd, const YAML::Node& node, const std::string& key, 
   }
 }
 
+// The rules, in order: ids unique, conditions parsed, and none unreachable (after a rule that
+// matches every report, or with the same condition as an earlier one).
+void ReadRules(YamlReader& rd, const YAML::Node& rules, Loader& loader, const Config* config,
+               RuleSet& rs) {
+  static const std::regex kId("^[a-z0-9_-]+$");
+  std::set<std::string> ids;
+  std::map<std::string, std::string> seen_conditions;  // Describe(full) → "id (line n)"
+  std::string catch_all;  // "id (line n)" of the first rule without conditions
+  for (const auto& node : rules) {
+    if (!rd.ExpectMap(node, "rules[]",
+                      {"id", "description", "when", "department", "priority", "tags", "forward"})) {
+      continue;
+    }
+    Rule r;
+    r.line = YamlReader::Line(node);
+    rd.String(node, "id", &r.id, true, "rules[]");
+    rd.String(node, "description", &r.description, false, "rules[]");
+    std::string key = "rules[" + r.id + "]";
+    if (!r.id.empty() && !std::regex_match(r.id, kId)) {
+      rd.Fail(node["id"], key + ".id", "must match [a-z0-9_-]+");
+    }
+    if (!r.id.empty() && !ids.insert(r.id).second) {
+      rd.Fail(node["id"], key + ".id", "duplicate rule id");
+    }
+    ReadResult(rd, node, key, r, config);
+    if (r.forward && r.department.empty()) {
+      r.department = rs.default_department;
+    }
+    bool condition_ok = true;
+    if (auto when = node["when"]; when && !when.IsNull()) {
+      r.when = loader.Map(when, key + ".when");
+      condition_ok = r.when.has_value();
+    }
+    std::string self = "\"" + r.id + "\" (line " + std::to_string(r.line) + ")";
+    if (!catch_all.empty()) {
+      rd.Fail(node, key, "is unreachable: rule " + catch_all + " matches every report first");
+    } else if (r.AlwaysMatches() && condition_ok) {
+      catch_all = self;
+    } else if (r.when) {
+      auto [it, fresh] = seen_conditions.emplace(r.when->Describe(true), self);
+      if (!fresh) {
+        rd.Fail(node, key,
+                "is unreachable: rule " + it->second + " has the same condition and comes first");
+      }
+    }
+    rs.rules.push_back(std::move(r));
+  }
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::filesystem::path& file,
@@ -538,7 +588,6 @@ Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::filesystem::path& 
 Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& text,
                                                     const std::string& file_name,
                                                     const Config* config) {
-  static const std::regex kId("^[a-z0-9_-]+$");
   YamlReader rd(file_name);
   YamlReader cfg_rd(config != nullptr ? config->file.string() : "(config)");
   auto rs = std::make_shared<RuleSet>();
@@ -574,49 +623,7 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& text,
   if (!rules) {
     rd.Fail(root, "rules", "is required");
   } else if (rd.ExpectSequence(rules, "rules")) {
-    std::set<std::string> ids;
-    std::map<std::string, std::string> seen_conditions;  // Describe(full) → "id (line n)"
-    std::string catch_all;  // "id (line n)" of the first rule without conditions
-    for (const auto& node : rules) {
-      if (!rd.ExpectMap(
-              node, "rules[]",
-              {"id", "description", "when", "department", "priority", "tags", "forward"})) {
-        continue;
-      }
-      Rule r;
-      r.line = YamlReader::Line(node);
-      rd.String(node, "id", &r.id, true, "rules[]");
-      rd.String(node, "description", &r.description, false, "rules[]");
-      std::string key = "rules[" + r.id + "]";
-      if (!r.id.empty() && !std::regex_match(r.id, kId)) {
-        rd.Fail(node["id"], key + ".id", "must match [a-z0-9_-]+");
-      }
-      if (!r.id.empty() && !ids.insert(r.id).second) {
-        rd.Fail(node["id"], key + ".id", "duplicate rule id");
-      }
-      ReadResult(rd, node, key, r, config);
-      if (r.forward && r.department.empty()) {
-        r.department = rs->default_department;
-      }
-      bool condition_ok = true;
-      if (auto when = node["when"]; when && !when.IsNull()) {
-        r.when = loader.Map(when, key + ".when");
-        condition_ok = r.when.has_value();
-      }
-      std::string self = "\"" + r.id + "\" (line " + std::to_string(r.line) + ")";
-      if (!catch_all.empty()) {
-        rd.Fail(node, key, "is unreachable: rule " + catch_all + " matches every report first");
-      } else if (r.AlwaysMatches() && condition_ok) {
-        catch_all = self;
-      } else if (r.when) {
-        auto [it, fresh] = seen_conditions.emplace(r.when->Describe(true), self);
-        if (!fresh) {
-          rd.Fail(node, key,
-                  "is unreachable: rule " + it->second + " has the same condition and comes first");
-        }
-      }
-      rs->rules.push_back(std::move(r));
-    }
+    ReadRules(rd, rules, loader, config, *rs);
   }
   if (!rd.ok() || !cfg_rd.ok()) {
     return fail();

@@ -172,119 +172,137 @@ bool TimeHolds(const Condition& c, const LocalTime& t) {
   return m < c.to_minute && day_ok((t.weekday + 6) % 7);
 }
 
+// The leaf conditions. `seen`, if given, receives the value the condition looked at.
+
+bool CategoryHolds(const Condition& c, Context& ctx, std::string* seen, bool trace) {
+  const std::string& category = ctx.Category();
+  bool held =
+      !category.empty() && InList(c.kind == CondKind::kCategory ? c.values : c.codes, category);
+  if (seen != nullptr) {
+    *seen = CategorySeen(ctx);
+  }
+  if (trace && held) {
+    ctx.category_matched = true;
+  }
+  return held;
+}
+
+bool KeywordsHold(const Condition& c, Context& ctx, std::string* seen, bool trace) {
+  const Words& words = ctx.TextWords();
+  std::vector<std::string> found;
+  for (const auto& kw : c.keywords) {
+    if (ContainsPhrase(words, kw.words)) {
+      if (seen == nullptr && !trace) {
+        return true;
+      }
+      found.push_back(kw.written);
+    }
+  }
+  if (seen != nullptr) {
+    *seen = words.words.empty() ? "empty text"
+            : found.empty()     ? "none found in " + Quote(ctx.report().text)
+                                : "found " + JoinList(found, true);
+  }
+  if (trace) {
+    ctx.found_keywords.insert(ctx.found_keywords.end(), found.begin(), found.end());
+  }
+  return !found.empty();
+}
+
+bool RegexHolds(const Condition& c, const Report& r, std::string* seen) {
+  re2::StringPiece match;
+  bool held =
+      c.regex != nullptr && c.regex->Match(r.text, 0, r.text.size(), RE2::UNANCHORED, &match, 1);
+  if (seen != nullptr) {
+    *seen = r.text.empty() ? "empty text"
+            : held         ? "matched " + Quote(std::string_view(match.data(), match.size()))
+                           : "no match in " + Quote(r.text);
+  }
+  return held;
+}
+
+bool AreaHolds(const Condition& c, Context& ctx, std::string* seen) {
+  auto p = ctx.Location();
+  const auto& geos = ctx.rules().geometries;
+  bool held = p && c.geometry >= 0 && Contains(geos[static_cast<size_t>(c.geometry)], *p);
+  if (seen != nullptr) {
+    char buf[64];
+    if (p) {
+      std::snprintf(buf, sizeof buf, "%.6f, %.6f", p->lat, p->lon);
+    }
+    *seen = !p ? std::string("no location")
+               : std::string(buf) + (held ? " inside " : " outside ") + c.geometry_name;
+  }
+  return held;
+}
+
+bool NearHolds(const Condition& c, Context& ctx, std::string* seen) {
+  auto p = ctx.Location();
+  if (!p) {
+    if (seen != nullptr) {
+      *seen = "no location";
+    }
+    return false;
+  }
+  if (!c.near_bbox.Contains(*p) && seen == nullptr) {
+    return false;  // quick reject
+  }
+  double d = std::numeric_limits<double>::infinity();
+  if (c.near_point) {
+    d = HaversineMetres(*p, *c.near_point);
+  } else if (c.geometry >= 0) {
+    d = DistanceMetres(ctx.rules().geometries[static_cast<size_t>(c.geometry)], *p);
+  }
+  if (seen != nullptr) {
+    *seen = "distance " + Metres(d) + " to " + c.geometry_name;
+  }
+  return d <= c.within_m;
+}
+
+bool TimeHoldsAt(const Condition& c, Context& ctx, std::string* seen) {
+  auto t = ctx.Local();
+  if (seen != nullptr) {
+    *seen = !t ? "no valid received_at (" + Quote(ctx.report().received_at) + ")"
+               : std::string(kWeekdayNames[t->weekday]) + " " + HhMm(t->minute_of_day) + " " +
+                     ctx.rules().timezone.name();
+  }
+  return t && TimeHolds(c, *t);
+}
+
+// A yes/no fact of the report (has_photo, has_location) against the condition's flag.
+bool FactHolds(const Condition& c, bool fact, const char* yes, const char* no, std::string* seen) {
+  if (seen != nullptr) {
+    *seen = fact ? yes : no;
+  }
+  return fact == c.flag;
+}
+
 // Evaluates a leaf condition. `seen`, if given, receives the value it looked at.
 bool Leaf(const Condition& c, Context& ctx, std::string* seen, bool trace) {
   const Report& r = ctx.report();
   switch (c.kind) {
     case CondKind::kCategory:
-    case CondKind::kCategoryGroup: {
-      const std::string& category = ctx.Category();
-      bool held = !category.empty() &&
-                  InList(c.kind == CondKind::kCategory ? c.values : c.codes, category);
-      if (seen != nullptr) {
-        *seen = CategorySeen(ctx);
-      }
-      if (trace && held) {
-        ctx.category_matched = true;
-      }
-      return held;
-    }
-    case CondKind::kKeywords: {
-      const Words& words = ctx.TextWords();
-      std::vector<std::string> found;
-      for (const auto& kw : c.keywords) {
-        if (ContainsPhrase(words, kw.words)) {
-          if (seen == nullptr && !trace) {
-            return true;
-          }
-          found.push_back(kw.written);
-        }
-      }
-      if (seen != nullptr) {
-        *seen = words.words.empty() ? "empty text"
-                : found.empty()     ? "none found in " + Quote(r.text)
-                                    : "found " + JoinList(found, true);
-      }
-      if (trace) {
-        ctx.found_keywords.insert(ctx.found_keywords.end(), found.begin(), found.end());
-      }
-      return !found.empty();
-    }
-    case CondKind::kRegex: {
-      re2::StringPiece match;
-      bool held = c.regex != nullptr &&
-                  c.regex->Match(r.text, 0, r.text.size(), RE2::UNANCHORED, &match, 1);
-      if (seen != nullptr) {
-        *seen = r.text.empty() ? "empty text"
-                : held         ? "matched " + Quote(std::string_view(match.data(), match.size()))
-                               : "no match in " + Quote(r.text);
-      }
-      return held;
-    }
-    case CondKind::kArea: {
-      auto p = ctx.Location();
-      const auto& geos = ctx.rules().geometries;
-      bool held = p && c.geometry >= 0 && Contains(geos[static_cast<size_t>(c.geometry)], *p);
-      if (seen != nullptr) {
-        char buf[64];
-        if (p) {
-          std::snprintf(buf, sizeof buf, "%.6f, %.6f", p->lat, p->lon);
-        }
-        *seen = !p ? std::string("no location")
-                   : std::string(buf) + (held ? " inside " : " outside ") + c.geometry_name;
-      }
-      return held;
-    }
-    case CondKind::kNear: {
-      auto p = ctx.Location();
-      if (!p) {
-        if (seen != nullptr) {
-          *seen = "no location";
-        }
-        return false;
-      }
-      if (!c.near_bbox.Contains(*p) && seen == nullptr) {
-        return false;  // quick reject
-      }
-      double d = std::numeric_limits<double>::infinity();
-      if (c.near_point) {
-        d = HaversineMetres(*p, *c.near_point);
-      } else if (c.geometry >= 0) {
-        d = DistanceMetres(ctx.rules().geometries[static_cast<size_t>(c.geometry)], *p);
-      }
-      if (seen != nullptr) {
-        *seen = "distance " + Metres(d) + " to " + c.geometry_name;
-      }
-      return d <= c.within_m;
-    }
+    case CondKind::kCategoryGroup:
+      return CategoryHolds(c, ctx, seen, trace);
+    case CondKind::kKeywords:
+      return KeywordsHold(c, ctx, seen, trace);
+    case CondKind::kRegex:
+      return RegexHolds(c, r, seen);
+    case CondKind::kArea:
+      return AreaHolds(c, ctx, seen);
+    case CondKind::kNear:
+      return NearHolds(c, ctx, seen);
     case CondKind::kChannel:
       if (seen != nullptr) {
         *seen = r.channel.empty() ? "no channel" : r.channel;
       }
       return InList(c.values, r.channel);
-    case CondKind::kTime: {
-      auto t = ctx.Local();
-      if (seen != nullptr) {
-        *seen = !t ? "no valid received_at (" + Quote(r.received_at) + ")"
-                   : std::string(kWeekdayNames[t->weekday]) + " " + HhMm(t->minute_of_day) +
-                         " " + ctx.rules().timezone.name();
-      }
-      return t && TimeHolds(c, *t);
-    }
-    case CondKind::kHasPhoto: {
-      bool photo = HasPhoto(r);
-      if (seen != nullptr) {
-        *seen = photo ? "has a photo" : "no photo";
-      }
-      return photo == c.flag;
-    }
-    case CondKind::kHasLocation: {
-      bool loc = ctx.Location().has_value();
-      if (seen != nullptr) {
-        *seen = loc ? "has a location" : "no location";
-      }
-      return loc == c.flag;
-    }
+    case CondKind::kTime:
+      return TimeHoldsAt(c, ctx, seen);
+    case CondKind::kHasPhoto:
+      return FactHolds(c, HasPhoto(r), "has a photo", "no photo", seen);
+    case CondKind::kHasLocation:
+      return FactHolds(c, ctx.Location().has_value(), "has a location", "no location", seen);
     case CondKind::kAll:
     case CondKind::kAny:
     case CondKind::kNot:

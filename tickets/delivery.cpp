@@ -17,6 +17,7 @@
 #include "tickets/events.hpp"
 #include "tickets/notices.hpp"
 #include "tickets/reference.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -352,7 +353,7 @@ class MailToDepartment final : public DepartmentDelivery {
     m.message_id = email::NewMessageId("dept", r_.ticket.reference, email::DomainOf(relay_.from));
     m.auto_reply = false;
     SmtpMessage smtp = relay_.To(row_.address, relay_.from, email::Compose(m));
-    smtp.timeout = std::chrono::seconds(config_.tickets.delivery_timeout_seconds);
+    smtp.timeout = std::chrono::seconds(config_.Get<Settings>().delivery_timeout_seconds);
     return FromSmtp(SendSmtp(smtp), m.message_id);
   }
 
@@ -360,7 +361,7 @@ class MailToDepartment final : public DepartmentDelivery {
   // Photos: attached while they fit, large ones as signed links (GET /media/{sha256}).
   void AttachPhotos(email::Outgoing& m) {
     const auto& photos = r_.ticket.attachments;
-    PhotoPlan plan = PlanPhotos(photos, config_.tickets.attach_max_bytes);
+    PhotoPlan plan = PlanPhotos(photos, config_.Get<Settings>().attach_max_bytes);
     for (size_t i : plan.attach) {
       const auto& p = photos[i];
       auto bytes = blobs_.Get(p.sha256);
@@ -423,7 +424,7 @@ class HookToDepartment final : public DepartmentDelivery {
         {"X-Meldestelle-Signature", WebhookSignature(d.webhook_secret, timestamp, payload)},
         {"X-Meldestelle-Delivery", std::to_string(row_.id)}};
     req.body = std::move(payload);
-    req.timeout = std::chrono::seconds(config_.tickets.delivery_timeout_seconds);
+    req.timeout = std::chrono::seconds(config_.Get<Settings>().delivery_timeout_seconds);
     req.max_bytes = 64 * 1024;  // we read only the status
     auto res = http_.Send(req);
     if (!res) {

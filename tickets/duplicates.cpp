@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tickets/settings.hpp"
+
 namespace meldestelle::tickets {
 
 namespace {
@@ -20,7 +22,7 @@ double DistanceM(double lat1, double lon1, double lat2, double lon2) {
   return 2 * kEarthRadiusM * std::asin(std::min(1.0, std::sqrt(a)));
 }
 
-bool MayLinkAsDuplicate(const Config::Duplicates& cfg, const Report& report,
+bool MayLinkAsDuplicate(const tickets::DuplicateSettings& cfg, const Report& report,
                         const std::string& category) {
   if (!cfg.enabled || category.empty())
     return false;

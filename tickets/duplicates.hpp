@@ -5,6 +5,7 @@
 
 #include "core/config.hpp"
 #include "core/report.hpp"
+#include "tickets/settings.hpp"
 
 // Duplicate linking (docs/duplicates.md): the pure parts, used by TicketStore::CreateTicket
 // inside the ticket's transaction.
@@ -16,7 +17,7 @@ double DistanceM(double lat1, double lon1, double lat2, double lon2);
 // Whether a report may be linked to an existing ticket at all: linking is enabled, the report has
 // a category (the citizen's or the classifier's), a description and a location. A photo without
 // text or a report without location always opens its own ticket.
-bool MayLinkAsDuplicate(const Config::Duplicates& cfg, const Report& report,
+bool MayLinkAsDuplicate(const tickets::DuplicateSettings& cfg, const Report& report,
                         const std::string& category);
 
 // The box around (lat, lon) that holds every point within `distance_m` (slightly widened): the

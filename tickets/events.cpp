@@ -4,6 +4,7 @@
 
 #include "core/sql.hpp"
 #include "outbox/outbox.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -30,7 +31,7 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
                                 const std::string& event, const std::string& department,
                                 const std::string& public_note, int64_t history_id,
                                 const std::string& existing_reference) {
-  if (!config.notifications.enabled || !IsPublicEvent(event))
+  if (!config.Get<NotificationSettings>().enabled || !IsPublicEvent(event))
     return 0;
   // The ticket's own reporter and the reporters of its duplicates, reached the way their own
   // acknowledgement went (or was to go); one message per address, even if one citizen reported

@@ -12,6 +12,7 @@
 #include "routing/timezone.hpp"
 #include "tickets/events.hpp"
 #include "tickets/quality.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -27,7 +28,8 @@ routing::WorkingCalendar CalendarOf(const Config& config) {
   if (!tz) {
     log::Warn("town.timezone unreadable; deadlines count in UTC", {{"error", tz.error().message}});
   }
-  return routing::WorkingCalendar::From(config.tickets.working_days, config.tickets.holidays,
+  const auto& settings = config.Get<Settings>();
+  return routing::WorkingCalendar::From(settings.working_days, settings.holidays,
                                         tz ? *tz : routing::TimeZone::Utc());
 }
 
@@ -51,6 +53,7 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 
 TicketJobs::TicketJobs(const Config& config, RulesFn rules, metrics::Registry* registry)
     : config_(config),
+      settings_(config.Get<Settings>()),
       rules_(std::move(rules)),
       registry_(registry),
       calendar_(CalendarOf(config)),
@@ -67,8 +70,8 @@ TicketJobs::TicketJobs(const Config& config, RulesFn rules, metrics::Registry* r
 }
 
 std::string TicketJobs::TriageDepartment(const routing::RuleSet& rules) const {
-  return config_.tickets.triage_department.empty() ? rules.default_department
-                                                   : config_.tickets.triage_department;
+  return settings_.triage_department.empty() ? rules.default_department
+                                             : settings_.triage_department;
 }
 
 std::string TicketJobs::DepartmentName(const std::string& id) const {
@@ -80,9 +83,9 @@ TicketJobs::Deadlines TicketJobs::DeadlinesFor(const std::string& department_id,
                                                int64_t assigned_at) const {
   const Department* d = config_.FindDepartment(department_id);
   const Span& remind =
-      d != nullptr && d->remind_after.set() ? d->remind_after : config_.tickets.remind_after;
+      d != nullptr && d->remind_after.set() ? d->remind_after : settings_.remind_after;
   const Span& reassign =
-      d != nullptr && d->reassign_after.set() ? d->reassign_after : config_.tickets.reassign_after;
+      d != nullptr && d->reassign_after.set() ? d->reassign_after : settings_.reassign_after;
   Deadlines out;
   if (remind.set())
     out.remind = routing::AddSpan(assigned_at, remind, calendar_);
@@ -236,8 +239,8 @@ int64_t TicketJobs::ShortestDeadline() const {
     if (s.set())
       shortest = std::min(shortest, routing::MinimumSeconds(s));
   };
-  consider(config_.tickets.remind_after);
-  consider(config_.tickets.reassign_after);
+  consider(settings_.remind_after);
+  consider(settings_.reassign_after);
   for (const auto& d : config_.departments) {
     consider(d.remind_after);
     consider(d.reassign_after);

@@ -15,6 +15,7 @@
 #include "core/result.hpp"
 #include "routing/rules.hpp"
 #include "routing/working_time.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -89,6 +90,7 @@ class TicketJobs {
   std::string DepartmentName(const std::string& id) const;
 
   const Config& config_;
+  const Settings& settings_;
   RulesFn rules_;
   metrics::Registry* registry_;
   routing::WorkingCalendar calendar_;

@@ -5,6 +5,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "tickets/reference.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -22,7 +23,7 @@ std::string Cat(std::initializer_list<std::string_view> parts) {
 }
 
 std::string Lang(const Config& config, const std::string& language) {
-  return config.notifications.texts.count(language) ? language : "de";
+  return config.Get<NotificationSettings>().texts.count(language) ? language : "de";
 }
 
 std::string OneLine(std::string s) {
@@ -72,7 +73,7 @@ std::vector<std::pair<std::string, std::string>> Values(const Config& config, co
 }
 
 std::string Template(const Config& config, const StatusNotice& n) {
-  const auto& texts = config.notifications.texts;
+  const auto& texts = config.Get<NotificationSettings>().texts;
   auto lang = texts.find(Lang(config, n.language));
   if (lang != texts.end()) {
     if (auto t = lang->second.find(n.event); t != lang->second.end() && !t->second.empty())
@@ -174,7 +175,7 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
 }
 
 std::string StatusSubject(const Config& config, const StatusNotice& n) {
-  const auto& subjects = config.notifications.email_subjects;
+  const auto& subjects = config.Get<NotificationSettings>().email_subjects;
   auto s = subjects.find(Lang(config, n.language));
   if (s == subjects.end())
     s = subjects.find("de");

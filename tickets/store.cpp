@@ -7,6 +7,7 @@
 #include "tickets/duplicates.hpp"
 #include "tickets/events.hpp"
 #include "tickets/provider_events.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -27,8 +28,8 @@ struct Link {
 // the migrator's one-bigint lock): two near-identical reports processed at once by two workers
 // share a lock key (LockKeys), so the second waits until the first has committed and then finds
 // it — they cannot both become originals. Locks are taken in hash order, so no deadlock.
-std::optional<Link> FindOpenTicket(db::Tx& tx, const Config::Duplicates& cfg, const Report& r,
-                                   const std::string& category) {
+std::optional<Link> FindOpenTicket(db::Tx& tx, const tickets::DuplicateSettings& cfg,
+                                   const Report& r, const std::string& category) {
   if (!MayLinkAsDuplicate(cfg, r, category))
     return std::nullopt;
   double lat = *r.location.lat, lon = *r.location.lon;

@@ -7,6 +7,7 @@
 #include "core/envelope.hpp"
 #include "core/result.hpp"
 #include "routing/rules.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -24,7 +25,9 @@ struct NewTicket {
 class TicketStore {
  public:
   explicit TicketStore(const Config& config)
-      : config_(config), duplicates_(config.duplicates), session_(config.database.url) {}
+      : config_(config),
+        duplicates_(config.Get<DuplicateSettings>()),
+        session_(config.database.url) {}
 
   // kRedelivered: the same message again, nothing written. kLinked: a new report of an already
   // open ticket (docs/duplicates.md), stored with status 'duplicate'.
@@ -46,7 +49,7 @@ class TicketStore {
 
  private:
   const Config& config_;
-  Config::Duplicates duplicates_;
+  tickets::DuplicateSettings duplicates_;
   db::Session session_;
 };
 

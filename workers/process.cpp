@@ -2,6 +2,8 @@
 
 #include "core/errors.hpp"
 #include "core/log.hpp"
+#include "routing/settings.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::workers {
 
@@ -14,8 +16,9 @@ WorkerProcess::~WorkerProcess() { Stop(); }
 Status WorkerProcess::Start() {
   if (auto st = rules_.LoadInitial(); !st)
     return st;
-  if (!config_.routing.gazetteer_file.empty()) {
-    auto g = routing::LoadGazetteer(config_.routing.gazetteer_file);
+  const auto& gazetteer = config_.Get<routing::Settings>().gazetteer_file;
+  if (!gazetteer.empty()) {
+    auto g = routing::LoadGazetteer(gazetteer);
     if (!g)
       return MakeError(errors::kConfigInvalid, g.error().message);
     gazetteer_ = std::move(g).value();
@@ -33,7 +36,8 @@ Status WorkerProcess::Start() {
   threads_.emplace_back([this] { worker_->Run(stop_); });
   threads_.emplace_back([this] { rules_.Run(stop_); });
   threads_.emplace_back([this] {
-    ticket_jobs_->Run(stop_, std::chrono::milliseconds(config_.tickets.jobs_interval_ms));
+    ticket_jobs_->Run(stop_,
+                      std::chrono::milliseconds(config_.Get<tickets::Settings>().jobs_interval_ms));
   });
   for (auto& job : jobs_) {
     channels::Job* j = job.get();

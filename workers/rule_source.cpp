@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "routing/fixtures.hpp"
+#include "routing/settings.hpp"
 #include "workers/rule_history.hpp"
 
 namespace meldestelle::workers {
@@ -16,9 +17,9 @@ namespace fs = std::filesystem;
 RuleSource::RuleSource(const Config& config, metrics::Registry& registry)
     : config_(config), registry_(registry) {
   live_slot_.name = "live";
-  live_slot_.file = config.routing.rules_file;
+  live_slot_.file = config.Get<routing::Settings>().rules_file;
   shadow_slot_.name = "shadow";
-  shadow_slot_.file = config.routing.shadow_rules_file;
+  shadow_slot_.file = config.Get<routing::Settings>().shadow_rules_file;
 }
 
 RuleSets RuleSource::Current() const {
@@ -43,7 +44,7 @@ std::string RuleSource::Fingerprint(const Slot& slot) const {
   };
   add(slot.file);
   add(routing::FixturesBeside(slot.file));
-  for (const auto& a : config_.routing.areas) {
+  for (const auto& a : config_.Get<routing::Settings>().areas) {
     add(a.file);
   }
   return Sha256Hex(all);
@@ -170,7 +171,7 @@ void RuleSource::Wake() {
 }
 
 void RuleSource::Run(const std::atomic<bool>& stop) {
-  int interval = config_.routing.reload_interval_ms;
+  int interval = config_.Get<routing::Settings>().reload_interval_ms;
   while (!stop.load()) {
     bool reload = false;
     {

@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/wait.hpp"
+#include "workers/settings.hpp"
 
 namespace meldestelle::workers {
 
@@ -28,6 +29,7 @@ int64_t NowMs() {
 Worker::Worker(const Config& config, const channels::Registry& channels,
                channels::WorkerServices& services, metrics::Registry& registry)
     : config_(config),
+      settings_(config.Get<Settings>()),
       channels_(channels),
       services_(services),
       dead_lettered_(registry.GetCounter("meldestelle_worker_dead_lettered_total",
@@ -55,7 +57,7 @@ Status Worker::Connect() {
     return st;
   }
   amqp_connection_state_t c = conn->get();
-  amqp_basic_qos(c, AmqpConnection::kChannel, 0, static_cast<uint16_t>(config_.worker.prefetch), 0);
+  amqp_basic_qos(c, AmqpConnection::kChannel, 0, static_cast<uint16_t>(settings_.prefetch), 0);
   if (auto st = conn->CheckRpc("basic.qos"); !st)
     return st;
   amqp_basic_consume(c, AmqpConnection::kChannel, amqp_cstring_bytes(config_.amqp.queue.c_str()),
@@ -161,7 +163,7 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
       // Media that could not be fetched for now, or an error of the message itself: the events
       // already handled are remembered, so a retry continues where this one stopped.
       std::string reason = st.error().message + ": " + st.error().detail;
-      if (attempt >= config_.worker.max_attempts) {
+      if (attempt >= settings_.max_attempts) {
         return {Verdict::kDeadLetter,
                 "failed " + std::to_string(attempt) + " times; last error: " + reason};
       }
@@ -195,7 +197,7 @@ Worker::Handled Worker::Process(std::string_view type, std::string_view body, in
   if (handler == nullptr) {
     return {Verdict::kDeadLetter, "no handler for message type \"" + std::string(type) + "\""};
   }
-  channels::Delivery d{body, attempt, attempt >= config_.worker.max_attempts, &stop};
+  channels::Delivery d{body, attempt, attempt >= settings_.max_attempts, &stop};
   return Retrying([&] { return handler->Handle(d); }, attempt, stop);
 }
 
@@ -293,7 +295,7 @@ int Worker::Run(const std::atomic<bool>& stop) {
     try {
       h = Process(type, body, attempt, stop);
     } catch (const std::exception& e) {  // one message fails, never the process
-      h = attempt >= config_.worker.max_attempts
+      h = attempt >= settings_.max_attempts
               ? Handled{Verdict::kDeadLetter, std::string("unexpected error: ") + e.what()}
               : Handled{Verdict::kRequeue, e.what()};
     }

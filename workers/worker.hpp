@@ -13,6 +13,7 @@
 #include "core/amqp.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "workers/settings.hpp"
 
 namespace meldestelle::workers {
 
@@ -53,6 +54,7 @@ class Worker {
               const std::atomic<bool>& stop);
 
   const Config& config_;
+  const Settings& settings_;
   const channels::Registry& channels_;
   channels::WorkerServices& services_;
   std::map<std::string, std::unique_ptr<channels::Handler>, std::less<>> handlers_;  // by type

@@ -3,6 +3,7 @@
 #include "channels/chat/batch.hpp"
 #include "channels/chat/drafts.hpp"
 #include "channels/chat/intake.hpp"
+#include "channels/chat/settings.hpp"
 #include "core/errors.hpp"
 
 namespace meldestelle::chat {
@@ -44,6 +45,7 @@ channels::Channel Drafts(MediaFetchers fetchers) {
       {"chat drafts", [](channels::WorkerServices& s) -> std::unique_ptr<channels::Job> {
          return std::make_unique<DraftCloser>(s.config(), s.NewAdmission(), s.metrics());
        }});
+  c.config_sections = Sections();
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "channels/chat/settings.hpp"
 #include "channels/chat/texts.hpp"
 #include "core/log.hpp"
 #include "core/sql.hpp"
@@ -26,7 +27,7 @@ struct DraftCloser::Contents {
 
 DraftCloser::DraftCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
                          metrics::Registry& registry)
-    : config_(config),
+    : settings_(config.Get<Settings>()),
       admission_(std::move(admission)),
       session_(config.database.url),
       published_(registry.GetCounter("meldestelle_chat_drafts_published_total",
@@ -152,7 +153,7 @@ void DraftCloser::AskForPlace(db::Tx& tx, const Draft& d) {
   tx.exec_params0(
       "UPDATE chat_drafts SET state = 'asked_location',"
       " deadline = now() + make_interval(secs => $2) WHERE id = $1",
-      d.id, config_.chat.draft_window_seconds);
+      d.id, settings_.draft_window_seconds);
   tx.commit();
   asked_.Inc();
   log::Info("chat draft without a place: asked the citizen",
@@ -199,9 +200,9 @@ Result<int64_t> DraftCloser::ForgetOldEvents() {
   return session_.Transact<int64_t>([&](db::Tx& tx) {
     auto r = tx.exec_params(
         "DELETE FROM chat_events WHERE received_at < now() - make_interval(days => $1)",
-        config_.chat.dedupe_days);
+        settings_.dedupe_days);
     // Receipts parked for ids we never recorded (not ours, or long gone).
-    outbox::ForgetParkedReceipts(tx, config_.chat.dedupe_days);
+    outbox::ForgetParkedReceipts(tx, settings_.dedupe_days);
     tx.commit();
     return static_cast<int64_t>(r.affected_rows());
   });
@@ -210,7 +211,7 @@ Result<int64_t> DraftCloser::ForgetOldEvents() {
 void DraftCloser::Run(const std::atomic<bool>& stop) {
   // Drafts are checked often enough that a window closes within a quarter of its length.
   const auto interval =
-      std::chrono::milliseconds(std::clamp(config_.chat.draft_window_seconds * 250, 200, 1000));
+      std::chrono::milliseconds(std::clamp(settings_.draft_window_seconds * 250, 200, 1000));
   auto next_cleanup = std::chrono::steady_clock::now();
   while (!stop.load()) {
     if (std::chrono::steady_clock::now() >= next_cleanup) {

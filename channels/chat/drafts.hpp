@@ -7,6 +7,7 @@
 #include <string>
 
 #include "channels/channel.hpp"
+#include "channels/chat/settings.hpp"
 #include "core/config.hpp"
 #include "core/db.hpp"
 #include "core/metrics.hpp"
@@ -44,7 +45,7 @@ class DraftCloser final : public channels::Job {
   void Publish(db::Tx& tx, const Draft& d, Contents c);
   Status SetAside(int64_t draft);
 
-  const Config& config_;
+  const Settings& settings_;
   std::unique_ptr<channels::Admission> admission_;
   db::Session session_;
   metrics::Counter& published_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "channels/chat/settings.hpp"
 #include "channels/chat/texts.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
@@ -199,7 +200,7 @@ bool ChatIntake::WithinRateLimit(db::Tx& tx, const ChatEvent& e) {
       "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
       " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
       e.channel, e.sender);
-  if (recent[0].as<int64_t>() < config_.chat.rate_limit_per_minute)
+  if (recent[0].as<int64_t>() < config_.Get<Settings>().rate_limit_per_minute)
     return true;
   if (RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "rate_limited")) {
     tx.commit();
@@ -343,7 +344,7 @@ void ChatIntake::AddToDraft(db::Tx& tx, const Step& s) {
                   " VALUES ($1, $2, $3::uuid, $4, $5, now() + make_interval(secs => $6))"
                   " RETURNING id",
                   e.channel, e.sender, s.item.report_id, s.item.reference, e.message_id,
-                  config_.chat.draft_window_seconds)[0]
+                  config_.Get<Settings>().draft_window_seconds)[0]
                 .as<int64_t>();
   } else {
     draft = open[0][0].as<int64_t>();
@@ -358,7 +359,7 @@ void ChatIntake::AddToDraft(db::Tx& tx, const Step& s) {
     tx.exec_params0(
         "UPDATE chat_drafts SET last_message_at = now(),"
         " deadline = now() + make_interval(secs => $2) WHERE id = $1",
-        draft, config_.chat.draft_window_seconds);
+        draft, config_.Get<Settings>().draft_window_seconds);
   }
   tx.commit();
 }

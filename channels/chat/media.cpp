@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "channels/chat/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 
@@ -45,7 +46,7 @@ Result<HttpClient::Response> MediaDownloader::Get(const std::string& url, const 
   req.url = url;
   if (!bearer.empty())
     req.headers.emplace_back("Authorization", "Bearer " + bearer);
-  req.timeout = std::chrono::seconds(config_.chat.media_timeout_seconds);
+  req.timeout = std::chrono::seconds(config_.Get<Settings>().media_timeout_seconds);
   req.max_bytes = max_bytes;
   std::chrono::milliseconds backoff(500);
   for (int attempt = 1;; ++attempt) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "channels/chat/event.hpp"
+#include "channels/chat/settings.hpp"
 #include "core/config.hpp"
 #include "core/http_client.hpp"
 #include "core/result.hpp"
@@ -29,7 +30,7 @@ class MediaDownloader {
   Result<HttpClient::Response> Get(const std::string& url, const std::string& bearer,
                                    int64_t max_bytes);
   const Config& config() const { return config_; }
-  int64_t max_bytes() const { return config_.chat.max_media_bytes; }
+  int64_t max_bytes() const { return config_.Get<Settings>().max_media_bytes; }
 
  private:
   const Config& config_;

@@ -4,6 +4,7 @@
 #include "channels/email/message.hpp"
 #include "channels/email/routes.hpp"
 #include "channels/email/sender.hpp"
+#include "channels/email/settings.hpp"
 #include "core/errors.hpp"
 #include "outbox/dispatcher.hpp"
 
@@ -32,7 +33,7 @@ class MailHandler final : public channels::Handler {
 }  // namespace
 
 SmtpRelay Relay(const Config& config) {
-  const auto& e = config.email;
+  const auto& e = config.Get<Settings>();
   return {e.smtp_url, e.smtp_user, e.smtp_password, e.from, e.from_name};
 }
 
@@ -54,9 +55,10 @@ channels::Channel Channel() {
     s.Add({outbox::Kind::kStatus}, "email", std::make_shared<StatusSender>(config, relay));
   };
   c.enabled = [](const Config& config) {
-    const auto& e = config.email;
+    const auto& e = config.Get<Settings>();
     return !e.intake_secret.empty() || !e.mailgun_signing_key.empty() || !e.sendgrid_secret.empty();
   };
+  c.config_sections = Sections();
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "channels/email/settings.hpp"
+#include "channels/phone/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -64,7 +66,7 @@ Status MailIntake::Process(const Message& m) {
 }
 
 Result<Mail> MailIntake::Parse(const Message& m) const {
-  const auto& cfg = config_.email;
+  const auto& cfg = config_.Get<Settings>();
   Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
   Result<Mail> parsed = MakeError(errors::kMailInvalid, "unknown format " + m.format);
   if (m.format == "rfc822") {
@@ -197,7 +199,7 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
     r.location.source = LocationSource::kAddress;
     r.location.address =
         place->street + (place->house_number.empty() ? "" : " " + place->house_number);
-    if (place->confidence < config_.phone.location_min_confidence)
+    if (place->confidence < config_.Get<phone::Settings>().location_min_confidence)
       flags.push_back("Ort unsicher");
     *place_kind = place->kind;
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "channels/email/settings.hpp"
 #include "core/errors.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
@@ -40,7 +41,7 @@ Handed HandToGateway(const std::string& gateway_url, const std::string& secret,
 }
 
 MailPoller::MailPoller(const Config& config, std::string gateway_url)
-    : config_(config), gateway_url_(std::move(gateway_url)) {}
+    : settings_(config.Get<Settings>()), gateway_url_(std::move(gateway_url)) {}
 
 namespace {
 
@@ -60,14 +61,14 @@ Result<std::string> MailPoller::Imap(const std::string& url, const std::string& 
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
-  curl_easy_setopt(c, CURLOPT_USERNAME, config_.email.imap_user.c_str());
-  curl_easy_setopt(c, CURLOPT_PASSWORD, config_.email.imap_password.c_str());
+  curl_easy_setopt(c, CURLOPT_USERNAME, settings_.imap_user.c_str());
+  curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.imap_password.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(config_.email.max_message_bytes + 1024 * 1024));
+                   static_cast<curl_off_t>(settings_.max_message_bytes + 1024 * 1024));
   if (!custom_request.empty()) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, custom_request.c_str());
   }
@@ -80,7 +81,7 @@ Result<std::string> MailPoller::Imap(const std::string& url, const std::string& 
 }
 
 Result<MailPoller::Round> MailPoller::PollOnce() {
-  const std::string& url = config_.email.imap_url;  // imap://host:port/INBOX
+  const std::string& url = settings_.imap_url;  // imap://host:port/INBOX
   size_t slash = url.find('/', url.find("://") + 3);
   std::string base = url.substr(0, slash);
   std::string box = slash == std::string::npos ? "INBOX" : url.substr(slash + 1);
@@ -110,7 +111,7 @@ Result<MailPoller::Round> MailPoller::PollOnce() {
     auto raw = Imap(base + "/" + box + ";UID=" + uid, "");
     if (!raw)
       return raw.error();
-    Handed h = HandToGateway(gateway_url_, config_.email.intake_secret, "imap", *raw);
+    Handed h = HandToGateway(gateway_url_, settings_.intake_secret, "imap", *raw);
     if (h.delivery == Delivery::kTemporary) {
       ++round.temporary;
       log::Warn("mail left in the mailbox for the next round",
@@ -133,7 +134,7 @@ Result<MailPoller::Round> MailPoller::PollOnce() {
 }
 
 void MailPoller::Run(const std::atomic<bool>& stop) {
-  auto interval = std::chrono::seconds(config_.email.imap_interval_seconds);
+  auto interval = std::chrono::seconds(settings_.imap_interval_seconds);
   while (!stop.load()) {
     auto r = PollOnce();
     if (!r)

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "channels/email/settings.hpp"
 #include "core/config.hpp"
 #include "core/result.hpp"
 
@@ -37,7 +38,7 @@ class MailPoller {
 
  private:
   Result<std::string> Imap(const std::string& url, const std::string& custom_request);
-  const Config& config_;
+  const Settings& settings_;
   std::string gateway_url_;
 };
 

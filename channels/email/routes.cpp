@@ -8,6 +8,7 @@
 
 #include "channels/email/mail.hpp"
 #include "channels/email/message.hpp"
+#include "channels/email/settings.hpp"
 #include "channels/http.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
@@ -27,7 +28,7 @@ void AcceptMail(channels::Intake& intake, const std::string& dedupe_key, const s
                 std::string raw, const std::string& source, bool robot, httplib::Response& res);
 
 void RawMail(channels::Intake& intake, const httplib::Request& req, httplib::Response& res) {
-  const Config::Email& cfg = intake.config().email;
+  const Settings& cfg = intake.config().Get<Settings>();
   if (cfg.intake_secret.empty()) {
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "Mail intake is not configured (email.intake_secret).");
@@ -105,108 +106,134 @@ void AcceptMail(channels::Intake& intake, const std::string& dedupe_key, const s
   Send(res, 202, {{"reference", m.reference}, {"repeated", repeated}});
 }
 
+// An inbound-parse webhook's fields, read by our own code (no 8 KB limit on url-encoded bodies,
+// a cap on the total).
+struct ParsedFields {
+  std::vector<FormField> fields;
+  bool over = false;  // beyond the cap
+  bool ok = true;     // false: unreadable
+  std::string Field(const char* name) const {
+    for (const auto& f : fields) {
+      if (f.name == name && f.filename.empty())
+        return f.value;
+    }
+    return std::string();
+  }
+};
+
+Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::ContentReader& reader,
+                                size_t cap) {
+  ParsedFields p;
+  size_t total = 0;
+  if (req.is_multipart_form_data()) {
+    p.ok = reader(
+        [&](const httplib::MultipartFormData& h) {
+          p.fields.push_back({h.name, h.filename, h.content_type, {}});
+          return p.fields.size() <= 200;
+        },
+        [&](const char* data, size_t n) {
+          total += n;
+          p.over = p.over || total > cap;
+          if (!p.over)
+            p.fields.back().value.append(data, n);
+          return !p.over;
+        });
+    return p;
+  }
+  std::string raw_body;
+  p.ok = reader([&](const char* data, size_t n) {
+    p.over = raw_body.size() + n > cap;
+    if (!p.over)
+      raw_body.append(data, n);
+    return !p.over;
+  });
+  if (p.ok && !p.over) {
+    auto form = twilio::ParseForm(raw_body);
+    if (!form)
+      return form.error();
+    for (auto& [k, v] : *form)
+      p.fields.push_back({k, "", "", v});
+  }
+  return p;
+}
+
+// Mailgun: the signature over timestamp and token, and the token used once. Mailgun's own retry
+// repeats the same request, which is fine; the same token with other content is a replay.
+bool MailgunVerified(channels::Intake& intake, const ParsedFields& p, const std::string& secret,
+                     httplib::Response& res) {
+  int64_t now = channels::NowMillis() / 1000;
+  if (!VerifyMailgun(secret, p.Field("timestamp"), p.Field("token"), p.Field("signature"), now)) {
+    intake.CountWebhook("mailgun", "signature_invalid");
+    channels::SendError(res, 403, errors::kSignatureInvalid,
+                        "signature, timestamp and token do not verify (or the timestamp is "
+                        "stale).");
+    return false;
+  }
+  std::string digest;
+  for (const auto& f : p.fields)
+    digest += f.name + "\n" + Sha256Hex(f.value) + "\n";
+  const std::string request_hash = Sha256Hex(digest);
+  const std::string token = p.Field("token");
+  auto used = intake.store().Reserve("mailgun-token", token,
+                                     {"mg-" + token, NewUuid(), request_hash, "confirmed", ""});
+  if (used && used->has_value() && (*used)->request_hash != request_hash) {
+    intake.CountWebhook("mailgun", "token_replayed");
+    channels::SendError(res, 406, errors::kTokenReplayed, "This token was already used.");
+    return false;
+  }
+  return true;
+}
+
+// SendGrid: the secret as the URL's key or as the Basic auth password.
+bool SendGridVerified(channels::Intake& intake, const httplib::Request& req,
+                      const std::string& secret, httplib::Response& res) {
+  std::string key = req.get_param_value("key");
+  std::string auth = req.get_header_value("Authorization");
+  std::string basic_password;
+  if (auth.rfind("Basic ", 0) == 0) {
+    std::string decoded;
+    if (Base64Decode(auth.substr(6), &decoded)) {
+      basic_password = decoded.substr(
+          decoded.find(':') == std::string::npos ? decoded.size() : decoded.find(':') + 1);
+    }
+  }
+  if (!ConstantTimeEquals(key, secret) && !ConstantTimeEquals(basic_password, secret)) {
+    intake.CountWebhook("sendgrid", "auth_invalid");
+    channels::SendError(res, 403, errors::kAuthInvalid,
+                        "The webhook URL's key (or the Basic auth password) does not match.");
+    return false;
+  }
+  return true;
+}
+
 void InboundParse(channels::Intake& intake, const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader, const std::string& provider) {
-  const Config::Email& cfg = intake.config().email;
+  const Settings& cfg = intake.config().Get<Settings>();
   bool mailgun = provider == "mailgun";
   const std::string& secret = mailgun ? cfg.mailgun_signing_key : cfg.sendgrid_secret;
   if (secret.empty()) {
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "The " + provider + " webhook is not configured.");
   }
-  // The fields, read by our own code (no 8 KB limit on url-encoded bodies, a cap on the total).
-  std::vector<FormField> fields;
-  const size_t cap = static_cast<size_t>(cfg.max_message_bytes) + 1024 * 1024;
-  size_t total = 0;
-  bool over = false;
-  std::string raw_body;
-  bool ok = true;
-  if (req.is_multipart_form_data()) {
-    ok = reader(
-        [&](const httplib::MultipartFormData& h) {
-          fields.push_back({h.name, h.filename, h.content_type, {}});
-          return fields.size() <= 200;
-        },
-        [&](const char* data, size_t n) {
-          total += n;
-          over = over || total > cap;
-          if (!over)
-            fields.back().value.append(data, n);
-          return !over;
-        });
-  } else {
-    ok = reader([&](const char* data, size_t n) {
-      over = raw_body.size() + n > cap;
-      if (!over)
-        raw_body.append(data, n);
-      return !over;
-    });
-    if (ok && !over) {
-      auto form = twilio::ParseForm(raw_body);
-      if (!form) {
-        intake.CountWebhook(provider, "invalid");
-        return channels::SendError(res, 400, form.error().code, form.error().message);
-      }
-      for (auto& [k, v] : *form)
-        fields.push_back({k, "", "", v});
-    }
+  auto parsed = ReadFields(req, reader, static_cast<size_t>(cfg.max_message_bytes) + 1024 * 1024);
+  if (!parsed) {
+    intake.CountWebhook(provider, "invalid");
+    return channels::SendError(res, 400, parsed.error().code, parsed.error().message);
   }
-  if (over) {
+  if (parsed->over) {
     intake.CountWebhook(provider, "mail_too_large");
     return channels::SendError(res, mailgun ? 406 : 413, errors::kMailTooLarge,
                                "The message is too large.");
   }
-  if (!ok) {
+  if (!parsed->ok) {
     intake.CountWebhook(provider, "invalid");
     return channels::SendError(res, 400, errors::kFormInvalid, "The form data could not be read.");
   }
-  auto field = [&](const char* name) {
-    for (const auto& f : fields) {
-      if (f.name == name && f.filename.empty())
-        return f.value;
-    }
-    return std::string();
-  };
-  std::string request_hash;
-  if (mailgun) {
-    int64_t now = channels::NowMillis() / 1000;
-    if (!VerifyMailgun(secret, field("timestamp"), field("token"), field("signature"), now)) {
-      intake.CountWebhook(provider, "signature_invalid");
-      return channels::SendError(
-          res, 403, errors::kSignatureInvalid,
-          "signature, timestamp and token do not verify (or the timestamp is stale).");
-    }
-    // A token is used once. Mailgun's own retry repeats the same request, which is fine; the
-    // same token with other content is a replay.
-    std::string digest;
-    for (const auto& f : fields)
-      digest += f.name + "\n" + Sha256Hex(f.value) + "\n";
-    request_hash = Sha256Hex(digest);
-    auto used =
-        intake.store().Reserve("mailgun-token", field("token"),
-                               {"mg-" + field("token"), NewUuid(), request_hash, "confirmed", ""});
-    if (used && used->has_value() && (*used)->request_hash != request_hash) {
-      intake.CountWebhook(provider, "token_replayed");
-      return channels::SendError(res, 406, errors::kTokenReplayed, "This token was already used.");
-    }
-  } else {
-    std::string key = req.get_param_value("key");
-    std::string auth = req.get_header_value("Authorization");
-    std::string basic_password;
-    if (auth.rfind("Basic ", 0) == 0) {
-      std::string decoded;
-      if (Base64Decode(auth.substr(6), &decoded)) {
-        basic_password = decoded.substr(
-            decoded.find(':') == std::string::npos ? decoded.size() : decoded.find(':') + 1);
-      }
-    }
-    if (!ConstantTimeEquals(key, secret) && !ConstantTimeEquals(basic_password, secret)) {
-      intake.CountWebhook(provider, "auth_invalid");
-      return channels::SendError(
-          res, 403, errors::kAuthInvalid,
-          "The webhook URL's key (or the Basic auth password) does not match.");
-    }
+  if (mailgun ? !MailgunVerified(intake, *parsed, secret, res)
+              : !SendGridVerified(intake, req, secret, res)) {
+    return;
   }
+  const auto& fields = parsed->fields;
   Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
   auto mail = mailgun ? FromMailgun(fields, limits) : FromSendGrid(fields, limits);
   if (!mail) {
@@ -214,7 +241,7 @@ void InboundParse(channels::Intake& intake, const httplib::Request& req, httplib
     // Mailgun retries everything but 406 for 8 hours; SendGrid retries only 5xx.
     return channels::SendError(res, mailgun ? 406 : 422, mail.error().code, mail.error().message);
   }
-  std::string raw_mime = field(mailgun ? "body-mime" : "email");
+  std::string raw_mime = parsed->Field(mailgun ? "body-mime" : "email");
   if (!raw_mime.empty()) {
     AcceptMail(intake, mail->dedupe_key, "rfc822", raw_mime, provider, mail->robot != Robot::kNone,
                res);

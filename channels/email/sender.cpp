@@ -3,11 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "channels/email/compose.hpp"
+#include "channels/email/settings.hpp"
 #include "core/errors.hpp"
 #include "core/optout.hpp"
 #include "core/sql.hpp"
 #include "tickets/notices.hpp"
 #include "tickets/reference.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::email {
 
@@ -76,7 +78,7 @@ Attempt SendMail(const SmtpRelay& relay, Outgoing m, const std::string& mail_fro
 // The acknowledgement letter (email.templates) with what goes before it and the opt-out footer.
 Outgoing AckMail(const Config& config, const outbox::Row& row) {
   tickets::Acknowledgement a = tickets::ReadAcknowledgement(row.payload);
-  const auto& templates = config.email.ack_templates;
+  const auto& templates = config.Get<Settings>().ack_templates;
   auto t = templates.find(a.language);
   if (t == templates.end())
     t = templates.find("de");
@@ -93,7 +95,7 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   m.text = fill(t->second.body);
   if (std::string extra = tickets::AckPreamble(a); !extra.empty())
     m.text = extra + "\n\n" + m.text;
-  if (config.notifications.enabled) {
+  if (config.Get<tickets::NotificationSettings>().enabled) {
     // The status notices to come can be declined already (docs/departments.md, "Citizens").
     m.text += a.language == "en"
                   ? "\n\n-- \nDo not want status e-mails about your report? Unsubscribe: " +
@@ -104,7 +106,7 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   Thread thread = ThreadOf(json::parse(row.payload, nullptr, false));
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
-  m.message_id = NewMessageId("ack", a.reference, DomainOf(config.email.from));
+  m.message_id = NewMessageId("ack", a.reference, DomainOf(config.Get<Settings>().from));
   m.auto_reply = true;
   return m;
 }
@@ -132,7 +134,7 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   m.text = tickets::StatusText(config_, n, tickets::NoticeStyle::kEmail, optout_url);
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
-  m.message_id = NewMessageId("status", n.reference, DomainOf(config_.email.from));
+  m.message_id = NewMessageId("status", n.reference, DomainOf(config_.Get<Settings>().from));
   m.auto_reply = false;
   m.headers.push_back({"Auto-Submitted", "auto-generated"});
   // RFC 2369 and RFC 8058: the mail program's own "unsubscribe" button, one click.

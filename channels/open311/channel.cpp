@@ -5,6 +5,7 @@
 #include "channels/open311/media.hpp"
 #include "channels/open311/open311.hpp"
 #include "channels/open311/routes.hpp"
+#include "channels/open311/settings.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 
@@ -82,7 +83,8 @@ channels::Channel Channel() {
   };
   requests.claims_untyped = IsUntypedRequest;
   c.message_types.push_back(std::move(requests));
-  c.enabled = [](const Config& config) { return config.open311.enabled(); };
+  c.enabled = [](const Config& config) { return config.Get<Settings>().enabled(); };
+  c.config_sections = Sections();
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "channels/open311/media.hpp"
 
+#include "channels/open311/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -34,14 +35,14 @@ Result<Attachment> MediaFetcher::Fetch(const std::string& url, const std::atomic
   }
   HttpClient::Request req;
   req.url = url;
-  req.timeout = std::chrono::seconds(config_.open311.media_timeout_seconds);
-  req.max_bytes = config_.open311.max_media_bytes;
+  req.timeout = std::chrono::seconds(config_.Get<Settings>().media_timeout_seconds);
+  req.max_bytes = config_.Get<Settings>().max_media_bytes;
   std::chrono::milliseconds backoff(500);
   std::string bytes;
   for (int attempt = 1;; ++attempt) {
     auto res = http_.Send(req);
     if (!res && res.error().code == errors::kHttpTooLarge) {
-      return Unavailable("larger than " + std::to_string(config_.open311.max_media_bytes) +
+      return Unavailable("larger than " + std::to_string(config_.Get<Settings>().max_media_bytes) +
                          " bytes");
     }
     if (res && res->status == 200) {

@@ -7,6 +7,8 @@
 #include <regex>
 #include <set>
 
+#include "channels/open311/settings.hpp"
+#include "channels/webform/settings.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
 
@@ -188,7 +190,7 @@ Result<Form> ParseBody(std::string_view content_type, std::string_view body) {
 std::optional<std::string> ClientForKey(const Config& config, std::string_view key) {
   if (key.empty())
     return std::nullopt;
-  for (const auto& k : config.open311.api_keys) {
+  for (const auto& k : config.Get<Settings>().api_keys) {
     // Constant-time comparison: the key is a secret.
     if (k.key.size() != key.size() || k.key.empty())
       continue;
@@ -206,29 +208,106 @@ Failure InvalidApiKey() {
   return {403, {{"403", "Invalid api_key received -- can't proceed with create_request."}}};
 }
 
-PostParse ParseRequest(const Form& form, const Config& config) {
-  static const std::set<std::string> kFields = {
-      "api_key",        "jurisdiction_id", "service_code", "lat",         "long",
-      "address_string", "address_id",      "email",        "device_id",   "account_id",
-      "first_name",     "last_name",       "phone",        "description", "media_url"};
-  PostParse out;
-  std::vector<Error311> bad;      // 400
-  std::vector<Error311> unknown;  // 404
-  std::map<std::string, std::string> f;
-  for (const auto& [name, value] : form) {
-    if (name.rfind("attribute[", 0) == 0)
-      continue;  // our services define no attributes
-    if (kFields.count(name) == 0) {
-      bad.push_back({"400", "unknown field " + name});
-      continue;
+namespace {
+
+// What is wrong with a request: bad fields (400) and unknown things (404).
+struct Problems {
+  std::vector<Error311> bad;
+  std::vector<Error311> unknown;
+};
+
+// The request's fields by name, trimmed; unknown and repeated fields are problems.
+class Fields {
+ public:
+  Fields(const Form& form, Problems& p) {
+    static const std::set<std::string> kFields = {
+        "api_key",        "jurisdiction_id", "service_code", "lat",         "long",
+        "address_string", "address_id",      "email",        "device_id",   "account_id",
+        "first_name",     "last_name",       "phone",        "description", "media_url"};
+    for (const auto& [name, value] : form) {
+      if (name.rfind("attribute[", 0) == 0)
+        continue;  // our services define no attributes
+      if (kFields.count(name) == 0) {
+        p.bad.push_back({"400", "unknown field " + name});
+        continue;
+      }
+      if (!f_.emplace(name, value).second)
+        p.bad.push_back({"400", name + " was given more than once"});
     }
-    if (!f.emplace(name, value).second)
-      bad.push_back({"400", name + " was given more than once"});
   }
-  auto field = [&](const char* name) {
-    auto it = f.find(name);
-    return it == f.end() ? std::string() : std::string(TrimAscii(it->second));
+  std::string operator()(const char* name) const {
+    auto it = f_.find(name);
+    return it == f_.end() ? std::string() : std::string(TrimAscii(it->second));
+  }
+
+ private:
+  std::map<std::string, std::string> f_;
+};
+
+// The jurisdiction, the service, where (lat/long or an address), the media URL, the name and
+// the ids: what the web form does not check.
+void CheckOpen311Fields(const Fields& field, const PostRequest& req, const std::string& name,
+                        const Config& config, Problems& p) {
+  if (!config.Get<Settings>().Serves(req.jurisdiction_id)) {
+    p.unknown.push_back({"404", "jurisdiction_id " + req.jurisdiction_id + " not found"});
+  }
+  if (req.service_code.empty()) {
+    p.bad.push_back({"400", "service_code was not provided"});
+  } else if (config.FindCategory(req.service_code) == nullptr) {
+    p.unknown.push_back({"404", "service_code " + req.service_code + " not found"});
+  }
+  std::string lat = field("lat");
+  std::string lon = field("long");
+  if (lat.empty() && lon.empty() && field("address_string").empty() &&
+      field("address_id").empty()) {
+    p.bad.push_back({"LOCATION_MISSING", "lat/long, address_string or address_id required"});
+  } else if (lat.empty() != lon.empty()) {
+    p.bad.push_back({"LOCATION_INVALID", "lat and long must be given together"});
+  }
+  if (!req.media_url.empty() && !IsHttpUrl(req.media_url)) {
+    p.bad.push_back({"MEDIA_URL_INVALID", "media_url must be an http or https URL"});
+  }
+  if (Utf8Length(name) > kMaxNameChars) {
+    p.bad.push_back({"NAME_TOO_LONG", "first_name and last_name are too long"});
+  }
+  if (req.device_id.size() > kMaxIdChars || req.account_id.size() > kMaxIdChars) {
+    p.bad.push_back({"400", "device_id and account_id may have at most 200 characters"});
+  }
+}
+
+// The common checks (UTF-8, coordinates, e-mail, phone, lengths) are the web form's.
+webform::Validation ValidateAsForm(const Fields& field, const Config& config, Problems& p) {
+  webform::Submission s;
+  auto put = [&](const char* key, const std::string& value) {
+    if (!value.empty())
+      s.fields[key] = value;
   };
+  const std::string lat = field("lat");
+  const std::string lon = field("long");
+  const std::string address = field("address_string");
+  put("description", field("description"));
+  put("lat", lat);
+  put("lon", lon);
+  put("address", address.empty() ? field("address_id") : address);
+  put("email", field("email"));
+  put("phone", field("phone"));
+  const int max_chars = config.Get<webform::Settings>().max_description_chars;
+  webform::Limits limits{0, 0, max_chars, false};
+  webform::Validation v = webform::Validate(s, limits, config);
+  for (const auto& e : v.errors) {
+    if (e.code == errors::kCoordinatesInvalid && lat.empty() != lon.empty())
+      continue;  // said by CheckOpen311Fields
+    p.bad.push_back(Translate(e, max_chars));
+  }
+  return v;
+}
+
+}  // namespace
+
+PostParse ParseRequest(const Form& form, const Config& config) {
+  PostParse out;
+  Problems p;
+  const Fields field(form, p);
   PostRequest req;
   req.api_key = field("api_key");
   req.jurisdiction_id = field("jurisdiction_id");
@@ -236,66 +315,22 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   req.device_id = field("device_id");
   req.account_id = field("account_id");
   req.media_url = field("media_url");
-  if (!req.jurisdiction_id.empty() && !config.open311.jurisdiction_id.empty() &&
-      req.jurisdiction_id != config.open311.jurisdiction_id) {
-    unknown.push_back({"404", "jurisdiction_id " + req.jurisdiction_id + " not found"});
-  }
-  if (req.service_code.empty()) {
-    bad.push_back({"400", "service_code was not provided"});
-  } else if (config.FindCategory(req.service_code) == nullptr) {
-    unknown.push_back({"404", "service_code " + req.service_code + " not found"});
-  }
-  std::string lat = field("lat");
-  std::string lon = field("long");
-  std::string address = field("address_string");
-  std::string address_id = field("address_id");
-  if (lat.empty() && lon.empty() && address.empty() && address_id.empty()) {
-    bad.push_back({"LOCATION_MISSING", "lat/long, address_string or address_id required"});
-  } else if (lat.empty() != lon.empty()) {
-    bad.push_back({"LOCATION_INVALID", "lat and long must be given together"});
-  }
-  if (!req.media_url.empty() && !IsHttpUrl(req.media_url)) {
-    bad.push_back({"MEDIA_URL_INVALID", "media_url must be an http or https URL"});
-  }
   std::string name = field("first_name");
   std::string last = field("last_name");
   if (!last.empty())
     name += name.empty() ? last : " " + last;
-  if (Utf8Length(name) > kMaxNameChars) {
-    bad.push_back({"NAME_TOO_LONG", "first_name and last_name are too long"});
-  }
-  if (req.device_id.size() > kMaxIdChars || req.account_id.size() > kMaxIdChars) {
-    bad.push_back({"400", "device_id and account_id may have at most 200 characters"});
-  }
-  // The common checks (UTF-8, coordinates, e-mail, phone, lengths) are the web form's.
-  webform::Submission s;
-  auto put = [&](const char* key, const std::string& value) {
-    if (!value.empty())
-      s.fields[key] = value;
-  };
-  put("description", field("description"));
-  put("lat", lat);
-  put("lon", lon);
-  put("address", address.empty() ? address_id : address);
-  put("email", field("email"));
-  put("phone", field("phone"));
-  webform::Limits limits{0, 0, config.webform.max_description_chars, false};
-  webform::Validation v = webform::Validate(s, limits, config);
-  for (const auto& e : v.errors) {
-    if (e.code == errors::kCoordinatesInvalid && lat.empty() != lon.empty())
-      continue;  // said above
-    bad.push_back(Translate(e, config.webform.max_description_chars));
-  }
+  CheckOpen311Fields(field, req, name, config, p);
+  webform::Validation v = ValidateAsForm(field, config, p);
   for (const auto& text : {name, req.device_id, req.account_id, req.media_url}) {
     if (!IsValidUtf8(text)) {
-      bad.push_back({"400", "the request is not valid UTF-8"});
+      p.bad.push_back({"400", "the request is not valid UTF-8"});
       break;
     }
   }
-  if (!bad.empty() || !unknown.empty()) {
-    out.failure.http_status = bad.empty() ? 404 : 400;
-    out.failure.errors = std::move(bad);
-    out.failure.errors.insert(out.failure.errors.end(), unknown.begin(), unknown.end());
+  if (!p.bad.empty() || !p.unknown.empty()) {
+    out.failure.http_status = p.bad.empty() ? 404 : 400;
+    out.failure.errors = std::move(p.bad);
+    out.failure.errors.insert(out.failure.errors.end(), p.unknown.begin(), p.unknown.end());
     return out;
   }
   req.intake = std::move(*v.intake);

@@ -6,8 +6,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "channels/email/settings.hpp"
 #include "channels/http.hpp"
 #include "channels/open311/open311.hpp"
+#include "channels/open311/settings.hpp"
 #include "channels/webform/intake.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
@@ -63,7 +65,7 @@ ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
   if (from_open311)
     r.description = row[4].as<std::string>();
   r.agency_responsible = row[5].as<std::string>();
-  r.service_notice = config.open311.service_notice;
+  r.service_notice = config.Get<Settings>().service_notice;
   r.requested_datetime = row[6].as<std::string>();
   r.updated_datetime = row[7].as<std::string>();
   r.address = row[8].as<std::string>();
@@ -251,7 +253,8 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
     accepted_.Inc();
   }
   log::Info("open311 request accepted", {{"reference", a.reference}, {"client", valid->client}});
-  Send(res, 200, RenderCreated({a.reference, "", config().open311.service_notice, ""}, f), f);
+  Send(res, 200, RenderCreated({a.reference, "", config().Get<Settings>().service_notice, ""}, f),
+       f);
 }
 
 void Routes::Get(const httplib::Request& req, httplib::Response& res) {
@@ -260,14 +263,14 @@ void Routes::Get(const httplib::Request& req, httplib::Response& res) {
   const std::string& path = resource.name;
   const Config& cfg = config();
   std::string jurisdiction = Param(req, "jurisdiction_id");
-  if (!jurisdiction.empty() && !cfg.open311.jurisdiction_id.empty() &&
-      jurisdiction != cfg.open311.jurisdiction_id) {
+  if (!cfg.Get<Settings>().Serves(jurisdiction)) {
     return SendFailure(res, One(404, "jurisdiction_id " + jurisdiction + " not found"), f);
   }
   if (path == "discovery") {
-    Discovery d{kChangeset, cfg.email.from,
+    const std::string& contact = cfg.Get<email::Settings>().from;
+    Discovery d{kChangeset, contact,
                 "API keys are issued by the operators of the Meldestelle " + cfg.town.name + " (" +
-                    cfg.email.from + ")",
+                    contact + ")",
                 cfg.gateway.public_base_url + "/open311/v2"};
     return Send(res, 200, RenderDiscovery(d, f), f);
   }
@@ -358,7 +361,7 @@ std::optional<ServiceRequest> Routes::NotYetRouted(const std::string& id, httpli
   ServiceRequest r;
   r.service_request_id = (*known)->reference;
   r.status = "open";
-  r.service_notice = config().open311.service_notice;
+  r.service_notice = config().Get<Settings>().service_notice;
   r.requested_datetime = (*known)->received_at;
   r.updated_datetime = (*known)->updated_at;
   return r;

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "channels/chat/settings.hpp"
 #include "channels/phone/message.hpp"
+#include "channels/phone/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -65,9 +67,9 @@ Status PhoneIntake::Process(const Message& m) {
 // transcription has come or its wait ran out; at once without provider transcription.
 void PhoneIntake::Recorded(db::Tx& tx, const Message& m) {
   const Event& e = m.event;
-  const int wait = config_.phone.TranscriptionMode() == "provider"
-                       ? config_.phone.transcription_wait_seconds
-                       : 0;
+  const Settings& settings = config_.Get<Settings>();
+  const int wait =
+      settings.TranscriptionMode() == "provider" ? settings.transcription_wait_seconds : 0;
   bool external = e.kind == EventKind::kExternalTranscript;
   std::optional<std::string> transcript;
   if (external)
@@ -226,6 +228,7 @@ struct PhoneCloser::Fetched {
 PhoneCloser::PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
                          const routing::Gazetteer* gazetteer, metrics::Registry& registry)
     : config_(config),
+      settings_(config.Get<Settings>()),
       admission_(std::move(admission)),
       gazetteer_(gazetteer),
       blobs_(config.storage.media_dir),
@@ -287,7 +290,7 @@ Result<std::optional<PhoneCloser::Call>> PhoneCloser::Claim() {
 PhoneCloser::Fetched PhoneCloser::Fetch(const Call& c) {
   Fetched f;
   std::string audio = FetchRecording(c, f);
-  if (f.retry.empty() && !c.transcript && config_.phone.TranscriptionMode() == "stt" &&
+  if (f.retry.empty() && !c.transcript && settings_.TranscriptionMode() == "stt" &&
       !audio.empty()) {
     Transcribe(c, audio, f);
   }
@@ -298,18 +301,18 @@ PhoneCloser::Fetched PhoneCloser::Fetch(const Call& c) {
 // stored; the bytes, for the speech-to-text service.
 std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
   constexpr int kMaxAttempts = 5;
-  const Config::Phone& cfg = config_.phone;
   std::string audio;
   if (!c.recording_sha && !c.recording_url.empty()) {
     HttpClient::Request req;
-    req.url = RecordingDownloadUrl(c.recording_url, cfg.api_base);
-    if (UrlUnder(req.url, cfg.api_base) && !cfg.account_sid.empty()) {
+    req.url = RecordingDownloadUrl(c.recording_url, settings_.api_base);
+    if (UrlUnder(req.url, settings_.api_base) && !settings_.account_sid.empty()) {
       // The provider's credentials go to the provider only.
-      req.headers.emplace_back("Authorization",
-                               "Basic " + Base64Encode(cfg.account_sid + ":" + cfg.auth_token));
+      req.headers.emplace_back(
+          "Authorization",
+          "Basic " + Base64Encode(settings_.account_sid + ":" + settings_.auth_token));
     }
     req.timeout = std::chrono::seconds(60);
-    req.max_bytes = config_.chat.max_media_bytes;
+    req.max_bytes = config_.Get<chat::Settings>().max_media_bytes;
     auto res = http_.Send(req);
     bool transient = !res ? res.error().code != errors::kHttpTooLarge
                           : (res->status == 404 || res->status == 429 || res->status >= 500);
@@ -343,14 +346,13 @@ std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
 }
 
 void PhoneCloser::Transcribe(const Call& c, const std::string& audio, Fetched& f) {
-  const Config::Phone& cfg = config_.phone;
   HttpClient::Request req;
   req.method = "POST";
-  req.url = cfg.stt_url;
+  req.url = settings_.stt_url;
   req.headers = {{"Content-Type", f.type.value_or(c.recording_type.value_or("audio/wav"))},
                  {"Accept", "application/json, text/plain"}};
   req.body = audio;
-  req.timeout = std::chrono::seconds(cfg.stt_timeout_seconds);
+  req.timeout = std::chrono::seconds(settings_.stt_timeout_seconds);
   req.max_bytes = 1024 * 1024;
   auto res = http_.Send(req);
   if (res && res->status == 200) {
@@ -451,7 +453,7 @@ channels::AdmitRequest PhoneCloser::ReportOf(const Call& c, bool recording_lost,
     report.location.source = LocationSource::kAddress;
     report.location.address =
         place->street + (place->house_number.empty() ? "" : " " + place->house_number);
-    if (place->confidence < config_.phone.location_min_confidence) {
+    if (place->confidence < settings_.location_min_confidence) {
       request.flags.push_back("Ort unsicher");
     }
     request.flags.push_back("Ort aus Sprache: " + place->matched_text + " (Sicherheit " +
@@ -504,7 +506,7 @@ Result<int> PhoneCloser::DeleteExpiredRecordings() {
         "SELECT call_id, recording_sha256, coalesce(ticket_id::text, '') FROM phone_calls"
         " WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL"
         " AND recorded_at < now() - make_interval(days => $1) LIMIT 1000",
-        config_.phone.recording_retention_days);
+        settings_.recording_retention_days);
     for (const auto& row : rows) {
       std::string sha = row[1].as<std::string>();
       std::error_code ec;

@@ -7,6 +7,7 @@
 
 #include "channels/channel.hpp"
 #include "channels/phone/message.hpp"
+#include "channels/phone/settings.hpp"
 #include "core/config.hpp"
 #include "core/db.hpp"
 #include "core/http_client.hpp"
@@ -66,6 +67,7 @@ class PhoneCloser final : public channels::Job {
   Status SetAside(const std::string& call_id);
 
   const Config& config_;
+  const Settings& settings_;
   std::unique_ptr<channels::Admission> admission_;
   const routing::Gazetteer* gazetteer_;
   BlobStore blobs_;

@@ -2,6 +2,7 @@
 
 #include "channels/phone/calls.hpp"
 #include "channels/phone/message.hpp"
+#include "channels/phone/settings.hpp"
 #include "channels/phone/sms_sender.hpp"
 #include "channels/phone/webhook.hpp"
 #include "core/errors.hpp"
@@ -44,12 +45,13 @@ channels::Channel Channel() {
                                               s.metrics());
        }});
   c.senders = [](outbox::Senders& s, const Config& config) {
-    const auto& ph = config.phone;
+    const auto& ph = config.Get<Settings>();
     if (!ph.enabled() || ph.account_sid.empty() || ph.sms_from.empty())
       return;
     s.Add({outbox::Kind::kAck, outbox::Kind::kStatus}, "sms", std::make_shared<SmsSender>(config));
   };
-  c.enabled = [](const Config& config) { return config.phone.enabled(); };
+  c.enabled = [](const Config& config) { return config.Get<Settings>().enabled(); };
+  c.config_sections = Sections();
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "channels/phone/sms_sender.hpp"
 
+#include "channels/phone/settings.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/http_client.hpp"
@@ -26,7 +27,7 @@ std::optional<std::string> SmsText(db::Tx& tx, const Config& config, const outbo
 
 Attempt Send(HttpClient& http, const Config& config, const std::string& to,
              const std::string& text) {
-  const auto& ph = config.phone;
+  const auto& ph = config.Get<Settings>();
   HttpClient::Request req;
   req.method = "POST";
   req.url = ph.api_base + "/2010-04-01/Accounts/" + ph.account_sid + "/Messages.json";

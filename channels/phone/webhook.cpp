@@ -7,6 +7,7 @@
 
 #include "channels/http.hpp"
 #include "channels/phone/message.hpp"
+#include "channels/phone/settings.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
@@ -27,8 +28,9 @@ twilio::VoiceScript Script(const Config& config, const std::string& lang) {
   twilio::VoiceScript s = twilio::DefaultScript(lang);
   s.greeting = lang == "en" ? "Welcome to the defect reporting line of " + config.town.name + "."
                             : "Willkommen beim Mängelmelder von " + config.town.name + ".";
-  auto texts = config.phone.texts.find(lang);
-  if (texts == config.phone.texts.end())
+  const auto& configured = config.Get<Settings>().texts;
+  auto texts = configured.find(lang);
+  if (texts == configured.end())
     return s;
   std::pair<const char*, std::string*> fields[] = {{"greeting", &s.greeting},
                                                    {"language_offer", &s.language_offer},
@@ -93,56 +95,108 @@ static Result<std::string> Publish(channels::Intake& intake, Event event,
   return m.reference;
 }
 
+// The provider signs the public URL it called (behind a proxy): rebuilt from the configuration,
+// with the path and query exactly as received; the parameters come from the body only.
+static bool Signed(channels::Intake& intake, const httplib::Request& req,
+                   const twilio::Params& params, const std::string& step, httplib::Response& res) {
+  const Config& config = intake.config();
+  std::string url = config.gateway.public_base_url + req.target;
+  switch (twilio::VerifySignature(config.Get<Settings>().auth_token, url, params,
+                                  req.get_header_value("X-Twilio-Signature"))) {
+    case twilio::SignatureCheck::kMissing:
+      intake.CountWebhook("phone", "signature_missing");
+      channels::SendError(res, 403, errors::kSignatureMissing, "X-Twilio-Signature is required.");
+      return false;
+    case twilio::SignatureCheck::kMismatch:
+      intake.CountWebhook("phone", "signature_invalid");
+      log::Warn("phone webhook with a wrong signature refused", {{"step", step}});
+      channels::SendError(res, 403, errors::kSignatureInvalid,
+                          "X-Twilio-Signature does not match the URL and parameters.");
+      return false;
+    case twilio::SignatureCheck::kOk:
+      break;
+  }
+  return true;
+}
+
+static void Invalid(channels::Intake& intake, httplib::Response& res, const Error& e) {
+  intake.CountWebhook("phone", "invalid");
+  channels::SendError(res, 400, e.code, e.message);
+}
+
+// The recording is done: the report goes to the queue, and the caller hears its reference (and
+// the offer of an SMS) — or that we could not take it, never a reference we could not keep.
+static void Recorded(channels::Intake& intake, const httplib::Request& req,
+                     const twilio::Params& params, const std::string& lang,
+                     httplib::Response& res) {
+  const twilio::VoiceScript script = Script(intake.config(), lang);
+  auto event = twilio::ParseRecorded(params, lang);
+  if (!event)
+    return Invalid(intake, res, event.error());
+  std::string call = event->call_id;
+  bool can_sms = !event->from.empty() && !intake.config().Get<Settings>().sms_from.empty();
+  auto reference = Publish(intake, std::move(event).value(), "recorded:" + call, req);
+  if (!reference) {
+    intake.CountWebhook("phone", "unavailable");
+    log::Warn("phone report not accepted: broker", {{"error", reference.error().message}});
+    return SendTwiml(res, twilio::TwimlUnavailable(script));
+  }
+  intake.metrics()
+      .GetCounter("meldestelle_reports_accepted_total",
+                  "Reports accepted (broker-confirmed), by channel.", {{"channel", "phone"}})
+      .Inc();
+  log::Info("phone report accepted", {{"reference", *reference}});
+  SendTwiml(
+      res, twilio::TwimlReference(script, *reference, can_sms, "/webhooks/phone/sms?lang=" + lang));
+}
+
+// The caller's answer to the SMS offer (1 = yes): the consent goes to the queue.
+static void SmsAnswer(channels::Intake& intake, const httplib::Request& req,
+                      const twilio::Params& params, const std::string& lang,
+                      httplib::Response& res) {
+  const twilio::VoiceScript script = Script(intake.config(), lang);
+  auto value = [&](std::string_view name) {
+    return std::string(twilio::Find(params, name).value_or(""));
+  };
+  bool yes = value("Digits") == "1";
+  if (yes) {
+    Event e;
+    e.kind = EventKind::kSmsConsent;
+    e.call_id = value("CallSid");
+    e.from = twilio::CallerNumber(value("From"));
+    e.language = lang;
+    e.dedupe_key = "sms:" + e.call_id;
+    if (e.call_id.empty())
+      return Invalid(intake, res, MakeError(errors::kFieldMissing, "CallSid: missing"));
+    if (auto r = Publish(intake, e, "", req); !r) {
+      intake.CountWebhook("phone", "unavailable");
+      return SendTwiml(res, twilio::TwimlUnavailable(script));
+    }
+  }
+  SendTwiml(res, twilio::TwimlSmsAnswer(script, yes));
+}
+
 static void Step(channels::Intake& intake, const httplib::Request& req, httplib::Response& res,
                  const std::string& step) {
   const Config& config = intake.config();
-  const Config::Phone& cfg = config.phone;
+  const Settings& cfg = config.Get<Settings>();
   if (!cfg.enabled()) {
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "The phone channel is not configured.");
   }
   auto params = twilio::ParseForm(req.body);
-  if (!params) {
-    intake.CountWebhook("phone", "invalid");
-    return channels::SendError(res, 400, params.error().code, params.error().message);
-  }
-  // The provider signs the public URL it called (behind a proxy): rebuilt from the configuration,
-  // with the path and query exactly as received; the parameters come from the body only.
-  std::string url = config.gateway.public_base_url + req.target;
-  switch (twilio::VerifySignature(cfg.auth_token, url, *params,
-                                  req.get_header_value("X-Twilio-Signature"))) {
-    case twilio::SignatureCheck::kMissing:
-      intake.CountWebhook("phone", "signature_missing");
-      return channels::SendError(res, 403, errors::kSignatureMissing,
-                                 "X-Twilio-Signature is required.");
-    case twilio::SignatureCheck::kMismatch:
-      intake.CountWebhook("phone", "signature_invalid");
-      log::Warn("phone webhook with a wrong signature refused", {{"step", step}});
-      return channels::SendError(res, 403, errors::kSignatureInvalid,
-                                 "X-Twilio-Signature does not match the URL and parameters.");
-    case twilio::SignatureCheck::kOk:
-      break;
-  }
+  if (!params)
+    return Invalid(intake, res, params.error());
+  if (!Signed(intake, req, *params, step, res))
+    return;
   const std::string lang = Lang(req);
-  twilio::VoiceScript script = Script(config, lang);
-  auto value = [&](const char* name) {
-    for (const auto& [k, v] : *params) {
-      if (k == name)
-        return v;
-    }
-    return std::string();
-  };
-  auto invalid = [&](const Error& e) {
-    intake.CountWebhook("phone", "invalid");
-    channels::SendError(res, 400, e.code, e.message);
-  };
   intake.CountWebhook("phone", step);
   if (step == "voice") {
     return SendTwiml(res, twilio::TwimlIncoming(Script(config, "de"), Script(config, "en"),
                                                 "/webhooks/phone/menu"));
   }
   if (step == "menu") {
-    std::string chosen = value("Digits") == "2" ? "en" : "de";
+    std::string chosen = twilio::Find(*params, "Digits").value_or("") == "2" ? "en" : "de";
     std::string transcribe = "/webhooks/phone/transcription";
     bool provider = cfg.TranscriptionMode() == "provider";
     return SendTwiml(res, twilio::TwimlRecord(
@@ -151,49 +205,14 @@ static void Step(channels::Intake& intake, const httplib::Request& req, httplib:
                               provider ? std::optional<std::string_view>(transcribe) : std::nullopt,
                               cfg.max_recording_seconds));
   }
-  if (step == "recorded") {
-    auto event = twilio::ParseRecorded(*params, lang);
-    if (!event)
-      return invalid(event.error());
-    std::string call = event->call_id;
-    bool can_sms = !event->from.empty() && !cfg.sms_from.empty();
-    auto reference = Publish(intake, std::move(event).value(), "recorded:" + call, req);
-    if (!reference) {
-      intake.CountWebhook("phone", "unavailable");
-      log::Warn("phone report not accepted: broker", {{"error", reference.error().message}});
-      // The caller must not hear a reference we could not keep.
-      return SendTwiml(res, twilio::TwimlUnavailable(script));
-    }
-    intake.metrics()
-        .GetCounter("meldestelle_reports_accepted_total",
-                    "Reports accepted (broker-confirmed), by channel.", {{"channel", "phone"}})
-        .Inc();
-    log::Info("phone report accepted", {{"reference", *reference}});
-    return SendTwiml(res, twilio::TwimlReference(script, *reference, can_sms,
-                                                 "/webhooks/phone/sms?lang=" + lang));
-  }
-  if (step == "sms") {
-    bool yes = value("Digits") == "1";
-    if (yes) {
-      Event e;
-      e.kind = EventKind::kSmsConsent;
-      e.call_id = value("CallSid");
-      e.from = twilio::CallerNumber(value("From"));
-      e.language = lang;
-      e.dedupe_key = "sms:" + e.call_id;
-      if (e.call_id.empty())
-        return invalid(MakeError(errors::kFieldMissing, "CallSid: missing"));
-      if (auto r = Publish(intake, e, "", req); !r) {
-        intake.CountWebhook("phone", "unavailable");
-        return SendTwiml(res, twilio::TwimlUnavailable(script));
-      }
-    }
-    return SendTwiml(res, twilio::TwimlSmsAnswer(script, yes));
-  }
+  if (step == "recorded")
+    return Recorded(intake, req, *params, lang, res);
+  if (step == "sms")
+    return SmsAnswer(intake, req, *params, lang, res);
   Result<Event> event = step == "recording" ? twilio::ParseRecordingStatus(*params)
                                             : twilio::ParseTranscription(*params);
   if (!event)
-    return invalid(event.error());
+    return Invalid(intake, res, event.error());
   if (auto r = Publish(intake, std::move(event).value(), "", req); !r) {
     intake.CountWebhook("phone", "unavailable");
     res.set_header("Retry-After", "5");
@@ -206,7 +225,7 @@ static void Step(channels::Intake& intake, const httplib::Request& req, httplib:
 static void Transcript(channels::Intake& intake, const httplib::Request& req,
                        httplib::Response& res) {
   const Config& config = intake.config();
-  const Config::Phone& cfg = config.phone;
+  const Settings& cfg = config.Get<Settings>();
   if (cfg.transcript_secret.empty()) {
     return channels::SendError(
         res, 404, errors::kChannelDisabled,

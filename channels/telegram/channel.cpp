@@ -1,6 +1,7 @@
 #include "channels/telegram/channel.hpp"
 
 #include "channels/telegram/sender.hpp"
+#include "channels/telegram/settings.hpp"
 #include "channels/telegram/webhook.hpp"
 #include "outbox/dispatcher.hpp"
 
@@ -12,13 +13,14 @@ channels::Channel Channel() {
   c.display_name = "Telegram";
   c.routes = RegisterRoutes;
   c.senders = [](outbox::Senders& s, const Config& config) {
-    if (config.telegram.bot_token.empty())
+    if (config.Get<Settings>().bot_token.empty())
       return;
     using outbox::Kind;
     s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "telegram",
           std::make_shared<Sender>(config));
   };
-  c.enabled = [](const Config& config) { return config.telegram.enabled(); };
+  c.enabled = [](const Config& config) { return config.Get<Settings>().enabled(); };
+  c.config_sections = Sections();
   return c;
 }
 

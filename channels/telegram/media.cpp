@@ -1,11 +1,12 @@
 #include "channels/telegram/media.hpp"
 
+#include "channels/telegram/settings.hpp"
 #include "channels/telegram/telegram.hpp"
 
 namespace meldestelle::telegram {
 
 Result<std::string> FetchMedia(chat::MediaDownloader& download, const chat::Media& media) {
-  const auto& tg = download.config().telegram;
+  const auto& tg = download.config().Get<Settings>();
   const int64_t max = download.max_bytes();
   if (tg.bot_token.empty()) {
     return chat::MediaUnavailable("telegram.bot_token is not set; media cannot be downloaded");

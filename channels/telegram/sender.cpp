@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "channels/chat/outgoing.hpp"
+#include "channels/telegram/settings.hpp"
 #include "channels/telegram/telegram.hpp"
 #include "core/http_client.hpp"
 
@@ -20,7 +21,7 @@ class Message final : public outbox::Prepared {
       : config_(config), address_(std::move(address)), out_(std::move(out)) {}
 
   Attempt Send() override {
-    const auto& tg = config_.telegram;
+    const auto& tg = config_.Get<Settings>();
     std::optional<int64_t> reply;
     // Our chat message ids are "<chat id>:<message id>".
     if (auto colon = out_.reply_to.rfind(':'); colon != std::string::npos) {

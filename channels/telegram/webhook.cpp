@@ -5,6 +5,7 @@
 
 #include "channels/chat/publish.hpp"
 #include "channels/http.hpp"
+#include "channels/telegram/settings.hpp"
 #include "channels/telegram/telegram.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -14,7 +15,8 @@ namespace meldestelle::telegram {
 namespace {
 
 void Update(channels::Intake& intake, const httplib::Request& req, httplib::Response& res) {
-  if (!intake.config().telegram.enabled()) {
+  const Settings& settings = intake.config().Get<Settings>();
+  if (!settings.enabled()) {
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "The Telegram channel is not configured.");
   }
@@ -26,7 +28,7 @@ void Update(channels::Intake& intake, const httplib::Request& req, httplib::Resp
         "X-Telegram-Bot-Api-Secret-Token is required (the secret_token given to "
         "setWebhook).");
   }
-  if (!VerifySecret(intake.config().telegram.secret_token, secret)) {
+  if (!VerifySecret(settings.secret_token, secret)) {
     intake.CountWebhook("telegram", "secret_invalid");
     log::Warn("telegram webhook with a wrong secret refused", {});
     return channels::SendError(res, 403, errors::kSecretInvalid,

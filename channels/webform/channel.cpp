@@ -1,6 +1,7 @@
 #include "channels/webform/channel.hpp"
 
 #include "channels/webform/routes.hpp"
+#include "channels/webform/settings.hpp"
 #include "core/errors.hpp"
 
 namespace meldestelle::webform {
@@ -39,6 +40,7 @@ channels::Channel WebFormChannel() {
   reports.untyped_default = true;
   c.message_types.push_back(std::move(reports));
   c.enabled = [](const Config&) { return true; };
+  c.config_sections = Sections();
   return c;
 }
 
@@ -48,6 +50,7 @@ channels::Channel AppChannel() {
   c.display_name = "App/API";
   c.routes = RegisterApiRoutes;
   c.enabled = [](const Config&) { return true; };
+  c.config_sections = Sections();
   return c;
 }
 

@@ -221,52 +221,45 @@ Result<Submission> FromJson(std::string_view body) {
   return s;
 }
 
-Validation Validate(const Submission& s, const Limits& limits, const Config& config) {
-  Validation v;
-  auto fail = [&](const char* field, ErrorCode code, std::string message) {
-    v.errors.push_back(FieldError{field, code, std::move(message)});
-  };
+namespace {
+
+void Fail(Validation& v, const char* field, ErrorCode code, std::string message) {
+  v.errors.push_back(FieldError{field, code, std::move(message)});
+}
+
+// Every field is UTF-8 without control characters (PostgreSQL refuses U+0000); false: `v` has
+// the error.
+bool TextIsClean(const Submission& s, Validation& v) {
   for (const auto& [name, value] : s.fields) {
+    const char* field = name == "description" ? "description" : "";
     if (!IsValidUtf8(value)) {
-      fail(name == "description" ? "description" : "", errors::kInvalidUtf8,
-           "Die Eingabe enthält ungültige Zeichen (kein UTF-8).");
-      return v;
+      Fail(v, field, errors::kInvalidUtf8, "Die Eingabe enthält ungültige Zeichen (kein UTF-8).");
+      return false;
     }
-    // NUL and other control characters cannot be stored as text (PostgreSQL refuses U+0000).
     bool control = std::any_of(value.begin(), value.end(), [](char ch) {
       auto c = static_cast<unsigned char>(ch);
       return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
     });
     if (control) {
-      fail(name == "description" ? "description" : "", errors::kControlCharacters,
-           "Die Eingabe enthält unzulässige Steuerzeichen.");
-      return v;
+      Fail(v, field, errors::kControlCharacters, "Die Eingabe enthält unzulässige Steuerzeichen.");
+      return false;
     }
   }
-  Intake in;
-  Report& r = in.report;
-  r.text = Field(s, "description");
-  if (r.text.empty() && limits.require_description) {
-    fail("description", errors::kDescriptionMissing, "Bitte beschreiben Sie den Mangel.");
-  } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {
-    fail("description", errors::kDescriptionTooLong,
-         "Die Beschreibung ist zu lang (höchstens " + std::to_string(limits.max_description_chars) +
-             " Zeichen).");
-  }
-  r.category = Field(s, "category");
-  if (!r.category.empty() && config.FindCategory(r.category) == nullptr) {
-    fail("category", errors::kCategoryUnknown, "Bitte wählen Sie eine Kategorie aus der Liste.");
-  }
+  return true;
+}
+
+// lat/lon (from the device) and the address.
+void ReadPlace(const Submission& s, Report& r, Validation& v) {
   std::string lat = Field(s, "lat");
   std::string lon = Field(s, "lon");
   if (!lat.empty() || !lon.empty()) {
     auto la = ParseCoordinate(lat);
     auto lo = ParseCoordinate(lon);
     if (!la || !lo) {
-      fail("lat", errors::kCoordinatesInvalid,
+      Fail(v, "lat", errors::kCoordinatesInvalid,
            "Der Standort ist ungültig: Breite und Länge müssen Zahlen sein.");
     } else if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
-      fail("lat", errors::kCoordinatesOutOfRange,
+      Fail(v, "lat", errors::kCoordinatesOutOfRange,
            "Der Standort ist ungültig: Breite −90…90, Länge −180…180.");
     } else {
       r.location.lat = *la;
@@ -276,22 +269,27 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   }
   r.location.address = Field(s, "address");
   if (Utf8Length(r.location.address) > kMaxAddressChars) {
-    fail("address", errors::kAddressTooLong, "Die Adresse ist zu lang.");
+    Fail(v, "address", errors::kAddressTooLong, "Die Adresse ist zu lang.");
   } else if (!r.location.lat && !r.location.address.empty()) {
     r.location.source = LocationSource::kAddress;
   }
+}
+
+// E-mail or phone (the acknowledgement goes to the first given), and the language.
+void ReadContact(const Submission& s, Report& r, Validation& v) {
   std::string email = Field(s, "email");
   std::string phone = Field(s, "phone");
   if (!email.empty() && !LooksLikeEmail(email)) {
-    fail("email", errors::kEmailInvalid, "Bitte prüfen Sie die E-Mail-Adresse.");
+    Fail(v, "email", errors::kEmailInvalid, "Bitte prüfen Sie die E-Mail-Adresse.");
   }
   if (!phone.empty() && !LooksLikePhone(phone)) {
-    fail("phone", errors::kPhoneInvalid, "Bitte prüfen Sie die Telefonnummer.");
+    Fail(v, "phone", errors::kPhoneInvalid, "Bitte prüfen Sie die Telefonnummer.");
   }
   std::string language = Field(s, "language");
   r.reporter.language = language.empty() ? "de" : language;
   if (r.reporter.language != "de" && r.reporter.language != "en") {
-    fail("language", errors::kLanguageUnsupported, "Sprache wird nicht unterstützt (de oder en).");
+    Fail(v, "language", errors::kLanguageUnsupported,
+         "Sprache wird nicht unterstützt (de oder en).");
   }
   if (!email.empty()) {
     r.reporter.address = email;
@@ -304,27 +302,56 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   } else {
     r.reporter.ack_channel = "none";
   }
+}
+
+// The photos: how many, how large, and that each is an image (by its bytes, not its name).
+void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validation& v) {
   if (s.files.size() > static_cast<size_t>(limits.max_photos)) {
-    fail("photos", errors::kTooManyPhotos,
+    Fail(v, "photos", errors::kTooManyPhotos,
          "Bitte höchstens " + std::to_string(limits.max_photos) + " Fotos anhängen.");
   }
   for (const auto& f : s.files) {
     std::string name = SanitizeFilename(f.filename);
     std::string shown = name.empty() ? "Datei" : "\"" + name + "\"";
     if (static_cast<int64_t>(f.content.size()) > limits.max_photo_bytes) {
-      fail("photos", errors::kPhotoTooLarge,
+      Fail(v, "photos", errors::kPhotoTooLarge,
            shown + " ist zu groß (höchstens " +
                std::to_string(limits.max_photo_bytes / (1024 * 1024)) + " MB je Foto).");
       continue;
     }
     std::string type = SniffMediaType(f.content);
     if (!IsImageMediaType(type)) {
-      fail("photos", errors::kNotAnImage,
+      Fail(v, "photos", errors::kNotAnImage,
            shown + " ist kein Foto. Erlaubt sind JPEG, PNG, HEIC, WebP und GIF.");
       continue;
     }
     in.photos.push_back(Photo{f.content, type, name, Sha256Hex(f.content)});
   }
+}
+
+}  // namespace
+
+Validation Validate(const Submission& s, const Limits& limits, const Config& config) {
+  Validation v;
+  if (!TextIsClean(s, v))
+    return v;
+  Intake in;
+  Report& r = in.report;
+  r.text = Field(s, "description");
+  if (r.text.empty() && limits.require_description) {
+    Fail(v, "description", errors::kDescriptionMissing, "Bitte beschreiben Sie den Mangel.");
+  } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {
+    Fail(v, "description", errors::kDescriptionTooLong,
+         "Die Beschreibung ist zu lang (höchstens " + std::to_string(limits.max_description_chars) +
+             " Zeichen).");
+  }
+  r.category = Field(s, "category");
+  if (!r.category.empty() && config.FindCategory(r.category) == nullptr) {
+    Fail(v, "category", errors::kCategoryUnknown, "Bitte wählen Sie eine Kategorie aus der Liste.");
+  }
+  ReadPlace(s, r, v);
+  ReadContact(s, r, v);
+  ReadPhotos(s, limits, in, v);
   if (v.errors.empty()) {
     v.intake = std::move(in);
   }

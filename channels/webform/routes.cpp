@@ -14,6 +14,7 @@
 #include "channels/http.hpp"
 #include "channels/webform/intake.hpp"
 #include "channels/webform/page.hpp"
+#include "channels/webform/settings.hpp"
 #include "channels/webform/token.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
@@ -78,6 +79,7 @@ class Routes {
  public:
   Routes(channels::Intake& intake, std::string channel)
       : intake_(intake),
+        settings_(intake.config().Get<Settings>()),
         channel_(std::move(channel)),
         // Counters on the hot path are looked up once, not per request (the lookup locks).
         received_(Counter(intake.metrics(), "meldestelle_reports_received_total",
@@ -102,12 +104,20 @@ class Routes {
   Error TooLarge(httplib::Response& res) const;
   Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader);
-  std::string NewFormToken() const {
-    return IssueFormToken(config().webform.token_secret, NowUnix());
+  std::string NewFormToken() const { return IssueFormToken(settings_.token_secret, NowUnix()); }
+  Limits SubmissionLimits() const {
+    return {settings_.max_photos, settings_.max_photo_bytes, settings_.max_description_chars};
   }
   FormPage EmptyPage() const;
+  // The form again, with the citizen's values and what was wrong.
+  void ShowFormAgain(httplib::Response& res, FormPage& page, int status, const std::string& code);
+  void Confirm(httplib::Response& res, const std::string& reference, bool email);
+  void CountDiscarded(const std::string& reason);
+  // A bot's submission is answered like a success; nothing is published.
+  void Discard(httplib::Response& res, const std::string& reason);
 
   channels::Intake& intake_;
+  const Settings& settings_;
   const std::string channel_;
   metrics::Counter& received_;
   metrics::Counter& accepted_;
@@ -126,8 +136,8 @@ FormPage Routes::EmptyPage() const {
   page.town_name = config().town.name;
   for (const auto& c : config().categories)
     page.categories.push_back({c.code, c.name, c.group});
-  page.max_photos = config().webform.max_photos;
-  page.max_photo_bytes = config().webform.max_photo_bytes;
+  page.max_photos = settings_.max_photos;
+  page.max_photo_bytes = settings_.max_photo_bytes;
   return page;
 }
 
@@ -136,7 +146,7 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
   Body body;
 
   const std::string content_type = req.get_header_value("Content-Type");
-  const size_t file_cap = static_cast<size_t>(config().webform.max_photo_bytes) + 1;
+  const size_t file_cap = static_cast<size_t>(settings_.max_photo_bytes) + 1;
   if (req.is_multipart_form_data()) {
     std::vector<UploadedFile> parts;
     bool ok = reader(
@@ -223,9 +233,7 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
   if (!body) {
     return reject(body.error().code, body.error().message);
   }
-  Limits limits{config().webform.max_photos, config().webform.max_photo_bytes,
-                config().webform.max_description_chars};
-  Validation v = Validate(body->submission, limits, config());
+  Validation v = Validate(body->submission, SubmissionLimits(), config());
   if (!v.intake) {
     const auto& first = v.errors.front();
     return reject(first.code, first.message, v.errors);
@@ -251,29 +259,46 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
            {"status_url", config().gateway.public_base_url + "/api/v1/reports/" + a.reference}});
 }
 
+void Routes::ShowFormAgain(httplib::Response& res, FormPage& page, int status,
+                           const std::string& code) {
+  intake_.CountRejected(channel_, code);
+  if (page.form_token.empty())
+    page.form_token = NewFormToken();
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
+}
+
+void Routes::Confirm(httplib::Response& res, const std::string& reference, bool email) {
+  ConfirmationPage c{config().town.name, reference,
+                     config().gateway.public_base_url + "/api/v1/reports/" + reference, email};
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");
+}
+
+void Routes::CountDiscarded(const std::string& reason) {
+  intake_.metrics()
+      .GetCounter("meldestelle_spam_discarded_total",
+                  "Form submissions answered like a success but discarded, by reason.",
+                  {{"reason", reason}})
+      .Inc();
+}
+
+void Routes::Discard(httplib::Response& res, const std::string& reason) {
+  CountDiscarded(reason);
+  log::Info("form submission discarded", {{"reason", reason}});
+  Confirm(res, intake_.NewReference(), false);
+}
+
 void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader) {
   received_.Inc();
   FormPage page = EmptyPage();
-  auto show_form = [&](int status, const std::string& code) {
-    intake_.CountRejected(channel_, code);
-    if (page.form_token.empty())
-      page.form_token = NewFormToken();
-    res.status = status;
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
-  };
-  auto confirm = [&](const std::string& reference, bool email) {
-    ConfirmationPage c{config().town.name, reference,
-                       config().gateway.public_base_url + "/api/v1/reports/" + reference, email};
-    res.status = 200;
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");
-  };
   auto body = ReadBody(req, res, reader);
   if (!body) {
     page.errors.push_back(body.error().message);
-    return show_form(HttpStatusFor(body.error().code), body.error().code.str());
+    return ShowFormAgain(res, page, HttpStatusFor(body.error().code), body.error().code.str());
   }
   const auto& fields = body->submission.fields;
   auto field = [&](const char* name) {
@@ -284,33 +309,21 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
                  field("lon"),         field("email"),    field("phone"),   field("language")};
   // Bots: a filled honeypot, or a token that is missing, forged or submitted too fast, is
   // answered like a success; nothing is published.
-  auto discard = [&](const std::string& reason) {
-    intake_.metrics()
-        .GetCounter("meldestelle_spam_discarded_total",
-                    "Form submissions answered like a success but discarded, by reason.",
-                    {{"reason", reason}})
-        .Inc();
-    log::Info("form submission discarded", {{"reason", reason}});
-    confirm(intake_.NewReference(), false);
-  };
   if (!TrimAscii(field("website")).empty()) {
-    return discard("honeypot");
+    return Discard(res, "honeypot");
   }
-  auto token = VerifyFormToken(field("form_token"), config().webform.token_secret, NowUnix(),
-                               config().webform.token_min_age_seconds,
-                               config().webform.token_max_age_seconds);
+  auto token = VerifyFormToken(field("form_token"), settings_.token_secret, NowUnix(),
+                               settings_.token_min_age_seconds, settings_.token_max_age_seconds);
   if (token.verdict == TokenVerdict::kExpired) {
     page.errors.push_back(
         "Das Formular war zu lange geöffnet. Bitte prüfen Sie Ihre Angaben, wählen Sie die Fotos "
         "erneut aus und senden Sie noch einmal ab.");
-    return show_form(400, "token_expired");
+    return ShowFormAgain(res, page, 400, "token_expired");
   }
   if (token.verdict != TokenVerdict::kValid) {
-    return discard(std::string("token_") + ToString(token.verdict));
+    return Discard(res, std::string("token_") + ToString(token.verdict));
   }
-  Limits limits{config().webform.max_photos, config().webform.max_photo_bytes,
-                config().webform.max_description_chars};
-  Validation v = Validate(body->submission, limits, config());
+  Validation v = Validate(body->submission, SubmissionLimits(), config());
   if (!v.intake) {
     for (const auto& e : v.errors) {
       std::string name = FormFieldName(e.field);
@@ -320,7 +333,8 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
         page.field_errors[name] = e.message;
       }
     }
-    return show_form(HttpStatusFor(v.errors.front().code), v.errors.front().code.str());
+    return ShowFormAgain(res, page, HttpStatusFor(v.errors.front().code),
+                         v.errors.front().code.str());
   }
   bool email = v.intake->report.reporter.ack_channel == "email";
   Accepted a = intake_.AcceptReport(
@@ -337,18 +351,14 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
                                 "Sie sie in einigen Minuten noch einmal – Ihre Angaben bleiben "
                                 "erhalten (Fotos bitte erneut auswählen)."
                               : a.error.message);
-    return show_form(a.status, a.error.code.str());
+    return ShowFormAgain(res, page, a.status, a.error.code.str());
   }
   if (a.replay) {
-    intake_.metrics()
-        .GetCounter("meldestelle_spam_discarded_total",
-                    "Form submissions answered like a success but discarded, by reason.",
-                    {{"reason", "token_replayed"}})
-        .Inc();
+    CountDiscarded("token_replayed");
   } else {
     accepted_.Inc();
   }
-  confirm(a.reference, email);
+  Confirm(res, a.reference, email);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "channels/whatsapp/channel.hpp"
 
 #include "channels/whatsapp/sender.hpp"
+#include "channels/whatsapp/settings.hpp"
 #include "channels/whatsapp/webhook.hpp"
 #include "outbox/dispatcher.hpp"
 
@@ -12,13 +13,14 @@ channels::Channel Channel() {
   c.display_name = "WhatsApp";
   c.routes = RegisterRoutes;
   c.senders = [](outbox::Senders& s, const Config& config) {
-    if (config.whatsapp.access_token.empty())
+    if (config.Get<Settings>().access_token.empty())
       return;
     using outbox::Kind;
     s.Add({Kind::kAck, Kind::kStatus, Kind::kChatReply}, "whatsapp",
           std::make_shared<Sender>(config));
   };
-  c.enabled = [](const Config& config) { return config.whatsapp.enabled(); };
+  c.enabled = [](const Config& config) { return config.Get<Settings>().enabled(); };
+  c.config_sections = Sections();
   return c;
 }
 

@@ -1,12 +1,13 @@
 #include "channels/whatsapp/media.hpp"
 
+#include "channels/whatsapp/settings.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
 
 namespace meldestelle::whatsapp {
 
 Result<std::string> FetchMedia(chat::MediaDownloader& download, const chat::Media& media) {
-  const auto& wa = download.config().whatsapp;
+  const auto& wa = download.config().Get<Settings>();
   const int64_t max = download.max_bytes();
   if (wa.access_token.empty()) {
     return chat::MediaUnavailable("whatsapp.access_token is not set; media cannot be downloaded");

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "channels/chat/outgoing.hpp"
+#include "channels/whatsapp/settings.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/http_client.hpp"
 #include "core/sql.hpp"
@@ -40,7 +41,7 @@ class Message final : public outbox::Prepared {
       : config_(config), row_(std::move(row)), out_(std::move(out)), contact_(std::move(contact)) {}
 
   Attempt Send() override {
-    const auto& wa = config_.whatsapp;
+    const auto& wa = config_.Get<Settings>();
     if (contact_.account.empty())
       return Attempt::Failed("no WhatsApp phone number id known", true);
     bool use_template = contact_.outside_window || out_.use_template;

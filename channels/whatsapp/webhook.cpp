@@ -6,6 +6,7 @@
 
 #include "channels/chat/publish.hpp"
 #include "channels/http.hpp"
+#include "channels/whatsapp/settings.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -15,13 +16,14 @@ namespace meldestelle::whatsapp {
 namespace {
 
 void Verify(channels::Intake& intake, const httplib::Request& req, httplib::Response& res) {
-  if (!intake.config().whatsapp.enabled()) {
+  const Settings& settings = intake.config().Get<Settings>();
+  if (!settings.enabled()) {
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "The WhatsApp channel is not configured.");
   }
   auto challenge =
       VerifyHandshake(req.get_param_value("hub.mode"), req.get_param_value("hub.verify_token"),
-                      req.get_param_value("hub.challenge"), intake.config().whatsapp.verify_token);
+                      req.get_param_value("hub.challenge"), settings.verify_token);
   if (!challenge) {
     intake.CountWebhook("whatsapp", "verify_refused");
     return channels::SendError(
@@ -35,12 +37,13 @@ void Verify(channels::Intake& intake, const httplib::Request& req, httplib::Resp
 }
 
 void Notification(channels::Intake& intake, const httplib::Request& req, httplib::Response& res) {
-  if (!intake.config().whatsapp.enabled()) {
+  const Settings& settings = intake.config().Get<Settings>();
+  if (!settings.enabled()) {
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "The WhatsApp channel is not configured.");
   }
-  switch (VerifySignature(intake.config().whatsapp.app_secret, req.body,
-                          req.get_header_value("X-Hub-Signature-256"))) {
+  switch (
+      VerifySignature(settings.app_secret, req.body, req.get_header_value("X-Hub-Signature-256"))) {
     case SignatureCheck::kMissing:
       intake.CountWebhook("whatsapp", "signature_missing");
       return channels::SendError(

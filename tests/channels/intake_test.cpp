@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "channels/builtin.hpp"
 #include "channels/webform/token.hpp"
 #include "core/config.hpp"
 
@@ -15,8 +16,9 @@ namespace {
 
 const Config& ExampleConfig() {
   static const Config cfg = [] {
-    auto c = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                        "config/example/meldestelle.yaml");
+    auto c = LoadConfig(
+        std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml",
+        channels::BuiltinChannels().ConfigSections(), /*ignore_other_keys=*/true);
     REQUIRE(c.ok());
     return std::move(c).value();
   }();

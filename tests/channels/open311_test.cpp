@@ -6,6 +6,8 @@
 #include <set>
 #include <string>
 
+#include "channels/builtin.hpp"
+#include "channels/open311/settings.hpp"
 #include "vector_files.hpp"
 
 using namespace meldestelle;
@@ -17,12 +19,13 @@ namespace {
 // The example configuration with the vectors' api key and jurisdiction.
 const Config& TestConfig() {
   static const Config cfg = [] {
-    auto c = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                        "config/example/meldestelle.yaml");
+    auto c = LoadConfig(
+        std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml",
+        channels::BuiltinChannels().ConfigSections(), /*ignore_other_keys=*/true);
     REQUIRE(c.ok());
     Config out = std::move(c).value();
-    out.open311.api_keys = {{"default", "test-api-key-123"}};
-    out.open311.jurisdiction_id = "musterstadt.example";
+    out.Set<open311::Settings>().api_keys = {{"default", "test-api-key-123"}};
+    out.Set<open311::Settings>().jurisdiction_id = "musterstadt.example";
     return out;
   }();
   return cfg;

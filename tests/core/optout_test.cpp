@@ -14,7 +14,7 @@ namespace {
 Config LinkConfig() {
   Config c;
   c.gateway.public_base_url = "https://meldung.musterstadt.example";
-  c.notifications.optout_secret = "optout-secret-for-tests";
+  c.link_secret = "optout-secret-for-tests";
   return c;
 }
 
@@ -63,7 +63,7 @@ TEST_CASE("broken or forged opt-out links are refused", "[optout]") {
   }
   // Another secret signs other links: the town's secret changed, old links stop working.
   Config changed = LinkConfig();
-  changed.notifications.optout_secret = "another-secret";
+  changed.link_secret = "another-secret";
   CHECK_FALSE(CheckOptOutLink(changed, "email", a, sig));
   // Without any secret nothing verifies.
   Config none;

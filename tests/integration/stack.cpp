@@ -18,10 +18,12 @@
 #include <sstream>
 #include <thread>
 
+#include "channels/builtin.hpp"
 #include "channels/webform/token.hpp"
 #include "core/amqp.hpp"
 #include "core/crypto.hpp"
 #include "core/sql.hpp"
+#include "workers/settings.hpp"
 
 extern char** environ;
 
@@ -304,14 +306,21 @@ Stack::Stack(StackOptions options) : options_(options) {
   StartGateway();
 }
 
-Config Stack::ConfigHere() const {
+Config Stack::ConfigHere() const { return ConfigHere(channels::BuiltinChannels()); }
+
+Config Stack::ConfigHere(const channels::Registry& channels, const std::string& more_yaml) const {
   for (const auto& kv : ProcessEnv()) {
     size_t eq = kv.find('=');
     if (kv.compare(0, eq, "PATH") == 0)
       continue;
     setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
   }
-  auto config = LoadConfig(config_file_);
+  std::filesystem::path file = config_file_;
+  if (!more_yaml.empty()) {
+    file = dir_ / "meldestelle.here.yaml";
+    std::ofstream(file) << ReadFile(config_file_) << more_yaml;
+  }
+  auto config = LoadConfig(file, workers::AllSections(channels));
   INFO((config ? "" : config.error().message));
   REQUIRE(config.ok());
   return std::move(config).value();

@@ -16,6 +16,10 @@
 
 #include "core/config.hpp"
 
+namespace meldestelle::channels {
+class Registry;
+}
+
 namespace meldestelle::testing {
 
 std::string Env(const char* name, const std::string& fallback = "");
@@ -131,6 +135,9 @@ class Stack {
 
   bool Ready();
   // The stack's environment set in this process and its config loaded (processes = false).
+  // The stack's configuration with `more_yaml` appended (in a file of its own beside the
+  // stack's), as a process with the channels of `channels` reads it.
+  Config ConfigHere(const channels::Registry& channels, const std::string& more_yaml = "") const;
   Config ConfigHere() const;
   std::string MintFormToken(int age_seconds) const;
 

@@ -1,19 +1,21 @@
 // The channel contract (docs/adding-a-channel.md), shown by a channel that exists only in this
-// test binary: it registers a route, a queue message type with its handler and an outbox sender,
-// and a report goes through it end to end — HTTP request, queue, admit step, ticket, and the
-// acknowledgement through its own sender — in this process, against the real broker and
-// database, without touching any other channel's code. And messages queued before messages
-// carried their type are still handled.
+// test binary: it registers a route, a queue message type with its handler, an outbox sender and
+// its section of the configuration file, and a report goes through it end to end — HTTP request,
+// queue, admit step, ticket, and the acknowledgement through its own sender — in this process,
+// against the real broker and database, without touching any other channel's code. And messages
+// queued before messages carried their type are still handled.
 #include <httplib.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "channels/builtin.hpp"
 #include "channels/chat/batch.hpp"
 #include "channels/http.hpp"
+#include "core/config_section.hpp"
 #include "core/crypto.hpp"
 #include "core/envelope.hpp"
 #include "core/errors.hpp"
@@ -23,6 +25,7 @@
 #include "outbox/dispatcher.hpp"
 #include "stack.hpp"
 #include "workers/process.hpp"
+#include "workers/settings.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::testing;
@@ -31,6 +34,18 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kToyType = "toy_report";
+
+// The toy's section of the configuration file: `toy: {flag: …}`, the flag its reports carry.
+struct ToySettings {
+  static constexpr std::string_view kKey = "toy";
+  static constexpr bool kRequired = false;
+  std::string flag = "Spielzeug";
+  static void Read(YamlReader& rd, const YAML::Node& node, Config&, ToySettings& out) {
+    if (!node || !rd.ExpectMap(node, "toy", {"flag"}))
+      return;
+    rd.String(node, "flag", &out.flag, true, "toy");
+  }
+};
 
 // What the toy's sender "sent" (guarded by a mutex: the lane runs on this test's thread, but the
 // handler and the routes run on the server's and the worker's).
@@ -64,12 +79,13 @@ void Route(httplib::Server& server, channels::Intake& intake) {
 
 class Handler final : public channels::Handler {
  public:
-  Handler(channels::WorkerServices& s, Sent& sent) : admission_(s.NewAdmission()), sent_(sent) {}
+  Handler(channels::WorkerServices& s, Sent& sent)
+      : admission_(s.NewAdmission()), flag_(s.config().Get<ToySettings>().flag), sent_(sent) {}
   Status Handle(const channels::Delivery& d) override {
     auto env = DecodeEnvelope(d.body);
     if (!env)
       return MakeError(errors::kMessageInvalid, env.error().message);
-    auto admitted = admission_->Admit({std::move(env).value(), {"über den Spielzeugkanal"}, ""});
+    auto admitted = admission_->Admit({std::move(env).value(), {flag_}, ""});
     if (!admitted)
       return admitted.error();
     sent_.handled.fetch_add(1);
@@ -78,6 +94,7 @@ class Handler final : public channels::Handler {
 
  private:
   std::unique_ptr<channels::Admission> admission_;
+  const std::string flag_;
   Sent& sent_;
 };
 
@@ -111,6 +128,7 @@ channels::Channel Toy(Sent& sent) {
   c.senders = [&sent](outbox::Senders& s, const Config&) {
     s.Add({outbox::Kind::kAck}, "toy", std::make_shared<Sender>(sent));
   };
+  c.config_sections = {SectionOf<ToySettings>()};
   return c;
 }
 
@@ -123,10 +141,18 @@ TEST_CASE(
   StackOptions options;
   options.processes = false;
   Stack s(options);
-  Config config = s.ConfigHere();
   Sent sent;
   channels::Registry registry = channels::BuiltinChannels();
   registry.Add(Toy(sent));
+  // The toy's section of the file is read with the toy registered (and refused without it).
+  const std::string toy_yaml = "toy:\n  flag: über den Spielzeugkanal\n";
+  Config config = s.ConfigHere(registry, toy_yaml);
+  CHECK(config.Get<ToySettings>().flag == "über den Spielzeugkanal");
+  std::ofstream(s.dir() / "without-toy.yaml") << ReadFile(s.dir() / "meldestelle.yaml") << toy_yaml;
+  auto refused =
+      LoadConfig(s.dir() / "without-toy.yaml", workers::AllSections(channels::BuiltinChannels()));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("toy: unknown key"));
   metrics::Registry metrics;
   gateway::Gateway gateway(config, registry, metrics);
   auto port = gateway.Start();

@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/text.hpp"
 #include "routing/classifier.hpp"
+#include "routing/settings.hpp"
 
 using namespace meldestelle;
 
@@ -49,8 +50,8 @@ Score Evaluate(const Config& config, const std::string& file) {
 }
 
 Config ExampleConfig() {
-  auto config =
-      LoadConfig(std::string(MELDESTELLE_SOURCE_DIR) + "/config/example/meldestelle.yaml");
+  auto config = LoadConfig(std::string(MELDESTELLE_SOURCE_DIR) + "/config/example/meldestelle.yaml",
+                           routing::Sections(), /*ignore_other_keys=*/true);
   REQUIRE(config.ok());
   return std::move(config).value();
 }

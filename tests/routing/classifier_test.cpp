@@ -3,6 +3,7 @@
 
 #include "core/config.hpp"
 #include "routing/rules.hpp"
+#include "routing/settings.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::routing;
@@ -83,7 +84,7 @@ TEST_CASE("the citizen's category wins and the classifier does not run") {
 
 TEST_CASE("below the threshold: no category, flagged, default department") {
   Config cfg = ClassifierConfig();
-  cfg.classifier.min_confidence = 0.7;
+  cfg.Set<routing::ClassifierSettings>().min_confidence = 0.7;
   auto rs = ParseRuleSet(kRules, "r.yaml", &cfg);
   REQUIRE(rs.ok());
   // Schlagloch 2 vs. Laterne 2: a tie is never decided.
@@ -111,8 +112,8 @@ TEST_CASE("below the threshold: no category, flagged, default department") {
     CHECK(d.classification->confidence == 0);
   }
   // min_score: one weight-1 keyword is not enough when two are required.
-  cfg.classifier.min_confidence = 0.5;
-  cfg.classifier.min_score = 2;
+  cfg.Set<routing::ClassifierSettings>().min_confidence = 0.5;
+  cfg.Set<routing::ClassifierSettings>().min_score = 2;
   rs = ParseRuleSet(kRules, "r.yaml", &cfg);
   REQUIRE(rs.ok());
   CHECK(Route(**rs, Text("Fahrbahn kaputt")).category.empty());

@@ -1,7 +1,6 @@
 // Tests of the rule language: every condition type with its edge cases, nesting, the loader's
 // error messages and explanations.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "routing/geo.hpp"
 #include "routing/german.hpp"
 #include "routing/rules.hpp"
+#include "routing/settings.hpp"
 #include "routing/timezone.hpp"
 
 using namespace meldestelle;
@@ -46,15 +46,16 @@ Config TestConfig() {
   c.categories = {{"STR-01", "Schlagloch", "Straße", {}},
                   {"STR-02", "Gehweg", "Straße", {}},
                   {"BEL-01", "Laterne", "Licht", {}}};
-  c.routing.areas = {{"quadrat", WriteFile("quadrat.geojson", kSquareWithHole), 10},
-                     {"strasse", WriteFile("strasse.geojson",
-                                           R"({"type": "Feature", "properties": {},
+  c.Set<routing::Settings>().areas = {
+      {"quadrat", WriteFile("quadrat.geojson", kSquareWithHole), 10},
+      {"strasse",
+       WriteFile("strasse.geojson",
+                 R"({"type": "Feature", "properties": {},
                                                "geometry": {"type": "LineString",
                                                "coordinates": [[6.95, 50.94], [6.97, 50.94]]}})"),
-                      11},
-                     {"rathaus", WriteFile("rathaus.geojson",
-                                           R"({"type": "Point", "coordinates": [6.96, 50.94]})"),
-                      12}};
+       11},
+      {"rathaus",
+       WriteFile("rathaus.geojson", R"({"type": "Point", "coordinates": [6.96, 50.94]})"), 12}};
   return c;
 }
 
@@ -220,10 +221,10 @@ TEST_CASE("invalid GeoJSON is rejected with the place of the problem") {
 
 TEST_CASE("a broken GeoJSON file in the config is reported against the config line") {
   Config cfg = TestConfig();
-  cfg.routing.areas.push_back(
+  cfg.Set<routing::Settings>().areas.push_back(
       {"kaputt", WriteFile("kaputt.geojson", R"({"type": "Polygon", "coordinates": [[[0,0]]]})"),
        42});
-  cfg.routing.areas.push_back({"fehlt", TempDir() / "fehlt.geojson", 43});
+  cfg.Set<routing::Settings>().areas.push_back({"fehlt", TempDir() / "fehlt.geojson", 43});
   auto err = LoadError("  - id: a\n    department: tiefbau\n    when:\n      area: kaputt\n",
                        &cfg);
   CHECK_THAT(err, Catch::Contains("test.yaml:42: routing.areas[kaputt].file:"));
@@ -526,14 +527,15 @@ TEST_CASE("explain: golden text and JSON for two reports") {
 }
 
 TEST_CASE("the example config: districts, the town boundary and the B 55") {
-  auto cfg = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                        "config/example/meldestelle.yaml");
+  auto cfg =
+      LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml",
+                 routing::Sections(), /*ignore_other_keys=*/true);
   REQUIRE(cfg.ok());
   auto start = std::chrono::steady_clock::now();
-  auto rs = LoadRuleSet(cfg->routing.rules_file, &*cfg);
+  auto rs = LoadRuleSet(cfg->Get<routing::Settings>().rules_file, &*cfg);
   REQUIRE(rs.ok());
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
-  CHECK((*rs)->geometries.size() == cfg->routing.areas.size());
+  CHECK((*rs)->geometries.size() == cfg->Get<routing::Settings>().areas.size());
   // The test vectors' location: Oststadt, in town, away from the B 55.
   Report r = At(6.9602786, 50.937531);
   r.text = "Schlagloch auf der Fahrbahn";

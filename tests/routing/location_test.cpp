@@ -9,6 +9,7 @@
 
 #include "core/config.hpp"
 #include "routing/rules.hpp"
+#include "routing/settings.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::routing;
@@ -43,18 +44,18 @@ Config TestConfig() {
   Config c;
   c.file = "test.yaml";
   c.departments = {{"tiefbau", "Tiefbau", ""}, {"licht", "Licht", ""}, {"service", "Service", ""}};
-  c.routing.areas = {{"stadt", WriteFile("stadt.geojson", Box(8.0, 8.02)), 10},
-                     {"west", WriteFile("west.geojson", Box(8.0, 8.01)), 11},
-                     {"mitte", WriteFile("mitte.geojson", Box(8.01, 8.015)), 12},
-                     {"ost", WriteFile("ost.geojson", Box(8.015, 8.02)), 13},
-                     {"weg", WriteFile("weg.geojson", R"({"type": "LineString",
+  c.Set<routing::Settings>().areas = {{"stadt", WriteFile("stadt.geojson", Box(8.0, 8.02)), 10},
+                                      {"west", WriteFile("west.geojson", Box(8.0, 8.01)), 11},
+                                      {"mitte", WriteFile("mitte.geojson", Box(8.01, 8.015)), 12},
+                                      {"ost", WriteFile("ost.geojson", Box(8.015, 8.02)), 13},
+                                      {"weg", WriteFile("weg.geojson", R"({"type": "LineString",
                         "coordinates": [[8.0, 50.0], [8.02, 50.01]]})"),
-                      14}};
-  c.routing.town_area = "stadt";
-  c.routing.town_area_line = 20;
-  c.routing.districts = {"west", "mitte", "ost"};
-  c.routing.districts_line = 21;
-  c.routing.border_distance_m = 25;
+                                       14}};
+  c.Set<routing::Settings>().town_area = "stadt";
+  c.Set<routing::Settings>().town_area_line = 20;
+  c.Set<routing::Settings>().districts = {"west", "mitte", "ost"};
+  c.Set<routing::Settings>().districts_line = 21;
+  c.Set<routing::Settings>().border_distance_m = 25;
   return c;
 }
 
@@ -97,7 +98,8 @@ bool HasFlag(const Decision& d, const std::string& flag) {
 
 TEST_CASE("outside the town with action forward: forwarded before any rule") {
   Config cfg = TestConfig();
-  cfg.routing.outside = {"forward", "Kreisverwaltung", "kreis@example.org", "", 22};
+  cfg.Set<routing::Settings>().outside = {"forward", "Kreisverwaltung", "kreis@example.org", "",
+                                          22};
   auto rs = Load(cfg);
   auto e = Explain(*rs, At(8.03, 50.005));
   const Decision& d = e.decision;
@@ -123,7 +125,8 @@ TEST_CASE("outside the town with action forward: forwarded before any rule") {
 
 TEST_CASE("outside the town with action ask: flagged, routed by the rules") {
   Config cfg = TestConfig();
-  cfg.routing.outside = {"ask", "", "", "Liegt der Ort wirklich in Musterstadt?", 22};
+  cfg.Set<routing::Settings>().outside = {"ask", "", "", "Liegt der Ort wirklich in Musterstadt?",
+                                          22};
   auto rs = Load(cfg);
   Decision d = Route(*rs, At(8.03, 50.005));
   CHECK_FALSE(d.forward);
@@ -141,7 +144,8 @@ TEST_CASE("outside the town with action ask: flagged, routed by the rules") {
 
 TEST_CASE("inside the town and without a location: no outside response") {
   Config cfg = TestConfig();
-  cfg.routing.outside = {"forward", "Kreisverwaltung", "kreis@example.org", "", 22};
+  cfg.Set<routing::Settings>().outside = {"forward", "Kreisverwaltung", "kreis@example.org", "",
+                                          22};
   auto rs = Load(cfg);
   Decision d = Route(*rs, At(8.005, 50.005));
   CHECK_FALSE(d.forward);
@@ -211,18 +215,18 @@ TEST_CASE("Grenzlage: not flagged when both sides give the same department, or f
   Decision far = Route(*rs, At(8.0145, 50.005));  // 36 m from ost
   CHECK_FALSE(HasFlag(far, kFlagBorder));
   CHECK(far.location->district.empty());  // the bounding-box prefilter rejected it
-  cfg.routing.border_distance_m = 40;
+  cfg.Set<routing::Settings>().border_distance_m = 40;
   CHECK(HasFlag(Route(*Load(cfg), At(8.0145, 50.005)), kFlagBorder));
-  cfg.routing.border_distance_m = 0;  // off
+  cfg.Set<routing::Settings>().border_distance_m = 0;  // off
   CHECK_FALSE(HasFlag(Route(*Load(cfg), At(8.0149, 50.005)), kFlagBorder));
-  cfg.routing.districts.clear();
+  cfg.Set<routing::Settings>().districts.clear();
   CHECK_FALSE(HasFlag(Route(*Load(cfg), At(8.0149, 50.005)), kFlagBorder));
 }
 
 TEST_CASE("location check areas that are not polygons are refused with the config line") {
   Config cfg = TestConfig();
-  cfg.routing.town_area = "weg";
-  cfg.routing.districts = {"west", "weg"};
+  cfg.Set<routing::Settings>().town_area = "weg";
+  cfg.Set<routing::Settings>().districts = {"west", "weg"};
   auto rs = ParseRuleSet(kRules, "rules.yaml", &cfg);
   REQUIRE_FALSE(rs.ok());
   CHECK_THAT(rs.error().message,
@@ -249,7 +253,7 @@ TEST_CASE("config: location check keys are validated with file and line") {
     std::string t = text;
     t.insert(at + 1, keys);
     auto p = WriteFile("meldestelle.yaml", t);
-    return LoadConfig(p);
+    return LoadConfig(p, routing::Sections(), /*ignore_other_keys=*/true);
   };
   auto ok = with(
       "  town_area: stadtgebiet\n"
@@ -258,10 +262,11 @@ TEST_CASE("config: location check keys are validated with file and line") {
       "  border_distance_m: 30\n");
   INFO((ok.ok() ? std::string() : ok.error().message));
   REQUIRE(ok.ok());
-  CHECK(ok->routing.town_area == "stadtgebiet");
-  CHECK(ok->routing.outside.action == "ask");
-  CHECK(ok->routing.districts == std::vector<std::string>{"nordstadt", "altstadt"});
-  CHECK(ok->routing.border_distance_m == 30);
+  CHECK(ok->Get<routing::Settings>().town_area == "stadtgebiet");
+  CHECK(ok->Get<routing::Settings>().outside.action == "ask");
+  CHECK(ok->Get<routing::Settings>().districts ==
+        std::vector<std::string>{"nordstadt", "altstadt"});
+  CHECK(ok->Get<routing::Settings>().border_distance_m == 30);
 
   auto bad = with(
       "  town_area: mond\n"

@@ -1,8 +1,10 @@
+#include "routing/rules.hpp"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "core/config.hpp"
-#include "routing/rules.hpp"
+#include "routing/settings.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::routing;
@@ -124,10 +126,11 @@ TEST_CASE("broken rule files are refused") {
 }
 
 TEST_CASE("the example rules load against the example config and route the vectors") {
-  auto cfg = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                        "config/example/meldestelle.yaml");
+  auto cfg =
+      LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml",
+                 routing::Sections(), /*ignore_other_keys=*/true);
   REQUIRE(cfg.ok());
-  auto rs = LoadRuleSet(cfg->routing.rules_file, &*cfg);
+  auto rs = LoadRuleSet(cfg->Get<routing::Settings>().rules_file, &*cfg);
   REQUIRE(rs.ok());
   CHECK(Route(**rs, WithText("Schlagloch auf der Fahrbahn, ca. 40 cm breit.", "STR-01"))
             .department == "tiefbauamt");
@@ -136,10 +139,11 @@ TEST_CASE("the example rules load against the example config and route the vecto
 }
 
 TEST_CASE("FirstMatch picks the rule Route picks, without an explanation") {
-  auto cfg = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                        "config/example/meldestelle.yaml");
+  auto cfg =
+      LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml",
+                 routing::Sections(), /*ignore_other_keys=*/true);
   REQUIRE(cfg.ok());
-  auto rs = LoadRuleSet(cfg->routing.rules_file, &*cfg);
+  auto rs = LoadRuleSet(cfg->Get<routing::Settings>().rules_file, &*cfg);
   REQUIRE(rs.ok());
   std::vector<Report> reports = {
       WithText("Schlagloch auf der Fahrbahn", "STR-01"), WithText("Laterne brennt nicht"),

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <iterator>
 
+#include "tickets/settings.hpp"
+
 using namespace meldestelle;
 using namespace meldestelle::tickets;
 
@@ -16,7 +18,7 @@ TEST_CASE("distance: haversine in metres") {
 }
 
 TEST_CASE("only reports with category, text and location may be linked") {
-  Config::Duplicates cfg;
+  tickets::DuplicateSettings cfg;
   Report r;
   r.text = "Schlagloch";
   r.location.lat = 50.9;

@@ -1,10 +1,11 @@
-// What citizens are told when their ticket changes (workers/status_texts), and the STOP/START
-// words of the messenger opt-out (workers/chat_texts).
+// What citizens are told when their ticket changes (tickets/notices), and the STOP/START words of
+// the messenger opt-out.
 #include "tickets/notices.hpp"
 
 #include <catch2/catch.hpp>
 
 #include "core/text.hpp"
+#include "tickets/settings.hpp"
 
 using namespace meldestelle;
 using namespace meldestelle::tickets;
@@ -15,14 +16,17 @@ Config TextsConfig() {
   Config c;
   c.town.name = "Musterstadt";
   c.gateway.public_base_url = "https://meldung.musterstadt.example";
-  c.notifications.texts["de"]["done"] = "Ihre Meldung {reference} ist erledigt.{note}";
-  c.notifications.texts["de"]["accepted"] =
-      "Ihre Meldung {reference} wurde von {department} übernommen.{note}";
-  c.notifications.texts["de"]["duplicate"] =
+  // Only these texts: the built-in ones are cleared, so that the fallbacks show.
+  auto& n = c.Set<NotificationSettings>();
+  n.texts.clear();
+  n.email_subjects.clear();
+  n.texts["de"]["done"] = "Ihre Meldung {reference} ist erledigt.{note}";
+  n.texts["de"]["accepted"] = "Ihre Meldung {reference} wurde von {department} übernommen.{note}";
+  n.texts["de"]["duplicate"] =
       "Ihre Meldung {reference} betrifft denselben Mangel wie {existing_reference}.{note}";
-  c.notifications.texts["en"]["done"] = "Your report {reference} has been dealt with.{note}";
-  c.notifications.email_subjects["de"] = "[{reference}] Neuigkeiten";
-  c.notifications.email_subjects["en"] = "[{reference}] News";
+  n.texts["en"]["done"] = "Your report {reference} has been dealt with.{note}";
+  n.email_subjects["de"] = "[{reference}] Neuigkeiten";
+  n.email_subjects["en"] = "[{reference}] News";
   return c;
 }
 

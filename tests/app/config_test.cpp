@@ -1,15 +1,31 @@
+#include "core/config.hpp"
+
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
-#include "core/config.hpp"
+#include "channels/builtin.hpp"
+#include "channels/chat/settings.hpp"
+#include "channels/open311/settings.hpp"
+#include "channels/phone/settings.hpp"
+#include "channels/telegram/settings.hpp"
+#include "channels/webform/settings.hpp"
+#include "channels/whatsapp/settings.hpp"
 #include "core/crypto.hpp"
+#include "routing/settings.hpp"
+#include "tickets/settings.hpp"
+#include "workers/settings.hpp"
 
 using namespace meldestelle;
 
 namespace {
+
+// The whole file, as every command reads it: the shared sections and every component's.
+Result<Config> LoadAll(const std::filesystem::path& path) {
+  return LoadConfig(path, workers::AllSections(channels::BuiltinChannels()));
+}
 
 std::filesystem::path WriteTemp(const std::string& text) {
   auto dir = std::filesystem::temp_directory_path() / ("cfg-" + RandomHex(6));
@@ -34,14 +50,14 @@ routing:
 }  // namespace
 
 TEST_CASE("a minimal config loads with defaults") {
-  auto cfg = LoadConfig(WriteTemp(kMinimal));
+  auto cfg = LoadAll(WriteTemp(kMinimal));
   REQUIRE(cfg.ok());
   CHECK(cfg->town.name == "Teststadt");
   CHECK(cfg->gateway.port == 8080);
-  CHECK(cfg->webform.max_photos == 5);
-  CHECK(cfg->webform.max_photo_bytes == 10 * 1024 * 1024);
-  CHECK(cfg->routing.rules_file.filename() == "rules.yaml");
-  CHECK(cfg->routing.rules_file.parent_path() == cfg->file.parent_path());
+  CHECK(cfg->Get<webform::Settings>().max_photos == 5);
+  CHECK(cfg->Get<webform::Settings>().max_photo_bytes == 10 * 1024 * 1024);
+  CHECK(cfg->Get<routing::Settings>().rules_file.filename() == "rules.yaml");
+  CHECK(cfg->Get<routing::Settings>().rules_file.parent_path() == cfg->file.parent_path());
   CHECK(cfg->FindCategory("STR-01") != nullptr);
   CHECK(cfg->FindDepartment("nope") == nullptr);
 }
@@ -49,10 +65,9 @@ TEST_CASE("a minimal config loads with defaults") {
 TEST_CASE("an unknown key stops loading with file:line: key: reason") {
   std::string text = std::string(kMinimal) + "gatway:\n  port: 1\n";
   auto path = WriteTemp(text);
-  auto cfg = LoadConfig(path);
+  auto cfg = LoadAll(path);
   REQUIRE_FALSE(cfg.ok());
-  CHECK_THAT(cfg.error().message,
-             Catch::Contains(path.string() + ":11: gatway: unknown key"));
+  CHECK_THAT(cfg.error().message, Catch::Contains(path.string() + ":11: gatway: unknown key"));
 }
 
 TEST_CASE("every problem is reported with its line") {
@@ -72,7 +87,7 @@ categories:
 routing: {}
 )";
   auto path = WriteTemp(text);
-  auto cfg = LoadConfig(path);
+  auto cfg = LoadAll(path);
   REQUIRE_FALSE(cfg.ok());
   const std::string& m = cfg.error().message;
   CHECK_THAT(m, Catch::Contains(":4: gateway.port: must be an integer"));
@@ -85,10 +100,10 @@ routing: {}
 }
 
 TEST_CASE("broken YAML is reported with its line") {
-  auto cfg = LoadConfig(WriteTemp("town:\n  name: [unclosed\n"));
+  auto cfg = LoadAll(WriteTemp("town:\n  name: [unclosed\n"));
   REQUIRE_FALSE(cfg.ok());
   CHECK_THAT(cfg.error().message, Catch::Contains("(syntax)"));
-  auto missing = LoadConfig("/nonexistent/meldestelle.yaml");
+  auto missing = LoadAll("/nonexistent/meldestelle.yaml");
   REQUIRE_FALSE(missing.ok());
   CHECK_THAT(missing.error().message, Catch::Contains("cannot be read"));
 }
@@ -98,7 +113,7 @@ TEST_CASE("environment variables are expanded, with defaults") {
   unsetenv("MS_TEST_UNSET");
   std::string text = std::string(kMinimal) +
                      "gateway:\n  port: ${MS_TEST_PORT:-1}\n  listen: ${MS_TEST_UNSET:-0.0.0.0}\n";
-  auto cfg = LoadConfig(WriteTemp(text));
+  auto cfg = LoadAll(WriteTemp(text));
   REQUIRE(cfg.ok());
   CHECK(cfg->gateway.port == 9099);
   CHECK(cfg->gateway.listen == "0.0.0.0");
@@ -106,21 +121,21 @@ TEST_CASE("environment variables are expanded, with defaults") {
 
 TEST_CASE("secrets are referenced by environment variable, never written into the file") {
   std::string literal = std::string(kMinimal) + "webform:\n  token_secret: hunter2\n";
-  auto bad = LoadConfig(WriteTemp(literal));
+  auto bad = LoadAll(WriteTemp(literal));
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message,
              Catch::Contains(":12: webform.token_secret: must reference an environment"));
   setenv("MS_TEST_SECRET", "s3cret", 1);
-  auto good = LoadConfig(
-      WriteTemp(std::string(kMinimal) + "webform:\n  token_secret: ${MS_TEST_SECRET}\n"));
+  auto good =
+      LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  token_secret: ${MS_TEST_SECRET}\n"));
   REQUIRE(good.ok());
-  CHECK(good->webform.token_secret == "s3cret");
-  CHECK(good->webform.token_secret_var == "MS_TEST_SECRET");
+  CHECK(good->Get<webform::Settings>().token_secret == "s3cret");
+  CHECK(good->Get<webform::Settings>().token_secret_var == "MS_TEST_SECRET");
 }
 
 TEST_CASE("the example configuration loads") {
-  auto cfg = LoadConfig(std::filesystem::path(MELDESTELLE_SOURCE_DIR) /
-                        "config/example/meldestelle.yaml");
+  auto cfg =
+      LoadAll(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "config/example/meldestelle.yaml");
   REQUIRE(cfg.ok());
   CHECK(cfg->departments.size() >= 12);
   CHECK(cfg->categories.size() >= 25);
@@ -128,14 +143,16 @@ TEST_CASE("the example configuration loads") {
 }
 
 TEST_CASE("a config that is not a mapping, or uses an unset variable, is refused clearly") {
-  auto scalar = LoadConfig(WriteTemp("just a string\n"));
+  auto scalar = LoadAll(WriteTemp("just a string\n"));
   REQUIRE_FALSE(scalar.ok());
   CHECK_THAT(scalar.error().message, Catch::Contains("must be a mapping of sections"));
   unsetenv("MS_TEST_NOT_SET");
-  auto unset = LoadConfig(WriteTemp(std::string(kMinimal) + "gateway:\n  listen: ${MS_TEST_NOT_SET}\n"));
+  auto unset =
+      LoadAll(WriteTemp(std::string(kMinimal) + "gateway:\n  listen: ${MS_TEST_NOT_SET}\n"));
   REQUIRE_FALSE(unset.ok());
-  CHECK_THAT(unset.error().message,
-             Catch::Contains(":12: gateway.listen: environment variable MS_TEST_NOT_SET is not set"));
+  CHECK_THAT(
+      unset.error().message,
+      Catch::Contains(":12: gateway.listen: environment variable MS_TEST_NOT_SET is not set"));
 }
 
 TEST_CASE("category keywords are plain words or {phrase: weight}, bad weights name their line") {
@@ -157,7 +174,7 @@ classifier:
 routing:
   rules_file: rules.yaml
 )";
-  auto cfg = LoadConfig(WriteTemp(text));
+  auto cfg = LoadAll(WriteTemp(text));
   REQUIRE(cfg.ok());
   const auto& kws = cfg->FindCategory("STR-01")->keywords;
   REQUIRE(kws.size() == 3);
@@ -167,13 +184,13 @@ routing:
   CHECK(kws[1].weight == 3.0);
   CHECK(kws[1].line == 11);
   CHECK(kws[2].weight == 0.5);
-  CHECK(cfg->classifier.min_confidence == 0.6);
-  CHECK(cfg->classifier.min_score == 2.0);
+  CHECK(cfg->Get<routing::ClassifierSettings>().min_confidence == 0.6);
+  CHECK(cfg->Get<routing::ClassifierSettings>().min_score == 2.0);
 
-  auto defaults = LoadConfig(WriteTemp(kMinimal));
+  auto defaults = LoadAll(WriteTemp(kMinimal));
   REQUIRE(defaults.ok());
-  CHECK(defaults->classifier.min_confidence == 0.5);
-  CHECK(defaults->classifier.min_score == 1.0);
+  CHECK(defaults->Get<routing::ClassifierSettings>().min_confidence == 0.5);
+  CHECK(defaults->Get<routing::ClassifierSettings>().min_score == 1.0);
 
   std::string bad = R"(town:
   name: Teststadt
@@ -189,7 +206,7 @@ routing:
   rules_file: rules.yaml
 )";
   auto path = WriteTemp(bad);
-  auto err = LoadConfig(path);
+  auto err = LoadAll(path);
   REQUIRE_FALSE(err.ok());
   const std::string& m = err.error().message;
   std::string f = path.string();
@@ -203,11 +220,11 @@ routing:
 }
 
 TEST_CASE("duplicates: defaults, values and file:line errors") {
-  auto defaults = LoadConfig(WriteTemp(kMinimal));
+  auto defaults = LoadAll(WriteTemp(kMinimal));
   REQUIRE(defaults.ok());
-  CHECK(defaults->duplicates.enabled);
-  CHECK(defaults->duplicates.distance_m == 30.0);
-  CHECK(defaults->duplicates.window_days == 14);
+  CHECK(defaults->Get<tickets::DuplicateSettings>().enabled);
+  CHECK(defaults->Get<tickets::DuplicateSettings>().distance_m == 30.0);
+  CHECK(defaults->Get<tickets::DuplicateSettings>().window_days == 14);
 
   std::string text = R"(town:
   name: Teststadt
@@ -221,11 +238,11 @@ duplicates:
 routing:
   rules_file: rules.yaml
 )";
-  auto cfg = LoadConfig(WriteTemp(text));
+  auto cfg = LoadAll(WriteTemp(text));
   REQUIRE(cfg.ok());
-  CHECK_FALSE(cfg->duplicates.enabled);
-  CHECK(cfg->duplicates.distance_m == 50.0);
-  CHECK(cfg->duplicates.window_days == 7);
+  CHECK_FALSE(cfg->Get<tickets::DuplicateSettings>().enabled);
+  CHECK(cfg->Get<tickets::DuplicateSettings>().distance_m == 50.0);
+  CHECK(cfg->Get<tickets::DuplicateSettings>().window_days == 7);
 
   std::string bad = R"(town:
   name: Teststadt
@@ -237,7 +254,7 @@ routing:
   rules_file: rules.yaml
 )";
   auto path = WriteTemp(bad);
-  auto err = LoadConfig(path);
+  auto err = LoadAll(path);
   REQUIRE_FALSE(err.ok());
   const std::string& m = err.error().message;
   std::string f = path.string();
@@ -250,31 +267,32 @@ routing:
 TEST_CASE("messenger channels: secrets from the environment, off when unset, bad values by line") {
   ::setenv("MS_TEST_WA_SECRET", "app-secret", 1);
   ::unsetenv("MS_TEST_TG_SECRET");
-  auto good = LoadConfig(WriteTemp(std::string(kMinimal) +
-                                   "whatsapp:\n"
-                                   "  app_secret: ${MS_TEST_WA_SECRET}\n"
-                                   "  api_base: http://127.0.0.1:9/v21.0/\n"
-                                   "  template: {name: status_de, language: de}\n"
-                                   "telegram:\n"
-                                   "  secret_token: ${MS_TEST_TG_SECRET}\n"
-                                   "chat:\n"
-                                   "  draft_window_seconds: 1\n"
-                                   "  rate_limit_per_minute: 5\n"));
+  auto good =
+      LoadAll(WriteTemp(std::string(kMinimal) + "whatsapp:\n"
+                                                "  app_secret: ${MS_TEST_WA_SECRET}\n"
+                                                "  api_base: http://127.0.0.1:9/v21.0/\n"
+                                                "  template: {name: status_de, language: de}\n"
+                                                "telegram:\n"
+                                                "  secret_token: ${MS_TEST_TG_SECRET}\n"
+                                                "chat:\n"
+                                                "  draft_window_seconds: 1\n"
+                                                "  rate_limit_per_minute: 5\n"));
   INFO((good ? std::string() : good.error().message));
   REQUIRE(good.ok());
-  CHECK(good->whatsapp.enabled());
-  CHECK(good->whatsapp.app_secret == "app-secret");
-  CHECK(good->whatsapp.api_base == "http://127.0.0.1:9/v21.0");  // trailing slash dropped
-  CHECK(good->whatsapp.template_name == "status_de");
-  CHECK_FALSE(good->telegram.enabled());  // its variable is unset
-  CHECK(good->telegram.api_base == "https://api.telegram.org");
-  CHECK(good->chat.draft_window_seconds == 1);
-  CHECK(good->chat.rate_limit_per_minute == 5);
-  CHECK(good->chat.dedupe_days == 7);
+  CHECK(good->Get<whatsapp::Settings>().enabled());
+  CHECK(good->Get<whatsapp::Settings>().app_secret == "app-secret");
+  CHECK(good->Get<whatsapp::Settings>().api_base ==
+        "http://127.0.0.1:9/v21.0");  // trailing slash dropped
+  CHECK(good->Get<whatsapp::Settings>().template_name == "status_de");
+  CHECK_FALSE(good->Get<telegram::Settings>().enabled());  // its variable is unset
+  CHECK(good->Get<telegram::Settings>().api_base == "https://api.telegram.org");
+  CHECK(good->Get<chat::Settings>().draft_window_seconds == 1);
+  CHECK(good->Get<chat::Settings>().rate_limit_per_minute == 5);
+  CHECK(good->Get<chat::Settings>().dedupe_days == 7);
 
-  auto literal = LoadConfig(WriteTemp(std::string(kMinimal) +
-                                      "telegram:\n  bot_token: 123:abc\n"
-                                      "chat:\n  draft_window_seconds: 0\n  colour: blue\n"));
+  auto literal = LoadAll(WriteTemp(std::string(kMinimal) +
+                                   "telegram:\n  bot_token: 123:abc\n"
+                                   "chat:\n  draft_window_seconds: 0\n  colour: blue\n"));
   REQUIRE_FALSE(literal.ok());
   const std::string& msg = literal.error().message;
   CHECK_THAT(msg, Catch::Contains(":12: telegram.bot_token: must reference an environment"));
@@ -284,40 +302,38 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
 
 TEST_CASE("phone: texts per language, transcription modes and their errors by line") {
   ::setenv("MS_TEST_TWILIO", "tok", 1);
-  auto good = LoadConfig(WriteTemp(std::string(kMinimal) +
-                                   "phone:\n"
-                                   "  auth_token: ${MS_TEST_TWILIO}\n"
-                                   "  stt_url: http://127.0.0.1:9/stt\n"
-                                   "  texts:\n"
-                                   "    de: {greeting: Hallo Teststadt}\n"));
+  auto good = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n"
+                                                        "  auth_token: ${MS_TEST_TWILIO}\n"
+                                                        "  stt_url: http://127.0.0.1:9/stt\n"
+                                                        "  texts:\n"
+                                                        "    de: {greeting: Hallo Teststadt}\n"));
   INFO((good ? std::string() : good.error().message));
   REQUIRE(good.ok());
-  CHECK(good->phone.enabled());
-  CHECK(good->phone.TranscriptionMode() == "stt");  // auto with an stt_url
-  CHECK(good->phone.texts.at("de").at("greeting") == "Hallo Teststadt");
-  auto bad = LoadConfig(WriteTemp(std::string(kMinimal) +
-                                  "phone:\n"
-                                  "  transcription: whisper\n"
-                                  "  texts:\n"
-                                  "    fr: {greeting: Bonjour}\n"
-                                  "    de: {welcome: Hallo}\n"));
+  CHECK(good->Get<phone::Settings>().enabled());
+  CHECK(good->Get<phone::Settings>().TranscriptionMode() == "stt");  // auto with an stt_url
+  CHECK(good->Get<phone::Settings>().texts.at("de").at("greeting") == "Hallo Teststadt");
+  auto bad = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n"
+                                                       "  transcription: whisper\n"
+                                                       "  texts:\n"
+                                                       "    fr: {greeting: Bonjour}\n"
+                                                       "    de: {welcome: Hallo}\n"));
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message, Catch::Contains(":12: phone.transcription: must be auto"));
   CHECK_THAT(bad.error().message, Catch::Contains(":14: phone.texts.fr: unknown key"));
   CHECK_THAT(bad.error().message, Catch::Contains(":15: phone.texts.de.welcome: unknown key"));
-  auto stt_without_url = LoadConfig(WriteTemp(std::string(kMinimal) +
-                                              "phone:\n  transcription: stt\n"));
+  auto stt_without_url =
+      LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  transcription: stt\n"));
   REQUIRE_FALSE(stt_without_url.ok());
   CHECK_THAT(stt_without_url.error().message, Catch::Contains("stt needs phone.stt_url"));
 }
 
 TEST_CASE("open311 service_notice is read, and a non-string is refused") {
-  auto cfg = LoadConfig(WriteTemp(std::string(kMinimal) +
-                                  "open311:\n  service_notice: Geprüft in 3 Werktagen.\n"));
+  auto cfg = LoadAll(
+      WriteTemp(std::string(kMinimal) + "open311:\n  service_notice: Geprüft in 3 Werktagen.\n"));
   REQUIRE(cfg.ok());
-  CHECK(cfg->open311.service_notice == "Geprüft in 3 Werktagen.");
-  CHECK(LoadConfig(WriteTemp(kMinimal))->open311.service_notice.empty());
-  auto bad = LoadConfig(WriteTemp(std::string(kMinimal) + "open311:\n  service_notice: [a]\n"));
+  CHECK(cfg->Get<open311::Settings>().service_notice == "Geprüft in 3 Werktagen.");
+  CHECK(LoadAll(WriteTemp(kMinimal))->Get<open311::Settings>().service_notice.empty());
+  auto bad = LoadAll(WriteTemp(std::string(kMinimal) + "open311:\n  service_notice: [a]\n"));
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message, Catch::Contains("open311.service_notice"));
 }
@@ -334,8 +350,8 @@ TEST_CASE("time spans for deadlines: units in English and German, anything else 
   CHECK(ParseSpan("30 minutes")->unit == Span::Unit::kMinutes);
   CHECK(ParseSpan("1 day")->unit == Span::Unit::kDays);
   CHECK(ParseSpan("2 Tage")->unit == Span::Unit::kDays);
-  for (const char* bad : {"", "zwei Tage", "2", "2 weeks", "-1 days", "2.5 hours", "2 days later",
-                          "9999999 days"}) {
+  for (const char* bad :
+       {"", "zwei Tage", "2", "2 weeks", "-1 days", "2.5 hours", "2 days later", "9999999 days"}) {
     INFO(bad);
     CHECK_FALSE(ParseSpan(bad));
   }
@@ -367,7 +383,7 @@ tickets:
 routing:
   rules_file: rules.yaml
 )";
-  auto cfg = LoadConfig(WriteTemp(text));
+  auto cfg = LoadAll(WriteTemp(text));
   INFO((cfg.ok() ? "" : cfg.error().message));
   REQUIRE(cfg.ok());
   const Department* t = cfg->FindDepartment("tiefbauamt");
@@ -378,9 +394,9 @@ routing:
   CHECK(w->webhook_secret == "geheim");
   CHECK(w->show_reporter_contact);
   CHECK(cfg->FindDepartment("zentrale")->delivery == "none");
-  CHECK(cfg->tickets.triage_department == "zentrale");
-  CHECK(cfg->tickets.working_days == std::vector<int>{1, 2, 3, 4});
-  CHECK(cfg->tickets.reassign_after.unit == Span::Unit::kWorkingDays);
+  CHECK(cfg->Get<tickets::Settings>().triage_department == "zentrale");
+  CHECK(cfg->Get<tickets::Settings>().working_days == std::vector<int>{1, 2, 3, 4});
+  CHECK(cfg->Get<tickets::Settings>().reassign_after.unit == Span::Unit::kWorkingDays);
 
   std::string bad = R"(town:
   name: Teststadt
@@ -408,18 +424,23 @@ routing:
   rules_file: rules.yaml
 )";
   auto path = WriteTemp(bad);
-  auto err = LoadConfig(path);
+  auto err = LoadAll(path);
   REQUIRE_FALSE(err.ok());
   const std::string& m = err.error().message;
   std::string f = path.string();
-  CHECK_THAT(m, Catch::Contains(f + ":6: departments[tiefbauamt].delivery: must be email, webhook or none"));
-  CHECK_THAT(m, Catch::Contains("departments[stadtwerke].webhook: is required for delivery: webhook"));
+  CHECK_THAT(m, Catch::Contains(
+                    f + ":6: departments[tiefbauamt].delivery: must be email, webhook or none"));
+  CHECK_THAT(m,
+             Catch::Contains("departments[stadtwerke].webhook: is required for delivery: webhook"));
   CHECK_THAT(m, Catch::Contains("departments[gruen].email: is required for delivery: email"));
   CHECK_THAT(m, Catch::Contains(f + ":13: departments[gruen].remind_after: must be a time span"));
   CHECK_THAT(m, Catch::Contains(f + ":16: departments[kanal].email: must be an e-mail address"));
-  CHECK_THAT(m, Catch::Contains("departments[kanal].webhook.url: must be an http:// or https:// URL"));
-  CHECK_THAT(m, Catch::Contains("departments[kanal].webhook.secret: must reference an environment variable"));
-  CHECK_THAT(m, Catch::Contains(f + ":19: tickets.triage_department: unknown department \"mondamt\""));
+  CHECK_THAT(m,
+             Catch::Contains("departments[kanal].webhook.url: must be an http:// or https:// URL"));
+  CHECK_THAT(m, Catch::Contains(
+                    "departments[kanal].webhook.secret: must reference an environment variable"));
+  CHECK_THAT(m,
+             Catch::Contains(f + ":19: tickets.triage_department: unknown department \"mondamt\""));
   CHECK_THAT(m, Catch::Contains("tickets.working_days: unknown day \"montag\""));
   CHECK_THAT(m, Catch::Contains("tickets.holidays: \"morgen\" is not a date YYYY-MM-DD"));
   CHECK_THAT(m, Catch::Contains("tickets.delivery_max_attempts: must be between 1 and 100"));

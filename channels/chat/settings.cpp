@@ -1,0 +1,24 @@
+#include "channels/chat/settings.hpp"
+
+#include "core/config_section.hpp"
+
+namespace meldestelle::chat {
+
+void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
+  if (!node || !rd.ExpectMap(node, "chat",
+                             {"draft_window_seconds", "rate_limit_per_minute", "dedupe_days",
+                              "max_media_bytes", "media_timeout_seconds", "send_max_attempts"}))
+    return;
+  const YAML::Node& n = node;
+
+  rd.Int(n, "draft_window_seconds", &out.draft_window_seconds, 1, 86400, "chat");
+  rd.Int(n, "rate_limit_per_minute", &out.rate_limit_per_minute, 1, 100000, "chat");
+  rd.Int(n, "dedupe_days", &out.dedupe_days, 1, 365, "chat");
+  rd.Int(n, "max_media_bytes", &out.max_media_bytes, 1024, int64_t{1} << 31, "chat");
+  rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 600, "chat");
+  rd.Int(n, "send_max_attempts", &out.send_max_attempts, 1, 100, "chat");
+}
+
+ConfigSections Sections() { return {SectionOf<Settings>()}; }
+
+}  // namespace meldestelle::chat

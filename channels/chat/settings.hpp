@@ -1,0 +1,29 @@
+#pragma once
+
+// The chat drafts' settings (docs/configuration.md, `chat:`), shared by the messengers.
+#include <cstdint>
+#include <string_view>
+
+#include "core/config.hpp"
+
+namespace meldestelle::chat {
+
+// How chat messages become reports (docs/channels/whatsapp.md, "Multi-message reports").
+struct Settings {
+  static constexpr std::string_view kKey = "chat";
+  static constexpr bool kRequired = false;
+
+  int draft_window_seconds = 180;  // a draft closes this long after its last message
+  int rate_limit_per_minute = 20;  // messages per sender; beyond that dropped and counted
+  int dedupe_days = 7;             // how long provider message ids are remembered
+  int64_t max_media_bytes = 20 * 1024 * 1024;
+  int media_timeout_seconds = 30;
+  int send_max_attempts = 8;  // outgoing chat messages: attempts before "failed"
+
+  static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
+};
+
+// The sections above, in the order they are read.
+ConfigSections Sections();
+
+}  // namespace meldestelle::chat

@@ -1,0 +1,63 @@
+#pragma once
+
+// The e-mail channel's settings (docs/configuration.md, `email:`): the intake and the SMTP relay
+// every mail of ours goes out through.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+
+namespace meldestelle::email {
+
+// Sending e-mail (docs/channels/email.md): acknowledgements to citizens who left an address
+// and forwards to other authorities. Off (rows wait in the outbox) while smtp_url is empty.
+struct Settings {
+  static constexpr std::string_view kKey = "email";
+  static constexpr bool kRequired = false;
+
+  std::string smtp_url;
+  std::string smtp_user;
+  std::string smtp_password;
+  std::string from = "maengel@musterstadt.example";
+  std::string from_name = "Meldestelle";
+  struct Template {
+    std::string subject;
+    std::string body;
+  };
+  // Acknowledgement per language; placeholders {reference}, {department}, {town}, {status_url}.
+  std::map<std::string, Template> ack_templates = {
+      {"de",
+       {"[{reference}] Ihre Meldung ist eingegangen",
+        "Guten Tag,\n\nvielen Dank für Ihre Meldung. Sie hat die Vorgangsnummer {reference}. "
+        "Zuständig ist: {department}.\n\nDen Stand können Sie jederzeit hier "
+        "abrufen: {status_url}\n\nBitte nennen Sie die Vorgangsnummer bei Rückfragen. Wenn Sie "
+        "etwas ergänzen möchten, antworten Sie einfach auf diese E-Mail.\n\nMit freundlichen "
+        "Grüßen\nIhre Stadtverwaltung {town}"}},
+      {"en",
+       {"[{reference}] Your report has been received",
+        "Hello,\n\nthank you for your report. Its reference is {reference}; it has been "
+        "passed to: {department}.\n\nYou can check its status at any time: {status_url}\n\n"
+        "Please quote the reference if you contact us. To add something, just reply to this "
+        "e-mail.\n\nKind regards\nTown of {town}"}}};
+  bool enabled() const { return !smtp_url.empty(); }
+  // Receiving (docs/channels/email.md): POST /api/v1/mail (mailgate, IMAP poller) needs this
+  // bearer secret; empty = off.
+  std::string intake_secret;
+  std::string imap_url;  // imap://host:port/INBOX; empty = no polling
+  std::string imap_user, imap_password;
+  int imap_interval_seconds = 30;
+  std::string mailgun_signing_key;  // /webhooks/mailgun; empty = off
+  std::string sendgrid_secret;  // /webhooks/sendgrid?key=… or Basic auth password; empty = off
+  int64_t max_message_bytes = 30 * 1024 * 1024;
+  int max_attachments = 20;
+  int max_depth = 10;
+
+  static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
+};
+
+// The sections above, in the order they are read.
+ConfigSections Sections();
+
+}  // namespace meldestelle::email

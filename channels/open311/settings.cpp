@@ -1,0 +1,40 @@
+#include "channels/open311/settings.hpp"
+
+#include <set>
+
+#include "core/config_section.hpp"
+
+namespace meldestelle::open311 {
+
+void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
+  const YAML::Node& n = node;
+  if (!n || !rd.ExpectMap(n, "open311",
+                          {"jurisdiction_id", "api_keys", "max_media_bytes",
+                           "media_timeout_seconds", "service_notice"}))
+    return;
+  rd.String(n, "jurisdiction_id", &out.jurisdiction_id, false, "open311");
+  rd.String(n, "service_notice", &out.service_notice, false, "open311");
+  rd.Int(n, "max_media_bytes", &out.max_media_bytes, 1024, int64_t{1} << 30, "open311");
+  rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 600, "open311");
+  if (auto k = n["api_keys"]; k && rd.ExpectSequence(k, "open311.api_keys")) {
+    std::set<std::string> clients;
+    for (const auto& item : k) {
+      if (!rd.ExpectMap(item, "open311.api_keys[]", {"client", "key"}))
+        continue;
+      ApiKey key;
+      rd.String(item, "client", &key.client, true, "open311.api_keys[]");
+      ReadSecret(rd, item, "key", "open311.api_keys[]", "MELDESTELLE_OPEN311_API_KEY", &key.key);
+      if (!item["key"])
+        rd.Fail(item, "open311.api_keys[].key", "is required");
+      if (!key.client.empty() && !clients.insert(key.client).second) {
+        rd.Fail(item["client"], "open311.api_keys[].client",
+                "duplicate client \"" + key.client + "\"");
+      }
+      out.api_keys.push_back(std::move(key));
+    }
+  }
+}
+
+ConfigSections Sections() { return {SectionOf<Settings>()}; }
+
+}  // namespace meldestelle::open311

@@ -1,0 +1,45 @@
+#pragma once
+
+// Open311's settings (docs/configuration.md, `open311:`).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace meldestelle::open311 {
+
+// Open311 GeoReport v2 (docs/open311.md). On when at least one api key is set.
+struct Settings {
+  static constexpr std::string_view kKey = "open311";
+  static constexpr bool kRequired = false;
+
+  std::string jurisdiction_id;
+  struct ApiKey {
+    std::string client;  // the client application's name
+    std::string key;     // ${VAR}
+  };
+  std::vector<ApiKey> api_keys;
+  int64_t max_media_bytes = 10 * 1024 * 1024;
+  int media_timeout_seconds = 30;
+  // `service_notice` of every created request (e.g. how long the check takes); "" = null.
+  std::string service_notice;
+  bool enabled() const {
+    for (const auto& k : api_keys)
+      if (!k.key.empty())
+        return true;
+    return false;
+  }
+  // Whether a request naming `jurisdiction` (or none) is ours.
+  bool Serves(std::string_view jurisdiction) const {
+    return jurisdiction.empty() || jurisdiction_id.empty() || jurisdiction == jurisdiction_id;
+  }
+
+  static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
+};
+
+// The sections above, in the order they are read.
+ConfigSections Sections();
+
+}  // namespace meldestelle::open311

@@ -1,0 +1,48 @@
+#pragma once
+
+// The phone channel's settings (docs/configuration.md, `phone:`).
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+
+namespace meldestelle::phone {
+
+// Phone calls through a Twilio-compatible provider (docs/channels/phone.md). On when the auth
+// token is set (it signs every webhook).
+struct Settings {
+  static constexpr std::string_view kKey = "phone";
+  static constexpr bool kRequired = false;
+
+  std::string auth_token;  // X-Twilio-Signature key; also the password for recordings and SMS
+  std::string account_sid;
+  std::string api_base = "https://api.twilio.com";
+  std::string sms_from;  // the number SMS confirmations are sent from; empty = no SMS offer
+  int max_recording_seconds = 120;
+  // Where the text comes from: "provider" (transcribeCallback), "stt" (stt_url), "none";
+  // "auto" = stt if stt_url is set, else provider.
+  std::string transcription = "auto";
+  std::string stt_url;
+  int stt_timeout_seconds = 60;
+  int transcription_wait_seconds = 120;  // provider: how long to wait for the callback
+  std::string transcript_secret;         // POST /webhooks/phone/transcript (HMAC-SHA256)
+  int recording_retention_days = 90;
+  double location_min_confidence = 0.6;  // below: "Ort unsicher"
+  // What the caller hears, per language ("de", "en") and text (greeting, instructions, …):
+  // overrides of the built-in script (docs/channels/phone.md, "What the caller hears").
+  std::map<std::string, std::map<std::string, std::string>> texts;
+  bool enabled() const { return !auth_token.empty(); }
+  std::string TranscriptionMode() const {
+    if (transcription != "auto")
+      return transcription;
+    return stt_url.empty() ? "provider" : "stt";
+  }
+
+  static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
+};
+
+// The sections above, in the order they are read.
+ConfigSections Sections();
+
+}  // namespace meldestelle::phone

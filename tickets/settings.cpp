@@ -1,0 +1,139 @@
+#include "tickets/settings.hpp"
+
+#include <regex>
+
+#include "core/config_section.hpp"
+
+namespace meldestelle::tickets {
+
+namespace {
+
+// tickets.working_days: day names mon … sun, at least one.
+void ReadWorkingDays(YamlReader& rd, const YAML::Node& n, Settings& t) {
+  auto w = n["working_days"];
+  if (!w)
+    return;
+  static const std::map<std::string, int> kDays = {{"mon", 1}, {"tue", 2}, {"wed", 3}, {"thu", 4},
+                                                   {"fri", 5}, {"sat", 6}, {"sun", 7}};
+  std::vector<std::string> names;
+  rd.StringList(n, "working_days", &names, "tickets");
+  t.working_days.clear();
+  for (const auto& d : names) {
+    auto it = kDays.find(d);
+    if (it == kDays.end()) {
+      rd.Fail(w, "tickets.working_days", "unknown day \"" + d + "\" (mon … sun)");
+    } else {
+      t.working_days.push_back(it->second);
+    }
+  }
+  if (t.working_days.empty() && !names.empty())
+    t.working_days = {1, 2, 3, 4, 5};
+  if (names.empty())
+    rd.Fail(w, "tickets.working_days", "must name at least one day");
+}
+
+const char* const kEvents[] = {"accepted", "in_progress", "done",
+                               "rejected", "forwarded",   "duplicate"};
+
+}  // namespace
+
+void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Settings& t) {
+  if (!n || !rd.ExpectMap(n, "tickets",
+                          {"triage_department", "working_days", "holidays", "remind_after",
+                           "reassign_after", "delivery_max_attempts", "delivery_timeout_seconds",
+                           "attach_max_bytes", "jobs_interval_ms"})) {
+    return;
+  }
+  rd.String(n, "triage_department", &t.triage_department, false, "tickets");
+  if (!t.triage_department.empty() && config.FindDepartment(t.triage_department) == nullptr) {
+    rd.Fail(n["triage_department"], "tickets.triage_department",
+            "unknown department \"" + t.triage_department + "\"");
+  }
+  ReadWorkingDays(rd, n, t);
+  rd.StringList(n, "holidays", &t.holidays, "tickets");
+  static const std::regex kDate(R"(^\d{4}-\d{2}-\d{2}$)");
+  for (const auto& h : t.holidays) {
+    if (!std::regex_match(h, kDate)) {
+      rd.Fail(n["holidays"], "tickets.holidays", "\"" + h + "\" is not a date YYYY-MM-DD");
+    }
+  }
+  ReadSpan(rd, n, "remind_after", "tickets", &t.remind_after);
+  ReadSpan(rd, n, "reassign_after", "tickets", &t.reassign_after);
+  rd.Int(n, "delivery_max_attempts", &t.delivery_max_attempts, 1, 100, "tickets");
+  rd.Int(n, "delivery_timeout_seconds", &t.delivery_timeout_seconds, 1, 600, "tickets");
+  rd.Int(n, "attach_max_bytes", &t.attach_max_bytes, 0, int64_t{1} << 31, "tickets");
+  rd.Int(n, "jobs_interval_ms", &t.jobs_interval_ms, 50, 3'600'000, "tickets");
+}
+
+NotificationSettings::NotificationSettings() {
+  texts["de"] = {
+      {"accepted",
+       "Ihre Meldung {reference} wurde von {department} übernommen und wird bearbeitet.{note}"},
+      {"in_progress", "Ihre Meldung {reference} ist in Bearbeitung ({department}).{note}"},
+      {"done", "Ihre Meldung {reference} ist erledigt. Vielen Dank für Ihren Hinweis!{note}"},
+      {"rejected",
+       "Ihre Meldung {reference} wurde abgeschlossen, ohne dass wir tätig werden "
+       "konnten.{note}"},
+      {"forwarded", "Ihre Meldung {reference} wurde an {department} weitergegeben.{note}"},
+      {"duplicate",
+       "Ihre Meldung {reference} betrifft denselben Mangel wie die Meldung "
+       "{existing_reference}; wir bearbeiten beide gemeinsam.{note}"}};
+  texts["en"] = {
+      {"accepted", "Your report {reference} has been taken on by {department}.{note}"},
+      {"in_progress", "Your report {reference} is being worked on ({department}).{note}"},
+      {"done", "Your report {reference} has been dealt with. Thank you!{note}"},
+      {"rejected", "Your report {reference} has been closed without action.{note}"},
+      {"forwarded", "Your report {reference} has been passed to {department}.{note}"},
+      {"duplicate",
+       "Your report {reference} concerns the same problem as report "
+       "{existing_reference}; we handle them together.{note}"}};
+  email_subjects["de"] = "[{reference}] Neuigkeiten zu Ihrer Meldung";
+  email_subjects["en"] = "[{reference}] News about your report";
+}
+
+void NotificationSettings::Read(YamlReader& rd, const YAML::Node& n, Config& config,
+                                NotificationSettings& out) {
+  if (!n ||
+      !rd.ExpectMap(n, "notifications", {"enabled", "texts", "email_subjects", "optout_secret"})) {
+    return;
+  }
+  rd.Bool(n, "enabled", &out.enabled, "notifications");
+  ReadSecret(rd, n, "optout_secret", "notifications", "MELDESTELLE_OPTOUT_SECRET",
+             &out.optout_secret);
+  // Signed links use this key when it is set, else the web form's (webform/settings.cpp).
+  if (!out.optout_secret.empty())
+    config.link_secret = out.optout_secret;
+  if (auto t = n["texts"]; t && rd.ExpectMap(t, "notifications.texts", {"de", "en"})) {
+    for (const char* lang : {"de", "en"}) {
+      auto l = t[lang];
+      std::string path = std::string("notifications.texts.") + lang;
+      if (!l ||
+          !rd.ExpectMap(
+              l, path, {"accepted", "in_progress", "done", "rejected", "forwarded", "duplicate"})) {
+        continue;
+      }
+      for (const char* ev : kEvents)
+        rd.String(l, ev, &out.texts[lang][ev], false, path);
+    }
+  }
+  if (auto t = n["email_subjects"];
+      t && rd.ExpectMap(t, "notifications.email_subjects", {"de", "en"})) {
+    for (const char* lang : {"de", "en"}) {
+      rd.String(t, lang, &out.email_subjects[lang], false, "notifications.email_subjects");
+    }
+  }
+}
+
+void DuplicateSettings::Read(YamlReader& rd, const YAML::Node& n, Config&, DuplicateSettings& out) {
+  if (!n || !rd.ExpectMap(n, "duplicates", {"enabled", "distance_m", "window_days"}))
+    return;
+  rd.Bool(n, "enabled", &out.enabled, "duplicates");
+  rd.Double(n, "distance_m", &out.distance_m, 1.0, 1000.0, "duplicates");
+  rd.Int(n, "window_days", &out.window_days, 1, 365, "duplicates");
+}
+
+ConfigSections Sections() {
+  return {SectionOf<Settings>(), SectionOf<NotificationSettings>(), SectionOf<DuplicateSettings>()};
+}
+
+}  // namespace meldestelle::tickets
