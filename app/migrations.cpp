@@ -407,20 +407,20 @@ const std::vector<Migration>& Migrations() {
 namespace {
 
 Status EnsureDatabase(const std::string& url) {
-  std::string name = DatabaseName(url);
+  std::string name = db::DatabaseName(url);
   if (name.empty()) {
     return MakeError(errors::kConfigInvalid, "database URL names no database");
   }
-  auto probe = ConnectDb(url);
+  auto probe = db::Connect(url);
   if (probe) {
     return Ok{};
   }
   // The database may not exist yet: create it through the maintenance database.
-  auto admin = ConnectDb(WithDatabase(url, "postgres"));
+  auto admin = db::Connect(db::WithDatabase(url, "postgres"));
   if (!admin) {
     return probe.error();
   }
-  return RunDb<Ok>([&]() -> Ok {
+  return db::Guard<Ok>([&]() -> Ok {
     pqxx::nontransaction tx(**admin);
     auto r = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name);
     if (r.empty()) {
@@ -437,11 +437,11 @@ Result<int> Migrate(const std::string& database_url) {
   if (auto st = EnsureDatabase(database_url); !st) {
     return st.error();
   }
-  auto conn = ConnectDb(database_url);
+  auto conn = db::Connect(database_url);
   if (!conn) {
     return conn.error();
   }
-  return RunDb<int>([&]() -> int {
+  return db::Guard<int>([&]() -> int {
     int applied = 0;
     for (const auto& m : Migrations()) {
       db::Tx tx(**conn);

@@ -173,12 +173,12 @@ double ToDouble(std::string_view s) {
 
 Result<ReplayResult> Replay(const std::string& database_url, const routing::RuleSet& rules,
                             const ReplayOptions& options) {
-  auto conn = ConnectDb(database_url);
+  auto conn = db::Connect(database_url);
   if (!conn) {
     return conn.error();
   }
   auto started = std::chrono::steady_clock::now();
-  auto result = RunDb<ReplayAggregate>([&]() -> ReplayAggregate {
+  auto result = db::Guard<ReplayAggregate>([&]() -> ReplayAggregate {
     ReplayAggregate agg(options.examples);
     // READ ONLY: replay can never change a ticket. REPEATABLE READ: one snapshot for the whole
     // stream, so tickets arriving meanwhile are not half counted.

@@ -22,11 +22,11 @@ using workers::SwapRecord;
 
 Result<long long> ShadowReport(const std::string& database_url, const std::string& since,
                                const std::string& format, std::ostream& out) {
-  auto conn = ConnectDb(database_url);
+  auto conn = db::Connect(database_url);
   if (!conn) {
     return conn.error();
   }
-  return RunDb<long long>([&]() -> long long {
+  return db::Guard<long long>([&]() -> long long {
     db::ReadTx tx(**conn);
     auto rows = tx.exec_params(
         "SELECT live_department, candidate_department, coalesce(candidate_rule, ''),"

@@ -13,12 +13,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "core/metrics.hpp"
+#include "gateway/backlog_server.hpp"
 #include "gateway/publisher.hpp"
-#include "gateway/server.hpp"
 
 int main(int argc, char** argv) {
   using namespace meldestelle;

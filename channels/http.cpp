@@ -1,6 +1,20 @@
 #include "channels/http.hpp"
 
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
 namespace meldestelle::channels {
+
+void SendError(httplib::Response& res, int status, ErrorCode code, const std::string& message) {
+  SendJson(res, status, nlohmann::json{{"error", {{"code", code.str()}, {"message", message}}}});
+}
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
 
 int HttpStatusFor(ErrorCode code) {
   if (code == errors::kPhotoTooLarge || code == errors::kPayloadTooLarge)

@@ -1,16 +1,18 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "core/errors.hpp"
 
-// Small pieces every HTTP handler uses: the gateway's own and the channels'. Include it only in
-// .cpp files (it brings cpp-httplib and nlohmann/json).
+namespace httplib {
+struct Response;
+class ContentReader;
+}  // namespace httplib
+
+// Small pieces every HTTP handler uses: the gateway's own and the channels'.
 namespace meldestelle::channels {
 
 inline int64_t NowMillis() {
@@ -20,13 +22,7 @@ inline int64_t NowMillis() {
 }
 
 // {"error": {"code", "message"}} — the error shape of every JSON answer.
-inline void SendError(httplib::Response& res, int status, ErrorCode code,
-                      const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", {{"code", code.str()}, {"message", message}}}}.dump(
-                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json; charset=utf-8");
-}
+void SendError(httplib::Response& res, int status, ErrorCode code, const std::string& message);
 
 // The HTTP status of an intake error: 413 too large, 415 not an image or unsupported type, 400
 // unreadable input, 422 what does not validate or an Idempotency-Key used for another report,
@@ -34,11 +30,7 @@ inline void SendError(httplib::Response& res, int status, ErrorCode code,
 int HttpStatusFor(ErrorCode code);
 
 // Sends `body` as JSON (invalid UTF-8 replaced).
-inline void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json; charset=utf-8");
-}
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 
 // Reads a request body through cpp-httplib's ContentReader, up to `cap` bytes. Errors:
 // payload_too_large (beyond `cap`, or the library refused the Content-Length), payload_invalid

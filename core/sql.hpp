@@ -88,33 +88,3 @@ Result<T> Pool::Read(Fn&& fn) {
 }
 
 }  // namespace meldestelle::db
-
-// --- Transitional: the pre-Session API, until every user has moved to db::Session / db::Pool.
-namespace meldestelle {
-
-inline bool IsTransientDbError(const Error& e) { return db::IsTransient(e); }
-
-template <typename T, typename Fn>
-Result<T> RunDb(Fn&& fn) {
-  return db::Guard<T>(std::forward<Fn>(fn));
-}
-
-inline Result<std::unique_ptr<pqxx::connection>> ConnectDb(const std::string& url) {
-  return RunDb<std::unique_ptr<pqxx::connection>>(
-      [&] { return std::make_unique<pqxx::connection>(url); });
-}
-
-inline Status EnsureConnected(std::unique_ptr<pqxx::connection>& conn, const std::string& url) {
-  if (conn && conn->is_open())
-    return Ok{};
-  auto c = ConnectDb(url);
-  if (!c)
-    return c.error();
-  conn = std::move(c).value();
-  return Ok{};
-}
-
-using db::DatabaseName;
-using db::WithDatabase;
-
-}  // namespace meldestelle

@@ -2,6 +2,8 @@
 // it was too large to attach (docs/departments.md, "Delivery"). The link is signed with the link
 // secret (core/links) for 30 days; without a valid, unexpired signature nothing is revealed, not
 // even whether the photo exists.
+#include <httplib.h>
+
 #include <cctype>
 #include <ctime>
 #include <optional>

@@ -4,6 +4,8 @@
 // wrong signature gets a German 400 page and changes nothing.
 #include "core/optout.hpp"
 
+#include <httplib.h>
+
 #include "channels/webform/page.hpp"
 #include "core/log.hpp"
 #include "gateway/server.hpp"

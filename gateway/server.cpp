@@ -1,5 +1,6 @@
 #include "gateway/server.hpp"
 
+#include <httplib.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/text.hpp"
+#include "gateway/backlog_server.hpp"
 
 namespace meldestelle::gateway {
 
@@ -20,8 +22,6 @@ using channels::NowMillis;
 using channels::SendError;
 using channels::SendJson;
 using nlohmann::json;
-
-bool BacklogServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
 
 namespace {
 
@@ -42,7 +42,8 @@ Gateway::Gateway(const Config& config, const channels::Registry& channels,
       references_(config.gateway.instance_id),
       store_(config.database.url),
       publisher_(config.amqp, registry),
-      staff_(config, registry) {}
+      staff_(config, registry),
+      server_(std::make_unique<BacklogServer>()) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -78,41 +79,41 @@ Result<int> Gateway::Start() {
                          " is not set; the gateway needs it to sign form tokens");
   }
   Routes();
-  if (auto st = staff_.Register(server_); !st)
+  if (auto st = staff_.Register(*server_); !st)
     return st.error();
-  server_.set_tcp_nodelay(true);
-  server_.set_keep_alive_max_count(1000);
-  server_.set_keep_alive_timeout(5);
-  server_.set_read_timeout(60, 0);  // mobile uploads are slow
-  server_.set_write_timeout(30, 0);
-  server_.set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
+  server_->set_tcp_nodelay(true);
+  server_->set_keep_alive_max_count(1000);
+  server_->set_keep_alive_timeout(5);
+  server_->set_read_timeout(60, 0);  // mobile uploads are slow
+  server_->set_write_timeout(30, 0);
+  server_->set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
   int threads = config_.gateway.threads;
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Drop SO_REUSEPORT (a stale server must not silently share our port).
-  server_.set_socket_options([](socket_t s) {
+  server_->set_socket_options([](socket_t s) {
     int on = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   });
   int port = config_.gateway.port;
   if (port == 0) {
-    port = server_.bind_to_any_port(config_.gateway.listen);
-  } else if (!server_.bind_to_port(config_.gateway.listen, port)) {
+    port = server_->bind_to_any_port(config_.gateway.listen);
+  } else if (!server_->bind_to_port(config_.gateway.listen, port)) {
     port = -1;
   }
   if (port <= 0) {
     return MakeError(errors::kBindFailed, "cannot listen on " + config_.gateway.listen + ":" +
                                               std::to_string(config_.gateway.port));
   }
-  server_.WidenBacklog(1024);
+  server_->WidenBacklog(1024);
   port_ = port;
   publisher_.Start();
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
   return port;
 }
 
 void Gateway::Stop() {
   if (thread_.joinable()) {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
   publisher_.Stop();
@@ -120,7 +121,7 @@ void Gateway::Stop() {
 
 void Gateway::Routes() {
   // Chunked bodies bypass cpp-httplib 0.11's payload limit: refuse them before reading.
-  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // A POST without Content-Length would be read until the client stops, past every limit.
     std::string te = req.get_header_value("Transfer-Encoding");
     std::transform(te.begin(), te.end(), te.begin(),
@@ -147,25 +148,26 @@ void Gateway::Routes() {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  server_.Get(R"(/api/v1/reports/([^/]+))",
-              [this](const auto& req, auto& res) { HandleStatus(req, res); });
-  server_.Get(R"(/media/([0-9a-f]{64}))",
-              [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
-  server_.Get("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPage(req, res); });
-  server_.Post("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPost(req, res); });
+  server_->Get(R"(/api/v1/reports/([^/]+))",
+               [this](const auto& req, auto& res) { HandleStatus(req, res); });
+  server_->Get(R"(/media/([0-9a-f]{64}))",
+               [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
+  server_->Get("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPage(req, res); });
+  server_->Post("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPost(req, res); });
   // Each channel's own routes (channels/<name>/).
   for (const auto& channel : channels_.channels()) {
     if (channel.routes)
-      channel.routes(server_, *this);
+      channel.routes(*server_, *this);
   }
-  server_.Get("/healthz",
-              [](const auto&, auto& res) { res.set_content("ok\n", "text/plain; charset=utf-8"); });
-  server_.Get("/readyz", [this](const auto& req, auto& res) { HandleReady(req, res); });
-  server_.Get("/metrics", [this](const auto&, auto& res) {
+  server_->Get("/healthz", [](const auto&, auto& res) {
+    res.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  server_->Get("/readyz", [this](const auto& req, auto& res) { HandleReady(req, res); });
+  server_->Get("/metrics", [this](const auto&, auto& res) {
     res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  server_.set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
-  server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  server_->set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
+  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;
     if (res.status == 413) {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -19,11 +17,7 @@
 
 namespace meldestelle::gateway {
 
-// cpp-httplib's listen backlog is compiled in as 5; widen it on the bound socket (platform.md).
-class BacklogServer : public httplib::Server {
- public:
-  bool WidenBacklog(int n);
-};
+class BacklogServer;  // cpp-httplib's server (gateway/server.cpp)
 
 // The HTTP front: the framing checks every request passes first, the public status, the health
 // and metrics endpoints, signed media links, the opt-out link, the staff API and inbox — and the
@@ -69,7 +63,7 @@ class Gateway final : public channels::Intake {
   tickets::IntakeStore store_;
   Publisher publisher_;
   Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
-  BacklogServer server_;
+  std::unique_ptr<BacklogServer> server_;
   std::thread thread_;
   int port_ = 0;
 };

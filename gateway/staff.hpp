@@ -1,11 +1,10 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <map>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/db.hpp"
@@ -14,6 +13,12 @@
 #include "routing/geo.hpp"
 #include "tickets/actions.hpp"
 #include "tickets/api_tokens.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace meldestelle::gateway {
 
@@ -48,7 +53,7 @@ class Staff {
   std::string ParseFilter(const httplib::Request& req, const tickets::ApiToken& token,
                           Filter* f) const;
   struct Page {
-    nlohmann::json items = nlohmann::json::array();
+    std::vector<nlohmann::json> items;  // complete where it is used (the .cpp files)
     long long total = 0;
   };
   Result<Page> List(const Filter& f, bool include_contact_for_all);

@@ -1,6 +1,9 @@
 // The staff API (docs/api.md, OpenAPI in docs/openapi.yaml): departments list, read and work
 // their tickets with a bearer token.
+#include <httplib.h>
+
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 

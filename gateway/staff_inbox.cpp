@@ -2,7 +2,10 @@
 // work in Meldestelle itself. Login with the department's token (kept in an HttpOnly,
 // SameSite=Strict cookie), the open tickets on a list, one ticket with its photos, place and
 // history, and the actions of the staff API as plain HTML forms (no JavaScript needed).
+#include <httplib.h>
+
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "channels/http.hpp"

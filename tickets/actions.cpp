@@ -1,5 +1,7 @@
 #include "tickets/actions.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/errors.hpp"
 #include "core/sql.hpp"
 #include "tickets/events.hpp"
@@ -169,7 +171,7 @@ Result<bool> MarkDuplicate(db::Tx& tx, const Config& config, const StaffActor& a
   }
   HistoryEntry e = Entry(actor, t, "duplicate");
   e.to_status = "duplicate";
-  e.details = {{"duplicate_of", target_ref}};
+  e.details_json = DetailsText({{"duplicate_of", target_ref}});
   int64_t h = RecordHistory(tx, t.id, e);
   // Told before the links move, so this ticket's own duplicates' reporters are found too.
   EnqueueCitizenNotifications(tx, config, t.id, "duplicate", o[0][4].as<std::string>(), "", h,
@@ -193,7 +195,7 @@ Result<bool> MarkDuplicate(db::Tx& tx, const Config& config, const StaffActor& a
   merged.actor_department = actor.is_operator ? "" : actor.department_id;
   merged.action = "note";
   merged.note = "Meldung " + t.reference + " als Duplikat hierher verknüpft";
-  merged.details = {{"merged", t.reference}};
+  merged.details_json = DetailsText({{"merged", t.reference}});
   RecordHistory(tx, target, merged);
   return true;
 }

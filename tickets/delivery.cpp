@@ -173,10 +173,8 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
     b += "\nKarte: " + MapLink(t) + "\n";
   }
   std::string flags;
-  for (const auto& f : t.flags) {
-    if (f.is_string())
-      flags += (flags.empty() ? "" : ", ") + f.get<std::string>();
-  }
+  for (const auto& f : t.flags)
+    flags += (flags.empty() ? "" : ", ") + f;
   if (!flags.empty())
     b += "Hinweise: " + flags + "\n";
   if (t.reporters > 1) {
@@ -184,10 +182,10 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
          " (weitere Meldungen als Duplikat verknüpft)\n";
   }
   b += "\nText der Meldung:\n" + (t.text.empty() ? std::string("(kein Text)") : t.text) + "\n";
-  if (department.show_reporter_contact && t.reporter.is_object()) {
-    std::string name = t.reporter.value("name", "");
-    std::string contact = t.reporter.value("ack_address", "");
-    std::string via = t.reporter.value("ack_channel", "");
+  if (department.show_reporter_contact && t.reporter) {
+    const std::string& name = t.reporter->name;
+    const std::string& contact = t.reporter->address;
+    const std::string& via = t.reporter->channel;
     b += "\nMeldende Person: " + (name.empty() ? std::string("(ohne Namen)") : name);
     if (!contact.empty())
       b += ", " + contact + (via.empty() ? "" : " (" + ChannelText(via) + ")");
@@ -283,11 +281,11 @@ class DepartmentDelivery : public Prepared {
     failed.action = "delivery_failed";
     failed.to_department = r_.order.department_id;
     failed.note = a.detail;
-    failed.details = {{"channel", row_.channel},
-                      {"outbox_id", row_.id},
-                      {"attempts", row_.attempts},
-                      {"reason", r_.order.reason},
-                      {"error", a.detail}};
+    failed.details_json = DetailsText({{"channel", row_.channel},
+                                       {"outbox_id", row_.id},
+                                       {"attempts", row_.attempts},
+                                       {"reason", r_.order.reason},
+                                       {"error", a.detail}});
     int64_t h = RecordHistory(tx, row_.ticket_id, failed);
     FallBack(tx, h);
   }
@@ -457,8 +455,8 @@ class HookToDepartment final : public DepartmentDelivery {
     fb.actor = "system:delivery";
     fb.action = "delivery_fallback";
     fb.to_department = d.id;
-    fb.details = {
-        {"channel", "dept_email"}, {"outbox_id", *inserted}, {"failed_delivery", row_.id}};
+    fb.details_json = DetailsText(
+        {{"channel", "dept_email"}, {"outbox_id", *inserted}, {"failed_delivery", row_.id}});
     RecordHistory(tx, row_.ticket_id, fb);
   }
 

@@ -1,6 +1,7 @@
 #include "tickets/events.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "core/sql.hpp"
 #include "outbox/outbox.hpp"
@@ -10,6 +11,10 @@ namespace meldestelle::tickets {
 
 using nlohmann::json;
 
+std::string DetailsText(const json& details) {
+  return details.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 int64_t RecordHistory(db::Tx& tx, const std::string& ticket_id, const HistoryEntry& e) {
   auto r = tx.exec_params1(
       "INSERT INTO ticket_history (ticket_id, actor, actor_department, action, from_status,"
@@ -17,8 +22,7 @@ int64_t RecordHistory(db::Tx& tx, const std::string& ticket_id, const HistoryEnt
       " VALUES ($1::uuid, $2, NULLIF($3, ''), $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''),"
       " NULLIF($8, ''), $9, $10, $11::jsonb) RETURNING id",
       ticket_id, e.actor, e.actor_department, e.action, e.from_status, e.to_status,
-      e.from_department, e.to_department, e.public_note, e.note,
-      e.details.dump(-1, ' ', false, json::error_handler_t::replace));
+      e.from_department, e.to_department, e.public_note, e.note, e.details_json);
   return r[0].as<int64_t>();
 }
 

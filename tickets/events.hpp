@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "core/config.hpp"
@@ -23,8 +23,11 @@ struct HistoryEntry {
   std::string from_department, to_department;
   std::string public_note;  // shown to the citizen
   std::string note;         // internal
-  nlohmann::json details = nlohmann::json::object();
+  std::string details_json = "{}";  // a JSON object: what else the change concerns
 };
+
+// `details` as the text of HistoryEntry::details_json (invalid UTF-8 replaced).
+std::string DetailsText(const nlohmann::json& details);
 
 // Appends one history row; returns its id.
 int64_t RecordHistory(db::Tx& tx, const std::string& ticket_id, const HistoryEntry& e);

@@ -177,13 +177,14 @@ bool TicketJobs::RerouteOne(db::Tx& tx, const routing::RuleSet& rules, const std
   h.to_status = "assigned";
   h.from_department = from;
   h.to_department = d.department;
-  h.details = {{"rule", to_triage ? json() : json(d.rule_id)},
-               {"ruleset_version", d.ruleset_version},
-               {"excluded_departments", r.excluded},
-               {"triage", to_triage},
-               {"explanation", explanation}};
+  json details = {{"rule", to_triage ? json() : json(d.rule_id)},
+                  {"ruleset_version", d.ruleset_version},
+                  {"excluded_departments", r.excluded},
+                  {"triage", to_triage},
+                  {"explanation", explanation}};
   if (to_triage)
-    h.details["triage_reason"] = r.triage_reason;
+    details["triage_reason"] = r.triage_reason;
+  h.details_json = DetailsText(details);
   int64_t hid = RecordHistory(tx, id, h);
   EnqueueDelivery(tx, config_, id, d.department, "rerouted", hid);
   // Triage handing back to triage keeps the ticket where it was: nothing to tell.
@@ -301,8 +302,8 @@ void TicketJobs::Remind(db::Tx& tx, const Due& t, std::vector<Action>& actions) 
   h.action = "reminder";
   h.from_status = h.to_status = "assigned";
   h.from_department = h.to_department = t.department;
-  h.details = {{"assigned_at", routing::FormatUnixSeconds(t.assigned_at)},
-               {"deadline", routing::FormatUnixSeconds(t.deadlines.remind)}};
+  h.details_json = DetailsText({{"assigned_at", routing::FormatUnixSeconds(t.assigned_at)},
+                                {"deadline", routing::FormatUnixSeconds(t.deadlines.remind)}});
   tx.exec_params0("UPDATE tickets SET escalation_level = 1, updated_at = now() WHERE id = $1::uuid",
                   t.id);
   int64_t hid = RecordHistory(tx, t.id, h);
@@ -324,8 +325,8 @@ void TicketJobs::Escalate(db::Tx& tx, const Due& t, int64_t now, const std::stri
   h.from_status = h.to_status = "assigned";
   h.from_department = t.department;
   h.to_department = triage;
-  h.details = {{"assigned_at", routing::FormatUnixSeconds(t.assigned_at)},
-               {"deadline", routing::FormatUnixSeconds(t.deadlines.reassign)}};
+  h.details_json = DetailsText({{"assigned_at", routing::FormatUnixSeconds(t.assigned_at)},
+                                {"deadline", routing::FormatUnixSeconds(t.deadlines.reassign)}});
   tx.exec_params0(
       "UPDATE tickets SET department_id = $2, department_name = $3,"
       " excluded_departments = CASE WHEN $4 = ANY (excluded_departments)"

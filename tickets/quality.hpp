@@ -37,7 +37,7 @@ struct RoutingQuality {
 };
 
 // Reads the figures of the tickets received in [since, until) (linked duplicates do not count:
-// they were never routed on their own). Throws libpqxx errors; wrap in RunDb.
+// they were never routed on their own). Throws libpqxx errors; wrap in db::Guard.
 RoutingQuality LoadRoutingQuality(db::Tx& tx, std::optional<int64_t> since,
                                   std::optional<int64_t> until);
 // The same in one READ ONLY transaction of its own.

@@ -151,7 +151,13 @@ void EnqueueForward(db::Tx& tx, const NewTicket& t) {
                {"lat", r.location.lat ? json(*r.location.lat) : json(nullptr)},
                {"lon", r.location.lon ? json(*r.location.lon) : json(nullptr)},
                {"address", r.location.address}};
-  outbox::Enqueue(tx, {outbox::Kind::kForward, r.id, "email", d.forward->email, forward.dump()});
+  outbox::NewRow row;
+  row.kind = outbox::Kind::kForward;
+  row.ticket_id = r.id;
+  row.channel = "email";
+  row.address = d.forward->email;
+  row.payload = forward.dump();
+  outbox::Enqueue(tx, row);
 }
 
 // The history's first entry and the department's delivery.
@@ -162,7 +168,7 @@ void RecordRouting(db::Tx& tx, const Config& config, const NewTicket& t) {
   routed.action = "routed";
   routed.to_status = "assigned";
   routed.to_department = d.department;
-  routed.details = {{"rule", d.rule_id}, {"ruleset_version", d.ruleset_version}};
+  routed.details_json = DetailsText({{"rule", d.rule_id}, {"ruleset_version", d.ruleset_version}});
   int64_t h = RecordHistory(tx, t.envelope.report.id, routed);
   if (!d.forward)
     EnqueueDelivery(tx, config, t.envelope.report.id, d.department, "new", h);

@@ -1,5 +1,6 @@
 #include "tickets/unlink.hpp"
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/errors.hpp"
@@ -39,7 +40,7 @@ Result<UnlinkResult> UnlinkDuplicate(const Config& config, const std::string& re
     routed.from_status = "duplicate";
     routed.to_status = "assigned";
     routed.to_department = row[0][4].as<std::string>();
-    routed.details = {{"unlinked_from", row[0][2].as<std::string>()}};
+    routed.details_json = DetailsText({{"unlinked_from", row[0][2].as<std::string>()}});
     int64_t h = RecordHistory(tx, id, routed);
     EnqueueDelivery(tx, config, id, routed.to_department, "new", h);
     tx.exec_params0(

@@ -1,6 +1,7 @@
 #include "tickets/view.hpp"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "core/sql.hpp"
 #include "tickets/events.hpp"
@@ -26,6 +27,22 @@ constexpr const char* kColumns =
     " 1 + (SELECT count(*) FROM tickets d WHERE d.duplicate_of = t.id)"
     " FROM tickets t ";
 
+// The stored reporter's name, contact and language (its string members only).
+std::optional<TicketView::Contact> ContactOf(const json& reporter) {
+  if (!reporter.is_object())
+    return std::nullopt;
+  auto text = [&](const char* key, std::string& out) {
+    if (auto it = reporter.find(key); it != reporter.end() && it->is_string())
+      out = it->get<std::string>();
+  };
+  TicketView::Contact c;
+  text("name", c.name);
+  text("ack_channel", c.channel);
+  text("ack_address", c.address);
+  text("language", c.language);
+  return c;
+}
+
 std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::string& key,
                                bool with_history) {
   auto r = tx.exec_params(std::string(kColumns) + where, key);
@@ -45,10 +62,14 @@ std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::
       *d = row[i].as<double>();
     ++i;
   }
-  t.reporter = json::parse(row[i++].as<std::string>(), nullptr, false);
-  t.flags = json::parse(row[i++].as<std::string>(), nullptr, false);
-  if (!t.flags.is_array())
-    t.flags = json::array();
+  t.reporter = ContactOf(json::parse(row[i++].as<std::string>(), nullptr, false));
+  json flags = json::parse(row[i++].as<std::string>(), nullptr, false);
+  if (flags.is_array()) {
+    for (const auto& f : flags) {
+      if (f.is_string())
+        t.flags.push_back(f.get<std::string>());
+    }
+  }
   t.escalation_level = row[i++].as<int>();
   t.reporters = row[i++].as<int>();
   auto photos = tx.exec_params(
@@ -76,7 +97,7 @@ std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::
             &e.from_department, &e.to_department, &e.public_note, &e.note}) {
         *s = row2[j++].as<std::string>();
       }
-      e.details = json::parse(row2[j].as<std::string>(), nullptr, false);
+      e.details_json = row2[j].as<std::string>();
       t.history.push_back(std::move(e));
     }
   }
@@ -148,11 +169,11 @@ json TicketToJson(const TicketView& t, const Config& config, bool include_contac
                                   std::to_string(p.position)}});
   }
   j["attachments"] = photos;
-  if (include_contact && t.reporter.is_object()) {
-    j["reporter"] = {{"name", t.reporter.value("name", "")},
-                     {"contact_channel", t.reporter.value("ack_channel", "")},
-                     {"contact", t.reporter.value("ack_address", "")},
-                     {"language", t.reporter.value("language", "de")}};
+  if (include_contact && t.reporter) {
+    j["reporter"] = {{"name", t.reporter->name},
+                     {"contact_channel", t.reporter->channel},
+                     {"contact", t.reporter->address},
+                     {"language", t.reporter->language}};
   } else {
     j["reporter"] = nullptr;
   }
@@ -170,7 +191,7 @@ json TicketToJson(const TicketView& t, const Config& config, bool include_contac
       opt("to_department", e.to_department);
       x["public_note"] = e.public_note;
       x["note"] = e.note;
-      x["details"] = e.details;
+      x["details"] = json::parse(e.details_json, nullptr, false);
       h.push_back(std::move(x));
     }
     j["history"] = h;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +20,15 @@ struct TicketView {
   std::string public_note;
   std::string duplicate_of;  // the original's reference, for a linked duplicate
   std::optional<double> lat, lon, accuracy_m;
-  nlohmann::json reporter;  // name, address, ack_channel, ack_address, language
-  nlohmann::json flags = nlohmann::json::array();  // routing flags ("Ort fehlt", …)
+  // The citizen as stored with the report; nullopt when none was stored.
+  struct Contact {
+    std::string name;
+    std::string channel;  // the stored `ack_channel`
+    std::string address;  // the stored `ack_address`
+    std::string language = "de";
+  };
+  std::optional<Contact> reporter;
+  std::vector<std::string> flags;  // routing flags ("Ort fehlt", …)
   int escalation_level = 0;
   int reporters = 1;  // this ticket's reporter and those of its duplicates
   struct Photo {
@@ -34,7 +41,7 @@ struct TicketView {
     int64_t id = 0;
     std::string at, actor, actor_department, action, from_status, to_status, from_department,
         to_department, public_note, note;
-    nlohmann::json details;
+    std::string details_json = "{}";  // a JSON object
   };
   std::vector<History> history;  // oldest first; filled only when asked for
 };

@@ -18,11 +18,11 @@ std::string ProcessIdentity() {
 }
 
 Status RecordSwap(const std::string& database_url, const SwapRecord& swap) {
-  auto conn = ConnectDb(database_url);
+  auto conn = db::Connect(database_url);
   if (!conn) {
     return conn.error();
   }
-  return RunDb<Ok>([&]() -> Ok {
+  return db::Guard<Ok>([&]() -> Ok {
     db::Tx tx(**conn);
     tx.exec_params0(
         "INSERT INTO ruleset_swaps (rule_set, version, previous_version, source, worker,"

@@ -1,5 +1,9 @@
 #include "channels/chat/publish.hpp"
 
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
 #include "channels/chat/batch.hpp"
 #include "channels/http.hpp"
 #include "core/crypto.hpp"

@@ -4,6 +4,8 @@
 // message leaves no trace; the same message again (by Message-ID) gets the first reference.
 #include "channels/email/routes.hpp"
 
+#include <httplib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "channels/email/mail.hpp"

@@ -3,6 +3,8 @@
 // validation and rendering are the pure adapter channels/open311.
 #include "channels/open311/routes.hpp"
 
+#include <httplib.h>
+
 #include <memory>
 #include <nlohmann/json.hpp>
 

@@ -3,6 +3,8 @@
 // that matters is published to the queue, where the worker joins a call's events by CallSid.
 #include "channels/phone/webhook.hpp"
 
+#include <httplib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "channels/http.hpp"

@@ -3,6 +3,8 @@
 // chat batch; Telegram gets 200 only after the broker confirmed it.
 #include "channels/telegram/webhook.hpp"
 
+#include <httplib.h>
+
 #include "channels/chat/publish.hpp"
 #include "channels/http.hpp"
 #include "channels/telegram/settings.hpp"

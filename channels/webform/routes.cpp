@@ -7,6 +7,8 @@
 // signed time token: bots get a success page and nothing happens.
 #include "channels/webform/routes.hpp"
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>

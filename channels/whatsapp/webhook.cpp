@@ -4,6 +4,8 @@
 // it retry, and the worker deduplicates).
 #include "channels/whatsapp/webhook.hpp"
 
+#include <httplib.h>
+
 #include "channels/chat/publish.hpp"
 #include "channels/http.hpp"
 #include "channels/whatsapp/settings.hpp"

@@ -4,6 +4,8 @@
 // acknowledgement (real SMTP sink), WhatsApp text or template by the 24-hour window, Telegram and
 // SMS (the stand-ins for the Graph API, the Bot API and Twilio) — and opting out (STOP, the
 // e-mail link) stops it. Real gateway, worker, dispatcher, broker and database.
+#include <httplib.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -247,7 +247,7 @@ Stack::Stack(StackOptions options) : options_(options) {
   amqp_url_ = Env("MELDESTELLE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/");
   std::string base_db =
       Env("MELDESTELLE_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/meldestelle");
-  db_url_ = WithDatabase(base_db, "meldestelle_it_" + id);
+  db_url_ = db::WithDatabase(base_db, "meldestelle_it_" + id);
 
   fs::path example = fs::path(MELDESTELLE_SOURCE_DIR) / "config/example";
   std::string cfg = ReadFile(example / "meldestelle.yaml");
@@ -294,7 +294,7 @@ Stack::Stack(StackOptions options) : options_(options) {
   INFO(migrate);
   REQUIRE(status == 0);
   REQUIRE(migrate.find("schema at version") != std::string::npos);
-  auto conn = ConnectDb(db_url_);
+  auto conn = db::Connect(db_url_);
   REQUIRE(conn.ok());
   db_ = std::move(conn).value();
   if (!options_.processes)
@@ -343,9 +343,10 @@ Stack::~Stack() {
   } catch (...) {
   }
   try {
-    pqxx::connection admin(WithDatabase(db_url_, "postgres"));
+    pqxx::connection admin(db::WithDatabase(db_url_, "postgres"));
     pqxx::nontransaction tx(admin);
-    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(DatabaseName(db_url_)) + " WITH (FORCE)");
+    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(db::DatabaseName(db_url_)) +
+             " WITH (FORCE)");
   } catch (...) {
   }
   std::error_code ec;

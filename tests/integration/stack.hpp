@@ -10,11 +10,11 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/sql.hpp"
 
 namespace meldestelle::channels {
 class Registry;
@@ -155,7 +155,7 @@ class Stack {
   std::unique_ptr<Process> gateway_;
   std::vector<std::unique_ptr<Process>> workers_;
   std::unique_ptr<Process> dispatcher_;
-  std::unique_ptr<pqxx::connection> db_;
+  std::unique_ptr<db::Connection> db_;
 };
 
 // Stops and starts the shared RabbitMQ node through scripts/services.

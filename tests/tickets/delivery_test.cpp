@@ -91,9 +91,8 @@ TicketView Ticket() {
   t.address = "Mühlenweg 12";
   t.lat = 50.937531;
   t.lon = 6.960279;
-  t.flags = nlohmann::json::array({"gefahr"});
-  t.reporter = {
-      {"name", "Jana Müller"}, {"ack_channel", "email"}, {"ack_address", "j.mueller@example.net"}};
+  t.flags = {"gefahr"};
+  t.reporter = TicketView::Contact{"Jana Müller", "email", "j.mueller@example.net"};
   return t;
 }
 
