@@ -141,6 +141,17 @@ struct MessageType {
   bool untyped_default = false;
 };
 
+// A message type whose handler is H, constructed from the WorkerServices.
+template <typename H>
+MessageType HandledBy(std::string_view name,
+                      std::function<bool(std::string_view body)> claims_untyped = {}) {
+  MessageType t;
+  t.name = std::string(name);
+  t.handler = [](WorkerServices& s) { return std::make_unique<H>(s); };
+  t.claims_untyped = std::move(claims_untyped);
+  return t;
+}
+
 struct JobSpec {
   std::string name;
   std::function<std::unique_ptr<Job>(WorkerServices&)> make;

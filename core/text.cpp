@@ -196,4 +196,15 @@ std::string PercentEncode(std::string_view s, std::string_view also_plain) {
   return out;
 }
 
+std::string Concat(std::initializer_list<std::string_view> parts) {
+  size_t n = 0;
+  for (auto p : parts)
+    n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (auto p : parts)
+    out += p;
+  return out;
+}
+
 }  // namespace meldestelle

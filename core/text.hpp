@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -28,5 +29,8 @@ std::string XmlEscape(std::string_view s);
 // compare equal: ä→ae, ö→oe, ü→ue, ß→ss, other characters kept; runs of non-alphanumerics
 // become one space. Input must be valid UTF-8.
 std::string FoldGerman(std::string_view s);
+
+// The parts one after the other (texts built of many pieces without temporaries).
+std::string Concat(std::initializer_list<std::string_view> parts);
 
 }  // namespace meldestelle

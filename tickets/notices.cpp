@@ -15,12 +15,6 @@ namespace {
 
 bool English(std::string_view language) { return language == "en"; }
 
-std::string Cat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (auto p : parts)
-    out += p;
-  return out;
-}
 
 std::string Lang(const Config& config, const std::string& language) {
   return config.Get<NotificationSettings>().texts.count(language) ? language : "de";
@@ -218,7 +212,7 @@ std::string AckText(std::string_view language, std::string_view reference,
   std::string ref = DisplayReference(reference);
   std::string text;
   if (English(language)) {
-    text = Cat({"Thank you! Your report ", ref, " has been received by ", department, "."});
+    text = Concat({"Thank you! Your report ", ref, " has been received by ", department, "."});
     if (location_missing) {
       text += " We could not tell where the problem is; staff may ask you for the place.";
     }
@@ -227,7 +221,7 @@ std::string AckText(std::string_view language, std::string_view reference,
         "something.";
     return text;
   }
-  text = Cat({"Danke! Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
+  text = Concat({"Danke! Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
   if (location_missing) {
     text += " Den Ort konnten wir nicht bestimmen; eventuell fragen wir noch einmal nach.";
   }
@@ -240,12 +234,12 @@ std::string AckText(std::string_view language, std::string_view reference,
 std::string DuplicateAckText(std::string_view language, std::string_view reference,
                              std::string_view existing_reference) {
   if (English(language)) {
-    return Cat({"Thank you! This problem has already been reported (",
+    return Concat({"Thank you! This problem has already been reported (",
                 DisplayReference(existing_reference),
                 ") and is being dealt with. We have added your report ",
                 DisplayReference(reference), " to it and will keep you informed."});
   }
-  return Cat({"Danke! Dieser Mangel wurde bereits gemeldet (", DisplayReference(existing_reference),
+  return Concat({"Danke! Dieser Mangel wurde bereits gemeldet (", DisplayReference(existing_reference),
               ") und wird bearbeitet. Ihre Meldung ", DisplayReference(reference),
               " haben wir dazugelegt; wir halten Sie auf dem Laufenden."});
 }
@@ -253,11 +247,11 @@ std::string DuplicateAckText(std::string_view language, std::string_view referen
 std::string ForwardAckText(std::string_view language, std::string_view reference,
                            std::string_view authority) {
   if (English(language)) {
-    return Cat({"Thank you! Your report ", DisplayReference(reference),
+    return Concat({"Thank you! Your report ", DisplayReference(reference),
                 " concerns a place the town is not responsible for. We have forwarded it to ",
                 authority, "."});
   }
-  return Cat({"Danke! Ihre Meldung ", DisplayReference(reference),
+  return Concat({"Danke! Ihre Meldung ", DisplayReference(reference),
               " betrifft einen Ort, für den die Stadt nicht zuständig ist. Wir haben sie an ",
               authority, " weitergeleitet."});
 }
@@ -267,16 +261,16 @@ std::string SmsAckText(std::string_view language, std::string_view town, std::st
   std::string ref = DisplayReference(reference);
   if (English(language)) {
     std::string text =
-        Cat({town, ": your report ", ref, " has been received. Responsible: ", department, "."});
+        Concat({town, ": your report ", ref, " has been received. Responsible: ", department, "."});
     if (!existing_reference.empty()) {
-      text += Cat({" Already reported as ", DisplayReference(existing_reference), "."});
+      text += Concat({" Already reported as ", DisplayReference(existing_reference), "."});
     }
     return text;
   }
   std::string text =
-      Cat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
+      Concat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
   if (!existing_reference.empty()) {
-    text += Cat({" Bereits gemeldet als ", DisplayReference(existing_reference), "."});
+    text += Concat({" Bereits gemeldet als ", DisplayReference(existing_reference), "."});
   }
   return text;
 }

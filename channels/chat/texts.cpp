@@ -14,12 +14,6 @@ namespace {
 
 bool English(std::string_view language) { return language == "en"; }
 
-std::string Cat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (auto p : parts)
-    out += p;
-  return out;
-}
 
 }  // namespace
 
@@ -64,9 +58,9 @@ std::string UnsupportedText(std::string_view language) {
 
 std::string FollowupText(std::string_view language, std::string_view reference) {
   if (English(language)) {
-    return Cat({"Thank you, we have added this to your report ", DisplayReference(reference), "."});
+    return Concat({"Thank you, we have added this to your report ", DisplayReference(reference), "."});
   }
-  return Cat(
+  return Concat(
       {"Danke, wir haben das zu Ihrer Meldung ", DisplayReference(reference), " hinzugefügt."});
 }
 

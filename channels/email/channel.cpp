@@ -42,11 +42,7 @@ channels::Channel Channel() {
   c.name = "email";
   c.display_name = "E-Mail";
   c.routes = RegisterRoutes;
-  channels::MessageType mails;
-  mails.name = std::string(kMessageType);
-  mails.handler = [](channels::WorkerServices& s) { return std::make_unique<MailHandler>(s); };
-  mails.claims_untyped = IsMessage;
-  c.message_types.push_back(std::move(mails));
+  c.message_types.push_back(channels::HandledBy<MailHandler>(kMessageType, IsMessage));
   c.senders = [](outbox::Senders& s, const Config& config) {
     SmtpRelay relay = Relay(config);
     if (!relay.enabled())

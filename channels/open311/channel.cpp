@@ -76,13 +76,7 @@ channels::Channel Channel() {
   c.name = "open311";
   c.display_name = "Open311";
   c.routes = RegisterRoutes;
-  channels::MessageType requests;
-  requests.name = std::string(kMessageType);
-  requests.handler = [](channels::WorkerServices& s) {
-    return std::make_unique<RequestHandler>(s);
-  };
-  requests.claims_untyped = IsUntypedRequest;
-  c.message_types.push_back(std::move(requests));
+  c.message_types.push_back(channels::HandledBy<RequestHandler>(kMessageType, IsUntypedRequest));
   c.enabled = [](const Config& config) { return config.Get<Settings>().enabled(); };
   c.config_sections = Sections();
   return c;

@@ -34,11 +34,7 @@ channels::Channel Channel() {
   c.name = "phone";
   c.display_name = "Telefon";
   c.routes = RegisterRoutes;
-  channels::MessageType events;
-  events.name = std::string(kMessageType);
-  events.handler = [](channels::WorkerServices& s) { return std::make_unique<EventHandler>(s); };
-  events.claims_untyped = IsMessage;
-  c.message_types.push_back(std::move(events));
+  c.message_types.push_back(channels::HandledBy<EventHandler>(kMessageType, IsMessage));
   c.jobs.push_back(
       {"phone calls", [](channels::WorkerServices& s) -> std::unique_ptr<channels::Job> {
          return std::make_unique<PhoneCloser>(s.config(), s.NewAdmission(), s.gazetteer(),

@@ -33,9 +33,7 @@ channels::Channel WebFormChannel() {
   c.name = "webform";
   c.display_name = "Webformular";
   c.routes = RegisterFormRoutes;
-  channels::MessageType reports;
-  reports.name = std::string(kReportType);
-  reports.handler = [](channels::WorkerServices& s) { return std::make_unique<ReportHandler>(s); };
+  channels::MessageType reports = channels::HandledBy<ReportHandler>(kReportType);
   // Messages without a type that no other channel claims are report envelopes.
   reports.untyped_default = true;
   c.message_types.push_back(std::move(reports));
