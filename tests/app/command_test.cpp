@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace command_test {
+
 using namespace meldestelle::app;
 
 namespace {
@@ -49,3 +53,5 @@ TEST_CASE("a missing or wrong value says which option and what it needs", "[args
   Args a = Parse({"--limit", "x", "--bogus"});
   CHECK(a.error == "--limit needs a positive number");
 }
+
+}  // namespace command_test

@@ -18,6 +18,10 @@
 #include "tickets/settings.hpp"
 #include "workers/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace config_test {
+
 using namespace meldestelle;
 
 namespace {
@@ -445,3 +449,5 @@ routing:
   CHECK_THAT(m, Catch::Contains("tickets.holidays: \"morgen\" is not a date YYYY-MM-DD"));
   CHECK_THAT(m, Catch::Contains("tickets.delivery_max_attempts: must be between 1 and 100"));
 }
+
+}  // namespace config_test

@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace replay_test {
+
 using namespace meldestelle;
 using namespace meldestelle::app;
 
@@ -89,3 +93,5 @@ TEST_CASE("replay output: JSON for tooling and a text table") {
   none.aggregate.Add("a", "a", "r", "X");
   CHECK_THAT(ReplayToText(none), Catch::Contains("no report would change its department"));
 }
+
+}  // namespace replay_test

@@ -3,6 +3,10 @@
 
 #include "channels/chat/batch.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace chat_batch_test {
+
 using namespace meldestelle;
 using namespace meldestelle::chat;
 
@@ -97,3 +101,5 @@ TEST_CASE("a report envelope is not a chat batch, and broken batches are refused
       R"({"kind":"chat_batch","channel":"telegram","received_at":"x","events":[],"raw":{"content_type":"","body_base64":"!!"}})");
   CHECK_FALSE(bad_base64.ok());
 }
+
+}  // namespace chat_batch_test

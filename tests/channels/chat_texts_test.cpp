@@ -4,6 +4,10 @@
 #include "tickets/notices.hpp"
 #include "tickets/reference.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace chat_texts_test {
+
 using namespace meldestelle::chat;
 using meldestelle::tickets::AckText;
 using meldestelle::tickets::DisplayReference;
@@ -49,3 +53,5 @@ TEST_CASE("STOP and START are recognised as whole messages only", "[status_texts
         "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
   CHECK(OptOutConfirmText("en").find("START") != std::string::npos);
 }
+
+}  // namespace chat_texts_test

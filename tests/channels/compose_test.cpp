@@ -3,7 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "channels/email/mail.hpp"
+#include "channels/email/message.hpp"
 #include "core/crypto.hpp"
+
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace compose_test {
 
 using namespace meldestelle::email;
 
@@ -97,9 +103,6 @@ TEST_CASE("an acknowledgement threads to the citizen's mail and says it is autom
   m.auto_reply = false;
   CHECK(Compose(m).find("Auto-Submitted") == std::string::npos);
 }
-
-#include "channels/email/mail.hpp"
-#include "channels/email/message.hpp"
 
 TEST_CASE("a mail event survives the queue, with inbound-parse fields as they came", "[compose]") {
   using namespace meldestelle::email;
@@ -212,3 +215,5 @@ TEST_CASE("extra header fields are written on one line each", "[compose]") {
   CHECK(mail.find("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click  Bcc") !=
         std::string::npos);
 }
+
+}  // namespace compose_test

@@ -9,6 +9,10 @@
 #include "channels/webform/token.hpp"
 #include "core/config.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace intake_test {
+
 using namespace meldestelle;
 using namespace meldestelle::webform;
 
@@ -213,3 +217,5 @@ TEST_CASE("form tokens are signed, timed and carry a nonce") {
         TokenVerdict::kMalformed);
   CHECK(IssueFormToken(secret, 5) != IssueFormToken(secret, 5));
 }
+
+}  // namespace intake_test

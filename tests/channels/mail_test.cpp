@@ -13,6 +13,10 @@
 #include "core/text.hpp"
 #include "vector_files.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace mail_test {
+
 using namespace meldestelle;
 using namespace meldestelle::email;
 
@@ -865,3 +869,5 @@ TEST_CASE("threading headers, Reply-To and Return-Path", "[mail]") {
   CHECK_FALSE(m.return_path_empty);
   CHECK(m.from_name == "Erika Mustermann");
 }
+
+}  // namespace mail_test

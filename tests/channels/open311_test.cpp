@@ -10,6 +10,10 @@
 #include "channels/open311/settings.hpp"
 #include "vector_files.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace open311_test {
+
 using namespace meldestelle;
 using namespace meldestelle::open311;
 using ojson = nlohmann::ordered_json;
@@ -394,3 +398,5 @@ TEST_CASE("open311: zipcode from the address") {
   CHECK(ZipcodeIn("Mühlenweg 12") == "");
   CHECK(ZipcodeIn("Tel 0123456789") == "");
 }
+
+}  // namespace open311_test

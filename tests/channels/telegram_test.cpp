@@ -9,6 +9,10 @@
 #include "core/text.hpp"
 #include "vector_files.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace telegram_test {
+
 using namespace meldestelle;
 using namespace meldestelle::telegram;
 using chat::ChatEvent;
@@ -541,3 +545,5 @@ TEST_CASE("telegram getFile: errors and missing file_path") {
   CHECK(*big->file_size == 4294967296LL);
   CHECK(ParseGetFile("nonsense").error().code.name() == "json_invalid");
 }
+
+}  // namespace telegram_test

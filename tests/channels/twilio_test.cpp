@@ -11,6 +11,10 @@
 #include "core/text.hpp"
 #include "vector_files.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace twilio_test {
+
 using namespace meldestelle;
 using namespace meldestelle::twilio;
 using phone::EventKind;
@@ -879,3 +883,5 @@ TEST_CASE("twilio external transcript: the HMAC-SHA256 signature header", "[twil
   CHECK_FALSE(VerifyTranscriptSignature(secret, body, ""));
   CHECK_FALSE(VerifyTranscriptSignature("", body, "sha256=" + HmacSha256Hex("", body)));
 }
+
+}  // namespace twilio_test

@@ -4,6 +4,10 @@
 
 #include "channels/webform/page.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace webform_page_test {
+
 using meldestelle::webform::CategoryOption;
 using meldestelle::webform::ConfirmationPage;
 using meldestelle::webform::FormPage;
@@ -346,3 +350,5 @@ TEST_CASE("Confirmation escapes a hostile reference and status URL", "[webform]"
   page.status_url = "javascript:alert(1)";
   CHECK(Contains(RenderConfirmationPage(page), "href=\"#\""));
 }
+
+}  // namespace webform_page_test

@@ -9,6 +9,10 @@
 #include "core/text.hpp"
 #include "vector_files.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace whatsapp_test {
+
 using namespace meldestelle;
 using namespace meldestelle::whatsapp;
 using chat::ChatEvent;
@@ -727,3 +731,5 @@ TEST_CASE("whatsapp media: sizes as numbers, errors and plain-http URLs") {
   CHECK_THAT(expired.error().message, Catch::Contains("does not exist"));
   CHECK(ParseMediaInfo("").error().code.name() == "body_empty");
 }
+
+}  // namespace whatsapp_test

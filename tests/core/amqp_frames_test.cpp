@@ -8,6 +8,10 @@
 
 #include "core/amqp.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace amqp_frames_test {
+
 using namespace meldestelle;
 
 namespace {
@@ -113,3 +117,5 @@ TEST_CASE("A message that cannot be framed is an error and appends nothing") {
   REQUIRE_FALSE(tiny.ok());
   CHECK(out == "kept");
 }
+
+}  // namespace amqp_frames_test

@@ -2,6 +2,10 @@
 
 #include "core/amqp.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace amqp_url_test {
+
 using namespace meldestelle;
 
 TEST_CASE("AMQP URLs are parsed, with percent-escapes") {
@@ -26,3 +30,5 @@ TEST_CASE("broken AMQP URLs are refused without crashing") {
   CHECK_FALSE(ParseAmqpUrl("amqp://h:99999/").ok());
   CHECK_FALSE(ParseAmqpUrl("amqp://h/%g0").ok());
 }
+
+}  // namespace amqp_url_test

@@ -3,6 +3,10 @@
 
 #include "core/log.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace log_test {
+
 using namespace meldestelle;
 
 TEST_CASE("a log line is one JSON object with the fields, even for hostile values") {
@@ -19,3 +23,5 @@ TEST_CASE("a log line is one JSON object with the fields, even for hostile value
   CHECK(j["error"] == "bad ? byte\nand newline");
   CHECK(j["ts"].get<std::string>().size() == 24);
 }
+
+}  // namespace log_test

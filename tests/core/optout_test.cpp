@@ -7,6 +7,10 @@
 #include "core/links.hpp"
 #include "core/text.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace optout_test {
+
 using namespace meldestelle;
 
 namespace {
@@ -69,3 +73,5 @@ TEST_CASE("broken or forged opt-out links are refused", "[optout]") {
   Config none;
   CHECK_FALSE(CheckOptOutLink(none, "email", a, SignLink("", "optout", "email:" + a, 0)));
 }
+
+}  // namespace optout_test

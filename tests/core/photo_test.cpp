@@ -13,6 +13,10 @@
 #include <thread>
 #include <vector>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace photo_test {
+
 using namespace meldestelle;
 
 namespace {
@@ -575,3 +579,5 @@ TEST_CASE("photo functions survive randomly damaged photos", "[photo]") {
     }
   }
 }
+
+}  // namespace photo_test

@@ -5,6 +5,10 @@
 #include <thread>
 #include <vector>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace reference_test {
+
 using namespace meldestelle;
 
 namespace {
@@ -118,3 +122,5 @@ TEST_CASE("two instances at the same instant produce different references") {
   CHECK(ReferenceGenerator(1).NextAt(t) != ReferenceGenerator(2).NextAt(t));
   CHECK(ReferenceGenerator::Encode(123456789, 0) != ReferenceGenerator::Encode(123456789, 1023));
 }
+
+}  // namespace reference_test

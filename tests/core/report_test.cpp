@@ -5,6 +5,10 @@
 
 #include "core/envelope.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace report_test {
+
 using namespace meldestelle;
 using nlohmann::json;
 
@@ -134,3 +138,5 @@ TEST_CASE("the report writer escapes text and survives a round trip") {
   AppendReportJson(empty, Report{});
   CHECK(json::parse(empty)["location"]["lat"].is_null());
 }
+
+}  // namespace report_test

@@ -7,6 +7,10 @@
 #include "core/media.hpp"
 #include "core/text.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace text_media_test {
+
 using namespace meldestelle;
 
 TEST_CASE("UTF-8 validation rejects malformed sequences") {
@@ -97,3 +101,5 @@ TEST_CASE("credentials only go to URLs under the configured base, and logs never
   CHECK(RedactUrl("https://api.telegram.org/bot123:abc/getFile").find("123") ==
         std::string::npos);
 }
+
+}  // namespace text_media_test

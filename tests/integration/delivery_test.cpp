@@ -13,6 +13,10 @@
 #include "fake_providers.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace delivery_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -20,12 +24,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kWebhookSecret = "department-webhook-secret-for-tests";
-
-std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
-std::string OtherJpeg() {
-  return ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/data/rotated-photo.jpg");
-}
-std::string StoredCopy(const std::string& photo) { return StripPhoto(photo).value(); }
 
 // The Tiefbauamt gets a mailbox of its own per test (the SMTP sink is shared).
 std::string DepartmentAddress() { return "tiefbauamt+" + RandomHex(4) + "@musterstadt.example"; }
@@ -67,12 +65,6 @@ std::string PostPothole(Stack& s, const httplib::MultipartFormDataItems& photos 
   INFO(res->body);
   REQUIRE(res->status == 202);
   return json::parse(res->body)["reference"].get<std::string>();
-}
-
-std::string One(Stack& s, const std::string& sql) {
-  auto r = s.Query(sql);
-  REQUIRE(r.size() == 1);
-  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
 }
 
 std::string Metrics(int port) {
@@ -293,3 +285,5 @@ TEST_CASE(
            std::string::npos;
   }));
 }
+
+}  // namespace delivery_test

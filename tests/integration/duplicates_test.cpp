@@ -9,16 +9,18 @@
 #include "core/reference.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace duplicates_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
 
 namespace {
 
-const char* kTickets = "SELECT count(*) FROM tickets";
-
 // A pothole at Mühlenweg 12, reported through the web form.
-httplib::MultipartFormDataItems FormItems(const std::string& token) {
+httplib::MultipartFormDataItems DuplicateFormItems(const std::string& token) {
   return {
       {"kategorie", "STR-01", "", ""},
       {"beschreibung", "Schlagloch auf der Fahrbahn, ca. 40 cm breit.", "", ""},
@@ -33,26 +35,11 @@ httplib::MultipartFormDataItems FormItems(const std::string& token) {
 }
 
 
-// Posts to the JSON API (channel "app") and returns the reference.
-std::string PostApp(Stack& s, const json& body) {
-  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
-  REQUIRE(res);
-  INFO(res->body);
-  REQUIRE(res->status == 202);
-  return json::parse(res->body)["reference"].get<std::string>();
-}
-
 json PublicStatus(Stack& s, const std::string& ref) {
   auto res = s.Client().Get(("/api/v1/reports/" + ref).c_str());
   REQUIRE(res);
   REQUIRE(res->status == 200);
   return json::parse(res->body);
-}
-
-std::string One(Stack& s, const std::string& sql) {
-  auto r = s.Query(sql);
-  REQUIRE(r.size() == 1);
-  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
 }
 
 // A report as a messenger adapter produces it, published straight onto the queue: a photo,
@@ -84,7 +71,7 @@ std::string PublishPhotoReport(Stack& s, const std::string& text, bool with_loca
 TEST_CASE("a second report of the same defect from another channel is linked, not a new ticket") {
   Stack s;
   // 1. The web form: the original.
-  auto res = s.Client().Post("/formular/meldung", FormItems(s.MintFormToken(10)));
+  auto res = s.Client().Post("/formular/meldung", DuplicateFormItems(s.MintFormToken(10)));
   REQUIRE(res);
   REQUIRE(res->status == 200);
   std::string first = ReferenceOnPage(res->body);
@@ -210,3 +197,5 @@ TEST_CASE("near-identical reports processed by two workers at once make one orig
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE duplicate_of IS NULL") == 1);
   CHECK(s.Count("SELECT count(*) FROM ticket_reporters") == n - 1);
 }
+
+}  // namespace duplicates_test

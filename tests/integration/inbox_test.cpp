@@ -6,6 +6,10 @@
 
 #include "integration/stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace inbox_test {
+
 using meldestelle::testing::Stack;
 using meldestelle::testing::VectorFile;
 using nlohmann::json;
@@ -67,3 +71,5 @@ TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'"
                 " AND address = 'eltern@example.net'") == 2);
 }
+
+}  // namespace inbox_test

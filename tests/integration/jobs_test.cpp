@@ -5,6 +5,10 @@
 
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace jobs_test {
+
 using namespace meldestelle::testing;
 using nlohmann::json;
 
@@ -25,9 +29,7 @@ const char* kRules =
     "    when: {keywords: [graffiti]}\n"
     "    department: abfallwirtschaft\n";
 
-std::string Q(const std::string& s) { return "'" + s + "'"; }
-
-StackOptions Options() {
+StackOptions JobsOptions() {
   StackOptions o;
   o.rules_yaml = kRules;
   o.edit_config = [](std::string& text) {
@@ -39,7 +41,7 @@ StackOptions Options() {
   return o;
 }
 
-std::string Post(Stack& s, const json& body) {
+std::string PostAndWait(Stack& s, const json& body) {
   auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
   REQUIRE(res);
   INFO(res->body);
@@ -79,14 +81,6 @@ long long Deliveries(Stack& s, const std::string& ref, const std::string& depart
       " AND o.payload->>'reason' = " + Q(reason));
 }
 
-json ParseJsonOutput(const std::string& out) {
-  auto start = out.find('{');
-  REQUIRE(start != std::string::npos);
-  json j = json::parse(out.substr(start), nullptr, false);
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
-
 const json* Row(const json& rows, const char* key, const json& value) {
   for (const auto& r : rows) {
     if (r[key] == value)
@@ -98,9 +92,9 @@ const json* Row(const json& rows, const char* key, const json& value) {
 }  // namespace
 
 TEST_CASE("a handed-back ticket is re-routed to the next matching rule's department", "[jobs]") {
-  Stack s(Options());
+  Stack s(JobsOptions());
   INFO(s.WorkerLogs());
-  std::string ref = Post(s, {{"description", "Die Laterne am Mast ist umgefahren worden"},
+  std::string ref = PostAndWait(s, {{"description", "Die Laterne am Mast ist umgefahren worden"},
                              {"email", "buerger@example.net"}});
   REQUIRE(Field(s, ref, "department_id") == "strassenbeleuchtung");
   REQUIRE(Deliveries(s, ref, "strassenbeleuchtung", "new") == 1);
@@ -165,9 +159,9 @@ TEST_CASE("a handed-back ticket is re-routed to the next matching rule's departm
 }
 
 TEST_CASE("a ticket only one rule matches goes to triage when handed back", "[jobs]") {
-  Stack s(Options());
+  Stack s(JobsOptions());
   INFO(s.WorkerLogs());
-  std::string ref = Post(s, {{"description", "Graffiti an der Wand der Grundschule"}});
+  std::string ref = PostAndWait(s, {{"description", "Graffiti an der Wand der Grundschule"}});
   REQUIRE(Field(s, ref, "department_id") == "abfallwirtschaft");
   HandBack(s, ref, "Graffiti macht das Ordnungsamt");
   REQUIRE(
@@ -187,10 +181,10 @@ TEST_CASE("a ticket only one rule matches goes to triage when handed back", "[jo
 
 TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an injected clock",
           "[jobs]") {
-  Stack s(Options());
+  Stack s(JobsOptions());
   INFO(s.WorkerLogs());
   std::string ref =
-      Post(s, {{"description", "Laterne vor Nr. 7 ist dunkel"}, {"email", "buerger@example.net"}});
+      PostAndWait(s, {{"description", "Laterne vor Nr. 7 ist dunkel"}, {"email", "buerger@example.net"}});
   REQUIRE(Field(s, ref, "department_id") == "strassenbeleuchtung");
   // Assigned on Friday 2036-11-28 14:00 (far from the real clock, which the worker's own jobs
   // use): remind_after 2 working days = Tuesday 14:00, reassign_after 4 = Thursday 14:00.
@@ -270,15 +264,15 @@ TEST_CASE("the acceptance deadline reminds, then escalates to triage, with an in
 }
 
 TEST_CASE("stats and the worker metrics show the misroute rate and the times per rule", "[jobs]") {
-  StackOptions o = Options();
+  StackOptions o = JobsOptions();
   o.worker_metrics_port = FreePort();
   Stack s(o);
   INFO(s.WorkerLogs());
   std::vector<std::string> lamps;
   for (int i = 0; i < 3; ++i) {
-    lamps.push_back(Post(s, {{"description", "Laterne Nr. " + std::to_string(i) + " dunkel"}}));
+    lamps.push_back(PostAndWait(s, {{"description", "Laterne Nr. " + std::to_string(i) + " dunkel"}}));
   }
-  std::string graffiti = Post(s, {{"description", "Graffiti am Rathaus"}});
+  std::string graffiti = PostAndWait(s, {{"description", "Graffiti am Rathaus"}});
   HandBack(s, lamps[0], "kein Strom, sondern der Mast");
   REQUIRE(
       s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned' AND"
@@ -372,3 +366,5 @@ TEST_CASE("stats and the worker metrics show the misroute rate and the times per
     CHECK(body.find("meldestelle_tickets_rerouted_total 1") != std::string::npos);
   }
 }
+
+}  // namespace jobs_test

@@ -21,6 +21,10 @@
 #include "tickets/events.hpp"
 #include "tickets/reference.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace loop_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -29,8 +33,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMailSecret = "mail-intake-secret-for-loop-tests";
-constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
-constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
 
 StackOptions LoopOptions(const FakeProviders& fake) {
   StackOptions o;
@@ -41,12 +43,6 @@ StackOptions LoopOptions(const FakeProviders& fake) {
   o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
   o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
   return o;
-}
-
-std::string One(Stack& s, const std::string& sql) {
-  auto r = s.Query(sql);
-  REQUIRE(r.size() == 1);
-  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
 }
 
 // Applies a status change as the staff API does, in one transaction; returns the history id.
@@ -78,14 +74,6 @@ int64_t ApplyChange(Stack& s, const std::string& reference, const std::string& e
   return history;
 }
 
-std::string Header(const std::string& mail, const std::string& name) {
-  size_t p = mail.find("\r\n" + name + ": ");
-  if (p == std::string::npos)
-    return "";
-  size_t start = p + 4 + name.size();
-  return mail.substr(start, mail.find("\r\n", start) - start);
-}
-
 // The body of a quoted-printable text mail, decoded.
 std::string BodyOf(const std::string& mail) {
   std::string qp = mail.substr(mail.find("\r\n\r\n") + 4), out;
@@ -106,7 +94,7 @@ std::string BodyOf(const std::string& mail) {
   return out;
 }
 
-void PostWhatsApp(Stack& s, const std::string& from, const json& messages) {
+void LoopWhatsApp(Stack& s, const std::string& from, const json& messages) {
   std::string body = WhatsAppNotification(from, messages);
   httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
   auto r = s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
@@ -114,7 +102,7 @@ void PostWhatsApp(Stack& s, const std::string& from, const json& messages) {
   REQUIRE(r->status == 200);
 }
 
-json WaLocation(const std::string& from, const std::string& id) {
+json LoopLocation(const std::string& from, const std::string& id) {
   return {{"from", from},
           {"id", id},
           {"timestamp", "1764250000"},
@@ -122,7 +110,7 @@ json WaLocation(const std::string& from, const std::string& id) {
           {"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}};
 }
 
-void PostTelegram(Stack& s, int64_t update_id, int64_t chat, int64_t message_id,
+void LoopTelegram(Stack& s, int64_t update_id, int64_t chat, int64_t message_id,
                   const json& fields) {
   json m{
       {"message_id", message_id},
@@ -136,14 +124,6 @@ void PostTelegram(Stack& s, int64_t update_id, int64_t chat, int64_t message_id,
                       json{{"update_id", update_id}, {"message", m}}.dump(), "application/json");
   REQUIRE(r);
   REQUIRE(r->status == 200);
-}
-
-std::string PostApp(Stack& s, const json& body) {
-  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
-  REQUIRE(res);
-  INFO(res->body);
-  REQUIRE(res->status == 202);
-  return json::parse(res->body)["reference"].get<std::string>();
 }
 
 std::vector<FakeProviders::Sent> SentTo(const FakeProviders& fake, const std::string& channel,
@@ -297,9 +277,9 @@ TEST_CASE(
   FakeProviders fake;
   Stack s(LoopOptions(fake));
   const std::string from = "493023125099";
-  PostWhatsApp(s, from,
+  LoopWhatsApp(s, from,
                json::array({WaText(from, "wamid.L1", "Tiefes Schlagloch vor Hausnummer 12"),
-                            WaLocation(from, "wamid.L2")}));
+                            LoopLocation(from, "wamid.L2")}));
   INFO(s.WorkerLogs());
   INFO(s.DispatcherLog());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1,
@@ -327,18 +307,18 @@ TEST_CASE(
   CHECK(params[1]["text"] == "in Bearbeitung. Hinweis: Material ist bestellt.");
 
   // STOP: confirmed once, no report opened, no further notices.
-  PostWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
+  LoopWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
   REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 4; }));
   CHECK(SentTo(fake, "whatsapp", "to", from)[3].body["text"]["body"] ==
         "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
   CHECK(One(s, "SELECT source FROM notification_optouts WHERE channel = 'whatsapp'") == "stop");
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
   // The same webhook again (Meta retries) changes nothing.
-  PostWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
+  LoopWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
   ApplyChange(s, reference, "done", "done", "");
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 2);
   // START: notices again.
-  PostWhatsApp(s, from, json::array({WaText(from, "wamid.L4", "START")}));
+  LoopWhatsApp(s, from, json::array({WaText(from, "wamid.L4", "START")}));
   REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 5; }));
   CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
@@ -407,8 +387,8 @@ TEST_CASE(
 
   // Telegram, in English; later merged as a duplicate into the first ticket.
   const int64_t chat = 77001234;
-  PostTelegram(s, 1, chat, 11, {{"text", "Street lamp broken at the corner"}});
-  PostTelegram(s, 2, chat, 12,
+  LoopTelegram(s, 1, chat, 11, {{"text", "Street lamp broken at the corner"}});
+  LoopTelegram(s, 2, chat, 12,
                {{"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}});
   REQUIRE(
       s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'telegram'"
@@ -427,3 +407,5 @@ TEST_CASE(
             tickets::DisplayReference(first) + "; we handle them together.");
   CHECK(SentTo(fake, "sms", "To", phone1).size() == 3);
 }
+
+}  // namespace loop_test

@@ -10,6 +10,10 @@
 #include "core/crypto.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace mail_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -29,20 +33,6 @@ StackOptions MailOptions() {
                  "MELDESTELLE_IMAP_USER=" + Env("MELDESTELLE_IMAP_USER"),
                  "MELDESTELLE_IMAP_PASSWORD=" + Env("MELDESTELLE_IMAP_PASSWORD")};
   return o;
-}
-
-std::string One(Stack& s, const std::string& sql) {
-  auto r = s.Query(sql);
-  REQUIRE(r.size() == 1);
-  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
-}
-
-std::string Header(const std::string& mail, const std::string& name) {
-  size_t p = mail.find("\r\n" + name + ": ");
-  if (p == std::string::npos)
-    return "";
-  size_t start = p + 4 + name.size();
-  return mail.substr(start, mail.find("\r\n", start) - start);
 }
 
 // Delivers a message into the Dovecot mailbox the way the mail server would.
@@ -265,3 +255,5 @@ TEST_CASE("Mailgun and SendGrid inbound parse: signed, replay-checked, one repor
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE text LIKE '%Mühlenweg%'") == 1);
   CHECK(s.Count("SELECT count(*) FROM attachments") == 1);
 }
+
+}  // namespace mail_test

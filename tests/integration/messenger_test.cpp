@@ -9,14 +9,15 @@
 #include "fake_providers.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace messenger_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
-constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
 
 StackOptions MessengerOptions(const FakeProviders& fake, int window_seconds) {
   StackOptions o;
@@ -63,12 +64,6 @@ json TgMessage(int64_t update_id, int64_t chat, int64_t message_id, const json& 
       {"date", 1764250000}};
   m.update(fields);
   return {{"update_id", update_id}, {"message", m}};
-}
-
-std::string One(Stack& s, const std::string& sql) {
-  auto r = s.Query(sql);
-  REQUIRE(r.size() == 1);
-  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
 }
 
 std::string GpsPhoto() {
@@ -444,3 +439,5 @@ TEST_CASE(
   REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts", 2));
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 1);
 }
+
+}  // namespace messenger_test

@@ -13,6 +13,10 @@
 #include "fake_providers.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace open311_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -21,7 +25,7 @@ namespace {
 
 const char* kKey = "it-open311-key";
 
-StackOptions Options() {
+StackOptions Open311Options() {
   StackOptions o;
   o.extra_env = {std::string("MELDESTELLE_OPEN311_API_KEY=") + kKey};
   o.edit_config = [](std::string& text) {
@@ -32,8 +36,6 @@ StackOptions Options() {
   };
   return o;
 }
-
-std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
 
 // Serves /photo.jpg, /missing.jpg (404), /big.jpg (larger than the limit), /text.jpg (not an
 // image) and /flaky.jpg (500 once, then the photo) on 127.0.0.1.
@@ -79,7 +81,7 @@ std::vector<std::pair<std::string, std::string>> Fields(const std::string& descr
           {"attribute[SCHADENSART]", "stolperfalle"}};
 }
 
-httplib::Result Post(Stack& s, const std::vector<std::pair<std::string, std::string>>& fields,
+httplib::Result Post311(Stack& s, const std::vector<std::pair<std::string, std::string>>& fields,
                      const std::string& path = "/open311/v2/requests.json",
                      const httplib::Headers& headers = {}) {
   return s.Client().Post(path.c_str(), headers, FormUrlEncode(fields),
@@ -88,7 +90,7 @@ httplib::Result Post(Stack& s, const std::vector<std::pair<std::string, std::str
 
 // POSTs and returns the service_request_id of the JSON answer.
 std::string Create(Stack& s, std::vector<std::pair<std::string, std::string>> fields) {
-  auto res = Post(s, fields);
+  auto res = Post311(s, fields);
   REQUIRE(res);
   INFO(res->body);
   REQUIRE(res->status == 200);
@@ -114,7 +116,7 @@ std::string TicketCount(const std::string& ref) {
 }  // namespace
 
 TEST_CASE("Open311 POST and GET round-trip", "[open311]") {
-  Stack s(Options());
+  Stack s(Open311Options());
   std::string id = Create(s, Fields("Gehwegplatte angehoben, Stolpergefahr."));
   REQUIRE(s.WaitForCount(TicketCount(id), 1));
   auto t = s.Query(
@@ -176,7 +178,7 @@ TEST_CASE("Open311 POST and GET round-trip", "[open311]") {
 }
 
 TEST_CASE("Open311 GET requests filters by status, service code and id", "[open311]") {
-  Stack s(Options());
+  Stack s(Open311Options());
   std::string a = Create(s, Fields("Erste Meldung"));
   auto lamp = Fields("Laterne aus");
   lamp[2].second = "BEL-01";
@@ -230,10 +232,10 @@ TEST_CASE("Open311 GET requests filters by status, service code and id", "[open3
 
 TEST_CASE("Open311 POST errors: wrong key 403 and missing fields 400, in the spec format",
           "[open311]") {
-  Stack s(Options());
+  Stack s(Open311Options());
   auto wrong = Fields("x");
   wrong[0].second = "falsch";
-  auto res = Post(s, wrong);
+  auto res = Post311(s, wrong);
   REQUIRE(res);
   CHECK(res->status == 403);
   CHECK(
@@ -250,7 +252,7 @@ TEST_CASE("Open311 POST errors: wrong key 403 and missing fields 400, in the spe
   CHECK(errors[0] == json{{"code", 400}, {"description", "service_code was not provided"}});
   CHECK(errors[1]["code"] == "LOCATION_MISSING");
   // XML errors.
-  res = Post(s, {{"api_key", kKey}, {"service_code", "XXX-99"}, {"lat", "1"}, {"long", "2"}},
+  res = Post311(s, {{"api_key", kKey}, {"service_code", "XXX-99"}, {"lat", "1"}, {"long", "2"}},
              "/open311/v2/requests.xml");
   REQUIRE(res);
   CHECK(res->status == 404);
@@ -276,7 +278,7 @@ TEST_CASE("Open311 POST errors: wrong key 403 and missing fields 400, in the spe
 }
 
 TEST_CASE("Open311 services, definitions and discovery", "[open311]") {
-  Stack s(Options());
+  Stack s(Open311Options());
   auto services = GetJson(s, "/open311/v2/services.json");
   REQUIRE(services.is_array());
   REQUIRE(services.size() >= 20);
@@ -305,7 +307,7 @@ TEST_CASE("Open311 services, definitions and discovery", "[open311]") {
 
 TEST_CASE("Open311 media_url is fetched by the worker and attached", "[open311]") {
   MediaHost host;
-  Stack s(Options());
+  Stack s(Open311Options());
   auto with_url = [&](const std::string& path, const std::string& lat) {
     auto f = Fields("Mit Foto " + path);
     f[3].second = lat;  // apart from each other: no duplicates
@@ -347,10 +349,10 @@ TEST_CASE("Open311 media_url is fetched by the worker and attached", "[open311]"
 }
 
 TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[open311]") {
-  Stack s(Options());
+  Stack s(Open311Options());
   auto fields = Fields("Einmal");
-  auto first = Post(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
-  auto second = Post(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
+  auto first = Post311(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
+  auto second = Post311(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
   REQUIRE(first);
   REQUIRE(second);
   REQUIRE(first->status == 200);
@@ -359,7 +361,7 @@ TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[op
         json::parse(second->body)[0]["service_request_id"]);
   CHECK(second->get_header_value("Idempotent-Replayed") == "true");
   fields[9].second = "Anders";
-  auto other = Post(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
+  auto other = Post311(s, fields, "/open311/v2/requests.json", {{"Idempotency-Key", "k-1"}});
   REQUIRE(other);
   CHECK(other->status == 400);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
@@ -368,10 +370,10 @@ TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[op
 
 TEST_CASE("Open311 POST without the broker is 503 in the spec format and stores nothing",
           "[open311]") {
-  Stack s(Options());
+  Stack s(Open311Options());
   StopBroker();
   REQUIRE(WaitFor([&] { return !s.Ready(); }));
-  auto res = Post(s, Fields("Ohne Broker"), "/open311/v2/requests.xml");
+  auto res = Post311(s, Fields("Ohne Broker"), "/open311/v2/requests.xml");
   REQUIRE(res);
   CHECK(res->status == 503);
   CHECK(res->get_header_value("Retry-After") == "5");
@@ -383,3 +385,5 @@ TEST_CASE("Open311 POST without the broker is 503 in the spec format and stores 
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);  // the refused request left no ticket
   CHECK(s.Count(TicketCount(id)) == 1);
 }
+
+}  // namespace open311_test

@@ -10,6 +10,10 @@
 
 #include "integration/stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace openapi_test {
+
 using meldestelle::testing::Stack;
 using meldestelle::testing::VectorFile;
 using nlohmann::json;
@@ -211,3 +215,5 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
             ->status == 404);
   CHECK(s.Client().Delete(("/api/v1/tickets/" + a).c_str())->status == 404);
 }
+
+}  // namespace openapi_test

@@ -10,6 +10,10 @@
 #include "routing/gazetteer.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace phone_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -69,12 +73,6 @@ twilio::Params CallParams(const std::string& call_sid, const std::string& from =
 twilio::Params With(twilio::Params p, const twilio::Params& more) {
   p.insert(p.end(), more.begin(), more.end());
   return p;
-}
-
-std::string One(Stack& s, const std::string& sql) {
-  auto r = s.Query(sql);
-  REQUIRE(r.size() == 1);
-  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
 }
 
 routing::Gazetteer ExampleGazetteer() {
@@ -329,3 +327,5 @@ TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at
   CHECK(One(s, "SELECT address FROM tickets").find("Hauptstraße") == 0);
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
+
+}  // namespace phone_test

@@ -9,22 +9,15 @@
 #include "core/reference.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace pipeline_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
 
 namespace {
-
-const char* kTickets = "SELECT count(*) FROM tickets";
-
-std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
-// A second, different photo: the same pixels, but its EXIF says "turn me by 90°" — the stored
-// copy is turned and differs.
-std::string OtherJpeg() {
-  return ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/data/rotated-photo.jpg");
-}
-// What the gateway stores for a photo: the copy without metadata, turned upright.
-std::string StoredCopy(const std::string& photo) { return StripPhoto(photo).value(); }
 
 httplib::MultipartFormDataItems FormItems(const std::string& token) {
   return {
@@ -556,3 +549,5 @@ TEST_CASE("An app report without a place is located by its photo's EXIF GPS, and
   REQUIRE(meta);
   CHECK_FALSE(meta->lat.has_value());
 }
+
+}  // namespace pipeline_test

@@ -6,21 +6,14 @@
 
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace replay_test {
+
 using namespace meldestelle::testing;
 using nlohmann::json;
 
 namespace {
-
-const char* kTickets = "SELECT count(*) FROM tickets";
-
-std::string Post(Stack& s, const std::string& description) {
-  auto res = s.Client().Post("/api/v1/reports", json{{"description", description}}.dump(),
-                             "application/json");
-  REQUIRE(res);
-  INFO(res->body);
-  REQUIRE(res->status == 202);
-  return json::parse(res->body)["reference"].get<std::string>();
-}
 
 // The example rules with one rule in front that sends graffiti to the waste department.
 std::filesystem::path WriteCandidate(const Stack& s) {
@@ -48,21 +41,13 @@ std::map<std::string, std::string> Departments(Stack& s) {
   return out;
 }
 
-json ParseJsonOutput(const std::string& out) {
-  auto start = out.find('{');
-  REQUIRE(start != std::string::npos);
-  json j = json::parse(out.substr(start), nullptr, false);
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
-
 }  // namespace
 
 TEST_CASE("rules replay shows which stored tickets a candidate rule set would move") {
   Stack s;
-  std::string laterne = Post(s, "Die Laterne vor Hausnummer 7 brennt seit Tagen nicht");
-  std::string graffiti = Post(s, "Graffiti an der Wand der Grundschule");
-  std::string sperrmuell = Post(s, "Sperrmüll am Straßenrand seit einer Woche");
+  std::string laterne = PostText(s, "Die Laterne vor Hausnummer 7 brennt seit Tagen nicht");
+  std::string graffiti = PostText(s, "Graffiti an der Wand der Grundschule");
+  std::string sperrmuell = PostText(s, "Sperrmüll am Straßenrand seit einer Woche");
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount(kTickets, 3));
   auto before = Departments(s);
@@ -147,3 +132,5 @@ TEST_CASE("rules replay shows which stored tickets a candidate rule set would mo
   CHECK(s.Count(kTickets) == 3);
   CHECK(Departments(s) == before);
 }
+
+}  // namespace replay_test

@@ -12,6 +12,10 @@
 #include "core/crypto.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace rules_reload_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -43,16 +47,6 @@ std::string Version(const std::string& text) { return "sha256:" + Sha256Hex(text
 void WriteFile(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p, std::ios::trunc) << text;
 }
-
-std::string Post(Stack& s, const std::string& description) {
-  auto res = s.Client().Post("/api/v1/reports", json{{"description", description}}.dump(),
-                             "application/json");
-  REQUIRE(res);
-  REQUIRE(res->status == 202);
-  return json::parse(res->body)["reference"].get<std::string>();
-}
-
-std::string Q(const std::string& v) { return "'" + v + "'"; }
 
 // Sends reports from a second thread until stopped; keeps every reference it was given.
 class Sender {
@@ -160,7 +154,7 @@ TEST_CASE("SIGHUP reloads the rules and the swap is recorded and counted") {
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ruleset_swaps WHERE source = 'startup'", 1));
   WriteFile(s.rules_file(), kV2);
-  std::string before = Post(s, "Müll vor der Tür");
+  std::string before = PostText(s, "Müll vor der Tür");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell' AND reference = " +
                 Q(before)) == 1);
@@ -170,7 +164,7 @@ TEST_CASE("SIGHUP reloads the rules and the swap is recorded and counted") {
                          " accepted AND version = " + Q(Version(kV2)) +
                          " AND previous_version = " + Q(Version(kV1)),
                          1));
-  std::string after = Post(s, "Müll neben der Tür");
+  std::string after = PostText(s, "Müll neben der Tür");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell-v2' AND"
                 " department_id = 'ordnungsamt' AND reference = " + Q(after)) == 1);
@@ -182,7 +176,7 @@ TEST_CASE("SIGHUP reloads the rules and the swap is recorded and counted") {
   s.SignalWorkers(SIGHUP);
   REQUIRE(s.WaitForCount(
       "SELECT count(*) FROM ruleset_swaps WHERE source = 'sighup' AND NOT accepted", 1));
-  std::string third = Post(s, "Noch mehr Müll");
+  std::string third = PostText(s, "Noch mehr Müll");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 3));
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell-v2' AND reference = " +
                 Q(third)) == 1);
@@ -220,8 +214,8 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
                          " rule_set = 'shadow' AND accepted",
                          1));
   std::vector<std::string> refs;
-  for (int i = 0; i < 3; ++i) refs.push_back(Post(s, "Müll Nr. " + std::to_string(i)));
-  Post(s, "Laterne kaputt");  // both sets agree: the default department
+  for (int i = 0; i < 3; ++i) refs.push_back(PostText(s, "Müll Nr. " + std::to_string(i)));
+  PostText(s, "Laterne kaputt");  // both sets agree: the default department
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 4));
   // Routed by the live set; the candidate's other opinion is recorded with the ticket.
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE department_id = 'abfallwirtschaft'") == 3);
@@ -268,7 +262,7 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ruleset_swaps WHERE source = 'file_change' AND"
                          " rule_set = 'live' AND accepted AND version = " + Q(Version(kV2)),
                          1));
-  std::string promoted = Post(s, "Müll nach der Beförderung");
+  std::string promoted = PostText(s, "Müll nach der Beförderung");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 5));
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell-v2' AND reference = " +
                 Q(promoted)) == 1);
@@ -284,7 +278,7 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ruleset_swaps WHERE source = 'file_change' AND"
                          " rule_set = 'live' AND accepted AND version = " + Q(Version(kV1)),
                          1));
-  std::string rolled = Post(s, "Müll nach dem Rückzug");
+  std::string rolled = PostText(s, "Müll nach dem Rückzug");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 6));
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell' AND reference = " +
                 Q(rolled)) == 1);
@@ -296,3 +290,5 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
   CHECK_THAT(out, Catch::Contains("nirgendwo"));
   CHECK(ReadFile(s.rules_file()) == kV1);
 }
+
+}  // namespace rules_reload_test

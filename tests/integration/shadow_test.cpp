@@ -10,6 +10,10 @@
 #include "fake_providers.hpp"
 #include "stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace shadow_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -32,7 +36,7 @@ const char* kCandidate =
     "    department: abfallwirtschaft\n";
 
 constexpr const char* kOpen311Key = "shadow-open311-key";
-constexpr const char* kMailSecret = "shadow-mail-secret";
+constexpr const char* kShadowMailSecret = "shadow-mail-secret";
 
 StackOptions ShadowOptions(const FakeProviders& fake) {
   StackOptions o;
@@ -41,7 +45,7 @@ StackOptions ShadowOptions(const FakeProviders& fake) {
   o.extra_env = fake.Env();
   o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
   o.extra_env.push_back(std::string("MELDESTELLE_OPEN311_API_KEY=") + kOpen311Key);
-  o.extra_env.push_back(std::string("MELDESTELLE_MAIL_SECRET=") + kMailSecret);
+  o.extra_env.push_back(std::string("MELDESTELLE_MAIL_SECRET=") + kShadowMailSecret);
   return o;
 }
 
@@ -170,7 +174,7 @@ TEST_CASE("shadow mode: an e-mail report's disagreement is recorded", "[integrat
       "MIME-Version: 1.0\r\n"
       "Content-Type: text/plain; charset=utf-8\r\n\r\n" +
       std::string(kText) + " (Mühlenweg 12)\r\n";
-  httplib::Headers h{{"Authorization", std::string("Bearer ") + kMailSecret}};
+  httplib::Headers h{{"Authorization", std::string("Bearer ") + kShadowMailSecret}};
   auto res = s.Client().Post("/api/v1/mail", h, mail, "message/rfc822");
   REQUIRE(res);
   INFO(res->body);
@@ -191,3 +195,5 @@ TEST_CASE("shadow mode: a phone report's disagreement is recorded", "[integratio
   REQUIRE(res->status == 202);
   RequireDisagreement(s, "phone");
 }
+
+}  // namespace shadow_test

@@ -22,6 +22,7 @@
 #include "channels/webform/token.hpp"
 #include "core/amqp.hpp"
 #include "core/crypto.hpp"
+#include "core/photo.hpp"
 #include "core/sql.hpp"
 #include "workers/settings.hpp"
 
@@ -41,6 +42,48 @@ std::string ReadFile(const fs::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string Jpeg() { return VectorFile("webform/tiny-test.jpg"); }
+
+std::string OtherJpeg() {
+  return ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/data/rotated-photo.jpg");
+}
+
+std::string StoredCopy(const std::string& photo) { return StripPhoto(photo).value(); }
+
+std::string Header(const std::string& mail, const std::string& name) {
+  size_t p = mail.find("\r\n" + name + ": ");
+  if (p == std::string::npos)
+    return "";
+  size_t start = p + 4 + name.size();
+  return mail.substr(start, mail.find("\r\n", start) - start);
+}
+
+nlohmann::json ParseJsonOutput(const std::string& out) {
+  auto start = out.find('{');
+  REQUIRE(start != std::string::npos);
+  auto j = nlohmann::json::parse(out.substr(start), nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+std::string One(Stack& s, const std::string& sql) {
+  auto r = s.Query(sql);
+  REQUIRE(r.size() == 1);
+  return r[0][0].is_null() ? "NULL" : r[0][0].as<std::string>();
+}
+
+std::string PostApp(Stack& s, const nlohmann::json& body) {
+  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  return nlohmann::json::parse(res->body)["reference"].get<std::string>();
+}
+
+std::string PostText(Stack& s, const std::string& description) {
+  return PostApp(s, nlohmann::json{{"description", description}});
 }
 
 std::string VectorFile(const std::string& rel) {

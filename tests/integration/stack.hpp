@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/config.hpp"
@@ -25,6 +26,22 @@ namespace meldestelle::testing {
 std::string Env(const char* name, const std::string& fallback = "");
 std::string ReadFile(const std::filesystem::path& p);
 std::string VectorFile(const std::string& rel);
+
+// What many integration tests share.
+constexpr const char* kTickets = "SELECT count(*) FROM tickets";
+// The messengers' secrets the tests give the stack (MELDESTELLE_WHATSAPP_APP_SECRET, …).
+constexpr const char* kAppSecret = "whatsapp-test-app-secret-0123456789";
+constexpr const char* kTelegramSecret = "telegram-secret-token-for-tests";
+// A quoted SQL literal (values the tests made themselves).
+inline std::string Q(const std::string& v) { return "'" + v + "'"; }
+// Test photos: the tiny JPEG of the vectors, a rotated one, and what the gateway stores of one.
+std::string Jpeg();
+std::string OtherJpeg();
+std::string StoredCopy(const std::string& photo);
+// A header's value in a raw mail ("" if absent).
+std::string Header(const std::string& mail, const std::string& name);
+// The JSON object in a command's output (after any log lines).
+nlohmann::json ParseJsonOutput(const std::string& out);
 int FreePort();
 // The reference on the form's confirmation page, shown grouped ("XXXX XXXX XXXX"); "" if none.
 std::string ReferenceOnPage(const std::string& html);
@@ -161,5 +178,12 @@ class Stack {
 // Stops and starts the shared RabbitMQ node through scripts/services.
 void StopBroker();
 void StartBroker();
+
+// The single value of a query with one row ("NULL" for null).
+std::string One(Stack& s, const std::string& sql);
+// POST /api/v1/reports with `body` (202 required); the reference.
+std::string PostApp(Stack& s, const nlohmann::json& body);
+// POST /api/v1/reports with only a description (202 required); the reference.
+std::string PostText(Stack& s, const std::string& description);
 
 }  // namespace meldestelle::testing

@@ -6,6 +6,10 @@
 
 #include "integration/stack.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace staff_test {
+
 using meldestelle::testing::ReadFile;
 using meldestelle::testing::Stack;
 using nlohmann::json;
@@ -27,7 +31,7 @@ std::string CreateToken(Stack& s, const std::vector<std::string>& args) {
 }
 
 // Submits a report through the app API and waits for its ticket; returns the reference.
-std::string Report(Stack& s, const std::string& category, double lat, double lon,
+std::string ReportAt(Stack& s, const std::string& category, double lat, double lon,
                    const std::string& email = "buerger@example.net",
                    const std::string& text = "Tiefes Loch in der Fahrbahn") {
   json body{{"description", text},
@@ -79,7 +83,7 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
   Stack s;
   std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
   std::string gruen = CreateToken(s, {"--department", "gruenflaechenamt", "--label", "Herr Linde"});
-  std::string ref = Report(s, "STR-01", 50.948, 6.975);
+  std::string ref = ReportAt(s, "STR-01", 50.948, 6.975);
 
   SECTION("no token or a wrong one is 401 and shows nothing") {
     CHECK(Call(s, "GET", "/api/v1/tickets", "").status == 401);
@@ -211,8 +215,8 @@ TEST_CASE("staff API: a department sees and works only its own tickets, with his
 TEST_CASE("staff API: marking a duplicate links the tickets and tells both reporters", "[staff]") {
   Stack s;
   std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
-  std::string first = Report(s, "STR-01", 50.948, 6.975, "erste@example.net");
-  std::string second = Report(s, "STR-02", 50.9482, 6.9752, "zweite@example.net",
+  std::string first = ReportAt(s, "STR-01", 50.948, 6.975, "erste@example.net");
+  std::string second = ReportAt(s, "STR-02", 50.9482, 6.9752, "zweite@example.net",
                               "Gehwegplatte locker neben dem Loch");
   auto d = Call(s, "POST", "/api/v1/tickets/" + second + "/duplicate", tiefbau,
                 json{{"duplicate_of", first}}.dump());
@@ -246,10 +250,10 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
              json{{"duplicate_of", second}}.dump())
             .status == 400);
   // Another department's ticket cannot be linked to, nor probed: the same answer as for none.
-  std::string tree = Report(s, "GRU-01", 50.9405, 6.9405, "baum@example.net", "Baum umgestürzt");
+  std::string tree = ReportAt(s, "GRU-01", 50.9405, 6.9405, "baum@example.net", "Baum umgestürzt");
   REQUIRE(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + tree +
                   "' AND department_id <> 'tiefbauamt'") == 1);
-  std::string third = Report(s, "STR-03", 50.9435, 6.9405, "", "Glatteis auf dem Gehweg");
+  std::string third = ReportAt(s, "STR-03", 50.9435, 6.9405, "", "Glatteis auf dem Gehweg");
   auto probe = Call(s, "POST", "/api/v1/tickets/" + third + "/duplicate", tiefbau,
                     json{{"duplicate_of", tree}}.dump());
   CHECK(probe.status == 400);
@@ -270,7 +274,7 @@ TEST_CASE("staff inbox: login sets the session, forms need their token, error te
           "[staff]") {
   Stack s;
   std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
-  std::string ref = Report(s, "STR-01", 50.948, 6.975);
+  std::string ref = ReportAt(s, "STR-01", 50.948, 6.975);
   auto c = s.Client();
   auto bare = c.Get("/staff");
   REQUIRE(bare);
@@ -311,9 +315,9 @@ TEST_CASE("staff API: filters and pages, operators see every department", "[staf
   Stack s;
   std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt"});
   std::string op = CreateToken(s, {"--operator", "--label", "Leitstelle"});
-  std::string altstadt = Report(s, "STR-01", 50.948, 6.975);
-  std::string nordstadt = Report(s, "STR-02", 50.945, 6.950, "", "Gehwegplatte kaputt");
-  std::string grün = Report(s, "GRU-01", 50.9405, 6.9405, "", "Baum umgestürzt");
+  std::string altstadt = ReportAt(s, "STR-01", 50.948, 6.975);
+  std::string nordstadt = ReportAt(s, "STR-02", 50.945, 6.950, "", "Gehwegplatte kaputt");
+  std::string grün = ReportAt(s, "GRU-01", 50.9405, 6.9405, "", "Baum umgestürzt");
   auto dept = [&](const std::string& r) {
     return s.Query("SELECT department_id FROM tickets WHERE reference = '" + r + "'")[0][0]
         .as<std::string>();
@@ -383,3 +387,5 @@ TEST_CASE("tokens: listed without their secret, revoked at once, unknown departm
   s.RunCommand({"token", "create"}, &status);
   CHECK(status == 2);
 }
+
+}  // namespace staff_test

@@ -27,6 +27,10 @@
 #include "workers/process.hpp"
 #include "workers/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace toy_channel_test {
+
 using namespace meldestelle;
 using namespace meldestelle::testing;
 using nlohmann::json;
@@ -244,3 +248,5 @@ TEST_CASE("messages queued before they carried their type are still handled",
                      1));
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
+
+}  // namespace toy_channel_test

@@ -5,6 +5,10 @@
 #include "routing/rules.hpp"
 #include "routing/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace classifier_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -172,3 +176,5 @@ TEST_CASE("config keywords that normalise to nothing are refused with their line
   CHECK_THAT(rs.error().message, Catch::Contains("m.yaml:42: categories[STR-01].keywords: keyword "
                                                  "\"--\" is empty after normalisation"));
 }
+
+}  // namespace classifier_test

@@ -5,6 +5,10 @@
 #include "core/config.hpp"
 #include "routing/rules.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace exclusion_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -93,3 +97,5 @@ TEST_CASE("without exclusions a decision records none") {
   CHECK(d.excluded_departments.empty());
   CHECK_FALSE(DecisionToJson(d).contains("excluded"));
 }
+
+}  // namespace exclusion_test

@@ -10,6 +10,10 @@
 #include "core/config.hpp"
 #include "routing/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace fixtures_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 namespace fs = std::filesystem;
@@ -172,3 +176,5 @@ TEST_CASE("the example fixtures pass with the example rules") {
   REQUIRE(rs.ok());
   CHECK(n >= 15);
 }
+
+}  // namespace fixtures_test

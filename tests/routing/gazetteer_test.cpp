@@ -8,6 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace gazetteer_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -533,3 +537,5 @@ TEST_CASE("gazetteer loader: a valid file sorts the house numbers", "[gazetteer]
   CHECK(r->streets[0].numbers[0].number == 1);
   CHECK(r->landmarks.empty());
 }
+
+}  // namespace gazetteer_test

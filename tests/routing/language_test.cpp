@@ -13,6 +13,10 @@
 #include "routing/settings.hpp"
 #include "routing/timezone.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace language_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -559,3 +563,5 @@ TEST_CASE("the example config: districts, the town boundary and the B 55") {
   ice.received_at = "2026-01-06T10:00:00.000Z";
   CHECK(Route(**rs, ice).rule_id == "kategorie-tiefbau");
 }
+
+}  // namespace language_test

@@ -11,6 +11,10 @@
 #include "routing/rules.hpp"
 #include "routing/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace location_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -290,3 +294,5 @@ TEST_CASE("config: location check keys are validated with file and line") {
   REQUIRE_FALSE(no_town.ok());
   CHECK_THAT(no_town.error().message, Catch::Contains("needs routing.town_area"));
 }
+
+}  // namespace location_test

@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace numbers_test {
+
 using namespace meldestelle::routing;
 
 namespace {
@@ -190,3 +194,5 @@ TEST_CASE("things that are not house numbers", "[numbers]") {
     CHECK(Number(text) == -1);
   }
 }
+
+}  // namespace numbers_test

@@ -6,6 +6,10 @@
 #include "core/config.hpp"
 #include "routing/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace rules_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -164,3 +168,5 @@ TEST_CASE("FirstMatch picks the rule Route picks, without an explanation") {
   CHECK(fwd->forward.has_value());
   CHECK(FirstMatch(**rs, WithText("Irgendwas ganz anderes")) == nullptr);
 }
+
+}  // namespace rules_test

@@ -3,6 +3,10 @@
 
 #include "routing/timezone.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace town_time_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -68,3 +72,5 @@ TEST_CASE("replay dates: bad values are refused with what was expected") {
     CHECK_THAT(t.error().message, Catch::Contains("ISO 8601"));
   }
 }
+
+}  // namespace town_time_test

@@ -6,6 +6,10 @@
 #include "core/config.hpp"
 #include "routing/timezone.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace working_time_test {
+
 using namespace meldestelle;
 using namespace meldestelle::routing;
 
@@ -125,3 +129,5 @@ TEST_CASE("UTC calendar: midnight starts and week boundaries") {
   CHECK(AddSpan(T("2026-11-27T23:59:59Z"), S("1 working day"), cal) == T("2026-11-30T23:59:59Z"));
   CHECK(AddSpan(T("2026-11-30T00:00:00Z"), S("10 working days"), cal) == T("2026-12-14T00:00:00Z"));
 }
+
+}  // namespace working_time_test

@@ -6,6 +6,10 @@
 
 #include "core/crypto.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace delivery_test {
+
 using namespace meldestelle;
 using namespace meldestelle::tickets;
 
@@ -149,3 +153,5 @@ TEST_CASE("the department mail says why it comes: reminder, reassigned, rerouted
   CHECK(fallback.subject.find("Ersatzzustellung") != std::string::npos);
   CHECK(fallback.text.find("Webhook") != std::string::npos);
 }
+
+}  // namespace delivery_test

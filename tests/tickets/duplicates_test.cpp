@@ -6,6 +6,10 @@
 
 #include "tickets/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace duplicates_test {
+
 using namespace meldestelle;
 using namespace meldestelle::tickets;
 
@@ -66,3 +70,5 @@ TEST_CASE("the nearest candidate within the distance wins") {
   CHECK(NearestWithin(c, 50.9375, 6.9603, 3) == -1);
   CHECK(NearestWithin({}, 50.9375, 6.9603, 30) == -1);
 }
+
+}  // namespace duplicates_test

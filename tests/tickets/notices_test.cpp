@@ -7,6 +7,10 @@
 #include "core/text.hpp"
 #include "tickets/settings.hpp"
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace notices_test {
+
 using namespace meldestelle;
 using namespace meldestelle::tickets;
 
@@ -122,3 +126,5 @@ TEST_CASE("the WhatsApp template line is one short line", "[status_texts]") {
   CHECK(StatusTemplateLine(Notice("done", "a\nb")) == "erledigt. Hinweis: a b");
   CHECK(StatusTemplateLine(Notice("done", std::string(2000, 'y'))).size() == 900);
 }
+
+}  // namespace notices_test

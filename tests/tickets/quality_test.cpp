@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace quality_test {
+
 using namespace meldestelle::tickets;
 
 namespace {
@@ -76,3 +80,5 @@ TEST_CASE("the JSON has null for the default rule and for unknown quantiles") {
   CHECK(j["rules"][0]["done_seconds"]["p90"] == 90.0);
   CHECK(j["departments"].empty());
 }
+
+}  // namespace quality_test
