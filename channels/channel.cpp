@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 namespace meldestelle::channels {
@@ -62,8 +63,28 @@ std::string Registry::DisplayName(std::string_view channel) const {
   return c != nullptr && !c->display_name.empty() ? c->display_name : std::string(channel);
 }
 
+namespace {
+
+// Not a part of the file: the registry's channel names for Config::channel_names.
+class ChannelNames final : public ConfigSection {
+ public:
+  explicit ChannelNames(std::map<std::string, std::string> names) : names_(std::move(names)) {}
+  std::string_view key() const override { return ""; }
+  void Read(YamlReader&, const YAML::Node&, Config& config) const override {
+    config.channel_names = names_;
+  }
+
+ private:
+  std::map<std::string, std::string> names_;
+};
+
+}  // namespace
+
 meldestelle::ConfigSections Registry::ConfigSections() const {
-  meldestelle::ConfigSections all;
+  std::map<std::string, std::string> names;
+  for (const auto& c : channels_)
+    names[c.name] = c.display_name.empty() ? c.name : c.display_name;
+  meldestelle::ConfigSections all = {std::make_shared<ChannelNames>(std::move(names))};
   std::set<std::string_view> keys;
   for (const auto& c : channels_) {
     for (const auto& s : c.config_sections) {

@@ -188,7 +188,8 @@ class Registry {
   const MessageType* TypeOfUntyped(std::string_view body) const;
   // "WhatsApp" for "whatsapp"; the name itself for an unknown one.
   std::string DisplayName(std::string_view channel) const;
-  // The configuration sections of all channels, each key once, in the order of the channels.
+  // The configuration sections of all channels, each key once, in the order of the channels;
+  // first a reader that fills Config::channel_names.
   meldestelle::ConfigSections ConfigSections() const;
 
  private:

@@ -78,7 +78,8 @@ struct Config;
 
 // How one top-level section of the file is read: its key, and a reader that records every
 // problem as "file:line: key: reason" in the YamlReader. Implemented by Section<S>
-// (core/config_section.hpp).
+// (core/config_section.hpp). A section with an empty key is no part of the file: its reader
+// only fills in what the program knows (the channel registry's names).
 class ConfigSection {
  public:
   virtual ~ConfigSection() = default;
@@ -123,6 +124,10 @@ struct Config {
   // The key of signed links (core/links.hpp): notifications.optout_secret, else the web form's
   // token secret; set by those sections' readers.
   std::string link_secret;
+  // The channels of this installation, by name, with their names for people ("whatsapp" →
+  // "WhatsApp"): filled from the channel registry when the file is loaded with its sections
+  // (channels::Registry::ConfigSections). Empty when no registry took part (tools, tests).
+  std::map<std::string, std::string> channel_names;
 
   const Department* FindDepartment(std::string_view id) const;
   const Category* FindCategory(std::string_view code) const;

@@ -24,12 +24,6 @@ constexpr int64_t kMaxRegexMemory = 1 << 20;
 constexpr size_t kMaxRegexLength = 1000;
 constexpr double kMetresPerDegreeLat = 111320.0;
 
-const std::set<std::string>& KnownChannels() {
-  static const std::set<std::string> k = {"webform", "app",   "whatsapp", "telegram",
-                                          "email",   "phone", "open311"};
-  return k;
-}
-
 const std::map<std::string, int>& WeekdayNames() {
   static const std::map<std::string, int> k = {
       {"mo", 0},  {"di", 1},  {"mi", 2},  {"do", 3},  {"fr", 4},  {"sa", 5},  {"so", 6},
@@ -205,10 +199,12 @@ class Loader {
         rd_.Fail(v, key, "unknown category \"" + value + "\"");
         ok = false;
       }
-      if (c.kind == CondKind::kChannel && KnownChannels().count(value) == 0) {
-        rd_.Fail(v, key,
-                 "unknown channel \"" + value +
-                     "\" (webform, app, whatsapp, telegram, email, phone, open311)");
+      if (c.kind == CondKind::kChannel && config_ != nullptr &&
+          !config_->channel_names.empty() && config_->channel_names.count(value) == 0) {
+        std::string names;
+        for (const auto& [channel, shown] : config_->channel_names)
+          names += (names.empty() ? "" : ", ") + channel;
+        rd_.Fail(v, key, "unknown channel \"" + value + "\" (" + names + ")");
         ok = false;
       }
       if (c.kind == CondKind::kCategoryGroup && config_ != nullptr) {

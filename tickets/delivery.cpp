@@ -47,22 +47,10 @@ std::string StatusText(const std::string& status) {
   return status;
 }
 
-std::string ChannelText(const std::string& channel) {
-  if (channel == "webform")
-    return "Webformular";
-  if (channel == "api")
-    return "App/API";
-  if (channel == "whatsapp")
-    return "WhatsApp";
-  if (channel == "telegram")
-    return "Telegram";
-  if (channel == "phone")
-    return "Telefon";
-  if (channel == "email")
-    return "E-Mail";
-  if (channel == "open311")
-    return "Open311";
-  return channel;
+// The channel's name for people (Config::channel_names), else its name.
+std::string ChannelText(const Config& config, const std::string& channel) {
+  auto it = config.channel_names.find(channel);
+  return it != config.channel_names.end() ? it->second : channel;
 }
 
 std::string Coordinate(double v) {
@@ -163,7 +151,7 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
   b += "Vorgangsnummer: " + ref + "\n";
   b += "Kategorie: " + category +
        (t.category.empty() || cat == nullptr ? "" : " (" + t.category + ")") + "\n";
-  b += "Eingegangen: " + received_local + " (" + ChannelText(t.channel) + ")\n";
+  b += "Eingegangen: " + received_local + " (" + ChannelText(config, t.channel) + ")\n";
   b += "Stand: " + StatusText(t.status) + "\n";
   b += "Ort: " + (t.address.empty() ? std::string("keine Adresse angegeben") : t.address) + "\n";
   if (t.lat && t.lon) {
@@ -188,7 +176,7 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
     const std::string& via = t.reporter->channel;
     b += "\nMeldende Person: " + (name.empty() ? std::string("(ohne Namen)") : name);
     if (!contact.empty())
-      b += ", " + contact + (via.empty() ? "" : " (" + ChannelText(via) + ")");
+      b += ", " + contact + (via.empty() ? "" : " (" + ChannelText(config, via) + ")");
     b += "\n";
   }
   if (!photo_lines.empty()) {

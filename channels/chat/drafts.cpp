@@ -162,7 +162,7 @@ void DraftCloser::AskForPlace(db::Tx& tx, const Draft& d) {
 
 void DraftCloser::Publish(db::Tx& tx, const Draft& d, Contents c) {
   const bool located = c.report.location.lat.has_value();
-  channels::AdmitRequest request{{c.report, {}}, {}, ""};
+  channels::AdmitRequest request{{c.report, {}, ""}, {}, ""};
   if (!located)
     request.flags.push_back("Ort fehlt");
   if (c.voice)

@@ -153,7 +153,8 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
     std::string text = mail.text;
     if (mail.robot != Robot::kNone)
       text = "[Automatische Nachricht] " + text;
-    tickets::RecordFollowup(tx, {ticket, "email", mail.dedupe_key, text, list.dump()});
+    tickets::RecordFollowup(
+        tx, {ticket, "email", mail.dedupe_key, text, list.dump(), std::nullopt, std::nullopt});
     tx.commit();
     followups_.Inc();
     return true;

@@ -138,7 +138,8 @@ void PhoneIntake::Transcription(db::Tx& tx, const Event& e) {
   if (!row.empty() && row[0][0].as<std::string>() == "published" && !text.empty() &&
       !row[0][1].as<std::string>().empty()) {
     tickets::RecordFollowup(
-        tx, {row[0][1].as<std::string>(), "phone", e.dedupe_key, "Transkription: " + text});
+        tx, {row[0][1].as<std::string>(), "phone", e.dedupe_key, "Transkription: " + text, "",
+             std::nullopt, std::nullopt});
   }
 }
 

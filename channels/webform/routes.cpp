@@ -240,8 +240,8 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
     const auto& first = v.errors.front();
     return reject(first.code, first.message, v.errors);
   }
-  Accepted a = intake_.AcceptReport({channel_, "report", key, body->hash, std::move(body->raw)},
-                                    std::move(*v.intake));
+  Accepted a = intake_.AcceptReport(
+      {channel_, "report", key, body->hash, std::move(body->raw), ""}, std::move(*v.intake));
   if (a.status != 202) {
     if (a.status == 503)
       SetUnavailable(res);
@@ -340,7 +340,8 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
   }
   bool email = v.intake->report.reporter.ack_channel == "email";
   Accepted a = intake_.AcceptReport(
-      {channel_, "report", token.nonce, body->hash, std::move(body->raw)}, std::move(*v.intake));
+      {channel_, "report", token.nonce, body->hash, std::move(body->raw), ""},
+      std::move(*v.intake));
   if (a.status != 202) {
     if (a.status == 503) {
       SetUnavailable(res);

@@ -85,7 +85,7 @@ TEST_CASE("report text must be valid UTF-8") {
 }
 
 TEST_CASE("an envelope carries the report and the raw payload byte for byte") {
-  Envelope e{Sample(), {"application/octet-stream", std::string("\x00\xFF\r\nraw", 7)}};
+  Envelope e{Sample(), {"application/octet-stream", std::string("\x00\xFF\r\nraw", 7)}, ""};
   auto back = DecodeEnvelope(EncodeEnvelope(e));
   REQUIRE(back.ok());
   CHECK(back->raw.body == e.raw.body);

@@ -62,7 +62,7 @@ std::string PublishPhotoReport(Stack& s, const std::string& text, bool with_loca
   std::string jpeg = VectorFile("webform/tiny-test.jpg");
   r.attachments.push_back({Sha256Hex(jpeg), "image/jpeg", static_cast<int64_t>(jpeg.size()),
                            "foto.jpg"});
-  s.PublishRaw(EncodeEnvelope(Envelope{r, {"application/json", "{}"}}), r.id);
+  s.PublishRaw(EncodeEnvelope(Envelope{r, {"application/json", "{}"}, ""}), r.id);
   return r.reference;
 }
 
@@ -190,7 +190,7 @@ TEST_CASE("near-identical reports processed by two workers at once make one orig
     r.location.lat = 50.9375 + 0.00001 * i;
     r.location.lon = 6.9603;
     r.location.source = LocationSource::kDevice;
-    s.PublishRaw(EncodeEnvelope(Envelope{r, {"application/json", "{}"}}), r.id);
+    s.PublishRaw(EncodeEnvelope(Envelope{r, {"application/json", "{}"}, ""}), r.id);
   }
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount(kTickets, n));

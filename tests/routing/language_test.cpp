@@ -44,6 +44,9 @@ std::filesystem::path WriteFile(const std::string& name, const std::string& text
 Config TestConfig() {
   Config c;
   c.file = "test.yaml";
+  c.channel_names = {{"webform", "Webformular"}, {"app", "App/API"}, {"whatsapp", "WhatsApp"},
+                     {"telegram", "Telegram"},   {"email", "E-Mail"}, {"phone", "Telefon"},
+                     {"open311", "Open311"}};
   c.town.timezone = "Europe/Berlin";
   c.departments = {{"tiefbau", "Tiefbau", ""}, {"licht", "Licht", ""}, {"service", "Service", ""},
                    {"gruen", "Grün", ""}};

@@ -78,6 +78,7 @@ Config MailConfig() {
   Config c;
   c.town.name = "Musterstadt";
   c.gateway.public_base_url = "https://meldung.musterstadt.example";
+  c.channel_names = {{"webform", "Webformular"}, {"email", "E-Mail"}};
   Category cat;
   cat.code = "STR-01";
   cat.name = "Schlagloch";
