@@ -245,9 +245,10 @@ Resolved Resolve(db::Tx& tx, const Config& config, const Row& row) {
     r.stop = Plan::Skip("obsolete: the ticket is now with " + ticket->department_id);
   } else if (r.order.reason == "reminder" && ticket->status != "assigned") {
     r.stop = Plan::Skip("obsolete: the ticket is " + ticket->status);
-  } else if ((r.department = config.FindDepartment(r.order.department_id)) == nullptr) {
-    r.stop = Plan::Fail("department " + r.order.department_id + " is not configured");
   } else {
+    // A department missing from the configuration is a failure for good like any other
+    // (DepartmentDelivery records it); department stays null.
+    r.department = config.FindDepartment(r.order.department_id);
     r.ticket = std::move(*ticket);
   }
   return r;
@@ -313,6 +314,26 @@ class DepartmentDelivery : public Prepared {
   metrics::Registry& registry_;
   bool fell_back_ = false;
 };
+
+// A delivery to a department that is not (or no longer) configured: fails for good without a
+// send, recorded and alerted like any other final failure.
+class ToUnknownDepartment final : public DepartmentDelivery {
+ public:
+  using DepartmentDelivery::DepartmentDelivery;
+  Attempt Send() override {
+    return Attempt::Failed("department " + r_.order.department_id + " is not configured", true);
+  }
+};
+
+// The plan for a resolved row: stop, fail for want of a department, or send with `make`.
+template <typename Make>
+Plan PlanDelivery(const Row& row, Resolved r, metrics::Registry& registry, Make make) {
+  if (r.stop)
+    return std::move(*r.stop);
+  if (r.department == nullptr)
+    return Plan::Send(std::make_unique<ToUnknownDepartment>(row, std::move(r), registry));
+  return Plan::Send(make(std::move(r)));
+}
 
 class MailToDepartment final : public DepartmentDelivery {
  public:
@@ -471,11 +492,10 @@ class DepartmentMailSender final : public outbox::Sender {
         zone_(TownZone(config)),
         blobs_(config.storage.media_dir) {}
   Plan Prepare(db::Tx& tx, const Row& row) override {
-    Resolved r = Resolve(tx, config_, row);
-    if (r.stop)
-      return std::move(*r.stop);
-    return Plan::Send(std::make_unique<MailToDepartment>(row, std::move(r), registry_, config_,
-                                                         relay_, zone_, blobs_));
+    return PlanDelivery(row, Resolve(tx, config_, row), registry_, [&](Resolved r) {
+      return std::make_unique<MailToDepartment>(row, std::move(r), registry_, config_, relay_,
+                                                zone_, blobs_);
+    });
   }
 
  private:
@@ -491,11 +511,9 @@ class DepartmentHookSender final : public outbox::Sender {
   DepartmentHookSender(const Config& config, metrics::Registry& registry)
       : config_(config), registry_(registry) {}
   Plan Prepare(db::Tx& tx, const Row& row) override {
-    Resolved r = Resolve(tx, config_, row);
-    if (r.stop)
-      return std::move(*r.stop);
-    return Plan::Send(
-        std::make_unique<HookToDepartment>(row, std::move(r), registry_, config_, http_));
+    return PlanDelivery(row, Resolve(tx, config_, row), registry_, [&](Resolved r) {
+      return std::make_unique<HookToDepartment>(row, std::move(r), registry_, config_, http_);
+    });
   }
 
  private:

@@ -286,4 +286,43 @@ TEST_CASE(
   }));
 }
 
+TEST_CASE(
+    "A delivery to a department that is no longer configured fails for good: recorded in the "
+    "ticket's history and raising the alert, without a send",
+    "[integration][delivery]") {
+  REQUIRE_FALSE(Env("MELDESTELLE_SMTP_SINK_DIR").empty());
+  const std::string dept = DepartmentAddress();
+  StackOptions o = DeliveryOptions(dept, "");
+  o.dispatcher_metrics_port = FreePort();
+  Stack s(o);
+  std::string reference = PostPothole(s);
+  INFO(s.DispatcherLog());
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM outbox WHERE channel = 'dept_email' AND status = 'sent'", 1));
+  // The ticket is now with a department the configuration no longer has (removed from the
+  // file while its tickets remained), and a delivery to it is queued.
+  s.Query("UPDATE tickets SET department_id = 'altamt' WHERE reference = " + Q(reference));
+  s.Query(
+      "INSERT INTO outbox (ticket_id, kind, channel, address, payload, dedupe_key)"
+      " SELECT ticket_id, kind, channel, address, jsonb_set(payload, '{department}', "
+      "'\"altamt\"'), 'test:altamt' FROM outbox WHERE channel = 'dept_email'");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE dedupe_key = 'test:altamt'"
+                         " AND status = 'failed' AND attempts = 1",
+                         1));
+  CHECK(One(s, "SELECT last_error FROM outbox WHERE dedupe_key = 'test:altamt'") ==
+        "department altamt is not configured");
+  CHECK(One(s,
+            "SELECT action || ' ' || to_department FROM ticket_history"
+            " WHERE action LIKE 'delivery%' ORDER BY id") == "delivery_failed altamt");
+  CHECK(SinkMessagesTo(dept).size() == 1);
+  REQUIRE(WaitFor([&] {
+    return Metrics(o.dispatcher_metrics_port)
+               .find("meldestelle_department_delivery_alert{department=\"altamt\"} 1\n") !=
+           std::string::npos;
+  }));
+  CHECK(Metrics(o.dispatcher_metrics_port)
+            .find("meldestelle_department_delivery_failures_total{department=\"altamt\","
+                  "channel=\"dept_email\"} 1\n") != std::string::npos);
+}
+
 }  // namespace delivery_test

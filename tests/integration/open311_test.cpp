@@ -348,6 +348,48 @@ TEST_CASE("Open311 media_url is fetched by the worker and attached", "[open311]"
   CHECK(one[0]["media_url"] == host.Url("/photo.jpg"));
 }
 
+TEST_CASE(
+    "Open311 media_url is fetched once per delivery, also when writing the ticket is retried "
+    "because the database connection was lost",
+    "[open311]") {
+  Stack s(Open311Options());
+  const std::string keep = One(s, "SELECT pg_backend_pid()::text");
+  std::atomic<int> calls{0};
+  LocalServer host;
+  host.server().Get("/cut.jpg", [&](const auto&, auto& res) {
+    // While the worker fetches the photo, its database connection is cut: the ticket's
+    // transaction fails with a lost connection and is retried in place.
+    if (calls++ == 0) {
+      pqxx::connection admin(s.db_url());
+      pqxx::nontransaction tx(admin);
+      tx.exec(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+          "current_database() AND pid <> pg_backend_pid() AND pid <> " +
+          keep);
+    }
+    res.set_content(Jpeg(), "image/jpeg");
+  });
+  host.Start();
+  // A first report, so that the worker holds a connection to the database.
+  auto first = Fields("Ohne Foto");
+  first[3].second = "50.930";
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = " +
+                             Q(Create(s, first)),
+                         1));
+  auto f = Fields("Foto, Verbindung weg");
+  f.emplace_back("media_url", host.Url("/cut.jpg"));
+  std::string reference = Create(s, f);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = " + Q(reference), 1,
+                         std::chrono::seconds(40)));
+  CHECK(s.Count("SELECT count(*) FROM attachments a JOIN tickets t ON t.id = a.ticket_id"
+                " WHERE t.reference = " +
+                Q(reference)) == 1);
+  CHECK(calls.load() == 1);
+  // The retry happened (else this test would show nothing).
+  CHECK(s.WorkerLogs().find("database unavailable, retrying") != std::string::npos);
+}
+
 TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[open311]") {
   Stack s(Open311Options());
   auto fields = Fields("Einmal");
