@@ -306,9 +306,10 @@ TEST_CASE(
       "INSERT INTO outbox (ticket_id, kind, channel, address, payload, dedupe_key)"
       " SELECT ticket_id, kind, channel, address, jsonb_set(payload, '{department}', "
       "'\"altamt\"'), 'test:altamt' FROM outbox WHERE channel = 'dept_email'");
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE dedupe_key = 'test:altamt'"
-                         " AND status = 'failed' AND attempts = 1",
-                         1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE dedupe_key = 'test:altamt'"
+                     " AND status = 'failed' AND attempts = 1",
+                     1));
   CHECK(One(s, "SELECT last_error FROM outbox WHERE dedupe_key = 'test:altamt'") ==
         "department altamt is not configured");
   CHECK(One(s,

@@ -373,9 +373,8 @@ TEST_CASE(
   // A first report, so that the worker holds a connection to the database.
   auto first = Fields("Ohne Foto");
   first[3].second = "50.930";
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = " +
-                             Q(Create(s, first)),
-                         1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = " + Q(Create(s, first)), 1));
   auto f = Fields("Foto, Verbindung weg");
   f.emplace_back("media_url", host.Url("/cut.jpg"));
   std::string reference = Create(s, f);
