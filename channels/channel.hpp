@@ -159,11 +159,22 @@ struct JobSpec {
 
 // --- A channel ---
 
+// The largest request body one of a channel's routes takes (the gateway refuses a larger
+// Content-Length before reading a byte of it; docs/security.md). Paths match by prefix; 0 means
+// the gateway's default for text bodies (gateway.max_body_bytes).
+struct BodyLimit {
+  std::string path_prefix;
+  int64_t bytes = 0;            // any body but multipart/form-data
+  int64_t multipart_bytes = 0;  // multipart/form-data (photos); 0: as `bytes`
+};
+
 struct Channel {
   std::string name;          // the report's and the outbox's channel name: "whatsapp"
   std::string display_name;  // for people: "WhatsApp"
   // Registers the channel's HTTP routes with the gateway's server. May be empty.
   std::function<void(httplib::Server&, Intake&)> routes;
+  // The body limits of those routes where they differ from the default. May be empty.
+  std::function<std::vector<BodyLimit>(const Config&)> body_limits;
   std::vector<MessageType> message_types;
   std::vector<JobSpec> jobs;
   // Adds the channel's senders to the outbox's table (the citizens' lane). May be empty.

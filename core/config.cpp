@@ -116,9 +116,10 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Fail(root, "town", "is required");
   }
   if (auto n = root["gateway"];
-      n && rd.ExpectMap(n, "gateway",
-                        {"listen", "port", "public_base_url", "instance_id", "threads",
-                         "publish_timeout_ms", "max_request_bytes"})) {
+      n && rd.ExpectMap(
+               n, "gateway",
+               {"listen", "port", "public_base_url", "instance_id", "threads", "publish_timeout_ms",
+                "max_request_bytes", "max_body_bytes", "max_header_count", "max_header_bytes"})) {
     rd.String(n, "listen", &c.gateway.listen, false, "gateway");
     rd.Int(n, "port", &c.gateway.port, 0, 65535, "gateway");
     rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");
@@ -126,6 +127,9 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Int(n, "threads", &c.gateway.threads, 2, 1024, "gateway");
     rd.Int(n, "publish_timeout_ms", &c.gateway.publish_timeout_ms, 100, 60000, "gateway");
     rd.Int(n, "max_request_bytes", &c.gateway.max_request_bytes, 1024, int64_t{1} << 32, "gateway");
+    rd.Int(n, "max_body_bytes", &c.gateway.max_body_bytes, 1024, int64_t{1} << 30, "gateway");
+    rd.Int(n, "max_header_count", &c.gateway.max_header_count, 16, 1000, "gateway");
+    rd.Int(n, "max_header_bytes", &c.gateway.max_header_bytes, 4096, 1 << 20, "gateway");
   }
   if (auto n = root["amqp"];
       n && rd.ExpectMap(n, "amqp", {"url", "exchange", "queue", "dead_letter_queue"})) {

@@ -105,7 +105,10 @@ struct Config {
     int instance_id = 0;
     int threads = 64;
     int publish_timeout_ms = 5000;
-    int64_t max_request_bytes = 60'000'000;
+    int64_t max_request_bytes = 60'000'000;  // the largest body of all (multipart with photos)
+    int64_t max_body_bytes = 64 * 1024;      // JSON, url-encoded and text bodies
+    int max_header_count = 100;
+    int64_t max_header_bytes = 32 * 1024;
   } gateway;
   struct Amqp {
     std::string url = "amqp://guest:guest@127.0.0.1:5672/";

@@ -34,6 +34,7 @@ inline constexpr ErrorCode kBindFailed{"bind_failed"};
 inline constexpr ErrorCode kHttpTimeout{"http_timeout"};
 inline constexpr ErrorCode kHttpTooLarge{"http_too_large"};
 inline constexpr ErrorCode kHttpUnreachable{"http_unreachable"};
+inline constexpr ErrorCode kHttpAddressRefused{"http_address_refused"};
 inline constexpr ErrorCode kSmtpTemporary{"smtp_temporary"};
 inline constexpr ErrorCode kSmtpPermanent{"smtp_permanent"};
 
@@ -60,6 +61,9 @@ inline constexpr ErrorCode kOptoutInvalid{"optout_invalid"};
 inline constexpr ErrorCode kPayloadTooLarge{"payload_too_large"};
 inline constexpr ErrorCode kPayloadInvalid{"payload_invalid"};
 inline constexpr ErrorCode kUnsupportedMediaType{"unsupported_media_type"};
+inline constexpr ErrorCode kContentEncodingUnsupported{"content_encoding_unsupported"};
+inline constexpr ErrorCode kHeadersTooLarge{"headers_too_large"};
+inline constexpr ErrorCode kContentLengthInvalid{"content_length_invalid"};
 inline constexpr ErrorCode kMultipartInvalid{"multipart_invalid"};
 inline constexpr ErrorCode kFormInvalid{"form_invalid"};
 inline constexpr ErrorCode kJsonInvalid{"json_invalid"};

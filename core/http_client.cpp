@@ -1,10 +1,13 @@
 #include "core/http_client.hpp"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
+#include <cctype>
 #include <mutex>
 
 #include "core/errors.hpp"
+#include "core/outbound.hpp"
 
 namespace meldestelle {
 
@@ -27,6 +30,39 @@ size_t Write(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// public_only: the address curl is about to connect to (after its DNS lookup) must be public.
+struct Guard {
+  bool refused = false;
+};
+
+curl_socket_t OpenPublicSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* guard = static_cast<Guard*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN ||
+      !outbound::IsPublicAddress(reinterpret_cast<const sockaddr*>(&address->addr))) {
+    guard->refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
+// The URL's host, lower-case, without brackets; "" if the URL does not parse.
+std::string HostOf(const std::string& url) {
+  CURLU* u = curl_url();
+  std::string host;
+  char* h = nullptr;
+  if (u != nullptr && curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h != nullptr) {
+    host = h;
+    curl_free(h);
+  }
+  curl_url_cleanup(u);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  for (auto& ch : host)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return host;
+}
+
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -46,6 +82,17 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
   if (c == nullptr)
     return MakeError(errors::kHttpUnreachable, "curl_easy_init failed");
   curl_easy_reset(c);
+  Guard guard;
+  if (req.public_only) {
+    std::string host = HostOf(req.url);
+    if (host.empty())
+      return MakeError(errors::kHttpAddressRefused, "the URL has no host");
+    if (!outbound::HostAllowed(host, req.allowed_hosts))
+      return MakeError(errors::kHttpAddressRefused, "host " + host + " is not allowed");
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &guard);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // a proxy would be the address checked
+  }
   Response res;
   Sink sink{&res.body, req.max_bytes};
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
@@ -76,6 +123,10 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
   if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     return MakeError(errors::kHttpTooLarge,
                      "response larger than " + std::to_string(req.max_bytes) + " bytes");
+  }
+  if (guard.refused) {
+    return MakeError(errors::kHttpAddressRefused,
+                     "the host's address is not public (loopback, private, link-local, …)");
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return MakeError(errors::kHttpTimeout,

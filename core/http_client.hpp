@@ -29,6 +29,10 @@ class HttpClient {
     std::string body;  // POST only
     std::chrono::milliseconds timeout{30000};
     int64_t max_bytes = 16 * 1024 * 1024;  // a larger response body is an error
+    // A URL from user input: connect only to public addresses (core/outbound.hpp), checked on
+    // the address curl connects to, and not through a proxy; with `allowed_hosts`, only to those.
+    bool public_only = false;
+    std::vector<std::string> allowed_hosts;
   };
 
   HttpClient();
@@ -36,8 +40,10 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Errors: "http_timeout", "http_too_large", "http_unreachable" (connect/DNS/TLS/transfer) —
-  // all transient except "http_too_large". Any HTTP status is a Response, not an error.
+  // Errors: "http_timeout", "http_too_large", "http_unreachable" (connect/DNS/TLS/transfer),
+  // "http_address_refused" (public_only: a host not allowed or an address not public) — all
+  // transient except "http_too_large" and "http_address_refused". Any HTTP status is a
+  // Response, not an error.
   Result<Response> Send(const Request& request);
 
  private:

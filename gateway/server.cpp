@@ -15,6 +15,7 @@
 #include "core/photo.hpp"
 #include "core/text.hpp"
 #include "gateway/backlog_server.hpp"
+#include "gateway/framing.hpp"
 
 namespace meldestelle::gateway {
 
@@ -69,6 +70,24 @@ void Gateway::CountRejected(const std::string& channel, const std::string& reaso
       .Inc();
 }
 
+namespace {
+
+FramingRules Framing(const Config& config, const channels::Registry& channels) {
+  FramingRules rules;
+  rules.default_body_bytes = config.gateway.max_body_bytes;
+  rules.max_header_count = config.gateway.max_header_count;
+  rules.max_header_bytes = config.gateway.max_header_bytes;
+  for (const auto& channel : channels.channels()) {
+    if (!channel.body_limits)
+      continue;
+    for (auto& limit : channel.body_limits(config))
+      rules.routes.push_back(std::move(limit));
+  }
+  return rules;
+}
+
+}  // namespace
+
 Result<int> Gateway::Start() {
   const auto& form = config_.Get<webform::Settings>();
   if (form.token_secret.empty()) {
@@ -78,6 +97,7 @@ Result<int> Gateway::Start() {
                                                         : form.token_secret_var) +
                          " is not set; the gateway needs it to sign form tokens");
   }
+  framing_ = Framing(config_, channels_);
   Routes();
   if (auto st = staff_.Register(*server_); !st)
     return st.error();
@@ -120,33 +140,25 @@ void Gateway::Stop() {
 }
 
 void Gateway::Routes() {
-  // Chunked bodies bypass cpp-httplib 0.11's payload limit: refuse them before reading.
+  // Before a byte of any body is read (cpp-httplib reads it after this handler, and decompresses
+  // it if it is encoded): framing, encoding, header size and the route's body limit.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // A POST without Content-Length would be read until the client stops, past every limit.
-    std::string te = req.get_header_value("Transfer-Encoding");
-    std::transform(te.begin(), te.end(), te.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    bool chunked = te.find("chunked") != std::string::npos;
-    if (req.method == "POST" && (chunked || !req.has_header("Content-Length"))) {
-      res.set_header("Connection", "close");
-      SendJson(res, 411,
-               ErrorJson(errors::kLengthRequired,
-                         "Chunked or unsized uploads are not accepted; send a Content-Length."));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    // Too large by its Content-Length: answer at once instead of reading (and discarding) it.
-    if (req.method == "POST" &&
-        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
-            static_cast<unsigned long long>(config_.gateway.max_request_bytes)) {
-      res.set_header("Connection", "close");
-      SendJson(res, 413,
-               ErrorJson(errors::kPayloadTooLarge,
-                         "Die Anfrage ist zu groß (höchstens " +
-                             std::to_string(config_.gateway.max_request_bytes / 1000000) +
-                             " MB). Bitte weniger oder kleinere Fotos senden."));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
+    RequestHead head{req.method, req.path, {}};
+    head.headers.reserve(req.headers.size());
+    for (const auto& [name, value] : req.headers)
+      head.headers.emplace_back(name, value);
+    auto refusal = CheckFraming(head, framing_);
+    if (!refusal)
+      return httplib::Server::HandlerResponse::Unhandled;
+    registry_
+        .GetCounter("meldestelle_http_refused_total",
+                    "Requests refused before their body was read, by reason.",
+                    {{"reason", refusal->code.str()}})
+        .Inc();
+    // The body is not read: the connection cannot carry another request.
+    res.set_header("Connection", "close");
+    SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
+    return httplib::Server::HandlerResponse::Handled;
   });
   server_->Get(R"(/api/v1/reports/([^/]+))",
                [this](const auto& req, auto& res) { HandleStatus(req, res); });
@@ -167,6 +179,23 @@ void Gateway::Routes() {
     res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server_->set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
+  // An exception escaping a handler: a plain 500, the exception's text only in our log (the
+  // library would put it into a response header).
+  server_->set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log::Error("request failed with an exception", {{"path", req.path}, {"error", what}});
+        res.headers.clear();
+        SendJson(res, 500,
+                 ErrorJson(errors::kInternal,
+                           "Ein interner Fehler ist aufgetreten. Bitte später erneut versuchen."));
+      });
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;

@@ -11,6 +11,7 @@
 #include "core/media.hpp"
 #include "core/metrics.hpp"
 #include "core/reference.hpp"
+#include "gateway/framing.hpp"
 #include "gateway/publisher.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/intake.hpp"
@@ -63,6 +64,7 @@ class Gateway final : public channels::Intake {
   tickets::IntakeStore store_;
   Publisher publisher_;
   Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
+  FramingRules framing_;  // from the configuration and the channels' body limits
   std::unique_ptr<BacklogServer> server_;
   std::thread thread_;
   int port_ = 0;

@@ -21,6 +21,19 @@ MELDESTELLE_SCRIPTS_DIR=$MELDESTELLE_ROOT/scripts
 ms_log() { printf '%s: %s\n' "${MS_PROG:-meldestelle}" "$*" >&2; }
 ms_die() { ms_log "error: $*"; exit 1; }
 
+# ms_fill_unset_from FILE: exports each NAME=VALUE line of FILE (generated secrets) whose NAME is
+# not set (or empty) in the environment; a value the operator set always wins. Other lines are
+# ignored.
+ms_fill_unset_from() {
+  local line name
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || continue
+    name=${BASH_REMATCH[1]}
+    [[ -n ${!name:-} ]] && continue
+    export "$name=${BASH_REMATCH[2]}"
+  done <"$1"
+}
+
 # Fills in every setting that is not given. Call once after the caller has exported its overrides.
 ms_defaults() {
   : "${MELDESTELLE_VAR:=$MELDESTELLE_ROOT/var}"

@@ -42,6 +42,16 @@ channels::Channel Channel() {
   c.name = "email";
   c.display_name = "E-Mail";
   c.routes = RegisterRoutes;
+  // A whole message with its attachments: the mail server's pipe (message/rfc822), Mailgun
+  // (25 MB messages) and SendGrid's Inbound Parse (30 MB), each up to email.max_message_bytes
+  // and the multipart framing around it.
+  c.body_limits = [](const Config& config) {
+    int64_t mail = config.Get<Settings>().max_message_bytes;
+    int64_t framed = mail + mail / 2;  // base64 in a url-encoded or multipart body
+    return std::vector<channels::BodyLimit>{{"/api/v1/mail", mail, 0},
+                                            {"/webhooks/mailgun", framed, framed},
+                                            {"/webhooks/sendgrid", framed, framed}};
+  };
   c.message_types.push_back(channels::HandledBy<MailHandler>(kMessageType, IsMessage));
   c.senders = [](outbox::Senders& s, const Config& config) {
     SmtpRelay relay = Relay(config);

@@ -160,7 +160,8 @@ Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::Cont
 }
 
 // Mailgun: the signature over timestamp and token, and the token used once. Mailgun's own retry
-// repeats the same request, which is fine; the same token with other content is a replay.
+// repeats the same request, which is fine; the same token with other content is a replay. When
+// the database cannot say, the request is refused with 503 (fails closed).
 bool MailgunVerified(channels::Intake& intake, const ParsedFields& p, const std::string& secret,
                      httplib::Response& res) {
   int64_t now = channels::NowMillis() / 1000;
@@ -178,7 +179,14 @@ bool MailgunVerified(channels::Intake& intake, const ParsedFields& p, const std:
   const std::string token = p.Field("token");
   auto used = intake.store().Reserve("mailgun-token", token,
                                      {"mg-" + token, NewUuid(), request_hash, "confirmed", ""});
-  if (used && used->has_value() && (*used)->request_hash != request_hash) {
+  if (!used) {
+    // Whether the token was used cannot be told now: refused (Mailgun retries), never let pass.
+    intake.CountWebhook("mailgun", "unavailable");
+    channels::SendError(res, 503, used.error().code,
+                        "The token could not be checked for replay; try again later.");
+    return false;
+  }
+  if (used->has_value() && (*used)->request_hash != request_hash) {
     intake.CountWebhook("mailgun", "token_replayed");
     channels::SendError(res, 406, errors::kTokenReplayed, "This token was already used.");
     return false;

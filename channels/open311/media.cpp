@@ -33,25 +33,35 @@ Result<Attachment> MediaFetcher::Fetch(const std::string& url, const std::atomic
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     return Unavailable("media_url is not http or https");
   }
+  const auto& settings = config_.Get<Settings>();
   HttpClient::Request req;
   req.url = url;
-  req.timeout = std::chrono::seconds(config_.Get<Settings>().media_timeout_seconds);
-  req.max_bytes = config_.Get<Settings>().max_media_bytes;
+  req.max_bytes = settings.max_media_bytes;
+  req.public_only = !settings.media_private_networks;
+  req.allowed_hosts = settings.media_hosts;
+  // One deadline for every attempt together: a slow or silent server cannot hold the consumer
+  // longer than media_timeout_seconds.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(settings.media_timeout_seconds);
   std::chrono::milliseconds backoff(500);
   std::string bytes;
   for (int attempt = 1;; ++attempt) {
+    req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     auto res = http_.Send(req);
-    if (!res && res.error().code == errors::kHttpTooLarge) {
-      return Unavailable("larger than " + std::to_string(config_.Get<Settings>().max_media_bytes) +
-                         " bytes");
-    }
+    if (!res && res.error().code == errors::kHttpTooLarge)
+      return Unavailable("larger than " + std::to_string(settings.max_media_bytes) + " bytes");
+    if (!res && res.error().code == errors::kHttpAddressRefused)
+      return Unavailable("refused: " + res.error().message);
     if (res && res->status == 200) {
       bytes = std::move(res->body);
       break;
     }
     bool transient = !res || res->status == 429 || res->status >= 500;
     std::string why = res ? "HTTP " + std::to_string(res->status) : res.error().message;
-    if (!transient || attempt >= kAttempts || stop.load()) {
+    bool time_left =
+        std::chrono::steady_clock::now() + backoff + std::chrono::seconds(1) < deadline;
+    if (!transient || attempt >= kAttempts || stop.load() || !time_left) {
       return Unavailable(
           why + (transient ? " after " + std::to_string(attempt) + " attempts" : std::string()));
     }

@@ -170,7 +170,14 @@ std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httpl
            "unsupported_media_type");
     return std::nullopt;
   }
-  const size_t cap = static_cast<size_t>(config().gateway.max_request_bytes);
+  // A key in the query string is checked before the body is read; one in the body before the
+  // request is parsed (the body is small: the gateway's limit for text bodies).
+  std::string key(TrimAscii(Param(req, "api_key")));
+  if (!key.empty() && !ClientForKey(config(), key)) {
+    Reject(res, f, InvalidApiKey(), "api_key_invalid");
+    return std::nullopt;
+  }
+  const size_t cap = static_cast<size_t>(config().gateway.max_body_bytes);
   auto raw = channels::ReadAll(res, reader, cap);
   if (!raw) {
     bool large = raw.error().code == errors::kPayloadTooLarge;
@@ -186,15 +193,11 @@ std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httpl
     Reject(res, f, One(400, form.error().message), form.error().code.str());
     return std::nullopt;
   }
-  // The key comes as a form field (the specification) or in the query string; it is checked
-  // before anything else of the request is.
-  std::string key;
+  // The key comes as a form field (the specification) or in the query string; the field wins.
   for (const auto& [name, value] : *form) {
     if (name == "api_key")
       key = std::string(TrimAscii(value));
   }
-  if (key.empty())
-    key = Param(req, "api_key");
   auto client = ClientForKey(config(), key);
   if (!client) {
     Reject(res, f, InvalidApiKey(), "api_key_invalid");

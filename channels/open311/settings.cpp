@@ -8,14 +8,17 @@ namespace meldestelle::open311 {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
   const YAML::Node& n = node;
-  if (!n || !rd.ExpectMap(n, "open311",
-                          {"jurisdiction_id", "api_keys", "max_media_bytes",
-                           "media_timeout_seconds", "service_notice"}))
+  if (!n ||
+      !rd.ExpectMap(n, "open311",
+                    {"jurisdiction_id", "api_keys", "max_media_bytes", "media_timeout_seconds",
+                     "media_hosts", "media_private_networks", "service_notice"}))
     return;
   rd.String(n, "jurisdiction_id", &out.jurisdiction_id, false, "open311");
   rd.String(n, "service_notice", &out.service_notice, false, "open311");
   rd.Int(n, "max_media_bytes", &out.max_media_bytes, 1024, int64_t{1} << 30, "open311");
-  rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 600, "open311");
+  rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 120, "open311");
+  rd.StringList(n, "media_hosts", &out.media_hosts, "open311");
+  rd.Bool(n, "media_private_networks", &out.media_private_networks, "open311");
   if (auto k = n["api_keys"]; k && rd.ExpectSequence(k, "open311.api_keys")) {
     std::set<std::string> clients;
     for (const auto& item : k) {

@@ -22,7 +22,14 @@ struct Settings {
   };
   std::vector<ApiKey> api_keys;
   int64_t max_media_bytes = 10 * 1024 * 1024;
-  int media_timeout_seconds = 30;
+  // The whole fetch of a media_url, retries included (the consumer waits for it).
+  int media_timeout_seconds = 20;
+  // Hosts a media_url may name ("photos.example.org", ".example.org" with subdomains); empty:
+  // any host with a public address.
+  std::vector<std::string> media_hosts;
+  // Also loopback and private addresses (a client hosting its photos inside the town's network;
+  // the tests). Off by default: a media_url must not reach inside (docs/security.md).
+  bool media_private_networks = false;
   // `service_notice` of every created request (e.g. how long the check takes); "" = null.
   std::string service_notice;
   bool enabled() const {

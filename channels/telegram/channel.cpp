@@ -12,6 +12,11 @@ channels::Channel Channel() {
   c.name = "telegram";
   c.display_name = "Telegram";
   c.routes = RegisterRoutes;
+  // One Update per request: a message of at most 4,096 characters with its entities, or a
+  // caption; media come by file_id, never in the body.
+  c.body_limits = [](const Config&) {
+    return std::vector<channels::BodyLimit>{{"/webhooks/telegram", 1024 * 1024, 0}};
+  };
   c.senders = [](outbox::Senders& s, const Config& config) {
     if (config.Get<Settings>().bot_token.empty())
       return;

@@ -33,6 +33,11 @@ channels::Channel WebFormChannel() {
   c.name = "webform";
   c.display_name = "Webformular";
   c.routes = RegisterFormRoutes;
+  // Text as url-encoded or JSON (the default limit); photos as multipart, up to the largest body.
+  c.body_limits = [](const Config& config) {
+    return std::vector<channels::BodyLimit>{
+        {"/formular/meldung", 0, config.gateway.max_request_bytes}};
+  };
   channels::MessageType reports = channels::HandledBy<ReportHandler>(kReportType);
   // Messages without a type that no other channel claims are report envelopes.
   reports.untyped_default = true;
@@ -47,6 +52,10 @@ channels::Channel AppChannel() {
   c.name = "app";
   c.display_name = "App/API";
   c.routes = RegisterApiRoutes;
+  c.body_limits = [](const Config& config) {
+    return std::vector<channels::BodyLimit>{
+        {"/api/v1/reports", 0, config.gateway.max_request_bytes}};
+  };
   c.enabled = [](const Config&) { return true; };
   c.config_sections = Sections();
   return c;

@@ -12,6 +12,11 @@ channels::Channel Channel() {
   c.name = "whatsapp";
   c.display_name = "WhatsApp";
   c.routes = RegisterRoutes;
+  // Meta batches up to 1,000 updates in one notification, which may be up to 3 MB; media come
+  // by id, never in the body.
+  c.body_limits = [](const Config&) {
+    return std::vector<channels::BodyLimit>{{"/webhooks/whatsapp", 3 * 1000 * 1000, 0}};
+  };
   c.senders = [](outbox::Senders& s, const Config& config) {
     if (config.Get<Settings>().access_token.empty())
       return;

@@ -254,6 +254,24 @@ TEST_CASE("Mailgun and SendGrid inbound parse: signed, replay-checked, one repor
   // SendGrid's text arrives in ISO-8859-1 per "charsets": transcoded, with its photo.
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE text LIKE '%Mühlenweg%'") == 1);
   CHECK(s.Count("SELECT count(*) FROM attachments") == 1);
+
+  // When the database cannot say whether a token was used, the request is refused (503, Mailgun
+  // retries), not let through unchecked.
+  s.Query("ALTER TABLE intake_keys RENAME TO intake_keys_away");
+  std::string ts2 = std::to_string(std::time(nullptr));
+  std::string token2 = RandomHex(25);
+  fields[0].second = ts2;
+  fields[1].second = token2;
+  fields[2].second = HmacSha256Hex(key, ts2 + token2);
+  fields.back().second = "Noch eine Laterne dunkel, Hauptstraße 20.";
+  auto unchecked = s.Client().Post("/webhooks/mailgun", FormUrlEncode(fields),
+                                   "application/x-www-form-urlencoded");
+  s.Query("ALTER TABLE intake_keys_away RENAME TO intake_keys");
+  REQUIRE(unchecked);
+  INFO(unchecked->body);
+  CHECK(unchecked->status == 503);
+  CHECK_THAT(unchecked->body, Catch::Contains("could not be checked for replay"));
+  CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE key = " + Q(token2)) == 0);
 }
 
 }  // namespace mail_test

@@ -29,8 +29,9 @@ StackOptions Open311Options() {
   StackOptions o;
   o.extra_env = {std::string("MELDESTELLE_OPEN311_API_KEY=") + kKey};
   o.edit_config = [](std::string& text) {
-    Replace(text, "  max_media_bytes: 10485760\n  media_timeout_seconds: 30\n",
-            "  max_media_bytes: 10485760\n  media_timeout_seconds: 5\n  service_notice: Die "
+    // The stand-in for the client's photo server listens on loopback.
+    Replace(text, "  media_timeout_seconds: 20\n",
+            "  media_timeout_seconds: 5\n  media_private_networks: true\n  service_notice: Die "
             "Meldung wird innerhalb von 3 "
             "Werktagen geprüft.\n");
   };
@@ -387,6 +388,44 @@ TEST_CASE(
   CHECK(calls.load() == 1);
   // The retry happened (else this test would show nothing).
   CHECK(s.WorkerLogs().find("database unavailable, retrying") != std::string::npos);
+}
+
+TEST_CASE(
+    "Open311 media_url is not fetched from loopback or the town's network by default; the ticket "
+    "is written without the photo, flagged",
+    "[open311]") {
+  std::atomic<int> calls{0};
+  LocalServer host;
+  host.server().Get("/photo.jpg", [&](const auto&, auto& res) {
+    ++calls;
+    res.set_content(Jpeg(), "image/jpeg");
+  });
+  host.Start();
+  StackOptions o = Open311Options();
+  auto edit = o.edit_config;
+  o.edit_config = [edit](std::string& text) {
+    edit(text);
+    Replace(text, "  media_private_networks: true\n", "");
+  };
+  Stack s(o);
+  std::vector<std::string> refs;
+  int spot = 0;
+  for (const std::string& url :
+       {host.Url("/photo.jpg"), "http://localhost:" + std::to_string(host.port()) + "/photo.jpg",
+        "http://[::1]:" + std::to_string(host.port()) + "/photo.jpg",
+        std::string("http://169.254.169.254/latest/meta-data/iam/photo.jpg")}) {
+    auto f = Fields("Foto von innen " + url);
+    f[3].second = std::to_string(50.930 + 0.002 * spot++);
+    f.emplace_back("media_url", url);
+    refs.push_back(Create(s, f));
+  }
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 4));
+  CHECK(calls.load() == 0);
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Foto nicht abrufbar'") == 4);
+  CHECK_THAT(s.WorkerLogs(), Catch::Contains("refused: the host's address is not public"));
 }
 
 TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[open311]") {

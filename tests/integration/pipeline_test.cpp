@@ -497,6 +497,76 @@ TEST_CASE("uploads beyond the limits are refused before they are read") {
   CHECK(s.QueueDepth(s.queue()) == 0);
 }
 
+TEST_CASE(
+    "requests that used to hurt the gateway get their 4xx before a body byte is read, on every "
+    "method and path, and the gateway keeps serving") {
+  StackOptions options;
+  options.workers = 0;
+  Stack s(options);
+  auto refused = [&](const std::string& head, const std::string& start_of_body) {
+    std::string answer = RawHttp(s.port(), head + "Connection: close\r\n\r\n" + start_of_body);
+    INFO(head << "\n" << answer);
+    CHECK_THAT(answer, Catch::Contains("Connection: close"));
+    return answer.substr(0, 12);
+  };
+  // A chunked PUT (300 MB announced) to a path nobody serves: refused before the 404 would be.
+  CHECK(refused("PUT /irgendwo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
+                "11E1A300\r\n" + std::string(1000, 'a')) == "HTTP/1.1 411");
+  CHECK(refused("PATCH /api/v1/reports HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
+                "5\r\nhello\r\n") == "HTTP/1.1 411");
+  // A compressed body (a bomb, with a wrong secret) to a webhook: 415, nothing decompressed.
+  CHECK(refused("POST /webhooks/telegram HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+                "X-Telegram-Bot-Api-Secret-Token: falsch\r\nContent-Type: application/json\r\n"
+                "Content-Length: 400000\r\n",
+                std::string(1000, '\x1f')) == "HTTP/1.1 415");
+  // A 5 MB JSON report (text padded with blanks): 413 at once, for JSON the limit is 64 KiB.
+  CHECK(refused("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 5000000\r\n",
+                "{\"description\": \"Schlagloch\"" + std::string(1000, ' ')) == "HTTP/1.1 413");
+  // The same on Open311 and the form.
+  CHECK(refused("POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 70000\r\n",
+                "api_key=x") == "HTTP/1.1 413");
+  CHECK(refused("POST /formular/meldung HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 70000\r\n",
+                "beschreibung=") == "HTTP/1.1 413");
+  // 150 header fields.
+  std::string many;
+  for (int i = 0; i < 150; ++i)
+    many += "X-Feld-" + std::to_string(i) + ": " + std::to_string(i) + "\r\n";
+  CHECK(refused("GET /healthz HTTP/1.1\r\nHost: x\r\n" + many, "") == "HTTP/1.1 431");
+  // Two different lengths (request smuggling): 400.
+  CHECK(refused("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                "Content-Length: 30\r\nContent-Type: application/json\r\n",
+                "{}") == "HTTP/1.1 400");
+  auto m = s.Client().Get("/metrics");
+  REQUIRE(m);
+  CHECK_THAT(m->body,
+             Catch::Contains("meldestelle_http_refused_total{reason=\"length_required\"} 2"));
+  CHECK_THAT(m->body,
+             Catch::Contains("meldestelle_http_refused_total{reason=\"payload_too_large\"} 3"));
+  // Still serving: a report is accepted, a photo report over 64 KiB too (multipart).
+  int status = 0;
+  PostJson(s, R"({"description":"Laterne dunkel","lat":50.94,"lon":6.96})", &status);
+  CHECK(status == 202);
+  // A photo of 130 KB: the JPEG with two large comment segments (dropped when it is stripped).
+  std::string big = Jpeg();
+  for (int i = 0; i < 2; ++i) {
+    std::string comment = "\xFF\xFE\xFF\xFF" + std::string(0xFFFF - 2, 'k');
+    big.insert(2, comment);
+  }
+  REQUIRE(big.size() > 128 * 1024);
+  httplib::MultipartFormDataItems items = {{"description", "Schlagloch mit Foto", "", ""},
+                                           {"lat", "50.9375", "", ""},
+                                           {"lon", "6.9603", "", ""},
+                                           {"photos", big, "foto.jpg", "image/jpeg"}};
+  auto photo = s.Client().Post("/api/v1/reports", items);
+  REQUIRE(photo);
+  INFO(photo->body);
+  CHECK(photo->status == 202);
+  CHECK(s.QueueDepth(s.queue()) == 2);
+}
+
 TEST_CASE("a report outside the town is handed to the other authority through the outbox") {
   Stack s;
   int status = 0;

@@ -1,0 +1,126 @@
+// The checks every request passes before its body is read (gateway/framing; docs/security.md).
+#include "gateway/framing.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+namespace framing_test {
+
+using namespace meldestelle;
+using namespace meldestelle::gateway;
+
+namespace {
+
+FramingRules Rules() {
+  FramingRules r;
+  r.default_body_bytes = 64 * 1024;
+  r.max_header_count = 10;
+  r.max_header_bytes = 1024;
+  r.routes = {{"/api/v1/reports", 0, 60'000'000},
+              {"/webhooks/whatsapp", 3'000'000, 0},
+              {"/webhooks/whatsapp/x", 5, 0}};
+  return r;
+}
+
+RequestHead Post(std::string_view path,
+                 std::vector<std::pair<std::string_view, std::string_view>> headers) {
+  return {"POST", path, std::move(headers)};
+}
+
+int StatusOf(const RequestHead& head) {
+  auto refusal = CheckFraming(head, Rules());
+  return refusal ? refusal->status : 0;
+}
+
+}  // namespace
+
+TEST_CASE("framing: a sized body within its route's limit passes", "[framing]") {
+  CHECK(StatusOf(Post("/api/v1/reports",
+                      {{"Content-Length", "65536"}, {"Content-Type", "application/json"}})) == 0);
+  CHECK(StatusOf(Post("/api/v1/reports", {{"Content-Length", "59999999"},
+                                          {"Content-Type", "multipart/form-data; boundary=x"}})) ==
+        0);
+  CHECK(StatusOf(Post("/webhooks/whatsapp", {{"content-length", "3000000"}})) == 0);
+  // A GET without a body needs no Content-Length.
+  CHECK(StatusOf({"GET", "/", {{"Host", "x"}}}) == 0);
+  CHECK(StatusOf(Post("/api/v1/reports", {{"Content-Length", "0"}})) == 0);
+  CHECK(StatusOf(Post("/x", {{"Content-Encoding", " Identity "}, {"Content-Length", "1"}})) == 0);
+}
+
+TEST_CASE("framing: text bodies are small, photos may be large, on the route that takes them",
+          "[framing]") {
+  auto r = Rules();
+  CHECK(BodyLimitFor(r, "/api/v1/reports", "application/json") == 64 * 1024);
+  CHECK(BodyLimitFor(r, "/api/v1/reports", "Multipart/Form-Data; boundary=b") == 60'000'000);
+  CHECK(BodyLimitFor(r, "/webhooks/whatsapp", "application/json") == 3'000'000);
+  // The longest prefix wins.
+  CHECK(BodyLimitFor(r, "/webhooks/whatsapp/x", "application/json") == 5);
+  // A route without a multipart limit takes multipart bodies as text.
+  CHECK(BodyLimitFor(r, "/webhooks/whatsapp", "multipart/form-data") == 3'000'000);
+  // Any other path: the default, also for multipart.
+  CHECK(BodyLimitFor(r, "/staff/login", "multipart/form-data") == 64 * 1024);
+  auto big = CheckFraming(
+      Post("/api/v1/reports", {{"Content-Length", "65537"}, {"Content-Type", "application/json"}}),
+      r);
+  REQUIRE(big);
+  CHECK(big->status == 413);
+  CHECK(big->code == errors::kPayloadTooLarge);
+  CHECK(big->message.find("64 KiB") != std::string::npos);
+  CHECK(StatusOf(Post("/webhooks/whatsapp", {{"Content-Length", "3000001"}})) == 413);
+  CHECK(StatusOf(Post("/api/v1/reports", {{"Content-Length", "60000001"},
+                                          {"Content-Type", "multipart/form-data"}})) == 413);
+}
+
+TEST_CASE("framing: every method, every path: transfer-encoded or unsized uploads get 411",
+          "[framing]") {
+  for (std::string_view method : {"POST", "PUT", "PATCH", "DELETE", "GET"}) {
+    INFO(method);
+    CHECK(StatusOf({method, "/unknown", {{"Transfer-Encoding", "chunked"}}}) == 411);
+    CHECK(StatusOf({method, "/unknown", {{"transfer-encoding", "gzip, chunked"}}}) == 411);
+    // Even with a Content-Length beside it (request smuggling).
+    CHECK(StatusOf({method, "/", {{"Content-Length", "3"}, {"Transfer-Encoding", "chunked"}}}) ==
+          411);
+  }
+  for (std::string_view method : {"POST", "PUT", "PATCH"})
+    CHECK(StatusOf({method, "/api/v1/reports", {}}) == 411);
+}
+
+TEST_CASE("framing: compressed bodies get 415 before a byte is decompressed", "[framing]") {
+  for (std::string_view enc : {"gzip", "deflate", "br", "x-gzip", "gzip, identity"}) {
+    INFO(enc);
+    auto r = CheckFraming(
+        Post("/webhooks/telegram", {{"Content-Encoding", enc}, {"Content-Length", "100"}}),
+        Rules());
+    REQUIRE(r);
+    CHECK(r->status == 415);
+    CHECK(r->code == errors::kContentEncodingUnsupported);
+  }
+}
+
+TEST_CASE("framing: broken Content-Length values get 400", "[framing]") {
+  for (std::string_view v :
+       {"", "abc", "-1", "+5", "1 2", "1,1", "0x10", "99999999999999999999", "12a"}) {
+    INFO("'" << v << "'");
+    auto r = CheckFraming(Post("/api/v1/reports", {{"Content-Length", v}}), Rules());
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->code == errors::kContentLengthInvalid);
+  }
+  // Twice with different values: which one would the library believe?
+  CHECK(StatusOf(Post("/x", {{"Content-Length", "5"}, {"Content-Length", "6"}})) == 400);
+  CHECK(StatusOf(Post("/x", {{"Content-Length", "5"}, {"Content-Length", "5"}})) == 0);
+}
+
+TEST_CASE("framing: too many or too large header fields get 431", "[framing]") {
+  std::vector<std::pair<std::string_view, std::string_view>> many(11, {"X-A", "b"});
+  CHECK(StatusOf({"GET", "/", many}) == 431);
+  many.resize(10);
+  CHECK(StatusOf({"GET", "/", many}) == 0);
+  std::string large(1100, 'a');
+  auto r = CheckFraming({"GET", "/", {{"Cookie", large}}}, Rules());
+  REQUIRE(r);
+  CHECK(r->status == 431);
+  CHECK(r->code == errors::kHeadersTooLarge);
+}
+
+}  // namespace framing_test
