@@ -62,6 +62,15 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes)
+    return s;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;  // s[cut] continues a character: cut before that character
+  return s.substr(0, cut);
+}
+
 std::string_view TrimAscii(std::string_view s) {
   const char* ws = " \t\r\n\f\v";
   auto b = s.find_first_not_of(ws);

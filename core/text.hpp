@@ -10,6 +10,8 @@ namespace meldestelle {
 bool IsValidUtf8(std::string_view s);
 // Number of code points in valid UTF-8.
 size_t Utf8Length(std::string_view s);
+// The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 sequence.
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 // Trims ASCII whitespace on both ends.
 std::string_view TrimAscii(std::string_view s);
 // A-Z to a-z; every other byte as it is (header values, tokens, charset names).

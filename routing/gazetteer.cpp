@@ -24,6 +24,10 @@ constexpr double kAmbiguousPenalty = 0.20;
 constexpr size_t kFuzzyMinLetters = 8;
 constexpr size_t kFuzzyTwoEditsLetters = 12;
 constexpr double kEpsilon = 1e-9;
+// Untrusted text is looked at up to here: a report's text is at most 4,000 characters; a place
+// named after 16 KiB of mail is not looked for (the cost is words × names).
+constexpr size_t kMaxTextBytes = 16 * 1024;
+constexpr size_t kMaxWords = 2000;
 
 // One matchable spelling of a street or landmark.
 struct Entry {
@@ -261,11 +265,42 @@ bool Beats(const Candidate& d, const Candidate& c) {
   return (d.text_end - d.text_begin) > (c.text_end - c.text_begin);
 }
 
+// The candidates no other beats. Only overlapping candidates can beat one another, and a
+// candidate spans a few words: sorted by their first word, each is compared with its neighbours
+// only (linear in the candidates, not quadratic: "Hauptstraße" written a thousand times).
+std::vector<const Candidate*> Unbeaten(const std::vector<Candidate>& all) {
+  std::vector<const Candidate*> order;
+  order.reserve(all.size());
+  size_t widest = 0;
+  for (const auto& c : all) {
+    order.push_back(&c);
+    widest = std::max(widest, c.end - c.begin);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Candidate* a, const Candidate* b) { return a->begin < b->begin; });
+  std::vector<const Candidate*> kept;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const Candidate& c = *order[k];
+    // Overlapping ones begin in (c.begin - widest, c.end).
+    size_t from = c.begin >= widest ? c.begin - widest + 1 : 0;
+    auto lo = std::lower_bound(order.begin(), order.end(), from,
+                               [](const Candidate* d, size_t b) { return d->begin < b; });
+    bool beaten = false;
+    for (auto it = lo; it != order.end() && (*it)->begin < c.end && !beaten; ++it)
+      beaten = *it != &c && Beats(**it, c);
+    if (!beaten)
+      kept.push_back(&c);
+  }
+  // In the candidates' own order, as before (ties go to the first in the text).
+  std::sort(kept.begin(), kept.end());
+  return kept;
+}
+
 }  // namespace
 
 std::optional<PlaceMatch> FindPlace(const Gazetteer& g, std::string_view input) {
   // Untrusted text: bytes that are not UTF-8 become spaces (same length, so offsets hold).
-  std::string text(input);
+  std::string text(Utf8Prefix(input, kMaxTextBytes));
   if (!IsValidUtf8(text)) {
     for (size_t i = 0; i < text.size();) {
       auto c = static_cast<unsigned char>(text[i]);
@@ -278,19 +313,14 @@ std::optional<PlaceMatch> FindPlace(const Gazetteer& g, std::string_view input) 
     }
   }
   std::vector<PlaceWord> words = SplitPlaceWords(text);
+  if (words.size() > kMaxWords)
+    words.resize(kMaxWords);
   Index ix = BuildIndex(g);
   std::vector<Candidate> all = Candidates(g, ix, text, words);
   if (all.empty()) {
     return std::nullopt;
   }
-  std::vector<const Candidate*> kept;
-  for (const auto& c : all) {
-    bool beaten = std::any_of(all.begin(), all.end(),
-                              [&](const Candidate& d) { return &d != &c && Beats(d, c); });
-    if (!beaten) {
-      kept.push_back(&c);
-    }
-  }
+  std::vector<const Candidate*> kept = Unbeaten(all);
   if (kept.empty()) {  // a cycle of partial overlaps: fall back to confidence alone
     for (const auto& c : all) {
       kept.push_back(&c);

@@ -98,7 +98,8 @@ struct PlaceMatch {
 // Straße" is the street, not the landmark "Bahnhof"); for the same words the higher confidence
 // wins ("am Stadtpark" is the landmark Stadtpark, "Am Stadtpark 3" the street Am Stadtpark).
 // A number without a street ("house number twelve", "Hausnummer 12") is no place.
-// Cost: O(words × names); the keys of all names are derived on every call.
+// Cost: O(words × names) for at most the first 16 KiB (2,000 words) of the text; the keys of all
+// names are derived on every call.
 std::optional<PlaceMatch> FindPlace(const Gazetteer& g, std::string_view text);
 
 }  // namespace meldestelle::routing

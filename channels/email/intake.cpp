@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/sql.hpp"
+#include "core/text.hpp"
 #include "outbox/outbox.hpp"
 #include "routing/gazetteer.hpp"
 #include "tickets/followups.hpp"
@@ -18,6 +19,10 @@ namespace meldestelle::email {
 
 using nlohmann::json;
 using tickets::RememberProviderEvent;
+
+namespace {
+constexpr size_t kMaxReportTextBytes = 16 * 1024;
+}  // namespace
 
 struct MailIntake::Stored {
   meldestelle::Attachment attachment;
@@ -179,7 +184,11 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty();
   r.reporter.ack_channel = answer ? "email" : "none";
   r.reporter.ack_address = answer ? address : "";
-  r.text = mail.text;
+  // The rules, the classifier and staff read the first 16 KiB of the text (a report is at most
+  // 4,000 characters elsewhere); a longer mail is cut there, marked.
+  r.text = std::string(Utf8Prefix(mail.text, kMaxReportTextBytes));
+  if (r.text.size() < mail.text.size())
+    r.text += "\n[… gekürzt]";
   for (const auto& f : files.stored) {
     r.attachments.push_back(f.attachment);
     if (!r.location.lat && f.lat) {
@@ -193,7 +202,7 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   *place_kind = r.location.lat ? "photo" : "none";
   std::optional<routing::PlaceMatch> place;
   if (!r.location.lat && gazetteer_ != nullptr)
-    place = routing::FindPlace(*gazetteer_, mail.text);
+    place = routing::FindPlace(*gazetteer_, r.text);
   if (place) {
     r.location.lat = place->lat;
     r.location.lon = place->lon;

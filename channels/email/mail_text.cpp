@@ -240,6 +240,22 @@ std::string TidyLines(std::string_view s) {
   return out;
 }
 
+// Where "</name" (any case) starts in `html` at or after `from`; npos if nowhere.
+size_t FindEndTag(std::string_view html, size_t from, std::string_view name) {
+  for (size_t p = html.find("</", from); p != std::string_view::npos; p = html.find("</", p + 2)) {
+    if (html.size() - p - 2 < name.size())
+      return std::string_view::npos;
+    bool same = true;
+    for (size_t k = 0; k < name.size() && same; ++k) {
+      same = std::tolower(static_cast<unsigned char>(html[p + 2 + k])) ==
+             static_cast<unsigned char>(name[k]);
+    }
+    if (same)
+      return p;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 std::string HtmlToText(std::string_view html) {
@@ -268,13 +284,13 @@ std::string HtmlToText(std::string_view html) {
       }
       i = end + 1;
       if (!closing && (name == "script" || name == "style" || name == "head" || name == "title")) {
-        // Skip to the matching end tag (no nesting in these).
-        std::string lower = AsciiLower(html.substr(i));
-        size_t close = lower.find("</" + name);
-        if (close == std::string::npos) {
+        // Skip to the matching end tag (no nesting in these), without copying the rest: each
+        // byte is looked at once, however many such elements the document has.
+        size_t close = FindEndTag(html, i, name);
+        if (close == std::string_view::npos) {
           break;
         }
-        size_t gt = html.find('>', i + close);
+        size_t gt = html.find('>', close);
         i = gt == std::string_view::npos ? html.size() : gt + 1;
         continue;
       }

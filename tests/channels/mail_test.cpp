@@ -500,6 +500,21 @@ TEST_CASE("RFC 2231 file names: continuations, percent-encoding, preference, san
 
 // ---- structure ----------------------------------------------------------------------------------
 
+TEST_CASE("HTML: script, style, head and title end tags are found in any case, once each",
+          "[mail]") {
+  // Mixed-case end tags, many elements, one never closed: what follows it is dropped.
+  std::string html = "<p>Laterne</p>";
+  for (int i = 0; i < 1000; ++i)
+    html += "<TITLE>x</Title><Script>y</sCrIpT><STYLE>z</style>";
+  html += "<p>dunkel</p><script>never closed <p>versteckt</p>";
+  Mail m = Parsed(Simple({"Content-Type: text/html; charset=utf-8"}, html));
+  CHECK(Body(m) == "Laterne\n\ndunkel");
+  // A cut-off end tag inside is not the end.
+  Mail n = Parsed(
+      Simple({"Content-Type: text/html; charset=utf-8"}, "<style>a</sty</style><p>Text</p>"));
+  CHECK(Body(n) == "Text");
+}
+
 TEST_CASE("multipart/alternative prefers text/plain, HTML-only is made readable", "[mail]") {
   std::string html =
       "<html><head><title>t</title><style>p{color:red}</style></head><body>"

@@ -161,6 +161,26 @@ TEST_CASE("spellings of Hauptstraße with a house number", "[gazetteer]") {
   CHECK(m->matched_text == "Haupt-Str. 12");
 }
 
+TEST_CASE("the same street written many times is found once; text beyond 16 KiB is not read",
+          "[gazetteer]") {
+  std::string many;
+  for (int i = 0; i < 3000; ++i)
+    many += "Hauptstraße ";
+  auto m = FindPlace(Example(), many + "12");
+  REQUIRE(m);
+  CHECK(m->street == "Hauptstraße");
+  // The number lies beyond the first 16 KiB: not seen, the street alone is found.
+  CHECK(m->house_number.empty());
+  CHECK(m->kind == "street");
+  // Within the first 16 KiB it is.
+  auto near = FindPlace(Example(), std::string(1000, ' ') + "Hauptstraße 12" + many);
+  REQUIRE(near);
+  CHECK(near->house_number == "12");
+  // A place only after 16 KiB of other text is not found; a cut inside a character is harmless.
+  std::string filler(16 * 1024 - 1, 'x');
+  CHECK_FALSE(FindPlace(Example(), filler + "ä Lindenstraße 13"));
+}
+
 TEST_CASE("Lindenstraße dreizehn is the listed point of number 13", "[gazetteer]") {
   auto m = FindPlace(Example(), "Ja hallo, in der Lindenstraße dreizehn ist ein Schlagloch.");
   REQUIRE(m);
