@@ -178,7 +178,11 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   r.channel = "email";
   r.channel_message_id = mail.dedupe_key;
   r.received_at = m.received_at;
-  std::string address = mail.reply_to.empty() ? mail.from_address : mail.reply_to;
+  // Addresses from headers become recipients only when they are plain addresses of a domain: a
+  // Reply-To that is not is ignored, and without a usable From no acknowledgement goes out.
+  std::string address = IsRecipientAddress(mail.reply_to)       ? mail.reply_to
+                        : IsRecipientAddress(mail.from_address) ? mail.from_address
+                                                                : "";
   r.reporter.address = mail.from_address;
   r.reporter.name = mail.from_name;
   bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty();

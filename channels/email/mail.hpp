@@ -69,6 +69,13 @@ struct Mail {
 // error never comes with a partial result.
 Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});
 
+// Whether an address from a mail's headers may become a recipient of ours: one addr-spec
+// "local@domain" of at most 254 bytes, a local part of at most 64 bytes of printable characters
+// without blanks, quotes, brackets, commas, semicolons or backslashes, and a domain name of at
+// least two labels (letters, digits, hyphens, UTF-8; no IP literal, no "localhost", no label
+// beginning or ending with a hyphen, a last label of letters).
+bool IsRecipientAddress(std::string_view address);
+
 // Mailgun webhook signature: hex(HMAC-SHA256(signing_key, timestamp + token)) == signature
 // (compared in constant time), and the timestamp (decimal seconds) within ±max_age_s of now_unix.
 // An empty key never verifies. Refusing a reused token (replay) is the caller's job.

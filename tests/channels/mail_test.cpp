@@ -870,6 +870,43 @@ TEST_CASE("missing Message-ID: the dedupe key is a content hash", "[mail]") {
   CHECK(bad_date.date.empty());
 }
 
+TEST_CASE("only plain addresses of a domain from mail headers may become recipients", "[mail]") {
+  for (const char* ok :
+       {"erika@example.net", "j.mueller+maengel@stadt.musterstadt.example",
+        "anna_b@xn--mnchen-3ya.example", "anna@münchen.example", "o'brien@example.org"}) {
+    INFO(ok);
+    CHECK(IsRecipientAddress(ok));
+  }
+  for (const char* bad : {"",
+                          "erika",
+                          "@example.net",
+                          "erika@",
+                          "erika@localhost",
+                          "root@LOCALHOST",
+                          "erika@example",
+                          "erika@[127.0.0.1]",
+                          "erika@10.0.0.1",
+                          "erika@exa mple.net",
+                          "a b@example.net",
+                          "erika@example.net, boss@example.org",
+                          "erika@example.net\r\nRCPT TO:x",
+                          "<erika@example.net>",
+                          "\"erika\"@example.net",
+                          "erika@-example.net",
+                          "erika@example-.net",
+                          "erika@.example.net",
+                          "erika@example..net",
+                          "erika@example.net.",
+                          "er;ka@example.net",
+                          "erika@exam_ple.net"}) {
+    INFO(bad);
+    CHECK_FALSE(IsRecipientAddress(bad));
+  }
+  CHECK_FALSE(IsRecipientAddress(std::string(65, 'a') + "@example.net"));
+  CHECK_FALSE(IsRecipientAddress("a@" + std::string(250, 'b') + ".de"));
+  CHECK_FALSE(IsRecipientAddress("erika@exa\xffmple.net"));  // not UTF-8
+}
+
 TEST_CASE("threading headers, Reply-To and Return-Path", "[mail]") {
   Mail m = Parsed(Simple(
       {"In-Reply-To: <ack-1@stadt.example>", "References: <root@x>\r\n <ack-1@stadt.example>",

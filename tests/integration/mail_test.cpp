@@ -187,6 +187,35 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
 
+TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes a recipient",
+          "[integration][mail]") {
+  Stack s(MailOptions());
+  int status = -1;
+  std::vector<std::string> refs;
+  for (const std::string& reply_to :
+       {std::string("postmaster@localhost"), std::string("x@[127.0.0.1]"),
+        std::string("ok@example.net")}) {
+    const std::string mid = RandomHex(8) + "@example.org";
+    std::string mail = "From: Anna <anna@example.org>\r\nReply-To: " + reply_to +
+                       "\r\nTo: maengel@musterstadt.example\r\nSubject: Laterne\r\n"
+                       "Date: Thu, 03 Dec 2026 10:00:00 +0100\r\nMessage-ID: <" +
+                       mid +
+                       ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                       "Die Laterne vor der Lindenstraße 13 ist dunkel.\r\n";
+    fs::path file = s.dir() / (mid + ".eml");
+    std::ofstream(file, std::ios::binary) << mail;
+    std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
+    INFO(out);
+    REQUIRE(status == 0);
+  }
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack'", 3));
+  auto acks = s.Query("SELECT address FROM outbox WHERE kind = 'ack' ORDER BY id");
+  CHECK(acks[0][0].as<std::string>() == "anna@example.org");
+  CHECK(acks[1][0].as<std::string>() == "anna@example.org");
+  CHECK(acks[2][0].as<std::string>() == "ok@example.net");
+}
+
 namespace {
 
 std::string VectorHeader(const std::string& file, const std::string& name) {
