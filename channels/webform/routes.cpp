@@ -114,6 +114,10 @@ class Routes {
   // The form again, with the citizen's values and what was wrong.
   void ShowFormAgain(httplib::Response& res, FormPage& page, int status, const std::string& code);
   void Confirm(httplib::Response& res, const std::string& reference, bool email);
+  // The form again with the values, to confirm with one click (a suspicious, not a bot's,
+  // submission), counted in meldestelle_reports_rejected_total{reason="token_…"}.
+  void AskToConfirm(httplib::Response& res, FormPage& page, const TokenCheck& token,
+                    bool had_photos);
   void CountDiscarded(const std::string& reason);
   // A bot's submission is answered like a success; nothing is published.
   void Discard(httplib::Response& res, const std::string& reason);
@@ -279,6 +283,30 @@ void Routes::Confirm(httplib::Response& res, const std::string& reference, bool 
   res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");
 }
 
+void Routes::AskToConfirm(httplib::Response& res, FormPage& page, const TokenCheck& token,
+                          bool had_photos) {
+  // The new token is as old as the least age, so the confirming click passes at once; a
+  // submission that was only too fast keeps its nonce (its deduplication key).
+  const int64_t issued = NowUnix() - settings_.token_min_age_seconds;
+  page.form_token = token.verdict == TokenVerdict::kTooFast
+                        ? IssueFormTokenAt(settings_.token_secret, issued, token.nonce)
+                        : IssueFormToken(settings_.token_secret, issued);
+  std::string photos = had_photos ? " Die Fotos wählen Sie bitte noch einmal aus." : "";
+  if (token.verdict == TokenVerdict::kExpired) {
+    page.errors.push_back(
+        "Das Formular war zu lange geöffnet. Bitte prüfen Sie Ihre Angaben und senden Sie sie "
+        "noch einmal ab." +
+        photos);
+  } else {
+    page.errors.push_back(
+        "Bitte bestätigen Sie Ihre Meldung: Prüfen Sie Ihre Angaben und klicken Sie noch einmal "
+        "auf „Meldung absenden“." +
+        photos);
+  }
+  log::Info("form submission to confirm", {{"reason", ToString(token.verdict)}});
+  ShowFormAgain(res, page, 200, std::string("token_") + ToString(token.verdict));
+}
+
 void Routes::CountDiscarded(const std::string& reason) {
   intake_.metrics()
       .GetCounter("meldestelle_spam_discarded_total",
@@ -309,21 +337,20 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
   };
   page.values = {field("description"), field("category"), field("address"), field("lat"),
                  field("lon"),         field("email"),    field("phone"),   field("language")};
-  // Bots: a filled honeypot, or a token that is missing, forged or submitted too fast, is
-  // answered like a success; nothing is published.
+  // Unambiguous bots (the invisible honeypot filled, a forged token) are answered like a
+  // success; nothing is published. Only suspicious submissions (too fast: autofill, a quick
+  // re-send, a page from the browser's cache; expired; a token missing or cut off) are shown
+  // again for a one-click confirmation: no person is told "Vielen Dank" for a dropped report.
   if (!TrimAscii(field("website")).empty()) {
     return Discard(res, "honeypot");
   }
   auto token = VerifyFormToken(field("form_token"), settings_.token_secret, NowUnix(),
                                settings_.token_min_age_seconds, settings_.token_max_age_seconds);
-  if (token.verdict == TokenVerdict::kExpired) {
-    page.errors.push_back(
-        "Das Formular war zu lange geöffnet. Bitte prüfen Sie Ihre Angaben, wählen Sie die Fotos "
-        "erneut aus und senden Sie noch einmal ab.");
-    return ShowFormAgain(res, page, 400, "token_expired");
+  if (token.verdict == TokenVerdict::kBadSignature) {
+    return Discard(res, "token_bad_signature");
   }
   if (token.verdict != TokenVerdict::kValid) {
-    return Discard(res, std::string("token_") + ToString(token.verdict));
+    return AskToConfirm(res, page, token, !body->submission.files.empty());
   }
   Validation v = Validate(body->submission, SubmissionLimits(), config());
   if (!v.intake) {
