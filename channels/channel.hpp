@@ -22,6 +22,7 @@
 
 namespace httplib {
 class Server;
+struct Request;
 }
 
 namespace meldestelle::routing {
@@ -90,6 +91,10 @@ class Intake {
   // submission by channel and reason (meldestelle_reports_rejected_total).
   virtual void CountWebhook(const std::string& channel, const std::string& outcome) = 0;
   virtual void CountRejected(const std::string& channel, const std::string& reason) = 0;
+  // The per-client limit on reports (gateway.reports_per_minute; docs/security.md): 0 if the
+  // client of `req` may send one now, else the seconds until it may — the route answers 429 with
+  // Retry-After in its own format. Takes one report from the client's allowance; counted.
+  virtual int ReportRateLimited(const httplib::Request& req, const std::string& channel) = 0;
 };
 
 // --- The worker ---

@@ -31,6 +31,8 @@ int HttpStatusFor(ErrorCode code) {
   }
   if (code == errors::kIdempotencyKeyReused)
     return 422;
+  if (code == errors::kRateLimited)
+    return 429;
   if (code == errors::kBrokerUnavailable || code == errors::kBrokerTimeout ||
       code == errors::kBrokerRefused || code == errors::kBrokerError ||
       code == errors::kDbUnavailable || code == errors::kDbError ||

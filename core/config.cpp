@@ -119,7 +119,8 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
       n && rd.ExpectMap(
                n, "gateway",
                {"listen", "port", "public_base_url", "instance_id", "threads", "publish_timeout_ms",
-                "max_request_bytes", "max_body_bytes", "max_header_count", "max_header_bytes"})) {
+                "max_request_bytes", "max_body_bytes", "max_header_count", "max_header_bytes",
+                "reports_per_minute", "reports_burst", "trusted_proxies"})) {
     rd.String(n, "listen", &c.gateway.listen, false, "gateway");
     rd.Int(n, "port", &c.gateway.port, 0, 65535, "gateway");
     rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");
@@ -130,6 +131,9 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Int(n, "max_body_bytes", &c.gateway.max_body_bytes, 1024, int64_t{1} << 30, "gateway");
     rd.Int(n, "max_header_count", &c.gateway.max_header_count, 16, 1000, "gateway");
     rd.Int(n, "max_header_bytes", &c.gateway.max_header_bytes, 4096, 1 << 20, "gateway");
+    rd.Int(n, "reports_per_minute", &c.gateway.reports_per_minute, 0, 100000, "gateway");
+    rd.Int(n, "reports_burst", &c.gateway.reports_burst, 1, 100000, "gateway");
+    rd.StringList(n, "trusted_proxies", &c.gateway.trusted_proxies, "gateway");
   }
   if (auto n = root["amqp"];
       n && rd.ExpectMap(n, "amqp", {"url", "exchange", "queue", "dead_letter_queue"})) {

@@ -109,6 +109,11 @@ struct Config {
     int64_t max_body_bytes = 64 * 1024;      // JSON, url-encoded and text bodies
     int max_header_count = 100;
     int64_t max_header_bytes = 32 * 1024;
+    // Reports (form, API, Open311) per client address: a burst, then per minute; 0 = no limit.
+    int reports_per_minute = 20;
+    int reports_burst = 20;
+    // Reverse proxies whose X-Forwarded-For names the client (exact addresses).
+    std::vector<std::string> trusted_proxies;
   } gateway;
   struct Amqp {
     std::string url = "amqp://guest:guest@127.0.0.1:5672/";

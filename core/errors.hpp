@@ -63,6 +63,7 @@ inline constexpr ErrorCode kPayloadInvalid{"payload_invalid"};
 inline constexpr ErrorCode kUnsupportedMediaType{"unsupported_media_type"};
 inline constexpr ErrorCode kContentEncodingUnsupported{"content_encoding_unsupported"};
 inline constexpr ErrorCode kHeadersTooLarge{"headers_too_large"};
+inline constexpr ErrorCode kRateLimited{"rate_limited"};
 inline constexpr ErrorCode kContentLengthInvalid{"content_length_invalid"};
 inline constexpr ErrorCode kMultipartInvalid{"multipart_invalid"};
 inline constexpr ErrorCode kFormInvalid{"form_invalid"};

@@ -44,6 +44,7 @@ Gateway::Gateway(const Config& config, const channels::Registry& channels,
       store_(config.database.url),
       publisher_(config.amqp, registry),
       staff_(config, registry),
+      report_limit_(config.gateway.reports_per_minute, config.gateway.reports_burst),
       server_(std::make_unique<BacklogServer>()) {}
 
 Gateway::~Gateway() { Stop(); }
@@ -61,6 +62,20 @@ void Gateway::CountWebhook(const std::string& channel, const std::string& outcom
                   "Provider webhook requests, by channel and outcome.",
                   {{"channel", channel}, {"outcome", outcome}})
       .Inc();
+}
+
+int Gateway::ReportRateLimited(const httplib::Request& req, const std::string& channel) {
+  std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+                                     config_.gateway.trusted_proxies);
+  auto d = report_limit_.Take(client);
+  if (d.allowed)
+    return 0;
+  registry_
+      .GetCounter("meldestelle_rate_limited_total",
+                  "Reports refused with 429: too many from one client address.",
+                  {{"channel", channel}})
+      .Inc();
+  return d.retry_after_seconds;
 }
 
 void Gateway::CountRejected(const std::string& channel, const std::string& reason) {

@@ -13,6 +13,7 @@
 #include "core/reference.hpp"
 #include "gateway/framing.hpp"
 #include "gateway/publisher.hpp"
+#include "gateway/rate_limit.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/intake.hpp"
 
@@ -45,6 +46,7 @@ class Gateway final : public channels::Intake {
   channels::Accepted AcceptReport(channels::ReportIntake request, webform::Intake intake) override;
   void CountWebhook(const std::string& channel, const std::string& outcome) override;
   void CountRejected(const std::string& channel, const std::string& reason) override;
+  int ReportRateLimited(const httplib::Request& req, const std::string& channel) override;
 
  private:
   void Routes();
@@ -65,6 +67,7 @@ class Gateway final : public channels::Intake {
   Publisher publisher_;
   Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
   FramingRules framing_;  // from the configuration and the channels' body limits
+  RateLimiter report_limit_;
   std::unique_ptr<BacklogServer> server_;
   std::thread thread_;
   int port_ = 0;

@@ -216,6 +216,13 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
   auto resource = SplitFormat(req.matches[1].str(), req.get_header_value("Accept"));
   const Format f = resource.format;
   received_.Inc();
+  if (int wait = intake_.ReportRateLimited(req, "open311"); wait > 0) {
+    res.set_header("Retry-After", std::to_string(wait));
+    return Reject(res, f,
+                  One(429, "too many requests from this address; retry after " +
+                               std::to_string(wait) + " seconds"),
+                  "rate_limited");
+  }
   // A client's retry with the same Idempotency-Key gets the same service_request_id.
   std::string idem = req.get_header_value("Idempotency-Key");
   auto valid = Validate(req, res, f, reader);

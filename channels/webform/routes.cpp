@@ -230,6 +230,13 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
     intake_.CountRejected(channel_, code.str());
     SendJson(res, HttpStatusFor(code), ErrorJson(code, message, fields));
   };
+  if (int wait = intake_.ReportRateLimited(req, channel_); wait > 0) {
+    res.set_header("Retry-After", std::to_string(wait));
+    return reject(errors::kRateLimited,
+                  "Zu viele Meldungen von dieser Adresse in kurzer Zeit. "
+                  "Bitte in " +
+                      std::to_string(wait) + " Sekunden erneut senden.");
+  }
   std::string key = req.get_header_value("Idempotency-Key");
   if (key.size() > 200 || (!key.empty() && !IsValidUtf8(key))) {
     return reject(errors::kIdempotencyKeyInvalid,
@@ -325,6 +332,13 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader) {
   received_.Inc();
   FormPage page = EmptyPage();
+  if (int wait = intake_.ReportRateLimited(req, channel_); wait > 0) {
+    res.set_header("Retry-After", std::to_string(wait));
+    page.errors.push_back(
+        "Von Ihrem Anschluss kamen in kurzer Zeit sehr viele Meldungen. Bitte warten Sie " +
+        std::to_string(wait) + " Sekunden und senden Sie dann noch einmal.");
+    return ShowFormAgain(res, page, 429, errors::kRateLimited.str());
+  }
   auto body = ReadBody(req, res, reader);
   if (!body) {
     page.errors.push_back(body.error().message);

@@ -1,11 +1,17 @@
 // End-to-end tests of the intake pipeline against the real broker and database.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "core/crypto.hpp"
-#include "core/photo.hpp"
 #include "core/envelope.hpp"
+#include "core/photo.hpp"
 #include "core/reference.hpp"
 #include "stack.hpp"
 
@@ -346,6 +352,110 @@ TEST_CASE(
   CHECK_THAT(metrics->body, Catch::Contains("reason=\"token_malformed\"} 2"));
   CHECK_THAT(metrics->body, Catch::Contains("reason=\"token_expired\"} 1"));
   CHECK_THAT(metrics->body, !Catch::Contains("meldestelle_spam_discarded_total{reason=\"token_"));
+}
+
+namespace {
+
+// A request from another loopback address (127.0.0.2): another client for the gateway.
+std::string RawHttpFrom(const char* source, int port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, source, &src.sin_addr) == 1);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  dst.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+    answer.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a flood of reports from one address is limited with 429 and Retry-After; reports from other "
+    "addresses are all accepted meanwhile") {
+  StackOptions options;
+  options.workers = 0;
+  options.extra_env = {"MELDESTELLE_REPORTS_PER_MINUTE=20"};
+  options.edit_config = [](std::string& cfg) {
+    // The test client stands for the town's reverse proxy: X-Forwarded-For names the citizen.
+    Replace(cfg, "  trusted_proxies: []\n", "  trusted_proxies: [127.0.0.1]\n");
+  };
+  Stack s(options);
+  const std::string report = R"({"description":"Laterne dunkel","lat":50.94,"lon":6.96})";
+  auto post_as = [&](const std::string& client) {
+    httplib::Client c("127.0.0.1", s.port());
+    return c.Post("/api/v1/reports", {{"X-Forwarded-For", client}}, report, "application/json");
+  };
+  // The flood: 100 times the allowance of 20 a minute, from two threads, while citizens at other
+  // addresses send theirs.
+  std::atomic<int> flood_accepted{0}, flood_limited{0}, other_failed{0};
+  std::atomic<bool> retry_after_seen{false};
+  auto flood = [&] {
+    httplib::Client c("127.0.0.1", s.port());
+    for (int i = 0; i < 100; ++i) {
+      auto r = c.Post("/api/v1/reports", {{"X-Forwarded-For", "198.51.100.7"}}, report,
+                      "application/json");
+      if (r && r->status == 202) {
+        ++flood_accepted;
+      } else if (r && r->status == 429) {
+        ++flood_limited;
+        if (std::atoi(r->get_header_value("Retry-After").c_str()) >= 1)
+          retry_after_seen = true;
+      }
+    }
+  };
+  std::thread f1(flood), f2(flood);
+  for (int i = 0; i < 10; ++i) {
+    auto r = post_as("198.51.100." + std::to_string(20 + i));
+    if (!r || r->status != 202)
+      ++other_failed;
+  }
+  f1.join();
+  f2.join();
+  CHECK(other_failed.load() == 0);
+  CHECK(flood_accepted.load() >= 20);
+  CHECK(flood_accepted.load() <= 22);  // the burst, and what refilled during the flood
+  CHECK(flood_accepted.load() + flood_limited.load() == 200);
+  CHECK(retry_after_seen.load());
+  CHECK(s.QueueDepth(s.queue()) == flood_accepted.load() + 10);
+  // A peer that is no trusted proxy cannot choose its address: 127.0.0.2 is its own client,
+  // whatever X-Forwarded-For it sends.
+  std::string direct =
+      RawHttpFrom("127.0.0.2", s.port(),
+                  "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.99\r\n"
+                  "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                      std::to_string(report.size()) + "\r\n\r\n" + report);
+  CHECK(direct.rfind("HTTP/1.1 202", 0) == 0);
+  // The flooding address gets the form's and Open311's refusals in their own formats.
+  httplib::Client c("127.0.0.1", s.port());
+  auto form = c.Post("/formular/meldung", {{"X-Forwarded-For", "198.51.100.7"}}, "beschreibung=x",
+                     "application/x-www-form-urlencoded");
+  REQUIRE(form);
+  CHECK(form->status == 429);
+  CHECK_THAT(form->body, Catch::Contains("Bitte warten Sie"));
+  CHECK_THAT(form->get_header_value("Content-Type"), Catch::Contains("text/html"));
+  auto o311 = c.Post("/open311/v2/requests.json", {{"X-Forwarded-For", "198.51.100.7"}},
+                     "api_key=x", "application/x-www-form-urlencoded");
+  REQUIRE(o311);
+  CHECK(o311->status == 429);
+  CHECK_THAT(o311->body, Catch::Contains("\"code\":429"));
+  auto m = c.Get("/metrics");
+  REQUIRE(m);
+  CHECK_THAT(m->body, Catch::Contains("meldestelle_rate_limited_total{channel=\"app\"}"));
 }
 
 TEST_CASE("without a broker the gateway answers 503, and recovers by itself") {

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+// Per-client rate limits on what costs the town (a report: a ticket, an acknowledgement by SMS
+// or e-mail): a token bucket per client address (docs/security.md, "Rate limits").
+namespace meldestelle::gateway {
+
+class RateLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Decision {
+    bool allowed = true;
+    int retry_after_seconds = 0;  // when !allowed: until the next token
+  };
+
+  // `burst` requests at once, then `per_minute` (refilled continuously). per_minute 0: no limit.
+  RateLimiter(int per_minute, int burst);
+
+  // Takes one token of `client`'s bucket. Thread-safe.
+  Decision Take(const std::string& client, Clock::time_point now = Clock::now());
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    Clock::time_point at;
+  };
+  void Prune(Clock::time_point now);
+
+  const double per_second_;
+  const double burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+  Clock::time_point last_prune_;
+};
+
+// The client's address: the peer, or, when the peer is one of `trusted_proxies`, the rightmost
+// address in X-Forwarded-For that is not a trusted proxy (the one the town's proxy saw).
+std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
+                          const std::vector<std::string>& trusted_proxies);
+
+}  // namespace meldestelle::gateway
