@@ -231,6 +231,21 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
   return "";
 }
 
+namespace {
+
+// The staff list's filter ($1 department, $2 statuses, $3 category, $4 since, $5 until, $6 with a
+// box, $7..$10 the box).
+constexpr const char* kListWhere =
+    " WHERE ($1 = '' OR department_id = $1)"
+    " AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))"
+    " AND ($3 = '' OR coalesce(category, routed_category) = $3)"
+    " AND ($4 = '' OR received_at >= $4::timestamptz)"
+    " AND ($5 = '' OR received_at < CASE WHEN length($5) = 10"
+    "      THEN $5::date + 1 ELSE $5::timestamptz END)"
+    " AND (NOT $6 OR (lat BETWEEN $7 AND $8 AND lon BETWEEN $9 AND $10))";
+
+}  // namespace
+
 Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
   return db_.Run<Page>([&](pqxx::connection& c) {
     db::ReadTx tx(c);
@@ -242,32 +257,41 @@ Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
     std::optional<routing::BBox> box = f.bbox;
     if (area != nullptr)
       box = area->bbox;  // narrowed further below
-    auto rows = tx.exec_params(
-        "SELECT id::text, lat, lon FROM tickets"
-        " WHERE ($1 = '' OR department_id = $1)"
-        " AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))"
-        " AND ($3 = '' OR coalesce(category, routed_category) = $3)"
-        " AND ($4 = '' OR received_at >= $4::timestamptz)"
-        " AND ($5 = '' OR received_at < CASE WHEN length($5) = 10"
-        "      THEN $5::date + 1 ELSE $5::timestamptz END)"
-        " AND (NOT $6 OR (lat BETWEEN $7 AND $8 AND lon BETWEEN $9 AND $10))"
-        " ORDER BY received_at DESC, reference",
-        f.department, statuses, f.category, f.since, f.until, box.has_value(),
-        box ? box->min_lat : 0.0, box ? box->max_lat : 0.0, box ? box->min_lon : 0.0,
-        box ? box->max_lon : 0.0);
+    const double b[4] = {box ? box->min_lat : 0.0, box ? box->max_lat : 0.0,
+                         box ? box->min_lon : 0.0, box ? box->max_lon : 0.0};
     std::vector<std::string> ids;
-    for (const auto& row : rows) {
-      if (area != nullptr &&
-          !routing::Contains(*area, {row[2].as<double>(), row[1].as<double>()})) {
-        continue;
-      }
-      ids.push_back(row[0].as<std::string>());
-    }
     Page page;
-    page.total = static_cast<long long>(ids.size());
-    for (size_t i = static_cast<size_t>(f.offset);
-         i < ids.size() && i < static_cast<size_t>(f.offset + f.limit); ++i) {
-      auto t = tickets::LoadTicketById(tx, ids[i], false);
+    if (area == nullptr) {
+      // The page is cut in SQL; only its tickets are loaded.
+      auto rows = tx.exec_params(std::string("SELECT id::text FROM tickets") + kListWhere +
+                                     " ORDER BY received_at DESC, reference LIMIT $11 OFFSET $12",
+                                 f.department, statuses, f.category, f.since, f.until,
+                                 box.has_value(), b[0], b[1], b[2], b[3],
+                                 static_cast<long long>(f.limit), static_cast<long long>(f.offset));
+      for (const auto& row : rows)
+        ids.push_back(row[0].as<std::string>());
+      page.total = tx.exec_params(std::string("SELECT count(*) FROM tickets") + kListWhere,
+                                  f.department, statuses, f.category, f.since, f.until,
+                                  box.has_value(), b[0], b[1], b[2], b[3])[0][0]
+                       .as<long long>();
+    } else {
+      // An area's polygon is tested here, on the ids and positions of its box's rows.
+      auto rows = tx.exec_params(std::string("SELECT id::text, lat, lon FROM tickets") +
+                                     kListWhere + " ORDER BY received_at DESC, reference",
+                                 f.department, statuses, f.category, f.since, f.until,
+                                 box.has_value(), b[0], b[1], b[2], b[3]);
+      std::vector<std::string> inside;
+      for (const auto& row : rows) {
+        if (routing::Contains(*area, {row[2].as<double>(), row[1].as<double>()}))
+          inside.push_back(row[0].as<std::string>());
+      }
+      page.total = static_cast<long long>(inside.size());
+      for (size_t i = static_cast<size_t>(f.offset);
+           i < inside.size() && i < static_cast<size_t>(f.offset + f.limit); ++i)
+        ids.push_back(inside[i]);
+    }
+    for (const auto& id : ids) {
+      auto t = tickets::LoadTicketById(tx, id, false);
       if (!t)
         continue;
       const Department* d = config_.FindDepartment(t->department_id);
