@@ -116,11 +116,11 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Fail(root, "town", "is required");
   }
   if (auto n = root["gateway"];
-      n && rd.ExpectMap(
-               n, "gateway",
-               {"listen", "port", "public_base_url", "instance_id", "threads", "publish_timeout_ms",
-                "max_request_bytes", "max_body_bytes", "max_header_count", "max_header_bytes",
-                "reports_per_minute", "reports_burst", "trusted_proxies"})) {
+      n && rd.ExpectMap(n, "gateway",
+                        {"listen", "port", "public_base_url", "instance_id", "threads",
+                         "publish_timeout_ms", "max_request_bytes", "max_body_bytes",
+                         "max_header_count", "max_header_bytes", "reports_per_minute",
+                         "reports_burst", "trusted_proxies", "admin_port", "admin_listen"})) {
     rd.String(n, "listen", &c.gateway.listen, false, "gateway");
     rd.Int(n, "port", &c.gateway.port, 0, 65535, "gateway");
     rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");
@@ -134,6 +134,8 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Int(n, "reports_per_minute", &c.gateway.reports_per_minute, 0, 100000, "gateway");
     rd.Int(n, "reports_burst", &c.gateway.reports_burst, 1, 100000, "gateway");
     rd.StringList(n, "trusted_proxies", &c.gateway.trusted_proxies, "gateway");
+    rd.Int(n, "admin_port", &c.gateway.admin_port, 0, 65535, "gateway");
+    rd.String(n, "admin_listen", &c.gateway.admin_listen, false, "gateway");
   }
   if (auto n = root["amqp"];
       n && rd.ExpectMap(n, "amqp", {"url", "exchange", "queue", "dead_letter_queue"})) {

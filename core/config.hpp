@@ -114,6 +114,9 @@ struct Config {
     int reports_burst = 20;
     // Reverse proxies whose X-Forwarded-For names the client (exact addresses).
     std::vector<std::string> trusted_proxies;
+    // /readyz and /metrics on their own port (0: on the main port).
+    int admin_port = 0;
+    std::string admin_listen = "127.0.0.1";
   } gateway;
   struct Amqp {
     std::string url = "amqp://guest:guest@127.0.0.1:5672/";

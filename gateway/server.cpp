@@ -113,6 +113,8 @@ Result<int> Gateway::Start() {
                          " is not set; the gateway needs it to sign form tokens");
   }
   framing_ = Framing(config_, channels_);
+  if (config_.gateway.admin_port > 0)
+    admin_ = std::make_unique<BacklogServer>();
   Routes();
   if (auto st = staff_.Register(*server_); !st)
     return st.error();
@@ -140,9 +142,20 @@ Result<int> Gateway::Start() {
                                               std::to_string(config_.gateway.port));
   }
   server_->WidenBacklog(1024);
+  if (admin_) {
+    admin_->set_read_timeout(5, 0);
+    admin_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+    if (!admin_->bind_to_port(config_.gateway.admin_listen, config_.gateway.admin_port)) {
+      return MakeError(errors::kBindFailed, "cannot listen on " + config_.gateway.admin_listen +
+                                                ":" + std::to_string(config_.gateway.admin_port) +
+                                                " (gateway.admin_port)");
+    }
+  }
   port_ = port;
   publisher_.Start();
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  if (admin_)
+    admin_thread_ = std::thread([this] { admin_->listen_after_bind(); });
   return port;
 }
 
@@ -150,6 +163,10 @@ void Gateway::Stop() {
   if (thread_.joinable()) {
     server_->stop();
     thread_.join();
+  }
+  if (admin_thread_.joinable()) {
+    admin_->stop();
+    admin_thread_.join();
   }
   publisher_.Stop();
 }
@@ -189,8 +206,16 @@ void Gateway::Routes() {
   server_->Get("/healthz", [](const auto&, auto& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });
-  server_->Get("/readyz", [this](const auto& req, auto& res) { HandleReady(req, res); });
-  server_->Get("/metrics", [this](const auto&, auto& res) {
+  // /readyz and /metrics tell an attacker what is down and how busy we are: on the admin port
+  // (loopback) when one is configured, else here.
+  httplib::Server& admin = admin_ ? *admin_ : *server_;
+  if (admin_) {
+    admin_->Get("/healthz", [](const auto&, auto& res) {
+      res.set_content("ok\n", "text/plain; charset=utf-8");
+    });
+  }
+  admin.Get("/readyz", [this](const auto& req, auto& res) { HandleReady(req, res); });
+  admin.Get("/metrics", [this](const auto&, auto& res) {
     res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server_->set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));

@@ -70,6 +70,9 @@ class Gateway final : public channels::Intake {
   RateLimiter report_limit_;
   std::unique_ptr<BacklogServer> server_;
   std::thread thread_;
+  // /readyz and /metrics when gateway.admin_port is set (loopback by default).
+  std::unique_ptr<BacklogServer> admin_;
+  std::thread admin_thread_;
   int port_ = 0;
 };
 

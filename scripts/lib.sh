@@ -43,6 +43,8 @@ ms_defaults() {
   : "${MELDESTELLE_EPMD_PORT:=$((MELDESTELLE_AMQP_PORT - 1303))}"
   : "${MELDESTELLE_RABBIT_NODENAME:=meldestelle@localhost}"
   : "${MELDESTELLE_PG_PORT:=55432}"
+  # The gateway's /readyz and /metrics (config/example: gateway.admin_port).
+  : "${MELDESTELLE_ADMIN_PORT:=9180}"
   : "${MELDESTELLE_IMAP_PORT:=10143}"
   : "${MELDESTELLE_IMAP_USER:=maengel}"
   : "${MELDESTELLE_SMTP_PORT:=10025}"
@@ -55,7 +57,7 @@ ms_defaults() {
     fi
   fi
   export MELDESTELLE_VAR MELDESTELLE_AMQP_PORT MELDESTELLE_RABBIT_DIST_PORT MELDESTELLE_EPMD_PORT \
-         MELDESTELLE_RABBIT_NODENAME MELDESTELLE_PG_PORT MELDESTELLE_PG_BIN \
+         MELDESTELLE_ADMIN_PORT MELDESTELLE_RABBIT_NODENAME MELDESTELLE_PG_PORT MELDESTELLE_PG_BIN \
          MELDESTELLE_IMAP_PORT MELDESTELLE_IMAP_USER MELDESTELLE_SMTP_PORT MELDESTELLE_MAIL_SERVICES
   [[ $MELDESTELLE_IMAP_USER =~ ^[a-z][a-z0-9._-]*$ ]] ||
     ms_die "MELDESTELLE_IMAP_USER must be a plain lower-case name: '$MELDESTELLE_IMAP_USER'"
@@ -181,6 +183,9 @@ ms_app_start() {
   if ms_port_open "$port"; then
     ms_die "port $port is already in use (set MELDESTELLE_HTTP_PORT)"
   fi
+  if [[ ${MELDESTELLE_ADMIN_PORT:-0} != 0 ]] && ms_port_open "$MELDESTELLE_ADMIN_PORT"; then
+    ms_die "port $MELDESTELLE_ADMIN_PORT is already in use (set MELDESTELLE_ADMIN_PORT)"
+  fi
   "$bin" gateway --config "$config" >>"$logdir/gateway.log" 2>&1 &
   MS_GATEWAY_PID=$!
   "$bin" worker --config "$config" >>"$logdir/worker.log" 2>&1 &
@@ -194,7 +199,9 @@ ms_app_start() {
   fi
   ms_log "gateway pid $MS_GATEWAY_PID, worker pid $MS_WORKER_PID," \
     "dispatcher pid $MS_DISPATCHER_PID, logs in $logdir"
-  if ! ms_wait_http "http://127.0.0.1:$port/readyz" 60 "$MS_GATEWAY_PID"; then
+  local ready_port=$port
+  [[ ${MELDESTELLE_ADMIN_PORT:-0} == 0 ]] || ready_port=$MELDESTELLE_ADMIN_PORT
+  if ! ms_wait_http "http://127.0.0.1:$ready_port/readyz" 60 "$MS_GATEWAY_PID"; then
     tail -n 20 "$logdir/gateway.log" >&2
     ms_die "gateway did not become ready on port $port (log: $logdir/gateway.log)"
   fi

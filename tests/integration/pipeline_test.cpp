@@ -458,6 +458,34 @@ TEST_CASE(
   CHECK_THAT(m->body, Catch::Contains("meldestelle_rate_limited_total{channel=\"app\"}"));
 }
 
+TEST_CASE(
+    "with an admin port, /readyz and /metrics are there on loopback and not on the public "
+    "port") {
+  StackOptions options;
+  options.workers = 0;
+  const int admin = FreePort();
+  options.extra_env = {"MELDESTELLE_ADMIN_PORT=" + std::to_string(admin)};
+  Stack s(options);
+  for (const char* path : {"/readyz", "/metrics"}) {
+    INFO(path);
+    auto pub = s.Client().Get(path);
+    REQUIRE(pub);
+    CHECK(pub->status == 404);
+    httplib::Client a("127.0.0.1", admin);
+    auto got = a.Get(path);
+    REQUIRE(got);
+    CHECK(got->status == 200);
+  }
+  httplib::Client a("127.0.0.1", admin);
+  CHECK_THAT(a.Get("/metrics")->body, Catch::Contains("meldestelle_confirmed_total"));
+  CHECK(a.Get("/readyz")->body == R"({"broker":"ok","database":"ok"})");
+  // /healthz stays on the public port (load balancers), and is on the admin port too.
+  CHECK(s.Client().Get("/healthz")->status == 200);
+  CHECK(a.Get("/healthz")->status == 200);
+  // Reports are not served on the admin port.
+  CHECK(a.Post("/api/v1/reports", "{}", "application/json")->status == 404);
+}
+
 TEST_CASE("without a broker the gateway answers 503, and recovers by itself") {
   Stack s;
   std::string body = R"({"description":"Ampel ausgefallen","lat":50.94,"lon":6.95})";

@@ -412,12 +412,15 @@ std::vector<std::string> Stack::ProcessEnv() const {
     if (!Env(pass).empty())
       env.push_back(std::string(pass) + "=" + Env(pass));
   }
-  // The tests send many reports from one address: no rate limit unless a test sets one.
-  bool limit_set = std::any_of(
-      options_.extra_env.begin(), options_.extra_env.end(),
-      [](const std::string& kv) { return kv.rfind("MELDESTELLE_REPORTS_PER_MINUTE=", 0) == 0; });
-  if (!limit_set)
-    env.push_back("MELDESTELLE_REPORTS_PER_MINUTE=0");
+  // Unless a test sets them: no rate limit (the tests send many reports from one address), and
+  // /readyz and /metrics on the main port.
+  for (std::string fallback : {"MELDESTELLE_REPORTS_PER_MINUTE=0", "MELDESTELLE_ADMIN_PORT=0"}) {
+    std::string name = fallback.substr(0, fallback.find('=') + 1);
+    bool set = std::any_of(options_.extra_env.begin(), options_.extra_env.end(),
+                           [&](const std::string& kv) { return kv.rfind(name, 0) == 0; });
+    if (!set)
+      env.push_back(fallback);
+  }
   env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
   return env;
 }
@@ -500,6 +503,17 @@ std::string Stack::RunShell(const std::string& script, int* exit_status) {
 }
 
 bool Stack::Ready() {
+  // /readyz is on the admin port when the test gives the gateway one.
+  int admin = 0;
+  for (const auto& kv : options_.extra_env) {
+    if (kv.rfind("MELDESTELLE_ADMIN_PORT=", 0) == 0)
+      admin = std::atoi(kv.c_str() + std::strlen("MELDESTELLE_ADMIN_PORT="));
+  }
+  if (admin > 0) {
+    httplib::Client c("127.0.0.1", admin);
+    auto res = c.Get("/readyz");
+    return res && res->status == 200;
+  }
   auto res = Client().Get("/readyz");
   return res && res->status == 200;
 }
