@@ -9,6 +9,7 @@
 #include <exiv2/exiv2.hpp>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 
 #include "core/errors.hpp"
 #include "core/media.hpp"
@@ -18,8 +19,27 @@ namespace meldestelle {
 namespace {
 
 // Above this a JPEG's coefficients alone would need hundreds of MB: a tiny file can declare
-// 65535x65535, and libjpeg allocates for the declared size before reading any scan.
-constexpr std::int64_t kMaxJpegPixels = 100'000'000;
+// 65535x65535, and libjpeg allocates for the declared size before reading any scan. 50
+// megapixels: what phone cameras make (12 MP by default, 48 or 50 MP in their full-resolution
+// modes); a 200 MP mode's photo is refused as too large.
+constexpr std::int64_t kMaxJpegPixels = 50'000'000;
+
+// JPEG decodes at once per process (each up to kMaxJpegPixels × 3 bytes and libjpeg's buffers).
+constexpr std::ptrdiff_t kDecodeSlots = 4;
+
+class DecodeSlot {
+ public:
+  DecodeSlot() { Slots().acquire(); }
+  ~DecodeSlot() { Slots().release(); }
+  DecodeSlot(const DecodeSlot&) = delete;
+  DecodeSlot& operator=(const DecodeSlot&) = delete;
+
+ private:
+  static std::counting_semaphore<kDecodeSlots>& Slots() {
+    static std::counting_semaphore<kDecodeSlots> slots(kDecodeSlots);
+    return slots;
+  }
+};
 
 Error Invalid(std::string detail) {
   return MakeError(errors::kInvalidPhoto, "the photo could not be read", std::move(detail));
@@ -489,6 +509,9 @@ Result<std::string> StripPhoto(std::string_view bytes) {
   try {
     const std::string type = SniffMediaType(bytes);
     if (type == "image/jpeg") {
+      // Decoding is what costs memory (a 50 MP photo: about 150 MB of pixels): at most
+      // kDecodeSlots at once in a process, the others wait their turn.
+      DecodeSlot slot;
       return StripJpeg(bytes);
     }
     if (type == "image/png") {

@@ -46,7 +46,7 @@ Result<PhotoMetadata> ReadPhotoMetadata(std::string_view bytes);
 // PNG and WebP pixels are not rotated: an EXIF orientation in them is dropped with the EXIF.
 // HEIC, AVIF and any other recognised type give errors::kUnsupportedPhotoType; broken input (a
 // truncated JPEG, even one libjpeg would warn about and pad) gives errors::kInvalidPhoto; a JPEG
-// above 100 megapixels gives errors::kPhotoTooLarge.
+// above 50 megapixels gives errors::kPhotoTooLarge.
 Result<std::string> StripPhoto(std::string_view bytes);
 
 }  // namespace meldestelle

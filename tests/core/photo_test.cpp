@@ -449,6 +449,23 @@ TEST_CASE("strip and read: broken input is an error or empty metadata, never a c
     }
     CHECK(StripPhoto(jpeg).error().code.name() == "photo_too_large");
   }
+  SECTION("a JPEG above 50 megapixels (8200x6200), and one just below (8000x6200)") {
+    auto sized = [](int w, int h) {
+      std::string jpeg = MakeJpeg(32, 16);
+      const size_t sof = jpeg.find("\xFF\xC0");
+      REQUIRE(sof != std::string::npos);
+      jpeg[sof + 5] = static_cast<char>(h >> 8);
+      jpeg[sof + 6] = static_cast<char>(h & 0xFF);
+      jpeg[sof + 7] = static_cast<char>(w >> 8);
+      jpeg[sof + 8] = static_cast<char>(w & 0xFF);
+      return jpeg;
+    };
+    CHECK(StripPhoto(sized(8200, 6200)).error().code.name() == "photo_too_large");
+    // Below the cap the size is accepted (the scan is then too short: broken, not too large).
+    auto below = StripPhoto(sized(8000, 6200));
+    REQUIRE_FALSE(below.ok());
+    CHECK(below.error().code.name() != "photo_too_large");
+  }
 }
 
 TEST_CASE("strip: PNG text, time and EXIF chunks are dropped, the rest is intact", "[photo]") {
