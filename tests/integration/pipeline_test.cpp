@@ -1,8 +1,4 @@
 // End-to-end tests of the intake pipeline against the real broker and database.
-#include <arpa/inet.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -354,36 +350,6 @@ TEST_CASE(
   CHECK_THAT(metrics->body, !Catch::Contains("meldestelle_spam_discarded_total{reason=\"token_"));
 }
 
-namespace {
-
-// A request from another loopback address (127.0.0.2): another client for the gateway.
-std::string RawHttpFrom(const char* source, int port, const std::string& request) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in src{};
-  src.sin_family = AF_INET;
-  REQUIRE(inet_pton(AF_INET, source, &src.sin_addr) == 1);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  dst.sin_port = htons(static_cast<uint16_t>(port));
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
-    answer.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return answer;
-}
-
-}  // namespace
-
 TEST_CASE(
     "a flood of reports from one address is limited with 429 and Retry-After; reports from other "
     "addresses are all accepted meanwhile") {
@@ -435,10 +401,11 @@ TEST_CASE(
   // A peer that is no trusted proxy cannot choose its address: 127.0.0.2 is its own client,
   // whatever X-Forwarded-For it sends.
   std::string direct =
-      RawHttpFrom("127.0.0.2", s.port(),
-                  "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.99\r\n"
-                  "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                      std::to_string(report.size()) + "\r\n\r\n" + report);
+      RawHttp(s.port(),
+              "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.99\r\n"
+              "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                  std::to_string(report.size()) + "\r\n\r\n" + report,
+              "127.0.0.2");
   CHECK(direct.rfind("HTTP/1.1 202", 0) == 0);
   // The flooding address gets the form's and Open311's refusals in their own formats.
   httplib::Client c("127.0.0.1", s.port());

@@ -1,5 +1,6 @@
 #include "stack.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -134,8 +135,14 @@ std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>
   return body;
 }
 
-std::string RawHttp(int port, const std::string& request) {
+std::string RawHttp(int port, const std::string& request, const char* source) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (source != nullptr) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    REQUIRE(inet_pton(AF_INET, source, &src.sin_addr) == 1);
+    REQUIRE(bind(s, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -50,7 +50,9 @@ std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>
 // Replaces the first `from` in `text` (which must contain it) by `to`.
 void Replace(std::string& text, const std::string& from, const std::string& to);
 // Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
-std::string RawHttp(int port, const std::string& request);
+// Sends `request` as it is to 127.0.0.1:port (from the loopback address `source`, e.g.
+// "127.0.0.2" for another client, if given) and returns everything the server answers.
+std::string RawHttp(int port, const std::string& request, const char* source = nullptr);
 
 // The messages the SMTP sink (scripts/smtp-sink.py, $MELDESTELLE_SMTP_SINK_DIR) received for
 // `rcpt`, oldest first: the .eml files as sent.
