@@ -135,6 +135,7 @@ class Routes {
   std::optional<Valid> Validate(const httplib::Request& req, httplib::Response& res, Format f,
                                 const httplib::ContentReader& reader);
   void Reject(httplib::Response& res, Format f, const Failure& failure, const std::string& reason);
+  void RejectKey(const httplib::Request& req, httplib::Response& res, Format f);
   void Unavailable(httplib::Response& res, Format f);
   bool Token(const std::string& path, httplib::Response& res, Format f);
   void Requests(const httplib::Request& req, httplib::Response& res, Format f,
@@ -174,7 +175,7 @@ std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httpl
   // request is parsed (the body is small: the gateway's limit for text bodies).
   std::string key(TrimAscii(Param(req, "api_key")));
   if (!key.empty() && !ClientForKey(config(), key)) {
-    Reject(res, f, InvalidApiKey(), "api_key_invalid");
+    RejectKey(req, res, f);
     return std::nullopt;
   }
   const size_t cap = static_cast<size_t>(config().gateway.max_body_bytes);
@@ -200,7 +201,7 @@ std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httpl
   }
   auto client = ClientForKey(config(), key);
   if (!client) {
-    Reject(res, f, InvalidApiKey(), "api_key_invalid");
+    RejectKey(req, res, f);
     return std::nullopt;
   }
   auto parsed = ParseRequest(*form, config());
@@ -211,11 +212,10 @@ std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httpl
   return Valid{std::move(*parsed.request), *client, std::move(raw).value(), content_type};
 }
 
-void Routes::Post(const httplib::Request& req, httplib::Response& res,
-                  const httplib::ContentReader& reader) {
-  auto resource = SplitFormat(req.matches[1].str(), req.get_header_value("Accept"));
-  const Format f = resource.format;
-  received_.Inc();
+// A missing or wrong api_key: 403, or 429 once an address has tried more than its allowance of
+// reports (key guessing). Clients with a valid key are not limited per address: one
+// FixMyStreet server sends a whole council's reports (docs/security.md, "Rate limits").
+void Routes::RejectKey(const httplib::Request& req, httplib::Response& res, Format f) {
   if (int wait = intake_.ReportRateLimited(req, "open311"); wait > 0) {
     res.set_header("Retry-After", std::to_string(wait));
     return Reject(res, f,
@@ -223,6 +223,14 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
                                std::to_string(wait) + " seconds"),
                   "rate_limited");
   }
+  Reject(res, f, InvalidApiKey(), "api_key_invalid");
+}
+
+void Routes::Post(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader) {
+  auto resource = SplitFormat(req.matches[1].str(), req.get_header_value("Accept"));
+  const Format f = resource.format;
+  received_.Inc();
   // A client's retry with the same Idempotency-Key gets the same service_request_id.
   std::string idem = req.get_header_value("Idempotency-Key");
   auto valid = Validate(req, res, f, reader);

@@ -355,7 +355,8 @@ TEST_CASE(
     "addresses are all accepted meanwhile") {
   StackOptions options;
   options.workers = 0;
-  options.extra_env = {"MELDESTELLE_REPORTS_PER_MINUTE=20"};
+  options.extra_env = {"MELDESTELLE_REPORTS_PER_MINUTE=20",
+                       "MELDESTELLE_OPEN311_API_KEY=open311-key-of-a-known-client"};
   options.edit_config = [](std::string& cfg) {
     // The test client stands for the town's reverse proxy: X-Forwarded-For names the citizen.
     Replace(cfg, "  trusted_proxies: []\n", "  trusted_proxies: [127.0.0.1]\n");
@@ -420,6 +421,15 @@ TEST_CASE(
   REQUIRE(o311);
   CHECK(o311->status == 429);
   CHECK_THAT(o311->body, Catch::Contains("\"code\":429"));
+  // An Open311 client with a valid key is not limited per address (one FixMyStreet server sends
+  // a whole council's reports).
+  auto known = c.Post("/open311/v2/requests.json", {{"X-Forwarded-For", "198.51.100.7"}},
+                      "api_key=open311-key-of-a-known-client&service_code=STR-01&lat=50.9375"
+                      "&long=6.9603&description=Schlagloch",
+                      "application/x-www-form-urlencoded");
+  REQUIRE(known);
+  INFO(known->body);
+  CHECK(known->status == 200);
   auto m = c.Get("/metrics");
   REQUIRE(m);
   CHECK_THAT(m->body, Catch::Contains("meldestelle_rate_limited_total{channel=\"app\"}"));
