@@ -3,11 +3,11 @@
 #include <curl/curl.h>
 #include <sys/socket.h>
 
-#include <cctype>
 #include <mutex>
 
 #include "core/errors.hpp"
 #include "core/outbound.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle {
 
@@ -58,9 +58,7 @@ std::string HostOf(const std::string& url) {
   curl_url_cleanup(u);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  for (auto& ch : host)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return host;
+  return AsciiLower(host);
 }
 
 void GlobalInit() {

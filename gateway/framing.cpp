@@ -1,5 +1,6 @@
 #include "gateway/framing.hpp"
 
+#include <cctype>
 #include <charconv>
 
 #include "core/text.hpp"
@@ -8,7 +9,16 @@ namespace meldestelle::gateway {
 
 namespace {
 
-bool Named(std::string_view name, std::string_view wanted) { return AsciiLower(name) == wanted; }
+// `wanted` is lower-case; compared without a copy (this runs for every header of every request).
+bool Named(std::string_view name, std::string_view wanted) {
+  if (name.size() != wanted.size())
+    return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(name[i])) != static_cast<unsigned char>(wanted[i]))
+      return false;
+  }
+  return true;
+}
 
 std::string SizeText(int64_t bytes) {
   if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
