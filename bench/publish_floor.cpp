@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "core/metrics.hpp"
-#include "gateway/backlog_server.hpp"
+#include "gateway/guarded_server.hpp"
 #include "gateway/publisher.hpp"
 
 int main(int argc, char** argv) {
@@ -66,11 +66,13 @@ int main(int argc, char** argv) {
   gateway::Publisher publisher(amqp, registry);
   publisher.Start();
 
-  gateway::BacklogServer server;
+  // The gateway's connection handling with its defaults, but no cap per client (wrk's
+  // connections all come from one address).
+  gateway::ConnectionLimits limits;
+  limits.threads = threads;
+  limits.per_client = 0;
+  gateway::GuardedServer server(limits);
   server.set_tcp_nodelay(true);
-  server.set_keep_alive_max_count(1000);
-  server.set_keep_alive_timeout(5);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   std::atomic<uint64_t> n{0};
   server.Post("/floor", [&](const httplib::Request& req, httplib::Response& res) {
     auto st = publisher.Publish(req.body, std::to_string(++n), "report", 0,

@@ -120,7 +120,11 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
                         {"listen", "port", "public_base_url", "instance_id", "threads",
                          "publish_timeout_ms", "max_request_bytes", "max_body_bytes",
                          "max_header_count", "max_header_bytes", "reports_per_minute",
-                         "reports_burst", "trusted_proxies", "admin_port", "admin_listen"})) {
+                         "reports_burst", "trusted_proxies", "admin_port", "admin_listen",
+                         "max_connections_per_client", "max_queued_connections",
+                         "header_timeout_seconds", "body_timeout_seconds",
+                         "min_upload_bytes_per_second", "keep_alive_seconds",
+                         "keep_alive_requests"})) {
     rd.String(n, "listen", &c.gateway.listen, false, "gateway");
     rd.Int(n, "port", &c.gateway.port, 0, 65535, "gateway");
     rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");
@@ -136,6 +140,15 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.StringList(n, "trusted_proxies", &c.gateway.trusted_proxies, "gateway");
     rd.Int(n, "admin_port", &c.gateway.admin_port, 0, 65535, "gateway");
     rd.String(n, "admin_listen", &c.gateway.admin_listen, false, "gateway");
+    rd.Int(n, "max_connections_per_client", &c.gateway.max_connections_per_client, 0, 100000,
+           "gateway");
+    rd.Int(n, "max_queued_connections", &c.gateway.max_queued_connections, 0, 100000, "gateway");
+    rd.Int(n, "header_timeout_seconds", &c.gateway.header_timeout_seconds, 1, 3600, "gateway");
+    rd.Int(n, "body_timeout_seconds", &c.gateway.body_timeout_seconds, 1, 3600, "gateway");
+    rd.Int(n, "min_upload_bytes_per_second", &c.gateway.min_upload_bytes_per_second, 1,
+           int64_t{1} << 30, "gateway");
+    rd.Int(n, "keep_alive_seconds", &c.gateway.keep_alive_seconds, 1, 3600, "gateway");
+    rd.Int(n, "keep_alive_requests", &c.gateway.keep_alive_requests, 1, 100000, "gateway");
   }
   if (auto n = root["amqp"];
       n && rd.ExpectMap(n, "amqp", {"url", "exchange", "queue", "dead_letter_queue"})) {

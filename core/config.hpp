@@ -117,6 +117,16 @@ struct Config {
     // /readyz and /metrics on their own port (0: on the main port).
     int admin_port = 0;
     std::string admin_listen = "127.0.0.1";
+    // Connections (gateway/guarded_server.hpp): open per client address (0: no cap; trusted
+    // proxies have none), accepted but waiting for a thread, the deadlines of a request's head
+    // and body, idle keep-alive and requests per connection.
+    int max_connections_per_client = 16;
+    int max_queued_connections = 256;
+    int header_timeout_seconds = 10;
+    int body_timeout_seconds = 30;
+    int64_t min_upload_bytes_per_second = 8 * 1024;
+    int keep_alive_seconds = 5;
+    int keep_alive_requests = 100;
   } gateway;
   struct Amqp {
     std::string url = "amqp://guest:guest@127.0.0.1:5672/";

@@ -43,8 +43,8 @@ void Gateway::HandleMediaLink(const httplib::Request& req, httplib::Response& re
   const std::string signature = req.get_param_value("s");
   // Links always expire; "e=0" (never) is not accepted here.
   if (!expiry || *expiry == 0 ||
-      !VerifyLink(LinkSecret(config_), "media", sha256, *expiry, signature,
-                  static_cast<int64_t>(std::time(nullptr)))) {
+      !VerifyLinkOrLegacy(config_, KeyPurpose::kMediaLinks, "media", sha256, *expiry, signature,
+                          static_cast<int64_t>(std::time(nullptr)))) {
     SendError(res, 403, errors::kLinkInvalid,
               "Der Link ist ungültig oder abgelaufen. Bitte öffnen Sie die Meldung im "
               "Posteingang der Meldestelle.");

@@ -14,7 +14,7 @@
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/text.hpp"
-#include "gateway/backlog_server.hpp"
+#include "gateway/guarded_server.hpp"
 #include "gateway/framing.hpp"
 
 namespace meldestelle::gateway {
@@ -32,6 +32,37 @@ json ErrorJson(ErrorCode code, const std::string& message) {
 
 void SetUnavailable(httplib::Response& res) { res.set_header("Retry-After", "5"); }
 
+void CountRefused(metrics::Registry& registry, std::string_view reason) {
+  registry
+      .GetCounter("meldestelle_http_refused_total",
+                  "Requests refused before their body was read, by reason.",
+                  {{"reason", std::string(reason)}})
+      .Inc();
+}
+
+std::unique_ptr<GuardedServer> MakeServer(const Config& config, metrics::Registry& registry) {
+  const auto& g = config.gateway;
+  ConnectionLimits limits;
+  limits.threads = g.threads;
+  limits.queue = g.max_queued_connections;
+  limits.per_client = g.max_connections_per_client;
+  limits.exempt = g.trusted_proxies;
+  limits.head_seconds = g.header_timeout_seconds;
+  limits.head_bytes = 2 * g.max_header_bytes + 16 * 1024;  // beyond 431's, room for the line
+  limits.body_seconds = g.body_timeout_seconds;
+  limits.body_min_bytes_per_second = g.min_upload_bytes_per_second;
+  limits.idle_seconds = g.keep_alive_seconds;
+  limits.keep_alive_requests = g.keep_alive_requests;
+  return std::make_unique<GuardedServer>(
+      limits, [&registry](std::string_view reason) { CountRefused(registry, reason); });
+}
+
+// The Content-Length the framing checks let through (0 without one).
+int64_t BodyLength(const httplib::Request& req) {
+  auto value = req.get_header_value("Content-Length");
+  return value.empty() ? 0 : std::strtoll(value.c_str(), nullptr, 10);
+}
+
 }  // namespace
 
 Gateway::Gateway(const Config& config, const channels::Registry& channels,
@@ -45,7 +76,7 @@ Gateway::Gateway(const Config& config, const channels::Registry& channels,
       publisher_(config.amqp, registry),
       staff_(config, registry),
       report_limit_(config.gateway.reports_per_minute, config.gateway.reports_burst),
-      server_(std::make_unique<BacklogServer>()) {}
+      server_(MakeServer(config, registry)) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -114,18 +145,15 @@ Result<int> Gateway::Start() {
   }
   framing_ = Framing(config_, channels_);
   if (config_.gateway.admin_port > 0)
-    admin_ = std::make_unique<BacklogServer>();
+    admin_ = std::make_unique<GuardedServer>();
   Routes();
   if (auto st = staff_.Register(*server_); !st)
     return st.error();
   server_->set_tcp_nodelay(true);
-  server_->set_keep_alive_max_count(1000);
-  server_->set_keep_alive_timeout(5);
-  server_->set_read_timeout(60, 0);  // mobile uploads are slow
+  // Per read and write; a whole request has its deadline (gateway/guarded_server.hpp).
+  server_->set_read_timeout(60, 0);
   server_->set_write_timeout(30, 0);
   server_->set_payload_max_length(static_cast<size_t>(config_.gateway.max_request_bytes));
-  int threads = config_.gateway.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Drop SO_REUSEPORT (a stale server must not silently share our port).
   server_->set_socket_options([](socket_t s) {
     int on = 1;
@@ -144,7 +172,6 @@ Result<int> Gateway::Start() {
   server_->WidenBacklog(1024);
   if (admin_) {
     admin_->set_read_timeout(5, 0);
-    admin_->new_task_queue = [] { return new httplib::ThreadPool(2); };
     if (!admin_->bind_to_port(config_.gateway.admin_listen, config_.gateway.admin_port)) {
       return MakeError(errors::kBindFailed, "cannot listen on " + config_.gateway.admin_listen +
                                                 ":" + std::to_string(config_.gateway.admin_port) +
@@ -180,13 +207,11 @@ void Gateway::Routes() {
     for (const auto& [name, value] : req.headers)
       head.headers.emplace_back(name, value);
     auto refusal = CheckFraming(head, framing_);
-    if (!refusal)
+    if (!refusal) {
+      GuardedServer::HeadRead(BodyLength(req));
       return httplib::Server::HandlerResponse::Unhandled;
-    registry_
-        .GetCounter("meldestelle_http_refused_total",
-                    "Requests refused before their body was read, by reason.",
-                    {{"reason", refusal->code.str()}})
-        .Inc();
+    }
+    CountRefused(registry_, refusal->code.str());
     // The body is not read: the connection cannot carry another request.
     res.set_header("Connection", "close");
     SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));

@@ -19,7 +19,7 @@
 
 namespace meldestelle::gateway {
 
-class BacklogServer;  // cpp-httplib's server (gateway/server.cpp)
+class GuardedServer;  // cpp-httplib's server (gateway/guarded_server.hpp)
 
 // The HTTP front: the framing checks every request passes first, the public status, the health
 // and metrics endpoints, signed media links, the opt-out link, the staff API and inbox — and the
@@ -68,10 +68,10 @@ class Gateway final : public channels::Intake {
   Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
   FramingRules framing_;  // from the configuration and the channels' body limits
   RateLimiter report_limit_;
-  std::unique_ptr<BacklogServer> server_;
+  std::unique_ptr<GuardedServer> server_;
   std::thread thread_;
   // /readyz and /metrics when gateway.admin_port is set (loopback by default).
-  std::unique_ptr<BacklogServer> admin_;
+  std::unique_ptr<GuardedServer> admin_;
   std::thread admin_thread_;
   int port_ = 0;
 };

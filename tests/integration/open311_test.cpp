@@ -391,7 +391,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Open311 media_url is not fetched from loopback or the town's network by default; the ticket "
+    "Open311 media_url is not fetched from loopback or the town's network by default, the ticket "
     "is written without the photo, flagged",
     "[open311]") {
   std::atomic<int> calls{0};

@@ -135,8 +135,9 @@ std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>
   return body;
 }
 
-std::string RawHttp(int port, const std::string& request, const char* source) {
+int ConnectTo(int port, const char* source) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
   if (source != nullptr) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
@@ -150,13 +151,23 @@ std::string RawHttp(int port, const std::string& request, const char* source) {
   REQUIRE(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   timeval tv{10, 0};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  REQUIRE(send(s, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
+  return s;
+}
+
+std::string ReadAnswer(int socket) {
   std::string answer;
   char buf[4096];
   ssize_t n;
-  while ((n = recv(s, buf, sizeof buf, 0)) > 0)
+  while ((n = recv(socket, buf, sizeof buf, 0)) > 0)
     answer.append(buf, static_cast<size_t>(n));
+  return answer;
+}
+
+std::string RawHttp(int port, const std::string& request, const char* source) {
+  int s = ConnectTo(port, source);
+  REQUIRE(send(s, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string answer = ReadAnswer(s);
   close(s);
   return answer;
 }

@@ -49,9 +49,13 @@ std::string ReferenceOnPage(const std::string& html);
 std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>& fields);
 // Replaces the first `from` in `text` (which must contain it) by `to`.
 void Replace(std::string& text, const std::string& from, const std::string& to);
-// Sends raw bytes to 127.0.0.1:port and returns everything the server answered.
-// Sends `request` as it is to 127.0.0.1:port (from the loopback address `source`, e.g.
-// "127.0.0.2" for another client, if given) and returns everything the server answers.
+// A TCP connection to 127.0.0.1:port (from the loopback address `source`, e.g. "127.0.0.2"
+// for another client, if given) with a 10 s receive timeout; the caller closes it.
+int ConnectTo(int port, const char* source = nullptr);
+// Everything the server sends on `socket` until it closes the connection (or 10 s pass).
+std::string ReadAnswer(int socket);
+// Sends `request` as it is on a new ConnectTo(port, source) and returns everything the server
+// answers.
 std::string RawHttp(int port, const std::string& request, const char* source = nullptr);
 
 // The messages the SMTP sink (scripts/smtp-sink.py, $MELDESTELLE_SMTP_SINK_DIR) received for
