@@ -115,16 +115,29 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
   } else if (!n) {
     rd.Fail(root, "town", "is required");
   }
-  if (auto n = root["gateway"];
-      n && rd.ExpectMap(n, "gateway",
-                        {"listen", "port", "public_base_url", "instance_id", "threads",
-                         "publish_timeout_ms", "max_request_bytes", "max_body_bytes",
-                         "max_header_count", "max_header_bytes", "reports_per_minute",
-                         "reports_burst", "trusted_proxies", "admin_port", "admin_listen",
-                         "max_connections_per_client", "max_queued_connections",
-                         "header_timeout_seconds", "body_timeout_seconds",
-                         "min_upload_bytes_per_second", "keep_alive_seconds",
-                         "keep_alive_requests"})) {
+  if (auto n = root["gateway"]; n && rd.ExpectMap(n, "gateway",
+                                                  {"listen",
+                                                   "port",
+                                                   "public_base_url",
+                                                   "instance_id",
+                                                   "threads",
+                                                   "publish_timeout_ms",
+                                                   "max_request_bytes",
+                                                   "max_body_bytes",
+                                                   "max_header_count",
+                                                   "max_header_bytes",
+                                                   "reports_per_minute",
+                                                   "reports_burst",
+                                                   "trusted_proxies",
+                                                   "admin_port",
+                                                   "admin_listen",
+                                                   "max_connections_per_client",
+                                                   "max_queued_connections",
+                                                   "header_timeout_seconds",
+                                                   "body_timeout_seconds",
+                                                   "min_upload_bytes_per_second",
+                                                   "keep_alive_seconds",
+                                                   "keep_alive_requests"})) {
     rd.String(n, "listen", &c.gateway.listen, false, "gateway");
     rd.Int(n, "port", &c.gateway.port, 0, 65535, "gateway");
     rd.String(n, "public_base_url", &c.gateway.public_base_url, false, "gateway");

@@ -309,12 +309,13 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   std::string client;
   int port = 0;
   NameOf(sock, true, client, port);
-  bool capped = std::find(limits_.exempt.begin(), limits_.exempt.end(), client) ==
-                limits_.exempt.end();
+  bool capped =
+      std::find(limits_.exempt.begin(), limits_.exempt.end(), client) == limits_.exempt.end();
   if (capped && !clients_->Acquire(client, limits_.per_client))
     return refused("connections_per_client");
 
-  DeadlineStream stream(sock, static_cast<int>(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
+  DeadlineStream stream(sock,
+                        static_cast<int>(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
                         static_cast<int>(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
   tl_stream = &stream;
   tl_limits = &limits_;

@@ -26,10 +26,10 @@ namespace meldestelle::gateway {
 struct ConnectionLimits {
   int threads = 64;
   int queue = 256;
-  int per_client = 16;                // 0: no cap
-  std::vector<std::string> exempt;    // peers without a cap (trusted reverse proxies)
+  int per_client = 16;              // 0: no cap
+  std::vector<std::string> exempt;  // peers without a cap (trusted reverse proxies)
   int head_seconds = 10;
-  int64_t head_bytes = 96 * 1024;     // request line and header fields together
+  int64_t head_bytes = 96 * 1024;  // request line and header fields together
   int body_seconds = 30;
   int64_t body_min_bytes_per_second = 8 * 1024;
   int idle_seconds = 5;

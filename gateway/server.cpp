@@ -14,8 +14,8 @@
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/text.hpp"
-#include "gateway/guarded_server.hpp"
 #include "gateway/framing.hpp"
+#include "gateway/guarded_server.hpp"
 
 namespace meldestelle::gateway {
 

@@ -72,8 +72,9 @@ ojson Code(const std::string& code) {
 }
 
 bool IsHttpUrl(std::string_view url) {
-  static const std::regex kUrl(R"(^https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[^\s]*)?$)",
-                               std::regex::icase);
+  static const std::regex kUrl(
+      R"(^https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[^\s]*)?$)",
+      std::regex::icase);
   return url.size() <= kMaxUrlBytes && std::regex_match(std::string(url), kUrl);
 }
 

@@ -193,8 +193,9 @@ TEST_CASE("a body slower than its deadline is dropped, one in time is read") {
   limits.body_seconds = 1;
   limits.body_min_bytes_per_second = 1'000'000;
   TestServer server(limits);
-  const std::string head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-                           "Connection: close\r\nContent-Length: 1000\r\n\r\n";
+  const std::string head =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+      "Connection: close\r\nContent-Length: 1000\r\n\r\n";
   int slow = Connect(server.port(), "127.0.0.2");
   Send(slow, head + std::string(10, 'x'));  // and then nothing
   auto a = ReadToEnd(slow);

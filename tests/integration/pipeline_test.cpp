@@ -1,10 +1,11 @@
 // End-to-end tests of the intake pipeline against the real broker and database.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <thread>
 
 #include "core/crypto.hpp"
@@ -700,8 +701,9 @@ TEST_CASE(
   CHECK(s.QueueDepth(s.queue()) == 1);
   auto m = s.Client().Get("/metrics");
   REQUIRE(m);
-  CHECK_THAT(m->body, Catch::Contains(
-                          R"(meldestelle_http_refused_total{reason="connections_per_client"} 284)"));
+  CHECK_THAT(
+      m->body,
+      Catch::Contains(R"(meldestelle_http_refused_total{reason="connections_per_client"} 284)"));
   CHECK_THAT(m->body,
              Catch::Contains(R"(meldestelle_http_refused_total{reason="request_deadline"} 16)"));
 }
