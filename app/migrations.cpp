@@ -381,6 +381,17 @@ CREATE UNIQUE INDEX outbox_one_ack ON outbox (ticket_id, kind) WHERE kind IN ('a
 CREATE INDEX outbox_ticket ON outbox (ticket_id);
 )SQL";
 
+// Server-side inbox sessions: the cookie holds a random id, the table only its SHA-256.
+constexpr const char* kStaffSessions = R"SQL(
+CREATE TABLE staff_sessions (
+  id_sha256  text PRIMARY KEY CHECK (id_sha256 ~ '^[0-9a-f]{64}$'),
+  token_id   text NOT NULL REFERENCES api_tokens (id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_seen  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX staff_sessions_token ON staff_sessions (token_id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -400,6 +411,7 @@ const std::vector<Migration>& Migrations() {
       {7, "phone calls: the events of a call joined by call id", kPhone},
       {8, "chat_status_backlog: delivery receipts that overtook the send's answer", kStatusBacklog},
       {9, "departments: ticket history, staff tokens, delivery attempts, opt-outs", kDepartments},
+      {10, "staff_sessions: the inbox's server-side sessions", kStaffSessions},
   };
   return kMigrations;
 }

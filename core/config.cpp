@@ -178,6 +178,16 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.String(n, "media_dir", &dir, false, "storage");
     c.storage.media_dir = dir;
   }
+  // Purposes' own secrets (core/links.hpp); without one a purpose's key comes from the master.
+  if (auto n = root["keys"];
+      n && rd.ExpectMap(n, "keys", {"form_tokens", "optout_links", "media_links", "inbox"})) {
+    for (const char* name : {"form_tokens", "optout_links", "media_links", "inbox"}) {
+      std::string secret;
+      ReadSecret(rd, n, name, "keys", "MELDESTELLE_INBOX_SECRET", &secret);
+      if (!secret.empty())
+        c.purpose_secrets[name] = secret;
+    }
+  }
 }
 
 void ReadDepartments(YamlReader& rd, const YAML::Node& root, Config& c) {
@@ -325,8 +335,8 @@ Result<Config> LoadConfig(const std::filesystem::path& file, const ConfigSection
                   "must be a mapping of sections (town, gateway, …)");
     return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   }
-  std::vector<std::string> known = {"town",    "gateway",     "amqp",      "database",
-                                    "storage", "departments", "categories"};
+  std::vector<std::string> known = {"town",    "gateway", "amqp",        "database",
+                                    "storage", "keys",    "departments", "categories"};
   for (const auto& s : sections)
     known.emplace_back(s->key());
   if (!ignore_other_keys) {

@@ -142,9 +142,11 @@ struct Config {
   } storage;
   std::vector<Department> departments;
   std::vector<Category> categories;
-  // The key of signed links (core/links.hpp): notifications.optout_secret, else the web form's
-  // token secret; set by those sections' readers.
+  // The master secret of the keys per purpose (core/links.hpp): webform.token_secret, set by
+  // that section's reader.
   std::string link_secret;
+  // Purposes' own secrets (`keys.<purpose>`, notifications.optout_secret for "optout_links").
+  std::map<std::string, std::string> purpose_secrets;
   // The channels of this installation, by name, with their names for people ("whatsapp" →
   // "WhatsApp"): filled from the channel registry when the file is loaded with its sections
   // (channels::Registry::ConfigSections). Empty when no registry took part (tools, tests).

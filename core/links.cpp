@@ -4,7 +4,30 @@
 
 namespace meldestelle {
 
-std::string LinkSecret(const Config& config) { return config.link_secret; }
+std::string_view KeyName(KeyPurpose purpose) {
+  switch (purpose) {
+    case KeyPurpose::kFormTokens:
+      return "form_tokens";
+    case KeyPurpose::kOptOutLinks:
+      return "optout_links";
+    case KeyPurpose::kMediaLinks:
+      return "media_links";
+    case KeyPurpose::kInbox:
+      return "inbox";
+  }
+  return "unknown";
+}
+
+std::string PurposeKey(const Config& config, KeyPurpose purpose) {
+  const std::string name(KeyName(purpose));
+  auto own = config.purpose_secrets.find(name);
+  const std::string& base = own != config.purpose_secrets.end() && !own->second.empty()
+                                ? own->second
+                                : config.link_secret;
+  if (base.empty())
+    return "";
+  return HmacSha256Hex(base, "meldestelle key v1 " + name);
+}
 
 std::string SignLink(const std::string& secret, const std::string& purpose,
                      const std::string& subject, int64_t expires_unix) {
@@ -19,6 +42,19 @@ bool VerifyLink(const std::string& secret, const std::string& purpose, const std
   if (expires_unix != 0 && expires_unix < now_unix)
     return false;
   return ConstantTimeEquals(SignLink(secret, purpose, subject, expires_unix), signature);
+}
+
+bool VerifyLinkOrLegacy(const Config& config, KeyPurpose key, const std::string& purpose,
+                        const std::string& subject, int64_t expires_unix,
+                        const std::string& signature, int64_t now_unix) {
+  if (VerifyLink(PurposeKey(config, key), purpose, subject, expires_unix, signature, now_unix))
+    return true;
+  // The one key of old: notifications.optout_secret when set, else the master.
+  auto optout = config.purpose_secrets.find(std::string(KeyName(KeyPurpose::kOptOutLinks)));
+  const std::string& legacy = optout != config.purpose_secrets.end() && !optout->second.empty()
+                                  ? optout->second
+                                  : config.link_secret;
+  return VerifyLink(legacy, purpose, subject, expires_unix, signature, now_unix);
 }
 
 }  // namespace meldestelle

@@ -7,15 +7,27 @@
 
 namespace meldestelle {
 
+// One key per purpose (docs/security.md, "Keys"): each is HMAC-SHA256(base, "meldestelle key v1
+// " + name), where the base is the purpose's own secret when the configuration gives one
+// (`keys.<name>`, for opt-out links also notifications.optout_secret) and else the master secret,
+// webform.token_secret. So rotating one purpose's secret breaks only its own tokens and links.
+enum class KeyPurpose { kFormTokens, kOptOutLinks, kMediaLinks, kInbox };
+std::string_view KeyName(KeyPurpose purpose);  // "form_tokens", "optout_links", ...
+// "" when neither the purpose's secret nor the master is configured.
+std::string PurposeKey(const Config& config, KeyPurpose purpose);
+
 // Signed links in mails we send (docs/departments.md): a department's link to a large photo, a
 // citizen's opt-out link. The signature is HMAC-SHA256 over "purpose|subject|expiry" with the
-// link secret (notifications.optout_secret, else webform.token_secret), hex, first 32 chars.
-// `expires_unix` 0 = never expires.
-std::string LinkSecret(const Config& config);
+// purpose's key, hex, first 32 chars. `expires_unix` 0 = never expires.
 std::string SignLink(const std::string& secret, const std::string& purpose,
                      const std::string& subject, int64_t expires_unix);
 // True if `signature` is right for the other fields and the link has not expired at `now_unix`.
 bool VerifyLink(const std::string& secret, const std::string& purpose, const std::string& subject,
                 int64_t expires_unix, const std::string& signature, int64_t now_unix);
+// VerifyLink with the purpose's key, or with the one key all links were signed with before keys
+// were per purpose (opt-out links never expire; media links sent then are valid for 30 days).
+bool VerifyLinkOrLegacy(const Config& config, KeyPurpose key, const std::string& purpose,
+                        const std::string& subject, int64_t expires_unix,
+                        const std::string& signature, int64_t now_unix);
 
 }  // namespace meldestelle

@@ -9,8 +9,9 @@ namespace meldestelle {
 std::string OptOutUrl(const Config& config, const std::string& channel,
                       const std::string& address) {
   return config.gateway.public_base_url + "/abmelden?c=" + PercentEncode(channel) +
-         "&a=" + PercentEncode(address) +
-         "&s=" + SignLink(LinkSecret(config), "optout", channel + ":" + address, 0);
+         "&a=" + PercentEncode(address) + "&s=" +
+         SignLink(PurposeKey(config, KeyPurpose::kOptOutLinks), "optout", channel + ":" + address,
+                  0);
 }
 
 Result<OptOutRequest> CheckOptOutLink(const Config& config, std::string_view channel,
@@ -34,7 +35,8 @@ Result<OptOutRequest> CheckOptOutLink(const Config& config, std::string_view cha
   if (signature.size() != 32)
     return bad("malformed signature");
   std::string ch(channel), addr(address);
-  if (!VerifyLink(LinkSecret(config), "optout", ch + ":" + addr, 0, std::string(signature), 0))
+  if (!VerifyLinkOrLegacy(config, KeyPurpose::kOptOutLinks, "optout", ch + ":" + addr, 0,
+                          std::string(signature), 0))
     return bad("wrong signature");
   return OptOutRequest{ch, addr};
 }

@@ -8,7 +8,7 @@
 
 // Citizens' opt-out from status notifications by e-mail link (docs/departments.md, "Citizens"):
 // {gateway.public_base_url}/abmelden?c=email&a=<address>&s=<signature>, the signature being
-// SignLink(LinkSecret(config), "optout", "email:" + address, 0). Pure.
+// SignLink(PurposeKey(config, KeyPurpose::kOptOutLinks), "optout", "email:" + address, 0). Pure.
 namespace meldestelle {
 
 // The opt-out link for `address` on `channel` ("email").

@@ -13,6 +13,7 @@
 #include "routing/geo.hpp"
 #include "tickets/actions.hpp"
 #include "tickets/api_tokens.hpp"
+#include "tickets/staff_sessions.hpp"
 
 namespace httplib {
 class Server;
@@ -24,8 +25,9 @@ namespace meldestelle::gateway {
 
 // The departments' side of the gateway: the staff API under /api/v1/tickets (gateway/staff_api.cpp,
 // docs/api.md) and the staff inbox pages under /staff (gateway/staff_inbox.cpp). Both
-// authenticate with the department's bearer token (the inbox keeps it in a cookie after login)
-// and act through tickets::ApplyStaffAction. Thread-safe: handlers share only the pool.
+// authenticate with a bearer token (the inbox with a server-side session opened by a login with
+// one, tickets/staff_sessions.hpp) and act through tickets::ApplyStaffAction. Thread-safe: handlers
+// share only the pool.
 class Staff {
  public:
   Staff(const Config& config, metrics::Registry& registry);
@@ -76,8 +78,12 @@ class Staff {
 
   // Inbox (gateway/staff_inbox.cpp).
   void RegisterInbox(httplib::Server& server);
-  std::optional<tickets::ApiToken> InboxAuth(const httplib::Request& req, httplib::Response& res);
-  std::string Csrf(const tickets::ApiToken& token) const;
+  // The live session of the request's cookie; else a redirect to the login (or 503) is set.
+  std::optional<tickets::StaffSession> InboxAuth(const httplib::Request& req,
+                                                 httplib::Response& res);
+  // The session's token for the inbox's forms (and logout).
+  std::string Csrf(const tickets::StaffSession& session) const;
+  tickets::SessionLimits SessionLimits() const;
   void InboxLoginPage(const httplib::Request& req, httplib::Response& res);
   void InboxLogin(const httplib::Request& req, httplib::Response& res);
   void InboxLogout(const httplib::Request& req, httplib::Response& res);

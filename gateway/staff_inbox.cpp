@@ -19,6 +19,7 @@
 #include "core/text.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/reference.hpp"
+#include "tickets/settings.hpp"
 #include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
@@ -309,36 +310,73 @@ void Staff::RegisterInbox(httplib::Server& server) {
              [this](const auto& req, auto& res) { InboxPhoto(req, res); });
 }
 
-std::string Staff::Csrf(const ApiToken& token) const {
-  return SignLink(LinkSecret(config_), "staff-csrf", token.id, 0);
+std::string Staff::Csrf(const tickets::StaffSession& session) const {
+  return SignLink(PurposeKey(config_, KeyPurpose::kInbox), "staff-csrf", session.id_sha256, 0);
 }
 
-std::optional<ApiToken> Staff::InboxAuth(const httplib::Request& req, httplib::Response& res) {
-  std::string secret = CookieValue(req, kCookie);
-  std::optional<ApiToken> t;
-  if (!secret.empty()) {
-    auto checked = Authenticate(secret);
-    if (!checked) {
+tickets::SessionLimits Staff::SessionLimits() const {
+  const auto& t = config_.Get<tickets::Settings>();
+  return {t.inbox_idle_minutes, t.inbox_session_hours};
+}
+
+std::optional<tickets::StaffSession> Staff::InboxAuth(const httplib::Request& req,
+                                                      httplib::Response& res) {
+  std::string id = CookieValue(req, kCookie);
+  std::optional<tickets::StaffSession> session;
+  if (!id.empty()) {
+    auto found = db_.Run<std::optional<tickets::StaffSession>>([&](pqxx::connection& c) {
+      db::Tx tx(c);
+      auto s = tickets::FindSession(tx, id, SessionLimits());
+      tx.commit();
+      return s;
+    });
+    if (!found) {
+      log::Warn("inbox session check failed", {{"error", found.error().detail}});
       DatabaseAway(res);
       return std::nullopt;
     }
-    t = *checked;
+    session = *found;
   }
-  if (!t) {
+  if (!session) {
     res.status = 303;
     res.set_header("Location",
                    "/staff/login?weiter=" + httplib::detail::encode_query_param(req.path));
   }
-  return t;
+  return session;
 }
 
+namespace {
+
+// The login form's CSRF protection: the page sets a random value in a cookie that only this
+// path receives, the form carries its signature; a login posted from another site has neither.
+constexpr const char* kLoginCookie = "ms_login";
+
+std::string CookieHeader(const Config& config, const std::string& name, const std::string& value,
+                         const std::string& path, long max_age) {
+  // Secure wherever the gateway is reached by https (always, but for a local trial on http).
+  bool https = config.gateway.public_base_url.rfind("https://", 0) == 0;
+  return name + "=" + value + "; Path=" + path +
+         "; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age) +
+         (https ? "; Secure" : "");
+}
+
+}  // namespace
+
 void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) {
-  std::string error =
-      req.has_param("fehler")
-          ? "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Der Zugangsschlüssel "
-            "ist unbekannt oder gesperrt.</p>"
-          : "";
+  std::string error;
+  if (req.get_param_value("fehler") == "seite") {
+    error =
+        "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Die Anmeldeseite war "
+        "abgelaufen. Bitte melden Sie sich noch einmal an.</p>";
+  } else if (req.has_param("fehler")) {
+    error =
+        "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Der Zugangsschlüssel "
+        "ist unbekannt oder gesperrt.</p>";
+  }
   std::string next = req.has_param("weiter") ? req.get_param_value("weiter") : "/staff";
+  std::string nonce = RandomHex(16);
+  res.set_header("Set-Cookie", CookieHeader(config_, kLoginCookie, nonce, "/staff/login", 3600));
+  res.set_header("Cache-Control", "no-store");
   res.set_content(
       HtmlPage(
           "Anmelden", "",
@@ -347,11 +385,26 @@ void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) 
               "Zugangsschlüssel Ihres Fachbereichs</label><input type=\"password\" id=\"token\" "
               "name=\"token\" autocomplete=\"current-password\" required>"
               "<input type=\"hidden\" name=\"weiter\" value=\"" +
-              HtmlEscape(next) + "\"><button type=\"submit\">Anmelden</button></form>"),
+              HtmlEscape(next) + "\"><input type=\"hidden\" name=\"csrf\" value=\"" +
+              SignLink(PurposeKey(config_, KeyPurpose::kInbox), "staff-login", nonce, 0) +
+              "\"><button type=\"submit\">Anmelden</button></form>"),
       "text/html; charset=utf-8");
 }
 
 void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
+  std::string next = req.get_param_value("weiter");
+  if (next.rfind("/staff", 0) != 0 || next.find("//") != std::string::npos)
+    next = "/staff";
+  // Without the login page's cookie and its signature (another site posting the form, or a
+  // page older than an hour): the login page again, nothing checked.
+  std::string nonce = CookieValue(req, kLoginCookie);
+  if (nonce.empty() || !VerifyLink(PurposeKey(config_, KeyPurpose::kInbox), "staff-login", nonce, 0,
+                                   req.get_param_value("csrf"), 0)) {
+    res.status = 303;
+    res.set_header("Location",
+                   "/staff/login?fehler=seite&weiter=" + httplib::detail::encode_query_param(next));
+    return;
+  }
   std::string token = req.get_param_value("token");
   while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r'))
     token.pop_back();
@@ -369,42 +422,67 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
     res.set_header("Location", "/staff/login?fehler=1");
     return;
   }
-  std::string next = req.get_param_value("weiter");
-  if (next.rfind("/staff", 0) != 0 || next.find("//") != std::string::npos)
-    next = "/staff";
+  auto limits = SessionLimits();
+  auto id = db_.Run<std::string>([&](pqxx::connection& c) {
+    db::Tx tx(c);
+    auto opened = tickets::OpenSession(tx, t->id, limits);
+    tx.commit();
+    return opened;
+  });
+  if (!id) {
+    DatabaseAway(res);
+    return;
+  }
   res.status = 303;
-  // Secure wherever the gateway is reached by https (always, but for a local trial on http).
-  bool https = config_.gateway.public_base_url.rfind("https://", 0) == 0;
-  res.set_header("Set-Cookie", std::string(kCookie) + "=" + token +
-                                   "; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=43200" +
-                                   (https ? "; Secure" : ""));
+  res.set_header("Set-Cookie", CookieHeader(config_, kCookie, *id, "/staff",
+                                            static_cast<long>(limits.hours) * 3600));
+  res.set_header("Set-Cookie", CookieHeader(config_, kLoginCookie, "", "/staff/login", 0));
   res.set_header("Location", next);
 }
 
-void Staff::InboxLogout(const httplib::Request&, httplib::Response& res) {
+void Staff::InboxLogout(const httplib::Request& req, httplib::Response& res) {
+  auto session = InboxAuth(req, res);
+  if (!session)
+    return;
+  if (!ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
+    SendPage(res, 403, "Abgelehnt", "",
+             Alert("Das Formular war ungültig. Bitte laden Sie die Seite neu."));
+    return;
+  }
+  auto closed = db_.Run<bool>([&](pqxx::connection& c) {
+    db::Tx tx(c);
+    tickets::CloseSession(tx, CookieValue(req, kCookie));
+    tx.commit();
+    return true;
+  });
+  if (!closed) {
+    DatabaseAway(res);
+    return;
+  }
   res.status = 303;
-  res.set_header("Set-Cookie",
-                 std::string(kCookie) + "=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0");
+  res.set_header("Set-Cookie", CookieHeader(config_, kCookie, "", "/staff", 0));
   res.set_header("Location", "/staff/login");
 }
 
 namespace {
 
-std::string HeaderRight(const ApiToken& t, const Config& config) {
+std::string HeaderRight(const ApiToken& t, const Config& config, const std::string& csrf) {
   const Department* d = config.FindDepartment(t.department_id);
   std::string who = t.role == "operator" ? "Leitstelle (alle Fachbereiche)"
                                          : (d != nullptr ? d->name : t.department_id);
   return "<span>" + HtmlEscape(who) + " · " + HtmlEscape(t.label) +
-         " <form class=\"inline\" method=\"post\" action=\"/staff/logout\"><button "
-         "type=\"submit\">Abmelden</button></form></span>";
+         " <form class=\"inline\" method=\"post\" action=\"/staff/logout\">"
+         "<input type=\"hidden\" name=\"csrf\" value=\"" +
+         csrf + "\"><button type=\"submit\">Abmelden</button></form></span>";
 }
 
 }  // namespace
 
 void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
-  auto token = InboxAuth(req, res);
-  if (!token)
+  auto session = InboxAuth(req, res);
+  if (!session)
     return;
+  const ApiToken* token = &session->token;
   Filter f;
   f.department = token->department_id;
   f.limit = 100;
@@ -419,7 +497,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   }
   auto page = List(f, token->role == "operator");
   if (!page) {
-    DatabaseAway(res, HeaderRight(*token, config_));
+    DatabaseAway(res, HeaderRight(*token, config_, Csrf(*session)));
     return;
   }
   std::string nav = "<nav aria-label=\"Ansicht\"><p>";
@@ -472,26 +550,27 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
     body += "</p></nav>";
   }
   res.set_header("Cache-Control", "no-store");
-  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_), body),
+  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_, Csrf(*session)), body),
                   "text/html; charset=utf-8");
 }
 
 void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
-  auto token = InboxAuth(req, res);
-  if (!token)
+  auto session = InboxAuth(req, res);
+  if (!session)
     return;
+  const ApiToken* token = &session->token;
   auto ref = ParseReference(req.matches[1].str());
   std::optional<json> t;
   if (ref) {
     auto got = Get(*token, *ref);
     if (!got) {
-      DatabaseAway(res, HeaderRight(*token, config_));
+      DatabaseAway(res, HeaderRight(*token, config_, Csrf(*session)));
       return;
     }
     t = *got;
   }
   if (!t) {
-    SendPage(res, 404, "Nicht gefunden", HeaderRight(*token, config_),
+    SendPage(res, 404, "Nicht gefunden", HeaderRight(*token, config_, Csrf(*session)),
              "<h1>Nicht gefunden</h1><p>Diese Meldung gibt es für Ihren Fachbereich nicht.</p>"
              "<p><a href=\"/staff\">Zur Liste</a></p>");
     return;
@@ -503,21 +582,22 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   if (auto e = InboxErrors().find(req.get_param_value("fehler")); e != InboxErrors().end()) {
     body += Alert(e->second);
   }
-  body += TicketFacts(j) + TicketPhotos(j) + TicketForms(j, Csrf(*token)) + TicketHistory(j);
+  body += TicketFacts(j) + TicketPhotos(j) + TicketForms(j, Csrf(*session)) + TicketHistory(j);
   res.set_header("Cache-Control", "no-store");
-  res.set_content(
-      HtmlPage("Meldung " + tickets::DisplayReference(r), HeaderRight(*token, config_), body),
-      "text/html; charset=utf-8");
+  res.set_content(HtmlPage("Meldung " + tickets::DisplayReference(r),
+                           HeaderRight(*token, config_, Csrf(*session)), body),
+                  "text/html; charset=utf-8");
 }
 
 void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
-  auto token = InboxAuth(req, res);
-  if (!token)
+  auto session = InboxAuth(req, res);
+  if (!session)
     return;
+  const ApiToken* token = &session->token;
   auto ref = ParseReference(req.matches[1].str());
   std::string page = "/staff/tickets/" + req.matches[1].str();
-  if (!ref || !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*token))) {
-    SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_),
+  if (!ref || !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
+    SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_, Csrf(*session)),
              Alert("Das Formular ist ungültig oder veraltet. Bitte laden Sie die Seite neu."));
     return;
   }
@@ -526,7 +606,8 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   const auto& names = tickets::StaffActionNames();
   auto k = std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.first == kind; });
   if (k == names.end()) {
-    SendPage(res, 400, "Fehler", HeaderRight(*token, config_), Alert("Unbekannte Aktion."));
+    SendPage(res, 400, "Fehler", HeaderRight(*token, config_, Csrf(*session)),
+             Alert("Unbekannte Aktion."));
     return;
   }
   a.kind = k->second;
@@ -566,9 +647,10 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
-  auto token = InboxAuth(req, res);
-  if (!token)
+  auto session = InboxAuth(req, res);
+  if (!session)
     return;
+  const ApiToken* token = &session->token;
   auto ref = ParseReference(req.matches[1].str());
   if (!ref) {
     res.status = 404;

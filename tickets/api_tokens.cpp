@@ -120,4 +120,11 @@ std::optional<ApiToken> Authenticate(db::Tx& tx, const std::string& bearer) {
   return t;
 }
 
+std::optional<ApiToken> LiveToken(db::Tx& tx, const std::string& id) {
+  auto r = tx.exec_params(Columns() + "WHERE id = $1 AND revoked_at IS NULL", id);
+  if (r.empty())
+    return std::nullopt;
+  return FromRow(r[0]);
+}
+
 }  // namespace meldestelle::tickets

@@ -40,5 +40,7 @@ Status RevokeToken(db::Session& db, const std::string& id);
 // The live token for a presented bearer secret, or nullopt (unknown, malformed or revoked).
 // Records last_used_at (at most once a minute).
 std::optional<ApiToken> Authenticate(db::Tx& tx, const std::string& bearer);
+// The token with this id unless it is revoked (or unknown).
+std::optional<ApiToken> LiveToken(db::Tx& tx, const std::string& id);
 
 }  // namespace meldestelle::tickets

@@ -380,7 +380,7 @@ class MailToDepartment final : public DepartmentDelivery {
       photo_lines_.push_back("- " + name + " (" + SizeText(p.size) + ", angehängt)");
       m.attachments.push_back({name, p.media_type, std::move(bytes).value()});
     }
-    const std::string secret = LinkSecret(config_);
+    const std::string secret = PurposeKey(config_, KeyPurpose::kMediaLinks);
     const int64_t expires = NowUnix() + kMediaLinkSeconds;
     for (size_t i : plan.link) {
       const auto& p = photos[i];

@@ -38,10 +38,11 @@ const char* const kEvents[] = {"accepted", "in_progress", "done",
 }  // namespace
 
 void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Settings& t) {
-  if (!n || !rd.ExpectMap(n, "tickets",
-                          {"triage_department", "working_days", "holidays", "remind_after",
-                           "reassign_after", "delivery_max_attempts", "delivery_timeout_seconds",
-                           "attach_max_bytes", "jobs_interval_ms"})) {
+  if (!n || !rd.ExpectMap(
+                n, "tickets",
+                {"triage_department", "working_days", "holidays", "remind_after", "reassign_after",
+                 "delivery_max_attempts", "delivery_timeout_seconds", "attach_max_bytes",
+                 "jobs_interval_ms", "inbox_idle_minutes", "inbox_session_hours"})) {
     return;
   }
   rd.String(n, "triage_department", &t.triage_department, false, "tickets");
@@ -63,6 +64,8 @@ void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Setting
   rd.Int(n, "delivery_timeout_seconds", &t.delivery_timeout_seconds, 1, 600, "tickets");
   rd.Int(n, "attach_max_bytes", &t.attach_max_bytes, 0, int64_t{1} << 31, "tickets");
   rd.Int(n, "jobs_interval_ms", &t.jobs_interval_ms, 50, 3'600'000, "tickets");
+  rd.Int(n, "inbox_idle_minutes", &t.inbox_idle_minutes, 1, 24 * 60, "tickets");
+  rd.Int(n, "inbox_session_hours", &t.inbox_session_hours, 1, 24 * 30, "tickets");
 }
 
 NotificationSettings::NotificationSettings() {
@@ -100,9 +103,9 @@ void NotificationSettings::Read(YamlReader& rd, const YAML::Node& n, Config& con
   rd.Bool(n, "enabled", &out.enabled, "notifications");
   ReadSecret(rd, n, "optout_secret", "notifications", "MELDESTELLE_OPTOUT_SECRET",
              &out.optout_secret);
-  // Signed links use this key when it is set, else the web form's (webform/settings.cpp).
+  // Opt-out links' own secret (core/links.hpp); else keys.optout_links or the master.
   if (!out.optout_secret.empty())
-    config.link_secret = out.optout_secret;
+    config.purpose_secrets["optout_links"] = out.optout_secret;
   if (auto t = n["texts"]; t && rd.ExpectMap(t, "notifications.texts", {"de", "en"})) {
     for (const char* lang : {"de", "en"}) {
       auto l = t[lang];

@@ -27,6 +27,10 @@ struct Settings {
   int delivery_timeout_seconds = 20;
   int64_t attach_max_bytes = 5 * 1024 * 1024;  // e-mail delivery: photos beyond this are linked
   int jobs_interval_ms = 5000;  // how often workers look for due deadlines and hand-backs
+  // Inbox sessions (tickets/staff_sessions.hpp) end after this long unused, and at the latest
+  // this long after the login.
+  int inbox_idle_minutes = 30;
+  int inbox_session_hours = 12;
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
 };
 

@@ -20,6 +20,7 @@
 #include "channels/webform/token.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
+#include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 
@@ -82,6 +83,7 @@ class Routes {
   Routes(channels::Intake& intake, std::string channel)
       : intake_(intake),
         settings_(intake.config().Get<Settings>()),
+        form_key_(PurposeKey(intake.config(), KeyPurpose::kFormTokens)),
         channel_(std::move(channel)),
         // Counters on the hot path are looked up once, not per request (the lookup locks).
         received_(Counter(intake.metrics(), "meldestelle_reports_received_total",
@@ -106,7 +108,7 @@ class Routes {
   Error TooLarge(httplib::Response& res) const;
   Result<Body> ReadBody(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader);
-  std::string NewFormToken() const { return IssueFormToken(settings_.token_secret, NowUnix()); }
+  std::string NewFormToken() const { return IssueFormToken(form_key_, NowUnix()); }
   Limits SubmissionLimits() const {
     return {settings_.max_photos, settings_.max_photo_bytes, settings_.max_description_chars};
   }
@@ -124,6 +126,7 @@ class Routes {
 
   channels::Intake& intake_;
   const Settings& settings_;
+  const std::string form_key_;  // signs the form's tokens (core/links.hpp)
   const std::string channel_;
   metrics::Counter& received_;
   metrics::Counter& accepted_;
@@ -296,8 +299,8 @@ void Routes::AskToConfirm(httplib::Response& res, FormPage& page, const TokenChe
   // submission that was only too fast keeps its nonce (its deduplication key).
   const int64_t issued = NowUnix() - settings_.token_min_age_seconds;
   page.form_token = token.verdict == TokenVerdict::kTooFast
-                        ? IssueFormTokenAt(settings_.token_secret, issued, token.nonce)
-                        : IssueFormToken(settings_.token_secret, issued);
+                        ? IssueFormTokenAt(form_key_, issued, token.nonce)
+                        : IssueFormToken(form_key_, issued);
   std::string photos = had_photos ? " Die Fotos wählen Sie bitte noch einmal aus." : "";
   if (token.verdict == TokenVerdict::kExpired) {
     page.errors.push_back(
@@ -358,7 +361,7 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
   if (!TrimAscii(field("website")).empty()) {
     return Discard(res, "honeypot");
   }
-  auto token = VerifyFormToken(field("form_token"), settings_.token_secret, NowUnix(),
+  auto token = VerifyFormToken(field("form_token"), form_key_, NowUnix(),
                                settings_.token_min_age_seconds, settings_.token_max_age_seconds);
   if (token.verdict == TokenVerdict::kBadSignature) {
     return Discard(res, "token_bad_signature");

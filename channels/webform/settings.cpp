@@ -18,9 +18,8 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
   rd.Int(n, "token_max_age_seconds", &out.token_max_age_seconds, 10, 7 * 86400, "webform");
   ReadSecret(rd, n, "token_secret", "webform", "MELDESTELLE_FORM_SECRET", &out.token_secret,
              &out.token_secret_var);
-  // Signed links fall back to the form's key (notifications.optout_secret wins).
-  if (config.link_secret.empty())
-    config.link_secret = out.token_secret;
+  // The master secret of the keys per purpose (core/links.hpp).
+  config.link_secret = out.token_secret;
 }
 
 ConfigSections Sections() { return {SectionOf<Settings>()}; }

@@ -3,6 +3,7 @@
 #include "core/optout.hpp"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "core/links.hpp"
 #include "core/text.hpp"
@@ -27,7 +28,8 @@ Config LinkConfig() {
 TEST_CASE("the opt-out link carries the percent-encoded address and its signature", "[optout]") {
   Config c = LinkConfig();
   std::string url = OptOutUrl(c, "email", "erika+bau@example.org");
-  std::string sig = SignLink("optout-secret-for-tests", "optout", "email:erika+bau@example.org", 0);
+  std::string sig =
+      SignLink(PurposeKey(c, KeyPurpose::kOptOutLinks), "optout", "email:erika+bau@example.org", 0);
   CHECK(url ==
         "https://meldung.musterstadt.example/abmelden?c=email&a=erika%2Bbau%40example.org"
         "&s=" +
@@ -37,16 +39,49 @@ TEST_CASE("the opt-out link carries the percent-encoded address and its signatur
   REQUIRE(ok);
   CHECK(ok->address == "erika+bau@example.org");
   CHECK(ok->channel == "email");
+  // Links sent before keys were per purpose were signed with the secret itself: still valid.
+  CHECK(CheckOptOutLink(
+      c, "email", "erika+bau@example.org",
+      SignLink("optout-secret-for-tests", "optout", "email:erika+bau@example.org", 0)));
+}
+
+TEST_CASE("each purpose has its own key; a purpose's own secret changes only its key", "[links]") {
+  Config c = LinkConfig();
+  std::set<std::string> keys;
+  for (auto p : {KeyPurpose::kFormTokens, KeyPurpose::kOptOutLinks, KeyPurpose::kMediaLinks,
+                 KeyPurpose::kInbox}) {
+    std::string k = PurposeKey(c, p);
+    CHECK(k.size() == 64);
+    CHECK(k != c.link_secret);
+    keys.insert(k);
+  }
+  CHECK(keys.size() == 4);
+  Config rotated = LinkConfig();
+  rotated.purpose_secrets["media_links"] = "a-new-media-secret";
+  CHECK(PurposeKey(rotated, KeyPurpose::kMediaLinks) != PurposeKey(c, KeyPurpose::kMediaLinks));
+  for (auto p : {KeyPurpose::kFormTokens, KeyPurpose::kOptOutLinks, KeyPurpose::kInbox})
+    CHECK(PurposeKey(rotated, p) == PurposeKey(c, p));
+  // A media link signed with the inbox's key (or any other purpose's) is not a media link.
+  std::string forged = SignLink(PurposeKey(c, KeyPurpose::kInbox), "media", "abc", 4102444800);
+  CHECK_FALSE(
+      VerifyLinkOrLegacy(c, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, forged, 0));
+  std::string good = SignLink(PurposeKey(c, KeyPurpose::kMediaLinks), "media", "abc", 4102444800);
+  CHECK(VerifyLinkOrLegacy(c, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, good, 0));
+  CHECK_FALSE(
+      VerifyLinkOrLegacy(rotated, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, good, 0));
+  // Without a master secret there are no keys.
+  CHECK(PurposeKey(Config{}, KeyPurpose::kInbox).empty());
 }
 
 TEST_CASE("broken or forged opt-out links are refused", "[optout]") {
   Config c = LinkConfig();
   std::string a = "erika@example.org";
-  std::string sig = SignLink("optout-secret-for-tests", "optout", "email:" + a, 0);
+  std::string sig = SignLink(PurposeKey(c, KeyPurpose::kOptOutLinks), "optout", "email:" + a, 0);
   struct Case {
     std::string channel, address, sig;
   };
-  std::string other = SignLink("optout-secret-for-tests", "optout", "email:max@example.org", 0);
+  std::string other =
+      SignLink(PurposeKey(c, KeyPurpose::kOptOutLinks), "optout", "email:max@example.org", 0);
   for (const Case& k : std::vector<Case>{{"", a, sig},
                                          {"email", "", sig},
                                          {"email", a, ""},

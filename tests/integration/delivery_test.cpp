@@ -137,15 +137,16 @@ TEST_CASE(
   CHECK(s.Client().Get(("/media/" + Sha256Hex(large)).c_str())->status == 403);
   int64_t past = static_cast<int64_t>(std::time(nullptr)) - 60;
   CHECK(s.Client()
-            .Get(("/media/" + Sha256Hex(large) + "?e=" + std::to_string(past) +
-                  "&s=" + SignLink(s.form_secret(), "media", Sha256Hex(large), past))
+            .Get(("/media/" + Sha256Hex(large) + "?e=" + std::to_string(past) + "&s=" +
+                  SignLink(KeyOf(s, meldestelle::KeyPurpose::kMediaLinks), "media",
+                           Sha256Hex(large), past))
                      .c_str())
             ->status == 403);
   int64_t later = static_cast<int64_t>(std::time(nullptr)) + 600;
   std::string unknown = Sha256Hex("not stored");
   CHECK(s.Client()
-            .Get(("/media/" + unknown + "?e=" + std::to_string(later) +
-                  "&s=" + SignLink(s.form_secret(), "media", unknown, later))
+            .Get(("/media/" + unknown + "?e=" + std::to_string(later) + "&s=" +
+                  SignLink(KeyOf(s, meldestelle::KeyPurpose::kMediaLinks), "media", unknown, later))
                      .c_str())
             ->status == 404);
   CHECK(s.Client().Get("/media/..%2F..%2Fetc%2Fpasswd?e=1&s=x")->status == 404);

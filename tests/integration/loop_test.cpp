@@ -215,7 +215,8 @@ TEST_CASE(
   CHECK(page->body.find("Ja, abmelden") != std::string::npos);
   CHECK(page->body.find("method=\"post\"") != std::string::npos);
   CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
-  std::string sig = SignLink(s.form_secret(), "optout", "email:" + from, 0);
+  std::string sig =
+      SignLink(KeyOf(s, meldestelle::KeyPurpose::kOptOutLinks), "optout", "email:" + from, 0);
   REQUIRE(link.find(sig) != std::string::npos);
   std::string forged = sig;
   forged[0] = forged[0] == 'a' ? 'b' : 'a';
@@ -242,7 +243,8 @@ TEST_CASE(
   CHECK(One(s, "SELECT channel || ' ' || address || ' ' || source FROM notification_optouts") ==
         "email " + from + " link");
   // A mail program's one-click request (RFC 8058): POST to the link itself.
-  std::string max_sig = SignLink(s.form_secret(), "optout", "email:max@example.org", 0);
+  std::string max_sig = SignLink(KeyOf(s, meldestelle::KeyPurpose::kOptOutLinks), "optout",
+                                 "email:max@example.org", 0);
   auto one_click =
       s.Client().Post("/abmelden?c=email&a=max%40example.org&s=" + max_sig,
                       "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded");

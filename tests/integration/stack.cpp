@@ -135,6 +135,12 @@ std::string FormUrlEncode(const std::vector<std::pair<std::string, std::string>>
   return body;
 }
 
+std::string KeyOf(const Stack& s, KeyPurpose purpose) {
+  Config c;
+  c.link_secret = s.form_secret();
+  return PurposeKey(c, purpose);
+}
+
 int ConnectTo(int port, const char* source) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(s >= 0);
@@ -540,7 +546,8 @@ std::string Stack::MintFormToken(int age_seconds) const {
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-  return webform::IssueFormTokenAt(secret_, now - age_seconds, RandomHex(12));
+  return webform::IssueFormTokenAt(KeyOf(*this, KeyPurpose::kFormTokens), now - age_seconds,
+                                   RandomHex(12));
 }
 
 pqxx::result Stack::Query(const std::string& sql) {

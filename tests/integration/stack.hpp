@@ -10,11 +10,12 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <string>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/links.hpp"
 #include "core/sql.hpp"
 
 namespace meldestelle::channels {
@@ -57,6 +58,11 @@ std::string ReadAnswer(int socket);
 // Sends `request` as it is on a new ConnectTo(port, source) and returns everything the server
 // answers.
 std::string RawHttp(int port, const std::string& request, const char* source = nullptr);
+
+// The stack's key for one purpose (core/links.hpp), derived from its form secret as the gateway
+// derives it.
+class Stack;
+std::string KeyOf(const Stack& s, KeyPurpose purpose);
 
 // The messages the SMTP sink (scripts/smtp-sink.py, $MELDESTELLE_SMTP_SINK_DIR) received for
 // `rcpt`, oldest first: the .eml files as sent.

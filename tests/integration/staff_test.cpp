@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <regex>
 
+#include "core/crypto.hpp"
 #include "integration/stack.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
@@ -32,8 +34,8 @@ std::string CreateToken(Stack& s, const std::vector<std::string>& args) {
 
 // Submits a report through the app API and waits for its ticket; returns the reference.
 std::string ReportAt(Stack& s, const std::string& category, double lat, double lon,
-                   const std::string& email = "buerger@example.net",
-                   const std::string& text = "Tiefes Loch in der Fahrbahn") {
+                     const std::string& email = "buerger@example.net",
+                     const std::string& text = "Tiefes Loch in der Fahrbahn") {
   json body{{"description", text},
             {"category", category},
             {"lat", lat},
@@ -217,7 +219,7 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
   std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
   std::string first = ReportAt(s, "STR-01", 50.948, 6.975, "erste@example.net");
   std::string second = ReportAt(s, "STR-02", 50.9482, 6.9752, "zweite@example.net",
-                              "Gehwegplatte locker neben dem Loch");
+                                "Gehwegplatte locker neben dem Loch");
   auto d = Call(s, "POST", "/api/v1/tickets/" + second + "/duplicate", tiefbau,
                 json{{"duplicate_of", first}}.dump());
   INFO(d.body.dump());
@@ -242,8 +244,8 @@ TEST_CASE("staff API: marking a duplicate links the tickets and tells both repor
   CHECK(Call(s, "GET", "/api/v1/tickets/" + first, tiefbau).body["reporters"] == 2);
   // The merge is recorded on the original too, naming the merged ticket.
   CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
-                " WHERE t.reference = '" + first + "' AND h.details->>'merged' = '" + second +
-                "'") == 1);
+                " WHERE t.reference = '" +
+                first + "' AND h.details->>'merged' = '" + second + "'") == 1);
   // The duplicate itself cannot be worked on; a ticket cannot duplicate itself.
   CHECK(Call(s, "POST", "/api/v1/tickets/" + second + "/accept", tiefbau).status == 409);
   CHECK(Call(s, "POST", "/api/v1/tickets/" + first + "/duplicate", tiefbau,
@@ -280,20 +282,52 @@ TEST_CASE("staff inbox: login sets the session, forms need their token, error te
   REQUIRE(bare);
   CHECK(bare->status == 303);
   CHECK(bare->get_header_value("Location").rfind("/staff/login", 0) == 0);
-  auto wrong =
-      c.Post("/staff/login", "token=mst_1&weiter=/staff", "application/x-www-form-urlencoded");
+  // The login page sets its cookie and signs it into the form (login CSRF).
+  auto form = c.Get("/staff/login");
+  REQUIRE(form);
+  std::string login_cookie = form->get_header_value("Set-Cookie");
+  REQUIRE(login_cookie.rfind("ms_login=", 0) == 0);
+  CHECK(login_cookie.find("Path=/staff/login") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(form->body, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+  const std::string login_csrf = m[1];
+  httplib::Headers with_page{{"Cookie", login_cookie.substr(0, login_cookie.find(';'))}};
+  auto post_login = [&](const std::string& fields, const httplib::Headers& headers) {
+    return c.Post("/staff/login", headers, fields, "application/x-www-form-urlencoded");
+  };
+  // Posted from elsewhere (no cookie, or no signature): the login page again, no session.
+  for (const auto& [fields, headers] : std::vector<std::pair<std::string, httplib::Headers>>{
+           {"token=" + tiefbau + "&csrf=" + login_csrf, {}},
+           {"token=" + tiefbau, with_page},
+           {"token=" + tiefbau + "&csrf=" + std::string(32, '0'), with_page}}) {
+    auto r = post_login(fields, headers);
+    REQUIRE(r);
+    CHECK(r->status == 303);
+    CHECK(r->get_header_value("Location").rfind("/staff/login?fehler=seite", 0) == 0);
+    CHECK(r->get_header_value("Set-Cookie").empty());
+  }
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 0);
+  auto wrong = post_login("token=mst_1&weiter=/staff&csrf=" + login_csrf, with_page);
   REQUIRE(wrong);
   CHECK(wrong->get_header_value("Location") == "/staff/login?fehler=1");
   CHECK(wrong->get_header_value("Set-Cookie").empty());
   // After login only paths under /staff are followed (no open redirect).
-  auto login = c.Post("/staff/login", "token=" + tiefbau + "&weiter=https://evil.example/",
-                      "application/x-www-form-urlencoded");
+  auto login = post_login("token=" + tiefbau + "&weiter=https://evil.example/&csrf=" + login_csrf,
+                          with_page);
   REQUIRE(login);
   CHECK(login->status == 303);
   CHECK(login->get_header_value("Location") == "/staff");
-  std::string cookie = login->get_header_value("Set-Cookie");
+  std::string cookie = login->get_header_value("Set-Cookie", 0);
+  CHECK(cookie.rfind("ms_staff=", 0) == 0);
   CHECK(cookie.find("HttpOnly") != std::string::npos);
   CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+  CHECK(cookie.find("Max-Age=43200") != std::string::npos);
+  // The cookie holds a random session id, not the token; the database only its hash.
+  const std::string session_id = cookie.substr(9, cookie.find(';') - 9);
+  CHECK(session_id.size() == 64);
+  CHECK(cookie.find(tiefbau) == std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions WHERE id_sha256 = " +
+                meldestelle::testing::Q(meldestelle::Sha256Hex(session_id))) == 1);
   httplib::Headers h{{"Cookie", cookie.substr(0, cookie.find(';'))}};
   auto page =
       c.Get(("/staff/tickets/" + ref + "?fehler=Bitte%20neuen%20Schl%C3%BCssel").c_str(), h);
@@ -309,6 +343,65 @@ TEST_CASE("staff inbox: login sets the session, forms need their token, error te
   REQUIRE(forged);
   CHECK(forged->status == 403);
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE status = 'accepted'") == 0);
+  // Logout needs the session's token too; then the session is gone and its cookie worthless.
+  auto forged_logout = c.Post("/staff/logout", h, "csrf=x", "application/x-www-form-urlencoded");
+  REQUIRE(forged_logout);
+  CHECK(forged_logout->status == 403);
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 1);
+  std::smatch csrf;
+  REQUIRE(std::regex_search(page->body, csrf, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+  auto logout =
+      c.Post("/staff/logout", h, "csrf=" + csrf[1].str(), "application/x-www-form-urlencoded");
+  REQUIRE(logout);
+  CHECK(logout->status == 303);
+  CHECK(logout->get_header_value("Set-Cookie").find("Max-Age=0") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 0);
+  auto after = c.Get("/staff", h);
+  REQUIRE(after);
+  CHECK(after->status == 303);
+  CHECK(after->get_header_value("Location").rfind("/staff/login", 0) == 0);
+}
+
+TEST_CASE("staff inbox sessions end when idle, after their hours and when the token is revoked",
+          "[staff]") {
+  Stack s;
+  std::string token = CreateToken(s, {"--department", "tiefbauamt", "--label", "Herr Stein"});
+  auto c = s.Client();
+  auto login = [&] {
+    auto form = c.Get("/staff/login");
+    REQUIRE(form);
+    std::string lc = form->get_header_value("Set-Cookie");
+    std::smatch m;
+    REQUIRE(std::regex_search(form->body, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+    auto r = c.Post("/staff/login", {{"Cookie", lc.substr(0, lc.find(';'))}},
+                    "token=" + token + "&csrf=" + m[1].str(), "application/x-www-form-urlencoded");
+    REQUIRE(r);
+    REQUIRE(r->status == 303);
+    std::string cookie = r->get_header_value("Set-Cookie", 0);
+    return httplib::Headers{{"Cookie", cookie.substr(0, cookie.find(';'))}};
+  };
+  auto status = [&](const httplib::Headers& h) {
+    auto r = c.Get("/staff", h);
+    REQUIRE(r);
+    return r->status;
+  };
+  auto idle = login();
+  CHECK(status(idle) == 200);
+  s.Query("UPDATE staff_sessions SET last_seen = now() - interval '31 minutes'");
+  CHECK(status(idle) == 303);
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 0);  // the ended one is deleted
+  auto old = login();
+  s.Query("UPDATE staff_sessions SET created_at = now() - interval '13 hours'");
+  CHECK(status(old) == 303);
+  auto revoked = login();
+  CHECK(status(revoked) == 200);
+  std::string id = token.substr(4, 8);
+  int revoke_status = -1;
+  s.RunCommand({"token", "revoke", id}, &revoke_status);
+  REQUIRE(revoke_status == 0);
+  CHECK(status(revoked) == 303);
+  // A made-up id is no session.
+  CHECK(status({{"Cookie", "ms_staff=" + std::string(64, 'a')}}) == 303);
 }
 
 TEST_CASE("staff API: filters and pages, operators see every department", "[staff]") {
