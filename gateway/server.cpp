@@ -266,7 +266,9 @@ void PreparePhotos(webform::Intake& intake) {
       }
     }
     if (auto stripped = StripPhoto(photo.content); stripped) {
-      photo.content = std::move(stripped).value();
+      photo.content = std::move(stripped->bytes);
+      photo.filename = PhotoFileName(photo.filename, stripped->media_type);
+      photo.media_type = std::move(stripped->media_type);
       photo.sha256 = Sha256Hex(photo.content);
     } else {
       log::Warn("photo metadata not removed", {{"reason", stripped.error().message}});
