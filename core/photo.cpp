@@ -40,6 +40,10 @@ using photo_internal::kMaxPixels;
 // bytes of pixels and the decoder's buffers).
 constexpr std::ptrdiff_t kDecodeSlots = 4;
 
+// The most one lossless JPEG transform may hold (TransformBytes): a 50 MP 4:2:0 photo turned
+// upright, 3 bytes of coefficients per pixel twice.
+constexpr std::int64_t kMaxTransformBytes = kMaxPixels * 3 * 2;
+
 class DecodeSlot {
  public:
   DecodeSlot() { Slots().acquire(); }
@@ -303,6 +307,31 @@ int TransformFor(int orientation) {
   }
 }
 
+// What libjpeg holds to transform a JPEG losslessly: every DCT coefficient (64 of 2 bytes per
+// 8x8 block) of every component after subsampling, and for a rotation or flip a second set to
+// transform into. Per pixel: 3 bytes for 4:2:0 (what phones write), 6 for 4:4:4, 8 for CMYK.
+std::int64_t TransformBytes(int width, int height, int subsamp, int colorspace, bool turned) {
+  double chroma = 0;  // the share of each of the two chroma components
+  switch (subsamp) {
+    case TJSAMP_444:
+      chroma = 1;
+      break;
+    case TJSAMP_422:
+    case TJSAMP_440:
+      chroma = 0.5;
+      break;
+    case TJSAMP_GRAY:
+      chroma = 0;
+      break;
+    default:  // 4:2:0, 4:1:1
+      chroma = 0.25;
+  }
+  const double full = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK ? 2 : 1;  // Y (and K)
+  const double per_pixel = 2 * (full + 2 * chroma);
+  const double set = per_pixel * static_cast<double>(width) * height;
+  return static_cast<std::int64_t>(turned ? 2 * set : set);
+}
+
 Result<std::string> StripJpeg(std::string_view bytes) {
   TjHandle tj(tjInitTransform());
   if (!tj) {
@@ -325,6 +354,12 @@ Result<std::string> StripJpeg(std::string_view bytes) {
 
   tjtransform xform{};
   xform.op = TransformFor(meta.meta.orientation);
+  // The pixel cap alone would let a 50 MP 4:4:4 or CMYK JPEG that is to be turned take 600 to
+  // 800 MB: the memory is capped at what a 50 MP phone photo (4:2:0) turned upright needs.
+  if (TransformBytes(width, height, subsamp, colorspace, xform.op != TJXOP_NONE) >
+      kMaxTransformBytes) {
+    return photo_internal::TooLarge(width, height);
+  }
   // COPYNONE drops every APPn and COM segment; TRIM drops the partial edge MCUs that cannot be
   // moved losslessly (without it they would stay unrotated at the edge).
   xform.options = TJXOPT_COPYNONE | (xform.op == TJXOP_NONE ? 0 : TJXOPT_TRIM);

@@ -33,7 +33,7 @@ const Exiv2::byte* Bytes(const std::string& s) {
 }
 
 // A width x height RGB JPEG, left half black, right half white (4:2:0, so 16x16 MCUs).
-std::string MakeJpeg(int width, int height) {
+std::string MakeJpeg(int width, int height, int subsamp = TJSAMP_420) {
   std::vector<unsigned char> rgb(static_cast<size_t>(width) * height * 3);
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
@@ -46,7 +46,7 @@ std::string MakeJpeg(int width, int height) {
   TjHandle tj(tjInitCompress());
   unsigned char* out = nullptr;
   unsigned long size = 0;
-  REQUIRE(tjCompress2(tj.get(), rgb.data(), width, 0, height, TJPF_RGB, &out, &size, TJSAMP_420, 95,
+  REQUIRE(tjCompress2(tj.get(), rgb.data(), width, 0, height, TJPF_RGB, &out, &size, subsamp, 95,
                       0) == 0);
   std::string jpeg(reinterpret_cast<const char*>(out), size);
   tjFree(out);
@@ -522,6 +522,35 @@ TEST_CASE("strip: WebP EXIF and XMP chunks are dropped and the VP8X flags cleare
   CHECK(StripPhoto(simple)->bytes == simple);
   CHECK(StripPhoto(simple.substr(0, simple.size() - 3)).error().code.name() == "invalid_photo");
   CHECK(StripPhoto(Riff(RiffChunk("EXIF", "x"))).error().code.name() == "invalid_photo");
+}
+
+TEST_CASE("strip: a JPEG transform's memory is capped, not only its pixels", "[photo]") {
+  // width x height declared in the SOF, the scan left as it is (too short for that size).
+  auto declared = [](std::string jpeg, int w, int h) {
+    const size_t sof = jpeg.find("\xFF\xC0");
+    REQUIRE(sof != std::string::npos);
+    jpeg[sof + 5] = static_cast<char>(h >> 8);
+    jpeg[sof + 6] = static_cast<char>(h & 0xFF);
+    jpeg[sof + 7] = static_cast<char>(w >> 8);
+    jpeg[sof + 8] = static_cast<char>(w & 0xFF);
+    return jpeg;
+  };
+  auto turned = [](const std::string& jpeg) {
+    return WithMetadata(jpeg, [](Exiv2::Image& image) {
+      image.exifData()["Exif.Image.Orientation"] = std::uint16_t{6};
+    });
+  };
+  const std::string yuv444 = MakeJpeg(32, 16, TJSAMP_444);
+  const std::string yuv420 = MakeJpeg(32, 16, TJSAMP_420);
+  // 40 MP at 4:4:4: 240 MB of coefficients; turned, twice that: too large. Upright, and a 48 MP
+  // phone photo (4:2:0) turned (288 MB), are within the cap: their scans are just too short.
+  CHECK(StripPhoto(declared(turned(yuv444), 8000, 5000)).error().code.name() == "photo_too_large");
+  CHECK(StripPhoto(declared(yuv444, 8000, 5000)).error().code.name() == "invalid_photo");
+  CHECK(StripPhoto(declared(turned(yuv420), 8000, 6000)).error().code.name() == "invalid_photo");
+  // Small 4:4:4 photos are turned as before.
+  auto small = StripPhoto(turned(yuv444));
+  REQUIRE(small.ok());
+  CHECK(Decode(small->bytes).width == 16);
 }
 
 TEST_CASE("strip: types whose metadata cannot be removed are unsupported", "[photo]") {
