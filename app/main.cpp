@@ -1,6 +1,8 @@
 // meldestelle: one binary, thin main. It parses the command name and dispatches to the command's
 // own file (app/<command>.cpp), which parses its flags, loads the config and hands over to a
 // component.
+#include <malloc.h>
+
 #include <exception>
 #include <iostream>
 #include <string>
@@ -60,6 +62,12 @@ constexpr Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every allocation of 1 MiB or more gets its own mapping, returned to the system when freed.
+  // Without this glibc raises the threshold to the size of each large block freed (up to 32 MiB)
+  // and serves later ones from its per-thread arenas, which keep the memory: after 64 photo
+  // decodes (libjpeg's coefficient arrays and libheif's planes are 10-150 MB each) the gateway
+  // kept 1.6 GB (docs/security.md, "Photos"). Before any thread exists.
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   if (argc < 2) {
     std::cerr << kMainHelp;
     return kExitUsage;

@@ -69,6 +69,7 @@ struct Accepted {
   std::string reference;
   bool replay = false;  // the same dedup key again: the first answer
   Error error;
+  std::string error_field;  // the canonical field the error is about ("photos"), or ""
 };
 
 // What the gateway offers a channel's HTTP handlers. Thread-safe.
@@ -84,7 +85,8 @@ class Intake {
   virtual Status Publish(const QueueMessage& message, int64_t received_ms) = 0;
   // Deduplication keys (intake_keys) and the public status of references.
   virtual tickets::IntakeStore& store() = 0;
-  // The web intake: photos read for their position and stripped, the report's reference and
+  // The web intake: photos read for their position and stripped (a photo that cannot be cleaned
+  // refuses the whole request: error_field "photos", nothing stored), the report's reference and
   // dedup key reserved, the photos stored, the report published, the key confirmed.
   virtual Accepted AcceptReport(ReportIntake request, webform::Intake intake) = 0;
   // Counts a request by channel and outcome (meldestelle_webhook_requests_total) and a refused

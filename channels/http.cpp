@@ -19,7 +19,8 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
 int HttpStatusFor(ErrorCode code) {
   if (code == errors::kPhotoTooLarge || code == errors::kPayloadTooLarge)
     return 413;
-  if (code == errors::kNotAnImage || code == errors::kUnsupportedMediaType)
+  if (code == errors::kNotAnImage || code == errors::kUnsupportedMediaType ||
+      code == errors::kUnsupportedPhotoType)
     return 415;
   if (code == errors::kJsonInvalid || code == errors::kMultipartInvalid ||
       code == errors::kPayloadInvalid || code == errors::kControlCharacters ||

@@ -28,6 +28,22 @@ std::string SniffMediaType(std::string_view b) {
     return "image/gif";
   if (starts("RIFF") && starts("WEBP", 8))
     return "image/webp";
+  // TIFF (and the camera raw formats built on it: DNG, CR2, NEF, ARW), classic and BigTIFF.
+  if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4)) ||
+      starts(std::string_view("II+\0", 4)) || starts(std::string_view("MM\0+", 4))) {
+    return "image/tiff";
+  }
+  // BMP: "BM", then the file size, two reserved words and the pixel offset; the DIB header's
+  // size is one of the known ones (so that a text starting with "BM" is not taken for one).
+  if (starts("BM") && b.size() >= 18) {
+    const unsigned dib = static_cast<unsigned char>(b[14]) |
+                         (static_cast<unsigned>(static_cast<unsigned char>(b[15])) << 8);
+    if (b[16] == 0 && b[17] == 0 &&
+        (dib == 12 || dib == 40 || dib == 52 || dib == 56 || dib == 64 || dib == 108 ||
+         dib == 124)) {
+      return "image/bmp";
+    }
+  }
   if (starts("ftyp", 4)) {
     std::string_view brand = b.size() >= 12 ? b.substr(8, 4) : std::string_view{};
     if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "heim" ||

@@ -13,19 +13,36 @@
 
 #include "core/errors.hpp"
 #include "core/media.hpp"
+#include "core/photo_formats.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle {
 
+namespace photo_internal {
+
+Error Invalid(std::string detail) {
+  return MakeError(errors::kInvalidPhoto, "the photo could not be read", std::move(detail));
+}
+
+Error TooLarge(std::int64_t width, std::int64_t height) {
+  return MakeError(errors::kPhotoTooLarge, "the photo is too large",
+                   std::to_string(width) + "x" + std::to_string(height));
+}
+
+}  // namespace photo_internal
+
 namespace {
 
-// Above this a JPEG's coefficients alone would need hundreds of MB: a tiny file can declare
-// 65535x65535, and libjpeg allocates for the declared size before reading any scan. 50
-// megapixels: what phone cameras make (12 MP by default, 48 or 50 MP in their full-resolution
-// modes); a 200 MP mode's photo is refused as too large.
-constexpr std::int64_t kMaxJpegPixels = 50'000'000;
+using photo_internal::Invalid;
+using photo_internal::kMaxPixels;
 
-// JPEG decodes at once per process (each up to kMaxJpegPixels × 3 bytes and libjpeg's buffers).
+// JPEG, HEIC and AVIF decodes at once per process (docs/security.md: each up to kMaxPixels x 3
+// bytes of pixels and the decoder's buffers).
 constexpr std::ptrdiff_t kDecodeSlots = 4;
+
+// The most one lossless JPEG transform may hold (TransformBytes): a 50 MP 4:2:0 photo turned
+// upright, 3 bytes of coefficients per pixel twice.
+constexpr std::int64_t kMaxTransformBytes = kMaxPixels * 3 * 2;
 
 class DecodeSlot {
  public:
@@ -40,10 +57,6 @@ class DecodeSlot {
     return slots;
   }
 };
-
-Error Invalid(std::string detail) {
-  return MakeError(errors::kInvalidPhoto, "the photo could not be read", std::move(detail));
-}
 
 // Exiv2 keeps its log level and XMP toolkit in globals. The toolkit's namespace registry (which
 // parsing an XMP packet may add to) is guarded by this mutex through the callback below.
@@ -294,28 +307,29 @@ int TransformFor(int orientation) {
   }
 }
 
-// Puts `icc` into the (metadata-free) JPEG `jpeg` with Exiv2, which splits it into APP2 chunks.
-// On failure the JPEG stays without a profile: colours may be off, the copy is still clean.
-std::string WithIccProfile(std::string jpeg, const std::string& icc) noexcept {
-  try {
-    Exiv2::Image::AutoPtr image =
-        Exiv2::ImageFactory::open(AsBytes(jpeg), static_cast<long>(jpeg.size()));
-    Exiv2::DataBuf buf(AsBytes(icc), static_cast<long>(icc.size()));
-    image->setIccProfile(buf, /*bTestValid=*/true);
-    image->writeMetadata();
-    Exiv2::BasicIo& io = image->io();
-    if (io.open() != 0) {
-      return jpeg;
-    }
-    Exiv2::DataBuf data = io.read(io.size());
-    io.close();
-    if (data.size_ <= 0) {
-      return jpeg;
-    }
-    return std::string(reinterpret_cast<const char*>(data.pData_), data.size_);
-  } catch (...) {
-    return jpeg;
+// What libjpeg holds to transform a JPEG losslessly: every DCT coefficient (64 of 2 bytes per
+// 8x8 block) of every component after subsampling, and for a rotation or flip a second set to
+// transform into. Per pixel: 3 bytes for 4:2:0 (what phones write), 6 for 4:4:4, 8 for CMYK.
+std::int64_t TransformBytes(int width, int height, int subsamp, int colorspace, bool turned) {
+  double chroma = 0;  // the share of each of the two chroma components
+  switch (subsamp) {
+    case TJSAMP_444:
+      chroma = 1;
+      break;
+    case TJSAMP_422:
+    case TJSAMP_440:
+      chroma = 0.5;
+      break;
+    case TJSAMP_GRAY:
+      chroma = 0;
+      break;
+    default:  // 4:2:0, 4:1:1
+      chroma = 0.25;
   }
+  const double full = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK ? 2 : 1;  // Y (and K)
+  const double per_pixel = 2 * (full + 2 * chroma);
+  const double set = per_pixel * static_cast<double>(width) * height;
+  return static_cast<std::int64_t>(turned ? 2 * set : set);
 }
 
 Result<std::string> StripJpeg(std::string_view bytes) {
@@ -333,14 +347,19 @@ Result<std::string> StripJpeg(std::string_view bytes) {
   if (tjDecompressHeader3(tj.get(), data, size, &width, &height, &subsamp, &colorspace) != 0) {
     return Invalid(std::string("JPEG header: ") + tjGetErrorStr2(tj.get()));
   }
-  if (static_cast<std::int64_t>(width) * height > kMaxJpegPixels) {
-    return MakeError(errors::kPhotoTooLarge, "the photo is too large",
-                     std::to_string(width) + "x" + std::to_string(height));
+  if (static_cast<std::int64_t>(width) * height > kMaxPixels) {
+    return photo_internal::TooLarge(width, height);
   }
   Exiv2Read meta = ReadWithExiv2(bytes);
 
   tjtransform xform{};
   xform.op = TransformFor(meta.meta.orientation);
+  // The pixel cap alone would let a 50 MP 4:4:4 or CMYK JPEG that is to be turned take 600 to
+  // 800 MB: the memory is capped at what a 50 MP phone photo (4:2:0) turned upright needs.
+  if (TransformBytes(width, height, subsamp, colorspace, xform.op != TJXOP_NONE) >
+      kMaxTransformBytes) {
+    return photo_internal::TooLarge(width, height);
+  }
   // COPYNONE drops every APPn and COM segment; TRIM drops the partial edge MCUs that cannot be
   // moved losslessly (without it they would stay unrotated at the edge).
   xform.options = TJXOPT_COPYNONE | (xform.op == TJXOP_NONE ? 0 : TJXOPT_TRIM);
@@ -354,7 +373,7 @@ Result<std::string> StripJpeg(std::string_view bytes) {
   }
   std::string jpeg(reinterpret_cast<const char*>(out.get()), out_size);
   if (!meta.icc.empty()) {
-    jpeg = WithIccProfile(std::move(jpeg), meta.icc);
+    jpeg = photo_internal::WithIccProfile(std::move(jpeg), meta.icc);
   }
   return jpeg;
 }
@@ -505,33 +524,88 @@ Result<PhotoMetadata> ReadPhotoMetadata(std::string_view bytes) {
   return std::move(read.meta);
 }
 
-Result<std::string> StripPhoto(std::string_view bytes) {
+namespace photo_internal {
+
+// Exiv2 splits the profile into APP2 chunks.
+std::string WithIccProfile(std::string jpeg, const std::string& icc) noexcept {
+  try {
+    Exiv2::Image::AutoPtr image =
+        Exiv2::ImageFactory::open(AsBytes(jpeg), static_cast<long>(jpeg.size()));
+    Exiv2::DataBuf buf(AsBytes(icc), static_cast<long>(icc.size()));
+    image->setIccProfile(buf, /*bTestValid=*/true);
+    image->writeMetadata();
+    Exiv2::BasicIo& io = image->io();
+    if (io.open() != 0) {
+      return jpeg;
+    }
+    Exiv2::DataBuf data = io.read(io.size());
+    io.close();
+    if (data.size_ <= 0) {
+      return jpeg;
+    }
+    return std::string(reinterpret_cast<const char*>(data.pData_), data.size_);
+  } catch (...) {
+    return jpeg;
+  }
+}
+
+}  // namespace photo_internal
+
+Result<CleanPhoto> StripPhoto(std::string_view bytes) {
   try {
     const std::string type = SniffMediaType(bytes);
-    if (type == "image/jpeg") {
+    if (type == "image/jpeg" || photo_internal::HeifDecodes(type)) {
       // Decoding is what costs memory (a 50 MP photo: about 150 MB of pixels): at most
       // kDecodeSlots at once in a process, the others wait their turn.
       DecodeSlot slot;
-      return StripJpeg(bytes);
+      auto jpeg = type == "image/jpeg" ? StripJpeg(bytes) : photo_internal::HeifToJpeg(bytes);
+      if (!jpeg) {
+        return jpeg.error();
+      }
+      return CleanPhoto{std::move(jpeg).value(), "image/jpeg"};
     }
+    Result<std::string> clean = std::string();
     if (type == "image/png") {
-      return StripPng(bytes);
-    }
-    if (type == "image/webp") {
-      return StripWebp(bytes);
-    }
-    if (type == "image/gif") {
-      return std::string(bytes);
-    }
-    if (!type.empty() || Exiv2Recognises(bytes)) {
+      clean = StripPng(bytes);
+    } else if (type == "image/webp") {
+      clean = StripWebp(bytes);
+    } else if (type == "image/gif") {
+      clean = photo_internal::StripGif(bytes);
+    } else if (!type.empty() || Exiv2Recognises(bytes)) {
       return MakeError(errors::kUnsupportedPhotoType,
                        "photos of this type cannot be shown without their metadata",
                        type.empty() ? "type recognised by Exiv2" : type);
+    } else {
+      return Invalid("not a known image type");
     }
-    return Invalid("not a known image type");
+    if (!clean) {
+      return clean.error();
+    }
+    return CleanPhoto{std::move(clean).value(), type};
   } catch (const std::exception& e) {  // std::bad_alloc from a copy
     return MakeError(errors::kInternal, "the photo could not be processed", e.what());
   }
+}
+
+bool CanCleanPhotoType(std::string_view media_type) {
+  return media_type == "image/jpeg" || media_type == "image/png" || media_type == "image/webp" ||
+         media_type == "image/gif" || photo_internal::HeifDecodes(media_type);
+}
+
+std::string PhotoFileName(std::string_view filename, std::string_view media_type) {
+  std::string name(filename);
+  if (name.empty() || media_type != "image/jpeg") {
+    return name;
+  }
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) {
+    return name;  // no extension to correct
+  }
+  const std::string ext = AsciiLower(name.substr(dot));
+  if (ext == ".jpg" || ext == ".jpeg" || ext == ".jpe") {
+    return name;
+  }
+  return name.substr(0, dot) + ".jpg";
 }
 
 }  // namespace meldestelle

@@ -278,9 +278,11 @@ void Gateway::Routes() {
 namespace {
 
 // The photos as staff will see them: the place the camera recorded taken as the report's when
-// the citizen gave none (docs/report-schema.md); a copy without EXIF/XMP/IPTC, turned upright
-// (the original is not kept); each listed as an attachment.
-void PreparePhotos(webform::Intake& intake) {
+// the citizen gave none (docs/report-schema.md); a copy without EXIF/XMP/IPTC, turned upright,
+// HEIC/AVIF converted to JPEG (the original is not kept); each listed as an attachment. A photo
+// that cannot be cleaned (a type we cannot strip, broken, too many pixels) refuses the request:
+// no channel keeps a photo with its metadata.
+Status PreparePhotos(webform::Intake& intake) {
   Report& r = intake.report;
   for (auto& photo : intake.photos) {
     if (!r.location.lat && r.location.address.empty()) {
@@ -290,17 +292,23 @@ void PreparePhotos(webform::Intake& intake) {
         r.location.source = LocationSource::kPhoto;
       }
     }
-    if (auto stripped = StripPhoto(photo.content); stripped) {
-      photo.content = std::move(stripped).value();
-      photo.sha256 = Sha256Hex(photo.content);
-    } else {
-      log::Warn("photo metadata not removed", {{"reason", stripped.error().message}});
+    auto clean = StripPhoto(photo.content);
+    if (!clean) {
+      log::Warn("photo refused: metadata could not be removed",
+                {{"code", clean.error().code.str()}, {"reason", clean.error().detail}});
+      webform::FieldError refused = webform::PhotoRefused(clean.error(), photo.filename);
+      return MakeError(refused.code, refused.message, clean.error().detail);
     }
+    photo.content = std::move(clean->bytes);
+    photo.filename = PhotoFileName(photo.filename, clean->media_type);
+    photo.media_type = std::move(clean->media_type);
+    photo.sha256 = Sha256Hex(photo.content);
   }
   for (const auto& photo : intake.photos) {
     r.attachments.push_back({photo.sha256, photo.media_type,
                              static_cast<int64_t>(photo.content.size()), photo.filename});
   }
+  return Ok{};
 }
 
 }  // namespace
@@ -316,7 +324,10 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
     return out;
   };
   Report& r = intake.report;
-  PreparePhotos(intake);
+  if (auto photos = PreparePhotos(intake); !photos) {
+    out.error_field = "photos";
+    return fail(photos.error());
+  }
   int64_t received_ms = NowMillis();
   r.id = NewUuid();
   r.reference = references_.Next();

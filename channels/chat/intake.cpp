@@ -92,12 +92,15 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
         s.photo_lat = meta->lat;
         s.photo_lon = meta->lon;
       }
-      // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
+      // Staff see a copy without EXIF/XMP/IPTC, turned upright, HEIC as JPEG; the original is
+      // not kept.
       if (auto stripped = StripPhoto(stored); stripped) {
-        stored = std::move(stripped).value();
+        stored = std::move(stripped->bytes);
+        type = std::move(stripped->media_type);
+        s.filename = PhotoFileName(s.filename, type);
       } else {
-        // Staff only ever see copies without metadata: a photo we cannot clean (HEIC, broken)
-        // is not kept; the ticket says so.
+        // Staff only ever see copies without metadata: a photo we cannot clean (TIFF, broken,
+        // too many pixels) is not kept; the ticket says so.
         s.problem = "Foto nicht bereinigt: " + stripped.error().message;
         log::Warn("photo not kept: metadata could not be removed",
                   {{"channel", e.channel}, {"reason", stripped.error().message}});

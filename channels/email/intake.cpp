@@ -106,7 +106,8 @@ Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
         out.unclean = true;  // staff only ever see cleaned copies
         continue;
       }
-      bytes = std::move(stripped).value();
+      bytes = std::move(stripped->bytes);
+      type = std::move(stripped->media_type);  // HEIC and AVIF become JPEG
     } else if (type.empty()) {
       type = "application/octet-stream";
     }
@@ -115,7 +116,7 @@ Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
       return MakeError(errors::kDbUnavailable, "media storage failed", put.error().message);
     }
     s.attachment = {sha, type, static_cast<int64_t>(bytes.size()),
-                    a.filename.empty() ? "anhang" : a.filename};
+                    a.filename.empty() ? "anhang" : PhotoFileName(a.filename, type)};
     out.stored.push_back(std::move(s));
   }
   return out;

@@ -72,17 +72,17 @@ Result<Attachment> MediaFetcher::Fetch(const std::string& url, const std::atomic
   std::string type = SniffMediaType(bytes);
   if (!IsImageMediaType(type))
     return Unavailable("not an image");
-  // Staff see a copy without EXIF/XMP/IPTC, turned upright; the original is not kept.
+  // Staff see a copy without EXIF/XMP/IPTC, turned upright, HEIC as JPEG; the original is not
+  // kept.
   auto stripped = StripPhoto(bytes);
   if (!stripped)
     return Unavailable("photo not cleaned: " + stripped.error().message);
-  std::string sha = Sha256Hex(*stripped);
-  if (auto put = blobs_.Put(*stripped, sha); !put) {
+  std::string sha = Sha256Hex(stripped->bytes);
+  if (auto put = blobs_.Put(stripped->bytes, sha); !put) {
     return MakeError(errors::kStorageFailed, "media storage failed", put.error().message);
   }
-  std::string name = FileNameOf(url);
-  type = SniffMediaType(*stripped);
-  return Attachment{sha, type, static_cast<int64_t>(stripped->size()), name};
+  std::string name = PhotoFileName(FileNameOf(url), stripped->media_type);
+  return Attachment{sha, stripped->media_type, static_cast<int64_t>(stripped->bytes.size()), name};
 }
 
 }  // namespace meldestelle::open311

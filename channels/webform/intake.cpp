@@ -9,6 +9,7 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/media.hpp"
+#include "core/photo.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::webform {
@@ -304,7 +305,33 @@ void ReadContact(const Submission& s, Report& r, Validation& v) {
   }
 }
 
-// The photos: how many, how large, and that each is an image (by its bytes, not its name).
+// "\"IMG_0042.tif\"" or "Datei" for the messages about one file.
+std::string ShownName(const std::string& sanitized) {
+  return sanitized.empty() ? "Datei" : "\"" + sanitized + "\"";
+}
+
+// "TIFF" for "image/tiff": the format's name as people know it.
+std::string FormatName(std::string_view media_type) {
+  std::string name(media_type.substr(media_type.find('/') + 1));
+  for (char& c : name) {
+    if (c >= 'a' && c <= 'z') {
+      c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  return name;
+}
+
+std::string UncleanableMessage(const std::string& shown, std::string_view media_type) {
+  std::string format =
+      media_type.empty() ? "diesem Format" : "dem Format " + FormatName(media_type);
+  return shown + ": Aus Fotos in " + format +
+         " können wir die darin versteckten Angaben (Standort, Gerät, Aufnahmezeit) nicht "
+         "entfernen, darum nehmen wir sie nicht an. Bitte senden Sie das Foto als JPEG, PNG, "
+         "HEIC, WebP oder GIF.";
+}
+
+// The photos: how many, how large, that each is an image (by its bytes, not its name), and of
+// a type whose metadata we can remove.
 void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validation& v) {
   if (s.files.size() > static_cast<size_t>(limits.max_photos)) {
     Fail(v, "photos", errors::kTooManyPhotos,
@@ -312,7 +339,7 @@ void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validatio
   }
   for (const auto& f : s.files) {
     std::string name = SanitizeFilename(f.filename);
-    std::string shown = name.empty() ? "Datei" : "\"" + name + "\"";
+    std::string shown = ShownName(name);
     if (static_cast<int64_t>(f.content.size()) > limits.max_photo_bytes) {
       Fail(v, "photos", errors::kPhotoTooLarge,
            shown + " ist zu groß (höchstens " +
@@ -325,11 +352,38 @@ void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validatio
            shown + " ist kein Foto. Erlaubt sind JPEG, PNG, HEIC, WebP und GIF.");
       continue;
     }
+    if (!CanCleanPhotoType(type)) {
+      Fail(v, "photos", errors::kUnsupportedPhotoType, UncleanableMessage(shown, type));
+      continue;
+    }
     in.photos.push_back(Photo{f.content, type, name, Sha256Hex(f.content)});
   }
 }
 
 }  // namespace
+
+FieldError PhotoRefused(const Error& e, const std::string& filename) {
+  const std::string shown = ShownName(filename);
+  if (e.code == errors::kPhotoTooLarge) {
+    return {"photos", e.code,
+            shown +
+                " hat zu viele Bildpunkte (höchstens 50 Megapixel). Bitte senden Sie das Foto "
+                "in der üblichen Auflösung Ihrer Kamera oder verkleinert."};
+  }
+  if (e.code == errors::kUnsupportedPhotoType) {
+    return {"photos", e.code, UncleanableMessage(shown, "")};
+  }
+  if (e.code == errors::kInvalidPhoto) {
+    return {"photos", e.code,
+            shown +
+                " ist beschädigt oder unvollständig und kann nicht gelesen werden. Bitte "
+                "wählen Sie das Foto noch einmal aus oder senden Sie ein anderes."};
+  }
+  return {"photos", e.code,
+          shown +
+              " konnte gerade nicht verarbeitet werden. Bitte senden Sie Ihre Meldung in "
+              "einigen Minuten noch einmal."};
+}
 
 Validation Validate(const Submission& s, const Limits& limits, const Config& config) {
   Validation v;

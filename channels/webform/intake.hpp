@@ -77,8 +77,14 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::st
 // "language"}; lat/lon are numbers.
 Result<Submission> FromJson(std::string_view body);
 
-// Validates a submission against the limits and the configured categories.
+// Validates a submission against the limits and the configured categories. A photo of a type
+// whose metadata cannot be removed (TIFF, BMP; core/photo.hpp: CanCleanPhotoType) is refused
+// with errors::kUnsupportedPhotoType.
 Validation Validate(const Submission& s, const Limits& limits, const Config& config);
+
+// The citizen's message (German) for a photo that StripPhoto refused with `e`, naming the file
+// (`filename` sanitised): field "photos", e's code.
+FieldError PhotoRefused(const Error& e, const std::string& filename);
 
 // The form's honeypot field name; a non-empty value marks a bot.
 inline constexpr std::string_view kHoneypotField = "website";

@@ -259,6 +259,10 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
   if (a.status != 202) {
     if (a.status == 503)
       SetUnavailable(res);
+    if (!a.error_field.empty()) {  // a photo that cannot be cleaned
+      return reject(a.error.code, a.error.message,
+                    {FieldError{a.error_field, a.error.code, a.error.message}});
+    }
     return reject(a.error.code, a.status == 503 ? "Der Dienst ist vorübergehend nicht "
                                                   "erreichbar. Bitte später erneut senden."
                                                 : a.error.message);
@@ -393,11 +397,15 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
       // reference, so a report that was queued after all is not doubled.
       page.form_token = field("form_token");
     }
-    page.errors.push_back(a.status == 503
-                              ? "Ihre Meldung konnte gerade nicht angenommen werden. Bitte senden "
-                                "Sie sie in einigen Minuten noch einmal – Ihre Angaben bleiben "
-                                "erhalten (Fotos bitte erneut auswählen)."
-                              : a.error.message);
+    if (!a.error_field.empty()) {  // a photo that cannot be cleaned
+      page.field_errors[FormFieldName(a.error_field)] = a.error.message;
+    } else {
+      page.errors.push_back(a.status == 503
+                                ? "Ihre Meldung konnte gerade nicht angenommen werden. Bitte "
+                                  "senden Sie sie in einigen Minuten noch einmal – Ihre Angaben "
+                                  "bleiben erhalten (Fotos bitte erneut auswählen)."
+                                : a.error.message);
+    }
     return ShowFormAgain(res, page, a.status, a.error.code.str());
   }
   if (a.replay) {

@@ -8,6 +8,7 @@
 #include "channels/builtin.hpp"
 #include "channels/webform/token.hpp"
 #include "core/config.hpp"
+#include "core/errors.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
 // builds), where one file's helpers and using-directives must not meet another's.
@@ -157,6 +158,35 @@ TEST_CASE("photos are checked by magic bytes, count and size") {
   auto none = with_files({{"fotos[]", "", "application/octet-stream", ""}});
   REQUIRE(none.intake);
   CHECK(none.intake->photos.empty());
+}
+
+TEST_CASE(
+    "photos whose metadata cannot be removed are refused with a German message naming the "
+    "format") {
+  std::string tiff("MM\0*\0\0\0\x08", 8);
+  tiff.resize(64, '\0');
+  std::vector<UploadedFile> parts = {{"beschreibung", "", "", "Müll"},
+                                     {"fotos[]", "scan.tif", "image/tiff", tiff}};
+  auto sub = FromParts(parts);
+  REQUIRE(sub.ok());
+  auto v = Validate(*sub, Limits{}, ExampleConfig());
+  REQUIRE_FALSE(v.intake);
+  REQUIRE(v.errors.size() == 1);
+  CHECK(v.errors[0].field == "photos");
+  CHECK(v.errors[0].code.name() == "unsupported_photo_type");
+  CHECK_THAT(v.errors[0].message, Catch::Contains("\"scan.tif\""));
+  CHECK_THAT(v.errors[0].message, Catch::Contains("dem Format TIFF"));
+  CHECK_THAT(v.errors[0].message, Catch::Contains("JPEG, PNG, HEIC, WebP oder GIF"));
+
+  // What StripPhoto refuses later (core/photo) gets a message per reason.
+  auto too_large = PhotoRefused(MakeError(errors::kPhotoTooLarge, "x"), "gross.jpg");
+  CHECK(too_large.field == "photos");
+  CHECK(too_large.code.name() == "photo_too_large");
+  CHECK_THAT(too_large.message, Catch::Contains("50 Megapixel"));
+  CHECK_THAT(PhotoRefused(MakeError(errors::kInvalidPhoto, "x"), "").message,
+             Catch::StartsWith("Datei ist beschädigt"));
+  CHECK_THAT(PhotoRefused(MakeError(errors::kUnsupportedPhotoType, "x"), "a.psd").message,
+             Catch::Contains("diesem Format"));
 }
 
 TEST_CASE("broken or unexpected multipart parts are refused") {

@@ -321,7 +321,7 @@ TEST_CASE("Open311 media_url is fetched by the worker and attached", "[open311]"
   std::string big = with_url("/big.jpg", "50.936");
   std::string text = with_url("/text.jpg", "50.938");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 5, std::chrono::seconds(40)));
-  std::string stored = StripPhoto(Jpeg()).value();
+  std::string stored = StripPhoto(Jpeg()).value().bytes;
   for (const auto& ref : {good, flaky}) {
     INFO(ref << "\n" << s.WorkerLogs());
     auto a = s.Query(

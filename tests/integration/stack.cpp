@@ -51,7 +51,7 @@ std::string OtherJpeg() {
   return ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/data/rotated-photo.jpg");
 }
 
-std::string StoredCopy(const std::string& photo) { return StripPhoto(photo).value(); }
+std::string StoredCopy(const std::string& photo) { return StripPhoto(photo).value().bytes; }
 
 std::string Header(const std::string& mail, const std::string& name) {
   size_t p = mail.find("\r\n" + name + ": ");
