@@ -392,6 +392,12 @@ CREATE TABLE staff_sessions (
 CREATE INDEX staff_sessions_token ON staff_sessions (token_id);
 )SQL";
 
+// What notices to one address and SMS in all have cost lately (tickets/notice_limits).
+constexpr const char* kNoticeLimits = R"SQL(
+CREATE INDEX outbox_sent_to ON outbox (channel, address, sent_at) WHERE status = 'sent';
+CREATE INDEX outbox_sent_on ON outbox (channel, sent_at) WHERE status = 'sent';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -412,6 +418,7 @@ const std::vector<Migration>& Migrations() {
       {8, "chat_status_backlog: delivery receipts that overtook the send's answer", kStatusBacklog},
       {9, "departments: ticket history, staff tokens, delivery attempts, opt-outs", kDepartments},
       {10, "staff_sessions: the inbox's server-side sessions", kStaffSessions},
+      {11, "outbox indexes for the limits on notices per address and SMS per hour", kNoticeLimits},
   };
   return kMigrations;
 }

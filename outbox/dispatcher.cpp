@@ -51,10 +51,20 @@ Plan Plan::Send(std::function<Attempt()> send) {
   return Send(std::make_unique<OnlySend>(std::move(send)));
 }
 
-Plan Plan::Skip(std::string reason) {
+Plan Plan::Skip(std::string reason, std::string code) {
   Plan p;
   p.action = Action::kSkip;
   p.reason = std::move(reason);
+  p.code = std::move(code);
+  return p;
+}
+
+Plan Plan::Defer(int seconds, std::string reason, std::string code) {
+  Plan p;
+  p.action = Action::kDefer;
+  p.defer_seconds = std::max(seconds, 1);
+  p.reason = std::move(reason);
+  p.code = std::move(code);
   return p;
 }
 
@@ -250,6 +260,32 @@ void Lane::Report(const Row& row, const Attempt& a, Outcome outcome) {
 }
 
 Status Lane::Finish(const Row& row, Plan plan) {
+  if (!plan.code.empty()) {
+    registry_
+        .GetCounter("meldestelle_outbox_held_total",
+                    "Outbox rows not sent (skipped) or not yet (deferred) by a limit, by code.",
+                    {{"channel", row.channel}, {"code", plan.code}})
+        .Inc();
+  }
+  if (plan.action == Plan::Action::kDefer) {
+    auto st = session_.Transact<Ok>([&](db::Tx& tx) {
+      tx.exec_params0(
+          "UPDATE outbox SET status = 'pending', attempts = attempts - 1, last_error = $2,"
+          " next_attempt_at = now() + make_interval(secs => $4), updated_at = now()"
+          " WHERE id = $1 AND attempts = $3 AND status = 'sending'",
+          row.id, plan.reason, row.attempts, plan.defer_seconds);
+      tx.commit();
+      return Ok{};
+    });
+    if (!st)
+      return st;
+    log::Info("outbox row deferred", {{"lane", settings_.name},
+                                      {"outbox_id", std::to_string(row.id)},
+                                      {"channel", row.channel},
+                                      {"seconds", std::to_string(plan.defer_seconds)},
+                                      {"why", plan.reason}});
+    return Ok{};
+  }
   if (plan.action == Plan::Action::kSkip) {
     if (auto st = MarkDone(row, plan.reason); !st)
       return st;

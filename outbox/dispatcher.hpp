@@ -67,16 +67,21 @@ class Prepared {
 };
 
 // What a sender makes of a row: send it, or nothing to send (the row is done; `reason` is
-// recorded), or fail it at once (`reason` is the error).
+// recorded), or fail it at once (`reason` is the error), or not yet (the row waits
+// `defer_seconds` without using up an attempt; `reason` is recorded).
 struct Plan {
-  enum class Action { kSend, kSkip, kFail } action = Action::kSend;
+  enum class Action { kSend, kSkip, kFail, kDefer } action = Action::kSend;
   std::string reason;
+  // Skips and deferrals with a code are counted in meldestelle_outbox_held_total{channel,code}.
+  std::string code;
+  int defer_seconds = 0;
   std::unique_ptr<Prepared> prepared;  // kSend
   static Plan Send(std::unique_ptr<Prepared> prepared);
   // A Prepared that only sends.
   static Plan Send(std::function<Attempt()> send);
-  static Plan Skip(std::string reason);
+  static Plan Skip(std::string reason, std::string code = {});
   static Plan Fail(std::string reason);
+  static Plan Defer(int seconds, std::string reason, std::string code);
 };
 
 // Sends rows of one or more kinds on one channel. Each lane thread has its own instances (the

@@ -47,6 +47,11 @@ struct NotificationSettings {
   std::map<std::string, std::string> email_subjects;  // per language, same placeholders
   // Signs the opt-out links in e-mails; ${VAR}. Empty = webform.token_secret.
   std::string optout_secret;
+  // What notices may cost (tickets/notice_limits.hpp): acknowledgements to an address typed
+  // into a report, per address; SMS in all, per hour (0: no budget).
+  int typed_recipient_per_hour = 1;
+  int typed_recipient_per_day = 5;
+  int sms_per_hour = 500;
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config,
                    NotificationSettings& out);
 };

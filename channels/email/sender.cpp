@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "core/optout.hpp"
 #include "core/sql.hpp"
+#include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
 #include "tickets/reference.hpp"
 #include "tickets/settings.hpp"
@@ -113,7 +114,9 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
 
 }  // namespace
 
-outbox::Plan AckSender::Prepare(db::Tx&, const outbox::Row& row) {
+outbox::Plan AckSender::Prepare(db::Tx& tx, const outbox::Row& row) {
+  if (auto held = tickets::NoticeLimit(tx, config_, row))
+    return std::move(*held);
   // Threaded to the citizen's own mail when the report came by e-mail; the null sender.
   return outbox::Plan::Send([this, m = AckMail(config_, row)] { return SendMail(relay_, m, ""); });
 }
@@ -122,6 +125,8 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   // Opted out since it was queued: not sent.
   if (tickets::OptedOut(tx, row.channel, row.address))
     return outbox::Plan::Skip("opted out");
+  if (auto held = tickets::NoticeLimit(tx, config_, row))
+    return std::move(*held);
   tickets::StatusNotice n = tickets::ReadStatusNotice(row.payload);
   json payload = json::parse(row.payload, nullptr, false);
   Thread thread = payload.is_object() ? ThreadOf(payload) : Thread{};

@@ -4,6 +4,7 @@
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/http_client.hpp"
+#include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
 
 namespace meldestelle::phone {
@@ -53,6 +54,8 @@ outbox::Plan SmsSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   auto text = SmsText(tx, config_, row);
   if (!text)
     return outbox::Plan::Skip("opted out");
+  if (auto held = tickets::NoticeLimit(tx, config_, row))
+    return std::move(*held);
   if (text->empty())
     return outbox::Plan::Fail("nothing to send");
   return outbox::Plan::Send(

@@ -364,17 +364,22 @@ TEST_CASE(
                            "SELECT address FROM outbox WHERE kind = 'ack' AND ticket_id ="
                            " (SELECT id FROM tickets WHERE reference = '" +
                                second + "')");
+  // The number was typed into the app, not called from: one acknowledgement an hour to it
+  // (tickets/notice_limits); the second report's is held back.
   REQUIRE(WaitFor([&] {
-    return SentTo(fake, "sms", "To", phone1).size() == 2 &&
-           SentTo(fake, "sms", "To", phone2).size() == 1;
+    return SentTo(fake, "sms", "To", phone1).size() == 1 &&
+           SentTo(fake, "sms", "To", phone2).size() == 1 &&
+           s.Count(
+               "SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'done'"
+               " AND last_error LIKE 'recipient limit%'") == 1;
   }));
 
   ApplyChange(s, first, "done", "done", "Die Fahrbahn ist ausgebessert.");
   REQUIRE(WaitFor([&] {
-    return SentTo(fake, "sms", "To", phone1).size() == 3 &&
+    return SentTo(fake, "sms", "To", phone1).size() == 2 &&
            SentTo(fake, "sms", "To", phone2).size() == 2;
   }));
-  std::string sms1 = SentTo(fake, "sms", "To", phone1)[2].body["Body"];
+  std::string sms1 = SentTo(fake, "sms", "To", phone1)[1].body["Body"];
   std::string sms2 = SentTo(fake, "sms", "To", phone2)[1].body["Body"];
   CHECK(sms1.find("Ihre Meldung " + tickets::DisplayReference(first) + " ist erledigt.") !=
         std::string::npos);
@@ -407,7 +412,74 @@ TEST_CASE(
   CHECK(tg_sent()[2].body["text"] ==
         "Your report " + tickets::DisplayReference(tg) + " concerns the same problem as report " +
             tickets::DisplayReference(first) + "; we handle them together.");
-  CHECK(SentTo(fake, "sms", "To", phone1).size() == 3);
+  CHECK(SentTo(fake, "sms", "To", phone1).size() == 2);
+}
+
+TEST_CASE(
+    "loop: acknowledgements to an address typed into reports are limited per address, and the "
+    "town's SMS budget makes SMS wait",
+    "[integration][loop]") {
+  FakeProviders fake;
+  StackOptions o = LoopOptions(fake);
+  o.dispatcher_metrics_port = FreePort();
+  o.edit_config = [](std::string& cfg) { cfg += "\nnotifications:\n  sms_per_hour: 2\n"; };
+  Stack s(o);
+  INFO(s.DispatcherLog());
+  // Three reports naming the same e-mail address, which may be anyone's: one acknowledgement.
+  const std::string victim = "opfer." + RandomHex(4) + "@example.org";
+  std::vector<std::string> refs;
+  for (int i = 0; i < 3; ++i) {
+    refs.push_back(PostApp(s, {{"description", "Laterne dunkel, Mast " + std::to_string(i)},
+                               {"lat", 50.93 + 0.004 * i},
+                               {"lon", 6.955},
+                               {"email", victim}}));
+  }
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'email'"
+                     " AND status IN ('sent', 'done')",
+                     3, std::chrono::seconds(30)));
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'done'"
+                " AND last_error LIKE 'recipient limit%'") == 2);
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(victim).size() == 1; }));
+  // A ticket whose acknowledgement was held back sends no notices to that address either.
+  std::string held = One(s,
+                         "SELECT t.reference FROM tickets t JOIN outbox o ON o.ticket_id = t.id"
+                         " WHERE o.kind = 'ack' AND o.status = 'done' LIMIT 1");
+  ApplyChange(s, held, "accepted", "accepted", "");
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'status' AND status = 'done'"
+                     " AND last_error LIKE 'recipient limit%'",
+                     1, std::chrono::seconds(30)));
+  // The town's SMS: two an hour here; the third waits, not sent and not lost.
+  for (int i = 0; i < 3; ++i) {
+    PostApp(s, {{"description", "Ampel defekt, Kreuzung " + std::to_string(i)},
+                {"lat", 50.925 + 0.004 * i},
+                {"lon", 6.965},
+                {"phone", "+49 170 100000" + std::to_string(i)}});
+  }
+  REQUIRE(WaitFor(
+      [&] {
+        return s.Count("SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'sent'") ==
+                   2 &&
+               s.Count(
+                   "SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'pending'"
+                   " AND last_error LIKE '%SMS budget%'") == 1;
+      },
+      std::chrono::seconds(30)));
+  size_t sms = 0;
+  for (const auto& row : s.Query("SELECT DISTINCT address FROM outbox WHERE channel = 'sms'"))
+    sms += SentTo(fake, "sms", "To", row[0].as<std::string>()).size();
+  CHECK(sms == 2);
+  CHECK(SinkMessagesTo(victim).size() == 1);
+  httplib::Client c("127.0.0.1", o.dispatcher_metrics_port);
+  auto m = c.Get("/metrics");
+  REQUIRE(m);
+  CHECK_THAT(m->body,
+             Catch::Contains(
+                 R"(meldestelle_outbox_held_total{channel="email",code="typed_recipient"} 3)"));
+  CHECK_THAT(m->body,
+             Catch::Contains(R"(meldestelle_outbox_held_total{channel="sms",code="sms_budget"})"));
 }
 
 }  // namespace loop_test
