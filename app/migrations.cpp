@@ -394,7 +394,9 @@ CREATE INDEX staff_sessions_token ON staff_sessions (token_id);
 
 // What notices to one address and SMS in all have cost lately (tickets/notice_limits).
 constexpr const char* kNoticeLimits = R"SQL(
-CREATE INDEX outbox_sent_to ON outbox (channel, address, sent_at) WHERE status = 'sent';
+CREATE INDEX outbox_sent_to
+  ON outbox (channel, lower(regexp_replace(address, '[\s()./-]', '', 'g')), sent_at)
+  WHERE status = 'sent';
 CREATE INDEX outbox_sent_on ON outbox (channel, sent_at) WHERE status = 'sent';
 )SQL";
 

@@ -183,7 +183,10 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
       n && rd.ExpectMap(n, "keys", {"form_tokens", "optout_links", "media_links", "inbox"})) {
     for (const char* name : {"form_tokens", "optout_links", "media_links", "inbox"}) {
       std::string secret;
-      ReadSecret(rd, n, name, "keys", "MELDESTELLE_INBOX_SECRET", &secret);
+      std::string example = "MELDESTELLE_KEY_";
+      for (const char* c = name; *c != '\0'; ++c)
+        example += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+      ReadSecret(rd, n, name, "keys", example.c_str(), &secret);
       if (!secret.empty())
         c.purpose_secrets[name] = secret;
     }

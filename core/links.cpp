@@ -49,6 +49,11 @@ bool VerifyLinkOrLegacy(const Config& config, KeyPurpose key, const std::string&
                         const std::string& signature, int64_t now_unix) {
   if (VerifyLink(PurposeKey(config, key), purpose, subject, expires_unix, signature, now_unix))
     return true;
+  // A purpose with a secret of its own was rotated away from the old key: no fallback.
+  auto own = config.purpose_secrets.find(std::string(KeyName(key)));
+  if (own != config.purpose_secrets.end() && !own->second.empty() &&
+      key != KeyPurpose::kOptOutLinks)
+    return false;
   // The one key of old: notifications.optout_secret when set, else the master.
   auto optout = config.purpose_secrets.find(std::string(KeyName(KeyPurpose::kOptOutLinks)));
   const std::string& legacy = optout != config.purpose_secrets.end() && !optout->second.empty()

@@ -20,28 +20,43 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Set on the thread that only refuses connections because the queue is full.
-thread_local bool tl_shedding = false;
+class BoundedPool;
+// Set on the triage thread: the connection's address is checked there, before it is queued.
+thread_local BoundedPool* tl_triage = nullptr;
 
-// At most `threads` connections served, `queue` waiting; the rest go to one thread that answers
-// them 503 (GuardedServer::process_and_close_socket sees tl_shedding). A refusal takes
-// microseconds, so that thread keeps up with any accept rate.
+// Every accepted connection goes first to one triage thread
+// (GuardedServer::process_and_close_socket sees tl_triage): it checks the client address's cap and
+// then queues the connection for one of `threads` workers, or refuses it when `threads` + `queue`
+// connections are served and waiting. Triage and refusals take microseconds, so that thread keeps
+// up with any accept rate, and a client over its cap never takes a place in the queue.
 class BoundedPool final : public httplib::TaskQueue {
  public:
   BoundedPool(int threads, int queue)
       : room_(static_cast<size_t>(std::max(threads, 1) + std::max(queue, 0))) {
     for (int i = 0; i < std::max(threads, 1); ++i)
-      workers_.emplace_back([this] { Work(jobs_, false); });
-    workers_.emplace_back([this] { Work(shed_, true); });
+      workers_.emplace_back([this] { Work(jobs_, jobs_cv_, false); });
+    workers_.emplace_back([this] { Work(triage_, triage_cv_, true); });
   }
   ~BoundedPool() override { shutdown(); }
 
   void enqueue(std::function<void()> fn) override {
     {
       std::lock_guard lock(mutex_);
-      (busy_ + jobs_.size() < room_ ? jobs_ : shed_).push_back(std::move(fn));
+      triage_.push_back(std::move(fn));
     }
-    cv_.notify_all();
+    triage_cv_.notify_one();
+  }
+
+  // From the triage thread: queue a connection for a worker, or false when there is no room.
+  bool Admit(std::function<void()> serve) {
+    {
+      std::lock_guard lock(mutex_);
+      if (busy_ + jobs_.size() >= room_)
+        return false;
+      jobs_.push_back(std::move(serve));
+    }
+    jobs_cv_.notify_one();
+    return true;
   }
 
   void shutdown() override {
@@ -51,27 +66,35 @@ class BoundedPool final : public httplib::TaskQueue {
         return;
       stopping_ = true;
     }
-    cv_.notify_all();
-    for (auto& t : workers_)
-      t.join();
+    triage_cv_.notify_all();
+    // The triage thread first (it may still queue connections), then the workers drain the queue.
+    workers_.back().join();
+    jobs_cv_.notify_all();
+    {
+      std::lock_guard lock(mutex_);
+      workers_stopping_ = true;
+    }
+    jobs_cv_.notify_all();
+    for (size_t i = 0; i + 1 < workers_.size(); ++i)
+      workers_[i].join();
   }
 
  private:
-  void Work(std::deque<std::function<void()>>& jobs, bool shedding) {
-    tl_shedding = shedding;
+  void Work(std::deque<std::function<void()>>& jobs, std::condition_variable& cv, bool triage) {
+    tl_triage = triage ? this : nullptr;
     for (;;) {
       std::function<void()> fn;
       {
         std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return stopping_ || !jobs.empty(); });
+        cv.wait(lock, [&] { return (triage ? stopping_ : workers_stopping_) || !jobs.empty(); });
         if (jobs.empty())
           return;
         fn = std::move(jobs.front());
         jobs.pop_front();
-        busy_ += shedding ? 0 : 1;
+        busy_ += triage ? 0 : 1;
       }
       fn();
-      if (!shedding) {
+      if (!triage) {
         std::lock_guard lock(mutex_);
         --busy_;
       }
@@ -81,11 +104,10 @@ class BoundedPool final : public httplib::TaskQueue {
   const size_t room_;  // connections served and waiting together
   size_t busy_ = 0;
   std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::deque<std::function<void()>> shed_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  std::condition_variable triage_cv_, jobs_cv_;
+  std::deque<std::function<void()>> triage_, jobs_;
+  bool stopping_ = false, workers_stopping_ = false;
+  std::vector<std::thread> workers_;  // the workers, then the triage thread
 };
 
 // Waits up to `ms` for the socket to become readable (POLLIN) or writable (POLLOUT).
@@ -135,13 +157,20 @@ void Refuse(int sock) {
   ::close(sock);
 }
 
-// One connection's socket as cpp-httplib reads and writes it, with the request's deadline and,
-// while the head is read, a byte budget. Reads are buffered (the library reads the head a byte
-// at a time).
+// One connection's socket as cpp-httplib reads and writes it, with deadlines and, while the
+// head is read, a byte budget. Reads are buffered (the library reads the head a byte at a time).
+// The body and the response have a grace time and then must keep up a minimum rate: by any
+// moment, grace + bytes so far / rate must not have passed (a client that sends or takes a byte
+// now and then is dropped, however long the body).
 class DeadlineStream final : public httplib::Stream {
  public:
-  DeadlineStream(int sock, int read_timeout_ms, int write_timeout_ms)
-      : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+  DeadlineStream(int sock, const ConnectionLimits& limits, int read_timeout_ms,
+                 int write_timeout_ms)
+      : sock_(sock),
+        limits_(limits),
+        rate_(std::max<int64_t>(limits.body_min_bytes_per_second, 1)),
+        read_timeout_ms_(read_timeout_ms),
+        write_timeout_ms_(write_timeout_ms) {}
 
   // Waits for the next request's first byte for up to `idle_ms`, giving up early when
   // `stopping` says the server stops.
@@ -160,25 +189,30 @@ class DeadlineStream final : public httplib::Stream {
     return false;
   }
 
-  void BeginHead(const ConnectionLimits& limits) {
-    deadline_ = Clock::now() + std::chrono::seconds(limits.head_seconds);
-    head_budget_ = limits.head_bytes;
+  void BeginHead() {
+    head_deadline_ = Clock::now() + std::chrono::seconds(limits_.head_seconds);
+    head_budget_ = limits_.head_bytes;
+    in_body_ = false;
+    writing_ = false;
   }
 
-  void BeginBody(const ConnectionLimits& limits, int64_t length) {
-    int64_t rate = std::max<int64_t>(limits.body_min_bytes_per_second, 1);
-    deadline_ = Clock::now() + std::chrono::seconds(limits.body_seconds) +
-                std::chrono::milliseconds(std::max<int64_t>(length, 0) * 1000 / rate);
+  void BeginBody(int64_t length) {
+    body_start_ = Clock::now();
+    body_length_ = std::max<int64_t>(length, 0);
+    body_received_ = 0;
     head_budget_ = -1;
+    in_body_ = true;
   }
 
-  // Why the connection was dropped ("request_deadline", "head_too_large"), or nullptr.
+  // Why the connection was dropped ("request_deadline", "head_too_large", "response_deadline"),
+  // or nullptr.
   const char* dropped() const { return dropped_; }
 
   bool is_readable() const override {
     if (off_ < len_)
       return true;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ReadDeadline() - Clock::now());
     if (dropped_ || left.count() <= 0) {
       if (!dropped_)
         dropped_ = "request_deadline";
@@ -192,7 +226,8 @@ class DeadlineStream final : public httplib::Stream {
     return false;
   }
 
-  bool is_writable() const override { return PollFor(sock_, POLLOUT, write_timeout_ms_); }
+  // write() waits for room itself, up to the response's deadline.
+  bool is_writable() const override { return !dropped_; }
 
   ssize_t read(char* ptr, size_t size) override {
     if (off_ >= len_) {
@@ -205,6 +240,8 @@ class DeadlineStream final : public httplib::Stream {
         dropped_ = "head_too_large";  // larger than any head we answer (431 is for less)
         return -1;
       }
+      if (in_body_)
+        body_received_ += n;
       off_ = 0;
       len_ = static_cast<size_t>(n);
     }
@@ -214,13 +251,33 @@ class DeadlineStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
 
+  // Sends what the socket takes now, waiting for room up to the response's deadline.
   ssize_t write(const char* ptr, size_t size) override {
-    if (!is_writable())
+    if (dropped_)
       return -1;
+    if (!writing_) {
+      writing_ = true;
+      write_start_ = Clock::now();
+      written_ = 0;
+    }
     for (;;) {
-      ssize_t n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
-      if (n >= 0 || errno != EINTR)
+      ssize_t n = ::send(sock_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        written_ += n;
         return n;
+      }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        return -1;
+      // Grace for the response, then the minimum rate.
+      auto deadline = write_start_ + std::chrono::milliseconds(write_timeout_ms_) +
+                      std::chrono::milliseconds(written_ * 1000 / rate_);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0 || !PollFor(sock_, POLLOUT, static_cast<int>(left.count()))) {
+        dropped_ = "response_deadline";
+        return -1;
+      }
     }
   }
 
@@ -233,6 +290,16 @@ class DeadlineStream final : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  Clock::time_point ReadDeadline() const {
+    if (!in_body_)
+      return head_deadline_;
+    // Grace, then the minimum rate for what has come; never beyond the whole body's time.
+    auto grace = body_start_ + std::chrono::seconds(limits_.body_seconds);
+    auto paced = grace + std::chrono::milliseconds(body_received_ * 1000 / rate_);
+    auto whole = grace + std::chrono::milliseconds(body_length_ * 1000 / rate_);
+    return std::min(paced, whole);
+  }
+
   ssize_t Receive(char* into, size_t size) {
     for (;;) {
       ssize_t n = ::recv(sock_, into, size, 0);
@@ -242,10 +309,18 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   int sock_;
+  const ConnectionLimits& limits_;
+  const int64_t rate_;
   int read_timeout_ms_;
   int write_timeout_ms_;
-  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point head_deadline_ = Clock::time_point::max();
   int64_t head_budget_ = -1;  // bytes the head may still take; -1 outside the head
+  bool in_body_ = false;
+  Clock::time_point body_start_;
+  int64_t body_length_ = 0, body_received_ = 0;
+  bool writing_ = false;
+  Clock::time_point write_start_;
+  int64_t written_ = 0;
   mutable const char* dropped_ = nullptr;
   char buf_[16 * 1024];
   size_t off_ = 0;
@@ -253,7 +328,8 @@ class DeadlineStream final : public httplib::Stream {
 };
 
 thread_local DeadlineStream* tl_stream = nullptr;
-thread_local const ConnectionLimits* tl_limits = nullptr;
+// Set by GuardedServer::CloseAfterResponse: the request's body is not read, the connection ends.
+thread_local bool tl_close_after = false;
 
 }  // namespace
 
@@ -286,6 +362,9 @@ GuardedServer::GuardedServer(ConnectionLimits limits,
   int threads = limits_.threads;
   int queue = limits_.queue;
   new_task_queue = [threads, queue] { return new BoundedPool(threads, queue); };
+  // What the library writes into Keep-Alive headers.
+  set_keep_alive_timeout(limits_.idle_seconds);
+  set_keep_alive_max_count(static_cast<size_t>(limits_.keep_alive_requests));
 }
 
 GuardedServer::~GuardedServer() = default;
@@ -293,52 +372,67 @@ GuardedServer::~GuardedServer() = default;
 bool GuardedServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
 
 void GuardedServer::HeadRead(int64_t body_length) {
-  if (tl_stream && tl_limits)
-    tl_stream->BeginBody(*tl_limits, body_length);
+  if (tl_stream)
+    tl_stream->BeginBody(body_length);
+}
+
+void GuardedServer::CloseAfterResponse() { tl_close_after = true; }
+
+void GuardedServer::Refused(socket_t sock, std::string_view reason) {
+  if (on_refused_)
+    on_refused_(reason);
+  Refuse(sock);
 }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
-  auto refused = [&](std::string_view reason) {
-    if (on_refused_)
-      on_refused_(reason);
-    Refuse(sock);
+  BoundedPool* pool = tl_triage;
+  if (pool == nullptr) {  // not through our pool: serve without triage
+    Serve(sock, "", false);
     return true;
-  };
-  if (tl_shedding)
-    return refused("queue_full");
+  }
   std::string client;
   int port = 0;
   NameOf(sock, true, client, port);
   bool capped =
       std::find(limits_.exempt.begin(), limits_.exempt.end(), client) == limits_.exempt.end();
-  if (capped && !clients_->Acquire(client, limits_.per_client))
-    return refused("connections_per_client");
+  if (capped && !clients_->Acquire(client, limits_.per_client)) {
+    Refused(sock, "connections_per_client");
+    return true;
+  }
+  if (!pool->Admit([this, sock, client, capped] { Serve(sock, client, capped); })) {
+    if (capped)
+      clients_->Release(client);
+    Refused(sock, "queue_full");
+  }
+  return true;
+}
 
-  DeadlineStream stream(sock,
+void GuardedServer::Serve(socket_t sock, const std::string& client, bool capped) {
+  DeadlineStream stream(sock, limits_,
                         static_cast<int>(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
                         static_cast<int>(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
   tl_stream = &stream;
-  tl_limits = &limits_;
-  bool ok = false;
   for (int left = limits_.keep_alive_requests; left > 0; --left) {
     if (!stream.WaitForRequest(limits_.idle_seconds * 1000,
                                [this] { return svr_sock_ == INVALID_SOCKET; }))
       break;
-    stream.BeginHead(limits_);
+    stream.BeginHead();
+    tl_close_after = false;
     bool closed = false;
-    ok = process_request(stream, left == 1, closed, nullptr);
-    if (!ok || closed)
+    bool ok = process_request(stream, left == 1, closed, nullptr);
+    // A dropped request, or one whose body was not read, ends the connection: what follows on
+    // it is not a request.
+    if (!ok || closed || stream.dropped() || tl_close_after)
       break;
   }
   tl_stream = nullptr;
-  tl_limits = nullptr;
+  tl_close_after = false;
   if (stream.dropped() && on_refused_)
     on_refused_(stream.dropped());
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   if (capped)
     clients_->Release(client);
-  return ok;
 }
 
 }  // namespace meldestelle::gateway

@@ -16,10 +16,10 @@
 // replaces what happens between accept() and them (docs/security.md, "Connections"):
 // - each client address holds at most `per_client` connections; more are answered 503 at once;
 // - at most `threads` connections are served and `queue` wait; more are answered 503 at once
-//   (on a thread of their own, which only writes the refusal);
+//   (both checks on one triage thread, before a connection takes a place in the queue);
 // - a request's head (request line and header fields) must arrive within `head_seconds` and
-//   `head_bytes`, its body within `body_seconds` plus its length at `body_min_bytes_per_second`;
-//   past the deadline the connection is dropped;
+//   `head_bytes`; its body, and the response, get `body_seconds` and then must keep up
+//   `body_min_bytes_per_second` (a client that sends or reads a byte now and then is dropped);
 // - an idle kept-alive connection is closed after `idle_seconds`, any after `keep_alive_requests`.
 namespace meldestelle::gateway {
 
@@ -39,7 +39,7 @@ struct ConnectionLimits {
 class GuardedServer : public httplib::Server {
  public:
   // `on_refused` is told each connection refused or dropped: "connections_per_client",
-  // "queue_full", "request_deadline" or "head_too_large" (it must be thread-safe).
+  // "queue_full", "request_deadline", "head_too_large" or "response_deadline" (thread-safe).
   explicit GuardedServer(ConnectionLimits limits = {},
                          std::function<void(std::string_view reason)> on_refused = {});
   ~GuardedServer() override;
@@ -50,10 +50,16 @@ class GuardedServer : public httplib::Server {
   // Called from a handler (the pre-routing one) on the thread serving the request: its head is
   // read and a body of `body_length` bytes follows, which gets its own deadline.
   static void HeadRead(int64_t body_length);
+  // Called from a handler on the thread serving the request: the connection ends after this
+  // response (a refusal whose body was not read; cpp-httplib does not act on Connection: close).
+  static void CloseAfterResponse();
 
  private:
-  // Overrides cpp-httplib's private virtual: runs on the pool's thread for each connection.
+  // Overrides cpp-httplib's private virtual: runs on the pool's triage thread for each
+  // connection, which checks the cap and queues Serve or refuses.
   bool process_and_close_socket(socket_t sock) override;
+  void Serve(socket_t sock, const std::string& client, bool capped);
+  void Refused(socket_t sock, std::string_view reason);
 
   struct Clients;
   ConnectionLimits limits_;

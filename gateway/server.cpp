@@ -145,7 +145,7 @@ Result<int> Gateway::Start() {
   }
   framing_ = Framing(config_, channels_);
   if (config_.gateway.admin_port > 0)
-    admin_ = std::make_unique<GuardedServer>();
+    admin_ = std::make_unique<GuardedServer>(ConnectionLimits{.threads = 2, .queue = 16});
   Routes();
   if (auto st = staff_.Register(*server_); !st)
     return st.error();
@@ -214,6 +214,7 @@ void Gateway::Routes() {
     CountRefused(registry_, refusal->code.str());
     // The body is not read: the connection cannot carry another request.
     res.set_header("Connection", "close");
+    GuardedServer::CloseAfterResponse();
     SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
     return httplib::Server::HandlerResponse::Handled;
   });

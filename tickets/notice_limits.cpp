@@ -10,6 +10,12 @@ namespace {
 
 constexpr const char* kTypedLimit = "recipient limit";
 
+// An address as the limits compare it (the expression of migration 11's index).
+constexpr const char* kAddressKey = "lower(regexp_replace(address, '[\\s()./-]', '', 'g'))";
+std::string KeyOf(const std::string& param) {
+  return "lower(regexp_replace(" + param + ", '[\\s()./-]', '', 'g'))";
+}
+
 // The intake channel whose reports come from an address of this sending channel.
 const char* OwnIntake(const std::string& channel) {
   if (channel == "sms")
@@ -39,11 +45,17 @@ std::optional<outbox::Plan> TypedRecipientLimit(db::Tx& tx, const NotificationSe
                                 "typed_recipient");
     return std::nullopt;
   }
-  // Acknowledgements sent (or being sent) to this address, in the last hour and day.
+  // Acknowledgements sent to this address in the last hour and day, and those older rows being
+  // sent now (a batch is claimed at once; the older row goes first). The address as a key:
+  // without case, spaces and punctuation, so that "Opfer@Example.org" or "+49 170-1234" are
+  // not new addresses.
   auto r = tx.exec_params1(
       "SELECT count(*) FILTER (WHERE coalesce(sent_at, now()) > now() - interval '1 hour'),"
-      " count(*) FROM outbox WHERE channel = $1 AND address = $2 AND kind = 'ack' AND id <> $3"
-      " AND ((status = 'sent' AND sent_at > now() - interval '1 day') OR status = 'sending')",
+      " count(*) FROM outbox WHERE channel = $1 AND " +
+          std::string(kAddressKey) + " = " + KeyOf("$2") +
+          " AND kind = 'ack' AND id <> $3"
+          " AND ((status = 'sent' AND sent_at > now() - interval '1 day')"
+          "      OR (status = 'sending' AND id < $3))",
       row.channel, row.address, row.id);
   int hour = r[0].as<int>();
   int day = r[1].as<int>();
@@ -65,10 +77,11 @@ std::optional<outbox::Plan> NoticeLimit(db::Tx& tx, const Config& config, const 
     return std::nullopt;
   const auto& n = config.Get<NotificationSettings>();
   if (row.channel == "sms" && n.sms_per_hour > 0) {
-    auto r = tx.exec1(
+    auto r = tx.exec_params1(
         "SELECT count(*), coalesce(extract(epoch FROM min(sent_at) + interval '1 hour' - now()),"
-        " 0)::int FROM outbox WHERE channel = 'sms' AND status = 'sent'"
-        " AND sent_at > now() - interval '1 hour'");
+        " 0)::int FROM outbox WHERE channel = 'sms' AND ((status = 'sent'"
+        " AND sent_at > now() - interval '1 hour') OR (status = 'sending' AND id < $1))",
+        row.id);
     if (r[0].as<int>() >= n.sms_per_hour) {
       return outbox::Plan::Defer(
           std::max(r[1].as<int>(), 1) + 1,

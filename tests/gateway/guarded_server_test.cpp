@@ -25,10 +25,20 @@ class TestServer {
           std::lock_guard lock(mutex_);
           refused_.emplace_back(reason);
         }) {
-    server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (req.path == "/refuse") {  // as the gateway's framing refuses, without the body
+        res.status = 413;
+        res.set_header("Connection", "close");
+        GuardedServer::CloseAfterResponse();
+        return httplib::Server::HandlerResponse::Handled;
+      }
       auto length = req.get_header_value("Content-Length");
       GuardedServer::HeadRead(length.empty() ? 0 : std::stoll(length));
       return httplib::Server::HandlerResponse::Unhandled;
+    });
+    server_.set_write_timeout(1, 0);  // the response's grace
+    server_.Get("/big", [](const auto&, auto& res) {
+      res.set_content(std::string(8 << 20, 'b'), "application/octet-stream");
     });
     server_.Get("/ping", [](const auto&, auto& res) { res.set_content("pong", "text/plain"); });
     server_.Get("/slow", [this](const auto&, auto& res) {
@@ -167,6 +177,7 @@ TEST_CASE("a client address holds at most its cap of connections, others are ser
 TEST_CASE("a head that trickles in is dropped at its deadline, although each byte is in time") {
   ConnectionLimits limits;
   limits.head_seconds = 1;
+  limits.idle_seconds = 30;  // a dropped connection is closed at once, not after the idle time
   TestServer server(limits);
   int s = Connect(server.port(), "127.0.0.2");
   // One byte every 100 ms (well within the 60 s per read): the 32-byte head would take 3.2 s.
@@ -252,4 +263,65 @@ TEST_CASE("when every thread is busy and the queue is full, more connections get
   close(queued);
   CHECK(a.bytes.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(b.bytes.rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("a body that trickles in is dropped once it falls below the minimum rate") {
+  ConnectionLimits limits;
+  limits.body_seconds = 1;
+  limits.body_min_bytes_per_second = 1000;
+  limits.idle_seconds = 30;
+  TestServer server(limits);
+  // 100 kB announced: the whole body may take 101 s, but after the second of grace it must keep
+  // up 1000 bytes a second, and a byte every 200 ms is 5.
+  int s = Connect(server.port(), "127.0.0.2");
+  Send(s,
+       "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+       "Content-Length: 100000\r\n\r\n");
+  bool refused_send = false;
+  for (int i = 0; i < 40 && !refused_send; ++i) {
+    char c = 'x';
+    refused_send = send(s, &c, 1, MSG_NOSIGNAL) != 1;
+    if (server.Refused("request_deadline") == 1)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the attacker's pace
+  }
+  auto a = ReadToEnd(s);
+  close(s);
+  CHECK(a.closed);
+  CHECK(server.Refused("request_deadline") == 1);
+}
+
+TEST_CASE("a client that does not read its response is dropped at the response's deadline") {
+  ConnectionLimits limits;
+  // The socket buffers take a few MB at once; at 1 MB/s that buys only a few seconds.
+  limits.body_min_bytes_per_second = 1 << 20;
+  TestServer server(limits);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  REQUIRE(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  Send(s, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  // We never read: the 8 MB cannot go out; after a second's grace the server gives up.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.Refused("response_deadline") == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the outcome
+  CHECK(server.Refused("response_deadline") == 1);
+  close(s);
+}
+
+TEST_CASE("a request refused before its body is read ends the connection: the body is no request") {
+  TestServer server({});
+  int s = Connect(server.port(), "127.0.0.2");
+  const std::string smuggled = "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
+  Send(s, "POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled.size()) +
+              "\r\n\r\n" + smuggled);
+  auto a = ReadToEnd(s);
+  close(s);
+  CHECK(a.closed);
+  CHECK(a.bytes.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK(a.bytes.find("pong") == std::string::npos);
 }
