@@ -69,6 +69,11 @@ TEST_CASE("each purpose has its own key; a purpose's own secret changes only its
   CHECK(VerifyLinkOrLegacy(c, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, good, 0));
   CHECK_FALSE(
       VerifyLinkOrLegacy(rotated, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, good, 0));
+  // Links signed with the one key of old stay valid until the purpose gets a secret of its own.
+  std::string legacy = SignLink(c.link_secret, "media", "abc", 4102444800);
+  CHECK(VerifyLinkOrLegacy(c, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, legacy, 0));
+  CHECK_FALSE(
+      VerifyLinkOrLegacy(rotated, KeyPurpose::kMediaLinks, "media", "abc", 4102444800, legacy, 0));
   // Without a master secret there are no keys.
   CHECK(PurposeKey(Config{}, KeyPurpose::kInbox).empty());
 }
