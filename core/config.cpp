@@ -323,12 +323,9 @@ void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
   }
 }
 
-}  // namespace
-
-Result<Config> LoadConfig(const std::filesystem::path& file, const ConfigSections& sections,
-                          bool ignore_other_keys) {
-  YamlReader rd(file.string());
-  YAML::Node root = rd.LoadFile();
+// The sections of a loaded file (LoadConfig, ParseConfig).
+Result<Config> ReadConfig(YamlReader& rd, const YAML::Node& root, const std::filesystem::path& file,
+                          const ConfigSections& sections, bool ignore_other_keys) {
   if (!rd.ok())
     return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   Config c;
@@ -361,6 +358,22 @@ Result<Config> LoadConfig(const std::filesystem::path& file, const ConfigSection
   if (!rd.ok())
     return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   return c;
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::filesystem::path& file, const ConfigSections& sections,
+                          bool ignore_other_keys) {
+  YamlReader rd(file.string());
+  YAML::Node root = rd.LoadFile();
+  return ReadConfig(rd, root, file, sections, ignore_other_keys);
+}
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::filesystem::path& file,
+                           const ConfigSections& sections, bool ignore_other_keys) {
+  YamlReader rd(file.string());
+  YAML::Node root = rd.LoadText(yaml_text);
+  return ReadConfig(rd, root, file, sections, ignore_other_keys);
 }
 
 }  // namespace meldestelle

@@ -189,6 +189,10 @@ struct Config {
 // message lists every problem as "file:line: key: reason".
 Result<Config> LoadConfig(const std::filesystem::path& file, const ConfigSections& sections = {},
                           bool ignore_other_keys = false);
+// The same from YAML text (fuzz/config.cpp); `file` labels the errors and is where relative paths
+// in it are resolved from (ResolveBeside). Nothing is read from disk.
+Result<Config> ParseConfig(const std::string& yaml_text, const std::filesystem::path& file,
+                           const ConfigSections& sections = {}, bool ignore_other_keys = false);
 // --config, else $MELDESTELLE_CONFIG, else config/example/meldestelle.yaml.
 std::filesystem::path ResolveConfigPath(const std::string& from_flag);
 

@@ -23,6 +23,20 @@ YAML::Node YamlReader::LoadFile() {
   return {};
 }
 
+YAML::Node YamlReader::LoadText(const std::string& text) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root || root.IsNull()) {
+      FailAtLine(1, "(file)", "is empty");
+      return {};
+    }
+    return root;
+  } catch (const YAML::Exception& e) {
+    FailAtLine(e.mark.line + 1, "(syntax)", e.msg);
+  }
+  return {};
+}
+
 void YamlReader::FailAtLine(int line, std::string_view key, std::string_view reason) {
   errors_.push_back(file_ + ":" + std::to_string(line) + ": " + std::string(key) + ": " +
                     std::string(reason));

@@ -20,6 +20,8 @@ class YamlReader {
 
   // Parses the file; on a syntax error records it and returns a null node.
   YAML::Node LoadFile();
+  // The same for text already in memory (labelled with the reader's file name).
+  YAML::Node LoadText(const std::string& text);
 
   // Records an error for `key` at the node's line.
   void Fail(const YAML::Node& at, std::string_view key, std::string_view reason);
