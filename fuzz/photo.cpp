@@ -1,0 +1,30 @@
+// Photos from citizens (web form, API, e-mail attachments, chat media, Open311 media_url):
+// SniffMediaType, ReadPhotoMetadata and StripPhoto (core/photo.cpp: JPEG, PNG, WebP, GIF, and
+// HEIC/AVIF as Exiv2 and StripPhoto take them). A stripped copy must carry no GPS position: that
+// is what stripping is for, so a position read back from it is a finding (abort).
+#include "core/photo.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/media.hpp"
+#include "fuzz_util.hpp"
+
+using namespace meldestelle;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto in = fuzz::AsView(data, size);
+  (void)SniffMediaType(in);
+  (void)ReadPhotoMetadata(in);
+  auto stripped = StripPhoto(in);
+  if (stripped) {
+    auto again = ReadPhotoMetadata(*stripped);
+    if (again && again->lat) {
+      std::fprintf(stderr, "fuzz: the stripped photo still has a GPS position\n");
+      std::abort();
+    }
+  }
+  return 0;
+}
