@@ -11,6 +11,10 @@
 using namespace meldestelle::email;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The charset conversion (ToUtf8, FixDecodedText) uses GMime's iconv tables; production code
+  // reaches these functions only through ParseMail and FromMailgun/FromSendGrid, which initialise
+  // GMime first.
+  internal::EnsureGMime();
   auto in = meldestelle::fuzz::AsView(data, size);
   std::string text = internal::HtmlToText(in);
   (void)internal::StripHistoryAndSignature(text);
