@@ -181,7 +181,9 @@ std::string EncodeBatch(const Batch& b) {
 
 Result<Batch> DecodeBatch(std::string_view body) {
   json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("kind", "") != "chat_batch") {
+  // Not j.value("kind", ""): it throws when "kind" is there but not a string (fuzz/queue), and
+  // a message that cannot be decoded must be an error (dead-lettered at once), not an exception.
+  if (j.is_discarded() || !j.is_object() || !j.contains("kind") || j["kind"] != "chat_batch") {
     return MakeError(errors::kBatchInvalid, "message is not a chat batch");
   }
   try {

@@ -29,7 +29,9 @@ std::string EncodeMessage(const Message& m) {
 
 Result<Message> DecodeMessage(std::string_view body) {
   json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("kind", "") != "mail_event") {
+  // Not j.value("kind", ""): it throws when "kind" is there but not a string (fuzz/queue), and
+  // a message that cannot be decoded must be an error (dead-lettered at once), not an exception.
+  if (j.is_discarded() || !j.is_object() || !j.contains("kind") || j["kind"] != "mail_event") {
     return MakeError(errors::kMailMessageInvalid, "message is not a mail event");
   }
   try {

@@ -102,4 +102,15 @@ TEST_CASE("a report envelope is not a chat batch, and broken batches are refused
   CHECK_FALSE(bad_base64.ok());
 }
 
+TEST_CASE("a queue message whose kind is not a string is an error, not an exception", "[chat]") {
+  // Found by fuzz/queue: j.value("kind", "") threw nlohmann's type_error out of DecodeBatch.
+  for (const char* body : {R"({"kind":{"Ont+untatyp4": ""}})", R"({"kind":["chat_batch"]})",
+                           R"({"kind":7})", R"({"kind":null})"}) {
+    CAPTURE(body);
+    auto b = DecodeBatch(body);
+    REQUIRE_FALSE(b.ok());
+    CHECK(b.error().code.name() == "batch_invalid");
+  }
+}
+
 }  // namespace chat_batch_test

@@ -128,6 +128,9 @@ TEST_CASE("a mail event survives the queue, with inbound-parse fields as they ca
   CHECK((*fields)[1].value == std::string("\xff\xd8\xff\x00", 4));
   CHECK((*fields)[1].filename == "a.jpg");
   CHECK_FALSE(DecodeMessage(R"({"kind":"mail_event","reference":1})").ok());
+  // Found by fuzz/queue (the same check as chat::DecodeBatch): a kind that is not a string threw.
+  CHECK_FALSE(DecodeMessage(R"({"kind":{"a":""}})").ok());
+  CHECK_FALSE(DecodeMessage(R"({"kind":["mail_event"]})").ok());
   CHECK_FALSE(DecodeFields("[{\"name\":\"x\",\"value_base64\":\"!!\"}]").ok());
   CHECK_FALSE(DecodeFields("{}").ok());
 }

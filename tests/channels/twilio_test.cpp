@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "channels/phone/message.hpp"
 #include "core/crypto.hpp"
 #include "core/reference.hpp"
 #include "core/text.hpp"
@@ -882,6 +883,17 @@ TEST_CASE("twilio external transcript: the HMAC-SHA256 signature header", "[twil
   CHECK_FALSE(VerifyTranscriptSignature("other", body, "sha256=" + hex));
   CHECK_FALSE(VerifyTranscriptSignature(secret, body, ""));
   CHECK_FALSE(VerifyTranscriptSignature("", body, "sha256=" + HmacSha256Hex("", body)));
+}
+
+TEST_CASE("a phone event on the queue whose kind is not a string is an error, not an exception") {
+  // Found by fuzz/queue (the same check as chat::DecodeBatch): j.value("kind", "") threw.
+  for (const char* body :
+       {R"({"kind":{"a":""}})", R"({"kind":["phone_event"]})", R"({"kind":1})"}) {
+    CAPTURE(body);
+    auto m = phone::DecodeMessage(body);
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.error().code.name() == "phone_message_invalid");
+  }
 }
 
 }  // namespace twilio_test
