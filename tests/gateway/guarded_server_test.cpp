@@ -83,10 +83,13 @@ class TestServer {
   std::vector<std::string> refused_;
 };
 
-// A connection from `source` (a loopback address) with a 10 s receive timeout.
-int Connect(int port, const char* source) {
+// A connection from `source` (a loopback address) with a 10 s receive timeout and, if given, a
+// small receive buffer (set before connecting, so that the window stays small).
+int Connect(int port, const char* source, int receive_buffer = 0) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(s >= 0);
+  if (receive_buffer > 0)
+    setsockopt(s, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in src{};
   src.sin_family = AF_INET;
   REQUIRE(inet_pton(AF_INET, source, &src.sin_addr) == 1);
@@ -296,14 +299,7 @@ TEST_CASE("a client that does not read its response is dropped at the response's
   // The socket buffers take a few MB at once; at 1 MB/s that buys only a few seconds.
   limits.body_min_bytes_per_second = 1 << 20;
   TestServer server(limits);
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
-  REQUIRE(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  int s = Connect(server.port(), "127.0.0.1", 4096);
   Send(s, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
   // We never read: the 8 MB cannot go out; after a second's grace the server gives up.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
