@@ -296,6 +296,53 @@ void ReadKeywords(YamlReader& rd, const YAML::Node& n, const std::string& key,
   }
 }
 
+void ReadQuestions(YamlReader& rd, const YAML::Node& n, const std::string& key,
+                   std::vector<CategoryQuestion>& out) {
+  static const std::regex kQuestionCode("^[a-z0-9_]{1,40}$");
+  static const std::set<std::string> kTypes = {"string", "number",          "datetime",
+                                               "text",   "singlevaluelist", "multivaluelist"};
+  if (!n || n.IsNull() || !rd.ExpectSequence(n, key))
+    return;
+  std::set<std::string> seen;
+  for (const auto& item : n) {
+    if (!rd.ExpectMap(item, key + "[]", {"code", "text", "type", "required", "choices"}))
+      continue;
+    CategoryQuestion q;
+    rd.String(item, "code", &q.code, true, key + "[]");
+    rd.String(item, "text", &q.text, true, key + "[]");
+    rd.String(item, "type", &q.type, false, key + "[]");
+    rd.Bool(item, "required", &q.required, key + "[]");
+    if (!q.code.empty() && !std::regex_match(q.code, kQuestionCode)) {
+      rd.Fail(item["code"], key + "[].code",
+              "must be 1 to 40 of a-z, 0-9 and _, got \"" + q.code + "\"");
+    }
+    if (!q.code.empty() && !seen.insert(q.code).second)
+      rd.Fail(item["code"], key + "[].code", "duplicate code \"" + q.code + "\"");
+    if (kTypes.count(q.type) == 0) {
+      rd.Fail(item["type"], key + "[].type",
+              "must be string, number, datetime, text, singlevaluelist or multivaluelist, got \"" +
+                  q.type + "\"");
+    }
+    auto choices = item["choices"];
+    if (choices && !choices.IsNull() && rd.ExpectSequence(choices, key + "[].choices")) {
+      for (const auto& c : choices) {
+        if (!rd.ExpectMap(c, key + "[].choices[]", {"key", "name"}))
+          continue;
+        CategoryQuestion::Choice choice;
+        rd.String(c, "key", &choice.key, true, key + "[].choices[]");
+        rd.String(c, "name", &choice.name, true, key + "[].choices[]");
+        q.choices.push_back(std::move(choice));
+      }
+    }
+    if (q.IsList() == q.choices.empty()) {
+      rd.Fail(item, key + "[].choices",
+              q.IsList() ? "a " + q.type + " question needs its choices"
+                         : "only singlevaluelist and multivaluelist questions have choices");
+    }
+    out.push_back(std::move(q));
+  }
+}
+
 void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
   static const std::regex kCode("^[A-Z]{2,4}-[0-9]{2}$");
   auto n = root["categories"];
@@ -305,13 +352,14 @@ void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
     return;
   std::set<std::string> seen;
   for (const auto& item : n) {
-    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords"}))
+    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords", "questions"}))
       continue;
     Category cat;
     rd.String(item, "code", &cat.code, true, "categories[]");
     rd.String(item, "name", &cat.name, true, "categories[]");
     rd.String(item, "group", &cat.group, false, "categories[]");
     ReadKeywords(rd, item["keywords"], "categories[" + cat.code + "].keywords", cat.keywords);
+    ReadQuestions(rd, item["questions"], "categories[" + cat.code + "].questions", cat.questions);
     if (!cat.code.empty() && !std::regex_match(cat.code, kCode)) {
       rd.Fail(item["code"], "categories[].code",
               "must look like STR-01 ([A-Z]{2,4}-[0-9]{2}), got \"" + cat.code + "\"");

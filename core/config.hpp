@@ -67,11 +67,27 @@ struct CategoryKeyword {
   int line = 0;  // in the config file, for messages
 };
 
+// An extra question of a category (docs/open311.md, "Extra questions"): offered to Open311
+// clients as a service attribute, the answer kept with the report and shown to staff.
+struct CategoryQuestion {
+  std::string code;  // [a-z0-9_]{1,40}
+  std::string text;  // the question, for people
+  // string | number | datetime | text | singlevaluelist | multivaluelist (Open311's datatypes)
+  std::string type = "string";
+  bool required = false;
+  struct Choice {
+    std::string key, name;
+  };
+  std::vector<Choice> choices;  // the list types' answers
+  bool IsList() const { return type == "singlevaluelist" || type == "multivaluelist"; }
+};
+
 struct Category {
   std::string code;
   std::string name;
   std::string group;
   std::vector<CategoryKeyword> keywords;
+  std::vector<CategoryQuestion> questions;
 };
 
 struct Config;

@@ -59,6 +59,7 @@ inline constexpr ErrorCode kOptoutInvalid{"optout_invalid"};
 
 // Requests from outside: bodies, forms, fields (web form, API, Open311, webhooks)
 inline constexpr ErrorCode kPayloadTooLarge{"payload_too_large"};
+inline constexpr ErrorCode kUriTooLong{"uri_too_long"};
 inline constexpr ErrorCode kPayloadInvalid{"payload_invalid"};
 inline constexpr ErrorCode kUnsupportedMediaType{"unsupported_media_type"};
 inline constexpr ErrorCode kContentEncodingUnsupported{"content_encoding_unsupported"};

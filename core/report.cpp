@@ -91,7 +91,26 @@ void AppendReportJson(std::string& out, const Report& r) {
     AppendInt(out, a.size);
     out += "}";
   }
-  out += "],\"category\":";
+  out += "]";
+  if (!r.attributes.empty()) {
+    out += ",\"attributes\":[";
+    for (size_t i = 0; i < r.attributes.size(); ++i) {
+      const ReportAttribute& a = r.attributes[i];
+      out += i == 0 ? "{\"code\":" : ",{\"code\":";
+      AppendString(out, a.code);
+      out += ",\"name\":";
+      AppendString(out, a.name);
+      out += ",\"values\":[";
+      for (size_t k = 0; k < a.values.size(); ++k) {
+        if (k > 0)
+          out += ",";
+        AppendString(out, a.values[k]);
+      }
+      out += "]}";
+    }
+    out += "]";
+  }
+  out += ",\"category\":";
   if (r.category.empty()) {
     out += "null";
   } else {
@@ -256,6 +275,32 @@ Status ReadAttachments(const json& atts, std::vector<Attachment>& out) {
   return Ok{};
 }
 
+Status ReadAttributes(const json& list, std::vector<ReportAttribute>& out) {
+  Reader rd;
+  Error err;
+  if (!list.is_array())
+    return MakeError(errors::kSchemaInvalid, "attributes must be an array");
+  for (const auto& a : list) {
+    if (!a.is_object())
+      return MakeError(errors::kSchemaInvalid, "attributes[] must be objects");
+    ReportAttribute att;
+    if (!rd.String(a, "code", &att.code, true, &err, "attributes[].") ||
+        !rd.String(a, "name", &att.name, false, &err, "attributes[].")) {
+      return err;
+    }
+    auto values = a.find("values");
+    if (values == a.end() || !values->is_array())
+      return MakeError(errors::kSchemaInvalid, "attributes[].values must be an array");
+    for (const auto& v : *values) {
+      if (!v.is_string() || !IsValidUtf8(v.get_ref<const std::string&>()))
+        return MakeError(errors::kSchemaInvalid, "attributes[].values[] must be UTF-8 strings");
+      att.values.push_back(v.get<std::string>());
+    }
+    out.push_back(std::move(att));
+  }
+  return Ok{};
+}
+
 // A member that is absent or null is not read.
 const json* Present(const json& j, const char* key) {
   auto it = j.find(key);
@@ -303,6 +348,10 @@ Result<Report> ReportFromJson(const json& j) {
   }
   if (const json* atts = Present(j, "attachments"); atts != nullptr) {
     if (auto st = ReadAttachments(*atts, r.attachments); !st)
+      return st.error();
+  }
+  if (const json* atts = Present(j, "attributes"); atts != nullptr) {
+    if (auto st = ReadAttributes(*atts, r.attributes); !st)
       return st.error();
   }
   return r;

@@ -39,6 +39,14 @@ struct Attachment {
   std::string filename;  // original file name, sanitised
 };
 
+// An answer to one of a category's extra questions (Open311 `attribute[code]`; docs/open311.md),
+// or a value a client sent under a code we did not ask for.
+struct ReportAttribute {
+  std::string code;
+  std::string name;                 // the question as configured; "" for codes we did not ask
+  std::vector<std::string> values;  // one, or several for a multiple choice
+};
+
 struct Report {
   int schema_version = kReportSchemaVersion;
   std::string id;  // UUID
@@ -51,6 +59,7 @@ struct Report {
   std::string category;  // category code the citizen chose; empty if none
   Location location;
   std::vector<Attachment> attachments;
+  std::vector<ReportAttribute> attributes;  // optional; written only when there are some
   std::string raw_ref;  // "sha256:<hex>" of the raw inbound payload kept for audit
 };
 
