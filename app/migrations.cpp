@@ -400,6 +400,15 @@ CREATE INDEX outbox_sent_to
 CREATE INDEX outbox_sent_on ON outbox (channel, sent_at) WHERE status = 'sent';
 )SQL";
 
+// A ticket that was done can be reopened by its citizen (an Open311 client's "still broken").
+constexpr const char* kReopened = R"SQL(
+ALTER TABLE ticket_history DROP CONSTRAINT ticket_history_action_check;
+ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
+  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status', 'note',
+                    'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                    'delivery_fallback', 'reopened'));
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -421,6 +430,7 @@ const std::vector<Migration>& Migrations() {
       {9, "departments: ticket history, staff tokens, delivery attempts, opt-outs", kDepartments},
       {10, "staff_sessions: the inbox's server-side sessions", kStaffSessions},
       {11, "outbox indexes for the limits on notices per address and SMS per hour", kNoticeLimits},
+      {12, "ticket_history: the action 'reopened' (a citizen says it is not fixed)", kReopened},
   };
   return kMigrations;
 }

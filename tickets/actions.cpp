@@ -212,6 +212,38 @@ const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames()
   return k;
 }
 
+Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string& ticket_id,
+                             const std::string& source, const std::string& note,
+                             const std::string& details_json) {
+  auto r = tx.exec_params(
+      "SELECT id::text, status, department_id FROM tickets"
+      " WHERE id = (SELECT COALESCE(duplicate_of, id) FROM tickets WHERE id = $1::uuid)"
+      " FOR UPDATE",
+      ticket_id);
+  if (r.empty())
+    return MakeError(errors::kNotFound, "no ticket " + ticket_id);
+  std::string id = r[0][0].as<std::string>(), status = r[0][1].as<std::string>();
+  std::string department = r[0][2].as<std::string>();
+  if (status != "done")
+    return false;
+  // Accepted again, not assigned: the department had taken it on; its acceptance time stays.
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'accepted', closed_at = NULL, updated_at = now()"
+      " WHERE id = $1::uuid",
+      id);
+  HistoryEntry e;
+  e.actor = "citizen:" + source;
+  e.action = "reopened";
+  e.from_status = "done";
+  e.to_status = "accepted";
+  e.from_department = e.to_department = department;
+  e.note = note;
+  e.details_json = details_json;
+  int64_t h = RecordHistory(tx, id, e);
+  EnqueueDelivery(tx, config, id, department, "reopened", h);
+  return true;
+}
+
 int StaffErrorStatus(ErrorCode code) {
   if (code == errors::kNotFound)
     return 404;

@@ -137,6 +137,11 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
   } else if (reason == "rerouted") {
     m.subject = "Weitergegeben: [" + ref + "] " + category;
     intro = "diese Meldung wurde von einer anderen Stelle zurückgegeben und Ihnen zugewiesen.";
+  } else if (reason == "reopened") {
+    m.subject = "Wieder geöffnet: [" + ref + "] " + category;
+    intro =
+        "diese erledigte Meldung ist wieder offen: der Bürger meldet, dass der Mangel noch "
+        "besteht (sein Nachtrag steht unten bei der Meldung).";
   } else if (reason == "fallback") {
     m.subject = "Neue Meldung [" + ref + "] " + category + " (Ersatzzustellung per E-Mail)";
     intro =
@@ -170,6 +175,20 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
          " (weitere Meldungen als Duplikat verknüpft)\n";
   }
   b += "\nText der Meldung:\n" + (t.text.empty() ? std::string("(kein Text)") : t.text) + "\n";
+  if (!t.answers.empty()) {
+    b += "\nZusatzangaben:\n";
+    for (const auto& a : t.answers) {
+      std::string values;
+      for (const auto& v : a.values)
+        values += (values.empty() ? "" : ", ") + v;
+      b += "- " + (a.question.empty() ? a.code : a.question) + ": " + values + "\n";
+    }
+  }
+  for (const auto& f : t.followups) {
+    b += "\nNachtrag (" + ChannelText(config, f.channel) + ", " + f.at + "):\n" +
+         (f.text.empty() ? std::string("(kein Text)") : f.text) +
+         (f.photos > 0 ? "\n(" + std::to_string(f.photos) + " Foto(s))" : "") + "\n";
+  }
   if (department.show_reporter_contact && t.reporter) {
     const std::string& name = t.reporter->name;
     const std::string& contact = t.reporter->address;
@@ -206,7 +225,7 @@ using outbox::Row;
 // A delivery row's payload: for whom and why (EnqueueDelivery).
 struct DeliveryOrder {
   std::string department_id;
-  std::string reason = "new";  // new, reminder, reassigned, rerouted, fallback
+  std::string reason = "new";  // new, reminder, reassigned, rerouted, reopened, fallback
 };
 
 DeliveryOrder ReadOrder(const std::string& payload_json) {
@@ -416,7 +435,9 @@ class HookToDepartment final : public DepartmentDelivery {
     }
     json body =
         TicketToJson(r_.ticket, config_, d.show_reporter_contact, config_.gateway.public_base_url);
-    body["event"] = r_.order.reason == "reminder" ? "ticket.reminder" : "ticket.assigned";
+    body["event"] = r_.order.reason == "reminder"   ? "ticket.reminder"
+                    : r_.order.reason == "reopened" ? "ticket.reopened"
+                                                    : "ticket.assigned";
     body["reason"] = r_.order.reason;
     body["delivery_id"] = std::to_string(row_.id);
     std::string payload = Dump(body);

@@ -24,8 +24,28 @@ constexpr const char* kColumns =
     " t.public_note, coalesce((SELECT reference FROM tickets o WHERE o.id = t.duplicate_of), ''),"
     " t.lat, t.lon, t.accuracy_m, t.reporter::text,"
     " coalesce(t.routing_explanation->'flags', '[]')::text, t.escalation_level,"
-    " 1 + (SELECT count(*) FROM tickets d WHERE d.duplicate_of = t.id)"
+    " 1 + (SELECT count(*) FROM tickets d WHERE d.duplicate_of = t.id),"
+    " coalesce(t.report->'attributes', '[]')::text"
     " FROM tickets t ";
+
+std::vector<TicketView::Answer> AnswersOf(const json& list) {
+  std::vector<TicketView::Answer> out;
+  if (!list.is_array())
+    return out;
+  for (const auto& a : list) {
+    if (!a.is_object() || !a.contains("code") || !a["code"].is_string())
+      continue;
+    TicketView::Answer answer{a["code"].get<std::string>(), a.value("name", ""), {}};
+    if (auto v = a.find("values"); v != a.end() && v->is_array()) {
+      for (const auto& x : *v) {
+        if (x.is_string())
+          answer.values.push_back(x.get<std::string>());
+      }
+    }
+    out.push_back(std::move(answer));
+  }
+  return out;
+}
 
 // The stored reporter's name, contact and language (its string members only).
 std::optional<TicketView::Contact> ContactOf(const json& reporter) {
@@ -72,6 +92,16 @@ std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::
   }
   t.escalation_level = row[i++].as<int>();
   t.reporters = row[i++].as<int>();
+  t.answers = AnswersOf(json::parse(row[i++].as<std::string>(), nullptr, false));
+  auto followups = tx.exec_params(
+      "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), channel, text,"
+      " jsonb_array_length(attachments) FROM ticket_followups WHERE ticket_id = $1::uuid"
+      " ORDER BY at, id",
+      t.id);
+  for (const auto& f : followups) {
+    t.followups.push_back(
+        {f[0].as<std::string>(), f[1].as<std::string>(), f[2].as<std::string>(), f[3].as<int>()});
+  }
   auto photos = tx.exec_params(
       "SELECT position, sha256, media_type, size, filename FROM attachments"
       " WHERE ticket_id = $1::uuid ORDER BY position",
@@ -169,6 +199,19 @@ json TicketToJson(const TicketView& t, const Config& config, bool include_contac
                                   std::to_string(p.position)}});
   }
   j["attachments"] = photos;
+  json answers = json::array();
+  for (const auto& a : t.answers) {
+    answers.push_back({{"code", a.code},
+                       {"question", a.question.empty() ? json(nullptr) : json(a.question)},
+                       {"values", a.values}});
+  }
+  j["answers"] = answers;
+  json followups = json::array();
+  for (const auto& f : t.followups) {
+    followups.push_back(
+        {{"at", f.at}, {"channel", f.channel}, {"text", f.text}, {"photos", f.photos}});
+  }
+  j["followups"] = followups;
   if (include_contact && t.reporter) {
     j["reporter"] = {{"name", t.reporter->name},
                      {"contact_channel", t.reporter->channel},

@@ -44,6 +44,19 @@ struct TicketView {
     std::string details_json = "{}";  // a JSON object
   };
   std::vector<History> history;  // oldest first; filled only when asked for
+  // Answers to the category's extra questions (Open311 attributes), as stored with the report.
+  struct Answer {
+    std::string code, question;
+    std::vector<std::string> values;
+  };
+  std::vector<Answer> answers;
+  // What the citizen sent after the report (ticket_followups): chat replies, later e-mails,
+  // Open311 updates. Oldest first.
+  struct Followup {
+    std::string at, channel, text;
+    int photos = 0;
+  };
+  std::vector<Followup> followups;
 };
 
 // Loads by reference (normalised, without spaces or dashes) or by id; nullopt if none.
