@@ -23,6 +23,7 @@
 namespace httplib {
 class Server;
 struct Request;
+struct Response;
 }
 
 namespace meldestelle::routing {
@@ -180,6 +181,11 @@ struct Channel {
   std::string display_name;  // for people: "WhatsApp"
   // Registers the channel's HTTP routes with the gateway's server. May be empty.
   std::function<void(httplib::Server&, Intake&)> routes;
+  // The answer to a request whose request line is longer than the HTTP library takes (414,
+  // before it parsed the line): `target` is the start of the request's target ("/open311/v2/
+  // requests.xml?service_request_id=…", maybe cut short). Returns whether it is one of the
+  // channel's paths and `res` was filled in the channel's error format. May be empty.
+  std::function<bool(std::string_view target, httplib::Response& res)> uri_too_long;
   // The body limits of those routes where they differ from the default. May be empty.
   std::function<std::vector<BodyLimit>(const Config&)> body_limits;
   std::vector<MessageType> message_types;

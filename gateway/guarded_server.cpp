@@ -190,6 +190,7 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   void BeginHead() {
+    head_start_.clear();
     head_deadline_ = Clock::now() + std::chrono::seconds(limits_.head_seconds);
     head_budget_ = limits_.head_bytes;
     in_body_ = false;
@@ -203,6 +204,10 @@ class DeadlineStream final : public httplib::Stream {
     head_budget_ = -1;
     in_body_ = true;
   }
+
+  // The first bytes of the current request's head (its method and target, for an error page).
+  const std::string& head_start() const { return head_start_; }
+  static constexpr size_t kHeadStartBytes = 512;
 
   // Why the connection was dropped ("request_deadline", "head_too_large", "response_deadline"),
   // or nullptr.
@@ -247,6 +252,8 @@ class DeadlineStream final : public httplib::Stream {
     }
     size_t n = std::min(size, len_ - off_);
     std::memcpy(ptr, buf_ + off_, n);
+    if (!in_body_ && head_start_.size() < kHeadStartBytes)
+      head_start_.append(buf_ + off_, std::min(n, kHeadStartBytes - head_start_.size()));
     off_ += n;
     return static_cast<ssize_t>(n);
   }
@@ -315,6 +322,7 @@ class DeadlineStream final : public httplib::Stream {
   int write_timeout_ms_;
   Clock::time_point head_deadline_ = Clock::time_point::max();
   int64_t head_budget_ = -1;  // bytes the head may still take; -1 outside the head
+  std::string head_start_;    // the first kHeadStartBytes of the head
   bool in_body_ = false;
   Clock::time_point body_start_;
   int64_t body_length_ = 0, body_received_ = 0;
@@ -370,6 +378,10 @@ GuardedServer::GuardedServer(ConnectionLimits limits,
 GuardedServer::~GuardedServer() = default;
 
 bool GuardedServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
+
+std::string GuardedServer::RequestStart() {
+  return tl_stream != nullptr ? tl_stream->head_start() : std::string();
+}
 
 void GuardedServer::HeadRead(int64_t body_length) {
   if (tl_stream)

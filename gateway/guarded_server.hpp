@@ -53,6 +53,9 @@ class GuardedServer : public httplib::Server {
   // Called from a handler on the thread serving the request: the connection ends after this
   // response (a refusal whose body was not read; cpp-httplib does not act on Connection: close).
   static void CloseAfterResponse();
+  // On the thread serving a request: the first bytes of its head as received ("GET /path?…"),
+  // for an answer the library gives before it parsed the request line (414: too long).
+  static std::string RequestStart();
 
  private:
   // Overrides cpp-httplib's private virtual: runs on the pool's triage thread for each

@@ -262,10 +262,25 @@ void Gateway::Routes() {
                  ErrorJson(errors::kInternal,
                            "Ein interner Fehler ist aufgetreten. Bitte später erneut versuchen."));
       });
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  server_->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;
-    if (res.status == 413) {
+    if (res.status == 414) {
+      // cpp-httplib refuses a request line over 8 KiB before parsing it: the route's own
+      // error format where a channel knows the path, else ours.
+      std::string start = GuardedServer::RequestStart();
+      size_t sp = start.find(' ');
+      std::string_view target =
+          sp == std::string::npos ? std::string_view() : std::string_view(start).substr(sp + 1);
+      for (const auto& channel : channels_.channels()) {
+        if (channel.uri_too_long && channel.uri_too_long(target, res))
+          return;
+      }
+      SendJson(res, 414,
+               ErrorJson(errors::kUriTooLong,
+                         "Die Adresse (URL) der Anfrage ist zu lang: höchstens 8192 Bytes "
+                         "für die Anfragezeile."));
+    } else if (res.status == 413) {
       SendJson(res, 413,
                ErrorJson(errors::kPayloadTooLarge,
                          "Die Anfrage ist zu groß. Bitte weniger oder kleinere Fotos "
