@@ -1,5 +1,7 @@
 #include "channels/open311/channel.hpp"
 
+#include <httplib.h>
+
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -7,20 +9,68 @@
 #include "channels/open311/open311.hpp"
 #include "channels/open311/routes.hpp"
 #include "channels/open311/settings.hpp"
+#include "core/db.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/sql.hpp"
+#include "tickets/actions.hpp"
+#include "tickets/events.hpp"
+#include "tickets/followups.hpp"
 
 namespace meldestelle::open311 {
 
 namespace {
 
-// The media_url the gateway put into the message; for a message queued before it did so, the
-// one in the raw POST body kept for audit.
-std::string MediaUrlOf(const Envelope& env) {
+// The media_url values the gateway put into the message ("media_urls"; one "media_url" in
+// messages queued before several were taken); for a message queued before it did either, those
+// in the raw POST body kept for audit.
+std::vector<std::string> MediaUrlsOf(const Envelope& env) {
   if (env.channel_data.empty())
-    return MediaUrlFromRaw(env.raw);
+    return MediaUrlsFromRaw(env.raw);
   auto data = nlohmann::json::parse(env.channel_data, nullptr, false);
-  return data.is_object() ? data.value("media_url", "") : "";
+  std::vector<std::string> urls;
+  if (!data.is_object())
+    return urls;
+  if (auto list = data.find("media_urls"); list != data.end() && list->is_array()) {
+    for (const auto& u : *list) {
+      if (u.is_string() && urls.size() < kMaxMediaUrls)
+        urls.push_back(u.get<std::string>());
+    }
+  } else if (auto one = data.find("media_url"); one != data.end() && one->is_string()) {
+    urls.push_back(one->get<std::string>());
+  }
+  return urls;
+}
+
+// Fetches every URL: the photos that could be had, and whether any could not. Errors: our disk
+// (storage_failed: the message is tried again), stopping.
+struct Fetched {
+  std::vector<Attachment> photos;
+  bool missing = false;
+};
+Result<Fetched> FetchAll(MediaFetcher& media, const std::vector<std::string>& urls,
+                         const std::string& reference, const std::atomic<bool>& stop) {
+  Fetched out;
+  for (const auto& url : urls) {
+    auto photo = media.Fetch(url, stop);
+    if (stop.load())
+      return MakeError(errors::kStopping, "stopping");
+    if (photo) {
+      bool seen = false;
+      for (const auto& p : out.photos)
+        seen = seen || p.sha256 == photo->sha256;
+      if (!seen)
+        out.photos.push_back(std::move(photo).value());
+    } else if (photo.error().code == errors::kStorageFailed) {
+      return photo.error();
+    } else {
+      out.missing = true;
+      log::Warn(
+          "open311 media_url not fetched",
+          {{"reference", reference}, {"url", RedactUrl(url)}, {"reason", photo.error().message}});
+    }
+  }
+  return out;
 }
 
 class RequestHandler final : public channels::Handler {
@@ -54,22 +104,15 @@ class RequestHandler final : public channels::Handler {
       return MakeError(errors::kMessageInvalid, "unparseable: " + env.error().message);
     channels::AdmitRequest request{std::move(env).value(), {}, ""};
     Report& report = request.envelope.report;
-    std::string url = MediaUrlOf(request.envelope);
-    if (!report.attachments.empty() || url.empty())
+    std::vector<std::string> urls = MediaUrlsOf(request.envelope);
+    if (!report.attachments.empty() || urls.empty())
       return request;
-    auto photo = media_.Fetch(url, *d.stop);
-    if (d.stop->load())
-      return MakeError(errors::kStopping, "stopping");
-    if (photo) {
-      report.attachments.push_back(std::move(photo).value());
-    } else if (photo.error().code == errors::kStorageFailed) {
-      return photo.error();  // our disk: the message is tried again
-    } else {
+    auto fetched = FetchAll(media_, urls, report.reference, *d.stop);
+    if (!fetched)
+      return fetched.error();
+    report.attachments = std::move(fetched->photos);
+    if (fetched->missing)
       request.flags.push_back(kFlagPhotoUnavailable);
-      log::Warn("open311 media_url not fetched", {{"reference", report.reference},
-                                                  {"url", RedactUrl(url)},
-                                                  {"reason", photo.error().message}});
-    }
     return request;
   }
 
@@ -81,6 +124,87 @@ class RequestHandler final : public channels::Handler {
   std::unique_ptr<channels::Admission> admission_;
   MediaFetcher media_;
   std::optional<Prepared> prepared_;
+};
+
+// A client's update on a request (POST servicerequestupdates, queued by the gateway): kept with
+// the ticket as a follow-up (once per client and client's update id), its photos fetched first;
+// a "still broken" update (status OPEN, REOPEN, …) on a ticket that is done reopens it for its
+// department (tickets::ReopenByCitizen). A request whose ticket the worker has not written yet is
+// tried again later (the report's message is ahead of this one on the queue).
+class UpdateHandler final : public channels::Handler {
+ public:
+  explicit UpdateHandler(channels::WorkerServices& s)
+      : config_(s.config()), session_(s.config().database.url), media_(s.config()) {}
+
+  Status Handle(const channels::Delivery& d) override {
+    auto m = nlohmann::json::parse(d.body, nullptr, false);
+    auto text = [&](const char* key) {
+      auto it = m.find(key);
+      return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (!m.is_object() || text("reference").empty() || text("update_id").empty())
+      return MakeError(errors::kMessageInvalid, "an Open311 update needs reference and update_id");
+    const std::string reference = text("reference"), update_id = text("update_id");
+    if (!fetched_ || fetched_->first != std::string(d.body)) {
+      std::vector<std::string> urls;
+      if (auto list = m.find("media_urls"); list != m.end() && list->is_array()) {
+        for (const auto& u : *list) {
+          if (u.is_string() && urls.size() < kMaxMediaUrls)
+            urls.push_back(u.get<std::string>());
+        }
+      }
+      auto photos = FetchAll(media_, urls, reference, *d.stop);
+      if (!photos)
+        return photos.error();
+      fetched_.emplace(std::string(d.body), std::move(photos).value());
+    }
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& p : fetched_->second.photos) {
+      files.push_back({{"sha256", p.sha256},
+                       {"media_type", p.media_type},
+                       {"size", p.size},
+                       {"filename", p.filename}});
+    }
+    // The same update sent again by its client is kept once.
+    std::string client = text("client"), client_id = text("client_update_id");
+    std::string message_id = client_id.empty() ? update_id : client + ":" + client_id;
+    std::string status = text("status");
+    auto written = session_.Transact<bool>([&](db::Tx& tx) -> bool {
+      std::string ticket = tickets::TicketIdOf(tx, reference);
+      if (ticket.empty())
+        return false;
+      bool fresh = tickets::RecordFollowup(
+          tx, {ticket, "open311", message_id, text("description"), files.dump(), {}, {}});
+      bool reopened = false;
+      if (fresh && UpdateSaysOpen(status)) {
+        auto r = tickets::ReopenByCitizen(
+            tx, config_, ticket, "open311:" + client,
+            "Der Bürger meldet über " + client + " (Open311), dass der Mangel noch besteht.",
+            tickets::DetailsText({{"update_id", update_id}, {"reference", reference}}));
+        reopened = r && *r;
+      }
+      tx.commit();
+      log::Info("open311 update kept", {{"reference", reference},
+                                        {"update_id", update_id},
+                                        {"new", fresh ? "yes" : "no"},
+                                        {"reopened", reopened ? "yes" : "no"}});
+      return true;
+    });
+    if (!written)
+      return written.error();
+    if (!*written) {
+      return MakeError(errors::kNotFound,
+                       "the ticket of " + reference + " is not written yet; tried again later");
+    }
+    fetched_.reset();
+    return Ok{};
+  }
+
+ private:
+  const Config& config_;
+  db::Session session_;
+  MediaFetcher media_;
+  std::optional<std::pair<std::string, Fetched>> fetched_;  // the photos of the last delivery
 };
 
 // A message queued before messages carried their type: an envelope of an Open311 report.
@@ -98,7 +222,25 @@ channels::Channel Channel() {
   c.name = "open311";
   c.display_name = "Open311";
   c.routes = RegisterRoutes;
+  c.uri_too_long = [](std::string_view target, httplib::Response& res) {
+    constexpr std::string_view kPrefix = "/open311/";
+    if (target.substr(0, kPrefix.size()) != kPrefix)
+      return false;
+    // The format from the path's suffix, as far as the cut-short target shows it.
+    std::string_view path = target.substr(0, target.find_first_of("? "));
+    Format f = SplitFormat(path).format;
+    res.status = 414;
+    res.set_content(RenderErrors({{"414",
+                                   "the request line is longer than 8192 bytes, the most this "
+                                   "server reads; ask for fewer service_request_ids at a time "
+                                   "(about 500 fit), or follow changes with GET "
+                                   "servicerequestupdates, which has no such limit"}},
+                                 f),
+                    ContentType(f));
+    return true;
+  };
   c.message_types.push_back(channels::HandledBy<RequestHandler>(kMessageType, IsUntypedRequest));
+  c.message_types.push_back(channels::HandledBy<UpdateHandler>(kUpdateMessageType));
   c.enabled = [](const Config& config) { return config.Get<Settings>().enabled(); };
   c.config_sections = Sections();
   return c;

@@ -21,7 +21,10 @@ using ojson = nlohmann::ordered_json;
 constexpr size_t kMaxNameChars = 200;
 constexpr size_t kMaxIdChars = 200;
 constexpr size_t kMaxUrlBytes = 2000;
-constexpr size_t kMaxIds = 1000;
+constexpr size_t kMaxAttributes = 50;
+constexpr size_t kMaxAttributeCodeBytes = 100;
+constexpr size_t kMaxAttributeChars = 2000;
+constexpr size_t kMaxIgnoredNameBytes = 100;
 
 // Element names of array items in XML (the specification's "Spark convention" in reverse).
 std::string ItemName(const std::string& array_name) {
@@ -29,7 +32,7 @@ std::string ItemName(const std::string& array_name) {
       {"services", "service"}, {"service_requests", "request"},
       {"errors", "error"},     {"attributes", "attribute"},
       {"values", "value"},     {"endpoints", "endpoint"},
-      {"formats", "format"}};
+      {"formats", "format"},   {"service_request_updates", "request_update"}};
   auto it = kItems.find(array_name);
   return it == kItems.end() ? "item" : it->second;
 }
@@ -217,33 +220,174 @@ struct Problems {
   std::vector<Error311> unknown;
 };
 
-// The request's fields by name, trimmed; unknown and repeated fields are problems.
+// Whether `s` has a control character other than tab, line feed and carriage return.
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+  });
+}
+
+// A field name for the log and the answer: printable ASCII, at most 100 bytes.
+std::string PrintableName(std::string_view name) {
+  std::string out;
+  for (char c : Utf8Prefix(name, kMaxIgnoredNameBytes))
+    out += (c > 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
+// The request's fields by name, trimmed. Unknown fields are ignored (named in `ignored`), as
+// the specification's clients expect (FixMyStreet sends deviceid, several media_url and
+// attribute[…]); a known field given twice with different values is a problem, except those
+// that may repeat (`repeatable`).
 class Fields {
  public:
-  Fields(const Form& form, Problems& p) {
-    static const std::set<std::string> kFields = {
-        "api_key",        "jurisdiction_id", "service_code", "lat",         "long",
-        "address_string", "address_id",      "email",        "device_id",   "account_id",
-        "first_name",     "last_name",       "phone",        "description", "media_url"};
+  Fields(const Form& form, const std::set<std::string>& known,
+         const std::set<std::string>& repeatable, Problems& p) {
     for (const auto& [name, value] : form) {
-      if (name.rfind("attribute[", 0) == 0)
-        continue;  // our services define no attributes
-      if (kFields.count(name) == 0) {
-        p.bad.push_back({"400", "unknown field " + name});
+      if (name.rfind("attribute[", 0) == 0) {
+        attributes_.emplace_back(name, value);
         continue;
       }
-      if (!f_.emplace(name, value).second)
-        p.bad.push_back({"400", name + " was given more than once"});
+      if (known.count(name) == 0) {
+        std::string printable = PrintableName(name);
+        if (std::find(ignored_.begin(), ignored_.end(), printable) == ignored_.end())
+          ignored_.push_back(printable);
+        continue;
+      }
+      std::string v(TrimAscii(value));
+      if (repeatable.count(name) != 0) {
+        if (!v.empty())
+          lists_[name].push_back(v);
+        continue;
+      }
+      auto [it, fresh] = f_.emplace(name, v);
+      if (!fresh && it->second != v)
+        p.bad.push_back({"400", name + " was given more than once, with different values"});
     }
   }
   std::string operator()(const char* name) const {
     auto it = f_.find(name);
-    return it == f_.end() ? std::string() : std::string(TrimAscii(it->second));
+    return it == f_.end() ? std::string() : it->second;
   }
+  std::vector<std::string> List(const char* name) const {
+    auto it = lists_.find(name);
+    return it == lists_.end() ? std::vector<std::string>() : it->second;
+  }
+  const Form& attributes() const { return attributes_; }
+  const std::vector<std::string>& ignored() const { return ignored_; }
 
  private:
   std::map<std::string, std::string> f_;
+  std::map<std::string, std::vector<std::string>> lists_;
+  Form attributes_;
+  std::vector<std::string> ignored_;
 };
+
+const std::set<std::string>& RequestFields() {
+  static const std::set<std::string> kFields = {
+      "api_key",        "jurisdiction_id", "service_code", "lat",         "long",
+      "address_string", "address_id",      "email",        "device_id",   "account_id",
+      "first_name",     "last_name",       "phone",        "description", "media_url"};
+  return kFields;
+}
+
+// media_url values: http(s), at most kMaxMediaUrls.
+void CheckMediaUrls(const std::vector<std::string>& urls, Problems& p) {
+  if (urls.size() > kMaxMediaUrls) {
+    p.bad.push_back({"MEDIA_URL_INVALID",
+                     "at most " + std::to_string(kMaxMediaUrls) + " media_url per request"});
+  }
+  for (const auto& url : urls) {
+    if (!IsHttpUrl(url)) {
+      p.bad.push_back({"MEDIA_URL_INVALID", "media_url must be an http or https URL"});
+      break;
+    }
+  }
+}
+
+// attribute[CODE]=v and attribute[CODE][]=v (several values) → the answers, checked against the
+// category's questions: required ones present, choices among the configured keys (stored by
+// their names), numbers and date-times well-formed. Codes we did not ask for are kept as sent.
+std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* category,
+                                            Problems& p) {
+  std::vector<ReportAttribute> out;
+  auto find = [&](const std::string& code) -> ReportAttribute& {
+    for (auto& a : out) {
+      if (a.code == code)
+        return a;
+    }
+    out.push_back({code, "", {}});
+    return out.back();
+  };
+  for (const auto& [name, raw] : form) {
+    size_t close = name.find(']', 10);
+    std::string code = close == std::string::npos ? "" : name.substr(10, close - 10);
+    std::string rest = close == std::string::npos ? "" : name.substr(close + 1);
+    if (code.empty() || (!rest.empty() && rest != "[]") || code.size() > kMaxAttributeCodeBytes ||
+        !IsValidUtf8(code) || HasControl(code)) {
+      p.bad.push_back({"400", "malformed attribute field " + PrintableName(name)});
+      continue;
+    }
+    std::string value(TrimAscii(raw));
+    if (!IsValidUtf8(value) || HasControl(value) || Utf8Length(value) > kMaxAttributeChars) {
+      p.bad.push_back({"400", "attribute[" + code + "] must be UTF-8 text of at most " +
+                                  std::to_string(kMaxAttributeChars) + " characters"});
+      continue;
+    }
+    if (value.empty())
+      continue;  // an unanswered question
+    find(code).values.push_back(value);
+  }
+  if (out.size() > kMaxAttributes) {
+    p.bad.push_back({"400", "at most " + std::to_string(kMaxAttributes) + " attributes"});
+    return {};
+  }
+  if (category == nullptr)
+    return out;
+  for (const auto& q : category->questions) {
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const ReportAttribute& a) { return a.code == q.code; });
+    if (it == out.end()) {
+      if (q.required)
+        p.bad.push_back({"400", "attribute[" + q.code + "] is required: " + q.text});
+      continue;
+    }
+    it->name = q.text;
+    if (q.type != "multivaluelist" && it->values.size() > 1) {
+      p.bad.push_back({"400", "attribute[" + q.code + "] takes one value"});
+      continue;
+    }
+    for (auto& v : it->values) {
+      if (q.IsList()) {
+        auto choice = std::find_if(q.choices.begin(), q.choices.end(),
+                                   [&](const CategoryQuestion::Choice& c) { return c.key == v; });
+        if (choice == q.choices.end()) {
+          p.bad.push_back({"400", "attribute[" + q.code + "]: \"" + v +
+                                      "\" is none of the keys of service " + category->code +
+                                      "'s definition"});
+        } else {
+          v = choice->name;
+        }
+      } else if (q.type == "number") {
+        std::string n = v;
+        std::replace(n.begin(), n.end(), ',', '.');
+        char* end = nullptr;
+        std::strtod(n.c_str(), &end);
+        if (n.empty() || end != n.c_str() + n.size())
+          p.bad.push_back({"400", "attribute[" + q.code + "] must be a number"});
+      } else if (q.type == "datetime" && !IsW3cDateTime(v)) {
+        p.bad.push_back({"400", "attribute[" + q.code + "] must be a W3C date-time"});
+      }
+    }
+  }
+  return out;
+}
+
+// address_id as address text; FixMyStreet's marker "#NOTPINPOINTED#" (and any "#…#") is none.
+std::string AddressIdText(const std::string& id) {
+  return id.size() >= 2 && id.front() == '#' && id.back() == '#' ? std::string() : id;
+}
 
 // The jurisdiction, the service, where (lat/long or an address), the media URL, the name and
 // the ids: what the web form does not check.
@@ -260,14 +404,12 @@ void CheckOpen311Fields(const Fields& field, const PostRequest& req, const std::
   std::string lat = field("lat");
   std::string lon = field("long");
   if (lat.empty() && lon.empty() && field("address_string").empty() &&
-      field("address_id").empty()) {
+      AddressIdText(field("address_id")).empty()) {
     p.bad.push_back({"LOCATION_MISSING", "lat/long, address_string or address_id required"});
   } else if (lat.empty() != lon.empty()) {
     p.bad.push_back({"LOCATION_INVALID", "lat and long must be given together"});
   }
-  if (!req.media_url.empty() && !IsHttpUrl(req.media_url)) {
-    p.bad.push_back({"MEDIA_URL_INVALID", "media_url must be an http or https URL"});
-  }
+  CheckMediaUrls(req.media_urls, p);
   if (Utf8Length(name) > kMaxNameChars) {
     p.bad.push_back({"NAME_TOO_LONG", "first_name and last_name are too long"});
   }
@@ -289,7 +431,7 @@ webform::Validation ValidateAsForm(const Fields& field, const Config& config, Pr
   put("description", field("description"));
   put("lat", lat);
   put("lon", lon);
-  put("address", address.empty() ? field("address_id") : address);
+  put("address", address.empty() ? AddressIdText(field("address_id")) : address);
   put("email", field("email"));
   put("phone", field("phone"));
   const int max_chars = config.Get<webform::Settings>().max_description_chars;
@@ -308,21 +450,27 @@ webform::Validation ValidateAsForm(const Fields& field, const Config& config, Pr
 PostParse ParseRequest(const Form& form, const Config& config) {
   PostParse out;
   Problems p;
-  const Fields field(form, p);
+  static const std::set<std::string> kRepeatable = {"media_url"};
+  const Fields field(form, RequestFields(), kRepeatable, p);
   PostRequest req;
   req.api_key = field("api_key");
   req.jurisdiction_id = field("jurisdiction_id");
   req.service_code = field("service_code");
   req.device_id = field("device_id");
   req.account_id = field("account_id");
-  req.media_url = field("media_url");
+  req.media_urls = field.List("media_url");
+  req.ignored_fields = field.ignored();
   std::string name = field("first_name");
   std::string last = field("last_name");
   if (!last.empty())
     name += name.empty() ? last : " " + last;
   CheckOpen311Fields(field, req, name, config, p);
   webform::Validation v = ValidateAsForm(field, config, p);
-  for (const auto& text : {name, req.device_id, req.account_id, req.media_url}) {
+  std::vector<ReportAttribute> attributes =
+      ReadAttributes(field.attributes(), config.FindCategory(req.service_code), p);
+  std::vector<std::string> texts = {name, req.device_id, req.account_id};
+  texts.insert(texts.end(), req.media_urls.begin(), req.media_urls.end());
+  for (const auto& text : texts) {
     if (!IsValidUtf8(text)) {
       p.bad.push_back({"400", "the request is not valid UTF-8"});
       break;
@@ -337,21 +485,22 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   req.intake = std::move(*v.intake);
   req.intake.report.category = req.service_code;
   req.intake.report.reporter.name = name;
+  req.intake.report.attributes = std::move(attributes);
   out.request = std::move(req);
   return out;
 }
 
-std::string MediaUrlFromRaw(const RawPayload& raw) {
+std::vector<std::string> MediaUrlsFromRaw(const RawPayload& raw) {
+  std::vector<std::string> urls;
   auto form = ParseBody(raw.content_type, raw.body);
   if (!form)
-    return "";
+    return urls;
   for (const auto& [name, value] : *form) {
-    if (name == "media_url") {
-      std::string url(TrimAscii(value));
-      return IsHttpUrl(url) ? url : "";
-    }
+    std::string url(TrimAscii(value));
+    if (name == "media_url" && IsHttpUrl(url) && urls.size() < kMaxMediaUrls)
+      urls.push_back(url);
   }
-  return "";
+  return urls;
 }
 
 std::vector<Service> ServicesFromConfig(const Config& config) {
@@ -362,6 +511,7 @@ std::vector<Service> ServicesFromConfig(const Config& config) {
     s.name = c.name;
     s.description = c.group.empty() ? c.name : c.group + ": " + c.name;
     s.group = c.group;
+    s.metadata = !c.questions.empty();
     for (const auto& k : c.keywords) {
       if (!s.keywords.empty())
         s.keywords += ", ";
@@ -403,6 +553,23 @@ std::string RenderServiceDefinition(const ServiceDefinition& d, Format f) {
   }
   ojson doc{{"service_code", d.service_code}, {"attributes", attributes}};
   return Render(doc, "service_definition", f);
+}
+
+ServiceDefinition DefinitionFromCategory(const Category& c) {
+  ServiceDefinition d{c.code, {}};
+  int order = 0;
+  for (const auto& q : c.questions) {
+    Attribute a;
+    a.code = q.code;
+    a.datatype = q.type;
+    a.required = q.required;
+    a.order = ++order;
+    a.description = q.text;
+    for (const auto& choice : q.choices)
+      a.values.push_back({choice.key, choice.name});
+    d.attributes.push_back(std::move(a));
+  }
+  return d;
 }
 
 std::string RenderCreated(const Created& c, Format f) {
@@ -491,8 +658,6 @@ QueryParse ParseQueryValues(const std::string& ids, const std::string& service_c
       break;
     pos = comma + 1;
   }
-  if (q.ids.size() > kMaxIds)
-    errors.push_back({"400", "at most 1000 service_request_ids"});
   q.service_code = std::string(TrimAscii(service_code));
   q.start_date = std::string(TrimAscii(start_date));
   q.end_date = std::string(TrimAscii(end_date));
@@ -518,6 +683,127 @@ QueryParse ParseQueryValues(const std::string& ids, const std::string& service_c
   }
   out.query = std::move(q);
   return out;
+}
+
+UpdatesQueryParse ParseUpdatesQuery(const std::string& start_date, const std::string& end_date) {
+  UpdatesQueryParse out;
+  UpdatesQuery q{std::string(TrimAscii(start_date)), std::string(TrimAscii(end_date))};
+  std::vector<Error311> errors;
+  for (const auto& [name, value] :
+       {std::pair{"start_date", q.start_date}, {"end_date", q.end_date}}) {
+    if (!value.empty() && !IsW3cDateTime(value)) {
+      errors.push_back(
+          {"400", std::string(name) + " is not a W3C date-time (e.g. 2025-03-10T08:00:00Z)"});
+    }
+  }
+  if (!errors.empty()) {
+    out.failure = {400, std::move(errors)};
+    return out;
+  }
+  out.query = std::move(q);
+  return out;
+}
+
+std::string RenderUpdates(const std::vector<RequestUpdate>& updates, Format f) {
+  ojson list = ojson::array();
+  for (const auto& u : updates) {
+    list.push_back({{"update_id", u.update_id},
+                    {"service_request_id", u.service_request_id},
+                    {"status", u.status},
+                    {"updated_datetime", u.updated_datetime},
+                    {"description", u.description},
+                    {"media_url", u.media_url}});
+  }
+  return Render(list, "service_request_updates", f);
+}
+
+std::string RenderUpdateCreated(const std::string& update_id, Format f) {
+  return Render(ojson::array({{{"update_id", update_id}}}), "service_request_updates", f);
+}
+
+UpdateParse ParseUpdate(const Form& form, const Config& config) {
+  static const std::set<std::string> kKnown = {
+      "api_key", "jurisdiction_id", "service_request_id", "update_id", "status", "description",
+      "updated_datetime", "media_url",
+      // Sent by FixMyStreet and mySociety's servers, not used here (no contact data is kept
+      // with an update: the citizen is the request's reporter).
+      "first_name", "last_name", "email", "phone", "title", "service_request_id_ext",
+      "update_id_ext", "public_anonymity_required", "email_alerts_requested", "account_id",
+      "service_code"};
+  static const std::set<std::string> kRepeatable = {"media_url"};
+  static const std::regex kStatus("^[A-Za-z_ ]{1,40}$");
+  UpdateParse out;
+  Problems p;
+  const Fields field(form, kKnown, kRepeatable, p);
+  UpdatePost u;
+  u.api_key = field("api_key");
+  u.jurisdiction_id = field("jurisdiction_id");
+  u.service_request_id = field("service_request_id");
+  u.client_update_id = field("update_id");
+  if (u.client_update_id.empty())
+    u.client_update_id = field("update_id_ext");
+  u.status = field("status");
+  u.description = field("description");
+  u.updated_datetime = field("updated_datetime");
+  u.media_urls = field.List("media_url");
+  u.ignored_fields = field.ignored();
+  if (!config.Get<Settings>().Serves(u.jurisdiction_id))
+    p.unknown.push_back({"404", "jurisdiction_id " + u.jurisdiction_id + " not found"});
+  if (u.service_request_id.empty())
+    p.bad.push_back({"400", "service_request_id was not provided"});
+  if (!u.status.empty() && !std::regex_match(u.status, kStatus)) {
+    p.bad.push_back({"400", "status must be a word such as OPEN, CLOSED or FIXED"});
+  }
+  std::replace(u.status.begin(), u.status.end(), ' ', '_');
+  std::transform(u.status.begin(), u.status.end(), u.status.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (!u.updated_datetime.empty() && !IsW3cDateTime(u.updated_datetime)) {
+    p.bad.push_back({"400", "updated_datetime is not a W3C date-time"});
+  }
+  const int max_chars = config.Get<webform::Settings>().max_description_chars;
+  if (!IsValidUtf8(u.description) || HasControl(u.description)) {
+    p.bad.push_back({"400", "description must be UTF-8 text without control characters"});
+  } else if (Utf8Length(u.description) > static_cast<size_t>(max_chars)) {
+    p.bad.push_back({"DESCRIPTION_TOO_LONG",
+                     "description is longer than " + std::to_string(max_chars) + " characters"});
+  }
+  for (const auto& v : {u.service_request_id, u.client_update_id}) {
+    if (v.size() > kMaxIdChars || !IsValidUtf8(v) || HasControl(v)) {
+      p.bad.push_back({"400", "service_request_id and update_id may have at most 200 characters"});
+      break;
+    }
+  }
+  CheckMediaUrls(u.media_urls, p);
+  if (u.description.empty() && u.media_urls.empty() && u.status.empty())
+    p.bad.push_back({"400", "an update needs a description, a media_url or a status"});
+  if (!p.bad.empty() || !p.unknown.empty()) {
+    out.failure.http_status = p.bad.empty() ? 404 : 400;
+    out.failure.errors = std::move(p.bad);
+    out.failure.errors.insert(out.failure.errors.end(), p.unknown.begin(), p.unknown.end());
+    return out;
+  }
+  out.update = std::move(u);
+  return out;
+}
+
+std::string UpdateStatusOf(std::string_view ticket_status) {
+  // Never "closed": without its "extended statuses" setting FixMyStreet shows it as fixed.
+  if (ticket_status == "accepted")
+    return "investigating";
+  if (ticket_status == "in_progress")
+    return "in_progress";
+  if (ticket_status == "done")
+    return "fixed";
+  if (ticket_status == "rejected")
+    return "no_further_action";
+  return "open";
+}
+
+bool UpdateSaysOpen(std::string_view status) {
+  static const std::set<std::string_view> kOpen = {"OPEN",      "REOPEN",           "IN_PROGRESS",
+                                                   "PLANNED",   "ACTION_SCHEDULED", "INVESTIGATING",
+                                                   "FOR_TRIAGE"};
+  return kOpen.count(status) != 0;
 }
 
 std::string RenderDiscovery(const Discovery& d, Format f) {

@@ -64,8 +64,10 @@ struct PostRequest {
   std::string service_code;
   std::string device_id;
   std::string account_id;
-  std::string media_url;   // http(s), fetched by the worker (docs/open311.md)
-  webform::Intake intake;  // text, category, location, reporter; no photos
+  std::vector<std::string> media_urls;  // http(s), fetched by the worker (docs/open311.md)
+  // Fields we do not use (a client's extensions): ignored, named here for the log and metrics.
+  std::vector<std::string> ignored_fields;
+  webform::Intake intake;  // text, category, location, reporter, attributes; no photos
 };
 struct PostParse {
   std::optional<PostRequest> request;
@@ -76,9 +78,11 @@ struct PostParse {
 // is unknown, 400 otherwise. The api_key is not checked here (ClientForKey).
 PostParse ParseRequest(const Form& form, const Config& config);
 
-// media_url of a report that came in through Open311, read from its raw payload (the POST body
-// kept in the envelope); "" if none or not an Open311 body.
-std::string MediaUrlFromRaw(const RawPayload& raw);
+// The media_url values of a report that came in through Open311, read from its raw payload (the
+// POST body kept in the envelope); empty if none or not an Open311 body.
+std::vector<std::string> MediaUrlsFromRaw(const RawPayload& raw);
+// At most this many media_url per request or update.
+inline constexpr size_t kMaxMediaUrls = 10;
 
 // GET services.
 struct Service {
@@ -108,6 +112,8 @@ struct ServiceDefinition {
   std::vector<Attribute> attributes;
 };
 std::string RenderServiceDefinition(const ServiceDefinition& d, Format f);
+// A category's definition: its extra questions (config `categories[].questions`) as attributes.
+ServiceDefinition DefinitionFromCategory(const Category& c);
 
 // The answer to POST requests: `[{service_request_id | token, service_notice, account_id}]`.
 struct Created {
@@ -165,6 +171,51 @@ QueryParse ParseQuery(const Param& param) {
 }
 // W3C date-time: YYYY-MM-DD, or with Thh:mm[:ss[.f]] and Z or ±hh:mm.
 bool IsW3cDateTime(std::string_view s);
+
+// --- mySociety's Service Request Updates extension (docs/open311.md, "Updates") ---
+
+// The window of GET servicerequestupdates: W3C date-times as given ("" = none).
+struct UpdatesQuery {
+  std::string start_date, end_date;
+};
+struct UpdatesQueryParse {
+  std::optional<UpdatesQuery> query;
+  Failure failure;
+};
+UpdatesQueryParse ParseUpdatesQuery(const std::string& start_date, const std::string& end_date);
+
+// One status change or public note of a request. Empty strings are written as empty elements
+// (FixMyStreet's client reads `<media_url></media_url>` as none).
+struct RequestUpdate {
+  std::string update_id, service_request_id, status, description, updated_datetime, media_url;
+};
+std::string RenderUpdates(const std::vector<RequestUpdate>& updates, Format f);
+// The answer to POST servicerequestupdates: `[{"update_id": …}]`.
+std::string RenderUpdateCreated(const std::string& update_id, Format f);
+
+// A validated POST servicerequestupdates: the citizen's comment (or a "still broken" reopening)
+// on a request, from a client such as FixMyStreet.
+struct UpdatePost {
+  std::string api_key;
+  std::string jurisdiction_id;
+  std::string service_request_id;
+  std::string client_update_id;  // the client's own id of the update ("" = none)
+  std::string status;            // upper case: OPEN, CLOSED, FIXED, REOPEN, …; "" = none
+  std::string description;
+  std::string updated_datetime;  // W3C, as the client sent it; "" = none
+  std::vector<std::string> media_urls;
+  std::vector<std::string> ignored_fields;
+};
+struct UpdateParse {
+  std::optional<UpdatePost> update;
+  Failure failure;
+};
+UpdateParse ParseUpdate(const Form& form, const Config& config);
+// A ticket status as the updates extension names it (lower case; FixMyStreet maps each to a
+// state of its own): open, investigating, in_progress, fixed, no_further_action.
+std::string UpdateStatusOf(std::string_view ticket_status);
+// Whether an update's status says the problem is still there (OPEN, REOPEN, IN_PROGRESS, …).
+bool UpdateSaysOpen(std::string_view status);
 
 // The discovery document: our one endpoint, its formats and the contact.
 struct Discovery {

@@ -6,7 +6,9 @@
 #include <httplib.h>
 
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "channels/email/settings.hpp"
 #include "channels/http.hpp"
@@ -20,6 +22,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "tickets/intake.hpp"
+#include "tickets/notices.hpp"
 
 namespace meldestelle::open311 {
 
@@ -29,6 +32,10 @@ constexpr const char* kChannel = "open311";
 // When this endpoint's behaviour last changed (discovery's changeset).
 constexpr const char* kChangeset = "2026-11-27T00:00:00Z";
 constexpr int kMaxRequests = 1000;
+// At most this many updates in one answer (FixMyStreet asks for two hours at a time).
+constexpr int kMaxUpdates = 10000;
+// The client+field pairs whose ignoring is logged (once each); more are only counted.
+constexpr size_t kMaxLoggedIgnored = 1000;
 
 using channels::Accepted;
 constexpr const char* kIsoLocal = "YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM";
@@ -57,8 +64,9 @@ std::string Param(const httplib::Request& req, const char* name) {
 ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
   ServiceRequest r;
   r.service_request_id = row[0].as<std::string>();
-  std::string status = row[1].as<std::string>();
-  r.status = StatusOf(status);
+  // A report merged into another as a duplicate has that ticket's status, note and department
+  // (docs/open311.md): "closed" would tell FixMyStreet's citizen it is fixed.
+  r.status = StatusOf(row[1].as<std::string>());
   r.status_notes = row[2].as<std::string>();
   r.service_code = row[3].as<std::string>();
   if (const Category* c = config.FindCategory(r.service_code))
@@ -78,19 +86,27 @@ ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
     r.lon = row[10].as<double>();
   if (from_open311 && !row[12].is_null()) {
     pqxx::binarystring body(row[13]);
-    r.media_url = MediaUrlFromRaw({row[12].as<std::string>(), body.str()});
+    auto urls = MediaUrlsFromRaw({row[12].as<std::string>(), body.str()});
+    if (!urls.empty())
+      r.media_url = urls.front();  // the specification has one
   }
   return r;
 }
 
 // The SELECT list ToServiceRequest reads; dates in the town's time zone with its offset.
 std::string RequestColumns() {
+  // `s` is the ticket whose state is shown: the joined one for a duplicate.
   return std::string(
-             "SELECT t.reference, t.status, t.public_note, COALESCE(t.category, ''), t.text,"
-             " t.department_name, to_char(t.received_at, '") +
-         kIsoLocal + "'), to_char(t.updated_at, '" + kIsoLocal +
+             "SELECT t.reference, s.status, s.public_note, COALESCE(t.category, ''), t.text,"
+             " s.department_name, to_char(t.received_at, '") +
+         kIsoLocal + "'), to_char(GREATEST(t.updated_at, s.updated_at), '" + kIsoLocal +
          "'), t.address, t.lat, t.lon, t.channel, rp.content_type, rp.body"
-         " FROM tickets t LEFT JOIN raw_payloads rp"
+         " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
+         " CROSS JOIN LATERAL (SELECT COALESCE(o.status, t.status) AS status,"
+         "  CASE WHEN o.id IS NULL THEN t.public_note ELSE o.public_note END AS public_note,"
+         "  COALESCE(o.department_name, t.department_name) AS department_name,"
+         "  COALESCE(o.updated_at, t.updated_at) AS updated_at) s"
+         " LEFT JOIN raw_payloads rp"
          " ON t.channel = 'open311' AND rp.sha256 = substr(t.raw_ref, 8)";
 }
 
@@ -109,7 +125,7 @@ std::string ReferenceArray(const std::vector<std::string>& ids) {
 }
 
 // The Open311 endpoints of one gateway. Shared by the server's threads: the Intake is
-// thread-safe, the rest read-only.
+// thread-safe, the log of ignored fields locked, the rest read-only.
 class Routes {
  public:
   explicit Routes(channels::Intake& intake)
@@ -122,31 +138,39 @@ class Routes {
                                               {{"channel", kChannel}})) {}
   void Post(const httplib::Request& req, httplib::Response& res,
             const httplib::ContentReader& reader);
+  void PostUpdate(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader);
   void Get(const httplib::Request& req, httplib::Response& res);
 
  private:
   const Config& config() const { return intake_.config(); }
-  // The validated request of a POST, or nullopt after the error answer was sent.
-  struct Valid {
-    PostRequest request;
+  // A POST's body, read and parsed, from a client whose api_key is valid; nullopt after the
+  // error answer was sent.
+  struct Body {
+    Form form;
     std::string client;
     std::string raw, content_type;
   };
-  std::optional<Valid> Validate(const httplib::Request& req, httplib::Response& res, Format f,
-                                const httplib::ContentReader& reader);
+  std::optional<Body> ReadBody(const httplib::Request& req, httplib::Response& res, Format f,
+                               const httplib::ContentReader& reader);
   void Reject(httplib::Response& res, Format f, const Failure& failure, const std::string& reason);
   void RejectKey(const httplib::Request& req, httplib::Response& res, Format f);
   void Unavailable(httplib::Response& res, Format f);
+  void Ignored(const std::string& client, const std::vector<std::string>& fields);
   bool Token(const std::string& path, httplib::Response& res, Format f);
   void Requests(const httplib::Request& req, httplib::Response& res, Format f,
                 const std::string& path);
   Result<std::vector<ServiceRequest>> Find(const Query& q);
   std::optional<ServiceRequest> NotYetRouted(const std::string& id, httplib::Response& res,
                                              Format f);
+  void Updates(const httplib::Request& req, httplib::Response& res, Format f);
+  Result<std::vector<RequestUpdate>> FindUpdates(const UpdatesQuery& q);
 
   channels::Intake& intake_;
   metrics::Counter& received_;
   metrics::Counter& accepted_;
+  std::mutex ignored_mutex_;
+  std::set<std::string> ignored_logged_;  // "client\nfield"
 };
 
 void Routes::Reject(httplib::Response& res, Format f, const Failure& failure,
@@ -160,8 +184,29 @@ void Routes::Unavailable(httplib::Response& res, Format f) {
   SendFailure(res, One(503, "the database is temporarily unavailable"), f);
 }
 
-std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httplib::Response& res,
-                                              Format f, const httplib::ContentReader& reader) {
+// Fields a client sent that we do not use: counted per client, logged once per client and field
+// (the first kMaxLoggedIgnored pairs).
+void Routes::Ignored(const std::string& client, const std::vector<std::string>& fields) {
+  if (fields.empty())
+    return;
+  intake_.metrics()
+      .GetCounter("meldestelle_open311_ignored_fields_total",
+                  "Fields of Open311 requests and updates that were ignored, by client.",
+                  {{"client", client}})
+      .Inc(static_cast<double>(fields.size()));
+  std::lock_guard lock(ignored_mutex_);
+  for (const auto& field : fields) {
+    if (ignored_logged_.size() >= kMaxLoggedIgnored)
+      return;
+    if (ignored_logged_.insert(client + "\n" + field).second) {
+      log::Info("open311 field ignored (logged once per client and field)",
+                {{"client", client}, {"field", field}});
+    }
+  }
+}
+
+std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Response& res,
+                                             Format f, const httplib::ContentReader& reader) {
   std::string content_type = req.get_header_value("Content-Type");
   if (req.is_multipart_form_data()) {
     Reject(res, f,
@@ -204,12 +249,7 @@ std::optional<Routes::Valid> Routes::Validate(const httplib::Request& req, httpl
     RejectKey(req, res, f);
     return std::nullopt;
   }
-  auto parsed = ParseRequest(*form, config());
-  if (!parsed.request) {
-    Reject(res, f, parsed.failure, parsed.failure.http_status == 404 ? "not_found" : "invalid");
-    return std::nullopt;
-  }
-  return Valid{std::move(*parsed.request), *client, std::move(raw).value(), content_type};
+  return Body{std::move(form).value(), *client, std::move(raw).value(), content_type};
 }
 
 // A missing or wrong api_key: 403, or 429 once an address has tried more than its allowance of
@@ -233,24 +273,36 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
   received_.Inc();
   // A client's retry with the same Idempotency-Key gets the same service_request_id.
   std::string idem = req.get_header_value("Idempotency-Key");
-  auto valid = Validate(req, res, f, reader);
-  if (!valid)
+  auto body = ReadBody(req, res, f, reader);
+  if (!body)
     return;
+  auto parsed = ParseRequest(body->form, config());
+  if (!parsed.request) {
+    return Reject(res, f, parsed.failure,
+                  parsed.failure.http_status == 404 ? "not_found" : "invalid");
+  }
+  PostRequest& request = *parsed.request;
+  Ignored(body->client, request.ignored_fields);
   if (idem.size() > 200 || (!idem.empty() && !IsValidUtf8(idem))) {
     return Reject(res, f, One(400, "Idempotency-Key must be valid UTF-8 of at most 200 bytes"),
                   "idempotency_key_invalid");
   }
-  // The worker fetches the media_url before routing (docs/open311.md): it travels with the report.
+  // The worker fetches the media_url before routing (docs/open311.md): they travel with the
+  // report.
   nlohmann::json data = nlohmann::json::object();
-  if (!valid->request.media_url.empty())
-    data["media_url"] = valid->request.media_url;
+  if (!request.media_urls.empty())
+    data["media_urls"] = request.media_urls;
+  // Every request is recorded with its reference before it is published (intake_keys), so that
+  // GET tokens/{id} and requests/{id} know it as soon as this answer is sent; a request without
+  // an Idempotency-Key gets a key of its own that no retry can repeat.
+  std::string key = body->client + ":" + (idem.empty() ? "auto:" + NewUuid() : idem);
   channels::ReportIntake intake{std::string(kChannel),
                                 std::string(kMessageType),
-                                idem.empty() ? "" : valid->client + ":" + idem,
-                                Sha256Hex(valid->raw),
-                                RawPayload{valid->content_type, std::move(valid->raw)},
+                                key,
+                                Sha256Hex(body->raw),
+                                RawPayload{body->content_type, std::move(body->raw)},
                                 data.empty() ? "" : data.dump()};
-  Accepted a = intake_.AcceptReport(std::move(intake), std::move(valid->request.intake));
+  Accepted a = intake_.AcceptReport(std::move(intake), std::move(request.intake));
   if (a.status != 202) {
     if (a.status == 503) {
       res.set_header("Retry-After", "5");
@@ -272,9 +324,63 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
   } else {
     accepted_.Inc();
   }
-  log::Info("open311 request accepted", {{"reference", a.reference}, {"client", valid->client}});
+  log::Info("open311 request accepted", {{"reference", a.reference}, {"client", body->client}});
   Send(res, 200, RenderCreated({a.reference, "", config().Get<Settings>().service_notice, ""}, f),
        f);
+}
+
+// POST servicerequestupdates (mySociety's extension): the client's update goes on the work
+// queue; the worker adds it to the ticket as a follow-up, and a "still broken" one reopens a
+// ticket that was done (channels/open311/channel.cpp). Answered with our update_id once the
+// broker has confirmed it.
+void Routes::PostUpdate(const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader) {
+  auto resource = SplitFormat(req.matches[1].str(), req.get_header_value("Accept"));
+  const Format f = resource.format;
+  auto body = ReadBody(req, res, f, reader);
+  if (!body)
+    return;
+  auto parsed = ParseUpdate(body->form, config());
+  if (!parsed.update) {
+    return Reject(res, f, parsed.failure,
+                  parsed.failure.http_status == 404 ? "not_found" : "invalid");
+  }
+  UpdatePost& u = *parsed.update;
+  Ignored(body->client, u.ignored_fields);
+  auto ref = ParseReference(u.service_request_id);
+  auto known = ref ? intake_.store().Lookup(*ref)
+                   : Result<std::optional<tickets::IntakeStore::PublicStatus>>(std::nullopt);
+  if (!known)
+    return Unavailable(res, f);
+  if (!known->has_value()) {
+    return Reject(res, f, One(404, "service_request_id " + u.service_request_id + " not found"),
+                  "not_found");
+  }
+  std::string update_id = intake_.NewReference();
+  nlohmann::json message{{"update_id", update_id},
+                         {"client", body->client},
+                         {"client_update_id", u.client_update_id},
+                         {"reference", (*known)->reference},
+                         {"status", u.status},
+                         {"description", u.description},
+                         {"updated_datetime", u.updated_datetime},
+                         {"media_urls", u.media_urls},
+                         {"received_at", NowTimestamp()}};
+  auto published = intake_.Publish(
+      {std::string(kUpdateMessageType),
+       message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), update_id},
+      channels::NowMillis());
+  if (!published) {
+    log::Warn("open311 update not accepted: broker", {{"error", published.error().message}});
+    res.set_header("Retry-After", "5");
+    return Reject(res, f,
+                  One(503, "the service is temporarily unavailable; send the update again later"),
+                  published.error().code.str());
+  }
+  log::Info(
+      "open311 update accepted",
+      {{"reference", (*known)->reference}, {"update_id", update_id}, {"client", body->client}});
+  Send(res, 200, RenderUpdateCreated(update_id, f), f);
 }
 
 void Routes::Get(const httplib::Request& req, httplib::Response& res) {
@@ -298,15 +404,18 @@ void Routes::Get(const httplib::Request& req, httplib::Response& res) {
     return Send(res, 200, RenderServices(ServicesFromConfig(cfg), f), f);
   if (path.rfind("services/", 0) == 0) {
     std::string code = path.substr(9);
-    if (cfg.FindCategory(code) == nullptr) {
+    const Category* category = cfg.FindCategory(code);
+    if (category == nullptr) {
       return SendFailure(res, One(404, "service_code " + code + " not found"), f);
     }
-    return Send(res, 200, RenderServiceDefinition({code, {}}, f), f);
+    return Send(res, 200, RenderServiceDefinition(DefinitionFromCategory(*category), f), f);
   }
   if (path.rfind("tokens/", 0) == 0) {
     Token(path.substr(7), res, f);
     return;
   }
+  if (path == "servicerequestupdates")
+    return Updates(req, res, f);
   Requests(req, res, f, path);
 }
 
@@ -351,9 +460,9 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
     if (!q.service_code.empty())
       sql += " AND t.category = " + tx.quote(q.service_code);
     if (q.status == "closed") {
-      sql += " AND t.status IN ('done', 'rejected', 'duplicate')";
+      sql += " AND s.status IN ('done', 'rejected')";
     } else if (q.status == "open") {
-      sql += " AND t.status NOT IN ('done', 'rejected', 'duplicate')";
+      sql += " AND s.status NOT IN ('done', 'rejected')";
     }
     sql += " ORDER BY t.received_at DESC LIMIT " + std::to_string(kMaxRequests);
     for (const auto& row : tx.exec(sql))
@@ -415,6 +524,96 @@ void Routes::Requests(const httplib::Request& req, httplib::Response& res, Forma
   Send(res, 200, RenderRequests(*found, f), f);
 }
 
+// The public history of the requests in the window: status changes, public notes, forwarding,
+// merging and reopening, with the texts the closed loop sends to citizens. A duplicate lists its
+// own entries and, from its linking on, those of the ticket it joined (its citizens are told of
+// them too).
+Result<std::vector<RequestUpdate>> Routes::FindUpdates(const UpdatesQuery& q) {
+  std::vector<RequestUpdate> found;
+  auto st = intake_.store().Read([&](db::Connection& c) {
+    db::ReadTx tx(c);
+    tx.exec_params("SELECT set_config('TimeZone', $1, true)", config().town.timezone);
+    std::string end = q.end_date.empty() ? "now()" : tx.quote(q.end_date) + "::timestamptz";
+    std::string start = q.start_date.empty()
+                            ? end + " - interval '1 day'"
+                            : "GREATEST(" + tx.quote(q.start_date) + "::timestamptz, " + end +
+                                  " - interval '90 days')";
+    std::string sql =
+        "WITH h AS (SELECT h.id, h.ticket_id, h.action, h.to_status, h.public_note,"
+        "  h.details, h.at FROM ticket_history h WHERE h.at >= " +
+        start + " AND h.at <= " + end +
+        "  AND (h.action IN ('accepted', 'status', 'duplicate', 'reopened')"
+        "   OR (h.action IN ('rerouted', 'escalated')"
+        "       AND h.from_department IS DISTINCT FROM h.to_department))),"
+        " listed AS (SELECT h.*, t.id AS listed_id, t.reference AS listed_ref"
+        "  FROM h JOIN tickets t ON t.id = h.ticket_id"
+        " UNION ALL SELECT h.*, d.id, d.reference FROM h JOIN tickets d"
+        "  ON d.duplicate_of = h.ticket_id AND h.at > COALESCE((SELECT max(x.at)"
+        "   FROM ticket_history x WHERE x.ticket_id = d.id AND x.action = 'duplicate'),"
+        "   d.created_at))"
+        " SELECT l.id, l.listed_ref, l.action, COALESCE(l.to_status, ''), l.public_note,"
+        "  COALESCE(l.details->>'duplicate_of', ''), COALESCE(l.details->>'update_id', ''),"
+        "  to_char(l.at, '" +
+        std::string(kIsoLocal) +
+        "'), src.reference, src.department_name, src.status, COALESCE(o.status, '')"
+        " FROM listed l JOIN tickets src ON src.id = l.ticket_id"
+        " LEFT JOIN tickets o ON o.reference = l.details->>'duplicate_of'"
+        " ORDER BY l.at, l.id, l.listed_ref LIMIT " +
+        std::to_string(kMaxUpdates);
+    for (const auto& row : tx.exec(sql)) {
+      RequestUpdate u;
+      std::string action = row[2].as<std::string>();
+      std::string to_status = row[3].as<std::string>();
+      u.service_request_id = row[1].as<std::string>();
+      // Stable and unique per request, as FixMyStreet needs it; a reopening by a client's
+      // update is listed under the update_id that client was given.
+      u.update_id = row[6].is_null() || row[6].as<std::string>().empty() ? row[0].as<std::string>()
+                                                                         : row[6].as<std::string>();
+      u.updated_datetime = row[7].as<std::string>();
+      tickets::StatusNotice n;
+      n.language = "de";
+      n.reference = u.service_request_id;
+      n.ticket_reference = row[8].as<std::string>();
+      n.department = row[9].as<std::string>();
+      n.note = row[4].as<std::string>();
+      if (action == "accepted") {
+        n.event = "accepted";
+      } else if (action == "status") {
+        n.event = to_status;
+      } else if (action == "duplicate") {
+        n.event = "duplicate";
+        n.merged_into = row[5].as<std::string>();
+        to_status = row[11].as<std::string>();  // the state of the ticket it joined
+      } else if (action == "reopened") {
+        to_status = "accepted";
+      } else {
+        n.event = "forwarded";
+      }
+      u.status = action == "reopened" ? "open" : UpdateStatusOf(to_status);
+      if (!n.event.empty())
+        u.description = tickets::StatusText(config(), n, tickets::NoticeStyle::kChat);
+      found.push_back(std::move(u));
+    }
+  });
+  if (!st)
+    return st.error();
+  return found;
+}
+
+void Routes::Updates(const httplib::Request& req, httplib::Response& res, Format f) {
+  // FixMyStreet sends its api_key here too; reading needs none (as GET requests).
+  auto parsed = ParseUpdatesQuery(Param(req, "start_date"), Param(req, "end_date"));
+  if (!parsed.query)
+    return SendFailure(res, parsed.failure, f);
+  auto found = FindUpdates(*parsed.query);
+  if (!found) {
+    log::Warn("open311 updates query failed", {{"error", found.error().detail}});
+    return Unavailable(res, f);
+  }
+  res.set_header("Cache-Control", "no-store");
+  Send(res, 200, RenderUpdates(*found, f), f);
+}
+
 }  // namespace
 
 void RegisterRoutes(httplib::Server& server, channels::Intake& intake) {
@@ -424,6 +623,10 @@ void RegisterRoutes(httplib::Server& server, channels::Intake& intake) {
   server.Post(R"(/open311/v2/(requests(\.json|\.xml)?))",
               [routes](const httplib::Request& req, httplib::Response& res,
                        const httplib::ContentReader& reader) { routes->Post(req, res, reader); });
+  server.Post(
+      R"(/open311/v2/(servicerequestupdates(\.json|\.xml)?))",
+      [routes](const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& reader) { routes->PostUpdate(req, res, reader); });
 }
 
 }  // namespace meldestelle::open311
