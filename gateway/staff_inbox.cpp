@@ -187,7 +187,42 @@ std::string ErrorKey(const Error& e) {
 
 // The ticket page's parts (InboxTicket), from the staff view of the ticket (tickets/view.hpp).
 
-// Status, department, received, channel, category, text, place, flags, contact, public note.
+// The answers to the category's extra questions (Open311 attributes).
+std::string TicketAnswers(const json& j) {
+  if (!j.contains("answers") || j["answers"].empty())
+    return "";
+  std::string body = "<h2>Zusatzangaben</h2><dl id=\"zusatzangaben\">";
+  for (const auto& a : j["answers"]) {
+    std::string values;
+    for (const auto& v : a["values"])
+      values += (values.empty() ? "" : ", ") + v.get<std::string>();
+    body += "<dt>" +
+            HtmlEscape(a["question"].is_string() ? a["question"].get<std::string>()
+                                                 : a["code"].get<std::string>()) +
+            "</dt><dd>" + HtmlEscape(values) + "</dd>";
+  }
+  return body + "</dl>";
+}
+
+// What the citizen sent after the report, oldest first.
+std::string TicketFollowups(const json& j) {
+  if (!j.contains("followups") || j["followups"].empty())
+    return "";
+  std::string body = "<h2>Nachträge der meldenden Person</h2><ol id=\"nachtraege\">";
+  for (const auto& f : j["followups"]) {
+    int photos = f["photos"].get<int>();
+    body += "<li>" + HtmlEscape(f["at"].get<std::string>()) + " (UTC) · " +
+            HtmlEscape(f["channel"].get<std::string>()) + ": " +
+            HtmlEscape(f["text"].get<std::string>()) +
+            (photos > 0 ? " (" + std::to_string(photos) + (photos == 1 ? " Foto)" : " Fotos)")
+                        : "") +
+            "</li>";
+  }
+  return body + "</ol>";
+}
+
+// Status, department, received, channel, category, text, answers, follow-ups, place, flags,
+// contact, public note.
 std::string TicketFacts(const json& j) {
   std::string body =
       "<section><p>Status: <span class=\"status\" id=\"status\">" +
@@ -197,7 +232,8 @@ std::string TicketFacts(const json& j) {
       " (UTC) · Kanal: " + HtmlEscape(j["channel"].get<std::string>()) + "</p><p>Kategorie: " +
       HtmlEscape(j["category_name"].is_string() ? j["category_name"].get<std::string>() : "–") +
       "</p><h2>Beschreibung</h2><p id=\"text\">" + HtmlEscape(j["text"].get<std::string>()) +
-      "</p><h2>Ort</h2><p>" + HtmlEscape(j["location"]["address"].get<std::string>());
+      "</p>" + TicketAnswers(j) + TicketFollowups(j) + "<h2>Ort</h2><p>" +
+      HtmlEscape(j["location"]["address"].get<std::string>());
   if (j["location"]["lat"].is_number()) {
     body += " (" + j["location"]["lat"].dump() + ", " + j["location"]["lon"].dump() +
             ") <a id=\"karte\" href=\"" + HtmlEscape(j["location"]["map_url"].get<std::string>()) +
