@@ -298,8 +298,13 @@ TEST_CASE("Open311 services, definitions and discovery", "[open311]") {
         std::string::npos);
   // Without a suffix: JSON.
   CHECK(GetJson(s, "/open311/v2/services").size() == services.size());
-  auto def = GetJson(s, "/open311/v2/services/BEL-01.json");
-  CHECK(def == json{{"service_code", "BEL-01"}, {"attributes", json::array()}});
+  auto def = GetJson(s, "/open311/v2/services/STR-02.json");
+  CHECK(def == json{{"service_code", "STR-02"}, {"attributes", json::array()}});
+  // The example configuration asks for a street lamp's number.
+  auto lamp_def = GetJson(s, "/open311/v2/services/BEL-01.json");
+  CHECK(lamp_def["attributes"] == json::parse(R"js([{"variable": true, "code": "lamp_number",
+      "datatype": "string", "required": false, "datatype_description": null, "order": 1,
+      "description": "Nummer am Mast (falls lesbar)", "values": []}])js"));
   GetJson(s, "/open311/v2/services/NOPE-1.json", 404);
   auto disc = GetJson(s, "/open311/v2/discovery.json");
   CHECK(disc["endpoints"][0]["url"].get<std::string>().find("/open311/v2") != std::string::npos);
