@@ -1,6 +1,8 @@
 // Open311 GeoReport v2 (channels/open311/routes.cpp): a POST requests body as form-encoded and as
-// JSON (ParseBody), validated (ParseRequest) with the example town's services; the same fields
-// as the query of GET requests (ParseQuery); the path's format suffix (SplitFormat).
+// JSON (ParseBody), validated (ParseRequest, attributes against the example town's questions)
+// and as a POST servicerequestupdates (ParseUpdate); the same fields as the query of GET requests
+// (ParseQuery) and of GET servicerequestupdates (ParseUpdatesQuery); the path's format suffix
+// (SplitFormat).
 #include "channels/open311/open311.hpp"
 
 #include <cstddef>
@@ -18,14 +20,17 @@ void ParseEach(const Result<Form>& form) {
     return;
   }
   (void)ParseRequest(*form, fuzz::ExampleConfig());
-  (void)ParseQuery([&](const char* name) {
+  (void)ParseUpdate(*form, fuzz::ExampleConfig());
+  auto param = [&](const char* name) {
     for (const auto& [k, v] : *form) {
       if (k == name) {
         return v;
       }
     }
     return std::string();
-  });
+  };
+  (void)ParseQuery(param);
+  (void)ParseUpdatesQuery(param("start_date"), param("end_date"));
 }
 
 }  // namespace
