@@ -220,6 +220,17 @@ struct Problems {
   std::vector<Error311> unknown;
 };
 
+// Whether there were problems, and then the answer: 404 when only something unknown was named
+// (service, jurisdiction), else 400 with every problem.
+bool Failed(Problems& p, Failure& out) {
+  if (p.bad.empty() && p.unknown.empty())
+    return false;
+  out.http_status = p.bad.empty() ? 404 : 400;
+  out.errors = std::move(p.bad);
+  out.errors.insert(out.errors.end(), p.unknown.begin(), p.unknown.end());
+  return true;
+}
+
 // Whether `s` has a control character other than tab, line feed and carriage return.
 bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
@@ -476,12 +487,8 @@ PostParse ParseRequest(const Form& form, const Config& config) {
       break;
     }
   }
-  if (!p.bad.empty() || !p.unknown.empty()) {
-    out.failure.http_status = p.bad.empty() ? 404 : 400;
-    out.failure.errors = std::move(p.bad);
-    out.failure.errors.insert(out.failure.errors.end(), p.unknown.begin(), p.unknown.end());
+  if (Failed(p, out.failure))
     return out;
-  }
   req.intake = std::move(*v.intake);
   req.intake.report.category = req.service_code;
   req.intake.report.reporter.name = name;
@@ -776,12 +783,8 @@ UpdateParse ParseUpdate(const Form& form, const Config& config) {
   CheckMediaUrls(u.media_urls, p);
   if (u.description.empty() && u.media_urls.empty() && u.status.empty())
     p.bad.push_back({"400", "an update needs a description, a media_url or a status"});
-  if (!p.bad.empty() || !p.unknown.empty()) {
-    out.failure.http_status = p.bad.empty() ? 404 : 400;
-    out.failure.errors = std::move(p.bad);
-    out.failure.errors.insert(out.failure.errors.end(), p.unknown.begin(), p.unknown.end());
+  if (Failed(p, out.failure))
     return out;
-  }
   out.update = std::move(u);
   return out;
 }
