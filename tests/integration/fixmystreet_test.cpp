@@ -289,6 +289,11 @@ TEST_CASE(
   CHECK(refused->get_header_value("Content-Type") == "text/xml; charset=utf-8");
   CHECK(refused->body.find("<errors><error><code>414</code><description>the request line is "
                            "longer than 8192 bytes") != std::string::npos);
+  // Another path: our own JSON error.
+  auto elsewhere = s.Client().Get(("/api/v1/reports/X?q=" + std::string(9000, 'a')).c_str());
+  REQUIRE(elsewhere);
+  CHECK(elsewhere->status == 414);
+  CHECK(json::parse(elsewhere->body)["error"]["code"] == "uri_too_long");
 
   // The department takes it on and fixes it: the updates FixMyStreet fetches.
   Staff(s, op, "/api/v1/tickets/" + id + "/accept", {{"public_note", "Wird geprüft."}});
