@@ -170,9 +170,14 @@ class UpdateHandler final : public channels::Handler {
     std::string message_id = client_id.empty() ? update_id : client + ":" + client_id;
     std::string status = text("status");
     auto written = session_.Transact<bool>([&](db::Tx& tx) -> bool {
-      std::string ticket = tickets::TicketIdOf(tx, reference);
-      if (ticket.empty())
+      std::string own = tickets::TicketIdOf(tx, reference);
+      if (own.empty())
         return false;
+      // Staff work on the ticket a duplicate joined: the update goes there.
+      std::string ticket =
+          tx.exec_params1("SELECT COALESCE(duplicate_of, id)::text FROM tickets WHERE id = $1::uuid",
+                          own)[0]
+              .as<std::string>();
       bool fresh = tickets::RecordFollowup(
           tx, {ticket, "open311", message_id, text("description"), files.dump(), {}, {}});
       bool reopened = false;
