@@ -191,6 +191,35 @@ Result<Form> ParseBody(std::string_view content_type, std::string_view body) {
                    "send application/x-www-form-urlencoded (or application/json)");
 }
 
+std::string WithoutApiKey(std::string_view content_type, std::string_view body) {
+  std::string type = AsciiLower(content_type);
+  if (type.rfind("application/json", 0) == 0) {
+    auto j = nlohmann::ordered_json::parse(body, nullptr, false);
+    if (!j.is_object() || !j.contains("api_key"))
+      return std::string(body);
+    j.erase("api_key");
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  }
+  // Form-encoded: drop every pair whose name decodes to api_key.
+  std::string out;
+  size_t pos = 0;
+  while (pos <= body.size()) {
+    size_t amp = body.find('&', pos);
+    std::string_view pair = body.substr(pos, amp == std::string_view::npos ? amp : amp - pos);
+    auto decoded = webform::ParseUrlEncoded(pair.substr(0, pair.find('=')));
+    bool key = decoded && decoded->size() == 1 && (*decoded)[0].first == "api_key";
+    if (!key && !pair.empty()) {
+      if (!out.empty())
+        out += '&';
+      out += pair;
+    }
+    if (amp == std::string_view::npos)
+      break;
+    pos = amp + 1;
+  }
+  return out;
+}
+
 std::optional<std::string> ClientForKey(const Config& config, std::string_view key) {
   if (key.empty())
     return std::nullopt;

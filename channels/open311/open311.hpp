@@ -52,6 +52,11 @@ Result<Form> ParseJsonBody(std::string_view body);
 // By Content-Type: form-encoded or JSON; anything else is an error "unsupported_media_type".
 Result<Form> ParseBody(std::string_view content_type, std::string_view body);
 
+// The body without its api_key field (form-encoded or JSON), as it is kept with the report (the
+// raw payload, the queue message): the key is a secret and is checked at the gateway only.
+// Anything else is unchanged, byte for byte.
+std::string WithoutApiKey(std::string_view content_type, std::string_view body);
+
 // The client application an api_key belongs to; nullopt for a missing or unknown key.
 std::optional<std::string> ClientForKey(const Config& config, std::string_view key);
 // The error list when the key is wrong (HTTP 403).

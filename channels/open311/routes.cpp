@@ -300,7 +300,9 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
                                 std::string(kMessageType),
                                 key,
                                 Sha256Hex(body->raw),
-                                RawPayload{body->content_type, std::move(body->raw)},
+                                // Kept without the client's secret (docs/open311.md, "Keys").
+                                RawPayload{body->content_type,
+                                           WithoutApiKey(body->content_type, body->raw)},
                                 data.empty() ? "" : data.dump()};
   Accepted a = intake_.AcceptReport(std::move(intake), std::move(request.intake));
   if (a.status != 202) {

@@ -584,6 +584,24 @@ TEST_CASE("open311: the updates extension's window, answers and posted updates")
   CHECK_FALSE(ParseUpdate(*empty, TestConfig()).update);
 }
 
+TEST_CASE("open311: the body is kept without its api_key, everything else byte for byte") {
+  const char* form = "application/x-www-form-urlencoded; charset=utf-8";
+  CHECK(WithoutApiKey(form, "api_key=geheim&service_code=STR-01&lat=50.9") ==
+        "service_code=STR-01&lat=50.9");
+  CHECK(WithoutApiKey(form, "service_code=STR-01&api%5Fkey=geheim&api_key=&description=a+b%26c") ==
+        "service_code=STR-01&description=a+b%26c");
+  CHECK(WithoutApiKey(form, "description=api_key%3Dx&api_keys=1") ==
+        "description=api_key%3Dx&api_keys=1");
+  CHECK(WithoutApiKey(form, "a=%zz&api_key=k") == "a=%zz");
+  CHECK(WithoutApiKey(form, "") == "");
+  CHECK(WithoutApiKey("application/json", R"({"service_code":"STR-01","api_key":"geheim"})") ==
+        R"({"service_code":"STR-01"})");
+  CHECK(WithoutApiKey("application/json", "{broken") == "{broken");
+  RawPayload raw{form, WithoutApiKey(form, V("01-post-request.txt"))};
+  CHECK(raw.body.find("api_key") == std::string::npos);
+  CHECK(MediaUrlsFromRaw(raw).size() == 1);
+}
+
 TEST_CASE("open311: zipcode from the address") {
   CHECK(ZipcodeIn("Mühlenweg 12, 12345 Musterstadt") == "12345");
   CHECK(ZipcodeIn("Mühlenweg 12") == "");

@@ -130,6 +130,15 @@ TEST_CASE("Open311 POST and GET round-trip", "[open311]") {
   CHECK(t[0][3].as<std::string>() == "Jürgen Müller");
   CHECK(t[0][4].as<std::string>() == "Mühlenweg 12, 12345 Musterstadt");
   CHECK(t[0][5].as<std::string>() == "device");
+  // The client's key is kept nowhere: not in the raw payload, the intake key's envelope, or the
+  // report.
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 1);
+  CHECK(s.Count(std::string("SELECT count(*) FROM raw_payloads WHERE position('") + kKey +
+                "' in convert_from(body, 'UTF8')) > 0") == 0);
+  CHECK(s.Count(std::string("SELECT count(*) FROM intake_keys WHERE position('") + kKey +
+                "' in envelope) > 0") == 0);
+  CHECK(s.Count(std::string("SELECT count(*) FROM tickets WHERE position('") + kKey +
+                "' in report::text) > 0") == 0);
 
   auto one = GetJson(s, "/open311/v2/requests/" + id + ".json");
   REQUIRE(one.is_array());
