@@ -62,6 +62,10 @@ struct ReportIntake {
   std::string request_hash;             // SHA-256 of the raw payload
   RawPayload raw;
   std::string channel_data;  // a JSON object the channel's worker needs (Open311: media_url)
+  // Whether the dedup key's row keeps the envelope, to publish the same report again when a
+  // retry with that key finds it unconfirmed. A key no retry can repeat (Open311's own keys)
+  // keeps only the reference.
+  bool keep_envelope = true;
 };
 
 // What became of a ReportIntake.

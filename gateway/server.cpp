@@ -356,8 +356,9 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
       EncodeEnvelope(Envelope{r, std::move(request.raw), std::move(request.channel_data)});
   std::string message_id = r.id;
   if (!dedup_key.empty()) {
-    auto existing =
-        store_.Reserve(channel, dedup_key, {r.reference, r.id, request_hash, "pending", envelope});
+    auto existing = store_.Reserve(
+        channel, dedup_key,
+        {r.reference, r.id, request_hash, "pending", request.keep_envelope ? envelope : ""});
     if (!existing) {
       log::Warn("database unavailable at intake", {{"error", existing.error().detail}});
       return fail(existing.error());

@@ -97,7 +97,8 @@ std::string ActionName(const std::string& a) {
       {"reminder", "Erinnerung"},
       {"escalated", "eskaliert"},
       {"delivery_failed", "Zustellung fehlgeschlagen"},
-      {"delivery_fallback", "Zustellung per E-Mail"}};
+      {"delivery_fallback", "Zustellung per E-Mail"},
+      {"reopened", "wieder geöffnet"}};
   auto it = k.find(a);
   return it == k.end() ? a : it->second;
 }
@@ -208,7 +209,7 @@ std::string TicketAnswers(const json& j) {
 std::string TicketFollowups(const json& j) {
   if (!j.contains("followups") || j["followups"].empty())
     return "";
-  std::string body = "<h2>Nachträge der meldenden Person</h2><ol id=\"nachtraege\">";
+  std::string body = "<h2>Nachträge</h2><ol id=\"nachtraege\">";
   for (const auto& f : j["followups"]) {
     int photos = f["photos"].get<int>();
     body += "<li>" + HtmlEscape(f["at"].get<std::string>()) + " (UTC) · " +

@@ -214,12 +214,15 @@ const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames()
 
 Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string& ticket_id,
                              const std::string& source, const std::string& note,
-                             const std::string& details_json) {
+                             const std::string& details_json, const std::string& said_at,
+                             int grace_seconds) {
   auto r = tx.exec_params(
-      "SELECT id::text, status, department_id FROM tickets"
+      "SELECT id::text, CASE WHEN status = 'done' AND closed_at + make_interval(secs => $2)"
+      "  > COALESCE(NULLIF($3, '')::timestamptz, now()) THEN 'done_lately' ELSE status END,"
+      " department_id FROM tickets"
       " WHERE id = (SELECT COALESCE(duplicate_of, id) FROM tickets WHERE id = $1::uuid)"
       " FOR UPDATE",
-      ticket_id);
+      ticket_id, grace_seconds, said_at);
   if (r.empty())
     return MakeError(errors::kNotFound, "no ticket " + ticket_id);
   std::string id = r[0][0].as<std::string>(), status = r[0][1].as<std::string>();
@@ -228,8 +231,8 @@ Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string
     return false;
   // Accepted again, not assigned: the department had taken it on; its acceptance time stays.
   tx.exec_params0(
-      "UPDATE tickets SET status = 'accepted', closed_at = NULL, updated_at = now()"
-      " WHERE id = $1::uuid",
+      "UPDATE tickets SET status = 'accepted', closed_at = NULL, public_note = '',"
+      " updated_at = now() WHERE id = $1::uuid",
       id);
   HistoryEntry e;
   e.actor = "citizen:" + source;

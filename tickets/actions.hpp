@@ -39,14 +39,18 @@ const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames()
 Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor& actor,
                               const std::string& reference, const StaffAction& action);
 
-// A citizen says that a ticket marked done is not fixed (an Open311 client's "still broken"
+// Someone says that a ticket marked done is not fixed (an Open311 client's "still broken"
 // update): the ticket `ticket_id` — or the one it was merged into — goes back to its department
-// as accepted, with a history entry `reopened` (actor `citizen:<source>`; `details` a JSON object,
-// e.g. the update's id) and a delivery to the department (reason "reopened"). Returns whether it
-// was reopened: only a ticket that is done is.
+// as accepted, its public note cleared, with a history entry `reopened` (actor
+// `citizen:<source>`; `details` a JSON object, e.g. the update's id) and a delivery to the
+// department (reason "reopened"). Only a ticket that is done is reopened, and only if it was
+// closed at least `grace_seconds` before `said_at` (a timestamp PostgreSQL reads; "" = now): a
+// remark written before the client could have known of the closing is no reopening. Returns
+// whether it was reopened.
 Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string& ticket_id,
                              const std::string& source, const std::string& note,
-                             const std::string& details_json);
+                             const std::string& details_json, const std::string& said_at,
+                             int grace_seconds);
 
 // The HTTP status for an error code of ApplyStaffAction.
 int StaffErrorStatus(ErrorCode code);

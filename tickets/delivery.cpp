@@ -140,8 +140,8 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
   } else if (reason == "reopened") {
     m.subject = "Wieder geöffnet: [" + ref + "] " + category;
     intro =
-        "diese erledigte Meldung ist wieder offen: der Bürger meldet, dass der Mangel noch "
-        "besteht (sein Nachtrag steht unten bei der Meldung).";
+        "diese erledigte Meldung ist wieder offen: es wurde gemeldet, dass der Mangel noch "
+        "besteht (der Nachtrag steht unten bei der Meldung).";
   } else if (reason == "fallback") {
     m.subject = "Neue Meldung [" + ref + "] " + category + " (Ersatzzustellung per E-Mail)";
     intro =

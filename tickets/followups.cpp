@@ -11,8 +11,10 @@ bool RecordFollowup(db::Tx& tx, const Followup& f) {
       " ON CONFLICT (channel, message_id) DO NOTHING RETURNING 1",
       f.ticket_id, f.channel, f.message_id, f.text,
       f.attachments_json.empty() ? std::string("[]") : f.attachments_json, f.lat, f.lon);
+  if (r.empty())
+    return false;  // kept before: the ticket did not change
   tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", f.ticket_id);
-  return !r.empty();
+  return true;
 }
 
 std::string TicketIdOf(db::Tx& tx, const std::string& reference) {

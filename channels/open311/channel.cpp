@@ -13,6 +13,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/sql.hpp"
+#include "core/wait.hpp"
 #include "tickets/actions.hpp"
 #include "tickets/events.hpp"
 #include "tickets/followups.hpp"
@@ -165,11 +166,20 @@ class UpdateHandler final : public channels::Handler {
                        {"size", p.size},
                        {"filename", p.filename}});
     }
-    // The same update sent again by its client is kept once.
+    // The same update sent again by its client is kept once (a client's update ids may be
+    // unique per request only).
     std::string client = text("client"), client_id = text("client_update_id");
-    std::string message_id = client_id.empty() ? update_id : client + ":" + client_id;
+    std::string message_id =
+        client_id.empty() ? update_id : client + ":" + reference + ":" + client_id;
     std::string status = text("status");
-    auto written = session_.Transact<bool>([&](db::Tx& tx) -> bool {
+    // A "still broken" update reopens; an open status with any remark only when written well
+    // after the closing (the client may not have fetched it yet). REOPEN always.
+    const int grace =
+        status == "REOPEN" ? 0 : config_.Get<Settings>().reopen_grace_minutes * 60;
+    std::string said_at = text("updated_datetime");
+    if (said_at.empty())
+      said_at = text("received_at");
+    auto keep = [&](db::Tx& tx) -> bool {
       std::string own = tickets::TicketIdOf(tx, reference);
       if (own.empty())
         return false;
@@ -184,8 +194,9 @@ class UpdateHandler final : public channels::Handler {
       if (fresh && UpdateSaysOpen(status)) {
         auto r = tickets::ReopenByCitizen(
             tx, config_, ticket, "open311:" + client,
-            "Der Bürger meldet über " + client + " (Open311), dass der Mangel noch besteht.",
-            tickets::DetailsText({{"update_id", update_id}, {"reference", reference}}));
+            "Über " + client + " (Open311) wird gemeldet, dass der Mangel noch besteht.",
+            tickets::DetailsText({{"update_id", update_id}, {"reference", reference}}), said_at,
+            grace);
         reopened = r && *r;
       }
       tx.commit();
@@ -194,12 +205,23 @@ class UpdateHandler final : public channels::Handler {
                                         {"new", fresh ? "yes" : "no"},
                                         {"reopened", reopened ? "yes" : "no"}});
       return true;
-    });
-    if (!written)
-      return written.error();
-    if (!*written) {
-      return MakeError(errors::kNotFound,
-                       "the ticket of " + reference + " is not written yet; tried again later");
+    };
+    // The report's own message may still be on its way (another consumer fetching its photos):
+    // wait for its ticket here, up to a minute, before the message goes round again.
+    std::chrono::milliseconds backoff(100), waited(0);
+    while (true) {
+      auto written = session_.Transact<bool>(keep);
+      if (!written)
+        return written.error();
+      if (*written)
+        break;
+      if (waited >= std::chrono::seconds(60) || d.stop->load()) {
+        return MakeError(errors::kNotFound,
+                         "the ticket of " + reference + " is not written yet; tried again later");
+      }
+      WaitUnlessStopped(backoff, *d.stop);
+      waited += backoff;
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2500));
     }
     fetched_.reset();
     return Ok{};

@@ -346,12 +346,20 @@ void CheckMediaUrls(const std::vector<std::string>& urls, Problems& p) {
   }
 }
 
-// attribute[CODE]=v and attribute[CODE][]=v (several values) → the answers, checked against the
-// category's questions: required ones present, choices among the configured keys (stored by
-// their names), numbers and date-times well-formed. Codes we did not ask for are kept as sent.
+// attribute[CODE]=v and attribute[CODE][]=v (several values) → the answers to the category's
+// questions: a required one must be there and well-formed (a choice among the configured keys,
+// stored by its name; a number; a W3C date-time; one value unless multiple choice); an optional
+// one that is not well-formed is kept as sent (the citizen's form may not have checked it).
+// Codes no question asks for (FixMyStreet's own, a client's extras) are not kept: they are named
+// in `ignored` like unknown fields — they may hold anything, contact data included.
 std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* category,
-                                            Problems& p) {
+                                            std::vector<std::string>& ignored, Problems& p) {
   std::vector<ReportAttribute> out;
+  std::set<std::string> asked;
+  if (category != nullptr) {
+    for (const auto& q : category->questions)
+      asked.insert(q.code);
+  }
   auto find = [&](const std::string& code) -> ReportAttribute& {
     for (auto& a : out) {
       if (a.code == code)
@@ -369,6 +377,12 @@ std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* ca
       p.bad.push_back({"400", "malformed attribute field " + PrintableName(name)});
       continue;
     }
+    if (asked.count(code) == 0) {
+      std::string printable = PrintableName("attribute[" + code + "]");
+      if (std::find(ignored.begin(), ignored.end(), printable) == ignored.end())
+        ignored.push_back(printable);
+      continue;
+    }
     std::string value(TrimAscii(raw));
     if (!IsValidUtf8(value) || HasControl(value) || Utf8Length(value) > kMaxAttributeChars) {
       p.bad.push_back({"400", "attribute[" + code + "] must be UTF-8 text of at most " +
@@ -377,14 +391,15 @@ std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* ca
     }
     if (value.empty())
       continue;  // an unanswered question
+    if (find(code).values.size() >= kMaxAttributes) {
+      p.bad.push_back({"400", "attribute[" + code + "] has too many values"});
+      continue;
+    }
     find(code).values.push_back(value);
-  }
-  if (out.size() > kMaxAttributes) {
-    p.bad.push_back({"400", "at most " + std::to_string(kMaxAttributes) + " attributes"});
-    return {};
   }
   if (category == nullptr)
     return out;
+  static const std::regex kNumber(R"(^[+-]?[0-9]+([.,][0-9]+)?$)");
   for (const auto& q : category->questions) {
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const ReportAttribute& a) { return a.code == q.code; });
@@ -394,31 +409,32 @@ std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* ca
       continue;
     }
     it->name = q.text;
-    if (q.type != "multivaluelist" && it->values.size() > 1) {
-      p.bad.push_back({"400", "attribute[" + q.code + "] takes one value"});
-      continue;
-    }
-    for (auto& v : it->values) {
+    std::vector<std::string> problems;
+    std::vector<std::string> named = it->values;
+    if (q.type != "multivaluelist" && it->values.size() > 1)
+      problems.push_back("attribute[" + q.code + "] takes one value");
+    for (auto& v : named) {
       if (q.IsList()) {
         auto choice = std::find_if(q.choices.begin(), q.choices.end(),
                                    [&](const CategoryQuestion::Choice& c) { return c.key == v; });
         if (choice == q.choices.end()) {
-          p.bad.push_back({"400", "attribute[" + q.code + "]: \"" + v +
-                                      "\" is none of the keys of service " + category->code +
-                                      "'s definition"});
+          problems.push_back("attribute[" + q.code + "]: \"" + v +
+                             "\" is none of the keys of service " + category->code +
+                             "'s definition");
         } else {
           v = choice->name;
         }
-      } else if (q.type == "number") {
-        std::string n = v;
-        std::replace(n.begin(), n.end(), ',', '.');
-        char* end = nullptr;
-        std::strtod(n.c_str(), &end);
-        if (n.empty() || end != n.c_str() + n.size())
-          p.bad.push_back({"400", "attribute[" + q.code + "] must be a number"});
+      } else if (q.type == "number" && !std::regex_match(v, kNumber)) {
+        problems.push_back("attribute[" + q.code + "] must be a number");
       } else if (q.type == "datetime" && !IsW3cDateTime(v)) {
-        p.bad.push_back({"400", "attribute[" + q.code + "] must be a W3C date-time"});
+        problems.push_back("attribute[" + q.code + "] must be a W3C date-time");
       }
+    }
+    if (problems.empty()) {
+      it->values = std::move(named);
+    } else if (q.required) {
+      for (auto& text : problems)
+        p.bad.push_back({"400", std::move(text)});
     }
   }
   return out;
@@ -506,8 +522,8 @@ PostParse ParseRequest(const Form& form, const Config& config) {
     name += name.empty() ? last : " " + last;
   CheckOpen311Fields(field, req, name, config, p);
   webform::Validation v = ValidateAsForm(field, config, p);
-  std::vector<ReportAttribute> attributes =
-      ReadAttributes(field.attributes(), config.FindCategory(req.service_code), p);
+  std::vector<ReportAttribute> attributes = ReadAttributes(
+      field.attributes(), config.FindCategory(req.service_code), req.ignored_fields, p);
   std::vector<std::string> texts = {name, req.device_id, req.account_id};
   texts.insert(texts.end(), req.media_urls.begin(), req.media_urls.end());
   for (const auto& text : texts) {
@@ -670,6 +686,8 @@ bool IsW3cDateTime(std::string_view s) {
     return false;
   // The day must exist in its month (PostgreSQL would refuse 2025-02-30).
   int year = std::stoi(std::string(s.substr(0, 4)));
+  if (year == 0)
+    return false;  // PostgreSQL has no year 0
   int month = std::stoi(std::string(s.substr(5, 2)));
   int day = std::stoi(std::string(s.substr(8, 2)));
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -164,6 +164,7 @@ class Routes {
   std::optional<ServiceRequest> NotYetRouted(const std::string& id, httplib::Response& res,
                                              Format f);
   void Updates(const httplib::Request& req, httplib::Response& res, Format f);
+  Result<bool> OwnedBy(const std::string& reference, const std::string& client);
   Result<std::vector<RequestUpdate>> FindUpdates(const UpdatesQuery& q);
 
   channels::Intake& intake_;
@@ -296,14 +297,16 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
   // GET tokens/{id} and requests/{id} know it as soon as this answer is sent; a request without
   // an Idempotency-Key gets a key of its own that no retry can repeat.
   std::string key = body->client + ":" + (idem.empty() ? "auto:" + NewUuid() : idem);
+  // Kept, and addressed by its digest, without the client's secret (docs/open311.md, "Keys").
+  std::string kept = WithoutApiKey(body->content_type, body->raw);
+  std::string digest = Sha256Hex(kept);
   channels::ReportIntake intake{std::string(kChannel),
                                 std::string(kMessageType),
                                 key,
-                                Sha256Hex(body->raw),
-                                // Kept without the client's secret (docs/open311.md, "Keys").
-                                RawPayload{body->content_type,
-                                           WithoutApiKey(body->content_type, body->raw)},
-                                data.empty() ? "" : data.dump()};
+                                std::move(digest),
+                                RawPayload{body->content_type, std::move(kept)},
+                                data.empty() ? "" : data.dump(),
+                                /*keep_envelope=*/!idem.empty()};
   Accepted a = intake_.AcceptReport(std::move(intake), std::move(request.intake));
   if (a.status != 202) {
     if (a.status == 503) {
@@ -350,19 +353,23 @@ void Routes::PostUpdate(const httplib::Request& req, httplib::Response& res,
   UpdatePost& u = *parsed.update;
   Ignored(body->client, u.ignored_fields);
   auto ref = ParseReference(u.service_request_id);
-  auto known = ref ? intake_.store().Lookup(*ref)
-                   : Result<std::optional<tickets::IntakeStore::PublicStatus>>(std::nullopt);
-  if (!known)
+  auto owned = ref ? OwnedBy(*ref, body->client) : Result<bool>(false);
+  if (!owned)
     return Unavailable(res, f);
-  if (!known->has_value()) {
+  if (!*owned) {
     return Reject(res, f, One(404, "service_request_id " + u.service_request_id + " not found"),
                   "not_found");
   }
-  std::string update_id = intake_.NewReference();
+  // The same update sent again (the client did not see our answer) gets the same update_id:
+  // FixMyStreet keeps it and skips the entry with that id in the updates it fetches.
+  std::string update_id =
+      u.client_update_id.empty()
+          ? intake_.NewReference()
+          : "U" + Sha256Hex(body->client + "\n" + *ref + "\n" + u.client_update_id).substr(0, 19);
   nlohmann::json message{{"update_id", update_id},
                          {"client", body->client},
                          {"client_update_id", u.client_update_id},
-                         {"reference", (*known)->reference},
+                         {"reference", *ref},
                          {"status", u.status},
                          {"description", u.description},
                          {"updated_datetime", u.updated_datetime},
@@ -381,7 +388,7 @@ void Routes::PostUpdate(const httplib::Request& req, httplib::Response& res,
   }
   log::Info(
       "open311 update accepted",
-      {{"reference", (*known)->reference}, {"update_id", update_id}, {"client", body->client}});
+      {{"reference", *ref}, {"update_id", update_id}, {"client", body->client}});
   Send(res, 200, RenderUpdateCreated(update_id, f), f);
 }
 
@@ -526,6 +533,27 @@ void Routes::Requests(const httplib::Request& req, httplib::Response& res, Forma
   Send(res, 200, RenderRequests(*found, f), f);
 }
 
+// Whether `reference` is a request this client filed through Open311 (its key starts with the
+// client's name; a request filed before keys were kept for every request: any client's), written
+// as a ticket or accepted and not yet written. A client may update only its own requests.
+Result<bool> Routes::OwnedBy(const std::string& reference, const std::string& client) {
+  bool owned = false;
+  auto st = intake_.store().Read([&](db::Connection& c) {
+    db::ReadTx tx(c);
+    owned = !tx.exec_params("SELECT 1 FROM tickets WHERE reference = $1 AND channel = 'open311'"
+                            " AND (starts_with(channel_message_id, $2)"
+                            "  OR position(':' in channel_message_id) = 0)"
+                            " UNION ALL SELECT 1 FROM intake_keys WHERE reference = $1"
+                            " AND channel = 'open311' AND state = 'confirmed'"
+                            " AND starts_with(key, $2) LIMIT 1",
+                            reference, client + ":")
+                 .empty();
+  });
+  if (!st)
+    return st.error();
+  return owned;
+}
+
 // The public history of the requests in the window: status changes, public notes, forwarding,
 // merging and reopening, with the texts the closed loop sends to citizens. A duplicate lists its
 // own entries and, from its linking on, those of the ticket it joined (its citizens are told of
@@ -541,23 +569,29 @@ Result<std::vector<RequestUpdate>> Routes::FindUpdates(const UpdatesQuery& q) {
                             : "GREATEST(" + tx.quote(q.start_date) + "::timestamptz, " + end +
                                   " - interval '90 days')";
     std::string sql =
-        "WITH h AS (SELECT h.id, h.ticket_id, h.action, h.to_status, h.public_note,"
-        "  h.details, h.at FROM ticket_history h WHERE h.at >= " +
+        "WITH h AS (SELECT h.id, h.ticket_id, h.action, h.to_status, h.to_department,"
+        "  h.public_note, h.details, h.at FROM ticket_history h WHERE h.at >= " +
         start + " AND h.at <= " + end +
         "  AND (h.action IN ('accepted', 'status', 'duplicate', 'reopened')"
         "   OR (h.action IN ('rerouted', 'escalated')"
         "       AND h.from_department IS DISTINCT FROM h.to_department))),"
         " listed AS (SELECT h.*, t.id AS listed_id, t.reference AS listed_ref"
         "  FROM h JOIN tickets t ON t.id = h.ticket_id"
+        // A duplicate from its linking to the ticket it joins now (ticket_reporters: also when
+        // its first original was merged into this one later).
         " UNION ALL SELECT h.*, d.id, d.reference FROM h JOIN tickets d"
-        "  ON d.duplicate_of = h.ticket_id AND h.at > COALESCE((SELECT max(x.at)"
-        "   FROM ticket_history x WHERE x.ticket_id = d.id AND x.action = 'duplicate'),"
-        "   d.created_at))"
+        "  ON d.duplicate_of = h.ticket_id AND h.at > COALESCE((SELECT r.linked_at"
+        "   FROM ticket_reporters r WHERE r.ticket_id = h.ticket_id"
+        "   AND r.reporter_ticket_id = d.id), d.created_at))"
         " SELECT l.id, l.listed_ref, l.action, COALESCE(l.to_status, ''), l.public_note,"
         "  COALESCE(l.details->>'duplicate_of', ''), COALESCE(l.details->>'update_id', ''),"
         "  to_char(l.at, '" +
         std::string(kIsoLocal) +
-        "'), src.reference, src.department_name, src.status, COALESCE(o.status, '')"
+        // For a merge: the state of the ticket it joined at that moment.
+        "'), src.reference, src.department_name, COALESCE(l.to_department, ''),"
+        " COALESCE((SELECT x.to_status FROM ticket_history x WHERE x.ticket_id = o.id"
+        "  AND x.at <= l.at AND COALESCE(x.to_status, '') <> ''"
+        "  ORDER BY x.at DESC, x.id DESC LIMIT 1), o.status, '')"
         " FROM listed l JOIN tickets src ON src.id = l.ticket_id"
         " LEFT JOIN tickets o ON o.reference = l.details->>'duplicate_of'"
         " ORDER BY l.at, l.id, l.listed_ref LIMIT " +
@@ -589,7 +623,9 @@ Result<std::vector<RequestUpdate>> Routes::FindUpdates(const UpdatesQuery& q) {
       } else if (action == "reopened") {
         to_status = "accepted";
       } else {
-        n.event = "forwarded";
+        n.event = "forwarded";  // to the department named then, not the one in charge now
+        if (const Department* d = config().FindDepartment(row[10].as<std::string>()))
+          n.department = d->name;
       }
       u.status = action == "reopened" ? "open" : UpdateStatusOf(to_status);
       if (!n.event.empty())

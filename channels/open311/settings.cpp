@@ -11,7 +11,8 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   if (!n ||
       !rd.ExpectMap(n, "open311",
                     {"jurisdiction_id", "api_keys", "max_media_bytes", "media_timeout_seconds",
-                     "media_hosts", "media_private_networks", "service_notice"}))
+                     "media_hosts", "media_private_networks", "service_notice",
+                     "reopen_grace_minutes"}))
     return;
   rd.String(n, "jurisdiction_id", &out.jurisdiction_id, false, "open311");
   rd.String(n, "service_notice", &out.service_notice, false, "open311");
@@ -19,6 +20,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 120, "open311");
   rd.StringList(n, "media_hosts", &out.media_hosts, "open311");
   rd.Bool(n, "media_private_networks", &out.media_private_networks, "open311");
+  rd.Int(n, "reopen_grace_minutes", &out.reopen_grace_minutes, 0, 7 * 24 * 60, "open311");
   if (auto k = n["api_keys"]; k && rd.ExpectSequence(k, "open311.api_keys")) {
     std::set<std::string> clients;
     for (const auto& item : k) {

@@ -30,6 +30,11 @@ struct Settings {
   // Also loopback and private addresses (a client hosting its photos inside the town's network;
   // the tests). Off by default: a media_url must not reach inside (docs/security.md).
   bool media_private_networks = false;
+  // A client's update with an open status (OPEN, IN_PROGRESS, …) reopens a done ticket only when
+  // written this long after the closing: before, the client had not yet fetched it (FixMyStreet
+  // fetches every five minutes and sends OPEN with every comment on a report it thinks open).
+  // REOPEN always reopens.
+  int reopen_grace_minutes = 15;
   // `service_notice` of every created request (e.g. how long the check takes); "" = null.
   std::string service_notice;
   bool enabled() const {

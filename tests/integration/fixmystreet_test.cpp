@@ -31,10 +31,15 @@ const char* kKey = "it-fms-key";
 StackOptions FmsOptions(int workers = 1) {
   StackOptions o;
   o.workers = workers;
-  o.extra_env = {std::string("MELDESTELLE_OPEN311_API_KEY=") + kKey};
+  o.extra_env = {std::string("MELDESTELLE_OPEN311_API_KEY=") + kKey,
+                 "MELDESTELLE_TEST_OTHER_OPEN311_KEY=andere-app-key-123"};
   o.edit_config = [](std::string& text) {
     Replace(text, "  media_timeout_seconds: 20\n",
             "  media_timeout_seconds: 5\n  media_private_networks: true\n");
+    // A second client application, to show that a client updates only its own requests.
+    Replace(text, "      key: ${MELDESTELLE_OPEN311_API_KEY}\n",
+            "      key: ${MELDESTELLE_OPEN311_API_KEY}\n"
+            "    - client: andere-app\n      key: ${MELDESTELLE_TEST_OTHER_OPEN311_KEY}\n");
     Replace(text, "               fahrbahn, abgesackt]\n",
             "               fahrbahn, abgesackt]\n"
             "    questions:\n"
@@ -256,15 +261,14 @@ TEST_CASE(
   CHECK(ticket["text"].get<std::string>().rfind("Tiefes Loch vor Hausnummer 12\n\nDas Loch", 0) ==
         0);
   CHECK(ticket["reporter"]["name"] == "Anna Beispiel");
-  REQUIRE(ticket["answers"].size() == 2);
+  // FixMyStreet's own attribute[fixmystreet_id] is no question of ours: not kept.
+  REQUIRE(ticket["answers"].size() == 1);
   CHECK(ticket["answers"][0] ==
         json{{"code", "depth"}, {"question", "Wie tief ist das Loch?"}, {"values", {"über 5 cm"}}});
-  CHECK(ticket["answers"][1] ==
-        json{{"code", "fixmystreet_id"}, {"question", nullptr}, {"values", {"4711"}}});
   CHECK(ticket["attachments"].size() == 2);
   auto metrics = s.Client().Get("/metrics");
   REQUIRE(metrics);
-  CHECK(metrics->body.find("meldestelle_open311_ignored_fields_total{client=\"default\"} 1") !=
+  CHECK(metrics->body.find("meldestelle_open311_ignored_fields_total{client=\"default\"} 2") !=
         std::string::npos);
   CHECK_THAT(s.GatewayLog(), Catch::Contains("open311 field ignored"));
 
@@ -339,50 +343,80 @@ TEST_CASE(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_request_updates>"
         "</service_request_updates>\n");
 
-  // The citizen says on FixMyStreet that it is still there: a comment with status OPEN.
-  std::string update_body = Fill(Data("post-service-request-update.txt"),
-                                 {{"API_KEY", kKey},
-                                  {"UPDATED", Encoded("2026-05-01T10:00:00+02:00")},
-                                  {"ID", id},
-                                  {"MEDIA1", Encoded(photos.Url("/p/2.jpeg"))}});
+  // A comment written right after the closing, before FixMyStreet fetched it (it sends OPEN with
+  // every comment on a report it thinks open): kept for staff, the ticket stays done.
+  auto now = std::chrono::system_clock::now();
+  std::string early_body = Fill(Data("post-service-request-update.txt"),
+                                {{"API_KEY", kKey},
+                                 {"UPDATED", Encoded(W3c(now))},
+                                 {"ID", id},
+                                 {"MEDIA1", Encoded(photos.Url("/p/2.jpeg"))}});
+  Replace(early_body, "update_id=9001", "update_id=9000");
+  auto early = PostForm(s, "/open311/v2/servicerequestupdates.xml", early_body);
+  REQUIRE(early);
+  REQUIRE(early->status == 200);
+  std::string early_id = Elements(early->body, "update_id").at(0);
+  REQUIRE(WaitFor([&] { return s.WorkerLogs().find(early_id) != std::string::npos; }));
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + id +
+                "' AND status = 'done'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 1);
+
+  // The citizen says on FixMyStreet that it is still there, after the report was closed there: a
+  // comment with status OPEN, written later than the grace time after our closing.
+  std::string update_body =
+      Fill(Data("post-service-request-update.txt"),
+           {{"API_KEY", kKey},
+            {"UPDATED", Encoded(W3c(now + std::chrono::minutes(16)))},
+            {"ID", id},
+            {"MEDIA1", Encoded(photos.Url("/p/2.jpeg"))}});
   auto posted = PostForm(s, "/open311/v2/servicerequestupdates.xml", update_body);
   REQUIRE(posted);
   INFO(posted->body);
   REQUIRE(posted->status == 200);
   auto posted_ids = Elements(posted->body, "update_id");
   REQUIRE(posted_ids.size() == 1);
+  CHECK(posted_ids[0] != early_id);
   CHECK(posted->body.find("<service_request_updates><request_update><update_id>") !=
         std::string::npos);
   REQUIRE(s.WaitForCount(
       "SELECT count(*) FROM tickets WHERE reference = '" + id + "' AND status = 'accepted'", 1));
   ticket = Staff(s, op, "/api/v1/tickets/" + id);
-  REQUIRE(ticket["followups"].size() == 1);
-  CHECK(ticket["followups"][0]["channel"] == "open311");
-  CHECK(ticket["followups"][0]["text"] == "Das Loch ist immer noch da, jetzt noch größer.");
-  CHECK(ticket["followups"][0]["photos"] == 1);
+  REQUIRE(ticket["followups"].size() == 2);
+  CHECK(ticket["followups"][1]["channel"] == "open311");
+  CHECK(ticket["followups"][1]["text"] == "Das Loch ist immer noch da, jetzt noch größer.");
+  CHECK(ticket["followups"][1]["photos"] == 1);
   CHECK(ticket["closed_at"].is_null());
+  CHECK(ticket["public_note"] == "");  // "Loch verfüllt." no longer stands
   CHECK(ticket["history"].back()["action"] == "reopened");
   CHECK(ticket["history"].back()["actor"] == "citizen:open311:default");
-  // Staff see the answer and the citizen's comment in the inbox too.
+  // Staff see the answer and the comments in the inbox too.
   std::string page = InboxPage(s, op, id);
   CHECK_THAT(page, Catch::Contains("<h2>Zusatzangaben</h2><dl id=\"zusatzangaben\"><dt>Wie tief ist "
-                                   "das Loch?</dt><dd>über 5 cm</dd>"));
+                                   "das Loch?</dt><dd>über 5 cm</dd></dl>"));
   CHECK_THAT(page, Catch::Contains("open311: Das Loch ist immer noch da, jetzt noch größer. (1 Foto)"));
+  CHECK_THAT(page, Catch::Contains("wieder geöffnet"));
   // The department is told (its e-mail delivery, reason "reopened").
   CHECK(
       s.WaitForCount("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
                      " WHERE t.reference = '" +
                          id + "' AND o.payload->>'reason' = 'reopened'",
                      1));
-  // FixMyStreet sends it again (it did not see our answer): kept once, reopened once.
+  // FixMyStreet sends it again (it did not see our answer): the same update_id, kept once,
+  // reopened once.
+  Staff(s, op, "/api/v1/tickets/" + id + "/status", {{"status", "done"}});
   auto resent = PostForm(s, "/open311/v2/servicerequestupdates.xml", update_body);
   REQUIRE(resent);
   REQUIRE(resent->status == 200);
-  Staff(s, op, "/api/v1/tickets/" + id + "/status", {{"status", "done"}});
-  std::string stamp = Elements(resent->body, "update_id").at(0);
-  REQUIRE(WaitFor([&] { return s.WorkerLogs().find(stamp) != std::string::npos; }));
-  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 1);
+  CHECK(Elements(resent->body, "update_id") == posted_ids);
+  REQUIRE(WaitFor([&] {
+    std::string logs = s.WorkerLogs();
+    size_t first = logs.find(posted_ids[0]);
+    return first != std::string::npos && logs.find(posted_ids[0], first + 1) != std::string::npos;
+  }));
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 2);
   CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'reopened'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + id +
+                "' AND status = 'done'") == 1);
   // The reopening is in the feed under the update_id FixMyStreet was given: it skips it.
   bool listed = false;
   for (const auto& u : RequestUpdates(FetchUpdates(s))) {
@@ -392,6 +426,12 @@ TEST_CASE(
     }
   }
   CHECK(listed);
+  // Another client may not comment on this client's request.
+  auto foreign = PostForm(s, "/open311/v2/servicerequestupdates.xml",
+                          "api_key=andere-app-key-123&service_request_id=" + id +
+                              "&status=REOPEN&description=fremd");
+  REQUIRE(foreign);
+  CHECK(foreign->status == 404);
 
   // Broken updates: precise errors in the specification's format, nothing queued.
   auto unknown = PostForm(s, "/open311/v2/servicerequestupdates.xml",
@@ -468,7 +508,7 @@ TEST_CASE(
   auto update = PostForm(s, "/open311/v2/servicerequestupdates.json",
                          FormUrlEncode({{"api_key", kKey},
                                         {"service_request_id", b},
-                                        {"status", "OPEN"},
+                                        {"status", "REOPEN"},
                                         {"description", "Das zweite Loch ist noch da."}}));
   REQUIRE(update);
   REQUIRE(update->status == 200);
