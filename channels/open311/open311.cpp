@@ -779,8 +779,8 @@ UpdateParse ParseUpdate(const Form& form, const Config& config) {
   static const std::set<std::string> kKnown = {
       "api_key", "jurisdiction_id", "service_request_id", "update_id", "status", "description",
       "updated_datetime", "media_url",
-      // Sent by FixMyStreet and mySociety's servers, not used here (no contact data is kept
-      // with an update: the citizen is the request's reporter).
+      // Sent by FixMyStreet and mySociety's servers, not used here: no contact data is kept
+      // with an update (on FixMyStreet anyone may comment).
       "first_name", "last_name", "email", "phone", "title", "service_request_id_ext",
       "update_id_ext", "public_anonymity_required", "email_alerts_requested", "account_id",
       "service_code"};
