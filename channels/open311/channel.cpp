@@ -22,6 +22,18 @@ namespace meldestelle::open311 {
 
 namespace {
 
+// The strings of a JSON array of URLs, at most kMaxMediaUrls.
+std::vector<std::string> UrlsIn(const nlohmann::json& list) {
+  std::vector<std::string> urls;
+  if (!list.is_array())
+    return urls;
+  for (const auto& u : list) {
+    if (u.is_string() && urls.size() < kMaxMediaUrls)
+      urls.push_back(u.get<std::string>());
+  }
+  return urls;
+}
+
 // The media_url values the gateway put into the message ("media_urls"; one "media_url" in
 // messages queued before several were taken); for a message queued before it did either, those
 // in the raw POST body kept for audit.
@@ -32,11 +44,8 @@ std::vector<std::string> MediaUrlsOf(const Envelope& env) {
   std::vector<std::string> urls;
   if (!data.is_object())
     return urls;
-  if (auto list = data.find("media_urls"); list != data.end() && list->is_array()) {
-    for (const auto& u : *list) {
-      if (u.is_string() && urls.size() < kMaxMediaUrls)
-        urls.push_back(u.get<std::string>());
-    }
+  if (auto list = data.find("media_urls"); list != data.end()) {
+    urls = UrlsIn(*list);
   } else if (auto one = data.find("media_url"); one != data.end() && one->is_string()) {
     urls.push_back(one->get<std::string>());
   }
@@ -147,14 +156,9 @@ class UpdateHandler final : public channels::Handler {
       return MakeError(errors::kMessageInvalid, "an Open311 update needs reference and update_id");
     const std::string reference = text("reference"), update_id = text("update_id");
     if (!fetched_ || fetched_->first != std::string(d.body)) {
-      std::vector<std::string> urls;
-      if (auto list = m.find("media_urls"); list != m.end() && list->is_array()) {
-        for (const auto& u : *list) {
-          if (u.is_string() && urls.size() < kMaxMediaUrls)
-            urls.push_back(u.get<std::string>());
-        }
-      }
-      auto photos = FetchAll(media_, urls, reference, *d.stop);
+      auto list = m.find("media_urls");
+      auto photos = FetchAll(media_, list != m.end() ? UrlsIn(*list) : std::vector<std::string>(),
+                             reference, *d.stop);
       if (!photos)
         return photos.error();
       fetched_.emplace(std::string(d.body), std::move(photos).value());
