@@ -352,7 +352,7 @@ void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
     return;
   std::set<std::string> seen;
   for (const auto& item : n) {
-    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords", "questions"}))
+    if (!rd.ExpectMap(item, "categories[]", {"code", "name", "group", "keywords", "questions", "public"}))
       continue;
     Category cat;
     rd.String(item, "code", &cat.code, true, "categories[]");
@@ -360,6 +360,7 @@ void ReadCategories(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.String(item, "group", &cat.group, false, "categories[]");
     ReadKeywords(rd, item["keywords"], "categories[" + cat.code + "].keywords", cat.keywords);
     ReadQuestions(rd, item["questions"], "categories[" + cat.code + "].questions", cat.questions);
+    rd.Bool(item, "public", &cat.published, "categories[]");
     if (!cat.code.empty() && !std::regex_match(cat.code, kCode)) {
       rd.Fail(item["code"], "categories[].code",
               "must look like STR-01 ([A-Z]{2,4}-[0-9]{2}), got \"" + cat.code + "\"");

@@ -88,6 +88,9 @@ struct Category {
   std::string group;
   std::vector<CategoryKeyword> keywords;
   std::vector<CategoryQuestion> questions;
+  // false (`public: false`): reports of this category are never published (Open311's GET
+  // requests and updates; docs/open311.md, "Publication") — noise, neighbour disputes.
+  bool published = true;
 };
 
 struct Config;

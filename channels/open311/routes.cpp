@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 
+#include <cmath>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -78,12 +79,20 @@ ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
   r.service_notice = config.Get<Settings>().service_notice;
   r.requested_datetime = row[6].as<std::string>();
   r.updated_datetime = row[7].as<std::string>();
-  r.address = row[8].as<std::string>();
-  r.zipcode = ZipcodeIn(r.address);
-  if (!row[9].is_null())
-    r.lat = row[9].as<double>();
-  if (!row[10].is_null())
-    r.lon = row[10].as<double>();
+  // The address text and the exact place only for requests filed through Open311 (the citizen
+  // chose to publish them); another channel's place to about 100 m (publish: all).
+  if (from_open311) {
+    r.address = row[8].as<std::string>();
+    r.zipcode = ZipcodeIn(r.address);
+  }
+  auto place = [&](int col) -> std::optional<double> {
+    if (row[col].is_null())
+      return std::nullopt;
+    double v = row[col].as<double>();
+    return from_open311 ? v : std::round(v * 1000.0) / 1000.0;
+  };
+  r.lat = place(9);
+  r.lon = place(10);
   if (from_open311 && !row[12].is_null()) {
     pqxx::binarystring body(row[13]);
     auto urls = MediaUrlsFromRaw({row[12].as<std::string>(), body.str()});
@@ -91,6 +100,26 @@ ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
       r.media_url = urls.front();  // the specification has one
   }
   return r;
+}
+
+// The condition on a ticket (`alias`) for being published at all (open311.publish; categories
+// with `public: false`; docs/open311.md, "Publication").
+std::string PublishedWhere(const Config& config, db::ReadTx& tx, const std::string& alias) {
+  const std::string& policy = config.Get<Settings>().publish;
+  if (policy == "none")
+    return " AND FALSE";
+  std::string sql = policy == "all" ? "" : " AND " + alias + ".channel = 'open311'";
+  std::string hidden = "{";
+  for (const auto& c : config.categories) {
+    if (c.published)
+      continue;
+    hidden += (hidden.size() > 1 ? "," : "") + c.code;  // codes are [A-Z]{2,4}-[0-9]{2}
+  }
+  if (hidden.size() > 1) {
+    sql += " AND COALESCE(" + alias + ".category, " + alias + ".routed_category, '') <> ALL(" +
+           tx.quote(hidden + "}") + "::text[])";
+  }
+  return sql;
 }
 
 // The SELECT list ToServiceRequest reads; dates in the town's time zone with its offset.
@@ -165,6 +194,7 @@ class Routes {
                                              Format f);
   void Updates(const httplib::Request& req, httplib::Response& res, Format f);
   Result<bool> OwnedBy(const std::string& reference, const std::string& client);
+  Result<bool> IsOpen311Request(const std::string& reference);
   Result<std::vector<RequestUpdate>> FindUpdates(const UpdatesQuery& q);
 
   channels::Intake& intake_;
@@ -435,16 +465,16 @@ bool Routes::Token(const std::string& token, httplib::Response& res, Format f) {
     SendFailure(res, One(404, "token " + token + " not found"), f);
     return false;
   }
-  auto found = intake_.store().Lookup(*ref);
+  auto found = IsOpen311Request(*ref);
   if (!found) {
     Unavailable(res, f);
     return false;
   }
-  if (!found->has_value()) {
+  if (!*found) {
     SendFailure(res, One(404, "token " + token + " not found"), f);
     return false;
   }
-  Send(res, 200, RenderToken({(*found)->reference, token}, f), f);
+  Send(res, 200, RenderToken({*ref, token}, f), f);
   return true;
 }
 
@@ -453,7 +483,7 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
   auto st = intake_.store().Read([&](db::Connection& c) {
     db::ReadTx tx(c);
     tx.exec_params("SELECT set_config('TimeZone', $1, true)", config().town.timezone);
-    std::string sql = RequestColumns() + " WHERE TRUE";
+    std::string sql = RequestColumns() + " WHERE TRUE" + PublishedWhere(config(), tx, "t");
     if (!q.ids.empty()) {
       sql += " AND t.reference = ANY(" + tx.quote(ReferenceArray(q.ids)) + "::text[])";
     } else {
@@ -486,9 +516,12 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
 std::optional<ServiceRequest> Routes::NotYetRouted(const std::string& id, httplib::Response& res,
                                                    Format f) {
   auto ref = ParseReference(id);
-  auto known = ref ? intake_.store().Lookup(*ref)
+  auto open311 = ref && config().Get<Settings>().publish != "none" ? IsOpen311Request(*ref)
+                                                                  : Result<bool>(false);
+  auto known = open311 && *open311
+                   ? intake_.store().Lookup(*ref)
                    : Result<std::optional<tickets::IntakeStore::PublicStatus>>(std::nullopt);
-  if (!known) {
+  if (!open311 || !known) {
     Unavailable(res, f);
     return std::nullopt;
   }
@@ -531,6 +564,22 @@ void Routes::Requests(const httplib::Request& req, httplib::Response& res, Forma
   }
   res.set_header("Cache-Control", "no-store");
   Send(res, 200, RenderRequests(*found, f), f);
+}
+
+// Whether `reference` is a request filed through Open311, written or accepted.
+Result<bool> Routes::IsOpen311Request(const std::string& reference) {
+  bool found = false;
+  auto st = intake_.store().Read([&](db::Connection& c) {
+    db::ReadTx tx(c);
+    found = !tx.exec_params("SELECT 1 FROM tickets WHERE reference = $1 AND channel = 'open311'"
+                            " UNION ALL SELECT 1 FROM intake_keys WHERE reference = $1"
+                            " AND channel = 'open311' AND state = 'confirmed' LIMIT 1",
+                            reference)
+                 .empty();
+  });
+  if (!st)
+    return st.error();
+  return found;
 }
 
 // Whether `reference` is a request this client filed through Open311 (its key starts with the
@@ -593,8 +642,10 @@ Result<std::vector<RequestUpdate>> Routes::FindUpdates(const UpdatesQuery& q) {
         "  AND x.at <= l.at AND COALESCE(x.to_status, '') <> ''"
         "  ORDER BY x.at DESC, x.id DESC LIMIT 1), o.status, '')"
         " FROM listed l JOIN tickets src ON src.id = l.ticket_id"
+        " JOIN tickets t ON t.id = l.listed_id"
         " LEFT JOIN tickets o ON o.reference = l.details->>'duplicate_of'"
-        " ORDER BY l.at, l.id, l.listed_ref LIMIT " +
+        " WHERE TRUE" +
+        PublishedWhere(config(), tx, "t") + " ORDER BY l.at, l.id, l.listed_ref LIMIT " +
         std::to_string(kMaxUpdates);
     for (const auto& row : tx.exec(sql)) {
       RequestUpdate u;

@@ -12,7 +12,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
       !rd.ExpectMap(n, "open311",
                     {"jurisdiction_id", "api_keys", "max_media_bytes", "media_timeout_seconds",
                      "media_hosts", "media_private_networks", "service_notice",
-                     "reopen_grace_minutes"}))
+                     "reopen_grace_minutes", "publish"}))
     return;
   rd.String(n, "jurisdiction_id", &out.jurisdiction_id, false, "open311");
   rd.String(n, "service_notice", &out.service_notice, false, "open311");
@@ -21,6 +21,11 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   rd.StringList(n, "media_hosts", &out.media_hosts, "open311");
   rd.Bool(n, "media_private_networks", &out.media_private_networks, "open311");
   rd.Int(n, "reopen_grace_minutes", &out.reopen_grace_minutes, 0, 7 * 24 * 60, "open311");
+  rd.String(n, "publish", &out.publish, false, "open311");
+  if (out.publish != "all" && out.publish != "open311_only" && out.publish != "none") {
+    rd.Fail(n["publish"], "open311.publish",
+            "must be all, open311_only or none, got \"" + out.publish + "\"");
+  }
   if (auto k = n["api_keys"]; k && rd.ExpectSequence(k, "open311.api_keys")) {
     std::set<std::string> clients;
     for (const auto& item : k) {

@@ -35,6 +35,10 @@ struct Settings {
   // fetches every five minutes and sends OPEN with every comment on a report it thinks open).
   // REOPEN always reopens.
   int reopen_grace_minutes = 15;
+  // What GET requests and servicerequestupdates publish (docs/open311.md, "Publication"):
+  // "open311_only" (requests filed through Open311: the citizen chose that public channel),
+  // "all" (every channel's, without their words and address, the place rounded), "none".
+  std::string publish = "open311_only";
   // `service_notice` of every created request (e.g. how long the check takes); "" = null.
   std::string service_notice;
   bool enabled() const {

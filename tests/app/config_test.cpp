@@ -342,6 +342,56 @@ TEST_CASE("open311 service_notice is read, and a non-string is refused") {
   CHECK_THAT(bad.error().message, Catch::Contains("open311.service_notice"));
 }
 
+TEST_CASE("open311.publish, categories' public flag and questions are read, mistakes refused") {
+  auto with = [](const std::string& category_extra, const std::string& open311) {
+    std::string text = kMinimal;
+    std::string at = "    name: Schlagloch\n";
+    text.replace(text.find(at), at.size(), at + category_extra);
+    return LoadAll(WriteTemp(text + open311));
+  };
+  auto defaults = with("", "");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->Get<open311::Settings>().publish == "open311_only");
+  CHECK(defaults->categories[0].published);
+  CHECK(defaults->categories[0].questions.empty());
+  auto ok = with(
+      "    public: false\n"
+      "    questions:\n"
+      "      - {code: depth, text: \"Wie tief?\", type: singlevaluelist, required: true,\n"
+      "         choices: [{key: flat, name: flach}, {key: deep, name: tief}]}\n"
+      "      - {code: note, text: \"Sonst noch etwas?\", type: text}\n",
+      "open311:\n  publish: all\n");
+  INFO((ok.ok() ? std::string() : ok.error().message));
+  REQUIRE(ok.ok());
+  CHECK(ok->Get<open311::Settings>().publish == "all");
+  CHECK_FALSE(ok->categories[0].published);
+  REQUIRE(ok->categories[0].questions.size() == 2);
+  CHECK(ok->categories[0].questions[0].required);
+  CHECK(ok->categories[0].questions[0].choices.size() == 2);
+  CHECK(ok->categories[0].questions[1].type == "text");
+  struct Bad {
+    std::string category, open311, says;
+  };
+  for (const auto& bad : std::vector<Bad>{
+           {"", "open311:\n  publish: everyone\n", "open311.publish"},
+           {"    public: vielleicht\n", "", "public"},
+           {"    questions:\n      - {code: Depth!, text: x}\n", "", "questions[].code"},
+           {"    questions:\n      - {code: a, text: x, type: colour}\n", "", "type"},
+           {"    questions:\n      - {code: a, text: x, type: singlevaluelist}\n", "",
+            "needs its choices"},
+           {"    questions:\n      - {code: a, text: x, choices: [{key: k, name: n}]}\n", "",
+            "only singlevaluelist and multivaluelist"},
+           {"    questions:\n      - {code: a, text: x}\n      - {code: a, text: y}\n", "",
+            "duplicate code"},
+           {"    questions:\n      - {code: a}\n", "", "text"},
+           {"    questions: keine\n", "", "questions"}}) {
+    INFO(bad.category << bad.open311);
+    auto r = with(bad.category, bad.open311);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains(bad.says));
+  }
+}
+
 TEST_CASE("time spans for deadlines: units in English and German, anything else refused") {
   auto two = ParseSpan("2 working days");
   REQUIRE(two);

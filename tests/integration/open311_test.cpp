@@ -224,20 +224,92 @@ TEST_CASE("Open311 GET requests filters by status, service code and id", "[open3
   CHECK(bad.size() == 2);
   CHECK(bad[0]["code"] == 400);
   GetJson(s, "/open311/v2/requests.json?jurisdiction_id=sfgov.org", 404);
-  // A report from another channel is listed without its text.
+  // A report from another channel is not published (open311.publish: open311_only).
   auto res = s.Client().Post("/api/v1/reports",
                              R"({"description":"Privat: bitte nicht veröffentlichen",)"
                              R"("category":"BEL-01","lat":50.95,"lon":6.95})",
                              "application/json");
   REQUIRE(res);
   REQUIRE(res->status == 202);
+  std::string api_ref = json::parse(res->body)["reference"];
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 4));
-  auto all = GetJson(s, "/open311/v2/requests.json?service_code=BEL-01");
-  REQUIRE(all.size() == 2);
-  int without_text = 0;
-  for (const auto& r : all)
-    without_text += r["description"].is_null() ? 1 : 0;
-  CHECK(without_text == 1);
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?service_code=BEL-01")) ==
+        std::set<std::string>{b});
+  GetJson(s, "/open311/v2/requests/" + api_ref + ".json", 404);
+  GetJson(s, "/open311/v2/tokens/" + api_ref + ".json", 404);
+}
+
+TEST_CASE("Open311 publication: every channel without words, address and exact place; hidden "
+          "categories never; or nothing at all",
+          "[open311]") {
+  auto options = [](const std::string& policy) {
+    StackOptions o = Open311Options();
+    auto base = o.edit_config;
+    o.edit_config = [base, policy](std::string& text) {
+      base(text);
+      Replace(text, "  publish: open311_only\n", "  publish: " + policy + "\n");
+      // Reports of noise are nobody else's business.
+      Replace(text, "  - code: BEL-01\n", "  - code: BEL-01\n    public: false\n");
+    };
+    return o;
+  };
+  auto api_report = [](Stack& s, const std::string& category, double lat) {
+    json body{{"description", "Privat: nicht veröffentlichen"},
+              {"category", category},
+              {"lat", lat},
+              {"lon", 6.9512345},
+              {"address", "Gartenweg 3, 12345 Musterstadt"}};
+    auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 202);
+    return json::parse(res->body)["reference"].get<std::string>();
+  };
+  SECTION("all") {
+    Stack s(options("all"));
+    std::string pothole = api_report(s, "STR-01", 50.9412345);
+    std::string lamp = api_report(s, "BEL-01", 50.9612345);
+    auto lamp311 = Fields("Laterne");
+    lamp311[2].second = "BEL-01";
+    std::string own = Create(s, lamp311);
+    REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 3));
+    auto list = GetJson(s, "/open311/v2/requests.json");
+    REQUIRE(list.size() == 1);  // the two lamps are in a hidden category
+    CHECK(list[0]["service_request_id"] == pothole);
+    CHECK(list[0]["description"].is_null());
+    CHECK(list[0]["address"].is_null());
+    CHECK(list[0]["zipcode"].is_null());
+    CHECK(list[0]["lat"].get<double>() == Approx(50.941).margin(1e-9));
+    CHECK(list[0]["long"].get<double>() == Approx(6.951).margin(1e-9));
+    GetJson(s, "/open311/v2/requests/" + lamp + ".json", 404);
+    GetJson(s, "/open311/v2/requests/" + own + ".json", 404);
+    std::string op = [&] {
+      int st = -1;
+      std::string out = s.RunCommand({"token", "create", "--operator"}, &st);
+      REQUIRE(st == 0);
+      return out.substr(out.find("mst_"), 61);
+    }();
+    for (const auto& ref : {pothole, lamp}) {
+      auto done = s.Client().Post(("/api/v1/tickets/" + ref + "/status").c_str(),
+                                  {{"Authorization", "Bearer " + op}},
+                                  R"({"status":"done"})", "application/json");
+      REQUIRE(done);
+      REQUIRE(done->status == 200);
+    }
+    std::set<std::string> in_feed;
+    for (const auto& u : GetJson(s, "/open311/v2/servicerequestupdates.json"))
+      in_feed.insert(u["service_request_id"].get<std::string>());
+    CHECK(in_feed == std::set<std::string>{pothole});
+  }
+  SECTION("none") {
+    Stack s(options("none"));
+    std::string own = Create(s, Fields("Loch"));
+    REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+    CHECK(GetJson(s, "/open311/v2/requests.json").empty());
+    GetJson(s, "/open311/v2/requests/" + own + ".json", 404);
+    CHECK(GetJson(s, "/open311/v2/servicerequestupdates.json").empty());
+    // The token is no publication: the client learns only the id it was given.
+    CHECK(GetJson(s, "/open311/v2/tokens/" + own + ".json")[0]["service_request_id"] == own);
+  }
 }
 
 TEST_CASE("Open311 POST errors: wrong key 403 and missing fields 400, in the spec format",
