@@ -193,8 +193,7 @@ class Routes {
   std::optional<ServiceRequest> NotYetRouted(const std::string& id, httplib::Response& res,
                                              Format f);
   void Updates(const httplib::Request& req, httplib::Response& res, Format f);
-  Result<bool> OwnedBy(const std::string& reference, const std::string& client);
-  Result<bool> IsOpen311Request(const std::string& reference);
+  Result<bool> FiledThroughOpen311(const std::string& reference, const std::string& client = {});
   Result<std::vector<RequestUpdate>> FindUpdates(const UpdatesQuery& q);
 
   channels::Intake& intake_;
@@ -383,7 +382,7 @@ void Routes::PostUpdate(const httplib::Request& req, httplib::Response& res,
   UpdatePost& u = *parsed.update;
   Ignored(body->client, u.ignored_fields);
   auto ref = ParseReference(u.service_request_id);
-  auto owned = ref ? OwnedBy(*ref, body->client) : Result<bool>(false);
+  auto owned = ref ? FiledThroughOpen311(*ref, body->client) : Result<bool>(false);
   if (!owned)
     return Unavailable(res, f);
   if (!*owned) {
@@ -465,7 +464,7 @@ bool Routes::Token(const std::string& token, httplib::Response& res, Format f) {
     SendFailure(res, One(404, "token " + token + " not found"), f);
     return false;
   }
-  auto found = IsOpen311Request(*ref);
+  auto found = FiledThroughOpen311(*ref);
   if (!found) {
     Unavailable(res, f);
     return false;
@@ -516,7 +515,7 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
 std::optional<ServiceRequest> Routes::NotYetRouted(const std::string& id, httplib::Response& res,
                                                    Format f) {
   auto ref = ParseReference(id);
-  auto open311 = ref && config().Get<Settings>().publish != "none" ? IsOpen311Request(*ref)
+  auto open311 = ref && config().Get<Settings>().publish != "none" ? FiledThroughOpen311(*ref)
                                                                   : Result<bool>(false);
   auto known = open311 && *open311
                    ? intake_.store().Lookup(*ref)
@@ -566,41 +565,27 @@ void Routes::Requests(const httplib::Request& req, httplib::Response& res, Forma
   Send(res, 200, RenderRequests(*found, f), f);
 }
 
-// Whether `reference` is a request filed through Open311, written or accepted.
-Result<bool> Routes::IsOpen311Request(const std::string& reference) {
+// Whether `reference` is a request filed through Open311, written as a ticket or accepted and
+// not yet written; with a `client`, one that client filed (its key starts with the client's name;
+// a request filed before keys were kept for every request counts as any client's). A client may
+// update only its own requests.
+Result<bool> Routes::FiledThroughOpen311(const std::string& reference, const std::string& client) {
   bool found = false;
   auto st = intake_.store().Read([&](db::Connection& c) {
     db::ReadTx tx(c);
+    // starts_with(x, '') holds: without a client, any client's.
     found = !tx.exec_params("SELECT 1 FROM tickets WHERE reference = $1 AND channel = 'open311'"
-                            " UNION ALL SELECT 1 FROM intake_keys WHERE reference = $1"
-                            " AND channel = 'open311' AND state = 'confirmed' LIMIT 1",
-                            reference)
-                 .empty();
-  });
-  if (!st)
-    return st.error();
-  return found;
-}
-
-// Whether `reference` is a request this client filed through Open311 (its key starts with the
-// client's name; a request filed before keys were kept for every request: any client's), written
-// as a ticket or accepted and not yet written. A client may update only its own requests.
-Result<bool> Routes::OwnedBy(const std::string& reference, const std::string& client) {
-  bool owned = false;
-  auto st = intake_.store().Read([&](db::Connection& c) {
-    db::ReadTx tx(c);
-    owned = !tx.exec_params("SELECT 1 FROM tickets WHERE reference = $1 AND channel = 'open311'"
                             " AND (starts_with(channel_message_id, $2)"
                             "  OR position(':' in channel_message_id) = 0)"
                             " UNION ALL SELECT 1 FROM intake_keys WHERE reference = $1"
                             " AND channel = 'open311' AND state = 'confirmed'"
                             " AND starts_with(key, $2) LIMIT 1",
-                            reference, client + ":")
+                            reference, client.empty() ? std::string() : client + ":")
                  .empty();
   });
   if (!st)
     return st.error();
-  return owned;
+  return found;
 }
 
 // The public history of the requests in the window: status changes, public notes, forwarding,
