@@ -23,9 +23,10 @@ struct Flag {
   std::string_view name;
   bool Args::*field;
 };
-const Flag kFlags[] = {{"--help", &Args::help},   {"-h", &Args::help},
-                       {"--once", &Args::once},   {"--operator", &Args::operator_role},
-                       {"--quiet", &Args::quiet}, {"-q", &Args::quiet}};
+const Flag kFlags[] = {{"--help", &Args::help},      {"-h", &Args::help},
+                       {"--once", &Args::once},      {"--operator", &Args::operator_role},
+                       {"--quiet", &Args::quiet},    {"-q", &Args::quiet},
+                       {"--dry-run", &Args::dry_run}};
 
 struct TextOption {
   std::string_view name;
@@ -44,7 +45,13 @@ const TextOption kTextOptions[] = {
     {"--rules", &Args::rules, false, "--rules needs a value"},
     {"--until", &Args::until, false, "--until needs a value"},
     {"--now", &Args::now, false, "--now needs a value"},
-    {"--format", &Args::format, false, "--format needs text or json"}};
+    {"--format", &Args::format, false, "--format needs text or json"},
+    {"--email", &Args::email, false, "--email needs an e-mail address"},
+    {"--phone", &Args::phone, false, "--phone needs a phone number"},
+    {"--whatsapp", &Args::whatsapp, false, "--whatsapp needs a phone number"},
+    {"--telegram", &Args::telegram, false, "--telegram needs a chat id"},
+    {"--reference", &Args::reference, false, "--reference needs a reference"},
+    {"--out", &Args::out, false, "--out needs a folder"}};
 
 struct NumberOption {
   std::string_view name;

@@ -42,6 +42,9 @@ struct Args {
   std::string label;           // token create --label
   bool operator_role = false;  // token create --operator
   int metrics_port = 0;        // dispatcher --metrics-port
+  bool dry_run = false;        // privacy retention run / erase --dry-run
+  std::string email, phone, whatsapp, telegram, reference;  // privacy export / erase
+  std::string out;                                          // privacy export --out
   std::vector<std::string> positional;
   std::string error;
 };
@@ -101,5 +104,6 @@ int RunTickets(const Args& args);
 int RunToken(const Args& args);
 int RunDeadlines(const Args& args);
 int RunStats(const Args& args);
+int RunPrivacy(const Args& args);  // retention run, export, erase, access-log
 
 }  // namespace meldestelle::app

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/amqp.hpp"
+#include "core/dead_letters.hpp"
 #include "core/envelope.hpp"
 #include "core/errors.hpp"
 
@@ -11,63 +11,7 @@ namespace meldestelle::app {
 
 namespace {
 
-struct Letter {
-  uint64_t tag = 0;
-  std::string body;
-  std::string reason;
-  std::string message_id;
-  std::string failed_at_ms;
-};
-
-Result<AmqpConnection> Connect(const Config& config) {
-  auto url = ParseAmqpUrl(config.amqp.url);
-  if (!url)
-    return url.error();
-  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
-  if (!conn)
-    return conn.error();
-  if (auto st = DeclareTopology(*conn, config.amqp); !st) {
-    return st.error();
-  }
-  return conn;
-}
-
-// Takes up to `limit` messages without acknowledging them (they stay owned by this channel
-// until acked or the connection closes, which returns them to the queue).
-Result<std::vector<Letter>> Take(AmqpConnection& conn, const std::string& queue, int limit) {
-  std::vector<Letter> letters;
-  for (int i = 0; i < limit; ++i) {
-    amqp_rpc_reply_t r = amqp_basic_get(conn.get(), AmqpConnection::kChannel,
-                                        amqp_cstring_bytes(queue.c_str()), /*no_ack=*/0);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-      return MakeError(errors::kBrokerError, "basic.get failed", DescribeRpcReply(r));
-    }
-    if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
-      break;  // queue empty
-    auto* ok = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded);
-    Letter l;
-    l.tag = ok->delivery_tag;
-    amqp_message_t msg;
-    amqp_rpc_reply_t read = amqp_read_message(conn.get(), AmqpConnection::kChannel, &msg, 0);
-    if (read.reply_type != AMQP_RESPONSE_NORMAL) {
-      return MakeError(errors::kBrokerError, "reading a dead letter failed",
-                       DescribeRpcReply(read));
-    }
-    l.body.assign(static_cast<const char*>(msg.body.bytes), msg.body.len);
-    l.reason = HeaderValue(msg.properties, "x-meldestelle-reason");
-    if (l.reason.empty()) {
-      // Dead-lettered by the broker itself (delivery limit): no reason of ours.
-      l.reason = "delivery limit reached (the worker never finished this message)";
-    }
-    l.message_id = HeaderValue(msg.properties, "x-meldestelle-message-id");
-    l.failed_at_ms = HeaderValue(msg.properties, "x-meldestelle-failed-at-ms");
-    amqp_destroy_message(&msg);
-    letters.push_back(std::move(l));
-  }
-  return letters;
-}
-
-std::string Describe(const Letter& l) {
+std::string Describe(const DeadLetter& l) {
   std::string reference = "(unparseable)";
   if (auto env = DecodeEnvelope(l.body))
     reference = env->report.reference;
@@ -78,10 +22,10 @@ std::string Describe(const Letter& l) {
 }  // namespace
 
 Result<int> ListDeadLetters(const Config& config, int limit, std::ostream& out) {
-  auto conn = Connect(config);
+  auto conn = ConnectToBroker(config);
   if (!conn)
     return conn.error();
-  auto letters = Take(*conn, config.amqp.dead_letter_queue, limit);
+  auto letters = TakeDeadLetters(*conn, config.amqp.dead_letter_queue, limit);
   if (!letters)
     return letters.error();
   for (const auto& l : *letters)
@@ -95,16 +39,16 @@ Result<int> ListDeadLetters(const Config& config, int limit, std::ostream& out) 
 }
 
 Result<int> RequeueDeadLetters(const Config& config, int limit, std::ostream& out) {
-  auto conn = Connect(config);
+  auto conn = ConnectToBroker(config);
   if (!conn)
     return conn.error();
-  auto publisher = Connect(config);
+  auto publisher = ConnectToBroker(config);
   if (!publisher)
     return publisher.error();
   amqp_confirm_select(publisher->get(), AmqpConnection::kChannel);
   if (auto st = publisher->CheckRpc("confirm.select"); !st)
     return st.error();
-  auto letters = Take(*conn, config.amqp.dead_letter_queue, limit);
+  auto letters = TakeDeadLetters(*conn, config.amqp.dead_letter_queue, limit);
   if (!letters)
     return letters.error();
   int moved = 0;

@@ -39,6 +39,8 @@ Commands:
   token             create, list and revoke the staff API's tokens (per department, operator)
   deadlines run     one pass of the ticket jobs (re-routing, acceptance deadlines) at a time
   stats             routing quality per rule and department: misroutes, escalations, times
+  privacy           data protection: retention pass, a citizen's data export and erasure,
+                    who saw contact data
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help.
@@ -57,6 +59,7 @@ constexpr Command kCommands[] = {
     {"rules", RunRules},           {"dead-letters", RunDeadLetters},
     {"tickets", RunTickets},       {"token", RunToken},
     {"deadlines", RunDeadlines},   {"stats", RunStats},
+    {"privacy", RunPrivacy},
 };
 
 }  // namespace

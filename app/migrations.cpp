@@ -409,6 +409,39 @@ ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
                     'delivery_fallback', 'reopened'));
 )SQL";
 
+// Data protection (docs/datenschutz.md): when a ticket's personal data was anonymised (retention
+// or erasure), who was shown a citizen's contact data, the erasures done (without the person:
+// a keyed hash of the selector and counts), and the indexes the retention pass reads by.
+constexpr const char* kPrivacy = R"SQL(
+ALTER TABLE tickets ADD COLUMN anonymised_at timestamptz;
+CREATE INDEX tickets_not_anonymised ON tickets (received_at) WHERE anonymised_at IS NULL;
+CREATE INDEX raw_payloads_stored_at ON raw_payloads (stored_at);
+CREATE INDEX intake_keys_created_at ON intake_keys (created_at);
+CREATE INDEX outbox_updated_at ON outbox (updated_at);
+CREATE INDEX ticket_followups_ticket ON ticket_followups (ticket_id);
+CREATE INDEX phone_calls_ticket ON phone_calls (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX chat_drafts_ticket ON chat_drafts (ticket_id) WHERE ticket_id IS NOT NULL;
+
+CREATE TABLE contact_views (
+  id         bigserial PRIMARY KEY,
+  at         timestamptz NOT NULL DEFAULT now(),
+  ticket_id  uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  actor      text NOT NULL,
+  actor_role text NOT NULL,
+  surface    text NOT NULL CHECK (surface IN ('api', 'inbox'))
+);
+CREATE INDEX contact_views_ticket ON contact_views (ticket_id, at);
+CREATE INDEX contact_views_at ON contact_views (at);
+
+CREATE TABLE privacy_erasures (
+  id            bigserial PRIMARY KEY,
+  at            timestamptz NOT NULL DEFAULT now(),
+  selector_kind text NOT NULL,
+  selector_hmac text NOT NULL,
+  counts        jsonb NOT NULL
+);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -431,6 +464,7 @@ const std::vector<Migration>& Migrations() {
       {10, "staff_sessions: the inbox's server-side sessions", kStaffSessions},
       {11, "outbox indexes for the limits on notices per address and SMS per hour", kNoticeLimits},
       {12, "ticket_history: the action 'reopened' (a citizen says it is not fixed)", kReopened},
+      {13, "data protection: tickets.anonymised_at, contact_views, privacy_erasures", kPrivacy},
   };
   return kMigrations;
 }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "app/command.hpp"
+#include "app/privacy_admin.hpp"
 #include "channels/builtin.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -37,12 +38,15 @@ without is asked for it once and routed after a second window, flagged "Ort fehl
 Phone calls: the worker joins a call's callbacks, downloads the recording, gets the text
 (provider callback, speech-to-text service or none), finds the place in it with the street list
 (routing.gazetteer_file) and writes the ticket; recordings are deleted after
-phone.recording_retention_days.
+phone.recording_retention_days (by the retention pass).
 
 Ticket jobs, every tickets.jobs_interval_ms: tickets a department handed back are routed again
 without it (or go to tickets.triage_department); departments that did not accept a ticket in
 time are reminded, later the ticket goes to triage (see `meldestelle deadlines --help`). The
 routing-quality gauges (`meldestelle stats --help`) are refreshed every minute.
+
+Retention, every privacy.job_interval_minutes: personal data past its period in
+privacy.retention is anonymised or deleted (see `meldestelle privacy --help`).
 )";
 
 }  // namespace
@@ -60,6 +64,8 @@ int RunWorker(const Args& args) {
   metrics::Registry registry;
   channels::Registry channels = channels::BuiltinChannels();
   workers::WorkerProcess worker(*cfg, channels, registry);
+  auto retention = NewRetention(*cfg);
+  worker.AddJob([&retention](const std::atomic<bool>& stop) { retention->Run(stop); });
   if (auto st = worker.Start(); !st) {
     // The rules' own errors are complete lines (file:line: key: reason).
     if (st.error().code == errors::kConfigInvalid) {

@@ -180,12 +180,14 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
   }
   // Purposes' own secrets (core/links.hpp); without one a purpose's key comes from the master.
   if (auto n = root["keys"];
-      n && rd.ExpectMap(n, "keys", {"form_tokens", "optout_links", "media_links", "inbox"})) {
-    for (const char* name : {"form_tokens", "optout_links", "media_links", "inbox"}) {
+      n && rd.ExpectMap(n, "keys",
+                        {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit"})) {
+    for (const char* name :
+         {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit"}) {
       std::string secret;
       std::string example = "MELDESTELLE_KEY_";
-      for (const char* c = name; *c != '\0'; ++c)
-        example += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+      for (const char* p = name; *p != '\0'; ++p)
+        example += static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
       ReadSecret(rd, n, name, "keys", example.c_str(), &secret);
       if (!secret.empty())
         c.purpose_secrets[name] = secret;

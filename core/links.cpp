@@ -14,6 +14,8 @@ std::string_view KeyName(KeyPurpose purpose) {
       return "media_links";
     case KeyPurpose::kInbox:
       return "inbox";
+    case KeyPurpose::kPrivacyAudit:
+      return "privacy_audit";
   }
   return "unknown";
 }

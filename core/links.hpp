@@ -11,7 +11,7 @@ namespace meldestelle {
 // " + name), where the base is the purpose's own secret when the configuration gives one
 // (`keys.<name>`, for opt-out links also notifications.optout_secret) and else the master secret,
 // webform.token_secret. So rotating one purpose's secret breaks only its own tokens and links.
-enum class KeyPurpose { kFormTokens, kOptOutLinks, kMediaLinks, kInbox };
+enum class KeyPurpose { kFormTokens, kOptOutLinks, kMediaLinks, kInbox, kPrivacyAudit };
 std::string_view KeyName(KeyPurpose purpose);  // "form_tokens", "optout_links", ...
 // "" when neither the purpose's secret nor the master is configured.
 std::string PurposeKey(const Config& config, KeyPurpose purpose);

@@ -58,9 +58,12 @@ class Staff {
     std::vector<nlohmann::json> items;  // complete where it is used (the .cpp files)
     long long total = 0;
   };
-  Result<Page> List(const Filter& f, bool include_contact_for_all);
+  // `surface` ("api", "inbox") is where the result is shown; each ticket whose reporter's
+  // contact is in the result is recorded there (privacy/access_log.hpp). List with a null
+  // surface shows no contact.
+  Result<Page> List(const Filter& f, const tickets::ApiToken& token, const char* surface);
   Result<std::optional<nlohmann::json>> Get(const tickets::ApiToken& token,
-                                            const std::string& reference);
+                                            const std::string& reference, const char* surface);
   Result<bool> Act(const tickets::ApiToken& token, const std::string& reference,
                    const tickets::StaffAction& action);
   // The stored photo (sha256, media type) at `position` of a ticket the token may read.

@@ -14,6 +14,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "gateway/staff.hpp"
+#include "privacy/access_log.hpp"
 #include "routing/settings.hpp"
 #include "tickets/view.hpp"
 
@@ -246,9 +247,9 @@ constexpr const char* kListWhere =
 
 }  // namespace
 
-Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
+Result<Staff::Page> Staff::List(const Filter& f, const ApiToken& token, const char* surface) {
   return db_.Run<Page>([&](pqxx::connection& c) {
-    db::ReadTx tx(c);
+    db::Tx tx(c);
     std::string statuses = "{";
     for (size_t i = 0; i < f.statuses.size(); ++i)
       statuses += (i ? "," : "") + f.statuses[i];
@@ -294,11 +295,13 @@ Result<Staff::Page> Staff::List(const Filter& f, bool operator_view) {
       auto t = tickets::LoadTicketById(tx, id, false);
       if (!t)
         continue;
-      const Department* d = config_.FindDepartment(t->department_id);
-      bool contact = operator_view || (d != nullptr && d->show_reporter_contact);
+      bool contact = surface != nullptr && ShowsContact(token, t->department_id);
+      if (contact && t->reporter)
+        privacy::RecordContactView(tx, t->id, token.Actor(), token.role, surface);
       page.items.push_back(
           tickets::TicketToJson(*t, config_, contact, config_.gateway.public_base_url));
     }
+    tx.commit();
     return page;
   });
 }
@@ -312,7 +315,7 @@ void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
     SendError(res, 400, errors::kInvalidParameter, err);
     return;
   }
-  auto page = List(f, token->role == "operator");
+  auto page = List(f, *token, "api");
   if (!page && page.error().detail.rfind("22", 0) == 0) {
     // A date of the right shape that does not exist (2026-13-45): PostgreSQL's data exception.
     SendError(res, 400, errors::kInvalidParameter, "since/until: not a valid date or time");
@@ -329,14 +332,18 @@ void Staff::HandleList(const httplib::Request& req, httplib::Response& res) {
                   "application/json; charset=utf-8");
 }
 
-Result<std::optional<json>> Staff::Get(const ApiToken& token, const std::string& reference) {
+Result<std::optional<json>> Staff::Get(const ApiToken& token, const std::string& reference,
+                                       const char* surface) {
   return db_.Run<std::optional<json>>([&](pqxx::connection& c) -> std::optional<json> {
-    db::ReadTx tx(c);
+    db::Tx tx(c);
     auto t = tickets::LoadTicketByReference(tx, reference, true);
     if (!t || !MayRead(token, t->department_id))
       return std::nullopt;
-    return tickets::TicketToJson(*t, config_, ShowsContact(token, t->department_id),
-                                 config_.gateway.public_base_url);
+    bool contact = ShowsContact(token, t->department_id);
+    if (contact && t->reporter)
+      privacy::RecordContactView(tx, t->id, token.Actor(), token.role, surface);
+    tx.commit();
+    return tickets::TicketToJson(*t, config_, contact, config_.gateway.public_base_url);
   });
 }
 
@@ -364,7 +371,7 @@ void Staff::HandleGet(const httplib::Request& req, httplib::Response& res) {
   auto ref = PathReference(req, res);
   if (!ref)
     return;
-  auto t = Get(*token, *ref);
+  auto t = Get(*token, *ref, "api");
   if (!t) {
     SendError(res, 503, errors::kUnavailable, "the database is unavailable; try again shortly");
   } else if (!*t) {
@@ -517,7 +524,7 @@ void Staff::HandleAction(const httplib::Request& req, httplib::Response& res,
                   {{"kind", req.matches[0].str().substr(req.matches[0].str().rfind('/') + 1)},
                    {"changed", *r ? "true" : "false"}})
       .Inc();
-  auto t = Get(*token, *ref);
+  auto t = Get(*token, *ref, "api");
   if (t && !*t) {
     // Re-routed by a worker in the moment since the hand-back: the ticket as it is, without the
     // new department's contact view or history.

@@ -532,7 +532,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
     view = "offen";
     f.statuses = {"assigned", "accepted", "in_progress"};
   }
-  auto page = List(f, token->role == "operator");
+  auto page = List(f, *token, nullptr);
   if (!page) {
     DatabaseAway(res, HeaderRight(*token, config_, Csrf(*session)));
     return;
@@ -599,7 +599,7 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   auto ref = ParseReference(req.matches[1].str());
   std::optional<json> t;
   if (ref) {
-    auto got = Get(*token, *ref);
+    auto got = Get(*token, *ref, "inbox");
     if (!got) {
       DatabaseAway(res, HeaderRight(*token, config_, Csrf(*session)));
       return;

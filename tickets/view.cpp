@@ -47,19 +47,32 @@ std::vector<TicketView::Answer> AnswersOf(const json& list) {
   return out;
 }
 
-// The stored reporter's name, contact and language (its string members only).
-std::optional<TicketView::Contact> ContactOf(const json& reporter) {
+// The stored reporter's name, contact and language: the address the acknowledgement went to
+// (reporter.ack), else the address on the channel the report came through; nullopt when there is
+// no name and no address (an anonymous report, or one anonymised).
+std::optional<TicketView::Contact> ContactOf(const json& reporter, const std::string& channel) {
   if (!reporter.is_object())
     return std::nullopt;
-  auto text = [&](const char* key, std::string& out) {
-    if (auto it = reporter.find(key); it != reporter.end() && it->is_string())
-      out = it->get<std::string>();
+  auto text = [](const json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   TicketView::Contact c;
-  text("name", c.name);
-  text("ack_channel", c.channel);
-  text("ack_address", c.address);
-  text("language", c.language);
+  c.name = text(reporter, "name");
+  c.language = text(reporter, "language");
+  if (auto ack = reporter.find("ack"); ack != reporter.end() && ack->is_object()) {
+    std::string via = text(*ack, "channel");
+    if (via != "none" && !text(*ack, "address").empty()) {
+      c.channel = via;
+      c.address = text(*ack, "address");
+    }
+  }
+  if (c.address.empty() && !text(reporter, "address").empty()) {
+    c.channel = channel;
+    c.address = text(reporter, "address");
+  }
+  if (c.name.empty() && c.address.empty())
+    return std::nullopt;
   return c;
 }
 
@@ -82,7 +95,7 @@ std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::
       *d = row[i].as<double>();
     ++i;
   }
-  t.reporter = ContactOf(json::parse(row[i++].as<std::string>(), nullptr, false));
+  t.reporter = ContactOf(json::parse(row[i++].as<std::string>(), nullptr, false), t.channel);
   json flags = json::parse(row[i++].as<std::string>(), nullptr, false);
   if (flags.is_array()) {
     for (const auto& f : flags) {

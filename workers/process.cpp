@@ -43,7 +43,13 @@ Status WorkerProcess::Start() {
     channels::Job* j = job.get();
     threads_.emplace_back([this, j] { j->Run(stop_); });
   }
+  for (auto& job : extra_jobs_)
+    threads_.emplace_back([this, &job] { job(stop_); });
   return Ok{};
+}
+
+void WorkerProcess::AddJob(std::function<void(const std::atomic<bool>& stop)> job) {
+  extra_jobs_.push_back(std::move(job));
 }
 
 void WorkerProcess::RequestReload() { rules_.RequestReload(); }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -32,6 +33,9 @@ class WorkerProcess {
   // Loads the rules (live set checked with its fixtures) and the street list, then starts the
   // threads. Errors: the rules or the street list are invalid (config_invalid, rules_invalid).
   Status Start();
+  // A further thread the process runs from Start() until Stop() (`meldestelle worker` adds the
+  // retention pass, which needs the broker and the channels' settings). Call before Start().
+  void AddJob(std::function<void(const std::atomic<bool>& stop)> job);
   // Reloads the rules now (SIGHUP). Any thread.
   void RequestReload();
   // Stops and joins every thread (also done by the destructor).
@@ -48,6 +52,7 @@ class WorkerProcess {
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<tickets::TicketJobs> ticket_jobs_;
   std::vector<std::unique_ptr<channels::Job>> jobs_;
+  std::vector<std::function<void(const std::atomic<bool>&)>> extra_jobs_;
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -2,6 +2,7 @@
 
 #include "channels/channel.hpp"
 #include "core/config_section.hpp"
+#include "privacy/settings.hpp"
 #include "routing/settings.hpp"
 #include "tickets/settings.hpp"
 
@@ -19,6 +20,8 @@ ConfigSections Sections() { return {SectionOf<Settings>()}; }
 
 ConfigSections AllSections(const channels::Registry& channels) {
   ConfigSections all = routing::Sections();
+  for (auto& s : privacy::Sections())
+    all.push_back(std::move(s));
   for (auto& s : tickets::Sections())
     all.push_back(std::move(s));
   for (auto& s : Sections())

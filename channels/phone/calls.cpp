@@ -501,38 +501,8 @@ Status PhoneCloser::SetAside(const std::string& call_id) {
   });
 }
 
-Result<int> PhoneCloser::DeleteExpiredRecordings() {
-  return session_.Transact<int>([&](db::Tx& tx) {
-    auto rows = tx.exec_params(
-        "SELECT call_id, recording_sha256, coalesce(ticket_id::text, '') FROM phone_calls"
-        " WHERE recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL"
-        " AND recorded_at < now() - make_interval(days => $1) LIMIT 1000",
-        settings_.recording_retention_days);
-    for (const auto& row : rows) {
-      std::string sha = row[1].as<std::string>();
-      std::error_code ec;
-      std::filesystem::remove(blobs_.PathFor(sha), ec);
-      if (!row[2].as<std::string>().empty()) {
-        tx.exec_params0("DELETE FROM attachments WHERE ticket_id = $1::uuid AND sha256 = $2",
-                        row[2].as<std::string>(), sha);
-      }
-      tx.exec_params0("UPDATE phone_calls SET recording_deleted_at = now() WHERE call_id = $1",
-                      row[0].as<std::string>());
-    }
-    tx.commit();
-    return static_cast<int>(rows.size());
-  });
-}
-
 void PhoneCloser::Run(const std::atomic<bool>& stop) {
-  auto next_cleanup = std::chrono::steady_clock::now();
   while (!stop.load()) {
-    if (std::chrono::steady_clock::now() >= next_cleanup) {
-      if (auto n = DeleteExpiredRecordings(); n && *n > 0) {
-        log::Info("recordings past their retention deleted", {{"count", std::to_string(*n)}});
-      }
-      next_cleanup = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-    }
     auto r = RunOnce();
     if (!r) {
       log::Warn("closing phone calls failed, retrying",

@@ -42,14 +42,14 @@ class PhoneIntake {
 // there is no transcription. Downloads the recording (with the provider's credentials), stores
 // it content-addressed, finds the place in the transcript (gazetteer), and admits the report
 // with the recording attached. A failed or empty transcription never loses the report: it goes
-// out with the recording, flagged "Sprachaufnahme, nicht transkribiert". Also deletes
-// recordings past phone.recording_retention_days. One instance per thread.
+// out with the recording, flagged "Sprachaufnahme, nicht transkribiert". Recordings past
+// phone.recording_retention_days are deleted by the retention pass (privacy/retention.hpp). One
+// instance per thread.
 class PhoneCloser final : public channels::Job {
  public:
   PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
               const routing::Gazetteer* gazetteer, metrics::Registry& registry);
   Result<int> RunOnce();
-  Result<int> DeleteExpiredRecordings();
   void Run(const std::atomic<bool>& stop) override;
 
   struct Call;     // a row of phone_calls (calls.cpp)

@@ -1,0 +1,37 @@
+#pragma once
+
+// The dead-letter queue as the admin commands and the retention pass read it: messages are taken
+// without acknowledging them (they stay owned by the channel until acked or handed back), so a
+// failure halfway returns them all to the queue.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/amqp.hpp"
+#include "core/config.hpp"
+#include "core/result.hpp"
+
+namespace meldestelle {
+
+struct DeadLetter {
+  uint64_t tag = 0;
+  std::string body;
+  std::string reason;
+  std::string message_id;
+  std::string failed_at_ms;  // when it was dead-lettered (ms since 1970), "" if the broker did it
+};
+
+// A connection to the configured broker with the topology declared.
+Result<AmqpConnection> ConnectToBroker(const Config& config);
+
+// Takes up to `limit` dead letters without acknowledging them.
+Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std::string& queue,
+                                                int limit);
+
+// Takes every dead letter (up to 100,000), removes those `drop` selects (with `dry_run` only
+// counts them) and hands the others back in their order. Returns how many were selected.
+Result<long long> DropDeadLetters(const Config& config,
+                                  const std::function<bool(const DeadLetter&)>& drop, bool dry_run);
+
+}  // namespace meldestelle

@@ -1,0 +1,418 @@
+// Data protection end to end (docs/datenschutz.md): a citizen's data exported and erased across
+// channels, with a full pg_dump and the media folder searched afterwards; the retention pass;
+// the log of who saw contact data. The real binary against the real broker and database, with
+// the messenger providers stood in for.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/crypto.hpp"
+#include "fake_providers.hpp"
+#include "stack.hpp"
+
+namespace privacy_test {
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+// The person: one mobile number on WhatsApp and as the SMS contact of an app report, and an
+// e-mail address on another app report. Written in several forms on purpose.
+constexpr const char* kWaId = "491761234567";
+constexpr const char* kTyped = "0176 123 45 67";
+constexpr const char* kEmail = "Erika.Privat-7391@example.net";
+// Someone else, who must keep everything.
+constexpr const char* kOtherWaId = "491709876543";
+
+httplib::Result PostWhatsApp(Stack& s, const std::string& body) {
+  httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
+  return s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
+}
+
+json WaLocation(const std::string& from, const std::string& id) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "location"},
+          {"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}};
+}
+
+json WaImage(const std::string& from, const std::string& id, const std::string& media_id) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "image"},
+          {"image", {{"mime_type", "image/jpeg"}, {"id", media_id}}}};
+}
+
+// Each report somewhere else, so that none is linked to another as a duplicate.
+std::string AppReport(Stack& s, json body) {
+  static int n = 0;
+  body["lat"] = 50.9375 + 0.01 * ++n;
+  body["lon"] = 6.9603;
+  body["category"] = "STR-01";
+  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  std::string ref = json::parse(res->body)["reference"];
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = " + Q(ref), 1));
+  return ref;
+}
+
+std::string PgDump(Stack& s) {
+  int status = -1;
+  std::string dump =
+      s.RunShell("\"${MELDESTELLE_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_dump\" --no-owner -d '" +
+                     s.db_url() + "'",
+                 &status);
+  REQUIRE(status == 0);
+  REQUIRE(dump.find("CREATE TABLE public.tickets") != std::string::npos);
+  return dump;
+}
+
+std::string Lower(std::string v) {
+  for (auto& c : v)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v;
+}
+
+std::string Hex(const std::string& v) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : v) {
+    out += d[c >> 4];
+    out += d[c & 15];
+  }
+  return out;
+}
+
+// Every trace of the person that a dump could hold: the number in its forms and the address, as
+// text and as the hex of bytea columns.
+std::vector<std::string> Traces() {
+  std::vector<std::string> t = {"1761234567", "176 123 45 67", "176123", Lower(kEmail),
+                                "erika.privat"};
+  for (const std::string& v : {std::string("1761234567"), Lower(kEmail), std::string(kEmail)})
+    t.push_back(Hex(v));
+  return t;
+}
+
+// Files under the media folder.
+std::vector<std::filesystem::path> MediaFiles(Stack& s) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(s.media_dir(), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file())
+      out.push_back(it->path());
+  }
+  return out;
+}
+
+// The count a `privacy` command printed for `klass` ("  tickets   3"); -1 if none.
+long long CountIn(const std::string& out, const std::string& klass) {
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  " + klass + " ", 0) == 0)
+      return std::stoll(line.substr(line.find_last_of(' ') + 1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "privacy erase: a citizen's number and address leave no trace in a full pg_dump, the media "
+    "folder or the dead-letter queue, their tickets stay anonymous, others keep theirs",
+    "[integration][privacy]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  Stack s(o);
+  fake.AddMedia("7001", Jpeg());
+  fake.AddMedia("7002", OtherJpeg());
+
+  // WhatsApp: a photo and a pin from the person, a pin and photo from someone else.
+  REQUIRE(
+      PostWhatsApp(
+          s, WhatsAppNotification(
+                 kWaId,
+                 json::array({WaImage(kWaId, "wamid.P1", "7001"), WaLocation(kWaId, "wamid.P2"),
+                              WaText(kWaId, "wamid.P3",
+                                     "Laterne kaputt, erreichbar unter " + std::string(kTyped))})))
+          ->status == 200);
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(kOtherWaId,
+                                               json::array({WaImage(kOtherWaId, "wamid.O1", "7002"),
+                                                            WaLocation(kOtherWaId, "wamid.O2")})))
+              ->status == 200);
+  // The app: the number as the SMS contact, and the address on another report.
+  std::string sms_ref =
+      AppReport(s, {{"description", "Schlagloch vor dem Haus"}, {"phone", "+49 176 1234567"}});
+  std::string mail_ref =
+      AppReport(s, {{"description", "Müll im Park. Gruß, Erika Privat"}, {"email", kEmail}});
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'whatsapp'", 2,
+                         std::chrono::seconds(30)));
+  REQUIRE(fake.WaitForSent(2));
+  // A dead letter that carries the number (an envelope the worker could not read), and one of
+  // someone else.
+  s.PublishRaw(std::string("{\"broken\": \"") + kWaId + "\"", "dl-person");
+  s.PublishRaw(std::string("{\"broken\": \"") + kOtherWaId + "\"", "dl-other");
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 2; }));
+
+  const std::string other_photo = StoredCopy(OtherJpeg());
+  const std::string person_photo = StoredCopy(Jpeg());
+  auto sha_of = [&](const std::string& bytes) { return Sha256Hex(bytes); };
+  const std::string person_sha = sha_of(person_photo), other_sha = sha_of(other_photo);
+  REQUIRE(s.Count("SELECT count(*) FROM attachments WHERE sha256 = " + Q(person_sha)) == 1);
+
+  // Before: the dump has the person in it (so the check below can fail).
+  {
+    std::string dump = Lower(PgDump(s));
+    CHECK(dump.find("1761234567") != std::string::npos);
+    CHECK(dump.find(Lower(kEmail)) != std::string::npos);
+  }
+
+  SECTION("export: every row and the photo, found by any spelling of the number") {
+    auto out = s.dir() / "export";
+    int status = -1;
+    std::string printed = s.RunCommand(
+        {"privacy", "export", "--phone", "0176/1234567", "--out", out.string()}, &status);
+    INFO(printed);
+    REQUIRE(status == 0);
+    CHECK(printed.find("wrote ") != std::string::npos);
+    json data = json::parse(ReadFile(out / "data.json"));
+    std::map<std::string, int> tables;
+    for (const auto& r : data["records"]) {
+      tables[r["table"].get<std::string>()]++;
+      CHECK_FALSE(r["purpose"].get<std::string>().empty());
+    }
+    CHECK(tables["tickets"] == 2);  // the WhatsApp report and the app report with the number
+    CHECK(tables["outbox"] >= 2);   // the acknowledgements
+    CHECK(tables["chat_contacts"] == 1);
+    CHECK(tables["chat_drafts"] == 1);
+    CHECK(tables["raw_payloads"] >= 1);
+    CHECK(tables["ticket_history"] >= 2);
+    std::string text = data.dump();
+    CHECK(text.find(kOtherWaId) == std::string::npos);
+    CHECK(text.find(Lower(kEmail)) == std::string::npos);  // another contact of theirs: no
+    REQUIRE(data["files"].size() == 1);
+    CHECK(ReadFile(out / "files" / person_sha) == person_photo);
+    // A second export into the same folder is refused.
+    s.RunCommand({"privacy", "export", "--phone", "0176/1234567", "--out", out.string()}, &status);
+    CHECK(status == 2);
+  }
+
+  SECTION("erase: nothing of them is left anywhere, the tickets stay") {
+    int status = -1;
+    std::string dry = s.RunCommand({"privacy", "erase", "--whatsapp", kWaId, "--dry-run"}, &status);
+    INFO(dry);
+    REQUIRE(status == 0);
+    CHECK(dry.find("would erase") != std::string::npos);
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 0);
+    CHECK(s.Count("SELECT count(*) FROM privacy_erasures") == 0);
+
+    std::string out = s.RunCommand({"privacy", "erase", "--phone", "+491761234567"}, &status);
+    INFO(out);
+    REQUIRE(status == 0);
+    out = s.RunCommand({"privacy", "erase", "--email", kEmail}, &status);
+    INFO(out);
+    REQUIRE(status == 0);
+
+    std::string dump = Lower(PgDump(s));
+    for (const auto& trace : Traces()) {
+      INFO(trace);
+      CHECK(dump.find(Lower(trace)) == std::string::npos);
+    }
+    // The other citizen is all there.
+    CHECK(dump.find(kOtherWaId) != std::string::npos);
+    CHECK(s.Count("SELECT count(*) FROM attachments WHERE sha256 = " + Q(other_sha)) == 1);
+    // Their tickets stay, anonymous, with department, category and place.
+    auto t = s.Query(
+        "SELECT reference, department_id, lat IS NOT NULL, anonymised_at IS NOT NULL"
+        " FROM tickets WHERE reference IN (" +
+        Q(sms_ref) + "," + Q(mail_ref) + ")");
+    REQUIRE(t.size() == 2);
+    for (const auto& row : t) {
+      CHECK_FALSE(row[1].as<std::string>().empty());
+      CHECK(row[2].as<bool>());
+      CHECK(row[3].as<bool>());
+    }
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 3);
+    // The media folder: their photo is gone, the other's is there, no file names them.
+    CHECK_FALSE(std::filesystem::exists(s.media_dir() / person_sha.substr(0, 2) /
+                                        person_sha.substr(2, 2) / person_sha));
+    CHECK(std::filesystem::exists(s.media_dir() / other_sha.substr(0, 2) / other_sha.substr(2, 2) /
+                                  other_sha));
+    for (const auto& f : MediaFiles(s)) {
+      std::string bytes = Lower(ReadFile(f));
+      CHECK(bytes.find("1761234567") == std::string::npos);
+      CHECK(bytes.find(Lower(kEmail)) == std::string::npos);
+    }
+    // The dead letter with the number is gone, the other one stays.
+    CHECK(s.QueueDepth(s.dead_letter_queue()) == 1);
+    std::string body, reason;
+    REQUIRE(s.GetDeadLetter(&body, &reason));
+    CHECK(body.find(kOtherWaId) != std::string::npos);
+    // Two audit rows, neither with the person in it.
+    auto audit = s.Query(
+        "SELECT selector_kind, selector_hmac, counts::text FROM privacy_erasures"
+        " ORDER BY id");
+    REQUIRE(audit.size() == 2);
+    CHECK(audit[0][0].as<std::string>() == "phone");
+    CHECK(audit[1][0].as<std::string>() == "email");
+    CHECK(json::parse(audit[0][2].as<std::string>())["tickets"] == 2);
+    // The public status of an erased ticket still answers.
+    auto st = s.Client().Get(("/api/v1/reports/" + sms_ref).c_str());
+    REQUIRE(st);
+    CHECK(st->status == 200);
+  }
+}
+
+TEST_CASE(
+    "privacy erase and export: unknown references and malformed selectors are refused "
+    "and change nothing",
+    "[integration][privacy]") {
+  Stack s;
+  std::string ref = PostText(s, "Ampel defekt");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1));
+  int status = -1;
+  std::string out = s.RunCommand({"privacy", "erase", "--phone", "hello"}, &status);
+  CHECK(status == 2);
+  CHECK(out.find("not a phone number") != std::string::npos);
+  out = s.RunCommand({"privacy", "erase", "--email", "a@b.de", "--phone", "0176 1"}, &status);
+  CHECK(status == 2);
+  CHECK(out.find("exactly one") != std::string::npos);
+  // Not a reference at all.
+  out = s.RunCommand({"privacy", "erase", "--reference", ref.substr(0, 4) + "XXXX"}, &status);
+  CHECK(status == 2);
+  out = s.RunCommand({"privacy", "export", "--reference", ref}, &status);
+  CHECK(status == 2);
+  CHECK(out.find("--out") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM privacy_erasures") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 0);
+  // An anonymous report (no contact): the erasure by reference anonymises just that ticket.
+  out = s.RunCommand({"privacy", "erase", "--reference", ref}, &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL AND text = ''") ==
+        0);  // an erasure keeps the text (only contacts are redacted)
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 1);
+}
+
+TEST_CASE(
+    "privacy retention run: closed tickets lose their contact after the period, open ones "
+    "keep it, --dry-run changes nothing, old raw payloads go",
+    "[integration][privacy]") {
+  Stack s;
+  std::string done_ref =
+      AppReport(s, {{"description", "Laterne aus"}, {"email", "alt@example.net"}});
+  std::string open_ref =
+      AppReport(s, {{"description", "Laterne flackert"}, {"email", "neu@example.net"}});
+  // The first was closed 100 days ago (the default period is 90).
+  s.Query(
+      "UPDATE tickets SET status = 'done', closed_at = now() - interval '100 days'"
+      " WHERE reference = " +
+      Q(done_ref));
+  REQUIRE(s.Count("SELECT count(*) FROM raw_payloads") == 2);
+  int status = -1;
+  std::string dry = s.RunCommand({"privacy", "retention", "run", "--dry-run"}, &status);
+  INFO(dry);
+  REQUIRE(status == 0);
+  CHECK(dry.find("would change") != std::string::npos);
+  CHECK(CountIn(dry, "tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 0);
+
+  std::string run = s.RunCommand({"privacy", "retention", "run"}, &status);
+  INFO(run);
+  REQUIRE(status == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL AND reference = " +
+                Q(done_ref) + " AND text = '' AND reporter->'ack'->>'address' = ''") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = " + Q(open_ref) +
+                " AND reporter->'ack'->>'address' = 'neu@example.net'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE address = 'alt@example.net'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 1);
+  CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE reference = " + Q(done_ref)) == 0);
+  // A second pass at the same time changes nothing.
+  std::string again = s.RunCommand({"privacy", "retention", "run"}, &status);
+  CHECK(CountIn(again, "tickets") == 0);
+
+  // Far in the future everything is due: three years after intake, closed or not.
+  std::string later =
+      s.RunCommand({"privacy", "retention", "run", "--now", "2035-01-01T00:00Z"}, &status);
+  INFO(later);
+  REQUIRE(status == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NULL") == 0);
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 0);
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") == 0);
+  // Messages to citizens lost their address; the departments' deliveries keep theirs.
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE address LIKE '%@example.net'") == 0);
+  // The status of an anonymised ticket still answers.
+  auto st = s.Client().Get(("/api/v1/reports/" + done_ref).c_str());
+  REQUIRE(st);
+  CHECK(st->status == 200);
+}
+
+TEST_CASE(
+    "privacy access log: every showing of a citizen's contact in the staff API and the "
+    "inbox is recorded, a department without the right sees and records nothing",
+    "[integration][privacy]") {
+  Stack s;
+  std::string ref =
+      AppReport(s, {{"description", "Gehweg abgesackt"}, {"email", "melder@example.net"}});
+  auto token = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"token", "create"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    int status = -1;
+    std::string out = s.RunCommand(argv, &status);
+    REQUIRE(status == 0);
+    auto p = out.find("mst_");
+    REQUIRE(p != std::string::npos);
+    return out.substr(p, out.find('\n', p) - p);
+  };
+  std::string op = token({"--operator", "--label", "Leitstelle"});
+  std::string dept = token({"--department", "tiefbauamt", "--label", "Tiefbau"});
+  auto get = [&](const std::string& path, const std::string& bearer) {
+    httplib::Headers h{{"Authorization", "Bearer " + bearer}};
+    auto res = s.Client().Get(path.c_str(), h);
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return json::parse(res->body);
+  };
+
+  // The Tiefbauamt may not see the contact: nothing shown, nothing recorded.
+  CHECK(get("/api/v1/tickets/" + ref, dept)["reporter"].is_null());
+  CHECK(get("/api/v1/tickets", dept)["items"][0]["reporter"].is_null());
+  CHECK(s.Count("SELECT count(*) FROM contact_views") == 0);
+
+  // The operator sees it (the address the acknowledgement went to), and each view is recorded.
+  json one = get("/api/v1/tickets/" + ref, op);
+  CHECK(one["reporter"]["contact"] == "melder@example.net");
+  CHECK(one["reporter"]["contact_channel"] == "email");
+  CHECK(s.Count("SELECT count(*) FROM contact_views") == 1);
+  json list = get("/api/v1/tickets", op);
+  CHECK(list["items"][0]["reporter"]["contact"] == "melder@example.net");
+  CHECK(s.Count("SELECT count(*) FROM contact_views WHERE surface = 'api'"
+                " AND actor_role = 'operator' AND actor LIKE 'Leitstelle%'") == 2);
+
+  int status = -1;
+  std::string out = s.RunCommand({"privacy", "access-log", "--reference", ref}, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK(out.find("2 view(s)") != std::string::npos);
+  CHECK(out.find("Leitstelle") != std::string::npos);
+  CHECK(out.find("Tiefbau ") == std::string::npos);
+
+  // Once anonymised, there is no contact left to show, and no view is recorded.
+  out = s.RunCommand({"privacy", "erase", "--reference", ref}, &status);
+  REQUIRE(status == 0);
+  CHECK(get("/api/v1/tickets/" + ref, op)["reporter"].is_null());
+  CHECK(s.Count("SELECT count(*) FROM contact_views") == 2);
+}
+
+}  // namespace privacy_test
