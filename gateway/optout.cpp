@@ -37,50 +37,70 @@ void SendPage(httplib::Response& res, int status, const std::string& html) {
 }  // namespace
 
 void Gateway::HandleOptOutPage(const httplib::Request& req, httplib::Response& res) {
-  std::string c = req.get_param_value("c"), a = req.get_param_value("a"),
-              s = req.get_param_value("s");
-  auto link = CheckOptOutLink(config_, c, a, s);
+  std::string c = req.get_param_value("c"), m = req.get_param_value("m"),
+              a = req.get_param_value("a"), s = req.get_param_value("s");
+  auto link = CheckOptOutLink(config_, c, m, a, s);
   if (!link) {
     return SendPage(res, 400,
                     Page(config_.town.name, "Link ungültig",
                          "<p>" + HtmlEscape(link.error().message) + "</p>"));
   }
-  SendPage(
-      res, 200,
-      Page(config_.town.name, "Statusmeldungen abbestellen",
-           "<p>Sie erhalten Nachrichten, wenn sich der Stand Ihrer Meldungen ändert, an <strong>" +
-               HtmlEscape(link->address) +
-               "</strong>. Möchten Sie diese E-Mails nicht mehr erhalten?</p>"
-               "<form method=\"post\" action=\"/abmelden\">"
-               "<input type=\"hidden\" name=\"c\" value=\"" +
-               HtmlEscape(c) + "\"><input type=\"hidden\" name=\"a\" value=\"" + HtmlEscape(a) +
-               "\"><input type=\"hidden\" name=\"s\" value=\"" + HtmlEscape(s) +
-               "\"><button type=\"submit\">Ja, abmelden</button></form>"
-               "<p>Ihre Meldungen selbst bleiben davon unberührt.</p>"));
+  // The page names no address: the link carries none, and whoever holds it needs none.
+  std::string hidden = "<input type=\"hidden\" name=\"c\" value=\"" + HtmlEscape(c) + "\">";
+  if (!m.empty())
+    hidden += "<input type=\"hidden\" name=\"m\" value=\"" + HtmlEscape(m) + "\">";
+  if (!a.empty())
+    hidden += "<input type=\"hidden\" name=\"a\" value=\"" + HtmlEscape(a) + "\">";
+  hidden += "<input type=\"hidden\" name=\"s\" value=\"" + HtmlEscape(s) + "\">";
+  SendPage(res, 200,
+           Page(config_.town.name, "Statusmeldungen abbestellen",
+                "<p>Sie erhalten Nachrichten, wenn sich der Stand Ihrer Meldungen ändert, an die "
+                "E-Mail-Adresse, an die wir diesen Link geschickt haben. Möchten Sie diese "
+                "E-Mails nicht mehr erhalten?</p><form method=\"post\" action=\"/abmelden\">" +
+                    hidden +
+                    "<button type=\"submit\">Ja, abmelden</button></form>"
+                    "<p>Ihre Meldungen selbst bleiben davon unberührt.</p>"));
 }
 
 void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& res) {
   // The form's fields, or for a one-click request (RFC 8058) the link's query.
-  auto link = CheckOptOutLink(config_, req.get_param_value("c"), req.get_param_value("a"),
-                              req.get_param_value("s"));
+  auto link = CheckOptOutLink(config_, req.get_param_value("c"), req.get_param_value("m"),
+                              req.get_param_value("a"), req.get_param_value("s"));
   if (!link) {
     return SendPage(res, 400,
                     Page(config_.town.name, "Link ungültig",
                          "<p>" + HtmlEscape(link.error().message) + "</p>"));
   }
-  if (auto st = store_.RecordOptOut(link->channel, link->address, "link"); !st) {
-    log::Warn("opt-out not recorded", {{"error", st.error().message + ": " + st.error().detail}});
+  auto unavailable = [&](const Error& e) {
+    log::Warn("opt-out not recorded", {{"error", e.message + ": " + e.detail}});
     res.set_header("Retry-After", "5");
     return SendPage(res, 503,
                     Page(config_.town.name, "Bitte später noch einmal",
                          "<p>Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es in "
                          "einigen Minuten noch einmal.</p>"));
+  };
+  std::string address = link->address;
+  if (link->message_id != 0) {
+    auto found = store_.MessageAddress(link->channel, link->message_id);
+    if (!found)
+      return unavailable(found.error());
+    if (!*found) {
+      // The message's address is no longer kept (docs/datenschutz.md): nothing to decline.
+      return SendPage(res, 410,
+                      Page(config_.town.name, "Link abgelaufen",
+                           "<p>Dieser Abmeldelink gehört zu einer älteren Nachricht, deren "
+                           "Empfangsadresse wir nicht mehr speichern. Bitte verwenden Sie den "
+                           "Link aus einer neueren E-Mail von uns.</p>"));
+    }
+    address = **found;
   }
+  if (auto st = store_.RecordOptOut(link->channel, address, "link"); !st)
+    return unavailable(st.error());
   log::Info("citizen opted out of status e-mails", {{"channel", link->channel}});
   SendPage(res, 200,
            Page(config_.town.name, "Sie sind abgemeldet",
-                "<p>Sie sind abgemeldet: An <strong>" + HtmlEscape(link->address) +
-                    "</strong> senden wir keine Statusmeldungen mehr.</p>"));
+                "<p>Sie sind abgemeldet: An Ihre E-Mail-Adresse senden wir keine "
+                "Statusmeldungen mehr.</p>"));
 }
 
 }  // namespace meldestelle::gateway

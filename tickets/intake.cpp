@@ -103,4 +103,17 @@ Status IntakeStore::RecordOptOut(const std::string& channel, const std::string& 
   });
 }
 
+Result<std::optional<std::string>> IntakeStore::MessageAddress(const std::string& channel,
+                                                               int64_t message_id) {
+  return pool_.Read<std::optional<std::string>>([&](db::ReadTx& tx) -> std::optional<std::string> {
+    auto r = tx.exec_params(
+        "SELECT address FROM outbox WHERE id = $1 AND channel = $2"
+        " AND address <> ''",
+        message_id, channel);
+    if (r.empty())
+      return std::nullopt;
+    return r[0][0].as<std::string>();
+  });
+}
+
 }  // namespace meldestelle::tickets

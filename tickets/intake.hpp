@@ -49,6 +49,9 @@ class IntakeStore {
   // A citizen declined status notifications (docs/departments.md, "Citizens"); idempotent.
   Status RecordOptOut(const std::string& channel, const std::string& address,
                       const std::string& source);
+  // The address the message `message_id` (an outbox row on `channel`) went to; nullopt when
+  // there is no such message or its address is no longer kept (retention, erasure).
+  Result<std::optional<std::string>> MessageAddress(const std::string& channel, int64_t message_id);
   // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's
   // GET requests). A database error is returned; a failed connection is not reused.
   Status Read(const std::function<void(db::Connection&)>& read);

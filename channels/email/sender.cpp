@@ -100,9 +100,9 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
     // The status notices to come can be declined already (docs/departments.md, "Citizens").
     m.text += a.language == "en"
                   ? "\n\n-- \nDo not want status e-mails about your report? Unsubscribe: " +
-                        OptOutUrl(config, "email", row.address)
+                        OptOutUrl(config, "email", row.id)
                   : "\n\n-- \nKeine Statusmeldungen per E-Mail gewünscht? Abmelden: " +
-                        OptOutUrl(config, "email", row.address);
+                        OptOutUrl(config, "email", row.id);
   }
   Thread thread = ThreadOf(json::parse(row.payload, nullptr, false));
   m.in_reply_to = thread.in_reply_to;
@@ -132,7 +132,7 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   Thread thread = payload.is_object() ? ThreadOf(payload) : Thread{};
   if (thread.in_reply_to.empty())
     thread = ThreadToAcknowledgement(tx, row.ticket_id);
-  const std::string optout_url = OptOutUrl(config_, "email", row.address);
+  const std::string optout_url = OptOutUrl(config_, "email", row.id);
   Outgoing m;
   m.to = row.address;
   m.subject = tickets::StatusSubject(config_, n);

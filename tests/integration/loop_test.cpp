@@ -170,8 +170,10 @@ TEST_CASE(
   std::string ack_id = Header(ack, "Message-ID");
   REQUIRE(ack_id.size() > 2);
   std::string reference = One(s, "SELECT reference FROM tickets");
-  // The acknowledgement already offers the opt-out.
-  CHECK(BodyOf(ack).find("/abmelden?c=email&a=") != std::string::npos);
+  // The acknowledgement already offers the opt-out, by the message, never with the address
+  // (docs/datenschutz.md).
+  CHECK(BodyOf(ack).find("/abmelden?c=email&m=") != std::string::npos);
+  CHECK(BodyOf(ack).find("&a=") == std::string::npos);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1));
 
   int64_t accepted = ApplyChange(s, reference, "accepted", "accepted", "Wir kommen am Montag.");
@@ -215,9 +217,18 @@ TEST_CASE(
   CHECK(page->body.find("Ja, abmelden") != std::string::npos);
   CHECK(page->body.find("method=\"post\"") != std::string::npos);
   CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
+  // The link names the status message, signed; the address is looked up, never in the link.
+  std::string message = One(s, "SELECT id FROM outbox WHERE kind = 'status'");
+  CHECK(link.find("m=" + message + "&") != std::string::npos);
+  CHECK(link.find("%40") == std::string::npos);
+  CHECK(link.find(from) == std::string::npos);
+  std::string link_sig =
+      SignLink(KeyOf(s, meldestelle::KeyPurpose::kOptOutLinks), "optout", "email:#" + message, 0);
+  REQUIRE(link.find("s=" + link_sig) != std::string::npos);
+  CHECK(page->body.find(from) == std::string::npos);
+  // Links sent before named the address, signed over it: still accepted.
   std::string sig =
       SignLink(KeyOf(s, meldestelle::KeyPurpose::kOptOutLinks), "optout", "email:" + from, 0);
-  REQUIRE(link.find(sig) != std::string::npos);
   std::string forged = sig;
   forged[0] = forged[0] == 'a' ? 'b' : 'a';
   auto bad =
@@ -235,8 +246,18 @@ TEST_CASE(
   REQUIRE(broken);
   CHECK(broken->status == 400);
   CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
-  auto done = s.Client().Post("/abmelden", FormUrlEncode({{"c", "email"}, {"a", from}, {"s", sig}}),
-                              "application/x-www-form-urlencoded");
+  // Another message's number with this signature: refused.
+  auto moved = s.Client().Post(
+      "/abmelden",
+      FormUrlEncode(
+          {{"c", "email"}, {"m", std::to_string(std::stoll(message) + 1)}, {"s", link_sig}}),
+      "application/x-www-form-urlencoded");
+  REQUIRE(moved);
+  CHECK(moved->status == 400);
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts") == 0);
+  auto done =
+      s.Client().Post("/abmelden", FormUrlEncode({{"c", "email"}, {"m", message}, {"s", link_sig}}),
+                      "application/x-www-form-urlencoded");
   REQUIRE(done);
   CHECK(done->status == 200);
   CHECK(done->body.find("Sie sind abgemeldet") != std::string::npos);
