@@ -6,9 +6,11 @@
 
 #include <httplib.h>
 
+#include "channels/phone/settings.hpp"
 #include "channels/webform/page.hpp"
 #include "core/log.hpp"
 #include "gateway/server.hpp"
+#include "privacy/notice.hpp"
 
 namespace meldestelle::gateway {
 
@@ -101,6 +103,38 @@ void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& r
            Page(config_.town.name, "Sie sind abgemeldet",
                 "<p>Sie sind abgemeldet: An Ihre E-Mail-Adresse senden wir keine "
                 "Statusmeldungen mehr.</p>"));
+}
+
+void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res) {
+  // English by ?lang=en, else by the browser's first choice; German otherwise.
+  std::string lang = req.get_param_value("lang");
+  if (lang.empty()) {
+    std::string accept = req.get_header_value("Accept-Language");
+    lang = accept.rfind("en", 0) == 0 ? "en" : "de";
+  }
+  lang = lang == "en" ? "en" : "de";
+  std::vector<std::string> enabled;
+  for (const auto& channel : channels_.channels()) {
+    if (!channel.enabled || channel.enabled(config_))
+      enabled.push_back(channel.name);
+  }
+  privacy::Notice n = privacy::BuildNotice(
+      config_, enabled, config_.Get<phone::Settings>().recording_retention_days, lang);
+  webform::InfoPage page;
+  page.language = n.language;
+  page.town_name = config_.town.name;
+  page.title = n.title;
+  for (auto& s : n.sections)
+    page.sections.push_back({std::move(s.heading), std::move(s.paragraphs), std::move(s.items)});
+  if (lang == "de") {
+    page.languages.emplace_back("en", "This notice in English", "/datenschutz?lang=en");
+  } else {
+    page.languages.emplace_back("de", "Diese Hinweise auf Deutsch", "/datenschutz?lang=de");
+  }
+  res.set_header("Cache-Control", "public, max-age=300");
+  res.set_header("Content-Language", lang);
+  res.set_header("Vary", "Accept-Language");
+  res.set_content(webform::RenderInfoPage(page), "text/html; charset=utf-8");
 }
 
 }  // namespace meldestelle::gateway

@@ -56,6 +56,7 @@ class Gateway final : public channels::Intake {
   void HandleMediaLink(const httplib::Request& req, httplib::Response& res);
   // Citizens' opt-out link from status e-mails (gateway/optout.cpp).
   void HandleOptOutPage(const httplib::Request& req, httplib::Response& res);
+  void HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res);
   void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

@@ -11,12 +11,29 @@ Settings::Settings() {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& n, Config&, Settings& out) {
   if (!n || !rd.ExpectMap(n, "privacy",
-                          {"controller", "officer", "notice", "retention", "job_interval_minutes",
-                           "delete_recordings_at_provider"})) {
+                          {"controller", "officer", "authority", "notice", "texts", "retention",
+                           "job_interval_minutes", "delete_recordings_at_provider"})) {
     return;
   }
   rd.String(n, "controller", &out.controller, false, "privacy");
   rd.String(n, "officer", &out.officer, false, "privacy");
+  rd.String(n, "authority", &out.authority, false, "privacy");
+  if (auto t = n["texts"]; t && rd.ExpectMap(t, "privacy.texts", {"de", "en"})) {
+    for (const char* lang : {"de", "en"}) {
+      auto l = t[lang];
+      std::string path = std::string("privacy.texts.") + lang;
+      if (!l || !rd.ExpectMap(l, path,
+                              {"purpose", "legal_basis", "data", "recipients", "rights", "webform",
+                               "app", "open311", "email", "whatsapp", "telegram", "phone"}))
+        continue;
+      for (const auto& kv : l) {
+        std::string value;
+        rd.String(l, kv.first.Scalar(), &value, true, path);
+        if (!value.empty())
+          out.texts[lang][kv.first.Scalar()] = value;
+      }
+    }
+  }
   if (auto t = n["notice"]; t && rd.ExpectMap(t, "privacy.notice", {"de", "en"})) {
     for (const char* lang : {"de", "en"}) {
       rd.String(t, lang, &out.notice[lang], false, "privacy.notice");

@@ -38,8 +38,13 @@ struct Settings {
   // 13(1)(b)): name and address lines, as shown on /datenschutz. Empty: the town's name.
   std::string controller;
   std::string officer;
+  // The supervisory authority a citizen may complain to (Art. 77), name and address.
+  std::string authority;
   // The one line every channel carries, per language; {url} is the /datenschutz page.
   std::map<std::string, std::string> notice;
+  // Replacements of the /datenschutz page's texts, texts[language][key] (privacy/notice.hpp,
+  // NoticeTextKeys()); the built-in ones where absent.
+  std::map<std::string, std::map<std::string, std::string>> texts;
   RetentionPeriods retention;
   int job_interval_minutes = 60;  // how often each worker runs the retention pass
   // Phone: a recording is deleted at the provider (Twilio's recording resource) once it was

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/sql.hpp"
+#include "privacy/settings.hpp"
 #include "tickets/notices.hpp"
 
 namespace meldestelle::chat {
@@ -28,12 +29,21 @@ std::string FirstMessageOf(db::Tx& tx, const std::string& ticket_id) {
   return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
-}  // namespace
+// True when nothing was sent to this chat yet (as far as we keep what we sent: the retention
+// pass empties old messages' addresses, after which a contact counts as new again). Uses the
+// index of the notice limits (outbox_sent_to).
+bool FirstMessageTo(db::Tx& tx, const std::string& channel, const std::string& address) {
+  return tx
+      .exec_params(
+          "SELECT 1 FROM outbox WHERE channel = $1 AND status = 'sent'"
+          " AND lower(regexp_replace(address, '[\\s()./-]', '', 'g'))"
+          "   = lower(regexp_replace($2, '[\\s()./-]', '', 'g')) LIMIT 1",
+          channel, address)
+      .empty();
+}
 
-std::optional<Outgoing> PrepareOutgoing(db::Tx& tx, const Config& config, const outbox::Row& row) {
-  json p = json::parse(row.payload, nullptr, false);
-  if (!p.is_object())
-    p = json::object();
+std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::Row& row,
+                                const json& p) {
   Outgoing out;
   out.reference = p.value("reference", "");
   out.use_template = p.value("use_template", false);
@@ -60,6 +70,23 @@ std::optional<Outgoing> PrepareOutgoing(db::Tx& tx, const Config& config, const 
       out.template_line = OneLine(out.text);
       return out;
   }
+}
+
+}  // namespace
+
+std::optional<Outgoing> PrepareOutgoing(db::Tx& tx, const Config& config, const outbox::Row& row) {
+  json p = json::parse(row.payload, nullptr, false);
+  if (!p.is_object())
+    p = json::object();
+  auto out = Compose(tx, config, row, p);
+  // The first message to a new contact carries the privacy notice (Art. 13; docs/datenschutz.md).
+  if (out && !out->text.empty() && FirstMessageTo(tx, row.channel, row.address)) {
+    std::string language = p.value("language", "");
+    if (language.empty() && p.contains("ack") && p["ack"].is_object())
+      language = p["ack"].value("language", "");
+    out->text += "\n\n" + privacy::NoticeLine(config, language.empty() ? "de" : language);
+  }
+  return out;
 }
 
 }  // namespace meldestelle::chat

@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "core/optout.hpp"
 #include "core/sql.hpp"
+#include "privacy/settings.hpp"
 #include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
 #include "tickets/reference.hpp"
@@ -96,14 +97,16 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   m.text = fill(t->second.body);
   if (std::string extra = tickets::AckPreamble(a); !extra.empty())
     m.text = extra + "\n\n" + m.text;
+  m.text += "\n\n-- \n";
   if (config.Get<tickets::NotificationSettings>().enabled) {
     // The status notices to come can be declined already (docs/departments.md, "Citizens").
-    m.text += a.language == "en"
-                  ? "\n\n-- \nDo not want status e-mails about your report? Unsubscribe: " +
-                        OptOutUrl(config, "email", row.id)
-                  : "\n\n-- \nKeine Statusmeldungen per E-Mail gewünscht? Abmelden: " +
-                        OptOutUrl(config, "email", row.id);
+    m.text += a.language == "en" ? "Do not want status e-mails about your report? Unsubscribe: " +
+                                       OptOutUrl(config, "email", row.id) + "\n"
+                                 : "Keine Statusmeldungen per E-Mail gewünscht? Abmelden: " +
+                                       OptOutUrl(config, "email", row.id) + "\n";
   }
+  // The privacy notice (Art. 13; docs/datenschutz.md).
+  m.text += privacy::NoticeLine(config, a.language);
   Thread thread = ThreadOf(json::parse(row.payload, nullptr, false));
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
@@ -136,7 +139,8 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   Outgoing m;
   m.to = row.address;
   m.subject = tickets::StatusSubject(config_, n);
-  m.text = tickets::StatusText(config_, n, tickets::NoticeStyle::kEmail, optout_url);
+  m.text = tickets::StatusText(config_, n, tickets::NoticeStyle::kEmail, optout_url) + "\n" +
+           privacy::NoticeLine(config_, n.language);
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
   m.message_id = NewMessageId("status", n.reference, DomainOf(config_.Get<Settings>().from));

@@ -42,9 +42,9 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
       auto l = t[lang];
       std::string path = std::string("phone.texts.") + lang;
       if (!l || !rd.ExpectMap(l, path,
-                              {"greeting", "language_offer", "instructions", "reference_intro",
-                               "repeat_intro", "sms_offer", "sms_yes", "goodbye", "nothing_heard",
-                               "unavailable"})) {
+                              {"greeting", "language_offer", "recording_notice", "instructions",
+                               "reference_intro", "repeat_intro", "sms_offer", "sms_yes", "goodbye",
+                               "nothing_heard", "unavailable"})) {
         continue;
       }
       for (const auto& kv : l) {

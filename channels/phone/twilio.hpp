@@ -81,6 +81,7 @@ struct VoiceScript {
   std::string voice_language;   // TwiML language attribute: "de-DE" / "en-GB"
   std::string greeting;         // "Willkommen beim Mängelmelder der Stadt Musterstadt."
   std::string language_offer;   // spoken in the OTHER script's voice: "For English, press 2."
+  std::string recording_notice;  // before the beep: recorded and transcribed (Art. 13)
   std::string instructions;     // what to say, then '#'
   std::string reference_intro;  // "… Ihre Vorgangsnummer lautet:"
   std::string repeat_intro;     // "Ich wiederhole:"

@@ -72,6 +72,9 @@ VoiceScript DefaultScript(std::string_view language) {
     s.greeting = "Welcome to the defect reporting line of the town of Musterstadt.";
     // Spoken in the German voice; "2" because the second script is chosen with kKeySecondLanguage.
     s.language_offer = "Für Deutsch drücken Sie die 2.";
+    s.recording_notice =
+        "Your message will be recorded and converted to text so that your report can be dealt "
+        "with. You will find our privacy notice on the town's website under Datenschutz.";
     s.instructions =
         "After the tone, please describe the problem and tell us the street and house number. "
         "Then press the hash key.";
@@ -89,6 +92,10 @@ VoiceScript DefaultScript(std::string_view language) {
   s.voice_language = "de-DE";
   s.greeting = "Willkommen beim Mängelmelder der Stadt Musterstadt.";
   s.language_offer = "For English, press 2.";
+  s.recording_notice =
+      "Ihre Nachricht wird aufgezeichnet und zur Bearbeitung Ihrer Meldung in Text umgewandelt. "
+      "Die Hinweise zum Datenschutz finden Sie auf der Internetseite der Stadt unter "
+      "Datenschutz.";
   s.instructions =
       "Bitte beschreiben Sie nach dem Signalton den Mangel und nennen Sie Straße und Hausnummer. "
       "Drücken Sie danach die Raute-Taste.";
@@ -131,7 +138,9 @@ std::string TwimlRecord(const VoiceScript& script, std::string_view record_actio
   }
   record += "/>";
   Twiml t;
-  t.Say(script.voice_language, script.instructions)
+  // The caller hears that the call is recorded and transcribed before the recording starts.
+  t.Say(script.voice_language, script.recording_notice)
+      .Say(script.voice_language, script.instructions)
       .Line(record)
       .Say(script.voice_language, script.nothing_heard)
       .Line("<Hangup/>");

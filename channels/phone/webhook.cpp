@@ -36,6 +36,7 @@ twilio::VoiceScript Script(const Config& config, const std::string& lang) {
     return s;
   std::pair<const char*, std::string*> fields[] = {{"greeting", &s.greeting},
                                                    {"language_offer", &s.language_offer},
+                                                   {"recording_notice", &s.recording_notice},
                                                    {"instructions", &s.instructions},
                                                    {"reference_intro", &s.reference_intro},
                                                    {"repeat_intro", &s.repeat_intro},

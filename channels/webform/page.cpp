@@ -424,8 +424,10 @@ std::string SpellOut(std::string_view grouped) {
 }
 
 // Shared document head. `with_script_flag` adds the tiny script that switches class no-js -> js.
-void RenderHead(std::string& out, std::string_view title, bool with_script_flag) {
-  out += "<!DOCTYPE html>\n<html lang=\"de\"";
+void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
+                std::string_view language = "de") {
+  out += "<!DOCTYPE html>\n<html";
+  Attr(out, "lang", language);
   out += with_script_flag ? " class=\"no-js\">\n" : ">\n";
   out += "<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
@@ -854,7 +856,10 @@ std::string RenderFormPage(const FormPage& page) {
   RenderLocationStep(out, page);
   RenderOptionalDetails(out, page);
   RenderHiddenFields(out, page);
+  // The privacy notice's one line (Art. 13), linked to the full text.
   out +=
+      "<p class=\"hinweis-datenschutz\">Wir verwenden Ihre Angaben nur, um Ihre Meldung zu "
+      "bearbeiten. <a href=\"/datenschutz\">Hinweise zum Datenschutz</a></p>\n"
       "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">"
       "Meldung absenden</button>\n</form>\n</main>\n</div>\n<script>";
   out += kScript;
@@ -890,6 +895,51 @@ std::string RenderConfirmationPage(const ConfirmationPage& page) {
       ">Bearbeitungsstand ansehen</a>\n"
       "<a class=\"knopf knopf-zweit\" href=\"/\">Weitere Meldung</a>\n</div>\n"
       "</main>\n</div>\n</body>\n</html>\n";
+  return out;
+}
+
+std::string RenderInfoPage(const InfoPage& page) {
+  std::string out;
+  out.reserve(16 * 1024);
+  RenderHead(out, page.title + " – " + page.town_name, /*with_script_flag=*/false, page.language);
+  out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
+  AppendEscaped(out, page.town_name);
+  out += "</p>\n<h1>";
+  AppendEscaped(out, page.title);
+  out += "</h1>\n";
+  for (const auto& [language, label, href] : page.languages) {
+    out += "<p><a";
+    Attr(out, "href", SafeUrl(href));
+    Attr(out, "hreflang", language);
+    Attr(out, "lang", language);
+    out += ">";
+    AppendEscaped(out, label);
+    out += "</a></p>\n";
+  }
+  out += "</header>\n<main>\n";
+  for (const auto& section : page.sections) {
+    out += "<section>\n<h2>";
+    AppendEscaped(out, section.heading);
+    out += "</h2>\n";
+    for (const auto& p : section.paragraphs) {
+      out += "<p>";
+      AppendEscaped(out, p);
+      out += "</p>\n";
+    }
+    if (!section.items.empty()) {
+      out += "<ul>\n";
+      for (const auto& i : section.items) {
+        out += "<li>";
+        AppendEscaped(out, i);
+        out += "</li>\n";
+      }
+      out += "</ul>\n";
+    }
+    out += "</section>\n";
+  }
+  out += "<p><a href=\"/\">";
+  out += page.language == "en" ? "Back to the report form" : "Zurück zum Meldeformular";
+  out += "</a></p>\n</main>\n</div>\n</body>\n</html>\n";
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace meldestelle::webform {
@@ -53,6 +54,20 @@ struct ConfirmationPage {
 // "Vielen Dank!" page with the reference in groups of four for reading ("K7QX 4RT2 WNPA"), a
 // spelled-out aria-label, the status link and a link back to "/" for another report.
 std::string RenderConfirmationPage(const ConfirmationPage& page);
+
+// A page of text (the privacy notice, GET /datenschutz): headings, paragraphs, lists.
+struct InfoPage {
+  std::string language = "de";  // the html element's lang
+  std::string town_name, title;
+  struct Section {
+    std::string heading;
+    std::vector<std::string> paragraphs, items;
+  };
+  std::vector<Section> sections;
+  // Links under the title to the same page in other languages: (language, label, href).
+  std::vector<std::tuple<std::string, std::string, std::string>> languages;
+};
+std::string RenderInfoPage(const InfoPage& page);
 
 // Escapes & < > " ' for use in text and in double- or single-quoted attribute values.
 std::string HtmlEscape(std::string_view s);

@@ -116,6 +116,8 @@ TEST_CASE(
   auto menu = PostTwilio(s, "/webhooks/phone/menu", With(CallParams(call), {{"Digits", ""}}));
   REQUIRE(menu->status == 200);
   CHECK(menu->body.find("<Record") != std::string::npos);
+  // The caller hears that the message is recorded and transcribed before the recording starts.
+  CHECK(menu->body.find("aufgezeichnet und zur Bearbeitung") < menu->body.find("<Record"));
   CHECK(menu->body.find("/webhooks/phone/recorded?lang=de") != std::string::npos);
   CHECK(menu->body.find("transcribeCallback") != std::string::npos);
 

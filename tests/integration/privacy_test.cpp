@@ -415,4 +415,77 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM contact_views") == 2);
 }
 
+TEST_CASE(
+    "privacy notices: the form links the page, /datenschutz shows the configured periods "
+    "and processors in German and English, e-mails and the first chat reply carry the line",
+    "[integration][privacy]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
+  o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
+  o.edit_config = [](std::string& text) {
+    text +=
+        "privacy:\n  controller: \"Stadt Musterstadt, Der Oberbürgermeister, Markt 1\"\n"
+        "  officer: \"Datenschutzbeauftragte, datenschutz@musterstadt.example\"\n"
+        "  retention:\n    contact_after_close_days: 45\n";
+  };
+  Stack s(o);
+
+  auto form = s.Client().Get("/");
+  REQUIRE(form);
+  CHECK(form->body.find("<a href=\"/datenschutz\">Hinweise zum Datenschutz</a>") !=
+        std::string::npos);
+
+  auto de = s.Client().Get("/datenschutz");
+  REQUIRE(de);
+  CHECK(de->status == 200);
+  CHECK(de->body.find("<html lang=\"de\"") != std::string::npos);
+  CHECK(de->body.find("Stadt Musterstadt, Der Oberbürgermeister, Markt 1") != std::string::npos);
+  CHECK(de->body.find("datenschutz@musterstadt.example") != std::string::npos);
+  CHECK(de->body.find("nach ihrem Abschluss: 45 Tage") != std::string::npos);
+  CHECK(de->body.find("Art. 6 Abs. 1 Buchst. e DSGVO") != std::string::npos);
+  CHECK(de->body.find("Art. 15 DSGVO") != std::string::npos);
+  // The channels switched on in this stack (WhatsApp, Telegram through the stand-ins) name their
+  // providers.
+  CHECK(de->body.find("Meta Platforms Ireland") != std::string::npos);
+  auto en = s.Client().Get("/datenschutz?lang=en");
+  REQUIRE(en);
+  CHECK(en->body.find("<html lang=\"en\"") != std::string::npos);
+  CHECK(en->body.find("after it was closed: 45 days") != std::string::npos);
+  auto browser =
+      s.Client().Get("/datenschutz", httplib::Headers{{"Accept-Language", "en-GB,en;q=0.8"}});
+  REQUIRE(browser);
+  CHECK(browser->body.find("Privacy notice") != std::string::npos);
+
+  // E-mail: the acknowledgement ends with the line.
+  const std::string mail = "hinweis-" + std::to_string(s.port()) + "@example.net";
+  AppReport(s, {{"description", "Bank beschädigt"}, {"email", mail}});
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(mail).size() == 1; }));
+  CHECK(SinkMessagesTo(mail)[0].find("Datenschutzhinweise: http") != std::string::npos);
+
+  // WhatsApp: the first reply to a new contact carries it, the next reply does not.
+  const std::string from = "491605550" + std::to_string(s.port() % 1000);
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaLocation(from, "wamid.N1"),
+                                                 WaText(from, "wamid.N2", "Ampel dunkel")})))
+              ->status == 200);
+  REQUIRE(fake.WaitForSent(1));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE channel = 'whatsapp' AND status ="
+                     " 'sent'",
+                     1));
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaLocation(from, "wamid.N3"),
+                                                 WaText(from, "wamid.N4", "Gully verstopft")})))
+              ->status == 200);
+  REQUIRE(fake.WaitForSent(2));
+  auto sent = fake.sent();
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].body["text"]["body"].get<std::string>().find("/datenschutz") != std::string::npos);
+  CHECK(sent[1].body["text"]["body"].get<std::string>().find("/datenschutz") == std::string::npos);
+}
+
 }  // namespace privacy_test
