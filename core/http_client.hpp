@@ -23,7 +23,7 @@ class HttpClient {
     std::string body;
   };
   struct Request {
-    std::string method = "GET";  // GET or POST
+    std::string method = "GET";  // GET, POST or DELETE
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;  // POST only

@@ -14,6 +14,7 @@
 #include "core/text.hpp"
 #include "core/wait.hpp"
 #include "outbox/outbox.hpp"
+#include "privacy/settings.hpp"
 #include "routing/gazetteer.hpp"
 #include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
@@ -236,9 +237,10 @@ PhoneCloser::PhoneCloser(const Config& config, std::unique_ptr<channels::Admissi
       session_(config.database.url),
       published_(registry.GetCounter("meldestelle_phone_reports_total",
                                      "Phone calls turned into tickets.")),
-      untranscribed_(registry.GetCounter(
-          "meldestelle_phone_untranscribed_total",
-          "Phone tickets without text (transcription failed, empty or off).")) {}
+      untranscribed_(
+          registry.GetCounter("meldestelle_phone_untranscribed_total",
+                              "Phone tickets without text (transcription failed, empty or off).")),
+      registry_(registry) {}
 
 Result<int> PhoneCloser::RunOnce() {
   int handled = 0;
@@ -267,6 +269,10 @@ Result<int> PhoneCloser::RunOnce() {
         return st.error();
       continue;
     }
+    // The recording is kept here now (its digest committed with the call): the provider's copy
+    // goes (docs/datenschutz.md, "Minimisation").
+    if (f.sha && *r && config_.Get<privacy::Settings>().delete_recordings_at_provider)
+      DeleteAtProvider(c);
     ++handled;
   }
 }
@@ -344,6 +350,45 @@ std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
       audio = std::move(got).value();
   }
   return audio;
+}
+
+// Twilio's recording resource (DELETE …/Recordings/{sid}.json, 204). A failure is logged and
+// counted; the recording stays at the provider until the town deletes it there.
+void PhoneCloser::DeleteAtProvider(const Call& c) {
+  std::string url = c.recording_url;
+  if (auto q = url.find('?'); q != std::string::npos)
+    url.resize(q);
+  for (const char* ext : {".wav", ".mp3", ".json"}) {
+    if (url.size() > 5 && url.compare(url.size() - std::string_view(ext).size(),
+                                      std::string_view(ext).size(), ext) == 0)
+      url.resize(url.size() - std::string_view(ext).size());
+  }
+  url += ".json";
+  if (!UrlUnder(url, settings_.api_base) || settings_.account_sid.empty())
+    return;  // not the provider's (a call-centre's audio link): nothing to delete there
+  HttpClient::Request req;
+  req.method = "DELETE";
+  req.url = url;
+  req.headers.emplace_back(
+      "Authorization", "Basic " + Base64Encode(settings_.account_sid + ":" + settings_.auth_token));
+  req.timeout = std::chrono::seconds(10);
+  const char* outcome = "failed";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto res = http_.Send(req);
+    if (res && (res->status == 204 || res->status == 200 || res->status == 404)) {
+      outcome = res->status == 404 ? "gone" : "deleted";
+      break;
+    }
+    if (res && res->status < 500 && res->status != 429)
+      break;
+  }
+  registry_
+      .GetCounter("meldestelle_phone_recordings_deleted_at_provider_total",
+                  "Recordings deleted at the provider after download, by outcome.",
+                  {{"outcome", outcome}})
+      .Inc();
+  if (std::string_view(outcome) == "failed")
+    log::Warn("recording not deleted at the provider", {{"reference", c.reference}});
 }
 
 void PhoneCloser::Transcribe(const Call& c, const std::string& audio, Fetched& f) {

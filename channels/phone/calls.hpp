@@ -60,6 +60,7 @@ class PhoneCloser final : public channels::Job {
   Fetched Fetch(const Call& c);
   std::string FetchRecording(const Call& c, Fetched& f);
   void Transcribe(const Call& c, const std::string& audio, Fetched& f);
+  void DeleteAtProvider(const Call& c);
   bool Finish(db::Tx& tx, const Call& claimed, const Fetched& f);
   void Postpone(db::Tx& tx, const Call& c, const std::string& why);
   channels::AdmitRequest ReportOf(const Call& c, bool recording_lost, std::string* place_kind);
@@ -75,6 +76,7 @@ class PhoneCloser final : public channels::Job {
   db::Session session_;
   metrics::Counter& published_;
   metrics::Counter& untranscribed_;
+  metrics::Registry& registry_;
 };
 
 }  // namespace meldestelle::phone

@@ -186,6 +186,20 @@ FakeProviders::FakeProviders() {
                 }
                 res.set_content(it->second, "audio/x-wav");
               });
+  http_.server().Delete(R"(/2010-04-01/Accounts/([^/]+)/Recordings/([^/.]+)\.json)",
+                        [this, basic](const httplib::Request& req, httplib::Response& res) {
+                          std::lock_guard<std::mutex> lock(mu_);
+                          if (req.get_header_value("Authorization") != basic) {
+                            res.status = 401;
+                            return;
+                          }
+                          if (recordings_.erase(req.matches[2]) == 0) {
+                            res.status = 404;
+                            return;
+                          }
+                          deleted_recordings_.push_back(req.matches[2]);
+                          res.status = 204;
+                        });
   http_.server().Post(R"(/2010-04-01/Accounts/([^/]+)/Messages\.json)",
                [this, basic](const httplib::Request& req, httplib::Response& res) {
                  std::lock_guard<std::mutex> lock(mu_);
@@ -259,6 +273,11 @@ int FakeProviders::stt_requests() const {
 int FakeProviders::recording_requests() const {
   std::lock_guard<std::mutex> lock(mu_);
   return recording_requests_;
+}
+
+std::vector<std::string> FakeProviders::deleted_recordings() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return deleted_recordings_;
 }
 
 std::vector<std::string> FakeProviders::Env(bool stt) const {

@@ -73,6 +73,8 @@ class FakeProviders {
   void SetStt(std::string text, bool fail = false);
   int stt_requests() const;
   int recording_requests() const;
+  // The recordings deleted through the REST API (DELETE …/Recordings/{sid}.json).
+  std::vector<std::string> deleted_recordings() const;
 
   // Registers media: a WhatsApp media id, or a Telegram file_id (served as photos/<id>.jpg).
   void AddMedia(const std::string& id, std::string bytes);
@@ -104,6 +106,7 @@ class FakeProviders {
   bool stt_fail_ = false;
   int stt_requests_ = 0;
   int recording_requests_ = 0;
+  std::vector<std::string> deleted_recordings_;
   LocalServer http_;  // last: stops first
 };
 

@@ -170,6 +170,8 @@ TEST_CASE(
   REQUIRE(att.size() == 1);
   CHECK(att[0][0].as<std::string>() == Sha256Hex(wav));
   CHECK(att[0][1].as<std::string>() == "audio/wav");
+  // Downloaded and kept here, the recording is deleted at the provider (docs/datenschutz.md).
+  CHECK(fake.deleted_recordings() == std::vector<std::string>{rec});
 
   INFO(s.DispatcherLog());
   REQUIRE(fake.WaitForSent(1));

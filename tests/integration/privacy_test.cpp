@@ -488,4 +488,26 @@ TEST_CASE(
   CHECK(sent[1].body["text"]["body"].get<std::string>().find("/datenschutz") == std::string::npos);
 }
 
+TEST_CASE(
+    "privacy docs: every table of the database is named in docs/datenschutz.md with what "
+    "it holds",
+    "[integration][privacy]") {
+  StackOptions o;
+  o.processes = false;
+  Stack s(o);
+  int status = -1;
+  s.RunCommand({"migrate"}, &status);
+  REQUIRE(status == 0);
+  std::string doc = ReadFile(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "docs/datenschutz.md");
+  auto tables = s.Query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+      " AND table_type = 'BASE TABLE' ORDER BY 1");
+  REQUIRE(tables.size() > 20);
+  for (const auto& t : tables) {
+    std::string name = t[0].as<std::string>();
+    INFO(name << ": add a row to the table in docs/datenschutz.md, \"Where the data is\"");
+    CHECK(doc.find("| `" + name + "` |") != std::string::npos);
+  }
+}
+
 }  // namespace privacy_test

@@ -2,6 +2,9 @@
 #include "privacy/settings.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/config.hpp"
 
@@ -86,3 +89,35 @@ TEST_CASE("privacy settings: broken input is refused with the key and the reason
 }
 
 }  // namespace privacy_settings_test
+
+namespace privacy_docs_test {
+
+using namespace meldestelle;
+
+TEST_CASE("privacy: the retention defaults in docs/datenschutz.md are the code's") {
+  std::ifstream in(std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "docs/datenschutz.md");
+  REQUIRE(in);
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const privacy::RetentionPeriods k;
+  const std::pair<const char*, int> defaults[] = {
+      {"contact_after_close_days", k.contact_after_close_days},
+      {"contact_open_days", k.contact_open_days},
+      {"raw_payload_days", k.raw_payload_days},
+      {"intake_key_days", k.intake_key_days},
+      {"chat_draft_days", k.chat_draft_days},
+      {"chat_event_days", k.chat_event_days},
+      {"chat_contact_days", k.chat_contact_days},
+      {"followup_days", k.followup_days},
+      {"transcript_days", k.transcript_days},
+      {"outbox_days", k.outbox_days},
+      {"dead_letter_days", k.dead_letter_days},
+      {"access_log_days", k.access_log_days}};
+  for (const auto& [key, days] : defaults) {
+    INFO(key);
+    CHECK(doc.str().find("| `" + std::string(key) + "` | " + std::to_string(days) + " |") !=
+          std::string::npos);
+  }
+}
+
+}  // namespace privacy_docs_test
