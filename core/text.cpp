@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <regex>
+
 namespace meldestelle {
 
 bool IsValidUtf8(std::string_view s) {
@@ -214,6 +216,13 @@ std::string Concat(std::initializer_list<std::string_view> parts) {
   for (auto p : parts)
     out += p;
   return out;
+}
+
+std::string RedactContacts(std::string_view s) {
+  static const std::regex kAddress(R"([A-Za-z0-9._%+=-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)");
+  static const std::regex kNumber(R"(\+?[0-9](?:[ /().-]?[0-9]){6,})");
+  std::string out = std::regex_replace(std::string(s), kAddress, "[address]");
+  return std::regex_replace(out, kNumber, "[number]");
 }
 
 }  // namespace meldestelle

@@ -32,6 +32,11 @@ std::string XmlEscape(std::string_view s);
 // become one space. Input must be valid UTF-8.
 std::string FoldGerman(std::string_view s);
 
+// `s` with what looks like an e-mail address replaced by "[address]" and runs of 7 or more digits
+// (with the separators phone numbers are written with) by "[number]": for log lines that quote a
+// provider's or a mail server's error (docs/datenschutz.md: no personal data in logs).
+std::string RedactContacts(std::string_view s);
+
 // The parts one after the other (texts built of many pieces without temporaries).
 std::string Concat(std::initializer_list<std::string_view> parts);
 

@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "core/sql.hpp"
+#include "core/text.hpp"
 #include "core/wait.hpp"
 
 namespace meldestelle::outbox {
@@ -256,7 +257,9 @@ void Lane::Report(const Row& row, const Attempt& a, Outcome outcome) {
                                {"channel", row.channel},
                                {"attempt", std::to_string(row.attempts)},
                                {"outcome", std::string(Name(outcome))},
-                               {"detail", a.sent ? a.provider_id : a.detail}});
+                               // A provider's message id can encode the recipient (WhatsApp's
+                               // wamid, our Telegram ids): not logged; errors without contacts.
+                               {"detail", a.sent ? std::string() : RedactContacts(a.detail)}});
 }
 
 Status Lane::Finish(const Row& row, Plan plan) {
@@ -283,7 +286,7 @@ Status Lane::Finish(const Row& row, Plan plan) {
                                       {"outbox_id", std::to_string(row.id)},
                                       {"channel", row.channel},
                                       {"seconds", std::to_string(plan.defer_seconds)},
-                                      {"why", plan.reason}});
+                                      {"why", RedactContacts(plan.reason)}});
     return Ok{};
   }
   if (plan.action == Plan::Action::kSkip) {
@@ -292,7 +295,7 @@ Status Lane::Finish(const Row& row, Plan plan) {
     log::Info("outbox row not sent", {{"lane", settings_.name},
                                       {"outbox_id", std::to_string(row.id)},
                                       {"channel", row.channel},
-                                      {"why", plan.reason}});
+                                      {"why", RedactContacts(plan.reason)}});
     return Ok{};
   }
   Attempt a = plan.action == Plan::Action::kFail ? Attempt::Failed(plan.reason, true)

@@ -27,3 +27,15 @@ TEST_CASE("Utf8Prefix never ends inside a character", "[text]") {
 }
 
 }  // namespace text_test
+
+TEST_CASE("log details lose addresses and numbers, keep the rest", "[text]") {
+  using meldestelle::RedactContacts;
+  CHECK(RedactContacts("550 5.1.1 <erika.m+bau@example.net>: Recipient address rejected") ==
+        "550 5.1.1 <[address]>: Recipient address rejected");
+  CHECK(RedactContacts("21211 Invalid 'To' Phone Number: +49 151 2345 6789") ==
+        "21211 Invalid 'To' Phone Number: [number]");
+  CHECK(RedactContacts("chat 8800040891:1003 not found") == "chat [number]:1003 not found");
+  // Status codes, short numbers and dates stay.
+  CHECK(RedactContacts("HTTP 503 after 20 s, code 131047") == "HTTP 503 after 20 s, code 131047");
+  CHECK(RedactContacts("") == "");
+}

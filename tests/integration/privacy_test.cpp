@@ -7,9 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "fake_providers.hpp"
 #include "stack.hpp"
+#include "tickets/events.hpp"
 
 namespace privacy_test {
 
@@ -507,6 +509,197 @@ TEST_CASE(
     std::string name = t[0].as<std::string>();
     INFO(name << ": add a row to the table in docs/datenschutz.md, \"Where the data is\"");
     CHECK(doc.find("| `" + name + "` |") != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "no personal data in any log line: contacts, names and texts sent through every channel "
+    "appear in no process's log",
+    "[integration][privacy]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  o.extra_env.push_back("MELDESTELLE_PHONE_TRANSCRIPTION_WAIT_SECONDS=60");
+  o.extra_env.push_back("MELDESTELLE_MAIL_SECRET=log-probe-mail-secret");
+  o.extra_env.push_back("MELDESTELLE_OPEN311_API_KEY=log-probe-open311-key");
+  o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
+  o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
+  Stack s(o);
+  const std::string tag = std::to_string(s.port());
+  // What must not be logged: per channel a contact, a name and a text of its own.
+  const std::string form_mail = "formprobe" + tag + "@example.net";
+  const std::string app_phone = "+49 151 7" + tag + "1";
+  const std::string o311_mail = "o311probe" + tag + "@example.net";
+  const std::string mail_from = "mailprobe" + tag + "@example.org";
+  const std::string wa = "4915208" + tag;
+  const int64_t tg_chat = 8800000000 + s.port();
+  const std::string caller = "+4915209" + tag;
+  const std::vector<std::string> names = {"Zacharias Formprobe", "Quirin Opendreielf",
+                                          "Wendelin Mailprobe", "Ottokar Waprobe",
+                                          "Hildegunde Tgprobe"};
+  auto text = [&](const std::string& channel) { return "Lochprobe" + channel + tag; };
+
+  // Web form (with e-mail), app (with phone), Open311 (with e-mail and name).
+  httplib::MultipartFormDataItems form = {{"kategorie", "STR-01", "", ""},
+                                          {"beschreibung", "Schlagloch " + text("Form"), "", ""},
+                                          {"lat", "50.9375", "", ""},
+                                          {"lon", "6.9603", "", ""},
+                                          {"email", form_mail, "", ""},
+                                          {"website", "", "", ""},
+                                          {"form_token", s.MintFormToken(10), "", ""}};
+  auto fr = s.Client().Post("/formular/meldung", form);
+  REQUIRE(fr);
+  REQUIRE(fr->status / 100 == 2);
+  AppReport(s, {{"description", "Laterne " + text("App")}, {"phone", app_phone}});
+  auto o311 = s.Client().Post("/open311/v2/requests.json",
+                              FormUrlEncode({{"api_key", "log-probe-open311-key"},
+                                             {"service_code", "STR-01"},
+                                             {"lat", "50.9475"},
+                                             {"long", "6.9703"},
+                                             {"email", o311_mail},
+                                             {"first_name", "Quirin"},
+                                             {"last_name", "Opendreielf"},
+                                             {"description", "Gully " + text("Open311")}}),
+                              "application/x-www-form-urlencoded");
+  REQUIRE(o311);
+  INFO(o311->body);
+  REQUIRE(o311->status == 200);
+  // E-mail.
+  std::string mail = "From: Wendelin Mailprobe <" + mail_from +
+                     ">\r\nTo: maengel@musterstadt.example\r\nSubject: Bank " + text("Subject") +
+                     "\r\nDate: Fri, 27 Nov 2026 09:00:00 +0100\r\nMessage-ID: <probe" + tag +
+                     "@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; "
+                     "charset=utf-8\r\n\r\nBank kaputt in der Lindenstraße 13. " +
+                     text("Mail") + "\r\n";
+  auto mr = s.Client().Post("/api/v1/mail",
+                            httplib::Headers{{"Authorization", "Bearer log-probe-mail-secret"}},
+                            mail, "message/rfc822");
+  REQUIRE(mr);
+  REQUIRE(mr->status == 202);
+  // WhatsApp with a profile name, Telegram with a first name.
+  json wa_body = json::parse(WhatsAppNotification(
+      wa, json::array({WaLocation(wa, "wamid.L1"), WaText(wa, "wamid.L2", text("WhatsApp"))})));
+  wa_body["entry"][0]["changes"][0]["value"]["contacts"] =
+      json::array({{{"profile", {{"name", "Ottokar Waprobe"}}}, {"wa_id", wa}}});
+  REQUIRE(PostWhatsApp(s, wa_body.dump())->status == 200);
+  json tg = {{"update_id", 900001},
+             {"message",
+              {{"message_id", 11},
+               {"from",
+                {{"id", tg_chat},
+                 {"is_bot", false},
+                 {"first_name", "Hildegunde"},
+                 {"last_name", "Tgprobe"},
+                 {"language_code", "de"}}},
+               {"chat", {{"id", tg_chat}, {"type", "private"}}},
+               {"date", 1764250000},
+               {"location", {{"latitude", 50.9275}, {"longitude", 6.9503}}}}}};
+  REQUIRE(s.Client()
+              .Post("/webhooks/telegram",
+                    httplib::Headers{{"X-Telegram-Bot-Api-Secret-Token", kTelegramSecret}},
+                    tg.dump(), "application/json")
+              ->status == 200);
+  json tg_text = tg;
+  tg_text["update_id"] = 900002;
+  tg_text["message"]["message_id"] = 12;
+  tg_text["message"].erase("location");
+  tg_text["message"]["text"] = text("Telegram");
+  REQUIRE(s.Client()
+              .Post("/webhooks/telegram",
+                    httplib::Headers{{"X-Telegram-Bot-Api-Secret-Token", kTelegramSecret}},
+                    tg_text.dump(), "application/json")
+              ->status == 200);
+  // A phone call with its recording and transcript.
+  const std::string call = "CA" + std::string(28, '0') + tag.substr(0, 4);
+  const std::string rec = "RE" + std::string(28, '0') + tag.substr(0, 4);
+  fake.AddRecording(rec, std::string("RIFF\x24\0\0\0WAVEfmt ", 16) + std::string(64, '\0'));
+  auto twilio = [&](const std::string& path, twilio::Params p) {
+    std::string url = "http://127.0.0.1:" + std::to_string(s.port()) + path;
+    httplib::Headers h{
+        {"X-Twilio-Signature", twilio::ComputeSignature(FakeProviders::kTwilioToken, url, p)}};
+    auto r =
+        s.Client().Post(path.c_str(), h, FormUrlEncode(p), "application/x-www-form-urlencoded");
+    REQUIRE(r);
+    REQUIRE(r->status / 100 == 2);
+  };
+  twilio::Params base = {{"AccountSid", FakeProviders::kTwilioSid},
+                         {"CallSid", call},
+                         {"From", caller},
+                         {"To", FakeProviders::kSmsFrom},
+                         {"CallStatus", "in-progress"},
+                         {"Direction", "inbound"}};
+  auto with = [&](twilio::Params more) {
+    twilio::Params p = base;
+    p.insert(p.end(), more.begin(), more.end());
+    return p;
+  };
+  twilio("/webhooks/phone/voice", base);
+  twilio("/webhooks/phone/menu", with({{"Digits", ""}}));
+  twilio("/webhooks/phone/recorded?lang=de", with({{"RecordingSid", rec},
+                                                   {"RecordingUrl", fake.RecordingUrl(rec)},
+                                                   {"RecordingDuration", "9"},
+                                                   {"Digits", "#"}}));
+  twilio("/webhooks/phone/sms?lang=de", with({{"Digits", "1"}}));
+  twilio("/webhooks/phone/recording", {{"AccountSid", FakeProviders::kTwilioSid},
+                                       {"CallSid", call},
+                                       {"RecordingSid", rec},
+                                       {"RecordingUrl", fake.RecordingUrl(rec)},
+                                       {"RecordingStatus", "completed"},
+                                       {"RecordingDuration", "9"}});
+  twilio("/webhooks/phone/transcription",
+         with({{"TranscriptionSid", "TR" + std::string(28, '0') + tag.substr(0, 4)},
+               {"TranscriptionText", "In der Lindenstraße dreizehn " + text("Phone")},
+               {"TranscriptionStatus", "completed"},
+               {"RecordingSid", rec},
+               {"RecordingUrl", fake.RecordingUrl(rec)}}));
+
+  // All seven to tickets, and their acknowledgements out.
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 7, std::chrono::seconds(60)));
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel IN"
+                     " ('email', 'whatsapp', 'telegram', 'sms') AND status = 'sent'",
+                     6, std::chrono::seconds(30)));
+  // A status change reaches every citizen too.
+  s.Query("UPDATE tickets SET status = 'done', closed_at = now()");
+  for (const auto& row : s.Query("SELECT id::text FROM tickets")) {
+    pqxx::connection c(s.db_url());
+    db::Tx tx(c);
+    tickets::EnqueueCitizenNotifications(tx, Config{}, row[0].as<std::string>(), "done",
+                                         "Tiefbauamt", "Repariert " + text("Note"), 1);
+    tx.commit();
+  }
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'status' AND status IN"
+                     " ('sent', 'done', 'failed')",
+                     5, std::chrono::seconds(30)));
+
+  std::string logs = s.GatewayLog() + s.WorkerLogs() + s.DispatcherLog();
+  REQUIRE(logs.find("ticket created") != std::string::npos);  // the logs are there
+  std::vector<std::string> secrets = {form_mail,
+                                      o311_mail,
+                                      mail_from,
+                                      wa,
+                                      "1517" + tag,
+                                      "15209" + tag,
+                                      std::to_string(tg_chat),
+                                      "Formprobe",
+                                      "Opendreielf",
+                                      "Mailprobe",
+                                      "Waprobe",
+                                      "Tgprobe",
+                                      "Lochprobe",
+                                      "Zacharias",
+                                      "Hildegunde"};
+  for (const auto& secret : secrets) {
+    size_t at = logs.find(secret);
+    if (at == std::string::npos)
+      continue;
+    size_t from = logs.rfind('\n', at);
+    from = from == std::string::npos ? 0 : from + 1;
+    FAIL_CHECK(secret << " is in the log line " << logs.substr(from, logs.find('\n', at) - from));
   }
 }
 
