@@ -67,6 +67,8 @@ std::string SniffMediaType(std::string_view b) {
 }
 
 bool IsImageMediaType(std::string_view t) { return t.rfind("image/", 0) == 0; }
+bool IsAudioMediaType(std::string_view t) { return t.rfind("audio/", 0) == 0; }
+bool KeepsFileType(std::string_view t) { return IsImageMediaType(t) || IsAudioMediaType(t); }
 
 std::string SanitizeFilename(std::string_view name) {
   auto slash = name.find_last_of("/\\");

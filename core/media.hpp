@@ -11,6 +11,11 @@ namespace meldestelle {
 // Media type from magic bytes, or "" if not recognised. Never trusts a declared type.
 std::string SniffMediaType(std::string_view bytes);
 bool IsImageMediaType(std::string_view media_type);
+bool IsAudioMediaType(std::string_view media_type);
+// What we keep of a citizen's files (docs/datenschutz.md, "Minimisation"): photos (cleaned of
+// their metadata) and voice messages. Other documents (PDF, office files, anything unknown)
+// carry their author's metadata and are not kept; the ticket says so.
+bool KeepsFileType(std::string_view media_type);
 // Strips directories, control characters and "..", limits to 120 bytes of valid UTF-8.
 std::string SanitizeFilename(std::string_view name);
 

@@ -107,8 +107,12 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
         out.push_back(std::move(s));
         continue;
       }
-    } else if (type.empty()) {
-      type = "application/octet-stream";
+    } else if (!KeepsFileType(type)) {
+      // A document carries its author's metadata: not kept; the ticket says so.
+      s.problem = "Dokument nicht gespeichert (Datenschutz)";
+      log::Info("document not kept", {{"channel", e.channel}, {"type", type}});
+      out.push_back(std::move(s));
+      continue;
     }
     std::string sha = Sha256Hex(stored);
     if (auto put = blobs_.Put(stored, sha); !put) {

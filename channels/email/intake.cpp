@@ -32,6 +32,7 @@ struct MailIntake::Stored {
 struct MailIntake::Files {
   std::vector<Stored> stored;
   bool unclean = false;  // a photo that could not be cleaned was not kept
+  bool documents_dropped = false;  // a document (PDF, office file) was not kept
 };
 
 MailIntake::MailIntake(const Config& config, channels::Admission& admission,
@@ -87,7 +88,31 @@ Result<Mail> MailIntake::Parse(const Message& m) const {
   return parsed;
 }
 
-// Attachments first (file system, no transaction): photos without metadata, others as they are.
+namespace {
+
+// The mail as raw_payloads keeps it: without its attachments' bytes (the photos are kept cleaned
+// as attachments of the ticket; docs/datenschutz.md, "Minimisation").
+std::string RawForEvidence(const Message& m) {
+  if (m.format == "rfc822")
+    return WithoutAttachments(m.raw);
+  auto fields = DecodeFields(m.raw);
+  if (!fields)
+    return "";
+  std::vector<FormField> kept;
+  for (auto& f : *fields) {
+    if (!f.filename.empty())
+      continue;  // an attachment-N file
+    if (f.name == "body-mime" || f.name == "email")
+      f.value = WithoutAttachments(f.value);  // Mailgun's and SendGrid's whole MIME
+    kept.push_back(std::move(f));
+  }
+  return EncodeFields(kept);
+}
+
+}  // namespace
+
+// Attachments first (file system, no transaction): photos without metadata and voice messages;
+// documents are not kept (core/media.hpp, KeepsFileType).
 Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
   Files out;
   for (const auto& a : mail.attachments) {
@@ -108,8 +133,9 @@ Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
       }
       bytes = std::move(stripped->bytes);
       type = std::move(stripped->media_type);  // HEIC and AVIF become JPEG
-    } else if (type.empty()) {
-      type = "application/octet-stream";
+    } else if (!KeepsFileType(type)) {
+      out.documents_dropped = true;  // documents carry their author's metadata
+      continue;
     }
     std::string sha = Sha256Hex(bytes);
     if (auto put = blobs_.Put(bytes, sha); !put) {
@@ -204,6 +230,8 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   }
   if (files.unclean)
     flags.push_back("Foto nicht bereinigt, nicht gespeichert");
+  if (files.documents_dropped)
+    flags.push_back("Dokument nicht gespeichert (Datenschutz)");
   *place_kind = r.location.lat ? "photo" : "none";
   std::optional<routing::PlaceMatch> place;
   if (!r.location.lat && gazetteer_ != nullptr)
@@ -236,7 +264,7 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
     flags.push_back("Automatische Nachricht");
   request.envelope.raw = {
       m.format == "rfc822" ? "message/rfc822" : "application/vnd.meldestelle." + m.format + "+json",
-      m.raw};
+      RawForEvidence(m)};
   request.ack_extra = extra.dump(-1, ' ', false, json::error_handler_t::replace);
   return request;
 }

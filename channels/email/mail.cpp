@@ -671,4 +671,75 @@ bool IsRecipientAddress(std::string_view a) {
   return IsValidUtf8(a);
 }
 
+namespace {
+
+struct Stripping {
+  int removed = 0;
+};
+
+// Each leaf part that is not the text of the mail loses its content; a header says what was
+// there. Attached messages lose theirs whole.
+void StripPart(GMimeObject* /*parent*/, GMimeObject* part, gpointer data) {
+  auto* st = static_cast<Stripping*>(data);
+  if (IsA(part, GMIME_TYPE_MESSAGE_PART)) {
+    auto* mp = reinterpret_cast<GMimeMessagePart*>(part);
+    GPtr<GMimeMessage> empty(g_mime_message_new(TRUE));
+    g_mime_message_part_set_message(mp, empty.get());
+    g_mime_object_set_header(part, "X-Meldestelle-Removed", "attached message", nullptr);
+    ++st->removed;
+    return;
+  }
+  if (!IsA(part, GMIME_TYPE_PART))
+    return;
+  auto* leaf = reinterpret_cast<GMimePart*>(part);
+  std::string type = MimeType(part);
+  bool text =
+      (type == "text/plain" || type == "text/html") && g_mime_part_is_attachment(leaf) == FALSE;
+  if (text)
+    return;
+  // The decoded size, for the note.
+  int64_t size = 0;
+  if (GMimeDataWrapper* content = g_mime_part_get_content(leaf)) {
+    GPtr<GMimeStream> sink(g_mime_stream_null_new());
+    size = g_mime_data_wrapper_write_to_stream(content, sink.get());
+  }
+  GPtr<GMimeStream> nothing(g_mime_stream_mem_new());
+  GPtr<GMimeDataWrapper> empty(
+      g_mime_data_wrapper_new_with_stream(nothing.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+  g_mime_part_set_content(leaf, empty.get());
+  std::string note = std::to_string(size < 0 ? 0 : size) + " bytes";
+  g_mime_object_set_header(part, "X-Meldestelle-Removed", note.c_str(), nullptr);
+  ++st->removed;
+}
+
+}  // namespace
+
+std::string WithoutAttachments(std::string_view raw) {
+  EnsureGMime();
+  GMimeParserOptions* options = NewParserOptions();
+  GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
+  GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  GPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options));
+  g_mime_parser_options_free(options);
+  // Not a message: only what looks like its header block is kept (up to the first blank line).
+  auto headers_only = [&] {
+    size_t end = raw.find("\r\n\r\n");
+    if (end == std::string_view::npos)
+      end = raw.find("\n\n");
+    return std::string(raw.substr(0, std::min<size_t>(end, 64 * 1024)));
+  };
+  if (message == nullptr)
+    return headers_only();
+  Stripping st;
+  g_mime_message_foreach(message.get(), StripPart, &st);
+  if (st.removed == 0)
+    return std::string(raw);
+  char* text = g_mime_object_to_string(AsObject(message.get()), nullptr);
+  if (text == nullptr)
+    return headers_only();
+  std::string out(text);
+  g_free(text);
+  return out;
+}
+
 }  // namespace meldestelle::email

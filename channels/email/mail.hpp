@@ -69,6 +69,12 @@ struct Mail {
 // error never comes with a partial result.
 Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});
 
+// The mail as we keep it for evidence (raw_payloads; docs/datenschutz.md, "Minimisation"): its
+// headers and text, every other part (photos with their EXIF, documents, attached messages)
+// emptied, with a header "X-Meldestelle-Removed: N bytes" where it was. Input GMime cannot read
+// as a message keeps only its header block.
+std::string WithoutAttachments(std::string_view raw);
+
 // Whether an address from a mail's headers may become a recipient of ours: one addr-spec
 // "local@domain" of at most 254 bytes, a local part of at most 64 bytes of printable characters
 // without blanks, quotes, brackets, commas, semicolons or backslashes, and a domain name of at

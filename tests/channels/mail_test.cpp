@@ -923,3 +923,54 @@ TEST_CASE("threading headers, Reply-To and Return-Path", "[mail]") {
 }
 
 }  // namespace mail_test
+
+namespace mail_evidence_test {
+
+using meldestelle::email::ParseMail;
+using meldestelle::email::WithoutAttachments;
+
+const char* kWithPhoto =
+    "From: Erika <erika@example.org>\r\nTo: maengel@musterstadt.example\r\n"
+    "Subject: Loch\r\nMessage-ID: <ev1@example.org>\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+    "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLoch in der Lindenstraße 13.\r\n"
+    "--b1\r\nContent-Type: image/jpeg; name=\"gps.jpg\"\r\nContent-Disposition: attachment;"
+    " filename=\"gps.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAP//////////////////////////////////////////////////////\r\n"
+    "--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@example.org\r\nSubject: alt\r\n\r\n"
+    "Weitergeleitet mit Nummer 0176 1234567\r\n"
+    "--b1--\r\n";
+
+TEST_CASE("mail kept for evidence: headers and text stay, photo bytes and attached mails go",
+          "[mail]") {
+  std::string kept = WithoutAttachments(kWithPhoto);
+  INFO(kept);
+  CHECK(kept.find("Subject: Loch") != std::string::npos);
+  CHECK(kept.find("Loch in der Lindenstraße 13.") != std::string::npos);
+  CHECK(kept.find("/9j/4AAQSkZJRg") == std::string::npos);
+  CHECK(kept.find("0176 1234567") == std::string::npos);
+  CHECK(kept.find("X-Meldestelle-Removed:") != std::string::npos);
+  // Still a mail that parses, with its text.
+  auto parsed = ParseMail(kept);
+  REQUIRE(parsed);
+  CHECK(parsed->text.find("Lindenstraße 13") != std::string::npos);
+  for (const auto& a : parsed->attachments)
+    CHECK(a.bytes.empty());
+}
+
+TEST_CASE(
+    "mail kept for evidence: a mail without attachments is kept as it came, broken input "
+    "keeps only its header block",
+    "[mail]") {
+  std::string plain =
+      "From: a@example.org\r\nSubject: x\r\nContent-Type: text/plain\r\n\r\nNur Text\r\n";
+  CHECK(WithoutAttachments(plain) == plain);
+  CHECK(WithoutAttachments("") == "");
+  std::string garbage = std::string("\x00\x01\xff binary", 10) + "\r\n\r\nrest of it";
+  CHECK(WithoutAttachments(garbage).find("rest of it") == std::string::npos);
+  // Truncated multipart: no crash, the photo's bytes do not survive.
+  std::string truncated = std::string(kWithPhoto).substr(0, std::string(kWithPhoto).find("--b1--"));
+  CHECK(WithoutAttachments(truncated).find("/9j/4AAQSkZJRg") == std::string::npos);
+}
+
+}  // namespace mail_evidence_test

@@ -101,6 +101,15 @@ TEST_CASE(
   CHECK(t[0][4].as<std::string>().find("Tel. 0221") == std::string::npos);  // signature gone
   CHECK(t[0][5].as<std::string>() == mid);
   CHECK(s.Count("SELECT count(*) FROM attachments WHERE media_type = 'image/jpeg'") == 1);
+  // The mail kept for evidence has its text, not the photo's original bytes (with their EXIF).
+  auto raw = s.Query(
+      "SELECT convert_from(body, 'UTF8') FROM raw_payloads"
+      " WHERE content_type = 'message/rfc822'");
+  REQUIRE(raw.size() == 1);
+  CHECK(raw[0][0].as<std::string>().find("Content-Type: image/jpeg") != std::string::npos);
+  CHECK(raw[0][0].as<std::string>().find("X-Meldestelle-Removed:") != std::string::npos);
+  CHECK(raw[0][0].as<std::string>().find(PhotoMail(from, mid).substr(
+            PhotoMail(from, mid).rfind("base64\r\n\r\n") + 10, 40)) == std::string::npos);
   // Moved to "verarbeitet" after the confirm; the mailbox is empty.
   std::string box = s.RunShell(
       "curl -sS --user \"$MELDESTELLE_IMAP_USER:$MELDESTELLE_IMAP_PASSWORD\""

@@ -490,6 +490,36 @@ TEST_CASE(
   CHECK(sent[1].body["text"]["body"].get<std::string>().find("/datenschutz") == std::string::npos);
 }
 
+TEST_CASE("documents are not kept (they carry their author's metadata), the ticket says so",
+          "[integration][privacy]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  Stack s(o);
+  const std::string pdf = "%PDF-1.4\n1 0 obj << /Author (Erika Mustermann) >> endobj\n%%EOF\n";
+  fake.AddMedia("7100", pdf);
+  const std::string from = "491607770" + std::to_string(s.port() % 1000);
+  json doc = {{"from", from},
+              {"id", "wamid.D1"},
+              {"timestamp", "1764250000"},
+              {"type", "document"},
+              {"document",
+               {{"mime_type", "application/pdf"}, {"id", "7100"}, {"filename", "Vollmacht.pdf"}}}};
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({doc, WaLocation(from, "wamid.D2"),
+                                                 WaText(from, "wamid.D3", "Schild umgefahren")})))
+              ->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'whatsapp'", 1,
+                         std::chrono::seconds(30)));
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Anhang nicht geladen'") == 1);
+  for (const auto& f : MediaFiles(s))
+    CHECK(ReadFile(f).find("Erika Mustermann") == std::string::npos);
+}
+
 TEST_CASE(
     "privacy docs: every table of the database is named in docs/datenschutz.md with what "
     "it holds",
