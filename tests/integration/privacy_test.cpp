@@ -429,10 +429,9 @@ TEST_CASE(
   o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
   o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
   o.edit_config = [](std::string& text) {
-    text +=
-        "privacy:\n  controller: \"Stadt Musterstadt, Der Oberbürgermeister, Markt 1\"\n"
-        "  officer: \"Datenschutzbeauftragte, datenschutz@musterstadt.example\"\n"
-        "  retention:\n    contact_after_close_days: 45\n";
+    // The example's privacy section, with a period and the controller changed.
+    Replace(text, "    contact_after_close_days: 90", "    contact_after_close_days: 45");
+    Replace(text, "Der Oberbürgermeister, Markt 1,", "Der Oberbürgermeister (Test), Markt 1,");
   };
   Stack s(o);
 
@@ -445,7 +444,8 @@ TEST_CASE(
   REQUIRE(de);
   CHECK(de->status == 200);
   CHECK(de->body.find("<html lang=\"de\"") != std::string::npos);
-  CHECK(de->body.find("Stadt Musterstadt, Der Oberbürgermeister, Markt 1") != std::string::npos);
+  CHECK(de->body.find("Stadt Musterstadt, Der Oberbürgermeister (Test), Markt 1") !=
+        std::string::npos);
   CHECK(de->body.find("datenschutz@musterstadt.example") != std::string::npos);
   CHECK(de->body.find("nach ihrem Abschluss: 45 Tage") != std::string::npos);
   CHECK(de->body.find("Art. 6 Abs. 1 Buchst. e DSGVO") != std::string::npos);
