@@ -31,6 +31,8 @@ class IntakeStore {
   // instead (and inserts nothing).
   Result<std::optional<Key>> Reserve(const std::string& channel, const std::string& key,
                                      const Key& fresh);
+  // The broker confirmed the message: the key is kept (for retries with the same key), its copy
+  // of the envelope is emptied.
   Status MarkConfirmed(const std::string& channel, const std::string& key);
 
   struct PublicStatus {

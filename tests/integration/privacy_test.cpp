@@ -309,7 +309,7 @@ TEST_CASE(
 
 TEST_CASE(
     "privacy retention run: closed tickets lose their contact after the period, open ones "
-    "keep it, --dry-run changes nothing, old raw payloads go",
+    "keep it, --dry-run changes nothing, old raw payloads, dead letters and files go",
     "[integration][privacy]") {
   Stack s;
   std::string done_ref =
@@ -344,6 +344,33 @@ TEST_CASE(
   std::string again = s.RunCommand({"privacy", "retention", "run"}, &status);
   CHECK(CountIn(again, "tickets") == 0);
 
+  // A report with a photo (still open), a dead letter, and a file nothing refers to.
+  httplib::MultipartFormDataItems form = {{"kategorie", "STR-01", "", ""},
+                                          {"beschreibung", "Loch mit Foto", "", ""},
+                                          {"lat", "50.9875", "", ""},
+                                          {"lon", "6.9603", "", ""},
+                                          {"website", "", "", ""},
+                                          {"form_token", s.MintFormToken(10), "", ""},
+                                          {"fotos[]", Jpeg(), "loch.jpg", "image/jpeg"}};
+  auto posted = s.Client().Post("/formular/meldung", form);
+  REQUIRE(posted);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM attachments", 1));
+  const std::string photo_sha = One(s, "SELECT sha256 FROM attachments");
+  const auto photo_file =
+      s.media_dir() / photo_sha.substr(0, 2) / photo_sha.substr(2, 2) / photo_sha;
+  REQUIRE(std::filesystem::exists(photo_file));
+  s.PublishRaw("{\"broken\": true", "dl-retention");
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+  const std::string orphan(64, 'a');
+  const auto orphan_file = s.media_dir() / "aa" / "aa" / orphan;
+  std::filesystem::create_directories(orphan_file.parent_path());
+  std::ofstream(orphan_file) << "left over";
+  // Not yet due: the photo's ticket is open, the dead letter and the file are new.
+  std::string soon = s.RunCommand({"privacy", "retention", "run"}, &status);
+  CHECK(std::filesystem::exists(photo_file));
+  CHECK(std::filesystem::exists(orphan_file));
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 1);
+
   // Far in the future everything is due: three years after intake, closed or not.
   std::string later =
       s.RunCommand({"privacy", "retention", "run", "--now", "2035-01-01T00:00Z"}, &status);
@@ -354,6 +381,20 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM intake_keys") == 0);
   // Messages to citizens lost their address; the departments' deliveries keep theirs.
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE address LIKE '%@example.net'") == 0);
+  // The photo went with its ticket's personal data, the dead letter expired. The file nothing
+  // refers to is younger (by the clock of the file system) than the grace: it stays.
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 0);
+  CHECK_FALSE(std::filesystem::exists(photo_file));
+  CHECK(CountIn(later, "dead letters") == 1);
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
+  CHECK(std::filesystem::exists(orphan_file));
+  // Made old, it goes too.
+  std::filesystem::last_write_time(
+      orphan_file, std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 16));
+  std::string sweep = s.RunCommand({"privacy", "retention", "run"}, &status);
+  INFO(sweep);
+  CHECK_FALSE(std::filesystem::exists(orphan_file));
+  CHECK(CountIn(sweep, "files") == 1);
   // The status of an anonymised ticket still answers.
   auto st = s.Client().Get(("/api/v1/reports/" + done_ref).c_str());
   REQUIRE(st);
@@ -705,6 +746,10 @@ TEST_CASE(
       s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'status' AND status IN"
                      " ('sent', 'done', 'failed')",
                      5, std::chrono::seconds(30)));
+
+  // Idempotency keys keep their copy of the report only until the broker confirmed it.
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") >= 3);  // e-mail, Open311, the call
+  CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE envelope <> ''") == 0);
 
   std::string logs = s.GatewayLog() + s.WorkerLogs() + s.DispatcherLog();
   REQUIRE(logs.find("ticket created") != std::string::npos);  // the logs are there
