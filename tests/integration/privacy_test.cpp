@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "channels/phone/twilio.hpp"
@@ -451,11 +452,41 @@ TEST_CASE(
   CHECK(out.find("Leitstelle") != std::string::npos);
   CHECK(out.find("Tiefbau ") == std::string::npos);
 
+  // The inbox: the list shows no contact, the ticket's page does, and is recorded as such.
+  {
+    auto c = s.Client();
+    auto form = c.Get("/staff/login");
+    REQUIRE(form);
+    std::string login_cookie = form->get_header_value("Set-Cookie");
+    std::smatch m;
+    REQUIRE(std::regex_search(form->body, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+    auto login =
+        c.Post("/staff/login",
+               httplib::Headers{{"Cookie", login_cookie.substr(0, login_cookie.find(';'))}},
+               "token=" + op + "&csrf=" + m[1].str(), "application/x-www-form-urlencoded");
+    REQUIRE(login);
+    REQUIRE(login->status == 303);
+    std::string cookie = login->get_header_value("Set-Cookie", 0);
+    httplib::Headers session{{"Cookie", cookie.substr(0, cookie.find(';'))}};
+    auto list_page = c.Get("/staff?ansicht=alle", session);
+    REQUIRE(list_page);
+    CHECK(list_page->status == 200);
+    CHECK(list_page->body.find("melder@example.net") == std::string::npos);
+    CHECK(s.Count("SELECT count(*) FROM contact_views WHERE surface = 'inbox'") == 0);
+    auto page = c.Get(("/staff/tickets/" + ref).c_str(), session);
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    CHECK(page->body.find("melder@example.net") != std::string::npos);
+    CHECK(s.Count("SELECT count(*) FROM contact_views WHERE surface = 'inbox'") == 1);
+  }
+  out = s.RunCommand({"privacy", "access-log", "--reference", ref}, &status);
+  CHECK(out.find("3 view(s)") != std::string::npos);
+
   // Once anonymised, there is no contact left to show, and no view is recorded.
   out = s.RunCommand({"privacy", "erase", "--reference", ref}, &status);
   REQUIRE(status == 0);
   CHECK(get("/api/v1/tickets/" + ref, op)["reporter"].is_null());
-  CHECK(s.Count("SELECT count(*) FROM contact_views") == 2);
+  CHECK(s.Count("SELECT count(*) FROM contact_views") == 3);
 }
 
 TEST_CASE(
