@@ -1,6 +1,8 @@
 // ParseMail on a raw RFC 5322 message: what the mail server's pipe, IMAP polling, POST
 // /api/v1/mail, Mailgun's body-mime and SendGrid's raw "email" hand it (channels/email/routes.cpp,
-// poll.cpp). Also IsRecipientAddress on the addresses it found (the acknowledgement's recipient).
+// poll.cpp). Also IsRecipientAddress on the addresses it found (the acknowledgement's recipient),
+// and WithoutAttachments, the copy kept for evidence (worker, channels/email/intake.cpp), which
+// must still parse.
 #include "channels/email/mail.hpp"
 
 #include <cstddef>
@@ -17,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (mail) {
     (void)email::IsRecipientAddress(mail->reply_to);
     (void)email::IsRecipientAddress(mail->from_address);
+    std::string kept = email::WithoutAttachments(fuzz::AsView(data, size));
+    (void)email::ParseMail(kept, limits);
   }
   return 0;
 }

@@ -41,27 +41,26 @@ void Settings::Read(YamlReader& rd, const YAML::Node& n, Config&, Settings& out)
         rd.Fail(t[lang], std::string("privacy.notice.") + lang, "must contain {url}");
     }
   }
-  if (auto r = n["retention"];
-      r && rd.ExpectMap(r, "privacy.retention",
-                        {"contact_after_close_days", "contact_open_days", "raw_payload_days",
-                         "intake_key_days", "chat_draft_days", "chat_event_days",
-                         "chat_contact_days", "followup_days", "transcript_days", "outbox_days",
-                         "dead_letter_days", "access_log_days", "media_grace_hours"})) {
+  if (auto r = n["retention"]; r && !r.IsMap()) {
+    rd.Fail(r, "privacy.retention", "must be a mapping");
+  } else if (r) {
     RetentionPeriods& k = out.retention;
-    const char* p = "privacy.retention";
-    rd.Int(r, "contact_after_close_days", &k.contact_after_close_days, 1, 3650, p);
-    rd.Int(r, "contact_open_days", &k.contact_open_days, 30, 3650, p);
-    rd.Int(r, "raw_payload_days", &k.raw_payload_days, 1, 365, p);
-    rd.Int(r, "intake_key_days", &k.intake_key_days, 1, 365, p);
-    rd.Int(r, "chat_draft_days", &k.chat_draft_days, 1, 365, p);
-    rd.Int(r, "chat_event_days", &k.chat_event_days, 1, 365, p);
-    rd.Int(r, "chat_contact_days", &k.chat_contact_days, 1, 3650, p);
-    rd.Int(r, "followup_days", &k.followup_days, 1, 3650, p);
-    rd.Int(r, "transcript_days", &k.transcript_days, 1, 3650, p);
-    rd.Int(r, "outbox_days", &k.outbox_days, 1, 3650, p);
-    rd.Int(r, "dead_letter_days", &k.dead_letter_days, 1, 365, p);
-    rd.Int(r, "access_log_days", &k.access_log_days, 30, 3650, p);
-    rd.Int(r, "media_grace_hours", &k.media_grace_hours, 1, 720, p);
+    std::string allowed;
+    for (const auto& rk : RetentionKeys())
+      allowed += (allowed.empty() ? "" : ", ") + std::string(rk.name);
+    for (const auto& kv : r) {
+      std::string key = kv.first.Scalar();
+      const RetentionKey* known = nullptr;
+      for (const auto& rk : RetentionKeys()) {
+        if (key == rk.name)
+          known = &rk;
+      }
+      if (known == nullptr) {
+        rd.Fail(kv.first, "privacy.retention." + key, "unknown key (allowed: " + allowed + ")");
+        continue;
+      }
+      rd.Int(r, known->name, &(k.*(known->days)), known->min, known->max, "privacy.retention");
+    }
     if (k.contact_open_days < k.contact_after_close_days) {
       rd.Fail(r, "privacy.retention.contact_open_days",
               "must not be shorter than contact_after_close_days");
@@ -69,6 +68,24 @@ void Settings::Read(YamlReader& rd, const YAML::Node& n, Config&, Settings& out)
   }
   rd.Int(n, "job_interval_minutes", &out.job_interval_minutes, 1, 1440, "privacy");
   rd.Bool(n, "delete_recordings_at_provider", &out.delete_recordings_at_provider, "privacy");
+}
+
+const std::vector<RetentionKey>& RetentionKeys() {
+  using R = RetentionPeriods;
+  static const std::vector<RetentionKey> k = {
+      {"contact_after_close_days", &R::contact_after_close_days, 1, 3650},
+      {"contact_open_days", &R::contact_open_days, 30, 3650},
+      {"raw_payload_days", &R::raw_payload_days, 1, 365},
+      {"intake_key_days", &R::intake_key_days, 1, 365},
+      {"chat_draft_days", &R::chat_draft_days, 1, 365},
+      {"chat_event_days", &R::chat_event_days, 1, 365},
+      {"chat_contact_days", &R::chat_contact_days, 1, 3650},
+      {"followup_days", &R::followup_days, 1, 3650},
+      {"transcript_days", &R::transcript_days, 1, 3650},
+      {"outbox_days", &R::outbox_days, 1, 3650},
+      {"dead_letter_days", &R::dead_letter_days, 1, 365},
+      {"access_log_days", &R::access_log_days, 30, 3650}};
+  return k;
 }
 
 ConfigSections Sections() { return {SectionOf<Settings>()}; }

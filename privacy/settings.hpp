@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -27,8 +28,17 @@ struct RetentionPeriods {
   int outbox_days = 90;        // messages sent: recipient address and text
   int dead_letter_days = 14;   // the dead-letter queue
   int access_log_days = 730;   // who saw whose contact data (contact_views)
-  int media_grace_hours = 24;  // a stored file nobody refers to is deleted after this long
+  // A stored file nothing refers to (a report refused after its photos were stored) is deleted
+  // dead_letter_days + 1 after it was written: until then a dead letter may still need it.
 };
+
+// The keys of privacy.retention: name, member, smallest and largest value.
+struct RetentionKey {
+  const char* name;
+  int RetentionPeriods::*days;
+  int min, max;
+};
+const std::vector<RetentionKey>& RetentionKeys();
 
 struct Settings {
   static constexpr std::string_view kKey = "privacy";
