@@ -1,5 +1,6 @@
 #include "app/privacy_admin.hpp"
 
+#include "channels/chat/settings.hpp"
 #include "channels/phone/settings.hpp"
 #include "core/dead_letters.hpp"
 #include "core/envelope.hpp"
@@ -31,7 +32,10 @@ std::unique_ptr<privacy::Retention> NewRetention(const Config& config) {
         config, [cutoff](const DeadLetter& l) { return FailedAt(l) < cutoff; }, dry_run);
   };
   return std::make_unique<privacy::Retention>(
-      config, config.Get<phone::Settings>().recording_retention_days, std::move(expiry));
+      config,
+      privacy::Retention::ChannelPeriods{config.Get<phone::Settings>().recording_retention_days,
+                                         config.Get<chat::Settings>().dedupe_days},
+      std::move(expiry));
 }
 
 privacy::DeadLetterDrop DeadLetterDropFor(const Config& config) {

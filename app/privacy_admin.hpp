@@ -11,8 +11,8 @@
 
 namespace meldestelle::app {
 
-// The retention pass of an installation: recordings after phone.recording_retention_days, dead
-// letters through the configured broker.
+// The retention pass of an installation: recordings after phone.recording_retention_days, chat
+// event ids after chat.dedupe_days, dead letters through the configured broker.
 std::unique_ptr<privacy::Retention> NewRetention(const Config& config);
 // Drops the dead letters that mention a person (for privacy::Erase).
 privacy::DeadLetterDrop DeadLetterDropFor(const Config& config);

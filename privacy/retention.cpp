@@ -30,9 +30,9 @@ std::string Cutoff(int days) {
 
 }  // namespace
 
-Retention::Retention(const Config& config, int recording_days, DeadLetterExpiry dead_letters)
+Retention::Retention(const Config& config, ChannelPeriods periods, DeadLetterExpiry dead_letters)
     : config_(config),
-      recording_days_(recording_days),
+      periods_(periods),
       dead_letters_(std::move(dead_letters)),
       session_(config.database.url),
       blobs_(config.storage.media_dir) {}
@@ -72,8 +72,8 @@ Result<Counts> Retention::RunOnce(int64_t now, bool dry_run) {
        "DELETE FROM intake_keys WHERE created_at < " + Cutoff(k.intake_key_days) + " RETURNING 1"},
       {"chat drafts", "DELETE FROM chat_drafts WHERE state = 'published' AND published_at < " +
                           Cutoff(k.chat_draft_days) + " RETURNING 1"},
-      {"chat events",
-       "DELETE FROM chat_events WHERE received_at < " + Cutoff(k.chat_event_days) + " RETURNING 1"},
+      {"chat events", "DELETE FROM chat_events WHERE received_at < " +
+                          Cutoff(periods_.chat_event_days) + " RETURNING 1"},
       {"chat contacts", "DELETE FROM chat_contacts WHERE last_inbound_at < " +
                             Cutoff(k.chat_contact_days) + " RETURNING 1"},
       {"follow-ups", "UPDATE ticket_followups SET text = '' WHERE text <> '' AND at < " +
@@ -86,7 +86,7 @@ Result<Counts> Retention::RunOnce(int64_t now, bool dry_run) {
       {"recordings",
        "WITH r AS (UPDATE phone_calls SET recording_deleted_at = now(), recording_url = '' WHERE"
        " recording_sha256 IS NOT NULL AND recording_deleted_at IS NULL AND recorded_at < " +
-           Cutoff(recording_days_) +
+           Cutoff(periods_.recording_days) +
            " RETURNING recording_sha256, ticket_id), a AS (DELETE FROM attachments USING r"
            " WHERE attachments.ticket_id = r.ticket_id AND attachments.sha256 ="
            " r.recording_sha256) SELECT recording_sha256 FROM r"},

@@ -24,9 +24,14 @@ using DeadLetterExpiry = std::function<Result<long long>(int64_t cutoff_unix, bo
 
 class Retention {
  public:
-  // `recording_days`: how long call recordings are kept (phone.recording_retention_days).
+  // The periods the channels set: call recordings (phone.recording_retention_days) and the
+  // provider event ids remembered for deduplication (chat.dedupe_days).
+  struct ChannelPeriods {
+    int recording_days = 90;
+    int chat_event_days = 7;
+  };
   // `dead_letters` may be empty (no broker: the class is skipped).
-  Retention(const Config& config, int recording_days, DeadLetterExpiry dead_letters);
+  Retention(const Config& config, ChannelPeriods periods, DeadLetterExpiry dead_letters);
 
   // One pass as if it were `now_unix`; with `dry_run` nothing is changed and the counts are what
   // would be. Classes, in order: tickets (and with them their photos, follow-ups, messages,
@@ -39,7 +44,7 @@ class Retention {
 
  private:
   const Config& config_;
-  int recording_days_;
+  ChannelPeriods periods_;
   DeadLetterExpiry dead_letters_;
   db::Session session_;
   BlobStore blobs_;

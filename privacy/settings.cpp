@@ -78,7 +78,6 @@ const std::vector<RetentionKey>& RetentionKeys() {
       {"raw_payload_days", &R::raw_payload_days, 1, 365},
       {"intake_key_days", &R::intake_key_days, 1, 365},
       {"chat_draft_days", &R::chat_draft_days, 1, 365},
-      {"chat_event_days", &R::chat_event_days, 1, 365},
       {"chat_contact_days", &R::chat_contact_days, 1, 3650},
       {"followup_days", &R::followup_days, 1, 3650},
       {"transcript_days", &R::transcript_days, 1, 3650},

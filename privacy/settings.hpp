@@ -21,7 +21,6 @@ struct RetentionPeriods {
   int raw_payload_days = 14;   // raw inbound payloads (raw_payloads)
   int intake_key_days = 14;    // idempotency keys and their envelopes (intake_keys)
   int chat_draft_days = 30;    // chat drafts and their items, after the draft became a ticket
-  int chat_event_days = 30;    // provider event ids remembered for deduplication, with sender
   int chat_contact_days = 90;  // chat contacts (name, language) after their last message
   int followup_days = 365;     // texts of follow-ups
   int transcript_days = 90;    // phone calls: caller number and transcript

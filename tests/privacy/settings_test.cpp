@@ -100,7 +100,7 @@ TEST_CASE("privacy: the retention defaults in docs/datenschutz.md are the code's
   std::stringstream doc;
   doc << in.rdbuf();
   const privacy::RetentionPeriods k;
-  REQUIRE(privacy::RetentionKeys().size() == 12);
+  REQUIRE(privacy::RetentionKeys().size() == 11);
   for (const auto& key : privacy::RetentionKeys()) {
     INFO(key.name);
     CHECK(doc.str().find("| `" + std::string(key.name) + "` | " + std::to_string(k.*(key.days)) +
