@@ -421,6 +421,8 @@ CREATE INDEX outbox_updated_at ON outbox (updated_at);
 CREATE INDEX ticket_followups_ticket ON ticket_followups (ticket_id);
 CREATE INDEX phone_calls_ticket ON phone_calls (ticket_id) WHERE ticket_id IS NOT NULL;
 CREATE INDEX chat_drafts_ticket ON chat_drafts (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX chat_draft_items_sha256 ON chat_draft_items (sha256) WHERE sha256 IS NOT NULL;
+CREATE INDEX ticket_followups_attachments ON ticket_followups USING gin (attachments jsonb_path_ops);
 
 CREATE TABLE contact_views (
   id         bigserial PRIMARY KEY,

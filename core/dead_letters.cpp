@@ -4,6 +4,33 @@
 
 namespace meldestelle {
 
+namespace {
+
+// The time of the first entry of the x-death header the broker adds when it dead-letters a
+// message itself (delivery limit); 0 if there is none.
+int64_t XDeathTime(const amqp_basic_properties_t& props) {
+  if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0)
+    return 0;
+  for (int i = 0; i < props.headers.num_entries; ++i) {
+    const amqp_table_entry_t& e = props.headers.entries[i];
+    if (std::string_view(static_cast<const char*>(e.key.bytes), e.key.len) != "x-death" ||
+        e.value.kind != AMQP_FIELD_KIND_ARRAY || e.value.value.array.num_entries == 0)
+      continue;
+    const amqp_field_value_t& first = e.value.value.array.entries[0];
+    if (first.kind != AMQP_FIELD_KIND_TABLE)
+      return 0;
+    for (int j = 0; j < first.value.table.num_entries; ++j) {
+      const amqp_table_entry_t& f = first.value.table.entries[j];
+      if (std::string_view(static_cast<const char*>(f.key.bytes), f.key.len) == "time" &&
+          f.value.kind == AMQP_FIELD_KIND_TIMESTAMP)
+        return static_cast<int64_t>(f.value.value.u64);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 Result<AmqpConnection> ConnectToBroker(const Config& config) {
   auto url = ParseAmqpUrl(config.amqp.url);
   if (!url)
@@ -45,6 +72,7 @@ Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std:
     }
     l.message_id = HeaderValue(msg.properties, "x-meldestelle-message-id");
     l.failed_at_ms = HeaderValue(msg.properties, "x-meldestelle-failed-at-ms");
+    l.broker_time = XDeathTime(msg.properties);
     amqp_destroy_message(&msg);
     letters.push_back(std::move(l));
   }

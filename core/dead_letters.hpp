@@ -20,6 +20,7 @@ struct DeadLetter {
   std::string reason;
   std::string message_id;
   std::string failed_at_ms;  // when it was dead-lettered (ms since 1970), "" if the broker did it
+  int64_t broker_time = 0;   // the broker's x-death time (s since 1970), 0 if none
 };
 
 // A connection to the configured broker with the topology declared.

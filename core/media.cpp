@@ -143,6 +143,9 @@ Result<std::string> BlobStore::Put(std::string_view bytes, const std::string& sh
   fs::path target = PathFor(sha);
   std::error_code ec;
   if (fs::exists(target, ec)) {
+    // Stored again: its age starts anew, so the retention pass's sweep of files nothing refers
+    // to (privacy/retention.cpp) does not take it while the new report is on its way.
+    fs::last_write_time(target, fs::file_time_type::clock::now(), ec);
     return sha;
   }
   fs::create_directories(target.parent_path(), ec);

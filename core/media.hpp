@@ -21,7 +21,8 @@ std::string SanitizeFilename(std::string_view name);
 
 // Content-addressed file store: <root>/<aa>/<bb>/<sha256>. Writing is atomic (temp file, fsync,
 // rename, fsync of the directory), so a stored blob is complete or absent; storing the same
-// bytes twice keeps one file. Thread-safe (no shared mutable state beyond the file system).
+// bytes twice keeps one file (and renews its modification time). Thread-safe (no shared mutable
+// state beyond the file system).
 class BlobStore {
  public:
   explicit BlobStore(std::filesystem::path root);

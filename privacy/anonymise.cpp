@@ -33,18 +33,34 @@ std::string Counts::ToJson() const {
   return j.dump();
 }
 
-const char* const kUnreferenced =
-    "NOT EXISTS (SELECT 1 FROM attachments WHERE sha256 = $1)"
-    " AND NOT EXISTS (SELECT 1 FROM chat_draft_items WHERE sha256 = $1)"
-    " AND NOT EXISTS (SELECT 1 FROM phone_calls WHERE recording_sha256 = $1"
-    "  AND recording_deleted_at IS NULL)"
-    " AND NOT EXISTS (SELECT 1 FROM ticket_followups"
-    "  WHERE attachments @> jsonb_build_array(jsonb_build_object('sha256', $1::text)))";
+std::string UnreferencedCondition(const std::string& sha) {
+  return "NOT EXISTS (SELECT 1 FROM attachments WHERE sha256 = " + sha +
+         ") AND NOT EXISTS (SELECT 1 FROM chat_draft_items WHERE sha256 = " + sha +
+         ") AND NOT EXISTS (SELECT 1 FROM phone_calls WHERE recording_sha256 = " + sha +
+         " AND recording_deleted_at IS NULL) AND NOT EXISTS (SELECT 1 FROM ticket_followups"
+         " WHERE attachments @> jsonb_build_array(jsonb_build_object('sha256', " +
+         sha + "::text)))";
+}
 
 namespace {
 
 std::string Scrub(const std::string& text, const Anonymisation& how) {
   return how.erasure ? Redact(text, how.redact, how.names) : std::string();
+}
+
+// The routing explanation keeps which rule held and why, not what it saw in the text.
+void BlankSeen(json& j) {
+  if (j.is_object()) {
+    for (auto& [key, value] : j.items()) {
+      if (key == "seen" && value.is_string())
+        value = "";
+      else
+        BlankSeen(value);
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j)
+      BlankSeen(v);
+  }
 }
 
 void CollectShas(const json& list, std::set<std::string>& files) {
@@ -61,12 +77,20 @@ void CollectShas(const json& list, std::set<std::string>& files) {
 void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how,
                      std::set<std::string>& files, Counts& counts) {
   auto t = tx.exec_params(
-      "SELECT reference, coalesce(raw_ref, ''), text, address, reporter::text, report::text"
+      "SELECT reference, coalesce(raw_ref, ''), text, address, reporter::text, report::text,"
+      " channel, coalesce(routing_explanation, 'null'::jsonb)::text"
       " FROM tickets WHERE id = $1::uuid FOR UPDATE",
       id);
   if (t.empty())
     return;
   const std::string reference = t[0][0].as<std::string>();
+  const std::string channel = t[0][6].as<std::string>();
+  // The provider's message id can name the person (Telegram's holds the chat id, a WhatsApp
+  // wamid encodes the number, a Message-ID may hold the address); Open311's is the client's
+  // request and what lets it update its own requests.
+  const bool keep_message_id = channel == "open311";
+  json explanation = json::parse(t[0][7].as<std::string>(), nullptr, false);
+  BlankSeen(explanation);
   const std::string raw_ref = t[0][1].as<std::string>();
   json reporter = json::parse(t[0][4].as<std::string>(), nullptr, false);
   json report = json::parse(t[0][5].as<std::string>(), nullptr, false);
@@ -88,6 +112,8 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
     if (report.contains("attachments"))
       CollectShas(report["attachments"], files);
     report["attachments"] = json::array();
+    if (!keep_message_id)
+      report["channel_message_id"] = "anon:" + id;
     if (auto loc = report.find("location"); loc != report.end() && loc->is_object()) {
       (*loc)["address"] = address;
     }
@@ -102,9 +128,12 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
   }
   tx.exec_params0(
       "UPDATE tickets SET reporter = $2::jsonb, report = $3::jsonb, text = $4, address = $5,"
-      " raw_ref = NULL, anonymised_at = now() WHERE id = $1::uuid",
+      " raw_ref = NULL, anonymised_at = now(),"
+      " channel_message_id = CASE WHEN $6 THEN channel_message_id ELSE 'anon:' || id END,"
+      " routing_explanation = CASE WHEN routing_explanation IS NULL THEN NULL ELSE $7::jsonb END"
+      " WHERE id = $1::uuid",
       id, anonymous.dump(), report.dump(-1, ' ', false, json::error_handler_t::replace), text,
-      address);
+      address, keep_message_id, explanation.dump(-1, ' ', false, json::error_handler_t::replace));
   counts.Add("tickets", 1);
 
   for (const auto& row :
@@ -114,11 +143,14 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
   }
   for (const auto& row :
        tx.exec_params("SELECT id, text, attachments::text FROM ticket_followups"
-                      " WHERE ticket_id = $1::uuid AND (text <> '' OR attachments <> '[]')",
+                      " WHERE ticket_id = $1::uuid AND (text <> '' OR attachments <> '[]'"
+                      "  OR message_id NOT LIKE 'anon:%')",
                       id)) {
     CollectShas(json::parse(row[2].as<std::string>(), nullptr, false), files);
-    tx.exec_params0("UPDATE ticket_followups SET text = $2, attachments = '[]' WHERE id = $1",
-                    row[0].as<int64_t>(), Scrub(row[1].as<std::string>(), how));
+    tx.exec_params0(
+        "UPDATE ticket_followups SET text = $2, attachments = '[]',"
+        " message_id = 'anon:' || id WHERE id = $1",
+        row[0].as<int64_t>(), Scrub(row[1].as<std::string>(), how));
     counts.Add("follow-ups", 1);
   }
   if (how.erasure) {
@@ -153,9 +185,12 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
       " (SELECT id FROM outbox WHERE ticket_id = $1::uuid AND status <> 'pending')",
       id);
   counts.Add("messages",
-             tx.exec_params("UPDATE outbox SET address = '', payload = '{}'::jsonb"
+             tx.exec_params("UPDATE outbox SET address = '', payload = '{}'::jsonb,"
+                            " provider_message_id = NULL, last_error = NULL"
                             " WHERE ticket_id = $1::uuid AND status NOT IN ('pending', 'sending')"
-                            " AND (address <> '' OR payload <> '{}'::jsonb) RETURNING 1",
+                            " AND (address <> '' OR payload <> '{}'::jsonb"
+                            "  OR provider_message_id IS NOT NULL OR last_error IS NOT NULL)"
+                            " RETURNING 1",
                             id)
                  .size());
   for (const auto& row : tx.exec_params(
@@ -195,17 +230,32 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
 Result<long long> DeleteUnreferenced(db::Session& session, const BlobStore& blobs,
                                      const std::set<std::string>& shas) {
   long long deleted = 0;
-  for (const auto& sha : shas) {
-    auto unreferenced = session.Transact<bool>([&](db::Tx& tx) {
-      return !tx.exec_params(std::string("SELECT 1 WHERE ") + kUnreferenced, sha).empty();
+  std::vector<std::string> all(shas.begin(), shas.end());
+  // A thousand at a time, one query each.
+  for (size_t from = 0; from < all.size(); from += 1000) {
+    std::string list = "{";
+    for (size_t i = from; i < all.size() && i < from + 1000; ++i) {
+      if (all[i].size() != 64 || all[i].find_first_not_of("0123456789abcdef") != std::string::npos)
+        continue;
+      list += (list.size() > 1 ? "," : "") + all[i];
+    }
+    list += "}";
+    auto unreferenced = session.Transact<std::vector<std::string>>([&](db::Tx& tx) {
+      std::vector<std::string> out;
+      for (const auto& row :
+           tx.exec_params("SELECT s.sha FROM unnest($1::text[]) AS s(sha) WHERE " +
+                              UnreferencedCondition("s.sha"),
+                          list))
+        out.push_back(row[0].as<std::string>());
+      return out;
     });
     if (!unreferenced)
       return unreferenced.error();
-    if (!*unreferenced)
-      continue;
-    std::error_code ec;
-    if (std::filesystem::remove(blobs.PathFor(sha), ec))
-      ++deleted;
+    for (const auto& sha : *unreferenced) {
+      std::error_code ec;
+      if (std::filesystem::remove(blobs.PathFor(sha), ec))
+        ++deleted;
+    }
   }
   return deleted;
 }

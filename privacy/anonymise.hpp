@@ -49,7 +49,7 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
 // follow-ups, phone recordings). Returns how many were deleted.
 Result<long long> DeleteUnreferenced(db::Session& session, const BlobStore& blobs,
                                      const std::set<std::string>& shas);
-// The SQL condition "no row refers to the file $1" (sha256 hex).
-extern const char* const kUnreferenced;
+// The SQL condition "no row refers to the file `sha`" (an SQL expression of its sha256 hex).
+std::string UnreferencedCondition(const std::string& sha);
 
 }  // namespace meldestelle::privacy

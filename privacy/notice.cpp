@@ -67,8 +67,7 @@ const Texts& German() {
        "Telefon und SMS: Twilio Ireland Ltd., 25–28 North Wall Quay, Dublin 1, Irland, nimmt "
        "Anrufe entgegen, zeichnet Ihre Nachricht auf, verschickt SMS und kann die Aufnahme "
        "verschriftlichen (Auftragsverarbeiter; Übermittlung in die USA auf Grundlage von "
-       "Standardvertragsklauseln). Die Aufnahme wird dort gelöscht, sobald wir sie abgerufen "
-       "haben."},
+       "Standardvertragsklauseln)."},
   };
   return k;
 }
@@ -120,8 +119,7 @@ const Texts& English() {
       {"phone",
        "Phone and SMS: Twilio Ireland Ltd., 25–28 North Wall Quay, Dublin 1, Ireland, answers "
        "calls, records your message, sends text messages and may transcribe the recording "
-       "(processor; transfers to the USA under standard contractual clauses). The recording is "
-       "deleted there once we have fetched it."},
+       "(processor; transfers to the USA under standard contractual clauses)."},
   };
   return k;
 }
@@ -227,6 +225,10 @@ Notice BuildNotice(const Config& config, const std::vector<std::string>& channel
     if (std::find(channels.begin(), channels.end(), ch) == channels.end())
       continue;
     std::string t = text(ch);
+    if (std::string_view(ch) == "phone" && s.delete_recordings_at_provider && !t.empty()) {
+      t += en ? " The recording is deleted there once we have fetched it."
+              : " Die Aufnahme wird dort gelöscht, sobald wir sie abgerufen haben.";
+    }
     if (!t.empty())
       processors.items.push_back(t);
   }

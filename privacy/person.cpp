@@ -1,5 +1,6 @@
 #include "privacy/person.hpp"
 
+#include <algorithm>
 #include <regex>
 
 #include "core/errors.hpp"
@@ -165,22 +166,26 @@ std::optional<Contact> ContactFromAddress(const std::string& channel, const std:
   return std::nullopt;
 }
 
+// Every pattern has one capturing group, the boundary before the match (kept by Redact); the
+// boundary after it is a lookahead (non-capturing, as PostgreSQL requires).
 std::string PatternFor(const Contact& c) {
   switch (c.kind) {
     case Selector::Kind::kEmail:
-      return "(^|[^a-z0-9._%+-])" + EscapeRegex(c.value) + "($|[^a-z0-9])";
-    case Selector::Kind::kPhone:
+      // Not inside a longer address: "anna@example.com" is not "anna@example.com.au".
+      return "(^|[^a-z0-9._%+-])" + EscapeRegex(c.value) + "(?=$|[^a-z0-9.-]|[.-](?:$|[^a-z0-9]))";
+    case Selector::Kind::kPhone: {
       // Any prefix (+49, 0049, 49, 0 or none), then the significant digits with separators.
-      return "(^|[^0-9])(\\+?" + c.value.substr(0, c.value.size() - Significant(c.value).size()) +
-             "|00" + c.value.substr(0, c.value.size() - Significant(c.value).size()) +
-             "|0)?[ /().-]*" + SpacedDigits(Significant(c.value), "[ /().-]*") + "($|[^0-9])";
+      const std::string cc = c.value.substr(0, c.value.size() - Significant(c.value).size());
+      return "(^|[^0-9])(?:\\+?" + cc + "|00" + cc + "|0)?[ /().-]*" +
+             SpacedDigits(Significant(c.value), "[ /().-]*") + "(?=$|[^0-9])";
+    }
     case Selector::Kind::kTelegram:
-      return "(\"(id|chat_id|from|sender)\"[[:space:]]*:[[:space:]]*\"?" + EscapeRegex(c.value) +
-             "\"?($|[^0-9])|^" + EscapeRegex(c.value) + "$)";
+      return "(\"(?:id|chat_id|from|sender)\"[[:space:]]*:[[:space:]]*\"?|^)" +
+             EscapeRegex(c.value) + "(?=\"?(?:$|[^0-9]))";
     case Selector::Kind::kReference:
-      return EscapeRegex(c.value);
+      return "()" + EscapeRegex(c.value);
   }
-  return "$^";
+  return "()$^";
 }
 
 std::string EcmaPatternFor(const Contact& c) {
@@ -205,26 +210,46 @@ std::string Redact(const std::string& text, const std::vector<Contact>& contacts
   for (const auto& c : contacts) {
     std::regex re = RegexFor(c);
     std::smatch m;
-    // "[entfernt]" never matches, so this ends; the boundary characters (the first and the last
-    // group of the e-mail and phone patterns) are kept.
+    // A chat id stands where JSON has a number: it becomes 0. The replacement never matches, so
+    // this ends; the boundary before the match (the pattern's group) is kept.
+    const std::string with = c.kind == Selector::Kind::kTelegram ? "0" : "[entfernt]";
     while (std::regex_search(out, m, re)) {
-      size_t from = static_cast<size_t>(m.position());
-      size_t to = from + static_cast<size_t>(m.length());
-      if (c.kind != Selector::Kind::kTelegram) {
-        if (m[1].matched)
-          from += static_cast<size_t>(m[1].length());
-        if (m[m.size() - 1].matched)
-          to -= static_cast<size_t>(m[m.size() - 1].length());
-      }
-      out.replace(from, to - from, "[entfernt]");
+      size_t from = static_cast<size_t>(m.position()) + static_cast<size_t>(m[1].length());
+      size_t to = static_cast<size_t>(m.position() + m.length());
+      out.replace(from, to - from, with);
     }
   }
+  // Names, longest first, in one scan that steps over the markers already there (a name that is
+  // part of "[entfernt]" neither loops nor breaks it).
+  std::vector<std::string> sorted;
   for (const auto& n : names) {
-    std::string name = Trim(n);
-    if (name.size() < 3)
-      continue;
-    for (size_t at; (at = out.find(name)) != std::string::npos;)
-      out.replace(at, name.size(), "[entfernt]");
+    if (std::string name = Trim(n); name.size() >= 3)
+      sorted.push_back(name);
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
+  if (!sorted.empty()) {
+    constexpr std::string_view kMarker = "[entfernt]";
+    std::string next;
+    for (size_t i = 0; i < out.size();) {
+      if (out.compare(i, kMarker.size(), kMarker) == 0) {
+        next += kMarker;
+        i += kMarker.size();
+        continue;
+      }
+      bool hit = false;
+      for (const auto& name : sorted) {
+        if (out.compare(i, name.size(), name) == 0) {
+          next += kMarker;
+          i += name.size();
+          hit = true;
+          break;
+        }
+      }
+      if (!hit)
+        next += out[i++];
+    }
+    out = std::move(next);
   }
   return out;
 }

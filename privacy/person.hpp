@@ -38,12 +38,14 @@ struct Contact {
 // A POSIX regular expression (PostgreSQL's `~*`) that finds the contact in stored text: the
 // address case-insensitively; a number with or without its country code, in any spacing
 // ("+49 170 123-4567", "0170/1234567", "491701234567"); a Telegram chat id as a JSON id field.
+// The one capturing group is the boundary before the contact; the one after is a lookahead.
 std::string PatternFor(const Contact& contact);
 // The same pattern, for std::regex (ECMAScript).
 std::string EcmaPatternFor(const Contact& contact);
 
 // `text` with every occurrence of the contacts (and of the extra literal `names`, e.g. the
-// reporter's name) replaced by "[entfernt]".
+// reporter's name) replaced by "[entfernt]"; a Telegram chat id by 0 (it stands where JSON has a
+// number).
 std::string Redact(const std::string& text, const std::vector<Contact>& contacts,
                    const std::vector<std::string>& names);
 // True if `text` contains one of the contacts.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/sql.hpp"
 #include "core/wait.hpp"
@@ -38,6 +39,26 @@ Retention::Retention(const Config& config, ChannelPeriods periods, DeadLetterExp
       blobs_(config.storage.media_dir) {}
 
 Result<Counts> Retention::RunOnce(int64_t now, bool dry_run) {
+  // One pass at a time in the whole installation (every worker runs it): a session lock on this
+  // session's connection, released at the end or when the connection ends.
+  auto locked = session_.Run<bool>([](db::Connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec("SELECT pg_try_advisory_lock(7412013)")[0][0].as<bool>();
+  });
+  if (!locked)
+    return locked.error();
+  if (!*locked)
+    return MakeError(errors::kUnavailable, "another retention pass is running; try again later");
+  auto counts = Pass(now, dry_run);
+  (void)session_.Run<Ok>([](db::Connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT pg_advisory_unlock(7412013)");
+    return Ok{};
+  });
+  return counts;
+}
+
+Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
   const RetentionPeriods& k = config_.Get<Settings>().retention;
   Counts counts;
   // Every class, in this order, also when nothing was due.
@@ -91,8 +112,9 @@ Result<Counts> Retention::RunOnce(int64_t now, bool dry_run) {
            " WHERE attachments.ticket_id = r.ticket_id AND attachments.sha256 ="
            " r.recording_sha256) SELECT recording_sha256 FROM r"},
       {"messages",
-       "UPDATE outbox SET address = '', payload = '{}'::jsonb WHERE status NOT IN ('pending',"
-       " 'sending') AND (address <> '' OR payload <> '{}'::jsonb) AND updated_at < " +
+       "UPDATE outbox SET address = '', payload = '{}'::jsonb, provider_message_id = NULL,"
+       " last_error = NULL WHERE status NOT IN ('pending', 'sending') AND (address <> '' OR"
+       " payload <> '{}'::jsonb OR provider_message_id IS NOT NULL) AND updated_at < " +
            Cutoff(k.outbox_days) + " RETURNING id"},
       {"access log",
        "DELETE FROM contact_views WHERE at < " + Cutoff(k.access_log_days) + " RETURNING 1"},
@@ -209,7 +231,9 @@ void Retention::Run(const std::atomic<bool>& stop) {
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
     auto r = RunOnce(now, false);
-    if (!r) {
+    if (!r && r.error().code == errors::kUnavailable) {
+      // Another worker's pass is running: nothing to do.
+    } else if (!r) {
       log::Warn("retention pass failed, retrying",
                 {{"error", r.error().message + ": " + r.error().detail}});
     } else {

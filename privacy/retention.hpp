@@ -39,10 +39,12 @@ class Retention {
   // chat events, chat contacts, follow-up texts, transcripts, recordings, messages, access log,
   // dead letters, files (media nobody refers to).
   Result<Counts> RunOnce(int64_t now_unix, bool dry_run);
+  // (Error kUnavailable: another pass is running — in this or another process.)
   // RunOnce with the real time every privacy.job_interval_minutes, until `stop`.
   void Run(const std::atomic<bool>& stop);
 
  private:
+  Result<Counts> Pass(int64_t now_unix, bool dry_run);
   const Config& config_;
   ChannelPeriods periods_;
   DeadLetterExpiry dead_letters_;

@@ -186,14 +186,16 @@ const TableQuery kQueries[] = {
      " OR sender ~* p.pat)"},
     {"phone_calls", "x.ticket_id = ANY(p.ids) OR x.caller ~* p.pat"},
     {"notification_optouts", "x.address ~* p.pat"},
-    {"intake_keys", "x.reference = ANY(p.refs) OR x.envelope ~* p.pat OR x.key ~* p.pat"},
+    // Only their own: another citizen's pending report that merely names them is not theirs to
+    // read (the erasure still removes the mention).
+    {"intake_keys", "x.reference = ANY(p.refs)"},
     {"contact_views", "x.ticket_id = ANY(p.ids)"},
 };
 
-// raw_payloads: those of their tickets and any that mentions them (bodies are bytes).
+// raw_payloads: those of their tickets (not others' that merely mention them, as above).
 constexpr const char* kRawWhere =
     "x.sha256 IN (SELECT substr(raw_ref, 8) FROM tickets WHERE id = ANY(p.ids)"
-    " AND raw_ref IS NOT NULL) OR encode(x.body, 'escape') ~* p.pat";
+    " AND raw_ref IS NOT NULL)";
 
 std::optional<std::string> AsParam(const std::optional<std::string>& p) { return p; }
 
@@ -354,7 +356,8 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
           " (SELECT id FROM outbox WHERE address ~* $1)",
           *pattern);
       n("messages",
-        "UPDATE outbox SET address = '', payload = '{}'::jsonb WHERE status NOT IN ('pending',"
+        "UPDATE outbox SET address = '', payload = '{}'::jsonb, provider_message_id = NULL,"
+        " last_error = NULL WHERE status NOT IN ('pending',"
         " 'sending') AND (address ~* $2 OR payload::text ~* $2) AND ($1::uuid[] IS NOT NULL)"
         " RETURNING 1");
       n("chat contacts",
@@ -401,6 +404,27 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
             report.is_discarded() ? std::string("{}") : report.dump());
         c.Add("mentions in other tickets", 1);
       }
+      // … their follow-ups and staff notes.
+      for (const auto& r : tx.exec_params(
+               "SELECT id, text FROM ticket_followups WHERE text ~* $1 FOR UPDATE", *pattern)) {
+        tx.exec_params0("UPDATE ticket_followups SET text = $2 WHERE id = $1", r[0].as<int64_t>(),
+                        Redact(r[1].as<std::string>(), person.contacts, {}));
+        c.Add("mentions in other tickets", 1);
+      }
+      for (const auto& r : tx.exec_params(
+               "SELECT id, note, public_note, details::text FROM ticket_history"
+               " WHERE note ~* $1 OR public_note ~* $1 OR details::text ~* $1 FOR UPDATE",
+               *pattern)) {
+        json details =
+            json::parse(Redact(r[3].as<std::string>(), person.contacts, {}), nullptr, false);
+        tx.exec_params0(
+            "UPDATE ticket_history SET note = $2, public_note = $3, details = $4::jsonb"
+            " WHERE id = $1",
+            r[0].as<int64_t>(), Redact(r[1].as<std::string>(), person.contacts, {}),
+            Redact(r[2].as<std::string>(), person.contacts, {}),
+            details.is_object() ? details.dump() : std::string("{}"));
+        c.Add("mentions in other tickets", 1);
+      }
     }
     if (!dry_run) {
       tx.exec_params0(
@@ -417,6 +441,15 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
     return counts.error();
   if (unknown)
     return *unknown;
+  if (dry_run) {
+    counts->Add("files", static_cast<long long>(files.size()));
+  } else {
+    // The files first: a broker that is away must not keep them.
+    auto freed = DeleteUnreferenced(session, blobs, files);
+    if (!freed)
+      return freed.error();
+    counts->Add("files", *freed);
+  }
   if (dead_letters) {
     auto mentions = [&](const std::string& body) {
       if (Mentions(body, person.contacts))
@@ -435,14 +468,6 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
                        n.error().detail);
     counts->Add("dead letters", *n);
   }
-  if (dry_run) {
-    counts->Add("files", static_cast<long long>(files.size()));
-    return counts;
-  }
-  auto freed = DeleteUnreferenced(session, blobs, files);
-  if (!freed)
-    return freed.error();
-  counts->Add("files", *freed);
   return counts;
 }
 

@@ -71,6 +71,11 @@ TEST_CASE("the blob store is content-addressed and stores the same bytes once") 
     files += e.is_regular_file() ? 1 : 0;
   }
   CHECK(files == 1);
+  // Stored again, the file's age starts anew (the retention pass sweeps old unreferenced files).
+  auto old_time = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 30);
+  std::filesystem::last_write_time(store.PathFor(*a), old_time);
+  REQUIRE(store.Put(bytes).ok());
+  CHECK(std::filesystem::last_write_time(store.PathFor(*a)) > old_time + std::chrono::hours(24));
   std::filesystem::remove_all(root);
 }
 

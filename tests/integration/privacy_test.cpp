@@ -247,6 +247,12 @@ TEST_CASE(
       CHECK(row[3].as<bool>());
     }
     CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 3);
+    // Nothing of the provider's ids (a wamid encodes the number) or of what routing saw in the
+    // text is left on them.
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL"
+                  " AND channel_message_id NOT LIKE 'anon:%'") == 0);
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL"
+                  " AND routing_explanation::text LIKE '%Laterne%'") == 0);
     // The media folder: their photo is gone, the other's is there, no file names them.
     CHECK_FALSE(std::filesystem::exists(s.media_dir() / person_sha.substr(0, 2) /
                                         person_sha.substr(2, 2) / person_sha));

@@ -87,3 +87,32 @@ TEST_CASE("privacy: a reporter's stored address becomes the contact of its chann
 }
 
 }  // namespace person_test
+
+namespace person_boundary_test {
+
+using namespace meldestelle::privacy;
+using K = Selector::Kind;
+
+TEST_CASE(
+    "privacy patterns: an address is not found inside a longer one, a name inside the "
+    "marker cannot loop") {
+  std::vector<Contact> anna = {{K::kEmail, "anna@example.com"}};
+  CHECK_FALSE(Mentions("anna@example.com.au", anna));
+  CHECK_FALSE(Mentions("anna@example.com-mail.de", anna));
+  CHECK_FALSE(Mentions("joanna@example.com", anna));
+  CHECK(Mentions("Schreiben Sie an anna@example.com.", anna));
+  CHECK(Mentions("<ANNA@example.com>", anna));
+  CHECK(Redact("an anna@example.com. Danke", anna, {}) == "an [entfernt]. Danke");
+  CHECK(Redact("anna@example.com.au", anna, {}) == "anna@example.com.au");
+  // Names that are part of the marker itself.
+  CHECK(Redact("Herr Fern", {}, {"Fern", "ern"}) == "Herr [entfernt]");
+}
+
+TEST_CASE("privacy redaction keeps JSON readable: a chat id becomes 0") {
+  std::vector<Contact> tg = {{K::kTelegram, "5551234"}};
+  std::string redacted =
+      Redact(R"({"chat":{"id":5551234},"from":"5551234","update_id":5551234})", tg, {});
+  CHECK(redacted == R"({"chat":{"id":0},"from":"0","update_id":5551234})");
+}
+
+}  // namespace person_boundary_test
