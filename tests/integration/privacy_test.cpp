@@ -115,6 +115,22 @@ std::vector<std::filesystem::path> MediaFiles(Stack& s) {
   return out;
 }
 
+// The public status of an anonymised or erased ticket still answers.
+void CheckStatusAnswers(Stack& s, const std::string& reference) {
+  auto st = s.Client().Get(("/api/v1/reports/" + reference).c_str());
+  REQUIRE(st);
+  CHECK(st->status == 200);
+}
+
+// A stack whose messenger and phone providers are the stand-ins, with a short chat window.
+StackOptions WithProviders(const FakeProviders& fake, bool dispatcher) {
+  StackOptions o;
+  o.dispatcher = dispatcher;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  return o;
+}
+
 // The count a `privacy` command printed for `klass` ("  tickets   3"); -1 if none.
 long long CountIn(const std::string& out, const std::string& klass) {
   std::istringstream in(out);
@@ -132,10 +148,7 @@ TEST_CASE(
     "folder or the dead-letter queue, their tickets stay anonymous, others keep theirs",
     "[integration][privacy]") {
   FakeProviders fake;
-  StackOptions o;
-  o.dispatcher = true;
-  o.extra_env = fake.Env();
-  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  StackOptions o = WithProviders(fake, true);
   Stack s(o);
   fake.AddMedia("7001", Jpeg());
   fake.AddMedia("7002", OtherJpeg());
@@ -276,10 +289,7 @@ TEST_CASE(
     CHECK(audit[0][0].as<std::string>() == "phone");
     CHECK(audit[1][0].as<std::string>() == "email");
     CHECK(json::parse(audit[0][2].as<std::string>())["tickets"] == 2);
-    // The public status of an erased ticket still answers.
-    auto st = s.Client().Get(("/api/v1/reports/" + sms_ref).c_str());
-    REQUIRE(st);
-    CHECK(st->status == 200);
+    CheckStatusAnswers(s, sms_ref);
   }
 }
 
@@ -402,10 +412,7 @@ TEST_CASE(
   INFO(sweep);
   CHECK_FALSE(std::filesystem::exists(orphan_file));
   CHECK(CountIn(sweep, "files") == 1);
-  // The status of an anonymised ticket still answers.
-  auto st = s.Client().Get(("/api/v1/reports/" + done_ref).c_str());
-  REQUIRE(st);
-  CHECK(st->status == 200);
+  CheckStatusAnswers(s, done_ref);
 }
 
 TEST_CASE(
@@ -500,10 +507,7 @@ TEST_CASE(
     "and processors in German and English, e-mails and the first chat reply carry the line",
     "[integration][privacy]") {
   FakeProviders fake;
-  StackOptions o;
-  o.dispatcher = true;
-  o.extra_env = fake.Env();
-  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  StackOptions o = WithProviders(fake, true);
   o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
   o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
   o.edit_config = [](std::string& text) {
@@ -571,9 +575,7 @@ TEST_CASE(
 TEST_CASE("documents are not kept (they carry their author's metadata), the ticket says so",
           "[integration][privacy]") {
   FakeProviders fake;
-  StackOptions o;
-  o.extra_env = fake.Env();
-  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  StackOptions o = WithProviders(fake, false);
   Stack s(o);
   const std::string pdf = "%PDF-1.4\n1 0 obj << /Author (Erika Mustermann) >> endobj\n%%EOF\n";
   fake.AddMedia("7100", pdf);
@@ -625,10 +627,7 @@ TEST_CASE(
     "appear in no process's log",
     "[integration][privacy]") {
   FakeProviders fake;
-  StackOptions o;
-  o.dispatcher = true;
-  o.extra_env = fake.Env();
-  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  StackOptions o = WithProviders(fake, true);
   o.extra_env.push_back("MELDESTELLE_PHONE_TRANSCRIPTION_WAIT_SECONDS=60");
   o.extra_env.push_back("MELDESTELLE_MAIL_SECRET=log-probe-mail-secret");
   o.extra_env.push_back("MELDESTELLE_OPEN311_API_KEY=log-probe-open311-key");
