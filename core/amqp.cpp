@@ -217,6 +217,18 @@ amqp_table_entry_t IntEntry(const char* key, int64_t value) {
 
 }  // namespace
 
+Result<AmqpConnection> ConnectToBroker(const Config& config) {
+  auto url = ParseAmqpUrl(config.amqp.url);
+  if (!url)
+    return url.error();
+  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
+  if (!conn)
+    return conn.error();
+  if (auto st = DeclareTopology(*conn, config.amqp); !st)
+    return st.error();
+  return conn;
+}
+
 Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg) {
   amqp_connection_state_t c = conn.get();
   constexpr amqp_channel_t ch = AmqpConnection::kChannel;

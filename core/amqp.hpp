@@ -61,6 +61,9 @@ inline constexpr int kBrokerDeliveryLimit = 20;
 // into the dead-letter queue) and the quorum dead-letter queue. Idempotent; the gateway and
 // every worker call it with the same arguments.
 Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg);
+// A connection to the configured broker (amqp.url; no heartbeats, 5 s to connect) with the
+// topology declared: the worker's consumer, the admin commands, the retention pass.
+Result<AmqpConnection> ConnectToBroker(const Config& config);
 
 inline constexpr std::string_view kReportRoutingKey = "report";
 

@@ -31,19 +31,6 @@ int64_t XDeathTime(const amqp_basic_properties_t& props) {
 
 }  // namespace
 
-Result<AmqpConnection> ConnectToBroker(const Config& config) {
-  auto url = ParseAmqpUrl(config.amqp.url);
-  if (!url)
-    return url.error();
-  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
-  if (!conn)
-    return conn.error();
-  if (auto st = DeclareTopology(*conn, config.amqp); !st) {
-    return st.error();
-  }
-  return conn;
-}
-
 Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std::string& queue,
                                                 int limit) {
   std::vector<DeadLetter> letters;

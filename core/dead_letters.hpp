@@ -23,9 +23,6 @@ struct DeadLetter {
   int64_t broker_time = 0;   // the broker's x-death time (s since 1970), 0 if none
 };
 
-// A connection to the configured broker with the topology declared.
-Result<AmqpConnection> ConnectToBroker(const Config& config);
-
 // Takes up to `limit` dead letters without acknowledging them.
 Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std::string& queue,
                                                 int limit);

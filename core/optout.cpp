@@ -26,31 +26,32 @@ Result<OptOutRequest> CheckOptOutLink(const Config& config, std::string_view cha
     return bad("c, m (or a) and s are required");
   if (channel != "email")
     return bad("unknown channel");
+  // What the signature covers: the message ("email:#4711"), or in a link sent before, the address.
+  OptOutRequest out{std::string(channel), 0, ""};
+  std::string subject;
   if (!message.empty()) {
     if (message.size() > 18 || message.find_first_not_of("0123456789") != std::string_view::npos ||
         message[0] == '0')
       return bad("malformed message");
-    if (signature.size() != 32)
-      return bad("malformed signature");
-    std::string ch(channel), m(message);
-    if (!VerifyLinkOrLegacy(config, KeyPurpose::kOptOutLinks, "optout", ch + ":#" + m, 0,
-                            std::string(signature), 0))
-      return bad("wrong signature");
-    return OptOutRequest{ch, std::stoll(m), ""};
-  }
-  if (address.size() > 254 || !IsValidUtf8(address) || address.find('@') == std::string_view::npos)
-    return bad("malformed address");
-  for (unsigned char c : address) {
-    if (c < 0x21 || c == 0x7f)
+    out.message_id = std::stoll(std::string(message));
+    subject = out.channel + ":#" + std::string(message);
+  } else {
+    if (address.size() > 254 || !IsValidUtf8(address) ||
+        address.find('@') == std::string_view::npos)
       return bad("malformed address");
+    for (unsigned char c : address) {
+      if (c < 0x21 || c == 0x7f)
+        return bad("malformed address");
+    }
+    out.address = std::string(address);
+    subject = out.channel + ":" + out.address;
   }
   if (signature.size() != 32)
     return bad("malformed signature");
-  std::string ch(channel), addr(address);
-  if (!VerifyLinkOrLegacy(config, KeyPurpose::kOptOutLinks, "optout", ch + ":" + addr, 0,
+  if (!VerifyLinkOrLegacy(config, KeyPurpose::kOptOutLinks, "optout", subject, 0,
                           std::string(signature), 0))
     return bad("wrong signature");
-  return OptOutRequest{ch, 0, addr};
+  return out;
 }
 
 }  // namespace meldestelle

@@ -154,23 +154,8 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
     counts.Add("follow-ups", 1);
   }
   if (how.erasure) {
-    for (const auto& row :
-         tx.exec_params("SELECT id, note, public_note, details::text FROM ticket_history"
-                        " WHERE ticket_id = $1::uuid",
-                        id)) {
-      std::string note = row[1].as<std::string>(), pub = row[2].as<std::string>(),
-                  details = row[3].as<std::string>();
-      std::string n2 = Redact(note, how.redact, how.names), p2 = Redact(pub, how.redact, how.names),
-                  d2 = Redact(details, how.redact, how.names);
-      if (n2 == note && p2 == pub && d2 == details)
-        continue;
-      json dj = json::parse(d2, nullptr, false);
-      tx.exec_params0(
-          "UPDATE ticket_history SET note = $2, public_note = $3, details = $4::jsonb WHERE id = "
-          "$1",
-          row[0].as<int64_t>(), n2, p2, dj.is_object() ? d2 : std::string("{}"));
-      counts.Add("history notes", 1);
-    }
+    counts.Add("history notes",
+               RedactHistory(tx, "ticket_id = $1::uuid", id, how.redact, how.names));
   }
   // Messages to the citizen not yet sent are dropped; those sent lose address and text. The
   // departments' deliveries of an open ticket stay (they carry no contact unless the department
@@ -225,6 +210,29 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
                               raw_ref.substr(7), raw_ref)
                    .size());
   }
+}
+
+long long RedactHistory(db::Tx& tx, const std::string& where, const std::string& param,
+                        const std::vector<Contact>& contacts,
+                        const std::vector<std::string>& names) {
+  long long changed = 0;
+  for (const auto& row :
+       tx.exec_params("SELECT id, note, public_note, details::text FROM ticket_history WHERE " +
+                          where + " FOR UPDATE",
+                      param)) {
+    std::string note = row[1].as<std::string>(), pub = row[2].as<std::string>(),
+                details = row[3].as<std::string>();
+    std::string n2 = Redact(note, contacts, names), p2 = Redact(pub, contacts, names),
+                d2 = Redact(details, contacts, names);
+    if (n2 == note && p2 == pub && d2 == details)
+      continue;
+    json dj = json::parse(d2, nullptr, false);
+    tx.exec_params0(
+        "UPDATE ticket_history SET note = $2, public_note = $3, details = $4::jsonb WHERE id = $1",
+        row[0].as<int64_t>(), n2, p2, dj.is_object() ? d2 : std::string("{}"));
+    ++changed;
+  }
+  return changed;
 }
 
 Result<long long> DeleteUnreferenced(db::Session& session, const BlobStore& blobs,

@@ -45,6 +45,12 @@ struct Anonymisation {
 void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how,
                      std::set<std::string>& files, Counts& counts);
 
+// Redacts `contacts` and `names` in the notes and details of the history rows that match `where`
+// (an SQL condition on ticket_history with `param` as $1); returns how many rows changed.
+long long RedactHistory(db::Tx& tx, const std::string& where, const std::string& param,
+                        const std::vector<Contact>& contacts,
+                        const std::vector<std::string>& names);
+
 // Deletes each file of `shas` that no row refers to any more (attachments, chat draft items,
 // follow-ups, phone recordings). Returns how many were deleted.
 Result<long long> DeleteUnreferenced(db::Session& session, const BlobStore& blobs,

@@ -197,8 +197,6 @@ constexpr const char* kRawWhere =
     "x.sha256 IN (SELECT substr(raw_ref, 8) FROM tickets WHERE id = ANY(p.ids)"
     " AND raw_ref IS NOT NULL)";
 
-std::optional<std::string> AsParam(const std::optional<std::string>& p) { return p; }
-
 }  // namespace
 
 Result<ExportSummary> Export(const Config& config, const Selector& selector,
@@ -224,7 +222,7 @@ Result<ExportSummary> Export(const Config& config, const Selector& selector,
       return person.error();
     const std::string ids = ArrayLiteral(person->ticket_ids);
     const std::string refs = ArrayLiteral(person->references);
-    const auto pattern = AsParam(PatternOf(person->contacts));
+    const auto pattern = PatternOf(person->contacts);
     json records = json::array();
     auto add = [&](const std::string& table, json row) {
       records.push_back({{"table", table}, {"purpose", Purpose(table)}, {"row", std::move(row)}});
@@ -335,22 +333,22 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
       return c;
     }
     person = *found;
-    const std::string ids = ArrayLiteral(person.ticket_ids);
-    const auto pattern = AsParam(PatternOf(person.contacts));
+    const auto pattern = PatternOf(person.contacts);
     Anonymisation how{person.contacts, person.names, true};
     for (const auto& id : person.ticket_ids)
       AnonymiseTicket(tx, id, how, files, c);
     if (c.Get("tickets") == 0)
       c.Add("tickets", 0);
+    // A statement with the pattern as $1, counted as `klass`.
     auto n = [&](const char* klass, const std::string& sql) {
-      c.Add(klass, tx.exec_params(sql, ids, pattern).size());
+      c.Add(klass, tx.exec_params(sql, *pattern).size());
     };
     if (pattern) {
       // Messages to them on other tickets (a typed address): unsent ones dropped, sent ones
       // emptied.
       n("messages",
         "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('ack', 'status', 'chat_reply')"
-        " AND address ~* $2 AND ($1::uuid[] IS NOT NULL) RETURNING 1");
+        " AND address ~* $1 RETURNING 1");
       tx.exec_params0(
           "UPDATE outbox_attempts SET detail = '' WHERE detail ~* $1 OR outbox_id IN"
           " (SELECT id FROM outbox WHERE address ~* $1)",
@@ -358,19 +356,16 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
       n("messages",
         "UPDATE outbox SET address = '', payload = '{}'::jsonb, provider_message_id = NULL,"
         " last_error = NULL WHERE status NOT IN ('pending',"
-        " 'sending') AND (address ~* $2 OR payload::text ~* $2) AND ($1::uuid[] IS NOT NULL)"
+        " 'sending') AND (address ~* $1 OR payload::text ~* $1)"
         " RETURNING 1");
-      n("chat contacts",
-        "DELETE FROM chat_contacts WHERE address ~* $2 AND ($1::uuid[] IS NOT NULL) RETURNING 1");
-      n("chat events",
-        "DELETE FROM chat_events WHERE sender ~* $2 AND ($1::uuid[] IS NOT NULL) RETURNING 1");
+      n("chat contacts", "DELETE FROM chat_contacts WHERE address ~* $1 RETURNING 1");
+      n("chat events", "DELETE FROM chat_events WHERE sender ~* $1 RETURNING 1");
       for (const auto& r : tx.exec_params(
                "SELECT i.sha256 FROM chat_draft_items i JOIN chat_drafts d ON d.id = i.draft_id"
                " WHERE d.sender ~* $1 AND i.sha256 IS NOT NULL",
                *pattern))
         files.insert(r[0].as<std::string>());
-      n("chat drafts",
-        "DELETE FROM chat_drafts WHERE sender ~* $2 AND ($1::uuid[] IS NOT NULL) RETURNING 1");
+      n("chat drafts", "DELETE FROM chat_drafts WHERE sender ~* $1 RETURNING 1");
       for (const auto& r : tx.exec_params(
                "UPDATE phone_calls SET caller = '', transcript = NULL, recording_url = '',"
                " recording_deleted_at = CASE WHEN recording_sha256 IS NULL THEN"
@@ -382,14 +377,11 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
         c.Add("calls", 1);
       }
       n("opt-outs",
-        "DELETE FROM notification_optouts WHERE address ~* $2 AND ($1::uuid[] IS NOT NULL)"
+        "DELETE FROM notification_optouts WHERE address ~* $1"
         " RETURNING 1");
-      n("raw payloads",
-        "DELETE FROM raw_payloads WHERE encode(body, 'escape') ~* $2 AND ($1::uuid[] IS NOT"
-        " NULL) RETURNING 1");
+      n("raw payloads", "DELETE FROM raw_payloads WHERE encode(body, 'escape') ~* $1 RETURNING 1");
       n("idempotency envelopes",
-        "DELETE FROM intake_keys WHERE (envelope ~* $2 OR key ~* $2) AND ($1::uuid[] IS NOT"
-        " NULL) RETURNING 1");
+        "DELETE FROM intake_keys WHERE (envelope ~* $1 OR key ~* $1) RETURNING 1");
       // Others' tickets that name them (a neighbour's report with their number in it).
       for (const auto& r :
            tx.exec_params("SELECT id::text, text, address, report::text FROM tickets WHERE"
@@ -411,20 +403,9 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
                         Redact(r[1].as<std::string>(), person.contacts, {}));
         c.Add("mentions in other tickets", 1);
       }
-      for (const auto& r : tx.exec_params(
-               "SELECT id, note, public_note, details::text FROM ticket_history"
-               " WHERE note ~* $1 OR public_note ~* $1 OR details::text ~* $1 FOR UPDATE",
-               *pattern)) {
-        json details =
-            json::parse(Redact(r[3].as<std::string>(), person.contacts, {}), nullptr, false);
-        tx.exec_params0(
-            "UPDATE ticket_history SET note = $2, public_note = $3, details = $4::jsonb"
-            " WHERE id = $1",
-            r[0].as<int64_t>(), Redact(r[1].as<std::string>(), person.contacts, {}),
-            Redact(r[2].as<std::string>(), person.contacts, {}),
-            details.is_object() ? details.dump() : std::string("{}"));
-        c.Add("mentions in other tickets", 1);
-      }
+      c.Add("mentions in other tickets",
+            RedactHistory(tx, "note ~* $1 OR public_note ~* $1 OR details::text ~* $1", *pattern,
+                          person.contacts, {}));
     }
     if (!dry_run) {
       tx.exec_params0(

@@ -44,18 +44,13 @@ Worker::Worker(const Config& config, const channels::Registry& channels,
           {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})) {}
 
 Status Worker::Connect() {
-  auto url = ParseAmqpUrl(config_.amqp.url);
-  if (!url)
-    return url.error();
-  // No AMQP heartbeats: while the database is down the worker retries in place without calling
-  // into librabbitmq, and a heartbeat timeout would drop the connection and return (and count)
-  // every prefetched message. TCP keepalive (set in Open) notices a vanished broker instead.
-  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
+  // No AMQP heartbeats (ConnectToBroker opens without): while the database is down the worker
+  // retries in place without calling into librabbitmq, and a heartbeat timeout would drop the
+  // connection and return (and count) every prefetched message. TCP keepalive (set in Open)
+  // notices a vanished broker instead.
+  auto conn = ConnectToBroker(config_);
   if (!conn)
     return conn.error();
-  if (auto st = DeclareTopology(*conn, config_.amqp); !st) {
-    return st;
-  }
   amqp_connection_state_t c = conn->get();
   amqp_basic_qos(c, AmqpConnection::kChannel, 0, static_cast<uint16_t>(settings_.prefetch), 0);
   if (auto st = conn->CheckRpc("basic.qos"); !st)
