@@ -4,6 +4,13 @@
 
 namespace meldestelle {
 
+std::string StatusPageUrl(const Config& config, std::string_view reference) {
+  std::string url = config.gateway.public_base_url;
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  return url + "/meldung/" + std::string(reference);
+}
+
 std::string_view KeyName(KeyPurpose purpose) {
   switch (purpose) {
     case KeyPurpose::kFormTokens:

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/config.hpp"
 
@@ -15,6 +16,10 @@ enum class KeyPurpose { kFormTokens, kOptOutLinks, kMediaLinks, kInbox, kPrivacy
 std::string_view KeyName(KeyPurpose purpose);  // "form_tokens", "optout_links", ...
 // "" when neither the purpose's secret nor the master is configured.
 std::string PurposeKey(const Config& config, KeyPurpose purpose);
+
+// The citizens' status page of a reference (GET /meldung/{reference}, docs/api.md) under
+// gateway.public_base_url: the link in every acknowledgement, status notice and confirmation.
+std::string StatusPageUrl(const Config& config, std::string_view reference);
 
 // Signed links in mails we send (docs/departments.md): a department's link to a large photo, a
 // citizen's opt-out link. The signature is HMAC-SHA256 over "purpose|subject|expiry" with the

@@ -8,6 +8,7 @@
 
 #include "channels/phone/settings.hpp"
 #include "channels/webform/page.hpp"
+#include "channels/webform/settings.hpp"
 #include "core/log.hpp"
 #include "gateway/server.hpp"
 #include "privacy/notice.hpp"
@@ -106,20 +107,22 @@ void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& r
 }
 
 void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res) {
-  // English by ?lang=en, else by the browser's first choice; German otherwise.
-  std::string lang = req.get_param_value("lang");
-  if (lang.empty()) {
-    std::string accept = req.get_header_value("Accept-Language");
-    lang = accept.rfind("en", 0) == 0 ? "en" : "de";
-  }
-  lang = lang == "en" ? "en" : "de";
+  std::string lang = PageLanguage(req);
   std::vector<std::string> enabled;
   for (const auto& channel : channels_.channels()) {
     if (!channel.enabled || channel.enabled(config_))
       enabled.push_back(channel.name);
   }
+  // The host of the status page's map tiles ("https://tile.openstreetmap.org/{z}/…" →
+  // "tile.openstreetmap.org"), when the map is on.
+  std::string tiles_host;
+  if (const auto& map = config_.Get<webform::Settings>().map; map.enabled) {
+    size_t start = map.tile_url.find("://");
+    start = start == std::string::npos ? 0 : start + 3;
+    tiles_host = map.tile_url.substr(start, map.tile_url.find('/', start) - start);
+  }
   privacy::Notice n = privacy::BuildNotice(
-      config_, enabled, config_.Get<phone::Settings>().recording_retention_days, lang);
+      config_, enabled, config_.Get<phone::Settings>().recording_retention_days, lang, tiles_host);
   webform::InfoPage page;
   page.language = n.language;
   page.town_name = config_.town.name;

@@ -11,6 +11,7 @@
 #include "channels/webform/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
+#include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/text.hpp"
@@ -220,6 +221,11 @@ void Gateway::Routes() {
   });
   server_->Get(R"(/api/v1/reports/([^/]+))",
                [this](const auto& req, auto& res) { HandleStatus(req, res); });
+  server_->Get("/meldung", [this](const auto& req, auto& res) { HandleLookupPage(req, res); });
+  server_->Get(R"(/meldung/([^/]{1,64}))",
+               [this](const auto& req, auto& res) { HandleStatusPage(req, res); });
+  server_->Get(R"(/assets/[A-Za-z0-9._/-]+)",
+               [this](const auto& req, auto& res) { HandleAsset(req, res); });
   server_->Get(R"(/media/([0-9a-f]{64}))",
                [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
   server_->Get("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPage(req, res); });
@@ -447,6 +453,8 @@ void Gateway::HandleStatus(const httplib::Request& req, httplib::Response& res) 
     // Linked to an open ticket: its status, and its reference (docs/duplicates.md).
     body["duplicate_of"] = s.duplicate_of;
   }
+  // The same status for people (GET /meldung/{reference}).
+  body["status_page"] = StatusPageUrl(config_, s.reference);
   SendJson(res, 200, body);
 }
 

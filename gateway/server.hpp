@@ -21,6 +21,9 @@ namespace meldestelle::gateway {
 
 class GuardedServer;  // cpp-httplib's server (gateway/guarded_server.hpp)
 
+// The language of a citizens' page: ?lang=de|en, else the browser's Accept-Language, else German.
+std::string PageLanguage(const httplib::Request& req);
+
 // The HTTP front: the framing checks every request passes first, the public status, the health
 // and metrics endpoints, signed media links, the opt-out link, the staff API and inbox — and the
 // routes of every channel in the registry, to which it offers channels::Intake: references, the
@@ -57,6 +60,11 @@ class Gateway final : public channels::Intake {
   // Citizens' opt-out link from status e-mails (gateway/optout.cpp).
   void HandleOptOutPage(const httplib::Request& req, httplib::Response& res);
   void HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res);
+  // The citizens' status page, the field to type a reference and the map's files
+  // (gateway/status_page.cpp).
+  void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
+  void HandleLookupPage(const httplib::Request& req, httplib::Response& res);
+  void HandleAsset(const httplib::Request& req, httplib::Response& res);
   void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

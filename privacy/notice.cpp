@@ -68,6 +68,9 @@ const Texts& German() {
        "Anrufe entgegen, zeichnet Ihre Nachricht auf, verschickt SMS und kann die Aufnahme "
        "verschriftlichen (Auftragsverarbeiter; Übermittlung in die USA auf Grundlage von "
        "Standardvertragsklauseln)."},
+      {"map",
+       "Karte auf der Statusseite: Ihr Browser lädt die Kartenausschnitte von {host}. Dieser "
+       "Dienst erhält dabei Ihre IP-Adresse und den gezeigten Ausschnitt, nicht Ihre Meldung."},
   };
   return k;
 }
@@ -120,6 +123,9 @@ const Texts& English() {
        "Phone and SMS: Twilio Ireland Ltd., 25–28 North Wall Quay, Dublin 1, Ireland, answers "
        "calls, records your message, sends text messages and may transcribe the recording "
        "(processor; transfers to the USA under standard contractual clauses)."},
+      {"map",
+       "Map on the status page: your browser loads the map tiles from {host}. That service "
+       "sees your IP address and the area shown, not your report."},
   };
   return k;
 }
@@ -135,14 +141,15 @@ std::string Days(int n, bool en) {
 }  // namespace
 
 const std::vector<std::string>& NoticeTextKeys() {
-  static const std::vector<std::string> k = {"purpose", "legal_basis", "data",     "recipients",
-                                             "rights",  "webform",     "app",      "open311",
-                                             "email",   "whatsapp",    "telegram", "phone"};
+  static const std::vector<std::string> k = {
+      "purpose", "legal_basis", "data",     "recipients", "rights", "webform", "app",
+      "open311", "email",       "whatsapp", "telegram",   "phone",  "map"};
   return k;
 }
 
 Notice BuildNotice(const Config& config, const std::vector<std::string>& channels,
-                   int recording_days, const std::string& language) {
+                   int recording_days, const std::string& language,
+                   const std::string& map_tiles_host) {
   const Settings& s = config.Get<Settings>();
   const bool en = language == "en";
   const Texts& builtin = en ? English() : German();
@@ -229,6 +236,13 @@ Notice BuildNotice(const Config& config, const std::vector<std::string>& channel
       t += en ? " The recording is deleted there once we have fetched it."
               : " Die Aufnahme wird dort gelöscht, sobald wir sie abgerufen haben.";
     }
+    if (!t.empty())
+      processors.items.push_back(t);
+  }
+  if (!map_tiles_host.empty()) {
+    std::string t = text("map");
+    if (size_t at = t.find("{host}"); at != std::string::npos)
+      t.replace(at, 6, map_tiles_host);
     if (!t.empty())
       processors.items.push_back(t);
   }

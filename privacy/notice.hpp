@@ -25,9 +25,11 @@ struct Notice {
 };
 
 // `channels`: the names of the channels that are switched on ("webform", "whatsapp", …).
-// `recording_days`: phone.recording_retention_days.
+// `recording_days`: phone.recording_retention_days. `map_tiles_host`: the host the status page's
+// map loads its tiles from (webform.map.tile_url), "" when the map is off.
 Notice BuildNotice(const Config& config, const std::vector<std::string>& channels,
-                   int recording_days, const std::string& language);
+                   int recording_days, const std::string& language,
+                   const std::string& map_tiles_host = "");
 
 // The keys of privacy.texts.<language> (docs/datenschutz.md).
 const std::vector<std::string>& NoticeTextKeys();

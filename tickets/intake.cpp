@@ -39,11 +39,16 @@ Status IntakeStore::MarkConfirmed(const std::string& channel, const std::string&
   });
 }
 
-Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::string& ref) {
+Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::string& ref,
+                                                                     const std::string& timezone) {
   return pool_.Run<std::optional<PublicStatus>>(
       [&](pqxx::connection& c) -> std::optional<PublicStatus> {
         pqxx::nontransaction tx(c);
         const char* kIso = "YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"";
+        // The town's local time as the status page shows it; the zone is the configured one
+        // (checked when the configuration is read), UTC when none is asked for.
+        const std::string zone = timezone.empty() ? "UTC" : timezone;
+        const char* kLocal = "DD.MM.YYYY, HH24:MI";
         auto t = tx.exec_params(
             // A hand-back is internal: the citizen sees "assigned" until it is re-routed.
             std::string("SELECT t.reference, replace(COALESCE(o.status, t.status),"
@@ -55,24 +60,61 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
                 "'),"
                 " to_char(COALESCE(o.updated_at, t.updated_at) AT TIME ZONE 'UTC', '" +
                 kIso +
-                "'), COALESCE(o.reference, '')"
+                "'), COALESCE(o.reference, ''), COALESCE(o.id, t.id)::text,"
+                " COALESCE(o.lat, t.lat), COALESCE(o.lon, t.lon),"
+                " to_char(t.received_at AT TIME ZONE $2, '" +
+                kLocal +
+                "')"
                 " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
                 " WHERE t.reference = $1",
-            ref);
+            ref, zone);
         if (!t.empty()) {
-          return PublicStatus{t[0][0].as<std::string>(), t[0][1].as<std::string>(),
-                              t[0][2].as<std::string>(), t[0][3].as<std::string>(),
-                              t[0][4].as<std::string>(), t[0][5].as<std::string>(),
-                              t[0][6].as<std::string>()};
+          const auto& row = t[0];
+          PublicStatus s;
+          s.reference = row[0].as<std::string>();
+          s.status = row[1].as<std::string>();
+          s.department = row[2].as<std::string>();
+          s.category = row[3].as<std::string>();
+          s.received_at = row[4].as<std::string>();
+          s.updated_at = row[5].as<std::string>();
+          s.duplicate_of = row[6].as<std::string>();
+          if (timezone.empty())
+            return s;
+          if (!row[8].is_null() && !row[9].is_null()) {
+            s.lat = row[8].as<double>();
+            s.lon = row[9].as<double>();
+          }
+          s.received_local = row[10].as<std::string>();
+          // What a citizen may see of the history (as in the export of docs/datenschutz.md):
+          // the routing, acceptance, status changes, re-routing, linking and reopening, with
+          // the notes written for the citizen; never the internal note or who did it.
+          for (const auto& h : tx.exec_params(
+                   std::string("SELECT to_char(at AT TIME ZONE $2, '") + kLocal +
+                       "'), action, COALESCE(replace(to_status, 'handed_back', 'assigned'), ''),"
+                       " COALESCE(to_department, ''), public_note FROM ticket_history"
+                       " WHERE ticket_id = $1::uuid AND action IN ('routed', 'accepted',"
+                       " 'rerouted', 'status', 'duplicate', 'reopened') ORDER BY id",
+                   row[7].as<std::string>(), zone)) {
+            s.history.push_back({h[0].as<std::string>(), h[1].as<std::string>(),
+                                 h[2].as<std::string>(), h[3].as<std::string>(),
+                                 h[4].as<std::string>()});
+          }
+          return s;
         }
         // Accepted at intake, not yet routed (the worker is behind or the message is pending).
         auto k = tx.exec_params(
             std::string("SELECT reference, to_char(created_at AT TIME ZONE 'UTC', '") + kIso +
+                "'), to_char(created_at AT TIME ZONE $2, '" + kLocal +
                 "') FROM intake_keys WHERE reference = $1 AND state = 'confirmed'",
-            ref);
+            ref, zone);
         if (!k.empty()) {
           std::string at = k[0][1].as<std::string>();
-          return PublicStatus{ref, "received", "", "", at, at, ""};
+          PublicStatus s;
+          s.reference = ref;
+          s.status = "received";
+          s.received_at = s.updated_at = at;
+          s.received_local = k[0][2].as<std::string>();
+          return s;
         }
         return std::nullopt;
       });

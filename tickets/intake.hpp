@@ -45,8 +45,20 @@ class IntakeStore {
     // A report linked to an open ticket (docs/duplicates.md): that ticket's reference; the
     // status, department and updated_at above are then that ticket's.
     std::string duplicate_of;
+    // Filled only when Lookup is given the town's time zone (the status page, GET /meldung/…):
+    // the place, and the history a citizen may see (no internal notes, no staff names, no
+    // hand-backs), oldest first, with the times as local text ("04.12.2026, 09:15").
+    std::optional<double> lat, lon;
+    std::string received_local;
+    struct Event {
+      std::string at_local, action, status, department, public_note;
+    };
+    std::vector<Event> history;
   };
-  Result<std::optional<PublicStatus>> Lookup(const std::string& reference);
+  // The public status of a reference: a ticket, or a report accepted and not yet routed.
+  // With `timezone` (an IANA name, the town's), also the place and the public history.
+  Result<std::optional<PublicStatus>> Lookup(const std::string& reference,
+                                             const std::string& timezone = {});
   Status Ping();
   // A citizen declined status notifications (docs/departments.md, "Citizens"); idempotent.
   Status RecordOptOut(const std::string& channel, const std::string& address,

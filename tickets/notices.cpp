@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/links.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "tickets/reference.hpp"
@@ -42,7 +43,7 @@ std::string Utf8Prefix(const std::string& s, size_t n) {
 }
 
 std::string StatusUrl(const Config& config, const std::string& reference) {
-  return config.gateway.public_base_url + "/api/v1/reports/" + reference;
+  return StatusPageUrl(config, reference);
 }
 
 std::vector<std::pair<std::string, std::string>> Values(const Config& config, const StatusNotice& n,
@@ -298,6 +299,18 @@ std::string AckChatText(const Acknowledgement& a, bool location_missing) {
                               : AckText(a.language, a.reference, a.department, location_missing);
   if (a.ask_location)
     text += " " + a.location_message;
+  return text;
+}
+
+std::string WithStatusLink(const Config& config, std::string_view language,
+                           const std::string& reference, std::string text) {
+  if (config.gateway.public_base_url.empty() || reference.empty())
+    return text;
+  std::string url = StatusPageUrl(config, reference);
+  if (text.find(url) != std::string::npos)
+    return text;
+  text += English(language) ? " Status: " : " Stand: ";
+  text += url;
   return text;
 }
 

@@ -70,6 +70,11 @@ std::string SmsAckText(std::string_view language, std::string_view town, std::st
                        std::string_view department, std::string_view existing_reference);
 // The chat acknowledgement of `a` (forwarded, duplicate or new), with the question for the place.
 std::string AckChatText(const Acknowledgement& a, bool location_missing);
+// `text` with the link to the status page of `reference` at its end (" Stand: https://…"), for
+// chat acknowledgements and status notices; unchanged when gateway.public_base_url is unset (a
+// chat cannot follow a relative link) or the text holds the link already ({status_url}).
+std::string WithStatusLink(const Config& config, std::string_view language,
+                           const std::string& reference, std::string text);
 // What goes before the e-mail acknowledgement's letter: forwarded or duplicate, and the question.
 std::string AckPreamble(const Acknowledgement& a);
 // The WhatsApp template's second parameter for an acknowledgement.

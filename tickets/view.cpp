@@ -167,7 +167,11 @@ std::optional<TicketView> LoadTicketById(db::Tx& tx, const std::string& id, bool
 std::string MapLink(const TicketView& t) {
   if (!t.lat || !t.lon)
     return "";
-  std::string lat = Num(*t.lat), lon = Num(*t.lon);
+  return MapLink(*t.lat, *t.lon);
+}
+
+std::string MapLink(double lat_value, double lon_value) {
+  std::string lat = Num(lat_value), lon = Num(lon_value);
   return "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=18/" + lat + "/" +
          lon;
 }

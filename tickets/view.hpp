@@ -70,5 +70,6 @@ nlohmann::json TicketToJson(const TicketView& t, const Config& config, bool incl
                             const std::string& base_url);
 // An OpenStreetMap link to the ticket's place; "" without coordinates.
 std::string MapLink(const TicketView& t);
+std::string MapLink(double lat, double lon);
 
 }  // namespace meldestelle::tickets

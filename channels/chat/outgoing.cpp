@@ -50,7 +50,9 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
   switch (row.kind) {
     case outbox::Kind::kAck: {
       tickets::Acknowledgement ack = tickets::ReadAcknowledgement(row.payload);
-      out.text = tickets::AckChatText(ack, tickets::LocationMissing(tx, row.ticket_id));
+      out.text = tickets::WithStatusLink(
+          config, ack.language, ack.reference,
+          tickets::AckChatText(ack, tickets::LocationMissing(tx, row.ticket_id)));
       out.template_line = tickets::AckTemplateLine(ack);
       out.reply_to = FirstMessageOf(tx, row.ticket_id);
       return out;
@@ -60,7 +62,9 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
       if (tickets::OptedOut(tx, row.channel, row.address))
         return std::nullopt;
       tickets::StatusNotice n = tickets::ReadStatusNotice(row.payload);
-      out.text = tickets::StatusText(config, n, tickets::NoticeStyle::kChat);
+      out.text =
+          tickets::WithStatusLink(config, n.language, n.reference,
+                                  tickets::StatusText(config, n, tickets::NoticeStyle::kChat));
       out.template_line = tickets::StatusTemplateLine(n);
       return out;
     }

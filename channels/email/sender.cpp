@@ -5,6 +5,7 @@
 #include "channels/email/compose.hpp"
 #include "channels/email/settings.hpp"
 #include "core/errors.hpp"
+#include "core/links.hpp"
 #include "core/optout.hpp"
 #include "core/sql.hpp"
 #include "privacy/settings.hpp"
@@ -84,7 +85,7 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   auto t = templates.find(a.language);
   if (t == templates.end())
     t = templates.find("de");
-  std::string status_url = config.gateway.public_base_url + "/api/v1/reports/" + a.reference;
+  std::string status_url = StatusPageUrl(config, a.reference);
   auto fill = [&](const std::string& s) {
     return tickets::FillPlaceholders(s, {{"reference", tickets::DisplayReference(a.reference)},
                                          {"department", a.department},

@@ -6,94 +6,20 @@
 #include <string_view>
 #include <vector>
 
+#include "channels/webform/html.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::webform {
 namespace {
 
-constexpr int kMaxDescriptionChars = 4000;
+using html::AppendEscaped;
+using html::Attr;
+using html::GroupForReading;
+using html::RenderHead;
+using html::SafeUrl;
+using html::SpellOut;
 
-// Shared by both pages. Mobile first, system fonts, touch targets >= 44 px, contrast >= 4.5:1
-// (text #1b1b1b, hints #4a4a4a, blue #0b4f8a, red #b3261e, green #1d6b2f on white).
-constexpr std::string_view kStyle = R"css(
-*,*::before,*::after{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
-sans-serif;font-size:1.0625rem;line-height:1.5;color:#1b1b1b;background:#fff}
-[hidden]{display:none!important}
-.seite{max-width:40rem;margin:0 auto;padding:1rem 1rem 2.5rem}
-.stadt{margin:0;font-weight:600;color:#4a4a4a}
-h1{font-size:1.75rem;line-height:1.2;margin:.25rem 0 .5rem}
-h2{display:flex;align-items:center;gap:.5rem;font-size:1.25rem;line-height:1.3;margin:0 0 .5rem}
-p{margin:0 0 .75rem}
-a{color:#0b4f8a}
-a:hover{color:#083b67}
-:focus-visible{outline:3px solid #1b1b1b;outline-offset:3px}
-.intro{margin-bottom:1.25rem}
-.nr{display:inline-flex;align-items:center;justify-content:center;flex:none;width:2rem;
-height:2rem;border-radius:50%;background:#0b4f8a;color:#fff;font-size:1rem}
-.schritt{margin:0 0 1.25rem;padding:0 0 1.25rem;border:0;border-bottom:1px solid #c8c8c8;
-min-width:0}
-legend{padding:0;margin:0;width:100%}
-label{display:block;font-weight:600;margin:0 0 .25rem}
-h2 label{margin:0;font-weight:inherit}
-.feld{margin:0 0 1rem}
-.hinweis{color:#4a4a4a;font-size:.95rem;margin:0 0 .5rem}
-input[type=text],input[type=email],input[type=tel],select,textarea{display:block;width:100%;
-min-height:3rem;padding:.625rem .75rem;font:inherit;color:#1b1b1b;background:#fff;
-border:2px solid #5f5f5f;border-radius:.25rem}
-textarea{min-height:6.5rem;resize:vertical}
-[aria-invalid=true]{border-color:#b3261e!important;border-width:3px!important}
-.feld-fehler,.status.fehler{color:#b3261e;font-weight:700}
-.feld-fehler{margin:0 0 .5rem}
-.status{margin:.5rem 0 0;font-weight:600}
-.status:empty{margin:0}
-.status.ok{color:#1d6b2f}
-.knopf{display:flex;align-items:center;justify-content:center;gap:.5rem;width:100%;
-min-height:3.5rem;margin:0;padding:.75rem 1rem;font:inherit;font-size:1.125rem;font-weight:700;
-line-height:1.25;text-align:center;text-decoration:none;border:2px solid #0b4f8a;
-border-radius:.5rem;cursor:pointer;-webkit-tap-highlight-color:transparent}
-.knopf svg{flex:none;width:1.75rem;height:1.75rem}
-.knopf-primaer{background:#0b4f8a;color:#fff}
-.knopf-primaer:hover{background:#083b67;color:#fff}
-.knopf-zweit{background:#fff;color:#0b4f8a}
-.knopf-zweit:hover{background:#e6eef7;color:#083b67}
-.knopf-absenden{min-height:4rem;font-size:1.25rem}
-.knopf[aria-disabled=true]{opacity:.75;cursor:progress}
-.foto-wahl{display:flex;flex-direction:column;gap:.5rem;margin:0 0 .5rem}
-.foto-wahl .knopf{order:-1}
-.foto-input{width:100%;min-height:2.75rem;font:inherit}
-.js .foto-input,.sr-only{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;
-overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
-.foto-input:focus-visible+.knopf{outline:3px solid #1b1b1b;outline-offset:3px}
-.vorschau{list-style:none;margin:.75rem 0 0;padding:0;display:grid;gap:.5rem;
-grid-template-columns:repeat(auto-fill,minmax(6.5rem,1fr))}
-.vorschau:empty{margin:0}
-.vorschau li{display:flex;flex-direction:column;gap:.25rem;padding:.25rem;border:1px solid #c8c8c8;
-border-radius:.25rem;font-size:.875rem}
-.vorschau li.ungueltig{border:3px solid #b3261e}
-.vorschau img{display:block;width:100%;aspect-ratio:1;object-fit:cover;border-radius:.125rem}
-.vorschau .name{overflow-wrap:anywhere}
-.vorschau .problem{color:#b3261e;font-weight:700}
-.entfernen{min-height:2.75rem;font:inherit;font-weight:600;color:#0b4f8a;background:#fff;
-border:2px solid #0b4f8a;border-radius:.25rem;cursor:pointer}
-.oder{display:flex;align-items:center;gap:.75rem;margin:1rem 0;color:#4a4a4a}
-.oder::before,.oder::after{content:"";flex:1;border-top:1px solid #c8c8c8}
-.optional{margin:0 0 1.5rem;border:2px solid #c8c8c8;border-radius:.5rem}
-.optional summary{min-height:3rem;padding:.75rem 1rem;font-weight:700;cursor:pointer}
-.optional-inhalt{padding:0 1rem .25rem}
-.fehler-box{margin:0 0 1.5rem;padding:1rem;border:4px solid #b3261e;border-radius:.25rem}
-.fehler-box ul{margin:0;padding-left:1.25rem}
-.fehler-box li{margin:0 0 .25rem}
-.fehler-box a{color:#b3261e;font-weight:700}
-.hp{position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden}
-.referenz{margin:.5rem 0 1rem;padding:1rem .5rem;text-align:center;border:3px solid #0b4f8a;
-border-radius:.5rem;background:#f0f5fb;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,
-"Liberation Mono","DejaVu Sans Mono",monospace;font-size:clamp(1.5rem,7.5vw,2.5rem);
-font-weight:700;letter-spacing:.06em;word-spacing:.25em;line-height:1.3;overflow-wrap:anywhere;
--webkit-user-select:all;user-select:all}
-.aktionen{display:flex;flex-direction:column;gap:.75rem;margin-top:1.5rem}
-)css";
+constexpr int kMaxDescriptionChars = 4000;
 
 // Static on purpose: every dynamic value reaches the script through escaped data-* attributes or
 // the DOM, never through string concatenation into the script text.
@@ -309,52 +235,6 @@ constexpr std::string_view kPinIcon =
     R"(<path fill="currentColor" fill-rule="evenodd" d="M12 2a7 7 0 0 0-7 7c0 5.25 7 13 7 13s7-)"
     R"(7.75 7-13a7 7 0 0 0-7-7zm0 4.5a2.5 2.5 0 1 1 0 5 2.5 2.5 0 0 1 0-5z"/></svg>)";
 
-void AppendEscaped(std::string& out, std::string_view s) {
-  AppendMarkupEscaped(out, s, Markup::kHtml);
-}
-
-// Appends ` name="value"` with the value escaped.
-void Attr(std::string& out, std::string_view name, std::string_view value) {
-  out += ' ';
-  out += name;
-  out += "=\"";
-  AppendEscaped(out, value);
-  out += '"';
-}
-
-bool IsAsciiAlnum(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Only relative URLs and http(s) may end up in href/action; anything else (javascript:, data:,
-// ...) becomes "#". Mirrors the URL parser: leading C0/space is stripped, tab/CR/LF are ignored.
-std::string SafeUrl(std::string_view url) {
-  std::string cleaned;
-  size_t i = 0;
-  while (i < url.size() && static_cast<unsigned char>(url[i]) <= 0x20) {
-    ++i;
-  }
-  for (; i < url.size(); ++i) {
-    if (url[i] != '\t' && url[i] != '\n' && url[i] != '\r') {
-      cleaned += url[i];
-    }
-  }
-  size_t end = cleaned.find_first_of(":/?#");
-  if (end == std::string::npos || cleaned[end] != ':') {
-    return cleaned;  // relative
-  }
-  std::string scheme;
-  for (size_t k = 0; k < end; ++k) {
-    scheme += AsciiLower(cleaned[k]);
-  }
-  if (scheme == "http" || scheme == "https") {
-    return cleaned;
-  }
-  return "#";
-}
-
 // German byte size, rounded down so the stated limit is never more than the real one:
 // 10485760 -> "10 MB", 5767168 -> "5,5 MB", 512000 -> "500 KB".
 std::string FormatBytes(long long bytes) {
@@ -385,63 +265,6 @@ std::string PhotoLimitText(const FormPage& page) {
   }
   return "bis zu " + std::to_string(n) + " Fotos, je höchstens " +
          FormatBytes(page.max_photo_bytes);
-}
-
-// "K7QX4RT2WNPA" -> "K7QX 4RT2 WNPA". References of another shape are shown unchanged.
-std::string GroupForReading(std::string_view ref) {
-  if (ref.size() <= 4 || !std::all_of(ref.begin(), ref.end(), IsAsciiAlnum)) {
-    return std::string(ref);
-  }
-  std::string out;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    if (i != 0 && i % 4 == 0) {
-      out += ' ';
-    }
-    out += ref[i];
-  }
-  return out;
-}
-
-// "K7QX 4RT2" -> "K 7 Q X, 4 R T 2" so that screen readers spell it. UTF-8 sequences stay intact.
-std::string SpellOut(std::string_view grouped) {
-  std::string out;
-  bool pending_group_break = false;
-  for (char c : grouped) {
-    auto u = static_cast<unsigned char>(c);
-    bool continuation = (u & 0xC0) == 0x80;
-    bool separator = u < 0x80 && !IsAsciiAlnum(c);
-    if (separator) {
-      pending_group_break = !out.empty();
-      continue;
-    }
-    if (!continuation && !out.empty()) {
-      out += pending_group_break ? ", " : " ";
-    }
-    pending_group_break = false;
-    out += c;
-  }
-  return out;
-}
-
-// Shared document head. `with_script_flag` adds the tiny script that switches class no-js -> js.
-void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
-                std::string_view language = "de") {
-  out += "<!DOCTYPE html>\n<html";
-  Attr(out, "lang", language);
-  out += with_script_flag ? " class=\"no-js\">\n" : ">\n";
-  out += "<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += "<meta name=\"color-scheme\" content=\"light\">\n";
-  out += "<meta name=\"robots\" content=\"noindex\">\n";
-  out += "<title>";
-  AppendEscaped(out, title);
-  out += "</title>\n";
-  if (with_script_flag) {
-    out += "<script>document.documentElement.className = 'js';</script>\n";
-  }
-  out += "<style>";
-  out += kStyle;
-  out += "</style>\n</head>\n";
 }
 
 // Form fields in page order: error key, id of the element a summary link points to.

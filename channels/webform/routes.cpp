@@ -273,10 +273,10 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
     accepted_.Inc();
   }
   res.set_header("Location", "/api/v1/reports/" + a.reference);
-  SendJson(
-      res, 202,
-      json{{"reference", a.reference},
-           {"status_url", config().gateway.public_base_url + "/api/v1/reports/" + a.reference}});
+  SendJson(res, 202,
+           json{{"reference", a.reference},
+                {"status_url", config().gateway.public_base_url + "/api/v1/reports/" + a.reference},
+                {"status_page", StatusPageUrl(config(), a.reference)}});
 }
 
 void Routes::ShowFormAgain(httplib::Response& res, FormPage& page, int status,
@@ -290,8 +290,7 @@ void Routes::ShowFormAgain(httplib::Response& res, FormPage& page, int status,
 }
 
 void Routes::Confirm(httplib::Response& res, const std::string& reference, bool email) {
-  ConfirmationPage c{config().town.name, reference,
-                     config().gateway.public_base_url + "/api/v1/reports/" + reference, email};
+  ConfirmationPage c{config().town.name, reference, StatusPageUrl(config(), reference), email};
   res.status = 200;
   res.set_header("Cache-Control", "no-store");
   res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");

@@ -5,9 +5,10 @@
 namespace meldestelle::webform {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out) {
-  if (!node || !rd.ExpectMap(node, "webform",
-                             {"max_photos", "max_photo_bytes", "max_description_chars",
-                              "token_secret", "token_min_age_seconds", "token_max_age_seconds"}))
+  if (!node ||
+      !rd.ExpectMap(node, "webform",
+                    {"max_photos", "max_photo_bytes", "max_description_chars", "token_secret",
+                     "token_min_age_seconds", "token_max_age_seconds", "map"}))
     return;
   const YAML::Node& n = node;
 
@@ -18,6 +19,27 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
   rd.Int(n, "token_max_age_seconds", &out.token_max_age_seconds, 10, 7 * 86400, "webform");
   ReadSecret(rd, n, "token_secret", "webform", "MELDESTELLE_FORM_SECRET", &out.token_secret,
              &out.token_secret_var);
+  if (const YAML::Node m = n["map"];
+      m && rd.ExpectMap(m, "webform.map",
+                        {"enabled", "tile_url", "attribution", "attribution_url", "max_zoom"})) {
+    rd.Bool(m, "enabled", &out.map.enabled, "webform.map");
+    rd.String(m, "tile_url", &out.map.tile_url, false, "webform.map");
+    rd.String(m, "attribution", &out.map.attribution, false, "webform.map");
+    rd.String(m, "attribution_url", &out.map.attribution_url, false, "webform.map");
+    rd.Int(m, "max_zoom", &out.map.max_zoom, 1, 22, "webform.map");
+    if (out.map.enabled) {
+      const std::string& url = out.map.tile_url;
+      bool web = url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+      if (!web || url.find("{z}") == std::string::npos || url.find("{x}") == std::string::npos ||
+          url.find("{y}") == std::string::npos) {
+        rd.Fail(m, "webform.map.tile_url",
+                "must be an https:// (or http://) URL with {z}, {x} and {y}, e.g. "
+                "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
+      }
+      if (out.map.attribution.empty())
+        rd.Fail(m, "webform.map.attribution", "must name the map's source (its licence asks)");
+    }
+  }
   // The master secret of the keys per purpose (core/links.hpp).
   config.link_secret = out.token_secret;
 }

@@ -21,6 +21,16 @@ struct Settings {
   std::string token_secret_var;  // the variable's name, for error messages
   int token_min_age_seconds = 3;
   int token_max_age_seconds = 7200;
+  // The map on the citizens' pages (`webform.map`): the status page shows the place on it. The
+  // map library is served by the gateway (/assets/leaflet/); only the tiles come from
+  // `tile_url` ({z}, {x}, {y}; https or http). Off: the pages show no map and ask for no tile.
+  struct Map {
+    bool enabled = true;
+    std::string tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+    std::string attribution = "© OpenStreetMap-Mitwirkende";
+    std::string attribution_url = "https://www.openstreetmap.org/copyright";
+    int max_zoom = 19;
+  } map;
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
 };

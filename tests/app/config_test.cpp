@@ -223,6 +223,49 @@ routing:
   CHECK_THAT(m, Catch::Contains(f + ":10: classifier.max: unknown key"));
 }
 
+TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what is refused") {
+  auto defaults = LoadAll(WriteTemp(kMinimal));
+  REQUIRE(defaults.ok());
+  const auto& map = defaults->Get<webform::Settings>().map;
+  CHECK(map.enabled);
+  CHECK(map.tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
+  CHECK(map.attribution_url == "https://www.openstreetmap.org/copyright");
+
+  std::string own = std::string(kMinimal) + R"(webform:
+  map:
+    tile_url: https://karten.musterstadt.example/{z}/{x}/{y}.png
+    attribution: "© Stadt Musterstadt"
+    attribution_url: ""
+    max_zoom: 20
+)";
+  auto cfg = LoadAll(WriteTemp(own));
+  REQUIRE(cfg.ok());
+  CHECK(cfg->Get<webform::Settings>().map.tile_url ==
+        "https://karten.musterstadt.example/{z}/{x}/{y}.png");
+  CHECK(cfg->Get<webform::Settings>().map.max_zoom == 20);
+  CHECK(cfg->Get<webform::Settings>().map.attribution_url.empty());
+
+  auto off = LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  map: {enabled: false}\n"));
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->Get<webform::Settings>().map.enabled);
+
+  std::string bad = std::string(kMinimal) + R"(webform:
+  map:
+    tile_url: "ftp://karten.example/{z}/{x}.png"
+    attribution: ""
+    max_zoom: 30
+    style: dunkel
+)";
+  auto path = WriteTemp(bad);
+  auto err = LoadAll(path);
+  REQUIRE_FALSE(err.ok());
+  const std::string& m = err.error().message;
+  CHECK_THAT(m, Catch::Contains("webform.map.tile_url: must be an https:// (or http://) URL with"));
+  CHECK_THAT(m, Catch::Contains("webform.map.attribution: must name the map's source"));
+  CHECK_THAT(m, Catch::Contains("webform.map.max_zoom: must be between 1 and 22"));
+  CHECK_THAT(m, Catch::Contains("webform.map.style: unknown key"));
+}
+
 TEST_CASE("duplicates: defaults, values and file:line errors") {
   auto defaults = LoadAll(WriteTemp(kMinimal));
   REQUIRE(defaults.ok());

@@ -315,8 +315,10 @@ TEST_CASE(
   REQUIRE(WaitFor([&] { return SentTo(fake, "whatsapp", "to", from).size() == 2; }));
   auto text = SentTo(fake, "whatsapp", "to", from)[1].body;
   CHECK(text["type"] == "text");
+  const std::string base = "http://127.0.0.1:" + std::to_string(s.port());
   CHECK(text["text"]["body"].get<std::string>() ==
-        "Ihre Meldung " + shown + " wurde von Tiefbauamt übernommen und wird bearbeitet.");
+        "Ihre Meldung " + shown + " wurde von Tiefbauamt übernommen und wird bearbeitet. Stand: " +
+            base + "/meldung/" + reference);
 
   // The citizen's last message is older than 24 hours: only the template may be sent.
   s.Query("UPDATE chat_contacts SET last_inbound_at = now() - interval '25 hours'");
@@ -426,13 +428,14 @@ TEST_CASE(
   ApplyChange(s, tg, "accepted", "accepted", "");
   auto tg_sent = [&] { return SentTo(fake, "telegram", "chat_id", std::to_string(chat)); };
   REQUIRE(WaitFor([&] { return tg_sent().size() == 2; }));
-  CHECK(tg_sent()[1].body["text"] ==
-        "Your report " + tickets::DisplayReference(tg) + " has been taken on by Tiefbauamt.");
+  const std::string tg_page = "http://127.0.0.1:" + std::to_string(s.port()) + "/meldung/" + tg;
+  CHECK(tg_sent()[1].body["text"] == "Your report " + tickets::DisplayReference(tg) +
+                                         " has been taken on by Tiefbauamt. Status: " + tg_page);
   ApplyChange(s, tg, "duplicate", "duplicate", "", first);
   REQUIRE(WaitFor([&] { return tg_sent().size() == 3; }));
   CHECK(tg_sent()[2].body["text"] ==
         "Your report " + tickets::DisplayReference(tg) + " concerns the same problem as report " +
-            tickets::DisplayReference(first) + "; we handle them together.");
+            tickets::DisplayReference(first) + "; we handle them together. Status: " + tg_page);
   CHECK(SentTo(fake, "sms", "To", phone1).size() == 2);
 }
 

@@ -137,6 +137,11 @@ TEST_CASE(
   std::string text = sent[0].body["text"]["body"];
   CHECK(text.find(reference.substr(0, 4)) != std::string::npos);
   CHECK(text.find("Tiefbauamt") != std::string::npos);
+  // With the link to the status page (before the first reply's privacy notice).
+  const std::string link =
+      " Stand: http://127.0.0.1:" + std::to_string(s.port()) + "/meldung/" + reference;
+  CHECK(text.find(link) != std::string::npos);
+  CHECK(text.find(link) < text.find("/datenschutz"));
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'whatsapp'") == 1);
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state = 'published'") == 1);
 

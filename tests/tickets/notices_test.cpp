@@ -114,11 +114,31 @@ TEST_CASE("an e-mail notice is a letter with the status link, the note and the o
                                 "https://x.example/abmelden?c=email");
   CHECK(mail.find("Guten Tag,\n\nIhre Meldung 4KQ7-XRT2-WNPA ist erledigt.\n\nHinweis: Zwei "
                   "Zeilen\nHinweis\n\n") != std::string::npos);
-  CHECK(mail.find("https://meldung.musterstadt.example/api/v1/reports/4KQ7XRT2WNPA") !=
-        std::string::npos);
+  CHECK(mail.find("https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA") != std::string::npos);
   CHECK(mail.find("Abmelden: https://x.example/abmelden?c=email") != std::string::npos);
   CHECK(StatusText(c, Notice("done"), NoticeStyle::kEmail).find("Abmelden") == std::string::npos);
   CHECK(StatusSubject(c, Notice("done")) == "[4KQ7-XRT2-WNPA] Neuigkeiten");
+}
+
+TEST_CASE("chat texts end with the status page's link, once, and only with a public URL",
+          "[status_texts]") {
+  Config c = TextsConfig();
+  std::string done = StatusText(c, Notice("done"), NoticeStyle::kChat);
+  CHECK(WithStatusLink(c, "de", "4KQ7XRT2WNPA", done) ==
+        done + " Stand: https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA");
+  CHECK(WithStatusLink(c, "en", "4KQ7XRT2WNPA", "Done.") ==
+        "Done. Status: https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA");
+  // A town's text that names {status_url} has the link already.
+  c.Set<NotificationSettings>().texts["de"]["done"] = "Erledigt: {status_url}";
+  std::string own = StatusText(c, Notice("done"), NoticeStyle::kChat);
+  CHECK(WithStatusLink(c, "de", "4KQ7XRT2WNPA", own) == own);
+  // A trailing slash in the base is not doubled.
+  c.gateway.public_base_url = "https://meldung.musterstadt.example/";
+  CHECK(WithStatusLink(c, "de", "4KQ7XRT2WNPA", "x") ==
+        "x Stand: https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA");
+  // No public URL: a chat cannot follow a relative link.
+  c.gateway.public_base_url.clear();
+  CHECK(WithStatusLink(c, "de", "4KQ7XRT2WNPA", "x") == "x");
 }
 
 TEST_CASE("the WhatsApp template line is one short line", "[status_texts]") {

@@ -1,0 +1,29 @@
+#pragma once
+
+// The pieces every citizens' page shares (the form, its confirmation, the status page, the
+// privacy notice): the document head with the one stylesheet, escaping, safe links and the
+// reference shown for reading. Pure functions.
+
+#include <string>
+#include <string_view>
+
+namespace meldestelle::webform::html {
+
+// Appends `s` escaped for HTML text and quoted attribute values.
+void AppendEscaped(std::string& out, std::string_view s);
+// Appends ` name="value"` with the value escaped.
+void Attr(std::string& out, std::string_view name, std::string_view value);
+// Only relative URLs and http(s) may end up in href/action; anything else (javascript:, data:,
+// ...) becomes "#". Mirrors the URL parser: leading C0/space is stripped, tab/CR/LF are ignored.
+std::string SafeUrl(std::string_view url);
+// "K7QX4RT2WNPA" -> "K7QX 4RT2 WNPA". References of another shape are shown unchanged.
+std::string GroupForReading(std::string_view ref);
+// "K7QX 4RT2" -> "K 7 Q X, 4 R T 2" so that screen readers spell it. UTF-8 sequences stay intact.
+std::string SpellOut(std::string_view grouped);
+// The document up to </head>: doctype, <html lang>, meta, title, the stylesheet and
+// `extra_head` (further <link>/<script> elements). `with_script_flag` adds the tiny script that
+// switches class no-js -> js.
+void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
+                std::string_view language = "de", std::string_view extra_head = {});
+
+}  // namespace meldestelle::webform::html

@@ -1,0 +1,61 @@
+#pragma once
+
+// The citizens' status page (GET /meldung/{reference}) and the page to type a reference
+// (GET /meldung): server-rendered HTML, German or English, usable without JavaScript. Pure
+// functions. What the status page shows is what a stranger holding the reference may see
+// (docs/datenschutz.md, "Status page"): no text, no photos, no contact, no staff names.
+
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace meldestelle::webform {
+
+// The small map of the place; off (or no position) = the place only as a link.
+struct PageMap {
+  bool enabled = false;
+  std::string tile_url, attribution, attribution_url;
+  int max_zoom = 19;
+  // The map library's and our script's URLs (gateway/assets.hpp).
+  std::string library_css, library_js, script_js;
+};
+
+// A link to the same page in the other language: (language, label, href).
+using LanguageLink = std::tuple<std::string, std::string, std::string>;
+
+struct StatusPage {
+  std::string language = "de";  // "de" or "en"
+  std::string town_name, reference;
+  // received, assigned, accepted, in_progress, done, rejected, duplicate.
+  std::string status;
+  std::string category_name, department_name;  // "" when not (yet) known
+  std::string received_at;                     // local text, "04.12.2026, 09:15"
+  std::string linked_reference;                // handled together with this report
+  struct Event {
+    std::string at;  // local text
+    std::string action, status, department_name, public_note;
+  };
+  std::vector<Event> history;  // oldest first
+  std::optional<double> lat, lon;
+  std::string map_link;  // a link to the place on a public map; "" without position
+  PageMap map;
+  std::vector<LanguageLink> languages;
+};
+std::string RenderStatusPage(const StatusPage& page);
+
+// The field to type a reference, with what went wrong with the last one.
+struct LookupPage {
+  enum class Problem { kNone, kMalformed, kCheckFailed, kUnknown, kUnavailable };
+  std::string language = "de";
+  std::string town_name;
+  std::string typed;  // shown again in the field
+  Problem problem = Problem::kNone;
+  std::vector<LanguageLink> languages;
+};
+std::string RenderLookupPage(const LookupPage& page);
+
+// The status's words for citizens ("In Bearbeitung", "In progress").
+std::string StatusLabel(const std::string& status, const std::string& language);
+
+}  // namespace meldestelle::webform

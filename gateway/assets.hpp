@@ -1,0 +1,26 @@
+#pragma once
+
+// The files the gateway serves under /assets/ from its own binary (no CDN, no file system): the
+// vendored map library (gateway/assets/leaflet-*/, from npm; docs/architecture.md, "Assets")
+// and our scripts for it. Built into the binary by cmake/embed.cmake.
+
+#include <string_view>
+
+namespace meldestelle::gateway {
+
+struct Asset {
+  std::string_view path;        // "/assets/leaflet-1.9.4/leaflet.js"
+  std::string_view media_type;  // "text/javascript; charset=utf-8"
+  std::string_view body;
+};
+
+// nullptr when there is no such file.
+const Asset* FindAsset(std::string_view path);
+
+// The map library's files and ours, as the pages link them. The version is in the path, so that
+// a browser may keep them for a year (Cache-Control: immutable).
+inline constexpr std::string_view kLeafletCss = "/assets/leaflet-1.9.4/leaflet.css";
+inline constexpr std::string_view kLeafletJs = "/assets/leaflet-1.9.4/leaflet.js";
+inline constexpr std::string_view kStatusMapJs = "/assets/karte-1.js";
+
+}  // namespace meldestelle::gateway

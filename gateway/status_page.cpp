@@ -1,0 +1,188 @@
+// The citizens' status page (GET /meldung/{reference}), the field to type a reference
+// (GET /meldung) and the files of the map under /assets/ (docs/api.md, "Status page").
+#include "channels/webform/status_page.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "channels/webform/settings.hpp"
+#include "core/links.hpp"
+#include "core/log.hpp"
+#include "core/reference.hpp"
+#include "gateway/assets.hpp"
+#include "gateway/server.hpp"
+#include "tickets/view.hpp"
+
+namespace meldestelle::gateway {
+namespace {
+
+void SendPage(httplib::Response& res, int status, const std::string& language,
+              const std::string& html) {
+  res.status = status;
+  // The status changes; a shared computer's next user must not get it from a cache.
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Content-Language", language);
+  res.set_header("Vary", "Accept-Language");
+  res.set_header("X-Robots-Tag", "noindex");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
+std::vector<webform::LanguageLink> OtherLanguage(const std::string& language,
+                                                 const std::string& path) {
+  std::string sep = path.find('?') == std::string::npos ? "?" : "&";
+  if (language == "en")
+    return {{"de", "Deutsch", path + sep + "lang=de"}};
+  return {{"en", "English", path + sep + "lang=en"}};
+}
+
+std::string DepartmentName(const Config& config, const std::string& id) {
+  for (const auto& d : config.departments) {
+    if (d.id == id)
+      return d.name;
+  }
+  return id;
+}
+
+webform::LookupPage::Problem ProblemOf(const Error& e) {
+  return e.code.str() == "reference_check_failed" ? webform::LookupPage::Problem::kCheckFailed
+                                                  : webform::LookupPage::Problem::kMalformed;
+}
+
+}  // namespace
+
+std::string PageLanguage(const httplib::Request& req) {
+  std::string lang = req.get_param_value("lang");
+  if (lang == "de" || lang == "en")
+    return lang;
+  // Accept-Language (RFC 9110, 12.5.4): the German or English range with the highest weight;
+  // equal weights keep the browser's order. German when it names neither.
+  std::string accept = req.get_header_value("Accept-Language");
+  std::string best = "de";
+  double best_q = -1;
+  size_t start = 0;
+  while (start <= accept.size()) {
+    size_t end = accept.find(',', start);
+    if (end == std::string::npos)
+      end = accept.size();
+    std::string item = accept.substr(start, end - start);
+    start = end + 1;
+    size_t semi = item.find(';');
+    std::string tag = item.substr(0, semi);
+    tag.erase(std::remove(tag.begin(), tag.end(), ' '), tag.end());
+    std::transform(tag.begin(), tag.end(), tag.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    double q = 1;
+    if (semi != std::string::npos) {
+      size_t qpos = item.find("q=", semi);
+      if (qpos != std::string::npos)
+        q = std::strtod(item.c_str() + qpos + 2, nullptr);
+    }
+    std::string primary = tag.substr(0, tag.find('-'));
+    if ((primary == "de" || primary == "en") && q > 0 && q > best_q) {
+      best = primary;
+      best_q = q;
+    }
+  }
+  return best;
+}
+
+void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& res) {
+  std::string language = PageLanguage(req);
+  webform::LookupPage page;
+  page.language = language;
+  page.town_name = config_.town.name;
+  page.languages = OtherLanguage(language, "/meldung");
+  if (req.has_param("nummer")) {
+    page.typed = req.get_param_value("nummer");
+    auto ref = ParseReference(page.typed);
+    if (ref) {
+      // The page of the reference has one address, whatever was typed.
+      res.status = 303;
+      res.set_header("Location", "/meldung/" + *ref + (language == "en" ? "?lang=en" : ""));
+      res.set_header("Cache-Control", "no-store");
+      return;
+    }
+    page.problem = ProblemOf(ref.error());
+    return SendPage(res, 400, language, webform::RenderLookupPage(page));
+  }
+  SendPage(res, 200, language, webform::RenderLookupPage(page));
+}
+
+void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& res) {
+  std::string language = PageLanguage(req);
+  std::string typed = req.matches[1].str();
+  webform::LookupPage lookup;
+  lookup.language = language;
+  lookup.town_name = config_.town.name;
+  lookup.typed = typed;
+  lookup.languages = OtherLanguage(language, "/meldung");
+  auto ref = ParseReference(typed);
+  if (!ref) {
+    lookup.problem = ProblemOf(ref.error());
+    return SendPage(res, 404, language, webform::RenderLookupPage(lookup));
+  }
+  if (*ref != typed) {
+    res.status = 301;
+    res.set_header("Location", "/meldung/" + *ref + (language == "en" ? "?lang=en" : ""));
+    return;
+  }
+  auto found = store_.Lookup(*ref, config_.town.timezone);
+  if (!found) {
+    log::Warn("status page unavailable", {{"error", found.error().detail}});
+    lookup.problem = webform::LookupPage::Problem::kUnavailable;
+    res.set_header("Retry-After", "30");
+    return SendPage(res, 503, language, webform::RenderLookupPage(lookup));
+  }
+  if (!found->has_value()) {
+    lookup.problem = webform::LookupPage::Problem::kUnknown;
+    return SendPage(res, 404, language, webform::RenderLookupPage(lookup));
+  }
+  const auto& s = **found;
+  webform::StatusPage page;
+  page.language = language;
+  page.town_name = config_.town.name;
+  page.reference = s.reference;
+  page.status = s.status;
+  if (const Category* c = config_.FindCategory(s.category))
+    page.category_name = c->name;
+  page.department_name = s.department;
+  page.received_at = s.received_local;
+  page.linked_reference = s.duplicate_of;
+  for (const auto& e : s.history) {
+    page.history.push_back({e.at_local, e.action, e.status,
+                            e.department.empty() ? "" : DepartmentName(config_, e.department),
+                            e.public_note});
+  }
+  page.lat = s.lat;
+  page.lon = s.lon;
+  if (s.lat && s.lon)
+    page.map_link = tickets::MapLink(*s.lat, *s.lon);
+  const auto& map = config_.Get<webform::Settings>().map;
+  page.map.enabled = map.enabled;
+  page.map.tile_url = map.tile_url;
+  page.map.attribution = map.attribution;
+  page.map.attribution_url = map.attribution_url;
+  page.map.max_zoom = map.max_zoom;
+  page.map.library_css = kLeafletCss;
+  page.map.library_js = kLeafletJs;
+  page.map.script_js = kStatusMapJs;
+  page.languages = OtherLanguage(language, "/meldung/" + s.reference);
+  SendPage(res, 200, language, webform::RenderStatusPage(page));
+}
+
+void Gateway::HandleAsset(const httplib::Request& req, httplib::Response& res) {
+  const Asset* a = FindAsset(req.path);
+  if (!a) {
+    res.status = 404;
+    return;
+  }
+  // The version is in every name (gateway/assets.hpp).
+  res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(a->body.data(), a->body.size(), std::string(a->media_type));
+}
+
+}  // namespace meldestelle::gateway
