@@ -1,0 +1,71 @@
+// The citizens' status pages in a real headless Chromium (tests/browser/citizen_pages.mjs drives
+// them with playwright-core and checks them with axe-core); this test prepares the ticket.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "integration/stack.hpp"
+
+// In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
+namespace citizen_pages_test {
+
+using meldestelle::testing::Replace;
+using meldestelle::testing::Stack;
+using meldestelle::testing::StackOptions;
+using nlohmann::json;
+
+TEST_CASE(
+    "status page in Chromium: on a phone, with the map, the keyboard only, without "
+    "JavaScript, and no WCAG 2.1 AA violation",
+    "[status_page][browser]") {
+  std::filesystem::path dir = std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/browser";
+  INFO("tests/browser/node_modules is missing: scripts/test installs it (npm ci)");
+  REQUIRE(std::filesystem::exists(dir / "node_modules/playwright-core"));
+  REQUIRE(std::filesystem::exists(dir / "node_modules/axe-core"));
+  // The tiles from a host of its own, which the browser test answers itself.
+  const std::string tiles = "kacheln.musterstadt.test";
+  StackOptions o;
+  o.edit_config = [&](std::string& cfg) {
+    Replace(cfg, "    tile_url: https://tile.openstreetmap.org/{z}/{x}/{y}.png\n",
+            "    tile_url: https://" + tiles + "/{z}/{x}/{y}.png\n");
+  };
+  Stack s(o);
+  int st = -1;
+  std::string out = s.RunCommand({"token", "create", "--department", "tiefbauamt"}, &st);
+  REQUIRE(st == 0);
+  std::string token = out.substr(out.find("mst_"), 61);
+  auto posted = s.Client().Post("/api/v1/reports",
+                                json{{"description", "Schlagloch vor der Schule"},
+                                     {"category", "STR-01"},
+                                     {"lat", 50.9375312},
+                                     {"lon", 6.9602786}}
+                                    .dump(),
+                                "application/json");
+  REQUIRE(posted);
+  REQUIRE(posted->status == 202);
+  std::string ref = json::parse(posted->body)["reference"];
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref + "'", 1));
+  httplib::Headers auth{{"Authorization", "Bearer " + token}};
+  auto done = s.Client().Post(("/api/v1/tickets/" + ref + "/status").c_str(), auth,
+                              R"({"status":"done","public_note":"Das Loch ist verfüllt."})",
+                              "application/json");
+  REQUIRE(done);
+  REQUIRE(done->status == 200);
+
+  std::string typo = ref;
+  for (size_t i = 0; i + 1 < typo.size(); ++i) {
+    if (typo[i] != typo[i + 1]) {
+      std::swap(typo[i], typo[i + 1]);
+      break;
+    }
+  }
+  REQUIRE(typo != ref);
+  std::string script =
+      "cd '" + dir.string() + "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
+      " REF=" + ref + " TYPO=" + typo + " TILES_HOST=" + tiles + " node citizen_pages.mjs";
+  out = s.RunShell(script, &st);
+  INFO(out);
+  CHECK(st == 0);
+}
+
+}  // namespace citizen_pages_test
