@@ -82,6 +82,16 @@ nlohmann::json DecisionToJson(const Decision& d) {
                      {"skipped_rules", d.skipped_rules},
                      {"default_excluded", d.default_excluded}};
   }
+  j["place"] = nullptr;
+  if (d.place) {
+    j["place"] = {{"from", d.place->from},
+                  {"kind", d.place->kind},
+                  {"street", d.place->street},
+                  {"house_number", d.place->house_number},
+                  {"matched_text", d.place->matched_text},
+                  {"confidence", std::round(d.place->confidence * 100) / 100},
+                  {"used", d.place->used}};
+  }
   j["classifier"] = nullptr;
   if (d.classification) {
     nlohmann::json scores = nlohmann::json::array();
@@ -191,6 +201,13 @@ std::string ExplanationToText(const Explanation& e) {
     JoinedLine(out, "excluded:    ", d.excluded_departments);
     out << " (handed back; " << d.skipped_rules.size() << " rule(s) skipped"
         << (d.default_excluded ? ", the default department too" : "") << ")\n";
+  }
+  if (d.place) {
+    out << "place:       " << d.place->street
+        << (d.place->house_number.empty() ? "" : " " + d.place->house_number) << " from the "
+        << d.place->from << " \"" << d.place->matched_text << "\" ("
+        << static_cast<int>(std::lround(d.place->confidence * 100)) << " %"
+        << (d.place->used ? "" : ", too unsure: kept as text") << ")\n";
   }
   if (d.location) {
     LocationLines(out, d);

@@ -348,4 +348,26 @@ std::optional<PlaceMatch> FindPlace(const Gazetteer& g, std::string_view input) 
   return m;
 }
 
+std::optional<LocatedPlace> LocateReport(const Gazetteer& g, const Report& report) {
+  if (report.location.lat || report.location.lon)
+    return std::nullopt;
+  if (!report.location.address.empty()) {
+    if (auto m = FindPlace(g, report.location.address))
+      return LocatedPlace{std::move(*m), "address"};
+  }
+  if (!report.text.empty()) {
+    if (auto m = FindPlace(g, report.text); m && (m->kind == "address" || m->kind == "landmark"))
+      return LocatedPlace{std::move(*m), "text"};
+  }
+  return std::nullopt;
+}
+
+std::string LocatedFlag(const LocatedPlace& place) {
+  const PlaceMatch& m = place.match;
+  std::string name = m.street + (m.house_number.empty() ? "" : " " + m.house_number);
+  return std::string(place.from == "address" ? "Ort aus Adresse: " : "Ort aus Text: ") + name +
+         " („" + m.matched_text + "“, Sicherheit " +
+         std::to_string(static_cast<int>(std::lround(m.confidence * 100))) + " %)";
+}
+
 }  // namespace meldestelle::routing

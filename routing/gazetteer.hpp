@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/report.hpp"
 #include "core/result.hpp"
 
 // A street gazetteer for one town: finds the place a free text (a phone transcript, an e-mail)
@@ -101,5 +102,19 @@ struct PlaceMatch {
 // Cost: O(words × names) for at most the first 16 KiB (2,000 words) of the text; the keys of all
 // names are derived on every call.
 std::optional<PlaceMatch> FindPlace(const Gazetteer& g, std::string_view text);
+
+// The place of a report that has no position (docs/routing.md, "Places from the street list"):
+// FindPlace on the address the citizen typed (any kind of match), else on the report's text,
+// where only a street with its house number or a landmark counts (a street named in passing is
+// no place). `from` tells which: "address" or "text". nullopt when the report has a position or
+// neither names a place.
+struct LocatedPlace {
+  PlaceMatch match;
+  std::string from;
+};
+std::optional<LocatedPlace> LocateReport(const Gazetteer& g, const Report& report);
+// The note for staff about it: "Ort aus Adresse: Lindenstraße 7 („Lindenstr. 7“, Sicherheit
+// 95 %)", "Ort aus Text: …".
+std::string LocatedFlag(const LocatedPlace& place);
 
 }  // namespace meldestelle::routing

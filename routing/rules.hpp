@@ -165,6 +165,16 @@ struct Decision {
   std::vector<std::string> skipped_rules;
   // The default department is one of the excluded: the caller must decide (triage).
   bool default_excluded = false;
+  // A report without a position whose address or text named a place of the street list (set
+  // by the admit step before routing, docs/routing.md "Places from the street list"): what was
+  // found, and whether it was sure enough to become the report's position (`used`).
+  struct Place {
+    std::string from;  // "address" or "text"
+    std::string kind, street, house_number, matched_text;
+    double confidence = 0;
+    bool used = false;
+  };
+  std::optional<Place> place;
 };
 
 struct Rejection {

@@ -119,15 +119,16 @@ void ClassifierSettings::Read(YamlReader& rd, const YAML::Node& n, Config&,
 }
 
 void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Settings& out) {
-  if (!n ||
-      !rd.ExpectMap(n, "routing",
-                    {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms", "town_area",
-                     "outside", "districts", "border_distance_m", "gazetteer_file"})) {
+  if (!n || !rd.ExpectMap(n, "routing",
+                          {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms",
+                           "town_area", "outside", "districts", "border_distance_m",
+                           "gazetteer_file", "place_min_confidence"})) {
     return;
   }
   out.rules_file = ReadFile(rd, n, "rules_file", true, config);
   out.shadow_rules_file = ReadFile(rd, n, "shadow_rules_file", false, config);
   out.gazetteer_file = ReadFile(rd, n, "gazetteer_file", false, config);
+  rd.Double(n, "place_min_confidence", &out.place_min_confidence, 0.0, 1.0, "routing");
   rd.Int(n, "reload_interval_ms", &out.reload_interval_ms, 0, 3'600'000, "routing");
   ReadAreas(rd, n, config, out);
   ReadLocationChecks(rd, n, out);

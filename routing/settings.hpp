@@ -55,6 +55,9 @@ struct Settings {
   // The street list and landmarks for finding a place in text (phone transcripts, e-mail);
   // empty = none. Resolved against the config file's directory.
   std::filesystem::path gazetteer_file;
+  // A report without a position gets one from the street list when the place found in its
+  // address (or text) is at least this sure; below, the address stays text and is flagged.
+  double place_min_confidence = 0.5;
 
   const GeoFile* FindArea(std::string_view name) const;
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);

@@ -3,15 +3,62 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "routing/settings.hpp"
 
 namespace meldestelle::workers {
 
 using channels::Admitted;
 
-Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry)
+namespace {
+
+// The report's position from the street list, on the copy `located` of the request; the trace
+// for the routing explanation. Sure enough: the position (`location.source: address`), the typed
+// address kept (or, from the text, the one found); "Ort fehlt" no longer true. Too unsure: only
+// noted. An address that names no place of the list: flagged, kept as text.
+std::optional<routing::Decision::Place> Locate(const routing::Gazetteer& gazetteer,
+                                               double min_confidence,
+                                               channels::AdmitRequest& located) {
+  Report& r = located.envelope.report;
+  auto found = routing::LocateReport(gazetteer, r);
+  if (!found) {
+    if (!r.location.lat && !r.location.address.empty())
+      located.flags.push_back("Adresse nicht im Straßenverzeichnis");
+    return std::nullopt;
+  }
+  const routing::PlaceMatch& m = found->match;
+  routing::Decision::Place trace{found->from,    m.kind,       m.street, m.house_number,
+                                 m.matched_text, m.confidence, false};
+  located.flags.push_back(routing::LocatedFlag(*found));
+  if (m.confidence < min_confidence) {
+    located.flags.push_back("Ort unsicher");
+    return trace;
+  }
+  trace.used = true;
+  r.location.lat = m.lat;
+  r.location.lon = m.lon;
+  r.location.accuracy_m.reset();
+  r.location.source = LocationSource::kAddress;
+  if (r.location.address.empty())
+    r.location.address = m.street + (m.house_number.empty() ? "" : " " + m.house_number);
+  std::erase(located.flags, std::string("Ort fehlt"));
+  return trace;
+}
+
+}  // namespace
+
+Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry,
+                   const routing::Gazetteer* gazetteer)
     : config_(config),
       rules_(rules),
+      gazetteer_(gazetteer),
+      place_min_confidence_(config.Get<routing::Settings>().place_min_confidence),
       store_(config),
+      placed_(registry.GetCounter(
+          "meldestelle_reports_placed_by_address_total",
+          "Reports without a position placed by the street list (their address or text).")),
+      place_unsure_(registry.GetCounter(
+          "meldestelle_reports_place_unsure_total",
+          "Reports whose address or text named a place too unsure to use; kept as text.")),
       created_(registry.GetCounter("meldestelle_worker_processed_total",
                                    "Reports processed by the worker, by outcome.",
                                    {{"outcome", "ticket_created"}})),
@@ -28,11 +75,23 @@ Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Regis
           "meldestelle_shadow_disagreements_total",
           "Tickets the candidate rule set would have routed to another department or rule.")) {}
 
-Result<Admitted> Admitter::Admit(const channels::AdmitRequest& request) {
+Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
+  // A report without a position: placed by its address or text first, so that the location
+  // checks and the rules see the place. Only then is the request copied.
+  std::optional<channels::AdmitRequest> located;
+  std::optional<routing::Decision::Place> place;
+  if (gazetteer_ != nullptr && !given.envelope.report.location.lat) {
+    located = given;
+    place = Locate(*gazetteer_, place_min_confidence_, *located);
+    if (place)
+      (place->used ? placed_ : place_unsure_).Inc();
+  }
+  const channels::AdmitRequest& request = located ? *located : given;
   const Report& report = request.envelope.report;
   // One snapshot per report: a reload in the meantime does not affect this one.
   RuleSets sets = rules_.Current();
   routing::Decision decision = routing::Route(*sets.live, report);
+  decision.place = place;
   for (const auto& flag : request.flags)
     decision.flags.push_back(flag);
   std::optional<routing::Decision> shadow;

@@ -3,18 +3,23 @@
 #include "channels/admission.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "routing/gazetteer.hpp"
 #include "tickets/store.hpp"
 #include "workers/rule_source.hpp"
 
 namespace meldestelle::workers {
 
-// The one admit step (channels/admission.hpp): one rule snapshot per report — the live set, and
-// the candidate in shadow mode, whose disagreement is stored with the ticket — then the ticket,
-// its acknowledgement and its delivery in one transaction (tickets::TicketStore), then the
-// metrics. One instance per thread (it owns the store's connection).
+// The one admit step (channels/admission.hpp): a report without a position first gets one from
+// the street list when its address or text names a place (routing::LocateReport), on every
+// channel alike; then one rule snapshot per report — the live set, and the candidate in shadow
+// mode, whose disagreement is stored with the ticket — then the ticket, its acknowledgement and
+// its delivery in one transaction (tickets::TicketStore), then the metrics. One instance per
+// thread (it owns the store's connection).
 class Admitter final : public channels::Admission {
  public:
-  Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry);
+  // `gazetteer` (routing.gazetteer_file) may be null: then no report is placed by its address.
+  Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry,
+           const routing::Gazetteer* gazetteer);
   Result<channels::Admitted> Admit(const channels::AdmitRequest& request) override;
   Status Ping() { return store_.Ping(); }
 
@@ -24,7 +29,11 @@ class Admitter final : public channels::Admission {
 
   const Config& config_;
   const RuleSource& rules_;
+  const routing::Gazetteer* gazetteer_;
+  const double place_min_confidence_;
   tickets::TicketStore store_;
+  metrics::Counter& placed_;
+  metrics::Counter& place_unsure_;
   metrics::Counter& created_;
   metrics::Counter& redelivered_;
   metrics::Counter& linked_;

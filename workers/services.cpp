@@ -5,7 +5,7 @@
 namespace meldestelle::workers {
 
 std::unique_ptr<channels::Admission> Services::NewAdmission() {
-  return std::make_unique<Admitter>(config_, rules_, registry_);
+  return std::make_unique<Admitter>(config_, rules_, registry_, gazetteer_);
 }
 
 }  // namespace meldestelle::workers

@@ -43,7 +43,8 @@ channels::Channel Drafts(MediaFetchers fetchers) {
   c.message_types.push_back(std::move(batch));
   c.jobs.push_back(
       {"chat drafts", [](channels::WorkerServices& s) -> std::unique_ptr<channels::Job> {
-         return std::make_unique<DraftCloser>(s.config(), s.NewAdmission(), s.metrics());
+         return std::make_unique<DraftCloser>(s.config(), s.NewAdmission(), s.gazetteer(),
+                                              s.metrics());
        }});
   c.config_sections = Sections();
   return c;

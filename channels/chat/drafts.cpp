@@ -10,6 +10,7 @@
 #include "core/sql.hpp"
 #include "core/wait.hpp"
 #include "outbox/outbox.hpp"
+#include "routing/settings.hpp"
 
 namespace meldestelle::chat {
 
@@ -26,9 +27,11 @@ struct DraftCloser::Contents {
 };
 
 DraftCloser::DraftCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
-                         metrics::Registry& registry)
+                         const routing::Gazetteer* gazetteer, metrics::Registry& registry)
     : settings_(config.Get<Settings>()),
       admission_(std::move(admission)),
+      gazetteer_(gazetteer),
+      place_min_confidence_(config.Get<routing::Settings>().place_min_confidence),
       session_(config.database.url),
       published_(registry.GetCounter("meldestelle_chat_drafts_published_total",
                                      "Chat drafts turned into reports.")),
@@ -76,7 +79,12 @@ bool DraftCloser::CloseOne(db::Tx& tx, int64_t* taken) {
           row[9].as<std::string>()};
   *taken = d.id;
   Contents c = Read(tx, d);
-  if (!c.report.location.lat && d.state == "open" && c.has_content) {
+  // "Lindenstraße 7" in the text is a place: the admit step gives it its position.
+  std::optional<routing::LocatedPlace> named;
+  if (!c.report.location.lat && gazetteer_ != nullptr)
+    named = routing::LocateReport(*gazetteer_, c.report);
+  bool placeable = named && named->match.confidence >= place_min_confidence_;
+  if (!c.report.location.lat && !placeable && d.state == "open" && c.has_content) {
     AskForPlace(tx, d);
   } else {
     Publish(tx, d, std::move(c));

@@ -12,6 +12,7 @@
 #include "core/db.hpp"
 #include "core/metrics.hpp"
 #include "core/result.hpp"
+#include "routing/gazetteer.hpp"
 
 namespace meldestelle::chat {
 
@@ -25,8 +26,10 @@ namespace meldestelle::chat {
 // older than chat.dedupe_days. One instance per thread.
 class DraftCloser final : public channels::Job {
  public:
+  // `gazetteer` may be null; with it, a draft whose text names a street and number (or a
+  // landmark) of the town is not asked for its place: the admit step places it.
   DraftCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
-              metrics::Registry& registry);
+              const routing::Gazetteer* gazetteer, metrics::Registry& registry);
   // Handles every due draft once; returns how many it closed or asked about.
   Result<int> RunOnce();
   // Deletes chat_events (and parked receipts) older than chat.dedupe_days; returns how many.
@@ -47,6 +50,8 @@ class DraftCloser final : public channels::Job {
 
   const Settings& settings_;
   std::unique_ptr<channels::Admission> admission_;
+  const routing::Gazetteer* gazetteer_;
+  const double place_min_confidence_;
   db::Session session_;
   metrics::Counter& published_;
   metrics::Counter& asked_;

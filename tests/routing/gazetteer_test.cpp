@@ -197,6 +197,51 @@ TEST_CASE("Lindenstraße dreizehn is the listed point of number 13", "[gazetteer
   CHECK(m->lat == Approx(50.9380));
 }
 
+TEST_CASE(
+    "a report without a position is placed by its address, else by a full address or "
+    "landmark in its text",
+    "[gazetteer]") {
+  Report r;
+  r.text = "Schlagloch in der Lindenstraße 13, bitte schnell";
+  SECTION("the typed address wins over the text") {
+    r.location.address = "Hauptstr. 5";
+    auto p = LocateReport(Example(), r);
+    REQUIRE(p);
+    CHECK(p->from == "address");
+    CHECK(p->match.street == "Hauptstraße");
+    CHECK(p->match.house_number == "5");
+    CHECK(LocatedFlag(*p).rfind("Ort aus Adresse: Hauptstraße 5 („Hauptstr. 5“, Sicherheit ", 0) ==
+          0);
+  }
+  SECTION("no address: the text's street and number") {
+    auto p = LocateReport(Example(), r);
+    REQUIRE(p);
+    CHECK(p->from == "text");
+    CHECK(p->match.kind == "address");
+    CHECK(p->match.lat == Approx(50.9380));
+    CHECK(LocatedFlag(*p) == "Ort aus Text: Lindenstraße 13 („Lindenstraße 13“, Sicherheit 95 %)");
+  }
+  SECTION("an address the list does not know: the text is tried") {
+    r.location.address = "Irgendwoweg 3";
+    auto p = LocateReport(Example(), r);
+    REQUIRE(p);
+    CHECK(p->from == "text");
+  }
+  SECTION("a street named in passing in the text is no place, in the address it is") {
+    r.text = "Die Lindenstraße ist schön, aber hier liegt Müll";
+    CHECK_FALSE(LocateReport(Example(), r));
+    r.location.address = "Lindenstraße";
+    auto p = LocateReport(Example(), r);
+    REQUIRE(p);
+    CHECK(p->match.kind == "street");
+  }
+  SECTION("a report with a position is left alone") {
+    r.location.lat = 50.94;
+    r.location.lon = 6.95;
+    CHECK_FALSE(LocateReport(Example(), r));
+  }
+}
+
 TEST_CASE("house numbers in German words after a street", "[gazetteer]") {
   auto m = FindPlace(Example(), "Mühlenweg zwölf");
   REQUIRE(m);

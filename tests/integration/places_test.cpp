@@ -1,0 +1,140 @@
+// Addresses understood on every channel (docs/routing.md, "Places from the street list"): a
+// report with an address or a street and number in its text and no position is placed by the
+// town's street list in the admit step — web form, app API, Open311 and WhatsApp here; e-mail and
+// the phone in their own tests. Against the real gateway, worker, broker and database.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "fake_providers.hpp"
+#include "integration/stack.hpp"
+
+// In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
+namespace places_test {
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kOpen311Key = "places-test-open311-key-0123456789";
+
+struct Placed {
+  std::string source, address, lat, lon, flags, place;
+};
+
+Placed TicketPlace(Stack& s, const std::string& where) {
+  auto r = s.Query(
+      "SELECT location_source, COALESCE(address, ''), COALESCE(round(lat::numeric, 4)::text, ''),"
+      " COALESCE(round(lon::numeric, 4)::text, ''), (routing_explanation->'flags')::text,"
+      " COALESCE((routing_explanation->'place')::text, 'null') FROM tickets WHERE " +
+      where);
+  REQUIRE(r.size() == 1);
+  return {r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+          r[0][3].as<std::string>(), r[0][4].as<std::string>(), r[0][5].as<std::string>()};
+}
+
+}  // namespace
+
+TEST_CASE("places: an address without a position is placed by the street list on every channel",
+          "[integration][places]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  o.extra_env.push_back(std::string("MELDESTELLE_OPEN311_API_KEY=") + kOpen311Key);
+  Stack s(o);
+
+  // The web form: the address field only.
+  httplib::MultipartFormDataItems form = {{"kategorie", "STR-01", "", ""},
+                                          {"beschreibung", "Schlagloch auf der Fahrbahn", "", ""},
+                                          {"adresse", "Lindenstr. 13", "", ""},
+                                          {"website", "", "", ""},
+                                          {"form_token", s.MintFormToken(10), "", ""}};
+  auto f = s.Client().Post("/formular/meldung", form);
+  REQUIRE(f);
+  INFO(f->body);
+  REQUIRE(f->status == 200);
+  std::string form_ref = ReferenceOnPage(f->body);
+  form_ref.erase(std::remove(form_ref.begin(), form_ref.end(), ' '), form_ref.end());
+  REQUIRE(form_ref.size() == 12);
+
+  // The app API: an address with a typo in the street's name.
+  std::string app_ref = PostApp(
+      s, json{{"description", "Laterne dunkel"}, {"address", "Hauptstrase 5, Musterstadt"}});
+  // Open311: address_string only.
+  auto o311 =
+      s.Client().Post("/open311/v2/requests.json",
+                      FormUrlEncode({{"api_key", kOpen311Key},
+                                     {"service_code", "STR-01"},
+                                     {"address_string", "Lindenstraße 13, 12345 Musterstadt"},
+                                     {"description", "Gullydeckel klappert"}}),
+                      "application/x-www-form-urlencoded; charset=utf-8");
+  REQUIRE(o311);
+  INFO(o311->body);
+  REQUIRE(o311->status == 200);
+  std::string open311_ref = json::parse(o311->body)[0]["service_request_id"];
+  // An address the street list does not know: kept as text, flagged.
+  std::string unknown_ref =
+      PostApp(s, json{{"description", "Müll abgeladen"}, {"address", "Am Irgendwo 3"}});
+  // WhatsApp: a text naming street and number, no pin.
+  const std::string from = "493023125044";
+  const std::string body = WhatsAppNotification(
+      from, json::array({WaText(from, "wamid.P1",
+                                "Schlagloch in der Lindenstraße dreizehn, bitte reparieren")}));
+  httplib::Headers signature{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
+  auto wa = s.Client().Post("/webhooks/whatsapp", signature, body, "application/json");
+  REQUIRE(wa);
+  REQUIRE(wa->status == 200);
+
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 5, std::chrono::seconds(30)));
+
+  Placed p = TicketPlace(s, "reference = " + Q(form_ref));
+  CHECK(p.source == "address");
+  CHECK(p.address == "Lindenstr. 13");  // the citizen's words stay
+  CHECK(p.lat == "50.9380");
+  CHECK(p.lon == "6.9528");
+  CHECK(p.flags.find("Ort aus Adresse: Lindenstraße 13") != std::string::npos);
+  auto place = json::parse(p.place);
+  CHECK(place["from"] == "address");
+  CHECK(place["street"] == "Lindenstraße");
+  CHECK(place["house_number"] == "13");
+  CHECK(place["used"] == true);
+
+  p = TicketPlace(s, "reference = " + Q(app_ref));
+  CHECK(p.source == "address");
+  CHECK(!p.lat.empty());
+  CHECK(json::parse(p.place)["street"] == "Hauptstraße");
+
+  p = TicketPlace(s, "reference = " + Q(open311_ref));
+  CHECK(p.source == "address");
+  CHECK(p.lat == "50.9380");
+
+  p = TicketPlace(s, "reference = " + Q(unknown_ref));
+  CHECK(p.lat.empty());
+  CHECK(p.address == "Am Irgendwo 3");
+  CHECK(p.flags.find("Adresse nicht im Straßenverzeichnis") != std::string::npos);
+  CHECK(p.place == "null");
+
+  p = TicketPlace(s, "channel = 'whatsapp'");
+  CHECK(p.source == "address");
+  CHECK(p.address == "Lindenstraße 13");
+  CHECK(p.lat == "50.9380");
+  CHECK(p.flags.find("Ort aus Text: Lindenstraße 13") != std::string::npos);
+  CHECK(p.flags.find("Ort fehlt") == std::string::npos);
+  // The place was in the text: the citizen was not asked for it.
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'ask_location:%'") == 0);
+
+  // Routing saw the place: the town boundary was checked, as for a report with a position.
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE location_source = 'address'"
+                " AND routing_explanation->'location'->>'town_area' = 'stadtgebiet'"
+                " AND routing_explanation->'location'->>'outside' = 'false'") == 4);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE location_source <> 'address'"
+                " AND routing_explanation->'location' <> 'null'::jsonb") == 0);
+}
+
+}  // namespace places_test
