@@ -444,6 +444,23 @@ CREATE TABLE privacy_erasures (
 );
 )SQL";
 
+// "Ist es behoben?" (docs/intake-api.md, "Is it fixed?"): the citizen's answer after a ticket was
+// set done, one per closing, counted per department that closed it.
+constexpr const char* kFixAnswers = R"SQL(
+CREATE TABLE fix_answers (
+  id            bigserial PRIMARY KEY,
+  ticket_id     uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  closed_at     timestamptz NOT NULL,
+  department_id text NOT NULL,
+  fixed         boolean NOT NULL,
+  channel       text NOT NULL,
+  note          text NOT NULL DEFAULT '',
+  at            timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (ticket_id, closed_at)
+);
+CREATE INDEX fix_answers_at ON fix_answers (at);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -467,6 +484,7 @@ const std::vector<Migration>& Migrations() {
       {11, "outbox indexes for the limits on notices per address and SMS per hour", kNoticeLimits},
       {12, "ticket_history: the action 'reopened' (a citizen says it is not fixed)", kReopened},
       {13, "data protection: tickets.anonymised_at, contact_views, privacy_erasures", kPrivacy},
+      {14, "fix_answers: the citizen's answer to \"Ist es behoben?\"", kFixAnswers},
   };
   return kMigrations;
 }

@@ -22,11 +22,14 @@ that has it now), sorted by misroute rate:
                tickets this department let escalate
   accept p50/p90, done p50/p90  median and 90th percentile of the time from the ticket's
                creation to its acceptance, and to done
+  fixed: yes, no  departments: the citizens' answers to "Ist es behoben?" about the tickets
+               the department closed ("no" reopened the ticket)
 Reads in one READ ONLY transaction. DATE as for `rules replay` (2026-11-01, midnight in
 town.timezone; --until includes a bare date's whole day).
 --format json  {"since", "until", "rules": [{"rule", "routed", "handed_back", "misroute_rate",
                "escalated", "accepted", "accept_seconds": {"p50", "p90"}, "done",
-               "done_seconds": {"p50", "p90"}}], "departments": [{"department", ...}]}
+               "done_seconds": {"p50", "p90"}}], "departments": [{"department", ...,
+               "fix_answers": {"fixed", "not_fixed"}}]}
 Exit codes: 0 success, 1 database unreachable or failing, 2 usage error.
 )";
 

@@ -224,6 +224,8 @@ void Gateway::Routes() {
   server_->Get("/meldung", [this](const auto& req, auto& res) { HandleLookupPage(req, res); });
   server_->Get(R"(/meldung/([^/]{1,64}))",
                [this](const auto& req, auto& res) { HandleStatusPage(req, res); });
+  server_->Post(R"(/meldung/([^/]{1,64})/behoben)",
+                [this](const auto& req, auto& res) { HandleFixAnswer(req, res); });
   server_->Get(R"(/assets/[A-Za-z0-9._/-]+)",
                [this](const auto& req, auto& res) { HandleAsset(req, res); });
   server_->Get(R"(/media/([0-9a-f]{64}))",

@@ -65,6 +65,10 @@ class Gateway final : public channels::Intake {
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
   void HandleLookupPage(const httplib::Request& req, httplib::Response& res);
   void HandleAsset(const httplib::Request& req, httplib::Response& res);
+  // POST /meldung/{reference}/behoben: the answer to "Ist es behoben?".
+  void HandleFixAnswer(const httplib::Request& req, httplib::Response& res);
+  void ShowStatusPage(const httplib::Request& req, httplib::Response& res, int status,
+                      const std::string& fixed_error, const std::string& fixed_note);
   void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

@@ -6,13 +6,17 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "channels/webform/settings.hpp"
 #include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/sql.hpp"
+#include "core/text.hpp"
 #include "gateway/assets.hpp"
 #include "gateway/server.hpp"
+#include "tickets/fix_answers.hpp"
 #include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
@@ -112,6 +116,11 @@ void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& r
 }
 
 void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& res) {
+  ShowStatusPage(req, res, 200, "", "");
+}
+
+void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res, int status,
+                             const std::string& fixed_error, const std::string& fixed_note) {
   std::string language = PageLanguage(req);
   std::string typed = req.matches[1].str();
   webform::LookupPage lookup;
@@ -170,7 +179,73 @@ void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& r
   page.map.library_js = kLeafletJs;
   page.map.script_js = kStatusMapJs;
   page.languages = OtherLanguage(language, "/meldung/" + s.reference);
-  SendPage(res, 200, language, webform::RenderStatusPage(page));
+  page.ask_fixed = s.awaits_fix_answer;
+  page.fixed_error = fixed_error;
+  page.fixed_note = fixed_note;
+  // What became of the answer just sent (the redirect after POST …/behoben).
+  std::string answered = req.get_param_value("antwort");
+  page.answered = answered == "danke"          ? "fixed"
+                  : answered == "wieder-offen" ? "reopened"
+                  : answered == "schon"        ? "answered"
+                                               : "";
+  SendPage(res, status, language, webform::RenderStatusPage(page));
+}
+
+void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& res) {
+  std::string language = PageLanguage(req);
+  bool en = language == "en";
+  auto ref = ParseReference(req.matches[1].str());
+  if (!ref || *ref != req.matches[1].str())
+    return ShowStatusPage(req, res, 404, "", "");
+  std::string answer = req.get_param_value("antwort");
+  std::string note(TrimAscii(req.get_param_value("notiz")));
+  if (answer != "ja" && answer != "nein") {
+    return ShowStatusPage(
+        req, res, 400, en ? "Please choose “Yes” or “No”." : "Bitte wählen Sie „Ja“ oder „Nein“.",
+        IsValidUtf8(note) ? note : "");
+  }
+  if (!IsValidUtf8(note) || Utf8Length(note) > 2000) {
+    return ShowStatusPage(req, res, 400,
+                          en ? "The note is too long: at most 2000 characters."
+                             : "Die Anmerkung ist zu lang: höchstens 2000 Zeichen.",
+                          "");
+  }
+  tickets::FixAnswer outcome = tickets::FixAnswer::kUnknown;
+  auto written = store_.Write([&](db::Tx& tx) {
+    auto r = tickets::AnswerFixed(tx, config_, *ref, answer == "ja", note, "status_page");
+    if (!r)
+      throw std::runtime_error(r.error().message);
+    outcome = *r;
+    tx.commit();
+  });
+  if (!written) {
+    log::Warn("answer to \"Ist es behoben?\" not recorded", {{"error", written.error().detail}});
+    webform::LookupPage lookup;
+    lookup.language = language;
+    lookup.town_name = config_.town.name;
+    lookup.typed = *ref;
+    lookup.problem = webform::LookupPage::Problem::kUnavailable;
+    res.set_header("Retry-After", "30");
+    return SendPage(res, 503, language, webform::RenderLookupPage(lookup));
+  }
+  if (outcome == tickets::FixAnswer::kUnknown)
+    return ShowStatusPage(req, res, 404, "", "");
+  if (outcome == tickets::FixAnswer::kReopened || outcome == tickets::FixAnswer::kRecorded) {
+    log::Info("citizen answered \"Ist es behoben?\"",
+              {{"reference", *ref},
+               {"answer", outcome == tickets::FixAnswer::kReopened ? "not_fixed" : "fixed"},
+               {"channel", "status_page"}});
+  }
+  // Post/redirect/get: a reload does not send the answer again.
+  std::string query = outcome == tickets::FixAnswer::kRecorded          ? "?antwort=danke"
+                      : outcome == tickets::FixAnswer::kReopened        ? "?antwort=wieder-offen"
+                      : outcome == tickets::FixAnswer::kAlreadyAnswered ? "?antwort=schon"
+                                                                        : "";
+  if (en)
+    query += query.empty() ? "?lang=en" : "&lang=en";
+  res.status = 303;
+  res.set_header("Location", "/meldung/" + *ref + query);
+  res.set_header("Cache-Control", "no-store");
 }
 
 void Gateway::HandleAsset(const httplib::Request& req, httplib::Response& res) {

@@ -153,6 +153,12 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
         row[0].as<int64_t>(), Scrub(row[1].as<std::string>(), how));
     counts.Add("follow-ups", 1);
   }
+  // The note with an answer to "Ist es behoben?" (the answer itself stays, for the figures).
+  counts.Add("follow-ups",
+             tx.exec_params("UPDATE fix_answers SET note = '' WHERE ticket_id = $1::uuid"
+                            " AND note <> '' RETURNING 1",
+                            id)
+                 .size());
   if (how.erasure) {
     counts.Add("history notes",
                RedactHistory(tx, "ticket_id = $1::uuid", id, how.redact, how.names));

@@ -24,6 +24,7 @@ const std::vector<std::pair<std::string, std::string>>& TablePurposes() {
       {"ticket_history", "Bearbeitungsstand Ihrer Meldung, wie er Ihnen mitgeteilt wird"},
       {"attachments", "Fotos, Dokumente und Aufnahmen Ihrer Meldung"},
       {"ticket_followups", "Ihre Nachträge zu einer Meldung"},
+      {"fix_answers", "Ihre Antwort auf die Frage, ob der Mangel behoben ist"},
       {"ticket_reporters", "Zuordnung Ihrer Meldung zu einer bereits gemeldeten Sache"},
       {"outbox", "Nachrichten an Sie (Eingangsbestätigung, Statusmitteilungen, Rückfragen)"},
       {"chat_contacts", "Ihr Messenger-Kontakt, um Ihnen im Chat antworten zu können"},
@@ -174,6 +175,7 @@ const TableQuery kQueries[] = {
     {"tickets", "x.id = ANY(p.ids)"},
     {"attachments", "x.ticket_id = ANY(p.ids)"},
     {"ticket_followups", "x.ticket_id = ANY(p.ids)"},
+    {"fix_answers", "x.ticket_id = ANY(p.ids)"},
     {"ticket_reporters", "x.reporter_ticket_id = ANY(p.ids)"},
     {"outbox",
      "(x.ticket_id = ANY(p.ids) AND x.kind IN ('ack', 'status', 'chat_reply'))"
@@ -396,10 +398,16 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
             report.is_discarded() ? std::string("{}") : report.dump());
         c.Add("mentions in other tickets", 1);
       }
-      // … their follow-ups and staff notes.
+      // … their follow-ups, answers and staff notes.
       for (const auto& r : tx.exec_params(
                "SELECT id, text FROM ticket_followups WHERE text ~* $1 FOR UPDATE", *pattern)) {
         tx.exec_params0("UPDATE ticket_followups SET text = $2 WHERE id = $1", r[0].as<int64_t>(),
+                        Redact(r[1].as<std::string>(), person.contacts, {}));
+        c.Add("mentions in other tickets", 1);
+      }
+      for (const auto& r : tx.exec_params(
+               "SELECT id, note FROM fix_answers WHERE note ~* $1 FOR UPDATE", *pattern)) {
+        tx.exec_params0("UPDATE fix_answers SET note = $2 WHERE id = $1", r[0].as<int64_t>(),
                         Redact(r[1].as<std::string>(), person.contacts, {}));
         c.Add("mentions in other tickets", 1);
       }

@@ -64,7 +64,9 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
                 " COALESCE(o.lat, t.lat), COALESCE(o.lon, t.lon),"
                 " to_char(t.received_at AT TIME ZONE $2, '" +
                 kLocal +
-                "')"
+                "'), COALESCE(o.status, t.status) = 'done' AND NOT EXISTS (SELECT 1 FROM"
+                " fix_answers a WHERE a.ticket_id = COALESCE(o.id, t.id)"
+                " AND a.closed_at = COALESCE(o.closed_at, t.closed_at))"
                 " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
                 " WHERE t.reference = $1",
             ref, zone);
@@ -85,6 +87,7 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
             s.lon = row[9].as<double>();
           }
           s.received_local = row[10].as<std::string>();
+          s.awaits_fix_answer = row[11].as<bool>();
           // What a citizen may see of the history (as in the export of docs/datenschutz.md):
           // the routing, acceptance, status changes, re-routing, linking and reopening, with
           // the notes written for the citizen; never the internal note or who did it.
@@ -123,6 +126,13 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
 Status IntakeStore::Read(const std::function<void(db::Connection&)>& read) {
   return pool_.Run<Ok>([&](db::Connection& c) {
     read(c);
+    return Ok{};
+  });
+}
+
+Status IntakeStore::Write(const std::function<void(db::Tx&)>& write) {
+  return pool_.Transact<Ok>([&](db::Tx& tx) {
+    write(tx);
     return Ok{};
   });
 }

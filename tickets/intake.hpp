@@ -54,6 +54,8 @@ class IntakeStore {
       std::string at_local, action, status, department, public_note;
     };
     std::vector<Event> history;
+    // Done, and this closing not yet answered: the page asks "Ist es behoben?".
+    bool awaits_fix_answer = false;
   };
   // The public status of a reference: a ticket, or a report accepted and not yet routed.
   // With `timezone` (an IANA name, the town's), also the place and the public history.
@@ -69,6 +71,8 @@ class IntakeStore {
   // Runs `read` on a borrowed connection (read-only queries of other handlers, e.g. Open311's
   // GET requests). A database error is returned; a failed connection is not reused.
   Status Read(const std::function<void(db::Connection&)>& read);
+  // Runs `write` in a transaction on a borrowed connection; it commits itself (db::Tx::commit).
+  Status Write(const std::function<void(db::Tx&)>& write);
 
  private:
   db::Pool pool_;

@@ -126,6 +126,8 @@ std::string ExistingReference(const StatusNotice& n) {
 std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle style,
                        const std::string& optout_url) {
   bool en = English(n.language);
+  // "Ist es behoben?" (tickets/fix_answers.hpp): asked with the notice that it is done.
+  const bool ask_fixed = n.event == "done" && config.Get<NotificationSettings>().ask_fixed;
   std::string tmpl = Template(config, n);
   std::string note_label = en ? "Note: " : "Hinweis: ";
   std::string note = OneLine(n.note);
@@ -134,9 +136,15 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
         tmpl, Values(config, n, tmpl, note.empty() ? "" : "\n\n" + note_label + n.note));
     std::string out = en ? "Hello,\n\n" : "Guten Tag,\n\n";
     out += text + "\n\n";
-    out += (en ? "The current state of your report: "
-               : "Den aktuellen Stand Ihrer Meldung sehen Sie hier: ") +
-           StatusUrl(config, n.reference) + "\n\n";
+    if (ask_fixed) {
+      out += (en ? "Is the problem fixed? Please tell us with one click: "
+                 : "Ist der Mangel behoben? Sagen Sie es uns mit einem Klick: ") +
+             StatusUrl(config, n.reference) + "\n\n";
+    } else {
+      out += (en ? "The current state of your report: "
+                 : "Den aktuellen Stand Ihrer Meldung sehen Sie hier: ") +
+             StatusUrl(config, n.reference) + "\n\n";
+    }
     out += en ? "Kind regards\nTown of " + config.town.name
               : "Mit freundlichen Grüßen\nStadtverwaltung " + config.town.name;
     if (!optout_url.empty()) {
@@ -167,6 +175,15 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
   }
   return FillPlaceholders(tmpl,
                           Values(config, n, tmpl, note.empty() ? "" : " " + note_label + note));
+}
+
+std::string AskFixedText(const Config& config, const StatusNotice& n) {
+  if (n.event != "done" || !config.Get<NotificationSettings>().ask_fixed)
+    return "";
+  return English(n.language)
+             ? " Is the problem fixed? Reply YES or NO (and what is still wrong)."
+             : " Ist der Mangel behoben? Antworten Sie mit JA oder NEIN (gern mit dem, was noch "
+               "fehlt).";
 }
 
 std::string StatusSubject(const Config& config, const StatusNotice& n) {

@@ -38,6 +38,10 @@ std::string ExistingReference(const StatusNotice& n);
 // The message text. Chat and SMS get the note as " Hinweis: …"; SMS starts with the town and
 // shortens the note so that the text fits one SMS (160 characters) where possible; e-mail is a
 // whole letter with the status link and the opt-out link (`optout_url`, may be empty) at the end.
+// The chat's "Ist es behoben?" after a notice that the ticket is done (" Ist der Mangel behoben?
+// Antworten Sie mit JA oder NEIN …"); "" for other events or with notifications.ask_fixed off.
+// The e-mail notice asks within StatusText, with the status page's link.
+std::string AskFixedText(const Config& config, const StatusNotice& n);
 std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle style,
                        const std::string& optout_url = {});
 // The e-mail subject (notifications.email_subjects).

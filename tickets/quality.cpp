@@ -82,12 +82,20 @@ void Table(std::ostringstream& out, const char* title, const std::vector<Quality
   std::vector<std::vector<std::string>> cells;
   cells.push_back({title, "routed", "handed back", "misroute", "escalated", "accept p50",
                    "accept p90", "done p50", "done p90"});
+  if (!rules) {
+    cells[0].push_back("fixed: yes");
+    cells[0].push_back("no");
+  }
   for (const auto& r : rows) {
     cells.push_back({rules && r.key.empty() ? "(default department)" : r.key,
                      std::to_string(r.routed), std::to_string(r.handed_back),
                      Percent(r.MisrouteRate()), std::to_string(r.escalated),
                      FormatDuration(r.accept_p50), FormatDuration(r.accept_p90),
                      FormatDuration(r.done_p50), FormatDuration(r.done_p90)});
+    if (!rules) {
+      cells.back().push_back(std::to_string(r.fixed_yes));
+      cells.back().push_back(std::to_string(r.fixed_no));
+    }
   }
   // Column widths in code points (keys are ASCII ids; "…" style text does not occur).
   std::vector<size_t> width(cells[0].size(), 0);
@@ -152,6 +160,16 @@ RoutingQuality LoadRoutingQuality(db::Tx& tx, std::optional<int64_t> since,
       from, to);
   for (const auto& row : escalated) {
     departments[row[0].as<std::string>()].escalated = row[1].as<int64_t>();
+  }
+  auto answers = tx.exec_params(std::string(kPeriod) +
+                                    "SELECT a.department_id, count(*) FILTER (WHERE a.fixed),"
+                                    " count(*) FILTER (WHERE NOT a.fixed) FROM t JOIN fix_answers"
+                                    " a ON a.ticket_id = t.id GROUP BY a.department_id",
+                                from, to);
+  for (const auto& row : answers) {
+    QualityRow& r = departments[row[0].as<std::string>()];
+    r.fixed_yes = row[1].as<int64_t>();
+    r.fixed_no = row[2].as<int64_t>();
   }
   auto times = tx.exec_params(
       std::string(kPeriod) + "SELECT dept," + kTimes + " FROM t GROUP BY dept", from, to);
@@ -222,8 +240,11 @@ nlohmann::json QualityToJson(const RoutingQuality& q) {
   for (const auto& r : q.rules)
     rules.push_back(RowJson(r, "rule", true));
   nlohmann::json departments = nlohmann::json::array();
-  for (const auto& r : q.departments)
-    departments.push_back(RowJson(r, "department", false));
+  for (const auto& r : q.departments) {
+    nlohmann::json row = RowJson(r, "department", false);
+    row["fix_answers"] = {{"fixed", r.fixed_yes}, {"not_fixed", r.fixed_no}};
+    departments.push_back(std::move(row));
+  }
   return {
       {"since", q.since ? nlohmann::json(routing::FormatUnixSeconds(*q.since)) : nlohmann::json()},
       {"until", q.until ? nlohmann::json(routing::FormatUnixSeconds(*q.until)) : nlohmann::json()},

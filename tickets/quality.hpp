@@ -23,6 +23,9 @@ struct QualityRow {
                             // department); departments: tickets this department let escalate
   int64_t accepted = 0;     // with accepted_at (departments: the current department)
   int64_t done = 0;         // status done
+  // Departments: the citizens' answers to "Ist es behoben?" about the tickets this department
+  // closed (tickets/fix_answers.hpp): yes, and no (each "no" reopened the ticket).
+  int64_t fixed_yes = 0, fixed_no = 0;
   // Seconds from the ticket's creation to acceptance / to done; nullopt without any.
   std::optional<double> accept_p50, accept_p90, done_p50, done_p90;
   double MisrouteRate() const {
@@ -53,7 +56,8 @@ std::string FormatDuration(std::optional<double> seconds);
 std::string QualityToText(const RoutingQuality& q);
 // {"since", "until", "rules": [{"rule", "routed", "handed_back", "misroute_rate", "escalated",
 //  "accepted", "accept_seconds": {"p50", "p90"}, "done", "done_seconds": {"p50", "p90"}}],
-//  "departments": [{"department", …the same}]}; unknown quantiles are null. Pure.
+//  "departments": [{"department", …the same, "fix_answers": {"fixed", "not_fixed"}}]}; unknown
+//  quantiles are null. Pure.
 nlohmann::json QualityToJson(const RoutingQuality& q);
 
 }  // namespace meldestelle::tickets

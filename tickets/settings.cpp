@@ -98,11 +98,12 @@ void NotificationSettings::Read(YamlReader& rd, const YAML::Node& n, Config& con
                                 NotificationSettings& out) {
   if (!n ||
       !rd.ExpectMap(n, "notifications",
-                    {"enabled", "texts", "email_subjects", "optout_secret",
+                    {"enabled", "ask_fixed", "texts", "email_subjects", "optout_secret",
                      "typed_recipient_per_hour", "typed_recipient_per_day", "sms_per_hour"})) {
     return;
   }
   rd.Bool(n, "enabled", &out.enabled, "notifications");
+  rd.Bool(n, "ask_fixed", &out.ask_fixed, "notifications");
   rd.Int(n, "typed_recipient_per_hour", &out.typed_recipient_per_hour, 1, 1000, "notifications");
   rd.Int(n, "typed_recipient_per_day", &out.typed_recipient_per_day, 1, 10000, "notifications");
   rd.Int(n, "sms_per_hour", &out.sms_per_hour, 0, 1000000, "notifications");

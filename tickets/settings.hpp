@@ -40,6 +40,10 @@ struct NotificationSettings {
   static constexpr bool kRequired = false;
   NotificationSettings();  // the built-in texts
   bool enabled = true;
+  // "Ist es behoben?" (tickets/fix_answers.hpp): the notice that a ticket is done asks the
+  // citizen whether it is fixed — in chats to answer JA or NEIN, in e-mails with the status
+  // page's link.
+  bool ask_fixed = true;
   // texts[language][event], event one of accepted, in_progress, done, rejected, forwarded,
   // duplicate; placeholders {reference}, {department}, {note}, {town}, {status_url},
   // {existing_reference}.

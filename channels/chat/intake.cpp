@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "channels/chat/settings.hpp"
 #include "channels/chat/texts.hpp"
@@ -11,6 +12,7 @@
 #include "core/photo.hpp"
 #include "core/sql.hpp"
 #include "outbox/outbox.hpp"
+#include "tickets/fix_answers.hpp"
 #include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
 
@@ -180,7 +182,7 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
         ApplyEdit(tx, e);
       } else if (e.type == MessageType::kUnsupported) {
         Unsupported(tx, step);
-      } else if (!OptInOrOut(tx, step) && !Followup(tx, step)) {
+      } else if (!OptInOrOut(tx, step) && !AnswerFixed(tx, step) && !Followup(tx, step)) {
         AddToDraft(tx, step);
       }
     }
@@ -278,6 +280,46 @@ bool ChatIntake::OptInOrOut(db::Tx& tx, const Step& s) {
   QueueReply(tx, e, (stop ? "optout:" : "optin:") + e.channel + ":" + e.dedupe_key,
              stop ? OptOutConfirmText(s.language) : OptInConfirmText(s.language), s.language);
   tx.commit();
+  return true;
+}
+
+// The answer to "Ist der Mangel behoben?" (tickets/fix_answers.hpp): a short "ja" or a "nein …"
+// from a sender we told within 30 days that a ticket is done, while that closing awaits its
+// answer. "Nein" reopens the ticket for its department with the rest of the message as the
+// note. False if the message is none (then it is a follow-up or a new report as usual).
+bool ChatIntake::AnswerFixed(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  if (e.type != MessageType::kText)
+    return false;
+  tickets::ChatFixAnswer parsed = tickets::ParseFixAnswer(e.text);
+  if (parsed.kind == tickets::ChatFixAnswer::Kind::kNone)
+    return false;
+  auto asked = tx.exec_params(
+      "SELECT t.reference FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+      " JOIN tickets w ON w.id = COALESCE(t.duplicate_of, t.id)"
+      " WHERE o.kind = 'status' AND o.channel = $1 AND o.address = $2"
+      " AND o.payload->>'event' = 'done' AND o.created_at > now() - interval '30 days'"
+      " AND w.status = 'done' AND NOT EXISTS (SELECT 1 FROM fix_answers a"
+      "   WHERE a.ticket_id = w.id AND a.closed_at = w.closed_at)"
+      " ORDER BY o.id DESC LIMIT 1",
+      e.channel, e.sender);
+  if (asked.empty())
+    return false;
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "fix_answer"))
+    return true;
+  const std::string reference = asked[0][0].as<std::string>();
+  const bool fixed = parsed.kind == tickets::ChatFixAnswer::Kind::kFixed;
+  auto answered = tickets::AnswerFixed(tx, config_, reference, fixed, parsed.note, e.channel);
+  if (!answered) {
+    throw std::runtime_error("answer to \"Ist es behoben?\" for " + reference + ": " +
+                             answered.error().message);
+  }
+  QueueReply(tx, e, "fix_answer:" + e.channel + ":" + e.dedupe_key,
+             FixAnswerText(s.language, reference, fixed), s.language, reference);
+  tx.commit();
+  log::Info("citizen answered \"Ist es behoben?\"", {{"reference", reference},
+                                                     {"answer", fixed ? "fixed" : "not_fixed"},
+                                                     {"channel", e.channel}});
   return true;
 }
 

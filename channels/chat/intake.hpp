@@ -43,6 +43,8 @@ class ChatIntake {
   void Unsupported(db::Tx& tx, const Step& s);
   bool OptInOrOut(db::Tx& tx, const Step& s);
   bool Followup(db::Tx& tx, const Step& s);
+  // "JA" / "NEIN" after we asked whether a ticket is fixed (tickets/fix_answers.hpp).
+  bool AnswerFixed(db::Tx& tx, const Step& s);
   void AddToDraft(db::Tx& tx, const Step& s);
   bool AddItems(db::Tx& tx, int64_t draft, const Step& s);
 

@@ -64,7 +64,8 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
       tickets::StatusNotice n = tickets::ReadStatusNotice(row.payload);
       out.text =
           tickets::WithStatusLink(config, n.language, n.reference,
-                                  tickets::StatusText(config, n, tickets::NoticeStyle::kChat));
+                                  tickets::StatusText(config, n, tickets::NoticeStyle::kChat) +
+                                      tickets::AskFixedText(config, n));
       out.template_line = tickets::StatusTemplateLine(n);
       return out;
     }

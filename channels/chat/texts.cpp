@@ -64,6 +64,19 @@ std::string FollowupText(std::string_view language, std::string_view reference) 
       {"Danke, wir haben das zu Ihrer Meldung ", DisplayReference(reference), " hinzugefügt."});
 }
 
+std::string FixAnswerText(std::string_view language, std::string_view reference, bool fixed) {
+  if (English(language)) {
+    return fixed ? Concat({"Thank you for letting us know that report ",
+                           DisplayReference(reference), " is fixed."})
+                 : Concat({"Thank you. Report ", DisplayReference(reference),
+                           " is open again and back with the department in charge."});
+  }
+  return fixed
+             ? Concat({"Danke für Ihre Rückmeldung zu Meldung ", DisplayReference(reference), "."})
+             : Concat({"Danke. Die Meldung ", DisplayReference(reference),
+                       " ist wieder offen und zurück bei der zuständigen Stelle."});
+}
+
 bool IsDoneWord(std::string_view text) {
   std::string t;
   for (unsigned char c : text) {

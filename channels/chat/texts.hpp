@@ -12,6 +12,8 @@ std::string ChatLanguage(std::string_view channel, std::string_view sender,
 std::string AskLocationText(std::string_view language);
 std::string UnsupportedText(std::string_view language);
 std::string FollowupText(std::string_view language, std::string_view reference);
+// The thanks for an answer to "Ist der Mangel behoben?"; "no" says the ticket is open again.
+std::string FixAnswerText(std::string_view language, std::string_view reference, bool fixed);
 // True for "fertig", "Fertig!", "done", "ok fertig" …: the citizen says the report is complete.
 bool IsDoneWord(std::string_view text);
 // "STOP", "Stop", "stopp", "abmelden", "STOP." (case-insensitive, trimmed, the whole message)

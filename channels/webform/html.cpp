@@ -104,6 +104,12 @@ font-weight:700;background:#b3261e}
 .verlauf .notiz{margin:.25rem 0 0;padding:.5rem .75rem;background:#f0f5fb;border-radius:.25rem}
 .karte{height:14rem;margin:0 0 .5rem;border:2px solid #c8c8c8;border-radius:.25rem}
 .quelle{color:#4a4a4a;font-size:.95rem}
+.rueckmeldung{margin:0 0 1.5rem;padding:1rem;border:3px solid #1d6b2f;border-radius:.25rem}
+.frage{margin:0 0 1.5rem;padding:1rem;border:2px solid #0b4f8a;border-radius:.5rem}
+.frage fieldset{margin:0 0 1rem;padding:0;border:0;min-width:0}
+.frage legend{font-size:1.25rem;font-weight:700;margin:0 0 .5rem}
+.wahl{display:flex;align-items:center;gap:.75rem;min-height:2.75rem;margin:0;font-weight:400}
+.wahl input{flex:none;width:1.5rem;height:1.5rem;margin:0}
 )css";
 
 bool IsAsciiAlnum(char c) {

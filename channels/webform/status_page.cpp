@@ -131,6 +131,62 @@ std::string MapHead(const StatusPage& page) {
   return out;
 }
 
+// "Ist es behoben?" and what became of the last answer.
+void RenderFixQuestion(std::string& out, const StatusPage& page) {
+  bool en = En(page.language);
+  if (!page.answered.empty()) {
+    out += "<div class=\"rueckmeldung\" role=\"status\"><p>";
+    if (page.answered == "reopened") {
+      out += en ? "Thank you. The report is open again and back with the department in charge."
+                : "Danke. Die Meldung ist wieder offen und zurück bei der zuständigen Stelle.";
+    } else if (page.answered == "answered") {
+      out += en ? "This question has been answered already. Thank you."
+                : "Diese Frage ist schon beantwortet. Vielen Dank.";
+    } else {
+      out += en ? "Thank you for letting us know." : "Danke für Ihre Rückmeldung.";
+    }
+    out += "</p></div>\n";
+  }
+  if (!page.ask_fixed)
+    return;
+  out += "<form class=\"frage\" method=\"post\"";
+  Attr(out, "action", "/meldung/" + page.reference + "/behoben");
+  out += ">\n";
+  if (!page.fixed_error.empty()) {
+    out += "<p class=\"feld-fehler\" id=\"antwort-fehler\" role=\"alert\">";
+    AppendEscaped(out, page.fixed_error);
+    out += "</p>\n";
+  }
+  out += "<fieldset";
+  if (!page.fixed_error.empty())
+    out += " aria-describedby=\"antwort-fehler\"";
+  out += ">\n<legend>";
+  out += en ? "Is the problem fixed?" : "Ist der Mangel behoben?";
+  out +=
+      "</legend>\n<label class=\"wahl\"><input type=\"radio\" name=\"antwort\" value=\"ja\""
+      " required>";
+  out += en ? "Yes, it is fixed" : "Ja, er ist behoben";
+  out +=
+      "</label>\n<label class=\"wahl\"><input type=\"radio\" name=\"antwort\""
+      " value=\"nein\">";
+  out += en ? "No, not yet" : "Nein, noch nicht";
+  out += "</label>\n</fieldset>\n<div class=\"feld\">\n<label for=\"notiz\">";
+  out += en ? "What is still wrong? (optional)" : "Was ist noch nicht in Ordnung? (freiwillig)";
+  out += "</label>\n<p class=\"hinweis\" id=\"notiz-hinweis\">";
+  out += en ? "Please no names or phone numbers: the department reads this."
+            : "Bitte keine Namen oder Telefonnummern: Die zuständige Stelle liest diesen Text.";
+  out +=
+      "</p>\n<textarea id=\"notiz\" name=\"notiz\" maxlength=\"2000\" rows=\"3\""
+      " aria-describedby=\"notiz-hinweis\">";
+  AppendEscaped(out, page.fixed_note);
+  out += "</textarea>\n</div>\n";
+  if (en)
+    out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
+  out += "<button type=\"submit\" class=\"knopf knopf-primaer\">";
+  out += en ? "Send answer" : "Antwort senden";
+  out += "</button>\n</form>\n";
+}
+
 void RenderFooterLinks(std::string& out, const std::string& language) {
   bool en = En(language);
   out += "<div class=\"aktionen\">\n<a class=\"knopf knopf-zweit\"";
@@ -256,6 +312,7 @@ std::string RenderStatusPage(const StatusPage& page) {
     out += en ? "; the status shown is that report's.</p>\n"
               : " bearbeitet; der Stand hier ist der dieser Meldung.</p>\n";
   }
+  RenderFixQuestion(out, page);
   out += "<section aria-labelledby=\"verlauf\">\n<h2 id=\"verlauf\">";
   out += en ? "History" : "Verlauf";
   out += "</h2>\n";

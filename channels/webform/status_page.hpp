@@ -41,6 +41,13 @@ struct StatusPage {
   std::string map_link;  // a link to the place on a public map; "" without position
   PageMap map;
   std::vector<LanguageLink> languages;
+  // "Ist es behoben?": done and not yet answered — the question, a form posting to
+  // /meldung/{reference}/behoben (fields antwort=ja|nein, notiz, lang).
+  bool ask_fixed = false;
+  std::string fixed_error;  // why the last answer was refused ("" = none)
+  std::string fixed_note;   // the note sent with it, shown again
+  // After an answer: "fixed", "reopened" or "answered" (this closing had its answer already).
+  std::string answered;
 };
 std::string RenderStatusPage(const StatusPage& page);
 

@@ -132,6 +132,35 @@ TEST_CASE("the status page without a position, without the map, linked, new and 
   }
 }
 
+TEST_CASE("the status page asks whether it is fixed, and thanks for the answer", "[webform]") {
+  StatusPage p = Sample();
+  p.status = "done";
+  CHECK_FALSE(Has(RenderStatusPage(p), "behoben"));
+  p.ask_fixed = true;
+  std::string html = RenderStatusPage(p);
+  CHECK(
+      Has(html, "<form class=\"frage\" method=\"post\" action=\"/meldung/4KQ7XRT2WNPA/behoben\">"));
+  CHECK(Has(html, "<legend>Ist der Mangel behoben?</legend>"));
+  CHECK(Has(html, "name=\"antwort\" value=\"ja\" required>"));
+  CHECK(Has(html, "name=\"antwort\" value=\"nein\">"));
+  CHECK(Has(html, "<label for=\"notiz\">"));
+  CHECK_FALSE(Has(html, "role=\"alert\""));
+  p.fixed_error = "Bitte wählen Sie „Ja“ oder „Nein“.";
+  p.fixed_note = "</textarea><script>";
+  html = RenderStatusPage(p);
+  CHECK(Has(html, "id=\"antwort-fehler\" role=\"alert\">Bitte wählen Sie „Ja“ oder „Nein“."));
+  CHECK(Has(html, "<fieldset aria-describedby=\"antwort-fehler\">"));
+  CHECK(Has(html, "&lt;/textarea&gt;&lt;script&gt;</textarea>"));
+  p.ask_fixed = false;
+  p.answered = "reopened";
+  html = RenderStatusPage(p);
+  CHECK(Has(html, "role=\"status\"><p>Danke. Die Meldung ist wieder offen"));
+  CHECK_FALSE(Has(html, "<form class=\"frage\""));
+  p.language = "en";
+  p.answered = "fixed";
+  CHECK(Has(RenderStatusPage(p), "Thank you for letting us know."));
+}
+
 TEST_CASE("the status page escapes what came from staff and the configuration", "[webform]") {
   StatusPage p = Sample();
   p.town_name = "<b>Stadt</b>";

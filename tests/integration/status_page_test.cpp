@@ -5,7 +5,9 @@
 #include <random>
 
 #include "channels/email/mail.hpp"
+#include "core/crypto.hpp"
 #include "core/reference.hpp"
+#include "fake_providers.hpp"
 #include "integration/stack.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
@@ -300,6 +302,131 @@ TEST_CASE("status page: the map library is served by the gateway, and the map ca
     CHECK(notice->status == 200);
     CHECK(notice->body.find("Kartenausschnitte") == std::string::npos);
   }
+}
+
+TEST_CASE("Ist es behoben?: yes on the status page, no in the chat reopens, both counted",
+          "[integration][status_page]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.dispatcher = true;
+  o.extra_env = fake.Env();
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  Stack s(o);
+  std::string token = CreateToken(s, "tiefbauamt");
+  auto done = [&](const std::string& ref) {
+    REQUIRE(Post(s, "/api/v1/tickets/" + ref + "/status", token,
+                 R"({"status":"done","public_note":"Repariert."})") == 200);
+  };
+  auto answer = [&](const std::string& ref, const std::string& fields) {
+    auto res = s.Client().Post(("/meldung/" + ref + "/behoben").c_str(), fields,
+                               "application/x-www-form-urlencoded");
+    REQUIRE(res);
+    return Page{res->status, res->body, res->get_header_value("Location"),
+                res->get_header_value("Content-Type"), res->get_header_value("Content-Language")};
+  };
+
+  // The status page: asked only once the ticket is done.
+  std::string a = PostApp(s, json{{"description", "Schlagloch"},
+                                  {"category", "STR-01"},
+                                  {"lat", 50.9375},
+                                  {"lon", 6.9603}});
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = " + Q(a), 1));
+  CHECK(Get(s, "/meldung/" + a).body.find("Ist der Mangel behoben?") == std::string::npos);
+  CHECK(answer(a, "antwort=ja").location == "/meldung/" + a);  // not done: nothing to answer
+  done(a);
+  Page asked = Get(s, "/meldung/" + a);
+  CHECK(asked.body.find("<legend>Ist der Mangel behoben?</legend>") != std::string::npos);
+  // Broken answers are refused and change nothing.
+  Page wrong = answer(a, "antwort=vielleicht&notiz=hm");
+  CHECK(wrong.status == 400);
+  CHECK(wrong.body.find("Bitte wählen Sie „Ja“ oder „Nein“.") != std::string::npos);
+  CHECK(wrong.body.find(">hm</textarea>") != std::string::npos);
+  Page long_note = answer(a, "antwort=nein&notiz=" + std::string(2001, 'x'));
+  CHECK(long_note.status == 400);
+  CHECK(long_note.body.find("höchstens 2000 Zeichen") != std::string::npos);
+  Page bad_bytes = answer(a, "antwort=nein&notiz=%FF%FE");
+  CHECK(bad_bytes.status == 400);
+  CHECK(s.Count("SELECT count(*) FROM fix_answers") == 0);
+  CHECK(One(s, "SELECT status FROM tickets WHERE reference = " + Q(a)) == "done");
+  // Yes: kept once, thanked; the question is gone; a second answer changes nothing.
+  Page yes = answer(a, "antwort=ja");
+  CHECK(yes.status == 303);
+  CHECK(yes.location == "/meldung/" + a + "?antwort=danke");
+  Page thanked = Get(s, yes.location);
+  CHECK(thanked.body.find("Danke für Ihre Rückmeldung.") != std::string::npos);
+  CHECK(thanked.body.find("<legend>Ist der Mangel behoben?") == std::string::npos);
+  CHECK(answer(a, "antwort=nein").location == "/meldung/" + a + "?antwort=schon");
+  CHECK(One(s, "SELECT status FROM tickets WHERE reference = " + Q(a)) == "done");
+  CHECK(s.Count("SELECT count(*) FROM fix_answers WHERE fixed AND channel = 'status_page'") == 1);
+
+  // WhatsApp: the done notice asks; "Nein, …" reopens the ticket for its department.
+  const std::string from = "493023125066";
+  auto whatsapp = [&](const std::string& id, const json& message) {
+    json m = message;
+    m["from"] = from;
+    m["id"] = id;
+    m["timestamp"] = "1764250000";
+    std::string body = WhatsAppNotification(from, json::array({m}));
+    httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
+    auto res = s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  };
+  whatsapp("wamid.F1", {{"type", "text"}, {"text", {{"body", "Schlagloch vor Hausnummer 4"}}}});
+  whatsapp("wamid.F2",
+           {{"type", "location"}, {"location", {{"latitude", 50.9380}, {"longitude", 6.9528}}}});
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'whatsapp'", 1,
+                         std::chrono::seconds(30)));
+  std::string b = One(s, "SELECT reference FROM tickets WHERE channel = 'whatsapp'");
+  REQUIRE(fake.WaitForSent(1));
+  done(b);
+  REQUIRE(fake.WaitForSent(2));
+  std::string notice = fake.sent()[1].body["text"]["body"];
+  CHECK(notice.find("Ist der Mangel behoben? Antworten Sie mit JA oder NEIN") != std::string::npos);
+  CHECK(notice.find("/meldung/" + b) != std::string::npos);
+  whatsapp("wamid.F3", {{"type", "text"}, {"text", {{"body", "Nein, das Loch ist noch da"}}}});
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM fix_answers WHERE NOT fixed", 1));
+  CHECK(One(s, "SELECT note FROM fix_answers WHERE NOT fixed") == "das Loch ist noch da");
+  CHECK(One(s, "SELECT channel FROM fix_answers WHERE NOT fixed") == "whatsapp");
+  CHECK(One(s, "SELECT status FROM tickets WHERE reference = " + Q(b)) == "accepted");
+  CHECK(One(s,
+            "SELECT h.note FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
+            " WHERE t.reference = " +
+                Q(b) + " AND h.action = 'reopened'") == "das Loch ist noch da");
+  // The department is told (its delivery, reason "reopened"); the citizen is thanked.
+  CHECK(
+      s.WaitForCount("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+                     " WHERE t.reference = " +
+                         Q(b) + " AND o.payload->>'reason' = 'reopened'",
+                     1));
+  REQUIRE(fake.WaitForSent(3));
+  CHECK(fake.sent()[2].body["text"]["body"].get<std::string>().find("ist wieder offen") !=
+        std::string::npos);
+  // No new report was opened from the answer; the status page shows it open again.
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 2);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
+  Page reopened = Get(s, "/meldung/" + b);
+  CHECK(reopened.body.find("Wieder geöffnet: Der Mangel ist noch nicht behoben") !=
+        std::string::npos);
+  CHECK(reopened.body.find("das Loch ist noch da") == std::string::npos);  // staff's eyes only
+
+  // The figures per department.
+  int st = -1;
+  std::string out = s.RunCommand({"stats", "--format", "json"}, &st);
+  INFO(out);
+  REQUIRE(st == 0);
+  json stats = ParseJsonOutput(out);
+  bool found = false;
+  for (const auto& d : stats["departments"]) {
+    if (d["department"] == "tiefbauamt") {
+      found = true;
+      CHECK(d["fix_answers"]["fixed"] == 1);
+      CHECK(d["fix_answers"]["not_fixed"] == 1);
+    }
+  }
+  CHECK(found);
 }
 
 }  // namespace status_page_test

@@ -1,0 +1,128 @@
+#include "tickets/fix_answers.hpp"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/sql.hpp"
+#include "tickets/actions.hpp"
+
+namespace meldestelle::tickets {
+namespace {
+
+// The ticket that is worked on for `reference` (a linked duplicate's: the one it joined), its
+// status, closing time and department; empty when there is none.
+pqxx::result Target(db::Tx& tx, const std::string& reference) {
+  return tx.exec_params(
+      "SELECT t.id::text, t.status, t.closed_at::text, t.department_id FROM tickets t"
+      " WHERE t.id = (SELECT COALESCE(duplicate_of, id) FROM tickets WHERE reference = $1)"
+      " FOR UPDATE",
+      reference);
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool IsMark(char c) { return c == ',' || c == '.' || c == '!' || c == ':' || c == ';' || c == '-'; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// The words of `s` (split at spaces and the marks above).
+std::vector<std::string> Words(std::string_view s) {
+  std::vector<std::string> out;
+  std::string w;
+  for (char c : s) {
+    if (IsSpace(c) || IsMark(c)) {
+      if (!w.empty())
+        out.push_back(std::move(w));
+      w.clear();
+    } else {
+      w += c;
+    }
+  }
+  if (!w.empty())
+    out.push_back(std::move(w));
+  return out;
+}
+
+// `text` after its first `n` words, without the marks and spaces that follow them.
+std::string After(std::string_view text, size_t n) {
+  size_t i = 0;
+  for (size_t k = 0; k < n; ++k) {
+    while (i < text.size() && (IsSpace(text[i]) || IsMark(text[i])))
+      ++i;
+    while (i < text.size() && !IsSpace(text[i]) && !IsMark(text[i]))
+      ++i;
+  }
+  while (i < text.size() && (IsSpace(text[i]) || IsMark(text[i])))
+    ++i;
+  std::string rest(text.substr(i));
+  while (!rest.empty() && IsSpace(rest.back()))
+    rest.pop_back();
+  return rest;
+}
+
+}  // namespace
+
+Result<FixAnswer> AnswerFixed(db::Tx& tx, const Config& config, const std::string& reference,
+                              bool fixed, const std::string& note, const std::string& channel) {
+  auto t = Target(tx, reference);
+  if (t.empty())
+    return FixAnswer::kUnknown;
+  const std::string id = t[0][0].as<std::string>(), status = t[0][1].as<std::string>();
+  if (status != "done" || t[0][2].is_null())
+    return FixAnswer::kNotDone;
+  auto kept = tx.exec_params(
+      "INSERT INTO fix_answers (ticket_id, closed_at, department_id, fixed, channel, note)"
+      " VALUES ($1::uuid, $2::timestamptz, $3, $4, $5, $6)"
+      " ON CONFLICT (ticket_id, closed_at) DO NOTHING RETURNING id",
+      id, t[0][2].as<std::string>(), t[0][3].as<std::string>(), fixed, channel, note);
+  if (kept.empty())
+    return FixAnswer::kAlreadyAnswered;
+  if (fixed)
+    return FixAnswer::kRecorded;
+  nlohmann::json details{
+      {"answer", "not_fixed"}, {"fix_answer", kept[0][0].as<int64_t>()}, {"channel", channel}};
+  auto reopened =
+      ReopenByCitizen(tx, config, id, channel, note.empty() ? "Nicht behoben (ohne Angabe)" : note,
+                      details.dump(), "", 0);
+  if (!reopened)
+    return reopened.error();
+  return FixAnswer::kReopened;
+}
+
+ChatFixAnswer ParseFixAnswer(std::string_view text) {
+  std::vector<std::string> words = Words(Lower(text));
+  ChatFixAnswer a;
+  if (words.empty())
+    return a;
+  const std::string& w = words[0];
+  auto is = [&](size_t i, const char* word) { return i < words.size() && words[i] == word; };
+  // "nicht behoben", "noch nicht behoben", "ist nicht behoben": the note is what follows.
+  size_t negated = is(0, "nicht") && is(1, "behoben")                       ? 2
+                   : is(0, "noch") && is(1, "nicht") && is(2, "behoben")    ? 3
+                   : is(0, "ist") && is(1, "nicht") && is(2, "behoben")     ? 3
+                   : is(0, "noch") && is(1, "nicht")                        ? 2
+                   : (w == "nein" || w == "no" || w == "nope" || w == "nö") ? 1
+                                                                            : 0;
+  if (negated > 0) {
+    a.kind = ChatFixAnswer::Kind::kNotFixed;
+    a.note = After(text, negated);
+    return a;
+  }
+  bool yes = w == "ja" || w == "jawohl" || w == "jap" || w == "yes" || w == "yep" ||
+             w == "behoben" || (is(0, "ist") && is(1, "behoben")) ||
+             (is(0, "wurde") && is(1, "behoben"));
+  // A short answer only: "Ja hallo, in der Lindenstraße ist ein Loch …" is a new report.
+  if (yes && words.size() <= 6) {
+    a.kind = ChatFixAnswer::Kind::kFixed;
+    a.note = After(text, 1);
+  }
+  return a;
+}
+
+}  // namespace meldestelle::tickets
