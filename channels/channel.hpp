@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "channels/admission.hpp"
@@ -102,6 +103,9 @@ class Intake {
   // client of `req` may send one now, else the seconds until it may — the route answers 429 with
   // Retry-After in its own format. Takes one report from the client's allowance; counted.
   virtual int ReportRateLimited(const httplib::Request& req, const std::string& channel) = 0;
+  // Where a map of the town starts: webform.map.center, else the middle of the street list
+  // (routing.gazetteer_file); nullopt when neither is known.
+  virtual std::optional<std::pair<double, double>> TownCentre() const = 0;
 };
 
 // --- The worker ---

@@ -17,10 +17,7 @@ struct Asset {
 // nullptr when there is no such file.
 const Asset* FindAsset(std::string_view path);
 
-// The map library's files and ours, as the pages link them. The version is in the path, so that
-// a browser may keep them for a year (Cache-Control: immutable).
-inline constexpr std::string_view kLeafletCss = "/assets/leaflet-1.9.4/leaflet.css";
-inline constexpr std::string_view kLeafletJs = "/assets/leaflet-1.9.4/leaflet.js";
-inline constexpr std::string_view kStatusMapJs = "/assets/karte-1.js";
+// The paths the pages link (kLeafletCss, kLeafletJs, kStatusMapJs, kFormMapJs) are in
+// channels/webform/html.hpp, beside the pages.
 
 }  // namespace meldestelle::gateway

@@ -136,6 +136,11 @@ FramingRules Framing(const Config& config, const channels::Registry& channels) {
 }  // namespace
 
 Result<int> Gateway::Start() {
+  // The street list and the town boundary for the form's map (gateway/places.hpp).
+  auto places = Places::Load(config_);
+  if (!places)
+    return places.error();
+  places_ = std::move(places).value();
   const auto& form = config_.Get<webform::Settings>();
   if (form.token_secret.empty()) {
     return MakeError(errors::kConfigInvalid,
@@ -226,6 +231,10 @@ void Gateway::Routes() {
                [this](const auto& req, auto& res) { HandleStatusPage(req, res); });
   server_->Post(R"(/meldung/([^/]{1,64})/behoben)",
                 [this](const auto& req, auto& res) { HandleFixAnswer(req, res); });
+  server_->Get("/api/v1/places",
+               [this](const auto& req, auto& res) { HandlePlaceSearch(req, res); });
+  server_->Get("/api/v1/places/near",
+               [this](const auto& req, auto& res) { HandlePlaceNear(req, res); });
   server_->Get(R"(/assets/[A-Za-z0-9._/-]+)",
                [this](const auto& req, auto& res) { HandleAsset(req, res); });
   server_->Get(R"(/media/([0-9a-f]{64}))",

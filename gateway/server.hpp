@@ -12,6 +12,7 @@
 #include "core/metrics.hpp"
 #include "core/reference.hpp"
 #include "gateway/framing.hpp"
+#include "gateway/places.hpp"
 #include "gateway/publisher.hpp"
 #include "gateway/rate_limit.hpp"
 #include "gateway/staff.hpp"
@@ -50,6 +51,7 @@ class Gateway final : public channels::Intake {
   void CountWebhook(const std::string& channel, const std::string& outcome) override;
   void CountRejected(const std::string& channel, const std::string& reason) override;
   int ReportRateLimited(const httplib::Request& req, const std::string& channel) override;
+  std::optional<std::pair<double, double>> TownCentre() const override;
 
  private:
   void Routes();
@@ -65,6 +67,9 @@ class Gateway final : public channels::Intake {
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
   void HandleLookupPage(const httplib::Request& req, httplib::Response& res);
   void HandleAsset(const httplib::Request& req, httplib::Response& res);
+  // GET /api/v1/places?q= and /api/v1/places/near?lat=&lon= (gateway/places.cpp).
+  void HandlePlaceSearch(const httplib::Request& req, httplib::Response& res);
+  void HandlePlaceNear(const httplib::Request& req, httplib::Response& res);
   // POST /meldung/{reference}/behoben: the answer to "Ist es behoben?".
   void HandleFixAnswer(const httplib::Request& req, httplib::Response& res);
   void ShowStatusPage(const httplib::Request& req, httplib::Response& res, int status,
@@ -81,6 +86,7 @@ class Gateway final : public channels::Intake {
   Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
   FramingRules framing_;  // from the configuration and the channels' body limits
   RateLimiter report_limit_;
+  Places places_;  // loaded by Start, read-only afterwards
   std::unique_ptr<GuardedServer> server_;
   std::thread thread_;
   // /readyz and /metrics when gateway.admin_port is set (loopback by default).

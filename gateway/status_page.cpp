@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "channels/webform/html.hpp"
 #include "channels/webform/settings.hpp"
 #include "core/links.hpp"
 #include "core/log.hpp"
@@ -175,9 +176,9 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   page.map.attribution = map.attribution;
   page.map.attribution_url = map.attribution_url;
   page.map.max_zoom = map.max_zoom;
-  page.map.library_css = kLeafletCss;
-  page.map.library_js = kLeafletJs;
-  page.map.script_js = kStatusMapJs;
+  page.map.library_css = webform::html::kLeafletCss;
+  page.map.library_js = webform::html::kLeafletJs;
+  page.map.script_js = webform::html::kStatusMapJs;
   page.languages = OtherLanguage(language, "/meldung/" + s.reference);
   page.ask_fixed = s.awaits_fix_answer;
   page.fixed_error = fixed_error;

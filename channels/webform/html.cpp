@@ -103,6 +103,8 @@ font-weight:700;background:#b3261e}
 .verlauf .zeit{display:block;color:#4a4a4a;font-size:.95rem}
 .verlauf .notiz{margin:.25rem 0 0;padding:.5rem .75rem;background:#f0f5fb;border-radius:.25rem}
 .karte{height:14rem;margin:0 0 .5rem;border:2px solid #c8c8c8;border-radius:.25rem}
+.karte-formular{height:18rem;border-color:#5f5f5f}
+.karte-formular:focus-visible{outline:3px solid #1b1b1b;outline-offset:3px}
 .quelle{color:#4a4a4a;font-size:.95rem}
 .rueckmeldung{margin:0 0 1.5rem;padding:1rem;border:3px solid #1d6b2f;border-radius:.25rem}
 .frage{margin:0 0 1.5rem;padding:1rem;border:2px solid #0b4f8a;border-radius:.5rem}
@@ -211,6 +213,32 @@ void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
   out += "</style>\n";
   out += extra_head;
   out += "</head>\n";
+}
+
+std::string MapHead(const PageMap& map) {
+  std::string out = "<link rel=\"stylesheet\"";
+  Attr(out, "href", map.library_css);
+  out += ">\n<script defer";
+  Attr(out, "src", map.library_js);
+  out += "></script>\n<script defer";
+  Attr(out, "src", map.script_js);
+  out += "></script>\n";
+  return out;
+}
+
+void RenderMapSource(std::string& out, const PageMap& map, bool english) {
+  out += "<p class=\"quelle\">";
+  out += english ? "Map: " : "Karte: ";
+  if (!map.attribution_url.empty()) {
+    out += "<a";
+    Attr(out, "href", SafeUrl(map.attribution_url));
+    out += ">";
+    AppendEscaped(out, map.attribution);
+    out += "</a>";
+  } else {
+    AppendEscaped(out, map.attribution);
+  }
+  out += "</p>\n";
 }
 
 }  // namespace meldestelle::webform::html

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "channels/webform/page.hpp"
+
 namespace meldestelle::webform::html {
 
 // Appends `s` escaped for HTML text and quoted attribute values.
@@ -25,5 +27,17 @@ std::string SpellOut(std::string_view grouped);
 // switches class no-js -> js.
 void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
                 std::string_view language = "de", std::string_view extra_head = {});
+
+// The map library's files and our map scripts as the gateway serves them (gateway/assets.hpp).
+// The version is in every path, so that a browser may keep them for a year.
+inline constexpr std::string_view kLeafletCss = "/assets/leaflet-1.9.4/leaflet.css";
+inline constexpr std::string_view kLeafletJs = "/assets/leaflet-1.9.4/leaflet.js";
+inline constexpr std::string_view kStatusMapJs = "/assets/karte-1.js";
+inline constexpr std::string_view kFormMapJs = "/assets/formular-karte-1.js";
+
+// The map's <link> and <script defer> elements for the head.
+std::string MapHead(const PageMap& map);
+// "Karte: © OpenStreetMap-Mitwirkende" (linked), under a map: the tiles' licence asks for it.
+void RenderMapSource(std::string& out, const PageMap& map, bool english);
 
 }  // namespace meldestelle::webform::html

@@ -1,6 +1,7 @@
 #include "channels/webform/page.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -203,6 +204,9 @@ constexpr std::string_view kScript = R"js(
         sucht = false;
         lat.value = pos.coords.latitude.toFixed(6);
         lon.value = pos.coords.longitude.toFixed(6);
+        // The map (formular-karte-1.js) moves its marker there.
+        document.dispatchEvent(new CustomEvent('meldestelle:standort', {
+          detail: {lat: pos.coords.latitude, lon: pos.coords.longitude}}));
         var meter = Math.round(pos.coords.accuracy || 0);
         var text = 'Standort übernommen (±' + meter.toLocaleString('de-DE') + ' m).';
         if (meter > 100) text += ' Das ist recht ungenau – bitte ergänzen Sie die Adresse.';
@@ -265,6 +269,10 @@ std::string PhotoLimitText(const FormPage& page) {
   }
   return "bis zu " + std::to_string(n) + " Fotos, je höchstens " +
          FormatBytes(page.max_photo_bytes);
+}
+
+bool HasMap(const FormPage& page) {
+  return page.map.enabled && page.map.center_lat && page.map.center_lon;
 }
 
 // Form fields in page order: error key, id of the element a summary link points to.
@@ -462,6 +470,30 @@ void RenderDescriptionStep(std::string& out, const FormPage& page) {
   out += "</textarea>\n</section>\n";
 }
 
+// The map to place the marker: hidden until its script shows it (formular-karte-1.js), which
+// reads the start and the tiles from the data-* attributes and writes lat/lon.
+void RenderFormMap(std::string& out, const FormPage& page) {
+  out +=
+      "<div id=\"karte-block\" hidden>\n<p class=\"hinweis\" id=\"karte-hinweis\">Tippen Sie "
+      "auf die Karte oder schieben Sie die Markierung an die Stelle des Mangels. Mit der "
+      "Tastatur: Pfeiltasten verschieben die Karte, die Eingabetaste setzt die Markierung in "
+      "die Mitte.</p>\n<div id=\"formular-karte\" class=\"karte karte-formular\" "
+      "role=\"application\" aria-label=\"Karte: Ort des Mangels wählen\" "
+      "aria-describedby=\"karte-hinweis karte-status\"";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", *page.map.center_lat);
+  Attr(out, "data-lat", buf);
+  std::snprintf(buf, sizeof buf, "%.6f", *page.map.center_lon);
+  Attr(out, "data-lon", buf);
+  Attr(out, "data-zoom", std::to_string(page.map.zoom));
+  Attr(out, "data-max-zoom", std::to_string(page.map.max_zoom));
+  Attr(out, "data-tiles", SafeUrl(page.map.tile_url));
+  Attr(out, "data-town", page.town_name);
+  out += "></div>\n";
+  html::RenderMapSource(out, page.map, false);
+  out += "<p class=\"status\" id=\"karte-status\" role=\"status\"></p>\n</div>\n";
+}
+
 void RenderLocationStep(std::string& out, const FormPage& page) {
   const std::string* address_error = FieldError(page, "adresse");
   std::vector<const std::string*> location_errors;
@@ -485,6 +517,8 @@ void RenderLocationStep(std::string& out, const FormPage& page) {
     }
     out += "</div>\n";
   }
+  if (HasMap(page))
+    RenderFormMap(out, page);
   out += "<div id=\"standort-js\" hidden>\n";
   out += "<button type=\"button\" id=\"standort-knopf\" class=\"knopf knopf-zweit\"";
   AriaAttrs(out, JoinIds({"standort-status", has_location_error ? "standort-fehler" : ""}), false);
@@ -658,7 +692,8 @@ std::string RenderFormPage(const FormPage& page) {
   if (HasAnyError(page)) {
     title = "Fehler: " + title;
   }
-  RenderHead(out, title, /*with_script_flag=*/true);
+  RenderHead(out, title, /*with_script_flag=*/true, "de",
+             HasMap(page) ? html::MapHead(page.map) : std::string());
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
   out +=

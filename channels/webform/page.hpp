@@ -6,12 +6,26 @@
 // conveniences (geolocation, photo previews, client-side limit checks).
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
 namespace meldestelle::webform {
+
+// A map on a page (webform.map): the form's, to place the marker; the status page's, to show the
+// place. Off = no map, no library, no tile request.
+struct PageMap {
+  bool enabled = false;
+  std::string tile_url, attribution, attribution_url;
+  int max_zoom = 19;
+  // The map library's and our script's URLs (channels/webform/html.hpp).
+  std::string library_css, library_js, script_js;
+  // The form's map: where it starts (nullopt: the map stays off, there is nothing to centre on).
+  std::optional<double> center_lat, center_lon;
+  int zoom = 15;
+};
 
 struct CategoryOption {
   std::string code, name, group;
@@ -40,6 +54,9 @@ struct FormPage {
   int max_photos = 5;      // values below 1 are treated as 1
   long long max_photo_bytes = 10 * 1024 * 1024;
   std::string action = "/formular/meldung";
+  // The map to place the marker (shown by its script; without JavaScript the address field is
+  // all). Needs a centre.
+  PageMap map;
 };
 
 // The report form. Field names: fotos[], beschreibung, kategorie, adresse, lat, lon, email,

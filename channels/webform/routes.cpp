@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "channels/http.hpp"
+#include "channels/webform/html.hpp"
 #include "channels/webform/intake.hpp"
 #include "channels/webform/page.hpp"
 #include "channels/webform/settings.hpp"
@@ -147,6 +148,19 @@ FormPage Routes::EmptyPage() const {
     page.categories.push_back({c.code, c.name, c.group});
   page.max_photos = settings_.max_photos;
   page.max_photo_bytes = settings_.max_photo_bytes;
+  if (auto centre = intake_.TownCentre(); centre && settings_.map.enabled) {
+    page.map.enabled = true;
+    page.map.tile_url = settings_.map.tile_url;
+    page.map.attribution = settings_.map.attribution;
+    page.map.attribution_url = settings_.map.attribution_url;
+    page.map.max_zoom = settings_.map.max_zoom;
+    page.map.zoom = settings_.map.zoom;
+    page.map.center_lat = centre->first;
+    page.map.center_lon = centre->second;
+    page.map.library_css = html::kLeafletCss;
+    page.map.library_js = html::kLeafletJs;
+    page.map.script_js = html::kFormMapJs;
+  }
   return page;
 }
 

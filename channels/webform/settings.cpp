@@ -21,12 +21,24 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
              &out.token_secret_var);
   if (const YAML::Node m = n["map"];
       m && rd.ExpectMap(m, "webform.map",
-                        {"enabled", "tile_url", "attribution", "attribution_url", "max_zoom"})) {
+                        {"enabled", "tile_url", "attribution", "attribution_url", "max_zoom",
+                         "center", "zoom"})) {
     rd.Bool(m, "enabled", &out.map.enabled, "webform.map");
     rd.String(m, "tile_url", &out.map.tile_url, false, "webform.map");
     rd.String(m, "attribution", &out.map.attribution, false, "webform.map");
     rd.String(m, "attribution_url", &out.map.attribution_url, false, "webform.map");
     rd.Int(m, "max_zoom", &out.map.max_zoom, 1, 22, "webform.map");
+    rd.Int(m, "zoom", &out.map.zoom, 1, 22, "webform.map");
+    if (const YAML::Node c = m["center"]) {
+      double lat = 0, lon = 0;
+      if (!c.IsSequence() || c.size() != 2 || !rd.ScalarDouble(c[0], &lat) ||
+          !rd.ScalarDouble(c[1], &lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
+        rd.Fail(c, "webform.map.center", "must be [latitude, longitude] in WGS84 degrees");
+      } else {
+        out.map.center_lat = lat;
+        out.map.center_lon = lon;
+      }
+    }
     if (out.map.enabled) {
       const std::string& url = out.map.tile_url;
       bool web = url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;

@@ -2,6 +2,7 @@
 
 // The web form's and the app API's settings (docs/configuration.md, `webform:`).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,10 @@ struct Settings {
     std::string attribution = "© OpenStreetMap-Mitwirkende";
     std::string attribution_url = "https://www.openstreetmap.org/copyright";
     int max_zoom = 19;
+    // Where the form's map starts (`center: [lat, lon]`, `zoom`); unset: the middle of the
+    // street list (routing.gazetteer_file).
+    std::optional<double> center_lat, center_lon;
+    int zoom = 15;
   } map;
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);

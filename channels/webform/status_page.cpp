@@ -95,18 +95,8 @@ void RenderPlace(std::string& out, const StatusPage& page) {
     Attr(out, "data-lon", Coordinate(*page.lon));
     Attr(out, "data-tiles", SafeUrl(page.map.tile_url));
     Attr(out, "data-max-zoom", std::to_string(page.map.max_zoom));
-    out += "></div>\n<p class=\"quelle\">";
-    out += en ? "Map: " : "Karte: ";
-    if (!page.map.attribution_url.empty()) {
-      out += "<a";
-      Attr(out, "href", SafeUrl(page.map.attribution_url));
-      out += ">";
-      AppendEscaped(out, page.map.attribution);
-      out += "</a>";
-    } else {
-      AppendEscaped(out, page.map.attribution);
-    }
-    out += "</p>\n";
+    out += "></div>\n";
+    html::RenderMapSource(out, page.map, en);
   }
   if (!page.map_link.empty()) {
     out += "<p><a";
@@ -121,14 +111,7 @@ void RenderPlace(std::string& out, const StatusPage& page) {
 std::string MapHead(const StatusPage& page) {
   if (!page.map.enabled || !page.lat || !page.lon)
     return "";
-  std::string out = "<link rel=\"stylesheet\"";
-  Attr(out, "href", page.map.library_css);
-  out += ">\n<script defer";
-  Attr(out, "src", page.map.library_js);
-  out += "></script>\n<script defer";
-  Attr(out, "src", page.map.script_js);
-  out += "></script>\n";
-  return out;
+  return html::MapHead(page.map);
 }
 
 // "Ist es behoben?" and what became of the last answer.

@@ -10,16 +10,9 @@
 #include <tuple>
 #include <vector>
 
-namespace meldestelle::webform {
+#include "channels/webform/page.hpp"
 
-// The small map of the place; off (or no position) = the place only as a link.
-struct PageMap {
-  bool enabled = false;
-  std::string tile_url, attribution, attribution_url;
-  int max_zoom = 19;
-  // The map library's and our script's URLs (gateway/assets.hpp).
-  std::string library_css, library_js, script_js;
-};
+namespace meldestelle::webform {
 
 // A link to the same page in the other language: (language, label, href).
 using LanguageLink = std::tuple<std::string, std::string, std::string>;

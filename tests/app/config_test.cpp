@@ -237,6 +237,8 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
     attribution: "© Stadt Musterstadt"
     attribution_url: ""
     max_zoom: 20
+    center: [50.9375, 6.96]
+    zoom: 16
 )";
   auto cfg = LoadAll(WriteTemp(own));
   REQUIRE(cfg.ok());
@@ -244,6 +246,10 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
         "https://karten.musterstadt.example/{z}/{x}/{y}.png");
   CHECK(cfg->Get<webform::Settings>().map.max_zoom == 20);
   CHECK(cfg->Get<webform::Settings>().map.attribution_url.empty());
+  CHECK(cfg->Get<webform::Settings>().map.center_lat == 50.9375);
+  CHECK(cfg->Get<webform::Settings>().map.center_lon == 6.96);
+  CHECK(cfg->Get<webform::Settings>().map.zoom == 16);
+  CHECK_FALSE(defaults->Get<webform::Settings>().map.center_lat.has_value());
 
   auto off = LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  map: {enabled: false}\n"));
   REQUIRE(off.ok());
@@ -255,6 +261,7 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
     attribution: ""
     max_zoom: 30
     style: dunkel
+    center: [95, 6.9]
 )";
   auto path = WriteTemp(bad);
   auto err = LoadAll(path);
@@ -264,6 +271,7 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
   CHECK_THAT(m, Catch::Contains("webform.map.attribution: must name the map's source"));
   CHECK_THAT(m, Catch::Contains("webform.map.max_zoom: must be between 1 and 22"));
   CHECK_THAT(m, Catch::Contains("webform.map.style: unknown key"));
+  CHECK_THAT(m, Catch::Contains("webform.map.center: must be [latitude, longitude]"));
 }
 
 TEST_CASE("duplicates: defaults, values and file:line errors") {

@@ -109,8 +109,55 @@ try {
 
   await page.goto(`${base}/datenschutz`);
   await accessible(page, 'the privacy notice');
+
+  // The form's map: tap, a typed address, the keyboard, a place outside the town, then send.
+  await context.grantPermissions(['geolocation'], { origin: base });
+  await context.setGeolocation({ latitude: 50.90, longitude: 6.90 });  // south-west of the town
   await page.goto(`${base}/`);
-  await accessible(page, 'the report form');
+  await page.waitForSelector('#formular-karte.leaflet-container');
+  check(await page.locator('#karte-block').isVisible(), 'the form shows its map');
+  await page.waitForFunction(() => document.querySelectorAll('#formular-karte img.leaflet-tile-loaded').length > 0);
+  await accessible(page, 'the report form with its map');
+  const formMap = page.locator('#formular-karte');
+  const mapBox = await formMap.boundingBox();
+  // A tap at an offset from the middle (the keyboard step below sets the middle).
+  const tap = (dx, dy) => formMap.click({ position: { x: mapBox.width / 2 + dx, y: mapBox.height / 2 + dy } });
+  await tap(0, 0);
+  await page.waitForFunction(() => document.getElementById('karte-status').textContent.includes('Markierung gesetzt'));
+  check((await page.inputValue('#lat')) !== '' && (await page.inputValue('#lon')) !== '',
+        'a tap on the map sets the position');
+  check(await page.locator('#formular-karte .leaflet-marker-icon').count() === 1, 'and shows one marker');
+  check((await page.textContent('#karte-status')).includes('in der Nähe von'), 'with the address near it');
+
+  await page.fill('#adresse', 'Lindenstr. 13');
+  await page.locator('#adresse').blur();
+  await page.waitForFunction(() => document.getElementById('karte-status').textContent.includes('Gefunden'));
+  check((await page.textContent('#karte-status')).includes('Lindenstraße 13'), 'a typed address is found');
+  check((await page.inputValue('#lat')) === '', 'and the address decides, not the old marker');
+
+  await page.focus('#formular-karte');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('lat').value !== '');
+  const keyLat = parseFloat(await page.inputValue('#lat'));
+  check(Math.abs(keyLat - 50.9380) < 0.001, 'Enter on the map sets the marker in its middle: ' + keyLat);
+
+  await page.click('#standort-knopf');
+  await page.waitForFunction(() => document.getElementById('karte-status').textContent.includes('außerhalb'));
+  check((await page.textContent('#karte-status')).includes('außerhalb von Musterstadt'),
+        'a place outside the town is said before sending');
+
+  // Back into the town by a tap, and send.
+  await page.fill('#adresse', '');
+  await page.fill('#beschreibung', 'Schlagloch, auf der Karte gezeigt');
+  await page.evaluate(() => { document.getElementById('lat').value = ''; });
+  await tap(10, 10);
+  await page.waitForFunction(() => document.getElementById('lat').value !== '');
+  const sentLat = await page.inputValue('#lat');
+  const sentLon = await page.inputValue('#lon');
+  await page.click('#absenden');
+  await page.waitForSelector('.referenz');
+  console.log(`SENT ${sentLat} ${sentLon} ${(await page.textContent('.referenz')).replace(/\s/g, '')}`);
+  check(true, 'the report with the marker\'s place is sent');
 
   // Without JavaScript: no map, the place as a link, nothing else missing.
   const plain = await browser.newContext({

@@ -351,4 +351,32 @@ TEST_CASE("Confirmation escapes a hostile reference and status URL", "[webform]"
   CHECK(Contains(RenderConfirmationPage(page), "href=\"#\""));
 }
 
+TEST_CASE("the form's map: only with a centre, hidden until its script runs, escaped",
+          "[webform]") {
+  FormPage page;
+  page.town_name = "Muster<stadt>";
+  page.map.enabled = true;
+  page.map.tile_url = "https://tile.example/{z}/{x}/{y}.png";
+  page.map.attribution = "© Karte";
+  page.map.library_css = "/l.css";
+  page.map.library_js = "/l.js";
+  page.map.script_js = "/f.js";
+  // No centre: no map, no library.
+  CHECK_FALSE(Contains(RenderFormPage(page), "id=\"formular-karte\""));
+  CHECK_FALSE(Contains(RenderFormPage(page), "/l.js"));
+  page.map.center_lat = 50.9375;
+  page.map.center_lon = 6.96;
+  std::string html = RenderFormPage(page);
+  CHECK(Contains(html, "<div id=\"karte-block\" hidden>"));
+  CHECK(Contains(html, "role=\"application\" aria-label=\"Karte: Ort des Mangels wählen\""));
+  CHECK(Contains(html, "data-lat=\"50.937500\" data-lon=\"6.960000\""));
+  CHECK(Contains(html, "data-town=\"Muster&lt;stadt&gt;\""));
+  CHECK(Contains(html, "<script defer src=\"/f.js\"></script>"));
+  CHECK(Contains(html, "id=\"karte-status\" role=\"status\""));
+  // The map comes before the address field; the address field stays for everyone.
+  CHECK(html.find("formular-karte") < html.find("id=\"adresse\""));
+  page.map.enabled = false;
+  CHECK_FALSE(Contains(RenderFormPage(page), "id=\"formular-karte\""));
+}
+
 }  // namespace webform_page_test

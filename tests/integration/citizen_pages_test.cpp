@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "integration/stack.hpp"
 
@@ -25,6 +26,7 @@ TEST_CASE(
   // The tiles from a host of its own, which the browser test answers itself.
   const std::string tiles = "kacheln.musterstadt.test";
   StackOptions o;
+  o.token_min_age_seconds = 0;
   o.edit_config = [&](std::string& cfg) {
     Replace(cfg, "    tile_url: https://tile.openstreetmap.org/{z}/{x}/{y}.png\n",
             "    tile_url: https://" + tiles + "/{z}/{x}/{y}.png\n");
@@ -66,6 +68,19 @@ TEST_CASE(
   out = s.RunShell(script, &st);
   INFO(out);
   CHECK(st == 0);
+  // The report sent from the map: at the marker's place, as the citizen's own position.
+  auto sent = out.find("SENT ");
+  REQUIRE(sent != std::string::npos);
+  std::istringstream line(out.substr(sent + 5));
+  double lat = 0, lon = 0;
+  std::string sent_ref;
+  line >> lat >> lon >> sent_ref;
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + sent_ref + "'", 1));
+  auto t =
+      s.Query("SELECT lat, lon, location_source FROM tickets WHERE reference = '" + sent_ref + "'");
+  CHECK(t[0][0].as<double>() == Approx(lat).margin(1e-6));
+  CHECK(t[0][1].as<double>() == Approx(lon).margin(1e-6));
+  CHECK(t[0][2].as<std::string>() == "device");
 }
 
 }  // namespace citizen_pages_test

@@ -138,3 +138,57 @@ TEST_CASE("places: an address without a position is placed by the street list on
 }
 
 }  // namespace places_test
+
+namespace places_test {
+
+TEST_CASE("places: the form's map finds a typed address and names the place near a point",
+          "[integration][places]") {
+  Stack s;
+  auto get = [&](const std::string& path) {
+    auto res = s.Client().Get(path.c_str());
+    REQUIRE(res);
+    INFO(res->body);
+    return std::make_pair(res->status, json::parse(res->body, nullptr, false));
+  };
+  auto [status, found] = get("/api/v1/places?q=Lindenstr.%2013");
+  CHECK(status == 200);
+  CHECK(found["place"]["label"] == "Lindenstraße 13");
+  CHECK(found["place"]["lat"] == Approx(50.938));
+  CHECK(found["place"]["lon"] == Approx(6.9528));
+  CHECK(found["place"]["inside_town"] == true);
+  auto [missing_status, missing] = get("/api/v1/places?q=Irgendwoweg%203");
+  CHECK(missing_status == 404);
+  CHECK(missing["error"]["code"] == "not_found");
+  for (const char* bad : {"/api/v1/places", "/api/v1/places?q=%20%20", "/api/v1/places?q=%FF%FE"}) {
+    INFO(bad);
+    auto [bad_status, body] = get(bad);
+    CHECK(bad_status == 400);
+    CHECK(body["error"]["code"] == "invalid_parameter");
+  }
+  CHECK(get("/api/v1/places?q=" + std::string(201, 'a')).first == 400);
+
+  auto [near_status, near] = get("/api/v1/places/near?lat=50.93801&lon=6.95281");
+  CHECK(near_status == 200);
+  CHECK(near["label"] == "Lindenstraße 13");
+  CHECK(near["distance_m"] == 1);
+  CHECK(near["inside_town"] == true);
+  auto [far_status, far] = get("/api/v1/places/near?lat=50.90&lon=6.90");
+  CHECK(far_status == 200);
+  CHECK(far["label"].is_null());
+  CHECK(far["inside_town"] == false);
+  for (const char* bad :
+       {"/api/v1/places/near?lat=50.9", "/api/v1/places/near?lat=91&lon=6",
+        "/api/v1/places/near?lat=abc&lon=6.9", "/api/v1/places/near?lat=50.9x&lon=6.9",
+        "/api/v1/places/near?lat=nan&lon=6.9"}) {
+    INFO(bad);
+    CHECK(get(bad).first == 400);
+  }
+  // The form carries the map, centred on the street list; without the street list and a centre
+  // it has none (the address field is all).
+  auto form = s.Client().Get("/");
+  REQUIRE(form);
+  CHECK(form->body.find("id=\"formular-karte\"") != std::string::npos);
+  CHECK(form->body.find("src=\"/assets/formular-karte-1.js\"") != std::string::npos);
+}
+
+}  // namespace places_test
