@@ -240,6 +240,8 @@ void Gateway::Routes() {
   server_->Get(R"(/media/([0-9a-f]{64}))",
                [this](const auto& req, auto& res) { HandleMediaLink(req, res); });
   server_->Get("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPage(req, res); });
+  server_->Get("/barrierefreiheit",
+               [this](const auto& req, auto& res) { HandleAccessibility(req, res); });
   server_->Get("/datenschutz",
                [this](const auto& req, auto& res) { HandlePrivacyNotice(req, res); });
   server_->Post("/abmelden", [this](const auto& req, auto& res) { HandleOptOutPost(req, res); });

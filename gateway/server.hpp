@@ -62,6 +62,8 @@ class Gateway final : public channels::Intake {
   // Citizens' opt-out link from status e-mails (gateway/optout.cpp).
   void HandleOptOutPage(const httplib::Request& req, httplib::Response& res);
   void HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res);
+  // GET /barrierefreiheit: the accessibility statement (gateway/status_page.cpp).
+  void HandleAccessibility(const httplib::Request& req, httplib::Response& res);
   // The citizens' status page, the field to type a reference and the map's files
   // (gateway/status_page.cpp).
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);

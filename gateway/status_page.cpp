@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "channels/webform/accessibility.hpp"
 #include "channels/webform/html.hpp"
 #include "channels/webform/settings.hpp"
 #include "core/links.hpp"
@@ -247,6 +248,21 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
   res.status = 303;
   res.set_header("Location", "/meldung/" + *ref + query);
   res.set_header("Cache-Control", "no-store");
+}
+
+void Gateway::HandleAccessibility(const httplib::Request& req, httplib::Response& res) {
+  std::string language = PageLanguage(req);
+  webform::InfoPage page = webform::AccessibilityStatement(
+      config_.town.name, config_.Get<webform::Settings>().accessibility, language);
+  if (language == "de") {
+    page.languages.emplace_back("en", "This statement in English", "/barrierefreiheit?lang=en");
+  } else {
+    page.languages.emplace_back("de", "Diese Erklärung auf Deutsch", "/barrierefreiheit?lang=de");
+  }
+  res.set_header("Cache-Control", "public, max-age=300");
+  res.set_header("Content-Language", language);
+  res.set_header("Vary", "Accept-Language");
+  res.set_content(webform::RenderInfoPage(page), "text/html; charset=utf-8");
 }
 
 void Gateway::HandleAsset(const httplib::Request& req, httplib::Response& res) {

@@ -717,7 +717,8 @@ std::string RenderFormPage(const FormPage& page) {
   // The privacy notice's one line (Art. 13), linked to the full text.
   out +=
       "<p class=\"hinweis-datenschutz\">Wir verwenden Ihre Angaben nur, um Ihre Meldung zu "
-      "bearbeiten. <a href=\"/datenschutz\">Hinweise zum Datenschutz</a></p>\n"
+      "bearbeiten. <a href=\"/datenschutz\">Hinweise zum Datenschutz</a> · "
+      "<a href=\"/barrierefreiheit\">Barrierefreiheit</a></p>\n"
       "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">"
       "Meldung absenden</button>\n</form>\n</main>\n</div>\n<script>";
   out += kScript;

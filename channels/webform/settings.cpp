@@ -8,7 +8,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
   if (!node ||
       !rd.ExpectMap(node, "webform",
                     {"max_photos", "max_photo_bytes", "max_description_chars", "token_secret",
-                     "token_min_age_seconds", "token_max_age_seconds", "map"}))
+                     "token_min_age_seconds", "token_max_age_seconds", "map", "accessibility"}))
     return;
   const YAML::Node& n = node;
 
@@ -51,6 +51,22 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
       if (out.map.attribution.empty())
         rd.Fail(m, "webform.map.attribution", "must name the map's source (its licence asks)");
     }
+  }
+  if (const YAML::Node a = n["accessibility"];
+      a && rd.ExpectMap(a, "webform.accessibility",
+                        {"feedback_email", "feedback_phone", "enforcement", "prepared_on"})) {
+    rd.String(a, "feedback_email", &out.accessibility.feedback_email, false,
+              "webform.accessibility");
+    rd.String(a, "feedback_phone", &out.accessibility.feedback_phone, false,
+              "webform.accessibility");
+    rd.String(a, "enforcement", &out.accessibility.enforcement, false, "webform.accessibility");
+    rd.String(a, "prepared_on", &out.accessibility.prepared_on, false, "webform.accessibility");
+    const std::string& d = out.accessibility.prepared_on;
+    bool date = d.size() == 10 && d[4] == '-' && d[7] == '-';
+    for (size_t i = 0; date && i < d.size(); ++i)
+      date = i == 4 || i == 7 || (d[i] >= '0' && d[i] <= '9');
+    if (!date)
+      rd.Fail(a, "webform.accessibility.prepared_on", "must be a date YYYY-MM-DD");
   }
   // The master secret of the keys per purpose (core/links.hpp).
   config.link_secret = out.token_secret;

@@ -36,6 +36,17 @@ struct Settings {
     std::optional<double> center_lat, center_lon;
     int zoom = 15;
   } map;
+  // The accessibility statement (GET /barrierefreiheit, BITV 2.0 § 12b): where citizens report
+  // barriers, the enforcement procedure, and when the statement was prepared.
+  struct Accessibility {
+    std::string feedback_email, feedback_phone;
+    std::string enforcement =
+        "die Schlichtungsstelle nach § 16 des Behindertengleichstellungsgesetzes (BGG) beim "
+        "Beauftragten der Bundesregierung für die Belange von Menschen mit Behinderungen, "
+        "https://www.schlichtungsstelle-bgg.de, oder die Stelle, die das Landesrecht Ihres "
+        "Landes dafür bestimmt";
+    std::string prepared_on = "2026-12-04";  // YYYY-MM-DD
+  } accessibility;
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
 };

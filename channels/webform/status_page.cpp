@@ -182,6 +182,10 @@ void RenderFooterLinks(std::string& out, const std::string& language) {
   Attr(out, "href", en ? "/datenschutz?lang=en" : "/datenschutz");
   out += ">";
   out += en ? "Privacy notice" : "Hinweise zum Datenschutz";
+  out += "</a> · <a";
+  Attr(out, "href", en ? "/barrierefreiheit?lang=en" : "/barrierefreiheit");
+  out += ">";
+  out += en ? "Accessibility" : "Barrierefreiheit";
   out += "</a></p>\n";
 }
 

@@ -262,6 +262,7 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
     max_zoom: 30
     style: dunkel
     center: [95, 6.9]
+  accessibility: {prepared_on: "4.12.2026", phone: 1}
 )";
   auto path = WriteTemp(bad);
   auto err = LoadAll(path);
@@ -272,6 +273,8 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
   CHECK_THAT(m, Catch::Contains("webform.map.max_zoom: must be between 1 and 22"));
   CHECK_THAT(m, Catch::Contains("webform.map.style: unknown key"));
   CHECK_THAT(m, Catch::Contains("webform.map.center: must be [latitude, longitude]"));
+  CHECK_THAT(m, Catch::Contains("webform.accessibility.prepared_on: must be a date YYYY-MM-DD"));
+  CHECK_THAT(m, Catch::Contains("webform.accessibility.phone: unknown key"));
 }
 
 TEST_CASE("duplicates: defaults, values and file:line errors") {

@@ -5,7 +5,8 @@
 // ticket.
 //
 // Environment: BASE_URL, REF (a ticket with a position and a public history), TYPO (REF with two
-// neighbours swapped), TILES_HOST (the
+// neighbours swapped), PHOTO (a JPEG file to send), FEEDBACK (webform.accessibility's e-mail
+// address), TILES_HOST (the
 // host of webform.map.tile_url; its requests are answered here with a blank tile), CHROMIUM
 // (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
 import { readFileSync } from 'node:fs';
@@ -16,8 +17,10 @@ const base = process.env.BASE_URL;
 const ref = process.env.REF;
 const typo = process.env.TYPO;
 const tilesHost = process.env.TILES_HOST;
-if (!base || !ref || !typo || !tilesHost) {
-  console.error('usage: BASE_URL=… REF=… TYPO=… TILES_HOST=… node citizen_pages.mjs');
+const photo = process.env.PHOTO;
+const feedback = process.env.FEEDBACK;
+if (!base || !ref || !typo || !tilesHost || !photo || !feedback) {
+  console.error('usage: BASE_URL=… REF=… TYPO=… TILES_HOST=… PHOTO=… FEEDBACK=… node citizen_pages.mjs');
   process.exit(2);
 }
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -109,6 +112,39 @@ try {
 
   await page.goto(`${base}/datenschutz`);
   await accessible(page, 'the privacy notice');
+  await page.goto(`${base}/barrierefreiheit`);
+  check((await page.textContent('h1')) === 'Erklärung zur Barrierefreiheit', 'the accessibility statement opens');
+  check((await page.textContent('main')).includes(feedback), 'with the address to report a barrier');
+  await accessible(page, 'the accessibility statement');
+
+  // Keyboard only, on the phone: a photo, the text, the address, send (Tab, Space, Enter).
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#formular-karte.leaflet-container');
+  async function tabTo(id) {
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate((want) => document.activeElement && document.activeElement.id === want, id)) return;
+    }
+    throw new Error('step failed: Tab never reaches #' + id);
+  }
+  await tabTo('fotos');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  await chooser.setFiles(photo);
+  await page.waitForSelector('.vorschau li');
+  check(true, 'Tab and Space open the photo chooser, the photo is shown');
+  await tabTo('beschreibung');
+  await page.keyboard.type('Schlagloch, nur mit der Tastatur gemeldet');
+  await tabTo('adresse');
+  await page.keyboard.type('Lindenstraße 13');
+  await tabTo('absenden');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.referenz');
+  const keyboardRef = (await page.textContent('.referenz')).replace(/\s/g, '');
+  console.log(`KEYBOARD ${keyboardRef}`);
+  check(keyboardRef.length === 12, 'Enter sends the report, the reference is shown');
+  await accessible(page, 'the confirmation page');
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        'the confirmation fits 360 pixels');
 
   // The form's map: tap, a typed address, the keyboard, a place outside the town, then send.
   await context.grantPermissions(['geolocation'], { origin: base });

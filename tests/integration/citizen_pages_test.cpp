@@ -62,9 +62,12 @@ TEST_CASE(
     }
   }
   REQUIRE(typo != ref);
-  std::string script =
-      "cd '" + dir.string() + "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
-      " REF=" + ref + " TYPO=" + typo + " TILES_HOST=" + tiles + " node citizen_pages.mjs";
+  std::string script = "cd '" + dir.string() +
+                       "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
+                       " REF=" + ref + " TYPO=" + typo + " TILES_HOST=" + tiles + " PHOTO='" +
+                       MELDESTELLE_VECTORS_DIR +
+                       "/webform/tiny-test.jpg' FEEDBACK=barrierefreiheit@musterstadt.example" +
+                       " node citizen_pages.mjs";
   out = s.RunShell(script, &st);
   INFO(out);
   CHECK(st == 0);
@@ -81,6 +84,17 @@ TEST_CASE(
   CHECK(t[0][0].as<double>() == Approx(lat).margin(1e-6));
   CHECK(t[0][1].as<double>() == Approx(lon).margin(1e-6));
   CHECK(t[0][2].as<std::string>() == "device");
+  // The report sent with the keyboard alone: its photo and its address, placed by the street list.
+  auto keyboard = out.find("KEYBOARD ");
+  REQUIRE(keyboard != std::string::npos);
+  std::string keyboard_ref = out.substr(keyboard + 9, 12);
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + keyboard_ref + "'", 1));
+  CHECK(s.Count("SELECT count(*) FROM attachments a JOIN tickets t ON t.id = a.ticket_id WHERE"
+                " t.reference = '" +
+                keyboard_ref + "'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + keyboard_ref +
+                "' AND location_source = 'address' AND address = 'Lindenstraße 13'") == 1);
 }
 
 }  // namespace citizen_pages_test

@@ -279,6 +279,21 @@ TEST_CASE("status page: the map library is served by the gateway, and the map ca
     auto notice = s.Client().Get("/datenschutz");
     REQUIRE(notice);
     CHECK(notice->body.find("Kartenausschnitte von tile.openstreetmap.org") != std::string::npos);
+    // The accessibility statement: the configured address to report barriers, the date, the
+    // enforcement procedure; English on request.
+    auto statement = s.Client().Get("/barrierefreiheit");
+    REQUIRE(statement);
+    CHECK(statement->status == 200);
+    CHECK(statement->body.find("<h1>Erklärung zur Barrierefreiheit</h1>") != std::string::npos);
+    CHECK(statement->body.find("E-Mail: barrierefreiheit@musterstadt.example") !=
+          std::string::npos);
+    CHECK(statement->body.find("am 04.12.2026 erstellt") != std::string::npos);
+    CHECK(statement->body.find("schlichtungsstelle-bgg.de") != std::string::npos);
+    auto english = s.Client().Get("/barrierefreiheit?lang=en");
+    REQUIRE(english);
+    CHECK(english->body.find("Accessibility statement") != std::string::npos);
+    // Every citizens' page links it.
+    CHECK(s.Client().Get("/")->body.find("href=\"/barrierefreiheit\"") != std::string::npos);
   }
   SECTION("webform.map.enabled: false — no map, no library, the place as a link") {
     StackOptions o;
