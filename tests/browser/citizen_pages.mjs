@@ -149,8 +149,20 @@ try {
   // The form's map: tap, a typed address, the keyboard, a place outside the town, then send.
   await context.grantPermissions(['geolocation'], { origin: base });
   await context.setGeolocation({ latitude: 50.90, longitude: 6.90 });  // south-west of the town
-  await page.goto(`${base}/`);
+  // What the form costs a phone: every response but the tiles, as transferred (compressed).
+  const responses = [];
+  const onResponse = (r) => { if (!r.url().startsWith(`https://${tilesHost}/`)) responses.push(r); };
+  page.on('response', onResponse);
+  await page.goto(`${base}/`, { waitUntil: 'networkidle' });
   await page.waitForSelector('#formular-karte.leaflet-container');
+  page.off('response', onResponse);
+  let transferred = 0;
+  for (const r of responses) {
+    const sizes = await r.request().sizes();
+    transferred += sizes.responseBodySize + sizes.responseHeadersSize;
+  }
+  console.log(`FORM_BYTES ${transferred} in ${responses.length} responses`);
+  check(transferred < 100 * 1024, `the form with its map weighs ${Math.round(transferred / 1024)} KB transferred, under 100 KB`);
   check(await page.locator('#karte-block').isVisible(), 'the form shows its map');
   await page.waitForFunction(() => document.querySelectorAll('#formular-karte img.leaflet-tile-loaded').length > 0);
   await accessible(page, 'the report form with its map');
