@@ -119,16 +119,24 @@ void ClassifierSettings::Read(YamlReader& rd, const YAML::Node& n, Config&,
 }
 
 void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Settings& out) {
-  if (!n || !rd.ExpectMap(n, "routing",
-                          {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms",
-                           "town_area", "outside", "districts", "border_distance_m",
-                           "gazetteer_file", "place_min_confidence"})) {
+  if (!n ||
+      !rd.ExpectMap(n, "routing",
+                    {"rules_file", "areas", "shadow_rules_file", "reload_interval_ms", "town_area",
+                     "outside", "districts", "border_distance_m", "gazetteer_file",
+                     "place_min_confidence", "geocoder_url", "geocoder_timeout_ms"})) {
     return;
   }
   out.rules_file = ReadFile(rd, n, "rules_file", true, config);
   out.shadow_rules_file = ReadFile(rd, n, "shadow_rules_file", false, config);
   out.gazetteer_file = ReadFile(rd, n, "gazetteer_file", false, config);
   rd.Double(n, "place_min_confidence", &out.place_min_confidence, 0.0, 1.0, "routing");
+  rd.String(n, "geocoder_url", &out.geocoder_url, false, "routing");
+  rd.Int(n, "geocoder_timeout_ms", &out.geocoder_timeout_ms, 100, 60000, "routing");
+  if (!out.geocoder_url.empty() && out.geocoder_url.rfind("https://", 0) != 0 &&
+      out.geocoder_url.rfind("http://", 0) != 0) {
+    rd.Fail(n["geocoder_url"], "routing.geocoder_url",
+            "must be an https:// (or http://) URL, e.g. https://nominatim.example.org");
+  }
   rd.Int(n, "reload_interval_ms", &out.reload_interval_ms, 0, 3'600'000, "routing");
   ReadAreas(rd, n, config, out);
   ReadLocationChecks(rd, n, out);

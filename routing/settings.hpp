@@ -57,7 +57,11 @@ struct Settings {
   std::filesystem::path gazetteer_file;
   // A report without a position gets one from the street list when the place found in its
   // address (or text) is at least this sure; below, the address stays text and is flagged.
-  double place_min_confidence = 0.5;
+  double place_min_confidence = 0.6;
+  // A Nominatim-compatible search API for addresses the street list does not know (the admit
+  // step, workers/geocoder.hpp); empty = none. Asked with the typed address only.
+  std::string geocoder_url;
+  int geocoder_timeout_ms = 3000;
 
   const GeoFile* FindArea(std::string_view name) const;
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);

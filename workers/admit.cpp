@@ -15,14 +15,49 @@ namespace {
 // for the routing explanation. Sure enough: the position (`location.source: address`), the typed
 // address kept (or, from the text, the one found); "Ort fehlt" no longer true. Too unsure: only
 // noted. An address that names no place of the list: flagged, kept as text.
-std::optional<routing::Decision::Place> Locate(const routing::Gazetteer& gazetteer,
-                                               double min_confidence,
-                                               channels::AdmitRequest& located) {
+std::optional<routing::Decision::Place> Locate(const routing::Gazetteer* gazetteer,
+                                               Geocoder* geocoder, double min_confidence,
+                                               channels::AdmitRequest& located,
+                                               metrics::Registry& registry) {
   Report& r = located.envelope.report;
-  auto found = routing::LocateReport(gazetteer, r);
+  std::optional<routing::LocatedPlace> found;
+  if (gazetteer != nullptr)
+    found = routing::LocateReport(*gazetteer, r);
+  if (!found && geocoder != nullptr && !r.location.address.empty()) {
+    // Not in the street list: the external geocoder, asked with the typed address only.
+    auto g = geocoder->Find(r.location.address);
+    std::string outcome = !g ? g.error().code.str() : g->has_value() ? "found" : "not_found";
+    registry
+        .GetCounter("meldestelle_geocoder_requests_total",
+                    "Addresses sent to the external geocoder (routing.geocoder_url), by outcome.",
+                    {{"outcome", outcome}})
+        .Inc();
+    if (g && g->has_value()) {
+      const GeocodedPlace& p = **g;
+      routing::Decision::Place trace{"geocoder",         "address", p.label, "",
+                                     r.location.address, 1.0,       true};
+      located.flags.push_back("Ort aus Geocoder: " + p.label);
+      r.location.lat = p.lat;
+      r.location.lon = p.lon;
+      r.location.accuracy_m.reset();
+      r.location.source = LocationSource::kAddress;
+      std::erase(located.flags, std::string("Ort fehlt"));
+      return trace;
+    }
+    if (!g) {
+      bool ambiguous = g.error().code.str() == "geocoder_ambiguous";
+      if (!ambiguous) {
+        log::Warn("geocoder unavailable: the address stays text",
+                  {{"error", g.error().message}, {"reference", r.reference}});
+      }
+      located.flags.push_back(ambiguous ? "Adresse mehrdeutig" : "Geocoder nicht erreichbar");
+      return std::nullopt;
+    }
+  }
   if (!found) {
     if (!r.location.lat && !r.location.address.empty())
-      located.flags.push_back("Adresse nicht im Straßenverzeichnis");
+      located.flags.push_back(geocoder != nullptr ? "Adresse nicht gefunden"
+                                                  : "Adresse nicht im Straßenverzeichnis");
     return std::nullopt;
   }
   const routing::PlaceMatch& m = found->match;
@@ -52,6 +87,12 @@ Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Regis
       rules_(rules),
       gazetteer_(gazetteer),
       place_min_confidence_(config.Get<routing::Settings>().place_min_confidence),
+      geocoder_(
+          config.Get<routing::Settings>().geocoder_url.empty()
+              ? nullptr
+              : std::make_unique<Geocoder>(config.Get<routing::Settings>().geocoder_url,
+                                           "Meldestelle (Mängelmelder of " + config.town.name + ")",
+                                           config.Get<routing::Settings>().geocoder_timeout_ms)),
       store_(config),
       placed_(registry.GetCounter(
           "meldestelle_reports_placed_by_address_total",
@@ -59,6 +100,7 @@ Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Regis
       place_unsure_(registry.GetCounter(
           "meldestelle_reports_place_unsure_total",
           "Reports whose address or text named a place too unsure to use; kept as text.")),
+      registry_(registry),
       created_(registry.GetCounter("meldestelle_worker_processed_total",
                                    "Reports processed by the worker, by outcome.",
                                    {{"outcome", "ticket_created"}})),
@@ -80,9 +122,9 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
   // checks and the rules see the place. Only then is the request copied.
   std::optional<channels::AdmitRequest> located;
   std::optional<routing::Decision::Place> place;
-  if (gazetteer_ != nullptr && !given.envelope.report.location.lat) {
+  if ((gazetteer_ != nullptr || geocoder_ != nullptr) && !given.envelope.report.location.lat) {
     located = given;
-    place = Locate(*gazetteer_, place_min_confidence_, *located);
+    place = Locate(gazetteer_, geocoder_.get(), place_min_confidence_, *located, registry_);
     if (place)
       (place->used ? placed_ : place_unsure_).Inc();
   }

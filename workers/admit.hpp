@@ -1,10 +1,13 @@
 #pragma once
 
+#include <memory>
+
 #include "channels/admission.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "routing/gazetteer.hpp"
 #include "tickets/store.hpp"
+#include "workers/geocoder.hpp"
 #include "workers/rule_source.hpp"
 
 namespace meldestelle::workers {
@@ -31,9 +34,11 @@ class Admitter final : public channels::Admission {
   const RuleSource& rules_;
   const routing::Gazetteer* gazetteer_;
   const double place_min_confidence_;
+  std::unique_ptr<Geocoder> geocoder_;  // routing.geocoder_url; null = none
   tickets::TicketStore store_;
   metrics::Counter& placed_;
   metrics::Counter& place_unsure_;
+  metrics::Registry& registry_;
   metrics::Counter& created_;
   metrics::Counter& redelivered_;
   metrics::Counter& linked_;

@@ -3,7 +3,9 @@
 // town's street list in the admit step — web form, app API, Open311 and WhatsApp here; e-mail and
 // the phone in their own tests. Against the real gateway, worker, broker and database.
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
@@ -189,6 +191,83 @@ TEST_CASE("places: the form's map finds a typed address and names the place near
   REQUIRE(form);
   CHECK(form->body.find("id=\"formular-karte\"") != std::string::npos);
   CHECK(form->body.find("src=\"/assets/formular-karte-1.js\"") != std::string::npos);
+}
+
+}  // namespace places_test
+
+namespace places_test {
+
+TEST_CASE("places: an address the street list does not know goes to the geocoder, once",
+          "[integration][places]") {
+  // The stand-in for a Nominatim server: one place, two far apart, none, or an error.
+  std::atomic<int> requests{0};
+  std::mutex mu;
+  std::vector<std::string> queries, agents;
+  LocalServer nominatim;
+  nominatim.server().Get("/search", [&](const httplib::Request& req, httplib::Response& res) {
+    ++requests;
+    std::string q = req.get_param_value("q");
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      queries.push_back(q);
+      agents.push_back(req.get_header_value("User-Agent"));
+    }
+    if (req.get_param_value("format") != "jsonv2") {
+      res.status = 400;
+      return;
+    }
+    if (q.rfind("Am Bahndamm 4", 0) == 0) {
+      res.set_content(R"([{"lat":"50.9420","lon":"6.9700","display_name":"4, Am Bahndamm"}])",
+                      "application/json");
+    } else if (q.rfind("Kirchweg", 0) == 0) {
+      res.set_content(R"([{"lat":"50.9420","lon":"6.9700"},{"lat":"50.9310","lon":"6.9450"}])",
+                      "application/json");
+    } else if (q.rfind("Kaputtweg", 0) == 0) {
+      res.status = 500;
+    } else {
+      res.set_content("[]", "application/json");
+    }
+  });
+  nominatim.Start();
+  StackOptions o;
+  o.extra_env = {"MELDESTELLE_GEOCODER_URL=" + nominatim.Url("")};
+  Stack s(o);
+  std::string found =
+      PostApp(s, json{{"description", "Laterne dunkel"}, {"address", "Am Bahndamm 4"}});
+  std::string listed =
+      PostApp(s, json{{"description", "Laterne dunkel"}, {"address", "Lindenstr. 13"}});
+  std::string ambiguous = PostApp(s, json{{"description", "Müll"}, {"address", "Kirchweg"}});
+  std::string unknown = PostApp(s, json{{"description", "Müll"}, {"address", "Nirgendwo 1"}});
+  std::string failing = PostApp(s, json{{"description", "Müll"}, {"address", "Kaputtweg 2"}});
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 5, std::chrono::seconds(30)));
+
+  Placed p = TicketPlace(s, "reference = " + Q(found));
+  CHECK(p.source == "address");
+  CHECK(p.lat == "50.9420");
+  CHECK(p.address == "Am Bahndamm 4");
+  CHECK(p.flags.find("Ort aus Geocoder: 4, Am Bahndamm") != std::string::npos);
+  CHECK(json::parse(p.place)["from"] == "geocoder");
+  // In the street list: the geocoder is not asked.
+  CHECK(TicketPlace(s, "reference = " + Q(listed)).lat == "50.9380");
+  p = TicketPlace(s, "reference = " + Q(ambiguous));
+  CHECK(p.lat.empty());
+  CHECK(p.flags.find("Adresse mehrdeutig") != std::string::npos);
+  p = TicketPlace(s, "reference = " + Q(unknown));
+  CHECK(p.lat.empty());
+  CHECK(p.flags.find("Adresse nicht gefunden") != std::string::npos);
+  p = TicketPlace(s, "reference = " + Q(failing));
+  CHECK(p.lat.empty());
+  CHECK(p.flags.find("Geocoder nicht erreichbar") != std::string::npos);
+  // Asked once per unknown address, with the typed address alone and a User-Agent naming us.
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(queries.size() == 4);
+  for (const auto& q : queries) {
+    CHECK(q.find("Laterne") == std::string::npos);
+    CHECK(q.find("Müll") == std::string::npos);
+  }
+  for (const auto& a : agents)
+    CHECK(a.rfind("Meldestelle", 0) == 0);
 }
 
 }  // namespace places_test
