@@ -445,11 +445,14 @@ CREATE TABLE privacy_erasures (
 )SQL";
 
 // "Ist es behoben?" (docs/intake-api.md, "Is it fixed?"): the citizen's answer after a ticket was
-// set done, one per closing, counted per department that closed it.
+// set done, one per closing, counted per department that closed it. `ticket_id` is the ticket
+// that was closed; `answered_ticket_id` the citizen's own (a linked duplicate's reporter answers
+// about the ticket their report joined): export, anonymising and erasure go by it.
 constexpr const char* kFixAnswers = R"SQL(
 CREATE TABLE fix_answers (
   id            bigserial PRIMARY KEY,
   ticket_id     uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+  answered_ticket_id uuid NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
   closed_at     timestamptz NOT NULL,
   department_id text NOT NULL,
   fixed         boolean NOT NULL,
@@ -459,6 +462,7 @@ CREATE TABLE fix_answers (
   UNIQUE (ticket_id, closed_at)
 );
 CREATE INDEX fix_answers_at ON fix_answers (at);
+CREATE INDEX fix_answers_answered ON fix_answers (answered_ticket_id);
 )SQL";
 
 }  // namespace

@@ -128,6 +128,8 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
                                                    "max_header_bytes",
                                                    "reports_per_minute",
                                                    "reports_burst",
+                                                   "lookups_per_minute",
+                                                   "lookups_burst",
                                                    "trusted_proxies",
                                                    "admin_port",
                                                    "admin_listen",
@@ -150,6 +152,8 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Int(n, "max_header_bytes", &c.gateway.max_header_bytes, 4096, 1 << 20, "gateway");
     rd.Int(n, "reports_per_minute", &c.gateway.reports_per_minute, 0, 100000, "gateway");
     rd.Int(n, "reports_burst", &c.gateway.reports_burst, 1, 100000, "gateway");
+    rd.Int(n, "lookups_per_minute", &c.gateway.lookups_per_minute, 0, 100000, "gateway");
+    rd.Int(n, "lookups_burst", &c.gateway.lookups_burst, 1, 100000, "gateway");
     rd.StringList(n, "trusted_proxies", &c.gateway.trusted_proxies, "gateway");
     rd.Int(n, "admin_port", &c.gateway.admin_port, 0, 65535, "gateway");
     rd.String(n, "admin_listen", &c.gateway.admin_listen, false, "gateway");

@@ -131,6 +131,11 @@ struct Config {
     // Reports (form, API, Open311) per client address: a burst, then per minute; 0 = no limit.
     int reports_per_minute = 20;
     int reports_burst = 20;
+    // Look-ups by reference and of places (status page, JSON status, "Ist es behoben?", the
+    // form map's places) per client address: a reference is not a password, so guessing is
+    // slowed down (docs/security.md, "Rate limits").
+    int lookups_per_minute = 60;
+    int lookups_burst = 30;
     // Reverse proxies whose X-Forwarded-For names the client (exact addresses).
     std::vector<std::string> trusted_proxies;
     // /readyz and /metrics on their own port (0: on the main port).

@@ -119,7 +119,19 @@ double Round6(double v) { return std::round(v * 1e6) / 1e6; }
 
 }  // namespace
 
+namespace {
+
+void TooMany(httplib::Response& res, int wait) {
+  res.set_header("Retry-After", std::to_string(wait));
+  channels::SendError(res, 429, errors::kRateLimited,
+                      "Zu viele Abfragen in kurzer Zeit. Bitte warten Sie einen Moment.");
+}
+
+}  // namespace
+
 void Gateway::HandlePlaceSearch(const httplib::Request& req, httplib::Response& res) {
+  if (int wait = LookupRateLimited(req, "places"))
+    return TooMany(res, wait);
   std::string q(TrimAscii(req.get_param_value("q")));
   if (q.empty() || !IsValidUtf8(q) || Utf8Length(q) > 200) {
     return channels::SendError(res, 400, errors::kInvalidParameter,
@@ -127,6 +139,9 @@ void Gateway::HandlePlaceSearch(const httplib::Request& req, httplib::Response& 
   }
   res.set_header("Cache-Control", "public, max-age=300");
   auto found = places_.Search(q);
+  // What the admit step would not use is not shown as found either.
+  if (found && found->confidence < config_.Get<routing::Settings>().place_min_confidence)
+    found.reset();
   if (!found) {
     return channels::SendError(res, 404, errors::kNotFound,
                                "Diese Adresse steht nicht im Straßenverzeichnis.");
@@ -141,6 +156,8 @@ void Gateway::HandlePlaceSearch(const httplib::Request& req, httplib::Response& 
 }
 
 void Gateway::HandlePlaceNear(const httplib::Request& req, httplib::Response& res) {
+  if (int wait = LookupRateLimited(req, "places"))
+    return TooMany(res, wait);
   auto number = [&](const char* name, double* out) {
     std::string v = req.get_param_value(name);
     char* end = nullptr;

@@ -77,6 +77,7 @@ Gateway::Gateway(const Config& config, const channels::Registry& channels,
       publisher_(config.amqp, registry),
       staff_(config, registry),
       report_limit_(config.gateway.reports_per_minute, config.gateway.reports_burst),
+      lookup_limit_(config.gateway.lookups_per_minute, config.gateway.lookups_burst),
       server_(MakeServer(config, registry)) {}
 
 Gateway::~Gateway() { Stop(); }
@@ -108,6 +109,19 @@ int Gateway::ReportRateLimited(const httplib::Request& req, const std::string& c
                   {{"channel", channel}})
       .Inc();
   return d.retry_after_seconds;
+}
+
+int Gateway::LookupRateLimited(const httplib::Request& req, const char* what) {
+  std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+                                     config_.gateway.trusted_proxies);
+  auto d = lookup_limit_.Take(client);
+  if (d.allowed)
+    return 0;
+  registry_
+      .GetCounter("meldestelle_lookups_rate_limited_total",
+                  "Look-ups refused with 429: too many from one client address.", {{"what", what}})
+      .Inc();
+  return std::max(1, d.retry_after_seconds);
 }
 
 void Gateway::CountRejected(const std::string& channel, const std::string& reason) {
@@ -431,6 +445,12 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
 }
 
 void Gateway::HandleStatus(const httplib::Request& req, httplib::Response& res) {
+  if (int wait = LookupRateLimited(req, "status_json")) {
+    res.set_header("Retry-After", std::to_string(wait));
+    return SendJson(res, 429,
+                    ErrorJson(errors::kRateLimited,
+                              "Zu viele Abfragen in kurzer Zeit. Bitte warten Sie einen Moment."));
+  }
   auto ref = ParseReference(req.matches[1].str());
   if (!ref) {
     return SendJson(res, 404, ErrorJson(ref.error().code, ref.error().message));

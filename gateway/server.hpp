@@ -69,6 +69,10 @@ class Gateway final : public channels::Intake {
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
   void HandleLookupPage(const httplib::Request& req, httplib::Response& res);
   void HandleAsset(const httplib::Request& req, httplib::Response& res);
+  // 0 if the client of `req` may look up now (gateway.lookups_per_minute), else the seconds
+  // until it may; counted by `what` (status_page, status_json, fix_answer, places).
+  int LookupRateLimited(const httplib::Request& req, const char* what);
+  bool RefuseTooMany(const httplib::Request& req, httplib::Response& res, const char* what);
   // GET /api/v1/places?q= and /api/v1/places/near?lat=&lon= (gateway/places.cpp).
   void HandlePlaceSearch(const httplib::Request& req, httplib::Response& res);
   void HandlePlaceNear(const httplib::Request& req, httplib::Response& res);
@@ -88,6 +92,7 @@ class Gateway final : public channels::Intake {
   Staff staff_;  // the staff API and inbox (gateway/staff_api.cpp, staff_inbox.cpp)
   FramingRules framing_;  // from the configuration and the channels' body limits
   RateLimiter report_limit_;
+  RateLimiter lookup_limit_;  // gateway.lookups_per_minute
   Places places_;  // loaded by Start, read-only afterwards
   std::unique_ptr<GuardedServer> server_;
   std::thread thread_;

@@ -95,6 +95,21 @@ std::string PageLanguage(const httplib::Request& req) {
   return best;
 }
 
+// 429 with a page that says so (gateway.lookups_per_minute); false if the client may go on.
+bool Gateway::RefuseTooMany(const httplib::Request& req, httplib::Response& res, const char* what) {
+  int wait = LookupRateLimited(req, what);
+  if (wait == 0)
+    return false;
+  std::string language = PageLanguage(req);
+  webform::LookupPage page;
+  page.language = language;
+  page.town_name = config_.town.name;
+  page.problem = webform::LookupPage::Problem::kTooMany;
+  res.set_header("Retry-After", std::to_string(wait));
+  SendPage(res, 429, language, webform::RenderLookupPage(page));
+  return true;
+}
+
 void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& res) {
   std::string language = PageLanguage(req);
   webform::LookupPage page;
@@ -102,6 +117,8 @@ void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& r
   page.town_name = config_.town.name;
   page.languages = OtherLanguage(language, "/meldung");
   if (req.has_param("nummer")) {
+    if (RefuseTooMany(req, res, "status_page"))
+      return;
     page.typed = req.get_param_value("nummer");
     auto ref = ParseReference(page.typed);
     if (ref) {
@@ -118,6 +135,8 @@ void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& r
 }
 
 void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& res) {
+  if (RefuseTooMany(req, res, "status_page"))
+    return;
   ShowStatusPage(req, res, 200, "", "");
 }
 
@@ -194,13 +213,20 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
 }
 
 void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& res) {
+  if (RefuseTooMany(req, res, "fix_answer"))
+    return;
   std::string language = PageLanguage(req);
   bool en = language == "en";
   auto ref = ParseReference(req.matches[1].str());
   if (!ref || *ref != req.matches[1].str())
     return ShowStatusPage(req, res, 404, "", "");
   std::string answer = req.get_param_value("antwort");
-  std::string note(TrimAscii(req.get_param_value("notiz")));
+  // Browsers count a line break as one character for maxlength but send CR LF.
+  std::string note;
+  for (char c : TrimAscii(req.get_param_value("notiz"))) {
+    if (c != '\r')
+      note += c;
+  }
   if (answer != "ja" && answer != "nein") {
     return ShowStatusPage(
         req, res, 400, en ? "Please choose “Yes” or “No”." : "Bitte wählen Sie „Ja“ oder „Nein“.",

@@ -153,9 +153,15 @@ void AnonymiseTicket(db::Tx& tx, const std::string& id, const Anonymisation& how
         row[0].as<int64_t>(), Scrub(row[1].as<std::string>(), how));
     counts.Add("follow-ups", 1);
   }
-  // The note with an answer to "Ist es behoben?" (the answer itself stays, for the figures).
+  // The citizen's note with an answer to "Ist es behoben?", and its copy in the history of the
+  // ticket it reopened (the answer itself stays, for the figures).
+  tx.exec_params0(
+      "UPDATE ticket_history SET note = '' WHERE action = 'reopened' AND note <> ''"
+      " AND details->>'fix_answer' IN (SELECT id::text FROM fix_answers"
+      "   WHERE answered_ticket_id = $1::uuid)",
+      id);
   counts.Add("follow-ups",
-             tx.exec_params("UPDATE fix_answers SET note = '' WHERE ticket_id = $1::uuid"
+             tx.exec_params("UPDATE fix_answers SET note = '' WHERE answered_ticket_id = $1::uuid"
                             " AND note <> '' RETURNING 1",
                             id)
                  .size());

@@ -69,8 +69,9 @@ const Texts& German() {
        "verschriftlichen (Auftragsverarbeiter; Übermittlung in die USA auf Grundlage von "
        "Standardvertragsklauseln)."},
       {"map",
-       "Karte auf der Statusseite: Ihr Browser lädt die Kartenausschnitte von {host}. Dieser "
-       "Dienst erhält dabei Ihre IP-Adresse und den gezeigten Ausschnitt, nicht Ihre Meldung."},
+       "Karte im Meldeformular und auf der Statusseite: Ihr Browser lädt die Kartenausschnitte "
+       "von {host}. Dieser Dienst erhält dabei Ihre IP-Adresse und den gezeigten Ausschnitt, "
+       "nicht Ihre Meldung."},
   };
   return k;
 }
@@ -124,8 +125,8 @@ const Texts& English() {
        "calls, records your message, sends text messages and may transcribe the recording "
        "(processor; transfers to the USA under standard contractual clauses)."},
       {"map",
-       "Map on the status page: your browser loads the map tiles from {host}. That service "
-       "sees your IP address and the area shown, not your report."},
+       "Map on the report form and the status page: your browser loads the map tiles from "
+       "{host}. That service sees your IP address and the area shown, not your report."},
   };
   return k;
 }

@@ -99,6 +99,10 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
                             Cutoff(k.chat_contact_days) + " RETURNING 1"},
       {"follow-ups", "UPDATE ticket_followups SET text = '' WHERE text <> '' AND at < " +
                          Cutoff(k.followup_days) + " RETURNING 1"},
+      {"history notes",
+       "UPDATE ticket_history SET note = '' WHERE action = 'reopened' AND note <> ''"
+       " AND details ? 'fix_answer' AND at < " +
+           Cutoff(k.followup_days) + " RETURNING 1"},
       {"follow-ups", "UPDATE fix_answers SET note = '' WHERE note <> '' AND at < " +
                          Cutoff(k.followup_days) + " RETURNING 1"},
       {"transcripts",

@@ -175,7 +175,7 @@ const TableQuery kQueries[] = {
     {"tickets", "x.id = ANY(p.ids)"},
     {"attachments", "x.ticket_id = ANY(p.ids)"},
     {"ticket_followups", "x.ticket_id = ANY(p.ids)"},
-    {"fix_answers", "x.ticket_id = ANY(p.ids)"},
+    {"fix_answers", "x.answered_ticket_id = ANY(p.ids)"},
     {"ticket_reporters", "x.reporter_ticket_id = ANY(p.ids)"},
     {"outbox",
      "(x.ticket_id = ANY(p.ids) AND x.kind IN ('ack', 'status', 'chat_reply'))"

@@ -13,9 +13,9 @@ namespace {
 // status, closing time and department; empty when there is none.
 pqxx::result Target(db::Tx& tx, const std::string& reference) {
   return tx.exec_params(
-      "SELECT t.id::text, t.status, t.closed_at::text, t.department_id FROM tickets t"
-      " WHERE t.id = (SELECT COALESCE(duplicate_of, id) FROM tickets WHERE reference = $1)"
-      " FOR UPDATE",
+      "SELECT t.id::text, t.status, t.closed_at::text, t.department_id, own.id::text"
+      " FROM tickets own JOIN tickets t ON t.id = COALESCE(own.duplicate_of, own.id)"
+      " WHERE own.reference = $1 FOR UPDATE OF t",
       reference);
 }
 
@@ -77,10 +77,11 @@ Result<FixAnswer> AnswerFixed(db::Tx& tx, const Config& config, const std::strin
   if (status != "done" || t[0][2].is_null())
     return FixAnswer::kNotDone;
   auto kept = tx.exec_params(
-      "INSERT INTO fix_answers (ticket_id, closed_at, department_id, fixed, channel, note)"
-      " VALUES ($1::uuid, $2::timestamptz, $3, $4, $5, $6)"
+      "INSERT INTO fix_answers (ticket_id, answered_ticket_id, closed_at, department_id, fixed,"
+      " channel, note) VALUES ($1::uuid, $7::uuid, $2::timestamptz, $3, $4, $5, $6)"
       " ON CONFLICT (ticket_id, closed_at) DO NOTHING RETURNING id",
-      id, t[0][2].as<std::string>(), t[0][3].as<std::string>(), fixed, channel, note);
+      id, t[0][2].as<std::string>(), t[0][3].as<std::string>(), fixed, channel, note,
+      t[0][4].as<std::string>());
   if (kept.empty())
     return FixAnswer::kAlreadyAnswered;
   if (fixed)
@@ -103,13 +104,17 @@ ChatFixAnswer ParseFixAnswer(std::string_view text) {
   const std::string& w = words[0];
   auto is = [&](size_t i, const char* word) { return i < words.size() && words[i] == word; };
   // "nicht behoben", "noch nicht behoben", "ist nicht behoben": the note is what follows.
-  size_t negated = is(0, "nicht") && is(1, "behoben")                       ? 2
-                   : is(0, "noch") && is(1, "nicht") && is(2, "behoben")    ? 3
-                   : is(0, "ist") && is(1, "nicht") && is(2, "behoben")     ? 3
-                   : is(0, "noch") && is(1, "nicht")                        ? 2
-                   : (w == "nein" || w == "no" || w == "nope" || w == "nö") ? 1
-                                                                            : 0;
-  if (negated > 0) {
+  // "nein …" and "nicht behoben …" may explain at some length; "no", "nope", "noch nicht" only
+  // alone or nearly ("No street light on Main Street", "Noch nicht gemeldet: …" are reports).
+  const bool short_message = words.size() <= 4;
+  size_t negated = is(0, "nicht") && is(1, "behoben")                    ? 2
+                   : is(0, "noch") && is(1, "nicht") && is(2, "behoben") ? 3
+                   : is(0, "ist") && is(1, "nicht") && is(2, "behoben")  ? 3
+                   : (w == "nein" || w == "nö")                          ? 1
+                   : is(0, "noch") && is(1, "nicht") && short_message    ? 2
+                   : (w == "no" || w == "nope") && short_message         ? 1
+                                                                         : 0;
+  if (negated > 0 && words.size() <= 40) {
     a.kind = ChatFixAnswer::Kind::kNotFixed;
     a.note = After(text, negated);
     return a;

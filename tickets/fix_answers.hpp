@@ -28,9 +28,10 @@ Result<FixAnswer> AnswerFixed(db::Tx& tx, const Config& config, const std::strin
                               bool fixed, const std::string& note, const std::string& channel);
 
 // A chat message that answers the question: "ja", "Ja, danke!", "behoben", "yes" → fixed;
-// "nein", "Nein, das Loch ist noch da", "nicht behoben", "no" → not fixed, with the rest as the
-// note. A "yes" only in a short message (at most 6 words: "Ja hallo, in der Lindenstraße ist …"
-// is a new report). Anything else → kNone.
+// "nein", "Nein, das Loch ist noch da", "nicht behoben" (at most 40 words) → not fixed, with the
+// rest as the note; "no", "nope", "noch nicht" only in a message of at most 4 words ("No street
+// light on Main Street" is a report). A "yes" only in a short message (at most 6 words: "Ja
+// hallo, in der Lindenstraße ist …" is a new report). Anything else → kNone.
 struct ChatFixAnswer {
   enum class Kind { kNone, kFixed, kNotFixed } kind = Kind::kNone;
   std::string note;

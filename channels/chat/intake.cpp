@@ -15,6 +15,7 @@
 #include "tickets/fix_answers.hpp"
 #include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::chat {
 
@@ -291,13 +292,17 @@ bool ChatIntake::AnswerFixed(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
   if (e.type != MessageType::kText)
     return false;
+  if (!config_.Get<tickets::NotificationSettings>().ask_fixed)
+    return false;
   tickets::ChatFixAnswer parsed = tickets::ParseFixAnswer(e.text);
   if (parsed.kind == tickets::ChatFixAnswer::Kind::kNone)
     return false;
+  // The newest notice we sent this sender within 30 days that a ticket is done, whose closing
+  // awaits its answer.
   auto asked = tx.exec_params(
-      "SELECT t.reference FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+      "SELECT t.reference, w.id::text FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
       " JOIN tickets w ON w.id = COALESCE(t.duplicate_of, t.id)"
-      " WHERE o.kind = 'status' AND o.channel = $1 AND o.address = $2"
+      " WHERE o.kind = 'status' AND o.channel = $1 AND o.address = $2 AND o.status = 'sent'"
       " AND o.payload->>'event' = 'done' AND o.created_at > now() - interval '30 days'"
       " AND w.status = 'done' AND NOT EXISTS (SELECT 1 FROM fix_answers a"
       "   WHERE a.ticket_id = w.id AND a.closed_at = w.closed_at)"
@@ -305,6 +310,17 @@ bool ChatIntake::AnswerFixed(db::Tx& tx, const Step& s) {
       e.channel, e.sender);
   if (asked.empty())
     return false;
+  // A reply to one of our messages about another ticket is about that one (a follow-up).
+  if (!e.reply_to.empty()) {
+    std::string replied = outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
+    if (!replied.empty()) {
+      auto same = tx.exec_params1(
+          "SELECT COALESCE(duplicate_of, id)::text = $2 FROM tickets WHERE id = $1::uuid", replied,
+          asked[0][1].as<std::string>());
+      if (!same[0].as<bool>())
+        return false;
+    }
+  }
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "fix_answer"))
     return true;
   const std::string reference = asked[0][0].as<std::string>();

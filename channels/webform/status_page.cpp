@@ -130,8 +130,14 @@ void RenderFixQuestion(std::string& out, const StatusPage& page) {
     }
     out += "</p></div>\n";
   }
-  if (!page.ask_fixed)
+  if (!page.ask_fixed) {
+    if (!page.fixed_error.empty()) {
+      out += "<p class=\"feld-fehler\" role=\"alert\">";
+      AppendEscaped(out, page.fixed_error);
+      out += "</p>\n";
+    }
     return;
+  }
   out += "<form class=\"frage\" method=\"post\"";
   Attr(out, "action", "/meldung/" + page.reference + "/behoben");
   out += ">\n";
@@ -213,6 +219,11 @@ std::string ProblemText(LookupPage::Problem p, const std::string& language) {
       return en ? "The status cannot be shown at the moment. Please try again in a few minutes."
                 : "Der Stand kann gerade nicht angezeigt werden. Bitte versuchen Sie es in "
                   "einigen Minuten noch einmal.";
+    case LookupPage::Problem::kTooMany:
+      return en ? "Too many look-ups from your connection in a short time. Please wait a minute "
+                  "and try again."
+                : "Von Ihrem Anschluss kamen in kurzer Zeit zu viele Abfragen. Bitte warten Sie "
+                  "eine Minute und versuchen Sie es dann noch einmal.";
     case LookupPage::Problem::kNone:
       break;
   }

@@ -46,7 +46,7 @@ std::string RenderStatusPage(const StatusPage& page);
 
 // The field to type a reference, with what went wrong with the last one.
 struct LookupPage {
-  enum class Problem { kNone, kMalformed, kCheckFailed, kUnknown, kUnavailable };
+  enum class Problem { kNone, kMalformed, kCheckFailed, kUnknown, kUnavailable, kTooMany };
   std::string language = "de";
   std::string town_name;
   std::string typed;  // shown again in the field

@@ -80,6 +80,10 @@
   if (adresse) {
     adresse.addEventListener('change', function () {
       var q = adresse.value.replace(/^\s+|\s+$/g, '');
+      // A typed address decides from now on (the server places it the same way); dragging the
+      // marker afterwards makes the marker's place the report's again.
+      lat.value = '';
+      lon.value = '';
       if (q.length < 3) return;
       var mine = ++asked;
       fetch('/api/v1/places?q=' + encodeURIComponent(q), { headers: { Accept: 'application/json' } })
@@ -94,10 +98,6 @@
           var p = L.latLng(j.place.lat, j.place.lon);
           map.setView(p, Math.min(17, maxZoom));
           show(p);
-          // The typed address decides (the server finds the same place); dragging the marker
-          // makes the marker's place the report's.
-          lat.value = '';
-          lon.value = '';
           if (j.place.inside_town === false) say(outside(), 'fehler');
           else say('Gefunden: ' + j.place.label + '. Schieben Sie die Markierung, wenn die Stelle ' +
                    'nicht genau stimmt.', 'ok');

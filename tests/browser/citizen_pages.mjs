@@ -194,8 +194,10 @@ try {
   check((await page.textContent('#karte-status')).includes('außerhalb von Musterstadt'),
         'a place outside the town is said before sending');
 
-  // Back into the town by a tap, and send.
-  await page.fill('#adresse', '');
+  // Back into the town (a typed address moves the map there), a tap, and send.
+  await page.fill('#adresse', 'Hauptstraße 5');
+  await page.locator('#adresse').blur();
+  await page.waitForFunction(() => document.getElementById('karte-status').textContent.includes('Gefunden'));
   await page.fill('#beschreibung', 'Schlagloch, auf der Karte gezeigt');
   await page.evaluate(() => { document.getElementById('lat').value = ''; });
   await tap(10, 10);

@@ -84,6 +84,11 @@ TEST_CASE(
   CHECK(t[0][0].as<double>() == Approx(lat).margin(1e-6));
   CHECK(t[0][1].as<double>() == Approx(lon).margin(1e-6));
   CHECK(t[0][2].as<std::string>() == "device");
+  // In the town (the box of the example town), where the marker was set.
+  CHECK(lat > 50.93);
+  CHECK(lat < 50.95);
+  CHECK(lon > 6.94);
+  CHECK(lon < 6.98);
   // The report sent with the keyboard alone: its photo and its address, placed by the street list.
   auto keyboard = out.find("KEYBOARD ");
   REQUIRE(keyboard != std::string::npos);

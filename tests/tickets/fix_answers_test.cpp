@@ -27,9 +27,14 @@ TEST_CASE("a chat message answers yes, no with a note, or nothing", "[fix_answer
   auto not_fixed = ParseFixAnswer("nicht behoben: nur ein Teil wurde geflickt");
   CHECK(not_fixed.kind == Kind::kNotFixed);
   CHECK(not_fixed.note == "nur ein Teil wurde geflickt");
-  CHECK(ParseFixAnswer("Noch nicht, die Laterne flackert").note == "die Laterne flackert");
+  CHECK(ParseFixAnswer("Noch nicht, flackert noch").note == "flackert noch");
   // A new report is no answer: a long "ja …", a word inside a word, anything else.
+  CHECK(ParseFixAnswer("No, still broken").kind == Kind::kNotFixed);
+  CHECK(ParseFixAnswer("noch nicht").kind == Kind::kNotFixed);
   for (const char* other : {"Ja hallo, in der Lindenstraße ist ein neues Schlagloch entstanden",
+                            "No street light on Main Street tonight",
+                            "Noch nicht gemeldet: die Ampel an der Hauptstraße ist aus",
+                            "Nope, there is a new hole on Station Road now",
                             "Jahrelang schon kaputt", "Neinstraße 4 ist dunkel", "", "  ", "Danke!",
                             "Schlagloch Hauptstraße 5", "Nichtraucherzone"}) {
     INFO(other);
