@@ -71,6 +71,9 @@ TEST_CASE(
   out = s.RunShell(script, &st);
   INFO(out);
   CHECK(st == 0);
+  // What the form cost the phone (docs/benchmarks.md, "The form on a phone").
+  if (auto bytes = out.find("FORM_BYTES "); bytes != std::string::npos)
+    WARN(out.substr(bytes, out.find('\n', bytes) - bytes));
   // The report sent from the map: at the marker's place, as the citizen's own position.
   auto sent = out.find("SENT ");
   REQUIRE(sent != std::string::npos);
