@@ -134,10 +134,7 @@ void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response
   } else {
     page.languages.emplace_back("de", "Diese Hinweise auf Deutsch", "/datenschutz?lang=de");
   }
-  res.set_header("Cache-Control", "public, max-age=300");
-  res.set_header("Content-Language", lang);
-  res.set_header("Vary", "Accept-Language");
-  res.set_content(webform::RenderInfoPage(page), "text/html; charset=utf-8");
+  SendInfoPage(res, page);
 }
 
 }  // namespace meldestelle::gateway

@@ -97,31 +97,28 @@ void Gateway::CountWebhook(const std::string& channel, const std::string& outcom
       .Inc();
 }
 
-int Gateway::ReportRateLimited(const httplib::Request& req, const std::string& channel) {
+int Gateway::TakeFromAllowance(RateLimiter& limit, const httplib::Request& req,
+                               const metrics::Labels& counted, const char* counter,
+                               const char* help) {
   std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
                                      config_.gateway.trusted_proxies);
-  auto d = report_limit_.Take(client);
+  auto d = limit.Take(client);
   if (d.allowed)
     return 0;
-  registry_
-      .GetCounter("meldestelle_rate_limited_total",
-                  "Reports refused with 429: too many from one client address.",
-                  {{"channel", channel}})
-      .Inc();
-  return d.retry_after_seconds;
+  registry_.GetCounter(counter, help, counted).Inc();
+  return std::max(1, d.retry_after_seconds);
+}
+
+int Gateway::ReportRateLimited(const httplib::Request& req, const std::string& channel) {
+  return TakeFromAllowance(report_limit_, req, {{"channel", channel}},
+                           "meldestelle_rate_limited_total",
+                           "Reports refused with 429: too many from one client address.");
 }
 
 int Gateway::LookupRateLimited(const httplib::Request& req, const char* what) {
-  std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
-                                     config_.gateway.trusted_proxies);
-  auto d = lookup_limit_.Take(client);
-  if (d.allowed)
-    return 0;
-  registry_
-      .GetCounter("meldestelle_lookups_rate_limited_total",
-                  "Look-ups refused with 429: too many from one client address.", {{"what", what}})
-      .Inc();
-  return std::max(1, d.retry_after_seconds);
+  return TakeFromAllowance(lookup_limit_, req, {{"what", what}},
+                           "meldestelle_lookups_rate_limited_total",
+                           "Look-ups refused with 429: too many from one client address.");
 }
 
 void Gateway::CountRejected(const std::string& channel, const std::string& reason) {

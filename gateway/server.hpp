@@ -18,12 +18,19 @@
 #include "gateway/staff.hpp"
 #include "tickets/intake.hpp"
 
+namespace meldestelle::webform {
+struct InfoPage;
+}
+
 namespace meldestelle::gateway {
 
 class GuardedServer;  // cpp-httplib's server (gateway/guarded_server.hpp)
 
 // The language of a citizens' page: ?lang=de|en, else the browser's Accept-Language, else German.
 std::string PageLanguage(const httplib::Request& req);
+// A page of text (the privacy notice, the accessibility statement) in its language, cacheable
+// for 5 minutes.
+void SendInfoPage(httplib::Response& res, const webform::InfoPage& page);
 
 // The HTTP front: the framing checks every request passes first, the public status, the health
 // and metrics endpoints, signed media links, the opt-out link, the staff API and inbox — and the
@@ -72,6 +79,10 @@ class Gateway final : public channels::Intake {
   // 0 if the client of `req` may look up now (gateway.lookups_per_minute), else the seconds
   // until it may; counted by `what` (status_page, status_json, fix_answer, places).
   int LookupRateLimited(const httplib::Request& req, const char* what);
+  // One token of the client's bucket in `limit`; when there is none, counts `counter` with the
+  // labels and returns the seconds to wait (at least 1).
+  int TakeFromAllowance(RateLimiter& limit, const httplib::Request& req,
+                        const metrics::Labels& counted, const char* counter, const char* help);
   bool RefuseTooMany(const httplib::Request& req, httplib::Response& res, const char* what);
   // GET /api/v1/places?q= and /api/v1/places/near?lat=&lon= (gateway/places.cpp).
   void HandlePlaceSearch(const httplib::Request& req, httplib::Response& res);

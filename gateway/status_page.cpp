@@ -285,8 +285,12 @@ void Gateway::HandleAccessibility(const httplib::Request& req, httplib::Response
   } else {
     page.languages.emplace_back("de", "Diese Erklärung auf Deutsch", "/barrierefreiheit?lang=de");
   }
+  SendInfoPage(res, page);
+}
+
+void SendInfoPage(httplib::Response& res, const webform::InfoPage& page) {
   res.set_header("Cache-Control", "public, max-age=300");
-  res.set_header("Content-Language", language);
+  res.set_header("Content-Language", page.language);
   res.set_header("Vary", "Accept-Language");
   res.set_content(webform::RenderInfoPage(page), "text/html; charset=utf-8");
 }

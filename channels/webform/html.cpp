@@ -215,6 +215,27 @@ void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
   out += "</head>\n";
 }
 
+void RenderLanguageLinks(
+    std::string& out, const std::vector<std::tuple<std::string, std::string, std::string>>& links) {
+  if (links.empty())
+    return;
+  out += "<p class=\"sprachen\">";
+  bool first = true;
+  for (const auto& [language, label, href] : links) {
+    if (!first)
+      out += " · ";
+    first = false;
+    out += "<a";
+    Attr(out, "href", SafeUrl(href));
+    Attr(out, "hreflang", language);
+    Attr(out, "lang", language);
+    out += ">";
+    AppendEscaped(out, label);
+    out += "</a>";
+  }
+  out += "</p>\n";
+}
+
 std::string MapHead(const PageMap& map) {
   std::string out = "<link rel=\"stylesheet\"";
   Attr(out, "href", map.library_css);

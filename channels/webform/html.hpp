@@ -6,6 +6,8 @@
 
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "channels/webform/page.hpp"
 
@@ -35,6 +37,9 @@ inline constexpr std::string_view kLeafletJs = "/assets/leaflet-1.9.4/leaflet.js
 inline constexpr std::string_view kStatusMapJs = "/assets/karte-1.js";
 inline constexpr std::string_view kFormMapJs = "/assets/formular-karte-1.js";
 
+// Links to the same page in other languages, in one paragraph: (language, label, href).
+void RenderLanguageLinks(
+    std::string& out, const std::vector<std::tuple<std::string, std::string, std::string>>& links);
 // The map's <link> and <script defer> elements for the head.
 std::string MapHead(const PageMap& map);
 // "Karte: © OpenStreetMap-Mitwirkende" (linked), under a map: the tiles' licence asks for it.

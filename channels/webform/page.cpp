@@ -766,15 +766,7 @@ std::string RenderInfoPage(const InfoPage& page) {
   out += "</p>\n<h1>";
   AppendEscaped(out, page.title);
   out += "</h1>\n";
-  for (const auto& [language, label, href] : page.languages) {
-    out += "<p><a";
-    Attr(out, "href", SafeUrl(href));
-    Attr(out, "hreflang", language);
-    Attr(out, "lang", language);
-    out += ">";
-    AppendEscaped(out, label);
-    out += "</a></p>\n";
-  }
+  html::RenderLanguageLinks(out, page.languages);
   out += "</header>\n<main>\n";
   for (const auto& section : page.sections) {
     out += "<section>\n<h2>";

@@ -50,23 +50,7 @@ std::string EventLabel(const StatusPage::Event& e, const std::string& language) 
 }
 
 void RenderLanguages(std::string& out, const std::vector<LanguageLink>& languages) {
-  if (languages.empty())
-    return;
-  out += "<p class=\"sprachen\">";
-  bool first = true;
-  for (const auto& [language, label, href] : languages) {
-    if (!first)
-      out += " · ";
-    first = false;
-    out += "<a";
-    Attr(out, "href", SafeUrl(href));
-    Attr(out, "hreflang", language);
-    Attr(out, "lang", language);
-    out += ">";
-    AppendEscaped(out, label);
-    out += "</a>";
-  }
-  out += "</p>\n";
+  html::RenderLanguageLinks(out, languages);
 }
 
 std::string Coordinate(double v) {
