@@ -1,5 +1,6 @@
 // The citizens' status page (GET /meldung/{reference}), the field to type a reference
-// (GET /meldung) and the files of the map under /assets/ (docs/api.md, "Status page").
+// (GET /meldung), the answer to "Ist es behoben?", the accessibility statement and the files of
+// the maps under /assets/ (docs/intake-api.md, "The status page").
 #include "channels/webform/status_page.hpp"
 
 #include <httplib.h>
@@ -222,8 +223,9 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
     return ShowStatusPage(req, res, 404, "", "");
   std::string answer = req.get_param_value("antwort");
   // Browsers count a line break as one character for maxlength but send CR LF.
+  const std::string typed_note = req.get_param_value("notiz");
   std::string note;
-  for (char c : TrimAscii(req.get_param_value("notiz"))) {
+  for (char c : TrimAscii(typed_note)) {
     if (c != '\r')
       note += c;
   }
