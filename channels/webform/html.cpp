@@ -46,6 +46,8 @@ textarea{min-height:6.5rem;resize:vertical}
 .status{margin:.5rem 0 0;font-weight:600}
 .status:empty{margin:0}
 .status.ok{color:#1d6b2f}
+.fortschritt{margin:.75rem 0 0}
+.fortschritt progress{display:block;width:100%;height:1.25rem;accent-color:#0b4f8a}
 .knopf{display:flex;align-items:center;justify-content:center;gap:.5rem;width:100%;
 min-height:3.5rem;margin:0;padding:.75rem 1rem;font:inherit;font-size:1.125rem;font-weight:700;
 line-height:1.25;text-align:center;text-decoration:none;border:2px solid #0b4f8a;

@@ -56,7 +56,11 @@ constexpr std::string_view kScript = R"js(
   function dateien() {
     return sammeln ? gewaehlt : Array.prototype.slice.call(input.files || []);
   }
-  function zuGross(f) { return maxBytes > 0 && f.size > maxBytes; }
+  // Photos the browser scales down before sending (fotos-1.js) are checked after scaling.
+  function verkleinerbar(f) {
+    return !!(window.meldestelleFotos && window.meldestelleFotos.verkleinerbar(f));
+  }
+  function zuGross(f) { return maxBytes > 0 && f.size > maxBytes && !verkleinerbar(f); }
   function keinBild(f) { return !!f.type && f.type.indexOf('image/') !== 0; }
   function fotoFehler() {
     var d = dateien();
@@ -177,14 +181,25 @@ constexpr std::string_view kScript = R"js(
       senden.setAttribute('aria-disabled', 'true');
       senden.textContent = 'Meldung wird gesendet …';
     }
+    // With photos: scaled down and sent with a progress bar (fotos-1.js), where it is loaded.
+    var fotos = input ? dateien() : [];
+    if (fotos.length > 0 && window.meldestelleFotos) {
+      e.preventDefault();
+      window.meldestelleFotos.senden(form, fotos, function (fehler) {
+        bereit();
+        zeige(fotoStatus, fehler, 'fehler');
+        if (senden) senden.focus();
+      });
+    }
   });
-  window.addEventListener('pageshow', function () {
+  function bereit() {
     unterwegs = false;
     if (senden) {
       senden.removeAttribute('aria-disabled');
       senden.textContent = 'Meldung absenden';
     }
-  });
+  }
+  window.addEventListener('pageshow', bereit);
 
   // Standort per Geolocation.
   var geo = document.getElementById('standort-js');
@@ -692,8 +707,13 @@ std::string RenderFormPage(const FormPage& page) {
   if (HasAnyError(page)) {
     title = "Fehler: " + title;
   }
-  RenderHead(out, title, /*with_script_flag=*/true, "de",
-             HasMap(page) ? html::MapHead(page.map) : std::string());
+  std::string head = HasMap(page) ? html::MapHead(page.map) : std::string();
+  if (!page.photos_script.empty()) {
+    head += "<script defer";
+    Attr(head, "src", page.photos_script);
+    head += "></script>\n";
+  }
+  RenderHead(out, title, /*with_script_flag=*/true, "de", head);
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
   out +=
@@ -708,6 +728,8 @@ std::string RenderFormPage(const FormPage& page) {
   Attr(out, "data-max-fotos", std::to_string(EffectiveMaxPhotos(page)));
   Attr(out, "data-max-bytes", std::to_string(page.max_photo_bytes));
   Attr(out, "data-max-groesse", FormatBytes(page.max_photo_bytes));
+  if (page.photo_scale_edge > 0)
+    Attr(out, "data-foto-kante", std::to_string(page.photo_scale_edge));
   out += ">\n";
   RenderPhotoStep(out, page);
   RenderDescriptionStep(out, page);
@@ -720,7 +742,13 @@ std::string RenderFormPage(const FormPage& page) {
       "bearbeiten. <a href=\"/datenschutz\">Hinweise zum Datenschutz</a> · "
       "<a href=\"/barrierefreiheit\">Barrierefreiheit</a></p>\n"
       "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">"
-      "Meldung absenden</button>\n</form>\n</main>\n</div>\n<script>";
+      "Meldung absenden</button>\n"
+      // Shown by fotos-1.js while photos are scaled and sent.
+      "<div id=\"senden-fortschritt\" class=\"fortschritt\" hidden>\n"
+      "<p class=\"status\" id=\"fortschritt-text\" role=\"status\"></p>\n"
+      "<progress id=\"fortschritt-balken\" max=\"100\" "
+      "aria-labelledby=\"fortschritt-text\"></progress>\n</div>\n"
+      "</form>\n</main>\n</div>\n<script>";
   out += kScript;
   out += "</script>\n</body>\n</html>\n";
   return out;

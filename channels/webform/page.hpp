@@ -54,6 +54,10 @@ struct FormPage {
   int max_photos = 5;      // values below 1 are treated as 1
   long long max_photo_bytes = 10 * 1024 * 1024;
   std::string action = "/formular/meldung";
+  // Photos are scaled in the browser to this long edge (pixels) before they are sent, with a
+  // progress bar, by `photos_script` (gateway/assets/fotos-1.js); 0 or no script: sent as chosen.
+  int photo_scale_edge = 0;
+  std::string photos_script;
   // The map to place the marker (shown by its script; without JavaScript the address field is
   // all). Needs a centre.
   PageMap map;

@@ -148,6 +148,8 @@ FormPage Routes::EmptyPage() const {
     page.categories.push_back({c.code, c.name, c.group});
   page.max_photos = settings_.max_photos;
   page.max_photo_bytes = settings_.max_photo_bytes;
+  page.photo_scale_edge = settings_.photo_scale_edge;
+  page.photos_script = html::kPhotosJs;
   if (auto centre = intake_.TownCentre(); centre && settings_.map.enabled) {
     page.map.enabled = true;
     page.map.tile_url = settings_.map.tile_url;

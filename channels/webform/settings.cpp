@@ -5,16 +5,20 @@
 namespace meldestelle::webform {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out) {
-  if (!node ||
-      !rd.ExpectMap(node, "webform",
-                    {"max_photos", "max_photo_bytes", "max_description_chars", "token_secret",
-                     "token_min_age_seconds", "token_max_age_seconds", "map", "accessibility"}))
+  if (!node || !rd.ExpectMap(node, "webform",
+                             {"max_photos", "max_photo_bytes", "max_description_chars",
+                              "photo_scale_edge", "token_secret", "token_min_age_seconds",
+                              "token_max_age_seconds", "map", "accessibility"}))
     return;
   const YAML::Node& n = node;
 
   rd.Int(n, "max_photos", &out.max_photos, 0, 20, "webform");
   rd.Int(n, "max_photo_bytes", &out.max_photo_bytes, 1024, int64_t{1} << 30, "webform");
   rd.Int(n, "max_description_chars", &out.max_description_chars, 1, 100000, "webform");
+  rd.Int(n, "photo_scale_edge", &out.photo_scale_edge, 0, 16384, "webform");
+  if (out.photo_scale_edge > 0 && out.photo_scale_edge < 640)
+    rd.Fail(n["photo_scale_edge"], "webform.photo_scale_edge",
+            "must be 0 (off) or at least 640 pixels: smaller photos show too little");
   rd.Int(n, "token_min_age_seconds", &out.token_min_age_seconds, 0, 3600, "webform");
   rd.Int(n, "token_max_age_seconds", &out.token_max_age_seconds, 10, 7 * 86400, "webform");
   ReadSecret(rd, n, "token_secret", "webform", "MELDESTELLE_FORM_SECRET", &out.token_secret,

@@ -18,6 +18,9 @@ struct Settings {
   int max_photos = 5;
   int64_t max_photo_bytes = 10 * 1024 * 1024;
   int max_description_chars = 4000;
+  // The long edge (pixels) the form's script scales photos to before sending; 0 = send them as
+  // chosen. The server's limits and stripping apply either way.
+  int photo_scale_edge = 2048;
   std::string token_secret;      // from the environment; empty if unset
   std::string token_secret_var;  // the variable's name, for error messages
   int token_min_age_seconds = 3;

@@ -277,6 +277,25 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
   CHECK_THAT(m, Catch::Contains("webform.accessibility.phone: unknown key"));
 }
 
+TEST_CASE("webform.photo_scale_edge: 2048 by default, 0 for off, and too small is refused") {
+  auto defaults = LoadAll(WriteTemp(kMinimal));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->Get<webform::Settings>().photo_scale_edge == 2048);
+  auto off = LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  photo_scale_edge: 0\n"));
+  REQUIRE(off.ok());
+  CHECK(off->Get<webform::Settings>().photo_scale_edge == 0);
+  auto big = LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  photo_scale_edge: 4096\n"));
+  REQUIRE(big.ok());
+  CHECK(big->Get<webform::Settings>().photo_scale_edge == 4096);
+  auto small = LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  photo_scale_edge: 300\n"));
+  REQUIRE_FALSE(small.ok());
+  CHECK_THAT(small.error().message,
+             Catch::Contains("webform.photo_scale_edge: must be 0 (off) or at least 640 pixels"));
+  auto word = LoadAll(WriteTemp(std::string(kMinimal) + "webform:\n  photo_scale_edge: gross\n"));
+  REQUIRE_FALSE(word.ok());
+  CHECK_THAT(word.error().message, Catch::Contains("webform.photo_scale_edge"));
+}
+
 TEST_CASE("duplicates: defaults, values and file:line errors") {
   auto defaults = LoadAll(WriteTemp(kMinimal));
   REQUIRE(defaults.ok());

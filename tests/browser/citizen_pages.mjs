@@ -5,12 +5,15 @@
 // ticket.
 //
 // Environment: BASE_URL, REF (a ticket with a position and a public history), TYPO (REF with two
-// neighbours swapped), PHOTO (a JPEG file to send), FEEDBACK (webform.accessibility's e-mail
-// address), TILES_HOST (the
+// neighbours swapped), PHOTO (a JPEG file to send), EXIF_PHOTO (a JPEG whose EXIF block, with
+// a GPS position and orientation 6, is put into a large photo drawn here), FEEDBACK
+// (webform.accessibility's e-mail address), TILES_HOST (the
 // host of webform.map.tile_url; its requests are answered here with a blank tile), CHROMIUM
 // (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const base = process.env.BASE_URL;
@@ -19,8 +22,9 @@ const typo = process.env.TYPO;
 const tilesHost = process.env.TILES_HOST;
 const photo = process.env.PHOTO;
 const feedback = process.env.FEEDBACK;
-if (!base || !ref || !typo || !tilesHost || !photo || !feedback) {
-  console.error('usage: BASE_URL=… REF=… TYPO=… TILES_HOST=… PHOTO=… FEEDBACK=… node citizen_pages.mjs');
+const exifPhoto = process.env.EXIF_PHOTO;
+if (!base || !ref || !typo || !tilesHost || !photo || !feedback || !exifPhoto) {
+  console.error('usage: BASE_URL=… REF=… TYPO=… TILES_HOST=… PHOTO=… EXIF_PHOTO=… FEEDBACK=… node citizen_pages.mjs');
   process.exit(2);
 }
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -208,6 +212,126 @@ try {
   await page.waitForSelector('.referenz');
   console.log(`SENT ${sentLat} ${sentLon} ${(await page.textContent('.referenz')).replace(/\s/g, '')}`);
   check(true, 'the report with the marker\'s place is sent');
+
+  // An error the server finds in a report sent by script: its page replaces the form, whole.
+  await page.goto(`${base}/`);
+  await page.setInputFiles('#fotos', photo);
+  await page.fill('#beschreibung', 'Müll am Straßenrand');
+  await page.click('details.optional summary');
+  await page.fill('#telefon', 'keine Nummer');
+  await page.click('#absenden');
+  await page.waitForSelector('#fehler');
+  check((await page.textContent('#fehler')).includes('Telefonnummer'),
+        'an error the server finds after sending by script is shown as its page');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'fehler'),
+        'its summary has the focus');
+  check((await page.inputValue('#beschreibung')) === 'Müll am Straßenrand', 'what was typed is kept');
+  await page.waitForFunction(() => !!window.meldestelleFotos && !!document.getElementById('senden-fortschritt'));
+  check(await page.locator('#senden-fortschritt').isHidden(), 'its scripts run again, the progress bar is hidden');
+  await accessible(page, 'the form with the server\'s error');
+
+  // A phone's photo: 4000 × 3000 pixels stored sideways (EXIF orientation 6), with the place in
+  // its EXIF (the block of EXIF_PHOTO), larger than the server takes. The browser scales it
+  // before sending, shows the progress, and the place and the upright picture survive.
+  await page.goto(`${base}/`);
+  const drawn = await page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 4000;
+    c.height = 3000;
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(c.width, c.height);
+    let x = 12345;
+    for (let y = 0; y < c.height; y++) {
+      for (let xx = 0; xx < c.width; xx++) {
+        const i = (y * c.width + xx) * 4;
+        x = (x * 1103515245 + 12345) >>> 0;
+        const n = (x >>> 24) % 48;
+        img.data[i] = (xx * 255 / c.width + n) & 255;
+        img.data[i + 1] = (y * 255 / c.height + n) & 255;
+        img.data[i + 2] = 128 + n;
+        img.data[i + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    const blob = await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.92));
+    return await new Promise((ok) => {
+      const r = new FileReader();
+      r.onload = () => ok(r.result.slice(r.result.indexOf(',') + 1));
+      r.readAsDataURL(blob);
+    });
+  });
+  const canvasJpeg = Buffer.from(drawn, 'base64');
+  const exifSource = readFileSync(exifPhoto);
+  const app1 = exifSource.indexOf(Buffer.from([0xff, 0xe1]));
+  const exif = exifSource.subarray(app1, app1 + 2 + exifSource.readUInt16BE(app1 + 2));
+  const afterJfif = 4 + canvasJpeg.readUInt16BE(4);  // the canvas's JPEG: SOI, APP0, …
+  const phonePhoto = Buffer.concat([canvasJpeg.subarray(0, afterJfif), exif, canvasJpeg.subarray(afterJfif)]);
+  const phonePath = join(tmpdir(), `meldestelle-grosses-foto-${process.pid}.jpg`);
+  writeFileSync(phonePath, phonePhoto);
+  // The EXIF reader with broken blocks: the photo is sent as chosen, nothing throws.
+  const unchanged = await page.evaluate(async (exifBase64) => {
+    const exif = Uint8Array.from(atob(exifBase64), (c) => c.charCodeAt(0));
+    const c = document.createElement('canvas');
+    c.width = 3000;
+    c.height = 200;
+    const ctx = c.getContext('2d');
+    ctx.fillStyle = '#3a6';
+    ctx.fillRect(0, 0, 3000, 200);
+    ctx.fillStyle = '#fff';
+    for (let x = 0; x < 3000; x += 40) ctx.fillRect(x, 0, 20, 200);
+    const plain = new Uint8Array(await (await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.95))).arrayBuffer());
+    const at = 4 + ((plain[4] << 8) | plain[5]);
+    const whole = new Uint8Array(plain.length + exif.length);
+    whole.set(plain.subarray(0, at));
+    whole.set(exif, at);
+    whole.set(plain.subarray(at), at + exif.length);
+    const tiff = at + 10;  // after the marker, length and "Exif\0\0"
+    const cases = {
+      'the first IFD beyond the block': (b) => { b.set([0xff, 0xff, 0xff, 0x7f], tiff + 4); return b; },
+      'an unknown byte order': (b) => { b[tiff] = b[tiff + 1] = 0x58; return b; },
+      'an orientation that is no SHORT': (b) => { b[tiff + 22 + 2] = 4; return b; },
+      'an orientation of a half turn (cannot be checked)': (b) => { b[tiff + 22 + 8] = 3; return b; },
+      'a block longer than the file': (b) => b.subarray(0, at + 20),
+      'no JPEG at all': (b) => b.map((v, i) => (i * 7919) & 255),
+    };
+    const out = {};
+    for (const [name, damage] of Object.entries(cases)) {
+      const f = new File([damage(whole.slice())], 'kaputt.jpg', { type: 'image/jpeg' });
+      const r = await window.meldestelleFotos.vorbereiten(f);
+      out[name] = r.blob === f && r.name === 'kaputt.jpg';
+    }
+    const good = new File([whole], 'laterne.jpeg', { type: 'image/jpeg' });
+    const r = await window.meldestelleFotos.vorbereiten(good);
+    out['the intact photo is scaled'] = r.blob !== good && r.blob.size < good.size && r.name === 'laterne.jpg';
+    return out;
+  }, exif.toString('base64'));
+  for (const [what, ok] of Object.entries(unchanged)) {
+    check(ok, what.startsWith('the intact') ? what : 'a photo with ' + what + ' is sent as chosen');
+  }
+  await page.setInputFiles('#fotos', phonePath);
+  await page.waitForSelector('.vorschau li');
+  check(await page.locator('.vorschau li.ungueltig').count() === 0,
+        'a photo over the limit that the browser will scale is not called too large');
+  await page.fill('#beschreibung', 'Laterne dunkel, Foto vom Handy');
+  let sentBytes = 0;
+  let progressShown = '';
+  await page.route('**/formular/meldung', async (route) => {
+    sentBytes = route.request().postDataBuffer().length;
+    progressShown = await page.evaluate(() => {
+      const b = document.getElementById('senden-fortschritt');
+      return b && !b.hidden ? document.getElementById('fortschritt-text').textContent : '';
+    });
+    await route.continue();
+  });
+  await page.click('#absenden');
+  await page.waitForSelector('.referenz');
+  await page.unroute('**/formular/meldung');
+  unlinkSync(phonePath);
+  check(progressShown.includes('gesendet'), 'the progress bar shows while it is sent: ' + progressShown);
+  check(sentBytes > 0 && sentBytes < phonePhoto.length / 3,
+        `the photo is scaled before it is sent (${phonePhoto.length} bytes chosen, ${sentBytes} sent)`);
+  await accessible(page, 'the confirmation after sending by script');
+  console.log(`SCALED ${(await page.textContent('.referenz')).replace(/\s/g, '')} ${phonePhoto.length} ${sentBytes}`);
 
   // Without JavaScript: no map, the place as a link, nothing else missing.
   const plain = await browser.newContext({

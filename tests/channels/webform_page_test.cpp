@@ -302,6 +302,22 @@ TEST_CASE("Limits are shown and handed to the script", "[webform]") {
   CHECK_FALSE(Contains(TagWith(html, "name=\"fotos[]\""), "multiple"));
 }
 
+TEST_CASE("Photos are scaled by the script only where the page asks for it", "[webform]") {
+  FormPage page = SamplePage();
+  std::string html = RenderFormPage(page);
+  CHECK_FALSE(Contains(TagWith(html, "<form "), "data-foto-kante"));
+  CHECK_FALSE(Contains(html, "src=\"/assets/fotos-1.js\""));
+  // The progress bar is there, hidden, for the script to show.
+  CHECK(Contains(TagWith(html, "id=\"senden-fortschritt\""), "hidden"));
+
+  page.photo_scale_edge = 2048;
+  page.photos_script = "/assets/fotos-1.js";
+  html = RenderFormPage(page);
+  CHECK(Contains(TagWith(html, "<form "), "data-foto-kante=\"2048\""));
+  CHECK(Contains(html, "<script defer src=\"/assets/fotos-1.js\"></script>"));
+  CHECK(html.find("fotos-1.js") < html.find("</head>"));
+}
+
 TEST_CASE("Town name, action and hostile URLs are escaped or neutralised", "[webform]") {
   FormPage page = SamplePage();
   page.town_name = kHostile;

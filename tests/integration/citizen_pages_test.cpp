@@ -4,16 +4,32 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 
 #include "integration/stack.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
 namespace citizen_pages_test {
 
+using meldestelle::testing::ReadFile;
 using meldestelle::testing::Replace;
 using meldestelle::testing::Stack;
 using meldestelle::testing::StackOptions;
 using nlohmann::json;
+
+// A JPEG's width and height from its frame header (SOF); {0, 0} if there is none.
+std::pair<int, int> JpegSize(const std::string& b) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(b[i]); };
+  size_t i = 2;
+  while (i + 9 < b.size() && byte(i) == 0xFF) {
+    unsigned char m = byte(i + 1);
+    size_t length = (byte(i + 2) << 8) | byte(i + 3);
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+      return {(byte(i + 7) << 8) | byte(i + 8), (byte(i + 5) << 8) | byte(i + 6)};
+    i += 2 + length;
+  }
+  return {0, 0};
+}
 
 TEST_CASE(
     "status page in Chromium: on a phone, with the map, the keyboard only, without "
@@ -30,6 +46,8 @@ TEST_CASE(
   o.edit_config = [&](std::string& cfg) {
     Replace(cfg, "    tile_url: https://tile.openstreetmap.org/{z}/{x}/{y}.png\n",
             "    tile_url: https://" + tiles + "/{z}/{x}/{y}.png\n");
+    // The phone's photo (about 7 MB) is over this limit, scaled in the browser it is under.
+    Replace(cfg, "  max_photo_bytes: 10485760\n", "  max_photo_bytes: 4194304\n");
   };
   Stack s(o);
   int st = -1;
@@ -65,9 +83,9 @@ TEST_CASE(
   std::string script = "cd '" + dir.string() +
                        "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
                        " REF=" + ref + " TYPO=" + typo + " TILES_HOST=" + tiles + " PHOTO='" +
-                       MELDESTELLE_VECTORS_DIR +
-                       "/webform/tiny-test.jpg' FEEDBACK=barrierefreiheit@musterstadt.example" +
-                       " node citizen_pages.mjs";
+                       MELDESTELLE_VECTORS_DIR + "/webform/tiny-test.jpg' EXIF_PHOTO='" +
+                       MELDESTELLE_SOURCE_DIR + "/tests/data/gps-rotated-photo.jpg'" +
+                       " FEEDBACK=barrierefreiheit@musterstadt.example" + " node citizen_pages.mjs";
   out = s.RunShell(script, &st);
   INFO(out);
   CHECK(st == 0);
@@ -103,6 +121,31 @@ TEST_CASE(
                 keyboard_ref + "'") == 1);
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + keyboard_ref +
                 "' AND location_source = 'address' AND address = 'Lindenstraße 13'") == 1);
+
+  // The phone's photo, scaled in the browser: stored 1536 × 2048 (upright once: the browser
+  // turned the pixels and set the orientation to 1, the server did not turn them again), and
+  // the report placed by the photo's EXIF position, which the scaling kept.
+  auto scaled = out.find("SCALED ");
+  REQUIRE(scaled != std::string::npos);
+  std::istringstream scaled_line(out.substr(scaled + 7));
+  std::string scaled_ref;
+  long long chosen = 0, sent_bytes = 0;
+  scaled_line >> scaled_ref >> chosen >> sent_bytes;
+  CHECK(chosen > 4194304);
+  CHECK(sent_bytes < 4194304);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + scaled_ref + "'", 1));
+  auto photo = s.Query(
+      "SELECT a.sha256, t.lat, t.lon, t.location_source FROM attachments a JOIN tickets t ON "
+      "t.id = a.ticket_id WHERE t.reference = '" +
+      scaled_ref + "'");
+  REQUIRE(photo.size() == 1);
+  CHECK(photo[0][1].as<double>() == Approx(50.9401).margin(1e-4));
+  CHECK(photo[0][2].as<double>() == Approx(6.9555).margin(1e-4));
+  CHECK(photo[0][3].as<std::string>() == "photo");
+  std::string sha = photo[0][0].as<std::string>();
+  auto size = JpegSize(ReadFile(s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha));
+  CHECK(size.first == 1536);
+  CHECK(size.second == 2048);
 }
 
 }  // namespace citizen_pages_test
