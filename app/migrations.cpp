@@ -465,6 +465,12 @@ CREATE INDEX fix_answers_at ON fix_answers (at);
 CREATE INDEX fix_answers_answered ON fix_answers (answered_ticket_id);
 )SQL";
 
+// Voice notes in chats (docs/channels/whatsapp.md, "Voice notes"): what the speech-to-text
+// service heard, kept with the recording's draft item; the draft's report text takes it.
+constexpr const char* kVoiceNotes = R"SQL(
+ALTER TABLE chat_draft_items ADD COLUMN transcript text NOT NULL DEFAULT '';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -489,6 +495,7 @@ const std::vector<Migration>& Migrations() {
       {12, "ticket_history: the action 'reopened' (a citizen says it is not fixed)", kReopened},
       {13, "data protection: tickets.anonymised_at, contact_views, privacy_erasures", kPrivacy},
       {14, "fix_answers: the citizen's answer to \"Ist es behoben?\"", kFixAnswers},
+      {15, "chat_draft_items.transcript: what a voice note says", kVoiceNotes},
   };
   return kMigrations;
 }

@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include "channels/chat/settings.hpp"
 #include "channels/phone/settings.hpp"
 #include "channels/webform/page.hpp"
 #include "channels/webform/settings.hpp"
@@ -122,7 +123,8 @@ void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response
     tiles_host = map.tile_url.substr(start, map.tile_url.find('/', start) - start);
   }
   privacy::Notice n = privacy::BuildNotice(
-      config_, enabled, config_.Get<phone::Settings>().recording_retention_days, lang, tiles_host);
+      config_, enabled, config_.Get<phone::Settings>().recording_retention_days, lang, tiles_host,
+      !config_.Get<chat::Settings>().stt_url.empty());
   webform::InfoPage page;
   page.language = n.language;
   page.town_name = config_.town.name;

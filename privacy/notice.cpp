@@ -72,6 +72,10 @@ const Texts& German() {
        "Karte im Meldeformular und auf der Statusseite: Ihr Browser lädt die Kartenausschnitte "
        "von {host}. Dieser Dienst erhält dabei Ihre IP-Adresse und den gezeigten Ausschnitt, "
        "nicht Ihre Meldung."},
+      {"voice",
+       "Sprachnachrichten über WhatsApp und Telegram wandelt der Spracherkennungsdienst der "
+       "Stadt in Text um (Auftragsverarbeitung nach Art. 28 DSGVO); der Text wird Teil Ihrer "
+       "Meldung, die Aufnahme wird nach ihrer Frist gelöscht."},
   };
   return k;
 }
@@ -127,6 +131,10 @@ const Texts& English() {
       {"map",
        "Map on the report form and the status page: your browser loads the map tiles from "
        "{host}. That service sees your IP address and the area shown, not your report."},
+      {"voice",
+       "Voice messages sent through WhatsApp and Telegram are turned into text by the town's "
+       "speech recognition service (processor under Art. 28 GDPR); the text becomes part of "
+       "your report, the recording is deleted after its period."},
   };
   return k;
 }
@@ -144,13 +152,13 @@ std::string Days(int n, bool en) {
 const std::vector<std::string>& NoticeTextKeys() {
   static const std::vector<std::string> k = {
       "purpose", "legal_basis", "data",     "recipients", "rights", "webform", "app",
-      "open311", "email",       "whatsapp", "telegram",   "phone",  "map"};
+      "open311", "email",       "whatsapp", "telegram",   "phone",  "map",     "voice"};
   return k;
 }
 
 Notice BuildNotice(const Config& config, const std::vector<std::string>& channels,
                    int recording_days, const std::string& language,
-                   const std::string& map_tiles_host) {
+                   const std::string& map_tiles_host, bool voice_notes_transcribed) {
   const Settings& s = config.Get<Settings>();
   const bool en = language == "en";
   const Texts& builtin = en ? English() : German();
@@ -211,7 +219,8 @@ Notice BuildNotice(const Config& config, const std::vector<std::string>& channel
   item("Messenger-Nachrichten, aus denen eine Meldung wurde",
        "Messenger messages that became a report", k.chat_draft_days);
   item("Anrufe: Rufnummer und Abschrift", "Calls: number and transcript", k.transcript_days);
-  item("Anrufe: Aufnahme", "Calls: recording", recording_days);
+  item("Anrufe und Sprachnachrichten: Aufnahme", "Calls and voice messages: recording",
+       recording_days);
   item("Meldungen, die nicht verarbeitet werden konnten", "Reports that could not be processed",
        k.dead_letter_days);
   item("Protokoll, wer Kontaktdaten angesehen hat", "Log of who viewed contact details",
@@ -238,6 +247,13 @@ Notice BuildNotice(const Config& config, const std::vector<std::string>& channel
               : " Die Aufnahme wird dort gelöscht, sobald wir sie abgerufen haben.";
     }
     if (!t.empty())
+      processors.items.push_back(t);
+  }
+  const bool messenger =
+      std::find(channels.begin(), channels.end(), "whatsapp") != channels.end() ||
+      std::find(channels.begin(), channels.end(), "telegram") != channels.end();
+  if (voice_notes_transcribed && messenger) {
+    if (std::string t = text("voice"); !t.empty())
       processors.items.push_back(t);
   }
   if (!map_tiles_host.empty()) {

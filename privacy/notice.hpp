@@ -27,9 +27,11 @@ struct Notice {
 // `channels`: the names of the channels that are switched on ("webform", "whatsapp", …).
 // `recording_days`: phone.recording_retention_days. `map_tiles_host`: the host the status page's
 // map loads its tiles from (webform.map.tile_url), "" when the map is off.
+// `voice_notes_transcribed`: chat.stt_url is set (the text key "voice" is shown with a
+// messenger).
 Notice BuildNotice(const Config& config, const std::vector<std::string>& channels,
                    int recording_days, const std::string& language,
-                   const std::string& map_tiles_host = "");
+                   const std::string& map_tiles_host = "", bool voice_notes_transcribed = false);
 
 // The keys of privacy.texts.<language> (docs/datenschutz.md).
 const std::vector<std::string>& NoticeTextKeys();

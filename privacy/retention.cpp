@@ -117,6 +117,25 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
            " RETURNING recording_sha256, ticket_id), a AS (DELETE FROM attachments USING r"
            " WHERE attachments.ticket_id = r.ticket_id AND attachments.sha256 ="
            " r.recording_sha256) SELECT recording_sha256 FROM r"},
+      // Voice notes (and other recordings) sent by chat or e-mail go after the same period, with
+      // their drafts' copies; the ticket keeps the text heard in them.
+      {"recordings",
+       "WITH d AS (UPDATE chat_draft_items i SET sha256 = NULL, transcript = '' FROM chat_drafts"
+       " dr WHERE dr.id = i.draft_id AND i.kind = 'audio' AND i.sha256 IS NOT NULL AND"
+       " dr.opened_at < " +
+           Cutoff(periods_.recording_days) +
+           " RETURNING 1) DELETE FROM attachments a USING tickets t WHERE a.ticket_id = t.id AND"
+           " t.channel <> 'phone' AND a.media_type LIKE 'audio/%' AND t.received_at < " +
+           Cutoff(periods_.recording_days) + " RETURNING a.sha256"},
+      {"recordings",
+       "WITH old AS (SELECT f.id, x->>'sha256' AS sha FROM ticket_followups f,"
+       " jsonb_array_elements(f.attachments) x WHERE coalesce(x->>'media_type', '') LIKE"
+       " 'audio/%' AND f.at < " +
+           Cutoff(periods_.recording_days) +
+           "), u AS (UPDATE ticket_followups f SET attachments = (SELECT coalesce(jsonb_agg(e.x"
+           " ORDER BY e.n), '[]'::jsonb) FROM jsonb_array_elements(f.attachments) WITH"
+           " ORDINALITY AS e(x, n) WHERE coalesce(e.x->>'media_type', '') NOT LIKE 'audio/%')"
+           " WHERE f.id IN (SELECT id FROM old)) SELECT sha FROM old"},
       {"messages",
        "UPDATE outbox SET address = '', payload = '{}'::jsonb, provider_message_id = NULL,"
        " last_error = NULL WHERE status NOT IN ('pending', 'sending') AND (address <> '' OR"

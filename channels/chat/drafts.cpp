@@ -24,6 +24,7 @@ struct DraftCloser::Draft {
 struct DraftCloser::Contents {
   Report report;
   bool voice = false, unloadable = false, has_content = false;
+  bool transcribed = false;  // a voice note's text is in the report's text
 };
 
 DraftCloser::DraftCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
@@ -110,7 +111,7 @@ DraftCloser::Contents DraftCloser::Read(db::Tx& tx, const Draft& d) const {
   std::optional<std::pair<double, double>> photo_place;
   auto items = tx.exec_params(
       "SELECT kind, text, lat, lon, accuracy_m, place, sha256, media_type, size, filename,"
-      " photo_lat, photo_lon FROM chat_draft_items WHERE draft_id = $1"
+      " photo_lat, photo_lon, transcript FROM chat_draft_items WHERE draft_id = $1"
       " ORDER BY received_at, message_id",
       d.id);
   for (const auto& it : items) {
@@ -130,6 +131,13 @@ DraftCloser::Contents DraftCloser::Read(db::Tx& tx, const Draft& d) const {
     } else {
       c.has_content = true;
       c.voice = c.voice || kind == "audio";
+      if (std::string said = it[12].as<std::string>(); kind == "audio" && !said.empty()) {
+        // What the voice note says counts as text: routing and the place read it.
+        if (!report.text.empty())
+          report.text += "\n";
+        report.text += said;
+        c.transcribed = true;
+      }
       if (it[6].is_null()) {
         c.unloadable = true;
         continue;
@@ -173,7 +181,11 @@ void DraftCloser::Publish(db::Tx& tx, const Draft& d, Contents c) {
   channels::AdmitRequest request{{c.report, {}, ""}, {}, ""};
   if (!located)
     request.flags.push_back("Ort fehlt");
-  if (c.voice)
+  if (c.voice && c.transcribed)
+    request.flags.push_back("Sprachnachricht, Text automatisch erkannt");
+  else if (c.voice && !settings_.stt_url.empty())
+    request.flags.push_back("Sprachnachricht, nicht transkribiert");
+  else if (c.voice)
     request.flags.push_back("Sprachnachricht");
   if (c.unloadable)
     request.flags.push_back("Anhang nicht geladen");

@@ -9,7 +9,9 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/media.hpp"
 #include "core/photo.hpp"
+#include "core/speech.hpp"
 #include "core/sql.hpp"
 #include "outbox/outbox.hpp"
 #include "tickets/fix_answers.hpp"
@@ -28,7 +30,8 @@ struct ChatIntake::StoredMedia {
   int64_t size = 0;
   std::string filename;
   std::optional<double> photo_lat, photo_lon;
-  std::string problem;  // why the file could not be loaded ("" = stored)
+  std::string problem;     // why the file could not be loaded ("" = stored)
+  std::string transcript;  // a voice note's text from the speech-to-text service
 };
 
 // One event on its way through ProcessEvent: what every step needs.
@@ -38,6 +41,7 @@ struct ChatIntake::Step {
   const ChatEvent& e;
   const std::vector<StoredMedia>& media;
   std::string language;
+  std::string spoken;  // what the message's voice notes say, "" if none
 };
 
 ChatIntake::ChatIntake(const Config& config, MediaSource& media, metrics::Registry& registry)
@@ -48,7 +52,15 @@ ChatIntake::ChatIntake(const Config& config, MediaSource& media, metrics::Regist
       rate_limited_(registry.GetCounter("meldestelle_chat_rate_limited_total",
                                         "Chat messages dropped by the per-sender rate limit.")),
       duplicates_(registry.GetCounter("meldestelle_chat_duplicate_events_total",
-                                      "Redelivered provider events recognised and ignored.")) {}
+                                      "Redelivered provider events recognised and ignored.")),
+      transcribed_(registry.GetCounter("meldestelle_chat_voice_notes_total",
+                                       "Chat voice notes sent to the speech-to-text service, "
+                                       "by outcome.",
+                                       {{"outcome", "transcribed"}})),
+      untranscribed_(registry.GetCounter("meldestelle_chat_voice_notes_total",
+                                         "Chat voice notes sent to the speech-to-text service, "
+                                         "by outcome.",
+                                         {{"outcome", "failed"}})) {}
 
 Status ChatIntake::Process(const Batch& batch, bool last_attempt) {
   for (const auto& item : batch.items) {
@@ -117,6 +129,11 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
       out.push_back(std::move(s));
       continue;
     }
+    if (s.kind == "audio" && IsAudioMediaType(type)) {
+      // A voice note's words join the report (routing, the place); the recording stays.
+      if (auto st = TranscribeVoice(e, stored, type, last_attempt, s); !st)
+        return st.error();
+    }
     std::string sha = Sha256Hex(stored);
     if (auto put = blobs_.Put(stored, sha); !put) {
       return MakeError(errors::kDbUnavailable, "media storage failed", put.error().message);
@@ -127,6 +144,30 @@ Result<std::vector<ChatIntake::StoredMedia>> ChatIntake::FetchMedia(const ChatEv
     out.push_back(std::move(s));
   }
   return out;
+}
+
+// The voice note's text in `s.transcript`; a failure that may pass is an error (the message is
+// tried again) unless this is the last attempt, which goes on without text.
+Status ChatIntake::TranscribeVoice(const ChatEvent& e, const std::string& audio,
+                                   const std::string& type, bool last_attempt, StoredMedia& s) {
+  const Settings& settings = config_.Get<Settings>();
+  if (settings.stt_url.empty())
+    return Ok{};
+  auto text =
+      Transcribe(stt_http_, {settings.stt_url, std::chrono::seconds(settings.stt_timeout_seconds)},
+                 audio, type == "audio/ogg" ? "audio/ogg; codecs=opus" : type);
+  if (!text && text.error().code == errors::kUnavailable && !last_attempt)
+    return MakeError(errors::kMediaTransient, text.error().message, text.error().detail);
+  if (!text || text->empty()) {
+    untranscribed_.Inc();
+    log::Warn("voice note not transcribed",
+              {{"channel", e.channel},
+               {"reason", text ? std::string("nothing recognised") : text.error().message}});
+    return Ok{};
+  }
+  transcribed_.Inc();
+  s.transcript = std::move(text).value();
+  return Ok{};
 }
 
 namespace {
@@ -171,7 +212,11 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
       return m.error();
     media = std::move(m).value();
   }
-  Step step{batch, item, e, media, ChatLanguage(e.channel, e.sender, e.language)};
+  Step step{batch, item, e, media, ChatLanguage(e.channel, e.sender, e.language), ""};
+  for (const auto& m : media) {
+    if (!m.transcript.empty())
+      step.spoken += (step.spoken.empty() ? "" : "\n") + m.transcript;
+  }
   auto done = session_.Transact<Ok>([&](db::Tx& tx) -> Ok {
     if (e.kind == EventKind::kStatus) {
       ApplyReceipt(tx, e);
@@ -290,11 +335,13 @@ bool ChatIntake::OptInOrOut(db::Tx& tx, const Step& s) {
 // note. False if the message is none (then it is a follow-up or a new report as usual).
 bool ChatIntake::AnswerFixed(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
-  if (e.type != MessageType::kText)
+  // Typed, or said in a voice note.
+  const bool spoken = e.type == MessageType::kAudio && !s.spoken.empty();
+  if (e.type != MessageType::kText && !spoken)
     return false;
   if (!config_.Get<tickets::NotificationSettings>().ask_fixed)
     return false;
-  tickets::ChatFixAnswer parsed = tickets::ParseFixAnswer(e.text);
+  tickets::ChatFixAnswer parsed = tickets::ParseFixAnswer(spoken ? s.spoken : e.text);
   if (parsed.kind == tickets::ChatFixAnswer::Kind::kNone)
     return false;
   // The newest notice we sent this sender within 30 days that a ticket is done, whose closing
@@ -362,7 +409,10 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   std::optional<double> lat, lon;
   if (e.location)
     lat = e.location->lat, lon = e.location->lon;
-  tickets::RecordFollowup(tx, {ticket, e.channel, e.message_id, e.text, files.dump(), lat, lon});
+  std::string text = e.text;
+  if (!s.spoken.empty())
+    text += (text.empty() ? "" : "\n") + s.spoken;
+  tickets::RecordFollowup(tx, {ticket, e.channel, e.message_id, text, files.dump(), lat, lon});
   std::string reference = tickets::ReferenceOf(tx, ticket);
   QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
              FollowupText(s.language, reference), s.language, reference);
@@ -444,11 +494,11 @@ bool ChatIntake::AddItems(db::Tx& tx, int64_t draft, const Step& s) {
     const auto& m = s.media[i];
     tx.exec_params0(
         "INSERT INTO chat_draft_items (draft_id, message_id, kind, sha256, media_type, size,"
-        " filename, photo_lat, photo_lon, text)"
-        " VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10)"
+        " filename, photo_lat, photo_lon, text, transcript)"
+        " VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT DO NOTHING",
         draft, i == 0 ? e.message_id : e.message_id + "#" + std::to_string(i), m.kind, m.sha256,
-        m.media_type, m.size, m.filename, m.photo_lat, m.photo_lon, m.problem);
+        m.media_type, m.size, m.filename, m.photo_lat, m.photo_lon, m.problem, m.transcript);
     located = located || m.photo_lat.has_value();
   }
   if (e.location) {

@@ -7,6 +7,7 @@
 #include "channels/chat/media.hpp"
 #include "core/config.hpp"
 #include "core/db.hpp"
+#include "core/http_client.hpp"
 #include "core/media.hpp"
 #include "core/metrics.hpp"
 #include "core/result.hpp"
@@ -19,7 +20,9 @@ namespace meldestelle::chat {
 // order: a delivery receipt updates our message; a sender over the rate limit is dropped; then
 // the contact is updated and an edit, an unsupported message, STOP/START, a reply about a ticket
 // (a follow-up) or — everything else — a message of the sender's draft is handled. Media are
-// downloaded before the transaction, EXIF-read and stripped, stored content-addressed.
+// downloaded before the transaction, EXIF-read and stripped, stored content-addressed; voice
+// notes are transcribed by the town's speech-to-text service (chat.stt_url), and their text
+// counts as the message's words.
 // One instance per thread (it owns a database connection).
 class ChatIntake {
  public:
@@ -35,6 +38,8 @@ class ChatIntake {
   struct Step;
   Status ProcessEvent(const Batch& batch, const Batch::Item& item, bool last_attempt);
   Result<std::vector<StoredMedia>> FetchMedia(const ChatEvent& event, bool last_attempt);
+  Status TranscribeVoice(const ChatEvent& e, const std::string& audio, const std::string& type,
+                         bool last_attempt, StoredMedia& s);
   bool Seen(const ChatEvent& event);
   void ApplyReceipt(db::Tx& tx, const ChatEvent& e);
   bool WithinRateLimit(db::Tx& tx, const ChatEvent& e);
@@ -54,6 +59,9 @@ class ChatIntake {
   db::Session session_;
   metrics::Counter& rate_limited_;
   metrics::Counter& duplicates_;
+  metrics::Counter& transcribed_;
+  metrics::Counter& untranscribed_;
+  HttpClient stt_http_;  // the speech-to-text service (one ChatIntake per worker thread)
 };
 
 }  // namespace meldestelle::chat

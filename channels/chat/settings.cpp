@@ -7,7 +7,8 @@ namespace meldestelle::chat {
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
   if (!node || !rd.ExpectMap(node, "chat",
                              {"draft_window_seconds", "rate_limit_per_minute", "dedupe_days",
-                              "max_media_bytes", "media_timeout_seconds", "send_max_attempts"}))
+                              "max_media_bytes", "media_timeout_seconds", "send_max_attempts",
+                              "stt_url", "stt_timeout_seconds"}))
     return;
   const YAML::Node& n = node;
 
@@ -17,6 +18,11 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   rd.Int(n, "max_media_bytes", &out.max_media_bytes, 1024, int64_t{1} << 31, "chat");
   rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 600, "chat");
   rd.Int(n, "send_max_attempts", &out.send_max_attempts, 1, 100, "chat");
+  rd.String(n, "stt_url", &out.stt_url, false, "chat");
+  if (!out.stt_url.empty() && out.stt_url.rfind("http://", 0) != 0 &&
+      out.stt_url.rfind("https://", 0) != 0)
+    rd.Fail(n["stt_url"], "chat.stt_url", "must be an http:// or https:// URL");
+  rd.Int(n, "stt_timeout_seconds", &out.stt_timeout_seconds, 1, 3600, "chat");
 }
 
 ConfigSections Sections() { return {SectionOf<Settings>()}; }

@@ -2,6 +2,7 @@
 
 // The chat drafts' settings (docs/configuration.md, `chat:`), shared by the messengers.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/config.hpp"
@@ -19,6 +20,10 @@ struct Settings {
   int64_t max_media_bytes = 20 * 1024 * 1024;
   int media_timeout_seconds = 30;
   int send_max_attempts = 8;  // outgoing chat messages: attempts before "failed"
+  // The town's speech-to-text service for voice notes (core/speech.hpp); empty: voice notes
+  // stay recordings for staff to listen to.
+  std::string stt_url;
+  int stt_timeout_seconds = 60;
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
 };

@@ -10,6 +10,7 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/speech.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "core/wait.hpp"
@@ -392,31 +393,16 @@ void PhoneCloser::DeleteAtProvider(const Call& c) {
 }
 
 void PhoneCloser::Transcribe(const Call& c, const std::string& audio, Fetched& f) {
-  HttpClient::Request req;
-  req.method = "POST";
-  req.url = settings_.stt_url;
-  req.headers = {{"Content-Type", f.type.value_or(c.recording_type.value_or("audio/wav"))},
-                 {"Accept", "application/json, text/plain"}};
-  req.body = audio;
-  req.timeout = std::chrono::seconds(settings_.stt_timeout_seconds);
-  req.max_bytes = 1024 * 1024;
-  auto res = http_.Send(req);
-  if (res && res->status == 200) {
-    std::string text = res->body;
-    nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
-    if (j.is_object() && j.contains("text") && j["text"].is_string()) {
-      text = j["text"].get<std::string>();
-    }
-    if (!IsValidUtf8(text))
-      text.clear();
-    text.erase(std::remove(text.begin(), text.end(), '\0'), text.end());
-    f.transcript = text;
+  auto text = meldestelle::Transcribe(
+      http_, {settings_.stt_url, std::chrono::seconds(settings_.stt_timeout_seconds)}, audio,
+      f.type.value_or(c.recording_type.value_or("audio/wav")));
+  if (text) {
+    f.transcript = std::move(text).value();
   } else if (c.attempts < 2) {  // two more tries (2 s, 4 s), then without text
-    f.retry =
-        res ? "speech-to-text answered HTTP " + std::to_string(res->status) : res.error().message;
+    f.retry = text.error().message;
   } else {
     log::Warn("speech-to-text failed; the recording goes out without text",
-              {{"reference", c.reference}});
+              {{"reference", c.reference}, {"error", text.error().message}});
   }
 }
 

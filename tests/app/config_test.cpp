@@ -353,7 +353,8 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
                                                 "  secret_token: ${MS_TEST_TG_SECRET}\n"
                                                 "chat:\n"
                                                 "  draft_window_seconds: 1\n"
-                                                "  rate_limit_per_minute: 5\n"));
+                                                "  rate_limit_per_minute: 5\n"
+                                                "  stt_url: http://127.0.0.1:9/stt\n"));
   INFO((good ? std::string() : good.error().message));
   REQUIRE(good.ok());
   CHECK(good->Get<whatsapp::Settings>().enabled());
@@ -366,15 +367,20 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
   CHECK(good->Get<chat::Settings>().draft_window_seconds == 1);
   CHECK(good->Get<chat::Settings>().rate_limit_per_minute == 5);
   CHECK(good->Get<chat::Settings>().dedupe_days == 7);
+  CHECK(good->Get<chat::Settings>().stt_url == "http://127.0.0.1:9/stt");
+  CHECK(good->Get<chat::Settings>().stt_timeout_seconds == 60);
 
   auto literal = LoadAll(WriteTemp(std::string(kMinimal) +
                                    "telegram:\n  bot_token: 123:abc\n"
-                                   "chat:\n  draft_window_seconds: 0\n  colour: blue\n"));
+                                   "chat:\n  draft_window_seconds: 0\n  colour: blue\n"
+                                   "  stt_url: whisper.local/stt\n  stt_timeout_seconds: 0\n"));
   REQUIRE_FALSE(literal.ok());
   const std::string& msg = literal.error().message;
   CHECK_THAT(msg, Catch::Contains(":12: telegram.bot_token: must reference an environment"));
   CHECK_THAT(msg, Catch::Contains(":14: chat.draft_window_seconds"));
   CHECK_THAT(msg, Catch::Contains(":15: chat.colour: unknown key"));
+  CHECK_THAT(msg, Catch::Contains(":16: chat.stt_url: must be an http:// or https:// URL"));
+  CHECK_THAT(msg, Catch::Contains(":17: chat.stt_timeout_seconds"));
 }
 
 TEST_CASE("phone: texts per language, transcription modes and their errors by line") {

@@ -228,7 +228,9 @@ FakeProviders::FakeProviders() {
   http_.server().Post("/stt", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     ++stt_requests_;
-    if (stt_fail_ || req.body.substr(0, 4) != "RIFF") {
+    stt_types_.push_back(req.get_header_value("Content-Type"));
+    // WAV from the phone, OGG (Opus) voice notes from the messengers.
+    if (stt_fail_ || (req.body.substr(0, 4) != "RIFF" && req.body.substr(0, 4) != "OggS")) {
       res.status = 500;
       res.set_content("model not loaded", "text/plain");
       return;
@@ -268,6 +270,11 @@ void FakeProviders::SetStt(std::string text, bool fail) {
 int FakeProviders::stt_requests() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stt_requests_;
+}
+
+std::vector<std::string> FakeProviders::stt_types() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stt_types_;
 }
 
 int FakeProviders::recording_requests() const {

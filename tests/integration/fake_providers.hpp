@@ -72,6 +72,7 @@ class FakeProviders {
   // Speech-to-text: the text it answers, or (fail = true) HTTP 500.
   void SetStt(std::string text, bool fail = false);
   int stt_requests() const;
+  std::vector<std::string> stt_types() const;  // each request's Content-Type
   int recording_requests() const;
   // The recordings deleted through the REST API (DELETE …/Recordings/{sid}.json).
   std::vector<std::string> deleted_recordings() const;
@@ -105,6 +106,7 @@ class FakeProviders {
   std::string stt_text_;
   bool stt_fail_ = false;
   int stt_requests_ = 0;
+  std::vector<std::string> stt_types_;
   int recording_requests_ = 0;
   std::vector<std::string> deleted_recordings_;
   LocalServer http_;  // last: stops first

@@ -445,4 +445,118 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 1);
 }
 
+// A voice note's bytes as the messengers send them: an OGG (Opus) file. The stand-in speech
+// service only looks at the container's magic.
+std::string OggVoice(char fill) { return "OggS" + std::string(600, fill); }
+
+json WaVoice(const std::string& from, const std::string& id, const std::string& media_id) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1764250000"},
+          {"type", "audio"},
+          {"audio", {{"mime_type", "audio/ogg; codecs=opus"}, {"id", media_id}, {"voice", true}}}};
+}
+
+TEST_CASE(
+    "Voice notes: the town's speech-to-text service transcribes them, the words route and "
+    "place the ticket, a spoken reply is a follow-up, a failed service leaves the recording",
+    "[integration][messenger][voice]") {
+  FakeProviders fake;
+  StackOptions o = MessengerOptions(fake, 1);
+  o.extra_env = fake.Env(/*stt=*/true);
+  o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
+  Stack s(o);
+  const std::string said = "Die Straßenlaterne in der Lindenstraße 13 ist seit gestern dunkel";
+  fake.SetStt(said);
+  const std::string from = "493023125017";
+  fake.AddMedia("2051139178734587", OggVoice('a'));
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaVoice(from, "wamid.V1", "2051139178734587")})))
+              ->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  auto t = s.Query(
+      "SELECT text, department_id, location_source, reference, routing_explanation->'flags' ?"
+      " 'Sprachnachricht, Text automatisch erkannt' FROM tickets");
+  CHECK(t[0][0].as<std::string>() == said);
+  CHECK(t[0][1].as<std::string>() == "strassenbeleuchtung");  // routed by what was said
+  CHECK(t[0][2].as<std::string>() == "address");              // placed by the street said
+  CHECK(t[0][4].as<bool>());
+  const std::string reference = t[0][3].as<std::string>();
+  // The place was said: nobody asked for it. The recording is on the ticket.
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM attachments WHERE media_type = 'audio/ogg'") == 1);
+  REQUIRE(fake.stt_types().size() == 1);
+  CHECK(fake.stt_types()[0] == "audio/ogg; codecs=opus");
+
+  // A voice reply to the acknowledgement: a follow-up with what it says.
+  REQUIRE(fake.WaitForSent(1));
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM outbox WHERE kind = 'ack' AND provider_message_id IS NOT NULL", 1));
+  std::string wamid = One(s, "SELECT provider_message_id FROM outbox WHERE kind = 'ack'");
+  fake.SetStt("Jetzt ist auch die Laterne daneben aus");
+  fake.AddMedia("2051139178734588", OggVoice('b'));
+  json reply = WaVoice(from, "wamid.V2", "2051139178734588");
+  reply["context"] = {{"from", "4922123125000"}, {"id", wamid}};
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(from, json::array({reply})))->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
+  auto f = s.Query(
+      "SELECT f.text, t.reference, jsonb_array_length(f.attachments) FROM ticket_followups f"
+      " JOIN tickets t ON t.id = f.ticket_id");
+  CHECK(f[0][0].as<std::string>() == "Jetzt ist auch die Laterne daneben aus");
+  CHECK(f[0][1].as<std::string>() == reference);
+  CHECK(f[0][2].as<int>() == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+
+  // Telegram, the service down: tried again, then the report goes out with the recording only.
+  fake.SetStt("", /*fail=*/true);
+  const int before = fake.stt_requests();
+  fake.AddMedia("AwACAgIAAxkBAAIVb2X", OggVoice('c'));
+  json voice = TgMessage(734513000, 5123456790, 1700,
+                         {{"voice",
+                           {{"file_id", "AwACAgIAAxkBAAIVb2X"},
+                            {"file_unique_id", "v1"},
+                            {"duration", 4},
+                            {"mime_type", "audio/ogg"},
+                            {"file_size", 604}}}});
+  REQUIRE(PostTelegram(s, voice)->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'telegram'", 1,
+                         std::chrono::seconds(60)));
+  CHECK(One(s, "SELECT text FROM tickets WHERE channel = 'telegram'") == "");
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE channel = 'telegram' AND"
+                " routing_explanation->'flags' ? 'Sprachnachricht, nicht transkribiert'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM attachments a JOIN tickets t ON t.id = a.ticket_id WHERE"
+                " t.channel = 'telegram' AND a.media_type = 'audio/ogg'") == 1);
+  CHECK(fake.stt_requests() - before == 3);  // worker.max_attempts in the tests
+
+  // The recordings go after phone.recording_retention_days (90), the words stay.
+  int status = -1;
+  std::string shas_sql =
+      "SELECT sha256 FROM attachments WHERE media_type = 'audio/ogg' UNION SELECT x->>'sha256'"
+      " FROM ticket_followups, jsonb_array_elements(attachments) x";
+  std::vector<std::string> files;
+  for (const auto& row : s.Query(shas_sql)) {
+    std::string sha = row[0].as<std::string>();
+    files.push_back((s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha).string());
+  }
+  REQUIRE(files.size() == 3);
+  for (const auto& file : files)
+    CHECK(std::filesystem::exists(file));
+  std::string early = s.RunCommand({"privacy", "retention", "run"}, &status);
+  CHECK(s.Count("SELECT count(*) FROM attachments WHERE media_type = 'audio/ogg'") == 2);
+  std::string later = s.RunCommand(
+      {"privacy", "retention", "run", "--now",
+       One(s, "SELECT to_char(now() + interval '91 days', 'YYYY-MM-DD\"T\"HH24:MI\"Z\"')")},
+      &status);
+  INFO(later);
+  REQUIRE(status == 0);
+  CHECK(s.Count("SELECT count(*) FROM attachments WHERE media_type = 'audio/ogg'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups WHERE attachments <> '[]'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM chat_draft_items WHERE kind = 'audio' AND"
+                " (sha256 IS NOT NULL OR transcript <> '')") == 0);
+  for (const auto& file : files)
+    CHECK_FALSE(std::filesystem::exists(file));
+  CHECK(One(s, "SELECT text FROM ticket_followups") == "Jetzt ist auch die Laterne daneben aus");
+}
+
 }  // namespace messenger_test

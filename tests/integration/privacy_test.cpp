@@ -535,6 +535,9 @@ TEST_CASE(
   // The channels switched on in this stack (WhatsApp, Telegram through the stand-ins) name their
   // providers.
   CHECK(de->body.find("Meta Platforms Ireland") != std::string::npos);
+  CHECK(de->body.find("Anrufe und Sprachnachrichten: Aufnahme: 90 Tage") != std::string::npos);
+  // No speech-to-text service in this stack: the notice does not claim one.
+  CHECK(de->body.find("Spracherkennungsdienst") == std::string::npos);
   auto en = s.Client().Get("/datenschutz?lang=en");
   REQUIRE(en);
   CHECK(en->body.find("<html lang=\"en\"") != std::string::npos);
@@ -570,6 +573,21 @@ TEST_CASE(
   REQUIRE(sent.size() == 2);
   CHECK(sent[0].body["text"]["body"].get<std::string>().find("/datenschutz") != std::string::npos);
   CHECK(sent[1].body["text"]["body"].get<std::string>().find("/datenschutz") == std::string::npos);
+}
+
+TEST_CASE("privacy notice: with a speech-to-text service for voice messages, it is named",
+          "[integration][privacy]") {
+  FakeProviders fake;
+  StackOptions o;
+  o.extra_env = fake.Env(/*stt=*/true);
+  Stack s(o);
+  auto de = s.Client().Get("/datenschutz");
+  REQUIRE(de);
+  CHECK(de->body.find("Sprachnachrichten über WhatsApp und Telegram wandelt der "
+                      "Spracherkennungsdienst der Stadt in Text um") != std::string::npos);
+  auto en = s.Client().Get("/datenschutz?lang=en");
+  REQUIRE(en);
+  CHECK(en->body.find("speech recognition service (processor") != std::string::npos);
 }
 
 TEST_CASE("documents are not kept (they carry their author's metadata), the ticket says so",
