@@ -471,6 +471,21 @@ constexpr const char* kVoiceNotes = R"SQL(
 ALTER TABLE chat_draft_items ADD COLUMN transcript text NOT NULL DEFAULT '';
 )SQL";
 
+// The public map and list of reports (GET /meldungen, docs/intake-api.md): the text staff
+// released for it (never the citizen's own words), when and by whom; the history records each
+// release as 'published'.
+constexpr const char* kPublicText = R"SQL(
+ALTER TABLE tickets ADD COLUMN public_text text NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN public_text_at timestamptz;
+ALTER TABLE ticket_history DROP CONSTRAINT ticket_history_action_check;
+ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
+  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status', 'note',
+                    'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                    'delivery_fallback', 'reopened', 'published'));
+CREATE INDEX tickets_public ON tickets (received_at DESC)
+  WHERE duplicate_of IS NULL AND status <> 'rejected';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -496,6 +511,7 @@ const std::vector<Migration>& Migrations() {
       {13, "data protection: tickets.anonymised_at, contact_views, privacy_erasures", kPrivacy},
       {14, "fix_answers: the citizen's answer to \"Ist es behoben?\"", kFixAnswers},
       {15, "chat_draft_items.transcript: what a voice note says", kVoiceNotes},
+      {16, "tickets.public_text: the text staff released for the public map", kPublicText},
   };
   return kMigrations;
 }

@@ -140,6 +140,10 @@ void AppendReportJson(std::string& out, const Report& r) {
   AppendString(out, r.reference);
   out += ",\"reporter\":";
   AppendReporterJson(out, r.reporter);
+  if (!r.same_as.empty()) {
+    out += ",\"same_as\":";
+    AppendString(out, r.same_as);
+  }
   out += ",\"schema_version\":";
   AppendInt(out, r.schema_version);
   out += ",\"text\":";
@@ -332,7 +336,8 @@ Result<Report> ReportFromJson(const json& j) {
       !rd.String(j, "received_at", &r.received_at, true, &err, "") ||
       !rd.String(j, "text", &r.text, false, &err, "") ||
       !rd.String(j, "category", &r.category, false, &err, "") ||
-      !rd.String(j, "raw_ref", &r.raw_ref, false, &err, "")) {
+      !rd.String(j, "raw_ref", &r.raw_ref, false, &err, "") ||
+      !rd.String(j, "same_as", &r.same_as, false, &err, "")) {
     return err;
   }
   if (r.channel.empty() || r.channel_message_id.empty()) {

@@ -61,6 +61,9 @@ struct Report {
   std::vector<Attachment> attachments;
   std::vector<ReportAttribute> attributes;  // optional; written only when there are some
   std::string raw_ref;  // "sha256:<hex>" of the raw inbound payload kept for audit
+  // "Ich auch" (docs/intake-api.md): the reference of the ticket this report joins as a further
+  // reporter; optional, written only when set.
+  std::string same_as;
 };
 
 const char* ToString(LocationSource s);

@@ -65,13 +65,14 @@ Places::Near Places::Describe(double lat, double lon) const {
     return n;
   const routing::LonLat p{lon, lat};
   double best_number = 150, best_street = 300;
-  std::string number_label, street_label;
+  std::string number_label, number_street, street_label;
   for (const auto& s : gazetteer_->streets) {
     for (const auto& h : s.numbers) {
       double d = routing::HaversineMetres(p, {h.lon, h.lat});
       if (d < best_number) {
         best_number = d;
         number_label = s.name + " " + std::to_string(h.number);
+        number_street = s.name;
       }
     }
     double d = routing::HaversineMetres(p, {s.lon, s.lat});
@@ -82,9 +83,11 @@ Places::Near Places::Describe(double lat, double lon) const {
   }
   if (!number_label.empty()) {
     n.label = number_label;
+    n.street = number_street;
     n.distance_m = best_number;
   } else if (!street_label.empty()) {
     n.label = street_label;
+    n.street = street_label;
     n.distance_m = best_street;
   }
   return n;

@@ -31,6 +31,7 @@ class Places {
   struct Near {
     std::string label;  // the nearest listed house number within 150 m, else the nearest
                         // street's name within 300 m; "" if none
+    std::string street;  // the label's street, without the number
     double distance_m = 0;
     std::optional<bool> inside_town;
   };

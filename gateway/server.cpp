@@ -242,6 +242,9 @@ void Gateway::Routes() {
                [this](const auto& req, auto& res) { HandleStatusPage(req, res); });
   server_->Post(R"(/meldung/([^/]{1,64})/behoben)",
                 [this](const auto& req, auto& res) { HandleFixAnswer(req, res); });
+  server_->Post(R"(/meldung/([^/]{1,64})/ich-auch)",
+                [this](const auto& req, auto& res) { HandleMeToo(req, res); });
+  server_->Get("/meldungen", [this](const auto& req, auto& res) { HandlePublicReports(req, res); });
   server_->Get("/api/v1/places",
                [this](const auto& req, auto& res) { HandlePlaceSearch(req, res); });
   server_->Get("/api/v1/places/near",

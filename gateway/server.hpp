@@ -31,6 +31,10 @@ std::string PageLanguage(const httplib::Request& req);
 // A page of text (the privacy notice, the accessibility statement) in its language, cacheable
 // for 5 minutes.
 void SendInfoPage(httplib::Response& res, const webform::InfoPage& page);
+// A citizens' page that changes (the status page, the list of reports): not stored by caches,
+// not indexed, no referrer.
+void SendCitizenPage(httplib::Response& res, int status, const std::string& language,
+                     const std::string& html);
 
 // The HTTP front: the framing checks every request passes first, the public status, the health
 // and metrics endpoints, signed media links, the opt-out link, the staff API and inbox — and the
@@ -90,7 +94,14 @@ class Gateway final : public channels::Intake {
   // POST /meldung/{reference}/behoben: the answer to "Ist es behoben?".
   void HandleFixAnswer(const httplib::Request& req, httplib::Response& res);
   void ShowStatusPage(const httplib::Request& req, httplib::Response& res, int status,
-                      const std::string& fixed_error, const std::string& fixed_note);
+                      const std::string& fixed_error, const std::string& fixed_note,
+                      const std::string& me_too_error = "", const std::string& me_too_email = "");
+  // GET /meldungen and POST /meldung/{reference}/ich-auch (gateway/public_reports.cpp).
+  void HandlePublicReports(const httplib::Request& req, httplib::Response& res);
+  void HandleMeToo(const httplib::Request& req, httplib::Response& res);
+  // Whether a ticket of this category may be shown to everyone (webform.public_reports on, the
+  // category known and not `public: false`).
+  bool PublicCategory(const std::string& category) const;
   void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

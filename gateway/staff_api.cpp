@@ -471,6 +471,9 @@ Result<StaffAction> ParseAction(const json& body, StaffAction::Kind kind) {
     case StaffAction::Kind::kDuplicate:
       fields = {{"duplicate_of", &action.duplicate_of}};
       break;
+    case StaffAction::Kind::kPublicText:
+      fields = {{"public_text", &action.text}};
+      break;
   }
   for (const auto& [k, v] : body.items()) {
     auto it = fields.find(k);

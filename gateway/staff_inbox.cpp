@@ -98,7 +98,8 @@ std::string ActionName(const std::string& a) {
       {"escalated", "eskaliert"},
       {"delivery_failed", "Zustellung fehlgeschlagen"},
       {"delivery_fallback", "Zustellung per E-Mail"},
-      {"reopened", "wieder geöffnet"}};
+      {"reopened", "wieder geöffnet"},
+      {"published", "Text für die Karte der Meldungen"}};
   auto it = k.find(a);
   return it == k.end() ? a : it->second;
 }
@@ -110,6 +111,7 @@ std::string Msg(const httplib::Request& req) {
       {"status", "Der Status ist gespeichert."},
       {"notes", "Die Notiz ist gespeichert."},
       {"duplicate", "Die Meldung ist als Duplikat verknüpft."},
+      {"public-text", "Der Text für die öffentliche Karte ist gespeichert."},
       {"unchanged", "Keine Änderung: die Meldung war schon in diesem Stand."}};
   if (req.has_param("ok")) {
     auto it = kOk.find(req.get_param_value("ok"));
@@ -309,7 +311,19 @@ std::string TicketForms(const json& j, const std::string& csrf_value) {
   body += form +
           "<input type=\"hidden\" name=\"aktion\" value=\"notes\"><label for=\"notiz\">Interne "
           "Notiz</label><textarea id=\"notiz\" name=\"note\" rows=\"2\" required></textarea>"
-          "<button type=\"submit\">Notiz speichern</button></form></div></section>";
+          "<button type=\"submit\">Notiz speichern</button></form>";
+  // What everyone may read on the map of reports (GET /meldungen): written here, never the
+  // citizen's words; empty shows the category alone.
+  body += form +
+          "<input type=\"hidden\" name=\"aktion\" value=\"public-text\"><label "
+          "for=\"oeffentlich\">Text für die öffentliche Karte der Meldungen</label><p "
+          "class=\"hint\" id=\"oeffentlich-hinweis\">Für alle sichtbar. Keine Namen, "
+          "Kontaktdaten oder Worte der Bürgerin / des Bürgers. Leer: nur die Kategorie.</p>"
+          "<textarea id=\"oeffentlich\" name=\"public_text\" rows=\"2\" maxlength=\"500\" "
+          "aria-describedby=\"oeffentlich-hinweis\">" +
+          HtmlEscape(j.value("public_text", std::string())) +
+          "</textarea><button type=\"submit\" id=\"veroeffentlichen\">Text für die Karte "
+          "speichern</button></form></div></section>";
   return body;
 }
 
@@ -650,8 +664,9 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   a.kind = k->second;
   a.status = req.get_param_value("status");
   a.public_note = req.get_param_value("public_note");
-  a.text = a.kind == StaffAction::Kind::kHandBack ? req.get_param_value("reason")
-                                                  : req.get_param_value("note");
+  a.text = a.kind == StaffAction::Kind::kHandBack     ? req.get_param_value("reason")
+           : a.kind == StaffAction::Kind::kPublicText ? req.get_param_value("public_text")
+                                                      : req.get_param_value("note");
   if (a.kind == StaffAction::Kind::kDuplicate) {
     auto other = ParseReference(req.get_param_value("duplicate_of"));
     a.duplicate_of = other ? *other : std::string();

@@ -25,18 +25,6 @@
 namespace meldestelle::gateway {
 namespace {
 
-void SendPage(httplib::Response& res, int status, const std::string& language,
-              const std::string& html) {
-  res.status = status;
-  // The status changes; a shared computer's next user must not get it from a cache.
-  res.set_header("Cache-Control", "no-store");
-  res.set_header("Content-Language", language);
-  res.set_header("Vary", "Accept-Language");
-  res.set_header("X-Robots-Tag", "noindex");
-  res.set_header("Referrer-Policy", "no-referrer");
-  res.set_content(html, "text/html; charset=utf-8");
-}
-
 std::vector<webform::LanguageLink> OtherLanguage(const std::string& language,
                                                  const std::string& path) {
   std::string sep = path.find('?') == std::string::npos ? "?" : "&";
@@ -107,7 +95,7 @@ bool Gateway::RefuseTooMany(const httplib::Request& req, httplib::Response& res,
   page.town_name = config_.town.name;
   page.problem = webform::LookupPage::Problem::kTooMany;
   res.set_header("Retry-After", std::to_string(wait));
-  SendPage(res, 429, language, webform::RenderLookupPage(page));
+  SendCitizenPage(res, 429, language, webform::RenderLookupPage(page));
   return true;
 }
 
@@ -130,9 +118,9 @@ void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& r
       return;
     }
     page.problem = ProblemOf(ref.error());
-    return SendPage(res, 400, language, webform::RenderLookupPage(page));
+    return SendCitizenPage(res, 400, language, webform::RenderLookupPage(page));
   }
-  SendPage(res, 200, language, webform::RenderLookupPage(page));
+  SendCitizenPage(res, 200, language, webform::RenderLookupPage(page));
 }
 
 void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& res) {
@@ -142,7 +130,8 @@ void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& r
 }
 
 void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res, int status,
-                             const std::string& fixed_error, const std::string& fixed_note) {
+                             const std::string& fixed_error, const std::string& fixed_note,
+                             const std::string& me_too_error, const std::string& me_too_email) {
   std::string language = PageLanguage(req);
   std::string typed = req.matches[1].str();
   webform::LookupPage lookup;
@@ -153,7 +142,7 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   auto ref = ParseReference(typed);
   if (!ref) {
     lookup.problem = ProblemOf(ref.error());
-    return SendPage(res, 404, language, webform::RenderLookupPage(lookup));
+    return SendCitizenPage(res, 404, language, webform::RenderLookupPage(lookup));
   }
   if (*ref != typed) {
     res.status = 301;
@@ -165,11 +154,11 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
     log::Warn("status page unavailable", {{"error", found.error().detail}});
     lookup.problem = webform::LookupPage::Problem::kUnavailable;
     res.set_header("Retry-After", "30");
-    return SendPage(res, 503, language, webform::RenderLookupPage(lookup));
+    return SendCitizenPage(res, 503, language, webform::RenderLookupPage(lookup));
   }
   if (!found->has_value()) {
     lookup.problem = webform::LookupPage::Problem::kUnknown;
-    return SendPage(res, 404, language, webform::RenderLookupPage(lookup));
+    return SendCitizenPage(res, 404, language, webform::RenderLookupPage(lookup));
   }
   const auto& s = **found;
   webform::StatusPage page;
@@ -210,7 +199,13 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
                   : answered == "wieder-offen" ? "reopened"
                   : answered == "schon"        ? "answered"
                                                : "";
-  SendPage(res, status, language, webform::RenderStatusPage(page));
+  // "Ich auch" while the report is open and may be shown to everyone.
+  page.me_too = (s.status == "assigned" || s.status == "accepted" || s.status == "in_progress") &&
+                PublicCategory(s.routed_category);
+  page.me_too_error = me_too_error;
+  page.me_too_email = me_too_email;
+  page.me_too_done = req.get_param_value("ich-auch") == "danke";
+  SendCitizenPage(res, status, language, webform::RenderStatusPage(page));
 }
 
 void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& res) {
@@ -256,7 +251,7 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
     lookup.typed = *ref;
     lookup.problem = webform::LookupPage::Problem::kUnavailable;
     res.set_header("Retry-After", "30");
-    return SendPage(res, 503, language, webform::RenderLookupPage(lookup));
+    return SendCitizenPage(res, 503, language, webform::RenderLookupPage(lookup));
   }
   if (outcome == tickets::FixAnswer::kUnknown)
     return ShowStatusPage(req, res, 404, "", "");
@@ -288,6 +283,18 @@ void Gateway::HandleAccessibility(const httplib::Request& req, httplib::Response
     page.languages.emplace_back("de", "Diese Erklärung auf Deutsch", "/barrierefreiheit?lang=de");
   }
   SendInfoPage(res, page);
+}
+
+void SendCitizenPage(httplib::Response& res, int status, const std::string& language,
+                     const std::string& html) {
+  res.status = status;
+  // The status changes; a shared computer's next user must not get it from a cache.
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Content-Language", language);
+  res.set_header("Vary", "Accept-Language");
+  res.set_header("X-Robots-Tag", "noindex");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_content(html, "text/html; charset=utf-8");
 }
 
 void SendInfoPage(httplib::Response& res, const webform::InfoPage& page) {

@@ -4,6 +4,7 @@
 
 #include "core/errors.hpp"
 #include "core/sql.hpp"
+#include "core/text.hpp"
 #include "tickets/events.hpp"
 
 namespace meldestelle::tickets {
@@ -200,6 +201,43 @@ Result<bool> MarkDuplicate(db::Tx& tx, const Config& config, const StaffActor& a
   return true;
 }
 
+// The text the public map shows for the ticket (GET /meldungen; docs/intake-api.md): written by
+// staff for everyone to read, never the citizen's own words. "" withdraws it (the category
+// alone is shown). Recorded as 'published' with the text.
+Result<bool> SetPublicText(db::Tx& tx, const StaffActor& actor, const Current& t,
+                           const StaffAction& a) {
+  // Browsers send a textarea's line breaks as CR LF.
+  std::string text;
+  for (char c : TrimAscii(a.text)) {
+    if (c != '\r')
+      text += c;
+  }
+  if (!IsValidUtf8(text))
+    return MakeError(errors::kInvalidRequest, "public_text must be UTF-8");
+  if (Utf8Length(text) > kMaxPublicTextChars) {
+    return MakeError(
+        errors::kInvalidRequest,
+        "public_text is longer than " + std::to_string(kMaxPublicTextChars) + " characters");
+  }
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n')
+      return MakeError(errors::kInvalidRequest, "public_text has control characters");
+  }
+  if (tx.exec_params1("SELECT public_text FROM tickets WHERE id = $1::uuid", t.id)[0]
+          .as<std::string>() == text)
+    return false;
+  tx.exec_params0(
+      "UPDATE tickets SET public_text = $2, public_text_at = CASE WHEN $2 = '' THEN NULL"
+      " ELSE now() END, updated_at = now() WHERE id = $1::uuid",
+      t.id, text);
+  HistoryEntry e = Entry(actor, t, "published");
+  e.from_status.clear();
+  e.from_department.clear();
+  e.public_note = text;
+  RecordHistory(tx, t.id, e);
+  return true;
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames() {
@@ -208,7 +246,8 @@ const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames()
       {"hand-back", StaffAction::Kind::kHandBack},
       {"status", StaffAction::Kind::kStatus},
       {"notes", StaffAction::Kind::kNote},
-      {"duplicate", StaffAction::Kind::kDuplicate}};
+      {"duplicate", StaffAction::Kind::kDuplicate},
+      {"public-text", StaffAction::Kind::kPublicText}};
   return k;
 }
 
@@ -277,6 +316,8 @@ Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor
     tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", t->id);
     return true;
   }
+  if (action.kind == Kind::kPublicText)
+    return SetPublicText(tx, actor, *t, action);
   if (t->status == "duplicate") {
     return MakeError(errors::kTicketIsDuplicate,
                      "the ticket is linked as a duplicate; work on the original ticket");
@@ -291,6 +332,7 @@ Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor
     case Kind::kDuplicate:
       return MarkDuplicate(tx, config, actor, *t, action);
     case Kind::kNote:
+    case Kind::kPublicText:
       break;
   }
   return false;

@@ -21,15 +21,23 @@ struct StaffActor {
 };
 
 struct StaffAction {
-  enum class Kind { kAccept, kHandBack, kStatus, kNote, kDuplicate } kind = Kind::kNote;
+  enum class Kind {
+    kAccept,
+    kHandBack,
+    kStatus,
+    kNote,
+    kDuplicate,
+    kPublicText
+  } kind = Kind::kNote;
   std::string status;        // kStatus: in_progress, done or rejected
   std::string public_note;   // kAccept, kStatus: told to the citizen (required for rejected)
-  std::string text;          // kHandBack: the reason; kNote: the internal note
+  std::string text;          // kHandBack: the reason; kNote: the internal note; kPublicText: the
+                             // text for the public map ("" withdraws it)
   std::string duplicate_of;  // kDuplicate: the reference of the ticket this one duplicates
 };
 
 // The actions by the name the staff API's paths (`POST …/{reference}/<name>`) and the inbox's
-// forms use: accept, hand-back, status, notes, duplicate.
+// forms use: accept, hand-back, status, notes, duplicate, public-text.
 const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames();
 
 // Applies `action` to the ticket `reference` (normalised) as `actor`. Returns whether anything
@@ -51,6 +59,9 @@ Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string
                              const std::string& source, const std::string& note,
                              const std::string& details_json, const std::string& said_at,
                              int grace_seconds);
+
+// The longest text for the public map (GET /meldungen), in characters.
+inline constexpr int kMaxPublicTextChars = 500;
 
 // The HTTP status for an error code of ApplyStaffAction.
 int StaffErrorStatus(ErrorCode code);

@@ -56,11 +56,39 @@ class IntakeStore {
     std::vector<Event> history;
     // Done, and this closing not yet answered: the page asks "Ist es behoben?".
     bool awaits_fix_answer = false;
+    // The category routing used (the original's for a duplicate), else the citizen's.
+    std::string routed_category;
   };
   // The public status of a reference: a ticket, or a report accepted and not yet routed.
   // With `timezone` (an IANA name, the town's), also the place and the public history.
   Result<std::optional<PublicStatus>> Lookup(const std::string& reference,
                                              const std::string& timezone = {});
+
+  // The public map and list of reports (GET /meldungen, docs/intake-api.md): tickets that are
+  // neither rejected nor linked duplicates, of a category (the citizen's or the one routing used)
+  // not in `hidden_categories`, done ones only for `done_days` after their closing; newest first,
+  // `page_size` from `page` (1-based). Nothing a citizen wrote: the text is the one staff
+  // released (public_text), the place is the exact one (the caller rounds it).
+  struct PublicReport {
+    std::string reference;
+    std::string status;  // open, work or done
+    std::string category, public_text, channel;
+    std::string received_local;  // "04.12.2026" in the town's time zone
+    std::optional<double> lat, lon;
+    bool awaits_fixing = false;  // open or in work: others may say "Ich auch"
+  };
+  struct PublicQuery {
+    std::vector<std::string> hidden_categories;
+    std::string status;  // "" (all), open, work, done
+    int done_days = 30;
+    int page = 1, page_size = 25;
+    std::string timezone = "UTC";
+  };
+  struct PublicPage {
+    std::vector<PublicReport> reports;
+    int64_t total = 0;  // over all pages
+  };
+  Result<PublicPage> ListPublic(const PublicQuery& query);
   Status Ping();
   // A citizen declined status notifications (docs/departments.md, "Citizens"); idempotent.
   Status RecordOptOut(const std::string& channel, const std::string& address,

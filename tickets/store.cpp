@@ -67,6 +67,26 @@ std::optional<Link> FindOpenTicket(db::Tx& tx, const tickets::DuplicateSettings&
   return Link{c.id, c.reference, DistanceM(lat, lon, c.lat, c.lon)};
 }
 
+// "Ich auch": the ticket the citizen named (its original, when it is a linked duplicate), locked
+// against a concurrent unlink; none if the reference is unknown (the report opens its own).
+std::optional<Link> TicketNamed(db::Tx& tx, const Report& r) {
+  auto rows = tx.exec_params(
+      "SELECT COALESCE(o.id, t.id)::text, COALESCE(o.reference, t.reference),"
+      " COALESCE(o.lat, t.lat), COALESCE(o.lon, t.lon) FROM tickets t"
+      " LEFT JOIN tickets o ON o.id = t.duplicate_of WHERE t.reference = $1"
+      " FOR UPDATE OF t",
+      r.same_as);
+  if (rows.empty())
+    return std::nullopt;
+  const auto& row = rows[0];
+  double distance = 0;
+  if (r.location.lat && r.location.lon && !row[2].is_null() && !row[3].is_null()) {
+    distance =
+        DistanceM(*r.location.lat, *r.location.lon, row[2].as<double>(), row[3].as<double>());
+  }
+  return Link{row[0].as<std::string>(), row[1].as<std::string>(), distance};
+}
+
 // The ticket row itself; false if the report is there already (a redelivery).
 bool InsertTicket(db::Tx& tx, const NewTicket& t, const std::optional<Link>& link) {
   const Report& r = t.envelope.report;
@@ -195,7 +215,9 @@ Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
              .empty()) {
       return {Outcome::kRedelivered, ""};
     }
-    std::optional<Link> link = FindOpenTicket(tx, duplicates_, r, t.decision.category);
+    std::optional<Link> link = r.same_as.empty()
+                                   ? FindOpenTicket(tx, duplicates_, r, t.decision.category)
+                                   : TicketNamed(tx, r);
     if (!InsertTicket(tx, t, link)) {
       return {Outcome::kRedelivered, ""};  // the transaction rolls back: nothing else is written
     }

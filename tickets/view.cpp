@@ -22,6 +22,7 @@ constexpr const char* kColumns =
     " coalesce(to_char(t.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
     " coalesce(to_char(t.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
     " t.public_note, coalesce((SELECT reference FROM tickets o WHERE o.id = t.duplicate_of), ''),"
+    " t.public_text,"
     " t.lat, t.lon, t.accuracy_m, t.reporter::text,"
     " coalesce(t.routing_explanation->'flags', '[]')::text, t.escalation_level,"
     " 1 + (SELECT count(*) FROM tickets d WHERE d.duplicate_of = t.id),"
@@ -84,10 +85,11 @@ std::optional<TicketView> Load(db::Tx& tx, const std::string& where, const std::
   const auto& row = r[0];
   TicketView t;
   int i = 0;
-  for (std::string* s : {&t.id, &t.reference, &t.channel, &t.status, &t.department_id,
-                         &t.department_name, &t.category, &t.rule_id, &t.text, &t.address,
-                         &t.location_source, &t.received_at, &t.updated_at, &t.assigned_at,
-                         &t.accepted_at, &t.closed_at, &t.public_note, &t.duplicate_of}) {
+  for (std::string* s :
+       {&t.id, &t.reference, &t.channel, &t.status, &t.department_id, &t.department_name,
+        &t.category, &t.rule_id, &t.text, &t.address, &t.location_source, &t.received_at,
+        &t.updated_at, &t.assigned_at, &t.accepted_at, &t.closed_at, &t.public_note,
+        &t.duplicate_of, &t.public_text}) {
     *s = row[i++].as<std::string>();
   }
   for (std::optional<double>* d : {&t.lat, &t.lon, &t.accuracy_m}) {
@@ -194,6 +196,7 @@ json TicketToJson(const TicketView& t, const Config& config, bool include_contac
          {"accepted_at", t.accepted_at.empty() ? json(nullptr) : json(t.accepted_at)},
          {"closed_at", t.closed_at.empty() ? json(nullptr) : json(t.closed_at)},
          {"public_note", t.public_note},
+         {"public_text", t.public_text},
          {"duplicate_of", t.duplicate_of.empty() ? json(nullptr) : json(t.duplicate_of)},
          {"reporters", t.reporters},
          {"flags", t.flags},

@@ -19,6 +19,7 @@ struct TicketView {
   std::string received_at, updated_at, assigned_at, accepted_at, closed_at;  // ISO 8601 UTC
   std::string public_note;
   std::string duplicate_of;  // the original's reference, for a linked duplicate
+  std::string public_text;   // released by staff for the public map (GET /meldungen)
   std::optional<double> lat, lon, accuracy_m;
   // The citizen as stored with the report; nullopt when none was stored.
   struct Contact {

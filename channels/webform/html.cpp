@@ -108,6 +108,17 @@ font-weight:700;background:#b3261e}
 .karte-formular{height:18rem;border-color:#5f5f5f}
 .karte-formular:focus-visible{outline:3px solid #1b1b1b;outline-offset:3px}
 .quelle{color:#4a4a4a;font-size:.95rem}
+.karte-liste{height:20rem}
+.filter ul{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;margin:0 0 1rem;padding:0}
+.filter a{display:inline-block;min-height:2.75rem;padding:.5rem .875rem;border:2px solid #0b4f8a;
+border-radius:1.5rem;text-decoration:none;font-weight:600}
+.filter a[aria-current=page]{background:#0b4f8a;color:#fff}
+.legende .stand{margin-right:.25rem}
+.meldungen{list-style:none;margin:0 0 1.5rem;padding:0}
+.meldungen li{margin:0 0 1rem;padding:0 0 1rem;border-bottom:1px solid #c8c8c8}
+.meldungen h2{font-size:1.125rem;margin:0 0 .25rem}
+.oeffentlich{margin:.25rem 0}
+.ich-auch{font-weight:700}
 .rueckmeldung{margin:0 0 1.5rem;padding:1rem;border:3px solid #1d6b2f;border-radius:.25rem}
 .frage{margin:0 0 1.5rem;padding:1rem;border:2px solid #0b4f8a;border-radius:.5rem}
 .frage fieldset{margin:0 0 1rem;padding:0;border:0;min-width:0}

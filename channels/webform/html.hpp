@@ -37,6 +37,7 @@ inline constexpr std::string_view kLeafletJs = "/assets/leaflet-1.9.4/leaflet.js
 inline constexpr std::string_view kStatusMapJs = "/assets/karte-1.js";
 inline constexpr std::string_view kFormMapJs = "/assets/formular-karte-1.js";
 inline constexpr std::string_view kPhotosJs = "/assets/fotos-1.js";
+inline constexpr std::string_view kReportsMapJs = "/assets/meldungen-karte-1.js";
 
 // Links to the same page in other languages, in one paragraph: (language, label, href).
 void RenderLanguageLinks(

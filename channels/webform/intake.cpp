@@ -98,11 +98,6 @@ std::optional<double> ParseCoordinate(const std::string& text) {
   return v;
 }
 
-bool LooksLikeEmail(const std::string& e) {
-  static const std::regex kEmail(R"(^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$)");
-  return e.size() <= 254 && std::regex_match(e, kEmail);
-}
-
 bool LooksLikePhone(const std::string& p) {
   static const std::regex kPhone(R"(^\+?[0-9 ()/\-]{6,24}$)");
   if (!std::regex_match(p, kPhone))
@@ -119,6 +114,11 @@ std::string Field(const Submission& s, const char* name) {
 }
 
 }  // namespace
+
+bool LooksLikeEmail(const std::string& e) {
+  static const std::regex kEmail(R"(^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$)");
+  return e.size() <= 254 && std::regex_match(e, kEmail);
+}
 
 std::string CanonicalField(std::string_view name) {
   for (const auto& a : kAliases) {

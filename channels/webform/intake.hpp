@@ -62,6 +62,10 @@ struct Validation {
   std::vector<FieldError> errors;  // non-empty iff !intake
 };
 
+// An address that can be an e-mail address (one @, a dot in the domain, no spaces, at most 254
+// bytes); what the form and "Ich auch" accept.
+bool LooksLikeEmail(const std::string& e);
+
 // Maps a field name to its canonical name, or "" if unknown.
 std::string CanonicalField(std::string_view name);
 

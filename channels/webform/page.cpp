@@ -719,7 +719,13 @@ std::string RenderFormPage(const FormPage& page) {
   out +=
       "</p>\n<h1>Mangel melden</h1>\n<p class=\"intro\">Schlagloch, defekte Laterne, wilder "
       "Müll? Melden Sie es uns in drei Schritten: Foto, kurze Beschreibung, Ort. "
-      "In Notfällen rufen Sie bitte 110 oder 112 an.</p>\n</header>\n<main>\n";
+      "In Notfällen rufen Sie bitte 110 oder 112 an.</p>\n";
+  if (page.link_public_reports) {
+    out +=
+        "<p><a href=\"/meldungen\">Schon gemeldet? Sehen Sie nach, welche Mängel die Stadt "
+        "schon kennt.</a></p>\n";
+  }
+  out += "</header>\n<main>\n";
   RenderErrorSummary(out, page);
   out +=
       "<form id=\"meldung\" method=\"post\" enctype=\"multipart/form-data\" "

@@ -58,6 +58,8 @@ struct FormPage {
   // progress bar, by `photos_script` (gateway/assets/fotos-1.js); 0 or no script: sent as chosen.
   int photo_scale_edge = 0;
   std::string photos_script;
+  // Links to the public list of reports (GET /meldungen): "Schon gemeldet?".
+  bool link_public_reports = false;
   // The map to place the marker (shown by its script; without JavaScript the address field is
   // all). Needs a centre.
   PageMap map;

@@ -150,6 +150,7 @@ FormPage Routes::EmptyPage() const {
   page.max_photo_bytes = settings_.max_photo_bytes;
   page.photo_scale_edge = settings_.photo_scale_edge;
   page.photos_script = html::kPhotosJs;
+  page.link_public_reports = settings_.public_reports.enabled;
   if (auto centre = intake_.TownCentre(); centre && settings_.map.enabled) {
     page.map.enabled = true;
     page.map.tile_url = settings_.map.tile_url;

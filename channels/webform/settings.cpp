@@ -8,7 +8,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
   if (!node || !rd.ExpectMap(node, "webform",
                              {"max_photos", "max_photo_bytes", "max_description_chars",
                               "photo_scale_edge", "token_secret", "token_min_age_seconds",
-                              "token_max_age_seconds", "map", "accessibility"}))
+                              "token_max_age_seconds", "map", "accessibility", "public_reports"}))
     return;
   const YAML::Node& n = node;
 
@@ -71,6 +71,12 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config& config, Sett
       date = i == 4 || i == 7 || (d[i] >= '0' && d[i] <= '9');
     if (!date)
       rd.Fail(a, "webform.accessibility.prepared_on", "must be a date YYYY-MM-DD");
+  }
+  if (const YAML::Node p = n["public_reports"];
+      p && rd.ExpectMap(p, "webform.public_reports", {"enabled", "page_size", "done_days"})) {
+    rd.Bool(p, "enabled", &out.public_reports.enabled, "webform.public_reports");
+    rd.Int(p, "page_size", &out.public_reports.page_size, 5, 200, "webform.public_reports");
+    rd.Int(p, "done_days", &out.public_reports.done_days, 0, 3650, "webform.public_reports");
   }
   // The master secret of the keys per purpose (core/links.hpp).
   config.link_secret = out.token_secret;

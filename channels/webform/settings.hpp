@@ -39,6 +39,14 @@ struct Settings {
     std::optional<double> center_lat, center_lon;
     int zoom = 15;
   } map;
+  // The public map and list of reports (GET /meldungen, docs/intake-api.md): public categories
+  // only, the text staff released, places of reports not filed through Open311 rounded to about
+  // 100 m; done reports for `done_days` after their closing.
+  struct PublicReports {
+    bool enabled = true;
+    int page_size = 25;
+    int done_days = 30;
+  } public_reports;
   // The accessibility statement (GET /barrierefreiheit, BITV 2.0 § 12b): where citizens report
   // barriers, the enforcement procedure, and when the statement was prepared.
   struct Accessibility {

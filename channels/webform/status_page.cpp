@@ -160,6 +160,67 @@ void RenderFixQuestion(std::string& out, const StatusPage& page) {
   out += "</button>\n</form>\n";
 }
 
+// "Ich auch": a field for the e-mail address, or the thanks after it was sent.
+void RenderMeToo(std::string& out, const StatusPage& page) {
+  bool en = En(page.language);
+  if (page.me_too_done) {
+    out += "<p class=\"rueckmeldung\" role=\"status\">";
+    out += en ? "Thank you! We have sent you a confirmation by e-mail and will write again when "
+                "the problem is fixed."
+              : "Danke! Sie bekommen gleich eine Bestätigung per E-Mail und eine Nachricht, "
+                "wenn der Mangel behoben ist.";
+    out += "</p>\n";
+    return;
+  }
+  const bool error = !page.me_too_error.empty();
+  if (!page.me_too) {
+    // Refused because the report is no longer open: said, without the form.
+    if (error) {
+      out += "<p class=\"feld-fehler\" role=\"alert\">";
+      AppendEscaped(out, page.me_too_error);
+      out += "</p>\n";
+    }
+    return;
+  }
+  out +=
+      "<section class=\"frage\" id=\"ich-auch\" aria-labelledby=\"ich-auch-titel\">\n"
+      "<h2 id=\"ich-auch-titel\">";
+  out += en ? "Me too" : "Ich auch";
+  out += "</h2>\n<p id=\"ich-auch-hinweis\">";
+  out += en ? "Have you noticed this problem too? Leave your e-mail address and we will tell you "
+              "when it is fixed. You need not report it again. We use the address only for this "
+              "report."
+            : "Ist Ihnen dieser Mangel auch aufgefallen? Geben Sie Ihre E-Mail-Adresse an, dann "
+              "sagen wir Ihnen Bescheid, wenn er behoben ist. Sie müssen ihn nicht noch einmal "
+              "melden. Wir verwenden die Adresse nur für diese Meldung.";
+  out += "</p>\n";
+  if (error) {
+    out += "<p class=\"feld-fehler\" id=\"ich-auch-fehler\" role=\"alert\">";
+    AppendEscaped(out, page.me_too_error);
+    out += "</p>\n";
+  }
+  out += "<form method=\"post\"";
+  Attr(out, "action", SafeUrl("/meldung/" + page.reference + "/ich-auch"));
+  out += ">\n<div class=\"feld\"><label for=\"ich-auch-email\">";
+  out += en ? "Your e-mail address" : "Ihre E-Mail-Adresse";
+  out +=
+      "</label>\n<input type=\"email\" id=\"ich-auch-email\" name=\"email\" "
+      "autocomplete=\"email\" required";
+  Attr(out, "value", page.me_too_email);
+  Attr(out, "aria-describedby", error ? "ich-auch-hinweis ich-auch-fehler" : "ich-auch-hinweis");
+  if (error)
+    out += " aria-invalid=\"true\"";
+  out +=
+      "></div>\n<div class=\"hp\" aria-hidden=\"true\"><label for=\"ich-auch-website\">"
+      "Dieses Feld bitte leer lassen</label><input type=\"text\" id=\"ich-auch-website\" "
+      "name=\"website\" value=\"\" tabindex=\"-1\" autocomplete=\"off\"></div>\n";
+  if (en)
+    out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
+  out += "<button type=\"submit\" class=\"knopf knopf-primaer\">";
+  out += en ? "Me too – tell me when it is fixed" : "Ich auch – Bescheid geben, wenn behoben";
+  out += "</button>\n</form>\n</section>\n";
+}
+
 void RenderFooterLinks(std::string& out, const std::string& language) {
   bool en = En(language);
   out += "<div class=\"aktionen\">\n<a class=\"knopf knopf-zweit\"";
@@ -295,6 +356,7 @@ std::string RenderStatusPage(const StatusPage& page) {
               : " bearbeitet; der Stand hier ist der dieser Meldung.</p>\n";
   }
   RenderFixQuestion(out, page);
+  RenderMeToo(out, page);
   out += "<section aria-labelledby=\"verlauf\">\n<h2 id=\"verlauf\">";
   out += en ? "History" : "Verlauf";
   out += "</h2>\n";

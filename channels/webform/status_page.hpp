@@ -41,6 +41,13 @@ struct StatusPage {
   std::string fixed_note;   // the note sent with it, shown again
   // After an answer: "fixed", "reopened" or "answered" (this closing had its answer already).
   std::string answered;
+  // "Ich auch" (docs/intake-api.md): others who see the defect leave their e-mail address and
+  // are told when it is fixed — a form posting to /meldung/{reference}/ich-auch (fields email,
+  // the honeypot website, lang). Offered while the report is open and its category public.
+  bool me_too = false;
+  std::string me_too_error;  // why the last address was refused ("" = none)
+  std::string me_too_email;  // shown again with the error
+  bool me_too_done = false;  // after the redirect: thanks
 };
 std::string RenderStatusPage(const StatusPage& page);
 

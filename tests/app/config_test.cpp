@@ -277,6 +277,29 @@ TEST_CASE("webform.map: OpenStreetMap by default, a town's tiles, off, and what 
   CHECK_THAT(m, Catch::Contains("webform.accessibility.phone: unknown key"));
 }
 
+TEST_CASE("webform.public_reports: on with 25 a page and 30 days, or as set, and what is refused") {
+  auto defaults = LoadAll(WriteTemp(kMinimal));
+  REQUIRE(defaults.ok());
+  const auto& p = defaults->Get<webform::Settings>().public_reports;
+  CHECK(p.enabled);
+  CHECK(p.page_size == 25);
+  CHECK(p.done_days == 30);
+  auto own = LoadAll(WriteTemp(std::string(kMinimal) +
+                               "webform:\n  public_reports: {enabled: false, page_size: 50, "
+                               "done_days: 0}\n"));
+  REQUIRE(own.ok());
+  CHECK_FALSE(own->Get<webform::Settings>().public_reports.enabled);
+  CHECK(own->Get<webform::Settings>().public_reports.page_size == 50);
+  CHECK(own->Get<webform::Settings>().public_reports.done_days == 0);
+  auto bad = LoadAll(WriteTemp(std::string(kMinimal) +
+                               "webform:\n  public_reports: {page_size: 1000, done_days: -1, "
+                               "colours: rot}\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("webform.public_reports.page_size"));
+  CHECK_THAT(bad.error().message, Catch::Contains("webform.public_reports.done_days"));
+  CHECK_THAT(bad.error().message, Catch::Contains("webform.public_reports.colours: unknown key"));
+}
+
 TEST_CASE("webform.photo_scale_edge: 2048 by default, 0 for off, and too small is refused") {
   auto defaults = LoadAll(WriteTemp(kMinimal));
   REQUIRE(defaults.ok());

@@ -4,7 +4,8 @@
 // WCAG 2.1 A and AA. Called by tests/integration/citizen_pages_test.cpp, which prepared the
 // ticket.
 //
-// Environment: BASE_URL, REF (a ticket with a position and a public history), TYPO (REF with two
+// Environment: BASE_URL, REF (a ticket with a position and a public history, done), OPEN_REF (an
+// open ticket of a public category, for the list of reports and "Ich auch"), TYPO (REF with two
 // neighbours swapped), PHOTO (a JPEG file to send), EXIF_PHOTO (a JPEG whose EXIF block, with
 // a GPS position and orientation 6, is put into a large photo drawn here), FEEDBACK
 // (webform.accessibility's e-mail address), TILES_HOST (the
@@ -23,8 +24,9 @@ const tilesHost = process.env.TILES_HOST;
 const photo = process.env.PHOTO;
 const feedback = process.env.FEEDBACK;
 const exifPhoto = process.env.EXIF_PHOTO;
-if (!base || !ref || !typo || !tilesHost || !photo || !feedback || !exifPhoto) {
-  console.error('usage: BASE_URL=… REF=… TYPO=… TILES_HOST=… PHOTO=… EXIF_PHOTO=… FEEDBACK=… node citizen_pages.mjs');
+const openRef = process.env.OPEN_REF;
+if (!base || !ref || !typo || !tilesHost || !photo || !feedback || !exifPhoto || !openRef) {
+  console.error('usage: BASE_URL=… REF=… OPEN_REF=… TYPO=… TILES_HOST=… PHOTO=… EXIF_PHOTO=… FEEDBACK=… node citizen_pages.mjs');
   process.exit(2);
 }
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -113,6 +115,29 @@ try {
   check(true, 'Enter leads to the report\'s page');
   await page.goto(`${base}/meldung/${'2'.repeat(11)}X`);
   await accessible(page, 'an unknown or mistyped reference');
+
+  // What is already reported: the map and the list, then "Ich auch" on an open report.
+  await page.goto(`${base}/meldungen`);
+  check((await page.textContent('h1')) === 'Gemeldete Mängel', 'the list of reports opens');
+  await page.waitForSelector('#meldungen-karte.leaflet-container:not([hidden])');
+  const listed = await page.locator('.meldung[data-lat]').count();
+  check(listed >= 2, `it lists the reports (${listed})`);
+  check(await page.locator('#meldungen-karte path.leaflet-interactive').count() === listed,
+        'the map shows one marker per report of the page');
+  check(await page.locator(`.meldung a[href="/meldung/${openRef}#ich-auch"]`).count() === 1,
+        'an open report offers "Ich auch"');
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        'the list fits 360 pixels');
+  await accessible(page, 'the list of reports with its map');
+  await page.click(`.meldung a[href="/meldung/${openRef}#ich-auch"]`);
+  await page.waitForSelector('#ich-auch-email');
+  await accessible(page, 'a status page with "Ich auch"');
+  await page.focus('#ich-auch-email');
+  await page.keyboard.type('nachbarin@example.net');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.rueckmeldung');
+  check((await page.textContent('.rueckmeldung')).includes('Danke'), '"Ich auch" is thanked');
+  await accessible(page, 'the thanks for "Ich auch"');
 
   await page.goto(`${base}/datenschutz`);
   await accessible(page, 'the privacy notice');
@@ -342,6 +367,9 @@ try {
   check(await noJs.locator('a[href^="https://www.openstreetmap.org/?mlat="]').count() === 1,
         'and the place is a link');
   check((await noJs.textContent('.stand')) === 'Erledigt', 'and the status is there');
+  await noJs.goto(`${base}/meldungen`);
+  check(await noJs.locator('#meldungen-karte').isHidden(), 'the list of reports without its map');
+  check(await noJs.locator('.meldung').count() >= 2, 'lists the reports without JavaScript');
   await plain.close();
   await context.close();
 } catch (e) {

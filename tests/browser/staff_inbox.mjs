@@ -62,6 +62,14 @@ try {
   await page.waitForURL(/ok=accept/);
   check((await page.textContent('#status')).trim() === 'angenommen', 'accepting shows "angenommen"');
 
+  // The text for the public map of reports, typed with a line break (sent as CR LF).
+  await page.fill('#oeffentlich', 'Schlagloch in der Fahrbahn.\nWird verfüllt.');
+  await page.click('#veroeffentlichen');
+  await page.waitForURL(/ok=public-text/);
+  check((await page.textContent('.msg.ok')).includes('öffentliche Karte'), 'the public text is saved');
+  check((await page.inputValue('#oeffentlich')) === 'Schlagloch in der Fahrbahn.\nWird verfüllt.',
+        'and shown in its field');
+
   await page.selectOption('#neuer-status', 'done');
   await page.fill('#hinweis', 'Das Schlagloch ist verfüllt.');
   await page.click('#status-setzen');

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "channels/webform/public_reports.hpp"
+
 // In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
 namespace status_page_render_test {
 
@@ -213,6 +215,58 @@ TEST_CASE("the field to type a reference says what was wrong and keeps what was 
   std::string en = RenderLookupPage(p);
   CHECK(Has(en, "typing error"));
   CHECK(Has(en, "<input type=\"hidden\" name=\"lang\" value=\"en\">"));
+}
+
+TEST_CASE("\"Ich auch\": the form while open, the error kept, the thanks after", "[webform]") {
+  StatusPage p = Sample();
+  CHECK_FALSE(Has(RenderStatusPage(p), "id=\"ich-auch\""));
+  p.me_too = true;
+  std::string html = RenderStatusPage(p);
+  CHECK(Has(html, "action=\"/meldung/4KQ7XRT2WNPA/ich-auch\""));
+  CHECK(Has(html, "<input type=\"email\" id=\"ich-auch-email\" name=\"email\""));
+  CHECK(Has(html, "name=\"website\""));  // the honeypot
+  p.me_too_error = "Bitte prüfen Sie die E-Mail-Adresse.";
+  p.me_too_email = "\"><script>x</script>";
+  html = RenderStatusPage(p);
+  CHECK(Has(html, "role=\"alert\">Bitte prüfen Sie die E-Mail-Adresse.</p>"));
+  CHECK(Has(html, "value=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""));
+  CHECK(Has(html, "aria-invalid=\"true\""));
+  CHECK_FALSE(Has(html, "<script>x"));
+  p.me_too = false;
+  p.me_too_error.clear();
+  p.me_too_done = true;
+  CHECK(Has(RenderStatusPage(p), "class=\"rueckmeldung\" role=\"status\">Danke!"));
+}
+
+TEST_CASE("the list of reports: status colours, escaped texts, filters and pages", "[webform]") {
+  PublicReportsPage p;
+  p.town_name = "Musterstadt";
+  p.total = 7;
+  p.page = 2;
+  p.pages = 3;
+  p.filter = "open";
+  p.items = {{"4KQ7XRT2WNPA", "open", "Schlagloch", "<b>frei</b>gegeben", "03.12.2026",
+              "Lindenstraße", 50.938, 6.96, true},
+             {"2SAJASNAS2EE", "done", "Laterne \"aus\"", "", "01.12.2026", "", std::nullopt,
+              std::nullopt, false}};
+  std::string html = RenderPublicReportsPage(p);
+  CHECK(Has(html, "<span class=\"stand\">Offen</span>"));
+  CHECK(Has(html, "<span class=\"stand stand-erledigt\">Erledigt</span>"));
+  CHECK(Has(html, "&lt;b&gt;frei&lt;/b&gt;gegeben"));
+  CHECK_FALSE(Has(html, "<b>frei"));
+  CHECK(Has(html, "data-titel=\"Laterne &quot;aus&quot;\""));
+  CHECK(Has(html, "nahe Lindenstraße · gemeldet am 03.12.2026"));
+  CHECK(Has(html, "data-lat=\"50.938000\""));
+  CHECK(Has(html, "href=\"/meldung/4KQ7XRT2WNPA#ich-auch\""));
+  CHECK_FALSE(Has(html, "href=\"/meldung/2SAJASNAS2EE#ich-auch\""));
+  CHECK(Has(html, "href=\"/meldungen?stand=offen\" aria-current=\"page\">Offen</a>"));
+  CHECK(Has(html, "rel=\"prev\" href=\"/meldungen?stand=offen\""));
+  CHECK(Has(html, "rel=\"next\" href=\"/meldungen?stand=offen&amp;seite=3\""));
+  CHECK(Has(html, "7 Meldungen, Seite 2 von 3."));
+  // Without the map nothing of it is on the page.
+  CHECK_FALSE(Has(html, "meldungen-karte"));
+  p.language = "en";
+  CHECK(Has(RenderPublicReportsPage(p), "<h1>Reported problems</h1>"));
 }
 
 }  // namespace status_page_render_test

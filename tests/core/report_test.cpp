@@ -42,6 +42,14 @@ TEST_CASE("a report survives a round trip through JSON") {
   auto back = ReportFromJson(j);
   REQUIRE(back.ok());
   CHECK(ReportToJson(*back) == j);
+  // "Ich auch": the ticket it joins, written only when set.
+  CHECK_FALSE(j.contains("same_as"));
+  r.same_as = "2SAJASNAS2EE";
+  json joined = ReportToJson(r);
+  CHECK(joined["same_as"] == "2SAJASNAS2EE");
+  auto again = ReportFromJson(joined);
+  REQUIRE(again.ok());
+  CHECK(again->same_as == "2SAJASNAS2EE");
 }
 
 TEST_CASE("report JSON with a wrong shape is rejected with a reason") {
@@ -65,6 +73,7 @@ TEST_CASE("report JSON with a wrong shape is rejected with a reason") {
       {"negative size", [](json& j) { j["attachments"][0]["size"] = -1; }, "schema_invalid"},
       {"empty channel", [](json& j) { j["channel"] = ""; }, "schema_invalid"},
       {"reporter a string", [](json& j) { j["reporter"] = "x"; }, "schema_invalid"},
+      {"same_as a number", [](json& j) { j["same_as"] = 7; }, "schema_invalid"},
   };
   for (const auto& c : cases) {
     INFO(c.what);

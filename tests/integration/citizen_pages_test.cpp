@@ -72,6 +72,19 @@ TEST_CASE(
   REQUIRE(done);
   REQUIRE(done->status == 200);
 
+  // An open report of a public category: the list of reports, and "Ich auch".
+  auto open = s.Client().Post("/api/v1/reports",
+                              json{{"description", "Gehweg aufgebrochen"},
+                                   {"category", "STR-02"},
+                                   {"lat", 50.9391},
+                                   {"lon", 6.9571}}
+                                  .dump(),
+                              "application/json");
+  REQUIRE(open);
+  REQUIRE(open->status == 202);
+  std::string open_ref = json::parse(open->body)["reference"];
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + open_ref + "'", 1));
+
   std::string typo = ref;
   for (size_t i = 0; i + 1 < typo.size(); ++i) {
     if (typo[i] != typo[i + 1]) {
@@ -80,12 +93,12 @@ TEST_CASE(
     }
   }
   REQUIRE(typo != ref);
-  std::string script = "cd '" + dir.string() +
-                       "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
-                       " REF=" + ref + " TYPO=" + typo + " TILES_HOST=" + tiles + " PHOTO='" +
-                       MELDESTELLE_VECTORS_DIR + "/webform/tiny-test.jpg' EXIF_PHOTO='" +
-                       MELDESTELLE_SOURCE_DIR + "/tests/data/gps-rotated-photo.jpg'" +
-                       " FEEDBACK=barrierefreiheit@musterstadt.example" + " node citizen_pages.mjs";
+  std::string script =
+      "cd '" + dir.string() + "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
+      " REF=" + ref + " OPEN_REF=" + open_ref + " TYPO=" + typo + " TILES_HOST=" + tiles +
+      " PHOTO='" + MELDESTELLE_VECTORS_DIR + "/webform/tiny-test.jpg' EXIF_PHOTO='" +
+      MELDESTELLE_SOURCE_DIR + "/tests/data/gps-rotated-photo.jpg'" +
+      " FEEDBACK=barrierefreiheit@musterstadt.example" + " node citizen_pages.mjs";
   out = s.RunShell(script, &st);
   INFO(out);
   CHECK(st == 0);
@@ -146,6 +159,15 @@ TEST_CASE(
   auto size = JpegSize(ReadFile(s.media_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha));
   CHECK(size.first == 1536);
   CHECK(size.second == 2048);
+
+  // "Ich auch" from the browser: a report linked to the open one.
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM tickets t JOIN tickets o ON o.id = t.duplicate_of"
+                     " WHERE o.reference = '" +
+                         open_ref +
+                         "' AND t.reporter->'ack'->>'address' ="
+                         " 'nachbarin@example.net'",
+                     1));
 }
 
 }  // namespace citizen_pages_test

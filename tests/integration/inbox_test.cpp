@@ -61,6 +61,9 @@ TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[
   CHECK(t[0][0].as<std::string>() == "done");
   CHECK(t[0][1].as<std::string>() == "Das Schlagloch ist verfüllt.");
   CHECK(t[0][2].as<bool>());
+  // The text released for the public map, its line break without the browser's CR.
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" + ref +
+                "' AND public_text = E'Schlagloch in der Fahrbahn.\\nWird verfüllt.'") == 1);
   CHECK(s.Count("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
                 " WHERE t.reference = '" +
                 ref2 +

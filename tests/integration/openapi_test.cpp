@@ -140,6 +140,8 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
       {"acceptTicket", "post", "/api/v1/tickets/" + a + "/accept", "{}"},
       {"setTicketStatus", "post", "/api/v1/tickets/" + a + "/status",
        R"({"status":"in_progress","public_note":"Wir kommen am Montag."})"},
+      {"setTicketPublicText", "post", "/api/v1/tickets/" + a + "/public-text",
+       R"({"public_text":"Schlagloch, wird verfüllt."})"},
       {"markTicketDuplicate", "post", "/api/v1/tickets/" + b + "/duplicate",
        json{{"duplicate_of", a}}.dump()},
       {"handBackTicket", "post", "/api/v1/tickets/" + c + "/hand-back",

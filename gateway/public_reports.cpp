@@ -1,0 +1,243 @@
+// What is already reported, for everyone (docs/intake-api.md, "What is already reported"): the
+// public map and list GET /meldungen and "Ich auch", POST /meldung/{reference}/ich-auch, which
+// makes the sender a further reporter of the ticket (a report linked to it, docs/duplicates.md)
+// who gets its notices.
+#include "channels/webform/public_reports.hpp"
+
+#include <httplib.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "channels/webform/html.hpp"
+#include "channels/webform/intake.hpp"
+#include "channels/webform/settings.hpp"
+#include "channels/webform/status_page.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "core/reference.hpp"
+#include "core/text.hpp"
+#include "gateway/server.hpp"
+
+namespace meldestelle::gateway {
+namespace {
+
+// The list's filter in its address (German words) and in the query (open, work, done).
+std::optional<std::string> FilterOf(const std::string& word) {
+  if (word.empty())
+    return std::string();
+  if (word == "offen")
+    return std::string("open");
+  if (word == "in-arbeit")
+    return std::string("work");
+  if (word == "erledigt")
+    return std::string("done");
+  return std::nullopt;
+}
+
+std::string ListAddress(const std::string& filter, int page, bool en) {
+  std::string url = "/meldungen";
+  std::string sep = "?";
+  if (!filter.empty()) {
+    url += sep + "stand=" +
+           (filter == "open"   ? "offen"
+            : filter == "work" ? "in-arbeit"
+                               : "erledigt");
+    sep = "&";
+  }
+  if (page > 1) {
+    url += sep + "seite=" + std::to_string(page);
+    sep = "&";
+  }
+  if (en)
+    url += sep + "lang=en";
+  return url;
+}
+
+void Redirect(httplib::Response& res, const std::string& location) {
+  res.status = 303;
+  res.set_header("Location", location);
+  res.set_header("Cache-Control", "no-store");
+}
+
+}  // namespace
+
+bool Gateway::PublicCategory(const std::string& category) const {
+  if (!config_.Get<webform::Settings>().public_reports.enabled || category.empty())
+    return false;
+  const Category* c = config_.FindCategory(category);
+  return c != nullptr && c->published;
+}
+
+void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response& res) {
+  const auto& settings = config_.Get<webform::Settings>();
+  const std::string language = PageLanguage(req);
+  const bool en = language == "en";
+  if (!settings.public_reports.enabled) {
+    webform::InfoPage off;
+    off.language = language;
+    off.town_name = config_.town.name;
+    off.title = en ? "Reported problems" : "Gemeldete Mängel";
+    off.sections.push_back({en ? "Not offered" : "Nicht angeboten",
+                            {en ? "This town does not publish the reports."
+                                : "Diese Stadt veröffentlicht die Meldungen nicht."},
+                            {}});
+    SendInfoPage(res, off);
+    res.status = 404;
+    return;
+  }
+  if (RefuseTooMany(req, res, "public_reports"))
+    return;
+  auto filter = FilterOf(req.get_param_value("stand"));
+  int page = 1;
+  const std::string seite = req.get_param_value("seite");
+  bool page_ok = seite.empty() ||
+                 (seite.size() <= 5 && seite.find_first_not_of("0123456789") == std::string::npos &&
+                  std::stoi(seite) >= 1);
+  if (!filter || !page_ok) {
+    // An address nobody links to: the list itself.
+    return Redirect(res, ListAddress(filter.value_or(""), 1, en));
+  }
+  if (!seite.empty())
+    page = std::stoi(seite);
+  tickets::IntakeStore::PublicQuery q;
+  for (const auto& c : config_.categories) {
+    if (!c.published)
+      q.hidden_categories.push_back(c.code);
+  }
+  q.status = *filter;
+  q.done_days = settings.public_reports.done_days;
+  q.page = page;
+  q.page_size = settings.public_reports.page_size;
+  q.timezone = config_.town.timezone.empty() ? "UTC" : config_.town.timezone;
+  auto listed = store_.ListPublic(q);
+  if (!listed) {
+    log::Warn("public list unavailable", {{"error", listed.error().detail}});
+    webform::LookupPage lookup;
+    lookup.language = language;
+    lookup.town_name = config_.town.name;
+    lookup.problem = webform::LookupPage::Problem::kUnavailable;
+    res.set_header("Retry-After", "30");
+    return SendCitizenPage(res, 503, language, webform::RenderLookupPage(lookup));
+  }
+  webform::PublicReportsPage p;
+  p.language = language;
+  p.town_name = config_.town.name;
+  p.filter = *filter;
+  p.page = page;
+  p.total = listed->total;
+  p.pages = static_cast<int>(std::max<int64_t>(1, (listed->total + q.page_size - 1) / q.page_size));
+  if (page > p.pages)
+    return Redirect(res, ListAddress(*filter, p.pages, en));
+  for (const auto& r : listed->reports) {
+    webform::PublicReportsPage::Item i;
+    i.reference = r.reference;
+    i.status = r.status;
+    const Category* c = config_.FindCategory(r.category);
+    i.category_name = c != nullptr ? c->name : r.category;
+    i.public_text = r.public_text;
+    i.received = r.received_local;
+    if (r.lat && r.lon) {
+      // A report filed through Open311 is public as its citizen chose; any other's place is
+      // rounded to about 100 m (docs/datenschutz.md, "Publication").
+      bool exact = r.channel == "open311";
+      i.lat = exact ? *r.lat : std::round(*r.lat * 1000.0) / 1000.0;
+      i.lon = exact ? *r.lon : std::round(*r.lon * 1000.0) / 1000.0;
+      i.street = places_.Describe(*i.lat, *i.lon).street;
+    }
+    i.me_too = r.awaits_fixing;
+    p.items.push_back(std::move(i));
+  }
+  const auto& map = settings.map;
+  p.map.enabled = map.enabled;
+  p.map.tile_url = map.tile_url;
+  p.map.attribution = map.attribution;
+  p.map.attribution_url = map.attribution_url;
+  p.map.max_zoom = map.max_zoom;
+  p.map.zoom = map.zoom;
+  if (auto centre = TownCentre()) {
+    p.map.center_lat = centre->first;
+    p.map.center_lon = centre->second;
+  }
+  p.map.library_css = webform::html::kLeafletCss;
+  p.map.library_js = webform::html::kLeafletJs;
+  p.map.script_js = webform::html::kReportsMapJs;
+  if (en)
+    p.languages.emplace_back("de", "Deutsch", ListAddress(*filter, page, false));
+  else
+    p.languages.emplace_back("en", "English", ListAddress(*filter, page, true));
+  SendCitizenPage(res, 200, language, webform::RenderPublicReportsPage(p));
+}
+
+void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
+  if (RefuseTooMany(req, res, "me_too"))
+    return;
+  const std::string language = PageLanguage(req);
+  const bool en = language == "en";
+  auto ref = ParseReference(req.matches[1].str());
+  if (!ref || *ref != req.matches[1].str())
+    return ShowStatusPage(req, res, 404, "", "");
+  const std::string back = "/meldung/" + *ref;
+  // The honeypot: a bot is answered like a person, and nothing happens.
+  if (!TrimAscii(req.get_param_value("website")).empty()) {
+    log::Info("ich-auch discarded", {{"reason", "honeypot"}});
+    return Redirect(res, back + "?ich-auch=danke" + (en ? "&lang=en" : ""));
+  }
+  const std::string typed = req.get_param_value("email");
+  const std::string email(TrimAscii(typed));
+  if (!IsValidUtf8(email) || !webform::LooksLikeEmail(email)) {
+    return ShowStatusPage(req, res, 400, "", "",
+                          en ? "Please check the e-mail address, for example name@example.de."
+                             : "Bitte prüfen Sie die E-Mail-Adresse, zum Beispiel "
+                               "name@beispiel.de.",
+                          IsValidUtf8(email) ? email : "");
+  }
+  auto found = store_.Lookup(*ref, config_.town.timezone);
+  if (!found || !found->has_value()) {
+    return ShowStatusPage(req, res, found ? 404 : 503, "", "");
+  }
+  const auto& s = **found;
+  const bool open = s.status == "assigned" || s.status == "accepted" || s.status == "in_progress";
+  if (!PublicCategory(s.routed_category))
+    return ShowStatusPage(req, res, 404, "", "");
+  if (!open) {
+    return ShowStatusPage(req, res, 409, "", "",
+                          en ? "This report is closed already: there is nothing left to wait for."
+                             : "Diese Meldung ist schon abgeschlossen: Es gibt nichts mehr, "
+                               "worauf Sie warten müssten.",
+                          email);
+  }
+  // A report of its own, linked to this ticket (Report::same_as): the citizen gets its
+  // acknowledgement and the ticket's notices, and the data protection rules of a report.
+  webform::Intake intake;
+  Report& r = intake.report;
+  r.text = en ? "Me too: I have noticed this problem as well."
+              : "Ich auch: Dieser Mangel ist mir auch aufgefallen.";
+  r.category = s.routed_category;
+  r.reporter.address = email;
+  r.reporter.ack_channel = "email";
+  r.reporter.ack_address = email;
+  r.reporter.language = language;
+  r.same_as = s.duplicate_of.empty() ? *ref : s.duplicate_of;
+  nlohmann::json raw{{"ich_auch", *ref}, {"email", email}, {"language", language}};
+  channels::ReportIntake request;
+  request.channel = "webform";
+  // One "Ich auch" per address and report: pressing twice makes one.
+  request.dedup_key = "ich-auch:" + r.same_as + ":" + Sha256Hex(AsciiLower(email));
+  request.raw = {"application/json", raw.dump()};
+  request.request_hash = Sha256Hex(request.raw.body);
+  channels::Accepted a = AcceptReport(std::move(request), std::move(intake));
+  if (a.status != 202) {
+    log::Warn("ich-auch not accepted", {{"reference", *ref}, {"error", a.error.message}});
+    res.set_header("Retry-After", "30");
+    return ShowStatusPage(req, res, a.status == 503 ? 503 : 500, "", "",
+                          en ? "This did not work just now. Please try again in a few minutes."
+                             : "Das hat gerade nicht geklappt. Bitte versuchen Sie es in einigen "
+                               "Minuten noch einmal.",
+                          email);
+  }
+  log::Info("ich-auch", {{"reference", *ref}, {"report", a.reference}});
+  Redirect(res, back + "?ich-auch=danke" + (en ? "&lang=en" : ""));
+}
+
+}  // namespace meldestelle::gateway
