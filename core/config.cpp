@@ -183,11 +183,11 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     c.storage.media_dir = dir;
   }
   // Purposes' own secrets (core/links.hpp); without one a purpose's key comes from the master.
-  if (auto n = root["keys"];
-      n && rd.ExpectMap(n, "keys",
-                        {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit"})) {
+  if (auto n = root["keys"]; n && rd.ExpectMap(n, "keys",
+                                               {"form_tokens", "optout_links", "media_links",
+                                                "inbox", "privacy_audit", "fix_answers"})) {
     for (const char* name :
-         {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit"}) {
+         {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit", "fix_answers"}) {
       std::string secret;
       std::string example = "MELDESTELLE_KEY_";
       for (const char* p = name; *p != '\0'; ++p)

@@ -11,6 +11,24 @@ std::string StatusPageUrl(const Config& config, std::string_view reference) {
   return url + "/meldung/" + std::string(reference);
 }
 
+std::string FixAnswerKey(const Config& config, std::string_view reference) {
+  std::string key = PurposeKey(config, KeyPurpose::kFixAnswers);
+  if (key.empty() || reference.empty())
+    return "";
+  return SignLink(key, "fix_answer", std::string(reference), 0);
+}
+
+std::string FixAnswerUrl(const Config& config, std::string_view reference) {
+  std::string key = FixAnswerKey(config, reference);
+  std::string url = StatusPageUrl(config, reference);
+  return key.empty() ? url : url + "?schluessel=" + key;
+}
+
+bool VerifyFixAnswerKey(const Config& config, std::string_view reference, const std::string& key) {
+  std::string want = FixAnswerKey(config, reference);
+  return !want.empty() && ConstantTimeEquals(want, key);
+}
+
 std::string_view KeyName(KeyPurpose purpose) {
   switch (purpose) {
     case KeyPurpose::kFormTokens:
@@ -23,6 +41,8 @@ std::string_view KeyName(KeyPurpose purpose) {
       return "inbox";
     case KeyPurpose::kPrivacyAudit:
       return "privacy_audit";
+    case KeyPurpose::kFixAnswers:
+      return "fix_answers";
   }
   return "unknown";
 }

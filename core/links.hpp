@@ -12,7 +12,14 @@ namespace meldestelle {
 // " + name), where the base is the purpose's own secret when the configuration gives one
 // (`keys.<name>`, for opt-out links also notifications.optout_secret) and else the master secret,
 // webform.token_secret. So rotating one purpose's secret breaks only its own tokens and links.
-enum class KeyPurpose { kFormTokens, kOptOutLinks, kMediaLinks, kInbox, kPrivacyAudit };
+enum class KeyPurpose {
+  kFormTokens,
+  kOptOutLinks,
+  kMediaLinks,
+  kInbox,
+  kPrivacyAudit,
+  kFixAnswers
+};
 std::string_view KeyName(KeyPurpose purpose);  // "form_tokens", "optout_links", ...
 // "" when neither the purpose's secret nor the master is configured.
 std::string PurposeKey(const Config& config, KeyPurpose purpose);
@@ -20,6 +27,14 @@ std::string PurposeKey(const Config& config, KeyPurpose purpose);
 // The citizens' status page of a reference (GET /meldung/{reference}, docs/api.md) under
 // gateway.public_base_url: the link in every acknowledgement, status notice and confirmation.
 std::string StatusPageUrl(const Config& config, std::string_view reference);
+
+// "Ist es behoben?" on the status page (docs/intake-api.md) is answered by the reporters only:
+// the notice that a ticket is done links to StatusPageUrl with `?schluessel=` this key, a
+// signature of the reporter's reference (KeyPurpose::kFixAnswers), which the page's form sends
+// back. "" when no key is configured.
+std::string FixAnswerKey(const Config& config, std::string_view reference);
+std::string FixAnswerUrl(const Config& config, std::string_view reference);
+bool VerifyFixAnswerKey(const Config& config, std::string_view reference, const std::string& key);
 
 // Signed links in mails we send (docs/departments.md): a department's link to a large photo, a
 // citizen's opt-out link. The signature is HMAC-SHA256 over "purpose|subject|expiry" with the

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "channels/open311/settings.hpp"
 #include "channels/webform/html.hpp"
 #include "channels/webform/intake.hpp"
 #include "channels/webform/settings.hpp"
@@ -62,18 +63,25 @@ void Redirect(httplib::Response& res, const std::string& location) {
 
 }  // namespace
 
-bool Gateway::PublicCategory(const std::string& category) const {
-  if (!config_.Get<webform::Settings>().public_reports.enabled || category.empty())
+bool Gateway::Published(const std::string& routed_category, const std::string& citizen_category,
+                        const std::string& channel) const {
+  const std::string& policy = config_.Get<open311::Settings>().publish;
+  if (!config_.Get<webform::Settings>().public_reports.enabled || policy == "none" ||
+      (policy != "all" && channel != "open311"))
     return false;
-  const Category* c = config_.FindCategory(category);
-  return c != nullptr && c->published;
+  auto published = [&](const std::string& code) {
+    const Category* c = config_.FindCategory(code);
+    return c != nullptr && c->published;
+  };
+  return published(routed_category) && (citizen_category.empty() || published(citizen_category));
 }
 
 void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response& res) {
   const auto& settings = config_.Get<webform::Settings>();
   const std::string language = PageLanguage(req);
   const bool en = language == "en";
-  if (!settings.public_reports.enabled) {
+  const std::string& policy = config_.Get<open311::Settings>().publish;
+  if (!settings.public_reports.enabled || policy == "none") {
     webform::InfoPage off;
     off.language = language;
     off.town_name = config_.town.name;
@@ -102,9 +110,11 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
     page = std::stoi(seite);
   tickets::IntakeStore::PublicQuery q;
   for (const auto& c : config_.categories) {
-    if (!c.published)
-      q.hidden_categories.push_back(c.code);
+    if (c.published)
+      q.published_categories.push_back(c.code);
   }
+  // The publication policy of docs/datenschutz.md, "Publication": the same as Open311's.
+  q.open311_only = policy != "all";
   q.status = *filter;
   q.done_days = settings.public_reports.done_days;
   q.page = page;
@@ -174,6 +184,17 @@ void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
     return;
   const std::string language = PageLanguage(req);
   const bool en = language == "en";
+  // A report like any other: the same allowance per client as the form's.
+  if (int wait = ReportRateLimited(req, "webform"); wait > 0) {
+    res.set_header("Retry-After", std::to_string(wait));
+    return ShowStatusPage(
+        req, res, 429, "", "",
+        en ? "Too many reports from your connection in a short time. Please wait "
+             "a minute and try again."
+           : "Von Ihrem Anschluss kamen in kurzer Zeit sehr viele Meldungen. "
+             "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal.",
+        "");
+  }
   auto ref = ParseReference(req.matches[1].str());
   if (!ref || *ref != req.matches[1].str())
     return ShowStatusPage(req, res, 404, "", "");
@@ -198,7 +219,7 @@ void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
   }
   const auto& s = **found;
   const bool open = s.status == "assigned" || s.status == "accepted" || s.status == "in_progress";
-  if (!PublicCategory(s.routed_category))
+  if (!Published(s.routed_category, s.shown_category, s.channel))
     return ShowStatusPage(req, res, 404, "", "");
   if (!open) {
     return ShowStatusPage(req, res, 409, "", "",

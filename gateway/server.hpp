@@ -99,9 +99,11 @@ class Gateway final : public channels::Intake {
   // GET /meldungen and POST /meldung/{reference}/ich-auch (gateway/public_reports.cpp).
   void HandlePublicReports(const httplib::Request& req, httplib::Response& res);
   void HandleMeToo(const httplib::Request& req, httplib::Response& res);
-  // Whether a ticket of this category may be shown to everyone (webform.public_reports on, the
-  // category known and not `public: false`).
-  bool PublicCategory(const std::string& category) const;
+  // Whether a ticket may be shown to everyone (docs/intake-api.md, "What is already reported"):
+  // webform.public_reports on; open311.publish all, or open311_only and filed through Open311;
+  // the category routing used, and the citizen's if any, known and not `public: false`.
+  bool Published(const std::string& routed_category, const std::string& citizen_category,
+                 const std::string& channel) const;
   void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -176,10 +177,14 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
                             e.department.empty() ? "" : DepartmentName(config_, e.department),
                             e.public_note});
   }
-  page.lat = s.lat;
-  page.lon = s.lon;
-  if (s.lat && s.lon)
-    page.map_link = tickets::MapLink(*s.lat, *s.lon);
+  // The reference of a published report is on the public list: its place is shown as there,
+  // rounded to about 100 m, unless it came through Open311 (docs/datenschutz.md, "Publication").
+  if (s.lat && s.lon) {
+    const bool exact = s.channel == "open311";
+    page.lat = exact ? *s.lat : std::round(*s.lat * 1000.0) / 1000.0;
+    page.lon = exact ? *s.lon : std::round(*s.lon * 1000.0) / 1000.0;
+    page.map_link = tickets::MapLink(*page.lat, *page.lon);
+  }
   const auto& map = config_.Get<webform::Settings>().map;
   page.map.enabled = map.enabled;
   page.map.tile_url = map.tile_url;
@@ -190,7 +195,11 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   page.map.library_js = webform::html::kLeafletJs;
   page.map.script_js = webform::html::kStatusMapJs;
   page.languages = OtherLanguage(language, "/meldung/" + s.reference);
-  page.ask_fixed = s.awaits_fix_answer;
+  // Only a reporter may answer: the page asks with the key of the link in their notice.
+  const std::string key = req.get_param_value("schluessel");
+  page.ask_fixed = s.awaits_fix_answer && VerifyFixAnswerKey(config_, s.reference, key);
+  if (page.ask_fixed)
+    page.fixed_key = key;
   page.fixed_error = fixed_error;
   page.fixed_note = fixed_note;
   // What became of the answer just sent (the redirect after POST …/behoben).
@@ -201,7 +210,7 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
                                                : "";
   // "Ich auch" while the report is open and may be shown to everyone.
   page.me_too = (s.status == "assigned" || s.status == "accepted" || s.status == "in_progress") &&
-                PublicCategory(s.routed_category);
+                Published(s.routed_category, s.shown_category, s.channel);
   page.me_too_error = me_too_error;
   page.me_too_email = me_too_email;
   page.me_too_done = req.get_param_value("ich-auch") == "danke";
@@ -216,6 +225,14 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
   auto ref = ParseReference(req.matches[1].str());
   if (!ref || *ref != req.matches[1].str())
     return ShowStatusPage(req, res, 404, "", "");
+  if (!VerifyFixAnswerKey(config_, *ref, req.get_param_value("schluessel"))) {
+    return ShowStatusPage(req, res, 403,
+                          en ? "Only the people who reported it can answer: please open the link "
+                               "in the message we sent you."
+                             : "Antworten können nur die Meldenden: Bitte öffnen Sie den Link aus "
+                               "der Nachricht, die wir Ihnen geschickt haben.",
+                          "");
+  }
   std::string answer = req.get_param_value("antwort");
   // Browsers count a line break as one character for maxlength but send CR LF.
   const std::string typed_note = req.get_param_value("notiz");

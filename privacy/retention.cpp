@@ -120,13 +120,18 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
       // Voice notes (and other recordings) sent by chat or e-mail go after the same period, with
       // their drafts' copies; the ticket keeps the text heard in them.
       {"recordings",
-       "WITH d AS (UPDATE chat_draft_items i SET sha256 = NULL, transcript = '' FROM chat_drafts"
-       " dr WHERE dr.id = i.draft_id AND i.kind = 'audio' AND i.sha256 IS NOT NULL AND"
-       " dr.opened_at < " +
+       "WITH old AS (SELECT i.draft_id, i.message_id, i.kind, i.sha256 FROM chat_draft_items i"
+       " JOIN chat_drafts dr ON dr.id = i.draft_id WHERE i.kind = 'audio' AND i.sha256 IS NOT"
+       " NULL AND dr.opened_at < " +
            Cutoff(periods_.recording_days) +
-           " RETURNING 1) DELETE FROM attachments a USING tickets t WHERE a.ticket_id = t.id AND"
-           " t.channel <> 'phone' AND a.media_type LIKE 'audio/%' AND t.received_at < " +
-           Cutoff(periods_.recording_days) + " RETURNING a.sha256"},
+           "), d AS (UPDATE chat_draft_items i SET sha256 = NULL, transcript = '' FROM old WHERE"
+           " i.draft_id = old.draft_id AND i.message_id = old.message_id AND i.kind = old.kind"
+           " RETURNING old.sha256 AS sha), a AS (DELETE FROM attachments a USING tickets t WHERE"
+           " a.ticket_id = t.id AND t.channel <> 'phone' AND a.media_type LIKE 'audio/%' AND"
+           " t.received_at < " +
+           Cutoff(periods_.recording_days) +
+           " RETURNING a.sha256 AS sha) SELECT sha FROM a UNION ALL SELECT sha FROM d WHERE sha"
+           " NOT IN (SELECT sha FROM a)"},
       {"recordings",
        "WITH old AS (SELECT f.id, x->>'sha256' AS sha FROM ticket_followups f,"
        " jsonb_array_elements(f.attachments) x WHERE coalesce(x->>'media_type', '') LIKE"

@@ -42,33 +42,36 @@ Status IntakeStore::MarkConfirmed(const std::string& channel, const std::string&
 Result<IntakeStore::PublicPage> IntakeStore::ListPublic(const PublicQuery& q) {
   return pool_.Run<PublicPage>([&](pqxx::connection& c) -> PublicPage {
     pqxx::nontransaction tx(c);
-    std::string hidden = "{";
-    for (const auto& code : q.hidden_categories) {
-      if (code.find_first_of(",{}\"\\ ") != std::string::npos)
-        continue;  // not a category code ([A-Z]{2,4}-[0-9]{2}); never in the array text
-      hidden += (hidden.size() > 1 ? "," : "") + code;
+    // An allow-list: a code that is not a plain category code ([A-Z]{2,4}-[0-9]{2}, checked when
+    // the configuration is read) is left out, and so are its tickets.
+    std::string published = "{";
+    for (const auto& code : q.published_categories) {
+      if (code.empty() || code.find_first_of(",{}\"\\ ") != std::string::npos)
+        continue;
+      published += (published.size() > 1 ? "," : "") + code;
     }
-    hidden += "}";
+    published += "}";
     // open: with the department or handed back; work: accepted or in progress; done: closed
     // within done_days.
     const std::string where =
         " FROM tickets t WHERE t.duplicate_of IS NULL AND t.status <> 'rejected'"
-        " AND COALESCE(t.routed_category, t.category) IS NOT NULL"
-        " AND COALESCE(t.routed_category, '') <> ALL($1::text[])"
-        " AND COALESCE(t.category, '') <> ALL($1::text[])"
+        " AND COALESCE(t.routed_category, t.category) = ANY($1::text[])"
+        " AND (t.category IS NULL OR t.category = ANY($1::text[]))"
+        " AND (t.channel = 'open311' OR NOT $4)"
         " AND (t.status <> 'done' OR t.closed_at >= now() - make_interval(days => $2))"
         " AND (CASE WHEN t.status IN ('assigned', 'handed_back') THEN 'open'"
         "  WHEN t.status = 'done' THEN 'done' ELSE 'work' END = $3 OR $3 = '')";
     PublicPage page;
-    page.total =
-        tx.exec_params1("SELECT count(*)" + where, hidden, q.done_days, q.status)[0].as<int64_t>();
+    page.total = tx.exec_params1("SELECT count(*)" + where, published, q.done_days, q.status,
+                                 q.open311_only)[0]
+                     .as<int64_t>();
     auto rows = tx.exec_params(
         "SELECT t.reference, CASE WHEN t.status IN ('assigned', 'handed_back') THEN 'open'"
         " WHEN t.status = 'done' THEN 'done' ELSE 'work' END,"
         " COALESCE(t.routed_category, t.category), t.public_text, t.channel,"
-        " to_char(t.received_at AT TIME ZONE $4, 'DD.MM.YYYY'), t.lat, t.lon" +
-            where + " ORDER BY t.received_at DESC, t.reference LIMIT $5 OFFSET $6",
-        hidden, q.done_days, q.status, q.timezone, q.page_size,
+        " to_char(t.received_at AT TIME ZONE $5, 'DD.MM.YYYY'), t.lat, t.lon" +
+            where + " ORDER BY t.received_at DESC, t.reference LIMIT $6 OFFSET $7",
+        published, q.done_days, q.status, q.open311_only, q.timezone, q.page_size,
         static_cast<int64_t>(q.page - 1) * q.page_size);
     for (const auto& row : rows) {
       PublicReport r;
@@ -117,7 +120,9 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
                 "'), COALESCE(o.status, t.status) = 'done' AND NOT EXISTS (SELECT 1 FROM"
                 " fix_answers a WHERE a.ticket_id = COALESCE(o.id, t.id)"
                 " AND a.closed_at = COALESCE(o.closed_at, t.closed_at)),"
-                " COALESCE(o.routed_category, o.category, t.routed_category, t.category, '')"
+                " COALESCE(o.routed_category, o.category, t.routed_category, t.category, ''),"
+                " COALESCE(CASE WHEN o.id IS NULL THEN t.category ELSE o.category END, ''),"
+                " COALESCE(o.channel, t.channel)"
                 " FROM tickets t LEFT JOIN tickets o ON o.id = t.duplicate_of"
                 " WHERE t.reference = $1",
             ref, zone);
@@ -140,6 +145,8 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
           s.received_local = row[10].as<std::string>();
           s.awaits_fix_answer = row[11].as<bool>();
           s.routed_category = row[12].as<std::string>();
+          s.shown_category = row[13].as<std::string>();
+          s.channel = row[14].as<std::string>();
           // What a citizen may see of the history (as in the export of docs/datenschutz.md):
           // the routing, acceptance, status changes, re-routing, linking and reopening, with
           // the notes written for the citizen; never the internal note or who did it.

@@ -56,8 +56,9 @@ class IntakeStore {
     std::vector<Event> history;
     // Done, and this closing not yet answered: the page asks "Ist es behoben?".
     bool awaits_fix_answer = false;
-    // The category routing used (the original's for a duplicate), else the citizen's.
-    std::string routed_category;
+    // The category routing used (the original's for a duplicate), else the citizen's; the
+    // citizen's own ("" if none); the channel the shown ticket came through.
+    std::string routed_category, shown_category, channel;
   };
   // The public status of a reference: a ticket, or a report accepted and not yet routed.
   // With `timezone` (an IANA name, the town's), also the place and the public history.
@@ -65,8 +66,9 @@ class IntakeStore {
                                              const std::string& timezone = {});
 
   // The public map and list of reports (GET /meldungen, docs/intake-api.md): tickets that are
-  // neither rejected nor linked duplicates, of a category (the citizen's or the one routing used)
-  // not in `hidden_categories`, done ones only for `done_days` after their closing; newest first,
+  // neither rejected nor linked duplicates, whose category (the one routing used, and the
+  // citizen's if any) is in `published_categories`, filed through Open311 when `open311_only`,
+  // done ones only for `done_days` after their closing; newest first,
   // `page_size` from `page` (1-based). Nothing a citizen wrote: the text is the one staff
   // released (public_text), the place is the exact one (the caller rounds it).
   struct PublicReport {
@@ -78,7 +80,8 @@ class IntakeStore {
     bool awaits_fixing = false;  // open or in work: others may say "Ich auch"
   };
   struct PublicQuery {
-    std::vector<std::string> hidden_categories;
+    std::vector<std::string> published_categories;
+    bool open311_only = true;  // open311.publish: open311_only
     std::string status;  // "" (all), open, work, done
     int done_days = 30;
     int page = 1, page_size = 25;

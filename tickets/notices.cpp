@@ -137,9 +137,10 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
     std::string out = en ? "Hello,\n\n" : "Guten Tag,\n\n";
     out += text + "\n\n";
     if (ask_fixed) {
+      // The reporter's own link: only it may answer on the page.
       out += (en ? "Is the problem fixed? Please tell us with one click: "
                  : "Ist der Mangel behoben? Sagen Sie es uns mit einem Klick: ") +
-             StatusUrl(config, n.reference) + "\n\n";
+             FixAnswerUrl(config, n.reference) + "\n\n";
     } else {
       out += (en ? "The current state of your report: "
                  : "Den aktuellen Stand Ihrer Meldung sehen Sie hier: ") +

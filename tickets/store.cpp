@@ -70,13 +70,19 @@ std::optional<Link> FindOpenTicket(db::Tx& tx, const tickets::DuplicateSettings&
 // "Ich auch": the ticket the citizen named (its original, when it is a linked duplicate), locked
 // against a concurrent unlink; none if the reference is unknown (the report opens its own).
 std::optional<Link> TicketNamed(db::Tx& tx, const Report& r) {
+  // The named ticket, then its original while it is a duplicate (a staff member may have linked
+  // it meanwhile): each row locked, so that no concurrent link or unlink moves it under us.
   auto rows = tx.exec_params(
-      "SELECT COALESCE(o.id, t.id)::text, COALESCE(o.reference, t.reference),"
-      " COALESCE(o.lat, t.lat), COALESCE(o.lon, t.lon) FROM tickets t"
-      " LEFT JOIN tickets o ON o.id = t.duplicate_of WHERE t.reference = $1"
-      " FOR UPDATE OF t",
+      "SELECT id::text, reference, lat, lon, duplicate_of::text FROM tickets"
+      " WHERE reference = $1 FOR UPDATE",
       r.same_as);
-  if (rows.empty())
+  for (int hop = 0; !rows.empty() && !rows[0][4].is_null() && hop < 4; ++hop) {
+    rows = tx.exec_params(
+        "SELECT id::text, reference, lat, lon, duplicate_of::text FROM tickets"
+        " WHERE id = $1::uuid FOR UPDATE",
+        rows[0][4].as<std::string>());
+  }
+  if (rows.empty() || !rows[0][4].is_null())
     return std::nullopt;
   const auto& row = rows[0];
   double distance = 0;
@@ -232,7 +238,8 @@ Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
       StoreRawPayload(tx, t.envelope.raw);
     }
     EnqueueAcknowledgement(tx, t, link);
-    if (t.decision.forward)
+    // "Ich auch" adds a reporter, not a report: the authority the ticket went to is not told again.
+    if (t.decision.forward && r.same_as.empty())
       EnqueueForward(tx, t);
     if (!link)
       RecordRouting(tx, config_, t);

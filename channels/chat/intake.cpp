@@ -153,6 +153,19 @@ Status ChatIntake::TranscribeVoice(const ChatEvent& e, const std::string& audio,
   const Settings& settings = config_.Get<Settings>();
   if (settings.stt_url.empty())
     return Ok{};
+  // A sender over the rate limit is dropped anyway (WithinRateLimit): no minute of the
+  // speech-to-text service for a flood.
+  auto recent = session_.Run<int64_t>([&](db::Connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec_params1(
+            "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
+            " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
+            e.channel, e.sender)[0]
+        .as<int64_t>();
+  });
+  if (recent && *recent >= settings.rate_limit_per_minute)
+    return Ok{};
   auto text =
       Transcribe(stt_http_, {settings.stt_url, std::chrono::seconds(settings.stt_timeout_seconds)},
                  audio, type == "audio/ogg" ? "audio/ogg; codecs=opus" : type);

@@ -303,6 +303,8 @@ void Routes::ShowFormAgain(httplib::Response& res, FormPage& page, int status,
     page.form_token = NewFormToken();
   res.status = status;
   res.set_header("Cache-Control", "no-store");
+  // Marks our own page for the form's script (fotos-1.js), which shows only such answers.
+  res.set_header("X-Meldestelle-Seite", "formular");
   res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
 }
 
@@ -310,6 +312,8 @@ void Routes::Confirm(httplib::Response& res, const std::string& reference, bool 
   ConfirmationPage c{config().town.name, reference, StatusPageUrl(config(), reference), email};
   res.status = 200;
   res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Meldestelle-Seite", "bestaetigung");
+  res.set_header("X-Meldestelle-Statusseite", "/meldung/" + reference);
   res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");
 }
 

@@ -155,7 +155,9 @@ void RenderFixQuestion(std::string& out, const StatusPage& page) {
   out += "</textarea>\n</div>\n";
   if (en)
     out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
-  out += "<button type=\"submit\" class=\"knopf knopf-primaer\">";
+  out += "<input type=\"hidden\" name=\"schluessel\"";
+  Attr(out, "value", page.fixed_key);
+  out += ">\n<button type=\"submit\" class=\"knopf knopf-primaer\">";
   out += en ? "Send answer" : "Antwort senden";
   out += "</button>\n</form>\n";
 }

@@ -37,6 +37,7 @@ struct StatusPage {
   // "Ist es behoben?": done and not yet answered — the question, a form posting to
   // /meldung/{reference}/behoben (fields antwort=ja|nein, notiz, lang).
   bool ask_fixed = false;
+  std::string fixed_key;    // the reporter's key from the notice's link, sent back with the form
   std::string fixed_error;  // why the last answer was refused ("" = none)
   std::string fixed_note;   // the note sent with it, shown again
   // After an answer: "fixed", "reopened" or "answered" (this closing had its answer already).

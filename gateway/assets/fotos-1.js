@@ -24,11 +24,27 @@
   var maxText = form.getAttribute('data-max-groesse') || '';
   var leinwand = document.createElement('canvas');
   var kannVerkleinern = kante > 0 && !!leinwand.getContext && !!leinwand.toBlob &&
-      typeof new Image().decode === 'function';
+      typeof new Image().decode === 'function' && leinwandEhrlich();
   var QUALITAET = 0.85;
   var bereich = document.getElementById('senden-fortschritt');
   var text = document.getElementById('fortschritt-text');
   var balken = document.getElementById('fortschritt-balken');
+
+  // Browsers that protect against fingerprinting (Tor Browser, Firefox's resistFingerprinting)
+  // give a canvas back blank or changed: a photo drawn there would be lost, so none is scaled.
+  function leinwandEhrlich() {
+    try {
+      var probe = document.createElement('canvas');
+      probe.width = probe.height = 2;
+      var ctx = probe.getContext('2d');
+      ctx.fillStyle = 'rgb(12, 200, 34)';
+      ctx.fillRect(0, 0, 2, 2);
+      var d = ctx.getImageData(0, 0, 1, 1).data;
+      return d[0] === 12 && d[1] === 200 && d[2] === 34;
+    } catch (e) {
+      return false;
+    }
+  }
 
   function verkleinerbar(f) {
     return kannVerkleinern && /^image\/(jpeg|png|webp)$/.test(f.type);
@@ -215,8 +231,9 @@
       for (var i = 0; i < fotos.length; i++) {
         if (maxBytes > 0 && fotos[i].blob.size > maxBytes) {
           verbergen();
-          fertig('Das Foto „' + fotos[i].name + '“ ist auch verkleinert zu groß. Erlaubt sind ' +
-              'höchstens ' + maxText + ' je Foto.');
+          fertig('Das Foto „' + fotos[i].name + '“ ist ' +
+              (fotos[i].blob === files[i] ? '' : 'auch verkleinert ') + 'zu groß. Erlaubt sind ' +
+              'höchstens ' + maxText + ' je Foto. Bitte wählen Sie ein kleineres Foto.');
           return;
         }
       }
@@ -230,13 +247,18 @@
         if (e.lengthComputable && e.total > 0) zeigen(null, e.loaded / e.total);
       };
       xhr.onload = function () {
-        var typ = xhr.getResponseHeader('Content-Type') || '';
-        if (typ.indexOf('text/html') === 0 && xhr.responseText) {
-          zeigen('Gesendet.', 1);
-          // The server's answer as a page of its own: the confirmation, or the form again.
+        // Only our own answer replaces the page (the confirmation, or the form again with what
+        // was wrong); a proxy's error page would take the citizen's input with it.
+        var seite = xhr.getResponseHeader('X-Meldestelle-Seite');
+        if (seite && xhr.responseText) {
+          var stand = xhr.getResponseHeader('X-Meldestelle-Statusseite');
           document.open();
           document.write(xhr.responseText);
           document.close();
+          // A reload then shows the report's status, not an empty form.
+          if (stand && stand.charAt(0) === '/' && window.history && history.replaceState) {
+            history.replaceState(null, '', stand);
+          }
           window.scrollTo(0, 0);
           return;
         }

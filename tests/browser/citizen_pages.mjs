@@ -356,6 +356,9 @@ try {
   check(sentBytes > 0 && sentBytes < phonePhoto.length / 3,
         `the photo is scaled before it is sent (${phonePhoto.length} bytes chosen, ${sentBytes} sent)`);
   await accessible(page, 'the confirmation after sending by script');
+  const scaledRef = (await page.textContent('.referenz')).replace(/\s/g, '');
+  check(page.url() === `${base}/meldung/${scaledRef}`,
+        'the address is the report\'s status page, so that a reload shows its status');
   console.log(`SCALED ${(await page.textContent('.referenz')).replace(/\s/g, '')} ${phonePhoto.length} ${sentBytes}`);
 
   // Without JavaScript: no map, the place as a link, nothing else missing.

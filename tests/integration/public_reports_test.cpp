@@ -62,6 +62,10 @@ std::string Get(Stack& s, const std::string& path) {
   return res->body;
 }
 
+// The town publishes every channel's reports (open311.publish: all), as the public list then
+// shows them; the default shows Open311's only.
+void PublishAll(std::string& cfg) { Replace(cfg, "  publish: open311_only\n", "  publish: all\n"); }
+
 bool Has(const std::string& body, const std::string& part) {
   return body.find(part) != std::string::npos;
 }
@@ -76,6 +80,7 @@ TEST_CASE(
   StackOptions o;
   o.edit_config = [](std::string& cfg) {
     Replace(cfg, "    page_size: 25\n", "    page_size: 5\n");
+    PublishAll(cfg);
   };
   Stack s(o);
   const std::string token = Token(s, "tiefbauamt");
@@ -177,6 +182,7 @@ TEST_CASE(
   o.dispatcher = true;
   o.extra_env.push_back("MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"));
   o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
+  o.edit_config = PublishAll;
   Stack s(o);
   const std::string token = Token(s, "tiefbauamt");
   const std::string ref = Report(s, "Tiefes Schlagloch", "STR-01");
@@ -248,6 +254,36 @@ TEST_CASE(
   REQUIRE(late);
   CHECK(late->status == 409);
   CHECK(Has(late->body, "schon abgeschlossen"));
+}
+
+TEST_CASE(
+    "public reports follow the publication policy: by default only Open311's reports, none "
+    "with open311.publish: none",
+    "[integration][public_reports]") {
+  Stack s;
+  const std::string app = Report(s, "Schlagloch, per App gemeldet", "STR-01");
+  std::string list = Get(s, "/meldungen");
+  CHECK_FALSE(Has(list, app));
+  CHECK(Has(list, "Keine Meldungen in dieser Auswahl."));
+  CHECK_FALSE(Has(Get(s, "/meldung/" + app), "id=\"ich-auch\""));
+  auto refused = s.Client().Post(("/meldung/" + app + "/ich-auch").c_str(),
+                                 httplib::Params{{"email", "a@example.net"}});
+  REQUIRE(refused);
+  CHECK(refused->status == 404);
+  // The status page of an app report shows its place as the list would, to about 100 m.
+  auto exact = s.Query("SELECT lat FROM tickets WHERE reference = " + Q(app))[0][0].as<double>();
+  char rounded[32];
+  std::snprintf(rounded, sizeof rounded, "data-lat=\"%.6f\"", std::round(exact * 1000.0) / 1000.0);
+  CHECK(Has(Get(s, "/meldung/" + app), rounded));
+
+  StackOptions none;
+  none.edit_config = [](std::string& cfg) {
+    Replace(cfg, "  publish: open311_only\n", "  publish: none\n");
+  };
+  Stack off(none);
+  auto gone = off.Client().Get("/meldungen");
+  REQUIRE(gone);
+  CHECK(gone->status == 404);
 }
 
 }  // namespace public_reports_test

@@ -550,6 +550,12 @@ std::string Stack::MintFormToken(int age_seconds) const {
                                    RandomHex(12));
 }
 
+std::string Stack::FixAnswerKey(const std::string& reference) const {
+  Config c;
+  c.link_secret = form_secret();
+  return meldestelle::FixAnswerKey(c, reference);
+}
+
 pqxx::result Stack::Query(const std::string& sql) {
   pqxx::nontransaction tx(*db_);
   return tx.exec(sql);

@@ -148,11 +148,13 @@ TEST_CASE(
   REQUIRE(local != utc);
   CHECK(p.body.find(local) != std::string::npos);
   CHECK(p.body.find(utc) == std::string::npos);
-  // The place: the map's data, the library from the gateway itself, and a link for no script.
-  CHECK(p.body.find("data-lat=\"50.937531\"") != std::string::npos);
-  CHECK(p.body.find("data-lon=\"6.960279\"") != std::string::npos);
+  // The place: the map's data, the library from the gateway itself, and a link for no script;
+  // to about 100 m, as the public list of reports shows it (the report came by the app).
+  CHECK(p.body.find("data-lat=\"50.938000\"") != std::string::npos);
+  CHECK(p.body.find("data-lon=\"6.960000\"") != std::string::npos);
+  CHECK(p.body.find("50.937531") == std::string::npos);
   CHECK(p.body.find("src=\"/assets/leaflet-1.9.4/leaflet.js\"") != std::string::npos);
-  CHECK(p.body.find("https://www.openstreetmap.org/?mlat=50.937531&amp;mlon=6.960279") !=
+  CHECK(p.body.find("https://www.openstreetmap.org/?mlat=50.938000&amp;mlon=6.960000") !=
         std::string::npos);
   // Nothing of the citizen: no text, no name, no address.
   CHECK(p.body.find("Erika") == std::string::npos);
@@ -364,8 +366,10 @@ TEST_CASE("Ist es behoben?: yes on the status page, no in the chat reopens, both
     REQUIRE(Post(s, "/api/v1/tickets/" + ref + "/status", token,
                  R"({"status":"done","public_note":"Repariert."})") == 200);
   };
+  // The reporter's link carries the key (core/links.hpp); the page's form sends it back.
   auto answer = [&](const std::string& ref, const std::string& fields) {
-    auto res = s.Client().Post(("/meldung/" + ref + "/behoben").c_str(), fields,
+    auto res = s.Client().Post(("/meldung/" + ref + "/behoben").c_str(),
+                               fields + "&schluessel=" + s.FixAnswerKey(ref),
                                "application/x-www-form-urlencoded");
     REQUIRE(res);
     return Page{res->status, res->body, res->get_header_value("Location"),
@@ -381,8 +385,21 @@ TEST_CASE("Ist es behoben?: yes on the status page, no in the chat reopens, both
   CHECK(Get(s, "/meldung/" + a).body.find("Ist der Mangel behoben?") == std::string::npos);
   CHECK(answer(a, "antwort=ja").location == "/meldung/" + a);  // not done: nothing to answer
   done(a);
-  Page asked = Get(s, "/meldung/" + a);
+  // Strangers (the reference is on the public list) are not asked and cannot answer.
+  CHECK(Get(s, "/meldung/" + a).body.find("<legend>Ist der Mangel behoben?") == std::string::npos);
+  for (const std::string& key : {std::string(), std::string(32, '0'), s.FixAnswerKey(a + "X")}) {
+    auto stranger = s.Client().Post(("/meldung/" + a + "/behoben").c_str(),
+                                    "antwort=nein&notiz=Unsinn&schluessel=" + key,
+                                    "application/x-www-form-urlencoded");
+    REQUIRE(stranger);
+    CHECK(stranger->status == 403);
+    CHECK(stranger->body.find("Antworten können nur die Meldenden") != std::string::npos);
+  }
+  CHECK(s.Count("SELECT count(*) FROM fix_answers") == 0);
+  Page asked = Get(s, "/meldung/" + a + "?schluessel=" + s.FixAnswerKey(a));
   CHECK(asked.body.find("<legend>Ist der Mangel behoben?</legend>") != std::string::npos);
+  CHECK(asked.body.find("name=\"schluessel\" value=\"" + s.FixAnswerKey(a) + "\"") !=
+        std::string::npos);
   // Broken answers are refused and change nothing.
   Page wrong = answer(a, "antwort=vielleicht&notiz=hm");
   CHECK(wrong.status == 400);

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/links.hpp"
 #include "tickets/notices.hpp"
 #include "tickets/settings.hpp"
 
@@ -46,6 +47,7 @@ TEST_CASE("the done notice asks whether it is fixed, in the chat and by e-mail",
   Config c;
   c.town.name = "Musterstadt";
   c.gateway.public_base_url = "https://meldung.musterstadt.example";
+  c.link_secret = "test-link-secret-0123456789abcdef";
   c.Set<NotificationSettings>();
   StatusNotice done;
   done.event = "done";
@@ -55,8 +57,16 @@ TEST_CASE("the done notice asks whether it is fixed, in the chat and by e-mail",
   CHECK(AskFixedText(c, done) ==
         " Ist der Mangel behoben? Antworten Sie mit JA oder NEIN (gern mit dem, was noch fehlt).");
   std::string mail = StatusText(c, done, NoticeStyle::kEmail);
+  // The reporter's own link, with the key that lets the page ask (core/links.hpp).
+  const std::string key = FixAnswerKey(c, "4KQ7XRT2WNPA");
+  REQUIRE(key.size() == 32);
   CHECK(mail.find("Ist der Mangel behoben? Sagen Sie es uns mit einem Klick: "
-                  "https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA") != std::string::npos);
+                  "https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA?schluessel=" +
+                  key) != std::string::npos);
+  CHECK(VerifyFixAnswerKey(c, "4KQ7XRT2WNPA", key));
+  CHECK_FALSE(VerifyFixAnswerKey(c, "2SAJASNAS2EE", key));  // another report's key
+  CHECK_FALSE(VerifyFixAnswerKey(c, "4KQ7XRT2WNPA", ""));
+  CHECK_FALSE(VerifyFixAnswerKey(c, "4KQ7XRT2WNPA", key.substr(1) + "0"));
   // Only for done; and not when the town switched it off.
   StatusNotice accepted = done;
   accepted.event = "accepted";
