@@ -36,25 +36,6 @@ std::optional<std::string> FilterOf(const std::string& word) {
   return std::nullopt;
 }
 
-std::string ListAddress(const std::string& filter, int page, bool en) {
-  std::string url = "/meldungen";
-  std::string sep = "?";
-  if (!filter.empty()) {
-    url += sep + "stand=" +
-           (filter == "open"   ? "offen"
-            : filter == "work" ? "in-arbeit"
-                               : "erledigt");
-    sep = "&";
-  }
-  if (page > 1) {
-    url += sep + "seite=" + std::to_string(page);
-    sep = "&";
-  }
-  if (en)
-    url += sep + "lang=en";
-  return url;
-}
-
 void Redirect(httplib::Response& res, const std::string& location) {
   res.status = 303;
   res.set_header("Location", location);
@@ -104,7 +85,7 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
                   std::stoi(seite) >= 1);
   if (!filter || !page_ok) {
     // An address nobody links to: the list itself.
-    return Redirect(res, ListAddress(filter.value_or(""), 1, en));
+    return Redirect(res, webform::PublicReportsUrl(filter.value_or(""), 1, en));
   }
   if (!seite.empty())
     page = std::stoi(seite);
@@ -138,7 +119,7 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
   p.total = listed->total;
   p.pages = static_cast<int>(std::max<int64_t>(1, (listed->total + q.page_size - 1) / q.page_size));
   if (page > p.pages)
-    return Redirect(res, ListAddress(*filter, p.pages, en));
+    return Redirect(res, webform::PublicReportsUrl(*filter, p.pages, en));
   for (const auto& r : listed->reports) {
     webform::PublicReportsPage::Item i;
     i.reference = r.reference;
@@ -173,9 +154,9 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
   p.map.library_js = webform::html::kLeafletJs;
   p.map.script_js = webform::html::kReportsMapJs;
   if (en)
-    p.languages.emplace_back("de", "Deutsch", ListAddress(*filter, page, false));
+    p.languages.emplace_back("de", "Deutsch", webform::PublicReportsUrl(*filter, page, false));
   else
-    p.languages.emplace_back("en", "English", ListAddress(*filter, page, true));
+    p.languages.emplace_back("en", "English", webform::PublicReportsUrl(*filter, page, true));
   SendCitizenPage(res, 200, language, webform::RenderPublicReportsPage(p));
 }
 

@@ -2,6 +2,7 @@
 #include "channels/webform/html.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -247,6 +248,24 @@ void RenderLanguageLinks(
     out += "</a>";
   }
   out += "</p>\n";
+}
+
+std::string Coordinate(double degrees) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", degrees);
+  return buf;
+}
+
+void RenderNoticeLinks(std::string& out, bool english) {
+  out += "<p><a";
+  Attr(out, "href", english ? "/datenschutz?lang=en" : "/datenschutz");
+  out += ">";
+  out += english ? "Privacy notice" : "Hinweise zum Datenschutz";
+  out += "</a> · <a";
+  Attr(out, "href", english ? "/barrierefreiheit?lang=en" : "/barrierefreiheit");
+  out += ">";
+  out += english ? "Accessibility" : "Barrierefreiheit";
+  out += "</a></p>\n";
 }
 
 std::string MapHead(const PageMap& map) {

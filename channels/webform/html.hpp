@@ -39,6 +39,11 @@ inline constexpr std::string_view kFormMapJs = "/assets/formular-karte-1.js";
 inline constexpr std::string_view kPhotosJs = "/assets/fotos-1.js";
 inline constexpr std::string_view kReportsMapJs = "/assets/meldungen-karte-1.js";
 
+// A WGS84 coordinate as the pages write it: "50.937531" (six decimals, about 10 cm).
+std::string Coordinate(double degrees);
+// The paragraph with the links to the privacy notice and the accessibility statement.
+void RenderNoticeLinks(std::string& out, bool english);
+
 // Links to the same page in other languages, in one paragraph: (language, label, href).
 void RenderLanguageLinks(
     std::string& out, const std::vector<std::tuple<std::string, std::string, std::string>>& links);

@@ -1,7 +1,6 @@
 #include "channels/webform/page.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -495,11 +494,8 @@ void RenderFormMap(std::string& out, const FormPage& page) {
       "die Mitte.</p>\n<div id=\"formular-karte\" class=\"karte karte-formular\" "
       "role=\"application\" aria-label=\"Karte: Ort des Mangels wählen\" "
       "aria-describedby=\"karte-hinweis karte-status\"";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", *page.map.center_lat);
-  Attr(out, "data-lat", buf);
-  std::snprintf(buf, sizeof buf, "%.6f", *page.map.center_lon);
-  Attr(out, "data-lon", buf);
+  Attr(out, "data-lat", html::Coordinate(*page.map.center_lat));
+  Attr(out, "data-lon", html::Coordinate(*page.map.center_lon));
   Attr(out, "data-zoom", std::to_string(page.map.zoom));
   Attr(out, "data-max-zoom", std::to_string(page.map.max_zoom));
   Attr(out, "data-tiles", SafeUrl(page.map.tile_url));

@@ -1,8 +1,6 @@
 // The public map and list of reports (channels/webform/public_reports.hpp).
 #include "channels/webform/public_reports.hpp"
 
-#include <cstdio>
-
 #include "channels/webform/html.hpp"
 
 namespace meldestelle::webform {
@@ -10,6 +8,7 @@ namespace {
 
 using html::AppendEscaped;
 using html::Attr;
+using html::Coordinate;
 using html::GroupForReading;
 using html::RenderHead;
 using html::SafeUrl;
@@ -24,31 +23,8 @@ std::string StatusClass(const std::string& status) {
   return "stand";
 }
 
-std::string Coordinate(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  return buf;
-}
-
-// The list's address with a filter and a page; German unless English was chosen.
 std::string ListUrl(const PublicReportsPage& p, const std::string& filter, int page) {
-  std::string url = "/meldungen";
-  std::string sep = "?";
-  if (!filter.empty()) {
-    // The filter's word in the address: offen, in-arbeit, erledigt.
-    url += sep + "stand=" +
-           (filter == "open"   ? "offen"
-            : filter == "work" ? "in-arbeit"
-                               : "erledigt");
-    sep = "&";
-  }
-  if (page > 1) {
-    url += sep + "seite=" + std::to_string(page);
-    sep = "&";
-  }
-  if (En(p.language))
-    url += sep + "lang=en";
-  return url;
+  return PublicReportsUrl(filter, page, En(p.language));
 }
 
 void RenderFilters(std::string& out, const PublicReportsPage& p) {
@@ -176,6 +152,26 @@ void RenderPaging(std::string& out, const PublicReportsPage& p) {
 
 }  // namespace
 
+std::string PublicReportsUrl(const std::string& filter, int page, bool english) {
+  std::string url = "/meldungen";
+  std::string sep = "?";
+  if (!filter.empty()) {
+    // The filter's word in the address: offen, in-arbeit, erledigt.
+    url += sep + "stand=" +
+           (filter == "open"   ? "offen"
+            : filter == "work" ? "in-arbeit"
+                               : "erledigt");
+    sep = "&";
+  }
+  if (page > 1) {
+    url += sep + "seite=" + std::to_string(page);
+    sep = "&";
+  }
+  if (english)
+    url += sep + "lang=en";
+  return url;
+}
+
 std::string PublicStatusLabel(const std::string& status, const std::string& language) {
   bool en = En(language);
   if (status == "done")
@@ -245,15 +241,8 @@ std::string RenderPublicReportsPage(const PublicReportsPage& p) {
     out += "</ol>\n";
   }
   RenderPaging(out, p);
-  out += "<p><a";
-  Attr(out, "href", en ? "/datenschutz?lang=en" : "/datenschutz");
-  out += ">";
-  out += en ? "Privacy notice" : "Hinweise zum Datenschutz";
-  out += "</a> · <a";
-  Attr(out, "href", en ? "/barrierefreiheit?lang=en" : "/barrierefreiheit");
-  out += ">";
-  out += en ? "Accessibility" : "Barrierefreiheit";
-  out += "</a></p>\n</main>\n</div>\n</body>\n</html>\n";
+  html::RenderNoticeLinks(out, en);
+  out += "</main>\n</div>\n</body>\n</html>\n";
   return out;
 }
 

@@ -40,6 +40,10 @@ struct PublicReportsPage {
 };
 std::string RenderPublicReportsPage(const PublicReportsPage& page);
 
+// The list's address: `filter` open, work, done or "" (all; in the address offen, in-arbeit,
+// erledigt), `page` from 1, German unless `english`.
+std::string PublicReportsUrl(const std::string& filter, int page, bool english);
+
 // The status word of the public list ("Offen", "In Arbeit", "Erledigt"), and its CSS class.
 std::string PublicStatusLabel(const std::string& status, const std::string& language);
 

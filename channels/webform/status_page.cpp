@@ -1,6 +1,5 @@
 #include "channels/webform/status_page.hpp"
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -11,6 +10,7 @@ namespace {
 
 using html::AppendEscaped;
 using html::Attr;
+using html::Coordinate;
 using html::GroupForReading;
 using html::RenderHead;
 using html::SafeUrl;
@@ -51,12 +51,6 @@ std::string EventLabel(const StatusPage::Event& e, const std::string& language) 
 
 void RenderLanguages(std::string& out, const std::vector<LanguageLink>& languages) {
   html::RenderLanguageLinks(out, languages);
-}
-
-std::string Coordinate(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  return buf;
 }
 
 void RenderPlace(std::string& out, const StatusPage& page) {
@@ -231,15 +225,8 @@ void RenderFooterLinks(std::string& out, const std::string& language) {
   out += en ? "Look up another reference" : "Andere Vorgangsnummer eingeben";
   out += "</a>\n<a class=\"knopf knopf-zweit\" href=\"/\">";
   out += en ? "Report a problem" : "Neue Meldung";
-  out += "</a>\n</div>\n<p><a";
-  Attr(out, "href", en ? "/datenschutz?lang=en" : "/datenschutz");
-  out += ">";
-  out += en ? "Privacy notice" : "Hinweise zum Datenschutz";
-  out += "</a> · <a";
-  Attr(out, "href", en ? "/barrierefreiheit?lang=en" : "/barrierefreiheit");
-  out += ">";
-  out += en ? "Accessibility" : "Barrierefreiheit";
-  out += "</a></p>\n";
+  out += "</a>\n</div>\n";
+  html::RenderNoticeLinks(out, en);
 }
 
 std::string ProblemText(LookupPage::Problem p, const std::string& language) {

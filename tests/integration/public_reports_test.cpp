@@ -18,16 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string Token(Stack& s, const std::string& department) {
-  int status = -1;
-  std::string out = s.RunCommand({"token", "create", "--department", department}, &status);
-  INFO(out);
-  REQUIRE(status == 0);
-  auto p = out.find("mst_");
-  REQUIRE(p != std::string::npos);
-  return out.substr(p, out.find('\n', p) - p);
-}
-
 // A report of `category` at its own place (none is linked to another as a duplicate).
 std::string Report(Stack& s, const std::string& text, const std::string& category,
                    const std::string& email = "") {
@@ -83,7 +73,7 @@ TEST_CASE(
     PublishAll(cfg);
   };
   Stack s(o);
-  const std::string token = Token(s, "tiefbauamt");
+  const std::string token = s.DepartmentToken("tiefbauamt");
   const std::string open =
       Report(s, "Schlagloch vor meinem Haus, Gruß Erika Privat", "STR-01", "erika@example.net");
   const std::string parking = Report(s, "Falschparker Kennzeichen K-AB 123", "ORD-03");
@@ -134,7 +124,7 @@ TEST_CASE(
   CHECK(Act(s, token, open, "public-text", {{"public_text", std::string(501, 'x')}})->status ==
         400);
   CHECK(Act(s, token, open, "public-text", {{"text", "x"}})->status == 400);
-  const std::string other = Token(s, "gruenflaechenamt");
+  const std::string other = s.DepartmentToken("gruenflaechenamt");
   CHECK(Act(s, other, open, "public-text", {{"public_text", "x"}})->status == 404);
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE public_text LIKE 'Schlagloch in der%'") == 1);
 
@@ -184,7 +174,7 @@ TEST_CASE(
   o.extra_env.push_back("MELDESTELLE_SMTP_FROM=maengel@musterstadt.example");
   o.edit_config = PublishAll;
   Stack s(o);
-  const std::string token = Token(s, "tiefbauamt");
+  const std::string token = s.DepartmentToken("tiefbauamt");
   const std::string ref = Report(s, "Tiefes Schlagloch", "STR-01");
   const std::string hidden = Report(s, "Falschparker", "ORD-03");
 

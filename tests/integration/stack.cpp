@@ -550,6 +550,16 @@ std::string Stack::MintFormToken(int age_seconds) const {
                                    RandomHex(12));
 }
 
+std::string Stack::DepartmentToken(const std::string& department) {
+  int status = -1;
+  std::string out = RunCommand({"token", "create", "--department", department}, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  auto p = out.find("mst_");
+  REQUIRE(p != std::string::npos);
+  return out.substr(p, out.find('\n', p) - p);
+}
+
 std::string Stack::FixAnswerKey(const std::string& reference) const {
   Config c;
   c.link_secret = form_secret();

@@ -169,6 +169,8 @@ class Stack {
   Config ConfigHere(const channels::Registry& channels, const std::string& more_yaml = "") const;
   Config ConfigHere() const;
   std::string MintFormToken(int age_seconds) const;
+  // A staff API token of `department` (meldestelle token create), "mst_…".
+  std::string DepartmentToken(const std::string& department);
   // The key of the reporter's link that may answer "Ist es behoben?" (core/links.hpp).
   std::string FixAnswerKey(const std::string& reference) const;
 

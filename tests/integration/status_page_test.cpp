@@ -19,16 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string CreateToken(Stack& s, const std::string& department) {
-  int status = -1;
-  std::string out = s.RunCommand({"token", "create", "--department", department}, &status);
-  INFO(out);
-  REQUIRE(status == 0);
-  auto p = out.find("mst_");
-  REQUIRE(p != std::string::npos);
-  return out.substr(p, out.find('\n', p) - p);
-}
-
 int Post(Stack& s, const std::string& path, const std::string& token, const std::string& body) {
   httplib::Headers h{{"Authorization", "Bearer " + token}};
   auto res = s.Client().Post(path.c_str(), h, body, "application/json");
@@ -108,7 +98,7 @@ TEST_CASE(
   REQUIRE(status->status == 200);
   CHECK(json::parse(status->body)["status_page"] == base + "/meldung/" + ref);
 
-  std::string token = CreateToken(s, "tiefbauamt");
+  std::string token = s.DepartmentToken("tiefbauamt");
   REQUIRE(Post(s, "/api/v1/tickets/" + ref + "/accept", token,
                R"({"public_note":"Wir sehen uns das an."})") == 200);
   REQUIRE(Post(s, "/api/v1/tickets/" + ref + "/notes", token,
@@ -361,7 +351,7 @@ TEST_CASE("Ist es behoben?: yes on the status page, no in the chat reopens, both
   o.extra_env = fake.Env();
   o.extra_env.push_back("MELDESTELLE_CHAT_WINDOW_SECONDS=1");
   Stack s(o);
-  std::string token = CreateToken(s, "tiefbauamt");
+  std::string token = s.DepartmentToken("tiefbauamt");
   auto done = [&](const std::string& ref) {
     REQUIRE(Post(s, "/api/v1/tickets/" + ref + "/status", token,
                  R"({"status":"done","public_note":"Repariert."})") == 200);
