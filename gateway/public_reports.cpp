@@ -139,20 +139,11 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
     i.me_too = r.awaits_fixing;
     p.items.push_back(std::move(i));
   }
-  const auto& map = settings.map;
-  p.map.enabled = map.enabled;
-  p.map.tile_url = map.tile_url;
-  p.map.attribution = map.attribution;
-  p.map.attribution_url = map.attribution_url;
-  p.map.max_zoom = map.max_zoom;
-  p.map.zoom = map.zoom;
+  p.map = webform::html::PageMapOf(settings.map, webform::html::kReportsMapJs);
   if (auto centre = TownCentre()) {
     p.map.center_lat = centre->first;
     p.map.center_lon = centre->second;
   }
-  p.map.library_css = webform::html::kLeafletCss;
-  p.map.library_js = webform::html::kLeafletJs;
-  p.map.script_js = webform::html::kReportsMapJs;
   if (en)
     p.languages.emplace_back("de", "Deutsch", webform::PublicReportsUrl(*filter, page, false));
   else

@@ -185,15 +185,8 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
     page.lon = exact ? *s.lon : std::round(*s.lon * 1000.0) / 1000.0;
     page.map_link = tickets::MapLink(*page.lat, *page.lon);
   }
-  const auto& map = config_.Get<webform::Settings>().map;
-  page.map.enabled = map.enabled;
-  page.map.tile_url = map.tile_url;
-  page.map.attribution = map.attribution;
-  page.map.attribution_url = map.attribution_url;
-  page.map.max_zoom = map.max_zoom;
-  page.map.library_css = webform::html::kLeafletCss;
-  page.map.library_js = webform::html::kLeafletJs;
-  page.map.script_js = webform::html::kStatusMapJs;
+  page.map = webform::html::PageMapOf(config_.Get<webform::Settings>().map,
+                                      webform::html::kStatusMapJs);
   page.languages = OtherLanguage(language, "/meldung/" + s.reference);
   // Only a reporter may answer: the page asks with the key of the link in their notice.
   const std::string key = req.get_param_value("schluessel");

@@ -268,6 +268,28 @@ void RenderNoticeLinks(std::string& out, bool english) {
   out += "</a></p>\n";
 }
 
+PageMap PageMapOf(const Settings::Map& map, std::string_view script) {
+  PageMap m;
+  m.enabled = map.enabled;
+  m.tile_url = map.tile_url;
+  m.attribution = map.attribution;
+  m.attribution_url = map.attribution_url;
+  m.max_zoom = map.max_zoom;
+  m.zoom = map.zoom;
+  m.library_css = kLeafletCss;
+  m.library_js = kLeafletJs;
+  m.script_js = script;
+  return m;
+}
+
+void RenderHoneypot(std::string& out, std::string_view id) {
+  out += "<div class=\"hp\" aria-hidden=\"true\">\n<label";
+  Attr(out, "for", id);
+  out += ">Dieses Feld bitte leer lassen</label>\n<input type=\"text\"";
+  Attr(out, "id", id);
+  out += " name=\"website\" value=\"\" tabindex=\"-1\" autocomplete=\"off\">\n</div>\n";
+}
+
 std::string MapHead(const PageMap& map) {
   std::string out = "<link rel=\"stylesheet\"";
   Attr(out, "href", map.library_css);

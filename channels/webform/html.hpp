@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "channels/webform/page.hpp"
+#include "channels/webform/settings.hpp"
 
 namespace meldestelle::webform::html {
 
@@ -47,6 +48,13 @@ void RenderNoticeLinks(std::string& out, bool english);
 // Links to the same page in other languages, in one paragraph: (language, label, href).
 void RenderLanguageLinks(
     std::string& out, const std::vector<std::tuple<std::string, std::string, std::string>>& links);
+// A page's map from `webform.map`, with the library served by the gateway and our `script`; no
+// centre (the caller sets one where the map needs it).
+PageMap PageMapOf(const Settings::Map& map, std::string_view script);
+// The honeypot: a field hidden from people (and from screen readers) that bots fill in; a
+// submission with it filled is discarded. `id` names the field on its page, `name` is "website".
+void RenderHoneypot(std::string& out, std::string_view id);
+
 // The map's <link> and <script defer> elements for the head.
 std::string MapHead(const PageMap& map);
 // "Karte: © OpenStreetMap-Mitwirkende" (linked), under a map: the tiles' licence asks for it.

@@ -680,11 +680,7 @@ void RenderHiddenFields(std::string& out, const FormPage& page) {
   Attr(out, "value", page.form_token);
   out += ">\n";
   // Honeypot: invisible for people, tempting for bots. Never pre-filled.
-  out +=
-      "<div class=\"hp\" aria-hidden=\"true\">\n"
-      "<label for=\"website\">Dieses Feld bitte leer lassen</label>\n"
-      "<input type=\"text\" id=\"website\" name=\"website\" value=\"\" tabindex=\"-1\" "
-      "autocomplete=\"off\">\n</div>\n";
+  html::RenderHoneypot(out, "website");
 }
 
 }  // namespace

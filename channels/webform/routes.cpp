@@ -152,17 +152,9 @@ FormPage Routes::EmptyPage() const {
   page.photos_script = html::kPhotosJs;
   page.link_public_reports = settings_.public_reports.enabled;
   if (auto centre = intake_.TownCentre(); centre && settings_.map.enabled) {
-    page.map.enabled = true;
-    page.map.tile_url = settings_.map.tile_url;
-    page.map.attribution = settings_.map.attribution;
-    page.map.attribution_url = settings_.map.attribution_url;
-    page.map.max_zoom = settings_.map.max_zoom;
-    page.map.zoom = settings_.map.zoom;
+    page.map = html::PageMapOf(settings_.map, html::kFormMapJs);
     page.map.center_lat = centre->first;
     page.map.center_lon = centre->second;
-    page.map.library_css = html::kLeafletCss;
-    page.map.library_js = html::kLeafletJs;
-    page.map.script_js = html::kFormMapJs;
   }
   return page;
 }

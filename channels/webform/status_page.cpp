@@ -206,10 +206,8 @@ void RenderMeToo(std::string& out, const StatusPage& page) {
   Attr(out, "aria-describedby", error ? "ich-auch-hinweis ich-auch-fehler" : "ich-auch-hinweis");
   if (error)
     out += " aria-invalid=\"true\"";
-  out +=
-      "></div>\n<div class=\"hp\" aria-hidden=\"true\"><label for=\"ich-auch-website\">"
-      "Dieses Feld bitte leer lassen</label><input type=\"text\" id=\"ich-auch-website\" "
-      "name=\"website\" value=\"\" tabindex=\"-1\" autocomplete=\"off\"></div>\n";
+  out += "></div>\n";
+  html::RenderHoneypot(out, "ich-auch-website");
   if (en)
     out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
   out += "<button type=\"submit\" class=\"knopf knopf-primaer\">";
