@@ -105,5 +105,6 @@ int RunToken(const Args& args);
 int RunDeadlines(const Args& args);
 int RunStats(const Args& args);
 int RunPrivacy(const Args& args);  // retention run, export, erase, access-log
+int RunTexts(const Args& args);    // check a town's folder of texts, show a language
 
 }  // namespace meldestelle::app

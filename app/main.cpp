@@ -41,6 +41,7 @@ Commands:
   stats             routing quality per rule and department: misroutes, escalations, times
   privacy           data protection: retention pass, a citizen's data export and erasure,
                     who saw contact data
+  texts             the citizens' texts in every language: check a town's folder, show them
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help.
@@ -59,7 +60,7 @@ constexpr Command kCommands[] = {
     {"rules", RunRules},           {"dead-letters", RunDeadLetters},
     {"tickets", RunTickets},       {"token", RunToken},
     {"deadlines", RunDeadlines},   {"stats", RunStats},
-    {"privacy", RunPrivacy},
+    {"privacy", RunPrivacy},       {"texts", RunTexts},
 };
 
 }  // namespace

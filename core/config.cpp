@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/errors.hpp"
+#include "core/texts.hpp"
 #include "core/yaml_reader.hpp"
 
 namespace meldestelle {
@@ -107,6 +108,23 @@ std::filesystem::path ResolveBeside(const Config& config, const std::string& pat
 }
 
 namespace {
+
+// texts.dir: the town's own catalogues over the built-in ones (core/texts.hpp).
+void ReadTexts(YamlReader& rd, const YAML::Node& root, Config& c) {
+  auto n = root["texts"];
+  if (!n || !rd.ExpectMap(n, "texts", {"dir"}))
+    return;
+  std::string dir;
+  rd.String(n, "dir", &dir, false, "texts");
+  if (dir.empty())
+    return;
+  auto loaded = texts::Catalogue::WithFolder(ResolveBeside(c, dir).string());
+  if (!loaded) {
+    rd.Fail(n["dir"], "texts.dir", loaded.error().message);
+    return;
+  }
+  c.texts = *loaded;
+}
 
 void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
   if (auto n = root["town"]; n && rd.ExpectMap(n, "town", {"name", "timezone"})) {
@@ -390,8 +408,8 @@ Result<Config> ReadConfig(YamlReader& rd, const YAML::Node& root, const std::fil
                   "must be a mapping of sections (town, gateway, …)");
     return MakeError(errors::kConfigInvalid, rd.JoinedErrors());
   }
-  std::vector<std::string> known = {"town",    "gateway", "amqp",        "database",
-                                    "storage", "keys",    "departments", "categories"};
+  std::vector<std::string> known = {"town", "gateway",     "amqp",       "database", "storage",
+                                    "keys", "departments", "categories", "texts"};
   for (const auto& s : sections)
     known.emplace_back(s->key());
   if (!ignore_other_keys) {
@@ -406,6 +424,7 @@ Result<Config> ReadConfig(YamlReader& rd, const YAML::Node& root, const std::fil
     }
   }
   ReadShared(rd, root, c);
+  ReadTexts(rd, root, c);
   ReadDepartments(rd, root, c);
   ReadCategories(rd, root, c);
   for (const auto& s : sections)

@@ -95,6 +95,10 @@ struct Category {
 
 struct Config;
 
+namespace texts {
+class Catalogue;
+}
+
 // How one top-level section of the file is read: its key, and a reader that records every
 // problem as "file:line: key: reason" in the YamlReader. Implemented by Section<S>
 // (core/config_section.hpp). A section with an empty key is no part of the file: its reader
@@ -111,6 +115,9 @@ using ConfigSections = std::vector<std::shared_ptr<const ConfigSection>>;
 // The whole configuration, parsed once at startup. Immutable after load.
 struct Config {
   std::filesystem::path file;
+  // The citizens' texts (core/texts.hpp): the built-in catalogues, with `texts.dir`'s files over
+  // them; null = the built-in ones.
+  std::shared_ptr<const texts::Catalogue> texts;
   struct Town {
     std::string name;
     std::string timezone = "Europe/Berlin";
@@ -214,7 +221,7 @@ struct Config {
 Result<Config> LoadConfig(const std::filesystem::path& file, const ConfigSections& sections = {},
                           bool ignore_other_keys = false);
 // The same from YAML text (fuzz/config.cpp); `file` labels the errors and is where relative paths
-// in it are resolved from (ResolveBeside). Nothing is read from disk.
+// in it are resolved from (ResolveBeside). Nothing is read from disk but texts.dir's folder.
 Result<Config> ParseConfig(const std::string& yaml_text, const std::filesystem::path& file,
                            const ConfigSections& sections = {}, bool ignore_other_keys = false);
 // --config, else $MELDESTELLE_CONFIG, else config/example/meldestelle.yaml.

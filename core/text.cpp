@@ -64,6 +64,96 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+std::u32string Utf8CodePoints(std::string_view s) {
+  std::u32string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) {
+      ++i;
+      continue;
+    }
+    char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    bool ok = true;
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if (ok)
+      out += cp;
+    i += ok ? n : 1;
+  }
+  return out;
+}
+
+void AppendUtf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+namespace {
+
+char32_t LowerCodePoint(char32_t c) {
+  if (c >= 'A' && c <= 'Z')
+    return c + 0x20;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7)  // Latin-1 capitals
+    return c + 0x20;
+  if (c == 0x130)  // İ
+    return 'i';
+  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && (c % 2 == 0) &&
+      !(c >= 0x139 && c <= 0x148) && c < 0x178)
+    return c + 1;                // Latin Extended-A: Ğ ğ, Ş ş, …
+  if (c >= 0x410 && c <= 0x42F)  // А–Я
+    return c + 0x20;
+  if (c >= 0x400 && c <= 0x40F)  // Ѐ–Џ (Є, І, Ї, Ў …)
+    return c + 0x50;
+  if (c == 0x490)  // Ґ
+    return 0x491;
+  return c;
+}
+
+}  // namespace
+
+std::string Utf8Lower(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+    if (n == 1 || i + n > s.size()) {
+      out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 0x20 : c);
+      ++i;
+      continue;
+    }
+    std::u32string cp = Utf8CodePoints(s.substr(i, n));
+    if (cp.size() == 1)
+      AppendUtf8(out, LowerCodePoint(cp[0]));
+    else
+      out.append(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
   if (s.size() <= max_bytes)
     return s;

@@ -16,6 +16,12 @@ std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 std::string_view TrimAscii(std::string_view s);
 // A-Z to a-z; every other byte as it is (header values, tokens, charset names).
 std::string AsciiLower(std::string_view s);
+// Lowercase for the letters citizens' languages use: ASCII, Latin-1 and Latin Extended-A
+// capitals (Ä, Ö, Ü, Ç, Ğ, Ş; İ becomes i), Cyrillic (А–Я, Ѐ–Џ, Ґ); every other byte as it is.
+std::string Utf8Lower(std::string_view s);
+// The code points of UTF-8 text (invalid bytes are skipped).
+std::u32string Utf8CodePoints(std::string_view s);
+void AppendUtf8(std::string& out, char32_t code_point);
 // Percent-encoding (%XX, upper case) of every byte but ASCII letters, digits and `also_plain`;
 // the default leaves RFC 3986's unreserved characters as they are.
 std::string PercentEncode(std::string_view s, std::string_view also_plain = "-._~");

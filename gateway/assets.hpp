@@ -4,6 +4,7 @@
 // vendored map library (gateway/assets/leaflet-*/, from npm; docs/architecture.md, "Assets")
 // and our scripts for it. Built into the binary by cmake/embed.cmake.
 
+#include <span>
 #include <string_view>
 
 namespace meldestelle::gateway {
@@ -16,6 +17,7 @@ struct Asset {
 
 // nullptr when there is no such file.
 const Asset* FindAsset(std::string_view path);
+std::span<const Asset> AllAssets();
 
 // The paths the pages link (kLeafletCss, kLeafletJs, kStatusMapJs, kFormMapJs) are in
 // channels/webform/html.hpp, beside the pages.

@@ -108,7 +108,9 @@ void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& r
 }
 
 void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res) {
-  std::string lang = PageLanguage(req);
+  const texts::Lang t = PageLang(req);
+  // A legal text: German, or English for every language but German and Leichte Sprache.
+  const std::string lang = t.code() == "de" || t.code() == "de-x-ls" ? "de" : "en";
   std::vector<std::string> enabled;
   for (const auto& channel : channels_.channels()) {
     if (!channel.enabled || channel.enabled(config_))
@@ -131,11 +133,8 @@ void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response
   page.title = n.title;
   for (auto& s : n.sections)
     page.sections.push_back({std::move(s.heading), std::move(s.paragraphs), std::move(s.items)});
-  if (lang == "de") {
-    page.languages.emplace_back("en", "This notice in English", "/datenschutz?lang=en");
-  } else {
-    page.languages.emplace_back("de", "Diese Hinweise auf Deutsch", "/datenschutz?lang=de");
-  }
+  page.t = t;
+  page.self = "/datenschutz";
   SendInfoPage(res, page);
 }
 

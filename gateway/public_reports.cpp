@@ -59,18 +59,16 @@ bool Gateway::Published(const std::string& routed_category, const std::string& c
 
 void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response& res) {
   const auto& settings = config_.Get<webform::Settings>();
-  const std::string language = PageLanguage(req);
-  const bool en = language == "en";
+  const texts::Lang t = PageLang(req);
+  const std::string& language = t.code();
   const std::string& policy = config_.Get<open311::Settings>().publish;
   if (!settings.public_reports.enabled || policy == "none") {
     webform::InfoPage off;
     off.language = language;
+    off.t = t;
     off.town_name = config_.town.name;
-    off.title = en ? "Reported problems" : "Gemeldete Mängel";
-    off.sections.push_back({en ? "Not offered" : "Nicht angeboten",
-                            {en ? "This town does not publish the reports."
-                                : "Diese Stadt veröffentlicht die Meldungen nicht."},
-                            {}});
+    off.title = t("liste.titel");
+    off.sections.push_back({t("liste.titel"), {t("liste.aus")}, {}});
     SendInfoPage(res, off);
     res.status = 404;
     return;
@@ -85,7 +83,7 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
                   std::stoi(seite) >= 1);
   if (!filter || !page_ok) {
     // An address nobody links to: the list itself.
-    return Redirect(res, webform::PublicReportsUrl(filter.value_or(""), 1, en));
+    return Redirect(res, webform::PublicReportsUrl(filter.value_or(""), 1, t));
   }
   if (!seite.empty())
     page = std::stoi(seite);
@@ -105,21 +103,22 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
   if (!listed) {
     log::Warn("public list unavailable", {{"error", listed.error().detail}});
     webform::LookupPage lookup;
-    lookup.language = language;
+    lookup.t = t;
     lookup.town_name = config_.town.name;
     lookup.problem = webform::LookupPage::Problem::kUnavailable;
     res.set_header("Retry-After", "30");
     return SendCitizenPage(res, 503, language, webform::RenderLookupPage(lookup));
   }
   webform::PublicReportsPage p;
-  p.language = language;
+  p.t = t;
+  p.self = webform::PublicReportsUrl(*filter, page, texts::Lang());
   p.town_name = config_.town.name;
   p.filter = *filter;
   p.page = page;
   p.total = listed->total;
   p.pages = static_cast<int>(std::max<int64_t>(1, (listed->total + q.page_size - 1) / q.page_size));
   if (page > p.pages)
-    return Redirect(res, webform::PublicReportsUrl(*filter, p.pages, en));
+    return Redirect(res, webform::PublicReportsUrl(*filter, p.pages, t));
   for (const auto& r : listed->reports) {
     webform::PublicReportsPage::Item i;
     i.reference = r.reference;
@@ -144,28 +143,18 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
     p.map.center_lat = centre->first;
     p.map.center_lon = centre->second;
   }
-  if (en)
-    p.languages.emplace_back("de", "Deutsch", webform::PublicReportsUrl(*filter, page, false));
-  else
-    p.languages.emplace_back("en", "English", webform::PublicReportsUrl(*filter, page, true));
   SendCitizenPage(res, 200, language, webform::RenderPublicReportsPage(p));
 }
 
 void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
   if (RefuseTooMany(req, res, "me_too"))
     return;
-  const std::string language = PageLanguage(req);
-  const bool en = language == "en";
+  const texts::Lang t = PageLang(req);
+  const std::string& language = t.code();
   // A report like any other: the same allowance per client as the form's.
   if (int wait = ReportRateLimited(req, "webform"); wait > 0) {
     res.set_header("Retry-After", std::to_string(wait));
-    return ShowStatusPage(
-        req, res, 429, "", "",
-        en ? "Too many reports from your connection in a short time. Please wait "
-             "a minute and try again."
-           : "Von Ihrem Anschluss kamen in kurzer Zeit sehr viele Meldungen. "
-             "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal.",
-        "");
+    return ShowStatusPage(req, res, 429, "", "", t("formular.fehler.zu_viele"), "");
   }
   auto ref = ParseReference(req.matches[1].str());
   if (!ref || *ref != req.matches[1].str())
@@ -174,15 +163,12 @@ void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
   // The honeypot: a bot is answered like a person, and nothing happens.
   if (!TrimAscii(req.get_param_value("website")).empty()) {
     log::Info("ich-auch discarded", {{"reason", "honeypot"}});
-    return Redirect(res, back + "?ich-auch=danke" + (en ? "&lang=en" : ""));
+    return Redirect(res, back + "?ich-auch=danke" + t.Query('&'));
   }
   const std::string typed = req.get_param_value("email");
   const std::string email(TrimAscii(typed));
   if (!IsValidUtf8(email) || !webform::LooksLikeEmail(email)) {
-    return ShowStatusPage(req, res, 400, "", "",
-                          en ? "Please check the e-mail address, for example name@example.de."
-                             : "Bitte prüfen Sie die E-Mail-Adresse, zum Beispiel "
-                               "name@beispiel.de.",
+    return ShowStatusPage(req, res, 400, "", "", t("formular.fehler.email_beispiel"),
                           IsValidUtf8(email) ? email : "");
   }
   auto found = store_.Lookup(*ref, config_.town.timezone);
@@ -194,18 +180,14 @@ void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
   if (!Published(s.routed_category, s.shown_category, s.channel))
     return ShowStatusPage(req, res, 404, "", "");
   if (!open) {
-    return ShowStatusPage(req, res, 409, "", "",
-                          en ? "This report is closed already: there is nothing left to wait for."
-                             : "Diese Meldung ist schon abgeschlossen: Es gibt nichts mehr, "
-                               "worauf Sie warten müssten.",
-                          email);
+    return ShowStatusPage(req, res, 409, "", "", t("status.ich_auch.abgeschlossen"), email);
   }
   // A report of its own, linked to this ticket (Report::same_as): the citizen gets its
   // acknowledgement and the ticket's notices, and the data protection rules of a report.
   webform::Intake intake;
   Report& r = intake.report;
-  r.text = en ? "Me too: I have noticed this problem as well."
-              : "Ich auch: Dieser Mangel ist mir auch aufgefallen.";
+  // For the department, who read German.
+  r.text = "Ich auch: Dieser Mangel ist mir auch aufgefallen.";
   r.category = s.routed_category;
   r.reporter.address = email;
   r.reporter.ack_channel = "email";
@@ -224,13 +206,10 @@ void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
     log::Warn("ich-auch not accepted", {{"reference", *ref}, {"error", a.error.message}});
     res.set_header("Retry-After", "30");
     return ShowStatusPage(req, res, a.status == 503 ? 503 : 500, "", "",
-                          en ? "This did not work just now. Please try again in a few minutes."
-                             : "Das hat gerade nicht geklappt. Bitte versuchen Sie es in einigen "
-                               "Minuten noch einmal.",
-                          email);
+                          t("formular.fehler.nicht_geklappt"), email);
   }
   log::Info("ich-auch", {{"reference", *ref}, {"report", a.reference}});
-  Redirect(res, back + "?ich-auch=danke" + (en ? "&lang=en" : ""));
+  Redirect(res, back + "?ich-auch=danke" + t.Query('&'));
 }
 
 }  // namespace meldestelle::gateway

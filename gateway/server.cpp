@@ -333,7 +333,7 @@ namespace {
 // HEIC/AVIF converted to JPEG (the original is not kept); each listed as an attachment. A photo
 // that cannot be cleaned (a type we cannot strip, broken, too many pixels) refuses the request:
 // no channel keeps a photo with its metadata.
-Status PreparePhotos(webform::Intake& intake) {
+Status PreparePhotos(const Config& config, webform::Intake& intake) {
   Report& r = intake.report;
   for (auto& photo : intake.photos) {
     if (!r.location.lat && r.location.address.empty()) {
@@ -347,7 +347,8 @@ Status PreparePhotos(webform::Intake& intake) {
     if (!clean) {
       log::Warn("photo refused: metadata could not be removed",
                 {{"code", clean.error().code.str()}, {"reason", clean.error().detail}});
-      webform::FieldError refused = webform::PhotoRefused(clean.error(), photo.filename);
+      webform::FieldError refused = webform::PhotoRefused(clean.error(), photo.filename,
+                                                          texts::For(config, r.reporter.language));
       return MakeError(refused.code, refused.message, clean.error().detail);
     }
     photo.content = std::move(clean->bytes);
@@ -375,7 +376,7 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
     return out;
   };
   Report& r = intake.report;
-  if (auto photos = PreparePhotos(intake); !photos) {
+  if (auto photos = PreparePhotos(config_, intake); !photos) {
     out.error_field = "photos";
     return fail(photos.error());
   }

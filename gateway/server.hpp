@@ -11,6 +11,7 @@
 #include "core/media.hpp"
 #include "core/metrics.hpp"
 #include "core/reference.hpp"
+#include "core/texts.hpp"
 #include "gateway/framing.hpp"
 #include "gateway/places.hpp"
 #include "gateway/publisher.hpp"
@@ -26,8 +27,12 @@ namespace meldestelle::gateway {
 
 class GuardedServer;  // cpp-httplib's server (gateway/guarded_server.hpp)
 
-// The language of a citizens' page: ?lang=de|en, else the browser's Accept-Language, else German.
+// The language of a citizens' page (core/texts.hpp): ?lang=, else the browser's Accept-Language,
+// else German.
 std::string PageLanguage(const httplib::Request& req);
+// The page's own address with its query but for ?lang= and the names in `drop`: the language
+// switch's links add their language to it.
+std::string SelfUrl(const httplib::Request& req, std::initializer_list<std::string_view> drop = {});
 // A page of text (the privacy notice, the accessibility statement) in its language, cacheable
 // for 5 minutes.
 void SendInfoPage(httplib::Response& res, const webform::InfoPage& page);
@@ -88,6 +93,8 @@ class Gateway final : public channels::Intake {
   int TakeFromAllowance(RateLimiter& limit, const httplib::Request& req,
                         const metrics::Labels& counted, const char* counter, const char* help);
   bool RefuseTooMany(const httplib::Request& req, httplib::Response& res, const char* what);
+  // The citizens' texts in the page's language (PageLanguage).
+  texts::Lang PageLang(const httplib::Request& req) const;
   // GET /api/v1/places?q= and /api/v1/places/near?lat=&lon= (gateway/places.cpp).
   void HandlePlaceSearch(const httplib::Request& req, httplib::Response& res);
   void HandlePlaceNear(const httplib::Request& req, httplib::Response& res);

@@ -18,6 +18,7 @@
 #include "core/reference.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 #include "gateway/assets.hpp"
 #include "gateway/server.hpp"
 #include "tickets/fix_answers.hpp"
@@ -25,14 +26,6 @@
 
 namespace meldestelle::gateway {
 namespace {
-
-std::vector<webform::LanguageLink> OtherLanguage(const std::string& language,
-                                                 const std::string& path) {
-  std::string sep = path.find('?') == std::string::npos ? "?" : "&";
-  if (language == "en")
-    return {{"de", "Deutsch", path + sep + "lang=de"}};
-  return {{"en", "English", path + sep + "lang=en"}};
-}
 
 std::string DepartmentName(const Config& config, const std::string& id) {
   for (const auto& d : config.departments) {
@@ -50,39 +43,23 @@ webform::LookupPage::Problem ProblemOf(const Error& e) {
 }  // namespace
 
 std::string PageLanguage(const httplib::Request& req) {
-  std::string lang = req.get_param_value("lang");
-  if (lang == "de" || lang == "en")
-    return lang;
-  // Accept-Language (RFC 9110, 12.5.4): the German or English range with the highest weight;
-  // equal weights keep the browser's order. German when it names neither.
-  std::string accept = req.get_header_value("Accept-Language");
-  std::string best = "de";
-  double best_q = -1;
-  size_t start = 0;
-  while (start <= accept.size()) {
-    size_t end = accept.find(',', start);
-    if (end == std::string::npos)
-      end = accept.size();
-    std::string item = accept.substr(start, end - start);
-    start = end + 1;
-    size_t semi = item.find(';');
-    std::string tag = item.substr(0, semi);
-    tag.erase(std::remove(tag.begin(), tag.end(), ' '), tag.end());
-    std::transform(tag.begin(), tag.end(), tag.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    double q = 1;
-    if (semi != std::string::npos) {
-      size_t qpos = item.find("q=", semi);
-      if (qpos != std::string::npos)
-        q = std::strtod(item.c_str() + qpos + 2, nullptr);
-    }
-    std::string primary = tag.substr(0, tag.find('-'));
-    if ((primary == "de" || primary == "en") && q > 0 && q > best_q) {
-      best = primary;
-      best_q = q;
-    }
+  return texts::Choose(req.get_param_value("lang"), req.get_header_value("Accept-Language"));
+}
+
+std::string SelfUrl(const httplib::Request& req, std::initializer_list<std::string_view> drop) {
+  std::string url = req.path;
+  char sep = '?';
+  for (const auto& [name, value] : req.params) {
+    if (name == "lang" || std::find(drop.begin(), drop.end(), name) != drop.end())
+      continue;
+    url += sep + PercentEncode(name) + "=" + PercentEncode(value);
+    sep = '&';
   }
-  return best;
+  return url;
+}
+
+texts::Lang Gateway::PageLang(const httplib::Request& req) const {
+  return texts::For(config_, PageLanguage(req));
 }
 
 // 429 with a page that says so (gateway.lookups_per_minute); false if the client may go on.
@@ -90,22 +67,21 @@ bool Gateway::RefuseTooMany(const httplib::Request& req, httplib::Response& res,
   int wait = LookupRateLimited(req, what);
   if (wait == 0)
     return false;
-  std::string language = PageLanguage(req);
   webform::LookupPage page;
-  page.language = language;
+  page.t = PageLang(req);
   page.town_name = config_.town.name;
   page.problem = webform::LookupPage::Problem::kTooMany;
   res.set_header("Retry-After", std::to_string(wait));
-  SendCitizenPage(res, 429, language, webform::RenderLookupPage(page));
+  SendCitizenPage(res, 429, page.t.code(), webform::RenderLookupPage(page));
   return true;
 }
 
 void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& res) {
-  std::string language = PageLanguage(req);
   webform::LookupPage page;
-  page.language = language;
+  page.t = PageLang(req);
+  const std::string language = page.t.code();
   page.town_name = config_.town.name;
-  page.languages = OtherLanguage(language, "/meldung");
+  page.self = SelfUrl(req);
   if (req.has_param("nummer")) {
     if (RefuseTooMany(req, res, "status_page"))
       return;
@@ -114,7 +90,7 @@ void Gateway::HandleLookupPage(const httplib::Request& req, httplib::Response& r
     if (ref) {
       // The page of the reference has one address, whatever was typed.
       res.status = 303;
-      res.set_header("Location", "/meldung/" + *ref + (language == "en" ? "?lang=en" : ""));
+      res.set_header("Location", "/meldung/" + *ref + page.t.Query());
       res.set_header("Cache-Control", "no-store");
       return;
     }
@@ -133,13 +109,14 @@ void Gateway::HandleStatusPage(const httplib::Request& req, httplib::Response& r
 void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res, int status,
                              const std::string& fixed_error, const std::string& fixed_note,
                              const std::string& me_too_error, const std::string& me_too_email) {
-  std::string language = PageLanguage(req);
+  const texts::Lang t = PageLang(req);
+  const std::string language = t.code();
   std::string typed = req.matches[1].str();
   webform::LookupPage lookup;
-  lookup.language = language;
+  lookup.t = t;
   lookup.town_name = config_.town.name;
   lookup.typed = typed;
-  lookup.languages = OtherLanguage(language, "/meldung");
+  lookup.self = "/meldung";
   auto ref = ParseReference(typed);
   if (!ref) {
     lookup.problem = ProblemOf(ref.error());
@@ -147,7 +124,7 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   }
   if (*ref != typed) {
     res.status = 301;
-    res.set_header("Location", "/meldung/" + *ref + (language == "en" ? "?lang=en" : ""));
+    res.set_header("Location", "/meldung/" + *ref + t.Query());
     return;
   }
   auto found = store_.Lookup(*ref, config_.town.timezone);
@@ -163,7 +140,7 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   }
   const auto& s = **found;
   webform::StatusPage page;
-  page.language = language;
+  page.t = t;
   page.town_name = config_.town.name;
   page.reference = s.reference;
   page.status = s.status;
@@ -187,7 +164,7 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   }
   page.map = webform::html::PageMapOf(config_.Get<webform::Settings>().map,
                                       webform::html::kStatusMapJs);
-  page.languages = OtherLanguage(language, "/meldung/" + s.reference);
+  page.self = SelfUrl(req, {"antwort", "ich-auch"});
   // Only a reporter may answer: the page asks with the key of the link in their notice.
   const std::string key = req.get_param_value("schluessel");
   page.ask_fixed = s.awaits_fix_answer && VerifyFixAnswerKey(config_, s.reference, key);
@@ -213,18 +190,12 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
 void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& res) {
   if (RefuseTooMany(req, res, "fix_answer"))
     return;
-  std::string language = PageLanguage(req);
-  bool en = language == "en";
+  const texts::Lang t = PageLang(req);
   auto ref = ParseReference(req.matches[1].str());
   if (!ref || *ref != req.matches[1].str())
     return ShowStatusPage(req, res, 404, "", "");
   if (!VerifyFixAnswerKey(config_, *ref, req.get_param_value("schluessel"))) {
-    return ShowStatusPage(req, res, 403,
-                          en ? "Only the people who reported it can answer: please open the link "
-                               "in the message we sent you."
-                             : "Antworten können nur die Meldenden: Bitte öffnen Sie den Link aus "
-                               "der Nachricht, die wir Ihnen geschickt haben.",
-                          "");
+    return ShowStatusPage(req, res, 403, t("status.behoben.kein_schluessel"), "");
   }
   std::string answer = req.get_param_value("antwort");
   // Browsers count a line break as one character for maxlength but send CR LF.
@@ -235,15 +206,11 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
       note += c;
   }
   if (answer != "ja" && answer != "nein") {
-    return ShowStatusPage(
-        req, res, 400, en ? "Please choose “Yes” or “No”." : "Bitte wählen Sie „Ja“ oder „Nein“.",
-        IsValidUtf8(note) ? note : "");
+    return ShowStatusPage(req, res, 400, t("status.behoben.antwort_fehlt"),
+                          IsValidUtf8(note) ? note : "");
   }
   if (!IsValidUtf8(note) || Utf8Length(note) > 2000) {
-    return ShowStatusPage(req, res, 400,
-                          en ? "The note is too long: at most 2000 characters."
-                             : "Die Anmerkung ist zu lang: höchstens 2000 Zeichen.",
-                          "");
+    return ShowStatusPage(req, res, 400, t("status.behoben.notiz_zu_lang"), "");
   }
   tickets::FixAnswer outcome = tickets::FixAnswer::kUnknown;
   auto written = store_.Write([&](db::Tx& tx) {
@@ -256,12 +223,12 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
   if (!written) {
     log::Warn("answer to \"Ist es behoben?\" not recorded", {{"error", written.error().detail}});
     webform::LookupPage lookup;
-    lookup.language = language;
+    lookup.t = t;
     lookup.town_name = config_.town.name;
     lookup.typed = *ref;
     lookup.problem = webform::LookupPage::Problem::kUnavailable;
     res.set_header("Retry-After", "30");
-    return SendCitizenPage(res, 503, language, webform::RenderLookupPage(lookup));
+    return SendCitizenPage(res, 503, t.code(), webform::RenderLookupPage(lookup));
   }
   if (outcome == tickets::FixAnswer::kUnknown)
     return ShowStatusPage(req, res, 404, "", "");
@@ -276,22 +243,16 @@ void Gateway::HandleFixAnswer(const httplib::Request& req, httplib::Response& re
                       : outcome == tickets::FixAnswer::kReopened        ? "?antwort=wieder-offen"
                       : outcome == tickets::FixAnswer::kAlreadyAnswered ? "?antwort=schon"
                                                                         : "";
-  if (en)
-    query += query.empty() ? "?lang=en" : "&lang=en";
+  query += t.Query(query.empty() ? '?' : '&');
   res.status = 303;
   res.set_header("Location", "/meldung/" + *ref + query);
   res.set_header("Cache-Control", "no-store");
 }
 
 void Gateway::HandleAccessibility(const httplib::Request& req, httplib::Response& res) {
-  std::string language = PageLanguage(req);
   webform::InfoPage page = webform::AccessibilityStatement(
-      config_.town.name, config_.Get<webform::Settings>().accessibility, language);
-  if (language == "de") {
-    page.languages.emplace_back("en", "This statement in English", "/barrierefreiheit?lang=en");
-  } else {
-    page.languages.emplace_back("de", "Diese Erklärung auf Deutsch", "/barrierefreiheit?lang=de");
-  }
+      config_.town.name, config_.Get<webform::Settings>().accessibility, PageLang(req));
+  page.self = "/barrierefreiheit";
   SendInfoPage(res, page);
 }
 

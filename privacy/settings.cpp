@@ -1,13 +1,11 @@
 #include "privacy/settings.hpp"
 
 #include "core/config_section.hpp"
+#include "core/texts.hpp"
 
 namespace meldestelle::privacy {
 
-Settings::Settings() {
-  notice["de"] = "Datenschutzhinweise: {url}";
-  notice["en"] = "Privacy notice: {url}";
-}
+Settings::Settings() {}
 
 void Settings::Read(YamlReader& rd, const YAML::Node& n, Config&, Settings& out) {
   if (!n || !rd.ExpectMap(n, "privacy",
@@ -34,8 +32,9 @@ void Settings::Read(YamlReader& rd, const YAML::Node& n, Config&, Settings& out)
       }
     }
   }
-  if (auto t = n["notice"]; t && rd.ExpectMap(t, "privacy.notice", {"de", "en"})) {
-    for (const char* lang : {"de", "en"}) {
+  if (auto t = n["notice"];
+      t && rd.ExpectMap(t, "privacy.notice", {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"})) {
+    for (const char* lang : {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"}) {
       rd.String(t, lang, &out.notice[lang], false, "privacy.notice");
       if (t[lang] && out.notice[lang].find("{url}") == std::string::npos)
         rd.Fail(t[lang], std::string("privacy.notice.") + lang, "must contain {url}");
@@ -95,10 +94,11 @@ std::string NoticeUrl(const Config& config) {
 
 std::string NoticeLine(const Config& config, const std::string& language) {
   const auto& s = config.Get<Settings>();
+  // privacy.notice (the town's configuration) for the language, else the catalogue's.
   auto it = s.notice.find(language);
-  if (it == s.notice.end() || it->second.empty())
-    it = s.notice.find("de");
-  std::string line = it == s.notice.end() ? std::string("Datenschutzhinweise: {url}") : it->second;
+  std::string line = it != s.notice.end() && !it->second.empty()
+                         ? it->second
+                         : texts::For(config, language)("nachricht.datenschutz");
   if (auto at = line.find("{url}"); at != std::string::npos)
     line.replace(at, 5, NoticeUrl(config));
   return line;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/sql.hpp"
+#include "core/text.hpp"
 #include "tickets/actions.hpp"
 
 namespace meldestelle::tickets {
@@ -21,15 +22,6 @@ pqxx::result Target(db::Tx& tx, const std::string& reference) {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsMark(char c) { return c == ',' || c == '.' || c == '!' || c == ':' || c == ';' || c == '-'; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // The words of `s` (split at spaces and the marks above).
 std::vector<std::string> Words(std::string_view s) {
@@ -97,7 +89,7 @@ Result<FixAnswer> AnswerFixed(db::Tx& tx, const Config& config, const std::strin
 }
 
 ChatFixAnswer ParseFixAnswer(std::string_view text) {
-  std::vector<std::string> words = Words(Lower(text));
+  std::vector<std::string> words = Words(Utf8Lower(text));
   ChatFixAnswer a;
   if (words.empty())
     return a;
@@ -107,21 +99,24 @@ ChatFixAnswer ParseFixAnswer(std::string_view text) {
   // "nein …" and "nicht behoben …" may explain at some length; "no", "nope", "noch nicht" only
   // alone or nearly ("No street light on Main Street", "Noch nicht gemeldet: …" are reports).
   const bool short_message = words.size() <= 4;
-  size_t negated = is(0, "nicht") && is(1, "behoben")                    ? 2
-                   : is(0, "noch") && is(1, "nicht") && is(2, "behoben") ? 3
-                   : is(0, "ist") && is(1, "nicht") && is(2, "behoben")  ? 3
-                   : (w == "nein" || w == "nö")                          ? 1
-                   : is(0, "noch") && is(1, "nicht") && short_message    ? 2
-                   : (w == "no" || w == "nope") && short_message         ? 1
-                                                                         : 0;
+  size_t negated =
+      is(0, "nicht") && is(1, "behoben")                    ? 2
+      : is(0, "noch") && is(1, "nicht") && is(2, "behoben") ? 3
+      : is(0, "ist") && is(1, "nicht") && is(2, "behoben")  ? 3
+      : (w == "nein" || w == "nö")                          ? 1
+      : is(0, "noch") && is(1, "nicht") && short_message    ? 2
+      : (w == "no" || w == "nope") && short_message         ? 1
+      // Turkish, Ukrainian, Russian, Arabic: alone or nearly, as "no".
+      : (w == "hayır" || w == "hayir" || w == "ні" || w == "нет" || w == "لا") && short_message ? 1
+                                                                                                : 0;
   if (negated > 0 && words.size() <= 40) {
     a.kind = ChatFixAnswer::Kind::kNotFixed;
     a.note = After(text, negated);
     return a;
   }
-  bool yes = w == "ja" || w == "jawohl" || w == "jap" || w == "yes" || w == "yep" ||
-             w == "behoben" || (is(0, "ist") && is(1, "behoben")) ||
-             (is(0, "wurde") && is(1, "behoben"));
+  bool yes = w == "ja" || w == "jawohl" || w == "jap" || w == "yes" || w == "yep" || w == "evet" ||
+             w == "так" || w == "да" || w == "نعم" || w == "behoben" ||
+             (is(0, "ist") && is(1, "behoben")) || (is(0, "wurde") && is(1, "behoben"));
   // A short answer only: "Ja hallo, in der Lindenstraße ist ein Loch …" is a new report.
   if (yes && words.size() <= 6) {
     a.kind = ChatFixAnswer::Kind::kFixed;

@@ -31,7 +31,8 @@ Result<FixAnswer> AnswerFixed(db::Tx& tx, const Config& config, const std::strin
 // "nein", "Nein, das Loch ist noch da", "nicht behoben" (at most 40 words) → not fixed, with the
 // rest as the note; "no", "nope", "noch nicht" only in a message of at most 4 words ("No street
 // light on Main Street" is a report). A "yes" only in a short message (at most 6 words: "Ja
-// hallo, in der Lindenstraße ist …" is a new report). Anything else → kNone.
+// hallo, in der Lindenstraße ist …" is a new report). Anything else → kNone. The citizens'
+// other languages as "yes"/"no": evet/hayır, так/ні, да/нет, نعم/لا (core/texts.hpp).
 struct ChatFixAnswer {
   enum class Kind { kNone, kFixed, kNotFixed } kind = Kind::kNone;
   std::string note;

@@ -5,6 +5,7 @@
 #include "core/links.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 #include "tickets/reference.hpp"
 #include "tickets/settings.hpp"
 
@@ -14,11 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-bool English(std::string_view language) { return language == "en"; }
-
-
-std::string Lang(const Config& config, const std::string& language) {
-  return config.Get<NotificationSettings>().texts.count(language) ? language : "de";
+texts::Lang T(const Config& config, std::string_view language) {
+  return texts::For(config, language);
 }
 
 std::string OneLine(std::string s) {
@@ -55,9 +53,8 @@ std::vector<std::pair<std::string, std::string>> Values(const Config& config, co
   // the text names that already.
   if (!existing.empty() && n.event != "duplicate" &&
       template_text.find("{existing_reference}") == std::string::npos) {
-    reference += English(n.language)
-                     ? " (together with report " + DisplayReference(existing) + ")"
-                     : " (gemeinsam mit Meldung " + DisplayReference(existing) + ")";
+    reference += " " + T(config, n.language)("nachricht.gemeinsam_mit",
+                                             {{"existing_reference", DisplayReference(existing)}});
   }
   return {{"reference", reference},
           {"department", n.department},
@@ -67,18 +64,18 @@ std::vector<std::pair<std::string, std::string>> Values(const Config& config, co
           {"existing_reference", DisplayReference(existing)}};
 }
 
+// notifications.texts (the town's configuration) for the language, else the catalogue's.
 std::string Template(const Config& config, const StatusNotice& n) {
-  const auto& texts = config.Get<NotificationSettings>().texts;
-  auto lang = texts.find(Lang(config, n.language));
-  if (lang != texts.end()) {
+  const auto& own = config.Get<NotificationSettings>().texts;
+  const std::string language = texts::IsLanguage(n.language) ? n.language : "de";
+  if (auto lang = own.find(language); lang != own.end()) {
     if (auto t = lang->second.find(n.event); t != lang->second.end() && !t->second.empty())
       return t->second;
   }
-  if (auto de = texts.find("de"); de != texts.end()) {
-    if (auto t = de->second.find(n.event); t != de->second.end())
-      return t->second;
-  }
-  return "{reference}: " + n.event + "{note}";
+  std::string key = "nachricht.status." + n.event;
+  if (!texts::Of(config)->Has("de", key))
+    return "{reference}: " + n.event + "{note}";
+  return T(config, n.language)(key);
 }
 
 }  // namespace
@@ -125,35 +122,27 @@ std::string ExistingReference(const StatusNotice& n) {
 
 std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle style,
                        const std::string& optout_url) {
-  bool en = English(n.language);
+  const texts::Lang t = T(config, n.language);
   // "Ist es behoben?" (tickets/fix_answers.hpp): asked with the notice that it is done.
   const bool ask_fixed = n.event == "done" && config.Get<NotificationSettings>().ask_fixed;
   std::string tmpl = Template(config, n);
-  std::string note_label = en ? "Note: " : "Hinweis: ";
   std::string note = OneLine(n.note);
+  auto noted = [&t](const std::string& what) { return t("nachricht.hinweis", {{"note", what}}); };
   if (style == NoticeStyle::kEmail) {
-    std::string text = FillPlaceholders(
-        tmpl, Values(config, n, tmpl, note.empty() ? "" : "\n\n" + note_label + n.note));
-    std::string out = en ? "Hello,\n\n" : "Guten Tag,\n\n";
+    std::string text =
+        FillPlaceholders(tmpl, Values(config, n, tmpl, note.empty() ? "" : "\n\n" + noted(n.note)));
+    std::string out = t("nachricht.email.anrede") + "\n\n";
     out += text + "\n\n";
     if (ask_fixed) {
       // The reporter's own link: only it may answer on the page.
-      out += (en ? "Is the problem fixed? Please tell us with one click: "
-                 : "Ist der Mangel behoben? Sagen Sie es uns mit einem Klick: ") +
-             FixAnswerUrl(config, n.reference) + "\n\n";
-    } else {
-      out += (en ? "The current state of your report: "
-                 : "Den aktuellen Stand Ihrer Meldung sehen Sie hier: ") +
-             StatusUrl(config, n.reference) + "\n\n";
-    }
-    out += en ? "Kind regards\nTown of " + config.town.name
-              : "Mit freundlichen Grüßen\nStadtverwaltung " + config.town.name;
-    if (!optout_url.empty()) {
       out +=
-          en ? "\n\n-- \nNo more status e-mails about your reports: " + optout_url
-             : "\n\n-- \nSie möchten keine Statusmeldungen mehr per E-Mail erhalten? Abmelden: " +
-                   optout_url;
+          t("nachricht.email.behoben_frage", {{"url", FixAnswerUrl(config, n.reference)}}) + "\n\n";
+    } else {
+      out += t("nachricht.email.stand_link", {{"url", StatusUrl(config, n.reference)}}) + "\n\n";
     }
+    out += t("nachricht.email.gruss", {{"town", config.town.name}});
+    if (!optout_url.empty())
+      out += "\n\n-- \n" + t("nachricht.email.abmelden_status", {{"url", optout_url}});
     return out;
   }
   if (style == NoticeStyle::kSms) {
@@ -161,8 +150,7 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
     std::string bare = prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, ""));
     if (note.empty())
       return bare;
-    std::string full =
-        prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + note_label + note));
+    std::string full = prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + noted(note)));
     size_t length = Utf8Length(full);
     if (length <= 160)
       return full;
@@ -172,27 +160,23 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
     if (over + 10 > note_len)
       return full;
     std::string shortened = Utf8Prefix(note, note_len - over) + "…";
-    return prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + note_label + shortened));
+    return prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + noted(shortened)));
   }
-  return FillPlaceholders(tmpl,
-                          Values(config, n, tmpl, note.empty() ? "" : " " + note_label + note));
+  return FillPlaceholders(tmpl, Values(config, n, tmpl, note.empty() ? "" : " " + noted(note)));
 }
 
 std::string AskFixedText(const Config& config, const StatusNotice& n) {
   if (n.event != "done" || !config.Get<NotificationSettings>().ask_fixed)
     return "";
-  return English(n.language)
-             ? " Is the problem fixed? Reply YES or NO (and what is still wrong)."
-             : " Ist der Mangel behoben? Antworten Sie mit JA oder NEIN (gern mit dem, was noch "
-               "fehlt).";
+  return " " + T(config, n.language)("nachricht.behoben_frage");
 }
 
 std::string StatusSubject(const Config& config, const StatusNotice& n) {
   const auto& subjects = config.Get<NotificationSettings>().email_subjects;
-  auto s = subjects.find(Lang(config, n.language));
-  if (s == subjects.end())
-    s = subjects.find("de");
-  std::string tmpl = s != subjects.end() ? s->second : "[{reference}]";
+  auto s = subjects.find(texts::IsLanguage(n.language) ? n.language : "de");
+  std::string tmpl = s != subjects.end() && !s->second.empty()
+                         ? s->second
+                         : T(config, n.language)("nachricht.email.betreff_status");
   // The subject names the reporter's own reference only: it is what they quote.
   StatusNotice own = n;
   own.ticket_reference = n.reference;
@@ -200,96 +184,49 @@ std::string StatusSubject(const Config& config, const StatusNotice& n) {
   return OneLine(FillPlaceholders(tmpl, Values(config, own, tmpl, "")));
 }
 
-std::string StatusTemplateLine(const StatusNotice& n) {
-  bool en = English(n.language);
-  std::string existing = DisplayReference(ExistingReference(n));
-  std::string line;
-  if (n.event == "accepted") {
-    line = en ? "taken on by " + n.department : "übernommen von " + n.department;
-  } else if (n.event == "in_progress") {
-    line = en ? "being worked on" : "in Bearbeitung";
-  } else if (n.event == "done") {
-    line = en ? "dealt with" : "erledigt";
-  } else if (n.event == "rejected") {
-    line = en ? "closed without action" : "abgeschlossen ohne Maßnahme";
-  } else if (n.event == "forwarded") {
-    line = en ? "passed to " + n.department : "weitergegeben an " + n.department;
-  } else if (n.event == "duplicate") {
-    line = en ? "handled together with " + existing : "gemeinsam bearbeitet mit " + existing;
-  } else {
-    line = n.event;
-  }
+std::string StatusTemplateLine(const Config& config, const StatusNotice& n) {
+  const texts::Lang t = T(config, n.language);
+  std::string key = "nachricht.vorlage." + n.event;
+  std::string line = texts::Of(config)->Has("de", key)
+                         ? t(key, {{"department", n.department},
+                                   {"existing_reference", DisplayReference(ExistingReference(n))}})
+                         : n.event;
   if (!n.note.empty())
-    line += (en ? ". Note: " : ". Hinweis: ") + n.note;
+    line += ". " + t("nachricht.hinweis", {{"note", n.note}});
   return Utf8Prefix(OneLine(line), 900);
 }
 
 // --- Acknowledgements ---
 
-std::string AckText(std::string_view language, std::string_view reference,
-                    std::string_view department, bool location_missing) {
-  std::string ref = DisplayReference(reference);
-  std::string text;
-  if (English(language)) {
-    text = Concat({"Thank you! Your report ", ref, " has been received by ", department, "."});
-    if (location_missing) {
-      text += " We could not tell where the problem is; staff may ask you for the place.";
-    }
-    text +=
-        " Please quote the reference if you contact us. Reply to this message to add "
-        "something.";
-    return text;
-  }
-  text = Concat({"Danke! Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
-  if (location_missing) {
-    text += " Den Ort konnten wir nicht bestimmen; eventuell fragen wir noch einmal nach.";
-  }
-  text +=
-      " Bitte nennen Sie die Nummer bei Rückfragen. Antworten Sie auf diese Nachricht, um "
-      "etwas zu ergänzen.";
-  return text;
+std::string AckText(const texts::Lang& t, std::string_view reference, std::string_view department,
+                    bool location_missing) {
+  std::string text = t("nachricht.eingang", {{"reference", DisplayReference(reference)},
+                                             {"department", std::string(department)}});
+  if (location_missing)
+    text += " " + t("nachricht.eingang_ort_fehlt");
+  return text + " " + t("nachricht.eingang_schluss");
 }
 
-std::string DuplicateAckText(std::string_view language, std::string_view reference,
+std::string DuplicateAckText(const texts::Lang& t, std::string_view reference,
                              std::string_view existing_reference) {
-  if (English(language)) {
-    return Concat({"Thank you! This problem has already been reported (",
-                DisplayReference(existing_reference),
-                ") and is being dealt with. We have added your report ",
-                DisplayReference(reference), " to it and will keep you informed."});
-  }
-  return Concat({"Danke! Dieser Mangel wurde bereits gemeldet (", DisplayReference(existing_reference),
-              ") und wird bearbeitet. Ihre Meldung ", DisplayReference(reference),
-              " haben wir dazugelegt; wir halten Sie auf dem Laufenden."});
+  return t("nachricht.doppelt", {{"reference", DisplayReference(reference)},
+                                 {"existing_reference", DisplayReference(existing_reference)}});
 }
 
-std::string ForwardAckText(std::string_view language, std::string_view reference,
+std::string ForwardAckText(const texts::Lang& t, std::string_view reference,
                            std::string_view authority) {
-  if (English(language)) {
-    return Concat({"Thank you! Your report ", DisplayReference(reference),
-                " concerns a place the town is not responsible for. We have forwarded it to ",
-                authority, "."});
-  }
-  return Concat({"Danke! Ihre Meldung ", DisplayReference(reference),
-              " betrifft einen Ort, für den die Stadt nicht zuständig ist. Wir haben sie an ",
-              authority, " weitergeleitet."});
+  return t("nachricht.weitergeleitet",
+           {{"reference", DisplayReference(reference)}, {"authority", std::string(authority)}});
 }
 
-std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
+std::string SmsAckText(const texts::Lang& t, std::string_view town, std::string_view reference,
                        std::string_view department, std::string_view existing_reference) {
-  std::string ref = DisplayReference(reference);
-  if (English(language)) {
-    std::string text =
-        Concat({town, ": your report ", ref, " has been received. Responsible: ", department, "."});
-    if (!existing_reference.empty()) {
-      text += Concat({" Already reported as ", DisplayReference(existing_reference), "."});
-    }
-    return text;
-  }
-  std::string text =
-      Concat({town, ": Ihre Meldung ", ref, " ist eingegangen. Zuständig: ", department, "."});
+  std::string text = t("nachricht.sms_eingang", {{"town", std::string(town)},
+                                                 {"reference", DisplayReference(reference)},
+                                                 {"department", std::string(department)}});
   if (!existing_reference.empty()) {
-    text += Concat({" Bereits gemeldet als ", DisplayReference(existing_reference), "."});
+    text += " " + t("nachricht.sms_bereits",
+                    {{"existing_reference", DisplayReference(existing_reference)}});
   }
   return text;
 }
@@ -310,11 +247,11 @@ Acknowledgement ReadAcknowledgement(const std::string& payload_json) {
   return a;
 }
 
-std::string AckChatText(const Acknowledgement& a, bool location_missing) {
-  std::string text =
-      !a.forwarded_to.empty() ? ForwardAckText(a.language, a.reference, a.forwarded_to)
-      : a.duplicate           ? DuplicateAckText(a.language, a.reference, a.existing_reference)
-                              : AckText(a.language, a.reference, a.department, location_missing);
+std::string AckChatText(const Config& config, const Acknowledgement& a, bool location_missing) {
+  const texts::Lang t = T(config, a.language);
+  std::string text = !a.forwarded_to.empty() ? ForwardAckText(t, a.reference, a.forwarded_to)
+                     : a.duplicate ? DuplicateAckText(t, a.reference, a.existing_reference)
+                                   : AckText(t, a.reference, a.department, location_missing);
   if (a.ask_location)
     text += " " + a.location_message;
   return text;
@@ -327,26 +264,25 @@ std::string WithStatusLink(const Config& config, std::string_view language,
   std::string url = StatusPageUrl(config, reference);
   if (text.find(url) != std::string::npos)
     return text;
-  text += English(language) ? " Status: " : " Stand: ";
-  text += url;
+  text += " " + T(config, language)("nachricht.stand", {{"url", url}});
   return text;
 }
 
-std::string AckPreamble(const Acknowledgement& a) {
+std::string AckPreamble(const Config& config, const Acknowledgement& a) {
+  const texts::Lang t = T(config, a.language);
   std::string extra;
   if (!a.forwarded_to.empty()) {
-    extra = ForwardAckText(a.language, a.reference, a.forwarded_to);
+    extra = ForwardAckText(t, a.reference, a.forwarded_to);
   } else if (a.duplicate) {
-    extra = DuplicateAckText(a.language, a.reference, a.existing_reference);
+    extra = DuplicateAckText(t, a.reference, a.existing_reference);
   }
   if (a.ask_location)
     extra += (extra.empty() ? "" : " ") + a.location_message;
   return extra;
 }
 
-std::string AckTemplateLine(const Acknowledgement& a) {
-  return English(a.language) ? "received, responsible: " + a.department
-                             : "eingegangen, zuständig: " + a.department;
+std::string AckTemplateLine(const Config& config, const Acknowledgement& a) {
+  return T(config, a.language)("nachricht.vorlage.eingang", {{"department", a.department}});
 }
 
 StatusNotice ReadStatusNotice(const std::string& payload_json) {

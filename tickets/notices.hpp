@@ -7,16 +7,18 @@
 
 #include "core/config.hpp"
 #include "core/db.hpp"
+#include "core/texts.hpp"
 
 // What citizens are told about their ticket: the acknowledgement of a new report, and the status
-// notices when it changes (docs/departments.md, "Citizens"): the texts of `notifications.texts`
-// with their placeholders filled, per channel. Pure but for the two lookups at the end.
+// notices when it changes (docs/departments.md, "Citizens"): the catalogues' texts
+// (core/texts.hpp, "nachricht.*"; `notifications.texts` replaces the status texts per
+// language) with their placeholders filled, per channel. Pure but for the two lookups at the end.
 namespace meldestelle::tickets {
 
 // One outbox row of kind `status`, as EnqueueCitizenNotifications wrote its payload.
 struct StatusNotice {
   std::string event;             // accepted, in_progress, done, rejected, forwarded, duplicate
-  std::string language;          // "de" or "en" (anything else: German texts)
+  std::string language;          // core/texts.hpp's code (anything else: German texts)
   std::string reference;         // the reporter's own reference
   std::string ticket_reference;  // the ticket that changed (differs for a duplicate's reporter)
   std::string merged_into;       // event duplicate: the ticket it was merged into
@@ -47,7 +49,7 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
 // The e-mail subject (notifications.email_subjects).
 std::string StatusSubject(const Config& config, const StatusNotice& n);
 // One line for the WhatsApp template's second parameter, e.g. "erledigt. Hinweis: …".
-std::string StatusTemplateLine(const StatusNotice& n);
+std::string StatusTemplateLine(const Config& config, const StatusNotice& n);
 
 // --- Acknowledgements (the outbox rows of kind `ack`) ---
 
@@ -62,27 +64,27 @@ struct Acknowledgement {
 };
 Acknowledgement ReadAcknowledgement(const std::string& payload_json);
 
-// The texts, in German or English ("de" unless the language is English).
-std::string AckText(std::string_view language, std::string_view reference,
-                    std::string_view department, bool location_missing);
-std::string DuplicateAckText(std::string_view language, std::string_view reference,
+// The texts, from the catalogues (core/texts.hpp, "nachricht.*") in the citizen's language.
+std::string AckText(const texts::Lang& t, std::string_view reference, std::string_view department,
+                    bool location_missing);
+std::string DuplicateAckText(const texts::Lang& t, std::string_view reference,
                              std::string_view existing_reference);
-std::string ForwardAckText(std::string_view language, std::string_view reference,
+std::string ForwardAckText(const texts::Lang& t, std::string_view reference,
                            std::string_view authority);
 // The SMS acknowledgement (phone callers who asked for it, web-form reporters who left a number).
-std::string SmsAckText(std::string_view language, std::string_view town, std::string_view reference,
+std::string SmsAckText(const texts::Lang& t, std::string_view town, std::string_view reference,
                        std::string_view department, std::string_view existing_reference);
 // The chat acknowledgement of `a` (forwarded, duplicate or new), with the question for the place.
-std::string AckChatText(const Acknowledgement& a, bool location_missing);
+std::string AckChatText(const Config& config, const Acknowledgement& a, bool location_missing);
 // `text` with the link to the status page of `reference` at its end (" Stand: https://…"), for
 // chat acknowledgements and status notices; unchanged when gateway.public_base_url is unset (a
 // chat cannot follow a relative link) or the text holds the link already ({status_url}).
 std::string WithStatusLink(const Config& config, std::string_view language,
                            const std::string& reference, std::string text);
 // What goes before the e-mail acknowledgement's letter: forwarded or duplicate, and the question.
-std::string AckPreamble(const Acknowledgement& a);
+std::string AckPreamble(const Config& config, const Acknowledgement& a);
 // The WhatsApp template's second parameter for an acknowledgement.
-std::string AckTemplateLine(const Acknowledgement& a);
+std::string AckTemplateLine(const Config& config, const Acknowledgement& a);
 
 // The status notice as EnqueueCitizenNotifications wrote its payload.
 StatusNotice ReadStatusNotice(const std::string& payload_json);

@@ -68,32 +68,6 @@ void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Setting
   rd.Int(n, "inbox_session_hours", &t.inbox_session_hours, 1, 24 * 30, "tickets");
 }
 
-NotificationSettings::NotificationSettings() {
-  texts["de"] = {
-      {"accepted",
-       "Ihre Meldung {reference} wurde von {department} übernommen und wird bearbeitet.{note}"},
-      {"in_progress", "Ihre Meldung {reference} ist in Bearbeitung ({department}).{note}"},
-      {"done", "Ihre Meldung {reference} ist erledigt. Vielen Dank für Ihren Hinweis!{note}"},
-      {"rejected",
-       "Ihre Meldung {reference} wurde abgeschlossen, ohne dass wir tätig werden "
-       "konnten.{note}"},
-      {"forwarded", "Ihre Meldung {reference} wurde an {department} weitergegeben.{note}"},
-      {"duplicate",
-       "Ihre Meldung {reference} betrifft denselben Mangel wie die Meldung "
-       "{existing_reference}; wir bearbeiten beide gemeinsam.{note}"}};
-  texts["en"] = {
-      {"accepted", "Your report {reference} has been taken on by {department}.{note}"},
-      {"in_progress", "Your report {reference} is being worked on ({department}).{note}"},
-      {"done", "Your report {reference} has been dealt with. Thank you!{note}"},
-      {"rejected", "Your report {reference} has been closed without action.{note}"},
-      {"forwarded", "Your report {reference} has been passed to {department}.{note}"},
-      {"duplicate",
-       "Your report {reference} concerns the same problem as report "
-       "{existing_reference}; we handle them together.{note}"}};
-  email_subjects["de"] = "[{reference}] Neuigkeiten zu Ihrer Meldung";
-  email_subjects["en"] = "[{reference}] News about your report";
-}
-
 void NotificationSettings::Read(YamlReader& rd, const YAML::Node& n, Config& config,
                                 NotificationSettings& out) {
   if (!n ||
@@ -112,8 +86,9 @@ void NotificationSettings::Read(YamlReader& rd, const YAML::Node& n, Config& con
   // Opt-out links' own secret (core/links.hpp); else keys.optout_links or the master.
   if (!out.optout_secret.empty())
     config.purpose_secrets["optout_links"] = out.optout_secret;
-  if (auto t = n["texts"]; t && rd.ExpectMap(t, "notifications.texts", {"de", "en"})) {
-    for (const char* lang : {"de", "en"}) {
+  if (auto t = n["texts"]; t && rd.ExpectMap(t, "notifications.texts",
+                                             {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"})) {
+    for (const char* lang : {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"}) {
       auto l = t[lang];
       std::string path = std::string("notifications.texts.") + lang;
       if (!l ||
@@ -126,8 +101,9 @@ void NotificationSettings::Read(YamlReader& rd, const YAML::Node& n, Config& con
     }
   }
   if (auto t = n["email_subjects"];
-      t && rd.ExpectMap(t, "notifications.email_subjects", {"de", "en"})) {
-    for (const char* lang : {"de", "en"}) {
+      t && rd.ExpectMap(t, "notifications.email_subjects",
+                        {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"})) {
+    for (const char* lang : {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"}) {
       rd.String(t, lang, &out.email_subjects[lang], false, "notifications.email_subjects");
     }
   }

@@ -38,17 +38,17 @@ struct Settings {
 struct NotificationSettings {
   static constexpr std::string_view kKey = "notifications";
   static constexpr bool kRequired = false;
-  NotificationSettings();  // the built-in texts
   bool enabled = true;
   // "Ist es behoben?" (tickets/fix_answers.hpp): the notice that a ticket is done asks the
   // citizen whether it is fixed — in chats to answer JA or NEIN, in e-mails with the status
   // page's link.
   bool ask_fixed = true;
-  // texts[language][event], event one of accepted, in_progress, done, rejected, forwarded,
-  // duplicate; placeholders {reference}, {department}, {note}, {town}, {status_url},
-  // {existing_reference}.
+  // The town's own texts[language][event], event one of accepted, in_progress, done, rejected,
+  // forwarded, duplicate; placeholders {reference}, {department}, {note}, {town}, {status_url},
+  // {existing_reference}. Unset: the catalogue's (core/texts.hpp, "nachricht.status.*").
   std::map<std::string, std::map<std::string, std::string>> texts;
-  std::map<std::string, std::string> email_subjects;  // per language, same placeholders
+  // Per language, same placeholders; unset: "nachricht.email.betreff_status".
+  std::map<std::string, std::string> email_subjects;
   // Signs the opt-out links in e-mails; ${VAR}. Empty = webform.token_secret.
   std::string optout_secret;
   // What notices may cost (tickets/notice_limits.hpp): acknowledgements to an address typed

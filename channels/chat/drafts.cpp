@@ -33,6 +33,7 @@ DraftCloser::DraftCloser(const Config& config, std::unique_ptr<channels::Admissi
       admission_(std::move(admission)),
       gazetteer_(gazetteer),
       place_min_confidence_(config.Get<routing::Settings>().place_min_confidence),
+      texts_(texts::Of(config)),
       session_(config.database.url),
       published_(registry.GetCounter("meldestelle_chat_drafts_published_total",
                                      "Chat drafts turned into reports.")),
@@ -160,7 +161,7 @@ DraftCloser::Contents DraftCloser::Read(db::Tx& tx, const Draft& d) const {
 
 // Without a place and not asked yet: the question, and another window.
 void DraftCloser::AskForPlace(db::Tx& tx, const Draft& d) {
-  nlohmann::json payload{{"text", AskLocationText(d.language)},
+  nlohmann::json payload{{"text", AskLocationText(texts::Lang(texts_, d.language))},
                          {"language", d.language},
                          {"reply_to", ""},
                          {"reference", ""}};

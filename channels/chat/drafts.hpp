@@ -12,6 +12,7 @@
 #include "core/db.hpp"
 #include "core/metrics.hpp"
 #include "core/result.hpp"
+#include "core/texts.hpp"
 #include "routing/gazetteer.hpp"
 
 namespace meldestelle::chat {
@@ -52,6 +53,7 @@ class DraftCloser final : public channels::Job {
   std::unique_ptr<channels::Admission> admission_;
   const routing::Gazetteer* gazetteer_;
   const double place_min_confidence_;
+  std::shared_ptr<const texts::Catalogue> texts_;  // the citizens' texts
   db::Session session_;
   metrics::Counter& published_;
   metrics::Counter& asked_;

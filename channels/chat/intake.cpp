@@ -225,7 +225,7 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
       return m.error();
     media = std::move(m).value();
   }
-  Step step{batch, item, e, media, ChatLanguage(e.channel, e.sender, e.language), ""};
+  Step step{batch, item, e, media, ChatLanguage(e.channel, e.sender, e.language, e.text), ""};
   for (const auto& m : media) {
     if (!m.transcript.empty())
       step.spoken += (step.spoken.empty() ? "" : "\n") + m.transcript;
@@ -311,8 +311,8 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "unsupported"))
     return;
-  QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key, UnsupportedText(s.language),
-             s.language);
+  QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key,
+             UnsupportedText(texts::For(config_, s.language)), s.language);
   tx.commit();
 }
 
@@ -337,7 +337,9 @@ bool ChatIntake::OptInOrOut(db::Tx& tx, const Step& s) {
                     e.channel, e.sender);
   }
   QueueReply(tx, e, (stop ? "optout:" : "optin:") + e.channel + ":" + e.dedupe_key,
-             stop ? OptOutConfirmText(s.language) : OptInConfirmText(s.language), s.language);
+             stop ? OptOutConfirmText(texts::For(config_, s.language))
+                  : OptInConfirmText(texts::For(config_, s.language)),
+             s.language);
   tx.commit();
   return true;
 }
@@ -391,7 +393,8 @@ bool ChatIntake::AnswerFixed(db::Tx& tx, const Step& s) {
                              answered.error().message);
   }
   QueueReply(tx, e, "fix_answer:" + e.channel + ":" + e.dedupe_key,
-             FixAnswerText(s.language, reference, fixed), s.language, reference);
+             FixAnswerText(texts::For(config_, s.language), reference, fixed), s.language,
+             reference);
   tx.commit();
   log::Info("citizen answered \"Ist es behoben?\"", {{"reference", reference},
                                                      {"answer", fixed ? "fixed" : "not_fixed"},
@@ -428,7 +431,7 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   tickets::RecordFollowup(tx, {ticket, e.channel, e.message_id, text, files.dump(), lat, lon});
   std::string reference = tickets::ReferenceOf(tx, ticket);
   QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
-             FollowupText(s.language, reference), s.language, reference);
+             FollowupText(texts::For(config_, s.language), reference), s.language, reference);
   tx.commit();
   return true;
 }

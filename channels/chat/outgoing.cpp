@@ -52,8 +52,8 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
       tickets::Acknowledgement ack = tickets::ReadAcknowledgement(row.payload);
       out.text = tickets::WithStatusLink(
           config, ack.language, ack.reference,
-          tickets::AckChatText(ack, tickets::LocationMissing(tx, row.ticket_id)));
-      out.template_line = tickets::AckTemplateLine(ack);
+          tickets::AckChatText(config, ack, tickets::LocationMissing(tx, row.ticket_id)));
+      out.template_line = tickets::AckTemplateLine(config, ack);
       out.reply_to = FirstMessageOf(tx, row.ticket_id);
       return out;
     }
@@ -66,7 +66,7 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
           tickets::WithStatusLink(config, n.language, n.reference,
                                   tickets::StatusText(config, n, tickets::NoticeStyle::kChat) +
                                       tickets::AskFixedText(config, n));
-      out.template_line = tickets::StatusTemplateLine(n);
+      out.template_line = tickets::StatusTemplateLine(config, n);
       return out;
     }
     default:

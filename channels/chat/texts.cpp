@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 
 #include "core/text.hpp"
 #include "tickets/reference.hpp"
@@ -12,83 +13,80 @@ using tickets::DisplayReference;
 
 namespace {
 
-bool English(std::string_view language) { return language == "en"; }
+bool StartsWithAny(std::string_view s, std::initializer_list<std::string_view> prefixes) {
+  for (std::string_view p : prefixes) {
+    if (s.substr(0, p.size()) == p)
+      return true;
+  }
+  return false;
+}
 
+// A WhatsApp number's country (E.164 without +) to the language most of its people read.
+std::string LanguageOfNumber(std::string_view number) {
+  if (StartsWithAny(number, {"49", "43", "41", "423"}))
+    return "de";
+  if (StartsWithAny(number, {"90"}))
+    return "tr";
+  if (StartsWithAny(number, {"380"}))
+    return "uk";
+  if (StartsWithAny(number, {"7"}))
+    return "ru";
+  // The Arab League's members.
+  if (StartsWithAny(number,
+                    {"20",  "212", "213", "216", "218", "222", "249", "252", "253", "269", "961",
+                     "962", "963", "964", "965", "966", "967", "968", "970", "971", "973", "974"}))
+    return "ar";
+  return "en";
+}
 
 }  // namespace
 
 std::string ChatLanguage(std::string_view channel, std::string_view sender,
-                         std::string_view language_code) {
+                         std::string_view language_code, std::string_view text) {
+  std::string told = "de";
   if (!language_code.empty()) {
-    return language_code.substr(0, 2) == "de" ? "de" : "en";
+    std::string ours = texts::Normalise(language_code);
+    told = ours.empty() || ours == "de-x-ls" ? "en" : ours;
+  } else if (channel == "whatsapp") {
+    told = LanguageOfNumber(sender);
   }
-  // WhatsApp tells no language: numbers from Germany, Austria, Switzerland and Liechtenstein
-  // get German, all others English.
-  if (channel == "whatsapp") {
-    for (std::string_view prefix : {"49", "43", "41", "423"}) {
-      if (sender.substr(0, prefix.size()) == prefix)
-        return "de";
-    }
-    return "en";
-  }
-  return "de";
+  std::string written = texts::LanguageOfText(text);
+  // Cyrillic without Ukrainian's own letters ("Готово") may be Ukrainian as well.
+  if (written.empty() || (written == "ru" && told == "uk"))
+    return told;
+  return written;
 }
 
-std::string AskLocationText(std::string_view language) {
-  if (English(language)) {
-    return "Thank you! Where exactly is it? Please send us the location: tap the paper clip "
-           "(📎) or +, choose \"Location\" and send your current location or move the pin to the "
-           "place. You can also write the street and house number. Write \"done\" when your "
-           "report is complete.";
-  }
-  return "Danke! Bitte senden Sie uns den Standort des Mangels: Tippen Sie auf die Büroklammer "
-         "(📎) oder auf +, wählen Sie „Standort“ und senden Sie Ihren aktuellen Standort oder "
-         "schieben Sie die Markierung an die richtige Stelle. Sie können auch Straße und "
-         "Hausnummer schreiben. Schreiben Sie „fertig“, wenn Ihre Meldung vollständig ist.";
+std::string AskLocationText(const texts::Lang& t) { return t("nachricht.chat.ort_fragen"); }
+
+std::string UnsupportedText(const texts::Lang& t) { return t("nachricht.chat.nicht_verarbeitbar"); }
+
+std::string FollowupText(const texts::Lang& t, std::string_view reference) {
+  return t("nachricht.chat.ergaenzt", {{"reference", DisplayReference(reference)}});
 }
 
-std::string UnsupportedText(std::string_view language) {
-  if (English(language)) {
-    return "Sorry, we cannot process this kind of message. Please send text, a photo or your "
-           "location.";
-  }
-  return "Diese Art von Nachricht können wir leider nicht verarbeiten. Bitte senden Sie Text, "
-         "ein Foto oder Ihren Standort.";
-}
-
-std::string FollowupText(std::string_view language, std::string_view reference) {
-  if (English(language)) {
-    return Concat({"Thank you, we have added this to your report ", DisplayReference(reference), "."});
-  }
-  return Concat(
-      {"Danke, wir haben das zu Ihrer Meldung ", DisplayReference(reference), " hinzugefügt."});
-}
-
-std::string FixAnswerText(std::string_view language, std::string_view reference, bool fixed) {
-  if (English(language)) {
-    return fixed ? Concat({"Thank you for letting us know that report ",
-                           DisplayReference(reference), " is fixed."})
-                 : Concat({"Thank you. Report ", DisplayReference(reference),
-                           " is open again and back with the department in charge."});
-  }
-  return fixed
-             ? Concat({"Danke für Ihre Rückmeldung zu Meldung ", DisplayReference(reference), "."})
-             : Concat({"Danke. Die Meldung ", DisplayReference(reference),
-                       " ist wieder offen und zurück bei der zuständigen Stelle."});
+std::string FixAnswerText(const texts::Lang& t, std::string_view reference, bool fixed) {
+  return t(fixed ? "nachricht.chat.behoben_danke" : "nachricht.chat.wieder_offen",
+           {{"reference", DisplayReference(reference)}});
 }
 
 bool IsDoneWord(std::string_view text) {
+  // Letters (any script) and single spaces, lowercased.
   std::string t;
-  for (unsigned char c : text) {
-    if (std::isalpha(c))
-      t += static_cast<char>(std::tolower(c));
-    else if (c == ' ' && !t.empty() && t.back() != ' ')
+  for (char32_t c : Utf8CodePoints(Utf8Lower(text))) {
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 0xC0 && c < 0x2000 && c != 0xD7 && c != 0xF7);
+    if (letter) {
+      AppendUtf8(t, c);
+    } else if (c == ' ' && !t.empty() && t.back() != ' ') {
       t += ' ';
+    }
   }
   while (!t.empty() && t.back() == ' ')
     t.pop_back();
-  for (std::string_view w : {"fertig", "done", "ok fertig", "das wars", "absenden", "senden",
-                             "fertig danke", "done thanks"}) {
+  for (std::string_view w :
+       {"fertig",      "done",      "ok fertig", "das wars", "absenden", "senden", "fertig danke",
+        "done thanks", "tamam",     "bitti",     "gönder",   "готово",   "все",    "всё",
+        "відправити",  "отправить", "تم",        "انتهيت",   "ارسال",    "إرسال"}) {
     if (t == w)
       return true;
   }
@@ -111,19 +109,8 @@ OptWord ParseOptWord(std::string_view text) {
   return OptWord::kNone;
 }
 
-std::string OptOutConfirmText(std::string_view language) {
-  if (English(language)) {
-    return "You will no longer receive status updates about your reports. Send START to receive "
-           "them again.";
-  }
-  return "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.";
-}
+std::string OptOutConfirmText(const texts::Lang& t) { return t("nachricht.chat.abgemeldet"); }
 
-std::string OptInConfirmText(std::string_view language) {
-  if (English(language)) {
-    return "You will receive status updates about your reports again. Send STOP to stop them.";
-  }
-  return "Sie erhalten wieder Statusmeldungen zu Ihren Meldungen. Mit STOP abmelden.";
-}
+std::string OptInConfirmText(const texts::Lang& t) { return t("nachricht.chat.angemeldet"); }
 
 }  // namespace meldestelle::chat

@@ -10,6 +10,7 @@
 #include "core/photo.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 #include "outbox/outbox.hpp"
 #include "routing/gazetteer.hpp"
 #include "tickets/followups.hpp"
@@ -212,6 +213,10 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
                                                                 : "";
   r.reporter.address = mail.from_address;
   r.reporter.name = mail.from_name;
+  // The acknowledgement in the language the citizen wrote in, where its letters tell
+  // (docs/languages.md); German otherwise.
+  if (std::string written = texts::LanguageOfText(mail.text); !written.empty())
+    r.reporter.language = written;
   bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty();
   r.reporter.ack_channel = answer ? "email" : "none";
   r.reporter.ack_address = answer ? address : "";

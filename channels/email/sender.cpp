@@ -8,6 +8,7 @@
 #include "core/links.hpp"
 #include "core/optout.hpp"
 #include "core/sql.hpp"
+#include "core/texts.hpp"
 #include "privacy/settings.hpp"
 #include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
@@ -81,10 +82,14 @@ Attempt SendMail(const SmtpRelay& relay, Outgoing m, const std::string& mail_fro
 // The acknowledgement letter (email.templates) with what goes before it and the opt-out footer.
 Outgoing AckMail(const Config& config, const outbox::Row& row) {
   tickets::Acknowledgement a = tickets::ReadAcknowledgement(row.payload);
+  // email.templates (the town's configuration) for the language, else the catalogue's letter.
+  const texts::Lang lang = texts::For(config, a.language);
   const auto& templates = config.Get<Settings>().ack_templates;
-  auto t = templates.find(a.language);
-  if (t == templates.end())
-    t = templates.find("de");
+  auto own = templates.find(a.language);
+  Settings::Template t = own != templates.end()
+                             ? own->second
+                             : Settings::Template{lang("nachricht.email.betreff_eingang"),
+                                                  lang("nachricht.email.eingang")};
   std::string status_url = StatusPageUrl(config, a.reference);
   auto fill = [&](const std::string& s) {
     return tickets::FillPlaceholders(s, {{"reference", tickets::DisplayReference(a.reference)},
@@ -94,17 +99,16 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   };
   Outgoing m;
   m.to = row.address;
-  m.subject = fill(t->second.subject);
-  m.text = fill(t->second.body);
-  if (std::string extra = tickets::AckPreamble(a); !extra.empty())
+  m.subject = fill(t.subject);
+  m.text = fill(t.body);
+  if (std::string extra = tickets::AckPreamble(config, a); !extra.empty())
     m.text = extra + "\n\n" + m.text;
   m.text += "\n\n-- \n";
   if (config.Get<tickets::NotificationSettings>().enabled) {
     // The status notices to come can be declined already (docs/departments.md, "Citizens").
-    m.text += a.language == "en" ? "Do not want status e-mails about your report? Unsubscribe: " +
-                                       OptOutUrl(config, "email", row.id) + "\n"
-                                 : "Keine Statusmeldungen per E-Mail gewünscht? Abmelden: " +
-                                       OptOutUrl(config, "email", row.id) + "\n";
+    m.text +=
+        lang("nachricht.email.abmelden_eingang", {{"url", OptOutUrl(config, "email", row.id)}}) +
+        "\n";
   }
   // The privacy notice (Art. 13; docs/datenschutz.md).
   m.text += privacy::NoticeLine(config, a.language);

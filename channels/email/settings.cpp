@@ -34,8 +34,9 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   if (auto f = n["from"]; f && out.from.find('@') == std::string::npos) {
     rd.Fail(f, "email.from", "must be an e-mail address");
   }
-  if (auto t = n["templates"]; t && rd.ExpectMap(t, "email.templates", {"de", "en"})) {
-    for (const char* lang : {"de", "en"}) {
+  if (auto t = n["templates"];
+      t && rd.ExpectMap(t, "email.templates", {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"})) {
+    for (const char* lang : {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"}) {
       auto l = t[lang];
       std::string path = std::string("email.templates.") + lang;
       if (!l || !rd.ExpectMap(l, path, {"subject", "body"}))

@@ -27,20 +27,9 @@ struct Settings {
     std::string body;
   };
   // Acknowledgement per language; placeholders {reference}, {department}, {town}, {status_url}.
-  std::map<std::string, Template> ack_templates = {
-      {"de",
-       {"[{reference}] Ihre Meldung ist eingegangen",
-        "Guten Tag,\n\nvielen Dank für Ihre Meldung. Sie hat die Vorgangsnummer {reference}. "
-        "Zuständig ist: {department}.\n\nDen Stand können Sie jederzeit hier "
-        "abrufen: {status_url}\n\nBitte nennen Sie die Vorgangsnummer bei Rückfragen. Wenn Sie "
-        "etwas ergänzen möchten, antworten Sie einfach auf diese E-Mail.\n\nMit freundlichen "
-        "Grüßen\nIhre Stadtverwaltung {town}"}},
-      {"en",
-       {"[{reference}] Your report has been received",
-        "Hello,\n\nthank you for your report. Its reference is {reference}; it has been "
-        "passed to: {department}.\n\nYou can check its status at any time: {status_url}\n\n"
-        "Please quote the reference if you contact us. To add something, just reply to this "
-        "e-mail.\n\nKind regards\nTown of {town}"}}};
+  // The acknowledgement letter per language; unset: the catalogue's (core/texts.hpp,
+  // "nachricht.email.betreff_eingang" and "nachricht.email.eingang").
+  std::map<std::string, Template> ack_templates;
   bool enabled() const { return !smtp_url.empty(); }
   // Receiving (docs/channels/email.md): POST /api/v1/mail (mailgate, IMAP poller) needs this
   // bearer secret; empty = off.

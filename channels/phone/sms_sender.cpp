@@ -4,6 +4,7 @@
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/http_client.hpp"
+#include "core/texts.hpp"
 #include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
 
@@ -22,8 +23,8 @@ std::optional<std::string> SmsText(db::Tx& tx, const Config& config, const outbo
                                tickets::NoticeStyle::kSms);
   }
   tickets::Acknowledgement a = tickets::ReadAcknowledgement(row.payload);
-  return tickets::SmsAckText(a.language, config.town.name, a.reference, a.department,
-                             a.existing_reference);
+  return tickets::SmsAckText(texts::For(config, a.language), config.town.name, a.reference,
+                             a.department, a.existing_reference);
 }
 
 Attempt Send(HttpClient& http, const Config& config, const std::string& to,

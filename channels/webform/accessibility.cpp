@@ -13,9 +13,11 @@ std::string ShownDate(const std::string& iso, bool en) {
 }  // namespace
 
 InfoPage AccessibilityStatement(const std::string& town, const Settings::Accessibility& a,
-                                const std::string& language) {
-  const bool en = language == "en";
+                                const texts::Lang& t) {
+  // A legal text: German, or English for every language but German and Leichte Sprache.
+  const bool en = t.code() != "de" && t.code() != "de-x-ls";
   InfoPage p;
+  p.t = t;
   p.language = en ? "en" : "de";
   p.town_name = town;
   p.title = en ? "Accessibility statement" : "Erklärung zur Barrierefreiheit";
@@ -35,7 +37,9 @@ InfoPage AccessibilityStatement(const std::string& town, const Settings::Accessi
           "a link on the status page. On the form's map, the arrow keys move the map and Enter "
           "sets the marker.",
           "Street names in the map images are not available as text.",
-          "Information in German Sign Language and in Easy Language is not offered yet."}});
+          "Information in German Sign Language is not offered yet. The form, the status page "
+          "and the messages are offered in Easy Language (Leichte Sprache); this statement and "
+          "the privacy notice are not."}});
     p.sections.push_back(
         {"How this statement was prepared",
          {"Prepared on " + ShownDate(a.prepared_on, true) +
@@ -74,8 +78,9 @@ InfoPage AccessibilityStatement(const std::string& town, const Settings::Accessi
           "Statusseite steht der Ort zusätzlich als Link. Auf der Karte im Formular verschieben "
           "die Pfeiltasten die Karte, die Eingabetaste setzt die Markierung.",
           "Straßennamen in den Kartenbildern liegen nicht als Text vor.",
-          "Informationen in Deutscher Gebärdensprache und in Leichter Sprache gibt es noch "
-          "nicht."}});
+          "Informationen in Deutscher Gebärdensprache gibt es noch nicht. Das Formular, die "
+          "Statusseite und die Nachrichten gibt es in Leichter Sprache, diese Erklärung und die "
+          "Datenschutzhinweise nicht."}});
     p.sections.push_back(
         {"Erstellung dieser Erklärung",
          {"Diese Erklärung wurde am " + ShownDate(a.prepared_on, false) +

@@ -3,7 +3,8 @@
 // The accessibility statement (Erklärung zur Barrierefreiheit, BITV 2.0 § 12b; GET
 // /barrierefreiheit): what the citizens' pages meet and what not yet, how that was found out,
 // where to report a barrier (webform.accessibility) and the enforcement procedure. German and
-// English. Pure.
+// English (for every language but German and Leichte Sprache; the page says so in the citizen's).
+// Pure.
 #include <string>
 
 #include "channels/webform/page.hpp"
@@ -12,6 +13,6 @@
 namespace meldestelle::webform {
 
 InfoPage AccessibilityStatement(const std::string& town, const Settings::Accessibility& a,
-                                const std::string& language);
+                                const texts::Lang& t);
 
 }  // namespace meldestelle::webform

@@ -83,17 +83,20 @@ border:2px solid #0b4f8a;border-radius:.25rem;cursor:pointer}
 .optional summary{min-height:3rem;padding:.75rem 1rem;font-weight:700;cursor:pointer}
 .optional-inhalt{padding:0 1rem .25rem}
 .fehler-box{margin:0 0 1.5rem;padding:1rem;border:4px solid #b3261e;border-radius:.25rem}
-.fehler-box ul{margin:0;padding-left:1.25rem}
+.fehler-box ul{margin:0;padding-inline-start:1.25rem}
 .fehler-box li{margin:0 0 .25rem}
 .fehler-box a{color:#b3261e;font-weight:700}
-.hp{position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden}
+.hp{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);
+clip-path:inset(50%);white-space:nowrap}
 .referenz{margin:.5rem 0 1rem;padding:1rem .5rem;text-align:center;border:3px solid #0b4f8a;
 border-radius:.5rem;background:#f0f5fb;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,
 "Liberation Mono","DejaVu Sans Mono",monospace;font-size:clamp(1.5rem,7.5vw,2.5rem);
 font-weight:700;letter-spacing:.06em;word-spacing:.25em;line-height:1.3;overflow-wrap:anywhere;
 -webkit-user-select:all;user-select:all}
 .aktionen{display:flex;flex-direction:column;gap:.75rem;margin-top:1.5rem}
-.sprachen{margin:0 0 1rem}
+.sprachen ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:0 0 1rem;padding:0;list-style:none}
+.sprachen a{display:inline-block;min-height:1.5rem;padding:.125rem 0}
+.sprachen a[aria-current]{font-weight:700;text-decoration:none}
 .angaben{display:grid;grid-template-columns:max-content 1fr;gap:.375rem 1rem;margin:0 0 1.5rem}
 .angaben dt{font-weight:700}
 .angaben dd{margin:0;overflow-wrap:anywhere}
@@ -101,8 +104,8 @@ font-weight:700;letter-spacing:.06em;word-spacing:.25em;line-height:1.3;overflow
 font-weight:700;background:#b3261e}
 .stand-arbeit{background:#8a4b00}
 .stand-erledigt{background:#1d6b2f}
-.verlauf{margin:0 0 1.5rem;padding:0;list-style:none;border-left:3px solid #c8c8c8}
-.verlauf li{margin:0 0 .75rem;padding:0 0 0 1rem}
+.verlauf{margin:0 0 1.5rem;padding:0;list-style:none;border-inline-start:3px solid #c8c8c8}
+.verlauf li{margin:0 0 .75rem;padding:0;padding-inline-start:1rem}
 .verlauf .zeit{display:block;color:#4a4a4a;font-size:.95rem}
 .verlauf .notiz{margin:.25rem 0 0;padding:.5rem .75rem;background:#f0f5fb;border-radius:.25rem}
 .karte{height:14rem;margin:0 0 .5rem;border:2px solid #c8c8c8;border-radius:.25rem}
@@ -114,7 +117,7 @@ font-weight:700;background:#b3261e}
 .filter a{display:inline-block;min-height:2.75rem;padding:.5rem .875rem;border:2px solid #0b4f8a;
 border-radius:1.5rem;text-decoration:none;font-weight:600}
 .filter a[aria-current=page]{background:#0b4f8a;color:#fff}
-.legende .stand{margin-right:.25rem}
+.legende .stand{margin-inline-end:.25rem}
 .meldungen{list-style:none;margin:0 0 1.5rem;padding:0}
 .meldungen li{margin:0 0 1rem;padding:0 0 1rem;border-bottom:1px solid #c8c8c8}
 .meldungen h2{font-size:1.125rem;margin:0 0 .25rem}
@@ -229,25 +232,51 @@ void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
   out += "</head>\n";
 }
 
-void RenderLanguageLinks(
-    std::string& out, const std::vector<std::tuple<std::string, std::string, std::string>>& links) {
-  if (links.empty())
+void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
+                const texts::Lang& t, std::string_view extra_head) {
+  std::string head;
+  RenderHead(head, title, with_script_flag, t.code(), extra_head);
+  // <html lang="ar"> → <html lang="ar" dir="rtl">
+  size_t at = head.find(" lang=\"");
+  at = head.find('"', at + 7) + 1;
+  head.insert(at, std::string(" dir=\"") + std::string(t.dir()) + "\"");
+  out += head;
+}
+
+std::string Escaped(std::string_view s) {
+  std::string out;
+  AppendEscaped(out, s);
+  return out;
+}
+
+std::string WithLanguage(std::string_view url, std::string_view code) {
+  std::string out(url);
+  out += url.find('?') == std::string_view::npos ? '?' : '&';
+  out += "lang=";
+  out += code;
+  return out;
+}
+
+void RenderLanguageSwitch(std::string& out, const texts::Lang& t, std::string_view self) {
+  if (self.empty())
     return;
-  out += "<p class=\"sprachen\">";
-  bool first = true;
-  for (const auto& [language, label, href] : links) {
-    if (!first)
-      out += " · ";
-    first = false;
-    out += "<a";
-    Attr(out, "href", SafeUrl(href));
-    Attr(out, "hreflang", language);
-    Attr(out, "lang", language);
+  out += "<nav class=\"sprachen\"";
+  Attr(out, "aria-label", t("sprache.wahl"));
+  out += ">\n<ul>\n";
+  for (const auto& code : texts::Languages()) {
+    const std::string& name = t.catalogue().Get(code, "sprache.name");
+    out += "<li><a";
+    Attr(out, "href", SafeUrl(WithLanguage(self, code)));
+    Attr(out, "hreflang", code == "de-x-ls" ? "de" : code);
+    Attr(out, "lang", code == "de-x-ls" ? "de" : code);
+    Attr(out, "dir", code == "ar" ? "rtl" : "ltr");
+    if (code == t.code())
+      out += " aria-current=\"true\"";
     out += ">";
-    AppendEscaped(out, label);
-    out += "</a>";
+    AppendEscaped(out, name);
+    out += "</a></li>\n";
   }
-  out += "</p>\n";
+  out += "</ul>\n</nav>\n";
 }
 
 std::string Coordinate(double degrees) {
@@ -256,15 +285,15 @@ std::string Coordinate(double degrees) {
   return buf;
 }
 
-void RenderNoticeLinks(std::string& out, bool english) {
+void RenderNoticeLinks(std::string& out, const texts::Lang& t) {
   out += "<p><a";
-  Attr(out, "href", english ? "/datenschutz?lang=en" : "/datenschutz");
+  Attr(out, "href", "/datenschutz" + t.Query());
   out += ">";
-  out += english ? "Privacy notice" : "Hinweise zum Datenschutz";
+  AppendEscaped(out, t("seite.datenschutz"));
   out += "</a> · <a";
-  Attr(out, "href", english ? "/barrierefreiheit?lang=en" : "/barrierefreiheit");
+  Attr(out, "href", "/barrierefreiheit" + t.Query());
   out += ">";
-  out += english ? "Accessibility" : "Barrierefreiheit";
+  AppendEscaped(out, t("seite.barrierefreiheit"));
   out += "</a></p>\n";
 }
 
@@ -282,10 +311,12 @@ PageMap PageMapOf(const Settings::Map& map, std::string_view script) {
   return m;
 }
 
-void RenderHoneypot(std::string& out, std::string_view id) {
+void RenderHoneypot(std::string& out, std::string_view id, const texts::Lang& t) {
   out += "<div class=\"hp\" aria-hidden=\"true\">\n<label";
   Attr(out, "for", id);
-  out += ">Dieses Feld bitte leer lassen</label>\n<input type=\"text\"";
+  out += ">";
+  AppendEscaped(out, t("seite.honigtopf"));
+  out += "</label>\n<input type=\"text\"";
   Attr(out, "id", id);
   out += " name=\"website\" value=\"\" tabindex=\"-1\" autocomplete=\"off\">\n</div>\n";
 }
@@ -301,9 +332,10 @@ std::string MapHead(const PageMap& map) {
   return out;
 }
 
-void RenderMapSource(std::string& out, const PageMap& map, bool english) {
+void RenderMapSource(std::string& out, const PageMap& map, const texts::Lang& t) {
   out += "<p class=\"quelle\">";
-  out += english ? "Map: " : "Karte: ";
+  AppendEscaped(out, t("seite.karte_quelle"));
+  out += " ";
   if (!map.attribution_url.empty()) {
     out += "<a";
     Attr(out, "href", SafeUrl(map.attribution_url));

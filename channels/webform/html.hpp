@@ -30,34 +30,41 @@ std::string SpellOut(std::string_view grouped);
 // switches class no-js -> js.
 void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
                 std::string_view language = "de", std::string_view extra_head = {});
+// The same with the language's lang and dir ("rtl" for Arabic).
+void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
+                const texts::Lang& t, std::string_view extra_head = {});
+// `s` escaped (AppendEscaped into a new string).
+std::string Escaped(std::string_view s);
 
 // The map library's files and our map scripts as the gateway serves them (gateway/assets.hpp).
 // The version is in every path, so that a browser may keep them for a year.
 inline constexpr std::string_view kLeafletCss = "/assets/leaflet-1.9.4/leaflet.css";
 inline constexpr std::string_view kLeafletJs = "/assets/leaflet-1.9.4/leaflet.js";
 inline constexpr std::string_view kStatusMapJs = "/assets/karte-1.js";
-inline constexpr std::string_view kFormMapJs = "/assets/formular-karte-1.js";
-inline constexpr std::string_view kPhotosJs = "/assets/fotos-1.js";
+inline constexpr std::string_view kFormMapJs = "/assets/formular-karte-2.js";
+inline constexpr std::string_view kPhotosJs = "/assets/fotos-2.js";
 inline constexpr std::string_view kReportsMapJs = "/assets/meldungen-karte-1.js";
 
 // A WGS84 coordinate as the pages write it: "50.937531" (six decimals, about 10 cm).
 std::string Coordinate(double degrees);
 // The paragraph with the links to the privacy notice and the accessibility statement.
-void RenderNoticeLinks(std::string& out, bool english);
+void RenderNoticeLinks(std::string& out, const texts::Lang& t);
 
-// Links to the same page in other languages, in one paragraph: (language, label, href).
-void RenderLanguageLinks(
-    std::string& out, const std::vector<std::tuple<std::string, std::string, std::string>>& links);
+// The language switch: every language by its own name, linked to `self` (the page's address
+// without ?lang=) with ?lang= added, the current one marked. Nothing when `self` is empty.
+void RenderLanguageSwitch(std::string& out, const texts::Lang& t, std::string_view self);
+// `url` with "lang=<code>" added to its query.
+std::string WithLanguage(std::string_view url, std::string_view code);
 // A page's map from `webform.map`, with the library served by the gateway and our `script`; no
 // centre (the caller sets one where the map needs it).
 PageMap PageMapOf(const Settings::Map& map, std::string_view script);
 // The honeypot: a field hidden from people (and from screen readers) that bots fill in; a
 // submission with it filled is discarded. `id` names the field on its page, `name` is "website".
-void RenderHoneypot(std::string& out, std::string_view id);
+void RenderHoneypot(std::string& out, std::string_view id, const texts::Lang& t);
 
 // The map's <link> and <script defer> elements for the head.
 std::string MapHead(const PageMap& map);
 // "Karte: © OpenStreetMap-Mitwirkende" (linked), under a map: the tiles' licence asks for it.
-void RenderMapSource(std::string& out, const PageMap& map, bool english);
+void RenderMapSource(std::string& out, const PageMap& map, const texts::Lang& t);
 
 }  // namespace meldestelle::webform::html

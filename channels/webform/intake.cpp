@@ -11,6 +11,7 @@
 #include "core/media.hpp"
 #include "core/photo.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 
 namespace meldestelle::webform {
 
@@ -230,11 +231,11 @@ void Fail(Validation& v, const char* field, ErrorCode code, std::string message)
 
 // Every field is UTF-8 without control characters (PostgreSQL refuses U+0000); false: `v` has
 // the error.
-bool TextIsClean(const Submission& s, Validation& v) {
+bool TextIsClean(const Submission& s, Validation& v, const texts::Lang& t) {
   for (const auto& [name, value] : s.fields) {
     const char* field = name == "description" ? "description" : "";
     if (!IsValidUtf8(value)) {
-      Fail(v, field, errors::kInvalidUtf8, "Die Eingabe enthält ungültige Zeichen (kein UTF-8).");
+      Fail(v, field, errors::kInvalidUtf8, t("formular.fehler.utf8"));
       return false;
     }
     bool control = std::any_of(value.begin(), value.end(), [](char ch) {
@@ -242,7 +243,7 @@ bool TextIsClean(const Submission& s, Validation& v) {
       return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
     });
     if (control) {
-      Fail(v, field, errors::kControlCharacters, "Die Eingabe enthält unzulässige Steuerzeichen.");
+      Fail(v, field, errors::kControlCharacters, t("formular.fehler.steuerzeichen"));
       return false;
     }
   }
@@ -250,18 +251,16 @@ bool TextIsClean(const Submission& s, Validation& v) {
 }
 
 // lat/lon (from the device) and the address.
-void ReadPlace(const Submission& s, Report& r, Validation& v) {
+void ReadPlace(const Submission& s, Report& r, Validation& v, const texts::Lang& t) {
   std::string lat = Field(s, "lat");
   std::string lon = Field(s, "lon");
   if (!lat.empty() || !lon.empty()) {
     auto la = ParseCoordinate(lat);
     auto lo = ParseCoordinate(lon);
     if (!la || !lo) {
-      Fail(v, "lat", errors::kCoordinatesInvalid,
-           "Der Standort ist ungültig: Breite und Länge müssen Zahlen sein.");
+      Fail(v, "lat", errors::kCoordinatesInvalid, t("formular.fehler.standort_zahl"));
     } else if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
-      Fail(v, "lat", errors::kCoordinatesOutOfRange,
-           "Der Standort ist ungültig: Breite −90…90, Länge −180…180.");
+      Fail(v, "lat", errors::kCoordinatesOutOfRange, t("formular.fehler.standort_bereich"));
     } else {
       r.location.lat = *la;
       r.location.lon = *lo;
@@ -270,27 +269,31 @@ void ReadPlace(const Submission& s, Report& r, Validation& v) {
   }
   r.location.address = Field(s, "address");
   if (Utf8Length(r.location.address) > kMaxAddressChars) {
-    Fail(v, "address", errors::kAddressTooLong, "Die Adresse ist zu lang.");
+    Fail(v, "address", errors::kAddressTooLong, t("formular.fehler.adresse_lang"));
   } else if (!r.location.lat && !r.location.address.empty()) {
     r.location.source = LocationSource::kAddress;
   }
 }
 
 // E-mail or phone (the acknowledgement goes to the first given), and the language.
-void ReadContact(const Submission& s, Report& r, Validation& v) {
+void ReadContact(const Submission& s, Report& r, Validation& v, const texts::Lang& t) {
   std::string email = Field(s, "email");
   std::string phone = Field(s, "phone");
   if (!email.empty() && !LooksLikeEmail(email)) {
-    Fail(v, "email", errors::kEmailInvalid, "Bitte prüfen Sie die E-Mail-Adresse.");
+    Fail(v, "email", errors::kEmailInvalid, t("formular.fehler.email"));
   }
   if (!phone.empty() && !LooksLikePhone(phone)) {
-    Fail(v, "phone", errors::kPhoneInvalid, "Bitte prüfen Sie die Telefonnummer.");
+    Fail(v, "phone", errors::kPhoneInvalid, t("formular.fehler.telefon"));
   }
+  // One of core/texts.hpp's languages ("en-GB", "de_DE" are understood).
   std::string language = Field(s, "language");
-  r.reporter.language = language.empty() ? "de" : language;
-  if (r.reporter.language != "de" && r.reporter.language != "en") {
+  r.reporter.language = language.empty() ? "de" : texts::Normalise(language);
+  if (r.reporter.language.empty()) {
+    std::string known;
+    for (const auto& l : texts::Languages())
+      known += (known.empty() ? "" : ", ") + l;
     Fail(v, "language", errors::kLanguageUnsupported,
-         "Sprache wird nicht unterstützt (de oder en).");
+         t("formular.fehler.sprache", {{"languages", known}}));
   }
   if (!email.empty()) {
     r.reporter.address = email;
@@ -306,8 +309,8 @@ void ReadContact(const Submission& s, Report& r, Validation& v) {
 }
 
 // "\"IMG_0042.tif\"" or "Datei" for the messages about one file.
-std::string ShownName(const std::string& sanitized) {
-  return sanitized.empty() ? "Datei" : "\"" + sanitized + "\"";
+std::string ShownName(const std::string& sanitized, const texts::Lang& t) {
+  return sanitized.empty() ? t("formular.fehler.datei") : "\"" + sanitized + "\"";
 }
 
 // "TIFF" for "image/tiff": the format's name as people know it.
@@ -321,39 +324,37 @@ std::string FormatName(std::string_view media_type) {
   return name;
 }
 
-std::string UncleanableMessage(const std::string& shown, std::string_view media_type) {
-  std::string format =
-      media_type.empty() ? "diesem Format" : "dem Format " + FormatName(media_type);
-  return shown + ": Aus Fotos in " + format +
-         " können wir die darin versteckten Angaben (Standort, Gerät, Aufnahmezeit) nicht "
-         "entfernen, darum nehmen wir sie nicht an. Bitte senden Sie das Foto als JPEG, PNG, "
-         "HEIC, WebP oder GIF.";
+std::string UncleanableMessage(const std::string& shown, std::string_view media_type,
+                               const texts::Lang& t) {
+  if (media_type.empty())
+    return t("formular.fehler.foto_format_unbekannt", {{"file", shown}});
+  return t("formular.fehler.foto_format", {{"file", shown}, {"format", FormatName(media_type)}});
 }
 
 // The photos: how many, how large, that each is an image (by its bytes, not its name), and of
 // a type whose metadata we can remove.
-void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validation& v) {
+void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validation& v,
+                const texts::Lang& t) {
   if (s.files.size() > static_cast<size_t>(limits.max_photos)) {
     Fail(v, "photos", errors::kTooManyPhotos,
-         "Bitte höchstens " + std::to_string(limits.max_photos) + " Fotos anhängen.");
+         t("formular.fehler.zu_viele_fotos", {{"max", std::to_string(limits.max_photos)}}));
   }
   for (const auto& f : s.files) {
     std::string name = SanitizeFilename(f.filename);
-    std::string shown = ShownName(name);
+    std::string shown = ShownName(name, t);
     if (static_cast<int64_t>(f.content.size()) > limits.max_photo_bytes) {
       Fail(v, "photos", errors::kPhotoTooLarge,
-           shown + " ist zu groß (höchstens " +
-               std::to_string(limits.max_photo_bytes / (1024 * 1024)) + " MB je Foto).");
+           t("formular.fehler.foto_zu_gross",
+             {{"file", shown}, {"mb", std::to_string(limits.max_photo_bytes / (1024 * 1024))}}));
       continue;
     }
     std::string type = SniffMediaType(f.content);
     if (!IsImageMediaType(type)) {
-      Fail(v, "photos", errors::kNotAnImage,
-           shown + " ist kein Foto. Erlaubt sind JPEG, PNG, HEIC, WebP und GIF.");
+      Fail(v, "photos", errors::kNotAnImage, t("formular.fehler.kein_foto", {{"file", shown}}));
       continue;
     }
     if (!CanCleanPhotoType(type)) {
-      Fail(v, "photos", errors::kUnsupportedPhotoType, UncleanableMessage(shown, type));
+      Fail(v, "photos", errors::kUnsupportedPhotoType, UncleanableMessage(shown, type, t));
       continue;
     }
     in.photos.push_back(Photo{f.content, type, name, Sha256Hex(f.content)});
@@ -362,50 +363,44 @@ void ReadPhotos(const Submission& s, const Limits& limits, Intake& in, Validatio
 
 }  // namespace
 
-FieldError PhotoRefused(const Error& e, const std::string& filename) {
-  const std::string shown = ShownName(filename);
-  if (e.code == errors::kPhotoTooLarge) {
-    return {"photos", e.code,
-            shown +
-                " hat zu viele Bildpunkte (höchstens 50 Megapixel). Bitte senden Sie das Foto "
-                "in der üblichen Auflösung Ihrer Kamera oder verkleinert."};
-  }
-  if (e.code == errors::kUnsupportedPhotoType) {
-    return {"photos", e.code, UncleanableMessage(shown, "")};
-  }
-  if (e.code == errors::kInvalidPhoto) {
-    return {"photos", e.code,
-            shown +
-                " ist beschädigt oder unvollständig und kann nicht gelesen werden. Bitte "
-                "wählen Sie das Foto noch einmal aus oder senden Sie ein anderes."};
-  }
-  return {"photos", e.code,
-          shown +
-              " konnte gerade nicht verarbeitet werden. Bitte senden Sie Ihre Meldung in "
-              "einigen Minuten noch einmal."};
+FieldError PhotoRefused(const Error& e, const std::string& filename, const texts::Lang& t) {
+  const std::string shown = ShownName(filename, t);
+  if (e.code == errors::kPhotoTooLarge)
+    return {"photos", e.code, t("formular.fehler.foto_pixel", {{"file", shown}})};
+  if (e.code == errors::kUnsupportedPhotoType)
+    return {"photos", e.code, UncleanableMessage(shown, "", t)};
+  if (e.code == errors::kInvalidPhoto)
+    return {"photos", e.code, t("formular.fehler.foto_kaputt", {{"file", shown}})};
+  return {"photos", e.code, t("formular.fehler.foto_spaeter", {{"file", shown}})};
+}
+
+texts::Lang LanguageOf(const Submission& s, const Config& config) {
+  std::string code = texts::Normalise(Field(s, "language"));
+  return texts::For(config, code.empty() ? "de" : code);
 }
 
 Validation Validate(const Submission& s, const Limits& limits, const Config& config) {
   Validation v;
-  if (!TextIsClean(s, v))
+  const texts::Lang t = LanguageOf(s, config);
+  if (!TextIsClean(s, v, t))
     return v;
   Intake in;
   Report& r = in.report;
   r.text = Field(s, "description");
   if (r.text.empty() && limits.require_description) {
-    Fail(v, "description", errors::kDescriptionMissing, "Bitte beschreiben Sie den Mangel.");
+    Fail(v, "description", errors::kDescriptionMissing, t("formular.fehler.beschreibung_fehlt"));
   } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {
     Fail(v, "description", errors::kDescriptionTooLong,
-         "Die Beschreibung ist zu lang (höchstens " + std::to_string(limits.max_description_chars) +
-             " Zeichen).");
+         t("formular.fehler.beschreibung_lang",
+           {{"max", std::to_string(limits.max_description_chars)}}));
   }
   r.category = Field(s, "category");
   if (!r.category.empty() && config.FindCategory(r.category) == nullptr) {
-    Fail(v, "category", errors::kCategoryUnknown, "Bitte wählen Sie eine Kategorie aus der Liste.");
+    Fail(v, "category", errors::kCategoryUnknown, t("formular.fehler.kategorie"));
   }
-  ReadPlace(s, r, v);
-  ReadContact(s, r, v);
-  ReadPhotos(s, limits, in, v);
+  ReadPlace(s, r, v, t);
+  ReadContact(s, r, v, t);
+  ReadPhotos(s, limits, in, v, t);
   if (v.errors.empty()) {
     v.intake = std::move(in);
   }

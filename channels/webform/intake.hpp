@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/report.hpp"
 #include "core/result.hpp"
+#include "core/texts.hpp"
 
 // The web form and app channel: turns a submission (HTML form, multipart or JSON) into a
 // normalized report. Pure: bytes in, a report draft or field errors out.
@@ -88,7 +89,10 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
 
 // The citizen's message (German) for a photo that StripPhoto refused with `e`, naming the file
 // (`filename` sanitised): field "photos", e's code.
-FieldError PhotoRefused(const Error& e, const std::string& filename);
+FieldError PhotoRefused(const Error& e, const std::string& filename, const texts::Lang& t);
+// The language a submission asks for (its "language"/"sprache" field; German if none or unknown):
+// the language of its messages.
+texts::Lang LanguageOf(const Submission& s, const Config& config);
 
 // The form's honeypot field name; a non-empty value marks a bot.
 inline constexpr std::string_view kHoneypotField = "website";

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "channels/webform/html.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 
 namespace meldestelle::webform {
 namespace {
@@ -33,6 +35,18 @@ constexpr std::string_view kScript = R"js(
   var maxText = form.getAttribute('data-max-groesse') || '';
   var zusammenfassung = document.getElementById('fehler');
   if (zusammenfassung) zusammenfassung.focus();
+  // The texts in the page's language (core/texts.hpp, "formular.js.*"), as JSON in the page.
+  var texte = {};
+  try {
+    texte = JSON.parse(document.getElementById('formular-texte').textContent);
+  } catch (e) {
+    texte = {};
+  }
+  function t(key, werte) {
+    var s = texte[key] || key;
+    for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
+    return s;
+  }
 
   function zeige(el, text, art) {
     el.className = 'status' + (art ? ' ' + art : '');
@@ -55,7 +69,7 @@ constexpr std::string_view kScript = R"js(
   function dateien() {
     return sammeln ? gewaehlt : Array.prototype.slice.call(input.files || []);
   }
-  // Photos the browser scales down before sending (fotos-1.js) are checked after scaling.
+  // Photos the browser scales down before sending (fotos-2.js) are checked after scaling.
   function verkleinerbar(f) {
     return !!(window.meldestelleFotos && window.meldestelleFotos.verkleinerbar(f));
   }
@@ -64,18 +78,12 @@ constexpr std::string_view kScript = R"js(
   function fotoFehler() {
     var d = dateien();
     if (d.length > maxFotos) {
-      return 'Bitte wählen Sie höchstens ' + (maxFotos === 1 ? 'ein Foto' : maxFotos + ' Fotos') +
-          ' aus (ausgewählt: ' + d.length + ').' +
-          (sammeln ? ' Entfernen Sie bitte überzählige Fotos.' : '');
+      return t(maxFotos === 1 ? 'zu_viele_eins' : 'zu_viele', {max: maxFotos, n: d.length}) +
+          (sammeln ? ' ' + t('ueberzaehlige') : '');
     }
     for (var i = 0; i < d.length; i++) {
-      if (keinBild(d[i])) {
-        return 'Die Datei „' + d[i].name + '“ ist kein Foto. Bitte wählen Sie nur Bilder aus.';
-      }
-      if (zuGross(d[i])) {
-        return 'Das Foto „' + d[i].name + '“ ist zu groß. Erlaubt sind höchstens ' + maxText +
-            ' je Foto.';
-      }
+      if (keinBild(d[i])) return t('kein_bild', {name: d[i].name});
+      if (zuGross(d[i])) return t('zu_gross', {name: d[i].name, max: maxText});
     }
     return '';
   }
@@ -108,15 +116,15 @@ constexpr std::string_view kScript = R"js(
         li.className = 'ungueltig';
         var problem = document.createElement('span');
         problem.className = 'problem';
-        problem.textContent = keinBild(f) ? 'Kein Bild' : 'Zu groß';
+        problem.textContent = keinBild(f) ? t('kein_bild_kurz') : t('zu_gross_kurz');
         li.appendChild(problem);
       }
       if (sammeln) {
         var weg = document.createElement('button');
         weg.type = 'button';
         weg.className = 'entfernen';
-        weg.textContent = 'Entfernen';
-        weg.setAttribute('aria-label', 'Foto „' + f.name + '“ entfernen');
+        weg.textContent = t('entfernen');
+        weg.setAttribute('aria-label', t('entfernen_label', {name: f.name}));
         weg.addEventListener('click', function () {
           gewaehlt.splice(index, 1);
           synchronisieren();
@@ -134,11 +142,11 @@ constexpr std::string_view kScript = R"js(
     } else {
       input.removeAttribute('aria-invalid');
       zeige(fotoStatus, d.length === 0 ? '' :
-          (d.length === 1 ? '1 Foto ausgewählt.' : d.length + ' Fotos ausgewählt.'), 'ok');
+          (d.length === 1 ? t('ausgewaehlt_eins') : t('ausgewaehlt', {n: d.length})), 'ok');
     }
     if (knopfText) {
-      knopfText.textContent = d.length === 0 ? 'Foto aufnehmen oder auswählen' :
-          (sammeln ? 'Weiteres Foto aufnehmen oder auswählen' : 'Andere Fotos auswählen');
+      knopfText.textContent = d.length === 0 ? t('foto_knopf') :
+          (sammeln ? t('foto_weiteres') : t('foto_andere'));
     }
   }
   if (input && fotoStatus && liste) {
@@ -178,9 +186,9 @@ constexpr std::string_view kScript = R"js(
     unterwegs = true;
     if (senden) {
       senden.setAttribute('aria-disabled', 'true');
-      senden.textContent = 'Meldung wird gesendet …';
+      senden.textContent = t('wird_gesendet');
     }
-    // With photos: scaled down and sent with a progress bar (fotos-1.js), where it is loaded.
+    // With photos: scaled down and sent with a progress bar (fotos-2.js), where it is loaded.
     var fotos = input ? dateien() : [];
     if (fotos.length > 0 && window.meldestelleFotos) {
       e.preventDefault();
@@ -195,7 +203,7 @@ constexpr std::string_view kScript = R"js(
     unterwegs = false;
     if (senden) {
       senden.removeAttribute('aria-disabled');
-      senden.textContent = 'Meldung absenden';
+      senden.textContent = t('absenden');
     }
   }
   window.addEventListener('pageshow', bereit);
@@ -213,29 +221,23 @@ constexpr std::string_view kScript = R"js(
     geoKnopf.addEventListener('click', function () {
       if (sucht) return;
       sucht = true;
-      zeige(geoStatus, 'Standort wird ermittelt …', '');
+      zeige(geoStatus, t('standort_sucht'), '');
       navigator.geolocation.getCurrentPosition(function (pos) {
         sucht = false;
         lat.value = pos.coords.latitude.toFixed(6);
         lon.value = pos.coords.longitude.toFixed(6);
-        // The map (formular-karte-1.js) moves its marker there.
+        // The map (formular-karte-2.js) moves its marker there.
         document.dispatchEvent(new CustomEvent('meldestelle:standort', {
           detail: {lat: pos.coords.latitude, lon: pos.coords.longitude}}));
         var meter = Math.round(pos.coords.accuracy || 0);
-        var text = 'Standort übernommen (±' + meter.toLocaleString('de-DE') + ' m).';
-        if (meter > 100) text += ' Das ist recht ungenau – bitte ergänzen Sie die Adresse.';
+        var text = t('standort_ok', {m: meter.toLocaleString(document.documentElement.lang)});
+        if (meter > 100) text += ' ' + t('standort_ungenau');
         zeige(geoStatus, text, 'ok');
       }, function (err) {
         sucht = false;
-        var texte = {
-          1: 'Der Zugriff auf Ihren Standort wurde nicht erlaubt. ' +
-              'Bitte geben Sie stattdessen die Adresse ein.',
-          2: 'Ihr Standort konnte leider nicht ermittelt werden. ' +
-              'Bitte geben Sie stattdessen die Adresse ein.',
-          3: 'Die Standortbestimmung hat zu lange gedauert. ' +
-              'Bitte versuchen Sie es noch einmal oder geben Sie die Adresse ein.'
-        };
-        zeige(geoStatus, texte[err && err.code] || texte[2], 'fehler');
+        var code = err && err.code;
+        zeige(geoStatus, t(code === 1 ? 'standort_verboten' : code === 3 ? 'standort_zeit'
+                                                                   : 'standort_fehler'), 'fehler');
       }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 60000});
     });
   }
@@ -255,7 +257,7 @@ constexpr std::string_view kPinIcon =
 
 // German byte size, rounded down so the stated limit is never more than the real one:
 // 10485760 -> "10 MB", 5767168 -> "5,5 MB", 512000 -> "500 KB".
-std::string FormatBytes(long long bytes) {
+std::string FormatBytes(long long bytes, char decimal = ',') {
   constexpr long long kKiB = 1024;
   constexpr long long kMiB = 1024 * 1024;
   if (bytes >= kMiB) {
@@ -263,7 +265,7 @@ std::string FormatBytes(long long bytes) {
     long long tenths = (bytes % kMiB) * 10 / kMiB;
     std::string s = std::to_string(whole);
     if (tenths != 0) {
-      s += ',';
+      s += decimal;
       s += std::to_string(tenths);
     }
     return s + " MB";
@@ -276,13 +278,18 @@ std::string FormatBytes(long long bytes) {
 
 int EffectiveMaxPhotos(const FormPage& page) { return std::max(page.max_photos, 1); }
 
+// The page's way of writing a size ("5,5 MB"; "5.5 MB" in English and Arabic).
+std::string PageBytes(const FormPage& page, long long bytes) {
+  const std::string& code = page.t.code();
+  return FormatBytes(bytes, code == "en" || code == "ar" ? '.' : ',');
+}
+
 std::string PhotoLimitText(const FormPage& page) {
   int n = EffectiveMaxPhotos(page);
-  if (n == 1) {
-    return "ein Foto, höchstens " + FormatBytes(page.max_photo_bytes);
-  }
-  return "bis zu " + std::to_string(n) + " Fotos, je höchstens " +
-         FormatBytes(page.max_photo_bytes);
+  const std::string size = PageBytes(page, page.max_photo_bytes);
+  if (n == 1)
+    return page.t("formular.fotos_grenze_eins", {{"size", size}});
+  return page.t("formular.fotos_grenze", {{"n", std::to_string(n)}, {"size", size}});
 }
 
 bool HasMap(const FormPage& page) {
@@ -369,7 +376,9 @@ void RenderErrorSummary(std::string& out, const FormPage& page) {
   out +=
       "<div class=\"fehler-box\" id=\"fehler\" role=\"alert\" tabindex=\"-1\" "
       "aria-labelledby=\"fehler-titel\">\n";
-  out += "<h2 id=\"fehler-titel\">Bitte prüfen Sie Ihre Angaben</h2>\n<ul>\n";
+  out += "<h2 id=\"fehler-titel\">";
+  AppendEscaped(out, page.t("formular.fehler_titel"));
+  out += "</h2>\n<ul>\n";
   for (const SummaryItem& item : items) {
     out += "<li>";
     if (!item.anchor.empty()) {
@@ -411,12 +420,15 @@ void AriaAttrs(std::string& out, const std::string& describedby, bool invalid) {
   }
 }
 
-void RenderFieldError(std::string& out, std::string_view id, const std::string& message) {
+void RenderFieldError(std::string& out, const FormPage& page, std::string_view id,
+                      const std::string& message) {
   out += "<p class=\"feld-fehler\"";
   if (!id.empty()) {
     Attr(out, "id", id);
   }
-  out += "><span class=\"sr-only\">Fehler: </span>";
+  out += "><span class=\"sr-only\">";
+  AppendEscaped(out, page.t("formular.fehler_vorsatz"));
+  out += " </span>";
   AppendEscaped(out, message);
   out += "</p>\n";
 }
@@ -431,7 +443,9 @@ void RenderPhotoStep(std::string& out, const FormPage& page) {
     error = FieldError(page, "fotos");
   }
   out += "<section class=\"schritt\" aria-labelledby=\"titel-foto\">\n";
-  out += "<h2 id=\"titel-foto\"><span class=\"nr\" aria-hidden=\"true\">1</span>Foto</h2>\n";
+  out += "<h2 id=\"titel-foto\"><span class=\"nr\" aria-hidden=\"true\">1</span>";
+  AppendEscaped(out, page.t("formular.foto"));
+  out += "</h2>\n";
   out +=
       "<div class=\"foto-wahl\">\n<input type=\"file\" id=\"fotos\" name=\"fotos[]\" "
       "class=\"foto-input\" accept=\"image/*\"";
@@ -442,37 +456,38 @@ void RenderPhotoStep(std::string& out, const FormPage& page) {
             error != nullptr);
   out += ">\n<label for=\"fotos\" class=\"knopf knopf-primaer\">";
   out += kCameraIcon;
-  out += "<span id=\"fotos-knopf-text\">Foto aufnehmen oder auswählen</span></label>\n</div>\n";
-  out += "<p class=\"hinweis\" id=\"fotos-hinweis\">Freiwillig, aber sehr hilfreich: ";
-  AppendEscaped(out, PhotoLimitText(page));
-  out += ". Bitte möglichst keine Gesichter oder Autokennzeichen erkennbar fotografieren.";
+  out += "<span id=\"fotos-knopf-text\">";
+  AppendEscaped(out, page.t("formular.js.foto_knopf"));
+  out += "</span></label>\n</div>\n";
+  out += "<p class=\"hinweis\" id=\"fotos-hinweis\">";
+  AppendEscaped(out, page.t("formular.fotos_hinweis", {{"limit", PhotoLimitText(page)}}));
   if (HasAnyError(page)) {
-    out +=
-        " <strong>Bitte wählen Sie Ihre Fotos erneut aus</strong> – sie werden bis zum "
-        "Absenden nicht gespeichert.";
+    out += " <strong>";
+    AppendEscaped(out, page.t("formular.fotos_erneut"));
+    out += "</strong>";
   }
   out += "</p>\n";
   if (error != nullptr) {
-    RenderFieldError(out, "fotos-fehler", *error);
+    RenderFieldError(out, page, "fotos-fehler", *error);
   }
   out += "<p class=\"status\" id=\"fotos-status\" role=\"status\"></p>\n";
-  out += "<ul class=\"vorschau\" id=\"fotos-vorschau\" aria-label=\"Ausgewählte Fotos\"></ul>\n";
+  out += "<ul class=\"vorschau\" id=\"fotos-vorschau\"";
+  Attr(out, "aria-label", page.t("formular.fotos_ausgewaehlt"));
+  out += "></ul>\n";
   out += "</section>\n";
 }
 
 void RenderDescriptionStep(std::string& out, const FormPage& page) {
   const std::string* error = FieldError(page, "beschreibung");
   out += "<section class=\"schritt\">\n";
-  out +=
-      "<h2><span class=\"nr\" aria-hidden=\"true\">2</span>"
-      "<label for=\"beschreibung\">Was ist das Problem?</label></h2>\n";
-  out +=
-      "<p class=\"hinweis\" id=\"beschreibung-hinweis\">Kurz beschreiben, z. B. "
-      "„Tiefes Schlagloch vor der Bushaltestelle“. Pflichtangabe, höchstens ";
-  out += std::to_string(kMaxDescriptionChars);
-  out += " Zeichen.</p>\n";
+  out += "<h2><span class=\"nr\" aria-hidden=\"true\">2</span><label for=\"beschreibung\">";
+  AppendEscaped(out, page.t("formular.beschreibung"));
+  out += "</label></h2>\n<p class=\"hinweis\" id=\"beschreibung-hinweis\">";
+  AppendEscaped(out, page.t("formular.beschreibung_hinweis",
+                            {{"max", std::to_string(kMaxDescriptionChars)}}));
+  out += "</p>\n";
   if (error != nullptr) {
-    RenderFieldError(out, "beschreibung-fehler", *error);
+    RenderFieldError(out, page, "beschreibung-fehler", *error);
   }
   out += "<textarea id=\"beschreibung\" name=\"beschreibung\" rows=\"3\" required";
   Attr(out, "maxlength", std::to_string(kMaxDescriptionChars));
@@ -484,16 +499,15 @@ void RenderDescriptionStep(std::string& out, const FormPage& page) {
   out += "</textarea>\n</section>\n";
 }
 
-// The map to place the marker: hidden until its script shows it (formular-karte-1.js), which
+// The map to place the marker: hidden until its script shows it (formular-karte-2.js), which
 // reads the start and the tiles from the data-* attributes and writes lat/lon.
 void RenderFormMap(std::string& out, const FormPage& page) {
+  out += "<div id=\"karte-block\" hidden>\n<p class=\"hinweis\" id=\"karte-hinweis\">";
+  AppendEscaped(out, page.t("formular.karte_hinweis"));
   out +=
-      "<div id=\"karte-block\" hidden>\n<p class=\"hinweis\" id=\"karte-hinweis\">Tippen Sie "
-      "auf die Karte oder schieben Sie die Markierung an die Stelle des Mangels. Mit der "
-      "Tastatur: Pfeiltasten verschieben die Karte, die Eingabetaste setzt die Markierung in "
-      "die Mitte.</p>\n<div id=\"formular-karte\" class=\"karte karte-formular\" "
-      "role=\"application\" aria-label=\"Karte: Ort des Mangels wählen\" "
-      "aria-describedby=\"karte-hinweis karte-status\"";
+      "</p>\n<div id=\"formular-karte\" class=\"karte karte-formular\" "
+      "role=\"application\" aria-describedby=\"karte-hinweis karte-status\"";
+  Attr(out, "aria-label", page.t("formular.karte_label"));
   Attr(out, "data-lat", html::Coordinate(*page.map.center_lat));
   Attr(out, "data-lon", html::Coordinate(*page.map.center_lon));
   Attr(out, "data-zoom", std::to_string(page.map.zoom));
@@ -501,7 +515,7 @@ void RenderFormMap(std::string& out, const FormPage& page) {
   Attr(out, "data-tiles", SafeUrl(page.map.tile_url));
   Attr(out, "data-town", page.town_name);
   out += "></div>\n";
-  html::RenderMapSource(out, page.map, false);
+  html::RenderMapSource(out, page.map, page.t);
   out += "<p class=\"status\" id=\"karte-status\" role=\"status\"></p>\n</div>\n";
 }
 
@@ -520,11 +534,13 @@ void RenderLocationStep(std::string& out, const FormPage& page) {
 
   out +=
       "<fieldset class=\"schritt\">\n<legend><h2><span class=\"nr\" aria-hidden=\"true\">3"
-      "</span>Wo ist es?</h2></legend>\n";
+      "</span>";
+  AppendEscaped(out, page.t("formular.wo"));
+  out += "</h2></legend>\n";
   if (has_location_error) {
     out += "<div id=\"standort-fehler\">\n";
     for (const std::string* e : location_errors) {
-      RenderFieldError(out, "", *e);
+      RenderFieldError(out, page, "", *e);
     }
     out += "</div>\n";
   }
@@ -535,20 +551,22 @@ void RenderLocationStep(std::string& out, const FormPage& page) {
   AriaAttrs(out, JoinIds({"standort-status", has_location_error ? "standort-fehler" : ""}), false);
   out += ">";
   out += kPinIcon;
-  out += "Meinen Standort verwenden</button>\n";
-  out += "<p";
+  AppendEscaped(out, page.t("formular.standort_knopf"));
+  out += "</button>\n<p";
   Attr(out, "class", has_position ? "status ok" : "status");
   out += " id=\"standort-status\" role=\"status\">";
   if (has_position) {
-    out += "Ihr Standort wurde übernommen.";
+    AppendEscaped(out, page.t("formular.standort_da"));
   }
-  out += "</p>\n<p class=\"oder\">oder</p>\n</div>\n";
-  out += "<div class=\"feld\">\n<label for=\"adresse\">Straße und Hausnummer</label>\n";
-  out +=
-      "<p class=\"hinweis\" id=\"adresse-hinweis\">Oder eine Ortsbeschreibung, z. B. "
-      "„Parkplatz am Freibad“.</p>\n";
+  out += "</p>\n<p class=\"oder\">";
+  AppendEscaped(out, page.t("formular.oder"));
+  out += "</p>\n</div>\n<div class=\"feld\">\n<label for=\"adresse\">";
+  AppendEscaped(out, page.t("formular.adresse"));
+  out += "</label>\n<p class=\"hinweis\" id=\"adresse-hinweis\">";
+  AppendEscaped(out, page.t("formular.adresse_hinweis"));
+  out += "</p>\n";
   if (address_error != nullptr) {
-    RenderFieldError(out, "adresse-fehler", *address_error);
+    RenderFieldError(out, page, "adresse-fehler", *address_error);
   }
   out += "<input type=\"text\" id=\"adresse\" name=\"adresse\" autocomplete=\"off\"";
   Attr(out, "value", page.values.address);
@@ -570,12 +588,13 @@ void RenderCategorySelect(std::string& out, const FormPage& page) {
   bool known = std::any_of(page.categories.begin(), page.categories.end(),
                            [&selected](const CategoryOption& c) { return c.code == selected; });
 
-  out += "<div class=\"feld\">\n<label for=\"kategorie\">Kategorie</label>\n";
-  out +=
-      "<p class=\"hinweis\" id=\"kategorie-hinweis\">Wenn Sie unsicher sind, lassen Sie das "
-      "Feld einfach frei.</p>\n";
+  out += "<div class=\"feld\">\n<label for=\"kategorie\">";
+  AppendEscaped(out, page.t("formular.kategorie"));
+  out += "</label>\n<p class=\"hinweis\" id=\"kategorie-hinweis\">";
+  AppendEscaped(out, page.t("formular.kategorie_hinweis"));
+  out += "</p>\n";
   if (error != nullptr) {
-    RenderFieldError(out, "kategorie-fehler", *error);
+    RenderFieldError(out, page, "kategorie-fehler", *error);
   }
   out += "<select id=\"kategorie\" name=\"kategorie\"";
   AriaAttrs(out, JoinIds({"kategorie-hinweis", error != nullptr ? "kategorie-fehler" : ""}),
@@ -584,7 +603,9 @@ void RenderCategorySelect(std::string& out, const FormPage& page) {
   if (selected.empty() || !known) {
     out += " selected";
   }
-  out += ">— bitte wählen (optional) —</option>\n";
+  out += ">";
+  AppendEscaped(out, page.t("formular.kategorie_leer"));
+  out += "</option>\n";
 
   auto render_option = [&out, &selected](const CategoryOption& c) {
     out += "<option";
@@ -637,7 +658,7 @@ void RenderTextField(std::string& out, const FormPage& page, std::string_view na
   AppendEscaped(out, hint);
   out += "</p>\n";
   if (error != nullptr) {
-    RenderFieldError(out, error_id, *error);
+    RenderFieldError(out, page, error_id, *error);
   }
   out += "<input";
   Attr(out, "type", type);
@@ -662,25 +683,26 @@ void RenderOptionalDetails(std::string& out, const FormPage& page) {
   if (open) {
     out += " open";
   }
-  out +=
-      ">\n<summary>Kategorie und Kontaktdaten (optional)</summary>\n"
-      "<div class=\"optional-inhalt\">\n";
+  out += ">\n<summary>";
+  AppendEscaped(out, page.t("formular.optional"));
+  out += "</summary>\n<div class=\"optional-inhalt\">\n";
   RenderCategorySelect(out, page);
-  RenderTextField(out, page, "email", "email", "email", "E-Mail-Adresse (optional)",
-                  "Für eine Eingangsbestätigung und mögliche Rückfragen.", v.email);
-  RenderTextField(out, page, "telefon", "tel", "tel", "Telefonnummer (optional)",
-                  "Nur für Rückfragen.", v.phone);
+  RenderTextField(out, page, "email", "email", "email", page.t("formular.email"),
+                  page.t("formular.email_hinweis"), v.email);
+  RenderTextField(out, page, "telefon", "tel", "tel", page.t("formular.telefon"),
+                  page.t("formular.telefon_hinweis"), v.phone);
   out += "</div>\n</details>\n";
 }
 
 void RenderHiddenFields(std::string& out, const FormPage& page) {
+  // The page's language goes with the report: its messages and the acknowledgement use it.
   out += "<input type=\"hidden\" name=\"sprache\"";
-  Attr(out, "value", page.values.language.empty() ? "de" : page.values.language);
+  Attr(out, "value", page.t.code());
   out += ">\n<input type=\"hidden\" name=\"form_token\"";
   Attr(out, "value", page.form_token);
   out += ">\n";
   // Honeypot: invisible for people, tempting for bots. Never pre-filled.
-  html::RenderHoneypot(out, "website");
+  html::RenderHoneypot(out, "website", page.t);
 }
 
 }  // namespace
@@ -692,12 +714,33 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+// The scripts' texts ("formular.js.*" without the prefix) as a JSON data block: never run,
+// read by the scripts; "<" is written as \u003c so that nothing in it ends the element.
+void RenderScriptTexts(std::string& out, const texts::Lang& t) {
+  nlohmann::json j = nlohmann::json::object();
+  constexpr std::string_view kPrefix = "formular.js.";
+  for (const auto& key : t.catalogue().Keys()) {
+    if (key.compare(0, kPrefix.size(), kPrefix) == 0)
+      j[key.substr(kPrefix.size())] = t(key);
+  }
+  std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += "<script type=\"application/json\" id=\"formular-texte\">";
+  for (char c : text) {
+    if (c == '<')
+      out += "\\u003c";
+    else
+      out += c;
+  }
+  out += "</script>\n";
+}
+
 std::string RenderFormPage(const FormPage& page) {
+  const texts::Lang& t = page.t;
   std::string out;
   out.reserve(24 * 1024);
-  std::string title = "Mangel melden – " + page.town_name;
+  std::string title = t("formular.titel") + " – " + page.town_name;
   if (HasAnyError(page)) {
-    title = "Fehler: " + title;
+    title = t("seite.fehler_titel", {{"title", title}});
   }
   std::string head = HasMap(page) ? html::MapHead(page.map) : std::string();
   if (!page.photos_script.empty()) {
@@ -705,17 +748,22 @@ std::string RenderFormPage(const FormPage& page) {
     Attr(head, "src", page.photos_script);
     head += "></script>\n";
   }
-  RenderHead(out, title, /*with_script_flag=*/true, "de", head);
+  RenderHead(out, title, /*with_script_flag=*/true, t, head);
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
-  out +=
-      "</p>\n<h1>Mangel melden</h1>\n<p class=\"intro\">Schlagloch, defekte Laterne, wilder "
-      "Müll? Melden Sie es uns in drei Schritten: Foto, kurze Beschreibung, Ort. "
-      "In Notfällen rufen Sie bitte 110 oder 112 an.</p>\n";
+  out += "</p>\n<h1>";
+  AppendEscaped(out, t("formular.titel"));
+  out += "</h1>\n";
+  html::RenderLanguageSwitch(out, t, page.self);
+  out += "<p class=\"intro\">";
+  AppendEscaped(out, t("formular.intro"));
+  out += "</p>\n";
   if (page.link_public_reports) {
-    out +=
-        "<p><a href=\"/meldungen\">Schon gemeldet? Sehen Sie nach, welche Mängel die Stadt "
-        "schon kennt.</a></p>\n";
+    out += "<p><a";
+    Attr(out, "href", "/meldungen" + t.Query());
+    out += ">";
+    AppendEscaped(out, t("formular.schon_gemeldet"));
+    out += "</a></p>\n";
   }
   out += "</header>\n<main>\n";
   RenderErrorSummary(out, page);
@@ -725,7 +773,7 @@ std::string RenderFormPage(const FormPage& page) {
   Attr(out, "action", SafeUrl(page.action));
   Attr(out, "data-max-fotos", std::to_string(EffectiveMaxPhotos(page)));
   Attr(out, "data-max-bytes", std::to_string(page.max_photo_bytes));
-  Attr(out, "data-max-groesse", FormatBytes(page.max_photo_bytes));
+  Attr(out, "data-max-groesse", PageBytes(page, page.max_photo_bytes));
   if (page.photo_scale_edge > 0)
     Attr(out, "data-foto-kante", std::to_string(page.photo_scale_edge));
   out += ">\n";
@@ -735,64 +783,98 @@ std::string RenderFormPage(const FormPage& page) {
   RenderOptionalDetails(out, page);
   RenderHiddenFields(out, page);
   // The privacy notice's one line (Art. 13), linked to the full text.
+  out += "<p class=\"hinweis-datenschutz\">";
+  AppendEscaped(out, t("formular.datenschutz"));
+  out += " <a";
+  Attr(out, "href", "/datenschutz" + t.Query());
+  out += ">";
+  AppendEscaped(out, t("seite.datenschutz"));
+  out += "</a> · <a";
+  Attr(out, "href", "/barrierefreiheit" + t.Query());
+  out += ">";
+  AppendEscaped(out, t("seite.barrierefreiheit"));
   out +=
-      "<p class=\"hinweis-datenschutz\">Wir verwenden Ihre Angaben nur, um Ihre Meldung zu "
-      "bearbeiten. <a href=\"/datenschutz\">Hinweise zum Datenschutz</a> · "
-      "<a href=\"/barrierefreiheit\">Barrierefreiheit</a></p>\n"
-      "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">"
-      "Meldung absenden</button>\n"
-      // Shown by fotos-1.js while photos are scaled and sent.
+      "</a></p>\n"
+      "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">";
+  AppendEscaped(out, t("formular.js.absenden"));
+  out +=
+      "</button>\n"
+      // Shown by fotos-2.js while photos are scaled and sent.
       "<div id=\"senden-fortschritt\" class=\"fortschritt\" hidden>\n"
       "<p class=\"status\" id=\"fortschritt-text\" role=\"status\"></p>\n"
       "<progress id=\"fortschritt-balken\" max=\"100\" "
       "aria-labelledby=\"fortschritt-text\"></progress>\n</div>\n"
-      "</form>\n</main>\n</div>\n<script>";
+      "</form>\n</main>\n</div>\n";
+  RenderScriptTexts(out, t);
+  out += "<script>";
   out += kScript;
   out += "</script>\n</body>\n</html>\n";
   return out;
 }
 
 std::string RenderConfirmationPage(const ConfirmationPage& page) {
+  const texts::Lang& t = page.t;
   std::string out;
   out.reserve(8 * 1024);
-  RenderHead(out, "Meldung eingegangen – " + page.town_name, /*with_script_flag=*/false);
+  RenderHead(out, t("formular.danke.titel") + " – " + page.town_name, /*with_script_flag=*/false,
+             t);
   std::string grouped = GroupForReading(page.reference);
   out += "<body>\n<div class=\"seite\">\n<main>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
-  out += "</p>\n<h1>Vielen Dank! Ihre Meldung ist eingegangen.</h1>\n";
-  out += "<p>Ihre Vorgangsnummer:</p>\n<div class=\"referenz\" role=\"group\" translate=\"no\"";
-  Attr(out, "aria-label", "Vorgangsnummer: " + SpellOut(grouped));
+  out += "</p>\n<h1>";
+  AppendEscaped(out, t("formular.danke.ueberschrift"));
+  out += "</h1>\n<p>";
+  AppendEscaped(out, t("formular.danke.nummer"));
+  out += "</p>\n<div class=\"referenz\" role=\"group\" translate=\"no\" dir=\"ltr\"";
+  Attr(out, "aria-label", t("status.nummer") + " " + SpellOut(grouped));
   out += ">";
   AppendEscaped(out, grouped);
-  out +=
-      "</div>\n<p><strong>Bitte notieren Sie diese Nummer.</strong> Damit können Sie "
-      "jederzeit nachsehen, wie weit die Bearbeitung ist.</p>\n";
-  if (page.email_given) {
-    out += "<p>Sie erhalten in Kürze zusätzlich eine Bestätigung per E-Mail.</p>\n";
-  } else {
-    out +=
-        "<p>Da Sie keine E-Mail-Adresse angegeben haben, erhalten Sie keine Bestätigung per "
-        "E-Mail.</p>\n";
-  }
-  out += "<div class=\"aktionen\">\n<a class=\"knopf knopf-primaer\"";
+  out += "</div>\n<p><strong>";
+  AppendEscaped(out, t("formular.danke.notieren"));
+  out += "</strong> ";
+  AppendEscaped(out, t("formular.danke.notieren_warum"));
+  out += "</p>\n<p>";
+  AppendEscaped(out, t(page.email_given ? "formular.danke.email" : "formular.danke.keine_email"));
+  out += "</p>\n<div class=\"aktionen\">\n<a class=\"knopf knopf-primaer\"";
   Attr(out, "href", SafeUrl(page.status_url));
-  out +=
-      ">Bearbeitungsstand ansehen</a>\n"
-      "<a class=\"knopf knopf-zweit\" href=\"/\">Weitere Meldung</a>\n</div>\n"
-      "</main>\n</div>\n</body>\n</html>\n";
+  out += ">";
+  AppendEscaped(out, t("formular.danke.stand"));
+  out += "</a>\n<a class=\"knopf knopf-zweit\"";
+  Attr(out, "href", "/" + t.Query());
+  out += ">";
+  AppendEscaped(out, t("formular.danke.weitere"));
+  out += "</a>\n</div>\n</main>\n</div>\n</body>\n</html>\n";
   return out;
 }
 
 std::string RenderInfoPage(const InfoPage& page) {
+  const texts::Lang& t = page.t;
   std::string out;
   out.reserve(16 * 1024);
-  RenderHead(out, page.title + " – " + page.town_name, /*with_script_flag=*/false, page.language);
+  RenderHead(out, page.title + " – " + page.town_name, /*with_script_flag=*/false, page.language,
+             {});
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
   out += "</p>\n<h1>";
   AppendEscaped(out, page.title);
   out += "</h1>\n";
-  html::RenderLanguageLinks(out, page.languages);
+  // The frame in the citizen's language, marked as such inside the page's.
+  const bool other = t.code() != page.language;
+  std::string frame;
+  if (other) {
+    frame += " lang=\"" + std::string(t.code() == "de-x-ls" ? "de" : t.code()) + "\" dir=\"" +
+             std::string(t.dir()) + "\"";
+  }
+  if (!page.self.empty()) {
+    out += "<div" + frame + ">\n";
+    html::RenderLanguageSwitch(out, t, page.self);
+    out += "</div>\n";
+  }
+  if (other) {
+    out += "<p class=\"hinweis\"" + frame + ">";
+    AppendEscaped(out, t("seite.nur_de_en"));
+    out += "</p>\n";
+  }
   out += "</header>\n<main>\n";
   for (const auto& section : page.sections) {
     out += "<section>\n<h2>";
@@ -814,8 +896,10 @@ std::string RenderInfoPage(const InfoPage& page) {
     }
     out += "</section>\n";
   }
-  out += "<p><a href=\"/\">";
-  out += page.language == "en" ? "Back to the report form" : "Zurück zum Meldeformular";
+  out += "<p" + frame + "><a";
+  Attr(out, "href", "/" + t.Query());
+  out += ">";
+  AppendEscaped(out, t("seite.zurueck_formular"));
   out += "</a></p>\n</main>\n</div>\n</body>\n</html>\n";
   return out;
 }

@@ -12,6 +12,8 @@
 #include <tuple>
 #include <vector>
 
+#include "core/texts.hpp"
+
 namespace meldestelle::webform {
 
 // A map on a page (webform.map): the form's, to place the marker; the status page's, to show the
@@ -38,14 +40,17 @@ struct FormValues {
 };
 
 struct FormPage {
+  texts::Lang t;     // the page's language (sent along in the hidden field "sprache")
+  std::string self;  // the form's address without ?lang= (the language switch); "" = none
   std::string town_name;
   // Grouped by `group` into <optgroup> (groups in order of first appearance, options in the given
   // order); options with an empty group are rendered outside any <optgroup>.
   std::vector<CategoryOption> categories;
   FormValues values;
-  // German messages for the error summary at the top (role=alert); empty = fresh form.
+  // Messages (in the page's language) for the error summary at the top (role=alert); empty =
+  // fresh form.
   std::vector<std::string> errors;
-  // Form field name -> German message shown next to the field. Keys: "fotos[]" (or "fotos"),
+  // Form field name -> message shown next to the field. Keys: "fotos[]" (or "fotos"),
   // "beschreibung", "kategorie", "adresse", "email", "telefon"; "standort", "lat" and "lon" are
   // shown in the location block. Every field error also appears (linked) in the summary unless
   // the same text is already among `errors`.
@@ -55,7 +60,7 @@ struct FormPage {
   long long max_photo_bytes = 10 * 1024 * 1024;
   std::string action = "/formular/meldung";
   // Photos are scaled in the browser to this long edge (pixels) before they are sent, with a
-  // progress bar, by `photos_script` (gateway/assets/fotos-1.js); 0 or no script: sent as chosen.
+  // progress bar, by `photos_script` (gateway/assets/fotos-2.js); 0 or no script: sent as chosen.
   int photo_scale_edge = 0;
   std::string photos_script;
   // Links to the public list of reports (GET /meldungen): "Schon gemeldet?".
@@ -70,6 +75,7 @@ struct FormPage {
 std::string RenderFormPage(const FormPage& page);
 
 struct ConfirmationPage {
+  texts::Lang t;
   std::string town_name, reference, status_url;
   bool email_given = false;
 };
@@ -80,15 +86,17 @@ std::string RenderConfirmationPage(const ConfirmationPage& page);
 
 // A page of text (the privacy notice, GET /datenschutz): headings, paragraphs, lists.
 struct InfoPage {
-  std::string language = "de";  // the html element's lang
+  std::string language = "de";  // the language of the text ("de" or "en": legal texts)
+  // The language the citizen chose: the page's frame (the switch, the links); when it differs
+  // from `language`, the page says in it that the text is in German or English only.
+  texts::Lang t;
+  std::string self;  // the page's address without ?lang= (the language switch)
   std::string town_name, title;
   struct Section {
     std::string heading;
     std::vector<std::string> paragraphs, items;
   };
   std::vector<Section> sections;
-  // Links under the title to the same page in other languages: (language, label, href).
-  std::vector<std::tuple<std::string, std::string, std::string>> languages;
 };
 std::string RenderInfoPage(const InfoPage& page);
 

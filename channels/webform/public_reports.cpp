@@ -13,8 +13,6 @@ using html::GroupForReading;
 using html::RenderHead;
 using html::SafeUrl;
 
-bool En(const std::string& language) { return language == "en"; }
-
 std::string StatusClass(const std::string& status) {
   if (status == "done")
     return "stand stand-erledigt";
@@ -24,26 +22,25 @@ std::string StatusClass(const std::string& status) {
 }
 
 std::string ListUrl(const PublicReportsPage& p, const std::string& filter, int page) {
-  return PublicReportsUrl(filter, page, En(p.language));
+  return PublicReportsUrl(filter, page, p.t);
 }
 
 void RenderFilters(std::string& out, const PublicReportsPage& p) {
-  bool en = En(p.language);
+  const texts::Lang& t = p.t;
   out += "<nav class=\"filter\"";
-  Attr(out, "aria-label", en ? "Show" : "Anzeigen");
+  Attr(out, "aria-label", t("liste.filter"));
   out += ">\n<ul>\n";
-  const std::pair<const char*, const char*> kFilters[] = {
-      {"", en ? "All" : "Alle"},
-      {"open", en ? "Open" : "Offen"},
-      {"work", en ? "In progress" : "In Arbeit"},
-      {"done", en ? "Done" : "Erledigt"}};
+  const std::pair<const char*, std::string> kFilters[] = {{"", t("liste.alle")},
+                                                          {"open", PublicStatusLabel("open", t)},
+                                                          {"work", PublicStatusLabel("work", t)},
+                                                          {"done", PublicStatusLabel("done", t)}};
   for (const auto& [key, label] : kFilters) {
     out += "<li><a";
     Attr(out, "href", ListUrl(p, key, 1));
     if (p.filter == key)
       out += " aria-current=\"page\"";
     out += ">";
-    out += label;
+    AppendEscaped(out, label);
     out += "</a></li>\n";
   }
   out += "</ul>\n</nav>\n";
@@ -52,7 +49,7 @@ void RenderFilters(std::string& out, const PublicReportsPage& p) {
 void RenderMap(std::string& out, const PublicReportsPage& p) {
   if (!p.map.enabled)
     return;
-  bool en = En(p.language);
+  const texts::Lang& t = p.t;
   bool any = false;
   for (const auto& i : p.items)
     any = any || (i.lat && i.lon);
@@ -60,9 +57,7 @@ void RenderMap(std::string& out, const PublicReportsPage& p) {
     return;
   // Hidden until its script shows it; the list below says everything the map shows.
   out += "<div id=\"meldungen-karte\" class=\"karte karte-liste\" hidden role=\"region\"";
-  Attr(out, "aria-label",
-       en ? "Map of the reports on this page (the list below has them all)"
-          : "Karte der Meldungen dieser Seite (die Liste darunter nennt alle)");
+  Attr(out, "aria-label", t("liste.karte_label"));
   Attr(out, "data-tiles", SafeUrl(p.map.tile_url));
   Attr(out, "data-max-zoom", std::to_string(p.map.max_zoom));
   if (p.map.center_lat && p.map.center_lon) {
@@ -71,12 +66,12 @@ void RenderMap(std::string& out, const PublicReportsPage& p) {
   }
   Attr(out, "data-zoom", std::to_string(p.map.zoom));
   out += "></div>\n";
-  html::RenderMapSource(out, p.map, en);
+  html::RenderMapSource(out, p.map, t);
 }
 
 void RenderItem(std::string& out, const PublicReportsPage& p, const PublicReportsPage::Item& i) {
-  bool en = En(p.language);
-  std::string page_url = "/meldung/" + i.reference + (en ? "?lang=en" : "");
+  const texts::Lang& t = p.t;
+  std::string page_url = "/meldung/" + i.reference + t.Query();
   out += "<li class=\"meldung\"";
   if (i.lat && i.lon) {
     Attr(out, "data-lat", Coordinate(*i.lat));
@@ -92,7 +87,7 @@ void RenderItem(std::string& out, const PublicReportsPage& p, const PublicReport
   out += "</a></h2>\n<p><span";
   Attr(out, "class", StatusClass(i.status));
   out += ">";
-  AppendEscaped(out, PublicStatusLabel(i.status, p.language));
+  AppendEscaped(out, PublicStatusLabel(i.status, t));
   out += "</span></p>\n";
   if (!i.public_text.empty()) {
     out += "<p class=\"oeffentlich\">";
@@ -101,20 +96,18 @@ void RenderItem(std::string& out, const PublicReportsPage& p, const PublicReport
   }
   out += "<p class=\"hinweis\">";
   if (!i.street.empty()) {
-    out += en ? "near " : "nahe ";
-    AppendEscaped(out, i.street);
+    AppendEscaped(out, t("liste.nahe", {{"street", i.street}}));
     out += " · ";
   }
-  out += en ? "reported on " : "gemeldet am ";
-  AppendEscaped(out, i.received);
-  out += " · <span translate=\"no\">";
+  AppendEscaped(out, t("liste.gemeldet_am", {{"date", i.received}}));
+  out += " · <span translate=\"no\" dir=\"ltr\">";
   AppendEscaped(out, GroupForReading(i.reference));
   out += "</span></p>\n";
   if (i.me_too) {
     out += "<p><a class=\"ich-auch\"";
     Attr(out, "href", SafeUrl(page_url + "#ich-auch"));
     out += ">";
-    out += en ? "Me too – tell me when it is fixed" : "Ich auch – Bescheid geben, wenn behoben";
+    AppendEscaped(out, t("status.ich_auch.knopf"));
     out += "<span class=\"sr-only\">: ";
     AppendEscaped(out, i.category_name + ", " + GroupForReading(i.reference));
     out += "</span></a></p>\n";
@@ -125,26 +118,24 @@ void RenderItem(std::string& out, const PublicReportsPage& p, const PublicReport
 void RenderPaging(std::string& out, const PublicReportsPage& p) {
   if (p.pages <= 1)
     return;
-  bool en = En(p.language);
+  const texts::Lang& t = p.t;
   out += "<nav class=\"seiten\"";
-  Attr(out, "aria-label", en ? "Pages" : "Seiten");
+  Attr(out, "aria-label", t("liste.seiten"));
   out += ">\n<p>";
   if (p.page > 1) {
     out += "<a rel=\"prev\"";
     Attr(out, "href", ListUrl(p, p.filter, p.page - 1));
     out += ">";
-    out += en ? "Previous page" : "Vorherige Seite";
+    AppendEscaped(out, t("liste.vorherige"));
     out += "</a> · ";
   }
-  out += en ? "Page " : "Seite ";
-  out += std::to_string(p.page);
-  out += en ? " of " : " von ";
-  out += std::to_string(p.pages);
+  AppendEscaped(out, t("liste.seite_von",
+                       {{"page", std::to_string(p.page)}, {"pages", std::to_string(p.pages)}}));
   if (p.page < p.pages) {
     out += " · <a rel=\"next\"";
     Attr(out, "href", ListUrl(p, p.filter, p.page + 1));
     out += ">";
-    out += en ? "Next page" : "Nächste Seite";
+    AppendEscaped(out, t("liste.naechste"));
     out += "</a>";
   }
   out += "</p>\n</nav>\n";
@@ -152,7 +143,7 @@ void RenderPaging(std::string& out, const PublicReportsPage& p) {
 
 }  // namespace
 
-std::string PublicReportsUrl(const std::string& filter, int page, bool english) {
+std::string PublicReportsUrl(const std::string& filter, int page, const texts::Lang& t) {
   std::string url = "/meldungen";
   std::string sep = "?";
   if (!filter.empty()) {
@@ -167,71 +158,62 @@ std::string PublicReportsUrl(const std::string& filter, int page, bool english) 
     url += sep + "seite=" + std::to_string(page);
     sep = "&";
   }
-  if (english)
-    url += sep + "lang=en";
-  return url;
+  return url + t.Query(sep[0]);
 }
 
-std::string PublicStatusLabel(const std::string& status, const std::string& language) {
-  bool en = En(language);
+std::string PublicStatusLabel(const std::string& status, const texts::Lang& t) {
   if (status == "done")
-    return en ? "Done" : "Erledigt";
+    return t("liste.erledigt");
   if (status == "work")
-    return en ? "In progress" : "In Arbeit";
-  return en ? "Open" : "Offen";
+    return t("liste.in_arbeit");
+  return t("liste.offen");
 }
 
 std::string RenderPublicReportsPage(const PublicReportsPage& p) {
-  bool en = En(p.language);
+  const texts::Lang& t = p.t;
   std::string out;
   out.reserve(16 * 1024);
   std::string head;
   if (p.map.enabled)
     head = html::MapHead(p.map);
-  RenderHead(out, (en ? "Reported problems – " : "Gemeldete Mängel – ") + p.town_name,
-             /*with_script_flag=*/false, p.language, head);
+  RenderHead(out, t("liste.titel") + " – " + p.town_name, /*with_script_flag=*/false, t, head);
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, p.town_name);
   out += "</p>\n<h1>";
-  out += en ? "Reported problems" : "Gemeldete Mängel";
+  AppendEscaped(out, t("liste.titel"));
   out += "</h1>\n";
-  html::RenderLanguageLinks(out, p.languages);
+  html::RenderLanguageSwitch(out, t, p.self);
   out += "<p class=\"intro\">";
-  out += en ? "What is already known to the town. Is your problem among them? Then you need not "
-              "report it again: with “Me too” we tell you when it is fixed."
-            : "Das ist der Stadt schon bekannt. Ist Ihr Mangel dabei? Dann müssen Sie ihn nicht "
-              "noch einmal melden: Mit „Ich auch“ sagen wir Ihnen Bescheid, wenn er behoben ist.";
+  AppendEscaped(out, t("liste.intro"));
   out += "</p>\n<p><a class=\"knopf knopf-primaer\"";
-  Attr(out, "href", en ? "/?lang=en" : "/");
+  Attr(out, "href", "/" + t.Query());
   out += ">";
-  out += en ? "Report a new problem" : "Neuen Mangel melden";
+  AppendEscaped(out, t("liste.neu_melden"));
   out += "</a></p>\n</header>\n<main>\n";
   RenderFilters(out, p);
   out += "<p class=\"legende\">";
-  out += en ? "Colours: " : "Farben: ";
+  AppendEscaped(out, t("liste.farben"));
+  out += " ";
   for (const char* s : {"open", "work", "done"}) {
     out += "<span";
     Attr(out, "class", StatusClass(s));
     out += ">";
-    AppendEscaped(out, PublicStatusLabel(s, p.language));
+    AppendEscaped(out, PublicStatusLabel(s, t));
     out += "</span> ";
   }
   out += "</p>\n";
   RenderMap(out, p);
   out += "<p role=\"status\">";
   if (p.total == 0) {
-    out += en ? "No reports in this selection." : "Keine Meldungen in dieser Auswahl.";
+    AppendEscaped(out, t("liste.keine"));
   } else {
-    out += std::to_string(p.total);
-    out +=
-        en ? (p.total == 1 ? " report" : " reports") : (p.total == 1 ? " Meldung" : " Meldungen");
+    AppendEscaped(out, p.total == 1 ? t("liste.anzahl_eins")
+                                    : t("liste.anzahl", {{"count", std::to_string(p.total)}}));
     if (p.pages > 1) {
-      out += en ? ", page " : ", Seite ";
-      out += std::to_string(p.page);
-      out += en ? " of " : " von ";
-      out += std::to_string(p.pages);
+      out += " ";
+      AppendEscaped(out, t("liste.seite_von",
+                           {{"page", std::to_string(p.page)}, {"pages", std::to_string(p.pages)}}));
     }
-    out += ".";
   }
   out += "</p>\n";
   if (!p.items.empty()) {
@@ -241,7 +223,7 @@ std::string RenderPublicReportsPage(const PublicReportsPage& p) {
     out += "</ol>\n";
   }
   RenderPaging(out, p);
-  html::RenderNoticeLinks(out, en);
+  html::RenderNoticeLinks(out, t);
   out += "</main>\n</div>\n</body>\n</html>\n";
   return out;
 }

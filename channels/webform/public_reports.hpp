@@ -3,10 +3,10 @@
 // The public map and list of reports (GET /meldungen, docs/intake-api.md, "What is already
 // reported"): what is known already, with its status in traffic-light colours, so that a citizen
 // sees a defect is reported before reporting it again and can say "Ich auch". Server-rendered,
-// German or English; the list is complete without JavaScript, the map (meldungen-karte-1.js)
-// shows the same page's reports. Pure functions. Only what docs/datenschutz.md, "Publication",
-// allows: the category, the text staff released, the status, the day, a place rounded to about
-// 100 m unless filed through Open311, the nearest street's name.
+// in the citizen's language (core/texts.hpp, "liste.*"); the list is complete without JavaScript,
+// the map (meldungen-karte-1.js) shows the same page's reports. Pure functions. Only what
+// docs/datenschutz.md, "Publication", allows: the category, the text staff released, the status,
+// the day, a place rounded to about 100 m unless filed through Open311, the nearest street's name.
 
 #include <cstdint>
 #include <optional>
@@ -19,7 +19,8 @@
 namespace meldestelle::webform {
 
 struct PublicReportsPage {
-  std::string language = "de";
+  texts::Lang t;
+  std::string self;  // the address without ?lang= (the language switch)
   std::string town_name;
   struct Item {
     std::string reference;
@@ -36,15 +37,14 @@ struct PublicReportsPage {
   int pages = 1;
   int64_t total = 0;
   PageMap map;
-  std::vector<LanguageLink> languages;
 };
 std::string RenderPublicReportsPage(const PublicReportsPage& page);
 
 // The list's address: `filter` open, work, done or "" (all; in the address offen, in-arbeit,
-// erledigt), `page` from 1, German unless `english`.
-std::string PublicReportsUrl(const std::string& filter, int page, bool english);
+// erledigt), `page` from 1, in the language of `t` (?lang= unless German).
+std::string PublicReportsUrl(const std::string& filter, int page, const texts::Lang& t);
 
 // The status word of the public list ("Offen", "In Arbeit", "Erledigt"), and its CSS class.
-std::string PublicStatusLabel(const std::string& status, const std::string& language);
+std::string PublicStatusLabel(const std::string& status, const texts::Lang& t);
 
 }  // namespace meldestelle::webform

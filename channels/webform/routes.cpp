@@ -113,17 +113,23 @@ class Routes {
   Limits SubmissionLimits() const {
     return {settings_.max_photos, settings_.max_photo_bytes, settings_.max_description_chars};
   }
-  FormPage EmptyPage() const;
+  FormPage EmptyPage(const texts::Lang& t) const;
+  // The form's language before its body is read: ?lang=, else the browser's.
+  texts::Lang RequestLanguage(const httplib::Request& req) const {
+    return texts::For(config(), texts::Choose(req.get_param_value("lang"),
+                                              req.get_header_value("Accept-Language")));
+  }
   // The form again, with the citizen's values and what was wrong.
   void ShowFormAgain(httplib::Response& res, FormPage& page, int status, const std::string& code);
-  void Confirm(httplib::Response& res, const std::string& reference, bool email);
+  void Confirm(httplib::Response& res, const std::string& reference, bool email,
+               const texts::Lang& t);
   // The form again with the values, to confirm with one click (a suspicious, not a bot's,
   // submission), counted in meldestelle_reports_rejected_total{reason="token_…"}.
   void AskToConfirm(httplib::Response& res, FormPage& page, const TokenCheck& token,
                     bool had_photos);
   void CountDiscarded(const std::string& reason);
   // A bot's submission is answered like a success; nothing is published.
-  void Discard(httplib::Response& res, const std::string& reason);
+  void Discard(httplib::Response& res, const std::string& reason, const texts::Lang& t);
 
   channels::Intake& intake_;
   const Settings& settings_;
@@ -141,8 +147,10 @@ Error Routes::TooLarge(httplib::Response& res) const {
                        " MB). Bitte weniger oder kleinere Fotos senden.");
 }
 
-FormPage Routes::EmptyPage() const {
+FormPage Routes::EmptyPage(const texts::Lang& t) const {
   FormPage page;
+  page.t = t;
+  page.self = "/";
   page.town_name = config().town.name;
   for (const auto& c : config().categories)
     page.categories.push_back({c.code, c.name, c.group});
@@ -227,10 +235,12 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
   return body;
 }
 
-void Routes::ShowForm(const httplib::Request&, httplib::Response& res) {
-  FormPage page = EmptyPage();
+void Routes::ShowForm(const httplib::Request& req, httplib::Response& res) {
+  FormPage page = EmptyPage(RequestLanguage(req));
   page.form_token = NewFormToken();
   res.set_header("Cache-Control", "no-store");
+  res.set_header("Content-Language", page.t.code());
+  res.set_header("Vary", "Accept-Language");
   res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
 }
 
@@ -295,17 +305,21 @@ void Routes::ShowFormAgain(httplib::Response& res, FormPage& page, int status,
     page.form_token = NewFormToken();
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  // Marks our own page for the form's script (fotos-1.js), which shows only such answers.
+  // Marks our own page for the form's script (fotos-2.js), which shows only such answers.
   res.set_header("X-Meldestelle-Seite", "formular");
+  res.set_header("Content-Language", page.t.code());
   res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
 }
 
-void Routes::Confirm(httplib::Response& res, const std::string& reference, bool email) {
-  ConfirmationPage c{config().town.name, reference, StatusPageUrl(config(), reference), email};
+void Routes::Confirm(httplib::Response& res, const std::string& reference, bool email,
+                     const texts::Lang& t) {
+  ConfirmationPage c{t, config().town.name, reference,
+                     StatusPageUrl(config(), reference) + t.Query(), email};
   res.status = 200;
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Meldestelle-Seite", "bestaetigung");
-  res.set_header("X-Meldestelle-Statusseite", "/meldung/" + reference);
+  res.set_header("X-Meldestelle-Statusseite", "/meldung/" + reference + t.Query());
+  res.set_header("Content-Language", t.code());
   res.set_content(RenderConfirmationPage(c), "text/html; charset=utf-8");
 }
 
@@ -317,18 +331,11 @@ void Routes::AskToConfirm(httplib::Response& res, FormPage& page, const TokenChe
   page.form_token = token.verdict == TokenVerdict::kTooFast
                         ? IssueFormTokenAt(form_key_, issued, token.nonce)
                         : IssueFormToken(form_key_, issued);
-  std::string photos = had_photos ? " Die Fotos wählen Sie bitte noch einmal aus." : "";
-  if (token.verdict == TokenVerdict::kExpired) {
-    page.errors.push_back(
-        "Das Formular war zu lange geöffnet. Bitte prüfen Sie Ihre Angaben und senden Sie sie "
-        "noch einmal ab." +
-        photos);
-  } else {
-    page.errors.push_back(
-        "Bitte bestätigen Sie Ihre Meldung: Prüfen Sie Ihre Angaben und klicken Sie noch einmal "
-        "auf „Meldung absenden“." +
-        photos);
-  }
+  const texts::Lang& t = page.t;
+  std::string photos = had_photos ? " " + t("formular.fehler.fotos_noch_einmal") : "";
+  page.errors.push_back(t(token.verdict == TokenVerdict::kExpired ? "formular.fehler.abgelaufen"
+                                                                  : "formular.fehler.bestaetigen") +
+                        photos);
   log::Info("form submission to confirm", {{"reason", ToString(token.verdict)}});
   ShowFormAgain(res, page, 200, std::string("token_") + ToString(token.verdict));
 }
@@ -341,28 +348,36 @@ void Routes::CountDiscarded(const std::string& reason) {
       .Inc();
 }
 
-void Routes::Discard(httplib::Response& res, const std::string& reason) {
+void Routes::Discard(httplib::Response& res, const std::string& reason, const texts::Lang& t) {
   CountDiscarded(reason);
   log::Info("form submission discarded", {{"reason", reason}});
-  Confirm(res, intake_.NewReference(), false);
+  Confirm(res, intake_.NewReference(), false, t);
 }
 
 void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader) {
   received_.Inc();
-  FormPage page = EmptyPage();
+  FormPage page = EmptyPage(RequestLanguage(req));
   if (int wait = intake_.ReportRateLimited(req, channel_); wait > 0) {
     res.set_header("Retry-After", std::to_string(wait));
     page.errors.push_back(
-        "Von Ihrem Anschluss kamen in kurzer Zeit sehr viele Meldungen. Bitte warten Sie " +
-        std::to_string(wait) + " Sekunden und senden Sie dann noch einmal.");
+        page.t("formular.fehler.zu_viele_sekunden", {{"seconds", std::to_string(wait)}}));
     return ShowFormAgain(res, page, 429, errors::kRateLimited.str());
   }
   auto body = ReadBody(req, res, reader);
   if (!body) {
-    page.errors.push_back(body.error().message);
-    return ShowFormAgain(res, page, HttpStatusFor(body.error().code), body.error().code.str());
+    // German keeps the precise reason; the other languages get what to do.
+    const ErrorCode code = body.error().code;
+    page.errors.push_back(
+        page.t.code() == "de" ? body.error().message
+        : code == errors::kPayloadTooLarge
+            ? page.t("formular.fehler.zu_gross",
+                     {{"mb", std::to_string(config().gateway.max_request_bytes / 1000000)}})
+            : page.t("formular.fehler.anfrage"));
+    return ShowFormAgain(res, page, HttpStatusFor(code), code.str());
   }
+  // The page's language from now on is the one the form was filled in (its field "sprache").
+  page.t = LanguageOf(body->submission, config());
   const auto& fields = body->submission.fields;
   auto field = [&](const char* name) {
     auto it = fields.find(name);
@@ -375,12 +390,12 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
   // re-send, a page from the browser's cache; expired; a token missing or cut off) are shown
   // again for a one-click confirmation: no person is told "Vielen Dank" for a dropped report.
   if (!TrimAscii(field("website")).empty()) {
-    return Discard(res, "honeypot");
+    return Discard(res, "honeypot", page.t);
   }
   auto token = VerifyFormToken(field("form_token"), form_key_, NowUnix(),
                                settings_.token_min_age_seconds, settings_.token_max_age_seconds);
   if (token.verdict == TokenVerdict::kBadSignature) {
-    return Discard(res, "token_bad_signature");
+    return Discard(res, "token_bad_signature", page.t);
   }
   if (token.verdict != TokenVerdict::kValid) {
     return AskToConfirm(res, page, token, !body->submission.files.empty());
@@ -412,11 +427,8 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
     if (!a.error_field.empty()) {  // a photo that cannot be cleaned
       page.field_errors[FormFieldName(a.error_field)] = a.error.message;
     } else {
-      page.errors.push_back(a.status == 503
-                                ? "Ihre Meldung konnte gerade nicht angenommen werden. Bitte "
-                                  "senden Sie sie in einigen Minuten noch einmal – Ihre Angaben "
-                                  "bleiben erhalten (Fotos bitte erneut auswählen)."
-                                : a.error.message);
+      page.errors.push_back(a.status == 503 ? page.t("formular.fehler.nicht_angenommen")
+                                            : a.error.message);
     }
     return ShowFormAgain(res, page, a.status, a.error.code.str());
   }
@@ -425,7 +437,7 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
   } else {
     accepted_.Inc();
   }
-  Confirm(res, a.reference, email);
+  Confirm(res, a.reference, email, page.t);
 }
 
 }  // namespace

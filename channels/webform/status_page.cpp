@@ -16,8 +16,6 @@ using html::RenderHead;
 using html::SafeUrl;
 using html::SpellOut;
 
-bool En(const std::string& language) { return language == "en"; }
-
 // Open (red), worked on (brown), closed (green): the traffic light citizens know from the
 // towns' portals; the word is always there, the colour only adds to it.
 std::string_view StatusClass(const std::string& status) {
@@ -28,59 +26,50 @@ std::string_view StatusClass(const std::string& status) {
   return "stand";
 }
 
-std::string EventLabel(const StatusPage::Event& e, const std::string& language) {
-  bool en = En(language);
+std::string EventLabel(const StatusPage::Event& e, const texts::Lang& t) {
   if (e.action == "routed") {
     if (e.department_name.empty())
-      return en ? "Received" : "Eingegangen";
-    return (en ? "Received and passed to: " : "Eingegangen und weitergegeben an: ") +
-           e.department_name;
+      return t("status.ereignis.eingegangen");
+    return t("status.ereignis.weitergegeben_an_erst", {{"department", e.department_name}});
   }
   if (e.action == "rerouted")
-    return (en ? "Passed to: " : "Weitergegeben an: ") + e.department_name;
+    return t("status.ereignis.weitergegeben_an", {{"department", e.department_name}});
   if (e.action == "accepted")
-    return en ? "Accepted by the department" : "Von der zuständigen Stelle angenommen";
+    return t("status.ereignis.angenommen");
   if (e.action == "duplicate")
-    return en ? "Handled together with another report"
-              : "Wird gemeinsam mit einer anderen Meldung bearbeitet";
+    return t("status.ereignis.gemeinsam");
   if (e.action == "reopened")
-    return en ? "Opened again: the problem is not fixed yet"
-              : "Wieder geöffnet: Der Mangel ist noch nicht behoben";
-  return StatusLabel(e.status, language);
-}
-
-void RenderLanguages(std::string& out, const std::vector<LanguageLink>& languages) {
-  html::RenderLanguageLinks(out, languages);
+    return t("status.ereignis.wieder_offen");
+  return StatusLabel(e.status, t);
 }
 
 void RenderPlace(std::string& out, const StatusPage& page) {
-  bool en = En(page.language);
+  const texts::Lang& t = page.t;
   out += "<section aria-labelledby=\"ort\">\n<h2 id=\"ort\">";
-  out += en ? "Place" : "Ort";
+  AppendEscaped(out, t("status.ort"));
   out += "</h2>\n";
   if (!page.lat || !page.lon) {
-    out += en ? "<p>The report has no position on the map.</p>\n"
-              : "<p>Zu dieser Meldung ist kein Punkt auf der Karte bekannt.</p>\n";
-    out += "</section>\n";
+    out += "<p>";
+    AppendEscaped(out, t("status.ort_unbekannt"));
+    out += "</p>\n</section>\n";
     return;
   }
   if (page.map.enabled) {
     // Shown by the script (hidden without it): a picture of the place, its words below.
     out += "<div id=\"karte\" class=\"karte\" hidden role=\"img\"";
-    Attr(out, "aria-label",
-         en ? "Map with the place of the report" : "Karte mit dem Ort der Meldung");
+    Attr(out, "aria-label", t("status.karte_label"));
     Attr(out, "data-lat", Coordinate(*page.lat));
     Attr(out, "data-lon", Coordinate(*page.lon));
     Attr(out, "data-tiles", SafeUrl(page.map.tile_url));
     Attr(out, "data-max-zoom", std::to_string(page.map.max_zoom));
     out += "></div>\n";
-    html::RenderMapSource(out, page.map, en);
+    html::RenderMapSource(out, page.map, t);
   }
   if (!page.map_link.empty()) {
     out += "<p><a";
     Attr(out, "href", SafeUrl(page.map_link));
     out += ">";
-    out += en ? "Show the place on OpenStreetMap" : "Ort auf OpenStreetMap ansehen";
+    AppendEscaped(out, t("status.ort_osm"));
     out += "</a></p>\n";
   }
   out += "</section>\n";
@@ -92,20 +81,23 @@ std::string MapHead(const StatusPage& page) {
   return html::MapHead(page.map);
 }
 
+// The page's language for the forms that post back: sent along, so that the answer comes in it.
+void RenderLanguageField(std::string& out, const texts::Lang& t) {
+  if (t.code() == "de")
+    return;
+  out += "<input type=\"hidden\" name=\"lang\"";
+  Attr(out, "value", t.code());
+  out += ">\n";
+}
+
 // "Ist es behoben?" and what became of the last answer.
 void RenderFixQuestion(std::string& out, const StatusPage& page) {
-  bool en = En(page.language);
+  const texts::Lang& t = page.t;
   if (!page.answered.empty()) {
     out += "<div class=\"rueckmeldung\" role=\"status\"><p>";
-    if (page.answered == "reopened") {
-      out += en ? "Thank you. The report is open again and back with the department in charge."
-                : "Danke. Die Meldung ist wieder offen und zurück bei der zuständigen Stelle.";
-    } else if (page.answered == "answered") {
-      out += en ? "This question has been answered already. Thank you."
-                : "Diese Frage ist schon beantwortet. Vielen Dank.";
-    } else {
-      out += en ? "Thank you for letting us know." : "Danke für Ihre Rückmeldung.";
-    }
+    AppendEscaped(out, t(page.answered == "reopened"   ? "status.behoben.wieder_offen"
+                         : page.answered == "answered" ? "status.behoben.schon_beantwortet"
+                                                       : "status.behoben.danke"));
     out += "</p></div>\n";
   }
   if (!page.ask_fixed) {
@@ -128,43 +120,38 @@ void RenderFixQuestion(std::string& out, const StatusPage& page) {
   if (!page.fixed_error.empty())
     out += " aria-describedby=\"antwort-fehler\"";
   out += ">\n<legend>";
-  out += en ? "Is the problem fixed?" : "Ist der Mangel behoben?";
+  AppendEscaped(out, t("status.behoben.frage"));
   out +=
       "</legend>\n<label class=\"wahl\"><input type=\"radio\" name=\"antwort\" value=\"ja\""
       " required>";
-  out += en ? "Yes, it is fixed" : "Ja, er ist behoben";
+  AppendEscaped(out, t("status.behoben.ja"));
   out +=
       "</label>\n<label class=\"wahl\"><input type=\"radio\" name=\"antwort\""
       " value=\"nein\">";
-  out += en ? "No, not yet" : "Nein, noch nicht";
+  AppendEscaped(out, t("status.behoben.nein"));
   out += "</label>\n</fieldset>\n<div class=\"feld\">\n<label for=\"notiz\">";
-  out += en ? "What is still wrong? (optional)" : "Was ist noch nicht in Ordnung? (freiwillig)";
+  AppendEscaped(out, t("status.behoben.notiz"));
   out += "</label>\n<p class=\"hinweis\" id=\"notiz-hinweis\">";
-  out += en ? "Please no names or phone numbers: the department reads this."
-            : "Bitte keine Namen oder Telefonnummern: Die zuständige Stelle liest diesen Text.";
+  AppendEscaped(out, t("status.behoben.notiz_hinweis"));
   out +=
       "</p>\n<textarea id=\"notiz\" name=\"notiz\" maxlength=\"2000\" rows=\"3\""
       " aria-describedby=\"notiz-hinweis\">";
   AppendEscaped(out, page.fixed_note);
   out += "</textarea>\n</div>\n";
-  if (en)
-    out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
+  RenderLanguageField(out, t);
   out += "<input type=\"hidden\" name=\"schluessel\"";
   Attr(out, "value", page.fixed_key);
   out += ">\n<button type=\"submit\" class=\"knopf knopf-primaer\">";
-  out += en ? "Send answer" : "Antwort senden";
+  AppendEscaped(out, t("status.behoben.senden"));
   out += "</button>\n</form>\n";
 }
 
 // "Ich auch": a field for the e-mail address, or the thanks after it was sent.
 void RenderMeToo(std::string& out, const StatusPage& page) {
-  bool en = En(page.language);
+  const texts::Lang& t = page.t;
   if (page.me_too_done) {
     out += "<p class=\"rueckmeldung\" role=\"status\">";
-    out += en ? "Thank you! We have sent you a confirmation by e-mail and will write again when "
-                "the problem is fixed."
-              : "Danke! Sie bekommen gleich eine Bestätigung per E-Mail und eine Nachricht, "
-                "wenn der Mangel behoben ist.";
+    AppendEscaped(out, t("status.ich_auch.danke"));
     out += "</p>\n";
     return;
   }
@@ -181,14 +168,9 @@ void RenderMeToo(std::string& out, const StatusPage& page) {
   out +=
       "<section class=\"frage\" id=\"ich-auch\" aria-labelledby=\"ich-auch-titel\">\n"
       "<h2 id=\"ich-auch-titel\">";
-  out += en ? "Me too" : "Ich auch";
+  AppendEscaped(out, t("status.ich_auch.titel"));
   out += "</h2>\n<p id=\"ich-auch-hinweis\">";
-  out += en ? "Have you noticed this problem too? Leave your e-mail address and we will tell you "
-              "when it is fixed. You need not report it again. We use the address only for this "
-              "report."
-            : "Ist Ihnen dieser Mangel auch aufgefallen? Geben Sie Ihre E-Mail-Adresse an, dann "
-              "sagen wir Ihnen Bescheid, wenn er behoben ist. Sie müssen ihn nicht noch einmal "
-              "melden. Wir verwenden die Adresse nur für diese Meldung.";
+  AppendEscaped(out, t("status.ich_auch.hinweis"));
   out += "</p>\n";
   if (error) {
     out += "<p class=\"feld-fehler\" id=\"ich-auch-fehler\" role=\"alert\">";
@@ -198,7 +180,7 @@ void RenderMeToo(std::string& out, const StatusPage& page) {
   out += "<form method=\"post\"";
   Attr(out, "action", SafeUrl("/meldung/" + page.reference + "/ich-auch"));
   out += ">\n<div class=\"feld\"><label for=\"ich-auch-email\">";
-  out += en ? "Your e-mail address" : "Ihre E-Mail-Adresse";
+  AppendEscaped(out, t("status.ich_auch.email"));
   out +=
       "</label>\n<input type=\"email\" id=\"ich-auch-email\" name=\"email\" "
       "autocomplete=\"email\" required";
@@ -207,55 +189,38 @@ void RenderMeToo(std::string& out, const StatusPage& page) {
   if (error)
     out += " aria-invalid=\"true\"";
   out += "></div>\n";
-  html::RenderHoneypot(out, "ich-auch-website");
-  if (en)
-    out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
+  html::RenderHoneypot(out, "ich-auch-website", t);
+  RenderLanguageField(out, t);
   out += "<button type=\"submit\" class=\"knopf knopf-primaer\">";
-  out += en ? "Me too – tell me when it is fixed" : "Ich auch – Bescheid geben, wenn behoben";
+  AppendEscaped(out, t("status.ich_auch.knopf"));
   out += "</button>\n</form>\n</section>\n";
 }
 
-void RenderFooterLinks(std::string& out, const std::string& language) {
-  bool en = En(language);
+void RenderFooterLinks(std::string& out, const texts::Lang& t) {
   out += "<div class=\"aktionen\">\n<a class=\"knopf knopf-zweit\"";
-  Attr(out, "href", en ? "/meldung?lang=en" : "/meldung");
+  Attr(out, "href", "/meldung" + t.Query());
   out += ">";
-  out += en ? "Look up another reference" : "Andere Vorgangsnummer eingeben";
-  out += "</a>\n<a class=\"knopf knopf-zweit\" href=\"/\">";
-  out += en ? "Report a problem" : "Neue Meldung";
+  AppendEscaped(out, t("status.andere_nummer"));
+  out += "</a>\n<a class=\"knopf knopf-zweit\"";
+  Attr(out, "href", "/" + t.Query());
+  out += ">";
+  AppendEscaped(out, t("seite.neue_meldung"));
   out += "</a>\n</div>\n";
-  html::RenderNoticeLinks(out, en);
+  html::RenderNoticeLinks(out, t);
 }
 
-std::string ProblemText(LookupPage::Problem p, const std::string& language) {
-  bool en = En(language);
+std::string ProblemText(LookupPage::Problem p, const texts::Lang& t) {
   switch (p) {
     case LookupPage::Problem::kMalformed:
-      return en ? "This is not a complete reference. A reference has 12 characters, letters and "
-                  "digits, for example K7QX 4RT2 WNPA."
-                : "Das ist keine vollständige Vorgangsnummer. Eine Vorgangsnummer hat 12 Zeichen "
-                  "(Buchstaben und Ziffern), zum Beispiel K7QX 4RT2 WNPA.";
+      return t("status.suche.unvollstaendig");
     case LookupPage::Problem::kCheckFailed:
-      return en ? "This reference contains a typing error: one character is wrong or two are "
-                  "swapped. Please compare it character by character with your confirmation."
-                : "In dieser Vorgangsnummer steckt ein Tippfehler: Ein Zeichen ist falsch oder "
-                  "zwei sind vertauscht. Bitte vergleichen Sie Zeichen für Zeichen mit Ihrer "
-                  "Bestätigung.";
+      return t("status.suche.tippfehler");
     case LookupPage::Problem::kUnknown:
-      return en ? "We know no report with this reference. Please check the number. A report "
-                  "sent a moment ago may take a few seconds to appear."
-                : "Zu dieser Vorgangsnummer kennen wir keine Meldung. Bitte prüfen Sie die "
-                  "Nummer. Eine gerade gesendete Meldung kann einige Sekunden brauchen, bis sie "
-                  "hier erscheint.";
+      return t("status.suche.unbekannt");
     case LookupPage::Problem::kUnavailable:
-      return en ? "The status cannot be shown at the moment. Please try again in a few minutes."
-                : "Der Stand kann gerade nicht angezeigt werden. Bitte versuchen Sie es in "
-                  "einigen Minuten noch einmal.";
+      return t("status.suche.nicht_verfuegbar");
     case LookupPage::Problem::kTooMany:
-      return en ? "Too many look-ups from your connection in a short time. Please wait a minute "
-                  "and try again."
-                : "Von Ihrem Anschluss kamen in kurzer Zeit zu viele Abfragen. Bitte warten Sie "
-                  "eine Minute und versuchen Sie es dann noch einmal.";
+      return t("status.suche.zu_viele");
     case LookupPage::Problem::kNone:
       break;
   }
@@ -264,103 +229,92 @@ std::string ProblemText(LookupPage::Problem p, const std::string& language) {
 
 }  // namespace
 
-std::string StatusLabel(const std::string& status, const std::string& language) {
-  bool en = En(language);
-  if (status == "received")
-    return en ? "Received" : "Eingegangen";
-  if (status == "assigned")
-    return en ? "With the department in charge" : "Bei der zuständigen Stelle";
-  if (status == "accepted")
-    return en ? "Accepted" : "Angenommen";
-  if (status == "in_progress")
-    return en ? "In progress" : "In Bearbeitung";
-  if (status == "done")
-    return en ? "Done" : "Erledigt";
-  if (status == "rejected")
-    return en ? "Closed without action" : "Abgeschlossen ohne Maßnahme";
-  if (status == "duplicate")
-    return en ? "Handled together with another report"
-              : "Gemeinsam mit einer anderen Meldung bearbeitet";
+std::string StatusLabel(const std::string& status, const texts::Lang& t) {
+  for (const char* known :
+       {"received", "assigned", "accepted", "in_progress", "done", "rejected", "duplicate"}) {
+    if (status == known)
+      return t(std::string("status.stand.") + known);
+  }
   return status;
 }
 
 std::string RenderStatusPage(const StatusPage& page) {
-  bool en = En(page.language);
+  const texts::Lang& t = page.t;
   std::string out;
   out.reserve(8 * 1024);
   std::string grouped = GroupForReading(page.reference);
-  RenderHead(out, (en ? "Report " : "Meldung ") + grouped + " – " + page.town_name,
-             /*with_script_flag=*/false, page.language, MapHead(page));
+  RenderHead(out, t("status.titel", {{"reference", grouped}}) + " – " + page.town_name,
+             /*with_script_flag=*/false, t, MapHead(page));
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
   out += "</p>\n<h1>";
-  out += en ? "Status of your report" : "Stand Ihrer Meldung";
+  AppendEscaped(out, t("status.ueberschrift"));
   out += "</h1>\n";
-  RenderLanguages(out, page.languages);
+  html::RenderLanguageSwitch(out, t, page.self);
   out += "</header>\n<main>\n<p>";
-  out += en ? "Reference:" : "Vorgangsnummer:";
-  out += "</p>\n<div class=\"referenz\" role=\"group\" translate=\"no\"";
-  Attr(out, "aria-label", (en ? "Reference: " : "Vorgangsnummer: ") + SpellOut(grouped));
+  AppendEscaped(out, t("status.nummer"));
+  out += "</p>\n<div class=\"referenz\" role=\"group\" translate=\"no\" dir=\"ltr\"";
+  Attr(out, "aria-label", t("status.nummer") + " " + SpellOut(grouped));
   out += ">";
   AppendEscaped(out, grouped);
   out += "</div>\n<dl class=\"angaben\">\n<dt>";
-  out += en ? "Status" : "Stand";
+  AppendEscaped(out, t("status.stand_titel"));
   out += "</dt>\n<dd><span";
   Attr(out, "class", StatusClass(page.status));
   out += ">";
-  AppendEscaped(out, StatusLabel(page.status, page.language));
+  AppendEscaped(out, StatusLabel(page.status, t));
   out += "</span></dd>\n";
   if (!page.category_name.empty()) {
-    out += en ? "<dt>Kind of problem</dt>\n<dd>" : "<dt>Art des Mangels</dt>\n<dd>";
+    out += "<dt>";
+    AppendEscaped(out, t("status.art"));
+    out += "</dt>\n<dd>";
     AppendEscaped(out, page.category_name);
     out += "</dd>\n";
   }
-  out += en ? "<dt>In charge</dt>\n<dd>" : "<dt>Zuständig</dt>\n<dd>";
-  if (page.department_name.empty()) {
-    out += en ? "not yet decided" : "wird gerade bestimmt";
-  } else {
-    AppendEscaped(out, page.department_name);
-  }
+  out += "<dt>";
+  AppendEscaped(out, t("status.zustaendig"));
+  out += "</dt>\n<dd>";
+  AppendEscaped(out,
+                page.department_name.empty() ? t("status.zustaendig_offen") : page.department_name);
   out += "</dd>\n";
   if (!page.received_at.empty()) {
-    out += en ? "<dt>Received</dt>\n<dd>" : "<dt>Eingegangen</dt>\n<dd>";
+    out += "<dt>";
+    AppendEscaped(out, t("status.eingegangen"));
+    out += "</dt>\n<dd>";
     AppendEscaped(out, page.received_at);
     out += "</dd>\n";
   }
   out += "</dl>\n";
   if (!page.linked_reference.empty()) {
+    // "… gemeinsam mit Meldung {link} bearbeitet …": the text around the link from the catalogue.
     std::string other = GroupForReading(page.linked_reference);
-    out += "<p>";
-    out += en ? "This problem had been reported before. Your report is handled together with "
-                "report "
-              : "Dieser Mangel war schon gemeldet. Ihre Meldung wird gemeinsam mit Meldung ";
-    out += "<a";
-    Attr(out, "href", SafeUrl("/meldung/" + page.linked_reference + (en ? "?lang=en" : "")));
-    out += " translate=\"no\">";
-    AppendEscaped(out, other);
-    out += "</a>";
-    out += en ? "; the status shown is that report's.</p>\n"
-              : " bearbeitet; der Stand hier ist der dieser Meldung.</p>\n";
+    std::string a = "<a";
+    Attr(a, "href", SafeUrl("/meldung/" + page.linked_reference + t.Query()));
+    a += " translate=\"no\">";
+    AppendEscaped(a, other);
+    a += "</a>";
+    std::string text = html::Escaped(t("status.gemeinsam_mit"));
+    out += "<p>" + texts::Fill(text, {{"reference", a}}) + "</p>\n";
   }
   RenderFixQuestion(out, page);
   RenderMeToo(out, page);
   out += "<section aria-labelledby=\"verlauf\">\n<h2 id=\"verlauf\">";
-  out += en ? "History" : "Verlauf";
+  AppendEscaped(out, t("status.verlauf"));
   out += "</h2>\n";
   if (page.history.empty()) {
-    out += en ? "<p>The report has been received and will be passed to the department in "
-                "charge shortly.</p>\n"
-              : "<p>Die Meldung ist eingegangen und wird in Kürze an die zuständige Stelle "
-                "weitergegeben.</p>\n";
+    out += "<p>";
+    AppendEscaped(out, t("status.verlauf_leer"));
+    out += "</p>\n";
   } else {
     out += "<ol class=\"verlauf\">\n";
     for (const auto& e : page.history) {
       out += "<li><span class=\"zeit\">";
       AppendEscaped(out, e.at);
       out += "</span>";
-      AppendEscaped(out, EventLabel(e, page.language));
+      AppendEscaped(out, EventLabel(e, t));
       if (!e.public_note.empty()) {
-        out += "<p class=\"notiz\">";
+        // Staff write in German: the note says so for a reader of another language.
+        out += "<p class=\"notiz\" lang=\"de\">";
         AppendEscaped(out, e.public_note);
         out += "</p>";
       }
@@ -370,27 +324,27 @@ std::string RenderStatusPage(const StatusPage& page) {
   }
   out += "</section>\n";
   RenderPlace(out, page);
-  RenderFooterLinks(out, page.language);
+  RenderFooterLinks(out, t);
   out += "</main>\n</div>\n</body>\n</html>\n";
   return out;
 }
 
 std::string RenderLookupPage(const LookupPage& page) {
-  bool en = En(page.language);
+  const texts::Lang& t = page.t;
   std::string out;
   out.reserve(6 * 1024);
-  std::string title = en ? "Look up a report" : "Stand einer Meldung abrufen";
+  std::string title = t("status.suche.titel");
   if (page.problem != LookupPage::Problem::kNone)
-    title = (en ? "Error: " : "Fehler: ") + title;
-  RenderHead(out, title + " – " + page.town_name, /*with_script_flag=*/false, page.language);
+    title = t("seite.fehler_titel", {{"title", title}});
+  RenderHead(out, title + " – " + page.town_name, /*with_script_flag=*/false, t);
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
   out += "</p>\n<h1>";
-  out += en ? "Look up a report" : "Stand einer Meldung abrufen";
+  AppendEscaped(out, t("status.suche.titel"));
   out += "</h1>\n";
-  RenderLanguages(out, page.languages);
+  html::RenderLanguageSwitch(out, t, page.self);
   out += "</header>\n<main>\n";
-  std::string problem = ProblemText(page.problem, page.language);
+  std::string problem = ProblemText(page.problem, t);
   bool field_problem = page.problem == LookupPage::Problem::kMalformed ||
                        page.problem == LookupPage::Problem::kCheckFailed ||
                        page.problem == LookupPage::Problem::kUnknown;
@@ -402,26 +356,24 @@ std::string RenderLookupPage(const LookupPage& page) {
   out +=
       "<form method=\"get\" action=\"/meldung\">\n<div class=\"feld\">\n"
       "<label for=\"nummer\">";
-  out += en ? "Reference" : "Vorgangsnummer";
+  AppendEscaped(out, t("status.suche.feld"));
   out += "</label>\n<p class=\"hinweis\" id=\"nummer-hinweis\">";
-  out += en ? "12 characters, as in your confirmation. Spaces and dashes do not matter."
-            : "12 Zeichen, wie in Ihrer Bestätigung. Leerzeichen und Bindestriche sind egal.";
+  AppendEscaped(out, t("status.suche.hinweis"));
   out +=
       "</p>\n<input type=\"text\" id=\"nummer\" name=\"nummer\" autocomplete=\"off\""
-      " autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"40\"";
+      " autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"40\" dir=\"ltr\"";
   Attr(out, "value", page.typed);
   Attr(out, "aria-describedby", field_problem ? "nummer-fehler nummer-hinweis" : "nummer-hinweis");
   if (field_problem)
     out += " aria-invalid=\"true\"";
   out += ">\n</div>\n";
-  if (en)
-    out += "<input type=\"hidden\" name=\"lang\" value=\"en\">\n";
+  RenderLanguageField(out, t);
   out += "<button type=\"submit\" class=\"knopf knopf-primaer\">";
-  out += en ? "Show status" : "Stand anzeigen";
-  out +=
-      "</button>\n</form>\n<div class=\"aktionen\">\n<a class=\"knopf knopf-zweit\" "
-      "href=\"/\">";
-  out += en ? "Report a problem" : "Neue Meldung";
+  AppendEscaped(out, t("status.suche.knopf"));
+  out += "</button>\n</form>\n<div class=\"aktionen\">\n<a class=\"knopf knopf-zweit\"";
+  Attr(out, "href", "/" + t.Query());
+  out += ">";
+  AppendEscaped(out, t("seite.neue_meldung"));
   out += "</a>\n</div>\n</main>\n</div>\n</body>\n</html>\n";
   return out;
 }

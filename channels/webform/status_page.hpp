@@ -1,7 +1,8 @@
 #pragma once
 
 // The citizens' status page (GET /meldung/{reference}) and the page to type a reference
-// (GET /meldung): server-rendered HTML, German or English, usable without JavaScript. Pure
+// (GET /meldung): server-rendered HTML in the citizen's language (core/texts.hpp, "status.*"),
+// usable without JavaScript. Pure
 // functions. What the status page shows is what a stranger holding the reference may see
 // (docs/datenschutz.md, "Status page"): no text, no photos, no contact, no staff names.
 
@@ -14,11 +15,9 @@
 
 namespace meldestelle::webform {
 
-// A link to the same page in the other language: (language, label, href).
-using LanguageLink = std::tuple<std::string, std::string, std::string>;
-
 struct StatusPage {
-  std::string language = "de";  // "de" or "en"
+  texts::Lang t;     // the page's language
+  std::string self;  // the page's address without ?lang= (the language switch); "" = none
   std::string town_name, reference;
   // received, assigned, accepted, in_progress, done, rejected, duplicate.
   std::string status;
@@ -33,7 +32,6 @@ struct StatusPage {
   std::optional<double> lat, lon;
   std::string map_link;  // a link to the place on a public map; "" without position
   PageMap map;
-  std::vector<LanguageLink> languages;
   // "Ist es behoben?": done and not yet answered — the question, a form posting to
   // /meldung/{reference}/behoben (fields antwort=ja|nein, notiz, lang).
   bool ask_fixed = false;
@@ -55,15 +53,15 @@ std::string RenderStatusPage(const StatusPage& page);
 // The field to type a reference, with what went wrong with the last one.
 struct LookupPage {
   enum class Problem { kNone, kMalformed, kCheckFailed, kUnknown, kUnavailable, kTooMany };
-  std::string language = "de";
+  texts::Lang t;
+  std::string self;
   std::string town_name;
   std::string typed;  // shown again in the field
   Problem problem = Problem::kNone;
-  std::vector<LanguageLink> languages;
 };
 std::string RenderLookupPage(const LookupPage& page);
 
 // The status's words for citizens ("In Bearbeitung", "In progress").
-std::string StatusLabel(const std::string& status, const std::string& language);
+std::string StatusLabel(const std::string& status, const texts::Lang& t);
 
 }  // namespace meldestelle::webform

@@ -361,6 +361,51 @@ try {
         'the address is the report\'s status page, so that a reload shows its status');
   console.log(`SCALED ${(await page.textContent('.referenz')).replace(/\s/g, '')} ${phonePhoto.length} ${sentBytes}`);
 
+  // The languages: chosen by the browser (Arabic, right to left) or by the switch, kept through
+  // the form to the confirmation and the status page; every page passes axe in each.
+  const arabic = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'ar-SY' });
+  await arabic.route(`https://${tilesHost}/**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'image/png', body: blankTile }));
+  const ar = await arabic.newPage();
+  ar.setDefaultTimeout(20000);
+  await ar.goto(`${base}/`, { waitUntil: 'networkidle' });
+  check(await ar.evaluate(() => document.documentElement.lang === 'ar' && document.documentElement.dir === 'rtl'),
+        'an Arabic browser gets the form in Arabic, right to left');
+  check(await ar.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        'the Arabic form fits 360 pixels');
+  const startLeft = await ar.evaluate(() => document.querySelector('h1').getBoundingClientRect().right);
+  check(startLeft > 300, 'its heading starts on the right');
+  await accessible(ar, 'the form in Arabic');
+  await ar.setInputFiles('#fotos', photo);
+  await ar.waitForSelector('.vorschau li');
+  const chosen = await ar.textContent('#fotos-status');
+  check(chosen.length > 0 && !/ausgewählt|chosen/.test(chosen), 'the script speaks Arabic too: ' + chosen);
+  await ar.fill('#beschreibung', 'حفرة كبيرة أمام المنزل');
+  await ar.fill('#adresse', 'Lindenstraße 13');
+  await ar.click('#absenden');
+  await ar.waitForSelector('.referenz');
+  check(await ar.evaluate(() => document.documentElement.lang === 'ar' && document.documentElement.dir === 'rtl'),
+        'the confirmation is Arabic');
+  await accessible(ar, 'the confirmation in Arabic');
+  const arRef = (await ar.textContent('.referenz')).replace(/\s/g, '');
+  check(ar.url().endsWith(`/meldung/${arRef}?lang=ar`), 'a reload shows the status page in Arabic: ' + ar.url());
+  await ar.goto(`${base}/meldung/${ref}?lang=ar`);
+  await accessible(ar, 'the status page in Arabic');
+  // The switch, from Arabic to Turkish, Ukrainian, Leichte Sprache.
+  for (const [lang, what] of [['tr', 'Turkish'], ['uk', 'Ukrainian'], ['ru', 'Russian'], ['de-x-ls', 'Leichte Sprache']]) {
+    await ar.click(`nav.sprachen a[href$="lang=${lang}"]`);
+    check(await ar.evaluate((l) => document.documentElement.lang === l && document.documentElement.dir === 'ltr', lang),
+          `the switch leads to ${what}`);
+    await accessible(ar, `the status page in ${what}`);
+  }
+  await ar.goto(`${base}/meldungen?lang=uk`);
+  await accessible(ar, 'the list of reports in Ukrainian');
+  await ar.goto(`${base}/?lang=de-x-ls`);
+  await accessible(ar, 'the form in Leichte Sprache');
+  await ar.goto(`${base}/datenschutz?lang=tr`);
+  await accessible(ar, 'the privacy notice asked for in Turkish (English, said in Turkish)');
+  await arabic.close();
+
   // Without JavaScript: no map, the place as a link, nothing else missing.
   const plain = await browser.newContext({
     viewport: { width: 360, height: 740 }, javaScriptEnabled: false, locale: 'de-DE' });

@@ -12,6 +12,8 @@ using namespace meldestelle::chat;
 using meldestelle::tickets::AckText;
 using meldestelle::tickets::DisplayReference;
 
+meldestelle::texts::Lang L(const char* code) { return meldestelle::texts::Lang(nullptr, code); }
+
 TEST_CASE("chat texts: language, the done word and the displayed reference", "[chat]") {
   CHECK(ChatLanguage("telegram", "5123", "de-AT") == "de");
   CHECK(ChatLanguage("telegram", "5123", "en") == "en");
@@ -20,25 +22,59 @@ TEST_CASE("chat texts: language, the done word and the displayed reference", "[c
   CHECK(ChatLanguage("whatsapp", "493023125017", "") == "de");
   CHECK(ChatLanguage("whatsapp", "436641234567", "") == "de");
   CHECK(ChatLanguage("whatsapp", "447700900123", "") == "en");
+  // The other languages of the town's people: as the provider tells, by the number's country,
+  // or by what the citizen writes (which wins).
+  CHECK(ChatLanguage("telegram", "5123", "tr") == "tr");
+  CHECK(ChatLanguage("telegram", "5123", "uk-UA") == "uk");
+  CHECK(ChatLanguage("telegram", "5123", "ar") == "ar");
+  CHECK(ChatLanguage("whatsapp", "905321234567", "") == "tr");
+  CHECK(ChatLanguage("whatsapp", "380501234567", "") == "uk");
+  CHECK(ChatLanguage("whatsapp", "79161234567", "") == "ru");
+  CHECK(ChatLanguage("whatsapp", "963944123456", "") == "ar");
+  CHECK(ChatLanguage("whatsapp", "493023125017", "", "Вулиця Лінден: ліхтар не світить") == "uk");
+  CHECK(ChatLanguage("whatsapp", "493023125017", "", "На улице Линден не горит фонарь") == "ru");
+  CHECK(ChatLanguage("telegram", "5123", "de", "يوجد حفرة كبيرة في الشارع") == "ar");
+  CHECK(ChatLanguage("whatsapp", "493023125017", "",
+                     "Sokakta büyük bir çukur var, lütfen düzeltin") == "tr");
+  // A German text with a foreign name, or none, keeps what the provider tells.
+  CHECK(ChatLanguage("whatsapp", "493023125017", "",
+                     "Laterne vor Haus Nr. 5 (Familie Öztürk) ist aus") == "de");
+  CHECK(ChatLanguage("telegram", "5123", "ru", "") == "ru");
+  CHECK(ChatLanguage("telegram", "5123", "uk", "Готово") == "uk");
+  CHECK(ChatLanguage("whatsapp", "380501234567", "", "Готово") == "uk");
+  CHECK(ChatLanguage("whatsapp", "493023125017", "", "Готово") == "ru");
+  CHECK(meldestelle::texts::LanguageOfText("Schlagloch in der Lindenstraße 7") == "");
 
   CHECK(IsDoneWord("fertig"));
   CHECK(IsDoneWord("  Fertig! "));
   CHECK(IsDoneWord("DONE."));
   CHECK(IsDoneWord("Das war's"));
   CHECK_FALSE(IsDoneWord("Die Laterne ist fertig kaputt"));
+  CHECK(IsDoneWord("Tamam."));
+  CHECK(IsDoneWord("Готово!"));
+  CHECK(IsDoneWord("ВСЁ"));
+  CHECK(IsDoneWord("تم"));
+  CHECK_FALSE(IsDoneWord("Готово, но фонарь всё ещё не горит"));
   CHECK_FALSE(IsDoneWord(""));
 
   CHECK(DisplayReference("4KQ7XRT2WNPA") == "4KQ7-XRT2-WNPA");
   CHECK(DisplayReference("short") == "short");
 
-  std::string de = AckText("de", "4KQ7XRT2WNPA", "Tiefbauamt", false);
+  std::string de = AckText(L("de"), "4KQ7XRT2WNPA", "Tiefbauamt", false);
   CHECK(de.find("4KQ7-XRT2-WNPA") != std::string::npos);
   CHECK(de.find("Tiefbauamt") != std::string::npos);
   CHECK(de.find("Ort") == std::string::npos);
-  CHECK(AckText("de", "4KQ7XRT2WNPA", "Tiefbauamt", true).find("Ort") != std::string::npos);
-  CHECK(AckText("en", "4KQ7XRT2WNPA", "Tiefbauamt", false).find("Thank you") == 0);
-  CHECK(AskLocationText("de").find("Standort") != std::string::npos);
-  CHECK(AskLocationText("en").find("location") != std::string::npos);
+  CHECK(AckText(L("de"), "4KQ7XRT2WNPA", "Tiefbauamt", true).find("Ort") != std::string::npos);
+  CHECK(AckText(L("en"), "4KQ7XRT2WNPA", "Tiefbauamt", false).find("Thank you") == 0);
+  CHECK(AskLocationText(L("de")).find("Standort") != std::string::npos);
+  CHECK(AskLocationText(L("en")).find("location") != std::string::npos);
+  // Every language has its own text, with the reference in it.
+  for (const auto& code : meldestelle::texts::Languages()) {
+    std::string ack = AckText(L(code.c_str()), "4KQ7XRT2WNPA", "Tiefbauamt", false);
+    CHECK(ack.find("4KQ7-XRT2-WNPA") != std::string::npos);
+    if (code != "de")
+      CHECK(ack != de);
+  }
 }
 
 TEST_CASE("STOP and START are recognised as whole messages only", "[status_texts]") {
@@ -49,9 +85,9 @@ TEST_CASE("STOP and START are recognised as whole messages only", "[status_texts
   for (const char* w :
        {"", ".", "stop bitte", "Stoppschild umgefahren", "nicht stop", "sto p", "stopstop"})
     CHECK(ParseOptWord(w) == OptWord::kNone);
-  CHECK(OptOutConfirmText("de") ==
+  CHECK(OptOutConfirmText(L("de")) ==
         "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
-  CHECK(OptOutConfirmText("en").find("START") != std::string::npos);
+  CHECK(OptOutConfirmText(L("en")).find("START") != std::string::npos);
 }
 
 }  // namespace chat_texts_test

@@ -179,13 +179,13 @@ TEST_CASE(
   CHECK_THAT(v.errors[0].message, Catch::Contains("JPEG, PNG, HEIC, WebP oder GIF"));
 
   // What StripPhoto refuses later (core/photo) gets a message per reason.
-  auto too_large = PhotoRefused(MakeError(errors::kPhotoTooLarge, "x"), "gross.jpg");
+  auto too_large = PhotoRefused(MakeError(errors::kPhotoTooLarge, "x"), "gross.jpg", {});
   CHECK(too_large.field == "photos");
   CHECK(too_large.code.name() == "photo_too_large");
   CHECK_THAT(too_large.message, Catch::Contains("50 Megapixel"));
-  CHECK_THAT(PhotoRefused(MakeError(errors::kInvalidPhoto, "x"), "").message,
+  CHECK_THAT(PhotoRefused(MakeError(errors::kInvalidPhoto, "x"), "", {}).message,
              Catch::StartsWith("Datei ist beschädigt"));
-  CHECK_THAT(PhotoRefused(MakeError(errors::kUnsupportedPhotoType, "x"), "a.psd").message,
+  CHECK_THAT(PhotoRefused(MakeError(errors::kUnsupportedPhotoType, "x"), "a.psd", {}).message,
              Catch::Contains("diesem Format"));
 }
 

@@ -39,7 +39,7 @@ StatusPage Sample() {
            "/a.css",
            "/a.js",
            "/b.js"};
-  p.languages = {{"en", "English", "/meldung/4KQ7XRT2WNPA?lang=en"}};
+  p.self = "/meldung/4KQ7XRT2WNPA";
   return p;
 }
 
@@ -47,7 +47,7 @@ StatusPage Sample() {
 
 TEST_CASE("the status page shows the status, the history and the place", "[webform]") {
   std::string html = RenderStatusPage(Sample());
-  CHECK(Has(html, "<html lang=\"de\">"));
+  CHECK(Has(html, "<html lang=\"de\" dir=\"ltr\">"));
   CHECK(Has(html, "<title>Meldung 4KQ7 XRT2 WNPA – Musterstadt</title>"));
   CHECK(Has(html, ">4KQ7 XRT2 WNPA</div>"));
   CHECK(Has(html, "aria-label=\"Vorgangsnummer: 4 K Q 7, X R T 2, W N P A\""));
@@ -55,7 +55,7 @@ TEST_CASE("the status page shows the status, the history and the place", "[webfo
   CHECK(Has(html, "<dd>Schlagloch</dd>"));
   CHECK(Has(html, "<dd>Tiefbauamt</dd>"));
   CHECK(Has(html, "Eingegangen und weitergegeben an: Tiefbauamt"));
-  CHECK(Has(html, "<p class=\"notiz\">Wir kommen.</p>"));
+  CHECK(Has(html, "<p class=\"notiz\" lang=\"de\">Wir kommen.</p>"));
   // The history in order.
   CHECK(html.find("17:05</span>") < html.find("08:10</span>"));
   CHECK(html.find("08:10</span>") < html.find("09:00</span>"));
@@ -86,7 +86,7 @@ TEST_CASE("the status page's traffic light and its words for every status", "[we
     CHECK(
         Has(RenderStatusPage(p), std::string("<span class=\"") + css + "\">" + words + "</span>"));
   }
-  CHECK(StatusLabel("done", "en") == "Done");
+  CHECK(StatusLabel("done", meldestelle::texts::Lang(nullptr, "en")) == "Done");
 }
 
 TEST_CASE("the status page without a position, without the map, linked, new and in English",
@@ -124,9 +124,9 @@ TEST_CASE("the status page without a position, without the map, linked, new and 
     CHECK_FALSE(Has(html, "Art des Mangels"));
   }
   SECTION("English") {
-    p.language = "en";
+    p.t = meldestelle::texts::Lang(nullptr, "en");
     std::string html = RenderStatusPage(p);
-    CHECK(Has(html, "<html lang=\"en\">"));
+    CHECK(Has(html, "<html lang=\"en\" dir=\"ltr\">"));
     CHECK(Has(html, "Status of your report"));
     CHECK(Has(html, ">In progress</span>"));
     CHECK(Has(html, "Received and passed to: Tiefbauamt"));
@@ -158,7 +158,7 @@ TEST_CASE("the status page asks whether it is fixed, and thanks for the answer",
   html = RenderStatusPage(p);
   CHECK(Has(html, "role=\"status\"><p>Danke. Die Meldung ist wieder offen"));
   CHECK_FALSE(Has(html, "<form class=\"frage\""));
-  p.language = "en";
+  p.t = meldestelle::texts::Lang(nullptr, "en");
   p.answered = "fixed";
   CHECK(Has(RenderStatusPage(p), "Thank you for letting us know."));
 }
@@ -210,7 +210,7 @@ TEST_CASE("the field to type a reference says what was wrong and keeps what was 
   std::string down = RenderLookupPage(p);
   CHECK(Has(down, "gerade nicht angezeigt"));
   CHECK_FALSE(Has(down, "aria-invalid=\"true\""));
-  p.language = "en";
+  p.t = meldestelle::texts::Lang(nullptr, "en");
   p.problem = LookupPage::Problem::kCheckFailed;
   std::string en = RenderLookupPage(p);
   CHECK(Has(en, "typing error"));
@@ -262,10 +262,10 @@ TEST_CASE("the list of reports: status colours, escaped texts, filters and pages
   CHECK(Has(html, "href=\"/meldungen?stand=offen\" aria-current=\"page\">Offen</a>"));
   CHECK(Has(html, "rel=\"prev\" href=\"/meldungen?stand=offen\""));
   CHECK(Has(html, "rel=\"next\" href=\"/meldungen?stand=offen&amp;seite=3\""));
-  CHECK(Has(html, "7 Meldungen, Seite 2 von 3."));
+  CHECK(Has(html, "7 Meldungen. Seite 2 von 3"));
   // Without the map nothing of it is on the page.
   CHECK_FALSE(Has(html, "meldungen-karte"));
-  p.language = "en";
+  p.t = meldestelle::texts::Lang(nullptr, "en");
   CHECK(Has(RenderPublicReportsPage(p), "<h1>Reported problems</h1>"));
 }
 

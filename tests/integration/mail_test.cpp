@@ -1,6 +1,8 @@
 // The e-mail channel end to end (docs/channels/email.md): a real Dovecot IMAP server and a real
 // SMTP sink (both started by scripts/test through scripts/services), the real gateway, worker
 // and dispatcher, the real broker and database.
+#include "channels/email/mail.hpp"
+
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "core/texts.hpp"
 #include "stack.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
@@ -194,6 +197,35 @@ TEST_CASE(
   REQUIRE(s.WaitForCount(
       "SELECT count(*) FROM outbox WHERE channel = 'email' AND delivery_state = 'bounced'", 1));
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+}
+
+TEST_CASE("E-mail: a mail written in Russian is acknowledged in Russian", "[integration][mail]") {
+  REQUIRE_FALSE(Env("MELDESTELLE_IMAP_URL").empty());
+  Stack s(MailOptions());
+  const std::string from = "olga+" + RandomHex(4) + "@example.org";
+  Deliver(s, "From: Olga <" + from +
+                 ">\r\nTo: maengel@musterstadt.example\r\n"
+                 "Subject: =?UTF-8?B?" +
+                 Base64Encode("Яма на дороге") +
+                 "?=\r\nDate: Fri, 27 Nov 2026 09:00:00 +0100\r\nMessage-ID: <" + RandomHex(8) +
+                 "@example.org>\r\nMIME-Version: 1.0\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                 "Здравствуйте, на Lindenstraße 13 большая яма на проезжей части.\r\n");
+  int status = -1;
+  std::string polled = s.RunCommand({"mail-poll", "--once"}, &status);
+  INFO(polled);
+  REQUIRE(status == 0);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'email'", 1));
+  INFO(s.DispatcherLog());
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(from).size() == 1; }));
+  auto ack = email::ParseMail(SinkMessagesTo(from)[0]);
+  REQUIRE(ack);
+  INFO(ack->subject + "\n" + ack->text);
+  const std::string ru = texts::Lang(nullptr, "ru")("nachricht.email.betreff_eingang");
+  CHECK(ack->subject.find(ru.substr(ru.rfind('}') + 1)) != std::string::npos);
+  CHECK(ru != texts::Lang(nullptr, "de")("nachricht.email.betreff_eingang"));
 }
 
 TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes a recipient",

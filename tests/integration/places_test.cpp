@@ -190,7 +190,7 @@ TEST_CASE("places: the form's map finds a typed address and names the place near
   auto form = s.Client().Get("/");
   REQUIRE(form);
   CHECK(form->body.find("id=\"formular-karte\"") != std::string::npos);
-  CHECK(form->body.find("src=\"/assets/formular-karte-1.js\"") != std::string::npos);
+  CHECK(form->body.find("src=\"/assets/formular-karte-2.js\"") != std::string::npos);
 }
 
 }  // namespace places_test

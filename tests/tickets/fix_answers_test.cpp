@@ -43,6 +43,23 @@ TEST_CASE("a chat message answers yes, no with a note, or nothing", "[fix_answer
   }
 }
 
+TEST_CASE("the answer in the citizens' other languages", "[fix_answers]") {
+  for (const char* yes : {"Evet", "evet, teşekkürler", "Так!", "ТАК", "Да, спасибо", "نعم"}) {
+    INFO(yes);
+    CHECK(ParseFixAnswer(yes).kind == Kind::kFixed);
+  }
+  auto hayir = ParseFixAnswer("Hayır, çukur hâlâ orada");
+  CHECK(hayir.kind == Kind::kNotFixed);
+  CHECK(hayir.note == "çukur hâlâ orada");
+  CHECK(ParseFixAnswer("НІ").kind == Kind::kNotFixed);
+  CHECK(ParseFixAnswer("Нет, яма ещё там").note == "яма ещё там");
+  CHECK(ParseFixAnswer("لا").kind == Kind::kNotFixed);
+  // A report that starts with the word is none (as "no" is only short).
+  CHECK(ParseFixAnswer("Нет света на улице Линден уже третью ночь подряд").kind == Kind::kNone);
+  CHECK(ParseFixAnswer("Да здесь на улице Линден опять большая яма появилась вчера").kind ==
+        Kind::kNone);
+}
+
 TEST_CASE("the done notice asks whether it is fixed, in the chat and by e-mail", "[fix_answers]") {
   Config c;
   c.town.name = "Musterstadt";

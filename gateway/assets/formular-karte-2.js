@@ -5,7 +5,8 @@
 // (GET /api/v1/places). The marker writes the form's hidden lat/lon; a typed address clears
 // them, so that the address decides and the server places it the same way. Without this script
 // (or the map library) the form works with the address field alone.
-// A change to this file gets a new name (formular-karte-2.js …): browsers keep it for a year.
+// Its texts come with the page (the JSON block "formular-texte").
+// A change to this file gets a new name (formular-karte-3.js …): browsers keep it for a year.
 (function () {
   'use strict';
   var el = document.getElementById('formular-karte');
@@ -16,7 +17,19 @@
   var status = document.getElementById('karte-status');
   if (!el || !block || !lat || !lon || !status || !window.L || !window.fetch) return;
   var L = window.L;
-  var town = el.getAttribute('data-town') || 'der Stadt';
+  // The texts in the page's language (core/texts.hpp, "formular.js.*"), as JSON in the page.
+  var texte = {};
+  try {
+    texte = JSON.parse(document.getElementById('formular-texte').textContent);
+  } catch (e) {
+    texte = {};
+  }
+  function sagt(key, werte) {
+    var s = texte[key] || key;
+    for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
+    return s;
+  }
+  var town = el.getAttribute('data-town') || '';
   var maxZoom = parseInt(el.getAttribute('data-max-zoom'), 10) || 19;
   var start = L.latLng(parseFloat(el.getAttribute('data-lat')), parseFloat(el.getAttribute('data-lon')));
   var zoom = parseInt(el.getAttribute('data-zoom'), 10) || 15;
@@ -31,12 +44,11 @@
     status.className = 'status' + (kind ? ' ' + kind : '');
   }
   function outside() {
-    return 'Dieser Ort liegt außerhalb von ' + town + '. Für Meldungen dort ist die Stadt nicht ' +
-        'zuständig; bitte prüfen Sie die Markierung.';
+    return sagt('ausserhalb', {town: town});
   }
   function show(p) {
     if (!marker) {
-      marker = L.marker(p, { draggable: true, keyboard: false, alt: 'Ort des Mangels' }).addTo(map);
+      marker = L.marker(p, { draggable: true, keyboard: false, alt: sagt('marker') }).addTo(map);
       marker.on('dragend', function () { choose(marker.getLatLng()); });
     } else {
       marker.setLatLng(p);
@@ -51,9 +63,9 @@
       .then(function (j) {
         if (mine !== asked || !j) return;
         if (j.inside_town === false) { say(outside(), 'fehler'); return; }
-        say(j.label ? 'Markierung gesetzt, in der Nähe von ' + j.label + '.' : 'Markierung gesetzt.', 'ok');
+        say(j.label ? sagt('gesetzt_nahe', {label: j.label}) : sagt('gesetzt'), 'ok');
       })
-      .catch(function () { if (mine === asked) say('Markierung gesetzt.', 'ok'); });
+      .catch(function () { if (mine === asked) say(sagt('gesetzt'), 'ok'); });
   }
   // The citizen chose this place: it is the report's position.
   function choose(p) {
@@ -91,16 +103,14 @@
         .then(function (j) {
           if (mine !== asked) return;
           if (!j || !j.place) {
-            say('Diese Adresse steht nicht im Straßenverzeichnis. Sie können die Stelle auch auf ' +
-                'der Karte antippen.', '');
+            say(sagt('adresse_unbekannt'), '');
             return;
           }
           var p = L.latLng(j.place.lat, j.place.lon);
           map.setView(p, Math.min(17, maxZoom));
           show(p);
           if (j.place.inside_town === false) say(outside(), 'fehler');
-          else say('Gefunden: ' + j.place.label + '. Schieben Sie die Markierung, wenn die Stelle ' +
-                   'nicht genau stimmt.', 'ok');
+          else say(sagt('gefunden', {label: j.place.label}), 'ok');
         })
         .catch(function () {});
     });

@@ -12,8 +12,8 @@
 // of metadata stay as they are; without this script the form is sent as before.
 //
 // Used by the form's own script (page.cpp): window.meldestelleFotos.verkleinerbar(file) and
-// .senden(form, files, done). A change to this file gets a new name (fotos-2.js …): browsers
-// keep it for a year.
+// .senden(form, files, done). Its texts come with the page (the JSON block "formular-texte"). A
+// change to this file gets a new name (fotos-3.js …): browsers keep it for a year.
 (function () {
   'use strict';
   var form = document.getElementById('meldung');
@@ -26,6 +26,18 @@
   var kannVerkleinern = kante > 0 && !!leinwand.getContext && !!leinwand.toBlob &&
       typeof new Image().decode === 'function' && leinwandEhrlich();
   var QUALITAET = 0.85;
+  // The texts in the page's language (core/texts.hpp, "formular.js.*"), as JSON in the page.
+  var texte = {};
+  try {
+    texte = JSON.parse(document.getElementById('formular-texte').textContent);
+  } catch (e) {
+    texte = {};
+  }
+  function sagt(key, werte) {
+    var s = texte[key] || key;
+    for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
+    return s;
+  }
   var bereich = document.getElementById('senden-fortschritt');
   var text = document.getElementById('fortschritt-text');
   var balken = document.getElementById('fortschritt-balken');
@@ -221,8 +233,8 @@
     files.forEach(function (f, i) {
       kette = kette.then(function () {
         if (verkleinerbar(f)) {
-          zeigen(files.length === 1 ? 'Das Foto wird verkleinert …' :
-              'Foto ' + (i + 1) + ' von ' + files.length + ' wird verkleinert …', null);
+          zeigen(files.length === 1 ? sagt('verkleinert_eins') :
+              sagt('verkleinert', {i: i + 1, n: files.length}), null);
         }
         return verkleinern(f);
       }).then(function (foto) { fotos.push(foto); });
@@ -231,9 +243,8 @@
       for (var i = 0; i < fotos.length; i++) {
         if (maxBytes > 0 && fotos[i].blob.size > maxBytes) {
           verbergen();
-          fertig('Das Foto „' + fotos[i].name + '“ ist ' +
-              (fotos[i].blob === files[i] ? '' : 'auch verkleinert ') + 'zu groß. Erlaubt sind ' +
-              'höchstens ' + maxText + ' je Foto. Bitte wählen Sie ein kleineres Foto.');
+          fertig(sagt(fotos[i].blob === files[i] ? 'zu_gross' : 'zu_gross_verkleinert',
+                      {name: fotos[i].name, max: maxText}));
           return;
         }
       }
@@ -242,7 +253,7 @@
       fotos.forEach(function (foto) { daten.append('fotos[]', foto.blob, foto.name); });
       var xhr = new XMLHttpRequest();
       xhr.open('POST', form.action);
-      zeigen('Die Meldung wird gesendet …', 0);
+      zeigen(sagt('sendet'), 0);
       xhr.upload.onprogress = function (e) {
         if (e.lengthComputable && e.total > 0) zeigen(null, e.loaded / e.total);
       };
@@ -263,18 +274,16 @@
           return;
         }
         verbergen();
-        fertig('Die Meldung konnte nicht gesendet werden (Fehler ' + xhr.status + '). ' +
-            'Bitte senden Sie sie noch einmal.');
+        fertig(sagt('fehler_status', {status: xhr.status}));
       };
       xhr.onerror = xhr.onabort = function () {
         verbergen();
-        fertig('Die Verbindung ist abgebrochen. Bitte senden Sie die Meldung noch einmal – ' +
-            'doppelt wird sie dadurch nicht.');
+        fertig(sagt('abgebrochen'));
       };
       xhr.send(daten);
     }).catch(function () {
       verbergen();
-      fertig('Die Meldung konnte nicht vorbereitet werden. Bitte senden Sie sie noch einmal.');
+      fertig(sagt('nicht_vorbereitet'));
     });
   }
 
