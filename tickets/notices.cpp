@@ -40,8 +40,15 @@ std::string Utf8Prefix(const std::string& s, size_t n) {
   return s;
 }
 
-std::string StatusUrl(const Config& config, const std::string& reference) {
-  return StatusPageUrl(config, reference);
+// `url` with the citizen's language added to its query (unless German).
+std::string WithLanguage(const std::string& url, const texts::Lang& t) {
+  return url + t.Query(url.find('?') == std::string::npos ? '?' : '&');
+}
+
+// The status page in the citizen's language (?lang= unless German).
+std::string StatusUrl(const Config& config, const std::string& reference,
+                      std::string_view language) {
+  return StatusPageUrl(config, reference) + T(config, language).Query();
 }
 
 std::vector<std::pair<std::string, std::string>> Values(const Config& config, const StatusNotice& n,
@@ -60,7 +67,7 @@ std::vector<std::pair<std::string, std::string>> Values(const Config& config, co
           {"department", n.department},
           {"note", note},
           {"town", config.town.name},
-          {"status_url", StatusUrl(config, n.reference)},
+          {"status_url", StatusUrl(config, n.reference, n.language)},
           {"existing_reference", DisplayReference(existing)}};
 }
 
@@ -135,10 +142,13 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
     out += text + "\n\n";
     if (ask_fixed) {
       // The reporter's own link: only it may answer on the page.
-      out +=
-          t("nachricht.email.behoben_frage", {{"url", FixAnswerUrl(config, n.reference)}}) + "\n\n";
+      out += t("nachricht.email.behoben_frage",
+               {{"url", WithLanguage(FixAnswerUrl(config, n.reference), t)}}) +
+             "\n\n";
     } else {
-      out += t("nachricht.email.stand_link", {{"url", StatusUrl(config, n.reference)}}) + "\n\n";
+      out +=
+          t("nachricht.email.stand_link", {{"url", StatusUrl(config, n.reference, n.language)}}) +
+          "\n\n";
     }
     out += t("nachricht.email.gruss", {{"town", config.town.name}});
     if (!optout_url.empty())
@@ -261,7 +271,7 @@ std::string WithStatusLink(const Config& config, std::string_view language,
                            const std::string& reference, std::string text) {
   if (config.gateway.public_base_url.empty() || reference.empty())
     return text;
-  std::string url = StatusPageUrl(config, reference);
+  std::string url = StatusPageUrl(config, reference) + T(config, language).Query();
   if (text.find(url) != std::string::npos)
     return text;
   text += " " + T(config, language)("nachricht.stand", {{"url", url}});

@@ -90,7 +90,7 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
                              ? own->second
                              : Settings::Template{lang("nachricht.email.betreff_eingang"),
                                                   lang("nachricht.email.eingang")};
-  std::string status_url = StatusPageUrl(config, a.reference);
+  std::string status_url = StatusPageUrl(config, a.reference) + lang.Query();
   auto fill = [&](const std::string& s) {
     return tickets::FillPlaceholders(s, {{"reference", tickets::DisplayReference(a.reference)},
                                          {"department", a.department},

@@ -62,6 +62,31 @@ TEST_CASE("every language's catalogue has every German key with the same placeho
   }
 }
 
+TEST_CASE("the Leichte Sprache texts keep its rules: short sentences, no abbreviations") {
+  auto builtin = Catalogue::Builtin();
+  for (const auto& key : builtin->Keys()) {
+    const std::string& text = builtin->Get("de-x-ls", key);
+    INFO(key << ": " << text);
+    for (const char* abbreviation : {"z. B.", "z.B.", "bzw.", "usw.", "ggf.", "evtl.", "u. a."})
+      CHECK(text.find(abbreviation) == std::string::npos);
+    // One statement a sentence: at most 15 words between . ! ? : ; and line breaks.
+    int words = 0;
+    bool in_word = false;
+    for (char c : text) {
+      if (c == '.' || c == '!' || c == '?' || c == ':' || c == ';' || c == '\n') {
+        words = 0;
+        in_word = false;
+      } else if (c == ' ') {
+        in_word = false;
+      } else if (!in_word) {
+        in_word = true;
+        ++words;
+        CHECK(words <= 15);
+      }
+    }
+  }
+}
+
 TEST_CASE("the check finds a missing key, an extra key and a changed placeholder") {
   Catalogue c;
   REQUIRE(c.Add("de", "a: \"Meldung {reference}\"\nb: \"Hallo\"\n", "de.yaml", false));

@@ -133,6 +133,8 @@ TEST_CASE(
   INFO(notice->text);
   CHECK(Has(notice->subject, After(T("tr", "nachricht.email.betreff_status"))));
   CHECK(Has(notice->text, Before(T("tr", "nachricht.status.accepted"))));
+  // Its link opens the status page in Turkish.
+  CHECK(Has(notice->text, "/meldung/" + ref + "?lang=tr"));
 
   // The status page in the report's language by its link, Arabic right to left by the switch.
   auto page = s.Client().Get(("/meldung/" + ref + "?lang=tr").c_str());

@@ -129,7 +129,7 @@ TEST_CASE("chat texts end with the status page's link, once, and only with a pub
   CHECK(WithStatusLink(c, "de", "4KQ7XRT2WNPA", done) ==
         done + " Stand: https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA");
   CHECK(WithStatusLink(c, "en", "4KQ7XRT2WNPA", "Done.") ==
-        "Done. Status: https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA");
+        "Done. Status: https://meldung.musterstadt.example/meldung/4KQ7XRT2WNPA?lang=en");
   // A town's text that names {status_url} has the link already.
   c.Set<NotificationSettings>().texts["de"]["done"] = "Erledigt: {status_url}";
   std::string own = StatusText(c, Notice("done"), NoticeStyle::kChat);
