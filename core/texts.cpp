@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -77,8 +78,8 @@ std::vector<std::string> Placeholders(std::string_view text) {
   return {names.begin(), names.end()};
 }
 
-std::string Fill(std::string_view text,
-                 std::initializer_list<std::pair<std::string_view, std::string>> values) {
+std::string FillWith(std::string_view text,
+                     const std::function<const std::string*(std::string_view)>& value_of) {
   std::string out;
   out.reserve(text.size() + 32);
   size_t i = 0;
@@ -88,19 +89,13 @@ std::string Fill(std::string_view text,
       break;
     out.append(text.substr(i, open - i));
     size_t close = text.find('}', open);
-    bool replaced = false;
-    if (close != std::string_view::npos) {
-      std::string_view name = text.substr(open + 1, close - open - 1);
-      for (const auto& [k, v] : values) {
-        if (k == name) {
-          out += v;
-          i = close + 1;
-          replaced = true;
-          break;
-        }
-      }
-    }
-    if (!replaced) {
+    const std::string* value = close == std::string_view::npos
+                                   ? nullptr
+                                   : value_of(text.substr(open + 1, close - open - 1));
+    if (value != nullptr) {
+      out += *value;
+      i = close + 1;
+    } else {
       out += '{';
       i = open + 1;
     }
@@ -108,6 +103,17 @@ std::string Fill(std::string_view text,
   if (i < text.size())
     out.append(text.substr(i));
   return out;
+}
+
+std::string Fill(std::string_view text,
+                 std::initializer_list<std::pair<std::string_view, std::string>> values) {
+  return FillWith(text, [&values](std::string_view name) -> const std::string* {
+    for (const auto& [k, v] : values) {
+      if (k == name)
+        return &v;
+    }
+    return nullptr;
+  });
 }
 
 std::shared_ptr<const Catalogue> Catalogue::Builtin() {

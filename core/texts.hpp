@@ -11,6 +11,7 @@
 // it), en, tr, ar (right to left), uk, ru and de-x-ls (Leichte Sprache, the private-use tag of
 // BCP 47 that towns use for it). A key a catalogue lacks falls back to German.
 
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -83,9 +84,13 @@ class Lang {
   std::string code_;
 };
 
-// {name} replaced by the value; unknown names stay as they are.
+// {name} replaced by the value, in one pass (a value is never searched again); unknown names
+// stay as they are.
 std::string Fill(std::string_view text,
                  std::initializer_list<std::pair<std::string_view, std::string>> values);
+// The same with the value of a name from `value_of` (nullptr: unknown).
+std::string FillWith(std::string_view text,
+                     const std::function<const std::string*(std::string_view)>& value_of);
 
 // The catalogues of a configuration (the built-in ones if it names no folder).
 std::shared_ptr<const Catalogue> Of(const Config& config);

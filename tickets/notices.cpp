@@ -89,34 +89,13 @@ std::string Template(const Config& config, const StatusNotice& n) {
 
 std::string FillPlaceholders(std::string_view text,
                              const std::vector<std::pair<std::string, std::string>>& values) {
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t open = text.find('{', i);
-    if (open == std::string_view::npos)
-      break;
-    out.append(text.substr(i, open - i));
-    size_t close = text.find('}', open);
-    bool replaced = false;
-    if (close != std::string_view::npos) {
-      std::string_view key = text.substr(open + 1, close - open - 1);
-      for (const auto& [k, v] : values) {
-        if (key == k) {
-          out += v;
-          i = close + 1;
-          replaced = true;
-          break;
-        }
-      }
+  return texts::FillWith(text, [&values](std::string_view name) -> const std::string* {
+    for (const auto& [k, v] : values) {
+      if (k == name)
+        return &v;
     }
-    if (!replaced) {
-      out += '{';
-      i = open + 1;
-    }
-  }
-  if (i < text.size())
-    out.append(text.substr(i));
-  return out;
+    return nullptr;
+  });
 }
 
 std::string ExistingReference(const StatusNotice& n) {

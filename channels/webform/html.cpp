@@ -285,8 +285,17 @@ std::string Coordinate(double degrees) {
   return buf;
 }
 
-void RenderNoticeLinks(std::string& out, const texts::Lang& t) {
-  out += "<p><a";
+void RenderNoticeLinks(std::string& out, const texts::Lang& t, std::string_view css_class,
+                       std::string_view lead) {
+  out += "<p";
+  if (!css_class.empty())
+    Attr(out, "class", css_class);
+  out += ">";
+  if (!lead.empty()) {
+    AppendEscaped(out, lead);
+    out += " ";
+  }
+  out += "<a";
   Attr(out, "href", "/datenschutz" + t.Query());
   out += ">";
   AppendEscaped(out, t("seite.datenschutz"));

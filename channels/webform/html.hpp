@@ -47,8 +47,10 @@ inline constexpr std::string_view kReportsMapJs = "/assets/meldungen-karte-1.js"
 
 // A WGS84 coordinate as the pages write it: "50.937531" (six decimals, about 10 cm).
 std::string Coordinate(double degrees);
-// The paragraph with the links to the privacy notice and the accessibility statement.
-void RenderNoticeLinks(std::string& out, const texts::Lang& t);
+// The paragraph with the links to the privacy notice and the accessibility statement, with its
+// class and a sentence before the links, if given.
+void RenderNoticeLinks(std::string& out, const texts::Lang& t, std::string_view css_class = {},
+                       std::string_view lead = {});
 
 // The language switch: every language by its own name, linked to `self` (the page's address
 // without ?lang=) with ?lang= added, the current one marked. Nothing when `self` is empty.

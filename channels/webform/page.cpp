@@ -47,6 +47,8 @@ constexpr std::string_view kScript = R"js(
     for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
     return s;
   }
+  // For the page's other scripts (fotos-2.js, formular-karte-2.js), which run after this one.
+  window.meldestelleText = t;
 
   function zeige(el, text, art) {
     el.className = 'status' + (art ? ' ' + art : '');
@@ -783,19 +785,8 @@ std::string RenderFormPage(const FormPage& page) {
   RenderOptionalDetails(out, page);
   RenderHiddenFields(out, page);
   // The privacy notice's one line (Art. 13), linked to the full text.
-  out += "<p class=\"hinweis-datenschutz\">";
-  AppendEscaped(out, t("formular.datenschutz"));
-  out += " <a";
-  Attr(out, "href", "/datenschutz" + t.Query());
-  out += ">";
-  AppendEscaped(out, t("seite.datenschutz"));
-  out += "</a> · <a";
-  Attr(out, "href", "/barrierefreiheit" + t.Query());
-  out += ">";
-  AppendEscaped(out, t("seite.barrierefreiheit"));
-  out +=
-      "</a></p>\n"
-      "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">";
+  html::RenderNoticeLinks(out, t, "hinweis-datenschutz", t("formular.datenschutz"));
+  out += "<button type=\"submit\" id=\"absenden\" class=\"knopf knopf-primaer knopf-absenden\">";
   AppendEscaped(out, t("formular.js.absenden"));
   out +=
       "</button>\n"

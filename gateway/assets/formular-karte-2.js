@@ -5,7 +5,7 @@
 // (GET /api/v1/places). The marker writes the form's hidden lat/lon; a typed address clears
 // them, so that the address decides and the server places it the same way. Without this script
 // (or the map library) the form works with the address field alone.
-// Its texts come with the page (the JSON block "formular-texte").
+// Its texts come with the page (window.meldestelleText, from the form's own script).
 // A change to this file gets a new name (formular-karte-3.js …): browsers keep it for a year.
 (function () {
   'use strict';
@@ -17,18 +17,8 @@
   var status = document.getElementById('karte-status');
   if (!el || !block || !lat || !lon || !status || !window.L || !window.fetch) return;
   var L = window.L;
-  // The texts in the page's language (core/texts.hpp, "formular.js.*"), as JSON in the page.
-  var texte = {};
-  try {
-    texte = JSON.parse(document.getElementById('formular-texte').textContent);
-  } catch (e) {
-    texte = {};
-  }
-  function sagt(key, werte) {
-    var s = texte[key] || key;
-    for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
-    return s;
-  }
+  // The texts in the page's language, from the form's own script (page.cpp).
+  var sagt = window.meldestelleText || function (key) { return key; };
   var town = el.getAttribute('data-town') || '';
   var maxZoom = parseInt(el.getAttribute('data-max-zoom'), 10) || 19;
   var start = L.latLng(parseFloat(el.getAttribute('data-lat')), parseFloat(el.getAttribute('data-lon')));

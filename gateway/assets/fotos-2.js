@@ -12,7 +12,7 @@
 // of metadata stay as they are; without this script the form is sent as before.
 //
 // Used by the form's own script (page.cpp): window.meldestelleFotos.verkleinerbar(file) and
-// .senden(form, files, done). Its texts come with the page (the JSON block "formular-texte"). A
+// .senden(form, files, done). Its texts come with the page (window.meldestelleText). A
 // change to this file gets a new name (fotos-3.js …): browsers keep it for a year.
 (function () {
   'use strict';
@@ -26,18 +26,8 @@
   var kannVerkleinern = kante > 0 && !!leinwand.getContext && !!leinwand.toBlob &&
       typeof new Image().decode === 'function' && leinwandEhrlich();
   var QUALITAET = 0.85;
-  // The texts in the page's language (core/texts.hpp, "formular.js.*"), as JSON in the page.
-  var texte = {};
-  try {
-    texte = JSON.parse(document.getElementById('formular-texte').textContent);
-  } catch (e) {
-    texte = {};
-  }
-  function sagt(key, werte) {
-    var s = texte[key] || key;
-    for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
-    return s;
-  }
+  // The texts in the page's language, from the form's own script (page.cpp).
+  var sagt = window.meldestelleText || function (key) { return key; };
   var bereich = document.getElementById('senden-fortschritt');
   var text = document.getElementById('fortschritt-text');
   var balken = document.getElementById('fortschritt-balken');
