@@ -53,7 +53,9 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
       out.text = tickets::WithStatusLink(
           config, ack.language, ack.reference,
           tickets::AckChatText(config, ack, tickets::LocationMissing(tx, row.ticket_id)));
-      out.template_line = tickets::AckTemplateLine(config, ack);
+      // The template (outside WhatsApp's 24 hours) carries the status link too.
+      out.template_line = tickets::WithStatusLink(config, ack.language, ack.reference,
+                                                  tickets::AckTemplateLine(config, ack));
       out.reply_to = FirstMessageOf(tx, row.ticket_id);
       return out;
     }
@@ -66,7 +68,10 @@ std::optional<Outgoing> Compose(db::Tx& tx, const Config& config, const outbox::
           tickets::WithStatusLink(config, n.language, n.reference,
                                   tickets::StatusText(config, n, tickets::NoticeStyle::kChat) +
                                       tickets::AskFixedText(config, n));
-      out.template_line = tickets::StatusTemplateLine(config, n);
+      // The template asks "Ist es behoben?" and links the status page as the free text does.
+      out.template_line = tickets::WithStatusLink(
+          config, n.language, n.reference,
+          tickets::StatusTemplateLine(config, n) + tickets::AskFixedText(config, n));
       return out;
     }
     default:

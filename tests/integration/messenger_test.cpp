@@ -304,6 +304,10 @@ TEST_CASE(
   std::string ack_ref = One(s, "SELECT reference FROM tickets");
   CHECK(templ["template"]["components"][0]["parameters"][0]["text"] ==
         ack_ref.substr(0, 4) + "-" + ack_ref.substr(4, 4) + "-" + ack_ref.substr(8, 4));
+  // Its line names the department and links the status page, as the free text would.
+  std::string line = templ["template"]["components"][0]["parameters"][1]["text"];
+  CHECK(line.find("eingegangen, zuständig: ") == 0);
+  CHECK(line.find("/meldung/" + ack_ref) != std::string::npos);
 
   // A sticker is not a report: a friendly reply, no draft.
   json sticker{{"from", from},
