@@ -1,7 +1,8 @@
 // The citizens' opt-out link of status e-mails (docs/departments.md, "Citizens"): GET shows a
 // confirmation page with a button, so that mail scanners fetching links unsubscribe nobody; POST
 // (the button, or a mail program's RFC 8058 one-click request) records the opt-out. A link with a
-// wrong signature gets a German 400 page and changes nothing.
+// wrong signature gets a 400 page and changes nothing. The pages speak the citizen's language
+// (the link's ?lang=, "abmelden.*" in core/texts.hpp).
 #include "core/optout.hpp"
 
 #include <httplib.h>
@@ -20,8 +21,10 @@ namespace {
 
 using webform::HtmlEscape;
 
-std::string Page(const std::string& town, const std::string& title, const std::string& body) {
-  return "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">"
+std::string Page(const texts::Lang& t, const std::string& town, const std::string& title,
+                 const std::string& body) {
+  return "<!DOCTYPE html>\n<html lang=\"" + t.code() + "\" dir=\"" + std::string(t.dir()) +
+         "\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
          "<title>" +
          HtmlEscape(title) + " – " + HtmlEscape(town) +
@@ -40,14 +43,20 @@ void SendPage(httplib::Response& res, int status, const std::string& html) {
 
 }  // namespace
 
+// The message of a refused link: the precise one in German, what it means in the others.
+std::string InvalidLink(const texts::Lang& t, const Error& e) {
+  return t.code() == "de" ? e.message : t("abmelden.ungueltig_text");
+}
+
 void Gateway::HandleOptOutPage(const httplib::Request& req, httplib::Response& res) {
+  const texts::Lang t = PageLang(req);
   std::string c = req.get_param_value("c"), m = req.get_param_value("m"),
               a = req.get_param_value("a"), s = req.get_param_value("s");
   auto link = CheckOptOutLink(config_, c, m, a, s);
   if (!link) {
     return SendPage(res, 400,
-                    Page(config_.town.name, "Link ungültig",
-                         "<p>" + HtmlEscape(link.error().message) + "</p>"));
+                    Page(t, config_.town.name, t("abmelden.ungueltig"),
+                         "<p>" + HtmlEscape(InvalidLink(t, link.error())) + "</p>"));
   }
   // The page names no address: the link carries none, and whoever holds it needs none.
   std::string hidden = "<input type=\"hidden\" name=\"c\" value=\"" + HtmlEscape(c) + "\">";
@@ -56,32 +65,32 @@ void Gateway::HandleOptOutPage(const httplib::Request& req, httplib::Response& r
   if (!a.empty())
     hidden += "<input type=\"hidden\" name=\"a\" value=\"" + HtmlEscape(a) + "\">";
   hidden += "<input type=\"hidden\" name=\"s\" value=\"" + HtmlEscape(s) + "\">";
+  if (t.code() != "de")
+    hidden += "<input type=\"hidden\" name=\"lang\" value=\"" + HtmlEscape(t.code()) + "\">";
   SendPage(res, 200,
-           Page(config_.town.name, "Statusmeldungen abbestellen",
-                "<p>Sie erhalten Nachrichten, wenn sich der Stand Ihrer Meldungen ändert, an die "
-                "E-Mail-Adresse, an die wir diesen Link geschickt haben. Möchten Sie diese "
-                "E-Mails nicht mehr erhalten?</p><form method=\"post\" action=\"/abmelden\">" +
-                    hidden +
-                    "<button type=\"submit\">Ja, abmelden</button></form>"
-                    "<p>Ihre Meldungen selbst bleiben davon unberührt.</p>"));
+           Page(t, config_.town.name, t("abmelden.titel"),
+                "<p>" + HtmlEscape(t("abmelden.frage")) +
+                    "</p><form method=\"post\" action=\"/abmelden\">" + hidden +
+                    "<button type=\"submit\">" + HtmlEscape(t("abmelden.knopf")) +
+                    "</button></form><p>" + HtmlEscape(t("abmelden.unberuehrt")) + "</p>"));
 }
 
 void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& res) {
+  const texts::Lang t = PageLang(req);
   // The form's fields, or for a one-click request (RFC 8058) the link's query.
   auto link = CheckOptOutLink(config_, req.get_param_value("c"), req.get_param_value("m"),
                               req.get_param_value("a"), req.get_param_value("s"));
   if (!link) {
     return SendPage(res, 400,
-                    Page(config_.town.name, "Link ungültig",
-                         "<p>" + HtmlEscape(link.error().message) + "</p>"));
+                    Page(t, config_.town.name, t("abmelden.ungueltig"),
+                         "<p>" + HtmlEscape(InvalidLink(t, link.error())) + "</p>"));
   }
   auto unavailable = [&](const Error& e) {
     log::Warn("opt-out not recorded", {{"error", e.message + ": " + e.detail}});
     res.set_header("Retry-After", "5");
     return SendPage(res, 503,
-                    Page(config_.town.name, "Bitte später noch einmal",
-                         "<p>Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es in "
-                         "einigen Minuten noch einmal.</p>"));
+                    Page(t, config_.town.name, t("abmelden.spaeter_titel"),
+                         "<p>" + HtmlEscape(t("abmelden.spaeter")) + "</p>"));
   };
   std::string address = link->address;
   if (link->message_id != 0) {
@@ -91,10 +100,8 @@ void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& r
     if (!*found) {
       // The message's address is no longer kept (docs/datenschutz.md): nothing to decline.
       return SendPage(res, 410,
-                      Page(config_.town.name, "Link abgelaufen",
-                           "<p>Dieser Abmeldelink gehört zu einer älteren Nachricht, deren "
-                           "Empfangsadresse wir nicht mehr speichern. Bitte verwenden Sie den "
-                           "Link aus einer neueren E-Mail von uns.</p>"));
+                      Page(t, config_.town.name, t("abmelden.abgelaufen_titel"),
+                           "<p>" + HtmlEscape(t("abmelden.abgelaufen")) + "</p>"));
     }
     address = **found;
   }
@@ -102,9 +109,8 @@ void Gateway::HandleOptOutPost(const httplib::Request& req, httplib::Response& r
     return unavailable(st.error());
   log::Info("citizen opted out of status e-mails", {{"channel", link->channel}});
   SendPage(res, 200,
-           Page(config_.town.name, "Sie sind abgemeldet",
-                "<p>Sie sind abgemeldet: An Ihre E-Mail-Adresse senden wir keine "
-                "Statusmeldungen mehr.</p>"));
+           Page(t, config_.town.name, t("abmelden.erledigt_titel"),
+                "<p>" + HtmlEscape(t("abmelden.erledigt")) + "</p>"));
 }
 
 void Gateway::HandlePrivacyNotice(const httplib::Request& req, httplib::Response& res) {

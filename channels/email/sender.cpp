@@ -106,9 +106,9 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   m.text += "\n\n-- \n";
   if (config.Get<tickets::NotificationSettings>().enabled) {
     // The status notices to come can be declined already (docs/departments.md, "Citizens").
-    m.text +=
-        lang("nachricht.email.abmelden_eingang", {{"url", OptOutUrl(config, "email", row.id)}}) +
-        "\n";
+    m.text += lang("nachricht.email.abmelden_eingang",
+                   {{"url", OptOutUrl(config, "email", row.id) + lang.Query('&')}}) +
+              "\n";
   }
   // The privacy notice (Art. 13; docs/datenschutz.md).
   m.text += privacy::NoticeLine(config, a.language);
@@ -140,7 +140,9 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   Thread thread = payload.is_object() ? ThreadOf(payload) : Thread{};
   if (thread.in_reply_to.empty())
     thread = ThreadToAcknowledgement(tx, row.ticket_id);
-  const std::string optout_url = OptOutUrl(config_, "email", row.id);
+  // The opt-out page in the citizen's language.
+  const std::string optout_url =
+      OptOutUrl(config_, "email", row.id) + texts::For(config_, n.language).Query('&');
   Outgoing m;
   m.to = row.address;
   m.subject = tickets::StatusSubject(config_, n);

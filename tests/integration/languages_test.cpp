@@ -135,6 +135,18 @@ TEST_CASE(
   CHECK(Has(notice->text, Before(T("tr", "nachricht.status.accepted"))));
   // Its link opens the status page in Turkish.
   CHECK(Has(notice->text, "/meldung/" + ref + "?lang=tr"));
+  // Its opt-out link opens the opt-out page in Turkish, which posts the language back.
+  std::string unsubscribe = Header(SinkMessagesTo(citizen)[1], "List-Unsubscribe");
+  INFO(unsubscribe);
+  REQUIRE(Has(unsubscribe, "&lang=tr>"));
+  const size_t at = unsubscribe.find("/abmelden");
+  REQUIRE(at != std::string::npos);
+  auto optout = s.Client().Get(unsubscribe.substr(at, unsubscribe.size() - at - 1).c_str());
+  REQUIRE(optout);
+  CHECK(optout->status == 200);
+  CHECK(Has(optout->body, "<html lang=\"tr\""));
+  CHECK(Has(optout->body, T("tr", "abmelden.titel")));
+  CHECK(Has(optout->body, "name=\"lang\" value=\"tr\""));
 
   // The status page in the report's language by its link, Arabic right to left by the switch.
   auto page = s.Client().Get(("/meldung/" + ref + "?lang=tr").c_str());

@@ -329,7 +329,10 @@ TEST_CASE(
   auto params = tmpl["template"]["components"][0]["parameters"];
   REQUIRE(params.size() == 2);
   CHECK(params[0]["text"] == shown);
-  CHECK(params[1]["text"] == "in Bearbeitung. Hinweis: Material ist bestellt.");
+  // The template's line as the free text: the notice, then the status page's link.
+  CHECK(params[1]["text"] ==
+        "in Bearbeitung. Hinweis: Material ist bestellt. Stand: http://127.0.0.1:" +
+            std::to_string(s.port()) + "/meldung/" + reference);
 
   // STOP: confirmed once, no report opened, no further notices.
   LoopWhatsApp(s, from, json::array({WaText(from, "wamid.L3", "Stop.")}));
@@ -428,7 +431,9 @@ TEST_CASE(
   ApplyChange(s, tg, "accepted", "accepted", "");
   auto tg_sent = [&] { return SentTo(fake, "telegram", "chat_id", std::to_string(chat)); };
   REQUIRE(WaitFor([&] { return tg_sent().size() == 2; }));
-  const std::string tg_page = "http://127.0.0.1:" + std::to_string(s.port()) + "/meldung/" + tg;
+  // The status page in the citizen's language.
+  const std::string tg_page =
+      "http://127.0.0.1:" + std::to_string(s.port()) + "/meldung/" + tg + "?lang=en";
   CHECK(tg_sent()[1].body["text"] == "Your report " + tickets::DisplayReference(tg) +
                                          " has been taken on by Tiefbauamt. Status: " + tg_page);
   ApplyChange(s, tg, "duplicate", "duplicate", "", first);
