@@ -84,6 +84,10 @@ std::u32string Utf8CodePoints(std::string_view s) {
       }
       cp = (cp << 6) | (d & 0x3F);
     }
+    // No overlong forms, surrogates or code points beyond U+10FFFF.
+    constexpr char32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (ok && (cp < kLeast[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF))
+      ok = false;
     if (ok)
       out += cp;
     i += ok ? n : 1;
@@ -118,9 +122,10 @@ char32_t LowerCodePoint(char32_t c) {
     return c + 0x20;
   if (c == 0x130)  // İ
     return 'i';
-  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && (c % 2 == 0) &&
-      !(c >= 0x139 && c <= 0x148) && c < 0x178)
-    return c + 1;                // Latin Extended-A: Ğ ğ, Ş ş, …
+  // Latin Extended-A's pairs with the capital first: Ğ ğ, Ş ş, …
+  if (((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) &&
+      c % 2 == 0)
+    return c + 1;
   if (c >= 0x410 && c <= 0x42F)  // А–Я
     return c + 0x20;
   if (c >= 0x400 && c <= 0x40F)  // Ѐ–Џ (Є, І, Ї, Ў …)

@@ -351,7 +351,8 @@ std::string LanguageOfText(std::string_view text) {
     return "ar";
   if (cyrillic >= 2 && cyrillic * 2 >= latin)
     return ukrainian > 0 ? "uk" : "ru";
-  if ((turkish > 0 || (cedilla > 0 && german == 0)) && latin >= 2)
+  // Not with ä or ß: a German text that names "Ayşe Yılmaz" stays German.
+  if ((turkish > 0 || cedilla > 0) && german == 0 && latin >= 2)
     return "tr";
   return "";
 }
@@ -370,12 +371,19 @@ std::string Choose(std::string_view chosen, std::string_view accept_language) {
     start = end + 1;
     size_t semi = item.find(';');
     std::string tag(TrimAscii(item.substr(0, semi)));
+    // The weight: the parameter q (any case), 0 to 1; a malformed one counts as 0.
     double q = 1;
-    if (semi != std::string_view::npos) {
-      std::string params(item.substr(semi));
-      size_t qpos = params.find("q=");
-      if (qpos != std::string::npos)
-        q = std::strtod(params.c_str() + qpos + 2, nullptr);
+    for (size_t p = semi; p != std::string_view::npos;) {
+      size_t next = item.find(';', p + 1);
+      std::string param = AsciiLower(TrimAscii(item.substr(
+          p + 1, next == std::string_view::npos ? std::string_view::npos : next - p - 1)));
+      if (param.rfind("q=", 0) == 0) {
+        char* end = nullptr;
+        q = std::strtod(param.c_str() + 2, &end);
+        if (end == param.c_str() + 2 || *end != '\0' || !(q >= 0 && q <= 1))
+          q = 0;
+      }
+      p = next;
     }
     std::string ours = Normalise(tag);
     if (!ours.empty() && q > 0 && q > best_q) {

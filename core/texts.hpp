@@ -78,6 +78,7 @@ class Lang {
   // "?lang=xx" for every language but German (the default), for links that keep the choice.
   std::string Query(char separator = '?') const;
   const Catalogue& catalogue() const { return *catalogue_; }
+  const std::shared_ptr<const Catalogue>& catalogue_ptr() const { return catalogue_; }
 
  private:
   std::shared_ptr<const Catalogue> catalogue_;
@@ -106,7 +107,7 @@ std::string Choose(std::string_view chosen, std::string_view accept_language);
 
 // The language a text's letters tell, or "" (Latin letters without Turkish ones, digits, …):
 // Arabic script; Cyrillic (Ukrainian by its own letters і ї є ґ, else Russian); Latin with
-// ğ ş ı İ, or ç without ä or ß, Turkish. Another script counts when its letters are at least
+// ğ ş ı İ or ç, and without ä or ß, Turkish. Another script counts when its letters are at least
 // half of the Latin ones (a name in a German text does not).
 std::string LanguageOfText(std::string_view text);
 

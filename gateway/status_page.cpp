@@ -164,12 +164,15 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
   }
   page.map = webform::html::PageMapOf(config_.Get<webform::Settings>().map,
                                       webform::html::kStatusMapJs);
-  page.self = SelfUrl(req, {"antwort", "ich-auch"});
+  // The switch links this page (a GET, also after a refused POST), with the reporter's key.
+  page.self = "/meldung/" + s.reference;
   // Only a reporter may answer: the page asks with the key of the link in their notice.
   const std::string key = req.get_param_value("schluessel");
   page.ask_fixed = s.awaits_fix_answer && VerifyFixAnswerKey(config_, s.reference, key);
-  if (page.ask_fixed)
+  if (page.ask_fixed) {
     page.fixed_key = key;
+    page.self += "?schluessel=" + PercentEncode(key);
+  }
   page.fixed_error = fixed_error;
   page.fixed_note = fixed_note;
   // What became of the answer just sent (the redirect after POST …/behoben).

@@ -524,7 +524,8 @@ std::optional<ServiceRequest> Routes::NotYetRouted(const std::string& id, httpli
     Unavailable(res, f);
     return std::nullopt;
   }
-  if (!known->has_value()) {
+  // Unknown, or written already but not published (a hidden category): not found.
+  if (!known->has_value() || (*known)->status != "received") {
     SendFailure(res, One(404, "service_request_id " + id + " not found"), f);
     return std::nullopt;
   }

@@ -42,10 +42,12 @@ constexpr std::string_view kScript = R"js(
   } catch (e) {
     texte = {};
   }
+  // {name} filled in one pass: a value (a file's name) is never searched again.
   function t(key, werte) {
-    var s = texte[key] || key;
-    for (var n in werte || {}) s = s.split('{' + n + '}').join(String(werte[n]));
-    return s;
+    werte = werte || {};
+    return (texte[key] || key).replace(/\{([a-z_]+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(werte, name) ? String(werte[name]) : all;
+    });
   }
   // For the page's other scripts (fotos-2.js, formular-karte-2.js), which run after this one.
   window.meldestelleText = t;
@@ -842,8 +844,8 @@ std::string RenderInfoPage(const InfoPage& page) {
   const texts::Lang& t = page.t;
   std::string out;
   out.reserve(16 * 1024);
-  RenderHead(out, page.title + " – " + page.town_name, /*with_script_flag=*/false, page.language,
-             {});
+  RenderHead(out, page.title + " – " + page.town_name, /*with_script_flag=*/false,
+             texts::Lang(page.t.catalogue_ptr(), page.language), {});
   out += "<body>\n<div class=\"seite\">\n<header>\n<p class=\"stadt\">";
   AppendEscaped(out, page.town_name);
   out += "</p>\n<h1>";

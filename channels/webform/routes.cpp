@@ -151,6 +151,9 @@ FormPage Routes::EmptyPage(const texts::Lang& t) const {
   FormPage page;
   page.t = t;
   page.self = "/";
+  // The language goes with the submission too: a page shown before its fields are read (too
+  // many reports, a body that cannot be read) keeps it.
+  page.action = "/formular/meldung" + t.Query();
   page.town_name = config().town.name;
   for (const auto& c : config().categories)
     page.categories.push_back({c.code, c.name, c.group});

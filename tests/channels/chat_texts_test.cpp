@@ -44,6 +44,10 @@ TEST_CASE("chat texts: language, the done word and the displayed reference", "[c
   CHECK(ChatLanguage("whatsapp", "380501234567", "", "Готово") == "uk");
   CHECK(ChatLanguage("whatsapp", "493023125017", "", "Готово") == "ru");
   CHECK(meldestelle::texts::LanguageOfText("Schlagloch in der Lindenstraße 7") == "");
+  // A Turkish name in a German text does not make it Turkish.
+  CHECK(meldestelle::texts::LanguageOfText(
+            "Die Laterne vor dem Haus ist aus. Grüße, Ayşe Yılmaz") == "");
+  CHECK(meldestelle::texts::LanguageOfText("Lambası yanmıyor, lütfen bakın") == "tr");
 
   CHECK(IsDoneWord("fertig"));
   CHECK(IsDoneWord("  Fertig! "));

@@ -58,7 +58,7 @@ TEST_CASE("opt-out links sent before, with the address in them, are still accept
       SignLink("optout-secret-for-tests", "optout", "email:erika+bau@example.org", 0)));
 }
 
-TEST_CASE("each purpose has its own key; a purpose's own secret changes only its key", "[links]") {
+TEST_CASE("each purpose has its own key, a purpose's own secret changes only its key", "[links]") {
   Config c = LinkConfig();
   std::set<std::string> keys;
   for (auto p : {KeyPurpose::kFormTokens, KeyPurpose::kOptOutLinks, KeyPurpose::kMediaLinks,

@@ -39,3 +39,22 @@ TEST_CASE("log details lose addresses and numbers, keep the rest", "[text]") {
   CHECK(RedactContacts("HTTP 503 after 20 s, code 131047") == "HTTP 503 after 20 s, code 131047");
   CHECK(RedactContacts("") == "");
 }
+
+TEST_CASE("lowercase and code points for the citizens' letters, broken UTF-8 skipped") {
+  using meldestelle::AppendUtf8;
+  using meldestelle::Utf8CodePoints;
+  using meldestelle::Utf8Lower;
+  CHECK(Utf8Lower("ĞŞİÇÖÜ ÄÖÜ") == "ğşiçöü äöü");
+  CHECK(Utf8Lower("ГОТОВО Є І Ї Ґ") == "готово є і ї ґ");
+  CHECK(Utf8Lower("نعم") == "نعم");
+  CHECK(Utf8Lower("ĸ Ĺ Ž") == "ĸ Ĺ Ž");  // not a capital, and pairs the other way round kept
+  CHECK(Utf8CodePoints("aä€😀") == std::u32string{U'a', U'ä', U'€', U'😀'});
+  // Overlong forms, surrogates, code points beyond U+10FFFF, cut sequences: skipped.
+  CHECK(Utf8CodePoints("\xC0\xBC\xC0\x80") == std::u32string{});
+  CHECK(Utf8CodePoints("\xED\xA0\x80x") == std::u32string{U'x'});
+  CHECK(Utf8CodePoints("\xF5\x80\x80\x80y") == std::u32string{U'y'});
+  CHECK(Utf8CodePoints("z\xE2\x82") == std::u32string{U'z'});
+  std::string out;
+  AppendUtf8(out, U'😀');
+  CHECK(out == "😀");
+}

@@ -118,7 +118,7 @@ TEST_CASE("a missing text falls back to German, then to its key") {
   CHECK(c.Get("en", "gibt.es.nicht") == "gibt.es.nicht");
 }
 
-TEST_CASE("placeholders are filled once; unknown ones stay") {
+TEST_CASE("placeholders are filled once, unknown ones stay") {
   CHECK(texts::Fill("Meldung {reference} ({x})", {{"reference", "{x}"}}) == "Meldung {x} ({x})");
   CHECK(texts::Fill("{a}{b}", {{"a", "1"}, {"b", "2"}}) == "12");
   CHECK(texts::Fill("{ nicht } {}", {}) == "{ nicht } {}");
@@ -149,6 +149,11 @@ TEST_CASE("the page's language: ?lang= first, then Accept-Language by weight, th
   CHECK(texts::Choose("", "*") == "de");
   CHECK(texts::Choose("xx", "uk-UA") == "uk");
   CHECK(texts::Choose("", ";;,,q=") == "de");
+  // The weight's name in any case; a malformed or out-of-range weight counts as 0.
+  CHECK(texts::Choose("", "en;Q=0, ru;q=0.2") == "ru");
+  CHECK(texts::Choose("", "en;q=abc, uk;q=0.1") == "uk");
+  CHECK(texts::Choose("", "en;q=7, tr;q=0.5") == "tr");
+  CHECK(texts::Choose("", "en;level=1;q=0.4, ar;q=0.3") == "en");
   CHECK(texts::Normalise("de_DE") == "de");
   CHECK(texts::Normalise("pt-BR").empty());
 }

@@ -239,9 +239,10 @@ TEST_CASE("Open311 GET requests filters by status, service code and id", "[open3
   GetJson(s, "/open311/v2/tokens/" + api_ref + ".json", 404);
 }
 
-TEST_CASE("Open311 publication: every channel without words, address and exact place; hidden "
-          "categories never; or nothing at all",
-          "[open311]") {
+TEST_CASE(
+    "Open311 publication: every channel without words, address and exact place, hidden "
+    "categories never, or nothing at all",
+    "[open311]") {
   auto options = [](const std::string& policy) {
     StackOptions o = Open311Options();
     auto base = o.edit_config;

@@ -64,7 +64,7 @@ bool Has(const std::string& body, const std::string& part) {
 
 TEST_CASE(
     "public reports: public categories with the text staff released, never the citizen's "
-    "words, places rounded; hidden categories, rejected reports and old done ones are left out; "
+    "words, places rounded, without hidden categories, rejected reports and old done ones, "
     "filters and pages",
     "[integration][public_reports]") {
   StackOptions o;
@@ -146,7 +146,7 @@ TEST_CASE(
   for (int i = 0; i < 5; ++i)
     more.push_back(Report(s, "Gehweg kaputt " + std::to_string(i), "STR-02"));
   std::string first = Get(s, "/meldungen");
-  CHECK(Has(first, "6 Meldungen, Seite 1 von 2."));
+  CHECK(Has(first, "6 Meldungen. Seite 1 von 2"));
   CHECK(Has(first, more.back()));
   CHECK_FALSE(Has(first, open));  // the oldest is on page 2
   CHECK(Has(first, "rel=\"next\" href=\"/meldungen?seite=2\""));
@@ -165,7 +165,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Ich auch: an e-mail address on an open report's page makes a linked report whose sender "
-    "gets the acknowledgement and the ticket's notices; twice is once; wrong input changes "
+    "gets the acknowledgement and the ticket's notices, twice is once, wrong input changes "
     "nothing",
     "[integration][public_reports]") {
   StackOptions o;
