@@ -394,6 +394,7 @@ try {
   // The switch, from Arabic to Turkish, Ukrainian, Leichte Sprache.
   for (const [lang, what] of [['tr', 'Turkish'], ['uk', 'Ukrainian'], ['ru', 'Russian'], ['de-x-ls', 'Leichte Sprache']]) {
     await ar.click(`nav.sprachen a[href$="lang=${lang}"]`);
+    await ar.waitForURL((u) => u.searchParams.get('lang') === lang);
     check(await ar.evaluate((l) => document.documentElement.lang === l && document.documentElement.dir === 'ltr', lang),
           `the switch leads to ${what}`);
     await accessible(ar, `the status page in ${what}`);
