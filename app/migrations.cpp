@@ -486,6 +486,16 @@ CREATE INDEX tickets_public ON tickets (received_at DESC)
   WHERE duplicate_of IS NULL AND status <> 'rejected';
 )SQL";
 
+// Migration 17: the history records what a citizen sent later ('followup'; the words stay in
+// ticket_followups with their retention), and the department's delivery is told of it.
+constexpr const char* kFollowupHistory = R"SQL(
+ALTER TABLE ticket_history DROP CONSTRAINT ticket_history_action_check;
+ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
+  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status', 'note',
+                    'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                    'delivery_fallback', 'reopened', 'published', 'followup'));
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -512,6 +522,7 @@ const std::vector<Migration>& Migrations() {
       {14, "fix_answers: the citizen's answer to \"Ist es behoben?\"", kFixAnswers},
       {15, "chat_draft_items.transcript: what a voice note says", kVoiceNotes},
       {16, "tickets.public_text: the text staff released for the public map", kPublicText},
+      {17, "ticket_history: the action 'followup' (what a citizen sent later)", kFollowupHistory},
   };
   return kMigrations;
 }

@@ -378,9 +378,9 @@ std::string Choose(std::string_view chosen, std::string_view accept_language) {
       std::string param = AsciiLower(TrimAscii(item.substr(
           p + 1, next == std::string_view::npos ? std::string_view::npos : next - p - 1)));
       if (param.rfind("q=", 0) == 0) {
-        char* end = nullptr;
-        q = std::strtod(param.c_str() + 2, &end);
-        if (end == param.c_str() + 2 || *end != '\0' || !(q >= 0 && q <= 1))
+        char* parsed_to = nullptr;
+        q = std::strtod(param.c_str() + 2, &parsed_to);
+        if (parsed_to == param.c_str() + 2 || *parsed_to != '\0' || !(q >= 0 && q <= 1))
           q = 0;
       }
       p = next;

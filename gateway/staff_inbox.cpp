@@ -99,7 +99,8 @@ std::string ActionName(const std::string& a) {
       {"delivery_failed", "Zustellung fehlgeschlagen"},
       {"delivery_fallback", "Zustellung per E-Mail"},
       {"reopened", "wieder geöffnet"},
-      {"published", "Text für die Karte der Meldungen"}};
+      {"published", "Text für die Karte der Meldungen"},
+      {"followup", "Nachtrag der meldenden Person"}};
   auto it = k.find(a);
   return it == k.end() ? a : it->second;
 }

@@ -142,6 +142,11 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
     intro =
         "diese erledigte Meldung ist wieder offen: es wurde gemeldet, dass der Mangel noch "
         "besteht (der Nachtrag steht unten bei der Meldung).";
+  } else if (reason == "followup") {
+    m.subject = "Nachtrag: [" + ref + "] " + category;
+    intro =
+        "zu dieser Meldung hat die meldende Person etwas nachgereicht (unten als letzter "
+        "Nachtrag).";
   } else if (reason == "fallback") {
     m.subject = "Neue Meldung [" + ref + "] " + category + " (Ersatzzustellung per E-Mail)";
     intro =
@@ -225,7 +230,7 @@ using outbox::Row;
 // A delivery row's payload: for whom and why (EnqueueDelivery).
 struct DeliveryOrder {
   std::string department_id;
-  std::string reason = "new";  // new, reminder, reassigned, rerouted, reopened, fallback
+  std::string reason = "new";  // new, reminder, reassigned, rerouted, reopened, followup, fallback
 };
 
 DeliveryOrder ReadOrder(const std::string& payload_json) {
@@ -252,6 +257,9 @@ struct Resolved {
   TicketView ticket;
   const Department* department = nullptr;
   DeliveryOrder order;
+  // The Message-ID of the first mail about the ticket sent to this address: later mails (a
+  // follow-up, a reminder, a reopening) go into its thread. "" if none.
+  std::string thread;
 };
 
 Resolved Resolve(db::Tx& tx, const Config& config, const Row& row) {
@@ -269,6 +277,13 @@ Resolved Resolve(db::Tx& tx, const Config& config, const Row& row) {
     // (DepartmentDelivery records it); department stays null.
     r.department = config.FindDepartment(r.order.department_id);
     r.ticket = std::move(*ticket);
+    auto first = tx.exec_params(
+        "SELECT provider_message_id FROM outbox WHERE ticket_id = $1::uuid AND kind = 'delivery'"
+        " AND channel = 'dept_email' AND address = $2 AND provider_message_id IS NOT NULL"
+        " AND id <> $3 ORDER BY id LIMIT 1",
+        row.ticket_id, row.address, row.id);
+    if (!first.empty())
+      r.thread = first[0][0].as<std::string>();
   }
   return r;
 }
@@ -377,6 +392,10 @@ class MailToDepartment final : public DepartmentDelivery {
     m.text = text.text;
     m.date = email::NowRfc5322();
     m.message_id = email::NewMessageId("dept", r_.ticket.reference, email::DomainOf(relay_.from));
+    if (!r_.thread.empty()) {
+      m.in_reply_to = r_.thread;
+      m.references = {r_.thread};
+    }
     m.auto_reply = false;
     SmtpMessage smtp = relay_.To(row_.address, relay_.from, email::Compose(m));
     smtp.timeout = std::chrono::seconds(config_.Get<Settings>().delivery_timeout_seconds);
@@ -437,6 +456,7 @@ class HookToDepartment final : public DepartmentDelivery {
         TicketToJson(r_.ticket, config_, d.show_reporter_contact, config_.gateway.public_base_url);
     body["event"] = r_.order.reason == "reminder"   ? "ticket.reminder"
                     : r_.order.reason == "reopened" ? "ticket.reopened"
+                    : r_.order.reason == "followup" ? "ticket.followup"
                                                     : "ticket.assigned";
     body["reason"] = r_.order.reason;
     body["delivery_id"] = std::to_string(row_.id);

@@ -1,19 +1,46 @@
 #include "tickets/followups.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/sql.hpp"
+#include "tickets/events.hpp"
 
 namespace meldestelle::tickets {
 
-bool RecordFollowup(db::Tx& tx, const Followup& f) {
+bool RecordFollowup(db::Tx& tx, const Config& config, const Followup& f) {
   auto r = tx.exec_params(
       "INSERT INTO ticket_followups (ticket_id, channel, message_id, text, attachments, lat, lon)"
       " VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7)"
-      " ON CONFLICT (channel, message_id) DO NOTHING RETURNING 1",
+      " ON CONFLICT (channel, message_id) DO NOTHING"
+      " RETURNING id, jsonb_array_length(attachments)",
       f.ticket_id, f.channel, f.message_id, f.text,
       f.attachments_json.empty() ? std::string("[]") : f.attachments_json, f.lat, f.lon);
   if (r.empty())
     return false;  // kept before: the ticket did not change
-  tx.exec_params0("UPDATE tickets SET updated_at = now() WHERE id = $1::uuid", f.ticket_id);
+  auto t = tx.exec_params(
+      "UPDATE tickets SET updated_at = now() WHERE id = $1::uuid"
+      " RETURNING COALESCE(department_id, ''), status",
+      f.ticket_id);
+  // In the history, without the citizen's words (they are in the follow-up, with its
+  // retention): who sent what kind of thing through which channel.
+  HistoryEntry e;
+  e.actor = "citizen:" + f.channel;
+  e.action = "followup";
+  e.details_json = DetailsText({{"followup", r[0][0].as<int64_t>()},
+                                {"channel", f.channel},
+                                {"text", !f.text.empty()},
+                                {"photos", r[0][1].as<int64_t>()},
+                                {"place", f.lat.has_value()}});
+  const int64_t h = RecordHistory(tx, f.ticket_id, e);
+  // The department hears of it while the ticket is theirs and open; a "not fixed" on a done
+  // ticket reopens it instead (ReopenByCitizen), which tells them with the follow-up in it.
+  if (!t.empty() && f.tell_department) {
+    const std::string department = t[0][0].as<std::string>();
+    const std::string status = t[0][1].as<std::string>();
+    if (!department.empty() &&
+        (status == "assigned" || status == "accepted" || status == "in_progress"))
+      EnqueueDelivery(tx, config, f.ticket_id, department, "followup", h);
+  }
   return true;
 }
 

@@ -3,12 +3,16 @@
 #include <optional>
 #include <string>
 
+#include "core/config.hpp"
 #include "core/db.hpp"
 
 namespace meldestelle::tickets {
 
 // What a citizen sent about a ticket after it was written (a reply in the chat or by e-mail, a
-// late transcription): kept with the ticket (ticket_followups), once per message.
+// late transcription, an Open311 update): kept with the ticket (ticket_followups), once per
+// message; the ticket's history says so ('followup'), and while the ticket is open its
+// department is told the way it was told of the ticket (a delivery with reason "followup": an
+// e-mail in the ticket's thread, or the webhook event ticket.followup; docs/departments.md).
 struct Followup {
   std::string ticket_id;
   std::string channel;
@@ -16,9 +20,11 @@ struct Followup {
   std::string text;
   std::string attachments_json;  // a JSON array of {sha256, media_type, size, filename}; "" = none
   std::optional<double> lat, lon;
+  // false: kept and in the history, but the department is not sent it (an out-of-office reply).
+  bool tell_department = true;
 };
 // Returns whether it was new.
-bool RecordFollowup(db::Tx& tx, const Followup& f);
+bool RecordFollowup(db::Tx& tx, const Config& config, const Followup& f);
 
 // The id of the ticket with this reference; "" if none.
 std::string TicketIdOf(db::Tx& tx, const std::string& reference);

@@ -428,7 +428,8 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   std::string text = e.text;
   if (!s.spoken.empty())
     text += (text.empty() ? "" : "\n") + s.spoken;
-  tickets::RecordFollowup(tx, {ticket, e.channel, e.message_id, text, files.dump(), lat, lon});
+  tickets::RecordFollowup(tx, config_,
+                          {ticket, e.channel, e.message_id, text, files.dump(), lat, lon});
   std::string reference = tickets::ReferenceOf(tx, ticket);
   QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
              FollowupText(texts::For(config_, s.language), reference), s.language, reference);

@@ -186,8 +186,11 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
     std::string text = mail.text;
     if (mail.robot != Robot::kNone)
       text = "[Automatische Nachricht] " + text;
-    tickets::RecordFollowup(
-        tx, {ticket, "email", mail.dedupe_key, text, list.dump(), std::nullopt, std::nullopt});
+    tickets::Followup f{ticket,      "email",      mail.dedupe_key, text,
+                        list.dump(), std::nullopt, std::nullopt};
+    // A robot's answer (out of office) stays with the ticket but is not sent to the department.
+    f.tell_department = mail.robot == Robot::kNone;
+    tickets::RecordFollowup(tx, config_, f);
     tx.commit();
     followups_.Inc();
     return true;

@@ -193,7 +193,7 @@ class UpdateHandler final : public channels::Handler {
                           own)[0]
               .as<std::string>();
       bool fresh = tickets::RecordFollowup(
-          tx, {ticket, "open311", message_id, text("description"), files.dump(), {}, {}});
+          tx, config_, {ticket, "open311", message_id, text("description"), files.dump(), {}, {}});
       bool reopened = false;
       if (fresh && UpdateSaysOpen(status)) {
         auto r = tickets::ReopenByCitizen(

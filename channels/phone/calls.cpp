@@ -139,9 +139,9 @@ void PhoneIntake::Transcription(db::Tx& tx, const Event& e) {
   // Too late for the ticket (the wait ran out): added to it as a follow-up for staff.
   if (!row.empty() && row[0][0].as<std::string>() == "published" && !text.empty() &&
       !row[0][1].as<std::string>().empty()) {
-    tickets::RecordFollowup(
-        tx, {row[0][1].as<std::string>(), "phone", e.dedupe_key, "Transkription: " + text, "",
-             std::nullopt, std::nullopt});
+    tickets::RecordFollowup(tx, config_,
+                            {row[0][1].as<std::string>(), "phone", e.dedupe_key,
+                             "Transkription: " + text, "", std::nullopt, std::nullopt});
   }
 }
 

@@ -210,15 +210,15 @@ TEST_CASE("languages: the chat answers in the language the provider tells or the
   // WhatsApp tells no language: a German number that writes Arabic is answered in Arabic.
   const std::string from = "491701234567";
   auto wa = [&](const std::string& id, const std::string& text) {
-    json message = WaText(from, id, text);
+    json item = WaText(from, id, text);
     if (text.empty()) {  // a pin
-      message = {{"from", from},
-                 {"id", id},
-                 {"timestamp", "1764250000"},
-                 {"type", "location"},
-                 {"location", {{"latitude", 50.9375}, {"longitude", 6.9602}}}};
+      item = {{"from", from},
+              {"id", id},
+              {"timestamp", "1764250000"},
+              {"type", "location"},
+              {"location", {{"latitude", 50.9375}, {"longitude", 6.9602}}}};
     }
-    std::string body = WhatsAppNotification(from, json::array({message}));
+    std::string body = WhatsAppNotification(from, json::array({item}));
     httplib::Headers h{{"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(kAppSecret, body)}};
     auto r = s.Client().Post("/webhooks/whatsapp", h, body, "application/json");
     REQUIRE(r);

@@ -228,6 +228,95 @@ TEST_CASE("E-mail: a mail written in Russian is acknowledged in Russian", "[inte
   CHECK(ru != texts::Lang(nullptr, "de")("nachricht.email.betreff_eingang"));
 }
 
+TEST_CASE(
+    "E-mail: what the citizen sends later reaches the department in the ticket's thread, "
+    "and stands in its history",
+    "[integration][mail][followup]") {
+  Stack s(MailOptions());
+  const std::string from = "nachtrag+" + RandomHex(4) + "@example.org";
+  json report{{"description", "Tiefes Schlagloch"},
+              {"category", "STR-01"},
+              {"lat", 50.9375},
+              {"lon", 6.9602},
+              {"email", from}};
+  auto posted = s.Client().Post("/api/v1/reports", report.dump(), "application/json");
+  REQUIRE(posted);
+  REQUIRE(posted->status == 202);
+  const std::string ref = json::parse(posted->body)["reference"];
+  const std::string shown = ref.substr(0, 4) + "-" + ref.substr(4, 4) + "-" + ref.substr(8);
+  auto department_mails = [&] {
+    std::vector<std::string> mine;
+    for (const auto& m : SinkMessagesTo("tiefbauamt@musterstadt.example")) {
+      if (Header(m, "Subject").find(shown) != std::string::npos)
+        mine.push_back(m);
+    }
+    return mine;
+  };
+  INFO(s.DispatcherLog());
+  REQUIRE(WaitFor([&] { return department_mails().size() == 1; }));
+  const std::string first_id = Header(department_mails()[0], "Message-ID");
+  REQUIRE(first_id.size() > 2);
+
+  // The citizen answers with the reference in the subject.
+  int status = -1;
+  fs::path later = s.dir() / "nachtrag.eml";
+  std::ofstream(later, std::ios::binary)
+      << "From: <" + from + ">\r\nTo: maengel@musterstadt.example\r\nSubject: Re: [" + shown +
+             "] Ihre Meldung\r\nDate: Fri, 04 Dec 2026 10:00:00 +0100\r\nMessage-ID: <" +
+             RandomHex(8) +
+             "@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Das Loch ist seit gestern doppelt so groß.\r\n";
+  std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + later.string() + "\"", &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
+
+  // The department gets it as a mail in the ticket's thread, with the follow-up in it.
+  REQUIRE(WaitFor([&] { return department_mails().size() == 2; }));
+  std::string second = department_mails()[1];
+  CHECK(Header(second, "Subject").rfind("Nachtrag: [" + shown + "]", 0) == 0);
+  CHECK(Header(second, "In-Reply-To") == first_id);
+  auto parsed = email::ParseMail(second);
+  REQUIRE(parsed);
+  CHECK(parsed->text.find("doppelt so groß") != std::string::npos);
+
+  // The history says so, without the words; the staff API shows both.
+  const std::string token = s.DepartmentToken("tiefbauamt");
+  auto t =
+      s.Client().Get(("/api/v1/tickets/" + ref).c_str(), {{"Authorization", "Bearer " + token}});
+  REQUIRE(t);
+  REQUIRE(t->status == 200);
+  json ticket = json::parse(t->body);
+  bool in_history = false;
+  for (const auto& h : ticket["history"]) {
+    if (h["action"] == "followup") {
+      in_history = true;
+      CHECK(h.dump().find("doppelt") == std::string::npos);
+    }
+  }
+  CHECK(in_history);
+  REQUIRE(ticket["followups"].size() == 1);
+  CHECK(ticket["followups"][0]["text"].get<std::string>().find("doppelt so groß") !=
+        std::string::npos);
+
+  // Once done, a later message is kept but not sent: the ticket is no longer being worked on.
+  auto done = s.Client().Post(("/api/v1/tickets/" + ref + "/status").c_str(),
+                              {{"Authorization", "Bearer " + token}}, R"({"status":"done"})",
+                              "application/json");
+  REQUIRE(done);
+  REQUIRE(done->status == 200);
+  std::ofstream(later, std::ios::binary)
+      << "From: <" + from + ">\r\nTo: maengel@musterstadt.example\r\nSubject: Re: [" + shown +
+             "] Ihre Meldung\r\nDate: Fri, 04 Dec 2026 11:00:00 +0100\r\nMessage-ID: <" +
+             RandomHex(8) +
+             "@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDanke!\r\n";
+  out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + later.string() + "\"", &status);
+  REQUIRE(status == 0);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 2));
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'delivery' AND payload::jsonb->>'reason'"
+                " = 'followup'") == 1);
+}
+
 TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes a recipient",
           "[integration][mail]") {
   Stack s(MailOptions());
