@@ -154,6 +154,10 @@ TEST_CASE(
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'email'") == 1);
+  // In the history, but not sent to the department: a robot's answer is no news for staff.
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'followup'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'delivery'"
+                " AND payload::jsonb->>'reason' = 'followup'") == 0);
   CHECK(SinkMessagesTo(from).size() == 1);
 
   // The mail server's pipe: the same message again is the same ticket; broken input is refused
