@@ -42,6 +42,8 @@ function check(cond, what) {
 
 // axe-core on the page as it is now: no violation of WCAG 2.0/2.1 A and AA.
 async function accessible(page, what) {
+  // The page whole (a page a script wrote may still be loading its scripts and map).
+  await page.waitForLoadState('load');
   await page.addScriptTag({ content: axeSource });
   const result = await page.evaluate(async () => await window.axe.run(document, {
     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
@@ -89,6 +91,7 @@ try {
   await accessible(page, 'the status page');
 
   await page.click('a[hreflang=en]');
+  await page.waitForURL((u) => u.searchParams.get('lang') === 'en');
   check((await page.textContent('h1')) === 'Status of your report', 'the switch leads to English');
   await accessible(page, 'the status page in English');
 

@@ -36,9 +36,11 @@ TEST_CASE(
     "JavaScript, and no WCAG 2.1 AA violation",
     "[status_page][browser]") {
   std::filesystem::path dir = std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/browser";
-  INFO("tests/browser/node_modules is missing: scripts/test installs it (npm ci)");
-  REQUIRE(std::filesystem::exists(dir / "node_modules/playwright-core"));
-  REQUIRE(std::filesystem::exists(dir / "node_modules/axe-core"));
+  {
+    INFO("tests/browser/node_modules is missing: scripts/test installs it (npm ci)");
+    REQUIRE(std::filesystem::exists(dir / "node_modules/playwright-core"));
+    REQUIRE(std::filesystem::exists(dir / "node_modules/axe-core"));
+  }
   // The tiles from a host of its own, which the browser test answers itself.
   const std::string tiles = "kacheln.musterstadt.test";
   StackOptions o;
@@ -102,7 +104,8 @@ TEST_CASE(
       MELDESTELLE_SOURCE_DIR + "/tests/data/gps-rotated-photo.jpg'" +
       " FEEDBACK=barrierefreiheit@musterstadt.example" + " node citizen_pages.mjs";
   out = s.RunShell(script, &st);
-  INFO(out);
+  INFO("what went wrong:\n" + meldestelle::testing::BrowserProblems(out));
+  INFO("the whole output:\n" + out);
   CHECK(st == 0);
   // What the form cost the phone (docs/benchmarks.md, "The form on a phone").
   if (auto bytes = out.find("FORM_BYTES "); bytes != std::string::npos)

@@ -515,6 +515,16 @@ std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_st
   return ReadFile(log);
 }
 
+std::string BrowserProblems(const std::string& out) {
+  std::string problems;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("ok - ", 0) != 0 && !line.empty())
+      problems += line + "\n";
+  }
+  return problems.empty() ? "(nothing but passed steps)" : problems;
+}
+
 std::string Stack::RunShell(const std::string& script, int* exit_status) {
   fs::path log = dir_ / ("shell-" + RandomHex(4) + ".log");
   std::vector<std::string> env = ProcessEnv();

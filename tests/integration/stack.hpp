@@ -27,6 +27,10 @@ namespace meldestelle::testing {
 std::string Env(const char* name, const std::string& fallback = "");
 std::string ReadFile(const std::filesystem::path& p);
 std::string VectorFile(const std::string& rel);
+// What a browser script (tests/browser/*.mjs) printed beside its "ok - " steps: the step that
+// failed, its error and stack, axe's findings. Shown first when the script fails, so that a log
+// cut in the middle still tells what broke.
+std::string BrowserProblems(const std::string& out);
 
 // What many integration tests share.
 constexpr const char* kTickets = "SELECT count(*) FROM tickets";
