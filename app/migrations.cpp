@@ -496,6 +496,17 @@ ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
                     'delivery_fallback', 'reopened', 'published', 'followup'));
 )SQL";
 
+// Migration 18: staff change a ticket's category ('recategorised'), operators and the triage
+// department send it to a named department ('forwarded').
+constexpr const char* kRecategoriseForward = R"SQL(
+ALTER TABLE ticket_history DROP CONSTRAINT ticket_history_action_check;
+ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
+  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status', 'note',
+                    'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                    'delivery_fallback', 'reopened', 'published', 'followup',
+                    'recategorised', 'forwarded'));
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -523,6 +534,7 @@ const std::vector<Migration>& Migrations() {
       {15, "chat_draft_items.transcript: what a voice note says", kVoiceNotes},
       {16, "tickets.public_text: the text staff released for the public map", kPublicText},
       {17, "ticket_history: the action 'followup' (what a citizen sent later)", kFollowupHistory},
+      {18, "ticket_history: the actions 'recategorised' and 'forwarded'", kRecategoriseForward},
   };
   return kMigrations;
 }

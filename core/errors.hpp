@@ -144,5 +144,6 @@ inline constexpr ErrorCode kInvalidTransition{"invalid_transition"};
 inline constexpr ErrorCode kTicketClosed{"ticket_closed"};
 inline constexpr ErrorCode kTicketIsDuplicate{"ticket_is_duplicate"};
 inline constexpr ErrorCode kUnknownDepartment{"unknown_department"};
+inline constexpr ErrorCode kForbidden{"forbidden"};  // the role may not do this
 
 }  // namespace meldestelle::errors

@@ -71,6 +71,8 @@ class Staff {
       const tickets::ApiToken& token, const std::string& reference, int position);
   bool MayRead(const tickets::ApiToken& token, const std::string& department) const;
   bool ShowsContact(const tickets::ApiToken& token, const std::string& department) const;
+  // Operators and the triage department send tickets to a named department (forward).
+  bool MayForward(const tickets::ApiToken& token) const;
 
   void HandleList(const httplib::Request& req, httplib::Response& res);
   void HandleGet(const httplib::Request& req, httplib::Response& res);

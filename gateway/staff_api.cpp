@@ -16,6 +16,7 @@
 #include "gateway/staff.hpp"
 #include "privacy/access_log.hpp"
 #include "routing/settings.hpp"
+#include "tickets/settings.hpp"
 #include "tickets/view.hpp"
 
 namespace meldestelle::gateway {
@@ -424,6 +425,11 @@ void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res
   res.set_content(*bytes, (*found)->second);
 }
 
+bool Staff::MayForward(const ApiToken& token) const {
+  const std::string& triage = config_.Get<tickets::Settings>().triage_department;
+  return token.role == "operator" || (!triage.empty() && token.department_id == triage);
+}
+
 Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
                         const StaffAction& action) {
   tickets::StaffActor actor{token.Actor(), token.department_id, token.role == "operator"};
@@ -474,8 +480,20 @@ Result<StaffAction> ParseAction(const json& body, StaffAction::Kind kind) {
     case StaffAction::Kind::kPublicText:
       fields = {{"public_text", &action.text}};
       break;
+    case StaffAction::Kind::kCategory:
+      fields = {{"category", &action.category}, {"note", &action.text}};
+      break;
+    case StaffAction::Kind::kForward:
+      fields = {{"department", &action.department}, {"reason", &action.text}};
+      break;
   }
   for (const auto& [k, v] : body.items()) {
+    if (kind == StaffAction::Kind::kCategory && k == "reroute") {
+      if (!v.is_boolean())
+        return MakeError(errors::kInvalidRequest, "\"reroute\" must be true or false");
+      action.reroute = v.get<bool>();
+      continue;
+    }
     auto it = fields.find(k);
     if (it == fields.end())
       return MakeError(errors::kInvalidRequest, "unknown field \"" + k + "\"");

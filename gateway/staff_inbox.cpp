@@ -91,6 +91,8 @@ std::string ActionName(const std::string& a) {
       {"accepted", "angenommen"},
       {"handed_back", "zurückgegeben"},
       {"rerouted", "neu zugewiesen"},
+      {"forwarded", "weitergeleitet"},
+      {"recategorised", "Kategorie geändert"},
       {"status", "Status geändert"},
       {"note", "Notiz"},
       {"duplicate", "als Duplikat markiert"},
@@ -113,6 +115,11 @@ std::string Msg(const httplib::Request& req) {
       {"notes", "Die Notiz ist gespeichert."},
       {"duplicate", "Die Meldung ist als Duplikat verknüpft."},
       {"public-text", "Der Text für die öffentliche Karte ist gespeichert."},
+      {"category", "Die Kategorie ist geändert."},
+      {"category-reroute",
+       "Die Kategorie ist geändert; die Meldung wird nach den Regeln neu "
+       "zugewiesen."},
+      {"forward", "Die Meldung ist weitergeleitet."},
       {"unchanged", "Keine Änderung: die Meldung war schon in diesem Stand."}};
   if (req.has_param("ok")) {
     auto it = kOk.find(req.get_param_value("ok"));
@@ -158,6 +165,9 @@ const std::map<std::string, std::string>& InboxErrors() {
        "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche Meldung."},
       {"schritt", "Dieser Schritt ist im jetzigen Stand nicht möglich."},
       {"fremd", "Diese Meldung gibt es für Ihren Fachbereich nicht."},
+      {"kategorie", "Diese Kategorie gibt es nicht."},
+      {"fachbereich", "Diesen Fachbereich gibt es nicht."},
+      {"rolle", "Weiterleiten an einen Fachbereich dürfen nur die Leitstelle und der Betrieb."},
       {"datenbank",
        "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}};
   return k;
@@ -178,6 +188,12 @@ std::string ErrorKey(const Error& e) {
       return "unbekannt";
     return "eingabe";
   }
+  if (e.code == errors::kCategoryUnknown)
+    return "kategorie";
+  if (e.code == errors::kUnknownDepartment)
+    return "fachbereich";
+  if (e.code == errors::kForbidden)
+    return "rolle";
   if (e.code == errors::kTicketClosed)
     return "abgeschlossen";
   if (e.code == errors::kTicketIsDuplicate)
@@ -275,9 +291,53 @@ std::string TicketPhotos(const json& j) {
   return body + "</section>";
 }
 
+// The ticket's category, kept with the department or routed again by the rules.
+std::string CategoryForm(const json& j, const Config& config, const std::string& form) {
+  const std::string current = j["category"].is_string() ? j["category"].get<std::string>() : "";
+  std::string body = form +
+                     "<input type=\"hidden\" name=\"aktion\" value=\"category\"><label "
+                     "for=\"kategorie\">Kategorie</label><select id=\"kategorie\" "
+                     "name=\"category\">";
+  for (const auto& c : config.categories) {
+    body += "<option value=\"" + HtmlEscape(c.code) + "\"" +
+            (c.code == current ? " selected" : "") + ">" + HtmlEscape(c.name) + " (" +
+            HtmlEscape(c.code) + ")</option>";
+  }
+  return body +
+         "</select><p class=\"hint\" id=\"neu-zuordnen-hinweis\">Ohne Haken bleibt die "
+         "Meldung bei Ihnen. Mit Haken ordnen die Regeln sie mit der neuen Kategorie neu zu "
+         "(auch wieder Ihnen).</p><label class=\"check\"><input type=\"checkbox\" "
+         "id=\"neu-zuordnen\" name=\"reroute\" value=\"1\" "
+         "aria-describedby=\"neu-zuordnen-hinweis\"> Nach den Regeln neu zuordnen</label>"
+         "<label for=\"kategorie-notiz\">Notiz (intern, freiwillig)</label><textarea "
+         "id=\"kategorie-notiz\" name=\"note\" rows=\"1\"></textarea><button "
+         "type=\"submit\" id=\"kategorie-aendern\">Kategorie ändern</button></form>";
+}
+
+// A ticket sent to a named department (operators and the triage department).
+std::string ForwardForm(const json& j, const Config& config, const std::string& form) {
+  const std::string current = j["department"].is_object() && j["department"]["id"].is_string()
+                                  ? j["department"]["id"].get<std::string>()
+                                  : "";
+  std::string body = form +
+                     "<input type=\"hidden\" name=\"aktion\" value=\"forward\"><label "
+                     "for=\"an-fachbereich\">Weiterleiten an</label><select "
+                     "id=\"an-fachbereich\" name=\"department\">";
+  for (const auto& d : config.departments) {
+    if (d.id != current)
+      body += "<option value=\"" + HtmlEscape(d.id) + "\">" + HtmlEscape(d.name) + "</option>";
+  }
+  return body +
+         "</select><label for=\"weiterleiten-grund\">Grund (intern)</label><textarea "
+         "id=\"weiterleiten-grund\" name=\"reason\" rows=\"1\"></textarea><button "
+         "type=\"submit\" id=\"weiterleiten\">Weiterleiten</button></form>";
+}
+
 // The forms of what staff may do in the ticket's status: accept; set the status, hand back, mark
-// as duplicate while it is with the department; a note always.
-std::string TicketForms(const json& j, const std::string& csrf_value) {
+// as duplicate, change the category while it is with the department; forward (operators and the
+// triage department); a note always.
+std::string TicketForms(const json& j, const std::string& csrf_value, const Config& config,
+                        bool may_forward) {
   const std::string status = j["status"];
   const std::string csrf = "<input type=\"hidden\" name=\"csrf\" value=\"" + csrf_value + "\">";
   const std::string form = "<form method=\"post\" action=\"/staff/tickets/" +
@@ -308,6 +368,11 @@ std::string TicketForms(const json& j, const std::string& csrf_value) {
             "Duplikat von Vorgang</label><input type=\"text\" id=\"duplikat\" "
             "name=\"duplicate_of\" autocomplete=\"off\"><button type=\"submit\">Als Duplikat "
             "verknüpfen</button></form>";
+    body += CategoryForm(j, config, form);
+  }
+  if (may_forward && (status == "assigned" || status == "accepted" || status == "in_progress" ||
+                      status == "handed_back")) {
+    body += ForwardForm(j, config, form);
   }
   body += form +
           "<input type=\"hidden\" name=\"aktion\" value=\"notes\"><label for=\"notiz\">Interne "
@@ -634,7 +699,8 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   if (auto e = InboxErrors().find(req.get_param_value("fehler")); e != InboxErrors().end()) {
     body += Alert(e->second);
   }
-  body += TicketFacts(j) + TicketPhotos(j) + TicketForms(j, Csrf(*session)) + TicketHistory(j);
+  body += TicketFacts(j) + TicketPhotos(j) +
+          TicketForms(j, Csrf(*session), config_, MayForward(*token)) + TicketHistory(j);
   res.set_header("Cache-Control", "no-store");
   res.set_content(HtmlPage("Meldung " + tickets::DisplayReference(r),
                            HeaderRight(*token, config_, Csrf(*session)), body),
@@ -665,7 +731,11 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   a.kind = k->second;
   a.status = req.get_param_value("status");
   a.public_note = req.get_param_value("public_note");
-  a.text = a.kind == StaffAction::Kind::kHandBack     ? req.get_param_value("reason")
+  a.category = req.get_param_value("category");
+  a.reroute = req.has_param("reroute");
+  a.department = req.get_param_value("department");
+  a.text = a.kind == StaffAction::Kind::kHandBack || a.kind == StaffAction::Kind::kForward
+               ? req.get_param_value("reason")
            : a.kind == StaffAction::Kind::kPublicText ? req.get_param_value("public_text")
                                                       : req.get_param_value("note");
   if (a.kind == StaffAction::Kind::kDuplicate) {
@@ -694,6 +764,15 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   // After a hand-back the ticket is no longer the department's: back to the list.
   if (a.kind == StaffAction::Kind::kHandBack && token->role != "operator") {
     res.set_header("Location", "/staff?ok=hand-back");
+    return;
+  }
+  // After a forward or a re-routing the ticket may be another department's.
+  if ((a.kind == StaffAction::Kind::kForward ||
+       (a.kind == StaffAction::Kind::kCategory && a.reroute)) &&
+      *r && token->role != "operator") {
+    res.set_header("Location",
+                   std::string("/staff?ok=") +
+                       (a.kind == StaffAction::Kind::kForward ? "forward" : "category-reroute"));
     return;
   }
   res.set_header("Location", page + "?ok=" + (*r ? kind : std::string("unchanged")));

@@ -6,6 +6,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "tickets/events.hpp"
+#include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
 
@@ -201,6 +202,91 @@ Result<bool> MarkDuplicate(db::Tx& tx, const Config& config, const StaffActor& a
   return true;
 }
 
+// The ticket's category, changed by its department or an operator: kept, or routed again.
+Result<bool> Recategorise(db::Tx& tx, const Config& config, const StaffActor& actor,
+                          const Current& t, const StaffAction& a) {
+  if (a.category.empty()) {
+    return MakeError(errors::kInvalidRequest, "category needs the code of a configured category");
+  }
+  if (config.FindCategory(a.category) == nullptr) {
+    return MakeError(errors::kCategoryUnknown,
+                     "no category \"" + a.category + "\" is configured (categories[].code)");
+  }
+  if (IsClosed(t.status))
+    return MakeError(errors::kTicketClosed, "the ticket is already " + t.status);
+  if (!IsWithDepartment(t.status)) {
+    return MakeError(errors::kInvalidTransition,
+                     "a ticket with status " + t.status + " cannot change its category now");
+  }
+  const std::string before = tx.exec_params1(
+                                   "SELECT coalesce(category, routed_category, '') FROM tickets"
+                                   " WHERE id = $1::uuid",
+                                   t.id)[0]
+                                 .as<std::string>();
+  if (before == a.category && !a.reroute)
+    return false;
+  // The stored report carries it too: a re-routing (now or later) reads the report.
+  tx.exec_params0(
+      "UPDATE tickets SET category = $2, routed_category = $2,"
+      " report = jsonb_set(report, '{category}', to_jsonb($2::text)),"
+      " status = CASE WHEN $3 THEN 'handed_back' ELSE status END, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, a.category, a.reroute);
+  HistoryEntry e = Entry(actor, t, "recategorised");
+  if (a.reroute) {
+    e.to_status = "handed_back";
+  } else {
+    e.from_status.clear();
+    e.from_department.clear();
+  }
+  e.note = a.text;
+  e.details_json = DetailsText({{"from", before}, {"to", a.category}, {"reroute", a.reroute}});
+  RecordHistory(tx, t.id, e);
+  return true;
+}
+
+// A ticket sent to a named department by an operator or the triage department.
+Result<bool> Forward(db::Tx& tx, const Config& config, const StaffActor& actor, const Current& t,
+                     const StaffAction& a) {
+  const std::string& triage = config.Get<Settings>().triage_department;
+  if (!actor.is_operator && (triage.empty() || actor.department_id != triage)) {
+    return MakeError(errors::kForbidden,
+                     "only operators and the triage department (tickets.triage_department) send "
+                     "a ticket to another department; hand it back instead");
+  }
+  if (a.department.empty())
+    return MakeError(errors::kInvalidRequest, "department needs the id of a department");
+  const Department* to = config.FindDepartment(a.department);
+  if (to == nullptr) {
+    return MakeError(errors::kUnknownDepartment,
+                     "no department \"" + a.department + "\" is configured (departments[].id)");
+  }
+  if (IsClosed(t.status))
+    return MakeError(errors::kTicketClosed, "the ticket is already " + t.status);
+  if (!IsWithDepartment(t.status) && t.status != "handed_back") {
+    return MakeError(errors::kInvalidTransition,
+                     "a ticket with status " + t.status + " cannot be forwarded");
+  }
+  if (to->id == t.department_id && t.status != "handed_back")
+    return false;
+  // A new assignment: the department accepts it (or hands it back) as any other; its
+  // acceptance clock starts now.
+  tx.exec_params0(
+      "UPDATE tickets SET department_id = $2, department_name = $3, status = 'assigned',"
+      " assigned_at = now(), accepted_at = NULL, escalation_level = 0, updated_at = now()"
+      " WHERE id = $1::uuid",
+      t.id, to->id, to->name);
+  HistoryEntry e = Entry(actor, t, "forwarded");
+  e.to_status = "assigned";
+  e.to_department = to->id;
+  e.note = a.text;
+  int64_t h = RecordHistory(tx, t.id, e);
+  EnqueueDelivery(tx, config, t.id, to->id, "forwarded", h);
+  if (to->id != t.department_id)
+    EnqueueCitizenNotifications(tx, config, t.id, "forwarded", to->name, "", h);
+  return true;
+}
+
 // The text the public map shows for the ticket (GET /meldungen; docs/intake-api.md): written by
 // staff for everyone to read, never the citizen's own words. "" withdraws it (the category
 // alone is shown). Recorded as 'published' with the text.
@@ -242,12 +328,10 @@ Result<bool> SetPublicText(db::Tx& tx, const StaffActor& actor, const Current& t
 
 const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames() {
   static const std::vector<std::pair<std::string, StaffAction::Kind>> k = {
-      {"accept", StaffAction::Kind::kAccept},
-      {"hand-back", StaffAction::Kind::kHandBack},
-      {"status", StaffAction::Kind::kStatus},
-      {"notes", StaffAction::Kind::kNote},
-      {"duplicate", StaffAction::Kind::kDuplicate},
-      {"public-text", StaffAction::Kind::kPublicText}};
+      {"accept", StaffAction::Kind::kAccept},       {"hand-back", StaffAction::Kind::kHandBack},
+      {"status", StaffAction::Kind::kStatus},       {"notes", StaffAction::Kind::kNote},
+      {"duplicate", StaffAction::Kind::kDuplicate}, {"public-text", StaffAction::Kind::kPublicText},
+      {"category", StaffAction::Kind::kCategory},   {"forward", StaffAction::Kind::kForward}};
   return k;
 }
 
@@ -289,8 +373,11 @@ Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string
 int StaffErrorStatus(ErrorCode code) {
   if (code == errors::kNotFound)
     return 404;
-  if (code == errors::kInvalidRequest)
+  if (code == errors::kInvalidRequest || code == errors::kCategoryUnknown ||
+      code == errors::kUnknownDepartment)
     return 400;
+  if (code == errors::kForbidden)
+    return 403;
   if (code == errors::kTicketClosed || code == errors::kInvalidTransition ||
       code == errors::kTicketIsDuplicate)
     return 409;
@@ -331,6 +418,10 @@ Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor
       return HandBack(tx, actor, *t, action);
     case Kind::kDuplicate:
       return MarkDuplicate(tx, config, actor, *t, action);
+    case Kind::kCategory:
+      return Recategorise(tx, config, actor, *t, action);
+    case Kind::kForward:
+      return Forward(tx, config, actor, *t, action);
     case Kind::kNote:
     case Kind::kPublicText:
       break;

@@ -27,17 +27,31 @@ struct StaffAction {
     kStatus,
     kNote,
     kDuplicate,
-    kPublicText
+    kPublicText,
+    kCategory,
+    kForward
   } kind = Kind::kNote;
   std::string status;        // kStatus: in_progress, done or rejected
   std::string public_note;   // kAccept, kStatus: told to the citizen (required for rejected)
   std::string text;          // kHandBack: the reason; kNote: the internal note; kPublicText: the
                              // text for the public map ("" withdraws it)
   std::string duplicate_of;  // kDuplicate: the reference of the ticket this one duplicates
+  std::string category;      // kCategory: the new category's code
+  bool reroute = false;      // kCategory: route it again by the rules with the new category
+  std::string department;    // kForward: the department that gets the ticket
 };
 
 // The actions by the name the staff API's paths (`POST …/{reference}/<name>`) and the inbox's
-// forms use: accept, hand-back, status, notes, duplicate, public-text.
+// forms use: accept, hand-back, status, notes, duplicate, public-text, category, forward.
+//
+// category: the ticket's category becomes `category` (a configured one), recorded as
+// 'recategorised' (from, to). It stays with the department, or with `reroute` the worker routes
+// it again by the rules with the new category (tickets/jobs.hpp; the department is not excluded,
+// so the rules may give it back to them). forward: operators and the triage department send a
+// ticket to a named department ('forwarded', the reason in the note); it arrives there as a new
+// assignment (delivery reason "forwarded"), and the citizen is told as on any re-routing. A
+// change of department counts as a misroute of the rule that chose the first one
+// (tickets/quality.hpp).
 const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames();
 
 // Applies `action` to the ticket `reference` (normalised) as `actor`. Returns whether anything

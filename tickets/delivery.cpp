@@ -137,6 +137,12 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
   } else if (reason == "rerouted") {
     m.subject = "Weitergegeben: [" + ref + "] " + category;
     intro = "diese Meldung wurde von einer anderen Stelle zurückgegeben und Ihnen zugewiesen.";
+  } else if (reason == "forwarded") {
+    m.subject = "Weitergeleitet: [" + ref + "] " + category;
+    intro =
+        "diese Meldung wurde Ihnen von der Leitstelle zugewiesen (der Grund steht im Verlauf "
+        "der Meldung). Bitte nehmen Sie sie an oder geben Sie sie zurück, wenn Sie nicht "
+        "zuständig sind.";
   } else if (reason == "reopened") {
     m.subject = "Wieder geöffnet: [" + ref + "] " + category;
     intro =

@@ -50,7 +50,7 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
 
 // Queues the delivery of `ticket_id` to department `department_id` as its configuration says
 // (e-mail → channel dept_email, webhook → dept_webhook; none → nothing). `reason`: new,
-// reminder, reassigned, rerouted. Returns whether a row was queued.
+// reminder, reassigned, rerouted, forwarded, reopened, followup. Returns whether a row was queued.
 bool EnqueueDelivery(db::Tx& tx, const Config& config, const std::string& ticket_id,
                      const std::string& department_id, const std::string& reason,
                      int64_t history_id);

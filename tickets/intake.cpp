@@ -155,7 +155,7 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
                        "'), action, COALESCE(replace(to_status, 'handed_back', 'assigned'), ''),"
                        " COALESCE(to_department, ''), public_note FROM ticket_history"
                        " WHERE ticket_id = $1::uuid AND action IN ('routed', 'accepted',"
-                       " 'rerouted', 'status', 'duplicate', 'reopened') ORDER BY id",
+                       " 'rerouted', 'forwarded', 'status', 'duplicate', 'reopened') ORDER BY id",
                    row[7].as<std::string>(), zone)) {
             s.history.push_back({h[0].as<std::string>(), h[1].as<std::string>(),
                                  h[2].as<std::string>(), h[3].as<std::string>(),

@@ -119,11 +119,10 @@ struct TicketJobs::Rerouting {
 
 TicketJobs::Rerouting TicketJobs::Reroutes(const routing::RuleSet& rules, const std::string& triage,
                                            const std::string& report_json,
-                                           std::vector<std::string> excluded,
-                                           const std::string& from) const {
+                                           std::vector<std::string> excluded) const {
+  // Who handed it back is in `excluded` already (tickets/actions.cpp); a department that
+  // changed the category and asked for new routing is not, and may get the ticket again.
   Rerouting r;
-  if (!Contains(excluded, from))
-    excluded.push_back(from);  // whoever handed it back
   auto report = ReportFromJson(json::parse(report_json, nullptr, false));
   if (report) {
     r.decision = routing::Route(rules, *report, excluded);
@@ -158,23 +157,32 @@ bool TicketJobs::RerouteOne(db::Tx& tx, const routing::RuleSet& rules, const std
   const std::string reference = rows[0][1].as<std::string>();
   const std::string from = rows[0][2].as<std::string>();
   Rerouting r = Reroutes(rules, triage, rows[0][3].as<std::string>(),
-                         JsonStrings(rows[0][4].as<std::string>()), from);
+                         JsonStrings(rows[0][4].as<std::string>()));
   const routing::Decision& d = r.decision;
   const bool to_triage = !r.triage_reason.empty();
   const std::string name = DepartmentName(d.department);
+  // Routed again after a change of category (not handed back), the rules chose the department
+  // that has it: it keeps the ticket, its acceptance and deadlines, and gets no new delivery.
+  const bool kept = d.department == from && !Contains(r.excluded, from);
   json explanation = routing::DecisionToJson(d);
-  tx.exec_params0(
-      "UPDATE tickets SET department_id = $2, department_name = $3,"
-      " rule_id = NULLIF($4, ''), ruleset_version = $5, routing_explanation = $6::jsonb,"
-      " status = 'assigned', assigned_at = to_timestamp($7), accepted_at = NULL,"
-      " escalation_level = 0, updated_at = now() WHERE id = $1::uuid",
-      id, d.department, name, to_triage ? std::string() : d.rule_id, d.ruleset_version,
-      explanation.dump(-1, ' ', false, json::error_handler_t::replace), now);
+  const std::string to_status =
+      tx.exec_params1(
+            "UPDATE tickets SET department_id = $2, department_name = $3,"
+            " rule_id = NULLIF($4, ''), ruleset_version = $5, routing_explanation = $6::jsonb,"
+            " status = CASE WHEN $8 AND accepted_at IS NOT NULL THEN 'accepted'"
+            "  ELSE 'assigned' END,"
+            " assigned_at = CASE WHEN $8 THEN assigned_at ELSE to_timestamp($7) END,"
+            " accepted_at = CASE WHEN $8 THEN accepted_at END,"
+            " escalation_level = CASE WHEN $8 THEN escalation_level ELSE 0 END,"
+            " updated_at = now() WHERE id = $1::uuid RETURNING status",
+            id, d.department, name, to_triage ? std::string() : d.rule_id, d.ruleset_version,
+            explanation.dump(-1, ' ', false, json::error_handler_t::replace), now, kept)[0]
+          .as<std::string>();
   HistoryEntry h;
   h.actor = "system:router";
   h.action = "rerouted";
   h.from_status = "handed_back";
-  h.to_status = "assigned";
+  h.to_status = to_status;
   h.from_department = from;
   h.to_department = d.department;
   json details = {{"rule", to_triage ? json() : json(d.rule_id)},
@@ -186,7 +194,8 @@ bool TicketJobs::RerouteOne(db::Tx& tx, const routing::RuleSet& rules, const std
     details["triage_reason"] = r.triage_reason;
   h.details_json = DetailsText(details);
   int64_t hid = RecordHistory(tx, id, h);
-  EnqueueDelivery(tx, config_, id, d.department, "rerouted", hid);
+  if (!kept)
+    EnqueueDelivery(tx, config_, id, d.department, "rerouted", hid);
   // Triage handing back to triage keeps the ticket where it was: nothing to tell.
   if (d.department != from) {
     EnqueueCitizenNotifications(tx, config_, id, "forwarded", name, "", hid);

@@ -23,7 +23,9 @@ namespace meldestelle::tickets {
 // every worker:
 // - re-routing: a ticket a department handed back is routed again by the current rules without
 //   the departments in its excluded_departments; nothing left but the default department (or
-//   a forward) → the triage department;
+//   a forward) → the triage department; a ticket whose category its department changed with
+//   re-routing (tickets/actions.hpp) the same way, that department not excluded: chosen again,
+//   it keeps the ticket as it was (acceptance, deadlines, no new delivery);
 // - acceptance deadlines: a department that has not accepted a ticket remind_after after it got
 //   it is reminded (escalation_level 1); after reassign_after the ticket goes to the triage
 //   department (escalation_level 2, the old department excluded). Triage is never escalated
@@ -76,8 +78,7 @@ class TicketJobs {
   bool RerouteOne(db::Tx& tx, const routing::RuleSet& rules, const std::string& triage, int64_t now,
                   std::vector<Action>& actions, std::string* taken);
   Rerouting Reroutes(const routing::RuleSet& rules, const std::string& triage,
-                     const std::string& report_json, std::vector<std::string> excluded,
-                     const std::string& from) const;
+                     const std::string& report_json, std::vector<std::string> excluded) const;
   Status Deadline(int64_t now, std::vector<Action>& actions);
   int64_t ShortestDeadline() const;
   Result<std::vector<Candidate>> Candidates(int64_t now, int64_t shortest, const Candidate& after);

@@ -21,9 +21,14 @@ constexpr const char* kPeriod =
     "  extract(epoch FROM t.accepted_at - t.created_at)::double precision AS accept_s,"
     "  CASE WHEN t.status = 'done' AND t.closed_at IS NOT NULL"
     "   THEN extract(epoch FROM t.closed_at - t.created_at)::double precision END AS done_s,"
+    // Left its first department: handed back, forwarded by an operator or triage, or routed
+    // elsewhere after a change of category (a misroute of the rule that chose it).
     "  EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket_id = t.id"
-    "   AND h.action = 'handed_back'"
-    "   AND h.from_department = coalesce(t.first_department_id, t.department_id)) AS handed_back,"
+    "   AND h.from_department = coalesce(t.first_department_id, t.department_id)"
+    "   AND (h.action IN ('handed_back', 'forwarded') OR (h.action = 'rerouted'"
+    "    AND h.to_department IS DISTINCT FROM h.from_department))) AS handed_back,"
+    "  EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket_id = t.id"
+    "   AND h.action = 'recategorised') AS recategorised,"
     "  EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket_id = t.id"
     "   AND h.action = 'escalated') AS escalated"
     " FROM tickets t"
@@ -71,6 +76,7 @@ nlohmann::json RowJson(const QualityRow& r, const char* key_name, bool default_r
           {"handed_back", r.handed_back},
           {"misroute_rate", r.MisrouteRate()},
           {"escalated", r.escalated},
+          {"recategorised", r.recategorised},
           {"accepted", r.accepted},
           {"accept_seconds", {{"p50", OptJson(r.accept_p50)}, {"p90", OptJson(r.accept_p90)}}},
           {"done", r.done},
@@ -80,18 +86,18 @@ nlohmann::json RowJson(const QualityRow& r, const char* key_name, bool default_r
 void Table(std::ostringstream& out, const char* title, const std::vector<QualityRow>& rows,
            bool rules) {
   std::vector<std::vector<std::string>> cells;
-  cells.push_back({title, "routed", "handed back", "misroute", "escalated", "accept p50",
+  cells.push_back({title, "routed", "moved", "misroute", "recategorised", "escalated", "accept p50",
                    "accept p90", "done p50", "done p90"});
   if (!rules) {
     cells[0].push_back("fixed: yes");
     cells[0].push_back("no");
   }
   for (const auto& r : rows) {
-    cells.push_back({rules && r.key.empty() ? "(default department)" : r.key,
-                     std::to_string(r.routed), std::to_string(r.handed_back),
-                     Percent(r.MisrouteRate()), std::to_string(r.escalated),
-                     FormatDuration(r.accept_p50), FormatDuration(r.accept_p90),
-                     FormatDuration(r.done_p50), FormatDuration(r.done_p90)});
+    cells.push_back(
+        {rules && r.key.empty() ? "(default department)" : r.key, std::to_string(r.routed),
+         std::to_string(r.handed_back), Percent(r.MisrouteRate()), std::to_string(r.recategorised),
+         std::to_string(r.escalated), FormatDuration(r.accept_p50), FormatDuration(r.accept_p90),
+         FormatDuration(r.done_p50), FormatDuration(r.done_p90)});
     if (!rules) {
       cells.back().push_back(std::to_string(r.fixed_yes));
       cells.back().push_back(std::to_string(r.fixed_no));
@@ -128,11 +134,12 @@ RoutingQuality LoadRoutingQuality(db::Tx& tx, std::optional<int64_t> since,
   // [year 1, year 9999]: no bound.
   const int64_t from = since.value_or(-62135596800);
   const int64_t to = until.value_or(253402300799);
-  auto rules = tx.exec_params(std::string(kPeriod) +
-                                  "SELECT rule, count(*), count(*) FILTER (WHERE handed_back),"
-                                  " count(*) FILTER (WHERE escalated)," +
-                                  kTimes + " FROM t GROUP BY rule",
-                              from, to);
+  auto rules =
+      tx.exec_params(std::string(kPeriod) +
+                         "SELECT rule, count(*), count(*) FILTER (WHERE handed_back),"
+                         " count(*) FILTER (WHERE escalated)," +
+                         kTimes + ", count(*) FILTER (WHERE recategorised) FROM t GROUP BY rule",
+                     from, to);
   for (const auto& row : rules) {
     QualityRow r;
     r.key = row[0].as<std::string>();
@@ -140,17 +147,20 @@ RoutingQuality LoadRoutingQuality(db::Tx& tx, std::optional<int64_t> since,
     r.handed_back = row[2].as<int64_t>();
     r.escalated = row[3].as<int64_t>();
     ReadTimes(row, 4, r);
+    r.recategorised = row[10].as<int64_t>();
     q.rules.push_back(std::move(r));
   }
   std::map<std::string, QualityRow> departments;
   auto first = tx.exec_params(std::string(kPeriod) +
                                   "SELECT first_dept, count(*), count(*) FILTER (WHERE"
-                                  " handed_back) FROM t GROUP BY first_dept",
+                                  " handed_back), count(*) FILTER (WHERE recategorised)"
+                                  " FROM t GROUP BY first_dept",
                               from, to);
   for (const auto& row : first) {
     QualityRow& r = departments[row[0].as<std::string>()];
     r.routed = row[1].as<int64_t>();
     r.handed_back = row[2].as<int64_t>();
+    r.recategorised = row[3].as<int64_t>();
   }
   auto escalated = tx.exec_params(
       std::string(kPeriod) +
@@ -227,8 +237,9 @@ std::string QualityToText(const RoutingQuality& q) {
   out << "Routing quality, tickets received "
       << (q.since ? "from " + routing::FormatUnixSeconds(*q.since) : std::string("since the start"))
       << (q.until ? " until " + routing::FormatUnixSeconds(*q.until) : std::string()) << "\n";
-  out << "misroute = handed back by the first department / routed; times from the ticket's"
-         " creation\n\n";
+  out << "moved = left the first department (handed back, forwarded, or routed elsewhere after a"
+         " change of category); misroute = moved / routed; recategorised = category changed by"
+         " staff; times from the ticket's creation\n\n";
   Table(out, "rule", q.rules, true);
   out << "\n";
   Table(out, "department", q.departments, false);

@@ -18,7 +18,9 @@ namespace meldestelle::tickets {
 struct QualityRow {
   std::string key;          // rule id ("" = the default department) or department id
   int64_t routed = 0;       // tickets first routed here (by this rule / to this department)
-  int64_t handed_back = 0;  // … that the first department handed back
+  int64_t handed_back = 0;  // … that left the first department: handed back, forwarded (by an
+                            // operator or triage), or routed elsewhere after a change of category
+  int64_t recategorised = 0;  // … whose category staff changed
   int64_t escalated = 0;    // rules: … reassigned to triage for a missed deadline (any
                             // department); departments: tickets this department let escalate
   int64_t accepted = 0;     // with accepted_at (departments: the current department)
@@ -55,6 +57,7 @@ std::string FormatDuration(std::optional<double> seconds);
 // Two aligned tables (rules, departments). Pure.
 std::string QualityToText(const RoutingQuality& q);
 // {"since", "until", "rules": [{"rule", "routed", "handed_back", "misroute_rate", "escalated",
+//  "recategorised",
 //  "accepted", "accept_seconds": {"p50", "p90"}, "done", "done_seconds": {"p50", "p90"}}],
 //  "departments": [{"department", …the same, "fix_answers": {"fixed", "not_fixed"}}]}; unknown
 //  quantiles are null. Pure.

@@ -608,7 +608,7 @@ Result<std::vector<RequestUpdate>> Routes::FindUpdates(const UpdatesQuery& q) {
         "  h.public_note, h.details, h.at FROM ticket_history h WHERE h.at >= " +
         start + " AND h.at <= " + end +
         "  AND (h.action IN ('accepted', 'status', 'duplicate', 'reopened')"
-        "   OR (h.action IN ('rerouted', 'escalated')"
+        "   OR (h.action IN ('rerouted', 'escalated', 'forwarded')"
         "       AND h.from_department IS DISTINCT FROM h.to_department))),"
         " listed AS (SELECT h.*, t.id AS listed_id, t.reference AS listed_ref"
         "  FROM h JOIN tickets t ON t.id = h.ticket_id"

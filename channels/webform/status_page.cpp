@@ -32,7 +32,7 @@ std::string EventLabel(const StatusPage::Event& e, const texts::Lang& t) {
       return t("status.ereignis.eingegangen");
     return t("status.ereignis.weitergegeben_an_erst", {{"department", e.department_name}});
   }
-  if (e.action == "rerouted")
+  if (e.action == "rerouted" || e.action == "forwarded")
     return t("status.ereignis.weitergegeben_an", {{"department", e.department_name}});
   if (e.action == "accepted")
     return t("status.ereignis.angenommen");

@@ -1,10 +1,12 @@
 // Drives the staff inbox (/staff) in a real headless Chromium (Debian's chromium, driven by
 // playwright-core) the way department staff use it: log in with the department's token, find
 // the ticket on the list, open it with its photo and map link, accept it, set it done with a
-// note for the citizen, hand another ticket back, log out. Called by the integration test
+// note for the citizen, change its category, hand another ticket back, log out; then as the
+// operator forward that ticket to a named department. Called by the integration test
 // tests/integration/inbox_test.cpp, which prepared the tickets and checks the database after.
 //
-// Environment: BASE_URL, TOKEN, REF (a ticket with a photo), REF2 (another ticket), CHROMIUM
+// Environment: BASE_URL, TOKEN, OP_TOKEN (an operator's), REF (a ticket with a photo), REF2
+// (another ticket), CHROMIUM
 // (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
 import { chromium } from 'playwright-core';
 
@@ -12,8 +14,9 @@ const base = process.env.BASE_URL;
 const token = process.env.TOKEN;
 const ref = process.env.REF;
 const ref2 = process.env.REF2;
-if (!base || !token || !ref || !ref2) {
-  console.error('usage: BASE_URL=… TOKEN=… REF=… REF2=… node staff_inbox.mjs');
+const opToken = process.env.OP_TOKEN;
+if (!base || !token || !ref || !ref2 || !opToken) {
+  console.error('usage: BASE_URL=… TOKEN=… OP_TOKEN=… REF=… REF2=… node staff_inbox.mjs');
   process.exit(2);
 }
 
@@ -70,6 +73,17 @@ try {
   check((await page.inputValue('#oeffentlich')) === 'Schlagloch in der Fahrbahn.\nWird verfüllt.',
         'and shown in its field');
 
+  // The category, kept with the department (the box for new routing left empty).
+  check(await page.locator('#weiterleiten').count() === 0, 'a department has no forwarding form');
+  await page.selectOption('#kategorie', 'STR-02');
+  await page.fill('#kategorie-notiz', 'eher der Gehweg');
+  await page.click('#kategorie-aendern');
+  await page.waitForURL(/ok=category/);
+  check((await page.textContent('.msg.ok')).includes('Kategorie ist geändert'), 'the category is changed');
+  check((await page.inputValue('#kategorie')) === 'STR-02', 'and shown as the current one');
+  check((await page.locator('#verlauf li').allTextContents()).some((h) => h.includes('Kategorie geändert')),
+        'the history records the change');
+
   await page.selectOption('#neuer-status', 'done');
   await page.fill('#hinweis', 'Das Schlagloch ist verfüllt.');
   await page.click('#status-setzen');
@@ -92,6 +106,20 @@ try {
   await page.waitForURL(/\/staff\/login/);
   await page.goto(base + '/staff');
   check(page.url().includes('/staff/login'), 'after logging out the inbox asks for the token again');
+
+  // The operator sends the handed-back ticket to a named department.
+  await page.fill('#token', opToken);
+  await page.click('button[type=submit]');
+  await page.waitForURL(base + '/staff');
+  await page.goto(base + '/staff/tickets/' + ref2);
+  await page.selectOption('#an-fachbereich', 'ordnungsamt');
+  await page.fill('#weiterleiten-grund', 'Parkplatz des Ordnungsamts');
+  await page.click('#weiterleiten');
+  await page.waitForURL(/ok=forward/);
+  check((await page.textContent('.msg.ok')).includes('weitergeleitet'), 'the operator forwards the ticket');
+  check((await page.locator('#verlauf li').allTextContents()).some(
+      (h) => h.includes('weitergeleitet') && h.includes('ordnungsamt') && h.includes('Parkplatz')),
+        'the history records where to and why');
 } catch (e) {
   failed = true;
   console.error(e.message || e);

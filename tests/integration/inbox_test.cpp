@@ -14,16 +14,24 @@ using meldestelle::testing::Stack;
 using meldestelle::testing::VectorFile;
 using nlohmann::json;
 
-TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[staff][browser]") {
+TEST_CASE(
+    "staff inbox in Chromium: log in, open, accept, change the category, finish, hand back, "
+    "forward as the operator",
+    "[staff][browser]") {
   std::filesystem::path dir = std::filesystem::path(MELDESTELLE_SOURCE_DIR) / "tests/browser";
-  INFO("tests/browser/node_modules is missing: scripts/test installs it (npm ci)");
-  REQUIRE(std::filesystem::exists(dir / "node_modules/playwright-core"));
+  {
+    INFO("tests/browser/node_modules is missing: scripts/test installs it (npm ci)");
+    REQUIRE(std::filesystem::exists(dir / "node_modules/playwright-core"));
+  }
   Stack s;
   int st = -1;
   std::string out =
       s.RunCommand({"token", "create", "--department", "tiefbauamt", "--label", "Frau Berg"}, &st);
   REQUIRE(st == 0);
   std::string token = out.substr(out.find("mst_"), 61);
+  out = s.RunCommand({"token", "create", "--operator", "--label", "Leitstelle"}, &st);
+  REQUIRE(st == 0);
+  std::string op_token = out.substr(out.find("mst_"), 61);
   httplib::MultipartFormDataItems parts = {
       {"description", "Schlagloch vor der Schule", "", ""},
       {"category", "STR-01", "", ""},
@@ -47,11 +55,13 @@ TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[
   std::string ref2 = json::parse(r2->body)["reference"];
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE department_id = 'tiefbauamt'", 2));
 
-  std::string script =
-      "cd '" + dir.string() + "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
-      " TOKEN=" + token + " REF=" + ref + " REF2=" + ref2 + " node staff_inbox.mjs";
+  std::string script = "cd '" + dir.string() +
+                       "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
+                       " TOKEN=" + token + " OP_TOKEN=" + op_token + " REF=" + ref +
+                       " REF2=" + ref2 + " node staff_inbox.mjs";
   out = s.RunShell(script, &st);
-  INFO(out);
+  INFO("what went wrong:\n" + meldestelle::testing::BrowserProblems(out));
+  INFO("the whole output:\n" + out);
   CHECK(st == 0);
 
   auto t = s.Query(
@@ -70,6 +80,18 @@ TEST_CASE("staff inbox in Chromium: log in, open, accept, finish, hand back", "[
                 "' AND h.action = 'handed_back'"
                 " AND h.note = 'Privatweg, nicht städtisch'"
                 " AND h.actor LIKE 'Frau Berg (token %'") == 1);
+  // The category changed and kept; the handed-back ticket forwarded by the operator.
+  CHECK(s.Count("SELECT count(*) FROM tickets t JOIN ticket_history h ON h.ticket_id = t.id"
+                " WHERE t.reference = '" +
+                ref +
+                "' AND t.category = 'STR-02' AND t.department_id = 'tiefbauamt'"
+                " AND h.action = 'recategorised' AND h.note = 'eher der Gehweg'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets t JOIN ticket_history h ON h.ticket_id = t.id"
+                " WHERE t.reference = '" +
+                ref2 +
+                "' AND t.department_id = 'ordnungsamt' AND h.action = 'forwarded'"
+                " AND h.to_department = 'ordnungsamt' AND h.actor LIKE 'Leitstelle (token %'") ==
+        1);
   // The citizen heard of both public changes, once each.
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'"
                 " AND address = 'eltern@example.net'") == 2);

@@ -91,6 +91,7 @@ void Validate(const YAML::Node& root, YAML::Node schema, const json& v, const st
 
 struct Call {
   std::string operation, method, path, body;
+  bool as_operator = false;  // with the operator's token instead of the Tiefbauamt's
 };
 
 }  // namespace
@@ -102,6 +103,9 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
   std::string out = s.RunCommand({"token", "create", "--department", "tiefbauamt"}, &st);
   REQUIRE(st == 0);
   std::string token = out.substr(out.find("mst_"), 61);
+  out = s.RunCommand({"token", "create", "--operator"}, &st);
+  REQUIRE(st == 0);
+  std::string operator_token = out.substr(out.find("mst_"), 61);
   // Three tickets for the Tiefbauamt, the first with a photo.
   httplib::MultipartFormDataItems parts = {
       {"description", "Schlagloch, tief", "", ""},
@@ -144,8 +148,12 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
        R"({"public_text":"Schlagloch, wird verfüllt."})"},
       {"markTicketDuplicate", "post", "/api/v1/tickets/" + b + "/duplicate",
        json{{"duplicate_of", a}}.dump()},
+      {"changeTicketCategory", "post", "/api/v1/tickets/" + a + "/category",
+       R"({"category":"STR-02","note":"Gehweg"})"},
       {"handBackTicket", "post", "/api/v1/tickets/" + c + "/hand-back",
        R"({"reason":"Privatweg"})"},
+      {"forwardTicket", "post", "/api/v1/tickets/" + c + "/forward",
+       R"({"department":"ordnungsamt","reason":"Parkplatz"})", true},
   };
   std::set<std::string> documented, called;
   for (const auto& c2 : calls)
@@ -175,7 +183,7 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
   auto send = [&](const Call& c2, bool with_token, const std::string& body) {
     httplib::Headers h;
     if (with_token)
-      h.emplace("Authorization", "Bearer " + token);
+      h.emplace("Authorization", "Bearer " + (c2.as_operator ? operator_token : token));
     auto cl = s.Client();
     return c2.method == "get" ? cl.Get(c2.path.c_str(), h)
                               : cl.Post(c2.path.c_str(), h, body, "application/json");
@@ -200,6 +208,11 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
       CHECK(errors == std::vector<std::string>{});
     }
   };
+  // A department's token may not forward.
+  check(calls.back(),
+        send(Call{calls.back().operation, "post", calls.back().path, "", false}, true,
+             calls.back().body),
+        403);
   for (const auto& c2 : calls) {
     check(c2, send(c2, false, c2.body), 401);
     check(c2, send(c2, true, c2.body), 200);

@@ -481,4 +481,151 @@ TEST_CASE("tokens: listed without their secret, revoked at once, unknown departm
   CHECK(status == 2);
 }
 
+TEST_CASE(
+    "staff API: the category changed and kept or routed again, a ticket forwarded by an operator "
+    "or triage, each recorded and counted as routing quality",
+    "[staff]") {
+  Stack s;
+  std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt", "--label", "Frau Berg"});
+  std::string gruen = CreateToken(s, {"--department", "gruenflaechenamt"});
+  std::string triage = CreateToken(s, {"--department", "buergerservice", "--label", "Frau Tor"});
+  std::string op = CreateToken(s, {"--operator", "--label", "Leitstelle"});
+  std::string ref = ReportAt(s, "STR-01", 50.948, 6.975);
+  // Elsewhere: not linked to the first as its duplicate.
+  std::string other = ReportAt(s, "STR-01", 50.945, 6.950, "zweite@example.net");
+  std::string vague = ReportAt(s, "", 50.948, 6.975, "dritte@example.net", "Da stimmt was nicht");
+  auto field = [&](const std::string& r, const std::string& column) {
+    return s
+        .Query("SELECT coalesce(" + column + "::text, '') FROM tickets WHERE reference = '" + r +
+               "'")[0][0]
+        .as<std::string>();
+  };
+  REQUIRE(field(ref, "department_id") == "tiefbauamt");
+  REQUIRE(field(other, "department_id") == "tiefbauamt");
+  REQUIRE(field(vague, "department_id") == "buergerservice");
+  auto deliveries = [&](const std::string& r, const std::string& department,
+                        const std::string& reason) {
+    return s.Count(
+        "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.reference = '" +
+        r + "' AND o.kind = 'delivery' AND o.payload->>'department' = '" + department +
+        "' AND o.payload->>'reason' = '" + reason + "'");
+  };
+  const std::string category = "/api/v1/tickets/" + ref + "/category";
+
+  // Refused precisely, nothing changed.
+  auto empty = Call(s, "POST", category, tiefbau, "{}");
+  CHECK(empty.status == 400);
+  CHECK(empty.body["error"]["code"] == "invalid_request");
+  auto unknown = Call(s, "POST", category, tiefbau, R"({"category":"XYZ-99"})");
+  CHECK(unknown.status == 400);
+  CHECK(unknown.body["error"]["code"] == "category_unknown");
+  CHECK(Call(s, "POST", category, tiefbau, R"({"category":"STR-02","reroute":"ja"})").status ==
+        400);
+  CHECK(Call(s, "POST", category, gruen, R"({"category":"STR-02"})").status == 404);
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'recategorised'") == 0);
+
+  // Kept: the category changes, the ticket stays accepted with the Tiefbauamt.
+  REQUIRE(Call(s, "POST", "/api/v1/tickets/" + ref + "/accept", tiefbau).status == 200);
+  auto kept =
+      Call(s, "POST", category, tiefbau, R"({"category":"STR-02","note":"eher der Gehweg"})");
+  REQUIRE(kept.status == 200);
+  CHECK(kept.body["changed"] == true);
+  CHECK(kept.body["category"] == "STR-02");
+  CHECK(kept.body["status"] == "accepted");
+  CHECK(kept.body["department"]["id"] == "tiefbauamt");
+  const json& last = kept.body["history"].back();
+  CHECK(last["action"] == "recategorised");
+  CHECK(last["note"] == "eher der Gehweg");
+  CHECK(last["details"]["from"] == "STR-01");
+  CHECK(last["details"]["to"] == "STR-02");
+  CHECK(last["details"]["reroute"] == false);
+  CHECK(field(ref, "report->>'category'") == "STR-02");
+  CHECK(Call(s, "POST", category, tiefbau, R"({"category":"STR-02"})").body["changed"] == false);
+
+  // Routed again by the rules with a category of the same department: kept as it was, nothing
+  // delivered again, the citizen not told.
+  auto same = Call(s, "POST", category, tiefbau, R"({"category":"STR-03","reroute":true})");
+  REQUIRE(same.status == 200);
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM ticket_history h JOIN tickets t ON t.id ="
+                     " h.ticket_id WHERE t.reference = '" +
+                         ref + "' AND h.action = 'rerouted'",
+                     1));
+  CHECK(field(ref, "status") == "accepted");
+  CHECK(field(ref, "department_id") == "tiefbauamt");
+  CHECK(field(ref, "accepted_at IS NOT NULL") == "true");
+  CHECK(deliveries(ref, "tiefbauamt", "rerouted") == 0);
+  CHECK(StatusRows(s, ref, "forwarded") == 0);
+
+  // Routed again to another department: it gets the ticket as new, the citizen is told.
+  auto away = Call(s, "POST", category, tiefbau, R"({"category":"MUE-02","reroute":true})");
+  REQUIRE(away.status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref +
+                             "' AND department_id = 'abfallwirtschaft' AND status = 'assigned'",
+                         1));
+  CHECK(deliveries(ref, "abfallwirtschaft", "rerouted") == 1);
+  CHECK(
+      s.WaitForCount("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+                     " WHERE o.kind = 'status' AND t.reference = '" +
+                         ref + "' AND o.payload->>'event' = 'forwarded'",
+                     1));
+  CHECK(Call(s, "GET", "/api/v1/tickets/" + ref, tiefbau).status == 404);
+
+  // Forwarding: not for a department, only for operators and triage.
+  const std::string forward = "/api/v1/tickets/" + other + "/forward";
+  auto refused = Call(s, "POST", forward, tiefbau, R"({"department":"ordnungsamt"})");
+  CHECK(refused.status == 403);
+  CHECK(refused.body["error"]["code"] == "forbidden");
+  auto nowhere = Call(s, "POST", forward, op, R"({"department":"nirgendwo"})");
+  CHECK(nowhere.status == 400);
+  CHECK(nowhere.body["error"]["code"] == "unknown_department");
+  CHECK(field(other, "department_id") == "tiefbauamt");
+  auto sent = Call(s, "POST", forward, op, R"({"department":"ordnungsamt","reason":"Parkplatz"})");
+  REQUIRE(sent.status == 200);
+  CHECK(sent.body["department"]["id"] == "ordnungsamt");
+  CHECK(sent.body["status"] == "assigned");
+  CHECK(sent.body["history"].back()["action"] == "forwarded");
+  CHECK(sent.body["history"].back()["from_department"] == "tiefbauamt");
+  CHECK(sent.body["history"].back()["to_department"] == "ordnungsamt");
+  CHECK(sent.body["history"].back()["note"] == "Parkplatz");
+  CHECK(std::string(sent.body["history"].back()["actor"]).rfind("Leitstelle (token ", 0) == 0);
+  CHECK(deliveries(other, "ordnungsamt", "forwarded") == 1);
+  CHECK(StatusRows(s, other, "forwarded") == 1);
+  // The triage desk forwards its own tickets.
+  auto desk = Call(s, "POST", "/api/v1/tickets/" + vague + "/forward", triage,
+                   R"({"department":"gruenflaechenamt"})");
+  REQUIRE(desk.status == 200);
+  CHECK(desk.body["department"]["id"] == "gruenflaechenamt");
+  CHECK(Call(s, "POST", "/api/v1/tickets/" + other + "/forward", triage,
+             R"({"department":"umweltamt"})")
+            .status == 404);
+  // The citizen's status page names the new department.
+  auto page = s.Client().Get(("/meldung/" + other).c_str());
+  REQUIRE(page);
+  CHECK(page->body.find("Ordnungsamt") != std::string::npos);
+
+  // Routing quality: a change of department is a misroute of the rule that chose the first.
+  int status = -1;
+  std::string out = s.RunCommand({"stats", "--format", "json"}, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  json j = meldestelle::testing::ParseJsonOutput(out);
+  const json* tiefbau_rule = nullptr;
+  const json* default_rule = nullptr;
+  for (const auto& r : j["rules"]) {
+    if (r["rule"] == "kategorie-tiefbau")
+      tiefbau_rule = &r;
+    if (r["rule"].is_null())
+      default_rule = &r;
+  }
+  REQUIRE(tiefbau_rule != nullptr);
+  CHECK((*tiefbau_rule)["routed"] == 2);
+  CHECK((*tiefbau_rule)["handed_back"] == 2);
+  CHECK((*tiefbau_rule)["recategorised"] == 1);
+  REQUIRE(default_rule != nullptr);
+  CHECK((*default_rule)["routed"] == 1);
+  CHECK((*default_rule)["handed_back"] == 1);
+  CHECK((*default_rule)["recategorised"] == 0);
+}
+
 }  // namespace staff_test
