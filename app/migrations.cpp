@@ -507,6 +507,28 @@ ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
                     'recategorised', 'forwarded'));
 )SQL";
 
+// Migration 19: staff ask the citizen back ("Rückfrage"): the ticket waits in status
+// 'waiting_for_citizen' since waiting_since, coming from waiting_from_status; the time it waits
+// is paused on the acceptance and done clocks (paused_seconds, of which paused_before_accept_
+// seconds before the acceptance). History: 'question', 'answered', 'question_expired'.
+constexpr const char* kQuestions = R"SQL(
+ALTER TABLE tickets DROP CONSTRAINT tickets_status_check;
+ALTER TABLE tickets ADD CONSTRAINT tickets_status_check
+  CHECK (status IN ('assigned', 'handed_back', 'accepted', 'in_progress', 'done', 'rejected',
+                    'duplicate', 'waiting_for_citizen'));
+ALTER TABLE tickets ADD COLUMN waiting_since timestamptz;
+ALTER TABLE tickets ADD COLUMN waiting_from_status text;
+ALTER TABLE tickets ADD COLUMN paused_seconds double precision NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN paused_before_accept_seconds double precision NOT NULL DEFAULT 0;
+CREATE INDEX tickets_waiting ON tickets (waiting_since) WHERE status = 'waiting_for_citizen';
+ALTER TABLE ticket_history DROP CONSTRAINT ticket_history_action_check;
+ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
+  CHECK (action IN ('routed', 'accepted', 'handed_back', 'rerouted', 'status', 'note',
+                    'duplicate', 'reminder', 'escalated', 'delivery_failed',
+                    'delivery_fallback', 'reopened', 'published', 'followup',
+                    'recategorised', 'forwarded', 'question', 'answered', 'question_expired'));
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -535,6 +557,7 @@ const std::vector<Migration>& Migrations() {
       {16, "tickets.public_text: the text staff released for the public map", kPublicText},
       {17, "ticket_history: the action 'followup' (what a citizen sent later)", kFollowupHistory},
       {18, "ticket_history: the actions 'recategorised' and 'forwarded'", kRecategoriseForward},
+      {19, "Rückfrage: status waiting_for_citizen, paused clocks, its history actions", kQuestions},
   };
   return kMigrations;
 }

@@ -126,8 +126,9 @@ bool IsTime(const std::string& s) {
 }
 
 const std::set<std::string>& KnownStatuses() {
-  static const std::set<std::string> k = {"assigned", "handed_back", "accepted", "in_progress",
-                                          "done",     "rejected",    "duplicate"};
+  static const std::set<std::string> k = {
+      "assigned", "handed_back", "accepted", "in_progress", "waiting_for_citizen",
+      "done",     "rejected",    "duplicate"};
   return k;
 }
 
@@ -140,7 +141,8 @@ std::string ParseStatuses(const std::string& text, std::vector<std::string>& out
   std::stringstream ss(text);
   for (std::string s; std::getline(ss, s, ',');) {
     if (s == "open") {
-      for (const char* o : {"assigned", "handed_back", "accepted", "in_progress"})
+      for (const char* o :
+           {"assigned", "handed_back", "accepted", "in_progress", "waiting_for_citizen"})
         out.push_back(o);
     } else if (s == "closed") {
       out.push_back("done");
@@ -485,6 +487,9 @@ Result<StaffAction> ParseAction(const json& body, StaffAction::Kind kind) {
       break;
     case StaffAction::Kind::kForward:
       fields = {{"department", &action.department}, {"reason", &action.text}};
+      break;
+    case StaffAction::Kind::kQuestion:
+      fields = {{"question", &action.text}};
       break;
   }
   for (const auto& [k, v] : body.items()) {

@@ -76,7 +76,7 @@ const std::map<std::string, std::string>& StatusNames() {
       {"assigned", "neu"},        {"handed_back", "zurückgegeben"},
       {"accepted", "angenommen"}, {"in_progress", "in Bearbeitung"},
       {"done", "erledigt"},       {"rejected", "abgelehnt"},
-      {"duplicate", "Duplikat"}};
+      {"duplicate", "Duplikat"},  {"waiting_for_citizen", "wartet auf Antwort"}};
   return k;
 }
 
@@ -92,6 +92,9 @@ std::string ActionName(const std::string& a) {
       {"handed_back", "zurückgegeben"},
       {"rerouted", "neu zugewiesen"},
       {"forwarded", "weitergeleitet"},
+      {"question", "Rückfrage gestellt"},
+      {"answered", "Antwort auf die Rückfrage"},
+      {"question_expired", "keine Antwort auf die Rückfrage"},
       {"recategorised", "Kategorie geändert"},
       {"status", "Status geändert"},
       {"note", "Notiz"},
@@ -120,6 +123,7 @@ std::string Msg(const httplib::Request& req) {
        "Die Kategorie ist geändert; die Meldung wird nach den Regeln neu "
        "zugewiesen."},
       {"forward", "Die Meldung ist weitergeleitet."},
+      {"question", "Die Rückfrage ist gesendet; die Meldung wartet auf die Antwort."},
       {"unchanged", "Keine Änderung: die Meldung war schon in diesem Stand."}};
   if (req.has_param("ok")) {
     auto it = kOk.find(req.get_param_value("ok"));
@@ -166,6 +170,10 @@ const std::map<std::string, std::string>& InboxErrors() {
       {"schritt", "Dieser Schritt ist im jetzigen Stand nicht möglich."},
       {"fremd", "Diese Meldung gibt es für Ihren Fachbereich nicht."},
       {"kategorie", "Diese Kategorie gibt es nicht."},
+      {"frage", "Bitte schreiben Sie eine Frage (höchstens 1000 Zeichen)."},
+      {"kein-weg",
+       "Die meldende Person hat keinen Weg für Rückfragen hinterlassen (keine Kontaktdaten, keine "
+       "Zustimmung zu SMS) oder keine Nachrichten gewünscht. Es wurde nichts gesendet."},
       {"fachbereich", "Diesen Fachbereich gibt es nicht."},
       {"rolle", "Weiterleiten an einen Fachbereich dürfen nur die Leitstelle und der Betrieb."},
       {"datenbank",
@@ -182,6 +190,8 @@ std::string ErrorKey(const Error& e) {
       return "hinweis";
     if (e.message.find("note needs") != std::string::npos)
       return "notiz";
+    if (e.message.find("question") != std::string::npos)
+      return "frage";
     if (e.message.find("itself") != std::string::npos)
       return "selbst";
     if (e.message.find("no ticket") != std::string::npos)
@@ -194,6 +204,8 @@ std::string ErrorKey(const Error& e) {
     return "fachbereich";
   if (e.code == errors::kForbidden)
     return "rolle";
+  if (e.code == errors::kNoWayBack)
+    return "kein-weg";
   if (e.code == errors::kTicketClosed)
     return "abgeschlossen";
   if (e.code == errors::kTicketIsDuplicate)
@@ -348,7 +360,20 @@ std::string TicketForms(const json& j, const std::string& csrf_value, const Conf
             "<input type=\"hidden\" name=\"aktion\" value=\"accept\"><p>Die Meldung gehört zu uns."
             "</p><button type=\"submit\" id=\"annehmen\">Annehmen</button></form>";
   }
+  const bool with_department = status == "assigned" || status == "accepted" ||
+                               status == "in_progress" || status == "waiting_for_citizen";
   if (status == "assigned" || status == "accepted" || status == "in_progress") {
+    // Asking back: sent to the citizen in their channel; the ticket waits for the answer.
+    body += form +
+            "<input type=\"hidden\" name=\"aktion\" value=\"question\"><label "
+            "for=\"rueckfrage\">Rückfrage an die meldende Person</label><p class=\"hint\" "
+            "id=\"rueckfrage-hinweis\">Geht auf dem Weg, auf dem gemeldet wurde (E-Mail, "
+            "Chat, SMS). Die Meldung wartet dann auf die Antwort; Fristen ruhen.</p><textarea "
+            "id=\"rueckfrage\" name=\"question\" rows=\"2\" maxlength=\"1000\" required "
+            "aria-describedby=\"rueckfrage-hinweis\"></textarea><button type=\"submit\" "
+            "id=\"rueckfrage-senden\">Rückfrage senden</button></form>";
+  }
+  if (with_department) {
     body +=
         form +
         "<input type=\"hidden\" name=\"aktion\" value=\"status\"><label for=\"neuer-status\">"
@@ -370,8 +395,7 @@ std::string TicketForms(const json& j, const std::string& csrf_value, const Conf
             "verknüpfen</button></form>";
     body += CategoryForm(j, config, form);
   }
-  if (may_forward && (status == "assigned" || status == "accepted" || status == "in_progress" ||
-                      status == "handed_back")) {
+  if (may_forward && (with_department || status == "handed_back")) {
     body += ForwardForm(j, config, form);
   }
   body += form +
@@ -736,6 +760,7 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   a.department = req.get_param_value("department");
   a.text = a.kind == StaffAction::Kind::kHandBack || a.kind == StaffAction::Kind::kForward
                ? req.get_param_value("reason")
+           : a.kind == StaffAction::Kind::kQuestion   ? req.get_param_value("question")
            : a.kind == StaffAction::Kind::kPublicText ? req.get_param_value("public_text")
                                                       : req.get_param_value("note");
   if (a.kind == StaffAction::Kind::kDuplicate) {

@@ -6,6 +6,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "tickets/events.hpp"
+#include "tickets/questions.hpp"
 #include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
@@ -287,6 +288,50 @@ Result<bool> Forward(db::Tx& tx, const Config& config, const StaffActor& actor, 
   return true;
 }
 
+// Asks the ticket's reporter a question in their channel; the ticket waits for the answer.
+Result<bool> AskCitizen(db::Tx& tx, const Config& config, const StaffActor& actor, const Current& t,
+                        const StaffAction& a) {
+  std::string question;
+  for (char c : TrimAscii(a.text)) {
+    if (c != '\r')
+      question += c;
+  }
+  if (question.empty())
+    return MakeError(errors::kInvalidRequest, "a question needs text");
+  if (!IsValidUtf8(question))
+    return MakeError(errors::kInvalidRequest, "question must be UTF-8");
+  if (Utf8Length(question) > kMaxQuestionChars) {
+    return MakeError(
+        errors::kInvalidRequest,
+        "question is longer than " + std::to_string(kMaxQuestionChars) + " characters");
+  }
+  if (IsClosed(t.status))
+    return MakeError(errors::kTicketClosed, "the ticket is already " + t.status);
+  if (t.status == "waiting_for_citizen") {
+    return MakeError(errors::kInvalidTransition,
+                     "the ticket already waits for the citizen's answer to a question");
+  }
+  if (!IsWithDepartment(t.status)) {
+    return MakeError(errors::kInvalidTransition,
+                     "a ticket with status " + t.status + " cannot ask the citizen");
+  }
+  HistoryEntry e = Entry(actor, t, "question");
+  e.to_status = "waiting_for_citizen";
+  e.public_note = question;
+  int64_t h = RecordHistory(tx, t.id, e);
+  if (EnqueueCitizenNotifications(tx, config, t.id, "question", t.department_name, question, h) ==
+      0) {
+    return MakeError(errors::kNoWayBack,
+                     "the citizen cannot be asked: they left no contact (or no consent to SMS), "
+                     "or asked not to get messages; nothing was sent");
+  }
+  tx.exec_params0(
+      "UPDATE tickets SET status = 'waiting_for_citizen', waiting_since = now(),"
+      " waiting_from_status = status, updated_at = now() WHERE id = $1::uuid",
+      t.id);
+  return true;
+}
+
 // The text the public map shows for the ticket (GET /meldungen; docs/intake-api.md): written by
 // staff for everyone to read, never the citizen's own words. "" withdraws it (the category
 // alone is shown). Recorded as 'published' with the text.
@@ -331,7 +376,8 @@ const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames()
       {"accept", StaffAction::Kind::kAccept},       {"hand-back", StaffAction::Kind::kHandBack},
       {"status", StaffAction::Kind::kStatus},       {"notes", StaffAction::Kind::kNote},
       {"duplicate", StaffAction::Kind::kDuplicate}, {"public-text", StaffAction::Kind::kPublicText},
-      {"category", StaffAction::Kind::kCategory},   {"forward", StaffAction::Kind::kForward}};
+      {"category", StaffAction::Kind::kCategory},   {"forward", StaffAction::Kind::kForward},
+      {"question", StaffAction::Kind::kQuestion}};
   return k;
 }
 
@@ -379,7 +425,7 @@ int StaffErrorStatus(ErrorCode code) {
   if (code == errors::kForbidden)
     return 403;
   if (code == errors::kTicketClosed || code == errors::kInvalidTransition ||
-      code == errors::kTicketIsDuplicate)
+      code == errors::kTicketIsDuplicate || code == errors::kNoWayBack)
     return 409;
   return 500;
 }
@@ -409,6 +455,14 @@ Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor
     return MakeError(errors::kTicketIsDuplicate,
                      "the ticket is linked as a duplicate; work on the original ticket");
   }
+  // Staff act on a ticket that waits for the citizen's answer (set its status, hand it back …):
+  // the wait ends there, its clocks as after an answer, and the action goes on from the status
+  // the ticket had before the question.
+  if (t->status == "waiting_for_citizen" && action.kind != Kind::kQuestion) {
+    const std::string back = SettleWait(tx, t->id, std::nullopt);
+    if (!back.empty())
+      t->status = back;
+  }
   switch (action.kind) {
     case Kind::kAccept:
       return Accept(tx, config, actor, *t, action);
@@ -422,6 +476,8 @@ Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor
       return Recategorise(tx, config, actor, *t, action);
     case Kind::kForward:
       return Forward(tx, config, actor, *t, action);
+    case Kind::kQuestion:
+      return AskCitizen(tx, config, actor, *t, action);
     case Kind::kNote:
     case Kind::kPublicText:
       break;

@@ -29,12 +29,13 @@ struct StaffAction {
     kDuplicate,
     kPublicText,
     kCategory,
-    kForward
+    kForward,
+    kQuestion
   } kind = Kind::kNote;
   std::string status;        // kStatus: in_progress, done or rejected
   std::string public_note;   // kAccept, kStatus: told to the citizen (required for rejected)
   std::string text;          // kHandBack: the reason; kNote: the internal note; kPublicText: the
-                             // text for the public map ("" withdraws it)
+                             // text for the public map ("" withdraws it); kQuestion: the question
   std::string duplicate_of;  // kDuplicate: the reference of the ticket this one duplicates
   std::string category;      // kCategory: the new category's code
   bool reroute = false;      // kCategory: route it again by the rules with the new category
@@ -42,7 +43,8 @@ struct StaffAction {
 };
 
 // The actions by the name the staff API's paths (`POST …/{reference}/<name>`) and the inbox's
-// forms use: accept, hand-back, status, notes, duplicate, public-text, category, forward.
+// forms use: accept, hand-back, status, notes, duplicate, public-text, category, forward,
+// question.
 //
 // category: the ticket's category becomes `category` (a configured one), recorded as
 // 'recategorised' (from, to). It stays with the department, or with `reroute` the worker routes
@@ -51,7 +53,9 @@ struct StaffAction {
 // ticket to a named department ('forwarded', the reason in the note); it arrives there as a new
 // assignment (delivery reason "forwarded"), and the citizen is told as on any re-routing. A
 // change of department counts as a misroute of the rule that chose the first one
-// (tickets/quality.hpp).
+// (tickets/quality.hpp). question: the question goes to the ticket's own reporter the way their
+// acknowledgement went (tickets/questions.hpp; error no_way_back, 409, where they left none or
+// opted out), and the ticket waits in status waiting_for_citizen.
 const std::vector<std::pair<std::string, StaffAction::Kind>>& StaffActionNames();
 
 // Applies `action` to the ticket `reference` (normalised) as `actor`. Returns whether anything
@@ -73,6 +77,9 @@ Result<bool> ReopenByCitizen(db::Tx& tx, const Config& config, const std::string
                              const std::string& source, const std::string& note,
                              const std::string& details_json, const std::string& said_at,
                              int grace_seconds);
+
+// The longest question to the citizen, in characters.
+inline constexpr int kMaxQuestionChars = 1000;
 
 // The longest text for the public map (GET /meldungen), in characters.
 inline constexpr int kMaxPublicTextChars = 500;

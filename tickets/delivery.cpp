@@ -34,6 +34,8 @@ std::string StatusText(const std::string& status) {
     return "zugewiesen, noch nicht angenommen";
   if (status == "handed_back")
     return "zurückgegeben";
+  if (status == "waiting_for_citizen")
+    return "wartet auf Antwort der meldenden Person";
   if (status == "accepted")
     return "angenommen";
   if (status == "in_progress")
@@ -143,6 +145,16 @@ DepartmentMail RenderDepartmentMail(const TicketView& t, const Config& config,
         "diese Meldung wurde Ihnen von der Leitstelle zugewiesen (der Grund steht im Verlauf "
         "der Meldung). Bitte nehmen Sie sie an oder geben Sie sie zurück, wenn Sie nicht "
         "zuständig sind.";
+  } else if (reason == "answered") {
+    m.subject = "Antwort auf Ihre Rückfrage: [" + ref + "] " + category;
+    intro =
+        "die meldende Person hat auf Ihre Rückfrage geantwortet (unten als letzter Nachtrag). "
+        "Die Meldung ist wieder bei Ihnen.";
+  } else if (reason == "question_expired") {
+    m.subject = "Keine Antwort auf Ihre Rückfrage: [" + ref + "] " + category;
+    intro =
+        "auf Ihre Rückfrage kam in der vorgesehenen Zeit keine Antwort. Die Meldung ist wieder "
+        "bei Ihnen; bitte entscheiden Sie ohne die Antwort.";
   } else if (reason == "reopened") {
     m.subject = "Wieder geöffnet: [" + ref + "] " + category;
     intro =
@@ -460,10 +472,12 @@ class HookToDepartment final : public DepartmentDelivery {
     }
     json body =
         TicketToJson(r_.ticket, config_, d.show_reporter_contact, config_.gateway.public_base_url);
-    body["event"] = r_.order.reason == "reminder"   ? "ticket.reminder"
-                    : r_.order.reason == "reopened" ? "ticket.reopened"
-                    : r_.order.reason == "followup" ? "ticket.followup"
-                                                    : "ticket.assigned";
+    body["event"] = r_.order.reason == "reminder"           ? "ticket.reminder"
+                    : r_.order.reason == "reopened"         ? "ticket.reopened"
+                    : r_.order.reason == "followup"         ? "ticket.followup"
+                    : r_.order.reason == "answered"         ? "ticket.answered"
+                    : r_.order.reason == "question_expired" ? "ticket.question_expired"
+                                                            : "ticket.assigned";
     body["reason"] = r_.order.reason;
     body["delivery_id"] = std::to_string(row_.id);
     std::string payload = Dump(body);

@@ -5,6 +5,7 @@
 
 #include "core/sql.hpp"
 #include "outbox/outbox.hpp"
+#include "tickets/questions.hpp"
 #include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
@@ -35,7 +36,10 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
                                 const std::string& event, const std::string& department,
                                 const std::string& public_note, int64_t history_id,
                                 const std::string& existing_reference) {
-  if (!config.Get<NotificationSettings>().enabled || !IsPublicEvent(event))
+  // A question of staff (tickets/questions.hpp) is no status notice: it goes to the ticket's own
+  // reporter, also where status notices are switched off.
+  const bool question = IsQuestionEvent(event);
+  if (!question && (!config.Get<NotificationSettings>().enabled || !IsPublicEvent(event)))
     return 0;
   // The ticket's own reporter and the reporters of its duplicates, reached the way their own
   // acknowledgement went (or was to go); one message per address, even if one citizen reported
@@ -46,12 +50,12 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
       " coalesce(a.provider_message_id, ''), coalesce(a.payload->>'in_reply_to', ''),"
       " coalesce(a.payload->'references', '[]')::text"
       " FROM tickets t JOIN outbox a ON a.ticket_id = t.id AND a.kind = 'ack'"
-      " WHERE (t.id = $1::uuid OR t.duplicate_of = $1::uuid)"
+      " WHERE (t.id = $1::uuid OR (t.duplicate_of = $1::uuid AND NOT $2))"
       " AND a.channel NOT IN ('none', '') AND a.address <> ''"
       " AND NOT EXISTS (SELECT 1 FROM notification_optouts o"
       "                 WHERE o.channel = a.channel AND o.address = a.address)"
       " ORDER BY a.channel, a.address, t.id <> $1::uuid, t.received_at",
-      ticket_id);
+      ticket_id, question);
   // The changed ticket's reference, and for `duplicate` the ticket it was merged into.
   auto ticket = tx.exec_params(
       "SELECT t.reference, coalesce(d.reference, '') FROM tickets t"
@@ -120,7 +124,7 @@ bool EnqueueDelivery(db::Tx& tx, const Config& config, const std::string& ticket
 std::string PublicStatus(const std::string& status) {
   if (status == "assigned" || status == "handed_back")
     return "received";
-  if (status == "accepted" || status == "in_progress")
+  if (status == "accepted" || status == "in_progress" || status == "waiting_for_citizen")
     return "in_progress";
   if (status == "done")
     return "done";

@@ -4,6 +4,7 @@
 
 #include "core/sql.hpp"
 #include "tickets/events.hpp"
+#include "tickets/questions.hpp"
 
 namespace meldestelle::tickets {
 
@@ -40,6 +41,12 @@ bool RecordFollowup(db::Tx& tx, const Config& config, const Followup& f) {
     if (!department.empty() &&
         (status == "assigned" || status == "accepted" || status == "in_progress"))
       EnqueueDelivery(tx, config, f.ticket_id, department, "followup", h);
+    // The answer to a question (tickets/questions.hpp): the wait ends, the department is told
+    // once, with the answer (a delivery "answered").
+    if (status == "waiting_for_citizen") {
+      EndWaiting(tx, config, f.ticket_id, std::nullopt, "answered", "citizen:" + f.channel, "",
+                 DetailsText({{"followup", r[0][0].as<int64_t>()}, {"channel", f.channel}}));
+    }
   }
   return true;
 }

@@ -12,7 +12,9 @@ namespace meldestelle::tickets {
 // late transcription, an Open311 update): kept with the ticket (ticket_followups), once per
 // message; the ticket's history says so ('followup'), and while the ticket is open its
 // department is told the way it was told of the ticket (a delivery with reason "followup": an
-// e-mail in the ticket's thread, or the webhook event ticket.followup; docs/departments.md).
+// e-mail in the ticket's thread, or the webhook event ticket.followup; docs/departments.md). On a
+// ticket that waits for the citizen's answer to a question it is that answer: the wait ends
+// (tickets/questions.hpp) and the department gets it as a delivery "answered".
 struct Followup {
   std::string ticket_id;
   std::string channel;

@@ -104,7 +104,10 @@ Result<std::optional<IntakeStore::PublicStatus>> IntakeStore::Lookup(const std::
         const char* kLocal = "DD.MM.YYYY, HH24:MI";
         auto t = tx.exec_params(
             // A hand-back is internal: the citizen sees "assigned" until it is re-routed.
-            std::string("SELECT t.reference, replace(COALESCE(o.status, t.status),"
+            // A ticket waiting for the citizen's answer shows the status it had before.
+            std::string("SELECT t.reference, replace(CASE WHEN COALESCE(o.status, t.status) ="
+                        " 'waiting_for_citizen' THEN COALESCE(o.waiting_from_status,"
+                        " t.waiting_from_status, 'accepted') ELSE COALESCE(o.status, t.status) END,"
                         " 'handed_back', 'assigned'),"
                         " COALESCE(o.department_name, t.department_name),"
                         " COALESCE(t.category, ''),"

@@ -12,6 +12,7 @@
 #include "routing/timezone.hpp"
 #include "tickets/events.hpp"
 #include "tickets/quality.hpp"
+#include "tickets/questions.hpp"
 #include "tickets/settings.hpp"
 
 namespace meldestelle::tickets {
@@ -103,6 +104,11 @@ Result<std::vector<TicketJobs::Action>> TicketJobs::RunOnce(int64_t now) {
     Status deadlines = Deadline(now, actions);
     if (st)
       st = deadlines;
+  }
+  if (st || !db::IsTransient(st.error())) {
+    Status questions = ExpireQuestions(now, actions);
+    if (st)
+      st = questions;
   }
   if (!st)
     return st.error();
@@ -384,6 +390,57 @@ Status TicketJobs::Deadline(int64_t now, std::vector<Action>& actions) {
       }
     }
     if (page->size() < static_cast<size_t>(kBatch))
+      return Ok{};
+  }
+}
+
+Status TicketJobs::ExpireQuestions(int64_t now, std::vector<Action>& actions) {
+  const Span& timeout = settings_.question_timeout;
+  if (!timeout.set())
+    return Ok{};
+  while (true) {
+    // Only questions older than the shortest the span can be may be due; the oldest first.
+    auto page = session_.Transact<std::vector<std::pair<std::string, int64_t>>>([&](db::Tx& tx) {
+      auto rows = tx.exec_params(
+          "SELECT id::text, floor(extract(epoch FROM waiting_since))::bigint FROM tickets"
+          " WHERE status = 'waiting_for_citizen' AND waiting_since <= to_timestamp($1)"
+          " ORDER BY waiting_since, id LIMIT $2",
+          now - routing::MinimumSeconds(timeout), kBatch);
+      std::vector<std::pair<std::string, int64_t>> out;
+      for (const auto& row : rows)
+        out.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
+      return out;
+    });
+    if (!page)
+      return page.error();
+    int ended = 0;
+    for (const auto& [id, since] : *page) {
+      const int64_t due = routing::AddSpan(since, timeout, calendar_);
+      if (now < due)
+        continue;
+      auto r = session_.Transact<Ok>([&](db::Tx& tx) {
+        auto t =
+            tx.exec_params("SELECT reference, department_id FROM tickets WHERE id = $1::uuid", id);
+        if (!t.empty() &&
+            EndWaiting(tx, config_, id, now, "question_expired", "system:deadline",
+                       "Keine Antwort auf die Rückfrage innerhalb von " + timeout.text,
+                       DetailsText({{"asked_at", routing::FormatUnixSeconds(since)},
+                                    {"deadline", routing::FormatUnixSeconds(due)}}))) {
+          ++ended;
+          actions.push_back({t[0][0].as<std::string>(), "question_expired",
+                             t[0][1].as<std::string>(), t[0][1].as<std::string>(),
+                             "no answer by " + routing::FormatUnixSeconds(due)});
+          log::Info("question unanswered, ticket back with its department",
+                    {{"reference", t[0][0].as<std::string>()}});
+        }
+        tx.commit();
+        return Ok{};
+      });
+      if (!r)
+        return r.error();
+    }
+    // A full page of questions not yet due (working days) ends the pass too.
+    if (page->size() < static_cast<size_t>(kBatch) || ended == 0)
       return Ok{};
   }
 }

@@ -26,6 +26,8 @@ namespace meldestelle::tickets {
 //   a forward) → the triage department; a ticket whose category its department changed with
 //   re-routing (tickets/actions.hpp) the same way, that department not excluded: chosen again,
 //   it keeps the ticket as it was (acceptance, deadlines, no new delivery);
+// - unanswered questions: a ticket that waited tickets.question_timeout for the citizen's answer
+//   returns to its department ('question_expired', a delivery of that reason);
 // - acceptance deadlines: a department that has not accepted a ticket remind_after after it got
 //   it is reminded (escalation_level 1); after reassign_after the ticket goes to the triage
 //   department (escalation_level 2, the old department excluded). Triage is never escalated
@@ -42,7 +44,7 @@ class TicketJobs {
 
   struct Action {
     std::string reference;
-    std::string action;  // rerouted, reminder, escalated
+    std::string action;  // rerouted, reminder, escalated, question_expired
     std::string from_department, to_department;
     std::string detail;  // rule, deadline
   };
@@ -80,6 +82,9 @@ class TicketJobs {
   Rerouting Reroutes(const routing::RuleSet& rules, const std::string& triage,
                      const std::string& report_json, std::vector<std::string> excluded) const;
   Status Deadline(int64_t now, std::vector<Action>& actions);
+  // Tickets whose question went unanswered for tickets.question_timeout go back to their
+  // department (tickets/questions.hpp).
+  Status ExpireQuestions(int64_t now, std::vector<Action>& actions);
   int64_t ShortestDeadline() const;
   Result<std::vector<Candidate>> Candidates(int64_t now, int64_t shortest, const Candidate& after);
   Ok CheckDeadline(db::Tx& tx, const Candidate& c, int64_t now, const std::string& triage,

@@ -113,7 +113,9 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
   const bool ask_fixed = n.event == "done" && config.Get<NotificationSettings>().ask_fixed;
   std::string tmpl = Template(config, n);
   std::string note = OneLine(n.note);
-  auto noted = [&t](const std::string& what) { return t("nachricht.hinweis", {{"note", what}}); };
+  // A question (tickets/questions.hpp) is asked, not noted.
+  const char* note_key = n.event == "question" ? "nachricht.frage" : "nachricht.hinweis";
+  auto noted = [&t, note_key](const std::string& what) { return t(note_key, {{"note", what}}); };
   if (style == NoticeStyle::kEmail) {
     std::string text =
         FillPlaceholders(tmpl, Values(config, n, tmpl, note.empty() ? "" : "\n\n" + noted(n.note)));
@@ -141,7 +143,7 @@ std::string StatusText(const Config& config, const StatusNotice& n, NoticeStyle 
       return bare;
     std::string full = prefix + FillPlaceholders(tmpl, Values(config, n, tmpl, " " + noted(note)));
     size_t length = Utf8Length(full);
-    if (length <= 160)
+    if (length <= 160 || n.event == "question")  // a question is sent whole
       return full;
     // Shorten the note so that one SMS holds it all; if even that is not enough, send it whole.
     size_t over = length - 160 + 1;  // + the ellipsis
@@ -181,7 +183,8 @@ std::string StatusTemplateLine(const Config& config, const StatusNotice& n) {
                                    {"existing_reference", DisplayReference(ExistingReference(n))}})
                          : n.event;
   if (!n.note.empty())
-    line += ". " + t("nachricht.hinweis", {{"note", n.note}});
+    line += ". " +
+            t(n.event == "question" ? "nachricht.frage" : "nachricht.hinweis", {{"note", n.note}});
   return Utf8Prefix(OneLine(line), 900);
 }
 

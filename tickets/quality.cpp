@@ -18,9 +18,12 @@ constexpr const char* kPeriod =
     "WITH t AS ("
     " SELECT t.id, coalesce(t.first_rule_id, '') AS rule,"
     "  coalesce(t.first_department_id, t.department_id) AS first_dept, t.department_id AS dept,"
-    "  extract(epoch FROM t.accepted_at - t.created_at)::double precision AS accept_s,"
+    // Without the time the ticket waited for the citizen's answer to a question (paused).
+    "  extract(epoch FROM t.accepted_at - t.created_at)::double precision"
+    "   - t.paused_before_accept_seconds AS accept_s,"
     "  CASE WHEN t.status = 'done' AND t.closed_at IS NOT NULL"
-    "   THEN extract(epoch FROM t.closed_at - t.created_at)::double precision END AS done_s,"
+    "   THEN extract(epoch FROM t.closed_at - t.created_at)::double precision - t.paused_seconds"
+    "  END AS done_s,"
     // Left its first department: handed back, forwarded by an operator or triage, or routed
     // elsewhere after a change of category (a misroute of the rule that chose it).
     "  EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket_id = t.id"

@@ -32,17 +32,17 @@ void ReadWorkingDays(YamlReader& rd, const YAML::Node& n, Settings& t) {
     rd.Fail(w, "tickets.working_days", "must name at least one day");
 }
 
-const char* const kEvents[] = {"accepted", "in_progress", "done",
-                               "rejected", "forwarded",   "duplicate"};
+const char* const kEvents[] = {"accepted",  "in_progress", "done",    "rejected",
+                               "forwarded", "duplicate",   "question"};
 
 }  // namespace
 
 void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Settings& t) {
-  if (!n || !rd.ExpectMap(
-                n, "tickets",
-                {"triage_department", "working_days", "holidays", "remind_after", "reassign_after",
-                 "delivery_max_attempts", "delivery_timeout_seconds", "attach_max_bytes",
-                 "jobs_interval_ms", "inbox_idle_minutes", "inbox_session_hours"})) {
+  if (!n || !rd.ExpectMap(n, "tickets",
+                          {"triage_department", "working_days", "holidays", "remind_after",
+                           "reassign_after", "question_timeout", "delivery_max_attempts",
+                           "delivery_timeout_seconds", "attach_max_bytes", "jobs_interval_ms",
+                           "inbox_idle_minutes", "inbox_session_hours"})) {
     return;
   }
   rd.String(n, "triage_department", &t.triage_department, false, "tickets");
@@ -60,6 +60,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& n, Config& config, Setting
   }
   ReadSpan(rd, n, "remind_after", "tickets", &t.remind_after);
   ReadSpan(rd, n, "reassign_after", "tickets", &t.reassign_after);
+  ReadSpan(rd, n, "question_timeout", "tickets", &t.question_timeout);
   rd.Int(n, "delivery_max_attempts", &t.delivery_max_attempts, 1, 100, "tickets");
   rd.Int(n, "delivery_timeout_seconds", &t.delivery_timeout_seconds, 1, 600, "tickets");
   rd.Int(n, "attach_max_bytes", &t.attach_max_bytes, 0, int64_t{1} << 31, "tickets");

@@ -23,6 +23,9 @@ struct Settings {
   std::vector<std::string> holidays;                // YYYY-MM-DD, not working days
   Span remind_after;    // no acceptance within this: a reminder to the department
   Span reassign_after;  // no acceptance within this: the ticket goes to the triage department
+  // No answer to a question within this: the ticket returns to its department with a note
+  // (tickets/questions.hpp).
+  Span question_timeout = *ParseSpan("5 working days");
   int delivery_max_attempts = 6;  // department deliveries: attempts before giving up
   int delivery_timeout_seconds = 20;
   int64_t attach_max_bytes = 5 * 1024 * 1024;  // e-mail delivery: photos beyond this are linked

@@ -17,6 +17,7 @@
 #include "tickets/fix_answers.hpp"
 #include "tickets/followups.hpp"
 #include "tickets/provider_events.hpp"
+#include "tickets/questions.hpp"
 #include "tickets/settings.hpp"
 
 namespace meldestelle::chat {
@@ -402,13 +403,16 @@ bool ChatIntake::AnswerFixed(db::Tx& tx, const Step& s) {
   return true;
 }
 
-// A reply to one of our messages about a published ticket is a follow-up to that ticket. False
-// if the message is none.
+// A reply to one of our messages about a published ticket is a follow-up to that ticket; so is
+// any message while a question of staff to this sender waits for its answer
+// (tickets/questions.hpp). False if the message is none.
 bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
-  if (e.reply_to.empty())
-    return false;
-  std::string ticket = outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
+  std::string ticket = e.reply_to.empty()
+                           ? std::string()
+                           : outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
+  if (ticket.empty())
+    ticket = tickets::WaitingTicketOf(tx, e.channel, e.sender);
   if (ticket.empty())
     return false;
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "followup"))

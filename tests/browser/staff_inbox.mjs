@@ -1,7 +1,7 @@
 // Drives the staff inbox (/staff) in a real headless Chromium (Debian's chromium, driven by
 // playwright-core) the way department staff use it: log in with the department's token, find
 // the ticket on the list, open it with its photo and map link, accept it, set it done with a
-// note for the citizen, change its category, hand another ticket back, log out; then as the
+// note for the citizen, change its category, ask the citizen, hand another ticket back, log out; then as the
 // operator forward that ticket to a named department. Called by the integration test
 // tests/integration/inbox_test.cpp, which prepared the tickets and checks the database after.
 //
@@ -83,6 +83,14 @@ try {
   check((await page.inputValue('#kategorie')) === 'STR-02', 'and shown as the current one');
   check((await page.locator('#verlauf li').allTextContents()).some((h) => h.includes('Kategorie geändert')),
         'the history records the change');
+
+  // A question to the citizen: the ticket waits for the answer.
+  await page.fill('#rueckfrage', 'Ist die Stelle abgesperrt?');
+  await page.click('#rueckfrage-senden');
+  await page.waitForURL(/ok=question/);
+  check((await page.textContent('.msg.ok')).includes('Rückfrage ist gesendet'), 'the question is sent');
+  check((await page.textContent('#status')).trim() === 'wartet auf Antwort', 'the ticket waits for the answer');
+  check(await page.locator('#rueckfrage').count() === 0, 'and offers no second question');
 
   await page.selectOption('#neuer-status', 'done');
   await page.fill('#hinweis', 'Das Schlagloch ist verfüllt.');

@@ -92,9 +92,12 @@ TEST_CASE(
                 "' AND t.department_id = 'ordnungsamt' AND h.action = 'forwarded'"
                 " AND h.to_department = 'ordnungsamt' AND h.actor LIKE 'Leitstelle (token %'") ==
         1);
-  // The citizen heard of both public changes, once each.
+  // The citizen heard of both public changes and the question, once each.
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'"
-                " AND address = 'eltern@example.net'") == 2);
+                " AND address = 'eltern@example.net'") == 3);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status' AND address ="
+                " 'eltern@example.net' AND payload->>'event' = 'question'"
+                " AND payload->>'note' = 'Ist die Stelle abgesperrt?'") == 1);
 }
 
 }  // namespace inbox_test

@@ -321,6 +321,138 @@ TEST_CASE(
                 " = 'followup'") == 1);
 }
 
+TEST_CASE(
+    "Rückfrage: staff ask the citizen by e-mail, the ticket waits with its clocks paused, the "
+    "answer by e-mail returns it to the department, no answer in time returns it too, and no "
+    "way back is refused",
+    "[integration][mail][question]") {
+  Stack s(MailOptions());
+  const std::string token = s.DepartmentToken("tiefbauamt");
+  httplib::Headers auth{{"Authorization", "Bearer " + token}};
+  // Far enough apart not to be linked as duplicates.
+  auto report = [&](const std::string& email, double lat) {
+    json r{{"description", "Tiefes Schlagloch"},
+           {"category", "STR-01"},
+           {"lat", lat},
+           {"lon", 6.9602}};
+    if (!email.empty())
+      r["email"] = email;
+    auto posted = s.Client().Post("/api/v1/reports", r.dump(), "application/json");
+    REQUIRE(posted);
+    REQUIRE(posted->status == 202);
+    std::string ref = json::parse(posted->body)["reference"];
+    REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref + "'", 1));
+    return ref;
+  };
+  auto ask = [&](const std::string& ref, const std::string& body) {
+    auto r = s.Client().Post(("/api/v1/tickets/" + ref + "/question").c_str(), auth, body,
+                             "application/json");
+    REQUIRE(r);
+    return std::make_pair(r->status, json::parse(r->body, nullptr, false));
+  };
+  auto field = [&](const std::string& ref, const std::string& expr) {
+    return s
+        .Query("SELECT coalesce((" + expr + ")::text, '') FROM tickets WHERE reference = '" + ref +
+               "'")[0][0]
+        .as<std::string>();
+  };
+  auto deliveries = [&](const std::string& reason) {
+    return s.Count(
+        "SELECT count(*) FROM outbox WHERE kind = 'delivery' AND payload->>'reason' = '" + reason +
+        "'");
+  };
+
+  // Nobody to ask: no contact left. Refused, nothing changed.
+  const std::string silent = report("", 50.9375);
+  auto none = ask(silent, R"({"question":"Wo genau?"})");
+  CHECK(none.first == 409);
+  CHECK(none.second["error"]["code"] == "no_way_back");
+  CHECK(field(silent, "status") == "assigned");
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'question'") == 0);
+  CHECK(ask(silent, R"({"question":""})").first == 400);
+
+  // Asked by e-mail, in the thread of the acknowledgement.
+  const std::string from = "frage+" + RandomHex(4) + "@example.org";
+  const std::string ref = report(from, 50.9455);
+  const std::string shown = ref.substr(0, 4) + "-" + ref.substr(4, 4) + "-" + ref.substr(8);
+  INFO(s.DispatcherLog());
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(from).size() == 1; }));  // the acknowledgement
+  const std::string ack_id = Header(SinkMessagesTo(from)[0], "Message-ID");
+  auto asked = ask(ref, R"({"question":"Wie tief ist das Loch, etwa in Zentimetern?"})");
+  INFO(asked.second.dump());
+  REQUIRE(asked.first == 200);
+  CHECK(asked.second["status"] == "waiting_for_citizen");
+  CHECK(asked.second["history"].back()["action"] == "question");
+  CHECK(asked.second["history"].back()["public_note"] ==
+        "Wie tief ist das Loch, etwa in Zentimetern?");
+  CHECK(ask(ref, R"({"question":"Und noch etwas?"})").first == 409);
+  REQUIRE(WaitFor([&] { return SinkMessagesTo(from).size() == 2; }));
+  std::string question_mail = SinkMessagesTo(from)[1];
+  CHECK(Header(question_mail, "In-Reply-To") == ack_id);
+  auto parsed = email::ParseMail(question_mail);
+  REQUIRE(parsed);
+  CHECK(parsed->text.find("Wie tief ist das Loch, etwa in Zentimetern?") != std::string::npos);
+  CHECK(parsed->text.find("Bitte antworten Sie") != std::string::npos);
+  // The citizen's status page shows the status before the question.
+  auto page = s.Client().Get(("/api/v1/reports/" + ref).c_str());
+  REQUIRE(page);
+  CHECK(json::parse(page->body)["status"] == "assigned");
+  // The acceptance clock stands still: no deadline counts while it waits.
+  const std::string assigned_before = field(ref, "extract(epoch FROM assigned_at)");
+
+  // The answer, by e-mail with the reference in the subject.
+  int status = -1;
+  fs::path answer = s.dir() / "antwort.eml";
+  std::ofstream(answer, std::ios::binary)
+      << "From: <" + from + ">\r\nTo: maengel@musterstadt.example\r\nSubject: Re: [" + shown +
+             "] Neuigkeiten zu Ihrer Meldung\r\nDate: Fri, 04 Dec 2026 10:00:00 +0100\r\n"
+             "Message-ID: <" +
+             RandomHex(8) +
+             "@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Etwa 15 Zentimeter.\r\n";
+  std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + answer.string() + "\"", &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM tickets WHERE reference = '" + ref + "' AND status = 'assigned'", 1));
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'answered'"
+                " AND actor = 'citizen:email' AND to_status = 'assigned'") == 1);
+  CHECK(deliveries("answered") == 1);
+  CHECK(deliveries("followup") == 0);  // told once, as the answer
+  CHECK(std::stod(field(ref, "paused_seconds")) > 0);
+  CHECK(std::stod(field(ref, "paused_before_accept_seconds")) ==
+        Approx(std::stod(field(ref, "paused_seconds"))));
+  CHECK(std::stod(field(ref, "extract(epoch FROM assigned_at)")) > std::stod(assigned_before));
+  CHECK(field(ref, "waiting_since") == "");
+  // The department's mail says it is the answer.
+  REQUIRE(WaitFor([&] {
+    for (const auto& m : SinkMessagesTo("tiefbauamt@musterstadt.example")) {
+      auto mail = email::ParseMail(m);  // the subject is encoded (RFC 2047)
+      if (mail && mail->subject.rfind("Antwort auf Ihre Rückfrage: [" + shown + "]", 0) == 0)
+        return true;
+    }
+    return false;
+  }));
+
+  // No answer: after tickets.question_timeout (5 working days) the ticket is back, with a note.
+  auto accepted = s.Client().Post(("/api/v1/tickets/" + ref + "/accept").c_str(), auth, "{}",
+                                  "application/json");
+  REQUIRE(accepted);
+  REQUIRE(accepted->status == 200);
+  REQUIRE(ask(ref, R"({"question":"Ist die Stelle abgesperrt?"})").first == 200);
+  out = s.RunCommand({"deadlines", "run", "--now", "2099-01-01T12:00:00Z"}, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK(out.find(ref + "  question_expired") != std::string::npos);
+  CHECK(field(ref, "status") == "accepted");
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'question_expired'"
+                " AND actor = 'system:deadline' AND to_status = 'accepted'") == 1);
+  CHECK(deliveries("question_expired") == 1);
+  // A second pass changes nothing.
+  out = s.RunCommand({"deadlines", "run", "--now", "2099-01-01T12:00:00Z"}, &status);
+  CHECK(out.find("question_expired") == std::string::npos);
+}
+
 TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes a recipient",
           "[integration][mail]") {
   Stack s(MailOptions());

@@ -393,6 +393,56 @@ TEST_CASE("Telegram: photo with caption, an edit, a pin and fertig become one ti
 }
 
 TEST_CASE(
+    "Telegram: a question of staff reaches the chat, and the citizen's next plain message is "
+    "the answer that returns the ticket to the department",
+    "[integration][messenger][question]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));
+  const int64_t chat = 5123400001;
+  REQUIRE(PostTelegram(s, TgMessage(734600001, chat, 2001, {{"text", "Schlagloch, sehr tief"}}))
+              ->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734600002, chat, 2002,
+                                    {{"location", {{"latitude", 50.948}, {"longitude", 6.975}}}}))
+              ->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734600003, chat, 2003, {{"text", "fertig"}}))->status == 200);
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  REQUIRE(fake.WaitForSent(1));  // the acknowledgement
+  const std::string ref = One(s, "SELECT reference FROM tickets");
+  const std::string department = One(s, "SELECT department_id FROM tickets");
+  const std::string token = s.DepartmentToken(department);
+  auto asked = s.Client().Post(
+      ("/api/v1/tickets/" + ref + "/question").c_str(), {{"Authorization", "Bearer " + token}},
+      R"({"question":"Ist das Loch auf der Fahrbahn oder dem Gehweg?"})", "application/json");
+  REQUIRE(asked);
+  INFO(asked->body);
+  REQUIRE(asked->status == 200);
+  REQUIRE(fake.WaitForSent(2));
+  auto question = fake.sent()[1];
+  CHECK(question.channel == "telegram");
+  CHECK(question.body["chat_id"] == chat);
+  CHECK(question.body["text"].get<std::string>().find(
+            "Ist das Loch auf der Fahrbahn oder dem Gehweg?") != std::string::npos);
+
+  // A plain message, quoting nothing: the answer, not a new report.
+  REQUIRE(
+      PostTelegram(s, TgMessage(734600004, chat, 2004, {{"text", "Auf der Fahrbahn."}}))->status ==
+      200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE status = 'assigned'", 1));
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups WHERE text = 'Auf der Fahrbahn.'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'answered'"
+                " AND actor = 'citizen:telegram'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 1);
+  // Answered, the next message is a new report again.
+  REQUIRE(
+      PostTelegram(s, TgMessage(734600005, chat, 2005, {{"text", "Noch: Laterne aus"}}))->status ==
+      200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts", 2));
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 1);
+}
+
+TEST_CASE(
     "Chat rate limit: beyond 20 messages a minute a sender's messages are dropped and counted",
     "[integration][messenger]") {
   FakeProviders fake;

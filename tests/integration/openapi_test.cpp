@@ -150,6 +150,8 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
        json{{"duplicate_of", a}}.dump()},
       {"changeTicketCategory", "post", "/api/v1/tickets/" + a + "/category",
        R"({"category":"STR-02","note":"Gehweg"})"},
+      {"askCitizen", "post", "/api/v1/tickets/" + a + "/question",
+       R"({"question":"Wie tief ist das Loch?"})"},
       {"handBackTicket", "post", "/api/v1/tickets/" + c + "/hand-back",
        R"({"reason":"Privatweg"})"},
       {"forwardTicket", "post", "/api/v1/tickets/" + c + "/forward",

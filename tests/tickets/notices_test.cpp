@@ -109,6 +109,27 @@ TEST_CASE("an SMS notice names the town and fits one SMS by shortening the note"
   CHECK(Utf8Length(StatusText(c, Notice("done", umlauts), NoticeStyle::kSms)) == 160);
 }
 
+TEST_CASE("a question of staff is asked in the citizen's language and sent whole, also by SMS",
+          "[status_texts]") {
+  Config c = TextsConfig();
+  const std::string question(200, 'q');
+  StatusNotice n = Notice("question", question);
+  // The catalogue's text (none in the town's own texts): "Frage:", not "Hinweis:".
+  std::string chat = StatusText(c, n, NoticeStyle::kChat);
+  CHECK(chat.find("Tiefbauamt") != std::string::npos);
+  CHECK(chat.find("Frage: " + question) != std::string::npos);
+  CHECK(chat.find("Hinweis") == std::string::npos);
+  std::string sms = StatusText(c, n, NoticeStyle::kSms);
+  CHECK(sms.find(question) != std::string::npos);  // never shortened
+  CHECK(Utf8Length(sms) > 160);
+  n.language = "ar";
+  std::string ar = StatusText(c, n, NoticeStyle::kEmail);
+  CHECK(ar.find(question) != std::string::npos);
+  CHECK(ar.find("Frage") == std::string::npos);
+  CHECK(StatusTemplateLine(c, Notice("question", "Wie tief?")).find("Frage: Wie tief?") !=
+        std::string::npos);
+}
+
 TEST_CASE("an e-mail notice is a letter with the status link, the note and the opt-out link",
           "[status_texts]") {
   Config c = TextsConfig();
