@@ -51,7 +51,9 @@ const TextOption kTextOptions[] = {
     {"--whatsapp", &Args::whatsapp, false, "--whatsapp needs a phone number"},
     {"--telegram", &Args::telegram, false, "--telegram needs a chat id"},
     {"--reference", &Args::reference, false, "--reference needs a reference"},
-    {"--out", &Args::out, false, "--out needs a folder"}};
+    {"--out", &Args::out, false, "--out needs a folder"},
+    {"--by", &Args::by, false, "--by needs category, district, department or channel"},
+    {"--period", &Args::period, false, "--period needs week or month"}};
 
 struct NumberOption {
   std::string_view name;
@@ -126,8 +128,10 @@ Args ParseArgs(int argc, char** argv, int start) {
       a.positional.push_back(arg);
     }
   }
-  if (a.error.empty() && a.format != "text" && a.format != "json")
-    a.error = "--format needs text or json";
+  // `report` also writes a table (= text) and CSV.
+  if (a.error.empty() && a.format != "text" && a.format != "json" && a.format != "table" &&
+      a.format != "csv")
+    a.error = "--format needs text or json (report: table, csv or json)";
   return a;
 }
 

@@ -45,6 +45,7 @@ struct Args {
   bool dry_run = false;        // privacy retention run / erase --dry-run
   std::string email, phone, whatsapp, telegram, reference;  // privacy export / erase
   std::string out;                                          // privacy export --out
+  std::string by, period;                                   // report --by, --period
   std::vector<std::string> positional;
   std::string error;
 };
@@ -97,7 +98,8 @@ int RunDispatcher(const Args& args);
 int RunMailgate(const Args& args);
 int RunMailPoll(const Args& args);
 int RunMigrate(const Args& args);
-int RunRules(const Args& args);  // check, explain, shadow-report, promote, rollback, replay
+int RunRules(const Args& args);
+int RunReport(const Args& args);  // check, explain, shadow-report, promote, rollback, replay
 int RunReplay(const Args& args);
 int RunDeadLetters(const Args& args);
 int RunTickets(const Args& args);

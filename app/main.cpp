@@ -39,6 +39,8 @@ Commands:
   token             create, list and revoke the staff API's tokens (per department, operator)
   deadlines run     one pass of the ticket jobs (re-routing, acceptance deadlines) at a time
   stats             routing quality per rule and department: misroutes, escalations, times
+  report            figures for the council: reports, open, done, times, by category,
+                    district, department or channel, per week or month (table, CSV, JSON)
   privacy           data protection: retention pass, a citizen's data export and erasure,
                     who saw contact data
   texts             the citizens' texts in every language: check a town's folder, show them
@@ -61,6 +63,7 @@ constexpr Command kCommands[] = {
     {"tickets", RunTickets},       {"token", RunToken},
     {"deadlines", RunDeadlines},   {"stats", RunStats},
     {"privacy", RunPrivacy},       {"texts", RunTexts},
+    {"report", RunReport},
 };
 
 }  // namespace

@@ -47,7 +47,8 @@ TEST_CASE("a missing or wrong value says which option and what it needs", "[args
   CHECK(Parse({"--metrics-port", "70000"}).error == "--metrics-port needs a port from 0 to 65535");
   CHECK(Parse({"--metrics-port", "80x"}).error == "--metrics-port needs a port from 0 to 65535");
   CHECK(Parse({"--examples", "1001"}).error == "--examples needs a number from 0 to 1000");
-  CHECK(Parse({"--format", "xml"}).error == "--format needs text or json");
+  CHECK(Parse({"--format", "xml"}).error ==
+        "--format needs text or json (report: table, csv or json)");
   CHECK(Parse({"--frobnicate"}).error == "unknown option --frobnicate");
   // The first problem stops reading.
   Args a = Parse({"--limit", "x", "--bogus"});

@@ -628,4 +628,86 @@ TEST_CASE(
   CHECK((*default_rule)["recategorised"] == 0);
 }
 
+TEST_CASE(
+    "meldestelle report: received, open, done, duplicates, forwarded and times by category, "
+    "district and channel, per month, as table, CSV and JSON",
+    "[staff][report]") {
+  Stack s;
+  std::string tiefbau = CreateToken(s, {"--department", "tiefbauamt"});
+  std::string op = CreateToken(s, {"--operator"});
+  std::string done = ReportAt(s, "STR-01", 50.948, 6.975);
+  std::string moved = ReportAt(s, "STR-01", 50.945, 6.950, "zwei@example.net");
+  std::string again = ReportAt(s, "STR-01", 50.945, 6.950, "drei@example.net");
+  std::string tree = ReportAt(s, "GRU-01", 50.9405, 6.9405, "", "Baum umgestürzt");
+  REQUIRE(s.Count("SELECT count(*) FROM tickets WHERE status = 'duplicate' AND reference = '" +
+                  again + "'") == 1);
+  REQUIRE(Call(s, "POST", "/api/v1/tickets/" + done + "/accept", tiefbau).status == 200);
+  REQUIRE(Call(s, "POST", "/api/v1/tickets/" + done + "/status", tiefbau,
+               R"({"status":"done","public_note":"Verfüllt."})")
+              .status == 200);
+  REQUIRE(Call(s, "POST", "/api/v1/tickets/" + moved + "/forward", op,
+               R"({"department":"ordnungsamt"})")
+              .status == 200);
+
+  auto report = [&](const std::vector<std::string>& more, int expected = 0) {
+    std::vector<std::string> args = {"report"};
+    args.insert(args.end(), more.begin(), more.end());
+    int status = -1;
+    std::string out = s.RunCommand(args, &status);
+    INFO(out);
+    REQUIRE(status == expected);
+    return out;
+  };
+  auto row = [](const json& rows, const char* key, const json& value) -> json {
+    for (const auto& r : rows) {
+      if (r[key] == value)
+        return r;
+    }
+    return json();
+  };
+  json by_category =
+      meldestelle::testing::ParseJsonOutput(report({"--by", "category", "--format", "json"}));
+  json str = row(by_category["rows"], "category", "STR-01");
+  REQUIRE(str.is_object());
+  CHECK(str["received"] == 3);
+  CHECK(str["duplicates"] == 1);
+  CHECK(str["done"] == 1);
+  CHECK(str["open"] == 1);
+  CHECK(str["forwarded"] == 1);
+  CHECK(str["accept_seconds"]["p50"].is_number());
+  CHECK(str["done_seconds"]["p50"].is_number());
+  json gru = row(by_category["rows"], "category", "GRU-01");
+  REQUIRE(gru.is_object());
+  CHECK(gru["received"] == 1);
+  CHECK(gru["open"] == 1);
+  CHECK(gru["done_seconds"]["p50"].is_null());
+  CHECK(by_category["rows"][0]["category"] == "STR-01");  // most reports first
+
+  json by_district =
+      meldestelle::testing::ParseJsonOutput(report({"--by", "district", "--format", "json"}));
+  CHECK(row(by_district["rows"], "district", "altstadt")["received"] == 1);
+  CHECK(row(by_district["rows"], "district", "nordstadt")["received"] == 3);  // and the tree
+  CHECK(row(by_district["rows"], "district", "stadtgebiet")["received"] == 4);
+
+  std::string csv = report({"--by", "channel", "--period", "month", "--format", "csv"});
+  CHECK(csv.rfind("month,channel,received,", 0) == 0);
+  std::string month = s.Query("SELECT to_char(now() AT TIME ZONE 'Europe/Berlin', 'YYYY-MM')")[0][0]
+                          .as<std::string>();
+  CHECK(csv.find("\r\n" + month + ",app,4,1,2,1,0,0,1,") != std::string::npos);
+
+  std::string table = report({"--by", "department"});
+  CHECK(table.find("department") == 0);
+  CHECK(table.find("ordnungsamt") != std::string::npos);
+  // Nothing in a period before: an empty report, not an error.
+  CHECK(report({"--until", "2020-01-01"}).find("(no reports in the period)") != std::string::npos);
+  // Wrong options: usage, exit 2.
+  CHECK(report({"--by", "street"}, 2)
+            .find("--by must be category, district, department or "
+                  "channel") != std::string::npos);
+  CHECK(report({"--period", "year"}, 2).find("--period must be week or month") !=
+        std::string::npos);
+  CHECK(report({"--since", "gestern"}, 2).find("--since") != std::string::npos);
+  CHECK(report({"--help"}).find("Usage: meldestelle report") == 0);
+}
+
 }  // namespace staff_test
