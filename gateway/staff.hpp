@@ -11,6 +11,7 @@
 #include "core/media.hpp"
 #include "core/metrics.hpp"
 #include "routing/geo.hpp"
+#include "routing/timezone.hpp"
 #include "tickets/actions.hpp"
 #include "tickets/api_tokens.hpp"
 #include "tickets/staff_sessions.hpp"
@@ -42,6 +43,11 @@ class Staff {
     std::string area;  // a routing area's name
     std::optional<routing::BBox> bbox;
     std::string since, until;  // received_at bounds, ISO 8601 date or time
+    // Words to find: in the reference (spaces and dashes ignored), the text or the address,
+    // each word somewhere (case-insensitive).
+    std::string q;
+    bool overdue = false;  // not accepted in time: reminded or escalated, still assigned
+    bool oldest_first = false;
     int limit = 50;
     int offset = 0;
   };
@@ -95,6 +101,7 @@ class Staff {
   void InboxList(const httplib::Request& req, httplib::Response& res);
   void InboxTicket(const httplib::Request& req, httplib::Response& res);
   void InboxAction(const httplib::Request& req, httplib::Response& res);
+  void InboxAcceptMany(const httplib::Request& req, httplib::Response& res);
   void InboxPhoto(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;
@@ -102,6 +109,7 @@ class Staff {
   db::Pool db_;
   BlobStore blobs_;
   std::map<std::string, routing::Geometry> areas_;
+  std::optional<routing::TimeZone> zone_;  // the town's, for the inbox's times; UTC if unknown
 };
 
 }  // namespace meldestelle::gateway

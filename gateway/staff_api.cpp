@@ -32,7 +32,10 @@ Staff::Staff(const Config& config, metrics::Registry& registry)
     : config_(config),
       registry_(registry),
       db_(config.database.url),
-      blobs_(config.storage.media_dir) {}
+      blobs_(config.storage.media_dir) {
+  auto zone = routing::TimeZone::Load(config.town.timezone);
+  zone_ = zone ? std::move(zone).value() : routing::TimeZone::Utc();
+}
 
 Status Staff::Register(httplib::Server& server) {
   for (const auto& a : config_.Get<routing::Settings>().areas) {
@@ -181,8 +184,9 @@ std::string ParseBBox(const std::string& text, std::optional<routing::BBox>& out
 
 std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& token,
                                Filter* f) const {
-  static const std::set<std::string> kParams = {
-      "status", "category", "area", "bbox", "since", "until", "limit", "offset", "department"};
+  static const std::set<std::string> kParams = {"status",     "category", "area",    "bbox",
+                                                "since",      "until",    "limit",   "offset",
+                                                "department", "q",        "overdue", "sort"};
   for (const auto& [k, v] : req.params) {
     if (!kParams.count(k))
       return "unknown parameter \"" + k + "\"";
@@ -225,6 +229,23 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
       return std::string(name) + ": expected a date (2026-11-27) or time (2026-11-27T10:00:00Z)";
     }
   }
+  if (req.has_param("q")) {
+    f->q = req.get_param_value("q");
+    if (!IsValidUtf8(f->q) || Utf8Length(f->q) > 200)
+      return "q: at most 200 characters of UTF-8";
+  }
+  if (req.has_param("overdue")) {
+    const std::string o = req.get_param_value("overdue");
+    if (o != "true" && o != "false")
+      return "overdue: true or false";
+    f->overdue = o == "true";
+  }
+  if (req.has_param("sort")) {
+    const std::string o = req.get_param_value("sort");
+    if (o != "newest" && o != "oldest")
+      return "sort: newest or oldest";
+    f->oldest_first = o == "oldest";
+  }
   if (req.has_param("limit") && !ParseInt(req.get_param_value("limit"), 1, 200, &f->limit)) {
     return "limit: a number from 1 to 200";
   }
@@ -238,7 +259,7 @@ std::string Staff::ParseFilter(const httplib::Request& req, const ApiToken& toke
 namespace {
 
 // The staff list's filter ($1 department, $2 statuses, $3 category, $4 since, $5 until, $6 with a
-// box, $7..$10 the box).
+// box, $7..$10 the box, $11 the search's words as LIKE patterns, $12 overdue only).
 constexpr const char* kListWhere =
     " WHERE ($1 = '' OR department_id = $1)"
     " AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))"
@@ -246,7 +267,37 @@ constexpr const char* kListWhere =
     " AND ($4 = '' OR received_at >= $4::timestamptz)"
     " AND ($5 = '' OR received_at < CASE WHEN length($5) = 10"
     "      THEN $5::date + 1 ELSE $5::timestamptz END)"
-    " AND (NOT $6 OR (lat BETWEEN $7 AND $8 AND lon BETWEEN $9 AND $10))";
+    " AND (NOT $6 OR (lat BETWEEN $7 AND $8 AND lon BETWEEN $9 AND $10))"
+    " AND (SELECT bool_and(reference ILIKE replace(w, '-', '') OR text ILIKE w OR address ILIKE w)"
+    "      FROM unnest($11::text[]) AS w) IS NOT FALSE"
+    " AND (NOT $12 OR (status = 'assigned' AND escalation_level >= 1))";
+
+// The search's words as ILIKE patterns (%word%, with % _ and backslash escaped), as a text[]
+// literal; the reference is compared without the dashes of its display form.
+std::string SearchPatterns(const std::string& q) {
+  std::string out = "{";
+  std::istringstream words(q);
+  bool first = true;
+  for (std::string w; words >> w;) {
+    std::string p = "%";
+    for (char c : w) {
+      if (c == '%' || c == '_' || c == '\\')
+        p += '\\';
+      p += c;
+    }
+    p += "%";
+    // An array literal: each element quoted, " and \ escaped.
+    std::string quoted = "\"";
+    for (char c : p) {
+      if (c == '"' || c == '\\')
+        quoted += '\\';
+      quoted += c;
+    }
+    out += (first ? "" : ",") + quoted + "\"";
+    first = false;
+  }
+  return out + "}";
+}
 
 }  // namespace
 
@@ -263,27 +314,30 @@ Result<Staff::Page> Staff::List(const Filter& f, const ApiToken& token, const ch
       box = area->bbox;  // narrowed further below
     const double b[4] = {box ? box->min_lat : 0.0, box ? box->max_lat : 0.0,
                          box ? box->min_lon : 0.0, box ? box->max_lon : 0.0};
+    const std::string words = SearchPatterns(f.q);
+    const char* order = f.oldest_first ? " ORDER BY received_at, reference"
+                                       : " ORDER BY received_at DESC, reference";
     std::vector<std::string> ids;
     Page page;
     if (area == nullptr) {
       // The page is cut in SQL; only its tickets are loaded.
-      auto rows = tx.exec_params(std::string("SELECT id::text FROM tickets") + kListWhere +
-                                     " ORDER BY received_at DESC, reference LIMIT $11 OFFSET $12",
+      auto rows = tx.exec_params(std::string("SELECT id::text FROM tickets") + kListWhere + order +
+                                     " LIMIT $13 OFFSET $14",
                                  f.department, statuses, f.category, f.since, f.until,
-                                 box.has_value(), b[0], b[1], b[2], b[3],
+                                 box.has_value(), b[0], b[1], b[2], b[3], words, f.overdue,
                                  static_cast<long long>(f.limit), static_cast<long long>(f.offset));
       for (const auto& row : rows)
         ids.push_back(row[0].as<std::string>());
       page.total = tx.exec_params(std::string("SELECT count(*) FROM tickets") + kListWhere,
                                   f.department, statuses, f.category, f.since, f.until,
-                                  box.has_value(), b[0], b[1], b[2], b[3])[0][0]
+                                  box.has_value(), b[0], b[1], b[2], b[3], words, f.overdue)[0][0]
                        .as<long long>();
     } else {
       // An area's polygon is tested here, on the ids and positions of its box's rows.
-      auto rows = tx.exec_params(std::string("SELECT id::text, lat, lon FROM tickets") +
-                                     kListWhere + " ORDER BY received_at DESC, reference",
-                                 f.department, statuses, f.category, f.since, f.until,
-                                 box.has_value(), b[0], b[1], b[2], b[3]);
+      auto rows =
+          tx.exec_params(std::string("SELECT id::text, lat, lon FROM tickets") + kListWhere + order,
+                         f.department, statuses, f.category, f.since, f.until, box.has_value(),
+                         b[0], b[1], b[2], b[3], words, f.overdue);
       std::vector<std::string> inside;
       for (const auto& row : rows) {
         if (routing::Contains(*area, {row[2].as<double>(), row[1].as<double>()}))

@@ -5,8 +5,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
+#include <tuple>
 
 #include "channels/http.hpp"
 #include "channels/webform/page.hpp"
@@ -18,6 +21,7 @@
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "gateway/staff.hpp"
+#include "tickets/delivery.hpp"
 #include "tickets/reference.hpp"
 #include "tickets/settings.hpp"
 #include "tickets/view.hpp"
@@ -45,6 +49,9 @@ form.inline{display:inline}label{display:block;margin:.4rem 0 .2rem}textarea,inp
 button{font:inherit;padding:.45rem .9rem;margin-top:.4rem;cursor:pointer}
 .photos img{max-width:18rem;max-height:14rem;margin:.3rem;border:1px solid #ccc}
 .actions{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:.8rem}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+form.suche{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:.4rem .8rem;align-items:end;background:#fff;padding:.6rem 1rem;border-radius:.3rem}
+input[type=search],input[type=date]{width:100%;padding:.4rem;font:inherit}label.check{display:flex;gap:.4rem;align-items:center}
 )css";
 
 std::string HtmlPage(const std::string& title, const std::string& header_right,
@@ -125,6 +132,18 @@ std::string Msg(const httplib::Request& req) {
       {"forward", "Die Meldung ist weitergeleitet."},
       {"question", "Die Rückfrage ist gesendet; die Meldung wartet auf die Antwort."},
       {"unchanged", "Keine Änderung: die Meldung war schon in diesem Stand."}};
+  if (req.get_param_value("ok") == "sammel") {
+    // Numbers only, read as numbers: a crafted link cannot put words of its own here.
+    const int yes = std::max(0, std::atoi(req.get_param_value("angenommen").c_str()));
+    const int no = std::max(0, std::atoi(req.get_param_value("nicht").c_str()));
+    std::string text =
+        std::to_string(yes) + (yes == 1 ? " Meldung" : " Meldungen") + " angenommen.";
+    if (no > 0) {
+      text += " " + std::to_string(no) +
+              " nicht (schon angenommen, nicht mehr Ihre oder nicht mehr offen).";
+    }
+    return "<p class=\"msg ok\" role=\"status\">" + HtmlEscape(text) + "</p>";
+  }
   if (req.has_param("ok")) {
     auto it = kOk.find(req.get_param_value("ok"));
     if (it != kOk.end())
@@ -445,6 +464,7 @@ void Staff::RegisterInbox(httplib::Server& server) {
   server.Post("/staff/logout", [this](const auto& req, auto& res) { InboxLogout(req, res); });
   server.Get(R"(/staff/tickets/([^/]+))",
              [this](const auto& req, auto& res) { InboxTicket(req, res); });
+  server.Post("/staff/annehmen", [this](const auto& req, auto& res) { InboxAcceptMany(req, res); });
   server.Post(R"(/staff/tickets/([^/]+)/aktion)",
               [this](const auto& req, auto& res) { InboxAction(req, res); });
   server.Get(R"(/staff/tickets/([^/]+)/fotos/(\d+))",
@@ -624,34 +644,128 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   if (!session)
     return;
   const ApiToken* token = &session->token;
+  const std::string csrf = Csrf(*session);
   Filter f;
   f.department = token->department_id;
-  f.limit = 100;
+  f.limit = 50;
   int seite = std::max(1, std::min(100000, std::atoi(req.get_param_value("seite").c_str())));
   f.offset = (seite - 1) * f.limit;
+  // The search form (GET, so that a search is a link): what is not understood is left out and
+  // said, never put into the page as typed.
+  std::vector<std::string> ignored;
   std::string view = req.has_param("ansicht") ? req.get_param_value("ansicht") : "offen";
   if (view == "erledigt") {
     f.statuses = {"done", "rejected"};
+  } else if (view == "wartet") {
+    f.statuses = {"waiting_for_citizen"};
   } else if (view != "alle") {
     view = "offen";
-    f.statuses = {"assigned", "accepted", "in_progress"};
+    f.statuses = {"assigned", "accepted", "in_progress", "waiting_for_citizen"};
   }
+  f.q = req.get_param_value("q");
+  if (!IsValidUtf8(f.q) || Utf8Length(f.q) > 200) {
+    f.q.clear();
+    ignored.push_back("Suche");
+  }
+  const std::string kategorie = req.get_param_value("kategorie");
+  if (!kategorie.empty()) {
+    if (config_.FindCategory(kategorie) != nullptr)
+      f.category = kategorie;
+    else
+      ignored.push_back("Kategorie");
+  }
+  const std::string bezirk = req.get_param_value("bezirk");
+  if (!bezirk.empty()) {
+    if (areas_.count(bezirk))
+      f.area = bezirk;
+    else
+      ignored.push_back("Bezirk");
+  }
+  static const std::regex kDate(R"(^\d{4}-\d{2}-\d{2}$)");
+  for (auto [name, out, label] :
+       {std::tuple<const char*, std::string*, const char*>{"von", &f.since, "Von"},
+        {"bis", &f.until, "Bis"}}) {
+    std::string v = req.get_param_value(name);
+    if (v.empty())
+      continue;
+    if (std::regex_match(v, kDate))
+      *out = v;
+    else
+      ignored.push_back(label);
+  }
+  f.overdue = req.get_param_value("ueberfaellig") == "1";
+  f.oldest_first = req.get_param_value("sortierung") == "alt";
   auto page = List(f, *token, nullptr);
+  if (!page && page.error().detail.rfind("22", 0) == 0) {
+    // A date of the right shape that does not exist (2026-13-45).
+    f.since.clear();
+    f.until.clear();
+    ignored.push_back("Datum");
+    page = List(f, *token, nullptr);
+  }
   if (!page) {
-    DatabaseAway(res, HeaderRight(*token, config_, Csrf(*session)));
+    DatabaseAway(res, HeaderRight(*token, config_, csrf));
     return;
   }
-  std::string nav = "<nav aria-label=\"Ansicht\"><p>";
-  for (auto [key, name] : {std::pair<const char*, const char*>{"offen", "Offen"},
-                           {"erledigt", "Abgeschlossen"},
-                           {"alle", "Alle"}}) {
-    nav += view == key ? std::string("<strong>") + name + "</strong> "
-                       : std::string("<a href=\"/staff?ansicht=") + key + "\">" + name + "</a> ";
+  // The query again, for the form's values and the page links.
+  std::string query = "ansicht=" + view;
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"q", f.q},
+           {"kategorie", f.category},
+           {"bezirk", f.area},
+           {"von", f.since},
+           {"bis", f.until},
+           {"ueberfaellig", f.overdue ? "1" : ""},
+           {"sortierung", f.oldest_first ? "alt" : ""}}) {
+    if (!value.empty())
+      query += "&" + name + "=" + httplib::detail::encode_query_param(value);
   }
-  nav += "</p></nav>";
+  auto option = [](const std::string& value, const std::string& label, const std::string& now) {
+    return "<option value=\"" + HtmlEscape(value) + "\"" + (value == now ? " selected" : "") + ">" +
+           HtmlEscape(label) + "</option>";
+  };
+  std::string form =
+      "<form method=\"get\" action=\"/staff\" role=\"search\" class=\"suche\"><div>"
+      "<label for=\"q\">Suche (Vorgangsnummer, Text, Straße)</label><input type=\"search\" "
+      "id=\"q\" name=\"q\" maxlength=\"200\" value=\"" +
+      HtmlEscape(f.q) +
+      "\"></div><div><label for=\"ansicht\">Status</label><select id=\"ansicht\" "
+      "name=\"ansicht\">" +
+      option("offen", "Offen", view) + option("wartet", "Wartet auf Antwort", view) +
+      option("erledigt", "Abgeschlossen", view) + option("alle", "Alle", view) +
+      "</select></div><div><label for=\"kategorie-filter\">Kategorie</label><select "
+      "id=\"kategorie-filter\" name=\"kategorie\">" +
+      option("", "alle", f.category);
+  for (const auto& c : config_.categories)
+    form += option(c.code, c.name + " (" + c.code + ")", f.category);
+  form +=
+      "</select></div><div><label for=\"bezirk\">Bezirk</label><select id=\"bezirk\" "
+      "name=\"bezirk\">" +
+      option("", "alle", f.area);
+  for (const auto& [name, area] : areas_)
+    form += option(name, name, f.area);
+  form +=
+      "</select></div><div><label for=\"von\">Eingang von</label><input type=\"date\" "
+      "id=\"von\" name=\"von\" value=\"" +
+      HtmlEscape(f.since) +
+      "\"></div><div><label for=\"bis\">bis</label><input type=\"date\" id=\"bis\" "
+      "name=\"bis\" value=\"" +
+      HtmlEscape(f.until) +
+      "\"></div><div><label for=\"sortierung\">Sortierung</label><select "
+      "id=\"sortierung\" name=\"sortierung\">" +
+      option("", "neueste zuerst", f.oldest_first ? "alt" : "") +
+      option("alt", "älteste zuerst", f.oldest_first ? "alt" : "") +
+      "</select></div><div><label class=\"check\"><input type=\"checkbox\" "
+      "id=\"ueberfaellig\" name=\"ueberfaellig\" value=\"1\"" +
+      (f.overdue ? " checked" : "") +
+      "> Nur überfällige (nicht rechtzeitig angenommen)</label></div><button "
+      "type=\"submit\" id=\"suchen\">Suchen</button> <a href=\"/staff\">Zurücksetzen</a>"
+      "</form>";
   std::string rows;
+  bool any_assigned = false;
   for (const auto& t : page->items) {
     std::string ref = t["reference"];
+    std::string status = t["status"];
     std::string cat = t["category_name"].is_string() ? t["category_name"].get<std::string>() : "–";
     std::string place = t["location"]["address"].get<std::string>();
     if (place.empty() && t["location"]["lat"].is_number())
@@ -663,36 +777,101 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
         --cut;
       text = text.substr(0, cut) + "…";
     }
-    rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\"><td><a href=\"/staff/tickets/" +
-            HtmlEscape(ref) + "\">" + HtmlEscape(tickets::DisplayReference(ref)) + "</a></td><td>" +
-            HtmlEscape(t["received_at"].get<std::string>()) + "</td><td>" + HtmlEscape(cat) +
-            "</td><td>" + HtmlEscape(place) + "</td><td>" + HtmlEscape(text) +
-            "</td><td><span class=\"status\">" +
-            HtmlEscape(StatusName(t["status"].get<std::string>())) + "</span></td></tr>";
+    // Several new tickets are accepted at once: a box for each (labelled for screen readers).
+    std::string pick = "<td></td>";
+    if (status == "assigned") {
+      any_assigned = true;
+      pick = "<td><input type=\"checkbox\" name=\"ref\" form=\"sammel\" value=\"" +
+             HtmlEscape(ref) + "\" id=\"w-" + HtmlEscape(ref) + "\"><label class=\"sr\" for=\"w-" +
+             HtmlEscape(ref) + "\">" + HtmlEscape(tickets::DisplayReference(ref)) +
+             " auswählen</label></td>";
+    }
+    rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\">" + pick +
+            "<td><a href=\"/staff/tickets/" + HtmlEscape(ref) + "\">" +
+            HtmlEscape(tickets::DisplayReference(ref)) + "</a></td><td>" +
+            HtmlEscape(tickets::LocalTimeText(*zone_, t["received_at"].get<std::string>())) +
+            "</td><td>" + HtmlEscape(cat) + "</td><td>" + HtmlEscape(place) + "</td><td>" +
+            HtmlEscape(text) + "</td><td><span class=\"status\">" + HtmlEscape(StatusName(status)) +
+            "</span></td></tr>";
   }
-  std::string body = "<h1>Meldungen</h1>" + Msg(req) + nav;
+  std::string body = "<h1>Meldungen</h1>" + Msg(req) + form;
+  if (!ignored.empty()) {
+    std::string what;
+    for (const auto& w : ignored)
+      what += (what.empty() ? "" : ", ") + w;
+    body += Alert("Nicht verstanden und deshalb nicht berücksichtigt: " + what + ".");
+  }
+  body += "<p id=\"anzahl\" role=\"status\">" + std::to_string(page->total) +
+          (page->total == 1 ? " Meldung" : " Meldungen") + "</p>";
   if (rows.empty()) {
     body += "<p id=\"leer\">Keine Meldungen in dieser Ansicht.</p>";
   } else {
+    if (any_assigned) {
+      body +=
+          "<form id=\"sammel\" method=\"post\" action=\"/staff/annehmen\"><input "
+          "type=\"hidden\" name=\"csrf\" value=\"" +
+          csrf + "\"><input type=\"hidden\" name=\"zurueck\" value=\"" + HtmlEscape(query) +
+          "\"><button type=\"submit\" id=\"sammel-annehmen\">Ausgewählte annehmen</button>"
+          "</form>";
+    }
     body += "<table><caption class=\"sr\">" + std::to_string(page->total) +
-            " Meldungen</caption><thead><tr><th>Vorgang</th><th>Eingang (UTC)</th>"
-            "<th>Kategorie</th><th>Ort</th><th>Text</th><th>Status</th></tr></thead><tbody>" +
+            " Meldungen</caption><thead><tr><th><span class=\"sr\">Auswahl</span></th>"
+            "<th>Vorgang</th><th>Eingang</th><th>Kategorie</th><th>Ort</th><th>Text</th>"
+            "<th>Status</th></tr></thead><tbody>" +
             rows + "</tbody></table>";
   }
   if (seite > 1 || page->total > f.offset + f.limit) {
+    const std::string link = "/staff?" + HtmlEscape(query) + "&amp;seite=";
     body += "<nav aria-label=\"Seiten\"><p>";
     if (seite > 1)
-      body += "<a href=\"/staff?ansicht=" + view + "&amp;seite=" + std::to_string(seite - 1) +
-              "\">← Neuere</a> ";
+      body += "<a href=\"" + link + std::to_string(seite - 1) + "\">← Vorherige</a> ";
     body += "Seite " + std::to_string(seite) + " ";
     if (page->total > f.offset + f.limit)
-      body += "<a href=\"/staff?ansicht=" + view + "&amp;seite=" + std::to_string(seite + 1) +
-              "\">Ältere →</a>";
+      body += "<a href=\"" + link + std::to_string(seite + 1) + "\">Nächste →</a>";
     body += "</p></nav>";
   }
   res.set_header("Cache-Control", "no-store");
-  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_, Csrf(*session)), body),
+  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_, csrf), body),
                   "text/html; charset=utf-8");
+}
+
+// Several tickets accepted at once (the list's boxes): each as its own action, so one that
+// cannot be accepted (taken meanwhile, another department's) leaves the others accepted.
+void Staff::InboxAcceptMany(const httplib::Request& req, httplib::Response& res) {
+  auto session = InboxAuth(req, res);
+  if (!session)
+    return;
+  const ApiToken* token = &session->token;
+  if (!ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
+    SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_, Csrf(*session)),
+             Alert("Das Formular ist ungültig oder veraltet. Bitte laden Sie die Seite neu."));
+    return;
+  }
+  const size_t count = req.get_param_value_count("ref");
+  int accepted = 0, not_accepted = 0;
+  for (size_t i = 0; i < count && i < 200; ++i) {
+    auto ref = ParseReference(req.get_param_value("ref", i));
+    StaffAction a;
+    a.kind = StaffAction::Kind::kAccept;
+    auto r = ref ? Act(*token, *ref, a) : Result<bool>(MakeError(errors::kNotFound, "no ticket"));
+    if (r && *r)
+      ++accepted;
+    else
+      ++not_accepted;
+  }
+  // Back to the same view; only our own query's characters (a path of the list, never a host).
+  std::string back = req.get_param_value("zurueck");
+  for (char c : back) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string("=&%-_.+~").find(c) == std::string::npos) {
+      back.clear();
+      break;
+    }
+  }
+  res.status = 303;
+  res.set_header("Location", "/staff?" + (back.empty() ? std::string() : back + "&") +
+                                 "ok=sammel&angenommen=" + std::to_string(accepted) +
+                                 "&nicht=" + std::to_string(not_accepted));
 }
 
 void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {

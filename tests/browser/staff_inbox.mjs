@@ -14,9 +14,10 @@ const base = process.env.BASE_URL;
 const token = process.env.TOKEN;
 const ref = process.env.REF;
 const ref2 = process.env.REF2;
+const ref3 = process.env.REF3;
 const opToken = process.env.OP_TOKEN;
-if (!base || !token || !ref || !ref2 || !opToken) {
-  console.error('usage: BASE_URL=… TOKEN=… OP_TOKEN=… REF=… REF2=… node staff_inbox.mjs');
+if (!base || !token || !ref || !ref2 || !ref3 || !opToken) {
+  console.error('usage: BASE_URL=… TOKEN=… OP_TOKEN=… REF=… REF2=… REF3=… node staff_inbox.mjs');
   process.exit(2);
 }
 
@@ -51,6 +52,32 @@ try {
   const row = page.locator(`tr[data-reference="${ref}"]`);
   check(await row.count() === 1, 'the ticket is on the list of open tickets');
   check(await page.locator(`tr[data-reference="${ref2}"]`).count() === 1, 'so is the second one');
+  check(!(await page.textContent('thead')).includes('UTC'), 'times are in the town\'s time zone');
+
+  // Search: words of the text, with the keyboard (the form is a GET: the search is a link).
+  await page.focus('#q');
+  await page.keyboard.type('privatweg UNEBEN');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/q=privatweg/);
+  check(await page.locator('tbody tr').count() === 1 &&
+        await page.locator(`tr[data-reference="${ref2}"]`).count() === 1, 'the search finds the one ticket');
+  check((await page.textContent('#anzahl')).startsWith('1 Meldung'), 'and says how many');
+  await page.goto(base + '/staff?q=' + ref3.slice(0, 4) + '-' + ref3.slice(4, 8));
+  check(await page.locator(`tr[data-reference="${ref3}"]`).count() === 1, 'a reference is found as staff write it');
+  await page.goto(base + '/staff?kategorie=STR-02&sortierung=alt');
+  check(await page.locator('tbody tr').count() === 1 && (await page.inputValue('#kategorie-filter')) === 'STR-02',
+        'the category filter keeps its value');
+  await page.goto(base + '/staff?von=2026-13-45');
+  check((await page.textContent('[role=alert]')).includes('Datum'), 'a date that does not exist is said, not used');
+
+  // Several accepted at once from the list.
+  await page.goto(base + '/staff');
+  await page.check(`#w-${ref3}`);
+  await page.click('#sammel-annehmen');
+  await page.waitForURL(/ok=sammel/);
+  check((await page.textContent('.msg.ok')).startsWith('1 Meldung angenommen'), 'the chosen ticket is accepted from the list');
+  check((await page.textContent(`tr[data-reference="${ref3}"] .status`)).trim() === 'angenommen',
+        'and shown as accepted');
 
   await row.locator('a').click();
   await page.waitForURL(new RegExp('/staff/tickets/' + ref));

@@ -53,12 +53,22 @@ TEST_CASE(
   REQUIRE(r2);
   REQUIRE(r2->status == 202);
   std::string ref2 = json::parse(r2->body)["reference"];
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE department_id = 'tiefbauamt'", 2));
+  auto r3 = s.Client().Post("/api/v1/reports",
+                            json{{"description", "Schlagloch an der Ampel"},
+                                 {"category", "STR-01"},
+                                 {"lat", 50.945},
+                                 {"lon", 6.950}}
+                                .dump(),
+                            "application/json");
+  REQUIRE(r3);
+  REQUIRE(r3->status == 202);
+  std::string ref3 = json::parse(r3->body)["reference"];
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE department_id = 'tiefbauamt'", 3));
 
   std::string script = "cd '" + dir.string() +
                        "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
                        " TOKEN=" + token + " OP_TOKEN=" + op_token + " REF=" + ref +
-                       " REF2=" + ref2 + " node staff_inbox.mjs";
+                       " REF2=" + ref2 + " REF3=" + ref3 + " node staff_inbox.mjs";
   out = s.RunShell(script, &st);
   INFO("what went wrong:\n" + meldestelle::testing::BrowserProblems(out));
   INFO("the whole output:\n" + out);
@@ -79,6 +89,12 @@ TEST_CASE(
                 ref2 +
                 "' AND h.action = 'handed_back'"
                 " AND h.note = 'Privatweg, nicht städtisch'"
+                " AND h.actor LIKE 'Frau Berg (token %'") == 1);
+  // Accepted with the others from the list, by the person.
+  CHECK(s.Count("SELECT count(*) FROM tickets t JOIN ticket_history h ON h.ticket_id = t.id"
+                " WHERE t.reference = '" +
+                ref3 +
+                "' AND t.status = 'accepted' AND h.action = 'accepted'"
                 " AND h.actor LIKE 'Frau Berg (token %'") == 1);
   // The category changed and kept; the handed-back ticket forwarded by the operator.
   CHECK(s.Count("SELECT count(*) FROM tickets t JOIN ticket_history h ON h.ticket_id = t.id"

@@ -434,6 +434,20 @@ TEST_CASE("staff API: filters and pages, operators see every department", "[staf
   CHECK(refs("?status=closed", tiefbau).empty());
   CHECK(refs("?status=open&since=2020-01-01", tiefbau).size() == 2);
   CHECK(refs("?until=2020-01-01", tiefbau).empty());
+  // Search: every word somewhere in the reference (dashes ignored), the text or the address.
+  CHECK(refs("?q=GEHWEGPLATTE", tiefbau) == std::set<std::string>{nordstadt});
+  CHECK(refs("?q=gehweg%20kaputt", tiefbau) == std::set<std::string>{nordstadt});
+  CHECK(refs("?q=gehweg%20loch", tiefbau).empty());
+  CHECK(refs("?q=" + altstadt.substr(0, 4) + "-" + altstadt.substr(4, 4), tiefbau) ==
+        std::set<std::string>{altstadt});
+  CHECK(refs("?q=100%25", tiefbau).empty());  // % is a character, not a wildcard
+  CHECK(refs("?overdue=true", tiefbau).empty());
+  auto oldest = Call(s, "GET", "/api/v1/tickets?sort=oldest", tiefbau);
+  REQUIRE(oldest.status == 200);
+  CHECK(oldest.body["items"][0]["reference"] == altstadt);
+  CHECK(Call(s, "GET", "/api/v1/tickets?overdue=ja", tiefbau).status == 400);
+  CHECK(Call(s, "GET", "/api/v1/tickets?sort=up", tiefbau).status == 400);
+  CHECK(Call(s, "GET", "/api/v1/tickets?q=" + std::string(201, 'x'), tiefbau).status == 400);
   CHECK(refs("", op) == std::set<std::string>{altstadt, nordstadt, grün});
   CHECK(refs("?department=tiefbauamt", op).size() == 2);
   // Pages: one at a time, newest first, with the next offset.
