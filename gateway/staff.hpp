@@ -102,6 +102,8 @@ class Staff {
   void InboxTicket(const httplib::Request& req, httplib::Response& res);
   void InboxAction(const httplib::Request& req, httplib::Response& res);
   void InboxAcceptMany(const httplib::Request& req, httplib::Response& res);
+  void InboxFigures(const httplib::Request& req, httplib::Response& res);
+  void InboxFiguresCsv(const httplib::Request& req, httplib::Response& res);
   void InboxPhoto(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

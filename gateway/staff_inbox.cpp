@@ -20,9 +20,11 @@
 #include "core/reference.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
+#include "gateway/charts.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/delivery.hpp"
 #include "tickets/reference.hpp"
+#include "tickets/report.hpp"
 #include "tickets/settings.hpp"
 #include "tickets/view.hpp"
 
@@ -40,7 +42,7 @@ constexpr const char* kCookie = "ms_staff";
 constexpr const char* kStyle = R"css(
 *{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f6f6f4}
 header{background:#0b4f6c;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center;gap:1rem;flex-wrap:wrap}
-header a,header button{color:#fff}main{padding:1rem;max-width:70rem;margin:0 auto}
+header a,header button{color:#fff}header button{background:transparent;border:1px solid #fff;border-radius:.3rem}main{padding:1rem;max-width:70rem;margin:0 auto}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
 .status{font-size:.85rem;padding:.1rem .4rem;border-radius:.3rem;background:#e6eef2}
 .msg{padding:.6rem .8rem;border-radius:.3rem;margin:.5rem 0}.ok{background:#e3f4e1}.err{background:#fde2e1}
@@ -464,6 +466,9 @@ void Staff::RegisterInbox(httplib::Server& server) {
   server.Post("/staff/logout", [this](const auto& req, auto& res) { InboxLogout(req, res); });
   server.Get(R"(/staff/tickets/([^/]+))",
              [this](const auto& req, auto& res) { InboxTicket(req, res); });
+  server.Get("/staff/auswertung", [this](const auto& req, auto& res) { InboxFigures(req, res); });
+  server.Get("/staff/auswertung.csv",
+             [this](const auto& req, auto& res) { InboxFiguresCsv(req, res); });
   server.Post("/staff/annehmen", [this](const auto& req, auto& res) { InboxAcceptMany(req, res); });
   server.Post(R"(/staff/tickets/([^/]+)/aktion)",
               [this](const auto& req, auto& res) { InboxAction(req, res); });
@@ -631,7 +636,9 @@ std::string HeaderRight(const ApiToken& t, const Config& config, const std::stri
   const Department* d = config.FindDepartment(t.department_id);
   std::string who = t.role == "operator" ? "Leitstelle (alle Fachbereiche)"
                                          : (d != nullptr ? d->name : t.department_id);
-  return "<span>" + HtmlEscape(who) + " · " + HtmlEscape(t.label) +
+  return "<nav aria-label=\"Bereiche\"><a href=\"/staff\">Meldungen</a> · <a "
+         "href=\"/staff/auswertung\">Auswertung</a></nav><span>" +
+         HtmlEscape(who) + " · " + HtmlEscape(t.label) +
          " <form class=\"inline\" method=\"post\" action=\"/staff/logout\">"
          "<input type=\"hidden\" name=\"csrf\" value=\"" +
          csrf + "\"><button type=\"submit\">Abmelden</button></form></span>";
@@ -833,6 +840,224 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
   res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_, csrf), body),
                   "text/html; charset=utf-8");
+}
+
+namespace {
+
+// The period of the figures page: ?seit=YYYY-MM-DD, else the last 12 weeks from a Monday.
+std::pair<int64_t, std::string> FiguresSince(const httplib::Request& req,
+                                             const routing::TimeZone& zone) {
+  static const std::regex kDate(R"(^\d{4}-\d{2}-\d{2}$)");
+  const std::string asked = req.get_param_value("seit");
+  if (std::regex_match(asked, kDate)) {
+    if (auto t = routing::ParseTownTime(asked, zone, false))
+      return {*t, asked};
+  }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  int64_t start = now - 12 * 7 * 86400;
+  // Back to the Monday of that week, in UTC days (close enough for a default).
+  const int64_t day = start / 86400;
+  const int64_t weekday = (day + 3) % 7;  // 1970-01-01 was a Thursday: 0 = Monday
+  start = (day - weekday) * 86400;
+  return {start, routing::FormatUnixSeconds(start).substr(0, 10)};
+}
+
+std::string FiguresTable(const std::string& caption, const std::vector<std::string>& head,
+                         const std::vector<std::vector<std::string>>& rows) {
+  std::string t = "<table><caption>" + HtmlEscape(caption) + "</caption><thead><tr>";
+  for (const auto& h : head)
+    t += "<th scope=\"col\">" + HtmlEscape(h) + "</th>";
+  t += "</tr></thead><tbody>";
+  for (const auto& r : rows) {
+    t += "<tr>";
+    for (size_t i = 0; i < r.size(); ++i)
+      t += i == 0 ? "<th scope=\"row\">" + HtmlEscape(r[i]) + "</th>"
+                  : "<td>" + HtmlEscape(r[i]) + "</td>";
+    t += "</tr>";
+  }
+  return t + "</tbody></table>";
+}
+
+std::string Days(const std::optional<double>& seconds) {
+  return seconds ? gateway::charts::Number(*seconds / 86400) : "–";
+}
+
+}  // namespace
+
+// The figures for managers and the council (docs/departments.md, "Auswertung"): reports per week
+// by channel, time to done per department, the top categories per district, as charts drawn
+// here (SVG) with the numbers as tables, and the same as CSV. A department sees its own tickets'
+// figures, operators the town's.
+void Staff::InboxFigures(const httplib::Request& req, httplib::Response& res) {
+  auto session = InboxAuth(req, res);
+  if (!session)
+    return;
+  const ApiToken* token = &session->token;
+  const std::string csrf = Csrf(*session);
+  auto [since, since_text] = FiguresSince(req, *zone_);
+  tickets::ReportQuery q;
+  q.since = since;
+  q.timezone = config_.town.timezone.empty() ? "UTC" : config_.town.timezone;
+  q.department = token->department_id;
+  for (const auto& [name, area] : areas_)
+    q.districts.emplace_back(name, area);
+  struct Figures {
+    std::vector<tickets::ReportRow> weeks, departments, top;
+  };
+  auto figures = db_.Run<Figures>([&](pqxx::connection& c) {
+    db::ReadTx tx(c);
+    Figures f;
+    tickets::ReportQuery w = q;
+    w.by = "channel";
+    w.period = "week";
+    f.weeks = tickets::LoadReport(tx, w);
+    tickets::ReportQuery d = q;
+    d.by = "department";
+    f.departments = tickets::LoadReport(tx, d);
+    f.top = tickets::TopCategoriesPerDistrict(tx, q, 3);
+    return f;
+  });
+  if (!figures) {
+    DatabaseAway(res, HeaderRight(*token, config_, csrf));
+    return;
+  }
+  std::string body =
+      "<h1>Auswertung</h1><form method=\"get\" action=\"/staff/auswertung\" "
+      "class=\"suche\"><div><label for=\"seit\">Meldungen seit</label><input "
+      "type=\"date\" id=\"seit\" name=\"seit\" value=\"" +
+      HtmlEscape(since_text) + "\"></div><button type=\"submit\">Anzeigen</button></form>";
+  if (token->role != "operator")
+    body += "<p>Die Zahlen der Meldungen, die Ihr Fachbereich jetzt hat.</p>";
+
+  // Reports per week by channel.
+  std::vector<std::string> weeks, channels;
+  for (const auto& r : figures->weeks) {
+    if (std::find(weeks.begin(), weeks.end(), r.period) == weeks.end())
+      weeks.push_back(r.period);
+    if (std::find(channels.begin(), channels.end(), r.key) == channels.end())
+      channels.push_back(r.key);
+  }
+  std::sort(weeks.begin(), weeks.end());
+  std::vector<gateway::charts::Series> series;
+  for (const auto& ch : channels) {
+    gateway::charts::Series s{ch.empty() ? "ohne" : ch, std::vector<double>(weeks.size(), 0)};
+    for (const auto& r : figures->weeks) {
+      if (r.key == ch) {
+        auto at = std::find(weeks.begin(), weeks.end(), r.period) - weeks.begin();
+        s.values[static_cast<size_t>(at)] = static_cast<double>(r.received);
+      }
+    }
+    series.push_back(std::move(s));
+  }
+  std::vector<std::string> week_labels;
+  for (const auto& w : weeks)
+    week_labels.push_back(w.size() == 10 ? w.substr(8, 2) + "." + w.substr(5, 2) + "." : w);
+  body +=
+      "<section aria-labelledby=\"h-wochen\"><h2 id=\"h-wochen\">Meldungen je Woche nach "
+      "Eingangsweg</h2>";
+  if (weeks.empty()) {
+    body += "<p>Keine Meldungen in diesem Zeitraum.</p>";
+  } else {
+    body += gateway::charts::StackedColumns("wochen",
+                                            "Meldungen je Woche (ab Montag) nach "
+                                            "Eingangsweg",
+                                            week_labels, series);
+    std::vector<std::string> head = {"Woche ab"};
+    for (const auto& s : series)
+      head.push_back(s.name);
+    std::vector<std::vector<std::string>> rows;
+    for (size_t i = 0; i < weeks.size(); ++i) {
+      std::vector<std::string> r = {week_labels[i]};
+      for (const auto& s : series)
+        r.push_back(gateway::charts::Number(s.values[i]));
+      rows.push_back(std::move(r));
+    }
+    body += FiguresTable("Die Zahlen des Diagramms", head, rows);
+  }
+  body += "<p><a href=\"/staff/auswertung.csv?nach=channel&amp;zeitraum=week&amp;seit=" +
+          HtmlEscape(since_text) + "\" download>Als CSV herunterladen</a></p></section>";
+
+  // Time to done per department.
+  std::vector<std::string> names;
+  std::vector<double> median, p90;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : figures->departments) {
+    const Department* d = config_.FindDepartment(r.key);
+    names.push_back(d != nullptr ? d->name : r.key);
+    median.push_back(r.done_p50 ? *r.done_p50 / 86400 : -1);
+    p90.push_back(r.done_p90 ? *r.done_p90 / 86400 : -1);
+    rows.push_back({names.back(), std::to_string(r.received), std::to_string(r.done),
+                    Days(r.done_p50), Days(r.done_p90), Days(r.accept_p50)});
+  }
+  body +=
+      "<section aria-labelledby=\"h-dauer\"><h2 id=\"h-dauer\">Zeit bis erledigt je "
+      "Fachbereich</h2>";
+  if (names.empty()) {
+    body += "<p>Keine Meldungen in diesem Zeitraum.</p>";
+  } else {
+    body += gateway::charts::RangeBars("dauer", "Tage vom Eingang bis erledigt je Fachbereich",
+                                       names, median, p90, "Tage");
+    body += FiguresTable("Die Zahlen des Diagramms",
+                         {"Fachbereich", "Meldungen", "erledigt", "bis erledigt: Median (Tage)",
+                          "90. Perzentil (Tage)", "bis angenommen: Median (Tage)"},
+                         rows);
+  }
+  body += "<p><a href=\"/staff/auswertung.csv?nach=department&amp;seit=" + HtmlEscape(since_text) +
+          "\" download>Als CSV herunterladen</a></p></section>";
+
+  // The top categories per district.
+  std::vector<std::vector<std::string>> top;
+  for (const auto& r : figures->top) {
+    const auto tab = r.key.find('\t');
+    const std::string district = r.key.substr(0, tab), code = r.key.substr(tab + 1);
+    const Category* c = config_.FindCategory(code);
+    top.push_back(
+        {district,
+         c != nullptr ? c->name + " (" + code + ")" : (code.empty() ? "ohne Kategorie" : code),
+         std::to_string(r.received)});
+  }
+  body +=
+      "<section aria-labelledby=\"h-bezirke\"><h2 id=\"h-bezirke\">Häufigste Kategorien je "
+      "Bezirk</h2>";
+  body += top.empty() ? "<p>Keine Meldungen mit Ort in diesem Zeitraum.</p>"
+                      : FiguresTable("Die drei häufigsten Kategorien je Bezirk",
+                                     {"Bezirk", "Kategorie", "Meldungen"}, top);
+  body += "<p><a href=\"/staff/auswertung.csv?nach=district&amp;seit=" + HtmlEscape(since_text) +
+          "\" download>Alle Zahlen je Bezirk als CSV</a></p></section>";
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(HtmlPage("Auswertung", HeaderRight(*token, config_, csrf), body),
+                  "text/html; charset=utf-8");
+}
+
+void Staff::InboxFiguresCsv(const httplib::Request& req, httplib::Response& res) {
+  auto session = InboxAuth(req, res);
+  if (!session)
+    return;
+  const ApiToken* token = &session->token;
+  tickets::ReportQuery q;
+  q.by = req.get_param_value("nach");
+  q.period = req.get_param_value("zeitraum");
+  if (q.by != "category" && q.by != "district" && q.by != "department" && q.by != "channel")
+    q.by = "category";
+  if (q.period != "week" && q.period != "month")
+    q.period.clear();
+  q.since = FiguresSince(req, *zone_).first;
+  q.timezone = config_.town.timezone.empty() ? "UTC" : config_.town.timezone;
+  q.department = token->department_id;
+  for (const auto& [name, area] : areas_)
+    q.districts.emplace_back(name, area);
+  auto rows = db_.Run<std::vector<tickets::ReportRow>>([&](pqxx::connection& c) {
+    db::ReadTx tx(c);
+    return tickets::LoadReport(tx, q);
+  });
+  if (!rows) {
+    DatabaseAway(res, HeaderRight(*token, config_, Csrf(*session)));
+    return;
+  }
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Content-Disposition", "attachment; filename=\"meldestelle-" + q.by +
+                                            (q.period.empty() ? "" : "-" + q.period) + ".csv\"");
+  res.set_content(tickets::ReportToCsv(q, *rows), "text/csv; charset=utf-8");
 }
 
 // Several tickets accepted at once (the list's boxes): each as its own action, so one that

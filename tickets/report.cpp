@@ -30,7 +30,8 @@ constexpr const char* kReports =
     " EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket_id = t.id"
     "  AND (h.action IN ('handed_back', 'forwarded', 'escalated') OR (h.action = 'rerouted'"
     "   AND h.to_department IS DISTINCT FROM h.from_department)))"
-    " FROM tickets t WHERE t.received_at >= to_timestamp($1) AND t.received_at < to_timestamp($2)";
+    " FROM tickets t WHERE t.received_at >= to_timestamp($1) AND t.received_at < to_timestamp($2)"
+    " AND ($5 = '' OR t.department_id = $5)";
 
 struct Group {
   ReportRow row;
@@ -90,7 +91,7 @@ std::vector<ReportRow> LoadReport(db::Tx& tx, const ReportQuery& q) {
   const int64_t from = q.since.value_or(-62135596800);
   const int64_t to = q.until.value_or(253402300799);
   std::map<std::pair<std::string, std::string>, Group> groups;
-  for (const auto& r : tx.exec_params(kReports, from, to, q.period, q.timezone)) {
+  for (const auto& r : tx.exec_params(kReports, from, to, q.period, q.timezone, q.department)) {
     std::vector<std::string> keys;
     if (q.by == "district") {
       if (!r[3].is_null() && !r[4].is_null()) {
@@ -147,6 +148,37 @@ std::vector<ReportRow> LoadReport(db::Tx& tx, const ReportQuery& q) {
     return a.key < b.key;
   });
   return rows;
+}
+
+std::vector<ReportRow> TopCategoriesPerDistrict(db::Tx& tx, const ReportQuery& q, int n) {
+  const int64_t from = q.since.value_or(-62135596800);
+  const int64_t to = q.until.value_or(253402300799);
+  std::map<std::string, std::map<std::string, int64_t>> counts;
+  for (const auto& r : tx.exec_params(
+           "SELECT coalesce(category, routed_category, ''), lat, lon FROM tickets"
+           " WHERE received_at >= to_timestamp($1) AND received_at < to_timestamp($2)"
+           " AND ($3 = '' OR department_id = $3) AND lat IS NOT NULL AND lon IS NOT NULL",
+           from, to, q.department)) {
+    routing::LonLat p{r[2].as<double>(), r[1].as<double>()};
+    for (const auto& [name, area] : q.districts) {
+      if (routing::Contains(area, p))
+        ++counts[name][r[0].as<std::string>()];
+    }
+  }
+  std::vector<ReportRow> out;
+  for (const auto& [district, categories] : counts) {
+    std::vector<std::pair<int64_t, std::string>> sorted;
+    for (const auto& [category, count] : categories)
+      sorted.emplace_back(-count, category);
+    std::sort(sorted.begin(), sorted.end());
+    for (int i = 0; i < n && i < static_cast<int>(sorted.size()); ++i) {
+      ReportRow row;
+      row.key = district + "\t" + sorted[i].second;
+      row.received = -sorted[i].first;
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
 }
 
 Result<std::vector<ReportRow>> ReadReport(const std::string& url, const ReportQuery& q) {

@@ -21,6 +21,7 @@ struct ReportQuery {
   std::string period;                   // "", week, month: a row per period (in `timezone`)
   std::optional<int64_t> since, until;  // Unix seconds on received_at: [since, until)
   std::string timezone = "UTC";
+  std::string department;  // only the tickets this department has now; "" = all
   // by district: the configured areas; a report counts in every area its place lies in.
   std::vector<std::pair<std::string, routing::Geometry>> districts;
 };
@@ -43,6 +44,10 @@ struct ReportRow {
 // libpqxx errors; wrap in db::Guard.
 std::vector<ReportRow> LoadReport(db::Tx& tx, const ReportQuery& q);
 Result<std::vector<ReportRow>> ReadReport(const std::string& database_url, const ReportQuery& q);
+
+// The `n` categories with the most reports in each district (the configured areas, as by
+// district), most first; the key of ReportRow is "district\tcategory", only `received` is set.
+std::vector<ReportRow> TopCategoriesPerDistrict(db::Tx& tx, const ReportQuery& q, int n);
 
 // The continuous percentile (as PostgreSQL's percentile_cont) of `values`; nullopt if empty.
 // Sorts `values`. Pure.

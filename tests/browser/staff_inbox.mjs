@@ -8,6 +8,8 @@
 // Environment: BASE_URL, TOKEN, OP_TOKEN (an operator's), REF (a ticket with a photo), REF2
 // (another ticket), CHROMIUM
 // (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const base = process.env.BASE_URL;
@@ -24,6 +26,21 @@ if (!base || !token || !ref || !ref2 || !ref3 || !opToken) {
 function check(cond, what) {
   if (!cond) throw new Error('step failed: ' + what);
   console.log('ok - ' + what);
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// axe-core on the page as it is now: no violation of WCAG 2.0/2.1 A and AA.
+async function accessible(page, what) {
+  await page.waitForLoadState('load');
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => await window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  for (const v of result.violations) {
+    console.log(`# ${what}: ${v.id} (${v.impact}): ${v.help}`);
+    for (const n of v.nodes.slice(0, 5)) console.log('#   ' + n.target.join(' ') + ' — ' + n.failureSummary);
+  }
+  check(result.violations.length === 0, `${what}: axe finds no WCAG 2.1 A/AA violation`);
 }
 
 const browser = await chromium.launch({
@@ -53,6 +70,7 @@ try {
   check(await row.count() === 1, 'the ticket is on the list of open tickets');
   check(await page.locator(`tr[data-reference="${ref2}"]`).count() === 1, 'so is the second one');
   check(!(await page.textContent('thead')).includes('UTC'), 'times are in the town\'s time zone');
+  await accessible(page, 'the list with its search');
 
   // Search: words of the text, with the keyboard (the form is a GET: the search is a link).
   await page.focus('#q');
@@ -87,6 +105,7 @@ try {
   check(photoOk, 'its photo loads');
   const map = await page.getAttribute('#karte', 'href');
   check(map && map.startsWith('https://www.openstreetmap.org/?mlat='), 'it links to the map');
+  await accessible(page, 'a ticket with its forms');
 
   await page.click('#annehmen');
   await page.waitForURL(/ok=accept/);
@@ -136,6 +155,17 @@ try {
   check((await page.textContent('.msg.ok')).includes('zurückgegeben'), 'handing back returns to the list');
   check(await page.locator(`tr[data-reference="${ref}"]`).count() === 0,
         'the finished ticket is no longer among the open ones');
+
+  // The figures: charts drawn on the server, their numbers as tables, a CSV download.
+  await page.click('header a[href="/staff/auswertung"]');
+  await page.waitForURL(/\/staff\/auswertung/);
+  check(await page.locator('svg#wochen[role=img] rect').count() > 0, 'the reports per week are a chart');
+  check(await page.locator('svg#dauer[role=img]').count() === 1, 'so is the time to done');
+  check((await page.textContent('main')).includes('Häufigste Kategorien je Bezirk'), 'and the top categories per district');
+  await accessible(page, 'the figures page');
+  const csv = await page.request.get(base + '/staff/auswertung.csv?nach=channel&zeitraum=week');
+  check(csv.status() === 200 && csv.headers()['content-type'].startsWith('text/csv') &&
+        (await csv.text()).startsWith('week,channel,received,'), 'the figures download as CSV');
 
   await page.click('header button');
   await page.waitForURL(/\/staff\/login/);
