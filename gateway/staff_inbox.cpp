@@ -12,7 +12,9 @@
 #include <tuple>
 
 #include "channels/http.hpp"
+#include "channels/webform/html.hpp"
 #include "channels/webform/page.hpp"
+#include "channels/webform/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/links.hpp"
@@ -20,6 +22,7 @@
 #include "core/reference.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 #include "gateway/charts.hpp"
 #include "gateway/staff.hpp"
 #include "tickets/delivery.hpp"
@@ -51,18 +54,19 @@ form.inline{display:inline}label{display:block;margin:.4rem 0 .2rem}textarea,inp
 button{font:inherit;padding:.45rem .9rem;margin-top:.4rem;cursor:pointer}
 .photos img{max-width:18rem;max-height:14rem;margin:.3rem;border:1px solid #ccc}
 .actions{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:.8rem}
+.karte{height:22rem;margin:.6rem 0;border:1px solid #ccc}.karte-quelle{font-size:.85rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 form.suche{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:.4rem .8rem;align-items:end;background:#fff;padding:.6rem 1rem;border-radius:.3rem}
 input[type=search],input[type=date]{width:100%;padding:.4rem;font:inherit}label.check{display:flex;gap:.4rem;align-items:center}
 )css";
 
 std::string HtmlPage(const std::string& title, const std::string& header_right,
-                     const std::string& body) {
+                     const std::string& body, const std::string& head = {}) {
   return "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
          "<title>" +
-         HtmlEscape(title) + " – Meldestelle</title><style>" + kStyle +
-         "</style></head><body><header><strong>Meldestelle – Eingang</strong>" + header_right +
+         HtmlEscape(title) + " – Meldestelle</title><style>" + kStyle + "</style>" + head +
+         "</head><body><header><strong>Meldestelle – Eingang</strong>" + header_right +
          "</header><main>" + body + "</main></body></html>";
 }
 
@@ -770,6 +774,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
       "</form>";
   std::string rows;
   bool any_assigned = false;
+  bool with_place = false;
   for (const auto& t : page->items) {
     std::string ref = t["reference"];
     std::string status = t["status"];
@@ -793,14 +798,29 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
              HtmlEscape(ref) + "\">" + HtmlEscape(tickets::DisplayReference(ref)) +
              " auswählen</label></td>";
     }
-    rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\">" + pick +
+    // The map of the list (the public list's script, gateway/assets/meldungen-karte-1.js) reads
+    // its markers from these attributes.
+    std::string marker;
+    if (t["location"]["lat"].is_number() && t["location"]["lon"].is_number()) {
+      marker = " class=\"meldung\" data-lat=\"" + t["location"]["lat"].dump() + "\" data-lon=\"" +
+               t["location"]["lon"].dump() + "\" data-stand=\"" +
+               (status == "assigned"                       ? "open"
+                : status == "done" || status == "rejected" ? "done"
+                                                           : "work") +
+               "\" data-titel=\"" + HtmlEscape(tickets::DisplayReference(ref) + " – " + cat) +
+               "\" data-link=\"/staff/tickets/" + HtmlEscape(ref) + "\"";
+      with_place = true;
+    }
+    rows += "<tr data-reference=\"" + HtmlEscape(ref) + "\"" + marker + ">" + pick +
             "<td><a href=\"/staff/tickets/" + HtmlEscape(ref) + "\">" +
             HtmlEscape(tickets::DisplayReference(ref)) + "</a></td><td>" +
             HtmlEscape(tickets::LocalTimeText(*zone_, t["received_at"].get<std::string>())) +
             "</td><td>" + HtmlEscape(cat) + "</td><td>" + HtmlEscape(place) + "</td><td>" +
-            HtmlEscape(text) + "</td><td><span class=\"status\">" + HtmlEscape(StatusName(status)) +
-            "</span></td></tr>";
+            HtmlEscape(text) + "</td><td><span class=\"status stand\">" +
+            HtmlEscape(StatusName(status)) + "</span></td></tr>";
   }
+  const webform::PageMap map =
+      webform::html::PageMapOf(config_.Get<webform::Settings>().map, webform::html::kReportsMapJs);
   std::string body = "<h1>Meldungen</h1>" + Msg(req) + form;
   if (!ignored.empty()) {
     std::string what;
@@ -821,6 +841,16 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
           "\"><button type=\"submit\" id=\"sammel-annehmen\">Ausgewählte annehmen</button>"
           "</form>";
     }
+    // The tickets of this page on the map (webform.map's tiles); without its script, or with the
+    // map switched off, the table says everything.
+    if (with_place && map.enabled) {
+      body +=
+          "<div id=\"meldungen-karte\" class=\"karte\" hidden role=\"region\" "
+          "aria-label=\"Karte der Meldungen dieser Seite\" data-tiles=\"" +
+          HtmlEscape(map.tile_url) + "\" data-max-zoom=\"" + std::to_string(map.max_zoom) +
+          "\"></div>";
+      webform::html::RenderMapSource(body, map, texts::For(config_, "de"));
+    }
     body += "<table><caption class=\"sr\">" + std::to_string(page->total) +
             " Meldungen</caption><thead><tr><th><span class=\"sr\">Auswahl</span></th>"
             "<th>Vorgang</th><th>Eingang</th><th>Kategorie</th><th>Ort</th><th>Text</th>"
@@ -838,7 +868,8 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
     body += "</p></nav>";
   }
   res.set_header("Cache-Control", "no-store");
-  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_, csrf), body),
+  res.set_content(HtmlPage("Eingang", HeaderRight(*token, config_, csrf), body,
+                           with_place && map.enabled ? webform::html::MapHead(map) : ""),
                   "text/html; charset=utf-8");
 }
 

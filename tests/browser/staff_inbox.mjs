@@ -54,6 +54,13 @@ const browser = await chromium.launch({
 let failed = false;
 try {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+  // The map's tiles (webform.map's tile server, OpenStreetMap's by default) from a stand-in: the
+  // machine has no network beyond loopback.
+  const blankTile = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64');
+  await context.route('https://tile.openstreetmap.org/**', (route) =>
+    route.fulfill({ status: 200, contentType: 'image/png', body: blankTile }));
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
 
@@ -70,6 +77,10 @@ try {
   check(await row.count() === 1, 'the ticket is on the list of open tickets');
   check(await page.locator(`tr[data-reference="${ref2}"]`).count() === 1, 'so is the second one');
   check(!(await page.textContent('thead')).includes('UTC'), 'times are in the town\'s time zone');
+  await page.waitForSelector('#meldungen-karte.leaflet-container:not([hidden])');
+  const placed = await page.locator('tr.meldung[data-lat]').count();
+  check(placed >= 2 && await page.locator('#meldungen-karte path.leaflet-interactive').count() === placed,
+        `the map shows the listed tickets (${placed})`);
   await accessible(page, 'the list with its search');
 
   // Search: words of the text, with the keyboard (the form is a GET: the search is a link).
