@@ -10,7 +10,9 @@
 
 #include "app/command.hpp"
 #include "app/rule_changes.hpp"
+#include "core/db.hpp"
 #include "core/errors.hpp"
+#include "core/sql.hpp"
 #include "core/text.hpp"
 #include "routing/fixtures.hpp"
 #include "routing/geo.hpp"
@@ -25,6 +27,7 @@ const char* kRulesHelp = R"(Usage: meldestelle rules check [FILE] [--tests FILE]
        meldestelle rules shadow-report [--since DATE] [--format text|json] [--config FILE]
        meldestelle rules promote [CANDIDATE] [--config FILE]
        meldestelle rules rollback [--config FILE]
+       meldestelle rules history [--limit N] [--format text|json] [--config FILE]
 
 check    validates a routing rule file (default: routing.rules_file of the config): syntax,
          unknown keys, duplicate ids, unknown departments, categories, category groups, areas,
@@ -46,6 +49,10 @@ promote  checks the candidate (default routing.shadow_rules_file) with its fixtu
          live rules.yaml (and rules-tests.yaml) as *.previous and puts the candidate in its
          place; running workers reload it. Recorded in ruleset_swaps.
 rollback exchanges rules.yaml with rules.yaml.previous (after checking it). Recorded too.
+history  the latest swaps of the rule sets (default 20, newest first): when, live or shadow,
+         version, the version before, why (startup, file_change, sighup, promote, rollback),
+         which worker, whether it was taken (or the error). The inbox's routing console shows
+         the same.
 Exit codes: 0 success, 1 invalid rules or failed fixtures, 2 usage error or unreadable report.
 
 See also `meldestelle rules replay --help`.
@@ -159,6 +166,45 @@ int RunRulesChange(const Args& args, const Config& cfg) {
     }
     return kExitOk;
   }
+  if (action == "history") {
+    db::Session db(cfg.database.url);
+    auto rows = db.Run<pqxx::result>([&](db::Connection& c) {
+      db::ReadTx tx(c);
+      return tx.exec_params(
+          "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), rule_set,"
+          " version, coalesce(previous_version, ''), source, worker, accepted,"
+          " coalesce(error, '') FROM ruleset_swaps ORDER BY id DESC LIMIT $1",
+          args.limit);
+    });
+    if (!rows) {
+      std::cerr << "meldestelle rules history: " << rows.error().message << ": "
+                << rows.error().detail << "\n";
+      return kExitFailure;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *rows) {
+      if (args.format == "json") {
+        out.push_back({{"at", r[0].as<std::string>()},
+                       {"rule_set", r[1].as<std::string>()},
+                       {"version", r[2].as<std::string>()},
+                       {"previous_version", r[3].as<std::string>()},
+                       {"source", r[4].as<std::string>()},
+                       {"worker", r[5].as<std::string>()},
+                       {"accepted", r[6].as<bool>()},
+                       {"error", r[7].as<std::string>()}});
+      } else {
+        std::cout << r[0].as<std::string>() << "  " << r[1].as<std::string>() << "  "
+                  << r[2].as<std::string>().substr(0, 19) << "  " << r[4].as<std::string>() << "  "
+                  << r[5].as<std::string>() << "  "
+                  << (r[6].as<bool>() ? "taken" : "refused: " + r[7].as<std::string>()) << "\n";
+      }
+    }
+    if (args.format == "json")
+      std::cout << out.dump(2) << "\n";
+    else if (rows->empty())
+      std::cout << "(no swaps recorded)\n";
+    return kExitOk;
+  }
   Status st = Ok{};
   if (action == "promote") {
     std::filesystem::path candidate = args.positional.size() == 2
@@ -193,12 +239,12 @@ int RunRules(const Args& args) {
   const std::string& action = args.positional[0];
   bool check = action == "check" && args.positional.size() <= 2;
   bool explain = action == "explain" && args.positional.size() == 2;
-  bool other =
-      ((action == "shadow-report" || action == "rollback") && args.positional.size() == 1) ||
-      (action == "promote" && args.positional.size() <= 2);
+  bool other = ((action == "shadow-report" || action == "rollback" || action == "history") &&
+                args.positional.size() == 1) ||
+               (action == "promote" && args.positional.size() <= 2);
   if (!check && !explain && !other) {
     std::cerr << "meldestelle rules: expected check [FILE], explain REPORT, shadow-report, "
-                 "promote [CANDIDATE] or rollback\n"
+                 "promote [CANDIDATE], rollback or history\n"
               << kRulesHelp;
     return kExitUsage;
   }

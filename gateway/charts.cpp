@@ -164,4 +164,34 @@ std::string RangeBars(const std::string& id, const std::string& title,
   return out + "</svg>";
 }
 
+std::string Bars(const std::string& id, const std::string& title,
+                 const std::vector<std::string>& labels, const std::vector<double>& values,
+                 const std::string& unit) {
+  const int left = 190, top = 10, row = 28, plot_w = 420;
+  const int w = left + plot_w + 60;
+  const int h = top + static_cast<int>(labels.size()) * row + 30;
+  double max = 0;
+  for (double v : values)
+    max = std::max(max, v);
+  const double step = Step(max);
+  const double top_value = std::max(step, std::ceil(max / step) * step);
+  std::string out =
+      Open(id, title,
+           "Je Zeile ein Balken in " + unit + "; die Zahlen stehen in der Tabelle darunter.", w, h);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const int yy = top + static_cast<int>(i) * row;
+    const double v = i < values.size() ? std::max(0.0, values[i]) : 0;
+    const double bw = v / top_value * plot_w;
+    out += "<text x=\"" + std::to_string(left - 8) + "\" y=\"" + std::to_string(yy + 17) +
+           "\" text-anchor=\"end\" font-size=\"12\" fill=\"#1b1b1b\">" +
+           Esc(std::string(Utf8Prefix(labels[i], 40))) + "</text><rect x=\"" +
+           std::to_string(left) + "\" y=\"" + std::to_string(yy + 4) + "\" width=\"" + Fixed(bw) +
+           "\" height=\"18\" fill=\"#0b4f6c\"><title>" + Esc(labels[i]) + ": " + Number(v) + " " +
+           Esc(unit) + "</title></rect><text x=\"" + Fixed(left + bw + 4) + "\" y=\"" +
+           std::to_string(yy + 17) + "\" font-size=\"12\" fill=\"#1b1b1b\">" + Number(v) + " " +
+           Esc(unit) + "</text>";
+  }
+  return out + "</svg>";
+}
+
 }  // namespace meldestelle::gateway::charts

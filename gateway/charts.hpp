@@ -26,6 +26,11 @@ std::string RangeBars(const std::string& id, const std::string& title,
                       const std::vector<std::string>& labels, const std::vector<double>& median,
                       const std::vector<double>& p90, const std::string& unit);
 
+// Horizontal bars, one per label, of `values` in `unit` (e.g. "%").
+std::string Bars(const std::string& id, const std::string& title,
+                 const std::vector<std::string>& labels, const std::vector<double>& values,
+                 const std::string& unit);
+
 // "3", "2,5" (German decimal comma, at most one place).
 std::string Number(double v);
 

@@ -104,6 +104,7 @@ class Staff {
   void InboxAcceptMany(const httplib::Request& req, httplib::Response& res);
   void InboxFigures(const httplib::Request& req, httplib::Response& res);
   void InboxFiguresCsv(const httplib::Request& req, httplib::Response& res);
+  void InboxConsole(const httplib::Request& req, httplib::Response& res);
   void InboxPhoto(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

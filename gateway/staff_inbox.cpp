@@ -20,12 +20,16 @@
 #include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/reference.hpp"
+#include "core/report.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
 #include "core/texts.hpp"
 #include "gateway/charts.hpp"
 #include "gateway/staff.hpp"
+#include "routing/rules.hpp"
+#include "routing/settings.hpp"
 #include "tickets/delivery.hpp"
+#include "tickets/quality.hpp"
 #include "tickets/reference.hpp"
 #include "tickets/report.hpp"
 #include "tickets/settings.hpp"
@@ -471,6 +475,7 @@ void Staff::RegisterInbox(httplib::Server& server) {
   server.Get(R"(/staff/tickets/([^/]+))",
              [this](const auto& req, auto& res) { InboxTicket(req, res); });
   server.Get("/staff/auswertung", [this](const auto& req, auto& res) { InboxFigures(req, res); });
+  server.Get("/staff/leitstelle", [this](const auto& req, auto& res) { InboxConsole(req, res); });
   server.Get("/staff/auswertung.csv",
              [this](const auto& req, auto& res) { InboxFiguresCsv(req, res); });
   server.Post("/staff/annehmen", [this](const auto& req, auto& res) { InboxAcceptMany(req, res); });
@@ -641,8 +646,9 @@ std::string HeaderRight(const ApiToken& t, const Config& config, const std::stri
   std::string who = t.role == "operator" ? "Leitstelle (alle Fachbereiche)"
                                          : (d != nullptr ? d->name : t.department_id);
   return "<nav aria-label=\"Bereiche\"><a href=\"/staff\">Meldungen</a> · <a "
-         "href=\"/staff/auswertung\">Auswertung</a></nav><span>" +
-         HtmlEscape(who) + " · " + HtmlEscape(t.label) +
+         "href=\"/staff/auswertung\">Auswertung</a>" +
+         std::string(t.role == "operator" ? " · <a href=\"/staff/leitstelle\">Regeln</a>" : "") +
+         "</nav><span>" + HtmlEscape(who) + " · " + HtmlEscape(t.label) +
          " <form class=\"inline\" method=\"post\" action=\"/staff/logout\">"
          "<input type=\"hidden\" name=\"csrf\" value=\"" +
          csrf + "\"><button type=\"submit\">Abmelden</button></form></span>";
@@ -1057,6 +1063,215 @@ void Staff::InboxFigures(const httplib::Request& req, httplib::Response& res) {
           "\" download>Alle Zahlen je Bezirk als CSV</a></p></section>";
   res.set_header("Cache-Control", "no-store");
   res.set_content(HtmlPage("Auswertung", HeaderRight(*token, config_, csrf), body),
+                  "text/html; charset=utf-8");
+}
+
+// The routing console for operators (docs/departments.md, "The routing console"): the rule set
+// in force and its swaps, a report tried against it (as `rules explain`), the shadow set's
+// disagreements, routing quality per rule. It changes nothing: rules change the way the command
+// line changes them (a candidate file checked, then promoted).
+void Staff::InboxConsole(const httplib::Request& req, httplib::Response& res) {
+  auto session = InboxAuth(req, res);
+  if (!session)
+    return;
+  const ApiToken* token = &session->token;
+  const std::string csrf = Csrf(*session);
+  if (token->role != "operator") {
+    SendPage(res, 403, "Nur für die Leitstelle", HeaderRight(*token, config_, csrf),
+             "<h1>Nur für die Leitstelle</h1><p>Die Regeln sieht und prüft der Betrieb "
+             "(Anmeldung mit einem Betriebs-Token).</p><p><a href=\"/staff\">Zur Liste</a></p>");
+    return;
+  }
+  const auto& routing_settings = config_.Get<routing::Settings>();
+  auto rules = routing::LoadRuleSet(routing_settings.rules_file, &config_);
+  std::string body = "<h1>Regeln und Zuordnung</h1>";
+  auto dept_name = [&](const std::string& id) {
+    const Department* d = config_.FindDepartment(id);
+    return d != nullptr ? d->name : id;
+  };
+  // The rule set in force (as the file is now: the workers read the same file).
+  body += "<section aria-labelledby=\"h-regeln\"><h2 id=\"h-regeln\">Regelwerk in Kraft</h2>";
+  if (!rules) {
+    body += Alert(
+        "Die Regeldatei ist fehlerhaft; die Worker arbeiten mit dem letzten gültigen "
+        "Stand weiter: " +
+        rules.error().message);
+  } else {
+    const auto& set = **rules;
+    body += "<p>Datei <code>" + HtmlEscape(set.file) + "</code>, Version <code>" +
+            HtmlEscape(set.version.substr(0, 19)) + "…</code>, " +
+            std::to_string(set.rules.size()) + " Regeln, sonst an " +
+            HtmlEscape(dept_name(set.default_department)) + ".</p>";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : set.rules) {
+      rows.push_back({r.id,
+                      r.forward ? "weiter an " + r.forward->authority : dept_name(r.department),
+                      r.priority, r.description});
+    }
+    body += FiguresTable("Die Regeln in ihrer Reihenfolge (die erste passende gilt)",
+                         {"Regel", "an", "Priorität", "Beschreibung"}, rows);
+  }
+  body += "</section>";
+
+  // A report tried against the rules in force.
+  const std::string text = req.get_param_value("text");
+  const std::string category = req.get_param_value("kategorie");
+  const std::string channel = req.has_param("kanal") ? req.get_param_value("kanal") : "webform";
+  const std::string lat = req.get_param_value("lat"), lon = req.get_param_value("lon");
+  body +=
+      "<section aria-labelledby=\"h-probe\"><h2 id=\"h-probe\">Meldung ausprobieren</h2>"
+      "<form method=\"get\" action=\"/staff/leitstelle#h-probe\"><label for=\"probe-text\">"
+      "Text der Meldung</label><textarea id=\"probe-text\" name=\"text\" rows=\"3\" "
+      "maxlength=\"5000\">" +
+      HtmlEscape(text) +
+      "</textarea><label for=\"probe-kategorie\">Kategorie</label><select "
+      "id=\"probe-kategorie\" name=\"kategorie\"><option value=\"\">keine (der "
+      "Klassifikator entscheidet)</option>";
+  for (const auto& c : config_.categories) {
+    body += "<option value=\"" + HtmlEscape(c.code) + "\"" +
+            (c.code == category ? " selected" : "") + ">" +
+            HtmlEscape(c.name + " (" + c.code + ")") + "</option>";
+  }
+  body +=
+      "</select><label for=\"probe-kanal\">Eingangsweg</label><select id=\"probe-kanal\" "
+      "name=\"kanal\">";
+  for (const char* ch : {"webform", "app", "open311", "whatsapp", "telegram", "email", "phone"}) {
+    body += "<option" + std::string(channel == ch ? " selected" : "") + ">" + ch + "</option>";
+  }
+  body +=
+      "</select><label for=\"probe-lat\">Breite (optional)</label><input type=\"text\" "
+      "id=\"probe-lat\" name=\"lat\" inputmode=\"decimal\" value=\"" +
+      HtmlEscape(lat) +
+      "\"><label for=\"probe-lon\">Länge (optional)</label><input type=\"text\" "
+      "id=\"probe-lon\" name=\"lon\" inputmode=\"decimal\" value=\"" +
+      HtmlEscape(lon) + "\"><button type=\"submit\" id=\"probe-senden\">Zuordnen</button></form>";
+  if (rules && (!text.empty() || !category.empty())) {
+    Report r;
+    r.text = IsValidUtf8(text) ? text : std::string();
+    r.category = config_.FindCategory(category) != nullptr ? category : std::string();
+    r.channel = channel;
+    r.received_at = NowTimestamp();
+    char* end_lat = nullptr;
+    char* end_lon = nullptr;
+    const double la = std::strtod(lat.c_str(), &end_lat), lo = std::strtod(lon.c_str(), &end_lon);
+    const bool located = !lat.empty() && !lon.empty() && *end_lat == '\0' && *end_lon == '\0' &&
+                         routing::ValidLonLat(lo, la);
+    if (located) {
+      r.location.lat = la;
+      r.location.lon = lo;
+      r.location.source = LocationSource::kDevice;
+    } else if (!lat.empty() || !lon.empty()) {
+      body += Alert("Der Ort ist ungültig (Breite −90…90, Länge −180…180) und bleibt weg.");
+    }
+    routing::Explanation e = routing::Explain(**rules, r);
+    body += "<h3>Ergebnis</h3><p id=\"probe-ergebnis\">An <strong>" +
+            HtmlEscape(dept_name(e.decision.department)) + "</strong>" +
+            (e.decision.rule_id.empty()
+                 ? std::string(" (keine Regel passt: Vorgabe)")
+                 : " nach Regel <code>" + HtmlEscape(e.decision.rule_id) + "</code>") +
+            (e.decision.category.empty() ? std::string(", ohne Kategorie")
+                                         : ", Kategorie " + HtmlEscape(e.decision.category)) +
+            ".</p><pre id=\"probe-erklaerung\">" + HtmlEscape(routing::ExplanationToText(e)) +
+            "</pre>";
+  }
+  body += "</section>";
+
+  struct Console {
+    std::vector<std::vector<std::string>> swaps, shadow;
+    tickets::RoutingQuality quality;
+  };
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto data = db_.Run<Console>([&](pqxx::connection& c) {
+    db::ReadTx tx(c);
+    Console out;
+    for (const auto& r : tx.exec_params(
+             "SELECT to_char(at AT TIME ZONE $1, 'DD.MM.YYYY HH24:MI'), rule_set, version,"
+             " coalesce(previous_version, ''), source, worker, accepted, coalesce(error, '')"
+             " FROM ruleset_swaps ORDER BY id DESC LIMIT 20",
+             config_.town.timezone.empty() ? "UTC" : config_.town.timezone)) {
+      out.swaps.push_back(
+          {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>().substr(0, 19),
+           r[3].as<std::string>().substr(0, 19), r[4].as<std::string>(), r[5].as<std::string>(),
+           r[6].as<bool>() ? "ja" : "nein: " + r[7].as<std::string>()});
+    }
+    for (const auto& r :
+         tx.exec("SELECT reference, to_char(at, 'YYYY-MM-DD'), live_department,"
+                 " coalesce(live_rule, ''), candidate_department, coalesce(candidate_rule, '')"
+                 " FROM shadow_disagreements ORDER BY id DESC LIMIT 50")) {
+      out.shadow.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                            r[3].as<std::string>(), r[4].as<std::string>(),
+                            r[5].as<std::string>()});
+    }
+    out.quality = tickets::LoadRoutingQuality(tx, now - 30 * 86400, std::nullopt);
+    return out;
+  });
+  if (!data) {
+    DatabaseAway(res, HeaderRight(*token, config_, csrf));
+    return;
+  }
+  body +=
+      "<section aria-labelledby=\"h-wechsel\"><h2 id=\"h-wechsel\">Wechsel des "
+      "Regelwerks</h2>";
+  body +=
+      data->swaps.empty()
+          ? "<p>Noch kein Wechsel aufgezeichnet.</p>"
+          : FiguresTable("Die letzten 20 Wechsel (neueste zuerst)",
+                         {"Zeit", "Satz", "Version", "vorher", "Anlass", "Worker", "angenommen"},
+                         data->swaps);
+  body +=
+      "</section><section aria-labelledby=\"h-schatten\"><h2 id=\"h-schatten\">Abweichungen "
+      "des Kandidaten (Schattenbetrieb)</h2>";
+  if (data->shadow.empty()) {
+    body +=
+        "<p>Keine Abweichungen aufgezeichnet (oder kein Kandidat im Schattenbetrieb: "
+        "<code>routing.shadow_rules_file</code>).</p>";
+  } else {
+    body +=
+        "<table><caption>Die letzten 50 Meldungen, die der Kandidat anders zugeordnet hätte"
+        "</caption><thead><tr><th scope=\"col\">Meldung</th><th scope=\"col\">am</th><th "
+        "scope=\"col\">in Kraft</th><th scope=\"col\">Kandidat</th></tr></thead><tbody>";
+    for (const auto& r : data->shadow) {
+      body += "<tr><th scope=\"row\"><a href=\"/staff/tickets/" + HtmlEscape(r[0]) + "\">" +
+              HtmlEscape(tickets::DisplayReference(r[0])) + "</a></th><td>" + HtmlEscape(r[1]) +
+              "</td><td>" + HtmlEscape(dept_name(r[2])) +
+              (r[3].empty() ? "" : " (" + HtmlEscape(r[3]) + ")") + "</td><td>" +
+              HtmlEscape(dept_name(r[4])) + (r[5].empty() ? "" : " (" + HtmlEscape(r[5]) + ")") +
+              "</td></tr>";
+    }
+    body += "</tbody></table>";
+  }
+  body +=
+      "</section><section aria-labelledby=\"h-qualitaet\"><h2 id=\"h-qualitaet\">Qualität "
+      "je Regel (30 Tage)</h2>";
+  if (data->quality.rules.empty()) {
+    body += "<p>Keine Meldungen in den letzten 30 Tagen.</p>";
+  } else {
+    std::vector<std::string> labels;
+    std::vector<double> rates;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : data->quality.rules) {
+      labels.push_back(r.key.empty() ? "(Vorgabe)" : r.key);
+      rates.push_back(r.MisrouteRate() * 100);
+      rows.push_back({labels.back(), std::to_string(r.routed), std::to_string(r.handed_back),
+                      gateway::charts::Number(rates.back()) + " %", std::to_string(r.recategorised),
+                      std::to_string(r.escalated)});
+    }
+    body += gateway::charts::Bars("fehlzuordnung",
+                                  "Anteil der Meldungen, die ihren ersten "
+                                  "Fachbereich verließen, je Regel",
+                                  labels, rates, "%");
+    body += FiguresTable("Die Zahlen des Diagramms (schlechteste Regel zuerst)",
+                         {"Regel", "zugeordnet", "weitergegeben", "Fehlzuordnung",
+                          "Kategorie geändert", "eskaliert"},
+                         rows);
+  }
+  body +=
+      "</section><section aria-labelledby=\"h-dlq\"><h2 id=\"h-dlq\">Nicht verarbeitbare "
+      "Nachrichten</h2><p>Die Dead-Letter-Queue zeigt und leert die Kommandozeile: "
+      "<code>meldestelle dead-letters list</code>, <code>meldestelle dead-letters "
+      "requeue</code>.</p></section>";
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(HtmlPage("Regeln", HeaderRight(*token, config_, csrf), body),
                   "text/html; charset=utf-8");
 }
 

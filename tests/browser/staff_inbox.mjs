@@ -178,6 +178,10 @@ try {
   check(csv.status() === 200 && csv.headers()['content-type'].startsWith('text/csv') &&
         (await csv.text()).startsWith('week,channel,received,'), 'the figures download as CSV');
 
+  const refused = await page.goto(base + '/staff/leitstelle');
+  check(refused.status() === 403 && await page.locator('header a[href="/staff/leitstelle"]').count() === 0,
+        'the routing console is for operators only');
+
   await page.click('header button');
   await page.waitForURL(/\/staff\/login/);
   await page.goto(base + '/staff');
@@ -196,6 +200,21 @@ try {
   check((await page.locator('#verlauf li').allTextContents()).some(
       (h) => h.includes('weitergeleitet') && h.includes('ordnungsamt') && h.includes('Parkplatz')),
         'the history records where to and why');
+
+  // The routing console: the rules in force, a report tried against them, quality per rule.
+  await page.click('header a[href="/staff/leitstelle"]');
+  await page.waitForURL(/\/staff\/leitstelle/);
+  check(await page.locator('section table tbody tr').first().isVisible() &&
+        (await page.textContent('main')).includes('kategorie-tiefbau'), 'the console lists the rules in force');
+  await page.fill('#probe-text', 'Die Straßenlaterne brennt nicht');
+  await page.click('#probe-senden');
+  await page.waitForSelector('#probe-ergebnis');
+  check((await page.textContent('#probe-ergebnis')).includes('Straßenbeleuchtung'),
+        'a tried report is routed as the rules say: ' + (await page.textContent('#probe-ergebnis')));
+  check((await page.textContent('#probe-erklaerung')).length > 40, 'with the explanation');
+  check((await page.inputValue('#probe-text')) === 'Die Straßenlaterne brennt nicht', 'the text stays to change');
+  check(await page.locator('svg#fehlzuordnung[role=img]').count() === 1, 'quality per rule is a chart');
+  await accessible(page, 'the routing console');
 } catch (e) {
   failed = true;
   console.error(e.message || e);

@@ -262,6 +262,22 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ruleset_swaps WHERE source = 'file_change' AND"
                          " rule_set = 'live' AND accepted AND version = " + Q(Version(kV2)),
                          1));
+  // The history of swaps, newest first, as the routing console shows it.
+  out = s.RunCommand({"rules", "history", "--format", "json"}, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  REQUIRE(out.find('[') != std::string::npos);
+  json history = json::parse(out.substr(out.find('[')), nullptr, false);
+  REQUIRE(history.is_array());
+  REQUIRE(history.size() >= 3);
+  bool promote_listed = false;
+  for (const auto& h : history)
+    promote_listed = promote_listed || (h["source"] == "promote" && h["version"] == Version(kV2) &&
+                                        h["previous_version"] == Version(kV1) && h["accepted"]);
+  CHECK(promote_listed);
+  out = s.RunCommand({"rules", "history", "--limit", "1"}, &status);
+  REQUIRE(status == 0);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
   std::string promoted = PostText(s, "Müll nach der Beförderung");
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 5));
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell-v2' AND reference = " +
