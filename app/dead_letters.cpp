@@ -1,8 +1,9 @@
 // `meldestelle dead-letters list|requeue` (app/dead_letter_queue.cpp).
+#include "core/dead_letters.hpp"
+
 #include <iostream>
 
 #include "app/command.hpp"
-#include "app/dead_letter_queue.hpp"
 
 namespace meldestelle::app {
 

@@ -5,6 +5,7 @@
 // failure halfway returns them all to the queue.
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,13 @@ Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std:
 // counts them) and hands the others back in their order. Returns how many were selected.
 Result<long long> DropDeadLetters(const Config& config,
                                   const std::function<bool(const DeadLetter&)>& drop, bool dry_run);
+
+// Lists up to `limit` messages of the dead-letter queue (reason, message id, reference, size)
+// without removing them. Returns how many were listed.
+Result<int> ListDeadLetters(const Config& config, int limit, std::ostream& out);
+
+// Moves up to `limit` dead letters back onto the work queue (after the cause was fixed): each is
+// republished with a confirm and only then removed from the dead-letter queue.
+Result<int> RequeueDeadLetters(const Config& config, int limit, std::ostream& out);
 
 }  // namespace meldestelle

@@ -105,6 +105,7 @@ class Staff {
   void InboxFigures(const httplib::Request& req, httplib::Response& res);
   void InboxFiguresCsv(const httplib::Request& req, httplib::Response& res);
   void InboxConsole(const httplib::Request& req, httplib::Response& res);
+  void InboxRequeue(const httplib::Request& req, httplib::Response& res);
   void InboxPhoto(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;

@@ -16,6 +16,7 @@
 #include "channels/webform/page.hpp"
 #include "channels/webform/settings.hpp"
 #include "core/crypto.hpp"
+#include "core/dead_letters.hpp"
 #include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/log.hpp"
@@ -142,6 +143,13 @@ std::string Msg(const httplib::Request& req) {
       {"forward", "Die Meldung ist weitergeleitet."},
       {"question", "Die Rückfrage ist gesendet; die Meldung wartet auf die Antwort."},
       {"unchanged", "Keine Änderung: die Meldung war schon in diesem Stand."}};
+  if (req.get_param_value("ok") == "requeue") {
+    const int n = std::max(0, std::atoi(req.get_param_value("n").c_str()));
+    return "<p class=\"msg ok\" role=\"status\">" +
+           HtmlEscape(std::to_string(n) + (n == 1 ? " Nachricht ist" : " Nachrichten sind") +
+                      " zurück in der Verarbeitung.") +
+           "</p>";
+  }
   if (req.get_param_value("ok") == "sammel") {
     // Numbers only, read as numbers: a crafted link cannot put words of its own here.
     const int yes = std::max(0, std::atoi(req.get_param_value("angenommen").c_str()));
@@ -476,6 +484,8 @@ void Staff::RegisterInbox(httplib::Server& server) {
              [this](const auto& req, auto& res) { InboxTicket(req, res); });
   server.Get("/staff/auswertung", [this](const auto& req, auto& res) { InboxFigures(req, res); });
   server.Get("/staff/leitstelle", [this](const auto& req, auto& res) { InboxConsole(req, res); });
+  server.Post("/staff/leitstelle/requeue",
+              [this](const auto& req, auto& res) { InboxRequeue(req, res); });
   server.Get("/staff/auswertung.csv",
              [this](const auto& req, auto& res) { InboxFiguresCsv(req, res); });
   server.Post("/staff/annehmen", [this](const auto& req, auto& res) { InboxAcceptMany(req, res); });
@@ -1084,7 +1094,7 @@ void Staff::InboxConsole(const httplib::Request& req, httplib::Response& res) {
   }
   const auto& routing_settings = config_.Get<routing::Settings>();
   auto rules = routing::LoadRuleSet(routing_settings.rules_file, &config_);
-  std::string body = "<h1>Regeln und Zuordnung</h1>";
+  std::string body = "<h1>Regeln und Zuordnung</h1>" + Msg(req);
   auto dept_name = [&](const std::string& id) {
     const Department* d = config_.FindDepartment(id);
     return d != nullptr ? d->name : id;
@@ -1265,14 +1275,57 @@ void Staff::InboxConsole(const httplib::Request& req, httplib::Response& res) {
                           "Kategorie geändert", "eskaliert"},
                          rows);
   }
+  // The dead letters: looked at (taken and handed back at once), and put back on the work queue
+  // once their cause is fixed — as `meldestelle dead-letters list|requeue` does.
   body +=
       "</section><section aria-labelledby=\"h-dlq\"><h2 id=\"h-dlq\">Nicht verarbeitbare "
-      "Nachrichten</h2><p>Die Dead-Letter-Queue zeigt und leert die Kommandozeile: "
-      "<code>meldestelle dead-letters list</code>, <code>meldestelle dead-letters "
-      "requeue</code>.</p></section>";
+      "Nachrichten (Dead-Letter-Queue)</h2>";
+  std::ostringstream letters;
+  auto listed = ListDeadLetters(config_, 20, letters);
+  if (!listed) {
+    body += Alert("Der Broker ist gerade nicht erreichbar: " + listed.error().message);
+  } else if (*listed == 0) {
+    body += "<p id=\"dlq-leer\">Keine.</p>";
+  } else {
+    body += "<p>Die ersten " + std::to_string(*listed) + " mit ihrem Grund:</p><pre id=\"dlq\">" +
+            HtmlEscape(letters.str()) +
+            "</pre><form method=\"post\" action=\"/staff/leitstelle/requeue\"><input "
+            "type=\"hidden\" name=\"csrf\" value=\"" +
+            csrf +
+            "\"><p class=\"hint\">Erst die Ursache beheben (Grund oben), dann zurück in die "
+            "Verarbeitung geben.</p><button type=\"submit\" id=\"dlq-zurueck\">Bis zu 100 "
+            "zurück in die Verarbeitung</button></form>";
+  }
+  body += "</section>";
   res.set_header("Cache-Control", "no-store");
   res.set_content(HtmlPage("Regeln", HeaderRight(*token, config_, csrf), body),
                   "text/html; charset=utf-8");
+}
+
+// The dead letters back onto the work queue (operators; the console's button).
+void Staff::InboxRequeue(const httplib::Request& req, httplib::Response& res) {
+  auto session = InboxAuth(req, res);
+  if (!session)
+    return;
+  const ApiToken* token = &session->token;
+  if (token->role != "operator" ||
+      !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
+    SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_, Csrf(*session)),
+             Alert("Nur die Leitstelle gibt Nachrichten zurück, mit einem gültigen Formular."));
+    return;
+  }
+  std::ostringstream out;
+  auto moved = RequeueDeadLetters(config_, 100, out);
+  if (!moved) {
+    SendPage(res, 503, "Nicht möglich", HeaderRight(*token, config_, Csrf(*session)),
+             Alert("Nichts oder nicht alles zurückgegeben: " + moved.error().message +
+                   ". Was nicht bestätigt ist, bleibt in der Dead-Letter-Queue."));
+    return;
+  }
+  log::Info("dead letters requeued from the routing console",
+            {{"count", std::to_string(*moved)}, {"by", token->Actor()}});
+  res.status = 303;
+  res.set_header("Location", "/staff/leitstelle?ok=requeue&n=" + std::to_string(*moved) + "#h-dlq");
 }
 
 void Staff::InboxFiguresCsv(const httplib::Request& req, httplib::Response& res) {

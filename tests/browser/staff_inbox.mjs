@@ -215,6 +215,10 @@ try {
   check((await page.inputValue('#probe-text')) === 'Die Straßenlaterne brennt nicht', 'the text stays to change');
   check(await page.locator('svg#fehlzuordnung[role=img]').count() === 1, 'quality per rule is a chart');
   await accessible(page, 'the routing console');
+  check((await page.textContent('#dlq')).includes('reason: unparseable'), 'the console shows the dead letter with its reason');
+  await page.click('#dlq-zurueck');
+  await page.waitForURL(/ok=requeue/);
+  check((await page.textContent('.msg.ok')).startsWith('1 Nachricht ist zurück'), 'and puts it back to be processed');
 } catch (e) {
   failed = true;
   console.error(e.message || e);

@@ -65,6 +65,9 @@ TEST_CASE(
   std::string ref3 = json::parse(r3->body)["reference"];
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE department_id = 'tiefbauamt'", 3));
 
+  // A message the worker cannot read: the routing console shows it and puts it back.
+  s.PublishRaw("this is not a report", "poison-inbox");
+  REQUIRE(meldestelle::testing::WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
   std::string script = "cd '" + dir.string() +
                        "' && BASE_URL=http://127.0.0.1:" + std::to_string(s.port()) +
                        " TOKEN=" + token + " OP_TOKEN=" + op_token + " REF=" + ref +
