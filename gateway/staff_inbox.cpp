@@ -909,6 +909,19 @@ std::pair<int64_t, std::string> FiguresSince(const httplib::Request& req,
   return {start, routing::FormatUnixSeconds(start).substr(0, 10)};
 }
 
+// The figures' query for a person: their department's tickets (operators: all), the districts.
+tickets::ReportQuery FiguresQuery(const Config& config,
+                                  const std::map<std::string, routing::Geometry>& areas,
+                                  const ApiToken& token, int64_t since) {
+  tickets::ReportQuery q;
+  q.since = since;
+  q.timezone = config.town.timezone.empty() ? "UTC" : config.town.timezone;
+  q.department = token.department_id;
+  for (const auto& [name, area] : areas)
+    q.districts.emplace_back(name, area);
+  return q;
+}
+
 std::string FiguresTable(const std::string& caption, const std::vector<std::string>& head,
                          const std::vector<std::vector<std::string>>& rows) {
   std::string t = "<table><caption>" + HtmlEscape(caption) + "</caption><thead><tr>";
@@ -942,12 +955,7 @@ void Staff::InboxFigures(const httplib::Request& req, httplib::Response& res) {
   const ApiToken* token = &session->token;
   const std::string csrf = Csrf(*session);
   auto [since, since_text] = FiguresSince(req, *zone_);
-  tickets::ReportQuery q;
-  q.since = since;
-  q.timezone = config_.town.timezone.empty() ? "UTC" : config_.town.timezone;
-  q.department = token->department_id;
-  for (const auto& [name, area] : areas_)
-    q.districts.emplace_back(name, area);
+  tickets::ReportQuery q = FiguresQuery(config_, areas_, *token, since);
   struct Figures {
     std::vector<tickets::ReportRow> weeks, departments, top;
   };
@@ -1333,18 +1341,13 @@ void Staff::InboxFiguresCsv(const httplib::Request& req, httplib::Response& res)
   if (!session)
     return;
   const ApiToken* token = &session->token;
-  tickets::ReportQuery q;
+  tickets::ReportQuery q = FiguresQuery(config_, areas_, *token, FiguresSince(req, *zone_).first);
   q.by = req.get_param_value("nach");
   q.period = req.get_param_value("zeitraum");
   if (q.by != "category" && q.by != "district" && q.by != "department" && q.by != "channel")
     q.by = "category";
   if (q.period != "week" && q.period != "month")
     q.period.clear();
-  q.since = FiguresSince(req, *zone_).first;
-  q.timezone = config_.town.timezone.empty() ? "UTC" : config_.town.timezone;
-  q.department = token->department_id;
-  for (const auto& [name, area] : areas_)
-    q.districts.emplace_back(name, area);
   auto rows = db_.Run<std::vector<tickets::ReportRow>>([&](pqxx::connection& c) {
     db::ReadTx tx(c);
     return tickets::LoadReport(tx, q);

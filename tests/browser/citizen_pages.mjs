@@ -12,10 +12,10 @@
 // host of webform.map.tile_url; its requests are answered here with a blank tile), CHROMIUM
 // (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { accessible, check } from './steps.mjs';
 
 const base = process.env.BASE_URL;
 const ref = process.env.REF;
@@ -29,31 +29,11 @@ if (!base || !ref || !typo || !tilesHost || !photo || !feedback || !exifPhoto ||
   console.error('usage: BASE_URL=… REF=… OPEN_REF=… TYPO=… TILES_HOST=… PHOTO=… EXIF_PHOTO=… FEEDBACK=… node citizen_pages.mjs');
   process.exit(2);
 }
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // A 1×1 transparent PNG: what the stand-in tile server answers.
 const blankTile = Buffer.from(
     'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
     'base64');
 
-function check(cond, what) {
-  if (!cond) throw new Error('step failed: ' + what);
-  console.log('ok - ' + what);
-}
-
-// axe-core on the page as it is now: no violation of WCAG 2.0/2.1 A and AA.
-async function accessible(page, what) {
-  // The page whole (a page a script wrote may still be loading its scripts and map).
-  await page.waitForLoadState('load');
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => await window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  for (const v of result.violations) {
-    console.log(`# ${what}: ${v.id} (${v.impact}): ${v.help}`);
-    for (const n of v.nodes.slice(0, 5)) console.log('#   ' + n.target.join(' ') + ' — ' + n.failureSummary);
-  }
-  check(result.violations.length === 0, `${what}: axe finds no WCAG 2.1 A/AA violation`);
-}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

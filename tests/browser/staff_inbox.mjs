@@ -1,16 +1,15 @@
 // Drives the staff inbox (/staff) in a real headless Chromium (Debian's chromium, driven by
 // playwright-core) the way department staff use it: log in with the department's token, find
-// the ticket on the list, open it with its photo and map link, accept it, set it done with a
-// note for the citizen, change its category, ask the citizen, hand another ticket back, log out; then as the
-// operator forward that ticket to a named department. Called by the integration test
+// the ticket on the list (search, map, several accepted at once), open it with its photo and
+// map link, accept it, change its category, ask the citizen, set it done with a note for the
+// citizen, look at the figures, hand another ticket back, log out; then as the operator forward
+// that ticket to a named department and use the routing console. Called by the integration test
 // tests/integration/inbox_test.cpp, which prepared the tickets and checks the database after.
 //
-// Environment: BASE_URL, TOKEN, OP_TOKEN (an operator's), REF (a ticket with a photo), REF2
-// (another ticket), CHROMIUM
-// (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// Environment: BASE_URL, TOKEN, OP_TOKEN (an operator's), REF (a ticket with a photo), REF2 and
+// REF3 (two more tickets), CHROMIUM (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
 import { chromium } from 'playwright-core';
+import { accessible, check } from './steps.mjs';
 
 const base = process.env.BASE_URL;
 const token = process.env.TOKEN;
@@ -23,25 +22,6 @@ if (!base || !token || !ref || !ref2 || !ref3 || !opToken) {
   process.exit(2);
 }
 
-function check(cond, what) {
-  if (!cond) throw new Error('step failed: ' + what);
-  console.log('ok - ' + what);
-}
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// axe-core on the page as it is now: no violation of WCAG 2.0/2.1 A and AA.
-async function accessible(page, what) {
-  await page.waitForLoadState('load');
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => await window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  for (const v of result.violations) {
-    console.log(`# ${what}: ${v.id} (${v.impact}): ${v.help}`);
-    for (const n of v.nodes.slice(0, 5)) console.log('#   ' + n.target.join(' ') + ' — ' + n.failureSummary);
-  }
-  check(result.violations.length === 0, `${what}: axe finds no WCAG 2.1 A/AA violation`);
-}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
