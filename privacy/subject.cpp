@@ -243,7 +243,8 @@ Result<ExportSummary> Export(const Config& config, const Selector& selector,
              " 'status', h.to_status, 'department', h.to_department, 'public_note',"
              " h.public_note)::text FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id"
              " WHERE h.ticket_id = ANY($1::uuid[]) AND h.action IN ('routed', 'accepted',"
-             " 'rerouted', 'status', 'duplicate', 'reopened') ORDER BY h.id",
+             " 'rerouted', 'forwarded', 'status', 'duplicate', 'reopened', 'question')"
+             " ORDER BY h.id",
              ids)) {
       add("ticket_history", json::parse(r[0].as<std::string>(), nullptr, false));
     }
