@@ -23,10 +23,10 @@ struct Flag {
   std::string_view name;
   bool Args::*field;
 };
-const Flag kFlags[] = {{"--help", &Args::help},      {"-h", &Args::help},
-                       {"--once", &Args::once},      {"--operator", &Args::operator_role},
-                       {"--quiet", &Args::quiet},    {"-q", &Args::quiet},
-                       {"--dry-run", &Args::dry_run}};
+const Flag kFlags[] = {{"--help", &Args::help},       {"-h", &Args::help},
+                       {"--once", &Args::once},       {"--operator", &Args::operator_role},
+                       {"--quiet", &Args::quiet},     {"-q", &Args::quiet},
+                       {"--dry-run", &Args::dry_run}, {"--password-stdin", &Args::password_stdin}};
 
 struct TextOption {
   std::string_view name;
@@ -42,6 +42,8 @@ const TextOption kTextOptions[] = {
     {"--url", &Args::url, false, "--url needs a value"},
     {"--department", &Args::department, false, "--department needs a value"},
     {"--label", &Args::label, false, "--label needs a value"},
+    {"--role", &Args::role, false, "--role needs staff or operator"},
+    {"--name", &Args::name, false, "--name needs a person's name"},
     {"--rules", &Args::rules, false, "--rules needs a value"},
     {"--until", &Args::until, false, "--until needs a value"},
     {"--now", &Args::now, false, "--now needs a value"},

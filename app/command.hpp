@@ -41,6 +41,9 @@ struct Args {
   std::string department;      // token create --department
   std::string label;           // token create --label
   bool operator_role = false;  // token create --operator
+  std::string role;            // staff add --role
+  std::string name;            // staff add --name
+  bool password_stdin = false;  // staff add / password / check --password-stdin
   int metrics_port = 0;        // dispatcher --metrics-port
   bool dry_run = false;        // privacy retention run / erase --dry-run
   std::string email, phone, whatsapp, telegram, reference;  // privacy export / erase
@@ -104,6 +107,7 @@ int RunReplay(const Args& args);
 int RunDeadLetters(const Args& args);
 int RunTickets(const Args& args);
 int RunToken(const Args& args);
+int RunStaff(const Args& args);  // local accounts of the inbox; a directory sign-in tried
 int RunDeadlines(const Args& args);
 int RunStats(const Args& args);
 int RunPrivacy(const Args& args);  // retention run, export, erase, access-log

@@ -37,6 +37,7 @@ Commands:
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
   tickets unlink    make a report linked as a duplicate its own open ticket again
   token             create, list and revoke the staff API's tokens (per department, operator)
+  staff             the inbox's local accounts (add, password, disable, list); try a sign-in
   deadlines run     one pass of the ticket jobs (re-routing, acceptance deadlines) at a time
   stats             routing quality per rule and department: misroutes, escalations, times
   report            figures for the council: reports, open, done, times, by category,
@@ -63,7 +64,7 @@ constexpr Command kCommands[] = {
     {"tickets", RunTickets},       {"token", RunToken},
     {"deadlines", RunDeadlines},   {"stats", RunStats},
     {"privacy", RunPrivacy},       {"texts", RunTexts},
-    {"report", RunReport},
+    {"report", RunReport},         {"staff", RunStaff},
 };
 
 }  // namespace

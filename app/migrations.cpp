@@ -529,6 +529,36 @@ ALTER TABLE ticket_history ADD CONSTRAINT ticket_history_action_check
                     'recategorised', 'forwarded', 'question', 'answered', 'question_expired'));
 )SQL";
 
+// Personal sign-in (tickets/staff_accounts.hpp): local accounts with an Argon2id hash; inbox
+// sessions belong to a person now (department tokens are for the staff API only), so the
+// token sessions of before end here.
+constexpr const char* kStaffAccounts = R"SQL(
+CREATE TABLE staff_accounts (
+  username            text PRIMARY KEY CHECK (username ~ '^[a-z0-9][a-z0-9._@-]{0,63}$'),
+  display_name        text NOT NULL DEFAULT '',
+  role                text NOT NULL CHECK (role IN ('staff', 'operator')),
+  department_id       text,
+  password_hash       text NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  password_changed_at timestamptz NOT NULL DEFAULT now(),
+  disabled_at         timestamptz,
+  last_login_at       timestamptz,
+  CHECK ((role = 'operator') = (department_id IS NULL))
+);
+
+DELETE FROM staff_sessions;
+DROP INDEX staff_sessions_token;
+ALTER TABLE staff_sessions DROP COLUMN token_id;
+ALTER TABLE staff_sessions
+  ADD COLUMN username      text NOT NULL,
+  ADD COLUMN display_name  text NOT NULL,
+  ADD COLUMN source        text NOT NULL CHECK (source IN ('local', 'directory')),
+  ADD COLUMN role          text NOT NULL CHECK (role IN ('department', 'operator')),
+  ADD COLUMN department_id text,
+  ADD CHECK ((role = 'operator') = (department_id IS NULL));
+CREATE INDEX staff_sessions_person ON staff_sessions (source, username);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -558,6 +588,7 @@ const std::vector<Migration>& Migrations() {
       {17, "ticket_history: the action 'followup' (what a citizen sent later)", kFollowupHistory},
       {18, "ticket_history: the actions 'recategorised' and 'forwarded'", kRecategoriseForward},
       {19, "Rückfrage: status waiting_for_citizen, paused clocks, its history actions", kQuestions},
+      {20, "personal sign-in: staff_accounts, inbox sessions of a person", kStaffAccounts},
   };
   return kMigrations;
 }

@@ -38,6 +38,13 @@ inline constexpr ErrorCode kHttpAddressRefused{"http_address_refused"};
 inline constexpr ErrorCode kSmtpTemporary{"smtp_temporary"};
 inline constexpr ErrorCode kSmtpPermanent{"smtp_permanent"};
 
+// The town's directory (core/ldap_client.hpp) and staff sign-in (tickets/staff_accounts.hpp)
+inline constexpr ErrorCode kLdapUnavailable{"ldap_unavailable"};
+inline constexpr ErrorCode kLdapInvalidCredentials{"ldap_invalid_credentials"};
+inline constexpr ErrorCode kLdapError{"ldap_error"};
+inline constexpr ErrorCode kSignInRefused{"sign_in_refused"};
+inline constexpr ErrorCode kNoDepartment{"no_department"};
+
 // Media downloads (chat providers, Open311 media_url)
 inline constexpr ErrorCode kMediaTransient{"media_transient"};
 inline constexpr ErrorCode kMediaUnavailable{"media_unavailable"};

@@ -24,6 +24,9 @@ class RateLimiter {
 
   // Takes one token of `client`'s bucket. Thread-safe.
   Decision Take(const std::string& client, Clock::time_point now = Clock::now());
+  // Whether `client` has a token now, without taking one (for limits on failures only: peek
+  // before the attempt, take after a failure).
+  Decision Peek(const std::string& client, Clock::time_point now = Clock::now());
 
  private:
   struct Bucket {

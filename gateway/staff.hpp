@@ -10,6 +10,7 @@
 #include "core/db.hpp"
 #include "core/media.hpp"
 #include "core/metrics.hpp"
+#include "gateway/rate_limit.hpp"
 #include "routing/geo.hpp"
 #include "routing/timezone.hpp"
 #include "tickets/actions.hpp"
@@ -26,9 +27,10 @@ namespace meldestelle::gateway {
 
 // The departments' side of the gateway: the staff API under /api/v1/tickets (gateway/staff_api.cpp,
 // docs/api.md) and the staff inbox pages under /staff (gateway/staff_inbox.cpp). Both
-// authenticate with a bearer token (the inbox with a server-side session opened by a login with
-// one, tickets/staff_sessions.hpp) and act through tickets::ApplyStaffAction. Thread-safe: handlers
-// share only the pool.
+// The API authenticates machines with a department's bearer token; the inbox people, each with
+// their own sign-in (a local account or the town's directory, tickets/staff_accounts.hpp) and a
+// server-side session (tickets/staff_sessions.hpp). Both act through tickets::ApplyStaffAction.
+// Thread-safe: handlers share only the pool and the sign-in limiters.
 class Staff {
  public:
   Staff(const Config& config, metrics::Registry& registry);
@@ -96,6 +98,10 @@ class Staff {
   std::string Csrf(const tickets::StaffSession& session) const;
   tickets::SessionLimits SessionLimits() const;
   void InboxLoginPage(const httplib::Request& req, httplib::Response& res);
+  // The sign-in form with an error (German, "" for none) and the name typed before.
+  void SendLoginPage(httplib::Response& res, int status, const std::string& error,
+                     const std::string& next, const std::string& username);
+  void CountSignIn(const char* source, const char* outcome);
   void InboxLogin(const httplib::Request& req, httplib::Response& res);
   void InboxLogout(const httplib::Request& req, httplib::Response& res);
   void InboxList(const httplib::Request& req, httplib::Response& res);
@@ -113,7 +119,11 @@ class Staff {
   db::Pool db_;
   BlobStore blobs_;
   std::map<std::string, routing::Geometry> areas_;
-  std::optional<routing::TimeZone> zone_;  // the town's, for the inbox's times; UTC if unknown
+  std::optional<routing::TimeZone> zone_;
+  // Sign-in attempts: per client address (every attempt: 20 at once, then 10 a minute) and per
+  // user name (failures only: 10, then 2 a minute).
+  RateLimiter sign_in_clients_{10, 20};
+  RateLimiter sign_in_names_{2, 10};  // the town's, for the inbox's times; UTC if unknown
 };
 
 }  // namespace meldestelle::gateway

@@ -547,33 +547,57 @@ std::string CookieHeader(const Config& config, const std::string& name, const st
 
 }  // namespace
 
-void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) {
-  std::string error;
-  if (req.get_param_value("fehler") == "seite") {
-    error =
-        "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Die Anmeldeseite war "
-        "abgelaufen. Bitte melden Sie sich noch einmal an.</p>";
-  } else if (req.has_param("fehler")) {
-    error =
-        "<p class=\"msg err\" role=\"alert\" id=\"fehler\">Der Zugangsschlüssel "
-        "ist unbekannt oder gesperrt.</p>";
-  }
-  std::string next = req.has_param("weiter") ? req.get_param_value("weiter") : "/staff";
+void Staff::SendLoginPage(httplib::Response& res, int status, const std::string& error,
+                          const std::string& next, const std::string& username) {
   std::string nonce = RandomHex(16);
+  res.status = status;
   res.set_header("Set-Cookie", CookieHeader(config_, kLoginCookie, nonce, "/staff/login", 3600));
   res.set_header("Cache-Control", "no-store");
+  std::string alert = error.empty() ? std::string()
+                                    : "<p class=\"msg err\" role=\"alert\" id=\"fehler\">" +
+                                          HtmlEscape(error) + "</p>";
+  std::string described = error.empty() ? "" : " aria-describedby=\"fehler\"";
   res.set_content(
-      HtmlPage(
-          "Anmelden", "",
-          "<h1>Anmelden</h1>" + error +
-              "<form method=\"post\" action=\"/staff/login\"><label for=\"token\">"
-              "Zugangsschlüssel Ihres Fachbereichs</label><input type=\"password\" id=\"token\" "
-              "name=\"token\" autocomplete=\"current-password\" required>"
-              "<input type=\"hidden\" name=\"weiter\" value=\"" +
-              HtmlEscape(next) + "\"><input type=\"hidden\" name=\"csrf\" value=\"" +
-              SignLink(PurposeKey(config_, KeyPurpose::kInbox), "staff-login", nonce, 0) +
-              "\"><button type=\"submit\">Anmelden</button></form>"),
+      HtmlPage("Anmelden", "",
+               "<h1>Anmelden</h1>" + alert +
+                   "<p>Melden Sie sich mit Ihrem Benutzernamen der Stadtverwaltung an.</p>"
+                   "<form method=\"post\" action=\"/staff/login\"><label for=\"benutzer\">"
+                   "Benutzername</label><input type=\"text\" id=\"benutzer\" name=\"benutzer\" "
+                   "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
+                   "required maxlength=\"256\" value=\"" +
+                   HtmlEscape(username) + "\"" + described +
+                   "><label for=\"passwort\">Passwort</label><input type=\"password\" "
+                   "id=\"passwort\" name=\"passwort\" autocomplete=\"current-password\" "
+                   "required maxlength=\"1024\"" +
+                   described + "><input type=\"hidden\" name=\"weiter\" value=\"" +
+                   HtmlEscape(next) + "\"><input type=\"hidden\" name=\"csrf\" value=\"" +
+                   SignLink(PurposeKey(config_, KeyPurpose::kInbox), "staff-login", nonce, 0) +
+                   "\"><button type=\"submit\">Anmelden</button></form>"),
       "text/html; charset=utf-8");
+}
+
+void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) {
+  const std::string why = req.get_param_value("fehler");
+  std::string error;
+  if (why == "seite") {
+    error = "Die Anmeldeseite war abgelaufen. Bitte melden Sie sich noch einmal an.";
+  } else if (why == "zuordnung") {
+    error =
+        "Ihr Konto ist keinem Fachbereich der Meldestelle zugeordnet. Bitte wenden Sie sich an "
+        "die IT der Stadtverwaltung.";
+  } else if (!why.empty()) {
+    error = "Benutzername oder Passwort ist falsch.";
+  }
+  std::string next = req.has_param("weiter") ? req.get_param_value("weiter") : "/staff";
+  SendLoginPage(res, 200, error, next, "");
+}
+
+void Staff::CountSignIn(const char* source, const char* outcome) {
+  registry_
+      .GetCounter("meldestelle_staff_sign_ins_total",
+                  "Sign-ins to the staff inbox, by source (local, directory) and outcome.",
+                  {{"source", source}, {"outcome", outcome}})
+      .Inc();
 }
 
 void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
@@ -590,27 +614,63 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
                    "/staff/login?fehler=seite&weiter=" + httplib::detail::encode_query_param(next));
     return;
   }
-  std::string token = req.get_param_value("token");
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r'))
-    token.pop_back();
-  std::optional<ApiToken> t;
-  if (!token.empty()) {
-    auto checked = Authenticate(token);
-    if (!checked) {
-      DatabaseAway(res);
-      return;
-    }
-    t = *checked;
-  }
-  if (!t) {
-    res.status = 303;
-    res.set_header("Location", "/staff/login?fehler=1");
+  const std::string typed = req.get_param_value("benutzer");
+  const std::string password = req.get_param_value("passwort");
+  const std::string name = tickets::NormalUsername(typed);
+  // Guessing is slowed per client (every attempt) and per user name (every failure), so that
+  // neither many names from one address nor one name from many addresses gets far.
+  const std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+                                           config_.gateway.trusted_proxies);
+  auto by_client = sign_in_clients_.Take(client);
+  auto by_name = sign_in_names_.Peek(name);
+  if (!by_client.allowed || !by_name.allowed) {
+    int wait = std::max(by_client.retry_after_seconds, by_name.retry_after_seconds);
+    CountSignIn("any", "throttled");
+    res.set_header("Retry-After", std::to_string(wait));
+    SendLoginPage(res, 429,
+                  "Zu viele Anmeldeversuche. Bitte versuchen Sie es in " +
+                      std::to_string((wait + 59) / 60) + " Minute(n) noch einmal.",
+                  next, typed);
     return;
   }
+  auto signed_in = tickets::SignIn(db_, config_, typed, password);
+  if (!signed_in) {
+    const Error& e = signed_in.error();
+    if (e.code == errors::kNoDepartment) {
+      log::Warn("staff sign-in: no configured group", {{"user", name}, {"detail", e.detail}});
+      CountSignIn("directory", "no_department");
+      res.status = 303;
+      res.set_header("Location", "/staff/login?fehler=zuordnung");
+      return;
+    }
+    if (e.code == errors::kLdapUnavailable || e.code == errors::kLdapError) {
+      log::Error("staff sign-in: the directory failed",
+                 {{"error", e.message}, {"detail", e.detail}});
+      CountSignIn("directory", "directory_failed");
+      res.set_header("Retry-After", "30");
+      SendLoginPage(res, 503,
+                    "Das Verzeichnis der Stadtverwaltung ist gerade nicht erreichbar. Bitte "
+                    "versuchen Sie es in einigen Minuten noch einmal.",
+                    next, typed);
+      return;
+    }
+    DatabaseAway(res);
+    return;
+  }
+  if (!*signed_in) {
+    sign_in_names_.Take(name);
+    CountSignIn("any", "refused");
+    log::Info("staff sign-in refused", {{"user", name}, {"client", client}});
+    res.status = 303;
+    res.set_header("Location",
+                   "/staff/login?fehler=1&weiter=" + httplib::detail::encode_query_param(next));
+    return;
+  }
+  const tickets::Person& person = **signed_in;
   auto limits = SessionLimits();
   auto id = db_.Run<std::string>([&](pqxx::connection& c) {
     db::Tx tx(c);
-    auto opened = tickets::OpenSession(tx, t->id, limits);
+    auto opened = tickets::OpenSession(tx, person, limits);
     tx.commit();
     return opened;
   });
@@ -618,6 +678,8 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
     DatabaseAway(res);
     return;
   }
+  CountSignIn(person.source == "local" ? "local" : "directory", "signed_in");
+  log::Info("staff signed in", {{"user", person.username}, {"source", person.source}});
   res.status = 303;
   res.set_header("Set-Cookie", CookieHeader(config_, kCookie, *id, "/staff",
                                             static_cast<long>(limits.hours) * 3600));
@@ -670,7 +732,7 @@ void Staff::InboxList(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   const std::string csrf = Csrf(*session);
   Filter f;
   f.department = token->department_id;
@@ -952,7 +1014,7 @@ void Staff::InboxFigures(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   const std::string csrf = Csrf(*session);
   auto [since, since_text] = FiguresSince(req, *zone_);
   tickets::ReportQuery q = FiguresQuery(config_, areas_, *token, since);
@@ -1092,7 +1154,7 @@ void Staff::InboxConsole(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   const std::string csrf = Csrf(*session);
   if (token->role != "operator") {
     SendPage(res, 403, "Nur für die Leitstelle", HeaderRight(*token, config_, csrf),
@@ -1315,7 +1377,7 @@ void Staff::InboxRequeue(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   if (token->role != "operator" ||
       !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
     SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_, Csrf(*session)),
@@ -1340,7 +1402,7 @@ void Staff::InboxFiguresCsv(const httplib::Request& req, httplib::Response& res)
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   tickets::ReportQuery q = FiguresQuery(config_, areas_, *token, FiguresSince(req, *zone_).first);
   q.by = req.get_param_value("nach");
   q.period = req.get_param_value("zeitraum");
@@ -1368,7 +1430,7 @@ void Staff::InboxAcceptMany(const httplib::Request& req, httplib::Response& res)
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   if (!ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
     SendPage(res, 403, "Abgelehnt", HeaderRight(*token, config_, Csrf(*session)),
              Alert("Das Formular ist ungültig oder veraltet. Bitte laden Sie die Seite neu."));
@@ -1405,7 +1467,7 @@ void Staff::InboxTicket(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   auto ref = ParseReference(req.matches[1].str());
   std::optional<json> t;
   if (ref) {
@@ -1441,7 +1503,7 @@ void Staff::InboxAction(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   auto ref = ParseReference(req.matches[1].str());
   std::string page = "/staff/tickets/" + req.matches[1].str();
   if (!ref || !ConstantTimeEquals(req.get_param_value("csrf"), Csrf(*session))) {
@@ -1513,7 +1575,7 @@ void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
   auto session = InboxAuth(req, res);
   if (!session)
     return;
-  const ApiToken* token = &session->token;
+  const ApiToken* token = &session->who;
   auto ref = ParseReference(req.matches[1].str());
   if (!ref) {
     res.status = 404;

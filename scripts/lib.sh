@@ -14,6 +14,9 @@
 #   MELDESTELLE_SMTP_PORT         SMTP sink listener (e-mail tests)    [10025]
 #   MELDESTELLE_MAIL_SERVICES     1: "services start" without a name and scripts/run start the
 #                                 mail servers too                     [0]
+#   MELDESTELLE_LDAP_PORT         OpenLDAP (slapd) listener            [10389]
+#   MELDESTELLE_DIRECTORY_SERVICE 1: "services start|stop|status|env" without a name and
+#                                 ms_services_start include slapd      [0]
 
 MELDESTELLE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MELDESTELLE_SCRIPTS_DIR=$MELDESTELLE_ROOT/scripts
@@ -49,6 +52,8 @@ ms_defaults() {
   : "${MELDESTELLE_IMAP_USER:=maengel}"
   : "${MELDESTELLE_SMTP_PORT:=10025}"
   : "${MELDESTELLE_MAIL_SERVICES:=0}"
+  : "${MELDESTELLE_LDAP_PORT:=10389}"
+  : "${MELDESTELLE_DIRECTORY_SERVICE:=0}"
   if [[ -z ${MELDESTELLE_PG_BIN:-} ]]; then
     MELDESTELLE_PG_BIN=/usr/lib/postgresql/15/bin
     if [[ ! -x $MELDESTELLE_PG_BIN/pg_ctl ]]; then
@@ -58,7 +63,8 @@ ms_defaults() {
   fi
   export MELDESTELLE_VAR MELDESTELLE_AMQP_PORT MELDESTELLE_RABBIT_DIST_PORT MELDESTELLE_EPMD_PORT \
          MELDESTELLE_ADMIN_PORT MELDESTELLE_RABBIT_NODENAME MELDESTELLE_PG_PORT MELDESTELLE_PG_BIN \
-         MELDESTELLE_IMAP_PORT MELDESTELLE_IMAP_USER MELDESTELLE_SMTP_PORT MELDESTELLE_MAIL_SERVICES
+         MELDESTELLE_IMAP_PORT MELDESTELLE_IMAP_USER MELDESTELLE_SMTP_PORT MELDESTELLE_MAIL_SERVICES \
+         MELDESTELLE_LDAP_PORT MELDESTELLE_DIRECTORY_SERVICE
   [[ $MELDESTELLE_IMAP_USER =~ ^[a-z][a-z0-9._-]*$ ]] ||
     ms_die "MELDESTELLE_IMAP_USER must be a plain lower-case name: '$MELDESTELLE_IMAP_USER'"
   [[ $MELDESTELLE_VAR == /* ]] || MELDESTELLE_VAR=$PWD/$MELDESTELLE_VAR
@@ -146,12 +152,14 @@ ms_wait_http() {
 # --- used by scripts/run and bench/run ------------------------------------------------------
 
 # ms_services_start: starts RabbitMQ and PostgreSQL (and Dovecot and the SMTP sink if
-# MELDESTELLE_MAIL_SERVICES=1), remembering in MS_STARTED_SERVICES the ones that were
-# not running before, so that ms_services_stop_started leaves other people's instances alone.
+# MELDESTELLE_MAIL_SERVICES=1, OpenLDAP's slapd if MELDESTELLE_DIRECTORY_SERVICE=1), remembering
+# in MS_STARTED_SERVICES the ones that were not running before, so that
+# ms_services_stop_started leaves other people's instances alone.
 MS_STARTED_SERVICES=()
 ms_services_start() {
   local s list=(rabbitmq postgres)
   [[ ${MELDESTELLE_MAIL_SERVICES:-0} != 1 ]] || list+=(dovecot smtp-sink)
+  [[ ${MELDESTELLE_DIRECTORY_SERVICE:-0} != 1 ]] || list+=(slapd)
   for s in "${list[@]}"; do
     if ! "$MELDESTELLE_SCRIPTS_DIR/services" status "$s" >/dev/null 2>&1; then
       MS_STARTED_SERVICES+=("$s")

@@ -42,6 +42,8 @@ std::string Columns() {
 }  // namespace
 
 std::string ApiToken::Actor() const {
+  if (!person.empty())
+    return (label.empty() ? person : label) + " (" + person + ")";
   return (label.empty() ? std::string("unnamed") : label) + " (token " + id + ")";
 }
 

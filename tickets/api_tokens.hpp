@@ -20,7 +20,11 @@ struct ApiToken {
   std::string department_id;  // empty for operators
   std::string label;
   std::string created_at, revoked_at, last_used_at;  // ISO 8601; "" = never
-  // Who acted, for the ticket history: "<label> (token <id>)".
+  // A person signed in to the inbox (tickets/staff_sessions.hpp) is checked with the same rights
+  // as a token: then `person` is their user name, `label` their name and `id` empty.
+  std::string person;
+  // Who acted, for the ticket history: "<label> (token <id>)", or "<name> (<user name>)" for a
+  // person.
   std::string Actor() const;
 };
 

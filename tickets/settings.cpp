@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "core/config_section.hpp"
+#include "tickets/staff_accounts.hpp"
 
 namespace meldestelle::tickets {
 
@@ -119,7 +120,8 @@ void DuplicateSettings::Read(YamlReader& rd, const YAML::Node& n, Config&, Dupli
 }
 
 ConfigSections Sections() {
-  return {SectionOf<Settings>(), SectionOf<NotificationSettings>(), SectionOf<DuplicateSettings>()};
+  return {SectionOf<Settings>(), SectionOf<NotificationSettings>(), SectionOf<DuplicateSettings>(),
+          SectionOf<StaffSettings>()};
 }
 
 }  // namespace meldestelle::tickets

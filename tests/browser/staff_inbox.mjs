@@ -1,24 +1,29 @@
 // Drives the staff inbox (/staff) in a real headless Chromium (Debian's chromium, driven by
-// playwright-core) the way department staff use it: log in with the department's token, find
+// playwright-core) the way department staff use it: sign in as themselves (a wrong password
+// first, then with the keyboard only), find
 // the ticket on the list (search, map, several accepted at once), open it with its photo and
 // map link, accept it, change its category, ask the citizen, set it done with a note for the
 // citizen, look at the figures, hand another ticket back, log out; then as the operator forward
 // that ticket to a named department and use the routing console. Called by the integration test
 // tests/integration/inbox_test.cpp, which prepared the tickets and checks the database after.
 //
-// Environment: BASE_URL, TOKEN, OP_TOKEN (an operator's), REF (a ticket with a photo), REF2 and
+// Environment: BASE_URL, STAFF_USER and STAFF_PASSWORD (department staff), OP_USER and
+// OP_PASSWORD (an operator), REF (a ticket with a photo), REF2 and
 // REF3 (two more tickets), CHROMIUM (default /usr/bin/chromium). Exit status 0 = every step worked; otherwise the failed step.
 import { chromium } from 'playwright-core';
 import { accessible, check } from './steps.mjs';
 
 const base = process.env.BASE_URL;
-const token = process.env.TOKEN;
+const staffUser = process.env.STAFF_USER;
+const staffPassword = process.env.STAFF_PASSWORD;
+const opUser = process.env.OP_USER;
+const opPassword = process.env.OP_PASSWORD;
 const ref = process.env.REF;
 const ref2 = process.env.REF2;
 const ref3 = process.env.REF3;
-const opToken = process.env.OP_TOKEN;
-if (!base || !token || !ref || !ref2 || !ref3 || !opToken) {
-  console.error('usage: BASE_URL=… TOKEN=… OP_TOKEN=… REF=… REF2=… REF3=… node staff_inbox.mjs');
+if (!base || !staffUser || !staffPassword || !opUser || !opPassword || !ref || !ref2 || !ref3) {
+  console.error('usage: BASE_URL=… STAFF_USER=… STAFF_PASSWORD=… OP_USER=… OP_PASSWORD=… REF=… ' +
+                'REF2=… REF3=… node staff_inbox.mjs');
   process.exit(2);
 }
 
@@ -46,13 +51,26 @@ try {
 
   await page.goto(base + '/staff');
   check(page.url().includes('/staff/login'), 'without a session /staff leads to the login');
-  await page.fill('#token', 'mst_00000000_' + '0'.repeat(48));
+  await accessible(page, 'the sign-in page');
+  await page.fill('#benutzer', staffUser);
+  await page.fill('#passwort', 'nicht-das-passwort');
   await page.click('button[type=submit]');
-  check((await page.textContent('#fehler')).includes('unbekannt'), 'a wrong token is refused in German');
+  check((await page.textContent('#fehler')).includes('Benutzername oder Passwort ist falsch'),
+        'a wrong password is refused in German');
+  await accessible(page, 'the sign-in page with its error');
 
-  await page.fill('#token', token);
-  await page.click('button[type=submit]');
+  // With the keyboard only: the name field comes first, Tab to the password, Enter sends.
+  await page.goto(base + '/staff/login');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.id) === 'benutzer',
+        'the first Tab reaches the user name');
+  await page.keyboard.type(staffUser);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(staffPassword);
+  await page.keyboard.press('Enter');
   await page.waitForURL(base + '/staff');
+  check((await page.textContent('header')).includes('Anna Beispiel'),
+        'the header names the person signed in (from the directory)');
   const row = page.locator(`tr[data-reference="${ref}"]`);
   check(await row.count() === 1, 'the ticket is on the list of open tickets');
   check(await page.locator(`tr[data-reference="${ref2}"]`).count() === 1, 'so is the second one');
@@ -165,10 +183,11 @@ try {
   await page.click('header button');
   await page.waitForURL(/\/staff\/login/);
   await page.goto(base + '/staff');
-  check(page.url().includes('/staff/login'), 'after logging out the inbox asks for the token again');
+  check(page.url().includes('/staff/login'), 'after logging out the inbox asks to sign in again');
 
   // The operator sends the handed-back ticket to a named department.
-  await page.fill('#token', opToken);
+  await page.fill('#benutzer', opUser);
+  await page.fill('#passwort', opPassword);
   await page.click('button[type=submit]');
   await page.waitForURL(base + '/staff');
   await page.goto(base + '/staff/tickets/' + ref2);

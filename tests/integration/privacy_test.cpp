@@ -468,19 +468,9 @@ TEST_CASE(
   // The inbox: the list shows no contact, the ticket's page does, and is recorded as such.
   {
     auto c = s.Client();
-    auto form = c.Get("/staff/login");
-    REQUIRE(form);
-    std::string login_cookie = form->get_header_value("Set-Cookie");
-    std::smatch m;
-    REQUIRE(std::regex_search(form->body, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
-    auto login =
-        c.Post("/staff/login",
-               httplib::Headers{{"Cookie", login_cookie.substr(0, login_cookie.find(';'))}},
-               "token=" + op + "&csrf=" + m[1].str(), "application/x-www-form-urlencoded");
-    REQUIRE(login);
-    REQUIRE(login->status == 303);
-    std::string cookie = login->get_header_value("Set-Cookie", 0);
-    httplib::Headers session{{"Cookie", cookie.substr(0, cookie.find(';'))}};
+    AddStaffAccount(s, "olga", {"--role", "operator", "--name", "Olga Leitner"},
+                    "Olgas-Passwort-2026");
+    httplib::Headers session = InboxSignIn(s, "olga", "Olgas-Passwort-2026");
     auto list_page = c.Get("/staff?ansicht=alle", session);
     REQUIRE(list_page);
     CHECK(list_page->status == 200);
@@ -494,6 +484,7 @@ TEST_CASE(
   }
   out = s.RunCommand({"privacy", "access-log", "--reference", ref}, &status);
   CHECK(out.find("3 view(s)") != std::string::npos);
+  CHECK(out.find("Olga Leitner (olga)") != std::string::npos);  // the person, not a token
 
   // Once anonymised, there is no contact left to show, and no view is recorded.
   out = s.RunCommand({"privacy", "erase", "--reference", ref}, &status);

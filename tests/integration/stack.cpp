@@ -525,6 +525,64 @@ std::string BrowserProblems(const std::string& out) {
   return problems.empty() ? "(nothing but passed steps)" : problems;
 }
 
+std::vector<std::string> DirectoryEnv() {
+  INFO(
+      "scripts/test starts the directory (slapd); run the test through it, or start it with "
+      "scripts/services start slapd and export scripts/services env slapd");
+  REQUIRE_FALSE(Env("MELDESTELLE_LDAP_URL").empty());
+  std::vector<std::string> env;
+  for (const char* name : {"MELDESTELLE_LDAP_URL", "MELDESTELLE_LDAP_BASE_DN",
+                           "MELDESTELLE_LDAP_BIND_DN", "MELDESTELLE_LDAP_BIND_PASSWORD"}) {
+    env.push_back(std::string(name) + "=" + Env(name));
+  }
+  return env;
+}
+
+std::string DirectoryPassword() {
+  std::string pw = Env("MELDESTELLE_LDAP_TEST_PASSWORD");
+  REQUIRE_FALSE(pw.empty());
+  return pw;
+}
+
+httplib::Result PostSignIn(const Stack& s, const std::string& user, const std::string& password,
+                           const std::string& next) {
+  auto c = s.Client();
+  auto form = c.Get("/staff/login");
+  REQUIRE(form);
+  std::string cookie = form->get_header_value("Set-Cookie");
+  std::smatch m;
+  REQUIRE(std::regex_search(form->body, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+  return c.Post(
+      "/staff/login", {{"Cookie", cookie.substr(0, cookie.find(';'))}},
+      FormUrlEncode(
+          {{"benutzer", user}, {"passwort", password}, {"weiter", next}, {"csrf", m[1].str()}}),
+      "application/x-www-form-urlencoded");
+}
+
+httplib::Headers InboxSignIn(const Stack& s, const std::string& user, const std::string& password) {
+  auto r = PostSignIn(s, user, password);
+  REQUIRE(r);
+  INFO(r->get_header_value("Location"));
+  REQUIRE(r->status == 303);
+  REQUIRE(r->get_header_value("Location") == "/staff");
+  std::string cookie = r->get_header_value("Set-Cookie", 0);
+  REQUIRE(cookie.rfind("ms_staff=", 0) == 0);
+  return {{"Cookie", cookie.substr(0, cookie.find(';'))}};
+}
+
+void AddStaffAccount(Stack& s, const std::string& user, const std::vector<std::string>& args,
+                     const std::string& password) {
+  std::string script =
+      "printf '%s\\n' '" + password + "' | \"$MELDESTELLE\" staff add '" + user + "'";
+  for (const auto& a : args)
+    script += " '" + a + "'";
+  script += " --password-stdin";
+  int status = -1;
+  std::string out = s.RunShell(script, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+}
+
 std::string Stack::RunShell(const std::string& script, int* exit_status) {
   fs::path log = dir_ / ("shell-" + RandomHex(4) + ".log");
   std::vector<std::string> env = ProcessEnv();

@@ -72,6 +72,13 @@ std::string KeyOf(const Stack& s, KeyPurpose purpose);
 // `rcpt`, oldest first: the .eml files as sent.
 std::vector<std::string> SinkMessagesTo(const std::string& rcpt);
 
+// The private directory scripts/services runs (slapd, config/example/directory.ldif) for a stack's
+// processes: MELDESTELLE_LDAP_URL, …_BASE_DN, …_BIND_DN, …_BIND_PASSWORD ("NAME=value"), for
+// StackOptions::extra_env. REQUIREs that scripts/test started it (MELDESTELLE_LDAP_URL set).
+std::vector<std::string> DirectoryEnv();
+// The seeded people's password in that directory (MELDESTELLE_LDAP_TEST_PASSWORD).
+std::string DirectoryPassword();
+
 // Polls `condition` until it holds or `timeout` passes (a deadline, not a sleep to synchronise).
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -117,6 +124,17 @@ struct StackOptions {
   // (ConfigHere) against the stack's database, queues and port.
   bool processes = true;
 };
+
+// The inbox's sign-in form posted as a browser does (the page's cookie and signed token first):
+// the answer, a 303 to `next` on success.
+httplib::Result PostSignIn(const Stack& s, const std::string& user, const std::string& password,
+                           const std::string& next = "/staff");
+// Signs in (REQUIREs success) and returns the session's Cookie header for the inbox's pages.
+httplib::Headers InboxSignIn(const Stack& s, const std::string& user, const std::string& password);
+// `meldestelle staff add USER ARGS… --password-stdin` with `password` on its input; REQUIREs
+// success.
+void AddStaffAccount(Stack& s, const std::string& user, const std::vector<std::string>& args,
+                     const std::string& password);
 
 class Stack {
  public:
