@@ -22,6 +22,7 @@ const char* kStaffHelp =
        meldestelle staff password USER --password-stdin
        meldestelle staff disable USER
        meldestelle staff enable USER
+       meldestelle staff logout USER
        meldestelle staff list [--format text|json]
        meldestelle staff check USER --password-stdin
 
@@ -36,9 +37,12 @@ comes first. The ticket history names the person ("Anna Beispiel (anna)").
   password  a new password; the account's open sessions end
   disable   the account can no longer sign in; its open sessions end (its history stays)
   enable    it can again
+  logout    ends every open session of USER, a local or a directory account (a lost laptop;
+            for a directory account, remove it from the groups too, or it can sign in again)
   list      the local accounts, with their last sign-in
   check     signs USER in as the inbox would (local account, else the directory) and prints
-            who they would be, without opening a session: to try the directory settings
+            who they would be, without opening a session or recording a sign-in: to try the
+            directory settings
 
 --password-stdin reads the password from the first line of standard input (typed without echo on
 a terminal); a password has at least 12 characters. Passwords are stored as Argon2id hashes only.
@@ -110,7 +114,7 @@ int List(db::Session& conn, const Args& args) {
 
 int Check(const Config& cfg, const std::string& user, const std::string& password) {
   db::Pool pool(cfg.database.url, 1);
-  auto who = tickets::SignIn(pool, cfg, user, password);
+  auto who = tickets::SignIn(pool, cfg, user, password, /*record=*/false);
   if (!who) {
     if (who.error().code == errors::kNoDepartment) {
       std::cerr << "meldestelle staff check: the password is right, but none of the person's "
@@ -148,11 +152,15 @@ int RunStaff(const Args& args) {
   const std::string action = args.positional.empty() ? "" : args.positional[0];
   const bool with_user = args.positional.size() == 2;
   const bool needs_password = action == "add" || action == "password" || action == "check";
-  bool shape_ok = ((needs_password || action == "disable" || action == "enable") && with_user) ||
-                  (action == "list" && args.positional.size() == 1);
+  bool shape_ok =
+      ((needs_password || action == "disable" || action == "enable" || action == "logout") &&
+       with_user) ||
+      (action == "list" && args.positional.size() == 1);
   std::string why;
   if (!shape_ok) {
-    why = "expected add USER | password USER | disable USER | enable USER | list | check USER";
+    why =
+        "expected add USER | password USER | disable USER | enable USER | logout USER | list |"
+        " check USER";
   } else if (needs_password && !args.password_stdin) {
     why = action +
           " needs --password-stdin (a password is never an argument: it would show in "
@@ -204,6 +212,13 @@ int RunStaff(const Args& args) {
     if (auto st = tickets::SetPassword(conn, user, password); !st)
       return Failed("password", st.error());
     std::cout << "new password for " << user << "; its open sessions have ended\n";
+    return kExitOk;
+  }
+  if (action == "logout") {
+    auto ended = tickets::EndSessions(conn, user);
+    if (!ended)
+      return Failed("logout", ended.error());
+    std::cout << "ended " << *ended << " session(s) of " << user << "\n";
     return kExitOk;
   }
   const bool disable = action == "disable";

@@ -50,12 +50,19 @@ Result<Connection> Connection::Open(const Options& options) {
   ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
   bool tls = options.start_tls || options.url.rfind("ldaps://", 0) == 0;
   if (tls) {
+    // On this handle's own context, so that /etc/ldap/ldap.conf (TLS_REQCERT never) cannot
+    // weaken it; a context that cannot be made is an error, never a fallback to the default.
     int demand = LDAP_OPT_X_TLS_DEMAND;
-    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
-    if (!options.ca_file.empty())
-      ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, options.ca_file.c_str());
     int is_server = 0;
-    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+        (!options.ca_file.empty() &&
+         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, options.ca_file.c_str()) !=
+             LDAP_OPT_SUCCESS) ||
+        ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server) != LDAP_OPT_SUCCESS) {
+      return MakeError(
+          errors::kLdapError,
+          "TLS for the directory could not be set up (is ca_file a readable PEM file?)");
+    }
   }
   if (options.start_tls) {
     rc = ldap_start_tls_s(ld, nullptr, nullptr);
@@ -100,12 +107,10 @@ Result<std::vector<Entry>> Connection::Search(const std::string& base, const std
   int rc = ldap_search_ext_s(ld_, base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(), attrs.data(), 0,
                              nullptr, nullptr, &tv, size_limit, &res);
   std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> owned(res, ldap_msgfree);
-  if (rc == LDAP_SIZELIMIT_EXCEEDED)
-    return MakeError(errors::kLdapError,
-                     "search " + filter + ": more than " + std::to_string(size_limit) + " entries");
+  // More than size_limit: the entries that came (a caller that wants one sees two).
   if (rc == LDAP_NO_SUCH_OBJECT)
     return std::vector<Entry>{};
-  if (rc != LDAP_SUCCESS)
+  if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED)
     return Failed(rc, "search " + filter + " below " + base);
   std::vector<Entry> out;
   for (LDAPMessage* e = ldap_first_entry(ld_, res); e != nullptr; e = ldap_next_entry(ld_, e)) {

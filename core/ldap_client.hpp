@@ -45,7 +45,7 @@ class Connection {
   // takes a bind with a name and no password as an anonymous ("unauthenticated") bind that
   // succeeds (RFC 4513, 5.1.2).
   Status Bind(const std::string& dn, const std::string& password);
-  // Subtree search below `base`; at most `size_limit` entries (more: "ldap_error").
+  // Subtree search below `base`; at most `size_limit` entries (the rest is cut off).
   Result<std::vector<Entry>> Search(const std::string& base, const std::string& filter,
                                     const std::vector<std::string>& attributes, int size_limit);
 

@@ -43,19 +43,11 @@ RateLimiter::Decision RateLimiter::Take(const std::string& client, Clock::time_p
   return {false, std::max(1, wait)};
 }
 
-RateLimiter::Decision RateLimiter::Peek(const std::string& client, Clock::time_point now) {
-  if (per_second_ <= 0)
-    return {};
+void RateLimiter::Refund(const std::string& client) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = buckets_.find(client);
-  if (it == buckets_.end())
-    return {};
-  double elapsed = std::chrono::duration<double>(now - it->second.at).count();
-  double tokens = std::min(burst_, it->second.tokens + elapsed * per_second_);
-  if (tokens >= 1.0)
-    return {};
-  int wait = static_cast<int>(std::ceil((1.0 - tokens) / per_second_));
-  return {false, std::max(1, wait)};
+  if (it != buckets_.end())
+    it->second.tokens = std::min(burst_, it->second.tokens + 1.0);
 }
 
 void RateLimiter::Prune(Clock::time_point now) {

@@ -24,9 +24,9 @@ class RateLimiter {
 
   // Takes one token of `client`'s bucket. Thread-safe.
   Decision Take(const std::string& client, Clock::time_point now = Clock::now());
-  // Whether `client` has a token now, without taking one (for limits on failures only: peek
-  // before the attempt, take after a failure).
-  Decision Peek(const std::string& client, Clock::time_point now = Clock::now());
+  // Gives back a token taken for `client` (for limits on failures only: take before the attempt,
+  // so that parallel attempts cannot all pass, and give it back when the attempt succeeded).
+  void Refund(const std::string& client);
 
  private:
   struct Bucket {

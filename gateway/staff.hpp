@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -119,11 +120,15 @@ class Staff {
   db::Pool db_;
   BlobStore blobs_;
   std::map<std::string, routing::Geometry> areas_;
-  std::optional<routing::TimeZone> zone_;
-  // Sign-in attempts: per client address (every attempt: 20 at once, then 10 a minute) and per
-  // user name (failures only: 10, then 2 a minute).
+  std::optional<routing::TimeZone> zone_;  // the town's, for the inbox's times; UTC if unknown
+  // Failed sign-ins (docs/security.md, "Staff sign-in"): per client address 20, then 10 a
+  // minute; per user name from one address 5, then 1 a minute; per user name from anywhere 30,
+  // then 6 a minute. At most kMaxConcurrentSignIns are checked at once.
   RateLimiter sign_in_clients_{10, 20};
-  RateLimiter sign_in_names_{2, 10};  // the town's, for the inbox's times; UTC if unknown
+  RateLimiter sign_in_name_clients_{1, 5};
+  RateLimiter sign_in_names_{6, 30};
+  static constexpr int kMaxConcurrentSignIns = 4;
+  std::atomic<int> sign_ins_running_{0};  // the town's, for the inbox's times; UTC if unknown
 };
 
 }  // namespace meldestelle::gateway

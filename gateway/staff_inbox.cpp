@@ -1,6 +1,7 @@
 // The staff inbox (docs/departments.md, "Inbox"): server-rendered pages for departments that
-// work in Meldestelle itself. Login with the department's token (kept in an HttpOnly,
-// SameSite=Strict cookie), the open tickets on a list, one ticket with its photos, place and
+// work in Meldestelle itself. People sign in as themselves (a local account or the town's
+// directory; a server-side session in an HttpOnly, SameSite=Strict cookie), the open tickets on
+// a list, one ticket with its photos, place and
 // history, and the actions of the staff API as plain HTML forms (no JavaScript needed).
 #include <httplib.h>
 
@@ -617,14 +618,28 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
   const std::string typed = req.get_param_value("benutzer");
   const std::string password = req.get_param_value("passwort");
   const std::string name = tickets::NormalUsername(typed);
-  // Guessing is slowed per client (every attempt) and per user name (every failure), so that
-  // neither many names from one address nor one name from many addresses gets far.
+  // Guessing is slowed: per client address, per user name from one address, and per user name
+  // from anywhere (higher, so that nobody locks a person out from one address, while a guess
+  // spread over many stays slow). A token is taken before the attempt, so that parallel attempts
+  // cannot all pass, and given back when the sign-in succeeded: only failures count.
   const std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
                                            config_.gateway.trusted_proxies);
-  auto by_client = sign_in_clients_.Take(client);
-  auto by_name = sign_in_names_.Peek(name);
-  if (!by_client.allowed || !by_name.allowed) {
-    int wait = std::max(by_client.retry_after_seconds, by_name.retry_after_seconds);
+  const std::string name_key = name.empty() ? std::string("-") : name;
+  const std::pair<RateLimiter*, std::string> allowances[] = {
+      {&sign_in_clients_, client},
+      {&sign_in_name_clients_, name_key + " " + client},
+      {&sign_in_names_, name_key}};
+  auto refund = [&] {
+    for (const auto& [limiter, key] : allowances)
+      limiter->Refund(key);
+  };
+  int wait = 0;
+  for (const auto& [limiter, key] : allowances) {
+    auto d = limiter->Take(key);
+    if (!d.allowed)
+      wait = std::max(wait, std::max(1, d.retry_after_seconds));
+  }
+  if (wait > 0) {
     CountSignIn("any", "throttled");
     res.set_header("Retry-After", std::to_string(wait));
     SendLoginPage(res, 429,
@@ -633,6 +648,24 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
                   next, typed);
     return;
   }
+  // A sign-in holds a thread for an Argon2id hash (19 MiB) or the directory's answers: only a
+  // few at once, so that they never take the threads citizens' reports need.
+  if (sign_ins_running_.fetch_add(1) >= kMaxConcurrentSignIns) {
+    sign_ins_running_.fetch_sub(1);
+    refund();
+    CountSignIn("any", "busy");
+    res.set_header("Retry-After", "5");
+    SendLoginPage(
+        res, 503,
+        "Gerade melden sich sehr viele gleichzeitig an. Bitte versuchen Sie es in einigen "
+        "Sekunden noch einmal.",
+        next, typed);
+    return;
+  }
+  struct Running {
+    std::atomic<int>& n;
+    ~Running() { n.fetch_sub(1); }
+  } running{sign_ins_running_};
   auto signed_in = tickets::SignIn(db_, config_, typed, password);
   if (!signed_in) {
     const Error& e = signed_in.error();
@@ -658,14 +691,15 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (!*signed_in) {
-    sign_in_names_.Take(name);
+    // Not the name typed: people type their password into the name field now and then.
     CountSignIn("any", "refused");
-    log::Info("staff sign-in refused", {{"user", name}, {"client", client}});
+    log::Info("staff sign-in refused", {{"client", client}});
     res.status = 303;
     res.set_header("Location",
                    "/staff/login?fehler=1&weiter=" + httplib::detail::encode_query_param(next));
     return;
   }
+  refund();
   const tickets::Person& person = **signed_in;
   auto limits = SessionLimits();
   auto id = db_.Run<std::string>([&](pqxx::connection& c) {

@@ -30,6 +30,8 @@ struct DirectoryGroup {
 struct DirectorySettings {
   std::string url;  // ldap:// or ldaps://; empty = no directory
   bool start_tls = false;
+  // ldap:// without StartTLS to another machine than this one: refused unless set.
+  bool allow_plaintext = false;
   std::string ca_file;
   int timeout_seconds = 5;
   // The account that searches for people and groups (${VAR} for the password); empty = anonymous.
@@ -64,17 +66,18 @@ struct Person {
 };
 
 // Signs a person in: the local account of that name, else the directory. nullopt: wrong name or
-// password (the same answer for both, and the same time). Errors: kNoDepartment (the password
-// was right, but none of the person's groups is configured), kLdapUnavailable / kLdapError (the
-// directory is away or refused our search account), the database's.
+// password (the same answer for both; every path costs an Argon2id check, so that the time
+// tells little). Errors: kNoDepartment (the password was right, but none of the person's groups
+// is configured), kLdapUnavailable / kLdapError (the directory is away or refused our search
+// account), the database's. `record`: a local account's last sign-in is recorded.
 Result<std::optional<Person>> SignIn(db::Pool& db, const Config& config, std::string_view username,
-                                     std::string_view password);
+                                     std::string_view password, bool record = true);
 // The directory part of SignIn alone (for `meldestelle staff check`).
 Result<std::optional<Person>> SignInByDirectory(const DirectorySettings& directory,
                                                 const std::string& username,
                                                 const std::string& password);
-// A user name as sign-in compares it (trimmed, ASCII lower-case); "" if it cannot be one
-// (empty, over 256 bytes, control characters).
+// A user name as sign-in compares it: trimmed and lower-case, 1 to 64 of a-z 0-9 . _ @ -
+// beginning with a letter or digit; "" if it cannot be one.
 std::string NormalUsername(std::string_view typed);
 
 // Local accounts, managed with `meldestelle staff` (app/staff.cpp).
@@ -93,5 +96,7 @@ Result<std::vector<StaffAccount>> ListAccounts(db::Session& db);
 Status SetPassword(db::Session& db, const std::string& username, std::string_view password);
 // Disables (true) or enables an account; disabling ends its sessions. kNotFound as above.
 Status SetDisabled(db::Session& db, const std::string& username, bool disabled);
+// Ends every open session of that user name, local or directory (a lost laptop); how many.
+Result<long long> EndSessions(db::Session& db, const std::string& username);
 
 }  // namespace meldestelle::tickets

@@ -38,12 +38,14 @@ std::optional<StaffSession> FindSession(db::Tx& tx, const std::string& id,
   if (!WellFormed(id))
     return std::nullopt;
   const std::string hash = Sha256Hex(id);
-  // A local account disabled since the sign-in ends the session (SetDisabled deletes them too;
-  // this also covers an account deleted in the database by hand).
+  // A local account disabled or given a new password since the sign-in ends the session
+  // (SetDisabled and SetPassword delete them too; this also covers a sign-in that raced them,
+  // and an account deleted in the database by hand).
   auto r = tx.exec_params(
       "SELECT username, display_name, source, role, coalesce(department_id, ''), " + Ended(limits) +
           " OR (source = 'local' AND NOT EXISTS (SELECT 1 FROM staff_accounts a"
-          " WHERE a.username = s.username AND a.disabled_at IS NULL))"
+          " WHERE a.username = s.username AND a.disabled_at IS NULL"
+          " AND a.password_changed_at <= s.created_at))"
           " FROM staff_sessions s WHERE id_sha256 = $1",
       hash);
   if (r.empty())

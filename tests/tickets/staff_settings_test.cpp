@@ -103,12 +103,26 @@ TEST_CASE("staff.directory: broken settings are refused with their key") {
            {with("    base_dn:", "    timeout_seconds: 0\n    base_dn:"), "timeout_seconds"},
            {with("    base_dn:", "    passwort: x\n    base_dn:"), "passwort: unknown key"},
            {with("    groups:\n", "    groups: tiefbauamt\n    ignored:\n"), "groups"},
+           {with("ldap://127.0.0.1:10389", "ldap://dc1.stadt.local"), "unencrypted"},
        }) {
     INFO(c.yaml);
     auto cfg = Parse(c.yaml);
     REQUIRE_FALSE(cfg);
     CHECK_THAT(cfg.error().message, Catch::Contains(c.expect));
   }
+  // Not in clear text to another machine, unless the town says its network is protected.
+  for (const std::string& fine :
+       {std::string("url: ldaps://dc1.stadt.local:636"),
+        std::string("url: ldap://dc1.stadt.local\n    start_tls: true"),
+        std::string("url: ldap://dc1.stadt.local\n    allow_plaintext: true"),
+        std::string("url: ldap://localhost:389")}) {
+    INFO(fine);
+    auto cfg = Parse(with("url: ldap://127.0.0.1:10389", fine));
+    CHECK(cfg);
+  }
+  auto both = Parse(with("url: ldap://127.0.0.1:10389", "url: ldaps://dc1\n    start_tls: true"));
+  REQUIRE_FALSE(both);
+  CHECK_THAT(both.error().message, Catch::Contains("ldaps:// is TLS already"));
   auto no_groups = Parse("staff:\n  directory:\n    url: ldap://127.0.0.1:1\n    base_dn: dc=x\n");
   REQUIRE_FALSE(no_groups);
   CHECK_THAT(no_groups.error().message, Catch::Contains("groups: is required"));
@@ -116,11 +130,18 @@ TEST_CASE("staff.directory: broken settings are refused with their key") {
 
 TEST_CASE("user names at sign-in: trimmed, lower-case, never empty or with control characters") {
   CHECK(tickets::NormalUsername(" Anna.Beispiel ") == "anna.beispiel");
-  CHECK(tickets::NormalUsername("JÜRGEN") == "jÜrgen");  // ASCII only: the directory compares
+  CHECK(tickets::NormalUsername("A.Kaya@Stadt") == "a.kaya@stadt");
+  // One spelling per person: what a directory would match in other forms is refused.
+  CHECK(tickets::NormalUsername("JÜRGEN") == "");
+  CHECK(tickets::NormalUsername("anna\xc2\xa0") == "");  // a no-break space
+  CHECK(tickets::NormalUsername("*") == "");
+  CHECK(tickets::NormalUsername("anna)(uid=*") == "");
+  CHECK(tickets::NormalUsername(".anna") == "");
   CHECK(tickets::NormalUsername("") == "");
   CHECK(tickets::NormalUsername("   ") == "");
   CHECK(tickets::NormalUsername("an\nna") == "");
-  CHECK(tickets::NormalUsername(std::string(257, 'a')) == "");
+  CHECK(tickets::NormalUsername(std::string(64, 'a')) == std::string(64, 'a'));
+  CHECK(tickets::NormalUsername(std::string(65, 'a')) == "");
 }
 
 }  // namespace staff_settings_test
