@@ -189,6 +189,18 @@ TEST_CASE("directory away or refusing our account: 503 with Retry-After, local a
     CHECK(r->get_header_value("Set-Cookie").rfind("ms_login=", 0) == 0);  // a fresh form
     InboxSignIn(s, "notfall", "Notfall-Passwort-1");
   }
+  SECTION("a user filter that finds several people refuses, and never picks one") {
+    StackOptions o = WithDirectory();
+    o.edit_config = [](std::string& yaml) {
+      Replace(yaml, "(&(objectClass=inetOrgPerson)(uid={user}))",
+              "(&(objectClass=inetOrgPerson)(|(uid={user})(sn=*)))");
+    };
+    Stack s(o);
+    CHECK(Location(PostSignIn(s, "anna", DirectoryPassword())).rfind("/staff/login?fehler=1", 0) ==
+          0);
+    CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 0);
+    CHECK(s.GatewayLog().find("more than one entry") != std::string::npos);
+  }
   SECTION("the directory refuses our search account") {
     Stack s(WithDirectory({"MELDESTELLE_LDAP_BIND_PASSWORD=nicht-das-richtige"}));
     auto r = PostSignIn(s, "anna", DirectoryPassword());
