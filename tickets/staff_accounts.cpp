@@ -342,25 +342,43 @@ Result<std::vector<StaffAccount>> ListAccounts(db::Session& db) {
   });
 }
 
-Status SetPassword(db::Session& db, const std::string& username, std::string_view password) {
-  if (auto why = CheckPasswordRules(password); !why.empty())
-    return MakeError(errors::kUsage, why);
-  auto hash = HashPassword(password);
-  if (!hash)
-    return hash.error();
+namespace {
+
+// Changes an account (`set`: the SET clause; `value` its $2, if any) and, with `end_sessions`,
+// ends the sessions of its name, in one transaction. kNotFound without such an account.
+Status ChangeAccount(db::Session& db, const std::string& username, const std::string& set,
+                     const std::string* value, bool end_sessions) {
+  const std::string sql = "UPDATE staff_accounts SET " + set + " WHERE username = $1 RETURNING 1";
   auto found = db.Transact<bool>([&](db::Tx& tx) {
-    bool f = !tx.exec_params(
-                    "UPDATE staff_accounts SET password_hash = $2, password_changed_at = now()"
-                    " WHERE username = $1 RETURNING 1",
-                    username, *hash)
-                  .empty();
-    tx.exec_params0("DELETE FROM staff_sessions WHERE username = $1", username);
+    bool f =
+        !(value != nullptr ? tx.exec_params(sql, username, *value) : tx.exec_params(sql, username))
+             .empty();
+    if (end_sessions)
+      tx.exec_params0("DELETE FROM staff_sessions WHERE username = $1", username);
     tx.commit();
     return f;
   });
   if (!found)
     return found.error();
   return *found ? Status(Ok{}) : NoSuchAccount(username);
+}
+
+}  // namespace
+
+Status SetPassword(db::Session& db, const std::string& username, std::string_view password) {
+  if (auto why = CheckPasswordRules(password); !why.empty())
+    return MakeError(errors::kUsage, why);
+  auto hash = HashPassword(password);
+  if (!hash)
+    return hash.error();
+  return ChangeAccount(db, username, "password_hash = $2, password_changed_at = now()", &*hash,
+                       true);
+}
+
+Status SetDisabled(db::Session& db, const std::string& username, bool disabled) {
+  return ChangeAccount(
+      db, username, disabled ? "disabled_at = coalesce(disabled_at, now())" : "disabled_at = NULL",
+      nullptr, disabled);
 }
 
 Result<long long> EndSessions(db::Session& db, const std::string& username) {
@@ -369,26 +387,6 @@ Result<long long> EndSessions(db::Session& db, const std::string& username) {
     tx.commit();
     return static_cast<long long>(r.affected_rows());
   });
-}
-
-Status SetDisabled(db::Session& db, const std::string& username, bool disabled) {
-  auto found = db.Transact<bool>([&](db::Tx& tx) {
-    bool f =
-        !tx.exec_params(disabled
-                            ? "UPDATE staff_accounts SET disabled_at = coalesce(disabled_at, now())"
-                              " WHERE username = $1 RETURNING 1"
-                            : "UPDATE staff_accounts SET disabled_at = NULL"
-                              " WHERE username = $1 RETURNING 1",
-                        username)
-             .empty();
-    if (disabled)
-      tx.exec_params0("DELETE FROM staff_sessions WHERE username = $1", username);
-    tx.commit();
-    return f;
-  });
-  if (!found)
-    return found.error();
-  return *found ? Status(Ok{}) : NoSuchAccount(username);
 }
 
 }  // namespace meldestelle::tickets
