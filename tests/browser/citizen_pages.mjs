@@ -139,8 +139,20 @@ try {
     }
     throw new Error('step failed: Tab never reaches #' + id);
   }
-  await tabTo('fotos');
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  // Space on the focused photo field opens the chooser. On a loaded machine headless Chromium now
+  // and then drops the first press (CI saw it once in many runs): a person presses again, and so
+  // does this test, still with the keyboard only, at most three times.
+  let chooser = null;
+  for (let attempt = 0; attempt < 3 && !chooser; attempt++) {
+    if (!(await page.evaluate(() => document.activeElement && document.activeElement.id === 'fotos'))) {
+      await tabTo('fotos');
+    }
+    [chooser] = await Promise.all([
+      page.waitForEvent('filechooser', { timeout: 7000 }).catch(() => null),
+      page.keyboard.press('Space')]);
+    if (!chooser) console.log(`note: Space on the photo field opened no chooser (try ${attempt + 1})`);
+  }
+  if (!chooser) throw new Error('step failed: Space on the photo field never opens the chooser');
   await chooser.setFiles(photo);
   await page.waitForSelector('.vorschau li');
   check(true, 'Tab and Space open the photo chooser, the photo is shown');
