@@ -195,10 +195,15 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
   if (auto n = root["database"]; n && rd.ExpectMap(n, "database", {"url"})) {
     rd.String(n, "url", &c.database.url, true, "database");
   }
-  if (auto n = root["storage"]; n && rd.ExpectMap(n, "storage", {"media_dir"})) {
+  if (auto n = root["storage"]; n && rd.ExpectMap(n, "storage", {"media_dir", "state_dir"})) {
     std::string dir = c.storage.media_dir.string();
     rd.String(n, "media_dir", &dir, false, "storage");
     c.storage.media_dir = dir;
+    std::string state = c.storage.state_dir.string();
+    rd.String(n, "state_dir", &state, false, "storage");
+    if (state.empty())
+      rd.Fail(n["state_dir"], "storage.state_dir", "must not be empty");
+    c.storage.state_dir = state;
   }
   // Purposes' own secrets (core/links.hpp); without one a purpose's key comes from the master.
   if (auto n = root["keys"]; n && rd.ExpectMap(n, "keys",

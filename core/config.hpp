@@ -170,6 +170,9 @@ struct Config {
   } database;
   struct Storage {
     std::filesystem::path media_dir = "var/media";
+    // What a process keeps of itself between runs: the gateway's reference clock
+    // (core/reference.hpp, reference-clock-<instance_id>).
+    std::filesystem::path state_dir = "var/state";
   } storage;
   std::vector<Department> departments;
   std::vector<Category> categories;

@@ -1,8 +1,17 @@
 #include "core/reference.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <thread>
 
 #include "core/errors.hpp"
+#include "core/log.hpp"
 
 namespace meldestelle {
 
@@ -71,19 +80,107 @@ Result<std::string> ParseReference(std::string_view typed) {
 ReferenceGenerator::ReferenceGenerator(int instance_id)
     : instance_id_(std::clamp(instance_id, 0, kMaxInstanceId)) {}
 
+ReferenceGenerator::~ReferenceGenerator() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+Status ReferenceGenerator::KeepIn(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (file.has_parent_path())
+    std::filesystem::create_directories(file.parent_path(), ec);
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return MakeError(errors::kStorageFailed, "cannot open the reference clock " + file.string() +
+                                                 ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return MakeError(errors::kStorageFailed,
+                     "another process keeps the reference clock " + file.string() +
+                         ": is a second gateway running with gateway.instance_id " +
+                         std::to_string(instance_id_) + "? Each gateway needs its own id");
+  }
+  char buf[32] = {};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string text = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  uint64_t stored = 0;
+  if (!text.empty()) {
+    bool digits = text.size() <= 20 && std::all_of(text.begin(), text.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) {
+      ::close(fd);
+      return MakeError(errors::kStorageFailed,
+                       "the reference clock " + file.string() +
+                           " is damaged (not a number); remove it only if no reference was "
+                           "made faster than real time before");
+    }
+    stored = std::strtoull(text.c_str(), nullptr, 10);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  fd_ = fd;
+  reserved_ = stored;
+  last_tick_ = std::max(last_tick_, stored);
+  return Ok{};
+}
+
+bool ReferenceGenerator::Reserve(uint64_t upto) {
+  char line[32];
+  int len = std::snprintf(line, sizeof line, "%020llu\n", static_cast<unsigned long long>(upto));
+  bool ok = ::pwrite(fd_, line, static_cast<size_t>(len), 0) == len && ::fdatasync(fd_) == 0;
+  if (!ok && !failing_) {
+    log::Error("cannot write the reference clock: references keep to the wall clock",
+               {{"error", std::strerror(errno)}});
+  } else if (ok && failing_) {
+    log::Info("the reference clock is written again");
+  }
+  failing_ = !ok;
+  if (ok)
+    reserved_ = upto;
+  return ok;
+}
+
 std::string ReferenceGenerator::Next() { return NextAt(Clock::now()); }
 
-std::string ReferenceGenerator::NextAt(Clock::time_point now) {
+namespace {
+
+uint64_t TickAt(ReferenceGenerator::Clock::time_point t) {
   int64_t micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  uint64_t tick = static_cast<uint64_t>(std::max<int64_t>(0, micros / 100 - kEpochSeconds * 10000));
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  return static_cast<uint64_t>(std::max<int64_t>(0, micros / 100 - kEpochSeconds * 10000));
+}
+
+// A second of ticks: how far ahead a kept clock reserves.
+constexpr uint64_t kReserveTicks = 10000;
+
+}  // namespace
+
+std::string ReferenceGenerator::NextAt(Clock::time_point now) {
+  uint64_t tick = TickAt(now);
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Logical clock: never repeat a tick, even if the wall clock stalls or steps back.
     tick = std::max(tick, last_tick_ + 1);
+    if (fd_ >= 0 && tick > reserved_ && !Reserve(tick + kReserveTicks)) {
+      // Not written down: a restart must not be able to repeat this tick, so it may not lie
+      // ahead of the wall clock (a wait of at most a tick per reference while it fails).
+      // (At most a second: a wall clock stepped far back meanwhile is not waited out.)
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      while (TickAt(Clock::now()) < tick && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
     last_tick_ = tick;
   }
   return Encode(tick, instance_id_);
+}
+
+uint64_t ReferenceGenerator::TickOf(std::string_view reference) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < static_cast<size_t>(kDataSymbols) && i < reference.size(); ++i)
+    value = value * kRadix + kReferenceAlphabet.find(reference[i]);
+  return value >> 10;
 }
 
 std::string ReferenceGenerator::Encode(uint64_t tick, int instance_id) {

@@ -147,6 +147,13 @@ FramingRules Framing(const Config& config, const channels::Registry& channels) {
 }  // namespace
 
 Result<int> Gateway::Start() {
+  // The reference clock, kept between runs and locked to this gateway (core/reference.hpp).
+  if (auto kept =
+          references_.KeepIn(config_.storage.state_dir /
+                             ("reference-clock-" + std::to_string(config_.gateway.instance_id)));
+      !kept) {
+    return kept.error();
+  }
   // The street list and the town boundary for the form's map (gateway/places.hpp).
   auto places = Places::Load(config_);
   if (!places)

@@ -175,6 +175,75 @@ ms_services_stop_started() {
   MS_STARTED_SERVICES=()
 }
 
+# ms_supervise NAME LOG CMD...: runs CMD in the background under a supervisor, as systemd's
+# Restart=on-failure does in production: when CMD ends with a failure (a status other than 0, or
+# a signal such as kill -9) it is started again after a back-off (1 s, doubling up to
+# MS_SUPERVISE_MAX_DELAY [30] s; back to 1 s once it ran a minute), and each restart is logged to
+# LOG and to stderr. After MS_SUPERVISE_GIVE_UP [5] failures in a row within 10 s of starting
+# (a broken configuration, a port in use) the supervisor gives up and ends with status 1. An
+# end with status 0 (CMD was told to stop) ends the supervisor too. SIGTERM to the supervisor
+# stops CMD (SIGTERM, then waits) and the supervisor. Sets MS_SUPERVISED_PID to the supervisor's
+# pid; CMD's current pid is in $MELDESTELLE_VAR/run/NAME.pid while it runs.
+MS_SUPERVISED_PID=
+ms_supervise() {
+  local name=$1 log=$2
+  shift 2
+  mkdir -p "$MELDESTELLE_VAR/run" "$(dirname "$log")"
+  (
+    set +e
+    pidfile=$MELDESTELLE_VAR/run/$name.pid
+    child=
+    # shellcheck disable=SC2317 # invoked by the trap
+    stop() {
+      if [[ -n $child ]]; then
+        kill -TERM "$child" 2>/dev/null
+        wait "$child" 2>/dev/null
+      fi
+      rm -f "$pidfile"
+      exit 0
+    }
+    trap stop TERM HUP
+    delay=1 quick=0
+    while :; do
+      started=$SECONDS
+      "$@" >>"$log" 2>&1 </dev/null &
+      child=$!
+      echo "$child" >"$pidfile"
+      wait "$child"
+      rc=$?
+      child=
+      rm -f "$pidfile"
+      if ((rc == 0)); then
+        ms_log "$name ended by itself (status 0); not started again"
+        exit 0
+      fi
+      if ((SECONDS - started < 10)); then
+        quick=$((quick + 1))
+      else
+        quick=0
+      fi
+      if ((quick >= ${MS_SUPERVISE_GIVE_UP:-5})); then
+        echo "$(date -u +%FT%TZ) supervisor: $name failed $quick times in a row at start" \
+          "(status $rc); giving up" >>"$log"
+        ms_log "$name failed $quick times in a row at start (status $rc); giving up (log: $log)"
+        exit 1
+      fi
+      ((SECONDS - started < 60)) || delay=1
+      echo "$(date -u +%FT%TZ) supervisor: $name ended (status $rc); starting it again in ${delay}s" \
+        >>"$log"
+      ms_log "$name ended (status $rc); starting it again in ${delay}s (log: $log)"
+      sleep "$delay" &
+      child=$!
+      wait "$child"
+      child=
+      delay=$((delay * 2))
+      ((delay <= ${MS_SUPERVISE_MAX_DELAY:-30})) || delay=${MS_SUPERVISE_MAX_DELAY:-30}
+    done
+  ) &
+  # shellcheck disable=SC2034 # read by the callers
+  MS_SUPERVISED_PID=$!
+}
+
 # ms_app_start BIN CONFIG LOGDIR: migrates, starts gateway, worker and dispatcher in the
 # background (MS_GATEWAY_PID, MS_WORKER_PID, MS_DISPATCHER_PID) and waits until the gateway's
 # /readyz answers.

@@ -1,6 +1,10 @@
 #include "core/reference.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 #include <vector>
@@ -124,3 +128,96 @@ TEST_CASE("two instances at the same instant produce different references") {
 }
 
 }  // namespace reference_test
+
+namespace reference_clock_test {
+
+using meldestelle::ReferenceGenerator;
+
+std::filesystem::path FreshDir(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("meldestelle-refclock-" + std::string(name) + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+TEST_CASE(
+    "a kept reference clock never repeats a reference across restarts, even far ahead of the wall "
+    "clock") {
+  auto dir = FreshDir("restart");
+  const auto now = ReferenceGenerator::Clock::now();
+  std::set<std::string> seen;
+  uint64_t last = 0;
+  for (int run = 0; run < 3; ++run) {
+    ReferenceGenerator g(5);
+    REQUIRE(g.KeepIn(dir / "reference-clock-5"));
+    // Faster than real time: 30,000 references at one instant run the clock 3 s ahead of it.
+    // The restart then starts at the same instant (or the wall clock stepped back).
+    for (int i = 0; i < 30000; ++i) {
+      std::string ref = g.NextAt(now);
+      REQUIRE(seen.insert(ref).second);
+      uint64_t tick = ReferenceGenerator::TickOf(ref);
+      REQUIRE(tick > last);
+      last = tick;
+    }
+  }
+  CHECK(seen.size() == 90000);
+  // Without the kept clock the same restarts would repeat them: the test can fail.
+  ReferenceGenerator forgetful(5);
+  CHECK(seen.count(forgetful.NextAt(now)) == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "a kept reference clock is one gateway's: a second with its instance id is refused, a damaged "
+    "file too") {
+  auto dir = FreshDir("lock");
+  ReferenceGenerator first(7);
+  REQUIRE(first.KeepIn(dir / "reference-clock-7"));
+  ReferenceGenerator second(7);
+  auto refused = second.KeepIn(dir / "reference-clock-7");
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("gateway.instance_id 7"));
+  {
+    std::ofstream(dir / "reference-clock-8") << "kaputt\n";
+    ReferenceGenerator damaged(8);
+    auto r = damaged.KeepIn(dir / "reference-clock-8");
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("is damaged"));
+  }
+  {
+    std::ofstream(dir / "reference-clock-9") << std::string(25, '9') << "\n";
+    ReferenceGenerator too_long(9);
+    CHECK_FALSE(too_long.KeepIn(dir / "reference-clock-9"));
+  }
+  // A file in a folder that cannot be made is a clear error, not a crash.
+  std::ofstream(dir / "a-file") << "x";
+  ReferenceGenerator nowhere(3);
+  auto no = nowhere.KeepIn(dir / "a-file" / "reference-clock-3");
+  REQUIRE_FALSE(no);
+  CHECK_THAT(no.error().message, Catch::Contains("cannot open the reference clock"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("two kept clocks of two instances at full speed in threads never meet") {
+  auto dir = FreshDir("two");
+  ReferenceGenerator a(1), b(2);
+  REQUIRE(a.KeepIn(dir / "reference-clock-1"));
+  REQUIRE(b.KeepIn(dir / "reference-clock-2"));
+  std::vector<std::string> from_a, from_b;
+  std::thread ta([&] {
+    for (int i = 0; i < 50000; ++i)
+      from_a.push_back(a.Next());
+  });
+  std::thread tb([&] {
+    for (int i = 0; i < 50000; ++i)
+      from_b.push_back(b.Next());
+  });
+  ta.join();
+  tb.join();
+  std::set<std::string> all(from_a.begin(), from_a.end());
+  all.insert(from_b.begin(), from_b.end());
+  CHECK(all.size() == 100000);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace reference_clock_test

@@ -428,6 +428,7 @@ std::vector<std::string> Stack::ProcessEnv() const {
       "MELDESTELLE_HTTP_PORT=" + std::to_string(port_),
       "MELDESTELLE_PUBLIC_BASE_URL=http://127.0.0.1:" + std::to_string(port_),
       "MELDESTELLE_MEDIA_DIR=" + media_dir_.string(),
+      "MELDESTELLE_STATE_DIR=" + (dir_ / "state").string(),
       "MELDESTELLE_FORM_SECRET=" + secret_,
       "MELDESTELLE_WORKER_METRICS_PORT=" + std::to_string(options_.worker_metrics_port),
       "PATH=" + Env("PATH", "/usr/bin:/bin"),
@@ -450,6 +451,7 @@ std::vector<std::string> Stack::ProcessEnv() const {
 }
 
 void Stack::StartGateway() {
+  gateway_.reset();  // a running one first stops (SIGTERM): its port and reference clock free
   gateway_ = std::make_unique<Process>(std::vector<std::string>{MELDESTELLE_BINARY, "gateway"},
                                        ProcessEnv(), dir_ / "gateway.log");
   INFO(GatewayLog());
@@ -496,19 +498,37 @@ httplib::Client Stack::Client() const {
   return c;
 }
 
-std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_status,
-                              const std::vector<std::string>& env_overrides) {
-  std::vector<std::string> argv = {MELDESTELLE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  fs::path log = dir_ / ("command-" + RandomHex(4) + ".log");
-  std::vector<std::string> env = ProcessEnv();
-  for (const auto& o : env_overrides) {
+namespace {
+
+// `env` with each "NAME=value" of `overrides` replacing or adding its variable.
+std::vector<std::string> Overridden(std::vector<std::string> env,
+                                    const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) {
     std::string name = o.substr(0, o.find('=') + 1);
     auto same = [&](const std::string& e) { return e.rfind(name, 0) == 0; };
     env.erase(std::remove_if(env.begin(), env.end(), same), env.end());
     env.push_back(o);
   }
-  Process p(argv, env, log);
+  return env;
+}
+
+}  // namespace
+
+std::unique_ptr<Process> Stack::StartProcess(const std::string& name,
+                                             const std::vector<std::string>& args,
+                                             const std::vector<std::string>& env_overrides) {
+  std::vector<std::string> argv = {MELDESTELLE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<Process>(argv, Overridden(ProcessEnv(), env_overrides),
+                                   dir_ / (name + ".log"));
+}
+
+std::string Stack::RunCommand(const std::vector<std::string>& args, int* exit_status,
+                              const std::vector<std::string>& env_overrides) {
+  std::vector<std::string> argv = {MELDESTELLE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  fs::path log = dir_ / ("command-" + RandomHex(4) + ".log");
+  Process p(argv, Overridden(ProcessEnv(), env_overrides), log);
   REQUIRE(WaitFor([&] { return !p.Running(); }, std::chrono::seconds(60)));
   if (exit_status != nullptr)
     *exit_status = p.exit_status();

@@ -141,7 +141,7 @@ class Stack {
   explicit Stack(StackOptions options = {});
   ~Stack();
 
-  void StartGateway();
+  void StartGateway();  // (again: the running one is stopped first)
   void StartWorker();
   void StopWorkers();
   void StartDispatcher();
@@ -179,6 +179,13 @@ class Stack {
   // replace or add variables; returns its output (stdout and stderr) and exit status.
   std::string RunCommand(const std::vector<std::string>& args, int* exit_status = nullptr,
                          const std::vector<std::string>& env_overrides = {});
+
+  // Starts `meldestelle ARGS...` in the background with the stack's environment and
+  // `env_overrides` (e.g. a second gateway on another port with another instance id); its log
+  // is `name`.log in the stack's folder. The caller owns (and stops) it.
+  std::unique_ptr<Process> StartProcess(const std::string& name,
+                                        const std::vector<std::string>& args,
+                                        const std::vector<std::string>& env_overrides = {});
 
   // Runs `/bin/sh -c script` with the stack's environment (MELDESTELLE_BINARY in $MELDESTELLE);
   // returns stdout and stderr.
