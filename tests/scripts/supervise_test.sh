@@ -57,13 +57,14 @@ log=$MELDESTELLE_VAR/log/service.log
 MS_SUPERVISE_MAX_DELAY=1 ms_supervise service "$log" "$service" "$counter"
 sup=$MS_SUPERVISED_PID
 supervisors+=("$sup")
-until_true '[[ $(cat "$counter" 2>/dev/null) == 2 && -n $(pid_of service) ]]' || true
+until_true 'p=$(pid_of service); [[ $(cat "$counter" 2>/dev/null) == 2 && -n $p ]]' || true
 check '[[ $(cat "$counter") == 2 ]]' "a failed start is started again"
 check 'grep -q "supervisor: service ended (status 3); starting it again in 1s" "$log"' \
   "the restart is logged with the status and the delay"
 first=$(pid_of service)
 kill -9 "$first"
-until_true '[[ -n $(pid_of service) && $(pid_of service) != "$first" ]]' || true
+# (The pid file read once per try: between two reads it may be removed.)
+until_true 'p=$(pid_of service); [[ -n $p && $p != "$first" ]]' || true
 second=$(pid_of service)
 check '[[ -n $second && $second != "$first" ]] && kill -0 "$second"' \
   "after kill -9 it runs again under a new pid"
