@@ -244,6 +244,15 @@ ms_supervise() {
   MS_SUPERVISED_PID=$!
 }
 
+# ms_migrate BIN CONFIG LOGDIR: 'meldestelle migrate' (log in LOGDIR/migrate.log); dies on failure.
+ms_migrate() {
+  local bin=$1 config=$2 logdir=$3
+  mkdir -p "$logdir"
+  ms_log "migrating the database"
+  "$bin" migrate --config "$config" >>"$logdir/migrate.log" 2>&1 ||
+    { tail -n 20 "$logdir/migrate.log" >&2; ms_die "migrate failed (log: $logdir/migrate.log)"; }
+}
+
 # ms_app_start BIN CONFIG LOGDIR: migrates, starts gateway, worker and dispatcher in the
 # background (MS_GATEWAY_PID, MS_WORKER_PID, MS_DISPATCHER_PID) and waits until the gateway's
 # /readyz answers.
@@ -253,10 +262,7 @@ MS_DISPATCHER_PID=
 MS_MAILPOLL_PID=
 ms_app_start() {
   local bin=$1 config=$2 logdir=$3 port=${MELDESTELLE_HTTP_PORT:-8080}
-  mkdir -p "$logdir"
-  ms_log "migrating the database"
-  "$bin" migrate --config "$config" >>"$logdir/migrate.log" 2>&1 ||
-    { tail -n 20 "$logdir/migrate.log" >&2; ms_die "migrate failed (log: $logdir/migrate.log)"; }
+  ms_migrate "$bin" "$config" "$logdir"
   if ms_port_open "$port"; then
     ms_die "port $port is already in use (set MELDESTELLE_HTTP_PORT)"
   fi

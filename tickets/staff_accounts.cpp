@@ -269,22 +269,19 @@ Result<std::optional<Person>> SignIn(db::Pool& db, const Config& config, std::st
   const StaffAccount& a = (*local)->account;
   if (!VerifyPassword((*local)->hash, password) || !a.disabled_at.empty())
     return std::optional<Person>{};
-  if (!record) {
-    return std::optional<Person>(Person{a.username,
-                                        a.display_name.empty() ? a.username : a.display_name,
-                                        "local", a.role, a.department_id});
+  Person person{a.username, a.display_name.empty() ? a.username : a.display_name, "local", a.role,
+                a.department_id};
+  if (record) {
+    auto seen = db.Transact<bool>([&](db::Tx& tx) {
+      tx.exec_params0("UPDATE staff_accounts SET last_login_at = now() WHERE username = $1",
+                      username);
+      tx.commit();
+      return true;
+    });
+    if (!seen)
+      return seen.error();
   }
-  auto seen = db.Transact<bool>([&](db::Tx& tx) {
-    tx.exec_params0("UPDATE staff_accounts SET last_login_at = now() WHERE username = $1",
-                    username);
-    tx.commit();
-    return true;
-  });
-  if (!seen)
-    return seen.error();
-  return std::optional<Person>(Person{a.username,
-                                      a.display_name.empty() ? a.username : a.display_name, "local",
-                                      a.role, a.department_id});
+  return std::optional<Person>(std::move(person));
 }
 
 Status AddAccount(db::Session& db, const Config& config, const StaffAccount& account,
