@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # cleanup runs from the EXIT trap
+# scripts/package (issue 17, point 4): the Debian package holds what it must, its dependencies
+# resolve on this Debian 12, and it installs: the units pass `systemd-analyze verify` where they
+# are installed, the binary answers --version, the user and the secrets file's rights are made,
+# backup and restore run; then it is purged again, leaving nothing of it behind.
+#
+# The real installation runs as root when no meldestelle package is installed already (a machine
+# that runs Meldestelle is never touched) and MELDESTELLE_PACKAGE_INSTALL is not 0; it is what the
+# fresh-machine check (../shared/tools/fresh-debian-check) shows on a new Debian 12.
+# ARG 1: the meldestelle binary just built (it stands in for the release build).
+set -euo pipefail
+bin=$(realpath "${1:?usage: package_test.sh PATH_TO_MELDESTELLE}")
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dir=$(mktemp -d)
+installed_here=0 user_made=0
+cleanup() {
+  if ((installed_here)); then
+    dpkg --purge meldestelle >/dev/null 2>&1 || true
+    if ((user_made)); then
+      userdel meldestelle 2>/dev/null || true
+      groupdel meldestelle 2>/dev/null || true
+    fi
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+fail=0
+ok() { echo "ok - $*"; }
+bad() { echo "FAIL: $*" >&2; fail=1; }
+
+"$src/scripts/package" --binary "$bin" --output "$dir" --compress none >"$dir/package.log" 2>&1 ||
+  { cat "$dir/package.log" >&2; echo "FAIL: scripts/package" >&2; exit 1; }
+deb=$(echo "$dir"/meldestelle_*_"$(dpkg --print-architecture)".deb)
+[[ -f $deb ]] || { echo "FAIL: no .deb in $dir" >&2; exit 1; }
+
+# What it holds.
+contents=$(dpkg-deb -c "$deb" | awk '{ print $1, $6 }')
+for want in "-rwxr-xr-x ./usr/bin/meldestelle" "-rw-r----- ./etc/meldestelle/meldestelle.env" \
+  "-rw-r--r-- ./etc/meldestelle/meldestelle.yaml" "-rw-r--r-- ./etc/meldestelle/rules.yaml" \
+  "-rw-r--r-- ./etc/meldestelle/areas/stadtgebiet.geojson" \
+  "-rw-r--r-- ./lib/systemd/system/meldestelle-gateway@.service" \
+  "-rw-r--r-- ./lib/systemd/system/meldestelle.target" \
+  "lrwxrwxrwx ./usr/sbin/meldestelle-backup" "-rw-r--r-- ./usr/share/doc/meldestelle/operations.md" \
+  "-rw-r--r-- ./usr/share/doc/meldestelle/copyright"; do
+  if grep -qxF -- "$want" <<<"$contents"; then ok "holds $want"; else bad "does not hold $want"; fi
+done
+if dpkg-deb -c "$deb" | awk '{ print $2 }' | grep -qv '^root/root$'; then
+  bad "files not owned by root"
+else
+  ok "every file is root's"
+fi
+# Every file under /etc is a conffile (a town's edits survive upgrades), and nothing else is.
+dpkg-deb -e "$deb" "$dir/control"
+want_conf=$(grep -o '\./etc/[^ ]*[^/]$' <<<"$contents" | sed 's,^\.,,' | LC_ALL=C sort)
+if [[ $(LC_ALL=C sort "$dir/control/conffiles") == "$want_conf" ]]; then
+  ok "the conffiles are /etc/meldestelle's files"
+else
+  bad "conffiles: $(cat "$dir/control/conffiles") against $want_conf"
+fi
+for s in postinst prerm postrm; do
+  if sh -n "$dir/control/$s"; then ok "$s is valid sh"; else bad "$s"; fi
+done
+dpkg-deb -x "$deb" "$dir/root"
+for u in "$src"/packaging/systemd/*; do
+  cmp -s "$u" "$dir/root/lib/systemd/system/$(basename "$u")" || bad "$(basename "$u") differs from packaging/systemd"
+done
+if "$dir/root/usr/bin/meldestelle" --version | grep -q '^meldestelle '; then
+  ok "the packaged binary answers --version"
+else
+  bad "the packaged binary does not answer --version"
+fi
+# Its dependencies resolve on this system (apt's own resolver, from the archive where missing).
+if out=$(apt-get install --simulate --no-install-recommends "$deb" 2>&1); then
+  ok "apt resolves its dependencies"
+else
+  bad "apt cannot install it: $out"
+fi
+
+# The real installation.
+if [[ ${MELDESTELLE_PACKAGE_INSTALL:-1} == 0 || $(id -u) != 0 ]]; then
+  echo "ok - not installed (MELDESTELLE_PACKAGE_INSTALL=0 or not root)"
+  exit $fail
+fi
+if dpkg-query -W -f '${Status}' meldestelle 2>/dev/null | grep -q 'installed'; then
+  echo "ok - not installed: a meldestelle package is installed on this machine already"
+  exit $fail
+fi
+getent passwd meldestelle >/dev/null || user_made=1
+installed_here=1
+if ! out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$deb" 2>&1); then
+  echo "FAIL: apt-get install: $out" >&2
+  exit 1
+fi
+ok "installed: $(dpkg-query -W -f '${Package} ${Version} ${Status}' meldestelle)"
+grep -q "fill in /etc/meldestelle/meldestelle.env" <<<"$out" || bad "postinst did not say what to do next"
+version=$(/usr/bin/meldestelle --version) || true
+if [[ $version == "meldestelle "* ]]; then ok "/usr/bin/meldestelle --version: $version"; else bad "meldestelle --version: $version"; fi
+cd /lib/systemd/system
+for unit in meldestelle-migrate.service meldestelle-gateway@0.service meldestelle-worker@0.service \
+  meldestelle-dispatcher@0.service meldestelle.target; do
+  out=$(systemd-analyze verify "$unit" 2>&1) || { bad "systemd-analyze verify $unit: $out"; continue; }
+  if grep -v "Failed to put bus name\|System has not been booted with systemd\|Cannot access bus" <<<"$out" | grep -q .; then
+    bad "systemd-analyze verify $unit: $out"
+  else
+    ok "systemd-analyze verify /lib/systemd/system/$unit"
+  fi
+done
+cd /
+if getent passwd meldestelle >/dev/null; then ok "the user meldestelle exists"; else bad "no user meldestelle"; fi
+rights=$(stat -c '%a %U:%G' /etc/meldestelle/meldestelle.env)
+if [[ $rights == "640 root:meldestelle" ]]; then ok "meldestelle.env is 640 root:meldestelle"; else bad "meldestelle.env is $rights"; fi
+if /usr/sbin/meldestelle-backup --help | grep -q 'usr/sbin/meldestelle-backup\|meldestelle-backup \['; then
+  ok "meldestelle-backup runs"
+else
+  bad "meldestelle-backup --help"
+fi
+# The installed configuration is the example: it loads, with its rules, areas and fixtures.
+if out=$(/usr/bin/meldestelle rules check --config /etc/meldestelle/meldestelle.yaml 2>&1); then
+  ok "meldestelle rules check with /etc/meldestelle/meldestelle.yaml"
+else
+  bad "the installed configuration does not load: $out"
+fi
+
+# Removed and purged: nothing of it stays but what is the town's (none made here).
+dpkg --purge meldestelle >/dev/null 2>&1 || bad "dpkg --purge"
+installed_here=0
+for gone in /usr/bin/meldestelle /lib/systemd/system/meldestelle-gateway@.service /etc/meldestelle \
+  /usr/sbin/meldestelle-backup; do
+  [[ ! -e $gone ]] || bad "$gone is still there after the purge"
+done
+((fail)) || ok "purged: no file of it is left"
+if ((user_made)); then
+  userdel meldestelle 2>/dev/null || true
+  groupdel meldestelle 2>/dev/null || true
+fi
+exit $fail
