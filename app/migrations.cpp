@@ -559,6 +559,13 @@ ALTER TABLE staff_sessions
 CREATE INDEX staff_sessions_person ON staff_sessions (source, username);
 )SQL";
 
+// The rows still to send, due or not (the claim's and the backlog gauges' index: the one above
+// covers 'pending' alone, so a claim, which also takes up 'sending' rows whose lease ran out,
+// read the whole table).
+constexpr const char* kOutboxWaiting = R"SQL(
+CREATE INDEX outbox_waiting ON outbox (next_attempt_at) WHERE status IN ('pending', 'sending');
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -589,6 +596,8 @@ const std::vector<Migration>& Migrations() {
       {18, "ticket_history: the actions 'recategorised' and 'forwarded'", kRecategoriseForward},
       {19, "Rückfrage: status waiting_for_citizen, paused clocks, its history actions", kQuestions},
       {20, "personal sign-in: staff_accounts, inbox sessions of a person", kStaffAccounts},
+      {21, "outbox_waiting: the index of the rows still to send (claim, backlog gauges)",
+       kOutboxWaiting},
   };
   return kMigrations;
 }

@@ -316,9 +316,44 @@ Status Lane::Finish(const Row& row, Plan plan) {
   return Ok{};
 }
 
+void Lane::MeasureBacklog() {
+  const auto now = std::chrono::steady_clock::now();
+  const metrics::Labels lane = {{"lane", settings_.name}};
+  registry_
+      .GetGauge("meldestelle_outbox_last_pass_timestamp_seconds",
+                "When the lane last looked for rows to send (Unix time).", lane)
+      .Set(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count()) /
+           1000.0);
+  if (measured_ != std::chrono::steady_clock::time_point{} &&
+      now - measured_ < std::chrono::seconds(5))
+    return;
+  measured_ = now;
+  auto r = session_.Transact<std::pair<double, double>>([&](db::Tx& tx) {
+    auto row = tx.exec_params1(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(next_attempt_at)"
+        "                FILTER (WHERE next_attempt_at <= now())), 0)"
+        " FROM outbox WHERE status IN ('pending', 'sending')"
+        " AND channel = ANY($1::text[]) AND kind = ANY($2::text[])",
+        senders_.ChannelArray(), senders_.KindArray());
+    tx.commit();
+    return std::pair<double, double>(row[0].as<double>(), row[1].as<double>());
+  });
+  if (!r)
+    return;  // the claim that follows meets the same trouble and reports it
+  registry_.GetGauge("meldestelle_outbox_waiting", "Outbox rows not sent yet, by lane.", lane)
+      .Set(r->first);
+  registry_
+      .GetGauge("meldestelle_outbox_overdue_seconds",
+                "How long the oldest due row has waited past its time, by lane (0: none).", lane)
+      .Set(r->second);
+}
+
 Result<int> Lane::RunOnce() {
   if (senders_.empty())
     return 0;
+  MeasureBacklog();
   auto rows = Claim();
   if (!rows)
     return rows.error();

@@ -130,7 +130,11 @@ class Lane {
  public:
   Lane(const std::string& database_url, Senders senders, LaneSettings settings,
        metrics::Registry& registry);
-  // Sends every due row once; returns how many were claimed.
+  // Sends every due row once; returns how many were claimed. Every 5 s it also sets the lane's
+  // gauges (docs/operations.md, "Monitoring"): meldestelle_outbox_waiting{lane} (rows not sent
+  // yet), meldestelle_outbox_overdue_seconds{lane} (how long the oldest due row has waited past
+  // its time: a dispatcher that is down or stuck), and on every pass
+  // meldestelle_outbox_last_pass_timestamp_seconds{lane}.
   Result<int> RunOnce();
   // RunOnce again at once while there is work, every `interval` when idle, until `stop`.
   void Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval);
@@ -144,11 +148,13 @@ class Lane {
   // Writes the attempt's outcome; nullopt when another dispatcher took the row over.
   Result<std::optional<Outcome>> Record(const Row& row, const Attempt& attempt, Prepared* prepared);
   void Report(const Row& row, const Attempt& attempt, Outcome outcome);
+  void MeasureBacklog();
 
   db::Session session_;
   Senders senders_;
   LaneSettings settings_;
   metrics::Registry& registry_;
+  std::chrono::steady_clock::time_point measured_{};
 };
 
 }  // namespace meldestelle::outbox

@@ -184,19 +184,50 @@ TEST_CASE(
   CHECK_FALSE(t[0][2].as<std::string>().empty());
 
   // The acknowledgement waits in the outbox for the toy's sender, and goes out through it.
-  outbox::Senders senders;
-  for (const auto& channel : registry.channels()) {
-    if (channel.senders)
-      channel.senders(senders, config);
+  auto toy_lane = [&] {
+    outbox::Senders senders;
+    for (const auto& channel : registry.channels()) {
+      if (channel.senders)
+        channel.senders(senders, config);
+    }
+    return std::make_unique<outbox::Lane>(
+        config.database.url, std::move(senders),
+        outbox::LaneSettings{"toy", std::chrono::seconds(60), 3, 4, "toy_sent_total", "Toy sends."},
+        metrics);
+  };
+  // As if no dispatcher had run for ten minutes: the lane's gauges show the row overdue.
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE channel = 'toy'", 1));
+  {
+    pqxx::connection c(s.db_url());
+    pqxx::work w(c);
+    w.exec0(
+        "UPDATE outbox SET next_attempt_at = now() - interval '10 minutes'"
+        " WHERE channel = 'toy'");
+    w.commit();
   }
-  outbox::Lane lane(config.database.url, std::move(senders),
-                    {"toy", std::chrono::seconds(60), 3, 4, "toy_sent_total", "Toy sends."},
-                    metrics);
+  auto gauge = [&](const std::string& name) {
+    const std::string text = metrics.Render();
+    const std::string key = name + "{lane=\"toy\"} ";
+    auto at = text.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + key.size()));
+  };
+  auto lane = toy_lane();
   REQUIRE(WaitFor([&] {
-    auto n = lane.RunOnce();
+    auto n = lane->RunOnce();
     std::lock_guard<std::mutex> lock(sent.mu);
     return n.ok() && !sent.messages.empty();
   }));
+  INFO(metrics.Render());
+  CHECK(gauge("meldestelle_outbox_waiting") == 1);
+  CHECK(gauge("meldestelle_outbox_overdue_seconds") >= 600);
+  CHECK(gauge("meldestelle_outbox_overdue_seconds") < 3600);
+  const double now_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(gauge("meldestelle_outbox_last_pass_timestamp_seconds") > now_s - 60);
+  // Sent: nothing waits any more.
+  REQUIRE(toy_lane()->RunOnce().ok());
+  CHECK(gauge("meldestelle_outbox_waiting") == 0);
+  CHECK(gauge("meldestelle_outbox_overdue_seconds") == 0);
   {
     std::lock_guard<std::mutex> lock(sent.mu);
     REQUIRE(sent.messages.size() == 1);
