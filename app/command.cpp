@@ -9,6 +9,7 @@
 #include <string_view>
 #include <thread>
 
+#include "app/migrations.hpp"
 #include "channels/builtin.hpp"
 #include "core/log.hpp"
 #include "routing/timezone.hpp"
@@ -26,7 +27,8 @@ struct Flag {
 const Flag kFlags[] = {{"--help", &Args::help},       {"-h", &Args::help},
                        {"--once", &Args::once},       {"--operator", &Args::operator_role},
                        {"--quiet", &Args::quiet},     {"-q", &Args::quiet},
-                       {"--dry-run", &Args::dry_run}, {"--password-stdin", &Args::password_stdin}};
+                       {"--dry-run", &Args::dry_run}, {"--password-stdin", &Args::password_stdin},
+                       {"--check", &Args::check}};
 
 struct TextOption {
   std::string_view name;
@@ -198,6 +200,25 @@ MetricsServer::~MetricsServer() {
     impl_->server.stop();
     impl_->thread.join();
   }
+}
+
+bool SchemaIsCurrent(const Config& cfg, const char* process) {
+  auto at = SchemaVersion(cfg.database.url);
+  if (!at) {
+    log::Warn("schema version not checked: the database does not answer",
+              {{"error", at.error().message}});
+    return true;
+  }
+  if (*at < LatestVersion()) {
+    std::cerr << "meldestelle " << process << ": the database schema is at version " << *at
+              << ", this version needs " << LatestVersion()
+              << ": run 'meldestelle migrate' first\n";
+    return false;
+  }
+  if (*at > LatestVersion())
+    log::Info("the database schema is newer than this version (an upgrade in progress)",
+              {{"schema", std::to_string(*at)}, {"this_version", std::to_string(LatestVersion())}});
+  return true;
 }
 
 std::string GatewayUrl(const Config& cfg, const Args& args) {

@@ -46,6 +46,7 @@ struct Args {
   bool password_stdin = false;  // staff add / password / check --password-stdin
   int metrics_port = 0;        // dispatcher --metrics-port
   bool dry_run = false;        // privacy retention run / erase --dry-run
+  bool check = false;          // migrate --check
   std::string email, phone, whatsapp, telegram, reference;  // privacy export / erase
   std::string out;                                          // privacy export --out
   std::string by, period;                                   // report --by, --period
@@ -83,6 +84,12 @@ class MetricsServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Before a long-running process starts: false (and says why on stderr) when the database's
+// schema is older than this version's, so that it never runs on tables it does not know. A newer
+// schema (an upgrade in progress) is fine; a database that cannot be reached now is the
+// process's own retry loop's business.
+bool SchemaIsCurrent(const Config& cfg, const char* process);
 
 // The gateway's address for mailgate and mail-poll: --url, else the configured listen address.
 std::string GatewayUrl(const Config& cfg, const Args& args);

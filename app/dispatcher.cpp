@@ -80,6 +80,8 @@ int RunDispatcher(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExitUsage;
+  if (!SchemaIsCurrent(*cfg, "dispatcher"))
+    return kExitFailure;
   metrics::Registry registry;
   std::atomic<bool> stop{false};
   MetricsServer metrics(registry, args.metrics_port, "dispatcher");

@@ -31,6 +31,8 @@ int RunGateway(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExitUsage;
+  if (!SchemaIsCurrent(*cfg, "gateway"))
+    return kExitFailure;
   metrics::Registry registry;
   channels::Registry channels = channels::BuiltinChannels();
   gateway::Gateway gw(*cfg, channels, registry);

@@ -9,10 +9,17 @@ namespace meldestelle::app {
 
 namespace {
 
-const char* kMigrateHelp = R"(Usage: meldestelle migrate [--config FILE]
+const char* kMigrateHelp = R"(Usage: meldestelle migrate [--check] [--config FILE]
 
 Creates the database named in database.url if it is missing and applies every schema migration
-not yet applied. Safe to run twice, concurrently and on every start.
+not yet applied. Safe to run twice, concurrently and on every start, and while the previous
+version still serves: migrations only add (docs/operations.md, "Upgrading").
+
+  --check   apply nothing: print the database's schema version and the migrations this version
+            would apply; exit 0 when there are none, 1 when there are (or the database cannot be
+            read)
+
+The gateway, worker and dispatcher refuse to start on a schema older than their own.
 )";
 
 }  // namespace
@@ -26,6 +33,27 @@ int RunMigrate(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExitUsage;
+  if (args.check) {
+    auto at = SchemaVersion(cfg->database.url);
+    if (!at) {
+      std::cerr << "meldestelle migrate: cannot read the schema version of "
+                << RedactUrl(cfg->database.url) << ": " << at.error().message << "\n";
+      return kExitFailure;
+    }
+    int pending = 0;
+    std::cout << "migrate: the database is at version " << *at << ", this version brings it to "
+              << LatestVersion() << "\n";
+    for (const auto& m : Migrations()) {
+      if (m.version > *at) {
+        std::cout << "  pending: " << m.version << " " << m.name << "\n";
+        ++pending;
+      }
+    }
+    if (*at > LatestVersion())
+      std::cout << "migrate: the database is newer than this version (an upgrade in progress, "
+                   "or a rollback): it runs on it\n";
+    return pending == 0 ? kExitOk : kExitFailure;
+  }
   auto applied = Migrate(cfg->database.url);
   if (!applied) {
     std::cerr << "meldestelle migrate: " << applied.error().message << ": "

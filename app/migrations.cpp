@@ -1,5 +1,7 @@
 #include "app/migrations.hpp"
 
+#include <regex>
+
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/sql.hpp"
@@ -630,6 +632,77 @@ Status EnsureDatabase(const std::string& url) {
 }
 
 }  // namespace
+
+int LatestVersion() { return Migrations().back().version; }
+
+std::vector<std::string> ContractChanges(const std::string& sql) {
+  // Comments and string literals say nothing about what the statement does.
+  static const std::regex kNoise(R"(--[^\n]*|'(?:[^']|'')*')");
+  const std::string text = std::regex_replace(sql, kNoise, " ");
+  auto all = [&](const char* pattern) {
+    std::vector<std::smatch> out;
+    const std::regex re(pattern, std::regex::icase);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
+         ++it)
+      out.push_back(*it);
+    return out;
+  };
+  auto lower = [](std::string v) {
+    for (char& c : v)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  std::vector<std::string> found;
+  // A constraint or index dropped and made again under its name in the same migration (a check
+  // widened for a new value) is a change in place; any other drop takes away what the previous
+  // version may use (a column it reads, the unique index its ON CONFLICT names, a default).
+  for (const auto& m : all(R"(\bDROP\s+(CONSTRAINT|INDEX)\s+(?:IF\s+EXISTS\s+)?(\w+))")) {
+    const std::string kind = lower(m[1].str()), name = m[2].str();
+    const bool again =
+        !all((kind == "index"
+                  ? R"(\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?)" + name + R"(\b)"
+                  : R"(\bADD\s+CONSTRAINT\s+)" + name + R"(\b)")
+                 .c_str())
+             .empty();
+    if (!again)
+      found.push_back("drops the " + kind + " " + name);
+  }
+  for (const auto& m : all(R"(\bDROP\s+(?!CONSTRAINT\b|INDEX\b|NOT\s+NULL\b)[^;,]*)"))
+    found.push_back("drops: " + m[0].str());
+  for (const auto& m : all(R"(\bRENAME\b[^;]*)"))
+    found.push_back("renames: " + m[0].str());
+  for (const auto& m : all(R"(\bALTER\s+COLUMN\s+(\w+)\s+(?:SET\s+DATA\s+)?TYPE\b)"))
+    found.push_back("changes the type of the column " + m[1].str());
+  for (const auto& m : all(R"(\bALTER\s+COLUMN\s+(\w+)\s+SET\s+NOT\s+NULL\b)"))
+    found.push_back("makes the column " + m[1].str() + " NOT NULL");
+  for (
+      const auto& m :
+      all(R"(\bADD\s+(?!CONSTRAINT\b|CHECK\b|PRIMARY\b|UNIQUE\b|FOREIGN\b)(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(\w+)([^,;]*))")) {
+    const std::string rest = lower(m[2].str());
+    if (std::regex_search(rest, std::regex(R"(\bnot\s+null\b)")) &&
+        rest.find("default") == std::string::npos && rest.find("generated") == std::string::npos)
+      found.push_back("adds the column " + m[1].str() + " NOT NULL without a default");
+  }
+  for (const auto& m : all(R"(\b(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(\w+))"))
+    found.push_back("deletes the rows of " + m[1].str());
+  for (const auto& m :
+       all(R"(\b(?:CREATE\s+UNIQUE\s+INDEX|ADD\s+(?:CONSTRAINT\s+\w+\s+)?UNIQUE)\b[^;]*)"))
+    found.push_back("adds a uniqueness the previous version may not keep: " + m[0].str());
+  return found;
+}
+
+Result<int> SchemaVersion(const std::string& database_url) {
+  auto conn = db::Connect(database_url);
+  if (!conn)
+    return conn.error();
+  return db::Guard<int>([&]() -> int {
+    pqxx::nontransaction tx(**conn);
+    auto exists = tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+    if (!exists[0][0].as<bool>())
+      return 0;
+    return tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
+  });
+}
 
 Result<int> Migrate(const std::string& database_url) {
   if (auto st = EnsureDatabase(database_url); !st) {

@@ -61,6 +61,8 @@ int RunWorker(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExitUsage;
+  if (!SchemaIsCurrent(*cfg, "worker"))
+    return kExitFailure;
   metrics::Registry registry;
   channels::Registry channels = channels::BuiltinChannels();
   workers::WorkerProcess worker(*cfg, channels, registry);

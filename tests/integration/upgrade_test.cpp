@@ -1,0 +1,149 @@
+// Upgrading while the old version serves (issue 17, point 4; docs/operations.md, "Upgrading"):
+// the next version's migrations, of the kinds the rule allows (app/migrations.hpp,
+// ContractChanges), run under a running gateway, worker and dispatcher, which go on taking
+// reports, making tickets, recording staff actions and sending; a gateway restarted onto the
+// newer schema serves; and a process refuses a schema older than its own.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/migrations.hpp"
+#include "core/sql.hpp"
+#include "stack.hpp"
+
+// In a namespace of its own: the test binaries are compiled in batches of files (unity
+// builds), where one file's helpers and using-directives must not meet another's.
+namespace upgrade_test {
+
+using namespace meldestelle;
+using namespace meldestelle::testing;
+using nlohmann::json;
+
+namespace {
+
+void Exec(Stack& s, const std::string& sql) {
+  pqxx::connection c(s.db_url());
+  pqxx::work w(c);
+  w.exec(sql);
+  w.commit();
+}
+
+// Reports far enough apart not to be linked as duplicates.
+std::string Report(Stack& s, const std::string& text, double lat) {
+  json body{{"description", text},
+            {"category", "STR-01"},
+            {"lat", lat},
+            {"lon", 6.975},
+            {"email", "buerger-" + RandomHex(4) + "@example.net"},
+            {"language", "de"}};
+  auto res = s.Client().Post("/api/v1/reports", body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  return json::parse(res->body)["reference"];
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an upgrade's migrations run while the previous version serves, and no process starts "
+    "on a schema older than its own",
+    "[integration][upgrade]") {
+  StackOptions o;
+  o.dispatcher = true;
+  const bool smtp = !Env("MELDESTELLE_SMTP_URL").empty();  // the SMTP sink of scripts/test
+  if (smtp) {
+    o.extra_env = {"MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"),
+                   "MELDESTELLE_SMTP_FROM=maengel@musterstadt.example"};
+  }
+  Stack s(o);
+  const std::string before = Report(s, "Schlagloch vor dem Rathaus", 50.948);
+  REQUIRE(s.WaitForCount(kTickets, 1));
+
+  // The next version's migration: a table, nullable columns, a column with a default, an index
+  // on the tables every process writes. The rule lets it through.
+  const int next = app::LatestVersion() + 1;
+  const std::string migration = R"SQL(
+CREATE TABLE upgrade_probe (id bigserial PRIMARY KEY, note text NOT NULL);
+ALTER TABLE tickets ADD COLUMN upgrade_note text;
+ALTER TABLE tickets ADD COLUMN upgrade_score int NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN upgrade_note text;
+ALTER TABLE outbox_attempts ADD COLUMN upgrade_note text;
+ALTER TABLE ticket_history ADD COLUMN upgrade_note text;
+ALTER TABLE intake_keys ADD COLUMN upgrade_note text;
+ALTER TABLE attachments ADD COLUMN upgrade_note text;
+CREATE INDEX tickets_upgrade_note ON tickets (upgrade_note) WHERE upgrade_note IS NOT NULL;
+)SQL";
+  REQUIRE(app::ContractChanges(migration).empty());
+  Exec(s, migration + "INSERT INTO schema_migrations (version, name) VALUES (" +
+              std::to_string(next) + ", 'the next version')");
+
+  // The old version goes on: reports, tickets, a staff action, the citizens' notices.
+  const std::string after = Report(s, "Laterne am Markt ist dunkel", 50.938);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount(kTickets, 2));
+  int status = -1;
+  std::string out = s.RunCommand(
+      {"token", "create", "--department", "tiefbauamt", "--label", "Upgrade"}, &status);
+  REQUIRE(status == 0);
+  const auto p = out.find("mst_");
+  REQUIRE(p != std::string::npos);
+  const std::string token = out.substr(p, out.find('\n', p) - p);
+  httplib::Headers h{{"Authorization", "Bearer " + token}};
+  for (const auto& ref : {before, after}) {
+    auto res =
+        s.Client().Post(("/api/v1/tickets/" + ref + "/accept").c_str(), h, "", "application/json");
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == 200);
+  }
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'accepted'") == 2);
+  // The dispatcher sends the acknowledgements and the acceptance notices by e-mail.
+  if (smtp) {
+    const bool sent = s.WaitForCount(
+        "SELECT count(*) FROM outbox WHERE kind IN ('ack', 'status')"
+        " AND channel = 'email' AND status = 'sent'",
+        4, std::chrono::seconds(45));
+    INFO(s.DispatcherLog());
+    CHECK(sent);
+  } else {
+    WARN("MELDESTELLE_SMTP_URL unset (MELDESTELLE_MAIL_SERVICES=0): the sending is not tried");
+  }
+
+  // A gateway restarted (as in a rolling restart) runs on the newer schema and says so.
+  s.StartGateway();
+  CHECK_THAT(s.GatewayLog(), Catch::Contains("newer than this version"));
+  Report(s, "Müll am Waldweg", 50.943);
+  CHECK(s.WaitForCount(kTickets, 3));
+  out = s.RunCommand({"migrate", "--check"}, &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("at version " + std::to_string(next)));
+  CHECK_THAT(out, Catch::Contains("newer than this version"));
+
+  // A schema older than the binary: `migrate --check` lists what is pending and exits 1; the
+  // gateway, worker and dispatcher refuse to start and say what to do.
+  Exec(s, "DELETE FROM schema_migrations WHERE version >= " + std::to_string(next - 1));
+  out = s.RunCommand({"migrate", "--check"}, &status);
+  CHECK(status == 1);
+  CHECK_THAT(out, Catch::Contains("pending: " + std::to_string(next - 1)));
+  for (const char* process : {"gateway", "worker", "dispatcher"}) {
+    INFO(process);
+    auto p2 = s.StartProcess(std::string("old-schema-") + process, {process},
+                             {"MELDESTELLE_HTTP_PORT=" + std::to_string(FreePort()),
+                              "MELDESTELLE_INSTANCE_ID=9", "MELDESTELLE_WORKER_METRICS_PORT=0"});
+    const bool ended = WaitFor([&] { return !p2->Running(); }, std::chrono::seconds(20));
+    CHECK(ended);
+    if (!ended)
+      p2->Stop();
+    CHECK(p2->exit_status() == 1);
+    CHECK_THAT(p2->Log(),
+               Catch::Contains("the database schema is at version " + std::to_string(next - 2) +
+                               ", this version needs " + std::to_string(next - 1) +
+                               ": run 'meldestelle migrate' first"));
+  }
+  // Put back what the test took away, so that the stack's processes stop on a consistent record.
+  Exec(s, "INSERT INTO schema_migrations (version, name) VALUES (" + std::to_string(next - 1) +
+              ", 'restored'), (" + std::to_string(next) + ", 'the next version')");
+}
+
+}  // namespace upgrade_test
