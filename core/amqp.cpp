@@ -122,6 +122,7 @@ Result<AmqpConnection> AmqpConnection::Open(const AmqpUrl& url, int heartbeat_se
   amqp_connection_state_t conn = amqp_new_connection();
   AmqpConnection c(conn);
   c.broken_ = true;  // until login succeeded
+  c.node_ = url.host + ":" + std::to_string(url.port);
   amqp_socket_t* socket = amqp_tcp_socket_new(conn);
   if (socket == nullptr) {
     return MakeError(errors::kBrokerUnavailable, "cannot create socket");
@@ -163,7 +164,7 @@ Result<AmqpConnection> AmqpConnection::Open(const AmqpUrl& url, int heartbeat_se
 }
 
 AmqpConnection::AmqpConnection(AmqpConnection&& other) noexcept
-    : conn_(other.conn_), broken_(other.broken_) {
+    : conn_(other.conn_), broken_(other.broken_), node_(std::move(other.node_)) {
   other.conn_ = nullptr;
 }
 
@@ -172,6 +173,7 @@ AmqpConnection& AmqpConnection::operator=(AmqpConnection&& other) noexcept {
     this->~AmqpConnection();
     conn_ = other.conn_;
     broken_ = other.broken_;
+    node_ = std::move(other.node_);
     other.conn_ = nullptr;
   }
   return *this;
@@ -217,11 +219,38 @@ amqp_table_entry_t IntEntry(const char* key, int64_t value) {
 
 }  // namespace
 
-Result<AmqpConnection> ConnectToBroker(const Config& config) {
-  auto url = ParseAmqpUrl(config.amqp.url);
-  if (!url)
-    return url.error();
-  auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
+std::vector<std::string> BrokerUrls(const Config::Amqp& cfg) {
+  return cfg.urls.empty() ? std::vector<std::string>{cfg.url} : cfg.urls;
+}
+
+Result<AmqpConnection> OpenAnyNode(const std::vector<std::string>& urls, int heartbeat_seconds,
+                                   std::chrono::milliseconds timeout, size_t* cursor) {
+  if (urls.empty())
+    return MakeError(errors::kConfigInvalid, "no broker URL configured");
+  size_t start = cursor != nullptr ? *cursor % urls.size() : 0;
+  std::string reasons;
+  for (size_t k = 0; k < urls.size(); ++k) {
+    const size_t i = (start + k) % urls.size();
+    auto url = ParseAmqpUrl(urls[i]);
+    if (!url)
+      return url.error();
+    auto conn = AmqpConnection::Open(*url, heartbeat_seconds, timeout);
+    if (conn) {
+      if (cursor != nullptr)
+        *cursor = i;
+      return conn;
+    }
+    if (urls.size() == 1)
+      return conn.error();
+    reasons += (reasons.empty() ? "" : "; ") + conn.error().message +
+               (conn.error().detail.empty() ? "" : " (" + conn.error().detail + ")");
+  }
+  return MakeError(errors::kBrokerUnavailable,
+                   "no broker node answers (" + std::to_string(urls.size()) + " tried)", reasons);
+}
+
+Result<AmqpConnection> ConnectToBroker(const Config& config, size_t* cursor) {
+  auto conn = OpenAnyNode(BrokerUrls(config.amqp), 0, std::chrono::seconds(5), cursor);
   if (!conn)
     return conn.error();
   if (auto st = DeclareTopology(*conn, config.amqp); !st)

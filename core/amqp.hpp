@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/result.hpp"
@@ -42,12 +43,29 @@ class AmqpConnection {
   Status CheckRpc(std::string_view what);
   // Marks the connection as broken so the destructor does not attempt a graceful close.
   void MarkBroken() { broken_ = true; }
+  // The node it is connected to, "host:port" (for logs).
+  const std::string& node() const { return node_; }
 
  private:
   explicit AmqpConnection(amqp_connection_state_t conn) : conn_(conn) {}
   amqp_connection_state_t conn_ = nullptr;
   bool broken_ = false;
+  std::string node_;
 };
+
+// The broker's nodes: amqp.urls (a cluster), else amqp.url.
+std::vector<std::string> BrokerUrls(const Config::Amqp& cfg);
+
+// Opens a connection to the first node of `urls` that answers, trying each once from node
+// `*cursor` on. A process stays on its node: on success `*cursor` is that node's index, and
+// after losing the connection the caller moves the cursor on (NextNode), so that it tries
+// another node first when its own died. The error names every node's reason.
+Result<AmqpConnection> OpenAnyNode(const std::vector<std::string>& urls, int heartbeat_seconds,
+                                   std::chrono::milliseconds timeout, size_t* cursor);
+inline void NextNode(size_t* cursor, size_t nodes) {
+  if (nodes > 0)
+    *cursor = (*cursor + 1) % nodes;
+}
 
 std::string DescribeRpcReply(const amqp_rpc_reply_t& reply);
 
@@ -61,9 +79,10 @@ inline constexpr int kBrokerDeliveryLimit = 20;
 // into the dead-letter queue) and the quorum dead-letter queue. Idempotent; the gateway and
 // every worker call it with the same arguments.
 Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg);
-// A connection to the configured broker (amqp.url; no heartbeats, 5 s to connect) with the
-// topology declared: the worker's consumer, the admin commands, the retention pass.
-Result<AmqpConnection> ConnectToBroker(const Config& config);
+// A connection to a node of the configured broker (BrokerUrls; no heartbeats, 5 s to connect
+// to each node) with the topology declared: the worker's consumer, the admin commands, the
+// retention pass. `cursor` as for OpenAnyNode (nullptr: from the first node).
+Result<AmqpConnection> ConnectToBroker(const Config& config, size_t* cursor = nullptr);
 
 inline constexpr std::string_view kReportRoutingKey = "report";
 

@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include "core/amqp.hpp"
 #include "core/errors.hpp"
 #include "core/texts.hpp"
 #include "core/yaml_reader.hpp"
@@ -186,8 +188,29 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Int(n, "keep_alive_requests", &c.gateway.keep_alive_requests, 1, 100000, "gateway");
   }
   if (auto n = root["amqp"];
-      n && rd.ExpectMap(n, "amqp", {"url", "exchange", "queue", "dead_letter_queue"})) {
-    rd.String(n, "url", &c.amqp.url, true, "amqp");
+      n && rd.ExpectMap(n, "amqp", {"url", "urls", "exchange", "queue", "dead_letter_queue"})) {
+    if (n["urls"] && n["urls"].IsSequence()) {
+      rd.StringList(n, "urls", &c.amqp.urls, "amqp");
+    } else if (n["urls"]) {
+      std::string joined;
+      rd.String(n, "urls", &joined, false, "amqp");
+      std::stringstream in(joined);
+      for (std::string one; std::getline(in, one, ',');) {
+        const auto first = one.find_first_not_of(" \t");
+        if (first == std::string::npos)
+          continue;
+        c.amqp.urls.push_back(one.substr(first, one.find_last_not_of(" \t") - first + 1));
+      }
+    }
+    rd.String(n, "url", &c.amqp.url, c.amqp.urls.empty(), "amqp");
+    for (const auto& u : c.amqp.urls) {
+      if (auto parsed = ParseAmqpUrl(u); !parsed)
+        rd.Fail(n["urls"], "amqp.urls",
+                "'" + u + "' is not an AMQP URL (amqp://user:password@host:port/vhost): " +
+                    parsed.error().message);
+    }
+    if (!c.amqp.urls.empty())
+      c.amqp.url = c.amqp.urls.front();
     rd.String(n, "exchange", &c.amqp.exchange, false, "amqp");
     rd.String(n, "queue", &c.amqp.queue, false, "amqp");
     rd.String(n, "dead_letter_queue", &c.amqp.dead_letter_queue, false, "amqp");

@@ -161,6 +161,9 @@ struct Config {
   } gateway;
   struct Amqp {
     std::string url = "amqp://guest:guest@127.0.0.1:5672/";
+    // The nodes of a cluster (amqp.urls: a list, or one string of comma-separated URLs as
+    // MELDESTELLE_AMQP_URLS gives it); empty: `url` alone. Read through BrokerUrls.
+    std::vector<std::string> urls;
     std::string exchange = "meldestelle.reports";
     std::string queue = "meldestelle.reports";
     std::string dead_letter_queue = "meldestelle.reports.dead";

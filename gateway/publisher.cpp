@@ -102,10 +102,8 @@ Status Publisher::Publish(std::string body, std::string message_id, std::string 
 }
 
 Status Publisher::ConnectOnce() {
-  auto url = ParseAmqpUrl(config_.url);
-  if (!url)
-    return url.error();
-  auto conn = AmqpConnection::Open(*url, /*heartbeat=*/10, std::chrono::seconds(3));
+  // Any node of the cluster that answers: the one used last first, another after it died.
+  auto conn = OpenAnyNode(BrokerUrls(config_), /*heartbeat=*/10, std::chrono::seconds(3), &node_);
   if (!conn)
     return conn.error();
   if (auto st = DeclareTopology(*conn, config_); !st)
@@ -250,6 +248,12 @@ Status Publisher::ReadFrames(bool block) {
                                        errors::kBrokerRefused, "the broker refused the message")));
         }
         outstanding_.erase(begin, end);
+        if (!ack) {
+          // A quorum queue nacks what it cannot take: no leader yet, or (RabbitMQ 3.10) a
+          // channel that first met the queue while its leader was on a node that just died keeps
+          // sending to that leader and nacking everything. A fresh connection finds the leader.
+          return MakeError(errors::kBrokerRefused, "the broker refused a message (nack)");
+        }
         break;
       }
       case AMQP_BASIC_RETURN_METHOD: {
@@ -305,11 +309,13 @@ void Publisher::Loop() {
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         continue;
       }
-      backoff = std::chrono::milliseconds(200);
+      if (std::chrono::steady_clock::now() - lost_at_ > std::chrono::seconds(5))
+        backoff = std::chrono::milliseconds(200);
+      connected_at_ = std::chrono::steady_clock::now();
       last_error_.clear();
       connected_.store(true);
       connected_gauge_.Set(1);
-      log::Info("broker connected", {{"exchange", config_.exchange}});
+      log::Info("broker connected", {{"exchange", config_.exchange}, {"node", conn_->node()}});
     }
     try {
       // Frames (acks) are allocated from the connection's pool; release it between rounds.
@@ -331,12 +337,25 @@ void Publisher::Loop() {
       }
       throw std::runtime_error(st.error().detail);
     } catch (const std::exception& e) {
-      log::Warn("broker connection lost", {{"error", e.what()}});
+      log::Warn("broker connection lost", {{"error", e.what()}, {"node", conn_->node()}});
       connected_.store(false);
       connected_gauge_.Set(0);
       conn_->MarkBroken();
       conn_.reset();
+      // Every publish not yet confirmed is answered 503 (the client sends it again; the same
+      // report id never makes two tickets), and the next connection tries another node first.
       FailAll(MakeError(errors::kBrokerUnavailable, "connection to the broker lost"));
+      NextNode(&node_, BrokerUrls(config_).size());
+      lost_at_ = std::chrono::steady_clock::now();
+      if (lost_at_ - connected_at_ < std::chrono::seconds(1)) {
+        // Lost again at once (a queue without a leader nacks everything): wait before the next
+        // connection, doubling up to 2 s, rather than churn the broker's connections.
+        pollfd pfd{wake_fd_, POLLIN, 0};
+        poll(&pfd, 1, static_cast<int>(backoff.count()));
+        uint64_t drained;
+        [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      }
     }
   }
   connected_.store(false);

@@ -77,6 +77,8 @@ class Publisher {
   // Owned by the I/O thread only.
   std::optional<AmqpConnection> conn_;
   uint64_t next_tag_ = 0;
+  size_t node_ = 0;  // the broker node to try first (OpenAnyNode)
+  std::chrono::steady_clock::time_point connected_at_{}, lost_at_{};
   std::map<uint64_t, std::shared_ptr<Pending>> outstanding_;
   std::string frames_;  // the batch being sent, encoded (capacity kept between batches)
   static constexpr std::chrono::milliseconds kSendTimeout{5000};

@@ -48,7 +48,7 @@ Status Worker::Connect() {
   // retries in place without calling into librabbitmq, and a heartbeat timeout would drop the
   // connection and return (and count) every prefetched message. TCP keepalive (set in Open)
   // notices a vanished broker instead.
-  auto conn = ConnectToBroker(config_);
+  auto conn = ConnectToBroker(config_, &node_);
   if (!conn)
     return conn.error();
   amqp_connection_state_t c = conn->get();
@@ -66,10 +66,7 @@ Status Worker::Connect() {
 Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& in_props,
                           const std::string& reason) {
   if (!dl_conn_) {
-    auto url = ParseAmqpUrl(config_.amqp.url);
-    if (!url)
-      return url.error();
-    auto conn = AmqpConnection::Open(*url, 0, std::chrono::seconds(5));
+    auto conn = OpenAnyNode(BrokerUrls(config_.amqp), 0, std::chrono::seconds(5), &node_);
     if (!conn)
       return conn.error();
     amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
@@ -247,7 +244,7 @@ int Worker::Run(const std::atomic<bool>& stop) {
         continue;
       }
       backoff = std::chrono::milliseconds(250);
-      log::Info("consuming", {{"queue", config_.amqp.queue}});
+      log::Info("consuming", {{"queue", config_.amqp.queue}, {"node", conn_->node()}});
     }
     amqp_connection_state_t c = conn_->get();
     amqp_maybe_release_buffers(c);
@@ -272,9 +269,13 @@ int Worker::Run(const std::atomic<bool>& stop) {
           continue;
         }
       }
-      log::Warn("broker connection lost", {{"error", DescribeRpcReply(reply)}});
+      log::Warn("broker connection lost",
+                {{"error", DescribeRpcReply(reply)}, {"node", conn_->node()}});
       conn_->MarkBroken();
       conn_.reset();
+      // Its unacknowledged messages go back to the queue; the next connection tries another
+      // node first.
+      NextNode(&node_, BrokerUrls(config_.amqp).size());
       continue;
     }
     std::string_view body(static_cast<const char*>(envelope.message.body.bytes),

@@ -60,6 +60,7 @@ class Worker {
   std::map<std::string, std::unique_ptr<channels::Handler>, std::less<>> handlers_;  // by type
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead-letter publishes
+  size_t node_ = 0;                        // the broker node to try first (OpenAnyNode)
   metrics::Counter& dead_lettered_;
   metrics::Counter& requeued_;
   metrics::Counter& db_retries_;

@@ -13,6 +13,7 @@
 #include "channels/telegram/settings.hpp"
 #include "channels/webform/settings.hpp"
 #include "channels/whatsapp/settings.hpp"
+#include "core/amqp.hpp"
 #include "core/crypto.hpp"
 #include "routing/settings.hpp"
 #include "tickets/settings.hpp"
@@ -121,6 +122,54 @@ TEST_CASE("environment variables are expanded, with defaults") {
   REQUIRE(cfg.ok());
   CHECK(cfg->gateway.port == 9099);
   CHECK(cfg->gateway.listen == "0.0.0.0");
+}
+
+TEST_CASE(
+    "amqp.urls: a cluster's nodes as a list or comma-separated, url alone without them, "
+    "and bad URLs refused by line") {
+  SECTION("without urls, url is the only node") {
+    auto cfg =
+        LoadAll(WriteTemp(std::string(kMinimal) + "amqp:\n  url: amqp://a:b@127.0.0.1:5600/%2f\n"));
+    REQUIRE(cfg.ok());
+    CHECK(BrokerUrls(cfg->amqp) == std::vector<std::string>{"amqp://a:b@127.0.0.1:5600/%2f"});
+  }
+  SECTION("a list") {
+    auto cfg =
+        LoadAll(WriteTemp(std::string(kMinimal) + "amqp:\n  urls:\n    - amqp://127.0.0.1:5601/\n"
+                                                  "    - amqp://127.0.0.1:5602/\n"));
+    REQUIRE(cfg.ok());
+    CHECK(BrokerUrls(cfg->amqp) ==
+          std::vector<std::string>{"amqp://127.0.0.1:5601/", "amqp://127.0.0.1:5602/"});
+    CHECK(cfg->amqp.url == "amqp://127.0.0.1:5601/");
+  }
+  SECTION("comma-separated from the environment; empty means url alone") {
+    setenv("MS_TEST_AMQP_URLS",
+           " amqp://127.0.0.1:5601/, amqp://127.0.0.1:5602/ ,,amqp://127.0.0.1:5603/", 1);
+    const std::string text = std::string(kMinimal) +
+                             "amqp:\n  url: amqp://127.0.0.1:5600/\n"
+                             "  urls: ${MS_TEST_AMQP_URLS:-}\n";
+    auto cfg = LoadAll(WriteTemp(text));
+    REQUIRE(cfg.ok());
+    CHECK(BrokerUrls(cfg->amqp) == std::vector<std::string>{"amqp://127.0.0.1:5601/",
+                                                            "amqp://127.0.0.1:5602/",
+                                                            "amqp://127.0.0.1:5603/"});
+    unsetenv("MS_TEST_AMQP_URLS");
+    cfg = LoadAll(WriteTemp(text));
+    REQUIRE(cfg.ok());
+    CHECK(BrokerUrls(cfg->amqp) == std::vector<std::string>{"amqp://127.0.0.1:5600/"});
+  }
+  SECTION("a URL that is none is refused with its line") {
+    auto cfg = LoadAll(WriteTemp(std::string(kMinimal) +
+                                 "amqp:\n  urls: amqp://127.0.0.1:5601/,http://127.0.0.1:5602/\n"));
+    REQUIRE_FALSE(cfg.ok());
+    CHECK_THAT(cfg.error().message, Catch::Contains(":12: amqp.urls: 'http://127.0.0.1:5602/' is "
+                                                    "not an AMQP URL"));
+  }
+  SECTION("neither url nor urls: url is required") {
+    auto cfg = LoadAll(WriteTemp(std::string(kMinimal) + "amqp:\n  queue: q\n"));
+    REQUIRE_FALSE(cfg.ok());
+    CHECK_THAT(cfg.error().message, Catch::Contains("amqp.url"));
+  }
 }
 
 TEST_CASE("secrets are referenced by environment variable, never written into the file") {
