@@ -536,7 +536,7 @@ TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[op
 }
 
 TEST_CASE("Open311 POST without the broker is 503 in the spec format and stores nothing",
-          "[open311]") {
+          "[open311][serial]") {
   Stack s(Open311Options());
   StopBroker();
   REQUIRE(WaitFor([&] { return !s.Ready(); }));

@@ -466,7 +466,7 @@ TEST_CASE(
   CHECK(a.Post("/api/v1/reports", "{}", "application/json")->status == 404);
 }
 
-TEST_CASE("without a broker the gateway answers 503, and recovers by itself") {
+TEST_CASE("without a broker the gateway answers 503, and recovers by itself", "[serial]") {
   Stack s;
   std::string body = R"({"description":"Ampel ausgefallen","lat":50.94,"lon":6.95})";
   int status = 0;

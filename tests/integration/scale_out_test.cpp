@@ -64,7 +64,7 @@ std::vector<std::string> Flood(int port, int threads, int per_thread) {
 
 }  // namespace
 
-TEST_CASE("references from two gateways at full speed and across restarts never meet", "[scale]") {
+TEST_CASE("references from two gateways at full speed and across restarts never meet", "[scale][serial]") {
   Stack s;
   const int port2 = FreePort();
   auto second = SecondGateway(s, port2, 1);
