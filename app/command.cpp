@@ -42,6 +42,7 @@ const TextOption kTextOptions[] = {
     {"--tests", &Args::tests, true, "--tests needs a value"},
     {"--since", &Args::since, true, "--since needs a value"},
     {"--url", &Args::url, false, "--url needs a value"},
+    {"--instance", &Args::instance, false, "--instance needs a name (a-z, 0-9, - and _)"},
     {"--department", &Args::department, false, "--department needs a value"},
     {"--label", &Args::label, false, "--label needs a value"},
     {"--role", &Args::role, false, "--role needs staff or operator"},

@@ -45,6 +45,7 @@ struct Args {
   std::string name;            // staff add --name
   bool password_stdin = false;  // staff add / password / check --password-stdin
   int metrics_port = 0;        // dispatcher --metrics-port
+  std::string instance;        // dispatcher --instance
   bool dry_run = false;        // privacy retention run / erase --dry-run
   bool check = false;          // migrate --check
   std::string email, phone, whatsapp, telegram, reference;  // privacy export / erase

@@ -1,8 +1,11 @@
 // `meldestelle dispatcher`: sends what the outbox holds.
 #include "outbox/dispatcher.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include "app/command.hpp"
@@ -19,7 +22,8 @@ namespace meldestelle::app {
 
 namespace {
 
-const char* kDispatcherHelp = R"(Usage: meldestelle dispatcher [--config FILE] [--metrics-port PORT]
+const char* kDispatcherHelp =
+    R"(Usage: meldestelle dispatcher [--config FILE] [--metrics-port PORT] [--instance NAME]
 
 Sends what the outbox holds for the chat channels: acknowledgements with the reference and the
 department, questions for the place, replies to unsupported messages and follow-ups. WhatsApp
@@ -32,6 +36,12 @@ A second thread delivers tickets to the departments (docs/departments.md): e-mai
 photos (SMTP, email.smtp_url) or a signed JSON webhook, every attempt recorded, retried up to
 tickets.delivery_max_attempts; a webhook that keeps failing falls back to the department's
 e-mail. --metrics-port serves /metrics on 127.0.0.1:PORT (0 = off, the default).
+
+--instance NAME names this dispatcher among those of the machine (the systemd unit passes its
+instance, scripts/run its number; a-z, 0-9, - and _). The rows it claims carry the machine's
+name and NAME; started again after a crash, it takes up at once the rows it held, instead of
+leaving them to wait for their lease (2 minutes for the citizens' messages). Two dispatchers
+must never share a NAME on one machine. Without it, rows wait for their lease.
 )";
 
 // What goes to citizens (each channel adds its senders where its credentials are configured)
@@ -52,12 +62,13 @@ outbox::Senders DepartmentSenders(const Config& cfg, metrics::Registry& registry
   return s;
 }
 
-outbox::LaneSettings CitizenLane(const Config& cfg) {
+outbox::LaneSettings CitizenLane(const Config& cfg, const std::string& holder) {
   return {"citizens", std::chrono::seconds(120),        cfg.Get<chat::Settings>().send_max_attempts,
-          4,          "meldestelle_chat_replies_total", "Chat replies attempted, by outcome."};
+          4,          "meldestelle_chat_replies_total", "Chat replies attempted, by outcome.",
+          holder};
 }
 
-outbox::LaneSettings DepartmentLane(const Config& cfg) {
+outbox::LaneSettings DepartmentLane(const Config& cfg, const std::string& holder) {
   const auto& tickets = cfg.Get<tickets::Settings>();
   // The lease outlasts one attempt's timeout, so a slow receiver is not sent to twice.
   return {"departments",
@@ -65,7 +76,8 @@ outbox::LaneSettings DepartmentLane(const Config& cfg) {
           tickets.delivery_max_attempts,
           4,
           "meldestelle_department_deliveries_total",
-          "Department delivery attempts, by channel and outcome."};
+          "Department delivery attempts, by channel and outcome.",
+          holder};
 }
 
 }  // namespace
@@ -82,16 +94,29 @@ int RunDispatcher(const Args& args) {
     return kExitUsage;
   if (!SchemaIsCurrent(*cfg, "dispatcher"))
     return kExitFailure;
+  std::string holder;
+  if (!args.instance.empty()) {
+    static const std::regex kName("[a-z0-9_-]{1,40}");
+    if (!std::regex_match(args.instance, kName)) {
+      std::cerr << "meldestelle dispatcher: --instance needs a name of a-z, 0-9, - and _ (at most "
+                   "40), not '"
+                << args.instance << "'\n";
+      return kExitUsage;
+    }
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    holder = std::string(host) + "/" + args.instance;
+  }
   metrics::Registry registry;
   std::atomic<bool> stop{false};
   MetricsServer metrics(registry, args.metrics_port, "dispatcher");
   // Two lanes of the one sending loop, so that a slow department webhook never holds up the
   // citizens' acknowledgements; each with its own senders (and connections).
   channels::Registry channels = channels::BuiltinChannels();
-  outbox::Lane citizens(cfg->database.url, CitizenSenders(*cfg, channels), CitizenLane(*cfg),
-                        registry);
+  outbox::Lane citizens(cfg->database.url, CitizenSenders(*cfg, channels),
+                        CitizenLane(*cfg, holder), registry);
   outbox::Lane departments(cfg->database.url, DepartmentSenders(*cfg, registry),
-                           DepartmentLane(*cfg), registry);
+                           DepartmentLane(*cfg, holder), registry);
   auto on = [](const std::string& secret) { return secret.empty() ? "off" : "on"; };
   log::Info("dispatcher starting", {{"whatsapp", on(cfg->Get<whatsapp::Settings>().access_token)},
                                     {"telegram", on(cfg->Get<telegram::Settings>().bot_token)}});

@@ -568,6 +568,12 @@ constexpr const char* kOutboxWaiting = R"SQL(
 CREATE INDEX outbox_waiting ON outbox (next_attempt_at) WHERE status IN ('pending', 'sending');
 )SQL";
 
+// Who holds a row's lease (outbox::LaneSettings::holder): a dispatcher started again takes up
+// its own rows at once.
+constexpr const char* kOutboxLeasedBy = R"SQL(
+ALTER TABLE outbox ADD COLUMN leased_by text;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -600,6 +606,7 @@ const std::vector<Migration>& Migrations() {
       {20, "personal sign-in: staff_accounts, inbox sessions of a person", kStaffAccounts},
       {21, "outbox_waiting: the index of the rows still to send (claim, backlog gauges)",
        kOutboxWaiting},
+      {22, "outbox.leased_by: a dispatcher started again takes up its own rows", kOutboxLeasedBy},
   };
   return kMigrations;
 }

@@ -147,14 +147,15 @@ Result<std::vector<Row>> Lane::Claim() {
   return session_.Transact<std::vector<Row>>([&](db::Tx& tx) {
     auto r = tx.exec_params(
         "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
-        " next_attempt_at = now() + make_interval(secs => $3), updated_at = now()"
+        " next_attempt_at = now() + make_interval(secs => $3), updated_at = now(),"
+        " leased_by = nullif($5, '')"
         " FROM (SELECT id FROM outbox WHERE channel = ANY($1::text[]) AND kind = ANY($2::text[])"
         "       AND status IN ('pending', 'sending') AND next_attempt_at <= now()"
         "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
         " WHERE o.id = due.id"
         " RETURNING o.id, coalesce(o.ticket_id::text, ''), o.kind, o.channel, o.address,"
         " o.payload::text, o.attempts",
-        senders_.ChannelArray(), senders_.KindArray(), lease, settings_.batch);
+        senders_.ChannelArray(), senders_.KindArray(), lease, settings_.batch, settings_.holder);
     std::vector<Row> rows;
     for (const auto& row : r) {
       Row x;
@@ -350,9 +351,31 @@ void Lane::MeasureBacklog() {
       .Set(r->second);
 }
 
+void Lane::TakeUpOwnRows() {
+  if (took_up_ || settings_.holder.empty())
+    return;
+  auto n = session_.Transact<int>([&](db::Tx& tx) {
+    auto r = tx.exec_params(
+        "UPDATE outbox SET next_attempt_at = now(), updated_at = now()"
+        " WHERE status = 'sending' AND leased_by = $1 AND next_attempt_at > now()"
+        " AND channel = ANY($2::text[]) AND kind = ANY($3::text[]) RETURNING id",
+        settings_.holder, senders_.ChannelArray(), senders_.KindArray());
+    tx.commit();
+    return static_cast<int>(r.size());
+  });
+  if (!n)
+    return;  // the database is away: the next pass tries again
+  took_up_ = true;
+  if (*n > 0)
+    log::Info(
+        "taking up the rows this dispatcher held when it stopped",
+        {{"lane", settings_.name}, {"holder", settings_.holder}, {"rows", std::to_string(*n)}});
+}
+
 Result<int> Lane::RunOnce() {
   if (senders_.empty())
     return 0;
+  TakeUpOwnRows();
   MeasureBacklog();
   auto rows = Claim();
   if (!rows)

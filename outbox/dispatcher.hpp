@@ -123,6 +123,10 @@ struct LaneSettings {
   // The counter of attempts by channel and outcome (sent, retry, failed).
   std::string counter_name;
   std::string counter_help;
+  // Who claims ("<host>/<dispatcher instance>"; empty: nobody in particular). Rows are claimed
+  // under this name; a lane that starts takes up at once the rows its name still holds — they
+  // were in the hands of this dispatcher before it died — instead of waiting for their lease.
+  std::string holder;
 };
 
 // One sending loop over its senders. One instance per thread (it owns a database session).
@@ -149,6 +153,9 @@ class Lane {
   Result<std::optional<Outcome>> Record(const Row& row, const Attempt& attempt, Prepared* prepared);
   void Report(const Row& row, const Attempt& attempt, Outcome outcome);
   void MeasureBacklog();
+  // Once, at the first pass: the rows this holder leased before it restarted become due.
+  void TakeUpOwnRows();
+  bool took_up_ = false;
 
   db::Session session_;
   Senders senders_;

@@ -184,7 +184,7 @@ TEST_CASE(
   CHECK_FALSE(t[0][2].as<std::string>().empty());
 
   // The acknowledgement waits in the outbox for the toy's sender, and goes out through it.
-  auto toy_lane = [&] {
+  auto toy_lane = [&](const std::string& holder = "") {
     outbox::Senders senders;
     for (const auto& channel : registry.channels()) {
       if (channel.senders)
@@ -192,7 +192,8 @@ TEST_CASE(
     }
     return std::make_unique<outbox::Lane>(
         config.database.url, std::move(senders),
-        outbox::LaneSettings{"toy", std::chrono::seconds(60), 3, 4, "toy_sent_total", "Toy sends."},
+        outbox::LaneSettings{"toy", std::chrono::seconds(60), 3, 4, "toy_sent_total", "Toy sends.",
+                             holder},
         metrics);
   };
   // As if no dispatcher had run for ten minutes: the lane's gauges show the row overdue.
@@ -228,6 +229,7 @@ TEST_CASE(
   REQUIRE(toy_lane()->RunOnce().ok());
   CHECK(gauge("meldestelle_outbox_waiting") == 0);
   CHECK(gauge("meldestelle_outbox_overdue_seconds") == 0);
+
   {
     std::lock_guard<std::mutex> lock(sent.mu);
     REQUIRE(sent.messages.size() == 1);
@@ -239,6 +241,29 @@ TEST_CASE(
                 "' AND o.kind = 'ack' AND"
                 " o.status = 'sent' AND o.provider_message_id = 'toy-" +
                 reference + "'") == 1);
+  // A dispatcher that dies holding a row: another leaves it to its lease; the same one, started
+  // again, takes it up at once.
+  {
+    pqxx::connection c(s.db_url());
+    pqxx::work w(c);
+    w.exec0(
+        "UPDATE outbox SET status = 'sending', leased_by = 'host/1',"
+        " next_attempt_at = now() + interval '1 hour' WHERE channel = 'toy'");
+    w.commit();
+  }
+  REQUIRE(toy_lane("host/2")->RunOnce().ok());
+  {
+    std::lock_guard<std::mutex> lock(sent.mu);
+    CHECK(sent.messages.size() == 1);
+  }
+  auto again = toy_lane("host/1");
+  REQUIRE(WaitFor([&] {
+    auto n = again->RunOnce();
+    std::lock_guard<std::mutex> lock(sent.mu);
+    return n.ok() && sent.messages.size() == 2;
+  }));
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'toy' AND status = 'sent'"
+                " AND leased_by = 'host/1'") == 1);
   worker.Stop();
   gateway.Stop();
 }
