@@ -368,7 +368,7 @@ void Lane::TakeUpOwnRows() {
   took_up_ = true;
   if (*n > 0)
     log::Info(
-        "taking up the rows this dispatcher held when it stopped",
+        "taking up the rows this dispatcher held when it stopped or lost the database",
         {{"lane", settings_.name}, {"holder", settings_.holder}, {"rows", std::to_string(*n)}});
 }
 
@@ -382,12 +382,15 @@ Result<int> Lane::RunOnce() {
     return rows.error();
   for (const Row& row : *rows) {
     auto plan = Prepare(row);
-    if (!plan)
-      return plan.error();
-    if (!*plan)
-      continue;  // no longer ours
-    if (auto st = Finish(row, std::move(**plan)); !st)
+    Status st = !plan ? Status(plan.error()) : *plan ? Finish(row, std::move(**plan)) : Ok{};
+    if (!st) {
+      // The rows of this batch not yet recorded are not being sent any more (one lane, one
+      // thread): once the database answers again, the next pass takes them up at once rather
+      // than leaving them to their lease. The one whose send went out before its record failed
+      // goes out again, as it would after the lease.
+      took_up_ = false;
       return st.error();
+    }
   }
   return static_cast<int>(rows->size());
 }

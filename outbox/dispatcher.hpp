@@ -153,7 +153,8 @@ class Lane {
   Result<std::optional<Outcome>> Record(const Row& row, const Attempt& attempt, Prepared* prepared);
   void Report(const Row& row, const Attempt& attempt, Outcome outcome);
   void MeasureBacklog();
-  // Once, at the first pass: the rows this holder leased before it restarted become due.
+  // At the first pass, and at the first after a failure: the rows this holder leased and no
+  // longer has in hand (before it restarted, or when the database went away) become due.
   void TakeUpOwnRows();
   bool took_up_ = false;
 
