@@ -252,7 +252,8 @@ Status Publisher::ReadFrames(bool block) {
           // A quorum queue nacks what it cannot take: no leader yet, or (RabbitMQ 3.10) a
           // channel that first met the queue while its leader was on a node that just died keeps
           // sending to that leader and nacking everything. A fresh connection finds the leader.
-          return MakeError(errors::kBrokerRefused, "the broker refused a message (nack)");
+          return MakeError(errors::kBrokerRefused, "the broker refused a message",
+                           "a nack: opening a fresh connection");
         }
         break;
       }
