@@ -69,6 +69,25 @@ if count_statuses then
   end
 end
 
+-- BENCH_STOP_AFTER=<n> (with BENCH_THREADS=<wrk -t>): each thread stops after its share of n
+-- answers 202, so that about n reports are accepted (bench/scale fills a backlog with it; a few
+-- in flight when a thread stops may be accepted beyond n).
+local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "0") or 0
+if stop_after > 0 then
+  local share = math.ceil(stop_after / threads_n)
+  local accepted_here = 0
+  function response(status, headers, body)
+    statuses[status] = (statuses[status] or 0) + 1
+    if status == 202 then
+      accepted_here = accepted_here + 1
+      if accepted_here >= share then
+        wrk.thread:stop()
+      end
+    end
+  end
+  count_statuses = true
+end
+
 function done(summary, latency, requests)
   local total = {}
   for _, t in ipairs(threads) do

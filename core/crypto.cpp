@@ -31,9 +31,15 @@ std::string HexEncode(std::string_view bytes) {
 }
 
 std::string Sha256Hex(std::string_view data) {
+  // Fetched once: SHA256() fetches the algorithm on every call, under a lock of OpenSSL's method
+  // store that the gateway's request threads all queued for (docs/benchmarks.md).
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(Bytes(data), data.size(), digest);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  unsigned int len = 0;
+  if (kSha256 == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest, &len, kSha256, nullptr) != 1)
+    throw std::runtime_error("SHA-256 is not available from OpenSSL");
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {

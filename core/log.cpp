@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <forward_list>
 #include <mutex>
 #include <string_view>
 
@@ -13,9 +15,25 @@
 namespace meldestelle::log {
 
 namespace {
-std::mutex g_mu;
-std::string g_component = "meldestelle";  // guarded by g_mu
-Level g_min = Level::kInfo;               // guarded by g_mu
+// Read on every line, from every thread, without a lock (the gateway writes a line per accepted
+// report from its 64 request threads). A component's name, set at start, is kept for the
+// process's life in g_names (a thread may still be writing with the previous one).
+std::mutex g_names_mu;
+std::forward_list<std::string> g_names{"meldestelle"};  // guarded by g_names_mu
+std::atomic<const std::string*> g_component{&g_names.front()};
+std::atomic<Level> g_min{Level::kInfo};
+
+// Appends `v` as a JSON string; invalid UTF-8 is replaced so that the line stays JSON.
+void AppendText(std::string& line, std::string_view v) {
+  if (IsValidUtf8(v)) {
+    json_writer::AppendString(line, v);
+    return;
+  }
+  std::string ascii;
+  for (unsigned char c : v)
+    ascii.push_back(c < 0x80 ? static_cast<char>(c) : '?');
+  json_writer::AppendString(line, ascii);
+}
 
 const char* LevelName(Level l) {
   switch (l) {
@@ -33,55 +51,41 @@ const char* LevelName(Level l) {
 }  // namespace
 
 void SetComponent(std::string component) {
-  std::lock_guard<std::mutex> lock(g_mu);
-  g_component = std::move(component);
+  std::lock_guard<std::mutex> lock(g_names_mu);
+  g_names.push_front(std::move(component));
+  g_component.store(&g_names.front());
 }
 
-void SetMinLevel(Level level) {
-  std::lock_guard<std::mutex> lock(g_mu);
-  g_min = level;
-}
+void SetMinLevel(Level level) { g_min.store(level); }
 
 std::string FormatLine(Level level, std::string_view component, std::string_view msg,
                        std::initializer_list<Field> fields) {
   // Written directly rather than through a JSON DOM: one line per accepted report is on the
   // gateway's hot path. Invalid UTF-8 in a field is replaced so that the line stays JSON.
-  auto text = [](std::string_view v) -> std::string {
-    if (IsValidUtf8(v)) return std::string(v);
-    std::string ascii;
-    for (unsigned char c : v) ascii.push_back(c < 0x80 ? static_cast<char>(c) : '?');
-    return ascii;
-  };
   std::string line;
-  line.reserve(160);
+  line.reserve(256);
   line += "{\"component\":";
-  json_writer::AppendString(line, text(component));
+  AppendText(line, component);
   line += ",\"ts\":";
   json_writer::AppendString(line, NowTimestamp());
   line += ",\"level\":";
   json_writer::AppendString(line, LevelName(level));
   line += ",\"msg\":";
-  json_writer::AppendString(line, text(msg));
+  AppendText(line, msg);
   for (const auto& [k, v] : fields) {
     line.push_back(',');
-    json_writer::AppendString(line, text(k));
+    AppendText(line, k);
     line.push_back(':');
-    json_writer::AppendString(line, text(v));
+    AppendText(line, v);
   }
   line += "}\n";
   return line;
 }
 
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  std::string component;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (level < g_min) {
-      return;
-    }
-    component = g_component;
-  }
-  std::string line = FormatLine(level, component, msg, fields);
+  if (level < g_min.load(std::memory_order_relaxed))
+    return;
+  std::string line = FormatLine(level, *g_component.load(), msg, fields);
   // One write(2) per line, without a lock: the gateway logs a line per accepted report from many
   // threads, and a write to a pipe (journald, scripts/run) or an O_APPEND file keeps lines of
   // this size whole. Nothing is buffered, so nothing is lost when the process dies.

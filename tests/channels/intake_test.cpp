@@ -85,6 +85,51 @@ TEST_CASE("broken JSON bodies are refused with a code") {
   CHECK(FromJson(R"({"description":"a","lat":"50.1"})").error().code.name() ==
         "coordinates_invalid");
   CHECK(FromJson(R"({"description":"a","website":"x"})").error().code.name() == "unknown_field");
+  // More broken input: trailing bytes, a second document, nesting, bad escapes and numbers,
+  // a lone surrogate, a NUL byte before the end, comments and trailing commas.
+  for (const char* bad : {R"({"description":"a"} x)", R"({"description":"a"}{"description":"b"})",
+                          R"({"description":"a",})", R"({"description":"a" // c
+})",
+                          R"({'description':'a'})", R"({"description":"\q"})",
+                          R"({"description":"\ud800"})", R"({"description":"a","lat":01})",
+                          R"({"description":"a","lat":1.})", R"({"description":"a","lat":-})",
+                          R"({"description":"a","lat":NaN})", "{", "}", "null", "\"text\"", "  "}) {
+    INFO(bad);
+    CHECK(FromJson(bad).error().code.name() == "json_invalid");
+  }
+  CHECK(FromJson(std::string(R"({"description":"a")") + '\0' + "}").error().code.name() ==
+        "json_invalid");
+  CHECK(FromJson(R"({"description":["a"]})").error().code.name() == "field_type_invalid");
+  CHECK(FromJson(R"({"description":{"text":"a"}})").error().code.name() == "field_type_invalid");
+  CHECK(FromJson(R"({"description":true})").error().code.name() == "field_type_invalid");
+  CHECK(FromJson(R"({"description":"a","lat":[50]})").error().code.name() == "coordinates_invalid");
+}
+
+TEST_CASE("a JSON name given twice is refused, whichever way it is spelt") {
+  for (const char* twice :
+       {R"({"description":"a","description":"b"})", R"({"description":"a","beschreibung":"b"})",
+        R"({"description":"a","lat":null,"lat":50.9})",
+        R"({"description":"a","lat":50.9,"lat":null})",
+        R"({"description":"a","lon":6.9,"lng":7.0})"}) {
+    INFO(twice);
+    auto sub = FromJson(twice);
+    REQUIRE_FALSE(sub.ok());
+    CHECK(sub.error().code.name() == "duplicate_field");
+  }
+}
+
+TEST_CASE("a JSON report's byte order mark, escapes and number forms are read as JSON says") {
+  auto sub = FromJson(
+      "\xEF\xBB\xBF"
+      R"({"description":"Stra\u00dfe \"7\"\n","lat":5.09e1,"lon":7,)"
+      R"("category":null})");
+  REQUIRE(sub.ok());
+  CHECK(sub->fields.at("description") == "Straße \"7\"\n");
+  CHECK(sub->fields.at("lat") == "50.90000000");
+  CHECK(sub->fields.at("lon") == "7.00000000");
+  CHECK(sub->fields.count("category") == 0);
+  // A second mark is not skipped: it is not JSON.
+  CHECK(FromJson("\xEF\xBB\xBF\xEF\xBB\xBF{}").error().code.name() == "json_invalid");
 }
 
 TEST_CASE("bad field values are refused with German messages") {
