@@ -117,10 +117,11 @@ Status Publisher::ConnectOnce() {
 }
 
 bool Publisher::ReadyToPublish(bool arm) {
-  // Group commit: while a batch waits for its confirm, new publishes gather and go out together
-  // when the broker has confirmed (or when enough have gathered). Larger batches cost the broker
-  // and this thread far less per message than a trickle of single ones.
-  size_t threshold = outstanding_.empty() ? 1 : kGatherLimit;
+  // Group commit: while kBatchesInFlight batches wait for their confirms, new publishes gather
+  // and go out together when the broker has confirmed the first (or when enough have gathered).
+  // Larger batches cost the broker and this thread far less per message than a trickle of
+  // single ones.
+  size_t threshold = batch_ends_.size() < kBatchesInFlight ? 1 : kGatherLimit;
   std::lock_guard<std::mutex> lock(mu_);
   if (queue_.size() >= threshold)
     return true;
@@ -136,6 +137,7 @@ void Publisher::FailAll(const Error& e) {
     p->Finish(e);
   }
   outstanding_.clear();
+  batch_ends_.clear();
   std::deque<std::shared_ptr<Pending>> queued;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -192,6 +194,7 @@ void Publisher::PublishQueued() {
   if (sent == 0)
     return;
   batch_size_.Observe(static_cast<double>(sent));
+  batch_ends_.push_back(next_tag_);
   if (auto st = SendRaw(conn_->get(), frames_, kSendTimeout); !st) {
     // Part of a frame may be on the wire: the connection is unusable. The caller drops it and
     // fails every outstanding publish, this batch included.
@@ -248,6 +251,11 @@ Status Publisher::ReadFrames(bool block) {
                                        errors::kBrokerRefused, "the broker refused the message")));
         }
         outstanding_.erase(begin, end);
+        // A batch is confirmed when none of its tags is outstanding any more.
+        while (!batch_ends_.empty() &&
+               (outstanding_.empty() || batch_ends_.front() < outstanding_.begin()->first)) {
+          batch_ends_.pop_front();
+        }
         if (!ack) {
           // A quorum queue nacks what it cannot take: no leader yet, or (RabbitMQ 3.10) a
           // channel that first met the queue while its leader was on a node that just died keeps

@@ -60,8 +60,12 @@ class Publisher {
   // Whether queued publishes should go out now (I/O thread only). With `arm`, a request thread
   // that queues the publish that makes it so will wake this thread.
   bool ReadyToPublish(bool arm);
-  // Publishes gathered while a batch is in flight are sent at the latest at this many.
+  // Publishes gathered while batches are in flight are sent at the latest at this many.
   static constexpr size_t kGatherLimit = 256;
+  // Batches sent before the first of them is confirmed. With one, a request that came just after
+  // a batch went out waited for that batch's confirm and then for its own: two of the broker's
+  // fsyncs (docs/benchmarks.md, "The gateway's own cost").
+  static constexpr size_t kBatchesInFlight = 2;
 
   const Config::Amqp config_;
   std::atomic<bool> stop_{false};
@@ -80,6 +84,7 @@ class Publisher {
   size_t node_ = 0;  // the broker node to try first (OpenAnyNode)
   std::chrono::steady_clock::time_point connected_at_{}, lost_at_{};
   std::map<uint64_t, std::shared_ptr<Pending>> outstanding_;
+  std::deque<uint64_t> batch_ends_;  // the last delivery tag of each batch not wholly confirmed
   std::string frames_;  // the batch being sent, encoded (capacity kept between batches)
   static constexpr std::chrono::milliseconds kSendTimeout{5000};
   std::string last_error_;
