@@ -192,6 +192,10 @@ void DraftCloser::Publish(db::Tx& tx, const Draft& d, Contents c) {
     request.flags.push_back("Anhang nicht geladen");
   auto admitted = admission_->Admit(request);
   if (!admitted) {
+    // The database away: the draft is tried again as soon as it answers (RunOnce), not set
+    // aside for minutes as a draft that cannot be published is.
+    if (db::IsTransient(admitted.error()))
+      throw pqxx::broken_connection("ticket store");
     throw std::runtime_error("ticket for chat draft " + d.reference + ": " +
                              admitted.error().message + ": " + admitted.error().detail);
   }

@@ -182,6 +182,7 @@ bool MailgunVerified(channels::Intake& intake, const ParsedFields& p, const std:
   if (!used) {
     // Whether the token was used cannot be told now: refused (Mailgun retries), never let pass.
     intake.CountWebhook("mailgun", "unavailable");
+    res.set_header("Retry-After", "30");
     channels::SendError(res, 503, used.error().code,
                         "The token could not be checked for replay; try again later.");
     return false;

@@ -228,6 +228,13 @@ struct PhoneCloser::Fetched {
   bool recording_lost = false;
 };
 
+struct PhoneCloser::Claimed {
+  Call call;
+  Fetched fetched;
+};
+
+PhoneCloser::~PhoneCloser() = default;
+
 PhoneCloser::PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
                          const routing::Gazetteer* gazetteer, metrics::Registry& registry)
     : config_(config),
@@ -246,22 +253,30 @@ PhoneCloser::PhoneCloser(const Config& config, std::unique_ptr<channels::Admissi
 Result<int> PhoneCloser::RunOnce() {
   int handled = 0;
   while (true) {
-    // 1. Claim one ready call with a lease, so the slow work holds no lock: the intake (an SMS
-    //    key, a late transcription) never waits for a download.
-    auto claimed = Claim();
-    if (!claimed)
-      return claimed.error();
-    if (!*claimed)
-      return handled;
-    const Call c = std::move(**claimed);
-    // 2. The slow part: the recording (once), then the text from the STT service.
-    Fetched f = Fetch(c);
+    // 1. The call left unfinished when the database went away, else one ready call claimed
+    //    with a lease, so the slow work holds no lock: the intake (an SMS key, a late
+    //    transcription) never waits for a download.
+    std::unique_ptr<Claimed> claim = std::move(unfinished_);
+    if (!claim) {
+      auto claimed = Claim();
+      if (!claimed)
+        return claimed.error();
+      if (!*claimed)
+        return handled;
+      claim = std::make_unique<Claimed>(Claimed{std::move(**claimed), {}});
+      // 2. The slow part: the recording (once), then the text from the STT service.
+      claim->fetched = Fetch(claim->call);
+    }
+    const Call& c = claim->call;
+    const Fetched& f = claim->fetched;
     // 3. One short transaction: re-read the call (an SMS key or a transcription may have come
     //    meanwhile), record what was fetched, and write the ticket or postpone.
     auto r = session_.Transact<bool>([&](db::Tx& tx) { return Finish(tx, c, f); });
     if (!r) {
-      if (db::IsTransient(r.error()))
+      if (db::IsTransient(r.error())) {
+        unfinished_ = std::move(claim);
         return r.error();
+      }
       // Not the environment's fault: set this call aside for a while so the others proceed.
       log::Error(
           "phone call could not be published; retrying it in 5 minutes",

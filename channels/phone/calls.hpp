@@ -49,11 +49,15 @@ class PhoneCloser final : public channels::Job {
  public:
   PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
               const routing::Gazetteer* gazetteer, metrics::Registry& registry);
+  ~PhoneCloser() override;
+  // Closes the ready calls; an error is the database's (the call it held is finished first on
+  // the next run, not left to its lease).
   Result<int> RunOnce();
   void Run(const std::atomic<bool>& stop) override;
 
   struct Call;     // a row of phone_calls (calls.cpp)
   struct Fetched;  // what the downloads and the speech-to-text service gave (calls.cpp)
+  struct Claimed;  // a claimed call and what was fetched for it (calls.cpp)
 
  private:
   Result<std::optional<Call>> Claim();
@@ -77,6 +81,10 @@ class PhoneCloser final : public channels::Job {
   metrics::Counter& published_;
   metrics::Counter& untranscribed_;
   metrics::Registry& registry_;
+  // The call whose last step failed because the database was away: it keeps its lease (10
+  // minutes, so that no other closer takes it during a slow download), and this closer
+  // finishes it first once the database answers again.
+  std::unique_ptr<Claimed> unfinished_;
 };
 
 }  // namespace meldestelle::phone

@@ -565,6 +565,7 @@ TEST_CASE("Mailgun and SendGrid inbound parse: signed, replay-checked, one repor
   REQUIRE(unchecked);
   INFO(unchecked->body);
   CHECK(unchecked->status == 503);
+  CHECK(unchecked->get_header_value("Retry-After") == "30");
   CHECK_THAT(unchecked->body, Catch::Contains("could not be checked for replay"));
   CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE key = " + Q(token2)) == 0);
 }

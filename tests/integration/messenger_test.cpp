@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "channels/chat/drafts.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/metrics.hpp"
 #include "core/photo.hpp"
 #include "fake_providers.hpp"
 #include "stack.hpp"
@@ -611,6 +614,54 @@ TEST_CASE(
   for (const auto& file : files)
     CHECK_FALSE(std::filesystem::exists(file));
   CHECK(One(s, "SELECT text FROM ticket_followups") == "Jetzt ist auch die Laterne daneben aus");
+}
+
+// The admit step as when the database is away for its first report, then back.
+class FlakyAdmission final : public channels::Admission {
+ public:
+  explicit FlakyAdmission(int* calls) : calls_(calls) {}
+  Result<channels::Admitted> Admit(const channels::AdmitRequest&) override {
+    if ((*calls_)++ == 0)
+      return MakeError(errors::kDbUnavailable, "database unavailable", "the test's outage");
+    channels::Admitted a;
+    a.department = "tiefbauamt";
+    return a;
+  }
+
+ private:
+  int* calls_;
+};
+
+TEST_CASE(
+    "A chat draft whose ticket could not be written while the database was away is published "
+    "as soon as it answers again, not set aside for minutes",
+    "[integration][messenger]") {
+  StackOptions o;
+  o.processes = false;
+  Stack s(o);
+  Config config = s.ConfigHere();
+  s.Query(
+      "INSERT INTO chat_drafts (id, channel, sender, report_id, reference, first_message_id,"
+      " deadline) VALUES (4711, 'whatsapp', '4915112345678', gen_random_uuid(), '2SJ9A2TJ5849',"
+      " 'wamid.F1', now())");
+  s.Query(
+      "INSERT INTO chat_draft_items (draft_id, message_id, kind, text, lat, lon) VALUES"
+      " (4711, 'wamid.F1', 'text', 'Schlagloch vor dem Haus', NULL, NULL),"
+      " (4711, 'wamid.F2', 'location', '', 50.9375312, 6.9602786)");
+  int admits = 0;
+  metrics::Registry registry;
+  chat::DraftCloser closer(config, std::make_unique<FlakyAdmission>(&admits), nullptr, registry);
+  auto first = closer.RunOnce();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().code == errors::kDbUnavailable);
+  CHECK(One(s, "SELECT state FROM chat_drafts") == "open");
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE deadline > now() + interval '1 minute'") ==
+        0);
+  auto second = closer.RunOnce();
+  REQUIRE(second.ok());
+  CHECK(*second == 1);
+  CHECK(admits == 2);
+  CHECK(One(s, "SELECT state FROM chat_drafts") == "published");
 }
 
 }  // namespace messenger_test

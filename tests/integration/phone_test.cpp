@@ -4,8 +4,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "channels/phone/calls.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/metrics.hpp"
 #include "fake_providers.hpp"
 #include "routing/gazetteer.hpp"
 #include "stack.hpp"
@@ -330,6 +333,53 @@ TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at
   CHECK(One(s, "SELECT department_id FROM tickets") == "abfallwirtschaft");
   CHECK(One(s, "SELECT address FROM tickets").find("Hauptstraße") == 0);
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+}
+
+// The admit step as when the database is away for its first report, then back.
+class FlakyAdmission final : public channels::Admission {
+ public:
+  explicit FlakyAdmission(int* calls) : calls_(calls) {}
+  Result<channels::Admitted> Admit(const channels::AdmitRequest&) override {
+    if ((*calls_)++ == 0)
+      return MakeError(errors::kDbUnavailable, "database unavailable", "the test's outage");
+    channels::Admitted a;
+    a.department = "tiefbauamt";
+    return a;
+  }
+
+ private:
+  int* calls_;
+};
+
+TEST_CASE(
+    "A call whose ticket could not be written while the database was away is finished as soon "
+    "as it answers again, not after its claim's lease",
+    "[integration][phone]") {
+  StackOptions o;
+  o.processes = false;
+  Stack s(o);
+  Config config = s.ConfigHere();
+  s.Query(
+      "INSERT INTO phone_calls (call_id, caller, reference, report_id, state, transcript,"
+      " transcript_source, recorded_at, deadline) VALUES ('CA00000000000000000000000000000042',"
+      " '+4917612345678', '2SJ92AHD6XC6', gen_random_uuid(), 'recorded',"
+      " 'Schlagloch vor dem Rathaus', 'provider', now(), now())");
+  int admits = 0;
+  metrics::Registry registry;
+  phone::PhoneCloser closer(config, std::make_unique<FlakyAdmission>(&admits), nullptr, registry);
+  auto first = closer.RunOnce();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().code == errors::kDbUnavailable);
+  CHECK(One(s, "SELECT state FROM phone_calls") == "recorded");
+  // Its claim still holds it for minutes: no other closer takes it during a slow download.
+  CHECK(s.Count("SELECT count(*) FROM phone_calls WHERE deadline > now() + interval '5 minutes'") ==
+        1);
+  // This closer finishes it on its next run.
+  auto second = closer.RunOnce();
+  REQUIRE(second.ok());
+  CHECK(*second == 1);
+  CHECK(admits == 2);
+  CHECK(One(s, "SELECT state FROM phone_calls") == "published");
 }
 
 }  // namespace phone_test
