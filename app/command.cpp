@@ -1,11 +1,13 @@
 #include "app/command.hpp"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <regex>
 #include <string_view>
 #include <thread>
 
@@ -138,6 +140,21 @@ Args ParseArgs(int argc, char** argv, int start) {
       a.format != "csv")
     a.error = "--format needs text or json (report: table, csv or json)";
   return a;
+}
+
+std::optional<std::string> HolderName(const Args& args, const char* command) {
+  if (args.instance.empty())
+    return std::string();
+  static const std::regex kName("[a-z0-9_-]{1,40}");
+  if (!std::regex_match(args.instance, kName)) {
+    std::cerr << "meldestelle " << command
+              << ": --instance needs a name of a-z, 0-9, - and _ (at most 40), not '"
+              << args.instance << "'\n";
+    return std::nullopt;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "/" + args.instance;
 }
 
 std::optional<Config> LoadOrReport(const Args& args) {

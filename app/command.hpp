@@ -61,6 +61,10 @@ Args ParseArgs(int argc, char** argv, int start);
 // The config of --config (else $MELDESTELLE_CONFIG, else the example); prints why it failed.
 std::optional<Config> LoadOrReport(const Args& args);
 
+// The name a process claims rows under, "<host>/<--instance>", or "" without --instance; nullopt
+// (and why on stderr, for `command`) when the name is not a-z, 0-9, - and _ (at most 40).
+std::optional<std::string> HolderName(const Args& args, const char* command);
+
 // Blocks SIGINT/SIGTERM/SIGHUP in every thread (construct it before starting threads); Wait()
 // receives them synchronously with sigwait, so no work happens in a signal handler.
 class SignalWaiter {

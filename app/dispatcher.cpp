@@ -1,11 +1,8 @@
 // `meldestelle dispatcher`: sends what the outbox holds.
 #include "outbox/dispatcher.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <iostream>
-#include <regex>
 #include <thread>
 
 #include "app/command.hpp"
@@ -94,19 +91,10 @@ int RunDispatcher(const Args& args) {
     return kExitUsage;
   if (!SchemaIsCurrent(*cfg, "dispatcher"))
     return kExitFailure;
-  std::string holder;
-  if (!args.instance.empty()) {
-    static const std::regex kName("[a-z0-9_-]{1,40}");
-    if (!std::regex_match(args.instance, kName)) {
-      std::cerr << "meldestelle dispatcher: --instance needs a name of a-z, 0-9, - and _ (at most "
-                   "40), not '"
-                << args.instance << "'\n";
-      return kExitUsage;
-    }
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    holder = std::string(host) + "/" + args.instance;
-  }
+  auto holder_name = HolderName(args, "dispatcher");
+  if (!holder_name)
+    return kExitUsage;
+  const std::string& holder = *holder_name;
   metrics::Registry registry;
   std::atomic<bool> stop{false};
   MetricsServer metrics(registry, args.metrics_port, "dispatcher");

@@ -574,6 +574,12 @@ constexpr const char* kOutboxLeasedBy = R"SQL(
 ALTER TABLE outbox ADD COLUMN leased_by text;
 )SQL";
 
+// Who claimed a call for closing (phone::PhoneCloser, under channels::WorkerServices::holder):
+// a worker started again takes up its own calls at once.
+constexpr const char* kPhoneCallsClaimedBy = R"SQL(
+ALTER TABLE phone_calls ADD COLUMN claimed_by text;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -607,6 +613,8 @@ const std::vector<Migration>& Migrations() {
       {21, "outbox_waiting: the index of the rows still to send (claim, backlog gauges)",
        kOutboxWaiting},
       {22, "outbox.leased_by: a dispatcher started again takes up its own rows", kOutboxLeasedBy},
+      {23, "phone_calls.claimed_by: a worker started again takes up the calls it was closing",
+       kPhoneCallsClaimedBy},
   };
   return kMigrations;
 }

@@ -17,7 +17,7 @@ namespace meldestelle::app {
 
 namespace {
 
-const char* kWorkerHelp = R"(Usage: meldestelle worker [--config FILE]
+const char* kWorkerHelp = R"(Usage: meldestelle worker [--config FILE] [--instance NAME]
 
 Consumes reports from the queue, routes them by the rule file (routing.rules_file) and writes
 each ticket with its attachments and acknowledgement in one transaction, then acknowledges the
@@ -47,6 +47,11 @@ routing-quality gauges (`meldestelle stats --help`) are refreshed every minute.
 
 Retention, every privacy.job_interval_minutes: personal data past its period in
 privacy.retention is anonymised or deleted (see `meldestelle privacy --help`).
+
+--instance NAME names this worker among those of the machine (the systemd unit passes its
+instance, scripts/run its number; a-z, 0-9, - and _). The phone calls it claims for closing carry
+the machine's name and NAME; started again after a crash, it takes them up at once instead of
+leaving them to their claim (10 minutes). Two workers must never share a NAME on one machine.
 )";
 
 }  // namespace
@@ -63,9 +68,12 @@ int RunWorker(const Args& args) {
     return kExitUsage;
   if (!SchemaIsCurrent(*cfg, "worker"))
     return kExitFailure;
+  auto holder = HolderName(args, "worker");
+  if (!holder)
+    return kExitUsage;
   metrics::Registry registry;
   channels::Registry channels = channels::BuiltinChannels();
-  workers::WorkerProcess worker(*cfg, channels, registry);
+  workers::WorkerProcess worker(*cfg, channels, registry, *holder);
   auto retention = NewRetention(*cfg);
   worker.AddJob([&retention](const std::atomic<bool>& stop) { retention->Run(stop); });
   if (auto st = worker.Start(); !st) {

@@ -146,6 +146,9 @@ class WorkerServices {
   virtual const routing::Gazetteer* gazetteer() const = 0;
   // A new admit step for the calling thread (each owns a database connection).
   virtual std::unique_ptr<Admission> NewAdmission() = 0;
+  // The worker's name among all workers, "<host>/<worker --instance>", or "" when it was started
+  // without one: a job that claims rows under it takes up its own claims when it starts again.
+  virtual const std::string& holder() const = 0;
 };
 
 struct MessageType {

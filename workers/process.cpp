@@ -8,8 +8,12 @@
 namespace meldestelle::workers {
 
 WorkerProcess::WorkerProcess(const Config& config, const channels::Registry& channels,
-                             metrics::Registry& registry)
-    : config_(config), channels_(channels), registry_(registry), rules_(config, registry) {}
+                             metrics::Registry& registry, std::string holder)
+    : config_(config),
+      channels_(channels),
+      registry_(registry),
+      holder_(std::move(holder)),
+      rules_(config, registry) {}
 
 WorkerProcess::~WorkerProcess() { Stop(); }
 
@@ -23,8 +27,8 @@ Status WorkerProcess::Start() {
       return MakeError(errors::kConfigInvalid, g.error().message);
     gazetteer_ = std::move(g).value();
   }
-  services_ =
-      std::make_unique<Services>(config_, rules_, registry_, gazetteer_ ? &*gazetteer_ : nullptr);
+  services_ = std::make_unique<Services>(config_, rules_, registry_,
+                                         gazetteer_ ? &*gazetteer_ : nullptr, holder_);
   worker_ = std::make_unique<Worker>(config_, channels_, *services_, registry_);
   ticket_jobs_ = std::make_unique<tickets::TicketJobs>(
       config_, [this] { return rules_.Current().live; }, &registry_);

@@ -23,9 +23,10 @@ namespace meldestelle::workers {
 // tests run one in their own binary with a registry of their own.
 class WorkerProcess {
  public:
-  // `config`, `channels` and `registry` must outlive the process.
+  // `config`, `channels` and `registry` must outlive the process. `holder`: the worker's name
+  // among all workers (channels::WorkerServices::holder), "" for none.
   WorkerProcess(const Config& config, const channels::Registry& channels,
-                metrics::Registry& registry);
+                metrics::Registry& registry, std::string holder = "");
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
@@ -46,6 +47,7 @@ class WorkerProcess {
   const Config& config_;
   const channels::Registry& channels_;
   metrics::Registry& registry_;
+  const std::string holder_;
   RuleSource rules_;
   std::optional<routing::Gazetteer> gazetteer_;
   std::unique_ptr<Services> services_;

@@ -16,18 +16,24 @@ class Services final : public channels::WorkerServices {
  public:
   // All four must outlive the services; `gazetteer` may be null.
   Services(const Config& config, const RuleSource& rules, metrics::Registry& registry,
-           const routing::Gazetteer* gazetteer)
-      : config_(config), rules_(rules), registry_(registry), gazetteer_(gazetteer) {}
+           const routing::Gazetteer* gazetteer, std::string holder)
+      : config_(config),
+        rules_(rules),
+        registry_(registry),
+        gazetteer_(gazetteer),
+        holder_(std::move(holder)) {}
   const Config& config() const override { return config_; }
   metrics::Registry& metrics() override { return registry_; }
   const routing::Gazetteer* gazetteer() const override { return gazetteer_; }
   std::unique_ptr<channels::Admission> NewAdmission() override;
+  const std::string& holder() const override { return holder_; }
 
  private:
   const Config& config_;
   const RuleSource& rules_;
   metrics::Registry& registry_;
   const routing::Gazetteer* gazetteer_;
+  const std::string holder_;
 };
 
 }  // namespace meldestelle::workers

@@ -236,7 +236,8 @@ struct PhoneCloser::Claimed {
 PhoneCloser::~PhoneCloser() = default;
 
 PhoneCloser::PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
-                         const routing::Gazetteer* gazetteer, metrics::Registry& registry)
+                         const routing::Gazetteer* gazetteer, metrics::Registry& registry,
+                         std::string holder)
     : config_(config),
       settings_(config.Get<Settings>()),
       admission_(std::move(admission)),
@@ -248,9 +249,33 @@ PhoneCloser::PhoneCloser(const Config& config, std::unique_ptr<channels::Admissi
       untranscribed_(
           registry.GetCounter("meldestelle_phone_untranscribed_total",
                               "Phone tickets without text (transcription failed, empty or off).")),
-      registry_(registry) {}
+      registry_(registry),
+      holder_(std::move(holder)) {}
+
+Status PhoneCloser::TakeUpOwnCalls() {
+  if (took_up_ || holder_.empty())
+    return Ok{};
+  auto n = session_.Transact<int>([&](db::Tx& tx) {
+    auto r = tx.exec_params(
+        "UPDATE phone_calls SET deadline = now() WHERE state = 'recorded' AND claimed_by = $1"
+        " AND deadline > now()",
+        holder_);
+    tx.commit();
+    return static_cast<int>(r.affected_rows());
+  });
+  if (!n)
+    return n.error();
+  took_up_ = true;
+  if (*n > 0) {
+    log::Info("took up the phone calls this worker had claimed before it stopped",
+              {{"holder", holder_}, {"calls", std::to_string(*n)}});
+  }
+  return Ok{};
+}
 
 Result<int> PhoneCloser::RunOnce() {
+  if (auto st = TakeUpOwnCalls(); !st)
+    return st.error();
   int handled = 0;
   while (true) {
     // 1. The call left unfinished when the database went away, else one ready call claimed
@@ -303,8 +328,9 @@ Result<std::optional<PhoneCloser::Call>> PhoneCloser::Claim() {
       return std::nullopt;
     Call c = ReadCall(rows[0]);
     tx.exec_params0(
-        "UPDATE phone_calls SET deadline = now() + interval '10 minutes' WHERE call_id = $1",
-        c.call_id);
+        "UPDATE phone_calls SET deadline = now() + interval '10 minutes',"
+        " claimed_by = NULLIF($2, '') WHERE call_id = $1",
+        c.call_id, holder_);
     tx.commit();
     return c;
   });

@@ -47,8 +47,13 @@ class PhoneIntake {
 // instance per thread.
 class PhoneCloser final : public channels::Job {
  public:
+  // `holder` names the worker ("<host>/<worker instance>", channels::WorkerServices::holder;
+  // empty: nobody in particular): calls are claimed under it, and a closer that starts takes up
+  // at once the calls its name still holds — a worker killed while it closed them — instead of
+  // leaving them to their claim's 10 minutes.
   PhoneCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
-              const routing::Gazetteer* gazetteer, metrics::Registry& registry);
+              const routing::Gazetteer* gazetteer, metrics::Registry& registry,
+              std::string holder = "");
   ~PhoneCloser() override;
   // Closes the ready calls; an error is the database's (the call it held is finished first on
   // the next run, not left to its lease).
@@ -61,6 +66,8 @@ class PhoneCloser final : public channels::Job {
 
  private:
   Result<std::optional<Call>> Claim();
+  // At the first run: the calls this holder claimed and no longer has in hand become due.
+  Status TakeUpOwnCalls();
   Fetched Fetch(const Call& c);
   std::string FetchRecording(const Call& c, Fetched& f);
   void Transcribe(const Call& c, const std::string& audio, Fetched& f);
@@ -85,6 +92,8 @@ class PhoneCloser final : public channels::Job {
   // minutes, so that no other closer takes it during a slow download), and this closer
   // finishes it first once the database answers again.
   std::unique_ptr<Claimed> unfinished_;
+  const std::string holder_;
+  bool took_up_ = false;
 };
 
 }  // namespace meldestelle::phone

@@ -38,7 +38,7 @@ channels::Channel Channel() {
   c.jobs.push_back(
       {"phone calls", [](channels::WorkerServices& s) -> std::unique_ptr<channels::Job> {
          return std::make_unique<PhoneCloser>(s.config(), s.NewAdmission(), s.gazetteer(),
-                                              s.metrics());
+                                              s.metrics(), s.holder());
        }});
   c.senders = [](outbox::Senders& s, const Config& config) {
     const auto& ph = config.Get<Settings>();

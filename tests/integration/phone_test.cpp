@@ -382,4 +382,57 @@ TEST_CASE(
   CHECK(One(s, "SELECT state FROM phone_calls") == "published");
 }
 
+TEST_CASE(
+    "A worker started again takes up at once the calls it was closing when it died; another "
+    "worker leaves them to their claim",
+    "[integration][phone]") {
+  StackOptions o;
+  o.processes = false;
+  Stack s(o);
+  Config config = s.ConfigHere();
+  // A call the worker "host-a/1" claimed (its lease runs 10 minutes) before it was killed.
+  s.Query(
+      "INSERT INTO phone_calls (call_id, caller, reference, report_id, state, transcript,"
+      " transcript_source, recorded_at, deadline, claimed_by) VALUES"
+      " ('CA00000000000000000000000000000043', '+4917612345678', '2SJ92AHD6XC7',"
+      " gen_random_uuid(), 'recorded', 'Laterne dunkel am Markt', 'provider', now(),"
+      " now() + interval '10 minutes', 'host-a/1')");
+  int admits = 1;  // FlakyAdmission fails only its first call
+  metrics::Registry registry;
+  {
+    phone::PhoneCloser other(config, std::make_unique<FlakyAdmission>(&admits), nullptr, registry,
+                             "host-a/2");
+    auto r = other.RunOnce();
+    REQUIRE(r.ok());
+    CHECK(*r == 0);
+    CHECK(One(s, "SELECT state FROM phone_calls") == "recorded");
+  }
+  {
+    phone::PhoneCloser unnamed(config, std::make_unique<FlakyAdmission>(&admits), nullptr,
+                               registry);
+    auto r = unnamed.RunOnce();
+    REQUIRE(r.ok());
+    CHECK(*r == 0);
+  }
+  phone::PhoneCloser again(config, std::make_unique<FlakyAdmission>(&admits), nullptr, registry,
+                           "host-a/1");
+  auto r = again.RunOnce();
+  REQUIRE(r.ok());
+  CHECK(*r == 1);
+  CHECK(admits == 2);
+  CHECK(One(s, "SELECT state FROM phone_calls") == "published");
+  // A call claimed now carries the claimer's name.
+  s.Query(
+      "INSERT INTO phone_calls (call_id, caller, reference, report_id, state, transcript,"
+      " transcript_source, recorded_at, deadline) VALUES"
+      " ('CA00000000000000000000000000000044', '+4917612345678', '2SJ92AHD6XC8',"
+      " gen_random_uuid(), 'recorded', 'Müll am Spielplatz', 'provider', now(), now())");
+  auto next = again.RunOnce();
+  REQUIRE(next.ok());
+  CHECK(*next == 1);
+  CHECK(One(s,
+            "SELECT claimed_by FROM phone_calls WHERE call_id ="
+            " 'CA00000000000000000000000000000044'") == "host-a/1");
+}
+
 }  // namespace phone_test
