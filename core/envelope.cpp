@@ -9,18 +9,23 @@
 namespace meldestelle {
 
 std::string EncodeEnvelope(const Envelope& e) {
+  return EncodeEnvelope(e.report, e.raw, e.channel_data);
+}
+
+std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
+                           std::string_view channel_data) {
   std::string out;
-  out.reserve(512 + e.report.text.size() * 2 + e.raw.body.size() * 4 / 3);
+  out.reserve(512 + report.text.size() * 2 + raw.body.size() * 4 / 3);
   out += "{\"report\":";
-  AppendReportJson(out, e.report);
+  AppendReportJson(out, report);
   out += ",\"raw\":{\"content_type\":";
-  json_writer::AppendString(out, e.raw.content_type);
+  json_writer::AppendString(out, raw.content_type);
   out += ",\"body_base64\":\"";
-  out += Base64Encode(e.raw.body);  // the base64 alphabet needs no escaping
+  out += Base64Encode(raw.body);  // the base64 alphabet needs no escaping
   out += "\"}";
-  if (!e.channel_data.empty()) {
+  if (!channel_data.empty()) {
     out += ",\"channel_data\":";
-    out += e.channel_data;  // a JSON object written by the channel
+    out += channel_data;  // a JSON object written by the channel
   }
   out += "}";
   return out;

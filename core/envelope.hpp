@@ -24,6 +24,9 @@ struct Envelope {
 };
 
 std::string EncodeEnvelope(const Envelope& e);
+// The same from its parts, without copying them into an Envelope (the gateway's hot path).
+std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
+                           std::string_view channel_data);
 Result<Envelope> DecodeEnvelope(std::string_view body);
 
 }  // namespace meldestelle

@@ -395,8 +395,7 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
   r.received_at = FormatTimestamp(
       std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms)));
   r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
-  std::string envelope =
-      EncodeEnvelope(Envelope{r, std::move(request.raw), std::move(request.channel_data)});
+  std::string envelope = EncodeEnvelope(r, request.raw, request.channel_data);
   std::string message_id = r.id;
   if (!dedup_key.empty()) {
     auto existing = store_.Reserve(
