@@ -52,10 +52,29 @@ end
 local threads = {}
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("index", #threads - 1)
 end
 
 function init(args)
   statuses = {}
+end
+
+-- BENCH_DISTINCT=1 (bench/scale): every report at a place of its own, at least 30 m from the
+-- others (the first 160,000 of them), and with its own number in the text, so that the worker
+-- stores each as a ticket of its own instead of linking it to the first as a duplicate
+-- (docs/duplicates.md: same category, within 30 m). Builds each request in Lua, which costs wrk
+-- a little CPU per request; bench/run sends the same report every time.
+if os.getenv("BENCH_DISTINCT") == "1" then
+  local sent = 0
+  function request()
+    local i = index + sent * threads_n
+    sent = sent + 1
+    local lat = 50.92 + (i % 400) * 0.0003
+    local lon = 6.93 + (math.floor(i / 400) % 400) * 0.00045
+    return wrk.format(nil, nil, nil, string.format(
+      '{"description": "Meldung %d: %s", "lat": %.5f, "lon": %.5f, "category": "STR-01"}',
+      i, description, lat, lon))
+  end
 end
 
 -- A Lua response() callback costs wrk CPU on every answer, and wrk shares the two cores with
