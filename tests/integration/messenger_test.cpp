@@ -616,22 +616,6 @@ TEST_CASE(
   CHECK(One(s, "SELECT text FROM ticket_followups") == "Jetzt ist auch die Laterne daneben aus");
 }
 
-// The admit step as when the database is away for its first report, then back.
-class FlakyAdmission final : public channels::Admission {
- public:
-  explicit FlakyAdmission(int* calls) : calls_(calls) {}
-  Result<channels::Admitted> Admit(const channels::AdmitRequest&) override {
-    if ((*calls_)++ == 0)
-      return MakeError(errors::kDbUnavailable, "database unavailable", "the test's outage");
-    channels::Admitted a;
-    a.department = "tiefbauamt";
-    return a;
-  }
-
- private:
-  int* calls_;
-};
-
 TEST_CASE(
     "A chat draft whose ticket could not be written while the database was away is published "
     "as soon as it answers again, not set aside for minutes",

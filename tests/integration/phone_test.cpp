@@ -335,22 +335,6 @@ TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
 
-// The admit step as when the database is away for its first report, then back.
-class FlakyAdmission final : public channels::Admission {
- public:
-  explicit FlakyAdmission(int* calls) : calls_(calls) {}
-  Result<channels::Admitted> Admit(const channels::AdmitRequest&) override {
-    if ((*calls_)++ == 0)
-      return MakeError(errors::kDbUnavailable, "database unavailable", "the test's outage");
-    channels::Admitted a;
-    a.department = "tiefbauamt";
-    return a;
-  }
-
- private:
-  int* calls_;
-};
-
 TEST_CASE(
     "A call whose ticket could not be written while the database was away is finished as soon "
     "as it answers again, not after its claim's lease",

@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "channels/admission.hpp"
 #include "core/config.hpp"
+#include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/sql.hpp"
 
@@ -230,5 +232,23 @@ std::string One(Stack& s, const std::string& sql);
 std::string PostApp(Stack& s, const nlohmann::json& body);
 // POST /api/v1/reports with only a description (202 required); the reference.
 std::string PostText(Stack& s, const std::string& description);
+
+// The admit step as when the database is away for its first report, then back: its first
+// Admit() (while *calls is 0) fails with db_unavailable, every later one admits to
+// "tiefbauamt". *calls counts the calls.
+class FlakyAdmission final : public channels::Admission {
+ public:
+  explicit FlakyAdmission(int* calls) : calls_(calls) {}
+  Result<channels::Admitted> Admit(const channels::AdmitRequest&) override {
+    if ((*calls_)++ == 0)
+      return MakeError(errors::kDbUnavailable, "database unavailable", "the test's outage");
+    channels::Admitted a;
+    a.department = "tiefbauamt";
+    return a;
+  }
+
+ private:
+  int* calls_;
+};
 
 }  // namespace meldestelle::testing
