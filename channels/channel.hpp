@@ -60,7 +60,9 @@ struct ReportIntake {
   std::string channel;
   std::string message_type = "report";  // what the worker runs it through
   std::string dedup_key;                // a nonce or Idempotency-Key; "" = none
-  std::string request_hash;             // SHA-256 of the raw payload
+  // SHA-256 (hex) of raw.body. "" = AcceptReport computes it when a dedup key needs it; a
+  // report without a key leaves the digest to the worker (DecodeEnvelope names raw_ref).
+  std::string request_hash;
   RawPayload raw;
   std::string channel_data;  // a JSON object the channel's worker needs (Open311: media_url)
   // Whether the dedup key's row keeps the envelope, to publish the same report again when a

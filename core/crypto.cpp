@@ -59,11 +59,17 @@ std::string HmacSha1Base64(std::string_view key, std::string_view data) {
 }
 
 std::string Base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), Bytes(bytes),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
+  std::string out;
+  AppendBase64(out, bytes);
   return out;
+}
+
+void AppendBase64(std::string& out, std::string_view bytes) {
+  const size_t at = out.size();
+  out.resize(at + 4 * ((bytes.size() + 2) / 3));
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at), Bytes(bytes),
+                          static_cast<int>(bytes.size()));
+  out.resize(at + static_cast<size_t>(n));
 }
 
 bool Base64Decode(std::string_view text, std::string* out) {

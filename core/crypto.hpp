@@ -13,6 +13,8 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data);
 std::string HmacSha1Base64(std::string_view key, std::string_view data);
 std::string HexEncode(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
+// Base64Encode(bytes) appended to `out`.
+void AppendBase64(std::string& out, std::string_view bytes);
 // Returns false on malformed input. Whitespace is not accepted.
 bool Base64Decode(std::string_view text, std::string* out);
 // Compares in constant time with respect to the contents (the length is not secret).

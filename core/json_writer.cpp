@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/swar.hpp"
+
 namespace meldestelle::json_writer {
 
 void AppendString(std::string& out, std::string_view s) {
@@ -10,6 +12,15 @@ void AppendString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t run = 0;  // start of the current run of characters that need no escaping
   for (size_t i = 0; i < s.size(); ++i) {
+    // Words of eight bytes with nothing to escape are passed over whole.
+    while (i + 8 <= s.size()) {
+      uint64_t w = swar::Load8(s.data() + i);
+      if (swar::AnyBelow(w, 0x20) || swar::AnyEqual(w, '"') || swar::AnyEqual(w, '\\'))
+        break;
+      i += 8;
+    }
+    if (i == s.size())
+      break;
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);

@@ -1,5 +1,7 @@
 #include "core/report.hpp"
 
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -38,15 +40,37 @@ std::optional<LocationSource> LocationSourceFromString(std::string_view s) {
 }
 
 std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
+  // Calendar arithmetic rather than gmtime_r and printf: the gateway writes two timestamps per
+  // accepted report (the report's and the log line's), and gmtime_r takes the time zone lock
+  // that every request thread shares.
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{ms - day};
+  const int year = static_cast<int>(ymd.year());
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  if (year < 0 || year > 9999) {  // not four digits: printf's way
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()),
+                  static_cast<int>(hms.subseconds().count()));
+    return buf;
+  }
+  auto put = [&buf](size_t at, unsigned value, size_t width) {
+    for (size_t i = width; i-- > 0; value /= 10)
+      buf[at + i] = static_cast<char>('0' + value % 10);
+  };
+  std::memcpy(buf, "0000-00-00T00:00:00.000Z", 24);
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, static_cast<unsigned>(hms.hours().count()), 2);
+  put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+  put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+  put(20, static_cast<unsigned>(hms.subseconds().count()), 3);
+  return std::string(buf, 24);
 }
 
 std::string NowTimestamp() { return FormatTimestamp(std::chrono::system_clock::now()); }

@@ -1,57 +1,115 @@
 #include "core/text.hpp"
 
+#include <bit>
+#include <cstdint>
 #include <regex>
+
+#include "core/swar.hpp"
 
 namespace meldestelle {
 
+namespace {
+
+using swar::AnyBelow;
+using swar::AnyEqual;
+using swar::kHighBits;
+using swar::Load8;
+
+// The length of the well-formed sequence at p[i] (a byte of 0x80 or more), or 0.
+size_t SequenceLength(const unsigned char* p, size_t i, size_t n) {
+  unsigned char c = p[i];
+  size_t len = 0;
+  uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > n)
+    return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((p[i + k] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (p[i + k] & 0x3F);
+  }
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+
+}  // namespace
+
 bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size();
+  const size_t n = s.size();
   size_t i = 0;
   while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
+    if (i + 8 <= n && (Load8(p + i) & kHighBits) == 0) {
+      i += 8;
+      continue;
+    }
+    if (p[i] < 0x80) {
       ++i;
       continue;
     }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
+    size_t len = SequenceLength(p, i, n);
+    if (len == 0)
       return false;
-    }
-    if (i + len > n) {
-      return false;
-    }
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
     i += len;
   }
   return true;
 }
 
-size_t Utf8Length(std::string_view s) {
-  size_t count = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) {
-      ++count;
+TextFault CheckText(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  bool control = false;  // the UTF-8 is checked to the end: a broken byte is the first fault
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w = Load8(p + i);
+      if ((w & kHighBits) == 0 && !AnyBelow(w, 0x20) && !AnyEqual(w, 0x7F)) {
+        i += 8;
+        continue;
+      }
     }
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+        control = true;
+      ++i;
+      continue;
+    }
+    size_t len = SequenceLength(p, i, n);
+    if (len == 0)
+      return TextFault::kInvalidUtf8;
+    i += len;
+  }
+  return control ? TextFault::kControlCharacter : TextFault::kNone;
+}
+
+size_t Utf8Length(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t count = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // A continuation byte is 10xxxxxx: its top bit set and the next one clear.
+    uint64_t w = Load8(p + i);
+    count += 8 - static_cast<size_t>(std::popcount(w & ~(w << 1) & kHighBits));
+  }
+  for (; i < n; ++i) {
+    if ((p[i] & 0xC0) != 0x80)
+      ++count;
   }
   return count;
 }

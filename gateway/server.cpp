@@ -375,7 +375,11 @@ Status PreparePhotos(const Config& config, webform::Intake& intake) {
 channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform::Intake intake) {
   const std::string& channel = request.channel;
   const std::string& dedup_key = request.dedup_key;
-  const std::string& request_hash = request.request_hash;
+  // The digest of the raw payload is needed now only to compare a dedup key's retry with its
+  // first request; without a key the worker computes it (DecodeEnvelope), off the accept path.
+  std::string request_hash = std::move(request.request_hash);
+  if (request_hash.empty() && !dedup_key.empty())
+    request_hash = Sha256Hex(request.raw.body);
   channels::Accepted out;
   auto fail = [&](Error e) {
     out.status = channels::HttpStatusFor(e.code);
@@ -394,7 +398,8 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
   r.channel_message_id = dedup_key.empty() ? r.id : dedup_key;
   r.received_at = FormatTimestamp(
       std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms)));
-  r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
+  if (!request_hash.empty())
+    r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
   std::string envelope = EncodeEnvelope(r, request.raw, request.channel_data);
   std::string message_id = r.id;
   if (!dedup_key.empty()) {

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <regex>
@@ -228,9 +229,11 @@ Result<Submission> FromJson(std::string_view body) {
       if (!value.is_number() || value.get_double().get(number) != simdjson::SUCCESS) {
         return BadRequest(errors::kCoordinatesInvalid, "\"" + key + "\" muss eine Zahl sein.");
       }
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.8f", number);
-      field = buf;
+      // printf's "%.8f" (as the form's text would carry it), without printf's cost; room for
+      // the longest double written that way.
+      char buf[400];
+      auto written = std::to_chars(buf, buf + sizeof buf, number, std::chars_format::fixed, 8);
+      field.assign(buf, written.ptr);
     } else if (std::string_view str; value.get_string().get(str) == simdjson::SUCCESS) {
       field = str;
     } else {
@@ -253,15 +256,12 @@ void Fail(Validation& v, const char* field, ErrorCode code, std::string message)
 bool TextIsClean(const Submission& s, Validation& v, const texts::Lang& t) {
   for (const auto& [name, value] : s.fields) {
     const char* field = name == "description" ? "description" : "";
-    if (!IsValidUtf8(value)) {
+    TextFault fault = CheckText(value);
+    if (fault == TextFault::kInvalidUtf8) {
       Fail(v, field, errors::kInvalidUtf8, t("formular.fehler.utf8"));
       return false;
     }
-    bool control = std::any_of(value.begin(), value.end(), [](char ch) {
-      auto c = static_cast<unsigned char>(ch);
-      return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
-    });
-    if (control) {
+    if (fault == TextFault::kControlCharacter) {
       Fail(v, field, errors::kControlCharacters, t("formular.fehler.steuerzeichen"));
       return false;
     }

@@ -103,7 +103,6 @@ class Routes {
   struct Body {
     Submission submission;
     RawPayload raw;
-    std::string hash;
   };
   const Config& config() const { return intake_.config(); }
   size_t MaxRequestBytes() const { return static_cast<size_t>(config().gateway.max_request_bytes); }
@@ -235,7 +234,6 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
     body.submission = std::move(sub).value();
     body.raw = {content_type, std::move(raw)};
   }
-  body.hash = Sha256Hex(body.raw.body);
   return body;
 }
 
@@ -277,8 +275,8 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
     const auto& first = v.errors.front();
     return reject(first.code, first.message, v.errors);
   }
-  Accepted a = intake_.AcceptReport(
-      {channel_, "report", key, body->hash, std::move(body->raw), ""}, std::move(*v.intake));
+  Accepted a = intake_.AcceptReport({channel_, "report", key, "", std::move(body->raw), ""},
+                                    std::move(*v.intake));
   if (a.status != 202) {
     if (a.status == 503)
       SetUnavailable(res);
@@ -426,9 +424,8 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
                          v.errors.front().code.str());
   }
   bool email = v.intake->report.reporter.ack_channel == "email";
-  Accepted a = intake_.AcceptReport(
-      {channel_, "report", token.nonce, body->hash, std::move(body->raw), ""},
-      std::move(*v.intake));
+  Accepted a = intake_.AcceptReport({channel_, "report", token.nonce, "", std::move(body->raw), ""},
+                                    std::move(*v.intake));
   if (a.status != 202) {
     if (a.status == 503) {
       SetUnavailable(res);

@@ -1,8 +1,11 @@
 #include "core/report.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/crypto.hpp"
 #include "core/envelope.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
@@ -102,6 +105,29 @@ TEST_CASE("an envelope carries the report and the raw payload byte for byte") {
   CHECK(back->report.reference == e.report.reference);
 }
 
+TEST_CASE("a UTF-8 raw payload travels as text, other bytes as base64, and both are read") {
+  const std::string text = "{\"description\": \"Straße \\\"gesperrt\\\"\\n\x01 🚧\"}";
+  Envelope e{Sample(), {"application/json", text}, ""};
+  std::string encoded = EncodeEnvelope(e);
+  json j = json::parse(encoded);
+  CHECK(j["raw"]["body"] == text);
+  CHECK_FALSE(j["raw"].contains("body_base64"));
+  auto back = DecodeEnvelope(encoded);
+  REQUIRE(back.ok());
+  CHECK(back->raw.body == text);
+  // Latin-1 is not UTF-8: base64.
+  e.raw.body = "M\xFChlenweg";
+  j = json::parse(EncodeEnvelope(e));
+  CHECK(j["raw"]["body_base64"] == Base64Encode(e.raw.body));
+  CHECK_FALSE(j["raw"].contains("body"));
+  // A message written before raw text (body_base64 for every payload) is still read.
+  j = json{{"report", ReportToJson(Sample())},
+           {"raw", {{"content_type", "application/json"}, {"body_base64", Base64Encode(text)}}}};
+  back = DecodeEnvelope(j.dump());
+  REQUIRE(back.ok());
+  CHECK(back->raw.body == text);
+}
+
 TEST_CASE("broken envelopes are recognised") {
   CHECK_FALSE(DecodeEnvelope("").ok());
   CHECK_FALSE(DecodeEnvelope("{").ok());
@@ -111,11 +137,56 @@ TEST_CASE("broken envelopes are recognised") {
   json j{{"report", ReportToJson(Sample())},
          {"raw", {{"content_type", "x"}, {"body_base64", "***"}}}};
   CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
+  // Both forms of the body, or a body that is not a string.
+  j["raw"] = {{"content_type", "x"}, {"body_base64", "eA=="}, {"body", "x"}};
+  CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
+  j["raw"] = {{"content_type", "x"}, {"body", 12}};
+  CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
+  j["raw"] = {{"content_type", "x"}};
+  CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
 }
 
 TEST_CASE("timestamps are RFC 3339 UTC with milliseconds") {
   auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1741600000123));
   CHECK(FormatTimestamp(t) == "2025-03-10T09:46:40.123Z");
+}
+
+TEST_CASE("timestamps agree with gmtime_r across days, leap years and centuries") {
+  // The calendar arithmetic against the C library, at instants spread over 1970 to 2200 (the
+  // leap day of 2000, 2100 without one) and at the edges of a day. system_clock counts
+  // nanoseconds in 64 bits: it ends in 2262.
+  std::vector<int64_t> instants{
+      0, 951782399999, 951782400000, 951868799999, 4107542399999, 4107542400000, 7258118399999};
+  for (int64_t ms = 0; ms < 7258118400000; ms += 98765432101)
+    instants.push_back(ms);
+  for (int64_t ms : instants) {
+    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
+    INFO(ms);
+    CHECK(FormatTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))) ==
+          want);
+  }
+}
+
+TEST_CASE("a report from the gateway without raw_ref is named by its raw payload's digest") {
+  // The gateway hashes the raw payload only when a dedup key needs it; the decoded envelope
+  // always names it, and one that came named keeps its name.
+  Report r = Sample();
+  r.raw_ref.clear();
+  RawPayload raw{"application/json", "{\"description\":\"Schlagloch\"}"};
+  auto decoded = DecodeEnvelope(EncodeEnvelope(r, raw, ""));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->report.raw_ref == "sha256:" + Sha256Hex(raw.body));
+  CHECK(decoded->report.raw_ref.size() == 7 + 64);
+  r.raw_ref = "sha256:" + std::string(64, 'c');
+  decoded = DecodeEnvelope(EncodeEnvelope(r, raw, ""));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->report.raw_ref == r.raw_ref);
 }
 
 TEST_CASE("the report writer escapes text and survives a round trip") {

@@ -2,7 +2,11 @@
 #include "core/text.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "core/json_writer.hpp"
 
 namespace text_test {
 
@@ -24,6 +28,67 @@ TEST_CASE("Utf8Prefix never ends inside a character", "[text]") {
     CHECK(IsValidUtf8(Utf8Prefix(s, n)));
   // Broken input (continuation bytes only) is cut to nothing rather than read past.
   CHECK(Utf8Prefix(std::string(5, '\x80'), 3).empty());
+}
+
+TEST_CASE("UTF-8, control characters and lengths are found wherever they sit in a word", "[text]") {
+  // The checks read eight bytes at a time: each piece goes at every offset of ASCII padding of
+  // every length up to three words, so that it falls at each place in a word, across two words
+  // and in the bytes after the last whole word.
+  struct Piece {
+    std::string bytes;
+    TextFault fault;
+    size_t code_points;
+  };
+  const std::vector<Piece> pieces{
+      {"x", TextFault::kNone, 1},
+      {"\xC3\xA4", TextFault::kNone, 1},          // ä
+      {"\xE2\x82\xAC", TextFault::kNone, 1},      // €
+      {"\xF0\x9F\x9A\xA7", TextFault::kNone, 1},  // 🚧
+      {"\t\n\r", TextFault::kNone, 3},            // allowed control characters
+      {"~", TextFault::kNone, 1},                 // 0x7E, next to DEL
+      {" ", TextFault::kNone, 1},                 // 0x20, the first allowed
+      {"\x1F", TextFault::kControlCharacter, 1},
+      {std::string(1, '\0'), TextFault::kControlCharacter, 1},
+      {"\x7F", TextFault::kControlCharacter, 1},
+      {"\x01\xC3\xA4", TextFault::kControlCharacter, 2},
+      {"\xC3", TextFault::kInvalidUtf8, 1},          // truncated
+      {"\xC0\xAF", TextFault::kInvalidUtf8, 1},      // overlong
+      {"\xED\xA0\x80", TextFault::kInvalidUtf8, 1},  // surrogate
+      {"\xFC", TextFault::kInvalidUtf8, 1},          // Latin-1
+      {"\x01\xFC", TextFault::kInvalidUtf8, 2},      // both: the UTF-8 counts
+      {"\xFC\x01", TextFault::kInvalidUtf8, 2},
+  };
+  for (const auto& piece : pieces) {
+    for (size_t before = 0; before <= 24; ++before) {
+      for (size_t after : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{13}}) {
+        std::string s = std::string(before, 'a') + piece.bytes + std::string(after, 'b');
+        INFO("piece " << piece.bytes.size() << " bytes at " << before << ", " << after << " after");
+        CHECK(CheckText(s) == piece.fault);
+        CHECK(IsValidUtf8(s) == (piece.fault != TextFault::kInvalidUtf8));
+        if (piece.fault != TextFault::kInvalidUtf8)
+          CHECK(Utf8Length(s) == before + piece.code_points + after);
+      }
+    }
+  }
+  CHECK(CheckText("") == TextFault::kNone);
+  CHECK(Utf8Length("") == 0);
+}
+
+TEST_CASE("JSON strings are escaped wherever the character sits in a word", "[text]") {
+  // json_writer reads eight bytes at a time too; nlohmann's writer is the reference.
+  for (const std::string& piece :
+       std::vector<std::string>{"\"", "\\", "\n", "\x01", "\x1F", std::string(1, '\0'), "\x7F", " ",
+                                "\xC3\xA4", "!#", "\"\\\t"}) {
+    for (size_t before = 0; before <= 20; ++before) {
+      for (size_t after : {size_t{0}, size_t{3}, size_t{8}, size_t{11}}) {
+        std::string s = std::string(before, 'a') + piece + std::string(after, 'b');
+        std::string written;
+        json_writer::AppendString(written, s);
+        INFO("piece at " << before << ", " << after << " after");
+        CHECK(written == nlohmann::json(s).dump());
+      }
+    }
+  }
 }
 
 }  // namespace text_test

@@ -152,6 +152,9 @@ TEST_CASE("the same submission twice gives one ticket") {
     CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = '" +
                   a["reference"].get<std::string>() + "'") == 1);
     CHECK(s.Count(kTickets) == 2);
+    // With a key, the gateway named the raw payload itself; both tickets' names are its digest.
+    CHECK(s.Count("SELECT count(*) FROM tickets WHERE raw_ref = 'sha256:" + Sha256Hex(body) +
+                  "'") == 2);
   }
   SECTION("the same message delivered twice by the broker") {
     Report r;
@@ -603,7 +606,8 @@ TEST_CASE("operations endpoints report health, readiness and metrics") {
   REQUIRE(health);
   CHECK(health->status == 200);
   int status = 0;
-  PostJson(s, R"({"description":"Baum umgestürzt"})", &status);
+  const std::string body = R"({"description":"Baum umgestürzt"})";
+  PostJson(s, body, &status);
   auto bad = s.Client().Post("/api/v1/reports", "{", "application/json");
   auto m = s.Client().Get("/metrics");
   REQUIRE(m);
@@ -612,6 +616,10 @@ TEST_CASE("operations endpoints report health, readiness and metrics") {
   CHECK_THAT(m->body, Catch::Contains(
                           "meldestelle_reports_rejected_total{channel=\"app\",reason=\"json_invalid\"} 1"));
   CHECK_THAT(m->body, Catch::Contains("meldestelle_confirmed_total 1"));
+  // The bytes published: the report (with the text) and the raw body, so more than twice it.
+  size_t bytes_at = m->body.find("\nmeldestelle_published_bytes_total ");
+  REQUIRE(bytes_at != std::string::npos);
+  CHECK(std::stod(m->body.substr(bytes_at + 35)) > 2.0 * static_cast<double>(body.size()));
   // The worker's own metrics: processed, and the intake-to-ticket latency.
   REQUIRE(s.WaitForCount(kTickets, 1));
   httplib::Client worker("127.0.0.1", options.worker_metrics_port);
@@ -622,6 +630,11 @@ TEST_CASE("operations endpoints report health, readiness and metrics") {
     return wm.find("outcome=\"ticket_created\"} 1") != std::string::npos;
   }));
   CHECK_THAT(wm, Catch::Contains("meldestelle_intake_to_ticket_seconds_count 1"));
+  // Sent without an Idempotency-Key, the report's raw payload is named by the worker.
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE raw_ref = 'sha256:" + Sha256Hex(body) + "'") ==
+        1);
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads WHERE sha256 = '" + Sha256Hex(body) +
+                "' AND convert_from(body, 'UTF8') = '" + body + "'") == 1);  // no ' in it
   CHECK_THAT(wm, Catch::Contains("meldestelle_worker_dead_lettered_total 0"));
   auto ready = s.Client().Get("/readyz");
   REQUIRE(ready);
