@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   std::string url = "amqp://guest:guest@127.0.0.1:5672/%2f";
   int port = 18081;
   int threads = 64;
+  size_t pad_to = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -41,12 +42,16 @@ int main(int argc, char** argv) {
       port = std::atoi(value().c_str());
     } else if (arg == "--threads") {
       threads = std::atoi(value().c_str());
+    } else if (arg == "--pad-to") {
+      pad_to = static_cast<size_t>(std::atol(value().c_str()));
     } else {
       std::fprintf(
           stderr,
-          "usage: publish_floor [--url AMQP_URL] [--port N] [--threads N]\n"
+          "usage: publish_floor [--url AMQP_URL] [--port N] [--threads N] [--pad-to BYTES]\n"
           "Serves POST /floor on 127.0.0.1:PORT: publish the body (persistent, confirmed)\n"
-          "into the gateway's exchange and queue, then 202. Stops on SIGINT/SIGTERM.\n");
+          "into the gateway's exchange and queue, then 202. Stops on SIGINT/SIGTERM.\n"
+          "--pad-to: publish the body padded with blanks to BYTES (a message the size of the\n"
+          "gateway's envelope: what the broker's work per byte costs).\n");
       return arg == "--help" || arg == "-h" ? 0 : 2;
     }
   }
@@ -75,7 +80,10 @@ int main(int argc, char** argv) {
   server.set_tcp_nodelay(true);
   std::atomic<uint64_t> n{0};
   server.Post("/floor", [&](const httplib::Request& req, httplib::Response& res) {
-    auto st = publisher.Publish(req.body, std::to_string(++n), "report", 0,
+    std::string body = req.body;
+    if (body.size() < pad_to)
+      body.append(pad_to - body.size(), ' ');
+    auto st = publisher.Publish(std::move(body), std::to_string(++n), "report", 0,
                                 std::chrono::milliseconds(5000));
     res.status = st ? 202 : 503;
     res.set_content(st ? "{\"status\":\"accepted\"}" : "{\"error\":\"broker\"}",

@@ -29,6 +29,10 @@ Publisher::Publisher(Config::Amqp config, metrics::Registry& registry)
           registry.GetCounter("meldestelle_published_total", "Messages published to the broker.")),
       confirmed_(
           registry.GetCounter("meldestelle_confirmed_total", "Messages confirmed by the broker.")),
+      published_bytes_(registry.GetCounter(
+          "meldestelle_published_bytes_total",
+          "Bytes of message bodies published to the broker (their mean size: this over "
+          "meldestelle_published_total).")),
       failed_(registry.GetCounter("meldestelle_publish_failed_total",
                                   "Publishes that were not confirmed (nack, lost, timeout).")),
       connected_gauge_(registry.GetGauge("meldestelle_broker_connected",
@@ -159,6 +163,7 @@ void Publisher::PublishQueued() {
   frames_.clear();
   const size_t frame_max = static_cast<size_t>(amqp_get_frame_max(conn_->get()));
   size_t sent = 0;
+  size_t sent_bytes = 0;
   for (auto& p : batch) {
     {
       std::lock_guard<std::mutex> lock(p->mu);
@@ -190,6 +195,7 @@ void Publisher::PublishQueued() {
     }
     outstanding_[++next_tag_] = p;
     ++sent;
+    sent_bytes += p->body.size();
   }
   if (sent == 0)
     return;
@@ -202,6 +208,7 @@ void Publisher::PublishQueued() {
     throw std::runtime_error(e.message + (e.detail.empty() ? "" : ": " + e.detail));
   }
   published_.Inc(sent);
+  published_bytes_.Inc(sent_bytes);
 }
 
 // Reads and handles every frame that is available (or waits for one if `block`).

@@ -91,6 +91,7 @@ class Publisher {
 
   metrics::Counter& published_;
   metrics::Counter& confirmed_;
+  metrics::Counter& published_bytes_;
   metrics::Counter& failed_;
   metrics::Gauge& connected_gauge_;
   metrics::Histogram& batch_size_;
