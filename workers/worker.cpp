@@ -162,7 +162,9 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
       return {Verdict::kRequeue, reason};
     }
     db_retries_.Inc();
-    log::Warn("database unavailable, retrying", {{"error", st.error().detail}});
+    // What failed in its own words ("database unavailable", "media storage failed": a full
+    // disk is held and retried as the database is).
+    log::Warn(st.error().message + ", retrying", {{"error", st.error().detail}});
     WaitUnlessStopped(backoff, stop);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     if (stop.load())

@@ -474,7 +474,9 @@ TEST_CASE(
                 Q(reference)) == 1);
   CHECK(calls.load() == 1);
   // The retry happened (else this test would show nothing).
-  CHECK(s.WorkerLogs().find("database unavailable, retrying") != std::string::npos);
+  const std::string logs = s.WorkerLogs();
+  CHECK((logs.find("\"database unavailable, retrying\"") != std::string::npos ||
+         logs.find("\"database error, retrying\"") != std::string::npos));
 }
 
 TEST_CASE(
