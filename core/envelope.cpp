@@ -1,5 +1,7 @@
 #include "core/envelope.hpp"
 
+#include <simdjson.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
@@ -14,11 +16,20 @@ std::string EncodeEnvelope(const Envelope& e) {
 }
 
 std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
-                           std::string_view channel_data) {
+                           std::string_view channel_data, std::string_view text_in_raw) {
   std::string out;
   out.reserve(512 + report.text.size() * 2 + raw.body.size() * 4 / 3);
   out += "{\"report\":";
-  AppendReportJson(out, report);
+  if (text_in_raw.empty()) {
+    AppendReportJson(out, report);
+  } else {
+    // The text once, in the raw payload: every byte of a message costs the broker
+    // (docs/benchmarks.md).
+    AppendReportJsonBeforeText(out, report);
+    out += ",\"text\":{\"in_raw\":";
+    json_writer::AppendString(out, text_in_raw);
+    out += "}}";
+  }
   out += ",\"raw\":{\"content_type\":";
   json_writer::AppendString(out, raw.content_type);
   if (IsValidUtf8(raw.body)) {
@@ -40,6 +51,37 @@ std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
   return out;
 }
 
+Result<std::string> TextInRaw(std::string_view raw, std::string_view pointer) {
+  // The parser of webform::FromJson, so that the text read here is the one the gateway
+  // validated. A parser per thread keeps its buffers.
+  thread_local simdjson::dom::parser parser;
+  if (raw.substr(0, 3) == "\xEF\xBB\xBF")
+    raw.remove_prefix(3);
+  simdjson::dom::element doc;
+  if (parser.parse(raw.data(), raw.size()).get(doc) != simdjson::SUCCESS) {
+    return MakeError(errors::kEnvelopeInvalid, "text is in a raw payload that is not JSON");
+  }
+  std::string_view text;
+  if (doc.at_pointer(pointer).get_string().get(text) != simdjson::SUCCESS) {
+    return MakeError(errors::kEnvelopeInvalid,
+                     "the raw payload has no string at " + std::string(pointer));
+  }
+  return std::string(text);
+}
+
+std::string JsonPointerStep(std::string_view name) {
+  std::string out = "/";
+  for (char c : name) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
 Result<Envelope> DecodeEnvelope(std::string_view body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -49,13 +91,28 @@ Result<Envelope> DecodeEnvelope(std::string_view body) {
   if (report == j.end()) {
     return MakeError(errors::kEnvelopeInvalid, "message has no report");
   }
+  Envelope e;
+  std::string text_in_raw;
+  if (auto text = report->find("text"); text != report->end() && text->is_object()) {
+    auto in_raw = text->find("in_raw");
+    if (text->size() != 1 || in_raw == text->end() || !in_raw->is_string() ||
+        in_raw->get_ref<const std::string&>().rfind('/', 0) != 0) {
+      return MakeError(errors::kEnvelopeInvalid,
+                       "report: text must be a string or {\"in_raw\": a JSON pointer}");
+    }
+    text_in_raw = in_raw->get<std::string>();
+    *text = "";  // read from the raw payload below
+  }
   auto parsed = ReportFromJson(*report);
   if (!parsed) {
     return MakeError(errors::kEnvelopeInvalid, "report: " + parsed.error().message);
   }
-  Envelope e;
   e.report = std::move(parsed).value();
-  if (auto raw = j.find("raw"); raw != j.end() && raw->is_object()) {
+  auto raw = j.find("raw");
+  if (!text_in_raw.empty() && (raw == j.end() || !raw->is_object())) {
+    return MakeError(errors::kEnvelopeInvalid, "report: text is in a raw payload that is missing");
+  }
+  if (raw != j.end() && raw->is_object()) {
     auto ct = raw->find("content_type");
     auto text = raw->find("body");
     auto b64 = raw->find("body_base64");
@@ -74,6 +131,15 @@ Result<Envelope> DecodeEnvelope(std::string_view body) {
     // report that reaches a worker always names it (docs/report-schema.md).
     if (e.report.raw_ref.empty())
       e.report.raw_ref = "sha256:" + Sha256Hex(e.raw.body);
+    if (!text_in_raw.empty()) {
+      auto resolved = TextInRaw(e.raw.body, text_in_raw);
+      if (!resolved)
+        return MakeError(errors::kEnvelopeInvalid, "report: " + resolved.error().message);
+      // What the report's own "text" would have been held to (ReportFromJson).
+      if (!IsValidUtf8(*resolved))
+        return MakeError(errors::kEnvelopeInvalid, "report: text is not valid UTF-8");
+      e.report.text = std::move(resolved).value();
+    }
   }
   if (auto data = j.find("channel_data"); data != j.end()) {
     if (!data->is_object()) {

@@ -98,6 +98,13 @@ void AppendReporterJson(std::string& out, const Reporter& reporter) {
 }
 
 void AppendReportJson(std::string& out, const Report& r) {
+  AppendReportJsonBeforeText(out, r);
+  out += ",\"text\":";
+  json_writer::AppendString(out, r.text);
+  out += "}";
+}
+
+void AppendReportJsonBeforeText(std::string& out, const Report& r) {
   using json_writer::AppendInt;
   using json_writer::AppendNumber;
   using json_writer::AppendString;
@@ -170,9 +177,6 @@ void AppendReportJson(std::string& out, const Report& r) {
   }
   out += ",\"schema_version\":";
   AppendInt(out, r.schema_version);
-  out += ",\"text\":";
-  AppendString(out, r.text);
-  out += "}";
 }
 
 namespace {

@@ -72,6 +72,9 @@ std::optional<LocationSource> LocationSourceFromString(std::string_view s);
 // The one writer of a report's JSON, for the queue and the database alike: written directly, no
 // DOM (the queue's hot path). ReportToJson parses it back (tools, tests).
 void AppendReportJson(std::string& out, const Report& r);
+// All of it up to `text`, its last member: without `,"text":…}`. For the envelope, which may give
+// the text by its place in the raw payload instead (core/envelope.hpp).
+void AppendReportJsonBeforeText(std::string& out, const Report& r);
 // The `reporter` object of the report's JSON, alone (the tickets' reporter column).
 void AppendReporterJson(std::string& out, const Reporter& reporter);
 nlohmann::json ReportToJson(const Report& r);

@@ -400,7 +400,7 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
       std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms)));
   if (!request_hash.empty())
     r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
-  std::string envelope = EncodeEnvelope(r, request.raw, request.channel_data);
+  std::string envelope = EncodeEnvelope(r, request.raw, request.channel_data, intake.text_in_raw);
   std::string message_id = r.id;
   if (!dedup_key.empty()) {
     auto existing = store_.Reserve(

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "core/crypto.hpp"
+#include "core/envelope.hpp"
 #include "core/errors.hpp"
 #include "core/media.hpp"
 #include "core/photo.hpp"
@@ -239,6 +240,8 @@ Result<Submission> FromJson(std::string_view body) {
     } else {
       return BadRequest(errors::kFieldTypeInvalid, "\"" + key + "\" muss eine Zeichenkette sein.");
     }
+    if (name == "description")
+      s.description_in_raw = JsonPointerStep(key);
     if (auto st = AddField(s, name, std::move(field)); !st)
       return st.error();
   }
@@ -406,6 +409,11 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   Intake in;
   Report& r = in.report;
   r.text = Field(s, "description");
+  if (auto given = s.fields.find("description"); !s.description_in_raw.empty() && !r.text.empty() &&
+                                                 given != s.fields.end() &&
+                                                 given->second == r.text) {
+    in.text_in_raw = s.description_in_raw;
+  }
   if (r.text.empty() && limits.require_description) {
     Fail(v, "description", errors::kDescriptionMissing, t("formular.fehler.beschreibung_fehlt"));
   } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {

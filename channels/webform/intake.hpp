@@ -30,6 +30,11 @@ struct UploadedFile {
 struct Submission {
   std::map<std::string, std::string> fields;  // canonical English names after Canonicalize
   std::vector<UploadedFile> files;
+  // Where the raw payload kept for audit holds the description's value as it is in `fields`,
+  // as a JSON pointer ("/beschreibung" in an app's JSON; "/2/value" in the multipart summary):
+  // the message then carries the text once (core/envelope.hpp). "" = nowhere (a url-encoded
+  // form).
+  std::string description_in_raw;
 };
 
 struct FieldError {
@@ -56,6 +61,9 @@ struct Photo {
 struct Intake {
   Report report;  // text, category, location, reporter filled
   std::vector<Photo> photos;
+  // Submission::description_in_raw when report.text is that value unchanged (nothing trimmed),
+  // else "": the text's place in the raw payload for EncodeEnvelope.
+  std::string text_in_raw;
 };
 
 struct Validation {

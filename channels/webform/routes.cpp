@@ -214,6 +214,13 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
     if (!sub)
       return sub.error();
     body.submission = std::move(sub).value();
+    // The summary's entry of the description's part holds its text as "value" (FromParts
+    // refuses a field given twice, so there is one such part).
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (CanonicalField(parts[i].field) == "description" && parts[i].filename.empty() &&
+          summary[i].contains("value") && summary[i]["value"] == parts[i].content)
+        body.submission.description_in_raw = "/" + std::to_string(i) + "/value";
+    }
   } else {
     auto read = ReadAll(res, reader, MaxRequestBytes());
     if (!read)

@@ -8,6 +8,7 @@
 #include "channels/builtin.hpp"
 #include "channels/webform/token.hpp"
 #include "core/config.hpp"
+#include "core/envelope.hpp"
 #include "core/errors.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
@@ -130,6 +131,45 @@ TEST_CASE("a JSON report's byte order mark, escapes and number forms are read as
   CHECK(sub->fields.count("category") == 0);
   // A second mark is not skipped: it is not JSON.
   CHECK(FromJson("\xEF\xBB\xBF\xEF\xBB\xBF{}").error().code.name() == "json_invalid");
+}
+
+TEST_CASE("the description's place in an app's JSON is kept only when the text is its value") {
+  // The message carries the text once: the envelope names where the raw body holds it, and the
+  // worker reads it there with the same parser (core/envelope.hpp, TextInRaw).
+  struct Case {
+    std::string body;
+    std::string pointer;  // "" = the text is not the value as given
+  };
+  const std::vector<Case> cases{
+      {R"({"description":"Laterne brennt nicht","lat":50.9,"lon":6.9})", "/description"},
+      {R"({"lat":50.9,"lon":6.9,"beschreibung":"Laterne brennt nicht"})", "/beschreibung"},
+      {R"({"descr\u0069ption":"Stra\u00dfe \"7\" \ud83d\udea7 \/ \\ Ende"})", "/description"},
+      {"\xEF\xBB\xBF{\"description\":\"M\u00fcll\"}", "/description"},
+      // Trimmed: the text is not the value as it stands in the raw body.
+      {R"({"description":"  Laterne brennt nicht\n"})", ""},
+      {R"({"description":"Laterne\t"})", ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    auto v = ValidateJson(c.body);
+    REQUIRE(v.intake);
+    CHECK(v.intake->text_in_raw == c.pointer);
+    if (!c.pointer.empty()) {
+      auto text = TextInRaw(c.body, c.pointer);
+      REQUIRE(text.ok());
+      CHECK(*text == v.intake->report.text);
+    }
+  }
+  // A form's fields are not JSON: nowhere.
+  auto form = FromUrlEncoded("beschreibung=Laterne+brennt+nicht");
+  REQUIRE(form.ok());
+  auto v = Validate(*form, {}, ExampleConfig());
+  REQUIRE(v.intake);
+  CHECK(v.intake->text_in_raw.empty());
+  // A description given as null: no text, nowhere.
+  auto none = ValidateJson(R"({"description":null,"category":"BEL-01"})", {5, 1000, 100, false});
+  REQUIRE(none.intake);
+  CHECK(none.intake->text_in_raw.empty());
 }
 
 TEST_CASE("bad field values are refused with German messages") {

@@ -146,6 +146,93 @@ TEST_CASE("broken envelopes are recognised") {
   CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
 }
 
+TEST_CASE("a report's text given by its place in the raw payload travels once and is read back") {
+  Report r = Sample();
+  r.text = "Straße \"7\" ist gesperrt 🚧 \\ Ende";
+  // Where the gateway finds it: an app's JSON, and the multipart summary's entry.
+  const std::vector<std::pair<RawPayload, std::string>> cases{
+      {{"application/json", R"({"lat":50.9,"description":"Stra\u00dfe \"7\" ist gesperrt )"
+                            R"(\ud83d\udea7 \\ Ende"})"},
+       "/description"},
+      {{"application/vnd.meldestelle.multipart-summary+json",
+        json::array({{{"name", "fotos[]"}, {"size", 3}, {"filename", "a.jpg"}},
+                     {{"name", "beschreibung"}, {"size", 40}, {"value", r.text}}})
+            .dump()},
+       "/1/value"},
+  };
+  for (const auto& [raw, pointer] : cases) {
+    INFO(raw.body);
+    std::string encoded = EncodeEnvelope(r, raw, "", pointer);
+    json j = json::parse(encoded);
+    CHECK(j["report"]["text"] == json{{"in_raw", pointer}});
+    CHECK(encoded.find("gesperrt") == encoded.rfind("gesperrt"));  // once
+    auto back = DecodeEnvelope(encoded);
+    REQUIRE(back.ok());
+    CHECK(back->report.text == r.text);
+    CHECK(back->raw.body == raw.body);
+    // Written again (dead letters, tools): whole, and the same report.
+    auto again = DecodeEnvelope(EncodeEnvelope(*back));
+    REQUIRE(again.ok());
+    CHECK(json::parse(EncodeEnvelope(*again))["report"]["text"] == r.text);
+  }
+  // Also from a raw payload that travelled as base64, and after a byte order mark.
+  json j = json::parse(EncodeEnvelope(r, cases[0].first, "", "/description"));
+  j["raw"] = {{"content_type", "application/json"},
+              {"body_base64", Base64Encode("\xEF\xBB\xBF" + cases[0].first.body)}};
+  auto back = DecodeEnvelope(j.dump());
+  REQUIRE(back.ok());
+  CHECK(back->report.text == r.text);
+  // A name with the pointer's own characters.
+  CHECK(JsonPointerStep("a/b~c") == "/a~1b~0c");
+  auto odd = TextInRaw(R"({"a/b~c":"x","a":{"b~c":"y"}})", JsonPointerStep("a/b~c"));
+  REQUIRE(odd.ok());
+  CHECK(*odd == "x");
+}
+
+TEST_CASE("a text given by a place the raw payload does not hold is refused, not read as empty") {
+  Report r = Sample();
+  RawPayload raw{"application/json", R"({"description":"Laterne","lat":50.9,"n":null})"};
+  json good = json::parse(EncodeEnvelope(r, raw, "", "/description"));
+  REQUIRE(DecodeEnvelope(good.dump()).ok());
+  struct Case {
+    const char* what;
+    json text;        // the report's "text"
+    std::string raw;  // the raw body ("-": no raw payload at all)
+  };
+  const std::vector<Case> cases{
+      {"no such member", {{"in_raw", "/beschreibung"}}, raw.body},
+      {"a number", {{"in_raw", "/lat"}}, raw.body},
+      {"null", {{"in_raw", "/n"}}, raw.body},
+      {"the whole document", {{"in_raw", ""}}, raw.body},
+      {"not a pointer", {{"in_raw", "description"}}, raw.body},
+      {"a broken pointer", {{"in_raw", "/~2"}}, raw.body},
+      {"not a string", {{"in_raw", 1}}, raw.body},
+      {"more than the place", {{"in_raw", "/description"}, {"x", 1}}, raw.body},
+      {"an empty object", json::object(), raw.body},
+      {"a raw payload that is not JSON", {{"in_raw", "/description"}}, "description=Laterne"},
+      {"broken JSON", {{"in_raw", "/description"}}, R"({"description":"Laterne")"},
+      {"a lone surrogate", {{"in_raw", "/description"}}, R"({"description":"\ud800"})"},
+      {"no raw payload", {{"in_raw", "/description"}}, "-"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    json j = good;
+    j["report"]["text"] = c.text;
+    if (c.raw == "-")
+      j.erase("raw");
+    else
+      j["raw"]["body"] = c.raw;
+    auto decoded = DecodeEnvelope(j.dump());
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.error().code.name() == "envelope_invalid");
+  }
+  // Bytes that are not UTF-8 in the raw payload's string.
+  json j = good;
+  j["raw"] = {{"content_type", "application/json"},
+              {"body_base64", Base64Encode("{\"description\":\"M\xFCll\"}")}};
+  CHECK_FALSE(DecodeEnvelope(j.dump()).ok());
+}
+
 TEST_CASE("timestamps are RFC 3339 UTC with milliseconds") {
   auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1741600000123));
   CHECK(FormatTimestamp(t) == "2025-03-10T09:46:40.123Z");

@@ -693,9 +693,13 @@ void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
 }
 
 bool Stack::GetDeadLetter(std::string* body, std::string* reason) {
+  return GetMessage(dlq_, body, reason);
+}
+
+bool Stack::GetMessage(const std::string& queue, std::string* body, std::string* reason) {
   AmqpConnection c = Broker();
   amqp_rpc_reply_t r = amqp_basic_get(c.get(), AmqpConnection::kChannel,
-                                      amqp_cstring_bytes(dlq_.c_str()), /*no_ack=*/1);
+                                      amqp_cstring_bytes(queue.c_str()), /*no_ack=*/1);
   if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) {
     return false;
   }
@@ -705,7 +709,8 @@ bool Stack::GetDeadLetter(std::string* body, std::string* reason) {
     return false;
   }
   *body = std::string(static_cast<const char*>(msg.body.bytes), msg.body.len);
-  *reason = HeaderValue(msg.properties, "x-meldestelle-reason");
+  if (reason != nullptr)
+    *reason = HeaderValue(msg.properties, "x-meldestelle-reason");
   amqp_destroy_message(&msg);
   return true;
 }

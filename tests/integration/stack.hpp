@@ -176,6 +176,8 @@ class Stack {
   void PublishRaw(const std::string& body, const std::string& message_id);
   // Takes one message from the dead-letter queue: body and the x-meldestelle-reason header.
   bool GetDeadLetter(std::string* body, std::string* reason);
+  // Takes one message from `queue`: its body, and the x-meldestelle-reason header if `reason`.
+  bool GetMessage(const std::string& queue, std::string* body, std::string* reason = nullptr);
 
   // Runs `meldestelle ARGS...` with the stack's environment, where `env_overrides` ("NAME=value")
   // replace or add variables; returns its output (stdout and stderr) and exit status.
