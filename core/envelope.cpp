@@ -1,11 +1,10 @@
 #include "core/envelope.hpp"
 
-#include <simdjson.h>
-
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
+#include "core/json_parse.hpp"
 #include "core/json_writer.hpp"
 #include "core/text.hpp"
 
@@ -52,13 +51,9 @@ std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
 }
 
 Result<std::string> TextInRaw(std::string_view raw, std::string_view pointer) {
-  // The parser of webform::FromJson, so that the text read here is the one the gateway
-  // validated. A parser per thread keeps its buffers.
-  thread_local simdjson::dom::parser parser;
-  if (raw.substr(0, 3) == "\xEF\xBB\xBF")
-    raw.remove_prefix(3);
+  // The parse of webform::FromJson, so that the text read here is the one the gateway validated.
   simdjson::dom::element doc;
-  if (parser.parse(raw.data(), raw.size()).get(doc) != simdjson::SUCCESS) {
+  if (ParseJson(raw, &doc) != simdjson::SUCCESS) {
     return MakeError(errors::kEnvelopeInvalid, "text is in a raw payload that is not JSON");
   }
   std::string_view text;
@@ -132,12 +127,10 @@ Result<Envelope> DecodeEnvelope(std::string_view body) {
     if (e.report.raw_ref.empty())
       e.report.raw_ref = "sha256:" + Sha256Hex(e.raw.body);
     if (!text_in_raw.empty()) {
+      // Valid UTF-8, as ReportFromJson holds a text to: simdjson checks every byte it parses.
       auto resolved = TextInRaw(e.raw.body, text_in_raw);
       if (!resolved)
         return MakeError(errors::kEnvelopeInvalid, "report: " + resolved.error().message);
-      // What the report's own "text" would have been held to (ReportFromJson).
-      if (!IsValidUtf8(*resolved))
-        return MakeError(errors::kEnvelopeInvalid, "report: text is not valid UTF-8");
       e.report.text = std::move(resolved).value();
     }
   }

@@ -11,6 +11,7 @@
 #include "core/crypto.hpp"
 #include "core/envelope.hpp"
 #include "core/errors.hpp"
+#include "core/json_parse.hpp"
 #include "core/media.hpp"
 #include "core/photo.hpp"
 #include "core/text.hpp"
@@ -191,13 +192,9 @@ Result<Submission> FromUrlEncoded(std::string_view body) {
 Result<Submission> FromJson(std::string_view body) {
   // simdjson rather than a nlohmann DOM: parsing the app's report (about 1 KB) with nlohmann
   // was 8 % of the gateway's CPU per request, more than all of our own request handling
-  // (docs/benchmarks.md). A parser per thread keeps its buffers for the next request.
-  thread_local simdjson::dom::parser parser;
-  std::string_view text = body;
-  if (text.substr(0, 3) == "\xEF\xBB\xBF")
-    text.remove_prefix(3);  // a byte order mark, which RFC 8259 lets a parser ignore
+  // (docs/benchmarks.md).
   simdjson::dom::element doc;
-  if (parser.parse(text.data(), text.size()).get(doc) != simdjson::SUCCESS) {
+  if (ParseJson(body, &doc) != simdjson::SUCCESS) {
     // simdjson checks the UTF-8 of every byte; which is wrong, the bytes or the JSON, is only
     // worked out for a refusal.
     if (!IsValidUtf8(body))
@@ -409,11 +406,9 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   Intake in;
   Report& r = in.report;
   r.text = Field(s, "description");
-  if (auto given = s.fields.find("description"); !s.description_in_raw.empty() && !r.text.empty() &&
-                                                 given != s.fields.end() &&
-                                                 given->second == r.text) {
+  // A place is named only with the field (FromJson, ReadBody), and a text only from it.
+  if (!s.description_in_raw.empty() && !r.text.empty() && s.fields.at("description") == r.text)
     in.text_in_raw = s.description_in_raw;
-  }
   if (r.text.empty() && limits.require_description) {
     Fail(v, "description", errors::kDescriptionMissing, t("formular.fehler.beschreibung_fehlt"));
   } else if (Utf8Length(r.text) > static_cast<size_t>(limits.max_description_chars)) {

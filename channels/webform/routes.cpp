@@ -198,14 +198,20 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
     }
     // What is kept for audit: every part's metadata and text, files by their digest.
     json summary = json::array();
+    std::string description_in_raw;  // the description's value in the summary, if it is there
     for (const auto& p : parts) {
       json part{{"name", p.field}, {"size", p.content.size()}};
-      if (!p.filename.empty() || CanonicalField(p.field) == "photos") {
+      std::string name = CanonicalField(p.field);
+      if (!p.filename.empty() || name == "photos") {
         part["filename"] = p.filename;
         part["content_type"] = p.declared_type;
         part["sha256"] = Sha256Hex(p.content);
+      } else if (IsValidUtf8(p.content)) {
+        if (name == "description")  // FromParts refuses a field given twice: one such part
+          description_in_raw = "/" + std::to_string(summary.size()) + "/value";
+        part["value"] = p.content;
       } else {
-        part["value"] = IsValidUtf8(p.content) ? p.content : std::string("(invalid UTF-8)");
+        part["value"] = "(invalid UTF-8)";
       }
       summary.push_back(part);
     }
@@ -214,13 +220,7 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
     if (!sub)
       return sub.error();
     body.submission = std::move(sub).value();
-    // The summary's entry of the description's part holds its text as "value" (FromParts
-    // refuses a field given twice, so there is one such part).
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (CanonicalField(parts[i].field) == "description" && parts[i].filename.empty() &&
-          summary[i].contains("value") && summary[i]["value"] == parts[i].content)
-        body.submission.description_in_raw = "/" + std::to_string(i) + "/value";
-    }
+    body.submission.description_in_raw = std::move(description_in_raw);
   } else {
     auto read = ReadAll(res, reader, MaxRequestBytes());
     if (!read)
