@@ -90,7 +90,7 @@ class Intake {
   virtual std::string NewReference() = 0;
   // Publishes persistently and waits for the broker's confirm. Errors: broker_unavailable,
   // broker_timeout, broker_refused: the request is answered 503 and the provider retries.
-  virtual Status Publish(const QueueMessage& message, int64_t received_ms) = 0;
+  virtual Status Publish(QueueMessage message, int64_t received_ms) = 0;
   // Deduplication keys (intake_keys) and the public status of references.
   virtual tickets::IntakeStore& store() = 0;
   // The web intake: photos read for their position and stripped (a photo that cannot be cleaned

@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 
 namespace httplib {
+struct Request;
 struct Response;
 class ContentReader;
 }  // namespace httplib
@@ -35,7 +36,7 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // Reads a request body through cpp-httplib's ContentReader, up to `cap` bytes. Errors:
 // payload_too_large (beyond `cap`, or the library refused the Content-Length), payload_invalid
 // (the connection broke). The messages are German, for citizens; callers may say it otherwise.
-Result<std::string> ReadAll(httplib::Response& res, const httplib::ContentReader& reader,
-                            size_t cap);
+Result<std::string> ReadAll(const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader, size_t cap);
 
 }  // namespace meldestelle::channels

@@ -5,10 +5,14 @@
 namespace meldestelle {
 
 std::string StatusPageUrl(const Config& config, std::string_view reference) {
-  std::string url = config.gateway.public_base_url;
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url + "/meldung/" + std::string(reference);
+  std::string_view base = config.gateway.public_base_url;
+  while (!base.empty() && base.back() == '/')
+    base.remove_suffix(1);
+  constexpr std::string_view kPath = "/meldung/";
+  std::string url;
+  url.reserve(base.size() + kPath.size() + reference.size());
+  url.append(base).append(kPath).append(reference);
+  return url;
 }
 
 std::string FixAnswerKey(const Config& config, std::string_view reference) {

@@ -310,7 +310,8 @@ std::shared_ptr<const Catalogue> Of(const Config& config) {
 }
 
 Lang For(const Config& config, std::string_view language) {
-  return Lang(Of(config), Normalise(language).empty() ? "de" : Normalise(language));
+  std::string code = Normalise(language);
+  return Lang(Of(config), code.empty() ? "de" : std::move(code));
 }
 
 std::string Normalise(std::string_view code) {

@@ -22,6 +22,8 @@ class RateLimiter {
   // `burst` requests at once, then `per_minute` (refilled continuously). per_minute 0: no limit.
   RateLimiter(int per_minute, int burst);
 
+  // False with per_minute 0: Take always allows.
+  bool limits() const { return per_second_ > 0; }
   // Takes one token of `client`'s bucket. Thread-safe.
   Decision Take(const std::string& client, Clock::time_point now = Clock::now());
   // Gives back a token taken for `client` (for limits on failures only: take before the attempt,

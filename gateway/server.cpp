@@ -84,8 +84,9 @@ Gateway::~Gateway() { Stop(); }
 
 std::string Gateway::NewReference() { return references_.Next(); }
 
-Status Gateway::Publish(const channels::QueueMessage& message, int64_t received_ms) {
-  return publisher_.Publish(message.body, message.message_id, message.type, received_ms,
+Status Gateway::Publish(channels::QueueMessage message, int64_t received_ms) {
+  return publisher_.Publish(std::move(message.body), std::move(message.message_id),
+                            std::move(message.type), received_ms,
                             std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
 }
 
@@ -97,26 +98,26 @@ void Gateway::CountWebhook(const std::string& channel, const std::string& outcom
       .Inc();
 }
 
-int Gateway::TakeFromAllowance(RateLimiter& limit, const httplib::Request& req,
-                               const metrics::Labels& counted, const char* counter,
-                               const char* help) {
+int Gateway::TakeFromAllowance(RateLimiter& limit, const httplib::Request& req, const char* label,
+                               std::string_view value, const char* counter, const char* help) {
+  if (!limit.limits())
+    return 0;
   std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
                                      config_.gateway.trusted_proxies);
   auto d = limit.Take(client);
   if (d.allowed)
     return 0;
-  registry_.GetCounter(counter, help, counted).Inc();
+  registry_.GetCounter(counter, help, {{label, std::string(value)}}).Inc();
   return std::max(1, d.retry_after_seconds);
 }
 
 int Gateway::ReportRateLimited(const httplib::Request& req, const std::string& channel) {
-  return TakeFromAllowance(report_limit_, req, {{"channel", channel}},
-                           "meldestelle_rate_limited_total",
+  return TakeFromAllowance(report_limit_, req, "channel", channel, "meldestelle_rate_limited_total",
                            "Reports refused with 429: too many from one client address.");
 }
 
 int Gateway::LookupRateLimited(const httplib::Request& req, const char* what) {
-  return TakeFromAllowance(lookup_limit_, req, {{"what", what}},
+  return TakeFromAllowance(lookup_limit_, req, "what", what,
                            "meldestelle_lookups_rate_limited_total",
                            "Look-ups refused with 429: too many from one client address.");
 }
@@ -226,8 +227,12 @@ void Gateway::Routes() {
   // Before a byte of any body is read (cpp-httplib reads it after this handler, and decompresses
   // it if it is encoded): framing, encoding, header size and the route's body limit.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    RequestHead head{req.method, req.path, {}};
-    head.headers.reserve(req.headers.size());
+    // One per request thread, kept: the room of its header list is allocated once, not per
+    // request. Its views are into `req` and are not used after this call.
+    thread_local RequestHead head;
+    head.method = req.method;
+    head.path = req.path;
+    head.headers.clear();
     for (const auto& [name, value] : req.headers)
       head.headers.emplace_back(name, value);
     auto refusal = CheckFraming(head, framing_);
@@ -401,11 +406,11 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
   if (!request_hash.empty())
     r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
   std::string envelope = EncodeEnvelope(r, request.raw, request.channel_data, intake.text_in_raw);
-  std::string message_id = r.id;
+  std::string message_id = std::move(r.id);  // the report is encoded: its id is needed no more
   if (!dedup_key.empty()) {
     auto existing = store_.Reserve(
         channel, dedup_key,
-        {r.reference, r.id, request_hash, "pending", request.keep_envelope ? envelope : ""});
+        {r.reference, message_id, request_hash, "pending", request.keep_envelope ? envelope : ""});
     if (!existing) {
       log::Warn("database unavailable at intake", {{"error", existing.error().detail}});
       return fail(existing.error());
@@ -437,7 +442,8 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
       return fail(sha.error());
     }
   }
-  auto published = Publish({request.message_type, std::move(envelope), message_id}, received_ms);
+  auto published = Publish(
+      {std::move(request.message_type), std::move(envelope), std::move(message_id)}, received_ms);
   if (!published) {
     log::Warn("report not accepted: broker",
               {{"error", published.error().message}, {"channel", channel}});

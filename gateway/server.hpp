@@ -61,7 +61,7 @@ class Gateway final : public channels::Intake {
   const Config& config() const override { return config_; }
   metrics::Registry& metrics() override { return registry_; }
   std::string NewReference() override;
-  Status Publish(const channels::QueueMessage& message, int64_t received_ms) override;
+  Status Publish(channels::QueueMessage message, int64_t received_ms) override;
   tickets::IntakeStore& store() override { return store_; }
   channels::Accepted AcceptReport(channels::ReportIntake request, webform::Intake intake) override;
   void CountWebhook(const std::string& channel, const std::string& outcome) override;
@@ -90,8 +90,9 @@ class Gateway final : public channels::Intake {
   int LookupRateLimited(const httplib::Request& req, const char* what);
   // One token of the client's bucket in `limit`; when there is none, counts `counter` with the
   // labels and returns the seconds to wait (at least 1).
-  int TakeFromAllowance(RateLimiter& limit, const httplib::Request& req,
-                        const metrics::Labels& counted, const char* counter, const char* help);
+  // The label of the refusal's counter (`label`="`value`") is made only for a refusal.
+  int TakeFromAllowance(RateLimiter& limit, const httplib::Request& req, const char* label,
+                        std::string_view value, const char* counter, const char* help);
   bool RefuseTooMany(const httplib::Request& req, httplib::Response& res, const char* what);
   // The citizens' texts in the page's language (PageLanguage).
   texts::Lang PageLang(const httplib::Request& req) const;

@@ -254,7 +254,7 @@ std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httpli
     return std::nullopt;
   }
   const size_t cap = static_cast<size_t>(config().gateway.max_body_bytes);
-  auto raw = channels::ReadAll(res, reader, cap);
+  auto raw = channels::ReadAll(req, res, reader, cap);
   if (!raw) {
     bool large = raw.error().code == errors::kPayloadTooLarge;
     Reject(res, f,

@@ -125,13 +125,20 @@ bool LooksLikeEmail(const std::string& e) {
   return e.size() <= 254 && std::regex_match(e, kEmail);
 }
 
-std::string CanonicalField(std::string_view name) {
+namespace {
+
+// The canonical name of a field (its text lives in kAliases), or "".
+std::string_view CanonicalName(std::string_view name) {
   for (const auto& a : kAliases) {
     if (a.name == name)
-      return std::string(a.canonical);
+      return a.canonical;
   }
-  return "";
+  return {};
 }
+
+}  // namespace
+
+std::string CanonicalField(std::string_view name) { return std::string(CanonicalName(name)); }
 
 Result<Submission> FromParts(const std::vector<UploadedFile>& parts) {
   Submission s;
@@ -207,25 +214,28 @@ Result<Submission> FromJson(std::string_view body) {
   }
   Submission s;
   // In the document's order. A name given twice (also as its alias, or once as null) is refused
-  // as a form's field given twice is: parsers disagree on which of the two counts.
-  std::vector<std::string> seen;
-  for (auto [key_view, value] : object) {
-    std::string key(key_view);
-    std::string name = CanonicalField(key);
+  // as a form's field given twice is: parsers disagree on which of the two counts. The names
+  // seen are canonical ones, each at most once: they fit in kAliases' count.
+  std::string_view seen[std::size(kAliases)];
+  size_t seen_count = 0;
+  for (auto [key, value] : object) {
+    std::string_view name = CanonicalName(key);
     if (name.empty() || name == "photos" || name == "website" || name == "form_token") {
-      return BadRequest(errors::kUnknownField, "Unbekanntes Feld \"" + key + "\".");
+      return BadRequest(errors::kUnknownField, "Unbekanntes Feld \"" + std::string(key) + "\".");
     }
-    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-      return BadRequest(errors::kDuplicateField, "Das Feld \"" + name + "\" kommt mehrfach vor.");
+    if (std::find(seen, seen + seen_count, name) != seen + seen_count) {
+      return BadRequest(errors::kDuplicateField,
+                        "Das Feld \"" + std::string(name) + "\" kommt mehrfach vor.");
     }
-    seen.push_back(name);
+    seen[seen_count++] = name;
     if (value.is_null())
       continue;
     std::string field;
     if (name == "lat" || name == "lon") {
       double number = 0;
       if (!value.is_number() || value.get_double().get(number) != simdjson::SUCCESS) {
-        return BadRequest(errors::kCoordinatesInvalid, "\"" + key + "\" muss eine Zahl sein.");
+        return BadRequest(errors::kCoordinatesInvalid,
+                          "\"" + std::string(key) + "\" muss eine Zahl sein.");
       }
       // printf's "%.8f" (as the form's text would carry it), without printf's cost; room for
       // the longest double written that way.
@@ -235,12 +245,13 @@ Result<Submission> FromJson(std::string_view body) {
     } else if (std::string_view str; value.get_string().get(str) == simdjson::SUCCESS) {
       field = str;
     } else {
-      return BadRequest(errors::kFieldTypeInvalid, "\"" + key + "\" muss eine Zeichenkette sein.");
+      return BadRequest(errors::kFieldTypeInvalid,
+                        "\"" + std::string(key) + "\" muss eine Zeichenkette sein.");
     }
     if (name == "description")
       s.description_in_raw = JsonPointerStep(key);
-    if (auto st = AddField(s, name, std::move(field)); !st)
-      return st.error();
+    // Canonical, known and seen once (above): AddField's checks would all pass.
+    s.fields.emplace(std::string(name), std::move(field));
   }
   return s;
 }
@@ -394,8 +405,8 @@ FieldError PhotoRefused(const Error& e, const std::string& filename, const texts
 }
 
 texts::Lang LanguageOf(const Submission& s, const Config& config) {
-  std::string code = texts::Normalise(Field(s, "language"));
-  return texts::For(config, code.empty() ? "de" : code);
+  auto it = s.fields.find("language");
+  return texts::For(config, it == s.fields.end() ? std::string_view() : it->second);
 }
 
 Validation Validate(const Submission& s, const Limits& limits, const Config& config) {

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <string_view>
 
 #include "core/crypto.hpp"
 #include "core/http_client.hpp"
@@ -90,6 +93,27 @@ TEST_CASE("crypto helpers match known answers") {
   CHECK(ConstantTimeEquals("same", "same"));
   CHECK_FALSE(ConstantTimeEquals("same", "sama"));
   CHECK(NewUuid().size() == 36);
+}
+
+TEST_CASE(
+    "a report's id is an RFC 9562 version-4 UUID in its canonical form, a new one each time") {
+  using meldestelle::NewUuid;
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = NewUuid();
+    REQUIRE(id.size() == 36);
+    for (size_t at = 0; at < id.size(); ++at) {
+      if (at == 8 || at == 13 || at == 18 || at == 23) {
+        REQUIRE(id[at] == '-');
+      } else {
+        REQUIRE(std::string_view("0123456789abcdef").find(id[at]) != std::string_view::npos);
+      }
+    }
+    CHECK(id[14] == '4');                                                    // version 4
+    CHECK(std::string_view("89ab").find(id[19]) != std::string_view::npos);  // variant 10xx
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 1000);
 }
 
 TEST_CASE("credentials only go to URLs under the configured base, and logs never see userinfo") {
