@@ -228,7 +228,8 @@ void Gateway::Routes() {
   // it if it is encoded): framing, encoding, header size and the route's body limit.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // One per request thread, kept: the room of its header list is allocated once, not per
-    // request. Its views are into `req` and are not used after this call.
+    // request. Its views are into `req` and are not used after this call. Room for more fields
+    // than a request may have (a refused one may have sent thousands) is not kept.
     thread_local RequestHead head;
     head.method = req.method;
     head.path = req.path;
@@ -236,6 +237,8 @@ void Gateway::Routes() {
     for (const auto& [name, value] : req.headers)
       head.headers.emplace_back(name, value);
     auto refusal = CheckFraming(head, framing_);
+    if (head.headers.capacity() > static_cast<size_t>(framing_.max_header_count))
+      head.headers = {};
     if (!refusal) {
       GuardedServer::HeadRead(BodyLength(req));
       return httplib::Server::HandlerResponse::Unhandled;
