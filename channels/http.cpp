@@ -55,20 +55,13 @@ Result<std::string> ReadAll(const httplib::Request& req, httplib::Response& res,
   size_t announced = 0;
   if (std::from_chars(length.data(), length.data() + length.size(), announced).ec == std::errc{})
     raw.reserve(std::min({announced, cap, size_t{256} * 1024}));
-  // The receiver captures one pointer: it then fits in std::function's own room, without an
-  // allocation per request.
-  struct Sink {
-    std::string& raw;
-    size_t cap;
-    bool over = false;
-  } sink{raw, cap};
-  bool ok = reader([s = &sink](const char* data, size_t n) {
-    s->over = s->raw.size() + n > s->cap;
-    if (!s->over)
-      s->raw.append(data, n);
-    return !s->over;
+  bool over = false;
+  bool ok = reader([&](const char* data, size_t n) {
+    over = raw.size() + n > cap;
+    if (!over)
+      raw.append(data, n);
+    return !over;
   });
-  const bool over = sink.over;
   if (!ok && (res.status == 413 || over)) {
     // cpp-httplib answers an over-long Content-Length itself by setting 413 and failing the
     // read; the handler answers instead.

@@ -128,16 +128,10 @@ std::string NewUuid() {
   std::memcpy(b + 8, &lo, 8);
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  // 8-4-4-4-12 hex digits, written in place (a report's id, on the gateway's hot path).
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(36, '-');
-  size_t at = 0;
-  for (size_t i = 0; i < sizeof b; ++i) {
-    if (at == 8 || at == 13 || at == 18 || at == 23)
-      ++at;
-    id[at++] = kHex[b[i] >> 4];
-    id[at++] = kHex[b[i] & 0x0F];
-  }
+  // 8-4-4-4-12 hex digits.
+  std::string id = HexEncode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
+  for (size_t at : {8, 13, 18, 23})
+    id.insert(at, 1, '-');
   return id;
 }
 

@@ -114,6 +114,19 @@ size_t Utf8Length(std::string_view s) {
   return count;
 }
 
+bool AsciiStartsWithLower(std::string_view s, std::string_view lower_prefix) {
+  if (s.size() < lower_prefix.size())
+    return false;
+  for (size_t i = 0; i < lower_prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_prefix[i])
+      return false;
+  }
+  return true;
+}
+
 std::string AsciiLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

@@ -20,6 +20,8 @@ std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 std::string_view TrimAscii(std::string_view s);
 // A-Z to a-z; every other byte as it is (header values, tokens, charset names).
 std::string AsciiLower(std::string_view s);
+// `s` begins with `lower_prefix` (given in lower case), ASCII letters in any case; no copy.
+bool AsciiStartsWithLower(std::string_view s, std::string_view lower_prefix);
 // Lowercase for the letters citizens' languages use: ASCII, Latin-1 and Latin Extended-A
 // capitals (Ä, Ö, Ü, Ç, Ğ, Ş; İ becomes i), Cyrillic (А–Я, Ѐ–Џ, Ґ); every other byte as it is.
 std::string Utf8Lower(std::string_view s);

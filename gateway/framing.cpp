@@ -20,11 +20,6 @@ bool Named(std::string_view name, std::string_view wanted) {
   return true;
 }
 
-// `s` begins with `lower_prefix` (lower-case), in any case; without a copy.
-bool StartsWithNamed(std::string_view s, std::string_view lower_prefix) {
-  return s.size() >= lower_prefix.size() && Named(s.substr(0, lower_prefix.size()), lower_prefix);
-}
-
 std::string SizeText(int64_t bytes) {
   if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
     return std::to_string(bytes / (1024 * 1024)) + " MiB";
@@ -63,7 +58,7 @@ int64_t BodyLimitFor(const FramingRules& rules, std::string_view path,
   if (route == nullptr)
     return rules.default_body_bytes;
   int64_t text = route->bytes > 0 ? route->bytes : rules.default_body_bytes;
-  bool multipart = StartsWithNamed(TrimAscii(content_type), "multipart/form-data");
+  bool multipart = AsciiStartsWithLower(TrimAscii(content_type), "multipart/form-data");
   if (multipart && route->multipart_bytes > 0)
     return route->multipart_bytes;
   return text;
@@ -123,7 +118,7 @@ std::optional<Refusal> CheckFraming(const RequestHead& head, const FramingRules&
   }
   int64_t limit = BodyLimitFor(rules, head.path, content_type);
   if (bytes && *bytes > limit) {
-    bool multipart = StartsWithNamed(TrimAscii(content_type), "multipart/");
+    bool multipart = AsciiStartsWithLower(TrimAscii(content_type), "multipart/");
     return Refusal{413, errors::kPayloadTooLarge,
                    "Die Anfrage ist zu groß: höchstens " + SizeText(limit) +
                        " an diese Adresse mit diesem Inhaltstyp." +

@@ -227,18 +227,11 @@ void Gateway::Routes() {
   // Before a byte of any body is read (cpp-httplib reads it after this handler, and decompresses
   // it if it is encoded): framing, encoding, header size and the route's body limit.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // One per request thread, kept: the room of its header list is allocated once, not per
-    // request. Its views are into `req` and are not used after this call. Room for more fields
-    // than a request may have (a refused one may have sent thousands) is not kept.
-    thread_local RequestHead head;
-    head.method = req.method;
-    head.path = req.path;
-    head.headers.clear();
+    RequestHead head{req.method, req.path, {}};
+    head.headers.reserve(req.headers.size());
     for (const auto& [name, value] : req.headers)
       head.headers.emplace_back(name, value);
     auto refusal = CheckFraming(head, framing_);
-    if (head.headers.capacity() > static_cast<size_t>(framing_.max_header_count))
-      head.headers = {};
     if (!refusal) {
       GuardedServer::HeadRead(BodyLength(req));
       return httplib::Server::HandlerResponse::Unhandled;
@@ -409,11 +402,11 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
   if (!request_hash.empty())
     r.raw_ref = "sha256:" + request_hash;  // request_hash is the digest of raw.body
   std::string envelope = EncodeEnvelope(r, request.raw, request.channel_data, intake.text_in_raw);
-  std::string message_id = std::move(r.id);  // the report is encoded: its id is needed no more
+  std::string message_id = r.id;
   if (!dedup_key.empty()) {
     auto existing = store_.Reserve(
         channel, dedup_key,
-        {r.reference, message_id, request_hash, "pending", request.keep_envelope ? envelope : ""});
+        {r.reference, r.id, request_hash, "pending", request.keep_envelope ? envelope : ""});
     if (!existing) {
       log::Warn("database unavailable at intake", {{"error", existing.error().detail}});
       return fail(existing.error());

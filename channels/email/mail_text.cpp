@@ -355,10 +355,6 @@ std::string_view RTrim(std::string_view s) {
   return s;
 }
 
-bool StartsWithI(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && AsciiLower(s.substr(0, prefix.size())) == prefix;
-}
-
 bool ContainsI(std::string_view s, std::string_view needle) {
   return AsciiLower(s).find(needle) != std::string::npos;
 }
@@ -376,8 +372,8 @@ bool HasDigit(std::string_view s) {
 // clients wrap long attributions, so the next line may complete it.
 bool IsAttribution(std::string_view line, std::string_view next) {
   std::string_view t = TrimAscii(line);
-  bool de = StartsWithI(t, "am ");
-  bool en = StartsWithI(t, "on ");
+  bool de = AsciiStartsWithLower(t, "am ");
+  bool en = AsciiStartsWithLower(t, "on ");
   if (!de && !en) {
     return false;
   }
@@ -396,7 +392,7 @@ bool IsAttribution(std::string_view line, std::string_view next) {
 
 bool IsSeparatorLine(std::string_view line) {
   std::string_view t = TrimAscii(line);
-  if (!StartsWithI(t, "---")) {
+  if (!AsciiStartsWithLower(t, "---")) {
     return false;
   }
   return ContainsI(t, "original message") || ContainsI(t, "ursprüngliche nachricht") ||
@@ -406,15 +402,15 @@ bool IsSeparatorLine(std::string_view line) {
 // Outlook without a separator line: "Von: …" followed by "Gesendet: …" (or From/Sent).
 bool IsOutlookHeaderBlock(const std::vector<std::string>& lines, size_t i) {
   std::string_view t = TrimAscii(lines[i]);
-  bool de = StartsWithI(t, "von:");
-  bool en = StartsWithI(t, "from:");
+  bool de = AsciiStartsWithLower(t, "von:");
+  bool en = AsciiStartsWithLower(t, "from:");
   if (!de && !en) {
     return false;
   }
   for (size_t k = i + 1; k < lines.size() && k <= i + 3; ++k) {
     std::string_view n = TrimAscii(lines[k]);
-    if (StartsWithI(n, de ? "gesendet:" : "sent:") || StartsWithI(n, "datum:") ||
-        StartsWithI(n, "date:")) {
+    if (AsciiStartsWithLower(n, de ? "gesendet:" : "sent:") || AsciiStartsWithLower(n, "datum:") ||
+        AsciiStartsWithLower(n, "date:")) {
       return true;
     }
   }

@@ -27,6 +27,18 @@ TEST_CASE("UTF-8 validation rejects malformed sequences") {
   CHECK_FALSE(IsValidUtf8("M\xFC" "hlenweg"));   // Latin-1 byte
 }
 
+TEST_CASE("a case-blind prefix test matches ASCII letters in any case, and nothing else") {
+  CHECK(AsciiStartsWithLower("Multipart/Form-Data; boundary=x", "multipart/form-data"));
+  CHECK(AsciiStartsWithLower("FROM: someone", "from:"));
+  CHECK(AsciiStartsWithLower("anything", ""));
+  CHECK_FALSE(AsciiStartsWithLower("multipart", "multipart/"));  // shorter than the prefix
+  CHECK_FALSE(AsciiStartsWithLower("application/json", "multipart/"));
+  CHECK_FALSE(AsciiStartsWithLower("Von: x", "vom:"));
+  // Only A-Z are folded, not every byte with the case bit ('[' is not '{', '@' not '`').
+  CHECK_FALSE(AsciiStartsWithLower("[x", "{x"));
+  CHECK_FALSE(AsciiStartsWithLower("@", "`"));
+}
+
 TEST_CASE("German folding makes spelling variants equal") {
   CHECK(FoldGerman("Straße") == FoldGerman("STRASSE"));
   CHECK(FoldGerman("Müll") == "muell");
