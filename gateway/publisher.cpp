@@ -300,6 +300,15 @@ Status Publisher::ReadFrames(bool block) {
   }
 }
 
+// Waits out *backoff (less if Stop() wakes this thread), then doubles it, up to 2 s.
+void Publisher::BackOff(std::chrono::milliseconds* backoff) {
+  pollfd pfd{wake_fd_, POLLIN, 0};
+  poll(&pfd, 1, static_cast<int>(backoff->count()));
+  uint64_t drained;
+  [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
+  *backoff = std::min(*backoff * 2, std::chrono::milliseconds(2000));
+}
+
 void Publisher::Loop() {
   std::chrono::milliseconds backoff(200);
   while (!stop_.load()) {
@@ -318,11 +327,7 @@ void Publisher::Loop() {
           log::Warn("broker unavailable", {{"error", st.error().detail}});
           last_error_ = st.error().detail;
         }
-        pollfd pfd{wake_fd_, POLLIN, 0};
-        poll(&pfd, 1, static_cast<int>(backoff.count()));
-        uint64_t drained;
-        [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        BackOff(&backoff);
         continue;
       }
       if (std::chrono::steady_clock::now() - lost_at_ > std::chrono::seconds(5))
@@ -366,11 +371,7 @@ void Publisher::Loop() {
       if (lost_at_ - connected_at_ < std::chrono::seconds(1)) {
         // Lost again at once (a queue without a leader nacks everything): wait before the next
         // connection, doubling up to 2 s, rather than churn the broker's connections.
-        pollfd pfd{wake_fd_, POLLIN, 0};
-        poll(&pfd, 1, static_cast<int>(backoff.count()));
-        uint64_t drained;
-        [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        BackOff(&backoff);
       }
     }
   }

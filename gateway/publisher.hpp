@@ -52,6 +52,7 @@ class Publisher {
   };
 
   void Loop();
+  void BackOff(std::chrono::milliseconds* backoff);
   Status ConnectOnce();
   void FailAll(const Error& e);
   void PublishQueued();
