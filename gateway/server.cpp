@@ -169,8 +169,12 @@ Result<int> Gateway::Start() {
                          " is not set; the gateway needs it to sign form tokens");
   }
   framing_ = Framing(config_, channels_);
-  if (config_.gateway.admin_port > 0)
-    admin_ = std::make_unique<GuardedServer>(ConnectionLimits{.threads = 2, .queue = 16});
+  if (config_.gateway.admin_port > 0) {
+    ConnectionLimits admin_limits;
+    admin_limits.threads = 2;
+    admin_limits.queue = 16;
+    admin_ = std::make_unique<GuardedServer>(admin_limits);
+  }
   Routes();
   if (auto st = staff_.Register(*server_); !st)
     return st.error();

@@ -31,14 +31,14 @@ StatusPage Sample() {
   p.lat = 50.9375312;
   p.lon = 6.9602786;
   p.map_link = "https://www.openstreetmap.org/?mlat=50.937531&mlon=6.960279";
-  p.map = {true,
-           "https://tile.example/{z}/{x}/{y}.png",
-           "© Karten-Mitwirkende",
-           "https://tile.example/copyright",
-           18,
-           "/a.css",
-           "/a.js",
-           "/b.js"};
+  p.map.enabled = true;
+  p.map.tile_url = "https://tile.example/{z}/{x}/{y}.png";
+  p.map.attribution = "© Karten-Mitwirkende";
+  p.map.attribution_url = "https://tile.example/copyright";
+  p.map.max_zoom = 18;
+  p.map.library_css = "/a.css";
+  p.map.library_js = "/a.js";
+  p.map.script_js = "/b.js";
   p.self = "/meldung/4KQ7XRT2WNPA";
   return p;
 }

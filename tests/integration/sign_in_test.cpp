@@ -93,7 +93,7 @@ TEST_CASE("directory sign-in: the groups give department and role, the history n
                 " 'Anna Beispiel (anna)' AND actor_department = 'tiefbauamt'") == 1);
 
   // Olga Leitner is in the operators' group; Ali Kaya in both: the operator role wins.
-  for (const std::string& op : {"olga", "ali.kaya"}) {
+  for (const char* op : {"olga", "ali.kaya"}) {
     INFO(op);
     auto h = InboxSignIn(s, op, pw);
     auto r = c.Get("/staff/leitstelle", h);

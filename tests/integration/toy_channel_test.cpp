@@ -71,9 +71,9 @@ void Route(httplib::Server& server, channels::Intake& intake) {
     r.text = req.body;
     r.reporter.ack_channel = "toy";
     r.reporter.ack_address = req.get_header_value("X-Toy-Sender");
-    auto st =
-        intake.Publish({std::string(kToyType), EncodeEnvelope({r, {"text/plain", req.body}}), r.id},
-                       channels::NowMillis());
+    auto st = intake.Publish(
+        {std::string(kToyType), EncodeEnvelope({r, {"text/plain", req.body}, ""}), r.id},
+        channels::NowMillis());
     if (!st)
       return channels::SendError(res, 503, st.error().code, "broker unavailable");
     res.status = 202;
@@ -280,7 +280,7 @@ TEST_CASE("messages queued before they carried their type are still handled",
   r.channel_message_id = r.id;
   r.received_at = NowTimestamp();
   r.text = "Laterne vor Nr. 7 brennt nicht";
-  s.PublishRaw(EncodeEnvelope({r, {}}), r.id);
+  s.PublishRaw(EncodeEnvelope({r, {}, ""}), r.id);
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '4KQ7XRT2WNPA'", 1));
 

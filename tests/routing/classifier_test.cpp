@@ -23,9 +23,10 @@ Config ClassifierConfig() {
       {"STR-01",
        "Schlagloch",
        "Straße",
-       {{"schlagloch", 2, 0}, {"fahrbahn"}, {"loch in der straße", 3, 0}}},
-      {"BEL-01", "Laterne", "Licht", {{"laterne", 2, 0}, {"Laternen"}, {"dunkel"}}},
-      {"SON-01", "Sonstiges", "Sonstiges", {}},
+       {{"schlagloch", 2, 0}, {"fahrbahn"}, {"loch in der straße", 3, 0}},
+       {}},
+      {"BEL-01", "Laterne", "Licht", {{"laterne", 2, 0}, {"Laternen"}, {"dunkel"}}, {}},
+      {"SON-01", "Sonstiges", "Sonstiges", {}, {}},
   };
   return c;
 }

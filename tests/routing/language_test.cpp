@@ -50,9 +50,9 @@ Config TestConfig() {
   c.town.timezone = "Europe/Berlin";
   c.departments = {{"tiefbau", "Tiefbau", ""}, {"licht", "Licht", ""}, {"service", "Service", ""},
                    {"gruen", "Grün", ""}};
-  c.categories = {{"STR-01", "Schlagloch", "Straße", {}},
-                  {"STR-02", "Gehweg", "Straße", {}},
-                  {"BEL-01", "Laterne", "Licht", {}}};
+  c.categories = {{"STR-01", "Schlagloch", "Straße", {}, {}},
+                  {"STR-02", "Gehweg", "Straße", {}, {}},
+                  {"BEL-01", "Laterne", "Licht", {}, {}}};
   c.Set<routing::Settings>().areas = {
       {"quadrat", WriteFile("quadrat.geojson", kSquareWithHole), 10},
       {"strasse",

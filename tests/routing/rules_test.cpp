@@ -20,7 +20,8 @@ Config TestConfig() {
   c.departments = {{"tiefbauamt", "Tiefbauamt", ""},
                    {"strassenbeleuchtung", "Straßenbeleuchtung", ""},
                    {"buergerservice", "Bürgerservice", ""}};
-  c.categories = {{"STR-01", "Schlagloch", "Straße", {}}, {"BEL-01", "Laterne", "Licht", {}}};
+  c.categories = {{"STR-01", "Schlagloch", "Straße", {}, {}},
+                  {"BEL-01", "Laterne", "Licht", {}, {}}};
   return c;
 }
 
