@@ -242,7 +242,7 @@ Exiv2Read ReadWithExiv2(std::string_view bytes) noexcept {
   }
   InitExiv2Once();
   try {
-    Exiv2::Image::AutoPtr image =
+    auto image =  // Exiv2 0.27: a std::auto_ptr (clang: deprecated by name)
         Exiv2::ImageFactory::open(AsBytes(bytes), static_cast<long>(bytes.size()));
     if (image.get() == nullptr) {
       return out;
@@ -529,7 +529,7 @@ namespace photo_internal {
 // Exiv2 splits the profile into APP2 chunks.
 std::string WithIccProfile(std::string jpeg, const std::string& icc) noexcept {
   try {
-    Exiv2::Image::AutoPtr image =
+    auto image =  // Exiv2 0.27: a std::auto_ptr (clang: deprecated by name)
         Exiv2::ImageFactory::open(AsBytes(jpeg), static_cast<long>(jpeg.size()));
     Exiv2::DataBuf buf(AsBytes(icc), static_cast<long>(icc.size()));
     image->setIccProfile(buf, /*bTestValid=*/true);
