@@ -299,12 +299,17 @@ Status Lane::Finish(const Row& row, Plan plan) {
                                       {"why", RedactContacts(plan.reason)}});
     return Ok{};
   }
+  // The lease was renewed just now (Prepare): until it runs out, no other dispatcher takes the row.
+  const auto lease_ends = std::chrono::steady_clock::now() + settings_.lease;
   Attempt a = plan.action == Plan::Action::kFail ? Attempt::Failed(plan.reason, true)
                                                  : plan.prepared->Send();
   auto recorded = Record(row, a, plan.prepared.get());
+  if (!recorded && a.sent && db::IsTransient(recorded.error()))
+    recorded = RecordWhenBack(row, a, plan.prepared.get(), lease_ends, recorded.error());
   if (!recorded) {
     // The lease runs out and the row is sent again: at-least-once (receivers deduplicate on the
-    // delivery id), logged.
+    // delivery id), logged. A send is recorded late rather than made twice where it can be
+    // (RecordWhenBack).
     log::Warn("outcome of an outbox row not recorded",
               {{"outbox_id", std::to_string(row.id)}, {"error", recorded.error().detail}});
     return recorded.error();
@@ -315,6 +320,40 @@ Status Lane::Finish(const Row& row, Plan plan) {
   if (plan.prepared)
     plan.prepared->Committed(a, **recorded);
   return Ok{};
+}
+
+// A message the provider took is recorded as sent once the database answers again, rather than
+// sent again: the lane holds the outcome and tries again (0.1 s, doubling up to 2 s) while the
+// error is the database being away, until the row's lease runs out or the dispatcher stops. The
+// lane sends nothing meanwhile; nothing could be claimed or recorded anyway.
+Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attempt& a,
+                                                    Prepared* prepared,
+                                                    std::chrono::steady_clock::time_point until,
+                                                    Error error) {
+  log::Warn(
+      "outbox row sent, its outcome not recorded yet: holding it until the database answers",
+      {{"lane", settings_.name}, {"outbox_id", std::to_string(row.id)}, {"error", error.detail}});
+  const std::atomic<bool> never{false};
+  const std::atomic<bool>& stop = stop_ != nullptr ? *stop_ : never;
+  std::chrono::milliseconds wait(100);
+  int tries = 1;
+  while (!stop.load() && std::chrono::steady_clock::now() + wait < until) {
+    WaitUnlessStopped(wait, stop);
+    wait = std::min(wait * 2, std::chrono::milliseconds(2000));
+    auto recorded = Record(row, a, prepared);
+    ++tries;
+    if (recorded) {
+      log::Info("outbox row's outcome recorded after the database came back",
+                {{"lane", settings_.name},
+                 {"outbox_id", std::to_string(row.id)},
+                 {"tries", std::to_string(tries)}});
+      return recorded;
+    }
+    error = recorded.error();
+    if (!db::IsTransient(error))
+      break;
+  }
+  return error;
 }
 
 void Lane::MeasureBacklog() {
@@ -386,8 +425,9 @@ Result<int> Lane::RunOnce() {
     if (!st) {
       // The rows of this batch not yet recorded are not being sent any more (one lane, one
       // thread): once the database answers again, the next pass takes them up at once rather
-      // than leaving them to their lease. The one whose send went out before its record failed
-      // goes out again, as it would after the lease.
+      // than leaving them to their lease. One whose send went out and whose record was held in
+      // vain (the database away for the whole lease, or the dispatcher stopping) goes out
+      // again, as it would after the lease.
       took_up_ = false;
       return st.error();
     }
@@ -396,6 +436,7 @@ Result<int> Lane::RunOnce() {
 }
 
 void Lane::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  stop_ = &stop;
   PollUntilStopped(
       settings_.name.c_str(), [this] { return RunOnce(); }, stop, interval);
 }

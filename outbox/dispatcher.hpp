@@ -8,8 +8,9 @@
 // ticket as it is now — or to skip it (opted out, obsolete); then the sender sends, outside any
 // transaction; then the outcome is recorded: sent, retry with exponential backoff (1 s, 2 s,
 // 4 s … 10 min; longer if the provider asked), or failed (permanent, or out of attempts). Every
-// attempt is a row of outbox_attempts. A row another dispatcher took over (after our lease ran
-// out) is left to it.
+// attempt is a row of outbox_attempts. A send whose record meets the database away is recorded
+// once it answers (within the lease), not sent again. A row another dispatcher took over (after
+// our lease ran out) is left to it.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -151,12 +152,20 @@ class Lane {
   Status MarkDone(const Row& row, const std::string& reason);
   // Writes the attempt's outcome; nullopt when another dispatcher took the row over.
   Result<std::optional<Outcome>> Record(const Row& row, const Attempt& attempt, Prepared* prepared);
+  // Record again and again while the database is away (`error`), until `until` (the row's lease)
+  // or Run's stop: a sent message is recorded, not sent twice.
+  Result<std::optional<Outcome>> RecordWhenBack(const Row& row, const Attempt& attempt,
+                                                Prepared* prepared,
+                                                std::chrono::steady_clock::time_point until,
+                                                Error error);
   void Report(const Row& row, const Attempt& attempt, Outcome outcome);
   void MeasureBacklog();
   // At the first pass, and at the first after a failure: the rows this holder leased and no
   // longer has in hand (before it restarted, or when the database went away) become due.
   void TakeUpOwnRows();
   bool took_up_ = false;
+  const std::atomic<bool>* stop_ =
+      nullptr;  // Run's; RunOnce alone holds an outcome up to the lease
 
   db::Session session_;
   Senders senders_;
