@@ -12,7 +12,8 @@ reference (a question for the place, say, is counted apart as "other").
 
 Prints a table per phase and channel, a Markdown row per phase for docs/reliability.md, and
 the check lines; exits 1 if a check failed. --expect-once TEXT: exactly one ticket's text
-holds TEXT (the vectors' tickets, which are not the load's)."""
+holds TEXT (the vectors' tickets, which are not the load's). --once-in PHASE: no acknowledgement
+of that phase went out twice."""
 import argparse
 import collections
 import csv
@@ -49,6 +50,9 @@ def main():
     p.add_argument("--ignore-prefix", default="Letzte Probe",
                    help="tickets whose text starts so are the suite's own probes")
     p.add_argument("--markdown", help="write the per-phase and per-channel rows here")
+    p.add_argument("--once-in", action="append", default=[], metavar="PHASE",
+                   help="a phase in which no acknowledgement may go out twice (no dispatcher is "
+                        "killed in it, and no outage outlasts the outbox's lease)")
     a = p.parse_args()
 
     tickets = []
@@ -169,6 +173,11 @@ def main():
     check(totals["acks twice"] * 100 <= totals["sent"],
           "acknowledgements sent twice (a dispatcher killed mid-send): %d (at most 1 %%)"
           % totals["acks twice"])
+    for phase, per in rows:
+        if phase in a.once_in:
+            twice = sum(c["acks twice"] for c in per.values())
+            check(twice == 0, "%s: every acknowledgement sent exactly once (no dispatcher killed, "
+                  "the outage shorter than the outbox's lease): %d twice" % (phase, twice))
     check(no_retry_after == 0, "every 503 had a Retry-After header: %d had none" % no_retry_after)
     for text in a.expect_once:
         n = sum(1 for t in tickets if text in t[2])
