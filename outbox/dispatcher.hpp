@@ -164,8 +164,8 @@ class Lane {
   // longer has in hand (before it restarted, or when the database went away) become due.
   void TakeUpOwnRows();
   bool took_up_ = false;
-  const std::atomic<bool>* stop_ =
-      nullptr;  // Run's; RunOnce alone holds an outcome up to the lease
+  // Run's stop flag; RunOnce called alone holds an unrecorded send up to the lease.
+  const std::atomic<bool>* stop_ = nullptr;
 
   db::Session session_;
   Senders senders_;
