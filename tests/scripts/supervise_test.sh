@@ -40,16 +40,18 @@ until_true() {
 }
 pid_of() { cat "$MELDESTELLE_VAR/run/$1.pid" 2>/dev/null || true; }
 
-# A service that fails at its first start, then runs until it is killed or told to stop.
+# A service that fails at its first start, then runs until it is killed or told to stop. Its
+# TERM trap is set before it counts its start: the supervisor writes the pid file as soon as it
+# has forked, so only the count says that the service is ready for a SIGTERM.
 counter=$MELDESTELLE_VAR/starts
 service=$MELDESTELLE_VAR/service.sh
 cat >"$service" <<'SH'
 #!/bin/sh
+trap 'echo "stopped by TERM"; exit 0' TERM
 n=$(($(cat "$1" 2>/dev/null || echo 0) + 1))
-echo "$n" >"$1"
+echo "$n" >"$1.new" && mv "$1.new" "$1"
 echo "start $n"
 [ "$n" -gt 1 ] || exit 3
-trap 'echo "stopped by TERM"; exit 0' TERM
 while :; do sleep 0.05; done
 SH
 chmod +x "$service"
@@ -64,10 +66,11 @@ check 'grep -q "supervisor: service ended (status 3); starting it again in 1s" "
 first=$(pid_of service)
 kill -9 "$first"
 # (The pid file read once per try: between two reads it may be removed.)
-until_true 'p=$(pid_of service); [[ -n $p && $p != "$first" ]]' || true
+until_true 'p=$(pid_of service); [[ -n $p && $p != "$first" && $(cat "$counter") == 3 ]]' || true
 second=$(pid_of service)
 check '[[ -n $second && $second != "$first" ]] && kill -0 "$second"' \
   "after kill -9 it runs again under a new pid"
+check '[[ $(cat "$counter") == 3 ]]' "started a third time"
 check 'grep -q "ended (status 137)" "$log"' "kill -9 is logged as status 137"
 kill -TERM "$sup"
 until_true '! kill -0 "$sup" 2>/dev/null' || true
