@@ -194,11 +194,14 @@ ms_supervise() {
     pidfile=$MELDESTELLE_VAR/run/$name.pid
     child=
     # shellcheck disable=SC2317 # invoked by the trap
+    # (What runs is asked with jobs -p, not $child: a SIGTERM between a start and child=$! would
+    # otherwise leave the new process running.)
     stop() {
-      if [[ -n $child ]]; then
-        kill -TERM "$child" 2>/dev/null
-        wait "$child" 2>/dev/null
-      fi
+      local p
+      for p in $(jobs -p); do
+        kill -TERM "$p" 2>/dev/null
+      done
+      wait 2>/dev/null
       rm -f "$pidfile"
       exit 0
     }
