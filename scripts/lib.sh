@@ -193,9 +193,9 @@ ms_supervise() {
     set +e
     pidfile=$MELDESTELLE_VAR/run/$name.pid
     child=
-    # shellcheck disable=SC2317 # invoked by the trap
     # (What runs is asked with jobs -p, not $child: a SIGTERM between a start and child=$! would
     # otherwise leave the new process running.)
+    # shellcheck disable=SC2317 # invoked by the trap
     stop() {
       local p
       for p in $(jobs -p); do
