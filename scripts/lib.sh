@@ -192,9 +192,8 @@ ms_supervise() {
   (
     set +e
     pidfile=$MELDESTELLE_VAR/run/$name.pid
-    child=
-    # (What runs is asked with jobs -p, not $child: a SIGTERM between a start and child=$! would
-    # otherwise leave the new process running.)
+    # (What runs is asked with jobs -p, not a remembered pid: a SIGTERM between a start and
+    # reading $! would otherwise leave the new process running.)
     # shellcheck disable=SC2317 # invoked by the trap
     stop() {
       local p
@@ -210,11 +209,9 @@ ms_supervise() {
     while :; do
       started=$SECONDS
       "$@" >>"$log" 2>&1 </dev/null &
-      child=$!
-      echo "$child" >"$pidfile"
-      wait "$child"
+      echo "$!" >"$pidfile"
+      wait "$!"
       rc=$?
-      child=
       rm -f "$pidfile"
       if ((rc == 0)); then
         ms_log "$name ended by itself (status 0); not started again"
@@ -235,10 +232,9 @@ ms_supervise() {
       echo "$(date -u +%FT%TZ) supervisor: $name ended (status $rc); starting it again in ${delay}s" \
         >>"$log"
       ms_log "$name ended (status $rc); starting it again in ${delay}s (log: $log)"
+      # (In the background: a SIGTERM's trap runs during wait, not until a foreground sleep ends.)
       sleep "$delay" &
-      child=$!
-      wait "$child"
-      child=
+      wait "$!"
       delay=$((delay * 2))
       ((delay <= ${MS_SUPERVISE_MAX_DELAY:-30})) || delay=${MS_SUPERVISE_MAX_DELAY:-30}
     done
