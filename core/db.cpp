@@ -2,9 +2,19 @@
 
 #include "core/sql.hpp"
 
+#include <cstdio>
+#include <functional>
+
 namespace meldestelle::db {
 
 bool IsTransient(const Error& e) { return e.code == errors::kDbUnavailable; }
+
+std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql) {
+  char name[24];
+  std::snprintf(name, sizeof name, "ms_%016zx", std::hash<std::string_view>{}(sql));
+  tx.conn().prepare(name, std::string(sql));  // the same definition again changes nothing
+  return name;
+}
 
 Error ErrorFrom(const std::exception& ex) {
   if (const auto* e = dynamic_cast<const pqxx::broken_connection*>(&ex)) {

@@ -3,6 +3,8 @@
 // libpqxx behind core/db.hpp: the concrete connection and transaction types and the templates of
 // Session and Pool. Include it only in .cpp files that run SQL, never in a header.
 #include <pqxx/pqxx>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/db.hpp"
@@ -27,6 +29,21 @@ class ReadTx : public Tx {
     exec0("SET TRANSACTION READ ONLY");
   }
 };
+
+// Runs `sql` with `args` as a statement prepared on the transaction's connection the first time it
+// runs there, named by a hash of its text. An unnamed statement (exec_params) is parsed, analysed
+// and planned by PostgreSQL on every call: that was 39 % of the database's CPU for each ticket the
+// worker stores (docs/benchmarks.md, issue 17, "Eighth round"). For the statements a hot path
+// runs again and again with different values; libpqxx prepares them anew after a reconnect.
+// A hash shared by two texts makes libpqxx refuse the second ("Inconsistent redefinition").
+// Registers `sql` on the transaction's connection (once; libpqxx prepares it at its first use)
+// and returns its name.
+std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql);
+
+template <typename... Args>
+pqxx::result ExecPrepared(pqxx::transaction_base& tx, std::string_view sql, Args&&... args) {
+  return tx.exec_prepared(PrepareOnce(tx, sql), std::forward<Args>(args)...);
+}
 
 // Turns the exceptions of libpqxx (and any other) into an Error: kUnavailable for failures of
 // the environment, kFailed for the rest. The only place that catches libpqxx's exceptions.

@@ -43,7 +43,8 @@ std::optional<Kind> KindNamed(std::string_view name) {
 std::optional<int64_t> Enqueue(db::Tx& tx, const NewRow& row) {
   // A row without a dedupe key is unique where the schema says so (one acknowledgement and one
   // forward per ticket); its insert fails the transaction otherwise, as it should.
-  auto r = tx.exec_params(
+  auto r = db::ExecPrepared(
+      tx,
       "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
       " VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5::jsonb, $6, NULLIF($7, ''))"
       " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",

@@ -17,14 +17,15 @@ std::string DetailsText(const json& details) {
 }
 
 int64_t RecordHistory(db::Tx& tx, const std::string& ticket_id, const HistoryEntry& e) {
-  auto r = tx.exec_params1(
+  auto r = db::ExecPrepared(
+      tx,
       "INSERT INTO ticket_history (ticket_id, actor, actor_department, action, from_status,"
       " to_status, from_department, to_department, public_note, note, details)"
       " VALUES ($1::uuid, $2, NULLIF($3, ''), $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''),"
       " NULLIF($8, ''), $9, $10, $11::jsonb) RETURNING id",
       ticket_id, e.actor, e.actor_department, e.action, e.from_status, e.to_status,
       e.from_department, e.to_department, e.public_note, e.note, e.details_json);
-  return r[0].as<int64_t>();
+  return r.at(0).at(0).as<int64_t>();
 }
 
 bool IsPublicEvent(const std::string& event) {

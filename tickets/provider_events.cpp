@@ -16,7 +16,8 @@ bool RememberProviderEvent(db::Tx& tx, const std::string& channel, const std::st
 
 void StoreRawPayload(db::Tx& tx, const RawPayload& raw) {
   pqxx::binarystring body(raw.body.data(), raw.body.size());
-  tx.exec_params0(
+  db::ExecPrepared(
+      tx,
       "INSERT INTO raw_payloads (sha256, content_type, body) VALUES ($1, $2, $3)"
       " ON CONFLICT (sha256) DO NOTHING",
       Sha256Hex(raw.body), raw.content_type, body);

@@ -39,11 +39,13 @@ std::optional<Link> FindOpenTicket(db::Tx& tx, const tickets::DuplicateSettings&
     array += (array.size() > 1 ? "," : "") + std::string("\"") + k + "\"";
   }
   array += "}";
-  tx.exec_params(
+  db::ExecPrepared(
+      tx,
       "SELECT pg_advisory_xact_lock(7412005, h) FROM"
       " (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS keys",
       array);
-  auto rows = tx.exec_params(
+  auto rows = db::ExecPrepared(
+      tx,
       "SELECT id::text, reference, lat, lon FROM tickets"
       " WHERE routed_category = $1 AND status NOT IN ('done', 'rejected', 'duplicate')"
       " AND duplicate_of IS NULL AND lat IS NOT NULL AND lon IS NOT NULL"
@@ -103,7 +105,8 @@ bool InsertTicket(db::Tx& tx, const NewTicket& t, const std::optional<Link>& lin
   std::string explanation =
       routing::DecisionToJson(d).dump(-1, ' ', false, json::error_handler_t::replace);
   // The duplicate keeps its own routing (department, rule) so that unlinking can open it.
-  auto inserted = tx.exec_params(
+  auto inserted = db::ExecPrepared(
+      tx,
       "INSERT INTO tickets (id, reference, channel, channel_message_id, received_at,"
       " department_id, department_name, category, rule_id, ruleset_version, text, lat, lon,"
       " accuracy_m, location_source, address, reporter, report, raw_ref, routing_explanation,"
@@ -123,7 +126,8 @@ bool InsertTicket(db::Tx& tx, const NewTicket& t, const std::optional<Link>& lin
 void StoreAttachments(db::Tx& tx, const Report& r) {
   for (size_t i = 0; i < r.attachments.size(); ++i) {
     const Attachment& a = r.attachments[i];
-    tx.exec_params0(
+    db::ExecPrepared(
+        tx,
         "INSERT INTO attachments (ticket_id, position, sha256, media_type, size, filename)"
         " VALUES ($1, $2, $3, $4, $5, $6)",
         r.id, static_cast<int>(i), a.sha256, a.media_type, a.size, a.filename);
@@ -216,8 +220,9 @@ Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
   const Report& r = t.envelope.report;
   return session_.Transact<Created>([&](db::Tx& tx) -> Created {
     // A redelivery is recognised before the duplicate search (which would find nothing new).
-    if (!tx.exec_params("SELECT 1 FROM tickets WHERE channel = $1 AND channel_message_id = $2",
-                        r.channel, r.channel_message_id)
+    if (!db::ExecPrepared(tx,
+                          "SELECT 1 FROM tickets WHERE channel = $1 AND channel_message_id = $2",
+                          r.channel, r.channel_message_id)
              .empty()) {
       return {Outcome::kRedelivered, ""};
     }
@@ -228,7 +233,8 @@ Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
       return {Outcome::kRedelivered, ""};  // the transaction rolls back: nothing else is written
     }
     if (link) {
-      tx.exec_params0(
+      db::ExecPrepared(
+          tx,
           "INSERT INTO ticket_reporters (ticket_id, reporter_ticket_id, distance_m)"
           " VALUES ($1::uuid, $2::uuid, $3)",
           link->id, r.id, link->distance_m);
