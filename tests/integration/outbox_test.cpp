@@ -1,7 +1,6 @@
 // The outbox's sending loop (outbox/dispatcher.cpp) against the real database: a message the
 // provider took while the database went away is recorded once it answers, not sent again.
 #include <catch2/catch.hpp>
-#include <pqxx/pqxx>
 
 #include "core/crypto.hpp"
 #include "outbox/dispatcher.hpp"
@@ -20,14 +19,16 @@ namespace {
 // answer is returned, as a database that restarts between a send and its record does.
 class CuttingSender : public outbox::Sender {
  public:
-  CuttingSender(std::string db_url, std::string application_name)
-      : db_url_(std::move(db_url)), application_name_(std::move(application_name)) {}
+  CuttingSender(Stack& stack, std::string application_name)
+      : stack_(stack), application_name_(std::move(application_name)) {}
 
   outbox::Plan Prepare(db::Tx&, const outbox::Row&) override {
     return outbox::Plan::Send([this] {
       ++sends;
+      // Waits until each backend is gone, so that the lane's next query meets a closed
+      // connection.
       if (sends == 1)
-        Cut();
+        cut += stack_.EndConnections(application_name_);
       return outbox::Attempt::Sent("provider-" + std::to_string(sends));
     });
   }
@@ -36,21 +37,8 @@ class CuttingSender : public outbox::Sender {
   int cut = 0;  // connections ended
 
  private:
-  void Cut() {
-    pqxx::connection c(db_url_);
-    pqxx::work w(c);
-    // Waits (up to 5 s) until each backend is gone, so that the lane's next query meets a closed
-    // connection.
-    auto r = w.exec_params(
-        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND application_name = $1",
-        application_name_);
-    w.commit();
-    for (const auto& row : r)
-      cut += row[0].as<bool>() ? 1 : 0;
-  }
-
-  std::string db_url_, application_name_;
+  Stack& stack_;
+  std::string application_name_;
 };
 
 }  // namespace
@@ -70,7 +58,7 @@ TEST_CASE(
   const std::string lane_url = s.db_url() +
                                (s.db_url().find('?') == std::string::npos ? "?" : "&") +
                                "application_name=" + name;
-  auto sender = std::make_shared<CuttingSender>(s.db_url(), name);
+  auto sender = std::make_shared<CuttingSender>(s, name);
   outbox::Senders senders;
   senders.Add({outbox::Kind::kAck}, "test", sender);
   metrics::Registry registry;

@@ -659,6 +659,20 @@ pqxx::result Stack::Query(const std::string& sql) {
   return tx.exec(sql);
 }
 
+int Stack::EndConnections(const std::string& application_name) {
+  pqxx::connection c(db_url_);  // its own: a test may call it from another thread
+  pqxx::work tx(c);
+  auto r = tx.exec_params(
+      "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+      " WHERE datname = current_database() AND application_name = $1",
+      application_name);
+  tx.commit();
+  int ended = 0;
+  for (const auto& row : r)
+    ended += row[0].as<bool>() ? 1 : 0;
+  return ended;
+}
+
 long long Stack::Count(const std::string& sql) { return Query(sql)[0][0].as<long long>(); }
 
 bool Stack::WaitForCount(const std::string& sql, long long n, std::chrono::milliseconds timeout) {

@@ -167,6 +167,10 @@ class Stack {
   // SQL helpers on the stack's own database.
   long long Count(const std::string& sql);
   pqxx::result Query(const std::string& sql);
+  // Ends the database connections named `application_name` (their URL's application_name), as
+  // a database restart would, waiting up to 5 s for each to be gone; returns how many it ended.
+  // On a connection of its own, so from any thread.
+  int EndConnections(const std::string& application_name);
   // Waits until `sql` (a COUNT query) returns at least `n`.
   bool WaitForCount(const std::string& sql, long long n,
                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
