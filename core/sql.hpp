@@ -30,16 +30,16 @@ class ReadTx : public Tx {
   }
 };
 
-// Runs `sql` with `args` as a statement prepared on the transaction's connection the first time it
-// runs there, named by a hash of its text. An unnamed statement (exec_params) is parsed, analysed
-// and planned by PostgreSQL on every call: that was 39 % of the database's CPU for each ticket the
-// worker stores (docs/benchmarks.md, issue 17, "Eighth round"). For the statements a hot path
-// runs again and again with different values; libpqxx prepares them anew after a reconnect.
-// A hash shared by two texts makes libpqxx refuse the second ("Inconsistent redefinition").
-// Registers `sql` on the transaction's connection (once; libpqxx prepares it at its first use)
-// and returns its name.
+// Registers `sql` on the transaction's connection under a name made from a hash of its text and
+// returns the name. libpqxx prepares it at its first use there, and again on a new connection.
+// A second text with the same hash would make libpqxx refuse it ("Inconsistent redefinition").
 std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql);
 
+// Runs `sql` with `args` as a statement prepared on the transaction's connection the first time it
+// runs there. An unnamed statement (exec_params) is parsed, analysed and planned by PostgreSQL on
+// every call: that was 39 % of the database's CPU for each ticket the worker stores
+// (docs/benchmarks.md, issue 17, "Eighth round"). For the statements that a hot path runs again
+// and again with other values.
 template <typename... Args>
 pqxx::result ExecPrepared(pqxx::transaction_base& tx, std::string_view sql, Args&&... args) {
   return tx.exec_prepared(PrepareOnce(tx, sql), std::forward<Args>(args)...);
