@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/migrations.hpp"
+#include "core/crypto.hpp"
 #include "core/sql.hpp"
 #include "stack.hpp"
 
