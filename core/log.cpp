@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -82,14 +83,11 @@ std::string FormatLine(Level level, std::string_view component, std::string_view
   return line;
 }
 
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  if (level < g_min.load(std::memory_order_relaxed))
-    return;
-  std::string line = FormatLine(level, *g_component.load(), msg, fields);
-  // One write(2) per line, without a lock: the gateway logs a line per accepted report from many
-  // threads, and a write to a pipe (journald, scripts/run) or an O_APPEND file keeps lines of
-  // this size whole. Nothing is buffered, so nothing is lost when the process dies.
-  std::string_view rest = line;
+namespace {
+// One write(2) per call, without a lock: the gateway logs a line per accepted report from many
+// threads, and a write to a pipe (journald, scripts/run) or an O_APPEND file keeps lines of
+// this size whole. Nothing is buffered, so nothing is lost when the process dies.
+void WriteWhole(std::string_view rest) {
   while (!rest.empty()) {
     ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
     if (n < 0 && errno == EINTR)
@@ -97,6 +95,33 @@ void Write(Level level, std::string_view msg, std::initializer_list<Field> field
     if (n <= 0)
       return;  // stderr is gone: nowhere left to report it
     rest.remove_prefix(static_cast<size_t>(n));
+  }
+}
+}  // namespace
+
+void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (level < g_min.load(std::memory_order_relaxed))
+    return;
+  WriteWhole(FormatLine(level, *g_component.load(), msg, fields));
+}
+
+std::string Line(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (level < g_min.load(std::memory_order_relaxed))
+    return {};
+  return FormatLine(level, *g_component.load(), msg, fields);
+}
+
+void WriteLines(std::string_view lines) {
+  while (!lines.empty()) {
+    // As many whole lines as fit in PIPE_BUF; a longer line goes alone.
+    size_t end = lines.size();
+    if (end > PIPE_BUF) {
+      end = lines.rfind('\n', PIPE_BUF - 1);
+      end = end == std::string_view::npos ? lines.find('\n') : end;
+      end = end == std::string_view::npos ? lines.size() : end + 1;
+    }
+    WriteWhole(lines.substr(0, end));
+    lines.remove_prefix(end);
   }
 }
 

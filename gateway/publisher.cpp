@@ -12,15 +12,18 @@
 
 namespace meldestelle::gateway {
 
+bool Publisher::Pending::Settle(std::optional<Error> e) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (done)
+    return false;
+  done = true;
+  error = std::move(e);
+  return true;
+}
+
 void Publisher::Pending::Finish(std::optional<Error> e) {
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (done)
-      return;
-    done = true;
-    error = std::move(e);
-  }
-  cv.notify_all();
+  if (Settle(std::move(e)))
+    cv.notify_all();
 }
 
 Publisher::Publisher(Config::Amqp config, metrics::Registry& registry)
@@ -68,7 +71,8 @@ void Publisher::Wake() {
 }
 
 Status Publisher::Publish(std::string body, std::string message_id, std::string type,
-                          int64_t received_ms, std::chrono::milliseconds timeout) {
+                          int64_t received_ms, std::chrono::milliseconds timeout,
+                          std::string log_line) {
   if (!connected_.load()) {
     return MakeError(errors::kBrokerUnavailable, "broker not connected");
   }
@@ -77,6 +81,7 @@ Status Publisher::Publish(std::string body, std::string message_id, std::string 
   p->message_id = std::move(message_id);
   p->type = std::move(type);
   p->received_ms = received_ms;
+  p->log_line = std::move(log_line);
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -252,10 +257,24 @@ Status Publisher::ReadFrames(bool block) {
         auto begin = multiple ? outstanding_.begin() : end;
         if (!multiple && end != outstanding_.end())
           ++end;
-        for (auto it = begin; it != end; ++it) {
-          it->second->Finish(ack ? std::nullopt
-                                 : std::optional<Error>(MakeError(
-                                       errors::kBrokerRefused, "the broker refused the message")));
+        if (ack) {
+          // The lines of the reports this confirm settles go out in one write, before their
+          // requests are woken: a report answered 2xx has its line written.
+          lines_.clear();
+          for (auto it = begin; it != end; ++it) {
+            Pending* p = it->second.get();
+            if (p->Settle(std::nullopt)) {
+              lines_ += p->log_line;
+              settled_.push_back(p);
+            }
+          }
+          log::WriteLines(lines_);
+          for (Pending* p : settled_)
+            p->cv.notify_all();
+          settled_.clear();
+        } else {
+          for (auto it = begin; it != end; ++it)
+            it->second->Finish(MakeError(errors::kBrokerRefused, "the broker refused the message"));
         }
         outstanding_.erase(begin, end);
         // A batch is confirmed when none of its tags is outstanding any more.

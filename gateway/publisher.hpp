@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/amqp.hpp"
 #include "core/config.hpp"
@@ -33,9 +34,12 @@ class Publisher {
 
   // Errors: "broker_unavailable" (not connected or connection lost before the confirm),
   // "broker_timeout" (no confirm before the deadline), "broker_refused" (nack or return).
-  // `type` goes into the AMQP type property: the worker dispatches on it.
+  // `type` goes into the AMQP type property: the worker dispatches on it. `log_line` (from
+  // log::Line) is written when the broker confirms the message, before the caller is woken,
+  // together with the lines of the others the same confirm settles: one write(2) for many
+  // reports instead of one each. It is not written if the publish fails or times out.
   Status Publish(std::string body, std::string message_id, std::string type, int64_t received_ms,
-                 std::chrono::milliseconds timeout);
+                 std::chrono::milliseconds timeout, std::string log_line = {});
   bool Connected() const { return connected_.load(); }
 
  private:
@@ -44,11 +48,15 @@ class Publisher {
     std::string message_id;
     std::string type;
     int64_t received_ms = 0;
+    std::string log_line;
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;           // guarded by mu
     std::optional<Error> error;  // guarded by mu
-    void Finish(std::optional<Error> e);
+    // Settles the publish with `e` (none: confirmed) unless it is settled already, its request
+    // having given up; true if this call settled it. The caller then wakes the request.
+    bool Settle(std::optional<Error> e);
+    void Finish(std::optional<Error> e);  // Settle, then wake the request
   };
 
   void Loop();
@@ -87,6 +95,8 @@ class Publisher {
   std::map<uint64_t, std::shared_ptr<Pending>> outstanding_;
   std::deque<uint64_t> batch_ends_;  // the last delivery tag of each batch not wholly confirmed
   std::string frames_;  // the batch being sent, encoded (capacity kept between batches)
+  std::string lines_;   // the log lines of the publishes one confirm settles
+  std::vector<Pending*> settled_;  // the publishes one confirm settled, to be woken
   static constexpr std::chrono::milliseconds kSendTimeout{5000};
   std::string last_error_;
 

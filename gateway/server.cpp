@@ -85,9 +85,13 @@ Gateway::~Gateway() { Stop(); }
 std::string Gateway::NewReference() { return references_.Next(); }
 
 Status Gateway::Publish(channels::QueueMessage message, int64_t received_ms) {
-  return publisher_.Publish(std::move(message.body), std::move(message.message_id),
-                            std::move(message.type), received_ms,
-                            std::chrono::milliseconds(config_.gateway.publish_timeout_ms));
+  return Publish(std::move(message), received_ms, {});
+}
+
+Status Gateway::Publish(channels::QueueMessage message, int64_t received_ms, std::string log_line) {
+  return publisher_.Publish(
+      std::move(message.body), std::move(message.message_id), std::move(message.type), received_ms,
+      std::chrono::milliseconds(config_.gateway.publish_timeout_ms), std::move(log_line));
 }
 
 void Gateway::CountWebhook(const std::string& channel, const std::string& outcome) {
@@ -442,8 +446,14 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
       return fail(sha.error());
     }
   }
-  auto published = Publish(
-      {std::move(request.message_type), std::move(envelope), std::move(message_id)}, received_ms);
+  // The line is written when the broker confirms, with the others of its confirm.
+  std::string accepted = log::Line(log::Level::kInfo, "report accepted",
+                                   {{"reference", r.reference},
+                                    {"channel", channel},
+                                    {"photos", std::to_string(r.attachments.size())}});
+  auto published =
+      Publish({std::move(request.message_type), std::move(envelope), std::move(message_id)},
+              received_ms, std::move(accepted));
   if (!published) {
     log::Warn("report not accepted: broker",
               {{"error", published.error().message}, {"channel", channel}});
@@ -456,9 +466,6 @@ channels::Accepted Gateway::AcceptReport(channels::ReportIntake request, webform
     }
   }
   out.reference = r.reference;
-  log::Info("report accepted", {{"reference", r.reference},
-                                {"channel", channel},
-                                {"photos", std::to_string(r.attachments.size())}});
   return out;
 }
 

@@ -70,6 +70,8 @@ class Gateway final : public channels::Intake {
   std::optional<std::pair<double, double>> TownCentre() const override;
 
  private:
+  // Publish, with a log line written once the broker confirmed (Publisher::Publish).
+  Status Publish(channels::QueueMessage message, int64_t received_ms, std::string log_line);
   void Routes();
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);

@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "core/crypto.hpp"
@@ -47,6 +50,20 @@ std::string PostJson(Stack& s, const std::string& body, int* status,
   REQUIRE(res);
   *status = res->status;
   return res->body;
+}
+
+// The references of the gateway log's "report accepted" lines, each as often as it is there.
+// Every line of the log must be one JSON object.
+std::map<std::string, int> AcceptedLines(const Stack& s) {
+  std::map<std::string, int> seen;
+  std::istringstream in(s.GatewayLog());
+  for (std::string line; std::getline(in, line);) {
+    INFO(line);
+    json j = json::parse(line);  // throws, and so fails the test, on a torn or mixed line
+    if (j.value("msg", "") == "report accepted")
+      ++seen[j.value("reference", "")];
+  }
+  return seen;
 }
 
 }  // namespace
@@ -469,6 +486,48 @@ TEST_CASE(
   CHECK(a.Post("/api/v1/reports", "{}", "application/json")->status == 404);
 }
 
+TEST_CASE(
+    "every report answered 202 has one \"report accepted\" line in the gateway's log, written "
+    "before the answer; a refused report none") {
+  StackOptions options;
+  options.workers = 0;
+  Stack s(options);
+  // Many at once, so that one confirm of the broker settles several reports and the publisher
+  // writes their lines together.
+  constexpr int kThreads = 8, kEach = 40;
+  std::mutex mu;
+  std::map<std::string, int> answered;  // guarded by mu
+  std::atomic<int> failed{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < kThreads; ++t) {
+    pool.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", s.port());
+      for (int i = 0; i < kEach; ++i) {
+        std::string body = R"({"description":"Laterne )" + std::to_string(t) + "-" +
+                           std::to_string(i) + R"( dunkel","lat":50.94,"lon":6.96})";
+        auto r = c.Post("/api/v1/reports", body, "application/json");
+        if (!r || r->status != 202) {
+          ++failed;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        ++answered[json::parse(r->body)["reference"].get<std::string>()];
+      }
+    });
+  }
+  for (auto& th : pool)
+    th.join();
+  REQUIRE(failed.load() == 0);
+  REQUIRE(answered.size() == kThreads * kEach);
+  // Each line is there as soon as its report was answered: no wait.
+  CHECK(AcceptedLines(s) == answered);
+  // A report refused (422) leaves no line.
+  int status = 0;
+  PostJson(s, R"({"lat":50.94,"lon":6.96})", &status);
+  CHECK(status == 422);
+  CHECK(AcceptedLines(s) == answered);
+}
+
 TEST_CASE("without a broker the gateway answers 503, and recovers by itself", "[serial]") {
   Stack s;
   std::string body = R"({"description":"Ampel ausgefallen","lat":50.94,"lon":6.95})";
@@ -490,11 +549,15 @@ TEST_CASE("without a broker the gateway answers 503, and recovers by itself", "[
   StartBroker();
   INFO(s.GatewayLog());
   REQUIRE(WaitFor([&] { return s.Ready(); }, std::chrono::seconds(30)));
-  PostJson(s, body, &status);
+  std::string second = json::parse(PostJson(s, body, &status))["reference"];
   CHECK(status == 202);
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount(kTickets, 2, std::chrono::seconds(30)));
   CHECK(s.Count(kTickets) == 2);  // the refused report left no ticket
+  // The gateway's log says "report accepted" for the two answered 202, not for the refused one.
+  auto lines = AcceptedLines(s);
+  CHECK(lines.size() == 2);
+  CHECK(lines[second] == 1);
 }
 
 TEST_CASE("poison messages end in the dead-letter queue with the reason") {
