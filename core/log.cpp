@@ -99,16 +99,14 @@ void WriteWhole(std::string_view rest) {
 }
 }  // namespace
 
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  if (level < g_min.load(std::memory_order_relaxed))
-    return;
-  WriteWhole(FormatLine(level, *g_component.load(), msg, fields));
-}
-
 std::string Line(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   if (level < g_min.load(std::memory_order_relaxed))
     return {};
   return FormatLine(level, *g_component.load(), msg, fields);
+}
+
+void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  WriteWhole(Line(level, msg, fields));  // below the minimum level: "", nothing written
 }
 
 void WriteLines(std::string_view lines) {

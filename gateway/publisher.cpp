@@ -260,18 +260,15 @@ Status Publisher::ReadFrames(bool block) {
         if (ack) {
           // The lines of the reports this confirm settles go out in one write, before their
           // requests are woken: a report answered 2xx has its line written.
+          // (Waking one settled before, whose request gave up or was refused, wakes nobody.)
           lines_.clear();
           for (auto it = begin; it != end; ++it) {
-            Pending* p = it->second.get();
-            if (p->Settle(std::nullopt)) {
-              lines_ += p->log_line;
-              settled_.push_back(p);
-            }
+            if (it->second->Settle(std::nullopt))
+              lines_ += it->second->log_line;
           }
           log::WriteLines(lines_);
-          for (Pending* p : settled_)
-            p->cv.notify_all();
-          settled_.clear();
+          for (auto it = begin; it != end; ++it)
+            it->second->cv.notify_all();
         } else {
           for (auto it = begin; it != end; ++it)
             it->second->Finish(MakeError(errors::kBrokerRefused, "the broker refused the message"));

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "core/amqp.hpp"
 #include "core/config.hpp"
@@ -96,7 +95,6 @@ class Publisher {
   std::deque<uint64_t> batch_ends_;  // the last delivery tag of each batch not wholly confirmed
   std::string frames_;  // the batch being sent, encoded (capacity kept between batches)
   std::string lines_;   // the log lines of the publishes one confirm settles
-  std::vector<Pending*> settled_;  // the publishes one confirm settled, to be woken
   static constexpr std::chrono::milliseconds kSendTimeout{5000};
   std::string last_error_;
 
