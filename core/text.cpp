@@ -1,6 +1,7 @@
 #include "core/text.hpp"
 
-#include <bit>
+#include <simdjson.h>
+
 #include <cstdint>
 #include <regex>
 
@@ -15,86 +16,50 @@ using swar::AnyEqual;
 using swar::kHighBits;
 using swar::Load8;
 
-// The length of the well-formed sequence at p[i] (a byte of 0x80 or more), or 0.
-size_t SequenceLength(const unsigned char* p, size_t i, size_t n) {
-  unsigned char c = p[i];
-  size_t len = 0;
-  uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > n)
-    return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((p[i + k] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i + k] & 0x3F);
-  }
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
+// A control character a text field may not hold: C0 but tab, line feed and carriage return, and
+// DEL.
+bool IsControl(unsigned char c) {
+  return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
 }
 
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
+  // Plain ASCII a word at a time (a short field, a log line's values, is often all of it); from
+  // the first word with a byte of 0x80 or more, simdjson's validator (SIMD, chosen for the CPU
+  // at run time), which checks RFC 3629's UTF-8: no overlong forms, no surrogates, nothing above
+  // U+10FFFF. A citizen's German text has a multi-byte character every few dozen bytes, where a
+  // check a byte at a time would leave its fast path for each.
   size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n && (Load8(p + i) & kHighBits) == 0) {
-      i += 8;
-      continue;
-    }
-    if (p[i] < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = SequenceLength(p, i, n);
-    if (len == 0)
-      return false;
-    i += len;
-  }
-  return true;
+  while (i + 8 <= s.size() && (Load8(s.data() + i) & kHighBits) == 0)
+    i += 8;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80)
+    ++i;
+  return i == s.size() || simdjson::validate_utf8(s.data() + i, s.size() - i);
 }
 
 TextFault CheckText(std::string_view s) {
+  // A broken byte is the first fault, wherever it is.
+  if (!IsValidUtf8(s))
+    return TextFault::kInvalidUtf8;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  bool control = false;  // the UTF-8 is checked to the end: a broken byte is the first fault
   size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t w = Load8(p + i);
-      if ((w & kHighBits) == 0 && !AnyBelow(w, 0x20) && !AnyEqual(w, 0x7F)) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
-        control = true;
-      ++i;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = Load8(p + i);
+    // AnyBelow and AnyEqual are exact for bytes of 0x80 and above (none of them matches).
+    if (!AnyBelow(w, 0x20) && !AnyEqual(w, 0x7F))
       continue;
+    for (size_t k = i; k < i + 8; ++k) {
+      if (IsControl(p[k]))
+        return TextFault::kControlCharacter;
     }
-    size_t len = SequenceLength(p, i, n);
-    if (len == 0)
-      return TextFault::kInvalidUtf8;
-    i += len;
   }
-  return control ? TextFault::kControlCharacter : TextFault::kNone;
+  for (; i < n; ++i) {
+    if (IsControl(p[i]))
+      return TextFault::kControlCharacter;
+  }
+  return TextFault::kNone;
 }
 
 size_t Utf8Length(std::string_view s) {
@@ -105,7 +70,9 @@ size_t Utf8Length(std::string_view s) {
   for (; i + 8 <= n; i += 8) {
     // A continuation byte is 10xxxxxx: its top bit set and the next one clear.
     uint64_t w = Load8(p + i);
-    count += 8 - static_cast<size_t>(std::popcount(w & ~(w << 1) & kHighBits));
+    // Their count as the sum of the bytes' low bits (at most 8: no carry between bytes), by one
+    // multiplication: std::popcount is a call into libgcc where the CPU's popcnt is not assumed.
+    count += 8 - static_cast<size_t>((((w & ~(w << 1) & kHighBits) >> 7) * swar::kOnes) >> 56);
   }
   for (; i < n; ++i) {
     if ((p[i] & 0xC0) != 0x80)

@@ -11,7 +11,7 @@ bool IsValidUtf8(std::string_view s);
 // Number of code points in valid UTF-8.
 size_t Utf8Length(std::string_view s);
 // What is wrong with a text field, if anything: its UTF-8 (as IsValidUtf8), else a control
-// character (below U+0020 but tab, LF and CR, or U+007F). One pass.
+// character (below U+0020 but tab, LF and CR, or U+007F).
 enum class TextFault { kNone, kInvalidUtf8, kControlCharacter };
 TextFault CheckText(std::string_view s);
 // The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 sequence.

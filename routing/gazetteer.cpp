@@ -340,6 +340,8 @@ std::optional<PlaceMatch> FindPlace(const Gazetteer& g, std::string_view input) 
       }
     }
   }
+  if (first == nullptr)  // kept is not empty, and its best is among it: not reached
+    return std::nullopt;
   PlaceMatch m = first->match;
   if (places.size() > 1) {
     m.confidence = std::max(0.0, m.confidence - kAmbiguousPenalty);

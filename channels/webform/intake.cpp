@@ -90,15 +90,22 @@ Status AddField(Submission& s, std::string_view raw_name, std::string value) {
   return Ok{};
 }
 
-std::optional<double> ParseCoordinate(const std::string& text) {
+std::optional<double> ParseCoordinate(std::string_view text) {
   std::string_view t = TrimAscii(text);
   if (t.empty() || t.size() > 32)
     return std::nullopt;
-  std::string copy(t);
-  std::replace(copy.begin(), copy.end(), ',', '.');  // German decimal comma
-  char* end = nullptr;
-  double v = std::strtod(copy.c_str(), &end);
-  if (end == copy.c_str() || *end != '\0' || !std::isfinite(v))
+  // A decimal number, as strtod reads one (a sign, a German decimal comma) but without a
+  // locale: std::from_chars, into a copy on the stack.
+  char buf[32];
+  size_t n = 0;
+  for (char c : t)
+    buf[n++] = c == ',' ? '.' : c;
+  const char* begin = buf;
+  if (n > 1 && buf[0] == '+' && buf[1] != '-')
+    ++begin;  // from_chars takes a minus sign only
+  double v = 0;
+  auto [end, ec] = std::from_chars(begin, buf + n, v);
+  if (ec != std::errc{} || end != buf + n || !std::isfinite(v))
     return std::nullopt;
   return v;
 }
@@ -113,9 +120,10 @@ bool LooksLikePhone(const std::string& p) {
   return digits >= 6 && digits <= 17;
 }
 
-std::string Field(const Submission& s, const char* name) {
+// The field's value without blanks around it, "" if not given (a view into `s`).
+std::string_view Field(const Submission& s, std::string_view name) {
   auto it = s.fields.find(name);
-  return it == s.fields.end() ? "" : std::string(TrimAscii(it->second));
+  return it == s.fields.end() ? std::string_view() : TrimAscii(it->second);
 }
 
 }  // namespace
@@ -282,8 +290,8 @@ bool TextIsClean(const Submission& s, Validation& v, const texts::Lang& t) {
 
 // lat/lon (from the device) and the address.
 void ReadPlace(const Submission& s, Report& r, Validation& v, const texts::Lang& t) {
-  std::string lat = Field(s, "lat");
-  std::string lon = Field(s, "lon");
+  std::string_view lat = Field(s, "lat");
+  std::string_view lon = Field(s, "lon");
   if (!lat.empty() || !lon.empty()) {
     auto la = ParseCoordinate(lat);
     auto lo = ParseCoordinate(lon);
@@ -307,8 +315,8 @@ void ReadPlace(const Submission& s, Report& r, Validation& v, const texts::Lang&
 
 // E-mail or phone (the acknowledgement goes to the first given), and the language.
 void ReadContact(const Submission& s, Report& r, Validation& v, const texts::Lang& t) {
-  std::string email = Field(s, "email");
-  std::string phone = Field(s, "phone");
+  std::string email(Field(s, "email"));
+  std::string phone(Field(s, "phone"));
   if (!email.empty() && !LooksLikeEmail(email)) {
     Fail(v, "email", errors::kEmailInvalid, t("formular.fehler.email"));
   }
@@ -316,7 +324,7 @@ void ReadContact(const Submission& s, Report& r, Validation& v, const texts::Lan
     Fail(v, "phone", errors::kPhoneInvalid, t("formular.fehler.telefon"));
   }
   // One of core/texts.hpp's languages ("en-GB", "de_DE" are understood).
-  std::string language = Field(s, "language");
+  std::string_view language = Field(s, "language");
   r.reporter.language = language.empty() ? "de" : texts::Normalise(language);
   if (r.reporter.language.empty()) {
     std::string known;
@@ -418,7 +426,8 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
   Report& r = in.report;
   r.text = Field(s, "description");
   // A place is named only with the field (FromJson, ReadBody), and a text only from it.
-  if (!s.description_in_raw.empty() && !r.text.empty() && s.fields.at("description") == r.text)
+  if (!s.description_in_raw.empty() && !r.text.empty() &&
+      s.fields.find("description")->second == r.text)
     in.text_in_raw = s.description_in_raw;
   if (r.text.empty() && limits.require_description) {
     Fail(v, "description", errors::kDescriptionMissing, t("formular.fehler.beschreibung_fehlt"));

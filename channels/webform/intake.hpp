@@ -28,7 +28,8 @@ struct UploadedFile {
 // (beschreibung, kategorie, adresse, telefon, sprache, fotos[]) or the API names (description,
 // category, address, phone, language, photos).
 struct Submission {
-  std::map<std::string, std::string> fields;  // canonical English names after Canonicalize
+  // Canonical English names after Canonicalize; looked up by string_view.
+  std::map<std::string, std::string, std::less<>> fields;
   std::vector<UploadedFile> files;
   // Where the raw payload kept for audit holds the description's value as it is in `fields`,
   // as a JSON pointer ("/beschreibung" in an app's JSON; "/2/value" in the multipart summary):

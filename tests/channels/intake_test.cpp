@@ -295,6 +295,37 @@ TEST_CASE("the url-encoded vector is decoded") {
   CHECK(v.intake->report.category == "BEL-01");
 }
 
+TEST_CASE("a form's coordinates are read as people write decimal numbers, and nothing else") {
+  auto place = [](const std::string& lat, const std::string& lon) {
+    auto sub = FromUrlEncoded("beschreibung=Loch&lat=" + lat + "&lon=" + lon);
+    REQUIRE(sub.ok());
+    return Validate(*sub, Limits{}, ExampleConfig());
+  };
+  struct Case {
+    std::string lat, lon;
+    double want_lat, want_lon;
+  };
+  for (const Case& c : std::vector<Case>{{"50.9381", "6.9584", 50.9381, 6.9584},
+                                         {"50%2C9381", "6%2C9584", 50.9381, 6.9584},  // comma
+                                         {"%2B50.5", "-0.25", 50.5, -0.25},           // a plus sign
+                                         {"+%2050.5+", "7", 50.5, 7},  // blanks around
+                                         {"5.05e1", "-.5", 50.5, -0.5},
+                                         {"-90", "180", -90, 180}}) {
+    INFO(c.lat << " " << c.lon);
+    auto v = place(c.lat, c.lon);
+    REQUIRE(v.intake);
+    CHECK(*v.intake->report.location.lat == Approx(c.want_lat));
+    CHECK(*v.intake->report.location.lon == Approx(c.want_lon));
+  }
+  for (const std::string& bad :
+       std::vector<std::string>{"50.9abc", "0x32", "%2B-50", "%2B", "-", "50.9.1", "nan", "inf",
+                                "1e999", "50%2C9%2C1", "5+0", std::string(33, '5')}) {
+    INFO(bad);
+    CHECK(FirstCode(place(bad, "6.9")) == "coordinates_invalid");
+  }
+  CHECK(FirstCode(place("90.5", "6.9")) == "coordinates_out_of_range");
+}
+
 TEST_CASE("control characters are refused, NUL above all") {
   CHECK(FirstCode(ValidateJson(R"({"description":"Loch\u0000im Weg"})")) == "control_characters");
   CHECK(FirstCode(ValidateJson(R"({"description":"a","address":"Weg\u001b[31m"})")) ==

@@ -31,9 +31,9 @@ TEST_CASE("Utf8Prefix never ends inside a character", "[text]") {
 }
 
 TEST_CASE("UTF-8, control characters and lengths are found wherever they sit in a word", "[text]") {
-  // The checks read eight bytes at a time: each piece goes at every offset of ASCII padding of
-  // every length up to three words, so that it falls at each place in a word, across two words
-  // and in the bytes after the last whole word.
+  // The checks read eight bytes at a time, and the UTF-8 check (simdjson's) 16 to 64: each piece
+  // goes at every offset of ASCII padding of every length up to 72 bytes, so that it falls at
+  // each place in a word or block, across two of them and in the bytes after the last whole one.
   struct Piece {
     std::string bytes;
     TextFault fault;
@@ -57,10 +57,13 @@ TEST_CASE("UTF-8, control characters and lengths are found wherever they sit in 
       {"\xFC", TextFault::kInvalidUtf8, 1},          // Latin-1
       {"\x01\xFC", TextFault::kInvalidUtf8, 2},      // both: the UTF-8 counts
       {"\xFC\x01", TextFault::kInvalidUtf8, 2},
+      {"\x80", TextFault::kInvalidUtf8, 1},              // a continuation byte alone
+      {"\xF4\x90\x80\x80", TextFault::kInvalidUtf8, 1},  // above U+10FFFF
+      {"\xC3\xA4\xC3", TextFault::kInvalidUtf8, 2},      // truncated after a whole one
   };
   for (const auto& piece : pieces) {
-    for (size_t before = 0; before <= 24; ++before) {
-      for (size_t after : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{13}}) {
+    for (size_t before = 0; before <= 72; ++before) {
+      for (size_t after : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{13}, size_t{40}}) {
         std::string s = std::string(before, 'a') + piece.bytes + std::string(after, 'b');
         INFO("piece " << piece.bytes.size() << " bytes at " << before << ", " << after << " after");
         CHECK(CheckText(s) == piece.fault);
@@ -75,12 +78,13 @@ TEST_CASE("UTF-8, control characters and lengths are found wherever they sit in 
 }
 
 TEST_CASE("JSON strings are escaped wherever the character sits in a word", "[text]") {
-  // json_writer reads eight bytes at a time too; nlohmann's writer is the reference.
+  // json_writer reads sixteen bytes at a time (eight without SSE2); nlohmann's writer is the
+  // reference.
   for (const std::string& piece :
        std::vector<std::string>{"\"", "\\", "\n", "\x01", "\x1F", std::string(1, '\0'), "\x7F", " ",
-                                "\xC3\xA4", "!#", "\"\\\t"}) {
-    for (size_t before = 0; before <= 20; ++before) {
-      for (size_t after : {size_t{0}, size_t{3}, size_t{8}, size_t{11}}) {
+                                "\xC3\xA4", "!#", "\"\\\t", "\xE2\x80\xA8", "a\"b\"c"}) {
+    for (size_t before = 0; before <= 40; ++before) {
+      for (size_t after : {size_t{0}, size_t{3}, size_t{8}, size_t{11}, size_t{16}, size_t{21}}) {
         std::string s = std::string(before, 'a') + piece + std::string(after, 'b');
         std::string written;
         json_writer::AppendString(written, s);
