@@ -8,6 +8,35 @@
 
 namespace meldestelle::channels {
 
+namespace {
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+bool SameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && AsciiLower(a[i]) != AsciiLower(b[i]))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view Header(const httplib::Request& req, std::string_view name) {
+  // The map's order (by name, then as they came) makes the first match the library's.
+  for (const auto& [field, value] : req.headers) {
+    if (SameName(field, name))
+      return value;
+  }
+  return {};
+}
+
+bool IsMultipart(std::string_view content_type) {
+  return content_type.substr(0, 19) == "multipart/form-data";
+}
+
 void SendError(httplib::Response& res, int status, ErrorCode code, const std::string& message) {
   SendJson(res, status, nlohmann::json{{"error", {{"code", code.str()}, {"message", message}}}});
 }
@@ -51,7 +80,7 @@ Result<std::string> ReadAll(const httplib::Request& req, httplib::Response& res,
   // Room for the body its Content-Length announces (the gateway checked it before routing),
   // allocated once instead of growing with each piece read; at most 256 KiB ahead of the bytes
   // that came, so that a length announced but not sent costs little.
-  const std::string length = req.get_header_value("Content-Length");
+  const std::string_view length = Header(req, "Content-Length");
   size_t announced = 0;
   if (std::from_chars(length.data(), length.data() + length.size(), announced).ec == std::errc{})
     raw.reserve(std::min({announced, cap, size_t{256} * 1024}));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 
 #include "core/errors.hpp"
 
@@ -21,6 +22,16 @@ inline int64_t NowMillis() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// The first value of the header field `name` (ASCII letters in any case), as cpp-httplib's
+// Request::get_header_value gives it, or empty; valid while `req` is. Without the library's
+// locale-aware tolower call for every character of every name it compares on the way down its
+// map: a lookup cost about 1,600 instructions there (docs/benchmarks.md, "Eleventh round").
+std::string_view Header(const httplib::Request& req, std::string_view name);
+
+// Whether the request's Content-Type is multipart/form-data, by the test cpp-httplib applies
+// before it parses a body as parts (Request::is_multipart_form_data), so that both agree.
+bool IsMultipart(std::string_view content_type);
 
 // {"error": {"code", "message"}} — the error shape of every JSON answer.
 void SendError(httplib::Response& res, int status, ErrorCode code, const std::string& message);

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "channels/http.hpp"
@@ -60,8 +61,11 @@ std::unique_ptr<GuardedServer> MakeServer(const Config& config, metrics::Registr
 
 // The Content-Length the framing checks let through (0 without one).
 int64_t BodyLength(const httplib::Request& req) {
-  auto value = req.get_header_value("Content-Length");
-  return value.empty() ? 0 : std::strtoll(value.c_str(), nullptr, 10);
+  // CheckFraming let only digits (and blanks around them) through.
+  std::string_view value = TrimAscii(channels::Header(req, "Content-Length"));
+  int64_t n = 0;
+  std::from_chars(value.data(), value.data() + value.size(), n);
+  return n;
 }
 
 }  // namespace
@@ -106,7 +110,7 @@ int Gateway::TakeFromAllowance(RateLimiter& limit, const httplib::Request& req, 
                                std::string_view value, const char* counter, const char* help) {
   if (!limit.limits())
     return 0;
-  std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+  std::string client = ClientAddress(req.remote_addr, channels::Header(req, "X-Forwarded-For"),
                                      config_.gateway.trusted_proxies);
   auto d = limit.Take(client);
   if (d.allowed)

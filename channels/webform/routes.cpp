@@ -117,7 +117,7 @@ class Routes {
   // The form's language before its body is read: ?lang=, else the browser's.
   texts::Lang RequestLanguage(const httplib::Request& req) const {
     return texts::For(config(), texts::Choose(req.get_param_value("lang"),
-                                              req.get_header_value("Accept-Language")));
+                                              channels::Header(req, "Accept-Language")));
   }
   // The form again, with the citizen's values and what was wrong.
   void ShowFormAgain(httplib::Response& res, FormPage& page, int status, const std::string& code);
@@ -174,9 +174,9 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
                                       const httplib::ContentReader& reader) {
   Body body;
 
-  const std::string content_type = req.get_header_value("Content-Type");
+  const std::string_view content_type = channels::Header(req, "Content-Type");
   const size_t file_cap = static_cast<size_t>(settings_.max_photo_bytes) + 1;
-  if (req.is_multipart_form_data()) {
+  if (channels::IsMultipart(content_type)) {
     std::vector<UploadedFile> parts;
     bool ok = reader(
         [&](const httplib::MultipartFormData& header) {
@@ -239,7 +239,7 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
     if (!sub)
       return sub.error();
     body.submission = std::move(sub).value();
-    body.raw = {content_type, std::move(raw)};
+    body.raw = {std::string(content_type), std::move(raw)};
   }
   return body;
 }
@@ -268,7 +268,7 @@ void Routes::SubmitReport(const httplib::Request& req, httplib::Response& res,
                   "Bitte in " +
                       std::to_string(wait) + " Sekunden erneut senden.");
   }
-  std::string key = req.get_header_value("Idempotency-Key");
+  std::string key(channels::Header(req, "Idempotency-Key"));
   if (key.size() > 200 || (!key.empty() && !IsValidUtf8(key))) {
     return reject(errors::kIdempotencyKeyInvalid,
                   "Idempotency-Key must be valid UTF-8 of at most 200 bytes.");
