@@ -10,6 +10,8 @@
 
 namespace meldestelle {
 
+using namespace std::string_view_literals;
+
 std::string EncodeEnvelope(const Envelope& e) {
   return EncodeEnvelope(e.report, e.raw, e.channel_data);
 }
@@ -18,35 +20,35 @@ std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
                            std::string_view channel_data, std::string_view text_in_raw) {
   std::string out;
   out.reserve(512 + report.text.size() * 2 + raw.body.size() * 4 / 3);
-  out += "{\"report\":";
+  out += "{\"report\":"sv;
   if (text_in_raw.empty()) {
     AppendReportJson(out, report);
   } else {
     // The text once, in the raw payload: every byte of a message costs the broker
     // (docs/benchmarks.md).
     AppendReportJsonBeforeText(out, report);
-    out += ",\"text\":{\"in_raw\":";
+    out += ",\"text\":{\"in_raw\":"sv;
     json_writer::AppendString(out, text_in_raw);
-    out += "}}";
+    out += "}}"sv;
   }
-  out += ",\"raw\":{\"content_type\":";
+  out += ",\"raw\":{\"content_type\":"sv;
   json_writer::AppendString(out, raw.content_type);
-  if (IsValidUtf8(raw.body)) {
+  if (raw.utf8_checked || IsValidUtf8(raw.body)) {
     // Text (JSON, a form, the multipart summary) as a JSON string: a third smaller on the queue
     // than base64, and every byte of a message costs the broker (docs/benchmarks.md).
-    out += ",\"body\":";
+    out += ",\"body\":"sv;
     json_writer::AppendString(out, raw.body);
   } else {
-    out += ",\"body_base64\":\"";
+    out += ",\"body_base64\":\""sv;
     AppendBase64(out, raw.body);  // the base64 alphabet needs no escaping
-    out += "\"";
+    out += "\""sv;
   }
-  out += "}";
+  out += "}"sv;
   if (!channel_data.empty()) {
-    out += ",\"channel_data\":";
+    out += ",\"channel_data\":"sv;
     out += channel_data;  // a JSON object written by the channel
   }
-  out += "}";
+  out += "}"sv;
   return out;
 }
 
@@ -68,9 +70,9 @@ std::string JsonPointerStep(std::string_view name) {
   std::string out = "/";
   for (char c : name) {
     if (c == '~')
-      out += "~0";
+      out += "~0"sv;
     else if (c == '/')
-      out += "~1";
+      out += "~1"sv;
     else
       out += c;
   }

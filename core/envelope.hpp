@@ -15,6 +15,9 @@ namespace meldestelle {
 struct RawPayload {
   std::string content_type;
   std::string body;
+  // The body is known to be valid UTF-8 (a JSON body, which simdjson checked as it read it):
+  // EncodeEnvelope does not check it again.
+  bool utf8_checked = false;
 };
 
 struct Envelope {

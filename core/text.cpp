@@ -7,6 +7,10 @@
 
 #include "core/swar.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace meldestelle {
 
 namespace {
@@ -42,9 +46,31 @@ TextFault CheckText(std::string_view s) {
   // A broken byte is the first fault, wherever it is.
   if (!IsValidUtf8(s))
     return TextFault::kInvalidUtf8;
+  return HasControlCharacter(s) ? TextFault::kControlCharacter : TextFault::kNone;
+}
+
+bool HasControlCharacter(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes a step (every x86-64 CPU has SSE2); a block with a byte below 0x20 or DEL is
+  // looked at byte by byte (tab, LF and CR are allowed, and a text may have many).
+  const __m128i last_c0 = _mm_set1_epi8(0x1F);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // A byte is at most 0x1F (unsigned) where the smaller of it and 0x1F is itself.
+    __m128i hits =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, last_c0), v), _mm_cmpeq_epi8(v, del));
+    if (_mm_movemask_epi8(hits) == 0)
+      continue;
+    for (size_t k = i; k < i + 16; ++k) {
+      if (IsControl(p[k]))
+        return true;
+    }
+  }
+#endif
   for (; i + 8 <= n; i += 8) {
     uint64_t w = Load8(p + i);
     // AnyBelow and AnyEqual are exact for bytes of 0x80 and above (none of them matches).
@@ -52,33 +78,50 @@ TextFault CheckText(std::string_view s) {
       continue;
     for (size_t k = i; k < i + 8; ++k) {
       if (IsControl(p[k]))
-        return TextFault::kControlCharacter;
+        return true;
     }
   }
   for (; i < n; ++i) {
     if (IsControl(p[i]))
-      return TextFault::kControlCharacter;
+      return true;
   }
-  return TextFault::kNone;
+  return false;
 }
 
 size_t Utf8Length(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  size_t count = 0;
+  // The bytes that are not continuation bytes (10xxxxxx) are the code points.
+  size_t continuations = 0;
   size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes a step: a continuation byte is below -64 as a signed byte (0x80-0xBF are -128
+  // to -65). Each lane counts its own in a byte, added up every 255 steps before it could wrap.
+  const __m128i above = _mm_set1_epi8(-65);
+  const __m128i zero = _mm_setzero_si128();
+  while (i + 16 <= n) {
+    __m128i counts = zero;
+    for (int step = 0; step < 255 && i + 16 <= n; ++step, i += 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      counts = _mm_sub_epi8(counts, _mm_cmpgt_epi8(above, v));  // -1 for each continuation
+    }
+    __m128i sums = _mm_sad_epu8(counts, zero);  // two sums of eight lanes
+    continuations += static_cast<size_t>(_mm_cvtsi128_si32(sums)) +
+                     static_cast<size_t>(_mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums)));
+  }
+#endif
   for (; i + 8 <= n; i += 8) {
     // A continuation byte is 10xxxxxx: its top bit set and the next one clear.
     uint64_t w = Load8(p + i);
     // Their count as the sum of the bytes' low bits (at most 8: no carry between bytes), by one
     // multiplication: std::popcount is a call into libgcc where the CPU's popcnt is not assumed.
-    count += 8 - static_cast<size_t>((((w & ~(w << 1) & kHighBits) >> 7) * swar::kOnes) >> 56);
+    continuations += static_cast<size_t>((((w & ~(w << 1) & kHighBits) >> 7) * swar::kOnes) >> 56);
   }
   for (; i < n; ++i) {
-    if ((p[i] & 0xC0) != 0x80)
-      ++count;
+    if ((p[i] & 0xC0) == 0x80)
+      ++continuations;
   }
-  return count;
+  return n - continuations;
 }
 
 bool AsciiStartsWithLower(std::string_view s, std::string_view lower_prefix) {

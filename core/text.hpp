@@ -14,6 +14,8 @@ size_t Utf8Length(std::string_view s);
 // character (below U+0020 but tab, LF and CR, or U+007F).
 enum class TextFault { kNone, kInvalidUtf8, kControlCharacter };
 TextFault CheckText(std::string_view s);
+// CheckText's second half, for text already known to be valid UTF-8: a control character.
+bool HasControlCharacter(std::string_view s);
 // The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 sequence.
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 // Trims ASCII whitespace on both ends.

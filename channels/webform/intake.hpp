@@ -36,6 +36,9 @@ struct Submission {
   // the message then carries the text once (core/envelope.hpp). "" = nowhere (a url-encoded
   // form).
   std::string description_in_raw;
+  // Every field is known to be valid UTF-8 (FromJson: simdjson checked the whole body as it read
+  // it); Validate then looks only for control characters.
+  bool utf8_checked = false;
 };
 
 struct FieldError {

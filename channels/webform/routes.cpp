@@ -239,7 +239,8 @@ Result<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Resp
     if (!sub)
       return sub.error();
     body.submission = std::move(sub).value();
-    body.raw = {std::string(content_type), std::move(raw)};
+    // A JSON body is valid UTF-8: simdjson checked every byte of it (FromJson).
+    body.raw = {std::string(content_type), std::move(raw), body.submission.utf8_checked};
   }
   return body;
 }

@@ -87,14 +87,17 @@ TEST_CASE("broken JSON bodies are refused with a code") {
         "coordinates_invalid");
   CHECK(FromJson(R"({"description":"a","website":"x"})").error().code.name() == "unknown_field");
   // More broken input: trailing bytes, a second document, nesting, bad escapes and numbers,
-  // a lone surrogate, a NUL byte before the end, comments and trailing commas.
-  for (const char* bad : {R"({"description":"a"} x)", R"({"description":"a"}{"description":"b"})",
-                          R"({"description":"a",})", R"({"description":"a" // c
+  // lone surrogates (Validate relies on simdjson's strings being valid UTF-8), a NUL byte before
+  // the end, comments and trailing commas.
+  for (const char* bad :
+       {R"({"description":"a"} x)", R"({"description":"a"}{"description":"b"})",
+        R"({"description":"a",})", R"({"description":"a" // c
 })",
-                          R"({'description':'a'})", R"({"description":"\q"})",
-                          R"({"description":"\ud800"})", R"({"description":"a","lat":01})",
-                          R"({"description":"a","lat":1.})", R"({"description":"a","lat":-})",
-                          R"({"description":"a","lat":NaN})", "{", "}", "null", "\"text\"", "  "}) {
+        R"({'description':'a'})", R"({"description":"\q"})", R"({"description":"\ud800"})",
+        R"({"description":"\udc00"})", R"({"description":"\udc00\ud800"})",
+        R"({"description":"\ud800\u0041"})", R"({"description":"a","lat":01})",
+        R"({"description":"a","lat":1.})", R"({"description":"a","lat":-})",
+        R"({"description":"a","lat":NaN})", "{", "}", "null", "\"text\"", "  "}) {
     INFO(bad);
     CHECK(FromJson(bad).error().code.name() == "json_invalid");
   }

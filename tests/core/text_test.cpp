@@ -68,13 +68,40 @@ TEST_CASE("UTF-8, control characters and lengths are found wherever they sit in 
         INFO("piece " << piece.bytes.size() << " bytes at " << before << ", " << after << " after");
         CHECK(CheckText(s) == piece.fault);
         CHECK(IsValidUtf8(s) == (piece.fault != TextFault::kInvalidUtf8));
-        if (piece.fault != TextFault::kInvalidUtf8)
+        if (piece.fault != TextFault::kInvalidUtf8) {
           CHECK(Utf8Length(s) == before + piece.code_points + after);
+          CHECK(HasControlCharacter(s) == (piece.fault == TextFault::kControlCharacter));
+        }
       }
     }
   }
   CHECK(CheckText("") == TextFault::kNone);
+  CHECK_FALSE(HasControlCharacter(""));
   CHECK(Utf8Length("") == 0);
+}
+
+TEST_CASE("long texts: code points counted past the counters' wrap, controls found at the end",
+          "[text]") {
+  // Utf8Length counts sixteen bytes a step in byte-wide counters added up every 255 steps
+  // (4,080 bytes): texts of continuation bytes only up to well beyond that.
+  for (size_t chars : {size_t{1}, size_t{1359}, size_t{1360}, size_t{1361}, size_t{5000}}) {
+    std::string euros;
+    for (size_t i = 0; i < chars; ++i)
+      euros += "\xE2\x82\xAC";  // three bytes, two of them continuation bytes
+    INFO(chars << " euro signs");
+    CHECK(Utf8Length(euros) == chars);
+    CHECK(Utf8Length(euros + "x") == chars + 1);
+    CHECK(Utf8Length(std::string(chars * 3, '\x80')) == 0);  // not UTF-8: only the counting
+  }
+  // Lines and tabs in every block, then one control character at the very end.
+  std::string lines;
+  while (lines.size() < 5000)
+    lines += "Zeile\tmit Tab\r\n";
+  CHECK_FALSE(HasControlCharacter(lines));
+  CHECK(CheckText(lines) == TextFault::kNone);
+  CHECK(HasControlCharacter(lines + "\x1B"));
+  CHECK(HasControlCharacter(lines + "\x7F"));
+  CHECK(CheckText(lines + std::string(1, '\0')) == TextFault::kControlCharacter);
 }
 
 TEST_CASE("JSON strings are escaped wherever the character sits in a word", "[text]") {
@@ -84,7 +111,9 @@ TEST_CASE("JSON strings are escaped wherever the character sits in a word", "[te
        std::vector<std::string>{"\"", "\\", "\n", "\x01", "\x1F", std::string(1, '\0'), "\x7F", " ",
                                 "\xC3\xA4", "!#", "\"\\\t", "\xE2\x80\xA8", "a\"b\"c"}) {
     for (size_t before = 0; before <= 40; ++before) {
-      for (size_t after : {size_t{0}, size_t{3}, size_t{8}, size_t{11}, size_t{16}, size_t{21}}) {
+      // The rest after the last block or word is read again as the string's last 16 or 8 bytes:
+      // every length of a rest, after an escape and after none.
+      for (size_t after = 0; after <= 21; ++after) {
         std::string s = std::string(before, 'a') + piece + std::string(after, 'b');
         std::string written;
         json_writer::AppendString(written, s);
