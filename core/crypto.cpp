@@ -128,11 +128,17 @@ std::string NewUuid() {
   std::memcpy(b + 8, &lo, 8);
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  // 8-4-4-4-12 hex digits.
-  std::string id = HexEncode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
-  for (size_t at : {8, 13, 18, 23})
-    id.insert(at, 1, '-');
-  return id;
+  // 8-4-4-4-12 hex digits, written once (one per request: no growing, no inserting).
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char id[36];
+  size_t at = 0;
+  for (size_t i = 0; i < sizeof b; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      id[at++] = '-';
+    id[at++] = kDigits[b[i] >> 4];
+    id[at++] = kDigits[b[i] & 0xF];
+  }
+  return std::string(id, sizeof id);
 }
 
 }  // namespace meldestelle

@@ -24,20 +24,37 @@ size_t NextToEscape(std::string_view s, size_t i) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i last_control = _mm_set1_epi8(0x1F);
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+  // One bit for each of the 16 bytes at `p` that must be escaped.
+  auto hits = [&](const char* p) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     // A byte is at most 0x1F (unsigned) where the smaller of it and 0x1F is itself.
-    __m128i hits =
+    return static_cast<unsigned>(_mm_movemask_epi8(
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                     _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v));
-    if (int mask = _mm_movemask_epi8(hits); mask != 0)
-      return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+                     _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v))));
+  };
+  for (; i + 16 <= n; i += 16) {
+    if (unsigned mask = hits(s.data() + i); mask != 0)
+      return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+  if (i < n && n >= 16) {
+    // The rest, fewer than 16 bytes, as the last 16 of the string: the bits of the bytes before
+    // `i` shifted out, instead of the rest byte by byte.
+    if (unsigned mask = hits(s.data() + n - 16) >> (i - (n - 16)); mask != 0)
+      return i + static_cast<size_t>(__builtin_ctz(mask));
+    return n;
   }
 #endif
   for (; i + 8 <= n; i += 8) {
     uint64_t w = swar::Load8(s.data() + i);
     if (swar::AnyBelow(w, 0x20) || swar::AnyEqual(w, '"') || swar::AnyEqual(w, '\\'))
       break;
+  }
+  if (i < n && i + 8 > n && n >= 8) {
+    // The rest as the last word: nothing to escape in it, nothing in the rest. (A hit may be a
+    // byte before `i`, the one just escaped: then byte by byte.)
+    uint64_t w = swar::Load8(s.data() + n - 8);
+    if (!swar::AnyBelow(w, 0x20) && !swar::AnyEqual(w, '"') && !swar::AnyEqual(w, '\\'))
+      return n;
   }
   for (; i < n; ++i) {
     if (NeedsEscape(static_cast<unsigned char>(s[i])))

@@ -15,6 +15,8 @@
 
 namespace meldestelle::log {
 
+using namespace std::string_view_literals;
+
 namespace {
 // Read on every line, from every thread, without a lock (the gateway writes a line per accepted
 // report from its 64 request threads). A component's name, set at start, is kept for the
@@ -65,13 +67,13 @@ std::string FormatLine(Level level, std::string_view component, std::string_view
   // gateway's hot path. Invalid UTF-8 in a field is replaced so that the line stays JSON.
   std::string line;
   line.reserve(256);
-  line += "{\"component\":";
+  line += "{\"component\":"sv;
   AppendText(line, component);
-  line += ",\"ts\":";
+  line += ",\"ts\":"sv;
   json_writer::AppendString(line, NowTimestamp());
-  line += ",\"level\":";
+  line += ",\"level\":"sv;
   json_writer::AppendString(line, LevelName(level));
-  line += ",\"msg\":";
+  line += ",\"msg\":"sv;
   AppendText(line, msg);
   for (const auto& [k, v] : fields) {
     line.push_back(',');
@@ -79,7 +81,7 @@ std::string FormatLine(Level level, std::string_view component, std::string_view
     line.push_back(':');
     AppendText(line, v);
   }
-  line += "}\n";
+  line += "}\n"sv;
   return line;
 }
 

@@ -185,13 +185,19 @@ uint64_t ReferenceGenerator::TickOf(std::string_view reference) {
 
 std::string ReferenceGenerator::Encode(uint64_t tick, int instance_id) {
   uint64_t value = ((tick & kTickMask) << 10) | static_cast<uint64_t>(instance_id & 0x3FF);
-  std::string data(kDataSymbols, kReferenceAlphabet[0]);
+  // The symbols' values are known here: the check symbol from them (ReferenceCheckSymbol's sum),
+  // without looking each symbol up in the alphabet again.
+  char data[kReferenceLength];
+  int sum = 0;
   for (int i = kDataSymbols - 1; i >= 0; --i) {
-    data[static_cast<size_t>(i)] = kReferenceAlphabet[value % kRadix];
+    const auto v = static_cast<int>(value % kRadix);
+    data[i] = kReferenceAlphabet[static_cast<size_t>(v)];
+    sum = (sum + (i + 1) * v) % kRadix;
     value /= kRadix;
   }
-  data.push_back(ReferenceCheckSymbol(data));
-  return data;
+  data[kDataSymbols] =
+      kReferenceAlphabet[static_cast<size_t>(((kRadix - sum) % kRadix) * ModInverse(12) % kRadix)];
+  return std::string(data, kReferenceLength);
 }
 
 }  // namespace meldestelle

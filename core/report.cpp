@@ -11,6 +11,8 @@
 
 namespace meldestelle {
 
+using namespace std::string_view_literals;
+
 using nlohmann::json;
 
 const char* ToString(LocationSource s) {
@@ -84,24 +86,24 @@ json ReportToJson(const Report& r) {
 
 void AppendReporterJson(std::string& out, const Reporter& reporter) {
   using json_writer::AppendString;
-  out += "{\"ack\":{\"address\":";
+  out += "{\"ack\":{\"address\":"sv;
   AppendString(out, reporter.ack_address);
-  out += ",\"channel\":";
+  out += ",\"channel\":"sv;
   AppendString(out, reporter.ack_channel);
-  out += "},\"address\":";
+  out += "},\"address\":"sv;
   AppendString(out, reporter.address);
-  out += ",\"language\":";
+  out += ",\"language\":"sv;
   AppendString(out, reporter.language);
-  out += ",\"name\":";
+  out += ",\"name\":"sv;
   AppendString(out, reporter.name);
-  out += "}";
+  out += "}"sv;
 }
 
 void AppendReportJson(std::string& out, const Report& r) {
   AppendReportJsonBeforeText(out, r);
-  out += ",\"text\":";
+  out += ",\"text\":"sv;
   json_writer::AppendString(out, r.text);
-  out += "}";
+  out += "}"sv;
 }
 
 void AppendReportJsonBeforeText(std::string& out, const Report& r) {
@@ -109,73 +111,73 @@ void AppendReportJsonBeforeText(std::string& out, const Report& r) {
   using json_writer::AppendNumber;
   using json_writer::AppendString;
   // Keys in the order nlohmann::json (a std::map) writes them, so both forms are identical.
-  out += "{\"attachments\":[";
+  out += "{\"attachments\":["sv;
   for (size_t i = 0; i < r.attachments.size(); ++i) {
     const Attachment& a = r.attachments[i];
     out += i == 0 ? "{\"filename\":" : ",{\"filename\":";
     AppendString(out, a.filename);
-    out += ",\"media_type\":";
+    out += ",\"media_type\":"sv;
     AppendString(out, a.media_type);
-    out += ",\"sha256\":";
+    out += ",\"sha256\":"sv;
     AppendString(out, a.sha256);
-    out += ",\"size\":";
+    out += ",\"size\":"sv;
     AppendInt(out, a.size);
-    out += "}";
+    out += "}"sv;
   }
-  out += "]";
+  out += "]"sv;
   if (!r.attributes.empty()) {
-    out += ",\"attributes\":[";
+    out += ",\"attributes\":["sv;
     for (size_t i = 0; i < r.attributes.size(); ++i) {
       const ReportAttribute& a = r.attributes[i];
       out += i == 0 ? "{\"code\":" : ",{\"code\":";
       AppendString(out, a.code);
-      out += ",\"name\":";
+      out += ",\"name\":"sv;
       AppendString(out, a.name);
-      out += ",\"values\":[";
+      out += ",\"values\":["sv;
       for (size_t k = 0; k < a.values.size(); ++k) {
         if (k > 0)
-          out += ",";
+          out += ","sv;
         AppendString(out, a.values[k]);
       }
-      out += "]}";
+      out += "]}"sv;
     }
-    out += "]";
+    out += "]"sv;
   }
-  out += ",\"category\":";
+  out += ",\"category\":"sv;
   if (r.category.empty()) {
-    out += "null";
+    out += "null"sv;
   } else {
     AppendString(out, r.category);
   }
-  out += ",\"channel\":";
+  out += ",\"channel\":"sv;
   AppendString(out, r.channel);
-  out += ",\"channel_message_id\":";
+  out += ",\"channel_message_id\":"sv;
   AppendString(out, r.channel_message_id);
-  out += ",\"id\":";
+  out += ",\"id\":"sv;
   AppendString(out, r.id);
-  out += ",\"location\":{\"accuracy_m\":";
+  out += ",\"location\":{\"accuracy_m\":"sv;
   AppendNumber(out, r.location.accuracy_m);
-  out += ",\"address\":";
+  out += ",\"address\":"sv;
   AppendString(out, r.location.address);
-  out += ",\"lat\":";
+  out += ",\"lat\":"sv;
   AppendNumber(out, r.location.lat);
-  out += ",\"lon\":";
+  out += ",\"lon\":"sv;
   AppendNumber(out, r.location.lon);
-  out += ",\"source\":";
+  out += ",\"source\":"sv;
   AppendString(out, ToString(r.location.source));
-  out += "},\"raw_ref\":";
+  out += "},\"raw_ref\":"sv;
   AppendString(out, r.raw_ref);
-  out += ",\"received_at\":";
+  out += ",\"received_at\":"sv;
   AppendString(out, r.received_at);
-  out += ",\"reference\":";
+  out += ",\"reference\":"sv;
   AppendString(out, r.reference);
-  out += ",\"reporter\":";
+  out += ",\"reporter\":"sv;
   AppendReporterJson(out, r.reporter);
   if (!r.same_as.empty()) {
-    out += ",\"same_as\":";
+    out += ",\"same_as\":"sv;
     AppendString(out, r.same_as);
   }
-  out += ",\"schema_version\":";
+  out += ",\"schema_version\":"sv;
   AppendInt(out, r.schema_version);
 }
 
