@@ -6,28 +6,14 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
+
 namespace meldestelle::channels {
-
-namespace {
-
-char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool SameName(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i] && AsciiLower(a[i]) != AsciiLower(b[i]))
-      return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string_view Header(const httplib::Request& req, std::string_view name) {
   // The map's order (by name, then as they came) makes the first match the library's.
   for (const auto& [field, value] : req.headers) {
-    if (SameName(field, name))
+    if (AsciiEqualIgnoringCase(field, name))
       return value;
   }
   return {};

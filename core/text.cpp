@@ -124,6 +124,17 @@ size_t Utf8Length(std::string_view s) {
   return n - continuations;
 }
 
+bool AsciiEqualIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && lower(a[i]) != lower(b[i]))
+      return false;
+  }
+  return true;
+}
+
 bool AsciiStartsWithLower(std::string_view s, std::string_view lower_prefix) {
   if (s.size() < lower_prefix.size())
     return false;

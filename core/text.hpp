@@ -24,6 +24,8 @@ std::string_view TrimAscii(std::string_view s);
 std::string AsciiLower(std::string_view s);
 // `s` begins with `lower_prefix` (given in lower case), ASCII letters in any case; no copy.
 bool AsciiStartsWithLower(std::string_view s, std::string_view lower_prefix);
+// `a` and `b` are the same but for the case of ASCII letters (header field names); no copy.
+bool AsciiEqualIgnoringCase(std::string_view a, std::string_view b);
 // Lowercase for the letters citizens' languages use: ASCII, Latin-1 and Latin Extended-A
 // capitals (Ä, Ö, Ü, Ç, Ğ, Ş; İ becomes i), Cyrillic (А–Я, Ѐ–Џ, Ґ); every other byte as it is.
 std::string Utf8Lower(std::string_view s);

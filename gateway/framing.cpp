@@ -1,6 +1,5 @@
 #include "gateway/framing.hpp"
 
-#include <cctype>
 #include <charconv>
 
 #include "core/text.hpp"
@@ -11,13 +10,7 @@ namespace {
 
 // `wanted` is lower-case; compared without a copy (this runs for every header of every request).
 bool Named(std::string_view name, std::string_view wanted) {
-  if (name.size() != wanted.size())
-    return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(name[i])) != static_cast<unsigned char>(wanted[i]))
-      return false;
-  }
-  return true;
+  return name.size() == wanted.size() && AsciiStartsWithLower(name, wanted);
 }
 
 std::string SizeText(int64_t bytes) {
