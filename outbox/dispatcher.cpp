@@ -144,18 +144,23 @@ Lane::Lane(const std::string& database_url, Senders senders, LaneSettings settin
 
 Result<std::vector<Row>> Lane::Claim() {
   const int lease = static_cast<int>(settings_.lease.count());
-  return session_.Transact<std::vector<Row>>([&](db::Tx& tx) {
+  // Rows whose lease ran out in another holder's hands are taken over, except in the grace after
+  // this lane had lost the database: a holder may still record what it sent meanwhile.
+  const bool take_over = !lost_database_ && std::chrono::steady_clock::now() >= takeover_after_;
+  auto claimed = session_.Transact<std::vector<Row>>([&](db::Tx& tx) {
     auto r = tx.exec_params(
         "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
         " next_attempt_at = now() + make_interval(secs => $3), updated_at = now(),"
         " leased_by = nullif($5, '')"
         " FROM (SELECT id FROM outbox WHERE channel = ANY($1::text[]) AND kind = ANY($2::text[])"
         "       AND status IN ('pending', 'sending') AND next_attempt_at <= now()"
+        "       AND (status = 'pending' OR $6 OR ($5 <> '' AND leased_by = $5))"
         "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
         " WHERE o.id = due.id"
         " RETURNING o.id, coalesce(o.ticket_id::text, ''), o.kind, o.channel, o.address,"
         " o.payload::text, o.attempts",
-        senders_.ChannelArray(), senders_.KindArray(), lease, settings_.batch, settings_.holder);
+        senders_.ChannelArray(), senders_.KindArray(), lease, settings_.batch, settings_.holder,
+        take_over);
     std::vector<Row> rows;
     for (const auto& row : r) {
       Row x;
@@ -171,6 +176,14 @@ Result<std::vector<Row>> Lane::Claim() {
     tx.commit();
     return rows;
   });
+  if (claimed && lost_database_) {
+    lost_database_ = false;
+    takeover_after_ = std::chrono::steady_clock::now() + settings_.takeover_grace;
+    log::Info(
+        "the database answers again: rows other dispatchers held are left to them a while",
+        {{"lane", settings_.name}, {"seconds", std::to_string(settings_.takeover_grace.count())}});
+  }
+  return claimed;
 }
 
 Result<std::optional<Plan>> Lane::Prepare(const Row& row) {
@@ -300,12 +313,11 @@ Status Lane::Finish(const Row& row, Plan plan) {
     return Ok{};
   }
   // The lease was renewed just now (Prepare): until it runs out, no other dispatcher takes the row.
-  const auto lease_ends = std::chrono::steady_clock::now() + settings_.lease;
   Attempt a = plan.action == Plan::Action::kFail ? Attempt::Failed(plan.reason, true)
                                                  : plan.prepared->Send();
   auto recorded = Record(row, a, plan.prepared.get());
   if (!recorded && a.sent && db::IsTransient(recorded.error()))
-    recorded = RecordWhenBack(row, a, plan.prepared.get(), lease_ends, recorded.error());
+    recorded = RecordWhenBack(row, a, plan.prepared.get(), recorded.error());
   if (!recorded) {
     // The lease runs out and the row is sent again: at-least-once (receivers deduplicate on the
     // delivery id), logged. A send is recorded late rather than made twice where it can be
@@ -324,34 +336,49 @@ Status Lane::Finish(const Row& row, Plan plan) {
 
 // A message the provider took is recorded as sent once the database answers again, rather than
 // sent again: the lane holds the outcome and tries again (0.1 s, doubling up to 2 s) while the
-// error is the database being away, until the row's lease runs out or the dispatcher stops. The
-// lane sends nothing meanwhile; nothing could be claimed or recorded anyway.
+// error is the database being away, however long that is, until the dispatcher stops. The lane
+// sends nothing meanwhile; nothing could be claimed or recorded anyway. The record only applies
+// while nobody else has claimed the row (Record): an outage longer than the lease leaves the
+// row to this holder as long as no other dispatcher reached the database meanwhile, and the
+// others, back with the database, leave it alone for a grace (Claim).
 Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attempt& a,
-                                                    Prepared* prepared,
-                                                    std::chrono::steady_clock::time_point until,
-                                                    Error error) {
+                                                    Prepared* prepared, Error error) {
   log::Warn(
       "outbox row sent, its outcome not recorded yet: holding it until the database answers",
       {{"lane", settings_.name}, {"outbox_id", std::to_string(row.id)}, {"error", error.detail}});
+  lost_database_ = true;
   const std::atomic<bool> never{false};
   const std::atomic<bool>& stop = stop_ != nullptr ? *stop_ : never;
+  const auto started = std::chrono::steady_clock::now();
+  auto told = started;
   std::chrono::milliseconds wait(100);
   int tries = 1;
-  while (!stop.load() && std::chrono::steady_clock::now() + wait < until) {
+  while (!stop.load()) {
     WaitUnlessStopped(wait, stop);
     wait = std::min(wait * 2, std::chrono::milliseconds(2000));
     auto recorded = Record(row, a, prepared);
     ++tries;
+    const auto now = std::chrono::steady_clock::now();
+    const auto held_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
     if (recorded) {
       log::Info("outbox row's outcome recorded after the database came back",
                 {{"lane", settings_.name},
                  {"outbox_id", std::to_string(row.id)},
-                 {"tries", std::to_string(tries)}});
+                 {"tries", std::to_string(tries)},
+                 {"held_seconds", std::to_string(held_s)}});
       return recorded;
     }
     error = recorded.error();
     if (!db::IsTransient(error))
       break;
+    if (now - told >= std::chrono::minutes(1)) {
+      told = now;
+      log::Warn("still holding an outbox row's outcome: the database does not answer",
+                {{"lane", settings_.name},
+                 {"outbox_id", std::to_string(row.id)},
+                 {"held_seconds", std::to_string(held_s)},
+                 {"error", error.detail}});
+    }
   }
   return error;
 }
@@ -417,8 +444,10 @@ Result<int> Lane::RunOnce() {
   TakeUpOwnRows();
   MeasureBacklog();
   auto rows = Claim();
-  if (!rows)
+  if (!rows) {
+    lost_database_ = lost_database_ || db::IsTransient(rows.error());
     return rows.error();
+  }
   for (const Row& row : *rows) {
     auto plan = Prepare(row);
     Status st = !plan ? Status(plan.error()) : *plan ? Finish(row, std::move(**plan)) : Ok{};
@@ -426,8 +455,8 @@ Result<int> Lane::RunOnce() {
       // The rows of this batch not yet recorded are not being sent any more (one lane, one
       // thread): once the database answers again, the next pass takes them up at once rather
       // than leaving them to their lease. One whose send went out and whose record was held in
-      // vain (the database away for the whole lease, or the dispatcher stopping) goes out
-      // again, as it would after the lease.
+      // vain (the dispatcher stopping) goes out again, as it would after the lease.
+      lost_database_ = lost_database_ || db::IsTransient(st.error());
       took_up_ = false;
       return st.error();
     }

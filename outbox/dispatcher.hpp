@@ -128,6 +128,11 @@ struct LaneSettings {
   // under this name; a lane that starts takes up at once the rows its name still holds — they
   // were in the hands of this dispatcher before it died — instead of waiting for their lease.
   std::string holder;
+  // After this lane has lost the database and has it back, how long it leaves alone the rows
+  // whose lease ran out in another holder's hands: a dispatcher that sent a message while the
+  // database was away holds its outcome and records it within 2 s of the database answering
+  // (Lane::RecordWhenBack); taking the row over first would send the message again.
+  std::chrono::seconds takeover_grace{10};
 };
 
 // One sending loop over its senders. One instance per thread (it owns a database session).
@@ -152,19 +157,21 @@ class Lane {
   Status MarkDone(const Row& row, const std::string& reason);
   // Writes the attempt's outcome; nullopt when another dispatcher took the row over.
   Result<std::optional<Outcome>> Record(const Row& row, const Attempt& attempt, Prepared* prepared);
-  // Record again and again while the database is away (`error`), until `until` (the row's lease)
+  // Record again and again while the database is away (`error`), however long, until it answers
   // or Run's stop: a sent message is recorded, not sent twice.
   Result<std::optional<Outcome>> RecordWhenBack(const Row& row, const Attempt& attempt,
-                                                Prepared* prepared,
-                                                std::chrono::steady_clock::time_point until,
-                                                Error error);
+                                                Prepared* prepared, Error error);
   void Report(const Row& row, const Attempt& attempt, Outcome outcome);
   void MeasureBacklog();
   // At the first pass, and at the first after a failure: the rows this holder leased and no
   // longer has in hand (before it restarted, or when the database went away) become due.
   void TakeUpOwnRows();
   bool took_up_ = false;
-  // Run's stop flag; RunOnce called alone holds an unrecorded send up to the lease.
+  // Set by a failure the database being away caused; the first claim that succeeds after it
+  // starts the takeover grace (LaneSettings::takeover_grace), which ends at takeover_after_.
+  bool lost_database_ = false;
+  std::chrono::steady_clock::time_point takeover_after_{};
+  // Run's stop flag; RunOnce called alone holds an unrecorded send until the database answers.
   const std::atomic<bool>* stop_ = nullptr;
 
   db::Session session_;

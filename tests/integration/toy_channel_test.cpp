@@ -193,7 +193,7 @@ TEST_CASE(
     return std::make_unique<outbox::Lane>(
         config.database.url, std::move(senders),
         outbox::LaneSettings{"toy", std::chrono::seconds(60), 3, 4, "toy_sent_total", "Toy sends.",
-                             holder},
+                             holder, std::chrono::seconds(10)},
         metrics);
   };
   // As if no dispatcher had run for ten minutes: the lane's gauges show the row overdue.
