@@ -260,13 +260,8 @@ bool Failed(Problems& p, Failure& out) {
   return true;
 }
 
-// Whether `s` has a control character other than tab, line feed and carriage return.
-bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
-  });
-}
+// UTF-8 text without control characters (but tab, line feed and carriage return).
+bool IsCleanText(std::string_view s) { return CheckText(s) == TextFault::kNone; }
 
 // A field name for the log and the answer: printable ASCII, at most 100 bytes.
 std::string PrintableName(std::string_view name) {
@@ -373,7 +368,7 @@ std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* ca
     std::string code = close == std::string::npos ? "" : name.substr(10, close - 10);
     std::string rest = close == std::string::npos ? "" : name.substr(close + 1);
     if (code.empty() || (!rest.empty() && rest != "[]") || code.size() > kMaxAttributeCodeBytes ||
-        !IsValidUtf8(code) || HasControl(code)) {
+        !IsCleanText(code)) {
       p.bad.push_back({"400", "malformed attribute field " + PrintableName(name)});
       continue;
     }
@@ -384,7 +379,7 @@ std::vector<ReportAttribute> ReadAttributes(const Form& form, const Category* ca
       continue;
     }
     std::string value(TrimAscii(raw));
-    if (!IsValidUtf8(value) || HasControl(value) || Utf8Length(value) > kMaxAttributeChars) {
+    if (!IsCleanText(value) || Utf8Length(value) > kMaxAttributeChars) {
       p.bad.push_back({"400", "attribute[" + code + "] must be UTF-8 text of at most " +
                                   std::to_string(kMaxAttributeChars) + " characters"});
       continue;
@@ -815,14 +810,14 @@ UpdateParse ParseUpdate(const Form& form, const Config& config) {
     p.bad.push_back({"400", "updated_datetime is not a W3C date-time"});
   }
   const int max_chars = config.Get<webform::Settings>().max_description_chars;
-  if (!IsValidUtf8(u.description) || HasControl(u.description)) {
+  if (!IsCleanText(u.description)) {
     p.bad.push_back({"400", "description must be UTF-8 text without control characters"});
   } else if (Utf8Length(u.description) > static_cast<size_t>(max_chars)) {
     p.bad.push_back({"DESCRIPTION_TOO_LONG",
                      "description is longer than " + std::to_string(max_chars) + " characters"});
   }
   for (const auto& v : {u.service_request_id, u.client_update_id}) {
-    if (v.size() > kMaxIdChars || !IsValidUtf8(v) || HasControl(v)) {
+    if (v.size() > kMaxIdChars || !IsCleanText(v)) {
       p.bad.push_back({"400", "service_request_id and update_id may have at most 200 characters"});
       break;
     }

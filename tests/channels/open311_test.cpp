@@ -461,6 +461,22 @@ TEST_CASE("open311: attribute values are checked against the category's question
     CHECK(p.request->ignored_fields ==
           std::vector<std::string>{"attribute[fixmystreet_id]", "attribute[email]"});
   }
+  SECTION("an answer with a control character or broken UTF-8 is refused; a tab is text") {
+    for (const char* value : {"1%7F", "1%00", "%C3", "%ED%A0%80"}) {
+      auto p = ParseWithQuestions(
+          std::string("service_code=STR-01&lat=50.9&long=6.9&attribute%5Bdepth%5D=deep&"
+                      "attribute%5Bwidth_cm%5D=") +
+          value);
+      INFO(value);
+      REQUIRE_FALSE(p.request);
+      CHECK(p.failure.errors.at(0).description.rfind("attribute[width_cm] must be UTF-8 text", 0) ==
+            0);
+    }
+    auto tab = ParseWithQuestions(
+        "service_code=STR-01&lat=50.9&long=6.9&attribute%5Bdepth%5D=deep&"
+        "attribute%5Bwidth_cm%5D=40%09cm");
+    REQUIRE(tab.request);
+  }
   SECTION("a required question unanswered or answered with a key not offered is refused") {
     auto p = ParseWithQuestions("service_code=STR-01&lat=50.9&long=6.9&attribute%5Blanes%5D=left");
     REQUIRE_FALSE(p.request);
