@@ -194,6 +194,26 @@ class CountingSender : public outbox::Sender {
   std::function<void()> before_answer_;
 };
 
+// The senders of a lane that sends acknowledgements on the channel "test" with `sender`.
+outbox::Senders AckSenders(std::shared_ptr<outbox::Sender> sender) {
+  outbox::Senders senders;
+  senders.Add({outbox::Kind::kAck}, "test", std::move(sender));
+  return senders;
+}
+
+// An acknowledgement waiting to be sent on the channel "test".
+void AddAck(Stack& s) {
+  s.Query(
+      "INSERT INTO outbox (kind, channel, address, payload)"
+      " VALUES ('ack', 'test', 'someone@example.org', '{}')");
+}
+
+StackOptions DatabaseOnly() {
+  StackOptions o;
+  o.processes = false;
+  return o;
+}
+
 outbox::LaneSettings QuickLease(const std::string& holder) {
   // A lease of a second, so that the outage below outlasts it.
   return {"test", std::chrono::seconds(1), 3, 4, "test_sent_total", "Test sends.",
@@ -206,22 +226,16 @@ TEST_CASE(
     "A message the provider took while the database went away is recorded as sent once the "
     "database answers, and not sent again",
     "[integration][outbox]") {
-  StackOptions o;
-  o.processes = false;
-  Stack s(o);
-  s.Query(
-      "INSERT INTO outbox (kind, channel, address, payload)"
-      " VALUES ('ack', 'test', 'someone@example.org', '{}')");
+  Stack s(DatabaseOnly());
+  AddAck(s);
   // The lane's own connections carry a name of their own, so that only they are ended.
   const std::string name = "outbox-test-" + RandomHex(4);
   const std::string lane_url = s.db_url() +
                                (s.db_url().find('?') == std::string::npos ? "?" : "&") +
                                "application_name=" + name;
   auto sender = std::make_shared<CuttingSender>(s, name);
-  outbox::Senders senders;
-  senders.Add({outbox::Kind::kAck}, "test", sender);
   metrics::Registry registry;
-  outbox::Lane lane(lane_url, std::move(senders),
+  outbox::Lane lane(lane_url, AckSenders(sender),
                     outbox::LaneSettings{"test", std::chrono::seconds(60), 3, 4, "test_sent_total",
                                          "Test sends.", "host/1", std::chrono::seconds(10)},
                     registry);
@@ -247,25 +261,17 @@ TEST_CASE(
     "once the database answers, and the other dispatchers, back with the database, leave it to "
     "its holder",
     "[integration][outbox]") {
-  StackOptions o;
-  o.processes = false;
-  Stack s(o);
-  s.Query(
-      "INSERT INTO outbox (kind, channel, address, payload)"
-      " VALUES ('ack', 'test', 'someone@example.org', '{}')");
+  Stack s(DatabaseOnly());
+  AddAck(s);
   Gate gate(PortOf(s.db_url()));
   const std::string through_gate = ThroughPort(s.db_url(), gate.port());
   metrics::Registry registry;
 
   // A sends the first row; the database goes away before the provider's answer is back.
   auto sender_a = std::make_shared<CountingSender>("provider-a", [&] { gate.Close(); });
-  outbox::Senders senders_a;
-  senders_a.Add({outbox::Kind::kAck}, "test", sender_a);
-  outbox::Lane a(through_gate, std::move(senders_a), QuickLease("host/a"), registry);
+  outbox::Lane a(through_gate, AckSenders(sender_a), QuickLease("host/a"), registry);
   auto sender_b = std::make_shared<CountingSender>("provider-b");
-  outbox::Senders senders_b;
-  senders_b.Add({outbox::Kind::kAck}, "test", sender_b);
-  outbox::Lane b(through_gate, std::move(senders_b), QuickLease("host/b"), registry);
+  outbox::Lane b(through_gate, AckSenders(sender_b), QuickLease("host/b"), registry);
 
   Result<int> a_result = 0;
   std::thread a_thread([&] { a_result = a.RunOnce(); });
@@ -310,9 +316,7 @@ TEST_CASE(
 
   // A dispatcher that had the database all along takes the dead holder's row over at once.
   auto sender_c = std::make_shared<CountingSender>("provider-c");
-  outbox::Senders senders_c;
-  senders_c.Add({outbox::Kind::kAck}, "test", sender_c);
-  outbox::Lane c(s.db_url(), std::move(senders_c), QuickLease("host/c"), registry);
+  outbox::Lane c(s.db_url(), AckSenders(sender_c), QuickLease("host/c"), registry);
   auto c_result = c.RunOnce();
   REQUIRE(c_result.ok());
   CHECK(*c_result == 1);
