@@ -22,16 +22,25 @@ bool RecordFollowup(db::Tx& tx, const Config& config, const Followup& f) {
       "UPDATE tickets SET updated_at = now() WHERE id = $1::uuid"
       " RETURNING COALESCE(department_id, ''), status",
       f.ticket_id);
+  const bool placed = f.place_of_ticket && f.lat && f.lon &&
+                      !tx.exec_params(
+                             "UPDATE tickets SET lat = $2, lon = $3, location_source = 'device'"
+                             " WHERE id = $1::uuid AND lat IS NULL RETURNING 1",
+                             f.ticket_id, *f.lat, *f.lon)
+                           .empty();
   // In the history, without the citizen's words (they are in the follow-up, with its
   // retention): who sent what kind of thing through which channel.
   HistoryEntry e;
   e.actor = "citizen:" + f.channel;
   e.action = "followup";
-  e.details_json = DetailsText({{"followup", r[0][0].as<int64_t>()},
-                                {"channel", f.channel},
-                                {"text", !f.text.empty()},
-                                {"photos", r[0][1].as<int64_t>()},
-                                {"place", f.lat.has_value()}});
+  nlohmann::json details = {{"followup", r[0][0].as<int64_t>()},
+                            {"channel", f.channel},
+                            {"text", !f.text.empty()},
+                            {"photos", r[0][1].as<int64_t>()},
+                            {"place", f.lat.has_value()}};
+  if (placed)
+    details["place_of_ticket"] = true;  // the ticket had no place: now the pin is its place
+  e.details_json = DetailsText(details);
   const int64_t h = RecordHistory(tx, f.ticket_id, e);
   // The department hears of it while the ticket is theirs and open; a "not fixed" on a done
   // ticket reopens it instead (ReopenByCitizen), which tells them with the follow-up in it.

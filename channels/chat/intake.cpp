@@ -413,6 +413,10 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
                            : outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
   if (ticket.empty())
     ticket = tickets::WaitingTicketOf(tx, e.channel, e.sender);
+  // A pin alone, soon after the sender's report went out without a place: that report's place.
+  const bool late_place = ticket.empty() && e.location && e.text.empty() && s.media.empty();
+  if (late_place)
+    ticket = TicketAwaitingPlace(tx, e.channel, e.sender);
   if (ticket.empty())
     return false;
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "followup"))
@@ -432,13 +436,34 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   std::string text = e.text;
   if (!s.spoken.empty())
     text += (text.empty() ? "" : "\n") + s.spoken;
-  tickets::RecordFollowup(tx, config_,
-                          {ticket, e.channel, e.message_id, text, files.dump(), lat, lon});
+  tickets::Followup followup{ticket, e.channel, e.message_id, text, files.dump(), lat, lon};
+  followup.place_of_ticket = late_place;
+  tickets::RecordFollowup(tx, config_, followup);
   std::string reference = tickets::ReferenceOf(tx, ticket);
   QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
              FollowupText(texts::For(config_, s.language), reference), s.language, reference);
   tx.commit();
   return true;
+}
+
+// The sender's report published without a place ("Ort fehlt") within chat.late_place_minutes,
+// whose ticket still has none, while the sender has no draft open (a pin that begins a new
+// report belongs to it); "" if none.
+std::string ChatIntake::TicketAwaitingPlace(db::Tx& tx, const std::string& channel,
+                                            const std::string& sender) {
+  const int minutes = config_.Get<Settings>().late_place_minutes;
+  if (minutes <= 0)
+    return {};
+  auto r = tx.exec_params(
+      "SELECT t.id::text FROM chat_drafts d JOIN tickets t ON t.reference = d.reference"
+      " WHERE d.channel = $1 AND d.sender = $2 AND d.state = 'published'"
+      " AND d.published_at > now() - make_interval(mins => $3)"
+      " AND t.lat IS NULL AND t.routing_explanation->'flags' ? 'Ort fehlt'"
+      " AND NOT EXISTS (SELECT 1 FROM chat_drafts o WHERE o.channel = $1 AND o.sender = $2"
+      "                 AND o.state <> 'published')"
+      " ORDER BY d.published_at DESC LIMIT 1",
+      channel, sender, minutes);
+  return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
 // The message joins the sender's open draft (or opens one); "fertig" closes it early.

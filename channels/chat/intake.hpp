@@ -48,6 +48,8 @@ class ChatIntake {
   void Unsupported(db::Tx& tx, const Step& s);
   bool OptInOrOut(db::Tx& tx, const Step& s);
   bool Followup(db::Tx& tx, const Step& s);
+  std::string TicketAwaitingPlace(db::Tx& tx, const std::string& channel,
+                                  const std::string& sender);
   // "JA" / "NEIN" after we asked whether a ticket is fixed (tickets/fix_answers.hpp).
   bool AnswerFixed(db::Tx& tx, const Step& s);
   void AddToDraft(db::Tx& tx, const Step& s);

@@ -11,6 +11,7 @@
 #include "core/photo.hpp"
 #include "fake_providers.hpp"
 #include "stack.hpp"
+#include "tickets/reference.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
 // builds), where one file's helpers and using-directives must not meet another's.
@@ -494,12 +495,40 @@ TEST_CASE(
   CHECK(sent[0].body["text"].get<std::string>().find("Standort") != std::string::npos);
   CHECK(sent[1].body["text"].get<std::string>().find("Ort") != std::string::npos);
 
+  // The pin comes late, after the report went out without a place: it is that report's place
+  // (chat.late_place_minutes), a follow-up, not a report of its own.
+  REQUIRE(PostTelegram(s, TgMessage(800003, chat, 7,
+                                    {{"location", {{"latitude", 50.9431}, {"longitude", 6.9582}}}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups WHERE lat IS NOT NULL", 1));
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE abs(lat - 50.9431) < 1e-9"
+                " AND abs(lon - 6.9582) < 1e-9 AND location_source = 'device'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'followup'"
+                " AND (details->>'place_of_ticket')::boolean") == 1);
+  REQUIRE(fake.WaitForSent(3));
+  const std::string reference = One(s, "SELECT reference FROM tickets");
+  const std::string added = fake.sent()[2].body["text"].get<std::string>();
+  CHECK(added.find("hinzugefügt") != std::string::npos);
+  CHECK(added.find(tickets::DisplayReference(reference)) != std::string::npos);
+
   // A new message (not a reply to us) after publishing opens a new draft.
   REQUIRE(
       PostTelegram(s, TgMessage(800002, chat, 9, {{"text", "Noch etwas: Laterne aus"}}))->status ==
       200);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts", 2));
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 1);
+  // A pin while that draft is open is its place, not the first report's.
+  REQUIRE(PostTelegram(s, TgMessage(800004, chat, 10,
+                                    {{"location", {{"latitude", 50.95}, {"longitude", 6.96}}}}))
+              ->status == 200);
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM chat_draft_items i JOIN chat_drafts d"
+                     " ON d.id = i.draft_id WHERE d.state <> 'published'"
+                     " AND i.kind = 'location'",
+                     1));
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 1);
 }
 
 // A voice note's bytes as the messengers send them: an OGG (Opus) file. The stand-in speech
