@@ -447,8 +447,8 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
 }
 
 // The sender's report published without a place ("Ort fehlt") within chat.late_place_minutes,
-// whose ticket still has none, while the sender has no draft open (a pin that begins a new
-// report belongs to it); "" if none.
+// whose ticket still has none; "" if none, and "" while the sender has a draft open (the pin is
+// that draft's place then).
 std::string ChatIntake::TicketAwaitingPlace(db::Tx& tx, const std::string& channel,
                                             const std::string& sender) {
   const int minutes = config_.Get<Settings>().late_place_minutes;
