@@ -9,6 +9,15 @@ namespace meldestelle::db {
 
 bool IsTransient(const Error& e) { return e.code == errors::kDbUnavailable; }
 
+bool IsAway(const Error& e) {
+  if (e.code != errors::kDbUnavailable)
+    return false;
+  // ErrorFrom: a broken connection or a transaction in doubt, else "<SQLSTATE>: <what>" (libpq's
+  // own errors have no SQLSTATE).
+  return e.message != "database error" || e.detail.rfind("08", 0) == 0 ||
+         e.detail.rfind("57P0", 0) == 0 || e.detail.rfind(": ", 0) == 0;
+}
+
 std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql) {
   char name[24];
   std::snprintf(name, sizeof name, "ms_%016zx", std::hash<std::string_view>{}(sql));

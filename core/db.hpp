@@ -24,6 +24,9 @@ class ReadTx;      // a READ ONLY transaction, usable wherever a Tx is (core/sql
 // for everything else. IsTransient is true for the first: retry later, it is not the message's
 // or the request's fault.
 bool IsTransient(const Error& e);
+// A transient error that is the database being away (a broken or refused connection, a server
+// shutting down or starting up), not a conflict or a timeout of a statement on a live one.
+bool IsAway(const Error& e);
 
 // One thread's connection, opened on first use and again after a transient failure. Not
 // thread-safe: one Session per thread (or per object that a single thread uses).

@@ -346,7 +346,7 @@ Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attemp
   log::Warn(
       "outbox row sent, its outcome not recorded yet: holding it until the database answers",
       {{"lane", settings_.name}, {"outbox_id", std::to_string(row.id)}, {"error", error.detail}});
-  lost_database_ = true;
+  lost_database_ = lost_database_ || db::IsAway(error);
   const std::atomic<bool> never{false};
   const std::atomic<bool>& stop = stop_ != nullptr ? *stop_ : never;
   const auto started = std::chrono::steady_clock::now();
@@ -360,6 +360,21 @@ Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attemp
     ++tries;
     const auto now = std::chrono::steady_clock::now();
     const auto held_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
+    if (recorded && !*recorded) {
+      // Another dispatcher took the row over first (it reached the database while this one
+      // could not, or after the grace): it may have sent the message a second time.
+      log::Warn("outbox row taken over while its outcome was held: it may have gone out twice",
+                {{"lane", settings_.name},
+                 {"outbox_id", std::to_string(row.id)},
+                 {"held_seconds", std::to_string(held_s)}});
+      registry_
+          .GetCounter("meldestelle_outbox_taken_over_while_held_total",
+                      "Sent outbox rows whose outcome could not be recorded because another "
+                      "dispatcher had taken the row over: possibly sent twice.",
+                      {{"lane", settings_.name}})
+          .Inc();
+      return recorded;
+    }
     if (recorded) {
       log::Info("outbox row's outcome recorded after the database came back",
                 {{"lane", settings_.name},
@@ -445,7 +460,7 @@ Result<int> Lane::RunOnce() {
   MeasureBacklog();
   auto rows = Claim();
   if (!rows) {
-    lost_database_ = lost_database_ || db::IsTransient(rows.error());
+    lost_database_ = lost_database_ || db::IsAway(rows.error());
     return rows.error();
   }
   for (const Row& row : *rows) {
@@ -456,7 +471,7 @@ Result<int> Lane::RunOnce() {
       // thread): once the database answers again, the next pass takes them up at once rather
       // than leaving them to their lease. One whose send went out and whose record was held in
       // vain (the dispatcher stopping) goes out again, as it would after the lease.
-      lost_database_ = lost_database_ || db::IsTransient(st.error());
+      lost_database_ = lost_database_ || db::IsAway(st.error());
       took_up_ = false;
       return st.error();
     }

@@ -52,7 +52,7 @@ def main():
     p.add_argument("--markdown", help="write the per-phase and per-channel rows here")
     p.add_argument("--once-in", action="append", default=[], metavar="PHASE",
                    help="a phase in which no acknowledgement may go out twice (no dispatcher is "
-                        "killed in it, and no outage outlasts the outbox's lease)")
+                        "killed in it)")
     a = p.parse_args()
 
     tickets = []

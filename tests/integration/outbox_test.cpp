@@ -85,12 +85,15 @@ class Gate {
 
   int port() const { return port_; }
   void Close() {
-    open_ = false;
     std::lock_guard<std::mutex> lock(mu_);
+    open_ = false;
     for (int fd : live_)
       ::shutdown(fd, SHUT_RDWR);
   }
-  void Open() { open_ = true; }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+  }
 
  private:
   static sockaddr_in Loopback(int port) {
@@ -108,19 +111,18 @@ class Gate {
       int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client < 0)
         continue;
-      if (!open_) {
-        ::close(client);
-        continue;
-      }
       int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in a = Loopback(upstream_port_);
-      if (server < 0 || ::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      bool connected =
+          server >= 0 && ::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      std::lock_guard<std::mutex> lock(mu_);
+      // Decided under the lock that Close takes: no connection slips through a closed gate.
+      if (!connected || !open_) {
         ::close(client);
         if (server >= 0)
           ::close(server);
         continue;
       }
-      std::lock_guard<std::mutex> lock(mu_);
       live_.push_back(client);
       live_.push_back(server);
       pumps_.emplace_back([this, client, server] { Pump(client, server); });
@@ -150,7 +152,7 @@ class Gate {
   int upstream_port_;
   int listen_fd_ = -1;
   int port_ = 0;
-  std::atomic<bool> open_{true};
+  bool open_ = true;  // under mu_
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<int> live_;
@@ -173,7 +175,8 @@ int PortOf(const std::string& url) {
   return std::stoi(url.substr(host + std::string_view("127.0.0.1:").size()));
 }
 
-// Counts its sends; `before_answer` runs inside the first one, before the provider's answer.
+// Counts its sends; `before_answer` runs inside the first one, before the provider's answer
+// (and before the send is counted).
 class CountingSender : public outbox::Sender {
  public:
   explicit CountingSender(std::string provider, std::function<void()> before_answer = {})
@@ -181,9 +184,10 @@ class CountingSender : public outbox::Sender {
 
   outbox::Plan Prepare(db::Tx&, const outbox::Row&) override {
     return outbox::Plan::Send([this] {
-      if (++sends == 1 && before_answer_)
+      // Counted after `before_answer_`: whoever waits for the count finds it done.
+      if (sends == 0 && before_answer_)
         before_answer_();
-      return outbox::Attempt::Sent(provider_ + "-" + std::to_string(sends.load()));
+      return outbox::Attempt::Sent(provider_ + "-" + std::to_string(++sends));
     });
   }
 

@@ -1,0 +1,38 @@
+// How database failures are classified (core/db.hpp): retried or not (IsTransient), and whether
+// the database is away (IsAway: the outbox's takeover grace starts only then).
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include "core/sql.hpp"
+
+namespace db_errors_test {
+
+using namespace meldestelle;
+
+TEST_CASE("db: a broken or refused connection and a server shutting down are the database away") {
+  CHECK(db::IsAway(db::ErrorFrom(pqxx::broken_connection("server closed the connection"))));
+  CHECK(db::IsAway(db::ErrorFrom(pqxx::in_doubt_error("commit in doubt"))));
+  for (const char* state : {"08006", "08001", "57P01", "57P02", "57P03"}) {
+    INFO(state);
+    Error e = db::ErrorFrom(pqxx::sql_error("gone", "SELECT 1", state));
+    CHECK(db::IsTransient(e));
+    CHECK(db::IsAway(e));
+  }
+  // libpq's own errors carry no SQLSTATE.
+  CHECK(db::IsAway(db::ErrorFrom(pqxx::sql_error("no connection to the server", "SELECT 1"))));
+}
+
+TEST_CASE("db: a conflict, a timeout or a full server is retried, but the database is there") {
+  for (const char* state : {"40001", "40P01", "57014", "53300", "42P01"}) {
+    INFO(state);
+    Error e = db::ErrorFrom(pqxx::sql_error("busy", "SELECT 1", state));
+    CHECK(db::IsTransient(e));
+    CHECK_FALSE(db::IsAway(e));
+  }
+  Error wrong = db::ErrorFrom(pqxx::sql_error("syntax", "SELEC 1", "42601"));
+  CHECK_FALSE(db::IsTransient(wrong));
+  CHECK_FALSE(db::IsAway(wrong));
+  CHECK_FALSE(db::IsAway(MakeError(errors::kDbError, "database error", "23505: duplicate")));
+}
+
+}  // namespace db_errors_test
