@@ -22,12 +22,19 @@ bool RecordFollowup(db::Tx& tx, const Config& config, const Followup& f) {
       "UPDATE tickets SET updated_at = now() WHERE id = $1::uuid"
       " RETURNING COALESCE(department_id, ''), status",
       f.ticket_id);
-  const bool placed = f.place_of_ticket && f.lat && f.lon &&
-                      !tx.exec_params(
-                             "UPDATE tickets SET lat = $2, lon = $3, location_source = 'device'"
-                             " WHERE id = $1::uuid AND lat IS NULL RETURNING 1",
-                             f.ticket_id, *f.lat, *f.lon)
-                           .empty();
+  // The routing's flag "Ort fehlt" becomes "Ort nachgereicht" (staff see it; the citizen's
+  // messages no longer say the place is missing); the department stays as routed.
+  const bool placed =
+      f.place_of_ticket && f.lat && f.lon &&
+      !tx.exec_params(
+             "UPDATE tickets SET lat = $2, lon = $3, location_source = 'device',"
+             " routing_explanation = CASE WHEN routing_explanation->'flags' ? 'Ort fehlt'"
+             "   THEN jsonb_set(routing_explanation, '{flags}',"
+             "     ((routing_explanation->'flags') - 'Ort fehlt') || '[\"Ort nachgereicht\"]')"
+             "   ELSE routing_explanation END"
+             " WHERE id = $1::uuid AND lat IS NULL RETURNING 1",
+             f.ticket_id, *f.lat, *f.lon)
+           .empty();
   // In the history, without the citizen's words (they are in the follow-up, with its
   // retention): who sent what kind of thing through which channel.
   HistoryEntry e;

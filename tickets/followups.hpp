@@ -24,8 +24,9 @@ struct Followup {
   std::optional<double> lat, lon;
   // false: kept and in the history, but the department is not sent it (an out-of-office reply).
   bool tell_department = true;
-  // The pin is the place of a ticket that had none ("Ort fehlt"): the ticket takes it as its
-  // own (location_source "device"), unless it has a place by now.
+  // The pin is the place of a ticket that had none: the ticket takes it as its own
+  // (location_source "device", the routing's flag "Ort fehlt" becomes "Ort nachgereicht"),
+  // unless it has a place by now. The department stays as routed.
   bool place_of_ticket = false;
 };
 // Returns whether it was new.

@@ -413,9 +413,10 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
                            : outbox::TicketOfMessage(tx, e.channel, e.reply_to, e.sender);
   if (ticket.empty())
     ticket = tickets::WaitingTicketOf(tx, e.channel, e.sender);
-  // A pin alone, soon after the sender's report went out without a place: that report's place.
-  const bool late_place = ticket.empty() && e.location && e.text.empty() && s.media.empty();
-  if (late_place)
+  // A pin alone is the place of a ticket that has none: of the one it answers, or, soon after
+  // the sender's report went out without a place, of that report.
+  const bool pin_alone = e.location && e.text.empty() && s.media.empty();
+  if (ticket.empty() && pin_alone)
     ticket = TicketAwaitingPlace(tx, e.channel, e.sender);
   if (ticket.empty())
     return false;
@@ -437,7 +438,7 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   if (!s.spoken.empty())
     text += (text.empty() ? "" : "\n") + s.spoken;
   tickets::Followup followup{ticket, e.channel, e.message_id, text, files.dump(), lat, lon};
-  followup.place_of_ticket = late_place;
+  followup.place_of_ticket = pin_alone;
   tickets::RecordFollowup(tx, config_, followup);
   std::string reference = tickets::ReferenceOf(tx, ticket);
   QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,

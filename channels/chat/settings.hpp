@@ -15,8 +15,8 @@ struct Settings {
   static constexpr bool kRequired = false;
 
   int draft_window_seconds = 180;  // a draft closes this long after its last message
-  // A pin sent this long after the sender's report was published without a place ("Ort fehlt")
-  // is that report's place, unless a new draft is open; 0: a pin then always starts a new draft.
+  // A pin alone sent within this long after the sender's report was published without a place
+  // ("Ort fehlt") is that report's place, unless a new draft is open; 0: it starts a new draft.
   int late_place_minutes = 30;
   int rate_limit_per_minute = 20;  // messages per sender; beyond that dropped and counted
   int dedupe_days = 7;             // how long provider message ids are remembered

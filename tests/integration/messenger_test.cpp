@@ -495,24 +495,6 @@ TEST_CASE(
   CHECK(sent[0].body["text"].get<std::string>().find("Standort") != std::string::npos);
   CHECK(sent[1].body["text"].get<std::string>().find("Ort") != std::string::npos);
 
-  // The pin comes late, after the report went out without a place: it is that report's place
-  // (chat.late_place_minutes), a follow-up, not a report of its own.
-  REQUIRE(PostTelegram(s, TgMessage(800003, chat, 7,
-                                    {{"location", {{"latitude", 50.9431}, {"longitude", 6.9582}}}}))
-              ->status == 200);
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups WHERE lat IS NOT NULL", 1));
-  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 1);
-  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
-  CHECK(s.Count("SELECT count(*) FROM tickets WHERE abs(lat - 50.9431) < 1e-9"
-                " AND abs(lon - 6.9582) < 1e-9 AND location_source = 'device'") == 1);
-  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'followup'"
-                " AND (details->>'place_of_ticket')::boolean") == 1);
-  REQUIRE(fake.WaitForSent(3));
-  const std::string reference = One(s, "SELECT reference FROM tickets");
-  const std::string added = fake.sent()[2].body["text"].get<std::string>();
-  CHECK(added.find("hinzugefügt") != std::string::npos);
-  CHECK(added.find(tickets::DisplayReference(reference)) != std::string::npos);
-
   // A new message (not a reply to us) after publishing opens a new draft.
   REQUIRE(
       PostTelegram(s, TgMessage(800002, chat, 9, {{"text", "Noch etwas: Laterne aus"}}))->status ==
@@ -528,7 +510,37 @@ TEST_CASE(
                      " ON d.id = i.draft_id WHERE d.state <> 'published'"
                      " AND i.kind = 'location'",
                      1));
-  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 1);
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE lat IS NULL") == 1);
+  // The second report goes out with its place.
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2, std::chrono::seconds(40)));
+  REQUIRE(fake.WaitForSent(3));
+
+  // Another pin comes late, with no draft open: it is the first report's place
+  // (chat.late_place_minutes), a follow-up, not a report of its own.
+  REQUIRE(PostTelegram(s, TgMessage(800003, chat, 11,
+                                    {{"location", {{"latitude", 50.9431}, {"longitude", 6.9582}}}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups WHERE lat IS NOT NULL", 1));
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 2);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 2);
+  const std::string first_ticket = "(SELECT id FROM tickets WHERE reference = '" +
+                                   One(s, "SELECT reference FROM chat_drafts ORDER BY id LIMIT 1") +
+                                   "')";
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE id = " + first_ticket +
+                " AND abs(lat - 50.9431) < 1e-9 AND abs(lon - 6.9582) < 1e-9"
+                " AND location_source = 'device'") == 1);
+  // Staff see that the place came later; the citizen's messages no longer say it is missing.
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE id = " + first_ticket +
+                " AND NOT routing_explanation->'flags' ? 'Ort fehlt'"
+                " AND routing_explanation->'flags' ? 'Ort nachgereicht'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE ticket_id = " + first_ticket +
+                " AND action = 'followup' AND (details->>'place_of_ticket')::boolean") == 1);
+  REQUIRE(fake.WaitForSent(4));
+  const std::string reference = One(s, "SELECT reference FROM chat_drafts ORDER BY id LIMIT 1");
+  const std::string added = fake.sent()[3].body["text"].get<std::string>();
+  CHECK(added.find("hinzugefügt") != std::string::npos);
+  CHECK(added.find(tickets::DisplayReference(reference)) != std::string::npos);
 }
 
 // A voice note's bytes as the messengers send them: an OGG (Opus) file. The stand-in speech
