@@ -386,6 +386,7 @@ Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attemp
     error = recorded.error();
     if (!db::IsTransient(error))
       break;
+    lost_database_ = lost_database_ || db::IsAway(error);
     if (now - told >= std::chrono::minutes(1)) {
       told = now;
       log::Warn("still holding an outbox row's outcome: the database does not answer",
