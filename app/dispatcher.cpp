@@ -59,10 +59,6 @@ outbox::Senders DepartmentSenders(const Config& cfg, metrics::Registry& registry
   return s;
 }
 
-// After an outage of the database, rows whose lease ran out in another dispatcher's hands wait
-// this long before this one takes them over (outbox::LaneSettings::takeover_grace).
-constexpr std::chrono::seconds kTakeoverGrace{10};
-
 outbox::LaneSettings CitizenLane(const Config& cfg, const std::string& holder) {
   return {"citizens",
           std::chrono::seconds(120),
@@ -71,7 +67,7 @@ outbox::LaneSettings CitizenLane(const Config& cfg, const std::string& holder) {
           "meldestelle_chat_replies_total",
           "Chat replies attempted, by outcome.",
           holder,
-          kTakeoverGrace};
+          outbox::kTakeoverGrace};
 }
 
 outbox::LaneSettings DepartmentLane(const Config& cfg, const std::string& holder) {
@@ -84,7 +80,7 @@ outbox::LaneSettings DepartmentLane(const Config& cfg, const std::string& holder
           "meldestelle_department_deliveries_total",
           "Department delivery attempts, by channel and outcome.",
           holder,
-          kTakeoverGrace};
+          outbox::kTakeoverGrace};
 }
 
 }  // namespace

@@ -346,7 +346,7 @@ Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attemp
   log::Warn(
       "outbox row sent, its outcome not recorded yet: holding it until the database answers",
       {{"lane", settings_.name}, {"outbox_id", std::to_string(row.id)}, {"error", error.detail}});
-  lost_database_ = lost_database_ || db::IsAway(error);
+  NoteFailure(error);
   const std::atomic<bool> never{false};
   const std::atomic<bool>& stop = stop_ != nullptr ? *stop_ : never;
   const auto started = std::chrono::steady_clock::now();
@@ -386,7 +386,7 @@ Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attemp
     error = recorded.error();
     if (!db::IsTransient(error))
       break;
-    lost_database_ = lost_database_ || db::IsAway(error);
+    NoteFailure(error);
     if (now - told >= std::chrono::minutes(1)) {
       told = now;
       log::Warn("still holding an outbox row's outcome: the database does not answer",
@@ -397,6 +397,11 @@ Result<std::optional<Outcome>> Lane::RecordWhenBack(const Row& row, const Attemp
     }
   }
   return error;
+}
+
+void Lane::NoteFailure(const Error& e) {
+  if (db::IsAway(e))
+    lost_database_ = true;
 }
 
 void Lane::MeasureBacklog() {
@@ -461,7 +466,7 @@ Result<int> Lane::RunOnce() {
   MeasureBacklog();
   auto rows = Claim();
   if (!rows) {
-    lost_database_ = lost_database_ || db::IsAway(rows.error());
+    NoteFailure(rows.error());
     return rows.error();
   }
   for (const Row& row : *rows) {
@@ -472,7 +477,7 @@ Result<int> Lane::RunOnce() {
       // thread): once the database answers again, the next pass takes them up at once rather
       // than leaving them to their lease. One whose send went out and whose record was held in
       // vain (the dispatcher stopping) goes out again, as it would after the lease.
-      lost_database_ = lost_database_ || db::IsAway(st.error());
+      NoteFailure(st.error());
       took_up_ = false;
       return st.error();
     }

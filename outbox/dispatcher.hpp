@@ -116,6 +116,9 @@ class Senders {
 // The wait before attempt `attempts` + 1: 1 s, 2 s, 4 s, … capped at 10 minutes.
 int BackoffSeconds(int attempts);
 
+// The default of LaneSettings::takeover_grace (below).
+inline constexpr std::chrono::seconds kTakeoverGrace{10};
+
 struct LaneSettings {
   std::string name;  // in logs: "citizens", "departments"
   std::chrono::seconds lease{120};
@@ -132,7 +135,7 @@ struct LaneSettings {
   // whose lease ran out in another holder's hands: a dispatcher that sent a message while the
   // database was away holds its outcome and records it within 2 s of the database answering
   // (Lane::RecordWhenBack); taking the row over first would send the message again.
-  std::chrono::seconds takeover_grace{10};
+  std::chrono::seconds takeover_grace = kTakeoverGrace;
 };
 
 // One sending loop over its senders. One instance per thread (it owns a database session).
@@ -170,6 +173,8 @@ class Lane {
   // Set by a failure the database being away caused; the first claim that succeeds after it
   // starts the takeover grace (LaneSettings::takeover_grace), which ends at takeover_after_.
   bool lost_database_ = false;
+  // Sets lost_database_ when `e` is the database being away (db::IsAway).
+  void NoteFailure(const Error& e);
   std::chrono::steady_clock::time_point takeover_after_{};
   // Run's stop flag; RunOnce called alone holds an unrecorded send until the database answers.
   const std::atomic<bool>* stop_ = nullptr;

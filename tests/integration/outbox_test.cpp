@@ -25,32 +25,6 @@ using namespace meldestelle::testing;
 
 namespace {
 
-// Counts its sends. The first one ends the lane's database connection before the provider's
-// answer is returned, as a database that restarts between a send and its record does.
-class CuttingSender : public outbox::Sender {
- public:
-  CuttingSender(Stack& stack, std::string application_name)
-      : stack_(stack), application_name_(std::move(application_name)) {}
-
-  outbox::Plan Prepare(db::Tx&, const outbox::Row&) override {
-    return outbox::Plan::Send([this] {
-      ++sends;
-      // Waits until each backend is gone, so that the lane's next query meets a closed
-      // connection.
-      if (sends == 1)
-        cut += stack_.EndConnections(application_name_);
-      return outbox::Attempt::Sent("provider-" + std::to_string(sends));
-    });
-  }
-
-  int sends = 0;
-  int cut = 0;  // connections ended
-
- private:
-  Stack& stack_;
-  std::string application_name_;
-};
-
 // A loopback TCP forwarder to the database that a test closes and opens again: while closed,
 // the connections through it are cut and new ones are closed at once, as a database that
 // restarts and stays away does for its clients.
@@ -160,19 +134,24 @@ class Gate {
   std::thread acceptor_;
 };
 
-// The database URL with another port (the stack's database listens on loopback).
-std::string ThroughPort(const std::string& url, int port) {
-  size_t host = url.find("127.0.0.1:");
+// Where the port of the database URL is (the stack's database listens on loopback): [from, to).
+std::pair<size_t, size_t> PortSpan(const std::string& url) {
+  constexpr std::string_view kHost = "127.0.0.1:";
+  size_t host = url.find(kHost);
   REQUIRE(host != std::string::npos);
-  size_t from = host + std::string_view("127.0.0.1:").size();
-  size_t to = url.find_first_not_of("0123456789", from);
-  return url.substr(0, from) + std::to_string(port) + url.substr(to);
+  size_t from = host + kHost.size();
+  return {from, url.find_first_not_of("0123456789", from)};
 }
 
 int PortOf(const std::string& url) {
-  size_t host = url.find("127.0.0.1:");
-  REQUIRE(host != std::string::npos);
-  return std::stoi(url.substr(host + std::string_view("127.0.0.1:").size()));
+  auto [from, to] = PortSpan(url);
+  return std::stoi(url.substr(from, to - from));
+}
+
+// The database URL with another port.
+std::string ThroughPort(const std::string& url, int port) {
+  auto [from, to] = PortSpan(url);
+  return url.substr(0, from) + std::to_string(port) + url.substr(to);
 }
 
 // Counts its sends; `before_answer` runs inside the first one, before the provider's answer
@@ -237,7 +216,12 @@ TEST_CASE(
   const std::string lane_url = s.db_url() +
                                (s.db_url().find('?') == std::string::npos ? "?" : "&") +
                                "application_name=" + name;
-  auto sender = std::make_shared<CuttingSender>(s, name);
+  // The first send ends the lane's database connections (waiting until each backend is gone)
+  // before the provider's answer is returned, as a database that restarts between a send and
+  // its record does.
+  int cut = 0;
+  auto sender =
+      std::make_shared<CountingSender>("provider", [&] { cut += s.EndConnections(name); });
   metrics::Registry registry;
   outbox::Lane lane(lane_url, AckSenders(sender),
                     outbox::LaneSettings{"test", std::chrono::seconds(60), 3, 4, "test_sent_total",
@@ -248,7 +232,7 @@ TEST_CASE(
   INFO((first.ok() ? std::string() : first.error().message + ": " + first.error().detail));
   REQUIRE(first.ok());
   CHECK(*first == 1);
-  CHECK(sender->cut == 1);
+  CHECK(cut == 1);
   CHECK(sender->sends == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE status = 'sent' AND attempts = 1"
                 " AND provider_message_id = 'provider-1'") == 1);
