@@ -121,6 +121,12 @@ bool ReadOption(const std::string& arg, int argc, char** argv, int& i, Args& a) 
 
 }  // namespace
 
+void SetDatabaseDefaults(const std::string& command) {
+  // setenv with overwrite 0 leaves a value that is set (even an empty one) as it is.
+  setenv("PGCONNECT_TIMEOUT", std::to_string(kConnectTimeoutSeconds).c_str(), 0);
+  setenv("PGAPPNAME", ("meldestelle-" + command).c_str(), 0);
+}
+
 Args ParseArgs(int argc, char** argv, int start) {
   Args a;
   for (int i = start; i < argc && a.error.empty(); ++i) {

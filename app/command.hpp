@@ -65,6 +65,15 @@ std::optional<Config> LoadOrReport(const Args& args);
 // (and why on stderr, for `command`) when the name is not a-z, 0-9, - and _ (at most 40).
 std::optional<std::string> HolderName(const Args& args, const char* command);
 
+// What every connection to PostgreSQL (libpq) gets unless the environment says otherwise:
+// PGCONNECT_TIMEOUT (kConnectTimeoutSeconds; libpq's own default is to wait for ever, so a
+// database host that drops packets held a worker or a dispatcher in its connect for minutes) and
+// PGAPPNAME ("meldestelle-<command>", what pg_stat_activity shows). A value set in the
+// environment wins; a URL's own connect_timeout or application_name wins over both. Call before
+// any thread starts (setenv).
+inline constexpr int kConnectTimeoutSeconds = 5;
+void SetDatabaseDefaults(const std::string& command);
+
 // Blocks SIGINT/SIGTERM/SIGHUP in every thread (construct it before starting threads); Wait()
 // receives them synchronously with sigwait, so no work happens in a signal handler.
 class SignalWaiter {

@@ -96,8 +96,10 @@ int main(int argc, char** argv) {
   }
   try {
     for (const Command& c : kCommands) {
-      if (cmd == c.name)
-        return c.run(args);
+      if (cmd != c.name)
+        continue;
+      SetDatabaseDefaults(cmd);  // before any thread exists
+      return c.run(args);
     }
   } catch (const std::exception& e) {
     std::cerr << "meldestelle " << cmd << ": " << e.what() << "\n";

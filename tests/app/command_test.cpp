@@ -1,7 +1,17 @@
 // The command line every subcommand shares (app/command.cpp ParseArgs).
 #include "app/command.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +63,79 @@ TEST_CASE("a missing or wrong value says which option and what it needs", "[args
   // The first problem stops reading.
   Args a = Parse({"--limit", "x", "--bogus"});
   CHECK(a.error == "--limit needs a positive number");
+}
+
+// The variable's value, or nullopt; restores what it was when the test ends.
+class SavedEnv {
+ public:
+  explicit SavedEnv(const char* name) : name_(name) {
+    if (const char* v = std::getenv(name))
+      value_ = v;
+  }
+  ~SavedEnv() {
+    if (value_)
+      setenv(name_, value_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> value_;
+};
+
+TEST_CASE(
+    "every command gets a connect timeout and a name for PostgreSQL, unless the "
+    "environment gives its own",
+    "[args]") {
+  SavedEnv timeout("PGCONNECT_TIMEOUT"), name("PGAPPNAME");
+  unsetenv("PGCONNECT_TIMEOUT");
+  unsetenv("PGAPPNAME");
+  SetDatabaseDefaults("worker");
+  CHECK(std::string(std::getenv("PGCONNECT_TIMEOUT")) == std::to_string(kConnectTimeoutSeconds));
+  CHECK(std::string(std::getenv("PGAPPNAME")) == "meldestelle-worker");
+  setenv("PGCONNECT_TIMEOUT", "30", 1);
+  setenv("PGAPPNAME", "", 1);  // set, if empty: the operator's choice
+  SetDatabaseDefaults("dispatcher");
+  CHECK(std::string(std::getenv("PGCONNECT_TIMEOUT")) == "30");
+  CHECK(std::string(std::getenv("PGAPPNAME")).empty());
+}
+
+TEST_CASE(
+    "a database host that accepts the connection and never answers is given up on, "
+    "with libpq's reason",
+    "[args]") {
+  // A listening socket nobody accepts from: the kernel completes the handshake, so libpq sends
+  // its start-up packet and waits for an answer that never comes (as behind a firewall that
+  // drops the packets of a database that died).
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(fd, 8) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string url =
+      "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/meldestelle";
+  // Without the default libpq waits for ever: `timeout` ends it after 120 s with status 124.
+  const std::string cmd = "env -u PGCONNECT_TIMEOUT MELDESTELLE_DATABASE_URL='" + url +
+                          "' timeout 120 '" MELDESTELLE_BINARY "' migrate --config '" +
+                          MELDESTELLE_SOURCE_DIR "/config/example/meldestelle.yaml' 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
+    out.append(buf.data(), n);
+  int status = pclose(p);
+  close(fd);
+  INFO(out);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == kExitFailure);
+  CHECK(out.find("timeout expired") != std::string::npos);
 }
 
 }  // namespace command_test
