@@ -415,13 +415,23 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
     ticket = tickets::WaitingTicketOf(tx, e.channel, e.sender);
   // A pin alone is the place of a ticket that has none: of the one it answers, or, soon after
   // the sender's report went out without a place, of that report.
-  const bool pin_alone = e.location && e.text.empty() && s.media.empty();
-  if (ticket.empty() && pin_alone)
+  if (ticket.empty() && PinAlone(s))
     ticket = TicketAwaitingPlace(tx, e.channel, e.sender);
   if (ticket.empty())
     return false;
+  AddToTicket(tx, s, ticket);
+  return true;
+}
+
+bool ChatIntake::PinAlone(const Step& s) {
+  return s.e.location && s.e.text.empty() && s.media.empty();
+}
+
+// The message as a follow-up of `ticket` (a pin alone its place, if it has none yet).
+void ChatIntake::AddToTicket(db::Tx& tx, const Step& s, const std::string& ticket) {
+  const ChatEvent& e = s.e;
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "followup"))
-    return true;
+    return;
   nlohmann::json files = nlohmann::json::array();
   for (const auto& m : s.media) {
     if (m.sha256.empty())
@@ -438,13 +448,12 @@ bool ChatIntake::Followup(db::Tx& tx, const Step& s) {
   if (!s.spoken.empty())
     text += (text.empty() ? "" : "\n") + s.spoken;
   tickets::Followup followup{ticket, e.channel, e.message_id, text, files.dump(), lat, lon};
-  followup.place_of_ticket = pin_alone;
+  followup.place_of_ticket = PinAlone(s);
   tickets::RecordFollowup(tx, config_, followup);
   std::string reference = tickets::ReferenceOf(tx, ticket);
   QueueReply(tx, e, "followup:" + e.channel + ":" + e.dedupe_key,
              FollowupText(texts::For(config_, s.language), reference), s.language, reference);
   tx.commit();
-  return true;
 }
 
 // The sender's report published without a place ("Ort fehlt") within chat.late_place_minutes,
@@ -478,6 +487,15 @@ void ChatIntake::AddToDraft(db::Tx& tx, const Step& s) {
       "SELECT id, state FROM chat_drafts WHERE channel = $1 AND sender = $2"
       " AND state <> 'published' FOR UPDATE",
       e.channel, e.sender);
+  if (open.empty() && PinAlone(s)) {
+    // The draft closer published the sender's draft while this pin waited for its row (the FOR
+    // UPDATE above; Followup's look found the draft still open): the pin is that report's place.
+    // This statement sees the closer's commit (READ COMMITTED).
+    if (std::string ticket = TicketAwaitingPlace(tx, e.channel, e.sender); !ticket.empty()) {
+      AddToTicket(tx, s, ticket);
+      return;
+    }
+  }
   bool done_word = (e.type == MessageType::kText && IsDoneWord(e.text)) ||
                    (e.type == MessageType::kInteractive &&
                     (IsDoneWord(e.interactive_id) || IsDoneWord(e.interactive_title)));

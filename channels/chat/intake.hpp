@@ -48,6 +48,9 @@ class ChatIntake {
   void Unsupported(db::Tx& tx, const Step& s);
   bool OptInOrOut(db::Tx& tx, const Step& s);
   bool Followup(db::Tx& tx, const Step& s);
+  void AddToTicket(db::Tx& tx, const Step& s, const std::string& ticket);
+  // A location and nothing else (no text, no media).
+  static bool PinAlone(const Step& s);
   std::string TicketAwaitingPlace(db::Tx& tx, const std::string& channel,
                                   const std::string& sender);
   // "JA" / "NEIN" after we asked whether a ticket is fixed (tickets/fix_answers.hpp).

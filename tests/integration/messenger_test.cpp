@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "core/metrics.hpp"
 #include "core/photo.hpp"
+#include "core/sql.hpp"
 #include "fake_providers.hpp"
 #include "stack.hpp"
 #include "tickets/reference.hpp"
@@ -541,6 +542,49 @@ TEST_CASE(
   const std::string added = fake.sent()[3].body["text"].get<std::string>();
   CHECK(added.find("hinzugefügt") != std::string::npos);
   CHECK(added.find(tickets::DisplayReference(reference)) != std::string::npos);
+}
+
+TEST_CASE(
+    "A pin that arrives while the draft closer publishes its report without a place is that "
+    "report's place, not a new report",
+    "[integration][messenger]") {
+  FakeProviders fake;
+  // The drafts close when the test says so (their deadline set to now), not by the window.
+  Stack s(MessengerOptions(fake, 600));
+  const int64_t chat = 434343;
+  REQUIRE(PostTelegram(s, TgMessage(810001, chat, 5, {{"text", "Ampel defekt"}}))->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 1));
+  INFO(s.WorkerLogs());
+  s.Query("UPDATE chat_drafts SET deadline = now()");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts WHERE state = 'asked_location'", 1));
+  const std::string channel = One(s, "SELECT channel FROM chat_drafts");
+  const std::string sender = One(s, "SELECT sender FROM chat_drafts");
+
+  // The pin's worker finds the draft still open, so it goes to add the pin to the draft: hold it
+  // there, at the per-sender lock that AddToDraft takes first (as the closer's row lock would
+  // hold it while the closer publishes).
+  pqxx::connection holder(s.db_url());
+  pqxx::nontransaction lock(holder);
+  lock.exec_params("SELECT pg_advisory_lock(7412006, hashtext($1 || '/' || $2))", channel, sender);
+  REQUIRE(PostTelegram(s, TgMessage(810002, chat, 6,
+                                    {{"location", {{"latitude", 50.9431}, {"longitude", 6.9582}}}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", 1));
+  // Meanwhile the closer publishes the draft without a place.
+  s.Query("UPDATE chat_drafts SET deadline = now()");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_drafts WHERE state = 'published'", 1));
+  REQUIRE(s.Count("SELECT count(*) FROM tickets WHERE lat IS NULL") == 1);
+  lock.exec_params("SELECT pg_advisory_unlock(7412006, hashtext($1 || '/' || $2))", channel,
+                   sender);
+
+  // The pin places the published report; no draft of its own.
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups WHERE lat IS NOT NULL", 1));
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE abs(lat - 50.9431) < 1e-9"
+                " AND abs(lon - 6.9582) < 1e-9 AND location_source = 'device'"
+                " AND routing_explanation->'flags' ? 'Ort nachgereicht'") == 1);
 }
 
 // A voice note's bytes as the messengers send them: an OGG (Opus) file. The stand-in speech
