@@ -580,6 +580,13 @@ constexpr const char* kPhoneCallsClaimedBy = R"SQL(
 ALTER TABLE phone_calls ADD COLUMN claimed_by text;
 )SQL";
 
+// A sender's published drafts, newest first: a pin alone looks for the report it may be the
+// place of (chat::ChatIntake::TicketAwaitingPlace, within chat.late_place_minutes).
+constexpr const char* kChatDraftsPublished = R"SQL(
+CREATE INDEX chat_drafts_published ON chat_drafts (channel, sender, published_at)
+  WHERE state = 'published';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -615,6 +622,8 @@ const std::vector<Migration>& Migrations() {
       {22, "outbox.leased_by: a dispatcher started again takes up its own rows", kOutboxLeasedBy},
       {23, "phone_calls.claimed_by: a worker started again takes up the calls it was closing",
        kPhoneCallsClaimedBy},
+      {24, "chat_drafts_published: a sender's published drafts (a pin that comes late)",
+       kChatDraftsPublished},
   };
   return kMigrations;
 }
