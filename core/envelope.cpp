@@ -22,11 +22,11 @@ std::string EncodeEnvelope(const Report& report, const RawPayload& raw,
   out.reserve(512 + report.text.size() * 2 + raw.body.size() * 4 / 3);
   out += "{\"report\":"sv;
   if (text_in_raw.empty()) {
-    AppendReportJson(out, report);
+    AppendReportJson(out, report, ReportJsonForm::kQueue);
   } else {
     // The text once, in the raw payload: every byte of a message costs the broker
     // (docs/benchmarks.md).
-    AppendReportJsonBeforeText(out, report);
+    AppendReportJsonBeforeText(out, report, ReportJsonForm::kQueue);
     out += ",\"text\":{\"in_raw\":"sv;
     json_writer::AppendString(out, text_in_raw);
     out += "}}"sv;

@@ -11,7 +11,8 @@ namespace meldestelle {
 // What travels on the queue: the normalized report plus the raw inbound payload kept for audit,
 // and what the channel's worker needs besides the report (Open311: the media_url to fetch).
 // JSON: {"report": {...}, "raw": {"content_type": "...", "body": "..."}, "channel_data": {...}}
-// ("channel_data" only when there is any; a raw payload that is not UTF-8 is "body_base64").
+// ("channel_data" only when there is any; a raw payload that is not UTF-8 is "body_base64"; the
+// report in its queue form, ReportJsonForm::kQueue: members at their default left out).
 struct RawPayload {
   std::string content_type;
   std::string body;

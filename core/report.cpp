@@ -84,49 +84,111 @@ json ReportToJson(const Report& r) {
   return json::parse(text);
 }
 
-void AppendReporterJson(std::string& out, const Reporter& reporter) {
-  using json_writer::AppendString;
-  out += "{\"ack\":{\"address\":"sv;
-  AppendString(out, reporter.ack_address);
-  out += ",\"channel\":"sv;
-  AppendString(out, reporter.ack_channel);
-  out += "},\"address\":"sv;
-  AppendString(out, reporter.address);
-  out += ",\"language\":"sv;
-  AppendString(out, reporter.language);
-  out += ",\"name\":"sv;
-  AppendString(out, reporter.name);
-  out += "}"sv;
+namespace {
+
+// A reporter with every member at its default: the queue's form leaves it out.
+bool IsDefault(const Reporter& r) {
+  return r.address.empty() && r.name.empty() && r.ack_channel.empty() && r.ack_address.empty() &&
+         r.language == "de";
 }
 
-void AppendReportJson(std::string& out, const Report& r) {
-  AppendReportJsonBeforeText(out, r);
+bool IsDefault(const Location& l) {
+  return !l.lat && !l.lon && !l.accuracy_m && l.source == LocationSource::kNone &&
+         l.address.empty();
+}
+
+// `"key":` after the object's `{` or a `,`.
+void Key(std::string& out, bool& first, std::string_view key) {
+  out += first ? "{\""sv : ",\""sv;
+  first = false;
+  out += key;
+  out += "\":"sv;
+}
+
+}  // namespace
+
+void AppendReporterJson(std::string& out, const Reporter& reporter, ReportJsonForm form) {
+  using json_writer::AppendString;
+  if (form == ReportJsonForm::kStored) {
+    out += "{\"ack\":{\"address\":"sv;
+    AppendString(out, reporter.ack_address);
+    out += ",\"channel\":"sv;
+    AppendString(out, reporter.ack_channel);
+    out += "},\"address\":"sv;
+    AppendString(out, reporter.address);
+    out += ",\"language\":"sv;
+    AppendString(out, reporter.language);
+    out += ",\"name\":"sv;
+    AppendString(out, reporter.name);
+    out += "}"sv;
+    return;
+  }
+  // The queue's form: what ReportFromJson reads back as the same reporter.
+  bool first = true;
+  if (!reporter.ack_address.empty() || !reporter.ack_channel.empty()) {
+    Key(out, first, "ack"sv);
+    bool first_of_ack = true;
+    if (!reporter.ack_address.empty()) {
+      Key(out, first_of_ack, "address"sv);
+      AppendString(out, reporter.ack_address);
+    }
+    if (!reporter.ack_channel.empty()) {
+      Key(out, first_of_ack, "channel"sv);
+      AppendString(out, reporter.ack_channel);
+    }
+    out += "}"sv;
+  }
+  if (!reporter.address.empty()) {
+    Key(out, first, "address"sv);
+    AppendString(out, reporter.address);
+  }
+  if (reporter.language != "de") {
+    Key(out, first, "language"sv);
+    AppendString(out, reporter.language);
+  }
+  if (!reporter.name.empty()) {
+    Key(out, first, "name"sv);
+    AppendString(out, reporter.name);
+  }
+  out += first ? "{}"sv : "}"sv;
+}
+
+void AppendReportJson(std::string& out, const Report& r, ReportJsonForm form) {
+  AppendReportJsonBeforeText(out, r, form);
   out += ",\"text\":"sv;
   json_writer::AppendString(out, r.text);
   out += "}"sv;
 }
 
-void AppendReportJsonBeforeText(std::string& out, const Report& r) {
+void AppendReportJsonBeforeText(std::string& out, const Report& r, ReportJsonForm form) {
   using json_writer::AppendInt;
   using json_writer::AppendNumber;
   using json_writer::AppendString;
-  // Keys in the order nlohmann::json (a std::map) writes them, so both forms are identical.
-  out += "{\"attachments\":["sv;
-  for (size_t i = 0; i < r.attachments.size(); ++i) {
-    const Attachment& a = r.attachments[i];
-    out += i == 0 ? "{\"filename\":" : ",{\"filename\":";
-    AppendString(out, a.filename);
-    out += ",\"media_type\":"sv;
-    AppendString(out, a.media_type);
-    out += ",\"sha256\":"sv;
-    AppendString(out, a.sha256);
-    out += ",\"size\":"sv;
-    AppendInt(out, a.size);
-    out += "}"sv;
+  // Stored: every member, the keys in the order nlohmann::json (a std::map) writes them, so both
+  // forms are identical. Queue: the same order, members at their default value left out (what
+  // ReportFromJson reads back as that default).
+  const bool all = form == ReportJsonForm::kStored;
+  bool first = true;
+  if (all || !r.attachments.empty()) {
+    Key(out, first, "attachments"sv);
+    out += "["sv;
+    for (size_t i = 0; i < r.attachments.size(); ++i) {
+      const Attachment& a = r.attachments[i];
+      out += i == 0 ? "{\"filename\":" : ",{\"filename\":";
+      AppendString(out, a.filename);
+      out += ",\"media_type\":"sv;
+      AppendString(out, a.media_type);
+      out += ",\"sha256\":"sv;
+      AppendString(out, a.sha256);
+      out += ",\"size\":"sv;
+      AppendInt(out, a.size);
+      out += "}"sv;
+    }
+    out += "]"sv;
   }
-  out += "]"sv;
   if (!r.attributes.empty()) {
-    out += ",\"attributes\":["sv;
+    Key(out, first, "attributes"sv);
+    out += "["sv;
     for (size_t i = 0; i < r.attributes.size(); ++i) {
       const ReportAttribute& a = r.attributes[i];
       out += i == 0 ? "{\"code\":" : ",{\"code\":";
@@ -143,36 +205,58 @@ void AppendReportJsonBeforeText(std::string& out, const Report& r) {
     }
     out += "]"sv;
   }
-  out += ",\"category\":"sv;
-  if (r.category.empty()) {
-    out += "null"sv;
-  } else {
-    AppendString(out, r.category);
+  if (all || !r.category.empty()) {
+    Key(out, first, "category"sv);
+    if (r.category.empty()) {
+      out += "null"sv;
+    } else {
+      AppendString(out, r.category);
+    }
   }
-  out += ",\"channel\":"sv;
+  Key(out, first, "channel"sv);
   AppendString(out, r.channel);
   out += ",\"channel_message_id\":"sv;
   AppendString(out, r.channel_message_id);
   out += ",\"id\":"sv;
   AppendString(out, r.id);
-  out += ",\"location\":{\"accuracy_m\":"sv;
-  AppendNumber(out, r.location.accuracy_m);
-  out += ",\"address\":"sv;
-  AppendString(out, r.location.address);
-  out += ",\"lat\":"sv;
-  AppendNumber(out, r.location.lat);
-  out += ",\"lon\":"sv;
-  AppendNumber(out, r.location.lon);
-  out += ",\"source\":"sv;
-  AppendString(out, ToString(r.location.source));
-  out += "},\"raw_ref\":"sv;
-  AppendString(out, r.raw_ref);
+  if (all || !IsDefault(r.location)) {
+    out += ",\"location\":{"sv;
+    if (all || r.location.accuracy_m) {
+      out += "\"accuracy_m\":"sv;
+      AppendNumber(out, r.location.accuracy_m);
+      out += ","sv;
+    }
+    if (all || !r.location.address.empty()) {
+      out += "\"address\":"sv;
+      AppendString(out, r.location.address);
+      out += ","sv;
+    }
+    if (all || r.location.lat) {
+      out += "\"lat\":"sv;
+      AppendNumber(out, r.location.lat);
+      out += ","sv;
+    }
+    if (all || r.location.lon) {
+      out += "\"lon\":"sv;
+      AppendNumber(out, r.location.lon);
+      out += ","sv;
+    }
+    out += "\"source\":"sv;
+    AppendString(out, ToString(r.location.source));
+    out += "}"sv;
+  }
+  if (all || !r.raw_ref.empty()) {
+    out += ",\"raw_ref\":"sv;
+    AppendString(out, r.raw_ref);
+  }
   out += ",\"received_at\":"sv;
   AppendString(out, r.received_at);
   out += ",\"reference\":"sv;
   AppendString(out, r.reference);
-  out += ",\"reporter\":"sv;
-  AppendReporterJson(out, r.reporter);
+  if (all || !IsDefault(r.reporter)) {
+    out += ",\"reporter\":"sv;
+    AppendReporterJson(out, r.reporter, form);
+  }
   if (!r.same_as.empty()) {
     out += ",\"same_as\":"sv;
     AppendString(out, r.same_as);

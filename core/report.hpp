@@ -69,14 +69,25 @@ struct Report {
 const char* ToString(LocationSource s);
 std::optional<LocationSource> LocationSourceFromString(std::string_view s);
 
+// The two forms of a report's JSON. kStored: every member (the database's `tickets.report`, which
+// SQL reads member by member; tools, tests). kQueue: the members at their default value (empty,
+// null, no attachments, a reporter with nothing but the language "de") left out, for the
+// envelope on the queue: every byte of a message costs the broker (docs/benchmarks.md).
+// ReportFromJson reads both as the same report, and so does a worker from before the queue's
+// form (it always read a missing optional member as its default).
+enum class ReportJsonForm { kStored, kQueue };
+
 // The one writer of a report's JSON, for the queue and the database alike: written directly, no
 // DOM (the queue's hot path). ReportToJson parses it back (tools, tests).
-void AppendReportJson(std::string& out, const Report& r);
+void AppendReportJson(std::string& out, const Report& r,
+                      ReportJsonForm form = ReportJsonForm::kStored);
 // All of it up to `text`, its last member: without `,"text":…}`. For the envelope, which may give
 // the text by its place in the raw payload instead (core/envelope.hpp).
-void AppendReportJsonBeforeText(std::string& out, const Report& r);
+void AppendReportJsonBeforeText(std::string& out, const Report& r,
+                                ReportJsonForm form = ReportJsonForm::kStored);
 // The `reporter` object of the report's JSON, alone (the tickets' reporter column).
-void AppendReporterJson(std::string& out, const Reporter& reporter);
+void AppendReporterJson(std::string& out, const Reporter& reporter,
+                        ReportJsonForm form = ReportJsonForm::kStored);
 nlohmann::json ReportToJson(const Report& r);
 // Validates types, required fields, UTF-8 and coordinate ranges.
 Result<Report> ReportFromJson(const nlohmann::json& j);

@@ -260,6 +260,84 @@ TEST_CASE("timestamps agree with gmtime_r across days, leap years and centuries"
   }
 }
 
+TEST_CASE(
+    "the queue's form leaves out the members at their default and reads back as the same "
+    "report") {
+  std::vector<Report> samples;
+  samples.push_back(Sample());
+  Report anonymous;  // the app API's report without contact, photo or address
+  anonymous.id = "72d5b994-ad24-4c76-8d3d-e150b4ca4e01";
+  anonymous.reference = "M-2026-000042";
+  anonymous.channel = "app";
+  anonymous.channel_message_id = anonymous.id;
+  anonymous.received_at = "2026-12-06T10:00:00.000Z";
+  anonymous.text = "Schlagloch";
+  anonymous.category = "STR-01";
+  anonymous.location.lat = 50.94;
+  anonymous.location.lon = 6.96;
+  anonymous.location.source = LocationSource::kDevice;
+  samples.push_back(anonymous);
+  Report bare = anonymous;  // no place, no category
+  bare.location = {};
+  bare.category.clear();
+  samples.push_back(bare);
+  Report partial = anonymous;  // each member of reporter and location alone
+  partial.location = {};
+  partial.location.address = "Mühlenweg 12";
+  partial.location.source = LocationSource::kAddress;
+  partial.reporter.ack_channel = "none";
+  partial.reporter.language = "en";
+  partial.attributes.push_back({"tiefe", "Wie tief?", {"10 cm"}});
+  partial.same_as = "2SAJASNAS2EE";
+  samples.push_back(partial);
+  Report empty_language = bare;  // "" is not the default "de": kept
+  empty_language.reporter.language.clear();
+  empty_language.reporter.ack_address = "+4915112345678";
+  empty_language.location.accuracy_m = 30;
+  samples.push_back(empty_language);
+  for (const Report& r : samples) {
+    std::string queue, stored;
+    AppendReportJson(queue, r, ReportJsonForm::kQueue);
+    AppendReportJson(stored, r);
+    INFO(queue);
+    json j = json::parse(queue);
+    auto back = ReportFromJson(j);
+    REQUIRE(back.ok());
+    std::string again;
+    AppendReportJson(again, *back);
+    CHECK(again == stored);  // every member as it was
+    CHECK(queue.size() <= stored.size());
+    // The envelope carries the queue's form, with the text in the raw payload or not.
+    for (std::string_view pointer : {"", "/description"}) {
+      RawPayload raw{"application/json", json{{"description", r.text}}.dump(), true};
+      auto decoded = DecodeEnvelope(EncodeEnvelope(r, raw, "", pointer));
+      REQUIRE(decoded.ok());
+      decoded->report.raw_ref = r.raw_ref;  // named by the decoder when the gateway did not
+      std::string from_envelope;
+      AppendReportJson(from_envelope, decoded->report);
+      CHECK(from_envelope == stored);
+    }
+  }
+  // What is left out: the anonymous report has no reporter, attachments, raw_ref, no empty
+  // address and no unknown accuracy.
+  std::string queue;
+  AppendReportJson(queue, anonymous, ReportJsonForm::kQueue);
+  CHECK(queue ==
+        "{\"category\":\"STR-01\",\"channel\":\"app\",\"channel_message_id\":"
+        "\"72d5b994-ad24-4c76-8d3d-e150b4ca4e01\",\"id\":\"72d5b994-ad24-4c76-8d3d-e150b4ca4e01\","
+        "\"location\":{\"lat\":50.94,\"lon\":6.96,\"source\":\"device\"},\"received_at\":"
+        "\"2026-12-06T10:00:00.000Z\",\"reference\":\"M-2026-000042\",\"schema_version\":1,"
+        "\"text\":\"Schlagloch\"}");
+  // The stored form keeps every member (SQL reads them: tickets.report).
+  std::string stored;
+  AppendReportJson(stored, bare);
+  json all = json::parse(stored);
+  CHECK(all["location"]["lat"].is_null());
+  CHECK(all["reporter"]["ack"]["channel"] == "");
+  CHECK(all["attachments"].is_array());
+  CHECK(all["category"].is_null());
+}
+
 TEST_CASE("a report from the gateway without raw_ref is named by its raw payload's digest") {
   // The gateway hashes the raw payload only when a dedup key needs it; the decoded envelope
   // always names it, and one that came named keeps its name.
