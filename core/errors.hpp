@@ -73,6 +73,8 @@ inline constexpr ErrorCode kContentEncodingUnsupported{"content_encoding_unsuppo
 inline constexpr ErrorCode kHeadersTooLarge{"headers_too_large"};
 inline constexpr ErrorCode kRateLimited{"rate_limited"};
 inline constexpr ErrorCode kContentLengthInvalid{"content_length_invalid"};
+inline constexpr ErrorCode kHeaderInvalid{"header_invalid"};
+inline constexpr ErrorCode kBodyNotAllowed{"body_not_allowed"};
 inline constexpr ErrorCode kMultipartInvalid{"multipart_invalid"};
 inline constexpr ErrorCode kFormInvalid{"form_invalid"};
 inline constexpr ErrorCode kJsonInvalid{"json_invalid"};

@@ -43,7 +43,92 @@ const channels::BodyLimit* RouteOf(const FramingRules& rules, std::string_view p
   return best;
 }
 
+// RFC 9110 5.6.2: tchar.
+bool IsTokenChar(unsigned char c) {
+  if (c >= '0' && c <= '9')
+    return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+    return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+Refusal HeadInvalid(std::string message) {
+  return Refusal{400, errors::kHeaderInvalid, std::move(message)};
+}
+
+// Methods whose body cpp-httplib reads (its expect_content); on any other, a body's bytes would
+// be read as the next request on the connection.
+bool ReadsBody(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
 }  // namespace
+
+std::optional<Refusal> CheckHeadSyntax(std::string_view raw) {
+  size_t eol = raw.find('\n');
+  if (eol == std::string_view::npos)
+    return std::nullopt;  // not a whole head: nothing the library routes
+  const std::string_view request_line = raw.substr(0, eol);
+  constexpr std::string_view kHttp11 = " HTTP/1.1\r";
+  const bool http11 = request_line.size() >= kHttp11.size() &&
+                      request_line.substr(request_line.size() - kHttp11.size()) == kHttp11;
+  int hosts = 0;
+  size_t pos = 0;
+  bool first = true;
+  while (pos < raw.size()) {
+    size_t end = raw.find('\n', pos);
+    if (end == std::string_view::npos)
+      break;  // the library read up to the empty line; nothing after it is ours
+    if (end == pos || raw[end - 1] != '\r')
+      return HeadInvalid("A line of the request head ends without CR LF.");
+    std::string_view line = raw.substr(pos, end - 1 - pos);
+    pos = end + 1;
+    if (line.empty())
+      break;  // the empty line: the head is complete
+    for (char c : line) {
+      if (c == '\0' || c == '\r')
+        return HeadInvalid("The request head contains a NUL or a bare CR.");
+    }
+    if (first) {
+      first = false;  // the request line: the library parsed it
+      continue;
+    }
+    if (line[0] == ' ' || line[0] == '\t')
+      return HeadInvalid("Header field lines may not be folded (obs-fold).");
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return HeadInvalid("A header field line has no name followed by a colon.");
+    std::string_view name = line.substr(0, colon);
+    for (char c : name) {
+      if (!IsTokenChar(static_cast<unsigned char>(c))) {
+        return HeadInvalid("The header field name \"" + std::string(TrimAscii(name)) +
+                           "\" is not a token (no white space before the colon).");
+      }
+    }
+    std::string_view value = line.substr(colon + 1);
+    for (char c : value) {
+      auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) {
+        return HeadInvalid("The value of the header field \"" + std::string(name) +
+                           "\" contains a control character.");
+      }
+    }
+    if (Named(name, "host")) {
+      ++hosts;
+    } else if (Named(name, "content-length")) {
+      std::string_view digits = TrimAscii(value);
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+        return Refusal{400, errors::kContentLengthInvalid,
+                       "Content-Length \"" + std::string(digits) + "\" is not a number of bytes."};
+      }
+    }
+  }
+  if (http11 && hosts != 1) {
+    return HeadInvalid(hosts == 0 ? "An HTTP/1.1 request needs a Host header field."
+                                  : "The Host header field is given more than once.");
+  }
+  return std::nullopt;
+}
 
 int64_t BodyLimitFor(const FramingRules& rules, std::string_view path,
                      std::string_view content_type) {
@@ -63,8 +148,13 @@ std::optional<Refusal> CheckFraming(const RequestHead& head, const FramingRules&
         431, errors::kHeadersTooLarge,
         "Too many header fields (at most " + std::to_string(rules.max_header_count) + ")."};
   }
+  if (!head.raw.empty()) {
+    if (auto refusal = CheckHeadSyntax(head.raw))
+      return refusal;
+  }
   int64_t header_bytes = 0;
   std::string_view content_type;
+  bool has_content_type = false;
   std::optional<std::string_view> length;
   bool transfer_encoding = false;
   for (const auto& [name, value] : head.headers) {
@@ -84,6 +174,10 @@ std::optional<Refusal> CheckFraming(const RequestHead& head, const FramingRules&
       }
       length = value;
     } else if (Named(name, "content-type")) {
+      // Two would let the size limit read one and the handler the other.
+      if (has_content_type)
+        return HeadInvalid("Content-Type is given more than once.");
+      has_content_type = true;
       content_type = value;
     }
   }
@@ -108,6 +202,12 @@ std::optional<Refusal> CheckFraming(const RequestHead& head, const FramingRules&
   } else if (head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
     return Refusal{411, errors::kLengthRequired,
                    "Unsized uploads are not accepted; send a Content-Length."};
+  }
+  if (bytes && *bytes > 0 && !ReadsBody(head.method)) {
+    return Refusal{400, errors::kBodyNotAllowed,
+                   "A " + std::string(head.method) +
+                       " request carries no body here (Content-Length " + std::to_string(*bytes) +
+                       ")."};
   }
   int64_t limit = BodyLimitFor(rules, head.path, content_type);
   if (bytes && *bytes > limit) {

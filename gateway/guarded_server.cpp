@@ -190,7 +190,7 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   void BeginHead() {
-    head_start_.clear();
+    head_.clear();
     head_deadline_ = Clock::now() + std::chrono::seconds(limits_.head_seconds);
     head_budget_ = limits_.head_bytes;
     in_body_ = false;
@@ -201,13 +201,18 @@ class DeadlineStream final : public httplib::Stream {
     body_start_ = Clock::now();
     body_length_ = std::max<int64_t>(length, 0);
     body_received_ = 0;
+    body_served_ = 0;
     head_budget_ = -1;
     in_body_ = true;
   }
 
-  // The first bytes of the current request's head (its method and target, for an error page).
-  const std::string& head_start() const { return head_start_; }
-  static constexpr size_t kHeadStartBytes = 512;
+  // The current request's head as received (within the head's byte budget): its syntax is
+  // checked (gateway/framing), its first bytes name the method and target for an error page.
+  const std::string& head() const { return head_; }
+
+  // The request's body was not read to its end (a handler answered without reading it, or
+  // stopped): its rest would be read as the next request.
+  bool BodyLeft() const { return in_body_ && body_served_ < body_length_; }
 
   // Why the connection was dropped ("request_deadline", "head_too_large", "response_deadline"),
   // or nullptr.
@@ -252,8 +257,10 @@ class DeadlineStream final : public httplib::Stream {
     }
     size_t n = std::min(size, len_ - off_);
     std::memcpy(ptr, buf_ + off_, n);
-    if (!in_body_ && head_start_.size() < kHeadStartBytes)
-      head_start_.append(buf_ + off_, std::min(n, kHeadStartBytes - head_start_.size()));
+    if (!in_body_)
+      head_.append(buf_ + off_, n);
+    else
+      body_served_ += static_cast<int64_t>(n);
     off_ += n;
     return static_cast<ssize_t>(n);
   }
@@ -330,10 +337,11 @@ class DeadlineStream final : public httplib::Stream {
   int write_timeout_ms_;
   Clock::time_point head_deadline_ = Clock::time_point::max();
   int64_t head_budget_ = -1;  // bytes the head may still take; -1 outside the head
-  std::string head_start_;    // the first kHeadStartBytes of the head
+  std::string head_;          // the head's bytes as the library read them
   bool in_body_ = false;
   Clock::time_point body_start_;
   int64_t body_length_ = 0, body_received_ = 0;
+  int64_t body_served_ = 0;  // of the body, what the library has read
   bool writing_ = false;
   Clock::time_point write_start_;
   int64_t written_ = 0;
@@ -352,6 +360,10 @@ class DeadlineStream final : public httplib::Stream {
 thread_local DeadlineStream* tl_stream = nullptr;
 // Set by GuardedServer::CloseAfterResponse: the request's body is not read, the connection ends.
 thread_local bool tl_close_after = false;
+// Set by HeadRead and CloseAfterResponse: the request reached the pre-routing handler. A request
+// answered without it was refused by the library (a request line or field it could not parse,
+// 414): what follows on the connection is not known to be a request.
+thread_local bool tl_routed = false;
 
 }  // namespace
 
@@ -394,15 +406,23 @@ GuardedServer::~GuardedServer() = default;
 bool GuardedServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
 
 std::string GuardedServer::RequestStart() {
-  return tl_stream != nullptr ? tl_stream->head_start() : std::string();
+  return tl_stream != nullptr ? tl_stream->head().substr(0, 512) : std::string();
+}
+
+std::string_view GuardedServer::RawHead() {
+  return tl_stream != nullptr ? std::string_view(tl_stream->head()) : std::string_view();
 }
 
 void GuardedServer::HeadRead(int64_t body_length) {
+  tl_routed = true;
   if (tl_stream)
     tl_stream->BeginBody(body_length);
 }
 
-void GuardedServer::CloseAfterResponse() { tl_close_after = true; }
+void GuardedServer::CloseAfterResponse() {
+  tl_routed = true;
+  tl_close_after = true;
+}
 
 void GuardedServer::Refused(socket_t sock, std::string_view reason) {
   if (on_refused_)
@@ -444,11 +464,14 @@ void GuardedServer::Serve(socket_t sock, const std::string& client, bool capped)
       break;
     stream.BeginHead();
     tl_close_after = false;
+    tl_routed = false;
     bool closed = false;
     bool ok = process_request(stream, left == 1, closed, nullptr);
-    // A dropped request, or one whose body was not read, ends the connection: what follows on
-    // it is not a request.
-    if (!ok || closed || stream.dropped() || tl_close_after)
+    // A dropped request, one whose body was not read to its end (refused before it, or a
+    // handler that answered without reading it: cpp-httplib would read the rest as the next
+    // request), or one the library refused while reading its head ends the connection: what
+    // follows on it is not known to be a request.
+    if (!ok || closed || stream.dropped() || tl_close_after || !tl_routed || stream.BodyLeft())
       break;
   }
   tl_stream = nullptr;

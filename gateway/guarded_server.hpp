@@ -52,10 +52,15 @@ class GuardedServer : public httplib::Server {
   static void HeadRead(int64_t body_length);
   // Called from a handler on the thread serving the request: the connection ends after this
   // response (a refusal whose body was not read; cpp-httplib does not act on Connection: close).
+  // A request answered without either call (refused by the library while it parsed the head)
+  // ends its connection too.
   static void CloseAfterResponse();
   // On the thread serving a request: the first bytes of its head as received ("GET /path?…"),
   // for an answer the library gives before it parsed the request line (414: too long).
   static std::string RequestStart();
+  // On the thread serving a request: its head (request line, field lines, the empty line) as
+  // received, for the checks of its syntax that the library does not make (gateway/framing).
+  static std::string_view RawHead();
 
  private:
   // Overrides cpp-httplib's private virtual: runs on the pool's triage thread for each

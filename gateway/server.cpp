@@ -235,26 +235,46 @@ void Gateway::Stop() {
   publisher_.Stop();
 }
 
+bool Gateway::RefusedFraming(const httplib::Request& req, httplib::Response& res) {
+  RequestHead head{req.method, req.path, {}, GuardedServer::RawHead()};
+  head.headers.reserve(req.headers.size());
+  for (const auto& [name, value] : req.headers)
+    head.headers.emplace_back(name, value);
+  auto refusal = CheckFraming(head, framing_);
+  if (!refusal)
+    return false;
+  CountRefused(registry_, refusal->code.str());
+  // The body is not read: the connection cannot carry another request.
+  res.set_header("Connection", "close");
+  GuardedServer::CloseAfterResponse();
+  SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
+  return true;
+}
+
 void Gateway::Routes() {
   // Before a byte of any body is read (cpp-httplib reads it after this handler, and decompresses
   // it if it is encoded): framing, encoding, header size and the route's body limit.
-  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    RequestHead head{req.method, req.path, {}};
-    head.headers.reserve(req.headers.size());
-    for (const auto& [name, value] : req.headers)
-      head.headers.emplace_back(name, value);
-    auto refusal = CheckFraming(head, framing_);
-    if (!refusal) {
+  // Both servers (the admin port's too): a refused request, or one whose body is not read, ends
+  // its connection; a request the library answered without this handler ends it as well
+  // (GuardedServer).
+  auto checked = [this](const httplib::Request& req, httplib::Response& res) {
+    if (!RefusedFraming(req, res)) {
       GuardedServer::HeadRead(BodyLength(req));
       return httplib::Server::HandlerResponse::Unhandled;
     }
-    CountRefused(registry_, refusal->code.str());
-    // The body is not read: the connection cannot carry another request.
-    res.set_header("Connection", "close");
-    GuardedServer::CloseAfterResponse();
-    SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
     return httplib::Server::HandlerResponse::Handled;
-  });
+  };
+  server_->set_pre_routing_handler(checked);
+  // "Expect: 100-continue" is answered before the pre-routing handler: the refusal (413 and the
+  // others) instead of inviting a body that would be refused.
+  auto expect = [this](const httplib::Request& req, httplib::Response& res) {
+    return RefusedFraming(req, res) ? res.status : 100;
+  };
+  server_->set_expect_100_continue_handler(expect);
+  if (admin_) {
+    admin_->set_pre_routing_handler(checked);
+    admin_->set_expect_100_continue_handler(expect);
+  }
   server_->Get(R"(/api/v1/reports/([^/]+))",
                [this](const auto& req, auto& res) { HandleStatus(req, res); });
   server_->Get("/meldung", [this](const auto& req, auto& res) { HandleLookupPage(req, res); });
@@ -342,6 +362,13 @@ void Gateway::Routes() {
                          "senden."));
     } else if (res.status == 404) {
       SendJson(res, 404, ErrorJson(errors::kNotFound, "Diese Seite gibt es nicht."));
+    } else if (res.status == 400) {
+      // The library could not read the request line or a header field: the connection ends
+      // (GuardedServer).
+      res.set_header("Connection", "close");
+      SendJson(res, 400,
+               ErrorJson(errors::kHeaderInvalid,
+                         "The request line or a header field could not be read (RFC 9112)."));
     }
   });
 }

@@ -73,6 +73,9 @@ class Gateway final : public channels::Intake {
   // Publish, with a log line written once the broker confirmed (Publisher::Publish).
   Status Publish(channels::QueueMessage message, int64_t received_ms, std::string log_line);
   void Routes();
+  // The framing checks (gateway/framing) of a request whose head is read: true, and `res` the
+  // refusal, if it is refused (its connection then ends after the answer).
+  bool RefusedFraming(const httplib::Request& req, httplib::Response& res);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   // Signed links to large photos in department mails (gateway/media_links.cpp).

@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "channels/email/mail.hpp"
@@ -123,6 +124,10 @@ struct ParsedFields {
   }
 };
 
+// The most fields (parts) an inbound-parse webhook's body may have: a message's headers, text,
+// HTML, envelope and up to email.max_attachments attachments are a few dozen.
+constexpr size_t kMaxFields = 200;
+
 Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::ContentReader& reader,
                                 size_t cap) {
   ParsedFields p;
@@ -131,7 +136,7 @@ Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::Cont
     p.ok = reader(
         [&](const httplib::MultipartFormData& h) {
           p.fields.push_back({h.name, h.filename, h.content_type, {}});
-          return p.fields.size() <= 200;
+          return p.fields.size() <= kMaxFields;
         },
         [&](const char* data, size_t n) {
           total += n;
@@ -150,6 +155,12 @@ Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::Cont
     return !p.over;
   });
   if (p.ok && !p.over) {
+    // As many fields as a multipart body may have: 25 MB of "a=&" were 8 million fields, and
+    // 1.6 GB of memory, before the signature in one of them was checked.
+    if (std::count(raw_body.begin(), raw_body.end(), '&') >= static_cast<long>(kMaxFields)) {
+      return MakeError(errors::kFormInvalid,
+                       "The form has more than " + std::to_string(kMaxFields) + " fields.");
+    }
     auto form = twilio::ParseForm(raw_body);
     if (!form)
       return form.error();
@@ -226,6 +237,10 @@ void InboundParse(channels::Intake& intake, const httplib::Request& req, httplib
     return channels::SendError(res, 404, errors::kChannelDisabled,
                                "The " + provider + " webhook is not configured.");
   }
+  // SendGrid's secret is in the URL or the Authorization header: checked before the body is
+  // read (the connection then ends: GuardedServer). Mailgun's signature is in the body.
+  if (!mailgun && !SendGridVerified(intake, req, secret, res))
+    return;
   auto parsed = ReadFields(req, reader, static_cast<size_t>(cfg.max_message_bytes) + 1024 * 1024);
   if (!parsed) {
     intake.CountWebhook(provider, "invalid");
@@ -240,10 +255,8 @@ void InboundParse(channels::Intake& intake, const httplib::Request& req, httplib
     intake.CountWebhook(provider, "invalid");
     return channels::SendError(res, 400, errors::kFormInvalid, "The form data could not be read.");
   }
-  if (mailgun ? !MailgunVerified(intake, *parsed, secret, res)
-              : !SendGridVerified(intake, req, secret, res)) {
+  if (mailgun && !MailgunVerified(intake, *parsed, secret, res))
     return;
-  }
   const auto& fields = parsed->fields;
   Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
   auto mail = mailgun ? FromMailgun(fields, limits) : FromSendGrid(fields, limits);

@@ -124,3 +124,73 @@ TEST_CASE("framing: too many or too large header fields get 431", "[framing]") {
 }
 
 }  // namespace framing_test
+
+namespace framing_test {
+
+TEST_CASE("framing: a second Content-Type or a body on a method without one gets 400",
+          "[framing]") {
+  // The size limit would read one Content-Type and the handler the other.
+  auto two = CheckFraming(Post("/api/v1/reports", {{"Content-Type", "application/json"},
+                                                   {"Content-Length", "10"},
+                                                   {"content-type", "multipart/form-data; b=z"}}),
+                          Rules());
+  REQUIRE(two);
+  CHECK(two->status == 400);
+  CHECK(two->code == errors::kHeaderInvalid);
+  // cpp-httplib reads the body of POST, PUT, PATCH and DELETE only: on any other method the
+  // body's bytes would be taken as the next request (CL.0 smuggling).
+  for (std::string_view method : {"GET", "HEAD", "OPTIONS", "TRACE"}) {
+    INFO(method);
+    auto body = CheckFraming({method, "/healthz", {{"Content-Length", "44"}}}, Rules());
+    REQUIRE(body);
+    CHECK(body->status == 400);
+    CHECK(body->code == errors::kBodyNotAllowed);
+    CHECK_FALSE(CheckFraming({method, "/healthz", {{"Content-Length", "0"}}}, Rules()));
+  }
+  CHECK_FALSE(CheckFraming({"DELETE", "/x", {{"Content-Length", "4"}}}, Rules()));
+}
+
+TEST_CASE("framing: a head whose lines the library would skip or decode is refused as sent",
+          "[framing]") {
+  auto code = [](const std::string& raw) -> std::string {
+    auto refusal = CheckHeadSyntax(raw);
+    return refusal ? std::to_string(refusal->status) + " " + std::string(refusal->code.str())
+                   : "ok";
+  };
+  const std::string start = "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n";
+  CHECK(code(start + "Content-Length: 2\r\n\r\n") == "ok");
+  CHECK(code("GET / HTTP/1.0\r\n\r\n") == "ok");  // HTTP/1.0 needs no Host
+  CHECK(code(start + "X-Tab:\tvalue \t\r\nX-Latin1: M\xfchle\r\n\r\n") == "ok");
+  // Only the head counts: what follows the empty line is the body's.
+  CHECK(code(start + "\r\n\x01\n\r bare") == "ok");
+  // Lines the library skips, which hid a Transfer-Encoding from the framing checks.
+  CHECK(code(start + "Transfer-Encoding : chunked\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "X-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "X-A: 1\r\n\tfolded\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "Transfer-Encoding: chunked\n\r\n") == "400 header_invalid");  // bare LF
+  CHECK(code("POST / HTTP/1.1\nHost: x\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "X-A: 1\r2\r\n\r\n") == "400 header_invalid");  // bare CR
+  CHECK(code(start + std::string("X-A: 1\0 2\r\n\r\n", 14)) == "400 header_invalid");
+  CHECK(code(start + "X-A: \x01\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "X-A: \x7f\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "no colon here\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + ": no name\r\n\r\n") == "400 header_invalid");
+  CHECK(code(start + "X(A): 1\r\n\r\n") == "400 header_invalid");
+  // The library percent-decodes values: the length as sent must be digits.
+  CHECK(code(start + "Content-Length: %33%32\r\n\r\n") == "400 content_length_invalid");
+  CHECK(code(start + "Content-Length: 3 2\r\n\r\n") == "400 content_length_invalid");
+  CHECK(code(start + "Content-Length:  32 \r\n\r\n") == "ok");
+  // HTTP/1.1: exactly one Host (RFC 9112 3.2).
+  CHECK(code("GET / HTTP/1.1\r\n\r\n") == "400 header_invalid");
+  CHECK(code("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n") == "400 header_invalid");
+  // CheckFraming applies it when it has the raw head.
+  RequestHead head = Post("/api/v1/reports", {{"Content-Length", "2"}});
+  head.raw =
+      "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n"
+      "Content-Length: 2\r\n\r\n";
+  auto refusal = CheckFraming(head, Rules());
+  REQUIRE(refusal);
+  CHECK(refusal->code == errors::kHeaderInvalid);
+}
+
+}  // namespace framing_test

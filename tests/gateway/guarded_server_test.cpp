@@ -49,6 +49,19 @@ class TestServer {
     server_.Post("/upload", [](const auto& req, auto& res) {
       res.set_content(std::to_string(req.body.size()), "text/plain");
     });
+    // Answers without reading the body (as a handler that checks a key in the URL first).
+    server_.Post("/ignore", [](const httplib::Request&, httplib::Response& res,
+                               const httplib::ContentReader&) { res.status = 403; });
+    // Reads 4 bytes of the body and stops.
+    server_.Post("/partly", [](const httplib::Request&, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
+      size_t got = 0;
+      reader([&](const char*, size_t n) {
+        got += n;
+        return got < 4;
+      });
+      res.status = 413;
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
     server_.WidenBacklog(1024);
@@ -320,4 +333,61 @@ TEST_CASE("a request refused before its body is read ends the connection: the bo
   CHECK(a.closed);
   CHECK(a.bytes.rfind("HTTP/1.1 413", 0) == 0);
   CHECK(a.bytes.find("pong") == std::string::npos);
+}
+
+TEST_CASE("a request the library refuses while it reads the head ends the connection") {
+  TestServer server({});
+  // An unknown method, then what a desynchronised reader would take as more requests.
+  for (std::string first :
+       {std::string("FOO /ping HTTP/1.1\r\nHost: x\r\n\r\n"),
+        std::string("GET /ping HTTP/1.2\r\nHost: x\r\n\r\n"),
+        "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n"}) {
+    int s = Connect(server.port(), "127.0.0.2");
+    Send(s, first + "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto a = ReadToEnd(s);
+    close(s);
+    INFO(a.bytes);
+    CHECK(a.closed);
+    CHECK(a.bytes.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(a.bytes.find("pong") == std::string::npos);
+    CHECK(a.bytes.find("HTTP/1.1", 1) == std::string::npos);  // one answer
+  }
+  // A request that reached the handlers keeps its connection.
+  int s = Connect(server.port(), "127.0.0.2");
+  Send(s,
+       "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\nConnection: "
+       "close\r\n\r\n");
+  auto a = ReadToEnd(s);
+  close(s);
+  size_t first = a.bytes.find("pong");
+  REQUIRE(first != std::string::npos);
+  CHECK(a.bytes.find("pong", first + 4) != std::string::npos);
+}
+
+TEST_CASE("a body a handler did not read to its end ends the connection: it is no request") {
+  TestServer server({});
+  const std::string smuggled = "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const char* path : {"/ignore", "/partly"}) {
+    INFO(path);
+    int s = Connect(server.port(), "127.0.0.2");
+    Send(s, std::string("POST ") + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+    auto a = ReadToEnd(s);
+    close(s);
+    INFO(a.bytes);
+    CHECK(a.closed);
+    CHECK(a.bytes.find("pong") == std::string::npos);
+  }
+  // A body read to its end keeps the connection for the next request.
+  int s = Connect(server.port(), "127.0.0.2");
+  Send(s, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + smuggled);
+  char buf[4096];
+  std::string got;
+  while (got.find("pong") == std::string::npos) {
+    ssize_t n = recv(s, buf, sizeof buf, 0);
+    REQUIRE(n > 0);
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(s);
+  CHECK(got.find("\r\n\r\n3") != std::string::npos);
 }

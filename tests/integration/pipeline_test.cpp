@@ -899,6 +899,71 @@ TEST_CASE(
   CHECK(s.QueueDepth(s.queue()) == 2);
 }
 
+TEST_CASE(
+    "a request that a proxy and the gateway could read as different requests gets one answer, "
+    "a 4xx, and its connection ends: nothing behind it is served") {
+  StackOptions options;
+  options.workers = 0;
+  Stack s(options);
+  const std::string smuggled = "GET /meldung HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string report = R"({"description":"Laterne dunkel","lat":50.94,"lon":6.96})";
+  auto answers = [&](const std::string& request) {
+    std::string answer = RawHttp(s.port(), request);
+    INFO(request << "\n---\n" << answer);
+    size_t n = 0;
+    for (size_t at = answer.find("HTTP/1.1 "); at != std::string::npos;
+         at = answer.find("HTTP/1.1 ", at + 1))
+      n += at == 0 || answer[at - 1] == '\n';  // a status line, not a message's words
+    CHECK(n == 1);
+    CHECK_THAT(answer, Catch::Contains("Connection: close"));
+    return answer.substr(0, 12) + " " +
+           (answer.find("\"code\":\"") == std::string::npos
+                ? std::string()
+                : answer.substr(answer.find("\"code\":\"") + 8,
+                                answer.find('"', answer.find("\"code\":\"") + 8) -
+                                    answer.find("\"code\":\"") - 8));
+  };
+  // A body on a GET: cpp-httplib does not read it, so it was the next request (CL.0).
+  CHECK(answers("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled) ==
+        "HTTP/1.1 400 body_not_allowed");
+  // Field lines the library skipped, so the framing checks never saw the Transfer-Encoding.
+  for (const char* hidden :
+       {"Transfer-Encoding : chunked\r\n", "X-A: 1\r\n Transfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: chunked\n"}) {
+    CHECK(answers(
+              std::string("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n") + hidden +
+              "Content-Type: application/json\r\nContent-Length: " + std::to_string(report.size()) +
+              "\r\n\r\n" + report) == "HTTP/1.1 400 header_invalid");
+  }
+  // A length the library would percent-decode.
+  CHECK(answers("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %33%32\r\n\r\n" + smuggled) ==
+        "HTTP/1.1 400 content_length_invalid");
+  // Two Content-Types: the size limit read the multipart one (60 MB), the handler the JSON one.
+  CHECK(answers("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 70000\r\n\r\n"
+                "[0,0,0") == "HTTP/1.1 400 header_invalid");
+  // A request line the library cannot read: its 400, then the connection ends.
+  CHECK(answers("FOO / HTTP/1.1\r\nHost: x\r\n\r\n" + smuggled) == "HTTP/1.1 400 header_invalid");
+  // No Host on HTTP/1.1.
+  CHECK(answers("GET /healthz HTTP/1.1\r\n\r\n" + smuggled) == "HTTP/1.1 400 header_invalid");
+  // Expect: 100-continue for a body over the limit: the 413 at once, no invitation to send it.
+  std::string expect = RawHttp(s.port(),
+                               "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                               "Content-Length: 100000000\r\n\r\n");
+  CHECK(expect.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK(expect.find("100 Continue") == std::string::npos);
+  // Within the limit, the invitation and then the answer.
+  std::string invited = RawHttp(s.port(),
+                                "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                                "Connection: close\r\nContent-Length: " +
+                                    std::to_string(report.size()) + "\r\n\r\n" + report);
+  CHECK(invited.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202", 0) == 0);
+  CHECK(s.QueueDepth(s.queue()) == 1);
+}
+
 TEST_CASE("a report outside the town is handed to the other authority through the outbox") {
   Stack s;
   int status = 0;
