@@ -1,5 +1,6 @@
 #include "gateway/framing.hpp"
 
+#include <array>
 #include <charconv>
 
 #include "core/text.hpp"
@@ -43,13 +44,36 @@ const channels::BodyLimit* RouteOf(const FramingRules& rules, std::string_view p
   return best;
 }
 
-// RFC 9110 5.6.2: tchar.
-bool IsTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-    return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+// A byte's classes in a request head, by table (this runs over every head).
+enum : unsigned char { kToken = 1, kNotInValue = 2 };
+constexpr std::array<unsigned char, 256> kHeadBytes = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                     std::string_view::npos;  // RFC 9110 5.6.2: tchar
+    // RFC 9110 5.5: a field value has no control character but HT (NUL and CR among them).
+    bool not_in_value = (c < 0x20 && c != '\t') || c == 0x7f;
+    t[static_cast<size_t>(c)] =
+        static_cast<unsigned char>((token ? kToken : 0) | (not_in_value ? kNotInValue : 0));
+  }
+  return t;
+}();
+
+bool AllOf(std::string_view bytes, unsigned char cls) {
+  for (char c : bytes) {
+    if ((kHeadBytes[static_cast<unsigned char>(c)] & cls) == 0)
+      return false;
+  }
+  return true;
+}
+
+bool NoneOf(std::string_view bytes, unsigned char cls) {
+  for (char c : bytes) {
+    if ((kHeadBytes[static_cast<unsigned char>(c)] & cls) != 0)
+      return false;
+  }
+  return true;
 }
 
 Refusal HeadInvalid(std::string message) {
@@ -85,12 +109,10 @@ std::optional<Refusal> CheckHeadSyntax(std::string_view raw) {
     pos = end + 1;
     if (line.empty())
       break;  // the empty line: the head is complete
-    for (char c : line) {
-      if (c == '\0' || c == '\r')
-        return HeadInvalid("The request head contains a NUL or a bare CR.");
-    }
     if (first) {
-      first = false;  // the request line: the library parsed it
+      first = false;  // the request line: the library parsed it, but for NUL and CR
+      if (line.find('\0') != std::string_view::npos || line.find('\r') != std::string_view::npos)
+        return HeadInvalid("The request line contains a NUL or a bare CR.");
       continue;
     }
     if (line[0] == ' ' || line[0] == '\t')
@@ -99,19 +121,14 @@ std::optional<Refusal> CheckHeadSyntax(std::string_view raw) {
     if (colon == std::string_view::npos || colon == 0)
       return HeadInvalid("A header field line has no name followed by a colon.");
     std::string_view name = line.substr(0, colon);
-    for (char c : name) {
-      if (!IsTokenChar(static_cast<unsigned char>(c))) {
-        return HeadInvalid("The header field name \"" + std::string(TrimAscii(name)) +
-                           "\" is not a token (no white space before the colon).");
-      }
+    if (!AllOf(name, kToken)) {
+      return HeadInvalid("The header field name \"" + std::string(TrimAscii(name)) +
+                         "\" is not a token (no white space before the colon).");
     }
     std::string_view value = line.substr(colon + 1);
-    for (char c : value) {
-      auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) {
-        return HeadInvalid("The value of the header field \"" + std::string(name) +
-                           "\" contains a control character.");
-      }
+    if (!NoneOf(value, kNotInValue)) {
+      return HeadInvalid("The value of the header field \"" + std::string(name) +
+                         "\" contains a control character (a NUL or a bare CR among them).");
     }
     if (Named(name, "host")) {
       ++hosts;
