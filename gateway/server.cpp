@@ -9,12 +9,14 @@
 
 #include "channels/http.hpp"
 #include "channels/webform/intake.hpp"
+#include "channels/webform/page.hpp"
 #include "channels/webform/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/links.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
+#include "core/reference.hpp"
 #include "core/text.hpp"
 #include "gateway/framing.hpp"
 #include "gateway/guarded_server.hpp"
@@ -247,8 +249,33 @@ bool Gateway::RefusedFraming(const httplib::Request& req, httplib::Response& res
   // The body is not read: the connection cannot carry another request.
   res.set_header("Connection", "close");
   GuardedServer::CloseAfterResponse();
-  SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
+  if (WantsHtml(req)) {
+    SendErrorPage(req, res, refusal->status,
+                  refusal->status == 413 ? "seite.zu_gross" : "seite.nicht_gelesen");
+  } else {
+    SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
+  }
   return true;
+}
+
+bool Gateway::WantsHtml(const httplib::Request& req) {
+  return channels::Header(req, "Accept").find("text/html") != std::string_view::npos;
+}
+
+void Gateway::SendErrorPage(const httplib::Request& req, httplib::Response& res, int status,
+                            const char* key) const {
+  const texts::Lang t = PageLang(req);
+  webform::InfoPage page;
+  page.language = t.code();
+  page.t = t;
+  page.town_name = config_.town.name;
+  page.title = t("seite.fehler");
+  page.sections.push_back({t(key), {}, {}});
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Content-Language", page.language);
+  res.set_header("Vary", "Accept, Accept-Language");
+  res.set_content(webform::RenderInfoPage(page), "text/html; charset=utf-8");
 }
 
 void Gateway::Routes() {
@@ -278,6 +305,24 @@ void Gateway::Routes() {
   server_->Get(R"(/api/v1/reports/([^/]+))",
                [this](const auto& req, auto& res) { HandleStatus(req, res); });
   server_->Get("/meldung", [this](const auto& req, auto& res) { HandleLookupPage(req, res); });
+  // Addresses a browser is left at after posting a form without script (a reload, a shared
+  // link): the page the form came from.
+  server_->Get("/formular/meldung", [](const httplib::Request& req, httplib::Response& res) {
+    res.status = 303;
+    res.set_header("Location", "/" + std::string(req.target.find('?') == std::string::npos
+                                                     ? ""
+                                                     : req.target.substr(req.target.find('?'))));
+  });
+  server_->Get(R"(/meldung/([^/]{1,64})/behoben)",
+               [](const httplib::Request& req, httplib::Response& res) {
+                 auto ref = ParseReference(req.matches[1].str());
+                 if (!ref) {
+                   res.status = 404;  // the error handler's page
+                   return;
+                 }
+                 res.status = 303;
+                 res.set_header("Location", "/meldung/" + *ref);
+               });
   server_->Get(R"(/meldung/([^/]{1,64}))",
                [this](const auto& req, auto& res) { HandleStatusPage(req, res); });
   server_->Post(R"(/meldung/([^/]{1,64})/behoben)",
@@ -337,9 +382,19 @@ void Gateway::Routes() {
                  ErrorJson(errors::kInternal,
                            "Ein interner Fehler ist aufgetreten. Bitte später erneut versuchen."));
       });
-  server_->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+  server_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty())
       return;
+    // A browser finds a page in its language where a client of the API finds JSON.
+    if (WantsHtml(req) && (res.status == 404 || res.status == 413 || res.status == 400)) {
+      SendErrorPage(req, res, res.status,
+                    res.status == 404   ? "seite.nicht_gefunden"
+                    : res.status == 413 ? "seite.zu_gross"
+                                        : "seite.nicht_gelesen");
+      if (res.status == 400)
+        res.set_header("Connection", "close");
+      return;
+    }
     if (res.status == 414) {
       // cpp-httplib refuses a request line over 8 KiB before parsing it: the route's own
       // error format where a channel knows the path, else ours.

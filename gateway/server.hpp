@@ -76,6 +76,12 @@ class Gateway final : public channels::Intake {
   // The framing checks (gateway/framing) of a request whose head is read: true, and `res` the
   // refusal, if it is refused (its connection then ends after the answer).
   bool RefusedFraming(const httplib::Request& req, httplib::Response& res);
+  // A browser's navigation (Accept names text/html): it gets an error page, not JSON.
+  static bool WantsHtml(const httplib::Request& req);
+  // The citizens' error page: the texts' `key` (seite.nicht_gefunden, seite.zu_gross,
+  // seite.nicht_gelesen) in the page's language, with the way back to the form.
+  void SendErrorPage(const httplib::Request& req, httplib::Response& res, int status,
+                     const char* key) const;
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   // Signed links to large photos in department mails (gateway/media_links.cpp).

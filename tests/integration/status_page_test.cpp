@@ -494,3 +494,60 @@ TEST_CASE("Ist es behoben?: yes on the status page, no in the chat reopens, both
 }
 
 }  // namespace status_page_test
+
+namespace status_page_test {
+
+TEST_CASE(
+    "a browser that goes astray finds a page in its language with the way back to the "
+    "form, not JSON; a client of the API still gets JSON",
+    "[status_page]") {
+  StackOptions o;
+  o.workers = 0;
+  Stack s(o);
+  auto c = s.Client();
+  const httplib::Headers browser{{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"},
+                                 {"Accept-Language", "de-DE,de;q=0.9"}};
+  auto missing = c.Get("/gibt-es-nicht", browser);
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(missing->get_header_value("Content-Type") == "text/html; charset=utf-8");
+  CHECK(missing->get_header_value("Cache-Control") == "no-store");
+  CHECK_THAT(missing->body, Catch::Contains("Diese Seite gibt es nicht."));
+  CHECK_THAT(missing->body, Catch::Contains("Zurück zum Meldeformular"));
+  auto english = c.Get("/favicon.ico?lang=en", browser);
+  REQUIRE(english);
+  CHECK(english->status == 404);
+  CHECK_THAT(english->body, Catch::Contains("This page does not exist."));
+  auto api = c.Get("/gibt-es-nicht", {{"Accept", "application/json"}});
+  REQUIRE(api);
+  CHECK(api->status == 404);
+  CHECK_THAT(api->body, Catch::Contains("\"code\":\"not_found\""));
+
+  // Photos over the form's limit, posted without script: the 413 as a page, before the body.
+  std::string answer = RawHttp(
+      s.port(),
+      "POST /formular/meldung HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
+      "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 70000000\r\n\r\n--b\r\n");
+  INFO(answer);
+  CHECK(answer.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK_THAT(answer, Catch::Contains("Content-Type: text/html; charset=utf-8"));
+  CHECK_THAT(answer, Catch::Contains("Bitte senden Sie weniger oder kleinere Fotos."));
+  CHECK(s.QueueDepth(s.queue()) == 0);
+
+  // The addresses a form without script leaves in the address bar: back where it came from.
+  auto reloaded = c.Get("/formular/meldung?lang=tr", browser);
+  REQUIRE(reloaded);
+  CHECK(reloaded->status == 303);
+  CHECK(reloaded->get_header_value("Location") == "/?lang=tr");
+  const std::string reference = PostText(s, "Laterne dunkel in der Hauptstraße");
+  auto fixed = c.Get("/meldung/" + reference + "/behoben", browser);
+  REQUIRE(fixed);
+  CHECK(fixed->status == 303);
+  CHECK(fixed->get_header_value("Location") == "/meldung/" + reference);
+  auto typo = c.Get("/meldung/%0d%0aX:1/behoben", browser);
+  REQUIRE(typo);
+  CHECK(typo->status == 404);
+  CHECK(typo->get_header_value("Location").empty());
+}
+
+}  // namespace status_page_test
