@@ -85,7 +85,9 @@ Status AddField(Submission& s, std::string_view raw_name, std::string value) {
     return BadRequest(errors::kPhotoNotAFile, "Fotos müssen als Datei hochgeladen werden.");
   }
   if (!s.fields.emplace(name, std::move(value)).second) {
-    return BadRequest(errors::kDuplicateField, "Das Feld \"" + name + "\" kommt mehrfach vor.");
+    // By the name the client sent (the form's "beschreibung"), not ours.
+    return BadRequest(errors::kDuplicateField,
+                      "Das Feld \"" + std::string(raw_name) + "\" kommt mehrfach vor.");
   }
   return Ok{};
 }
@@ -233,7 +235,7 @@ Result<Submission> FromJson(std::string_view body) {
     }
     if (std::find(seen, seen + seen_count, name) != seen + seen_count) {
       return BadRequest(errors::kDuplicateField,
-                        "Das Feld \"" + std::string(name) + "\" kommt mehrfach vor.");
+                        "Das Feld \"" + std::string(key) + "\" kommt mehrfach vor.");
     }
     seen[seen_count++] = name;
     if (value.is_null())

@@ -282,6 +282,11 @@ TEST_CASE("broken or unexpected multipart parts are refused") {
   CHECK(FromParts({{"beschreibung", "", "", "a"}, {"beschreibung", "", "", "b"}})
             .error()
             .code.name() == "duplicate_field");
+  // Named as the form names it, not by our internal name.
+  CHECK(FromParts({{"beschreibung", "", "", "a"}, {"beschreibung", "", "", "b"}}).error().message ==
+        "Das Feld \"beschreibung\" kommt mehrfach vor.");
+  CHECK(FromJson(R"({"description":"a","beschreibung":"b"})").error().message ==
+        "Das Feld \"beschreibung\" kommt mehrfach vor.");
   CHECK(FromParts({{"beschreibung", "x.txt", "text/plain", "a"}}).error().code.name() ==
         "unknown_file_field");
 }
