@@ -45,7 +45,7 @@ const channels::BodyLimit* RouteOf(const FramingRules& rules, std::string_view p
 }
 
 // A byte's classes in a request head, by table (this runs over every head).
-enum : unsigned char { kToken = 1, kNotInValue = 2 };
+enum : unsigned char { kToken = 1, kNotInValue = 2, kNotInTarget = 4 };
 constexpr std::array<unsigned char, 256> kHeadBytes = [] {
   std::array<unsigned char, 256> t{};
   for (int c = 0; c < 256; ++c) {
@@ -54,8 +54,12 @@ constexpr std::array<unsigned char, 256> kHeadBytes = [] {
                      std::string_view::npos;  // RFC 9110 5.6.2: tchar
     // RFC 9110 5.5: a field value has no control character but HT (NUL and CR among them).
     bool not_in_value = (c < 0x20 && c != '\t') || c == 0x7f;
+    // A request target has no blank and no control character (bytes beyond ASCII, which it
+    // should not have either, pass: some clients send a typed address unencoded).
+    bool not_in_target = c <= 0x20 || c == 0x7f;
     t[static_cast<size_t>(c)] =
-        static_cast<unsigned char>((token ? kToken : 0) | (not_in_value ? kNotInValue : 0));
+        static_cast<unsigned char>((token ? kToken : 0) | (not_in_value ? kNotInValue : 0) |
+                                   (not_in_target ? kNotInTarget : 0));
   }
   return t;
 }();
@@ -92,10 +96,20 @@ std::optional<Refusal> CheckHeadSyntax(std::string_view raw) {
   size_t eol = raw.find('\n');
   if (eol == std::string_view::npos)
     return std::nullopt;  // not a whole head: nothing the library routes
+  // RFC 9112 3: method SP request-target SP HTTP-version, nothing more (the library also reads
+  // a line with more blanks, a proxy may read it otherwise).
   const std::string_view request_line = raw.substr(0, eol);
-  constexpr std::string_view kHttp11 = " HTTP/1.1\r";
-  const bool http11 = request_line.size() >= kHttp11.size() &&
-                      request_line.substr(request_line.size() - kHttp11.size()) == kHttp11;
+  const size_t sp1 = request_line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp1 == 0 || sp2 == sp1 + 1 ||
+      !AllOf(request_line.substr(0, sp1), kToken) ||
+      !NoneOf(request_line.substr(sp1 + 1, sp2 - sp1 - 1), kNotInTarget)) {
+    return HeadInvalid("The request line is not \"method target version\" with one blank each.");
+  }
+  const std::string_view version = request_line.substr(sp2 + 1);
+  if (version != "HTTP/1.1\r" && version != "HTTP/1.0\r")
+    return HeadInvalid("The request line is not \"method target version\" with one blank each.");
+  const bool http11 = version == "HTTP/1.1\r";
   int hosts = 0;
   size_t pos = 0;
   bool first = true;
@@ -110,9 +124,7 @@ std::optional<Refusal> CheckHeadSyntax(std::string_view raw) {
     if (line.empty())
       break;  // the empty line: the head is complete
     if (first) {
-      first = false;  // the request line: the library parsed it, but for NUL and CR
-      if (line.find('\0') != std::string_view::npos || line.find('\r') != std::string_view::npos)
-        return HeadInvalid("The request line contains a NUL or a bare CR.");
+      first = false;  // the request line: checked above
       continue;
     }
     if (line[0] == ' ' || line[0] == '\t')

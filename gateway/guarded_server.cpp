@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -399,6 +400,21 @@ GuardedServer::GuardedServer(ConnectionLimits limits,
   // What the library writes into Keep-Alive headers.
   set_keep_alive_timeout(limits_.idle_seconds);
   set_keep_alive_max_count(static_cast<size_t>(limits_.keep_alive_requests));
+  // The body's deadline, for a server without a handler of its own (a caller's replaces this
+  // one and must call HeadRead or CloseAfterResponse itself).
+  set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    HeadRead(std::strtoll(req.get_header_value("Content-Length").c_str(), nullptr, 10));
+    return HandlerResponse::Unhandled;
+  });
+  // Runs as every response is written, the library's own refusals too: a connection that ends
+  // after it says so (no Keep-Alive), so that no client or proxy sends its next request into it.
+  set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    if (tl_stream == nullptr || (tl_routed && !tl_close_after && !tl_stream->BodyLeft()))
+      return;
+    res.headers.erase("Keep-Alive");
+    if (!res.has_header("Connection"))
+      res.set_header("Connection", "close");
+  });
 }
 
 GuardedServer::~GuardedServer() = default;
@@ -408,6 +424,8 @@ bool GuardedServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
 std::string GuardedServer::RequestStart() {
   return tl_stream != nullptr ? tl_stream->head().substr(0, 512) : std::string();
 }
+
+bool GuardedServer::Routed() { return tl_routed; }
 
 std::string_view GuardedServer::RawHead() {
   return tl_stream != nullptr ? std::string_view(tl_stream->head()) : std::string_view();
@@ -474,10 +492,30 @@ void GuardedServer::Serve(socket_t sock, const std::string& client, bool capped)
     if (!ok || closed || stream.dropped() || tl_close_after || !tl_routed || stream.BodyLeft())
       break;
   }
+  // A body left unread is still arriving: closing now would answer it with a reset, and the
+  // client (a browser in the middle of its upload) might lose the answer we sent. So the
+  // sending side ends first and what still comes is read and dropped, for at most 2 s and
+  // 1 MiB, before the socket is closed (a "lingering close").
+  const bool linger = !stream.dropped() && (tl_close_after || stream.BodyLeft());
   tl_stream = nullptr;
   tl_close_after = false;
   if (stream.dropped() && on_refused_)
     on_refused_(stream.dropped());
+  if (linger) {
+    ::shutdown(sock, SHUT_WR);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    char sink[16 * 1024];
+    for (size_t drained = 0; drained < (1 << 20);) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !PollFor(sock, POLLIN, static_cast<int>(left.count())))
+        break;
+      ssize_t n = ::recv(sock, sink, sizeof sink, 0);
+      if (n <= 0)
+        break;
+      drained += static_cast<size_t>(n);
+    }
+  }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   if (capped)

@@ -40,6 +40,10 @@ class GuardedServer : public httplib::Server {
  public:
   // `on_refused` is told each connection refused or dropped: "connections_per_client",
   // "queue_full", "request_deadline", "head_too_large" or "response_deadline" (thread-safe).
+  // It installs a pre-routing handler that starts the body's deadline (HeadRead); one set in its
+  // place must call HeadRead or CloseAfterResponse, or every request ends its connection. Its
+  // post-routing handler (do not replace it) marks a response after which the connection ends
+  // with Connection: close.
   explicit GuardedServer(ConnectionLimits limits = {},
                          std::function<void(std::string_view reason)> on_refused = {});
   ~GuardedServer() override;
@@ -61,6 +65,10 @@ class GuardedServer : public httplib::Server {
   // On the thread serving a request: its head (request line, field lines, the empty line) as
   // received, for the checks of its syntax that the library does not make (gateway/framing).
   static std::string_view RawHead();
+  // On the thread serving a request: whether it reached the pre-routing handler (HeadRead or
+  // CloseAfterResponse was called). False in the error handler for a request the library refused
+  // while it read the head.
+  static bool Routed();
 
  private:
   // Overrides cpp-httplib's private virtual: runs on the pool's triage thread for each

@@ -259,6 +259,12 @@ bool Gateway::RefusedFraming(const httplib::Request& req, httplib::Response& res
 }
 
 bool Gateway::WantsHtml(const httplib::Request& req) {
+  // Machines' paths answer JSON whatever they accept (Java's HttpURLConnection accepts
+  // text/html by default).
+  for (std::string_view api : {"/api/", "/open311/", "/webhooks/"}) {
+    if (std::string_view(req.path).substr(0, api.size()) == api)
+      return false;
+  }
   return channels::Header(req, "Accept").find("text/html") != std::string_view::npos;
 }
 
@@ -306,14 +312,15 @@ void Gateway::Routes() {
                [this](const auto& req, auto& res) { HandleStatus(req, res); });
   server_->Get("/meldung", [this](const auto& req, auto& res) { HandleLookupPage(req, res); });
   // Addresses a browser is left at after posting a form without script (a reload, a shared
-  // link): the page the form came from.
+  // link): the page the form came from (the form, the status page's "Ist es behoben?" and
+  // "Ich auch").
   server_->Get("/formular/meldung", [](const httplib::Request& req, httplib::Response& res) {
     res.status = 303;
     res.set_header("Location", "/" + std::string(req.target.find('?') == std::string::npos
                                                      ? ""
                                                      : req.target.substr(req.target.find('?'))));
   });
-  server_->Get(R"(/meldung/([^/]{1,64})/behoben)",
+  server_->Get(R"(/meldung/([^/]{1,64})/(?:behoben|ich-auch))",
                [](const httplib::Request& req, httplib::Response& res) {
                  auto ref = ParseReference(req.matches[1].str());
                  if (!ref) {
@@ -391,8 +398,6 @@ void Gateway::Routes() {
                     res.status == 404   ? "seite.nicht_gefunden"
                     : res.status == 413 ? "seite.zu_gross"
                                         : "seite.nicht_gelesen");
-      if (res.status == 400)
-        res.set_header("Connection", "close");
       return;
     }
     if (res.status == 414) {
@@ -417,13 +422,16 @@ void Gateway::Routes() {
                          "senden."));
     } else if (res.status == 404) {
       SendJson(res, 404, ErrorJson(errors::kNotFound, "Diese Seite gibt es nicht."));
-    } else if (res.status == 400) {
+    } else if (res.status == 400 && !GuardedServer::Routed()) {
       // The library could not read the request line or a header field: the connection ends
       // (GuardedServer).
-      res.set_header("Connection", "close");
       SendJson(res, 400,
                ErrorJson(errors::kHeaderInvalid,
                          "The request line or a header field could not be read (RFC 9112)."));
+    } else if (res.status == 400) {
+      // The library could not read the body (a broken multipart body, one shorter than its
+      // Content-Length).
+      SendJson(res, 400, ErrorJson(errors::kPayloadInvalid, "The request body could not be read."));
     }
   });
 }

@@ -180,6 +180,13 @@ TEST_CASE("framing: a head whose lines the library would skip or decode is refus
   CHECK(code(start + "Content-Length: %33%32\r\n\r\n") == "400 content_length_invalid");
   CHECK(code(start + "Content-Length: 3 2\r\n\r\n") == "400 content_length_invalid");
   CHECK(code(start + "Content-Length:  32 \r\n\r\n") == "ok");
+  // The request line: one blank between its three parts (the library also reads more).
+  CHECK(code("GET / HTTP/1.1 \r\n\r\n") == "400 header_invalid");
+  CHECK(code("GET  / HTTP/1.1\r\nHost: x\r\n\r\n") == "400 header_invalid");
+  CHECK(code("GET /\t HTTP/1.1\r\nHost: x\r\n\r\n") == "400 header_invalid");
+  CHECK(code("GET / HTTP/1.2\r\nHost: x\r\n\r\n") == "400 header_invalid");
+  CHECK(code("G(T / HTTP/1.1\r\nHost: x\r\n\r\n") == "400 header_invalid");
+  CHECK(code("GET /stra\xc3\x9fe?q=%20 HTTP/1.1\r\nHost: x\r\n\r\n") == "ok");
   // HTTP/1.1: exactly one Host (RFC 9112 3.2).
   CHECK(code("GET / HTTP/1.1\r\n\r\n") == "400 header_invalid");
   CHECK(code("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n") == "400 header_invalid");

@@ -544,6 +544,16 @@ TEST_CASE(
   REQUIRE(fixed);
   CHECK(fixed->status == 303);
   CHECK(fixed->get_header_value("Location") == "/meldung/" + reference);
+  auto me_too = c.Get("/meldung/" + reference + "/ich-auch", browser);
+  REQUIRE(me_too);
+  CHECK(me_too->status == 303);
+  CHECK(me_too->get_header_value("Location") == "/meldung/" + reference);
+  // An API path answers JSON whatever the client accepts (Java's default Accept names HTML).
+  auto java = c.Get("/api/v1/gibt-es-nicht",
+                    {{"Accept", "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"}});
+  REQUIRE(java);
+  CHECK(java->status == 404);
+  CHECK_THAT(java->body, Catch::Contains("\"code\":\"not_found\""));
   auto typo = c.Get("/meldung/%0d%0aX:1/behoben", browser);
   REQUIRE(typo);
   CHECK(typo->status == 404);
