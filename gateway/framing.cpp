@@ -1,5 +1,6 @@
 #include "gateway/framing.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -172,7 +173,15 @@ int64_t BodyLimitFor(const FramingRules& rules, std::string_view path,
 }
 
 std::optional<Refusal> CheckFraming(const RequestHead& head, const FramingRules& rules) {
-  if (static_cast<int>(head.headers.size()) > rules.max_header_count) {
+  // The field lines the client sent, where the raw head is known: the library's list also has
+  // its own four (REMOTE_ADDR, REMOTE_PORT, LOCAL_ADDR, LOCAL_PORT).
+  size_t fields = head.headers.size();
+  if (!head.raw.empty()) {
+    const size_t end = head.raw.find("\r\n\r\n");
+    const std::string_view lines = head.raw.substr(0, end);
+    fields = static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n'));
+  }
+  if (static_cast<int>(fields) > rules.max_header_count) {
     return Refusal{
         431, errors::kHeadersTooLarge,
         "Too many header fields (at most " + std::to_string(rules.max_header_count) + ")."};

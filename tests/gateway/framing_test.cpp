@@ -190,6 +190,20 @@ TEST_CASE("framing: a head whose lines the library would skip or decode is refus
   // HTTP/1.1: exactly one Host (RFC 9112 3.2).
   CHECK(code("GET / HTTP/1.1\r\n\r\n") == "400 header_invalid");
   CHECK(code("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n") == "400 header_invalid");
+  // With the raw head the field lines are counted as sent (the library adds four of its own).
+  std::string ten = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 9; ++i)
+    ten += "X-" + std::to_string(i) + ": 1\r\n";
+  RequestHead counted{"GET", "/", {}, ""};
+  for (int i = 0; i < 14; ++i)  // the library's list: the ten and its own four
+    counted.headers.emplace_back("X", "1");
+  const std::string head_of_ten = ten + "\r\n", head_of_eleven = ten + "X-9: 1\r\n\r\n";
+  counted.raw = head_of_ten;
+  CHECK_FALSE(CheckFraming(counted, Rules()));  // Rules(): at most 10
+  counted.raw = head_of_eleven;
+  auto eleven = CheckFraming(counted, Rules());
+  REQUIRE(eleven);
+  CHECK(eleven->status == 431);
   // CheckFraming applies it when it has the raw head.
   RequestHead head = Post("/api/v1/reports", {{"Content-Length", "2"}});
   head.raw =
