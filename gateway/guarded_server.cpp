@@ -366,6 +366,12 @@ thread_local bool tl_close_after = false;
 // 414): what follows on the connection is not known to be a request.
 thread_local bool tl_routed = false;
 
+// The connection ends after the current request's answer: a refusal whose body was not read, a
+// request the library refused while reading its head, a body a handler left unread.
+bool EndsAfterThisRequest(const DeadlineStream& stream) {
+  return tl_close_after || !tl_routed || stream.BodyLeft();
+}
+
 }  // namespace
 
 // Open connections per client address.
@@ -409,7 +415,7 @@ GuardedServer::GuardedServer(ConnectionLimits limits,
   // Runs as every response is written, the library's own refusals too: a connection that ends
   // after it says so (no Keep-Alive), so that no client or proxy sends its next request into it.
   set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    if (tl_stream == nullptr || (tl_routed && !tl_close_after && !tl_stream->BodyLeft()))
+    if (tl_stream == nullptr || !EndsAfterThisRequest(*tl_stream))
       return;
     res.headers.erase("Keep-Alive");
     if (!res.has_header("Connection"))
@@ -489,7 +495,7 @@ void GuardedServer::Serve(socket_t sock, const std::string& client, bool capped)
     // handler that answered without reading it: cpp-httplib would read the rest as the next
     // request), or one the library refused while reading its head ends the connection: what
     // follows on it is not known to be a request.
-    if (!ok || closed || stream.dropped() || tl_close_after || !tl_routed || stream.BodyLeft())
+    if (!ok || closed || stream.dropped() || EndsAfterThisRequest(stream))
       break;
   }
   // A body left unread is still arriving: closing now would answer it with a reset, and the

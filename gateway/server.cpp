@@ -246,12 +246,11 @@ bool Gateway::RefusedFraming(const httplib::Request& req, httplib::Response& res
   if (!refusal)
     return false;
   CountRefused(registry_, refusal->code.str());
-  // The body is not read: the connection cannot carry another request.
-  res.set_header("Connection", "close");
+  // The body is not read: the connection cannot carry another request (GuardedServer says
+  // Connection: close).
   GuardedServer::CloseAfterResponse();
   if (WantsHtml(req)) {
-    SendErrorPage(req, res, refusal->status,
-                  refusal->status == 413 ? "seite.zu_gross" : "seite.nicht_gelesen");
+    SendErrorPage(req, res, refusal->status);
   } else {
     SendJson(res, refusal->status, ErrorJson(refusal->code, refusal->message));
   }
@@ -268,8 +267,10 @@ bool Gateway::WantsHtml(const httplib::Request& req) {
   return channels::Header(req, "Accept").find("text/html") != std::string_view::npos;
 }
 
-void Gateway::SendErrorPage(const httplib::Request& req, httplib::Response& res, int status,
-                            const char* key) const {
+void Gateway::SendErrorPage(const httplib::Request& req, httplib::Response& res, int status) const {
+  const char* key = status == 404   ? "seite.nicht_gefunden"
+                    : status == 413 ? "seite.zu_gross"
+                                    : "seite.nicht_gelesen";
   const texts::Lang t = PageLang(req);
   webform::InfoPage page;
   page.language = t.code();
@@ -315,10 +316,9 @@ void Gateway::Routes() {
   // link): the page the form came from (the form, the status page's "Ist es behoben?" and
   // "Ich auch").
   server_->Get("/formular/meldung", [](const httplib::Request& req, httplib::Response& res) {
+    const size_t query = req.target.find('?');
     res.status = 303;
-    res.set_header("Location", "/" + std::string(req.target.find('?') == std::string::npos
-                                                     ? ""
-                                                     : req.target.substr(req.target.find('?'))));
+    res.set_header("Location", query == std::string::npos ? "/" : "/" + req.target.substr(query));
   });
   server_->Get(R"(/meldung/([^/]{1,64})/(?:behoben|ich-auch))",
                [](const httplib::Request& req, httplib::Response& res) {
@@ -394,10 +394,7 @@ void Gateway::Routes() {
       return;
     // A browser finds a page in its language where a client of the API finds JSON.
     if (WantsHtml(req) && (res.status == 404 || res.status == 413 || res.status == 400)) {
-      SendErrorPage(req, res, res.status,
-                    res.status == 404   ? "seite.nicht_gefunden"
-                    : res.status == 413 ? "seite.zu_gross"
-                                        : "seite.nicht_gelesen");
+      SendErrorPage(req, res, res.status);
       return;
     }
     if (res.status == 414) {

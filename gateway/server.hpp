@@ -78,10 +78,9 @@ class Gateway final : public channels::Intake {
   bool RefusedFraming(const httplib::Request& req, httplib::Response& res);
   // A browser's navigation (Accept names text/html): it gets an error page, not JSON.
   static bool WantsHtml(const httplib::Request& req);
-  // The citizens' error page: the texts' `key` (seite.nicht_gefunden, seite.zu_gross,
-  // seite.nicht_gelesen) in the page's language, with the way back to the form.
-  void SendErrorPage(const httplib::Request& req, httplib::Response& res, int status,
-                     const char* key) const;
+  // The citizens' error page for `status` in the page's language, with the way back to the
+  // form: 404 seite.nicht_gefunden, 413 seite.zu_gross, any other seite.nicht_gelesen.
+  void SendErrorPage(const httplib::Request& req, httplib::Response& res, int status) const;
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   // Signed links to large photos in department mails (gateway/media_links.cpp).
