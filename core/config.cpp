@@ -151,6 +151,7 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
                                                    "lookups_per_minute",
                                                    "lookups_burst",
                                                    "trusted_proxies",
+                                                   "embed_origins",
                                                    "admin_port",
                                                    "admin_listen",
                                                    "max_connections_per_client",
@@ -175,6 +176,13 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     rd.Int(n, "lookups_per_minute", &c.gateway.lookups_per_minute, 0, 100000, "gateway");
     rd.Int(n, "lookups_burst", &c.gateway.lookups_burst, 1, 100000, "gateway");
     rd.StringList(n, "trusted_proxies", &c.gateway.trusted_proxies, "gateway");
+    rd.StringList(n, "embed_origins", &c.gateway.embed_origins, "gateway");
+    static const std::regex kOrigin(R"(^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$)");
+    for (const auto& origin : c.gateway.embed_origins) {
+      if (!std::regex_match(origin, kOrigin))
+        rd.Fail(n["embed_origins"], "gateway.embed_origins",
+                "\"" + origin + "\" is not an origin (https://host or https://host:port)");
+    }
     rd.Int(n, "admin_port", &c.gateway.admin_port, 0, 65535, "gateway");
     rd.String(n, "admin_listen", &c.gateway.admin_listen, false, "gateway");
     rd.Int(n, "max_connections_per_client", &c.gateway.max_connections_per_client, 0, 100000,

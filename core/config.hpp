@@ -145,6 +145,9 @@ struct Config {
     int lookups_burst = 30;
     // Reverse proxies whose X-Forwarded-For names the client (exact addresses).
     std::vector<std::string> trusted_proxies;
+    // Origins ("https://www.musterstadt.example") whose pages may show the citizens' pages in a
+    // frame; none by default, and the staff's pages never (docs/security.md, "Pages").
+    std::vector<std::string> embed_origins;
     // /readyz and /metrics on their own port (0: on the main port).
     int admin_port = 0;
     std::string admin_listen = "127.0.0.1";

@@ -160,6 +160,22 @@ std::optional<Refusal> CheckHeadSyntax(std::string_view raw) {
   return std::nullopt;
 }
 
+std::optional<std::string> OriginForm(std::string_view target) {
+  size_t scheme = 0;
+  if (AsciiStartsWithLower(target, "http://"))
+    scheme = 7;
+  else if (AsciiStartsWithLower(target, "https://"))
+    scheme = 8;
+  else
+    return std::nullopt;
+  const size_t rest = target.find_first_of("/?", scheme);
+  if (rest == std::string_view::npos)
+    return "/";
+  if (target[rest] == '/')
+    return std::string(target.substr(rest));
+  return "/" + std::string(target.substr(rest));
+}
+
 int64_t BodyLimitFor(const FramingRules& rules, std::string_view path,
                      std::string_view content_type) {
   const channels::BodyLimit* route = RouteOf(rules, path);

@@ -60,4 +60,10 @@ std::optional<Refusal> CheckFraming(const RequestHead& head, const FramingRules&
 // exactly one Host (§3.2). Refusal 400 header_invalid (content_length_invalid for the length).
 std::optional<Refusal> CheckHeadSyntax(std::string_view raw);
 
+// A request target in absolute-form ("http://host/path?q", RFC 9112 §3.2.2: what a client sends
+// to a proxy, and what a server must accept): the origin-form it stands for ("/path?q"; "/" or
+// "/?q" for none), or nothing for a target in any other form. Made for the target as sent and
+// for the path as the library decoded it; the Host field stays as sent.
+std::optional<std::string> OriginForm(std::string_view target);
+
 }  // namespace meldestelle::gateway

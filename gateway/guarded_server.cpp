@@ -414,7 +414,9 @@ GuardedServer::GuardedServer(ConnectionLimits limits,
   });
   // Runs as every response is written, the library's own refusals too: a connection that ends
   // after it says so (no Keep-Alive), so that no client or proxy sends its next request into it.
-  set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+  set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (finisher_)
+      finisher_(req, res);
     if (tl_stream == nullptr || !EndsAfterThisRequest(*tl_stream))
       return;
     res.headers.erase("Keep-Alive");
@@ -424,6 +426,11 @@ GuardedServer::GuardedServer(ConnectionLimits limits,
 }
 
 GuardedServer::~GuardedServer() = default;
+
+void GuardedServer::SetResponseFinisher(
+    std::function<void(const httplib::Request&, httplib::Response&)> f) {
+  finisher_ = std::move(f);
+}
 
 bool GuardedServer::WidenBacklog(int n) { return ::listen(svr_sock_, n) == 0; }
 

@@ -51,6 +51,11 @@ class GuardedServer : public httplib::Server {
   // cpp-httplib's listen backlog is compiled in as 5; widen it on the bound socket (platform.md).
   bool WidenBacklog(int n);
 
+  // Runs as every response is written, the library's own answers too (from the post-routing
+  // handler, before it decides about the connection): header fields every response carries.
+  // Set before listening.
+  void SetResponseFinisher(std::function<void(const httplib::Request&, httplib::Response&)> f);
+
   // Called from a handler (the pre-routing one) on the thread serving the request: its head is
   // read and a body of `body_length` bytes follows, which gets its own deadline.
   static void HeadRead(int64_t body_length);
@@ -80,6 +85,7 @@ class GuardedServer : public httplib::Server {
   struct Clients;
   ConnectionLimits limits_;
   std::function<void(std::string_view)> on_refused_;
+  std::function<void(const httplib::Request&, httplib::Response&)> finisher_;
   std::unique_ptr<Clients> clients_;
 };
 

@@ -237,6 +237,35 @@ void Gateway::Stop() {
   publisher_.Stop();
 }
 
+void Gateway::FinishResponse(const httplib::Request& req, httplib::Response& res) const {
+  if (!res.has_header("X-Content-Type-Options"))
+    res.set_header("X-Content-Type-Options", "nosniff");
+  if (res.get_header_value("Content-Type").rfind("text/html", 0) != 0 ||
+      res.has_header("Content-Security-Policy"))
+    return;
+  const auto& origins = config_.gateway.embed_origins;
+  const bool staff = req.path == "/staff" || req.path.rfind("/staff/", 0) == 0;
+  if (staff || origins.empty()) {
+    res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
+    res.set_header("X-Frame-Options", "DENY");
+    return;
+  }
+  std::string policy = "frame-ancestors 'self'";
+  for (const auto& origin : origins)
+    policy += " " + origin;
+  res.set_header("Content-Security-Policy", policy);
+}
+
+void Gateway::AcceptAbsoluteForm(const httplib::Request& req) {
+  // The library routes on the path as sent, and "http://host/path" matches no route. The
+  // request object is the library's own, not const, until the handlers get it.
+  auto& r = const_cast<httplib::Request&>(req);
+  if (auto path = OriginForm(r.path))
+    r.path = std::move(*path);
+  if (auto target = OriginForm(r.target))
+    r.target = std::move(*target);
+}
+
 bool Gateway::RefusedFraming(const httplib::Request& req, httplib::Response& res) {
   RequestHead head{req.method, req.path, {}, GuardedServer::RawHead()};
   head.headers.reserve(req.headers.size());
@@ -292,6 +321,7 @@ void Gateway::Routes() {
   // its connection; a request the library answered without this handler ends it as well
   // (GuardedServer).
   auto checked = [this](const httplib::Request& req, httplib::Response& res) {
+    AcceptAbsoluteForm(req);
     if (!RefusedFraming(req, res)) {
       GuardedServer::HeadRead(BodyLength(req));
       return httplib::Server::HandlerResponse::Unhandled;
@@ -299,9 +329,12 @@ void Gateway::Routes() {
     return httplib::Server::HandlerResponse::Handled;
   };
   server_->set_pre_routing_handler(checked);
+  server_->SetResponseFinisher(
+      [this](const httplib::Request& req, httplib::Response& res) { FinishResponse(req, res); });
   // "Expect: 100-continue" is answered before the pre-routing handler: the refusal (413 and the
   // others) instead of inviting a body that would be refused.
   auto expect = [this](const httplib::Request& req, httplib::Response& res) {
+    AcceptAbsoluteForm(req);
     return RefusedFraming(req, res) ? res.status : 100;
   };
   server_->set_expect_100_continue_handler(expect);

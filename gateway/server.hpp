@@ -73,6 +73,13 @@ class Gateway final : public channels::Intake {
   // Publish, with a log line written once the broker confirmed (Publisher::Publish).
   Status Publish(channels::QueueMessage message, int64_t received_ms, std::string log_line);
   void Routes();
+  // Header fields of every response (GuardedServer::SetResponseFinisher): nosniff; a page is
+  // not framed by another site (clickjacking of "Ich auch", "behoben", the inbox), the citizens'
+  // pages but by gateway.embed_origins.
+  void FinishResponse(const httplib::Request& req, httplib::Response& res) const;
+  // A request target in absolute-form ("GET http://host/path", RFC 9112 §3.2.2) routed as its
+  // origin-form: its path and target rewritten before the checks and the routing see them.
+  static void AcceptAbsoluteForm(const httplib::Request& req);
   // The framing checks (gateway/framing) of a request whose head is read: true, and `res` the
   // refusal, if it is refused (its connection then ends after the answer).
   bool RefusedFraming(const httplib::Request& req, httplib::Response& res);

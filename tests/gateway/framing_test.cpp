@@ -214,4 +214,19 @@ TEST_CASE("framing: a head whose lines the library would skip or decode is refus
   CHECK(refusal->code == errors::kHeaderInvalid);
 }
 
+TEST_CASE("framing: a target in absolute-form stands for its origin-form", "[framing]") {
+  CHECK(OriginForm("http://127.0.0.1:8080/healthz") == "/healthz");
+  CHECK(OriginForm("HTTPS://stadt.example/meldung/MS-1?lang=en") == "/meldung/MS-1?lang=en");
+  CHECK(OriginForm("http://stadt.example") == "/");
+  CHECK(OriginForm("http://stadt.example?lang=en") == "/?lang=en");
+  CHECK(OriginForm("http://stadt.example/a/http://b/c") == "/a/http://b/c");
+  // Any other form is left as it is.
+  CHECK_FALSE(OriginForm("/healthz"));
+  CHECK_FALSE(OriginForm("/http://stadt.example/"));
+  CHECK_FALSE(OriginForm("*"));
+  CHECK_FALSE(OriginForm("stadt.example:443"));
+  CHECK_FALSE(OriginForm("ftp://stadt.example/"));
+  CHECK_FALSE(OriginForm("http:/stadt.example/"));
+}
+
 }  // namespace framing_test

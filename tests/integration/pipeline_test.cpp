@@ -962,6 +962,15 @@ TEST_CASE(
                                     std::to_string(report.size()) + "\r\n\r\n" + report);
   CHECK(invited.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202", 0) == 0);
   CHECK(s.QueueDepth(s.queue()) == 1);
+  // A target in absolute-form, as a client sends it to a proxy, is routed by its path (RFC 9112
+  // 3.2.2: a server must accept it), with the path's own body limit.
+  std::string absolute =
+      RawHttp(s.port(), "POST http://127.0.0.1:" + std::to_string(s.port()) +
+                            "/api/v1/reports?lang=de HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                            "Content-Type: application/json\r\nContent-Length: " +
+                            std::to_string(report.size()) + "\r\n\r\n" + report);
+  CHECK(absolute.rfind("HTTP/1.1 202", 0) == 0);
+  CHECK(s.QueueDepth(s.queue()) == 2);
 }
 
 TEST_CASE("a report outside the town is handed to the other authority through the outbox") {

@@ -560,4 +560,41 @@ TEST_CASE(
   CHECK(typo->get_header_value("Location").empty());
 }
 
+TEST_CASE(
+    "pages are not framed by other sites (the staff's never, the citizens' by the town's own "
+    "site if it says so), and no answer is sniffed",
+    "[status_page]") {
+  auto framing = [](const httplib::Result& res) {
+    REQUIRE(res);
+    CHECK(res->get_header_value("X-Content-Type-Options") == "nosniff");
+    return res->get_header_value("Content-Security-Policy") + " | " +
+           res->get_header_value("X-Frame-Options");
+  };
+  const std::string none = "frame-ancestors 'none' | DENY";
+  {
+    StackOptions o;
+    o.workers = 0;
+    Stack s(o);
+    auto c = s.Client();
+    CHECK(framing(c.Get("/")) == none);
+    CHECK(framing(c.Get("/meldung")) == none);
+    CHECK(framing(c.Get("/staff/login")) == none);
+    CHECK(framing(c.Get("/gibt-es-nicht", {{"Accept", "text/html"}})) == none);
+    // Not a page: nothing to frame, but not sniffed either.
+    CHECK(framing(c.Get("/healthz")) == " | ");
+  }
+  StackOptions o;
+  o.workers = 0;
+  o.edit_config = [](std::string& cfg) {
+    Replace(cfg, "gateway:\n",
+            "gateway:\n  embed_origins: [\"https://www.musterstadt.example\"]\n");
+  };
+  Stack s(o);
+  auto c = s.Client();
+  const std::string town = "frame-ancestors 'self' https://www.musterstadt.example | ";
+  CHECK(framing(c.Get("/")) == town);
+  CHECK(framing(c.Get("/meldung")) == town);
+  CHECK(framing(c.Get("/staff/login")) == none);
+}
+
 }  // namespace status_page_test
