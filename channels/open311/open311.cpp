@@ -20,6 +20,7 @@ using ojson = nlohmann::ordered_json;
 
 constexpr size_t kMaxNameChars = 200;
 constexpr size_t kMaxIdChars = 200;
+constexpr size_t kMaxListChars = 4096;  // service_code's comma list
 constexpr size_t kMaxUrlBytes = 2000;
 constexpr size_t kMaxAttributes = 50;
 constexpr size_t kMaxAttributeCodeBytes = 100;
@@ -521,9 +522,16 @@ PostParse ParseRequest(const Form& form, const Config& config) {
       field.attributes(), config.FindCategory(req.service_code), req.ignored_fields, p);
   std::vector<std::string> texts = {name, req.device_id, req.account_id};
   texts.insert(texts.end(), req.media_urls.begin(), req.media_urls.end());
+  // As the form's fields (ValidateAsForm): PostgreSQL refuses U+0000 in the stored report, so a
+  // report answered 200 with one would never become a ticket.
   for (const auto& text : texts) {
-    if (!IsValidUtf8(text)) {
+    if (TextFault fault = CheckText(text); fault == TextFault::kInvalidUtf8) {
       p.bad.push_back({"400", "the request is not valid UTF-8"});
+      break;
+    } else if (fault == TextFault::kControlCharacter) {
+      p.bad.push_back({"400",
+                       "first_name, last_name, device_id, account_id and media_url may not "
+                       "contain control characters"});
       break;
     }
   }
@@ -690,41 +698,56 @@ bool IsW3cDateTime(std::string_view s) {
   return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
+namespace {
+
+// The non-empty items of a comma list, without blanks around them.
+std::vector<std::string> CommaList(std::string_view list) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos <= list.size();) {
+    size_t comma = list.find(',', pos);
+    std::string_view item = TrimAscii(
+        list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    if (!item.empty())
+      out.emplace_back(item);
+    if (comma == std::string_view::npos)
+      break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 QueryParse ParseQueryValues(const std::string& ids, const std::string& service_code,
                             const std::string& start_date, const std::string& end_date,
                             const std::string& status) {
   QueryParse out;
   Query q;
   std::vector<Error311> errors;
-  size_t pos = 0;
-  while (!ids.empty() && pos <= ids.size()) {
-    size_t comma = ids.find(',', pos);
-    std::string id(TrimAscii(std::string_view(ids).substr(
-        pos, comma == std::string::npos ? std::string::npos : comma - pos)));
-    if (!id.empty())
-      q.ids.push_back(id);
-    if (comma == std::string::npos)
-      break;
-    pos = comma + 1;
-  }
-  q.service_code = std::string(TrimAscii(service_code));
+  q.ids = CommaList(ids);
+  q.service_codes = CommaList(service_code);
   q.start_date = std::string(TrimAscii(start_date));
   q.end_date = std::string(TrimAscii(end_date));
-  q.status = std::string(TrimAscii(status));
   if (!q.start_date.empty() && !IsW3cDateTime(q.start_date)) {
     errors.push_back({"400", "start_date is not a W3C date-time (e.g. 2025-03-10T00:00:00Z)"});
   }
   if (!q.end_date.empty() && !IsW3cDateTime(q.end_date)) {
     errors.push_back({"400", "end_date is not a W3C date-time (e.g. 2025-03-10T00:00:00Z)"});
   }
-  if (!q.status.empty() && q.status != "open" && q.status != "closed") {
-    errors.push_back({"400", "status must be open or closed"});
-  }
-  for (const auto& v : {q.service_code, q.start_date, q.end_date, q.status}) {
-    if (!IsValidUtf8(v) || v.size() > kMaxIdChars) {
-      errors.push_back({"400", "a parameter is too long or not valid UTF-8"});
+  bool open = false, closed = false;
+  for (const auto& s : CommaList(status)) {
+    open |= s == "open";
+    closed |= s == "closed";
+    if (s != "open" && s != "closed") {
+      errors.push_back({"400", "status must be open or closed (or both, comma separated)"});
       break;
     }
+  }
+  q.status = open == closed ? "" : open ? "open" : "closed";
+  const bool too_long = service_code.size() > kMaxListChars || status.size() > kMaxIdChars ||
+                        q.start_date.size() > kMaxIdChars || q.end_date.size() > kMaxIdChars;
+  if (too_long || !IsValidUtf8(service_code) || !IsValidUtf8(status)) {
+    errors.push_back({"400", "a parameter is too long or not valid UTF-8"});
   }
   if (!errors.empty()) {
     out.failure = {400, std::move(errors)};

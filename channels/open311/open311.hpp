@@ -152,11 +152,13 @@ std::string StatusOf(std::string_view ticket_status);
 std::string ZipcodeIn(std::string_view address);
 
 // The filters of GET requests.
+// GeoReport v2: service_request_id, service_code and status may each be a comma list (or be
+// given more than once: the caller joins them with commas).
 struct Query {
-  std::vector<std::string> ids;  // service_request_id, comma list
-  std::string service_code;
-  std::string start_date, end_date;  // W3C date-times as given; "" = none
-  std::string status;                // "", "open" or "closed"
+  std::vector<std::string> ids;            // service_request_id
+  std::vector<std::string> service_codes;  // any of them; none = every category
+  std::string start_date, end_date;        // W3C date-times as given; "" = none
+  std::string status;                      // "", "open" or "closed" ("open,closed" is "")
 };
 struct QueryParse {
   std::optional<Query> query;

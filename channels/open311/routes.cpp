@@ -60,6 +60,18 @@ std::string Param(const httplib::Request& req, const char* name) {
   return std::string(TrimAscii(req.get_param_value(name)));
 }
 
+// A parameter given more than once (service_code=A&service_code=B) as one comma list.
+std::string ParamList(const httplib::Request& req, const char* name) {
+  std::string joined;
+  auto [first, last] = req.params.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    std::string_view value = TrimAscii(it->second);
+    if (!value.empty())
+      joined += (joined.empty() ? "" : ",") + std::string(value);
+  }
+  return joined;
+}
+
 // One row of the requests query → what GET requests shows. Descriptions and media of reports
 // that did not come through Open311 are not published (docs/open311.md, "Privacy").
 ServiceRequest ToServiceRequest(const pqxx::row& row, const Config& config) {
@@ -495,8 +507,12 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
       if (!q.end_date.empty())
         sql += " AND t.received_at <= " + end;
     }
-    if (!q.service_code.empty())
-      sql += " AND t.category = " + tx.quote(q.service_code);
+    if (!q.service_codes.empty()) {
+      sql += " AND t.category IN (";
+      for (size_t i = 0; i < q.service_codes.size(); ++i)
+        sql += (i == 0 ? "" : ", ") + tx.quote(q.service_codes[i]);
+      sql += ")";
+    }
     if (q.status == "closed") {
       sql += " AND s.status IN ('done', 'rejected')";
     } else if (q.status == "open") {
@@ -542,7 +558,7 @@ void Routes::Requests(const httplib::Request& req, httplib::Response& res, Forma
                       const std::string& path) {
   Query q;
   if (path == "requests") {
-    auto parsed = ParseQuery([&](const char* name) { return Param(req, name); });
+    auto parsed = ParseQuery([&](const char* name) { return ParamList(req, name); });
     if (!parsed.query)
       return SendFailure(res, parsed.failure, f);
     q = std::move(*parsed.query);

@@ -212,6 +212,13 @@ TEST_CASE("Open311 GET requests filters by status, service code and id", "[open3
   CHECK(ids(GetJson(s, "/open311/v2/requests.json?status=open&service_code=STR-01")) ==
         std::set<std::string>{a});
   CHECK(ids(GetJson(s, "/open311/v2/requests.json?status=closed")) == std::set<std::string>{c});
+  // Comma lists and repeated parameters (GeoReport v2), not a silently empty answer.
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?service_code=STR-01,BEL-01&status=open")) ==
+        std::set<std::string>{a, b});
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?service_code=BEL-01&service_code=STR-01")) ==
+        std::set<std::string>{a, b, c});
+  CHECK(ids(GetJson(s, "/open311/v2/requests.json?status=open,closed")) ==
+        std::set<std::string>{a, b, c});
   CHECK(ids(GetJson(s, "/open311/v2/requests.json?service_request_id=" + a + "," + b)) ==
         std::set<std::string>{a, b});
   CHECK(ids(GetJson(s,
