@@ -2,10 +2,12 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <cstring>
 #include <mutex>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle {
 
@@ -80,6 +82,65 @@ SmtpMessage SmtpRelay::To(const std::string& to, std::string mail_from, std::str
   m.recipients = {to};
   m.data = std::move(data);
   return m;
+}
+
+namespace {
+
+// A format character that shows as nothing (zero-width spaces and joiners, direction marks and
+// overrides, the word joiner, the byte order mark): an address that holds one is not the address
+// its owner reads.
+bool HasInvisibleCharacter(std::string_view a) {
+  for (char32_t c : Utf8CodePoints(a)) {
+    if ((c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+        (c >= 0x2060 && c <= 0x2064) || c == 0xFEFF || c == 0x00AD)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsRecipientAddress(std::string_view a) {
+  if (a.empty() || a.size() > 254)
+    return false;
+  size_t at = a.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at > 64 || at + 1 >= a.size())
+    return false;
+  for (char ch : a.substr(0, at)) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f ||
+        std::string_view("\"(),:;<>@[\\]").find(ch) != std::string_view::npos)
+      return false;
+  }
+  std::string_view domain = a.substr(at + 1);
+  if (domain.front() == '.' || domain.back() == '.' || AsciiLower(domain) == "localhost")
+    return false;
+  size_t labels = 0;
+  std::string_view last;
+  for (size_t start = 0; start <= domain.size();) {
+    size_t dot = domain.find('.', start);
+    std::string_view label =
+        domain.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (char ch : label) {
+      auto c = static_cast<unsigned char>(ch);
+      if (!(std::isalnum(c) != 0 || ch == '-' || c >= 0x80))
+        return false;
+    }
+    ++labels;
+    last = label;
+    if (dot == std::string_view::npos)
+      break;
+    start = dot + 1;
+  }
+  if (labels < 2)
+    return false;
+  for (char ch : last) {
+    if (std::isdigit(static_cast<unsigned char>(ch)) != 0)
+      return false;  // "10.0.0.1" is no domain name
+  }
+  return IsValidUtf8(a) && !HasInvisibleCharacter(a);
 }
 
 }  // namespace meldestelle

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -21,6 +22,14 @@ struct SmtpMessage {
   std::chrono::seconds timeout{30};
 };
 Status SendSmtp(const SmtpMessage& message);
+
+// Whether an address (from a mail's headers, a form, an app) may become a recipient of ours:
+// one addr-spec "local@domain" of at most 254 bytes, a local part of at most 64 bytes of printable
+// characters without blanks, quotes, brackets, commas, semicolons or backslashes, and a domain name
+// of at least two labels (letters, digits, hyphens, UTF-8; no IP literal, no "localhost", no label
+// beginning or ending with a hyphen, a last label of letters), and no invisible format character
+// (a zero-width space, a direction override).
+bool IsRecipientAddress(std::string_view address);
 
 // The relay our own mails go out through, and the sender they carry (email.smtp_url, …): handed
 // to every sender of e-mail, whoever owns its settings.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/smtp_client.hpp"
 
 // The e-mail channel, pure part: raw RFC 5322 messages (SMTP/LMTP, pipe, IMAP, Mailgun
 // body-mime, SendGrid "email") and the parsed form posts of Mailgun Routes and SendGrid Inbound
@@ -75,12 +76,8 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});
 // as a message keeps only its header block.
 std::string WithoutAttachments(std::string_view raw);
 
-// Whether an address from a mail's headers may become a recipient of ours: one addr-spec
-// "local@domain" of at most 254 bytes, a local part of at most 64 bytes of printable characters
-// without blanks, quotes, brackets, commas, semicolons or backslashes, and a domain name of at
-// least two labels (letters, digits, hyphens, UTF-8; no IP literal, no "localhost", no label
-// beginning or ending with a hyphen, a last label of letters).
-bool IsRecipientAddress(std::string_view address);
+// Whether an address from a mail's headers may become a recipient of ours (core/smtp_client).
+using meldestelle::IsRecipientAddress;
 
 // Mailgun webhook signature: hex(HMAC-SHA256(signing_key, timestamp + token)) == signature
 // (compared in constant time), and the timestamp (decimal seconds) within ±max_age_s of now_unix.

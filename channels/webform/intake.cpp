@@ -14,6 +14,7 @@
 #include "core/json_parse.hpp"
 #include "core/media.hpp"
 #include "core/photo.hpp"
+#include "core/smtp_client.hpp"
 #include "core/text.hpp"
 #include "core/texts.hpp"
 
@@ -130,10 +131,7 @@ std::string_view Field(const Submission& s, std::string_view name) {
 
 }  // namespace
 
-bool LooksLikeEmail(const std::string& e) {
-  static const std::regex kEmail(R"(^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$)");
-  return e.size() <= 254 && std::regex_match(e, kEmail);
-}
+bool LooksLikeEmail(const std::string& e) { return IsRecipientAddress(e); }
 
 namespace {
 

@@ -75,8 +75,8 @@ struct Validation {
   std::vector<FieldError> errors;  // non-empty iff !intake
 };
 
-// An address that can be an e-mail address (one @, a dot in the domain, no spaces, at most 254
-// bytes); what the form and "Ich auch" accept.
+// An address the acknowledgement can be sent to (IsRecipientAddress, core/smtp_client: the same
+// rule as for a mail's sender); what the form, the app API, Open311 and "Ich auch" accept.
 bool LooksLikeEmail(const std::string& e);
 
 // Maps a field name to its canonical name, or "" if unknown.

@@ -186,6 +186,15 @@ TEST_CASE("bad field values are refused with German messages") {
         "coordinates_out_of_range");
   CHECK(FirstCode(ValidateJson(R"({"description":"a","email":"kein-at-zeichen"})")) ==
         "email_invalid");
+  // What would break the acknowledgement's To: field, or is not the address its owner reads.
+  for (const char* email :
+       {R"(x\"><script>@a.de)", "a<b>@example.net", "a,b@example.net", "a@exa<mple.net",
+        "a\u200b@example.net", "a@example.net\u202e", "a@localhost", "a@10.0.0.1"}) {
+    INFO(email);
+    CHECK(FirstCode(ValidateJson(std::string(R"({"description":"a","email":")") + email + "\"}")) ==
+          "email_invalid");
+  }
+  CHECK(ValidateJson(R"({"description":"a","email":"anna@münchen.example"})").intake);
   CHECK(FirstCode(ValidateJson(R"({"description":"a","phone":"12"})")) == "phone_invalid");
   CHECK(FirstCode(ValidateJson(R"({"description":"a","language":"fr"})")) ==
         "language_unsupported");
