@@ -1,9 +1,10 @@
 #include "core/db.hpp"
 
-#include "core/sql.hpp"
-
 #include <cstdio>
 #include <functional>
+
+#include "core/sql.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle::db {
 
@@ -39,8 +40,12 @@ Error ErrorFrom(const std::exception& ex) {
     // for the operator instead of dead-lettering every message.
     bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "40" || state.empty() ||
                      state == "42P01" || state == "42703";
+    // The server's first line only: DETAIL and CONTEXT quote values of the row or of the JSON
+    // (a reporter's name, an address), and the error goes into log lines (docs/datenschutz.md).
+    std::string_view what = e->what();
+    what = what.substr(0, what.find('\n'));
     return MakeError(transient ? errors::kDbUnavailable : errors::kDbError, "database error",
-                     state + ": " + e->what());
+                     Concat({state, ": ", what}));
   }
   return MakeError(errors::kDbError, "database error", ex.what());
 }

@@ -35,4 +35,15 @@ TEST_CASE("db: a conflict, a timeout or a full server is retried, but the databa
   CHECK_FALSE(db::IsAway(MakeError(errors::kDbError, "database error", "23505: duplicate")));
 }
 
+TEST_CASE(
+    "db: an error keeps the server's first line, not the values its DETAIL and CONTEXT quote") {
+  Error e = db::ErrorFrom(pqxx::data_exception(
+      "ERROR:  unsupported Unicode escape sequence\n"
+      "DETAIL:  \\u0000 cannot be converted to text.\n"
+      "CONTEXT:  JSON data, line 1: {\"email\":\"n9@example.net\",\"name\":\"A\\u0000...\n",
+      "INSERT INTO tickets …", "22P05"));
+  CHECK(e.detail == "22P05: ERROR:  unsupported Unicode escape sequence");
+  CHECK_FALSE(db::IsTransient(e));
+}
+
 }  // namespace db_errors_test
