@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -162,10 +163,10 @@ void Gateway::HandlePlaceNear(const httplib::Request& req, httplib::Response& re
   if (int wait = LookupRateLimited(req, "places"))
     return TooMany(res, wait);
   auto number = [&](const char* name, double* out) {
+    // A decimal number (from_chars: no hexadecimal, no locale); not NaN or infinite.
     std::string v = req.get_param_value(name);
-    char* end = nullptr;
-    *out = std::strtod(v.c_str(), &end);
-    return !v.empty() && end == v.c_str() + v.size() && std::isfinite(*out);
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+    return !v.empty() && ec == std::errc() && end == v.data() + v.size() && std::isfinite(*out);
   };
   double lat = 0, lon = 0;
   if (!number("lat", &lat) || !number("lon", &lon) || !routing::ValidLonLat(lon, lat)) {

@@ -2,6 +2,8 @@
 // their tickets with a bearer token.
 #include <httplib.h>
 
+#include <charconv>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -166,9 +168,9 @@ std::string ParseBBox(const std::string& text, std::optional<routing::BBox>& out
   std::stringstream ss(text);
   std::vector<double> v;
   for (std::string s; std::getline(ss, s, ',');) {
-    char* end = nullptr;
-    double d = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0')
+    double d = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(d))
       return "bbox: not a number: \"" + s + "\"";
     v.push_back(d);
   }
@@ -461,7 +463,9 @@ void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res
   auto ref = PathReference(req, res);
   if (!ref)
     return;
-  int position = std::atoi(req.matches[2].str().c_str());
+  const std::string digits = req.matches[2].str();
+  int position = -1;  // more digits than an int holds: no such photo
+  std::from_chars(digits.data(), digits.data() + digits.size(), position);
   auto found = FindPhoto(*token, *ref, position);
   if (!found) {
     SendError(res, 503, errors::kUnavailable, "the database is unavailable; try again shortly");

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -1615,7 +1616,9 @@ void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
     res.status = 404;
     return;
   }
-  int position = std::atoi(req.matches[2].str().c_str());
+  const std::string digits = req.matches[2].str();
+  int position = -1;  // more digits than an int holds: no such photo
+  std::from_chars(digits.data(), digits.data() + digits.size(), position);
   auto found = FindPhoto(*token, *ref, position);
   if (!found || !*found) {
     res.status = found ? 404 : 503;

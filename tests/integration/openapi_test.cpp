@@ -226,6 +226,10 @@ TEST_CASE("the OpenAPI description matches what the server answers", "[staff][op
       check(other, send(other, true, c2.body), 404);
     }
   }
+  // A photo's number past what an int holds is no photo (it wrapped round to photo 0).
+  Call wrapped = calls[2];
+  wrapped.path = "/api/v1/tickets/" + a + "/attachments/4294967296";
+  check(wrapped, send(wrapped, true, ""), 404);
   // Paths the description does not have are not served either.
   CHECK(s.Client()
             .Post(("/api/v1/tickets/" + a + "/reopen").c_str(), "{}", "application/json")

@@ -181,7 +181,7 @@ TEST_CASE("places: the form's map finds a typed address and names the place near
   for (const char* bad :
        {"/api/v1/places/near?lat=50.9", "/api/v1/places/near?lat=91&lon=6",
         "/api/v1/places/near?lat=abc&lon=6.9", "/api/v1/places/near?lat=50.9x&lon=6.9",
-        "/api/v1/places/near?lat=nan&lon=6.9"}) {
+        "/api/v1/places/near?lat=nan&lon=6.9", "/api/v1/places/near?lat=0x10&lon=6.9"}) {
     INFO(bad);
     CHECK(get(bad).first == 400);
   }

@@ -498,8 +498,9 @@ TEST_CASE("staff API: filters and pages, operators see every department", "[staf
   CHECK(p2.body["items"][0]["reference"] == altstadt);
   CHECK(p2.body["next_offset"].is_null());
   // Bad parameters are named.
-  for (const char* q : {"?status=offen", "?area=mond", "?bbox=1,2,3", "?limit=0", "?since=gestern",
-                        "?department=gruenflaechenamt", "?farbe=rot", "?category=XYZ-99"}) {
+  for (const char* q :
+       {"?status=offen", "?area=mond", "?bbox=1,2,3", "?bbox=nan,nan,nan,nan", "?limit=0",
+        "?since=gestern", "?department=gruenflaechenamt", "?farbe=rot", "?category=XYZ-99"}) {
     auto a = Call(s, "GET", std::string("/api/v1/tickets") + q, tiefbau);
     INFO(q);
     CHECK(a.status == 400);
