@@ -166,6 +166,10 @@ void PhoneIntake::SmsConsent(db::Tx& tx, const Event& e) {
 
 struct PhoneCloser::Call {
   std::string call_id, caller, language, reference, report_id, recording_url, recording_status;
+  // The provider's recording (a RecordingSid): fetched with its credentials and deleted there
+  // afterwards. Without one the URL is a call-centre's audio_url: fetched as any URL from
+  // outside (public addresses only, no credentials) and never deleted.
+  std::string recording_sid;
   std::optional<std::string> recording_sha, recording_type, transcript;
   int64_t recording_size = 0;
   bool wants_sms = false;
@@ -188,7 +192,8 @@ std::string RecordingDownloadUrl(const std::string& url, const std::string& api_
 constexpr const char* kCallColumns =
     "call_id, caller, language, reference, report_id::text, recording_url, recording_status,"
     " recording_sha256, recording_type, coalesce(recording_size, 0), transcript, wants_sms,"
-    " attempts, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+    " attempts, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " coalesce(recording_sid, '')";
 
 }  // namespace
 
@@ -214,6 +219,7 @@ PhoneCloser::Call ReadCall(const pqxx::row& row) {
   c.wants_sms = row[11].as<bool>();
   c.attempts = row[12].as<int>();
   c.recorded_at = row[13].as<std::string>();
+  c.recording_sid = row[14].as<std::string>();
   return c;
 }
 
@@ -353,17 +359,22 @@ std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
   std::string audio;
   if (!c.recording_sha && !c.recording_url.empty()) {
     HttpClient::Request req;
-    req.url = RecordingDownloadUrl(c.recording_url, settings_.api_base);
-    if (UrlUnder(req.url, settings_.api_base) && !settings_.account_sid.empty()) {
+    const bool provider = !c.recording_sid.empty();
+    req.url =
+        provider ? RecordingDownloadUrl(c.recording_url, settings_.api_base) : c.recording_url;
+    if (provider && UrlUnder(req.url, settings_.api_base) && !settings_.account_sid.empty()) {
       // The provider's credentials go to the provider only.
       req.headers.emplace_back(
           "Authorization",
           "Basic " + Base64Encode(settings_.account_sid + ":" + settings_.auth_token));
     }
+    // A call-centre's link: not our own network, unless the town says its server is in it.
+    req.public_only = !provider && !settings_.audio_private_networks;
     req.timeout = std::chrono::seconds(60);
     req.max_bytes = config_.Get<chat::Settings>().max_media_bytes;
     auto res = http_.Send(req);
-    bool transient = !res ? res.error().code != errors::kHttpTooLarge
+    bool transient = !res ? res.error().code != errors::kHttpTooLarge &&
+                                res.error().code != errors::kHttpAddressRefused
                           : (res->status == 404 || res->status == 429 || res->status >= 500);
     if (res && res->status == 200 && !res->body.empty()) {
       std::string type = SniffMediaType(res->body);
@@ -397,6 +408,8 @@ std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
 // Twilio's recording resource (DELETE …/Recordings/{sid}.json, 204). A failure is logged and
 // counted; the recording stays at the provider until the town deletes it there.
 void PhoneCloser::DeleteAtProvider(const Call& c) {
+  if (c.recording_sid.empty())
+    return;  // a call-centre's audio link: nothing of the provider's to delete
   std::string url = c.recording_url;
   if (auto q = url.find('?'); q != std::string::npos)
     url.resize(q);

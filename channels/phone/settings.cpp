@@ -6,11 +6,11 @@ namespace meldestelle::phone {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
   if (!node ||
-      !rd.ExpectMap(
-          node, "phone",
-          {"auth_token", "account_sid", "api_base", "sms_from", "max_recording_seconds",
-           "transcription", "stt_url", "stt_timeout_seconds", "transcription_wait_seconds",
-           "transcript_secret", "recording_retention_days", "location_min_confidence", "texts"}))
+      !rd.ExpectMap(node, "phone",
+                    {"auth_token", "account_sid", "api_base", "sms_from", "max_recording_seconds",
+                     "transcription", "stt_url", "stt_timeout_seconds",
+                     "transcription_wait_seconds", "transcript_secret", "recording_retention_days",
+                     "location_min_confidence", "texts", "audio_private_networks"}))
     return;
   const YAML::Node& n = node;
 
@@ -35,6 +35,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   rd.Int(n, "transcription_wait_seconds", &out.transcription_wait_seconds, 1, 86400, "phone");
   ReadSecret(rd, n, "transcript_secret", "phone", "MELDESTELLE_PHONE_TRANSCRIPT_SECRET",
              &out.transcript_secret);
+  rd.Bool(n, "audio_private_networks", &out.audio_private_networks, "phone");
   rd.Int(n, "recording_retention_days", &out.recording_retention_days, 1, 3650, "phone");
   rd.Double(n, "location_min_confidence", &out.location_min_confidence, 0.0, 1.0, "phone");
   if (auto t = n["texts"]; t && rd.ExpectMap(t, "phone.texts", {"de", "en"})) {

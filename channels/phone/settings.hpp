@@ -27,6 +27,9 @@ struct Settings {
   int stt_timeout_seconds = 60;
   int transcription_wait_seconds = 120;  // provider: how long to wait for the callback
   std::string transcript_secret;         // POST /webhooks/phone/transcript (HMAC-SHA256)
+  // A call-centre's audio_url may be on a private address (its server in the town's network);
+  // by default only public addresses are fetched (docs/security.md, "Outbound fetches").
+  bool audio_private_networks = false;
   int recording_retention_days = 90;
   double location_min_confidence = 0.6;  // below: "Ort unsicher"
   // What the caller hears, per language ("de", "en") and text (greeting, instructions, …):

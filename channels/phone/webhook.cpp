@@ -83,8 +83,12 @@ static Result<std::string> Publish(channels::Intake& intake, Event event,
     if (!existing) {
       // Without the database the reference cannot be reserved; the worker still deduplicates.
       log::Warn("phone intake key not reserved", {{"error", existing.error().detail}});
+    } else if (existing->has_value() && (*existing)->state == "confirmed") {
+      // A retried webhook whose message the broker has: its reference, nothing published again
+      // (the confirmed row keeps no envelope).
+      return (*existing)->reference;
     } else if (existing->has_value()) {
-      // A retried webhook: the same reference and the same message again.
+      // A retried webhook whose message was not confirmed: the same reference and message again.
       m.reference = (*existing)->reference;
       body = (*existing)->envelope;
       message_id = (*existing)->report_id;

@@ -333,6 +333,23 @@ TEST_CASE("Call-centre transcripts: a signed JSON transcript becomes a ticket at
   CHECK(One(s, "SELECT department_id FROM tickets") == "abfallwirtschaft");
   CHECK(One(s, "SELECT address FROM tickets").find("Hauptstraße") == 0);
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  // The retries published nothing (they published an empty message, dead-lettered): a later
+  // call's ticket is written after anything they could have queued.
+  // Its audio_url points into our own network, at the provider's API: fetched as any URL from
+  // outside, it is refused (before, it was fetched with the provider's credentials and then
+  // deleted there).
+  fake.AddRecording("RE0000000000000000000000000000cc12", "RIFF....WAVEfmt ");
+  json later{{"call_id", "cc-4712"},
+             {"transcript", "Laterne dunkel in der Hauptstraße drei"},
+             {"audio_url", fake.RecordingUrl("RE0000000000000000000000000000cc12") + ".wav"}};
+  REQUIRE(
+      post(later.dump(), "sha256=" + HmacSha256Hex(FakeProviders::kTranscriptSecret, later.dump()))
+          ->status == 202);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
+  CHECK(fake.recording_requests() == 0);
+  CHECK(fake.deleted_recordings().empty());
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 0);
 }
 
 TEST_CASE(
