@@ -187,14 +187,28 @@ std::string Compose(const Outgoing& m) {
   header("Subject", EncodeHeaderText(m.subject));
   header("Date", OneLine(m.date));
   header("Message-ID", "<" + OneLine(m.message_id) + ">");
-  if (!m.in_reply_to.empty())
+  // A line of a message has at most 998 characters (RFC 5322 2.1.1; a relay answers 500): an id
+  // too long for one is left out (the reference in the subject still threads the answer), and
+  // References is folded before an id that would make its line longer than that.
+  constexpr size_t kMaxIdBytes = 900;
+  const bool reply = !m.in_reply_to.empty() && m.in_reply_to.size() <= kMaxIdBytes;
+  if (reply)
     header("In-Reply-To", "<" + OneLine(m.in_reply_to) + ">");
   std::string refs;
+  size_t line = sizeof "References:";
+  auto reference = [&](const std::string& id) {
+    if (id.size() > kMaxIdBytes)
+      return;
+    const bool fold = !refs.empty() && line + id.size() + 3 > 998;
+    refs += refs.empty() ? "<" : fold ? "\r\n <" : " <";
+    refs += OneLine(id) + ">";
+    line = (fold ? 1 : line) + id.size() + 3;
+  };
   for (const auto& r : m.references)
-    refs += (refs.empty() ? "<" : " <") + OneLine(r) + ">";
-  if (!m.in_reply_to.empty() &&
+    reference(r);
+  if (reply &&
       std::find(m.references.begin(), m.references.end(), m.in_reply_to) == m.references.end()) {
-    refs += (refs.empty() ? "<" : " <") + OneLine(m.in_reply_to) + ">";
+    reference(m.in_reply_to);
   }
   if (!refs.empty())
     header("References", refs);

@@ -170,7 +170,16 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
         break;
     }
     if (ticket.empty() && !mail.references_reference.empty()) {
-      ticket = tickets::TicketIdOf(tx, mail.references_reference);
+      // A reference is public (the status page): by it alone, only its reporter's own address
+      // adds to a ticket. Anyone else's mail naming it is a report of its own.
+      auto own = tx.exec_params(
+          "SELECT id::text FROM tickets WHERE reference = $1 AND ("
+          " lower(reporter->>'address') IN (lower(NULLIF($2, '')), lower(NULLIF($3, '')))"
+          " OR lower(reporter->'ack'->>'address') IN (lower(NULLIF($2, '')), lower(NULLIF($3, "
+          "''))))",
+          mail.references_reference, mail.from_address, mail.reply_to);
+      if (!own.empty())
+        ticket = own[0][0].as<std::string>();
     }
     if (ticket.empty())
       return false;
@@ -220,7 +229,11 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   // (docs/languages.md); German otherwise.
   if (std::string written = texts::LanguageOfText(mail.text); !written.empty())
     r.reporter.language = written;
-  bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty();
+  // Never to our own address (a mail "from" it is an echo or a forgery: channels.md 4.6).
+  const std::string& own = config_.Get<Settings>().from;
+  const bool ours =
+      AsciiEqualIgnoringCase(address, own) || AsciiEqualIgnoringCase(mail.from_address, own);
+  bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty() && !ours;
   r.reporter.ack_channel = answer ? "email" : "none";
   r.reporter.ack_address = answer ? address : "";
   // The rules, the classifier and staff read the first 16 KiB of the text (a report is at most

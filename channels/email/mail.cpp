@@ -279,9 +279,11 @@ HeaderFacts ReadHeaders(GMimeMessage* m, Mail* mail) {
     mail->from_name =
         FixDecodedText(Str(internet_address_get_name(reinterpret_cast<InternetAddress*>(from))));
   }
-  if (InternetAddressMailbox* reply_to = FirstMailbox(g_mime_message_get_reply_to(m))) {
-    mail->reply_to = FixDecodedText(Str(internet_address_mailbox_get_addr(reply_to)));
-  }
+  // One address, or none: a list is no usable Reply-To (the From is answered instead).
+  std::vector<std::string> reply_to;
+  AppendMailboxes(g_mime_message_get_reply_to(m), &reply_to);
+  if (reply_to.size() == 1)
+    mail->reply_to = FixDecodedText(reply_to.front());
   if (g_mime_object_get_header(AsObject(m), "Return-Path") != nullptr) {
     std::string rp = Header(m, "Return-Path");
     rp.erase(std::remove_if(rp.begin(), rp.end(),
@@ -322,9 +324,13 @@ void Finish(GMimeMessage* m, const HeaderFacts& facts, std::string_view body, Ma
     mail->text += "\n\n";
   }
   mail->text += stripped;
-  mail->dedupe_key = !mail->message_id.empty()
-                         ? mail->message_id
-                         : "sha256:" + Sha256Hex(facts.hash_input + "\n" + std::string(body));
+  // A Message-ID has no length limit, a database key has one (a long id was refused by the
+  // index on every try, and the mail retried for ever): a long one by its digest.
+  mail->dedupe_key = mail->message_id.empty()
+                         ? "sha256:" + Sha256Hex(facts.hash_input + "\n" + std::string(body))
+                     : mail->message_id.size() > kMaxKeyBytes
+                         ? "sha256:" + Sha256Hex("Message-ID: " + mail->message_id)
+                         : mail->message_id;
   mail->references_reference = ReferenceInSubject(mail->subject);
   for (size_t i = 0; i < facts.recipients.size() && mail->references_reference.empty(); ++i) {
     mail->references_reference = ReferenceInAddress(facts.recipients[i]);

@@ -34,14 +34,19 @@ struct Attachment {
 // Why we must not answer a mail (channels.md §4.6). Bounce wins over auto-reply over list.
 enum class Robot { kNone, kAutoReply, kBounce, kList };
 
+// The longest Message-ID kept as a key as it is (the database's keys are indexed).
+constexpr size_t kMaxKeyBytes = 200;
+
 struct Mail {
   std::string message_id;  // without <>, "" if missing
-  // message_id, or "sha256:<hex>" of the Date, From and Subject header values and the body text
-  // (before quote stripping) when the Message-ID is missing.
+  // message_id (if at most kMaxKeyBytes; else "sha256:<hex>" of it), or "sha256:<hex>" of the
+  // Date, From and Subject header values and the body text (before quote stripping) when the
+  // Message-ID is missing.
   std::string dedupe_key;
   std::vector<std::string> in_reply_to_and_references;  // ids without <>, In-Reply-To first, unique
   std::string subject;                                  // RFC 2047 decoded, valid UTF-8
-  std::string from_address, from_name, reply_to, return_path;  // the first mailbox of each
+  std::string from_address, from_name, return_path;     // the first mailbox of each
+  std::string reply_to;                                 // its one mailbox; "" for none or a list
   bool return_path_empty = false;  // "Return-Path: <>" (return_path is then "")
   std::string date;                // RFC 3339 with the sender's offset if parseable, else ""
   // The report text: subject + "\n\n" + body (either alone if the other is empty). The body is

@@ -102,6 +102,19 @@ TEST_CASE("an acknowledgement threads to the citizen's mail and says it is autom
   CHECK(mail.find("\r\n\r\nGr=C3=BC=C3=9Fe") != std::string::npos);
   m.auto_reply = false;
   CHECK(Compose(m).find("Auto-Submitted") == std::string::npos);
+  // No line over 998 characters (a relay answers 500): an id too long for one is left out, and
+  // References is folded.
+  m.in_reply_to = std::string(3000, '~') + "@example.org";
+  m.references.clear();
+  for (int i = 0; i < 40; ++i)
+    m.references.push_back(std::string(60, 'a' + i % 26) + "@example.org");
+  std::string folded = Compose(m);
+  CHECK(folded.find("In-Reply-To") == std::string::npos);
+  CHECK(folded.find("~~~~") == std::string::npos);
+  CHECK(folded.find("\r\nReferences: <aaaa") != std::string::npos);
+  CHECK(folded.find(std::string(60, 'n') + "@example.org>") != std::string::npos);
+  for (size_t at = 0, end; (end = folded.find("\r\n", at)) != std::string::npos; at = end + 2)
+    CHECK(end - at <= 998);
 }
 
 TEST_CASE("a mail event survives the queue, with inbound-parse fields as they came", "[compose]") {

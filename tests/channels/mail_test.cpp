@@ -865,6 +865,12 @@ TEST_CASE("missing Message-ID: the dedupe key is a content hash", "[mail]") {
   CHECK(a.dedupe_key != mail("Sperrmüll am Bahnhof").dedupe_key);
   CHECK(a.date == "2025-03-11T08:00:00+01:00");
   CHECK(Parsed(TextPlain("utf-8", "8bit", "x")).dedupe_key == "m1@example.org");
+  // A Message-ID longer than a database key: by its digest (the index refused it on every try).
+  const std::string long_id = std::string(3000, 'q') + "@example.org";
+  Mail long_mail =
+      Parsed(Msg({"From: e@example.org", "Subject: s", "Message-ID: <" + long_id + ">"}, "t"));
+  CHECK(long_mail.message_id == long_id);
+  CHECK(long_mail.dedupe_key == "sha256:" + Sha256Hex("Message-ID: " + long_id));
   // No or an unparseable date: "".
   Mail bad_date = Parsed(Msg({"From: e@example.org", "Date: gestern", "Subject: s"}, "t"));
   CHECK(bad_date.date.empty());

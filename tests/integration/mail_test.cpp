@@ -319,6 +319,18 @@ TEST_CASE(
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 2));
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'delivery' AND payload::jsonb->>'reason'"
                 " = 'followup'") == 1);
+
+  // A reference is public: someone else's mail naming it is a report of its own, not a
+  // follow-up to this citizen's ticket.
+  std::ofstream(later, std::ios::binary)
+      << "From: <jemand.anders@example.net>\r\nTo: maengel@musterstadt.example\r\nSubject: [" +
+             shown + "] Auch hier\r\nMessage-ID: <" + RandomHex(8) +
+             "@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Noch ein Schlagloch in der Lindenstraße 13.\r\n";
+  out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + later.string() + "\"", &status);
+  REQUIRE(status == 0);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 2);
 }
 
 TEST_CASE(
@@ -460,7 +472,7 @@ TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes
   std::vector<std::string> refs;
   for (const std::string& reply_to :
        {std::string("postmaster@localhost"), std::string("x@[127.0.0.1]"),
-        std::string("ok@example.net")}) {
+        std::string("a@example.net, b@example.net"), std::string("ok@example.net")}) {
     const std::string mid = RandomHex(8) + "@example.org";
     std::string mail = "From: Anna <anna@example.org>\r\nReply-To: " + reply_to +
                        "\r\nTo: maengel@musterstadt.example\r\nSubject: Laterne\r\n"
@@ -475,11 +487,38 @@ TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes
     REQUIRE(status == 0);
   }
   INFO(s.WorkerLogs());
-  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack'", 3));
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack'", 4));
   auto acks = s.Query("SELECT address FROM outbox WHERE kind = 'ack' ORDER BY id");
   CHECK(acks[0][0].as<std::string>() == "anna@example.org");
   CHECK(acks[1][0].as<std::string>() == "anna@example.org");
-  CHECK(acks[2][0].as<std::string>() == "ok@example.net");
+  CHECK(acks[2][0].as<std::string>() == "anna@example.org");  // a list: the From instead
+  CHECK(acks[3][0].as<std::string>() == "ok@example.net");
+  // A mail "from" our own address is a ticket without an acknowledgement; a Message-ID longer
+  // than a database key is one report (it was refused with 503 on every try).
+  const std::string long_id = RandomHex(8) + std::string(3000, 'q') + "@example.org";
+  for (const auto& [from, mid] :
+       {std::pair{std::string("Meldestelle <Maengel@musterstadt.example>"), RandomHex(8)},
+        std::pair{std::string("Anna <anna@example.org>"), long_id}}) {
+    std::string mail = "From: " + from +
+                       "\r\nTo: maengel@musterstadt.example\r\nSubject: Laterne\r\n"
+                       "Message-ID: <" +
+                       mid +
+                       "@example.org>\r\n\r\nDie Laterne vor der "
+                       "Lindenstraße 13 ist dunkel.\r\n";
+    fs::path file = s.dir() / (RandomHex(8) + ".eml");
+    std::ofstream(file, std::ios::binary) << mail;
+    for (int i = 0; i < 2; ++i) {  // the second: a redelivery
+      std::string out =
+          s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
+      INFO(out);
+      REQUIRE(status == 0);
+    }
+  }
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 6));
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack'", 5));
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE reporter->'ack'->>'channel' = 'none'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND address ILIKE 'maengel@%'") ==
+        0);
 }
 
 namespace {
