@@ -42,7 +42,8 @@ class Message final : public outbox::Prepared {
 
   Attempt Send() override {
     const auto& wa = config_.Get<Settings>();
-    if (contact_.account.empty())
+    if (contact_.account.empty() ||
+        contact_.account.find_first_not_of("0123456789") != std::string::npos)
       return Attempt::Failed("no WhatsApp phone number id known", true);
     bool use_template = contact_.outside_window || out_.use_template;
     HttpClient::Request req;

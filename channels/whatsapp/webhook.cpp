@@ -60,10 +60,17 @@ void Notification(channels::Intake& intake, const httplib::Request& req, httplib
     case SignatureCheck::kOk:
       break;
   }
-  auto events = ParseNotification(req.body);
+  std::vector<Error> skipped;
+  auto events = ParseNotification(req.body, &skipped);
   if (!events) {
     intake.CountWebhook("whatsapp", "invalid");
     return channels::SendError(res, 400, events.error().code, events.error().message);
+  }
+  if (!skipped.empty()) {
+    // The others are taken: Meta would send the same notification again and again.
+    intake.CountWebhook("whatsapp", "items_skipped");
+    log::Warn("whatsapp notification: items that could not be read were left out",
+              {{"count", std::to_string(skipped.size())}, {"first", skipped.front().message}});
   }
   chat::PublishBatch(intake, "whatsapp", std::move(events).value(), req, res);
 }

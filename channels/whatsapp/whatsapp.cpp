@@ -217,28 +217,42 @@ chat::ChatEvent ReadStatus(FieldReader& r, const Json& st, std::string_view path
 }
 
 void ReadValue(FieldReader& r, const Json& value, std::string_view path,
-               std::vector<chat::ChatEvent>& events) {
+               std::vector<chat::ChatEvent>& events, std::vector<Error>& skipped) {
   Contacts contacts = ReadContacts(r, value, path);
   // The business number the message reached: replies are sent from it.
   std::string account;
   if (const Json* metadata = r.Object(value, "metadata", path)) {
     account = r.String(*metadata, "phone_number_id", Path(path, "metadata")).value_or("");
+    // Meta's ids are digits; anything else would be a path of its own in the reply's URL.
+    if (account.empty() || account.size() > 32 ||
+        account.find_first_not_of("0123456789") != std::string::npos)
+      account.clear();
   }
   if (const Json* messages = r.Array(value, "messages", path)) {
     std::string ap = Path(path, "messages");
     for (size_t i = 0; i < messages->size() && !r.failed(); ++i) {
-      if (const Json* msg = r.ObjectAt(*messages, i, ap)) {
-        events.push_back(ReadMessage(r, *msg, Path(ap, i), contacts));
-        events.back().account = account;
+      FieldReader one;  // one message's error leaves the others
+      if (const Json* msg = one.ObjectAt(*messages, i, ap)) {
+        chat::ChatEvent e = ReadMessage(one, *msg, Path(ap, i), contacts);
+        e.account = account;
+        if (!one.failed())
+          events.push_back(std::move(e));
       }
+      if (one.failed())
+        skipped.push_back(one.error());
     }
   }
   if (const Json* statuses = r.Array(value, "statuses", path)) {
     std::string ap = Path(path, "statuses");
     for (size_t i = 0; i < statuses->size() && !r.failed(); ++i) {
-      if (const Json* st = r.ObjectAt(*statuses, i, ap)) {
-        events.push_back(ReadStatus(r, *st, Path(ap, i)));
+      FieldReader one;
+      if (const Json* st = one.ObjectAt(*statuses, i, ap)) {
+        chat::ChatEvent e = ReadStatus(one, *st, Path(ap, i));
+        if (!one.failed())
+          events.push_back(std::move(e));
       }
+      if (one.failed())
+        skipped.push_back(one.error());
     }
   }
 }
@@ -314,7 +328,8 @@ std::string NormalizeSha256(std::string_view value) {
   return HexEncode(bytes);
 }
 
-Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body) {
+Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body,
+                                                       std::vector<Error>* skipped) {
   auto parsed = chat::ParseObject(raw_body);
   if (!parsed) {
     return parsed.error();
@@ -335,6 +350,7 @@ Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body
     return r.error();
   }
   std::vector<chat::ChatEvent> events;
+  std::vector<Error> left_out;
   for (size_t i = 0; i < entries->size() && !r.failed(); ++i) {
     const Json* entry = r.ObjectAt(*entries, i, "entry");
     std::string ep = Path("entry", i);
@@ -347,13 +363,17 @@ Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body
         continue;  // other subscriptions (account_update, templates, ...) are not ours
       }
       if (const Json* value = r.RequiredObject(*change, "value", chp)) {
-        ReadValue(r, *value, Path(chp, "value"), events);
+        ReadValue(r, *value, Path(chp, "value"), events, left_out);
       }
     }
   }
   if (r.failed()) {
     return r.error();
   }
+  if (events.empty() && !left_out.empty())
+    return left_out.front();
+  if (skipped != nullptr)
+    *skipped = std::move(left_out);
   return events;
 }
 

@@ -35,10 +35,12 @@ std::optional<std::string> VerifyHandshake(std::string_view mode, std::string_vi
 // Every message and status of every change with field "messages" in every entry, in payload
 // order (within a change: messages, then statuses). Other fields are skipped. Errors (codes
 // "body_empty", "invalid_utf8", "json_invalid", "object_unexpected", "field_missing",
-// "field_type_invalid", "field_value_invalid") name the JSON path; a whole notification is
-// refused if one item in it is malformed, since a half-read notification would be retried
-// whole anyway.
-Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body);
+// "field_type_invalid", "field_value_invalid") name the JSON path. A message or status that is
+// malformed is left out and its error added to `skipped`: Meta sends the same notification
+// again on an error, so refusing it whole for one item would lose the others for good. A
+// notification with items none of which can be read is refused with the first one's error.
+Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body,
+                                                       std::vector<Error>* skipped = nullptr);
 
 // POST /<phone-number-id>/messages body for a free-form text (channels.md §1.5). `body` is cut to
 // 4096 code points; `reply_to_wamid` adds "context" (quotes the citizen's message).

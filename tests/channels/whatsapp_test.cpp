@@ -538,6 +538,16 @@ TEST_CASE("whatsapp: optional fields may be missing") {
   auto t = Parse(OneMessage("text", "{}", R"(,"context":{"id":"wamid.PREV"})"))[0];
   CHECK(t.text.empty());
   CHECK(t.reply_to == "wamid.PREV");
+  // The business number's id is digits, or none: it becomes a path in the reply's URL.
+  auto account = [](const std::string& id) {
+    return Parse(Notification(R"({"metadata":{"phone_number_id":")" + id +
+                              R"("},"messages":[{"from":"4915","id":"wamid.A","type":"text",)"
+                              R"("text":{"body":"x"}}]})"))[0]
+        .account;
+  };
+  CHECK(account("106540352242922") == "106540352242922");
+  CHECK(account("../../../x?y=1#").empty());
+  CHECK(account("1065/messages").empty());
 }
 
 TEST_CASE("whatsapp: broken, truncated, empty and non-UTF-8 bodies are refused") {
@@ -611,11 +621,26 @@ TEST_CASE("whatsapp: wrong types and missing required fields name the path") {
             .message ==
         "entry[0].changes[0].value.statuses[0].errors[0].code: expected an "
         "integer, got string");
-  // One bad message refuses the whole notification: Meta re-sends it whole anyway.
-  CHECK(ParseError(Notification(R"({"messages":[{"from":"1","id":"a","type":"text","text":{}},)"
-                                R"({"from":2,"id":"b","type":"text","text":{}}]})"))
-            .message ==
+  // One bad message is left out, the others are taken: Meta would send the same notification
+  // again and again, and the good ones would be lost with it.
+  std::vector<Error> skipped;
+  auto mixed = ParseNotification(
+      Notification(R"({"messages":[{"from":"1","id":"a","type":"text","text":{"body":"gut"}},)"
+                   R"({"from":2,"id":"b","type":"text","text":{}},)"
+                   R"({"from":"3","id":"c","type":"location","location":{"latitude":"x"}}]})"),
+      &skipped);
+  REQUIRE(mixed.ok());
+  REQUIRE(mixed->size() == 1);
+  CHECK((*mixed)[0].message_id == "a");
+  REQUIRE(skipped.size() == 2);
+  CHECK(skipped[0].message ==
         "entry[0].changes[0].value.messages[1].from: expected a string, got number");
+  CHECK(skipped[1].code.name() == "field_type_invalid");
+  // None readable: refused with the first one's error.
+  CHECK(ParseError(Notification(R"({"messages":[{"from":2,"id":"b","type":"text","text":{}},)"
+                                R"({"from":"1","type":"text","text":{}}]})"))
+            .message ==
+        "entry[0].changes[0].value.messages[0].from: expected a string, got number");
   // A timestamp given as a number is read as well.
   CHECK(Parse(Notification(R"({"messages":[{"from":"1","id":"a","timestamp":1741600000,)"
                            R"("type":"text","text":{}}]})"))[0]
