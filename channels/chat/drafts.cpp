@@ -8,6 +8,7 @@
 #include "channels/chat/texts.hpp"
 #include "core/log.hpp"
 #include "core/sql.hpp"
+#include "core/text.hpp"
 #include "core/wait.hpp"
 #include "outbox/outbox.hpp"
 #include "routing/settings.hpp"
@@ -25,7 +26,18 @@ struct DraftCloser::Contents {
   Report report;
   bool voice = false, unloadable = false, has_content = false;
   bool transcribed = false;  // a voice note's text is in the report's text
+  bool cut = false;          // text or attachments beyond the caps below were left out
 };
+
+namespace {
+
+// A report from a chat holds what a report from an e-mail holds at most: 16 KiB of text (the
+// mail channel's cut) and 20 files. A draft grows with every message its sender sends within
+// the window; what is beyond stays in the chat's history, flagged for staff.
+constexpr size_t kMaxReportTextBytes = 16 * 1024;
+constexpr size_t kMaxAttachments = 20;
+
+}  // namespace
 
 DraftCloser::DraftCloser(const Config& config, std::unique_ptr<channels::Admission> admission,
                          const routing::Gazetteer* gazetteer, metrics::Registry& registry)
@@ -143,12 +155,20 @@ DraftCloser::Contents DraftCloser::Read(db::Tx& tx, const Draft& d) const {
         c.unloadable = true;
         continue;
       }
+      if (report.attachments.size() == kMaxAttachments) {
+        c.cut = true;
+        continue;
+      }
       report.attachments.push_back({it[6].as<std::string>(), it[7].as<std::string>(),
                                     it[8].as<int64_t>(), it[9].as<std::string>()});
       if (!photo_place && !it[10].is_null() && !it[11].is_null()) {
         photo_place = {it[10].as<double>(), it[11].as<double>()};
       }
     }
+  }
+  if (report.text.size() > kMaxReportTextBytes) {
+    report.text.resize(Utf8Prefix(report.text, kMaxReportTextBytes).size());
+    c.cut = true;
   }
   if (!report.location.lat && photo_place) {
     // No pin: the GPS position the camera wrote into the photo.
@@ -190,6 +210,8 @@ void DraftCloser::Publish(db::Tx& tx, const Draft& d, Contents c) {
     request.flags.push_back("Sprachnachricht");
   if (c.unloadable)
     request.flags.push_back("Anhang nicht geladen");
+  if (c.cut)
+    request.flags.push_back("Gekürzt: mehr als 16 KiB Text oder 20 Anhänge");
   auto admitted = admission_->Admit(request);
   if (!admitted) {
     // The database away: the draft is tried again as soon as it answers (RunOnce), not set

@@ -242,7 +242,8 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
         ApplyEdit(tx, e);
       } else if (e.type == MessageType::kUnsupported) {
         Unsupported(tx, step);
-      } else if (!OptInOrOut(tx, step) && !AnswerFixed(tx, step) && !Followup(tx, step)) {
+      } else if (!Command(tx, step) && !OptInOrOut(tx, step) && !AnswerFixed(tx, step) &&
+                 !Followup(tx, step)) {
         AddToDraft(tx, step);
       }
     }
@@ -315,6 +316,24 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
   QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key,
              UnsupportedText(texts::For(config_, s.language)), s.language);
   tx.commit();
+}
+
+// A bot command is never a report nor part of one: "/stop" is the opt-out (OptInOrOut); any
+// other ("/start", the first message of every Telegram user, "/hilfe", one we do not know) is
+// answered once with what the chat is for. False if the message is none.
+bool ChatIntake::Command(db::Tx& tx, const Step& s) {
+  const ChatEvent& e = s.e;
+  if (e.type != MessageType::kText)
+    return false;
+  const std::optional<std::string> command = ParseCommand(e.text);
+  if (!command || ParseOptWord(e.text) == OptWord::kStop)
+    return false;
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "command"))
+    return true;
+  QueueReply(tx, e, "command:" + e.channel + ":" + e.dedupe_key,
+             WelcomeText(texts::For(config_, s.language)), s.language);
+  tx.commit();
+  return true;
 }
 
 // "STOP" / "START": the citizen's opt-out from status notifications (docs/departments.md,

@@ -93,8 +93,27 @@ bool IsDoneWord(std::string_view text) {
   return false;
 }
 
-OptWord ParseOptWord(std::string_view text) {
+std::optional<std::string> ParseCommand(std::string_view text) {
   std::string_view t = TrimAscii(text);
+  if (t.size() < 2 || t.front() != '/')
+    return std::nullopt;
+  t.remove_prefix(1);
+  const size_t end = std::min(t.find_first_of(" \t\r\n"), t.size());
+  std::string_view name = t.substr(0, std::min(t.find('@'), end));
+  if (name.empty() || name.size() > 32)
+    return std::nullopt;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_')
+      return std::nullopt;
+  }
+  return AsciiLower(name);
+}
+
+std::string WelcomeText(const texts::Lang& t) { return t("nachricht.chat.willkommen"); }
+
+OptWord ParseOptWord(std::string_view text) {
+  const std::optional<std::string> command = ParseCommand(text);
+  std::string_view t = TrimAscii(command ? *command : text);  // "/stop@MusterstadtBot": "stop"
   while (!t.empty() && (t.back() == '.' || t.back() == '!'))
     t.remove_suffix(1);
   std::string w = AsciiLower(TrimAscii(t));

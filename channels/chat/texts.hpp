@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,10 +28,17 @@ std::string FixAnswerText(const texts::Lang& t, std::string_view reference, bool
 // the report is complete.
 bool IsDoneWord(std::string_view text);
 // "STOP", "Stop", "stopp", "abmelden", "STOP." (case-insensitive, trimmed, the whole message)
-// → kStop; "START", "anmelden" → kStart: the citizen's opt-out from status notifications. The
+// → kStop; "START", "anmelden" → kStart: the citizen's opt-out from status notifications (also as
+// a bot command: "/stop"). The
 // words are the same in every language (the notices say STOP and START).
 enum class OptWord { kNone, kStop, kStart };
 OptWord ParseOptWord(std::string_view text);
+// A bot command ("/start", "/hilfe@MusterstadtBot", "/status 4KQ7"): its name in lower case,
+// without the bot's name and the arguments; nothing for a message that is none. Telegram's
+// Start button sends "/start" as every user's first message.
+std::optional<std::string> ParseCommand(std::string_view text);
+// The answer to a bot command other than "/stop": what the chat is for.
+std::string WelcomeText(const texts::Lang& t);
 // The confirmations of STOP and START.
 std::string OptOutConfirmText(const texts::Lang& t);
 std::string OptInConfirmText(const texts::Lang& t);

@@ -176,7 +176,10 @@ std::optional<chat::ChatEvent> ReadMessage(FieldReader& r, const Json& msg, std:
   const Json* from = r.Object(msg, "from", path);
   std::string from_path = Path(path, "from");
   bool is_bot = from ? r.Bool(*from, "is_bot", from_path).value_or(false) : false;
-  if (r.failed() || is_bot) {
+  // A group's members are not one citizen: only private chats are reports (the bot in a group
+  // would merge everyone's words into one ticket and answer the group).
+  std::string type = chat ? r.String(*chat, "type", chat_path).value_or("private") : "private";
+  if (r.failed() || is_bot || type != "private") {
     return std::nullopt;
   }
   e.message_id = ChatMessageId(chat_id, message_id);

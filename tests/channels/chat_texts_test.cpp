@@ -89,9 +89,28 @@ TEST_CASE("STOP and START are recognised as whole messages only", "[status_texts
   for (const char* w :
        {"", ".", "stop bitte", "Stoppschild umgefahren", "nicht stop", "sto p", "stopstop"})
     CHECK(ParseOptWord(w) == OptWord::kNone);
+  // As a bot command, too.
+  for (const char* w : {"/stop", "/STOP@MusterstadtBot"})
+    CHECK(ParseOptWord(w) == OptWord::kStop);
   CHECK(OptOutConfirmText(L("de")) ==
         "Sie erhalten keine Statusmeldungen mehr. Mit START wieder anmelden.");
   CHECK(OptOutConfirmText(L("en")).find("START") != std::string::npos);
+}
+
+TEST_CASE("bot commands are read by their name, and answered with what the chat is for",
+          "[status_texts]") {
+  CHECK(ParseCommand("/start") == "start");
+  CHECK(ParseCommand(" /Start@MusterstadtBot ") == "start");
+  CHECK(ParseCommand("/status 4KQ7-XRT2") == "status");
+  CHECK(ParseCommand("/hilfe\nbitte") == "hilfe");
+  for (const char* none : {"", "/", "/ Laterne", "Laterne /start", "//x", "/straße", "/a-b"}) {
+    INFO(none);
+    CHECK_FALSE(ParseCommand(none));
+  }
+  for (const char* lang : {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls"}) {
+    INFO(lang);
+    CHECK_THAT(WelcomeText(L(lang)), Catch::Contains("STOP"));
+  }
 }
 
 }  // namespace chat_texts_test

@@ -317,6 +317,14 @@ TEST_CASE("telegram: service messages, bots, channel posts and other updates mak
       Parse(R"({"update_id":6,"channel_post":{"message_id":1,"chat":{"id":-1001,"type":"channel"},)"
             R"("date":1,"text":"Amtsblatt"}})")
           .empty());
+  // A person's message in a group: the group is not one citizen (it was one ticket for all).
+  for (const char* type : {"group", "supergroup"}) {
+    INFO(type);
+    CHECK(Parse(std::string(R"({"update_id":8,"message":{"message_id":1,"from":{"id":9,)") +
+                R"("is_bot":false,"first_name":"A"},"chat":{"id":-4000001,"type":")" + type +
+                R"("},"date":1,"text":"Meine Adresse ist Lindenstraße 13"}})")
+              .empty());
+  }
   CHECK(Parse(R"({"update_id":7,"my_chat_member":{"chat":{"id":1,"type":"private"}}})").empty());
   CHECK(Parse(R"({"update_id":8})").empty());
 }
@@ -356,14 +364,11 @@ TEST_CASE("telegram: file sizes beyond 2^31 and other ids are int64") {
   CHECK(e.media[0].filename == "Begehung.mp4");
   CHECK(e.dedupe_key == "update:9007199254740993");
   CHECK(e.message_id == "5123456789:2147483649");
-  // A supergroup's negative chat id.
-  auto group = ParseOne(R"({"update_id":1,"message":{"message_id":3,"from":{"id":7,"is_bot":false,)"
-                        R"("first_name":"Eva"},"chat":{"id":-1001234567890,"title":"Nachbarn",)"
-                        R"("type":"supergroup"},"date":1,"text":"Hallo"}})");
-  CHECK(group.sender == "-1001234567890");
-  CHECK(group.message_id == "-1001234567890:3");
-  CHECK(group.sender_name == "Eva");
-  CHECK(group.language.empty());
+  // A negative chat id (a reply in a supergroup's thread names one; the group's own messages
+  // are not reports).
+  auto reply = ParseOne(Update(R"("text":"Hallo","reply_to_message":{"message_id":3,)"
+                               R"("chat":{"id":-1001234567890,"type":"supergroup"},"date":1})"));
+  CHECK(reply.reply_to == "-1001234567890:3");
   CHECK(ParseError(Update(R"("document":{"file_id":"D","file_size":-1})")).code.name() ==
         "field_value_invalid");
   CHECK(ParseError(R"({"update_id":18446744073709551615})").code.name() == "field_value_invalid");

@@ -326,6 +326,54 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
 }
 
+TEST_CASE(
+    "Telegram: /start and other bot commands are answered with what the chat is for, and are "
+    "never a report or part of one",
+    "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));  // a long window: only "fertig" closes the draft
+  const int64_t chat = 5123456790;
+  // The Start button's "/start" is every Telegram user's first message.
+  REQUIRE(PostTelegram(s, TgMessage(734513000, chat, 1700,
+                                    {{"text", "/start"},
+                                     {"entities",
+                                      {{{"type", "bot_command"}, {"offset", 0}, {"length", 6}}}}}))
+              ->status == 200);
+  REQUIRE(
+      PostTelegram(s, TgMessage(734513001, chat, 1701, {{"text", "/status 4KQ7-XRT2"}}))->status ==
+      200);
+  INFO(s.WorkerLogs());
+  REQUIRE(fake.WaitForSent(2));
+  for (const auto& sent : fake.sent()) {
+    CHECK(sent.body["chat_id"] == chat);
+    CHECK_THAT(sent.body["text"].get<std::string>(), Catch::Contains("Willkommen"));
+  }
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'command'") == 2);
+  CHECK(s.Count("SELECT count(*) FROM chat_draft_items") == 0);
+  // The report that follows is the citizen's words alone, and at most 16 KiB of them (five
+  // more messages of 4,000 characters each go past that).
+  REQUIRE(PostTelegram(
+              s, TgMessage(734513002, chat, 1702, {{"text", "Laterne dunkel in der Ahornallee 3"}}))
+              ->status == 200);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(PostTelegram(s, TgMessage(734513010 + i, chat, 1710 + i,
+                                      {{"text", std::string(4000, static_cast<char>('a' + i))}}))
+                ->status == 200);
+  }
+  REQUIRE(PostTelegram(s, TgMessage(734513004, chat, 1704,
+                                    {{"location", {{"latitude", 50.9375}, {"longitude", 6.9602}}}}))
+              ->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734513003, chat, 1703, {{"text", "Fertig"}}))->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  const std::string text = s.Query("SELECT text FROM tickets")[0][0].as<std::string>();
+  CHECK(text.rfind("Laterne dunkel in der Ahornallee 3\n", 0) == 0);
+  CHECK(text.find("/start") == std::string::npos);
+  CHECK(text.size() == 16 * 1024);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Gekürzt: mehr als 16 KiB Text oder 20 Anhänge'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+}
+
 TEST_CASE("Telegram: photo with caption, an edit, a pin and fertig become one ticket at once",
           "[integration][messenger]") {
   FakeProviders fake;
