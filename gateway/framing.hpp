@@ -62,8 +62,8 @@ std::optional<Refusal> CheckHeadSyntax(std::string_view raw);
 
 // A request target in absolute-form ("http://host/path?q", RFC 9112 §3.2.2: what a client sends
 // to a proxy, and what a server must accept): the origin-form it stands for ("/path?q"; "/" or
-// "/?q" for none), or nothing for a target in any other form. Made for the target as sent and
-// for the path as the library decoded it; the Host field stays as sent.
+// "/?q" for none), or nothing for a target in any other form (the target as sent; the Host
+// field stays as sent).
 std::optional<std::string> OriginForm(std::string_view target);
 
 }  // namespace meldestelle::gateway

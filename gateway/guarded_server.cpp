@@ -147,7 +147,8 @@ void Refuse(int sock) {
         "Der Dienst ist gerade ausgelastet. Bitte in einigen Sekunden erneut versuchen.\n"
         "The service is busy. Please try again in a few seconds.\n";
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-           "Retry-After: 5\r\nConnection: close\r\nContent-Length: " +
+           "X-Content-Type-Options: nosniff\r\nRetry-After: 5\r\nConnection: close\r\n"
+           "Content-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
   }();
   (void)::send(sock, kResponse.data(), kResponse.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

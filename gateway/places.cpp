@@ -163,8 +163,12 @@ void Gateway::HandlePlaceNear(const httplib::Request& req, httplib::Response& re
   if (int wait = LookupRateLimited(req, "places"))
     return TooMany(res, wait);
   auto number = [&](const char* name, double* out) {
-    // A decimal number (from_chars: no hexadecimal, no locale); not NaN or infinite.
-    std::string v = req.get_param_value(name);
+    // A decimal number (from_chars: no hexadecimal, no locale; blanks around it and a plus
+    // sign as strtod took them); not NaN or infinite.
+    const std::string given = req.get_param_value(name);
+    std::string_view v = TrimAscii(given);
+    if (v.size() > 1 && v[0] == '+' && v[1] != '-')
+      v.remove_prefix(1);
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
     return !v.empty() && ec == std::errc() && end == v.data() + v.size() && std::isfinite(*out);
   };

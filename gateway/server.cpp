@@ -238,6 +238,7 @@ void Gateway::Stop() {
 }
 
 void Gateway::FinishResponse(const httplib::Request& req, httplib::Response& res) const {
+  AcceptAbsoluteForm(req);  // an answer the library gave before the pre-routing handler
   if (!res.has_header("X-Content-Type-Options"))
     res.set_header("X-Content-Type-Options", "nosniff");
   if (res.get_header_value("Content-Type").rfind("text/html", 0) != 0 ||
@@ -258,12 +259,15 @@ void Gateway::FinishResponse(const httplib::Request& req, httplib::Response& res
 
 void Gateway::AcceptAbsoluteForm(const httplib::Request& req) {
   // The library routes on the path as sent, and "http://host/path" matches no route. The
-  // request object is the library's own, not const, until the handlers get it.
+  // request object is the library's own, not const, until the handlers get it. Only the target
+  // as sent decides (a percent-encoded "http%3A%2F%2F…" is no absolute-form), and the path is
+  // decoded from its origin-form as the library decodes one.
+  auto target = OriginForm(req.target);
+  if (!target)
+    return;
   auto& r = const_cast<httplib::Request&>(req);
-  if (auto path = OriginForm(r.path))
-    r.path = std::move(*path);
-  if (auto target = OriginForm(r.target))
-    r.target = std::move(*target);
+  r.target = std::move(*target);
+  r.path = httplib::detail::decode_url(r.target.substr(0, r.target.find('?')), false);
 }
 
 bool Gateway::RefusedFraming(const httplib::Request& req, httplib::Response& res) {
@@ -340,6 +344,8 @@ void Gateway::Routes() {
   server_->set_expect_100_continue_handler(expect);
   if (admin_) {
     admin_->set_pre_routing_handler(checked);
+    admin_->SetResponseFinisher(
+        [this](const httplib::Request& req, httplib::Response& res) { FinishResponse(req, res); });
     admin_->set_expect_100_continue_handler(expect);
   }
   server_->Get(R"(/api/v1/reports/([^/]+))",
@@ -437,6 +443,9 @@ void Gateway::Routes() {
       size_t sp = start.find(' ');
       std::string_view target =
           sp == std::string::npos ? std::string_view() : std::string_view(start).substr(sp + 1);
+      const std::optional<std::string> origin = OriginForm(target);
+      if (origin)
+        target = *origin;
       for (const auto& channel : channels_.channels()) {
         if (channel.uri_too_long && channel.uri_too_long(target, res))
           return;

@@ -168,9 +168,13 @@ std::string ParseBBox(const std::string& text, std::optional<routing::BBox>& out
   std::stringstream ss(text);
   std::vector<double> v;
   for (std::string s; std::getline(ss, s, ',');) {
+    // Blanks around a number and a plus sign, as strtod took them; no hexadecimal, no NaN.
+    std::string_view n = TrimAscii(s);
+    if (n.size() > 1 && n[0] == '+' && n[1] != '-')
+      n.remove_prefix(1);
     double d = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(d))
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), d);
+    if (n.empty() || ec != std::errc() || end != n.data() + n.size() || !std::isfinite(d))
       return "bbox: not a number: \"" + s + "\"";
     v.push_back(d);
   }

@@ -174,6 +174,8 @@ TEST_CASE("places: the form's map finds a typed address and names the place near
   CHECK(near["label"] == "Lindenstraße 13");
   CHECK(near["distance_m"] == 1);
   CHECK(near["inside_town"] == true);
+  // A plus sign and blanks, as strtod read them before.
+  CHECK(get("/api/v1/places/near?lat=%2B50.93801&lon=%206.95281").second == near);
   auto [far_status, far] = get("/api/v1/places/near?lat=50.90&lon=6.90");
   CHECK(far_status == 200);
   CHECK(far["label"].is_null());

@@ -468,6 +468,7 @@ TEST_CASE("staff API: filters and pages, operators see every department", "[staf
   CHECK(refs("", tiefbau) == std::set<std::string>{altstadt, nordstadt});
   CHECK(refs("?area=altstadt", tiefbau) == std::set<std::string>{altstadt});
   CHECK(refs("?bbox=6.94,50.94,6.96,50.95", tiefbau) == std::set<std::string>{nordstadt});
+  CHECK(refs("?bbox=6.94,%2050.94,+6.96,%2B50.95", tiefbau) == std::set<std::string>{nordstadt});
   CHECK(refs("?category=STR-02", tiefbau) == std::set<std::string>{nordstadt});
   CHECK(refs("?status=closed", tiefbau).empty());
   CHECK(refs("?status=open&since=2020-01-01", tiefbau).size() == 2);

@@ -595,6 +595,22 @@ TEST_CASE(
   CHECK(framing(c.Get("/")) == town);
   CHECK(framing(c.Get("/meldung")) == town);
   CHECK(framing(c.Get("/staff/login")) == none);
+  // A refusal (a page for a browser) and a target in absolute-form get them too; the staff's
+  // page by its path, not by the target as sent.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"GET /meldung HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n",
+       "frame-ancestors 'self' https://www.musterstadt.example\r\n"},
+      {"GET http://x/staff/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+       "frame-ancestors 'none'\r\n"}};
+  for (const auto& [request, policy] : cases) {
+    std::string answer = RawHttp(s.port(), request);
+    INFO(request << "\n---\n" << answer);
+    CHECK(answer.find("\r\nContent-Security-Policy: " + policy) != std::string::npos);
+    CHECK((answer.find("\r\nX-Frame-Options: DENY\r\n") != std::string::npos) ==
+          (policy == "frame-ancestors 'none'\r\n"));
+    CHECK_THAT(answer, Catch::Contains("\r\nX-Content-Type-Options: nosniff\r\n"));
+  }
 }
 
 }  // namespace status_page_test
