@@ -44,8 +44,21 @@ Error ErrorFrom(const std::exception& ex) {
     // (a reporter's name, an address), and the error goes into log lines (docs/datenschutz.md).
     std::string_view what = e->what();
     what = what.substr(0, what.find('\n'));
+    // A data exception's first line may quote a value too ("invalid input syntax for type
+    // uuid: \"…\""): its quoted parts are left out. Other classes quote names (a constraint, a
+    // column), which are kept.
+    std::string line = cls == "22" ? std::string() : std::string(what);
+    for (size_t at = 0; cls == "22" && at < what.size();) {
+      const size_t open = what.find('"', at);
+      line += what.substr(at, open == std::string_view::npos ? open : open - at);
+      if (open == std::string_view::npos)
+        break;
+      const size_t close = what.find('"', open + 1);
+      line += "\"…\"";
+      at = close == std::string_view::npos ? what.size() : close + 1;
+    }
     return MakeError(transient ? errors::kDbUnavailable : errors::kDbError, "database error",
-                     Concat({state, ": ", what}));
+                     Concat({state, ": ", line}));
   }
   return MakeError(errors::kDbError, "database error", ex.what());
 }

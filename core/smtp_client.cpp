@@ -86,13 +86,16 @@ SmtpMessage SmtpRelay::To(const std::string& to, std::string mail_from, std::str
 
 namespace {
 
-// A format character that shows as nothing (zero-width spaces and joiners, direction marks and
-// overrides, the word joiner, the byte order mark): an address that holds one is not the address
-// its owner reads.
+// A format character (Unicode's category Cf) that shows as nothing or turns the text round:
+// the soft hyphen, zero-width spaces and joiners, direction marks, embeddings, overrides and
+// isolates, the word joiner and invisible operators, the byte order mark, interlinear
+// annotation, tags. An address that holds one is not the address its owner reads.
 bool HasInvisibleCharacter(std::string_view a) {
   for (char32_t c : Utf8CodePoints(a)) {
-    if ((c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
-        (c >= 0x2060 && c <= 0x2064) || c == 0xFEFF || c == 0x00AD)
+    if (c == 0x00AD || (c >= 0x0600 && c <= 0x0605) || c == 0x061C || c == 0x06DD || c == 0x070F ||
+        c == 0x180E || (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+        (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB) ||
+        (c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE007F))
       return true;
   }
   return false;
@@ -136,10 +139,8 @@ bool IsRecipientAddress(std::string_view a) {
   }
   if (labels < 2)
     return false;
-  for (char ch : last) {
-    if (std::isdigit(static_cast<unsigned char>(ch)) != 0)
-      return false;  // "10.0.0.1" is no domain name
-  }
+  if (last.find_first_not_of("0123456789") == std::string_view::npos)
+    return false;  // "10.0.0.1" is no domain name ("xn--p1ai", .рф, is)
   return IsValidUtf8(a) && !HasInvisibleCharacter(a);
 }
 

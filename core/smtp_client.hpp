@@ -27,8 +27,8 @@ Status SendSmtp(const SmtpMessage& message);
 // one addr-spec "local@domain" of at most 254 bytes, a local part of at most 64 bytes of printable
 // characters without blanks, quotes, brackets, commas, semicolons or backslashes, and a domain name
 // of at least two labels (letters, digits, hyphens, UTF-8; no IP literal, no "localhost", no label
-// beginning or ending with a hyphen, a last label of letters), and no invisible format character
-// (a zero-width space, a direction override).
+// beginning or ending with a hyphen, a last label not all digits), and no invisible format
+// character (Unicode's Cf: a zero-width space, a direction override or isolate, a tag).
 bool IsRecipientAddress(std::string_view address);
 
 // The relay our own mails go out through, and the sender they carry (email.smtp_url, …): handed

@@ -318,12 +318,13 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
   tx.commit();
 }
 
-// A bot command is never a report nor part of one: "/stop" is the opt-out (OptInOrOut); any
-// other ("/start", the first message of every Telegram user, "/hilfe", one we do not know) is
-// answered once with what the chat is for. False if the message is none.
+// A Telegram bot command is never a report nor part of one: "/stop" is the opt-out
+// (OptInOrOut); any other ("/start", the first message of every Telegram user, "/hilfe", one we
+// do not know) is answered once with what the chat is for. False if the message is none.
 bool ChatIntake::Command(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
-  if (e.type != MessageType::kText)
+  // Telegram's bots have commands; on WhatsApp "/Laterne kaputt" is a report's words.
+  if (e.type != MessageType::kText || e.channel != "telegram")
     return false;
   const std::optional<std::string> command = ParseCommand(e.text);
   if (!command || ParseOptWord(e.text) == OptWord::kStop)

@@ -171,13 +171,12 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
     }
     if (ticket.empty() && !mail.references_reference.empty()) {
       // A reference is public (the status page): by it alone, only its reporter's own address
-      // adds to a ticket. Anyone else's mail naming it is a report of its own.
+      // adds to a ticket, as the From (which DMARC checks; a Reply-To nobody checks). Anyone
+      // else's mail naming it is a report of its own.
       auto own = tx.exec_params(
-          "SELECT id::text FROM tickets WHERE reference = $1 AND ("
-          " lower(reporter->>'address') IN (lower(NULLIF($2, '')), lower(NULLIF($3, '')))"
-          " OR lower(reporter->'ack'->>'address') IN (lower(NULLIF($2, '')), lower(NULLIF($3, "
-          "''))))",
-          mail.references_reference, mail.from_address, mail.reply_to);
+          "SELECT id::text FROM tickets WHERE reference = $1 AND lower(NULLIF($2, '')) IN"
+          " (lower(reporter->>'address'), lower(reporter->'ack'->>'address'))",
+          mail.references_reference, mail.from_address);
       if (!own.empty())
         ticket = own[0][0].as<std::string>();
     }
@@ -229,10 +228,10 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   // (docs/languages.md); German otherwise.
   if (std::string written = texts::LanguageOfText(mail.text); !written.empty())
     r.reporter.language = written;
-  // Never to our own address (a mail "from" it is an echo or a forgery: channels.md 4.6).
+  // Never to our own address (a mail "from" it is an echo or a forgery: channels.md 4.6). A
+  // mail from it with a citizen's Reply-To (the town's website form) is answered to the citizen.
   const std::string& own = config_.Get<Settings>().from;
-  const bool ours =
-      AsciiEqualIgnoringCase(address, own) || AsciiEqualIgnoringCase(mail.from_address, own);
+  const bool ours = AsciiEqualIgnoringCase(address, own);
   bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty() && !ours;
   r.reporter.ack_channel = answer ? "email" : "none";
   r.reporter.ack_address = answer ? address : "";

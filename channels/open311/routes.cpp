@@ -558,7 +558,13 @@ void Routes::Requests(const httplib::Request& req, httplib::Response& res, Forma
                       const std::string& path) {
   Query q;
   if (path == "requests") {
-    auto parsed = ParseQuery([&](const char* name) { return ParamList(req, name); });
+    // The lists (GeoReport v2) may be repeated; a date is one value, the first as before.
+    auto parsed = ParseQuery([&](const char* name) {
+      const std::string_view n = name;
+      return n == "service_request_id" || n == "service_code" || n == "status"
+                 ? ParamList(req, name)
+                 : Param(req, name);
+    });
     if (!parsed.query)
       return SendFailure(res, parsed.failure, f);
     q = std::move(*parsed.query);

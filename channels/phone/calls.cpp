@@ -166,10 +166,10 @@ void PhoneIntake::SmsConsent(db::Tx& tx, const Event& e) {
 
 struct PhoneCloser::Call {
   std::string call_id, caller, language, reference, report_id, recording_url, recording_status;
-  // The provider's recording (a RecordingSid): fetched with its credentials and deleted there
-  // afterwards. Without one the URL is a call-centre's audio_url: fetched as any URL from
-  // outside (public addresses only, no credentials) and never deleted.
-  std::string recording_sid;
+  // The recording is a call-centre's audio_url (POST /webhooks/phone/transcript): fetched as any
+  // URL from outside (public addresses only, no credentials) and never deleted. Otherwise it is
+  // the provider's: fetched with its credentials and deleted there afterwards.
+  bool call_centre = false;
   std::optional<std::string> recording_sha, recording_type, transcript;
   int64_t recording_size = 0;
   bool wants_sms = false;
@@ -193,7 +193,7 @@ constexpr const char* kCallColumns =
     "call_id, caller, language, reference, report_id::text, recording_url, recording_status,"
     " recording_sha256, recording_type, coalesce(recording_size, 0), transcript, wants_sms,"
     " attempts, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " coalesce(recording_sid, '')";
+    " coalesce(transcript_source, '') = 'call_centre'";
 
 }  // namespace
 
@@ -219,7 +219,7 @@ PhoneCloser::Call ReadCall(const pqxx::row& row) {
   c.wants_sms = row[11].as<bool>();
   c.attempts = row[12].as<int>();
   c.recorded_at = row[13].as<std::string>();
-  c.recording_sid = row[14].as<std::string>();
+  c.call_centre = row[14].as<bool>();
   return c;
 }
 
@@ -359,7 +359,7 @@ std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
   std::string audio;
   if (!c.recording_sha && !c.recording_url.empty()) {
     HttpClient::Request req;
-    const bool provider = !c.recording_sid.empty();
+    const bool provider = !c.call_centre;
     req.url =
         provider ? RecordingDownloadUrl(c.recording_url, settings_.api_base) : c.recording_url;
     if (provider && UrlUnder(req.url, settings_.api_base) && !settings_.account_sid.empty()) {
@@ -408,7 +408,7 @@ std::string PhoneCloser::FetchRecording(const Call& c, Fetched& f) {
 // Twilio's recording resource (DELETE …/Recordings/{sid}.json, 204). A failure is logged and
 // counted; the recording stays at the provider until the town deletes it there.
 void PhoneCloser::DeleteAtProvider(const Call& c) {
-  if (c.recording_sid.empty())
+  if (c.call_centre)
     return;  // a call-centre's audio link: nothing of the provider's to delete
   std::string url = c.recording_url;
   if (auto q = url.find('?'); q != std::string::npos)

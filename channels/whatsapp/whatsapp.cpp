@@ -370,8 +370,6 @@ Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body
   if (r.failed()) {
     return r.error();
   }
-  if (events.empty() && !left_out.empty())
-    return left_out.front();
   if (skipped != nullptr)
     *skipped = std::move(left_out);
   return events;

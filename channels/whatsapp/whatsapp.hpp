@@ -37,8 +37,9 @@ std::optional<std::string> VerifyHandshake(std::string_view mode, std::string_vi
 // "body_empty", "invalid_utf8", "json_invalid", "object_unexpected", "field_missing",
 // "field_type_invalid", "field_value_invalid") name the JSON path. A message or status that is
 // malformed is left out and its error added to `skipped`: Meta sends the same notification
-// again on an error, so refusing it whole for one item would lose the others for good. A
-// notification with items none of which can be read is refused with the first one's error.
+// again on an error, so refusing it for an item would lose the others for good, and an item
+// that cannot be read never can. Refused: a body that is not a notification (not JSON, another
+// object, entries or changes that are not what the API sends).
 Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body,
                                                        std::vector<Error>* skipped = nullptr);
 

@@ -195,6 +195,16 @@ TEST_CASE("bad field values are refused with German messages") {
           "email_invalid");
   }
   CHECK(ValidateJson(R"({"description":"a","email":"anna@münchen.example"})").intake);
+  // Isolates ("Trojan Source") and tags are format characters too; a punycode top-level domain
+  // (.рф) is a domain.
+  for (const char* email :
+       {"a\u2067@example.net", "a@example.net\\udb40\\udc41", "a\u061c@example.net"}) {
+    INFO(email);
+    CHECK(FirstCode(ValidateJson(std::string(R"({"description":"a","email":")") + email + "\"}")) ==
+          "email_invalid");
+  }
+  CHECK(ValidateJson(R"({"description":"a","email":"ivan@xn--e1afmkfd.xn--p1ai"})").intake);
+  CHECK(ValidateJson(R"({"description":"a","email":"ivan@пример.рф"})").intake);
   CHECK(FirstCode(ValidateJson(R"({"description":"a","phone":"12"})")) == "phone_invalid");
   CHECK(FirstCode(ValidateJson(R"({"description":"a","language":"fr"})")) ==
         "language_unsupported");

@@ -44,6 +44,19 @@ TEST_CASE(
       "INSERT INTO tickets …", "22P05"));
   CHECK(e.detail == "22P05: ERROR:  unsupported Unicode escape sequence");
   CHECK_FALSE(db::IsTransient(e));
+  // A value the first line quotes is left out too.
+  Error quoted = db::ErrorFrom(pqxx::data_exception(
+      "ERROR:  invalid input syntax for type uuid: \"Erika Muster\"\n", "SELECT …", "22P02"));
+  CHECK(quoted.detail == "22P02: ERROR:  invalid input syntax for type uuid: \"…\"");
+  Error unclosed = db::ErrorFrom(pqxx::data_exception("ERROR:  x \"a", "", "22007"));
+  CHECK(unclosed.detail == "22007: ERROR:  x \"…\"");
+  // Other classes quote names, which say what went wrong.
+  Error named = db::ErrorFrom(pqxx::unique_violation(
+      "ERROR:  duplicate key value violates unique constraint \"tickets_reference_key\"\n"
+      "DETAIL:  Key (reference)=(2SM8WP584NT8) already exists.\n",
+      "", "23505"));
+  CHECK(named.detail ==
+        "23505: ERROR:  duplicate key value violates unique constraint \"tickets_reference_key\"");
 }
 
 }  // namespace db_errors_test

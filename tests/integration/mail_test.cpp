@@ -321,10 +321,12 @@ TEST_CASE(
                 " = 'followup'") == 1);
 
   // A reference is public: someone else's mail naming it is a report of its own, not a
-  // follow-up to this citizen's ticket.
+  // follow-up to this citizen's ticket, even with the citizen's address as its Reply-To (which
+  // nobody checks).
   std::ofstream(later, std::ios::binary)
-      << "From: <jemand.anders@example.net>\r\nTo: maengel@musterstadt.example\r\nSubject: [" +
-             shown + "] Auch hier\r\nMessage-ID: <" + RandomHex(8) +
+      << "From: <jemand.anders@example.net>\r\nReply-To: <" + from +
+             ">\r\nTo: maengel@musterstadt.example\r\nSubject: [" + shown +
+             "] Auch hier\r\nMessage-ID: <" + RandomHex(8) +
              "@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
              "Noch ein Schlagloch in der Lindenstraße 13.\r\n";
   out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + later.string() + "\"", &status);
