@@ -89,15 +89,26 @@ std::optional<long> Number(const char* text, bool lenient) {
 // these tables. Problems go to a.error.
 bool ReadOption(const std::string& arg, int argc, char** argv, int& i, Args& a) {
   const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+  // Its long name: -h is --help, -q --quiet, -c --config (each short name follows its long one).
+  auto given = [&](std::string_view name, std::string_view long_name) {
+    a.given.emplace_back(name.substr(0, 2) == "--" ? name : long_name);
+  };
+  std::string_view previous;
   for (const auto& f : kFlags) {
+    if (f.name.substr(0, 2) == "--")
+      previous = f.name;
     if (arg == f.name) {
       a.*f.field = true;
+      given(f.name, previous);
       return true;
     }
   }
   for (const auto& o : kTextOptions) {
+    if (o.name.substr(0, 2) == "--")
+      previous = o.name;
     if (arg != o.name)
       continue;
+    given(o.name, previous);
     if (value == nullptr || (!o.may_be_empty && value[0] == '\0'))
       a.error = o.missing;
     else
@@ -107,6 +118,7 @@ bool ReadOption(const std::string& arg, int argc, char** argv, int& i, Args& a) 
   for (const auto& o : kNumberOptions) {
     if (arg != o.name)
       continue;
+    given(o.name, o.name);
     auto n = value != nullptr ? Number(value, o.lenient) : std::nullopt;
     if (!n || *n < o.min || *n > o.max) {
       a.error = o.wrong;
@@ -135,6 +147,7 @@ Args ParseArgs(int argc, char** argv, int start) {
       continue;
     if (arg.rfind("--config=", 0) == 0) {
       a.config = arg.substr(9);
+      a.given.emplace_back("--config");
     } else if (!arg.empty() && arg[0] == '-') {
       a.error = "unknown option " + arg;
     } else {
@@ -146,6 +159,27 @@ Args ParseArgs(int argc, char** argv, int start) {
       a.format != "csv")
     a.error = "--format needs text or json (report: table, csv or json)";
   return a;
+}
+
+bool TakesOptions(const Args& args, std::string_view help, const char* command) {
+  for (const std::string& option : args.given) {
+    if (option == "--config" || option == "--help")
+      continue;
+    // Named in the help as an option: followed by a blank, a bracket, a line's end or '='.
+    bool named = false;
+    for (size_t at = help.find(option); at != std::string_view::npos && !named;
+         at = help.find(option, at + 1)) {
+      const size_t end = at + option.size();
+      named = end == help.size() ||
+              std::string_view(" ]|\n=,.").find(help[end]) != std::string_view::npos;
+    }
+    if (!named) {
+      std::cerr << "meldestelle " << command << ": " << option
+                << " is no option of this command (see --help)\n";
+      return false;
+    }
+  }
+  return true;
 }
 
 std::optional<std::string> HolderName(const Args& args, const char* command) {

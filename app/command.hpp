@@ -52,11 +52,18 @@ struct Args {
   std::string out;                                          // privacy export --out
   std::string by, period;                                   // report --by, --period
   std::vector<std::string> positional;
+  std::vector<std::string> given;  // the options given, by their long name ("--dry-run")
   std::string error;
 };
 
 // Parses argv[start…]; Args::error says what was wrong.
 Args ParseArgs(int argc, char** argv, int start);
+
+// One table reads the options of every command, so a command must refuse those it does not
+// take: `token revoke ID --dry-run` revoked the token. True if every option given is one that
+// `help` (the command's --help) names, or --config or --help; else false, and the usage error
+// on stderr (exit 2).
+bool TakesOptions(const Args& args, std::string_view help, const char* command);
 
 // The config of --config (else $MELDESTELLE_CONFIG, else the example); prints why it failed.
 std::optional<Config> LoadOrReport(const Args& args);

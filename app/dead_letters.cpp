@@ -25,6 +25,8 @@ int RunDeadLetters(const Args& args) {
     std::cout << kDeadLettersHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kDeadLettersHelp, "dead-letters"))
+    return kExitUsage;
   std::string action = args.positional.empty() ? "list" : args.positional[0];
   if ((action != "list" && action != "requeue") || args.positional.size() > 1) {
     std::cerr << "meldestelle dead-letters: expected list or requeue\n" << kDeadLettersHelp;

@@ -35,6 +35,8 @@ int RunDeadlines(const Args& args) {
     std::cout << kDeadlinesHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kDeadlinesHelp, "deadlines"))
+    return kExitUsage;
   if (args.positional.size() != 1 || args.positional[0] != "run") {
     std::cerr << "meldestelle deadlines: expected run\n" << kDeadlinesHelp;
     return kExitUsage;

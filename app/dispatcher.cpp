@@ -90,6 +90,8 @@ int RunDispatcher(const Args& args) {
     std::cout << kDispatcherHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kDispatcherHelp, "dispatcher"))
+    return kExitUsage;
   log::SetComponent("dispatcher");
   SignalWaiter signals;
   auto cfg = LoadOrReport(args);

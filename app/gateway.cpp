@@ -26,6 +26,8 @@ int RunGateway(const Args& args) {
     std::cout << kGatewayHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kGatewayHelp, "gateway"))
+    return kExitUsage;
   log::SetComponent("gateway");
   SignalWaiter signals;
   auto cfg = LoadOrReport(args);

@@ -29,6 +29,8 @@ int RunMailPoll(const Args& args) {
     std::cout << kMailPollHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kMailPollHelp, "mail-poll"))
+    return kExitUsage;
   log::SetComponent("mail-poll");
   SignalWaiter signals;
   auto cfg = LoadOrReport(args);

@@ -31,6 +31,8 @@ int RunMailgate(const Args& args) {
     std::cout << kMailgateHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kMailgateHelp, "mailgate"))
+    return kExitUsage;
   log::SetComponent("mailgate");
   auto cfg = LoadOrReport(args);
   if (!cfg)

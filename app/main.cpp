@@ -33,11 +33,13 @@ Commands:
   rules shadow-report  where the candidate rule set disagreed with the live one
   rules promote     make the candidate rule set live (keeping the previous for rollback)
   rules rollback    bring the previous rule set back
+  rules history     every swap of the rule set: when, which version, by whom
   rules replay      re-route stored tickets with a candidate rule set: who would move where
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
   tickets unlink    make a report linked as a duplicate its own open ticket again
   token             create, list and revoke the staff API's tokens (per department, operator)
-  staff             the inbox's local accounts (add, password, disable, list); try a sign-in
+  staff             the inbox's local accounts (add, password, disable, enable, logout, list);
+                    try a sign-in (check)
   deadlines run     one pass of the ticket jobs (re-routing, acceptance deadlines) at a time
   stats             routing quality per rule and department: misroutes, escalations, times
   report            figures for the council: reports, open, done, times, by category,
@@ -47,7 +49,8 @@ Commands:
   texts             the citizens' texts in every language: check a town's folder, show them
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
-config/example/meldestelle.yaml) and --help.
+config/example/meldestelle.yaml) and --help, and only the options its --help names (another,
+such as --dry-run where there is none, is a usage error: nothing is done).
 Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
 )";
 

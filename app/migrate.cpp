@@ -29,6 +29,13 @@ int RunMigrate(const Args& args) {
     std::cout << kMigrateHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kMigrateHelp, "migrate"))
+    return kExitUsage;
+  if (!args.positional.empty()) {
+    std::cerr << "meldestelle migrate: takes no arguments, not '" << args.positional[0]
+              << "' (see --help)\n";
+    return kExitUsage;
+  }
   log::SetComponent("migrate");
   auto cfg = LoadOrReport(args);
   if (!cfg)

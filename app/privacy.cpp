@@ -123,7 +123,10 @@ int Retention(const Args& args, const Config& cfg) {
   std::cout << (args.dry_run ? "would change (dry run)" : "changed") << " at "
             << routing::FormatUnixSeconds(*now) << ":\n";
   PrintCounts(*counts);
-  return kExitOk;
+  for (const auto& skipped : counts->skipped())
+    std::cerr << "meldestelle privacy retention run: not done (the next pass tries again): "
+              << skipped << "\n";
+  return counts->skipped().empty() ? kExitOk : kExitFailure;
 }
 
 int Export(const Args& args, const Config& cfg) {
@@ -185,6 +188,8 @@ int RunPrivacy(const Args& args) {
     std::cout << kPrivacyHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kPrivacyHelp, "privacy"))
+    return kExitUsage;
   if (args.positional.empty()) {
     std::cerr << "meldestelle privacy: expected retention, export, erase or access-log\n"
               << kPrivacyHelp;

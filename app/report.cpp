@@ -42,6 +42,8 @@ int RunReport(const Args& args) {
     std::cout << kReportHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kReportHelp, "report"))
+    return kExitUsage;
   auto usage = [](const std::string& problem) {
     std::cerr << "meldestelle report: " << problem << "\n" << kReportHelp;
     return kExitUsage;

@@ -158,6 +158,11 @@ int RunRulesCheck(const std::filesystem::path& file, const std::string& tests_fl
 int RunRulesChange(const Args& args, const Config& cfg) {
   const std::string& action = args.positional[0];
   if (action == "shadow-report") {
+    // ISO 8601 as for stats and report, checked before the database reads it (a wrong one was
+    // the database's error, exit 1).
+    std::optional<int64_t> since;
+    if (!ParseTimes("rules shadow-report", cfg, {{"--since", &args.since, &since, false}}))
+      return kExitUsage;
     auto n = ShadowReport(cfg.database.url, args.since, args.format, std::cout);
     if (!n) {
       std::cerr << "meldestelle rules shadow-report: " << n.error().message << ": "
@@ -236,6 +241,8 @@ int RunRules(const Args& args) {
     std::cout << kRulesHelp;
     return args.help ? kExitOk : kExitUsage;
   }
+  if (!TakesOptions(args, kRulesHelp, "rules"))
+    return kExitUsage;
   const std::string& action = args.positional[0];
   bool check = action == "check" && args.positional.size() <= 2;
   bool explain = action == "explain" && args.positional.size() == 2;

@@ -52,6 +52,8 @@ int RunReplay(const Args& args) {
     std::cout << kReplayHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kReplayHelp, "rules replay"))
+    return kExitUsage;
   if (args.rules.empty() || args.positional.size() != 1) {
     std::cerr << "meldestelle rules replay: "
               << (args.rules.empty() ? "--rules CANDIDATE.yaml is required"

@@ -149,6 +149,8 @@ int RunStaff(const Args& args) {
     std::cout << kStaffHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kStaffHelp, "staff"))
+    return kExitUsage;
   const std::string action = args.positional.empty() ? "" : args.positional[0];
   const bool with_user = args.positional.size() == 2;
   const bool needs_password = action == "add" || action == "password" || action == "check";

@@ -16,8 +16,10 @@ Routing quality of the tickets received in the period, per rule (the rule that f
 ticket) and per department (the department it was first routed to; the times by the department
 that has it now), sorted by misroute rate:
   routed       tickets (linked duplicates do not count)
-  handed back  of those, tickets the first department handed back
-  misroute     handed back / routed: the rule to fix is at the top
+  moved        of those, tickets that left their first department: handed back, forwarded,
+               or routed elsewhere after a change of category
+  misroute     moved / routed: the rule to fix is at the top
+  recategorised  tickets whose category staff changed
   escalated    rules: tickets moved to triage for a missed acceptance deadline; departments:
                tickets this department let escalate
   accept p50/p90, done p50/p90  median and 90th percentile of the time from the ticket's
@@ -40,6 +42,8 @@ int RunStats(const Args& args) {
     std::cout << kStatsHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kStatsHelp, "stats"))
+    return kExitUsage;
   if (!args.positional.empty()) {
     std::cerr << "meldestelle stats: unexpected argument " << args.positional[0] << "\n"
               << kStatsHelp;

@@ -50,6 +50,8 @@ int RunTexts(const Args& args) {
     std::cout << kTextsHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kTextsHelp, "texts"))
+    return kExitUsage;
   const std::string action = args.positional.empty() ? "" : args.positional[0];
   const bool check = action == "check" && args.positional.size() <= 2;
   const bool show = action == "show" && args.positional.size() == 2;

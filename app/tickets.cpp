@@ -24,6 +24,8 @@ int RunTickets(const Args& args) {
     std::cout << kTicketsHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kTicketsHelp, "tickets"))
+    return kExitUsage;
   if (args.positional.size() != 2 || args.positional[0] != "unlink") {
     std::cerr << "meldestelle tickets: expected unlink REFERENCE\n" << kTicketsHelp;
     return kExitUsage;

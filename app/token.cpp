@@ -33,6 +33,8 @@ int RunToken(const Args& args) {
     std::cout << kTokenHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kTokenHelp, "token"))
+    return kExitUsage;
   const std::string action = args.positional.empty() ? "" : args.positional[0];
   bool shape_ok = (action == "create" && args.positional.size() == 1 &&
                    (args.operator_role != !args.department.empty())) ||

@@ -61,6 +61,8 @@ int RunWorker(const Args& args) {
     std::cout << kWorkerHelp;
     return kExitOk;
   }
+  if (!TakesOptions(args, kWorkerHelp, "worker"))
+    return kExitUsage;
   log::SetComponent("worker");
   SignalWaiter signals;
   auto cfg = LoadOrReport(args);

@@ -19,6 +19,9 @@ YAML::Node YamlReader::LoadFile() {
     FailAtLine(0, "(file)", "cannot be read");
   } catch (const YAML::Exception& e) {
     FailAtLine(e.mark.line + 1, "(syntax)", e.msg);
+  } catch (const std::exception&) {
+    // A folder, a device: the stream refuses to read it ("basic_filebuf::underflow").
+    FailAtLine(0, "(file)", "cannot be read (a folder or not a regular file?)");
   }
   return {};
 }
@@ -137,7 +140,8 @@ void YamlReader::String(const YAML::Node& map, std::string_view name, std::strin
   std::vector<std::string> unset;
   *out = Expand(n.Scalar(), &unset);
   for (const auto& var : unset) {
-    Fail(n, Join(path, name), "environment variable " + var + " is not set (and has no default)");
+    Fail(n, Join(path, name),
+         "environment variable " + var + " is not set or empty (and has no default)");
   }
   if (required && out->empty() && unset.empty()) {
     Fail(n, Join(path, name), "must not be empty");
@@ -157,7 +161,8 @@ void YamlReader::Int(const YAML::Node& map, std::string_view name, int64_t* out,
   std::vector<std::string> unset;
   std::string text = Expand(n.Scalar(), &unset);
   if (!unset.empty()) {
-    Fail(n, Join(path, name), "environment variable " + unset[0] + " is not set (and has no default)");
+    Fail(n, Join(path, name),
+         "environment variable " + unset[0] + " is not set or empty (and has no default)");
     return;
   }
   char* end = nullptr;

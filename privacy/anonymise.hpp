@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/db.hpp"
@@ -25,9 +26,13 @@ class Counts {
   long long Get(const std::string& klass) const;
   const std::vector<std::pair<std::string, long long>>& items() const { return items_; }
   std::string ToJson() const;
+  // A class that could not be done this time (its store unavailable), and why.
+  void Skip(std::string what) { skipped_.push_back(std::move(what)); }
+  const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
   std::vector<std::pair<std::string, long long>> items_;
+  std::vector<std::string> skipped_;
 };
 
 struct Anonymisation {

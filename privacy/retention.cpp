@@ -215,6 +215,7 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
       // The broker is away: the database's classes are done all the same.
       log::Warn("dead letters not expired",
                 {{"error", n.error().message + ": " + n.error().detail}});
+      counts.Skip("dead letters: " + n.error().message + ": " + n.error().detail);
     }
   }
 

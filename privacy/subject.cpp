@@ -203,11 +203,6 @@ constexpr const char* kRawWhere =
 
 Result<ExportSummary> Export(const Config& config, const Selector& selector,
                              const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir / "files", ec);
-  if (ec)
-    return MakeError(errors::kInvalidParameter,
-                     "--out " + dir.string() + ": cannot create it (" + ec.message() + ")");
   ExportSummary summary;
   summary.data_json = dir / "data.json";
   if (std::filesystem::exists(summary.data_json))
@@ -222,6 +217,12 @@ Result<ExportSummary> Export(const Config& config, const Selector& selector,
     auto person = FindPerson(tx, selector);
     if (!person)
       return person.error();
+    // The folder only once the person is found: a wrong selector or no database leaves none.
+    std::error_code ec;
+    std::filesystem::create_directories(dir / "files", ec);
+    if (ec)
+      return MakeError(errors::kInvalidParameter,
+                       "--out " + dir.string() + ": cannot create it (" + ec.message() + ")");
     const std::string ids = ArrayLiteral(person->ticket_ids);
     const std::string refs = ArrayLiteral(person->references);
     const auto pattern = PatternOf(person->contacts);
@@ -453,7 +454,10 @@ Result<Counts> Erase(const Config& config, const Selector& selector, bool dry_ru
     auto n = dead_letters(mentions, dry_run);
     if (!n)
       return MakeError(n.error().code,
-                       "the database part is done, the dead-letter queue is not: " +
+                       (dry_run ? std::string("the database part is counted (nothing changed), the "
+                                              "dead-letter queue is not: ")
+                                : std::string("the database part is done, the dead-letter queue "
+                                              "is not: ")) +
                            n.error().message + " (run the erasure again when the broker is up)",
                        n.error().detail);
     counts->Add("dead letters", *n);

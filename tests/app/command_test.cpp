@@ -50,6 +50,22 @@ TEST_CASE("options with values, flags and positional words are read", "[args]") 
   CHECK(Parse({"--config=y.yaml"}).config == "y.yaml");
 }
 
+TEST_CASE("a command takes only the options its help names", "[args]") {
+  const char* help =
+      "Usage: meldestelle token revoke ID [--format text|json]\n"
+      "       meldestelle token create --department ID --operator\n";
+  CHECK(TakesOptions(Parse({"revoke", "x", "--format", "json"}), help, "token"));
+  CHECK(TakesOptions(Parse({"create", "--department", "d", "-c", "x.yaml", "-h"}), help, "token"));
+  CHECK(TakesOptions(Parse({"--config=x.yaml", "--operator"}), help, "token"));
+  // `token revoke ID --dry-run` revoked the token: one table reads every command's options.
+  CHECK_FALSE(TakesOptions(Parse({"revoke", "x", "--dry-run"}), help, "token"));
+  CHECK_FALSE(TakesOptions(Parse({"-q"}), help, "token"));
+  // A longer option that begins with a named one is not named by it.
+  CHECK_FALSE(TakesOptions(Parse({"--format", "json"}), "[--form]", "token"));
+  CHECK(Parse({"-q", "--config=y", "--limit", "3"}).given ==
+        std::vector<std::string>{"--quiet", "--config", "--limit"});
+}
+
 TEST_CASE("a missing or wrong value says which option and what it needs", "[args]") {
   CHECK(Parse({"--config"}).error == "--config needs a file");
   CHECK(Parse({"--url", ""}).error == "--url needs a value");

@@ -225,6 +225,12 @@ TEST_CASE(
     // A second export into the same folder is refused.
     s.RunCommand({"privacy", "export", "--phone", "0176/1234567", "--out", out.string()}, &status);
     CHECK(status == 2);
+    // A reference nobody has: refused, and no folder is left behind.
+    auto none = s.dir() / "export-none";
+    s.RunCommand({"privacy", "export", "--reference", "ZZZZZZZZZZZZ", "--out", none.string()},
+                 &status);
+    CHECK(status == 2);
+    CHECK_FALSE(std::filesystem::exists(none));
   }
 
   SECTION("erase: nothing of them is left anywhere, the tickets stay") {

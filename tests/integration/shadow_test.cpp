@@ -72,6 +72,14 @@ void RequireDisagreement(Stack& s, const std::string& channel) {
   std::string report = s.RunCommand({"rules", "shadow-report"}, &status);
   CHECK(status == 0);
   CHECK_THAT(report, Catch::Contains("shadow disagreements: 1"));
+  CHECK_THAT(s.RunCommand({"rules", "shadow-report", "--since", "2000-01-01T00:00Z"}, &status),
+             Catch::Contains("shadow disagreements since 2000-01-01T00:00Z: 1"));
+  CHECK(status == 0);
+  // A date that is none is the caller's mistake (2), not the database's (1).
+  std::string wrong = s.RunCommand({"rules", "shadow-report", "--since", "garbage"}, &status);
+  CHECK(status == 2);
+  CHECK_THAT(wrong, Catch::Contains("--since"));
+  CHECK_THAT(wrong, !Catch::Contains("database error"));
 }
 
 const char* kText = "Die Laterne vor dem Haus flackert seit Tagen";
