@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -46,6 +47,11 @@ struct ReportAttribute {
   std::string name;                 // the question as configured; "" for codes we did not ask
   std::vector<std::string> values;  // one, or several for a multiple choice
 };
+
+// The most text a report from a message of any length keeps (an e-mail, a chat's messages
+// together), in bytes of UTF-8: the place finder reads as much, and it is what a department's
+// mail can carry (docs/security.md, "Linear time for text from outside").
+inline constexpr size_t kMaxReportTextBytes = 16 * 1024;
 
 struct Report {
   int schema_version = kReportSchemaVersion;

@@ -31,10 +31,9 @@ struct DraftCloser::Contents {
 
 namespace {
 
-// A report from a chat holds what a report from an e-mail holds at most: 16 KiB of text (the
-// mail channel's cut) and 20 files. A draft grows with every message its sender sends within
+// A report from a chat holds what a report from an e-mail holds at most: kMaxReportTextBytes of
+// text (core/report.hpp) and 20 files. A draft grows with every message its sender sends within
 // the window; what is beyond stays in the chat's history, flagged for staff.
-constexpr size_t kMaxReportTextBytes = 16 * 1024;
 constexpr size_t kMaxAttachments = 20;
 
 }  // namespace

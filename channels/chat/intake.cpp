@@ -326,8 +326,7 @@ bool ChatIntake::Command(db::Tx& tx, const Step& s) {
   // Telegram's bots have commands; on WhatsApp "/Laterne kaputt" is a report's words.
   if (e.type != MessageType::kText || e.channel != "telegram")
     return false;
-  const std::optional<std::string> command = ParseCommand(e.text);
-  if (!command || ParseOptWord(e.text) == OptWord::kStop)
+  if (!ParseCommand(e.text) || ParseOptWord(e.text) == OptWord::kStop)
     return false;
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "command"))
     return true;

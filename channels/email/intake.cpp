@@ -21,10 +21,6 @@ namespace meldestelle::email {
 using nlohmann::json;
 using tickets::RememberProviderEvent;
 
-namespace {
-constexpr size_t kMaxReportTextBytes = 16 * 1024;
-}  // namespace
-
 struct MailIntake::Stored {
   meldestelle::Attachment attachment;
   std::optional<double> lat, lon;
