@@ -586,8 +586,8 @@ TEST_CASE(
   StackOptions o;
   o.workers = 0;
   o.edit_config = [](std::string& cfg) {
-    Replace(cfg, "gateway:\n",
-            "gateway:\n  embed_origins: [\"https://www.musterstadt.example\"]\n");
+    Replace(cfg, "  embed_origins: []\n",
+            "  embed_origins: [\"https://www.musterstadt.example\"]\n");
   };
   Stack s(o);
   auto c = s.Client();
