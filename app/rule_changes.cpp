@@ -17,6 +17,7 @@
 
 namespace meldestelle::app {
 
+using workers::CheckSwapsWritable;
 using workers::RecordSwap;
 using workers::SwapRecord;
 
@@ -113,12 +114,29 @@ Status WriteAtomic(const fs::path& to, const std::string& text) {
 
 fs::path Previous(const fs::path& p) { return fs::path(p.string() + ".previous"); }
 
-void Record(const Config& config, SwapRecord rec, std::ostream& out) {
-  if (auto st = RecordSwap(config.database.url, rec); !st) {
-    out << "warning: the " << rec.source
-        << " was not recorded in ruleset_swaps: " << st.error().message << ": " << st.error().detail
-        << "\n";
+// Before any file changes: a swap that cannot be recorded is not made.
+Status CheckRecordable(const Config& config, const char* what) {
+  if (auto st = CheckSwapsWritable(config.database.url); !st) {
+    return MakeError(
+        st.error().code,
+        std::string("the ") + what + " cannot be recorded in ruleset_swaps, nothing changed: " +
+            st.error().message + (st.error().detail.empty() ? "" : ": ") + st.error().detail);
   }
+  return Ok{};
+}
+
+// After the swap: the files are live (the workers load them), but the database failed since the
+// check. The command then fails, saying so.
+Status Record(const Config& config, SwapRecord rec) {
+  if (auto st = RecordSwap(config.database.url, rec); !st) {
+    return MakeError(st.error().code, "the " + rec.source +
+                                          " is done (the files are swapped) but was not recorded"
+                                          " in ruleset_swaps: " +
+                                          st.error().message +
+                                          (st.error().detail.empty() ? "" : ": ") +
+                                          st.error().detail);
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -142,6 +160,8 @@ Status PromoteRules(const Config& config, const fs::path& candidate, std::ostrea
   if (!cand_text) {
     return MakeError(errors::kIoError, candidate.string() + ": cannot be read");
   }
+  if (auto st = CheckRecordable(config, "promotion"); !st)
+    return st;
   std::string previous_version = live_text ? "sha256:" + Sha256Hex(*live_text) : "";
   // Keep what is live now, then replace it: fixtures first, so the rule file that triggers the
   // workers' reload meets the fixtures it was checked with.
@@ -172,8 +192,7 @@ Status PromoteRules(const Config& config, const fs::path& candidate, std::ostrea
   rec.version = (*checked)->version;
   rec.previous_version = previous_version;
   rec.source = "promote";
-  Record(config, rec, out);
-  return Ok{};
+  return Record(config, rec);
 }
 
 Status RollbackRules(const Config& config, std::ostream& out) {
@@ -194,6 +213,8 @@ Status RollbackRules(const Config& config, std::ostream& out) {
         errors::kRulesInvalid,
         "the previous rule set fails its check, nothing changed:\n" + checked.error().message);
   }
+  if (auto st = CheckRecordable(config, "rollback"); !st)
+    return st;
   auto live_text = Slurp(live);
   auto live_tests_text = Slurp(live_tests);
   // Exchange live and previous, so a second rollback undoes the first.
@@ -218,8 +239,7 @@ Status RollbackRules(const Config& config, std::ostream& out) {
   rec.version = (*checked)->version;
   rec.previous_version = current;
   rec.source = "rollback";
-  Record(config, rec, out);
-  return Ok{};
+  return Record(config, rec);
 }
 
 }  // namespace meldestelle::app

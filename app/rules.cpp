@@ -47,13 +47,16 @@ shadow-report  counts the tickets the candidate set (routing.shadow_rules_file) 
          example references; --since DATE (e.g. 2025-06-01) limits the period.
 promote  checks the candidate (default routing.shadow_rules_file) with its fixtures, keeps the
          live rules.yaml (and rules-tests.yaml) as *.previous and puts the candidate in its
-         place; running workers reload it. Recorded in ruleset_swaps.
-rollback exchanges rules.yaml with rules.yaml.previous (after checking it). Recorded too.
+         place; running workers reload it. Recorded in ruleset_swaps; with the database out
+         of reach nothing is changed (exit 1).
+rollback exchanges rules.yaml with rules.yaml.previous (after checking it). Recorded too,
+         and likewise refused while the database is out of reach.
 history  the latest swaps of the rule sets (default 20, newest first): when, live or shadow,
          version, the version before, why (startup, file_change, sighup, promote, rollback),
          which worker, whether it was taken (or the error). The inbox's routing console shows
          the same.
-Exit codes: 0 success, 1 invalid rules or failed fixtures, 2 usage error or unreadable report.
+Exit codes: 0 success, 1 invalid rules, failed fixtures or a swap not recorded, 2 usage error or
+unreadable report.
 
 See also `meldestelle rules replay --help`.
 )";

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "core/crypto.hpp"
 #include "core/sql.hpp"
@@ -30,6 +31,22 @@ Status RecordSwap(const std::string& database_url, const SwapRecord& swap) {
         swap.rule_set, swap.version, swap.previous_version, swap.source, ProcessIdentity(),
         swap.accepted, swap.error.substr(0, 10000));
     tx.commit();
+    return Ok{};
+  });
+}
+
+Status CheckSwapsWritable(const std::string& database_url) {
+  auto conn = db::Connect(database_url);
+  if (!conn) {
+    return conn.error();
+  }
+  return db::Guard<Ok>([&]() -> Ok {
+    db::Tx tx(**conn);
+    // The privilege a record needs, not only the table (an unmigrated database fails here too:
+    // the table does not exist).
+    auto r = tx.exec("SELECT has_table_privilege('ruleset_swaps', 'INSERT')");
+    if (!r[0][0].as<bool>())
+      throw std::runtime_error("no INSERT privilege on ruleset_swaps");
     return Ok{};
   });
 }

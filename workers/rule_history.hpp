@@ -22,4 +22,8 @@ std::string ProcessIdentity();
 
 Status RecordSwap(const std::string& database_url, const SwapRecord& swap);
 
+// Whether ruleset_swaps can be written now (the database answers and is migrated): `rules
+// promote` and `rollback` ask before they change a file, so that no swap goes unrecorded.
+Status CheckSwapsWritable(const std::string& database_url);
+
 }  // namespace meldestelle::workers

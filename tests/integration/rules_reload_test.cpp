@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -251,8 +252,18 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
   CHECK_THAT(m->body, Catch::Contains("meldestelle_shadow_disagreements_total 3"));
   CHECK_THAT(m->body, Catch::Contains("meldestelle_shadow_evaluated_total 4"));
 
+  // With the database out of reach, a swap could not be recorded: nothing changes.
+  const std::string unreachable =
+      "MELDESTELLE_DATABASE_URL=postgresql://postgres@127.0.0.1:" + std::to_string(FreePort()) +
+      "/meldestelle";
+  std::string out = s.RunCommand({"rules", "promote"}, &status, {unreachable});
+  CHECK(status == 1);
+  CHECK_THAT(out, Catch::Contains("cannot be recorded in ruleset_swaps, nothing changed"));
+  CHECK(ReadFile(s.rules_file()) == kV1);
+  CHECK_FALSE(std::filesystem::exists(s.dir() / "rules.yaml.previous"));
+
   // Promote: the candidate becomes rules.yaml, the old one is kept; the worker reloads it.
-  std::string out = s.RunCommand({"rules", "promote"}, &status);
+  out = s.RunCommand({"rules", "promote"}, &status);
   INFO(out);
   REQUIRE(status == 0);
   CHECK(ReadFile(s.rules_file()) == kV2);
@@ -283,6 +294,12 @@ TEST_CASE("shadow mode records disagreements and promote and rollback swap the l
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE rule_id = 'muell-v2' AND reference = " +
                 Q(promoted)) == 1);
   CHECK(s.Count("SELECT count(*) FROM shadow_disagreements") == 3);  // now they agree
+
+  // Rollback: likewise refused while nothing could record it.
+  out = s.RunCommand({"rules", "rollback"}, &status, {unreachable});
+  CHECK(status == 1);
+  CHECK_THAT(out, Catch::Contains("cannot be recorded in ruleset_swaps, nothing changed"));
+  CHECK(ReadFile(s.rules_file()) == kV2);
 
   // Rollback: V1 is live again.
   out = s.RunCommand({"rules", "rollback"}, &status);
