@@ -447,7 +447,8 @@ Result<Config> ReadConfig(YamlReader& rd, const YAML::Node& root, const std::fil
   std::vector<std::string> known = {"town", "gateway",     "amqp",       "database", "storage",
                                     "keys", "departments", "categories", "texts"};
   for (const auto& s : sections)
-    known.emplace_back(s->key());
+    if (!s->key().empty())  // a section reading several keys (channels' names) has none
+      known.emplace_back(s->key());
   if (!ignore_other_keys) {
     for (const auto& kv : root) {
       std::string key = kv.first.Scalar();

@@ -73,6 +73,11 @@ TEST_CASE("an unknown key stops loading with file:line: key: reason") {
   auto cfg = LoadAll(path);
   REQUIRE_FALSE(cfg.ok());
   CHECK_THAT(cfg.error().message, Catch::Contains(path.string() + ":11: gatway: unknown key"));
+  // An empty key is no section's either (the channels' names are read by a section without one).
+  auto empty_path = WriteTemp(std::string(kMinimal) + "\"\":\n  port: 1\n");
+  auto empty = LoadAll(empty_path);
+  REQUIRE_FALSE(empty.ok());
+  CHECK_THAT(empty.error().message, Catch::Contains(empty_path.string() + ":11: : unknown key"));
 }
 
 TEST_CASE("every problem is reported with its line") {
