@@ -47,8 +47,8 @@ comes first. The ticket history names the person ("Anna Beispiel (anna)").
 --password-stdin reads the password from the first line of standard input (typed without echo on
 a terminal); a password has at least 12 characters. Passwords are stored as Argon2id hashes only.
 Department tokens (meldestelle token) are for machines using the staff API, not for people.
-Exit codes: 0 success, 1 database or directory failure, unknown account, sign-in refused,
-2 usage error.
+Exit codes: 0 success, 1 database or directory failure, unknown or existing account, sign-in
+refused, 2 usage error.
 )HELP";
 
 // The first line of stdin; on a terminal, asked for without echo.

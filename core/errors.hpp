@@ -153,6 +153,7 @@ inline constexpr ErrorCode kInvalidTransition{"invalid_transition"};
 inline constexpr ErrorCode kTicketClosed{"ticket_closed"};
 inline constexpr ErrorCode kTicketIsDuplicate{"ticket_is_duplicate"};
 inline constexpr ErrorCode kUnknownDepartment{"unknown_department"};
+inline constexpr ErrorCode kAccountExists{"account_exists"};  // staff add: the name is taken
 inline constexpr ErrorCode kForbidden{"forbidden"};
 inline constexpr ErrorCode kNoWayBack{
     "no_way_back"};  // the citizen cannot be asked  // the role may not do this

@@ -323,7 +323,7 @@ Status AddAccount(db::Session& db, const Config& config, const StaffAccount& acc
   if (!added)
     return added.error();
   if (!*added) {
-    return MakeError(errors::kUsage, "a local account \"" + account.username + "\" exists",
+    return MakeError(errors::kAccountExists, "a local account \"" + account.username + "\" exists",
                      "meldestelle staff password changes its password");
   }
   return Ok{};

@@ -256,8 +256,11 @@ TEST_CASE("meldestelle staff: accounts added, listed and refused with clear erro
   struct Refusal {
     std::string args, password, says;
   };
+  // A name that is taken is a state of the database (1), not a mistake of the command line (2).
+  out = add("anna.k --department tiefbauamt --password-stdin", "Ein-gutes-Passwort", &rc);
+  CHECK(rc == 1);
+  CHECK(out.find("a local account \"anna.k\" exists") != std::string::npos);
   for (const auto& r : std::vector<Refusal>{
-           {"anna.k --department tiefbauamt --password-stdin", "Ein-gutes-Passwort", "exists"},
            {"neu --department tiefbauamt --password-stdin", "kurz", "at least 12"},
            {"neu --department bauhof --password-stdin", "Ein-gutes-Passwort", "unknown department"},
            {"neu --department tiefbauamt", "Ein-gutes-Passwort", "needs --password-stdin"},
