@@ -43,12 +43,15 @@ bk_settings() {
     bk_fill_unset_from /etc/meldestelle/meldestelle.env
   fi
   if [[ -f $bk_here/lib.sh ]]; then
-    # A source tree: what scripts/run started.
-    # shellcheck source=scripts/lib.sh
-    . "$bk_here/lib.sh"
-    ms_defaults
-    : "${MELDESTELLE_DATABASE_URL:=$(ms_database_url)}"
-    : "${MELDESTELLE_MEDIA_DIR:=$MELDESTELLE_VAR/media}"
+    # A source tree: what scripts/run started, unless both are given (then MELDESTELLE_VAR, which
+    # lib.sh checks, plays no part).
+    if [[ -z ${MELDESTELLE_DATABASE_URL:-} || -z ${MELDESTELLE_MEDIA_DIR:-} ]]; then
+      # shellcheck source=scripts/lib.sh
+      . "$bk_here/lib.sh"
+      ms_defaults
+      : "${MELDESTELLE_DATABASE_URL:=$(ms_database_url)}"
+      : "${MELDESTELLE_MEDIA_DIR:=$MELDESTELLE_VAR/media}"
+    fi
   else
     : "${MELDESTELLE_MEDIA_DIR:=/var/lib/meldestelle/media}"
   fi
@@ -104,4 +107,19 @@ bk_media_list() {
       printf '%s\n' "${f#./}"
     fi
   done)
+}
+
+# bk_dump_attachments DUMP: the SHA-256 of every photo and document the tickets of a pg_dump
+# (custom format) name (table attachments), sorted, once each.
+bk_dump_attachments() {
+  "$bk_pg_bin/pg_restore" --data-only --table=attachments --file=- "$1" |
+    awk -F '\t' '
+      /^COPY [^ ]*attachments \(/ {
+        cols = $0; sub(/^[^(]*\(/, "", cols); sub(/\) FROM stdin;$/, "", cols); gsub(/"/, "", cols)
+        n = split(cols, c, ", "); k = 0
+        for (i = 1; i <= n; i++) if (c[i] == "sha256") k = i
+        inside = k > 0; next
+      }
+      inside && $0 == "\\." { inside = 0; next }
+      inside { print $k }' | LC_ALL=C sort -u
 }
