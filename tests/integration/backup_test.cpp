@@ -1,6 +1,10 @@
 // scripts/backup and scripts/restore (issue 17, point 4; docs/operations.md, "Backup and
 // restore"): a restore into a new database gives the same tickets and photos, and a gateway on
 // it serves them; damaged or wrong input is refused and changes nothing.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -54,6 +58,12 @@ fs::path BlobPath(const fs::path& root, const std::string& sha) {
   return root / sha.substr(0, 2) / sha.substr(2, 2) / sha;
 }
 
+struct stat StatOf(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -79,13 +89,32 @@ TEST_CASE(
 
   const fs::path backup = s.dir() / "sicherung.tar";
   int status = -1;
-  std::string out = s.RunShell(kScripts + "/backup --output " + backup.string(), &status);
+  std::string out =
+      s.RunShell("umask 022 && " + kScripts + "/backup --output " + backup.string(), &status);
   INFO(out);
   REQUIRE(status == 0);
   CHECK_THAT(out, Catch::Contains("3 tickets"));
   CHECK_THAT(out, Catch::Contains("2 files"));  // two distinct photos
   REQUIRE(fs::exists(backup));
   CHECK_FALSE(fs::exists(backup.string() + ".partial"));
+  // It holds personal data: its owner's only, whatever the umask.
+  CHECK((StatOf(backup).st_mode & 07777) == 0600);
+  // A media folder that is not there is an error, not a backup without photos; one that holds
+  // none of the photos the database names is the wrong folder.
+  const fs::path no_photos = s.dir() / "ohne-fotos.tar";
+  out = s.RunShell(kScripts + "/backup --media-dir " + (s.dir() / "no-such-media").string() +
+                       " --output " + no_photos.string(),
+                   &status);
+  CHECK(status != 0);
+  CHECK_THAT(out, Catch::Contains("does not exist"));
+  CHECK_FALSE(fs::exists(no_photos));
+  fs::create_directories(s.dir() / "empty-media");
+  out = s.RunShell(kScripts + "/backup --media-dir " + (s.dir() / "empty-media").string() +
+                       " --output " + no_photos.string(),
+                   &status);
+  CHECK(status != 0);
+  CHECK_THAT(out, Catch::Contains("holds none of the 2 photos"));
+  CHECK_FALSE(fs::exists(no_photos));
   // A second backup to the same name is refused; the first stays.
   const auto size = fs::file_size(backup);
   out = s.RunShell(kScripts + "/backup --output " + backup.string(), &status);
@@ -105,6 +134,15 @@ TEST_CASE(
   SECTION("the restore has the same tickets, history and photos, and a gateway serves them") {
     const std::string name = base + "_restored";
     const fs::path media = s.dir() / "restored-media";
+    // Run as root (as the tests are), the restored files are the media folder's owner's.
+    const struct passwd* nobody = ::getpwnam("nobody");
+    const bool as_root = ::geteuid() == 0 && nobody != nullptr;
+    const uid_t nobody_uid = nobody != nullptr ? nobody->pw_uid : 0;
+    const gid_t nobody_gid = nobody != nullptr ? nobody->pw_gid : 0;
+    if (as_root) {
+      fs::create_directories(media);
+      REQUIRE(::chown(media.c_str(), nobody_uid, nobody_gid) == 0);
+    }
     out = restore(name, media, backup);
     INFO(out);
     REQUIRE(status == 0);
@@ -123,6 +161,17 @@ TEST_CASE(
       const std::string restored = ReadFile(BlobPath(media, sha));
       CHECK(restored == ReadFile(BlobPath(s.media_dir(), sha)));
       CHECK(Sha256Hex(restored) == sha);
+      // The modes the processes give them (core/media.cpp, the units' UMask=0027).
+      CHECK((StatOf(BlobPath(media, sha)).st_mode & 07777) == 0640);
+      CHECK((StatOf(BlobPath(media, sha).parent_path()).st_mode & 07777) == 0750);
+      if (as_root) {
+        for (const fs::path& p : {BlobPath(media, sha), BlobPath(media, sha).parent_path(),
+                                  BlobPath(media, sha).parent_path().parent_path()}) {
+          INFO(p.string());
+          CHECK(StatOf(p).st_uid == nobody_uid);
+          CHECK(StatOf(p).st_gid == nobody_gid);
+        }
+      }
     }
     // A gateway on the restored database and media answers for the tickets.
     const int port = FreePort();
@@ -181,6 +230,21 @@ TEST_CASE(
          "tar -xf \"$GOOD\" -C \"$W\" && ln -s /etc/passwd \"$W/meldestelle-backup/media/x\" && "
          "tar -cf \"$BAD\" -C \"$W\" meldestelle-backup",
          "not plain files"},
+        // The file is whole as a tar, but a photo its SHA256SUMS lists is not in it.
+        {"a photo taken out (tar --delete)",
+         "cp \"$GOOD\" \"$BAD\" && tar --delete -f \"$BAD\" \"$(tar -tf \"$GOOD\" | grep /media/ | "
+         "head -n 1)\"",
+         "missing from it"},
+        {"a file cut at a member's boundary, before its last photo",
+         "n=$(tar -tRf \"$GOOD\" | sed -n 's,^block \\([0-9]*\\): meldestelle-backup/media/.*,"
+         "\\1,p' | tail -n 1) && head -c $((n * 512)) \"$GOOD\" >\"$BAD\" && tar -tf \"$BAD\" "
+         ">/dev/null",
+         "not a complete one"},
+        {"a photo taken out with its line in SHA256SUMS",
+         "tar -xf \"$GOOD\" -C \"$W\" && cd \"$W/meldestelle-backup\" && f=$(find media -type f "
+         "| head -n 1) && rm \"$f\" && grep -v \"$f\" SHA256SUMS >s && mv s SHA256SUMS && tar -cf "
+         "\"$BAD\" -C \"$W\" meldestelle-backup",
+         "names 2 media files"},
     };
     int n = 0;
     for (const auto& c : cases) {
@@ -203,23 +267,36 @@ TEST_CASE(
       CHECK_FALSE(fs::exists(media));
       ++n;
     }
-    // A dump that passes the checksums but not pg_restore: the database made for it goes again.
+    // A dump that passes the checksums but not pg_restore: the database made for it goes
+    // again, and so do the photos it copied (those that were there before stay).
     const fs::path work = s.dir() / "bad-dump";
     fs::create_directories(work);
     const fs::path bad = s.dir() / "bad-dump.tar";
     s.RunShell("W=" + work.string() + "; tar -xf " + backup.string() +
                    " -C \"$W\" && cd \"$W/meldestelle-backup\" && head -c 2000 database.dump "
-                   ">d && mv d database.dump && sha256sum MANIFEST database.dump >SHA256SUMS && "
-                   "tar -cf " +
+                   ">d && mv d database.dump && grep -v ' database.dump$' SHA256SUMS >s && "
+                   "sha256sum database.dump >>s && mv s SHA256SUMS && tar -cf " +
                    bad.string() + " -C \"$W\" meldestelle-backup",
                &status);
     REQUIRE(status == 0);
     const std::string name = base + "_baddump";
-    out = restore(name, s.dir() / "bad-dump-media", bad);
+    const fs::path bad_media = s.dir() / "bad-dump-media";
+    const auto shas = s.Query("SELECT DISTINCT sha256 FROM attachments ORDER BY 1");
+    REQUIRE(shas.size() == 2);
+    const std::string kept = shas[0][0].as<std::string>();
+    const std::string copied = shas[1][0].as<std::string>();
+    fs::create_directories(BlobPath(bad_media, kept).parent_path());
+    fs::copy_file(BlobPath(s.media_dir(), kept), BlobPath(bad_media, kept));
+    out = restore(name, bad_media, bad);
     INFO(out);
     CHECK(status != 0);
     CHECK_THAT(out, Catch::Contains("pg_restore failed"));
     CHECK_FALSE(DatabaseExists(s, name));
+    CHECK(ReadFile(BlobPath(bad_media, kept)) == ReadFile(BlobPath(s.media_dir(), kept)));
+    CHECK_FALSE(fs::exists(BlobPath(bad_media, copied)));
+    if (copied.substr(0, 2) != kept.substr(0, 2)) {
+      CHECK_FALSE(fs::exists(bad_media / copied.substr(0, 2)));
+    }
     // Usage errors.
     out = s.RunShell(kScripts + "/restore", &status);
     CHECK(status == 2);
