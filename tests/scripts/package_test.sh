@@ -65,6 +65,23 @@ dpkg-deb -x "$deb" "$dir/root"
 for u in "$src"/packaging/systemd/*; do
   cmp -s "$u" "$dir/root/lib/systemd/system/$(basename "$u")" || bad "$(basename "$u") differs from packaging/systemd"
 done
+# An admin's command finds the service's folders from any directory: the installed configuration
+# and meldestelle.env name them absolutely (docs/operations.md, "Running a command as the service
+# does").
+for d in media state; do
+  if grep -q "_dir: \${MELDESTELLE_${d^^}_DIR:-/var/lib/meldestelle/$d}$" "$dir/root/etc/meldestelle/meldestelle.yaml" &&
+    grep -qx "MELDESTELLE_${d^^}_DIR=/var/lib/meldestelle/$d" "$dir/root/etc/meldestelle/meldestelle.env"; then
+    ok "meldestelle.yaml and meldestelle.env name /var/lib/meldestelle/$d"
+  else
+    bad "the installed storage.${d}_dir is not /var/lib/meldestelle/$d"
+  fi
+done
+# An upgrade restarts nothing (the migration comes first), and postinst and prerm say so.
+if grep -q 'restart' <(grep -v '^ *#\|echo' "$dir/control/postinst" "$dir/control/prerm"); then
+  bad "a maintainer script restarts units"
+else
+  ok "the maintainer scripts restart nothing"
+fi
 if "$dir/root/usr/bin/meldestelle" --version | grep -q '^meldestelle '; then
   ok "the packaged binary answers --version"
 else
