@@ -484,7 +484,8 @@ void Staff::HandleAttachment(const httplib::Request& req, httplib::Response& res
     SendError(res, 404, errors::kNotFound, "the attachment's file is missing from the media store");
     return;
   }
-  res.set_header("Cache-Control", "private, max-age=3600");
+  // A citizen's photo: not kept after the session (a shared office computer).
+  res.set_header("Cache-Control", "no-store");
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(*bytes, (*found)->second);
 }
@@ -511,8 +512,14 @@ Result<bool> Staff::Act(const ApiToken& token, const std::string& reference,
   for (int retry = 0; retry < 2 && !r && r.error().detail.rfind("40", 0) == 0; ++retry)
     r = once();
   if (!r) {
-    return MakeError(errors::kUnavailable, "the database is unavailable; try again shortly",
-                     r.error().detail);
+    if (db::IsTransient(r.error())) {
+      return MakeError(errors::kUnavailable, "the database is unavailable; try again shortly",
+                       r.error().detail);
+    }
+    // Not the database's absence: trying again would fail again.
+    log::Error("a staff action could not be stored",
+               {{"reference", reference}, {"error", r.error().message + ": " + r.error().detail}});
+    return MakeError(errors::kInternal, "the action could not be stored", r.error().detail);
   }
   return *r;
 }

@@ -430,8 +430,51 @@ int StaffErrorStatus(ErrorCode code) {
   return 500;
 }
 
+namespace {
+
+// The field of the staff API that carries an action's text (docs/staff-api.md).
+const char* TextField(StaffAction::Kind kind) {
+  using Kind = StaffAction::Kind;
+  switch (kind) {
+    case Kind::kHandBack:
+    case Kind::kForward:
+      return "reason";
+    case Kind::kQuestion:
+      return "question";
+    case Kind::kPublicText:
+      return "public_text";
+    default:
+      return "note";
+  }
+}
+
+// What staff write goes into mails, messages and pages: the rule of the citizens' fields
+// (UTF-8, no control character but tab and line breaks). A NUL would otherwise cut the text in
+// the database or fail its statement.
+Status CheckStaffTexts(const StaffAction& action) {
+  const std::pair<const char*, const std::string*> texts[] = {
+      {TextField(action.kind), &action.text}, {"public_note", &action.public_note}};
+  for (const auto& [field, text] : texts) {
+    switch (CheckText(*text)) {
+      case TextFault::kNone:
+        break;
+      case TextFault::kInvalidUtf8:
+        return MakeError(errors::kInvalidRequest, std::string(field) + " must be UTF-8");
+      case TextFault::kControlCharacter:
+        return MakeError(errors::kInvalidRequest, std::string(field) +
+                                                      " has control characters (only tab and line"
+                                                      " breaks are allowed)");
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Result<bool> ApplyStaffAction(db::Tx& tx, const Config& config, const StaffActor& actor,
                               const std::string& reference, const StaffAction& action) {
+  if (auto st = CheckStaffTexts(action); !st)
+    return st.error();
   auto t = LockTicket(tx, reference);
   // Another department's ticket is answered like an unknown one: its existence is not shown.
   if (!t || (!actor.is_operator && t->department_id != actor.department_id)) {
