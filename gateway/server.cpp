@@ -241,11 +241,15 @@ void Gateway::FinishResponse(const httplib::Request& req, httplib::Response& res
   AcceptAbsoluteForm(req);  // an answer the library gave before the pre-routing handler
   if (!res.has_header("X-Content-Type-Options"))
     res.set_header("X-Content-Type-Options", "nosniff");
+  // The staff's pages and API show personal data: nothing of them is kept by a browser or a
+  // proxy (a shared office computer), unless a handler said otherwise.
+  const bool staff = req.path == "/staff" || req.path.rfind("/staff/", 0) == 0;
+  if ((staff || req.path.rfind("/api/v1/tickets", 0) == 0) && !res.has_header("Cache-Control"))
+    res.set_header("Cache-Control", "no-store");
   if (res.get_header_value("Content-Type").rfind("text/html", 0) != 0 ||
       res.has_header("Content-Security-Policy"))
     return;
   const auto& origins = config_.gateway.embed_origins;
-  const bool staff = req.path == "/staff" || req.path.rfind("/staff/", 0) == 0;
   if (staff || origins.empty()) {
     res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
     res.set_header("X-Frame-Options", "DENY");

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -183,6 +184,36 @@ void SendPage(httplib::Response& res, int status, const std::string& title,
   res.set_content(HtmlPage(title, header_right, body), "text/html; charset=utf-8");
 }
 
+// The inbox's forms are read here, not by cpp-httplib: the compiled library reads a url-encoded
+// body only up to 8 KiB (CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH, fixed when Debian built
+// it) and answers 413 beyond, which a note of 1,400 Cyrillic characters already is. The form's
+// texts have room for 5,000 characters of any script (up to 12 bytes each, percent-encoded). The
+// route's limit (gateway.max_body_bytes, 64 KiB by default: docs/security.md) is checked before.
+constexpr size_t kMaxFormBytes = 256 * 1024;
+
+httplib::Server::HandlerWithContentReader FormHandler(
+    std::function<void(const httplib::Request&, httplib::Response&)> handle) {
+  return [handle = std::move(handle)](const httplib::Request& req, httplib::Response& res,
+                                      const httplib::ContentReader& reader) {
+    auto body = channels::ReadAll(req, res, reader, kMaxFormBytes);
+    if (!body) {
+      const bool large = body.error().code == errors::kPayloadTooLarge;
+      SendPage(res, large ? 413 : 400, large ? "Zu groß" : "Nicht gelesen", "",
+               Alert(large ? "Das Formular ist zu groß (höchstens 5000 Zeichen je Text). Bitte "
+                             "gehen Sie zurück und kürzen Sie den Text."
+                           : "Das Formular kam nicht vollständig an. Bitte gehen Sie zurück und "
+                             "senden Sie es noch einmal."));
+      return;
+    }
+    httplib::Request form = req;  // its query's parameters and the path's matches stay
+    if (AsciiStartsWithLower(channels::Header(req, "Content-Type"),
+                             "application/x-www-form-urlencoded"))
+      httplib::detail::parse_query_text(*body, form.params);
+    form.body = std::move(body).value();
+    handle(form, res);
+  };
+}
+
 void DatabaseAway(httplib::Response& res, const std::string& header_right = {}) {
   res.set_header("Retry-After", "5");
   SendPage(res, 503, "Nicht erreichbar", header_right,
@@ -203,6 +234,9 @@ const std::map<std::string, std::string>& InboxErrors() {
       {"vorgangsnummer", "Die Vorgangsnummer ist ungültig (12 Zeichen, Prüfzeichen am Ende)."},
       {"zu-lang", "Der Text ist zu lang (höchstens 5000 Zeichen)."},
       {"eingabe", "Die Eingabe ist ungültig."},
+      {"steuerzeichen",
+       "Der Text enthält Steuerzeichen (unsichtbare Zeichen, etwa aus einer kopierten Vorlage). "
+       "Bitte entfernen Sie sie; erlaubt sind Tabulatoren und Zeilenumbrüche."},
       {"abgeschlossen", "Die Meldung ist bereits abgeschlossen."},
       {"duplikat",
        "Die Meldung ist als Duplikat verknüpft; bitte bearbeiten Sie die ursprüngliche Meldung."},
@@ -216,13 +250,18 @@ const std::map<std::string, std::string>& InboxErrors() {
       {"fachbereich", "Diesen Fachbereich gibt es nicht."},
       {"rolle", "Weiterleiten an einen Fachbereich dürfen nur die Leitstelle und der Betrieb."},
       {"datenbank",
-       "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}};
+       "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."},
+      {"intern",
+       "Die Aktion konnte nicht gespeichert werden. Ein erneuter Versuch hilft nicht; bitte "
+       "melden Sie es dem Betrieb (die Ursache steht im Protokoll des Gateways)."}};
   return k;
 }
 
 // The key of InboxErrors for an error of ApplyStaffAction.
 std::string ErrorKey(const Error& e) {
   if (e.code == errors::kInvalidRequest) {
+    if (e.message.find("control characters") != std::string::npos)
+      return "steuerzeichen";
     if (e.message.find("reason") != std::string::npos)
       return "grund";
     if (e.message.find("public_note") != std::string::npos)
@@ -253,6 +292,8 @@ std::string ErrorKey(const Error& e) {
     return "schritt";
   if (e.code == errors::kNotFound)
     return "fremd";
+  if (e.code == errors::kInternal)
+    return "intern";
   return "datenbank";
 }
 
@@ -480,19 +521,22 @@ std::string TicketHistory(const json& j) {
 void Staff::RegisterInbox(httplib::Server& server) {
   server.Get("/staff", [this](const auto& req, auto& res) { InboxList(req, res); });
   server.Get("/staff/login", [this](const auto& req, auto& res) { InboxLoginPage(req, res); });
-  server.Post("/staff/login", [this](const auto& req, auto& res) { InboxLogin(req, res); });
-  server.Post("/staff/logout", [this](const auto& req, auto& res) { InboxLogout(req, res); });
+  server.Post("/staff/login",
+              FormHandler([this](const auto& req, auto& res) { InboxLogin(req, res); }));
+  server.Post("/staff/logout",
+              FormHandler([this](const auto& req, auto& res) { InboxLogout(req, res); }));
   server.Get(R"(/staff/tickets/([^/]+))",
              [this](const auto& req, auto& res) { InboxTicket(req, res); });
   server.Get("/staff/auswertung", [this](const auto& req, auto& res) { InboxFigures(req, res); });
   server.Get("/staff/leitstelle", [this](const auto& req, auto& res) { InboxConsole(req, res); });
   server.Post("/staff/leitstelle/requeue",
-              [this](const auto& req, auto& res) { InboxRequeue(req, res); });
+              FormHandler([this](const auto& req, auto& res) { InboxRequeue(req, res); }));
   server.Get("/staff/auswertung.csv",
              [this](const auto& req, auto& res) { InboxFiguresCsv(req, res); });
-  server.Post("/staff/annehmen", [this](const auto& req, auto& res) { InboxAcceptMany(req, res); });
+  server.Post("/staff/annehmen",
+              FormHandler([this](const auto& req, auto& res) { InboxAcceptMany(req, res); }));
   server.Post(R"(/staff/tickets/([^/]+)/aktion)",
-              [this](const auto& req, auto& res) { InboxAction(req, res); });
+              FormHandler([this](const auto& req, auto& res) { InboxAction(req, res); }));
   server.Get(R"(/staff/tickets/([^/]+)/fotos/(\d+))",
              [this](const auto& req, auto& res) { InboxPhoto(req, res); });
 }
@@ -525,9 +569,24 @@ std::optional<tickets::StaffSession> Staff::InboxAuth(const httplib::Request& re
     session = *found;
   }
   if (!session) {
+    // A form sent after the session ended: its text is not kept, and its address is no page to
+    // come back to (the action's path answers only POST); back to the page it was sent from.
+    std::string next = req.path;
+    const char* why = "";
+    if (req.path == "/staff/logout") {
+      next = "/staff";  // signed out already
+    } else if (req.method != "GET" && req.method != "HEAD") {
+      why = "fehler=abgelaufen&";
+      const std::string_view action = "/aktion";
+      if (next.size() > action.size() && next.rfind("/staff/tickets/", 0) == 0 &&
+          next.compare(next.size() - action.size(), action.size(), action) == 0)
+        next.resize(next.size() - action.size());
+      else
+        next = next.rfind("/staff/leitstelle", 0) == 0 ? "/staff/leitstelle" : "/staff";
+    }
     res.status = 303;
-    res.set_header("Location",
-                   "/staff/login?weiter=" + httplib::detail::encode_query_param(req.path));
+    res.set_header("Location", std::string("/staff/login?") + why +
+                                   "weiter=" + httplib::detail::encode_query_param(next));
   }
   return session;
 }
@@ -583,6 +642,10 @@ void Staff::InboxLoginPage(const httplib::Request& req, httplib::Response& res) 
   std::string error;
   if (why == "seite") {
     error = "Die Anmeldeseite war abgelaufen. Bitte melden Sie sich noch einmal an.";
+  } else if (why == "abgelaufen") {
+    error =
+        "Ihre Sitzung war abgelaufen: Was Sie zuletzt abgeschickt haben, wurde nicht gespeichert. "
+        "Bitte melden Sie sich an und geben Sie es noch einmal ein.";
   } else if (why == "zuordnung") {
     error =
         "Ihr Konto ist keinem Fachbereich der Meldestelle zugeordnet. Bitte wenden Sie sich an "
@@ -743,6 +806,9 @@ void Staff::InboxLogout(const httplib::Request& req, httplib::Response& res) {
   }
   res.status = 303;
   res.set_header("Set-Cookie", CookieHeader(config_, kCookie, "", "/staff", 0));
+  // What an older version let the browser keep (photos were cached for an hour) goes too.
+  // Browsers honour it on a secure origin (https, or localhost).
+  res.set_header("Clear-Site-Data", "\"cache\"");
   res.set_header("Location", "/staff/login");
 }
 
@@ -1629,7 +1695,8 @@ void Staff::InboxPhoto(const httplib::Request& req, httplib::Response& res) {
     res.status = 404;
     return;
   }
-  res.set_header("Cache-Control", "private, max-age=3600");
+  // A citizen's photo: not kept after the session (a shared office computer).
+  res.set_header("Cache-Control", "no-store");
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(*bytes, (*found)->second);
 }
