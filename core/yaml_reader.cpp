@@ -4,8 +4,47 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
+#include <vector>
 
 namespace meldestelle {
+
+// yaml-cpp keeps both of a key given twice in one mapping, and a lookup finds the first: a line
+// added above the one an operator edits would win silently, even over the environment. Every
+// mapping of the document is checked once (a node reached again through an alias is the same
+// node, by its place in the text, and is not walked again).
+void YamlReader::CheckDuplicateKeys(const YAML::Node& root) {
+  std::vector<std::pair<YAML::Node, std::string>> todo = {{root, ""}};
+  std::set<int> seen;
+  while (!todo.empty()) {
+    auto [node, path] = std::move(todo.back());
+    todo.pop_back();
+    if (!node.IsMap() && !node.IsSequence())
+      continue;
+    if (!seen.insert(node.Mark().pos).second)
+      continue;
+    if (node.IsSequence()) {
+      for (const auto& item : node)
+        todo.emplace_back(item, path + "[]");
+      continue;
+    }
+    std::map<std::string, int> lines;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+      const std::string full = path.empty() ? key : path + "." + key;
+      const int line = YamlReader::Line(kv.first);
+      if (kv.first.IsScalar()) {
+        auto [it, added] = lines.emplace(key, line);
+        if (!added)
+          FailAtLine(
+              line, full,
+              "given twice in the same mapping (first on line " + std::to_string(it->second) + ")");
+      }
+      todo.emplace_back(kv.second, full);
+    }
+  }
+}
 
 YAML::Node YamlReader::LoadFile() {
   try {
@@ -14,6 +53,7 @@ YAML::Node YamlReader::LoadFile() {
       FailAtLine(1, "(file)", "is empty");
       return {};
     }
+    CheckDuplicateKeys(root);
     return root;
   } catch (const YAML::BadFile&) {
     FailAtLine(0, "(file)", "cannot be read");
@@ -33,6 +73,7 @@ YAML::Node YamlReader::LoadText(const std::string& text) {
       FailAtLine(1, "(file)", "is empty");
       return {};
     }
+    CheckDuplicateKeys(root);
     return root;
   } catch (const YAML::Exception& e) {
     FailAtLine(e.mark.line + 1, "(syntax)", e.msg);

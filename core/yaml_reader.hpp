@@ -22,6 +22,9 @@ class YamlReader {
   YAML::Node LoadFile();
   // The same for text already in memory (labelled with the reader's file name).
   YAML::Node LoadText(const std::string& text);
+  // Reports a key given twice in one mapping, anywhere in the document (LoadFile and LoadText
+  // do; for a document loaded otherwise).
+  void CheckDuplicateKeys(const YAML::Node& root);
 
   // Records an error for `key` at the node's line.
   void Fail(const YAML::Node& at, std::string_view key, std::string_view reason);

@@ -100,6 +100,7 @@ Result<std::vector<FixtureCase>> ParseFixtures(const std::string& text,
     rd.FailAtLine(1, "(file)", "must be a list of {report, expect} cases");
     return MakeError(errors::kFixturesInvalid, rd.JoinedErrors());
   }
+  rd.CheckDuplicateKeys(root);
   std::vector<FixtureCase> cases;
   for (size_t i = 0; i < root.size(); ++i) {
     const YAML::Node& node = root[i];

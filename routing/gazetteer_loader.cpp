@@ -149,6 +149,7 @@ Result<Gazetteer> ParseGazetteer(const std::string& text, const std::string& fil
     rd.FailAtLine(1, "(file)", "must be a mapping with streets and landmarks");
     return fail();
   }
+  rd.CheckDuplicateKeys(root);
   rd.ExpectMap(root, "", {"streets", "landmarks"});
   GazetteerLoader loader(rd);
   SeenNames street_names;

@@ -607,6 +607,7 @@ Result<std::shared_ptr<const RuleSet>> ParseRuleSet(const std::string& text,
     rd.FailAtLine(1, "(file)", "must be a mapping with default_department and rules");
     return fail();
   }
+  rd.CheckDuplicateKeys(root);
   rd.ExpectMap(root, "", {"default_department", "rules"});
   rd.String(root, "default_department", &rs->default_department, true);
   if (config != nullptr && !rs->default_department.empty() &&

@@ -73,6 +73,14 @@ TEST_CASE("an unknown key stops loading with file:line: key: reason") {
   auto cfg = LoadAll(path);
   REQUIRE_FALSE(cfg.ok());
   CHECK_THAT(cfg.error().message, Catch::Contains(path.string() + ":11: gatway: unknown key"));
+  // A key given twice: yaml-cpp would find the first, above the one an operator edits.
+  auto twice_path = WriteTemp(std::string(kMinimal) + "gateway:\n  port: 9999\n  port: 8512\n");
+  auto twice = LoadAll(twice_path);
+  REQUIRE_FALSE(twice.ok());
+  CHECK_THAT(
+      twice.error().message,
+      Catch::Contains(twice_path.string() +
+                      ":13: gateway.port: given twice in the same mapping (first on line 12)"));
   // An empty key is no section's either (the channels' names are read by a section without one).
   auto empty_path = WriteTemp(std::string(kMinimal) + "\"\":\n  port: 1\n");
   auto empty = LoadAll(empty_path);

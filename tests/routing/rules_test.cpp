@@ -89,6 +89,23 @@ TEST_CASE("the version is a hash of the file, so any change shows") {
   CHECK((*a)->version != (*b)->version);
 }
 
+TEST_CASE("a key given twice in a rule is refused with both lines") {
+  Config cfg = TestConfig();
+  const char* twice = R"(default_department: tiefbauamt
+rules:
+  - id: a
+    when:
+      keywords: [loch]
+    department: tiefbauamt
+    department: ordnungsamt
+)";
+  auto rs = ParseRuleSet(twice, "rules.yaml", &cfg);
+  REQUIRE_FALSE(rs.ok());
+  CHECK_THAT(rs.error().message,
+             Catch::Contains("rules.yaml:7: rules[].department: given twice in the same mapping "
+                             "(first on line 6)"));
+}
+
 TEST_CASE("rule check reports every problem with its line") {
   Config cfg = TestConfig();
   const char* bad = R"(default_department: nirgendwo
