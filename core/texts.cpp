@@ -33,7 +33,8 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
     } else if (kv.second.IsMap()) {
       Flatten(kv.second, full, origin, out, errors);
     } else if (kv.second.IsScalar()) {
-      out[full] = kv.second.Scalar();
+      if (!out.emplace(full, kv.second.Scalar()).second)
+        errors.push_back(origin + ":" + std::to_string(line) + ": " + full + ": given twice");
     } else {
       errors.push_back(origin + ":" + std::to_string(line) + ": " + full +
                        ": must be a text (or a mapping of texts)");

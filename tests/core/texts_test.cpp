@@ -187,6 +187,14 @@ TEST_CASE("a broken folder of texts is refused with the file and the reason") {
         c.error().message,
         Catch::Contains("status.titel: unknown placeholder {nummer} (allowed: {reference})"));
   }
+  SECTION("a text given twice") {
+    auto dir = Folder("twice");
+    Write(dir / "de.yaml",
+          "status:\n  titel: \"Meldung {reference}\"\n  titel: \"Ihre Meldung {reference}\"\n");
+    auto c = Catalogue::WithFolder(dir.string());
+    REQUIRE_FALSE(c);
+    CHECK_THAT(c.error().message, Catch::Contains("de.yaml:3: status.titel: given twice"));
+  }
   SECTION("broken YAML") {
     auto dir = Folder("yaml");
     Write(dir / "ru.yaml", "status:\n  titel: \"Сообщение {reference}\"\n  ort: [Место\n  x: y\n");
