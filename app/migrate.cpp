@@ -67,8 +67,14 @@ int RunMigrate(const Args& args) {
               << applied.error().detail << "\n";
     return kExitFailure;
   }
-  std::cout << "migrate: " << *applied << " migration(s) applied, schema at version "
-            << Migrations().back().version << "\n";
+  // The database's own version: a newer one (an upgrade in progress elsewhere) is said as such.
+  auto at = SchemaVersion(cfg->database.url);
+  const int version = at ? *at : LatestVersion();
+  std::cout << "migrate: " << *applied << " migration(s) applied, schema at version " << version
+            << "\n";
+  if (version > LatestVersion())
+    std::cout << "migrate: the database is newer than this version (" << LatestVersion()
+              << "; an upgrade in progress, or a rollback): it runs on it\n";
   return kExitOk;
 }
 

@@ -646,11 +646,16 @@ Status EnsureDatabase(const std::string& url) {
   }
   return db::Guard<Ok>([&]() -> Ok {
     pqxx::nontransaction tx(**admin);
+    // Several machines' first `migrate` at once: one creates the database, the others wait for
+    // it and find it (without the lock, they failed on pg_database's unique name). The lock is
+    // the session's and ends with the connection at the latest.
+    tx.exec("SELECT pg_advisory_lock(7412002)");
     auto r = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name);
     if (r.empty()) {
       tx.exec0("CREATE DATABASE " + tx.quote_name(name));
       log::Info("created database", {{"database", name}});
     }
+    tx.exec("SELECT pg_advisory_unlock(7412002)");
     return Ok{};
   });
 }

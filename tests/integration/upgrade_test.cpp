@@ -147,4 +147,32 @@ CREATE INDEX tickets_upgrade_note ON tickets (upgrade_note) WHERE upgrade_note I
               ", 'restored'), (" + std::to_string(next) + ", 'the next version')");
 }
 
+TEST_CASE("migrate on several machines at once creates the database once and migrates it once",
+          "[integration][upgrade]") {
+  Stack s;
+  // A database that does not exist yet, as on a town's first start of every machine's units.
+  const std::string name = "concurrent_" + RandomHex(6);
+  const std::string url = db::WithDatabase(s.db_url(), name);
+  int status = -1;
+  std::string out =
+      s.RunShell("logs=$(mktemp -d); pids=; for i in 1 2 3 4; do MELDESTELLE_DATABASE_URL='" + url +
+                     "' \"$MELDESTELLE\" migrate > \"$logs/$i.log\" 2>&1 & pids=\"$pids $!\"; done;"
+                     " failed=0; for pid in $pids; do wait $pid || failed=$((failed + 1)); done;"
+                     " cat \"$logs\"/*.log; rm -r \"$logs\"; exit $failed",
+                 &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out.find("duplicate key") == std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM pg_database WHERE datname = " + Q(name)) == 1);
+  {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    CHECK(n.exec1("SELECT max(version) FROM schema_migrations")[0].as<int>() ==
+          app::LatestVersion());
+  }
+  pqxx::connection c(s.db_url());
+  pqxx::nontransaction n(c);
+  n.exec0("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
+}
+
 }  // namespace upgrade_test
