@@ -102,7 +102,12 @@ Result<Envelope> DecodeEnvelope(std::string_view body) {
   }
   auto parsed = ReportFromJson(*report);
   if (!parsed) {
-    return MakeError(errors::kEnvelopeInvalid, "report: " + parsed.error().message);
+    // The reason in the dead letter names a version we do not know by its code (report-schema.md).
+    const Error& why = parsed.error();
+    return MakeError(errors::kEnvelopeInvalid,
+                     why.code == errors::kSchemaVersionUnsupported
+                         ? Concat({"report: ", why.code.name(), ": ", why.message})
+                         : "report: " + why.message);
   }
   e.report = std::move(parsed).value();
   auto raw = j.find("raw");

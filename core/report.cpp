@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 #include "core/json_writer.hpp"
 #include "core/text.hpp"
+#include "core/texts.hpp"
 
 namespace meldestelle {
 
@@ -267,6 +268,94 @@ void AppendReportJsonBeforeText(std::string& out, const Report& r, ReportJsonFor
 
 namespace {
 
+// C0 controls (tab, LF and CR too), DEL and the C1 controls U+0080…U+009F (in UTF-8 C2 80…C2 9F).
+bool HasAnyControl(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F ||
+        (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// 8-4-4-4-12 hex digits, the form every writer of a report id uses (and PostgreSQL's uuid takes).
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36)
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !IsHex(s[i]))
+      return false;
+  }
+  return true;
+}
+
+// `n` digits at `at`, as a number; -1 if they are not all digits.
+int Digits(std::string_view s, size_t at, size_t n) {
+  if (at + n > s.size())
+    return -1;
+  int v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// RFC 3339 as every writer of a report writes it ("2026-11-27T13:18:59.074Z"; an offset ±HH:MM
+// instead of Z is read too), with a date that exists and a time PostgreSQL's timestamptz takes:
+// years 0001…9999, no leap second, at most 9 digits of a second's fraction.
+bool IsTimestamp(std::string_view s) {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') {
+    return false;
+  }
+  const int y = Digits(s, 0, 4), mo = Digits(s, 5, 2), d = Digits(s, 8, 2);
+  const int h = Digits(s, 11, 2), mi = Digits(s, 14, 2), se = Digits(s, 17, 2);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
+      se > 59) {
+    return false;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap))
+    return false;
+  size_t at = 19;
+  if (at < s.size() && s[at] == '.') {
+    const size_t first = ++at;
+    while (at < s.size() && s[at] >= '0' && s[at] <= '9')
+      ++at;
+    if (at == first || at - first > 9)
+      return false;
+  }
+  if (at + 1 == s.size() && s[at] == 'Z')
+    return true;
+  return at + 6 == s.size() && (s[at] == '+' || s[at] == '-') && s[at + 3] == ':' &&
+         Digits(s, at + 1, 2) >= 0 && Digits(s, at + 1, 2) <= 15 && Digits(s, at + 4, 2) >= 0 &&
+         Digits(s, at + 4, 2) <= 59;
+}
+
+// The languages a report may name: the catalogues' codes (what the gateway normalises to,
+// texts::Normalise), or a bare ISO 639 code of 2 or 3 letters (a chat's language as its provider
+// gives it); empty means German.
+bool IsLanguageCode(std::string_view s) {
+  if (s.empty() || texts::IsLanguage(s))
+    return true;
+  if (s.size() < 2 || s.size() > 3)
+    return false;
+  for (char c : s) {
+    if (c < 'a' || c > 'z')
+      return false;
+  }
+  return true;
+}
+
 // Small typed accessors that turn a wrong shape into an Error instead of an exception.
 class Reader {
  public:
@@ -287,6 +376,24 @@ class Reader {
     *out = it->get<std::string>();
     if (!IsValidUtf8(*out)) {
       *err = MakeError(errors::kSchemaInvalid, path + key + " is not valid UTF-8");
+      return false;
+    }
+    // PostgreSQL stores no U+0000 in text or jsonb (22P05): refused here, not retried there.
+    if (out->find('\0') != std::string::npos) {
+      *err = MakeError(errors::kSchemaInvalid, path + key + " must not contain U+0000");
+      return false;
+    }
+    return true;
+  }
+
+  // A string that names or identifies something (an id, a code, a time, a file name): as
+  // String, and no control character at all, not even a line break.
+  bool Name(const json& obj, const char* key, std::string* out, bool required, Error* err,
+            const std::string& path) {
+    if (!String(obj, key, out, required, err, path))
+      return false;
+    if (HasAnyControl(*out)) {
+      *err = MakeError(errors::kSchemaInvalid, path + key + " must not contain control characters");
       return false;
     }
     return true;
@@ -317,14 +424,19 @@ Status ReadReporter(const json& rep, Reporter& out) {
   }
   if (!rd.String(rep, "address", &out.address, false, &err, "reporter.") ||
       !rd.String(rep, "name", &out.name, false, &err, "reporter.") ||
-      !rd.String(rep, "language", &out.language, false, &err, "reporter.")) {
+      !rd.Name(rep, "language", &out.language, false, &err, "reporter.")) {
     return err;
+  }
+  if (!IsLanguageCode(out.language)) {
+    return MakeError(errors::kSchemaInvalid,
+                     "reporter.language must be a language code (de, en, tr, ar, uk, ru, de-x-ls, "
+                     "or two or three letters a-z)");
   }
   if (auto ack = rep.find("ack"); ack != rep.end() && !ack->is_null()) {
     if (!ack->is_object()) {
       return MakeError(errors::kSchemaInvalid, "reporter.ack must be an object");
     }
-    if (!rd.String(*ack, "channel", &out.ack_channel, false, &err, "reporter.ack.") ||
+    if (!rd.Name(*ack, "channel", &out.ack_channel, false, &err, "reporter.ack.") ||
         !rd.String(*ack, "address", &out.ack_address, false, &err, "reporter.ack.")) {
       return err;
     }
@@ -342,7 +454,7 @@ Status ReadLocation(const json& loc, Location& out) {
   if (!rd.Number(loc, "lat", &out.lat, &err, "location.") ||
       !rd.Number(loc, "lon", &out.lon, &err, "location.") ||
       !rd.Number(loc, "accuracy_m", &out.accuracy_m, &err, "location.") ||
-      !rd.String(loc, "source", &source, false, &err, "location.") ||
+      !rd.Name(loc, "source", &source, false, &err, "location.") ||
       !rd.String(loc, "address", &out.address, false, &err, "location.")) {
     return err;
   }
@@ -373,10 +485,17 @@ Status ReadAttachments(const json& atts, std::vector<Attachment>& out) {
     }
     Attachment att;
     std::string path = "attachments[].";
-    if (!rd.String(a, "sha256", &att.sha256, true, &err, path) ||
-        !rd.String(a, "media_type", &att.media_type, true, &err, path) ||
-        !rd.String(a, "filename", &att.filename, false, &err, path)) {
+    if (!rd.Name(a, "sha256", &att.sha256, true, &err, path) ||
+        !rd.Name(a, "media_type", &att.media_type, true, &err, path) ||
+        !rd.Name(a, "filename", &att.filename, false, &err, path)) {
       return err;
+    }
+    // The channels keep a file's own name only (SanitizeFilename, core/media.hpp): a name with
+    // a path in it was not written by them.
+    if (att.filename.find_first_of("/\\") != std::string::npos || att.filename == "." ||
+        att.filename == "..") {
+      return MakeError(errors::kSchemaInvalid,
+                       "attachments[].filename must be a file name without a path");
     }
     auto size = a.find("size");
     if (size == a.end() || !size->is_number_integer() || size->get<int64_t>() < 0) {
@@ -410,8 +529,11 @@ Status ReadAttributes(const json& list, std::vector<ReportAttribute>& out) {
     if (values == a.end() || !values->is_array())
       return MakeError(errors::kSchemaInvalid, "attributes[].values must be an array");
     for (const auto& v : *values) {
-      if (!v.is_string() || !IsValidUtf8(v.get_ref<const std::string&>()))
-        return MakeError(errors::kSchemaInvalid, "attributes[].values[] must be UTF-8 strings");
+      if (!v.is_string() || !IsValidUtf8(v.get_ref<const std::string&>()) ||
+          v.get_ref<const std::string&>().find('\0') != std::string::npos) {
+        return MakeError(errors::kSchemaInvalid,
+                         "attributes[].values[] must be UTF-8 strings without U+0000");
+      }
       att.values.push_back(v.get<std::string>());
     }
     out.push_back(std::move(att));
@@ -438,24 +560,38 @@ Result<Report> ReportFromJson(const json& j) {
   if (version == j.end() || !version->is_number_integer()) {
     return MakeError(errors::kSchemaInvalid, "schema_version must be an integer");
   }
-  r.schema_version = version->get<int>();
-  if (r.schema_version != kReportSchemaVersion) {
+  // Read whole (64 bits, signed or not) before it is compared: get<int>() would cut 4294967297
+  // down to 1 and take a version we do not know for ours.
+  const bool known = version->is_number_unsigned()
+                         ? version->get<uint64_t>() == static_cast<uint64_t>(kReportSchemaVersion)
+                         : version->get<int64_t>() == kReportSchemaVersion;
+  if (!known) {
     return MakeError(errors::kSchemaVersionUnsupported,
-                     "schema_version " + std::to_string(r.schema_version) + " is not supported");
+                     "schema_version " + version->dump() + " is not supported");
   }
-  if (!rd.String(j, "id", &r.id, true, &err, "") ||
-      !rd.String(j, "reference", &r.reference, true, &err, "") ||
-      !rd.String(j, "channel", &r.channel, true, &err, "") ||
-      !rd.String(j, "channel_message_id", &r.channel_message_id, true, &err, "") ||
-      !rd.String(j, "received_at", &r.received_at, true, &err, "") ||
+  r.schema_version = kReportSchemaVersion;
+  if (!rd.Name(j, "id", &r.id, true, &err, "") ||
+      !rd.Name(j, "reference", &r.reference, true, &err, "") ||
+      !rd.Name(j, "channel", &r.channel, true, &err, "") ||
+      !rd.Name(j, "channel_message_id", &r.channel_message_id, true, &err, "") ||
+      !rd.Name(j, "received_at", &r.received_at, true, &err, "") ||
       !rd.String(j, "text", &r.text, false, &err, "") ||
-      !rd.String(j, "category", &r.category, false, &err, "") ||
-      !rd.String(j, "raw_ref", &r.raw_ref, false, &err, "") ||
-      !rd.String(j, "same_as", &r.same_as, false, &err, "")) {
+      !rd.Name(j, "category", &r.category, false, &err, "") ||
+      !rd.Name(j, "raw_ref", &r.raw_ref, false, &err, "") ||
+      !rd.Name(j, "same_as", &r.same_as, false, &err, "")) {
     return err;
   }
   if (r.channel.empty() || r.channel_message_id.empty()) {
     return MakeError(errors::kSchemaInvalid, "channel and channel_message_id must not be empty");
+  }
+  // What the ticket table would refuse (22P02, 22007/22008) is refused here, before a
+  // transaction: a message that does not validate is dead-lettered at once.
+  if (!IsUuid(r.id)) {
+    return MakeError(errors::kSchemaInvalid, "id must be a UUID (8-4-4-4-12 hex digits)");
+  }
+  if (!IsTimestamp(r.received_at)) {
+    return MakeError(errors::kSchemaInvalid,
+                     "received_at must be an RFC 3339 time, e.g. 2026-11-27T13:18:59.074Z");
   }
   if (const json* rep = Present(j, "reporter"); rep != nullptr) {
     if (auto st = ReadReporter(*rep, r.reporter); !st)

@@ -88,6 +88,139 @@ TEST_CASE("report JSON with a wrong shape is rejected with a reason") {
   }
 }
 
+TEST_CASE("a schema_version other than 1 is refused whole, however large or of whatever type") {
+  json good = ReportToJson(Sample());
+  struct Case {
+    json version;
+    const char* code;
+  };
+  // 4294967297 is 2^32 + 1: read as an int it was 1.
+  std::vector<Case> cases = {
+      {json(4294967297LL), "schema_version_unsupported"},
+      {json(static_cast<uint64_t>(18446744073709551615ULL)), "schema_version_unsupported"},
+      {json(-1), "schema_version_unsupported"},
+      {json(-4294967295LL), "schema_version_unsupported"},
+      {json(1.0), "schema_invalid"},
+      {json(1.5), "schema_invalid"},
+      {json("1"), "schema_invalid"},
+      {json(true), "schema_invalid"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.version.dump());
+    json j = good;
+    j["schema_version"] = c.version;
+    auto r = ReportFromJson(j);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code.name() == c.code);
+  }
+  auto decoded = DecodeEnvelope(json{
+      {"report", [&] {
+         json j = good;
+         j["schema_version"] = 4294967297LL;
+         return j;
+       }()}}.dump());
+  REQUIRE_FALSE(decoded.ok());
+  CHECK_THAT(decoded.error().message,
+             Catch::Contains("schema_version_unsupported: schema_version 4294967297"));
+}
+
+TEST_CASE(
+    "what the ticket table would refuse is refused when the report is read, naming the field") {
+  json good = ReportToJson(Sample());
+  REQUIRE(ReportFromJson(good).ok());
+  struct Case {
+    const char* what;
+    std::function<void(json&)> mutate;
+    const char* field;  // named in the message
+  };
+  std::vector<Case> cases = {
+      {"id not a UUID", [](json& j) { j["id"] = "not-a-uuid"; }, "id"},
+      {"id a UUID too long", [](json& j) { j["id"] = j["id"].get<std::string>() + "0"; }, "id"},
+      {"id with a brace", [](json& j) { j["id"] = "{4b7f2c1e-0d9a-4c3b-8e5f-1a2b3c4d5e6f}"; },
+       "id"},
+      {"received_at garbage", [](json& j) { j["received_at"] = "garbage"; }, "received_at"},
+      {"received_at 31 February", [](json& j) { j["received_at"] = "2026-02-31T10:00:00.000Z"; },
+       "received_at"},
+      {"received_at 29 February of no leap year",
+       [](json& j) { j["received_at"] = "2026-02-29T10:00:00Z"; }, "received_at"},
+      {"received_at hour 24", [](json& j) { j["received_at"] = "2026-11-27T24:00:00.000Z"; },
+       "received_at"},
+      {"received_at year 0", [](json& j) { j["received_at"] = "0000-11-27T10:00:00.000Z"; },
+       "received_at"},
+      {"received_at without zone", [](json& j) { j["received_at"] = "2026-11-27T10:00:00.000"; },
+       "received_at"},
+      {"received_at with a trailing byte",
+       [](json& j) { j["received_at"] = "2026-11-27T10:00:00.000Zx"; }, "received_at"},
+      {"text with U+0000", [](json& j) { j["text"] = std::string("Loch\0im Weg", 11); }, "text"},
+      {"name with U+0000", [](json& j) { j["reporter"]["name"] = std::string("A\0", 2); },
+       "reporter.name"},
+      {"address with U+0000", [](json& j) { j["location"]["address"] = std::string("\0", 1); },
+       "location.address"},
+      {"attribute value with U+0000",
+       [](json& j) {
+         j["attributes"] = json::array(
+             {{{"code", "c"}, {"name", ""}, {"values", json::array({std::string("\0", 1)})}}});
+       },
+       "attributes[].values[]"},
+      {"reference with an escape", [](json& j) { j["reference"] = "2SAJ\x1b[2J"; }, "reference"},
+      {"category with a line break", [](json& j) { j["category"] = "STR-01\n"; }, "category"},
+      {"category with a C1 control", [](json& j) { j["category"] = "STR\xC2\x9B"; }, "category"},
+      {"language unknown", [](json& j) { j["reporter"]["language"] = "xx-evil"; },
+       "reporter.language"},
+      {"language with a control", [](json& j) { j["reporter"]["language"] = "d\te"; },
+       "reporter.language"},
+      {"ack channel with a control", [](json& j) { j["reporter"]["ack"]["channel"] = "e\x07"; },
+       "reporter.ack.channel"},
+      {"filename with a path",
+       [](json& j) { j["attachments"][0]["filename"] = "../../etc/passwd"; },
+       "attachments[].filename"},
+      {"filename with a backslash",
+       [](json& j) { j["attachments"][0]["filename"] = "C:\\Users\\x.jpg"; },
+       "attachments[].filename"},
+      {"filename ..", [](json& j) { j["attachments"][0]["filename"] = ".."; },
+       "attachments[].filename"},
+      {"filename with a control", [](json& j) { j["attachments"][0]["filename"] = "a\x1b.jpg"; },
+       "attachments[].filename"},
+      {"sha256 in capitals", [](json& j) { j["attachments"][0]["sha256"] = std::string(64, 'A'); },
+       "attachments[].sha256"},
+      {"sha256 too short", [](json& j) { j["attachments"][0]["sha256"] = std::string(63, 'a'); },
+       "attachments[].sha256"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    json j = good;
+    c.mutate(j);
+    auto r = ReportFromJson(j);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code.name() == "schema_invalid");
+    CHECK_THAT(r.error().message, Catch::StartsWith(c.field));
+  }
+}
+
+TEST_CASE("the forms every writer of a report uses are still read") {
+  json j = ReportToJson(Sample());
+  for (const char* at :
+       {"2026-11-27T13:06:28.123Z", "2026-11-27T13:06:28Z", "2028-02-29T00:00:00.5Z",
+        "2026-11-27T14:06:28.123+01:00", "2026-11-27T13:06:28.123456789Z"}) {
+    INFO(at);
+    j["received_at"] = at;
+    CHECK(ReportFromJson(j).ok());
+  }
+  j["received_at"] = "2026-11-27T13:06:28.123Z";
+  j["id"] = "4B7F2C1E-0D9A-4C3B-8E5F-1A2B3C4D5E6F";
+  CHECK(ReportFromJson(j).ok());
+  // The catalogues' languages, a chat's bare language code, none.
+  for (const char* language : {"de", "en", "tr", "ar", "uk", "ru", "de-x-ls", "fr", "fil", ""}) {
+    INFO(language);
+    j["reporter"]["language"] = language;
+    CHECK(ReportFromJson(j).ok());
+  }
+  // A text keeps its tabs and line breaks; a file name its spaces and umlauts.
+  j["text"] = "Zeile 1\r\n\tZeile 2";
+  j["attachments"][0]["filename"] = "Foto vom Mühlenweg.jpg";
+  CHECK(ReportFromJson(j).ok());
+}
+
 TEST_CASE("report text must be valid UTF-8") {
   json j = ReportToJson(Sample());
   j["text"] = std::string("caf\xC3", 4);  // nlohmann stores bytes as given
