@@ -19,6 +19,20 @@ bool IsAway(const Error& e) {
          e.detail.rfind("57P0", 0) == 0 || e.detail.rfind(": ", 0) == 0;
 }
 
+namespace {
+
+// ErrorFrom's detail of an SQL error: "<SQLSTATE>: <first line>".
+bool HasSqlClass(const Error& e, std::string_view cls) {
+  return e.code == errors::kDbError && e.detail.size() >= 7 && e.detail.compare(5, 2, ": ") == 0 &&
+         e.detail.compare(0, 2, cls) == 0;
+}
+
+}  // namespace
+
+bool IsDataError(const Error& e) { return HasSqlClass(e, "22") || HasSqlClass(e, "23"); }
+
+bool IsConstraintViolation(const Error& e) { return HasSqlClass(e, "23"); }
+
 std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql) {
   char name[24];
   std::snprintf(name, sizeof name, "ms_%016zx", std::hash<std::string_view>{}(sql));

@@ -27,6 +27,13 @@ bool IsTransient(const Error& e);
 // A transient error that is the database being away (a broken or refused connection, a server
 // shutting down or starting up), not a conflict or a timeout of a statement on a live one.
 bool IsAway(const Error& e);
+// An error of the data a statement was given, which the same data meets again however often it
+// is tried: SQLSTATE class 22 (data exception: a value the column's type refuses, U+0000 in
+// text) or 23 (integrity constraint: a unique key taken, a check failed). Always kDbError.
+bool IsDataError(const Error& e);
+// Class 23 alone. Unlike a data exception it can also be a concurrent writer's commit (two
+// workers writing the same report at once): the transaction run once more sees that row.
+bool IsConstraintViolation(const Error& e);
 
 // One thread's connection, opened on first use and again after a transient failure. Not
 // thread-safe: one Session per thread (or per object that a single thread uses).

@@ -95,6 +95,27 @@ std::optional<Link> TicketNamed(db::Tx& tx, const Report& r) {
   return Link{row[0].as<std::string>(), row[1].as<std::string>(), distance};
 }
 
+// Why the report cannot be a ticket of its own although it is no redelivery: another report's
+// ticket has its id or its reference already. "" if none has.
+std::string Taken(db::Tx& tx, const Report& r) {
+  auto rows = db::ExecPrepared(
+      tx, "SELECT reference = $1 FROM tickets WHERE reference = $1 OR id = $2::uuid", r.reference,
+      r.id);
+  for (const auto& row : rows) {
+    if (row[0].as<bool>()) {
+      return "reference " + r.reference +
+             " is the reference of another report's ticket already (same reference, another "
+             "channel or channel_message_id)";
+    }
+  }
+  if (!rows.empty()) {
+    return "id " + r.id +
+           " is the id of another report's ticket already (same id, another channel or "
+           "channel_message_id)";
+  }
+  return "";
+}
+
 // The ticket row itself; false if the report is there already (a redelivery).
 bool InsertTicket(db::Tx& tx, const NewTicket& t, const std::optional<Link>& link) {
   const Report& r = t.envelope.report;
@@ -224,13 +245,18 @@ Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
                           "SELECT 1 FROM tickets WHERE channel = $1 AND channel_message_id = $2",
                           r.channel, r.channel_message_id)
              .empty()) {
-      return {Outcome::kRedelivered, ""};
+      return {Outcome::kRedelivered, "", ""};
     }
+    // Not the same message, but its id or reference is a ticket's already: a second ticket
+    // under them cannot be, and dropping the report as a redelivery would lose it.
+    if (std::string taken = Taken(tx, r); !taken.empty())
+      return {Outcome::kConflict, "", std::move(taken)};
     std::optional<Link> link = r.same_as.empty()
                                    ? FindOpenTicket(tx, duplicates_, r, t.decision.category)
                                    : TicketNamed(tx, r);
     if (!InsertTicket(tx, t, link)) {
-      return {Outcome::kRedelivered, ""};  // the transaction rolls back: nothing else is written
+      // The transaction rolls back: nothing else is written.
+      return {Outcome::kRedelivered, "", ""};
     }
     if (link) {
       db::ExecPrepared(
@@ -253,8 +279,8 @@ Result<TicketStore::Created> TicketStore::Create(const NewTicket& t) {
       RecordShadow(tx, t);
     tx.commit();
     if (link)
-      return {Outcome::kLinked, link->reference};
-    return {Outcome::kCreated, ""};
+      return {Outcome::kLinked, link->reference, ""};
+    return {Outcome::kCreated, "", ""};
   });
 }
 

@@ -30,11 +30,14 @@ class TicketStore {
         session_(config.database.url) {}
 
   // kRedelivered: the same message again, nothing written. kLinked: a new report of an already
-  // open ticket (docs/duplicates.md), stored with status 'duplicate'.
-  enum class Outcome { kCreated, kRedelivered, kLinked };
+  // open ticket (docs/duplicates.md), stored with status 'duplicate'. kConflict: another
+  // report (another channel or channel message id) whose id or reference a ticket has already;
+  // nothing written, `conflict` says which.
+  enum class Outcome { kCreated, kRedelivered, kLinked, kConflict };
   struct Created {
     Outcome outcome = Outcome::kCreated;
     std::string linked_reference;  // kLinked: the open ticket's reference
+    std::string conflict;          // kConflict: why, for the dead letter
   };
 
   // In one transaction: the ticket (idempotent on channel + channel message id), its attachments,

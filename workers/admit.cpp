@@ -149,6 +149,11 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
                      shadow ? &*shadow : nullptr, request.ack_extra});
   if (!created)
     return created.error();
+  if (created->outcome == tickets::TicketStore::Outcome::kConflict) {
+    log::Warn("report refused: its id or reference is another report's",
+              {{"reference", report.reference}, {"channel", report.channel}});
+    return MakeError(errors::kMessageInvalid, created->conflict);
+  }
   Admitted a;
   a.department = decision.department;
   a.rule = decision.rule_id;

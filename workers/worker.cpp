@@ -142,6 +142,7 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
 Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attempt,
                                  const std::atomic<bool>& stop) {
   std::chrono::milliseconds backoff(200);
+  bool ran_again = false;  // after a broken constraint (below)
   while (true) {
     auto st = step();
     if (st)
@@ -150,6 +151,18 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
       return {Verdict::kRequeue, "stopping"};
     if (st.error().code == errors::kMessageInvalid) {
       return {Verdict::kDeadLetter, st.error().message};
+    }
+    if (db::IsDataError(st.error())) {
+      // A broken constraint may be another worker's commit of the same report a moment ago: run
+      // once more, and the step sees that row and settles the message as the duplicate it is
+      // (or names the conflict: TicketStore::Create). What fails again, and every data
+      // exception, fails so however often it is tried: dead-lettered at once.
+      if (db::IsConstraintViolation(st.error()) && !ran_again) {
+        ran_again = true;
+        continue;
+      }
+      return {Verdict::kDeadLetter,
+              "refused by the database: " + st.error().message + ": " + st.error().detail};
     }
     if (!db::IsTransient(st.error())) {
       // Media that could not be fetched for now, or an error of the message itself: the events

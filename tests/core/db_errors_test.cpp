@@ -59,4 +59,30 @@ TEST_CASE(
         "23505: ERROR:  duplicate key value violates unique constraint \"tickets_reference_key\"");
 }
 
+TEST_CASE(
+    "db: a data exception (22) or a broken constraint (23) is the message's, not the moment's") {
+  for (const char* state : {"22P02", "22007", "22008", "22P05", "22001"}) {
+    INFO(state);
+    Error e = db::ErrorFrom(pqxx::data_exception("ERROR:  bad \"x\"", "INSERT …", state));
+    CHECK(db::IsDataError(e));
+    CHECK_FALSE(db::IsConstraintViolation(e));
+    CHECK_FALSE(db::IsTransient(e));
+  }
+  for (const char* state : {"23505", "23503", "23514", "23502"}) {
+    INFO(state);
+    Error e = db::ErrorFrom(pqxx::integrity_constraint_violation("ERROR:  taken", "", state));
+    CHECK(db::IsDataError(e));
+    CHECK(db::IsConstraintViolation(e));
+  }
+  // Transient classes stay transient, and other permanent ones are no data errors.
+  for (const char* state : {"40001", "40P01", "53300", "57P01", "08006", "42601"}) {
+    INFO(state);
+    CHECK_FALSE(db::IsDataError(db::ErrorFrom(pqxx::sql_error("x", "SELECT 1", state))));
+  }
+  CHECK_FALSE(db::IsDataError(db::ErrorFrom(pqxx::broken_connection("gone"))));
+  // Only an SQL error's detail counts, not an error that happens to start with the digits.
+  CHECK_FALSE(db::IsDataError(MakeError(errors::kDbError, "database error", "22")));
+  CHECK_FALSE(db::IsDataError(MakeError(errors::kDbUnavailable, "database error", "23505: x")));
+}
+
 }  // namespace db_errors_test
