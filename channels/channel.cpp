@@ -58,6 +58,16 @@ const MessageType* Registry::TypeOfUntyped(std::string_view body) const {
   return fallback;
 }
 
+bool Registry::SendsAcknowledgements(std::string_view name) const {
+  for (const auto& c : channels_) {
+    for (const auto& ack : c.ack_channels) {
+      if (ack == name)
+        return true;
+    }
+  }
+  return false;
+}
+
 std::string Registry::DisplayName(std::string_view channel) const {
   const Channel* c = Find(channel);
   return c != nullptr && !c->display_name.empty() ? c->display_name : std::string(channel);

@@ -205,6 +205,11 @@ struct Channel {
   std::vector<JobSpec> jobs;
   // Adds the channel's senders to the outbox's table (the citizens' lane). May be empty.
   std::function<void(outbox::Senders&, const Config&)> senders;
+  // The outbox channels its senders send acknowledgements on ("sms" for the phone), whether
+  // configured or not: a report's `reporter.ack.channel` must name one of the registry's, or
+  // "none" (docs/report-schema.md). Its acknowledgement is recorded as failed at once
+  // otherwise, since nothing would ever send it.
+  std::vector<std::string> ack_channels;
   // Whether the channel is configured (its secrets are set); off: routes answer 404.
   std::function<bool(const Config&)> enabled;
   // The channel's sections of the configuration file (channels/<name>/settings.hpp). A section
@@ -223,6 +228,8 @@ class Registry {
   const MessageType* Type(std::string_view name) const;
   // The type of a message without one (published before messages were typed).
   const MessageType* TypeOfUntyped(std::string_view body) const;
+  // Whether a channel sends acknowledgements on the outbox channel `name` (Channel::ack_channels).
+  bool SendsAcknowledgements(std::string_view name) const;
   // "WhatsApp" for "whatsapp"; the name itself for an unknown one.
   std::string DisplayName(std::string_view channel) const;
   // The configuration sections of all channels, each key once, in the order of the channels;

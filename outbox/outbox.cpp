@@ -45,13 +45,18 @@ std::optional<int64_t> Enqueue(db::Tx& tx, const NewRow& row) {
   // forward per ticket); its insert fails the transaction otherwise, as it should.
   auto r = db::ExecPrepared(
       tx,
-      "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key)"
-      " VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5::jsonb, $6, NULLIF($7, ''))"
+      "INSERT INTO outbox (ticket_id, kind, channel, address, payload, status, dedupe_key,"
+      " delivery_state, last_error)"
+      " VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5::jsonb, $6, NULLIF($7, ''),"
+      " CASE WHEN $8::text = '' THEN NULL ELSE 'failed' END, NULLIF($8::text, ''))"
       " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
       row.ticket_id, std::string(Name(row.kind)),
       row.channel.empty() ? std::string(kNoChannel) : row.channel, row.address,
-      row.payload.empty() ? std::string("{}") : row.payload, row.to_send ? "pending" : "done",
-      row.dedupe_key);
+      row.payload.empty() ? std::string("{}") : row.payload,
+      !row.failed.empty() ? "failed"
+      : row.to_send       ? "pending"
+                          : "done",
+      row.dedupe_key, row.failed);
   if (r.empty())
     return std::nullopt;
   return r[0][0].as<int64_t>();

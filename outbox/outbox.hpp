@@ -38,6 +38,9 @@ struct NewRow {
   std::string payload;     // a JSON object: what the sender needs besides the ticket
   std::string dedupe_key;  // empty: none; a row with the same key is not inserted twice
   bool to_send = true;     // false: recorded as done, nothing to send
+  // Non-empty: nothing can send it (no channel sends on `channel`): recorded as failed at once,
+  // with this as its error, instead of waiting for a sender for ever.
+  std::string failed;
 };
 
 // Inserts `row` in `tx`. Returns its id, or nullopt when a row with the same dedupe key exists.

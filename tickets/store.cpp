@@ -185,9 +185,15 @@ void EnqueueAcknowledgement(db::Tx& tx, const NewTicket& t, const std::optional<
         payload[k] = v;
     }
   }
-  outbox::Enqueue(tx,
-                  {outbox::Kind::kAck, r.id, ack.empty() ? std::string(outbox::kNoChannel) : ack,
-                   r.reporter.ack_address, payload.dump(), "", can_send});
+  outbox::NewRow row{outbox::Kind::kAck,
+                     r.id,
+                     ack.empty() ? std::string(outbox::kNoChannel) : ack,
+                     r.reporter.ack_address,
+                     payload.dump(),
+                     "",
+                     can_send,
+                     t.ack_unsendable};
+  outbox::Enqueue(tx, row);
 }
 
 // "Forward to another authority": the report goes out by e-mail from the outbox.

@@ -19,6 +19,9 @@ struct NewTicket {
   std::string department_name;
   const routing::Decision* shadow = nullptr;  // the candidate's disagreeing decision, if any
   std::string ack_extra;  // a JSON object of channel specifics for the acknowledgement's sender
+  // Non-empty: no channel can send the acknowledgement (its channel is unknown); its outbox row
+  // is recorded as failed at once with this error.
+  std::string ack_unsendable;
 };
 
 // Writes tickets. One instance per thread (it owns one database connection).

@@ -3,6 +3,8 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
+#include "outbox/outbox.hpp"
 #include "routing/settings.hpp"
 
 namespace meldestelle::workers {
@@ -82,11 +84,13 @@ std::optional<routing::Decision::Place> Locate(const routing::Gazetteer* gazette
 }  // namespace
 
 Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry,
-                   const routing::Gazetteer* gazetteer)
+                   const routing::Gazetteer* gazetteer,
+                   std::set<std::string, std::less<>> ack_channels)
     : config_(config),
       rules_(rules),
       gazetteer_(gazetteer),
       place_min_confidence_(config.Get<routing::Settings>().place_min_confidence),
+      ack_channels_(std::move(ack_channels)),
       geocoder_(
           config.Get<routing::Settings>().geocoder_url.empty()
               ? nullptr
@@ -118,12 +122,24 @@ Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Regis
           "Tickets the candidate rule set would have routed to another department or rule.")) {}
 
 Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
-  // A report without a position: placed by its address or text first, so that the location
-  // checks and the rules see the place. Only then is the request copied.
+  // The request is copied only when the admit step changes it (`located`).
   std::optional<channels::AdmitRequest> located;
+  // A category the configuration does not know (removed since, or never one): not lost, not
+  // routed by a code no rule means — routed as a report without one (the classifier may find
+  // one), and flagged with the code, which the raw payload keeps too.
+  if (const std::string& code = given.envelope.report.category;
+      !code.empty() && config_.FindCategory(code) == nullptr) {
+    located = given;
+    located->flags.push_back(
+        Concat({kFlagCategoryUnknown, ": ", Utf8Prefix(located->envelope.report.category, 64)}));
+    located->envelope.report.category.clear();
+  }
+  // A report without a position: placed by its address or text first, so that the location
+  // checks and the rules see the place.
   std::optional<routing::Decision::Place> place;
   if ((gazetteer_ != nullptr || geocoder_ != nullptr) && !given.envelope.report.location.lat) {
-    located = given;
+    if (!located)
+      located = given;
     place = Locate(gazetteer_, geocoder_.get(), place_min_confidence_, *located, registry_);
     if (place)
       (place->used ? placed_ : place_unsure_).Inc();
@@ -143,10 +159,19 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
       shadow = std::move(candidate);
     }
   }
+  // An acknowledgement nothing would ever send (no channel of the registry sends on its
+  // channel): the ticket is written, the acknowledgement recorded as failed at once.
+  std::string ack_unsendable;
+  if (const std::string& ack = report.reporter.ack_channel;
+      !ack.empty() && ack != outbox::kNoChannel && ack_channels_.find(ack) == ack_channels_.end()) {
+    const std::string_view shown = Utf8Prefix(ack, 64);
+    ack_unsendable = Concat({"no channel sends acknowledgements on \"", shown, "\""});
+    decision.flags.push_back(Concat({kFlagAckUnsendable, ": ", shown}));
+  }
   const Department* dept = config_.FindDepartment(decision.department);
   auto created =
       store_.Create({request.envelope, decision, dept != nullptr ? dept->name : decision.department,
-                     shadow ? &*shadow : nullptr, request.ack_extra});
+                     shadow ? &*shadow : nullptr, request.ack_extra, ack_unsendable});
   if (!created)
     return created.error();
   if (created->outcome == tickets::TicketStore::Outcome::kConflict) {

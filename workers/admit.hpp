@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "channels/admission.hpp"
 #include "core/config.hpp"
@@ -12,6 +14,14 @@
 
 namespace meldestelle::workers {
 
+// The flags (for staff, in the routing explanation) of what the admit step could not take as
+// given. A category the configuration does not know: the report is routed, and its ticket
+// stored, as one without a category; the flag names the code ("Kategorie unbekannt: ZZZ-99").
+inline constexpr const char* kFlagCategoryUnknown = "Kategorie unbekannt";
+// An acknowledgement on a channel nothing sends on: its outbox row failed at once; the flag
+// names the channel.
+inline constexpr const char* kFlagAckUnsendable = "Eingangsbestätigung nicht sendbar";
+
 // The one admit step (channels/admission.hpp): a report without a position first gets one from
 // the street list when its address or text names a place (routing::LocateReport), on every
 // channel alike; then one rule snapshot per report — the live set, and the candidate in shadow
@@ -21,8 +31,9 @@ namespace meldestelle::workers {
 class Admitter final : public channels::Admission {
  public:
   // `gazetteer` (routing.gazetteer_file) may be null: then no report is placed by its address.
+  // `ack_channels`: the outbox channels acknowledgements can be sent on (besides "none").
   Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry,
-           const routing::Gazetteer* gazetteer);
+           const routing::Gazetteer* gazetteer, std::set<std::string, std::less<>> ack_channels);
   Result<channels::Admitted> Admit(const channels::AdmitRequest& request) override;
   Status Ping() { return store_.Ping(); }
 
@@ -34,6 +45,7 @@ class Admitter final : public channels::Admission {
   const RuleSource& rules_;
   const routing::Gazetteer* gazetteer_;
   const double place_min_confidence_;
+  const std::set<std::string, std::less<>> ack_channels_;
   std::unique_ptr<Geocoder> geocoder_;  // routing.geocoder_url; null = none
   tickets::TicketStore store_;
   metrics::Counter& placed_;

@@ -28,7 +28,7 @@ Status WorkerProcess::Start() {
     gazetteer_ = std::move(g).value();
   }
   services_ = std::make_unique<Services>(config_, rules_, registry_,
-                                         gazetteer_ ? &*gazetteer_ : nullptr, holder_);
+                                         gazetteer_ ? &*gazetteer_ : nullptr, holder_, channels_);
   worker_ = std::make_unique<Worker>(config_, channels_, *services_, registry_);
   ticket_jobs_ = std::make_unique<tickets::TicketJobs>(
       config_, [this] { return rules_.Current().live; }, &registry_);

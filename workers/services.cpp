@@ -4,8 +4,29 @@
 
 namespace meldestelle::workers {
 
+namespace {
+
+std::set<std::string, std::less<>> AckChannels(const channels::Registry& channels) {
+  std::set<std::string, std::less<>> out;
+  for (const auto& channel : channels.channels())
+    out.insert(channel.ack_channels.begin(), channel.ack_channels.end());
+  return out;
+}
+
+}  // namespace
+
+Services::Services(const Config& config, const RuleSource& rules, metrics::Registry& registry,
+                   const routing::Gazetteer* gazetteer, std::string holder,
+                   const channels::Registry& channels)
+    : config_(config),
+      rules_(rules),
+      registry_(registry),
+      gazetteer_(gazetteer),
+      holder_(std::move(holder)),
+      ack_channels_(AckChannels(channels)) {}
+
 std::unique_ptr<channels::Admission> Services::NewAdmission() {
-  return std::make_unique<Admitter>(config_, rules_, registry_, gazetteer_);
+  return std::make_unique<Admitter>(config_, rules_, registry_, gazetteer_, ack_channels_);
 }
 
 }  // namespace meldestelle::workers

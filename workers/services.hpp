@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "channels/channel.hpp"
 #include "core/config.hpp"
@@ -14,14 +16,11 @@ namespace meldestelle::workers {
 // it makes belongs to the thread that asked for it.
 class Services final : public channels::WorkerServices {
  public:
-  // All four must outlive the services; `gazetteer` may be null.
+  // All four must outlive the services; `gazetteer` may be null. `channels` says on which
+  // outbox channels acknowledgements can be sent (channels::Registry::SendsAcknowledgements).
   Services(const Config& config, const RuleSource& rules, metrics::Registry& registry,
-           const routing::Gazetteer* gazetteer, std::string holder)
-      : config_(config),
-        rules_(rules),
-        registry_(registry),
-        gazetteer_(gazetteer),
-        holder_(std::move(holder)) {}
+           const routing::Gazetteer* gazetteer, std::string holder,
+           const channels::Registry& channels);
   const Config& config() const override { return config_; }
   metrics::Registry& metrics() override { return registry_; }
   const routing::Gazetteer* gazetteer() const override { return gazetteer_; }
@@ -34,6 +33,7 @@ class Services final : public channels::WorkerServices {
   metrics::Registry& registry_;
   const routing::Gazetteer* gazetteer_;
   const std::string holder_;
+  const std::set<std::string, std::less<>> ack_channels_;  // of the registry's channels
 };
 
 }  // namespace meldestelle::workers

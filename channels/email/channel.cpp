@@ -53,6 +53,7 @@ channels::Channel Channel() {
                                             {"/webhooks/sendgrid", framed, framed}};
   };
   c.message_types.push_back(channels::HandledBy<MailHandler>(kMessageType, IsMessage));
+  c.ack_channels = {"email"};
   c.senders = [](outbox::Senders& s, const Config& config) {
     SmtpRelay relay = Relay(config);
     if (!relay.enabled())

@@ -40,6 +40,7 @@ channels::Channel Channel() {
          return std::make_unique<PhoneCloser>(s.config(), s.NewAdmission(), s.gazetteer(),
                                               s.metrics(), s.holder());
        }});
+  c.ack_channels = {"sms"};
   c.senders = [](outbox::Senders& s, const Config& config) {
     const auto& ph = config.Get<Settings>();
     if (!ph.enabled() || ph.account_sid.empty() || ph.sms_from.empty())

@@ -17,6 +17,7 @@ channels::Channel Channel() {
   c.body_limits = [](const Config&) {
     return std::vector<channels::BodyLimit>{{"/webhooks/telegram", 1024 * 1024, 0}};
   };
+  c.ack_channels = {"telegram"};
   c.senders = [](outbox::Senders& s, const Config& config) {
     if (config.Get<Settings>().bot_token.empty())
       return;

@@ -17,6 +17,7 @@ channels::Channel Channel() {
   c.body_limits = [](const Config&) {
     return std::vector<channels::BodyLimit>{{"/webhooks/whatsapp", 3 * 1000 * 1000, 0}};
   };
+  c.ack_channels = {"whatsapp"};
   c.senders = [](outbox::Senders& s, const Config& config) {
     if (config.Get<Settings>().access_token.empty())
       return;

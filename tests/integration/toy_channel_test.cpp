@@ -129,6 +129,7 @@ channels::Channel Toy(Sent& sent) {
     return std::make_unique<Handler>(s, sent);
   };
   c.message_types.push_back(std::move(type));
+  c.ack_channels = {"toy"};
   c.senders = [&sent](outbox::Senders& s, const Config&) {
     s.Add({outbox::Kind::kAck}, "toy", std::make_shared<Sender>(sent));
   };
