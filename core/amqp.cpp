@@ -306,6 +306,107 @@ Status DeclareTopology(AmqpConnection& conn, const Config::Amqp& cfg) {
   return conn.CheckRpc("queue.bind");
 }
 
+struct OwnedProperties::Held {
+  Held() {
+    init_amqp_pool(&pool, 4096);
+    std::memset(&props, 0, sizeof props);
+  }
+  ~Held() { empty_amqp_pool(&pool); }
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
+  amqp_pool_t pool;
+  amqp_basic_properties_t props;
+};
+
+OwnedProperties::OwnedProperties() : held_(std::make_shared<const Held>()) {}
+
+OwnedProperties::OwnedProperties(const amqp_basic_properties_t& in) {
+  auto held = std::make_shared<Held>();
+  amqp_basic_properties_t& p = held->props;
+  p = in;
+  // The byte fields and the headers point into `in`'s pool: copied into ours.
+  auto copy = [&](amqp_flags_t flag, amqp_bytes_t* field) {
+    if ((p._flags & flag) == 0 || field->len == 0) {
+      *field = amqp_empty_bytes;
+      return;
+    }
+    amqp_bytes_t to;
+    amqp_pool_alloc_bytes(&held->pool, field->len, &to);
+    if (to.bytes == nullptr) {
+      p._flags &= ~flag;  // out of memory: the field is left out, never pointed at freed memory
+      *field = amqp_empty_bytes;
+      return;
+    }
+    std::memcpy(to.bytes, field->bytes, field->len);
+    *field = to;
+  };
+  copy(AMQP_BASIC_CONTENT_TYPE_FLAG, &p.content_type);
+  copy(AMQP_BASIC_CONTENT_ENCODING_FLAG, &p.content_encoding);
+  copy(AMQP_BASIC_CORRELATION_ID_FLAG, &p.correlation_id);
+  copy(AMQP_BASIC_REPLY_TO_FLAG, &p.reply_to);
+  copy(AMQP_BASIC_EXPIRATION_FLAG, &p.expiration);
+  copy(AMQP_BASIC_MESSAGE_ID_FLAG, &p.message_id);
+  copy(AMQP_BASIC_TYPE_FLAG, &p.type);
+  copy(AMQP_BASIC_USER_ID_FLAG, &p.user_id);
+  copy(AMQP_BASIC_APP_ID_FLAG, &p.app_id);
+  copy(AMQP_BASIC_CLUSTER_ID_FLAG, &p.cluster_id);
+  if ((p._flags & AMQP_BASIC_HEADERS_FLAG) != 0) {
+    amqp_table_t cloned;
+    if (amqp_table_clone(&in.headers, &cloned, &held->pool) == AMQP_STATUS_OK) {
+      p.headers = cloned;
+    } else {
+      p._flags &= ~AMQP_BASIC_HEADERS_FLAG;
+      p.headers = amqp_empty_table;
+    }
+  }
+  held_ = std::move(held);
+}
+
+const amqp_basic_properties_t& OwnedProperties::get() const { return held_->props; }
+
+bool IsPerTripHeader(std::string_view key) {
+  return key == "x-delivery-count" || key == "x-death" || key.rfind("x-first-death-", 0) == 0 ||
+         key.rfind("x-last-death-", 0) == 0 || key.rfind("x-meldestelle-", 0) == 0;
+}
+
+void RepublishProperties(const amqp_basic_properties_t& in,
+                         const std::vector<amqp_table_entry_t>& extra,
+                         std::vector<amqp_table_entry_t>* headers, amqp_basic_properties_t* out) {
+  std::memset(out, 0, sizeof *out);
+  constexpr amqp_flags_t kCarried =
+      AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+      AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_REPLY_TO_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
+      AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_APP_ID_FLAG;
+  out->_flags = (in._flags & kCarried) | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  out->content_type = in.content_type;
+  out->content_encoding = in.content_encoding;
+  out->priority = in.priority;
+  out->correlation_id = in.correlation_id;
+  out->reply_to = in.reply_to;
+  out->message_id = in.message_id;
+  out->timestamp = in.timestamp;
+  out->type = in.type;
+  out->app_id = in.app_id;
+  out->delivery_mode = 2;
+  if ((out->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) == 0) {
+    out->_flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+    out->content_type = amqp_cstring_bytes("application/json");
+  }
+  headers->clear();
+  if ((in._flags & AMQP_BASIC_HEADERS_FLAG) != 0) {
+    for (int i = 0; i < in.headers.num_entries; ++i) {
+      const amqp_table_entry_t& e = in.headers.entries[i];
+      if (!IsPerTripHeader(std::string_view(static_cast<const char*>(e.key.bytes), e.key.len)))
+        headers->push_back(e);
+    }
+  }
+  headers->insert(headers->end(), extra.begin(), extra.end());
+  if (!headers->empty()) {
+    out->_flags |= AMQP_BASIC_HEADERS_FLAG;
+    out->headers = amqp_table_t{static_cast<int>(headers->size()), headers->data()};
+  }
+}
+
 std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view name) {
   if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0)
     return "";

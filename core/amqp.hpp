@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,5 +104,35 @@ Status SendRaw(amqp_connection_state_t conn, std::string_view data,
 
 // Reads a header value from message properties (string or integer), or "" if absent.
 std::string HeaderValue(const amqp_basic_properties_t& props, std::string_view name);
+
+// A message's properties, owned: a deep copy (its headers too) in a pool of its own, for a
+// message published again after librabbitmq freed the one it came from (a requeued dead
+// letter). Copies share the one immutable copy; thread-safe to read.
+class OwnedProperties {
+ public:
+  OwnedProperties();  // none: no flags set
+  explicit OwnedProperties(const amqp_basic_properties_t& props);
+  const amqp_basic_properties_t& get() const;
+
+ private:
+  struct Held;
+  std::shared_ptr<const Held> held_;
+};
+
+// Headers that describe one trip through a queue, not the message, and are not carried when it
+// is published again: the broker's (x-delivery-count, x-death, x-first-death-*, x-last-death-*)
+// and the dead-letter queue's own (x-meldestelle-*: reason, message id, time of failure).
+bool IsPerTripHeader(std::string_view key);
+
+// The properties for publishing `in`'s message again (to the dead-letter queue, or from there
+// back to the work queue), so that it is the same message there: its type, message id,
+// timestamp, content type and encoding, correlation and app id, priority, and every header but
+// the per-trip ones (IsPerTripHeader), then `extra`; persistent; application/json when it had
+// no content type. Not carried: user_id (the broker checks it against the publishing user) and
+// expiration (a dead letter must not expire). `out` points into `in`, `extra` and `*headers`,
+// which must outlive the publish.
+void RepublishProperties(const amqp_basic_properties_t& in,
+                         const std::vector<amqp_table_entry_t>& extra,
+                         std::vector<amqp_table_entry_t>* headers, amqp_basic_properties_t* out);
 
 }  // namespace meldestelle

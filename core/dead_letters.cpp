@@ -5,6 +5,7 @@
 
 #include "core/envelope.hpp"
 #include "core/errors.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle {
 
@@ -62,8 +63,16 @@ Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std:
       l.reason = "delivery limit reached (the worker never finished this message)";
     }
     l.message_id = HeaderValue(msg.properties, "x-meldestelle-message-id");
+    if (l.message_id.empty() && (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0) {
+      l.message_id.assign(static_cast<const char*>(msg.properties.message_id.bytes),
+                          msg.properties.message_id.len);
+    }
+    if ((msg.properties._flags & AMQP_BASIC_TYPE_FLAG) != 0) {
+      l.type.assign(static_cast<const char*>(msg.properties.type.bytes), msg.properties.type.len);
+    }
     l.failed_at_ms = HeaderValue(msg.properties, "x-meldestelle-failed-at-ms");
     l.broker_time = XDeathTime(msg.properties);
+    l.properties = OwnedProperties(msg.properties);
     amqp_destroy_message(&msg);
     letters.push_back(std::move(l));
   }
@@ -92,17 +101,56 @@ Result<long long> DropDeadLetters(const Config& config,
 }
 
 // The dead-letter queue as operators see it (`meldestelle dead-letters`, the routing console).
-namespace {
 
-std::string Describe(const DeadLetter& l) {
+std::string EscapeForTerminal(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [&out](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  };
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\\') {
+      out += "\\\\";
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      hex(c);
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      // One UTF-8 sequence whole, if it is one; a C1 control (U+0080…U+009F, C2 80…C2 9F: 9B is
+      // a CSI) and every byte of a broken sequence as \xNN.
+      const size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+      const std::string_view seq = s.substr(i, n);
+      const bool c1 =
+          n == 2 && seq.size() == 2 && c == 0xC2 && static_cast<unsigned char>(seq[1]) < 0xA0;
+      if (n > 1 && seq.size() == n && !c1 && IsValidUtf8(seq)) {
+        out += seq;
+        i += n;
+      } else {
+        hex(c);
+        ++i;
+      }
+    }
+  }
+  return out;
+}
+
+std::string DescribeDeadLetter(const DeadLetter& l) {
   std::string reference = "(unparseable)";
   if (auto env = DecodeEnvelope(l.body))
     reference = env->report.reference;
-  return "reference " + reference + " · message " + (l.message_id.empty() ? "-" : l.message_id) +
-         " · " + std::to_string(l.body.size()) + " bytes\n    reason: " + l.reason + "\n";
+  return Concat({"reference ", EscapeForTerminal(reference), " · message ",
+                 l.message_id.empty() ? "-" : EscapeForTerminal(l.message_id), " · type ",
+                 l.type.empty() ? "-" : EscapeForTerminal(l.type), " · ",
+                 std::to_string(l.body.size()), " bytes\n    reason: ", EscapeForTerminal(l.reason),
+                 "\n"});
 }
-
-}  // namespace
 
 Result<int> ListDeadLetters(const Config& config, int limit, std::ostream& out) {
   auto conn = ConnectToBroker(config);
@@ -112,7 +160,7 @@ Result<int> ListDeadLetters(const Config& config, int limit, std::ostream& out) 
   if (!letters)
     return letters.error();
   for (const auto& l : *letters)
-    out << Describe(l);
+    out << DescribeDeadLetter(l);
   // Hand them all back untouched.
   if (!letters->empty()) {
     amqp_basic_nack(conn->get(), AmqpConnection::kChannel, letters->back().tag, /*multiple=*/1,
@@ -136,11 +184,11 @@ Result<int> RequeueDeadLetters(const Config& config, int limit, std::ostream& ou
     return letters.error();
   int moved = 0;
   for (const auto& l : *letters) {
+    // The message it was: its type (a phone event without it would be read as a report
+    // envelope), message id, timestamp and headers; not the dead-letter queue's own headers.
+    std::vector<amqp_table_entry_t> headers;
     amqp_basic_properties_t props;
-    std::memset(&props, 0, sizeof props);
-    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
-    props.delivery_mode = 2;
-    props.content_type = amqp_cstring_bytes("application/json");
+    RepublishProperties(l.properties.get(), {}, &headers, &props);
     amqp_bytes_t body{l.body.size(), const_cast<char*>(l.body.data())};
     int rc = amqp_basic_publish(publisher->get(), AmqpConnection::kChannel,
                                 amqp_cstring_bytes(config.amqp.exchange.c_str()),
@@ -153,7 +201,7 @@ Result<int> RequeueDeadLetters(const Config& config, int limit, std::ostream& ou
       return MakeError(errors::kBrokerError, "requeue not confirmed; the dead letter was kept");
     }
     amqp_basic_ack(conn->get(), AmqpConnection::kChannel, l.tag, 0);
-    out << "requeued " << Describe(l);
+    out << "requeued " << DescribeDeadLetter(l);
     ++moved;
   }
   return moved;

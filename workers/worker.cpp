@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "core/db.hpp"
 #include "core/errors.hpp"
@@ -74,27 +75,26 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
       return st;
     dl_conn_ = std::move(conn).value();
   }
-  amqp_basic_properties_t props;
-  std::memset(&props, 0, sizeof props);
-  props._flags =
-      AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_HEADERS_FLAG;
-  props.delivery_mode = 2;
-  props.content_type = amqp_cstring_bytes("application/json");
   std::string reason_text = reason.substr(0, 1000);
   std::string original_id =
       (in_props._flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? Bytes(in_props.message_id) : "";
   std::string failed_at = std::to_string(NowMs());
-  amqp_table_entry_t entries[3];
-  entries[0].key = amqp_cstring_bytes("x-meldestelle-reason");
-  entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
-  entries[0].value.value.bytes = amqp_cstring_bytes(reason_text.c_str());
-  entries[1].key = amqp_cstring_bytes("x-meldestelle-message-id");
-  entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
-  entries[1].value.value.bytes = amqp_cstring_bytes(original_id.c_str());
-  entries[2].key = amqp_cstring_bytes("x-meldestelle-failed-at-ms");
-  entries[2].value.kind = AMQP_FIELD_KIND_UTF8;
-  entries[2].value.value.bytes = amqp_cstring_bytes(failed_at.c_str());
-  props.headers = amqp_table_t{3, entries};
+  std::vector<amqp_table_entry_t> ours(3);
+  ours[0].key = amqp_cstring_bytes("x-meldestelle-reason");
+  ours[0].value.kind = AMQP_FIELD_KIND_UTF8;
+  ours[0].value.value.bytes = amqp_cstring_bytes(reason_text.c_str());
+  ours[1].key = amqp_cstring_bytes("x-meldestelle-message-id");
+  ours[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  ours[1].value.value.bytes = amqp_cstring_bytes(original_id.c_str());
+  ours[2].key = amqp_cstring_bytes("x-meldestelle-failed-at-ms");
+  ours[2].value.kind = AMQP_FIELD_KIND_UTF8;
+  ours[2].value.value.bytes = amqp_cstring_bytes(failed_at.c_str());
+  // The message as it came (its type, message id, timestamp, x-received-ms and other headers),
+  // so that `dead-letters requeue` brings back the same message: a typed message without its
+  // type would be read as a report envelope and refused again.
+  std::vector<amqp_table_entry_t> headers;
+  amqp_basic_properties_t props;
+  RepublishProperties(in_props, ours, &headers, &props);
   amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
   int rc = amqp_basic_publish(dl_conn_->get(), AmqpConnection::kChannel, amqp_empty_bytes,
                               amqp_cstring_bytes(config_.amqp.dead_letter_queue.c_str()), 1, 0,
