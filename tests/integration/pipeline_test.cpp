@@ -598,19 +598,21 @@ TEST_CASE("poison messages end in the dead-letter queue with the reason") {
     CHECK(s.QueueDepth(s.dead_letter_queue()) == 1);
   }
   SECTION("a message that keeps failing goes there after max_attempts") {
-    // Two reports with the same reference but different message ids: the second always
-    // violates the unique reference and can never be stored.
+    // A failure that is neither the message's data (SQLSTATE 22/23: dead-lettered at once) nor
+    // the database away: a trigger of the test refuses this one ticket every time (P0001).
+    s.Query(
+        "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.channel_message_id = 'always-fails' THEN"
+        " RAISE EXCEPTION 'the test refuses this ticket'; END IF; RETURN NEW; END $$;"
+        " CREATE TRIGGER test_refuse BEFORE INSERT ON tickets"
+        " FOR EACH ROW EXECUTE FUNCTION test_refuse()");
     Report r;
     r.id = NewUuid();
     r.reference = ReferenceGenerator(997).Next();
     r.channel = "app";
-    r.channel_message_id = "first";
+    r.channel_message_id = "always-fails";
     r.received_at = NowTimestamp();
     r.text = "Graffiti an der Brücke";
-    s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
-    REQUIRE(s.WaitForCount(kTickets, 1));
-    r.id = NewUuid();
-    r.channel_message_id = "second";
     s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
     INFO(s.WorkerLogs());
     REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
@@ -618,10 +620,189 @@ TEST_CASE("poison messages end in the dead-letter queue with the reason") {
     std::string reason;
     REQUIRE(s.GetDeadLetter(&body, &reason));
     CHECK_THAT(reason, Catch::StartsWith("failed 3 times"));
-    CHECK_THAT(reason, Catch::Contains("tickets_reference_key"));
+    CHECK_THAT(reason, Catch::Contains("the test refuses this ticket"));
     CHECK(s.QueueDepth(s.queue()) == 0);
-    CHECK(s.Count(kTickets) == 1);
+    CHECK(s.Count(kTickets) == 0);
   }
+}
+
+namespace {
+
+// An app report as the gateway writes it, with the JSON of its envelope changed by `mutate`.
+std::string EnvelopeWith(const Report& r, const std::function<void(json& report)>& mutate) {
+  json j = json::parse(EncodeEnvelope(Envelope{r, {}, ""}));
+  mutate(j["report"]);
+  return j.dump();
+}
+
+Report AppReport(const std::string& text) {
+  static ReferenceGenerator references(996);  // one clock: never the same reference twice
+  Report r;
+  r.id = NewUuid();
+  r.reference = references.Next();
+  r.channel = "app";
+  r.channel_message_id = r.id;
+  r.received_at = NowTimestamp();
+  r.text = text;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a message that does not validate is dead-lettered at once, naming the field") {
+  StackOptions options;
+  options.max_attempts = 3;
+  Stack s(options);
+  struct Case {
+    const char* what;
+    std::function<void(json&)> mutate;
+    const char* reason;  // in the dead letter's reason
+  };
+  std::vector<Case> cases = {
+      // 2^32 + 1: read as an int it was version 1, and the report was stored.
+      {"a huge schema_version", [](json& r) { r["schema_version"] = 4294967297LL; },
+       "schema_version_unsupported: schema_version 4294967297 is not supported"},
+      {"a negative schema_version", [](json& r) { r["schema_version"] = -1; },
+       "schema_version_unsupported"},
+      // These reached the database and were retried (22P02, 22007, 22P05).
+      {"an id that is no UUID", [](json& r) { r["id"] = "not-a-uuid"; }, "id must be a UUID"},
+      {"a received_at that is no time", [](json& r) { r["received_at"] = "garbage"; },
+       "received_at must be an RFC 3339 time"},
+      {"a text with U+0000", [](json& r) { r["text"] = std::string("Loch\0", 5); },
+       "text must not contain U+0000"},
+      {"a file name with a path",
+       [](json& r) {
+         r["attachments"] = json::array({{{"sha256", std::string(64, 'a')},
+                                          {"media_type", "image/jpeg"},
+                                          {"size", 3},
+                                          {"filename", "../../etc/passwd"}}});
+       },
+       "attachments[].filename must be a file name without a path"},
+      {"a language that is none",
+       [](json& r) {
+         r["reporter"] = {{"language", "xx-evil"}};
+       },
+       "reporter.language must be a language code"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    Report r = AppReport(std::string("Meldung: ") + c.what);
+    s.PublishRaw(EnvelopeWith(r, c.mutate), r.id);
+    REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+    std::string body, reason;
+    REQUIRE(s.GetDeadLetter(&body, &reason));
+    CHECK_THAT(reason, Catch::StartsWith("unparseable: report: "));
+    CHECK_THAT(reason, Catch::Contains(c.reason));
+  }
+  // At once: never handed back to the queue for another attempt, and nothing stored.
+  CHECK(s.WorkerLogs().find("message requeued") == std::string::npos);
+  CHECK(s.Count(kTickets) == 0);
+}
+
+TEST_CASE(
+    "a report that reuses another report's reference is dead-lettered at once, the first "
+    "ticket unchanged") {
+  StackOptions options;
+  options.max_attempts = 3;
+  Stack s(options);
+  Report first = AppReport("Graffiti an der Brücke");
+  s.PublishRaw(EncodeEnvelope(Envelope{first, {}, ""}), first.id);
+  REQUIRE(s.WaitForCount(kTickets, 1));
+  // Another report (its own id and channel message id) under the same reference: neither a
+  // second ticket nor dropped as a redelivery.
+  Report second = AppReport("Etwas ganz anderes");
+  second.reference = first.reference;
+  s.PublishRaw(EncodeEnvelope(Envelope{second, {}, ""}), second.id);
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+  std::string body, reason;
+  REQUIRE(s.GetDeadLetter(&body, &reason));
+  CHECK(reason == "reference " + first.reference +
+                      " is the reference of another report's ticket already (same reference, "
+                      "another channel or channel_message_id)");
+  CHECK(body == EncodeEnvelope(Envelope{second, {}, ""}));
+  CHECK(s.WorkerLogs().find("message requeued") == std::string::npos);
+  CHECK(s.Count(kTickets) == 1);
+  auto t =
+      s.Query("SELECT id::text, text FROM tickets WHERE reference = '" + first.reference + "'");
+  REQUIRE(t.size() == 1);
+  CHECK(t[0][0].as<std::string>() == first.id);
+  CHECK(t[0][1].as<std::string>() == first.text);
+  // The same report again is still a redelivery, settled without a dead letter.
+  s.PublishRaw(EncodeEnvelope(Envelope{first, {}, ""}), first.id);
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.queue()) == 0; }));
+  REQUIRE(WaitFor(
+      [&] { return s.WorkerLogs().find("duplicate report ignored") != std::string::npos; }));
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
+  CHECK(s.Count(kTickets) == 1);
+}
+
+TEST_CASE(
+    "an unknown category is routed as none and an unsendable acknowledgement fails at once, "
+    "both flagged") {
+  Stack s;
+  Report r = AppReport("Laterne defekt");
+  r.category = "ZZZ-99";
+  r.reporter.ack_channel = "pigeon";
+  r.reporter.ack_address = "Dach 3";
+  s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
+  REQUIRE(s.WaitForCount(kTickets, 1));
+  auto t = s.Query(
+      "SELECT category IS NULL, report->>'category' IS NULL,"
+      " routing_explanation->'flags' ? 'Kategorie unbekannt: ZZZ-99',"
+      " routing_explanation->'flags' ? 'Eingangsbestätigung nicht sendbar: pigeon'"
+      " FROM tickets WHERE id = '" +
+      r.id + "'");
+  REQUIRE(t.size() == 1);
+  CHECK(t[0][0].as<bool>());
+  CHECK(t[0][1].as<bool>());
+  CHECK(t[0][2].as<bool>());
+  CHECK(t[0][3].as<bool>());
+  auto ack = s.Query("SELECT status, delivery_state, last_error FROM outbox WHERE ticket_id = '" +
+                     r.id + "' AND kind = 'ack'");
+  REQUIRE(ack.size() == 1);
+  CHECK(ack[0][0].as<std::string>() == "failed");
+  CHECK(ack[0][1].as<std::string>() == "failed");
+  CHECK(ack[0][2].as<std::string>() == "no channel sends acknowledgements on \"pigeon\"");
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
+}
+
+TEST_CASE("a typed message comes back from the dead-letter queue as the message it was") {
+  Stack s;
+  // A phone event the phone handler cannot read: dead-lettered at once. Its message id holds an
+  // escape sequence, which `dead-letters list` must not hand to the operator's terminal.
+  const std::string id = "m-typed\x1b[2J\x1b]0;owned\x07";
+  s.PublishTyped("not a phone event", id, "phone_event",
+                 {{"x-received-ms", "1764249539074"}, {"x-custom", "kept"}});
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+  int status = -1;
+  std::string listing = s.RunCommand({"dead-letters", "list"}, &status);
+  CHECK(status == 0);
+  CHECK(listing.find('\x1b') == std::string::npos);
+  CHECK(listing.find('\x07') == std::string::npos);
+  CHECK_THAT(listing,
+             Catch::Contains("message m-typed\\x1b[2J\\x1b]0;owned\\x07 · type phone_event"));
+  CHECK_THAT(listing, Catch::Contains("reason: unparseable"));
+  // Put back with no worker running, and read as it lies on the work queue.
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
+  s.StopWorkers();
+  std::string out = s.RunCommand({"dead-letters", "requeue"}, &status);
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("1 message(s) requeued"));
+  CHECK(out.find('\x1b') == std::string::npos);
+  Stack::QueuedMessage m;
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.queue()) == 1; }));
+  REQUIRE(s.GetMessage(s.queue(), &m));
+  CHECK(m.body == "not a phone event");
+  CHECK(m.type == "phone_event");
+  CHECK(m.message_id == id);
+  CHECK(m.headers["x-received-ms"] == "1764249539074");
+  CHECK(m.headers["x-custom"] == "kept");
+  // Not the dead-letter queue's own headers, nor the broker's count of deliveries.
+  CHECK(m.headers.count("x-meldestelle-reason") == 0);
+  CHECK(m.headers.count("x-meldestelle-message-id") == 0);
+  CHECK(m.headers.count("x-meldestelle-failed-at-ms") == 0);
+  CHECK(m.headers.count("x-delivery-count") == 0);
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
 }
 
 TEST_CASE("several workers share the queue without double work") {

@@ -706,6 +706,72 @@ void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
   REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
 }
 
+void Stack::PublishTyped(const std::string& body, const std::string& message_id,
+                         const std::string& type,
+                         const std::map<std::string, std::string>& headers) {
+  AmqpConnection c = Broker();
+  amqp_confirm_select(c.get(), AmqpConnection::kChannel);
+  REQUIRE(c.CheckRpc("confirm.select").ok());
+  std::vector<amqp_table_entry_t> entries;
+  for (const auto& [key, value] : headers) {
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(key.c_str());
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = amqp_cstring_bytes(value.c_str());
+    entries.push_back(e);
+  }
+  amqp_basic_properties_t props;
+  std::memset(&props, 0, sizeof props);
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
+                 AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
+  props.delivery_mode = 2;
+  props.message_id = amqp_cstring_bytes(message_id.c_str());
+  props.content_type = amqp_cstring_bytes("application/json");
+  props.timestamp = 1764249539;
+  if (!type.empty()) {
+    props._flags |= AMQP_BASIC_TYPE_FLAG;
+    props.type = amqp_cstring_bytes(type.c_str());
+  }
+  if (!entries.empty()) {
+    props._flags |= AMQP_BASIC_HEADERS_FLAG;
+    props.headers = amqp_table_t{static_cast<int>(entries.size()), entries.data()};
+  }
+  amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
+  REQUIRE(amqp_basic_publish(c.get(), AmqpConnection::kChannel,
+                             amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"), 1,
+                             0, &props, payload) == AMQP_STATUS_OK);
+  amqp_frame_t frame;
+  REQUIRE(amqp_simple_wait_frame(c.get(), &frame) == AMQP_STATUS_OK);
+  REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
+}
+
+bool Stack::GetMessage(const std::string& queue, QueuedMessage* out) {
+  AmqpConnection c = Broker();
+  amqp_rpc_reply_t r = amqp_basic_get(c.get(), AmqpConnection::kChannel,
+                                      amqp_cstring_bytes(queue.c_str()), /*no_ack=*/1);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD)
+    return false;
+  amqp_message_t msg;
+  if (amqp_read_message(c.get(), AmqpConnection::kChannel, &msg, 0).reply_type !=
+      AMQP_RESPONSE_NORMAL) {
+    return false;
+  }
+  auto str = [](amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); };
+  const amqp_basic_properties_t& p = msg.properties;
+  out->body = str(msg.body);
+  out->type = (p._flags & AMQP_BASIC_TYPE_FLAG) != 0 ? str(p.type) : "";
+  out->message_id = (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0 ? str(p.message_id) : "";
+  out->headers.clear();
+  if ((p._flags & AMQP_BASIC_HEADERS_FLAG) != 0) {
+    for (int i = 0; i < p.headers.num_entries; ++i) {
+      std::string key = str(p.headers.entries[i].key);
+      out->headers[key] = HeaderValue(p, key);
+    }
+  }
+  amqp_destroy_message(&msg);
+  return true;
+}
+
 bool Stack::GetDeadLetter(std::string* body, std::string* reason) {
   return GetMessage(dlq_, body, reason);
 }

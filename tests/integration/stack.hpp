@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -178,6 +179,16 @@ class Stack {
   // Broker helpers.
   long long QueueDepth(const std::string& queue);
   void PublishRaw(const std::string& body, const std::string& message_id);
+  // As PublishRaw, with an AMQP type ("" = none) and string headers.
+  void PublishTyped(const std::string& body, const std::string& message_id, const std::string& type,
+                    const std::map<std::string, std::string>& headers);
+  // A message as it lies in a queue: its body and the properties that say what it is.
+  struct QueuedMessage {
+    std::string body, type, message_id;
+    std::map<std::string, std::string> headers;  // strings and integers, as HeaderValue reads them
+  };
+  // Takes one message from `queue` with its properties; false if the queue is empty.
+  bool GetMessage(const std::string& queue, QueuedMessage* out);
   // Takes one message from the dead-letter queue: body and the x-meldestelle-reason header.
   bool GetDeadLetter(std::string* body, std::string* reason);
   // Takes one message from `queue`: its body, and the x-meldestelle-reason header if `reason`.
