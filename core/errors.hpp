@@ -35,8 +35,13 @@ inline constexpr ErrorCode kHttpTimeout{"http_timeout"};
 inline constexpr ErrorCode kHttpTooLarge{"http_too_large"};
 inline constexpr ErrorCode kHttpUnreachable{"http_unreachable"};
 inline constexpr ErrorCode kHttpAddressRefused{"http_address_refused"};
+// The request went out whole and no answer came (timeout or connection lost while waiting): the
+// provider may have acted on it.
+inline constexpr ErrorCode kHttpUnanswered{"http_unanswered"};
 inline constexpr ErrorCode kSmtpTemporary{"smtp_temporary"};
 inline constexpr ErrorCode kSmtpPermanent{"smtp_permanent"};
+// The message's end of data (".") was sent and the relay's final reply never came.
+inline constexpr ErrorCode kSmtpUnconfirmed{"smtp_unconfirmed"};
 
 // The town's directory (core/ldap_client.hpp) and staff sign-in (tickets/staff_accounts.hpp)
 inline constexpr ErrorCode kLdapUnavailable{"ldap_unavailable"};

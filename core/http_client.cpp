@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "core/errors.hpp"
@@ -59,6 +60,18 @@ std::string HostOf(const std::string& url) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   return AsciiLower(host);
+}
+
+// Whether the whole request went out: its header (CURLINFO_REQUEST_SIZE counts what was written
+// of it; 0 before the connection) and all of its body (the upload counter). libcurl 7.88 counts
+// a small POST's body, sent with the header, in both.
+bool WrittenWhole(CURL* c, const HttpClient::Request& req) {
+  long header_bytes = 0;
+  curl_off_t body_bytes = 0;
+  curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &header_bytes);
+  curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &body_bytes);
+  const auto body = static_cast<curl_off_t>(req.method == "POST" ? req.body.size() : 0);
+  return header_bytes > 0 && body_bytes >= body;
 }
 
 void GlobalInit() {
@@ -128,6 +141,23 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
     return MakeError(errors::kHttpAddressRefused,
                      "the host's address is not public (loopback, private, link-local, …)");
   }
+  if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+      rc == CURLE_PARTIAL_FILE) {
+    // Sent whole, then no status line, or a 2xx one whose body did not come whole: the server
+    // may have acted on it. A refusal (another status) is an answer: a plain failure below.
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (WrittenWhole(c, req) && (status == 0 || (status >= 200 && status < 300))) {
+      return MakeError(
+          errors::kHttpUnanswered,
+          std::string(status == 0 ? "the request was sent whole, no answer came: "
+                                  : "the request was sent whole, HTTP " + std::to_string(status) +
+                                        " came without its whole body: ") +
+              (rc == CURLE_OPERATION_TIMEDOUT
+                   ? "nothing more within " + std::to_string(req.timeout.count()) + " ms"
+                   : curl_easy_strerror(rc)));
+    }
+  }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return MakeError(errors::kHttpTimeout,
                      "no complete answer within " + std::to_string(req.timeout.count()) + " ms");
@@ -137,11 +167,30 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
     return MakeError(errors::kHttpUnreachable, curl_easy_strerror(rc));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res.status);
+  curl_header* retry_after = nullptr;
+  if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &retry_after) == CURLHE_OK &&
+      retry_after != nullptr && retry_after->value != nullptr) {
+    res.retry_after = retry_after->value;
+  }
   char* type = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) {
     res.content_type = type;
   }
   return res;
+}
+
+int RetryAfterSeconds(std::string_view value, std::time_t now, int cap) {
+  std::string v(TrimAscii(value));
+  if (v.empty())
+    return 0;
+  if (v.find_first_not_of("0123456789") == std::string::npos) {
+    // delta-seconds; more digits than a cap can need are the cap.
+    return v.size() > 9 ? cap : std::min(cap, std::stoi(v));
+  }
+  std::time_t at = curl_getdate(v.c_str(), nullptr);
+  if (at == -1 || at <= now)
+    return 0;
+  return static_cast<int>(std::min<std::time_t>(cap, at - now));
 }
 
 std::string RedactUrl(std::string_view url) {

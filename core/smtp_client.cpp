@@ -70,6 +70,12 @@ Status SendSmtp(const SmtpMessage& m) {
                     (code > 0 ? " (SMTP " + std::to_string(code) + ")" : "");
   if (code >= 500 && code < 600)
     return MakeError(errors::kSmtpPermanent, why);
+  // The last reply was DATA's go-ahead (354) and the whole message was handed over: libcurl had
+  // sent the end of data and was waiting for the final reply (libcurl 7.88 reports the last
+  // reply's code; the read callback is not asked again once the declared size is read).
+  if (code == 354 && src.offset == m.data.size())
+    return MakeError(errors::kSmtpUnconfirmed, "the message was sent whole, the relay's final "
+                                               "reply did not come: " + why);
   return MakeError(errors::kSmtpTemporary, why);
 }
 
@@ -81,6 +87,7 @@ SmtpMessage SmtpRelay::To(const std::string& to, std::string mail_from, std::str
   m.mail_from = std::move(mail_from);
   m.recipients = {to};
   m.data = std::move(data);
+  m.timeout = timeout;
   return m;
 }
 

@@ -10,16 +10,18 @@
 namespace meldestelle {
 
 // Sends one message through an SMTP relay with libcurl (smtp:// or smtps://; STARTTLS is used
-// when the server offers it). Errors: "smtp_temporary" (connection, timeout, 4xx: try again)
-// and "smtp_permanent" (5xx: the relay refused the message or the recipient). The URL and the
-// password never appear in an error.
+// when the server offers it). Errors: "smtp_temporary" (connection, timeout, 4xx: try again),
+// "smtp_permanent" (5xx: the relay refused the message or the recipient) and
+// "smtp_unconfirmed": the whole message and its end of data (".") were sent, and the relay's
+// final reply did not come (timeout, connection lost) — it may have taken the message. The URL
+// and the password never appear in an error.
 struct SmtpMessage {
   std::string url;  // smtp://host:port
   std::string user, password;
   std::string mail_from;  // envelope sender; "" sends MAIL FROM:<> (auto-replies)
   std::vector<std::string> recipients;
   std::string data;  // the RFC 5322 message, CRLF line ends
-  std::chrono::seconds timeout{30};
+  std::chrono::seconds timeout{30};  // the whole exchange
 };
 Status SendSmtp(const SmtpMessage& message);
 
@@ -38,6 +40,7 @@ struct SmtpRelay {
   std::string user, password;
   std::string from;       // maengel@musterstadt.example
   std::string from_name;  // "Meldestelle"
+  std::chrono::seconds timeout{30};  // email.smtp_timeout_seconds
   bool enabled() const { return !url.empty(); }
   // An SmtpMessage through this relay to `to`, with `mail_from` as the envelope sender.
   SmtpMessage To(const std::string& to, std::string mail_from, std::string data) const;
