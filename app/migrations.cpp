@@ -587,6 +587,15 @@ CREATE INDEX chat_drafts_published ON chat_drafts (channel, sender, published_at
   WHERE state = 'published';
 )SQL";
 
+// Migration 25: an attempt the provider never confirmed (the request went out whole, its answer
+// did not come or could not be read) is an outcome of its own (outbox::Attempt::unconfirmed).
+// A check widened in place: the previous version writes only the values it knew.
+constexpr const char* kUnconfirmedAttempts = R"SQL(
+ALTER TABLE outbox_attempts DROP CONSTRAINT outbox_attempts_outcome_check;
+ALTER TABLE outbox_attempts ADD CONSTRAINT outbox_attempts_outcome_check
+  CHECK (outcome IN ('sent', 'retry', 'failed', 'unconfirmed'));
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -624,6 +633,8 @@ const std::vector<Migration>& Migrations() {
        kPhoneCallsClaimedBy},
       {24, "chat_drafts_published: a sender's published drafts (a pin that comes late)",
        kChatDraftsPublished},
+      {25, "outbox_attempts: the outcome 'unconfirmed' (sent, the provider's answer never came)",
+       kUnconfirmedAttempts},
   };
   return kMigrations;
 }

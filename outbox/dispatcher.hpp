@@ -42,17 +42,34 @@ struct Row {
 // What one attempt came to.
 struct Attempt {
   bool sent = false;
-  bool permanent = false;   // a failure that retrying will not mend
+  bool permanent = false;  // a failure that retrying will not mend
+  // The provider never confirmed: the request went out whole and its answer did not come (a
+  // timeout after sending; SMTP: after the end of data) or could not be read (a 2xx with a
+  // broken body). The message may have gone out. Recorded as 'unconfirmed' in outbox_attempts
+  // and counted in meldestelle_outbox_unconfirmed_total{channel}. With `sent` the row counts as
+  // sent and is not sent again (the provider said 2xx); without, it is tried again like a
+  // failure: a possible double rather than a possible loss (docs/reliability.md).
+  bool unconfirmed = false;
   std::string provider_id;  // sent: the provider's message id (e-mail: our Message-ID)
   std::string detail;       // what went wrong ("HTTP 500", the SMTP error); or a note
   int retry_after_s = 0;    // the provider asked to wait at least this long
   static Attempt Sent(std::string provider_id, std::string detail = {});
   static Attempt Failed(std::string detail, bool permanent, int retry_after_s = 0);
+  // `resend`: try the row again (subject to its attempts); otherwise the row is sent.
+  // `provider_id`: what is known of the message's id (e-mail: our Message-ID), or "".
+  static Attempt Unconfirmed(std::string detail, bool resend, std::string provider_id = {});
+  // A provider's HTTP API call that got no answer (core/http_client.hpp's errors):
+  // "http_unanswered" (the request went out whole) is unconfirmed and tried again; any other is a
+  // transient failure (nothing reached the provider whole).
+  static Attempt NotAnswered(const Error& error);
 };
 
-// How an attempt was recorded.
+// How an attempt was recorded: what became of the row.
 enum class Outcome { kSent, kRetry, kFailed };
 std::string_view Name(Outcome outcome);
+// The attempt's outcome in outbox_attempts: "unconfirmed" for an unconfirmed attempt, else the
+// row's (Name(outcome)).
+std::string_view AttemptName(const Attempt& attempt, Outcome outcome);
 
 // One row made ready to send by its sender, holding what the sender resolved once for it (the
 // department, the address, the text, the ticket as it is now) until its outcome is recorded.
