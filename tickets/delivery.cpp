@@ -264,6 +264,9 @@ DeliveryOrder ReadOrder(const std::string& payload_json) {
 Attempt FromSmtp(const Status& st, const std::string& message_id) {
   if (st)
     return Attempt::Sent(message_id, "sent");
+  // The relay may have taken it: tried again under the same Message-ID (email::RowMessageId).
+  if (st.error().code == errors::kSmtpUnconfirmed)
+    return Attempt::Unconfirmed(st.error().message, true, message_id);
   return Attempt::Failed(st.error().message, st.error().code == errors::kSmtpPermanent);
 }
 
@@ -409,7 +412,8 @@ class MailToDepartment final : public DepartmentDelivery {
     m.subject = text.subject;
     m.text = text.text;
     m.date = email::NowRfc5322();
-    m.message_id = email::NewMessageId("dept", r_.ticket.reference, email::DomainOf(relay_.from));
+    m.message_id =
+        email::RowMessageId("dept", r_.ticket.reference, row_.id, email::DomainOf(relay_.from));
     if (!r_.thread.empty()) {
       m.in_reply_to = r_.thread;
       m.references = {r_.thread};
@@ -496,8 +500,11 @@ class HookToDepartment final : public DepartmentDelivery {
     req.max_bytes = 64 * 1024;  // we read only the status
     auto res = http_.Send(req);
     if (!res) {
-      return Attempt::Failed(res.error().code.str() + ": " + res.error().message,
-                             res.error().code == errors::kHttpTooLarge);
+      if (res.error().code == errors::kHttpTooLarge)
+        return Attempt::Failed(res.error().code.str() + ": " + res.error().message, true);
+      // Sent whole and unanswered: unconfirmed, tried again (the receiver deduplicates on
+      // X-Meldestelle-Delivery).
+      return Attempt::NotAnswered(res.error());
     }
     std::string status = "HTTP " + std::to_string(res->status);
     if (res->status >= 200 && res->status < 300)
@@ -598,7 +605,8 @@ class ForwardSender final : public outbox::Sender {
       m.subject = mail.subject;
       m.text = mail.text;
       m.date = email::NowRfc5322();
-      m.message_id = email::NewMessageId("fwd", mail.reference, email::DomainOf(relay_.from));
+      m.message_id =
+          email::RowMessageId("fwd", mail.reference, row.id, email::DomainOf(relay_.from));
       m.auto_reply = false;
       SmtpMessage smtp = relay_.To(row.address, relay_.from, email::Compose(m));
       return FromSmtp(SendSmtp(smtp), m.message_id);

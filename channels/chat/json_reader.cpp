@@ -14,12 +14,13 @@ const char* TypeName(const Json& v) { return v.type_name(); }
 
 }  // namespace
 
-Result<Json> ParseObject(std::string_view body) {
+Result<Json> ParseObject(std::string_view body, std::string_view what) {
+  const std::string name(what);
   if (TrimAscii(body).empty()) {
-    return MakeError(errors::kBodyEmpty, "the request body is empty");
+    return MakeError(errors::kBodyEmpty, name + " is empty");
   }
   if (!IsValidUtf8(body)) {
-    return MakeError(errors::kInvalidUtf8, "the request body is not valid UTF-8");
+    return MakeError(errors::kInvalidUtf8, name + " is not valid UTF-8");
   }
   Json j;
   try {
@@ -27,17 +28,23 @@ Result<Json> ParseObject(std::string_view body) {
   } catch (const Json::exception& e) {
     // Syntax errors are parse_error; a number like 1e400 is out_of_range. e.what() starts
     // "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
-    std::string what = e.what();
-    size_t cut = what.find("] ");
+    std::string what_failed = e.what();
+    size_t cut = what_failed.find("] ");
     return MakeError(errors::kJsonInvalid,
-                     "the request body is not valid JSON: " +
-                         (cut == std::string::npos ? what : what.substr(cut + 2)));
+                     name + " is not valid JSON: " +
+                         (cut == std::string::npos ? what_failed : what_failed.substr(cut + 2)));
   }
   if (!j.is_object()) {
     return MakeError(errors::kJsonInvalid,
-                     std::string("the request body must be a JSON object, not ") + TypeName(j));
+                     name + " must be a JSON object, not " + TypeName(j));
   }
   return j;
+}
+
+std::string UnreadableAnswer(long http_status, const Error& error) {
+  return "HTTP " + std::to_string(http_status) +
+         " (accepted), but its answer cannot be read: " + error.message +
+         "; most probably sent, not confirmed";
 }
 
 std::string Path(std::string_view parent, std::string_view key) {

@@ -17,8 +17,15 @@ using Json = nlohmann::json;
 
 // Checks UTF-8, then parses. Codes: "body_empty", "invalid_utf8", "json_invalid" (syntax, or not a
 // JSON object at the top). nlohmann decodes \uXXXX escapes, surrogate pairs and "\/" itself and
-// rejects lone surrogates.
-Result<Json> ParseObject(std::string_view body);
+// rejects lone surrogates. `what` names the body in the messages: a webhook's request body, or a
+// provider's answer to us ("the response body").
+inline constexpr std::string_view kRequestBody = "the request body";
+inline constexpr std::string_view kResponseBody = "the response body";
+Result<Json> ParseObject(std::string_view body, std::string_view what = kRequestBody);
+
+// The detail of a provider's success (`http_status` 2xx) whose body could not be read (`error`,
+// from the send response's parser): the message most probably went out, its id is unknown.
+std::string UnreadableAnswer(long http_status, const Error& error);
 
 // Reads fields of one object after another; the first error sticks and every later read returns
 // "absent", so a parser may read a whole object and check `failed()` once. A JSON null counts as

@@ -8,7 +8,8 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   if (!node || !rd.ExpectMap(node, "chat",
                              {"draft_window_seconds", "late_place_minutes", "rate_limit_per_minute",
                               "dedupe_days", "max_media_bytes", "media_timeout_seconds",
-                              "send_max_attempts", "stt_url", "stt_timeout_seconds"}))
+                              "send_max_attempts", "send_timeout_seconds", "stt_url",
+                              "stt_timeout_seconds"}))
     return;
   const YAML::Node& n = node;
 
@@ -19,6 +20,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   rd.Int(n, "max_media_bytes", &out.max_media_bytes, 1024, int64_t{1} << 31, "chat");
   rd.Int(n, "media_timeout_seconds", &out.media_timeout_seconds, 1, 600, "chat");
   rd.Int(n, "send_max_attempts", &out.send_max_attempts, 1, 100, "chat");
+  rd.Int(n, "send_timeout_seconds", &out.send_timeout_seconds, 1, 300, "chat");
   rd.String(n, "stt_url", &out.stt_url, false, "chat");
   if (!out.stt_url.empty() && out.stt_url.rfind("http://", 0) != 0 &&
       out.stt_url.rfind("https://", 0) != 0)

@@ -23,6 +23,9 @@ struct Settings {
   int64_t max_media_bytes = 20 * 1024 * 1024;
   int media_timeout_seconds = 30;
   int send_max_attempts = 8;  // outgoing chat messages: attempts before "failed"
+  // One send to WhatsApp's or Telegram's API, connecting included. An answer later than this
+  // leaves the send unconfirmed (outbox::Attempt::unconfirmed): it is tried again.
+  int send_timeout_seconds = 20;
   // The town's speech-to-text service for voice notes (core/speech.hpp); empty: voice notes
   // stay recordings for staff to listen to.
   std::string stt_url;

@@ -34,7 +34,9 @@ class MailHandler final : public channels::Handler {
 
 SmtpRelay Relay(const Config& config) {
   const auto& e = config.Get<Settings>();
-  return {e.smtp_url, e.smtp_user, e.smtp_password, e.from, e.from_name};
+  return {e.smtp_url,  e.smtp_user,
+          e.smtp_password, e.from,
+          e.from_name, std::chrono::seconds(e.smtp_timeout_seconds)};
 }
 
 channels::Channel Channel() {

@@ -152,6 +152,12 @@ std::string NewMessageId(std::string_view kind, std::string_view reference,
          std::string(domain.empty() ? "meldestelle.invalid" : domain);
 }
 
+std::string RowMessageId(std::string_view kind, std::string_view reference, int64_t outbox_id,
+                         std::string_view domain) {
+  return std::string(kind) + "." + std::string(reference) + ".o" + std::to_string(outbox_id) +
+         "@" + std::string(domain.empty() ? "meldestelle.invalid" : domain);
+}
+
 std::string NowRfc5322() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};

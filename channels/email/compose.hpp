@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,12 @@ std::string EncodeBase64Lines(std::string_view bytes);
 std::string AttachmentHeaders(const OutgoingAttachment& attachment);
 // "ack.<reference>.<random hex>@<domain>": recognisable in replies (In-Reply-To / References).
 std::string NewMessageId(std::string_view kind, std::string_view reference,
+                         std::string_view domain);
+// "ack.<reference>.o<outbox id>@<domain>": the Message-ID of the mail an outbox row sends, the
+// same at every attempt of the row, so that a mail sent again (a relay that took it and never
+// said so) is the same message: relays and mail programs drop the copy. The reference keeps it
+// unique beside another installation's rows of the same number under the same domain.
+std::string RowMessageId(std::string_view kind, std::string_view reference, int64_t outbox_id,
                          std::string_view domain);
 // RFC 5322 date of now, UTC.
 std::string NowRfc5322();

@@ -76,6 +76,11 @@ Attempt SendMail(const SmtpRelay& relay, Outgoing m, const std::string& mail_fro
   auto st = SendSmtp(relay.To(m.to, mail_from, Compose(m)));
   if (st)
     return Attempt::Sent(id);
+  // The relay may have taken it (the end of data sent, no final reply): a citizen's mail is
+  // sent again rather than perhaps lost, under the same Message-ID (RowMessageId), which
+  // relays and mail programs recognise as the same message.
+  if (st.error().code == errors::kSmtpUnconfirmed)
+    return Attempt::Unconfirmed(st.error().message, true, id);
   return Attempt::Failed(st.error().message, st.error().code == errors::kSmtpPermanent);
 }
 
@@ -115,7 +120,7 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   Thread thread = ThreadOf(json::parse(row.payload, nullptr, false));
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
-  m.message_id = NewMessageId("ack", a.reference, DomainOf(config.Get<Settings>().from));
+  m.message_id = RowMessageId("ack", a.reference, row.id, DomainOf(config.Get<Settings>().from));
   m.auto_reply = true;
   return m;
 }
@@ -150,7 +155,8 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
            privacy::NoticeLine(config_, n.language);
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
-  m.message_id = NewMessageId("status", n.reference, DomainOf(config_.Get<Settings>().from));
+  m.message_id =
+      RowMessageId("status", n.reference, row.id, DomainOf(config_.Get<Settings>().from));
   m.auto_reply = false;
   m.headers.push_back({"Auto-Submitted", "auto-generated"});
   // RFC 2369 and RFC 8058: the mail program's own "unsubscribe" button, one click.

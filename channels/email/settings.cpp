@@ -7,7 +7,8 @@ namespace meldestelle::email {
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
   if (!node ||
       !rd.ExpectMap(node, "email",
-                    {"smtp_url", "smtp_user", "smtp_password", "from", "from_name", "templates",
+                    {"smtp_url", "smtp_user", "smtp_password", "smtp_timeout_seconds", "from",
+                     "from_name", "templates",
                      "intake_secret", "imap_url", "imap_user", "imap_password",
                      "imap_interval_seconds", "mailgun_signing_key", "sendgrid_secret",
                      "max_message_bytes", "max_attachments", "max_depth"}))
@@ -17,6 +18,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   rd.String(n, "smtp_url", &out.smtp_url, false, "email");
   rd.String(n, "smtp_user", &out.smtp_user, false, "email");
   ReadSecret(rd, n, "smtp_password", "email", "MELDESTELLE_SMTP_PASSWORD", &out.smtp_password);
+  rd.Int(n, "smtp_timeout_seconds", &out.smtp_timeout_seconds, 1, 600, "email");
   rd.String(n, "from", &out.from, false, "email");
   rd.String(n, "from_name", &out.from_name, false, "email");
   ReadSecret(rd, n, "intake_secret", "email", "MELDESTELLE_MAIL_SECRET", &out.intake_secret);

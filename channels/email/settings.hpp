@@ -20,6 +20,10 @@ struct Settings {
   std::string smtp_url;
   std::string smtp_user;
   std::string smtp_password;
+  // One message through the relay, the whole exchange; a final reply later than this leaves the
+  // mail unconfirmed (tried again, under the same Message-ID). Department deliveries use
+  // tickets.delivery_timeout_seconds.
+  int smtp_timeout_seconds = 30;
   std::string from = "maengel@musterstadt.example";
   std::string from_name = "Meldestelle";
   struct Template {

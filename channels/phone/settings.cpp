@@ -7,7 +7,8 @@ namespace meldestelle::phone {
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
   if (!node ||
       !rd.ExpectMap(node, "phone",
-                    {"auth_token", "account_sid", "api_base", "sms_from", "max_recording_seconds",
+                    {"auth_token", "account_sid", "api_base", "sms_from", "sms_timeout_seconds",
+                     "max_recording_seconds",
                      "transcription", "stt_url", "stt_timeout_seconds",
                      "transcription_wait_seconds", "transcript_secret", "recording_retention_days",
                      "location_min_confidence", "texts", "audio_private_networks"}))
@@ -20,6 +21,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   while (!out.api_base.empty() && out.api_base.back() == '/')
     out.api_base.pop_back();
   rd.String(n, "sms_from", &out.sms_from, false, "phone");
+  rd.Int(n, "sms_timeout_seconds", &out.sms_timeout_seconds, 1, 300, "phone");
   rd.Int(n, "max_recording_seconds", &out.max_recording_seconds, 10, 3600, "phone");
   rd.String(n, "transcription", &out.transcription, false, "phone");
   if (auto t = n["transcription"]; t && out.transcription != "auto" &&

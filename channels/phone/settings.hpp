@@ -19,6 +19,9 @@ struct Settings {
   std::string account_sid;
   std::string api_base = "https://api.twilio.com";
   std::string sms_from;  // the number SMS confirmations are sent from; empty = no SMS offer
+  // One send to the Messages API, connecting included; a later answer leaves the SMS
+  // unconfirmed (tried again).
+  int sms_timeout_seconds = 20;
   int max_recording_seconds = 120;
   // Where the text comes from: "provider" (transcribeCallback), "stt" (stt_url), "none";
   // "auto" = stt if stt_url is set, else provider.

@@ -1,5 +1,8 @@
 #include "channels/phone/sms_sender.hpp"
 
+#include <ctime>
+
+#include "channels/chat/json_reader.hpp"
 #include "channels/phone/settings.hpp"
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
@@ -35,18 +38,21 @@ Attempt Send(HttpClient& http, const Config& config, const std::string& to,
   req.url = ph.api_base + "/2010-04-01/Accounts/" + ph.account_sid + "/Messages.json";
   req.headers = {{"Authorization", "Basic " + Base64Encode(ph.account_sid + ":" + ph.auth_token)},
                  {"Content-Type", "application/x-www-form-urlencoded"}};
-  req.timeout = std::chrono::seconds(20);
+  req.timeout = std::chrono::seconds(ph.sms_timeout_seconds);
   req.body = twilio::BuildSmsForm(ph.sms_from, to, text);
   auto res = http.Send(req);
   if (!res)
-    return Attempt::Failed(res.error().code.str() + ": " + res.error().message, false);
+    return Attempt::NotAnswered(res.error());
   auto parsed = twilio::ParseSmsResponse(static_cast<int>(res->status), res->body);
-  if (!parsed)
-    return Attempt::Failed(parsed.error().message, res->status < 500);
+  if (!parsed) {
+    // Only a 2xx answer fails to parse: Twilio took the message, its sid is unknown.
+    return Attempt::Unconfirmed(chat::UnreadableAnswer(res->status, parsed.error()), false);
+  }
   if (!parsed->sid.empty())
     return Attempt::Sent(parsed->sid);
+  // 429 (and 20429) come with Retry-After.
   return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
-                         parsed->permanent);
+                         parsed->permanent, RetryAfterSeconds(res->retry_after, std::time(nullptr)));
 }
 
 }  // namespace

@@ -355,7 +355,7 @@ std::string BuildSmsForm(std::string_view from, std::string_view to, std::string
 }
 
 Result<SmsResult> ParseSmsResponse(int http_status, std::string_view body) {
-  auto parsed = chat::ParseObject(body);
+  auto parsed = chat::ParseObject(body, chat::kResponseBody);
   chat::FieldReader r;
   SmsResult s;
   if (http_status >= 200 && http_status < 300) {

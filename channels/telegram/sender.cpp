@@ -4,7 +4,9 @@
 #include <memory>
 #include <optional>
 
+#include "channels/chat/json_reader.hpp"
 #include "channels/chat/outgoing.hpp"
+#include "channels/chat/settings.hpp"
 #include "channels/telegram/settings.hpp"
 #include "channels/telegram/telegram.hpp"
 #include "core/http_client.hpp"
@@ -31,14 +33,16 @@ class Message final : public outbox::Prepared {
     req.method = "POST";
     req.url = tg.api_base + "/bot" + tg.bot_token + "/sendMessage";
     req.headers = {{"Content-Type", "application/json"}};
-    req.timeout = std::chrono::seconds(20);
+    req.timeout = std::chrono::seconds(config_.Get<chat::Settings>().send_timeout_seconds);
     req.body = BuildSendMessage(address_, out_.text, reply);
     auto res = http_.Send(req);
     if (!res)
-      return Attempt::Failed(res.error().code.str() + ": " + res.error().message, false);
+      return Attempt::NotAnswered(res.error());
     auto parsed = ParseSendResponse(static_cast<int>(res->status), res->body);
-    if (!parsed)
-      return Attempt::Failed(parsed.error().message, res->status < 500);
+    if (!parsed) {
+      // Only a 2xx answer fails to parse: Telegram took the message, its id is unknown.
+      return Attempt::Unconfirmed(chat::UnreadableAnswer(res->status, parsed.error()), false);
+    }
     if (!parsed->message_id.empty())
       return Attempt::Sent(parsed->message_id);
     return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->description,
@@ -46,7 +50,7 @@ class Message final : public outbox::Prepared {
   }
 
   void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {
-    if (outcome == outbox::Outcome::kSent)
+    if (outcome == outbox::Outcome::kSent && !a.provider_id.empty())
       outbox::ApplyParkedReceipts(tx, "telegram", a.provider_id);
   }
 

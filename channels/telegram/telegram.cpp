@@ -305,7 +305,7 @@ std::string BuildSendMessage(std::string_view chat_id, std::string_view text,
 }
 
 Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
-  auto parsed = chat::ParseObject(body);
+  auto parsed = chat::ParseObject(body, chat::kResponseBody);
   bool success_status = http_status >= 200 && http_status < 300;
   if (success_status && !parsed) {
     return MakeError(errors::kResponseInvalid, parsed.error().message);
@@ -343,7 +343,7 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
 }
 
 Result<FileInfo> ParseGetFile(std::string_view body) {
-  auto parsed = chat::ParseObject(body);
+  auto parsed = chat::ParseObject(body, chat::kResponseBody);
   if (!parsed) {
     return parsed.error();
   }

@@ -1,8 +1,11 @@
 #include "channels/whatsapp/sender.hpp"
 
+#include <ctime>
 #include <memory>
 
+#include "channels/chat/json_reader.hpp"
 #include "channels/chat/outgoing.hpp"
+#include "channels/chat/settings.hpp"
 #include "channels/whatsapp/settings.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/http_client.hpp"
@@ -51,26 +54,30 @@ class Message final : public outbox::Prepared {
     req.url = wa.api_base + "/" + contact_.account + "/messages";
     req.headers = {{"Authorization", "Bearer " + wa.access_token},
                    {"Content-Type", "application/json"}};
-    req.timeout = std::chrono::seconds(20);
+    req.timeout = std::chrono::seconds(config_.Get<chat::Settings>().send_timeout_seconds);
     req.body = use_template ? BuildTemplateMessage(
                                   row_.address, wa.template_name, wa.template_language,
                                   {tickets::DisplayReference(out_.reference), out_.template_line})
                             : BuildTextMessage(row_.address, out_.text, out_.reply_to);
     auto res = http_.Send(req);
     if (!res)
-      return Attempt::Failed(res.error().code.str() + ": " + res.error().message, false);
+      return Attempt::NotAnswered(res.error());
     auto parsed = ParseSendResponse(static_cast<int>(res->status), res->body);
-    if (!parsed)
-      return Attempt::Failed(parsed.error().message, res->status < 500);
+    if (!parsed) {
+      // Only a 2xx answer fails to parse: Meta took the message, its wamid is unknown.
+      return Attempt::Unconfirmed(chat::UnreadableAnswer(res->status, parsed.error()), false);
+    }
     if (!parsed->message_id.empty())
       return Attempt::Sent(parsed->message_id);
+    // 130429 (throughput) and 131056 (pair rate) come as 429 or 400 with Retry-After.
     return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
-                           parsed->permanent);
+                           parsed->permanent,
+                           RetryAfterSeconds(res->retry_after, std::time(nullptr)));
   }
 
   void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {
     // A receipt that overtook the provider's answer was parked: apply it now.
-    if (outcome == outbox::Outcome::kSent) {
+    if (outcome == outbox::Outcome::kSent && !a.provider_id.empty()) {
       outbox::ApplyParkedReceipts(tx, "whatsapp", a.provider_id, ResendAsTemplate);
     }
   }

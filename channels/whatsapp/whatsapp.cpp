@@ -413,7 +413,7 @@ std::string BuildTemplateMessage(std::string_view to, std::string_view template_
 }
 
 Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
-  auto parsed = chat::ParseObject(body);
+  auto parsed = chat::ParseObject(body, chat::kResponseBody);
   FieldReader r;
   SendResult s;
   if (http_status >= 200 && http_status < 300) {
@@ -453,7 +453,7 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
 }
 
 Result<MediaInfo> ParseMediaInfo(std::string_view body, std::string_view trusted_origin) {
-  auto parsed = chat::ParseObject(body);
+  auto parsed = chat::ParseObject(body, chat::kResponseBody);
   if (!parsed) {
     return parsed.error();
   }
