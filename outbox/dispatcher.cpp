@@ -147,6 +147,22 @@ std::string Senders::ChannelArray() const {
   return ArrayOf(v);
 }
 
+std::vector<std::string> Senders::Channels() const {
+  std::vector<std::string> v;
+  for (const auto& e : entries_)
+    AddDistinct(v, e.channel);
+  return v;
+}
+
+Senders Senders::Only(std::string_view channel) const {
+  Senders s;
+  for (const auto& e : entries_) {
+    if (e.channel == channel)
+      s.entries_.push_back(e);
+  }
+  return s;
+}
+
 std::string Senders::KindArray() const {
   std::vector<std::string> v;
   for (const auto& e : entries_)

@@ -120,6 +120,10 @@ class Senders {
   std::string ChannelArray() const;
   std::string KindArray() const;
   bool empty() const { return entries_.empty(); }
+  // The channels with a sender, in the order they were added.
+  std::vector<std::string> Channels() const;
+  // The senders of `channel` alone (the same instances: give each table to one lane only).
+  Senders Only(std::string_view channel) const;
 
  private:
   struct Entry {
