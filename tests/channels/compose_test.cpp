@@ -78,6 +78,18 @@ TEST_CASE("header text: ASCII as is, anything else as UTF-8 encoded words, no li
   CHECK(EncodeHeaderText("Evil\r\nBcc: x@example.org").find("\n") == std::string::npos);
 }
 
+TEST_CASE("a row's Message-ID is the same at every attempt, and differs between rows",
+          "[compose]") {
+  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example") ==
+        "ack.4KQ7XRT2WNPA.o42@musterstadt.example");
+  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example") ==
+        RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example"));
+  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 43, "musterstadt.example") !=
+        RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example"));
+  CHECK(RowMessageId("status", "4KQ7XRT2WNPA", 42, "") ==
+        "status.4KQ7XRT2WNPA.o42@meldestelle.invalid");
+}
+
 TEST_CASE("an acknowledgement threads to the citizen's mail and says it is automatic",
           "[compose]") {
   Outgoing m;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "channels/chat/json_reader.hpp"
 #include "core/text.hpp"
 #include "vector_files.hpp"
 
@@ -514,6 +515,14 @@ TEST_CASE("telegram send: chat ids, replies and long texts") {
 
 TEST_CASE("telegram send: answers without a usable body") {
   CHECK(ParseSendResponse(200, "").error().code.name() == "response_invalid");
+  // It is the provider's answer that is broken, not our request.
+  auto broken = ParseSendResponse(200, R"({"ok":true,"result":{"message_id":)");
+  CHECK(broken.error().code.name() == "response_invalid");
+  CHECK(broken.error().message.rfind("the response body is not valid JSON: ", 0) == 0);
+  CHECK(chat::UnreadableAnswer(200, broken.error()).rfind(
+            "HTTP 200 (accepted), but its answer cannot be read: the response body is not valid "
+            "JSON",
+            0) == 0);
   CHECK(ParseSendResponse(200, R"({"ok":true,"result":{"message_id":1}})").error().message ==
         "result.chat: missing");
   auto bad_request = ParseSendResponse(
