@@ -52,7 +52,8 @@ Attempt Send(HttpClient& http, const Config& config, const std::string& to,
     return Attempt::Sent(parsed->sid);
   // 429 (and 20429) come with Retry-After.
   return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
-                         parsed->permanent, RetryAfterSeconds(res->retry_after, std::time(nullptr)));
+                         parsed->permanent,
+                         RetryAfterSeconds(res->retry_after, std::time(nullptr)));
 }
 
 }  // namespace
