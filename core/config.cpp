@@ -237,11 +237,12 @@ void ReadShared(YamlReader& rd, const YAML::Node& root, Config& c) {
     c.storage.state_dir = state;
   }
   // Purposes' own secrets (core/links.hpp); without one a purpose's key comes from the master.
-  if (auto n = root["keys"]; n && rd.ExpectMap(n, "keys",
-                                               {"form_tokens", "optout_links", "media_links",
-                                                "inbox", "privacy_audit", "fix_answers"})) {
-    for (const char* name :
-         {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit", "fix_answers"}) {
+  if (auto n = root["keys"];
+      n && rd.ExpectMap(n, "keys",
+                        {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit",
+                         "fix_answers", "message_ids"})) {
+    for (const char* name : {"form_tokens", "optout_links", "media_links", "inbox", "privacy_audit",
+                             "fix_answers", "message_ids"}) {
       std::string secret;
       std::string example = "MELDESTELLE_KEY_";
       for (const char* p = name; *p != '\0'; ++p)

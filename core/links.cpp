@@ -47,6 +47,8 @@ std::string_view KeyName(KeyPurpose purpose) {
       return "privacy_audit";
     case KeyPurpose::kFixAnswers:
       return "fix_answers";
+    case KeyPurpose::kMessageIds:
+      return "message_ids";
   }
   return "unknown";
 }

@@ -18,7 +18,8 @@ enum class KeyPurpose {
   kMediaLinks,
   kInbox,
   kPrivacyAudit,
-  kFixAnswers
+  kFixAnswers,
+  kMessageIds  // the Message-IDs of the mails the outbox sends (channels/email/compose.hpp)
 };
 std::string_view KeyName(KeyPurpose purpose);  // "form_tokens", "optout_links", ...
 // "" when neither the purpose's secret nor the master is configured.

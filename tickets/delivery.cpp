@@ -413,7 +413,8 @@ class MailToDepartment final : public DepartmentDelivery {
     m.text = text.text;
     m.date = email::NowRfc5322();
     m.message_id =
-        email::RowMessageId("dept", r_.ticket.reference, row_.id, email::DomainOf(relay_.from));
+        email::RowMessageId("dept", r_.ticket.reference, row_.id, email::DomainOf(relay_.from),
+                            PurposeKey(config_, KeyPurpose::kMessageIds));
     if (!r_.thread.empty()) {
       m.in_reply_to = r_.thread;
       m.references = {r_.thread};
@@ -606,9 +607,12 @@ class ForwardSender final : public outbox::Sender {
       m.text = mail.text;
       m.date = email::NowRfc5322();
       m.message_id =
-          email::RowMessageId("fwd", mail.reference, row.id, email::DomainOf(relay_.from));
+          email::RowMessageId("fwd", mail.reference, row.id, email::DomainOf(relay_.from),
+                              PurposeKey(config_, KeyPurpose::kMessageIds));
       m.auto_reply = false;
       SmtpMessage smtp = relay_.To(row.address, relay_.from, email::Compose(m));
+      // A forward travels in the departments' lane, whose lease is made of the delivery timeout.
+      smtp.timeout = std::chrono::seconds(config_.Get<Settings>().delivery_timeout_seconds);
       return FromSmtp(SendSmtp(smtp), m.message_id);
     });
   }

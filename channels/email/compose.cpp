@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "core/crypto.hpp"
+#include "core/links.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::email {
@@ -153,9 +154,16 @@ std::string NewMessageId(std::string_view kind, std::string_view reference,
 }
 
 std::string RowMessageId(std::string_view kind, std::string_view reference, int64_t outbox_id,
-                         std::string_view domain) {
-  return std::string(kind) + "." + std::string(reference) + ".o" + std::to_string(outbox_id) +
-         "@" + std::string(domain.empty() ? "meldestelle.invalid" : domain);
+                         std::string_view domain, const std::string& secret) {
+  const std::string local = secret.empty()
+                                ? RandomHex(12)
+                                : SignLink(secret, "message-id",
+                                           std::string(kind) + "|" + std::string(reference) + "|" +
+                                               std::to_string(outbox_id),
+                                           0)
+                                      .substr(0, 24);
+  return std::string(kind) + "." + local + "@" +
+         std::string(domain.empty() ? "meldestelle.invalid" : domain);
 }
 
 std::string NowRfc5322() {

@@ -48,12 +48,15 @@ std::string AttachmentHeaders(const OutgoingAttachment& attachment);
 // "ack.<reference>.<random hex>@<domain>": recognisable in replies (In-Reply-To / References).
 std::string NewMessageId(std::string_view kind, std::string_view reference,
                          std::string_view domain);
-// "ack.<reference>.o<outbox id>@<domain>": the Message-ID of the mail an outbox row sends, the
-// same at every attempt of the row, so that a mail sent again (a relay that took it and never
-// said so) is the same message: relays and mail programs drop the copy. The reference keeps it
-// unique beside another installation's rows of the same number under the same domain.
+// "<kind>.<24 hex>@<domain>": the Message-ID of the mail an outbox row sends, the same at every
+// attempt of the row, so that a mail sent again (a relay that took it and never said so) is the
+// same message: relays and mail programs drop the copy. The hex is a signature of the kind, the
+// reference and the row's id with `secret` (KeyPurpose::kMessageIds), not the id itself: a reply
+// or a bounce is matched to its ticket by the ids it refers to, so nobody may make one up from
+// what they can know (references are public, row ids count up). Without a secret: random, as
+// every attempt's own.
 std::string RowMessageId(std::string_view kind, std::string_view reference, int64_t outbox_id,
-                         std::string_view domain);
+                         std::string_view domain, const std::string& secret);
 // RFC 5322 date of now, UTC.
 std::string NowRfc5322();
 // The domain part of an address ("" if none).

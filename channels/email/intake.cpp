@@ -159,8 +159,14 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
       return true;
     }
     // A reply to one of our mails, or a mail that names a reference: a follow-up.
+    // At most the first 20 ids (In-Reply-To, then References from the thread's start, where our
+    // own mail is): a mail listing thousands is no way to try Message-IDs (they are signed, too:
+    // channels/email/compose.hpp).
     std::string ticket;
+    int looked = 0;
     for (const auto& id : mail.in_reply_to_and_references) {
+      if (++looked > 20)
+        break;
       ticket = outbox::TicketOfMessage(tx, "email", id);
       if (!ticket.empty())
         break;

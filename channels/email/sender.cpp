@@ -120,7 +120,8 @@ Outgoing AckMail(const Config& config, const outbox::Row& row) {
   Thread thread = ThreadOf(json::parse(row.payload, nullptr, false));
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
-  m.message_id = RowMessageId("ack", a.reference, row.id, DomainOf(config.Get<Settings>().from));
+  m.message_id = RowMessageId("ack", a.reference, row.id, DomainOf(config.Get<Settings>().from),
+                              PurposeKey(config, KeyPurpose::kMessageIds));
   m.auto_reply = true;
   return m;
 }
@@ -155,8 +156,8 @@ outbox::Plan StatusSender::Prepare(db::Tx& tx, const outbox::Row& row) {
            privacy::NoticeLine(config_, n.language);
   m.in_reply_to = thread.in_reply_to;
   m.references = thread.references;
-  m.message_id =
-      RowMessageId("status", n.reference, row.id, DomainOf(config_.Get<Settings>().from));
+  m.message_id = RowMessageId("status", n.reference, row.id, DomainOf(config_.Get<Settings>().from),
+                              PurposeKey(config_, KeyPurpose::kMessageIds));
   m.auto_reply = false;
   m.headers.push_back({"Auto-Submitted", "auto-generated"});
   // RFC 2369 and RFC 8058: the mail program's own "unsubscribe" button, one click.

@@ -78,16 +78,26 @@ TEST_CASE("header text: ASCII as is, anything else as UTF-8 encoded words, no li
   CHECK(EncodeHeaderText("Evil\r\nBcc: x@example.org").find("\n") == std::string::npos);
 }
 
-TEST_CASE("a row's Message-ID is the same at every attempt, and differs between rows",
-          "[compose]") {
-  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example") ==
-        "ack.4KQ7XRT2WNPA.o42@musterstadt.example");
-  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example") ==
-        RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example"));
-  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 43, "musterstadt.example") !=
-        RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example"));
-  CHECK(RowMessageId("status", "4KQ7XRT2WNPA", 42, "") ==
-        "status.4KQ7XRT2WNPA.o42@meldestelle.invalid");
+TEST_CASE(
+    "a row's Message-ID is the same at every attempt, differs between rows, and cannot be "
+    "made up from the reference and the row",
+    "[compose]") {
+  const std::string key = "message-id-key";
+  const std::string id = RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example", key);
+  CHECK(id == RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example", key));
+  CHECK(id.rfind("ack.", 0) == 0);
+  CHECK(id.size() == std::string("ack.@musterstadt.example").size() + 24);
+  // Neither the reference nor the row's number is in it: a stranger knows both.
+  CHECK(id.find("4KQ7XRT2WNPA") == std::string::npos);
+  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 43, "musterstadt.example", key) != id);
+  CHECK(RowMessageId("status", "4KQ7XRT2WNPA", 42, "musterstadt.example", key) !=
+        "status" + id.substr(3));
+  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example", "another key") != id);
+  CHECK_THAT(RowMessageId("status", "4KQ7XRT2WNPA", 42, "", key),
+             Catch::EndsWith("@meldestelle.invalid"));
+  // Without a key: random, every attempt its own.
+  CHECK(RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example", "") !=
+        RowMessageId("ack", "4KQ7XRT2WNPA", 42, "musterstadt.example", ""));
 }
 
 TEST_CASE("an acknowledgement threads to the citizen's mail and says it is automatic",
