@@ -268,18 +268,6 @@ void AppendReportJsonBeforeText(std::string& out, const Report& r, ReportJsonFor
 
 namespace {
 
-// C0 controls (tab, LF and CR too), DEL and the C1 controls U+0080…U+009F (in UTF-8 C2 80…C2 9F).
-bool HasAnyControl(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7F ||
-        (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool IsHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -387,13 +375,16 @@ class Reader {
   }
 
   // A string that names or identifies something (an id, a code, a time, a file name): as
-  // String, and no control character at all, not even a line break.
+  // String, and no NUL, which PostgreSQL cannot store. Other control characters are let through:
+  // what the gateway's channels accept (a tab in an Idempotency-Key, a C1 character in a photo's
+  // name, a call centre's call id) must not be dead-lettered behind its 2xx, nor a stored report
+  // refused when it is read again; the fields' own formats are checked where they have one.
   bool Name(const json& obj, const char* key, std::string* out, bool required, Error* err,
             const std::string& path) {
     if (!String(obj, key, out, required, err, path))
       return false;
-    if (HasAnyControl(*out)) {
-      *err = MakeError(errors::kSchemaInvalid, path + key + " must not contain control characters");
+    if (out->find('\0') != std::string::npos) {
+      *err = MakeError(errors::kSchemaInvalid, path + key + " must not contain NUL");
       return false;
     }
     return true;
