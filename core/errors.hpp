@@ -38,6 +38,8 @@ inline constexpr ErrorCode kHttpAddressRefused{"http_address_refused"};
 // The request went out whole and no answer came (timeout or connection lost while waiting): the
 // provider may have acted on it.
 inline constexpr ErrorCode kHttpUnanswered{"http_unanswered"};
+// A 2xx status line came, its body did not come whole: the provider took the request.
+inline constexpr ErrorCode kHttpAcceptedUnread{"http_accepted_unread"};
 inline constexpr ErrorCode kSmtpTemporary{"smtp_temporary"};
 inline constexpr ErrorCode kSmtpPermanent{"smtp_permanent"};
 // The message's end of data (".") was sent and the relay's final reply never came.

@@ -149,7 +149,7 @@ Result<HttpClient::Response> HttpClient::Send(const Request& req) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (WrittenWhole(c, req) && (status == 0 || (status >= 200 && status < 300))) {
       return MakeError(
-          errors::kHttpUnanswered,
+          status == 0 ? errors::kHttpUnanswered : errors::kHttpAcceptedUnread,
           std::string(status == 0 ? "the request was sent whole, no answer came: "
                                   : "the request was sent whole, HTTP " + std::to_string(status) +
                                         " came without its whole body: ") +

@@ -40,6 +40,10 @@ Attempt Attempt::NotAnswered(const Error& e) {
   std::string detail = e.code.str() + ": " + e.message;
   if (e.code == errors::kHttpUnanswered)
     return Unconfirmed(std::move(detail), true);
+  // The provider said 2xx, its body was cut: taken, its message id unknown. Not sent again (a
+  // known double), as a 2xx whose body cannot be read.
+  if (e.code == errors::kHttpAcceptedUnread)
+    return Unconfirmed(std::move(detail), false);
   return Failed(std::move(detail), false);
 }
 
@@ -526,7 +530,17 @@ Result<int> Lane::RunOnce() {
     NoteFailure(rows.error());
     return rows.error();
   }
-  for (const Row& row : *rows) {
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const Row& row = (*rows)[i];
+    // Stopping: no new send (one may take a provider's whole timeout, beyond what systemd
+    // waits before it kills); the rest of the batch goes back.
+    if (stop_ != nullptr && stop_->load()) {
+      std::vector<int64_t> rest;
+      for (size_t k = i; k < rows->size(); ++k)
+        rest.push_back((*rows)[k].id);
+      GiveBack(rest);
+      return static_cast<int>(i);
+    }
     auto plan = Prepare(row);
     Status st = !plan ? Status(plan.error()) : *plan ? Finish(row, std::move(**plan)) : Ok{};
     if (!st) {
@@ -540,6 +554,28 @@ Result<int> Lane::RunOnce() {
     }
   }
   return static_cast<int>(rows->size());
+}
+
+void Lane::GiveBack(const std::vector<int64_t>& ids) {
+  std::string list = "{";
+  for (int64_t id : ids)
+    list += (list.size() > 1 ? "," : "") + std::to_string(id);
+  list += "}";
+  auto given = session_.Transact<bool>([&](db::Tx& tx) {
+    tx.exec_params0(
+        "UPDATE outbox SET status = 'pending', attempts = greatest(attempts - 1, 0),"
+        " next_attempt_at = now(), leased_by = NULL, updated_at = now()"
+        " WHERE id = ANY($1::bigint[]) AND status = 'sending'"
+        " AND leased_by IS NOT DISTINCT FROM nullif($2, '')",
+        list, settings_.holder);
+    tx.commit();
+    return true;
+  });
+  if (!given)
+    log::Warn("outbox rows not given back as the dispatcher stops: their lease ends them",
+              {{"lane", settings_.name},
+               {"rows", std::to_string(ids.size())},
+               {"error", given.error().message}});
 }
 
 void Lane::Run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {

@@ -175,6 +175,9 @@ class Lane {
 
  private:
   Result<std::vector<Row>> Claim();
+  // Claimed rows not sent because the dispatcher stops: pending again at once, for any holder
+  // (best effort: their lease ends them otherwise).
+  void GiveBack(const std::vector<int64_t>& ids);
   // Renews the lease and prepares; nullopt when the row is no longer ours.
   Result<std::optional<Plan>> Prepare(const Row& row);
   Status Finish(const Row& row, Plan plan);

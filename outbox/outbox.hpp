@@ -40,7 +40,7 @@ struct NewRow {
   bool to_send = true;     // false: recorded as done, nothing to send
   // Non-empty: nothing can send it (no channel sends on `channel`): recorded as failed at once,
   // with this as its error, instead of waiting for a sender for ever.
-  std::string failed;
+  std::string failed = {};
 };
 
 // Inserts `row` in `tx`. Returns its id, or nullopt when a row with the same dedupe key exists.

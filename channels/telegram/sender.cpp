@@ -1,5 +1,6 @@
 #include "channels/telegram/sender.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -45,8 +46,10 @@ class Message final : public outbox::Prepared {
     }
     if (!parsed->message_id.empty())
       return Attempt::Sent(parsed->message_id);
+    // Telegram's retry_after, as every Retry-After, at most an hour: a wrong one must not park
+    // an acknowledgement for days.
     return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->description,
-                           parsed->permanent, parsed->retry_after);
+                           parsed->permanent, std::min(parsed->retry_after, kMaxRetryAfterSeconds));
   }
 
   void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {
