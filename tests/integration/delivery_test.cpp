@@ -42,8 +42,10 @@ StackOptions DeliveryOptions(const std::string& dept_email, const std::string& w
               "\", secret: \"${MELDESTELLE_WEBHOOK_SECRET}\"}";
     }
     Replace(cfg, "email: tiefbauamt@musterstadt.example", dept);
+    // The example's two lines as a whole, so that an extra attach_max_bytes is not a key given
+    // twice; what `extra_config` leaves out takes its default (the example's value).
     if (!extra_config.empty())
-      Replace(cfg, "delivery_max_attempts: 6", extra_config);
+      Replace(cfg, "delivery_max_attempts: 6\n  attach_max_bytes: 5242880", extra_config);
   };
   return o;
 }

@@ -250,7 +250,7 @@ StackOptions Options(const FakeApis& apis, const FakeRelay& relay,
 // Both sends time out after a second.
 void QuickTimeouts(std::string& cfg) {
   Replace(cfg, "\nemail:\n", "\nemail:\n  smtp_timeout_seconds: 1\n");
-  Replace(cfg, "\nchat:\n", "\nchat:\n  send_timeout_seconds: 1\n");
+  Replace(cfg, "send_timeout_seconds: 20", "send_timeout_seconds: 1");
 }
 
 // The lane named `name` among the dispatcher's, for this process.
