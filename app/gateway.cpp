@@ -1,4 +1,5 @@
 // `meldestelle gateway`: the HTTP front.
+#include <filesystem>
 #include <iostream>
 
 #include "app/command.hpp"
@@ -35,6 +36,11 @@ int RunGateway(const Args& args) {
     return kExitUsage;
   if (!SchemaIsCurrent(*cfg, "gateway"))
     return kExitFailure;
+  // The photos' folder, there from the start: the command line's privacy commands refuse one
+  // that does not exist (they would look in the wrong place), before the first photo too.
+  if (std::error_code ec; !std::filesystem::create_directories(cfg->storage.media_dir, ec) && ec)
+    log::Warn("the media folder cannot be created: photos cannot be stored",
+              {{"folder", cfg->storage.media_dir.string()}, {"error", ec.message()}});
   metrics::Registry registry;
   channels::Registry channels = channels::BuiltinChannels();
   gateway::Gateway gw(*cfg, channels, registry);

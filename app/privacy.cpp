@@ -1,6 +1,7 @@
 // `meldestelle privacy`: the retention pass at any time, a citizen's data export (Art. 15) and
 // erasure (Art. 17), and who saw a ticket's contact data (docs/datenschutz.md).
 #include <chrono>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
@@ -208,6 +209,20 @@ int RunPrivacy(const Args& args) {
   auto cfg = LoadOrReport(args);
   if (!cfg)
     return kExitUsage;
+  // The photos and recordings these commands delete or copy: in a folder that does not exist
+  // (a relative path from another working directory, MELDESTELLE_MEDIA_DIR not set as for the
+  // service) they would not be found, and the rows would go while the files stayed.
+  if (cmd != "access-log") {
+    std::error_code ec;
+    const auto& media = cfg->storage.media_dir;
+    if (!std::filesystem::is_directory(media, ec)) {
+      std::cerr << "meldestelle privacy " << cmd << ": storage.media_dir " << media.string()
+                << " is no folder here: the photos and recordings would not be found. Run it as"
+                   " the service does (MELDESTELLE_MEDIA_DIR; docs/operations.md, \"Running a"
+                   " command as the service does\")\n";
+      return kExitFailure;
+    }
+  }
   if (cmd == "retention")
     return Retention(args, *cfg);
   if (cmd == "export")

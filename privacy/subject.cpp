@@ -1,5 +1,11 @@
 #include "privacy/subject.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -223,6 +229,14 @@ Result<ExportSummary> Export(const Config& config, const Selector& selector,
     if (ec)
       return MakeError(errors::kInvalidParameter,
                        "--out " + dir.string() + ": cannot create it (" + ec.message() + ")");
+    // A person's data: for the one who exports it, whatever the umask (0700, data.json 0600).
+    for (const auto& d : {dir, dir / "files"}) {
+      std::filesystem::permissions(d, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+      if (ec)
+        return MakeError(errors::kInvalidParameter,
+                         "--out " + d.string() + ": cannot restrict it (" + ec.message() + ")");
+    }
     const std::string ids = ArrayLiteral(person->ticket_ids);
     const std::string refs = ArrayLiteral(person->references);
     const auto pattern = PatternOf(person->contacts);
@@ -309,6 +323,11 @@ Result<ExportSummary> Export(const Config& config, const Selector& selector,
                 {"references", person->references},
                 {"records", records},
                 {"files", files}};
+    const int fd = ::open(summary.data_json.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return MakeError(errors::kInvalidParameter,
+                       "cannot create " + summary.data_json.string() + ": " + std::strerror(errno));
+    ::close(fd);
     std::ofstream out(summary.data_json, std::ios::binary);
     out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     if (!out)

@@ -205,6 +205,12 @@ TEST_CASE(
     INFO(printed);
     REQUIRE(status == 0);
     CHECK(printed.find("wrote ") != std::string::npos);
+    // A person's data is for the one who exported it, whatever the umask (the tests' is 022).
+    namespace fs = std::filesystem;
+    CHECK(fs::status(out).permissions() == fs::perms::owner_all);
+    CHECK(fs::status(out / "files").permissions() == fs::perms::owner_all);
+    CHECK(fs::status(out / "data.json").permissions() ==
+          (fs::perms::owner_read | fs::perms::owner_write));
     json data = json::parse(ReadFile(out / "data.json"));
     std::map<std::string, int> tables;
     for (const auto& r : data["records"]) {
@@ -231,6 +237,15 @@ TEST_CASE(
                  &status);
     CHECK(status == 2);
     CHECK_FALSE(std::filesystem::exists(none));
+    // A media folder that is not there (a relative path from another working directory): the
+    // photos would not be found, so nothing is done.
+    const auto elsewhere = s.dir() / "export-elsewhere";
+    std::string refused =
+        s.RunCommand({"privacy", "export", "--phone", "0176/1234567", "--out", elsewhere.string()},
+                     &status, {"MELDESTELLE_MEDIA_DIR=" + (s.dir() / "no-media").string()});
+    CHECK(status == 1);
+    CHECK_THAT(refused, Catch::Contains("is no folder here"));
+    CHECK_FALSE(std::filesystem::exists(elsewhere));
   }
 
   SECTION("erase: nothing of them is left anywhere, the tickets stay") {
