@@ -16,6 +16,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "gateway/rate_limit.hpp"
+
 namespace meldestelle::gateway {
 namespace {
 
@@ -473,6 +475,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   NameOf(sock, true, client, port);
   bool capped =
       std::find(limits_.exempt.begin(), limits_.exempt.end(), client) == limits_.exempt.end();
+  client = LimitKey(client);  // counted by its /64 when IPv6, as the rate limits count
   if (capped && !clients_->Acquire(client, limits_.per_client)) {
     Refused(sock, "connections_per_client");
     return true;

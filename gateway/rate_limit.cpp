@@ -1,7 +1,10 @@
 #include "gateway/rate_limit.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/text.hpp"
 
@@ -78,6 +81,23 @@ std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
       return std::string(hop);
   }
   return std::string(peer);
+}
+
+std::string LimitKey(std::string_view address) {
+  const std::string text(address);
+  in6_addr a{};
+  if (text.find(':') == std::string::npos || inet_pton(AF_INET6, text.c_str(), &a) != 1)
+    return text;
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    char v4[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, a.s6_addr + 12, v4, sizeof v4);
+    return v4;
+  }
+  char key[64];
+  std::snprintf(key, sizeof key, "%x:%x:%x:%x::/64", (a.s6_addr[0] << 8) | a.s6_addr[1],
+                (a.s6_addr[2] << 8) | a.s6_addr[3], (a.s6_addr[4] << 8) | a.s6_addr[5],
+                (a.s6_addr[6] << 8) | a.s6_addr[7]);
+  return key;
 }
 
 }  // namespace meldestelle::gateway

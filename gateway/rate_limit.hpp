@@ -49,4 +49,10 @@ class RateLimiter {
 std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
                           const std::vector<std::string>& trusted_proxies);
 
+// The key a client's allowances are counted under: an IPv4 address as it is, an IPv6 address by
+// its /64 (a household or a server gets a /64 or more, so one client could otherwise take a new
+// allowance with every address of its own), an IPv4-mapped IPv6 address as the IPv4 address.
+// Anything else as it is.
+std::string LimitKey(std::string_view address);
+
 }  // namespace meldestelle::gateway

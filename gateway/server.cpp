@@ -114,7 +114,7 @@ int Gateway::TakeFromAllowance(RateLimiter& limit, const httplib::Request& req, 
     return 0;
   std::string client = ClientAddress(req.remote_addr, channels::Header(req, "X-Forwarded-For"),
                                      config_.gateway.trusted_proxies);
-  auto d = limit.Take(client);
+  auto d = limit.Take(LimitKey(client));
   if (d.allowed)
     return 0;
   registry_.GetCounter(counter, help, {{label, std::string(value)}}).Inc();

@@ -123,11 +123,14 @@ class Staff {
   std::optional<routing::TimeZone> zone_;  // the town's, for the inbox's times; UTC if unknown
   // Failed sign-ins (docs/security.md, "Staff sign-in"): per client address 20, then 10 a
   // minute; per user name from one address 5, then 1 a minute; per user name from anywhere 30,
-  // then 6 a minute. At most kMaxConcurrentSignIns are checked at once.
+  // then 6 a minute; a browser that signed in as the name before only per its device cookie, 5,
+  // then 1 a minute. At most kMaxConcurrentSignIns are checked at once, two more from known
+  // browsers. Addresses are counted by LimitKey (IPv6 by its /64).
   RateLimiter sign_in_clients_{10, 20};
   RateLimiter sign_in_name_clients_{1, 5};
   RateLimiter sign_in_names_{6, 30};
   static constexpr int kMaxConcurrentSignIns = 4;
+  static constexpr int kSignInsForKnownDevices = 2;  // beyond those, for known browsers only
   std::atomic<int> sign_ins_running_{0};  // the town's, for the inbox's times; UTC if unknown
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <ctime>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -29,6 +30,7 @@
 #include "core/text.hpp"
 #include "core/texts.hpp"
 #include "gateway/charts.hpp"
+#include "gateway/rate_limit.hpp"
 #include "gateway/staff.hpp"
 #include "routing/rules.hpp"
 #include "routing/settings.hpp"
@@ -262,6 +264,8 @@ std::string ErrorKey(const Error& e) {
   if (e.code == errors::kInvalidRequest) {
     if (e.message.find("control characters") != std::string::npos)
       return "steuerzeichen";
+    if (e.message.find("must be UTF-8") != std::string::npos)
+      return "eingabe";
     if (e.message.find("reason") != std::string::npos)
       return "grund";
     if (e.message.find("public_note") != std::string::npos)
@@ -606,6 +610,43 @@ std::string CookieHeader(const Config& config, const std::string& name, const st
          (https ? "; Secure" : "");
 }
 
+// OWASP's device cookies: a browser that signed in as a name before carries this cookie
+// (`expiry.nonce.signature`, the signature over the name and the nonce). Its sign-ins as that
+// name are counted under the cookie, not under the name or the address, so that a stranger who
+// guesses a name's password from many addresses (and holds the name's allowance) does not lock
+// its owner out of the browser they always use. A browser without it stays held.
+constexpr const char* kDeviceCookie = "ms_geraet";
+constexpr int64_t kDeviceSeconds = 180LL * 24 * 3600;
+
+// The cookie's nonce when it is a valid device cookie of `name`, else "".
+std::string KnownDevice(const Config& config, const httplib::Request& req,
+                        const std::string& name) {
+  const std::string v = CookieValue(req, kDeviceCookie);
+  const size_t a = v.find('.');
+  const size_t b = a == std::string::npos ? std::string::npos : v.find('.', a + 1);
+  if (name.empty() || b == std::string::npos)
+    return "";
+  int64_t expires = 0;
+  const char* first = v.data();
+  if (std::from_chars(first, first + a, expires).ec != std::errc{} || expires <= 0)
+    return "";
+  const std::string nonce = v.substr(a + 1, b - a - 1);
+  if (!VerifyLink(PurposeKey(config, KeyPurpose::kInbox), "staff-device", name + "|" + nonce,
+                  expires, v.substr(b + 1), static_cast<int64_t>(std::time(nullptr))))
+    return "";
+  return nonce;
+}
+
+std::string DeviceCookie(const Config& config, const std::string& name) {
+  const std::string nonce = RandomHex(16);
+  const int64_t expires = static_cast<int64_t>(std::time(nullptr)) + kDeviceSeconds;
+  return CookieHeader(config, kDeviceCookie,
+                      std::to_string(expires) + "." + nonce + "." +
+                          SignLink(PurposeKey(config, KeyPurpose::kInbox), "staff-device",
+                                   name + "|" + nonce, expires),
+                      "/staff/login", kDeviceSeconds);
+}
+
 }  // namespace
 
 void Staff::SendLoginPage(httplib::Response& res, int status, const std::string& error,
@@ -689,10 +730,16 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
   const std::string client = ClientAddress(req.remote_addr, req.get_header_value("X-Forwarded-For"),
                                            config_.gateway.trusted_proxies);
   const std::string name_key = name.empty() ? std::string("-") : name;
-  const std::pair<RateLimiter*, std::string> allowances[] = {
-      {&sign_in_clients_, client},
-      {&sign_in_name_clients_, name_key + " " + client},
-      {&sign_in_names_, name_key}};
+  const std::string client_key = LimitKey(client);
+  // A browser that signed in as this name before has an allowance of its own (KnownDevice).
+  const std::string device = KnownDevice(config_, req, name);
+  std::vector<std::pair<RateLimiter*, std::string>> allowances;
+  if (device.empty())
+    allowances = {{&sign_in_clients_, client_key},
+                  {&sign_in_name_clients_, name_key + " " + client_key},
+                  {&sign_in_names_, name_key}};
+  else
+    allowances = {{&sign_in_name_clients_, name_key + " device " + device}};
   auto refund = [&] {
     for (const auto& [limiter, key] : allowances)
       limiter->Refund(key);
@@ -714,7 +761,10 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
   }
   // A sign-in holds a thread for an Argon2id hash (19 MiB) or the directory's answers: only a
   // few at once, so that they never take the threads citizens' reports need.
-  if (sign_ins_running_.fetch_add(1) >= kMaxConcurrentSignIns) {
+  // Known browsers have places of their own, so that a flood of strangers' attempts does not
+  // keep staff out.
+  const int places = kMaxConcurrentSignIns + (device.empty() ? 0 : kSignInsForKnownDevices);
+  if (sign_ins_running_.fetch_add(1) >= places) {
     sign_ins_running_.fetch_sub(1);
     refund();
     CountSignIn("any", "busy");
@@ -782,6 +832,7 @@ void Staff::InboxLogin(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Set-Cookie", CookieHeader(config_, kCookie, *id, "/staff",
                                             static_cast<long>(limits.hours) * 3600));
   res.set_header("Set-Cookie", CookieHeader(config_, kLoginCookie, "", "/staff/login", 0));
+  res.set_header("Set-Cookie", DeviceCookie(config_, name));  // renewed with every sign-in
   res.set_header("Location", next);
 }
 

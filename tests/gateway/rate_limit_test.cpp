@@ -49,4 +49,15 @@ TEST_CASE("rate limit: the client is the peer unless the peer is a trusted proxy
   CHECK(ClientAddress("10.0.0.1", "10.0.0.2", proxies) == "10.0.0.1");
 }
 
+TEST_CASE("rate limit keys: IPv6 by its /64, IPv4 and mapped IPv4 as the address", "[rate_limit]") {
+  CHECK(LimitKey("203.0.113.9") == "203.0.113.9");
+  CHECK(LimitKey("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64");
+  CHECK(LimitKey("2001:db8:1:2::ffff") == LimitKey("2001:db8:1:2:aaaa::1"));
+  CHECK(LimitKey("2001:db8:1:3::1") != LimitKey("2001:db8:1:2::1"));
+  CHECK(LimitKey("::1") == "0:0:0:0::/64");
+  CHECK(LimitKey("::ffff:198.51.100.7") == "198.51.100.7");
+  CHECK(LimitKey("not an address") == "not an address");
+  CHECK(LimitKey("") == "");
+}
+
 }  // namespace rate_limit_test

@@ -218,6 +218,20 @@ TEST_CASE(
   Stack s;
   AddStaffAccount(s, "kasse", {"--department", "tiefbauamt"}, "Kassen-Passwort-2026");
   AddStaffAccount(s, "hof", {"--department", "tiefbauamt"}, "Hof-Passwort-2026-x");
+  // The browser kasse always uses has signed in before: it carries the device cookie.
+  auto earlier = PostSignIn(s, "kasse", "Kassen-Passwort-2026");
+  REQUIRE(earlier);
+  REQUIRE(earlier->status == 303);
+  std::string device;
+  for (size_t i = 0; i < earlier->get_header_value_count("Set-Cookie"); ++i) {
+    const std::string c = earlier->get_header_value("Set-Cookie", i);
+    if (c.rfind("ms_geraet=", 0) == 0)
+      device = c;
+  }
+  REQUIRE_FALSE(device.empty());
+  CHECK(device.find("Path=/staff/login") != std::string::npos);
+  CHECK(device.find("HttpOnly") != std::string::npos);
+  device = device.substr(0, device.find(';'));
   for (int i = 0; i < 5; ++i) {
     INFO(i);
     CHECK(Location(PostSignIn(s, "kasse", "rate-" + std::to_string(i)))
@@ -230,7 +244,18 @@ TEST_CASE(
   CHECK(held->status == 429);
   CHECK(std::stoi(held->get_header_value("Retry-After")) >= 1);
   CHECK(held->body.find("Zu viele Anmeldeversuche") != std::string::npos);
-  CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 0);
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions") == 1);  // the earlier one
+  // The guesses held the name, not kasse's own browser: with its device cookie she gets in. A
+  // cookie signed for another name, or altered, is no device cookie.
+  auto known = PostSignIn(s, "kasse", "Kassen-Passwort-2026", "/staff", device);
+  REQUIRE(known);
+  CHECK(known->status == 303);
+  CHECK(s.Count("SELECT count(*) FROM staff_sessions WHERE username = 'kasse'") == 2);
+  std::string altered = device;
+  altered.back() = altered.back() == '0' ? '1' : '0';
+  auto forged = PostSignIn(s, "kasse", "Kassen-Passwort-2026", "/staff", altered);
+  REQUIRE(forged);
+  CHECK(forged->status == 429);
   for (int i = 0; i < 25; ++i)
     InboxSignIn(s, "hof", "Hof-Passwort-2026-x");
   CHECK(s.Count("SELECT count(*) FROM staff_sessions WHERE username = 'hof'") == 25);

@@ -565,15 +565,17 @@ std::string DirectoryPassword() {
 }
 
 httplib::Result PostSignIn(const Stack& s, const std::string& user, const std::string& password,
-                           const std::string& next) {
+                           const std::string& next, const std::string& cookie) {
   auto c = s.Client();
   auto form = c.Get("/staff/login");
   REQUIRE(form);
-  std::string cookie = form->get_header_value("Set-Cookie");
+  std::string page_cookie = form->get_header_value("Set-Cookie");
   std::smatch m;
   REQUIRE(std::regex_search(form->body, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
   return c.Post(
-      "/staff/login", {{"Cookie", cookie.substr(0, cookie.find(';'))}},
+      "/staff/login",
+      {{"Cookie",
+        page_cookie.substr(0, page_cookie.find(';')) + (cookie.empty() ? "" : "; " + cookie)}},
       FormUrlEncode(
           {{"benutzer", user}, {"passwort", password}, {"weiter", next}, {"csrf", m[1].str()}}),
       "application/x-www-form-urlencoded");

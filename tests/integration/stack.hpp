@@ -129,9 +129,9 @@ struct StackOptions {
 };
 
 // The inbox's sign-in form posted as a browser does (the page's cookie and signed token first):
-// the answer, a 303 to `next` on success.
+// the answer, a 303 to `next` on success. `cookie` ("name=value") is sent besides the page's.
 httplib::Result PostSignIn(const Stack& s, const std::string& user, const std::string& password,
-                           const std::string& next = "/staff");
+                           const std::string& next = "/staff", const std::string& cookie = "");
 // Signs in (REQUIREs success) and returns the session's Cookie header for the inbox's pages.
 httplib::Headers InboxSignIn(const Stack& s, const std::string& user, const std::string& password);
 // `meldestelle staff add USER ARGS… --password-stdin` with `password` on its input; REQUIREs
