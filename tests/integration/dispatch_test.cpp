@@ -249,7 +249,7 @@ StackOptions Options(const FakeApis& apis, const FakeRelay& relay,
 
 // Both sends time out after a second.
 void QuickTimeouts(std::string& cfg) {
-  Replace(cfg, "\nemail:\n", "\nemail:\n  smtp_timeout_seconds: 1\n");
+  Replace(cfg, "smtp_timeout_seconds: 30", "smtp_timeout_seconds: 1");
   Replace(cfg, "send_timeout_seconds: 20", "send_timeout_seconds: 1");
 }
 
@@ -314,7 +314,8 @@ TEST_CASE(
   auto mails = relay.messages();
   REQUIRE(mails.size() == 2);
   const std::string message_id = Header(mails[0], "Message-ID");
-  CHECK(message_id == "<ack.4KQ7XRT2WNPA.o" + id + "@musterstadt.example>");
+  CHECK_THAT(message_id, Catch::StartsWith("<ack.") && Catch::EndsWith("@musterstadt.example>"));
+  CHECK(message_id.find("4KQ7XRT2WNPA") == std::string::npos);  // signed, not the reference
   CHECK(Header(mails[1], "Message-ID") == message_id);
   CHECK(One(s, "SELECT provider_message_id FROM outbox WHERE id = " + id) ==
         message_id.substr(1, message_id.size() - 2));

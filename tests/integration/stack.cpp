@@ -564,6 +564,17 @@ std::string DirectoryPassword() {
   return pw;
 }
 
+size_t StoredFiles(const std::filesystem::path& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file())
+      ++n;
+  }
+  return n;
+}
+
 httplib::Result PostSignIn(const Stack& s, const std::string& user, const std::string& password,
                            const std::string& next, const std::string& cookie) {
   auto c = s.Client();

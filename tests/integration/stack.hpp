@@ -128,6 +128,9 @@ struct StackOptions {
   bool processes = true;
 };
 
+// The regular files under `dir` (a media folder), 0 when it does not exist.
+size_t StoredFiles(const std::filesystem::path& dir);
+
 // The inbox's sign-in form posted as a browser does (the page's cookie and signed token first):
 // the answer, a 303 to `next` on success. `cookie` ("name=value") is sent besides the page's.
 httplib::Result PostSignIn(const Stack& s, const std::string& user, const std::string& password,
