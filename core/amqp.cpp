@@ -200,8 +200,6 @@ Status AmqpConnection::CheckRpc(std::string_view what) {
   return MakeError(errors::kBrokerError, std::string(what) + " failed", DescribeRpcReply(r));
 }
 
-namespace {
-
 amqp_table_entry_t StringEntry(const char* key, const char* value) {
   amqp_table_entry_t e;
   e.key = amqp_cstring_bytes(key);
@@ -217,8 +215,6 @@ amqp_table_entry_t IntEntry(const char* key, int64_t value) {
   e.value.value.i64 = value;
   return e;
 }
-
-}  // namespace
 
 std::vector<std::string> BrokerUrls(const Config::Amqp& cfg) {
   return cfg.urls.empty() ? std::vector<std::string>{cfg.url} : cfg.urls;

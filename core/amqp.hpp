@@ -119,6 +119,10 @@ class OwnedProperties {
   std::shared_ptr<const Held> held_;
 };
 
+// A header table's entry; key and value are pointed to, not copied: they must outlive its use.
+amqp_table_entry_t StringEntry(const char* key, const char* value);
+amqp_table_entry_t IntEntry(const char* key, int64_t value);
+
 // Headers that describe one trip through a queue, not the message, and are not carried when it
 // is published again: the broker's (x-delivery-count, x-death, x-first-death-*, x-last-death-*)
 // and the dead-letter queue's own (x-meldestelle-*: reason, message id, time of failure).

@@ -79,16 +79,10 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
   std::string original_id =
       (in_props._flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? Bytes(in_props.message_id) : "";
   std::string failed_at = std::to_string(NowMs());
-  std::vector<amqp_table_entry_t> ours(3);
-  ours[0].key = amqp_cstring_bytes("x-meldestelle-reason");
-  ours[0].value.kind = AMQP_FIELD_KIND_UTF8;
-  ours[0].value.value.bytes = amqp_cstring_bytes(reason_text.c_str());
-  ours[1].key = amqp_cstring_bytes("x-meldestelle-message-id");
-  ours[1].value.kind = AMQP_FIELD_KIND_UTF8;
-  ours[1].value.value.bytes = amqp_cstring_bytes(original_id.c_str());
-  ours[2].key = amqp_cstring_bytes("x-meldestelle-failed-at-ms");
-  ours[2].value.kind = AMQP_FIELD_KIND_UTF8;
-  ours[2].value.value.bytes = amqp_cstring_bytes(failed_at.c_str());
+  const std::vector<amqp_table_entry_t> ours = {
+      StringEntry("x-meldestelle-reason", reason_text.c_str()),
+      StringEntry("x-meldestelle-message-id", original_id.c_str()),
+      StringEntry("x-meldestelle-failed-at-ms", failed_at.c_str())};
   // The message as it came (its type, message id, timestamp, x-received-ms and other headers),
   // so that `dead-letters requeue` brings back the same message: a typed message without its
   // type would be read as a report envelope and refused again.

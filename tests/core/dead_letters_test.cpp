@@ -14,22 +14,6 @@ using namespace meldestelle;
 
 namespace {
 
-amqp_table_entry_t Utf8(const char* key, const char* value) {
-  amqp_table_entry_t e;
-  e.key = amqp_cstring_bytes(key);
-  e.value.kind = AMQP_FIELD_KIND_UTF8;
-  e.value.value.bytes = amqp_cstring_bytes(value);
-  return e;
-}
-
-amqp_table_entry_t Int(const char* key, int64_t value) {
-  amqp_table_entry_t e;
-  e.key = amqp_cstring_bytes(key);
-  e.value.kind = AMQP_FIELD_KIND_I64;
-  e.value.value.i64 = value;
-  return e;
-}
-
 std::string Str(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
 
 std::vector<std::string> Keys(const amqp_basic_properties_t& p) {
@@ -46,14 +30,14 @@ std::vector<std::string> Keys(const amqp_basic_properties_t& p) {
 TEST_CASE("a message published again keeps its type, id, timestamp and application headers") {
   // As a phone event lies in the dead-letter queue: the worker's headers and the broker's.
   std::vector<amqp_table_entry_t> given = {
-      Utf8("x-received-ms", "1764249539074"),
-      Utf8("x-app-header", "kept"),
-      Int("x-delivery-count", 4),
-      Utf8("x-meldestelle-reason", "failed 5 times"),
-      Utf8("x-meldestelle-message-id", "m-1"),
-      Utf8("x-meldestelle-failed-at-ms", "1764249540000"),
-      Utf8("x-first-death-queue", "meldestelle.reports"),
-      Utf8("x-last-death-reason", "delivery_limit"),
+      StringEntry("x-received-ms", "1764249539074"),
+      StringEntry("x-app-header", "kept"),
+      IntEntry("x-delivery-count", 4),
+      StringEntry("x-meldestelle-reason", "failed 5 times"),
+      StringEntry("x-meldestelle-message-id", "m-1"),
+      StringEntry("x-meldestelle-failed-at-ms", "1764249540000"),
+      StringEntry("x-first-death-queue", "meldestelle.reports"),
+      StringEntry("x-last-death-reason", "delivery_limit"),
   };
   std::string type = "phone_event", id = "m-1", user = "guest", expiration = "60000";
   amqp_basic_properties_t in;
@@ -72,11 +56,11 @@ TEST_CASE("a message published again keeps its type, id, timestamp and applicati
   OwnedProperties copy = owned;  // copies share it
   type.assign(type.size(), '#');
   id.assign(id.size(), '#');
-  given[0] = Utf8("x-overwritten", "#");
+  given[0] = StringEntry("x-overwritten", "#");
 
   std::vector<amqp_table_entry_t> headers;
   amqp_basic_properties_t out;
-  RepublishProperties(copy.get(), {Utf8("x-meldestelle-reason", "again")}, &headers, &out);
+  RepublishProperties(copy.get(), {StringEntry("x-meldestelle-reason", "again")}, &headers, &out);
   REQUIRE((out._flags & AMQP_BASIC_TYPE_FLAG) != 0);
   CHECK(Str(out.type) == "phone_event");
   REQUIRE((out._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0);

@@ -701,15 +701,10 @@ long long Stack::QueueDepth(const std::string& queue) {
   return ok->message_count;
 }
 
-void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
+void Stack::PublishConfirmed(const std::string& body, const amqp_basic_properties_t& props) {
   AmqpConnection c = Broker();
   amqp_confirm_select(c.get(), AmqpConnection::kChannel);
   REQUIRE(c.CheckRpc("confirm.select").ok());
-  amqp_basic_properties_t props;
-  std::memset(&props, 0, sizeof props);
-  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
-  props.delivery_mode = 2;
-  props.message_id = amqp_cstring_bytes(message_id.c_str());
   amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
   REQUIRE(amqp_basic_publish(c.get(), AmqpConnection::kChannel,
                              amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"), 1,
@@ -719,20 +714,21 @@ void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
   REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
 }
 
+void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
+  amqp_basic_properties_t props;
+  std::memset(&props, 0, sizeof props);
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+  props.delivery_mode = 2;
+  props.message_id = amqp_cstring_bytes(message_id.c_str());
+  PublishConfirmed(body, props);
+}
+
 void Stack::PublishTyped(const std::string& body, const std::string& message_id,
                          const std::string& type,
                          const std::map<std::string, std::string>& headers) {
-  AmqpConnection c = Broker();
-  amqp_confirm_select(c.get(), AmqpConnection::kChannel);
-  REQUIRE(c.CheckRpc("confirm.select").ok());
   std::vector<amqp_table_entry_t> entries;
-  for (const auto& [key, value] : headers) {
-    amqp_table_entry_t e;
-    e.key = amqp_cstring_bytes(key.c_str());
-    e.value.kind = AMQP_FIELD_KIND_UTF8;
-    e.value.value.bytes = amqp_cstring_bytes(value.c_str());
-    entries.push_back(e);
-  }
+  for (const auto& [key, value] : headers)
+    entries.push_back(StringEntry(key.c_str(), value.c_str()));
   amqp_basic_properties_t props;
   std::memset(&props, 0, sizeof props);
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
@@ -749,13 +745,7 @@ void Stack::PublishTyped(const std::string& body, const std::string& message_id,
     props._flags |= AMQP_BASIC_HEADERS_FLAG;
     props.headers = amqp_table_t{static_cast<int>(entries.size()), entries.data()};
   }
-  amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
-  REQUIRE(amqp_basic_publish(c.get(), AmqpConnection::kChannel,
-                             amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"), 1,
-                             0, &props, payload) == AMQP_STATUS_OK);
-  amqp_frame_t frame;
-  REQUIRE(amqp_simple_wait_frame(c.get(), &frame) == AMQP_STATUS_OK);
-  REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
+  PublishConfirmed(body, props);
 }
 
 bool Stack::GetMessage(const std::string& queue, QueuedMessage* out) {

@@ -4,6 +4,7 @@
 // RabbitMQ and PostgreSQL that scripts/test started. Each Stack gets its own database, queue
 // names, media directory and port, so tests do not see each other's data.
 
+#include <amqp.h>
 #include <httplib.h>
 #include <sys/types.h>
 
@@ -227,6 +228,8 @@ class Stack {
 
  private:
   std::vector<std::string> ProcessEnv() const;
+  // Publishes `body` with `props` to the stack's exchange and waits for the broker's confirm.
+  void PublishConfirmed(const std::string& body, const amqp_basic_properties_t& props);
   StackOptions options_;
   std::filesystem::path dir_;
   std::filesystem::path config_file_;
