@@ -3,7 +3,9 @@
 # scripts/package (issue 17, point 4): the Debian package holds what it must, its dependencies
 # resolve on this Debian 12, and it installs: the units pass `systemd-analyze verify` where they
 # are installed, the binary answers --version, the user and the secrets file's rights are made,
-# backup and restore run; then it is purged again, leaving nothing of it behind.
+# backup and restore run; it is upgraded to a next version and goes back, keeping the town's
+# edits, secrets and media; then it is removed and purged, leaving nothing of it behind but the
+# media.
 #
 # The real installation runs as root when no meldestelle package is installed already (a machine
 # that runs Meldestelle is never touched) and MELDESTELLE_PACKAGE_INSTALL is not 0; it is what the
@@ -13,7 +15,7 @@ set -euo pipefail
 bin=$(realpath "${1:?usage: package_test.sh PATH_TO_MELDESTELLE}")
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=$(mktemp -d)
-installed_here=0 user_made=0
+installed_here=0 user_made=0 varlib_made=0
 cleanup() {
   if ((installed_here)); then
     dpkg --purge meldestelle >/dev/null 2>&1 || true
@@ -22,12 +24,19 @@ cleanup() {
       groupdel meldestelle 2>/dev/null || true
     fi
   fi
+  ((!varlib_made)) || rm -rf /var/lib/meldestelle
   rm -rf "$dir"
 }
 trap cleanup EXIT
 fail=0
 ok() { echo "ok - $*"; }
 bad() { echo "FAIL: $*" >&2; fail=1; }
+# expect WHAT COMMAND...: ok WHAT when COMMAND succeeds, else a failure named WHAT.
+expect() {
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else bad "not so: $what"; fi
+}
 
 "$src/scripts/package" --binary "$bin" --output "$dir" --compress none >"$dir/package.log" 2>&1 ||
   { cat "$dir/package.log" >&2; echo "FAIL: scripts/package" >&2; exit 1; }
@@ -139,7 +148,61 @@ else
   bad "the installed configuration does not load: $out"
 fi
 
-# Removed and purged: nothing of it stays but what is the town's (none made here).
+# An upgrade, as docs/operations.md ("Upgrading") has the town's IT do it, on what an admin made of
+# the installation: secrets in meldestelle.env, an edited rule file, the service's media. The
+# next version is this package with a higher version and a changed meldestelle.yaml and
+# meldestelle.env: the maintainer scripts and the conffiles are what an upgrade goes through.
+old_version=$(dpkg-query -W -f '${Version}' meldestelle)
+new_version=$old_version+upgrade1
+secret='MELDESTELLE_FORM_SECRET=the-towns-own-secret-0123456789abcdef'
+echo "$secret" >>/etc/meldestelle/meldestelle.env
+echo '# edited by the town' >>/etc/meldestelle/rules.yaml
+rules_edited=$(sha256sum </etc/meldestelle/rules.yaml)
+[[ -e /var/lib/meldestelle ]] || varlib_made=1
+install -d -o meldestelle -g meldestelle -m 0750 /var/lib/meldestelle /var/lib/meldestelle/media
+echo 'a photo' >/var/lib/meldestelle/media/kept-by-the-town
+dpkg-deb -R "$deb" "$dir/next"
+sed -i "s/^Version: .*/Version: $new_version/" "$dir/next/DEBIAN/control"
+echo '# new in the next version' >>"$dir/next/etc/meldestelle/meldestelle.yaml"
+echo '# MELDESTELLE_NEW_SETTING=' >>"$dir/next/etc/meldestelle/meldestelle.env"
+next_yaml=$(sha256sum <"$dir/next/etc/meldestelle/meldestelle.yaml")
+next_deb=$dir/meldestelle_${new_version}_$(dpkg --print-architecture).deb
+dpkg-deb --root-owner-group -Znone --build "$dir/next" "$next_deb" >/dev/null
+# Both the admin and the package changed meldestelle.env, so dpkg asks. The documented answer is
+# to keep one's own (--force-confold: an admin's "N"), with the new file beside it (.dpkg-dist).
+upgrade() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold 2>&1
+}
+if ! out=$(upgrade "$next_deb"); then
+  bad "the upgrade to $new_version failed: $out"
+else
+  expect "upgraded from $old_version to $new_version" \
+    test "$(dpkg-query -W -f '${Version} ${Status}' meldestelle)" = "$new_version install ok installed"
+  expect "postinst names the version upgraded from" grep -q "upgraded from $old_version" <<<"$out"
+  expect "the upgrade kept the town's meldestelle.env" grep -qxF "$secret" /etc/meldestelle/meldestelle.env
+  expect "the new meldestelle.env is beside it, as meldestelle.env.dpkg-dist" \
+    grep -q MELDESTELLE_NEW_SETTING /etc/meldestelle/meldestelle.env.dpkg-dist
+  expect "meldestelle.env is still 640 root:meldestelle" \
+    test "$(stat -c '%a %U:%G' /etc/meldestelle/meldestelle.env)" = "640 root:meldestelle"
+  expect "meldestelle.yaml, which nobody edited, is the new version's" \
+    test "$(sha256sum </etc/meldestelle/meldestelle.yaml)" = "$next_yaml"
+  expect "the town's edit of rules.yaml is kept" \
+    test "$(sha256sum </etc/meldestelle/rules.yaml)" = "$rules_edited"
+  expect "the upgrade kept the media" test -f /var/lib/meldestelle/media/kept-by-the-town
+fi
+# Going back: the previous package installed over the newer one (docs/operations.md).
+if ! out=$(upgrade --allow-downgrades "$deb"); then
+  bad "going back to $old_version failed: $out"
+else
+  expect "went back to $old_version" test "$(dpkg-query -W -f '${Version}' meldestelle)" = "$old_version"
+  expect "going back kept the town's meldestelle.env" grep -qxF "$secret" /etc/meldestelle/meldestelle.env
+fi
+
+# Removed: the configuration stays. Purged: nothing of it stays but the town's media.
+dpkg --remove meldestelle >/dev/null 2>&1 || bad "dpkg --remove"
+expect "removed: the binary is gone" test ! -e /usr/bin/meldestelle
+expect "removed: /etc/meldestelle stays" grep -qxF "$secret" /etc/meldestelle/meldestelle.env
 dpkg --purge meldestelle >/dev/null 2>&1 || bad "dpkg --purge"
 installed_here=0
 for gone in /usr/bin/meldestelle /lib/systemd/system/meldestelle-gateway@.service /etc/meldestelle \
@@ -147,6 +210,7 @@ for gone in /usr/bin/meldestelle /lib/systemd/system/meldestelle-gateway@.servic
   [[ ! -e $gone ]] || bad "$gone is still there after the purge"
 done
 ((fail)) || ok "purged: no file of it is left"
+expect "the purge kept the town's media" test -f /var/lib/meldestelle/media/kept-by-the-town
 if ((user_made)); then
   userdel meldestelle 2>/dev/null || true
   groupdel meldestelle 2>/dev/null || true
