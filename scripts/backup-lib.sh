@@ -109,17 +109,40 @@ bk_media_list() {
   done)
 }
 
-# bk_dump_attachments DUMP: the SHA-256 of every photo and document the tickets of a pg_dump
-# (custom format) name (table attachments), sorted, once each.
-bk_dump_attachments() {
-  "$bk_pg_bin/pg_restore" --data-only --table=attachments --file=- "$1" |
+# bk_dump_media DUMP: the SHA-256 of every file of the media folder that the database in a pg_dump
+# (custom format) names, sorted, once each: the same four places privacy's retention asks before
+# it deletes a file (privacy/anonymise.cpp, UnreferencedCondition) — the tickets' photos and
+# documents (attachments), those of chat messages not yet a report (chat_draft_items), the phone
+# calls' recordings not deleted (phone_calls) and the photos sent after a report
+# (ticket_followups' attachments, JSON). A table the dump lacks names nothing.
+bk_dump_media() {
+  "$bk_pg_bin/pg_restore" --data-only --table=attachments --table=chat_draft_items \
+    --table=phone_calls --table=ticket_followups --file=- "$1" |
     awk -F '\t' '
-      /^COPY [^ ]*attachments \(/ {
+      # col(NAME): the number of the column NAME in the COPY block that starts here, else 0.
+      function col(name,   i) { for (i = 1; i <= n; i++) if (c[i] == name) return i; return 0 }
+      /^COPY [^ ]* \(.*\) FROM stdin;$/ {
+        table = $0; sub(/^COPY /, "", table); sub(/ .*/, "", table); sub(/^.*\./, "", table)
         cols = $0; sub(/^[^(]*\(/, "", cols); sub(/\) FROM stdin;$/, "", cols); gsub(/"/, "", cols)
-        n = split(cols, c, ", "); k = 0
-        for (i = 1; i <= n; i++) if (c[i] == "sha256") k = i
-        inside = k > 0; next
+        n = split(cols, c, ", ")
+        sha = 0; deleted = 0; doc = 0
+        if (table == "attachments" || table == "chat_draft_items") sha = col("sha256")
+        else if (table == "phone_calls") { sha = col("recording_sha256"); deleted = col("recording_deleted_at") }
+        else if (table == "ticket_followups") doc = col("attachments")
+        inside = sha > 0 || doc > 0; next
       }
       inside && $0 == "\\." { inside = 0; next }
-      inside { print $k }' | LC_ALL=C sort -u
+      !inside { next }
+      sha > 0 {
+        if ($sha ~ /^[0-9a-f]+$/ && (deleted == 0 || $deleted == "\\N")) print $sha
+        next
+      }
+      {
+        # A JSON array of attachments (COPY escapes no quote): every "sha256": "<hex>" in it.
+        s = $doc
+        while (match(s, /"sha256": *"[0-9a-f]+"/)) {
+          m = substr(s, RSTART, RLENGTH); sub(/^"sha256": *"/, "", m); sub(/"$/, "", m); print m
+          s = substr(s, RSTART + RLENGTH)
+        }
+      }' | LC_ALL=C sort -u
 }

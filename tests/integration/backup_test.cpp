@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
@@ -305,6 +306,75 @@ TEST_CASE(
     CHECK(status == 2);
     CHECK_THAT(out, Catch::Contains("unknown argument '--outptu'"));
   }
+}
+
+TEST_CASE(
+    "scripts/backup: the recordings, chat photos and follow-up photos the database names count "
+    "as its media, as the tickets' photos do",
+    "[integration][backup]") {
+  Stack s;
+  const std::string ref = PostText(s, "Laterne in der Lindenstraße ist dunkel");
+  REQUIRE(s.WaitForCount(kTickets, 1));
+  // A file of each of the other places the database names media (privacy/anonymise.cpp,
+  // UnreferencedCondition), and a recording that was deleted, which names none.
+  auto blob = [&](const std::string& bytes) {
+    const std::string sha = Sha256Hex(bytes);
+    fs::create_directories(BlobPath(s.media_dir(), sha).parent_path());
+    std::ofstream(BlobPath(s.media_dir(), sha), std::ios::binary) << bytes;
+    return sha;
+  };
+  const std::string recording = blob("RIFF eine Sprachaufnahme");
+  const std::string chat_photo = blob("ein Foto aus dem Chat");
+  const std::string followup_photo = blob("ein nachgereichtes Foto");
+  const std::string deleted = Sha256Hex("eine gelöschte Aufnahme");
+  s.Query("INSERT INTO phone_calls (call_id, recording_sha256) VALUES ('CA1', " + Q(recording) +
+          "), ('CA2', " + Q(deleted) + ")");
+  s.Query("UPDATE phone_calls SET recording_deleted_at = now() WHERE call_id = 'CA2'");
+  s.Query(
+      "INSERT INTO chat_drafts (channel, sender, report_id, reference, first_message_id, "
+      "deadline) VALUES ('telegram', '42', gen_random_uuid(), 'M-TEST-1', 'm1', now())");
+  s.Query(
+      "INSERT INTO chat_draft_items (draft_id, message_id, kind, sha256, media_type, size) "
+      "SELECT id, 'm2', 'photo', " +
+      Q(chat_photo) + ", 'image/jpeg', 21 FROM chat_drafts");
+  s.Query(
+      "INSERT INTO ticket_followups (ticket_id, channel, message_id, attachments) SELECT id, "
+      "'email', 'f1', jsonb_build_array(jsonb_build_object('sha256', " +
+      Q(followup_photo) +
+      "::text, 'media_type', 'image/jpeg')) FROM tickets WHERE reference = " + Q(ref));
+
+  int status = -1;
+  // A folder that holds none of them is the wrong one (before, only the tickets' photos counted,
+  // and there are none: this backup went through "with 0 files").
+  fs::create_directories(s.dir() / "empty-media");
+  const fs::path wrong = s.dir() / "falscher-ordner.tar";
+  std::string out =
+      s.RunShell(kScripts + "/backup --media-dir " + (s.dir() / "empty-media").string() +
+                     " --output " + wrong.string(),
+                 &status);
+  INFO(out);
+  CHECK(status != 0);
+  CHECK_THAT(out, Catch::Contains("holds none of the 3 photos and recordings"));
+  CHECK_FALSE(fs::exists(wrong));
+
+  const fs::path backup = s.dir() / "sicherung.tar";
+  out = s.RunShell(kScripts + "/backup --output " + backup.string(), &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK_THAT(out, Catch::Contains("3 files"));
+  CHECK_THAT(out, !Catch::Contains("warning"));
+  const std::string manifest =
+      s.RunShell("tar -xOf " + backup.string() + " meldestelle-backup/MANIFEST", &status);
+  CHECK_THAT(manifest, Catch::Contains("media_files=3"));
+  CHECK_THAT(manifest, Catch::Contains("media_named_missing=0"));
+
+  // One of them gone from the folder: counted as missing, and the backup still made.
+  fs::remove(BlobPath(s.media_dir(), followup_photo));
+  const fs::path partial = s.dir() / "ohne-ein-foto.tar";
+  out = s.RunShell(kScripts + "/backup --output " + partial.string(), &status);
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("1 of the 3 photos and recordings the database names are not"));
+  CHECK_THAT(out, Catch::Contains(followup_photo));
 }
 
 }  // namespace backup_test
