@@ -181,7 +181,11 @@ Lane::Lane(const std::string& database_url, Senders senders, LaneSettings settin
     : session_(database_url),
       senders_(std::move(senders)),
       settings_(std::move(settings)),
-      registry_(registry) {}
+      registry_(registry) {
+  // A lane that starts may have missed an outage of the database that just ended: it leaves
+  // other holders' rows alone for the grace too, as one that saw the outage does.
+  takeover_after_ = std::chrono::steady_clock::now() + settings_.takeover_grace;
+}
 
 Result<std::vector<Row>> Lane::Claim() {
   const int lease = static_cast<int>(settings_.lease.count());

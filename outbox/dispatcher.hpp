@@ -152,10 +152,11 @@ struct LaneSettings {
   // under this name; a lane that starts takes up at once the rows its name still holds — they
   // were in the hands of this dispatcher before it died — instead of waiting for their lease.
   std::string holder;
-  // After this lane has lost the database and has it back, how long it leaves alone the rows
-  // whose lease ran out in another holder's hands: a dispatcher that sent a message while the
-  // database was away holds its outcome and records it within 2 s of the database answering
-  // (Lane::RecordWhenBack); taking the row over first would send the message again.
+  // After this lane has lost the database and has it back, and after it starts (it may have
+  // missed an outage that just ended), how long it leaves alone the rows whose lease ran out in
+  // another holder's hands: a dispatcher that sent a message while the database was away holds
+  // its outcome and records it within 2 s of the database answering (Lane::RecordWhenBack);
+  // taking the row over first would send the message again. Its own rows it takes up at once.
   std::chrono::seconds takeover_grace = kTakeoverGrace;
 };
 

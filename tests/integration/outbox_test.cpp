@@ -286,6 +286,15 @@ TEST_CASE(
       s.WaitForCount("SELECT count(*) FROM outbox WHERE leased_by = 'host/a' AND status = 'sending'"
                      " AND next_attempt_at < now() - interval '2 seconds'",
                      1));
+  // D starts now, with the database (not through the gate): it did not see the outage, and
+  // still leaves A's row (and the dead holder's) to them for its grace.
+  auto sender_d = std::make_shared<CountingSender>("provider-d");
+  outbox::Lane d(s.db_url(), AckSenders(sender_d), QuickLease("host/d"), registry);
+  auto d_first = d.RunOnce();
+  INFO((d_first.ok() ? std::string() : d_first.error().message + ": " + d_first.error().detail));
+  REQUIRE(d_first.ok());
+  CHECK(*d_first == 0);
+  CHECK(sender_d->sends == 0);
   gate.Open();
   // B, back with the database, takes over neither A's row nor the dead holder's yet.
   auto b_back = b.RunOnce();
@@ -302,16 +311,25 @@ TEST_CASE(
   CHECK(b.RunOnce().ok());
   CHECK(sender_b->sends == 0);
 
-  // A dispatcher that had the database all along takes the dead holder's row over at once.
+  // A dispatcher that had the database all along takes the dead holder's row over once its
+  // grace after starting has passed (here 2 s).
   auto sender_c = std::make_shared<CountingSender>("provider-c");
-  outbox::Lane c(s.db_url(), AckSenders(sender_c), QuickLease("host/c"), registry);
+  outbox::LaneSettings short_grace = QuickLease("host/c");
+  short_grace.takeover_grace = std::chrono::seconds(2);
+  outbox::Lane c(s.db_url(), AckSenders(sender_c), short_grace, registry);
+  const auto c_started = std::chrono::steady_clock::now();
   auto c_result = c.RunOnce();
   REQUIRE(c_result.ok());
-  CHECK(*c_result == 1);
+  CHECK(*c_result == 0);
+  REQUIRE(WaitFor([&] {
+    c_result = c.RunOnce();
+    return c_result.ok() && *c_result == 1;
+  }));
+  CHECK(std::chrono::steady_clock::now() - c_started >= std::chrono::seconds(2));
   CHECK(sender_c->sends == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE status = 'sent' AND leased_by = 'host/c'"
                 " AND address = 'other@example.org'") == 1);
-  CHECK(sender_a->sends + sender_b->sends + sender_c->sends == 2);
+  CHECK(sender_a->sends + sender_b->sends + sender_c->sends + sender_d->sends == 2);
 }
 
 }  // namespace outbox_test
