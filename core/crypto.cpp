@@ -30,16 +30,30 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
+namespace {
+// The digest of `data` into `digest` (SHA256_DIGEST_LENGTH bytes).
+void Sha256Into(std::string_view data, unsigned char* digest) {
   // Fetched once: SHA256() fetches the algorithm on every call, under a lock of OpenSSL's method
   // store that the gateway's request threads all queued for (docs/benchmarks.md).
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
   unsigned int len = 0;
   if (kSha256 == nullptr ||
-      EVP_Digest(data.data(), data.size(), digest, &len, kSha256, nullptr) != 1)
+      EVP_Digest(data.data(), data.size(), digest, &len, kSha256, nullptr) != 1 ||
+      len != SHA256_DIGEST_LENGTH)
     throw std::runtime_error("SHA-256 is not available from OpenSSL");
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
+}
+}  // namespace
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  Sha256Into(data, digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  Sha256Into(data, digest);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {

@@ -7,6 +7,8 @@
 // Thin wrappers around OpenSSL for hashing, MACs, encodings and randomness. Thread-safe.
 namespace meldestelle {
 
+// SHA-256 of `data`: its 32 bytes, and as 64 lowercase hex digits.
+std::string Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
 // Base64 (standard alphabet, padded) of HMAC-SHA1: the X-Twilio-Signature scheme.

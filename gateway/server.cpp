@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "channels/http.hpp"
+#include "channels/webform/html.hpp"
 #include "channels/webform/intake.hpp"
 #include "channels/webform/page.hpp"
 #include "channels/webform/settings.hpp"
@@ -75,6 +76,8 @@ int64_t BodyLength(const httplib::Request& req) {
 Gateway::Gateway(const Config& config, const channels::Registry& channels,
                  metrics::Registry& registry)
     : config_(config),
+      script_policy_("script-src " + webform::html::ScriptSources() +
+                     "; object-src 'none'; base-uri 'none'"),
       channels_(channels),
       registry_(registry),
       blobs_(config.storage.media_dir),
@@ -250,12 +253,13 @@ void Gateway::FinishResponse(const httplib::Request& req, httplib::Response& res
       res.has_header("Content-Security-Policy"))
     return;
   const auto& origins = config_.gateway.embed_origins;
+  std::string policy = script_policy_;
   if (staff || origins.empty()) {
-    res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
+    res.set_header("Content-Security-Policy", policy + "; frame-ancestors 'none'");
     res.set_header("X-Frame-Options", "DENY");
     return;
   }
-  std::string policy = "frame-ancestors 'self'";
+  policy += "; frame-ancestors 'self'";
   for (const auto& origin : origins)
     policy += " " + origin;
   res.set_header("Content-Security-Policy", policy);

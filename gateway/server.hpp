@@ -73,9 +73,10 @@ class Gateway final : public channels::Intake {
   // Publish, with a log line written once the broker confirmed (Publisher::Publish).
   Status Publish(channels::QueueMessage message, int64_t received_ms, std::string log_line);
   void Routes();
-  // Header fields of every response (GuardedServer::SetResponseFinisher): nosniff; a page is
-  // not framed by another site (clickjacking of "Ich auch", "behoben", the inbox), the citizens'
-  // pages but by gateway.embed_origins.
+  // Header fields of every response (GuardedServer::SetResponseFinisher): nosniff; a page runs
+  // only the scripts the gateway wrote (script_policy_) and is not framed by another site
+  // (clickjacking of "Ich auch", "behoben", the inbox), the citizens' pages but by
+  // gateway.embed_origins.
   void FinishResponse(const httplib::Request& req, httplib::Response& res) const;
   // A request target in absolute-form ("GET http://host/path", RFC 9112 §3.2.2) routed as its
   // origin-form: its path and target rewritten before the checks and the routing see them.
@@ -132,6 +133,9 @@ class Gateway final : public channels::Intake {
   void HandleOptOutPost(const httplib::Request& req, httplib::Response& res);
 
   const Config& config_;
+  // A page's Content-Security-Policy but for its frame-ancestors: "script-src 'self' <the
+  // hashes of the pages' inline scripts>; object-src 'none'; base-uri 'none'".
+  const std::string script_policy_;
   const channels::Registry& channels_;
   metrics::Registry& registry_;
   BlobStore blobs_;

@@ -223,7 +223,9 @@ void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
   AppendEscaped(out, title);
   out += "</title>\n";
   if (with_script_flag) {
-    out += "<script>document.documentElement.className = 'js';</script>\n";
+    out += "<script>";
+    out += kScriptFlag;
+    out += "</script>\n";
   }
   out += "<style>";
   out += kStyle;

@@ -33,6 +33,13 @@ void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
 // The same with the language's lang and dir ("rtl" for Arabic).
 void RenderHead(std::string& out, std::string_view title, bool with_script_flag,
                 const texts::Lang& t, std::string_view extra_head = {});
+// The script of `with_script_flag`.
+inline constexpr std::string_view kScriptFlag = "document.documentElement.className = 'js';";
+// Where a page's scripts may come from, for its Content-Security-Policy's script-src
+// (docs/security.md, "Scripts"): the gateway's own files ('self') and, by their SHA-256 (CSP
+// Level 3 hash sources), exactly the inline scripts the pages write. An injected script, event
+// handler attribute or javascript: URL matches none of them, so a browser does not run it.
+std::string ScriptSources();
 // `s` escaped (AppendEscaped into a new string).
 std::string Escaped(std::string_view s);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "channels/webform/html.hpp"
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "core/texts.hpp"
 
@@ -897,4 +898,17 @@ std::string RenderInfoPage(const InfoPage& page) {
   return out;
 }
 
+namespace html {
+
+std::string ScriptSources() {
+  std::string out = "'self'";
+  for (std::string_view script : {kScriptFlag, kScript}) {
+    out += " 'sha256-";
+    AppendBase64(out, Sha256(script));
+    out += "'";
+  }
+  return out;
+}
+
+}  // namespace html
 }  // namespace meldestelle::webform

@@ -47,6 +47,13 @@ let failed = false;
 try {
   // A phone, 360 pixels wide, German.
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'de-DE' });
+  // The pages' Content-Security-Policy refuses any script the gateway did not write: Chromium
+  // says so on the console. None of the pages' own may be refused.
+  const refused = [];
+  const watchPolicy = (ctx) => ctx.on('console', (m) => {
+    if (m.text().includes('Content Security Policy')) refused.push(m.text());
+  });
+  watchPolicy(context);
   const requested = [];
   context.on('request', (r) => requested.push(r.url()));
   await context.route(`https://${tilesHost}/**`, (route) =>
@@ -359,6 +366,7 @@ try {
   // The languages: chosen by the browser (Arabic, right to left) or by the switch, kept through
   // the form to the confirmation and the status page; every page passes axe in each.
   const arabic = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'ar-SY' });
+  watchPolicy(arabic);
   await arabic.route(`https://${tilesHost}/**`, (route) =>
     route.fulfill({ status: 200, contentType: 'image/png', body: blankTile }));
   const ar = await arabic.newPage();
@@ -401,6 +409,27 @@ try {
   await ar.goto(`${base}/datenschutz?lang=tr`);
   await accessible(ar, 'the privacy notice asked for in Turkish (English, said in Turkish)');
   await arabic.close();
+
+  check(refused.length === 0, 'the policy refused none of the pages\' own scripts: ' + refused.join(' | '));
+  // A script that got into a page some other way (markup injected through a hole) is not run:
+  // neither an inline script nor an event handler attribute.
+  const probe = await context.newPage();
+  await probe.goto(`${base}/meldung/${ref}`);
+  const ran = await probe.evaluate(async () => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__injected = "script";';
+    document.body.appendChild(s);
+    const img = document.createElement('img');
+    img.setAttribute('onerror', 'window.__handler = "ran";');
+    img.src = 'data:,nicht-ein-bild';
+    document.body.appendChild(img);
+    await new Promise((resolve) => { img.addEventListener('error', resolve); setTimeout(resolve, 2000); });
+    return [window.__injected, window.__handler];
+  });
+  check(ran[0] === undefined && ran[1] === undefined,
+        'an injected inline script and event handler are not run: ' + JSON.stringify(ran));
+  check(refused.length >= 2, 'Chromium says the policy refused them');
+  await probe.close();
 
   // Without JavaScript: no map, the place as a link, nothing else missing.
   const plain = await browser.newContext({

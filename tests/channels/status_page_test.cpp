@@ -2,9 +2,14 @@
 #include "channels/webform/status_page.hpp"
 
 #include <catch2/catch.hpp>
+#include <regex>
+#include <set>
 #include <string>
 
+#include "channels/webform/html.hpp"
+#include "channels/webform/page.hpp"
 #include "channels/webform/public_reports.hpp"
+#include "core/crypto.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
 namespace status_page_render_test {
@@ -267,6 +272,46 @@ TEST_CASE("the list of reports: status colours, escaped texts, filters and pages
   CHECK_FALSE(Has(html, "meldungen-karte"));
   p.t = meldestelle::texts::Lang(nullptr, "en");
   CHECK(Has(RenderPublicReportsPage(p), "<h1>Reported problems</h1>"));
+}
+
+// The pages' Content-Security-Policy (docs/security.md, "Scripts") lets a browser run the inline
+// scripts by their SHA-256 only: every inline script a page writes must be among the hashes, and
+// no hash may be left of a script no page writes any more.
+TEST_CASE("every inline script the citizens' pages write is allowed by its hash, and no other",
+          "[webform]") {
+  std::set<std::string> written;
+  auto collect = [&](const std::string& html) {
+    static const std::regex kScript("<script([^>]*)>([\\s\\S]*?)</script>");
+    for (std::sregex_iterator it(html.begin(), html.end(), kScript), end; it != end; ++it) {
+      const std::string attrs = (*it)[1];
+      if (attrs.find("src=") != std::string::npos ||
+          attrs.find("type=\"application/json\"") != std::string::npos)
+        continue;  // a file of the gateway's ('self'), or data that is not run
+      written.insert("'sha256-" + meldestelle::Base64Encode(meldestelle::Sha256((*it)[2].str())) +
+                     "'");
+    }
+  };
+  FormPage form;
+  form.town_name = "Musterstadt";
+  form.form_token = "tok.123";
+  collect(RenderFormPage(form));
+  collect(RenderStatusPage(Sample()));
+  ConfirmationPage confirmation;
+  confirmation.town_name = "Musterstadt";
+  confirmation.reference = "4KQ7XRT2WNPA";
+  collect(RenderConfirmationPage(confirmation));
+  PublicReportsPage reports;
+  reports.town_name = "Musterstadt";
+  collect(RenderPublicReportsPage(reports));
+  REQUIRE(written.size() == 2);  // the no-js switch and the form's script
+
+  const std::string sources = html::ScriptSources();
+  CHECK(sources.rfind("'self' ", 0) == 0);
+  std::set<std::string> allowed;
+  static const std::regex kHash("'sha256-[A-Za-z0-9+/=]+'");
+  for (std::sregex_iterator it(sources.begin(), sources.end(), kHash), end; it != end; ++it)
+    allowed.insert(it->str());
+  CHECK(allowed == written);
 }
 
 }  // namespace status_page_render_test
