@@ -44,6 +44,11 @@ try {
   const blankTile = Buffer.from(
       'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
       'base64');
+  // The pages' Content-Security-Policy (docs/security.md, "Scripts") refuses none of ours.
+  const policyRefused = [];
+  context.on('console', (m) => {
+    if (m.text().includes('Content Security Policy')) policyRefused.push(m.text());
+  });
   await context.route('https://tile.openstreetmap.org/**', (route) =>
     route.fulfill({ status: 200, contentType: 'image/png', body: blankTile }));
   const page = await context.newPage();
@@ -218,6 +223,7 @@ try {
   await page.click('#dlq-zurueck');
   await page.waitForURL(/ok=requeue/);
   check((await page.textContent('.msg.ok')).startsWith('1 Nachricht ist zurück'), 'and puts it back to be processed');
+  check(policyRefused.length === 0, 'the script policy refused no script of the staff\'s pages: ' + policyRefused.join(' | '));
 } catch (e) {
   failed = true;
   console.error(e.message || e);

@@ -303,6 +303,10 @@ TEST_CASE("every inline script the citizens' pages write is allowed by its hash,
   PublicReportsPage reports;
   reports.town_name = "Musterstadt";
   collect(RenderPublicReportsPage(reports));
+  InfoPage info;  // the privacy notice, the accessibility statement, the error pages
+  info.town_name = "Musterstadt";
+  info.title = "Datenschutz";
+  collect(RenderInfoPage(info));
   REQUIRE(written.size() == 2);  // the no-js switch and the form's script
 
   const std::string sources = html::ScriptSources();
