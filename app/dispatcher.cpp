@@ -31,10 +31,7 @@ department, status notices, questions for the place, replies to unsupported mess
 follow-ups, by e-mail (SMTP, email.smtp_url), SMS (Twilio), WhatsApp (free text within 24 hours
 of the citizen's last message, the configured template whatsapp.template after that) and
 Telegram (sendMessage). Each channel has a thread (a lane) of its own, so that a provider that
-hangs delays only its own channel. A channel without its credentials here (no Twilio account,
-no SMTP relay) still has a lane: it sends nothing, puts each of the channel's messages back for
-ten minutes with the reason, and counts them (meldestelle_outbox_held_total, code
-not_configured), so that they do not wait unseen. Temporary failures are retried with exponential backoff (or
+hangs delays only its own channel. Temporary failures are retried with exponential backoff (or
 after the provider's Retry-After) up to chat.send_max_attempts; a send whose answer never came is
 recorded as unconfirmed and tried again. The provider's message id and the delivery state are
 recorded in the outbox. Several dispatchers may run at once. Stops on SIGINT or SIGTERM.
@@ -86,28 +83,6 @@ outbox::LaneSettings DepartmentLane(const Config& cfg, const std::string& holder
           outbox::kTakeoverGrace};
 }
 
-// A channel the registry sends acknowledgements on that has no sender with this configuration
-// (no Twilio account for "sms", no relay for "email"): its rows would wait unseen for ever, in no
-// lane's gauges. A lane of its own keeps them in sight: each row is put back for ten minutes
-// with the reason (outbox.last_error), counted in meldestelle_outbox_held_total{channel,
-// code="not_configured"}, and meldestelle_outbox_waiting{lane="citizens-<channel>"} counts them.
-// Once the channel is configured, the next start sends them.
-constexpr int kNotConfiguredDeferSeconds = 600;
-
-class NotConfigured : public outbox::Sender {
- public:
-  explicit NotConfigured(std::string channel) : channel_(std::move(channel)) {}
-  outbox::Plan Prepare(db::Tx& /*tx*/, const outbox::Row& /*row*/) override {
-    return outbox::Plan::Defer(
-        kNotConfiguredDeferSeconds,
-        "not sent: no sender for \"" + channel_ + "\" is configured for this dispatcher",
-        "not_configured");
-  }
-
- private:
-  std::string channel_;
-};
-
 }  // namespace
 
 std::vector<LanePlan> DispatcherLanes(const Config& cfg, const channels::Registry& channels,
@@ -119,25 +94,8 @@ std::vector<LanePlan> DispatcherLanes(const Config& cfg, const channels::Registr
       channel.senders(citizens, cfg);
   }
   std::vector<LanePlan> lanes;
-  const std::vector<std::string> sending = citizens.Channels();
-  for (const std::string& channel : sending)
+  for (const std::string& channel : citizens.Channels())
     lanes.push_back({citizens.Only(channel), CitizenLane(cfg, channel, holder)});
-  std::vector<std::string> unsent;
-  for (const auto& channel : channels.channels()) {
-    for (const std::string& ack : channel.ack_channels) {
-      if (std::find(sending.begin(), sending.end(), ack) == sending.end() &&
-          std::find(unsent.begin(), unsent.end(), ack) == unsent.end())
-        unsent.push_back(ack);
-    }
-  }
-  for (const std::string& channel : unsent) {
-    outbox::Senders held;
-    held.Add({outbox::Kind::kAck, outbox::Kind::kStatus, outbox::Kind::kChatReply}, channel,
-             std::make_shared<NotConfigured>(channel));
-    lanes.push_back({std::move(held), CitizenLane(cfg, channel, holder)});
-    log::Warn("messages to citizens on this channel are not sent: no sender is configured here",
-              {{"channel", channel}, {"lane", "citizens-" + channel}});
-  }
   // To departments and other authorities: deliveries and forwards (one relay's mail to an
   // authority never waits behind a citizen's, nor the other way round).
   outbox::Senders departments;

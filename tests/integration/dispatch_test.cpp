@@ -446,46 +446,4 @@ TEST_CASE(
     t.join();
 }
 
-TEST_CASE(
-    "A channel with no sender configured here has a lane that holds its messages back with the "
-    "reason and counts them, instead of leaving them unseen",
-    "[integration][dispatch]") {
-  FakeApis apis;
-  FakeRelay relay;
-  StackOptions o = Options(apis, relay);
-  // No Twilio account: the phone channel sends no SMS here. (ConfigHere sets the stack's
-  // environment in this process, where an earlier test's values would stay: emptied, not left
-  // out.)
-  for (auto& e : o.extra_env) {
-    if (e.rfind("MELDESTELLE_TWILIO_", 0) == 0)
-      e = e.substr(0, e.find('=') + 1);
-  }
-  Stack s(o);
-  Config cfg = s.ConfigHere(channels::BuiltinChannels());
-  metrics::Registry registry;
-  auto lane = LaneNamed(s, cfg, "citizens-sms", registry);
-  const std::string id = AddRow(s, "ack", "sms", "+4917012345678", kAck);
-  auto n = lane->RunOnce();
-  INFO((n.ok() ? std::string() : n.error().message + ": " + n.error().detail));
-  REQUIRE(n.ok());
-  CHECK(*n == 1);
-  // Not sent, no attempt used up, the reason on the row, back in ten minutes.
-  CHECK(apis.requests("sms") == 0);
-  CHECK(s.Count("SELECT count(*) FROM outbox WHERE id = " + id +
-                " AND status = 'pending' AND attempts = 0 AND last_error LIKE "
-                "'not sent: no sender for \"sms\" is configured%'"
-                " AND next_attempt_at > now() + interval '9 minutes'") == 1);
-  CHECK(registry
-            .GetCounter("meldestelle_outbox_held_total", "",
-                        {{"channel", "sms"}, {"code", "not_configured"}})
-            .Value() == 1);
-  CHECK(registry.GetGauge("meldestelle_outbox_waiting", "", {{"lane", "citizens-sms"}}).Value() ==
-        1);
-  // A configured channel's lane is the real one.
-  auto email = LaneNamed(s, cfg, "citizens-email", registry);
-  AddRow(s, "ack", "email", "erika@example.org", kAck);
-  REQUIRE(email->RunOnce().ok());
-  CHECK(relay.messages().size() == 1);
-}
-
 }  // namespace dispatch_test
