@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "outbox/dispatcher.hpp"
+
 namespace meldestelle::channels {
 
 namespace {
@@ -56,6 +58,24 @@ const MessageType* Registry::TypeOfUntyped(std::string_view body) const {
     }
   }
   return fallback;
+}
+
+std::set<std::string, std::less<>> Registry::AcknowledgementSenders(const Config& config) const {
+  // The senders' constructors keep the configuration and make an idle HTTP client at most:
+  // building them to ask is cheap (docs/adding-a-channel.md).
+  outbox::Senders senders;
+  for (const auto& c : channels_) {
+    if (c.senders)
+      c.senders(senders, config);
+  }
+  std::set<std::string, std::less<>> out;
+  for (const auto& c : channels_) {
+    for (const auto& ack : c.ack_channels) {
+      if (senders.Find(outbox::Kind::kAck, ack) != nullptr)
+        out.insert(ack);
+    }
+  }
+  return out;
 }
 
 bool Registry::SendsAcknowledgements(std::string_view name) const {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,6 +109,9 @@ class Intake {
   // Where a map of the town starts: webform.map.center, else the middle of the street list
   // (routing.gazetteer_file); nullopt when neither is known.
   virtual std::optional<std::pair<double, double>> TownCentre() const = 0;
+  // The outbox channels on which acknowledgements can be sent here
+  // (Registry::AcknowledgementSenders of the gateway's configuration).
+  virtual const std::set<std::string, std::less<>>& AcknowledgementSenders() const = 0;
 };
 
 // --- The worker ---
@@ -230,6 +234,12 @@ class Registry {
   const MessageType* TypeOfUntyped(std::string_view body) const;
   // Whether a channel sends acknowledgements on the outbox channel `name` (Channel::ack_channels).
   bool SendsAcknowledgements(std::string_view name) const;
+  // The outbox channels on which `config` can send acknowledgements: those for which a
+  // channel's `senders` adds an acknowledgement sender with it (the SMS with a Twilio account,
+  // e-mail with a relay; docs/operations.md). The dispatcher builds the same senders from the
+  // same configuration; the web form and the worker ask this instead of leaving an
+  // acknowledgement to wait for a sender that this town has not configured.
+  std::set<std::string, std::less<>> AcknowledgementSenders(const Config& config) const;
   // "WhatsApp" for "whatsapp"; the name itself for an unknown one.
   std::string DisplayName(std::string_view channel) const;
   // The configuration sections of all channels, each key once, in the order of the channels;

@@ -135,7 +135,7 @@ void Gateway::HandlePublicReports(const httplib::Request& req, httplib::Response
       i.lon = exact ? *r.lon : std::round(*r.lon * 1000.0) / 1000.0;
       i.street = places_.Describe(*i.lat, *i.lon).street;
     }
-    i.me_too = r.awaits_fixing;
+    i.me_too = r.awaits_fixing && MeTooOffered();
     p.items.push_back(std::move(i));
   }
   p.map = webform::html::PageMapOf(settings.map, webform::html::kReportsMapJs);
@@ -157,7 +157,7 @@ void Gateway::HandleMeToo(const httplib::Request& req, httplib::Response& res) {
     return ShowStatusPage(req, res, 429, "", "", t("formular.fehler.zu_viele"), "");
   }
   auto ref = ParseReference(req.matches[1].str());
-  if (!ref || *ref != req.matches[1].str())
+  if (!ref || *ref != req.matches[1].str() || !MeTooOffered())
     return ShowStatusPage(req, res, 404, "", "");
   const std::string back = "/meldung/" + *ref;
   // The honeypot: a bot is answered like a person, and nothing happens.

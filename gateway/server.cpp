@@ -79,6 +79,7 @@ Gateway::Gateway(const Config& config, const channels::Registry& channels,
       script_policy_("script-src " + webform::html::ScriptSources() +
                      "; object-src 'none'; base-uri 'none'"),
       channels_(channels),
+      ack_senders_(channels.AcknowledgementSenders(config)),
       registry_(registry),
       blobs_(config.storage.media_dir),
       references_(config.gateway.instance_id),

@@ -68,6 +68,11 @@ class Gateway final : public channels::Intake {
   void CountRejected(const std::string& channel, const std::string& reason) override;
   int ReportRateLimited(const httplib::Request& req, const std::string& channel) override;
   std::optional<std::pair<double, double>> TownCentre() const override;
+  const std::set<std::string, std::less<>>& AcknowledgementSenders() const override {
+    return ack_senders_;
+  }
+  // "Ich auch" promises an e-mail: offered only where e-mail can be sent.
+  bool MeTooOffered() const { return ack_senders_.count("email") > 0; }
 
  private:
   // Publish, with a log line written once the broker confirmed (Publisher::Publish).
@@ -137,6 +142,7 @@ class Gateway final : public channels::Intake {
   // hashes of the pages' inline scripts>; object-src 'none'; base-uri 'none'".
   const std::string script_policy_;
   const channels::Registry& channels_;
+  const std::set<std::string, std::less<>> ack_senders_;  // channels_.AcknowledgementSenders
   metrics::Registry& registry_;
   BlobStore blobs_;
   ReferenceGenerator references_;

@@ -181,9 +181,10 @@ void Gateway::ShowStatusPage(const httplib::Request& req, httplib::Response& res
                   : answered == "wieder-offen" ? "reopened"
                   : answered == "schon"        ? "answered"
                                                : "";
-  // "Ich auch" while the report is open and may be shown to everyone.
+  // "Ich auch" while the report is open and may be shown to everyone, where e-mail can be sent
+  // (it promises one).
   page.me_too = (s.status == "assigned" || s.status == "accepted" || s.status == "in_progress") &&
-                Published(s.routed_category, s.shown_category, s.channel);
+                Published(s.routed_category, s.shown_category, s.channel) && MeTooOffered();
   page.me_too_error = me_too_error;
   page.me_too_email = me_too_email;
   page.me_too_done = req.get_param_value("ich-auch") == "danke";

@@ -44,7 +44,9 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
     return 0;
   // The ticket's own reporter and the reporters of its duplicates, reached the way their own
   // acknowledgement went (or was to go); one message per address, even if one citizen reported
-  // the same defect twice (their own ticket's row first).
+  // the same defect twice (their own ticket's row first). Not where the acknowledgement failed
+  // at once, never tried (no sender for its channel here: workers::Admitter): a notice there
+  // would wait for ever too.
   auto rows = tx.exec_params(
       "SELECT DISTINCT ON (a.channel, a.address) t.id::text, t.reference, a.channel, a.address,"
       " coalesce(a.payload->>'language', t.reporter->>'language', 'de'),"
@@ -53,6 +55,7 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
       " FROM tickets t JOIN outbox a ON a.ticket_id = t.id AND a.kind = 'ack'"
       " WHERE (t.id = $1::uuid OR (t.duplicate_of = $1::uuid AND NOT $2))"
       " AND a.channel NOT IN ('none', '') AND a.address <> ''"
+      " AND NOT (a.status = 'failed' AND a.attempts = 0)"
       " AND NOT EXISTS (SELECT 1 FROM notification_optouts o"
       "                 WHERE o.channel = a.channel AND o.address = a.address)"
       " ORDER BY a.channel, a.address, t.id <> $1::uuid, t.received_at",

@@ -85,12 +85,14 @@ std::optional<routing::Decision::Place> Locate(const routing::Gazetteer* gazette
 
 Admitter::Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry,
                    const routing::Gazetteer* gazetteer,
-                   std::set<std::string, std::less<>> ack_channels)
+                   std::set<std::string, std::less<>> ack_channels,
+                   std::set<std::string, std::less<>> ack_senders)
     : config_(config),
       rules_(rules),
       gazetteer_(gazetteer),
       place_min_confidence_(config.Get<routing::Settings>().place_min_confidence),
       ack_channels_(std::move(ack_channels)),
+      ack_senders_(std::move(ack_senders)),
       geocoder_(
           config.Get<routing::Settings>().geocoder_url.empty()
               ? nullptr
@@ -160,13 +162,20 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
     }
   }
   // An acknowledgement nothing would ever send (no channel of the registry sends on its
-  // channel): the ticket is written, the acknowledgement recorded as failed at once.
+  // channel, or this town has not configured its sender): the ticket is written, the
+  // acknowledgement recorded as failed at once, and staff see why in a flag.
   std::string ack_unsendable;
   if (const std::string& ack = report.reporter.ack_channel;
-      !ack.empty() && ack != outbox::kNoChannel && ack_channels_.find(ack) == ack_channels_.end()) {
+      !ack.empty() && ack != outbox::kNoChannel) {
     const std::string_view shown = Utf8Prefix(ack, 64);
-    ack_unsendable = Concat({"no channel sends acknowledgements on \"", shown, "\""});
-    decision.flags.push_back(Concat({kFlagAckUnsendable, ": ", shown}));
+    if (ack_channels_.find(ack) == ack_channels_.end()) {
+      ack_unsendable = Concat({"no channel sends acknowledgements on \"", shown, "\""});
+    } else if (ack_senders_.find(ack) == ack_senders_.end()) {
+      ack_unsendable = Concat({"no sender for \"", shown,
+                               "\" is configured (docs/operations.md, \"Acknowledgements\")"});
+    }
+    if (!ack_unsendable.empty())
+      decision.flags.push_back(Concat({kFlagAckUnsendable, ": ", shown}));
   }
   const Department* dept = config_.FindDepartment(decision.department);
   auto created =

@@ -18,8 +18,9 @@ namespace meldestelle::workers {
 // given. A category the configuration does not know: the report is routed, and its ticket
 // stored, as one without a category; the flag names the code ("Kategorie unbekannt: ZZZ-99").
 inline constexpr const char* kFlagCategoryUnknown = "Kategorie unbekannt";
-// An acknowledgement on a channel nothing sends on: its outbox row failed at once; the flag
-// names the channel.
+// An acknowledgement on a channel nothing sends on, or none that this configuration has a sender
+// for (an SMS without a Twilio account, an e-mail without a relay): its outbox row failed at
+// once; the flag names the channel.
 inline constexpr const char* kFlagAckUnsendable = "Eingangsbestätigung nicht sendbar";
 
 // The one admit step (channels/admission.hpp): a report without a position first gets one from
@@ -31,9 +32,11 @@ inline constexpr const char* kFlagAckUnsendable = "Eingangsbestätigung nicht se
 class Admitter final : public channels::Admission {
  public:
   // `gazetteer` (routing.gazetteer_file) may be null: then no report is placed by its address.
-  // `ack_channels`: the outbox channels acknowledgements can be sent on (besides "none").
+  // `ack_channels`: the outbox channels acknowledgements can be sent on (besides "none");
+  // `ack_senders`: those of them that have a sender in this configuration.
   Admitter(const Config& config, const RuleSource& rules, metrics::Registry& registry,
-           const routing::Gazetteer* gazetteer, std::set<std::string, std::less<>> ack_channels);
+           const routing::Gazetteer* gazetteer, std::set<std::string, std::less<>> ack_channels,
+           std::set<std::string, std::less<>> ack_senders);
   Result<channels::Admitted> Admit(const channels::AdmitRequest& request) override;
   Status Ping() { return store_.Ping(); }
 
@@ -46,6 +49,7 @@ class Admitter final : public channels::Admission {
   const routing::Gazetteer* gazetteer_;
   const double place_min_confidence_;
   const std::set<std::string, std::less<>> ack_channels_;
+  const std::set<std::string, std::less<>> ack_senders_;
   std::unique_ptr<Geocoder> geocoder_;  // routing.geocoder_url; null = none
   tickets::TicketStore store_;
   metrics::Counter& placed_;

@@ -36,7 +36,19 @@ Status WorkerProcess::Start() {
     for (const auto& job : channel.jobs)
       jobs_.push_back(job.make(*services_));
   }
-  log::Info("worker starting", {{"rules", rules_.Current().live->version}});
+  // Where acknowledgements go out, and where a report's acknowledgement is recorded as not
+  // sendable at once (Admitter): a town without a Twilio account sends no SMS.
+  std::string sent_on, not_sent_on;
+  const auto senders = channels_.AcknowledgementSenders(config_);
+  for (const auto& channel : channels_.channels()) {
+    for (const auto& ack : channel.ack_channels) {
+      std::string& list = senders.count(ack) > 0 ? sent_on : not_sent_on;
+      list += (list.empty() ? "" : ",") + ack;
+    }
+  }
+  log::Info("worker starting", {{"rules", rules_.Current().live->version},
+                                {"acknowledgements_sent_on", sent_on},
+                                {"acknowledgements_not_sendable_on", not_sent_on}});
   threads_.emplace_back([this] { worker_->Run(stop_); });
   threads_.emplace_back([this] { rules_.Run(stop_); });
   threads_.emplace_back([this] {

@@ -23,10 +23,12 @@ Services::Services(const Config& config, const RuleSource& rules, metrics::Regis
       registry_(registry),
       gazetteer_(gazetteer),
       holder_(std::move(holder)),
-      ack_channels_(AckChannels(channels)) {}
+      ack_channels_(AckChannels(channels)),
+      ack_senders_(channels.AcknowledgementSenders(config)) {}
 
 std::unique_ptr<channels::Admission> Services::NewAdmission() {
-  return std::make_unique<Admitter>(config_, rules_, registry_, gazetteer_, ack_channels_);
+  return std::make_unique<Admitter>(config_, rules_, registry_, gazetteer_, ack_channels_,
+                                    ack_senders_);
 }
 
 }  // namespace meldestelle::workers

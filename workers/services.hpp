@@ -17,7 +17,8 @@ namespace meldestelle::workers {
 class Services final : public channels::WorkerServices {
  public:
   // All four must outlive the services; `gazetteer` may be null. `channels` says on which
-  // outbox channels acknowledgements can be sent (channels::Registry::SendsAcknowledgements).
+  // outbox channels acknowledgements are sent (channels::Registry::SendsAcknowledgements), and
+  // on which of them `config` has a sender (AcknowledgementSenders).
   Services(const Config& config, const RuleSource& rules, metrics::Registry& registry,
            const routing::Gazetteer* gazetteer, std::string holder,
            const channels::Registry& channels);
@@ -34,6 +35,7 @@ class Services final : public channels::WorkerServices {
   const routing::Gazetteer* gazetteer_;
   const std::string holder_;
   const std::set<std::string, std::less<>> ack_channels_;  // of the registry's channels
+  const std::set<std::string, std::less<>> ack_senders_;   // those with a sender configured
 };
 
 }  // namespace meldestelle::workers

@@ -141,7 +141,9 @@ static void Recorded(channels::Intake& intake, const httplib::Request& req,
   if (!event)
     return Invalid(intake, res, event.error());
   std::string call = event->call_id;
-  bool can_sms = !event->from.empty() && !intake.config().Get<Settings>().sms_from.empty();
+  // An SMS is offered only where one can be sent (the account and the sending number:
+  // channels::Registry::AcknowledgementSenders), and to a caller whose number is known.
+  bool can_sms = !event->from.empty() && intake.AcknowledgementSenders().count("sms") > 0;
   auto reference = Publish(intake, std::move(event).value(), "recorded:" + call, req);
   if (!reference) {
     intake.CountWebhook("phone", "unavailable");

@@ -318,8 +318,10 @@ void ReadPlace(const Submission& s, Report& r, Validation& v, const texts::Lang&
   }
 }
 
-// E-mail or phone (the acknowledgement goes to the first given), and the language.
-void ReadContact(const Submission& s, Report& r, Validation& v, const texts::Lang& t) {
+// E-mail or phone (the acknowledgement goes to the first given, if its channel can send here),
+// and the language.
+void ReadContact(const Submission& s, const Limits& limits, Report& r, Validation& v,
+                 const texts::Lang& t) {
   std::string email(Field(s, "email"));
   std::string phone(Field(s, "phone"));
   if (!email.empty() && !LooksLikeEmail(email)) {
@@ -338,14 +340,16 @@ void ReadContact(const Submission& s, Report& r, Validation& v, const texts::Lan
     Fail(v, "language", errors::kLanguageUnsupported,
          t("formular.fehler.sprache", {{"languages", known}}));
   }
-  if (!email.empty()) {
-    r.reporter.address = email;
-    r.reporter.ack_channel = "email";
-    r.reporter.ack_address = email;
-  } else if (!phone.empty()) {
-    r.reporter.address = phone;
-    r.reporter.ack_channel = "sms";
-    r.reporter.ack_address = phone;
+  auto can_send = [&](std::string_view channel) {
+    return limits.ack_senders == nullptr || limits.ack_senders->count(channel) > 0;
+  };
+  // The acknowledgement goes to the e-mail address if one is given (the form says the phone is
+  // only for questions then), else to the phone; to none where that channel cannot send here.
+  r.reporter.address = !email.empty() ? email : phone;
+  const std::string_view channel = !email.empty() ? "email" : "sms";
+  if (!r.reporter.address.empty() && can_send(channel)) {
+    r.reporter.ack_channel = channel;
+    r.reporter.ack_address = r.reporter.address;
   } else {
     r.reporter.ack_channel = "none";
   }
@@ -447,7 +451,7 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
     Fail(v, "category", errors::kCategoryUnknown, t("formular.fehler.kategorie"));
   }
   ReadPlace(s, r, v, t);
-  ReadContact(s, r, v, t);
+  ReadContact(s, limits, r, v, t);
   ReadPhotos(s, limits, in, v, t);
   if (!v.errors.empty())
     v.intake.reset();  // errors or an intake, never both

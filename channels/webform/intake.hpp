@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,10 @@ struct Limits {
   int64_t max_photo_bytes = 10 * 1024 * 1024;
   int max_description_chars = 4000;
   bool require_description = true;  // Open311: the description is optional
+  // The outbox channels with an acknowledgement sender here (channels::Intake::
+  // AcknowledgementSenders): the acknowledgement goes to the first contact given (e-mail, then
+  // phone) whose channel has one, and to none if neither has. Null: every channel has one.
+  const std::set<std::string, std::less<>>* ack_senders = nullptr;
 };
 
 struct Photo {

@@ -828,7 +828,10 @@ std::string RenderConfirmationPage(const ConfirmationPage& page) {
   out += "</strong> ";
   AppendEscaped(out, t("formular.danke.notieren_warum"));
   out += "</p>\n<p>";
-  AppendEscaped(out, t(page.email_given ? "formular.danke.email" : "formular.danke.keine_email"));
+  AppendEscaped(out, t(page.acknowledgement == "email" ? "formular.danke.email"
+                       : page.acknowledgement == "sms" ? "formular.danke.sms"
+                       : page.contact_given            ? "formular.danke.keine_bestaetigung"
+                                                       : "formular.danke.keine_email"));
   out += "</p>\n<div class=\"aktionen\">\n<a class=\"knopf knopf-primaer\"";
   Attr(out, "href", SafeUrl(page.status_url));
   out += ">";

@@ -77,7 +77,10 @@ std::string RenderFormPage(const FormPage& page);
 struct ConfirmationPage {
   texts::Lang t;
   std::string town_name, reference, status_url;
-  bool email_given = false;
+  // The acknowledgement's channel (Reporter::ack_channel: "email", "sms", "none"), and whether
+  // the citizen gave a contact at all (none with a contact: no sender for it here).
+  std::string acknowledgement = "none";
+  bool contact_given = false;
 };
 
 // "Vielen Dank!" page with the reference in groups of four for reading ("K7QX 4RT2 WNPA"), a

@@ -111,7 +111,8 @@ class Routes {
                         const httplib::ContentReader& reader);
   std::string NewFormToken() const { return IssueFormToken(form_key_, NowUnix()); }
   Limits SubmissionLimits() const {
-    return {settings_.max_photos, settings_.max_photo_bytes, settings_.max_description_chars};
+    return {settings_.max_photos, settings_.max_photo_bytes, settings_.max_description_chars, true,
+            &intake_.AcknowledgementSenders()};
   }
   FormPage EmptyPage(const texts::Lang& t) const;
   // The form's language before its body is read: ?lang=, else the browser's.
@@ -121,7 +122,7 @@ class Routes {
   }
   // The form again, with the citizen's values and what was wrong.
   void ShowFormAgain(httplib::Response& res, FormPage& page, int status, const std::string& code);
-  void Confirm(httplib::Response& res, const std::string& reference, bool email,
+  void Confirm(httplib::Response& res, const std::string& reference, const Reporter& reporter,
                const texts::Lang& t);
   // The form again with the values, to confirm with one click (a suspicious, not a bot's,
   // submission), counted in meldestelle_reports_rejected_total{reason="token_…"}.
@@ -332,10 +333,14 @@ void Routes::ShowFormAgain(httplib::Response& res, FormPage& page, int status,
   res.set_content(RenderFormPage(page), "text/html; charset=utf-8");
 }
 
-void Routes::Confirm(httplib::Response& res, const std::string& reference, bool email,
+void Routes::Confirm(httplib::Response& res, const std::string& reference, const Reporter& reporter,
                      const texts::Lang& t) {
-  ConfirmationPage c{t, config().town.name, reference,
-                     StatusPageUrl(config(), reference) + t.Query(), email};
+  ConfirmationPage c{t,
+                     config().town.name,
+                     reference,
+                     StatusPageUrl(config(), reference) + t.Query(),
+                     reporter.ack_channel,
+                     !reporter.address.empty()};
   res.status = 200;
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Meldestelle-Seite", "bestaetigung");
@@ -372,7 +377,7 @@ void Routes::CountDiscarded(const std::string& reason) {
 void Routes::Discard(httplib::Response& res, const std::string& reason, const texts::Lang& t) {
   CountDiscarded(reason);
   log::Info("form submission discarded", {{"reason", reason}});
-  Confirm(res, intake_.NewReference(), false, t);
+  Confirm(res, intake_.NewReference(), Reporter{}, t);
 }
 
 void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
@@ -434,7 +439,7 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
     return ShowFormAgain(res, page, HttpStatusFor(v.errors.front().code),
                          v.errors.front().code.str());
   }
-  bool email = v.intake->report.reporter.ack_channel == "email";
+  const Reporter reporter = v.intake->report.reporter;
   Accepted a = intake_.AcceptReport({channel_, "report", token.nonce, "", std::move(body->raw), ""},
                                     std::move(*v.intake));
   if (a.status != 202) {
@@ -457,7 +462,7 @@ void Routes::SubmitForm(const httplib::Request& req, httplib::Response& res,
   } else {
     accepted_.Inc();
   }
-  Confirm(res, a.reference, email, page.t);
+  Confirm(res, a.reference, reporter, page.t);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "channels/builtin.hpp"
 #include "channels/chat/settings.hpp"
@@ -662,6 +663,30 @@ routing:
   CHECK_THAT(m, Catch::Contains("tickets.working_days: unknown day \"montag\""));
   CHECK_THAT(m, Catch::Contains("tickets.holidays: \"morgen\" is not a date YYYY-MM-DD"));
   CHECK_THAT(m, Catch::Contains("tickets.delivery_max_attempts: must be between 1 and 100"));
+}
+
+TEST_CASE("acknowledgements are sent only on channels this configuration has a sender for") {
+  using Set = std::set<std::string, std::less<>>;
+  const channels::Registry registry = channels::BuiltinChannels();
+  // Secrets are read from the environment only.
+  setenv("MELDESTELLE_TEST_ACK_TOKEN", "t", 1);
+  auto senders = [&](const std::string& extra) {
+    auto cfg = LoadAll(WriteTemp(std::string(kMinimal) + extra));
+    REQUIRE(cfg.ok());
+    return registry.AcknowledgementSenders(*cfg);
+  };
+  // The registry knows all four; a town with none of their secrets can send on none.
+  for (const char* ack : {"email", "sms", "whatsapp", "telegram"})
+    CHECK(registry.SendsAcknowledgements(ack));
+  CHECK(senders("") == Set{});
+  CHECK(senders("email:\n  smtp_url: smtp://127.0.0.1:2525\n") == Set{"email"});
+  // The phone channel on (its webhook secret) is not enough for an SMS: the account and the
+  // sending number are needed too.
+  CHECK(senders("phone:\n  auth_token: ${MELDESTELLE_TEST_ACK_TOKEN}\n") == Set{});
+  CHECK(senders("phone:\n  auth_token: ${MELDESTELLE_TEST_ACK_TOKEN}\n  account_sid: AC1\n  "
+                "sms_from: \"+4922100\"\n") == Set{"sms"});
+  CHECK(senders("whatsapp:\n  access_token: ${MELDESTELLE_TEST_ACK_TOKEN}\ntelegram:\n  bot_token: "
+                "${MELDESTELLE_TEST_ACK_TOKEN}\n") == Set{"telegram", "whatsapp"});
 }
 
 }  // namespace config_test

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "channels/builtin.hpp"
@@ -74,6 +75,28 @@ TEST_CASE("an address without coordinates is kept as given") {
   CHECK(v.intake->report.location.source == LocationSource::kAddress);
   CHECK(v.intake->report.location.address == "Lindenstraße 7");
   CHECK(v.intake->report.reporter.ack_channel == "sms");
+}
+
+TEST_CASE("the acknowledgement goes to the first contact given, where its channel can send") {
+  const std::string both = R"({"description":"Müll","email":"a@example.net","phone":"+49 221 1"})";
+  const std::string phone = R"({"description":"Müll","phone":"+49 221 1"})";
+  auto ack = [&](const std::string& body, std::set<std::string, std::less<>> senders) {
+    Limits limits;
+    limits.ack_senders = &senders;
+    auto v = ValidateJson(body, limits);
+    REQUIRE(v.intake);
+    const Reporter& r = v.intake->report.reporter;
+    return r.ack_channel + " " + r.ack_address + " " + r.address;
+  };
+  CHECK(ack(both, {"email", "sms"}) == "email a@example.net a@example.net");
+  CHECK(ack(phone, {"email", "sms"}) == "sms +49 221 1 +49 221 1");
+  // No relay here: no acknowledgement that would wait for ever, and no SMS to a phone number
+  // the form said was only for questions; the address is kept for staff.
+  CHECK(ack(both, {"sms"}) == "none  a@example.net");
+  CHECK(ack(phone, {"email"}) == "none  +49 221 1");
+  CHECK(ack(R"({"description":"Müll"})", {"email", "sms"}) == "none  ");
+  // Without a list (Open311, tests), as before: every channel can send.
+  CHECK(ValidateJson(both).intake->report.reporter.ack_channel == "email");
 }
 
 TEST_CASE("broken JSON bodies are refused with a code") {

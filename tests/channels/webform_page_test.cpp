@@ -339,7 +339,8 @@ TEST_CASE("Confirmation page", "[webform]") {
   page.town_name = "Musterstadt";
   page.reference = "K7QX4RT2WNPA";
   page.status_url = "https://example.org/status/K7QX4RT2WNPA?t=a&b=\"c\"";
-  page.email_given = true;
+  page.acknowledgement = "email";
+  page.contact_given = true;
   std::string html = RenderConfirmationPage(page);
 
   CHECK(Contains(html, "Vielen Dank! Ihre Meldung ist eingegangen."));
@@ -352,8 +353,20 @@ TEST_CASE("Confirmation page", "[webform]") {
   CHECK(Contains(html, "href=\"/\">Weitere Meldung</a>"));
   CHECK(Contains(html, "<html lang=\"de\""));
 
-  page.email_given = false;
-  CHECK(Contains(RenderConfirmationPage(page), "keine Bestätigung per E-Mail"));
+  // The page promises only what will be sent: an SMS, or nothing where this town has no
+  // sender for the contact given (the web form chose "none" then), or nothing without a contact.
+  page.acknowledgement = "sms";
+  html = RenderConfirmationPage(page);
+  CHECK(Contains(html, "Bestätigung per SMS"));
+  CHECK_FALSE(Contains(html, "E-Mail"));
+  page.acknowledgement = "none";
+  html = RenderConfirmationPage(page);
+  CHECK(Contains(html, "Eine Bestätigung können wir Ihnen leider nicht schicken."));
+  CHECK_FALSE(Contains(html, "in Kürze"));
+  page.contact_given = false;
+  html = RenderConfirmationPage(page);
+  CHECK(Contains(html, "keine Bestätigung per E-Mail"));
+  CHECK_FALSE(Contains(html, "leider nicht schicken"));
 }
 
 TEST_CASE("Confirmation escapes a hostile reference and status URL", "[webform]") {

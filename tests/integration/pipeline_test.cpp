@@ -766,6 +766,123 @@ TEST_CASE(
   CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
 }
 
+namespace {
+
+// The form with an e-mail address and a phone number, both valid.
+httplib::MultipartFormDataItems FormWithBothContacts(const std::string& token) {
+  return {{"kategorie", "STR-01", "", ""},
+          {"beschreibung", "Schlagloch vor dem Haus", "", ""},
+          {"lat", "50.937531", "", ""},
+          {"lon", "6.960279", "", ""},
+          {"email", "j.mueller@example.net", "", ""},
+          {"telefon", "+49 170 1234567", "", ""},
+          {"website", "", "", ""},
+          {"form_token", token, "", ""}};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an acknowledgement on a channel without a sender here is recorded as failed at once, gets "
+    "no notices, and the form promises none it cannot send") {
+  {
+    // A town with neither an SMTP relay nor an SMS account (the stack's relay emptied).
+    StackOptions options;
+    options.extra_env = {"MELDESTELLE_SMTP_URL="};
+    Stack s(options);
+    INFO(s.WorkerLogs());
+    // A report that asks for its acknowledgement by e-mail (as an Open311 client's does).
+    Report r = AppReport("Laterne defekt");
+    r.category = "STR-01";
+    r.reporter.address = "buerger@example.net";
+    r.reporter.ack_channel = "email";
+    r.reporter.ack_address = "buerger@example.net";
+    s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
+    REQUIRE(s.WaitForCount(kTickets, 1));
+    auto ack = s.Query(
+        "SELECT o.status, o.last_error, o.attempts,"
+        " t.routing_explanation->'flags' ? 'Eingangsbestätigung nicht sendbar: email',"
+        " t.department_id FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+        " WHERE o.kind = 'ack' AND t.id = '" +
+        r.id + "'");
+    REQUIRE(ack.size() == 1);
+    CHECK(ack[0][0].as<std::string>() == "failed");
+    CHECK_THAT(ack[0][1].as<std::string>(),
+               Catch::Contains("no sender for \"email\" is configured"));
+    CHECK(ack[0][2].as<int>() == 0);
+    CHECK(ack[0][3].as<bool>());
+    CHECK_THAT(s.WorkerLogs(), Catch::Contains("\"acknowledgements_sent_on\":\"\""));
+    CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
+
+    // Staff accept the ticket: no notice is queued for an address that heard nothing before
+    // (it would wait for ever too).
+    const std::string token = s.DepartmentToken(ack[0][4].as<std::string>());
+    auto accepted =
+        s.Client().Post(("/api/v1/tickets/" + r.reference + "/accept").c_str(),
+                        {{"Authorization", "Bearer " + token}}, "{}", "application/json");
+    REQUIRE(accepted);
+    INFO(accepted->body);
+    REQUIRE(accepted->status == 200);
+    CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'accepted'") == 1);
+    CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 0);
+
+    // The form with both contacts: no acknowledgement, and the page does not promise one; the
+    // contact is kept for staff.
+    auto res = s.Client().Post("/formular/meldung", FormWithBothContacts(s.MintFormToken(10)));
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+    CHECK_THAT(res->body,
+               Catch::Contains("Eine Bestätigung können wir Ihnen leider nicht schicken."));
+    CHECK_THAT(res->body, !Catch::Contains("in Kürze"));
+    std::string ref = ReferenceOnPage(res->body);
+    REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref + "'", 1));
+    auto t = s.Query(
+        "SELECT t.reporter->'ack'->>'channel', t.reporter->>'address', o.status"
+        " FROM tickets t JOIN outbox o ON o.ticket_id = t.id AND o.kind = 'ack'"
+        " WHERE t.reference = '" +
+        ref + "'");
+    REQUIRE(t.size() == 1);
+    CHECK(t[0][0].as<std::string>() == "none");
+    CHECK(t[0][1].as<std::string>() == "j.mueller@example.net");
+    CHECK(t[0][2].as<std::string>() == "done");
+  }
+  {
+    // A town with an SMS account and no relay: with both contacts none (the form says the phone
+    // is only for questions then), with the phone alone by SMS.
+    StackOptions options;
+    options.extra_env = {"MELDESTELLE_SMTP_URL=", "MELDESTELLE_TWILIO_AUTH_TOKEN=twilio-test",
+                         "MELDESTELLE_TWILIO_ACCOUNT_SID=AC0123",
+                         "MELDESTELLE_TWILIO_SMS_FROM=+4922100"};
+    Stack s(options);
+    auto both = s.Client().Post("/formular/meldung", FormWithBothContacts(s.MintFormToken(10)));
+    REQUIRE(both);
+    REQUIRE(both->status == 200);
+    CHECK_THAT(both->body,
+               Catch::Contains("Eine Bestätigung können wir Ihnen leider nicht schicken."));
+    auto items = FormWithBothContacts(s.MintFormToken(10));
+    std::erase_if(items, [](const auto& item) { return item.name == "email"; });
+    auto res = s.Client().Post("/formular/meldung", items);
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+    CHECK_THAT(res->body, Catch::Contains("Bestätigung per SMS"));
+    std::string ref = ReferenceOnPage(res->body);
+    REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE reference = '" + ref + "'", 1));
+    auto t = s.Query(
+        "SELECT o.channel, o.address, o.status, t.reporter->>'address'"
+        " FROM tickets t JOIN outbox o ON o.ticket_id = t.id AND o.kind = 'ack'"
+        " WHERE t.reference = '" +
+        ref + "'");
+    REQUIRE(t.size() == 1);
+    CHECK(t[0][0].as<std::string>() == "sms");
+    CHECK(t[0][1].as<std::string>() == "+49 170 1234567");
+    CHECK(t[0][2].as<std::string>() == "pending");
+    CHECK(t[0][3].as<std::string>() == "+49 170 1234567");
+    CHECK_THAT(s.WorkerLogs(), Catch::Contains("\"acknowledgements_sent_on\":\"sms\""));
+  }
+}
+
 TEST_CASE("a typed message comes back from the dead-letter queue as the message it was") {
   Stack s;
   // A phone event the phone handler cannot read: dead-lettered at once. Its message id holds an

@@ -163,6 +163,27 @@ TEST_CASE(
   CHECK(Has(Get(s, "/meldungen?lang=en"), "<h1>Reported problems</h1>"));
 }
 
+TEST_CASE("Ich auch is not offered where no e-mail can be sent", "[integration][public_reports]") {
+  StackOptions o;
+  o.extra_env.push_back("MELDESTELLE_SMTP_URL=");  // no relay
+  o.edit_config = PublishAll;
+  Stack s(o);
+  const std::string ref = Report(s, "Tiefes Schlagloch", "STR-01");
+  std::string page = Get(s, "/meldung/" + ref);
+  CHECK(Has(page, ref));
+  CHECK_FALSE(Has(page, "id=\"ich-auch\""));
+  std::string list = Get(s, "/meldungen");
+  CHECK(Has(list, ref));
+  CHECK_FALSE(Has(list, "#ich-auch\""));
+  // A page from before (or a hand-made request): refused, nothing made.
+  httplib::Params form{{"email", "nachbar@example.net"}, {"website", ""}};
+  auto sent = s.Client().Post(("/meldung/" + ref + "/ich-auch").c_str(), form);
+  REQUIRE(sent);
+  CHECK(sent->status == 404);
+  CHECK(s.Count(kTickets) == 1);
+  CHECK(s.QueueDepth(s.queue()) == 0);
+}
+
 TEST_CASE(
     "Ich auch: an e-mail address on an open report's page makes a linked report whose sender "
     "gets the acknowledgement and the ticket's notices, twice is once, wrong input changes "

@@ -290,6 +290,9 @@ void Replace(std::string& text, const std::string& from, const std::string& to) 
 
 namespace {
 
+// The processes' relay unless a test names one (ProcessEnv).
+constexpr const char* kRelayNobodyAnswers = "MELDESTELLE_SMTP_URL=smtp://127.0.0.1:9";
+
 AmqpConnection Broker() {
   auto url = ParseAmqpUrl(Env("MELDESTELLE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"));
   REQUIRE(url.ok());
@@ -378,7 +381,9 @@ Config Stack::ConfigHere() const { return ConfigHere(channels::BuiltinChannels()
 Config Stack::ConfigHere(const channels::Registry& channels, const std::string& more_yaml) const {
   for (const auto& kv : ProcessEnv()) {
     size_t eq = kv.find('=');
-    if (kv.compare(0, eq, "PATH") == 0)
+    // The processes' fallback relay stays theirs: tests read the SMTP sink's address from
+    // their own MELDESTELLE_SMTP_URL.
+    if (kv.compare(0, eq, "PATH") == 0 || kv == kRelayNobodyAnswers)
       continue;
     setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
   }
@@ -437,9 +442,13 @@ std::vector<std::string> Stack::ProcessEnv() const {
     if (!Env(pass).empty())
       env.push_back(std::string(pass) + "=" + Env(pass));
   }
-  // Unless a test sets them: no rate limit (the tests send many reports from one address), and
-  // /readyz and /metrics on the main port.
-  for (std::string fallback : {"MELDESTELLE_REPORTS_PER_MINUTE=0", "MELDESTELLE_ADMIN_PORT=0"}) {
+  // Unless a test sets them: no rate limit (the tests send many reports from one address),
+  // /readyz and /metrics on the main port, and a relay for e-mail, so that a report's e-mail
+  // acknowledgement is one to send (workers::Admitter records it as not sendable without
+  // one). Nothing listens on its port: a dispatcher's attempt fails and waits, as the tests
+  // without a relay of their own expect; those that send mail name the SMTP sink.
+  for (std::string fallback :
+       {"MELDESTELLE_REPORTS_PER_MINUTE=0", "MELDESTELLE_ADMIN_PORT=0", kRelayNobodyAnswers}) {
     std::string name = fallback.substr(0, fallback.find('=') + 1);
     bool set = std::any_of(options_.extra_env.begin(), options_.extra_env.end(),
                            [&](const std::string& kv) { return kv.rfind(name, 0) == 0; });
