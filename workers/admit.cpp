@@ -174,8 +174,17 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
       ack_unsendable = Concat({"no sender for \"", shown,
                                "\" is configured (docs/operations.md, \"Acknowledgements\")"});
     }
-    if (!ack_unsendable.empty())
+    if (!ack_unsendable.empty()) {
       decision.flags.push_back(Concat({kFlagAckUnsendable, ": ", shown}));
+      // Counted by channel where it is one of ours (a report names any string).
+      const bool known = ack_channels_.find(ack) != ack_channels_.end();
+      registry_
+          .GetCounter("meldestelle_acknowledgements_unsendable_total",
+                      "Reports whose acknowledgement was recorded as failed at once: no sender "
+                      "here for its channel (channel \"other\": a channel nothing sends on).",
+                      {{"channel", known ? ack : std::string("other")}})
+          .Inc();
+    }
   }
   const Department* dept = config_.FindDepartment(decision.department);
   auto created =

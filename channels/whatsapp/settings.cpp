@@ -16,6 +16,14 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
              &out.verify_token);
   ReadSecret(rd, n, "access_token", "whatsapp", "MELDESTELLE_WHATSAPP_ACCESS_TOKEN",
              &out.access_token);
+  // On (its app secret set) without the token, no photo could be fetched and no message
+  // answered: citizens would write into a chat that never replies, their acknowledgements and
+  // questions waiting unsent (docs/operations.md, "Acknowledgements").
+  if (!out.app_secret.empty() && out.access_token.empty()) {
+    rd.Fail(n["access_token"] ? n["access_token"] : n, "whatsapp.access_token",
+            "must be set when whatsapp.app_secret is (MELDESTELLE_WHATSAPP_ACCESS_TOKEN): "
+            "without it no photo is fetched and no message answered");
+  }
   rd.String(n, "api_base", &out.api_base, false, "whatsapp");
   if (auto t = n["template"]; t && rd.ExpectMap(t, "whatsapp.template", {"name", "language"})) {
     rd.String(t, "name", &out.template_name, true, "whatsapp.template");

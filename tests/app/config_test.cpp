@@ -429,10 +429,12 @@ routing:
 
 TEST_CASE("messenger channels: secrets from the environment, off when unset, bad values by line") {
   ::setenv("MS_TEST_WA_SECRET", "app-secret", 1);
+  ::setenv("MS_TEST_WA_TOKEN", "access-token", 1);
   ::unsetenv("MS_TEST_TG_SECRET");
   auto good =
       LoadAll(WriteTemp(std::string(kMinimal) + "whatsapp:\n"
                                                 "  app_secret: ${MS_TEST_WA_SECRET}\n"
+                                                "  access_token: ${MS_TEST_WA_TOKEN}\n"
                                                 "  api_base: http://127.0.0.1:9/v21.0/\n"
                                                 "  template: {name: status_de, language: de}\n"
                                                 "telegram:\n"
@@ -467,6 +469,21 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
   CHECK_THAT(msg, Catch::Contains(":15: chat.colour: unknown key"));
   CHECK_THAT(msg, Catch::Contains(":16: chat.stt_url: must be an http:// or https:// URL"));
   CHECK_THAT(msg, Catch::Contains(":17: chat.stt_timeout_seconds"));
+
+  // A channel switched on without the token it answers with: refused, naming the token.
+  ::setenv("MS_TEST_TG_SECRET", "tg-secret", 1);
+  ::unsetenv("MS_TEST_WA_TOKEN");
+  auto mute = LoadAll(WriteTemp(std::string(kMinimal) +
+                                "whatsapp:\n  app_secret: ${MS_TEST_WA_SECRET}\n"
+                                "  access_token: ${MS_TEST_WA_TOKEN}\n"
+                                "telegram:\n  secret_token: ${MS_TEST_TG_SECRET}\n"));
+  REQUIRE_FALSE(mute.ok());
+  CHECK_THAT(
+      mute.error().message,
+      Catch::Contains(":13: whatsapp.access_token: must be set when whatsapp.app_secret is"));
+  CHECK_THAT(mute.error().message,
+             Catch::Contains(":15: telegram.bot_token: must be set when telegram.secret_token is"));
+  ::unsetenv("MS_TEST_TG_SECRET");
 }
 
 TEST_CASE("phone: texts per language, transcription modes and their errors by line") {

@@ -101,7 +101,8 @@ TEST_CASE(
   CHECK(Has(wrong->body, "<html lang=\"uk\""));
 
   // Sent in Turkish: the confirmation, its status link and the report's language.
-  const std::string citizen = "sprachen-" + std::to_string(s.port()) + "@example.net";
+  const std::string citizen =
+      "sprachen-" + std::to_string(s.port()) + "-" + RandomHex(4) + "@example.net";
   auto sent = s.Client().Post("/formular/meldung", Form(s.MintFormToken(10), "tr", citizen));
   REQUIRE(sent);
   INFO(sent->body);

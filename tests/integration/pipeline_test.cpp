@@ -789,6 +789,7 @@ TEST_CASE(
     // A town with neither an SMTP relay nor an SMS account (the stack's relay emptied).
     StackOptions options;
     options.extra_env = {"MELDESTELLE_SMTP_URL="};
+    options.worker_metrics_port = FreePort();
     Stack s(options);
     INFO(s.WorkerLogs());
     // A report that asks for its acknowledgement by e-mail (as an Open311 client's does).
@@ -812,6 +813,11 @@ TEST_CASE(
     CHECK(ack[0][2].as<int>() == 0);
     CHECK(ack[0][3].as<bool>());
     CHECK_THAT(s.WorkerLogs(), Catch::Contains("\"acknowledgements_sent_on\":\"\""));
+    auto metrics = httplib::Client("127.0.0.1", options.worker_metrics_port).Get("/metrics");
+    REQUIRE(metrics);
+    CHECK_THAT(
+        metrics->body,
+        Catch::Contains("meldestelle_acknowledgements_unsendable_total{channel=\"email\"} 1"));
     CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
 
     // Staff accept the ticket: no notice is queued for an address that heard nothing before

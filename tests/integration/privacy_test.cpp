@@ -563,7 +563,8 @@ TEST_CASE(
   CHECK(browser->body.find("Privacy notice") != std::string::npos);
 
   // E-mail: the acknowledgement ends with the line.
-  const std::string mail = "hinweis-" + std::to_string(s.port()) + "@example.net";
+  const std::string mail =
+      "hinweis-" + std::to_string(s.port()) + "-" + RandomHex(4) + "@example.net";
   AppReport(s, {{"description", "Bank beschädigt"}, {"email", mail}});
   REQUIRE(WaitFor([&] { return SinkMessagesTo(mail).size() == 1; }));
   CHECK(SinkMessagesTo(mail)[0].find("Datenschutzhinweise: http") != std::string::npos);

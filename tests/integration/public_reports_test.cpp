@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/crypto.hpp"
 #include "stack.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity builds).
@@ -204,7 +205,8 @@ TEST_CASE(
   CHECK(Has(page, "action=\"/meldung/" + ref + "/ich-auch\""));
   CHECK_FALSE(Has(Get(s, "/meldung/" + hidden), "id=\"ich-auch\""));
 
-  const std::string mail = "ich-auch-" + std::to_string(s.port()) + "@example.net";
+  const std::string mail =
+      "ich-auch-" + std::to_string(s.port()) + "-" + RandomHex(4) + "@example.net";
   httplib::Params form{{"email", " " + mail + " "}, {"website", ""}};
   auto sent = s.Client().Post(("/meldung/" + ref + "/ich-auch").c_str(), form);
   REQUIRE(sent);

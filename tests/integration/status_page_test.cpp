@@ -73,7 +73,8 @@ TEST_CASE(
   o.extra_env = {"MELDESTELLE_SMTP_URL=" + Env("MELDESTELLE_SMTP_URL"),
                  "MELDESTELLE_SMTP_FROM=maengel@musterstadt.example"};
   Stack s(o);
-  const std::string citizen = "status-seite-" + std::to_string(s.port()) + "@example.net";
+  const std::string citizen =
+      "status-seite-" + std::to_string(s.port()) + "-" + RandomHex(4) + "@example.net";
   json report{{"description", "Tiefes Schlagloch vor dem Haus von Erika Mustermann"},
               {"category", "STR-01"},
               {"lat", 50.9375312},
