@@ -174,17 +174,8 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
       ack_unsendable = Concat({"no sender for \"", shown,
                                "\" is configured (docs/operations.md, \"Acknowledgements\")"});
     }
-    if (!ack_unsendable.empty()) {
+    if (!ack_unsendable.empty())
       decision.flags.push_back(Concat({kFlagAckUnsendable, ": ", shown}));
-      // Counted by channel where it is one of ours (a report names any string).
-      const bool known = ack_channels_.find(ack) != ack_channels_.end();
-      registry_
-          .GetCounter("meldestelle_acknowledgements_unsendable_total",
-                      "Reports whose acknowledgement was recorded as failed at once: no sender "
-                      "here for its channel (channel \"other\": a channel nothing sends on).",
-                      {{"channel", known ? ack : std::string("other")}})
-          .Inc();
-    }
   }
   const Department* dept = config_.FindDepartment(decision.department);
   auto created =
@@ -207,6 +198,17 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
                   ? Admitted::Outcome::kLinked
                   : Admitted::Outcome::kRedelivered;
   Count(request, a, sets.candidate != nullptr, shadow.has_value());
+  if (!ack_unsendable.empty() && a.outcome != Admitted::Outcome::kRedelivered) {
+    // Counted once, when its row was written (not for a redelivery or a retry), by channel
+    // where it is one of ours (a report names any string).
+    const std::string& ack = report.reporter.ack_channel;
+    registry_
+        .GetCounter("meldestelle_acknowledgements_unsendable_total",
+                    "Reports whose acknowledgement was recorded as failed at once: no sender "
+                    "here for its channel (channel \"other\": a channel nothing sends on).",
+                    {{"channel", ack_channels_.count(ack) > 0 ? ack : std::string("other")}})
+        .Inc();
+  }
   return a;
 }
 

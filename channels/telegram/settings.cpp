@@ -11,10 +11,12 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
 
   ReadSecret(rd, n, "secret_token", "telegram", "MELDESTELLE_TELEGRAM_SECRET_TOKEN",
              &out.secret_token);
+  const size_t errors_before = rd.errors().size();
   ReadSecret(rd, n, "bot_token", "telegram", "MELDESTELLE_TELEGRAM_BOT_TOKEN", &out.bot_token);
+  const bool token_read = rd.errors().size() == errors_before;  // else that error says it
   // On (its webhook secret set) without the bot's token: as for WhatsApp, a chat that never
   // replies.
-  if (!out.secret_token.empty() && out.bot_token.empty()) {
+  if (token_read && !out.secret_token.empty() && out.bot_token.empty()) {
     rd.Fail(n["bot_token"] ? n["bot_token"] : n, "telegram.bot_token",
             "must be set when telegram.secret_token is (MELDESTELLE_TELEGRAM_BOT_TOKEN): "
             "without it no photo is fetched and no message answered");

@@ -14,12 +14,14 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   ReadSecret(rd, n, "app_secret", "whatsapp", "MELDESTELLE_WHATSAPP_APP_SECRET", &out.app_secret);
   ReadSecret(rd, n, "verify_token", "whatsapp", "MELDESTELLE_WHATSAPP_VERIFY_TOKEN",
              &out.verify_token);
+  const size_t errors_before = rd.errors().size();
   ReadSecret(rd, n, "access_token", "whatsapp", "MELDESTELLE_WHATSAPP_ACCESS_TOKEN",
              &out.access_token);
+  const bool token_read = rd.errors().size() == errors_before;  // else that error says it
   // On (its app secret set) without the token, no photo could be fetched and no message
   // answered: citizens would write into a chat that never replies, their acknowledgements and
   // questions waiting unsent (docs/operations.md, "Acknowledgements").
-  if (!out.app_secret.empty() && out.access_token.empty()) {
+  if (token_read && !out.app_secret.empty() && out.access_token.empty()) {
     rd.Fail(n["access_token"] ? n["access_token"] : n, "whatsapp.access_token",
             "must be set when whatsapp.app_secret is (MELDESTELLE_WHATSAPP_ACCESS_TOKEN): "
             "without it no photo is fetched and no message answered");

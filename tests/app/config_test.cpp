@@ -483,7 +483,16 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
       Catch::Contains(":13: whatsapp.access_token: must be set when whatsapp.app_secret is"));
   CHECK_THAT(mute.error().message,
              Catch::Contains(":15: telegram.bot_token: must be set when telegram.secret_token is"));
+  // A token given wrongly (a literal) is reported as that, not again as missing.
+  auto literal_token =
+      LoadAll(WriteTemp(std::string(kMinimal) + "whatsapp:\n  app_secret: ${MS_TEST_WA_SECRET}\n"
+                                                "  access_token: EAAB123\n"));
+  REQUIRE_FALSE(literal_token.ok());
+  CHECK_THAT(literal_token.error().message,
+             Catch::Contains(":13: whatsapp.access_token: must reference an environment"));
+  CHECK_THAT(literal_token.error().message, !Catch::Contains("must be set when"));
   ::unsetenv("MS_TEST_TG_SECRET");
+  ::unsetenv("MS_TEST_WA_SECRET");
 }
 
 TEST_CASE("phone: texts per language, transcription modes and their errors by line") {

@@ -78,7 +78,7 @@ std::string PhotoMail(const std::string& from, const std::string& message_id) {
 TEST_CASE(
     "E-mail: a mail with a photo and an address becomes one located ticket with one threaded "
     "acknowledgement, and an out-of-office reply makes nothing new",
-    "[integration][mail]") {
+    "[integration][mail][imap]") {
   INFO("scripts/test starts Dovecot and the SMTP sink (MELDESTELLE_MAIL_SERVICES=1)");
   REQUIRE_FALSE(Env("MELDESTELLE_IMAP_URL").empty());
   REQUIRE_FALSE(Env("MELDESTELLE_SMTP_SINK_DIR").empty());
@@ -203,7 +203,8 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
 
-TEST_CASE("E-mail: a mail written in Russian is acknowledged in Russian", "[integration][mail]") {
+TEST_CASE("E-mail: a mail written in Russian is acknowledged in Russian",
+          "[integration][mail][imap]") {
   REQUIRE_FALSE(Env("MELDESTELLE_IMAP_URL").empty());
   Stack s(MailOptions());
   const std::string from = "olga+" + RandomHex(4) + "@example.org";
