@@ -757,7 +757,10 @@ void Stack::PublishTyped(const std::string& body, const std::string& message_id,
   PublishConfirmed(body, props);
 }
 
-bool Stack::GetMessage(const std::string& queue, QueuedMessage* out) {
+namespace {
+
+// One basic.get: false if the queue gave nothing.
+bool TakeOne(const std::string& queue, Stack::QueuedMessage* out) {
   AmqpConnection c = Broker();
   amqp_rpc_reply_t r = amqp_basic_get(c.get(), AmqpConnection::kChannel,
                                       amqp_cstring_bytes(queue.c_str()), /*no_ack=*/1);
@@ -784,26 +787,27 @@ bool Stack::GetMessage(const std::string& queue, QueuedMessage* out) {
   return true;
 }
 
+}  // namespace
+
+bool Stack::GetMessage(const std::string& queue, QueuedMessage* out) {
+  // A get right after the queue's count showed the message once found the quorum queue empty
+  // (a fresh machine's run): an empty get is tried again until a deadline.
+  return WaitFor([&] { return TakeOne(queue, out); }, std::chrono::seconds(5));
+}
+
 bool Stack::GetDeadLetter(std::string* body, std::string* reason) {
   return GetMessage(dlq_, body, reason);
 }
 
 bool Stack::GetMessage(const std::string& queue, std::string* body, std::string* reason) {
-  AmqpConnection c = Broker();
-  amqp_rpc_reply_t r = amqp_basic_get(c.get(), AmqpConnection::kChannel,
-                                      amqp_cstring_bytes(queue.c_str()), /*no_ack=*/1);
-  if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) {
+  QueuedMessage m;
+  if (!GetMessage(queue, &m))
     return false;
+  *body = std::move(m.body);
+  if (reason != nullptr) {
+    auto it = m.headers.find("x-meldestelle-reason");
+    *reason = it == m.headers.end() ? "" : it->second;
   }
-  amqp_message_t msg;
-  if (amqp_read_message(c.get(), AmqpConnection::kChannel, &msg, 0).reply_type !=
-      AMQP_RESPONSE_NORMAL) {
-    return false;
-  }
-  *body = std::string(static_cast<const char*>(msg.body.bytes), msg.body.len);
-  if (reason != nullptr)
-    *reason = HeaderValue(msg.properties, "x-meldestelle-reason");
-  amqp_destroy_message(&msg);
   return true;
 }
 

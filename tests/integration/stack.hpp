@@ -191,7 +191,7 @@ class Stack {
     std::string body, type, message_id;
     std::map<std::string, std::string> headers;  // strings and integers, as HeaderValue reads them
   };
-  // Takes one message from `queue` with its properties; false if the queue is empty.
+  // Takes one message from `queue` with its properties; false if the queue stays empty for 5 s.
   bool GetMessage(const std::string& queue, QueuedMessage* out);
   // Takes one message from the dead-letter queue: body and the x-meldestelle-reason header.
   bool GetDeadLetter(std::string* body, std::string* reason);
