@@ -73,7 +73,11 @@ const NumberOption kNumberOptions[] = {
     {"--limit", &Args::limit, 1, 1L << 30, true, "--limit needs a positive number"},
     {"--metrics-port", &Args::metrics_port, 0, 65535, false,
      "--metrics-port needs a port from 0 to 65535"},
-    {"--examples", &Args::examples, 0, 1000, false, "--examples needs a number from 0 to 1000"}};
+    {"--examples", &Args::examples, 0, 1000, false, "--examples needs a number from 0 to 1000"},
+    {"--lock-timeout", &Args::lock_timeout, 1, 600, false,
+     "--lock-timeout needs seconds from 1 to 600"},
+    {"--give-up-after", &Args::give_up_after, 1, 86400, false,
+     "--give-up-after needs seconds from 1 to 86400"}};
 
 std::optional<long> Number(const char* text, bool lenient) {
   if (lenient)

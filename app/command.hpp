@@ -48,6 +48,8 @@ struct Args {
   std::string instance;        // dispatcher --instance
   bool dry_run = false;        // privacy retention run / erase --dry-run
   bool check = false;          // migrate --check
+  int lock_timeout = 2;        // migrate --lock-timeout (seconds)
+  int give_up_after = 300;     // migrate --give-up-after (seconds)
   std::string email, phone, whatsapp, telegram, reference;  // privacy export / erase
   std::string out;                                          // privacy export --out
   std::string by, period;                                   // report --by, --period

@@ -9,15 +9,22 @@ namespace meldestelle::app {
 
 namespace {
 
-const char* kMigrateHelp = R"(Usage: meldestelle migrate [--check] [--config FILE]
+const char* kMigrateHelp = R"(Usage: meldestelle migrate [--check] [--lock-timeout SECONDS]
+                        [--give-up-after SECONDS] [--config FILE]
 
 Creates the database named in database.url if it is missing and applies every schema migration
 not yet applied. Safe to run twice, concurrently and on every start, and while the previous
 version still serves: migrations only add (docs/operations.md, "Upgrading").
 
-  --check   apply nothing: print the database's schema version and the migrations this version
-            would apply; exit 0 when there are none, 1 when there are (or the database cannot be
-            read)
+  --check                  apply nothing: print the database's schema version and the
+                           migrations this version would apply; exit 0 when there are none, 1
+                           when there are (or the database cannot be read)
+  --lock-timeout SECONDS   how long one statement of a migration waits for a table that the
+                           running processes use (default 2; while it waits, their queries on
+                           that table wait behind it). A migration that waited in vain, or lost
+                           a deadlock against them, is rolled back and tried again
+  --give-up-after SECONDS  stop trying one migration after this long and exit 1, with nothing
+                           of it applied (default 300)
 
 The gateway, worker and dispatcher refuse to start on a schema older than their own.
 )";
@@ -61,7 +68,10 @@ int RunMigrate(const Args& args) {
                    "or a rollback): it runs on it\n";
     return pending == 0 ? kExitOk : kExitFailure;
   }
-  auto applied = Migrate(cfg->database.url);
+  MigrateOptions options;
+  options.lock_timeout = std::chrono::seconds(args.lock_timeout);
+  options.give_up_after = std::chrono::seconds(args.give_up_after);
+  auto applied = Migrate(cfg->database.url, options);
   if (!applied) {
     std::cerr << "meldestelle migrate: " << applied.error().message << ": "
               << applied.error().detail << "\n";

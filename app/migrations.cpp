@@ -1,6 +1,8 @@
 #include "app/migrations.hpp"
 
+#include <algorithm>
 #include <regex>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -744,7 +746,12 @@ Result<int> SchemaVersion(const std::string& database_url) {
   });
 }
 
-Result<int> Migrate(const std::string& database_url) {
+Result<int> Migrate(const std::string& database_url, const MigrateOptions& options) {
+  return Migrate(database_url, Migrations(), options);
+}
+
+Result<int> Migrate(const std::string& database_url, const std::vector<Migration>& migrations,
+                    const MigrateOptions& options) {
   if (auto st = EnsureDatabase(database_url); !st) {
     return st.error();
   }
@@ -752,30 +759,70 @@ Result<int> Migrate(const std::string& database_url) {
   if (!conn) {
     return conn.error();
   }
-  return db::Guard<int>([&]() -> int {
-    int applied = 0;
-    for (const auto& m : Migrations()) {
-      db::Tx tx(**conn);
-      // One migrator at a time; the lock ends with the transaction.
-      tx.exec("SELECT pg_advisory_xact_lock(7412001)");
-      tx.exec0(
-          "CREATE TABLE IF NOT EXISTS schema_migrations ("
-          " version int PRIMARY KEY, name text NOT NULL,"
-          " applied_at timestamptz NOT NULL DEFAULT now())");
-      auto done = tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
-      if (!done.empty()) {
+  const std::string lock_timeout =
+      "SET LOCAL lock_timeout = " + std::to_string(options.lock_timeout.count());
+  int applied = 0;
+  for (const auto& m : migrations) {
+    const auto give_up = std::chrono::steady_clock::now() + options.give_up_after;
+    std::chrono::milliseconds backoff{100};
+    for (int attempt = 1;; ++attempt) {
+      // True when this try applied it, false when another migrator had.
+      auto done = db::Guard<bool>([&]() -> bool {
+        db::Tx tx(**conn);
+        // One migrator at a time; the lock ends with the transaction. Taken before the
+        // lock_timeout: a second migrator waits here for as long as the first one's migration
+        // takes.
+        tx.exec("SELECT pg_advisory_xact_lock(7412001)");
+        tx.exec0(lock_timeout);
+        tx.exec0(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version int PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())");
+        auto had = tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
+        if (!had.empty()) {
+          tx.commit();
+          return false;
+        }
+        tx.exec0(m.sql);
+        tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                        m.name);
         tx.commit();
-        continue;
+        return true;
+      });
+      if (done) {
+        if (*done) {
+          ++applied;
+          log::Info("applied migration",
+                    {{"version", std::to_string(m.version)}, {"name", m.name}});
+        }
+        break;
       }
-      tx.exec0(m.sql);
-      tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
-                      m.name);
-      tx.commit();
-      ++applied;
-      log::Info("applied migration", {{"version", std::to_string(m.version)}, {"name", m.name}});
+      // The transaction was rolled back whole: nothing of the migration stays.
+      const Error& e = done.error();
+      if (!db::IsLockConflict(e))
+        return e;
+      if (std::chrono::steady_clock::now() + backoff > give_up) {
+        return MakeError(
+            errors::kDbUnavailable,
+            "migration " + std::to_string(m.version) + " (" + m.name +
+                ") could not take its tables' locks in " +
+                std::to_string(options.give_up_after.count() / 1000) + " s (" +
+                std::to_string(attempt) +
+                " tries) while the running processes used them; nothing of it was applied",
+            e.detail + "; run it again, or with a longer --give-up-after or --lock-timeout");
+      }
+      log::Warn("migration waits for its tables' locks, tries again",
+                {{"version", std::to_string(m.version)},
+                 {"attempt", std::to_string(attempt)},
+                 {"reason", e.detail},
+                 {"again_in_ms", std::to_string(backoff.count())}});
+      if (options.on_retry)
+        options.on_retry(m, attempt, e.detail);
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
-    return applied;
-  });
+  }
+  return applied;
 }
 
 }  // namespace meldestelle::app

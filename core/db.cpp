@@ -33,6 +33,13 @@ bool IsDataError(const Error& e) { return HasSqlClass(e, "22") || HasSqlClass(e,
 
 bool IsConstraintViolation(const Error& e) { return HasSqlClass(e, "23"); }
 
+bool IsLockConflict(const Error& e) {
+  // ErrorFrom files a deadlock (class 40) as transient and a lock timeout (class 55) as not.
+  return (e.code == errors::kDbError || e.code == errors::kDbUnavailable) && e.detail.size() >= 7 &&
+         e.detail.compare(5, 2, ": ") == 0 &&
+         (e.detail.compare(0, 5, "40P01") == 0 || e.detail.compare(0, 5, "55P03") == 0);
+}
+
 std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql) {
   char name[24];
   std::snprintf(name, sizeof name, "ms_%016zx", std::hash<std::string_view>{}(sql));
@@ -46,6 +53,17 @@ Error ErrorFrom(const std::exception& ex) {
   }
   if (const auto* e = dynamic_cast<const pqxx::in_doubt_error*>(&ex)) {
     return MakeError(errors::kDbUnavailable, "database transaction in doubt", e->what());
+  }
+  // libpqxx 6.4 throws class 40 (a deadlock lost, a serialisation failure) as transaction_rollback,
+  // which is no sql_error and carries no SQLSTATE: it is named here by its type.
+  if (const auto* e = dynamic_cast<const pqxx::transaction_rollback*>(&ex)) {
+    const char* state = dynamic_cast<const pqxx::deadlock_detected*>(e)              ? "40P01"
+                        : dynamic_cast<const pqxx::serialization_failure*>(e)        ? "40001"
+                        : dynamic_cast<const pqxx::statement_completion_unknown*>(e) ? "40003"
+                                                                                     : "40000";
+    std::string_view what = e->what();
+    return MakeError(errors::kDbUnavailable, "database error",
+                     Concat({state, ": ", what.substr(0, what.find('\n'))}));
   }
   if (const auto* e = dynamic_cast<const pqxx::sql_error*>(&ex)) {
     const std::string& state = e->sqlstate();

@@ -34,6 +34,9 @@ bool IsDataError(const Error& e);
 // Class 23 alone. Unlike a data exception it can also be a concurrent writer's commit (two
 // workers writing the same report at once): the transaction run once more sees that row.
 bool IsConstraintViolation(const Error& e);
+// A statement that waited for a lock in vain: its lock_timeout ran out (SQLSTATE 55P03) or it
+// lost a deadlock (40P01). The same statement may get the lock when tried again.
+bool IsLockConflict(const Error& e);
 
 // One thread's connection, opened on first use and again after a transient failure. Not
 // thread-safe: one Session per thread (or per object that a single thread uses).

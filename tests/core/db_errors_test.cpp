@@ -85,4 +85,37 @@ TEST_CASE(
   CHECK_FALSE(db::IsDataError(MakeError(errors::kDbUnavailable, "database error", "23505: x")));
 }
 
+TEST_CASE("db: a lock waited for in vain or a lost deadlock is a lock conflict, nothing else is") {
+  // What PostgreSQL sends: a statement's lock_timeout ran out, or the deadlock detector chose it.
+  const Error timeout = db::ErrorFrom(pqxx::sql_error(
+      "ERROR:  canceling statement due to lock timeout\n", "ALTER TABLE …", "55P03"));
+  // libpqxx 6.4 throws a lost deadlock as deadlock_detected, which is no sql_error and has no
+  // SQLSTATE (what it said in the test of an upgrade that lost one).
+  const Error deadlock = db::ErrorFrom(pqxx::deadlock_detected(
+      "ERROR:  deadlock detected\nDETAIL:  Process 16532 waits for AccessExclusiveLock on relation "
+      "17377 of database 17325; blocked by process 16354.\nHINT:  See server log for query "
+      "details.\n"));
+  CHECK(db::IsLockConflict(timeout));
+  CHECK(db::IsLockConflict(deadlock));
+  CHECK(timeout.detail == "55P03: ERROR:  canceling statement due to lock timeout");
+  CHECK(deadlock.detail == "40P01: ERROR:  deadlock detected");
+  // Worth a retry of the whole transaction, as a serialisation failure is (also no sql_error).
+  CHECK(db::IsTransient(deadlock));
+  const Error serialisation = db::ErrorFrom(
+      pqxx::serialization_failure("ERROR:  could not serialize access due to concurrent update\n"));
+  CHECK(db::IsTransient(serialisation));
+  CHECK(serialisation.detail ==
+        "40001: ERROR:  could not serialize access due to concurrent update");
+  CHECK_FALSE(db::IsLockConflict(serialisation));
+  CHECK_FALSE(db::IsDataError(serialisation));
+  // A serialisation failure, another class-55 state, a broken connection and a data error are not.
+  for (const char* state : {"40001", "55006", "55000", "57014", "22P02", "23505"}) {
+    INFO(state);
+    CHECK_FALSE(db::IsLockConflict(db::ErrorFrom(pqxx::sql_error("x", "SELECT 1", state))));
+  }
+  CHECK_FALSE(db::IsLockConflict(db::ErrorFrom(pqxx::broken_connection("gone"))));
+  CHECK_FALSE(db::IsLockConflict(MakeError(errors::kDbError, "database error", "55P03")));
+  CHECK_FALSE(db::IsLockConflict(MakeError(errors::kConfigInvalid, "x", "40P01: deadlock")));
+}
+
 }  // namespace db_errors_test

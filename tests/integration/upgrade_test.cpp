@@ -4,6 +4,7 @@
 // reports, making tickets, recording staff actions and sending; a gateway restarted onto the
 // newer schema serves; and a process refuses a schema older than its own.
 #include <catch2/catch.hpp>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "app/migrations.hpp"
@@ -75,8 +76,14 @@ ALTER TABLE attachments ADD COLUMN upgrade_note text;
 CREATE INDEX tickets_upgrade_note ON tickets (upgrade_note) WHERE upgrade_note IS NOT NULL;
 )SQL";
   REQUIRE(app::ContractChanges(migration).empty());
-  Exec(s, migration + "INSERT INTO schema_migrations (version, name) VALUES (" +
-              std::to_string(next) + ", 'the next version')");
+  // Applied as `meldestelle migrate` applies it: against the serving processes' locks (it once
+  // lost a deadlock to one of them, and is tried again for that).
+  std::vector<app::Migration> upgraded = app::Migrations();
+  upgraded.push_back({next, "the next version", migration.c_str()});
+  auto applied = app::Migrate(s.db_url(), upgraded, {});
+  INFO((applied ? "" : applied.error().message + ": " + applied.error().detail));
+  REQUIRE(applied);
+  CHECK(*applied == 1);
 
   // The old version goes on: reports, tickets, a staff action, the citizens' notices.
   const std::string after = Report(s, "Laterne am Markt ist dunkel", 50.938);
@@ -173,6 +180,127 @@ TEST_CASE("migrate on several machines at once creates the database once and mig
   pqxx::connection c(s.db_url());
   pqxx::nontransaction n(c);
   n.exec0("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
+}
+
+namespace {
+
+// A connection of a running process that holds a table in an open transaction, as a worker's
+// or the dispatcher's does between its statements.
+struct Holder {
+  pqxx::connection conn;
+  pqxx::work tx;
+  Holder(const std::string& url, const std::string& table) : conn(url), tx(conn) {
+    tx.exec("SELECT count(*) FROM " + table);
+  }
+};
+
+bool HasColumn(Stack& s, const std::string& table, const std::string& column) {
+  return s.Count("SELECT count(*) FROM information_schema.columns WHERE table_name = " + Q(table) +
+                 " AND column_name = " + Q(column)) == 1;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a migration that waits in vain for a table in use is rolled back and tried again until it "
+    "gets it, and gives up whole",
+    "[integration][upgrade]") {
+  StackOptions o;
+  o.processes = false;  // the stack's database alone; the test holds the locks itself
+  Stack s(o);
+  const int next = app::LatestVersion() + 1;
+  const std::string sql = "ALTER TABLE tickets ADD COLUMN waited text;";
+  std::vector<app::Migration> upgraded = app::Migrations();
+  upgraded.push_back({next, "waits for tickets", sql.c_str()});
+  const std::string recorded =
+      "SELECT count(*) FROM schema_migrations WHERE version = " + std::to_string(next);
+
+  SECTION("the table is let go after the first try") {
+    auto holder = std::make_unique<Holder>(s.db_url(), "tickets");
+    std::vector<std::string> why;
+    app::MigrateOptions options;
+    options.lock_timeout = std::chrono::milliseconds(200);
+    options.on_retry = [&](const app::Migration& m, int attempt, const std::string& reason) {
+      CHECK(m.version == next);
+      CHECK(attempt == static_cast<int>(why.size()) + 1);
+      why.push_back(reason);
+      // Between the tries, nothing of the migration is there.
+      CHECK_FALSE(HasColumn(s, "tickets", "waited"));
+      holder->tx.commit();  // the process's transaction ends
+      holder.reset();
+    };
+    auto applied = app::Migrate(s.db_url(), upgraded, options);
+    INFO((applied ? "" : applied.error().message + ": " + applied.error().detail));
+    REQUIRE(applied);
+    CHECK(*applied == 1);
+    REQUIRE(why.size() == 1);
+    CHECK_THAT(why[0], Catch::StartsWith("55P03: ") && Catch::Contains("lock timeout"));
+    CHECK(HasColumn(s, "tickets", "waited"));
+    CHECK(s.Count(recorded) == 1);
+  }
+
+  SECTION("the table stays in use: it gives up after --give-up-after, with nothing applied") {
+    Holder holder(s.db_url(), "tickets");
+    int tries = 0;
+    app::MigrateOptions options;
+    options.lock_timeout = std::chrono::milliseconds(100);
+    options.give_up_after = std::chrono::milliseconds(800);
+    options.on_retry = [&](const app::Migration&, int, const std::string&) { ++tries; };
+    auto applied = app::Migrate(s.db_url(), upgraded, options);
+    REQUIRE_FALSE(applied);
+    CHECK(tries >= 1);
+    CHECK_THAT(applied.error().message,
+               Catch::Contains("migration " + std::to_string(next) + " (waits for tickets)") &&
+                   Catch::Contains("could not take its tables' locks") &&
+                   Catch::Contains("nothing of it was applied"));
+    CHECK_THAT(applied.error().detail,
+               Catch::StartsWith("55P03: ") && Catch::Contains("--give-up-after"));
+    holder.tx.commit();
+    CHECK_FALSE(HasColumn(s, "tickets", "waited"));
+    CHECK(s.Count(recorded) == 0);
+  }
+
+  SECTION("it loses a deadlock against a process, and the next try applies it") {
+    // The migration takes tickets, then waits for outbox, which a process reads in its open
+    // transaction; the process then reads tickets. PostgreSQL's deadlock check ends one of the
+    // two: the migrator, whose wait began first (its check comes after deadlock_timeout, the
+    // process's own much later).
+    const std::string both =
+        "ALTER TABLE tickets ADD COLUMN waited text; ALTER TABLE outbox ADD COLUMN waited text;";
+    upgraded.back().sql = both.c_str();
+    {
+      pqxx::connection c(s.db_url());
+      pqxx::nontransaction n(c);
+      n.exec0("ALTER DATABASE " + n.quote_name(db::DatabaseName(s.db_url())) +
+              " SET deadlock_timeout = '3s'");
+    }
+    Holder holder(s.db_url(), "outbox");
+    holder.tx.exec0("SET LOCAL deadlock_timeout = '60s'");
+    std::vector<std::string> why;
+    app::MigrateOptions options;
+    options.lock_timeout = std::chrono::seconds(60);
+    options.on_retry = [&](const app::Migration&, int, const std::string& reason) {
+      why.push_back(reason);
+    };
+    auto migrated =
+        std::async(std::launch::async, [&] { return app::Migrate(s.db_url(), upgraded, options); });
+    const std::string waits_for_outbox =
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+        " WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND c.relname = 'outbox' AND l.mode = 'AccessExclusiveLock' AND NOT l.granted";
+    REQUIRE(WaitFor([&] { return s.Count(waits_for_outbox) == 1; }, std::chrono::seconds(30)));
+    holder.tx.exec("SELECT count(*) FROM tickets");  // waits until the migrator is ended
+    holder.tx.commit();
+    auto applied = migrated.get();
+    INFO((applied ? "" : applied.error().message + ": " + applied.error().detail));
+    REQUIRE(applied);
+    CHECK(*applied == 1);
+    REQUIRE(why.size() == 1);
+    CHECK(why[0] == "40P01: ERROR:  deadlock detected");
+    CHECK(HasColumn(s, "tickets", "waited"));
+    CHECK(HasColumn(s, "outbox", "waited"));
+    CHECK(s.Count(recorded) == 1);
+  }
 }
 
 }  // namespace upgrade_test
