@@ -74,8 +74,8 @@ const NumberOption kNumberOptions[] = {
     {"--metrics-port", &Args::metrics_port, 0, 65535, false,
      "--metrics-port needs a port from 0 to 65535"},
     {"--examples", &Args::examples, 0, 1000, false, "--examples needs a number from 0 to 1000"},
-    {"--lock-timeout", &Args::lock_timeout, 1, 600, false,
-     "--lock-timeout needs seconds from 1 to 600"},
+    {"--lock-timeout", &Args::lock_timeout, 2, 600, false,
+     "--lock-timeout needs seconds from 2 to 600"},
     {"--give-up-after", &Args::give_up_after, 1, 86400, false,
      "--give-up-after needs seconds from 1 to 86400"}};
 

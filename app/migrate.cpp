@@ -19,8 +19,9 @@ version still serves: migrations only add (docs/operations.md, "Upgrading").
   --check                  apply nothing: print the database's schema version and the
                            migrations this version would apply; exit 0 when there are none, 1
                            when there are (or the database cannot be read)
-  --lock-timeout SECONDS   how long one statement of a migration waits for a table that the
-                           running processes use (default 2; while it waits, their queries on
+  --lock-timeout SECONDS   how long a migration waits, each time, for a table that the
+                           running processes use (default 2, at least 2: PostgreSQL moves an
+                           autovacuum out of its way after 1 s; while it waits, their queries on
                            that table wait behind it). A migration that waited in vain, or lost
                            a deadlock against them, is rolled back and tried again
   --give-up-after SECONDS  stop trying one migration after this long and exit 1, with nothing

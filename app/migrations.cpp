@@ -1,6 +1,7 @@
 #include "app/migrations.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 #include <thread>
 
@@ -801,15 +802,19 @@ Result<int> Migrate(const std::string& database_url, const std::vector<Migration
       const Error& e = done.error();
       if (!db::IsLockConflict(e))
         return e;
-      if (std::chrono::steady_clock::now() + backoff > give_up) {
+      if (const auto now = std::chrono::steady_clock::now(); now + backoff > give_up) {
+        const auto tried = std::chrono::duration_cast<std::chrono::milliseconds>(
+            now - (give_up - options.give_up_after));
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(tried.count()) / 1000);
         return MakeError(
-            errors::kDbUnavailable,
+            errors::kDbError,
             "migration " + std::to_string(m.version) + " (" + m.name +
-                ") could not take its tables' locks in " +
-                std::to_string(options.give_up_after.count() / 1000) + " s (" +
+                ") could not take its tables' locks in " + seconds + " s (" +
                 std::to_string(attempt) +
                 " tries) while the running processes used them; nothing of it was applied",
-            e.detail + "; run it again, or with a longer --give-up-after or --lock-timeout");
+            "last: " + e.detail +
+                "; run it again, or with a longer --give-up-after or --lock-timeout");
       }
       log::Warn("migration waits for its tables' locks, tries again",
                 {{"version", std::to_string(m.version)},

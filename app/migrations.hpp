@@ -32,9 +32,10 @@ Result<int> SchemaVersion(const std::string& database_url);
 
 // How a migration waits for its tables while the previous version serves. An ALTER TABLE needs
 // the table to itself; while it waits, PostgreSQL queues every later reader of that table behind
-// it. So each statement waits at most lock_timeout (PostgreSQL's lock_timeout), and a migration
-// that waited in vain or lost a deadlock against a serving process is rolled back and tried again
-// after a back-off (0.1 s, doubling up to 5 s), until give_up_after has passed since its first try.
+// it. So each wait for a lock lasts at most lock_timeout (PostgreSQL's lock_timeout), and a
+// migration that waited in vain or lost a deadlock against a serving process is rolled back and
+// tried again after a back-off (0.1 s, doubling up to 5 s), until give_up_after has passed since
+// its first try.
 struct MigrateOptions {
   std::chrono::milliseconds lock_timeout{2000};
   std::chrono::milliseconds give_up_after{std::chrono::minutes(5)};

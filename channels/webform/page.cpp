@@ -693,9 +693,13 @@ void RenderOptionalDetails(std::string& out, const FormPage& page) {
   out += "</summary>\n<div class=\"optional-inhalt\">\n";
   RenderCategorySelect(out, page);
   RenderTextField(out, page, "email", "email", "email", page.t("formular.email"),
-                  page.t("formular.email_hinweis"), v.email);
-  RenderTextField(out, page, "telefon", "tel", "tel", page.t("formular.telefon"),
-                  page.t("formular.telefon_hinweis"), v.phone);
+                  page.t(page.acknowledges_email ? "formular.email_hinweis"
+                                                 : "formular.email_hinweis_rueckfragen"),
+                  v.email);
+  RenderTextField(
+      out, page, "telefon", "tel", "tel", page.t("formular.telefon"),
+      page.t(page.acknowledges_sms ? "formular.telefon_hinweis_sms" : "formular.telefon_hinweis"),
+      v.phone);
   out += "</div>\n</details>\n";
 }
 

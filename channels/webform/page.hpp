@@ -65,6 +65,10 @@ struct FormPage {
   std::string photos_script;
   // Links to the public list of reports (GET /meldungen): "Schon gemeldet?".
   bool link_public_reports = false;
+  // What the contact fields' hints promise: an acknowledgement by e-mail, and by SMS to a phone
+  // given without an address, only where this town can send them (Intake::AcknowledgementSenders).
+  bool acknowledges_email = true;
+  bool acknowledges_sms = false;
   // The map to place the marker (shown by its script; without JavaScript the address field is
   // all). Needs a centre.
   PageMap map;

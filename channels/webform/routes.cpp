@@ -163,6 +163,9 @@ FormPage Routes::EmptyPage(const texts::Lang& t) const {
   page.photo_scale_edge = settings_.photo_scale_edge;
   page.photos_script = html::kPhotosJs;
   page.link_public_reports = settings_.public_reports.enabled;
+  const auto& senders = intake_.AcknowledgementSenders();
+  page.acknowledges_email = senders.count("email") > 0;
+  page.acknowledges_sms = senders.count("sms") > 0;
   if (auto centre = intake_.TownCentre(); centre && settings_.map.enabled) {
     page.map = html::PageMapOf(settings_.map, html::kFormMapJs);
     page.map.center_lat = centre->first;

@@ -73,7 +73,7 @@ TEST_CASE("a missing or wrong value says which option and what it needs", "[args
   CHECK(Parse({"--metrics-port", "70000"}).error == "--metrics-port needs a port from 0 to 65535");
   CHECK(Parse({"--metrics-port", "80x"}).error == "--metrics-port needs a port from 0 to 65535");
   CHECK(Parse({"--examples", "1001"}).error == "--examples needs a number from 0 to 1000");
-  CHECK(Parse({"--lock-timeout", "0"}).error == "--lock-timeout needs seconds from 1 to 600");
+  CHECK(Parse({"--lock-timeout", "1"}).error == "--lock-timeout needs seconds from 2 to 600");
   CHECK(Parse({"--give-up-after", "2s"}).error == "--give-up-after needs seconds from 1 to 86400");
   CHECK(Parse({"--lock-timeout", "5", "--give-up-after", "900"}).give_up_after == 900);
   CHECK(Parse({}).lock_timeout == 2);

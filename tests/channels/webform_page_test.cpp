@@ -3,6 +3,7 @@
 #include <string>
 
 #include "channels/webform/page.hpp"
+#include "core/config.hpp"
 
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
 // builds), where one file's helpers and using-directives must not meet another's.
@@ -332,6 +333,33 @@ TEST_CASE("Town name, action and hostile URLs are escaped or neutralised", "[web
 
   page.action = " javascript:alert(1)";
   CHECK(Contains(TagWith(RenderFormPage(page), "<form "), "action=\"#\""));
+}
+
+TEST_CASE("the contact fields promise an acknowledgement only where one can be sent", "[webform]") {
+  FormPage page = SamplePage();
+  // A town with a relay and no SMS account (the default).
+  std::string html = RenderFormPage(page);
+  CHECK(Contains(html, "Für eine Eingangsbestätigung und mögliche Rückfragen."));
+  CHECK(Contains(html, "Nur für Rückfragen."));
+  // With both.
+  page.acknowledges_sms = true;
+  html = RenderFormPage(page);
+  CHECK(Contains(html, "Für eine Eingangsbestätigung und mögliche Rückfragen."));
+  CHECK(Contains(html, "Ohne E-Mail-Adresse erhalten Sie die Eingangsbestätigung per SMS."));
+  CHECK_FALSE(Contains(html, "Nur für Rückfragen."));
+  // With neither: no field promises one.
+  page.acknowledges_email = false;
+  page.acknowledges_sms = false;
+  html = RenderFormPage(page);
+  CHECK(Contains(html, "Nur für mögliche Rückfragen."));
+  CHECK(Contains(html, "Nur für Rückfragen."));
+  CHECK_FALSE(Contains(html, "Eingangsbestätigung"));
+  // In another language too.
+  page.t = meldestelle::texts::For(meldestelle::Config{}, "en");
+  page.acknowledges_sms = true;
+  html = RenderFormPage(page);
+  CHECK(Contains(html, "Only for any questions we may have."));
+  CHECK(Contains(html, "you will receive the confirmation by text message"));
 }
 
 TEST_CASE("Confirmation page", "[webform]") {

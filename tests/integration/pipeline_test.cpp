@@ -860,6 +860,12 @@ TEST_CASE(
     CHECK_THAT(page, Catch::Contains("Eine Bestätigung können wir Ihnen leider nicht schicken."));
     CHECK_THAT(page, !Catch::Contains("in Kürze"));
     CHECK(ack_row == std::vector<std::string>{"none", "", "done", "j.mueller@example.net"});
+    // Nor does the form's e-mail field promise one.
+    auto form = s.Client().Get("/");
+    REQUIRE(form);
+    CHECK_THAT(form->body, Catch::Contains("Nur für mögliche Rückfragen.") &&
+                               Catch::Contains("Nur für Rückfragen.") &&
+                               !Catch::Contains("Eingangsbestätigung"));
   }
   {
     // A town with an SMS account and no relay: with both contacts none (the form says the phone
@@ -879,6 +885,12 @@ TEST_CASE(
     CHECK_THAT(page, Catch::Contains("Bestätigung per SMS"));
     CHECK(row == std::vector<std::string>{"sms", "+49 170 1234567", "pending", "+49 170 1234567"});
     CHECK_THAT(s.WorkerLogs(), Catch::Contains("\"acknowledgements_sent_on\":\"sms\""));
+    auto form = s.Client().Get("/");
+    REQUIRE(form);
+    CHECK_THAT(
+        form->body,
+        Catch::Contains("Nur für mögliche Rückfragen.") &&
+            Catch::Contains("Ohne E-Mail-Adresse erhalten Sie die Eingangsbestätigung per SMS."));
   }
 }
 
