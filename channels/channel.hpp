@@ -155,6 +155,10 @@ class WorkerServices {
   // The worker's name among all workers, "<host>/<worker --instance>", or "" when it was started
   // without one: a job that claims rows under it takes up its own claims when it starts again.
   virtual const std::string& holder() const = 0;
+  // Whether this configuration has an acknowledgement sender for the outbox channel ("sms",
+  // "email", …; Registry::AcknowledgementSenders): a handler that turns an acknowledgement onto
+  // another channel later (a caller's late "1" for an SMS) asks first.
+  virtual bool SendsAcknowledgementsOn(std::string_view channel) const = 0;
 };
 
 struct MessageType {

@@ -39,10 +39,9 @@ Status WorkerProcess::Start() {
   // Where acknowledgements go out, and where a report's acknowledgement is recorded as not
   // sendable at once (Admitter): a town without a Twilio account sends no SMS.
   std::string sent_on, not_sent_on;
-  const auto senders = channels_.AcknowledgementSenders(config_);
   for (const auto& channel : channels_.channels()) {
     for (const auto& ack : channel.ack_channels) {
-      std::string& list = senders.count(ack) > 0 ? sent_on : not_sent_on;
+      std::string& list = services_->SendsAcknowledgementsOn(ack) ? sent_on : not_sent_on;
       list += (list.empty() ? "" : ",") + ack;
     }
   }

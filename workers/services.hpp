@@ -27,6 +27,9 @@ class Services final : public channels::WorkerServices {
   const routing::Gazetteer* gazetteer() const override { return gazetteer_; }
   std::unique_ptr<channels::Admission> NewAdmission() override;
   const std::string& holder() const override { return holder_; }
+  bool SendsAcknowledgementsOn(std::string_view channel) const override {
+    return ack_senders_.count(channel) > 0;
+  }
 
  private:
   const Config& config_;

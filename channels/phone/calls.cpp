@@ -24,8 +24,9 @@ namespace meldestelle::phone {
 
 // --- The intake of a call's events ---
 
-PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry)
+PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry, bool sends_sms)
     : config_(config),
+      sends_sms_(sends_sms),
       session_(config.database.url),
       duplicates_(registry.GetCounter("meldestelle_phone_duplicate_events_total",
                                       "Repeated phone callbacks recognised and ignored.")) {}
@@ -154,11 +155,18 @@ void PhoneIntake::SmsConsent(db::Tx& tx, const Event& e) {
       "          ELSE phone_calls.caller END"
       " RETURNING coalesce(ticket_id::text, ''), caller",
       e.call_id, e.from);
-  // Pressed after the ticket was written: its acknowledgement goes out by SMS after all.
+  // Pressed after the ticket was written: its acknowledgement goes out by SMS after all, where
+  // this configuration sends SMS (the gateway offers it only then; a worker configured without
+  // the account would queue one that no dispatcher's lane sends).
   if (!row.empty() && !row[0][0].as<std::string>().empty() &&
       !row[0][1].as<std::string>().empty()) {
-    outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
-                                    row[0][1].as<std::string>());
+    if (sends_sms_) {
+      outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
+                                      row[0][1].as<std::string>());
+    } else {
+      log::Warn("a caller's late consent to an SMS is not sent: no SMS sender is configured here",
+                {{"ticket_id", row[0][0].as<std::string>()}});
+    }
   }
 }
 

@@ -22,7 +22,9 @@ namespace meldestelle::phone {
 // so repeated callbacks change nothing. One instance per thread.
 class PhoneIntake {
  public:
-  PhoneIntake(const Config& config, metrics::Registry& registry);
+  // `sends_sms`: whether this configuration sends acknowledgements by SMS; without, a caller's
+  // late consent is kept (phone_calls.wants_sms) but the acknowledgement stays none.
+  PhoneIntake(const Config& config, metrics::Registry& registry, bool sends_sms);
   // Errors are transient (db_unavailable) or the message's own.
   Status Process(const Message& message);
 
@@ -33,6 +35,7 @@ class PhoneIntake {
   void SmsConsent(db::Tx& tx, const Event& e);
 
   const Config& config_;
+  const bool sends_sms_;
   db::Session session_;
   metrics::Counter& duplicates_;
 };

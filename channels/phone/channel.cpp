@@ -14,7 +14,8 @@ namespace {
 
 class EventHandler final : public channels::Handler {
  public:
-  explicit EventHandler(channels::WorkerServices& s) : intake_(s.config(), s.metrics()) {}
+  explicit EventHandler(channels::WorkerServices& s)
+      : intake_(s.config(), s.metrics(), s.SendsAcknowledgementsOn("sms")) {}
   Status Handle(const channels::Delivery& d) override {
     auto message = DecodeMessage(d.body);
     if (!message) {

@@ -168,6 +168,13 @@ static void SmsAnswer(channels::Intake& intake, const httplib::Request& req,
     return std::string(twilio::Find(params, name).value_or(""));
   };
   bool yes = value("Digits") == "1";
+  if (yes && intake.AcknowledgementSenders().count("sms") == 0) {
+    // Offered by a gateway configured otherwise (or a replayed callback): no SMS can be sent
+    // from here, so none is promised and the consent is not passed on.
+    log::Warn("a caller's 1 for an SMS is not taken: no SMS sender is configured here",
+              {{"call", value("CallSid")}});
+    yes = false;
+  }
   if (yes) {
     Event e;
     e.kind = EventKind::kSmsConsent;

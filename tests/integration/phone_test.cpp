@@ -224,6 +224,110 @@ TEST_CASE(
   CHECK(s.QueueDepth(s.queue()) == 0);
 }
 
+namespace {
+
+// A call that hangs up after its recording, before the SMS offer's answer: its ticket's
+// acknowledgement is none. Returns the ticket's id.
+std::string CallWithoutConsent(Stack& s, FakeProviders& fake, const std::string& call,
+                               const std::string& rec, int seed) {
+  fake.AddRecording(rec, Wav(2000, seed));
+  auto recorded = PostTwilio(s, "/webhooks/phone/recorded?lang=de",
+                             With(CallParams(call), {{"RecordingSid", rec},
+                                                     {"RecordingUrl", fake.RecordingUrl(rec)},
+                                                     {"RecordingDuration", "9"}}));
+  REQUIRE(recorded);
+  REQUIRE(recorded->status == 200);
+  const std::string ticket =
+      "SELECT id::text FROM tickets WHERE channel_message_id = '" + call + "'";
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM (" + ticket + ") t", 1, std::chrono::seconds(40)));
+  const std::string id = One(s, ticket);
+  CHECK(One(s, "SELECT channel FROM outbox WHERE kind = 'ack' AND ticket_id = '" + id + "'") ==
+        "none");
+  return id;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A caller's 1 for an SMS after the ticket was written sends it where SMS can be sent, and "
+    "promises or queues none where it cannot",
+    "[integration][phone]") {
+  FakeProviders fake;
+  Stack s(PhoneOptions(fake, /*stt=*/true));
+  fake.SetStt("Die Straßenlaterne am Rathaus ist seit drei Tagen dunkel");
+  INFO(s.WorkerLogs());
+  auto press_one = [&](const std::string& call) {
+    auto answer =
+        PostTwilio(s, "/webhooks/phone/sms?lang=de", With(CallParams(call), {{"Digits", "1"}}));
+    REQUIRE(answer);
+    REQUIRE(answer->status == 200);
+    return answer->body;
+  };
+
+  // Where SMS is sent: the acknowledgement turns to SMS and goes out.
+  const std::string call = "CA00000000000000000000000000000031";
+  const std::string id = CallWithoutConsent(s, fake, call, "RE00000000000000000000000000000031", 1);
+  CHECK_THAT(press_one(call), Catch::Contains("Sie erhalten in Kürze eine SMS."));
+  INFO(s.DispatcherLog());
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'sms'"
+                     " AND status = 'sent' AND ticket_id = '" +
+                         id + "'",
+                     1));
+  REQUIRE(fake.WaitForSent(1));
+  CHECK(fake.sent()[0].body["To"] == kCaller);
+
+  // A worker configured without the SMS account (the gateway still has it): the consent is
+  // kept, the acknowledgement stays none, and no row waits for a lane that no dispatcher has.
+  s.StopWorkers();
+  auto worker =
+      s.StartProcess("worker-without-sms", {"worker"},
+                     {"MELDESTELLE_TWILIO_SMS_FROM=", "MELDESTELLE_WORKER_METRICS_PORT=0"});
+  const std::string call2 = "CA00000000000000000000000000000032";
+  const std::string id2 =
+      CallWithoutConsent(s, fake, call2, "RE00000000000000000000000000000032", 2);
+  press_one(call2);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM phone_calls WHERE wants_sms AND call_id = '" + call2 + "'", 1));
+  INFO(worker->Log());
+  CHECK(One(s,
+            "SELECT channel || '/' || status FROM outbox WHERE kind = 'ack'"
+            " AND ticket_id = '" +
+                id2 + "'") == "none/done");
+  CHECK_THAT(worker->Log(), Catch::Contains("late consent to an SMS is not sent"));
+  worker->Stop();
+
+  // A gateway without the SMS account neither promises an SMS nor passes the 1 on.
+  const int port = FreePort();
+  auto gateway = s.StartProcess("gateway-without-sms", {"gateway"},
+                                {"MELDESTELLE_HTTP_PORT=" + std::to_string(port),
+                                 "MELDESTELLE_INSTANCE_ID=9", "MELDESTELLE_TWILIO_SMS_FROM="});
+  httplib::Client other("127.0.0.1", port);
+  REQUIRE(WaitFor([&] { return static_cast<bool>(other.Get("/readyz")); }));
+  const std::string call3 = "CA00000000000000000000000000000033";
+  const twilio::Params params = With(CallParams(call3), {{"Digits", "1"}});
+  // Signed for the stack's public URL, as the provider signs it.
+  auto answer =
+      other.Post("/webhooks/phone/sms?lang=de",
+                 {{"X-Twilio-Signature",
+                   twilio::ComputeSignature(FakeProviders::kTwilioToken,
+                                            "http://127.0.0.1:" + std::to_string(s.port()) +
+                                                "/webhooks/phone/sms?lang=de",
+                                            params)}},
+                 FormUrlEncode(params), "application/x-www-form-urlencoded");
+  REQUIRE(answer);
+  INFO(gateway->Log());
+  CHECK(answer->status == 200);
+  CHECK_THAT(answer->body, !Catch::Contains("SMS") && Catch::Contains("<Hangup/>"));
+  // A marker through the stack's own gateway, consumed after anything published before it.
+  s.StartWorker();
+  const std::string marker = "CA00000000000000000000000000000039";
+  press_one(marker);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM phone_calls WHERE call_id = '" + marker + "'", 1));
+  CHECK(s.Count("SELECT count(*) FROM phone_calls WHERE call_id = '" + call3 + "'") == 0);
+  gateway->Stop();
+}
+
 TEST_CASE("A failed transcription becomes a ticket with the recording and no text",
           "[integration][phone]") {
   FakeProviders fake;
