@@ -142,5 +142,6 @@ int RunDeadlines(const Args& args);
 int RunStats(const Args& args);
 int RunPrivacy(const Args& args);  // retention run, export, erase, access-log
 int RunTexts(const Args& args);    // check a town's folder of texts, show a language
+int RunOutbox(const Args& args);   // acknowledgements without a sender: list, send after all
 
 }  // namespace meldestelle::app

@@ -36,6 +36,8 @@ Commands:
   rules history     every swap of the rule set: when, which version, by whom
   rules replay      re-route stored tickets with a candidate rule set: who would move where
   dead-letters      list the dead-letter queue, or move its messages back (requeue)
+  outbox            acknowledgements that had no sender here: list them (unsendable), send
+                    them once one is configured (resend-unsendable)
   tickets unlink    make a report linked as a duplicate its own open ticket again
   token             create, list and revoke the staff API's tokens (per department, operator)
   staff             the inbox's local accounts (add, password, disable, enable, logout, list);
@@ -68,6 +70,7 @@ constexpr Command kCommands[] = {
     {"deadlines", RunDeadlines},   {"stats", RunStats},
     {"privacy", RunPrivacy},       {"texts", RunTexts},
     {"report", RunReport},         {"staff", RunStaff},
+    {"outbox", RunOutbox},
 };
 
 }  // namespace

@@ -147,4 +147,51 @@ void RedirectAcknowledgement(db::Tx& tx, const std::string& ticket_id, const std
       ticket_id, channel, address);
 }
 
+namespace {
+
+// The rows ListUnsendable and ResendUnsendable work on ($1: since, unix seconds).
+constexpr const char* kUnsendable =
+    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+    " WHERE o.kind = 'ack' AND o.status = 'failed' AND o.attempts = 0"
+    " AND o.last_error LIKE 'no sender for %' AND o.address <> ''"
+    " AND t.received_at >= to_timestamp($1)";
+
+}  // namespace
+
+std::vector<Unsendable> ListUnsendable(db::Tx& tx, int64_t since_unix, int limit) {
+  auto rows = tx.exec_params(
+      std::string("SELECT o.id, t.reference, o.channel,"
+                  " to_char(t.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") +
+          kUnsendable + " ORDER BY t.received_at, o.id LIMIT $2",
+      since_unix, limit);
+  std::vector<Unsendable> out;
+  for (const auto& r : rows)
+    out.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                   r[3].as<std::string>()});
+  return out;
+}
+
+int64_t ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
+                         int64_t since_unix, std::string_view flag) {
+  std::string list;
+  for (const auto& c : channels)
+    list += (list.empty() ? "" : ",") + c;  // channel names are a-z (the registry's)
+  auto rows =
+      tx.exec_params(std::string("UPDATE outbox SET status = 'pending', next_attempt_at = now(),"
+                                 " updated_at = now(), last_error = NULL, delivery_state = NULL"
+                                 " WHERE id IN (SELECT o.id") +
+                         kUnsendable +
+                         " AND o.channel = ANY (string_to_array($2, ',')) FOR UPDATE OF o)"
+                         " RETURNING ticket_id, channel",
+                     since_unix, list);
+  for (const auto& r : rows) {
+    tx.exec_params0(
+        "UPDATE tickets SET routing_explanation = jsonb_set(routing_explanation, '{flags}',"
+        " (routing_explanation->'flags') - ($3 || ': ' || $2))"
+        " WHERE id = $1::uuid AND jsonb_typeof(routing_explanation->'flags') = 'array'",
+        r[0].as<std::string>(), r[1].as<std::string>(), std::string(flag));
+  }
+  return static_cast<int64_t>(rows.size());
+}
+
 }  // namespace meldestelle::outbox

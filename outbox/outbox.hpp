@@ -9,8 +9,10 @@
 // a row after it was sent (receipts, bounces) or before (a redirect).
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/db.hpp"
 
@@ -80,5 +82,21 @@ std::string TicketOfMessage(db::Tx& tx, const std::string& channel,
 // (a caller who pressed 1 for an SMS after the ticket was written).
 void RedirectAcknowledgement(db::Tx& tx, const std::string& ticket_id, const std::string& channel,
                              const std::string& address);
+
+// Acknowledgements recorded as failed at once because this town had no sender for their channel
+// where the report was admitted (workers::Admitter: "no sender for "sms" is configured …"), of
+// reports received since `since_unix` (0: all), oldest first, at most `limit`. Contacts erased
+// since (privacy) are left out: there is nobody to send to.
+struct Unsendable {
+  int64_t id = 0;
+  std::string reference, channel, received_at;  // received_at: ISO 8601, UTC
+};
+std::vector<Unsendable> ListUnsendable(db::Tx& tx, int64_t since_unix, int limit);
+// Puts those of them on `channels` (the ones a sender is configured for now) back to pending,
+// to be sent as any new one, and takes the ticket's flag "<flag>: <channel>" away
+// (workers::kFlagAckUnsendable). Returns how many. Status notices not queued meanwhile stay
+// unsent.
+int64_t ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
+                         int64_t since_unix, std::string_view flag);
 
 }  // namespace meldestelle::outbox

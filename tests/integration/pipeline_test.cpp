@@ -866,6 +866,51 @@ TEST_CASE(
     CHECK_THAT(form->body, Catch::Contains("Nur für mögliche Rückfragen.") &&
                                Catch::Contains("Nur für Rückfragen.") &&
                                !Catch::Contains("Eingangsbestätigung"));
+
+    // The operator lists the acknowledgement, and sends it once the relay is configured.
+    int status = -1;
+    std::string out = s.RunCommand({"outbox", "unsendable"}, &status);
+    INFO(out);
+    CHECK(status == 0);
+    CHECK_THAT(out, Catch::Contains(r.reference + "  email  ") &&
+                        Catch::Contains("1 acknowledgement(s) not sendable"));
+    const std::string row =
+        "SELECT status || '/' || coalesce(last_error, '') FROM outbox"
+        " WHERE kind = 'ack' AND ticket_id = '" +
+        r.id + "'";
+    const std::string flagged = "SELECT count(*) FROM tickets WHERE id = '" + r.id +
+                                "' AND routing_explanation->'flags' ? "
+                                "'Eingangsbestätigung nicht sendbar: email'";
+    out = s.RunCommand({"outbox", "resend-unsendable"}, &status);
+    CHECK(status == 0);
+    CHECK_THAT(out, Catch::Contains("0 acknowledgement(s) put back to be sent (senders here: none)"
+                                    "; 1 stay on channels without a sender here"));
+    const std::string sink = Env("MELDESTELLE_SMTP_URL", "smtp://127.0.0.1:9");
+    const std::vector<std::string> relay = {"MELDESTELLE_SMTP_URL=" + sink,
+                                            "MELDESTELLE_SMTP_FROM=maengel@musterstadt.example"};
+    out = s.RunCommand({"outbox", "resend-unsendable", "--dry-run"}, &status, relay);
+    CHECK(status == 0);
+    CHECK_THAT(out,
+               Catch::Contains("1 acknowledgement(s) would be sent again (senders here: email)"));
+    CHECK_THAT(One(s, row), Catch::StartsWith("failed/no sender for"));
+    out = s.RunCommand({"outbox", "resend-unsendable", "--since", "2000-01-01"}, &status, relay);
+    CHECK(status == 0);
+    CHECK_THAT(out, Catch::Contains("1 acknowledgement(s) put back to be sent"));
+    CHECK(One(s, row) == "pending/");
+    CHECK(s.Count(flagged) == 0);
+    CHECK_THAT(s.RunCommand({"outbox", "unsendable"}),
+               Catch::Contains("0 acknowledgement(s) not sendable"));
+    if (!Env("MELDESTELLE_SMTP_URL").empty()) {
+      // A dispatcher with the relay sends it.
+      auto dispatcher = s.StartProcess("dispatcher-with-relay", {"dispatcher"}, relay);
+      INFO(dispatcher->Log());
+      CHECK(
+          s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'"
+                         " AND ticket_id = '" +
+                             r.id + "'",
+                         1, std::chrono::seconds(30)));
+      dispatcher->Stop();
+    }
   }
   {
     // A town with an SMS account and no relay: with both contacts none (the form says the phone
