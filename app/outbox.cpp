@@ -3,8 +3,9 @@
 // which channels send here"), listed, and sent after all once it is.
 #include "outbox/outbox.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
-#include <limits>
 
 #include "app/command.hpp"
 #include "channels/builtin.hpp"
@@ -24,18 +25,22 @@ admitted (an SMS without the Twilio account, an e-mail without a relay) is recor
 at once, and its ticket flagged "Eingangsbestätigung nicht sendbar: <channel>".
 
 unsendable         lists them, oldest first (up to N, default 20): the outbox row, the
-                   ticket's reference, the channel, when the report came in
-resend-unsendable  once the sender is configured here: puts those on the channels this
-                   configuration sends on back into the outbox as new, to be sent by the
-                   dispatchers, and takes the flag off their tickets. Those on channels still
-                   without a sender stay as they are and are counted. Status notices of the
-                   time between are not sent afterwards.
+                   ticket's reference, the channel, the ticket's status, when the report came
+                   in (UTC); then how many there are in all
+resend-unsendable  once the sender is configured here: sets those on the channels this
+                   configuration sends on back to be sent (the same rows, to the dispatchers),
+                   takes the flag off their tickets and notes it in their history. Left as
+                   they are, and counted: those on channels still without a sender, and those
+                   whose ticket is done or rejected ("received" would come after "done").
+                   Status notices of the time between are not sent afterwards.
 
   --since TIME  only reports received since then (e.g. 2026-12-01 or "2026-12-01 08:00", in
                 the town's time zone); default: all
+  --limit N     unsendable: how many to list
   --dry-run     resend-unsendable: say how many would be sent, change nothing
 
-Run it with the configuration of the dispatchers (the same files as every process).
+Run it with the configuration of the dispatchers (the same files as every process): what it
+sets back on a channel the dispatchers have no sender for waits unsent.
 )";
 
 }  // namespace
@@ -52,8 +57,16 @@ int RunOutbox(const Args& args) {
     std::cerr << "meldestelle outbox: expected unsendable or resend-unsendable\n" << kOutboxHelp;
     return kExitUsage;
   }
-  if (action == "unsendable" && args.dry_run) {
+  auto given = [&](std::string_view option) {
+    return std::find(args.given.begin(), args.given.end(), option) != args.given.end();
+  };
+  if (action == "unsendable" && given("--dry-run")) {
     std::cerr << "meldestelle outbox unsendable: --dry-run is for resend-unsendable (see --help)\n";
+    return kExitUsage;
+  }
+  if (action == "resend-unsendable" && given("--limit")) {
+    std::cerr << "meldestelle outbox resend-unsendable: --limit is for unsendable: it sets back "
+                 "all of them (narrow it with --since; see --help)\n";
     return kExitUsage;
   }
   auto cfg = LoadOrReport(args);
@@ -70,31 +83,39 @@ int RunOutbox(const Args& args) {
   }
   const int64_t from = since.value_or(0);
   if (action == "unsendable") {
-    auto rows = db::Guard<std::vector<outbox::Unsendable>>([&] {
+    auto list = db::Guard<outbox::UnsendableList>([&] {
       db::ReadTx tx(**conn);
       return outbox::ListUnsendable(tx, from, args.limit);
     });
-    if (!rows) {
-      std::cerr << "meldestelle outbox: " << rows.error().message << ": " << rows.error().detail
+    if (!list) {
+      std::cerr << "meldestelle outbox: " << list.error().message << ": " << list.error().detail
                 << "\n";
       return kExitFailure;
     }
-    for (const auto& r : *rows)
-      std::cout << r.id << "  " << r.reference << "  " << r.channel << "  " << r.received_at
-                << "\n";
-    std::cout << rows->size() << " acknowledgement(s) not sendable"
-              << (static_cast<int>(rows->size()) == args.limit ? " shown (--limit)" : "") << "\n";
+    for (const auto& r : list->rows)
+      std::cout << r.id << "  " << r.reference << "  " << r.channel << "  " << r.ticket_status
+                << "  " << r.received_at << "\n";
+    std::cout << list->total << " acknowledgement(s) not sendable";
+    if (list->total > static_cast<int64_t>(list->rows.size()))
+      std::cout << ", " << list->rows.size() << " shown (--limit)";
+    std::cout << "\n";
     return kExitOk;
   }
   const auto senders = channels::BuiltinChannels().AcknowledgementSenders(*cfg);
-  auto counts = db::Guard<std::pair<int64_t, int64_t>>([&] {
+  const char* user = std::getenv("USER");
+  const std::string actor = std::string("cli:") + (user != nullptr ? user : "unknown");
+  struct Counts {
+    int64_t all = 0;
+    outbox::Resent resent;
+  };
+  auto counts = db::Guard<Counts>([&] {
     db::Tx tx(**conn);
-    const int64_t all = static_cast<int64_t>(
-        outbox::ListUnsendable(tx, from, std::numeric_limits<int>::max()).size());
-    const int64_t resent = outbox::ResendUnsendable(tx, senders, from, workers::kFlagAckUnsendable);
+    Counts c;
+    c.all = outbox::ListUnsendable(tx, from, 1).total;
+    c.resent = outbox::ResendUnsendable(tx, senders, from, actor);
     if (!args.dry_run)
       tx.commit();  // else rolled back: nothing changes
-    return std::pair{resent, all - resent};
+    return c;
   });
   if (!counts) {
     std::cerr << "meldestelle outbox: " << counts.error().message << ": " << counts.error().detail
@@ -104,11 +125,14 @@ int RunOutbox(const Args& args) {
   std::string on;
   for (const auto& c : senders)
     on += (on.empty() ? "" : ", ") + c;
-  std::cout << counts->first << " acknowledgement(s) "
-            << (args.dry_run ? "would be sent again" : "put back to be sent")
+  const int64_t no_sender = counts->all - counts->resent.resent - counts->resent.closed;
+  std::cout << counts->resent.resent << " acknowledgement(s) "
+            << (args.dry_run ? "would be set back to be sent" : "set back to be sent")
             << " (senders here: " << (on.empty() ? "none" : on) << ")";
-  if (counts->second > 0)
-    std::cout << "; " << counts->second << " stay on channels without a sender here";
+  if (counts->resent.closed > 0)
+    std::cout << "; " << counts->resent.closed << " left: their ticket is done or rejected";
+  if (no_sender > 0)
+    std::cout << "; " << no_sender << " left on channels without a sender here";
   std::cout << "\n";
   return kExitOk;
 }

@@ -138,13 +138,35 @@ std::string TicketOfMessage(db::Tx& tx, const std::string& channel,
   return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
-void RedirectAcknowledgement(db::Tx& tx, const std::string& ticket_id, const std::string& channel,
-                             const std::string& address) {
+std::string NoSenderError(std::string_view channel) {
+  return "no sender for \"" + std::string(channel) +
+         "\" is configured (docs/operations.md, \"Acknowledgements\")";
+}
+
+namespace {
+
+void FlagUnsendable(db::Tx& tx, const std::string& ticket_id, const std::string& channel) {
   tx.exec_params0(
-      "UPDATE outbox SET channel = $2, address = $3, status = 'pending',"
-      " next_attempt_at = now(), updated_at = now()"
-      " WHERE ticket_id = $1::uuid AND kind = 'ack' AND channel = 'none'",
-      ticket_id, channel, address);
+      "UPDATE tickets SET routing_explanation = jsonb_set(coalesce(routing_explanation, '{}'),"
+      " '{flags}', coalesce(routing_explanation->'flags', '[]') || to_jsonb($2::text))"
+      " WHERE id = $1::uuid AND NOT coalesce(routing_explanation->'flags' ? $2, false)",
+      ticket_id, std::string(kFlagAckUnsendable) + ": " + channel);
+}
+
+}  // namespace
+
+bool RedirectAcknowledgement(db::Tx& tx, const std::string& ticket_id, const std::string& channel,
+                             const std::string& address, const std::string& failed) {
+  auto r = tx.exec_params(
+      "UPDATE outbox SET channel = $2, address = $3,"
+      " status = CASE WHEN $4 = '' THEN 'pending' ELSE 'failed' END,"
+      " delivery_state = CASE WHEN $4 = '' THEN NULL ELSE 'failed' END,"
+      " last_error = NULLIF($4, ''), next_attempt_at = now(), updated_at = now()"
+      " WHERE ticket_id = $1::uuid AND kind = 'ack' AND channel = 'none' RETURNING id",
+      ticket_id, channel, address, failed);
+  if (!r.empty() && !failed.empty())
+    FlagUnsendable(tx, ticket_id, channel);
+  return !r.empty();
 }
 
 namespace {
@@ -153,45 +175,60 @@ namespace {
 constexpr const char* kUnsendable =
     " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
     " WHERE o.kind = 'ack' AND o.status = 'failed' AND o.attempts = 0"
-    " AND o.last_error LIKE 'no sender for %' AND o.address <> ''"
+    " AND o.last_error LIKE 'no sender for %' AND o.address <> '' AND t.anonymised_at IS NULL"
     " AND t.received_at >= to_timestamp($1)";
 
 }  // namespace
 
-std::vector<Unsendable> ListUnsendable(db::Tx& tx, int64_t since_unix, int limit) {
+UnsendableList ListUnsendable(db::Tx& tx, int64_t since_unix, int limit) {
   auto rows = tx.exec_params(
-      std::string("SELECT o.id, t.reference, o.channel,"
-                  " to_char(t.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") +
+      std::string("SELECT o.id, t.reference, o.channel, t.status,"
+                  " to_char(t.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                  " count(*) OVER ()") +
           kUnsendable + " ORDER BY t.received_at, o.id LIMIT $2",
       since_unix, limit);
-  std::vector<Unsendable> out;
-  for (const auto& r : rows)
-    out.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                   r[3].as<std::string>()});
+  UnsendableList out;
+  for (const auto& r : rows) {
+    out.rows.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                        r[3].as<std::string>(), r[4].as<std::string>()});
+    out.total = r[5].as<int64_t>();
+  }
   return out;
 }
 
-int64_t ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
-                         int64_t since_unix, std::string_view flag) {
+Resent ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
+                        int64_t since_unix, const std::string& actor) {
   std::string list;
   for (const auto& c : channels)
     list += (list.empty() ? "" : ",") + c;  // channel names are a-z (the registry's)
-  auto rows =
-      tx.exec_params(std::string("UPDATE outbox SET status = 'pending', next_attempt_at = now(),"
-                                 " updated_at = now(), last_error = NULL, delivery_state = NULL"
-                                 " WHERE id IN (SELECT o.id") +
-                         kUnsendable +
-                         " AND o.channel = ANY (string_to_array($2, ',')) FOR UPDATE OF o)"
-                         " RETURNING ticket_id, channel",
-                     since_unix, list);
+  // The ticket is locked as well: an erasure (privacy), which locks it first, either ran before
+  // (anonymised_at set: left out) or waits and then finds the row pending (and deletes it).
+  const std::string chosen =
+      std::string(kUnsendable) + " AND o.channel = ANY (string_to_array($2, ','))";
+  auto closed = tx.exec_params("SELECT count(*)" + chosen + " AND t.status IN ('done', 'rejected')",
+                               since_unix, list);
+  auto rows = tx.exec_params(
+      "UPDATE outbox SET status = 'pending', next_attempt_at = now(), updated_at = now(),"
+      " last_error = NULL, delivery_state = NULL WHERE id IN (SELECT o.id" +
+          chosen +
+          " AND t.status NOT IN ('done', 'rejected') FOR UPDATE OF o, t)"
+          " RETURNING ticket_id, channel",
+      since_unix, list);
   for (const auto& r : rows) {
+    const std::string ticket = r[0].as<std::string>(), channel = r[1].as<std::string>();
     tx.exec_params0(
         "UPDATE tickets SET routing_explanation = jsonb_set(routing_explanation, '{flags}',"
-        " (routing_explanation->'flags') - ($3 || ': ' || $2))"
+        " (routing_explanation->'flags') - $2)"
         " WHERE id = $1::uuid AND jsonb_typeof(routing_explanation->'flags') = 'array'",
-        r[0].as<std::string>(), r[1].as<std::string>(), std::string(flag));
+        ticket, std::string(kFlagAckUnsendable) + ": " + channel);
+    tx.exec_params0(
+        "INSERT INTO ticket_history (ticket_id, actor, action, note)"
+        " VALUES ($1::uuid, $2, 'note', $3)",
+        ticket, actor,
+        "Eingangsbestätigung nachträglich zum Versand gegeben (" + channel +
+            "): ein Absender ist jetzt eingerichtet");
   }
-  return static_cast<int64_t>(rows.size());
+  return {static_cast<int64_t>(rows.size()), closed[0][0].as<int64_t>()};
 }
 
 }  // namespace meldestelle::outbox

@@ -78,25 +78,41 @@ std::string TicketOfMessage(db::Tx& tx, const std::string& channel,
                             const std::string& provider_message_id,
                             const std::string& address = {});
 
-// Sends a ticket's acknowledgement that had nowhere to go (channel none) to `channel` after all
-// (a caller who pressed 1 for an SMS after the ticket was written).
-void RedirectAcknowledgement(db::Tx& tx, const std::string& ticket_id, const std::string& channel,
-                             const std::string& address);
+// An acknowledgement on a channel this configuration has no sender for (an SMS without the
+// Twilio account, an e-mail without a relay): its row fails at once with NoSenderError, and its
+// ticket gets the flag "<kFlagAckUnsendable>: <channel>" (for staff, in the routing explanation).
+inline constexpr const char* kFlagAckUnsendable = "Eingangsbestätigung nicht sendbar";
+std::string NoSenderError(std::string_view channel);
 
-// Acknowledgements recorded as failed at once because this town had no sender for their channel
-// where the report was admitted (workers::Admitter: "no sender for "sms" is configured …"), of
-// reports received since `since_unix` (0: all), oldest first, at most `limit`. Contacts erased
-// since (privacy) are left out: there is nobody to send to.
+// Sends a ticket's acknowledgement that had nowhere to go (channel none) to `channel` after all
+// (a caller who pressed 1 for an SMS after the ticket was written). With `failed` (no sender for
+// `channel` here: NoSenderError) it is recorded as failed at once on that channel instead, and
+// the ticket flagged, as the admit step does for a new report. True if the row was none.
+bool RedirectAcknowledgement(db::Tx& tx, const std::string& ticket_id, const std::string& channel,
+                             const std::string& address, const std::string& failed = {});
+
+// Acknowledgements recorded as failed at once for want of a sender (NoSenderError), of reports
+// received since `since_unix` (0: all), oldest first, at most `limit`, and how many there are in
+// all. Contacts erased since (privacy) are left out: there is nobody to send to.
 struct Unsendable {
   int64_t id = 0;
-  std::string reference, channel, received_at;  // received_at: ISO 8601, UTC
+  std::string reference, channel, ticket_status;
+  std::string received_at;  // ISO 8601, UTC
 };
-std::vector<Unsendable> ListUnsendable(db::Tx& tx, int64_t since_unix, int limit);
-// Puts those of them on `channels` (the ones a sender is configured for now) back to pending,
-// to be sent as any new one, and takes the ticket's flag "<flag>: <channel>" away
-// (workers::kFlagAckUnsendable). Returns how many. Status notices not queued meanwhile stay
-// unsent.
-int64_t ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
-                         int64_t since_unix, std::string_view flag);
+struct UnsendableList {
+  std::vector<Unsendable> rows;
+  int64_t total = 0;
+};
+UnsendableList ListUnsendable(db::Tx& tx, int64_t since_unix, int limit);
+// Sets those of them on `channels` (the ones a sender is configured for now) back to pending, the
+// same rows, to be sent as a new one is; takes the ticket's flag off and records a note in its
+// history by `actor`. Tickets done or rejected are left: "received" would come after "done".
+// Status notices not queued meanwhile stay unsent.
+struct Resent {
+  int64_t resent = 0;
+  int64_t closed = 0;  // left: their ticket is done or rejected
+};
+Resent ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
+                        int64_t since_unix, const std::string& actor);
 
 }  // namespace meldestelle::outbox

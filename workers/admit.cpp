@@ -171,8 +171,7 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
     if (ack_channels_.find(ack) == ack_channels_.end()) {
       ack_unsendable = Concat({"no channel sends acknowledgements on \"", shown, "\""});
     } else if (ack_senders_.find(ack) == ack_senders_.end()) {
-      ack_unsendable = Concat({"no sender for \"", shown,
-                               "\" is configured (docs/operations.md, \"Acknowledgements\")"});
+      ack_unsendable = outbox::NoSenderError(shown);
     }
     if (!ack_unsendable.empty())
       decision.flags.push_back(Concat({kFlagAckUnsendable, ": ", shown}));

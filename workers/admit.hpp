@@ -7,6 +7,7 @@
 #include "channels/admission.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "outbox/outbox.hpp"
 #include "routing/gazetteer.hpp"
 #include "tickets/store.hpp"
 #include "workers/geocoder.hpp"
@@ -21,7 +22,7 @@ inline constexpr const char* kFlagCategoryUnknown = "Kategorie unbekannt";
 // An acknowledgement on a channel nothing sends on, or none that this configuration has a sender
 // for (an SMS without a Twilio account, an e-mail without a relay): its outbox row failed at
 // once; the flag names the channel.
-inline constexpr const char* kFlagAckUnsendable = "Eingangsbestätigung nicht sendbar";
+inline constexpr const char* kFlagAckUnsendable = outbox::kFlagAckUnsendable;
 
 // The one admit step (channels/admission.hpp): a report without a position first gets one from
 // the street list when its address or text names a place (routing::LocateReport), on every

@@ -29,10 +29,17 @@ PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry, bool
       sends_sms_(sends_sms),
       session_(config.database.url),
       duplicates_(registry.GetCounter("meldestelle_phone_duplicate_events_total",
-                                      "Repeated phone callbacks recognised and ignored.")) {}
+                                      "Repeated phone callbacks recognised and ignored.")),
+      unsendable_count_(registry.GetCounter(
+          "meldestelle_acknowledgements_unsendable_total",
+          "Reports whose acknowledgement was recorded as failed at once: no sender "
+          "here for its channel (channel \"other\": a channel nothing sends on).",
+          {{"channel", "sms"}})) {}
 
 Status PhoneIntake::Process(const Message& m) {
-  return session_.Transact<Ok>([&](db::Tx& tx) -> Ok {
+  unsendable_ = false;
+  Status st = session_.Transact<Ok>([&](db::Tx& tx) -> Ok {
+    unsendable_ = false;  // (a try again after a failed one)
     const Event& e = m.event;
     if (!tickets::RememberProviderEvent(tx, "phone", e.dedupe_key, "", "phone")) {
       duplicates_.Inc();
@@ -64,6 +71,10 @@ Status PhoneIntake::Process(const Message& m) {
     tx.commit();
     return Ok{};
   });
+  // Counted once it is recorded, as the admit step counts a report's.
+  if (st && unsendable_)
+    unsendable_count_.Inc();
+  return st;
 }
 
 // The recording (or a call centre's transcript): the call is ready after the provider's
@@ -163,9 +174,14 @@ void PhoneIntake::SmsConsent(db::Tx& tx, const Event& e) {
     if (sends_sms_) {
       outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
                                       row[0][1].as<std::string>());
-    } else {
+    } else if (outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
+                                               row[0][1].as<std::string>(),
+                                               outbox::NoSenderError("sms"))) {
+      // As the admit step records a report's: failed at once and flagged, for staff and for
+      // `meldestelle outbox resend-unsendable` once the sender is configured here.
       log::Warn("a caller's late consent to an SMS is not sent: no SMS sender is configured here",
                 {{"ticket_id", row[0][0].as<std::string>()}});
+      unsendable_ = true;
     }
   }
 }

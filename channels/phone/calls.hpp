@@ -38,6 +38,8 @@ class PhoneIntake {
   const bool sends_sms_;
   db::Session session_;
   metrics::Counter& duplicates_;
+  metrics::Counter& unsendable_count_;  // meldestelle_acknowledgements_unsendable_total, sms
+  bool unsendable_ = false;             // this message's consent recorded as not sendable
 };
 
 // Turns recorded calls into tickets once their text is settled: the provider's transcription

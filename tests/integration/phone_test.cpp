@@ -277,8 +277,9 @@ TEST_CASE(
   REQUIRE(fake.WaitForSent(1));
   CHECK(fake.sent()[0].body["To"] == kCaller);
 
-  // A worker configured without the SMS account (the gateway still has it): the consent is
-  // kept, the acknowledgement stays none, and no row waits for a lane that no dispatcher has.
+  // A worker configured without the SMS account (the gateway still has it, and promised one):
+  // the consent is kept, and the acknowledgement is recorded as failed at once and flagged, as a
+  // report's is, instead of waiting for a lane that no dispatcher has.
   s.StopWorkers();
   auto worker =
       s.StartProcess("worker-without-sms", {"worker"},
@@ -291,9 +292,15 @@ TEST_CASE(
       "SELECT count(*) FROM phone_calls WHERE wants_sms AND call_id = '" + call2 + "'", 1));
   INFO(worker->Log());
   CHECK(One(s,
-            "SELECT channel || '/' || status FROM outbox WHERE kind = 'ack'"
-            " AND ticket_id = '" +
-                id2 + "'") == "none/done");
+            "SELECT channel || '/' || status || '/' || attempts || '/' || address"
+            " FROM outbox WHERE kind = 'ack' AND ticket_id = '" +
+                id2 + "'") == std::string("sms/failed/0/") + kCaller);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE id = '" + id2 +
+                "' AND routing_explanation->'flags' ? 'Eingangsbestätigung nicht sendbar: sms'") ==
+        1);
+  CHECK_THAT(s.RunCommand({"outbox", "unsendable"}),
+             Catch::Contains(One(s, "SELECT reference FROM tickets WHERE id = '" + id2 + "'") +
+                             "  sms  "));
   CHECK_THAT(worker->Log(), Catch::Contains("late consent to an SMS is not sent"));
   worker->Stop();
 

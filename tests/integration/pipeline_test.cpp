@@ -872,8 +872,10 @@ TEST_CASE(
     std::string out = s.RunCommand({"outbox", "unsendable"}, &status);
     INFO(out);
     CHECK(status == 0);
-    CHECK_THAT(out, Catch::Contains(r.reference + "  email  ") &&
+    CHECK_THAT(out, Catch::Contains(r.reference + "  email  accepted  ") &&
                         Catch::Contains("1 acknowledgement(s) not sendable"));
+    CHECK_THAT(s.RunCommand({"outbox", "unsendable", "--limit", "1", "--since", "2999-01-01"}),
+               Catch::Contains("0 acknowledgement(s) not sendable"));
     const std::string row =
         "SELECT status || '/' || coalesce(last_error, '') FROM outbox"
         " WHERE kind = 'ack' AND ticket_id = '" +
@@ -883,21 +885,28 @@ TEST_CASE(
                                 "'Eingangsbestätigung nicht sendbar: email'";
     out = s.RunCommand({"outbox", "resend-unsendable"}, &status);
     CHECK(status == 0);
-    CHECK_THAT(out, Catch::Contains("0 acknowledgement(s) put back to be sent (senders here: none)"
-                                    "; 1 stay on channels without a sender here"));
+    CHECK_THAT(out, Catch::Contains("0 acknowledgement(s) set back to be sent (senders here: none)"
+                                    "; 1 left on channels without a sender here"));
     const std::string sink = Env("MELDESTELLE_SMTP_URL", "smtp://127.0.0.1:9");
     const std::vector<std::string> relay = {"MELDESTELLE_SMTP_URL=" + sink,
                                             "MELDESTELLE_SMTP_FROM=maengel@musterstadt.example"};
     out = s.RunCommand({"outbox", "resend-unsendable", "--dry-run"}, &status, relay);
     CHECK(status == 0);
-    CHECK_THAT(out,
-               Catch::Contains("1 acknowledgement(s) would be sent again (senders here: email)"));
+    CHECK_THAT(out, Catch::Contains(
+                        "1 acknowledgement(s) would be set back to be sent (senders here: email)"));
+    // Options of the other action are refused, and change nothing.
+    s.RunCommand({"outbox", "resend-unsendable", "--limit", "5"}, &status, relay);
+    CHECK(status == 2);
+    s.RunCommand({"outbox", "unsendable", "--dry-run"}, &status, relay);
+    CHECK(status == 2);
     CHECK_THAT(One(s, row), Catch::StartsWith("failed/no sender for"));
     out = s.RunCommand({"outbox", "resend-unsendable", "--since", "2000-01-01"}, &status, relay);
     CHECK(status == 0);
-    CHECK_THAT(out, Catch::Contains("1 acknowledgement(s) put back to be sent"));
+    CHECK_THAT(out, Catch::Contains("1 acknowledgement(s) set back to be sent"));
     CHECK(One(s, row) == "pending/");
     CHECK(s.Count(flagged) == 0);
+    CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'note' AND ticket_id = '" +
+                  r.id + "' AND note LIKE 'Eingangsbestätigung nachträglich zum Versand%'") == 1);
     CHECK_THAT(s.RunCommand({"outbox", "unsendable"}),
                Catch::Contains("0 acknowledgement(s) not sendable"));
     if (!Env("MELDESTELLE_SMTP_URL").empty()) {
