@@ -31,7 +31,8 @@ resend-unsendable  once the sender is configured here: sets those on the channel
                    configuration sends on back to be sent (the same rows, to the dispatchers),
                    takes the flag off their tickets and notes it in their history. Left as
                    they are, and counted: those on channels still without a sender, and those
-                   whose ticket is done or rejected ("received" would come after "done").
+                   whose ticket is done, rejected or a duplicate ("received" would come
+                   after "done").
                    Status notices of the time between are not sent afterwards.
 
   --since TIME  only reports received since then (e.g. 2026-12-01 or "2026-12-01 08:00", in
@@ -104,18 +105,12 @@ int RunOutbox(const Args& args) {
   const auto senders = channels::BuiltinChannels().AcknowledgementSenders(*cfg);
   const char* user = std::getenv("USER");
   const std::string actor = std::string("cli:") + (user != nullptr ? user : "unknown");
-  struct Counts {
-    int64_t all = 0;
-    outbox::Resent resent;
-  };
-  auto counts = db::Guard<Counts>([&] {
+  auto counts = db::Guard<outbox::Resent>([&] {
     db::Tx tx(**conn);
-    Counts c;
-    c.all = outbox::ListUnsendable(tx, from, 1).total;
-    c.resent = outbox::ResendUnsendable(tx, senders, from, actor);
+    auto resent = outbox::ResendUnsendable(tx, senders, from, actor);
     if (!args.dry_run)
       tx.commit();  // else rolled back: nothing changes
-    return c;
+    return resent;
   });
   if (!counts) {
     std::cerr << "meldestelle outbox: " << counts.error().message << ": " << counts.error().detail
@@ -125,14 +120,13 @@ int RunOutbox(const Args& args) {
   std::string on;
   for (const auto& c : senders)
     on += (on.empty() ? "" : ", ") + c;
-  const int64_t no_sender = counts->all - counts->resent.resent - counts->resent.closed;
-  std::cout << counts->resent.resent << " acknowledgement(s) "
+  std::cout << counts->resent << " acknowledgement(s) "
             << (args.dry_run ? "would be set back to be sent" : "set back to be sent")
             << " (senders here: " << (on.empty() ? "none" : on) << ")";
-  if (counts->resent.closed > 0)
-    std::cout << "; " << counts->resent.closed << " left: their ticket is done or rejected";
-  if (no_sender > 0)
-    std::cout << "; " << no_sender << " left on channels without a sender here";
+  if (counts->closed > 0)
+    std::cout << "; " << counts->closed << " left: their ticket is done, rejected or a duplicate";
+  if (counts->no_sender > 0)
+    std::cout << "; " << counts->no_sender << " left on channels without a sender here";
   std::cout << "\n";
   return kExitOk;
 }

@@ -201,18 +201,20 @@ Resent ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& ch
   std::string list;
   for (const auto& c : channels)
     list += (list.empty() ? "" : ",") + c;  // channel names are a-z (the registry's)
-  // The ticket is locked as well: an erasure (privacy), which locks it first, either ran before
-  // (anonymised_at set: left out) or waits and then finds the row pending (and deletes it).
-  const std::string chosen =
-      std::string(kUnsendable) + " AND o.channel = ANY (string_to_array($2, ','))";
-  auto closed = tx.exec_params("SELECT count(*)" + chosen + " AND t.status IN ('done', 'rejected')",
-                               since_unix, list);
+  const std::string chosen = " AND o.channel = ANY (string_to_array($2, ','))";
+  const std::string open = " AND t.status NOT IN ('done', 'rejected', 'duplicate')";
+  // The tickets first, in the order of their ids, as an erasure or the retention pass locks a
+  // ticket before its outbox rows: one that ran before is left out (anonymised_at), one that
+  // comes later waits and finds the row pending (and deletes it). NO KEY UPDATE: rows that
+  // refer to the ticket can still be written meanwhile.
+  tx.exec_params("SELECT t.id" + std::string(kUnsendable) + chosen + open +
+                     " ORDER BY t.id FOR NO KEY UPDATE OF t",
+                 since_unix, list);
   auto rows = tx.exec_params(
       "UPDATE outbox SET status = 'pending', next_attempt_at = now(), updated_at = now(),"
       " last_error = NULL, delivery_state = NULL WHERE id IN (SELECT o.id" +
-          chosen +
-          " AND t.status NOT IN ('done', 'rejected') FOR UPDATE OF o, t)"
-          " RETURNING ticket_id, channel",
+          std::string(kUnsendable) + chosen + open +
+          " FOR UPDATE OF o) RETURNING ticket_id, channel",
       since_unix, list);
   for (const auto& r : rows) {
     const std::string ticket = r[0].as<std::string>(), channel = r[1].as<std::string>();
@@ -228,7 +230,13 @@ Resent ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& ch
         "Eingangsbestätigung nachträglich zum Versand gegeben (" + channel +
             "): ein Absender ist jetzt eingerichtet");
   }
-  return {static_cast<int64_t>(rows.size()), closed[0][0].as<int64_t>()};
+  // What is left, counted after the change (a ticket closed or erased meanwhile included).
+  auto left = tx.exec_params(
+      "SELECT count(*) FILTER (WHERE o.channel = ANY (string_to_array($2, ','))),"
+      " count(*) FILTER (WHERE NOT o.channel = ANY (string_to_array($2, ',')))" +
+          std::string(kUnsendable),
+      since_unix, list);
+  return {static_cast<int64_t>(rows.size()), left[0][0].as<int64_t>(), left[0][1].as<int64_t>()};
 }
 
 }  // namespace meldestelle::outbox

@@ -106,11 +106,12 @@ struct UnsendableList {
 UnsendableList ListUnsendable(db::Tx& tx, int64_t since_unix, int limit);
 // Sets those of them on `channels` (the ones a sender is configured for now) back to pending, the
 // same rows, to be sent as a new one is; takes the ticket's flag off and records a note in its
-// history by `actor`. Tickets done or rejected are left: "received" would come after "done".
-// Status notices not queued meanwhile stay unsent.
+// history by `actor`. Tickets done, rejected or linked as a duplicate are left: "received" would
+// come after "done". Status notices not queued meanwhile stay unsent.
 struct Resent {
   int64_t resent = 0;
-  int64_t closed = 0;  // left: their ticket is done or rejected
+  int64_t closed = 0;     // left: their ticket is done, rejected or a duplicate
+  int64_t no_sender = 0;  // left: on a channel not in `channels`
 };
 Resent ResendUnsendable(db::Tx& tx, const std::set<std::string, std::less<>>& channels,
                         int64_t since_unix, const std::string& actor);

@@ -159,6 +159,14 @@ void PhoneIntake::Transcription(db::Tx& tx, const Event& e) {
 
 // Pressed after the ticket was written: its acknowledgement goes out by SMS after all.
 void PhoneIntake::SmsConsent(db::Tx& tx, const Event& e) {
+  // A call with its ticket written: the ticket first, as an erasure locks it before the call and
+  // the outbox row; a ticket erased meanwhile gets no caller's number back.
+  auto written = tx.exec_params(
+      "SELECT t.anonymised_at IS NOT NULL FROM phone_calls c JOIN tickets t ON t.id = c.ticket_id"
+      " WHERE c.call_id = $1 FOR NO KEY UPDATE OF t",
+      e.call_id);
+  if (!written.empty() && written[0][0].as<bool>())
+    return;
   auto row = tx.exec_params(
       "INSERT INTO phone_calls (call_id, caller, wants_sms) VALUES ($1, $2, true)"
       " ON CONFLICT (call_id) DO UPDATE SET wants_sms = true,"

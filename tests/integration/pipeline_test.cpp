@@ -867,13 +867,31 @@ TEST_CASE(
                                Catch::Contains("Nur für Rückfragen.") &&
                                !Catch::Contains("Eingangsbestätigung"));
 
-    // The operator lists the acknowledgement, and sends it once the relay is configured.
+    // A second such report, whose citizen's data is erased (Art. 17): nothing to send to.
+    Report erased = AppReport("Ampel defekt");
+    erased.category = "STR-01";
+    erased.reporter.address = "geloescht-" + RandomHex(4) + "@example.net";
+    erased.reporter.ack_channel = "email";
+    erased.reporter.ack_address = erased.reporter.address;
+    s.PublishRaw(EncodeEnvelope(Envelope{erased, {}, ""}), erased.id);
+    REQUIRE(
+        s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'failed'"
+                       " AND ticket_id = '" +
+                           erased.id + "'",
+                       1));
     int status = -1;
+    std::string erasure =
+        s.RunCommand({"privacy", "erase", "--reference", erased.reference}, &status);
+    INFO(erasure);
+    REQUIRE(status == 0);
+
+    // The operator lists the acknowledgement, and sends it once the relay is configured.
     std::string out = s.RunCommand({"outbox", "unsendable"}, &status);
     INFO(out);
     CHECK(status == 0);
     CHECK_THAT(out, Catch::Contains(r.reference + "  email  accepted  ") &&
-                        Catch::Contains("1 acknowledgement(s) not sendable"));
+                        Catch::Contains("1 acknowledgement(s) not sendable") &&
+                        !Catch::Contains(erased.reference));
     CHECK_THAT(s.RunCommand({"outbox", "unsendable", "--limit", "1", "--since", "2999-01-01"}),
                Catch::Contains("0 acknowledgement(s) not sendable"));
     const std::string row =
