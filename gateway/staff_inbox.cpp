@@ -249,6 +249,10 @@ const std::map<std::string, std::string>& InboxErrors() {
       {"kein-weg",
        "Die meldende Person hat keinen Weg für Rückfragen hinterlassen (keine Kontaktdaten, keine "
        "Zustimmung zu SMS) oder keine Nachrichten gewünscht. Es wurde nichts gesendet."},
+      {"kein-versand",
+       "Auf dem Weg, den die meldende Person angegeben hat, kann die Stadt zurzeit nichts senden "
+       "(kein Versand eingerichtet; schon ihre Eingangsbestätigung ging nicht hinaus). Es wurde "
+       "nichts gesendet. Ihre Kontaktdaten stehen in der Meldung."},
       {"fachbereich", "Diesen Fachbereich gibt es nicht."},
       {"rolle", "Weiterleiten an einen Fachbereich dürfen nur die Leitstelle und der Betrieb."},
       {"datenbank",
@@ -287,7 +291,7 @@ std::string ErrorKey(const Error& e) {
   if (e.code == errors::kForbidden)
     return "rolle";
   if (e.code == errors::kNoWayBack)
-    return "kein-weg";
+    return e.message.find("no sender") != std::string::npos ? "kein-versand" : "kein-weg";
   if (e.code == errors::kTicketClosed)
     return "abgeschlossen";
   if (e.code == errors::kTicketIsDuplicate)

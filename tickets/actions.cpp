@@ -321,6 +321,19 @@ Result<bool> AskCitizen(db::Tx& tx, const Config& config, const StaffActor& acto
   int64_t h = RecordHistory(tx, t.id, e);
   if (EnqueueCitizenNotifications(tx, config, t.id, "question", t.department_name, question, h) ==
       0) {
+    // The reporter's way back has no sender here (their acknowledgement failed at once for it):
+    // said as such, since the contact is there and a sender can be configured.
+    auto unsendable = tx.exec_params(
+        "SELECT channel FROM outbox WHERE ticket_id = $1::uuid AND kind = 'ack'"
+        " AND status = 'failed' AND attempts = 0 AND last_error LIKE 'no sender for %'",
+        t.id);
+    if (!unsendable.empty()) {
+      return MakeError(errors::kNoWayBack,
+                       "the citizen cannot be asked: no sender is configured here for their "
+                       "channel \"" +
+                           unsendable[0][0].as<std::string>() +
+                           "\" (docs/operations.md, \"Acknowledgements\"); nothing was sent");
+    }
     return MakeError(errors::kNoWayBack,
                      "the citizen cannot be asked: they left no contact (or no consent to SMS), "
                      "or asked not to get messages; nothing was sent");

@@ -853,6 +853,17 @@ TEST_CASE(
     REQUIRE(accepted->status == 200);
     CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'accepted'") == 1);
     CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 0);
+    // Nor can staff ask them a question there, and they are told why.
+    auto asked = s.Client().Post(("/api/v1/tickets/" + r.reference + "/question").c_str(),
+                                 {{"Authorization", "Bearer " + token}},
+                                 R"({"question":"Welche Laterne genau?"})", "application/json");
+    REQUIRE(asked);
+    INFO(asked->body);
+    CHECK(asked->status == 409);
+    CHECK_THAT(asked->body,
+               Catch::Contains("no_way_back") &&
+                   Catch::Contains("no sender is configured here for their channel \\\"email\\\""));
+    CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'question'") == 0);
 
     // The form with both contacts: no acknowledgement, and the page does not promise one; the
     // contact is kept for staff.
