@@ -250,9 +250,9 @@ const std::map<std::string, std::string>& InboxErrors() {
        "Die meldende Person hat keinen Weg für Rückfragen hinterlassen (keine Kontaktdaten, keine "
        "Zustimmung zu SMS) oder keine Nachrichten gewünscht. Es wurde nichts gesendet."},
       {"kein-versand",
-       "Auf dem Weg, den die meldende Person angegeben hat, kann die Stadt zurzeit nichts senden "
-       "(kein Versand eingerichtet; schon ihre Eingangsbestätigung ging nicht hinaus). Es wurde "
-       "nichts gesendet. Ihre Kontaktdaten stehen in der Meldung."},
+       "Über den Kontaktweg, den die meldende Person angegeben hat, kann derzeit nichts versendet "
+       "werden (dafür ist kein Versand eingerichtet; schon die Eingangsbestätigung konnte nicht "
+       "versendet werden). Es wurde nichts gesendet."},
       {"fachbereich", "Diesen Fachbereich gibt es nicht."},
       {"rolle", "Weiterleiten an einen Fachbereich dürfen nur die Leitstelle und der Betrieb."},
       {"datenbank",

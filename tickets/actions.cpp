@@ -323,9 +323,13 @@ Result<bool> AskCitizen(db::Tx& tx, const Config& config, const StaffActor& acto
       0) {
     // The reporter's way back has no sender here (their acknowledgement failed at once for it):
     // said as such, since the contact is there and a sender can be configured.
+    // (Only a reporter whom the notices would reach otherwise: a contact, not opted out.)
     auto unsendable = tx.exec_params(
-        "SELECT channel FROM outbox WHERE ticket_id = $1::uuid AND kind = 'ack'"
-        " AND status = 'failed' AND attempts = 0 AND last_error LIKE 'no sender for %'",
+        "SELECT a.channel FROM outbox a WHERE a.ticket_id = $1::uuid AND a.kind = 'ack'"
+        " AND a.status = 'failed' AND a.attempts = 0 AND a.last_error LIKE 'no sender for %'"
+        " AND a.channel NOT IN ('none', '') AND a.address <> ''"
+        " AND NOT EXISTS (SELECT 1 FROM notification_optouts o"
+        "                 WHERE o.channel = a.channel AND o.address = a.address)",
         t.id);
     if (!unsendable.empty()) {
       return MakeError(errors::kNoWayBack,

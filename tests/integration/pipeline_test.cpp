@@ -864,6 +864,22 @@ TEST_CASE(
                Catch::Contains("no_way_back") &&
                    Catch::Contains("no sender is configured here for their channel \\\"email\\\""));
     CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'question'") == 0);
+    CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind <> 'ack' AND kind <> 'delivery'") == 0);
+    CHECK(One(s, "SELECT status FROM tickets WHERE id = '" + r.id + "'") == "accepted");
+    {
+      // A citizen who opted out is not pointed at as one a sender would reach.
+      s.Query(
+          "INSERT INTO notification_optouts (channel, address, source)"
+          " VALUES ('email', 'buerger@example.net', 'test')");
+      auto opted = s.Client().Post(("/api/v1/tickets/" + r.reference + "/question").c_str(),
+                                   {{"Authorization", "Bearer " + token}},
+                                   R"({"question":"Welche Laterne genau?"})", "application/json");
+      REQUIRE(opted);
+      CHECK(opted->status == 409);
+      CHECK_THAT(opted->body,
+                 Catch::Contains("asked not to get messages") && !Catch::Contains("no sender"));
+      s.Query("DELETE FROM notification_optouts WHERE source = 'test'");
+    }
 
     // The form with both contacts: no acknowledgement, and the page does not promise one; the
     // contact is kept for staff.
