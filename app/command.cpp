@@ -303,6 +303,11 @@ std::string RedactUrl(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
+std::string CliActor() {
+  const char* user = std::getenv("USER");
+  return std::string("cli:") + (user != nullptr ? user : "unknown");
+}
+
 bool ParseTimes(const char* cmd, const Config& cfg,
                 std::initializer_list<
                     std::tuple<const char*, const std::string*, std::optional<int64_t>*, bool>>

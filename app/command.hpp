@@ -116,6 +116,8 @@ bool SchemaIsCurrent(const Config& cfg, const char* process);
 
 // The gateway's address for mailgate and mail-poll: --url, else the configured listen address.
 std::string GatewayUrl(const Config& cfg, const Args& args);
+// Who a command's change is recorded as: "cli:$USER" ("cli:unknown" without $USER).
+std::string CliActor();
 // The database URL for an error message, without a password.
 std::string RedactUrl(const std::string& url);
 // --since/--until/--now in the town's time zone (as `rules replay`); prints what was wrong.

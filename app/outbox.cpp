@@ -4,13 +4,11 @@
 #include "outbox/outbox.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <iostream>
 
 #include "app/command.hpp"
 #include "channels/builtin.hpp"
 #include "core/sql.hpp"
-#include "workers/admit.hpp"
 
 namespace meldestelle::app {
 
@@ -103,8 +101,7 @@ int RunOutbox(const Args& args) {
     return kExitOk;
   }
   const auto senders = channels::BuiltinChannels().AcknowledgementSenders(*cfg);
-  const char* user = std::getenv("USER");
-  const std::string actor = std::string("cli:") + (user != nullptr ? user : "unknown");
+  const std::string actor = CliActor();
   auto counts = db::Guard<outbox::Resent>([&] {
     db::Tx tx(**conn);
     auto resent = outbox::ResendUnsendable(tx, senders, from, actor);

@@ -1,5 +1,4 @@
 // `meldestelle tickets unlink`.
-#include <cstdlib>
 #include <iostream>
 
 #include "app/command.hpp"
@@ -34,9 +33,7 @@ int RunTickets(const Args& args) {
   if (!cfg)
     return kExitUsage;
   const std::string& ref = args.positional[1];
-  const char* user = std::getenv("USER");
-  auto r = tickets::UnlinkDuplicate(*cfg, ref,
-                                    std::string("cli:") + (user != nullptr ? user : "unknown"));
+  auto r = tickets::UnlinkDuplicate(*cfg, ref, CliActor());
   if (!r) {
     std::cerr << "meldestelle tickets unlink: " << r.error().message
               << (r.error().detail.empty() ? "" : ": " + r.error().detail) << "\n";

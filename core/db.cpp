@@ -21,10 +21,16 @@ bool IsAway(const Error& e) {
 
 namespace {
 
-// ErrorFrom's detail of an SQL error: "<SQLSTATE>: <first line>".
+// The SQLSTATE of ErrorFrom's detail of an SQL error ("<SQLSTATE>: <first line>"), else "".
+std::string_view SqlState(const Error& e) {
+  if ((e.code != errors::kDbError && e.code != errors::kDbUnavailable) || e.detail.size() < 7 ||
+      e.detail.compare(5, 2, ": ") != 0)
+    return {};
+  return std::string_view(e.detail).substr(0, 5);
+}
+
 bool HasSqlClass(const Error& e, std::string_view cls) {
-  return e.code == errors::kDbError && e.detail.size() >= 7 && e.detail.compare(5, 2, ": ") == 0 &&
-         e.detail.compare(0, 2, cls) == 0;
+  return e.code == errors::kDbError && SqlState(e).substr(0, 2) == cls;
 }
 
 }  // namespace
@@ -35,9 +41,8 @@ bool IsConstraintViolation(const Error& e) { return HasSqlClass(e, "23"); }
 
 bool IsLockConflict(const Error& e) {
   // ErrorFrom files a deadlock (class 40) as transient and a lock timeout (class 55) as not.
-  return (e.code == errors::kDbError || e.code == errors::kDbUnavailable) && e.detail.size() >= 7 &&
-         e.detail.compare(5, 2, ": ") == 0 &&
-         (e.detail.compare(0, 5, "40P01") == 0 || e.detail.compare(0, 5, "55P03") == 0);
+  const std::string_view state = SqlState(e);
+  return state == "40P01" || state == "55P03";
 }
 
 std::string PrepareOnce(pqxx::transaction_base& tx, std::string_view sql) {

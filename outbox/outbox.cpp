@@ -143,6 +143,14 @@ std::string NoSenderError(std::string_view channel) {
          "\" is configured (docs/operations.md, \"Acknowledgements\")";
 }
 
+metrics::Counter& UnsendableCounter(metrics::Registry& registry, const std::string& channel) {
+  return registry.GetCounter(
+      "meldestelle_acknowledgements_unsendable_total",
+      "Reports whose acknowledgement was recorded as failed at once: no sender "
+      "here for its channel (channel \"other\": a channel nothing sends on).",
+      {{"channel", channel}});
+}
+
 namespace {
 
 void FlagUnsendable(db::Tx& tx, const std::string& ticket_id, const std::string& channel) {
@@ -179,6 +187,15 @@ constexpr const char* kUnsendable =
     " AND t.received_at >= to_timestamp($1)";
 
 }  // namespace
+
+std::optional<UnsendableAck> UnsendableAcknowledgement(db::Tx& tx, const std::string& ticket_id) {
+  auto r = tx.exec_params(
+      std::string("SELECT o.channel, o.address") + kUnsendable + " AND t.id = $2::uuid", int64_t{0},
+      ticket_id);
+  if (r.empty())
+    return std::nullopt;
+  return UnsendableAck{r[0][0].as<std::string>(), r[0][1].as<std::string>()};
+}
 
 UnsendableList ListUnsendable(db::Tx& tx, int64_t since_unix, int limit) {
   auto rows = tx.exec_params(

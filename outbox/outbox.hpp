@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/db.hpp"
+#include "core/metrics.hpp"
 
 namespace meldestelle::outbox {
 
@@ -83,6 +84,14 @@ std::string TicketOfMessage(db::Tx& tx, const std::string& channel,
 // ticket gets the flag "<kFlagAckUnsendable>: <channel>" (for staff, in the routing explanation).
 inline constexpr const char* kFlagAckUnsendable = "Eingangsbestätigung nicht sendbar";
 std::string NoSenderError(std::string_view channel);
+// meldestelle_acknowledgements_unsendable_total{channel}: counted once each is recorded.
+metrics::Counter& UnsendableCounter(metrics::Registry& registry, const std::string& channel);
+// The ticket's acknowledgement when it failed at once for want of a sender (and its contact is
+// still there): its channel and address; nullopt otherwise.
+struct UnsendableAck {
+  std::string channel, address;
+};
+std::optional<UnsendableAck> UnsendableAcknowledgement(db::Tx& tx, const std::string& ticket_id);
 
 // Sends a ticket's acknowledgement that had nowhere to go (channel none) to `channel` after all
 // (a caller who pressed 1 for an SMS after the ticket was written). With `failed` (no sender for

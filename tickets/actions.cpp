@@ -5,6 +5,7 @@
 #include "core/errors.hpp"
 #include "core/sql.hpp"
 #include "core/text.hpp"
+#include "outbox/outbox.hpp"
 #include "tickets/events.hpp"
 #include "tickets/questions.hpp"
 #include "tickets/settings.hpp"
@@ -323,19 +324,16 @@ Result<bool> AskCitizen(db::Tx& tx, const Config& config, const StaffActor& acto
       0) {
     // The reporter's way back has no sender here (their acknowledgement failed at once for it):
     // said as such, since the contact is there and a sender can be configured.
-    // (Only a reporter whom the notices would reach otherwise: a contact, not opted out.)
-    auto unsendable = tx.exec_params(
-        "SELECT a.channel FROM outbox a WHERE a.ticket_id = $1::uuid AND a.kind = 'ack'"
-        " AND a.status = 'failed' AND a.attempts = 0 AND a.last_error LIKE 'no sender for %'"
-        " AND a.channel NOT IN ('none', '') AND a.address <> ''"
-        " AND NOT EXISTS (SELECT 1 FROM notification_optouts o"
-        "                 WHERE o.channel = a.channel AND o.address = a.address)",
-        t.id);
-    if (!unsendable.empty()) {
+    // (Only a reporter whom the notices would reach otherwise: not opted out.)
+    auto unsendable = outbox::UnsendableAcknowledgement(tx, t.id);
+    if (unsendable && tx.exec_params("SELECT 1 FROM notification_optouts"
+                                     " WHERE channel = $1 AND address = $2",
+                                     unsendable->channel, unsendable->address)
+                          .empty()) {
       return MakeError(errors::kNoWayBack,
                        "the citizen cannot be asked: no sender is configured here for their "
                        "channel \"" +
-                           unsendable[0][0].as<std::string>() +
+                           unsendable->channel +
                            "\" (docs/operations.md, \"Acknowledgements\"); nothing was sent");
     }
     return MakeError(errors::kNoWayBack,

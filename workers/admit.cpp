@@ -201,11 +201,7 @@ Result<Admitted> Admitter::Admit(const channels::AdmitRequest& given) {
     // Counted once, when its row was written (not for a redelivery or a retry), by channel
     // where it is one of ours (a report names any string).
     const std::string& ack = report.reporter.ack_channel;
-    registry_
-        .GetCounter("meldestelle_acknowledgements_unsendable_total",
-                    "Reports whose acknowledgement was recorded as failed at once: no sender "
-                    "here for its channel (channel \"other\": a channel nothing sends on).",
-                    {{"channel", ack_channels_.count(ack) > 0 ? ack : std::string("other")}})
+    outbox::UnsendableCounter(registry_, ack_channels_.count(ack) > 0 ? ack : std::string("other"))
         .Inc();
   }
   return a;

@@ -30,11 +30,7 @@ PhoneIntake::PhoneIntake(const Config& config, metrics::Registry& registry, bool
       session_(config.database.url),
       duplicates_(registry.GetCounter("meldestelle_phone_duplicate_events_total",
                                       "Repeated phone callbacks recognised and ignored.")),
-      unsendable_count_(registry.GetCounter(
-          "meldestelle_acknowledgements_unsendable_total",
-          "Reports whose acknowledgement was recorded as failed at once: no sender "
-          "here for its channel (channel \"other\": a channel nothing sends on).",
-          {{"channel", "sms"}})) {}
+      unsendable_count_(outbox::UnsendableCounter(registry, "sms")) {}
 
 Status PhoneIntake::Process(const Message& m) {
   unsendable_ = false;
@@ -179,12 +175,10 @@ void PhoneIntake::SmsConsent(db::Tx& tx, const Event& e) {
   // the account would queue one that no dispatcher's lane sends).
   if (!row.empty() && !row[0][0].as<std::string>().empty() &&
       !row[0][1].as<std::string>().empty()) {
-    if (sends_sms_) {
-      outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
-                                      row[0][1].as<std::string>());
-    } else if (outbox::RedirectAcknowledgement(tx, row[0][0].as<std::string>(), "sms",
-                                               row[0][1].as<std::string>(),
-                                               outbox::NoSenderError("sms"))) {
+    const bool redirected = outbox::RedirectAcknowledgement(
+        tx, row[0][0].as<std::string>(), "sms", row[0][1].as<std::string>(),
+        sends_sms_ ? std::string() : outbox::NoSenderError("sms"));
+    if (redirected && !sends_sms_) {
       // As the admit step records a report's: failed at once and flagged, for staff and for
       // `meldestelle outbox resend-unsendable` once the sender is configured here.
       log::Warn("a caller's late consent to an SMS is not sent: no SMS sender is configured here",
