@@ -80,6 +80,8 @@ json EventToJson(const ChatEvent& e) {
          {"error_code", e.error_code},
          {"error_title", e.error_title},
          {"resend_as_template", e.resend_as_template}};
+  if (!e.provider_type.empty())
+    j["provider_type"] = e.provider_type;  // optional: a worker before it answers as before
   if (e.location) {
     json l{{"lat", e.location->lat},
            {"lon", e.location->lon},
@@ -115,6 +117,7 @@ ChatEvent EventFromJson(const json& j) {
     if (type == TypeName(t))
       e.type = t;
   }
+  e.provider_type = j.value("provider_type", "");
   e.text = j.value("text", "");
   for (const auto& jm : j.at("media")) {
     Media m;

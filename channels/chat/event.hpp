@@ -50,6 +50,10 @@ struct ChatEvent {
   std::string language;  // Telegram from.language_code's primary subtag ("de", "en"); "" if unknown
   int64_t timestamp = 0;  // unix seconds (Telegram edits: edit_date)
   MessageType type = MessageType::kText;
+  // Where type is kUnsupported, the provider's own name of what came (WhatsApp: "reaction",
+  // "system", "request_welcome", "sticker", …; "" if unknown): the worker answers most of them
+  // with "cannot process this", some not at all, and a first contact with the welcome.
+  std::string provider_type;
   std::string text;          // text body or caption, valid UTF-8
   std::vector<Media> media;  // Telegram photo: only the largest size
   std::optional<ChatLocation> location;

@@ -309,12 +309,26 @@ void ChatIntake::ApplyEdit(db::Tx& tx, const ChatEvent& e) {
   tx.commit();
 }
 
+// What the chat cannot take as (part of) a report. Most kinds are answered once with what it
+// can take. Not answered: a reaction (a 👍 to the acknowledgement is no message to us) and a
+// notice the platform sent, not the citizen (WhatsApp's "system": a changed number). A first
+// contact (WhatsApp's "request_welcome", sent when someone opens the chat) gets the welcome, as
+// Telegram's "/start" does.
 void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
-  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "unsupported"))
+  const bool whatsapp = e.channel == "whatsapp";
+  if (whatsapp && (e.provider_type == "reaction" || e.provider_type == "system")) {
+    if (RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "ignored"))
+      tx.commit();
     return;
-  QueueReply(tx, e, "unsupported:" + e.channel + ":" + e.dedupe_key,
-             UnsupportedText(texts::For(config_, s.language)), s.language);
+  }
+  const bool welcome = whatsapp && e.provider_type == "request_welcome";
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
+                             welcome ? "welcome" : "unsupported"))
+    return;
+  const texts::Lang t = texts::For(config_, s.language);
+  QueueReply(tx, e, (welcome ? "welcome:" : "unsupported:") + e.channel + ":" + e.dedupe_key,
+             welcome ? WelcomeText(t) : UnsupportedText(t), s.language);
   tx.commit();
 }
 

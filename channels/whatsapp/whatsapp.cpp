@@ -144,8 +144,12 @@ void ReadContent(FieldReader& r, const Json& msg, std::string_view path, const s
       e.text = e.interactive_title;
     }
   } else {
-    e.type = MessageType::kUnsupported;  // reaction, unsupported, contacts, order, unknown
+    // reaction, system, request_welcome, unsupported, contacts, order, unknown: the worker
+    // decides by the provider's name which of them are answered (ChatIntake::Unsupported).
+    e.type = MessageType::kUnsupported;
   }
+  if (e.type == MessageType::kUnsupported)
+    e.provider_type = type;
 }
 
 using Contacts = std::vector<std::pair<std::string, std::string>>;  // wa_id, profile name
@@ -198,6 +202,8 @@ chat::ChatEvent ReadMessage(FieldReader& r, const Json& msg, std::string_view pa
   ReadContent(r, msg, path, type, e);
   if (ReadFirstError(r, msg, path, e)) {
     e.type = chat::MessageType::kUnsupported;  // the client sent something the API cannot deliver
+    if (e.provider_type.empty())
+      e.provider_type = type;
   }
   return e;
 }

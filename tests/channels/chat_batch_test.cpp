@@ -84,6 +84,29 @@ TEST_CASE("a chat batch survives the queue unchanged", "[chat]") {
   CHECK(s.kind == EventKind::kStatus);
   CHECK(s.error_code == 131047);
   CHECK(s.status_message_id == "wamid.OUT");
+  CHECK(p.provider_type.empty());
+}
+
+TEST_CASE(
+    "an unsupported message keeps the provider's name of it, and a batch without the name "
+    "(a gateway before it) reads as none",
+    "[chat]") {
+  Batch b = Sample();
+  b.items[0].event.type = MessageType::kUnsupported;
+  b.items[0].event.provider_type = "reaction";
+  auto back = DecodeBatch(EncodeBatch(b));
+  REQUIRE(back.ok());
+  CHECK(back->items[0].event.type == MessageType::kUnsupported);
+  CHECK(back->items[0].event.provider_type == "reaction");
+  CHECK(back->items[1].event.provider_type.empty());
+  std::string body = EncodeBatch(b);
+  auto at = body.find(R"("provider_type":"reaction",)");
+  REQUIRE(at != std::string::npos);
+  body.erase(at, std::string_view(R"("provider_type":"reaction",)").size());
+  auto old = DecodeBatch(body);
+  REQUIRE(old.ok());
+  CHECK(old->items[0].event.type == MessageType::kUnsupported);
+  CHECK(old->items[0].event.provider_type.empty());
 }
 
 TEST_CASE("a report envelope is not a chat batch, and broken batches are refused", "[chat]") {

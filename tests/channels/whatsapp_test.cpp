@@ -472,10 +472,25 @@ TEST_CASE("whatsapp: unsupported kinds keep what there is") {
   auto reaction =
       Parse(OneMessage("reaction", R"({"message_id":"wamid.OURS","emoji":"\ud83d\udc4d"})"))[0];
   CHECK(reaction.type == MessageType::kUnsupported);
+  CHECK(reaction.provider_type == "reaction");
   CHECK(reaction.media.empty());
   auto unknown = Parse(OneMessage("hologram", R"({"id":"1"})"))[0];
   CHECK(unknown.type == MessageType::kUnsupported);
+  CHECK(unknown.provider_type == "hologram");
   CHECK(unknown.dedupe_key == "wamid.T1");
+  CHECK(video.provider_type == "video");
+  // A first contact comes without an object of its name; a changed number with one.
+  auto welcome = Parse(Notification(R"({"messages":[{"from":"4915","id":"wamid.W",)"
+                                    R"("timestamp":"1741600000","type":"request_welcome"}]})"))[0];
+  CHECK(welcome.type == MessageType::kUnsupported);
+  CHECK(welcome.provider_type == "request_welcome");
+  CHECK(welcome.sender == "4915");
+  auto changed = Parse(OneMessage(
+      "system", R"({"body":"changed","new_wa_id":"4916","type":"user_changed_number"})"))[0];
+  CHECK(changed.type == MessageType::kUnsupported);
+  CHECK(changed.provider_type == "system");
+  // A type the parser takes is no provider type of an unsupported one.
+  CHECK(Parse(OneMessage("text", R"({"body":"?"})"))[0].provider_type.empty());
   // "unsupported" comes without an object of that name, with errors instead.
   auto unsupported =
       Parse(Notification(R"({"messages":[{"from":"4915","id":"wamid.U","timestamp":"1741600000",)"
@@ -483,11 +498,13 @@ TEST_CASE("whatsapp: unsupported kinds keep what there is") {
                          R"("error_data":{"details":"Message type is currently not supported"}}],)"
                          R"("type":"unsupported"}]})"))[0];
   CHECK(unsupported.type == MessageType::kUnsupported);
+  CHECK(unsupported.provider_type == "unsupported");
   CHECK(unsupported.error_code == 131051);
   CHECK(unsupported.error_title == "Message type unknown");
   // errors on a message of a known type make it unsupported too.
   auto broken = Parse(OneMessage("text", R"({"body":"?"})", R"(,"errors":[{"code":131000}])"))[0];
   CHECK(broken.type == MessageType::kUnsupported);
+  CHECK(broken.provider_type == "text");
   CHECK(broken.error_code == 131000);
   CHECK(Parse(OneMessage("text", R"({"body":"?"})", R"(,"errors":[{}])"))[0].type ==
         MessageType::kUnsupported);

@@ -324,6 +324,44 @@ TEST_CASE(
   REQUIRE(fake.WaitForSent(4));
   CHECK(fake.sent()[3].body["text"]["body"].get<std::string>().find("Foto") != std::string::npos);
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
+
+  // A 👍 to the acknowledgement and the platform's notice of a changed number are no messages
+  // to answer; someone opening the chat for the first time is welcomed.
+  json reaction{{"from", from},
+                {"id", "wamid.C4"},
+                {"timestamp", "1764250001"},
+                {"type", "reaction"},
+                {"reaction", {{"message_id", wamid}, {"emoji", "\U0001F44D"}}}};
+  json changed{{"from", from},
+               {"id", "wamid.C5"},
+               {"timestamp", "1764250002"},
+               {"type", "system"},
+               {"system",
+                {{"body", "Kim changed their phone number to a new number"},
+                 {"new_wa_id", "493055566678"},
+                 {"type", "user_changed_number"}}}};
+  const std::string newcomer = "493055599999";
+  json welcome{{"from", newcomer},
+               {"id", "wamid.C6"},
+               {"timestamp", "1764250003"},
+               {"type", "request_welcome"}};
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(from, json::array({reaction, changed})))->status ==
+          200);
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(newcomer, json::array({welcome})))->status == 200);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM chat_events WHERE dedupe_key IN ('wamid.C4', 'wamid.C5', 'wamid.C6')",
+      3));
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE dedupe_key IN ('wamid.C4', 'wamid.C5')"
+                " AND outcome = 'ignored'") == 2);
+  CHECK(One(s, "SELECT outcome FROM chat_events WHERE dedupe_key = 'wamid.C6'") == "welcome");
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE dedupe_key LIKE '%wamid.C4'"
+                " OR dedupe_key LIKE '%wamid.C5'") == 0);
+  REQUIRE(fake.WaitForSent(5));
+  CHECK(fake.sent()[4].body["to"] == newcomer);
+  CHECK(fake.sent()[4].body["text"]["body"].get<std::string>().find("Willkommen") !=
+        std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
 
 TEST_CASE(
