@@ -564,15 +564,21 @@ void ChatIntake::AddToDraft(db::Tx& tx, const Step& s) {
     asked = open[0][1].as<std::string>() == "asked_location";
   }
   bool located = AddItems(tx, draft, s);
-  // We asked for the place and it came: publish now. Otherwise the window starts again.
+  // We asked for the place and it came: publish now. Otherwise the window starts again, but an
+  // open draft closes at the latest its lifetime after its first message, and one that asked
+  // for the place has at least the window it was given with the question (drafts.cpp).
   if (asked && located) {
     tx.exec_params0(
         "UPDATE chat_drafts SET last_message_at = now(), deadline = now() WHERE id = $1", draft);
   } else {
+    const Settings& settings = config_.Get<Settings>();
     tx.exec_params0(
         "UPDATE chat_drafts SET last_message_at = now(),"
-        " deadline = now() + make_interval(secs => $2) WHERE id = $1",
-        draft, config_.Get<Settings>().draft_window_seconds);
+        " deadline = LEAST(now() + make_interval(secs => $2), CASE WHEN state = 'open'"
+        "   THEN opened_at + make_interval(secs => $3)"
+        "   ELSE GREATEST(opened_at + make_interval(secs => $3), deadline) END)"
+        " WHERE id = $1",
+        draft, settings.draft_window_seconds, settings.DraftLifetimeSeconds());
   }
   tx.commit();
 }

@@ -6,14 +6,15 @@ namespace meldestelle::chat {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
   if (!node || !rd.ExpectMap(node, "chat",
-                             {"draft_window_seconds", "late_place_minutes", "rate_limit_per_minute",
-                              "dedupe_days", "max_media_bytes", "media_timeout_seconds",
-                              "send_max_attempts", "send_timeout_seconds", "stt_url",
-                              "stt_timeout_seconds"}))
+                             {"draft_window_seconds", "draft_max_seconds", "late_place_minutes",
+                              "rate_limit_per_minute", "dedupe_days", "max_media_bytes",
+                              "media_timeout_seconds", "send_max_attempts", "send_timeout_seconds",
+                              "stt_url", "stt_timeout_seconds"}))
     return;
   const YAML::Node& n = node;
 
   rd.Int(n, "draft_window_seconds", &out.draft_window_seconds, 1, 86400, "chat");
+  rd.Int(n, "draft_max_seconds", &out.draft_max_seconds, 1, 604800, "chat");
   rd.Int(n, "late_place_minutes", &out.late_place_minutes, 0, 10080, "chat");
   rd.Int(n, "rate_limit_per_minute", &out.rate_limit_per_minute, 1, 100000, "chat");
   rd.Int(n, "dedupe_days", &out.dedupe_days, 1, 365, "chat");

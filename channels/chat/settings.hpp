@@ -1,6 +1,7 @@
 #pragma once
 
 // The chat drafts' settings (docs/configuration.md, `chat:`), shared by the messengers.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +16,9 @@ struct Settings {
   static constexpr bool kRequired = false;
 
   int draft_window_seconds = 180;  // a draft closes this long after its last message
+  // ... and at the latest this long after its first (at least one window): a sender who keeps
+  // writing still gets a report and its acknowledgement; later messages start another draft.
+  int draft_max_seconds = 1800;
   // A pin alone sent within this long after the sender's report was published without a place
   // ("Ort fehlt") is that report's place, unless a new draft is open; 0: it starts a new draft.
   int late_place_minutes = 30;
@@ -30,6 +34,9 @@ struct Settings {
   // stay recordings for staff to listen to.
   std::string stt_url;
   int stt_timeout_seconds = 60;
+
+  // How long a draft may stay open from its first message: the cap, or one window if longer.
+  int DraftLifetimeSeconds() const { return std::max(draft_max_seconds, draft_window_seconds); }
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
 };

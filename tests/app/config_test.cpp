@@ -441,6 +441,7 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
                                                 "  secret_token: ${MS_TEST_TG_SECRET}\n"
                                                 "chat:\n"
                                                 "  draft_window_seconds: 1\n"
+                                                "  draft_max_seconds: 600\n"
                                                 "  rate_limit_per_minute: 5\n"
                                                 "  stt_url: http://127.0.0.1:9/stt\n"));
   INFO((good ? std::string() : good.error().message));
@@ -453,6 +454,7 @@ TEST_CASE("messenger channels: secrets from the environment, off when unset, bad
   CHECK_FALSE(good->Get<telegram::Settings>().enabled());  // its variable is unset
   CHECK(good->Get<telegram::Settings>().api_base == "https://api.telegram.org");
   CHECK(good->Get<chat::Settings>().draft_window_seconds == 1);
+  CHECK(good->Get<chat::Settings>().DraftLifetimeSeconds() == 600);
   CHECK(good->Get<chat::Settings>().rate_limit_per_minute == 5);
   CHECK(good->Get<chat::Settings>().dedupe_days == 7);
   CHECK(good->Get<chat::Settings>().stt_url == "http://127.0.0.1:9/stt");

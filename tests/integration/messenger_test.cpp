@@ -200,6 +200,31 @@ TEST_CASE("WhatsApp: a photo with EXIF GPS and no pin becomes a ticket at the ph
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply'") == 0);
 }
 
+TEST_CASE("WhatsApp: a sender who keeps writing gets a report when the draft's lifetime is up",
+          "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));  // the window alone would hold the draft ten minutes
+  const std::string from = "4915112345600";
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaText(from, "wamid.L1", "Laterne dunkel"),
+                                                 WaLocation(from, "wamid.L2", 50.9401, 6.9555)})))
+              ->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 2));
+  // The draft has been open for 31 minutes (chat.draft_max_seconds: 1800), its window renewed
+  // by every message: the next message does not renew it again.
+  s.Query("UPDATE chat_drafts SET opened_at = now() - interval '31 minutes'");
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE deadline > now() + interval '5 minutes'") ==
+        1);
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(
+                              from, json::array({WaText(from, "wamid.L3", "Sie flackert auch")})))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  CHECK(One(s, "SELECT text FROM tickets").find("flackert") != std::string::npos);
+  CHECK(One(s, "SELECT state FROM chat_drafts") == "published");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack'", 1));
+}
+
 TEST_CASE("WhatsApp: a redelivered notification and a forged one change nothing",
           "[integration][messenger]") {
   FakeProviders fake;
