@@ -78,8 +78,9 @@ Status PhoneIntake::Process(const Message& m) {
 void PhoneIntake::Recorded(db::Tx& tx, const Message& m) {
   const Event& e = m.event;
   const Settings& settings = config_.Get<Settings>();
-  const int wait =
-      settings.TranscriptionMode() == "provider" ? settings.transcription_wait_seconds : 0;
+  const int wait = settings.TranscriptionMode(e.language) == "provider"
+                       ? settings.transcription_wait_seconds
+                       : 0;
   bool external = e.kind == EventKind::kExternalTranscript;
   std::optional<std::string> transcript;
   if (external)
@@ -371,7 +372,7 @@ Result<std::optional<PhoneCloser::Call>> PhoneCloser::Claim() {
 PhoneCloser::Fetched PhoneCloser::Fetch(const Call& c) {
   Fetched f;
   std::string audio = FetchRecording(c, f);
-  if (f.retry.empty() && !c.transcript && settings_.TranscriptionMode() == "stt" &&
+  if (f.retry.empty() && !c.transcript && settings_.TranscriptionMode(c.language) == "stt" &&
       !audio.empty()) {
     Transcribe(c, audio, f);
   }

@@ -1,17 +1,18 @@
 #include "channels/phone/settings.hpp"
 
+#include <algorithm>
+
 #include "core/config_section.hpp"
 
 namespace meldestelle::phone {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
-  if (!node ||
-      !rd.ExpectMap(node, "phone",
-                    {"auth_token", "account_sid", "api_base", "sms_from", "sms_timeout_seconds",
-                     "max_recording_seconds",
-                     "transcription", "stt_url", "stt_timeout_seconds",
-                     "transcription_wait_seconds", "transcript_secret", "recording_retention_days",
-                     "location_min_confidence", "texts", "audio_private_networks"}))
+  if (!node || !rd.ExpectMap(node, "phone",
+                             {"auth_token", "account_sid", "api_base", "sms_from", "sms_prefixes",
+                              "sms_timeout_seconds", "max_recording_seconds", "transcription",
+                              "stt_url", "stt_timeout_seconds", "transcription_wait_seconds",
+                              "transcript_secret", "recording_retention_days",
+                              "location_min_confidence", "texts", "audio_private_networks"}))
     return;
   const YAML::Node& n = node;
 
@@ -21,6 +22,20 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   while (!out.api_base.empty() && out.api_base.back() == '/')
     out.api_base.pop_back();
   rd.String(n, "sms_from", &out.sms_from, false, "phone");
+  if (n["sms_prefixes"]) {
+    out.sms_prefixes.clear();
+    rd.StringList(n, "sms_prefixes", &out.sms_prefixes, "phone");
+    for (const auto& p : out.sms_prefixes) {
+      const bool e164 =
+          p.size() >= 2 && p.size() <= 16 && p[0] == '+' && p[1] != '0' &&
+          std::all_of(p.begin() + 1, p.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!e164) {
+        rd.Fail(n["sms_prefixes"], "phone.sms_prefixes",
+                "\"" + p + "\" is no number prefix: a + and 1 to 15 digits, e.g. +4917");
+        break;
+      }
+    }
+  }
   rd.Int(n, "sms_timeout_seconds", &out.sms_timeout_seconds, 1, 300, "phone");
   rd.Int(n, "max_recording_seconds", &out.max_recording_seconds, 10, 3600, "phone");
   rd.String(n, "transcription", &out.transcription, false, "phone");

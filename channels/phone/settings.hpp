@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -19,12 +20,17 @@ struct Settings {
   std::string account_sid;
   std::string api_base = "https://api.twilio.com";
   std::string sms_from;  // the number SMS confirmations are sent from; empty = no SMS offer
+  // The callers offered an SMS: numbers beginning with one of these (E.164). A landline takes
+  // none (Twilio refuses it, 21635), so the default is Germany's mobile ranges; empty = every
+  // number.
+  std::vector<std::string> sms_prefixes = {"+4915", "+4916", "+4917"};
   // One send to the Messages API, connecting included; a later answer leaves the SMS
   // unconfirmed (tried again).
   int sms_timeout_seconds = 20;
   int max_recording_seconds = 120;
   // Where the text comes from: "provider" (transcribeCallback), "stt" (stt_url), "none";
-  // "auto" = stt if stt_url is set, else provider.
+  // "auto" = stt if stt_url is set, else provider for English calls (Twilio's transcription is
+  // English-only) and none for German ones (staff listen to the recording).
   std::string transcription = "auto";
   std::string stt_url;
   int stt_timeout_seconds = 60;
@@ -39,10 +45,26 @@ struct Settings {
   // overrides of the built-in script (docs/channels/phone.md, "What the caller hears").
   std::map<std::string, std::map<std::string, std::string>> texts;
   bool enabled() const { return !auth_token.empty(); }
-  std::string TranscriptionMode() const {
+  // Whether a caller's number (E.164, as twilio::CallerNumber gives it) can take an SMS.
+  bool TakesSms(std::string_view number) const {
+    if (number.empty())
+      return false;
+    if (sms_prefixes.empty())
+      return true;
+    for (const auto& p : sms_prefixes) {
+      if (number.substr(0, p.size()) == p)
+        return true;
+    }
+    return false;
+  }
+  // For a call in `language` ("de", "en"). A mode set explicitly holds for every language (a
+  // provider that transcribes German, say).
+  std::string TranscriptionMode(std::string_view language) const {
     if (transcription != "auto")
       return transcription;
-    return stt_url.empty() ? "provider" : "stt";
+    if (!stt_url.empty())
+      return "stt";
+    return language == "en" ? "provider" : "none";
   }
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);

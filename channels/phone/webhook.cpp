@@ -142,8 +142,10 @@ static void Recorded(channels::Intake& intake, const httplib::Request& req,
     return Invalid(intake, res, event.error());
   std::string call = event->call_id;
   // An SMS is offered only where one can be sent (the account and the sending number:
-  // channels::Registry::AcknowledgementSenders), and to a caller whose number is known.
-  bool can_sms = !event->from.empty() && intake.AcknowledgementSenders().count("sms") > 0;
+  // channels::Registry::AcknowledgementSenders), and to a caller whose number is known and can
+  // take one (a mobile number: phone.sms_prefixes).
+  bool can_sms = intake.config().Get<Settings>().TakesSms(event->from) &&
+                 intake.AcknowledgementSenders().count("sms") > 0;
   auto reference = Publish(intake, std::move(event).value(), "recorded:" + call, req);
   if (!reference) {
     intake.CountWebhook("phone", "unavailable");
@@ -172,6 +174,12 @@ static void SmsAnswer(channels::Intake& intake, const httplib::Request& req,
     // Offered by a gateway configured otherwise (or a replayed callback): no SMS can be sent
     // from here, so none is promised and the consent is not passed on.
     log::Warn("a caller's 1 for an SMS is not taken: no SMS sender is configured here",
+              {{"call", value("CallSid")}});
+    yes = false;
+  }
+  if (yes && !intake.config().Get<Settings>().TakesSms(twilio::CallerNumber(value("From")))) {
+    // Never offered to this number (a landline, a withheld number): a replayed or forged 1.
+    log::Warn("a caller's 1 for an SMS is not taken: the number takes no SMS",
               {{"call", value("CallSid")}});
     yes = false;
   }
@@ -214,7 +222,7 @@ static void Step(channels::Intake& intake, const httplib::Request& req, httplib:
   if (step == "menu") {
     std::string chosen = twilio::Find(*params, "Digits").value_or("") == "2" ? "en" : "de";
     std::string transcribe = "/webhooks/phone/transcription";
-    bool provider = cfg.TranscriptionMode() == "provider";
+    bool provider = cfg.TranscriptionMode(chosen) == "provider";
     return SendTwiml(res, twilio::TwimlRecord(
                               Script(config, chosen), "/webhooks/phone/recorded?lang=" + chosen,
                               "/webhooks/phone/recording",

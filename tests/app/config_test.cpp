@@ -507,7 +507,13 @@ TEST_CASE("phone: texts per language, transcription modes and their errors by li
   INFO((good ? std::string() : good.error().message));
   REQUIRE(good.ok());
   CHECK(good->Get<phone::Settings>().enabled());
-  CHECK(good->Get<phone::Settings>().TranscriptionMode() == "stt");  // auto with an stt_url
+  CHECK(good->Get<phone::Settings>().TranscriptionMode("de") == "stt");  // auto with an stt_url
+  phone::Settings without_stt = good->Get<phone::Settings>();
+  without_stt.stt_url.clear();
+  CHECK(without_stt.TranscriptionMode("en") == "provider");  // Twilio's: English only
+  CHECK(without_stt.TranscriptionMode("de") == "none");
+  without_stt.transcription = "provider";  // chosen: for every language
+  CHECK(without_stt.TranscriptionMode("de") == "provider");
   CHECK(good->Get<phone::Settings>().texts.at("de").at("greeting") == "Hallo Teststadt");
   auto bad = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n"
                                                        "  transcription: whisper\n"
@@ -522,6 +528,23 @@ TEST_CASE("phone: texts per language, transcription modes and their errors by li
       LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  transcription: stt\n"));
   REQUIRE_FALSE(stt_without_url.ok());
   CHECK_THAT(stt_without_url.error().message, Catch::Contains("stt needs phone.stt_url"));
+
+  // Who is offered an SMS: mobile numbers (Germany's by default), or the town's own list.
+  const phone::Settings defaults = LoadAll(WriteTemp(kMinimal))->Get<phone::Settings>();
+  CHECK(defaults.TakesSms("+4917612345678"));
+  CHECK(defaults.TakesSms("+4915112345678"));
+  CHECK_FALSE(defaults.TakesSms("+492211234567"));  // a landline in Cologne
+  CHECK_FALSE(defaults.TakesSms(""));
+  auto listed = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  sms_prefixes: [\"+43\"]\n"));
+  REQUIRE(listed.ok());
+  CHECK(listed->Get<phone::Settings>().TakesSms("+436641234567"));
+  CHECK_FALSE(listed->Get<phone::Settings>().TakesSms("+4917612345678"));
+  auto any = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  sms_prefixes: []\n"));
+  REQUIRE(any.ok());
+  CHECK(any->Get<phone::Settings>().TakesSms("+492211234567"));
+  auto wrong = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  sms_prefixes: [\"0171\"]\n"));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK_THAT(wrong.error().message, Catch::Contains("phone.sms_prefixes: \"0171\" is no number"));
 }
 
 TEST_CASE("open311 service_notice is read, and a non-string is refused") {

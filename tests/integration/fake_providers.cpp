@@ -301,8 +301,10 @@ std::vector<std::string> FakeProviders::Env(bool stt) const {
       "MELDESTELLE_TELEGRAM_SECRET_TOKEN=telegram-secret-token-for-tests",
       std::string("MELDESTELLE_TELEGRAM_BOT_TOKEN=") + kTelegramToken,
       "MELDESTELLE_TELEGRAM_API_BASE=" + telegram_base()};
-  if (stt)
-    env.push_back("MELDESTELLE_STT_URL=" + twilio_base() + "/stt");
+  // Without the town's own service, the stand-in provider transcribes every call, as a town
+  // that chose `phone.transcription: provider` has it (by default only English calls).
+  env.push_back(stt ? "MELDESTELLE_STT_URL=" + twilio_base() + "/stt"
+                    : "MELDESTELLE_PHONE_TRANSCRIPTION=provider");
   return env;
 }
 

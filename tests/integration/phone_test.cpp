@@ -368,6 +368,67 @@ TEST_CASE("A failed transcription becomes a ticket with the recording and no tex
 }
 
 TEST_CASE(
+    "By default the provider transcribes English calls only: a German call goes out at once "
+    "with its recording, flagged, without waiting for an English transcription",
+    "[integration][phone]") {
+  FakeProviders fake;
+  StackOptions o = PhoneOptions(fake, /*stt=*/false, /*wait_seconds=*/600);
+  std::erase_if(o.extra_env, [](const std::string& e) {
+    return e.rfind("MELDESTELLE_PHONE_TRANSCRIPTION=", 0) == 0;  // phone.transcription: auto
+  });
+  Stack s(o);
+  const std::string english = "CA00000000000000000000000000000051";
+  auto en = PostTwilio(s, "/webhooks/phone/menu", With(CallParams(english), {{"Digits", "2"}}));
+  REQUIRE(en->status == 200);
+  CHECK(en->body.find("transcribeCallback") != std::string::npos);
+
+  const std::string call = "CA00000000000000000000000000000052";
+  const std::string rec = "RE00000000000000000000000000000052";
+  std::string wav = Wav(3000, 5);
+  fake.AddRecording(rec, wav);
+  auto de = PostTwilio(s, "/webhooks/phone/menu", With(CallParams(call), {{"Digits", ""}}));
+  REQUIRE(de->status == 200);
+  CHECK(de->body.find("/webhooks/phone/recorded?lang=de") != std::string::npos);
+  CHECK(de->body.find("transcribeCallback") == std::string::npos);
+  REQUIRE(PostTwilio(s, "/webhooks/phone/recorded?lang=de",
+                     With(CallParams(call), {{"RecordingSid", rec},
+                                             {"RecordingUrl", fake.RecordingUrl(rec)},
+                                             {"RecordingDuration", "12"}}))
+              ->status == 200);
+  INFO(s.WorkerLogs());
+  // The wait for a provider's transcription is 600 s here: the ticket comes long before it.
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(40)));
+  CHECK(One(s, "SELECT text FROM tickets") == "");
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Sprachaufnahme, nicht transkribiert'") == 1);
+  CHECK(One(s, "SELECT sha256 FROM attachments") == Sha256Hex(wav));
+
+  // A landline gets no SMS offer (phone.sms_prefixes: Germany's mobile ranges by default), and
+  // a 1 from it (a replayed callback) is no consent: nothing is promised, nothing passed on.
+  const std::string landline = "+492211234567";
+  const std::string call2 = "CA00000000000000000000000000000053";
+  const std::string rec2 = "RE00000000000000000000000000000053";
+  fake.AddRecording(rec2, Wav(2000, 6));
+  auto done =
+      PostTwilio(s, "/webhooks/phone/recorded?lang=de",
+                 With(CallParams(call2, landline), {{"RecordingSid", rec2},
+                                                    {"RecordingUrl", fake.RecordingUrl(rec2)},
+                                                    {"RecordingDuration", "8"}}));
+  REQUIRE(done->status == 200);
+  CHECK(done->body.find("<Say") != std::string::npos);
+  CHECK(done->body.find("/webhooks/phone/sms") == std::string::npos);
+  const std::string promise = twilio::TwimlSmsAnswer(twilio::DefaultScript("de"), true);
+  auto one = PostTwilio(s, "/webhooks/phone/sms?lang=de",
+                        With(CallParams(call2, landline), {{"Digits", "1"}}));
+  REQUIRE(one->status == 200);
+  CHECK(one->body == twilio::TwimlSmsAnswer(twilio::DefaultScript("de"), false));
+  CHECK(one->body != promise);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2, std::chrono::seconds(40)));
+  CHECK(One(s, "SELECT reporter->'ack'->>'channel' FROM tickets WHERE reporter->>'address' = '" +
+                   landline + "'") == "none");
+}
+
+TEST_CASE(
     "Speech-to-text: the town's service transcribes the recording, and when it fails the "
     "report goes out with the recording only",
     "[integration][phone]") {
