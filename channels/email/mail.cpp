@@ -225,10 +225,13 @@ RobotFinding FindRobot(GMimeMessage* m, const HeaderFacts& facts, const Mail& ma
       {"out of office", "Out of Office", kAuto},
       {"autoreply", "Autoreply", kAuto},
       {"auto-reply", "Auto-Reply", kAuto},
-      {"undelivered mail", "Undelivered Mail", kBounce},
-      {"mail delivery failed", "Mail delivery failed", kBounce},
-      {"delivery status notification", "Delivery Status Notification", kBounce},
-      {"unzustellbar", "Unzustellbar", kBounce},
+      // A subject alone makes no bounce (a bounce makes no ticket): "Hausnummer unzustellbar"
+      // may be a citizen's report. Bounces are told by their form (a delivery-status report) or
+      // their sender (MAILER-DAEMON); a subject like these only withholds the acknowledgement.
+      {"undelivered mail", "Undelivered Mail", kAuto},
+      {"mail delivery failed", "Mail delivery failed", kAuto},
+      {"delivery status notification", "Delivery Status Notification", kAuto},
+      {"unzustellbar", "Unzustellbar", kAuto},
   };
   std::string subject = AsciiLower(mail.subject);
   for (const auto& r : kSubjects) {
@@ -428,8 +431,11 @@ bool IsBodyText(GMimeObject* o, bool html) {
 }
 
 // The leaf that carries the report text (depth already checked, so the recursion is bounded).
-// Records the multipart/alternative whose other versions are not attachments.
-GMimeObject* ChooseBody(GMimeObject* o, std::vector<GMimeObject*>* alternatives) {
+// Records the multipart/alternative whose other versions are not attachments, and the plain
+// text leaves that follow the body in a multipart/mixed (`more`): Apple Mail sends a mail
+// written around a photo as text, photo, text — the rest of the words after the photo.
+GMimeObject* ChooseBody(GMimeObject* o, std::vector<GMimeObject*>* alternatives,
+                        std::vector<GMimeObject*>* more) {
   if (IsLeaf(o)) {
     return IsBodyText(o, true) ? o : nullptr;
   }
@@ -446,7 +452,7 @@ GMimeObject* ChooseBody(GMimeObject* o, std::vector<GMimeObject*>* alternatives)
       }
     }
     for (auto it = children.rbegin(); it != children.rend(); ++it) {
-      if (GMimeObject* body = ChooseBody(*it, alternatives)) {
+      if (GMimeObject* body = ChooseBody(*it, alternatives, more)) {
         alternatives->push_back(o);
         return body;
       }
@@ -454,17 +460,19 @@ GMimeObject* ChooseBody(GMimeObject* o, std::vector<GMimeObject*>* alternatives)
     return nullptr;
   }
   if (type == "multipart/related" || type == "multipart/signed") {
-    return children.empty() ? nullptr : ChooseBody(children.front(), alternatives);
+    return children.empty() ? nullptr : ChooseBody(children.front(), alternatives, more);
   }
   if (type == "multipart/encrypted") {
     return nullptr;
   }
+  GMimeObject* body = nullptr;
   for (GMimeObject* c : children) {
-    if (GMimeObject* body = ChooseBody(c, alternatives)) {
-      return body;
-    }
+    if (body == nullptr)
+      body = ChooseBody(c, alternatives, more);
+    else if (IsBodyText(c, false))
+      more->push_back(c);
   }
-  return nullptr;
+  return body;
 }
 
 std::string PartBytes(GMimeObject* o) {
@@ -511,6 +519,7 @@ Attachment MakeAttachment(GMimeObject* o) {
 // Every leaf but the body and its alternative versions, in document order.
 Result<std::vector<Attachment>> CollectAttachments(GMimeObject* root, GMimeObject* body,
                                                    const std::vector<GMimeObject*>& alternatives,
+                                                   const std::vector<GMimeObject*>& more,
                                                    const Limits& limits) {
   std::vector<Attachment> out;
   std::vector<std::pair<GMimeObject*, bool>> stack = {{root, false}};
@@ -518,7 +527,8 @@ Result<std::vector<Attachment>> CollectAttachments(GMimeObject* root, GMimeObjec
     auto [obj, in_alternative] = stack.back();
     stack.pop_back();
     if (IsLeaf(obj)) {
-      if (obj == body || (in_alternative && IsBodyText(obj, true))) {
+      if (obj == body || (in_alternative && IsBodyText(obj, true)) ||
+          std::find(more.begin(), more.end(), obj) != more.end()) {
         continue;
       }
       if (static_cast<int>(out.size()) >= limits.max_attachments) {
@@ -594,11 +604,11 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits) {
     return MakeError(errors::kMailInvalid,
                      "The mail is truncated: a multipart part lacks its closing boundary.");
   }
-  std::vector<GMimeObject*> alternatives;
-  GMimeObject* body = root == nullptr ? nullptr : ChooseBody(root, &alternatives);
+  std::vector<GMimeObject*> alternatives, more;
+  GMimeObject* body = root == nullptr ? nullptr : ChooseBody(root, &alternatives, &more);
   std::vector<Attachment> attachments;
   if (root != nullptr) {
-    auto collected = CollectAttachments(root, body, alternatives, limits);
+    auto collected = CollectAttachments(root, body, alternatives, more, limits);
     if (!collected) {
       return collected.error();
     }
@@ -607,7 +617,13 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits) {
   Mail mail;
   HeaderFacts facts = ReadHeaders(message.get(), &mail);
   mail.attachments = std::move(attachments);
-  Finish(message.get(), facts, BodyText(body), &mail);
+  std::string text = BodyText(body);
+  for (GMimeObject* part : more) {
+    std::string rest = BodyText(part);
+    if (!TrimAscii(rest).empty())
+      text += (TrimAscii(text).empty() ? "" : "\n\n") + rest;
+  }
+  Finish(message.get(), facts, text, &mail);
   if (facts.content_type == "multipart/report" && facts.report_type == "delivery-status") {
     mail.bounced_message_id = BouncedMessageId(root);
   }

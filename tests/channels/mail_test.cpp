@@ -571,6 +571,38 @@ TEST_CASE("multipart/related: the inline image is report media, the HTML the bod
   CHECK(html_only.attachments[0].inline_part);
 }
 
+TEST_CASE("Apple Mail's text, photo, text: the words after the photo are the body's too",
+          "[mail]") {
+  std::string mixed = Multipart(
+      "apple",
+      {Part({"Content-Type: text/plain; charset=us-ascii", "Content-Transfer-Encoding: 7bit"},
+            "Schlagloch"),
+       Part({"Content-Type: image/jpeg; name=IMG_0042.jpeg", "Content-Transfer-Encoding: base64",
+             "Content-Disposition: inline; filename=IMG_0042.jpeg"},
+            Base64Encode(kJpeg)),
+       Part({"Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"},
+            "vor Hausnummer 12, ziemlich tief.\n"),
+       Part({"Content-Type: text/plain; name=notiz.txt",
+             "Content-Disposition: attachment; filename=notiz.txt"},
+            "eine Datei")});
+  Mail m = Parsed(Simple({"Content-Type: multipart/mixed; boundary=apple"}, mixed));
+  CHECK(Body(m) == "Schlagloch\n\nvor Hausnummer 12, ziemlich tief.");
+  REQUIRE(m.attachments.size() == 2);  // the photo and the file, not the text after the photo
+  CHECK(m.attachments[0].declared_type == "image/jpeg");
+  CHECK(m.attachments[1].filename == "notiz.txt");
+
+  // The first text empty (the photo came first): the words after it are the body.
+  std::string photo_first =
+      Multipart("a2", {Part({"Content-Type: text/plain"}, ""),
+                       Part({"Content-Type: image/jpeg", "Content-Transfer-Encoding: base64",
+                             "Content-Disposition: inline; filename=a.jpg"},
+                            Base64Encode(kJpeg)),
+                       Part({"Content-Type: text/plain; charset=utf-8"}, "Laterne dunkel")});
+  Mail p = Parsed(Simple({"Content-Type: multipart/mixed; boundary=a2"}, photo_first));
+  CHECK(Body(p) == "Laterne dunkel");
+  CHECK(p.attachments.size() == 1);
+}
+
 TEST_CASE("a nested message/rfc822 is walked for attachments, not taken as the body", "[mail]") {
   std::string inner =
       Msg({"From: nachbar@example.net", "Subject: Foto vom Loch", "Message-ID: <inner@example.net>",
@@ -741,7 +773,8 @@ TEST_CASE("every robot rule fires on its own, with its reason", "[mail]") {
       {{}, "Abwesenheitsnotiz: Erika", "Subject: Abwesenheitsnotiz", Robot::kAutoReply},
       {{}, "Automatische Antwort: Laterne", "Subject: Automatische Antwort", Robot::kAutoReply},
       {{}, "Out of Office: back Monday", "Subject: Out of Office", Robot::kAutoReply},
-      {{}, "Undelivered Mail Returned to Sender", "Subject: Undelivered Mail", Robot::kBounce},
+      {{}, "Undelivered Mail Returned to Sender", "Subject: Undelivered Mail", Robot::kAutoReply},
+      {{}, "Hausnummer fehlt - Post unzustellbar", "Subject: Unzustellbar", Robot::kAutoReply},
   };
   for (const auto& c : cases) {
     INFO(c.reason);
