@@ -101,6 +101,16 @@ Error311 Translate(const webform::FieldError& e, int max_chars) {
     return {"400", "the request is not valid UTF-8"};
   if (e.code == errors::kControlCharacters)
     return {"400", "a field contains control characters"};
+  if (e.code == errors::kTooManyPhotos)
+    return {"MEDIA_INVALID", "media: more files than webform.max_photos allows"};
+  if (e.code == errors::kPhotoTooLarge)
+    return {"MEDIA_INVALID", "media: a file is larger than webform.max_photo_bytes allows"};
+  if (e.code == errors::kNotAnImage)
+    return {"MEDIA_INVALID", "media: a file is not an image (JPEG, PNG, GIF, WebP, HEIC, AVIF)"};
+  if (e.code == errors::kUnsupportedPhotoType)
+    return {"MEDIA_INVALID",
+            "media: an image of a type whose metadata cannot be removed (TIFF, "
+            "BMP); send JPEG or PNG"};
   return {"400", e.field.empty() ? e.code.str() : e.field + ": " + e.code.str()};
 }
 
@@ -471,8 +481,10 @@ void CheckOpen311Fields(const Fields& field, const PostRequest& req, const std::
 }
 
 // The common checks (UTF-8, coordinates, e-mail, phone, lengths) are the web form's.
-webform::Validation ValidateAsForm(const Fields& field, const Config& config, Problems& p) {
+webform::Validation ValidateAsForm(const Fields& field, const Config& config,
+                                   const std::vector<webform::UploadedFile>& photos, Problems& p) {
   webform::Submission s;
+  s.files = photos;
   auto put = [&](const char* key, const std::string& value) {
     if (!value.empty())
       s.fields[key] = value;
@@ -486,8 +498,9 @@ webform::Validation ValidateAsForm(const Fields& field, const Config& config, Pr
   put("address", address.empty() ? AddressIdText(field("address_id")) : address);
   put("email", field("email"));
   put("phone", field("phone"));
-  const int max_chars = config.Get<webform::Settings>().max_description_chars;
-  webform::Limits limits{0, 0, max_chars, false};
+  const auto& form = config.Get<webform::Settings>();
+  const int max_chars = form.max_description_chars;
+  webform::Limits limits{form.max_photos, form.max_photo_bytes, max_chars, false};
   webform::Validation v = webform::Validate(s, limits, config);
   for (const auto& e : v.errors) {
     if (e.code == errors::kCoordinatesInvalid && lat.empty() != lon.empty())
@@ -499,7 +512,8 @@ webform::Validation ValidateAsForm(const Fields& field, const Config& config, Pr
 
 }  // namespace
 
-PostParse ParseRequest(const Form& form, const Config& config) {
+PostParse ParseRequest(const Form& form, const Config& config,
+                       const std::vector<webform::UploadedFile>& photos) {
   PostParse out;
   Problems p;
   static const std::set<std::string> kRepeatable = {"media_url"};
@@ -517,7 +531,7 @@ PostParse ParseRequest(const Form& form, const Config& config) {
   if (!last.empty())
     name += name.empty() ? last : " " + last;
   CheckOpen311Fields(field, req, name, config, p);
-  webform::Validation v = ValidateAsForm(field, config, p);
+  webform::Validation v = ValidateAsForm(field, config, photos, p);
   std::vector<ReportAttribute> attributes = ReadAttributes(
       field.attributes(), config.FindCategory(req.service_code), req.ignored_fields, p);
   std::vector<std::string> texts = {name, req.device_id, req.account_id};
@@ -718,6 +732,22 @@ std::vector<std::string> CommaList(std::string_view list) {
 
 }  // namespace
 
+// A date-time from a query string whose "+01:00" came unencoded: the '+' of a query string is a
+// space once decoded (a client that built the URL by pasting our own timestamps in), so a space
+// just before a trailing offset is read as the '+' it was.
+std::string QueryDateTime(std::string_view value) {
+  std::string s(TrimAscii(value));
+  for (size_t offset : {6, 5}) {  // " 01:00", " 0100"
+    if (s.size() > offset + 10 && s[s.size() - offset] == ' ' && s.find('T') != std::string::npos) {
+      std::string fixed = s;
+      fixed[s.size() - offset] = '+';
+      if (IsW3cDateTime(fixed))
+        return fixed;
+    }
+  }
+  return s;
+}
+
 QueryParse ParseQueryValues(const std::string& ids, const std::string& service_code,
                             const std::string& start_date, const std::string& end_date,
                             const std::string& status) {
@@ -726,8 +756,8 @@ QueryParse ParseQueryValues(const std::string& ids, const std::string& service_c
   std::vector<Error311> errors;
   q.ids = CommaList(ids);
   q.service_codes = CommaList(service_code);
-  q.start_date = std::string(TrimAscii(start_date));
-  q.end_date = std::string(TrimAscii(end_date));
+  q.start_date = QueryDateTime(start_date);
+  q.end_date = QueryDateTime(end_date);
   if (!q.start_date.empty() && !IsW3cDateTime(q.start_date)) {
     errors.push_back({"400", "start_date is not a W3C date-time (e.g. 2025-03-10T00:00:00Z)"});
   }
@@ -759,7 +789,7 @@ QueryParse ParseQueryValues(const std::string& ids, const std::string& service_c
 
 UpdatesQueryParse ParseUpdatesQuery(const std::string& start_date, const std::string& end_date) {
   UpdatesQueryParse out;
-  UpdatesQuery q{std::string(TrimAscii(start_date)), std::string(TrimAscii(end_date))};
+  UpdatesQuery q{QueryDateTime(start_date), QueryDateTime(end_date)};
   std::vector<Error311> errors;
   for (const auto& [name, value] :
        {std::pair{"start_date", q.start_date}, {"end_date", q.end_date}}) {

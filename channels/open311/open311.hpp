@@ -72,7 +72,7 @@ struct PostRequest {
   std::vector<std::string> media_urls;  // http(s), fetched by the worker (docs/open311.md)
   // Fields we do not use (a client's extensions): ignored, named here for the log and metrics.
   std::vector<std::string> ignored_fields;
-  webform::Intake intake;  // text, category, location, reporter, attributes; no photos
+  webform::Intake intake;  // text, category, location, reporter, attributes; photos uploaded
 };
 struct PostParse {
   std::optional<PostRequest> request;
@@ -81,7 +81,10 @@ struct PostParse {
 // Validates the fields per the specification and our limits (webform.max_description_chars).
 // Several problems are reported at once; HTTP 404 when only the service_code or jurisdiction_id
 // is unknown, 400 otherwise. The api_key is not checked here (ClientForKey).
-PostParse ParseRequest(const Form& form, const Config& config);
+// `photos`: the files of a multipart request (the GeoReporter apps' "media" part), checked as
+// the web form's photos (webform.max_photos, max_photo_bytes; images by their bytes).
+PostParse ParseRequest(const Form& form, const Config& config,
+                       const std::vector<webform::UploadedFile>& photos = {});
 
 // The media_url values of a report that came in through Open311, read from its raw payload (the
 // POST body kept in the envelope); empty if none or not an Open311 body.
@@ -178,6 +181,9 @@ QueryParse ParseQuery(const Param& param) {
 }
 // W3C date-time: YYYY-MM-DD, or with Thh:mm[:ss[.f]] and Z or ±hh:mm.
 bool IsW3cDateTime(std::string_view s);
+// A query's date-time, trimmed, with the '+' of its offset back where a client sent it
+// unencoded (decoded as a space): "2025-03-10T08:00:00 01:00" is "…+01:00".
+std::string QueryDateTime(std::string_view value);
 
 // --- mySociety's Service Request Updates extension (docs/open311.md, "Updates") ---
 

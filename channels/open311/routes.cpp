@@ -16,6 +16,7 @@
 #include "channels/open311/open311.hpp"
 #include "channels/open311/settings.hpp"
 #include "channels/webform/intake.hpp"
+#include "channels/webform/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -191,7 +192,10 @@ class Routes {
     Form form;
     std::string client;
     std::string raw, content_type;
+    std::vector<webform::UploadedFile> photos;  // a multipart request's "media" files
   };
+  Result<Body> ReadMultipart(const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader);
   std::optional<Body> ReadBody(const httplib::Request& req, httplib::Response& res, Format f,
                                const httplib::ContentReader& reader);
   void Reject(httplib::Response& res, Format f, const Failure& failure, const std::string& reason);
@@ -247,17 +251,73 @@ void Routes::Ignored(const std::string& client, const std::vector<std::string>& 
   }
 }
 
+// A multipart request (the GeoReporter apps send one with a photo, its part named "media"): the
+// text parts are the fields, kept as the form-encoded body they amount to; the "media" files are
+// the report's photos, checked as the web form's. Another file part is ignored.
+Result<Routes::Body> Routes::ReadMultipart(const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader) {
+  constexpr size_t kMaxParts = 64;
+  const auto& form_settings = config().Get<webform::Settings>();
+  const size_t file_cap = static_cast<size_t>(form_settings.max_photo_bytes) + 1;
+  const size_t text_cap = static_cast<size_t>(config().gateway.max_body_bytes);
+  std::vector<webform::UploadedFile> parts;
+  size_t text_bytes = 0;
+  bool text_too_large = false;
+  bool ok = reader(
+      [&](const httplib::MultipartFormData& header) {
+        parts.push_back({header.name, header.filename, header.content_type, {}});
+        return parts.size() <= kMaxParts;
+      },
+      [&](const char* data, size_t n) {
+        webform::UploadedFile& part = parts.back();
+        if (!part.filename.empty()) {
+          // At most one byte beyond the limit: enough to know a photo is too large.
+          part.content.append(data,
+                              std::min(n, file_cap - std::min(file_cap, part.content.size())));
+          return true;
+        }
+        text_bytes += n;
+        if (text_bytes > text_cap) {
+          text_too_large = true;
+          return false;
+        }
+        part.content.append(data, n);
+        return true;
+      });
+  if (text_too_large || (!ok && res.status == 413)) {
+    return MakeError(errors::kPayloadTooLarge,
+                     "the request's fields are larger than " + std::to_string(text_cap) + " bytes");
+  }
+  if (!ok) {
+    return MakeError(errors::kMultipartInvalid,
+                     parts.size() > kMaxParts
+                         ? "the request has more than " + std::to_string(kMaxParts) + " parts"
+                         : "the multipart body could not be read");
+  }
+  Body body;
+  body.content_type = "application/x-www-form-urlencoded";
+  std::vector<std::string> other_files;
+  for (auto& p : parts) {
+    if (p.filename.empty()) {
+      if (!body.raw.empty())
+        body.raw += '&';
+      body.raw += PercentEncode(p.field) + "=" + PercentEncode(p.content);
+      body.form.emplace_back(p.field, std::move(p.content));
+    } else if (p.field == "media" || p.field == "media[]") {
+      body.photos.push_back(std::move(p));
+    } else {
+      other_files.push_back(p.field);
+    }
+  }
+  if (!other_files.empty())
+    log::Info("open311 file parts ignored (only \"media\" is a photo)",
+              {{"parts", std::to_string(other_files.size())}, {"first", other_files[0]}});
+  return body;
+}
+
 std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httplib::Response& res,
                                              Format f, const httplib::ContentReader& reader) {
   std::string content_type = req.get_header_value("Content-Type");
-  if (req.is_multipart_form_data()) {
-    Reject(res, f,
-           One(400,
-               "multipart uploads are not supported; send "
-               "application/x-www-form-urlencoded and a media_url"),
-           "unsupported_media_type");
-    return std::nullopt;
-  }
   // A key in the query string is checked before the body is read; one in the body before the
   // request is parsed (the body is small: the gateway's limit for text bodies).
   std::string key(TrimAscii(Param(req, "api_key")));
@@ -265,18 +325,35 @@ std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httpli
     RejectKey(req, res, f);
     return std::nullopt;
   }
-  const size_t cap = static_cast<size_t>(config().gateway.max_body_bytes);
-  auto raw = channels::ReadAll(req, res, reader, cap);
-  if (!raw) {
-    bool large = raw.error().code == errors::kPayloadTooLarge;
-    Reject(res, f,
-           One(large ? 413 : 400,
-               large ? "the request is larger than " + std::to_string(cap) + " bytes"
-                     : "the request body could not be read"),
-           raw.error().code.str());
-    return std::nullopt;
+  Result<Form> form = Form{};
+  std::vector<webform::UploadedFile> photos;
+  Result<std::string> raw = std::string();
+  if (req.is_multipart_form_data()) {
+    auto multipart = ReadMultipart(req, res, reader);
+    if (!multipart) {
+      bool large = multipart.error().code == errors::kPayloadTooLarge;
+      Reject(res, f, One(large ? 413 : 400, multipart.error().message),
+             multipart.error().code.str());
+      return std::nullopt;
+    }
+    content_type = multipart->content_type;
+    form = std::move(multipart->form);
+    photos = std::move(multipart->photos);
+    raw = std::move(multipart->raw);
+  } else {
+    const size_t cap = static_cast<size_t>(config().gateway.max_body_bytes);
+    raw = channels::ReadAll(req, res, reader, cap);
+    if (!raw) {
+      bool large = raw.error().code == errors::kPayloadTooLarge;
+      Reject(res, f,
+             One(large ? 413 : 400,
+                 large ? "the request is larger than " + std::to_string(cap) + " bytes"
+                       : "the request body could not be read"),
+             raw.error().code.str());
+      return std::nullopt;
+    }
+    form = ParseBody(content_type, *raw);
   }
-  auto form = ParseBody(content_type, *raw);
   if (!form) {
     Reject(res, f, One(400, form.error().message), form.error().code.str());
     return std::nullopt;
@@ -291,7 +368,8 @@ std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httpli
     RejectKey(req, res, f);
     return std::nullopt;
   }
-  return Body{std::move(form).value(), *client, std::move(raw).value(), content_type};
+  return Body{std::move(form).value(), *client, std::move(raw).value(), content_type,
+              std::move(photos)};
 }
 
 // A missing or wrong api_key: 403, or 429 once an address has tried more than its allowance of
@@ -318,7 +396,7 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
   auto body = ReadBody(req, res, f, reader);
   if (!body)
     return;
-  auto parsed = ParseRequest(body->form, config());
+  auto parsed = ParseRequest(body->form, config(), body->photos);
   if (!parsed.request) {
     return Reject(res, f, parsed.failure,
                   parsed.failure.http_status == 404 ? "not_found" : "invalid");
@@ -357,6 +435,16 @@ void Routes::Post(const httplib::Request& req, httplib::Response& res,
                         "the service is temporarily unavailable; send the request again "
                         "later"),
                     a.error.code.str());
+    }
+    if (a.error_field == "photos") {
+      // A photo whose metadata could not be removed (broken, too many pixels, a type we cannot
+      // clean): said for an integrator, not in the citizen's German.
+      return Reject(
+          res, f,
+          {400,
+           {{"MEDIA_INVALID", "media: a photo could not be read or cleaned of its metadata (" +
+                                  a.error.code.str() + "); send it as JPEG or PNG"}}},
+          a.error.code.str());
     }
     return Reject(res, f,
                   One(a.status == 422 ? 400 : a.status,
@@ -496,6 +584,7 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
     tx.exec_params("SELECT set_config('TimeZone', $1, true)", config().town.timezone);
     std::string sql = RequestColumns() + " WHERE TRUE" + PublishedWhere(config(), tx, "t");
     if (!q.ids.empty()) {
+      // The specification: service_request_id "overrides all other arguments".
       sql += " AND t.reference = ANY(" + tx.quote(ReferenceArray(q.ids)) + "::text[])";
     } else {
       // The specification's default window: 90 days (before end_date, if given).
@@ -506,17 +595,17 @@ Result<std::vector<ServiceRequest>> Routes::Find(const Query& q) {
                                          end + " - interval '90 days')");
       if (!q.end_date.empty())
         sql += " AND t.received_at <= " + end;
-    }
-    if (!q.service_codes.empty()) {
-      sql += " AND t.category IN (";
-      for (size_t i = 0; i < q.service_codes.size(); ++i)
-        sql += (i == 0 ? "" : ", ") + tx.quote(q.service_codes[i]);
-      sql += ")";
-    }
-    if (q.status == "closed") {
-      sql += " AND s.status IN ('done', 'rejected')";
-    } else if (q.status == "open") {
-      sql += " AND s.status NOT IN ('done', 'rejected')";
+      if (!q.service_codes.empty()) {
+        sql += " AND t.category IN (";
+        for (size_t i = 0; i < q.service_codes.size(); ++i)
+          sql += (i == 0 ? "" : ", ") + tx.quote(q.service_codes[i]);
+        sql += ")";
+      }
+      if (q.status == "closed") {
+        sql += " AND s.status IN ('done', 'rejected')";
+      } else if (q.status == "open") {
+        sql += " AND s.status NOT IN ('done', 'rejected')";
+      }
     }
     sql += " ORDER BY t.received_at DESC LIMIT " + std::to_string(kMaxRequests);
     for (const auto& row : tx.exec(sql))
@@ -715,8 +804,12 @@ void Routes::Updates(const httplib::Request& req, httplib::Response& res, Format
 
 void RegisterRoutes(httplib::Server& server, channels::Intake& intake) {
   auto routes = std::make_shared<Routes>(intake);
-  server.Get(R"(/open311/v2/(.+))",
-             [routes](const auto& req, auto& res) { routes->Get(req, res); });
+  server.Get(R"(/open311/v2/(.+))", [routes](const auto& req, auto& res) {
+    // What GET answers is public (docs/open311.md, "What is published"): a client running in a
+    // browser on another origin may read it (no cookies are involved).
+    res.set_header("Access-Control-Allow-Origin", "*");
+    routes->Get(req, res);
+  });
   server.Post(R"(/open311/v2/(requests(\.json|\.xml)?))",
               [routes](const httplib::Request& req, httplib::Response& res,
                        const httplib::ContentReader& reader) { routes->Post(req, res, reader); });

@@ -562,6 +562,16 @@ TEST_CASE("open311: GET requests filters are checked") {
   CHECK_THAT(unknown.failure.errors.at(0).description, Catch::Contains("open or closed"));
   CHECK_FALSE(ParseQueryValues("", std::string(5000, 'A'), "", "", "").query);
   CHECK(ParseQueryValues("", "", "2025-03-01", "", "").query);
+  // Our own timestamps pasted into a URL unencoded: the '+' of the offset arrives as a space.
+  auto pasted = ParseQueryValues("", "", "2025-03-01T08:00:00 01:00", "2025-03-02T08:00 0100", "");
+  REQUIRE(pasted.query);
+  CHECK(pasted.query->start_date == "2025-03-01T08:00:00+01:00");
+  CHECK(pasted.query->end_date == "2025-03-02T08:00+0100");
+  CHECK(ParseUpdatesQuery("2025-03-01T08:00:00 01:00", "").query->start_date ==
+        "2025-03-01T08:00:00+01:00");
+  CHECK(QueryDateTime(" 2025-03-01T08:00:00Z ") == "2025-03-01T08:00:00Z");
+  CHECK_FALSE(ParseQueryValues("", "", "2025-03-01 01:00", "", "").query);  // no time: no offset
+  CHECK_FALSE(ParseQueryValues("", "", "2025-03-01T08:00:00 25:00", "", "").query);
   CHECK(ParseQueryValues("", "", "", "", "").query);
   auto bad = ParseQueryValues("", "", "gestern", "2025-13-01", "pending");
   REQUIRE_FALSE(bad.query);

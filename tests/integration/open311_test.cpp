@@ -221,6 +221,16 @@ TEST_CASE("Open311 GET requests filters by status, service code and id", "[open3
         std::set<std::string>{a, b, c});
   CHECK(ids(GetJson(s, "/open311/v2/requests.json?service_request_id=" + a + "," + b)) ==
         std::set<std::string>{a, b});
+  // service_request_id overrides every other argument (GeoReport v2): a client refreshing its
+  // own reports by id with status=open still sees the one that was closed.
+  CHECK(ids(GetJson(s,
+                    "/open311/v2/requests.json?status=open&service_code=BEL-01"
+                    "&service_request_id=" +
+                        a + "," + c)) == std::set<std::string>{a, c});
+  // Public data a client in a browser on another origin may read.
+  auto cors = s.Client().Get("/open311/v2/requests.json");
+  REQUIRE(cors);
+  CHECK(cors->get_header_value("Access-Control-Allow-Origin") == "*");
   CHECK(ids(GetJson(s,
                     "/open311/v2/requests.json?start_date=2000-01-01T00:00:00Z"
                     "&end_date=2000-02-01T00:00:00Z"))
@@ -522,6 +532,46 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
                 " 'Foto nicht abrufbar'") == 4);
   CHECK_THAT(s.WorkerLogs(), Catch::Contains("refused: the host's address is not public"));
+}
+
+TEST_CASE(
+    "Open311 POST as multipart with a photo in \"media\" (the GeoReporter apps): the photo is "
+    "the ticket's, cleaned of its metadata; a media part that is no image is refused as such",
+    "[open311]") {
+  Stack s(Open311Options());
+  httplib::MultipartFormDataItems items;
+  for (const auto& [name, value] : Fields("Schlagloch, Foto anbei"))
+    items.push_back({name, value, "", ""});
+  items.push_back({"media", Jpeg(), "media.png", "image/png"});  // the iOS app's name and type
+  auto res = s.Client().Post("/open311/v2/requests.json", items);
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const std::string id = json::parse(res->body)[0].at("service_request_id");
+  REQUIRE(s.WaitForCount(TicketCount(id), 1));
+  std::string stored = StripPhoto(Jpeg()).value().bytes;
+  auto a = s.Query(
+      "SELECT a.sha256, a.media_type FROM attachments a JOIN tickets t ON t.id = a.ticket_id"
+      " WHERE t.reference = '" +
+      id + "'");
+  REQUIRE(a.size() == 1);
+  CHECK(a[0][0].as<std::string>() == Sha256Hex(stored));
+  CHECK(a[0][1].as<std::string>() == "image/jpeg");
+  // The fields are kept as the form-encoded body they amount to, without the key.
+  CHECK(One(s, "SELECT text FROM tickets WHERE reference = '" + id + "'") ==
+        "Schlagloch, Foto anbei");
+
+  httplib::MultipartFormDataItems not_image;
+  for (const auto& [name, value] : Fields("Noch eine Meldung"))
+    not_image.push_back({name, value, "", ""});
+  not_image.push_back({"media", "just text", "note.txt", "text/plain"});
+  auto refused = s.Client().Post("/open311/v2/requests.json", not_image);
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+  auto errors = json::parse(refused->body);
+  REQUIRE(errors.is_array());
+  CHECK(errors[0]["code"] == "MEDIA_INVALID");
+  CHECK(errors[0]["description"].get<std::string>().find("not an image") != std::string::npos);
 }
 
 TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[open311]") {
