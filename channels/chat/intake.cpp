@@ -195,6 +195,14 @@ void QueueReply(db::Tx& tx, const ChatEvent& e, const std::string& dedupe, const
                    payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), dedupe});
 }
 
+// The "cannot process this" answer's key: once per message, and once per album (Telegram sends
+// each of an album's videos as a message of its own).
+std::string UnsupportedReplyKey(const ChatEvent& e) {
+  if (!e.media_group_id.empty())
+    return "unsupported:" + e.channel + ":" + e.sender + ":album:" + e.media_group_id;
+  return "unsupported:" + e.channel + ":" + e.dedupe_key;
+}
+
 // PostgreSQL text cannot hold U+0000, which JSON may carry as \u0000: it is dropped.
 ChatEvent WithoutNul(ChatEvent e) {
   for (std::string* s : {&e.text, &e.sender_name, &e.interactive_title, &e.interactive_id}) {
@@ -323,11 +331,26 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
     return;
   }
   const bool welcome = whatsapp && e.provider_type == "request_welcome";
+  const texts::Lang t = texts::For(config_, s.language);
+  if (!welcome && !e.text.empty() && e.error_code == 0) {
+    // A video (or an animation) with a caption: the caption is the citizen's words for the
+    // report and joins the draft; the file is not kept (the ticket is flagged "Anhang nicht
+    // geladen"). The answer says what cannot be taken, once per album.
+    QueueReply(tx, e, UnsupportedReplyKey(e), UnsupportedText(t), s.language);
+    ChatEvent words = e;
+    words.type = MessageType::kText;
+    words.media.clear();
+    StoredMedia dropped;
+    dropped.kind = "document";  // a file that was not loaded: the draft flags it
+    dropped.problem = "not kept: " + (e.provider_type.empty() ? "video" : e.provider_type);
+    const std::vector<StoredMedia> not_kept{dropped};
+    AddToDraft(tx, Step{s.batch, s.item, words, not_kept, s.language, ""});
+    return;
+  }
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
                              welcome ? "welcome" : "unsupported"))
     return;
-  const texts::Lang t = texts::For(config_, s.language);
-  QueueReply(tx, e, (welcome ? "welcome:" : "unsupported:") + e.channel + ":" + e.dedupe_key,
+  QueueReply(tx, e, welcome ? "welcome:" + e.channel + ":" + e.dedupe_key : UnsupportedReplyKey(e),
              welcome ? WelcomeText(t) : UnsupportedText(t), s.language);
   tx.commit();
 }

@@ -23,6 +23,11 @@ inline constexpr std::string_view kRequestBody = "the request body";
 inline constexpr std::string_view kResponseBody = "the response body";
 Result<Json> ParseObject(std::string_view body, std::string_view what = kRequestBody);
 
+// How long a send waits before its next try when the provider refused our token (expired,
+// revoked): with the dispatcher's attempts (chat.send_max_attempts, 8) about 80 minutes for the
+// town to replace it, not the few minutes of the usual back-off.
+inline constexpr int kTokenRefusedWaitSeconds = 600;
+
 // The detail of a provider's success (`http_status` 2xx) whose body could not be read (`error`,
 // from the send response's parser): the message most probably went out, its id is unknown.
 std::string UnreadableAnswer(long http_status, const Error& error);

@@ -2,6 +2,7 @@
 
 #include "channels/telegram/settings.hpp"
 #include "channels/telegram/telegram.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::telegram {
 
@@ -17,8 +18,15 @@ Result<std::string> FetchMedia(chat::MediaDownloader& download, const chat::Medi
   if (!meta)
     return meta.error();
   auto info = ParseGetFile(meta->body);
-  if (!info)
-    return chat::MediaUnavailable("getFile: " + info.error().message);
+  if (!info) {
+    // 401 (a revoked token), 404 (a malformed one) and "temporarily unavailable" are nothing
+    // wrong with the photo: the batch is tried again; its last attempt flags the photo.
+    const std::string& why = info.error().message;
+    if (meta->status == 401 || meta->status == 404 ||
+        why.find("temporarily unavailable") != std::string::npos)
+      return MakeError(errors::kMediaTransient, "getFile: " + why);
+    return chat::MediaUnavailable("getFile: " + why);
+  }
   if (info->file_size && *info->file_size > max) {
     return chat::MediaUnavailable("media larger than " + std::to_string(max) + " bytes");
   }

@@ -48,8 +48,11 @@ class Message final : public outbox::Prepared {
       return Attempt::Sent(parsed->message_id);
     // Telegram's retry_after, as every Retry-After, at most an hour: a wrong one must not park
     // an acknowledgement for days.
+    int wait = std::min(parsed->retry_after, kMaxRetryAfterSeconds);
+    if (parsed->token_refused)
+      wait = std::max(wait, chat::kTokenRefusedWaitSeconds);
     return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->description,
-                           parsed->permanent, std::min(parsed->retry_after, kMaxRetryAfterSeconds));
+                           parsed->permanent, wait);
   }
 
   void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {

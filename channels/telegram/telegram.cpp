@@ -135,6 +135,7 @@ bool ReadContent(FieldReader& r, const Json& msg, std::string_view path, chat::C
   for (const char* key : {"animation", "video", "video_note", "sticker"}) {
     if (const Json* o = r.Object(msg, key, path)) {
       e.type = MessageType::kUnsupported;
+      e.provider_type = key;  // its caption still joins the draft (ChatIntake::Unsupported)
       e.media.push_back(ReadFile(r, *o, Path(path, key)));
       return true;
     }
@@ -338,7 +339,11 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
   if (s.description.empty()) {
     s.description = "HTTP " + std::to_string(http_status);
   }
-  s.permanent = s.error_code >= 400 && s.error_code < 500 && s.error_code != 429;
+  // 401 (a revoked bot token) and 404 (a malformed one) are not the message's fault: tried
+  // again, as a rate limit is, while the town replaces the token.
+  s.token_refused = s.error_code == 401 || s.error_code == 404;
+  s.permanent =
+      s.error_code >= 400 && s.error_code < 500 && s.error_code != 429 && !s.token_refused;
   return s;
 }
 

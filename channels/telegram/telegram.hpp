@@ -41,6 +41,9 @@ struct SendResult {
   std::string description;
   int retry_after = 0;     // seconds, from parameters.retry_after (429)
   bool permanent = false;  // 4xx other than 429: blocked, chat not found, bad request
+  // 401 or 404: the bot token is revoked or malformed; tried again after a long wait
+  // (chat::kTokenRefusedWaitSeconds), while the town replaces it.
+  bool token_refused = false;
 };
 
 // Maps the answer to sendMessage. An error "response_invalid" only for a 2xx whose body is not

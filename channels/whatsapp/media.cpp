@@ -3,6 +3,7 @@
 #include "channels/whatsapp/settings.hpp"
 #include "channels/whatsapp/whatsapp.hpp"
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 
 namespace meldestelle::whatsapp {
 
@@ -17,6 +18,13 @@ Result<std::string> FetchMedia(chat::MediaDownloader& download, const chat::Medi
         download.Get(wa.api_base + "/" + chat::UrlEscape(media.id), wa.access_token, 64 * 1024);
     if (!meta)
       return meta.error();
+    if (meta->status == 401 || meta->status == 403) {
+      // The access token expired or was revoked: nothing wrong with the photo. The batch is
+      // tried again (the token may be replaced meanwhile); its last attempt flags the photo.
+      return MakeError(errors::kMediaTransient,
+                       "media id lookup answered HTTP " + std::to_string(meta->status) +
+                           ": Meta refuses whatsapp.access_token (expired or revoked?)");
+    }
     if (meta->status != 200) {
       return chat::MediaUnavailable("media id lookup answered HTTP " +
                                     std::to_string(meta->status));

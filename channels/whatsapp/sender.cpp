@@ -1,5 +1,6 @@
 #include "channels/whatsapp/sender.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 
@@ -70,9 +71,11 @@ class Message final : public outbox::Prepared {
     if (!parsed->message_id.empty())
       return Attempt::Sent(parsed->message_id);
     // 130429 (throughput) and 131056 (pair rate) come as 429 or 400 with Retry-After.
+    int wait = RetryAfterSeconds(res->retry_after, std::time(nullptr));
+    if (parsed->token_refused)
+      wait = std::max(wait, chat::kTokenRefusedWaitSeconds);
     return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
-                           parsed->permanent,
-                           RetryAfterSeconds(res->retry_after, std::time(nullptr)));
+                           parsed->permanent, wait);
   }
 
   void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {

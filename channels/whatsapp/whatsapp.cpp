@@ -19,6 +19,9 @@ using chat::Path;
 
 constexpr std::string_view kChannel = "whatsapp";
 constexpr size_t kMaxTextCodePoints = 4096;
+// A template's body has at most 1,024 characters, its own text and every parameter together: a
+// parameter is cut well below (the reference's is 14, the status line up to this).
+constexpr size_t kMaxTemplateParameterCodePoints = 800;
 
 bool IsHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -264,7 +267,14 @@ void ReadValue(FieldReader& r, const Json& value, std::string_view path,
 }
 
 bool IsRateLimitCode(int64_t code) {
-  return code == 4 || code == 80007 || code == 130429 || code == 131056;
+  // 131048: the spam rate limit (too many messages to users who did not answer).
+  return code == 4 || code == 80007 || code == 130429 || code == 131056 || code == 131048;
+}
+
+// Graph's OAuth and permission errors: 190 (the token expired or was revoked), 10 and 200–299
+// (a permission missing). An AuthException comes as HTTP 401.
+bool IsAccessTokenCode(int64_t code) {
+  return code == 190 || code == 10 || (code >= 200 && code <= 299);
 }
 
 std::string Dump(const nlohmann::ordered_json& j) {
@@ -396,6 +406,24 @@ std::string BuildTextMessage(std::string_view to, std::string_view body,
   return Dump(j);
 }
 
+std::string TemplateParameter(std::string_view text) {
+  // Meta refuses (132018) a parameter with a line break or tab, or more than four spaces in a
+  // row, and one that is empty; the whole body has at most 1,024 characters.
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const bool blank = c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
+    if (!blank)
+      out.push_back(c);
+    else if (!out.empty() && out.back() != ' ')
+      out.push_back(' ');
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  out = std::string(chat::TruncateUtf8(out, kMaxTemplateParameterCodePoints));
+  return out.empty() ? std::string("–") : out;
+}
+
 std::string BuildTemplateMessage(std::string_view to, std::string_view template_name,
                                  std::string_view language_code,
                                  const std::vector<std::string>& body_params) {
@@ -410,7 +438,7 @@ std::string BuildTemplateMessage(std::string_view to, std::string_view template_
     // A template without variables is sent without components; an empty list is refused.
     nlohmann::ordered_json params = nlohmann::ordered_json::array();
     for (const auto& p : body_params) {
-      params.push_back({{"type", "text"}, {"text", p}});
+      params.push_back({{"type", "text"}, {"text", TemplateParameter(p)}});
     }
     t["components"] = nlohmann::ordered_json::array(
         {nlohmann::ordered_json{{"type", "body"}, {"parameters", std::move(params)}}});
@@ -453,7 +481,11 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
   if (s.error_message.empty()) {
     s.error_message = "HTTP " + std::to_string(http_status);
   }
-  s.permanent = http_status >= 400 && http_status < 500 && http_status != 429 &&
+  // Not the message's fault, so tried again (and alerted on by the failures' counters): a rate
+  // limit, and an access token Meta refuses (expired, revoked, lacking a permission), which the
+  // town replaces.
+  s.token_refused = http_status == 401 || (http_status >= 400 && IsAccessTokenCode(s.error_code));
+  s.permanent = http_status >= 400 && http_status < 500 && http_status != 429 && !s.token_refused &&
                 !IsRateLimitCode(s.error_code);
   return s;
 }

@@ -48,16 +48,24 @@ Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body
 std::string BuildTextMessage(std::string_view to, std::string_view body,
                              std::string_view reply_to_wamid = {});
 
-// A template message (outside the 24-hour window) with the body parameters as text parameters.
+// A template message (outside the 24-hour window) with the body parameters as text parameters,
+// each made one that Meta takes (TemplateParameter).
 std::string BuildTemplateMessage(std::string_view to, std::string_view template_name,
                                  std::string_view language_code,
                                  const std::vector<std::string>& body_params);
+
+// A template's text parameter as Meta takes it: white space (line breaks, tabs, runs of
+// spaces) as one space, trimmed, cut to 800 characters, never empty ("–").
+std::string TemplateParameter(std::string_view text);
 
 struct SendResult {
   std::string message_id;  // our wamid on success; statuses refer to it
   int error_code = 0;      // Graph error.code, or 0 (then error_message says why)
   std::string error_message;
   bool permanent = false;  // retrying the same request will not help
+  // Meta refused the access token (expired, revoked, a permission missing): tried again after
+  // a long wait (chat::kTokenRefusedWaitSeconds), while the town replaces it.
+  bool token_refused = false;
 };
 
 // Maps the answer to a send. 2xx: message_id from messages[0].id; a 2xx body without it is an

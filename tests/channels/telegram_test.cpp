@@ -543,6 +543,18 @@ TEST_CASE("telegram send: answers without a usable body") {
   REQUIRE(ok_false_on_200.ok());
   CHECK(ok_false_on_200->permanent);
   CHECK(ok_false_on_200->message_id.empty());
+  CHECK_FALSE(ok_false_on_200->token_refused);
+  // A revoked bot token (401) and a malformed one (404) are the town's to replace: tried again.
+  auto revoked =
+      ParseSendResponse(401, R"({"ok":false,"error_code":401,"description":"Unauthorized"})");
+  REQUIRE(revoked.ok());
+  CHECK_FALSE(revoked->permanent);
+  CHECK(revoked->token_refused);
+  auto malformed =
+      ParseSendResponse(404, R"({"ok":false,"error_code":404,"description":"Not Found"})");
+  CHECK_FALSE(malformed->permanent);
+  CHECK(malformed->token_refused);
+  CHECK_FALSE(bad_request->token_refused);
 }
 
 TEST_CASE("telegram getFile: errors and missing file_path") {

@@ -703,6 +703,26 @@ TEST_CASE("whatsapp send: a template without parameters has no components") {
   CHECK_FALSE(j["template"].contains("components"));
 }
 
+TEST_CASE("whatsapp send: template parameters are made ones Meta takes") {
+  // A staff note with a blank line and an indented list: no line break, tab or run of spaces.
+  CHECK(TemplateParameter("Bitte prüfen:\r\n\r\n     - Mast 4\n\t- Mast 5  ") ==
+        "Bitte prüfen: - Mast 4 - Mast 5");
+  CHECK(TemplateParameter("") == "–");
+  CHECK(TemplateParameter(" \n\t ") == "–");
+  std::string longer;
+  for (int i = 0; i < 1000; ++i)
+    longer += "ä";
+  const std::string cut = TemplateParameter(longer);
+  CHECK(Utf8Length(cut) == 800);
+  CHECK(IsValidUtf8(cut));
+  auto j = nlohmann::json::parse(
+      BuildTemplateMessage("4915", "status", "de", {"2SMV-4TAE-SCE3", "eins\n\nzwei", ""}));
+  auto params = j["template"]["components"][0]["parameters"];
+  CHECK(params[0]["text"] == "2SMV-4TAE-SCE3");
+  CHECK(params[1]["text"] == "eins zwei");
+  CHECK(params[2]["text"] == "–");
+}
+
 TEST_CASE("whatsapp send: Graph errors are permanent or temporary") {
   auto error = [](int status, const std::string& body) {
     auto r = ParseSendResponse(status, body);
@@ -728,7 +748,19 @@ TEST_CASE("whatsapp send: Graph errors are permanent or temporary") {
   CHECK_FALSE(error(400, R"({"error":{"message":"Throttled","code":80007}})").permanent);
   CHECK_FALSE(
       error(403, R"({"error":{"message":"Application request limit","code":4}})").permanent);
-  CHECK(error(401, R"({"error":{"message":"Invalid OAuth access token","code":190}})").permanent);
+  // A refused token is the town's to replace, not the message's fault: tried again, later.
+  auto token = error(401, R"({"error":{"message":"Invalid OAuth access token","code":190}})");
+  CHECK_FALSE(token.permanent);
+  CHECK(token.token_refused);
+  auto expired = error(400, R"({"error":{"message":"Session has expired","code":190}})");
+  CHECK_FALSE(expired.permanent);
+  CHECK(expired.token_refused);
+  CHECK(error(403, R"({"error":{"message":"Permission denied","code":200}})").token_refused);
+  CHECK_FALSE(error(400, R"({"error":{"message":"Spam rate limit","code":131048}})").permanent);
+  CHECK_FALSE(window.token_refused);
+  CHECK_FALSE(not_allowed.token_refused);
+  CHECK_FALSE(error(400, "<html>Bad Request</html>").token_refused);
+  CHECK(error(400, "<html>Bad Request</html>").permanent);
   auto server = error(500, R"({"error":{"message":"Something went wrong","code":131000}})");
   CHECK_FALSE(server.permanent);
   CHECK(server.error_code == 131000);

@@ -390,6 +390,46 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "Telegram: an album of two videos, the caption on the second: the caption joins the report, "
+    "the videos are not kept (flagged), and the album is answered once",
+    "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));  // a long window: only "fertig" closes the draft
+  const int64_t chat = 5123456791;
+  auto video = [&](int64_t update, int64_t id, const std::string& caption) {
+    json fields{{"media_group_id", "13712345678901234"},
+                {"video",
+                 {{"file_id", "BAACAgIAAxkBAAI" + std::to_string(id)},
+                  {"file_unique_id", "AgAD" + std::to_string(id)},
+                  {"width", 1280},
+                  {"height", 720},
+                  {"duration", 7},
+                  {"mime_type", "video/mp4"},
+                  {"file_size", 912345}}}};
+    if (!caption.empty())
+      fields["caption"] = caption;
+    return TgMessage(update, chat, id, fields);
+  };
+  REQUIRE(PostTelegram(s, video(734514000, 1800, ""))->status == 200);
+  REQUIRE(PostTelegram(s, video(734514001, 1801, "Wasserrohrbruch, die Straße steht unter Wasser"))
+              ->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734514002, chat, 1802,
+                                    {{"location", {{"latitude", 50.9375}, {"longitude", 6.9602}}}}))
+              ->status == 200);
+  REQUIRE(PostTelegram(s, TgMessage(734514003, chat, 1803, {{"text", "fertig"}}))->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  CHECK(One(s, "SELECT text FROM tickets") == "Wasserrohrbruch, die Straße steht unter Wasser");
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Anhang nicht geladen'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 0);
+  // One "cannot take this" for the album, whichever of its videos came first.
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply' AND dedupe_key LIKE"
+                " 'unsupported:%'") == 1);
+  CHECK(fake.stt_requests() == 0);
+}
+
+TEST_CASE(
     "Telegram: /start and other bot commands are answered with what the chat is for, and are "
     "never a report or part of one",
     "[integration][messenger]") {
