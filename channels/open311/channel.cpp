@@ -115,12 +115,14 @@ class RequestHandler final : public channels::Handler {
     channels::AdmitRequest request{std::move(env).value(), {}, ""};
     Report& report = request.envelope.report;
     std::vector<std::string> urls = MediaUrlsOf(request.envelope);
-    if (!report.attachments.empty() || urls.empty())
+    if (urls.empty())
       return request;
     auto fetched = FetchAll(media_, urls, report.reference, *d.stop);
     if (!fetched)
       return fetched.error();
-    report.attachments = std::move(fetched->photos);
+    // After the photos uploaded with the request (multipart "media"), if there were any.
+    for (auto& photo : fetched->photos)
+      report.attachments.push_back(std::move(photo));
     if (fetched->missing)
       request.flags.push_back(kFlagPhotoUnavailable);
     return request;

@@ -304,6 +304,11 @@ Result<Routes::Body> Routes::ReadMultipart(const httplib::Request& req, httplib:
       body.raw += PercentEncode(p.field) + "=" + PercentEncode(p.content);
       body.form.emplace_back(p.field, std::move(p.content));
     } else if (p.field == "media" || p.field == "media[]") {
+      // Kept as its digest: the record says a photo came, and a client's retry with the same
+      // Idempotency-Key and another photo is told apart from a replay.
+      if (!body.raw.empty())
+        body.raw += '&';
+      body.raw += "media=sha256%3A" + Sha256Hex(p.content);
       body.photos.push_back(std::move(p));
     } else {
       other_files.push_back(p.field);
@@ -474,6 +479,11 @@ void Routes::PostUpdate(const httplib::Request& req, httplib::Response& res,
   auto body = ReadBody(req, res, f, reader);
   if (!body)
     return;
+  if (!body->photos.empty()) {
+    return Reject(res, f,
+                  One(400, "an update's photo cannot be uploaded; send its media_url instead"),
+                  "unsupported_media_type");
+  }
   auto parsed = ParseUpdate(body->form, config());
   if (!parsed.update) {
     return Reject(res, f, parsed.failure,

@@ -557,9 +557,18 @@ TEST_CASE(
   REQUIRE(a.size() == 1);
   CHECK(a[0][0].as<std::string>() == Sha256Hex(stored));
   CHECK(a[0][1].as<std::string>() == "image/jpeg");
-  // The fields are kept as the form-encoded body they amount to, without the key.
   CHECK(One(s, "SELECT text FROM tickets WHERE reference = '" + id + "'") ==
         "Schlagloch, Foto anbei");
+  // The fields are kept as the form-encoded body they amount to, without the key, and the
+  // photo by its digest.
+  const std::string kept =
+      One(s,
+          "SELECT convert_from(p.body, 'UTF8') FROM raw_payloads p JOIN tickets t"
+          " ON t.raw_ref = 'sha256:' || p.sha256 WHERE t.reference = '" +
+              id + "'");
+  CHECK(kept.find("service_code=STR-01") != std::string::npos);
+  CHECK(kept.find("api_key") == std::string::npos);
+  CHECK(kept.find("media=sha256%3A" + Sha256Hex(Jpeg())) != std::string::npos);
 
   httplib::MultipartFormDataItems not_image;
   for (const auto& [name, value] : Fields("Noch eine Meldung"))
@@ -572,6 +581,17 @@ TEST_CASE(
   REQUIRE(errors.is_array());
   CHECK(errors[0]["code"] == "MEDIA_INVALID");
   CHECK(errors[0]["description"].get<std::string>().find("not an image") != std::string::npos);
+
+  // An update's photo cannot be uploaded (its media_url can be sent).
+  httplib::MultipartFormDataItems update = {{"api_key", kKey, "", ""},
+                                            {"service_request_id", id, "", ""},
+                                            {"description", "Noch da", "", ""},
+                                            {"media", Jpeg(), "media.jpg", "image/jpeg"}};
+  auto no_update = s.Client().Post("/open311/v2/servicerequestupdates.json", update);
+  REQUIRE(no_update);
+  CHECK(no_update->status == 400);
+  CHECK(no_update->body.find("media_url") != std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 0);
 }
 
 TEST_CASE("Open311 POST with an Idempotency-Key answers the same id again", "[open311]") {
