@@ -253,6 +253,10 @@ const std::map<std::string, std::string>& InboxErrors() {
        "Über den Kontaktweg, den die meldende Person angegeben hat, kann derzeit nichts versendet "
        "werden (dafür ist kein Versand eingerichtet; schon die Eingangsbestätigung konnte nicht "
        "versendet werden). Es wurde nichts gesendet."},
+      {"nur-sms",
+       "Die meldende Person ist nur per SMS erreichbar, und eine Antwort per SMS kommt hier nicht "
+       "an. Bitte nehmen Sie auf anderem Weg Kontakt auf, etwa mit einem Anruf. Es wurde nichts "
+       "gesendet."},
       {"fachbereich", "Diesen Fachbereich gibt es nicht."},
       {"rolle", "Weiterleiten an einen Fachbereich dürfen nur die Leitstelle und der Betrieb."},
       {"datenbank",
@@ -291,7 +295,9 @@ std::string ErrorKey(const Error& e) {
   if (e.code == errors::kForbidden)
     return "rolle";
   if (e.code == errors::kNoWayBack)
-    return e.message.find("no sender") != std::string::npos ? "kein-versand" : "kein-weg";
+    return e.message.find("no sender") != std::string::npos        ? "kein-versand"
+           : e.message.find("reached by SMS") != std::string::npos ? "nur-sms"
+                                                                   : "kein-weg";
   if (e.code == errors::kTicketClosed)
     return "abgeschlossen";
   if (e.code == errors::kTicketIsDuplicate)

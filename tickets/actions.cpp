@@ -336,6 +336,14 @@ Result<bool> AskCitizen(db::Tx& tx, const Config& config, const StaffActor& acto
                            unsendable->channel +
                            "\" (docs/operations.md, \"Acknowledgements\"); nothing was sent");
     }
+    if (!tx.exec_params("SELECT 1 FROM outbox WHERE ticket_id = $1::uuid AND kind = 'ack'"
+                        " AND channel = 'sms' AND address <> ''",
+                        t.id)
+             .empty()) {
+      return MakeError(errors::kNoWayBack,
+                       "the citizen cannot be asked: they are reached by SMS, which cannot carry "
+                       "their answer back here; call them instead; nothing was sent");
+    }
     return MakeError(errors::kNoWayBack,
                      "the citizen cannot be asked: they left no contact (or no consent to SMS), "
                      "or asked not to get messages; nothing was sent");

@@ -55,6 +55,8 @@ int EnqueueCitizenNotifications(db::Tx& tx, const Config& config, const std::str
       " FROM tickets t JOIN outbox a ON a.ticket_id = t.id AND a.kind = 'ack'"
       " WHERE (t.id = $1::uuid OR (t.duplicate_of = $1::uuid AND NOT $2))"
       " AND a.channel NOT IN ('none', '') AND a.address <> ''"
+      // An SMS cannot carry the citizen's answer back (no inbound SMS here): no question by SMS.
+      " AND NOT ($2 AND a.channel = 'sms')"
       " AND NOT (a.status = 'failed' AND a.attempts = 0)"
       " AND NOT EXISTS (SELECT 1 FROM notification_optouts o"
       "                 WHERE o.channel = a.channel AND o.address = a.address)"

@@ -222,6 +222,19 @@ TEST_CASE(
                       FormUrlEncode(recorded), "application/x-www-form-urlencoded");
   CHECK(moved->status == 403);
   CHECK(s.QueueDepth(s.queue()) == 0);
+
+  // Staff cannot ask this caller a question by SMS: the answer could not come back. Refused,
+  // saying why; nothing sent, nothing changed.
+  auto asked = s.Client().Post(("/api/v1/tickets/" + reference + "/question").c_str(),
+                               {{"Authorization", "Bearer " + s.DepartmentToken("tiefbauamt")}},
+                               R"({"question":"Welche Seite der Straße?"})", "application/json");
+  REQUIRE(asked);
+  INFO(asked->body);
+  CHECK(asked->status == 409);
+  CHECK_THAT(asked->body, Catch::Contains("no_way_back") && Catch::Contains("reached by SMS"));
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'question'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status'") == 0);
+  CHECK(One(s, "SELECT status FROM tickets") == "assigned");
 }
 
 namespace {
