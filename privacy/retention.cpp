@@ -95,8 +95,13 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
                           Cutoff(k.chat_draft_days) + " RETURNING 1"},
       {"chat events", "DELETE FROM chat_events WHERE received_at < " +
                           Cutoff(periods_.chat_event_days) + " RETURNING 1"},
-      {"chat contacts", "DELETE FROM chat_contacts WHERE last_inbound_at < " +
-                            Cutoff(k.chat_contact_days) + " RETURNING 1"},
+      // Not while a ticket of theirs is open: its notices are answered from the number the
+      // citizen wrote to (the contact's account), as the ticket keeps their address.
+      {"chat contacts",
+       "DELETE FROM chat_contacts c WHERE last_inbound_at < " + Cutoff(k.chat_contact_days) +
+           " AND NOT EXISTS (SELECT 1 FROM outbox a JOIN tickets t ON t.id = a.ticket_id"
+           " WHERE a.kind = 'ack' AND a.channel = c.channel AND a.address = c.address"
+           " AND t.status NOT IN ('done', 'rejected')) RETURNING 1"},
       {"follow-ups", "UPDATE ticket_followups SET text = '' WHERE text <> '' AND at < " +
                          Cutoff(k.followup_days) + " RETURNING 1"},
       {"history notes",

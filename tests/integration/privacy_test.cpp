@@ -363,6 +363,17 @@ TEST_CASE(
       " WHERE reference = " +
       Q(done_ref));
   REQUIRE(s.Count("SELECT count(*) FROM raw_payloads") == 2);
+  // Two chat contacts silent for 100 days (chat_contact_days is 90): the one whose ticket is
+  // still open stays, its notices are sent from the number the citizen wrote to. (Keyed here by
+  // the acknowledgements' channel and address.)
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND address = "
+                     "'neu@example.net'",
+                     1));
+  s.Query(
+      "INSERT INTO chat_contacts (channel, address, account, last_inbound_at) VALUES"
+      " ('email', 'neu@example.net', '106540352242922', now() - interval '100 days'),"
+      " ('email', 'alt@example.net', '106540352242922', now() - interval '100 days')");
   int status = -1;
   std::string dry = s.RunCommand({"privacy", "retention", "run", "--dry-run"}, &status);
   INFO(dry);
@@ -379,6 +390,7 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE reference = " + Q(open_ref) +
                 " AND reporter->'ack'->>'address' = 'neu@example.net'") == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE address = 'alt@example.net'") == 0);
+  CHECK(One(s, "SELECT string_agg(address, ',') FROM chat_contacts") == "neu@example.net");
   CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 1);
   CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE reference = " + Q(done_ref)) == 0);
   // A second pass at the same time changes nothing.
