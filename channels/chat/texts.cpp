@@ -22,7 +22,30 @@ bool StartsWithAny(std::string_view s, std::initializer_list<std::string_view> p
 }
 
 // A WhatsApp number's country (E.164 without +) to the language most of its people read.
+// A WhatsApp business-scoped user id ("DE.1349…": a user with a username whose number we do not
+// see) names the country by its ISO code instead.
+std::string LanguageOfCountry(std::string_view iso) {
+  if (iso == "DE" || iso == "AT" || iso == "CH" || iso == "LI")
+    return "de";
+  if (iso == "TR")
+    return "tr";
+  if (iso == "UA")
+    return "uk";
+  if (iso == "RU" || iso == "BY" || iso == "KZ")
+    return "ru";
+  for (std::string_view arab : {"EG", "MA", "DZ", "TN", "LY", "MR", "SD", "SO", "DJ", "KM", "LB",
+                                "JO", "SY", "IQ", "KW", "SA", "YE", "OM", "PS", "AE", "BH", "QA"}) {
+    if (iso == arab)
+      return "ar";
+  }
+  return "en";
+}
+
 std::string LanguageOfNumber(std::string_view number) {
+  if (number.size() > 3 && number[2] == '.' &&
+      std::isupper(static_cast<unsigned char>(number[0])) &&
+      std::isupper(static_cast<unsigned char>(number[1])))
+    return LanguageOfCountry(number.substr(0, 2));
   if (StartsWithAny(number, {"49", "43", "41", "423"}))
     return "de";
   if (StartsWithAny(number, {"90"}))

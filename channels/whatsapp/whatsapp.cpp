@@ -155,7 +155,13 @@ void ReadContent(FieldReader& r, const Json& msg, std::string_view path, const s
     e.provider_type = type;
 }
 
-using Contacts = std::vector<std::pair<std::string, std::string>>;  // wa_id, profile name
+// contacts[]: the sender's number (wa_id; left out for a user with a username whose number we
+// may not see), business-scoped user id (user_id, "US.13491208655302741918": every user since
+// Meta's usernames, 2026) and profile name.
+struct Contact {
+  std::string wa_id, user_id, name;
+};
+using Contacts = std::vector<Contact>;
 
 Contacts ReadContacts(FieldReader& r, const Json& value, std::string_view path) {
   Contacts contacts;
@@ -171,11 +177,12 @@ Contacts ReadContacts(FieldReader& r, const Json& value, std::string_view path) 
     }
     std::string cp = Path(ap, i);
     std::string wa_id = r.String(*c, "wa_id", cp).value_or("");
+    std::string user_id = r.String(*c, "user_id", cp).value_or("");
     std::string name;
     if (const Json* profile = r.Object(*c, "profile", cp)) {
       name = r.String(*profile, "name", Path(cp, "profile")).value_or("");
     }
-    contacts.emplace_back(std::move(wa_id), std::move(name));
+    contacts.push_back({std::move(wa_id), std::move(user_id), std::move(name)});
   }
   return contacts;
 }
@@ -187,15 +194,24 @@ chat::ChatEvent ReadMessage(FieldReader& r, const Json& msg, std::string_view pa
   e.channel = kChannel;
   e.message_id = r.RequiredString(msg, "id", path);
   e.dedupe_key = e.message_id;
-  e.sender = r.RequiredString(msg, "from", path);
+  // The number; for a user with a username whose number is not shared with us, the
+  // business-scoped user id instead (from_user_id, or the one contact's user_id): replies go to
+  // it ("recipient" instead of "to", BuildTextMessage).
+  e.sender = r.String(msg, "from", path).value_or("");
+  if (e.sender.empty())
+    e.sender = r.String(msg, "from_user_id", path).value_or("");
+  if (e.sender.empty() && contacts.size() == 1)
+    e.sender = contacts[0].user_id;
+  if (e.sender.empty())
+    r.RequiredString(msg, "from", path);  // the error: no sender
   std::string type = r.RequiredString(msg, "type", path);
   e.timestamp = r.IntOrDigits(msg, "timestamp", path).value_or(0);
   if (const Json* context = r.Object(msg, "context", path)) {
     e.reply_to = r.String(*context, "id", Path(path, "context")).value_or("");
   }
-  for (const auto& [wa_id, name] : contacts) {
-    if (wa_id == e.sender) {
-      e.sender_name = name;
+  for (const auto& c : contacts) {
+    if (c.wa_id == e.sender || (!c.user_id.empty() && c.user_id == e.sender)) {
+      e.sender_name = c.name;
       break;
     }
   }
@@ -391,12 +407,19 @@ Result<std::vector<chat::ChatEvent>> ParseNotification(std::string_view raw_body
   return events;
 }
 
+// A number goes in "to"; a business-scoped user id (a user with a username, "US.1349…") in
+// "recipient".
+static void Addressed(nlohmann::ordered_json& j, std::string_view to) {
+  const bool number = !to.empty() && to.find_first_not_of("0123456789") == std::string_view::npos;
+  j[number ? "to" : "recipient"] = to;
+}
+
 std::string BuildTextMessage(std::string_view to, std::string_view body,
                              std::string_view reply_to_wamid) {
   nlohmann::ordered_json j;
   j["messaging_product"] = "whatsapp";
   j["recipient_type"] = "individual";
-  j["to"] = to;
+  Addressed(j, to);
   if (!reply_to_wamid.empty()) {
     j["context"]["message_id"] = reply_to_wamid;
   }
@@ -429,7 +452,7 @@ std::string BuildTemplateMessage(std::string_view to, std::string_view template_
                                  const std::vector<std::string>& body_params) {
   nlohmann::ordered_json j;
   j["messaging_product"] = "whatsapp";
-  j["to"] = to;
+  Addressed(j, to);
   j["type"] = "template";
   auto& t = j["template"];
   t["name"] = template_name;

@@ -22,6 +22,10 @@ TEST_CASE("chat texts: language, the done word and the displayed reference", "[c
   CHECK(ChatLanguage("whatsapp", "493023125017", "") == "de");
   CHECK(ChatLanguage("whatsapp", "436641234567", "") == "de");
   CHECK(ChatLanguage("whatsapp", "447700900123", "") == "en");
+  // A business-scoped user id (a user with a username) names the country by its ISO code.
+  CHECK(ChatLanguage("whatsapp", "DE.13491208655302741918", "") == "de");
+  CHECK(ChatLanguage("whatsapp", "TR.13491208655302741918", "") == "tr");
+  CHECK(ChatLanguage("whatsapp", "US.13491208655302741918", "") == "en");
   // The other languages of the town's people: as the provider tells, by the number's country,
   // or by what the citizen writes (which wins).
   CHECK(ChatLanguage("telegram", "5123", "tr") == "tr");

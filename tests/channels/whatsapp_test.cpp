@@ -696,6 +696,40 @@ TEST_CASE("whatsapp send: text with a reply context, cut at 4096 characters") {
   CHECK(odd["text"]["body"] == "\"a\"\n\\ \xEF\xBF\xBD");
 }
 
+TEST_CASE("whatsapp: a user with a username whose number we may not see (BSUID, 2026)") {
+  // No "from", no wa_id: the sender is the business-scoped user id, named as the contact's.
+  auto e = Parse(Notification(
+      R"({"messaging_product":"whatsapp",)"
+      R"("contacts":[{"profile":{"name":"Kim","username":"@kim"},"user_id":"DE.1349120865530274"}],)"
+      R"("messages":[{"from_user_id":"DE.1349120865530274","id":"wamid.B1",)"
+      R"("timestamp":"1741600000","type":"text","text":{"body":"Laterne dunkel"}}]})"))[0];
+  CHECK(e.sender == "DE.1349120865530274");
+  CHECK(e.sender_name == "Kim");
+  CHECK(e.text == "Laterne dunkel");
+  // Without from_user_id either: the one contact's user id.
+  auto only_contact = Parse(
+      Notification(R"({"messaging_product":"whatsapp",)"
+                   R"("contacts":[{"profile":{"name":"Kim"},"user_id":"DE.1349120865530274"}],)"
+                   R"("messages":[{"id":"wamid.B2","timestamp":"1741600000","type":"text",)"
+                   R"("text":{"body":"Noch etwas"}}]})"))[0];
+  CHECK(only_contact.sender == "DE.1349120865530274");
+  // A number still wins where both are there.
+  auto both = Parse(Notification(
+      R"({"messaging_product":"whatsapp",)"
+      R"("contacts":[{"profile":{"name":"Ayşe"},"wa_id":"4915112345678","user_id":"DE.77"}],)"
+      R"("messages":[{"from":"4915112345678","from_user_id":"DE.77","id":"wamid.B3",)"
+      R"("timestamp":"1741600000","type":"text","text":{"body":"x"}}]})"))[0];
+  CHECK(both.sender == "4915112345678");
+  CHECK(both.sender_name == "Ayşe");
+  // Replies to such a user go to "recipient", to a number to "to".
+  auto to_id = nlohmann::json::parse(BuildTextMessage("DE.1349120865530274", "Danke"));
+  CHECK(to_id["recipient"] == "DE.1349120865530274");
+  CHECK_FALSE(to_id.contains("to"));
+  auto to_number = nlohmann::json::parse(BuildTemplateMessage("4915", "status", "de", {"x"}));
+  CHECK(to_number["to"] == "4915");
+  CHECK_FALSE(to_number.contains("recipient"));
+}
+
 TEST_CASE("whatsapp send: a template without parameters has no components") {
   auto j = nlohmann::json::parse(BuildTemplateMessage("4915", "hello_world", "en_US", {}));
   CHECK(j["template"]["name"] == "hello_world");
