@@ -161,7 +161,8 @@ Status ChatIntake::TranscribeVoice(const ChatEvent& e, const std::string& audio,
     return tx
         .exec_params1(
             "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
-            " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
+            " AND received_at > now() - interval '1 minute'"
+            " AND outcome NOT IN ('status', 'edit_ignored')",
             e.channel, e.sender)[0]
         .as<int64_t>();
   });
@@ -242,7 +243,9 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
   auto done = session_.Transact<Ok>([&](db::Tx& tx) -> Ok {
     if (e.kind == EventKind::kStatus) {
       ApplyReceipt(tx, e);
-    } else if (!WithinRateLimit(tx, e)) {
+    } else if (!(e.kind == EventKind::kEdit && e.text.empty()) && !WithinRateLimit(tx, e)) {
+      // (A live location's updates come as edits without text, one every few seconds: they
+      // change nothing and count against no limit.)
       // counted and remembered
     } else {
       Remember(tx, step);
@@ -276,7 +279,8 @@ void ChatIntake::ApplyReceipt(db::Tx& tx, const ChatEvent& e) {
 bool ChatIntake::WithinRateLimit(db::Tx& tx, const ChatEvent& e) {
   auto recent = tx.exec_params1(
       "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
-      " AND received_at > now() - interval '1 minute' AND outcome <> 'status'",
+      " AND received_at > now() - interval '1 minute' AND outcome NOT IN ('status', "
+      "'edit_ignored')",
       e.channel, e.sender);
   if (recent[0].as<int64_t>() < config_.Get<Settings>().rate_limit_per_minute)
     return true;
@@ -310,6 +314,17 @@ void ChatIntake::ApplyEdit(db::Tx& tx, const ChatEvent& e) {
       " WHERE i.draft_id = d.id AND d.state <> 'published' AND d.channel = $1"
       " AND i.message_id = $2 AND i.kind = 'text' RETURNING 1",
       e.channel, e.message_id, e.text);
+  if (r.empty() && !e.text.empty()) {
+    // A caption added afterwards to a photo sent without one: the draft holding the photo
+    // takes it as text.
+    r = tx.exec_params(
+        "INSERT INTO chat_draft_items (draft_id, message_id, kind, text)"
+        " SELECT DISTINCT i.draft_id, $2, 'text', $3 FROM chat_draft_items i"
+        " JOIN chat_drafts d ON d.id = i.draft_id"
+        " WHERE d.state <> 'published' AND d.channel = $1 AND i.message_id = $2"
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        e.channel, e.message_id, e.text);
+  }
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
                              r.empty() ? "edit_ignored" : "edit")) {
     return;
@@ -332,7 +347,7 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
   }
   const bool welcome = whatsapp && e.provider_type == "request_welcome";
   const texts::Lang t = texts::For(config_, s.language);
-  if (!welcome && !e.text.empty() && e.error_code == 0) {
+  if (!welcome && !e.text.empty() && !e.media.empty() && e.error_code == 0) {
     // A video (or an animation) with a caption: the caption is the citizen's words for the
     // report and joins the draft; the file is not kept (the ticket is flagged "Anhang nicht
     // geladen"). The answer says what cannot be taken, once per album.
@@ -344,7 +359,11 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
     dropped.kind = "document";  // a file that was not loaded: the draft flags it
     dropped.problem = "not kept: " + (e.provider_type.empty() ? "video" : e.provider_type);
     const std::vector<StoredMedia> not_kept{dropped};
-    AddToDraft(tx, Step{s.batch, s.item, words, not_kept, s.language, ""});
+    // The words go the way a text goes: a reply to our acknowledgement or an answer to staff's
+    // question is a follow-up, "nein" answers "Ist der Mangel behoben?", STOP opts out.
+    const Step w{s.batch, s.item, words, not_kept, s.language, ""};
+    if (!Command(tx, w) && !OptInOrOut(tx, w) && !AnswerFixed(tx, w) && !Followup(tx, w))
+      AddToDraft(tx, w);
     return;
   }
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,

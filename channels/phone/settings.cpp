@@ -22,7 +22,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   while (!out.api_base.empty() && out.api_base.back() == '/')
     out.api_base.pop_back();
   rd.String(n, "sms_from", &out.sms_from, false, "phone");
-  if (n["sms_prefixes"]) {
+  if (auto listed = n["sms_prefixes"]; listed && !listed.IsNull()) {
     out.sms_prefixes.clear();
     rd.StringList(n, "sms_prefixes", &out.sms_prefixes, "phone");
     for (const auto& p : out.sms_prefixes) {

@@ -549,6 +549,55 @@ TEST_CASE("Telegram: photo with caption, an edit, a pin and fertig become one ti
 }
 
 TEST_CASE(
+    "Telegram: a caption added by editing a photo joins the draft, and a live location's "
+    "updates count against no rate limit",
+    "[integration][messenger]") {
+  FakeProviders fake;
+  Stack s(MessengerOptions(fake, 600));  // a long window: only "fertig" can close it
+  const int64_t chat = 5123456792;
+  fake.AddMedia("AgACAgIAAxkBAAIGB2XuYH1", GpsPhoto());
+  REQUIRE(PostTelegram(s, TgMessage(734515000, chat, 1900,
+                                    {{"photo",
+                                      {{{"file_id", "AgACAgIAAxkBAAIGB2XuYH1"},
+                                        {"file_unique_id", "c1"},
+                                        {"width", 1280},
+                                        {"height", 960}}}}}))
+              ->status == 200);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_draft_items", 1));
+  json caption = TgMessage(734515001, chat, 1900,
+                           {{"photo",
+                             {{{"file_id", "AgACAgIAAxkBAAIGB2XuYH1"},
+                               {"file_unique_id", "c1"},
+                               {"width", 1280},
+                               {"height", 960}}}},
+                            {"caption", "Bank am Spielplatz kaputt"},
+                            {"edit_date", 1764250100}});
+  caption["edited_message"] = caption["message"];
+  caption.erase("message");
+  REQUIRE(PostTelegram(s, caption)->status == 200);
+  // A live location: the pin, then its updates as edits (more than chat.rate_limit_per_minute).
+  json live = TgMessage(
+      734515002, chat, 1901,
+      {{"location", {{"latitude", 50.9375}, {"longitude", 6.9602}, {"live_period", 900}}}});
+  REQUIRE(PostTelegram(s, live)->status == 200);
+  for (int i = 1; i <= 25; ++i) {
+    json moved = TgMessage(734515002 + i, chat, 1901,
+                           {{"location", {{"latitude", 50.9375 + i * 1e-5}, {"longitude", 6.9602}}},
+                            {"edit_date", 1764250100 + i}});
+    moved["edited_message"] = moved["message"];
+    moved.erase("message");
+    REQUIRE(PostTelegram(s, moved)->status == 200);
+  }
+  REQUIRE(PostTelegram(s, TgMessage(734515100, chat, 1902, {{"text", "fertig"}}))->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 1, std::chrono::seconds(30)));
+  CHECK(One(s, "SELECT text FROM tickets") == "Bank am Spielplatz kaputt");
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'rate_limited'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'edit'") == 1);
+}
+
+TEST_CASE(
     "Telegram: a question of staff reaches the chat, and the citizen's next plain message is "
     "the answer that returns the ticket to the department",
     "[integration][messenger][question]") {
