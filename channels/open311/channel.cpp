@@ -255,6 +255,12 @@ channels::Channel Channel() {
   c.name = "open311";
   c.display_name = "Open311";
   c.routes = RegisterRoutes;
+  // A report may come as multipart with its photos (the GeoReporter apps' "media"): as large as
+  // the web form's; its fields keep gateway.max_body_bytes (routes.cpp, ReadMultipart).
+  c.body_limits = [](const Config& config) {
+    return std::vector<channels::BodyLimit>{
+        {"/open311/v2/requests", 0, config.gateway.max_request_bytes}};
+  };
   c.uri_too_long = [](std::string_view target, httplib::Response& res) {
     constexpr std::string_view kPrefix = "/open311/";
     if (target.substr(0, kPrefix.size()) != kPrefix)

@@ -539,17 +539,29 @@ TEST_CASE(
     "the ticket's, cleaned of its metadata; a media part that is no image is refused as such",
     "[open311]") {
   Stack s(Open311Options());
+  // A photo of a phone's size, larger than the 64 KiB of a form body: two comment segments of
+  // 60,000 bytes after the JPEG's start (metadata the cleaning removes).
+  std::string photo = Jpeg();
+  for (int i = 0; i < 2; ++i) {
+    std::string comment = "\xFF\xFE";
+    comment += static_cast<char>(60002 >> 8);
+    comment += static_cast<char>(60002 & 0xFF);
+    comment += std::string(60000, 'x');
+    photo.insert(2, comment);
+  }
+  REQUIRE(photo.size() > 64 * 1024);
   httplib::MultipartFormDataItems items;
   for (const auto& [name, value] : Fields("Schlagloch, Foto anbei"))
     items.push_back({name, value, "", ""});
-  items.push_back({"media", Jpeg(), "media.png", "image/png"});  // the iOS app's name and type
+  items.push_back({"media", photo, "media.png", "image/png"});  // the iOS app's name and type
   auto res = s.Client().Post("/open311/v2/requests.json", items);
   REQUIRE(res);
   INFO(res->body);
   REQUIRE(res->status == 200);
   const std::string id = json::parse(res->body)[0].at("service_request_id");
   REQUIRE(s.WaitForCount(TicketCount(id), 1));
-  std::string stored = StripPhoto(Jpeg()).value().bytes;
+  std::string stored = StripPhoto(photo).value().bytes;
+  CHECK(stored.find(std::string(1000, 'x')) == std::string::npos);
   auto a = s.Query(
       "SELECT a.sha256, a.media_type FROM attachments a JOIN tickets t ON t.id = a.ticket_id"
       " WHERE t.reference = '" +
@@ -568,7 +580,7 @@ TEST_CASE(
               id + "'");
   CHECK(kept.find("service_code=STR-01") != std::string::npos);
   CHECK(kept.find("api_key") == std::string::npos);
-  CHECK(kept.find("media=sha256%3A" + Sha256Hex(Jpeg())) != std::string::npos);
+  CHECK(kept.find("media=sha256%3A" + Sha256Hex(photo)) != std::string::npos);
 
   httplib::MultipartFormDataItems not_image;
   for (const auto& [name, value] : Fields("Noch eine Meldung"))
