@@ -101,7 +101,8 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
        "DELETE FROM chat_contacts c WHERE last_inbound_at < " + Cutoff(k.chat_contact_days) +
            " AND NOT EXISTS (SELECT 1 FROM outbox a JOIN tickets t ON t.id = a.ticket_id"
            " WHERE a.kind = 'ack' AND a.channel = c.channel AND a.address = c.address"
-           " AND t.status NOT IN ('done', 'rejected')) RETURNING 1"},
+           " AND t.anonymised_at IS NULL AND t.status NOT IN ('done', 'rejected'))"
+           " RETURNING 1"},
       {"follow-ups", "UPDATE ticket_followups SET text = '' WHERE text <> '' AND at < " +
                          Cutoff(k.followup_days) + " RETURNING 1"},
       {"history notes",
@@ -146,11 +147,16 @@ Result<Counts> Retention::Pass(int64_t now, bool dry_run) {
            " ORDER BY e.n), '[]'::jsonb) FROM jsonb_array_elements(f.attachments) WITH"
            " ORDINALITY AS e(x, n) WHERE coalesce(e.x->>'media_type', '') NOT LIKE 'audio/%')"
            " WHERE f.id IN (SELECT id FROM old)) SELECT sha FROM old"},
+      // Not a ticket's acknowledgement while the ticket keeps its contact (until the tickets
+      // step anonymises it): its address and thread are where the ticket's notices go, however
+      // long the ticket stays open.
       {"messages",
        "UPDATE outbox SET address = '', payload = '{}'::jsonb, provider_message_id = NULL,"
        " last_error = NULL WHERE status NOT IN ('pending', 'sending') AND (address <> '' OR"
        " payload <> '{}'::jsonb OR provider_message_id IS NOT NULL) AND updated_at < " +
-           Cutoff(k.outbox_days) + " RETURNING id"},
+           Cutoff(k.outbox_days) +
+           " AND NOT (kind = 'ack' AND EXISTS (SELECT 1 FROM tickets t WHERE t.id ="
+           " outbox.ticket_id AND t.anonymised_at IS NULL)) RETURNING id"},
       {"access log",
        "DELETE FROM contact_views WHERE at < " + Cutoff(k.access_log_days) + " RETURNING 1"},
   };

@@ -374,6 +374,9 @@ TEST_CASE(
       "INSERT INTO chat_contacts (channel, address, account, last_inbound_at) VALUES"
       " ('email', 'neu@example.net', '106540352242922', now() - interval '100 days'),"
       " ('email', 'alt@example.net', '106540352242922', now() - interval '100 days')");
+  // Both acknowledgements went out 100 days ago too (outbox_days is 90): the open ticket's keeps
+  // its address, where the ticket's notices go.
+  s.Query("UPDATE outbox SET updated_at = now() - interval '100 days' WHERE kind = 'ack'");
   int status = -1;
   std::string dry = s.RunCommand({"privacy", "retention", "run", "--dry-run"}, &status);
   INFO(dry);
@@ -391,6 +394,8 @@ TEST_CASE(
                 " AND reporter->'ack'->>'address' = 'neu@example.net'") == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE address = 'alt@example.net'") == 0);
   CHECK(One(s, "SELECT string_agg(address, ',') FROM chat_contacts") == "neu@example.net");
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND address = 'neu@example.net'") ==
+        1);
   CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 1);
   CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE reference = " + Q(done_ref)) == 0);
   // A second pass at the same time changes nothing.
