@@ -49,8 +49,9 @@ Data protection (docs/datenschutz.md).
       Who was shown the contact data of ticket REF, when, and where (staff API or inbox).
 
 SELECTOR is one of --email ADDRESS, --phone NUMBER (also finds the WhatsApp, SMS and phone-call
-data of that number), --whatsapp NUMBER (the same), --telegram CHAT_ID, --reference REF (the
-person who filed that ticket, by the contacts it has).
+data of that number), --whatsapp NUMBER (the same; or the user id Meta gives a WhatsApp user
+with a username, DE.1349120865530274), --telegram CHAT_ID, --reference REF (the person who filed
+that ticket, by the contacts it has).
 
 Exit codes: 0 success, 1 database or broker failing, 2 usage error, unknown reference.
 )";
@@ -88,8 +89,11 @@ std::optional<privacy::Selector> SelectorOf(const char* what, const Args& args) 
     given.emplace_back(K::kEmail, args.email);
   if (!args.phone.empty())
     given.emplace_back(K::kPhone, args.phone);
-  if (!args.whatsapp.empty())
-    given.emplace_back(K::kPhone, args.whatsapp);
+  if (!args.whatsapp.empty()) {
+    // A number, or the user id of a WhatsApp user with a username ("DE.1349…").
+    given.emplace_back(privacy::IsWhatsAppUserId(args.whatsapp) ? K::kWhatsAppId : K::kPhone,
+                       args.whatsapp);
+  }
   if (!args.telegram.empty())
     given.emplace_back(K::kTelegram, args.telegram);
   if (!args.reference.empty())

@@ -104,8 +104,15 @@ const char* KindName(Selector::Kind kind) {
       return "telegram";
     case Selector::Kind::kReference:
       return "reference";
+    case Selector::Kind::kWhatsAppId:
+      return "whatsapp_id";
   }
   return "unknown";
+}
+
+bool IsWhatsAppUserId(const std::string& address) {
+  static const std::regex kId(R"(^[A-Z]{2}(\.ENT)?\.[A-Za-z0-9]{1,64}$)");
+  return std::regex_match(address, kId);
 }
 
 Result<Selector> ParseSelector(Selector::Kind kind, const std::string& value,
@@ -140,6 +147,12 @@ Result<Selector> ParseSelector(Selector::Kind kind, const std::string& value,
       if (v.empty() || v.size() > 40)
         return bad("not a reference");
       return Selector{kind, v};
+    case Selector::Kind::kWhatsAppId:
+      if (!IsWhatsAppUserId(v))
+        return bad(
+            "not a WhatsApp user id (two capital letters, a dot and letters or digits: "
+            "DE.1349120865530274)");
+      return Selector{kind, v};
   }
   return bad("unknown selector");
 }
@@ -154,6 +167,8 @@ std::optional<Contact> ContactFromAddress(const std::string& channel, const std:
       return Contact{s->kind, s->value};
     return std::nullopt;
   }
+  if (IsWhatsAppUserId(Trim(address)))
+    return Contact{Selector::Kind::kWhatsAppId, Trim(address)};
   if (channel == "telegram") {
     auto s = ParseSelector(Selector::Kind::kTelegram, address);
     if (s)
@@ -184,6 +199,8 @@ std::string PatternFor(const Contact& c) {
              EscapeRegex(c.value) + "(?=\"?(?:$|[^0-9]))";
     case Selector::Kind::kReference:
       return "()" + EscapeRegex(c.value);
+    case Selector::Kind::kWhatsAppId:
+      return "(^|[^A-Za-z0-9.])" + EscapeRegex(c.value) + "(?=$|[^A-Za-z0-9])";
   }
   return "()$^";
 }

@@ -12,13 +12,19 @@
 namespace meldestelle::privacy {
 
 struct Selector {
-  enum class Kind { kEmail, kPhone, kTelegram, kReference };
+  enum class Kind { kEmail, kPhone, kTelegram, kReference, kWhatsAppId };
   Kind kind = Kind::kEmail;
   std::string value;  // normalised: e-mail lower case, phone E.164 digits (491701234567),
-                      // telegram the chat id, reference the canonical reference
+                      // telegram the chat id, reference the canonical reference, whatsapp_id a
+                      // WhatsApp business-scoped user id as Meta writes it ("DE.1349…")
 };
 
-const char* KindName(Selector::Kind kind);  // "email", "phone", "telegram", "reference"
+// "email", "phone", "telegram", "reference", "whatsapp_id"
+const char* KindName(Selector::Kind kind);
+
+// Whether `address` is a WhatsApp business-scoped user id (a user with a username whose number
+// is not shared: "US.13491208655302741918", "US.ENT.1181…"), not a number.
+bool IsWhatsAppUserId(const std::string& address);
 
 // Parses what the operator typed. `country_code` is used for national numbers (0170 …).
 // Errors say precisely what is wrong.

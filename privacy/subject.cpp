@@ -143,6 +143,12 @@ Result<Person> FindPerson(db::Tx& tx, const Selector& selector) {
             " OR (reporter->'ack'->>'channel' = 'telegram' AND reporter->'ack'->>'address' = $1)",
             c.value);
         break;
+      case Selector::Kind::kWhatsAppId:
+        rows = tx.exec_params(
+            "SELECT id::text FROM tickets WHERE reporter->>'address' = $1"
+            " OR reporter->'ack'->>'address' = $1",
+            c.value);
+        break;
       case Selector::Kind::kReference:
         break;
     }

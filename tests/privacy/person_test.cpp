@@ -84,6 +84,26 @@ TEST_CASE("privacy: a reporter's stored address becomes the contact of its chann
   CHECK(ContactFromAddress("email", "A@B.de")->value == "a@b.de");
   CHECK_FALSE(ContactFromAddress("email", ""));
   CHECK_FALSE(ContactFromAddress("telegram", "not-an-id"));
+  // A WhatsApp user with a username, known by the user id Meta gives them, not a number.
+  auto id = ContactFromAddress("phone", "DE.1349120865530274");
+  REQUIRE(id);
+  CHECK(id->kind == K::kWhatsAppId);
+  CHECK(id->value == "DE.1349120865530274");
+  CHECK(ContactFromAddress("whatsapp", "US.ENT.11815799212886844830")->kind == K::kWhatsAppId);
+}
+
+TEST_CASE("privacy: a WhatsApp user id is found whole, and refused in another shape") {
+  Contact c{K::kWhatsAppId, "DE.1349120865530274"};
+  CHECK(Mentions(R"({"from_user_id":"DE.1349120865530274","id":"wamid.X"})", {c}));
+  CHECK(Mentions("DE.1349120865530274", {c}));
+  CHECK_FALSE(Mentions(R"({"user_id":"DE.13491208655302741"})", {c}));  // longer
+  CHECK_FALSE(Mentions(R"({"user_id":"XDE.1349120865530274"})", {c}));  // inside another
+  CHECK(Redact(R"({"from_user_id":"DE.1349120865530274"})", {c}, {}) ==
+        R"({"from_user_id":"[entfernt]"})");
+  CHECK(ParseSelector(K::kWhatsAppId, " DE.1349120865530274 ")->value == "DE.1349120865530274");
+  CHECK_FALSE(ParseSelector(K::kWhatsAppId, "491761234567"));
+  CHECK_FALSE(ParseSelector(K::kWhatsAppId, "de.1349"));
+  CHECK(KindName(K::kWhatsAppId) == std::string("whatsapp_id"));
 }
 
 }  // namespace person_test
