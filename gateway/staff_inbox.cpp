@@ -462,7 +462,8 @@ std::string TicketForms(const json& j, const std::string& csrf_value, const Conf
             "<input type=\"hidden\" name=\"aktion\" value=\"question\"><label "
             "for=\"rueckfrage\">Rückfrage an die meldende Person</label><p class=\"hint\" "
             "id=\"rueckfrage-hinweis\">Geht auf dem Weg, auf dem gemeldet wurde (E-Mail, "
-            "Chat, SMS). Die Meldung wartet dann auf die Antwort; Fristen ruhen.</p><textarea "
+            "Chat; nicht per SMS, auf die keine Antwort ankäme). Die Meldung wartet dann auf die "
+            "Antwort; Fristen ruhen.</p><textarea "
             "id=\"rueckfrage\" name=\"question\" rows=\"2\" maxlength=\"1000\" required "
             "aria-describedby=\"rueckfrage-hinweis\"></textarea><button type=\"submit\" "
             "id=\"rueckfrage-senden\">Rückfrage senden</button></form>";

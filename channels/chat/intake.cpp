@@ -162,7 +162,7 @@ Status ChatIntake::TranscribeVoice(const ChatEvent& e, const std::string& audio,
         .exec_params1(
             "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
             " AND received_at > now() - interval '1 minute'"
-            " AND outcome NOT IN ('status', 'edit_ignored')",
+            " AND outcome NOT IN ('status', 'location_update')",
             e.channel, e.sender)[0]
         .as<int64_t>();
   });
@@ -243,9 +243,13 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
   auto done = session_.Transact<Ok>([&](db::Tx& tx) -> Ok {
     if (e.kind == EventKind::kStatus) {
       ApplyReceipt(tx, e);
-    } else if (!(e.kind == EventKind::kEdit && e.text.empty()) && !WithinRateLimit(tx, e)) {
-      // (A live location's updates come as edits without text, one every few seconds: they
-      // change nothing and count against no limit.)
+    } else if (e.kind == EventKind::kEdit && e.text.empty() && e.location) {
+      // A live location's updates come as edits of its pin, one every few seconds: they change
+      // nothing (the draft keeps the first position), are not stored and count against no
+      // limit.
+      if (RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "location_update"))
+        tx.commit();
+    } else if (!WithinRateLimit(tx, e)) {
       // counted and remembered
     } else {
       Remember(tx, step);
@@ -279,8 +283,8 @@ void ChatIntake::ApplyReceipt(db::Tx& tx, const ChatEvent& e) {
 bool ChatIntake::WithinRateLimit(db::Tx& tx, const ChatEvent& e) {
   auto recent = tx.exec_params1(
       "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
-      " AND received_at > now() - interval '1 minute' AND outcome NOT IN ('status', "
-      "'edit_ignored')",
+      " AND received_at > now() - interval '1 minute'"
+      " AND outcome NOT IN ('status', 'location_update')",
       e.channel, e.sender);
   if (recent[0].as<int64_t>() < config_.Get<Settings>().rate_limit_per_minute)
     return true;

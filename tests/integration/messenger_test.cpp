@@ -387,6 +387,25 @@ TEST_CASE(
         std::string::npos);
   CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+
+  // A video with a caption, quoting the acknowledgement: the caption is a follow-up of the
+  // ticket, as a quoting text would be; the video is not kept.
+  json video{
+      {"from", from},
+      {"id", "wamid.C7"},
+      {"timestamp", "1764250004"},
+      {"type", "video"},
+      {"context",
+       {{"from", "4922123125000"},
+        {"id", One(s, "SELECT provider_message_id FROM outbox WHERE kind = 'ack'")}}},
+      {"video",
+       {{"id", "8800"}, {"mime_type", "video/mp4"}, {"caption", "Es wird immer mehr Müll"}}}};
+  REQUIRE(PostWhatsApp(s, WhatsAppNotification(from, json::array({video})))->status == 200);
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM ticket_followups WHERE text LIKE '%immer mehr Müll%'", 1));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_drafts WHERE state <> 'published'") == 0);
+  CHECK(fake.media_requests() == 0);
 }
 
 TEST_CASE(
@@ -595,6 +614,7 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM attachments") == 1);
   CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'rate_limited'") == 0);
   CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'edit'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM chat_events WHERE outcome = 'location_update'") == 25);
 }
 
 TEST_CASE(
