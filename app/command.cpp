@@ -55,7 +55,7 @@ const TextOption kTextOptions[] = {
     {"--format", &Args::format, false, "--format needs text or json"},
     {"--email", &Args::email, false, "--email needs an e-mail address"},
     {"--phone", &Args::phone, false, "--phone needs a phone number"},
-    {"--whatsapp", &Args::whatsapp, false, "--whatsapp needs a phone number"},
+    {"--whatsapp", &Args::whatsapp, false, "--whatsapp needs a phone number or a WhatsApp user id"},
     {"--telegram", &Args::telegram, false, "--telegram needs a chat id"},
     {"--reference", &Args::reference, false, "--reference needs a reference"},
     {"--out", &Args::out, false, "--out needs a folder"},

@@ -9,6 +9,7 @@
 #include "app/privacy_admin.hpp"
 #include "core/errors.hpp"
 #include "core/reference.hpp"
+#include "core/text.hpp"
 #include "privacy/access_log.hpp"
 #include "privacy/person.hpp"
 #include "privacy/retention.hpp"
@@ -91,8 +92,8 @@ std::optional<privacy::Selector> SelectorOf(const char* what, const Args& args) 
     given.emplace_back(K::kPhone, args.phone);
   if (!args.whatsapp.empty()) {
     // A number, or the user id of a WhatsApp user with a username ("DE.1349…").
-    given.emplace_back(privacy::IsWhatsAppUserId(args.whatsapp) ? K::kWhatsAppId : K::kPhone,
-                       args.whatsapp);
+    const std::string value(TrimAscii(args.whatsapp));
+    given.emplace_back(privacy::IsWhatsAppUserId(value) ? K::kWhatsAppId : K::kPhone, value);
   }
   if (!args.telegram.empty())
     given.emplace_back(K::kTelegram, args.telegram);
@@ -104,6 +105,12 @@ std::optional<privacy::Selector> SelectorOf(const char* what, const Args& args) 
     return std::nullopt;
   }
   auto s = privacy::ParseSelector(given[0].first, given[0].second);
+  if (!s && !args.whatsapp.empty()) {
+    std::cerr << "meldestelle privacy " << what << ": --whatsapp \"" << args.whatsapp
+              << "\": neither a phone number (+49 170 1234567, 0170 1234567 or 491701234567) nor"
+                 " a WhatsApp user id (DE.1349120865530274)\n";
+    return std::nullopt;
+  }
   if (!s) {
     std::cerr << "meldestelle privacy " << what << ": " << s.error().message << "\n";
     return std::nullopt;

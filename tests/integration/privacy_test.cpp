@@ -349,6 +349,51 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "privacy erase by a WhatsApp user id (a user with a username, no number shared): nothing of "
+    "them is left in a full pg_dump, their ticket stays anonymous",
+    "[integration][privacy]") {
+  FakeProviders fake;
+  Stack s(WithProviders(fake, true));
+  const std::string user = "DE.1349120865530274";
+  json contact{{"profile", {{"name", "Kim Namenlos"}, {"username", "@kim"}}}, {"user_id", user}};
+  auto message = [&](const std::string& id, json fields) {
+    json m{{"from_user_id", user}, {"id", id}, {"timestamp", "1764250000"}};
+    m.update(fields);
+    return m;
+  };
+  json value{
+      {"messaging_product", "whatsapp"},
+      {"metadata",
+       {{"display_phone_number", "4922123125000"}, {"phone_number_id", "106540352242922"}}},
+      {"contacts", json::array({contact})},
+      {"messages",
+       json::array(
+           {message("wamid.U1", {{"type", "text"}, {"text", {{"body", "Bank kaputt"}}}}),
+            message("wamid.U2",
+                    {{"type", "location"},
+                     {"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}})})}};
+  json body{{"object", "whatsapp_business_account"},
+            {"entry", {{{"id", "1"}, {"changes", {{{"value", value}, {"field", "messages"}}}}}}}};
+  REQUIRE(PostWhatsApp(s, body.dump())->status == 200);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'whatsapp'", 1,
+                         std::chrono::seconds(30)));
+  CHECK(One(s, "SELECT reporter->>'address' FROM tickets") == user);
+  REQUIRE(fake.WaitForSent(1));
+  CHECK(fake.sent()[0].body["recipient"] == user);  // the acknowledgement went to the id
+  REQUIRE(Lower(PgDump(s)).find(Lower(user)) != std::string::npos);
+
+  int status = -1;
+  std::string out = s.RunCommand({"privacy", "erase", "--whatsapp", user}, &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  std::string dump = Lower(PgDump(s));
+  CHECK(dump.find(Lower(user)) == std::string::npos);
+  CHECK(dump.find("kim namenlos") == std::string::npos);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 1);
+}
+
+TEST_CASE(
     "privacy retention run: closed tickets lose their contact after the period, open ones "
     "keep it, --dry-run changes nothing, old raw payloads, dead letters and files go",
     "[integration][privacy]") {
