@@ -257,9 +257,8 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
         ApplyEdit(tx, e);
       } else if (e.type == MessageType::kUnsupported) {
         Unsupported(tx, step);
-      } else if (!Command(tx, step) && !OptInOrOut(tx, step) && !AnswerFixed(tx, step) &&
-                 !Followup(tx, step)) {
-        AddToDraft(tx, step);
+      } else {
+        TakeWords(tx, step);
       }
     }
     return Ok{};
@@ -365,9 +364,7 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
     const std::vector<StoredMedia> not_kept{dropped};
     // The words go the way a text goes: a reply to our acknowledgement or an answer to staff's
     // question is a follow-up, "nein" answers "Ist der Mangel behoben?", STOP opts out.
-    const Step w{s.batch, s.item, words, not_kept, s.language, ""};
-    if (!Command(tx, w) && !OptInOrOut(tx, w) && !AnswerFixed(tx, w) && !Followup(tx, w))
-      AddToDraft(tx, w);
+    TakeWords(tx, Step{s.batch, s.item, words, not_kept, s.language, ""});
     return;
   }
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender,
@@ -376,6 +373,13 @@ void ChatIntake::Unsupported(db::Tx& tx, const Step& s) {
   QueueReply(tx, e, welcome ? "welcome:" + e.channel + ":" + e.dedupe_key : UnsupportedReplyKey(e),
              welcome ? WelcomeText(t) : UnsupportedText(t), s.language);
   tx.commit();
+}
+
+// What the citizen wrote (or showed), in this order: a bot command, STOP/START, an answer to
+// "Ist der Mangel behoben?", a follow-up of a ticket, else part of their draft.
+void ChatIntake::TakeWords(db::Tx& tx, const Step& s) {
+  if (!Command(tx, s) && !OptInOrOut(tx, s) && !AnswerFixed(tx, s) && !Followup(tx, s))
+    AddToDraft(tx, s);
 }
 
 // A Telegram bot command is never a report nor part of one: "/stop" is the opt-out

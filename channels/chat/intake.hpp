@@ -46,6 +46,7 @@ class ChatIntake {
   void Remember(db::Tx& tx, const Step& s);
   void ApplyEdit(db::Tx& tx, const ChatEvent& e);
   void Unsupported(db::Tx& tx, const Step& s);
+  void TakeWords(db::Tx& tx, const Step& s);
   bool Command(db::Tx& tx, const Step& s);
   bool OptInOrOut(db::Tx& tx, const Step& s);
   bool Followup(db::Tx& tx, const Step& s);
