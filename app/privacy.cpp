@@ -7,6 +7,7 @@
 
 #include "app/command.hpp"
 #include "app/privacy_admin.hpp"
+#include "channels/phone/settings.hpp"
 #include "core/errors.hpp"
 #include "core/reference.hpp"
 #include "core/text.hpp"
@@ -83,7 +84,7 @@ int Failed(const char* what, const Config& cfg, const Error& e) {
   return kExitFailure;
 }
 
-std::optional<privacy::Selector> SelectorOf(const char* what, const Args& args) {
+std::optional<privacy::Selector> SelectorOf(const char* what, const Args& args, const Config& cfg) {
   using K = privacy::Selector::Kind;
   std::vector<std::pair<K, std::string>> given;
   if (!args.email.empty())
@@ -104,7 +105,9 @@ std::optional<privacy::Selector> SelectorOf(const char* what, const Args& args) 
               << ": give exactly one of --email, --phone, --whatsapp, --telegram, --reference\n";
     return std::nullopt;
   }
-  auto s = privacy::ParseSelector(given[0].first, given[0].second);
+  // National numbers ("0170 …") are read with the town's country code.
+  auto s = privacy::ParseSelector(given[0].first, given[0].second,
+                                  cfg.Get<phone::Settings>().country_code);
   if (!s && !args.whatsapp.empty()) {
     std::cerr << "meldestelle privacy " << what << ": --whatsapp \"" << args.whatsapp
               << "\": neither a phone number (+49 170 1234567, 0170 1234567 or 491701234567) nor"
@@ -142,7 +145,7 @@ int Retention(const Args& args, const Config& cfg) {
 }
 
 int Export(const Args& args, const Config& cfg) {
-  auto selector = SelectorOf("export", args);
+  auto selector = SelectorOf("export", args, cfg);
   if (!selector)
     return kExitUsage;
   if (args.out.empty()) {
@@ -162,7 +165,7 @@ int Export(const Args& args, const Config& cfg) {
 }
 
 int Erase(const Args& args, const Config& cfg) {
-  auto selector = SelectorOf("erase", args);
+  auto selector = SelectorOf("erase", args, cfg);
   if (!selector)
     return kExitUsage;
   auto counts = privacy::Erase(cfg, *selector, args.dry_run, DeadLetterDropFor(cfg));

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/errors.hpp"
+#include "core/phone.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::privacy {
@@ -35,36 +36,15 @@ std::string EscapeRegex(const std::string& s) {
   return out;
 }
 
-// E.164 digits of a phone number; "" if it is none.
+// E.164 digits of a phone number; "" if it is none. Bare digits are a provider's id with its
+// country code (WhatsApp's wa_id).
 std::string NumberDigits(const std::string& raw, const std::string& cc) {
   std::string s = Trim(raw);
   for (const char* prefix : {"whatsapp:", "tel:", "sms:"}) {
     if (s.rfind(prefix, 0) == 0)
       s = s.substr(std::string_view(prefix).size());
   }
-  std::string digits;
-  bool plus = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+' && digits.empty() && !plus) {
-      plus = true;
-    } else if (c >= '0' && c <= '9') {
-      digits += c;
-    } else if (std::string_view(" /()-.").find(c) == std::string_view::npos) {
-      return "";
-    }
-  }
-  if (!plus) {
-    if (digits.rfind("00", 0) == 0) {
-      digits = digits.substr(2);
-    } else if (digits.rfind("0", 0) == 0) {
-      digits = cc + digits.substr(1);
-    }
-    // Else already with its country code (WhatsApp's wa_id).
-  }
-  if (digits.size() < 7 || digits.size() > 15 || digits[0] == '0')
-    return "";
-  return digits;
+  return PhoneE164Digits(s, cc, BareDigits::kInternational);
 }
 
 // The national significant number: the E.164 digits without a country code of 1-3 digits. We
@@ -129,30 +109,30 @@ Result<Selector> ParseSelector(Selector::Kind kind, const std::string& value,
       if (v.size() > 254 || at == std::string::npos || at == 0 || at + 1 >= v.size() ||
           v.find_first_of(" \t<>\"") != std::string::npos || !IsValidUtf8(v))
         return bad("not an e-mail address");
-      return Selector{kind, v};
+      return Selector{kind, v, country_code};
     }
     case Selector::Kind::kPhone: {
       std::string d = NumberDigits(v, country_code);
       if (d.empty())
         return bad("not a phone number (+49 170 1234567, 0170 1234567 or 491701234567)");
-      return Selector{kind, d};
+      return Selector{kind, d, country_code};
     }
     case Selector::Kind::kTelegram: {
       static const std::regex kId(R"(^-?[0-9]{1,20}$)");
       if (!std::regex_match(v, kId))
         return bad("not a Telegram chat id (digits, negative for groups)");
-      return Selector{kind, v};
+      return Selector{kind, v, country_code};
     }
     case Selector::Kind::kReference:
       if (v.empty() || v.size() > 40)
         return bad("not a reference");
-      return Selector{kind, v};
+      return Selector{kind, v, country_code};
     case Selector::Kind::kWhatsAppId:
       if (!IsWhatsAppUserId(v))
         return bad(
             "not a WhatsApp user id (two capital letters, a dot and letters or digits: "
             "DE.1349120865530274)");
-      return Selector{kind, v};
+      return Selector{kind, v, country_code};
   }
   return bad("unknown selector");
 }

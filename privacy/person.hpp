@@ -17,6 +17,9 @@ struct Selector {
   std::string value;  // normalised: e-mail lower case, phone E.164 digits (491701234567),
                       // telegram the chat id, reference the canonical reference, whatsapp_id a
                       // WhatsApp business-scoped user id as Meta writes it ("DE.1349…")
+  // The country code of national numbers ("0170 …") as the person's stored addresses hold them
+  // (the town's: phone.country_code).
+  std::string country_code = "49";
 };
 
 // "email", "phone", "telegram", "reference", "whatsapp_id"

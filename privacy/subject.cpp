@@ -79,24 +79,24 @@ std::string ArrayLiteral(const std::vector<std::string>& items) {
   return out + "}";
 }
 
-void AddContact(std::set<Contact>& contacts, const std::string& channel,
-                const std::string& address) {
+void AddContact(std::set<Contact>& contacts, const std::string& channel, const std::string& address,
+                const std::string& country_code) {
   std::string ch = channel == "sms" || channel == "whatsapp" ? "phone" : channel;
-  if (auto c = ContactFromAddress(ch, address))
+  if (auto c = ContactFromAddress(ch, address, country_code))
     contacts.insert(*c);
 }
 
 void AddReporterContacts(std::set<Contact>& contacts, const std::string& channel,
-                         const json& reporter) {
+                         const json& reporter, const std::string& country_code) {
   if (!reporter.is_object())
     return;
   if (reporter.contains("address") && reporter["address"].is_string())
-    AddContact(contacts, channel, reporter["address"].get<std::string>());
+    AddContact(contacts, channel, reporter["address"].get<std::string>(), country_code);
   if (auto ack = reporter.find("ack"); ack != reporter.end() && ack->is_object()) {
     std::string ch = ack->value("channel", "");
     std::string addr = ack->value("address", "");
     if (ch != "none")
-      AddContact(contacts, ch, addr);
+      AddContact(contacts, ch, addr, country_code);
   }
 }
 
@@ -116,7 +116,8 @@ Result<Person> FindPerson(db::Tx& tx, const Selector& selector) {
       return MakeError(errors::kNotFound, "no ticket has the reference " + *ref);
     ids.insert(t[0][0].as<std::string>());
     AddReporterContacts(contacts, t[0][1].as<std::string>(),
-                        json::parse(t[0][2].as<std::string>(), nullptr, false));
+                        json::parse(t[0][2].as<std::string>(), nullptr, false),
+                        selector.country_code);
   } else {
     contacts.insert(Contact{selector.kind, selector.value});
   }

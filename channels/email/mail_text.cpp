@@ -1,11 +1,11 @@
 #include <cctype>
-#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "channels/email/mail_internal.hpp"
+#include "core/charset.hpp"
 #include "core/text.hpp"
 
 // Charsets (through GMime's iconv wrappers), HTML to text, format=flowed, quoted history and
@@ -14,57 +14,7 @@ namespace meldestelle::email::internal {
 
 namespace {
 
-bool IsLatin1Label(const std::string& label) {
-  // WHATWG Encoding: all of these labels mean windows-1252.
-  static const char* const kLabels[] = {
-      "iso-8859-1", "iso8859-1",      "iso_8859-1", "iso88591",     "iso_8859-1:1987", "latin1",
-      "l1",         "cp819",          "ibm819",     "iso-ir-100",   "csisolatin1",     "us-ascii",
-      "ascii",      "ansi_x3.4-1968", "cp1252",     "windows-1252", "x-cp1252"};
-  for (const char* l : kLabels) {
-    if (label == l) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void AppendReplacement(std::string* out) { out->append("\xEF\xBF\xBD"); }
-
-// iconv from `from` to UTF-8, replacing undecodable bytes; false if iconv knows no such charset.
-bool Convert(std::string_view bytes, const char* from, std::string* out) {
-  iconv_t cd = g_mime_iconv_open("UTF-8", from);
-  if (cd == reinterpret_cast<iconv_t>(-1)) {
-    return false;
-  }
-  out->clear();
-  std::vector<char> buf(4096);
-  // iconv's interface takes char** for the input although it does not write through it.
-  char* in = const_cast<char*>(bytes.data());
-  size_t in_left = bytes.size();
-  while (true) {
-    char* o = buf.data();
-    size_t o_left = buf.size();
-    size_t rc = in_left == 0 ? iconv(cd, nullptr, nullptr, &o, &o_left)
-                             : iconv(cd, &in, &in_left, &o, &o_left);
-    out->append(buf.data(), buf.size() - o_left);
-    if (rc != static_cast<size_t>(-1)) {
-      if (in_left == 0) {
-        break;
-      }
-      continue;
-    }
-    if (errno == E2BIG) {
-      continue;
-    }
-    // EILSEQ or EINVAL (a truncated sequence at the end): one byte becomes U+FFFD.
-    AppendReplacement(out);
-    ++in;
-    --in_left;
-    iconv(cd, nullptr, nullptr, nullptr, nullptr);
-  }
-  g_mime_iconv_close(cd);
-  return true;
-}
 
 std::string MakeValidUtf8(std::string_view s) {
   if (IsValidUtf8(s)) {
@@ -91,10 +41,9 @@ std::string ToUtf8(std::string_view bytes, std::string_view charset) {
     return MakeValidUtf8(bytes);
   }
   const char* from =
-      IsLatin1Label(label) ? "WINDOWS-1252" : g_mime_charset_iconv_name(label.c_str());
-  std::string out;
-  if (Convert(bytes, from, &out)) {
-    return MakeValidUtf8(out);
+      IsWindows1252Label(label) ? "WINDOWS-1252" : g_mime_charset_iconv_name(label.c_str());
+  if (auto out = ConvertToUtf8(bytes, from)) {
+    return MakeValidUtf8(*out);
   }
   // An unknown label: the same guess as for an unlabelled part.
   return IsValidUtf8(bytes) ? std::string(bytes) : ToUtf8(bytes, "windows-1252");
