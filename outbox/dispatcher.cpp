@@ -300,6 +300,20 @@ Result<std::optional<Outcome>> Lane::Record(const Row& row, const Attempt& a, Pr
         " SET outcome = EXCLUDED.outcome, detail = EXCLUDED.detail, at = now()",
         row.id, row.attempts, std::string(AttemptName(a, outcome)),
         a.sent && !a.unconfirmed ? a.provider_id : a.detail);
+    if (outcome == Outcome::kFailed && a.recipient_refuses) {
+      tx.exec_params0(
+          "INSERT INTO notification_optouts (channel, address, source)"
+          " VALUES ($1, $2, 'refused') ON CONFLICT (channel, address) DO NOTHING",
+          row.channel, row.address);
+    } else if (outcome == Outcome::kSent && row.kind == Kind::kAck) {
+      // Reached again (a new report from a number that sent START to the provider since, a
+      // Telegram chat that started the bot again): an opt-out of ours ends; one the citizen
+      // asked for stays.
+      tx.exec_params0(
+          "DELETE FROM notification_optouts WHERE channel = $1 AND address = $2"
+          " AND source IN ('refused', 'blocked')",
+          row.channel, row.address);
+    }
     if (prepared != nullptr)
       prepared->Recorded(tx, a, outcome);
     tx.commit();

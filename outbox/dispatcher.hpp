@@ -50,6 +50,11 @@ struct Attempt {
   // sent and is not sent again (the provider said 2xx); without, it is tried again like a
   // failure: a possible double rather than a possible loss (docs/reliability.md).
   bool unconfirmed = false;
+  // The provider says the recipient refuses our messages (Telegram: the user blocked the bot or
+  // deleted the account; Twilio 21610: the number sent STOP). A failure so is recorded as an
+  // opt-out from status notices (source 'refused'), so that they are not tried in vain; an
+  // acknowledgement that reaches the address later ends it.
+  bool recipient_refuses = false;
   std::string provider_id;  // sent: the provider's message id (e-mail: our Message-ID)
   std::string detail;       // what went wrong ("HTTP 500", the SMTP error); or a note
   int retry_after_s = 0;    // the provider asked to wait at least this long

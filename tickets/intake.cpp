@@ -211,9 +211,12 @@ Status IntakeStore::RecordOptOut(const std::string& channel, const std::string& 
                                  const std::string& source) {
   return pool_.Run<Ok>([&](pqxx::connection& c) {
     db::Tx tx(c);
+    // The citizen's own word outlasts an opt-out of ours (blocked, refused), which a started
+    // bot or a delivered acknowledgement ends.
     tx.exec_params0(
         "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, $3)"
-        " ON CONFLICT (channel, address) DO NOTHING",
+        " ON CONFLICT (channel, address) DO UPDATE SET source = EXCLUDED.source, at = now()"
+        " WHERE notification_optouts.source IN ('blocked', 'refused')",
         channel, address, source);
     tx.commit();
     return Ok{};

@@ -1,9 +1,11 @@
 #include "channels/chat/intake.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "channels/chat/json_reader.hpp"
 #include "channels/chat/settings.hpp"
 #include "channels/chat/texts.hpp"
 #include "core/crypto.hpp"
@@ -162,7 +164,7 @@ Status ChatIntake::TranscribeVoice(const ChatEvent& e, const std::string& audio,
         .exec_params1(
             "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
             " AND received_at > now() - interval '1 minute'"
-            " AND outcome NOT IN ('status', 'location_update')",
+            " AND outcome NOT IN ('status', 'location_update', 'blocked', 'unblocked')",
             e.channel, e.sender)[0]
         .as<int64_t>();
   });
@@ -202,6 +204,31 @@ std::string UnsupportedReplyKey(const ChatEvent& e) {
   if (!e.media_group_id.empty())
     return "unsupported:" + e.channel + ":" + e.sender + ":album:" + e.media_group_id;
   return "unsupported:" + e.channel + ":" + e.dedupe_key;
+}
+
+// An update of the chat ($1, $2) later than update_id $3 taken already, with an outcome the
+// caller names ("… AND l.outcome …)" closes it). Within six days: after a week without updates
+// Telegram may start its update_ids anew, lower (channels.md §2).
+constexpr const char* kLaterUpdate =
+    "EXISTS (SELECT 1 FROM chat_events l WHERE l.channel = $1 AND l.sender = $2"
+    " AND l.received_at > now() - interval '6 days'"
+    " AND substring(l.dedupe_key FROM '^update:([0-9]{1,18})$')::bigint > $3";
+
+// Telegram's update_id of "update:<id>"; the largest number for anything else (then nothing is
+// later).
+int64_t UpdateNumber(const std::string& dedupe_key) {
+  constexpr std::string_view kPrefix = "update:";
+  if (dedupe_key.starts_with(kPrefix))
+    if (auto n = ParseInt64(std::string_view(dedupe_key).substr(kPrefix.size())))
+      return *n;
+  return std::numeric_limits<int64_t>::max();
+}
+
+// Telegram's my_chat_member in a private chat (channels/telegram): the bot blocked or started
+// again.
+bool BlockedOrUnblocked(const ChatEvent& e) {
+  return e.channel == "telegram" && e.type == MessageType::kUnsupported &&
+         (e.provider_type == "blocked" || e.provider_type == "unblocked");
 }
 
 // PostgreSQL text cannot hold U+0000, which JSON may carry as \u0000: it is dropped.
@@ -249,6 +276,8 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
       // limit.
       if (RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "location_update"))
         tx.commit();
+    } else if (BlockedOrUnblocked(e)) {
+      MemberChange(tx, e);
     } else if (!WithinRateLimit(tx, e)) {
       // counted and remembered
     } else {
@@ -268,6 +297,41 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
   return Ok{};
 }
 
+// The citizen blocked the bot (Telegram's my_chat_member "kicked"): no status message can reach
+// them, so they are opted out of them (source 'blocked') as by STOP; nothing is answered. Started
+// again: that opt-out ends, one they asked for with STOP stays. Counts against no rate limit.
+//
+// Telegram numbers its updates in the order they happened (update_id), and workers may take them
+// in another: a block is not recorded when a later update of the chat was taken already (a
+// message, the bot started again), and a start does not end a later block.
+void ChatIntake::MemberChange(db::Tx& tx, const ChatEvent& e) {
+  const bool blocked = e.provider_type == "blocked";
+  if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, e.provider_type))
+    return;
+  if (blocked) {
+    tx.exec_params0(
+        "INSERT INTO notification_optouts (channel, address, source) SELECT $1, $2, 'blocked'"
+        " WHERE NOT " +
+            std::string(kLaterUpdate) + " AND l.outcome NOT IN ('status', 'blocked'))" +
+            " ON CONFLICT (channel, address) DO NOTHING",
+        e.channel, e.sender, UpdateNumber(e.dedupe_key));
+  } else {
+    EndBlock(tx, e);
+  }
+  tx.commit();
+}
+
+// A sign that the chat takes the bot's messages again (started again, a message from it): an
+// opt-out of ours (blocked, refused) ends, one the citizen asked for stays. Not where a later
+// block was taken already.
+void ChatIntake::EndBlock(db::Tx& tx, const ChatEvent& e) {
+  tx.exec_params0(
+      "DELETE FROM notification_optouts WHERE channel = $1 AND address = $2"
+      " AND source IN ('blocked', 'refused') AND NOT " +
+          std::string(kLaterUpdate) + " AND l.outcome = 'blocked')",
+      e.channel, e.sender, UpdateNumber(e.dedupe_key));
+}
+
 // Delivery receipts for our own messages; they may arrive out of order.
 void ChatIntake::ApplyReceipt(db::Tx& tx, const ChatEvent& e) {
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, "status"))
@@ -283,7 +347,7 @@ bool ChatIntake::WithinRateLimit(db::Tx& tx, const ChatEvent& e) {
   auto recent = tx.exec_params1(
       "SELECT count(*) FROM chat_events WHERE channel = $1 AND sender = $2"
       " AND received_at > now() - interval '1 minute'"
-      " AND outcome NOT IN ('status', 'location_update')",
+      " AND outcome NOT IN ('status', 'location_update', 'blocked', 'unblocked')",
       e.channel, e.sender);
   if (recent[0].as<int64_t>() < config_.Get<Settings>().rate_limit_per_minute)
     return true;
@@ -308,6 +372,9 @@ void ChatIntake::Remember(db::Tx& tx, const Step& s) {
       e.channel, e.sender, e.account, e.sender_name, s.language);
   if (!s.batch.raw.body.empty())
     tickets::StoreRawPayload(tx, s.batch.raw);
+  // A Telegram user who writes has the bot running: a block we heard of is over.
+  if (e.channel == "telegram")
+    EndBlock(tx, e);
 }
 
 // An edit changes the draft while it is open; afterwards it is ignored.
@@ -412,9 +479,12 @@ bool ChatIntake::OptInOrOut(db::Tx& tx, const Step& s) {
     return true;
   }
   if (stop) {
+    // Their own word: it outlasts an opt-out of ours (blocked, refused), which a started bot or
+    // a delivered acknowledgement ends.
     tx.exec_params0(
         "INSERT INTO notification_optouts (channel, address, source) VALUES ($1, $2, 'stop')"
-        " ON CONFLICT (channel, address) DO NOTHING",
+        " ON CONFLICT (channel, address) DO UPDATE SET source = 'stop', at = now()"
+        " WHERE notification_optouts.source IN ('blocked', 'refused')",
         e.channel, e.sender);
   } else {
     tx.exec_params0("DELETE FROM notification_optouts WHERE channel = $1 AND address = $2",

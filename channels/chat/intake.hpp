@@ -45,6 +45,8 @@ class ChatIntake {
   bool WithinRateLimit(db::Tx& tx, const ChatEvent& e);
   void Remember(db::Tx& tx, const Step& s);
   void ApplyEdit(db::Tx& tx, const ChatEvent& e);
+  void MemberChange(db::Tx& tx, const ChatEvent& e);
+  void EndBlock(db::Tx& tx, const ChatEvent& e);
   void Unsupported(db::Tx& tx, const Step& s);
   void TakeWords(db::Tx& tx, const Step& s);
   bool Command(db::Tx& tx, const Step& s);

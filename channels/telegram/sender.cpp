@@ -51,8 +51,10 @@ class Message final : public outbox::Prepared {
     int wait = std::min(parsed->retry_after, kMaxRetryAfterSeconds);
     if (parsed->token_refused)
       wait = std::max(wait, chat::kTokenRefusedWaitSeconds);
-    return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->description,
-                           parsed->permanent, wait);
+    Attempt failed = Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->description,
+                                     parsed->permanent, wait);
+    failed.recipient_refuses = parsed->recipient_refuses;
+    return failed;
   }
 
   void Recorded(db::Tx& tx, const Attempt& a, outbox::Outcome outcome) override {

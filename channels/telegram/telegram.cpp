@@ -244,6 +244,46 @@ std::optional<chat::ChatEvent> ReadCallback(FieldReader& r, const Json& cb) {
   return e;
 }
 
+// my_chat_member in a private chat: the user blocked the bot ("kicked") or started it again
+// after blocking it ("member" after "kicked"). A change in a group, or any other, is none. Read
+// with a reader of its own: one that cannot be read is no report and changes nothing, so the
+// update is taken (200) rather than refused.
+std::optional<chat::ChatEvent> ReadMemberChange(const Json& change) {
+  constexpr std::string_view kPath = "my_chat_member";
+  FieldReader r;
+  const Json* chat = r.RequiredObject(change, "chat", kPath);
+  const Json* now = r.RequiredObject(change, "new_chat_member", kPath);
+  const Json* before = r.Object(change, "old_chat_member", kPath);
+  if (r.failed())
+    return std::nullopt;
+  std::string chat_path = Path(kPath, "chat");
+  int64_t chat_id = r.RequiredInt(*chat, "id", chat_path);
+  std::string type = r.String(*chat, "type", chat_path).value_or("");
+  std::string status = r.RequiredString(*now, "status", Path(kPath, "new_chat_member"));
+  std::string was =
+      before ? r.String(*before, "status", Path(kPath, "old_chat_member")).value_or("") : "";
+  if (r.failed() || type != "private")
+    return std::nullopt;
+  chat::ChatEvent e;
+  e.channel = std::string(kChannel);
+  e.type = chat::MessageType::kUnsupported;
+  if (status == "kicked") {
+    e.provider_type = "blocked";
+  } else if (status == "member" && was == "kicked") {
+    e.provider_type = "unblocked";
+  } else {
+    return std::nullopt;
+  }
+  e.sender = std::to_string(chat_id);
+  e.timestamp = r.Int(change, "date", kPath).value_or(0);
+  if (const Json* from = r.Object(change, "from", kPath))
+    e.language =
+        PrimaryLanguage(r.String(*from, "language_code", Path(kPath, "from")).value_or(""));
+  if (r.failed())
+    return std::nullopt;
+  return e;
+}
+
 std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -275,8 +315,12 @@ Result<std::vector<chat::ChatEvent>> ParseUpdate(std::string_view raw_body) {
     event = ReadMessage(r, *edit, "edited_message", chat::EventKind::kEdit);
   } else if (const Json* cb = r.Object(root, "callback_query", "")) {
     event = ReadCallback(r, *cb);
+  } else if (const Json* change = r.Object(root, "my_chat_member", "")) {
+    // Not a report: the bot blocked or started again, which decides whether status messages
+    // are sent (docs/channels/telegram.md).
+    event = ReadMemberChange(*change);
   }
-  // channel_post, my_chat_member, inline_query, ...: not reports.
+  // channel_post, chat_member, inline_query, ...: not reports.
   if (r.failed()) {
     return r.error();
   }
@@ -344,6 +388,8 @@ Result<SendResult> ParseSendResponse(int http_status, std::string_view body) {
   s.token_refused = s.error_code == 401 || s.error_code == 404;
   s.permanent =
       s.error_code >= 400 && s.error_code < 500 && s.error_code != 429 && !s.token_refused;
+  // Telegram's own 403s say "Forbidden: …"; a proxy's page has no such description.
+  s.recipient_refuses = s.error_code == 403 && s.description.starts_with("Forbidden:");
   return s;
 }
 

@@ -44,6 +44,9 @@ struct SendResult {
   // 401 or 404: the bot token is revoked or malformed; tried again after a long wait
   // (chat::kTokenRefusedWaitSeconds), while the town replaces it.
   bool token_refused = false;
+  // 403 "Forbidden: bot was blocked by the user" (or "user is deactivated"): the chat takes no
+  // message from the bot until the user starts it again.
+  bool recipient_refuses = false;
 };
 
 // Maps the answer to sendMessage. An error "response_invalid" only for a 2xx whose body is not

@@ -168,7 +168,7 @@ TEST_CASE("telegram vectors: the forged request's body parses, only the secret r
   CHECK_FALSE(VerifySecret(kSecret, ""));
 }
 
-TEST_CASE("telegram vectors: setWebhook (08) subscribes to what ParseUpdate reads") {
+TEST_CASE("telegram vectors: setWebhook (08) subscribes to updates ParseUpdate reads") {
   auto lines = vector_files::ContentLines("telegram/08-setWebhook.request.txt");
   std::vector<nlohmann::json> bodies;
   for (const auto& line : lines) {
@@ -178,6 +178,8 @@ TEST_CASE("telegram vectors: setWebhook (08) subscribes to what ParseUpdate read
   }
   REQUIRE(bodies.size() == 2);
   CHECK(VerifySecret(kSecret, bodies[0]["secret_token"].get<std::string>()));
+  // The vector's list; docs/channels/telegram.md adds my_chat_member (the bot blocked), which
+  // ParseUpdate reads too.
   CHECK(bodies[0]["allowed_updates"] ==
         nlohmann::json::array({"message", "edited_message", "callback_query"}));
   CHECK(bodies[1]["ok"] == true);
@@ -234,7 +236,14 @@ TEST_CASE("telegram vectors: sendMessage errors (11): blocked is permanent, 429 
     int retry_after = c.contains("parameters") ? c["parameters"]["retry_after"].get<int>() : 0;
     CHECK(r->retry_after == retry_after);
     CHECK(r->permanent == (status != 429));
+    // Blocked: the chat refuses the bot's messages (an opt-out from status messages).
+    CHECK(r->recipient_refuses == (status == 403));
   }
+  // A 403 of a proxy in between is no word of Telegram's about the chat.
+  auto proxy = ParseSendResponse(403, "<html>Forbidden</html>");
+  REQUIRE(proxy.ok());
+  CHECK(proxy->permanent);
+  CHECK_FALSE(proxy->recipient_refuses);
 }
 
 TEST_CASE("telegram vectors: every file in the folder is used by a test above") {
@@ -328,6 +337,42 @@ TEST_CASE("telegram: service messages, bots, channel posts and other updates mak
   }
   CHECK(Parse(R"({"update_id":7,"my_chat_member":{"chat":{"id":1,"type":"private"}}})").empty());
   CHECK(Parse(R"({"update_id":8})").empty());
+}
+
+namespace {
+
+std::string MemberChange(std::string_view chat_type, std::string_view was, std::string_view now) {
+  return std::string(R"({"update_id":31,"my_chat_member":{"chat":{"id":5123,"type":")") +
+         std::string(chat_type) +
+         R"("},"from":{"id":5123,"is_bot":false,"first_name":"A","language_code":"tr"},)"
+         R"("date":1764250100,"old_chat_member":{"user":{"id":9,"is_bot":true,"first_name":"B"},)"
+         R"("status":")" +
+         std::string(was) +
+         R"("},"new_chat_member":{"user":{"id":9,"is_bot":true,"first_name":"B"},"status":")" +
+         std::string(now) + R"("}}})";
+}
+
+}  // namespace
+
+TEST_CASE("telegram: the bot blocked and started again in a private chat are events") {
+  ChatEvent blocked = ParseOne(MemberChange("private", "member", "kicked"));
+  CHECK(blocked.kind == chat::EventKind::kMessage);
+  CHECK(blocked.type == chat::MessageType::kUnsupported);
+  CHECK(blocked.provider_type == "blocked");
+  CHECK(blocked.sender == "5123");
+  CHECK(blocked.dedupe_key == "update:31");
+  CHECK(blocked.language == "tr");
+  CHECK(blocked.text.empty());
+  ChatEvent started = ParseOne(MemberChange("private", "kicked", "member"));
+  CHECK(started.provider_type == "unblocked");
+  // The bot added to a group, or made an administrator there; the first start in a private chat
+  // (it comes as /start anyway); a change we cannot read: none.
+  CHECK(Parse(MemberChange("group", "left", "member")).empty());
+  CHECK(Parse(MemberChange("supergroup", "member", "kicked")).empty());
+  CHECK(Parse(MemberChange("private", "left", "member")).empty());
+  CHECK(Parse(R"({"update_id":7,"my_chat_member":{"chat":{"id":"x","type":"private"},)"
+              R"("new_chat_member":{"status":"kicked"}}})")
+            .empty());
 }
 
 TEST_CASE("telegram: the largest photo is chosen regardless of array order") {

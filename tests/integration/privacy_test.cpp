@@ -422,6 +422,11 @@ TEST_CASE(
   // Both acknowledgements went out 100 days ago too (outbox_days is 90): the open ticket's keeps
   // its address, where the ticket's notices go.
   s.Query("UPDATE outbox SET updated_at = now() - interval '100 days' WHERE kind = 'ack'");
+  // Opt-outs of ours go with the last kept message to their address; the citizen's own stay.
+  s.Query(
+      "INSERT INTO notification_optouts (channel, address, source) VALUES"
+      " ('email', 'alt@example.net', 'refused'), ('email', 'neu@example.net', 'blocked'),"
+      " ('email', 'nie@example.net', 'stop'), ('telegram', '5123', 'blocked')");
   int status = -1;
   std::string dry = s.RunCommand({"privacy", "retention", "run", "--dry-run"}, &status);
   INFO(dry);
@@ -439,6 +444,9 @@ TEST_CASE(
                 " AND reporter->'ack'->>'address' = 'neu@example.net'") == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE address = 'alt@example.net'") == 0);
   CHECK(One(s, "SELECT string_agg(address, ',') FROM chat_contacts") == "neu@example.net");
+  CHECK(One(s, "SELECT string_agg(address, ',' ORDER BY address) FROM notification_optouts") ==
+        "neu@example.net,nie@example.net");
+  CHECK(CountIn(run, "opt-outs") == 2);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND address = 'neu@example.net'") ==
         1);
   CHECK(s.Count("SELECT count(*) FROM raw_payloads") == 1);
