@@ -7,12 +7,13 @@
 namespace meldestelle::phone {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
-  if (!node || !rd.ExpectMap(node, "phone",
-                             {"auth_token", "account_sid", "api_base", "sms_from", "sms_prefixes",
-                              "sms_timeout_seconds", "max_recording_seconds", "transcription",
-                              "stt_url", "stt_timeout_seconds", "transcription_wait_seconds",
-                              "transcript_secret", "recording_retention_days",
-                              "location_min_confidence", "texts", "audio_private_networks"}))
+  if (!node ||
+      !rd.ExpectMap(node, "phone",
+                    {"auth_token", "account_sid", "api_base", "sms_from", "sms_prefixes",
+                     "country_code", "sms_timeout_seconds", "max_recording_seconds",
+                     "transcription", "stt_url", "stt_timeout_seconds",
+                     "transcription_wait_seconds", "transcript_secret", "recording_retention_days",
+                     "location_min_confidence", "texts", "audio_private_networks"}))
     return;
   const YAML::Node& n = node;
 
@@ -35,6 +36,18 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
         break;
       }
     }
+  }
+  if (auto cc = n["country_code"]; cc && !cc.IsNull()) {
+    rd.String(n, "country_code", &out.country_code, true, "phone");
+    if (out.country_code.starts_with("+"))
+      out.country_code.erase(0, 1);
+    const bool code = !out.country_code.empty() && out.country_code.size() <= 3 &&
+                      out.country_code[0] != '0' &&
+                      std::all_of(out.country_code.begin(), out.country_code.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+    if (!code)
+      rd.Fail(cc, "phone.country_code",
+              "\"" + out.country_code + "\" is no country calling code: 1 to 3 digits, e.g. 49");
   }
   rd.Int(n, "sms_timeout_seconds", &out.sms_timeout_seconds, 1, 300, "phone");
   rd.Int(n, "max_recording_seconds", &out.max_recording_seconds, 10, 3600, "phone");

@@ -24,6 +24,9 @@ struct Settings {
   // none (Twilio refuses it, 21635), so the default is Germany's mobile ranges; empty = every
   // number.
   std::vector<std::string> sms_prefixes = {"+4915", "+4916", "+4917"};
+  // The country calling code of numbers typed without one ("0170 1234567" in the web form):
+  // an SMS goes to +<country_code>1701234567, as Twilio takes only E.164 numbers.
+  std::string country_code = "49";
   // One send to the Messages API, connecting included; a later answer leaves the SMS
   // unconfirmed (tried again).
   int sms_timeout_seconds = 20;

@@ -7,6 +7,7 @@
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/http_client.hpp"
+#include "core/phone.hpp"
 #include "core/texts.hpp"
 #include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
@@ -51,9 +52,11 @@ Attempt Send(HttpClient& http, const Config& config, const std::string& to,
   if (!parsed->sid.empty())
     return Attempt::Sent(parsed->sid);
   // 429 (and 20429) come with Retry-After.
-  return Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
-                         parsed->permanent,
-                         RetryAfterSeconds(res->retry_after, std::time(nullptr)));
+  Attempt failed =
+      Attempt::Failed(std::to_string(parsed->error_code) + " " + parsed->error_message,
+                      parsed->permanent, RetryAfterSeconds(res->retry_after, std::time(nullptr)));
+  failed.recipient_refuses = parsed->recipient_refuses;
+  return failed;
 }
 
 }  // namespace
@@ -62,12 +65,26 @@ outbox::Plan SmsSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   auto text = SmsText(tx, config_, row);
   if (!text)
     return outbox::Plan::Skip("opted out");
+  // The intake writes E.164 numbers (a caller's, a typed mobile number made one); a row queued
+  // by a version before it may hold the number as typed ("0170 123 45 67"): made the E.164
+  // number Twilio takes (error 21211 otherwise), and not tried where no SMS can reach it.
+  const auto& ph = config_.Get<Settings>();
+  std::string digits = PhoneE164Digits(row.address, ph.country_code);
+  if (digits.empty())
+    return outbox::Plan::Fail(
+        "not a number an SMS can reach: it needs its area code (0170 …) or its country code "
+        "(+49 170 …)");
+  std::string to = "+" + digits;
+  // A landline takes no SMS (Twilio 21614): not tried, as no caller from one is offered one.
+  if (!ph.TakesSms(to))
+    return outbox::Plan::Fail("not a mobile number (phone.sms_prefixes): no SMS sent");
   if (auto held = tickets::NoticeLimit(tx, config_, row))
     return std::move(*held);
   if (text->empty())
     return outbox::Plan::Fail("nothing to send");
-  return outbox::Plan::Send(
-      [this, to = row.address, text = std::move(*text)] { return Send(http_, config_, to, text); });
+  return outbox::Plan::Send([this, to = std::move(to), text = std::move(*text)] {
+    return Send(http_, config_, to, text);
+  });
 }
 
 }  // namespace meldestelle::phone

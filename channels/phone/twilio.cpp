@@ -382,6 +382,7 @@ Result<SmsResult> ParseSmsResponse(int http_status, std::string_view body) {
   }
   s.permanent =
       http_status >= 400 && http_status < 500 && http_status != 429 && s.error_code != 20429;
+  s.recipient_refuses = s.error_code == 21610;
   return s;
 }
 

@@ -150,6 +150,9 @@ struct SmsResult {
   int error_code = 0;  // Twilio's "code", or 0 (then error_message says why)
   std::string error_message;
   bool permanent = false;  // retrying the same request will not help
+  // 21610 ("Attempt to send to unsubscribed recipient"): the number sent STOP to ours; Twilio
+  // refuses every message to it until it sends START.
+  bool recipient_refuses = false;
 };
 
 // Maps the answer of the Messages API. 2xx: a JSON object with a non-empty string "sid", else

@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <regex>
 
+#include "channels/phone/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/envelope.hpp"
 #include "core/errors.hpp"
 #include "core/json_parse.hpp"
 #include "core/media.hpp"
+#include "core/phone.hpp"
 #include "core/photo.hpp"
 #include "core/smtp_client.hpp"
 #include "core/text.hpp"
@@ -113,16 +115,6 @@ std::optional<double> ParseCoordinate(std::string_view text) {
   return v;
 }
 
-bool LooksLikePhone(const std::string& p) {
-  static const std::regex kPhone(R"(^\+?[0-9 ()/\-]{6,24}$)");
-  if (!std::regex_match(p, kPhone))
-    return false;
-  int digits = 0;
-  for (char c : p)
-    digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
-  return digits >= 6 && digits <= 17;
-}
-
 // The field's value without blanks around it, "" if not given (a view into `s`).
 std::string_view Field(const Submission& s, std::string_view name) {
   auto it = s.fields.find(name);
@@ -132,6 +124,17 @@ std::string_view Field(const Submission& s, std::string_view name) {
 }  // namespace
 
 bool LooksLikeEmail(const std::string& e) { return IsRecipientAddress(e); }
+
+bool LooksLikePhone(const std::string& p) {
+  // Dots separate groups in France and elsewhere (01.23.45.67.89).
+  static const std::regex kPhone(R"(^\+?[0-9 ()/.\-]{6,24}$)");
+  if (!std::regex_match(p, kPhone))
+    return false;
+  int digits = 0;
+  for (char c : p)
+    digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
+  return digits >= 6 && digits <= 17;
+}
 
 namespace {
 
@@ -320,8 +323,8 @@ void ReadPlace(const Submission& s, Report& r, Validation& v, const texts::Lang&
 
 // E-mail or phone (the acknowledgement goes to the first given, if its channel can send here),
 // and the language.
-void ReadContact(const Submission& s, const Limits& limits, Report& r, Validation& v,
-                 const texts::Lang& t) {
+void ReadContact(const Submission& s, const Limits& limits, const Config& config, Report& r,
+                 Validation& v, const texts::Lang& t) {
   std::string email(Field(s, "email"));
   std::string phone(Field(s, "phone"));
   if (!email.empty() && !LooksLikeEmail(email)) {
@@ -347,9 +350,18 @@ void ReadContact(const Submission& s, const Limits& limits, Report& r, Validatio
   // only for questions then), else to the phone; to none where that channel cannot send here.
   r.reporter.address = !email.empty() ? email : phone;
   const std::string_view channel = !email.empty() ? "email" : "sms";
-  if (!r.reporter.address.empty() && can_send(channel)) {
+  std::string ack_address = r.reporter.address;
+  if (channel == "sms" && !ack_address.empty()) {
+    // The number an SMS goes to: E.164 (Twilio takes no other), and a mobile one (a landline
+    // takes no SMS). One without its area code, or a landline, gets none, and the thanks page
+    // promises none. The report keeps the number as typed (reporter.address).
+    const auto& ph = config.Get<phone::Settings>();
+    std::string digits = PhoneE164Digits(ack_address, ph.country_code);
+    ack_address = digits.empty() || !ph.TakesSms("+" + digits) ? "" : "+" + digits;
+  }
+  if (!ack_address.empty() && can_send(channel)) {
     r.reporter.ack_channel = channel;
-    r.reporter.ack_address = r.reporter.address;
+    r.reporter.ack_address = std::move(ack_address);
   } else {
     r.reporter.ack_channel = "none";
   }
@@ -451,7 +463,7 @@ Validation Validate(const Submission& s, const Limits& limits, const Config& con
     Fail(v, "category", errors::kCategoryUnknown, t("formular.fehler.kategorie"));
   }
   ReadPlace(s, r, v, t);
-  ReadContact(s, limits, r, v, t);
+  ReadContact(s, limits, config, r, v, t);
   ReadPhotos(s, limits, in, v, t);
   if (!v.errors.empty())
     v.intake.reset();  // errors or an intake, never both

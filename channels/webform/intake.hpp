@@ -83,6 +83,9 @@ struct Validation {
 // An address the acknowledgement can be sent to (IsRecipientAddress, core/smtp_client: the same
 // rule as for a mail's sender); what the form, the app API, Open311 and "Ich auch" accept.
 bool LooksLikeEmail(const std::string& e);
+// A phone number as people type it: an optional +, 6 to 17 digits, blanks and / ( ) - . between
+// (not that an SMS can reach it: core/phone.hpp).
+bool LooksLikePhone(const std::string& p);
 
 // Maps a field name to its canonical name, or "" if unknown.
 std::string CanonicalField(std::string_view name);

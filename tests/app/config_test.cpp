@@ -545,6 +545,19 @@ TEST_CASE("phone: texts per language, transcription modes and their errors by li
   auto wrong = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  sms_prefixes: [\"0171\"]\n"));
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(wrong.error().message, Catch::Contains("phone.sms_prefixes: \"0171\" is no number"));
+
+  // The country code of numbers typed without one: Germany's, the town's own (a + is allowed).
+  CHECK(defaults.country_code == "49");
+  auto austria = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  country_code: \"+43\"\n"));
+  REQUIRE(austria.ok());
+  CHECK(austria->Get<phone::Settings>().country_code == "43");
+  for (const char* code : {"049", "4x", "1234", "\"\""}) {
+    INFO(code);
+    auto no_code =
+        LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  country_code: " + code + "\n"));
+    REQUIRE_FALSE(no_code.ok());
+    CHECK_THAT(no_code.error().message, Catch::Contains("phone.country_code"));
+  }
 }
 
 TEST_CASE("open311 service_notice is read, and a non-string is refused") {

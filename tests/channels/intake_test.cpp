@@ -70,7 +70,7 @@ TEST_CASE("a JSON report from an app is normalised") {
 
 TEST_CASE("an address without coordinates is kept as given") {
   auto v =
-      ValidateJson(R"({"description":"Müll","address":"Lindenstraße 7","phone":"+49 221 123456"})");
+      ValidateJson(R"({"description":"Müll","address":"Lindenstraße 7","phone":"0170 123456"})");
   REQUIRE(v.intake);
   CHECK(v.intake->report.location.source == LocationSource::kAddress);
   CHECK(v.intake->report.location.address == "Lindenstraße 7");
@@ -78,8 +78,9 @@ TEST_CASE("an address without coordinates is kept as given") {
 }
 
 TEST_CASE("the acknowledgement goes to the first contact given, where its channel can send") {
-  const std::string both = R"({"description":"Müll","email":"a@example.net","phone":"+49 221 1"})";
-  const std::string phone = R"({"description":"Müll","phone":"+49 221 1"})";
+  const std::string both =
+      R"({"description":"Müll","email":"a@example.net","phone":"+49 171 123456"})";
+  const std::string phone = R"({"description":"Müll","phone":"+49 171 123456"})";
   auto ack = [&](const std::string& body, std::set<std::string, std::less<>> senders) {
     Limits limits;
     limits.ack_senders = &senders;
@@ -89,11 +90,20 @@ TEST_CASE("the acknowledgement goes to the first contact given, where its channe
     return r.ack_channel + " " + r.ack_address + " " + r.address;
   };
   CHECK(ack(both, {"email", "sms"}) == "email a@example.net a@example.net");
-  CHECK(ack(phone, {"email", "sms"}) == "sms +49 221 1 +49 221 1");
+  // The SMS goes to the number's E.164 form; the report keeps it as typed.
+  CHECK(ack(phone, {"email", "sms"}) == "sms +49171123456 +49 171 123456");
   // No relay here: no acknowledgement that would wait for ever, and no SMS to a phone number
   // the form said was only for questions; the address is kept for staff.
   CHECK(ack(both, {"sms"}) == "none  a@example.net");
-  CHECK(ack(phone, {"email"}) == "none  +49 221 1");
+  CHECK(ack(phone, {"email"}) == "none  +49 171 123456");
+  // No SMS reaches a landline (phone.sms_prefixes) or a number without its area code: none
+  // promised, the number kept for staff.
+  CHECK(ack(R"({"description":"Müll","phone":"0221 123456"})", {"email", "sms"}) ==
+        "none  0221 123456");
+  CHECK(ack(R"({"description":"Müll","phone":"555 01 03"})", {"email", "sms"}) ==
+        "none  555 01 03");
+  CHECK(ack(R"({"description":"Müll","phone":"(0171) 12.34.56"})", {"email", "sms"}) ==
+        "sms +49171123456 (0171) 12.34.56");
   CHECK(ack(R"({"description":"Müll"})", {"email", "sms"}) == "none  ");
   // Without a list (Open311, tests), as before: every channel can send.
   CHECK(ValidateJson(both).intake->report.reporter.ack_channel == "email");

@@ -778,6 +778,14 @@ TEST_CASE("twilio sms: answers, errors, permanence", "[twilio]") {
   CHECK(invalid_to->error_code == 21211);
   CHECK(invalid_to->error_message.find("not a valid phone number") != std::string::npos);
   CHECK(invalid_to->permanent);
+  CHECK_FALSE(invalid_to->recipient_refuses);
+  // The number sent STOP to ours: refused until START (an opt-out from status SMS).
+  auto stopped = ParseSmsResponse(
+      400, R"({"code": 21610, "message": "Attempt to send to unsubscribed recipient",)"
+           R"( "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400})");
+  REQUIRE(stopped.ok());
+  CHECK(stopped->permanent);
+  CHECK(stopped->recipient_refuses);
   auto auth = ParseSmsResponse(401, R"({"code":20003,"message":"Authenticate","status":401})");
   CHECK(auth->permanent);
   auto busy = ParseSmsResponse(429, R"({"code":20429,"message":"Too Many Requests"})");

@@ -345,7 +345,9 @@ TEST_CASE("the contact fields promise an acknowledgement only where one can be s
   page.acknowledges_sms = true;
   html = RenderFormPage(page);
   CHECK(Contains(html, "Für eine Eingangsbestätigung und mögliche Rückfragen."));
-  CHECK(Contains(html, "Ohne E-Mail-Adresse erhalten Sie die Eingangsbestätigung per SMS."));
+  CHECK(Contains(html,
+                 "Ohne E-Mail-Adresse erhalten Sie die Eingangsbestätigung per SMS, wenn Sie eine "
+                 "Handynummer angeben."));
   CHECK_FALSE(Contains(html, "Nur für Rückfragen."));
   // With neither: no field promises one.
   page.acknowledges_email = false;

@@ -15,6 +15,7 @@
 #include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/links.hpp"
+#include "core/phone.hpp"
 #include "core/sql.hpp"
 #include "fake_providers.hpp"
 #include "stack.hpp"
@@ -134,7 +135,8 @@ std::vector<FakeProviders::Sent> SentTo(const FakeProviders& fake, const std::st
       continue;
     const json& v = m.body[to_key];
     std::string addr = v.is_string() ? v.get<std::string>() : v.dump();
-    if (addr == to)
+    // An SMS goes to the typed number's E.164 form ("+49 170 1234567" → "+491701234567").
+    if (addr == to || (channel == "sms" && addr == "+" + PhoneE164Digits(to, "49")))
       out.push_back(m);
   }
   return out;
@@ -509,6 +511,211 @@ TEST_CASE(
                  R"(meldestelle_outbox_held_total{channel="email",code="typed_recipient"} 3)"));
   CHECK_THAT(m->body,
              Catch::Contains(R"(meldestelle_outbox_held_total{channel="sms",code="sms_budget"})"));
+}
+
+// Telegram's my_chat_member in the private chat with `chat`: the bot's status for the user.
+void LoopMemberChange(Stack& s, int64_t update_id, int64_t chat, const std::string& was,
+                      const std::string& now) {
+  json bot{{"id", 123456}, {"is_bot", true}, {"first_name", "Mängelmelder"}};
+  json change{{"chat", {{"id", chat}, {"type", "private"}, {"first_name", "Anna"}}},
+              {"from", {{"id", chat}, {"is_bot", false}, {"language_code", "en"}}},
+              {"date", 1764250100},
+              {"old_chat_member", {{"user", bot}, {"status", was}}},
+              {"new_chat_member", {{"user", bot}, {"status", now}}}};
+  if (now == "kicked")
+    change["new_chat_member"]["until_date"] = 0;
+  httplib::Headers h{{"X-Telegram-Bot-Api-Secret-Token", kTelegramSecret}};
+  auto r = s.Client().Post("/webhooks/telegram", h,
+                           json{{"update_id", update_id}, {"my_chat_member", change}}.dump(),
+                           "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+}
+
+TEST_CASE(
+    "loop: a citizen who blocks the Telegram bot gets no status messages until they start it "
+    "again; a provider's refusal (Telegram 403, Twilio 21610) opts out until an "
+    "acknowledgement reaches the address",
+    "[integration][loop]") {
+  FakeProviders fake;
+  Stack s(LoopOptions(fake));
+  INFO(s.WorkerLogs());
+  INFO(s.DispatcherLog());
+  const int64_t chat = 77005555;
+  auto tg_sent = [&] { return SentTo(fake, "telegram", "chat_id", std::to_string(chat)); };
+  auto tg_optout = [&] {
+    return One(s,
+               "SELECT coalesce(max(source), '') FROM notification_optouts"
+               " WHERE channel = 'telegram' AND address = '" +
+                   std::to_string(chat) + "'");
+  };
+  auto status_rows = [&] {
+    return s.Count("SELECT count(*) FROM outbox WHERE kind = 'status' AND channel = 'telegram'");
+  };
+  LoopTelegram(s, 1, chat, 11, {{"text", "Street lamp broken at the corner"}});
+  LoopTelegram(s, 2, chat, 12,
+               {{"location", {{"latitude", 50.9375312}, {"longitude", 6.9602786}}}});
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'telegram'"
+                     " AND status = 'sent'",
+                     1, std::chrono::seconds(30)));
+  std::string tg = One(s, "SELECT reference FROM tickets WHERE channel = 'telegram'");
+
+  // Blocked: remembered, opted out, nothing answered, no status message queued.
+  LoopMemberChange(s, 3, chat, "member", "kicked");
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM chat_events WHERE dedupe_key = 'update:3'"
+                     " AND outcome = 'blocked'",
+                     1));
+  CHECK(tg_optout() == "blocked");
+  ApplyChange(s, tg, "accepted", "accepted", "");
+  CHECK(status_rows() == 0);
+
+  // Started again: notices again.
+  LoopMemberChange(s, 4, chat, "kicked", "member");
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM chat_events WHERE dedupe_key = 'update:4'"
+                     " AND outcome = 'unblocked'",
+                     1));
+  CHECK(tg_optout().empty());
+  ApplyChange(s, tg, "in_progress", "in_progress", "Ersatzteil bestellt.");
+  REQUIRE(WaitFor([&] { return tg_sent().size() == 2; }));
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'chat_reply'") == 0);
+
+  // Blocked without our hearing of it: Telegram refuses the next notice with 403; the address
+  // is opted out, so the one after is not even queued.
+  fake.FailNextSends(
+      1, 403,
+      R"({"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"})");
+  ApplyChange(s, tg, "done", "done", "");
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'status'"
+                     " AND channel = 'telegram' AND status = 'failed'",
+                     1));
+  CHECK(tg_optout() == "refused");
+  ApplyChange(s, tg, "in_progress", "in_progress", "Doch noch nicht fertig.");
+  CHECK(status_rows() == 2);
+
+  // They write again: the bot runs for them, the refusal is over (and the new report's
+  // acknowledgement reaches them).
+  LoopTelegram(s, 5, chat, 21, {{"text", "Bank am Spielplatz ist zerbrochen"}});
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM chat_events WHERE dedupe_key = 'update:5'", 1));
+  CHECK(tg_optout().empty());
+  LoopTelegram(s, 6, chat, 22,
+               {{"location", {{"latitude", 50.9385312}, {"longitude", 6.9612786}}}});
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'telegram'"
+                     " AND status = 'sent'",
+                     2, std::chrono::seconds(30)));
+
+  // Their own STOP outlasts what ends an opt-out of ours: the bot started again, a message, an
+  // acknowledgement that reaches them.
+  auto seen = [&](int update, const std::string& outcome) {
+    return s.WaitForCount("SELECT count(*) FROM chat_events WHERE dedupe_key = 'update:" +
+                              std::to_string(update) + "' AND outcome = '" + outcome + "'",
+                          1);
+  };
+  LoopTelegram(s, 7, chat, 23, {{"text", "STOP"}});
+  REQUIRE(seen(7, "optout"));
+  CHECK(tg_optout() == "stop");
+  LoopMemberChange(s, 8, chat, "kicked", "member");
+  REQUIRE(seen(8, "unblocked"));
+  LoopTelegram(s, 9, chat, 25, {{"text", "Container am Markt quillt über"}});
+  LoopTelegram(s, 10, chat, 26,
+               {{"location", {{"latitude", 50.9395312}, {"longitude", 6.9622786}}}});
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'telegram'"
+                     " AND status = 'sent'",
+                     3, std::chrono::seconds(30)));
+  CHECK(tg_optout() == "stop");
+
+  // Taken out of order: a block (update 11) taken after a later update of the chat (12, START)
+  // is old news.
+  LoopTelegram(s, 12, chat, 27, {{"text", "START"}});
+  REQUIRE(seen(12, "optin"));
+  CHECK(tg_optout().empty());
+  LoopMemberChange(s, 11, chat, "member", "kicked");
+  REQUIRE(seen(11, "blocked"));
+  CHECK(tg_optout().empty());
+
+  // Twilio 21610: the number sent STOP to ours. Its acknowledgement fails, and no status SMS is
+  // queued after it.
+  fake.FailNextSends(1, 400,
+                     R"({"code": 21610, "message": "Attempt to send to unsubscribed recipient",)"
+                     R"( "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400})");
+  std::string sms_ref = PostApp(s, {{"description", "Ampel an der Kreuzung ist ausgefallen"},
+                                    {"category", "STR-01"},
+                                    {"lat", 50.93955},
+                                    {"lon", 6.96227},
+                                    {"phone", "+49 170 5550101"}});
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'sms'"
+                     " AND status = 'failed' AND last_error LIKE '21610 %'",
+                     1));
+  CHECK(One(s, "SELECT source FROM notification_optouts WHERE channel = 'sms'") == "refused");
+  ApplyChange(s, sms_ref, "accepted", "accepted", "");
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'status' AND channel = 'sms'") == 0);
+  // A new report's acknowledgement reaches the number (it sent START to ours since): over.
+  PostApp(s, {{"description", "Ampel an der Kreuzung ist wieder aus"},
+              {"category", "STR-01"},
+              {"lat", 50.93955},
+              {"lon", 6.96227},
+              {"phone", "0170 5550101"}});
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'sms'"
+                     " AND status = 'sent'",
+                     1));
+  CHECK(s.Count("SELECT count(*) FROM notification_optouts WHERE channel = 'sms'") == 0);
+}
+
+TEST_CASE(
+    "loop: an SMS goes to the typed number's E.164 form, and none to a landline or a number "
+    "without its area code",
+    "[integration][loop]") {
+  FakeProviders fake;
+  Stack s(LoopOptions(fake));
+  INFO(s.DispatcherLog());
+  INFO(s.WorkerLogs());
+  auto report = [&](const std::string& phone) {
+    return PostApp(s, {{"description", "Gullydeckel klappert laut"},
+                       {"category", "STR-01"},
+                       {"lat", 50.93855},
+                       {"lon", 6.96127},
+                       {"phone", phone}});
+  };
+  std::string mobile = report("0170 / 555 01-02");
+  std::string landline = report("0221 1234567");  // a landline in Cologne
+  std::string local = report("555 01 03");        // no area code
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 3));
+  REQUIRE(s.WaitForCount(
+      "SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'sms' AND status = 'sent'", 1));
+  std::vector<std::string> to;
+  for (const auto& m : fake.sent())
+    if (m.channel == "sms")
+      to.push_back(m.body["To"]);
+  CHECK(to == std::vector<std::string>{"+491705550102"});
+  // Kept as E.164 for the SMS (its limits compare that), as typed in the report.
+  CHECK(One(s, "SELECT address FROM outbox WHERE kind = 'ack' AND channel = 'sms'") ==
+        "+491705550102");
+  CHECK(One(s, "SELECT reporter->>'address' FROM tickets WHERE reference = '" + mobile + "'") ==
+        "0170 / 555 01-02");
+  // No SMS promised where none can go: the acknowledgement on no channel, the number kept.
+  for (const auto& ref : {landline, local}) {
+    CHECK(One(s, "SELECT reporter->'ack'->>'channel' FROM tickets WHERE reference = '" + ref +
+                     "'") == "none");
+  }
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'sms'") == 1);
+  // The same number typed another way is the same recipient: its acknowledgement is held by the
+  // limit on typed addresses (one an hour).
+  report("+49 (0)170 555 0102");
+  REQUIRE(
+      s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'sms'"
+                     " AND status = 'done' AND last_error LIKE 'recipient limit%'",
+                     1));
+  size_t sent = 0;
+  for (const auto& m : fake.sent())
+    sent += m.channel == "sms" ? 1 : 0;
+  CHECK(sent == 1);
 }
 
 }  // namespace loop_test

@@ -982,14 +982,15 @@ TEST_CASE(
     std::erase_if(items, [](const auto& item) { return item.name == "email"; });
     auto [page, row] = SendForm(s, items);
     CHECK_THAT(page, Catch::Contains("Bestätigung per SMS"));
-    CHECK(row == std::vector<std::string>{"sms", "+49 170 1234567", "pending", "+49 170 1234567"});
+    // The SMS goes to the number's E.164 form; the ticket keeps it as typed.
+    CHECK(row == std::vector<std::string>{"sms", "+491701234567", "pending", "+49 170 1234567"});
     CHECK_THAT(s.WorkerLogs(), Catch::Contains("\"acknowledgements_sent_on\":\"sms\""));
     auto form = s.Client().Get("/");
     REQUIRE(form);
-    CHECK_THAT(
-        form->body,
-        Catch::Contains("Nur für mögliche Rückfragen.") &&
-            Catch::Contains("Ohne E-Mail-Adresse erhalten Sie die Eingangsbestätigung per SMS."));
+    CHECK_THAT(form->body,
+               Catch::Contains("Nur für mögliche Rückfragen.") &&
+                   Catch::Contains("Ohne E-Mail-Adresse erhalten Sie die Eingangsbestätigung per "
+                                   "SMS, wenn Sie eine Handynummer angeben."));
   }
 }
 
