@@ -9,6 +9,7 @@
 
 #include "channels/open311/settings.hpp"
 #include "channels/webform/settings.hpp"
+#include "core/charset.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
 
@@ -95,8 +96,6 @@ Error311 Translate(const webform::FieldError& e, int max_chars) {
     return {"ADDRESS_TOO_LONG", "address_string is too long"};
   if (e.code == errors::kEmailInvalid)
     return {"EMAIL_INVALID", "email is not a valid e-mail address"};
-  if (e.code == errors::kPhoneInvalid)
-    return {"PHONE_INVALID", "phone is not a valid phone number"};
   if (e.code == errors::kInvalidUtf8)
     return {"400", "the request is not valid UTF-8"};
   if (e.code == errors::kControlCharacters)
@@ -167,27 +166,52 @@ Result<Form> ParseJsonBody(std::string_view body) {
       *out = v.get<std::string>();
     } else if (v.is_number()) {
       *out = v.dump();
+    } else if (v.is_boolean()) {
+      *out = v.get<bool>() ? "true" : "false";
     } else {
       return false;
     }
     return true;
   };
-  for (const auto& [key, value] : j.items()) {
-    if (value.is_null())
-      continue;
+  // A field read as text, as form-encoded: a string, a number, true or false, or an array of
+  // them (a repeated field). False if it is none.
+  auto add = [&](const std::string& key, const nlohmann::json& value) {
     std::string text;
     if (value.is_array()) {
       for (const auto& item : value) {
-        if (!scalar(item, &text)) {
-          return MakeError(errors::kFieldTypeInvalid, key + " must hold strings or numbers");
-        }
+        if (!scalar(item, &text))
+          return false;
         form.emplace_back(key, text);
       }
-    } else if (scalar(value, &text)) {
-      form.emplace_back(key, std::move(text));
-    } else {
-      return MakeError(errors::kFieldTypeInvalid, key + " must be a string or a number");
+      return true;
     }
+    if (!scalar(value, &text))
+      return false;
+    form.emplace_back(key, std::move(text));
+    return true;
+  };
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_null())
+      continue;
+    // The answers as one object, {"attribute": {"CODE": "v", "MULTI": ["a", "b"]}}: what a
+    // form sends as attribute[CODE]=v and attribute[MULTI][]=a.
+    if (key == "attribute" && value.is_object()) {
+      for (const auto& [code, answer] : value.items()) {
+        if (answer.is_null())
+          continue;
+        const std::string name =
+            "attribute[" + code + "]" + (answer.is_array() ? std::string("[]") : std::string());
+        if (!add(name, answer))
+          return MakeError(errors::kFieldTypeInvalid, "attribute." + code +
+                                                          " must be a string, a number or an "
+                                                          "array of them");
+      }
+      continue;
+    }
+    // An object, or an array holding one: refused where the request or update reads the field,
+    // ignored where it is a client's own (the Fields of ParseRequest and ParseUpdate decide).
+    if (!add(key, value))
+      form.emplace_back(key, std::string(kNotText));
   }
   return form;
 }
@@ -200,6 +224,89 @@ Result<Form> ParseBody(std::string_view content_type, std::string_view body) {
     return ParseJsonBody(body);
   return MakeError(errors::kUnsupportedMediaType,
                    "send application/x-www-form-urlencoded (or application/json)");
+}
+
+namespace {
+
+// The charset parameter of a Content-Type (lower case, without quotes), "" if none.
+std::string CharsetOf(std::string_view content_type) {
+  std::string type = AsciiLower(content_type);
+  for (size_t semi = type.find(';'); semi != std::string::npos; semi = type.find(';', semi + 1)) {
+    std::string_view param = TrimAscii(std::string_view(type).substr(semi + 1));
+    if (!param.starts_with("charset"))
+      continue;
+    param = TrimAscii(param.substr(7));
+    if (!param.starts_with("="))
+      continue;
+    std::string_view value = TrimAscii(param.substr(1));
+    value = value.substr(0, value.find(';'));
+    value = TrimAscii(value);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return std::string(value);
+  }
+  return "";
+}
+
+// The charset iconv is to read a form's text in where it is not UTF-8, by its Content-Type:
+// windows-1252 unlabelled (as the specification's form encoding usually is) or labelled Latin-1
+// (read as browsers read it); another label as named (iso-8859-15, koi8-r: whatever iconv
+// knows); "" for a text said to be UTF-8 (refused by the checks) or a label that is none.
+std::string ReadCharset(std::string_view content_type) {
+  const std::string label = CharsetOf(content_type);
+  if (label.empty() || IsWindows1252Label(label))
+    return "WINDOWS-1252";
+  if (label == "utf-8" || label == "utf8")
+    return "";
+  if (label.size() <= 40 && std::all_of(label.begin(), label.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+      }))
+    return label;
+  return "";
+}
+
+}  // namespace
+
+std::string TextAsUtf8(const std::string& text, std::string_view content_type) {
+  if (IsValidUtf8(text))
+    return text;
+  const std::string from = ReadCharset(content_type);
+  if (from.empty())
+    return text;
+  return ConvertToUtf8(text, from.c_str()).value_or(text);
+}
+
+std::optional<RecodedForm> RecodeForm(std::string_view content_type, const Form& form) {
+  if (AsciiLower(content_type).rfind("application/x-www-form-urlencoded", 0) != 0)
+    return std::nullopt;
+  // UTF-8 whatever the label says: some clients label UTF-8 bodies ISO-8859-1 (Apache
+  // HttpClient's form default), and Latin-1 text with accents is almost never valid UTF-8.
+  if (std::all_of(form.begin(), form.end(),
+                  [](const auto& f) { return IsValidUtf8(f.first) && IsValidUtf8(f.second); }))
+    return std::nullopt;
+  const std::string from = ReadCharset(content_type);
+  if (from.empty())
+    return std::nullopt;  // said to be UTF-8 and not (refused by the checks), or no label
+  // Field by field: one that is UTF-8 already (a name, a number, a URL) stays as it is.
+  auto recode = [&](const std::string& text) -> std::optional<std::string> {
+    if (IsValidUtf8(text))
+      return text;
+    return ConvertToUtf8(text, from.c_str());
+  };
+  RecodedForm out;
+  out.content_type = "application/x-www-form-urlencoded; charset=utf-8";
+  for (const auto& [name, value] : form) {
+    auto n = recode(name);
+    auto v = recode(value);
+    if (!n || !v)
+      return std::nullopt;  // a charset iconv does not know: checked as UTF-8
+    if (!out.raw.empty())
+      out.raw += '&';
+    out.raw += PercentEncode(*n) + "=" + PercentEncode(*v);
+    out.form.emplace_back(std::move(*n), std::move(*v));
+  }
+  return out;
 }
 
 std::string WithoutApiKey(std::string_view content_type, std::string_view body) {
@@ -291,6 +398,17 @@ class Fields {
   Fields(const Form& form, const std::set<std::string>& known,
          const std::set<std::string>& repeatable, Problems& p) {
     for (const auto& [name, value] : form) {
+      if (value == kNotText) {
+        // A JSON object or nested array (ParseJsonBody).
+        if (known.count(name) != 0 || name.rfind("attribute[", 0) == 0) {
+          p.bad.push_back(
+              {"400", PrintableName(name) + " must be a string, a number or an array of them"});
+        } else if (std::string printable = PrintableName(name);
+                   std::find(ignored_.begin(), ignored_.end(), printable) == ignored_.end()) {
+          ignored_.push_back(printable);
+        }
+        continue;
+      }
       if (name.rfind("attribute[", 0) == 0) {
         attributes_.emplace_back(name, value);
         continue;
@@ -338,18 +456,39 @@ const std::set<std::string>& RequestFields() {
   return kFields;
 }
 
-// media_url values: http(s), at most kMaxMediaUrls.
-void CheckMediaUrls(const std::vector<std::string>& urls, Problems& p) {
-  if (urls.size() > kMaxMediaUrls) {
-    p.bad.push_back({"MEDIA_URL_INVALID",
-                     "at most " + std::to_string(kMaxMediaUrls) + " media_url per request"});
-  }
-  for (const auto& url : urls) {
+const std::set<std::string>& UpdateFields() {
+  static const std::set<std::string> kFields = {
+      "api_key", "jurisdiction_id", "service_request_id", "update_id", "status", "description",
+      "updated_datetime", "media_url",
+      // Sent by FixMyStreet and mySociety's servers, not used here: no contact data is kept
+      // with an update (on FixMyStreet anyone may comment).
+      "first_name", "last_name", "email", "phone", "title", "service_request_id_ext",
+      "update_id_ext", "public_anonymity_required", "email_alerts_requested", "account_id",
+      "service_code"};
+  return kFields;
+}
+
+// media_url values: http(s) URLs of at most kMaxUrlBytes, at most kMaxMediaUrls of them. One that
+// is none (an app's content:// or file:// path, a URL cut short) or one too many cannot be
+// fetched: it is dropped and named in `ignored`, and the report goes in without it rather than
+// being lost for it (the worker reads the kept request the same way: MediaUrlsFromRaw).
+void KeepFetchable(std::vector<std::string>& urls, std::vector<std::string>& ignored) {
+  std::vector<std::string> kept;
+  bool odd = false, many = false;
+  for (auto& url : urls) {
     if (!IsHttpUrl(url)) {
-      p.bad.push_back({"MEDIA_URL_INVALID", "media_url must be an http or https URL"});
-      break;
+      odd = true;
+    } else if (kept.size() == kMaxMediaUrls) {
+      many = true;
+    } else {
+      kept.push_back(std::move(url));
     }
   }
+  urls = std::move(kept);
+  if (odd)
+    ignored.push_back("media_url (not an http or https URL)");
+  if (many)
+    ignored.push_back("media_url (more than " + std::to_string(kMaxMediaUrls) + ")");
 }
 
 // attribute[CODE]=v and attribute[CODE][]=v (several values) → the answers to the category's
@@ -471,7 +610,6 @@ void CheckOpen311Fields(const Fields& field, const PostRequest& req, const std::
   } else if (lat.empty() != lon.empty()) {
     p.bad.push_back({"LOCATION_INVALID", "lat and long must be given together"});
   }
-  CheckMediaUrls(req.media_urls, p);
   if (Utf8Length(name) > kMaxNameChars) {
     p.bad.push_back({"NAME_TOO_LONG", "first_name and last_name are too long"});
   }
@@ -482,7 +620,8 @@ void CheckOpen311Fields(const Fields& field, const PostRequest& req, const std::
 
 // The common checks (UTF-8, coordinates, e-mail, phone, lengths) are the web form's.
 webform::Validation ValidateAsForm(const Fields& field, const Config& config,
-                                   const std::vector<webform::UploadedFile>& photos, Problems& p) {
+                                   const std::vector<webform::UploadedFile>& photos,
+                                   std::vector<std::string>& ignored, Problems& p) {
   webform::Submission s;
   s.files = photos;
   auto put = [&](const char* key, const std::string& value) {
@@ -497,7 +636,14 @@ webform::Validation ValidateAsForm(const Fields& field, const Config& config,
   put("lon", lon);
   put("address", address.empty() ? AddressIdText(field("address_id")) : address);
   put("email", field("email"));
-  put("phone", field("phone"));
+  // A phone number of another form ("555-CALL-NOW", "+1 555 123 4567 ext. 12"; the
+  // specification does not say one) is dropped, named in `ignored`, rather than refusing the
+  // report: it is contact data only.
+  if (std::string phone = field("phone"); !phone.empty() && !webform::LooksLikePhone(phone)) {
+    ignored.push_back("phone (not a phone number)");
+  } else {
+    put("phone", phone);
+  }
   const auto& form = config.Get<webform::Settings>();
   const int max_chars = form.max_description_chars;
   webform::Limits limits{form.max_photos, form.max_photo_bytes, max_chars, false};
@@ -526,12 +672,13 @@ PostParse ParseRequest(const Form& form, const Config& config,
   req.account_id = field("account_id");
   req.media_urls = field.List("media_url");
   req.ignored_fields = field.ignored();
+  KeepFetchable(req.media_urls, req.ignored_fields);
   std::string name = field("first_name");
   std::string last = field("last_name");
   if (!last.empty())
     name += name.empty() ? last : " " + last;
   CheckOpen311Fields(field, req, name, config, p);
-  webform::Validation v = ValidateAsForm(field, config, photos, p);
+  webform::Validation v = ValidateAsForm(field, config, photos, req.ignored_fields, p);
   std::vector<ReportAttribute> attributes = ReadAttributes(
       field.attributes(), config.FindCategory(req.service_code), req.ignored_fields, p);
   std::vector<std::string> texts = {name, req.device_id, req.account_id};
@@ -824,19 +971,11 @@ std::string RenderUpdateCreated(const std::string& update_id, Format f) {
 }
 
 UpdateParse ParseUpdate(const Form& form, const Config& config) {
-  static const std::set<std::string> kKnown = {
-      "api_key", "jurisdiction_id", "service_request_id", "update_id", "status", "description",
-      "updated_datetime", "media_url",
-      // Sent by FixMyStreet and mySociety's servers, not used here: no contact data is kept
-      // with an update (on FixMyStreet anyone may comment).
-      "first_name", "last_name", "email", "phone", "title", "service_request_id_ext",
-      "update_id_ext", "public_anonymity_required", "email_alerts_requested", "account_id",
-      "service_code"};
   static const std::set<std::string> kRepeatable = {"media_url"};
   static const std::regex kStatus("^[A-Za-z_ ]{1,40}$");
   UpdateParse out;
   Problems p;
-  const Fields field(form, kKnown, kRepeatable, p);
+  const Fields field(form, UpdateFields(), kRepeatable, p);
   UpdatePost u;
   u.api_key = field("api_key");
   u.jurisdiction_id = field("jurisdiction_id");
@@ -875,9 +1014,10 @@ UpdateParse ParseUpdate(const Form& form, const Config& config) {
       break;
     }
   }
-  CheckMediaUrls(u.media_urls, p);
+  KeepFetchable(u.media_urls, u.ignored_fields);
   if (u.description.empty() && u.media_urls.empty() && u.status.empty())
-    p.bad.push_back({"400", "an update needs a description, a media_url or a status"});
+    p.bad.push_back(
+        {"400", "an update needs a description, a media_url (http or https) or a status"});
   if (Failed(p, out.failure))
     return out;
   out.update = std::move(u);

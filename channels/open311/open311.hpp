@@ -46,11 +46,31 @@ std::string RenderErrors(const std::vector<Error311>& errors, Format f);
 using Form = std::vector<std::pair<std::string, std::string>>;
 // application/x-www-form-urlencoded (the specification's format).
 Result<Form> ParseForm(std::string_view body);
-// A JSON object (some clients send one): strings and numbers; an array of strings stands for a
-// repeated field (attribute[CODE][]).
+// A JSON object (some clients send one): strings, numbers, true and false; an array of them
+// stands for a repeated field (attribute[CODE][]); an object "attribute" for the answers
+// (attribute[CODE]). A field of another shape (an object, a nested array) has the value
+// kNotText: ParseRequest and ParseUpdate refuse it where they read the field and ignore it
+// elsewhere.
 Result<Form> ParseJsonBody(std::string_view body);
+inline constexpr std::string_view kNotText{"\0(not text)", 11};
 // By Content-Type: form-encoded or JSON; anything else is an error "unsupported_media_type".
 Result<Form> ParseBody(std::string_view content_type, std::string_view body);
+
+// A form-encoded body in another charset, made UTF-8: its fields, the body re-encoded (as it is
+// kept with the report) and its Content-Type (charset=utf-8). For a body that is not UTF-8,
+// unlabelled (an older client's Latin-1) or labelled with a charset iconv knows (iso-8859-1 and
+// its aliases read as windows-1252, as browsers do); a field that is UTF-8 stays as it is.
+// nullopt where nothing is to be done: every field UTF-8 (also where the label says Latin-1: some
+// clients label UTF-8 so), labelled UTF-8 (checked as such), a charset iconv does not know.
+struct RecodedForm {
+  Form form;
+  std::string raw;
+  std::string content_type;
+};
+std::optional<RecodedForm> RecodeForm(std::string_view content_type, const Form& form);
+// One text of a form (a multipart text part) by the same rules, its part's Content-Type naming
+// the charset: as it is if UTF-8 or if said to be UTF-8 and not (refused by the checks).
+std::string TextAsUtf8(const std::string& text, std::string_view content_type);
 
 // The body without its api_key field (form-encoded or JSON), as it is kept with the report (the
 // raw payload, the queue message): the key is a secret and is checked at the gateway only.

@@ -299,6 +299,10 @@ Result<Routes::Body> Routes::ReadMultipart(const httplib::Request& req, httplib:
   std::vector<std::string> other_files;
   for (auto& p : parts) {
     if (p.filename.empty()) {
+      // A text part that is not UTF-8: in the charset its part names, or an older client's
+      // Latin-1 (RecodeForm's rules, for form-encoded bodies).
+      p.field = TextAsUtf8(p.field, "");
+      p.content = TextAsUtf8(p.content, p.declared_type);
       if (!body.raw.empty())
         body.raw += '&';
       body.raw += PercentEncode(p.field) + "=" + PercentEncode(p.content);
@@ -358,6 +362,13 @@ std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httpli
       return std::nullopt;
     }
     form = ParseBody(content_type, *raw);
+    if (form) {
+      if (auto recoded = RecodeForm(content_type, *form)) {
+        form = std::move(recoded->form);
+        raw = std::move(recoded->raw);
+        content_type = std::move(recoded->content_type);
+      }
+    }
   }
   if (!form) {
     Reject(res, f, One(400, form.error().message), form.error().code.str());
@@ -365,7 +376,7 @@ std::optional<Routes::Body> Routes::ReadBody(const httplib::Request& req, httpli
   }
   // The key comes as a form field (the specification) or in the query string; the field wins.
   for (const auto& [name, value] : *form) {
-    if (name == "api_key")
+    if (name == "api_key" && value != kNotText)
       key = std::string(TrimAscii(value));
   }
   auto client = ClientForKey(config(), key);

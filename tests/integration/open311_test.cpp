@@ -377,6 +377,80 @@ TEST_CASE("Open311 POST errors: wrong key 403 and missing fields 400, in the spe
                            "key_invalid\"} 1") != std::string::npos);
 }
 
+namespace {
+
+// UTF-8 text whose characters are all in Latin-1, as Latin-1 bytes (test data only).
+std::string Latin1(const std::string& utf8) {
+  std::string out;
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    auto c = static_cast<unsigned char>(utf8[i]);
+    if (c == 0xC2 || c == 0xC3) {
+      out += static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(utf8[++i]) & 0x3F));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Open311 POST in Latin-1 (labelled or not) becomes the ticket's UTF-8 text; an odd "
+    "media_url and phone are dropped, not the report",
+    "[open311]") {
+  Stack s(Open311Options());
+  auto fields = Fields("Straßenlaterne flackert, Gehweg dunkel");
+  fields.push_back({"media_url", "content://media/external/images/media/1"});
+  fields.push_back({"phone", "555-CALL-NOW"});
+  std::vector<std::pair<std::string, std::string>> latin1;
+  for (const auto& [k, v] : fields)
+    latin1.emplace_back(k, Latin1(v));
+  const std::string body = FormUrlEncode(latin1);
+  REQUIRE(body.find("Stra%DFen") != std::string::npos);
+  std::vector<std::string> ids;
+  // Latin-1 labelled so and unlabelled; and UTF-8 labelled Latin-1 (Apache HttpClient's form
+  // default).
+  const std::vector<std::pair<std::string, const char*>> posts = {
+      {body, "application/x-www-form-urlencoded; charset=ISO-8859-1"},
+      {body, "application/x-www-form-urlencoded"},
+      {FormUrlEncode(fields), "application/x-www-form-urlencoded; charset=iso-8859-1"}};
+  for (const auto& [sent, type] : posts) {
+    INFO(type);
+    auto res = s.Client().Post("/open311/v2/requests.json", sent, type);
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+    ids.push_back(json::parse(res->body)[0]["service_request_id"]);
+  }
+  for (const auto& id : ids) {
+    REQUIRE(s.WaitForCount(TicketCount(id), 1));
+    auto t = s.Query(
+        "SELECT report->>'text', reporter->>'name', address FROM tickets"
+        " WHERE reference = '" +
+        id + "'");
+    CHECK(t[0][0].as<std::string>() == "Straßenlaterne flackert, Gehweg dunkel");
+    CHECK(t[0][1].as<std::string>() == "Jürgen Müller");
+    CHECK(t[0][2].as<std::string>() == "Mühlenweg 12, 12345 Musterstadt");
+  }
+  // The Latin-1 ones kept as UTF-8 (both as the same body, beside the UTF-8 one as sent), the
+  // odd phone in no report; the odd URL is not among the photos the worker is to fetch.
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads WHERE position('Stra%C3%9Fen' in"
+                " convert_from(body, 'UTF8')) > 0") == 2);
+  CHECK(s.Count("SELECT count(*) FROM raw_payloads WHERE NOT position('Stra%C3%9Fen' in"
+                " convert_from(body, 'UTF8')) > 0") == 0);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE report::text LIKE '%CALL-NOW%'") == 0);
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") == 3);
+  CHECK(s.Count("SELECT count(*) FROM intake_keys WHERE position('content://' in envelope) > 0") ==
+        0);
+  // Said to be UTF-8 and not: refused, nothing stored.
+  auto wrong = s.Client().Post("/open311/v2/requests.json", body,
+                               "application/x-www-form-urlencoded; charset=utf-8");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 400);
+  CHECK(s.Count("SELECT count(*) FROM intake_keys") == 3);
+}
+
 TEST_CASE("Open311 services, definitions and discovery", "[open311]") {
   Stack s(Open311Options());
   auto services = GetJson(s, "/open311/v2/services.json");
