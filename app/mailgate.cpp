@@ -18,7 +18,7 @@ bearer secret email.intake_secret). Meant to be piped into by the town's mail se
 Postfix transport (docs/channels/email.md). GATEWAY_URL defaults to the configured gateway
 address. Exit codes as sendmail/Postfix expect them:
   0   accepted (the reference is printed)
-  65  refused for good (too large, too many attachments, not a message): the MTA bounces it
+  65  refused for good (too large, nested too deep, not a message): the MTA bounces it
       with the reason printed on stderr
   75  temporary failure (gateway or broker unavailable): the MTA keeps it and retries
 )";

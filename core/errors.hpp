@@ -141,7 +141,6 @@ inline constexpr ErrorCode kUnsupportedPhotoType{"unsupported_photo_type"};
 inline constexpr ErrorCode kMailInvalid{"mail_invalid"};
 inline constexpr ErrorCode kMailTooLarge{"mail_too_large"};
 inline constexpr ErrorCode kMailTooDeep{"mail_too_deep"};
-inline constexpr ErrorCode kMailTooManyAttachments{"mail_too_many_attachments"};
 inline constexpr ErrorCode kImapUnavailable{"imap_unavailable"};
 
 // Routing (routing/, rule changes)

@@ -254,6 +254,8 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
     flags.push_back("Foto nicht bereinigt, nicht gespeichert");
   if (files.documents_dropped)
     flags.push_back("Dokument nicht gespeichert (Datenschutz)");
+  if (mail.attachments_not_kept > 0)
+    flags.push_back("Anhänge über der Höchstzahl nicht gespeichert");
   *place_kind = r.location.lat ? "photo" : "none";
   std::optional<routing::PlaceMatch> place;
   if (!r.location.lat && gazetteer_ != nullptr)

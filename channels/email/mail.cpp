@@ -346,12 +346,6 @@ void Finish(GMimeMessage* m, const HeaderFacts& facts, std::string_view body, Ma
   mail->robot_reasons = std::move(robot.reasons);
 }
 
-Error TooManyAttachments(const Limits& limits) {
-  return MakeError(
-      errors::kMailTooManyAttachments,
-      "The mail has more than " + std::to_string(limits.max_attachments) + " attachments.");
-}
-
 }  // namespace internal
 
 using namespace internal;
@@ -517,10 +511,12 @@ Attachment MakeAttachment(GMimeObject* o) {
 }
 
 // Every leaf but the body and its alternative versions, in document order.
-Result<std::vector<Attachment>> CollectAttachments(GMimeObject* root, GMimeObject* body,
-                                                   const std::vector<GMimeObject*>& alternatives,
-                                                   const std::vector<GMimeObject*>& more,
-                                                   const Limits& limits) {
+// Every leaf but the body's, in the mail's order: the first Limits::max_attachments decoded,
+// the rest only counted in `not_kept`.
+std::vector<Attachment> CollectAttachments(GMimeObject* root, GMimeObject* body,
+                                           const std::vector<GMimeObject*>& alternatives,
+                                           const std::vector<GMimeObject*>& more,
+                                           const Limits& limits, int* not_kept) {
   std::vector<Attachment> out;
   std::vector<std::pair<GMimeObject*, bool>> stack = {{root, false}};
   while (!stack.empty()) {
@@ -532,7 +528,8 @@ Result<std::vector<Attachment>> CollectAttachments(GMimeObject* root, GMimeObjec
         continue;
       }
       if (static_cast<int>(out.size()) >= limits.max_attachments) {
-        return TooManyAttachments(limits);
+        ++*not_kept;
+        continue;
       }
       out.push_back(MakeAttachment(obj));
       continue;
@@ -606,17 +603,12 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits) {
   }
   std::vector<GMimeObject*> alternatives, more;
   GMimeObject* body = root == nullptr ? nullptr : ChooseBody(root, &alternatives, &more);
-  std::vector<Attachment> attachments;
-  if (root != nullptr) {
-    auto collected = CollectAttachments(root, body, alternatives, more, limits);
-    if (!collected) {
-      return collected.error();
-    }
-    attachments = std::move(collected).value();
-  }
   Mail mail;
+  if (root != nullptr) {
+    mail.attachments =
+        CollectAttachments(root, body, alternatives, more, limits, &mail.attachments_not_kept);
+  }
   HeaderFacts facts = ReadHeaders(message.get(), &mail);
-  mail.attachments = std::move(attachments);
   std::string text = BodyText(body);
   for (GMimeObject* part : more) {
     std::string rest = BodyText(part);

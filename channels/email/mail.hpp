@@ -57,6 +57,10 @@ struct Mail {
   // Every leaf that is not the chosen body or its HTML/plain alternative: images (inline ones
   // too), other files, the leaves of nested message/rfc822 parts, the parts of a DSN.
   std::vector<Attachment> attachments;
+  // Leaves beyond Limits::max_attachments: not decoded, not kept, only counted (a forwarded thread
+  // carries every mail's signature logos; the citizen's photos come first). The report is taken
+  // with the first ones and flagged.
+  int attachments_not_kept = 0;
   Robot robot = Robot::kNone;
   // One per rule that fired, e.g. "Auto-Submitted: auto-replied", "Return-Path: <>",
   // "Precedence: bulk", "X-Autoreply: yes", "List-Id", "multipart/report;
@@ -71,7 +75,7 @@ struct Mail {
   std::string references_reference;
 };
 
-// Errors (code): "mail_too_large", "mail_too_many_attachments", "mail_too_deep", "mail_invalid"
+// Errors (code): "mail_too_large", "mail_too_deep", "mail_invalid"
 // (not a message, no header block, truncated: a multipart without its closing boundary). An
 // error never comes with a partial result.
 Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});

@@ -202,18 +202,21 @@ Result<Mail> FromMailgun(const std::vector<FormField>& fields, const Limits& lim
   }
   std::map<std::string, std::string> cids = ContentIds(Value(fields, "content-id-map"));
   std::vector<Attachment> attachments;
+  int not_kept = 0;
   for (const auto& f : fields) {
     if (!f.filename.empty() || f.name.rfind("attachment-", 0) == 0) {
       if (f.name == "attachment-count") {
         continue;
       }
       if (static_cast<int>(attachments.size()) >= limits.max_attachments) {
-        return TooManyAttachments(limits);
+        ++not_kept;  // Mail::attachments_not_kept
+        continue;
       }
       attachments.push_back(FromFile(f, cids, "application/octet-stream"));
     }
   }
   Mail mail;
+  mail.attachments_not_kept = not_kept;
   HeaderFacts facts = ReadHeaders(message.get(), &mail);
   if (const FormField* subject = Find(fields, "subject")) {
     mail.subject = std::string(TrimAscii(FixDecodedText(subject->value)));
@@ -268,12 +271,14 @@ Result<Mail> FromSendGrid(const std::vector<FormField>& fields, const Limits& li
   std::map<std::string, std::string> cids = ContentIds(Value(fields, "content-ids"));
   Json info = Json::parse(Value(fields, "attachment-info"), nullptr, false);
   std::vector<Attachment> attachments;
+  int not_kept = 0;
   for (const auto& f : fields) {
     if (f.filename.empty()) {
       continue;
     }
     if (static_cast<int>(attachments.size()) >= limits.max_attachments) {
-      return TooManyAttachments(limits);
+      ++not_kept;  // Mail::attachments_not_kept
+      continue;
     }
     std::string info_type;
     if (info.is_object() && info.contains(f.name) && info[f.name].is_object() &&
@@ -303,6 +308,7 @@ Result<Mail> FromSendGrid(const std::vector<FormField>& fields, const Limits& li
     }
   }
   mail.attachments = std::move(attachments);
+  mail.attachments_not_kept = not_kept;
   std::string text = transcoded("text").value_or("");
   std::string body = !TrimAscii(text).empty() ? text : HtmlToText(transcoded("html").value_or(""));
   Finish(message.get(), facts, body, &mail);

@@ -76,6 +76,4 @@ HeaderFacts ReadHeaders(GMimeMessage* message, Mail* mail);
 // are known.
 void Finish(GMimeMessage* message, const HeaderFacts& facts, std::string_view body, Mail* mail);
 
-Error TooManyAttachments(const Limits& limits);
-
 }  // namespace meldestelle::email::internal

@@ -124,19 +124,24 @@ struct ParsedFields {
   }
 };
 
-// The most fields (parts) an inbound-parse webhook's body may have: a message's headers, text,
-// HTML, envelope and up to email.max_attachments attachments are a few dozen.
+// The most text fields an inbound-parse webhook's body may have: a message's headers, text,
+// HTML, envelope and the like are a few dozen.
 constexpr size_t kMaxFields = 200;
+// The most file parts: those beyond email.max_attachments (up to 1,000) are not kept, but the
+// mail is taken (a forwarded thread's signature logos are parts too); their bytes count against
+// the size limit.
+constexpr size_t kMaxFileParts = 2000;
 
 Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::ContentReader& reader,
                                 size_t cap) {
   ParsedFields p;
   size_t total = 0;
   if (req.is_multipart_form_data()) {
+    size_t text_fields = 0, file_parts = 0;
     p.ok = reader(
         [&](const httplib::MultipartFormData& h) {
           p.fields.push_back({h.name, h.filename, h.content_type, {}});
-          return p.fields.size() <= kMaxFields;
+          return h.filename.empty() ? ++text_fields <= kMaxFields : ++file_parts <= kMaxFileParts;
         },
         [&](const char* data, size_t n) {
           total += n;

@@ -396,8 +396,22 @@ TEST_CASE("provider posts obey the attachment and size limits", "[mail]") {
   }
   Limits two;
   two.max_attachments = 2;
-  CHECK(FromMailgun(fields, two).error().code.name() == "mail_too_many_attachments");
-  CHECK(Unwrap(FromMailgun(fields)).attachments.size() == 3);
+  // Beyond the number: the first ones kept, the rest counted, the mail taken.
+  Mail cut = Unwrap(FromMailgun(fields, two));
+  CHECK(cut.attachments.size() == 2);
+  CHECK(cut.attachments_not_kept == 1);
+  CHECK(cut.attachments[0].bytes == kJpeg);
+  Mail all = Unwrap(FromMailgun(fields));
+  CHECK(all.attachments.size() == 3);
+  CHECK(all.attachments_not_kept == 0);
+  std::vector<FormField> sendgrid = {{"from", "", "", "a@example.org"},
+                                     {"subject", "", "", "Fotos"},
+                                     {"text", "", "", "siehe Anhang"}};
+  for (int i = 1; i <= 3; ++i)
+    sendgrid.push_back({"attachment" + std::to_string(i), "f.jpg", "image/jpeg", kJpeg});
+  Mail cut_sendgrid = Unwrap(FromSendGrid(sendgrid, two));
+  CHECK(cut_sendgrid.attachments.size() == 2);
+  CHECK(cut_sendgrid.attachments_not_kept == 1);
   Limits tiny;
   tiny.max_bytes = 100;
   CHECK(FromMailgun(fields, tiny).error().code.name() == "mail_too_large");
@@ -627,7 +641,7 @@ TEST_CASE("a nested message/rfc822 is walked for attachments, not taken as the b
 // ---- limits and broken input
 // ---------------------------------------------------------------------
 
-TEST_CASE("twenty attachments are fine, twenty-one are refused", "[mail]") {
+TEST_CASE("twenty attachments are kept; of more, the first twenty, the rest counted", "[mail]") {
   auto with = [](int n) {
     std::vector<std::string> parts = {Part({"Content-Type: text/plain"}, "Viele Fotos")};
     for (int i = 0; i < n; ++i) {
@@ -641,10 +655,19 @@ TEST_CASE("twenty attachments are fine, twenty-one are refused", "[mail]") {
   Mail ok = Parsed(with(20));
   CHECK(ok.attachments.size() == 20);
   CHECK(ok.attachments[19].filename == "f19.jpg");
-  CHECK(CodeOf(with(21)) == "mail_too_many_attachments");
+  CHECK(ok.attachments_not_kept == 0);
+  Mail more = Parsed(with(25));
+  REQUIRE(more.attachments.size() == 20);
+  CHECK(more.attachments[0].filename == "f0.jpg");
+  CHECK(more.attachments[19].filename == "f19.jpg");
+  CHECK(more.attachments_not_kept == 5);
+  CHECK(more.text.ends_with("Viele Fotos"));
   Limits three;
   three.max_attachments = 3;
-  CHECK(CodeOf(with(4), three) == "mail_too_many_attachments");
+  auto cut = ParseMail(with(4), three);
+  REQUIRE(cut.ok());
+  CHECK(cut->attachments.size() == 3);
+  CHECK(cut->attachments_not_kept == 1);
 }
 
 namespace {

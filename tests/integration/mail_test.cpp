@@ -203,6 +203,43 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
 
+TEST_CASE(
+    "E-mail: a mail with more parts than email.max_attachments becomes a ticket with the first "
+    "ones, flagged",
+    "[integration][mail]") {
+  Stack s(MailOptions());
+  const std::string from = "weiter+" + RandomHex(4) + "@example.org";
+  // A forwarded thread: the citizen's words, then every earlier mail's signature logo.
+  std::string mail = "From: " + from +
+                     "\r\nTo: maengel@musterstadt.example\r\nSubject: WG: Ampel defekt\r\n"
+                     "Date: Fri, 27 Nov 2026 09:00:00 +0100\r\nMessage-ID: <" +
+                     RandomHex(8) +
+                     "@example.org>\r\nMIME-Version: 1.0\r\n"
+                     "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+                     "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                     "Die Ampel an der Lindenstraße 13 ist seit gestern aus.\r\n";
+  const std::string logo = Base64Encode(VectorFile("webform/tiny-test.jpg"));
+  for (int i = 0; i < 23; ++i) {
+    mail += "--b1\r\nContent-Type: image/jpeg\r\nContent-Disposition: inline; filename=\"logo" +
+            std::to_string(i) + ".jpg\"\r\nContent-ID: <logo" + std::to_string(i) +
+            "@example.org>\r\nContent-Transfer-Encoding: base64\r\n\r\n" + logo + "\r\n";
+  }
+  mail += "--b1--\r\n";
+  fs::path file = s.dir() / "many.eml";
+  std::ofstream(file, std::ios::binary) << mail;
+  int status = -1;
+  std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets WHERE channel = 'email'", 1));
+  CHECK(s.Count("SELECT count(*) FROM attachments") == 20);
+  CHECK(One(s, "SELECT min(filename) || ' ' || max(position) FROM attachments") == "logo0.jpg 19");
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Anhänge über der Höchstzahl nicht gespeichert'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE text LIKE '%Ampel an der Lindenstraße%'") == 1);
+}
+
 TEST_CASE("E-mail: a mail written in Russian is acknowledged in Russian",
           "[integration][mail][imap]") {
   REQUIRE_FALSE(Env("MELDESTELLE_IMAP_URL").empty());
