@@ -344,17 +344,17 @@ Result<bool> AskCitizen(db::Tx& tx, const Config& config, const StaffActor& acto
                        "the citizen cannot be asked: they are reached by SMS, which cannot carry "
                        "their answer back here; call them instead; nothing was sent");
     }
-    // A number typed into a report that no SMS reaches (a landline, no area code): no
-    // acknowledgement went to it, and staff can call it.
-    if (!tx.exec_params("SELECT 1 FROM tickets WHERE id = $1::uuid"
+    // A number typed into a report (not a caller's, who may have declined the SMS) with no
+    // acknowledgement to it: no SMS reaches it here, and staff can call it.
+    if (!tx.exec_params("SELECT 1 FROM tickets WHERE id = $1::uuid AND channel <> 'phone'"
                         " AND reporter->'ack'->>'channel' = 'none'"
                         " AND coalesce(reporter->>'address', '') ~ '^[+0-9 ()/.-]{6,}$'",
                         t.id)
              .empty()) {
       return MakeError(errors::kNoWayBack,
-                       "the citizen cannot be asked: they left only a phone number that no SMS "
-                       "reaches (a landline, or one without its area code); call them instead; "
-                       "nothing was sent");
+                       "the citizen cannot be asked: they left only a phone number, and no SMS "
+                       "goes to it here (a landline, one without its area code, or no SMS "
+                       "account); call them instead; nothing was sent");
     }
     return MakeError(errors::kNoWayBack,
                      "the citizen cannot be asked: they left no contact (or no consent to SMS), "

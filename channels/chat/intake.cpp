@@ -306,19 +306,29 @@ Status ChatIntake::ProcessEvent(const Batch& batch, const Batch::Item& item, boo
 // message, the bot started again), and a start does not end a later block.
 void ChatIntake::MemberChange(db::Tx& tx, const ChatEvent& e) {
   const bool blocked = e.provider_type == "blocked";
+  LockSender(tx, e);
   if (!RememberProviderEvent(tx, e.channel, e.dedupe_key, e.sender, e.provider_type))
     return;
   if (blocked) {
+    // Later: an update that ends a block (EndBlock: a start, a message that was taken).
     tx.exec_params0(
         "INSERT INTO notification_optouts (channel, address, source) SELECT $1, $2, 'blocked'"
         " WHERE NOT " +
-            std::string(kLaterUpdate) + " AND l.outcome NOT IN ('status', 'blocked'))" +
+            std::string(kLaterUpdate) +
+            " AND l.outcome NOT IN ('status', 'blocked', 'rate_limited', 'location_update'))" +
             " ON CONFLICT (channel, address) DO NOTHING",
         e.channel, e.sender, UpdateNumber(e.dedupe_key));
   } else {
     EndBlock(tx, e);
   }
   tx.commit();
+}
+
+// One sender's events, one transaction at a time (key space 7412006, as the drafts): a block and
+// a start (or a message) of one chat taken at once by two workers would each miss the other.
+void ChatIntake::LockSender(db::Tx& tx, const ChatEvent& e) {
+  tx.exec_params("SELECT pg_advisory_xact_lock(7412006, hashtext($1 || '/' || $2))", e.channel,
+                 e.sender);
 }
 
 // A sign that the chat takes the bot's messages again (started again, a message from it): an
@@ -373,8 +383,10 @@ void ChatIntake::Remember(db::Tx& tx, const Step& s) {
   if (!s.batch.raw.body.empty())
     tickets::StoreRawPayload(tx, s.batch.raw);
   // A Telegram user who writes has the bot running: a block we heard of is over.
-  if (e.channel == "telegram")
+  if (e.channel == "telegram") {
+    LockSender(tx, e);
     EndBlock(tx, e);
+  }
 }
 
 // An edit changes the draft while it is open; afterwards it is ignored.
@@ -633,9 +645,8 @@ std::string ChatIntake::TicketAwaitingPlace(db::Tx& tx, const std::string& chann
 void ChatIntake::AddToDraft(db::Tx& tx, const Step& s) {
   const ChatEvent& e = s.e;
   // Two first messages of one sender processed at once (two workers) must not both open a
-  // draft: serialise per sender (key space 7412006).
-  tx.exec_params("SELECT pg_advisory_xact_lock(7412006, hashtext($1 || '/' || $2))", e.channel,
-                 e.sender);
+  // draft: serialise per sender.
+  LockSender(tx, e);
   auto open = tx.exec_params(
       "SELECT id, state FROM chat_drafts WHERE channel = $1 AND sender = $2"
       " AND state <> 'published' FOR UPDATE",

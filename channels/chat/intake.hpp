@@ -47,6 +47,7 @@ class ChatIntake {
   void ApplyEdit(db::Tx& tx, const ChatEvent& e);
   void MemberChange(db::Tx& tx, const ChatEvent& e);
   void EndBlock(db::Tx& tx, const ChatEvent& e);
+  static void LockSender(db::Tx& tx, const ChatEvent& e);
   void Unsupported(db::Tx& tx, const Step& s);
   void TakeWords(db::Tx& tx, const Step& s);
   bool Command(db::Tx& tx, const Step& s);

@@ -141,7 +141,10 @@ Result<ParsedFields> ReadFields(const httplib::Request& req, const httplib::Cont
     p.ok = reader(
         [&](const httplib::MultipartFormData& h) {
           p.fields.push_back({h.name, h.filename, h.content_type, {}});
-          return h.filename.empty() ? ++text_fields <= kMaxFields : ++file_parts <= kMaxFileParts;
+          // Mailgun's attachment-N parts are files, with or without a file name.
+          const bool file = !h.filename.empty() ||
+                            (h.name.rfind("attachment-", 0) == 0 && h.name != "attachment-count");
+          return file ? ++file_parts <= kMaxFileParts : ++text_fields <= kMaxFields;
         },
         [&](const char* data, size_t n) {
           total += n;

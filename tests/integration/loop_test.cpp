@@ -676,10 +676,13 @@ TEST_CASE(
   Stack s(LoopOptions(fake));
   INFO(s.DispatcherLog());
   INFO(s.WorkerLogs());
+  int reports = 0;
   auto report = [&](const std::string& phone) {
+    // Places far apart: no report is another's duplicate.
+    ++reports;
     return PostApp(s, {{"description", "Gullydeckel klappert laut"},
                        {"category", "STR-01"},
-                       {"lat", 50.93855},
+                       {"lat", 50.93855 + 0.01 * reports},
                        {"lon", 6.96127},
                        {"phone", phone}});
   };
@@ -705,6 +708,17 @@ TEST_CASE(
                      "'") == "none");
   }
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE channel = 'sms'") == 1);
+  // Staff who want to ask the landline's reporter are told to call; nothing changes.
+  const std::string dept =
+      One(s, "SELECT department_id FROM tickets WHERE reference = '" + landline + "'");
+  auto asked = s.Client().Post(("/api/v1/tickets/" + landline + "/question").c_str(),
+                               {{"Authorization", "Bearer " + s.DepartmentToken(dept)}},
+                               R"({"question":"Welche Seite der Straße?"})", "application/json");
+  REQUIRE(asked);
+  INFO(asked->body);
+  CHECK(asked->status == 409);
+  CHECK_THAT(asked->body, Catch::Contains("no_way_back") && Catch::Contains("call them instead"));
+  CHECK(s.Count("SELECT count(*) FROM ticket_history WHERE action = 'question'") == 0);
   // The same number typed another way is the same recipient: its acknowledgement is held by the
   // limit on typed addresses (one an hour).
   report("+49 (0)170 555 0102");
