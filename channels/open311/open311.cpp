@@ -471,7 +471,7 @@ const std::set<std::string>& UpdateFields() {
 // media_url values: http(s) URLs of at most kMaxUrlBytes, at most kMaxMediaUrls of them. One that
 // is none (an app's content:// or file:// path, a URL cut short) or one too many cannot be
 // fetched: it is dropped and named in `ignored`, and the report goes in without it rather than
-// being lost for it (the worker reads the kept request the same way: MediaUrlsFromRaw).
+// being lost for it. The worker reads the kept request by the same rule (MediaUrlsFromRaw).
 void KeepFetchable(std::vector<std::string>& urls, std::vector<std::string>& ignored) {
   std::vector<std::string> kept;
   bool odd = false, many = false;
@@ -707,15 +707,15 @@ PostParse ParseRequest(const Form& form, const Config& config,
 }
 
 std::vector<std::string> MediaUrlsFromRaw(const RawPayload& raw) {
-  std::vector<std::string> urls;
+  std::vector<std::string> urls, ignored;
   auto form = ParseBody(raw.content_type, raw.body);
   if (!form)
     return urls;
   for (const auto& [name, value] : *form) {
-    std::string url(TrimAscii(value));
-    if (name == "media_url" && IsHttpUrl(url) && urls.size() < kMaxMediaUrls)
-      urls.push_back(url);
+    if (name == "media_url")
+      urls.emplace_back(TrimAscii(value));
   }
+  KeepFetchable(urls, ignored);  // the gateway's rule (ParseRequest)
   return urls;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/phone.hpp"
 
 namespace meldestelle::phone {
 
@@ -48,6 +49,12 @@ struct Settings {
   // overrides of the built-in script (docs/channels/phone.md, "What the caller hears").
   std::map<std::string, std::map<std::string, std::string>> texts;
   bool enabled() const { return !auth_token.empty(); }
+  // A number as typed ("0170 123 45 67"), as the E.164 number an SMS goes to ("+491701234567";
+  // core/phone.hpp, national numbers with country_code); "" if it is none.
+  std::string InternationalNumber(std::string_view typed) const {
+    std::string digits = PhoneE164Digits(typed, country_code);
+    return digits.empty() ? std::string() : "+" + digits;
+  }
   // Whether a caller's number (E.164, as twilio::CallerNumber gives it) can take an SMS.
   bool TakesSms(std::string_view number) const {
     if (number.empty())

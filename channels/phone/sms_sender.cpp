@@ -7,7 +7,6 @@
 #include "channels/phone/twilio.hpp"
 #include "core/crypto.hpp"
 #include "core/http_client.hpp"
-#include "core/phone.hpp"
 #include "core/texts.hpp"
 #include "tickets/notice_limits.hpp"
 #include "tickets/notices.hpp"
@@ -69,12 +68,11 @@ outbox::Plan SmsSender::Prepare(db::Tx& tx, const outbox::Row& row) {
   // by a version before it may hold the number as typed ("0170 123 45 67"): made the E.164
   // number Twilio takes (error 21211 otherwise), and not tried where no SMS can reach it.
   const auto& ph = config_.Get<Settings>();
-  std::string digits = PhoneE164Digits(row.address, ph.country_code);
-  if (digits.empty())
+  std::string to = ph.InternationalNumber(row.address);
+  if (to.empty())
     return outbox::Plan::Fail(
         "not a number an SMS can reach: it needs its area code (0170 …) or its country code "
         "(+49 170 …)");
-  std::string to = "+" + digits;
   // A landline takes no SMS (Twilio 21614): not tried, as no caller from one is offered one.
   if (!ph.TakesSms(to))
     return outbox::Plan::Fail("not a mobile number (phone.sms_prefixes): no SMS sent");

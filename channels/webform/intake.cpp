@@ -14,7 +14,6 @@
 #include "core/errors.hpp"
 #include "core/json_parse.hpp"
 #include "core/media.hpp"
-#include "core/phone.hpp"
 #include "core/photo.hpp"
 #include "core/smtp_client.hpp"
 #include "core/text.hpp"
@@ -356,8 +355,8 @@ void ReadContact(const Submission& s, const Limits& limits, const Config& config
     // takes no SMS). One without its area code, or a landline, gets none, and the thanks page
     // promises none. The report keeps the number as typed (reporter.address).
     const auto& ph = config.Get<phone::Settings>();
-    std::string digits = PhoneE164Digits(ack_address, ph.country_code);
-    ack_address = digits.empty() || !ph.TakesSms("+" + digits) ? "" : "+" + digits;
+    std::string to = ph.InternationalNumber(ack_address);
+    ack_address = !to.empty() && ph.TakesSms(to) ? to : "";
   }
   if (!ack_address.empty() && can_send(channel)) {
     r.reporter.ack_channel = channel;
