@@ -82,6 +82,7 @@ Result<Mail> MailIntake::Parse(const Message& m) const {
   }
   if (!parsed)
     return MakeError(errors::kMailInvalid, parsed.error().message);
+  TakeFormRelay(cfg.form_senders, cfg.from, &*parsed);
   return parsed;
 }
 
@@ -224,14 +225,17 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
   std::string address = IsRecipientAddress(mail.reply_to)       ? mail.reply_to
                         : IsRecipientAddress(mail.from_address) ? mail.from_address
                                                                 : "";
-  r.reporter.address = mail.from_address;
+  // A web form's mail (Mail::relayed_by) is the citizen's at its Reply-To; its From's display
+  // name is often theirs ("[your-name] <wordpress@…>").
+  r.reporter.address = mail.relayed_by.empty() ? mail.from_address : mail.reply_to;
   r.reporter.name = mail.from_name;
   // The acknowledgement in the language the citizen wrote in, where its letters tell
   // (docs/languages.md); German otherwise.
   if (std::string written = texts::LanguageOfText(mail.text); !written.empty())
     r.reporter.language = written;
   // Never to our own address (a mail "from" it is an echo or a forgery: channels.md 4.6). A
-  // mail from it with a citizen's Reply-To (the town's website form) is answered to the citizen.
+  // mail from it, or from one of email.form_senders, with a citizen's Reply-To (the town's
+  // website form) is answered to the citizen (TakeFormRelay in Parse).
   const std::string& own = config_.Get<Settings>().from;
   const bool ours = AsciiEqualIgnoringCase(address, own);
   bool answer = mail.robot == Robot::kNone && !mail.return_path_empty && !address.empty() && !ours;

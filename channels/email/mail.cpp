@@ -685,6 +685,22 @@ void StripPart(GMimeObject* /*parent*/, GMimeObject* part, gpointer data) {
 
 }  // namespace
 
+bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_view own, Mail* mail) {
+  auto listed = [&](std::string_view address) {
+    return AsciiEqualIgnoringCase(address, own) ||
+           std::any_of(form_senders.begin(), form_senders.end(),
+                       [&](const std::string& s) { return AsciiEqualIgnoringCase(address, s); });
+  };
+  if (mail->robot == Robot::kBounce || !IsRecipientAddress(mail->reply_to) ||
+      !listed(mail->from_address) || listed(mail->reply_to))
+    return false;
+  mail->relayed_by = mail->from_address;
+  mail->robot = Robot::kNone;
+  mail->robot_reasons.clear();
+  mail->return_path_empty = false;
+  return true;
+}
+
 std::string WithoutAttachments(std::string_view raw) {
   EnsureGMime();
   GMimeParserOptions* options = NewParserOptions();

@@ -73,12 +73,22 @@ struct Mail {
   // address among the recipients (maengel+4KQ7XRT2WNPA@…), normalised and checked with
   // ParseReference; "" if none.
   std::string references_reference;
+  // The town's web form that relayed the mail (TakeFormRelay): its From address; "" for a mail
+  // the citizen sent.
+  std::string relayed_by;
 };
 
 // Errors (code): "mail_too_large", "mail_too_deep", "mail_invalid"
 // (not a message, no header block, truncated: a multipart without its closing boundary). An
 // error never comes with a partial result.
 Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});
+
+// A mail the town's web form relayed: its From is `own` (our address) or one of `form_senders`
+// (lower case), its one Reply-To another address that may become a recipient. Such a mail is
+// the citizen's: `relayed_by` is set to the From, and what the form's sending alone made a robot
+// (its noreply@ address, its Auto-Submitted, an empty Return-Path) no longer counts. A bounce
+// stays one. Returns whether the mail was taken as relayed.
+bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_view own, Mail* mail);
 
 // The mail as we keep it for evidence (raw_payloads; docs/datenschutz.md, "Minimisation"): its
 // headers and text, every other part (photos with their EXIF, documents, attached messages)

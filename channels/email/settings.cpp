@@ -1,17 +1,18 @@
 #include "channels/email/settings.hpp"
 
 #include "core/config_section.hpp"
+#include "core/smtp_client.hpp"
+#include "core/text.hpp"
 
 namespace meldestelle::email {
 
 void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& out) {
-  if (!node ||
-      !rd.ExpectMap(node, "email",
-                    {"smtp_url", "smtp_user", "smtp_password", "smtp_timeout_seconds", "from",
-                     "from_name", "templates",
-                     "intake_secret", "imap_url", "imap_user", "imap_password",
-                     "imap_interval_seconds", "mailgun_signing_key", "sendgrid_secret",
-                     "max_message_bytes", "max_attachments", "max_depth"}))
+  if (!node || !rd.ExpectMap(node, "email",
+                             {"smtp_url", "smtp_user", "smtp_password", "smtp_timeout_seconds",
+                              "from", "from_name", "templates", "intake_secret", "imap_url",
+                              "imap_user", "imap_password", "imap_interval_seconds",
+                              "mailgun_signing_key", "sendgrid_secret", "form_senders",
+                              "max_message_bytes", "max_attachments", "max_depth"}))
     return;
   const YAML::Node& n = node;
 
@@ -30,6 +31,12 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
              &out.mailgun_signing_key);
   ReadSecret(rd, n, "sendgrid_secret", "email", "MELDESTELLE_SENDGRID_SECRET",
              &out.sendgrid_secret);
+  rd.StringList(n, "form_senders", &out.form_senders, "email");
+  for (auto& a : out.form_senders) {
+    a = AsciiLower(a);
+    if (!IsRecipientAddress(a))
+      rd.Fail(n["form_senders"], "email.form_senders", "'" + a + "' is no e-mail address");
+  }
   rd.Int(n, "max_message_bytes", &out.max_message_bytes, 1024, int64_t{1} << 31, "email");
   rd.Int(n, "max_attachments", &out.max_attachments, 0, 1000, "email");
   rd.Int(n, "max_depth", &out.max_depth, 1, 100, "email");

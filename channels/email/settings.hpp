@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -43,6 +44,11 @@ struct Settings {
   int imap_interval_seconds = 30;
   std::string mailgun_signing_key;  // /webhooks/mailgun; empty = off
   std::string sendgrid_secret;  // /webhooks/sendgrid?key=… or Basic auth password; empty = off
+  // The town's own web forms that mail a citizen's report to the inbox (docs/channels/email.md,
+  // "Web forms"): the From is the form's (often noreply@), the citizen is the Reply-To. Mails
+  // from these addresses (and from `from`) with one usable Reply-To are the citizen's: answered
+  // there, and the form's address makes no robot. Lower case.
+  std::vector<std::string> form_senders;
   int64_t max_message_bytes = 30 * 1024 * 1024;
   int max_attachments = 20;
   int max_depth = 10;

@@ -835,6 +835,49 @@ TEST_CASE("every robot rule fires on its own, with its reason", "[mail]") {
   CHECK(both.robot_reasons.size() == 2);
 }
 
+TEST_CASE("a web form's relayed mail is the citizen's at its Reply-To", "[mail]") {
+  const std::vector<std::string> forms = {"noreply@stadt.example", "wordpress@stadt.example"};
+  const std::string own = "maengel@stadt.example";
+  auto mail = [](const std::string& from, const std::string& reply_to,
+                 std::vector<std::string> more = {}) {
+    more.push_back("From: " + from);
+    if (!reply_to.empty())
+      more.push_back("Reply-To: " + reply_to);
+    more.insert(more.end(), {"Subject: Kontaktformular", "Content-Type: text/plain"});
+    return Parsed(Msg(more, "Laterne aus"));
+  };
+  // A listed noreply@ form with Auto-Submitted and an empty Return-Path: relayed, no robot.
+  Mail m = mail("Erika Muster <NoReply@Stadt.example>", "erika@example.org",
+                {"Return-Path: <>", "Auto-Submitted: auto-generated"});
+  REQUIRE(m.robot == Robot::kAutoReply);
+  CHECK(TakeFormRelay(forms, own, &m));
+  CHECK(m.relayed_by == "NoReply@Stadt.example");
+  CHECK(m.robot == Robot::kNone);
+  CHECK(m.robot_reasons.empty());
+  CHECK_FALSE(m.return_path_empty);
+  // Our own address relays too, listed or not.
+  Mail ours = mail(own, "erika@example.org");
+  CHECK(TakeFormRelay({}, own, &ours));
+  // Not relayed: a sender not listed, no Reply-To, a list of them, one that is a form itself or
+  // ours, an address no mail can go to, and a bounce.
+  for (Mail other :
+       {mail("noreply@elsewhere.example", "erika@example.org"), mail("noreply@stadt.example", ""),
+        mail("noreply@stadt.example", "a@example.org, b@example.org"),
+        mail("noreply@stadt.example", "wordpress@stadt.example"),
+        mail("noreply@stadt.example", own), mail("noreply@stadt.example", "erika@localhost"),
+        Parsed(Msg(
+            {"From: noreply@stadt.example", "Reply-To: erika@example.org", "Subject: Returned mail",
+             "Content-Type: multipart/report; report-type=delivery-status;"
+             " boundary=r"},
+            Multipart("r", {Part({"Content-Type: text/plain"}, "failed")})))}) {
+    INFO(other.from_address << " / " << other.reply_to);
+    const Robot before = other.robot;
+    CHECK_FALSE(TakeFormRelay(forms, own, &other));
+    CHECK(other.relayed_by.empty());
+    CHECK(other.robot == before);
+  }
+}
+
 TEST_CASE("a DSN names the original Message-ID from its message/rfc822 part", "[mail]") {
   std::string original =
       Msg({"From: maengel@stadt.example", "To: tippfehler@example.org", "Subject: Ihre Meldung",

@@ -561,6 +561,55 @@ TEST_CASE("E-mail: a Reply-To that is no plain address of a domain never becomes
         0);
 }
 
+TEST_CASE("E-mail: the town's web form relays a report from noreply@, answered at its Reply-To",
+          "[integration][mail]") {
+  StackOptions o = MailOptions();
+  o.edit_config = [](std::string& text) {
+    Replace(text, "  form_senders: []\n", "  form_senders: [noreply@musterstadt.example]\n");
+  };
+  Stack s(o);
+  int status = -1;
+  // The website's form, as WordPress or TYPO3 send it: the citizen's name on the form's own
+  // noreply address, the citizen in Reply-To, marked as generated. The same form mail from a
+  // sender not listed stays a robot's: a ticket, flagged, no acknowledgement.
+  for (const std::string from :
+       {"Erika Muster <noreply@musterstadt.example>", "Kontakt <noreply@verein.example>"}) {
+    std::string mail = "From: " + from +
+                       "\r\nReply-To: erika@example.org\r\nTo: maengel@musterstadt.example\r\n"
+                       "Subject: Kontaktformular: Laterne\r\nAuto-Submitted: auto-generated\r\n"
+                       "Message-ID: <" +
+                       RandomHex(8) +
+                       "@musterstadt.example>\r\nMIME-Version: 1.0\r\n"
+                       "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                       "Die Laterne vor der Lindenstraße 13 ist dunkel.\r\n";
+    fs::path file = s.dir() / (RandomHex(8) + ".eml");
+    std::ofstream(file, std::ios::binary) << mail;
+    std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
+    INFO(out);
+    REQUIRE(status == 0);
+  }
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
+  auto rows = s.Query(
+      "SELECT reporter->>'address', reporter->>'name', reporter->'ack'->>'channel',"
+      " coalesce(reporter->'ack'->>'address', ''), routing_explanation->>'flags' FROM tickets"
+      " ORDER BY reporter->>'address'");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0][0].as<std::string>() == "erika@example.org");
+  CHECK(rows[0][1].as<std::string>() == "Erika Muster");
+  CHECK(rows[0][2].as<std::string>() == "email");
+  CHECK(rows[0][3].as<std::string>() == "erika@example.org");
+  CHECK(rows[0][4].as<std::string>().find("Automatische Nachricht") == std::string::npos);
+  CHECK(rows[1][0].as<std::string>() == "noreply@verein.example");
+  CHECK(rows[1][2].as<std::string>() == "none");
+  CHECK(rows[1][4].as<std::string>().find("Automatische Nachricht") != std::string::npos);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1));
+  // The robot's ticket has its acknowledgement row on no channel, done at once.
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'email'") == 1);
+  CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'email' AND address"
+                " = 'erika@example.org'") == 1);
+}
+
 namespace {
 
 std::string VectorHeader(const std::string& file, const std::string& name) {
