@@ -35,7 +35,7 @@ void Settings::Read(YamlReader& rd, const YAML::Node& node, Config&, Settings& o
   for (auto& a : out.form_senders) {
     a = AsciiLower(a);
     if (!IsRecipientAddress(a))
-      rd.Fail(n["form_senders"], "email.form_senders", "'" + a + "' is no e-mail address");
+      rd.Fail(n["form_senders"], "email.form_senders", "\"" + a + "\" is no e-mail address");
   }
   rd.Int(n, "max_message_bytes", &out.max_message_bytes, 1024, int64_t{1} << 31, "email");
   rd.Int(n, "max_attachments", &out.max_attachments, 0, 1000, "email");

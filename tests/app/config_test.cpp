@@ -9,6 +9,7 @@
 
 #include "channels/builtin.hpp"
 #include "channels/chat/settings.hpp"
+#include "channels/email/settings.hpp"
 #include "channels/open311/settings.hpp"
 #include "channels/phone/settings.hpp"
 #include "channels/telegram/settings.hpp"
@@ -545,6 +546,18 @@ TEST_CASE("phone: texts per language, transcription modes and their errors by li
   auto wrong = LoadAll(WriteTemp(std::string(kMinimal) + "phone:\n  sms_prefixes: [\"0171\"]\n"));
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(wrong.error().message, Catch::Contains("phone.sms_prefixes: \"0171\" is no number"));
+
+  // The web forms that relay citizens' mails: addresses, kept in lower case.
+  auto forms = LoadAll(
+      WriteTemp(std::string(kMinimal) + "email:\n  form_senders: [NoReply@Stadt.example]\n"));
+  REQUIRE(forms.ok());
+  CHECK(forms->Get<email::Settings>().form_senders ==
+        std::vector<std::string>{"noreply@stadt.example"});
+  auto no_address =
+      LoadAll(WriteTemp(std::string(kMinimal) + "email:\n  form_senders: [noreply]\n"));
+  REQUIRE_FALSE(no_address.ok());
+  CHECK_THAT(no_address.error().message,
+             Catch::Contains("email.form_senders: \"noreply\" is no e-mail address"));
 
   // The country code of numbers typed without one: Germany's, the town's own (a + is allowed).
   CHECK(defaults.country_code == "49");
