@@ -3,12 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "channels/email/settings.hpp"
+#include "channels/email/tnef.hpp"
 #include "channels/phone/settings.hpp"
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/photo.hpp"
 #include "core/sql.hpp"
+#include "core/subprocess.hpp"
 #include "core/text.hpp"
 #include "core/texts.hpp"
 #include "outbox/outbox.hpp"
@@ -68,6 +70,29 @@ Status MailIntake::Process(const Message& m) {
   return Ok{};
 }
 
+namespace {
+
+// The files inside a winmail.dat, read by `meldestelle unpack-tnef` in a process of its own
+// (channels/email/tnef.hpp): what goes wrong in the library (a crash, a leak, a hang) ends
+// there, and the stream is taken as unreadable.
+std::optional<std::vector<Attachment>> UnpackTnefApart(std::string_view bytes) {
+  FilterLimits limits;
+  limits.timeout = std::chrono::seconds(20);
+  limits.max_output = bytes.size() + (size_t{1} << 20);  // the files are parts of the stream
+  auto out = RunFilter({OwnExecutable(), "unpack-tnef"}, bytes, limits);
+  if (!out) {
+    log::Warn("winmail.dat not read",
+              {{"bytes", std::to_string(bytes.size())}, {"reason", out.error().message}});
+    return std::nullopt;
+  }
+  auto files = DecodeFiles(*out);
+  if (!files)
+    log::Warn("winmail.dat not read", {{"reason", "unpack-tnef wrote no list of files"}});
+  return files;
+}
+
+}  // namespace
+
 Result<Mail> MailIntake::Parse(const Message& m) const {
   const auto& cfg = config_.Get<Settings>();
   Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
@@ -83,10 +108,22 @@ Result<Mail> MailIntake::Parse(const Message& m) const {
   if (!parsed)
     return MakeError(errors::kMailInvalid, parsed.error().message);
   TakeFormRelay(cfg.form_senders, cfg.from, &*parsed);
+  ExpandTnef(limits, UnpackTnefApart, &*parsed);
   return parsed;
 }
 
 namespace {
+
+// What of a mail's attachments is not kept, as notes for staff (a ticket's flags, a follow-up's
+// last lines).
+std::vector<std::string> NotKept(const Mail& mail) {
+  std::vector<std::string> notes;
+  if (mail.attachments_not_kept > 0)
+    notes.push_back("Anhänge über der Höchstzahl nicht gespeichert");
+  if (mail.tnef_not_read > 0)
+    notes.push_back("Outlook-Anhang (winmail.dat) nicht lesbar");
+  return notes;
+}
 
 // The mail as raw_payloads keeps it: without its attachments' bytes (the photos are kept cleaned
 // as attachments of the ticket; docs/datenschutz.md, "Minimisation").
@@ -114,8 +151,8 @@ std::string RawForEvidence(const Message& m) {
 Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
   Files out;
   for (const auto& a : mail.attachments) {
-    if (a.bytes.empty())
-      continue;
+    if (a.bytes.empty() || IsTnef(a))
+      continue;  // a winmail.dat left is one that could not be read (Mail::tnef_not_read)
     std::string type = SniffMediaType(a.bytes);
     std::string bytes = a.bytes;
     Stored s;
@@ -197,6 +234,9 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
     std::string text = mail.text;
     if (mail.robot != Robot::kNone)
       text = "[Automatische Nachricht] " + text;
+    // What of the mail is not with the follow-up, for the department to ask for.
+    for (const std::string& note : NotKept(mail))
+      text += "\n[" + note + "]";
     tickets::Followup f{ticket,      "email",      mail.dedupe_key, text,
                         list.dump(), std::nullopt, std::nullopt};
     // A robot's answer (out of office) stays with the ticket but is not sent to the department.
@@ -258,8 +298,8 @@ channels::AdmitRequest MailIntake::ReportOf(const Message& m, const Mail& mail, 
     flags.push_back("Foto nicht bereinigt, nicht gespeichert");
   if (files.documents_dropped)
     flags.push_back("Dokument nicht gespeichert (Datenschutz)");
-  if (mail.attachments_not_kept > 0)
-    flags.push_back("Anhänge über der Höchstzahl nicht gespeichert");
+  for (const std::string& note : NotKept(mail))
+    flags.push_back(note);
   *place_kind = r.location.lat ? "photo" : "none";
   std::optional<routing::PlaceMatch> place;
   if (!r.location.lat && gazetteer_ != nullptr)

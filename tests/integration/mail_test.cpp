@@ -610,6 +610,57 @@ TEST_CASE("E-mail: the town's web form relays a report from noreply@, answered a
                 " = 'erika@example.org'") == 1);
 }
 
+TEST_CASE("E-mail: Outlook's winmail.dat gives the ticket its photo and the photo's place",
+          "[integration][mail]") {
+  Stack s(MailOptions());
+  const std::string tnef = ReadFile(fs::path(MELDESTELLE_SOURCE_DIR) / "tests/data/winmail.dat");
+  int status = -1;
+  // As Outlook sends a mail written in Rich Text: the text as text/plain, the files inside
+  // winmail.dat. The second mail's winmail.dat is cut short.
+  for (const std::string& stream : {tnef, tnef.substr(0, tnef.size() / 2)}) {
+    std::string base64 = Base64Encode(stream);
+    for (size_t at = 76; at < base64.size(); at += 78)
+      base64.insert(at, "\r\n");
+    std::string mail =
+        "From: Erika <erika@example.org>\r\nTo: maengel@musterstadt.example\r\n"
+        "Subject: Schlagloch\r\nMessage-ID: <" +
+        RandomHex(8) +
+        "@example.org>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nEin tiefes Schlagloch.\r\n"
+        "--b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n"
+        "Content-Disposition: attachment; filename=\"winmail.dat\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64 + "\r\n--b--\r\n";
+    fs::path file = s.dir() / (RandomHex(8) + ".eml");
+    std::ofstream(file, std::ios::binary) << mail;
+    std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
+    INFO(out);
+    REQUIRE(status == 0);
+  }
+  INFO(s.WorkerLogs());
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
+  // The photo inside: kept (cleaned), named as Outlook named it, its GPS position the ticket's.
+  auto photo = s.Query(
+      "SELECT a.media_type, a.filename, t.location_source, t.lat IS NOT NULL,"
+      " coalesce(t.routing_explanation->>'flags', '') FROM attachments a"
+      " JOIN tickets t ON t.id = a.ticket_id");
+  REQUIRE(photo.size() == 1);
+  CHECK(photo[0][0].as<std::string>() == "image/jpeg");
+  CHECK(photo[0][1].as<std::string>() == "Schlagloch Straße.jpg");
+  CHECK(photo[0][2].as<std::string>() == "photo");
+  CHECK(photo[0][3].as<bool>());
+  // The text file inside is a document, not kept, as any other.
+  CHECK(photo[0][4].as<std::string>().find("Dokument nicht gespeichert") != std::string::npos);
+  CHECK(photo[0][4].as<std::string>().find("winmail.dat") == std::string::npos);
+  // The cut one: taken without it, and staff are told.
+  CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
+                " 'Outlook-Anhang (winmail.dat) nicht lesbar'"
+                " AND NOT routing_explanation->'flags' ? 'Dokument nicht gespeichert (Datenschutz)'"
+                " AND id NOT IN (SELECT ticket_id FROM attachments)") == 1);
+  CHECK(s.WorkerLogs().find("winmail.dat not read") != std::string::npos);
+}
+
 namespace {
 
 std::string VectorHeader(const std::string& file, const std::string& name) {
