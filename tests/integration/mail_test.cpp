@@ -238,6 +238,25 @@ TEST_CASE(
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE routing_explanation->'flags' ?"
                 " 'Anhänge über der Höchstzahl nicht gespeichert'") == 1);
   CHECK(s.Count("SELECT count(*) FROM tickets WHERE text LIKE '%Ampel an der Lindenstraße%'") == 1);
+
+  // A follow-up of the same kind (the citizen's own address, the reference in the subject): the
+  // first ones with it, and a last line telling the department what was not kept.
+  const std::string reference = One(s, "SELECT reference FROM tickets");
+  std::string followup = mail;
+  Replace(followup, "Subject: WG: Ampel defekt", "Subject: Nachtrag [" + reference + "]");
+  Replace(followup, "Message-ID: <", "Message-ID: <nachtrag-");
+  Replace(followup, "seit gestern aus.", "immer noch aus.");
+  fs::path second = s.dir() / "many-followup.eml";
+  std::ofstream(second, std::ios::binary) << followup;
+  out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + second.string() + "\"", &status);
+  INFO(out);
+  REQUIRE(status == 0);
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
+  CHECK(One(s, "SELECT jsonb_array_length(attachments) FROM ticket_followups") == "20");
+  const std::string text = One(s, "SELECT text FROM ticket_followups");
+  CHECK(text.find("immer noch aus.") != std::string::npos);
+  CHECK(text.ends_with("\n[Anhänge über der Höchstzahl nicht gespeichert]"));
+  CHECK(s.Count("SELECT count(*) FROM tickets") == 1);
 }
 
 TEST_CASE("E-mail: a mail written in Russian is acknowledged in Russian",
