@@ -131,7 +131,6 @@ int RunGateway(const Args& args);
 int RunWorker(const Args& args);
 int RunDispatcher(const Args& args);
 int RunMailgate(const Args& args);
-int RunUnpackTnef(const Args& args);  // the files inside a winmail.dat, for the worker
 int RunMailPoll(const Args& args);
 int RunMigrate(const Args& args);
 int RunRules(const Args& args);

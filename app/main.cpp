@@ -49,7 +49,6 @@ Commands:
   privacy           data protection: retention pass, a citizen's data export and erasure,
                     who saw contact data
   texts             the citizens' texts in every language: check a town's folder, show them
-  unpack-tnef       the files inside an Outlook winmail.dat on stdin (the worker runs it)
 
 Every command takes --config FILE (default: $MELDESTELLE_CONFIG, else
 config/example/meldestelle.yaml) and --help, and only the options its --help names (another,
@@ -71,7 +70,7 @@ constexpr Command kCommands[] = {
     {"deadlines", RunDeadlines},   {"stats", RunStats},
     {"privacy", RunPrivacy},       {"texts", RunTexts},
     {"report", RunReport},         {"staff", RunStaff},
-    {"outbox", RunOutbox},         {"unpack-tnef", RunUnpackTnef},
+    {"outbox", RunOutbox},
 };
 
 }  // namespace

@@ -5,16 +5,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-
-#include "core/errors.hpp"
-
-extern char** environ;
 
 namespace meldestelle {
 
@@ -31,88 +29,147 @@ struct Fd {
   }
 };
 
-Error Failed(const std::string& what, const std::string& program) {
-  return MakeError(errors::kIoError, what, program);
+// The process we started: killed (by its PID) and reaped, whatever way we leave.
+struct Child {
+  pid_t pid = -1;
+  bool reaped = false;
+  int status = 0;
+  ~Child() {
+    if (pid > 0 && !reaped) {
+      ::kill(pid, SIGKILL);
+      Reap();
+    }
+  }
+  bool Reap() {
+    while (::waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR)
+        return false;
+    }
+    reaped = true;
+    return true;
+  }
+};
+
+// SIGPIPE blocked in this thread while we write to the program (a program that stops reading
+// makes our write fail with EPIPE and raise it), taken if raised, then unblocked.
+struct PipeSignalBlocked {
+  sigset_t pipe, before;
+  PipeSignalBlocked() {
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &before);
+  }
+  ~PipeSignalBlocked() {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &now) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  }
+};
+
+bool IsCrash(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT || sig == SIGFPE || sig == SIGILL ||
+         sig == SIGSYS || sig == SIGXCPU;
+}
+
+FilterResult Failed(FilterFailure kind, std::string reason) {
+  return {kind, "", std::move(reason)};
+}
+
+std::chrono::milliseconds Left(std::chrono::steady_clock::time_point deadline) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                               std::chrono::steady_clock::now());
 }
 
 }  // namespace
 
 std::string OwnExecutable() {
   std::error_code ec;
-  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : path.string();
+  std::string path = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec)
+    return "";
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.ends_with(kDeleted))
+    path.resize(path.size() - kDeleted.size());
+  return path;
 }
 
-Result<std::string> RunFilter(const std::vector<std::string>& argv, std::string_view input,
-                              const FilterLimits& limits) {
+FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view input,
+                       const FilterLimits& limits, const std::vector<std::string>& pass_env) {
   if (argv.empty() || argv[0].empty())
-    return Failed("no program to run", "");
+    return Failed(FilterFailure::kEnvironment, "no program to run");
   const std::string& program = argv[0];
+  const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0)
-    return Failed(std::string("pipe: ") + std::strerror(errno), program);
+    return Failed(FilterFailure::kEnvironment, std::string("pipe: ") + std::strerror(errno));
   Fd in_read{in_pipe[0]}, in_write{in_pipe[1]};
   if (::pipe2(out_pipe, O_CLOEXEC) != 0)
-    return Failed(std::string("pipe: ") + std::strerror(errno), program);
+    return Failed(FilterFailure::kEnvironment, std::string("pipe: ") + std::strerror(errno));
   Fd out_read{out_pipe[0]}, out_write{out_pipe[1]};
+
+  std::vector<std::string> env_strings;
+  for (const auto& name : pass_env) {
+    if (const char* v = std::getenv(name.c_str()))
+      env_strings.push_back(name + "=" + v);
+  }
+  std::vector<char*> env;
+  for (auto& e : env_strings)
+    env.push_back(e.data());
+  env.push_back(nullptr);
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_read.fd, STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out_write.fd, STDOUT_FILENO);
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // The program starts with no signal blocked and SIGPIPE at its default (ours are set for a
-  // server: app/command.cpp).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // descriptors of ours without CLOEXEC
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  sigset_t none, pipe;
-  sigemptyset(&none);
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &pipe);
+  sigset_t stop_signals, pipe_signal;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &stop_signals);
+  posix_spawnattr_setsigdefault(&attr, &pipe_signal);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), environ);
+  Child child;
+  const int rc =
+      ::posix_spawn(&child.pid, program.c_str(), &actions, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0)
-    return Failed("cannot start " + program + ": " + std::strerror(rc), program);
+  if (rc != 0) {
+    child.pid = -1;
+    return Failed(FilterFailure::kEnvironment,
+                  "cannot start " + program + ": " + std::strerror(rc));
+  }
   in_read.Close();
   out_write.Close();
   ::fcntl(in_write.fd, F_SETFL, O_NONBLOCK);
   ::fcntl(out_read.fd, F_SETFL, O_NONBLOCK);
 
-  // A program that stops reading early makes our write fail with EPIPE, and raise SIGPIPE in
-  // this thread: blocked while we write, taken (if raised) before it is unblocked.
-  sigset_t pipe_signal, before;
-  sigemptyset(&pipe_signal);
-  sigaddset(&pipe_signal, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_signal, &before);
+  PipeSignalBlocked pipe_blocked;
   std::string output;
-  std::string failure;
   size_t written = 0;
   if (input.empty())
     in_write.Close();
-  const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
   while (out_read.fd >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      failure = program + " took longer than " + std::to_string(limits.timeout.count()) + " ms";
-      break;
-    }
+    const auto left = Left(deadline);
+    if (left.count() <= 0)
+      return Failed(
+          FilterFailure::kEnvironment,
+          program + " took longer than " + std::to_string(limits.timeout.count()) + " ms");
     pollfd fds[2] = {{out_read.fd, POLLIN, 0}, {in_write.fd, POLLOUT, 0}};
-    int n = ::poll(fds, in_write.fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR) {
-      failure = std::string("poll: ") + std::strerror(errno);
-      break;
-    }
+    if (::poll(fds, in_write.fd >= 0 ? 2 : 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+      return Failed(FilterFailure::kEnvironment, std::string("poll: ") + std::strerror(errno));
     if (in_write.fd >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      ssize_t w = ::write(in_write.fd, input.data() + written, input.size() - written);
+      const ssize_t w = ::write(in_write.fd, input.data() + written, input.size() - written);
       if (w > 0)
         written += static_cast<size_t>(w);
       if (written == input.size() || (w < 0 && errno != EAGAIN && errno != EINTR))
@@ -120,12 +177,11 @@ Result<std::string> RunFilter(const std::vector<std::string>& argv, std::string_
     }
     if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
       char buf[65536];
-      ssize_t r = ::read(out_read.fd, buf, sizeof buf);
+      const ssize_t r = ::read(out_read.fd, buf, sizeof buf);
       if (r > 0) {
-        if (output.size() + static_cast<size_t>(r) > limits.max_output) {
-          failure = program + " wrote more than " + std::to_string(limits.max_output) + " bytes";
-          break;
-        }
+        if (output.size() + static_cast<size_t>(r) > limits.max_output)
+          return Failed(FilterFailure::kProgram, program + " wrote more than " +
+                                                     std::to_string(limits.max_output) + " bytes");
         output.append(buf, static_cast<size_t>(r));
       } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
         out_read.Close();
@@ -133,23 +189,31 @@ Result<std::string> RunFilter(const std::vector<std::string>& argv, std::string_
     }
   }
   in_write.Close();
-  out_read.Close();
-  const timespec now{0, 0};
-  while (sigtimedwait(&pipe_signal, nullptr, &now) == SIGPIPE) {
+  // Its output is closed; its end, within what is left of the time.
+  Fd ended{static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0))};
+  if (ended.fd >= 0) {
+    pollfd fd{ended.fd, POLLIN, 0};
+    int n;
+    do {
+      const auto left = Left(deadline);
+      n = left.count() > 0 ? ::poll(&fd, 1, static_cast<int>(left.count())) : 0;
+    } while (n < 0 && errno == EINTR);
+    if (n == 0)
+      return Failed(
+          FilterFailure::kEnvironment,
+          program + " took longer than " + std::to_string(limits.timeout.count()) + " ms");
   }
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
-  if (!failure.empty())
-    ::kill(pid, SIGKILL);  // the process we started, by its PID
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (!child.Reap())
+    return Failed(FilterFailure::kEnvironment, std::string("waitpid: ") + std::strerror(errno));
+  if (WIFSIGNALED(child.status)) {
+    const int sig = WTERMSIG(child.status);
+    return Failed(IsCrash(sig) ? FilterFailure::kProgram : FilterFailure::kEnvironment,
+                  program + " ended by signal " + std::to_string(sig));
   }
-  if (!failure.empty())
-    return Failed(failure, program);
-  if (WIFSIGNALED(status))
-    return Failed(program + " ended by signal " + std::to_string(WTERMSIG(status)), program);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return Failed(program + " ended with status " + std::to_string(WEXITSTATUS(status)), program);
-  return output;
+  if (WEXITSTATUS(child.status) != 0)
+    return Failed(FilterFailure::kProgram,
+                  program + " ended with status " + std::to_string(WEXITSTATUS(child.status)));
+  return {FilterFailure::kNone, std::move(output), ""};
 }
 
 }  // namespace meldestelle

@@ -18,15 +18,37 @@ struct FilterLimits {
   size_t max_output = 64 * 1024 * 1024;      // more: the process is killed, an error
 };
 
-// Runs argv[0] (a path, not searched in PATH) with argv, writes `input` to its stdin and returns
-// its stdout. Its stderr is the caller's. Errors (kIoError): the program could not be started,
-// ended with a status other than 0 or by a signal, took longer than the timeout or wrote more
-// than max_output; the message says which. A program that stops reading its input early is no
-// error of itself (its status tells).
-Result<std::string> RunFilter(const std::vector<std::string>& argv, std::string_view input,
-                              const FilterLimits& limits = {});
+// How a filter ended, when not well.
+enum class FilterFailure {
+  kNone,
+  // Its own doing, the same however often it is tried: an exit status other than 0, a crash
+  // (SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGXCPU: its CPU limit), more output than
+  // allowed.
+  kProgram,
+  // Ours or the machine's, which may pass: it could not be started, it took longer than the
+  // timeout, or it was ended by another signal (SIGTERM of a service stopping, SIGKILL of the
+  // out-of-memory killer).
+  kEnvironment,
+};
 
-// This program's own executable (/proc/self/exe), to run one of its commands as a filter.
+struct FilterResult {
+  FilterFailure failure = FilterFailure::kNone;
+  std::string output;  // its stdout, when it ended well
+  std::string reason;  // why not, for the log
+};
+
+// Runs argv[0] (a path, not searched in PATH) with argv, writes `input` to its stdin and returns
+// its stdout; its stderr is the caller's. The program gets only the environment variables named
+// in `pass_env` (the caller's may hold secrets), no descriptor of ours but the three, no signal
+// blocked but SIGTERM, SIGINT and SIGHUP (a service stopping waits for it), and SIGPIPE at its
+// default. A program that stops reading its input early is no failure of itself (its status
+// tells). Never throws for the program's doing; the process is always reaped.
+FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view input,
+                       const FilterLimits& limits = {},
+                       const std::vector<std::string>& pass_env = {});
+
+// This program's own executable, to run one of its commands or a program beside it: the path
+// /proc/self/exe names (without " (deleted)" once a package upgrade replaced the file).
 std::string OwnExecutable();
 
 }  // namespace meldestelle

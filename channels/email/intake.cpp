@@ -1,5 +1,6 @@
 #include "channels/email/intake.hpp"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "channels/email/settings.hpp"
@@ -72,22 +73,29 @@ Status MailIntake::Process(const Message& m) {
 
 namespace {
 
-// The files inside a winmail.dat, read by `meldestelle unpack-tnef` in a process of its own
-// (channels/email/tnef.hpp): what goes wrong in the library (a crash, a leak, a hang) ends
-// there, and the stream is taken as unreadable.
-std::optional<std::vector<Attachment>> UnpackTnefApart(std::string_view bytes) {
+// The files inside a winmail.dat, read by `meldestelle-tnef` (beside our own executable) in a
+// process of its own (channels/email/tnef.hpp): what goes wrong in the library (a crash, a
+// leak, a hang) ends there, and the stream is taken as unreadable. What may pass (it could not
+// start, took too long, was stopped with the worker) is an error: the mail is tried again.
+Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view bytes) {
+  const std::string program =
+      std::filesystem::path(OwnExecutable()).parent_path() / "meldestelle-tnef";
   FilterLimits limits;
-  limits.timeout = std::chrono::seconds(20);
+  limits.timeout = std::chrono::seconds(10);
   limits.max_output = bytes.size() + (size_t{1} << 20);  // the files are parts of the stream
-  auto out = RunFilter({OwnExecutable(), "unpack-tnef"}, bytes, limits);
-  if (!out) {
+  // The sanitizer build's options reach it; the worker's secrets do not.
+  FilterResult run =
+      RunFilter({program}, bytes, limits, {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"});
+  if (run.failure == FilterFailure::kEnvironment)
+    return MakeError(errors::kMediaTransient, "winmail.dat not read for now", run.reason);
+  if (run.failure == FilterFailure::kProgram) {
     log::Warn("winmail.dat not read",
-              {{"bytes", std::to_string(bytes.size())}, {"reason", out.error().message}});
-    return std::nullopt;
+              {{"bytes", std::to_string(bytes.size())}, {"reason", run.reason}});
+    return std::optional<std::vector<Attachment>>();
   }
-  auto files = DecodeFiles(*out);
+  auto files = DecodeFiles(run.output);
   if (!files)
-    log::Warn("winmail.dat not read", {{"reason", "unpack-tnef wrote no list of files"}});
+    log::Warn("winmail.dat not read", {{"reason", "meldestelle-tnef wrote no list of files"}});
   return files;
 }
 
@@ -108,7 +116,8 @@ Result<Mail> MailIntake::Parse(const Message& m) const {
   if (!parsed)
     return MakeError(errors::kMailInvalid, parsed.error().message);
   TakeFormRelay(cfg.form_senders, cfg.from, &*parsed);
-  ExpandTnef(limits, UnpackTnefApart, &*parsed);
+  if (auto st = ExpandTnef(limits, UnpackTnefApart, &*parsed); !st)
+    return st.error();
   return parsed;
 }
 
@@ -209,7 +218,8 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
       if (!ticket.empty())
         break;
     }
-    if (ticket.empty() && !mail.references_reference.empty()) {
+    // Not for a web form's mail: the form checks no address.
+    if (ticket.empty() && !mail.references_reference.empty() && mail.relayed_by.empty()) {
       // A reference is public (the status page): by it alone, only its reporter's own address
       // adds to a ticket, as the From (which DMARC checks; a Reply-To nobody checks). Anyone
       // else's mail naming it is a report of its own.

@@ -685,7 +685,26 @@ void StripPart(GMimeObject* /*parent*/, GMimeObject* part, gpointer data) {
 
 }  // namespace
 
+namespace {
+
+// A robot finding that a web form's own sending makes: its noreply@ address, its
+// "Auto-Submitted: auto-generated", its empty Return-Path. Anything else (list headers, an
+// out-of-office's marks, "auto-replied") is a robot's, whoever relays it.
+bool MadeByTheForm(const std::string& reason) {
+  const std::string r = AsciiLower(reason);
+  if (r == "return-path: <>" || r.starts_with("auto-submitted: auto-generated"))
+    return true;
+  for (const char* local : {"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply"}) {
+    if (r == std::string("from ") + local)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_view own, Mail* mail) {
+  const bool ours = AsciiEqualIgnoringCase(mail->from_address, own);
   auto listed = [&](std::string_view address) {
     return AsciiEqualIgnoringCase(address, own) ||
            std::any_of(form_senders.begin(), form_senders.end(),
@@ -694,6 +713,12 @@ bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_vie
   if (mail->robot == Robot::kBounce || !IsRecipientAddress(mail->reply_to) ||
       !listed(mail->from_address) || listed(mail->reply_to))
     return false;
+  if (mail->robot != Robot::kNone) {
+    // Our own address relays only what nothing marks as a robot's (our own mails carry
+    // Auto-Submitted: one coming back through a group must not be answered).
+    if (ours || !std::all_of(mail->robot_reasons.begin(), mail->robot_reasons.end(), MadeByTheForm))
+      return false;
+  }
   mail->relayed_by = mail->from_address;
   mail->robot = Robot::kNone;
   mail->robot_reasons.clear();

@@ -88,9 +88,11 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});
 
 // A mail the town's web form relayed: its From is `own` (our address) or one of `form_senders`
 // (lower case), its one Reply-To another address that may become a recipient. Such a mail is
-// the citizen's: `relayed_by` is set to the From, and what the form's sending alone made a robot
-// (its noreply@ address, its Auto-Submitted, an empty Return-Path) no longer counts. A bounce
-// stays one. Returns whether the mail was taken as relayed.
+// the citizen's: `relayed_by` is set to the From. For a listed form, what its sending alone
+// made a robot (its noreply@ address, "Auto-Submitted: auto-generated", an empty Return-Path)
+// no longer counts; any other robot finding (list headers, an out-of-office's marks) keeps the
+// mail a robot's, not relayed, as does any finding at all for our own address, and a bounce.
+// Returns whether the mail was taken as relayed.
 bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_view own, Mail* mail);
 
 // The mail as we keep it for evidence (raw_payloads; docs/datenschutz.md, "Minimisation"): its

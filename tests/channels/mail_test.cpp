@@ -855,9 +855,26 @@ TEST_CASE("a web form's relayed mail is the citizen's at its Reply-To", "[mail]"
   CHECK(m.robot == Robot::kNone);
   CHECK(m.robot_reasons.empty());
   CHECK_FALSE(m.return_path_empty);
-  // Our own address relays too, listed or not.
+  // Our own address relays too, listed or not, but only what nothing marks as a robot's (our
+  // own mails carry Auto-Submitted; one coming back through a group is not answered).
   Mail ours = mail(own, "erika@example.org");
   CHECK(TakeFormRelay({}, own, &ours));
+  Mail ours_generated = mail(own, "erika@example.org", {"Auto-Submitted: auto-generated"});
+  CHECK_FALSE(TakeFormRelay(forms, own, &ours_generated));
+  CHECK(ours_generated.robot == Robot::kAutoReply);
+  // A listed form's mail with a robot's other marks stays a robot's: list headers, an
+  // out-of-office's answer.
+  for (const std::string& h :
+       {std::string("List-Id: <anwohner.example.org>"), std::string("Precedence: bulk"),
+        std::string("Auto-Submitted: auto-replied"), std::string("X-Autoreply: yes")}) {
+    INFO(h);
+    Mail marked = mail("noreply@stadt.example", "erika@example.org", {h});
+    const Robot before = marked.robot;
+    REQUIRE(before != Robot::kNone);
+    CHECK_FALSE(TakeFormRelay(forms, own, &marked));
+    CHECK(marked.robot == before);
+    CHECK(marked.relayed_by.empty());
+  }
   // Not relayed: a sender not listed, no Reply-To, a list of them, one that is a form itself or
   // ours, an address no mail can go to, and a bounce.
   for (Mail other :

@@ -3,12 +3,17 @@
 #include "channels/email/tnef.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "channels/email/tnef_reader.hpp"
+#include "core/errors.hpp"
+
 namespace tnef_test {
 
+using namespace meldestelle;
 using namespace meldestelle::email;
 
 namespace {
@@ -28,6 +33,49 @@ size_t PhotoDataAttribute(const std::string& tnef) {
   size_t at = tnef.find(id);
   REQUIRE(at != std::string::npos);
   return at;
+}
+
+// TNEF written as [MS-OXTNEF] 2.1.3 lays it out (as tests/data/make_winmail.py does).
+void Le(uint32_t v, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i)
+    out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+std::string Attr(uint8_t level, uint32_t id, const std::string& data) {
+  std::string out(1, static_cast<char>(level));
+  Le(id, 4, &out);
+  Le(static_cast<uint32_t>(data.size()), 4, &out);
+  out += data;
+  uint32_t sum = 0;
+  for (unsigned char c : data)
+    sum += c;
+  Le(sum & 0xFFFF, 2, &out);
+  return out;
+}
+std::string Stream(const std::string& attributes) {
+  std::string out;
+  Le(0x223E9F78, 4, &out);
+  Le(0x0001, 2, &out);
+  return out + attributes;
+}
+std::string RendData() { return Attr(2, 0x00069002, std::string(14, '\0')); }
+std::string AttachData(const std::string& bytes) { return Attr(2, 0x0006800F, bytes); }
+std::string Title(const std::string& name) { return Attr(2, 0x00018010, name + '\0'); }
+// An attachment's MAPI properties with one binary property (a value count of 1, its length, the
+// value padded to 4 bytes).
+std::string BinaryProperty(uint16_t prop_id, const std::string& value) {
+  std::string props;
+  Le(1, 4, &props);
+  Le((uint32_t{prop_id} << 16) | 0x0102, 4, &props);
+  Le(1, 4, &props);
+  Le(static_cast<uint32_t>(value.size()), 4, &props);
+  props += value;
+  props.append((4 - value.size() % 4) % 4, '\0');
+  return Attr(2, 0x00069005, props);
+}
+
+// Reads in this process, as meldestelle-tnef does in its own.
+Result<std::optional<std::vector<Attachment>>> Direct(std::string_view bytes) {
+  return UnpackTnef(bytes);
 }
 
 Attachment File(const std::string& name, const std::string& type, const std::string& bytes) {
@@ -53,7 +101,7 @@ TEST_CASE("a winmail.dat gives the files inside it, named as Outlook named them"
   for (const auto& f : *files)
     CHECK(f.declared_type == "application/octet-stream");  // the bytes tell, not the stream
 
-  // What the worker reads back from `meldestelle unpack-tnef`.
+  // What the worker reads back from `meldestelle-tnef`.
   auto decoded = DecodeFiles(EncodeFiles(*files));
   REQUIRE(decoded);
   REQUIRE(decoded->size() == 2);
@@ -119,18 +167,55 @@ TEST_CASE("a broken winmail.dat is refused, never read past its end", "[mail][tn
   }
 }
 
+TEST_CASE("what the library would read badly is refused before it reads", "[mail][tnef]") {
+  const std::string photo = Data("gps-photo.jpg");
+  const std::string one = RendData() + Title("A.JPG") + AttachData(photo);
+  auto fine = UnpackTnef(Stream(one));
+  REQUIRE(fine);
+  REQUIRE(fine->size() == 1);
+  CHECK((*fine)[0].filename == "A.JPG");
+  // An attribute repeated in its attachment (the library keeps the first's buffer, and frees
+  // a repeated property list by a count set before it), a second message property list.
+  CHECK_FALSE(UnpackTnef(Stream(one + AttachData(photo))));
+  CHECK_FALSE(UnpackTnef(Stream(one + Title("B.JPG"))));
+  CHECK_FALSE(UnpackTnef(Stream(one + BinaryProperty(0x3701, "x") + BinaryProperty(0x3701, "y"))));
+  std::string two_lists = Attr(1, 0x00069003, std::string("\0\0\0\0", 4));
+  CHECK_FALSE(UnpackTnef(Stream(two_lists + two_lists + one)));
+  // The same attribute in the next attachment is that one's.
+  auto two = UnpackTnef(Stream(one + one));
+  REQUIRE(two);
+  CHECK(two->size() == 2);
+  // More attachments than kMaxFiles: each of the library's handlers walks the whole list.
+  std::string many;
+  for (size_t i = 0; i <= kMaxFiles; ++i)
+    many += RendData() + AttachData("x");
+  CHECK_FALSE(UnpackTnef(Stream(many)));
+  auto most = UnpackTnef(Stream(many.substr(0, many.size() / (kMaxFiles + 1) * kMaxFiles)));
+  REQUIRE(most);
+  CHECK(most->size() == kMaxFiles);
+}
+
+TEST_CASE("a file stored as a property (PR_ATTACH_DATA_BIN) comes whole", "[mail][tnef]") {
+  const std::string photo = Data("gps-photo.jpg");
+  // PR_ATTACH_DATA_BIN (0x3701, binary): the bytes as they are.
+  auto binary = UnpackTnef(Stream(RendData() + Title("FOTO.JPG") + BinaryProperty(0x3701, photo)));
+  REQUIRE(binary);
+  REQUIRE(binary->size() == 1);
+  CHECK((*binary)[0].bytes == photo);
+}
+
 TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and within the limit",
           "[mail][tnef]") {
   const std::string tnef = Data("winmail.dat");
-  auto mail_with = [&]() {
+  auto mail_with = [&](const std::string& stream) {
     Mail m;
     m.attachments = {File("a.jpg", "image/jpeg", "A"),
-                     File("winmail.dat", "application/ms-tnef", tnef),
+                     File("winmail.dat", "application/ms-tnef", stream),
                      File("b.jpg", "image/jpeg", "B")};
     return m;
   };
-  Mail m = mail_with();
-  ExpandTnef(Limits{}, UnpackTnef, &m);
+  Mail m = mail_with(tnef);
+  REQUIRE(ExpandTnef(Limits{}, Direct, &m));
   REQUIRE(m.attachments.size() == 4);
   CHECK(m.attachments[0].filename == "a.jpg");
   CHECK(m.attachments[1].filename == "Schlagloch Straße.jpg");
@@ -142,20 +227,50 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   // Beyond max_attachments: the first kept, the rest counted.
   Limits three;
   three.max_attachments = 3;
-  Mail limited = mail_with();
+  Mail limited = mail_with(tnef);
   limited.attachments_not_kept = 2;  // counted by the parser already
-  ExpandTnef(three, UnpackTnef, &limited);
+  REQUIRE(ExpandTnef(three, Direct, &limited));
   REQUIRE(limited.attachments.size() == 3);
   CHECK(limited.attachments[2].filename == "Gruß.txt");
   CHECK(limited.attachments_not_kept == 3);
 
-  // One that cannot be read stays, counted.
-  Mail unread = mail_with();
-  unread.attachments[1].bytes = tnef.substr(0, 101);  // inside the photo's rendering
-  ExpandTnef(Limits{}, UnpackTnef, &unread);
-  REQUIRE(unread.attachments.size() == 3);
-  CHECK(unread.attachments[1].filename == "winmail.dat");
+  // One that cannot be read is dropped (it takes no photo's place), counted.
+  Mail unread = mail_with(tnef.substr(0, 101));  // inside the photo's rendering
+  REQUIRE(ExpandTnef(Limits{}, Direct, &unread));
+  REQUIRE(unread.attachments.size() == 2);
+  CHECK(unread.attachments[1].filename == "b.jpg");
   CHECK(unread.tnef_not_read == 1);
+
+  // An Outlook mail attached inside: its stream is read in turn, its files take its place.
+  const std::string outer =
+      Stream(RendData() + Title("MAIL.MSG") + AttachData(tnef) + RendData() + AttachData("C"));
+  Mail nested = mail_with(outer);
+  REQUIRE(ExpandTnef(Limits{}, Direct, &nested));
+  REQUIRE(nested.attachments.size() == 5);
+  CHECK(nested.attachments[1].filename == "Schlagloch Straße.jpg");
+  CHECK(nested.attachments[2].filename == "Gruß.txt");
+  CHECK(nested.attachments[3].bytes == "C");
+  // Nested deeper than kMaxTnefDepth: counted as not read.
+  std::string deep = tnef;
+  for (int i = 0; i < kMaxTnefDepth; ++i)
+    deep = Stream(RendData() + AttachData(deep));
+  Mail too_deep = mail_with(deep);
+  REQUIRE(ExpandTnef(Limits{}, Direct, &too_deep));
+  CHECK(too_deep.attachments.size() == 2);
+  CHECK(too_deep.tnef_not_read == 1);
+
+  // Reading that could not be done now: an error, the mail as it was.
+  Mail later = mail_with(tnef);
+  auto st = ExpandTnef(
+      Limits{},
+      [](std::string_view) -> Result<std::optional<std::vector<Attachment>>> {
+        return MakeError(errors::kMediaTransient, "not now");
+      },
+      &later);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == errors::kMediaTransient);
+  CHECK(later.attachments.size() == 3);
+  CHECK(later.tnef_not_read == 0);
 }
 
 }  // namespace tnef_test

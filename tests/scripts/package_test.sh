@@ -45,7 +45,8 @@ deb=$(echo "$dir"/meldestelle_*_"$(dpkg --print-architecture)".deb)
 
 # What it holds.
 contents=$(dpkg-deb -c "$deb" | awk '{ print $1, $6 }')
-for want in "-rwxr-xr-x ./usr/bin/meldestelle" "-rw-r----- ./etc/meldestelle/meldestelle.env" \
+for want in "-rwxr-xr-x ./usr/bin/meldestelle" "-rwxr-xr-x ./usr/bin/meldestelle-tnef" \
+  "-rw-r----- ./etc/meldestelle/meldestelle.env" \
   "-rw-r--r-- ./etc/meldestelle/meldestelle.yaml" "-rw-r--r-- ./etc/meldestelle/rules.yaml" \
   "-rw-r--r-- ./etc/meldestelle/areas/stadtgebiet.geojson" \
   "-rw-r--r-- ./lib/systemd/system/meldestelle-gateway@.service" \
@@ -122,6 +123,12 @@ ok "installed: $(dpkg-query -W -f '${Package} ${Version} ${Status}' meldestelle)
 grep -q "fill in /etc/meldestelle/meldestelle.env" <<<"$out" || bad "postinst did not say what to do next"
 version=$(/usr/bin/meldestelle --version) || true
 if [[ $version == "meldestelle "* ]]; then ok "/usr/bin/meldestelle --version: $version"; else bad "meldestelle --version: $version"; fi
+# The winmail.dat reader runs with the libraries the package depends on (libytnef0).
+if files=$(/usr/bin/meldestelle-tnef <"$src/tests/data/winmail.dat" | tr -d '\0' | grep -ac 'Schlagloch'); then
+  ok "/usr/bin/meldestelle-tnef reads tests/data/winmail.dat ($files)"
+else
+  bad "/usr/bin/meldestelle-tnef does not read tests/data/winmail.dat"
+fi
 cd /lib/systemd/system
 for unit in meldestelle-migrate.service meldestelle-gateway@0.service meldestelle-worker@0.service \
   meldestelle-dispatcher@0.service meldestelle.target; do
@@ -217,7 +224,8 @@ expect "removed: the binary is gone" test ! -e /usr/bin/meldestelle
 expect "removed: /etc/meldestelle stays" grep -qxF "$secret" /etc/meldestelle/meldestelle.env
 dpkg --purge meldestelle >/dev/null 2>&1 || bad "dpkg --purge"
 installed_here=0
-for gone in /usr/bin/meldestelle /lib/systemd/system/meldestelle-gateway@.service /etc/meldestelle \
+for gone in /usr/bin/meldestelle /usr/bin/meldestelle-tnef \
+  /lib/systemd/system/meldestelle-gateway@.service /etc/meldestelle \
   /usr/sbin/meldestelle-backup; do
   [[ ! -e $gone ]] || bad "$gone is still there after the purge"
 done
