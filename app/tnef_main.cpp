@@ -23,11 +23,12 @@ files inside it to stdout, each as its name and its bytes after their lengths (4
 little-endian). The Meldestelle worker runs it for every such attachment of an e-mail, in a
 process of its own (docs/channels/email.md, "Outlook's winmail.dat"); it reads no
 configuration. Limits: 256 MiB of input, 1 GiB of memory, 5 s of CPU; no core dump.
-Exit codes: 0 the files were written; 1 the input is no TNEF stream or a broken one (nothing
-written); 2 a usage error.
+Exit codes: 0 the files were written; 3 the input is no TNEF stream or a broken one (nothing
+written); 1 it could not read or write (tried again by the worker); 2 a usage error.
 )";
 
 constexpr size_t kMaxInput = size_t{256} << 20;
+constexpr int kNoStream = 3;  // the stream's fault: the worker takes it as unreadable
 
 bool WriteAll(int fd, const std::string& bytes) {
   size_t written = 0;
@@ -58,7 +59,9 @@ int main(int argc, char** argv) {
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  const rlimit cpu{5, 5};
+  // Soft below hard: SIGXCPU at the soft limit (a crash to the worker: the stream's doing);
+  // at equal limits Linux sends SIGKILL, which the worker takes for the machine's.
+  const rlimit cpu{5, 6};
   setrlimit(RLIMIT_CPU, &cpu);
 #if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer maps terabytes of shadow memory
   const rlimit memory{size_t{1} << 30, size_t{1} << 30};
@@ -79,7 +82,7 @@ int main(int argc, char** argv) {
     in.append(buf, static_cast<size_t>(n));
     if (in.size() > kMaxInput) {
       std::cerr << "meldestelle-tnef: input larger than " << kMaxInput << " bytes\n";
-      return 1;
+      return kNoStream;
     }
   }
   // The library prints its complaints to stdout, where the answer goes: its stdout is
@@ -94,7 +97,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   if (!files) {
     std::cerr << "meldestelle-tnef: no readable TNEF stream (" << in.size() << " bytes)\n";
-    return 1;
+    return kNoStream;
   }
   return WriteAll(answer, meldestelle::email::EncodeFiles(*files)) ? 0 : 1;
 }

@@ -73,7 +73,7 @@ bool IsCrash(int sig) {
 }
 
 FilterResult Failed(FilterFailure kind, std::string reason) {
-  return {kind, "", std::move(reason)};
+  return {kind, "", std::move(reason), -1};
 }
 
 std::chrono::milliseconds Left(std::chrono::steady_clock::time_point deadline) {
@@ -123,10 +123,15 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
   args.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_read.fd, STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out_write.fd, STDOUT_FILENO);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // descriptors of ours without CLOEXEC
+  if (posix_spawn_file_actions_init(&actions) != 0)
+    return Failed(FilterFailure::kEnvironment, "posix_spawn_file_actions_init failed");
+  // Descriptors of ours without CLOEXEC are closed in it; its stdin and stdout are the pipes.
+  if (posix_spawn_file_actions_adddup2(&actions, in_read.fd, STDIN_FILENO) != 0 ||
+      posix_spawn_file_actions_adddup2(&actions, out_write.fd, STDOUT_FILENO) != 0 ||
+      posix_spawn_file_actions_addclosefrom_np(&actions, 3) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return Failed(FilterFailure::kEnvironment, "posix_spawn_file_actions failed");
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t stop_signals, pipe_signal;
@@ -189,7 +194,10 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
     }
   }
   in_write.Close();
-  // Its output is closed; its end, within what is left of the time.
+  // Its output is closed; its end, within what is left of the time: a pidfd becomes readable
+  // when it ends (without one, looked at every 10 ms).
+  const std::string too_long =
+      program + " took longer than " + std::to_string(limits.timeout.count()) + " ms";
   Fd ended{static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0))};
   if (ended.fd >= 0) {
     pollfd fd{ended.fd, POLLIN, 0};
@@ -199,21 +207,35 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
       n = left.count() > 0 ? ::poll(&fd, 1, static_cast<int>(left.count())) : 0;
     } while (n < 0 && errno == EINTR);
     if (n == 0)
-      return Failed(
-          FilterFailure::kEnvironment,
-          program + " took longer than " + std::to_string(limits.timeout.count()) + " ms");
+      return Failed(FilterFailure::kEnvironment, too_long);
+  } else {
+    while (true) {
+      const pid_t r = ::waitpid(child.pid, &child.status, WNOHANG);
+      if (r == child.pid) {
+        child.reaped = true;
+        break;
+      }
+      if (r < 0 && errno != EINTR)
+        return Failed(FilterFailure::kEnvironment, std::string("waitpid: ") + std::strerror(errno));
+      if (Left(deadline).count() <= 0)
+        return Failed(FilterFailure::kEnvironment, too_long);
+      ::poll(nullptr, 0, 10);
+    }
   }
-  if (!child.Reap())
+  if (!child.reaped && !child.Reap())
     return Failed(FilterFailure::kEnvironment, std::string("waitpid: ") + std::strerror(errno));
   if (WIFSIGNALED(child.status)) {
     const int sig = WTERMSIG(child.status);
     return Failed(IsCrash(sig) ? FilterFailure::kProgram : FilterFailure::kEnvironment,
                   program + " ended by signal " + std::to_string(sig));
   }
-  if (WEXITSTATUS(child.status) != 0)
-    return Failed(FilterFailure::kProgram,
-                  program + " ended with status " + std::to_string(WEXITSTATUS(child.status)));
-  return {FilterFailure::kNone, std::move(output), ""};
+  if (WEXITSTATUS(child.status) != 0) {
+    FilterResult r = Failed(FilterFailure::kProgram, program + " ended with status " +
+                                                         std::to_string(WEXITSTATUS(child.status)));
+    r.exit_status = WEXITSTATUS(child.status);
+    return r;
+  }
+  return {FilterFailure::kNone, std::move(output), "", -1};
 }
 
 }  // namespace meldestelle

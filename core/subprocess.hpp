@@ -21,20 +21,22 @@ struct FilterLimits {
 // How a filter ended, when not well.
 enum class FilterFailure {
   kNone,
-  // Its own doing, the same however often it is tried: an exit status other than 0, a crash
-  // (SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGXCPU: its CPU limit), more output than
-  // allowed.
+  // Its own doing, the same however often it is tried: an exit status other than 0 (the caller
+  // may know statuses that are not: FilterResult::exit_status), a crash (SIGSEGV, SIGBUS,
+  // SIGABRT, SIGFPE, SIGILL, SIGSYS; SIGXCPU at a soft CPU limit below its hard one), more
+  // output than allowed.
   kProgram,
   // Ours or the machine's, which may pass: it could not be started, it took longer than the
-  // timeout, or it was ended by another signal (SIGTERM of a service stopping, SIGKILL of the
-  // out-of-memory killer).
+  // timeout, or it was ended by another signal (SIGKILL of the out-of-memory killer or of a hard
+  // CPU limit, SIGTERM not blocked).
   kEnvironment,
 };
 
 struct FilterResult {
   FilterFailure failure = FilterFailure::kNone;
-  std::string output;  // its stdout, when it ended well
-  std::string reason;  // why not, for the log
+  std::string output;    // its stdout, when it ended well
+  std::string reason;    // why not, for the log
+  int exit_status = -1;  // when it exited with a status other than 0; -1 otherwise
 };
 
 // Runs argv[0] (a path, not searched in PATH) with argv, writes `input` to its stdin and returns

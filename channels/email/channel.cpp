@@ -22,7 +22,7 @@ class MailHandler final : public channels::Handler {
     if (!message) {
       return MakeError(errors::kMessageInvalid, "unparseable: " + message.error().message);
     }
-    return intake_.Process(*message);
+    return intake_.Process(*message, d.last_attempt);
   }
 
  private:

@@ -49,8 +49,8 @@ MailIntake::MailIntake(const Config& config, channels::Admission& admission,
       bounces_(registry.GetCounter("meldestelle_mail_total", "E-mails handled, by outcome.",
                                    {{"outcome", "bounce"}})) {}
 
-Status MailIntake::Process(const Message& m) {
-  auto mail = Parse(m);
+Status MailIntake::Process(const Message& m, bool last_attempt) {
+  auto mail = Parse(m, last_attempt);
   if (!mail)
     return mail.error();
   auto files = StoreFiles(*mail);
@@ -74,10 +74,12 @@ Status MailIntake::Process(const Message& m) {
 namespace {
 
 // The files inside a winmail.dat, read by `meldestelle-tnef` (beside our own executable) in a
-// process of its own (channels/email/tnef.hpp): what goes wrong in the library (a crash, a
-// leak, a hang) ends there, and the stream is taken as unreadable. What may pass (it could not
-// start, took too long, was stopped with the worker) is an error: the mail is tried again.
-Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view bytes) {
+// process of its own (channels/email/tnef.hpp): what goes wrong in the library (a crash, its CPU
+// limit, a stream it refuses) ends there, and the stream is taken as unreadable. What may pass
+// (it could not start or run, took too long) is an error, and the mail is tried again; on the
+// last attempt the stream is taken as unreadable too.
+Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view bytes,
+                                                               bool last_attempt) {
   const std::string program =
       std::filesystem::path(OwnExecutable()).parent_path() / "meldestelle-tnef";
   FilterLimits limits;
@@ -86,11 +88,16 @@ Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view 
   // The sanitizer build's options reach it; the worker's secrets do not.
   FilterResult run =
       RunFilter({program}, bytes, limits, {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"});
-  if (run.failure == FilterFailure::kEnvironment)
+  // Its own verdict on the stream is exit status 3 (app/tnef_main.cpp); another status is a
+  // program that could not run as it should (a library missing, a usage error).
+  const bool streams_fault =
+      run.failure == FilterFailure::kProgram && (run.exit_status == -1 || run.exit_status == 3);
+  if (run.failure != FilterFailure::kNone && !streams_fault && !last_attempt)
     return MakeError(errors::kMediaTransient, "winmail.dat not read for now", run.reason);
-  if (run.failure == FilterFailure::kProgram) {
-    log::Warn("winmail.dat not read",
-              {{"bytes", std::to_string(bytes.size())}, {"reason", run.reason}});
+  if (run.failure != FilterFailure::kNone) {
+    log::Warn("winmail.dat not read", {{"bytes", std::to_string(bytes.size())},
+                                       {"reason", run.reason},
+                                       {"last_attempt", last_attempt ? "yes" : "no"}});
     return std::optional<std::vector<Attachment>>();
   }
   auto files = DecodeFiles(run.output);
@@ -101,7 +108,7 @@ Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view 
 
 }  // namespace
 
-Result<Mail> MailIntake::Parse(const Message& m) const {
+Result<Mail> MailIntake::Parse(const Message& m, bool last_attempt) const {
   const auto& cfg = config_.Get<Settings>();
   Limits limits{cfg.max_message_bytes, cfg.max_attachments, cfg.max_depth};
   Result<Mail> parsed = MakeError(errors::kMailInvalid, "unknown format " + m.format);
@@ -116,7 +123,10 @@ Result<Mail> MailIntake::Parse(const Message& m) const {
   if (!parsed)
     return MakeError(errors::kMailInvalid, parsed.error().message);
   TakeFormRelay(cfg.form_senders, cfg.from, &*parsed);
-  if (auto st = ExpandTnef(limits, UnpackTnefApart, &*parsed); !st)
+  auto unpack = [last_attempt](std::string_view bytes) {
+    return UnpackTnefApart(bytes, last_attempt);
+  };
+  if (auto st = ExpandTnef(limits, unpack, &*parsed); !st)
     return st.error();
   return parsed;
 }
@@ -192,6 +202,15 @@ Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
   return out;
 }
 
+// A mail from the town's web forms (email.form_senders) or our own address, relayed or not.
+bool MailIntake::FromAForm(const Mail& mail) const {
+  const auto& cfg = config_.Get<Settings>();
+  return !mail.relayed_by.empty() || AsciiEqualIgnoringCase(mail.from_address, cfg.from) ||
+         std::any_of(cfg.form_senders.begin(), cfg.form_senders.end(), [&](const std::string& s) {
+           return AsciiEqualIgnoringCase(mail.from_address, s);
+         });
+}
+
 Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
   // Bounces and follow-ups: one transaction, remembered by the mail's key.
   return session_.Transact<bool>([&](db::Tx& tx) -> bool {
@@ -218,8 +237,8 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
       if (!ticket.empty())
         break;
     }
-    // Not for a web form's mail: the form checks no address.
-    if (ticket.empty() && !mail.references_reference.empty() && mail.relayed_by.empty()) {
+    // Not for a web form's mail, relayed or not: the form checks no address.
+    if (ticket.empty() && !mail.references_reference.empty() && !FromAForm(mail)) {
       // A reference is public (the status page): by it alone, only its reporter's own address
       // adds to a ticket, as the From (which DMARC checks; a Reply-To nobody checks). Anyone
       // else's mail naming it is a report of its own.

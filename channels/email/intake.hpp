@@ -32,12 +32,15 @@ class MailIntake {
  public:
   MailIntake(const Config& config, channels::Admission& admission,
              const routing::Gazetteer* gazetteer, metrics::Registry& registry);
-  Status Process(const Message& message);
+  // On the last attempt (the worker's max_attempts), what could not be done for now (reading a
+  // winmail.dat) is done without: the mail is taken, flagged.
+  Status Process(const Message& message, bool last_attempt = false);
 
  private:
   struct Stored;
   struct Files;
-  Result<Mail> Parse(const Message& m) const;
+  Result<Mail> Parse(const Message& m, bool last_attempt) const;
+  bool FromAForm(const Mail& mail) const;
   Result<Files> StoreFiles(const Mail& mail);
   // A bounce or a follow-up: handled (true), or a new report (false).
   Result<bool> HandleKnown(const Mail& mail, const Files& files);

@@ -61,8 +61,8 @@ struct Mail {
   // carries every mail's signature logos; the citizen's photos come first). The report is taken
   // with the first ones and flagged.
   int attachments_not_kept = 0;
-  // Outlook winmail.dat attachments whose files could not be read (ExpandTnef): they stay among
-  // the attachments, not kept, and the ticket is flagged.
+  // Outlook winmail.dat attachments whose files could not be read (ExpandTnef): dropped, and the
+  // ticket is flagged.
   int tnef_not_read = 0;
   Robot robot = Robot::kNone;
   // One per rule that fired, e.g. "Auto-Submitted: auto-replied", "Return-Path: <>",

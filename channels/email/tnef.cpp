@@ -1,18 +1,14 @@
 #include "channels/email/tnef.hpp"
 
+#include <algorithm>
+
+#include "channels/email/mail_internal.hpp"
+#include "core/media.hpp"
 #include "core/text.hpp"
 
 namespace meldestelle::email {
 
 namespace {
-
-constexpr uint32_t kSignature = 0x223E9F78;
-
-uint32_t Le32(std::string_view b, size_t at) {
-  const auto* p = reinterpret_cast<const unsigned char*>(b.data() + at);
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 void PutLe32(uint32_t v, std::string* out) {
   for (int i = 0; i < 4; ++i)
@@ -21,10 +17,16 @@ void PutLe32(uint32_t v, std::string* out) {
 
 }  // namespace
 
+uint32_t ReadLe32(std::string_view b, size_t at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(b.data() + at);
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
 bool IsTnef(const Attachment& a) {
   return a.declared_type == "application/ms-tnef" || a.declared_type == "application/vnd.ms-tnef" ||
          AsciiEqualIgnoringCase(a.filename, "winmail.dat") ||
-         (a.bytes.size() >= 4 && Le32(a.bytes, 0) == kSignature);
+         (a.bytes.size() >= 4 && ReadLe32(a.bytes, 0) == kTnefSignature);
 }
 
 std::string EncodeFiles(const std::vector<Attachment>& files) {
@@ -44,7 +46,7 @@ std::optional<std::vector<Attachment>> DecodeFiles(std::string_view bytes) {
   auto take = [&](std::string* out) {
     if (bytes.size() - pos < 4)
       return false;
-    const uint32_t n = Le32(bytes, pos);
+    const uint32_t n = ReadLe32(bytes, pos);
     pos += 4;
     if (n > bytes.size() - pos)
       return false;
@@ -54,8 +56,9 @@ std::optional<std::vector<Attachment>> DecodeFiles(std::string_view bytes) {
   };
   while (pos < bytes.size()) {
     Attachment f;
-    if (!take(&f.filename) || !take(&f.bytes))
+    if (files.size() == kMaxTnefFiles || !take(&f.filename) || !take(&f.bytes))
       return std::nullopt;
+    f.filename = SanitizeFilename(internal::FixDecodedText(f.filename));
     f.declared_type = "application/octet-stream";
     files.push_back(std::move(f));
   }
@@ -63,18 +66,30 @@ std::optional<std::vector<Attachment>> DecodeFiles(std::string_view bytes) {
 }
 
 Status ExpandTnef(const Limits& limits, const TnefUnpacker& unpack, Mail* mail) {
+  const size_t max = static_cast<size_t>(std::max(limits.max_attachments, 0));
   std::vector<Attachment> out;
-  int not_read = 0;
+  int not_read = 0, not_kept = 0;
+  // A program run per stream: at most as many as the mail may keep files, and none once that
+  // many files are taken (a stream of 500 streams of 500 would start 250,000).
+  size_t runs = 0;
   // Depth first, in order: a stream's files take its place, an attached mail's files its.
   std::function<Status(Attachment&&, int)> take = [&](Attachment&& a, int depth) -> Status {
     if (!IsTnef(a)) {
-      out.push_back(std::move(a));
+      if (out.size() < max)
+        out.push_back(std::move(a));
+      else
+        ++not_kept;
       return Ok{};
     }
-    if (depth > kMaxTnefDepth) {
+    if (out.size() >= max) {
+      ++not_kept;  // its files would be beyond the limit
+      return Ok{};
+    }
+    if (depth > kMaxTnefDepth || runs >= std::max<size_t>(max, 1)) {
       ++not_read;
       return Ok{};
     }
+    ++runs;
     auto inside = unpack(a.bytes);
     if (!inside)
       return inside.error();
@@ -88,15 +103,12 @@ Status ExpandTnef(const Limits& limits, const TnefUnpacker& unpack, Mail* mail) 
     }
     return Ok{};
   };
-  for (auto& a : mail->attachments) {
+  for (const auto& a : mail->attachments) {
     if (auto st = take(Attachment(a), 1); !st)
       return st;
   }
   mail->tnef_not_read += not_read;
-  if (static_cast<int>(out.size()) > limits.max_attachments) {
-    mail->attachments_not_kept += static_cast<int>(out.size()) - limits.max_attachments;
-    out.resize(static_cast<size_t>(limits.max_attachments));
-  }
+  mail->attachments_not_kept += not_kept;
   mail->attachments = std::move(out);
   return Ok{};
 }

@@ -5,6 +5,7 @@
 // this one attachment; the citizen's photos are in there. Read by `meldestelle-tnef`, a program
 // of its own (channels/email/tnef_reader.hpp) that the worker runs per stream
 // (channels/email/intake.cpp); never in the gateway.
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,12 +17,22 @@
 
 namespace meldestelle::email {
 
+// The 4 bytes that begin every TNEF stream, little-endian; and such a number read at `at` (the
+// caller checks that 4 bytes are there).
+constexpr uint32_t kTnefSignature = 0x223E9F78;
+
+// The most files one stream may hold (Outlook's own limit is lower); more: refused.
+constexpr size_t kMaxTnefFiles = 500;
+uint32_t ReadLe32(std::string_view bytes, size_t at);
+
 // Whether an attachment is a TNEF stream: declared application/ms-tnef or
 // application/vnd.ms-tnef, named winmail.dat, or beginning with TNEF's signature.
 bool IsTnef(const Attachment& a);
 
 // Files as `meldestelle-tnef` writes them to the worker: per file its name and its bytes,
-// each after its length (4 bytes, little-endian). DecodeFiles: nullopt for bytes not of this form.
+// each after its length (4 bytes, little-endian). DecodeFiles: nullopt for bytes not of this form
+// or of more than kMaxTnefFiles files; the names sanitised again (the program is the untrusted
+// side).
 std::string EncodeFiles(const std::vector<Attachment>& files);
 std::optional<std::vector<Attachment>> DecodeFiles(std::string_view bytes);
 
@@ -37,8 +48,10 @@ constexpr int kMaxTnefDepth = 3;
 
 // Replaces each TNEF attachment of `mail` by the files `unpack` finds inside it, in its place
 // and order, those inside an attached Outlook mail too. One that cannot be read is dropped and
-// counted in Mail::tnef_not_read. Files beyond limits.max_attachments are counted in
-// attachments_not_kept. An error of `unpack` is returned, and the mail is left as it was.
+// counted in Mail::tnef_not_read, as one beyond kMaxTnefDepth or beyond the budget of
+// limits.max_attachments streams read. Files beyond limits.max_attachments are counted in
+// attachments_not_kept (a stream met when the limit is reached: as one, unread). An error of
+// `unpack` is returned, and the mail is left as it was.
 Status ExpandTnef(const Limits& limits, const TnefUnpacker& unpack, Mail* mail);
 
 }  // namespace meldestelle::email

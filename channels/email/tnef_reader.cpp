@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "channels/email/mail_internal.hpp"
+#include "channels/email/tnef.hpp"
 #include "core/media.hpp"
 
 extern "C" {
@@ -14,14 +15,6 @@ extern "C" {
 namespace meldestelle::email {
 
 namespace {
-
-constexpr uint32_t kSignature = 0x223E9F78;
-
-uint32_t Le32(std::string_view b, size_t at) {
-  const auto* p = reinterpret_cast<const unsigned char*>(b.data() + at);
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 // The attributes whose handlers keep (and leak) a buffer when they meet a second one of their
 // kind in one scope ([MS-OXTNEF] 2.1.3: none is repeated): attMAPIProps for the message;
@@ -33,26 +26,27 @@ constexpr uint32_t kAttMapiProps = 0x00069003, kAttAttachRenddata = 0x00069002,
 // The stream's frame, before the library reads it: its signature, then attributes of a level
 // byte, an id, a length, that many bytes and a checksum, each whole within the bytes. libytnef
 // reads an attribute's length into a signed int and copies that many bytes unchecked: a length
-// past the end (or of 2 GiB and more) is refused here. Refused too: more than kMaxFiles
+// past the end (or of 2 GiB and more) is refused here; fewer than 9 bytes after the last one are
+// no attribute and left. Refused too: more than kMaxTnefFiles
 // attachments (each of its handlers walks the list of attachments to its end: n of them cost
 // n² steps) and an attribute repeated in its scope (the library keeps the first's buffer, and
 // frees what it built of a repeated property list by counts it may have set before the list).
 bool FrameFits(std::string_view b) {
-  if (b.size() < 6 || Le32(b, 0) != kSignature)
+  if (b.size() < 6 || ReadLe32(b, 0) != kTnefSignature)
     return false;
   size_t pos = 6;  // the signature and the key
   size_t attachments = 0;
   bool message_props = false;
   std::vector<uint32_t> in_attachment;  // the repeatable-nowhere attributes of the current one
   while (b.size() - pos >= 9) {
-    const uint32_t id = Le32(b, pos + 1);
-    const uint32_t length = Le32(b, pos + 5);
+    const uint32_t id = ReadLe32(b, pos + 1);
+    const uint32_t length = ReadLe32(b, pos + 5);
     pos += 9;
     if (length == 0 || length > b.size() - pos || b.size() - pos - length < 2)
       return false;
     pos += length + 2;
     if (id == kAttAttachRenddata) {
-      if (++attachments > kMaxFiles)
+      if (++attachments > kMaxTnefFiles)
         return false;
       in_attachment.clear();
     } else if (id == kAttMapiProps) {
@@ -66,7 +60,9 @@ bool FrameFits(std::string_view b) {
       in_attachment.push_back(id);
     }
   }
-  return pos == b.size();
+  // A tail too short for an attribute (a CRLF a transfer encoding added) is left, as the
+  // library leaves it.
+  return true;
 }
 
 // libytnef frees what a failed parse left half-built with loops over counts it set before the

@@ -12,15 +12,12 @@
 
 namespace meldestelle::email {
 
-// The most files one stream may hold (Outlook's own limit is lower); more: refused.
-constexpr size_t kMaxFiles = 500;
-
 // The files inside a TNEF stream, in its order: named by their long file name (else their short
 // one), sanitised as a mail's (SanitizeFilename); the bytes as stored. An embedded Outlook item
 // (an attached mail, a contact) is one file of its stored bytes: an attached mail is a TNEF
 // stream itself (ExpandTnef reads it in turn). nullopt when the bytes are no TNEF stream or a
 // broken one: a signature that is not TNEF's, an attribute longer than the bytes left, one
-// repeated, more than kMaxFiles files, one the library refuses.
+// repeated, more than kMaxTnefFiles files, one the library refuses.
 std::optional<std::vector<Attachment>> UnpackTnef(std::string_view bytes);
 
 }  // namespace meldestelle::email

@@ -138,7 +138,9 @@ TEST_CASE("a broken winmail.dat is refused, never read past its end", "[mail][tn
     if (!UnpackTnef(tnef.substr(0, n)))
       ++refused;
   }
-  CHECK(refused >= tnef.size() - 12);  // at most a dozen attribute boundaries
+  // Accepted only a cut at one of its dozen attribute boundaries, or within the 8 bytes after
+  // one (too short for an attribute: left, as the library leaves them).
+  CHECK(refused >= tnef.size() - 12 * 9);
   CHECK_FALSE(UnpackTnef(tnef.substr(0, tnef.size() - 1)));
   // A length past the end, one read as negative by the library, and one of zero.
   const size_t at = PhotoDataAttribute(tnef);
@@ -185,14 +187,34 @@ TEST_CASE("what the library would read badly is refused before it reads", "[mail
   auto two = UnpackTnef(Stream(one + one));
   REQUIRE(two);
   CHECK(two->size() == 2);
-  // More attachments than kMaxFiles: each of the library's handlers walks the whole list.
+  // More attachments than kMaxTnefFiles: each of the library's handlers walks the whole list.
   std::string many;
-  for (size_t i = 0; i <= kMaxFiles; ++i)
+  for (size_t i = 0; i <= kMaxTnefFiles; ++i)
     many += RendData() + AttachData("x");
   CHECK_FALSE(UnpackTnef(Stream(many)));
-  auto most = UnpackTnef(Stream(many.substr(0, many.size() / (kMaxFiles + 1) * kMaxFiles)));
+  auto most = UnpackTnef(Stream(many.substr(0, many.size() / (kMaxTnefFiles + 1) * kMaxTnefFiles)));
   REQUIRE(most);
-  CHECK(most->size() == kMaxFiles);
+  CHECK(most->size() == kMaxTnefFiles);
+}
+
+TEST_CASE("a tail too short for an attribute is left, as the library leaves it", "[mail][tnef]") {
+  const std::string tnef = Data("winmail.dat");
+  // A CRLF a binary transfer encoding added.
+  auto files = UnpackTnef(tnef + "\r\n");
+  REQUIRE(files);
+  CHECK(files->size() == 2);
+}
+
+TEST_CASE("what the program writes back is taken with care", "[mail][tnef]") {
+  // Names sanitised again, more files than a stream may hold refused.
+  auto odd = DecodeFiles(EncodeFiles({File("../\x01b\xff.jpg", "", "x")}));
+  REQUIRE(odd);
+  CHECK((*odd)[0].filename.find('/') == std::string::npos);
+  CHECK((*odd)[0].filename.find('\x01') == std::string::npos);
+  std::vector<Attachment> many(kMaxTnefFiles + 1, File("a", "", ""));
+  CHECK_FALSE(DecodeFiles(EncodeFiles(many)));
+  many.pop_back();
+  CHECK(DecodeFiles(EncodeFiles(many)));
 }
 
 TEST_CASE("a file stored as a property (PR_ATTACH_DATA_BIN) comes whole", "[mail][tnef]") {
@@ -235,7 +257,7 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   CHECK(limited.attachments_not_kept == 3);
 
   // One that cannot be read is dropped (it takes no photo's place), counted.
-  Mail unread = mail_with(tnef.substr(0, 101));  // inside the photo's rendering
+  Mail unread = mail_with(tnef.substr(0, tnef.size() / 2));  // inside the photo
   REQUIRE(ExpandTnef(Limits{}, Direct, &unread));
   REQUIRE(unread.attachments.size() == 2);
   CHECK(unread.attachments[1].filename == "b.jpg");
@@ -250,6 +272,21 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   CHECK(nested.attachments[1].filename == "Schlagloch Straße.jpg");
   CHECK(nested.attachments[2].filename == "Gruß.txt");
   CHECK(nested.attachments[3].bytes == "C");
+  // As Outlook attaches a mail: an embedded object (PR_ATTACH_DATA_OBJ, PT_OBJECT), its 16-byte
+  // interface id, then the stream.
+  std::string object_props;
+  Le(1, 4, &object_props);
+  Le((uint32_t{0x3701} << 16) | 0x000D, 4, &object_props);
+  Le(1, 4, &object_props);
+  const std::string object = std::string(16, '\x0B') + tnef;
+  Le(static_cast<uint32_t>(object.size()), 4, &object_props);
+  object_props += object;
+  object_props.append((4 - object.size() % 4) % 4, '\0');
+  Mail embedded =
+      mail_with(Stream(RendData() + Title("MAIL.MSG") + Attr(2, 0x00069005, object_props)));
+  REQUIRE(ExpandTnef(Limits{}, Direct, &embedded));
+  REQUIRE(embedded.attachments.size() == 4);
+  CHECK(embedded.attachments[1].filename == "Schlagloch Straße.jpg");
   // Nested deeper than kMaxTnefDepth: counted as not read.
   std::string deep = tnef;
   for (int i = 0; i < kMaxTnefDepth; ++i)
@@ -258,6 +295,26 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   REQUIRE(ExpandTnef(Limits{}, Direct, &too_deep));
   CHECK(too_deep.attachments.size() == 2);
   CHECK(too_deep.tnef_not_read == 1);
+
+  // Streams read at most as many as the mail may keep files, and none once it has that many:
+  // 30 streams of one file each, and a limit of 4.
+  Mail streams;
+  for (int i = 0; i < 30; ++i)
+    streams.attachments.push_back(
+        File("winmail.dat", "", Stream(RendData() + AttachData("f" + std::to_string(i)))));
+  Limits four;
+  four.max_attachments = 4;
+  int runs = 0;
+  auto counted = [&](std::string_view b) -> Result<std::optional<std::vector<Attachment>>> {
+    ++runs;
+    return UnpackTnef(b);
+  };
+  REQUIRE(ExpandTnef(four, counted, &streams));
+  CHECK(runs == 4);
+  CHECK(streams.attachments.size() == 4);
+  CHECK(streams.attachments[3].bytes == "f3");
+  CHECK(streams.attachments_not_kept == 26);
+  CHECK(streams.tnef_not_read == 0);
 
   // Reading that could not be done now: an error, the mail as it was.
   Mail later = mail_with(tnef);

@@ -51,6 +51,16 @@ void Deliver(Stack& s, const std::string& mail) {
   REQUIRE(status == 0);
 }
 
+// Hands one mail to the gateway as the mail server's pipe does (`meldestelle mailgate`).
+void MailGate(Stack& s, const std::string& mail) {
+  fs::path file = s.dir() / (RandomHex(8) + ".eml");
+  std::ofstream(file, std::ios::binary) << mail;
+  int status = -1;
+  std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
+  INFO(out);
+  REQUIRE(status == 0);
+}
+
 std::string PhotoMail(const std::string& from, const std::string& message_id) {
   std::string photo = Base64Encode(VectorFile("webform/tiny-test.jpg"));
   return "From: Erika Mustermann <" + from +
@@ -246,11 +256,7 @@ TEST_CASE(
   Replace(followup, "Subject: WG: Ampel defekt", "Subject: Nachtrag [" + reference + "]");
   Replace(followup, "Message-ID: <", "Message-ID: <nachtrag-");
   Replace(followup, "seit gestern aus.", "immer noch aus.");
-  fs::path second = s.dir() / "many-followup.eml";
-  std::ofstream(second, std::ios::binary) << followup;
-  out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + second.string() + "\"", &status);
-  INFO(out);
-  REQUIRE(status == 0);
+  MailGate(s, followup);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM ticket_followups", 1));
   CHECK(One(s, "SELECT jsonb_array_length(attachments) FROM ticket_followups") == "20");
   const std::string text = One(s, "SELECT text FROM ticket_followups");
@@ -587,7 +593,6 @@ TEST_CASE("E-mail: the town's web form relays a report from noreply@, answered a
     Replace(text, "  form_senders: []\n", "  form_senders: [noreply@musterstadt.example]\n");
   };
   Stack s(o);
-  int status = -1;
   // The website's form, as WordPress or TYPO3 send it: the citizen's name on the form's own
   // noreply address, the citizen in Reply-To, marked as generated. The same form mail from a
   // sender not listed stays a robot's: a ticket, flagged, no acknowledgement.
@@ -601,11 +606,7 @@ TEST_CASE("E-mail: the town's web form relays a report from noreply@, answered a
                        "@musterstadt.example>\r\nMIME-Version: 1.0\r\n"
                        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
                        "Die Laterne vor der Lindenstraße 13 ist dunkel.\r\n";
-    fs::path file = s.dir() / (RandomHex(8) + ".eml");
-    std::ofstream(file, std::ios::binary) << mail;
-    std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
-    INFO(out);
-    REQUIRE(status == 0);
+    MailGate(s, mail);
   }
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
@@ -623,6 +624,18 @@ TEST_CASE("E-mail: the town's web form relays a report from noreply@, answered a
   CHECK(rows[1][2].as<std::string>() == "none");
   CHECK(rows[1][4].as<std::string>().find("Automatische Nachricht") != std::string::npos);
   REQUIRE(s.WaitForCount("SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'sent'", 1));
+  // A form's mail naming a reference adds nothing to that ticket, relayed or not: the form
+  // checks no address (its From was the one of both tickets before form_senders).
+  const std::string reference =
+      One(s, "SELECT reference FROM tickets WHERE reporter->>'address' = 'erika@example.org'");
+  MailGate(s,
+           "From: Kontakt <noreply@musterstadt.example>\r\nTo: maengel@musterstadt.example\r\n"
+           "Subject: Nachtrag [" +
+               reference + "]\r\nMessage-ID: <" + RandomHex(8) +
+               "@musterstadt.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               "Die Laterne ist wieder an.\r\n");
+  REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 3));
+  CHECK(s.Count("SELECT count(*) FROM ticket_followups") == 0);
   // The robot's ticket has its acknowledgement row on no channel, done at once.
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'email'") == 1);
   CHECK(s.Count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND channel = 'email' AND address"
@@ -633,7 +646,6 @@ TEST_CASE("E-mail: Outlook's winmail.dat gives the ticket its photo and the phot
           "[integration][mail]") {
   Stack s(MailOptions());
   const std::string tnef = ReadFile(fs::path(MELDESTELLE_SOURCE_DIR) / "tests/data/winmail.dat");
-  int status = -1;
   // As Outlook sends a mail written in Rich Text: the text as text/plain, the files inside
   // winmail.dat. The second mail's winmail.dat is cut short.
   for (const std::string& stream : {tnef, tnef.substr(0, tnef.size() / 2)}) {
@@ -651,11 +663,7 @@ TEST_CASE("E-mail: Outlook's winmail.dat gives the ticket its photo and the phot
         "Content-Disposition: attachment; filename=\"winmail.dat\"\r\n"
         "Content-Transfer-Encoding: base64\r\n\r\n" +
         base64 + "\r\n--b--\r\n";
-    fs::path file = s.dir() / (RandomHex(8) + ".eml");
-    std::ofstream(file, std::ios::binary) << mail;
-    std::string out = s.RunShell("\"$MELDESTELLE\" mailgate < \"" + file.string() + "\"", &status);
-    INFO(out);
-    REQUIRE(status == 0);
+    MailGate(s, mail);
   }
   INFO(s.WorkerLogs());
   REQUIRE(s.WaitForCount("SELECT count(*) FROM tickets", 2));
