@@ -73,7 +73,14 @@ bool IsCrash(int sig) {
 }
 
 FilterResult Failed(FilterFailure kind, std::string reason) {
-  return {kind, "", std::move(reason), -1};
+  return {kind, "", std::move(reason), -1, false};
+}
+
+// A failure after the program was started.
+FilterResult Started(FilterFailure kind, std::string reason) {
+  FilterResult r = Failed(kind, std::move(reason));
+  r.started = true;
+  return r;
 }
 
 std::chrono::milliseconds Left(std::chrono::steady_clock::time_point deadline) {
@@ -167,12 +174,12 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
   while (out_read.fd >= 0) {
     const auto left = Left(deadline);
     if (left.count() <= 0)
-      return Failed(
+      return Started(
           FilterFailure::kEnvironment,
           program + " took longer than " + std::to_string(limits.timeout.count()) + " ms");
     pollfd fds[2] = {{out_read.fd, POLLIN, 0}, {in_write.fd, POLLOUT, 0}};
     if (::poll(fds, in_write.fd >= 0 ? 2 : 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
-      return Failed(FilterFailure::kEnvironment, std::string("poll: ") + std::strerror(errno));
+      return Started(FilterFailure::kEnvironment, std::string("poll: ") + std::strerror(errno));
     if (in_write.fd >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
       const ssize_t w = ::write(in_write.fd, input.data() + written, input.size() - written);
       if (w > 0)
@@ -185,8 +192,8 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
       const ssize_t r = ::read(out_read.fd, buf, sizeof buf);
       if (r > 0) {
         if (output.size() + static_cast<size_t>(r) > limits.max_output)
-          return Failed(FilterFailure::kProgram, program + " wrote more than " +
-                                                     std::to_string(limits.max_output) + " bytes");
+          return Started(FilterFailure::kProgram, program + " wrote more than " +
+                                                      std::to_string(limits.max_output) + " bytes");
         output.append(buf, static_cast<size_t>(r));
       } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
         out_read.Close();
@@ -207,7 +214,7 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
       n = left.count() > 0 ? ::poll(&fd, 1, static_cast<int>(left.count())) : 0;
     } while (n < 0 && errno == EINTR);
     if (n == 0)
-      return Failed(FilterFailure::kEnvironment, too_long);
+      return Started(FilterFailure::kEnvironment, too_long);
   } else {
     while (true) {
       const pid_t r = ::waitpid(child.pid, &child.status, WNOHANG);
@@ -216,26 +223,28 @@ FilterResult RunFilter(const std::vector<std::string>& argv, std::string_view in
         break;
       }
       if (r < 0 && errno != EINTR)
-        return Failed(FilterFailure::kEnvironment, std::string("waitpid: ") + std::strerror(errno));
+        return Started(FilterFailure::kEnvironment,
+                       std::string("waitpid: ") + std::strerror(errno));
       if (Left(deadline).count() <= 0)
-        return Failed(FilterFailure::kEnvironment, too_long);
+        return Started(FilterFailure::kEnvironment, too_long);
       ::poll(nullptr, 0, 10);
     }
   }
   if (!child.reaped && !child.Reap())
-    return Failed(FilterFailure::kEnvironment, std::string("waitpid: ") + std::strerror(errno));
+    return Started(FilterFailure::kEnvironment, std::string("waitpid: ") + std::strerror(errno));
   if (WIFSIGNALED(child.status)) {
     const int sig = WTERMSIG(child.status);
-    return Failed(IsCrash(sig) ? FilterFailure::kProgram : FilterFailure::kEnvironment,
-                  program + " ended by signal " + std::to_string(sig));
+    return Started(IsCrash(sig) ? FilterFailure::kProgram : FilterFailure::kEnvironment,
+                   program + " ended by signal " + std::to_string(sig));
   }
   if (WEXITSTATUS(child.status) != 0) {
-    FilterResult r = Failed(FilterFailure::kProgram, program + " ended with status " +
-                                                         std::to_string(WEXITSTATUS(child.status)));
+    FilterResult r =
+        Started(FilterFailure::kProgram,
+                program + " ended with status " + std::to_string(WEXITSTATUS(child.status)));
     r.exit_status = WEXITSTATUS(child.status);
     return r;
   }
-  return {FilterFailure::kNone, std::move(output), "", -1};
+  return {FilterFailure::kNone, std::move(output), "", -1, true};
 }
 
 }  // namespace meldestelle

@@ -37,6 +37,7 @@ struct FilterResult {
   std::string output;    // its stdout, when it ended well
   std::string reason;    // why not, for the log
   int exit_status = -1;  // when it exited with a status other than 0; -1 otherwise
+  bool started = false;  // whether it could be started at all
 };
 
 // Runs argv[0] (a path, not searched in PATH) with argv, writes `input` to its stdin and returns

@@ -76,8 +76,8 @@ namespace {
 // The files inside a winmail.dat, read by `meldestelle-tnef` (beside our own executable) in a
 // process of its own (channels/email/tnef.hpp): what goes wrong in the library (a crash, its CPU
 // limit, a stream it refuses) ends there, and the stream is taken as unreadable. What may pass
-// (it could not start or run, took too long) is an error, and the mail is tried again; on the
-// last attempt the stream is taken as unreadable too.
+// (it could not run, took too long) is an error, and the mail is tried again; on the last attempt
+// the stream is taken as unreadable too, unless the program is missing or broken.
 Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view bytes,
                                                                bool last_attempt) {
   const std::string program =
@@ -92,7 +92,14 @@ Result<std::optional<std::vector<Attachment>>> UnpackTnefApart(std::string_view 
   // program that could not run as it should (a library missing, a usage error).
   const bool streams_fault =
       run.failure == FilterFailure::kProgram && (run.exit_status == -1 || run.exit_status == 3);
-  if (run.failure != FilterFailure::kNone && !streams_fault && !last_attempt)
+  // The program missing or broken where it is installed (not started; 126, 127: exec or its
+  // libraries; 2: a usage error): never the stream's, on no attempt. The mail waits in the
+  // dead letters, whole, until it is fixed.
+  const bool installation_fault =
+      run.failure != FilterFailure::kNone &&
+      (!run.started || run.exit_status == 126 || run.exit_status == 127 || run.exit_status == 2);
+  if (run.failure != FilterFailure::kNone && !streams_fault &&
+      (!last_attempt || installation_fault))
     return MakeError(errors::kMediaTransient, "winmail.dat not read for now", run.reason);
   if (run.failure != FilterFailure::kNone) {
     log::Warn("winmail.dat not read", {{"bytes", std::to_string(bytes.size())},

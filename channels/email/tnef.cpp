@@ -69,8 +69,8 @@ Status ExpandTnef(const Limits& limits, const TnefUnpacker& unpack, Mail* mail) 
   const size_t max = static_cast<size_t>(std::max(limits.max_attachments, 0));
   std::vector<Attachment> out;
   int not_read = 0, not_kept = 0;
-  // A program run per stream: at most as many as the mail may keep files, and none once that
-  // many files are taken (a stream of 500 streams of 500 would start 250,000).
+  // A program run per stream: at most kMaxTnefReads and as many as the mail may keep files, and
+  // none once that many files are taken (a stream of 500 streams of 500 would start 250,000).
   size_t runs = 0;
   // Depth first, in order: a stream's files take its place, an attached mail's files its.
   std::function<Status(Attachment&&, int)> take = [&](Attachment&& a, int depth) -> Status {
@@ -85,8 +85,12 @@ Status ExpandTnef(const Limits& limits, const TnefUnpacker& unpack, Mail* mail) 
       ++not_kept;  // its files would be beyond the limit
       return Ok{};
     }
-    if (depth > kMaxTnefDepth || runs >= std::max<size_t>(max, 1)) {
+    if (depth > kMaxTnefDepth) {
       ++not_read;
+      return Ok{};
+    }
+    if (runs >= std::min<size_t>(max, kMaxTnefReads)) {
+      ++not_kept;  // not read for want of time: its files are not kept
       return Ok{};
     }
     ++runs;

@@ -46,11 +46,16 @@ using TnefUnpacker =
 // itself); deeper ones are counted as not read.
 constexpr int kMaxTnefDepth = 3;
 
+// The most streams read for one mail (each a program run of up to 10 s), and no more than the
+// mail may keep files.
+constexpr size_t kMaxTnefReads = 20;
+
 // Replaces each TNEF attachment of `mail` by the files `unpack` finds inside it, in its place
 // and order, those inside an attached Outlook mail too. One that cannot be read is dropped and
-// counted in Mail::tnef_not_read, as one beyond kMaxTnefDepth or beyond the budget of
-// limits.max_attachments streams read. Files beyond limits.max_attachments are counted in
-// attachments_not_kept (a stream met when the limit is reached: as one, unread). An error of
+// counted in Mail::tnef_not_read, as one beyond kMaxTnefDepth. Files beyond
+// limits.max_attachments are counted in attachments_not_kept, and so is a stream met when the
+// limit is reached or beyond the budget of streams read (at most kMaxTnefReads, at most
+// limits.max_attachments): as one, unread. An error of
 // `unpack` is returned, and the mail is left as it was.
 Status ExpandTnef(const Limits& limits, const TnefUnpacker& unpack, Mail* mail);
 

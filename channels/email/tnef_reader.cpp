@@ -26,8 +26,8 @@ constexpr uint32_t kAttMapiProps = 0x00069003, kAttAttachRenddata = 0x00069002,
 // The stream's frame, before the library reads it: its signature, then attributes of a level
 // byte, an id, a length, that many bytes and a checksum, each whole within the bytes. libytnef
 // reads an attribute's length into a signed int and copies that many bytes unchecked: a length
-// past the end (or of 2 GiB and more) is refused here; fewer than 9 bytes after the last one are
-// no attribute and left. Refused too: more than kMaxTnefFiles
+// past the end (or of 2 GiB and more) is refused here; after the last one, only CR, LF or NUL
+// bytes are left (a transfer encoding's). Refused too: more than kMaxTnefFiles
 // attachments (each of its handlers walks the list of attachments to its end: n of them cost
 // n² steps) and an attribute repeated in its scope (the library keeps the first's buffer, and
 // frees what it built of a repeated property list by counts it may have set before the list).
@@ -60,9 +60,10 @@ bool FrameFits(std::string_view b) {
       in_attachment.push_back(id);
     }
   }
-  // A tail too short for an attribute (a CRLF a transfer encoding added) is left, as the
-  // library leaves it.
-  return true;
+  // A tail too short for an attribute is left, as the library leaves it, when it is what a
+  // transfer encoding adds (CR, LF, NUL); anything else is a stream cut short.
+  return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(pos), b.end(),
+                     [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 // libytnef frees what a failed parse left half-built with loops over counts it set before the

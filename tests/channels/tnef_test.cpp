@@ -138,9 +138,9 @@ TEST_CASE("a broken winmail.dat is refused, never read past its end", "[mail][tn
     if (!UnpackTnef(tnef.substr(0, n)))
       ++refused;
   }
-  // Accepted only a cut at one of its dozen attribute boundaries, or within the 8 bytes after
-  // one (too short for an attribute: left, as the library leaves them).
-  CHECK(refused >= tnef.size() - 12 * 9);
+  // Accepted only a cut at one of its dozen attribute boundaries (or one byte after, where
+  // that byte is a NUL, as a level byte never is).
+  CHECK(refused >= tnef.size() - 12 * 2);
   CHECK_FALSE(UnpackTnef(tnef.substr(0, tnef.size() - 1)));
   // A length past the end, one read as negative by the library, and one of zero.
   const size_t at = PhotoDataAttribute(tnef);
@@ -203,11 +203,17 @@ TEST_CASE("a tail too short for an attribute is left, as the library leaves it",
   auto files = UnpackTnef(tnef + "\r\n");
   REQUIRE(files);
   CHECK(files->size() == 2);
+  CHECK(UnpackTnef(tnef + std::string("\0\0", 2)));
+  // Other bytes there are a stream cut short in its next attribute.
+  CHECK_FALSE(UnpackTnef(tnef + "\x02\x0F"));
 }
 
 TEST_CASE("what the program writes back is taken with care", "[mail][tnef]") {
   // Names sanitised again, more files than a stream may hold refused.
-  auto odd = DecodeFiles(EncodeFiles({File("../\x01b\xff.jpg", "", "x")}));
+  auto odd =
+      DecodeFiles(EncodeFiles({File("../\x01"
+                                    "b\xff.jpg",
+                                    "", "x")}));
   REQUIRE(odd);
   CHECK((*odd)[0].filename.find('/') == std::string::npos);
   CHECK((*odd)[0].filename.find('\x01') == std::string::npos);
@@ -296,8 +302,8 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   CHECK(too_deep.attachments.size() == 2);
   CHECK(too_deep.tnef_not_read == 1);
 
-  // Streams read at most as many as the mail may keep files, and none once it has that many:
-  // 30 streams of one file each, and a limit of 4.
+  // Streams read at most as many as the mail may keep files (and kMaxTnefReads), and none once
+  // it has that many: 30 streams of one file each, and a limit of 4; then of 25.
   Mail streams;
   for (int i = 0; i < 30; ++i)
     streams.attachments.push_back(
@@ -315,6 +321,17 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   CHECK(streams.attachments[3].bytes == "f3");
   CHECK(streams.attachments_not_kept == 26);
   CHECK(streams.tnef_not_read == 0);
+  Mail more;
+  for (int i = 0; i < 30; ++i)
+    more.attachments.push_back(
+        File("winmail.dat", "", Stream(RendData() + AttachData("f" + std::to_string(i)))));
+  Limits many_kept;
+  many_kept.max_attachments = 25;
+  runs = 0;
+  REQUIRE(ExpandTnef(many_kept, counted, &more));
+  CHECK(runs == static_cast<int>(kMaxTnefReads));
+  CHECK(more.attachments.size() == kMaxTnefReads);
+  CHECK(more.attachments_not_kept == 30 - static_cast<int>(kMaxTnefReads));
 
   // Reading that could not be done now: an error, the mail as it was.
   Mail later = mail_with(tnef);

@@ -53,6 +53,7 @@ TEST_CASE("how a filter failed says whose doing it was", "[subprocess]") {
   auto status = RunFilter({"/bin/sh", "-c", "exit 3"}, "");
   CHECK(status.failure == FilterFailure::kProgram);
   CHECK(status.exit_status == 3);
+  CHECK(status.started);
   CHECK_THAT(status.reason, Catch::Contains("ended with status 3"));
   auto crashed = RunFilter({"/bin/sh", "-c", "ulimit -c 0; kill -SEGV $$"}, "");
   CHECK(crashed.failure == FilterFailure::kProgram);
@@ -72,6 +73,7 @@ TEST_CASE("how a filter failed says whose doing it was", "[subprocess]") {
   // Ours or the machine's, which may pass: not started, too slow, ended by another signal.
   auto missing = RunFilter({"/nonexistent/program"}, "x");
   CHECK(missing.failure == FilterFailure::kEnvironment);
+  CHECK_FALSE(missing.started);
   CHECK_THAT(missing.reason, Catch::Contains("/nonexistent/program"));
   CHECK(RunFilter({}, "x").failure == FilterFailure::kEnvironment);
   FilterLimits quick;
