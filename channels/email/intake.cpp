@@ -178,7 +178,7 @@ Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
   Files out;
   for (const auto& a : mail.attachments) {
     if (a.bytes.empty() || IsTnef(a))
-      continue;  // a winmail.dat left is one that could not be read (Mail::tnef_not_read)
+      continue;  // ExpandTnef leaves no winmail.dat; one would never be kept as a document
     std::string type = SniffMediaType(a.bytes);
     std::string bytes = a.bytes;
     Stored s;
