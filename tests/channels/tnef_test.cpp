@@ -304,10 +304,14 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
 
   // Streams read at most as many as the mail may keep files (and kMaxTnefReads), and none once
   // it has that many: 30 streams of one file each, and a limit of 4; then of 25.
-  Mail streams;
-  for (int i = 0; i < 30; ++i)
-    streams.attachments.push_back(
-        File("winmail.dat", "", Stream(RendData() + AttachData("f" + std::to_string(i)))));
+  auto thirty_streams = [] {
+    Mail m;
+    for (int i = 0; i < 30; ++i)
+      m.attachments.push_back(
+          File("winmail.dat", "", Stream(RendData() + AttachData("f" + std::to_string(i)))));
+    return m;
+  };
+  Mail streams = thirty_streams();
   Limits four;
   four.max_attachments = 4;
   int runs = 0;
@@ -321,10 +325,7 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   CHECK(streams.attachments[3].bytes == "f3");
   CHECK(streams.attachments_not_kept == 26);
   CHECK(streams.tnef_not_read == 0);
-  Mail more;
-  for (int i = 0; i < 30; ++i)
-    more.attachments.push_back(
-        File("winmail.dat", "", Stream(RendData() + AttachData("f" + std::to_string(i)))));
+  Mail more = thirty_streams();
   Limits many_kept;
   many_kept.max_attachments = 25;
   runs = 0;
