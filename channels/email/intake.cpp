@@ -209,15 +209,6 @@ Result<MailIntake::Files> MailIntake::StoreFiles(const Mail& mail) {
   return out;
 }
 
-// A mail from the town's web forms (email.form_senders) or our own address, relayed or not.
-bool MailIntake::FromAForm(const Mail& mail) const {
-  const auto& cfg = config_.Get<Settings>();
-  return !mail.relayed_by.empty() || AsciiEqualIgnoringCase(mail.from_address, cfg.from) ||
-         std::any_of(cfg.form_senders.begin(), cfg.form_senders.end(), [&](const std::string& s) {
-           return AsciiEqualIgnoringCase(mail.from_address, s);
-         });
-}
-
 Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
   // Bounces and follow-ups: one transaction, remembered by the mail's key.
   return session_.Transact<bool>([&](db::Tx& tx) -> bool {
@@ -244,8 +235,11 @@ Result<bool> MailIntake::HandleKnown(const Mail& mail, const Files& files) {
       if (!ticket.empty())
         break;
     }
-    // Not for a web form's mail, relayed or not: the form checks no address.
-    if (ticket.empty() && !mail.references_reference.empty() && !FromAForm(mail)) {
+    // Not for a web form's mail (nor our own address's), relayed or not: the form checks no
+    // address.
+    const auto& cfg = config_.Get<Settings>();
+    if (ticket.empty() && !mail.references_reference.empty() &&
+        !IsFormSender(cfg.form_senders, cfg.from, mail.from_address)) {
       // A reference is public (the status page): by it alone, only its reporter's own address
       // adds to a ticket, as the From (which DMARC checks; a Reply-To nobody checks). Anyone
       // else's mail naming it is a report of its own.

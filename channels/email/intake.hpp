@@ -40,7 +40,6 @@ class MailIntake {
   struct Stored;
   struct Files;
   Result<Mail> Parse(const Message& m, bool last_attempt) const;
-  bool FromAForm(const Mail& mail) const;
   Result<Files> StoreFiles(const Mail& mail);
   // A bounce or a follow-up: handled (true), or a new report (false).
   Result<bool> HandleKnown(const Mail& mail, const Files& files);

@@ -703,13 +703,16 @@ bool MadeByTheForm(const std::string& reason) {
 
 }  // namespace
 
+bool IsFormSender(const std::vector<std::string>& form_senders, std::string_view own,
+                  std::string_view address) {
+  return AsciiEqualIgnoringCase(address, own) ||
+         std::any_of(form_senders.begin(), form_senders.end(),
+                     [&](const std::string& s) { return AsciiEqualIgnoringCase(address, s); });
+}
+
 bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_view own, Mail* mail) {
   const bool ours = AsciiEqualIgnoringCase(mail->from_address, own);
-  auto listed = [&](std::string_view address) {
-    return AsciiEqualIgnoringCase(address, own) ||
-           std::any_of(form_senders.begin(), form_senders.end(),
-                       [&](const std::string& s) { return AsciiEqualIgnoringCase(address, s); });
-  };
+  auto listed = [&](std::string_view address) { return IsFormSender(form_senders, own, address); };
   if (mail->robot == Robot::kBounce || !IsRecipientAddress(mail->reply_to) ||
       !listed(mail->from_address) || listed(mail->reply_to))
     return false;

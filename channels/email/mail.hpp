@@ -94,6 +94,9 @@ Result<Mail> ParseMail(std::string_view raw, const Limits& limits = {});
 // mail a robot's, not relayed, as does any finding at all for our own address, and a bounce.
 // Returns whether the mail was taken as relayed.
 bool TakeFormRelay(const std::vector<std::string>& form_senders, std::string_view own, Mail* mail);
+// Whether `address` is `own` (our address) or one of `form_senders` (lower case), in any case.
+bool IsFormSender(const std::vector<std::string>& form_senders, std::string_view own,
+                  std::string_view address);
 
 // The mail as we keep it for evidence (raw_payloads; docs/datenschutz.md, "Minimisation"): its
 // headers and text, every other part (photos with their EXIF, documents, attached messages)
