@@ -3,6 +3,7 @@
 // The worker's settings (docs/configuration.md, `worker:`), and the sections of a whole
 // installation.
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -20,7 +21,14 @@ struct Settings {
 
   int prefetch = 50;
   int max_attempts = 5;
+  // Seconds a message that failed waits before its next attempt: the first entry after the
+  // first failure, the second after the second, the last for every one after. Empty: handed
+  // back at once (0 in the configuration).
+  std::vector<int> retry_delays_seconds = {5, 15, 45, 120};
   int metrics_port = 0;
+
+  // The delay after the `failed`-th failed attempt (1 = the first); 0 with no delays.
+  int RetryDelaySeconds(int failed) const;
 
   static void Read(YamlReader& rd, const YAML::Node& node, Config& config, Settings& out);
 };

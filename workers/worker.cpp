@@ -2,7 +2,9 @@
 
 #include <amqp_framing.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -26,6 +28,17 @@ int64_t NowMs() {
 }
 
 }  // namespace
+
+int AttemptOf(const amqp_basic_properties_t& props) {
+  // This copy's deliveries (the quorum queue counts them) after the failed attempts of the
+  // copies before it (a retry queue's copy says how many).
+  auto count = [&](const char* name) {
+    std::string v = HeaderValue(props, name);
+    long n = v.empty() ? 0 : std::strtol(v.c_str(), nullptr, 10);
+    return static_cast<int>(std::clamp(n, 0L, 1000L));
+  };
+  return 1 + count(kAttemptsHeader) + count("x-delivery-count");
+}
 
 Worker::Worker(const Config& config, const channels::Registry& channels,
                channels::WorkerServices& services, metrics::Registry& registry)
@@ -64,38 +77,38 @@ Status Worker::Connect() {
   return Ok{};
 }
 
-Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& in_props,
-                          const std::string& reason) {
-  if (!dl_conn_) {
-    auto conn = OpenAnyNode(BrokerUrls(config_.amqp), 0, std::chrono::seconds(5), &node_);
-    if (!conn)
-      return conn.error();
-    amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
-    if (auto st = conn->CheckRpc("confirm.select"); !st)
-      return st;
-    dl_conn_ = std::move(conn).value();
-  }
-  std::string reason_text = reason.substr(0, 1000);
-  std::string original_id =
-      (in_props._flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? Bytes(in_props.message_id) : "";
-  std::string failed_at = std::to_string(NowMs());
-  const std::vector<amqp_table_entry_t> ours = {
-      StringEntry("x-meldestelle-reason", reason_text.c_str()),
-      StringEntry("x-meldestelle-message-id", original_id.c_str()),
-      StringEntry("x-meldestelle-failed-at-ms", failed_at.c_str())};
+Status Worker::OpenRepublisher() {
+  if (dl_conn_)
+    return Ok{};
+  declared_.clear();
+  auto conn = OpenAnyNode(BrokerUrls(config_.amqp), 0, std::chrono::seconds(5), &node_);
+  if (!conn)
+    return conn.error();
+  amqp_confirm_select(conn->get(), AmqpConnection::kChannel);
+  if (auto st = conn->CheckRpc("confirm.select"); !st)
+    return st;
+  dl_conn_ = std::move(conn).value();
+  return Ok{};
+}
+
+Status Worker::PublishConfirmed(const std::string& queue, std::string_view body,
+                                const amqp_basic_properties_t& in_props,
+                                const std::vector<amqp_table_entry_t>& ours) {
+  if (auto st = OpenRepublisher(); !st)
+    return st;
   // The message as it came (its type, message id, timestamp, x-received-ms and other headers),
-  // so that `dead-letters requeue` brings back the same message: a typed message without its
-  // type would be read as a report envelope and refused again.
+  // so that the copy is the same message: a typed message without its type would be read as a
+  // report envelope and refused. What one trip through the broker added is left behind.
   std::vector<amqp_table_entry_t> headers;
   amqp_basic_properties_t props;
   RepublishProperties(in_props, ours, &headers, &props);
   amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
-  int rc = amqp_basic_publish(dl_conn_->get(), AmqpConnection::kChannel, amqp_empty_bytes,
-                              amqp_cstring_bytes(config_.amqp.dead_letter_queue.c_str()), 1, 0,
-                              &props, payload);
+  int rc =
+      amqp_basic_publish(dl_conn_->get(), AmqpConnection::kChannel, amqp_empty_bytes,
+                         amqp_cstring_bytes(queue.c_str()), /*mandatory=*/1, 0, &props, payload);
   if (rc != AMQP_STATUS_OK) {
     dl_conn_.reset();
-    return MakeError(errors::kBrokerUnavailable, "dead-letter publish failed",
+    return MakeError(errors::kBrokerUnavailable, "publish to " + queue + " failed",
                      amqp_error_string2(rc));
   }
   // Wait for the broker's confirm (only confirms arrive on this connection).
@@ -108,29 +121,88 @@ Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& 
     if (rc != AMQP_STATUS_OK) {
       dl_conn_->MarkBroken();
       dl_conn_.reset();
-      return MakeError(errors::kBrokerUnavailable, "no confirm for dead letter",
+      return MakeError(errors::kBrokerUnavailable, "no confirm for the publish to " + queue,
                        amqp_error_string2(rc));
     }
     if (frame.frame_type != AMQP_FRAME_METHOD)
       continue;
     if (frame.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
-      // Unroutable (the dead-letter queue is missing): the ack that follows means nothing.
+      // Unroutable (the queue is missing): the ack that follows means nothing.
       dl_conn_->MarkBroken();
       dl_conn_.reset();
-      return MakeError(errors::kBrokerError, "dead letter was unroutable");
+      return MakeError(errors::kBrokerError, "the publish to " + queue + " was unroutable");
     }
     if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD)
       return Ok{};
     if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) {
-      return MakeError(errors::kBrokerError, "dead letter was nacked by the broker");
+      return MakeError(errors::kBrokerError, "the publish to " + queue + " was nacked");
     }
     if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
         frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
       dl_conn_->MarkBroken();
       dl_conn_.reset();
-      return MakeError(errors::kBrokerError, "broker closed the dead-letter channel");
+      return MakeError(errors::kBrokerError,
+                       "broker closed the channel of the publish to " + queue);
     }
   }
+}
+
+Status Worker::DeadLetter(std::string_view body, const amqp_basic_properties_t& in_props,
+                          const std::string& reason) {
+  std::string reason_text = reason.substr(0, 1000);
+  std::string original_id =
+      (in_props._flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? Bytes(in_props.message_id) : "";
+  std::string failed_at = std::to_string(NowMs());
+  // `dead-letters requeue` brings back the same message, with its attempts counted afresh.
+  return PublishConfirmed(config_.amqp.dead_letter_queue, body, in_props,
+                          {StringEntry("x-meldestelle-reason", reason_text.c_str()),
+                           StringEntry("x-meldestelle-message-id", original_id.c_str()),
+                           StringEntry("x-meldestelle-failed-at-ms", failed_at.c_str())});
+}
+
+std::string RetryQueueName(std::string_view queue, int delay_seconds) {
+  return std::string(queue) + ".retry." + std::to_string(delay_seconds) + "s";
+}
+
+Status Worker::DeclareRetryQueue(const std::string& name, int delay_seconds) {
+  if (declared_.count(name) != 0)
+    return Ok{};
+  // A quorum queue without consumers whose messages, after the delay, are dead-lettered back
+  // onto the work queue: at least once (a copy is removed only once the work queue has it),
+  // which needs reject-publish when it is full. Its arguments never change: the delay is in
+  // its name, so a new delay makes a new queue and the old one drains by itself.
+  amqp_table_entry_t entries[] = {
+      StringEntry("x-queue-type", "quorum"),
+      IntEntry("x-message-ttl", static_cast<int64_t>(delay_seconds) * 1000),
+      StringEntry("x-dead-letter-exchange", ""),
+      StringEntry("x-dead-letter-routing-key", config_.amqp.queue.c_str()),
+      StringEntry("x-dead-letter-strategy", "at-least-once"),
+      StringEntry("x-overflow", "reject-publish"),
+  };
+  amqp_table_t args{static_cast<int>(std::size(entries)), entries};
+  amqp_queue_declare(dl_conn_->get(), AmqpConnection::kChannel, amqp_cstring_bytes(name.c_str()), 0,
+                     /*durable=*/1, 0, 0, args);
+  if (auto st = dl_conn_->CheckRpc("queue.declare " + name); !st) {
+    dl_conn_->MarkBroken();
+    dl_conn_.reset();
+    return st;
+  }
+  declared_.insert(name);
+  return Ok{};
+}
+
+Status Worker::RetryLater(std::string_view body, const amqp_basic_properties_t& in_props,
+                          int attempt, int delay_seconds, const std::string& reason) {
+  if (auto st = OpenRepublisher(); !st)
+    return st;
+  std::string queue = RetryQueueName(config_.amqp.queue, delay_seconds);
+  if (auto st = DeclareRetryQueue(queue, delay_seconds); !st)
+    return st;
+  std::string attempts = std::to_string(attempt);
+  std::string reason_text = reason.substr(0, 1000);
+  return PublishConfirmed(queue, body, in_props,
+                          {StringEntry(kAttemptsHeader, attempts.c_str()),
+                           StringEntry("x-meldestelle-reason", reason_text.c_str())});
 }
 
 Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attempt,
@@ -166,7 +238,7 @@ Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attemp
         return {Verdict::kDeadLetter,
                 "failed " + std::to_string(attempt) + " times; last error: " + reason};
       }
-      return {Verdict::kRequeue, reason};
+      return {Verdict::kRetry, reason};
     }
     db_retries_.Inc();
     // What failed in its own words ("database unavailable", "media storage failed": a full
@@ -217,18 +289,40 @@ void Worker::Settle(const amqp_envelope_t& envelope, int attempt, Handled h,
       log::Warn("message dead-lettered", {{"reason", h.reason}});
     }
   }
-  amqp_connection_state_t c = conn_->get();
-  int rc = AMQP_STATUS_OK;
-  if (h.verdict == Verdict::kRequeue) {
+  int delay = 0;
+  if (h.verdict == Verdict::kRetry) {
+    // Tried again after worker.retry_delays_seconds: through a retry queue, so that what failed
+    // for a while (a provider's media, a speech service) is not tried through at once while
+    // the other messages go on. If the retry queue cannot take it, it is handed back at once.
+    delay = settings_.RetryDelaySeconds(attempt);
+    if (delay > 0) {
+      if (auto st = RetryLater(body, envelope.message.properties, attempt, delay, h.reason); !st) {
+        log::Warn("retry queue unavailable, message handed back at once",
+                  {{"error", st.error().message + ": " + st.error().detail}});
+        delay = 0;
+      }
+    }
+    h.verdict = delay > 0 ? Verdict::kAck : Verdict::kRequeue;
+    requeued_.Inc();
+    if (!stop.load()) {
+      log::Warn("message requeued", {{"attempt", std::to_string(attempt)},
+                                     {"retry_in_s", std::to_string(delay)},
+                                     {"reason", h.reason.substr(0, 300)}});
+    }
+  } else if (h.verdict == Verdict::kRequeue) {
     requeued_.Inc();
     if (!stop.load()) {
       log::Warn("message requeued",
                 {{"attempt", std::to_string(attempt)}, {"reason", h.reason.substr(0, 300)}});
     }
+  }
+  amqp_connection_state_t c = conn_->get();
+  int rc = AMQP_STATUS_OK;
+  if (h.verdict == Verdict::kRequeue) {
     rc = amqp_basic_nack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0, /*requeue=*/1);
   } else {
     rc = amqp_basic_ack(c, AmqpConnection::kChannel, envelope.delivery_tag, 0);
-    if (h.verdict == Verdict::kAck) {
+    if (h.verdict == Verdict::kAck && delay == 0) {
       std::string received = HeaderValue(envelope.message.properties, "x-received-ms");
       if (!received.empty()) {
         latency_.Observe(static_cast<double>(NowMs() - std::atoll(received.c_str())) / 1000.0);
@@ -294,15 +388,14 @@ int Worker::Run(const std::atomic<bool>& stop) {
             ? std::string(static_cast<const char*>(envelope.message.properties.type.bytes),
                           envelope.message.properties.type.len)
             : std::string();
-    std::string count = HeaderValue(envelope.message.properties, "x-delivery-count");
-    int attempt = 1 + (count.empty() ? 0 : std::atoi(count.c_str()));
+    int attempt = AttemptOf(envelope.message.properties);
     Handled h;
     try {
       h = Process(type, body, attempt, stop);
     } catch (const std::exception& e) {  // one message fails, never the process
       h = attempt >= settings_.max_attempts
               ? Handled{Verdict::kDeadLetter, std::string("unexpected error: ") + e.what()}
-              : Handled{Verdict::kRequeue, e.what()};
+              : Handled{Verdict::kRetry, e.what()};
     }
     Settle(envelope, attempt, std::move(h), stop);
     amqp_destroy_envelope(&envelope);

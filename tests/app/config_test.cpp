@@ -766,4 +766,53 @@ TEST_CASE("acknowledgements are sent only on channels this configuration has a s
                 "${MELDESTELLE_TEST_ACK_TOKEN}\n") == Set{"telegram", "whatsapp"});
 }
 
+TEST_CASE(
+    "worker.retry_delays_seconds: a list, or seconds separated by commas from the environment") {
+  using workers::Settings;
+  auto delays = [](const std::string& value) {
+    std::string text = kMinimal;
+    text.append("worker:\n  retry_delays_seconds: ").append(value).push_back('\n');
+    return LoadAll(WriteTemp(text));
+  };
+  // Unset: the default, each failure waiting longer, the last delay for every one after it.
+  auto plain = LoadAll(WriteTemp(kMinimal));
+  REQUIRE(plain.ok());
+  const Settings& d = plain->Get<Settings>();
+  CHECK(d.retry_delays_seconds == std::vector<int>{5, 15, 45, 120});
+  CHECK(d.RetryDelaySeconds(1) == 5);
+  CHECK(d.RetryDelaySeconds(4) == 120);
+  CHECK(d.RetryDelaySeconds(9) == 120);
+  CHECK(d.RetryDelaySeconds(0) == 0);
+
+  auto list = delays("[2, 60]");
+  REQUIRE(list.ok());
+  CHECK(list->Get<Settings>().retry_delays_seconds == std::vector<int>{2, 60});
+  // As MELDESTELLE_WORKER_RETRY_DELAYS gives it through the example's ${…:-5,15,45,120}.
+  setenv("MELDESTELLE_TEST_RETRY_DELAYS", " 1, 3 ,9", 1);
+  auto env = delays("${MELDESTELLE_TEST_RETRY_DELAYS:-5,15}");
+  REQUIRE(env.ok());
+  CHECK(env->Get<Settings>().retry_delays_seconds == std::vector<int>{1, 3, 9});
+  // 0 alone: handed back at once.
+  auto off = delays("0");
+  REQUIRE(off.ok());
+  CHECK(off->Get<Settings>().retry_delays_seconds.empty());
+  CHECK(off->Get<Settings>().RetryDelaySeconds(1) == 0);
+
+  for (auto [value, error] : std::vector<std::pair<std::string, std::string>>{
+           {"[5, soon]",
+            "must be seconds between 1 and 86400 (or 0 alone: no delay), got \"soon\""},
+           {"\"5, -1\"", "got \"-1\""},
+           {"[86401]", "got \"86401\""},
+           {"[0, 5]", "0 (no delay) must stand alone"},
+           {"\" , \"", "must name at least one delay in seconds"},
+           {"[]", "must name at least one delay in seconds"},
+           {"{a: 1}", "must be a list of strings"}}) {
+    INFO(value);
+    auto bad = delays(value);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::Contains("worker.retry_delays_seconds"));
+    CHECK_THAT(bad.error().message, Catch::Contains(error));
+  }
+}
+
 }  // namespace config_test

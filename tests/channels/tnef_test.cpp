@@ -305,11 +305,11 @@ TEST_CASE("a mail's winmail.dat is replaced by its files, in its place and withi
   // Streams read at most as many as the mail may keep files (and kMaxTnefReads), and none once
   // it has that many: 30 streams of one file each, and a limit of 4; then of 25.
   auto thirty_streams = [] {
-    Mail m;
+    Mail thirty;
     for (int i = 0; i < 30; ++i)
-      m.attachments.push_back(
+      thirty.attachments.push_back(
           File("winmail.dat", "", Stream(RendData() + AttachData("f" + std::to_string(i)))));
-    return m;
+    return thirty;
   };
   Mail streams = thirty_streams();
   Limits four;

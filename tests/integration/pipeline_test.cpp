@@ -598,6 +598,8 @@ TEST_CASE("poison messages end in the dead-letter queue with the reason") {
     CHECK(s.QueueDepth(s.dead_letter_queue()) == 1);
   }
   SECTION("a message that keeps failing goes there after max_attempts") {
+    // Each failed attempt waits a second in its retry queue (StackOptions), whose copy carries
+    // the attempts so far: without them every copy would start again at its first.
     // A failure that is neither the message's data (SQLSTATE 22/23: dead-lettered at once) nor
     // the database away: a trigger of the test refuses this one ticket every time (P0001).
     s.Query(
@@ -624,6 +626,50 @@ TEST_CASE("poison messages end in the dead-letter queue with the reason") {
     CHECK(s.QueueDepth(s.queue()) == 0);
     CHECK(s.Count(kTickets) == 0);
   }
+}
+
+TEST_CASE("a failed attempt waits in its retry queue, and the next one finds the fault passed") {
+  StackOptions options;
+  options.max_attempts = 3;
+  options.retry_delays = {5};
+  Stack s(options);
+  // A fault that passes (a provider's media away for a while, as it were): a trigger of the test
+  // refuses this one ticket while test_gate has a row (P0001: neither data nor the database).
+  s.Query(
+      "CREATE TABLE test_gate (closed boolean); INSERT INTO test_gate VALUES (true);"
+      "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+      " IF NEW.channel_message_id = 'fails-for-now' AND EXISTS (SELECT 1 FROM test_gate) THEN"
+      " RAISE EXCEPTION 'not yet'; END IF; RETURN NEW; END $$;"
+      " CREATE TRIGGER test_refuse BEFORE INSERT ON tickets"
+      " FOR EACH ROW EXECUTE FUNCTION test_refuse()");
+  Report r;
+  r.id = NewUuid();
+  r.reference = ReferenceGenerator(995).Next();
+  r.channel = "app";
+  r.channel_message_id = "fails-for-now";
+  r.received_at = NowTimestamp();
+  r.text = "Ampel ausgefallen";
+  s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
+  INFO(s.WorkerLogs());
+  REQUIRE(WaitFor([&] { return s.WorkerLogs().find("message requeued") != std::string::npos; }));
+  // Set aside for five seconds in its retry queue (written there before the log line), not
+  // handed back to the work queue to fail again at once.
+  CHECK(s.QueueDepth(s.retry_queue(5)) == 1);
+  CHECK(s.QueueDepth(s.queue()) == 0);
+  s.Query("DELETE FROM test_gate");
+  REQUIRE(s.WaitForCount(kTickets, 1, std::chrono::seconds(30)));
+  std::string logs = s.WorkerLogs();
+  size_t first = logs.find("message requeued");
+  CHECK(logs.find("message requeued", first + 1) == std::string::npos);
+  CHECK_THAT(logs, Catch::Contains(R"("attempt":"1","retry_in_s":"5")"));
+  // The second attempt came after the delay, and only once.
+  auto waited = s.Query(
+      "SELECT extract(epoch FROM created_at - received_at) FROM tickets WHERE reference = '" +
+      r.reference + "'");
+  REQUIRE(waited.size() == 1);
+  CHECK(waited[0][0].as<double>() >= 4.5);
+  CHECK(s.QueueDepth(s.retry_queue(5)) == 0);
+  CHECK(s.QueueDepth(s.dead_letter_queue()) == 0);
 }
 
 namespace {

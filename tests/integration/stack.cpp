@@ -325,6 +325,11 @@ Stack::Stack(StackOptions options) : options_(options) {
   Replace(cfg, "queue: meldestelle.reports", "queue: " + queue_);
   Replace(cfg, "dead_letter_queue: meldestelle.reports.dead", "dead_letter_queue: " + dlq_);
   Replace(cfg, "max_attempts: 5", "max_attempts: " + std::to_string(options_.max_attempts));
+  std::string delays;
+  for (int d : options_.retry_delays)
+    delays += (delays.empty() ? "" : ",") + std::to_string(d);
+  Replace(cfg, "retry_delays_seconds: ${MELDESTELLE_WORKER_RETRY_DELAYS:-5,15,45,120}",
+          "retry_delays_seconds: \"" + (delays.empty() ? std::string("0") : delays) + "\"");
   Replace(cfg, "token_min_age_seconds: 3",
           "token_min_age_seconds: " + std::to_string(options_.token_min_age_seconds));
   // The rules live in the stack's directory, so tests can change them while workers run.
@@ -405,7 +410,10 @@ Stack::~Stack() {
   db_.reset();
   try {
     AmqpConnection c = Broker();
-    for (const auto& q : {queue_, dlq_}) {
+    std::vector<std::string> queues = {queue_, dlq_};
+    for (int d : options_.retry_delays)
+      queues.push_back(retry_queue(d));
+    for (const auto& q : queues) {
       amqp_queue_delete(c.get(), AmqpConnection::kChannel, amqp_cstring_bytes(q.c_str()), 0, 0);
       amqp_get_rpc_reply(c.get());
     }

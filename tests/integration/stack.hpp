@@ -109,6 +109,8 @@ class Process {
 struct StackOptions {
   int workers = 1;
   int max_attempts = 3;
+  // worker.retry_delays_seconds; each delay's retry queue is deleted with the stack.
+  std::vector<int> retry_delays = {1};
   int token_min_age_seconds = 3;
   int worker_metrics_port = 0;  // 0 = off
   // The live rule file, written to the stack's directory as rules.yaml; empty = the example
@@ -162,6 +164,10 @@ class Stack {
   const std::filesystem::path& media_dir() const { return media_dir_; }
   const std::string& queue() const { return queue_; }
   const std::string& dead_letter_queue() const { return dlq_; }
+  // The retry queue whose messages wait `delay_seconds` (workers::RetryQueueName).
+  std::string retry_queue(int delay_seconds) const {
+    return queue_ + ".retry." + std::to_string(delay_seconds) + "s";
+  }
   const std::string& exchange() const { return exchange_; }
   int port() const { return port_; }
   // The stack's own database, for tests that write as another component would (a pqxx::work).
