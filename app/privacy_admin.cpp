@@ -8,6 +8,8 @@
 #include "core/envelope.hpp"
 #include "core/sql.hpp"
 #include "routing/timezone.hpp"
+#include "workers/settings.hpp"
+#include "workers/worker.hpp"
 
 namespace meldestelle::app {
 
@@ -75,10 +77,24 @@ std::unique_ptr<privacy::Retention> NewRetention(const Config& config) {
 }
 
 privacy::DeadLetterDrop DeadLetterDropFor(const Config& config) {
-  return [&config](const std::function<bool(const std::string&)>& mentions, bool dry_run) {
-    return OneAtATime(config, [&] {
-      return DropDeadLetters(
-          config, [&mentions](const DeadLetter& l) { return mentions(l.body); }, dry_run);
+  return [&config](const std::function<bool(const std::string&)>& mentions,
+                   bool dry_run) -> Result<long long> {
+    auto selected = [&mentions](const DeadLetter& l) { return mentions(l.body); };
+    return OneAtATime(config, [&]() -> Result<long long> {
+      auto dropped = DropDeadLetters(config, selected, dry_run);
+      if (!dropped)
+        return dropped;
+      // A message of theirs waiting for another attempt in a retry queue would come back after
+      // the erasure and make its ticket again (the queues of the delays configured now; one of
+      // a delay taken out of the list empties itself within that delay).
+      for (int delay : config.Get<workers::Settings>().retry_delays_seconds) {
+        auto n = DropQueuedMessages(config, workers::RetryQueueName(config.amqp.queue, delay),
+                                    selected, dry_run);
+        if (!n)
+          return n;
+        *dropped += *n;
+      }
+      return dropped;
     });
   };
 }

@@ -82,10 +82,28 @@ Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std:
 Result<long long> DropDeadLetters(const Config& config,
                                   const std::function<bool(const DeadLetter&)>& drop,
                                   bool dry_run) {
+  return DropQueuedMessages(config, config.amqp.dead_letter_queue, drop, dry_run);
+}
+
+Result<long long> DropQueuedMessages(const Config& config, const std::string& queue,
+                                     const std::function<bool(const DeadLetter&)>& drop,
+                                     bool dry_run) {
   auto conn = ConnectToBroker(config);
   if (!conn)
     return conn.error();
-  auto letters = TakeDeadLetters(*conn, config.amqp.dead_letter_queue, 100000);
+  if (queue != config.amqp.dead_letter_queue) {
+    amqp_queue_declare(conn->get(), AmqpConnection::kChannel, amqp_cstring_bytes(queue.c_str()),
+                       /*passive=*/1, 0, 0, 0, amqp_empty_table);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(conn->get());
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+        static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_NOT_FOUND) {
+      return 0;
+    }
+    if (r.reply_type != AMQP_RESPONSE_NORMAL)
+      return MakeError(errors::kBrokerError, "queue.declare (passive) " + queue + " failed",
+                       DescribeRpcReply(r));
+  }
+  auto letters = TakeDeadLetters(*conn, queue, 100000);
   if (!letters)
     return letters.error();
   long long dropped = 0;

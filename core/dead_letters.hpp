@@ -34,6 +34,11 @@ Result<std::vector<DeadLetter>> TakeDeadLetters(AmqpConnection& conn, const std:
 // counts them) and hands the others back in their order. Returns how many were selected.
 Result<long long> DropDeadLetters(const Config& config,
                                   const std::function<bool(const DeadLetter&)>& drop, bool dry_run);
+// The same for another queue of ours that no one consumes (a worker's retry queue); a queue
+// that does not exist holds none.
+Result<long long> DropQueuedMessages(const Config& config, const std::string& queue,
+                                     const std::function<bool(const DeadLetter&)>& drop,
+                                     bool dry_run);
 
 // Lists up to `limit` messages of the dead-letter queue (reason, message id, type, reference,
 // size) without removing them. Returns how many were listed. What comes from the message is

@@ -24,7 +24,7 @@ struct Settings {
   // Seconds a message that failed waits before its next attempt: the first entry after the
   // first failure, the second after the second, the last for every one after. Empty: handed
   // back at once (0 in the configuration).
-  std::vector<int> retry_delays_seconds = {5, 15, 45, 120};
+  std::vector<int> retry_delays_seconds = {5, 15, 45, 90};
   int metrics_port = 0;
 
   // The delay after the `failed`-th failed attempt (1 = the first); 0 with no delays.

@@ -74,6 +74,19 @@ Status Worker::Connect() {
   if (auto st = conn->CheckRpc("basic.consume"); !st)
     return st;
   conn_ = std::move(conn).value();
+  // The retry queues, made now rather than on first use, while the cluster's nodes are all
+  // there to take a replica each. What fails here is tried again on first use (RetryLater).
+  for (int delay : settings_.retry_delays_seconds) {
+    Status st = OpenRepublisher();
+    if (st)
+      st = DeclareRetryQueue(RetryQueueName(config_.amqp.queue, delay), delay);
+    if (!st) {
+      log::Warn("retry queue not declared",
+                {{"delay_s", std::to_string(delay)},
+                 {"error", st.error().message + ": " + st.error().detail}});
+      break;
+    }
+  }
   return Ok{};
 }
 
@@ -94,6 +107,21 @@ Status Worker::OpenRepublisher() {
 Status Worker::PublishConfirmed(const std::string& queue, std::string_view body,
                                 const amqp_basic_properties_t& in_props,
                                 const std::vector<amqp_table_entry_t>& ours) {
+  // The connection has no heartbeat and may have died with its node unnoticed: a failure of the
+  // connection is tried once more on a new one (to any node). Should the first copy have
+  // arrived after all, there are two, which the handlers take as a redelivery.
+  Status st = PublishConfirmedOnce(queue, body, in_props, ours);
+  if (!st && st.error().code == errors::kBrokerUnavailable) {
+    log::Warn("publish failed, trying once more on a new connection",
+              {{"queue", queue}, {"error", st.error().message + ": " + st.error().detail}});
+    st = PublishConfirmedOnce(queue, body, in_props, ours);
+  }
+  return st;
+}
+
+Status Worker::PublishConfirmedOnce(const std::string& queue, std::string_view body,
+                                    const amqp_basic_properties_t& in_props,
+                                    const std::vector<amqp_table_entry_t>& ours) {
   if (auto st = OpenRepublisher(); !st)
     return st;
   // The message as it came (its type, message id, timestamp, x-received-ms and other headers),
@@ -202,7 +230,7 @@ Status Worker::RetryLater(std::string_view body, const amqp_basic_properties_t& 
   std::string reason_text = reason.substr(0, 1000);
   return PublishConfirmed(queue, body, in_props,
                           {StringEntry(kAttemptsHeader, attempts.c_str()),
-                           StringEntry("x-meldestelle-reason", reason_text.c_str())});
+                           StringEntry("x-meldestelle-last-error", reason_text.c_str())});
 }
 
 Worker::Handled Worker::Retrying(const std::function<Status()>& step, int attempt,

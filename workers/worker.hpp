@@ -70,6 +70,9 @@ class Worker {
   Status PublishConfirmed(const std::string& queue, std::string_view body,
                           const amqp_basic_properties_t& in_props,
                           const std::vector<amqp_table_entry_t>& ours);
+  Status PublishConfirmedOnce(const std::string& queue, std::string_view body,
+                              const amqp_basic_properties_t& in_props,
+                              const std::vector<amqp_table_entry_t>& ours);
   Status DeadLetter(std::string_view body, const amqp_basic_properties_t& props,
                     const std::string& reason);
   Status DeclareRetryQueue(const std::string& name, int delay_seconds);

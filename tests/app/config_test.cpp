@@ -778,16 +778,16 @@ TEST_CASE(
   auto plain = LoadAll(WriteTemp(kMinimal));
   REQUIRE(plain.ok());
   const Settings& d = plain->Get<Settings>();
-  CHECK(d.retry_delays_seconds == std::vector<int>{5, 15, 45, 120});
+  CHECK(d.retry_delays_seconds == std::vector<int>{5, 15, 45, 90});
   CHECK(d.RetryDelaySeconds(1) == 5);
-  CHECK(d.RetryDelaySeconds(4) == 120);
-  CHECK(d.RetryDelaySeconds(9) == 120);
+  CHECK(d.RetryDelaySeconds(4) == 90);
+  CHECK(d.RetryDelaySeconds(9) == 90);
   CHECK(d.RetryDelaySeconds(0) == 0);
 
   auto list = delays("[2, 60]");
   REQUIRE(list.ok());
   CHECK(list->Get<Settings>().retry_delays_seconds == std::vector<int>{2, 60});
-  // As MELDESTELLE_WORKER_RETRY_DELAYS gives it through the example's ${…:-5,15,45,120}.
+  // As MELDESTELLE_WORKER_RETRY_DELAYS gives it through the example's ${…:-5,15,45,90}.
   setenv("MELDESTELLE_TEST_RETRY_DELAYS", " 1, 3 ,9", 1);
   auto env = delays("${MELDESTELLE_TEST_RETRY_DELAYS:-5,15}");
   REQUIRE(env.ok());

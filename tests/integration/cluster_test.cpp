@@ -131,12 +131,24 @@ TEST_CASE(
   o.workers = 2;
   o.extra_env = {"MELDESTELLE_AMQP_URLS=" + urls};
   Stack s(o);
-  // The stack's queues were declared by the gateway on the cluster: a replica on every node.
-  for (const auto& q : cluster.Queues(2)) {
-    if (q["name"] == s.queue() || q["name"] == s.dead_letter_queue()) {
-      INFO(q.dump());
-      CHECK(q["members"].size() == 3);
+  // The stack's queues were declared by the gateway on the cluster, and the retry queue by the
+  // workers when they started: a replica on every node.
+  json queues;
+  auto replicated = [&] {
+    queues = cluster.Queues(2);
+    int n = 0;
+    for (const auto& q : queues) {
+      if ((q["name"] == s.queue() || q["name"] == s.dead_letter_queue() ||
+           q["name"] == s.retry_queue(1)) &&
+          q["members"].size() == 3)
+        ++n;
     }
+    return n == 3;
+  };
+  {
+    const bool all_replicated = WaitFor(replicated, std::chrono::seconds(30));
+    INFO(queues.dump());
+    CHECK(all_replicated);
   }
 
   // Four clients send 800 reports, each with its Idempotency-Key, sending again after a 503

@@ -560,6 +560,40 @@ TEST_CASE("without a broker the gateway answers 503, and recovers by itself", "[
   CHECK(lines[second] == 1);
 }
 
+namespace {
+
+// A trigger of the test that refuses the ticket of channel message id `message_id` while the
+// SQL `condition` holds, raising `error` (P0001: neither the message's data, dead-lettered at
+// once, nor the database away).
+void RefuseTicket(Stack& s, const std::string& message_id, const std::string& condition,
+                  const std::string& error) {
+  s.Query(
+      "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+      " IF NEW.channel_message_id = '" +
+      message_id + "' AND (" + condition +
+      ") THEN"
+      " RAISE EXCEPTION '" +
+      error +
+      "'; END IF; RETURN NEW; END $$;"
+      " CREATE TRIGGER test_refuse BEFORE INSERT ON tickets"
+      " FOR EACH ROW EXECUTE FUNCTION test_refuse()");
+}
+
+// An app report with channel message id `message_id`.
+Report RefusedReport(const std::string& message_id, const std::string& text) {
+  static ReferenceGenerator references(997);  // one clock: never the same reference twice
+  Report r;
+  r.id = NewUuid();
+  r.reference = references.Next();
+  r.channel = "app";
+  r.channel_message_id = message_id;
+  r.received_at = NowTimestamp();
+  r.text = text;
+  return r;
+}
+
+}  // namespace
+
 TEST_CASE("poison messages end in the dead-letter queue with the reason") {
   StackOptions options;
   options.max_attempts = 3;
@@ -600,21 +634,9 @@ TEST_CASE("poison messages end in the dead-letter queue with the reason") {
   SECTION("a message that keeps failing goes there after max_attempts") {
     // Each failed attempt waits a second in its retry queue (StackOptions), whose copy carries
     // the attempts so far: without them every copy would start again at its first.
-    // A failure that is neither the message's data (SQLSTATE 22/23: dead-lettered at once) nor
-    // the database away: a trigger of the test refuses this one ticket every time (P0001).
-    s.Query(
-        "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        " IF NEW.channel_message_id = 'always-fails' THEN"
-        " RAISE EXCEPTION 'the test refuses this ticket'; END IF; RETURN NEW; END $$;"
-        " CREATE TRIGGER test_refuse BEFORE INSERT ON tickets"
-        " FOR EACH ROW EXECUTE FUNCTION test_refuse()");
-    Report r;
-    r.id = NewUuid();
-    r.reference = ReferenceGenerator(997).Next();
-    r.channel = "app";
-    r.channel_message_id = "always-fails";
-    r.received_at = NowTimestamp();
-    r.text = "Graffiti an der Brücke";
+    // A failure that is neither the message's data nor the database away: refused every time.
+    RefuseTicket(s, "always-fails", "true", "the test refuses this ticket");
+    Report r = RefusedReport("always-fails", "Graffiti an der Brücke");
     s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
     INFO(s.WorkerLogs());
     REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 1; }));
@@ -633,29 +655,18 @@ TEST_CASE("a failed attempt waits in its retry queue, and the next one finds the
   options.max_attempts = 3;
   options.retry_delays = {5};
   Stack s(options);
-  // A fault that passes (a provider's media away for a while, as it were): a trigger of the test
-  // refuses this one ticket while test_gate has a row (P0001: neither data nor the database).
-  s.Query(
-      "CREATE TABLE test_gate (closed boolean); INSERT INTO test_gate VALUES (true);"
-      "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-      " IF NEW.channel_message_id = 'fails-for-now' AND EXISTS (SELECT 1 FROM test_gate) THEN"
-      " RAISE EXCEPTION 'not yet'; END IF; RETURN NEW; END $$;"
-      " CREATE TRIGGER test_refuse BEFORE INSERT ON tickets"
-      " FOR EACH ROW EXECUTE FUNCTION test_refuse()");
-  Report r;
-  r.id = NewUuid();
-  r.reference = ReferenceGenerator(995).Next();
-  r.channel = "app";
-  r.channel_message_id = "fails-for-now";
-  r.received_at = NowTimestamp();
-  r.text = "Ampel ausgefallen";
+  // A fault that passes (a provider's media away for a while, as it were): this one ticket is
+  // refused while test_gate has a row.
+  s.Query("CREATE TABLE test_gate (closed boolean); INSERT INTO test_gate VALUES (true)");
+  RefuseTicket(s, "fails-for-now", "EXISTS (SELECT 1 FROM test_gate)", "not yet");
+  Report r = RefusedReport("fails-for-now", "Ampel ausgefallen");
   s.PublishRaw(EncodeEnvelope(Envelope{r, {}, ""}), r.id);
   INFO(s.WorkerLogs());
   REQUIRE(WaitFor([&] { return s.WorkerLogs().find("message requeued") != std::string::npos; }));
-  // Set aside for five seconds in its retry queue (written there before the log line), not
-  // handed back to the work queue to fail again at once.
-  CHECK(s.QueueDepth(s.retry_queue(5)) == 1);
-  CHECK(s.QueueDepth(s.queue()) == 0);
+  // Set aside for five seconds in its retry queue (written there, with a confirm, before the
+  // log line), not handed back to the work queue to fail again at once; no ticket meanwhile.
+  CHECK(WaitFor([&] { return s.QueueDepth(s.retry_queue(5)) == 1; }, std::chrono::seconds(4)));
+  CHECK(s.Count(kTickets) == 0);
   s.Query("DELETE FROM test_gate");
   REQUIRE(s.WaitForCount(kTickets, 1, std::chrono::seconds(30)));
   std::string logs = s.WorkerLogs();

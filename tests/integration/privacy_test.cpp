@@ -152,6 +152,9 @@ TEST_CASE(
     "[integration][privacy]") {
   FakeProviders fake;
   StackOptions o = WithProviders(fake, true);
+  // A retry queue whose messages wait an hour: what lies there during the erasure stays there
+  // for the test to look at (the worker declares it when it starts).
+  o.retry_delays = {3600};
   Stack s(o);
   fake.AddMedia("7001", Jpeg());
   fake.AddMedia("7002", OtherJpeg());
@@ -183,6 +186,13 @@ TEST_CASE(
   s.PublishRaw(std::string("{\"broken\": \"") + kWaId + "\"", "dl-person");
   s.PublishRaw(std::string("{\"broken\": \"") + kOtherWaId + "\"", "dl-other");
   REQUIRE(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 2; }));
+  // Two messages waiting for another attempt in the retry queue: one of the person's, one of
+  // someone else's.
+  s.PublishToQueue(s.retry_queue(3600), std::string("{\"waiting\": \"") + kWaId + "\"}",
+                   "retry-person");
+  s.PublishToQueue(s.retry_queue(3600), std::string("{\"waiting\": \"") + kOtherWaId + "\"}",
+                   "retry-other");
+  REQUIRE(WaitFor([&] { return s.QueueDepth(s.retry_queue(3600)) == 2; }));
 
   const std::string other_photo = StoredCopy(OtherJpeg());
   const std::string person_photo = StoredCopy(Jpeg());
@@ -256,6 +266,10 @@ TEST_CASE(
     CHECK(dry.find("would erase") != std::string::npos);
     CHECK(s.Count("SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL") == 0);
     CHECK(s.Count("SELECT count(*) FROM privacy_erasures") == 0);
+    // The dry run counted the messages on the broker and left them there.
+    CHECK(CountIn(dry, "dead letters") == 2);  // one in each queue
+    CHECK(s.QueueDepth(s.retry_queue(3600)) == 2);
+    CHECK(s.QueueDepth(s.dead_letter_queue()) == 2);
 
     std::string out = s.RunCommand({"privacy", "erase", "--phone", "+491761234567"}, &status);
     INFO(out);
@@ -304,6 +318,10 @@ TEST_CASE(
     CHECK(s.QueueDepth(s.dead_letter_queue()) == 1);
     std::string body, reason;
     REQUIRE(s.GetDeadLetter(&body, &reason));
+    CHECK(body.find(kOtherWaId) != std::string::npos);
+    // So with the retry queue: the person's message is gone, the other's waits on.
+    CHECK(s.QueueDepth(s.retry_queue(3600)) == 1);
+    REQUIRE(s.GetMessage(s.retry_queue(3600), &body));
     CHECK(body.find(kOtherWaId) != std::string::npos);
     // Two audit rows, neither with the person in it.
     auto audit = s.Query(

@@ -328,7 +328,7 @@ Stack::Stack(StackOptions options) : options_(options) {
   std::string delays;
   for (int d : options_.retry_delays)
     delays += (delays.empty() ? "" : ",") + std::to_string(d);
-  Replace(cfg, "retry_delays_seconds: ${MELDESTELLE_WORKER_RETRY_DELAYS:-5,15,45,120}",
+  Replace(cfg, "retry_delays_seconds: ${MELDESTELLE_WORKER_RETRY_DELAYS:-5,15,45,90}",
           "retry_delays_seconds: \"" + (delays.empty() ? std::string("0") : delays) + "\"");
   Replace(cfg, "token_min_age_seconds: 3",
           "token_min_age_seconds: " + std::to_string(options_.token_min_age_seconds));
@@ -718,14 +718,15 @@ long long Stack::QueueDepth(const std::string& queue) {
   return ok->message_count;
 }
 
-void Stack::PublishConfirmed(const std::string& body, const amqp_basic_properties_t& props) {
+void Stack::PublishConfirmed(const std::string& body, const amqp_basic_properties_t& props,
+                             const std::string& exchange, const std::string& routing_key) {
   AmqpConnection c = Broker();
   amqp_confirm_select(c.get(), AmqpConnection::kChannel);
   REQUIRE(c.CheckRpc("confirm.select").ok());
   amqp_bytes_t payload{body.size(), const_cast<char*>(body.data())};
-  REQUIRE(amqp_basic_publish(c.get(), AmqpConnection::kChannel,
-                             amqp_cstring_bytes(exchange_.c_str()), amqp_cstring_bytes("report"), 1,
-                             0, &props, payload) == AMQP_STATUS_OK);
+  REQUIRE(amqp_basic_publish(
+              c.get(), AmqpConnection::kChannel, amqp_cstring_bytes(exchange.c_str()),
+              amqp_cstring_bytes(routing_key.c_str()), 1, 0, &props, payload) == AMQP_STATUS_OK);
   amqp_frame_t frame;
   REQUIRE(amqp_simple_wait_frame(c.get(), &frame) == AMQP_STATUS_OK);
   REQUIRE(frame.payload.method.id == AMQP_BASIC_ACK_METHOD);
@@ -737,7 +738,17 @@ void Stack::PublishRaw(const std::string& body, const std::string& message_id) {
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
   props.delivery_mode = 2;
   props.message_id = amqp_cstring_bytes(message_id.c_str());
-  PublishConfirmed(body, props);
+  PublishConfirmed(body, props, exchange_, "report");
+}
+
+void Stack::PublishToQueue(const std::string& queue, const std::string& body,
+                           const std::string& message_id) {
+  amqp_basic_properties_t props;
+  std::memset(&props, 0, sizeof props);
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+  props.delivery_mode = 2;
+  props.message_id = amqp_cstring_bytes(message_id.c_str());
+  PublishConfirmed(body, props, "", queue);
 }
 
 void Stack::PublishTyped(const std::string& body, const std::string& message_id,
@@ -762,7 +773,7 @@ void Stack::PublishTyped(const std::string& body, const std::string& message_id,
     props._flags |= AMQP_BASIC_HEADERS_FLAG;
     props.headers = amqp_table_t{static_cast<int>(entries.size()), entries.data()};
   }
-  PublishConfirmed(body, props);
+  PublishConfirmed(body, props, exchange_, "report");
 }
 
 namespace {

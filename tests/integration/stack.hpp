@@ -189,6 +189,9 @@ class Stack {
   // Broker helpers.
   long long QueueDepth(const std::string& queue);
   void PublishRaw(const std::string& body, const std::string& message_id);
+  // As PublishRaw, straight into `queue` (a retry queue, say) through the default exchange.
+  void PublishToQueue(const std::string& queue, const std::string& body,
+                      const std::string& message_id);
   // As PublishRaw, with an AMQP type ("" = none) and string headers.
   void PublishTyped(const std::string& body, const std::string& message_id, const std::string& type,
                     const std::map<std::string, std::string>& headers);
@@ -235,7 +238,8 @@ class Stack {
  private:
   std::vector<std::string> ProcessEnv() const;
   // Publishes `body` with `props` to the stack's exchange and waits for the broker's confirm.
-  void PublishConfirmed(const std::string& body, const amqp_basic_properties_t& props);
+  void PublishConfirmed(const std::string& body, const amqp_basic_properties_t& props,
+                        const std::string& exchange, const std::string& routing_key);
   StackOptions options_;
   std::filesystem::path dir_;
   std::filesystem::path config_file_;
