@@ -1,7 +1,10 @@
 #include "core/db.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <functional>
+#include <string_view>
+#include <utility>
 
 #include "core/sql.hpp"
 #include "core/text.hpp"
@@ -101,7 +104,8 @@ Error ErrorFrom(const std::exception& ex) {
 }
 
 Result<std::unique_ptr<Connection>> Connect(const std::string& url) {
-  return Guard<std::unique_ptr<Connection>>([&] { return std::make_unique<Connection>(url); });
+  return Guard<std::unique_ptr<Connection>>(
+      [&] { return std::make_unique<Connection>(WithConnectionDefaults(url)); });
 }
 
 // --- Session ---
@@ -182,6 +186,45 @@ std::pair<size_t, size_t> DbNameSpan(const std::string& url) {
   return {slash + 1, end};
 }
 }  // namespace
+
+std::string WithConnectionDefaults(const std::string& url) {
+  static constexpr std::pair<std::string_view, std::string_view> kDefaults[] = {
+      {"connect_timeout", "10"},     {"keepalives", "1"},       {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "60000"}};
+  const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  const size_t query = uri ? url.find('?') : 0;
+  // Whether the URL names `key` itself: in a URI's query (after '?' or '&'), in a key=value
+  // string at the start or after white space (spaces around '=' allowed).
+  auto names = [&](std::string_view key) {
+    if (uri && query == std::string::npos)
+      return false;
+    for (size_t at = url.find(key, query); at != std::string::npos; at = url.find(key, at + 1)) {
+      const char before = at == 0 ? ' ' : url[at - 1];
+      const bool starts = uri ? (before == '?' || before == '&')
+                              : std::isspace(static_cast<unsigned char>(before)) != 0 || at == 0;
+      size_t after = at + key.size();
+      while (!uri && after < url.size() && url[after] == ' ')
+        ++after;
+      if (starts && after < url.size() && url[after] == '=')
+        return true;
+    }
+    return false;
+  };
+  std::string out = url;
+  bool has_query = uri && query != std::string::npos;
+  for (const auto& [key, value] : kDefaults) {
+    if (names(key))
+      continue;
+    if (uri) {
+      out += has_query ? '&' : '?';
+      has_query = true;
+    } else if (!out.empty()) {
+      out += ' ';
+    }
+    out.append(key).append("=").append(value);
+  }
+  return out;
+}
 
 std::string DatabaseName(const std::string& url) {
   auto [b, e] = DbNameSpan(url);

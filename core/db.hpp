@@ -98,6 +98,13 @@ class Pool {
 // Opens a connection of its own (for short-lived commands); see core/sql.hpp for its use.
 Result<std::unique_ptr<Connection>> Connect(const std::string& url);
 
+// `url` (a postgresql:// URI or a libpq key=value string) with what every connection of ours
+// should have unless the URL says otherwise: a connect timeout of 10 s, and TCP keepalives
+// (after 30 s idle, every 10 s, 3 unanswered) and a user timeout of 60 s, so that a database
+// host that vanished without closing the connection (a network partition, a failover) ends it
+// instead of leaving a worker waiting for an answer forever. Connect applies it.
+std::string WithConnectionDefaults(const std::string& url);
+
 // Replaces the database name in a postgresql:// URL (used to reach the maintenance database).
 std::string WithDatabase(const std::string& url, const std::string& dbname);
 std::string DatabaseName(const std::string& url);

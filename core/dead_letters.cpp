@@ -97,6 +97,7 @@ Result<long long> DropQueuedMessages(const Config& config, const std::string& qu
     amqp_rpc_reply_t r = amqp_get_rpc_reply(conn->get());
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
         static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_NOT_FOUND) {
+      conn->MarkBroken();  // the broker closed the channel: nothing more on this connection
       return 0;
     }
     if (r.reply_type != AMQP_RESPONSE_NORMAL)

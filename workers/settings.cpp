@@ -22,7 +22,10 @@ void ReadRetryDelays(YamlReader& rd, const YAML::Node& node, std::vector<int>* o
   if (!n || n.IsNull())
     return;
   std::vector<std::string> items;
+  const size_t errors_before = rd.errors().size();
   rd.StringList(node, "retry_delays_seconds", &items, "worker");
+  if (rd.errors().size() != errors_before)
+    return;  // not a list of strings: said once
   std::vector<int> delays;
   bool off = false;
   for (const std::string& item : items) {

@@ -323,10 +323,13 @@ void Worker::Settle(const amqp_envelope_t& envelope, int attempt, Handled h,
     // for a while (a provider's media, a speech service) is not tried through at once while
     // the other messages go on. If the retry queue cannot take it, it is handed back at once.
     delay = settings_.RetryDelaySeconds(attempt);
-    if (delay > 0) {
+    if (delay > 0 && std::chrono::steady_clock::now() < retry_queues_away_until_) {
+      delay = 0;  // they refused a moment ago: not a new connection for every failure
+    } else if (delay > 0) {
       if (auto st = RetryLater(body, envelope.message.properties, attempt, delay, h.reason); !st) {
-        log::Warn("retry queue unavailable, message handed back at once",
+        log::Warn("retry queue unavailable, messages handed back at once for a minute",
                   {{"error", st.error().message + ": " + st.error().detail}});
+        retry_queues_away_until_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
         delay = 0;
       }
     }
@@ -404,6 +407,7 @@ int Worker::Run(const std::atomic<bool>& stop) {
                 {{"error", DescribeRpcReply(reply)}, {"node", conn_->node()}});
       conn_->MarkBroken();
       conn_.reset();
+      dl_conn_.reset();  // likely on the same node: a new one when it is needed
       // Its unacknowledged messages go back to the queue; the next connection tries another
       // node first.
       NextNode(&node_, BrokerUrls(config_.amqp).size());

@@ -3,6 +3,7 @@
 #include <amqp.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -94,6 +95,8 @@ class Worker {
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead letters and retries
   std::set<std::string> declared_;         // retry queues declared on dl_conn_
+  // Until then a failed attempt is handed back at once: the retry queue refused a copy.
+  std::chrono::steady_clock::time_point retry_queues_away_until_{};
   size_t node_ = 0;                        // the broker node to try first (OpenAnyNode)
   metrics::Counter& dead_lettered_;
   metrics::Counter& requeued_;

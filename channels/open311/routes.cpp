@@ -254,7 +254,7 @@ void Routes::Ignored(const std::string& client, const std::vector<std::string>& 
 // A multipart request (the GeoReporter apps send one with a photo, its part named "media"): the
 // text parts are the fields, kept as the form-encoded body they amount to; the "media" files are
 // the report's photos, checked as the web form's. Another file part is ignored.
-Result<Routes::Body> Routes::ReadMultipart(const httplib::Request& req, httplib::Response& res,
+Result<Routes::Body> Routes::ReadMultipart(const httplib::Request& /*req*/, httplib::Response& res,
                                            const httplib::ContentReader& reader) {
   constexpr size_t kMaxParts = 64;
   const auto& form_settings = config().Get<webform::Settings>();

@@ -813,6 +813,10 @@ TEST_CASE(
     CHECK_THAT(bad.error().message, Catch::Contains("worker.retry_delays_seconds"));
     CHECK_THAT(bad.error().message, Catch::Contains(error));
   }
+  // A mapping is said to be wrong once, not also as a list without delays.
+  auto map = delays("{a: 1}");
+  REQUIRE_FALSE(map.ok());
+  CHECK_THAT(map.error().message, !Catch::Contains("must name at least one delay"));
 }
 
 }  // namespace config_test

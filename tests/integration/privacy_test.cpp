@@ -268,8 +268,9 @@ TEST_CASE(
     CHECK(s.Count("SELECT count(*) FROM privacy_erasures") == 0);
     // The dry run counted the messages on the broker and left them there.
     CHECK(CountIn(dry, "dead letters") == 2);  // one in each queue
-    CHECK(s.QueueDepth(s.retry_queue(3600)) == 2);
-    CHECK(s.QueueDepth(s.dead_letter_queue()) == 2);
+    // (The broker hands the messages the dry run held back to their queues after it closed.)
+    CHECK(WaitFor([&] { return s.QueueDepth(s.retry_queue(3600)) == 2; }));
+    CHECK(WaitFor([&] { return s.QueueDepth(s.dead_letter_queue()) == 2; }));
 
     std::string out = s.RunCommand({"privacy", "erase", "--phone", "+491761234567"}, &status);
     INFO(out);
@@ -320,7 +321,7 @@ TEST_CASE(
     REQUIRE(s.GetDeadLetter(&body, &reason));
     CHECK(body.find(kOtherWaId) != std::string::npos);
     // So with the retry queue: the person's message is gone, the other's waits on.
-    CHECK(s.QueueDepth(s.retry_queue(3600)) == 1);
+    CHECK(WaitFor([&] { return s.QueueDepth(s.retry_queue(3600)) == 1; }));
     REQUIRE(s.GetMessage(s.retry_queue(3600), &body));
     CHECK(body.find(kOtherWaId) != std::string::npos);
     // Two audit rows, neither with the person in it.
