@@ -1,8 +1,12 @@
 #include "core/db.hpp"
 
+#include <libpq-fe.h>
+
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <set>
 #include <string_view>
 #include <utility>
 
@@ -188,40 +192,52 @@ std::pair<size_t, size_t> DbNameSpan(const std::string& url) {
 }  // namespace
 
 std::string WithConnectionDefaults(const std::string& url) {
-  static constexpr std::pair<std::string_view, std::string_view> kDefaults[] = {
-      {"connect_timeout", "10"},     {"keepalives", "1"},       {"keepalives_idle", "30"},
-      {"keepalives_interval", "10"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "60000"}};
-  const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
-  const size_t query = uri ? url.find('?') : 0;
-  // Whether the URL names `key` itself: in a URI's query (after '?' or '&'), in a key=value
-  // string at the start or after white space (spaces around '=' allowed).
-  auto names = [&](std::string_view key) {
-    if (uri && query == std::string::npos)
-      return false;
-    for (size_t at = url.find(key, query); at != std::string::npos; at = url.find(key, at + 1)) {
-      const char before = at == 0 ? ' ' : url[at - 1];
-      const bool starts = uri ? (before == '?' || before == '&')
-                              : std::isspace(static_cast<unsigned char>(before)) != 0 || at == 0;
-      size_t after = at + key.size();
-      while (!uri && after < url.size() && url[after] == ' ')
-        ++after;
-      if (starts && after < url.size() && url[after] == '=')
-        return true;
-    }
-    return false;
-  };
-  std::string out = url;
-  bool has_query = uri && query != std::string::npos;
-  for (const auto& [key, value] : kDefaults) {
-    if (names(key))
-      continue;
-    if (uri) {
-      out += has_query ? '&' : '?';
-      has_query = true;
-    } else if (!out.empty()) {
+  static constexpr std::pair<const char*, const char*> kDefaults[] = {
+      {"keepalives", "1"},
+      {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "60000"}};
+  // A service (pg_service.conf) names its own settings, which a value in the string would
+  // override: left as it is, as is a string libpq cannot read (Connect then says why).
+  const char* service = std::getenv("PGSERVICE");
+  if (service != nullptr && *service != '\0')
+    return url;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return url;
+  }
+  // What the string sets, as libpq reads it (a URI's percent-encoding, several hosts, quoted
+  // values), written again as key='value' words, with ours after it for what it leaves unset.
+  std::string out;
+  std::set<std::string, std::less<>> named;
+  bool has_service = false;
+  auto word = [&out](std::string_view key, std::string_view value) {
+    if (!out.empty())
       out += ' ';
+    out.append(key).append("='");
+    for (char c : value) {
+      if (c == '\'' || c == '\\')
+        out += '\\';
+      out += c;
     }
-    out.append(key).append("=").append(value);
+    out += '\'';
+  };
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr)
+      continue;
+    named.insert(o->keyword);
+    has_service = has_service || std::string_view(o->keyword) == "service";
+    word(o->keyword, o->val);
+  }
+  PQconninfoFree(options);
+  if (has_service)
+    return url;
+  for (const auto& [key, value] : kDefaults) {
+    if (named.count(key) == 0)
+      word(key, value);
   }
   return out;
 }

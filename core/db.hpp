@@ -98,11 +98,14 @@ class Pool {
 // Opens a connection of its own (for short-lived commands); see core/sql.hpp for its use.
 Result<std::unique_ptr<Connection>> Connect(const std::string& url);
 
-// `url` (a postgresql:// URI or a libpq key=value string) with what every connection of ours
-// should have unless the URL says otherwise: a connect timeout of 10 s, and TCP keepalives
-// (after 30 s idle, every 10 s, 3 unanswered) and a user timeout of 60 s, so that a database
-// host that vanished without closing the connection (a network partition, a failover) ends it
-// instead of leaving a worker waiting for an answer forever. Connect applies it.
+// `url` (a postgresql:// URI or a libpq key=value string) as key='value' words, as libpq reads
+// it, with what every connection of ours should have unless the URL says otherwise: TCP
+// keepalives (after 30 s idle, every 10 s, 3 unanswered) and a user timeout of 60 s, so that a
+// database host that vanished without closing the connection (a network partition, a failover)
+// ends it instead of leaving a worker waiting for an answer for hours. (The connect timeout is
+// PGCONNECT_TIMEOUT's, app/command.cpp.) Unchanged: a URL with a `service`, any URL while
+// PGSERVICE is set (the service file's settings stand), and one libpq cannot read. Connect
+// applies it.
 std::string WithConnectionDefaults(const std::string& url);
 
 // Replaces the database name in a postgresql:// URL (used to reach the maintenance database).

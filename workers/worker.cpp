@@ -76,6 +76,7 @@ Status Worker::Connect() {
   conn_ = std::move(conn).value();
   // The retry queues, made now rather than on first use, while the cluster's nodes are all
   // there to take a replica each. What fails here is tried again on first use (RetryLater).
+  bool declared = true;
   for (int delay : settings_.retry_delays_seconds) {
     Status st = OpenRepublisher();
     if (st)
@@ -84,9 +85,12 @@ Status Worker::Connect() {
       log::Warn("retry queue not declared",
                 {{"delay_s", std::to_string(delay)},
                  {"error", st.error().message + ": " + st.error().detail}});
+      declared = false;
       break;
     }
   }
+  if (declared)
+    retry_queues_refused_until_ = {};
   return Ok{};
 }
 
@@ -224,8 +228,13 @@ Status Worker::RetryLater(std::string_view body, const amqp_basic_properties_t& 
   if (auto st = OpenRepublisher(); !st)
     return st;
   std::string queue = RetryQueueName(config_.amqp.queue, delay_seconds);
-  if (auto st = DeclareRetryQueue(queue, delay_seconds); !st)
+  if (auto st = DeclareRetryQueue(queue, delay_seconds); !st) {
+    // Refused (the broker user may not configure it, or it exists otherwise): failed attempts
+    // are handed back at once for a minute, without a connection and a refusal for each. A
+    // failure of the publish itself (a node away, a nack) is not this: tried again each time.
+    retry_queues_refused_until_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     return st;
+  }
   std::string attempts = std::to_string(attempt);
   std::string reason_text = reason.substr(0, 1000);
   return PublishConfirmed(queue, body, in_props,
@@ -323,13 +332,12 @@ void Worker::Settle(const amqp_envelope_t& envelope, int attempt, Handled h,
     // for a while (a provider's media, a speech service) is not tried through at once while
     // the other messages go on. If the retry queue cannot take it, it is handed back at once.
     delay = settings_.RetryDelaySeconds(attempt);
-    if (delay > 0 && std::chrono::steady_clock::now() < retry_queues_away_until_) {
-      delay = 0;  // they refused a moment ago: not a new connection for every failure
+    if (delay > 0 && std::chrono::steady_clock::now() < retry_queues_refused_until_) {
+      delay = 0;  // the broker refused to declare them a moment ago: not asked for every failure
     } else if (delay > 0) {
       if (auto st = RetryLater(body, envelope.message.properties, attempt, delay, h.reason); !st) {
-        log::Warn("retry queue unavailable, messages handed back at once for a minute",
+        log::Warn("retry queue unavailable, message handed back at once",
                   {{"error", st.error().message + ": " + st.error().detail}});
-        retry_queues_away_until_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
         delay = 0;
       }
     }
@@ -407,7 +415,10 @@ int Worker::Run(const std::atomic<bool>& stop) {
                 {{"error", DescribeRpcReply(reply)}, {"node", conn_->node()}});
       conn_->MarkBroken();
       conn_.reset();
-      dl_conn_.reset();  // likely on the same node: a new one when it is needed
+      if (dl_conn_) {
+        dl_conn_->MarkBroken();  // likely on the same node: not closed politely, a new one
+        dl_conn_.reset();        // when it is needed
+      }
       // Its unacknowledged messages go back to the queue; the next connection tries another
       // node first.
       NextNode(&node_, BrokerUrls(config_.amqp).size());

@@ -95,8 +95,9 @@ class Worker {
   std::optional<AmqpConnection> conn_;
   std::optional<AmqpConnection> dl_conn_;  // separate connection for dead letters and retries
   std::set<std::string> declared_;         // retry queues declared on dl_conn_
-  // Until then a failed attempt is handed back at once: the retry queue refused a copy.
-  std::chrono::steady_clock::time_point retry_queues_away_until_{};
+  // Until then a failed attempt is handed back at once: the broker refused to declare a retry
+  // queue (cleared when the worker connects and declares them all).
+  std::chrono::steady_clock::time_point retry_queues_refused_until_{};
   size_t node_ = 0;                        // the broker node to try first (OpenAnyNode)
   metrics::Counter& dead_lettered_;
   metrics::Counter& requeued_;
