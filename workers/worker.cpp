@@ -139,6 +139,7 @@ Status Worker::PublishConfirmedOnce(const std::string& queue, std::string_view b
       amqp_basic_publish(dl_conn_->get(), AmqpConnection::kChannel, amqp_empty_bytes,
                          amqp_cstring_bytes(queue.c_str()), /*mandatory=*/1, 0, &props, payload);
   if (rc != AMQP_STATUS_OK) {
+    dl_conn_->MarkBroken();  // its socket failed: not closed politely (two RPC timeouts)
     dl_conn_.reset();
     return MakeError(errors::kBrokerUnavailable, "publish to " + queue + " failed",
                      amqp_error_string2(rc));
