@@ -2,10 +2,10 @@
 
 #include <libpq-fe.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -200,11 +200,11 @@ std::string WithConnectionDefaults(const std::string& url) {
       {"tcp_user_timeout", "60000"}};
   // A service (pg_service.conf) names its own settings, which a value in the string would
   // override: left as it is, as is a string libpq cannot read (Connect then says why).
-  const char* service = std::getenv("PGSERVICE");
-  if (service != nullptr && *service != '\0')
+  if (std::getenv("PGSERVICE") != nullptr)
     return url;
   char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(url.c_str(), &error), &PQconninfoFree);
   if (options == nullptr) {
     PQfreemem(error);
     return url;
@@ -225,14 +225,13 @@ std::string WithConnectionDefaults(const std::string& url) {
     }
     out += '\'';
   };
-  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
     if (o->val == nullptr)
       continue;
     named.insert(o->keyword);
     has_service = has_service || std::string_view(o->keyword) == "service";
     word(o->keyword, o->val);
   }
-  PQconninfoFree(options);
   if (has_service)
     return url;
   for (const auto& [key, value] : kDefaults) {

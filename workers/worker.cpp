@@ -215,13 +215,24 @@ Status Worker::DeclareRetryQueue(const std::string& name, int delay_seconds) {
   amqp_table_t args{static_cast<int>(std::size(entries)), entries};
   amqp_queue_declare(dl_conn_->get(), AmqpConnection::kChannel, amqp_cstring_bytes(name.c_str()), 0,
                      /*durable=*/1, 0, 0, args);
-  if (auto st = dl_conn_->CheckRpc("queue.declare " + name); !st) {
-    dl_conn_->MarkBroken();
-    dl_conn_.reset();
-    return st;
+  amqp_rpc_reply_t r = amqp_get_rpc_reply(dl_conn_->get());
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+    declared_.insert(name);
+    return Ok{};
   }
-  declared_.insert(name);
-  return Ok{};
+  // Refused by the broker (the user may not configure it: 403; it exists with other arguments:
+  // 406) is told apart from a connection that failed (the node went away): only a refusal
+  // pauses the retry queues (RetryLater).
+  const bool refused =
+      r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+      (static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_ACCESS_REFUSED ||
+       static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_PRECONDITION_FAILED);
+  Error e =
+      MakeError(refused ? errors::kBrokerError : errors::kBrokerUnavailable,
+                "queue.declare " + name + (refused ? " refused" : " failed"), DescribeRpcReply(r));
+  dl_conn_->MarkBroken();
+  dl_conn_.reset();
+  return e;
 }
 
 Status Worker::RetryLater(std::string_view body, const amqp_basic_properties_t& in_props,
@@ -232,8 +243,10 @@ Status Worker::RetryLater(std::string_view body, const amqp_basic_properties_t& 
   if (auto st = DeclareRetryQueue(queue, delay_seconds); !st) {
     // Refused (the broker user may not configure it, or it exists otherwise): failed attempts
     // are handed back at once for a minute, without a connection and a refusal for each. A
-    // failure of the publish itself (a node away, a nack) is not this: tried again each time.
-    retry_queues_refused_until_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    // connection that failed, or the publish itself (a node away, a nack), is not this: tried
+    // again each time.
+    if (st.error().code == errors::kBrokerError)
+      retry_queues_refused_until_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     return st;
   }
   std::string attempts = std::to_string(attempt);

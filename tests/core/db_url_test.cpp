@@ -39,6 +39,28 @@ const std::map<std::string, std::string> kOurs = {{"keepalives", "1"},
                                                   {"keepalives_count", "3"},
                                                   {"tcp_user_timeout", "60000"}};
 
+// PGSERVICE unset for the test's time, as it was after.
+class NoService {
+ public:
+  NoService() {
+    if (const char* v = getenv("PGSERVICE"); v != nullptr)
+      saved_ = v, had_ = true;
+    unsetenv("PGSERVICE");
+  }
+  ~NoService() {
+    if (had_)
+      setenv("PGSERVICE", saved_.c_str(), 1);
+    else
+      unsetenv("PGSERVICE");
+  }
+  NoService(const NoService&) = delete;
+  NoService& operator=(const NoService&) = delete;
+
+ private:
+  std::string saved_;
+  bool had_ = false;
+};
+
 // `url`'s own options with ours added.
 std::map<std::string, std::string> WithOurs(std::map<std::string, std::string> own) {
   for (const auto& [k, v] : kOurs)
@@ -49,7 +71,7 @@ std::map<std::string, std::string> WithOurs(std::map<std::string, std::string> o
 }  // namespace
 
 TEST_CASE("db: a connection string keeps what it says and gets keepalives and a user timeout") {
-  unsetenv("PGSERVICE");
+  NoService no_service;
   CHECK(Parsed(db::WithConnectionDefaults("postgresql://postgres@127.0.0.1:55432/meldestelle")) ==
         WithOurs({{"user", "postgres"},
                   {"host", "127.0.0.1"},
@@ -85,19 +107,26 @@ TEST_CASE("db: a connection string keeps what it says and gets keepalives and a 
                          {"keepalives_idle", "7"},
                          {"tcp_user_timeout", "0"},
                          {"connect_timeout", "3"}}));
+  // An empty value stays set (not filled from the environment); quote and backslash in a
+  // URI's password, '=' in a database name stay what they were.
+  CHECK(Parsed(db::WithConnectionDefaults("host=h password=''")) ==
+        WithOurs({{"host", "h"}, {"password", ""}}));
+  CHECK(Parsed(db::WithConnectionDefaults("postgresql://u:a%27b%5Cc@h/x%3Dy")) ==
+        WithOurs({{"user", "u"}, {"password", R"(a'b\c)"}, {"host", "h"}, {"dbname", "x=y"}}));
   // libpq's defaults alone (the empty string): ours alone.
   CHECK(Parsed(db::WithConnectionDefaults("")) == kOurs);
 }
 
 TEST_CASE("db: a service's settings and a string libpq cannot read are left as they are") {
-  unsetenv("PGSERVICE");
+  NoService no_service;
   CHECK(db::WithConnectionDefaults("service=meldestelle") == "service=meldestelle");
   CHECK(db::WithConnectionDefaults("postgresql://h/db?service=x") == "postgresql://h/db?service=x");
   CHECK(db::WithConnectionDefaults("host=h nonsense=1") == "host=h nonsense=1");
   CHECK(db::WithConnectionDefaults("postgresql://h/db?x") == "postgresql://h/db?x");
   setenv("PGSERVICE", "meldestelle", 1);
   CHECK(db::WithConnectionDefaults("host=h") == "host=h");
-  unsetenv("PGSERVICE");
+  setenv("PGSERVICE", "", 1);  // libpq looks for a service named "" then
+  CHECK(db::WithConnectionDefaults("host=h") == "host=h");
 }
 
 }  // namespace db_url_test
