@@ -213,7 +213,6 @@ std::string WithConnectionDefaults(const std::string& url) {
   // values), written again as key='value' words, with ours after it for what it leaves unset.
   std::string out;
   std::set<std::string, std::less<>> named;
-  bool has_service = false;
   auto word = [&out](std::string_view key, std::string_view value) {
     if (!out.empty())
       out += ' ';
@@ -229,10 +228,9 @@ std::string WithConnectionDefaults(const std::string& url) {
     if (o->val == nullptr)
       continue;
     named.insert(o->keyword);
-    has_service = has_service || std::string_view(o->keyword) == "service";
     word(o->keyword, o->val);
   }
-  if (has_service)
+  if (named.count("service") != 0)
     return url;
   for (const auto& [key, value] : kDefaults) {
     if (named.count(key) == 0)

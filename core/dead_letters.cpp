@@ -91,19 +91,17 @@ Result<long long> DropQueuedMessages(const Config& config, const std::string& qu
   auto conn = ConnectToBroker(config);
   if (!conn)
     return conn.error();
-  if (queue != config.amqp.dead_letter_queue) {
-    amqp_queue_declare(conn->get(), AmqpConnection::kChannel, amqp_cstring_bytes(queue.c_str()),
-                       /*passive=*/1, 0, 0, 0, amqp_empty_table);
-    amqp_rpc_reply_t r = amqp_get_rpc_reply(conn->get());
-    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
-        static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_NOT_FOUND) {
-      conn->MarkBroken();  // the broker closed the channel: nothing more on this connection
-      return 0;
-    }
-    if (r.reply_type != AMQP_RESPONSE_NORMAL)
-      return MakeError(errors::kBrokerError, "queue.declare (passive) " + queue + " failed",
-                       DescribeRpcReply(r));
+  amqp_queue_declare(conn->get(), AmqpConnection::kChannel, amqp_cstring_bytes(queue.c_str()),
+                     /*passive=*/1, 0, 0, 0, amqp_empty_table);
+  amqp_rpc_reply_t r = amqp_get_rpc_reply(conn->get());
+  if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+      static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_code == AMQP_NOT_FOUND) {
+    conn->MarkBroken();  // the broker closed the channel: nothing more on this connection
+    return 0;
   }
+  if (r.reply_type != AMQP_RESPONSE_NORMAL)
+    return MakeError(errors::kBrokerError, "queue.declare (passive) " + queue + " failed",
+                     DescribeRpcReply(r));
   auto letters = TakeDeadLetters(*conn, queue, 100000);
   if (!letters)
     return letters.error();

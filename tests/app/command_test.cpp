@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "support/saved_env.hpp"
+
 // In a namespace of its own: the test binaries are compiled in batches of files (unity
 // builds), where one file's helpers and using-directives must not meet another's.
 namespace command_test {
@@ -85,24 +87,7 @@ TEST_CASE("a missing or wrong value says which option and what it needs", "[args
   CHECK(a.error == "--limit needs a positive number");
 }
 
-// The variable's value, or nullopt; restores what it was when the test ends.
-class SavedEnv {
- public:
-  explicit SavedEnv(const char* name) : name_(name) {
-    if (const char* v = std::getenv(name))
-      value_ = v;
-  }
-  ~SavedEnv() {
-    if (value_)
-      setenv(name_, value_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> value_;
-};
+using meldestelle::testing::SavedEnv;
 
 TEST_CASE(
     "every command gets a connect timeout and a name for PostgreSQL, unless the "

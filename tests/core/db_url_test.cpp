@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/db.hpp"
+#include "support/saved_env.hpp"
 
 namespace db_url_test {
 
@@ -40,25 +41,9 @@ const std::map<std::string, std::string> kOurs = {{"keepalives", "1"},
                                                   {"tcp_user_timeout", "60000"}};
 
 // PGSERVICE unset for the test's time, as it was after.
-class NoService {
- public:
-  NoService() {
-    if (const char* v = getenv("PGSERVICE"); v != nullptr)
-      saved_ = v, had_ = true;
-    unsetenv("PGSERVICE");
-  }
-  ~NoService() {
-    if (had_)
-      setenv("PGSERVICE", saved_.c_str(), 1);
-    else
-      unsetenv("PGSERVICE");
-  }
-  NoService(const NoService&) = delete;
-  NoService& operator=(const NoService&) = delete;
-
- private:
-  std::string saved_;
-  bool had_ = false;
+struct NoService {
+  NoService() { unsetenv("PGSERVICE"); }
+  meldestelle::testing::SavedEnv saved{"PGSERVICE"};  // made before the constructor unsets it
 };
 
 // `url`'s own options with ours added.
